@@ -1,0 +1,68 @@
+// The kernel's half of the command table. The declarative table lives in the host
+// (src/commands/table.ts, one row per command: arity, flags, keys, ACL categories); the
+// kernel only knows which handlers it implements. At start-up the host binds each of its
+// rows whose name the kernel implements, passing the row's arity and flags, so arity
+// errors and write tracking come from the one table. A command with no kernel binding goes
+// back to the host.
+
+import { Dict } from "../keyspace/dict";
+import { hashBytes } from "../keyspace/hash";
+
+export type Handler = () => void;
+
+export const CMD_WRITE: u32 = 1;
+
+export class KernelCommand {
+  next: KernelCommand | null = null;
+  key: ArrayBuffer;
+  hash: u32;
+  arity: i32 = 0;
+  flags: u32 = 0;
+  bound: bool = false;
+  calls: i64 = 0;
+  failedCalls: i64 = 0;
+  constructor(public name: string, public handler: Handler) {
+    this.key = String.UTF8.encode(name);
+    this.hash = hashBytes(changetype<usize>(this.key), <usize>this.key.byteLength);
+  }
+}
+
+const byName = new Dict<KernelCommand>();
+export const commands = new Array<KernelCommand>();
+
+/** Called by each command family at start-up: "this kernel implements `name`". */
+export function defineCommand(name: string, handler: Handler): void {
+  const c = new KernelCommand(name, handler);
+  byName.add(c);
+  commands.push(c);
+}
+
+/** Host-side binding of a handler to its table row; returns the command's index or -1. */
+export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u32): i32 {
+  const c = byName.find(namePtr, nameLen, hashBytes(namePtr, nameLen));
+  if (c == null) return -1;
+  c.arity = arity;
+  c.flags = flags;
+  c.bound = true;
+  return commands.indexOf(c);
+}
+
+// Command names are matched case-insensitively: lowercase into this scratch first.
+const lowerScratch = heap.alloc(64);
+
+/** The bound kernel command named by [ptr, ptr+len) in any case, or null. */
+export function lookupCommand(ptr: usize, len: usize): KernelCommand | null {
+  if (len == 0 || len > 64) return null;
+  for (let i: usize = 0; i < len; i++) {
+    let c = load<u8>(ptr + i);
+    if (c >= 0x41 && c <= 0x5a) c += 32;
+    store<u8>(lowerScratch + i, c);
+  }
+  const c = byName.find(lowerScratch, len, hashBytes(lowerScratch, len));
+  return c != null && c.bound ? c : null;
+}
+
+/** Redis's arity rule: positive = exactly, negative = at least |arity| (name included). */
+@inline export function arityOk(c: KernelCommand, argc: i32): bool {
+  return c.arity >= 0 ? argc == c.arity : argc >= -c.arity;
+}

@@ -1,0 +1,66 @@
+// Effect records: what every write did, for the host's consumers (WATCH, keyspace
+// notifications, replication, persistence). The kernel appends records to a byte log the
+// host drains after each call; recording is off until the host turns it on, so the hot
+// path pays one branch when nobody listens.
+//
+// Record layout (little-endian):
+//   u32 recordLen   bytes of the whole record, this field included
+//   u8  kind        EFFECT_COMMAND (a write command as executed) or EFFECT_EXPIRED / EFFECT_EVICTED /
+//                   EFFECT_HANDLE_FREED (a key removed by the kernel itself)
+//   u8  db
+//   u16 reserved
+//   u32 argc        then argc times: u32 len, len bytes
+// For EFFECT_COMMAND the arguments are the command's argv; for key records, the one key.
+
+export const EFFECT_COMMAND: u8 = 1;
+export const EFFECT_EXPIRED: u8 = 2;
+export const EFFECT_EVICTED: u8 = 3;
+
+export let effectsEnabled = false;
+let cap: usize = 16 * 1024;
+export let effectsPtr: usize = heap.alloc(cap);
+export let effectsLen: usize = 0;
+
+export function setEffectsEnabled(on: bool): void { effectsEnabled = on; }
+export function resetEffects(): void { effectsLen = 0; }
+
+function ensure(n: usize): void {
+  if (effectsLen + n <= cap) return;
+  while (cap < effectsLen + n) cap <<= 1;
+  effectsPtr = heap.realloc(effectsPtr, cap);
+}
+
+function header(kind: u8, db: i32, argc: i32, bodyLen: usize): usize {
+  const total: usize = 12 + bodyLen;
+  ensure(total);
+  const p = effectsPtr + effectsLen;
+  store<u32>(p, <u32>total);
+  store<u8>(p, kind, 4);
+  store<u8>(p, <u8>db, 5);
+  store<u16>(p, 0, 6);
+  store<u32>(p, <u32>argc, 8);
+  effectsLen += total;
+  return p + 12;
+}
+
+/** Records a write command with its argv given as (ptr, len) pairs at argvPtr. */
+export function recordCommand(db: i32, argc: i32, argvPtr: usize): void {
+  let body: usize = 0;
+  for (let i = 0; i < argc; i++) body += 4 + <usize>load<u32>(argvPtr + (<usize>i << 3) + 4);
+  let p = header(EFFECT_COMMAND, db, argc, body);
+  for (let i = 0; i < argc; i++) {
+    const ptr = <usize>load<u32>(argvPtr + (<usize>i << 3));
+    const len = <usize>load<u32>(argvPtr + (<usize>i << 3) + 4);
+    store<u32>(p, <u32>len);
+    memory.copy(p + 4, ptr, len);
+    p += 4 + len;
+  }
+}
+
+/** Records a key the kernel removed on its own (expiry, eviction). */
+export function recordKey(kind: u8, db: i32, key: ArrayBuffer): void {
+  const len = <usize>key.byteLength;
+  const p = header(kind, db, 1, 4 + len);
+  store<u32>(p, <u32>len);
+  memory.copy(p + 4, changetype<usize>(key), len);
+}

@@ -1,0 +1,152 @@
+// The kernel's boundary: everything the host calls. One WebAssembly instance is one shard.
+//
+// Call protocol (host side: src/kernel/kernel.ts):
+//   1. init(databases, seed) once.
+//   2. The host copies request bytes into kernel memory (alloc) and calls
+//      process(start, end, db, nowMs). The kernel parses and executes every complete
+//      command it owns, appending replies to the output region, until one of:
+//        STATUS_DONE        all complete commands ran; consumedPos() is where an incomplete
+//                           tail starts (needBytes(): how much input could complete it)
+//        STATUS_HOST        the next command is not the kernel's (LPUSH, EVAL, SELECT...):
+//                           its argv is in argvPtr()/argc(); consumedPos() is past it. The
+//                           host sends the output so far, runs it, then calls process() again
+//                           from consumedPos(), so pipeline order is kept.
+//        STATUS_PROTO_ERROR a protocol error reply was written; send it and close.
+//        STATUS_YIELD       the output region is large: send it, then call again.
+//   3. After each call the host drains freed handles and (if enabled) effect records.
+//
+// The kernel has no clock and no randomness of its own: both come from the host.
+
+import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needBytes as parserNeed,
+  protoError, argc as parsedArgc, argvPtr as parsedArgvPtr, protoMaxBulkLen } from "./resp/parser";
+import * as parser from "./resp/parser";
+import { resetOutput, outPtr, outLen, addError, errorCount } from "./resp/reply-writer";
+import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
+  setActiveExpire as setActiveExpireFlag, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
+import { setHashSeed } from "./keyspace/hash";
+import { selectDb, dbIndex } from "./commands/context";
+import { lookupCommand, arityOk, commands, CMD_WRITE, bindCommand as bind } from "./commands/table";
+import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
+  setEffectsEnabled as setEffects } from "./effects";
+import { keyHashSlot } from "./cluster/slot";
+import { registerStringCommands } from "./commands/strings";
+
+export const STATUS_DONE: i32 = 0;
+export const STATUS_HOST: i32 = 1;
+export const STATUS_PROTO_ERROR: i32 = 2;
+export const STATUS_YIELD: i32 = 3;
+
+/** Output beyond this many bytes makes process() yield so the host can send it. */
+const YIELD_OUTPUT_BYTES: usize = 1 << 20;
+
+let consumed: usize = 0;
+let need: usize = 0;
+
+/** seed: 53 random bits from the host (f64 so that no BigInt crosses the boundary). */
+export function init(databases: i32, seed: f64): void {
+  const s = <u64>seed;
+  initKeyspace(databases, s);
+  setHashSeed(<u32>(s ^ (s >> 32)));
+  registerStringCommands();
+}
+
+export function alloc(size: usize): usize { return heap.alloc(size); }
+export function realloc(ptr: usize, size: usize): usize { return heap.realloc(ptr, size); }
+export function free(ptr: usize): void { heap.free(ptr); }
+
+export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
+  resetOutput();
+  resetEffects();
+  setNow(<i64>nowMs);
+  selectDb(db);
+  let pos = start;
+  while (true) {
+    const r = parseCommand(pos, end);
+    if (r == PARSE_INCOMPLETE) {
+      consumed = pos;
+      need = parserNeed - pos;
+      return STATUS_DONE;
+    }
+    if (r < 0) {
+      addError(protoError);
+      consumed = pos;
+      return STATUS_PROTO_ERROR;
+    }
+    pos = nextPos;
+    if (r == PARSE_EMPTY) continue;
+    const cmd = lookupCommand(parser.argPtr(0), parser.argLen(0));
+    if (cmd == null) {
+      consumed = pos;
+      return STATUS_HOST;
+    }
+    const argc = parsedArgc;
+    if (!arityOk(cmd, argc)) {
+      addError("wrong number of arguments for '" + cmd.name + "' command");
+      cmd.failedCalls++;
+    } else {
+      const dirtyBefore = dirty;
+      const errorsBefore = errorCount;
+      cmd.handler();
+      cmd.calls++;
+      if (errorCount != errorsBefore) cmd.failedCalls++;
+      if (effectsEnabled && dirty != dirtyBefore && (cmd.flags & CMD_WRITE) != 0) {
+        recordCommand(dbIndex, argc, parsedArgvPtr);
+      }
+    }
+    if (outLen >= YIELD_OUTPUT_BYTES) {
+      consumed = pos;
+      return STATUS_YIELD;
+    }
+  }
+  return STATUS_DONE;
+}
+
+export function consumedPos(): usize { return consumed; }
+export function needBytes(): usize { return need; }
+export function outputPtr(): usize { return outPtr; }
+export function outputLen(): usize { return outLen; }
+export function argc(): i32 { return parsedArgc; }
+export function argvPtr(): usize { return parsedArgvPtr; }
+export function setProtoMaxBulkLen(n: f64): void { parser.protoMaxBulkLen = <i64>n; }
+
+// ---- command table binding -------------------------------------------------------------
+
+export function commandCount(): i32 { return commands.length; }
+export function commandNamePtr(i: i32): usize { return changetype<usize>(commands[i].key); }
+export function commandNameLen(i: i32): i32 { return commands[i].key.byteLength; }
+export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u32): i32 {
+  return bind(namePtr, nameLen, arity, flags);
+}
+export function commandCalls(i: i32): f64 { return <f64>commands[i].calls; }
+export function commandFailedCalls(i: i32): f64 { return <f64>commands[i].failedCalls; }
+export function resetCommandStats(): void {
+  for (let i = 0; i < commands.length; i++) { commands[i].calls = 0; commands[i].failedCalls = 0; }
+}
+
+// ---- handles, effects, expiry -------------------------------------------------------------
+
+export function freedHandleCount(): i32 { return freedHandles.length; }
+export function freedHandleAt(i: i32): i32 { return freedHandles[i]; }
+export function clearFreedHandles(): void { freedHandles.length = 0; }
+
+export function setEffectsEnabled(on: bool): void { setEffects(on); }
+export function effectsPtr(): usize { return effPtr; }
+export function effectsLen(): usize { return effLen; }
+
+/** One active-expiry pass (host timer, like Redis's serverCron); returns keys deleted. */
+export function activeExpireCycle(nowMs: f64, maxSamples: i32): i32 {
+  resetEffects();
+  setNow(<i64>nowMs);
+  return expireCycle(maxSamples);
+}
+export function setActiveExpire(on: bool): void { setActiveExpireFlag(on); }
+
+// ---- introspection -------------------------------------------------------------------------
+
+export function dbSize(db: i32): i32 { return dbs[db].dict.size; }
+export function dbExpires(db: i32): i32 { return dbs[db].expiring.length; }
+export function statDirty(): f64 { return <f64>dirty; }
+export function statKeyspaceHits(): f64 { return <f64>keyspaceHits; }
+export function statKeyspaceMisses(): f64 { return <f64>keyspaceMisses; }
+export function statExpiredKeys(): f64 { return <f64>expiredKeys; }
+export function keySlot(ptr: usize, len: usize): i32 { return keyHashSlot(ptr, len); }

@@ -1,0 +1,244 @@
+// Dict<E>: a chained hash table shaped like Redis's dict.c.
+//
+//  - Bucket tables are powers of two; a key's bucket is `hash & mask`.
+//  - Growing or shrinking allocates a second table and moves entries over incrementally
+//    (rehashStep: a few buckets per lookup/insert/delete), so no single command pauses
+//    for a whole-table rehash. While rehashing, lookups check both tables and inserts go
+//    to the new one.
+//  - scan() uses Redis's reverse-binary cursor increment, which guarantees that an entry
+//    present for a whole scan is returned at least once even if the table is resized
+//    between calls (it may be returned twice).
+//
+// E is any class with `key: ArrayBuffer`, `hash: u32` and `next: E | null` (the chain link),
+// so the keyspace and hash values share this code without boxing.
+
+import { bufEquals } from "./hash";
+
+const INITIAL_SIZE: i32 = 4;
+const REHASH_BUCKETS_PER_STEP: i32 = 4;
+/** Shrink when fewer than 1 in this many buckets would be used (Redis's HASHTABLE_MIN_FILL). */
+const MIN_FILL: i32 = 10;
+
+export class Dict<E> {
+  t0: StaticArray<E | null> = new StaticArray<E | null>(INITIAL_SIZE);
+  t1: StaticArray<E | null> | null = null;
+  used0: i32 = 0;
+  used1: i32 = 0;
+  /** Next bucket of t0 to move into t1, or -1 when not rehashing. */
+  rehashIdx: i32 = -1;
+
+  get size(): i32 { return this.used0 + this.used1; }
+  get isRehashing(): bool { return this.rehashIdx >= 0; }
+
+  find(ptr: usize, len: usize, hash: u32): E | null {
+    if (this.rehashIdx >= 0) this.rehashStep();
+    let e = unchecked(this.t0[<i32>(hash & <u32>(this.t0.length - 1))]);
+    while (e != null) {
+      if (e.hash == hash && bufEquals(e.key, ptr, len)) return e;
+      e = e.next;
+    }
+    const t1 = this.t1;
+    if (t1 != null) {
+      e = unchecked(t1[<i32>(hash & <u32>(t1.length - 1))]);
+      while (e != null) {
+        if (e.hash == hash && bufEquals(e.key, ptr, len)) return e;
+        e = e.next;
+      }
+    }
+    return null;
+  }
+
+  /** Inserts e, which must not be present. */
+  add(e: E): void {
+    if (this.rehashIdx >= 0) this.rehashStep();
+    else if (this.used0 >= this.t0.length) this.startResize(this.used0 << 1);
+    const t1 = this.t1;
+    if (t1 != null) {
+      const i = <i32>(e.hash & <u32>(t1.length - 1));
+      e.next = unchecked(t1[i]);
+      unchecked(t1[i] = e);
+      this.used1++;
+    } else {
+      const t0 = this.t0;
+      const i = <i32>(e.hash & <u32>(t0.length - 1));
+      e.next = unchecked(t0[i]);
+      unchecked(t0[i] = e);
+      this.used0++;
+    }
+  }
+
+  /** Unlinks and returns the entry for the key, or null. */
+  remove(ptr: usize, len: usize, hash: u32): E | null {
+    if (this.rehashIdx >= 0) this.rehashStep();
+    let removed = this.unlinkFrom(this.t0, ptr, len, hash);
+    if (removed != null) {
+      this.used0--;
+    } else {
+      const t1 = this.t1;
+      if (t1 != null) {
+        removed = this.unlinkFrom(t1, ptr, len, hash);
+        if (removed != null) this.used1--;
+      }
+    }
+    if (removed != null) {
+      removed.next = null;
+      this.shrinkIfSparse();
+    }
+    return removed;
+  }
+
+  private unlinkFrom(t: StaticArray<E | null>, ptr: usize, len: usize, hash: u32): E | null {
+    const i = <i32>(hash & <u32>(t.length - 1));
+    let prev: E | null = null;
+    let e = unchecked(t[i]);
+    while (e != null) {
+      if (e.hash == hash && bufEquals(e.key, ptr, len)) {
+        if (prev == null) unchecked(t[i] = e.next);
+        else prev.next = e.next;
+        return e;
+      }
+      prev = e;
+      e = e.next;
+    }
+    return null;
+  }
+
+  clear(): void {
+    this.t0 = new StaticArray<E | null>(INITIAL_SIZE);
+    this.t1 = null;
+    this.used0 = 0;
+    this.used1 = 0;
+    this.rehashIdx = -1;
+  }
+
+  private shrinkIfSparse(): void {
+    if (this.rehashIdx >= 0) return;
+    const buckets = this.t0.length;
+    if (buckets > INITIAL_SIZE && this.used0 * MIN_FILL < buckets) this.startResize(this.used0);
+  }
+
+  private startResize(minSize: i32): void {
+    let size = INITIAL_SIZE;
+    while (size < minSize) size <<= 1;
+    if (size == this.t0.length) return;
+    this.t1 = new StaticArray<E | null>(size);
+    this.rehashIdx = 0;
+  }
+
+  /** Moves up to REHASH_BUCKETS_PER_STEP buckets (visiting at most 10x as many empty ones). */
+  rehashStep(): void {
+    const t1 = this.t1!;
+    const t0 = this.t0;
+    const mask1 = <u32>(t1.length - 1);
+    let moved = 0;
+    let emptyVisits = REHASH_BUCKETS_PER_STEP * 10;
+    while (moved < REHASH_BUCKETS_PER_STEP && this.rehashIdx < t0.length) {
+      let e = unchecked(t0[this.rehashIdx]);
+      if (e == null) {
+        this.rehashIdx++;
+        if (--emptyVisits == 0) break;
+        continue;
+      }
+      while (e != null) {
+        const next = e.next;
+        const i = <i32>(e.hash & mask1);
+        e.next = unchecked(t1[i]);
+        unchecked(t1[i] = e);
+        this.used0--;
+        this.used1++;
+        e = next;
+      }
+      unchecked(t0[this.rehashIdx] = null);
+      this.rehashIdx++;
+      moved++;
+    }
+    if (this.rehashIdx >= t0.length) {
+      this.t0 = t1;
+      this.used0 = this.used1;
+      this.used1 = 0;
+      this.t1 = null;
+      this.rehashIdx = -1;
+    }
+  }
+
+  /**
+   * Appends the entries of the bucket(s) at `cursor` to out and returns the next cursor
+   * (0 when the scan is complete). Same algorithm as Redis's dictScan.
+   */
+  scan(cursor: u64, out: Array<E>): u64 {
+    let v = cursor;
+    const t1 = this.t1;
+    if (t1 == null) {
+      const m0 = <u64>(this.t0.length - 1);
+      emitChain<E>(unchecked(this.t0[<i32>(v & m0)]), out);
+      v |= ~m0;
+      v = reverseBits(v); v++; v = reverseBits(v);
+      return v;
+    }
+    // Rehashing: visit the small table's bucket, then every bucket of the large table
+    // that expands from it.
+    let small = this.t0;
+    let large = t1;
+    if (small.length > large.length) { small = t1; large = this.t0; }
+    const m0 = <u64>(small.length - 1);
+    const m1 = <u64>(large.length - 1);
+    emitChain<E>(unchecked(small[<i32>(v & m0)]), out);
+    do {
+      emitChain<E>(unchecked(large[<i32>(v & m1)]), out);
+      v |= ~m1;
+      v = reverseBits(v); v++; v = reverseBits(v);
+    } while ((v & (m0 ^ m1)) != 0);
+    return v;
+  }
+
+  /** A random entry (uniform over buckets, then over the chain), or null when empty. */
+  random(rand: () => u32): E | null {
+    if (this.size == 0) return null;
+    let e: E | null = null;
+    const t1 = this.t1;
+    while (e == null) {
+      if (t1 != null) {
+        const total = this.t0.length + t1.length;
+        const i = <i32>(rand() % <u32>total);
+        e = i < this.t0.length ? unchecked(this.t0[i]) : unchecked(t1[i - this.t0.length]);
+      } else {
+        e = unchecked(this.t0[<i32>(rand() & <u32>(this.t0.length - 1))]);
+      }
+    }
+    let n = 0;
+    let c: E | null = e;
+    while (c != null) { n++; c = c.next; }
+    let pick = <i32>(rand() % <u32>n);
+    c = e;
+    while (pick-- > 0) c = c!.next;
+    return c;
+  }
+
+  /** Appends every entry to out (KEYS, FLUSHDB's handle release). */
+  collect(out: Array<E>): void {
+    collectTable<E>(this.t0, out);
+    const t1 = this.t1;
+    if (t1 != null) collectTable<E>(t1, out);
+  }
+}
+
+function collectTable<E>(t: StaticArray<E | null>, out: Array<E>): void {
+  for (let i = 0; i < t.length; i++) emitChain<E>(unchecked(t[i]), out);
+}
+
+@inline function emitChain<E>(e: E | null, out: Array<E>): void {
+  while (e != null) {
+    out.push(e);
+    e = e.next;
+  }
+}
+
+@inline function reverseBits(v: u64): u64 {
+  // Bit reversal of a 64-bit word (swap halves, then progressively smaller groups).
+  v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1);
+  v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2);
+  v = ((v >> 4) & 0x0f0f0f0f0f0f0f0f) | ((v & 0x0f0f0f0f0f0f0f0f) << 4);
+  v = ((v >> 8) & 0x00ff00ff00ff00ff) | ((v & 0x00ff00ff00ff00ff) << 8);
+  v = ((v >> 16) & 0x0000ffff0000ffff) | ((v & 0x0000ffff0000ffff) << 16);
+  return (v >> 32) | (v << 32);
+}

@@ -1,0 +1,50 @@
+// Entry: one key of the keyspace. Every key lives here whatever its type, so that DEL,
+// EXISTS, TYPE, EXPIRE, RENAME, SCAN... see all types alike (DESIGN.md "One keyspace").
+//
+//   key       the key's bytes (managed ArrayBuffer)
+//   hash      cached hash of key (dict bucket choice, fast mismatch)
+//   next      dict chain link
+//   type      OBJ_STRING / OBJ_LIST / ... with Redis's numbering (server.h)
+//   str       string value bytes, unless the value is int-encoded
+//   intVal    string value when isInt (OBJ_ENCODING_INT: canonical decimal of an i64)
+//   hashVal   field -> value table of a hash
+//   handle    host-side value (list, set, zset, stream): an id the host maps to its object
+//   expireAt  absolute unix time in ms, or -1 (no TTL)
+//   expIdx    position in the db's `expiring` array (-1 when no TTL)
+//   lruSecs   last access, in host-clock seconds (OBJECT IDLETIME)
+
+import { HashValue } from "./hash-value";
+
+export const OBJ_STRING: u8 = 0;
+export const OBJ_LIST: u8 = 1;
+export const OBJ_SET: u8 = 2;
+export const OBJ_ZSET: u8 = 3;
+export const OBJ_HASH: u8 = 4;
+export const OBJ_STREAM: u8 = 6;
+
+export class Entry {
+  next: Entry | null = null;
+  str: ArrayBuffer | null = null;
+  hashVal: HashValue | null = null;
+  intVal: i64 = 0;
+  expireAt: i64 = -1;
+  expIdx: i32 = -1;
+  handle: i32 = 0;
+  lruSecs: u32 = 0;
+  isInt: bool = false;
+  type: u8 = OBJ_STRING;
+
+  constructor(public key: ArrayBuffer, public hash: u32) {}
+}
+
+export function typeName(t: u8): string {
+  switch (t) {
+    case OBJ_STRING: return "string";
+    case OBJ_LIST: return "list";
+    case OBJ_SET: return "set";
+    case OBJ_ZSET: return "zset";
+    case OBJ_HASH: return "hash";
+    case OBJ_STREAM: return "stream";
+  }
+  return "none";
+}

@@ -1,0 +1,240 @@
+// The keyspace: numbered databases (SELECT 0..N-1), each a Dict of Entry plus an index of
+// the keys that have a TTL, and the expiry machinery (lazy on access, active by sampling).
+//
+// Time never comes from here: the host sets `now` (ms) before each call, as Redis caches
+// mstime() per command, so a command sees one instant and the simulator can drive time.
+
+import { Dict } from "./dict";
+import { Entry, OBJ_STRING, OBJ_HASH } from "./entry";
+import { hashBytes, copyBytes } from "./hash";
+import { effectsEnabled, recordKey, EFFECT_EXPIRED } from "../effects";
+
+export class Db {
+  dict: Dict<Entry> = new Dict<Entry>();
+  /** Keys with a TTL, in no order; Entry.expIdx is each one's position (O(1) removal). */
+  expiring: Array<Entry> = new Array<Entry>();
+  avgTtl: i64 = 0;
+}
+
+export let dbs: StaticArray<Db> = new StaticArray<Db>(0);
+export let now: i64 = 0;
+/** Whether lookups delete expired keys (DEBUG SET-ACTIVE-EXPIRE does not affect this). */
+export let activeExpireEnabled = true;
+
+// Server-wide counters (INFO stats).
+export let dirty: i64 = 0;
+export let keyspaceHits: i64 = 0;
+export let keyspaceMisses: i64 = 0;
+export let expiredKeys: i64 = 0;
+
+/** Handles of host-side values the keyspace dropped; drained by the host after each call. */
+export let freedHandles: Array<i32> = new Array<i32>();
+
+let rngState: u64 = 0x853c49e6748fea9b;
+
+export function initKeyspace(numDbs: i32, seed: u64): void {
+  dbs = new StaticArray<Db>(numDbs);
+  for (let i = 0; i < numDbs; i++) dbs[i] = new Db();
+  rngState = seed | 1;
+}
+
+export function setNow(ms: i64): void { now = ms; }
+export function addDirty(n: i64): void { dirty += n; }
+export function setActiveExpire(on: bool): void { activeExpireEnabled = on; }
+
+/** xorshift64*: the kernel's only randomness, seeded by the host. */
+export function random32(): u32 {
+  let x = rngState;
+  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+  rngState = x;
+  return <u32>((x * 0x2545f4914f6cdd1d) >> 32);
+}
+
+// ---- lookup ---------------------------------------------------------------------------
+
+/** The live entry for a key (deleting it first if its TTL has passed), or null. */
+export function lookupKey(db: Db, ptr: usize, len: usize): Entry | null {
+  const h = hashBytes(ptr, len);
+  const e = db.dict.find(ptr, len, h);
+  if (e == null) return null;
+  if (e.expireAt >= 0 && e.expireAt <= now) {
+    deleteExpired(db, e);
+    return null;
+  }
+  return e;
+}
+
+/** lookupKey for a read command: counts hits and misses, touches the LRU clock. */
+export function lookupKeyRead(db: Db, ptr: usize, len: usize): Entry | null {
+  const e = lookupKey(db, ptr, len);
+  if (e == null) { keyspaceMisses++; return null; }
+  keyspaceHits++;
+  e.lruSecs = <u32>(now / 1000);
+  return e;
+}
+
+export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
+  const e = lookupKey(db, ptr, len);
+  if (e != null) e.lruSecs = <u32>(now / 1000);
+  return e;
+}
+
+// ---- insert / delete ------------------------------------------------------------------
+
+/** Adds a new key (which must not exist) and returns its entry, typed as a string. */
+export function dbAdd(db: Db, ptr: usize, len: usize): Entry {
+  const h = hashBytes(ptr, len);
+  const e = new Entry(copyBytes(ptr, len), h);
+  e.lruSecs = <u32>(now / 1000);
+  db.dict.add(e);
+  return e;
+}
+
+/** Adds an existing entry object (RENAME, MOVE, COPY keep the value object). */
+export function dbAddEntry(db: Db, e: Entry): void {
+  db.dict.add(e);
+  if (e.expireAt >= 0) addToExpiring(db, e);
+}
+
+/** The entry for the key, created as an empty string if absent; clears an old value's TTL only if asked. */
+export function lookupOrAdd(db: Db, ptr: usize, len: usize): Entry {
+  let e = lookupKeyWrite(db, ptr, len);
+  if (e == null) e = dbAdd(db, ptr, len);
+  return e;
+}
+
+/** Removes a key; returns whether it existed (expired keys count as absent). */
+export function dbDelete(db: Db, ptr: usize, len: usize): bool {
+  const e = lookupKeyWrite(db, ptr, len);
+  if (e == null) return false;
+  unlinkEntry(db, e);
+  releaseValue(e);
+  return true;
+}
+
+/** Takes an entry out of the dict and the TTL index without touching its value. */
+export function unlinkEntry(db: Db, e: Entry): void {
+  db.dict.remove(changetype<usize>(e.key), <usize>e.key.byteLength, e.hash);
+  if (e.expIdx >= 0) removeFromExpiring(db, e);
+}
+
+/** Drops a value; a host-side value's handle goes to the host to free. */
+export function releaseValue(e: Entry): void {
+  if (e.type != OBJ_STRING && e.type != OBJ_HASH && e.handle != 0) {
+    freedHandles.push(e.handle);
+  }
+  e.handle = 0;
+  e.str = null;
+  e.hashVal = null;
+}
+
+/** Replaces an entry's value with a string (SET over any type), keeping or clearing the TTL. */
+export function setStringValue(db: Db, e: Entry, ptr: usize, len: usize, keepTtl: bool): void {
+  releaseValue(e);
+  e.type = OBJ_STRING;
+  storeString(e, ptr, len);
+  if (!keepTtl && e.expIdx >= 0) removeExpire(db, e);
+}
+
+/** Stores bytes as a string value, int-encoded when they are a canonical i64 (like Redis). */
+export function storeString(e: Entry, ptr: usize, len: usize): void {
+  if (len <= 20 && tryParseCanonicalInt(ptr, len)) {
+    e.isInt = true;
+    e.intVal = canonicalInt;
+    e.str = null;
+  } else {
+    e.isInt = false;
+    e.str = copyBytes(ptr, len);
+  }
+}
+
+import { string2ll, parsedInt } from "../util/number";
+let canonicalInt: i64 = 0;
+function tryParseCanonicalInt(ptr: usize, len: usize): bool {
+  if (!string2ll(ptr, len)) return false;
+  canonicalInt = parsedInt;
+  return true;
+}
+
+export function emptyDb(db: Db): i64 {
+  const removed = <i64>db.dict.size;
+  const all = new Array<Entry>();
+  db.dict.collect(all);
+  for (let i = 0; i < all.length; i++) releaseValue(unchecked(all[i]));
+  db.dict.clear();
+  db.expiring = new Array<Entry>();
+  return removed;
+}
+
+// ---- expiry ---------------------------------------------------------------------------
+
+export function setExpire(db: Db, e: Entry, when: i64): void {
+  e.expireAt = when;
+  if (e.expIdx < 0) addToExpiring(db, e);
+}
+
+export function removeExpire(db: Db, e: Entry): bool {
+  if (e.expireAt < 0) return false;
+  e.expireAt = -1;
+  if (e.expIdx >= 0) removeFromExpiring(db, e);
+  return true;
+}
+
+function addToExpiring(db: Db, e: Entry): void {
+  e.expIdx = db.expiring.length;
+  db.expiring.push(e);
+}
+
+function removeFromExpiring(db: Db, e: Entry): void {
+  const arr = db.expiring;
+  const last = arr.pop();
+  if (last !== e) {
+    unchecked(arr[e.expIdx] = last);
+    last.expIdx = e.expIdx;
+  }
+  e.expIdx = -1;
+}
+
+function deleteExpired(db: Db, e: Entry): void {
+  const dbIndex = indexOfDb(db);
+  unlinkEntry(db, e);
+  releaseValue(e);
+  expiredKeys++;
+  if (effectsEnabled) recordKey(EFFECT_EXPIRED, dbIndex, e.key);
+}
+
+export function indexOfDb(db: Db): i32 {
+  for (let i = 0; i < dbs.length; i++) if (unchecked(dbs[i]) === db) return i;
+  return -1;
+}
+
+const ACTIVE_EXPIRE_KEYS_PER_LOOP: i32 = 20;
+
+/**
+ * Redis's activeExpireCycle, simplified: for each db, sample up to 20 keys with a TTL,
+ * delete the expired ones, and repeat while more than a quarter of a sample had expired,
+ * up to `maxSamples` keys in all. Returns how many keys were deleted.
+ */
+export function activeExpireCycle(maxSamples: i32): i32 {
+  if (!activeExpireEnabled) return 0;
+  let deleted = 0;
+  let budget = maxSamples;
+  for (let d = 0; d < dbs.length && budget > 0; d++) {
+    const db = unchecked(dbs[d]);
+    while (budget > 0 && db.expiring.length > 0) {
+      let expiredInSample = 0;
+      const n = min(ACTIVE_EXPIRE_KEYS_PER_LOOP, db.expiring.length);
+      for (let i = 0; i < n && db.expiring.length > 0; i++) {
+        const e = unchecked(db.expiring[<i32>(random32() % <u32>db.expiring.length)]);
+        budget--;
+        if (e.expireAt <= now) {
+          deleteExpired(db, e);
+          expiredInSample++;
+          deleted++;
+        }
+      }
+      if (expiredInSample * 4 <= n) break;
+    }
+  }
+  return deleted;
+}

@@ -1,0 +1,205 @@
+// RESP2 request parser: multibulk ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n") and inline ("GET k\r\n").
+//
+// parseCommand() looks at [pos, end) of the input region and either finds one whole command
+// (argv then points into the input, or into inlineScratch for inline commands, which need
+// unescaping), or reports that more bytes are needed, or reports a protocol error with
+// Redis's exact message (networking.c processMultibulkBuffer / processInlineBuffer).
+// It keeps no state between calls: the host re-feeds an incomplete tail with more bytes.
+
+import { string2ll, parsedInt } from "../util/number";
+
+export const PARSE_INCOMPLETE: i32 = 0;
+export const PARSE_OK: i32 = 1;
+export const PARSE_EMPTY: i32 = 2; // "*0\r\n", "*-1\r\n" or a blank inline line: skip it
+export const PARSE_ERROR: i32 = -1;
+
+const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
+export let protoMaxBulkLen: i64 = 512 * 1024 * 1024;
+
+// The parsed command: argc pairs of (pointer, length).
+export let argc: i32 = 0;
+let argvCap: i32 = 64;
+export let argvPtr: usize = heap.alloc(<usize>argvCap * 8); // [ptr:u32, len:u32] per argument
+
+/** Position just past the command parseCommand() found. */
+export let nextPos: usize = 0;
+/** With PARSE_INCOMPLETE: the smallest total input length that could complete the command. */
+export let needBytes: usize = 0;
+/** With PARSE_ERROR: the error message (without "-ERR "). */
+export let protoError: string = "";
+
+@inline export function argPtr(i: i32): usize { return <usize>load<u32>(argvPtr + (<usize>i << 3)); }
+@inline export function argLen(i: i32): usize { return <usize>load<u32>(argvPtr + (<usize>i << 3) + 4); }
+
+function pushArg(ptr: usize, len: usize): void {
+  if (argc == argvCap) {
+    argvCap <<= 1;
+    argvPtr = heap.realloc(argvPtr, <usize>argvCap * 8);
+  }
+  const slot = argvPtr + (<usize>argc << 3);
+  store<u32>(slot, <u32>ptr);
+  store<u32>(slot + 4, <u32>len);
+  argc++;
+}
+
+/** Index of the first '\r' in [from, end), or -1. */
+function findCR(from: usize, end: usize): isize {
+  for (let p = from; p < end; p++) if (load<u8>(p) == 0x0d) return <isize>p;
+  return -1;
+}
+
+export function parseCommand(pos: usize, end: usize): i32 {
+  argc = 0;
+  if (pos >= end) { needBytes = end + 1; return PARSE_INCOMPLETE; }
+  if (load<u8>(pos) == 0x2a /* * */) return parseMultibulk(pos, end);
+  return parseInline(pos, end);
+}
+
+function parseMultibulk(start: usize, end: usize): i32 {
+  let cr = findCR(start, end);
+  if (cr < 0 || <usize>cr + 1 >= end) {
+    if (end - start > PROTO_INLINE_MAX_SIZE) return fail("too big mbulk count string");
+    needBytes = end + 1;
+    return PARSE_INCOMPLETE;
+  }
+  if (!string2ll(start + 1, <usize>cr - start - 1) || parsedInt > i32.MAX_VALUE) {
+    return fail("invalid multibulk length");
+  }
+  const count = parsedInt;
+  let p = <usize>cr + 2;
+  if (count <= 0) { nextPos = p; return PARSE_EMPTY; }
+  for (let i: i64 = 0; i < count; i++) {
+    if (p >= end) { needBytes = p + 1; return PARSE_INCOMPLETE; }
+    cr = findCR(p, end);
+    if (cr < 0 || <usize>cr + 1 >= end) {
+      if (end - p > PROTO_INLINE_MAX_SIZE) return fail("too big bulk count string");
+      needBytes = end + 1;
+      return PARSE_INCOMPLETE;
+    }
+    const c = load<u8>(p);
+    if (c != 0x24 /* $ */) {
+      return fail("expected '$', got '" + String.fromCharCode(c) + "'");
+    }
+    if (!string2ll(p + 1, <usize>cr - p - 1) || parsedInt < 0 || parsedInt > protoMaxBulkLen) {
+      return fail("invalid bulk length");
+    }
+    const len = <usize>parsedInt;
+    const data = <usize>cr + 2;
+    if (data + len + 2 > end) { needBytes = data + len + 2; return PARSE_INCOMPLETE; }
+    pushArg(data, len);
+    // Like Redis, the two bytes after the payload are skipped without being checked.
+    p = data + len + 2;
+  }
+  nextPos = p;
+  return PARSE_OK;
+}
+
+// Inline arguments are unescaped into this scratch region (sdssplitargs semantics).
+let inlineCap: usize = 4096;
+let inlineScratch: usize = heap.alloc(inlineCap);
+
+function parseInline(start: usize, end: usize): i32 {
+  let nl: usize = 0;
+  let found = false;
+  for (let p = start; p < end; p++) {
+    if (load<u8>(p) == 0x0a) { nl = p; found = true; break; }
+  }
+  if (!found) {
+    if (end - start > PROTO_INLINE_MAX_SIZE) return fail("too big inline request");
+    needBytes = end + 1;
+    return PARSE_INCOMPLETE;
+  }
+  nextPos = nl + 1;
+  let lineEnd = nl;
+  if (lineEnd > start && load<u8>(lineEnd - 1) == 0x0d) lineEnd--;
+  const lineLen = lineEnd - start;
+  if (lineLen + 1 > inlineCap) {
+    while (inlineCap < lineLen + 1) inlineCap <<= 1;
+    heap.free(inlineScratch);
+    inlineScratch = heap.alloc(inlineCap);
+  }
+  if (!splitArgs(start, lineEnd)) return fail("unbalanced quotes in request");
+  return argc == 0 ? PARSE_EMPTY : PARSE_OK;
+}
+
+@inline function isSpace(c: u32): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d || c == 0x0b || c == 0x0c;
+}
+
+function hexVal(c: u32): i32 {
+  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
+  if (c >= 0x61 && c <= 0x66) return <i32>(c - 0x61 + 10);
+  if (c >= 0x41 && c <= 0x46) return <i32>(c - 0x41 + 10);
+  return -1;
+}
+
+/** Redis's sdssplitargs: spaces separate, "double quotes" take C escapes, 'single' take \'. */
+function splitArgs(p: usize, end: usize): bool {
+  let out = inlineScratch;
+  while (true) {
+    while (p < end && isSpace(load<u8>(p))) p++;
+    if (p >= end) return true;
+    const argStart = out;
+    let inq = false;  // inside "double quotes"
+    let insq = false; // inside 'single quotes'
+    let done = false;
+    while (!done) {
+      if (inq) {
+        if (p >= end) return false; // unterminated quotes
+        const c = <u32>load<u8>(p);
+        if (c == 0x5c /* \ */ && p + 3 < end && load<u8>(p + 1) == 0x78 /* x */ &&
+            hexVal(load<u8>(p + 2)) >= 0 && hexVal(load<u8>(p + 3)) >= 0) {
+          store<u8>(out++, <u8>(hexVal(load<u8>(p + 2)) * 16 + hexVal(load<u8>(p + 3))));
+          p += 3;
+        } else if (c == 0x5c && p + 1 < end) {
+          p++;
+          let e = <u32>load<u8>(p);
+          if (e == 0x6e) e = 0x0a;       // \n
+          else if (e == 0x72) e = 0x0d;  // \r
+          else if (e == 0x74) e = 0x09;  // \t
+          else if (e == 0x62) e = 0x08;  // \b
+          else if (e == 0x61) e = 0x07;  // \a
+          store<u8>(out++, <u8>e);
+        } else if (c == 0x22 /* " */) {
+          // The closing quote must be followed by a space or nothing.
+          if (p + 1 < end && !isSpace(load<u8>(p + 1))) return false;
+          done = true;
+        } else {
+          store<u8>(out++, <u8>c);
+        }
+      } else if (insq) {
+        if (p >= end) return false;
+        const c = <u32>load<u8>(p);
+        if (c == 0x5c && p + 1 < end && load<u8>(p + 1) == 0x27) {
+          p++;
+          store<u8>(out++, 0x27);
+        } else if (c == 0x27) {
+          if (p + 1 < end && !isSpace(load<u8>(p + 1))) return false;
+          done = true;
+        } else {
+          store<u8>(out++, <u8>c);
+        }
+      } else {
+        if (p >= end) { done = true; break; }
+        const c = <u32>load<u8>(p);
+        if (isSpace(c)) {
+          done = true;
+        } else if (c == 0x22) {
+          inq = true;
+        } else if (c == 0x27) {
+          insq = true;
+        } else {
+          store<u8>(out++, <u8>c);
+        }
+      }
+      if (p < end) p++;
+    }
+    pushArg(argStart, out - argStart);
+  }
+  return true;
+}
+
+function fail(msg: string): i32 {
+  protoError = "Protocol error: " + msg;
+  return PARSE_ERROR;
+}

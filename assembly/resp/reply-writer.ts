@@ -1,0 +1,156 @@
+// ReplyWriter: the kernel's output region. Replies for every command executed in one
+// process() call are appended here; the host copies [outputPtr, outputPtr+outputLen)
+// to the socket in one write. The region is unmanaged memory that grows by doubling.
+//
+// Handlers never format RESP themselves: they call add* below, named by reply type as in
+// Redis's networking.c (addReplyBulk, addReplyLongLong, addReplyError...).
+
+import { ll2string, d2string } from "../util/number";
+
+let cap: usize = 64 * 1024;
+export let outPtr: usize = heap.alloc(cap);
+export let outLen: usize = 0;
+
+// Scratch for number formatting (an i64 is at most 20 digits, a %.17g double 24 chars).
+const numScratch: usize = heap.alloc(64);
+
+@inline function ensure(n: usize): void {
+  if (outLen + n > cap) grow(n);
+}
+
+function grow(n: usize): void {
+  let want = cap << 1;
+  while (want < outLen + n) want <<= 1;
+  outPtr = heap.realloc(outPtr, want);
+  cap = want;
+}
+
+export function resetOutput(): void {
+  outLen = 0;
+  // Give a huge one-off reply's memory back once it has been sent.
+  if (cap > 4 * 1024 * 1024) {
+    heap.free(outPtr);
+    cap = 64 * 1024;
+    outPtr = heap.alloc(cap);
+  }
+}
+
+@inline function putByte(b: u8): void {
+  store<u8>(outPtr + outLen, b);
+  outLen++;
+}
+
+@inline function putCRLF(): void {
+  store<u16>(outPtr + outLen, 0x0a0d);
+  outLen += 2;
+}
+
+export function addRaw(ptr: usize, len: usize): void {
+  ensure(len);
+  memory.copy(outPtr + outLen, ptr, len);
+  outLen += len;
+}
+
+export function addRawBuf(buf: ArrayBuffer): void {
+  addRaw(changetype<usize>(buf), <usize>buf.byteLength);
+}
+
+/** Writes `prefix` + decimal n + CRLF (":", "*", "$" headers). */
+function addPrefixedInt(prefix: u8, n: i64): void {
+  ensure(24);
+  putByte(prefix);
+  outLen += ll2string(outPtr + outLen, n);
+  putCRLF();
+}
+
+export function addInt(n: i64): void {
+  if (n == 0) { addRawBuf(shared.czero); return; }
+  if (n == 1) { addRawBuf(shared.cone); return; }
+  addPrefixedInt(0x3a /* : */, n);
+}
+
+export function addArrayLen(n: i64): void {
+  addPrefixedInt(0x2a /* * */, n);
+}
+
+export function addBulk(ptr: usize, len: usize): void {
+  ensure(len + 24);
+  putByte(0x24 /* $ */);
+  outLen += ll2string(outPtr + outLen, <i64>len);
+  putCRLF();
+  memory.copy(outPtr + outLen, ptr, len);
+  outLen += len;
+  putCRLF();
+}
+
+export function addBulkBuf(buf: ArrayBuffer): void {
+  addBulk(changetype<usize>(buf), <usize>buf.byteLength);
+}
+
+/** A bulk string holding the decimal form of n (GET on an int-encoded string). */
+export function addBulkInt(n: i64): void {
+  const len = ll2string(numScratch, n);
+  addBulk(numScratch, len);
+}
+
+/** A bulk string holding a double in Redis's %.17g form (INCRBYFLOAT, HINCRBYFLOAT). */
+export function addBulkDouble(d: f64, humanFriendly: bool): void {
+  const len = d2string(numScratch, d, humanFriendly);
+  addBulk(numScratch, len);
+}
+
+export function addNullBulk(): void { addRawBuf(shared.nullbulk); }
+export function addNullArray(): void { addRawBuf(shared.nullarray); }
+export function addOk(): void { addRawBuf(shared.ok); }
+export function addEmptyArray(): void { addRawBuf(shared.emptyarray); }
+
+/** "+<s>\r\n" for an ASCII string (status replies). */
+export function addStatus(s: string): void {
+  addAscii(0x2b /* + */, s);
+}
+
+/**
+ * "-<msg>\r\n". Like Redis's addReplyError, the "ERR " prefix is added unless the message
+ * already starts with an error code (an uppercase word such as WRONGTYPE).
+ */
+export function addError(msg: string): void {
+  if (!startsWithCode(msg)) msg = "ERR " + msg;
+  addAscii(0x2d /* - */, msg);
+  errorCount++;
+}
+
+export let errorCount: i64 = 0;
+
+function startsWithCode(msg: string): bool {
+  const sp = msg.indexOf(" ");
+  if (sp <= 0) return false;
+  for (let i = 0; i < sp; i++) {
+    const c = msg.charCodeAt(i);
+    if (c < 0x41 || c > 0x5a) return false;
+  }
+  return true;
+}
+
+function addAscii(prefix: u8, s: string): void {
+  const n = <usize>s.length;
+  ensure(n + 3);
+  putByte(prefix);
+  for (let i: i32 = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    // Redis replaces newlines in error/status strings so the reply stays one line.
+    if (c == 0x0d || c == 0x0a) c = 0x20;
+    putByte(<u8>c);
+  }
+  putCRLF();
+}
+
+/** Pre-encoded frequent replies, like Redis's `shared` object. */
+export namespace shared {
+  export const ok = String.UTF8.encode("+OK\r\n");
+  export const czero = String.UTF8.encode(":0\r\n");
+  export const cone = String.UTF8.encode(":1\r\n");
+  export const nullbulk = String.UTF8.encode("$-1\r\n");
+  export const nullarray = String.UTF8.encode("*-1\r\n");
+  export const emptyarray = String.UTF8.encode("*0\r\n");
+  export const emptybulk = String.UTF8.encode("$0\r\n\r\n");
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// latticekv [/path/to/redis.conf] [--port 7000] [--bind 127.0.0.1] [--save ""] ...
+// The same command-line form as redis-server: any --name value pair is a config directive.
+import { readFileSync } from "node:fs";
+import { Config, applyArgv } from "./config/config.js";
+import { Server, LATTICEKV_VERSION } from "./server/server.js";
+import { log, logSettings, type LogLevel } from "./server/log.js";
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === "-v" || args[0] === "--version") {
+    console.log(`LatticeKV server v=${LATTICEKV_VERSION} (Redis 7.0.15 compatible) bits=64`);
+    return;
+  }
+  const config = new Config();
+  const errors = applyArgv(config, args, (p) => readFileSync(p, "utf8"));
+  if (errors.length) {
+    process.stderr.write(`\n*** FATAL CONFIG FILE ERROR (LatticeKV ${LATTICEKV_VERSION}) ***\n${errors.join("\n")}\n`);
+    process.exit(1);
+  }
+  logSettings.level = config.getString("loglevel") as LogLevel;
+  log("notice", "oO0OoO0OoO0Oo LatticeKV is starting oO0OoO0OoO0Oo");
+  log("notice", `LatticeKV version=${LATTICEKV_VERSION}, redis_version=7.0.15, bits=64, pid=${process.pid}, just started`);
+  if (config.configFile) log("notice", `Configuration loaded from ${config.configFile}`);
+  else log("warning", "Warning: no config file specified, using the default config. In order to specify a config file use latticekv /path/to/redis.conf");
+  if (config.unknown.length) log("warning", `Ignoring config directives LatticeKV does not implement: ${config.unknown.join(", ")}`);
+  const server = new Server(config);
+  const port = await server.listen();
+  log("notice", `Running mode=standalone, port=${port}.`);
+  log("notice", "Server initialized");
+  log("notice", "Ready to accept connections tcp");
+  const stop = () => { log("warning", "Received SIGTERM scheduling shutdown..."); void server.close().then(() => process.exit(0)); };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((e) => {
+  process.stderr.write(String(e?.stack ?? e) + "\n");
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+// Connection commands (PING, ECHO, SELECT, QUIT).
+import type { CommandTable } from "./table.js";
+import { ERR, parseSafeInteger } from "./context.js";
+
+export function registerConnectionCommands(t: CommandTable): void {
+  t.define("ping", ({ argv, reply }) => {
+    if (argv.length > 2) return reply.error("wrong number of arguments for 'ping' command");
+    if (argv.length === 2) reply.bulk(argv[1]);
+    else reply.status("PONG");
+  });
+
+  t.define("echo", ({ argv, reply }) => reply.bulk(argv[1]));
+
+  t.define("select", ({ argv, reply, client, server }) => {
+    const id = parseSafeInteger(argv[1]);
+    if (id === null) return reply.error("value is not an integer or out of range");
+    if (id < 0 || id >= server.config.getNumber("databases")) return reply.error(ERR.dbIndexOutOfRange);
+    client.db = id;
+    reply.ok();
+  });
+
+  t.define("quit", ({ reply, client }) => {
+    reply.ok();
+    client.closeAfterReply = true;
+  });
+}

@@ -1,0 +1,148 @@
+// The command table: one row per command, the single source for COMMAND output, arity
+// errors, key extraction, write tracking and (later) ACL categories and cluster routing.
+//
+// Rows come from redis-commands.json, generated from a real Redis 7.0.15 by
+// scripts/gen-command-table.mjs, so names, arities, flags, key specs and categories are
+// Redis's own. A row is *supported* when it has an implementation: a kernel handler
+// (bound at start-up, see server/shard.ts) or a host handler registered with
+// defineHostCommand(). Unsupported rows stay invisible: COMMAND does not list them and
+// calling them answers "unknown command", like Redis for a command it does not have.
+
+import { readFileSync } from "node:fs";
+import type { CommandContext } from "./context.js";
+
+export type HostHandler = (ctx: CommandContext) => void;
+
+/** A RESP value as stored in redis-commands.json: {s} is a simple string. */
+export type RespJson = string | number | null | { s: string } | RespJson[];
+
+export interface CommandSpec {
+  /** Lowercase name; "config|get" for a subcommand. */
+  name: string;
+  arity: number;
+  flags: Set<string>;
+  firstKey: number;
+  lastKey: number;
+  keyStep: number;
+  aclCategories: string[];
+  /** The row exactly as Redis's COMMAND INFO replies it. */
+  info: RespJson[];
+  docs: RespJson[];
+  subcommands: Map<string, CommandSpec>;
+  parent?: CommandSpec;
+  /** Host implementation, if any. */
+  handler?: HostHandler;
+  /** Kernel implementation index per shard kernel (same on all shards), or -1. */
+  kernelIndex: number;
+  // Stats for INFO commandstats (host-run commands; kernel keeps its own counters).
+  calls: number;
+  failedCalls: number;
+  rejectedCalls: number;
+  usec: number;
+}
+
+interface GeneratedFile { redisVersion: string; commands: { info: RespJson[]; docs: RespJson[] }[] }
+
+// tsc does not copy JSON into dist/, so the compiled file reads it from src/.
+const generatedPath = new URL(
+  import.meta.url.includes("/dist/") ? "../../../src/commands/redis-commands.json" : "./redis-commands.json",
+  import.meta.url,
+);
+
+function simple(v: RespJson): string {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v.s : String(v);
+}
+
+function toSpec(info: RespJson[], docs: RespJson[], parent?: CommandSpec): CommandSpec {
+  const spec: CommandSpec = {
+    name: String(info[0]),
+    arity: Number(info[1]),
+    flags: new Set((info[2] as RespJson[]).map(simple)),
+    firstKey: Number(info[3]),
+    lastKey: Number(info[4]),
+    keyStep: Number(info[5]),
+    aclCategories: (info[6] as RespJson[]).map(simple),
+    info,
+    docs,
+    subcommands: new Map(),
+    parent,
+    kernelIndex: -1,
+    calls: 0,
+    failedCalls: 0,
+    rejectedCalls: 0,
+    usec: 0,
+  };
+  const subDocs = new Map<string, RespJson[]>();
+  const subDocsFlat = docFieldOf(docs, "subcommands");
+  if (Array.isArray(subDocsFlat)) {
+    for (let i = 0; i + 1 < subDocsFlat.length; i += 2) subDocs.set(String(subDocsFlat[i]), subDocsFlat[i + 1] as RespJson[]);
+  }
+  for (const sub of (info[9] as RespJson[] | undefined) ?? []) {
+    const row = sub as RespJson[];
+    const s = toSpec(row, subDocs.get(String(row[0])) ?? [], spec);
+    spec.subcommands.set(s.name.split("|")[1], s);
+  }
+  return spec;
+}
+
+function docFieldOf(docs: RespJson[], field: string): RespJson | undefined {
+  for (let i = 0; i + 1 < docs.length; i += 2) if (docs[i] === field) return docs[i + 1];
+  return undefined;
+}
+
+export class CommandTable {
+  readonly all = new Map<string, CommandSpec>();
+  readonly redisVersion: string;
+
+  constructor() {
+    const file = JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile;
+    this.redisVersion = file.redisVersion;
+    for (const c of file.commands) {
+      const spec = toSpec(c.info, c.docs);
+      this.all.set(spec.name, spec);
+    }
+  }
+
+  /** Registers a host implementation for a command (or "parent|sub" subcommand). */
+  define(name: string, handler: HostHandler): void {
+    const spec = this.find(name);
+    if (!spec) throw new Error(`no Redis command named ${name} in redis-commands.json`);
+    spec.handler = handler;
+  }
+
+  find(name: string): CommandSpec | undefined {
+    const [top, sub] = name.split("|");
+    const spec = this.all.get(top);
+    return sub === undefined ? spec : spec?.subcommands.get(sub);
+  }
+
+  /** The supported command (case-insensitive) or undefined. */
+  lookup(name: string): CommandSpec | undefined {
+    const spec = this.all.get(name.toLowerCase());
+    return spec && isSupported(spec) ? spec : undefined;
+  }
+
+  supported(): CommandSpec[] {
+    return [...this.all.values()].filter(isSupported);
+  }
+}
+
+export function isSupported(spec: CommandSpec): boolean {
+  if (spec.handler || spec.kernelIndex >= 0) return true;
+  for (const s of spec.subcommands.values()) if (s.handler || s.kernelIndex >= 0) return true;
+  return false;
+}
+
+/** Redis's arity rule: positive means exactly, negative means at least |arity| (name included). */
+export function arityOk(spec: CommandSpec, argc: number): boolean {
+  return spec.arity >= 0 ? argc === spec.arity : argc >= -spec.arity;
+}
+
+/** Positions of the key arguments by first/last/step (enough for every command we host so far). */
+export function keyPositions(spec: CommandSpec, argc: number): number[] {
+  if (spec.firstKey <= 0) return [];
+  const last = spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey;
+  const out: number[] = [];
+  for (let i = spec.firstKey; i <= last && i < argc; i += spec.keyStep || 1) out.push(i);
+  return out;
+}

@@ -1,0 +1,146 @@
+// Kernel: a thin typed wrapper over one WebAssembly kernel instance (one shard).
+// Browser-safe on purpose: no node:* imports and no Buffer, so the same file loads in a
+// worker or a page (issue: embedding). See assembly/index.ts for the call protocol.
+
+export const STATUS_DONE = 0;
+export const STATUS_HOST = 1;
+export const STATUS_PROTO_ERROR = 2;
+export const STATUS_YIELD = 3;
+
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  init(databases: number, seed: number): void;
+  alloc(size: number): number;
+  realloc(ptr: number, size: number): number;
+  free(ptr: number): void;
+  process(start: number, end: number, db: number, nowMs: number): number;
+  consumedPos(): number;
+  needBytes(): number;
+  outputPtr(): number;
+  outputLen(): number;
+  argc(): number;
+  argvPtr(): number;
+  setProtoMaxBulkLen(n: number): void;
+  commandCount(): number;
+  commandNamePtr(i: number): number;
+  commandNameLen(i: number): number;
+  bindCommand(namePtr: number, nameLen: number, arity: number, flags: number): number;
+  commandCalls(i: number): number;
+  commandFailedCalls(i: number): number;
+  resetCommandStats(): void;
+  freedHandleCount(): number;
+  freedHandleAt(i: number): number;
+  clearFreedHandles(): void;
+  setEffectsEnabled(on: number): void;
+  effectsPtr(): number;
+  effectsLen(): number;
+  activeExpireCycle(nowMs: number, maxSamples: number): number;
+  setActiveExpire(on: number): void;
+  dbSize(db: number): number;
+  dbExpires(db: number): number;
+  statDirty(): number;
+  statKeyspaceHits(): number;
+  statKeyspaceMisses(): number;
+  statExpiredKeys(): number;
+  keySlot(ptr: number, len: number): number;
+}
+
+export interface KernelOptions {
+  databases?: number;
+  /** Random seed for hashing and sampling; default from Math.random. */
+  seed?: number;
+}
+
+const textDecoder = new TextDecoder();
+
+export class Kernel {
+  readonly x: KernelExports;
+  private view: Uint8Array;
+
+  private constructor(instance: WebAssembly.Instance, opts: KernelOptions) {
+    this.x = instance.exports as unknown as KernelExports;
+    this.view = new Uint8Array(this.x.memory.buffer);
+    const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 53);
+    this.x.init(opts.databases ?? 16, seed);
+  }
+
+  static async instantiate(wasm: BufferSource | WebAssembly.Module, opts: KernelOptions = {}): Promise<Kernel> {
+    const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm);
+    const instance = await WebAssembly.instantiate(module, kernelImports());
+    return new Kernel(instance, opts);
+  }
+
+  static fromModule(module: WebAssembly.Module, opts: KernelOptions = {}): Kernel {
+    return new Kernel(new WebAssembly.Instance(module, kernelImports()), opts);
+  }
+
+  /** The kernel's memory as bytes. Re-read after every call: memory.grow detaches views. */
+  get mem(): Uint8Array {
+    if (this.view.buffer !== this.x.memory.buffer) this.view = new Uint8Array(this.x.memory.buffer);
+    return this.view;
+  }
+
+  /** The output region of the last call (a view: copy it before the next call). */
+  output(): Uint8Array {
+    const p = this.x.outputPtr();
+    return this.mem.subarray(p, p + this.x.outputLen());
+  }
+
+  /** The argv of a command handed back with STATUS_HOST, as copies. */
+  argv(): Uint8Array[] {
+    const n = this.x.argc();
+    const base = this.x.argvPtr();
+    const mem = this.mem;
+    const dv = new DataView(mem.buffer);
+    const out = new Array<Uint8Array>(n);
+    for (let i = 0; i < n; i++) {
+      const ptr = dv.getUint32(base + i * 8, true);
+      const len = dv.getUint32(base + i * 8 + 4, true);
+      out[i] = mem.slice(ptr, ptr + len);
+    }
+    return out;
+  }
+
+  /** Names of the commands this kernel implements (bound or not). */
+  commandNames(): string[] {
+    const names: string[] = [];
+    for (let i = 0; i < this.x.commandCount(); i++) {
+      const p = this.x.commandNamePtr(i);
+      names.push(textDecoder.decode(this.mem.subarray(p, p + this.x.commandNameLen(i))));
+    }
+    return names;
+  }
+
+  /** Binds a kernel command to its table row; returns its kernel index or -1. */
+  bindCommand(name: string, arity: number, flags: number): number {
+    const bytes = new TextEncoder().encode(name);
+    const p = this.x.alloc(bytes.length);
+    this.mem.set(bytes, p);
+    const r = this.x.bindCommand(p, bytes.length, arity, flags);
+    this.x.free(p);
+    return r;
+  }
+
+  /** Handles of host-side values the keyspace dropped since the last call. */
+  takeFreedHandles(): number[] {
+    const n = this.x.freedHandleCount();
+    if (n === 0) return EMPTY;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.x.freedHandleAt(i));
+    this.x.clearFreedHandles();
+    return out;
+  }
+}
+
+const EMPTY: number[] = [];
+
+function kernelImports(): WebAssembly.Imports {
+  return {
+    env: {
+      abort(msgPtr: number, filePtr: number, line: number, col: number) {
+        throw new Error(`kernel abort at ${line}:${col} (${msgPtr}, ${filePtr})`);
+      },
+      seed: () => Math.random() * 2 ** 53,
+    },
+  };
+}

@@ -1,0 +1,15 @@
+// Log lines in redis-server's format: "pid:M 25 Nov 2026 16:10:01.123 * message".
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+export type LogLevel = "debug" | "verbose" | "notice" | "warning";
+const LEVEL_CHAR: Record<LogLevel, string> = { debug: ".", verbose: "-", notice: "*", warning: "#" };
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, verbose: 1, notice: 2, warning: 3 };
+
+export const logSettings = { level: "notice" as LogLevel, write: (line: string) => process.stdout.write(line) };
+
+export function log(level: LogLevel, msg: string): void {
+  if (LEVEL_RANK[level] < LEVEL_RANK[logSettings.level]) return;
+  const d = new Date();
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  const ts = `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`;
+  logSettings.write(`${process.pid}:M ${ts} ${LEVEL_CHAR[level]} ${msg}\n`);
+}

@@ -1,0 +1,138 @@
+// Server: the listening socket, the clients, the shards, the command table, and
+// dispatch of the commands the kernel hands back.
+import net from "node:net";
+import { Client } from "./client.js";
+import { Shard } from "./shard.js";
+import { log } from "./log.js";
+import { CommandTable, arityOk, type CommandSpec } from "../commands/table.js";
+import type { CommandContext } from "../commands/context.js";
+import type { Config } from "../config/config.js";
+import { registerAllCommands } from "../commands/index.js";
+
+export const LATTICEKV_VERSION = "0.1.0";
+
+export class Server {
+  readonly table = new CommandTable();
+  readonly shards: Shard[] = [];
+  readonly clients = new Map<number, Client>();
+  readonly startedAt = Date.now();
+  private listener?: net.Server;
+  private cron?: NodeJS.Timeout;
+  /** The one clock of the server (ms). Tests and the simulator may replace it. */
+  now: () => number = Date.now;
+  stats = { connectionsReceived: 0, commandsProcessed: 0, rejectedConnections: 0 };
+
+  constructor(readonly config: Config) {
+    const databases = config.getNumber("databases");
+    this.shards.push(new Shard(0, databases));
+    registerAllCommands(this.table);
+    for (const s of this.shards) s.bindCommands(this.table);
+  }
+
+  async listen(): Promise<number> {
+    const port = this.config.getNumber("port");
+    const binds = this.config.getString("bind").split(/\s+/).filter(Boolean);
+    const host = binds[0] === "*" ? undefined : binds[0];
+    const srv = net.createServer((sock) => this.accept(sock));
+    this.listener = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, host, () => { srv.off("error", reject); resolve(); });
+    });
+    const hz = Math.max(1, Math.min(500, this.config.getNumber("hz")));
+    this.cron = setInterval(() => this.serverCron(), Math.floor(1000 / hz));
+    this.cron.unref();
+    return (srv.address() as net.AddressInfo).port;
+  }
+
+  private accept(sock: net.Socket): void {
+    sock.setNoDelay(true);
+    const c = new Client(this, sock);
+    this.clients.set(c.id, c);
+    this.stats.connectionsReceived++;
+    sock.on("data", (d) => c.onData(d));
+    sock.on("error", () => {});
+    sock.on("close", () => {
+      c.closed = true;
+      this.clients.delete(c.id);
+    });
+  }
+
+  /** Runs a command the kernel handed back (or any command, for MULTI/Lua callers). */
+  dispatch(client: Client, argv: Buffer[]): void {
+    const reply = client.reply;
+    const name = argv[0].toString("latin1");
+    let spec = this.table.lookup(name);
+    client.lastCommand = name.toLowerCase();
+    if (!spec) {
+      reply.error(unknownCommandError(name, argv));
+      return;
+    }
+    if (!arityOk(spec, argv.length)) {
+      reply.error(`wrong number of arguments for '${spec.name}' command`);
+      spec.rejectedCalls++;
+      return;
+    }
+    if (spec.subcommands.size > 0 && !spec.handler) {
+      const subName = argv[1].toString("latin1").toLowerCase();
+      const sub = spec.subcommands.get(subName);
+      if (!sub || !(sub.handler || sub.kernelIndex >= 0)) {
+        reply.error(`unknown subcommand '${truncate(argv[1].toString("latin1"))}'. Try ${spec.name.toUpperCase()} HELP.`);
+        spec.rejectedCalls++;
+        return;
+      }
+      if (!arityOk(sub, argv.length)) {
+        reply.error(`wrong number of arguments for '${sub.name}' command`);
+        sub.rejectedCalls++;
+        return;
+      }
+      spec = sub;
+    }
+    this.run(client, spec, argv);
+  }
+
+  private run(client: Client, spec: CommandSpec, argv: Buffer[]): void {
+    const reply = client.reply;
+    const errorsBefore = reply.errors;
+    const t0 = performance.now();
+    if (spec.handler) {
+      const ctx: CommandContext = { server: this, client, argv, reply, spec };
+      spec.handler(ctx);
+    } else {
+      // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel.
+      reply.raw(this.shards[0].call(argv, client.db, this.now()));
+    }
+    spec.calls++;
+    spec.usec += Math.round((performance.now() - t0) * 1000);
+    if (reply.errors !== errorsBefore) spec.failedCalls++;
+    this.stats.commandsProcessed++;
+  }
+
+  private serverCron(): void {
+    const now = this.now();
+    for (const s of this.shards) {
+      s.kernel.x.activeExpireCycle(now, 200);
+      s.afterCall();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.cron) clearInterval(this.cron);
+    for (const c of this.clients.values()) c.socket.destroy();
+    await new Promise<void>((r) => (this.listener ? this.listener.close(() => r()) : r()));
+    log("notice", "Redis is now ready to exit, bye bye...");
+  }
+}
+
+function truncate(s: string): string {
+  return s.length > 128 ? s.slice(0, 128) : s;
+}
+
+/** Redis 7.0: "unknown command 'foo', with args beginning with: 'a' 'b' " */
+export function unknownCommandError(name: string, argv: Buffer[]): string {
+  let args = "";
+  for (let i = 1; i < argv.length && args.length < 128; i++) {
+    args += `'${argv[i].toString("latin1").slice(0, 128 - args.length)}' `;
+  }
+  return `unknown command '${truncate(name)}', with args beginning with: ${args}`;
+}

@@ -1,0 +1,90 @@
+// Starts a real LatticeKV server process (dist/src/cli.js) on a free port with a scratch
+// --dir, and stops it by pid. Integration tests talk to it with ioredis or raw sockets.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningServer {
+  port: number;
+  dir: string;
+  proc: ChildProcess;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+export async function startServer(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<RunningServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "lkv-test-"));
+  const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...extraArgs], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let out = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const deadline = Date.now() + 15_000;
+    const check = () => {
+      if (out.includes("Ready to accept connections")) return resolve();
+      if (proc.exitCode !== null) return reject(new Error(`server exited: ${out}`));
+      if (Date.now() > deadline) return reject(new Error(`server did not start: ${out}`));
+      setTimeout(check, 20);
+    };
+    check();
+  });
+  return {
+    port,
+    dir,
+    proc,
+    output: () => out,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        process.kill(proc.pid!, "SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (proc.exitCode === null) process.kill(proc.pid!, "SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sends raw bytes and collects whatever arrives until `until` matches or the socket closes. */
+export function rawExchange(port: number, data: string | Buffer, opts: { until?: (s: string) => boolean; timeoutMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    let text = "";
+    let done = false;
+    const finish = (closed: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ text, closed });
+    };
+    const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 2000);
+    sock.on("data", (d) => {
+      text += d.toString("latin1");
+      if (opts.until?.(text)) finish(false);
+    });
+    sock.on("close", () => finish(true));
+    sock.on("error", () => finish(true));
+    sock.write(data);
+  });
+}
