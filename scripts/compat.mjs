@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// npm run compat [-- --unit type/incr ... | --all] [--ci] [--update-baseline] [--details]
+//
+// Runs Redis 7.0.15's own Tcl units in external mode against our server and prints
+// `unit ok err exception redis` beside real Redis's count. The suite is fetched with apt
+// into .compat/ (see compat/fetch.mjs); without apt, outside CI, it skips and exits 0.
+// --ci runs the foundation units and fails when a unit that passed in compat/baseline.json
+// no longer passes. Results go to compat/results/ (latest.json, logs/).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { ensureSuite, FetchError, hasTclsh, SUITE_VERSION } from "./compat/fetch.mjs";
+import { startServer, ping, latticekvCommand } from "./compat/server.mjs";
+import { runUnit } from "./compat/runtest.mjs";
+import { REDIS_OK_COUNTS, FOUNDATION_UNITS, RUNTEST_FLAGS } from "./compat/units.mjs";
+import { loadBaseline, saveBaseline, compare, ratchet, passes } from "./compat/baseline.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cli = join(root, "dist", "src", "cli.js");
+const baselinePath = join(root, "compat", "baseline.json");
+const resultsDir = join(root, "compat", "results");
+const inCI = process.env.CI === "true" || process.env.CI === "1";
+
+const { values: opts } = parseArgs({
+  options: {
+    unit: { type: "string", multiple: true },
+    all: { type: "boolean" },
+    ci: { type: "boolean" },
+    "update-baseline": { type: "boolean" },
+    details: { type: "boolean" },
+    // --target redis runs the same units against redis-server: checks the yardstick itself.
+    target: { type: "string", default: "latticekv" },
+    timeout: { type: "string", default: "300" },
+    budget: { type: "string", default: "2700" },
+    baseport: { type: "string", default: process.env.COMPAT_BASEPORT ?? "27000" },
+  },
+});
+
+const units = opts.unit?.length ? opts.unit : opts.all ? Object.keys(REDIS_OK_COUNTS) : FOUNDATION_UNITS;
+const unitTimeoutMs = Number(opts.timeout) * 1000;
+const deadline = Date.now() + Number(opts.budget) * 1000;
+
+/** Outside CI a missing prerequisite is a skip with a clear message; in CI it is a failure. */
+function unavailable(why) {
+  if (inCI) {
+    console.error(`compat: FAILED: ${why} (CI=true, so the Tcl suite must run)`);
+    process.exit(1);
+  }
+  console.log(`compat: SKIPPED: ${why}. The Tcl compatibility run needs apt (for the Redis ${SUITE_VERSION} source package) and tclsh.`);
+  process.exit(0);
+}
+
+async function main() {
+  if (!hasTclsh()) unavailable("tclsh 8.5/8.6/8.7 not found (apt-get install tcl)");
+  let suite;
+  try {
+    suite = ensureSuite(join(root, ".compat"));
+  } catch (e) {
+    if (e instanceof FetchError) unavailable(`cannot fetch Redis's Tcl suite: ${e.message}`);
+    throw e;
+  }
+  let command;
+  if (opts.target === "redis") {
+    command = ["redis-server"];
+    console.log(`compat: suite ${suite}; server: redis-server (yardstick check)`);
+  } else {
+    if (!existsSync(cli)) {
+      console.log("compat: dist/ missing, running npm run build");
+      execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+    }
+    command = latticekvCommand(cli);
+    console.log(`compat: suite ${suite}; server dist/src/cli.js built ${statSync(cli).mtime.toISOString()}`);
+  }
+
+  mkdirSync(join(resultsDir, "logs"), { recursive: true });
+  let server = await startServer(command);
+  const results = [];
+  for (const unit of units) {
+    const redis = REDIS_OK_COUNTS[unit] ?? null;
+    const left = deadline - Date.now();
+    if (left < 10_000) {
+      results.push({ unit, redis, ok: 0, err: 0, exception: 0, notRun: true, passes: false, note: "run budget spent" });
+      continue;
+    }
+    process.stdout.write(`compat: unit/${unit} ... `);
+    const r = await runUnit(suite, unit, { port: server.port, baseport: Number(opts.baseport), timeoutMs: Math.min(unitTimeoutMs, left) });
+    const notes = [];
+    if (r.timedOut) {
+      r.exception++;
+      notes.push(`killed after ${Math.round(r.seconds)} s`);
+    }
+    // A unit that crashed or wedged the server counts an exception; the next unit gets a fresh one.
+    const died = !server.alive();
+    if (died || !(await ping(server.port))) {
+      r.exception++;
+      notes.push(died ? "server died" : "server stopped answering");
+      r.output += `\n===== server log (pid ${server.pid}) =====\n${server.log().slice(-20_000)}`;
+      await server.stop();
+      server = await startServer(command);
+    }
+    writeFileSync(join(resultsDir, "logs", `${unit.replace(/\//g, "_")}.log`), r.output);
+    const result = {
+      unit, redis, ok: r.ok, err: r.err, exception: r.exception, skipped: r.skipped, ignored: r.ignored,
+      seconds: Math.round(r.seconds * 10) / 10, note: notes.join(", "),
+      errors: r.errors.slice(0, 100), exceptions: r.exceptions.map((e) => e.slice(0, 500)),
+    };
+    result.passes = redis !== null && passes(result, redis);
+    results.push(result);
+    console.log(`${result.ok} ok, ${result.err} err, ${result.exception} exception (${result.seconds} s)${result.note ? ` [${result.note}]` : ""}`);
+  }
+  await server.stop();
+
+  if (opts.target !== "latticekv") {
+    printTable(results, { units: {} });
+    return;
+  }
+  const baseline = loadBaseline(baselinePath);
+  const { regressions, warnings } = compare(baseline, results);
+  printTable(results, baseline);
+  if (opts.details) printDetails(results);
+
+  const date = new Date().toISOString();
+  const report = { date, commit: gitHead(), redisVersion: SUITE_VERSION, flags: RUNTEST_FLAGS, units: results };
+  writeFileSync(join(resultsDir, "latest.json"), JSON.stringify(report, null, 2) + "\n");
+  console.log(`compat: results in compat/results/latest.json, unit logs in compat/results/logs/`);
+
+  for (const w of warnings) console.log(`compat: warning: ${w}`);
+  if (opts["update-baseline"]) {
+    const changed = ratchet(baseline, results, date.slice(0, 10));
+    saveBaseline(baselinePath, baseline);
+    console.log(changed.length ? `compat: baseline raised for ${changed.join(", ")}` : "compat: baseline unchanged");
+  }
+  if (opts.ci && regressions.length) {
+    for (const r of regressions) console.error(`compat: REGRESSION: ${r}`);
+    process.exit(1);
+  }
+  if (opts.ci) console.log("compat: no regression against compat/baseline.json");
+}
+
+function printTable(results, baseline) {
+  const rows = [["unit", "ok", "err", "exception", "redis", "status"]];
+  for (const r of results) {
+    const was = baseline.units[r.unit];
+    const status = r.notRun ? `not run: ${r.note}` : r.passes ? "pass" : was?.passes ? "REGRESSED" : r.note;
+    rows.push([r.unit, r.notRun ? "-" : r.ok, r.notRun ? "-" : r.err, r.notRun ? "-" : r.exception, r.redis ?? "?", status ?? ""]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
+  console.log("");
+  for (const row of rows) {
+    console.log(row.map((c, i) => (i === 0 || i === 5 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ").trimEnd());
+  }
+  const ok = results.reduce((s, r) => s + r.ok, 0);
+  const want = results.reduce((s, r) => s + (r.redis ?? 0), 0);
+  console.log(`total ${ok} / ${want} ok; ${results.filter((r) => r.passes).length} of ${results.length} units pass\n`);
+}
+
+function printDetails(results) {
+  for (const r of results) {
+    if (!r.errors.length && !r.exceptions.length) continue;
+    console.log(`unit/${r.unit}:`);
+    for (const e of r.errors) console.log(`  [err] ${e}`);
+    for (const e of r.exceptions) console.log(`  [exception] ${e.split("\n")[0]}`);
+  }
+}
+
+function gitHead() {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+  } catch {
+    return null;
+  }
+}
+
+main().catch((e) => {
+  console.error(`compat: ${e?.stack ?? e}`);
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+// Runs one Tcl unit in external mode against a server and counts its outcome lines.
+import { spawn } from "node:child_process";
+import { RUNTEST_FLAGS } from "./units.mjs";
+
+/**
+ * Runs `./runtest --single unit/<unit>` in suiteRoot. The run is killed (whole process
+ * group: runtest starts a separate Tcl client) after timeoutMs, so a hang cannot stall CI.
+ * Resolves to the counts and the full output.
+ */
+export function runUnit(suiteRoot, unit, { host = "127.0.0.1", port, baseport, timeoutMs }) {
+  const args = ["--host", host, "--port", String(port), "--single", `unit/${unit}`, ...RUNTEST_FLAGS, "--baseport", String(baseport)];
+  return new Promise((resolve) => {
+    const started = Date.now();
+    // TERM=dumb: runtest colours its tags only on xterm-like terminals.
+    const proc = spawn("./runtest", args, {
+      cwd: suiteRoot,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TERM: "dumb" },
+    });
+    let output = "";
+    proc.stdout.on("data", (d) => (output += d));
+    proc.stderr.on("data", (d) => (output += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(proc.pid);
+    }, timeoutMs);
+    proc.on("close", (code, signal) => {
+      clearTimeout(timer);
+      // The Tcl client may outlive runtest after an abort; its group goes with it.
+      killGroup(proc.pid);
+      resolve({ ...parseOutput(output), timedOut, exitCode: code, signal, seconds: (Date.now() - started) / 1000, output });
+    });
+  });
+}
+
+function killGroup(pid) {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Counts [ok], [err] and [exception] lines; keeps the names of failures. */
+export function parseOutput(text) {
+  const r = { ok: 0, err: 0, exception: 0, skipped: 0, ignored: 0, errors: [], exceptions: [] };
+  for (const raw of text.replace(ANSI, "").split("\n")) {
+    const line = raw.trimEnd();
+    if (line.startsWith("[ok]: ")) r.ok++;
+    else if (line.startsWith("[err]: ")) {
+      r.err++;
+      r.errors.push(line.slice(7));
+    } else if (line.startsWith("[exception]: ")) {
+      r.exception++;
+      r.exceptions.push(line.slice(13));
+    } else if (line.startsWith("[skip]: ")) r.skipped++;
+    else if (line.startsWith("[ignore]: ")) r.ignored++;
+    else if (line.startsWith("[TIMEOUT]")) {
+      r.exception++;
+      r.exceptions.push("runtest timeout (no progress)");
+    }
+  }
+  return r;
+}

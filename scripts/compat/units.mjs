@@ -1,0 +1,35 @@
+// The Tcl units we measure and real Redis 7.0.15's [ok] count for each in external mode
+// (shared DESIGN.md, "The yardstick"). A unit passes when it reaches Redis's count with
+// no [err] and no [exception].
+
+/** Real Redis 7.0.15, external mode, the flags in RUNTEST_FLAGS. */
+export const REDIS_OK_COUNTS = {
+  "type/incr": 23,
+  "type/string": 75,
+  "type/hash": 72,
+  "expire": 58,
+  "keyspace": 52,
+  "info-command": 3,
+  "type/list": 220,
+  "type/set": 95,
+  "type/zset": 308,
+  "multi": 35,
+  "scripting": 186,
+  "functions": 86,
+  "sort": 52,
+  "introspection": 27,
+  "introspection-2": 43,
+  "pubsub": 29,
+  "tracking": 51,
+  "latency-monitor": 13,
+  "dump": 9,
+};
+
+/** The units of the foundation issue (issue 3): what `--ci` runs. */
+export const FOUNDATION_UNITS = ["type/incr", "type/string", "type/hash", "expire", "keyspace", "info-command"];
+
+/** External-mode flags, exactly as DESIGN.md gives them (host, port, --single added per run). */
+export const RUNTEST_FLAGS = [
+  "--tags", "-needs:debug", "--tags", "-needs:repl", "--tags", "-needs:config-maxmemory",
+  "--ignore-encoding", "--ignore-digest", "--durable", "--no-latency", "--clients", "1",
+];

@@ -1,0 +1,88 @@
+// The Tcl compatibility harness (scripts/compat/): output parsing, the deb-src twin, the
+// baseline ratchet. The harness itself runs in CI via `npm run compat -- --ci`.
+import { describe, it, expect } from "vitest";
+import { parseOutput } from "../../scripts/compat/runtest.mjs";
+import { debSrcTwin } from "../../scripts/compat/fetch.mjs";
+import { compare, ratchet, passes } from "../../scripts/compat/baseline.mjs";
+
+describe("runtest output parsing", () => {
+  it("counts ok, err and exception lines, with or without colours", () => {
+    const out = [
+      "[ready]: 123",
+      "Testing unit/type/incr",
+      "\x1b[0;32;49mok\x1b[0m",
+      "[\x1b[0;32;49mok\x1b[0m]: INCR against non existing key (0 ms)",
+      "[ok]: INCR against key created by incr itself (1 ms)",
+      "[err]: INCRBYFLOAT over 32bit value in tests/unit/type/incr.tcl",
+      "Expected '17179869184' to equal or match '17179869185'",
+      "[ignore]: DEBUG RELOAD: Not supported in external mode",
+      "[exception]: Executing test client: ERR unknown command 'flushall', with args beginning with:.",
+    ].join("\n");
+    const r = parseOutput(out);
+    expect(r).toMatchObject({ ok: 2, err: 1, exception: 1, ignored: 1 });
+    expect(r.errors).toEqual(["INCRBYFLOAT over 32bit value in tests/unit/type/incr.tcl"]);
+  });
+
+  it("counts runtest's own no-progress timeout as an exception", () => {
+    expect(parseOutput("[TIMEOUT]: clients state report follows.\n").exception).toBe(1);
+  });
+});
+
+describe("deb-src twin of apt's Debian entry", () => {
+  const deb822 = "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n";
+
+  it("copies a deb822 Debian stanza with Types: deb-src", () => {
+    const twin = debSrcTwin([{ file: "/etc/apt/sources.list.d/debian.sources", text: deb822 }]);
+    expect(twin?.sources).toBe("Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n");
+  });
+
+  it("copies one-line deb entries as deb-src and ignores non-Debian repositories", () => {
+    const twin = debSrcTwin([
+      { file: "/etc/apt/sources.list", text: "deb http://deb.debian.org/debian bookworm main\n" },
+      { file: "/etc/apt/sources.list.d/node.sources", text: "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\n" },
+    ]);
+    expect(twin).toEqual({ sources: undefined, list: "deb-src http://deb.debian.org/debian bookworm main\n" });
+  });
+
+  it("writes nothing when a deb-src entry already exists", () => {
+    expect(debSrcTwin([{ file: "a.sources", text: deb822 }, { file: "b.sources", text: deb822.replace("deb\n", "deb-src\n") }])).toBeNull();
+  });
+});
+
+describe("baseline ratchet", () => {
+  const unit = (name: string, ok: number, err = 0, exception = 0) => {
+    const r = { unit: name, redis: 23, ok, err, exception, passes: false };
+    r.passes = passes(r, 23);
+    return r;
+  };
+
+  it("passes a unit only at Redis's count with no err and no exception", () => {
+    expect(unit("type/incr", 23).passes).toBe(true);
+    expect(unit("type/incr", 22).passes).toBe(false);
+    expect(unit("type/incr", 23, 1).passes).toBe(false);
+    expect(unit("type/incr", 23, 0, 1).passes).toBe(false);
+  });
+
+  it("reports a unit that passed before and no longer does as a regression", () => {
+    const baseline = { units: { "type/incr": { bestOk: 23, passes: true } } };
+    expect(compare(baseline, [unit("type/incr", 21, 2)]).regressions).toHaveLength(1);
+    expect(compare(baseline, [unit("type/incr", 23)]).regressions).toHaveLength(0);
+  });
+
+  it("only warns when a partial unit's ok count drops below its best", () => {
+    const baseline = { units: { "type/incr": { bestOk: 10, passes: false } } };
+    const r = compare(baseline, [unit("type/incr", 8, 3)]);
+    expect(r.regressions).toHaveLength(0);
+    expect(r.warnings).toHaveLength(1);
+  });
+
+  it("only ever raises the baseline", () => {
+    const baseline: { units: Record<string, { bestOk: number; passes: boolean }> } = { units: { "type/incr": { bestOk: 10, passes: false } } };
+    ratchet(baseline, [unit("type/incr", 5)], "2026-01-01");
+    expect(baseline.units["type/incr"]).toMatchObject({ bestOk: 10, passes: false });
+    ratchet(baseline, [unit("type/incr", 23)], "2026-01-01");
+    expect(baseline.units["type/incr"]).toMatchObject({ bestOk: 23, passes: true });
+    ratchet(baseline, [unit("type/incr", 20, 3)], "2026-01-01");
+    expect(baseline.units["type/incr"]).toMatchObject({ bestOk: 23, passes: true });
+  });
+});
