@@ -30,6 +30,8 @@ import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effe
   setEffectsEnabled as setEffects } from "./effects";
 import { keyHashSlot } from "./cluster/slot";
 import { registerStringCommands } from "./commands/strings";
+import { registerHashCommands } from "./commands/hashes";
+import { setHashListpackLimits as setHashLimits } from "./keyspace/hash-value";
 
 export const STATUS_DONE: i32 = 0;
 export const STATUS_HOST: i32 = 1;
@@ -48,6 +50,7 @@ export function init(databases: i32, seed: f64): void {
   initKeyspace(databases, s);
   setHashSeed(<u32>(s ^ (s >> 32)));
   registerStringCommands();
+  registerHashCommands();
 }
 
 export function alloc(size: usize): usize { return heap.alloc(size); }
@@ -108,6 +111,8 @@ export function outputLen(): usize { return outLen; }
 export function argc(): i32 { return parsedArgc; }
 export function argvPtr(): usize { return parsedArgvPtr; }
 export function setProtoMaxBulkLen(n: f64): void { parser.protoMaxBulkLen = <i64>n; }
+/** CONFIG SET hash-max-listpack-entries / -value (and their ziplist aliases). */
+export function setHashListpackLimits(entries: f64, value: f64): void { setHashLimits(<i64>entries, <i64>value); }
 
 // ---- command table binding -------------------------------------------------------------
 

@@ -21,6 +21,8 @@ export interface KernelExports {
   argc(): number;
   argvPtr(): number;
   setProtoMaxBulkLen(n: number): void;
+  /** CONFIG SET hash-max-listpack-entries / hash-max-listpack-value. */
+  setHashListpackLimits(entries: number, value: number): void;
   commandCount(): number;
   commandNamePtr(i: number): number;
   commandNameLen(i: number): number;

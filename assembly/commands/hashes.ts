@@ -1,0 +1,537 @@
+// Hash commands (t_hash.c, plus HSCAN from db.c's scanGenericCommand). The value layout,
+// both encodings and the listpack -> hashtable conversion live in keyspace/hash-value.ts.
+//
+// Replies are RESP2. Where Redis answers a missing key differently per command (nil,
+// 0, empty array, empty scan) the handlers follow t_hash.c exactly.
+
+import {
+  argc, argPtr, argLen, argIs, db, getIntOrReply, getDoubleOrReply, intArg, doubleArg,
+  ERR_WRONGTYPE, ERR_OVERFLOW, ERR_SYNTAX,
+} from "./context";
+import { defineCommand } from "./table";
+import {
+  lookupKeyRead, lookupKeyWrite, dbAdd, unlinkEntry, releaseValue, addDirty, random32,
+} from "../keyspace/keyspace";
+import { Entry, OBJ_HASH } from "../keyspace/entry";
+import {
+  HashValue, HashField, fieldPtr, fieldLen, valuePtr, valueLen, hashMaxListpackValue,
+} from "../keyspace/hash-value";
+import {
+  addBulk, addInt, addNullBulk, addOk, addError, addArrayLen, addEmptyArray, addRawBuf,
+} from "../resp/reply-writer";
+import { ll2string, string2ll, parsedInt, string2d, parsedDouble, d2string } from "../util/number";
+import { argvPtr } from "../resp/parser";
+
+export function registerHashCommands(): void {
+  defineCommand("hset", hsetCommand);
+  defineCommand("hmset", hmsetCommand);
+  defineCommand("hsetnx", hsetnxCommand);
+  defineCommand("hget", hgetCommand);
+  defineCommand("hmget", hmgetCommand);
+  defineCommand("hdel", hdelCommand);
+  defineCommand("hlen", hlenCommand);
+  defineCommand("hstrlen", hstrlenCommand);
+  defineCommand("hexists", hexistsCommand);
+  defineCommand("hkeys", hkeysCommand);
+  defineCommand("hvals", hvalsCommand);
+  defineCommand("hgetall", hgetallCommand);
+  defineCommand("hincrby", hincrbyCommand);
+  defineCommand("hincrbyfloat", hincrbyfloatCommand);
+  defineCommand("hrandfield", hrandfieldCommand);
+  defineCommand("hscan", hscanCommand);
+}
+
+// Number formatting scratch: an i64 is 20 chars; a double in plain decimal up to ~330.
+const numScratch: usize = heap.alloc(512);
+const HSET_NAME = String.UTF8.encode("hset");
+
+// ---- lookup helpers ---------------------------------------------------------------------
+
+/** The hash at argv[1] for a write, created empty if absent; null (after WRONGTYPE) if another type. */
+function hashLookupWriteOrCreate(): Entry | null {
+  const kp = argPtr(1), kl = argLen(1);
+  let e = lookupKeyWrite(db, kp, kl);
+  if (e == null) {
+    e = dbAdd(db, kp, kl);
+    e.type = OBJ_HASH;
+    e.hashVal = new HashValue();
+    return e;
+  }
+  if (e.type != OBJ_HASH) { addError(ERR_WRONGTYPE); return null; }
+  return e;
+}
+
+/** Redis's hashTypeTryConversion: a listpack takes no argument longer than hash-max-listpack-value. */
+function tryConversion(h: HashValue, first: i32, last: i32): void {
+  if (!h.isListpack) return;
+  for (let i = first; i <= last; i++) {
+    if (<i64>argLen(i) > hashMaxListpackValue) { h.convertToHashtable(); return; }
+  }
+}
+
+/** Deletes the key of a hash that has lost its last field (Redis never keeps empty hashes). */
+function deleteIfEmpty(e: Entry): bool {
+  if (e.hashVal!.length != 0) return false;
+  unlinkEntry(db, e);
+  releaseValue(e);
+  return true;
+}
+
+// ---- HSET / HMSET / HSETNX --------------------------------------------------------------
+
+function hsetGeneric(name: string, replyCount: bool): void {
+  // Redis checks pairs in the handler (arity only says "at least 4"), with the arity message.
+  if ((argc & 1) == 1) {
+    addError("wrong number of arguments for '" + name + "' command");
+    return;
+  }
+  const e = hashLookupWriteOrCreate();
+  if (e == null) return;
+  const h = e.hashVal!;
+  tryConversion(h, 2, argc - 1);
+  let created: i64 = 0;
+  for (let i = 2; i < argc; i += 2) {
+    if (h.set(argPtr(i), argLen(i), argPtr(i + 1), argLen(i + 1))) created++;
+  }
+  addDirty(<i64>((argc - 2) >> 1));
+  if (replyCount) addInt(created); else addOk();
+}
+
+function hsetCommand(): void { hsetGeneric("hset", true); }
+function hmsetCommand(): void { hsetGeneric("hmset", false); }
+
+function hsetnxCommand(): void {
+  const e = hashLookupWriteOrCreate();
+  if (e == null) return;
+  const h = e.hashVal!;
+  if (h.find(argPtr(2), argLen(2))) { addInt(0); return; }
+  tryConversion(h, 2, 3);
+  h.set(argPtr(2), argLen(2), argPtr(3), argLen(3));
+  addDirty(1);
+  addInt(1);
+}
+
+// ---- reads --------------------------------------------------------------------------------
+
+/** The hash at argv[1] for a read: null when missing (nothing replied) or of another type (WRONGTYPE replied). */
+let readWrongType = false;
+function hashLookupRead(): HashValue | null {
+  readWrongType = false;
+  const e = lookupKeyRead(db, argPtr(1), argLen(1));
+  if (e == null) return null;
+  if (e.type != OBJ_HASH) { addError(ERR_WRONGTYPE); readWrongType = true; return null; }
+  return e.hashVal;
+}
+
+function hgetCommand(): void {
+  const h = hashLookupRead();
+  if (h == null) { if (!readWrongType) addNullBulk(); return; }
+  if (h.find(argPtr(2), argLen(2))) addBulk(valuePtr, valueLen);
+  else addNullBulk();
+}
+
+function hmgetCommand(): void {
+  // A missing key is an empty hash: one nil per field.
+  const h = hashLookupRead();
+  if (readWrongType) return;
+  addArrayLen(argc - 2);
+  for (let i = 2; i < argc; i++) {
+    if (h != null && h.find(argPtr(i), argLen(i))) addBulk(valuePtr, valueLen);
+    else addNullBulk();
+  }
+}
+
+function hlenCommand(): void {
+  const h = hashLookupRead();
+  if (h == null) { if (!readWrongType) addInt(0); return; }
+  addInt(h.length);
+}
+
+function hstrlenCommand(): void {
+  const h = hashLookupRead();
+  if (h == null) { if (!readWrongType) addInt(0); return; }
+  addInt(h.find(argPtr(2), argLen(2)) ? <i64>valueLen : 0);
+}
+
+function hexistsCommand(): void {
+  const h = hashLookupRead();
+  if (h == null) { if (!readWrongType) addInt(0); return; }
+  addInt(h.find(argPtr(2), argLen(2)) ? 1 : 0);
+}
+
+const WANT_FIELDS: u32 = 1;
+const WANT_VALUES: u32 = 2;
+
+function getallGeneric(what: u32): void {
+  const h = hashLookupRead();
+  if (h == null) { if (!readWrongType) addEmptyArray(); return; }
+  const n = h.length;
+  addArrayLen(what == (WANT_FIELDS | WANT_VALUES) ? <i64>n * 2 : <i64>n);
+  for (let i = 0; i < n; i++) {
+    h.pairAt(i);
+    if (what & WANT_FIELDS) addBulk(fieldPtr, fieldLen);
+    if (what & WANT_VALUES) addBulk(valuePtr, valueLen);
+  }
+}
+
+function hkeysCommand(): void { getallGeneric(WANT_FIELDS); }
+function hvalsCommand(): void { getallGeneric(WANT_VALUES); }
+function hgetallCommand(): void { getallGeneric(WANT_FIELDS | WANT_VALUES); }
+
+// ---- deletes ------------------------------------------------------------------------------
+
+function hdelCommand(): void {
+  const e = lookupKeyWrite(db, argPtr(1), argLen(1));
+  if (e == null) { addInt(0); return; }
+  if (e.type != OBJ_HASH) { addError(ERR_WRONGTYPE); return; }
+  const h = e.hashVal!;
+  let deleted: i64 = 0;
+  for (let i = 2; i < argc; i++) {
+    if (h.remove(argPtr(i), argLen(i))) {
+      deleted++;
+      if (deleteIfEmpty(e)) break;
+    }
+  }
+  if (deleted != 0) addDirty(deleted);
+  addInt(deleted);
+}
+
+// ---- HINCRBY / HINCRBYFLOAT ---------------------------------------------------------------
+
+function hincrbyCommand(): void {
+  if (!getIntOrReply(3)) return;
+  const incr = intArg;
+  const e = hashLookupWriteOrCreate();
+  if (e == null) return;
+  const h = e.hashVal!;
+  let value: i64 = 0;
+  if (h.find(argPtr(2), argLen(2))) {
+    if (!string2ll(valuePtr, valueLen)) { addError("hash value is not an integer"); return; }
+    value = parsedInt;
+  }
+  if ((incr < 0 && value < 0 && incr < i64.MIN_VALUE - value) ||
+      (incr > 0 && value > 0 && incr > i64.MAX_VALUE - value)) {
+    addError(ERR_OVERFLOW);
+    return;
+  }
+  value += incr;
+  const len = ll2string(numScratch, value);
+  h.set(argPtr(2), argLen(2), numScratch, len);
+  addDirty(1);
+  addInt(value);
+}
+
+function hincrbyfloatCommand(): void {
+  if (!getDoubleOrReply(3)) return;
+  const incr = doubleArg;
+  if (!isFinite(incr)) { addError("value is NaN or Infinity"); return; }
+  const e = hashLookupWriteOrCreate();
+  if (e == null) return;
+  const h = e.hashVal!;
+  let value: f64 = 0;
+  if (h.find(argPtr(2), argLen(2))) {
+    if (!string2d(valuePtr, valueLen)) { addError("hash value is not a float"); return; }
+    value = parsedDouble;
+  }
+  value += incr;
+  if (!isFinite(value)) { addError("increment would produce NaN or Infinity"); return; }
+  const len = d2string(numScratch, value, true);
+  h.set(argPtr(2), argLen(2), numScratch, len);
+  addDirty(1);
+  addBulk(numScratch, len);
+  // Like Redis, propagate as HSET key field <result> so that replicas and the AOF do not
+  // depend on float rounding: rewrite argv before the kernel records the effect.
+  rewriteArg(0, changetype<usize>(HSET_NAME), <usize>HSET_NAME.byteLength);
+  rewriteArg(3, numScratch, len);
+}
+
+function rewriteArg(i: i32, ptr: usize, len: usize): void {
+  const slot = argvPtr + (<usize>i << 3);
+  store<u32>(slot, <u32>ptr);
+  store<u32>(slot + 4, <u32>len);
+}
+
+// ---- HRANDFIELD ---------------------------------------------------------------------------
+
+const LONG_MAX: i64 = i64.MAX_VALUE;
+
+function hrandfieldCommand(): void {
+  if (argc >= 3) {
+    if (!getIntOrReply(2)) return;
+    const l = intArg;
+    if (l < -LONG_MAX) {
+      addError("value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+      return;
+    }
+    let withValues = false;
+    if (argc > 4 || (argc == 4 && !argIs(3, "withvalues"))) { addError(ERR_SYNTAX); return; }
+    if (argc == 4) {
+      withValues = true;
+      if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) { addError("value is out of range"); return; }
+    }
+    hrandfieldWithCount(l, withValues);
+    return;
+  }
+  const h = hashLookupRead();
+  if (h == null) { if (!readWrongType) addNullBulk(); return; }
+  h.buildIndex();
+  h.pairAt(randomBelow(h.length));
+  h.dropIndex();
+  addBulk(fieldPtr, fieldLen);
+}
+
+@inline function randomBelow(n: i32): i32 {
+  return <i32>(random32() % <u32>n);
+}
+
+function addPair(h: HashValue, i: i32, withValues: bool): void {
+  h.pairAt(i);
+  addBulk(fieldPtr, fieldLen);
+  if (withValues) addBulk(valuePtr, valueLen);
+}
+
+/** How much bigger than the count a hash must be for "pick and reject duplicates" (Redis's HRANDFIELD_SUB_STRATEGY_MUL). */
+const SUB_STRATEGY_MUL: i64 = 3;
+
+function hrandfieldWithCount(l: i64, withValues: bool): void {
+  const h = hashLookupRead();
+  if (h == null) { if (!readWrongType) addEmptyArray(); return; }
+  const size = h.length;
+  const uniq = l >= 0;
+  const count: i64 = uniq ? l : -l;
+  if (count == 0) { addEmptyArray(); return; }
+  h.buildIndex();
+
+  // Negative count: independent draws, repeats allowed, in random order.
+  if (!uniq || count == 1) {
+    addArrayLen(withValues ? count * 2 : count);
+    for (let n: i64 = 0; n < count; n++) addPair(h, randomBelow(size), withValues);
+    h.dropIndex();
+    return;
+  }
+
+  // Asked for at least the whole hash: all of it.
+  if (count >= <i64>size) {
+    addArrayLen(withValues ? <i64>size * 2 : <i64>size);
+    for (let i = 0; i < size; i++) addPair(h, i, withValues);
+    h.dropIndex();
+    return;
+  }
+
+  const n = <i32>count;
+  addArrayLen(withValues ? count * 2 : count);
+  if (count * SUB_STRATEGY_MUL > <i64>size) {
+    // Close to the whole hash: start from every index and remove random ones.
+    const idx = new StaticArray<i32>(size);
+    for (let i = 0; i < size; i++) unchecked(idx[i] = i);
+    let left = size;
+    while (left > n) {
+      const j = randomBelow(left);
+      left--;
+      unchecked(idx[j] = idx[left]);
+    }
+    for (let i = 0; i < n; i++) addPair(h, unchecked(idx[i]), withValues);
+  } else {
+    // Much smaller than the hash: draw until count distinct fields were picked.
+    const seen = new Set<i32>();
+    while (seen.size < n) {
+      const i = randomBelow(size);
+      if (seen.has(i)) continue;
+      seen.add(i);
+      addPair(h, i, withValues);
+    }
+  }
+  h.dropIndex();
+}
+
+// ---- HSCAN ---------------------------------------------------------------------------------
+
+const emptyScan = String.UTF8.encode("*2\r\n$1\r\n0\r\n*0\r\n");
+
+let scanCursor: u64 = 0;
+
+/** strtoul(s, &end, 10) with Redis's checks: no leading space, nothing trailing, no overflow. */
+function parseScanCursorOrReply(i: i32): bool {
+  const p = argPtr(i), len = argLen(i);
+  let pos: usize = 0;
+  if (len > 0) {
+    const c0 = load<u8>(p);
+    if (c0 == 0x20 || (c0 >= 0x09 && c0 <= 0x0d)) { addError("invalid cursor"); return false; }
+  }
+  let neg = false;
+  if (pos < len && (load<u8>(p) == 0x2d || load<u8>(p) == 0x2b)) { neg = load<u8>(p) == 0x2d; pos++; }
+  const digitsStart = pos;
+  let v: u64 = 0;
+  let overflow = false;
+  while (pos < len) {
+    const c = load<u8>(p + pos);
+    if (c < 0x30 || c > 0x39) break;
+    const d = <u64>(c - 0x30);
+    if (v > (u64.MAX_VALUE - d) / 10) overflow = true;
+    v = v * 10 + d;
+    pos++;
+  }
+  // No digits: strtoul consumed nothing, so the first character (if any) is "trailing".
+  if (pos == digitsStart) {
+    if (len != 0) { addError("invalid cursor"); return false; }
+    scanCursor = 0;
+    return true;
+  }
+  if (pos != len || overflow) { addError("invalid cursor"); return false; }
+  scanCursor = neg ? 0 - v : v;
+  return true;
+}
+
+function hscanCommand(): void {
+  if (!parseScanCursorOrReply(2)) return;
+  const h = hashLookupRead();
+  if (h == null) { if (!readWrongType) addRawBuf(emptyScan); return; }
+
+  let count: i64 = 10;
+  let patArg = -1;
+  let i = 3;
+  while (i < argc) {
+    const left = argc - i;
+    if (argIs(i, "count") && left >= 2) {
+      if (!getIntOrReply(i + 1)) return;
+      count = intArg;
+      if (count < 1) { addError(ERR_SYNTAX); return; }
+      i += 2;
+    } else if (argIs(i, "match") && left >= 2) {
+      patArg = i + 1;
+      i += 2;
+    } else {
+      addError(ERR_SYNTAX);
+      return;
+    }
+  }
+  // "*" matches everything: same as no pattern.
+  if (patArg >= 0 && argLen(patArg) == 1 && load<u8>(argPtr(patArg)) == 0x2a) patArg = -1;
+  const patPtr = patArg >= 0 ? argPtr(patArg) : 0;
+  const patLen = patArg >= 0 ? argLen(patArg) : 0;
+
+  let cursor = scanCursor;
+  if (h.isListpack) {
+    // A listpack is small: everything in one reply, and the scan is over.
+    let n = 0;
+    const total = h.length;
+    const keep = new StaticArray<bool>(total);
+    for (let j = 0; j < total; j++) {
+      h.pairAt(j);
+      const ok = patArg < 0 || stringMatch(patPtr, patLen, fieldPtr, fieldLen);
+      unchecked(keep[j] = ok);
+      if (ok) n++;
+    }
+    addScanHeader(0, n * 2);
+    for (let j = 0; j < total; j++) {
+      if (!unchecked(keep[j])) continue;
+      h.pairAt(j);
+      addBulk(fieldPtr, fieldLen);
+      addBulk(valuePtr, valueLen);
+    }
+    return;
+  }
+
+  const found = new Array<HashField>();
+  // Redis counts fields and values alike (count*2 list entries), and bounds the buckets
+  // visited to ten times that so a sparse table cannot stall the server.
+  let maxIterations: i64 = count * 2 * 10;
+  do {
+    cursor = h.dict!.scan(cursor, found);
+  } while (cursor != 0 && maxIterations-- != 0 && <i64>found.length < count);
+
+  const matched = patArg < 0 ? found : new Array<HashField>();
+  if (patArg >= 0) {
+    for (let j = 0; j < found.length; j++) {
+      const f = unchecked(found[j]);
+      if (stringMatch(patPtr, patLen, changetype<usize>(f.key), <usize>f.key.byteLength)) matched.push(f);
+    }
+  }
+  addScanHeader(cursor, matched.length * 2);
+  for (let j = 0; j < matched.length; j++) {
+    const f = unchecked(matched[j]);
+    addBulk(changetype<usize>(f.key), <usize>f.key.byteLength);
+    addBulk(changetype<usize>(f.value), <usize>f.value.byteLength);
+  }
+}
+
+function addScanHeader(cursor: u64, items: i32): void {
+  addArrayLen(2);
+  // Redis replies the cursor with addReplyBulkLongLong (a signed long long).
+  const len = ll2string(numScratch, <i64>cursor);
+  addBulk(numScratch, len);
+  addArrayLen(items);
+}
+
+// ---- MATCH --------------------------------------------------------------------------------
+// A private port of Redis's stringmatchlen (util.c), case-sensitive, used until the shared
+// glob matcher (assembly/util/glob.ts, being written with KEYS/SCAN) lands.
+
+let skipLonger = false;
+
+function stringMatch(pat: usize, patLen: usize, str: usize, strLen: usize): bool {
+  skipLonger = false;
+  return matchImpl(pat, <i32>patLen, str, <i32>strLen);
+}
+
+/** The pattern byte at p if inside [.., end), else 0 (C's NUL terminator). */
+@inline function at(p: usize, left: i32): i32 { return left > 0 ? <i32>load<i8>(p) : 0; }
+
+function matchImpl(p: usize, plen: i32, s: usize, slen: i32): bool {
+  while (plen > 0 && slen > 0) {
+    const c = <i32>load<i8>(p);
+    if (c == 0x2a /* * */) {
+      while (plen > 1 && load<u8>(p + 1) == 0x2a) { p++; plen--; }
+      if (plen == 1) return true;
+      while (slen > 0) {
+        if (matchImpl(p + 1, plen - 1, s, slen)) return true;
+        if (skipLonger) return false;
+        s++; slen--;
+      }
+      skipLonger = true;
+      return false;
+    } else if (c == 0x3f /* ? */) {
+      s++; slen--;
+    } else if (c == 0x5b /* [ */) {
+      p++; plen--;
+      const not = at(p, plen) == 0x5e /* ^ */;
+      if (not) { p++; plen--; }
+      let match = false;
+      const sc = <i32>load<i8>(s);
+      while (true) {
+        const pc = at(p, plen);
+        if (pc == 0x5c /* \ */ && plen >= 2) {
+          p++; plen--;
+          if (at(p, plen) == sc) match = true;
+        } else if (pc == 0x5d /* ] */) {
+          break;
+        } else if (plen == 0) {
+          p--; plen++;
+          break;
+        } else if (plen >= 3 && load<u8>(p + 1) == 0x2d /* - */) {
+          let start = pc;
+          let end = <i32>load<i8>(p + 2);
+          if (start > end) { const t = start; start = end; end = t; }
+          p += 2; plen -= 2;
+          if (sc >= start && sc <= end) match = true;
+        } else if (pc == sc) {
+          match = true;
+        }
+        p++; plen--;
+      }
+      if (not) match = !match;
+      if (!match) return false;
+      s++; slen--;
+    } else {
+      if (c == 0x5c /* \ */ && plen >= 2) { p++; plen--; }
+      if (<i32>load<i8>(p) != <i32>load<i8>(s)) return false;
+      s++; slen--;
+    }
+    p++; plen--;
+    if (slen == 0) {
+      while (at(p, plen) == 0x2a) { p++; plen--; }
+      break;
+    }
+  }
+  return plen == 0 && slen == 0;
+}
