@@ -1,0 +1,320 @@
+// String commands driven straight through the WASM kernel (no server): replies are the raw
+// RESP bytes, so error strings, nil forms and number formatting are pinned to the letter.
+// Expected values were checked against redis-server 7.0.15.
+import { describe, it, expect, beforeEach } from "vitest";
+import { loadKernel } from "../../src/kernel/load.js";
+import { Kernel } from "../../src/kernel/kernel.js";
+import { CommandTable } from "../../src/commands/table.js";
+import { encodeCommand } from "../../src/server/shard.js";
+
+const table = new CommandTable();
+const enc = new TextEncoder();
+
+function newKernel(): Kernel {
+  const k = loadKernel({ seed: 7 });
+  for (const name of k.commandNames()) {
+    const spec = table.find(name)!;
+    k.bindCommand(name, spec.arity, spec.flags.has("write") ? 1 : 0);
+  }
+  return k;
+}
+
+let k: Kernel;
+let nowMs = 1_700_000_000_000;
+
+/** Runs one command; returns its reply as latin1 text (binary-safe). */
+function run(...argv: (string | Uint8Array)[]): string {
+  const req = encodeCommand(argv.map((a) => (typeof a === "string" ? enc.encode(a) : a)));
+  const p = k.x.alloc(req.length);
+  k.mem.set(req, p);
+  k.x.process(p, p + req.length, 0, nowMs);
+  k.x.free(p);
+  return Buffer.from(k.output()).toString("latin1");
+}
+
+const bulk = (s: string) => `$${Buffer.byteLength(s, "latin1")}\r\n${s}\r\n`;
+const int = (n: number | bigint) => `:${n}\r\n`;
+const NIL = "$-1\r\n";
+const OK = "+OK\r\n";
+const err = (m: string) => `-${m}\r\n`;
+const NOT_INT = err("ERR value is not an integer or out of range");
+const NOT_FLOAT = err("ERR value is not a valid float");
+
+beforeEach(() => {
+  k = newKernel();
+  nowMs = 1_700_000_000_000;
+});
+
+describe("INCR family", () => {
+  it("INCR creates a missing key at 1 and counts on", () => {
+    expect(run("incr", "n")).toBe(int(1));
+    expect(run("incr", "n")).toBe(int(2));
+    expect(run("get", "n")).toBe(bulk("2"));
+  });
+
+  it("INCRBY/DECRBY work past 32 bits and go negative", () => {
+    run("set", "n", "17179869184");
+    expect(run("incrby", "n", "17179869184")).toBe(int(34359738368));
+    run("set", "n", "17179869184");
+    expect(run("decrby", "n", "17179869185")).toBe(int(-1));
+  });
+
+  it("INCR/DECR at the i64 limits fail with Redis's overflow error and keep the value", () => {
+    run("set", "max", "9223372036854775807");
+    expect(run("incr", "max")).toBe(err("ERR increment or decrement would overflow"));
+    expect(run("get", "max")).toBe(bulk("9223372036854775807"));
+    run("set", "min", "-9223372036854775808");
+    expect(run("decr", "min")).toBe(err("ERR increment or decrement would overflow"));
+    expect(run("incrby", "min", "-1")).toBe(err("ERR increment or decrement would overflow"));
+    expect(run("incrby", "min", "9223372036854775807")).toBe(int(-1));
+  });
+
+  it("DECRBY of i64 min is refused before it is negated", () => {
+    run("set", "x", "0");
+    expect(run("decrby", "x", "-9223372036854775808")).toBe(err("ERR decrement would overflow"));
+  });
+
+  it.each(["    11", "11    ", " 11 ", "011", "+1", "1.0", "", "9223372036854775808"])(
+    "INCR refuses the non-canonical integer %j", (v) => {
+      run("set", "s", v);
+      expect(run("incr", "s")).toBe(NOT_INT);
+    });
+
+  it("INCRBY refuses a non-integer increment", () => {
+    expect(run("incrby", "n", "1.5")).toBe(NOT_INT);
+    expect(run("get", "n")).toBe(NIL);
+  });
+
+  it("INCR keeps a key's TTL", () => {
+    run("set", "t", "5", "px", "10000");
+    run("incr", "t");
+    nowMs += 10_001;
+    expect(run("get", "t")).toBe(NIL);
+  });
+});
+
+describe("INCRBYFLOAT prints like Redis's long double %.17Lf", () => {
+  it.each([
+    ["10.5", "0.1", "10.6"],
+    ["0.1", "0.2", "0.3"],
+    ["1", "-1.1", "-0.1"],
+    ["17179869184", "1.5", "17179869185.5"],
+    ["0", "1.5e20", "150000000000000000000"],
+    ["0", "1e30", "1000000000000000000024696061952"],
+    ["3.0", "0", "3"],
+    ["0", "1e-20", "0"],
+    ["0", "-1e-20", "0"],
+    ["0", "0.000000000000000015", "0.00000000000000002"],
+    ["0", "0.000000000000000025", "0.00000000000000002"],
+    ["9223372036854775807", "1", "9223372036854775808"],
+    ["0.333333333333333333333333", "0.333333333333333333333333", "0.66666666666666667"],
+    ["0", "0x1.8p1", "3"],
+    ["0", "1e400", "10000000000000000000281880683947586514586453433629052038625910693539685534008629862039363994848324160522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778943824391593338047470675026246684401359237513603830343735485505244955964979021825038280091068414947402456898653040951017512658092615827588920183472511643316591362664138176309734806343732497430221946880"],
+  ])("%s + %s = %s", (start, incr, want) => {
+    run("set", "f", start);
+    expect(run("incrbyfloat", "f", incr)).toBe(bulk(want));
+    expect(run("get", "f")).toBe(bulk(want));
+  });
+
+  it("a value and its negation sum to 0, never -0", () => {
+    run("incrbyfloat", "z", "0.024390243902439025");
+    expect(run("incrbyfloat", "z", "-0.024390243902439025")).toBe(bulk("0"));
+  });
+
+  it("refuses an increment that would reach infinity", () => {
+    run("set", "f", "0");
+    expect(run("incrbyfloat", "f", "+inf")).toBe(err("ERR increment would produce NaN or Infinity"));
+    run("set", "f", "1e4932");
+    expect(run("incrbyfloat", "f", "1e4932")).toBe(err("ERR increment would produce NaN or Infinity"));
+  });
+
+  it.each([" 11", "11 ", "1\x002", "nan", "1e", ".", "1e-5000", "1e5000", "0x", "abc"])(
+    "refuses the stored value %j as not a valid float", (v) => {
+      run("set", "f", v);
+      expect(run("incrbyfloat", "f", "1")).toBe(NOT_FLOAT);
+    });
+
+  it("refuses a bad increment after checking the stored value", () => {
+    expect(run("incrbyfloat", "f", "x")).toBe(NOT_FLOAT);
+    expect(run("get", "f")).toBe(NIL);
+  });
+});
+
+describe("SET variants", () => {
+  it("SETNX replies 1 then 0 and leaves the first value", () => {
+    expect(run("setnx", "k", "a")).toBe(int(1));
+    expect(run("setnx", "k", "b")).toBe(int(0));
+    expect(run("get", "k")).toBe(bulk("a"));
+  });
+
+  it("SETEX/PSETEX set a TTL and check it like Redis", () => {
+    expect(run("setex", "k", "10", "v")).toBe(OK);
+    nowMs += 9_999;
+    expect(run("get", "k")).toBe(bulk("v"));
+    nowMs += 1;
+    expect(run("get", "k")).toBe(NIL);
+    expect(run("psetex", "k", "5", "v")).toBe(OK);
+    expect(run("setex", "k", "0", "v")).toBe(err("ERR invalid expire time in 'setex' command"));
+    expect(run("psetex", "k", "-1", "v")).toBe(err("ERR invalid expire time in 'psetex' command"));
+    expect(run("setex", "k", "9223372036854775807", "v")).toBe(err("ERR invalid expire time in 'setex' command"));
+    expect(run("setex", "k", "x", "v")).toBe(NOT_INT);
+  });
+
+  it("GETSET returns the old value and clears the TTL", () => {
+    expect(run("getset", "k", "a")).toBe(NIL);
+    run("set", "k", "b", "ex", "1");
+    expect(run("getset", "k", "c")).toBe(bulk("b"));
+    nowMs += 5000;
+    expect(run("get", "k")).toBe(bulk("c"));
+  });
+
+  it("GETDEL returns the value then the key is gone", () => {
+    run("set", "k", "v");
+    expect(run("getdel", "k")).toBe(bulk("v"));
+    expect(run("getdel", "k")).toBe(NIL);
+  });
+
+  it("GETEX sets, replaces and removes TTLs; a past EXAT deletes", () => {
+    run("set", "k", "v");
+    expect(run("getex", "k", "px", "100")).toBe(bulk("v"));
+    expect(run("getex", "k", "persist")).toBe(bulk("v"));
+    nowMs += 1000;
+    expect(run("get", "k")).toBe(bulk("v"));
+    expect(run("getex", "k", "exat", "1")).toBe(bulk("v"));
+    expect(run("get", "k")).toBe(NIL);
+  });
+
+  it("GETEX option errors follow Redis's order", () => {
+    run("set", "k", "v");
+    expect(run("getex", "k", "foo")).toBe(err("ERR syntax error"));
+    expect(run("getex", "k", "ex")).toBe(err("ERR syntax error"));
+    expect(run("getex", "k", "persist", "ex", "1")).toBe(err("ERR syntax error"));
+    expect(run("getex", "k", "ex", "1", "px", "1")).toBe(err("ERR syntax error"));
+    expect(run("getex", "k", "ex", "0")).toBe(err("ERR invalid expire time in 'getex' command"));
+    // The expire value is only checked once the key exists.
+    expect(run("getex", "missing", "ex", "0")).toBe(NIL);
+  });
+});
+
+describe("multi-key", () => {
+  it("MSET/MGET any number of keys; MGET gives nil for missing keys", () => {
+    const argv = ["mset"];
+    for (let i = 0; i < 2000; i++) argv.push(`k${i}`, `v${i}`);
+    expect(run(...argv)).toBe(OK);
+    const got = run("mget", "k0", "nope", "k1999");
+    expect(got).toBe(`*3\r\n${bulk("v0")}${NIL}${bulk("v1999")}`);
+  });
+
+  it("MSET/MSETNX with an odd pair count is an arity error", () => {
+    expect(run("mset", "a", "1", "b")).toBe(err("ERR wrong number of arguments for 'mset' command"));
+    expect(run("msetnx", "a", "1", "b")).toBe(err("ERR wrong number of arguments for 'msetnx' command"));
+  });
+
+  it("MSETNX sets all keys or none", () => {
+    expect(run("msetnx", "a", "1", "b", "2")).toBe(int(1));
+    expect(run("msetnx", "c", "3", "a", "9")).toBe(int(0));
+    expect(run("get", "c")).toBe(NIL);
+    expect(run("msetnx", "d", "x", "d", "y")).toBe(int(1));
+    expect(run("get", "d")).toBe(bulk("y"));
+  });
+});
+
+describe("byte edits", () => {
+  it("APPEND creates, extends and works on int-encoded values", () => {
+    expect(run("append", "a", "hello")).toBe(int(5));
+    expect(run("append", "a", " world")).toBe(int(11));
+    expect(run("get", "a")).toBe(bulk("hello world"));
+    run("set", "i", "123");
+    expect(run("append", "i", "456")).toBe(int(6));
+    expect(run("incr", "i")).toBe(int(123457));
+  });
+
+  it("STRLEN counts bytes, including of int-encoded values", () => {
+    expect(run("strlen", "none")).toBe(int(0));
+    run("set", "i", "-555");
+    expect(run("strlen", "i")).toBe(int(4));
+    run("set", "s", "foozzz0123456789 baz");
+    expect(run("strlen", "s")).toBe(int(20));
+  });
+
+  it("SETRANGE pads with zero bytes and creates nothing for an empty value", () => {
+    expect(run("setrange", "k", "1", "foo")).toBe(int(4));
+    expect(run("get", "k")).toBe(bulk("\0foo"));
+    expect(run("setrange", "e", "0", "")).toBe(int(0));
+    expect(run("get", "e")).toBe(NIL);
+    run("set", "s", "foo");
+    expect(run("setrange", "s", "4", "bar")).toBe(int(7));
+    expect(run("get", "s")).toBe(bulk("foo\0bar"));
+    expect(run("setrange", "s", "1", "XY")).toBe(int(7));
+    expect(run("get", "s")).toBe(bulk("fXY\0bar"));
+    run("set", "i", "1234");
+    expect(run("setrange", "i", "0", "")).toBe(int(4));
+    expect(run("setrange", "i", "5", "2")).toBe(int(6));
+    expect(run("get", "i")).toBe(bulk("1234\x002"));
+  });
+
+  it("SETRANGE refuses negative offsets and results over 512MB", () => {
+    run("set", "s", "hello");
+    expect(run("setrange", "s", "-1", "x")).toBe(err("ERR offset is out of range"));
+    const tooBig = err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    expect(run("setrange", "s", String(512 * 1024 * 1024 - 4), "world")).toBe(tooBig);
+    expect(run("setrange", "new", String(512 * 1024 * 1024 - 4), "world")).toBe(tooBig);
+    expect(run("setrange", "s", "9223372036854775807", "A")).toBe(tooBig);
+    expect(run("get", "new")).toBe(NIL);
+  });
+
+  it("GETRANGE clamps indices and counts negatives from the end", () => {
+    run("set", "s", "Hello World");
+    expect(run("getrange", "s", "0", "3")).toBe(bulk("Hell"));
+    expect(run("getrange", "s", "-4", "-1")).toBe(bulk("orld"));
+    expect(run("getrange", "s", "5", "3")).toBe(bulk(""));
+    expect(run("getrange", "s", "-1", "-5")).toBe(bulk(""));
+    expect(run("getrange", "s", "-5000", "10000")).toBe(bulk("Hello World"));
+    expect(run("getrange", "s", "0", "4294967297")).toBe(bulk("Hello World"));
+    expect(run("substr", "s", "6", "-1")).toBe(bulk("World"));
+    expect(run("getrange", "none", "0", "-1")).toBe(bulk(""));
+    run("set", "i", "1234");
+    expect(run("getrange", "i", "-3", "-1")).toBe(bulk("234"));
+    expect(run("getrange", "s", "x", "1")).toBe(NOT_INT);
+  });
+});
+
+describe("SETBIT / GETBIT", () => {
+  it("address bits from the most significant bit of byte 0", () => {
+    expect(run("setbit", "b", "1", "1")).toBe(int(0));
+    expect(run("get", "b")).toBe(bulk("\x40"));
+    expect(run("setbit", "b", "1", "0")).toBe(int(1));
+    run("set", "i", "1"); // "1" is 0x31
+    expect(run("setbit", "i", "6", "1")).toBe(int(0));
+    expect(run("get", "i")).toBe(bulk("3"));
+    expect(run("getbit", "i", "2")).toBe(int(1));
+    expect(run("getbit", "i", "100")).toBe(int(0));
+  });
+
+  it("refuse bad offsets and bit values", () => {
+    expect(run("setbit", "b", String(4 * 1024 * 1024 * 1024), "1")).toBe(err("ERR bit offset is not an integer or out of range"));
+    expect(run("setbit", "b", "-1", "1")).toBe(err("ERR bit offset is not an integer or out of range"));
+    expect(run("setbit", "b", "0", "2")).toBe(err("ERR bit is not an integer or out of range"));
+  });
+});
+
+describe("LCS", () => {
+  it("returns the string, LEN, and IDX ranges as Redis", () => {
+    run("set", "a", "ohmytext");
+    run("set", "b", "mynewtext");
+    expect(run("lcs", "a", "b")).toBe(bulk("mytext"));
+    expect(run("lcs", "a", "b", "len")).toBe(int(6));
+    expect(run("lcs", "a", "b", "idx", "minmatchlen", "4", "withmatchlen")).toBe(
+      "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n");
+    expect(run("lcs", "a", "b", "idx")).toBe(
+      "*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n");
+  });
+
+  it("treats missing keys as empty and rejects bad options", () => {
+    expect(run("lcs", "x", "y")).toBe(bulk(""));
+    run("set", "a", "abc");
+    expect(run("lcs", "a", "b", "len", "idx")).toBe(err("ERR If you want both the length and indexes, please just use IDX."));
+    expect(run("lcs", "a", "b", "foo")).toBe(err("ERR syntax error"));
+    expect(run("lcs", "a", "b", "minmatchlen", "x")).toBe(NOT_INT);
+  });
+});
