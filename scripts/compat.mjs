@@ -76,17 +76,19 @@ async function main() {
 
   mkdirSync(join(resultsDir, "logs"), { recursive: true });
   let server = await startServer(command);
+  console.log(`compat: server pid ${server.pid} on 127.0.0.1:${server.port}`);
   const results = [];
   for (const unit of units) {
     const redis = REDIS_OK_COUNTS[unit] ?? null;
     const left = deadline - Date.now();
     if (left < 10_000) {
-      results.push({ unit, redis, ok: 0, err: 0, exception: 0, notRun: true, passes: false, note: "run budget spent" });
+      results.push({ unit, redis, ok: 0, err: 0, exception: 0, notRun: true, passes: false, note: "run budget spent", errors: [], exceptions: [] });
       continue;
     }
     process.stdout.write(`compat: unit/${unit} ... `);
     const r = await runUnit(suite, unit, { port: server.port, baseport: Number(opts.baseport), timeoutMs: Math.min(unitTimeoutMs, left) });
     const notes = [];
+    let restarted = "";
     if (r.timedOut) {
       r.exception++;
       notes.push(`killed after ${Math.round(r.seconds)} s`);
@@ -99,6 +101,7 @@ async function main() {
       r.output += `\n===== server log (pid ${server.pid}) =====\n${server.log().slice(-20_000)}`;
       await server.stop();
       server = await startServer(command);
+      restarted = `compat: restarted the server: pid ${server.pid} on 127.0.0.1:${server.port}`;
     }
     writeFileSync(join(resultsDir, "logs", `${unit.replace(/\//g, "_")}.log`), r.output);
     const result = {
@@ -109,6 +112,7 @@ async function main() {
     result.passes = redis !== null && passes(result, redis);
     results.push(result);
     console.log(`${result.ok} ok, ${result.err} err, ${result.exception} exception (${result.seconds} s)${result.note ? ` [${result.note}]` : ""}`);
+    if (restarted) console.log(restarted);
   }
   await server.stop();
 
