@@ -22,7 +22,8 @@ import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needByt
 import * as parser from "./resp/parser";
 import { resetOutput, outPtr, outLen, addError, errorCount } from "./resp/reply-writer";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
-  setActiveExpire as setActiveExpireFlag, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
+  setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag,
+  hostSetHandle, hostKeyHandle, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed } from "./keyspace/hash";
 import { selectDb, dbIndex } from "./commands/context";
 import { lookupCommand, arityOk, commands, CMD_WRITE, bindCommand as bind } from "./commands/table";
@@ -32,6 +33,10 @@ import { keyHashSlot } from "./cluster/slot";
 import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
 import { setHashListpackLimits as setHashLimits } from "./keyspace/hash-value";
+import { registerKeyCommands } from "./commands/keys";
+import { registerExpireCommands } from "./commands/keys-expire";
+import { registerObjectCommand } from "./commands/object";
+import { stringmatchlen } from "./util/glob";
 
 export const STATUS_DONE: i32 = 0;
 export const STATUS_HOST: i32 = 1;
@@ -51,6 +56,9 @@ export function init(databases: i32, seed: f64): void {
   setHashSeed(<u32>(s ^ (s >> 32)));
   registerStringCommands();
   registerHashCommands();
+  registerKeyCommands();
+  registerExpireCommands();
+  registerObjectCommand();
 }
 
 export function alloc(size: usize): usize { return heap.alloc(size); }
@@ -145,6 +153,8 @@ export function activeExpireCycle(nowMs: f64, maxSamples: i32): i32 {
   return expireCycle(maxSamples);
 }
 export function setActiveExpire(on: bool): void { setActiveExpireFlag(on); }
+/** The host's maxmemory-policy is allkeys-lfu or volatile-lfu (OBJECT FREQ answers). */
+export function setLfuPolicy(on: bool): void { setLfuPolicyFlag(on); }
 
 // ---- introspection -------------------------------------------------------------------------
 
@@ -155,3 +165,26 @@ export function statKeyspaceHits(): f64 { return <f64>keyspaceHits; }
 export function statKeyspaceMisses(): f64 { return <f64>keyspaceMisses; }
 export function statExpiredKeys(): f64 { return <f64>expiredKeys; }
 export function keySlot(ptr: usize, len: usize): i32 { return keyHashSlot(ptr, len); }
+
+// ---- keys held for the host (lists, sets, zsets, streams) ----------------------------------
+
+/**
+ * Makes `key` in `db` hold the host value `handle` of `type` (OBJ_LIST=1, OBJ_SET=2,
+ * OBJ_ZSET=3, OBJ_STREAM=6): a new key, or an overwrite of any old value (whose handle, if
+ * any, is reported freed) that keeps no TTL. For the host's type layer and tests.
+ */
+export function setKeyHandle(db: i32, ptr: usize, len: usize, type: i32, handle: i32, nowMs: f64): void {
+  setNow(<i64>nowMs);
+  hostSetHandle(dbs[db], ptr, len, <u8>type, handle);
+}
+
+/** The handle of a live host-held key (0 when absent, expired, or kernel-typed). */
+export function keyHandle(db: i32, ptr: usize, len: usize, nowMs: f64): i32 {
+  setNow(<i64>nowMs);
+  return hostKeyHandle(dbs[db], ptr, len);
+}
+
+/** Redis's stringmatchlen over two byte ranges (KEYS/SCAN semantics), for the host's globs. */
+export function stringMatch(pat: usize, patLen: usize, str: usize, strLen: usize, nocase: bool): bool {
+  return stringmatchlen(pat, patLen, str, strLen, nocase);
+}

@@ -20,6 +20,9 @@ export let dbs: StaticArray<Db> = new StaticArray<Db>(0);
 export let now: i64 = 0;
 /** Whether lookups delete expired keys (DEBUG SET-ACTIVE-EXPIRE does not affect this). */
 export let activeExpireEnabled = true;
+/** maxmemory-policy is an LFU one (set by the host's config): OBJECT FREQ vs IDLETIME. */
+export let lfuPolicy = false;
+export function setLfuPolicy(on: bool): void { lfuPolicy = on; }
 
 // Server-wide counters (INFO stats).
 export let dirty: i64 = 0;
@@ -71,6 +74,29 @@ export function lookupKeyRead(db: Db, ptr: usize, len: usize): Entry | null {
   keyspaceHits++;
   e.lruSecs = <u32>(now / 1000);
   return e;
+}
+
+/** lookupKeyRead with Redis's LOOKUP_NOTOUCH: counts hits and misses, leaves the LRU clock. */
+export function lookupKeyReadNoTouch(db: Db, ptr: usize, len: usize): Entry | null {
+  const e = lookupKey(db, ptr, len);
+  if (e == null) keyspaceMisses++;
+  else keyspaceHits++;
+  return e;
+}
+
+/** Is the entry logically gone (its TTL has passed) though not yet reclaimed? */
+@inline export function keyIsExpired(e: Entry): bool {
+  return e.expireAt >= 0 && e.expireAt <= now;
+}
+
+/**
+ * Deletes the entry if its TTL has passed (Redis's expireIfNeeded) and says whether it did.
+ * For callers that already hold an entry from a scan or a random pick.
+ */
+export function expireIfNeeded(db: Db, e: Entry): bool {
+  if (!keyIsExpired(e)) return false;
+  deleteExpired(db, e);
+  return true;
 }
 
 export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
@@ -156,6 +182,49 @@ function tryParseCanonicalInt(ptr: usize, len: usize): bool {
   return true;
 }
 
+/**
+ * Moves the value (type, payload, handle, LRU) of `from` into `to`, leaving `from` empty so
+ * that dropping it frees nothing (RENAME: the value keeps its host handle).
+ */
+export function moveValue(from: Entry, to: Entry): void {
+  releaseValue(to);
+  to.type = from.type;
+  to.str = from.str;
+  to.isInt = from.isInt;
+  to.intVal = from.intVal;
+  to.hashVal = from.hashVal;
+  to.handle = from.handle;
+  to.lruSecs = from.lruSecs;
+  from.str = null;
+  from.hashVal = null;
+  from.handle = 0;
+}
+
+/** The host's way to store a value it holds under a key (see index.ts setKeyHandle). */
+export function hostSetHandle(db: Db, ptr: usize, len: usize, type: u8, handle: i32): void {
+  let e = lookupKeyWrite(db, ptr, len);
+  if (e == null) e = dbAdd(db, ptr, len);
+  else {
+    releaseValue(e);
+    if (e.expIdx >= 0) removeExpire(db, e);
+  }
+  e.type = type;
+  e.isInt = false;
+  e.handle = handle;
+}
+
+export function hostKeyHandle(db: Db, ptr: usize, len: usize): i32 {
+  const e = lookupKey(db, ptr, len);
+  return e == null || e.type == OBJ_STRING || e.type == OBJ_HASH ? 0 : e.handle;
+}
+
+/** SWAPDB: exchanges two databases' contents (clients keep their db numbers). */
+export function swapDbs(a: i32, b: i32): void {
+  const t = unchecked(dbs[a]);
+  unchecked(dbs[a] = unchecked(dbs[b]));
+  unchecked(dbs[b] = t);
+}
+
 export function emptyDb(db: Db): i64 {
   const removed = <i64>db.dict.size;
   const all = new Array<Entry>();
@@ -195,7 +264,7 @@ function removeFromExpiring(db: Db, e: Entry): void {
   e.expIdx = -1;
 }
 
-function deleteExpired(db: Db, e: Entry): void {
+export function deleteExpired(db: Db, e: Entry): void {
   const dbIndex = indexOfDb(db);
   unlinkEntry(db, e);
   releaseValue(e);

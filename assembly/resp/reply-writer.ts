@@ -119,6 +119,15 @@ export function addError(msg: string): void {
   errorCount++;
 }
 
+/**
+ * "-ERR <msg>\r\n" whatever msg begins with: for messages whose first word is uppercase
+ * but not an error code ("NX and XX, GT or LT options...", "DB index is out of range").
+ */
+export function addErrorErr(msg: string): void {
+  addAscii(0x2d /* - */, "ERR " + msg);
+  errorCount++;
+}
+
 export let errorCount: i64 = 0;
 
 function startsWithCode(msg: string): bool {

@@ -38,6 +38,10 @@ export interface KernelExports {
   effectsLen(): number;
   activeExpireCycle(nowMs: number, maxSamples: number): number;
   setActiveExpire(on: number): void;
+  setLfuPolicy(on: number): void;
+  setKeyHandle(db: number, ptr: number, len: number, type: number, handle: number, nowMs: number): void;
+  keyHandle(db: number, ptr: number, len: number, nowMs: number): number;
+  stringMatch(pat: number, patLen: number, str: number, strLen: number, nocase: number): number;
   dbSize(db: number): number;
   dbExpires(db: number): number;
   statDirty(): number;
@@ -59,7 +63,15 @@ export class Kernel {
   readonly x: KernelExports;
   private view: Uint8Array;
 
-  private constructor(instance: WebAssembly.Instance, opts: KernelOptions) {
+  /**
+   * Calls the kernel makes into the host while a command runs (COPY and OBJECT ENCODING of
+   * values the host holds). The host's type layer replaces these; they must not call back
+   * into the kernel.
+   */
+  readonly hooks: KernelHostHooks;
+
+  private constructor(instance: WebAssembly.Instance, opts: KernelOptions, hooks: KernelHostHooks) {
+    this.hooks = hooks;
     this.x = instance.exports as unknown as KernelExports;
     this.view = new Uint8Array(this.x.memory.buffer);
     const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 53);
@@ -68,12 +80,14 @@ export class Kernel {
 
   static async instantiate(wasm: BufferSource | WebAssembly.Module, opts: KernelOptions = {}): Promise<Kernel> {
     const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm);
-    const instance = await WebAssembly.instantiate(module, kernelImports());
-    return new Kernel(instance, opts);
+    const hooks = defaultHooks();
+    const instance = await WebAssembly.instantiate(module, kernelImports(hooks));
+    return new Kernel(instance, opts, hooks);
   }
 
   static fromModule(module: WebAssembly.Module, opts: KernelOptions = {}): Kernel {
-    return new Kernel(new WebAssembly.Instance(module, kernelImports()), opts);
+    const hooks = defaultHooks();
+    return new Kernel(new WebAssembly.Instance(module, kernelImports(hooks)), opts, hooks);
   }
 
   /** The kernel's memory as bytes. Re-read after every call: memory.grow detaches views. */
@@ -136,9 +150,23 @@ export class Kernel {
 
 const EMPTY: number[] = [];
 
-function kernelImports(): WebAssembly.Imports {
+/** Host callbacks the kernel invokes synchronously during process(). */
+export interface KernelHostHooks {
+  /** A new handle holding an independent copy of a host value (COPY), or 0 if unsupported. */
+  dupHandle(type: number, handle: number): number;
+  /** Redis's OBJ_ENCODING_* number for a host value (OBJECT ENCODING), or -1 for a default. */
+  handleEncoding(type: number, handle: number): number;
+}
+
+function defaultHooks(): KernelHostHooks {
+  return { dupHandle: () => 0, handleEncoding: () => -1 };
+}
+
+function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
   return {
     env: {
+      dupHandle: (type: number, handle: number) => hooks.dupHandle(type, handle),
+      handleEncoding: (type: number, handle: number) => hooks.handleEncoding(type, handle),
       abort(msgPtr: number, filePtr: number, line: number, col: number) {
         throw new Error(`kernel abort at ${line}:${col} (${msgPtr}, ${filePtr})`);
       },
