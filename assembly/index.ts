@@ -20,7 +20,7 @@
 import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needBytes as parserNeed,
   protoError, argc as parsedArgc, argvPtr as parsedArgvPtr, protoMaxBulkLen } from "./resp/parser";
 import * as parser from "./resp/parser";
-import { resetOutput, outPtr, outLen, addError, errorCount } from "./resp/reply-writer";
+import { resetOutput, outPtr, outLen, addError, errorCount, setResp } from "./resp/reply-writer";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag,
   hostSetHandle, hostKeyHandle, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
@@ -119,6 +119,8 @@ export function outputLen(): usize { return outLen; }
 export function argc(): i32 { return parsedArgc; }
 export function argvPtr(): usize { return parsedArgvPtr; }
 export function setProtoMaxBulkLen(n: f64): void { parser.protoMaxBulkLen = <i64>n; }
+/** The client's protocol (HELLO 2/3) for the replies of the next process() calls. */
+export function setProtocol(v: i32): void { setResp(v); }
 /** CONFIG SET hash-max-listpack-entries / -value (and their ziplist aliases). */
 export function setHashListpackLimits(entries: f64, value: f64): void { setHashLimits(<i64>entries, <i64>value); }
 

@@ -5,8 +5,8 @@
 // 0, empty array, empty scan) the handlers follow t_hash.c exactly.
 
 import {
-  argc, argPtr, argLen, argIs, db, getIntOrReply, getDoubleOrReply, intArg, doubleArg,
-  ERR_WRONGTYPE, ERR_OVERFLOW, ERR_SYNTAX,
+  argc, argPtr, argLen, argIs, db, getIntOrReply, intArg,
+  ERR_WRONGTYPE, ERR_OVERFLOW, ERR_SYNTAX, ERR_NOT_FLOAT,
 } from "./context";
 import { defineCommand } from "./table";
 import {
@@ -17,9 +17,10 @@ import {
   HashValue, HashField, fieldPtr, fieldLen, valuePtr, valueLen, hashMaxListpackValue,
 } from "../keyspace/hash-value";
 import {
-  addBulk, addInt, addNullBulk, addOk, addError, addArrayLen, addEmptyArray, addRawBuf,
+  addBulk, addInt, addNullBulk, addOk, addError, addArrayLen, addEmptyArray, addRawBuf, addMapLen, resp,
 } from "../resp/reply-writer";
-import { ll2string, string2ll, parsedInt, string2d, parsedDouble, d2string } from "../util/number";
+import { ll2string, string2ll, parsedInt } from "../util/number";
+import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
 import { argvPtr } from "../resp/parser";
 
 export function registerHashCommands(): void {
@@ -41,8 +42,8 @@ export function registerHashCommands(): void {
   defineCommand("hscan", hscanCommand);
 }
 
-// Number formatting scratch: an i64 is 20 chars; a double in plain decimal up to ~330.
-const numScratch: usize = heap.alloc(512);
+// Number formatting scratch (an i64 is at most 20 chars).
+const numScratch: usize = heap.alloc(32);
 const HSET_NAME = String.UTF8.encode("hset");
 
 // ---- lookup helpers ---------------------------------------------------------------------
@@ -163,10 +164,16 @@ const WANT_FIELDS: u32 = 1;
 const WANT_VALUES: u32 = 2;
 
 function getallGeneric(what: u32): void {
+  // HGETALL is a map (an empty map for a missing key); HKEYS/HVALS are arrays.
+  const isMap = what == (WANT_FIELDS | WANT_VALUES);
   const h = hashLookupRead();
-  if (h == null) { if (!readWrongType) addEmptyArray(); return; }
+  if (h == null) {
+    if (readWrongType) return;
+    if (isMap) addMapLen(0); else addEmptyArray();
+    return;
+  }
   const n = h.length;
-  addArrayLen(what == (WANT_FIELDS | WANT_VALUES) ? <i64>n * 2 : <i64>n);
+  if (isMap) addMapLen(n); else addArrayLen(n);
   for (let i = 0; i < n; i++) {
     h.pairAt(i);
     if (what & WANT_FIELDS) addBulk(fieldPtr, fieldLen);
@@ -221,28 +228,48 @@ function hincrbyCommand(): void {
   addInt(value);
 }
 
+/**
+ * Redis adds in x87 long double and prints with %.17Lf (trailing zeros trimmed); the
+ * software long double in util/long-double.ts reproduces that digit for digit.
+ */
 function hincrbyfloatCommand(): void {
-  if (!getDoubleOrReply(3)) return;
-  const incr = doubleArg;
-  if (!isFinite(incr)) { addError("value is NaN or Infinity"); return; }
+  if (!string2ld(argPtr(3), argLen(3))) { addError(ERR_NOT_FLOAT); return; }
+  const incr = parsedLd;
+  if (incr.isNaN() || incr.isInf()) { addError("value is NaN or Infinity"); return; }
   const e = hashLookupWriteOrCreate();
   if (e == null) return;
   const h = e.hashVal!;
-  let value: f64 = 0;
+  let value = LongDouble.zero();
   if (h.find(argPtr(2), argLen(2))) {
-    if (!string2d(valuePtr, valueLen)) { addError("hash value is not a float"); return; }
-    value = parsedDouble;
+    if (!string2ld(valuePtr, valueLen)) { addError("hash value is not a float"); return; }
+    value = parsedLd;
   }
-  value += incr;
-  if (!isFinite(value)) { addError("increment would produce NaN or Infinity"); return; }
-  const len = d2string(numScratch, value, true);
-  h.set(argPtr(2), argLen(2), numScratch, len);
+  const sum = value.add(incr);
+  if (sum.isNaN() || sum.isInf()) { addError("increment would produce NaN or Infinity"); return; }
+  const text = ld2string(sum, LD_STR_HUMAN);
+  const len = <usize>String.UTF8.byteLength(text);
+  const out = textScratch(len);
+  String.UTF8.encodeUnsafe(changetype<usize>(text), text.length, out);
+  h.set(argPtr(2), argLen(2), out, len);
   addDirty(1);
-  addBulk(numScratch, len);
+  addBulk(out, len);
   // Like Redis, propagate as HSET key field <result> so that replicas and the AOF do not
   // depend on float rounding: rewrite argv before the kernel records the effect.
   rewriteArg(0, changetype<usize>(HSET_NAME), <usize>HSET_NAME.byteLength);
-  rewriteArg(3, numScratch, len);
+  rewriteArg(3, out, len);
+}
+
+// HINCRBYFLOAT's result text (up to ~5000 chars for huge values); must outlive the
+// handler until the effect record is written.
+let textOut: usize = heap.alloc(64);
+let textOutCap: usize = 64;
+function textScratch(n: usize): usize {
+  if (n > textOutCap) {
+    heap.free(textOut);
+    textOutCap = n;
+    textOut = heap.alloc(n);
+  }
+  return textOut;
 }
 
 function rewriteArg(i: i32, ptr: usize, len: usize): void {
@@ -284,8 +311,10 @@ function hrandfieldCommand(): void {
   return <i32>(random32() % <u32>n);
 }
 
+/** One HRANDFIELD item: the field, or field and value (a 2-element array in RESP3). */
 function addPair(h: HashValue, i: i32, withValues: bool): void {
   h.pairAt(i);
+  if (withValues && resp >= 3) addArrayLen(2);
   addBulk(fieldPtr, fieldLen);
   if (withValues) addBulk(valuePtr, valueLen);
 }
@@ -302,9 +331,12 @@ function hrandfieldWithCount(l: i64, withValues: bool): void {
   if (count == 0) { addEmptyArray(); return; }
   h.buildIndex();
 
+  // RESP2 flattens field/value pairs; RESP3 nests them.
+  const flat = withValues && resp < 3;
+
   // Negative count: independent draws, repeats allowed, in random order.
   if (!uniq || count == 1) {
-    addArrayLen(withValues ? count * 2 : count);
+    addArrayLen(flat ? count * 2 : count);
     for (let n: i64 = 0; n < count; n++) addPair(h, randomBelow(size), withValues);
     h.dropIndex();
     return;
@@ -312,14 +344,14 @@ function hrandfieldWithCount(l: i64, withValues: bool): void {
 
   // Asked for at least the whole hash: all of it.
   if (count >= <i64>size) {
-    addArrayLen(withValues ? <i64>size * 2 : <i64>size);
+    addArrayLen(flat ? <i64>size * 2 : <i64>size);
     for (let i = 0; i < size; i++) addPair(h, i, withValues);
     h.dropIndex();
     return;
   }
 
   const n = <i32>count;
-  addArrayLen(withValues ? count * 2 : count);
+  addArrayLen(flat ? count * 2 : count);
   if (count * SUB_STRATEGY_MUL > <i64>size) {
     // Close to the whole hash: start from every index and remove random ones.
     const idx = new StaticArray<i32>(size);

@@ -99,8 +99,22 @@ export function addBulkDouble(d: f64, humanFriendly: bool): void {
   addBulk(numScratch, len);
 }
 
-export function addNullBulk(): void { addRawBuf(shared.nullbulk); }
-export function addNullArray(): void { addRawBuf(shared.nullarray); }
+/**
+ * The protocol of the client whose commands run (2, or 3 after HELLO 3): the host sets it
+ * with setProtocol() before process(). RESP3 has one null and a map type; as in Redis, the
+ * handlers ask for a "map" and the writer picks the encoding.
+ */
+export let resp: i32 = 2;
+export function setResp(v: i32): void { resp = v; }
+
+export function addNullBulk(): void { addRawBuf(resp >= 3 ? shared.null3 : shared.nullbulk); }
+export function addNullArray(): void { addRawBuf(resp >= 3 ? shared.null3 : shared.nullarray); }
+
+/** A map of n pairs: "%n" in RESP3, an array of 2n alternating keys and values in RESP2. */
+export function addMapLen(n: i64): void {
+  if (resp >= 3) addPrefixedInt(0x25 /* % */, n);
+  else addPrefixedInt(0x2a /* * */, n * 2);
+}
 export function addOk(): void { addRawBuf(shared.ok); }
 export function addEmptyArray(): void { addRawBuf(shared.emptyarray); }
 
@@ -160,6 +174,7 @@ export namespace shared {
   export const cone = String.UTF8.encode(":1\r\n");
   export const nullbulk = String.UTF8.encode("$-1\r\n");
   export const nullarray = String.UTF8.encode("*-1\r\n");
+  export const null3 = String.UTF8.encode("_\r\n");
   export const emptyarray = String.UTF8.encode("*0\r\n");
   export const emptybulk = String.UTF8.encode("$0\r\n\r\n");
 }

@@ -21,6 +21,8 @@ export interface KernelExports {
   argc(): number;
   argvPtr(): number;
   setProtoMaxBulkLen(n: number): void;
+  /** The client's protocol (2 or 3, from HELLO) for the replies of the next process() calls. */
+  setProtocol(v: number): void;
   /** CONFIG SET hash-max-listpack-entries / hash-max-listpack-value. */
   setHashListpackLimits(entries: number, value: number): void;
   commandCount(): number;

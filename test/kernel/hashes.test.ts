@@ -250,12 +250,23 @@ describe("HINCRBY / HINCRBYFLOAT", () => {
     expect(run(k, ["hincrbyfloat", "h", "e", "5e3"])).toBe("5000");
   });
 
+  it("HINCRBYFLOAT adds in long double like Redis on x86-64", () => {
+    expect(run(k, ["hincrbyfloat", "h", "f", "0.1"])).toBe("0.1");
+    expect(run(k, ["hincrbyfloat", "h", "f", "0.2"])).toBe("0.3");
+    expect(run(k, ["hincrbyfloat", "h", "g", "1e308"])).toMatch(/^99999999999999999996685879655845645660560099847415567207797047994921734868838061872100126921888539320446747225054013223/);
+    // Doubles would overflow here; long doubles do not.
+    expect(run(k, ["hincrbyfloat", "h", "g", "1e308"])).toMatch(/^1999999999999999999933717593116912913211201996948311344155940959898434697376761237442/);
+    expect(run(k, ["hincrbyfloat", "h", "x", "0x10"])).toBe("16");
+    expect(run(k, ["hincrbyfloat", "h", "x", "-3.0000000000000000001"])).toBe("13");
+  });
+
   it("HINCRBYFLOAT rejects non-float values and infinite results", () => {
     run(k, ["hset", "h", "s", "11 ", "z", "1\u00002"]);
     expect(run(k, ["hincrbyfloat", "h", "s", "1"])).toEqual({ err: "ERR hash value is not a float" });
     expect(run(k, ["hincrbyfloat", "h", "z", "1"])).toEqual({ err: "ERR hash value is not a float" });
-    run(k, ["hset", "h", "huge", "1.7e308"]);
-    expect(run(k, ["hincrbyfloat", "h", "huge", "1.7e308"])).toEqual({ err: "ERR increment would produce NaN or Infinity" });
+    run(k, ["hset", "h", "huge", "1.1e4932"]);
+    expect(run(k, ["hincrbyfloat", "h", "huge", "1.1e4932"])).toEqual({ err: "ERR increment would produce NaN or Infinity" });
+    expect(run(k, ["hincrbyfloat", "h", "x", "1e5000"])).toEqual({ err: "ERR value is not a valid float" });
   });
 
   it("HINCRBYFLOAT is recorded as HSET with the final value", () => {
@@ -415,6 +426,26 @@ describe("HRANDFIELD", () => {
       for (const f of r) counts.set(f, (counts.get(f) ?? 0) + 1);
     }
     expect(counts.size).toBeGreaterThan(990);
+  });
+});
+
+describe("RESP3 replies (after HELLO 3)", () => {
+  it("HGETALL is a map, nulls are _, HRANDFIELD WITHVALUES nests pairs", () => {
+    run(k, ["hset", "h", "a", "1"]);
+    k.x.setProtocol(3);
+    expect(rawReply(k, ["hgetall", "h"])).toBe("%1\r\n$1\r\na\r\n$1\r\n1\r\n");
+    expect(rawReply(k, ["hgetall", "nokey"])).toBe("%0\r\n");
+    expect(rawReply(k, ["hkeys", "nokey"])).toBe("*0\r\n");
+    expect(rawReply(k, ["hget", "h", "x"])).toBe("_\r\n");
+    expect(rawReply(k, ["hmget", "h", "x", "a"])).toBe("*2\r\n_\r\n$1\r\n1\r\n");
+    expect(rawReply(k, ["hrandfield", "nokey"])).toBe("_\r\n");
+    expect(rawReply(k, ["hrandfield", "nokey", "3"])).toBe("*0\r\n");
+    expect(rawReply(k, ["hrandfield", "h", "-2", "withvalues"])).toBe("*2\r\n" + "*2\r\n$1\r\na\r\n$1\r\n1\r\n".repeat(2));
+    expect(rawReply(k, ["hrandfield", "h", "5", "withvalues"])).toBe("*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    expect(rawReply(k, ["hrandfield", "h", "-2"])).toBe("*2\r\n$1\r\na\r\n$1\r\na\r\n");
+    k.x.setProtocol(2);
+    expect(rawReply(k, ["hgetall", "h"])).toBe("*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    expect(rawReply(k, ["hrandfield", "h", "-1", "withvalues"])).toBe("*2\r\n$1\r\na\r\n$1\r\n1\r\n");
   });
 });
 
