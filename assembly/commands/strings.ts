@@ -159,16 +159,17 @@ function parseExtendedStringArgumentsOrReply(isSet: bool): bool {
   let expireArg = 0;
   for (let i = isSet ? 3 : 2; i < argc; i++) {
     const hasNext = i + 1 < argc;
-    const noExpireYet = (flags & (SET_ANY_EXPIRE | SET_KEEPTTL | SET_PERSIST)) == 0;
+    // An expire option excludes the others but may repeat itself (the last one wins).
+    const others = SET_ANY_EXPIRE | SET_KEEPTTL | SET_PERSIST;
     if (isSet && argIs(i, "nx") && (flags & SET_XX) == 0) flags |= SET_NX;
     else if (isSet && argIs(i, "xx") && (flags & SET_NX) == 0) flags |= SET_XX;
     else if (isSet && argIs(i, "get")) flags |= SET_GET;
     else if (isSet && argIs(i, "keepttl") && (flags & (SET_ANY_EXPIRE | SET_PERSIST)) == 0) flags |= SET_KEEPTTL;
     else if (!isSet && argIs(i, "persist") && (flags & (SET_ANY_EXPIRE | SET_KEEPTTL)) == 0) flags |= SET_PERSIST;
-    else if (hasNext && noExpireYet && argIs(i, "ex")) { flags |= SET_EX; expireArg = ++i; }
-    else if (hasNext && noExpireYet && argIs(i, "px")) { flags |= SET_PX; expireArg = ++i; }
-    else if (hasNext && noExpireYet && argIs(i, "exat")) { flags |= SET_EXAT; expireArg = ++i; }
-    else if (hasNext && noExpireYet && argIs(i, "pxat")) { flags |= SET_PXAT; expireArg = ++i; }
+    else if (hasNext && (flags & (others & ~SET_EX)) == 0 && argIs(i, "ex")) { flags |= SET_EX; expireArg = ++i; }
+    else if (hasNext && (flags & (others & ~SET_PX)) == 0 && argIs(i, "px")) { flags |= SET_PX; expireArg = ++i; }
+    else if (hasNext && (flags & (others & ~SET_EXAT)) == 0 && argIs(i, "exat")) { flags |= SET_EXAT; expireArg = ++i; }
+    else if (hasNext && (flags & (others & ~SET_PXAT)) == 0 && argIs(i, "pxat")) { flags |= SET_PXAT; expireArg = ++i; }
     else { addError(ERR_SYNTAX); return false; }
   }
   optFlags = flags;

@@ -318,3 +318,42 @@ describe("LCS", () => {
     expect(run("lcs", "a", "b", "minmatchlen", "x")).toBe(NOT_INT);
   });
 });
+
+describe("WRONGTYPE", () => {
+  const WRONGTYPE = err("WRONGTYPE Operation against a key holding the wrong kind of value");
+  it.each([
+    ["get", "h"], ["getset", "h", "v"], ["getdel", "h"], ["getex", "h"], ["getex", "h", "ex", "10"],
+    ["append", "h", "x"], ["strlen", "h"], ["incr", "h"], ["decr", "h"], ["incrby", "h", "1"],
+    ["decrby", "h", "1"], ["incrbyfloat", "h", "1"], ["setrange", "h", "0", "x"], ["setrange", "h", "0", ""],
+    ["getrange", "h", "0", "-1"], ["substr", "h", "0", "-1"], ["set", "h", "v", "get"],
+    ["setbit", "h", "0", "1"], ["getbit", "h", "0"],
+  ])("%s on a hash key", (...argv) => {
+    run("hset", "h", "f", "v");
+    expect(run(...argv)).toBe(WRONGTYPE);
+    expect(run("hget", "h", "f")).toBe(bulk("v"));
+  });
+
+  it("SET, SETEX, MSET overwrite any type; MGET gives nil; LCS refuses", () => {
+    run("hset", "h", "f", "v");
+    expect(run("mget", "h")).toBe(`*1\r\n${NIL}`);
+    expect(run("lcs", "h", "x")).toBe(err("ERR The specified keys must contain string values"));
+    expect(run("set", "h", "s")).toBe(OK);
+    expect(run("get", "h")).toBe(bulk("s"));
+    run("hset", "h2", "f", "v");
+    expect(run("mset", "h2", "m")).toBe(OK);
+    expect(run("get", "h2")).toBe(bulk("m"));
+    expect(run("setnx", "h2", "n")).toBe(int(0));
+  });
+});
+
+describe("SET option parsing", () => {
+  it("accepts a repeated expire option (last wins) but not two different ones", () => {
+    expect(run("set", "k", "v", "ex", "100", "ex", "10")).toBe(OK);
+    nowMs += 10_000;
+    expect(run("get", "k")).toBe(NIL);
+    expect(run("set", "k", "v", "ex", "10", "px", "10")).toBe(err("ERR syntax error"));
+    expect(run("set", "k", "v", "ex", "10", "keepttl")).toBe(err("ERR syntax error"));
+    expect(run("set", "k", "v", "nx", "xx")).toBe(err("ERR syntax error"));
+    expect(run("set", "k", "v", "exat", "9223372036854775807")).toBe(err("ERR invalid expire time in 'set' command"));
+  });
+});
