@@ -22,6 +22,7 @@ import {
 import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
 import { argvPtr } from "../resp/parser";
+import { stringmatchlen } from "../util/glob";
 
 export function registerHashCommands(): void {
   defineCommand("hset", hsetCommand);
@@ -450,7 +451,7 @@ function hscanCommand(): void {
     const keep = new StaticArray<bool>(total);
     for (let j = 0; j < total; j++) {
       h.pairAt(j);
-      const ok = patArg < 0 || stringMatch(patPtr, patLen, fieldPtr, fieldLen);
+      const ok = patArg < 0 || stringmatchlen(patPtr, patLen, fieldPtr, fieldLen, false);
       unchecked(keep[j] = ok);
       if (ok) n++;
     }
@@ -476,7 +477,7 @@ function hscanCommand(): void {
   if (patArg >= 0) {
     for (let j = 0; j < found.length; j++) {
       const f = unchecked(found[j]);
-      if (stringMatch(patPtr, patLen, changetype<usize>(f.key), <usize>f.key.byteLength)) matched.push(f);
+      if (stringmatchlen(patPtr, patLen, changetype<usize>(f.key), <usize>f.key.byteLength, false)) matched.push(f);
     }
   }
   addScanHeader(cursor, matched.length * 2);
@@ -493,77 +494,4 @@ function addScanHeader(cursor: u64, items: i32): void {
   const len = ll2string(numScratch, <i64>cursor);
   addBulk(numScratch, len);
   addArrayLen(items);
-}
-
-// ---- MATCH --------------------------------------------------------------------------------
-// A private port of Redis's stringmatchlen (util.c), case-sensitive, used until the shared
-// glob matcher (assembly/util/glob.ts, being written with KEYS/SCAN) lands.
-
-let skipLonger = false;
-
-function stringMatch(pat: usize, patLen: usize, str: usize, strLen: usize): bool {
-  skipLonger = false;
-  return matchImpl(pat, <i32>patLen, str, <i32>strLen);
-}
-
-/** The pattern byte at p if inside [.., end), else 0 (C's NUL terminator). */
-@inline function at(p: usize, left: i32): i32 { return left > 0 ? <i32>load<i8>(p) : 0; }
-
-function matchImpl(p: usize, plen: i32, s: usize, slen: i32): bool {
-  while (plen > 0 && slen > 0) {
-    const c = <i32>load<i8>(p);
-    if (c == 0x2a /* * */) {
-      while (plen > 1 && load<u8>(p + 1) == 0x2a) { p++; plen--; }
-      if (plen == 1) return true;
-      while (slen > 0) {
-        if (matchImpl(p + 1, plen - 1, s, slen)) return true;
-        if (skipLonger) return false;
-        s++; slen--;
-      }
-      skipLonger = true;
-      return false;
-    } else if (c == 0x3f /* ? */) {
-      s++; slen--;
-    } else if (c == 0x5b /* [ */) {
-      p++; plen--;
-      const not = at(p, plen) == 0x5e /* ^ */;
-      if (not) { p++; plen--; }
-      let match = false;
-      const sc = <i32>load<i8>(s);
-      while (true) {
-        const pc = at(p, plen);
-        if (pc == 0x5c /* \ */ && plen >= 2) {
-          p++; plen--;
-          if (at(p, plen) == sc) match = true;
-        } else if (pc == 0x5d /* ] */) {
-          break;
-        } else if (plen == 0) {
-          p--; plen++;
-          break;
-        } else if (plen >= 3 && load<u8>(p + 1) == 0x2d /* - */) {
-          let start = pc;
-          let end = <i32>load<i8>(p + 2);
-          if (start > end) { const t = start; start = end; end = t; }
-          p += 2; plen -= 2;
-          if (sc >= start && sc <= end) match = true;
-        } else if (pc == sc) {
-          match = true;
-        }
-        p++; plen--;
-      }
-      if (not) match = !match;
-      if (!match) return false;
-      s++; slen--;
-    } else {
-      if (c == 0x5c /* \ */ && plen >= 2) { p++; plen--; }
-      if (<i32>load<i8>(p) != <i32>load<i8>(s)) return false;
-      s++; slen--;
-    }
-    p++; plen--;
-    if (slen == 0) {
-      while (at(p, plen) == 0x2a) { p++; plen--; }
-      break;
-    }
-  }
-  return plen == 0 && slen == 0;
 }
