@@ -7,8 +7,11 @@
 //      command it owns, appending replies to the output region, until one of:
 //        STATUS_DONE        all complete commands ran; consumedPos() is where an incomplete
 //                           tail starts (needBytes(): how much input could complete it)
-//        STATUS_HOST        the next command is not the kernel's (LPUSH, EVAL, SELECT...):
-//                           its argv is in argvPtr()/argc(); consumedPos() is past it. The
+//        STATUS_HOST        the next command is not the kernel's (LPUSH, EVAL, SELECT...), or,
+//                           with several shards, not this shard's (a key in another shard's
+//                           slots, or a keyspace-wide command: see cluster/ownership.ts):
+//                           its argv is in argvPtr()/argc(), its request bytes are
+//                           [commandStart(), consumedPos()); consumedPos() is past it. The
 //                           host sends the output so far, runs it, then calls process() again
 //                           from consumedPos(), so pipeline order is kept.
 //        STATUS_PROTO_ERROR a protocol error reply was written; send it and close.
@@ -37,6 +40,10 @@ import { registerKeyCommands } from "./commands/keys";
 import { registerExpireCommands } from "./commands/keys-expire";
 import { registerObjectCommand } from "./commands/object";
 import { stringmatchlen } from "./util/glob";
+import { routing, ownsCommand } from "./cluster/ownership";
+export { setSlotRange, setRouting } from "./cluster/ownership";
+export { migrateOut, migrateIn } from "./cluster/migrate";
+import { blobPtr, blobLen } from "./cluster/migrate";
 
 export const STATUS_DONE: i32 = 0;
 export const STATUS_HOST: i32 = 1;
@@ -48,6 +55,7 @@ const YIELD_OUTPUT_BYTES: usize = 1 << 20;
 
 let consumed: usize = 0;
 let need: usize = 0;
+let handedStart: usize = 0;
 
 /** seed: 53 random bits from the host (f64 so that no BigInt crosses the boundary). */
 export function init(databases: i32, seed: f64): void {
@@ -72,6 +80,7 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   selectDb(db);
   let pos = start;
   while (true) {
+    const cmdStart = pos;
     const r = parseCommand(pos, end);
     if (r == PARSE_INCOMPLETE) {
       consumed = pos;
@@ -88,12 +97,17 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     const cmd = lookupCommand(parser.argPtr(0), parser.argLen(0));
     if (cmd == null) {
       consumed = pos;
+      handedStart = cmdStart;
       return STATUS_HOST;
     }
     const argc = parsedArgc;
     if (!arityOk(cmd, argc)) {
       addError("wrong number of arguments for '" + cmd.name + "' command");
       cmd.failedCalls++;
+    } else if (routing && !ownsCommand(cmd, argc)) {
+      consumed = pos;
+      handedStart = cmdStart;
+      return STATUS_HOST;
     } else {
       const dirtyBefore = dirty;
       const errorsBefore = errorCount;
@@ -113,6 +127,8 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
 }
 
 export function consumedPos(): usize { return consumed; }
+/** With STATUS_HOST: where the handed-back command's request bytes start. */
+export function commandStart(): usize { return handedStart; }
 export function needBytes(): usize { return need; }
 export function outputPtr(): usize { return outPtr; }
 export function outputLen(): usize { return outLen; }
@@ -129,8 +145,9 @@ export function setHashListpackLimits(entries: f64, value: f64): void { setHashL
 export function commandCount(): i32 { return commands.length; }
 export function commandNamePtr(i: i32): usize { return changetype<usize>(commands[i].key); }
 export function commandNameLen(i: i32): i32 { return commands[i].key.byteLength; }
-export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u32): i32 {
-  return bind(namePtr, nameLen, arity, flags);
+export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u32,
+                            firstKey: i32, lastKey: i32, keyStep: i32): i32 {
+  return bind(namePtr, nameLen, arity, flags, firstKey, lastKey, keyStep);
 }
 export function commandCalls(i: i32): f64 { return <f64>commands[i].calls; }
 export function commandFailedCalls(i: i32): f64 { return <f64>commands[i].failedCalls; }
@@ -166,6 +183,8 @@ export function statDirty(): f64 { return <f64>dirty; }
 export function statKeyspaceHits(): f64 { return <f64>keyspaceHits; }
 export function statKeyspaceMisses(): f64 { return <f64>keyspaceMisses; }
 export function statExpiredKeys(): f64 { return <f64>expiredKeys; }
+export function migrateBlobPtr(): usize { return blobPtr; }
+export function migrateBlobLen(): usize { return blobLen; }
 export function keySlot(ptr: usize, len: usize): i32 { return keyHashSlot(ptr, len); }
 
 // ---- keys held for the host (lists, sets, zsets, streams) ----------------------------------

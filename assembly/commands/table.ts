@@ -11,6 +11,10 @@ import { hashBytes } from "../keyspace/hash";
 export type Handler = () => void;
 
 export const CMD_WRITE: u32 = 1;
+/** With several shards, always hand this command back to the host's router (keyspace-wide
+ *  commands such as DBSIZE/KEYS/SCAN/FLUSHALL, and commands whose keys the first/last/step
+ *  positions do not describe). */
+export const CMD_ROUTE_HOST: u32 = 2;
 
 export class KernelCommand {
   next: KernelCommand | null = null;
@@ -18,6 +22,10 @@ export class KernelCommand {
   hash: u32;
   arity: i32 = 0;
   flags: u32 = 0;
+  /** Key positions as in the host's table row (Redis's first/last/step; last < 0 counts from the end). */
+  firstKey: i32 = 0;
+  lastKey: i32 = 0;
+  keyStep: i32 = 0;
   bound: bool = false;
   calls: i64 = 0;
   failedCalls: i64 = 0;
@@ -38,11 +46,15 @@ export function defineCommand(name: string, handler: Handler): void {
 }
 
 /** Host-side binding of a handler to its table row; returns the command's index or -1. */
-export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u32): i32 {
+export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u32,
+                            firstKey: i32, lastKey: i32, keyStep: i32): i32 {
   const c = byName.find(namePtr, nameLen, hashBytes(namePtr, nameLen));
   if (c == null) return -1;
   c.arity = arity;
   c.flags = flags;
+  c.firstKey = firstKey;
+  c.lastKey = lastKey;
+  c.keyStep = keyStep;
   c.bound = true;
   return commands.indexOf(c);
 }

@@ -15,6 +15,7 @@ export interface KernelExports {
   free(ptr: number): void;
   process(start: number, end: number, db: number, nowMs: number): number;
   consumedPos(): number;
+  commandStart(): number;
   needBytes(): number;
   outputPtr(): number;
   outputLen(): number;
@@ -28,7 +29,8 @@ export interface KernelExports {
   commandCount(): number;
   commandNamePtr(i: number): number;
   commandNameLen(i: number): number;
-  bindCommand(namePtr: number, nameLen: number, arity: number, flags: number): number;
+  bindCommand(namePtr: number, nameLen: number, arity: number, flags: number,
+              firstKey: number, lastKey: number, keyStep: number): number;
   commandCalls(i: number): number;
   commandFailedCalls(i: number): number;
   resetCommandStats(): void;
@@ -51,6 +53,12 @@ export interface KernelExports {
   statKeyspaceMisses(): number;
   statExpiredKeys(): number;
   keySlot(ptr: number, len: number): number;
+  setSlotRange(low: number, high: number, shards: number): void;
+  setRouting(on: number): void;
+  migrateOut(db: number, keyPtr: number, keyLen: number, remove: number): number;
+  migrateIn(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
+  migrateBlobPtr(): number;
+  migrateBlobLen(): number;
 }
 
 export interface KernelOptions {
@@ -130,11 +138,12 @@ export class Kernel {
   }
 
   /** Binds a kernel command to its table row; returns its kernel index or -1. */
-  bindCommand(name: string, arity: number, flags: number): number {
+  bindCommand(name: string, arity: number, flags: number, keys: { firstKey: number; lastKey: number; keyStep: number } =
+    { firstKey: 0, lastKey: 0, keyStep: 0 }): number {
     const bytes = new TextEncoder().encode(name);
     const p = this.x.alloc(bytes.length);
     this.mem.set(bytes, p);
-    const r = this.x.bindCommand(p, bytes.length, arity, flags);
+    const r = this.x.bindCommand(p, bytes.length, arity, flags, keys.firstKey, keys.lastKey, keys.keyStep);
     this.x.free(p);
     return r;
   }

@@ -1,12 +1,15 @@
 // Server: the listening socket, the clients, the shards, the command table, and
 // dispatch of the commands the kernel hands back.
 import net from "node:net";
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseToml } from "smol-toml";
 import { Client } from "./client.js";
 import { Shard } from "./shard.js";
+import { Router, slotRange } from "./router.js";
 import { log } from "./log.js";
 import { CommandTable, arityOk, type CommandSpec } from "../commands/table.js";
 import type { CommandContext } from "../commands/context.js";
-import type { Config } from "../config/config.js";
+import { parseMemory, findDirective, type Config } from "../config/config.js";
 import { registerAllCommands } from "../commands/index.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
@@ -14,6 +17,7 @@ export const LATTICEKV_VERSION = "0.1.0";
 export class Server {
   readonly table = new CommandTable();
   readonly shards: Shard[] = [];
+  readonly router: Router;
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
   private listener?: net.Server;
@@ -21,12 +25,36 @@ export class Server {
   /** The one clock of the server (ms). Tests and the simulator may replace it. */
   now: () => number = Date.now;
   stats = { connectionsReceived: 0, commandsProcessed: 0, rejectedConnections: 0 };
+  private limitsSource = "";
+  private limitsCache: ClientLimits = DEFAULT_LIMITS;
 
   constructor(readonly config: Config) {
     const databases = config.getNumber("databases");
-    this.shards.push(new Shard(0, databases));
+    const n = configuredShardCount();
+    for (let i = 0; i < n; i++) {
+      const [low, high] = slotRange(i, n);
+      this.shards.push(new Shard(i, databases, low, high, n));
+    }
+    this.router = new Router(this, this.shards);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
+  }
+
+  /** Per-client buffer limits from client-output-buffer-limit / client-query-buffer-limit. */
+  get limits(): ClientLimits {
+    const cob = this.optionalConfig("client-output-buffer-limit");
+    const qbl = this.optionalConfig("client-query-buffer-limit");
+    const source = `${cob}|${qbl}`;
+    if (source !== this.limitsSource) {
+      this.limitsSource = source;
+      this.limitsCache = parseClientLimits(cob, qbl);
+    }
+    return this.limitsCache;
+  }
+
+  /** A directive's value, or "" while config.ts does not define it. */
+  private optionalConfig(name: string): string {
+    return findDirective(name) ? this.config.getString(name) : "";
   }
 
   async listen(): Promise<number> {
@@ -53,7 +81,7 @@ export class Server {
     sock.on("data", (d) => c.onData(d));
     sock.on("error", () => {});
     sock.on("close", () => {
-      c.closed = true;
+      c.onClose();
       this.clients.delete(c.id);
     });
   }
@@ -99,8 +127,9 @@ export class Server {
       const ctx: CommandContext = { server: this, client, argv, reply, spec };
       spec.handler(ctx);
     } else {
-      // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel.
-      reply.raw(this.shards[0].call(argv, client.db, this.now()));
+      // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel
+      // of the shard(s) its keys belong to.
+      this.router.execute(client, spec.parent ?? spec, argv);
     }
     spec.calls++;
     spec.usec += Math.round((performance.now() - t0) * 1000);
@@ -122,6 +151,53 @@ export class Server {
     await new Promise<void>((r) => (this.listener ? this.listener.close(() => r()) : r()));
     log("notice", "Redis is now ready to exit, bye bye...");
   }
+}
+
+export interface ClientLimits {
+  /** client-query-buffer-limit: a client whose unrun input exceeds it is closed. */
+  queryBufferMax: number;
+  /** client-output-buffer-limit normal <hard> <soft> <soft seconds>; 0 = no limit. */
+  normalOutput: { hard: number; soft: number; softSeconds: number };
+}
+
+const DEFAULT_LIMITS: ClientLimits = { queryBufferMax: 1024 ** 3, normalOutput: { hard: 0, soft: 0, softSeconds: 0 } };
+
+/** Parses "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60" and "1gb". */
+export function parseClientLimits(cob: string, qbl: string): ClientLimits {
+  const limits: ClientLimits = { queryBufferMax: DEFAULT_LIMITS.queryBufferMax, normalOutput: { ...DEFAULT_LIMITS.normalOutput } };
+  const q = qbl ? parseMemory(qbl) : null;
+  if (q !== null && q > 0) limits.queryBufferMax = q;
+  const words = cob.trim().split(/\s+/);
+  for (let i = 0; i + 3 < words.length; i += 4) {
+    if (words[i].toLowerCase() !== "normal") continue;
+    const hard = parseMemory(words[i + 1]);
+    const soft = parseMemory(words[i + 2]);
+    const secs = Number(words[i + 3]);
+    if (hard !== null && soft !== null && Number.isFinite(secs)) limits.normalOutput = { hard, soft, softSeconds: secs };
+  }
+  return limits;
+}
+
+/**
+ * Number of shards (kernel instances): LATTICEKV_SHARDS in the environment (tests run the
+ * suite with 1 and 4), else `shards = N` in perf_config.toml (cwd, then the package root),
+ * else 1.
+ */
+export function configuredShardCount(): number {
+  const env = process.env.LATTICEKV_SHARDS;
+  if (env) return validShardCount(Number(env), "LATTICEKV_SHARDS");
+  for (const url of [new URL(`file://${process.cwd()}/perf_config.toml`), new URL("../../../perf_config.toml", import.meta.url)]) {
+    if (!existsSync(url)) continue;
+    const toml = parseToml(readFileSync(url, "utf8")) as { shards?: unknown };
+    if (toml.shards !== undefined) return validShardCount(Number(toml.shards), "perf_config.toml shards");
+    break;
+  }
+  return 1;
+}
+
+function validShardCount(n: number, where: string): number {
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`${where} must be an integer from 1 to 1024`);
+  return n;
 }
 
 function truncate(s: string): string {

@@ -1,29 +1,44 @@
 // Shard: one kernel instance plus the host's bookkeeping around it (input region,
-// nested calls, freed handles). A shard owns a range of the 16384 slots.
+// nested calls, freed handles, moving keys in and out). A shard owns the slots
+// [slotLow, slotHigh] of the 16384; src/server/router.ts decides which shard runs what.
 import { Kernel, STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD } from "../kernel/kernel.js";
 import { loadKernel } from "../kernel/load.js";
 import type { CommandTable } from "../commands/table.js";
 
 export { STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD };
 
+/** Kernel command flags (assembly/commands/table.ts). */
+const CMD_WRITE = 1;
+const CMD_ROUTE_HOST = 2;
+
 export class Shard {
   readonly kernel: Kernel;
   private inputPtr = 0;
   private inputCap = 0;
+  private readonly sharded: boolean;
   /** Called with the handles of host-side values the kernel dropped. */
   onFreedHandles: (handles: number[]) => void = () => {};
 
-  constructor(readonly index: number, databases: number, seed?: number) {
+  constructor(readonly index: number, databases: number, readonly slotLow = 0, readonly slotHigh = 16383,
+              shardCount = 1, seed?: number) {
     this.kernel = loadKernel({ databases, seed });
+    this.sharded = shardCount > 1;
+    this.kernel.x.setSlotRange(slotLow, slotHigh, shardCount);
   }
 
-  /** Binds every kernel command to its table row (arity, write flag). */
+  /**
+   * Binds every kernel command to its table row: arity, write flag, key positions. A
+   * command without first/last/step keys (DBSIZE, KEYS, SCAN, FLUSHALL, OBJECT's parent
+   * row...) or with keys found some other way (movablekeys) is the router's to place when
+   * there are several shards.
+   */
   bindCommands(table: CommandTable): void {
     for (const name of this.kernel.commandNames()) {
       const spec = table.find(name);
       if (!spec) throw new Error(`kernel implements ${name}, which Redis 7.0 does not have`);
-      const flags = spec.flags.has("write") ? 1 : 0;
-      spec.kernelIndex = this.kernel.bindCommand(name, spec.arity, flags);
+      let flags = spec.flags.has("write") ? CMD_WRITE : 0;
+      if (spec.firstKey <= 0 || spec.flags.has("movablekeys")) flags |= CMD_ROUTE_HOST;
+      spec.kernelIndex = this.kernel.bindCommand(name, spec.arity, flags, spec);
     }
   }
 
@@ -45,19 +60,60 @@ export class Shard {
   }
 
   /**
-   * Runs one kernel command outside a client's input stream (MULTI/EXEC, Lua, fan-out)
-   * and returns its RESP reply. Uses its own memory so an outer process() in progress is
-   * not disturbed.
+   * Runs one kernel command outside a client's input stream (MULTI/EXEC, Lua, a command the
+   * router placed here) and returns its RESP reply. Uses its own memory so an outer
+   * process() in progress is not disturbed, and runs the command here whatever its keys:
+   * the caller has routed it.
    */
   call(argv: Uint8Array[], db: number, nowMs: number): Uint8Array {
-    const req = encodeCommand(argv);
+    return this.callRaw(encodeCommand(argv), db, nowMs);
+  }
+
+  /** call() for a request already in RESP (a command forwarded as the client sent it). */
+  callRaw(req: Uint8Array, db: number, nowMs: number): Uint8Array {
     const x = this.kernel.x;
     const p = x.alloc(req.length);
+    if (this.sharded) x.setRouting(0);
     try {
       this.kernel.mem.set(req, p);
       const st = x.process(p, p + req.length, db, nowMs);
       if (st === STATUS_HOST) throw new Error("Shard.call used for a command the kernel does not own");
       return this.kernel.output().slice();
+    } finally {
+      if (this.sharded) x.setRouting(1);
+      x.free(p);
+      this.afterCall();
+    }
+  }
+
+  /**
+   * Takes a key's entry out of this shard (or copies it, remove=false) as an opaque blob
+   * for migrateIn on another shard; null when the key does not exist.
+   */
+  migrateOut(db: number, key: Uint8Array, remove: boolean): Uint8Array | null {
+    const x = this.kernel.x;
+    const p = x.alloc(key.length);
+    try {
+      this.kernel.mem.set(key, p);
+      const n = x.migrateOut(db, p, key.length, remove ? 1 : 0);
+      if (n < 0) return null;
+      const b = x.migrateBlobPtr();
+      return this.kernel.mem.slice(b, b + n);
+    } finally {
+      x.free(p);
+      this.afterCall();
+    }
+  }
+
+  /** Creates or replaces a key from a migrateOut blob. */
+  migrateIn(db: number, key: Uint8Array, blob: Uint8Array): void {
+    const x = this.kernel.x;
+    const p = x.alloc(key.length + blob.length);
+    try {
+      const mem = this.kernel.mem;
+      mem.set(key, p);
+      mem.set(blob, p + key.length);
+      x.migrateIn(db, p, key.length, p + key.length, blob.length);
     } finally {
       x.free(p);
       this.afterCall();

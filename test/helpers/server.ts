@@ -9,6 +9,9 @@ import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
 
+/** Shards of the servers this run starts: the vitest project sets LATTICEKV_SHARDS (1 or 4). */
+export const SHARDS = Number(process.env.LATTICEKV_SHARDS ?? "1");
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -33,7 +36,7 @@ export async function startServer(extraArgs: string[] = [], env: Record<string, 
   const dir = mkdtempSync(join(tmpdir(), "lkv-test-"));
   const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
+    env: { ...process.env, LATTICEKV_SHARDS: String(SHARDS), ...env },
   });
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));

@@ -1,0 +1,117 @@
+// Moving one key between shards (kernel instances), for commands whose keys live in
+// different shards (RENAME, COPY, LCS, MSETNX...): the host moves the foreign keys into one
+// shard, runs the command there, and moves them back (src/server/router.ts "gather").
+// Like Redis's MIGRATE this serializes the entry; unlike DUMP the format is private to
+// LatticeKV and the value keeps its host handle (lists, sets... stay in the host).
+//
+// Blob layout (little-endian), written to a staging region the host copies out:
+//   u8  type        OBJ_* (entry.ts)
+//   u8  isInt       string stored as an i64
+//   u16 reserved
+//   u32 lruSecs
+//   i64 expireAt    ms, or -1
+//   i32 handle      host-side value, 0 if none
+//   then by type:   string, isInt: i64 value
+//                   string, raw:   u32 len, bytes
+//                   hash:          u32 fields, then per field: u32 len, bytes, u32 len, bytes
+//                   other types:   nothing (the host holds the value)
+
+import { dbs, lookupKey, unlinkEntry, releaseValue, dbAdd, setExpire } from "../keyspace/keyspace";
+import { Entry, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
+import { HashValue, HashField } from "../keyspace/hash-value";
+import { hashBytes, copyBytes } from "../keyspace/hash";
+
+let cap: usize = 4096;
+export let blobPtr: usize = heap.alloc(cap);
+export let blobLen: usize = 0;
+
+function ensure(n: usize): void {
+  if (blobLen + n <= cap) return;
+  while (cap < blobLen + n) cap <<= 1;
+  blobPtr = heap.realloc(blobPtr, cap);
+}
+
+function putU32(v: u32): void { ensure(4); store<u32>(blobPtr + blobLen, v); blobLen += 4; }
+function putI64(v: i64): void { ensure(8); store<i64>(blobPtr + blobLen, v); blobLen += 8; }
+function putBuf(b: ArrayBuffer): void {
+  const n = <usize>b.byteLength;
+  putU32(<u32>n);
+  ensure(n);
+  memory.copy(blobPtr + blobLen, changetype<usize>(b), n);
+  blobLen += n;
+}
+
+/**
+ * Serializes the key's entry into the staging region and returns its length, or -1 when the
+ * key does not exist (an expired key does not). With `remove`, the entry leaves this shard
+ * without releasing its value: the value (and its host handle) moves with the blob.
+ */
+export function migrateOut(dbIndex: i32, keyPtr: usize, keyLen: usize, remove: bool): i32 {
+  const db = dbs[dbIndex];
+  const e = lookupKey(db, keyPtr, keyLen);
+  blobLen = 0;
+  if (e == null) return -1;
+  ensure(24);
+  store<u8>(blobPtr, e.type);
+  store<u8>(blobPtr + 1, e.isInt ? 1 : 0);
+  store<u16>(blobPtr + 2, 0);
+  store<u32>(blobPtr + 4, e.lruSecs);
+  store<i64>(blobPtr + 8, e.expireAt);
+  store<i32>(blobPtr + 16, e.handle);
+  blobLen = 20;
+  if (e.type == OBJ_STRING) {
+    if (e.isInt) putI64(e.intVal);
+    else putBuf(e.str!);
+  } else if (e.type == OBJ_HASH) {
+    const fields = new Array<HashField>();
+    e.hashVal!.fields.collect(fields);
+    putU32(<u32>fields.length);
+    for (let i = 0; i < fields.length; i++) {
+      const f = unchecked(fields[i]);
+      putBuf(f.key);
+      putBuf(f.value);
+    }
+  }
+  if (remove) unlinkEntry(db, e);
+  return <i32>blobLen;
+}
+
+/** Creates (or replaces) the key from a blob made by migrateOut in some shard. */
+export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize, len: usize): void {
+  const db = dbs[dbIndex];
+  const old = lookupKey(db, keyPtr, keyLen);
+  if (old != null) {
+    unlinkEntry(db, old);
+    releaseValue(old);
+  }
+  const e = dbAdd(db, keyPtr, keyLen);
+  e.type = load<u8>(ptr);
+  e.isInt = load<u8>(ptr + 1) != 0;
+  e.lruSecs = load<u32>(ptr + 4);
+  const expireAt = load<i64>(ptr + 8);
+  e.handle = load<i32>(ptr + 16);
+  let p = ptr + 20;
+  if (e.type == OBJ_STRING) {
+    if (e.isInt) {
+      e.intVal = load<i64>(p);
+    } else {
+      const n = <usize>load<u32>(p);
+      e.str = copyBytes(p + 4, n);
+    }
+  } else if (e.type == OBJ_HASH) {
+    const hv = new HashValue();
+    const n = load<u32>(p);
+    p += 4;
+    for (let i: u32 = 0; i < n; i++) {
+      const kl = <usize>load<u32>(p);
+      const kp = p + 4;
+      p = kp + kl;
+      const vl = <usize>load<u32>(p);
+      const vp = p + 4;
+      p = vp + vl;
+      hv.fields.add(new HashField(copyBytes(kp, kl), hashBytes(kp, kl), copyBytes(vp, vl)));
+    }
+    e.hashVal = hv;
+  }
+  if (expireAt >= 0) setExpire(db, e, expireAt);
+}

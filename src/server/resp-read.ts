@@ -1,0 +1,67 @@
+// Reading the RESP replies a shard wrote, so the router can join the replies of several
+// shards (MGET, KEYS, SCAN, DEL counts...) without re-encoding the values: it picks out
+// byte ranges and passes them on as they are.
+
+/** A value's bytes: [start, end) of the buffer it was read from. */
+export interface Span { start: number; end: number }
+
+function lineEnd(buf: Uint8Array, pos: number): number {
+  for (let i = pos; i + 1 < buf.length; i++) if (buf[i] === 13 && buf[i + 1] === 10) return i;
+  throw new Error("truncated RESP reply");
+}
+
+function lineNumber(buf: Uint8Array, pos: number, end: number): number {
+  return Number(Buffer.from(buf.buffer, buf.byteOffset + pos, end - pos).toString("latin1"));
+}
+
+/** Where the RESP value starting at pos ends. */
+export function skipValue(buf: Uint8Array, pos: number): number {
+  const type = buf[pos];
+  const e = lineEnd(buf, pos + 1);
+  switch (type) {
+    case 0x2b: case 0x2d: case 0x3a: // + - :
+      return e + 2;
+    case 0x24: { // $
+      const n = lineNumber(buf, pos + 1, e);
+      return n < 0 ? e + 2 : e + 2 + n + 2;
+    }
+    case 0x2a: { // *
+      const n = lineNumber(buf, pos + 1, e);
+      let p = e + 2;
+      for (let i = 0; i < n; i++) p = skipValue(buf, p);
+      return p;
+    }
+  }
+  throw new Error(`unexpected RESP type byte ${type}`);
+}
+
+/** The elements of the array at pos (null for a null array or a non-array). */
+export function arrayItems(buf: Uint8Array, pos = 0): Span[] | null {
+  if (buf[pos] !== 0x2a) return null;
+  const e = lineEnd(buf, pos + 1);
+  const n = lineNumber(buf, pos + 1, e);
+  if (n < 0) return null;
+  const out: Span[] = [];
+  let p = e + 2;
+  for (let i = 0; i < n; i++) {
+    const end = skipValue(buf, p);
+    out.push({ start: p, end });
+    p = end;
+  }
+  return out;
+}
+
+export function isError(buf: Uint8Array, pos = 0): boolean { return buf[pos] === 0x2d; }
+
+/** The integer of an integer reply at pos. */
+export function integerOf(buf: Uint8Array, pos = 0): number {
+  return lineNumber(buf, pos + 1, lineEnd(buf, pos + 1));
+}
+
+/** The payload of a bulk string at pos (null for a null bulk). */
+export function bulkOf(buf: Uint8Array, pos = 0): Buffer | null {
+  const e = lineEnd(buf, pos + 1);
+  const n = lineNumber(buf, pos + 1, e);
+  if (n < 0) return null;
+  return Buffer.from(buf.buffer, buf.byteOffset + e + 2, n);
+}

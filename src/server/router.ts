@@ -1,0 +1,321 @@
+// Router: which shard runs a kernel command, and how a command that touches several shards
+// is split and joined.
+//
+// Slots: a key's slot is CRC16 of the key (or of its {hash tag}) mod 16384, exactly as
+// assembly/cluster/slot.ts computes it. Shard i of N owns slots [floor(i*16384/N),
+// floor((i+1)*16384/N) - 1]; every shard holds all databases, so a key's shard does not
+// depend on its database.
+//
+// With one shard nothing comes here from a client's input stream: the kernel runs every
+// command it owns where it parsed it. With several, a client's input is parsed by its home
+// shard (client id mod N), which runs what it owns and hands the rest back; then:
+//   - keys all in one shard: the request bytes are forwarded to that shard as they are;
+//   - MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: split by shard, replies joined in key order;
+//   - any other command with keys in several shards (RENAME, RENAMENX, COPY, LCS, MSETNX...):
+//     "gather": the keys that live elsewhere are moved into the shard of the command's last
+//     key, the command runs there, and they are moved back. Everything is synchronous, so no
+//     other command observes the intermediate state and the command stays atomic;
+//   - keyspace-wide commands (DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHDB, FLUSHALL, SWAPDB) run
+//     on every shard and their replies are joined.
+//
+// SCAN's cursor spans shards: cursor = shardIndex * 2^40 + the shard's own dict cursor (a
+// shard's cursor is below its table size, far below 2^40). A shard's scan that returns 0
+// continues with the next shard from 0; the final 0 comes after the last shard. So the
+// guarantee of one dict's SCAN (every key present for the whole scan is returned at least
+// once) holds shard by shard, hence for the whole keyspace.
+
+import type { Shard } from "./shard.js";
+import type { Client } from "./client.js";
+import type { Server } from "./server.js";
+import { keyPositions, type CommandSpec } from "../commands/table.js";
+import { arrayItems, isError, integerOf, bulkOf, type Span } from "./resp-read.js";
+
+export const CLUSTER_SLOTS = 16384;
+const SCAN_SHARD_SHIFT = 2 ** 40;
+
+// CRC16/XMODEM (polynomial 0x1021), as cluster.c's crc16.
+const CRC16_TABLE = new Uint16Array(256);
+for (let i = 0; i < 256; i++) {
+  let crc = i << 8;
+  for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  CRC16_TABLE[i] = crc;
+}
+
+export function crc16(buf: Uint8Array, start = 0, end = buf.length): number {
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) ^ CRC16_TABLE[((crc >> 8) ^ buf[i]) & 0xff]) & 0xffff;
+  return crc;
+}
+
+/** Redis Cluster's keyHashSlot: hash the first non-empty {tag} if there is one. */
+export function keySlot(key: Uint8Array): number {
+  const s = key.indexOf(0x7b);
+  if (s >= 0) {
+    const e = key.indexOf(0x7d, s + 1);
+    if (e > s + 1) return crc16(key, s + 1, e) & 0x3fff;
+  }
+  return crc16(key) & 0x3fff;
+}
+
+/** The slot range [low, high] of shard i of n. */
+export function slotRange(i: number, n: number): [number, number] {
+  return [Math.floor((i * CLUSTER_SLOTS) / n), Math.floor(((i + 1) * CLUSTER_SLOTS) / n) - 1];
+}
+
+type Joiner = (r: Router, client: Client, argv: Buffer[], spec: CommandSpec) => void;
+
+export class Router {
+  private readonly shardOfSlot = new Uint16Array(CLUSTER_SLOTS);
+
+  constructor(private readonly server: Server, readonly shards: Shard[]) {
+    for (const s of shards) this.shardOfSlot.fill(s.index, s.slotLow, s.slotHigh + 1);
+  }
+
+  get sharded(): boolean { return this.shards.length > 1; }
+
+  shardOf(key: Uint8Array): Shard { return this.shards[this.shardOfSlot[keySlot(key)]]; }
+
+  /** The shard whose kernel parses this client's input. */
+  homeShard(client: Client): Shard { return this.shards[client.id % this.shards.length]; }
+
+  /**
+   * Runs a kernel command wherever its keys are and writes its reply to client.reply.
+   * `raw`, when given, is the request as the client sent it (forwarded without re-encoding).
+   */
+  execute(client: Client, spec: CommandSpec, argv: Buffer[], raw?: Uint8Array): void {
+    const now = this.server.now();
+    if (!this.sharded) {
+      client.reply.raw(this.shards[0].call(argv, client.db, now));
+      return;
+    }
+    const keySpec = keySpecOf(spec, argv);
+    const positions = keyPositions(keySpec, argv.length);
+    if (positions.length === 0) {
+      const join = KEYSPACE_WIDE[spec.name];
+      if (join) join(this, client, argv, spec);
+      else client.reply.raw(this.shards[0].call(argv, client.db, now));
+      return;
+    }
+    const first = this.shardOf(argv[positions[0]]);
+    let single = true;
+    for (let i = 1; i < positions.length && single; i++) single = this.shardOf(argv[positions[i]]) === first;
+    if (single) {
+      client.reply.raw(raw ? first.callRaw(raw, client.db, now) : first.call(argv, client.db, now));
+      return;
+    }
+    const split = SPLIT[keySpec.name];
+    if (split) split(this, client, argv, keySpec);
+    else this.gather(client, argv, positions);
+  }
+
+  /** Runs argv on one shard (routing already decided) and returns its reply. */
+  callOn(shard: Shard, client: Client, argv: Uint8Array[]): Uint8Array {
+    return shard.call(argv, client.db, this.server.now());
+  }
+
+  /**
+   * Moves the command's keys that live in other shards into the shard of its last key,
+   * runs it there, and moves them (whatever the command left of them) back to their owners.
+   */
+  gather(client: Client, argv: Buffer[], positions: number[]): void {
+    const target = this.shardOf(argv[positions[positions.length - 1]]);
+    const db = client.db;
+    const moved: { key: Buffer; owner: Shard }[] = [];
+    const seen = new Set<string>();
+    for (const p of positions) {
+      const key = argv[p];
+      const owner = this.shardOf(key);
+      if (owner === target) continue;
+      const id = key.toString("latin1");
+      if (seen.has(id)) continue;
+      seen.add(id);
+      moved.push({ key, owner });
+      const blob = owner.migrateOut(db, key, true);
+      if (blob) target.migrateIn(db, key, blob);
+    }
+    try {
+      client.reply.raw(this.callOn(target, client, argv));
+    } finally {
+      for (const { key, owner } of moved) {
+        const blob = target.migrateOut(db, key, true);
+        if (blob) owner.migrateIn(db, key, blob);
+      }
+    }
+  }
+
+  /** Groups key positions by shard, in first-seen order. */
+  groupByShard(argv: Buffer[], positions: number[]): Map<Shard, number[]> {
+    const groups = new Map<Shard, number[]>();
+    for (const p of positions) {
+      const s = this.shardOf(argv[p]);
+      let g = groups.get(s);
+      if (!g) groups.set(s, (g = []));
+      g.push(p);
+    }
+    return groups;
+  }
+
+  /** Runs argv on every shard, shard 0 first; stops at the first error reply. */
+  onEveryShard(client: Client, argv: Buffer[]): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const s of this.shards) {
+      const r = this.callOn(s, client, argv);
+      out.push(r);
+      if (isError(r)) break;
+    }
+    return out;
+  }
+}
+
+/** The row whose key positions apply: a container command's subcommand (OBJECT ENCODING key). */
+function keySpecOf(spec: CommandSpec, argv: Buffer[]): CommandSpec {
+  if (spec.subcommands.size === 0 || argv.length < 2) return spec;
+  return spec.subcommands.get(argv[1].toString("latin1").toLowerCase()) ?? spec;
+}
+
+// ---- split and join: multi-key commands -----------------------------------------------------
+
+/** Sums the integer replies of a per-shard split (DEL, UNLINK, EXISTS, TOUCH). */
+const sumCounts: Joiner = (r, client, argv, spec) => {
+  const groups = r.groupByShard(argv, keyPositions(spec, argv.length));
+  let total = 0;
+  for (const [shard, ps] of groups) {
+    const reply = r.callOn(shard, client, [argv[0], ...ps.map((p) => argv[p])]);
+    if (isError(reply)) return client.reply.raw(reply);
+    total += integerOf(reply);
+  }
+  client.reply.integer(total);
+};
+
+const SPLIT: Record<string, Joiner> = {
+  del: sumCounts,
+  unlink: sumCounts,
+  exists: sumCounts,
+  touch: sumCounts,
+
+  mget(r, client, argv, spec) {
+    const groups = r.groupByShard(argv, keyPositions(spec, argv.length));
+    const items = new Array<Uint8Array>(argv.length - 1);
+    for (const [shard, ps] of groups) {
+      const reply = r.callOn(shard, client, [argv[0], ...ps.map((p) => argv[p])]);
+      const spans = arrayItems(reply);
+      if (!spans) return client.reply.raw(reply);
+      ps.forEach((p, i) => (items[p - 1] = reply.subarray(spans[i].start, spans[i].end)));
+    }
+    client.reply.arrayLen(items.length);
+    for (const it of items) client.reply.raw(it);
+  },
+
+  mset(r, client, argv, spec) {
+    if ((argv.length - 1) % 2 !== 0) {
+      return client.reply.error(`wrong number of arguments for '${spec.name}' command`);
+    }
+    const groups = r.groupByShard(argv, keyPositions(spec, argv.length));
+    let last: Uint8Array | null = null;
+    for (const [shard, ps] of groups) {
+      const sub: Buffer[] = [argv[0]];
+      for (const p of ps) sub.push(argv[p], argv[p + 1]);
+      last = r.callOn(shard, client, sub);
+      if (isError(last)) break;
+    }
+    client.reply.raw(last!);
+  },
+};
+
+// ---- keyspace-wide commands ---------------------------------------------------------------
+
+/** Replies with the first error of a run on every shard, else with shard 0's reply. */
+const everyShard: Joiner = (r, client, argv) => {
+  const replies = r.onEveryShard(client, argv);
+  const last = replies[replies.length - 1];
+  client.reply.raw(isError(last) ? last : replies[0]);
+};
+
+const KEYSPACE_WIDE: Record<string, Joiner> = {
+  flushdb: everyShard,
+  flushall: everyShard,
+  swapdb: everyShard,
+
+  dbsize(r, client, argv) {
+    let total = 0;
+    for (const s of r.shards) {
+      const reply = r.callOn(s, client, argv);
+      if (isError(reply)) return client.reply.raw(reply);
+      total += integerOf(reply);
+    }
+    client.reply.integer(total);
+  },
+
+  keys(r, client, argv) {
+    const parts: Uint8Array[] = [];
+    for (const s of r.shards) {
+      const reply = r.callOn(s, client, argv);
+      const spans = arrayItems(reply);
+      if (!spans) return client.reply.raw(reply);
+      for (const sp of spans) parts.push(reply.subarray(sp.start, sp.end));
+    }
+    client.reply.arrayLen(parts.length);
+    for (const p of parts) client.reply.raw(p);
+  },
+
+  randomkey(r, client, argv) {
+    // Pick a shard with probability proportional to its size, then fall back to the others.
+    const sizes = r.shards.map((s) => s.kernel.x.dbSize(client.db));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    let pick = 0;
+    if (total > 0) {
+      let x = Math.random() * total;
+      while (pick < sizes.length - 1 && x >= sizes[pick]) x -= sizes[pick++];
+    }
+    let reply: Uint8Array | null = null;
+    for (let i = 0; i < r.shards.length; i++) {
+      reply = r.callOn(r.shards[(pick + i) % r.shards.length], client, argv);
+      if (isError(reply) || bulkOf(reply) !== null) break;
+    }
+    client.reply.raw(reply!);
+  },
+
+  scan(r, client, argv) {
+    const cursorText = argv[1].toString("latin1");
+    if (!/^[0-9]+$/.test(cursorText)) {
+      // Not a cursor we made: let a shard answer it as Redis would ("invalid cursor").
+      return client.reply.raw(r.callOn(r.shards[0], client, argv));
+    }
+    const cursor = BigInt(cursorText);
+    let shardIndex = Number(cursor / BigInt(SCAN_SHARD_SHIFT));
+    let local = cursor % BigInt(SCAN_SHARD_SHIFT);
+    let count = 10;
+    for (let i = 2; i + 1 < argv.length; i += 2) {
+      if (argv[i].toString("latin1").toLowerCase() === "count") {
+        const n = Number(argv[i + 1].toString("latin1"));
+        if (Number.isFinite(n) && n > 0) count = n;
+      }
+    }
+    const keys: Uint8Array[] = [];
+    let next = 0n;
+    while (shardIndex < r.shards.length) {
+      const sub = argv.slice();
+      sub[1] = Buffer.from(local.toString());
+      const reply = r.callOn(r.shards[shardIndex], client, sub);
+      const spans = arrayItems(reply);
+      if (!spans || spans.length !== 2) return client.reply.raw(reply);
+      const shardCursor = BigInt(bulkOf(reply, spans[0].start)!.toString("latin1"));
+      const found = arrayItems(reply, spans[1].start) as Span[];
+      for (const sp of found) keys.push(reply.subarray(sp.start, sp.end));
+      if (shardCursor !== 0n) {
+        next = BigInt(shardIndex) * BigInt(SCAN_SHARD_SHIFT) + shardCursor;
+        break;
+      }
+      shardIndex++;
+      local = 0n;
+      if (shardIndex < r.shards.length && keys.length >= count) {
+        next = BigInt(shardIndex) * BigInt(SCAN_SHARD_SHIFT);
+        break;
+      }
+    }
+    client.reply.arrayLen(2);
+    client.reply.bulk(next.toString());
+    client.reply.arrayLen(keys.length);
+    for (const k of keys) client.reply.raw(k);
+  },
+};

@@ -1,0 +1,124 @@
+// A kernel instance that is one of several shards: which commands it runs and which it hands
+// back to the host's router, and moving a key between two instances.
+import { describe, it, expect } from "vitest";
+import { loadKernel } from "../../src/kernel/load.js";
+import { Kernel, STATUS_DONE, STATUS_HOST } from "../../src/kernel/kernel.js";
+import { keySlot, slotRange } from "../../src/server/router.js";
+
+const td = new TextDecoder();
+const te = new TextEncoder();
+
+/** A kernel owning shard i of n, with SET/GET bound (first key 1, last 1, step 1) and DBSIZE routed. */
+function shardKernel(i: number, n: number): Kernel {
+  const k = loadKernel({ seed: 7 + i });
+  k.bindCommand("set", -3, 1, { firstKey: 1, lastKey: 1, keyStep: 1 });
+  k.bindCommand("get", 2, 0, { firstKey: 1, lastKey: 1, keyStep: 1 });
+  const [low, high] = slotRange(i, n);
+  k.x.setSlotRange(low, high, n);
+  return k;
+}
+
+function feed(k: Kernel, text: string) {
+  const bytes = te.encode(text);
+  const p = k.x.alloc(bytes.length);
+  k.mem.set(bytes, p);
+  const st = k.x.process(p, p + bytes.length, 0, 1_000_000);
+  const out = td.decode(k.output());
+  const res = { st, out, start: k.x.commandStart() - p, consumed: k.x.consumedPos() - p };
+  k.x.free(p);
+  return res;
+}
+
+describe("slots", () => {
+  it("keySlot matches Redis Cluster's vectors, hash tags included", () => {
+    expect(keySlot(te.encode("123456789"))).toBe(0x31c3 & 0x3fff);
+    expect(keySlot(te.encode("foo"))).toBe(12182);
+    expect(keySlot(te.encode("bar"))).toBe(5061);
+    expect(keySlot(te.encode("{user1000}.following"))).toBe(keySlot(te.encode("user1000")));
+    expect(keySlot(te.encode("foo{}{bar}"))).toBe(keySlot(te.encode("foo{}{bar}")));
+    expect(keySlot(te.encode("foo{}{bar}"))).not.toBe(keySlot(te.encode("bar")));
+    expect(keySlot(te.encode("foo{{bar}}zap"))).toBe(keySlot(te.encode("{bar")));
+  });
+
+  it("the host's keySlot agrees with the kernel's for random keys", () => {
+    const k = loadKernel();
+    for (let i = 0; i < 500; i++) {
+      const key = new Uint8Array(1 + (i % 17)).map(() => Math.floor(Math.random() * 256));
+      if (i % 5 === 0 && key.length >= 3) key.set(te.encode("{x}"), 0);
+      const p = k.x.alloc(key.length);
+      k.mem.set(key, p);
+      expect(keySlot(key)).toBe(k.x.keySlot(p, key.length));
+      k.x.free(p);
+    }
+  });
+
+  it("slot ranges of n shards cover 0..16383 without gaps", () => {
+    for (const n of [1, 2, 3, 4, 7]) {
+      let next = 0;
+      for (let i = 0; i < n; i++) {
+        const [low, high] = slotRange(i, n);
+        expect(low).toBe(next);
+        next = high + 1;
+      }
+      expect(next).toBe(16384);
+    }
+  });
+});
+
+describe("a kernel that is one of several shards", () => {
+  it("runs commands whose keys it owns and hands back the others with their request bytes", () => {
+    const k = shardKernel(0, 2); // slots 0..8191: bar (5061) is ours, foo (12182) is not
+    const req = "SET bar 1\r\n*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\nGET bar\r\n";
+    const r = feed(k, req);
+    expect(r.st).toBe(STATUS_HOST);
+    expect(r.out).toBe("+OK\r\n");
+    expect(req.slice(r.start, r.consumed)).toBe("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n");
+    const rest = feed(k, req.slice(r.consumed));
+    expect(rest.st).toBe(STATUS_DONE);
+    expect(rest.out).toBe("$1\r\n1\r\n");
+  });
+
+  it("replies arity errors itself, before routing", () => {
+    const k = shardKernel(0, 2);
+    expect(feed(k, "GET foo extra\r\n").out).toBe("-ERR wrong number of arguments for 'get' command\r\n");
+  });
+
+  it("runs everything it is given with routing off (a command the host placed there)", () => {
+    const k = shardKernel(0, 2);
+    k.x.setRouting(0);
+    expect(feed(k, "SET foo 1\r\n").out).toBe("+OK\r\n");
+    k.x.setRouting(1);
+    expect(feed(k, "GET foo\r\n").st).toBe(STATUS_HOST);
+  });
+
+  it("moves a key with its TTL from one instance to another", () => {
+    const a = shardKernel(0, 1);
+    const b = shardKernel(0, 1);
+    feed(a, "SET k hello PX 5000\r\n");
+    const key = te.encode("k");
+    const p = a.x.alloc(1);
+    a.mem.set(key, p);
+    const n = a.x.migrateOut(0, p, 1, 1);
+    expect(n).toBeGreaterThan(0);
+    const blob = a.mem.slice(a.x.migrateBlobPtr(), a.x.migrateBlobPtr() + n);
+    expect(a.x.migrateOut(0, p, 1, 0)).toBe(-1); // gone from a
+    expect(feed(a, "GET k\r\n").out).toBe("$-1\r\n");
+    const q = b.x.alloc(1 + blob.length);
+    b.mem.set(key, q);
+    b.mem.set(blob, q + 1);
+    b.x.migrateIn(0, q, 1, q + 1, blob.length);
+    expect(feed(b, "GET k\r\n").out).toBe("$5\r\nhello\r\n");
+    expect(b.x.dbExpires(0)).toBe(1);
+    feed(b, "SET n 12345\r\n");
+    const q2 = b.x.alloc(1);
+    b.mem.set(te.encode("n"), q2);
+    const n2 = b.x.migrateOut(0, q2, 1, 1);
+    const blob2 = b.mem.slice(b.x.migrateBlobPtr(), b.x.migrateBlobPtr() + n2);
+    a.mem.set(te.encode("n"), p);
+    const q3 = a.x.alloc(1 + blob2.length);
+    a.mem.set(te.encode("n"), q3);
+    a.mem.set(blob2, q3 + 1);
+    a.x.migrateIn(0, q3, 1, q3 + 1, blob2.length);
+    expect(feed(a, "GET n\r\n").out).toBe("$5\r\n12345\r\n");
+  });
+});
