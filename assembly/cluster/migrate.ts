@@ -18,8 +18,8 @@
 
 import { dbs, lookupKey, unlinkEntry, releaseValue, dbAdd, setExpire } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
-import { HashValue, HashField } from "../keyspace/hash-value";
-import { hashBytes, copyBytes } from "../keyspace/hash";
+import { HashValue, fieldPtr, fieldLen, valuePtr, valueLen } from "../keyspace/hash-value";
+import { copyBytes } from "../keyspace/hash";
 
 let cap: usize = 4096;
 export let blobPtr: usize = heap.alloc(cap);
@@ -33,13 +33,13 @@ function ensure(n: usize): void {
 
 function putU32(v: u32): void { ensure(4); store<u32>(blobPtr + blobLen, v); blobLen += 4; }
 function putI64(v: i64): void { ensure(8); store<i64>(blobPtr + blobLen, v); blobLen += 8; }
-function putBuf(b: ArrayBuffer): void {
-  const n = <usize>b.byteLength;
+function putBytes(ptr: usize, n: usize): void {
   putU32(<u32>n);
   ensure(n);
-  memory.copy(blobPtr + blobLen, changetype<usize>(b), n);
+  memory.copy(blobPtr + blobLen, ptr, n);
   blobLen += n;
 }
+function putBuf(b: ArrayBuffer): void { putBytes(changetype<usize>(b), <usize>b.byteLength); }
 
 /**
  * Serializes the key's entry into the staging region and returns its length, or -1 when the
@@ -63,13 +63,13 @@ export function migrateOut(dbIndex: i32, keyPtr: usize, keyLen: usize, remove: b
     if (e.isInt) putI64(e.intVal);
     else putBuf(e.str!);
   } else if (e.type == OBJ_HASH) {
-    const fields = new Array<HashField>();
-    e.hashVal!.fields.collect(fields);
-    putU32(<u32>fields.length);
-    for (let i = 0; i < fields.length; i++) {
-      const f = unchecked(fields[i]);
-      putBuf(f.key);
-      putBuf(f.value);
+    const hv = e.hashVal!;
+    const n = hv.length;
+    putU32(<u32>n);
+    for (let i = 0; i < n; i++) {
+      hv.pairAt(i);
+      putBytes(fieldPtr, fieldLen);
+      putBytes(valuePtr, valueLen);
     }
   }
   if (remove) unlinkEntry(db, e);
@@ -109,7 +109,7 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
       const vl = <usize>load<u32>(p);
       const vp = p + 4;
       p = vp + vl;
-      hv.fields.add(new HashField(copyBytes(kp, kl), hashBytes(kp, kl), copyBytes(vp, vl)));
+      hv.set(kp, kl, vp, vl);
     }
     e.hashVal = hv;
   }
