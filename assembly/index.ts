@@ -115,7 +115,8 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       cmd.calls++;
       if (errorCount != errorsBefore) cmd.failedCalls++;
       if (effectsEnabled && dirty != dirtyBefore && (cmd.flags & CMD_WRITE) != 0) {
-        recordCommand(dbIndex, argc, parsedArgvPtr);
+        // parsedArgc, not argc: the handler may have rewritten the argv (EXPIRE -> DEL).
+        recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
       }
     }
     if (outLen >= YIELD_OUTPUT_BYTES) {
@@ -179,6 +180,9 @@ export function setLfuPolicy(on: bool): void { setLfuPolicyFlag(on); }
 
 export function dbSize(db: i32): i32 { return dbs[db].dict.size; }
 export function dbExpires(db: i32): i32 { return dbs[db].expiring.length; }
+/** Buckets of the db's main table and of the rehash target (0 when not rehashing): tests, DEBUG HTSTATS. */
+export function dbTableSize(db: i32): i32 { return dbs[db].dict.t0.length; }
+export function dbRehashTarget(db: i32): i32 { const t1 = dbs[db].dict.t1; return t1 == null ? 0 : t1.length; }
 export function statDirty(): f64 { return <f64>dirty; }
 export function statKeyspaceHits(): f64 { return <f64>keyspaceHits; }
 export function statKeyspaceMisses(): f64 { return <f64>keyspaceMisses; }

@@ -2,7 +2,7 @@
 // small helpers that parse arguments with Redis's error replies ("...OrReply" in Redis:
 // when one returns false it has already written the error, so the handler just returns).
 
-import { argc, argPtr, argLen } from "../resp/parser";
+import { argc, argPtr, argLen, argvPtr, truncateArgv } from "../resp/parser";
 import { Db, dbs } from "../keyspace/keyspace";
 import { addError } from "../resp/reply-writer";
 import { string2ll, parsedInt, string2d, parsedDouble } from "../util/number";
@@ -63,4 +63,23 @@ export function getDoubleOrReply(i: i32): bool {
   }
   doubleArg = parsedDouble;
   return true;
+}
+
+/**
+ * Replaces argument i of the running command, so that the effect log records what the
+ * command did rather than what it was asked (Redis's rewriteClientCommandArgument: EXPIRE
+ * propagates as PEXPIREAT <absolute ms>). [ptr, ptr+len) must stay valid until the command
+ * returns; later arguments read through argPtr(i) see the new value.
+ */
+export function rewriteArg(i: i32, ptr: usize, len: usize): void {
+  const slot = argvPtr + (<usize>i << 3);
+  store<u32>(slot, <u32>ptr);
+  store<u32>(slot + 4, <u32>len);
+}
+
+/** Rewrites the whole argv as `name key` (Redis's rewriteClientCommandVector(c, 2, ...)). */
+export function rewriteArgvTo2(name: ArrayBuffer, keyIndex: i32): void {
+  rewriteArg(1, argPtr(keyIndex), argLen(keyIndex));
+  rewriteArg(0, changetype<usize>(name), <usize>name.byteLength);
+  truncateArgv(2);
 }

@@ -2,7 +2,10 @@
 // GT LT), TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST. TTLs are absolute unix ms in
 // Entry.expireAt (-1: none); `now` is the host's clock for this call.
 
-import { argc, argPtr, argLen, argIs, argString, db, getIntOrReply, intArg } from "./context";
+import {
+  argc, argPtr, argLen, argIs, argString, db, getIntOrReply, intArg, rewriteArg, rewriteArgvTo2,
+} from "./context";
+import { ll2string } from "../util/number";
 import { defineCommand } from "./table";
 import {
   lookupKeyWrite, lookupKeyReadNoTouch, unlinkEntry, releaseValue, setExpire, removeExpire,
@@ -81,15 +84,23 @@ function expireGeneric(basetime: i64, unitSeconds: bool, cmd: string): void {
     if ((flags & EXPIRE_LT) != 0 && current != -1 && when >= current) { addInt(0); return; }
   }
   if (when <= now) {
-    // Already in the past: the key is deleted (Redis propagates this as DEL).
+    // Already in the past: the key is deleted, and recorded as a DEL.
     unlinkEntry(db, e);
     releaseValue(e);
+    rewriteArgvTo2(DEL_NAME, 1);
   } else {
     setExpire(db, e, when);
+    // Recorded as PEXPIREAT <absolute ms> so that replaying it later gives the same instant.
+    rewriteArg(0, changetype<usize>(PEXPIREAT_NAME), <usize>PEXPIREAT_NAME.byteLength);
+    rewriteArg(2, whenScratch, ll2string(whenScratch, when));
   }
   addDirty(1);
   addInt(1);
 }
+
+const DEL_NAME = String.UTF8.encode("DEL");
+const PEXPIREAT_NAME = String.UTF8.encode("PEXPIREAT");
+const whenScratch: usize = heap.alloc(24);
 
 function invalidExpireTime(cmd: string): void {
   addError("invalid expire time in '" + cmd + "' command");

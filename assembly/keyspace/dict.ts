@@ -166,6 +166,7 @@ export class Dict<E> {
    * (0 when the scan is complete). Same algorithm as Redis's dictScan.
    */
   scan(cursor: u64, out: Array<E>): u64 {
+    if (this.size == 0) return 0;
     let v = cursor;
     const t1 = this.t1;
     if (t1 == null) {

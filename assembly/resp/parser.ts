@@ -28,6 +28,9 @@ export let needBytes: usize = 0;
 /** With PARSE_ERROR: the error message (without "-ERR "). */
 export let protoError: string = "";
 
+/** Shortens the argv (a handler rewriting what the effect log records, e.g. EXPIRE -> DEL). */
+export function truncateArgv(n: i32): void { if (n < argc) argc = n; }
+
 @inline export function argPtr(i: i32): usize { return <usize>load<u32>(argvPtr + (<usize>i << 3)); }
 @inline export function argLen(i: i32): usize { return <usize>load<u32>(argvPtr + (<usize>i << 3) + 4); }
 

@@ -48,6 +48,8 @@ export interface KernelExports {
   stringMatch(pat: number, patLen: number, str: number, strLen: number, nocase: number): number;
   dbSize(db: number): number;
   dbExpires(db: number): number;
+  dbTableSize(db: number): number;
+  dbRehashTarget(db: number): number;
   statDirty(): number;
   statKeyspaceHits(): number;
   statKeyspaceMisses(): number;

@@ -83,6 +83,27 @@ export class TestKernel {
     this.freed.push(...this.k.takeFreedHandles());
   }
 
+  /** Effect records of the last call, as [kind, db, ...argv] (effects must be enabled). */
+  effects(): (string | number)[][] {
+    const x = this.k.x;
+    const mem = Buffer.from(this.k.mem.buffer, x.effectsPtr(), x.effectsLen());
+    const out: (string | number)[][] = [];
+    let o = 0;
+    while (o < mem.length) {
+      const len = mem.readUInt32LE(o);
+      const rec: (string | number)[] = [mem[o + 4], mem[o + 5]];
+      let p = o + 12;
+      for (let i = 0, n = mem.readUInt32LE(o + 8); i < n; i++) {
+        const l = mem.readUInt32LE(p);
+        rec.push(mem.toString("latin1", p + 4, p + 4 + l));
+        p += 4 + l;
+      }
+      out.push(rec);
+      o += len;
+    }
+    return out;
+  }
+
   activeExpire(maxSamples = 200): number {
     const n = this.k.x.activeExpireCycle(this.now, maxSamples);
     this.freed.push(...this.k.takeFreedHandles());

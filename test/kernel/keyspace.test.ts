@@ -159,6 +159,38 @@ describe("EXPIRE family with a fake clock", () => {
   });
 });
 
+describe("effects of expiry commands", () => {
+  const CMD = 1, EXPIRED = 2;
+
+  it("EXPIRE / PEXPIRE / EXPIREAT are recorded as PEXPIREAT <absolute ms>, options kept", () => {
+    t.k.x.setEffectsEnabled(1);
+    t.r("set", "k", "v");
+    t.r("expire", "k", 100, "nx");
+    expect(t.effects()).toEqual([[CMD, 0, "PEXPIREAT", "k", String(t.now + 100_000), "nx"]]);
+    t.r("pexpire", "k", 5);
+    expect(t.effects()).toEqual([[CMD, 0, "PEXPIREAT", "k", String(t.now + 5)]]);
+    t.r("expireat", "k", 2_000_000_000);
+    expect(t.effects()).toEqual([[CMD, 0, "PEXPIREAT", "k", "2000000000000"]]);
+  });
+
+  it("an EXPIRE into the past is recorded as DEL; a refused one not at all", () => {
+    t.k.x.setEffectsEnabled(1);
+    t.r("set", "k", "v");
+    t.r("expire", "k", 10, "xx");
+    expect(t.effects()).toEqual([]);
+    t.r("expire", "k", -1);
+    expect(t.effects()).toEqual([[CMD, 0, "DEL", "k"]]);
+  });
+
+  it("a key found expired on access is recorded as an expiry", () => {
+    t.k.x.setEffectsEnabled(1);
+    t.r("set", "k", "v", "px", 10);
+    t.now += 10;
+    t.r("get", "k");
+    expect(t.effects()).toEqual([[EXPIRED, 0, "k"]]);
+  });
+});
+
 describe("expired-but-not-reclaimed keys", () => {
   beforeEach(() => {
     t.k.x.setActiveExpire(0);
