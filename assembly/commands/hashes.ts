@@ -1,8 +1,9 @@
 // Hash commands (t_hash.c, plus HSCAN from db.c's scanGenericCommand). The value layout,
 // both encodings and the listpack -> hashtable conversion live in keyspace/hash-value.ts.
 //
-// Replies are RESP2. Where Redis answers a missing key differently per command (nil,
-// 0, empty array, empty scan) the handlers follow t_hash.c exactly.
+// Where Redis answers a missing key differently per command (nil, 0, empty array, empty
+// map, empty scan) the handlers follow t_hash.c exactly. Replies follow the client's
+// protocol: HGETALL is a map and HRANDFIELD WITHVALUES nests pairs under RESP3.
 
 import {
   argc, argPtr, argLen, argIs, db, getIntOrReply, intArg,
@@ -302,9 +303,7 @@ function hrandfieldCommand(): void {
   }
   const h = hashLookupRead();
   if (h == null) { if (!readWrongType) addNullBulk(); return; }
-  h.buildIndex();
   h.pairAt(randomBelow(h.length));
-  h.dropIndex();
   addBulk(fieldPtr, fieldLen);
 }
 
