@@ -288,7 +288,8 @@ function bitopCommand(): void {
   else if (argIs(1, "not")) op = BITOP_NOT;
   else { addError(ERR_SYNTAX); return; }
   if (op == BITOP_NOT && argc != 4) {
-    addError("BITOP NOT must be called with a single source key.");
+    // Spelled with its ERR code: a message starting with an uppercase word would be taken as one.
+    addError("ERR BITOP NOT must be called with a single source key.");
     return;
   }
   const numkeys = argc - 3;

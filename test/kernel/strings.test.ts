@@ -2,47 +2,15 @@
 // RESP bytes, so error strings, nil forms and number formatting are pinned to the letter.
 // Expected values were checked against redis-server 7.0.15.
 import { describe, it, expect, beforeEach } from "vitest";
-import { loadKernel } from "../../src/kernel/load.js";
-import { Kernel } from "../../src/kernel/kernel.js";
-import { CommandTable } from "../../src/commands/table.js";
-import { encodeCommand } from "../../src/server/shard.js";
+import { newKernelRun, bulk, int, NIL, OK, err, type KernelRun } from "./strings-harness.js";
 
-const table = new CommandTable();
-const enc = new TextEncoder();
-
-function newKernel(): Kernel {
-  const k = loadKernel({ seed: 7 });
-  for (const name of k.commandNames()) {
-    const spec = table.find(name)!;
-    k.bindCommand(name, spec.arity, spec.flags.has("write") ? 1 : 0);
-  }
-  return k;
-}
-
-let k: Kernel;
-let nowMs = 1_700_000_000_000;
-
-/** Runs one command; returns its reply as latin1 text (binary-safe). */
-function run(...argv: (string | Uint8Array)[]): string {
-  const req = encodeCommand(argv.map((a) => (typeof a === "string" ? enc.encode(a) : a)));
-  const p = k.x.alloc(req.length);
-  k.mem.set(req, p);
-  k.x.process(p, p + req.length, 0, nowMs);
-  k.x.free(p);
-  return Buffer.from(k.output()).toString("latin1");
-}
-
-const bulk = (s: string) => `$${Buffer.byteLength(s, "latin1")}\r\n${s}\r\n`;
-const int = (n: number | bigint) => `:${n}\r\n`;
-const NIL = "$-1\r\n";
-const OK = "+OK\r\n";
-const err = (m: string) => `-${m}\r\n`;
+let kr: KernelRun;
+const run = (...argv: string[]) => kr.run(...argv);
 const NOT_INT = err("ERR value is not an integer or out of range");
 const NOT_FLOAT = err("ERR value is not a valid float");
 
 beforeEach(() => {
-  k = newKernel();
-  nowMs = 1_700_000_000_000;
+  kr = newKernelRun();
 });
 
 describe("INCR family", () => {
@@ -88,7 +56,7 @@ describe("INCR family", () => {
   it("INCR keeps a key's TTL", () => {
     run("set", "t", "5", "px", "10000");
     run("incr", "t");
-    nowMs += 10_001;
+    kr.nowMs += 10_001;
     expect(run("get", "t")).toBe(NIL);
   });
 });
@@ -149,9 +117,9 @@ describe("SET variants", () => {
 
   it("SETEX/PSETEX set a TTL and check it like Redis", () => {
     expect(run("setex", "k", "10", "v")).toBe(OK);
-    nowMs += 9_999;
+    kr.nowMs += 9_999;
     expect(run("get", "k")).toBe(bulk("v"));
-    nowMs += 1;
+    kr.nowMs += 1;
     expect(run("get", "k")).toBe(NIL);
     expect(run("psetex", "k", "5", "v")).toBe(OK);
     expect(run("setex", "k", "0", "v")).toBe(err("ERR invalid expire time in 'setex' command"));
@@ -164,7 +132,7 @@ describe("SET variants", () => {
     expect(run("getset", "k", "a")).toBe(NIL);
     run("set", "k", "b", "ex", "1");
     expect(run("getset", "k", "c")).toBe(bulk("b"));
-    nowMs += 5000;
+    kr.nowMs += 5000;
     expect(run("get", "k")).toBe(bulk("c"));
   });
 
@@ -178,7 +146,7 @@ describe("SET variants", () => {
     run("set", "k", "v");
     expect(run("getex", "k", "px", "100")).toBe(bulk("v"));
     expect(run("getex", "k", "persist")).toBe(bulk("v"));
-    nowMs += 1000;
+    kr.nowMs += 1000;
     expect(run("get", "k")).toBe(bulk("v"));
     expect(run("getex", "k", "exat", "1")).toBe(bulk("v"));
     expect(run("get", "k")).toBe(NIL);
@@ -349,7 +317,7 @@ describe("WRONGTYPE", () => {
 describe("SET option parsing", () => {
   it("accepts a repeated expire option (last wins) but not two different ones", () => {
     expect(run("set", "k", "v", "ex", "100", "ex", "10")).toBe(OK);
-    nowMs += 10_000;
+    kr.nowMs += 10_000;
     expect(run("get", "k")).toBe(NIL);
     expect(run("set", "k", "v", "ex", "10", "px", "10")).toBe(err("ERR syntax error"));
     expect(run("set", "k", "v", "ex", "10", "keepttl")).toBe(err("ERR syntax error"));
