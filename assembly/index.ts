@@ -26,7 +26,7 @@ import * as parser from "./resp/parser";
 import { resetOutput, outPtr, outLen, addError, errorCount, setResp } from "./resp/reply-writer";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag,
-  hostSetHandle, hostKeyHandle, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
+  hostSetHandle, hostKeyHandle, takeForcedPropagation, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed } from "./keyspace/hash";
 import { selectDb, dbIndex } from "./commands/context";
 import { lookupCommand, arityOk, commands, CMD_WRITE, bindCommand as bind } from "./commands/table";
@@ -114,7 +114,8 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       cmd.handler();
       cmd.calls++;
       if (errorCount != errorsBefore) cmd.failedCalls++;
-      if (effectsEnabled && dirty != dirtyBefore && (cmd.flags & CMD_WRITE) != 0) {
+      const forced = takeForcedPropagation();
+      if (effectsEnabled && (dirty != dirtyBefore || forced) && (cmd.flags & CMD_WRITE) != 0) {
         // parsedArgc, not argc: the handler may have rewritten the argv (EXPIRE -> DEL).
         recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
       }

@@ -16,7 +16,7 @@ import { defineCommand } from "./table";
 import {
   Db, dbs, lookupKeyRead, lookupKeyReadNoTouch, lookupKeyWrite, dbAdd, dbAddEntry, dbDelete,
   unlinkEntry, releaseValue, moveValue, swapDbs, emptyDb, setExpire, keyIsExpired,
-  expireIfNeeded, addDirty, random32,
+  expireIfNeeded, addDirty, random32, forcePropagation,
 } from "../keyspace/keyspace";
 import { Entry, typeName, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
 import { copyBytes } from "../keyspace/hash";
@@ -222,13 +222,11 @@ function randomkeyCommand(): void {
   }
 }
 
-const scratchEntries = new Array<Entry>();
-
 function keysCommand(): void {
   const pat = argPtr(1), patLen = argLen(1);
   const all = patLen == 1 && load<u8>(pat) == 0x2a;
-  const entries = scratchEntries;
-  entries.length = 0;
+  // A fresh array: KEYS may list millions of keys, and that memory should go back after.
+  const entries = new Array<Entry>();
   db.dict.collect(entries);
   let n = 0;
   for (let i = 0; i < entries.length; i++) {
@@ -240,10 +238,11 @@ function keysCommand(): void {
   }
   addArrayLen(n);
   for (let i = 0; i < n; i++) addBulkBuf(unchecked(entries[i]).key);
-  entries.length = 0;
 }
 
 export let scanCursor: u64 = 0;
+/** SCAN's batch (about COUNT entries), reused between calls. */
+const scanScratch = new Array<Entry>();
 
 /**
  * Parses a SCAN cursor as Redis's parseScanCursorOrReply (strtoul: optional sign, a
@@ -298,7 +297,7 @@ function scanCommand(): void {
       return;
     }
   }
-  const found = scratchEntries;
+  const found = scanScratch;
   found.length = 0;
   let cursor = scanCursor;
   if (db.dict.size > 0) {
@@ -317,7 +316,7 @@ function scanCommand(): void {
     if (typeArg >= 0) {
       // Redis looks the key up here (which reclaims it if expired: type "none").
       const live = !keyIsExpired(e);
-      if (!typeIs(live ? typeName(e.type) : "none", typeArg)) {
+      if (!argIs(typeArg, live ? typeName(e.type) : "none")) {
         if (!live) expireIfNeeded(db, e);
         continue;
       }
@@ -330,11 +329,6 @@ function scanCommand(): void {
   addArrayLen(n);
   for (let i = 0; i < n; i++) addBulkBuf(unchecked(found[i]).key);
   found.length = 0;
-}
-
-/** Case-insensitive: is argument i the type name t? */
-function typeIs(t: string, i: i32): bool {
-  return argIs(i, t) || (argLen(i) == <usize>t.length && argString(i).toLowerCase() == t);
 }
 
 function addBulkU64(v: u64): void {
@@ -361,6 +355,7 @@ function flushFlagsOk(): bool {
 function flushdbCommand(): void {
   if (!flushFlagsOk()) return;
   addDirty(emptyDb(db));
+  forcePropagation();
   addOk();
 }
 

@@ -43,6 +43,19 @@ export function initKeyspace(numDbs: i32, seed: u64): void {
 
 export function setNow(ms: i64): void { now = ms; }
 export function addDirty(n: i64): void { dirty += n; }
+
+/**
+ * Redis's forceCommandPropagation: the running write command is recorded as an effect even
+ * though it changed nothing (FLUSHDB on an empty db still reaches replicas and the AOF).
+ */
+export let propagateForced = false;
+export function forcePropagation(): void { propagateForced = true; }
+/** Reads and clears the flag (index.ts, after each command). */
+export function takeForcedPropagation(): bool {
+  const f = propagateForced;
+  propagateForced = false;
+  return f;
+}
 export function setActiveExpire(on: bool): void { activeExpireEnabled = on; }
 
 /** xorshift64*: the kernel's only randomness, seeded by the host. */
@@ -265,11 +278,10 @@ function removeFromExpiring(db: Db, e: Entry): void {
 }
 
 export function deleteExpired(db: Db, e: Entry): void {
-  const dbIndex = indexOfDb(db);
   unlinkEntry(db, e);
   releaseValue(e);
   expiredKeys++;
-  if (effectsEnabled) recordKey(EFFECT_EXPIRED, dbIndex, e.key);
+  if (effectsEnabled) recordKey(EFFECT_EXPIRED, indexOfDb(db), e.key);
 }
 
 export function indexOfDb(db: Db): i32 {

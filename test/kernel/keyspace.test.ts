@@ -182,6 +182,14 @@ describe("effects of expiry commands", () => {
     expect(t.effects()).toEqual([[CMD, 0, "DEL", "k"]]);
   });
 
+  it("FLUSHDB of an empty db is still recorded (Redis forces its propagation)", () => {
+    t.k.x.setEffectsEnabled(1);
+    t.r("flushdb");
+    expect(t.effects()).toEqual([[CMD, 0, "flushdb"]]);
+    t.r("get", "x");
+    expect(t.effects()).toEqual([]);
+  });
+
   it("a key found expired on access is recorded as an expiry", () => {
     t.k.x.setEffectsEnabled(1);
     t.r("set", "k", "v", "px", 10);
