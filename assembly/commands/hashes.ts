@@ -319,6 +319,23 @@ function addPair(h: HashValue, i: i32, withValues: bool): void {
   if (withValues) addBulk(valuePtr, valueLen);
 }
 
+const MAX_RANDOM_REPLY_BYTES: i64 = 512 * 1024 * 1024;
+const RANDOM_REPLY_CHECK_COUNT: i64 = 1 << 20;
+
+/** Bytes of a negative-count HRANDFIELD reply, from the hash's average field/value sizes. */
+function estimatedRandomReplyBytes(h: HashValue, count: i64, withValues: bool): i64 {
+  const size = h.length;
+  let bytes: i64 = 0;
+  for (let i = 0; i < size; i++) {
+    h.pairAt(i);
+    bytes += <i64>fieldLen + 16;
+    if (withValues) bytes += <i64>valueLen + 16;
+  }
+  // count * average, without overflowing i64.
+  const perItem = (bytes + <i64>size - 1) / <i64>size;
+  return count > i64.MAX_VALUE / perItem ? i64.MAX_VALUE : count * perItem;
+}
+
 /** How much bigger than the count a hash must be for "pick and reject duplicates" (Redis's HRANDFIELD_SUB_STRATEGY_MUL). */
 const SUB_STRATEGY_MUL: i64 = 3;
 
@@ -336,6 +353,14 @@ function hrandfieldWithCount(l: i64, withValues: bool): void {
 
   // Negative count: independent draws, repeats allowed, in random order.
   if (!uniq || count == 1) {
+    // The reply's size is bounded by the count, not the data: Redis would grow its output
+    // buffer without limit, but a kernel shard lives in 4 GiB of wasm32 memory, and running
+    // out traps the whole server. Refuse replies that could not fit.
+    if (count > RANDOM_REPLY_CHECK_COUNT && estimatedRandomReplyBytes(h, count, withValues) > MAX_RANDOM_REPLY_BYTES) {
+      h.dropIndex();
+      addError("ERR HRANDFIELD reply would exceed " + MAX_RANDOM_REPLY_BYTES.toString() + " bytes");
+      return;
+    }
     addArrayLen(flat ? count * 2 : count);
     for (let n: i64 = 0; n < count; n++) addPair(h, randomBelow(size), withValues);
     h.dropIndex();

@@ -416,6 +416,13 @@ describe("HRANDFIELD", () => {
     });
   }
 
+  it("a negative count whose reply could not fit in kernel memory is refused, not a trap", () => {
+    makeHash("h", small);
+    expect(run(k, ["hrandfield", "h", "-4611686018427387903", "withvalues"])).toEqual({ err: "ERR HRANDFIELD reply would exceed 536870912 bytes" });
+    expect(run(k, ["hrandfield", "h", "-100000000"])).toEqual({ err: "ERR HRANDFIELD reply would exceed 536870912 bytes" });
+    expect(run(k, ["hrandfield", "h", "-2000000"]).length).toBe(2000000);
+  });
+
   it("positive counts on a large hashtable pick distinct fields uniformly", () => {
     const fields = Array.from({ length: 1000 }, (_, i) => `f${i}`);
     makeHash("big", fields);
