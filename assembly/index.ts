@@ -181,6 +181,8 @@ export function setLfuPolicy(on: bool): void { setLfuPolicyFlag(on); }
 
 export function dbSize(db: i32): i32 { return dbs[db].dict.size; }
 export function dbExpires(db: i32): i32 { return dbs[db].expiring.length; }
+/** Redis's running estimate of the db's average TTL in ms (INFO keyspace avg_ttl). */
+export function dbAvgTtl(db: i32): f64 { return <f64>dbs[db].avgTtl; }
 /** Buckets of the db's main table and of the rehash target (0 when not rehashing): tests, DEBUG HTSTATS. */
 export function dbTableSize(db: i32): i32 { return dbs[db].dict.t0.length; }
 export function dbRehashTarget(db: i32): i32 { const t1 = dbs[db].dict.t1; return t1 == null ? 0 : t1.length; }

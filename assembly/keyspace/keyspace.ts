@@ -245,6 +245,7 @@ export function emptyDb(db: Db): i64 {
   for (let i = 0; i < all.length; i++) releaseValue(unchecked(all[i]));
   db.dict.clear();
   db.expiring = new Array<Entry>();
+  db.avgTtl = 0;
   return removed;
 }
 
@@ -290,31 +291,51 @@ export function indexOfDb(db: Db): i32 {
 }
 
 const ACTIVE_EXPIRE_KEYS_PER_LOOP: i32 = 20;
+/** Keep sampling a db while more than this percentage of a sample had expired (effort 1). */
+const ACTIVE_EXPIRE_ACCEPTABLE_STALE: i32 = 10;
+
+/** The db the next cycle starts from, so a busy db 0 cannot starve the others. */
+let expireCycleDb: i32 = 0;
 
 /**
- * Redis's activeExpireCycle, simplified: for each db, sample up to 20 keys with a TTL,
- * delete the expired ones, and repeat while more than a quarter of a sample had expired,
- * up to `maxSamples` keys in all. Returns how many keys were deleted.
+ * Redis's activeExpireCycle (slow cycle), with a sample budget where Redis has a time
+ * budget: visit the dbs round-robin; in each, sample 20 keys with a TTL at a time, delete
+ * the expired ones, and sample again while more than 10% of a sample had expired. Spends at
+ * most `maxSamples` samples in all and returns how many keys were deleted. Also keeps
+ * Redis's running estimate of each db's average TTL (INFO keyspace avg_ttl).
  */
 export function activeExpireCycle(maxSamples: i32): i32 {
   if (!activeExpireEnabled) return 0;
   let deleted = 0;
   let budget = maxSamples;
-  for (let d = 0; d < dbs.length && budget > 0; d++) {
-    const db = unchecked(dbs[d]);
+  for (let visited = 0; visited < dbs.length && budget > 0; visited++) {
+    const db = unchecked(dbs[expireCycleDb]);
+    expireCycleDb = (expireCycleDb + 1) % dbs.length;
+    if (db.expiring.length == 0) { db.avgTtl = 0; continue; }
     while (budget > 0 && db.expiring.length > 0) {
-      let expiredInSample = 0;
+      let expired = 0;
+      let ttlSum: i64 = 0;
+      let ttlSamples: i64 = 0;
       const n = min(ACTIVE_EXPIRE_KEYS_PER_LOOP, db.expiring.length);
       for (let i = 0; i < n && db.expiring.length > 0; i++) {
         const e = unchecked(db.expiring[<i32>(random32() % <u32>db.expiring.length)]);
         budget--;
         if (e.expireAt <= now) {
           deleteExpired(db, e);
-          expiredInSample++;
-          deleted++;
+          expired++;
+        } else {
+          ttlSum += e.expireAt - now;
+          ttlSamples++;
         }
       }
-      if (expiredInSample * 4 <= n) break;
+      deleted += expired;
+      if (ttlSamples > 0) {
+        // Redis: 2% weight for the new sample's mean, 98% for the old estimate.
+        const avg = ttlSum / ttlSamples;
+        if (db.avgTtl == 0) db.avgTtl = avg;
+        db.avgTtl = (db.avgTtl / 50) * 49 + avg / 50;
+      }
+      if (expired * 100 <= n * ACTIVE_EXPIRE_ACCEPTABLE_STALE) break;
     }
   }
   return deleted;

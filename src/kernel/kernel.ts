@@ -48,6 +48,7 @@ export interface KernelExports {
   stringMatch(pat: number, patLen: number, str: number, strLen: number, nocase: number): number;
   dbSize(db: number): number;
   dbExpires(db: number): number;
+  dbAvgTtl(db: number): number;
   dbTableSize(db: number): number;
   dbRehashTarget(db: number): number;
   statDirty(): number;

@@ -269,6 +269,31 @@ describe("expired-but-not-reclaimed keys", () => {
   });
 });
 
+describe("active expiry cycle", () => {
+  it("visits databases round-robin so a busy db 0 does not starve the others", () => {
+    for (let i = 0; i < 2000; i++) t.r("set", `a${i}`, "v", "px", 10);
+    t.db = 7;
+    t.r("set", "late", "v", "px", 10);
+    t.now += 10;
+    // One cycle's budget cannot empty db 0; db 7's key goes in the next cycles anyway.
+    t.activeExpire(100);
+    t.activeExpire(100);
+    expect(t.k.x.dbSize(7)).toBe(0);
+    expect(t.k.x.dbSize(0)).toBeGreaterThan(1500);
+  });
+
+  it("keeps Redis's running average TTL per db, zero without TTLs", () => {
+    for (let i = 0; i < 50; i++) t.r("set", `k${i}`, "v", "px", 100_000);
+    expect(t.k.x.dbAvgTtl(0)).toBe(0);
+    t.activeExpire();
+    const avg = t.k.x.dbAvgTtl(0);
+    expect(avg).toBeGreaterThan(90_000);
+    expect(avg).toBeLessThanOrEqual(100_000);
+    t.r("flushall");
+    expect(t.k.x.dbAvgTtl(0)).toBe(0);
+  });
+});
+
 describe("RENAME / RENAMENX", () => {
   it("moves the value and its TTL; the old name is gone", () => {
     t.r("set", "a", "hello", "ex", 100);
