@@ -9,7 +9,7 @@
 // and never format it. LCS lives in strings-lcs.ts, SETBIT/GETBIT in bitops.ts.
 
 import {
-  argc, argPtr, argLen, argIs, db, getIntOrReply, intArg,
+  argc, argPtr, argLen, argIs, db, getIntOrReply, intArg, rewriteArg,
   ERR_SYNTAX, ERR_WRONGTYPE, ERR_NOT_INTEGER, ERR_NOT_FLOAT, ERR_OVERFLOW,
 } from "./context";
 import { defineCommand } from "./table";
@@ -22,7 +22,8 @@ import {
   addBulk, addBulkBuf, addBulkInt, addNullBulk, addOk, addError, addInt, addArrayLen, addRawBuf,
   shared,
 } from "../resp/reply-writer";
-import { protoMaxBulkLen } from "../resp/parser";
+import { protoMaxBulkLen, truncateArgv, appendArg } from "../resp/parser";
+import { effectsEnabled } from "../effects";
 import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
 import { registerLcsCommand } from "./strings-lcs";
@@ -94,6 +95,46 @@ export function checkStringLengthOrReply(size: i64, append: i64): bool {
     return false;
   }
   return true;
+}
+
+// ---- effect-log rewrites ------------------------------------------------------------------------
+// Like Redis's rewriteClientCommandVector: the effect log (replication, AOF) records what a
+// command did, so that replaying it later gives the same data: an absolute PXAT instead of
+// EX, the INCRBYFLOAT result instead of the increment, DEL for GETDEL. Only done when someone
+// listens; the pointers must stay valid until the kernel records the effect (after return).
+
+const NAME_SET = String.UTF8.encode("set");
+const NAME_DEL = String.UTF8.encode("del");
+const NAME_PERSIST = String.UTF8.encode("persist");
+const NAME_PEXPIREAT = String.UTF8.encode("pexpireat");
+const WORD_PXAT = String.UTF8.encode("PXAT");
+const WORD_KEEPTTL = String.UTF8.encode("KEEPTTL");
+const rewriteDigits: usize = heap.alloc(32);
+
+/** Sets argument i of the recorded argv (i == argc appends). */
+function putArg(i: i32, ptr: usize, len: usize): void {
+  if (i < argc) rewriteArg(i, ptr, len);
+  else appendArg(ptr, len);
+}
+
+function putName(i: i32, name: ArrayBuffer): void {
+  putArg(i, changetype<usize>(name), <usize>name.byteLength);
+}
+
+/** Records `SET key <value arg> PXAT <ms>` (SET/SETEX/PSETEX with an expire). */
+function rewriteAsSetPxat(valueArg: i32, expireAt: i64): void {
+  const vPtr = argPtr(valueArg), vLen = argLen(valueArg);
+  putName(0, NAME_SET);
+  putArg(2, vPtr, vLen);
+  putName(3, WORD_PXAT);
+  putArg(4, rewriteDigits, ll2string(rewriteDigits, expireAt));
+  truncateArgv(5);
+}
+
+/** Records `name key` (GETDEL -> DEL, GETEX -> PERSIST/DEL). */
+function rewriteAsKeyCommand(name: ArrayBuffer): void {
+  putName(0, name);
+  truncateArgv(2);
 }
 
 /** getGenericCommand: replies with the value or nil; false (WRONGTYPE replied) on a non-string. */
@@ -230,6 +271,20 @@ function setGeneric(flags: u32, valueArg: i32, expireAt: i64, intReply: bool): v
   if ((flags & SET_GET) == 0) {
     if (intReply) addInt(1); else addOk();
   }
+  if (effectsEnabled) {
+    if (expireAt >= 0) rewriteAsSetPxat(valueArg, expireAt);
+    else if ((flags & SET_GET) != 0) dropGetArgs();
+  }
+}
+
+/** SET ... GET is recorded without its GET arguments. */
+function dropGetArgs(): void {
+  let n = 3;
+  for (let j = 3; j < argc; j++) {
+    if (argIs(j, "get")) continue;
+    rewriteArg(n++, argPtr(j), argLen(j));
+  }
+  truncateArgv(n);
 }
 
 function getsetCommand(): void {
@@ -239,11 +294,15 @@ function getsetCommand(): void {
   if (e == null) e = dbAdd(db, keyPtr, keyLen);
   setStringValue(db, e, argPtr(2), argLen(2), false);
   addDirty(1);
+  if (effectsEnabled) putName(0, NAME_SET);
 }
 
 function getdelCommand(): void {
   if (!getGeneric()) return;
-  if (dbDelete(db, argPtr(1), argLen(1))) addDirty(1);
+  if (dbDelete(db, argPtr(1), argLen(1))) {
+    addDirty(1);
+    if (effectsEnabled) rewriteAsKeyCommand(NAME_DEL);
+  }
 }
 
 function getexCommand(): void {
@@ -260,11 +319,20 @@ function getexCommand(): void {
     // An absolute time already past deletes the key, as an expiry would.
     dbDelete(db, keyPtr, keyLen);
     addDirty(1);
+    if (effectsEnabled) rewriteAsKeyCommand(NAME_DEL);
   } else if (expireArg != 0) {
     setExpire(db, e, parsedExpireAt);
     addDirty(1);
+    if (effectsEnabled) {
+      putName(0, NAME_PEXPIREAT);
+      putArg(2, rewriteDigits, ll2string(rewriteDigits, parsedExpireAt));
+      truncateArgv(3);
+    }
   } else if ((flags & SET_PERSIST) != 0) {
-    if (removeExpire(db, e)) addDirty(1);
+    if (removeExpire(db, e)) {
+      addDirty(1);
+      if (effectsEnabled) rewriteAsKeyCommand(NAME_PERSIST);
+    }
   }
 }
 
@@ -486,4 +554,10 @@ function incrbyfloatCommand(): void {
   e.str = buf;
   addDirty(1);
   addBulk(floatOut, n);
+  // Recorded as SET key <result> KEEPTTL: replaying never depends on float rounding.
+  if (effectsEnabled) {
+    putName(0, NAME_SET);
+    putArg(2, floatOut, n);
+    putName(3, WORD_KEEPTTL);
+  }
 }

@@ -31,6 +31,9 @@ export let protoError: string = "";
 /** Shortens the argv (a handler rewriting what the effect log records, e.g. EXPIRE -> DEL). */
 export function truncateArgv(n: i32): void { if (n < argc) argc = n; }
 
+/** Lengthens the argv (a handler rewriting what the effect log records, e.g. SET ... PXAT ms). */
+export function appendArg(ptr: usize, len: usize): void { pushArg(ptr, len); }
+
 @inline export function argPtr(i: i32): usize { return <usize>load<u32>(argvPtr + (<usize>i << 3)); }
 @inline export function argLen(i: i32): usize { return <usize>load<u32>(argvPtr + (<usize>i << 3) + 4); }
 

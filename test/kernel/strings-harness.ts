@@ -13,6 +13,8 @@ export interface KernelRun {
   /** The time (ms) passed to the next command. */
   nowMs: number;
   run(...argv: (string | Uint8Array)[]): string;
+  /** argv of each write command the last run() recorded in the effect log (effects on). */
+  effects(): string[][];
 }
 
 export function newKernelRun(): KernelRun {
@@ -31,6 +33,21 @@ export function newKernelRun(): KernelRun {
       k.x.process(p, p + req.length, 0, self.nowMs);
       k.x.free(p);
       return Buffer.from(k.output()).toString("latin1");
+    },
+    effects() {
+      const mem = Buffer.from(k.mem.buffer, k.x.effectsPtr(), k.x.effectsLen());
+      const out: string[][] = [];
+      for (let o = 0; o < mem.length; o += mem.readUInt32LE(o)) {
+        const rec: string[] = [];
+        let p = o + 12;
+        for (let i = 0, n = mem.readUInt32LE(o + 8); i < n; i++) {
+          const l = mem.readUInt32LE(p);
+          rec.push(mem.toString("latin1", p + 4, p + 4 + l));
+          p += 4 + l;
+        }
+        out.push(rec);
+      }
+      return out;
     },
   };
   return self;

@@ -325,3 +325,41 @@ describe("SET option parsing", () => {
     expect(run("set", "k", "v", "exat", "9223372036854775807")).toBe(err("ERR invalid expire time in 'set' command"));
   });
 });
+
+describe("effect log records what a command did", () => {
+  const T = 1_700_000_000_000;
+  it.each([
+    [["set", "k", "v", "ex", "10"], ["set", "k", "v", "PXAT", String(T + 10_000)]],
+    [["set", "k", "v", "get", "px", "5", "GET"], ["set", "k", "v", "PXAT", String(T + 5)]],
+    [["set", "k", "v", "nx", "get"], ["set", "k", "v", "nx"]],
+    [["setex", "k", "10", "v"], ["set", "k", "v", "PXAT", String(T + 10_000)]],
+    [["psetex", "k", "10", "v"], ["set", "k", "v", "PXAT", String(T + 10)]],
+    [["getset", "k", "v"], ["set", "k", "v"]],
+    [["incrbyfloat", "f", "0.1"], ["set", "f", "0.1", "KEEPTTL"]],
+    [["set", "k", "v"], ["set", "k", "v"]],
+  ])("%j is recorded as %j", (argv, want) => {
+    kr.kernel.x.setEffectsEnabled(1);
+    kr.run(...argv);
+    expect(kr.effects()).toEqual([want]);
+  });
+
+  it("GETDEL -> DEL, GETEX -> PEXPIREAT / PERSIST / DEL; no-op forms record nothing", () => {
+    run("set", "k", "v", "ex", "100");
+    kr.kernel.x.setEffectsEnabled(1);
+    run("getex", "k");
+    expect(kr.effects()).toEqual([]);
+    run("getex", "k", "ex", "10");
+    expect(kr.effects()).toEqual([["pexpireat", "k", String(T + 10_000)]]);
+    run("getex", "k", "persist");
+    expect(kr.effects()).toEqual([["persist", "k"]]);
+    run("getex", "k", "persist");
+    expect(kr.effects()).toEqual([]);
+    run("getex", "k", "pxat", "1");
+    expect(kr.effects()).toEqual([["del", "k"]]);
+    run("set", "k", "v");
+    run("getdel", "k");
+    expect(kr.effects()).toEqual([["del", "k"]]);
+    run("getdel", "k");
+    expect(kr.effects()).toEqual([]);
+  });
+});
