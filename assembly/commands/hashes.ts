@@ -6,7 +6,7 @@
 // protocol: HGETALL is a map and HRANDFIELD WITHVALUES nests pairs under RESP3.
 
 import {
-  argc, argPtr, argLen, argIs, db, getIntOrReply, intArg,
+  argc, argPtr, argLen, argIs, db, getIntOrReply, intArg, rewriteArg,
   ERR_WRONGTYPE, ERR_OVERFLOW, ERR_SYNTAX, ERR_NOT_FLOAT,
 } from "./context";
 import { defineCommand } from "./table";
@@ -22,7 +22,6 @@ import {
 } from "../resp/reply-writer";
 import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
-import { argvPtr } from "../resp/parser";
 import { stringmatchlen } from "../util/glob";
 
 export function registerHashCommands(): void {
@@ -272,12 +271,6 @@ function textScratch(n: usize): usize {
     textOut = heap.alloc(n);
   }
   return textOut;
-}
-
-function rewriteArg(i: i32, ptr: usize, len: usize): void {
-  const slot = argvPtr + (<usize>i << 3);
-  store<u32>(slot, <u32>ptr);
-  store<u32>(slot + 4, <u32>len);
 }
 
 // ---- HRANDFIELD ---------------------------------------------------------------------------
