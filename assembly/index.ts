@@ -26,7 +26,7 @@ import * as parser from "./resp/parser";
 import { resetOutput, outPtr, outLen, addError, errorCount, setResp } from "./resp/reply-writer";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag,
-  hostSetHandle, hostKeyHandle, takeForcedPropagation, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
+  hostSetHandle, hostKeyHandle, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed } from "./keyspace/hash";
 import { selectDb, dbIndex } from "./commands/context";
 import { lookupCommand, arityOk, commands, CMD_WRITE, bindCommand as bind } from "./commands/table";
@@ -210,6 +210,27 @@ export function setKeyHandle(db: i32, ptr: usize, len: usize, type: i32, handle:
 export function keyHandle(db: i32, ptr: usize, len: usize, nowMs: f64): i32 {
   setNow(<i64>nowMs);
   return hostKeyHandle(dbs[db], ptr, len);
+}
+
+/**
+ * The type of a live key (OBJ_* numbering), or -1 when absent or expired (an expired key is
+ * reclaimed here). With `read`, counts a keyspace hit/miss and touches the LRU clock like
+ * lookupKeyRead; otherwise like lookupKeyWrite. For the host's type layer (WRONGTYPE checks).
+ */
+export function keyType(db: i32, ptr: usize, len: usize, read: bool, nowMs: f64): i32 {
+  setNow(<i64>nowMs);
+  const d = dbs[db];
+  const e = read ? lookupKeyRead(d, ptr, len) : lookupKeyWrite(d, ptr, len);
+  return e == null ? -1 : <i32>e.type;
+}
+
+/**
+ * Deletes a key (any type; a host handle is reported freed as usual) and says whether it
+ * existed: the host's type layer removes a list/set/zset that became empty.
+ */
+export function keyDelete(db: i32, ptr: usize, len: usize, nowMs: f64): bool {
+  setNow(<i64>nowMs);
+  return dbDelete(dbs[db], ptr, len);
 }
 
 /** Redis's stringmatchlen over two byte ranges (KEYS/SCAN semantics), for the host's globs. */

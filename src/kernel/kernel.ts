@@ -45,6 +45,8 @@ export interface KernelExports {
   setLfuPolicy(on: number): void;
   setKeyHandle(db: number, ptr: number, len: number, type: number, handle: number, nowMs: number): void;
   keyHandle(db: number, ptr: number, len: number, nowMs: number): number;
+  keyType(db: number, ptr: number, len: number, read: number, nowMs: number): number;
+  keyDelete(db: number, ptr: number, len: number, nowMs: number): number;
   stringMatch(pat: number, patLen: number, str: number, strLen: number, nocase: number): number;
   dbSize(db: number): number;
   dbExpires(db: number): number;

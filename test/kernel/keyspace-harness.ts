@@ -104,6 +104,19 @@ export class TestKernel {
     return out;
   }
 
+  /** Runs a key export (keyType, keyDelete, keyHandle) with the key copied into kernel memory. */
+  withKey<T>(key: string, fn: (ptr: number, len: number) => T): T {
+    const b = Buffer.from(key, "latin1");
+    const p = this.k.x.alloc(Math.max(1, b.length));
+    this.k.mem.set(b, p);
+    try {
+      return fn(p, b.length);
+    } finally {
+      this.k.x.free(p);
+      this.freed.push(...this.k.takeFreedHandles());
+    }
+  }
+
   activeExpire(maxSamples = 200): number {
     const n = this.k.x.activeExpireCycle(this.now, maxSamples);
     this.freed.push(...this.k.takeFreedHandles());

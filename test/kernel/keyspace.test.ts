@@ -269,6 +269,28 @@ describe("expired-but-not-reclaimed keys", () => {
   });
 });
 
+describe("exports for the host's type layer", () => {
+  it("keyType answers the OBJ_* type or -1, reclaiming an expired key", () => {
+    t.r("set", "s", "v");
+    t.r("hset", "h", "f", "v");
+    t.setHandle("l", OBJ_LIST, 21);
+    t.r("pexpire", "l", 5);
+    const type = (k: string) => t.withKey(k, (p, n) => t.k.x.keyType(0, p, n, 1, t.now));
+    expect([type("s"), type("h"), type("l"), type("none")]).toEqual([0, 4, 1, -1]);
+    t.now += 5;
+    expect(type("l")).toBe(-1);
+    expect(t.freed).toEqual([21]);
+  });
+
+  it("keyHandle finds a live host value; keyDelete removes any key and frees its handle", () => {
+    t.setHandle("z", OBJ_SET, 31);
+    expect(t.withKey("z", (p, n) => t.k.x.keyHandle(0, p, n, t.now))).toBe(31);
+    expect(t.withKey("z", (p, n) => t.k.x.keyDelete(0, p, n, t.now))).toBe(1);
+    expect(t.withKey("z", (p, n) => t.k.x.keyDelete(0, p, n, t.now))).toBe(0);
+    expect(t.freed).toEqual([31]);
+  });
+});
+
 describe("active expiry cycle", () => {
   it("visits databases round-robin so a busy db 0 does not starve the others", () => {
     for (let i = 0; i < 2000; i++) t.r("set", `a${i}`, "v", "px", 10);
