@@ -42,6 +42,10 @@ const { values: opts } = parseArgs({
 // as `--update-baseline --unit <it>` records it.
 const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...Object.keys(loadBaseline(baselinePath).units)])];
 const units = opts.unit?.length ? opts.unit : opts.all ? Object.keys(REDIS_OK_COUNTS) : opts.ci ? ciUnits() : FOUNDATION_UNITS;
+if (!["latticekv", "redis"].includes(opts.target)) {
+  console.error(`compat: --target is latticekv (default) or redis, not ${opts.target}`);
+  process.exit(2);
+}
 const unitTimeoutMs = Number(opts.timeout) * 1000;
 const deadline = Date.now() + Number(opts.budget) * 1000;
 
