@@ -1,73 +1,118 @@
-// Config: the redis.conf directives LatticeKV implements, with Redis's defaults, read from
-// a redis.conf-style file and `--name value` flags (redis-server's own command-line form),
-// and changed at run time by CONFIG SET. Unknown directives are kept and warned about at
-// start-up, not refused, so a real redis.conf loads.
+// Config: every redis.conf directive Redis 7.0 has (the table in redis-directives.json is
+// generated from Redis's own config.c, so names, aliases, bounds, enum names, defaults and
+// IMMUTABLE/HIDDEN/... flags are Redis's), read from a redis.conf-style file and
+// `--name value` flags (redis-server's own command-line form), changed at run time by
+// CONFIG SET and written back by CONFIG REWRITE.
+//
+// Values are kept in the form CONFIG GET replies them (canonical strings), validated and
+// normalized the way config.c does. A directive LatticeKV does not act on (IMPLEMENTED
+// below) is still stored and round-trips through CONFIG GET; set from a file or flags,
+// it is listed in a start-up warning instead of being refused.
+//
+// Code that must react to a change (proto-max-bulk-len reaching the kernel, hz, dir...)
+// registers Config.onApply(name, fn); CONFIG SET calls it after all values are set and
+// restores the old values if it throws.
 
-export type DirectiveType = "int" | "memory" | "bool" | "string" | "enum";
+import { readFileSync } from "node:fs";
+
+export type DirectiveType = "bool" | "string" | "enum" | "numeric" | "special";
 
 export interface Directive {
   name: string;
+  alias?: string;
   type: DirectiveType;
+  /** Redis's config flags: immutable, sensitive, debug, multi_arg, hidden, protected, deny_loading, volatile. */
+  flags: string[];
+  /** Canonical default (as CONFIG GET replies it on a fresh redis-server 7.0.15). */
   default: string;
-  /** Allowed values for enums. */
-  values?: string[];
-  min?: number;
-  max?: number;
-  /** CONFIG SET refuses it (Redis's IMMUTABLE_CONFIG). */
-  immutable?: boolean;
-  aliases?: string[];
+  /** Enum names and their C values (names sharing a value are synonyms). */
+  enum?: [string, string][];
+  /** Numeric bounds (decimal strings: some exceed 2^53) and parse flags. */
+  min?: string;
+  max?: string;
+  memory?: boolean;
+  percent?: boolean;
+  octal?: boolean;
+  unsigned?: boolean;
+  emptyIsNull?: boolean;
+  /** Name of Redis's extra validation function, when there is one. */
+  validator?: string;
 }
 
-// Redis 7.0 defaults (config.c). Extend this list as features land.
-export const DIRECTIVES: Directive[] = [
-  { name: "port", type: "int", default: "6379", min: 0, max: 65535, immutable: true },
-  { name: "bind", type: "string", default: "* -::*", immutable: true },
-  { name: "databases", type: "int", default: "16", min: 1, max: 0x7fffffff, immutable: true },
-  { name: "dir", type: "string", default: "./" },
-  { name: "dbfilename", type: "string", default: "dump.rdb" },
-  { name: "save", type: "string", default: "3600 1 300 100 60 10000" },
-  { name: "appendonly", type: "bool", default: "no" },
-  { name: "hz", type: "int", default: "10", min: 0, max: 0x7fffffff },
-  { name: "timeout", type: "int", default: "0", min: 0, max: 0x7fffffff },
-  { name: "tcp-keepalive", type: "int", default: "300", min: 0, max: 0x7fffffff },
-  { name: "loglevel", type: "enum", default: "notice", values: ["debug", "verbose", "notice", "warning"] },
-  { name: "logfile", type: "string", default: "", immutable: true },
-  { name: "daemonize", type: "bool", default: "no", immutable: true },
-  { name: "pidfile", type: "string", default: "", immutable: true },
-  { name: "protected-mode", type: "bool", default: "yes" },
-  { name: "proto-max-bulk-len", type: "memory", default: "536870912", min: 1024 * 1024 },
-  { name: "maxclients", type: "int", default: "10000", min: 1, max: 0x7fffffff },
-  { name: "maxmemory", type: "memory", default: "0" },
-  { name: "maxmemory-policy", type: "enum", default: "noeviction",
-    values: ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"] },
-  { name: "requirepass", type: "string", default: "" },
-  { name: "appendfsync", type: "enum", default: "everysec", values: ["always", "everysec", "no"] },
-];
+interface GeneratedFile { directives: Directive[] }
+
+// tsc does not copy JSON into dist/, so the compiled file reads it from src/.
+const generatedPath = new URL(
+  import.meta.url.includes("/dist/") ? "../../../src/config/redis-directives.json" : "./redis-directives.json",
+  import.meta.url,
+);
+
+export const DIRECTIVES: Directive[] = (JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile).directives;
+
+/** Directives LatticeKV acts on; the rest are stored only (start-up warning when set). */
+export const IMPLEMENTED = new Set<string>([
+  "port", "bind", "databases", "dir", "dbfilename", "save", "hz", "loglevel", "logfile",
+  "proto-max-bulk-len", "maxclients", "requirepass", "daemonize", "pidfile", "timeout",
+  "tcp-keepalive", "protected-mode", "appendonly", "hash-max-listpack-entries",
+  "hash-max-listpack-value", "notify-keyspace-events", "client-output-buffer-limit",
+  "client-query-buffer-limit", "enable-debug-command", "enable-protected-configs",
+  "latency-tracking", "busy-reply-threshold", "maxmemory", "maxmemory-policy",
+]);
 
 const byName = new Map<string, Directive>();
 for (const d of DIRECTIVES) {
   byName.set(d.name, d);
-  for (const a of d.aliases ?? []) byName.set(a, d);
+  if (d.alias) byName.set(d.alias, d);
 }
 
 export function findDirective(name: string): Directive | undefined {
   return byName.get(name.toLowerCase());
 }
 
-/** Parses "1gb", "100mb", "10k" like Redis's memtoull; returns null when invalid. */
+/** Every name CONFIG GET can match: directive names and aliases (like Redis's configs dict). */
+export function allConfigNames(): [string, Directive][] {
+  return [...byName.entries()];
+}
+
+/**
+ * Redis's memtoull: "1gb", "100mb", "10k", plain bytes; returns null when invalid.
+ * (Kept as a number: memory values beyond 2^53 bytes are not a practical concern.)
+ */
 export function parseMemory(s: string): number | null {
-  const m = /^(-?\d+)(k|kb|m|mb|g|gb|b)?$/i.exec(s.trim());
+  const m = /^(\d+)(k|kb|m|mb|g|gb|b)?$/i.exec(s);
   if (!m) return null;
   const unit = (m[2] ?? "b").toLowerCase();
   const mul: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
   return Number(m[1]) * mul[unit];
 }
 
+function parseMemoryBig(s: string): bigint | null {
+  const m = /^(\d+)(k|kb|m|mb|g|gb|b)?$/i.exec(s);
+  if (!m) return null;
+  const unit = (m[2] ?? "b").toLowerCase();
+  const mul: Record<string, bigint> = { b: 1n, k: 1000n, kb: 1024n, m: 1000000n, mb: 1048576n, g: 1000000000n, gb: 1073741824n };
+  const v = BigInt(m[1]) * mul[unit];
+  return v > 18446744073709551615n ? null : v;
+}
+
+/** Redis's string2ll: strict decimal that fits a signed 64-bit integer. */
+function string2ll(s: string): bigint | null {
+  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
+  const v = BigInt(s);
+  return v > 9223372036854775807n || v < -9223372036854775808n ? null : v;
+}
+
+export type ApplyFn = (config: Config) => void;
+
 export class Config {
   private values = new Map<string, string>();
-  /** Directives read from a file or flags that LatticeKV does not implement (start-up warning). */
+  /** Directives read from a file or flags that LatticeKV does not act on (start-up warning). */
   readonly unknown: string[] = [];
+  /** Directives set at start-up (file or flags), for CONFIG REWRITE's "what the user chose". */
   configFile?: string;
+  private appliers = new Map<string, ApplyFn[]>();
+  private loadingFile = false;
+  private saveLoaded = false;
 
   constructor() {
     for (const d of DIRECTIVES) this.values.set(d.name, d.default);
@@ -76,94 +121,418 @@ export class Config {
   get(name: string): string {
     const d = findDirective(name);
     if (!d) throw new Error(`unknown config ${name}`);
+    if (d.name === "dir") return safeCwd();
     return this.values.get(d.name)!;
   }
   getString(name: string): string { return this.get(name); }
+  /** A numeric directive's value as a number (memory values in bytes). */
   getNumber(name: string): number {
     const d = findDirective(name)!;
     const v = this.get(name);
-    return d.type === "memory" ? parseMemory(v)! : Number(v);
+    if (d.octal) return parseInt(v, 8);
+    if (d.percent && v.endsWith("%")) return -Number(v.slice(0, -1));
+    return Number(v);
   }
   getBool(name: string): boolean { return this.get(name) === "yes"; }
 
-  /** Validates and sets a directive; returns an error message (Redis's wording) or null. */
+  /** Registers code that acts on a directive (run at start-up and after CONFIG SET changes it). */
+  onApply(name: string, fn: ApplyFn): void {
+    const d = findDirective(name);
+    if (!d) throw new Error(`unknown config ${name}`);
+    const list = this.appliers.get(d.name) ?? [];
+    list.push(fn);
+    this.appliers.set(d.name, list);
+  }
+
+  /** Runs every registered applier once (start-up). */
+  applyAll(): void {
+    for (const fns of this.appliers.values()) for (const fn of fns) fn(this);
+  }
+
+  /**
+   * Sets one directive from start-up (file or --flags): args are the words after the name.
+   * Returns an error message in Redis's wording, or null.
+   */
   set(name: string, args: string[], fromStartup: boolean): string | null {
+    if (!fromStartup) {
+      const r = this.setMany([[name, args.join(" ")]]);
+      return r;
+    }
     const d = findDirective(name);
     if (!d) {
-      if (fromStartup) { this.unknown.push(name); return null; }
-      return `Unknown option or number of arguments for CONFIG SET - '${name}'`;
+      this.unknown.push(name);
+      return null;
     }
-    if (!fromStartup && d.immutable) return `CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`;
-    const value = d.name === "save" || d.name === "bind" ? args.join(" ") : args[0] ?? "";
-    const err = validate(d, value);
-    if (err) return `Invalid argument '${value}' for CONFIG SET '${name}' - ${err}`;
-    this.values.set(d.name, normalize(d, value));
+    if (!IMPLEMENTED.has(d.name) && !this.unknown.includes(d.name)) this.unknown.push(d.name);
+    const argv = args.length === 0 ? [""] : args;
+    if (d.type !== "special" && !d.flags.includes("multi_arg") && argv.length !== 1) {
+      return "wrong number of arguments";
+    }
+    const r = this.parse(d, argv, true);
+    if (typeof r === "object") return r.error;
+    this.values.set(d.name, r);
     return null;
   }
 
-  /** Names and values matching a CONFIG GET pattern. */
+  /**
+   * CONFIG SET semantics: every pair is validated and set, and appliers run; if any fails,
+   * every value is restored (atomic). Returns null or the error (without "ERR ").
+   */
+  setMany(pairs: [string, string][], localClient = true): string | null {
+    const ds: Directive[] = [];
+    let unknownArg: string | undefined;
+    let err: { arg: string; msg: string } | undefined;
+    for (const [name] of pairs) {
+      const d = findDirective(name);
+      if (!d) { unknownArg ??= name; continue; }
+      if (unknownArg !== undefined || err) continue;
+      if (d.flags.includes("immutable")) { err = { arg: name, msg: "can't set immutable config" }; continue; }
+      if (d.flags.includes("protected") && !protectedActionAllowed(this.get("enable-protected-configs"), localClient)) {
+        err = { arg: name, msg: "can't set protected config" };
+        continue;
+      }
+      if (ds.includes(d)) { err = { arg: name, msg: "duplicate parameter" }; continue; }
+      ds.push(d);
+    }
+    if (unknownArg !== undefined) return `Unknown option or number of arguments for CONFIG SET - '${unknownArg}'`;
+    if (err) return `CONFIG SET failed (possibly related to argument '${err.arg}') - ${err.msg}`;
+
+    const old = ds.map((d) => this.values.get(d.name)!);
+    const oldDir = safeCwd();
+    const changed: Directive[] = [];
+    const restore = () => {
+      ds.forEach((d, i) => this.values.set(d.name, old[i]));
+      if (ds.some((d) => d.name === "dir")) tryChdir(oldDir);
+    };
+    for (let i = 0; i < ds.length; i++) {
+      const d = ds[i];
+      const value = pairs[i][1];
+      const argv = d.flags.includes("multi_arg") ? value.split(" ") : [value];
+      const r = this.parse(d, argv, false);
+      if (typeof r === "object") {
+        restore();
+        return `CONFIG SET failed (possibly related to argument '${d.name}') - ${r.error}`;
+      }
+      if (r !== this.values.get(d.name) || d.name === "dir" || d.flags.includes("volatile")) changed.push(d);
+      this.values.set(d.name, r);
+    }
+    const seen = new Set<ApplyFn>();
+    for (const d of changed) {
+      for (const fn of this.appliers.get(d.name) ?? []) {
+        if (seen.has(fn)) continue;
+        seen.add(fn);
+        try {
+          fn(this);
+        } catch (e) {
+          restore();
+          for (const f of seen) { try { f(this); } catch { /* restoring: best effort */ } }
+          const msg = e instanceof Error ? e.message : String(e);
+          return `CONFIG SET failed (possibly related to argument '${d.name}') - ${msg}`;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Validates argv for a directive and returns its canonical value, or {error}. */
+  private parse(d: Directive, argv: string[], fromStartup: boolean): string | { error: string } {
+    switch (d.type) {
+      case "bool": {
+        const v = argv[0].toLowerCase();
+        if (v !== "yes" && v !== "no") return { error: "argument must be 'yes' or 'no'" };
+        return v;
+      }
+      case "string": {
+        const e = validateString(d, argv[0]);
+        return e ? { error: e } : argv[0];
+      }
+      case "enum":
+        return parseEnum(d, argv);
+      case "numeric":
+        return parseNumeric(d, argv[0]);
+      case "special":
+        return this.parseSpecial(d, argv, fromStartup);
+    }
+  }
+
+  private parseSpecial(d: Directive, argv: string[], fromStartup: boolean): string | { error: string } {
+    switch (d.name) {
+      case "dir":
+        if (argv.length !== 1) return { error: "wrong number of arguments" };
+        try { process.chdir(argv[0]); } catch (e) { return { error: errnoText(e) }; }
+        return argv[0];
+      case "save": {
+        const reset = argv.length === 1 && argv[0] === "";
+        let args = reset ? [] : argv;
+        if (args.length % 2) return { error: "Invalid save parameters" };
+        for (let j = 0; j < args.length; j++) {
+          const v = /^-?\d+$/.test(args[j]) ? Number(args[j]) : NaN;
+          if (Number.isNaN(v) || (j % 2 === 0 && v < 1) || (j % 2 === 1 && v < 0)) return { error: "Invalid save parameters" };
+        }
+        args = args.map((a) => String(Number(a)));
+        // In a config file the first "save" line replaces the defaults, later ones add to it.
+        if (fromStartup && this.loadingFile) {
+          const prev = this.saveLoaded && !reset ? this.values.get("save")! : "";
+          this.saveLoaded = true;
+          return [prev, ...args].filter(Boolean).join(" ");
+        }
+        return args.join(" ");
+      }
+      case "bind": {
+        if (argv.length > 16) return { error: "Too many bind addresses specified." };
+        return argv.join(" ");
+      }
+      case "client-output-buffer-limit":
+        return parseClientOutputBufferLimit(argv, this.values.get(d.name)!);
+      case "oom-score-adj-values": {
+        if (argv.length !== 3) return { error: "wrong number of arguments" };
+        const vals: number[] = [];
+        for (const a of argv) {
+          const v = /^-?\d+$/.test(a) ? Number(a) : NaN;
+          if (Number.isNaN(v) || v < -2000 || v > 2000) return { error: "Invalid oom-score-adj-values, elements must be between -2000 and 2000." };
+          vals.push(v);
+        }
+        return vals.join(" ");
+      }
+      case "notify-keyspace-events": {
+        if (argv.length !== 1) return { error: "wrong number of arguments" };
+        const flags = keyspaceEventsStringToFlags(argv[0]);
+        if (flags < 0) return { error: "Invalid event class character. Use 'Ag$lshzxeKEtmdn'." };
+        return keyspaceEventsFlagsToString(flags);
+      }
+      case "replicaof": {
+        if (argv.length !== 2) return { error: "wrong number of arguments" };
+        if (argv[0].toLowerCase() === "no" && argv[1].toLowerCase() === "one") return "";
+        const port = /^\d+$/.test(argv[1]) ? Number(argv[1]) : -1;
+        if (port < 0 || port > 65535) return { error: "Invalid master port" };
+        return `${argv[0]} ${port}`;
+      }
+      case "latency-tracking-info-percentiles": {
+        const out: string[] = [];
+        for (const a of argv) {
+          if (a === "" && argv.length === 1) break;
+          const v = Number(a);
+          if (a === "" || Number.isNaN(v)) return { error: "Invalid latency-tracking-info-percentiles parameters" };
+          if (v < 0 || v > 100) return { error: "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]" };
+          out.push(String(v));
+        }
+        return out.join(" ");
+      }
+      default:
+        return argv.join(" ");
+    }
+  }
+
+  /** Names and values for CONFIG GET / REWRITE: every directive, canonical names. */
   entries(): [string, string][] {
-    return DIRECTIVES.map((d) => [d.name, this.values.get(d.name)!]);
+    return DIRECTIVES.map((d) => [d.name, this.get(d.name)]);
   }
 
   /** Applies redis.conf text (one directive per line, # comments, "quoted args"). */
   loadText(text: string): string[] {
     const errors: string[] = [];
-    text.split(/\r?\n/).forEach((line, i) => {
-      const t = line.trim();
-      if (!t || t.startsWith("#")) return;
-      const words = splitConfigLine(t);
-      if (!words) { errors.push(`line ${i + 1}: unbalanced quotes`); return; }
-      const err = this.set(words[0], words.slice(1), true);
-      if (err) errors.push(`line ${i + 1}: ${err}`);
-    });
+    this.loadingFile = true;
+    try {
+      text.split(/\r?\n/).forEach((line, i) => {
+        const t = line.trim();
+        if (!t || t.startsWith("#")) return;
+        const words = splitConfigLine(t);
+        if (!words) { errors.push(formatLoadError(i + 1, t, "Unbalanced quotes in configuration line")); return; }
+        if (words.length === 0) return;
+        const err = this.set(words[0], words.slice(1), true);
+        if (err) errors.push(formatLoadError(i + 1, t, err));
+      });
+    } finally {
+      this.loadingFile = false;
+    }
     return errors;
   }
 }
 
-function validate(d: Directive, v: string): string | null {
-  switch (d.type) {
-    case "int": {
-      if (!/^-?\d+$/.test(v)) return "argument couldn't be parsed into an integer";
-      const n = Number(v);
-      if ((d.min !== undefined && n < d.min) || (d.max !== undefined && n > d.max)) {
-        return `argument must be between ${d.min} and ${d.max} inclusive`;
-      }
-      return null;
-    }
-    case "memory": {
-      const n = parseMemory(v);
-      if (n === null) return "argument must be a memory value";
-      if (d.min !== undefined && n < d.min) return `argument must be between ${d.min} and 9223372036854775807 inclusive`;
-      return null;
-    }
-    case "bool":
-      return /^(yes|no)$/i.test(v) ? null : "argument must be 'yes' or 'no'";
-    case "enum":
-      return d.values!.includes(v.toLowerCase()) ? null : `argument(s) must be one of the following: ${d.values!.join(", ")}`;
+/** enable-protected-configs / enable-debug-command: "yes", or "local" for loopback clients. */
+export function protectedActionAllowed(setting: string, localClient: boolean): boolean {
+  return setting === "yes" || (setting === "local" && localClient);
+}
+
+function formatLoadError(lineNo: number, line: string, msg: string): string {
+  return `Reading the configuration file, at line ${lineNo}\n>>> '${line}'\n${msg}`;
+}
+
+function safeCwd(): string {
+  try { return process.cwd(); } catch { return ""; }
+}
+function tryChdir(dir: string): void {
+  try { process.chdir(dir); } catch { /* the old dir vanished: keep the current one */ }
+}
+function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const texts: Record<string, string> = {
+    ENOENT: "No such file or directory", ENOTDIR: "Not a directory", EACCES: "Permission denied",
+  };
+  return (code && texts[code]) ?? String((e as Error).message ?? e);
+}
+
+function validateString(d: Directive, v: string): string | null {
+  switch (d.validator) {
+    case "isValidDBfilename":
+      return v.includes("/") ? "dbfilename can't be a path, just a filename" : null;
+    case "isValidAOFfilename":
+      if (v === "") return "appendfilename can't be empty";
+      return v.includes("/") ? "appendfilename can't be a path, just a filename" : null;
+    case "isValidAOFdirname":
+      if (v === "") return "appenddirname can't be empty";
+      return v.includes("/") ? "appenddirname can't be a path, just a dirname" : null;
     default:
       return null;
   }
 }
 
-function normalize(d: Directive, v: string): string {
-  if (d.type === "bool" || d.type === "enum") return v.toLowerCase();
-  if (d.type === "memory") return String(parseMemory(v));
-  return v;
+function parseEnum(d: Directive, argv: string[]): string | { error: string } {
+  const items = d.enum!;
+  const multi = d.flags.includes("multi_arg");
+  const bad = () => ({ error: `argument(s) must be one of the following: ${items.map((x) => x[0]).join(", ")}` });
+  if (argv.length === 0 || (!multi && argv.length !== 1)) return bad();
+  const values = new Set<string>();
+  for (const a of argv) {
+    const hit = items.filter((x) => x[0] === a.toLowerCase());
+    if (hit.length === 0) return bad();
+    for (const h of hit) if (h[1] !== "0") values.add(h[1]);
+  }
+  if (multi) {
+    if (values.has("SHUTDOWN_SAVE") && values.has("SHUTDOWN_NOSAVE")) {
+      return { error: "shutdown options SAVE and NOSAVE can't be used simultaneously" };
+    }
+    if (values.size === 0) return items.find((x) => x[1] === "0")![0];
+    return items.filter((x) => values.has(x[1])).map((x) => x[0]).join(" ");
+  }
+  const want = items.find((x) => x[0] === argv[0].toLowerCase())![1];
+  // The first name with this value is the canonical one (oom-score-adj: relative -> yes).
+  return items.find((x) => x[1] === want)![0];
 }
 
-/** Splits a config line into words: spaces separate, "double" and 'single' quotes group. */
+function parseNumeric(d: Directive, v: string): string | { error: string } {
+  let n: bigint | null = null;
+  if (d.memory) n = parseMemoryBig(v);
+  if (n === null && d.percent && v.length > 1 && v.endsWith("%")) {
+    const p = string2ll(v.slice(0, -1));
+    if (p !== null && p >= 0n) n = -p;
+  }
+  if (n === null && d.octal && /^[0-7]+$/.test(v)) n = BigInt(parseInt(v, 8));
+  if (n === null && !d.memory && !d.percent && !d.octal) n = string2ll(v);
+  if (n === null) {
+    if (d.memory && d.percent) return { error: "argument must be a memory or percent value" };
+    if (d.memory) return { error: "argument must be a memory value" };
+    if (d.octal) return { error: "argument couldn't be parsed as an octal number" };
+    return { error: "argument couldn't be parsed into an integer" };
+  }
+  const min = BigInt(d.min!);
+  const max = BigInt(d.max!);
+  if (d.unsigned) {
+    const u = n < 0n ? n + (1n << 64n) : n;
+    if (u > max || u < min) {
+      const f = (x: bigint) => (d.octal ? x.toString(8) : x.toString());
+      return { error: `argument must be between ${f(min)} and ${f(max)} inclusive` };
+    }
+  } else if (d.percent && n < 0n) {
+    if (n < min) return { error: `percentage argument must be less or equal to ${-min}` };
+  } else if (n > max || n < min) {
+    return { error: `argument must be between ${min} and ${max} inclusive` };
+  }
+  if (d.percent && n < 0n) return `${-n}%`;
+  if (d.octal) return n.toString(8);
+  if (d.unsigned && n < 0n) return (n + (1n << 64n)).toString();
+  return n.toString();
+}
+
+const OBUF_CLASSES = ["normal", "slave", "pubsub"];
+
+function parseClientOutputBufferLimit(argv: string[], current: string): string | { error: string } {
+  if (argv.length % 4) return { error: "Wrong number of arguments in buffer limit configuration." };
+  const cur = current.split(" ");
+  const table = new Map<string, string[]>();
+  for (let i = 0; i < cur.length; i += 4) table.set(cur[i], cur.slice(i + 1, i + 4));
+  for (let j = 0; j < argv.length; j += 4) {
+    let cls = argv[j].toLowerCase();
+    if (cls === "replica") cls = "slave";
+    if (!OBUF_CLASSES.includes(cls) || cls === "master") return { error: "Invalid client class specified in buffer limit configuration." };
+    const hard = parseMemoryBig(argv[j + 1]);
+    const soft = parseMemoryBig(argv[j + 2]);
+    const secs = /^\d+$/.test(argv[j + 3]) ? BigInt(argv[j + 3]) : null;
+    if (hard === null || soft === null || secs === null) {
+      return { error: "Error in hard, soft or soft_seconds setting in buffer limit configuration." };
+    }
+    table.set(cls, [String(hard), String(soft), String(secs)]);
+  }
+  return OBUF_CLASSES.map((c) => [c, ...table.get(c)!].join(" ")).join(" ");
+}
+
+// notify-keyspace-events classes (notify.c).
+const NOTIFY: Record<string, number> = {
+  K: 1 << 0, E: 1 << 1, g: 1 << 2, $: 1 << 3, l: 1 << 4, s: 1 << 5, h: 1 << 6, z: 1 << 7,
+  x: 1 << 8, e: 1 << 9, t: 1 << 10, m: 1 << 11, d: 1 << 12, n: 1 << 13,
+};
+const NOTIFY_ALL = NOTIFY.g | NOTIFY.$ | NOTIFY.l | NOTIFY.s | NOTIFY.h | NOTIFY.z | NOTIFY.x | NOTIFY.e | NOTIFY.t | NOTIFY.d;
+
+export function keyspaceEventsStringToFlags(s: string): number {
+  let flags = 0;
+  for (const c of s) {
+    if (c === "A") flags |= NOTIFY_ALL;
+    else if (c in NOTIFY) flags |= NOTIFY[c];
+    else return -1;
+  }
+  return flags;
+}
+
+export function keyspaceEventsFlagsToString(flags: number): string {
+  let r = "";
+  if ((flags & NOTIFY_ALL) === NOTIFY_ALL) r += "A";
+  else for (const c of "g$lshzxetdn") if (flags & NOTIFY[c]) r += c;
+  for (const c of "KEm") if (flags & NOTIFY[c]) r += c;
+  return r;
+}
+
+/** Splits a config line like Redis's sdssplitargs: spaces separate, "double" (with \\ escapes) and 'single' quotes group. */
 export function splitConfigLine(line: string): string[] | null {
   const out: string[] = [];
-  const re = /\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+))/gy;
-  let m: RegExpExecArray | null;
-  let last = 0;
-  while ((m = re.exec(line)) !== null) {
-    if (m[0].trim() === "") break;
-    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2] !== undefined ? m[2] : m[3]);
-    last = re.lastIndex;
+  let i = 0;
+  const n = line.length;
+  while (true) {
+    while (i < n && /\s/.test(line[i])) i++;
+    if (i >= n) return out;
+    let cur = "";
+    let inq = false, insq = false, done = false;
+    while (!done) {
+      const c = line[i];
+      if (inq) {
+        if (i >= n) return null;
+        if (c === "\\" && line[i + 1] === "x" && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+          i += 3;
+        } else if (c === "\\" && i + 1 < n) {
+          i++;
+          const e = line[i];
+          cur += e === "n" ? "\n" : e === "r" ? "\r" : e === "t" ? "\t" : e === "b" ? "\b" : e === "a" ? "\x07" : e;
+        } else if (c === '"') {
+          if (i + 1 < n && !/\s/.test(line[i + 1])) return null;
+          done = true;
+        } else cur += c;
+      } else if (insq) {
+        if (i >= n) return null;
+        if (c === "\\" && line[i + 1] === "'") { i++; cur += "'"; }
+        else if (c === "'") {
+          if (i + 1 < n && !/\s/.test(line[i + 1])) return null;
+          done = true;
+        } else cur += c;
+      } else {
+        if (i >= n || /\s/.test(c)) done = true;
+        else if (c === '"') inq = true;
+        else if (c === "'") insq = true;
+        else cur += c;
+      }
+      if (i < n) i++;
+    }
+    out.push(cur);
   }
-  return line.slice(last).trim() === "" ? out : null;
 }
 
 /**
@@ -186,7 +555,7 @@ export function applyArgv(config: Config, argv: string[], readFile: (p: string) 
     const vals: string[] = [];
     i++;
     while (i < argv.length && !argv[i].startsWith("--")) vals.push(argv[i++]);
-    text += name + " " + vals.map((v) => `"${v.replace(/(["\\])/g, "\\$1")}"`).join(" ") + "\n";
+    text += name + " " + vals.map((v) => `"${v.replace(/(["\\])/g, "\\$1").replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`).join(" ") + "\n";
   }
   errors.push(...config.loadText(text));
   return errors;

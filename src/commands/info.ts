@@ -1,0 +1,338 @@
+// INFO [section ...]: Redis 7.0's sections, field names and section-selection rules
+// (server.c genInfoSectionDict/genRedisInfoString): no argument or "default" gives the
+// default sections, "all" adds commandstats and latencystats, "everything" adds modules;
+// names are case-insensitive and each section appears once.
+//
+// Numbers come from the host (clients, connections, host-run commands), the shard kernels
+// (keyspace sizes, hits/misses, expired keys, per-command calls) and the process (memory,
+// CPU). Fields for subsystems LatticeKV does not have yet (fork, AOF, replicas) carry the
+// values an idle Redis reports.
+import os from "node:os";
+import type { CommandTable } from "./table.js";
+import type { Server } from "../server/server.js";
+import { commandStats } from "./stats.js";
+
+const DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
+  "cpu", "module_list", "errorstats", "cluster", "keyspace"];
+
+/** Redis's bytesToHuman. */
+export function bytesToHuman(n: number): string {
+  const units = ["K", "M", "G", "T", "P"];
+  if (n < 1024) return `${n}B`;
+  let d = n / 1024;
+  for (const u of units) {
+    if (d < 1024) return `${d.toFixed(2)}${u}`;
+    d /= 1024;
+  }
+  return `${n}B`;
+}
+
+/** Redis's getSafeInfoString: '#', ':', CR and LF become '_'. */
+function safe(s: string): string {
+  return s.replace(/[#:\r\n]/g, "_");
+}
+
+function fields(title: string, kv: [string, string | number][]): string {
+  let s = `# ${title}\r\n`;
+  for (const [k, v] of kv) s += `${k}:${v}\r\n`;
+  return s;
+}
+
+/** Total kernel-side memory: every shard's linear memory. */
+export function kernelMemory(server: Server): number {
+  let n = 0;
+  for (const s of server.shards) n += s.kernel.x.memory.buffer.byteLength;
+  return n;
+}
+
+/** used_memory: the host's JS heap plus the kernels' linear memories. */
+export function usedMemory(server: Server): number {
+  return process.memoryUsage().heapUsed + kernelMemory(server);
+}
+
+export function genInfo(server: Server, args: string[]): string {
+  const wanted = new Set<string>();
+  let all = false;
+  let everything = false;
+  if (args.length === 0) DEFAULT_SECTIONS.forEach((s) => wanted.add(s));
+  for (const a of args.map((x) => x.toLowerCase())) {
+    if (a === "default") DEFAULT_SECTIONS.forEach((s) => wanted.add(s));
+    else if (a === "all") all = true;
+    else if (a === "everything") { all = true; everything = true; }
+    else wanted.add(a);
+  }
+  const want = (s: string) => all || wanted.has(s);
+  const parts: string[] = [];
+  const cfg = server.config;
+  const now = Date.now();
+  const st = server.infoStats();
+
+  if (want("server")) {
+    const uptime = Math.floor((now - server.startedAt) / 1000);
+    parts.push(fields("Server", [
+      ["redis_version", "7.0.15"],
+      ["redis_git_sha1", "00000000"],
+      ["redis_git_dirty", 0],
+      ["redis_build_id", "0000000000000000"],
+      ["redis_mode", "standalone"],
+      ["os", `${os.type()} ${os.release()} ${os.machine()}`],
+      ["arch_bits", 64],
+      ["monotonic_clock", "POSIX clock_gettime"],
+      ["multiplexing_api", "epoll"],
+      ["atomicvar_api", "c11-builtin"],
+      ["gcc_version", "0.0.0"],
+      ["process_id", process.pid],
+      ["process_supervised", "no"],
+      ["run_id", server.runId],
+      ["tcp_port", server.port],
+      ["server_time_usec", now * 1000],
+      ["uptime_in_seconds", uptime],
+      ["uptime_in_days", Math.floor(uptime / 86400)],
+      ["hz", cfg.getNumber("hz")],
+      ["configured_hz", cfg.getNumber("hz")],
+      ["lru_clock", Math.floor(now / 1000) & ((1 << 24) - 1)],
+      ["executable", process.argv[1] ?? ""],
+      ["config_file", server.configFilePath ?? ""],
+      ["io_threads_active", 0],
+    ]));
+  }
+
+  if (want("clients")) {
+    parts.push(fields("Clients", [
+      ["connected_clients", server.clients.size],
+      ["cluster_connections", 0],
+      ["maxclients", cfg.getNumber("maxclients")],
+      ["client_recent_max_input_buffer", 0],
+      ["client_recent_max_output_buffer", 0],
+      ["blocked_clients", server.blockedClients()],
+      ["tracking_clients", 0],
+      ["clients_in_timeout_table", 0],
+    ]));
+  }
+
+  if (want("memory")) {
+    const mu = process.memoryUsage();
+    const used = mu.heapUsed + kernelMemory(server);
+    server.memoryPeak = Math.max(server.memoryPeak, used);
+    const peak = server.memoryPeak;
+    const startup = server.memoryAtStartup;
+    const maxmemory = cfg.getNumber("maxmemory");
+    const total = os.totalmem();
+    const frag = used ? mu.rss / used : 0;
+    parts.push(fields("Memory", [
+      ["used_memory", used],
+      ["used_memory_human", bytesToHuman(used)],
+      ["used_memory_rss", mu.rss],
+      ["used_memory_rss_human", bytesToHuman(mu.rss)],
+      ["used_memory_peak", peak],
+      ["used_memory_peak_human", bytesToHuman(peak)],
+      ["used_memory_peak_perc", `${((used * 100) / peak).toFixed(2)}%`],
+      ["used_memory_overhead", startup],
+      ["used_memory_startup", startup],
+      ["used_memory_dataset", Math.max(0, used - startup)],
+      ["used_memory_dataset_perc", `${used > startup ? (((used - startup) * 100) / used).toFixed(2) : "0.00"}%`],
+      ["allocator_allocated", used],
+      ["allocator_active", mu.heapTotal + kernelMemory(server)],
+      ["allocator_resident", mu.rss],
+      ["total_system_memory", total],
+      ["total_system_memory_human", bytesToHuman(total)],
+      ["used_memory_lua", 32768],
+      ["used_memory_vm_eval", 32768],
+      ["used_memory_lua_human", bytesToHuman(32768)],
+      ["used_memory_scripts_eval", 0],
+      ["number_of_cached_scripts", 0],
+      ["number_of_functions", 0],
+      ["number_of_libraries", 0],
+      ["used_memory_vm_functions", 32768],
+      ["used_memory_vm_total", 65536],
+      ["used_memory_vm_total_human", bytesToHuman(65536)],
+      ["used_memory_functions", 0],
+      ["used_memory_scripts", 0],
+      ["used_memory_scripts_human", "0B"],
+      ["maxmemory", maxmemory],
+      ["maxmemory_human", bytesToHuman(maxmemory)],
+      ["maxmemory_policy", cfg.get("maxmemory-policy")],
+      ["allocator_frag_ratio", "1.00"],
+      ["allocator_frag_bytes", 0],
+      ["allocator_rss_ratio", "1.00"],
+      ["allocator_rss_bytes", 0],
+      ["rss_overhead_ratio", "1.00"],
+      ["rss_overhead_bytes", 0],
+      ["mem_fragmentation_ratio", frag.toFixed(2)],
+      ["mem_fragmentation_bytes", mu.rss - used],
+      ["mem_not_counted_for_evict", 0],
+      ["mem_replication_backlog", 0],
+      ["mem_total_replication_buffers", 0],
+      ["mem_clients_slaves", 0],
+      ["mem_clients_normal", 0],
+      ["mem_cluster_links", 0],
+      ["mem_aof_buffer", 0],
+      ["mem_allocator", "libc"],
+      ["active_defrag_running", 0],
+      ["lazyfree_pending_objects", 0],
+      ["lazyfreed_objects", 0],
+    ]));
+  }
+
+  if (want("persistence")) {
+    parts.push(fields("Persistence", [
+      ["loading", 0],
+      ["async_loading", 0],
+      ["current_cow_peak", 0],
+      ["current_cow_size", 0],
+      ["current_cow_size_age", 0],
+      ["current_fork_perc", "0.00"],
+      ["current_save_keys_processed", 0],
+      ["current_save_keys_total", 0],
+      ["rdb_changes_since_last_save", st.dirty],
+      ["rdb_bgsave_in_progress", 0],
+      ["rdb_last_save_time", Math.floor(server.lastSave / 1000)],
+      ["rdb_last_bgsave_status", "ok"],
+      ["rdb_last_bgsave_time_sec", -1],
+      ["rdb_current_bgsave_time_sec", -1],
+      ["rdb_saves", 0],
+      ["rdb_last_cow_size", 0],
+      ["rdb_last_load_keys_expired", 0],
+      ["rdb_last_load_keys_loaded", 0],
+      ["aof_enabled", cfg.getBool("appendonly") ? 1 : 0],
+      ["aof_rewrite_in_progress", 0],
+      ["aof_rewrite_scheduled", 0],
+      ["aof_last_rewrite_time_sec", -1],
+      ["aof_current_rewrite_time_sec", -1],
+      ["aof_last_bgrewrite_status", "ok"],
+      ["aof_rewrites", 0],
+      ["aof_rewrites_consecutive_failures", 0],
+      ["aof_last_write_status", "ok"],
+      ["aof_last_cow_size", 0],
+      ["module_fork_in_progress", 0],
+      ["module_fork_last_cow_size", 0],
+    ]));
+  }
+
+  if (want("stats")) {
+    parts.push(fields("Stats", [
+      ["total_connections_received", st.connectionsReceived],
+      ["total_commands_processed", st.commandsProcessed],
+      ["instantaneous_ops_per_sec", server.instantaneousOps()],
+      ["total_net_input_bytes", st.netInputBytes],
+      ["total_net_output_bytes", st.netOutputBytes],
+      ["total_net_repl_input_bytes", 0],
+      ["total_net_repl_output_bytes", 0],
+      ["instantaneous_input_kbps", "0.00"],
+      ["instantaneous_output_kbps", "0.00"],
+      ["instantaneous_input_repl_kbps", "0.00"],
+      ["instantaneous_output_repl_kbps", "0.00"],
+      ["rejected_connections", st.rejectedConnections],
+      ["sync_full", 0],
+      ["sync_partial_ok", 0],
+      ["sync_partial_err", 0],
+      ["expired_keys", st.expiredKeys],
+      ["expired_stale_perc", "0.00"],
+      ["expired_time_cap_reached_count", 0],
+      ["expire_cycle_cpu_milliseconds", 0],
+      ["evicted_keys", 0],
+      ["evicted_clients", 0],
+      ["total_eviction_exceeded_time", 0],
+      ["current_eviction_exceeded_time", 0],
+      ["keyspace_hits", st.keyspaceHits],
+      ["keyspace_misses", st.keyspaceMisses],
+      ["pubsub_channels", 0],
+      ["pubsub_patterns", 0],
+      ["pubsubshard_channels", 0],
+      ["latest_fork_usec", 0],
+      ["total_forks", 0],
+      ["migrate_cached_sockets", 0],
+      ["slave_expires_tracked_keys", 0],
+      ["active_defrag_hits", 0],
+      ["active_defrag_misses", 0],
+      ["active_defrag_key_hits", 0],
+      ["active_defrag_key_misses", 0],
+      ["total_active_defrag_time", 0],
+      ["current_active_defrag_time", 0],
+      ["tracking_total_keys", 0],
+      ["tracking_total_items", 0],
+      ["tracking_total_prefixes", 0],
+      ["unexpected_error_replies", 0],
+      ["total_error_replies", st.errorReplies],
+      ["dump_payload_sanitizations", 0],
+      ["total_reads_processed", st.readsProcessed],
+      ["total_writes_processed", st.writesProcessed],
+      ["io_threaded_reads_processed", 0],
+      ["io_threaded_writes_processed", 0],
+      ["reply_buffer_shrinks", 0],
+      ["reply_buffer_expands", 0],
+    ]));
+  }
+
+  if (want("replication")) {
+    parts.push(fields("Replication", [
+      ["role", "master"],
+      ["connected_slaves", 0],
+      ["master_failover_state", "no-failover"],
+      ["master_replid", server.replId],
+      ["master_replid2", "0000000000000000000000000000000000000000"],
+      ["master_repl_offset", 0],
+      ["second_repl_offset", -1],
+      ["repl_backlog_active", 0],
+      ["repl_backlog_size", cfg.getNumber("repl-backlog-size")],
+      ["repl_backlog_first_byte_offset", 0],
+      ["repl_backlog_histlen", 0],
+    ]));
+  }
+
+  if (want("cpu")) {
+    const u = process.cpuUsage();
+    const sec = (us: number) => (us / 1e6).toFixed(6);
+    parts.push(fields("CPU", [
+      ["used_cpu_sys", sec(u.system)],
+      ["used_cpu_user", sec(u.user)],
+      ["used_cpu_sys_children", "0.000000"],
+      ["used_cpu_user_children", "0.000000"],
+      ["used_cpu_sys_main_thread", sec(u.system)],
+      ["used_cpu_user_main_thread", sec(u.user)],
+    ]));
+  }
+
+  if (want("module_list") || wanted.has("modules")) parts.push("# Modules\r\n");
+
+  if (want("commandstats")) {
+    let s = "# Commandstats\r\n";
+    for (const c of commandStats(server)) {
+      if (!c.calls && !c.failedCalls && !c.rejectedCalls) continue;
+      const per = c.calls === 0 ? 0 : c.usec / c.calls;
+      s += `cmdstat_${safe(c.name)}:calls=${c.calls},usec=${c.usec},usec_per_call=${per.toFixed(2)},rejected_calls=${c.rejectedCalls},failed_calls=${c.failedCalls}\r\n`;
+    }
+    parts.push(s);
+  }
+
+  if (want("errorstats")) {
+    let s = "# Errorstats\r\n";
+    for (const [code, count] of [...server.errorStats.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      s += `errorstat_${safe(code)}:count=${count}\r\n`;
+    }
+    parts.push(s);
+  }
+
+  if (want("latencystats")) parts.push("# Latencystats\r\n");
+
+  if (want("cluster")) parts.push(fields("Cluster", [["cluster_enabled", 0]]));
+
+  if (want("keyspace")) {
+    let s = "# Keyspace\r\n";
+    const dbs = cfg.getNumber("databases");
+    for (let db = 0; db < dbs; db++) {
+      let keys = 0, expires = 0;
+      for (const sh of server.shards) { keys += sh.kernel.x.dbSize(db); expires += sh.kernel.x.dbExpires(db); }
+      if (keys || expires) s += `db${db}:keys=${keys},expires=${expires},avg_ttl=0\r\n`;
+    }
+    parts.push(s);
+  }
+  void everything;
+  return parts.join("\r\n");
+}
+
+export function registerInfoCommand(t: CommandTable): void {
+  t.define("info", ({ server, argv, reply }) => {
+    reply.verbatim(genInfo(server, argv.slice(1).map((a) => a.toString("latin1"))));
+  });
+}
