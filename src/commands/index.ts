@@ -1,7 +1,17 @@
 // Every host-side command family registers its handlers here.
 import type { CommandTable } from "./table.js";
 import { registerConnectionCommands } from "./connection.js";
+import { registerCommandCommand } from "./command.js";
+import { registerInfoCommand } from "./info.js";
+import { registerConfigCommands } from "./config-cmd.js";
+import { registerDebugCommand } from "./debug.js";
+import { registerFunctionCommands } from "./functions.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
+  registerCommandCommand(t);
+  registerInfoCommand(t);
+  registerConfigCommands(t);
+  registerDebugCommand(t);
+  registerFunctionCommands(t);
 }

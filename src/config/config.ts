@@ -14,6 +14,7 @@
 // restores the old values if it throws.
 
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 
 export type DirectiveType = "bool" | "string" | "enum" | "numeric" | "special";
 
@@ -543,8 +544,9 @@ export function applyArgv(config: Config, argv: string[], readFile: (p: string) 
   let i = 0;
   const errors: string[] = [];
   if (argv[0] && !argv[0].startsWith("--")) {
-    config.configFile = argv[0];
-    errors.push(...config.loadText(readFile(argv[0])));
+    // Absolute before loading: a "dir" line changes the working directory.
+    config.configFile = resolve(argv[0]);
+    errors.push(...config.loadText(readFile(config.configFile)));
     i = 1;
   }
   let text = "";

@@ -54,6 +54,11 @@ export class Client {
   }
 
   get addr(): string { return `${this.socket.remoteAddress}:${this.socket.remotePort}`; }
+  /** A loopback connection (Redis's islocalClient: "local" for enable-debug-command and protected configs). */
+  get isLocal(): boolean {
+    const a = this.socket.remoteAddress ?? "";
+    return a.startsWith("127.") || a === "::1" || a.startsWith("::ffff:127.");
+  }
   get laddr(): string { return `${this.socket.localAddress}:${this.socket.localPort}`; }
   /** Bytes received and not yet run (CLIENT LIST qbuf=). */
   get queryBufferLength(): number { return this.pendingLen; }
@@ -63,6 +68,8 @@ export class Client {
   onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastInteraction = Date.now();
+    this.server.stats.netInputBytes += chunk.length;
+    this.server.stats.readsProcessed++;
     this.chunks.push(chunk);
     this.pendingLen += chunk.length;
     if (this.pendingLen > this.server.limits.queryBufferMax) {
@@ -190,6 +197,8 @@ export class Client {
 
   write(b: Buffer): void {
     if (this.closed) return;
+    this.server.stats.netOutputBytes += b.length;
+    this.server.stats.writesProcessed++;
     this.socket.write(b);
     this.checkOutputLimits();
   }

@@ -62,9 +62,14 @@ export class ReplyWriter {
     for (const it of items) this.bulk(it);
   }
 
-  /** Error reply; like Redis's addReplyError, "ERR " is added unless a code is present. */
+  /**
+   * Error reply; like Redis's addReplyError, "ERR " is added unless the message starts with
+   * one of Redis's error codes (or with "-", Redis's own way to say "the code is given").
+   * A plain uppercase first word is not a code: "CONFIG SET failed ..." is sent as ERR.
+   */
   error(msg: string): void {
-    const full = /^[A-Z]+ /.test(msg) || /^[A-Z]+$/.test(msg) ? msg : "ERR " + msg;
+    const code = /^[A-Z]+(?= |$)/.exec(msg)?.[0];
+    const full = msg.startsWith("-") ? msg.slice(1) : code && ERROR_CODES.has(code) ? msg : "ERR " + msg;
     this.lastErrorCode = full.split(" ", 1)[0];
     this.errors++;
     this.push("-" + full.replace(/[\r\n]/g, " ") + CRLF);
@@ -75,6 +80,14 @@ export class ReplyWriter {
     this.push(typeof b === "string" ? b : Buffer.isBuffer(b) ? b : Buffer.from(b));
   }
 }
+
+/** The error codes Redis replies with (the first word of an error reply). */
+const ERROR_CODES = new Set([
+  "ERR", "WRONGTYPE", "NOSCRIPT", "NOAUTH", "NOPROTO", "BUSY", "BUSYKEY", "LOADING", "EXECABORT",
+  "MOVED", "ASK", "CROSSSLOT", "CLUSTERDOWN", "TRYAGAIN", "NOPERM", "OOM", "READONLY", "MASTERDOWN",
+  "MISCONF", "UNBLOCKED", "NOREPLICAS", "NOMASTERLINK", "NOTBUSY", "WRONGPASS", "BUSYGROUP", "NOGROUP",
+  "UNKILLABLE", "NOTREADONLY",
+]);
 
 /** Redis's "%.17g" of a double for replies (inf and -inf spelled as Redis spells them). */
 export function formatDouble(d: number): string {

@@ -11,6 +11,9 @@ import { CommandTable, arityOk, type CommandSpec } from "../commands/table.js";
 import type { CommandContext } from "../commands/context.js";
 import { parseMemory, findDirective, type Config } from "../config/config.js";
 import { registerAllCommands } from "../commands/index.js";
+import { randomBytes } from "node:crypto";
+import { totalCalls, resetCommandStats } from "../commands/stats.js";
+import { applyConfigToServer } from "../config/apply.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -24,7 +27,26 @@ export class Server {
   private cron?: NodeJS.Timeout;
   /** The one clock of the server (ms). Tests and the simulator may replace it. */
   now: () => number = Date.now;
-  stats = { connectionsReceived: 0, commandsProcessed: 0, rejectedConnections: 0 };
+  stats = { connectionsReceived: 0, commandsProcessed: 0, rejectedConnections: 0,
+    netInputBytes: 0, netOutputBytes: 0, readsProcessed: 0, writesProcessed: 0, errorReplies: 0 };
+  // INFO / CONFIG RESETSTAT state.
+  readonly runId = randomBytes(20).toString("hex");
+  replId = randomBytes(20).toString("hex");
+  /** The port actually listened on (INFO tcp_port, CLIENT LIST laddr). */
+  port = 0;
+  /** Absolute path of the config file, if the server was started with one. */
+  configFilePath?: string;
+  /** errorstat_<CODE>: error replies by their first word. */
+  readonly errorStats = new Map<string, number>();
+  memoryPeak = 0;
+  memoryAtStartup = 0;
+  /** LASTSAVE / rdb_last_save_time (ms): start-up until persistence exists. */
+  lastSave = Date.now();
+  /** Kernel counters at the last CONFIG RESETSTAT (the kernels cannot reset these). */
+  private statBase = { keyspaceHits: 0, keyspaceMisses: 0, expiredKeys: 0 };
+  /** total_commands_processed samples for instantaneous_ops_per_sec (Redis: 16 samples, 100ms apart). */
+  private opsSamples: number[] = [];
+  private lastOpsSample = { at: 0, calls: 0 };
   private limitsSource = "";
   private limitsCache: ClientLimits = DEFAULT_LIMITS;
 
@@ -38,6 +60,7 @@ export class Server {
     this.router = new Router(this, this.shards);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
+    applyConfigToServer(this);
   }
 
   /** Per-client buffer limits from client-output-buffer-limit / client-query-buffer-limit. */
@@ -70,7 +93,57 @@ export class Server {
     const hz = Math.max(1, Math.min(500, this.config.getNumber("hz")));
     this.cron = setInterval(() => this.serverCron(), Math.floor(1000 / hz));
     this.cron.unref();
-    return (srv.address() as net.AddressInfo).port;
+    this.port = (srv.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  /** Stats for INFO: host counters plus the shard kernels' counters, since the last RESETSTAT. */
+  infoStats() {
+    let hits = 0, misses = 0, expired = 0, dirty = 0;
+    for (const sh of this.shards) {
+      hits += sh.kernel.x.statKeyspaceHits();
+      misses += sh.kernel.x.statKeyspaceMisses();
+      expired += sh.kernel.x.statExpiredKeys();
+      dirty += sh.kernel.x.statDirty();
+    }
+    return {
+      ...this.stats,
+      commandsProcessed: totalCalls(this),
+      keyspaceHits: hits - this.statBase.keyspaceHits,
+      keyspaceMisses: misses - this.statBase.keyspaceMisses,
+      expiredKeys: expired - this.statBase.expiredKeys,
+      dirty,
+    };
+  }
+
+  /** CONFIG RESETSTAT. */
+  resetStats(): void {
+    const cur = this.infoStats();
+    this.statBase = {
+      keyspaceHits: this.statBase.keyspaceHits + cur.keyspaceHits,
+      keyspaceMisses: this.statBase.keyspaceMisses + cur.keyspaceMisses,
+      expiredKeys: this.statBase.expiredKeys + cur.expiredKeys,
+    };
+    for (const k of Object.keys(this.stats) as (keyof typeof this.stats)[]) this.stats[k] = 0;
+    this.errorStats.clear();
+    resetCommandStats(this);
+    this.memoryPeak = 0;
+  }
+
+  /** Counts an error reply for INFO errorstats / total_error_replies. */
+  countError(code: string): void {
+    this.stats.errorReplies++;
+    this.errorStats.set(code, (this.errorStats.get(code) ?? 0) + 1);
+  }
+
+  instantaneousOps(): number {
+    if (this.opsSamples.length === 0) return 0;
+    return Math.round(this.opsSamples.reduce((a, b) => a + b, 0) / this.opsSamples.length);
+  }
+
+  /** Clients blocked in a blocking command (none until blocking commands exist). */
+  blockedClients(): number {
+    return 0;
   }
 
   private accept(sock: net.Socket): void {
@@ -94,24 +167,30 @@ export class Server {
     client.lastCommand = name.toLowerCase();
     if (!spec) {
       reply.error(unknownCommandError(name, argv));
+      this.countError("ERR");
       return;
     }
     if (!arityOk(spec, argv.length)) {
       reply.error(`wrong number of arguments for '${spec.name}' command`);
       spec.rejectedCalls++;
+      this.countError("ERR");
       return;
     }
-    if (spec.subcommands.size > 0 && !spec.handler) {
+    // Like Redis's lookupCommandLogic: with arguments, a command that has subcommands runs
+    // the named subcommand; alone (COMMAND), it runs its own handler.
+    if (spec.subcommands.size > 0 && argv.length >= 2) {
       const subName = argv[1].toString("latin1").toLowerCase();
       const sub = spec.subcommands.get(subName);
       if (!sub || !(sub.handler || sub.kernelIndex >= 0)) {
         reply.error(`unknown subcommand '${truncate(argv[1].toString("latin1"))}'. Try ${spec.name.toUpperCase()} HELP.`);
         spec.rejectedCalls++;
+        this.countError("ERR");
         return;
       }
       if (!arityOk(sub, argv.length)) {
         reply.error(`wrong number of arguments for '${sub.name}' command`);
         sub.rejectedCalls++;
+        this.countError("ERR");
         return;
       }
       spec = sub;
@@ -133,12 +212,24 @@ export class Server {
     }
     spec.calls++;
     spec.usec += Math.round((performance.now() - t0) * 1000);
-    if (reply.errors !== errorsBefore) spec.failedCalls++;
+    if (reply.errors !== errorsBefore) {
+      spec.failedCalls++;
+      this.countError(reply.lastErrorCode);
+    }
     this.stats.commandsProcessed++;
   }
 
   private serverCron(): void {
     const now = this.now();
+    if (now - this.lastOpsSample.at >= 100) {
+      const calls = totalCalls(this);
+      if (this.lastOpsSample.at) {
+        const ops = ((calls - this.lastOpsSample.calls) * 1000) / (now - this.lastOpsSample.at);
+        this.opsSamples.push(ops);
+        if (this.opsSamples.length > 16) this.opsSamples.shift();
+      }
+      this.lastOpsSample = { at: now, calls };
+    }
     for (const s of this.shards) {
       s.kernel.x.activeExpireCycle(now, 200);
       s.afterCall();

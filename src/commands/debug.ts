@@ -1,0 +1,165 @@
+// DEBUG: the subcommands Redis's Tcl suite relies on where they are cheap to provide
+// (SLEEP, SET-ACTIVE-EXPIRE, OBJECT, PROTOCOL, QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID,
+// PAUSE-CRON, REPLYBUFFER, LOG, ERROR...). Allowed as Redis allows it: only when
+// enable-debug-command is "yes", or "local" for a loopback client. Other families add
+// their own (DEBUG LISTPACK, QUICKLIST...) with defineDebug().
+import type { CommandTable } from "./table.js";
+import type { CommandContext } from "./context.js";
+import { protectedActionAllowed } from "../config/config.js";
+import { replyHelp, subcommandSyntaxError } from "./help.js";
+import { log } from "../server/log.js";
+import { randomBytes, createHash } from "node:crypto";
+import { parseMemory } from "../config/config.js";
+
+export type DebugHandler = (ctx: CommandContext) => void;
+
+interface DebugSub { argc: number | ((argc: number) => boolean); fn: DebugHandler }
+
+const subs = new Map<string, DebugSub>();
+
+/** Registers DEBUG <name> for exactly `argc` arguments (DEBUG and the name included), or a predicate. */
+export function defineDebug(name: string, argc: number | ((argc: number) => boolean), fn: DebugHandler): void {
+  subs.set(name.toLowerCase(), { argc, fn });
+}
+
+const DEBUG_NOT_ALLOWED = "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", " +
+  "you can run it from a local connection, otherwise you need to set this option in the configuration file, " +
+  "and then restart the server.";
+
+/** Blocks the whole server, like Redis's nanosleep in DEBUG SLEEP. */
+export function sleepSync(ms: number): void {
+  if (ms <= 0) return;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function atoi(b: Buffer): number {
+  const m = /^\s*([+-]?\d+)/.exec(b.toString("latin1"));
+  return m ? Number(m[1]) : 0;
+}
+
+/** Reads a kernel command's RESP reply (status, integer, bulk or error) as text. */
+function respScalar(bytes: Uint8Array): { error?: string; value?: string } {
+  const s = Buffer.from(bytes).toString("latin1");
+  const nl = s.indexOf("\r\n");
+  const head = s.slice(0, nl);
+  if (s[0] === "-") return { error: head.slice(1) };
+  if (s[0] === "$") return Number(head.slice(1)) < 0 ? {} : { value: s.slice(nl + 2, nl + 2 + Number(head.slice(1))) };
+  return { value: head.slice(1) };
+}
+
+function debugObject(ctx: CommandContext): void {
+  const { server, client, argv, reply } = ctx;
+  const key = argv[2];
+  const shard = server.router.shardOf(key);
+  const run = (...a: string[]) => respScalar(server.router.callOn(shard, client, [...a.map((x) => Buffer.from(x)), key]));
+  const enc = run("OBJECT", "ENCODING");
+  if (enc.error || enc.value === undefined) return reply.error("no such key");
+  const refcount = run("OBJECT", "REFCOUNT").value ?? "1";
+  const idle = run("OBJECT", "IDLETIME").value ?? "0";
+  // A stable pseudo address per (db, key): the same value object keeps its address, as
+  // INCR's in-place update does in Redis.
+  const h = createHash("sha1").update(String(client.db)).update(key).digest("hex").slice(0, 12);
+  const lru = (Math.floor(Date.now() / 1000) - Number(idle)) & ((1 << 24) - 1);
+  reply.status(`Value at:0x${h} refcount:${refcount} encoding:${enc.value} serializedlength:${key.length + 1} lru:${lru} lru_seconds_idle:${idle}`);
+}
+
+function registerBuiltins(): void {
+  defineDebug("sleep", 3, ({ argv, reply }) => {
+    const secs = Number.parseFloat(argv[2].toString("latin1"));
+    sleepSync(Number.isFinite(secs) ? Math.floor(secs * 1e6) / 1000 : 0);
+    reply.ok();
+  });
+  defineDebug("set-active-expire", 3, ({ server, argv, reply }) => {
+    const on = atoi(argv[2]) !== 0;
+    for (const sh of server.shards) sh.kernel.x.setActiveExpire(on ? 1 : 0);
+    reply.ok();
+  });
+  defineDebug("object", 3, debugObject);
+  defineDebug("quicklist-packed-threshold", 3, ({ argv, reply }) => {
+    const sz = parseMemory(argv[2].toString("latin1"));
+    if (sz === null || sz > 4 * 1024 ** 3 || sz < 0) {
+      return reply.error("argument must be a memory value bigger than 1 and smaller than 4gb");
+    }
+    reply.ok();
+  });
+  defineDebug("protocol", 3, ({ argv, reply }) => {
+    switch (argv[2].toString("latin1").toLowerCase()) {
+      case "string": return reply.bulk("Hello World");
+      case "integer": return reply.integer(12345);
+      case "double": return reply.double(3.141);
+      case "bignum": return reply.bulk("1234567999999999999999999999999999999");
+      case "null": return reply.nullBulk();
+      case "array": reply.arrayLen(3); for (let j = 0; j < 3; j++) reply.integer(j); return;
+      case "set": reply.setLen(3); for (let j = 0; j < 3; j++) reply.integer(j); return;
+      case "map": reply.mapLen(3); for (let j = 0; j < 3; j++) { reply.integer(j); reply.integer(j === 1 ? 1 : 0); } return;
+      case "attrib": return reply.bulk("Some real reply following the attribute");
+      case "push": return reply.error("RESP2 is not supported by this command");
+      case "verbatim": return reply.verbatim("This is a verbatim\nstring");
+      case "true": return reply.integer(1);
+      case "false": return reply.integer(0);
+      default:
+        return reply.error("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+    }
+  });
+  defineDebug("change-repl-id", 2, ({ server, reply }) => {
+    log("warning", "Changing replication IDs after receiving DEBUG change-repl-id");
+    server.replId = randomBytes(20).toString("hex");
+    reply.ok();
+  });
+  // Accepted and acknowledged: LatticeKV has no counterpart to tune.
+  for (const name of ["pause-cron", "set-skip-checksum-validation", "aof-flush-sleep", "set-disable-deny-scripts"]) {
+    defineDebug(name, 3, ({ reply }) => reply.ok());
+  }
+  defineDebug("replybuffer", 4, (ctx) => {
+    const what = ctx.argv[2].toString("latin1").toLowerCase();
+    if (what !== "peak-reset-time" && what !== "resizing") return subcommandSyntaxError(ctx);
+    ctx.reply.ok();
+  });
+  defineDebug("log", 3, ({ argv, reply }) => {
+    log("warning", `DEBUG LOG: ${argv[2].toString("latin1")}`);
+    reply.ok();
+  });
+  defineDebug("error", 3, ({ argv, reply }) => reply.error(argv[2].toString("latin1")));
+  defineDebug("reload", (n) => n >= 2, ({ reply }) => reply.error("DEBUG RELOAD is not supported: LatticeKV has no persistence yet"));
+  defineDebug("loadaof", 2, ({ reply }) => reply.error("DEBUG LOADAOF is not supported: LatticeKV has no persistence yet"));
+  defineDebug("help", 2, (ctx) => replyHelp(ctx, [
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+  ]));
+}
+
+export function registerDebugCommand(t: CommandTable): void {
+  if (subs.size === 0) registerBuiltins();
+  t.define("debug", (ctx) => {
+    const { server, client, argv, reply } = ctx;
+    if (!protectedActionAllowed(server.config.get("enable-debug-command"), client.isLocal)) {
+      return reply.error(DEBUG_NOT_ALLOWED);
+    }
+    const sub = subs.get(argv[1].toString("latin1").toLowerCase());
+    if (!sub || !(typeof sub.argc === "number" ? sub.argc === argv.length : sub.argc(argv.length))) {
+      return subcommandSyntaxError(ctx);
+    }
+    sub.fn(ctx);
+  });
+}

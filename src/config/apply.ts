@@ -1,0 +1,36 @@
+// Where configuration reaches the running server: each directive LatticeKV acts on at run
+// time gets an applier here, run once at start-up and again whenever CONFIG SET changes it.
+import type { Server } from "../server/server.js";
+import { logSettings, type LogLevel } from "../server/log.js";
+
+export function applyConfigToServer(server: Server): void {
+  const cfg = server.config;
+  server.configFilePath = cfg.configFile;
+  cfg.onApply("proto-max-bulk-len", (c) => {
+    for (const sh of server.shards) sh.kernel.x.setProtoMaxBulkLen(c.getNumber("proto-max-bulk-len"));
+  });
+  const hashLimits = (c: typeof cfg) => {
+    for (const sh of server.shards) {
+      sh.kernel.x.setHashListpackLimits(c.getNumber("hash-max-listpack-entries"), c.getNumber("hash-max-listpack-value"));
+    }
+  };
+  cfg.onApply("hash-max-listpack-entries", hashLimits);
+  cfg.onApply("hash-max-listpack-value", hashLimits);
+  cfg.onApply("maxmemory-policy", (c) => {
+    const lfu = c.get("maxmemory-policy").includes("lfu");
+    for (const sh of server.shards) sh.kernel.x.setLfuPolicy(lfu ? 1 : 0);
+  });
+  cfg.onApply("loglevel", (c) => { logSettings.level = c.get("loglevel") as LogLevel; });
+  // Listening sockets are opened once; moving them at run time is not supported yet.
+  const refuseRelisten = () => {
+    if (server.port !== 0) throw new Error("Unable to listen on this port. Check server logs.");
+  };
+  cfg.onApply("port", refuseRelisten);
+  cfg.onApply("bind", () => {
+    if (server.port !== 0) throw new Error("Failed to bind to specified addresses.");
+  });
+  cfg.applyAll();
+  let kernelBytes = 0;
+  for (const sh of server.shards) kernelBytes += sh.kernel.x.memory.buffer.byteLength;
+  server.memoryAtStartup = process.memoryUsage().heapUsed + kernelBytes;
+}

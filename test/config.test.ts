@@ -1,0 +1,84 @@
+import { describe, it, expect } from "vitest";
+import { Config, applyArgv, splitConfigLine, keyspaceEventsStringToFlags, keyspaceEventsFlagsToString } from "../src/config/config.js";
+
+describe("config directives (Redis 7.0 table)", () => {
+  it("defaults are Redis's CONFIG GET values", () => {
+    const c = new Config();
+    expect(c.get("hash-max-listpack-entries")).toBe("512");
+    expect(c.get("hash-max-ziplist-entries")).toBe("512");
+    expect(c.get("proto-max-bulk-len")).toBe("536870912");
+    expect(c.get("client-output-buffer-limit")).toBe("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+  });
+
+  it("CONFIG SET normalizes memory values to bytes and booleans to lowercase", () => {
+    const c = new Config();
+    expect(c.setMany([["maxmemory", "1gb"], ["appendonly", "YES"]])).toBeNull();
+    expect(c.get("maxmemory")).toBe("1073741824");
+    expect(c.get("appendonly")).toBe("yes");
+  });
+
+  it("CONFIG SET errors use Redis's wording", () => {
+    const c = new Config();
+    expect(c.setMany([["hz", "abc"]])).toBe("CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer");
+    expect(c.setMany([["maxmemory", "10x"]])).toBe("CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value");
+    expect(c.setMany([["foo", "bar"]])).toBe("Unknown option or number of arguments for CONFIG SET - 'foo'");
+    expect(c.setMany([["hz", "1"], ["hz", "2"]])).toBe("CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter");
+    expect(c.setMany([["daemonize", "yes"]])).toBe("CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config");
+    expect(c.setMany([["loglevel", "bad"]])).toBe("CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: debug, verbose, notice, warning");
+    expect(c.setMany([["save", "100 x"]])).toBe("CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters");
+    expect(c.setMany([["hz", "-1"]])).toBe("CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive");
+  });
+
+  it("CONFIG SET of several pairs is atomic: a bad one leaves every value unchanged", () => {
+    const c = new Config();
+    expect(c.setMany([["hz", "50"], ["maxmemory", "bad"]])).not.toBeNull();
+    expect(c.get("hz")).toBe("10");
+  });
+
+  it("an applier that throws rolls the change back", () => {
+    const c = new Config();
+    c.onApply("hz", (cfg) => { if (cfg.getNumber("hz") > 100) throw new Error("too fast"); });
+    expect(c.setMany([["hz", "500"]])).toBe("CONFIG SET failed (possibly related to argument 'hz') - too fast");
+    expect(c.get("hz")).toBe("10");
+  });
+
+  it("multi-arg directives: save pairs, client-output-buffer-limit per class, notify-keyspace-events canonical", () => {
+    const c = new Config();
+    expect(c.setMany([["save", "900 1 300 10"]])).toBeNull();
+    expect(c.get("save")).toBe("900 1 300 10");
+    expect(c.setMany([["client-output-buffer-limit", "normal 1mb 512kb 10"]])).toBeNull();
+    expect(c.get("client-output-buffer-limit")).toBe("normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+    expect(c.setMany([["notify-keyspace-events", "KEA"]])).toBeNull();
+    expect(c.get("notify-keyspace-events")).toBe("AKE");
+    expect(keyspaceEventsFlagsToString(keyspaceEventsStringToFlags("Elg$"))).toBe("g$lE");
+  });
+
+  it("a config file's first save line replaces the defaults and later ones add to it", () => {
+    const c = new Config();
+    expect(c.loadText("save 900 1\nsave 300 10\n")).toEqual([]);
+    expect(c.get("save")).toBe("900 1 300 10");
+  });
+
+  it("--flags after the file override it; unknown Redis directives are stored and listed", () => {
+    const c = new Config();
+    const errs = applyArgv(c, ["--hz", "20", "--save", "", "--lfu-log-factor", "5"], () => "");
+    expect(errs).toEqual([]);
+    expect(c.get("hz")).toBe("20");
+    expect(c.get("save")).toBe("");
+    expect(c.get("lfu-log-factor")).toBe("5");
+    expect(c.unknown).toContain("lfu-log-factor");
+  });
+
+  it("invalid values in a config file are fatal errors, with the line", () => {
+    const c = new Config();
+    const errs = c.loadText("hz notanumber\n");
+    expect(errs[0]).toContain("line 1");
+    expect(errs[0]).toContain("argument couldn't be parsed into an integer");
+  });
+
+  it("splits config lines like sdssplitargs", () => {
+    expect(splitConfigLine(`save ""`)).toEqual(["save", ""]);
+    expect(splitConfigLine(`a "b c" 'd e' "x\\ny"`)).toEqual(["a", "b c", "d e", "x\ny"]);
+    expect(splitConfigLine(`a "unbalanced`)).toBeNull();
+  });
+});
