@@ -301,11 +301,12 @@ function scanCommand(): void {
   found.length = 0;
   let cursor = scanCursor;
   if (db.dict.size > 0) {
-    // At most ten times COUNT buckets, so a sparse table cannot stall the server.
+    // At most ten times COUNT buckets, so a sparse table cannot stall the server (a COUNT
+    // so large that this wraps means "no limit", as in Redis's C).
     let maxIterations = count * 10;
     do {
       cursor = db.dict.scan(cursor, found);
-    } while (cursor != 0 && maxIterations-- > 0 && <i64>found.length < count);
+    } while (cursor != 0 && maxIterations-- != 0 && <i64>found.length < count);
   } else {
     cursor = 0;
   }

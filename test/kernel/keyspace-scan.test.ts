@@ -111,6 +111,14 @@ describe("SCAN guarantee under resizing", () => {
     expect(t.r("scan", "0", "match")).toEqual({ err: "ERR syntax error" });
   });
 
+  it("a COUNT so large that COUNT*10 wraps scans everything in one call (as Redis's C does)", () => {
+    const t = new TestKernel();
+    for (let i = 0; i < 50; i++) t.r("set", `k${i}`, "v");
+    const [cursor, keys] = t.r("scan", "0", "count", "1000000000000000000");
+    expect(cursor).toBe("0");
+    expect(keys.length).toBe(50);
+  });
+
   it("SCAN of an empty db answers cursor 0 and no keys", () => {
     const t = new TestKernel();
     expect(t.r("scan", "12345")).toEqual(["0", []]);
