@@ -16,6 +16,7 @@ import {
 import { Entry, OBJ_HASH } from "../keyspace/entry";
 import {
   HashValue, HashField, fieldPtr, fieldLen, valuePtr, valueLen, hashMaxListpackValue,
+  hashMaxListpackEntries, listpackPairBytes,
 } from "../keyspace/hash-value";
 import {
   addBulk, addInt, addNullBulk, addOk, addError, addArrayLen, addEmptyArray, addRawBuf, addMapLen, resp,
@@ -91,6 +92,12 @@ function hsetGeneric(name: string, replyCount: bool): void {
   if (e == null) return;
   const h = e.hashVal!;
   tryConversion(h, 2, argc - 1);
+  // A hash created (or still empty) here gets its listpack in one allocation.
+  if (h.isListpack && h.length == 0 && <i64>((argc - 2) >> 1) <= hashMaxListpackEntries) {
+    let bytes: i64 = 0;
+    for (let i = 2; i < argc; i += 2) bytes += listpackPairBytes(argLen(i), argLen(i + 1));
+    h.reserve(bytes);
+  }
   let created: i64 = 0;
   for (let i = 2; i < argc; i += 2) {
     if (h.set(argPtr(i), argLen(i), argPtr(i + 1), argLen(i + 1))) created++;
@@ -487,7 +494,7 @@ function hscanCommand(): void {
   // visited to ten times that so a sparse table cannot stall the server.
   let maxIterations: i64 = count * 2 * 10;
   do {
-    cursor = h.dict!.scan(cursor, found);
+    cursor = h.scan(cursor, found);
   } while (cursor != 0 && maxIterations-- != 0 && <i64>found.length < count);
 
   const matched = patArg < 0 ? found : new Array<HashField>();

@@ -2,13 +2,14 @@
 //
 //  listpack   small hashes: one packed, managed block `lp` holding the pairs back to back,
 //             in insertion order:
-//                 [u32 fieldLen][field bytes][u32 valueLen][value bytes]  (x lpCount)
-//             lpUsed bytes of lp are in use; the rest is slack for appends. Lookups are
-//             linear scans, which for <= hash-max-listpack-entries short pairs beat a table
-//             and cost ~8 bytes of overhead per pair instead of an object per field.
-//  hashtable  a Dict<HashField> (field -> value) plus `dense`, the same HashField objects in
-//             an array (each knows its index), so HRANDFIELD draws a field uniformly in O(1)
-//             (Redis's dictGetFairRandomKey only approximates this).
+//                 [varint fieldLen][field bytes][varint valueLen][value bytes]  (x lpCount)
+//             Lengths are unsigned LEB128 (7 bits a byte, low bits first), so a pair of
+//             short strings costs 2 bytes of overhead (Redis's listpack spends 4). lpUsed
+//             bytes of lp are in use; the rest is slack for appends. Lookups are linear
+//             scans, which for <= hash-max-listpack-entries short pairs beat a table.
+//  hashtable  `ht`: a Dict<HashField> (field -> value) plus `dense`, the same HashField
+//             objects in an array (each knows its index), so HRANDFIELD draws a field
+//             uniformly in O(1) (Redis's dictGetFairRandomKey only approximates this).
 //
 // A listpack turns into a hashtable once it holds more than hashMaxListpackEntries pairs, or
 // before a field or value longer than hashMaxListpackValue bytes goes in; it never turns
@@ -38,31 +39,43 @@ export let valueLen: usize = 0;
 
 export class HashField {
   next: HashField | null = null;
-  /** Position in HashValue.dense. */
+  /** Position in HashTable.dense. */
   idx: i32 = 0;
   constructor(public key: ArrayBuffer, public hash: u32, public value: ArrayBuffer) {}
 }
 
+/** The hashtable encoding: lookup by field, and a dense array for uniform random picks. */
+export class HashTable {
+  dict: Dict<HashField> = new Dict<HashField>();
+  dense: Array<HashField> = new Array<HashField>();
+
+  add(f: HashField): void {
+    f.idx = this.dense.length;
+    this.dense.push(f);
+    this.dict.add(f);
+  }
+}
+
+// A listpack with no pairs yet shares this block; the first write allocates its own.
+const EMPTY_LISTPACK = new ArrayBuffer(0);
+
+// pairAt()'s caches, for one listpack at a time (so a HashValue carries no fields for
+// them): the pair index and byte offset last visited, and the offsets of every pair
+// (buildIndex). Any change to the owner drops them.
+let cursorOwner: HashValue | null = null;
+let cursorIdx: i32 = 0;
+let cursorOff: i32 = 0;
+let indexOwner: HashValue | null = null;
+let index: StaticArray<i32> = new StaticArray<i32>(0);
+
 export class HashValue {
-  // listpack encoding (lp != null)
-  lp: ArrayBuffer | null = null;
+  /** The listpack block, or null once the hash is a hashtable. */
+  lp: ArrayBuffer | null = EMPTY_LISTPACK;
   lpUsed: i32 = 0;
   lpCount: i32 = 0;
-  /** Sequential-access cache for pairAt(): the pair index and byte offset last visited. */
-  private lpCursorIdx: i32 = -1;
-  private lpCursorOff: i32 = 0;
-  /** Byte offset of every pair, built on demand for random access (HRANDFIELD); dropped on change. */
-  private lpIndex: StaticArray<i32> | null = null;
+  ht: HashTable | null = null;
 
-  // hashtable encoding (dict != null)
-  dict: Dict<HashField> | null = null;
-  dense: Array<HashField> | null = null;
-
-  constructor() {
-    this.lp = new ArrayBuffer(32);
-  }
-
-  get length(): i32 { return this.lp != null ? this.lpCount : this.dense!.length; }
+  get length(): i32 { return this.lp != null ? this.lpCount : this.ht!.dense.length; }
   get isListpack(): bool { return this.lp != null; }
 
   /** Looks a field up; on success its value is at valuePtr/valueLen. */
@@ -74,7 +87,7 @@ export class HashValue {
       setPairAt(changetype<usize>(lp), off);
       return true;
     }
-    const f = this.dict!.find(ptr, len, hashBytes(ptr, len));
+    const f = this.ht!.dict.find(ptr, len, hashBytes(ptr, len));
     if (f == null) return false;
     valuePtr = changetype<usize>(f.value);
     valueLen = <usize>f.value.byteLength;
@@ -91,15 +104,25 @@ export class HashValue {
       if (<i64>this.lpCount > hashMaxListpackEntries) this.convertToHashtable();
       return isNew;
     }
+    const ht = this.ht!;
     const h = hashBytes(fptr, flen);
-    const f = this.dict!.find(fptr, flen, h);
+    const f = ht.dict.find(fptr, flen, h);
     if (f != null) {
       if (<usize>f.value.byteLength == vlen) memory.copy(changetype<usize>(f.value), vptr, vlen);
       else f.value = copyBytes(vptr, vlen);
       return false;
     }
-    this.htAdd(new HashField(copyBytes(fptr, flen), h, copyBytes(vptr, vlen)));
+    ht.add(new HashField(copyBytes(fptr, flen), h, copyBytes(vptr, vlen)));
     return true;
+  }
+
+  /**
+   * Makes room in a listpack for `bytes` more bytes of pairs at once (HSET of many pairs),
+   * so that building a hash costs one allocation instead of a chain of growing copies.
+   */
+  reserve(bytes: i64): void {
+    if (this.lp == null || bytes <= 0 || bytes > <i64>i32.MAX_VALUE - <i64>this.lpUsed) return;
+    this.lpReserve(this.lpUsed + <i32>bytes, true);
   }
 
   /** Removes a field; returns whether it was there. */
@@ -110,9 +133,10 @@ export class HashValue {
       this.lpDeleteAt(off);
       return true;
     }
-    const f = this.dict!.remove(ptr, len, hashBytes(ptr, len));
+    const ht = this.ht!;
+    const f = ht.dict.remove(ptr, len, hashBytes(ptr, len));
     if (f == null) return false;
-    const dense = this.dense!;
+    const dense = ht.dense;
     const last = dense.pop();
     if (last !== f) {
       unchecked(dense[f.idx] = last);
@@ -129,7 +153,7 @@ export class HashValue {
   pairAt(i: i32): void {
     const lp = this.lp;
     if (lp == null) {
-      const f = unchecked(this.dense![i]);
+      const f = unchecked(this.ht!.dense[i]);
       fieldPtr = changetype<usize>(f.key);
       fieldLen = <usize>f.key.byteLength;
       valuePtr = changetype<usize>(f.value);
@@ -137,17 +161,17 @@ export class HashValue {
       return;
     }
     const base = changetype<usize>(lp);
-    const index = this.lpIndex;
     let off: i32;
-    if (index != null) {
+    if (indexOwner === this) {
       off = unchecked(index[i]);
     } else {
       let at = 0;
       off = 0;
-      if (this.lpCursorIdx >= 0 && this.lpCursorIdx <= i) { at = this.lpCursorIdx; off = this.lpCursorOff; }
+      if (cursorOwner === this && cursorIdx <= i) { at = cursorIdx; off = cursorOff; }
       while (at < i) { off = nextPair(base, off); at++; }
-      this.lpCursorIdx = i;
-      this.lpCursorOff = off;
+      cursorOwner = this;
+      cursorIdx = i;
+      cursorOff = off;
     }
     setPairAt(base, off);
   }
@@ -155,52 +179,64 @@ export class HashValue {
   /** Makes pairAt() O(1) for any index on a listpack until the next change. */
   buildIndex(): void {
     const lp = this.lp;
-    if (lp == null || this.lpIndex != null) return;
-    const index = new StaticArray<i32>(this.lpCount);
+    if (lp == null || indexOwner === this) return;
+    const n = this.lpCount;
+    if (index.length < n) index = new StaticArray<i32>(n);
     const base = changetype<usize>(lp);
     let off = 0;
-    for (let i = 0; i < this.lpCount; i++) {
+    for (let i = 0; i < n; i++) {
       unchecked(index[i] = off);
       off = nextPair(base, off);
     }
-    this.lpIndex = index;
+    indexOwner = this;
   }
 
-  /** Drops buildIndex()'s array (call when the command that needed it is done). */
-  dropIndex(): void { this.lpIndex = null; }
+  /** Ends buildIndex()'s random access (call when the command that needed it is done). */
+  dropIndex(): void {
+    if (indexOwner === this) indexOwner = null;
+    // A big index from a big listpack is not kept around.
+    if (index.length > 1024) index = new StaticArray<i32>(0);
+  }
+
+  /** Walks a hashtable's buckets for HSCAN (Dict.scan's cursor); only for the hashtable encoding. */
+  scan(cursor: u64, out: Array<HashField>): u64 {
+    return this.ht!.dict.scan(cursor, out);
+  }
 
   /** A deep copy with the same encoding (COPY). */
   clone(): HashValue {
     const c = new HashValue();
     const lp = this.lp;
     if (lp != null) {
-      const copy = new ArrayBuffer(max(this.lpUsed, 32));
-      memory.copy(changetype<usize>(copy), changetype<usize>(lp), <usize>this.lpUsed);
-      c.lp = copy;
+      if (this.lpUsed > 0) {
+        const copy = new ArrayBuffer(this.lpUsed);
+        memory.copy(changetype<usize>(copy), changetype<usize>(lp), <usize>this.lpUsed);
+        c.lp = copy;
+      }
       c.lpUsed = this.lpUsed;
       c.lpCount = this.lpCount;
       return c;
     }
     c.lp = null;
-    c.dict = new Dict<HashField>();
-    c.dense = new Array<HashField>();
-    const dense = this.dense!;
+    const ht = new HashTable();
+    const dense = this.ht!.dense;
     for (let i = 0; i < dense.length; i++) {
       const f = unchecked(dense[i]);
-      c.htAdd(new HashField(copyBytes(changetype<usize>(f.key), <usize>f.key.byteLength), f.hash,
+      ht.add(new HashField(copyBytes(changetype<usize>(f.key), <usize>f.key.byteLength), f.hash,
         copyBytes(changetype<usize>(f.value), <usize>f.value.byteLength)));
     }
+    c.ht = ht;
     return c;
   }
 
   /** Approximate bytes held by the value (MEMORY USAGE). */
   get memoryBytes(): i64 {
     const lp = this.lp;
-    if (lp != null) return 48 + <i64>lp.byteLength;
-    const dense = this.dense!;
-    const d = this.dict!;
-    let total: i64 = 64 + <i64>d.t0.length * 4 + <i64>dense.length * 4;
-    const t1 = d.t1;
+    if (lp != null) return 40 + <i64>lp.byteLength;
+    const ht = this.ht!;
+    const dense = ht.dense;
+    let total: i64 = 80 + <i64>ht.dict.t0.length * 4 + <i64>dense.length * 4;
+    const t1 = ht.dict.t1;
     if (t1 != null) total += <i64>t1.length * 4;
     for (let i = 0; i < dense.length; i++) {
       const f = unchecked(dense[i]);
@@ -212,30 +248,20 @@ export class HashValue {
   convertToHashtable(): void {
     const lp = this.lp;
     if (lp == null) return;
-    this.dict = new Dict<HashField>();
-    this.dense = new Array<HashField>();
+    const ht = new HashTable();
     const base = changetype<usize>(lp);
     let off = 0;
     for (let i = 0; i < this.lpCount; i++) {
       setPairAt(base, off);
-      this.htAdd(new HashField(copyBytes(fieldPtr, fieldLen), hashBytes(fieldPtr, fieldLen),
+      ht.add(new HashField(copyBytes(fieldPtr, fieldLen), hashBytes(fieldPtr, fieldLen),
         copyBytes(valuePtr, valueLen)));
       off = nextPair(base, off);
     }
+    this.lpChanged();
+    this.ht = ht;
     this.lp = null;
     this.lpUsed = 0;
     this.lpCount = 0;
-    this.lpIndex = null;
-    this.lpCursorIdx = -1;
-  }
-
-  // ---- hashtable internals ---------------------------------------------------------
-
-  private htAdd(f: HashField): void {
-    const dense = this.dense!;
-    f.idx = dense.length;
-    dense.push(f);
-    this.dict!.add(f);
   }
 
   // ---- listpack internals ----------------------------------------------------------
@@ -245,25 +271,30 @@ export class HashValue {
     const base = changetype<usize>(this.lp!);
     let off = 0;
     for (let i = 0; i < this.lpCount; i++) {
-      const flen = <usize>load<u32>(base + <usize>off);
-      if (flen == len && memory.compare(base + <usize>off + 4, ptr, len) == 0) return off;
-      off = nextPair(base, off);
+      const p = base + <usize>off;
+      const hdr = readVarint(p);
+      if (varint == len && memory.compare(p + hdr, ptr, len) == 0) return off;
+      const v = p + hdr + varint;
+      off = <i32>(v + readVarint(v) + varint - base);
     }
     return -1;
   }
 
   private lpChanged(): void {
-    this.lpIndex = null;
-    this.lpCursorIdx = -1;
+    if (cursorOwner === this) cursorOwner = null;
+    if (indexOwner === this) indexOwner = null;
   }
 
-  /** Makes room for `need` bytes in use; growth by half again keeps appends amortised O(1). */
-  private lpReserve(need: i32): void {
+  /**
+   * Makes the block hold at least `need` bytes. Appends grow it by a quarter (amortised
+   * O(1) copies, bounded slack); `exact` asks for just `need` (a known batch).
+   */
+  private lpReserve(need: i32, exact: bool = false): void {
     const lp = this.lp!;
     if (need <= lp.byteLength) return;
-    let cap = lp.byteLength + (lp.byteLength >> 1);
+    let cap = exact ? need : lp.byteLength + (lp.byteLength >> 2);
     if (cap < need) cap = need;
-    cap = (cap + 7) & ~7;
+    if (!exact) cap = (cap + 7) & ~7;
     const grown = new ArrayBuffer(cap);
     memory.copy(changetype<usize>(grown), changetype<usize>(lp), <usize>this.lpUsed);
     this.lp = grown;
@@ -275,28 +306,37 @@ export class HashValue {
     if (off >= 0) {
       // Replace the value in place, moving the tail when its size changes.
       let base = changetype<usize>(this.lp!);
-      const voff = off + 4 + <i32>load<u32>(base + <usize>off);
-      const oldLen = <i32>load<u32>(base + <usize>voff);
-      const delta = <i32>vlen - oldLen;
+      const fhdr = readVarint(base + <usize>off);
+      const voff = off + <i32>fhdr + <i32>varint;
+      const oldHdr = <i32>readVarint(base + <usize>voff);
+      const oldLen = <i32>varint;
+      const newHdr = varintSize(vlen);
+      const delta = (newHdr + <i32>vlen) - (oldHdr + oldLen);
       if (delta > 0) {
         this.lpReserve(this.lpUsed + delta);
         base = changetype<usize>(this.lp!);
       }
-      const tail = voff + 4 + oldLen;
+      const tail = voff + oldHdr + oldLen;
       if (delta != 0) memory.copy(base + <usize>(tail + delta), base + <usize>tail, <usize>(this.lpUsed - tail));
-      store<u32>(base + <usize>voff, <u32>vlen);
-      memory.copy(base + <usize>voff + 4, vptr, vlen);
+      const p = base + <usize>voff;
+      writeVarint(p, vlen);
+      memory.copy(p + <usize>newHdr, vptr, vlen);
       this.lpUsed += delta;
       return false;
     }
     const at = this.lpUsed;
-    this.lpReserve(at + 8 + <i32>flen + <i32>vlen);
-    const p = changetype<usize>(this.lp!) + <usize>at;
-    store<u32>(p, <u32>flen);
-    memory.copy(p + 4, fptr, flen);
-    store<u32>(p + 4 + flen, <u32>vlen);
-    memory.copy(p + 8 + flen, vptr, vlen);
-    this.lpUsed = at + 8 + <i32>flen + <i32>vlen;
+    const fhdr = varintSize(flen);
+    const vhdr = varintSize(vlen);
+    const size = fhdr + <i32>flen + vhdr + <i32>vlen;
+    this.lpReserve(at + size);
+    let p = changetype<usize>(this.lp!) + <usize>at;
+    writeVarint(p, flen);
+    p += <usize>fhdr;
+    memory.copy(p, fptr, flen);
+    p += flen;
+    writeVarint(p, vlen);
+    memory.copy(p + <usize>vhdr, vptr, vlen);
+    this.lpUsed = at + size;
     this.lpCount++;
     return true;
   }
@@ -311,26 +351,75 @@ export class HashValue {
     // Give memory back when a big listpack has mostly emptied.
     const cap = this.lp!.byteLength;
     if (cap > 256 && this.lpUsed < (cap >> 2)) {
-      const shrunk = new ArrayBuffer((this.lpUsed * 2 + 7) & ~7);
+      const shrunk = new ArrayBuffer((this.lpUsed + (this.lpUsed >> 2) + 7) & ~7);
       memory.copy(changetype<usize>(shrunk), base, <usize>this.lpUsed);
       this.lp = shrunk;
     }
   }
 }
 
+// ---- varint lengths (unsigned LEB128) ------------------------------------------------
+
+/** The value readVarint() decoded. */
+let varint: usize = 0;
+
+/** Decodes the length at p into `varint`; returns how many bytes it took. */
+@inline function readVarint(p: usize): usize {
+  const b = <usize>load<u8>(p);
+  if (b < 0x80) { varint = b; return 1; }
+  return readVarintSlow(p, b);
+}
+
+function readVarintSlow(p: usize, first: usize): usize {
+  let v = first & 0x7f;
+  let shift: usize = 7;
+  let i: usize = 1;
+  while (true) {
+    const b = <usize>load<u8>(p + i);
+    v |= (b & 0x7f) << shift;
+    i++;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  varint = v;
+  return i;
+}
+
+@inline function varintSize(n: usize): i32 {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+function writeVarint(p: usize, n: usize): void {
+  while (n >= 0x80) {
+    store<u8>(p, <u8>(n | 0x80));
+    n >>= 7;
+    p++;
+  }
+  store<u8>(p, <u8>n);
+}
+
+/** Bytes a pair takes in a listpack (HSET reserves room for its new pairs at once). */
+export function listpackPairBytes(flen: usize, vlen: usize): i64 {
+  return <i64>varintSize(flen) + <i64>flen + <i64>varintSize(vlen) + <i64>vlen;
+}
+
 /** Offset of the pair after the one at off. */
 @inline function nextPair(base: usize, off: i32): i32 {
-  off += 4 + <i32>load<u32>(base + <usize>off);
-  return off + 4 + <i32>load<u32>(base + <usize>off);
+  let p = base + <usize>off;
+  p += readVarint(p) + varint;
+  p += readVarint(p) + varint;
+  return <i32>(p - base);
 }
 
 @inline function setPairAt(base: usize, off: i32): void {
   const p = base + <usize>off;
-  fieldLen = <usize>load<u32>(p);
-  fieldPtr = p + 4;
+  const fh = readVarint(p);
+  fieldLen = varint;
+  fieldPtr = p + fh;
   const v = fieldPtr + fieldLen;
-  valueLen = <usize>load<u32>(v);
-  valuePtr = v + 4;
+  const vh = readVarint(v);
+  valueLen = varint;
+  valuePtr = v + vh;
 }
 
 /** OBJECT ENCODING of a hash: "listpack" or "hashtable". */

@@ -331,6 +331,35 @@ describe("encodings: listpack up to the limits, then hashtable", () => {
     expect(scanOnce("big")[0]).not.toBe("0");
   });
 
+  it("a listpack keeps fields and values whose lengths cross every length-prefix size", () => {
+    k.x.setHashListpackLimits(1000, 1e9);
+    const lens = [0, 1, 127, 128, 129, 16383, 16384, 70000, 2097152];
+    const want = new Map<string, string>();
+    for (const [i, n] of lens.entries()) {
+      const f = `f${i}:` + "k".repeat(n % 300);
+      want.set(f, String.fromCharCode(97 + i).repeat(n));
+      run(k, ["hset", "h", f, want.get(f)!]);
+    }
+    // Rewrite each value with another size class, in the middle of the block.
+    for (const [i, f] of [...want.keys()].entries()) {
+      const v = "z".repeat(lens[(i + 3) % lens.length]);
+      want.set(f, v);
+      expect(run(k, ["hset", "h", f, v])).toBe(0);
+    }
+    expect(scanOnce("h")[0]).toBe("0"); // still a listpack
+    const all: string[] = run(k, ["hgetall", "h"]);
+    expect(new Map(all.flatMap((x, j) => (j % 2 ? [] : [[x, all[j + 1]] as [string, string]])))).toEqual(want);
+    for (const f of [...want.keys()].filter((_, j) => j % 2 === 0)) {
+      expect(run(k, ["hdel", "h", f])).toBe(1);
+      want.delete(f);
+    }
+    for (const [f, v] of want) {
+      expect(run(k, ["hstrlen", "h", f])).toBe(v.length);
+      expect(run(k, ["hget", "h", f])).toBe(v);
+    }
+    expect(run(k, ["hlen", "h"])).toBe(want.size);
+  });
+
   it("the entries limit comes from the host", () => {
     k.x.setHashListpackLimits(4, 64);
     run(k, ["hset", "h", "a", "1", "b", "2", "c", "3", "d", "4"]);
