@@ -13,7 +13,7 @@ import { Entry, OBJ_STRING } from "../keyspace/entry";
 import { addError, addInt, addArrayLen, addNullBulk } from "../resp/reply-writer";
 import { protoMaxBulkLen } from "../resp/parser";
 import { string2ll, parsedInt, ll2string } from "../util/number";
-import { loadStringBytes, valPtr, valLen } from "./strings";
+import { loadStringBytes, valPtr, valLen, stringValueLen, growStringValue } from "./strings";
 
 export function registerBitCommands(): void {
   defineCommand("setbit", setbitCommand);
@@ -66,14 +66,11 @@ function lookupStringForBitCommand(maxbit: i64): Entry | null {
     bitDirty = true;
     return e;
   }
-  loadStringBytes(e);
-  if (e.isInt || byte >= valLen) {
-    const newLen = byte + 1 > valLen ? byte + 1 : valLen;
-    const buf = new ArrayBuffer(<i32>newLen);
-    memory.copy(changetype<usize>(buf), valPtr, valLen);
-    bitDirty = newLen != valLen;
-    e.isInt = false;
-    e.str = buf;
+  const oldLen = <usize>stringValueLen(e);
+  if (e.isInt || byte >= oldLen) {
+    const newLen = byte + 1 > oldLen ? byte + 1 : oldLen;
+    growStringValue(e, newLen);
+    bitDirty = newLen != oldLen;
   }
   return e;
 }

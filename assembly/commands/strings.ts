@@ -26,6 +26,7 @@ import { protoMaxBulkLen, truncateArgv, appendArg } from "../resp/parser";
 import { effectsEnabled } from "../effects";
 import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
+import { OBJECT, TOTAL_OVERHEAD, OBJECT_OVERHEAD } from "rt/common";
 import { registerLcsCommand } from "./strings-lcs";
 import { registerBitCommands } from "./bitops";
 
@@ -79,6 +80,48 @@ export function loadStringBytes(e: Entry): void {
     valPtr = changetype<usize>(s);
     valLen = <usize>s.byteLength;
   }
+}
+
+// ---- growable values ----------------------------------------------------------------------------
+// An ArrayBuffer's byteLength is its runtime size, which may be less than its memory block
+// (AssemblyScript's __renew only moves a block that is too small). Growing values keep
+// spare room that way, like sds strings: APPEND, SETRANGE and SETBIT past the end cost
+// amortized O(bytes added) instead of copying the whole value each time.
+
+/** Bytes the value's memory block can hold without moving. */
+function capacityOf(buf: ArrayBuffer): usize {
+  const p = changetype<usize>(buf);
+  if (p < __heap_base) return <usize>buf.byteLength; // static data: never grown in place
+  const obj = changetype<OBJECT>(p - TOTAL_OVERHEAD);
+  return (obj.mmInfo & ~3) - OBJECT_OVERHEAD;
+}
+
+/** sdsMakeRoomFor's greedy size: double up to 1MB, then 1MB more. */
+function greedySize(len: usize): usize {
+  const MB: usize = 1024 * 1024;
+  return len < MB ? len * 2 : len + MB;
+}
+
+/**
+ * Makes e's value raw bytes of length newLen (>= its current length), keeping the bytes and
+ * zero-filling the rest; returns where the bytes are. An int-encoded value becomes its text.
+ */
+export function growStringValue(e: Entry, newLen: usize): usize {
+  loadStringBytes(e);
+  const oldLen = valLen;
+  if (!e.isInt && capacityOf(e.str!) >= newLen) {
+    const p = changetype<usize>(e.str!);
+    __renew(p, newLen); // fits: only the recorded size changes
+    memory.fill(p + oldLen, 0, newLen - oldLen);
+    return p;
+  }
+  const buf = new ArrayBuffer(<i32>greedySize(newLen)); // zero-filled
+  const p = changetype<usize>(buf);
+  memory.copy(p, valPtr, oldLen);
+  __renew(p, newLen);
+  e.isInt = false;
+  e.str = buf;
+  return p;
 }
 
 /** Length of a string value (STRLEN, SETRANGE on an empty argument). */
@@ -264,8 +307,13 @@ function setGeneric(flags: u32, valueArg: i32, expireAt: i64, intReply: bool): v
     }
     return;
   }
-  if (e == null) e = dbAdd(db, keyPtr, keyLen);
-  setStringValue(db, e, argPtr(valueArg), argLen(valueArg), (flags & SET_KEEPTTL) != 0);
+  const keepTtl = (flags & SET_KEEPTTL) != 0;
+  if (e == null) {
+    e = dbAdd(db, keyPtr, keyLen);
+    setStringValue(db, e, argPtr(valueArg), argLen(valueArg), keepTtl);
+  } else if (!overwriteInPlace(e, argPtr(valueArg), argLen(valueArg), keepTtl)) {
+    setStringValue(db, e, argPtr(valueArg), argLen(valueArg), keepTtl);
+  }
   if (expireAt >= 0) setExpire(db, e, expireAt);
   addDirty(1);
   if ((flags & SET_GET) == 0) {
@@ -275,6 +323,23 @@ function setGeneric(flags: u32, valueArg: i32, expireAt: i64, intReply: bool): v
     if (expireAt >= 0) rewriteAsSetPxat(valueArg, expireAt);
     else if ((flags & SET_GET) != 0) dropGetArgs();
   }
+}
+
+/**
+ * SET over a raw string whose block already fits the new value (not much bigger) rewrites
+ * the bytes in place: no allocation, no garbage. False when the normal path must run.
+ */
+function overwriteInPlace(e: Entry, ptr: usize, len: usize, keepTtl: bool): bool {
+  if (e.type != OBJ_STRING || e.isInt) return false;
+  const buf = e.str!;
+  const cap = capacityOf(buf);
+  if (len > cap || cap - len > max<usize>(len, 32)) return false;
+  if (string2ll(ptr, len)) return false; // a canonical integer is stored int-encoded
+  const p = changetype<usize>(buf);
+  if (len != <usize>buf.byteLength) __renew(p, len);
+  memory.copy(p, ptr, len);
+  if (!keepTtl && e.expIdx >= 0) removeExpire(db, e);
+  return true;
 }
 
 /** SET ... GET is recorded without its GET arguments. */
@@ -384,15 +449,12 @@ function appendCommand(): void {
     total = <i64>addLen;
   } else {
     if (e.type != OBJ_STRING) { addError(ERR_WRONGTYPE); return; }
-    loadStringBytes(e);
-    if (!checkStringLengthOrReply(<i64>valLen, <i64>addLen)) return;
-    const buf = new ArrayBuffer(<i32>(valLen + addLen));
-    const p = changetype<usize>(buf);
-    memory.copy(p, valPtr, valLen);
-    memory.copy(p + valLen, addPtr, addLen);
-    e.isInt = false;
-    e.str = buf;
-    total = <i64>(valLen + addLen);
+    const oldLen = <usize>stringValueLen(e);
+    if (!checkStringLengthOrReply(<i64>oldLen, <i64>addLen)) return;
+    // The appended bytes are an argument, never inside the value: safe to copy after growing.
+    const p = growStringValue(e, oldLen + addLen);
+    memory.copy(p + oldLen, addPtr, addLen);
+    total = <i64>(oldLen + addLen);
   }
   addDirty(1);
   addInt(total);
@@ -428,20 +490,10 @@ function setrangeCommand(): void {
   if (e.type != OBJ_STRING) { addError(ERR_WRONGTYPE); return; }
   if (srcLen == 0) { addInt(stringValueLen(e)); return; }
   if (!checkStringLengthOrReply(offset, <i64>srcLen)) return;
-  loadStringBytes(e);
   const end = <usize>offset + srcLen;
-  if (!e.isInt && end <= valLen) {
-    // Fits in the current bytes: write in place.
-    memory.copy(valPtr + <usize>offset, srcPtr, srcLen);
-  } else {
-    const newLen = end > valLen ? end : valLen;
-    const buf = new ArrayBuffer(<i32>newLen);
-    const p = changetype<usize>(buf);
-    memory.copy(p, valPtr, valLen);
-    memory.copy(p + <usize>offset, srcPtr, srcLen);
-    e.isInt = false;
-    e.str = buf;
-  }
+  const oldLen = <usize>stringValueLen(e);
+  const p = growStringValue(e, end > oldLen ? end : oldLen);
+  memory.copy(p + <usize>offset, srcPtr, srcLen);
   addDirty(1);
   addInt(<i64>e.str!.byteLength);
 }

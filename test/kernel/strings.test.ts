@@ -363,3 +363,49 @@ describe("effect log records what a command did", () => {
     expect(kr.effects()).toEqual([]);
   });
 });
+
+describe("values that grow in place", () => {
+  it("10000 APPENDs build the exact string", () => {
+    let want = "";
+    for (let i = 0; i < 10000; i++) {
+      const piece = String(i % 97);
+      want += piece;
+      expect(run("append", "log", piece)).toBe(int(want.length));
+    }
+    expect(run("get", "log")).toBe(bulk(want));
+    expect(run("strlen", "log")).toBe(int(want.length));
+  });
+
+  it("a shorter SET over a longer value leaves no stale bytes for SETRANGE/APPEND/SETBIT to expose", () => {
+    run("set", "k", "abcdefghijklmnopqrstuvwxyz0123");
+    run("set", "k", "xyzxyzxyzxyzxyzxyzxyz"); // may reuse the block in place
+    expect(run("setrange", "k", "25", "!")).toBe(int(26));
+    expect(run("get", "k")).toBe(bulk("xyzxyzxyzxyzxyzxyzxyz\0\0\0\0!"));
+    run("set", "k", "abcdefghijklmnopqrstuvwxyz0123");
+    run("set", "k", "xyzxyzxyzxyzxyzxyzxyz");
+    expect(run("setbit", "k", String(26 * 8 + 7), "1")).toBe(int(0));
+    expect(run("get", "k")).toBe(bulk("xyzxyzxyzxyzxyzxyzxyz\0\0\0\0\0\x01"));
+  });
+
+  it("SET in place keeps int encoding rules and TTL rules", () => {
+    run("set", "k", "abc", "ex", "10");
+    expect(run("set", "k", "123")).toBe(OK);
+    expect(run("incr", "k")).toBe(int(124));
+    run("set", "k", "abc", "ex", "10");
+    run("set", "k", "xyz");
+    kr.nowMs += 20_000;
+    expect(run("get", "k")).toBe(bulk("xyz"));
+    run("set", "k", "abc", "ex", "10");
+    run("set", "k", "xyz", "keepttl");
+    kr.nowMs += 20_000;
+    expect(run("get", "k")).toBe(NIL);
+  });
+
+  it("SETBIT with rising offsets grows a bitmap one byte at a time", () => {
+    for (let i = 0; i < 4096; i += 3) run("setbit", "bm", String(i), "1");
+    expect(run("strlen", "bm")).toBe(int(512));
+    expect(run("bitcount", "bm")).toBe(int(1366));
+    expect(run("getbit", "bm", "4095")).toBe(int(1));
+    expect(run("getbit", "bm", "4094")).toBe(int(0));
+  });
+});
