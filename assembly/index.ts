@@ -25,7 +25,7 @@ import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needByt
 import * as parser from "./resp/parser";
 import { resetOutput, outPtr, outLen, addError, errorCount, setResp } from "./resp/reply-writer";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
-  setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag,
+  setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
   hostSetHandle, hostKeyHandle, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed } from "./keyspace/hash";
 import { selectDb, dbIndex } from "./commands/context";
@@ -176,6 +176,8 @@ export function activeExpireCycle(nowMs: f64, maxSamples: i32): i32 {
 export function setActiveExpire(on: bool): void { setActiveExpireFlag(on); }
 /** The host's maxmemory-policy is allkeys-lfu or volatile-lfu (OBJECT FREQ answers). */
 export function setLfuPolicy(on: bool): void { setLfuPolicyFlag(on); }
+/** CONFIG lfu-log-factor / lfu-decay-time. */
+export function setLfuParams(logFactor: f64, decayTime: f64): void { setLfuParamsVals(<i64>logFactor, <i64>decayTime); }
 
 // ---- introspection -------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@
 
 import { argc, argPtr, argLen, argIs, argString, db } from "./context";
 import { defineCommand } from "./table";
-import { lookupKeyReadNoTouch, now, lfuPolicy } from "../keyspace/keyspace";
+import { lookupKeyReadNoTouch, now, lfuPolicy, lfuDecrAndReturn } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM } from "../keyspace/entry";
 import { addInt, addError, addStatus, addArrayLen, addNullBulk, addBulk } from "../resp/reply-writer";
 
@@ -25,8 +25,6 @@ export const ENC_LISTPACK: i32 = 11;
 const EMBSTR_SIZE_LIMIT: i32 = 44;
 const SHARED_INTEGERS: i64 = 10000;
 const OBJ_SHARED_REFCOUNT: i64 = 2147483647;
-/** LFU_INIT_VAL: a new key's logarithmic access counter. */
-const LFU_INIT_VAL: i64 = 5;
 
 /** The host's encoding (ENC_*) of a value it holds, or -1 when it does not say. */
 @external("env", "handleEncoding")
@@ -100,7 +98,7 @@ function objectCommand(): void {
       addError("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
       return;
     }
-    addInt(LFU_INIT_VAL);
+    addInt(<i64>lfuDecrAndReturn(e));
   }
 }
 

@@ -11,7 +11,8 @@
 //   handle    host-side value (list, set, zset, stream): an id the host maps to its object
 //   expireAt  absolute unix time in ms, or -1 (no TTL)
 //   expIdx    position in the db's `expiring` array (-1 when no TTL)
-//   lruSecs   last access, in host-clock seconds (OBJECT IDLETIME)
+//   lruSecs   last access, in host-clock seconds (OBJECT IDLETIME); under an LFU
+//             maxmemory-policy, Redis's LFU word instead (keyspace.ts "access clock")
 
 import { HashValue } from "./hash-value";
 

@@ -23,6 +23,56 @@ export let activeExpireEnabled = true;
 /** maxmemory-policy is an LFU one (set by the host's config): OBJECT FREQ vs IDLETIME. */
 export let lfuPolicy = false;
 export function setLfuPolicy(on: bool): void { lfuPolicy = on; }
+/** lfu-log-factor and lfu-decay-time (minutes), Redis's defaults until the host sets them. */
+export let lfuLogFactor: i64 = 10;
+export let lfuDecayTime: i64 = 1;
+export function setLfuParams(logFactor: i64, decayTime: i64): void {
+  lfuLogFactor = logFactor;
+  lfuDecayTime = decayTime;
+}
+
+// ---- access clock (Entry.lruSecs) ------------------------------------------------------
+//
+// Like Redis's 24-bit robj.lru, Entry.lruSecs means one of two things by maxmemory-policy:
+//   LRU (default)  the last access, in seconds of the host clock (OBJECT IDLETIME)
+//   LFU            (minutes & 0xffff) << 8 | counter: Redis's logarithmic access counter
+//                  and when it was last decremented (OBJECT FREQ)
+// Switching policy reinterprets the bits, as in Redis ("will take some time to adjust").
+
+const LFU_INIT_VAL: u32 = 5;
+
+@inline function lfuMinutes(): u32 { return <u32>((now / 60000) & 65535); }
+
+/** Redis's LFUDecrAndReturn: the counter after the decay periods since its last update. */
+export function lfuDecrAndReturn(e: Entry): u32 {
+  const ldt = e.lruSecs >> 8;
+  let counter = e.lruSecs & 255;
+  const nowMin = lfuMinutes();
+  const elapsed = nowMin >= ldt ? nowMin - ldt : 65535 - ldt + nowMin;
+  const periods = lfuDecayTime > 0 ? <u32>(<i64>elapsed / lfuDecayTime) : 0;
+  if (periods > 0) counter = periods > counter ? 0 : counter - periods;
+  return counter;
+}
+
+function lfuLogIncr(counter: u32): u32 {
+  if (counter == 255) return 255;
+  const r = <f64>random32() / <f64>u32.MAX_VALUE;
+  let base = <f64>counter - <f64>LFU_INIT_VAL;
+  if (base < 0) base = 0;
+  const p = 1.0 / (base * <f64>lfuLogFactor + 1);
+  return r < p ? counter + 1 : counter;
+}
+
+/** A key was accessed (Redis's lookupKey without LOOKUP_NOTOUCH). */
+@inline export function touchEntry(e: Entry): void {
+  if (lfuPolicy) e.lruSecs = (lfuMinutes() << 8) | lfuLogIncr(lfuDecrAndReturn(e));
+  else e.lruSecs = <u32>(now / 1000);
+}
+
+/** The access clock of a new value (Redis's createObject). */
+@inline function initAccessClock(e: Entry): void {
+  e.lruSecs = lfuPolicy ? (lfuMinutes() << 8) | LFU_INIT_VAL : <u32>(now / 1000);
+}
 
 // Server-wide counters (INFO stats).
 export let dirty: i64 = 0;
@@ -85,7 +135,7 @@ export function lookupKeyRead(db: Db, ptr: usize, len: usize): Entry | null {
   const e = lookupKey(db, ptr, len);
   if (e == null) { keyspaceMisses++; return null; }
   keyspaceHits++;
-  e.lruSecs = <u32>(now / 1000);
+  touchEntry(e);
   return e;
 }
 
@@ -114,7 +164,7 @@ export function expireIfNeeded(db: Db, e: Entry): bool {
 
 export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
   const e = lookupKey(db, ptr, len);
-  if (e != null) e.lruSecs = <u32>(now / 1000);
+  if (e != null) touchEntry(e);
   return e;
 }
 
@@ -124,7 +174,7 @@ export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
 export function dbAdd(db: Db, ptr: usize, len: usize): Entry {
   const h = hashBytes(ptr, len);
   const e = new Entry(copyBytes(ptr, len), h);
-  e.lruSecs = <u32>(now / 1000);
+  initAccessClock(e);
   db.dict.add(e);
   return e;
 }

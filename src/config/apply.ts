@@ -20,6 +20,11 @@ export function applyConfigToServer(server: Server): void {
     const lfu = c.get("maxmemory-policy").includes("lfu");
     for (const sh of server.shards) sh.kernel.x.setLfuPolicy(lfu ? 1 : 0);
   });
+  const lfuParams = (c: typeof cfg) => {
+    for (const sh of server.shards) sh.kernel.x.setLfuParams(c.getNumber("lfu-log-factor"), c.getNumber("lfu-decay-time"));
+  };
+  cfg.onApply("lfu-log-factor", lfuParams);
+  cfg.onApply("lfu-decay-time", lfuParams);
   cfg.onApply("loglevel", (c) => { logSettings.level = c.get("loglevel") as LogLevel; });
   // Listening sockets are opened once; moving them at run time is not supported yet.
   const refuseRelisten = () => {

@@ -43,6 +43,7 @@ export interface KernelExports {
   activeExpireCycle(nowMs: number, maxSamples: number): number;
   setActiveExpire(on: number): void;
   setLfuPolicy(on: number): void;
+  setLfuParams(logFactor: number, decayTime: number): void;
   setKeyHandle(db: number, ptr: number, len: number, type: number, handle: number, nowMs: number): void;
   keyHandle(db: number, ptr: number, len: number, nowMs: number): number;
   keyType(db: number, ptr: number, len: number, read: number, nowMs: number): number;

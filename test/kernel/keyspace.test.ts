@@ -506,6 +506,21 @@ describe("OBJECT", () => {
     expect(t.r("object", "idletime", "k").err).toMatch(/^ERR An LFU maxmemory policy is selected/);
   });
 
+  it("FREQ under LFU: a new key starts at 5, accesses raise it logarithmically, idle minutes decay it", () => {
+    t.k.x.setLfuPolicy(1);
+    t.r("set", "k", "v");
+    expect(t.r("object", "freq", "k")).toBe(5);
+    for (let i = 0; i < 200; i++) t.r("get", "k");
+    const hot = t.r("object", "freq", "k");
+    // Redis gives about 10 after 200 hits with lfu-log-factor 10.
+    expect(hot).toBeGreaterThan(6);
+    expect(hot).toBeLessThan(16);
+    t.now += 3 * 60_000;
+    expect(t.r("object", "freq", "k")).toBe(hot - 3);
+    t.now += 60 * 60_000;
+    expect(t.r("object", "freq", "k")).toBe(0);
+  });
+
   it("HELP, unknown subcommands and subcommand arity answer as Redis", () => {
     const help = t.r("object", "help");
     expect(help[0]).toBe("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
