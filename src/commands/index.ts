@@ -6,6 +6,8 @@ import { registerInfoCommand } from "./info.js";
 import { registerConfigCommands } from "./config-cmd.js";
 import { registerDebugCommand } from "./debug.js";
 import { registerFunctionCommands } from "./functions.js";
+import { registerClientCommands } from "./client-cmd.js";
+import { registerServerCommands } from "./server-cmds.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -14,4 +16,6 @@ export function registerAllCommands(t: CommandTable): void {
   registerConfigCommands(t);
   registerDebugCommand(t);
   registerFunctionCommands(t);
+  registerClientCommands(t);
+  registerServerCommands(t);
 }

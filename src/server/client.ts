@@ -19,6 +19,7 @@ import type { Shard } from "./shard.js";
 import { ReplyWriter } from "./reply-writer.js";
 import { STATUS_DONE, STATUS_PROTO_ERROR, STATUS_YIELD } from "./shard.js";
 import { log } from "./log.js";
+import { skipValue } from "./resp-read.js";
 
 let nextClientId = 1;
 
@@ -46,6 +47,21 @@ export class Client {
   /** When the unsent output first went above the soft limit (0: it is not above). */
   private softLimitSince = 0;
   readonly reply = new ReplyWriter();
+  // Connection state of the server/connection commands (CLIENT, HELLO, RESET).
+  /** Protocol version chosen by HELLO (RESP2 until RESP3 lands). */
+  resp = 2;
+  /** The ACL user this connection is authenticated as. */
+  user = "default";
+  /** CLIENT REPLY OFF: no reply is sent. */
+  replyOff = false;
+  /** CLIENT REPLY SKIP: the next command's reply is not sent. */
+  skipNextReply = false;
+  /** CLIENT NO-EVICT ON. */
+  noEvict = false;
+  /** Bytes of the input being run now (CLIENT LIST qbuf= counts them, as Redis's querybuf does). */
+  inputInFlight = 0;
+  /** Sum of the running command's argument lengths (CLIENT LIST argv-mem=). */
+  currentArgvBytes = 0;
   /** The shard that parses this client's input. */
   readonly shard: Shard;
 
@@ -53,13 +69,13 @@ export class Client {
     this.shard = server.router.homeShard(this);
   }
 
-  get addr(): string { return `${this.socket.remoteAddress}:${this.socket.remotePort}`; }
+  get addr(): string { return formatAddr(this.socket.remoteAddress, this.socket.remotePort); }
   /** A loopback connection (Redis's islocalClient: "local" for enable-debug-command and protected configs). */
   get isLocal(): boolean {
     const a = this.socket.remoteAddress ?? "";
     return a.startsWith("127.") || a === "::1" || a.startsWith("::ffff:127.");
   }
-  get laddr(): string { return `${this.socket.localAddress}:${this.socket.localPort}`; }
+  get laddr(): string { return formatAddr(this.socket.localAddress, this.socket.localPort); }
   /** Bytes received and not yet run (CLIENT LIST qbuf=). */
   get queryBufferLength(): number { return this.pendingLen; }
   /** Reply bytes not yet sent (CLIENT LIST omem=). */
@@ -94,9 +110,11 @@ export class Client {
     this.pendingLen = 0;
     this.need = 0;
     this.socket.cork();
+    this.inputInFlight = buf.length;
     try {
       this.processInput(buf);
     } finally {
+      this.inputInFlight = 0;
       this.socket.uncork();
     }
   }
@@ -197,6 +215,14 @@ export class Client {
 
   write(b: Buffer): void {
     if (this.closed) return;
+    // CLIENT REPLY OFF / SKIP. Every command writes exactly one RESP2 reply, in order, so
+    // the next command's reply is the first value written after SKIP.
+    if (this.replyOff) return;
+    if (this.skipNextReply && b.length > 0) {
+      this.skipNextReply = false;
+      b = b.subarray(skipValue(b, 0));
+      if (b.length === 0) return;
+    }
     this.server.stats.netOutputBytes += b.length;
     this.server.stats.writesProcessed++;
     this.socket.write(b);
@@ -230,4 +256,11 @@ export class Client {
     this.pendingLen = 0;
     this.socket.destroy();
   }
+}
+
+/** Redis's formatAddr: "ip:port", "[ipv6]:port"; IPv4-mapped IPv6 shown as IPv4. */
+export function formatAddr(ip: string | undefined, port: number | undefined): string {
+  let a = ip ?? "?";
+  if (a.startsWith("::ffff:") && a.includes(".")) a = a.slice(7);
+  return a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
 }

@@ -202,9 +202,14 @@ export class Server {
     const reply = client.reply;
     const errorsBefore = reply.errors;
     const t0 = performance.now();
+    client.lastCommand = spec.name;
     if (spec.handler) {
       const ctx: CommandContext = { server: this, client, argv, reply, spec };
+      let argvBytes = 0;
+      for (const a of argv) argvBytes += a.length;
+      client.currentArgvBytes = argvBytes;
       spec.handler(ctx);
+      client.currentArgvBytes = 0;
     } else {
       // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel
       // of the shard(s) its keys belong to.

@@ -139,3 +139,71 @@ describe("DEBUG", () => {
     await expect(r.call("debug", "object", "nokey")).rejects.toThrow("ERR no such key");
   });
 });
+
+describe("CLIENT", () => {
+  it("LIST and INFO use Redis's field layout", async () => {
+    const info = await r.call("client", "info") as string;
+    expect(info).toMatch(/^id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:\d+ fd=-?\d+ name= age=\d+ idle=\d+ flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=\d+ argv-mem=10 multi-mem=0 rbs=\d+ rbp=\d+ obl=0 oll=0 omem=0 tot-mem=\d+ events=r cmd=client\|info user=default redir=-1 resp=2\n$/);
+    const id = await r.call("client", "id");
+    expect(await r.call("client", "list", "id", String(id))).toMatch(new RegExp(`^id=${id} .* cmd=client\\|list `));
+  });
+
+  it("SETNAME validates like Redis and GETNAME returns it", async () => {
+    await expect(r.call("client", "setname", "a b")).rejects.toThrow("ERR Client names cannot contain spaces, newlines or special characters.");
+    expect(await r.call("client", "setname", "me")).toBe("OK");
+    expect(await r.call("client", "getname")).toBe("me");
+    expect(await r.call("client", "setname", "")).toBe("OK");
+    expect(await r.call("client", "getname")).toBeNull();
+  });
+
+  it("KILL by ID closes that connection and counts it; the old form errors when none match", async () => {
+    const other = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, retryStrategy: () => null });
+    await other.connect();
+    const id = await other.call("client", "id");
+    const closed = new Promise((res) => other.once("end", res));
+    expect(await r.call("client", "kill", "id", String(id))).toBe(1);
+    await closed;
+    await expect(r.call("client", "kill", "1.2.3.4:5")).rejects.toThrow("ERR No such client");
+    await expect(r.call("client", "kill", "id", "0")).rejects.toThrow("ERR client-id should be greater than 0");
+    await expect(r.call("client", "kill", "type", "nope")).rejects.toThrow("ERR Unknown client type 'nope'");
+  });
+
+  it("REPLY OFF silences replies until ON; SKIP drops only the next one", async () => {
+    const { rawExchange } = await import("../helpers/server.js");
+    const off = await rawExchange(srv.port, "CLIENT REPLY OFF\r\nPING a\r\nSET x 1\r\nCLIENT REPLY ON\r\nPING b\r\n", { until: (s) => s.includes("b\r\n") });
+    expect(off.text).toBe("+OK\r\n$1\r\nb\r\n");
+    const skip = await rawExchange(srv.port, "CLIENT REPLY SKIP\r\nGET x\r\nPING c\r\n", { until: (s) => s.includes("c\r\n") });
+    expect(skip.text).toBe("$1\r\nc\r\n");
+  });
+});
+
+describe("HELLO, RESET, TIME", () => {
+  it("HELLO 2 replies the server map, with AUTH and SETNAME", async () => {
+    const h = await r.call("hello", "2", "auth", "default", "any", "setname", "hi") as unknown[];
+    expect(h.slice(0, 6)).toEqual(["server", "redis", "version", "7.0.15", "proto", 2]);
+    expect(h.slice(8)).toEqual(["mode", "standalone", "role", "master", "modules", []]);
+    expect(await r.call("client", "getname")).toBe("hi");
+  });
+
+  it("HELLO errors are Redis's", async () => {
+    await expect(r.call("hello", "3")).rejects.toThrow("NOPROTO");
+    await expect(r.call("hello", "4")).rejects.toThrow("NOPROTO unsupported protocol version");
+    await expect(r.call("hello", "x")).rejects.toThrow("ERR Protocol version is not an integer or out of range");
+    await expect(r.call("hello", "2", "bogus")).rejects.toThrow("ERR Syntax error in HELLO option 'bogus'");
+  });
+
+  it("RESET returns to db 0 without a name", async () => {
+    await r.select(2);
+    await r.call("client", "setname", "x");
+    expect(await r.call("reset")).toBe("RESET");
+    expect(await r.call("client", "getname")).toBeNull();
+    expect(await r.call("client", "info")).toMatch(/ db=0 /);
+  });
+
+  it("TIME is seconds and microseconds", async () => {
+    const [s, us] = await r.call("time") as string[];
+    expect(Math.abs(Number(s) - Date.now() / 1000)).toBeLessThan(5);
+    expect(Number(us)).toBeGreaterThanOrEqual(0);
+    expect(Number(us)).toBeLessThan(1e6);
+  });
+});

@@ -1,0 +1,126 @@
+// HELLO, RESET, TIME, SHUTDOWN: connection handshake and server lifecycle, as Redis 7.0.
+// RESP3 is not spoken yet, so HELLO 3 answers NOPROTO. Families that keep per-connection
+// state (MULTI, WATCH, pub/sub, tracking) register what RESET must clear in resetHooks.
+import type { CommandTable } from "./table.js";
+import type { Client } from "../server/client.js";
+import type { Server } from "../server/server.js";
+import { validClientName, CLIENT_NAME_ERROR } from "./client-cmd.js";
+import { log } from "../server/log.js";
+
+/** Run by RESET (Redis's clearClientConnectionState) for state other families own. */
+export const resetHooks: ((c: Client) => void)[] = [];
+
+/**
+ * HELLO AUTH's check until ACL lands: the default user, with requirepass as its password
+ * (any password when there is none, as Redis's "nopass" default user).
+ */
+export const authenticator = {
+  check(server: Server, user: string, pass: string): boolean {
+    if (user !== "default") return false;
+    const required = server.config.get("requirepass");
+    return required === "" || required === pass;
+  },
+};
+
+function helloReply(server: Server, c: Client): void {
+  const r = c.reply;
+  r.mapLen(7);
+  r.bulk("server"); r.bulk("redis");
+  r.bulk("version"); r.bulk("7.0.15");
+  r.bulk("proto"); r.integer(c.resp);
+  r.bulk("id"); r.integer(c.id);
+  r.bulk("mode"); r.bulk("standalone");
+  r.bulk("role"); r.bulk("master");
+  r.bulk("modules"); r.arrayLen(0);
+  void server;
+}
+
+/** Closes every connection and exits the process (SHUTDOWN, SIGTERM). */
+export async function shutdownServer(server: Server, reason: string): Promise<never> {
+  log("warning", reason);
+  log("notice", "Saving the final RDB snapshot is skipped: LatticeKV has no persistence yet.");
+  await server.close();
+  process.exit(0);
+}
+
+export function registerServerCommands(t: CommandTable): void {
+  t.define("hello", ({ server, client, argv, reply }) => {
+    let ver = 0;
+    if (argv.length >= 2) {
+      const s = argv[1].toString("latin1");
+      if (!/^(0|-?[1-9][0-9]*)$/.test(s) || !Number.isSafeInteger(Number(s))) {
+        return reply.error("Protocol version is not an integer or out of range");
+      }
+      ver = Number(s);
+      if (ver < 2 || ver > 3) return reply.error("NOPROTO unsupported protocol version");
+      if (ver === 3) return reply.error("NOPROTO sorry, this protocol version is not supported.");
+    }
+    let user: string | undefined;
+    let pass: string | undefined;
+    let name: Buffer | undefined;
+    for (let j = 2; j < argv.length; j++) {
+      const more = argv.length - 1 - j;
+      const opt = argv[j].toString("latin1");
+      if (opt.toLowerCase() === "auth" && more >= 2) {
+        user = argv[j + 1].toString("latin1");
+        pass = argv[j + 2].toString("latin1");
+        j += 2;
+      } else if (opt.toLowerCase() === "setname" && more >= 1) {
+        name = argv[j + 1];
+        if (!validClientName(name)) return reply.error(CLIENT_NAME_ERROR);
+        j++;
+      } else {
+        return reply.error(`Syntax error in HELLO option '${opt}'`);
+      }
+    }
+    if (user !== undefined && pass !== undefined) {
+      if (!authenticator.check(server, user, pass)) {
+        return reply.error("WRONGPASS invalid username-password pair or user is disabled.");
+      }
+      client.user = user;
+    }
+    if (name !== undefined) client.name = name.toString("latin1");
+    if (ver) client.resp = ver;
+    helloReply(server, client);
+  });
+
+  t.define("reset", ({ client, reply }) => {
+    for (const h of resetHooks) h(client);
+    client.db = 0;
+    client.resp = 2;
+    client.name = "";
+    client.replyOff = false;
+    client.skipNextReply = false;
+    client.noEvict = false;
+    reply.status("RESET");
+  });
+
+  t.define("time", ({ reply }) => {
+    const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    reply.arrayLen(2);
+    reply.bulk(String(Math.floor(us / 1e6)));
+    reply.bulk(String(us % 1e6));
+  });
+
+  t.define("shutdown", ({ server, argv, reply, client }) => {
+    let nosave = false, save = false, force = false, abort = false, any = false;
+    for (let i = 1; i < argv.length; i++) {
+      const a = argv[i].toString("latin1").toLowerCase();
+      if (a === "nosave") { nosave = true; any = true; }
+      else if (a === "save") { save = true; any = true; }
+      else if (a === "now") any = true;
+      else if (a === "force") { force = true; any = true; }
+      else if (a === "abort") abort = true;
+      else return reply.error("syntax error");
+    }
+    if ((abort && any) || (nosave && save)) return reply.error("syntax error");
+    if (abort) return reply.error("No shutdown in progress.");
+    if (save && !force) {
+      log("warning", "Error trying to save the DB, can't exit: LatticeKV has no persistence yet.");
+      return reply.error("Errors trying to SHUTDOWN. Check logs.");
+    }
+    // Like Redis, the client gets no reply: the connection closes as the server exits.
+    client.replyOff = true;
+    void shutdownServer(server, "User requested shutdown...");
+  });
+}
