@@ -40,6 +40,17 @@ describe("generic key commands through a real server", () => {
     expect(await r.dbsize()).toBe(1);
   });
 
+  it("the cron reclaims a burst of expired keys within a few cycles, not a fixed trickle", async () => {
+    const p = r.pipeline();
+    for (let i = 0; i < 20_000; i++) p.set(`burst:${i}`, "v", "PX", 100);
+    await p.exec();
+    await new Promise((res) => setTimeout(res, 150));
+    // A fixed 200 samples per 100 ms tick would need ~10 s for these.
+    const deadline = Date.now() + 5000;
+    while ((await r.dbsize()) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(await r.dbsize()).toBe(0);
+  });
+
   it("EXPIRE / TTL / PERSIST", async () => {
     await r.set("k", "v");
     expect(await r.expire("k", 100)).toBe(1);
