@@ -10,7 +10,7 @@ import {
   lookupKeyRead, lookupKeyWrite, dbAdd, dbDelete, addDirty, releaseValue, removeExpire,
 } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING } from "../keyspace/entry";
-import { addError, addInt, addArrayLen, addNullBulk } from "../resp/reply-writer";
+import { addError, addErrorErr, addInt, addArrayLen, addNullBulk } from "../resp/reply-writer";
 import { protoMaxBulkLen } from "../resp/parser";
 import { string2ll, parsedInt, ll2string } from "../util/number";
 import { loadStringBytes, valPtr, valLen, stringValueLen, growStringValue } from "./strings";
@@ -285,8 +285,7 @@ function bitopCommand(): void {
   else if (argIs(1, "not")) op = BITOP_NOT;
   else { addError(ERR_SYNTAX); return; }
   if (op == BITOP_NOT && argc != 4) {
-    // Spelled with its ERR code: a message starting with an uppercase word would be taken as one.
-    addError("ERR BITOP NOT must be called with a single source key.");
+    addErrorErr("BITOP NOT must be called with a single source key.");
     return;
   }
   const numkeys = argc - 3;

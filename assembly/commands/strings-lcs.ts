@@ -9,13 +9,16 @@ import { argc, argPtr, argLen, argIs, db, getIntOrReply, intArg, ERR_SYNTAX } fr
 import { defineCommand } from "./table";
 import { lookupKeyRead } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING } from "../keyspace/entry";
-import { addBulk, addBulkBuf, addError, addInt, addArrayLen } from "../resp/reply-writer";
+import { addBulk, addBulkBuf, addError, addInt, addArrayLen, addMapLen } from "../resp/reply-writer";
 import { protoMaxBulkLen } from "../resp/parser";
 import { ll2string } from "../util/number";
 
 export function registerLcsCommand(): void {
   defineCommand("lcs", lcsCommand);
 }
+
+const WORD_MATCHES = String.UTF8.encode("matches");
+const WORD_LEN = String.UTF8.encode("len");
 
 // Digits of int-encoded values (one scratch per operand).
 const digitsA: usize = heap.alloc(32);
@@ -131,8 +134,8 @@ function lcsCommand(): void {
   }
   heap.free(lcs);
   if (getidx) {
-    addArrayLen(4); // a map of 2 in RESP2
-    addBulkBuf(String.UTF8.encode("matches"));
+    addMapLen(2);
+    addBulkBuf(WORD_MATCHES);
     const n = ranges.length / 5;
     addArrayLen(n);
     for (let k = 0; k < n; k++) {
@@ -141,7 +144,7 @@ function lcsCommand(): void {
       addArrayLen(2); addInt(ranges[k * 5 + 2]); addInt(ranges[k * 5 + 3]);
       if (withmatchlen) addInt(ranges[k * 5 + 4]);
     }
-    addBulkBuf(String.UTF8.encode("len"));
+    addBulkBuf(WORD_LEN);
     addInt(<i64>total);
   } else if (getlen) {
     addInt(<i64>total);

@@ -409,3 +409,16 @@ describe("values that grow in place", () => {
     expect(run("getbit", "bm", "4094")).toBe(int(0));
   });
 });
+
+describe("RESP3 replies", () => {
+  it("LCS IDX is a map and nils are RESP3 nulls", () => {
+    kr.kernel.x.setProtocol(3);
+    run("set", "a", "ohmytext");
+    run("set", "b", "mynewtext");
+    expect(run("lcs", "a", "b", "idx", "minmatchlen", "4", "withmatchlen")).toBe(
+      "%2\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n");
+    expect(run("get", "nokey")).toBe("_\r\n");
+    expect(run("mget", "a", "nokey")).toBe("*2\r\n$8\r\nohmytext\r\n_\r\n");
+    expect(run("bitfield", "bf", "overflow", "fail", "incrby", "u2", "0", "9")).toBe("*1\r\n_\r\n");
+  });
+});
