@@ -36,6 +36,7 @@ import { keyHashSlot } from "./cluster/slot";
 import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
 import { setHashListpackLimits as setHashLimits } from "./keyspace/hash-value";
+import { keyMemoryUsage as memoryUsageOf } from "./keyspace/memory-usage";
 import { registerKeyCommands } from "./commands/keys";
 import { registerExpireCommands } from "./commands/keys-expire";
 import { registerObjectCommand } from "./commands/object";
@@ -233,6 +234,11 @@ export function keyType(db: i32, ptr: usize, len: usize, read: bool, nowMs: f64)
 export function keyDelete(db: i32, ptr: usize, len: usize, nowMs: f64): bool {
   setNow(<i64>nowMs);
   return dbDelete(dbs[db], ptr, len);
+}
+
+/** MEMORY USAGE: bytes of a key and its kernel-held value, or -1 when absent. */
+export function keyMemoryUsage(db: i32, ptr: usize, len: usize): f64 {
+  return <f64>memoryUsageOf(dbs[db], ptr, len);
 }
 
 /** Redis's stringmatchlen over two byte ranges (KEYS/SCAN semantics), for the host's globs. */

@@ -8,6 +8,7 @@ import { registerDebugCommand } from "./debug.js";
 import { registerFunctionCommands } from "./functions.js";
 import { registerClientCommands } from "./client-cmd.js";
 import { registerServerCommands } from "./server-cmds.js";
+import { registerMemoryCommands } from "./memory.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -18,4 +19,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerFunctionCommands(t);
   registerClientCommands(t);
   registerServerCommands(t);
+  registerMemoryCommands(t);
 }

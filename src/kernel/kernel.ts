@@ -48,6 +48,8 @@ export interface KernelExports {
   keyHandle(db: number, ptr: number, len: number, nowMs: number): number;
   keyType(db: number, ptr: number, len: number, read: number, nowMs: number): number;
   keyDelete(db: number, ptr: number, len: number, nowMs: number): number;
+  /** MEMORY USAGE: bytes of a key and its kernel-held value, or -1 when absent. */
+  keyMemoryUsage(db: number, ptr: number, len: number): number;
   stringMatch(pat: number, patLen: number, str: number, strLen: number, nocase: number): number;
   dbSize(db: number): number;
   dbExpires(db: number): number;

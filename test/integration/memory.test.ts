@@ -1,0 +1,47 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import Redis from "ioredis";
+import { startServer, type RunningServer } from "../helpers/server.js";
+
+let srv: RunningServer;
+let r: Redis;
+
+beforeAll(async () => {
+  srv = await startServer();
+  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
+  await r.connect();
+});
+afterAll(async () => {
+  r?.disconnect();
+  await srv?.stop();
+});
+
+describe("MEMORY", () => {
+  it("USAGE is nil for a missing key and grows with the value", async () => {
+    expect(await r.call("memory", "usage", "nokey")).toBeNull();
+    await r.hset("h", "a", "1");
+    const small = Number(await r.call("memory", "usage", "h"));
+    expect(small).toBeGreaterThan(0);
+    const big: Record<string, string> = {};
+    for (let i = 0; i < 500; i++) big[`field${i}`] = "v".repeat(50);
+    await r.hset("h", big);
+    expect(Number(await r.call("memory", "usage", "h", "SAMPLES", "0"))).toBeGreaterThan(small + 500 * 50);
+    await r.set("s", "x".repeat(1000));
+    expect(Number(await r.call("memory", "usage", "s"))).toBeGreaterThan(1000);
+  });
+
+  it("USAGE options are checked as Redis does", async () => {
+    await r.set("s", "v");
+    await expect(r.call("memory", "usage", "s", "samples", "x")).rejects.toThrow("ERR value is not an integer or out of range");
+    await expect(r.call("memory", "usage", "s", "samples", "-1")).rejects.toThrow("ERR syntax error");
+    await expect(r.call("memory", "usage", "s", "foo")).rejects.toThrow("ERR syntax error");
+    await expect(r.call("memory", "usage")).rejects.toThrow("ERR wrong number of arguments for 'memory|usage' command");
+  });
+
+  it("HELP, PURGE and MALLOC-STATS answer", async () => {
+    const help = (await r.call("memory", "help")) as string[];
+    expect(help[0]).toBe("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    expect(help).toContain("USAGE <key> [SAMPLES <count>]");
+    expect(await r.call("memory", "purge")).toBe("OK");
+    expect(await r.call("memory", "malloc-stats")).toBe("Stats not supported for the current allocator");
+  });
+});
