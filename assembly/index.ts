@@ -137,6 +137,7 @@ export function outputPtr(): usize { return outPtr; }
 export function outputLen(): usize { return outLen; }
 export function argc(): i32 { return parsedArgc; }
 export function argvPtr(): usize { return parsedArgvPtr; }
+export { savePartial, resumePartial, dropPartial } from "./resp/parser";
 export function setProtoMaxBulkLen(n: f64): void { parser.protoMaxBulkLen = <i64>n; }
 /** The client's protocol (HELLO 2/3) for the replies of the next process() calls. */
 export function setProtocol(v: i32): void { setResp(v); }

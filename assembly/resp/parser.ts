@@ -56,31 +56,95 @@ function findCR(from: usize, end: usize): isize {
 
 export function parseCommand(pos: usize, end: usize): i32 {
   argc = 0;
+  if (pos < end && load<u8>(pos) == 0x2a /* * */) return parseMultibulk(pos, end);
+  partialArgs = -1;
+  if (pendingResume != 0) { dropPartial(pendingResume); pendingResume = 0; }
   if (pos >= end) { needBytes = end + 1; return PARSE_INCOMPLETE; }
-  if (load<u8>(pos) == 0x2a /* * */) return parseMultibulk(pos, end);
   return parseInline(pos, end);
 }
 
+// A multibulk that arrives over many reads is not parsed again from its start each time:
+// after PARSE_INCOMPLETE the host may savePartial() the arguments parsed so far (the host
+// keeps such a command's bytes together, src/server/client.ts) and resumePartial() them
+// before parsing the same command again, from wherever its bytes now are; only the new
+// bytes are parsed. Block layout (32 bytes): i64 count, u32 args parsed, u32 offset of the
+// next argument from the command's start, u32 command start when saved, u32 argv, u32 argv
+// capacity.
+let partialCount: i64 = 0;
+let partialArgs: i32 = -1; // -1: the last PARSE_INCOMPLETE was not inside a multibulk's arguments
+let partialNext: usize = 0;
+let pendingResume: usize = 0;
+
+/** After PARSE_INCOMPLETE of the command at start: its parsed arguments as a block (0 if none). */
+export function savePartial(start: usize): usize {
+  if (partialArgs <= 0) return 0;
+  const block = heap.alloc(32);
+  store<i64>(block, partialCount);
+  store<u32>(block + 8, <u32>partialArgs);
+  store<u32>(block + 12, <u32>partialNext);
+  store<u32>(block + 16, <u32>start);
+  store<u32>(block + 20, <u32>argvPtr);
+  store<u32>(block + 24, <u32>argvCap);
+  argvCap = 64;
+  argvPtr = heap.alloc(<usize>argvCap * 8);
+  partialArgs = -1;
+  return block;
+}
+
+/** The next parseCommand() continues the saved command (whose bytes start where it is called). */
+export function resumePartial(block: usize): void {
+  if (pendingResume != 0) dropPartial(pendingResume);
+  pendingResume = block;
+}
+
+export function dropPartial(block: usize): void {
+  heap.free(<usize>load<u32>(block + 20));
+  heap.free(block);
+}
+
 function parseMultibulk(start: usize, end: usize): i32 {
-  let cr = findCR(start, end);
-  if (cr < 0 || <usize>cr + 1 >= end) {
-    if (end - start > PROTO_INLINE_MAX_SIZE) return fail("too big mbulk count string");
-    needBytes = end + 1;
-    return PARSE_INCOMPLETE;
+  let count: i64;
+  let p: usize;
+  const resume = pendingResume;
+  partialArgs = -1;
+  if (resume != 0) {
+    pendingResume = 0;
+    count = load<i64>(resume);
+    heap.free(argvPtr);
+    argvPtr = <usize>load<u32>(resume + 20);
+    argvCap = <i32>load<u32>(resume + 24);
+    argc = <i32>load<u32>(resume + 8);
+    p = start + <usize>load<u32>(resume + 12);
+    const moved = start - <usize>load<u32>(resume + 16); // the bytes may have moved: rebase
+    if (moved != 0) {
+      for (let i = 0; i < argc; i++) {
+        const slot = argvPtr + (<usize>i << 3);
+        store<u32>(slot, <u32>(<usize>load<u32>(slot) + moved));
+      }
+    }
+    heap.free(resume);
+  } else {
+    const cr = findCR(start, end);
+    if (cr < 0 || <usize>cr + 1 >= end) {
+      if (end - start > PROTO_INLINE_MAX_SIZE) return fail("too big mbulk count string");
+      needBytes = end + 1;
+      return PARSE_INCOMPLETE;
+    }
+    if (!string2ll(start + 1, <usize>cr - start - 1) || parsedInt > i32.MAX_VALUE) {
+      return fail("invalid multibulk length");
+    }
+    count = parsedInt;
+    p = <usize>cr + 2;
+    if (count <= 0) { nextPos = p; return PARSE_EMPTY; }
   }
-  if (!string2ll(start + 1, <usize>cr - start - 1) || parsedInt > i32.MAX_VALUE) {
-    return fail("invalid multibulk length");
-  }
-  const count = parsedInt;
-  let p = <usize>cr + 2;
-  if (count <= 0) { nextPos = p; return PARSE_EMPTY; }
-  for (let i: i64 = 0; i < count; i++) {
-    if (p >= end) { needBytes = p + 1; return PARSE_INCOMPLETE; }
+  let cr: isize;
+  while (<i64>argc < count) {
+    if (p >= end) { needBytes = p + 1; return incompleteAt(start, p, count); }
     cr = findCR(p, end);
     if (cr < 0 || <usize>cr + 1 >= end) {
       if (end - p > PROTO_INLINE_MAX_SIZE) return fail("too big bulk count string");
       needBytes = end + 1;
-      return PARSE_INCOMPLETE;
+      return incompleteAt(start, p, count);
     }
     const c = load<u8>(p);
     if (c != 0x24 /* $ */) {
@@ -91,13 +155,21 @@ function parseMultibulk(start: usize, end: usize): i32 {
     }
     const len = <usize>parsedInt;
     const data = <usize>cr + 2;
-    if (data + len + 2 > end) { needBytes = data + len + 2; return PARSE_INCOMPLETE; }
+    if (data + len + 2 > end) { needBytes = data + len + 2; return incompleteAt(start, p, count); }
     pushArg(data, len);
     // Like Redis, the two bytes after the payload are skipped without being checked.
     p = data + len + 2;
   }
   nextPos = p;
   return PARSE_OK;
+}
+
+/** PARSE_INCOMPLETE inside a multibulk: remember how far it got, for savePartial(). */
+function incompleteAt(start: usize, next: usize, count: i64): i32 {
+  partialCount = count;
+  partialArgs = argc;
+  partialNext = next - start;
+  return PARSE_INCOMPLETE;
 }
 
 // Inline arguments are unescaped into this scratch region (sdssplitargs semantics).

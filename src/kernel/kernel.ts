@@ -22,6 +22,9 @@ export interface KernelExports {
   argc(): number;
   argvPtr(): number;
   setProtoMaxBulkLen(n: number): void;
+  savePartial(start: number): number;
+  resumePartial(block: number): void;
+  dropPartial(block: number): void;
   /** The client's protocol (2 or 3, from HELLO) for the replies of the next process() calls. */
   setProtocol(v: number): void;
   /** CONFIG SET hash-max-listpack-entries / hash-max-listpack-value. */

@@ -1,11 +1,13 @@
 // Client: one connection's state (db, name, flags, pending input) and the loop that feeds
 // its bytes to the kernel and runs what the kernel hands back.
 //
-// Input: socket chunks are kept as they arrive and joined once, when the kernel can make
-// progress: after an incomplete command the kernel says how many bytes could complete it
-// (the exact size inside a bulk, a lower bound otherwise), and nothing is copied or parsed
-// again until that many have arrived. So a huge declared bulk length allocates nothing up
-// front, and a big command arriving in many reads is not re-copied on every read.
+// Input: each read is copied once into the home shard's shared input region and every
+// complete command in it runs there. An incomplete tail waits: a small one as socket chunks
+// (joined when the kernel says enough bytes may have arrived: the exact size inside a bulk),
+// a big one (REGION_MIN) in a region of the shard's memory of its own, to which later reads
+// are appended, with the arguments parsed so far saved by the parser (savePartial), so a
+// command arriving over many reads is copied and parsed once, not once per read. A huge
+// declared bulk length allocates nothing up front: only bytes that arrived are stored.
 //
 // Output and backpressure: replies go straight to the socket. When the socket's unsent
 // bytes pass OUTPUT_HIGH_WATER (a slow reader, or a client pipelining without reading),
@@ -25,6 +27,8 @@ let nextClientId = 1;
 
 /** Unsent reply bytes above which the client's input is not processed until they drain. */
 export const OUTPUT_HIGH_WATER = 1 << 20;
+/** An incomplete command at least this big waits in kernel memory rather than in chunks. */
+const REGION_MIN = 16 * 1024;
 
 export class Client {
   readonly id = nextClientId++;
@@ -37,9 +41,18 @@ export class Client {
   /** Set by QUIT / protocol errors: close once the replies are written. */
   closeAfterReply = false;
   closed = false;
-  /** Input received but not yet run (an incomplete command, or input held back by backpressure). */
+  /** Input received but not yet run (a small incomplete command, or input held back by backpressure). */
   private chunks: Buffer[] = [];
   private pendingLen = 0;
+  /** A big incomplete command's bytes, in the home shard's memory (0: none). */
+  private region = 0;
+  private regionLen = 0;
+  private regionCap = 0;
+  /** Its arguments parsed so far (the kernel parser's savePartial block, 0: none). */
+  private partial = 0;
+  /** Where processRange stopped, and the bytes from there that could complete a command. */
+  private stopPos = 0;
+  private stopNeed = 0;
   /** No command can complete before pendingLen reaches this. */
   private need = 0;
   /** Reading is paused until the socket's write buffer drains. */
@@ -77,7 +90,7 @@ export class Client {
   }
   get laddr(): string { return formatAddr(this.socket.localAddress, this.socket.localPort); }
   /** Bytes received and not yet run (CLIENT LIST qbuf=). */
-  get queryBufferLength(): number { return this.pendingLen; }
+  get queryBufferLength(): number { return this.pendingLen + this.regionLen; }
   /** Reply bytes not yet sent (CLIENT LIST omem=). */
   get outputBufferLength(): number { return this.socket.writableLength; }
 
@@ -86,15 +99,20 @@ export class Client {
     this.lastInteraction = Date.now();
     this.server.stats.netInputBytes += chunk.length;
     this.server.stats.readsProcessed++;
-    this.chunks.push(chunk);
-    this.pendingLen += chunk.length;
-    if (this.pendingLen > this.server.limits.queryBufferMax) {
-      log("warning", `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr} qbuf=${this.pendingLen}`);
+    if (this.region) {
+      this.appendToRegion(chunk);
+    } else {
+      this.chunks.push(chunk);
+      this.pendingLen += chunk.length;
+    }
+    const queued = this.queryBufferLength;
+    if (queued > this.server.limits.queryBufferMax) {
+      log("warning", `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr} qbuf=${queued}`);
       this.kill();
       return;
     }
-    if (this.paused || this.pendingLen < this.need) return;
-    this.runPending();
+    if (this.paused || queued < this.need) return;
+    this.runQueued();
   }
 
   /** Socket closed: drop what was pending. */
@@ -102,21 +120,37 @@ export class Client {
     this.closed = true;
     this.chunks = [];
     this.pendingLen = 0;
+    const x = this.shard.kernel.x;
+    if (this.region) x.free(this.region);
+    if (this.partial) x.dropPartial(this.partial);
+    this.region = this.regionLen = this.regionCap = this.partial = 0;
   }
 
+  private runQueued(): void {
+    if (this.region) this.runRegion();
+    else this.runPending();
+  }
+
+  /** Runs the input held in chunks (copied once into the home shard's shared input region). */
   private runPending(): void {
     const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.pendingLen);
     this.chunks = [];
     this.pendingLen = 0;
     this.need = 0;
-    this.socket.cork();
+    const base = this.shard.load(buf);
+    const end = base + buf.length;
     this.inputInFlight = buf.length;
     try {
-      this.processInput(buf);
+      this.processRange(base, end);
     } finally {
       this.inputInFlight = 0;
-      this.socket.uncork();
     }
+    if (this.closed) return;
+    const pos = this.stopPos;
+    const rest = end - pos;
+    if (rest === 0) return;
+    if (this.stopNeed > 0 && rest >= REGION_MIN) this.moveToRegion(pos, rest);
+    else this.keep(buf.subarray(pos - base), this.stopNeed);
   }
 
   /** Keeps the unrun part of the input for later. */
@@ -127,43 +161,110 @@ export class Client {
     this.need = need;
   }
 
-  private processInput(buf: Buffer): void {
+  /**
+   * A big incomplete command: keep its bytes in kernel memory, where later reads are
+   * appended, and keep the arguments parsed so far, so that neither is done again.
+   */
+  private moveToRegion(pos: number, rest: number): void {
+    const k = this.shard.kernel;
+    this.partial = k.x.savePartial(pos); // first: it describes the process() call just made
+    this.regionCap = Math.max(rest * 2, 64 * 1024);
+    this.region = k.x.alloc(this.regionCap);
+    k.mem.copyWithin(this.region, pos, pos + rest);
+    this.regionLen = rest;
+    this.need = this.stopNeed;
+  }
+
+  private appendToRegion(chunk: Buffer): void {
+    const k = this.shard.kernel;
+    if (this.regionLen + chunk.length > this.regionCap) {
+      let cap = this.regionCap * 2;
+      while (cap < this.regionLen + chunk.length) cap *= 2;
+      this.region = k.x.realloc(this.region, cap);
+      this.regionCap = cap;
+    }
+    k.mem.set(chunk, this.region + this.regionLen);
+    this.regionLen += chunk.length;
+  }
+
+  /** Runs the input held in the region; what stays incomplete moves to its front. */
+  private runRegion(): void {
+    const k = this.shard.kernel;
+    this.need = 0;
+    if (this.partial) {
+      k.x.resumePartial(this.partial);
+      this.partial = 0;
+    }
+    const base = this.region;
+    const end = base + this.regionLen;
+    this.inputInFlight = this.regionLen;
+    try {
+      this.processRange(base, end);
+    } finally {
+      this.inputInFlight = 0;
+    }
+    if (this.closed) return;
+    const pos = this.stopPos;
+    const rest = end - pos;
+    if (this.stopNeed > 0) this.partial = k.x.savePartial(pos);
+    if (rest === 0) {
+      k.x.free(this.region);
+      this.region = this.regionLen = this.regionCap = 0;
+      return;
+    }
+    if (pos > base) k.mem.copyWithin(base, pos, end);
+    this.regionLen = rest;
+    this.need = this.stopNeed;
+  }
+
+  /**
+   * Runs the complete commands in kernel memory [base, end) until the input is used up, an
+   * incomplete command remains, or the reply buffer is over the high-water mark. Leaves in
+   * stopPos where it stopped and in stopNeed how many bytes from there could complete the
+   * next command (0 when it stopped for backpressure or used everything).
+   */
+  private processRange(base: number, end: number): void {
     const shard = this.shard;
     const k = shard.kernel;
-    const base = shard.load(buf);
-    const end = base + buf.length;
     let pos = base;
-    while (!this.closed) {
-      const st = k.x.process(pos, end, this.db, this.server.now());
-      const out = k.output();
-      if (out.length) this.write(Buffer.from(out));
-      shard.afterCall();
-      pos = k.x.consumedPos();
-      if (st === STATUS_DONE) {
-        this.keep(buf.subarray(pos - base), k.x.needBytes());
-        if (this.overHighWater()) this.pauseUntilDrained();
-        return;
+    this.stopNeed = 0;
+    this.socket.cork();
+    try {
+      while (!this.closed) {
+        const st = k.x.process(pos, end, this.db, this.server.now());
+        const out = k.output();
+        if (out.length) this.write(Buffer.from(out));
+        shard.afterCall();
+        pos = k.x.consumedPos();
+        if (st === STATUS_DONE) {
+          this.stopPos = pos;
+          this.stopNeed = pos < end ? k.x.needBytes() : 0;
+          if (this.overHighWater()) this.pauseUntilDrained();
+          return;
+        }
+        if (st === STATUS_PROTO_ERROR) {
+          this.closeAfterReply = true;
+          this.flushAndMaybeClose();
+          break;
+        }
+        if (st !== STATUS_YIELD) {
+          // STATUS_HOST: a command the host runs (or, with several shards, places), in order
+          // with the rest of the pipeline.
+          this.runHandedBack(shard);
+          this.flushAndMaybeClose();
+          // Nested kernel calls made by the host command (EXEC, Lua, routing) use memory of
+          // their own, and no other client's input runs synchronously, so our input is intact.
+          if (this.closeAfterReply) break;
+        }
+        if (this.overHighWater()) {
+          this.stopPos = pos;
+          this.pauseUntilDrained();
+          return;
+        }
       }
-      if (st === STATUS_PROTO_ERROR) {
-        this.closeAfterReply = true;
-        this.flushAndMaybeClose();
-        return;
-      }
-      if (st !== STATUS_YIELD) {
-        // STATUS_HOST: a command the host runs (or, with several shards, places), in order
-        // with the rest of the pipeline.
-        this.runHandedBack(shard);
-        this.flushAndMaybeClose();
-        // Nested kernel calls made by the host command (EXEC, Lua, routing) use memory of
-        // their own, and no other client's input runs synchronously, so our input region
-        // is intact.
-        if (this.closeAfterReply) return;
-      }
-      if (this.overHighWater()) {
-        this.keep(buf.subarray(pos - base), 0);
-        this.pauseUntilDrained();
-        return;
-      }
+      this.stopPos = end;
+    } finally {
+      this.socket.uncork();
     }
   }
 
@@ -200,7 +301,8 @@ export class Client {
       this.paused = false;
       if (this.closed) return;
       this.socket.resume();
-      if (this.pendingLen > 0 && this.pendingLen >= this.need) this.runPending();
+      const queued = this.queryBufferLength;
+      if (queued > 0 && queued >= this.need) this.runQueued();
     });
   }
 
