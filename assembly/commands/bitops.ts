@@ -62,10 +62,12 @@ function lookupStringForBitCommand(maxbit: i64): Entry | null {
   if (e == null) {
     e = dbAdd(db, keyPtr, keyLen);
     e.isInt = false;
+    e.isRaw = true;
     e.str = new ArrayBuffer(<i32>(byte + 1));
     bitDirty = true;
     return e;
   }
+  e.isRaw = true; // dbUnshareStringValue: written bits make it RAW even without growth
   const oldLen = <usize>stringValueLen(e);
   if (e.isInt || byte >= oldLen) {
     const newLen = byte + 1 > oldLen ? byte + 1 : oldLen;
@@ -334,6 +336,7 @@ function bitopCommand(): void {
   releaseValue(e);
   e.type = OBJ_STRING;
   e.isInt = false;
+  e.isRaw = true;
   e.str = res;
   removeExpire(db, e);
   addDirty(1);

@@ -198,6 +198,7 @@ function copyCommand(): void {
   dst.handle = handle;
   if (src.type == OBJ_STRING) {
     dst.isInt = src.isInt;
+    dst.isRaw = src.isRaw;
     dst.intVal = src.intVal;
     const s = src.str;
     if (s != null) dst.str = copyBytes(changetype<usize>(s), <usize>s.byteLength);

@@ -109,6 +109,7 @@ function greedySize(len: usize): usize {
 export function growStringValue(e: Entry, newLen: usize): usize {
   loadStringBytes(e);
   const oldLen = valLen;
+  e.isRaw = true; // edited in place: Redis's unshared copy is RAW
   if (!e.isInt && capacityOf(e.str!) >= newLen) {
     const p = changetype<usize>(e.str!);
     __renew(p, newLen); // fits: only the recorded size changes
@@ -338,6 +339,7 @@ function overwriteInPlace(e: Entry, ptr: usize, len: usize, keepTtl: bool): bool
   const p = changetype<usize>(buf);
   if (len != <usize>buf.byteLength) __renew(p, len);
   memory.copy(p, ptr, len);
+  e.isRaw = false;
   if (!keepTtl && e.expIdx >= 0) removeExpire(db, e);
   return true;
 }
@@ -482,6 +484,7 @@ function setrangeCommand(): void {
     memory.copy(changetype<usize>(buf) + <usize>offset, srcPtr, srcLen);
     e = dbAdd(db, keyPtr, keyLen);
     e.isInt = false;
+    e.isRaw = true;
     e.str = buf;
     addDirty(1);
     addInt(<i64>buf.byteLength);
@@ -543,6 +546,7 @@ function incrDecr(incr: i64): void {
   value += incr;
   if (e == null) e = dbAdd(db, keyPtr, keyLen);
   e.isInt = true;
+  e.isRaw = false;
   e.intVal = value;
   e.str = null;
   addDirty(1);
@@ -603,6 +607,7 @@ function incrbyfloatCommand(): void {
   const buf = new ArrayBuffer(<i32>n);
   memory.copy(changetype<usize>(buf), floatOut, n);
   e.isInt = false;
+  e.isRaw = false;
   e.str = buf;
   addDirty(1);
   addBulk(floatOut, n);

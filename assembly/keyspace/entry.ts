@@ -7,6 +7,8 @@
 //   type      OBJ_STRING / OBJ_LIST / ... with Redis's numbering (server.h)
 //   str       string value bytes, unless the value is int-encoded
 //   intVal    string value when isInt (OBJ_ENCODING_INT: canonical decimal of an i64)
+//   isRaw     string bytes edited in place (APPEND, SETRANGE, SETBIT...): OBJECT ENCODING
+//             says raw even when short, as Redis's unshared copy is RAW, not EMBSTR
 //   hashVal   field -> value table of a hash
 //   handle    host-side value (list, set, zset, stream): an id the host maps to its object
 //   expireAt  absolute unix time in ms, or -1 (no TTL)
@@ -33,6 +35,7 @@ export class Entry {
   handle: i32 = 0;
   lruSecs: u32 = 0;
   isInt: bool = false;
+  isRaw: bool = false;
   type: u8 = OBJ_STRING;
 
   constructor(public key: ArrayBuffer, public hash: u32) {}

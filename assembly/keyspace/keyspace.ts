@@ -229,10 +229,12 @@ export function setStringValue(db: Db, e: Entry, ptr: usize, len: usize, keepTtl
 export function storeString(e: Entry, ptr: usize, len: usize): void {
   if (len <= 20 && tryParseCanonicalInt(ptr, len)) {
     e.isInt = true;
+    e.isRaw = false;
     e.intVal = canonicalInt;
     e.str = null;
   } else {
     e.isInt = false;
+    e.isRaw = false;
     e.str = copyBytes(ptr, len);
   }
 }
@@ -254,6 +256,7 @@ export function moveValue(from: Entry, to: Entry): void {
   to.type = from.type;
   to.str = from.str;
   to.isInt = from.isInt;
+  to.isRaw = from.isRaw;
   to.intVal = from.intVal;
   to.hashVal = from.hashVal;
   to.handle = from.handle;

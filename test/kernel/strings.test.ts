@@ -422,3 +422,35 @@ describe("RESP3 replies", () => {
     expect(run("bitfield", "bf", "overflow", "fail", "incrby", "u2", "0", "9")).toBe("*1\r\n_\r\n");
   });
 });
+
+describe("OBJECT ENCODING of string values follows Redis", () => {
+  const enc = (k: string) => run("object", "encoding", k);
+  it.each([
+    [["set", "k", "123"], "int"],
+    [["set", "k", "hello"], "embstr"],
+    [["set", "k", "x".repeat(45)], "raw"],
+    [["incrbyfloat", "k", "1.5"], "embstr"],
+    [["append", "k", "hello"], "embstr"],
+    [["setrange", "k", "1", "x"], "raw"],
+    [["setbit", "k", "1", "1"], "raw"],
+  ])("%j gives %s", (argv, want) => {
+    run(...argv);
+    expect(enc("k")).toBe(bulk(want));
+  });
+
+  it("in-place edits make a short value raw; SET makes it embstr again", () => {
+    run("set", "k", "hello");
+    run("append", "k", "!");
+    expect(enc("k")).toBe(bulk("raw"));
+    run("set", "k", "hellO!");
+    expect(enc("k")).toBe(bulk("embstr"));
+    run("set", "i", "1234");
+    run("setrange", "i", "0", "2");
+    expect(enc("i")).toBe(bulk("raw"));
+    run("set", "b", "hello");
+    run("setbit", "b", "0", "0"); // no change, still unshared as RAW
+    expect(enc("b")).toBe(bulk("raw"));
+    run("rename", "b", "b2");
+    expect(enc("b2")).toBe(bulk("raw"));
+  });
+});
