@@ -491,11 +491,13 @@ function hscanCommand(): void {
 
   const found = new Array<HashField>();
   // Redis counts fields and values alike (count*2 list entries), and bounds the buckets
-  // visited to ten times that so a sparse table cannot stall the server.
-  let maxIterations: i64 = count * 2 * 10;
+  // visited to ten times that so a sparse table cannot stall the server. The products wrap
+  // as Redis's C longs do, so a huge COUNT means "no limit" exactly when it does there.
+  const entries: i64 = count * 2;
+  let maxIterations: i64 = entries * 10;
   do {
     cursor = h.scan(cursor, found);
-  } while (cursor != 0 && maxIterations-- != 0 && <i64>found.length < count);
+  } while (cursor != 0 && maxIterations-- != 0 && <u64>found.length * 2 < <u64>entries);
 
   const matched = patArg < 0 ? found : new Array<HashField>();
   if (patArg >= 0) {

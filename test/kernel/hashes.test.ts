@@ -499,6 +499,22 @@ describe("HSCAN", () => {
     expect(run(k, ["hscan", "h", "0", "match"])).toEqual({ err: "ERR syntax error" });
   });
 
+  it("a huge COUNT returns the whole hashtable in one call, as Redis's wrapping arithmetic does", () => {
+    const args = ["hset", "h"];
+    for (let i = 0; i < 300; i++) args.push(`f${i}`, "v");
+    run(k, args);
+    for (const count of ["9223372036854775807", "4611686018427387904"]) {
+      const [cursor, items] = run(k, ["hscan", "h", "0", "count", count]);
+      if (count === "4611686018427387904") {
+        // count*2*10 wraps to 0: one bucket visited, then the cursor to continue from.
+        expect(cursor).not.toBe("0");
+      } else {
+        expect(cursor).toBe("0");
+        expect(items.length).toBe(600);
+      }
+    }
+  });
+
   it("MATCH filters fields with Redis's glob rules", () => {
     run(k, ["hset", "h", "foo", "1", "fao", "2", "bar", "3", "f*o", "4", "f[x]", "5"]);
     const fields = (pat: string) => (run(k, ["hscan", "h", "0", "match", pat])[1] as string[]).filter((_, i) => i % 2 === 0).sort();
