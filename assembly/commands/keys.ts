@@ -1,31 +1,23 @@
 // Generic key commands (Redis's db.c): DEL, UNLINK, EXISTS, TYPE, TOUCH, RENAME, RENAMENX,
-// MOVE, COPY, RANDOMKEY, KEYS, SCAN, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB. They work on every
+// MOVE, COPY, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB; the ones that walk the table (KEYS, SCAN,
+// RANDOMKEY) are in keys-scan.ts, the expiry family in keys-expire.ts. They work on every
 // key whatever its type: values the host holds (list, set, zset, stream) are a handle in the
 // entry, which moves with the key (RENAME, MOVE) and is released when the key goes.
 //
 // Expired keys: a lookup deletes a key whose TTL has passed, so single-key commands never
-// see one. Commands that walk the table instead (KEYS, SCAN, RANDOMKEY, DBSIZE) behave as
-// Redis does with expired-but-not-reclaimed keys: KEYS skips them, SCAN and RANDOMKEY
-// delete them as they meet them, DBSIZE counts them.
+// see one. DBSIZE counts expired keys not yet reclaimed, as Redis's dictSize does.
 
-import {
-  argc, argPtr, argLen, argIs, argString, db, dbIndex, selectDb, intArg, getIntOrReply,
-  ERR_SYNTAX, ERR_NOT_INTEGER,
-} from "./context";
+import { argc, argPtr, argLen, argIs, db, dbIndex, selectDb, ERR_SYNTAX, ERR_NOT_INTEGER } from "./context";
 import { defineCommand } from "./table";
 import {
-  Db, dbs, lookupKeyRead, lookupKeyReadNoTouch, lookupKeyWrite, dbAdd, dbAddEntry, dbDelete,
-  unlinkEntry, releaseValue, moveValue, swapDbs, emptyDb, setExpire, keyIsExpired,
-  expireIfNeeded, addDirty, random32, forcePropagation,
+  dbs, lookupKeyRead, lookupKeyReadNoTouch, lookupKeyWrite, dbAdd, dbAddEntry, dbDelete,
+  unlinkEntry, releaseValue, moveValue, swapDbs, emptyDb, setExpire, addDirty, forcePropagation,
 } from "../keyspace/keyspace";
-import { Entry, typeName, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
+import { typeName, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
 import { copyBytes } from "../keyspace/hash";
-import { stringmatchlen } from "../util/glob";
+import { registerKeyScanCommands } from "./keys-scan";
 import { string2ll, parsedInt } from "../util/number";
-import {
-  addInt, addOk, addError, addStatus, addArrayLen, addBulk, addBulkBuf, addBulkInt,
-  addNullBulk, addErrorErr,
-} from "../resp/reply-writer";
+import { addInt, addOk, addError, addErrorErr, addStatus } from "../resp/reply-writer";
 
 export const ERR_NO_SUCH_KEY = "no such key";
 export const ERR_SAME_OBJECT = "source and destination objects are the same";
@@ -48,13 +40,11 @@ export function registerKeyCommands(): void {
   defineCommand("renamenx", renamenxCommand);
   defineCommand("move", moveCommand);
   defineCommand("copy", copyCommand);
-  defineCommand("randomkey", randomkeyCommand);
-  defineCommand("keys", keysCommand);
-  defineCommand("scan", scanCommand);
   defineCommand("dbsize", dbsizeCommand);
   defineCommand("flushdb", flushdbCommand);
   defineCommand("flushall", flushallCommand);
   defineCommand("swapdb", swapdbCommand);
+  registerKeyScanCommands();
 }
 
 /** The value of the last parseI32(); Redis's getIntFromObject (an i64 that fits in an int). */
@@ -210,140 +200,11 @@ function copyCommand(): void {
   addInt(1);
 }
 
-// ---- RANDOMKEY / KEYS / SCAN / DBSIZE ---------------------------------------------------
-
-function randomkeyCommand(): void {
-  // Redis's dbRandomKey: an expired pick is deleted and another one drawn.
-  while (true) {
-    const e = db.dict.random(random32);
-    if (e == null) { addNullBulk(); return; }
-    if (expireIfNeeded(db, e)) continue;
-    addBulkBuf(e.key);
-    return;
-  }
-}
-
-function keysCommand(): void {
-  const pat = argPtr(1), patLen = argLen(1);
-  const all = patLen == 1 && load<u8>(pat) == 0x2a;
-  // A fresh array: KEYS may list millions of keys, and that memory should go back after.
-  const entries = new Array<Entry>();
-  db.dict.collect(entries);
-  let n = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const e = unchecked(entries[i]);
-    if (keyIsExpired(e)) continue;
-    if (all || stringmatchlen(pat, patLen, changetype<usize>(e.key), <usize>e.key.byteLength, false)) {
-      unchecked(entries[n++] = e);
-    }
-  }
-  addArrayLen(n);
-  for (let i = 0; i < n; i++) addBulkBuf(unchecked(entries[i]).key);
-}
-
-export let scanCursor: u64 = 0;
-/** SCAN's batch (about COUNT entries), reused between calls. */
-const scanScratch = new Array<Entry>();
-
-/**
- * Parses a SCAN cursor as Redis's parseScanCursorOrReply (strtoul: optional sign, a
- * leading '-' negates modulo 2^64, no leading space, no trailing bytes, no overflow).
- */
-export function parseScanCursorOrReply(i: i32): bool {
-  const p = argPtr(i), len = argLen(i);
-  let pos: usize = 0;
-  let neg = false;
-  if (len > 0) {
-    const c = load<u8>(p);
-    if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) { addError("invalid cursor"); return false; }
-    if (c == 0x2d || c == 0x2b) { neg = c == 0x2d; pos = 1; }
-  }
-  const digitsStart = pos;
-  let v: u64 = 0;
-  let overflow = false;
-  while (pos < len) {
-    const d = <u32>load<u8>(p + pos) - 0x30;
-    if (d > 9) break;
-    if (v > (u64.MAX_VALUE - d) / 10) overflow = true;
-    v = v * 10 + d;
-    pos++;
-  }
-  // strtoul with no digits consumes nothing: only the empty string then ends at '\0'.
-  const ok = pos == digitsStart ? len == 0 : pos == len;
-  if (!ok || overflow) { addError("invalid cursor"); return false; }
-  scanCursor = neg ? 0 - v : v;
-  return true;
-}
-
-function scanCommand(): void {
-  if (!parseScanCursorOrReply(1)) return;
-  let count: i64 = 10;
-  let patPtr: usize = 0, patLen: usize = 0;
-  let usePattern = false;
-  let typeArg = -1;
-  for (let i = 2; i < argc; i += 2) {
-    const more = i + 1 < argc;
-    if (more && argIs(i, "count")) {
-      if (!getIntOrReply(i + 1)) return;
-      if (intArg < 1) { addError(ERR_SYNTAX); return; }
-      count = intArg;
-    } else if (more && argIs(i, "match")) {
-      patPtr = argPtr(i + 1);
-      patLen = argLen(i + 1);
-      usePattern = !(patLen == 1 && load<u8>(patPtr) == 0x2a);
-    } else if (more && argIs(i, "type")) {
-      typeArg = i + 1;
-    } else {
-      addError(ERR_SYNTAX);
-      return;
-    }
-  }
-  const found = scanScratch;
-  found.length = 0;
-  let cursor = scanCursor;
-  if (db.dict.size > 0) {
-    // At most ten times COUNT buckets, so a sparse table cannot stall the server (a COUNT
-    // so large that this wraps means "no limit", as in Redis's C).
-    let maxIterations = count * 10;
-    do {
-      cursor = db.dict.scan(cursor, found);
-    } while (cursor != 0 && maxIterations-- != 0 && <i64>found.length < count);
-  } else {
-    cursor = 0;
-  }
-  let n = 0;
-  for (let i = 0; i < found.length; i++) {
-    const e = unchecked(found[i]);
-    if (usePattern && !stringmatchlen(patPtr, patLen, changetype<usize>(e.key), <usize>e.key.byteLength, false)) continue;
-    if (typeArg >= 0) {
-      // Redis looks the key up here (which reclaims it if expired: type "none").
-      const live = !keyIsExpired(e);
-      if (!argIs(typeArg, live ? typeName(e.type) : "none")) {
-        if (!live) expireIfNeeded(db, e);
-        continue;
-      }
-    }
-    if (expireIfNeeded(db, e)) continue;
-    unchecked(found[n++] = e);
-  }
-  addArrayLen(2);
-  addBulkU64(cursor);
-  addArrayLen(n);
-  for (let i = 0; i < n; i++) addBulkBuf(unchecked(found[i]).key);
-  found.length = 0;
-}
-
-function addBulkU64(v: u64): void {
-  if (v <= <u64>i64.MAX_VALUE) { addBulkInt(<i64>v); return; }
-  const s = String.UTF8.encode(v.toString());
-  addBulkBuf(s);
-}
+// ---- DBSIZE / FLUSHDB / FLUSHALL / SWAPDB ---------------------------------------------
 
 function dbsizeCommand(): void {
   addInt(db.dict.size);
 }
-
-// ---- FLUSHDB / FLUSHALL / SWAPDB ------------------------------------------------------
 
 /** FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; both free at once here. */
 function flushFlagsOk(): bool {
