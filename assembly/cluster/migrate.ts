@@ -7,7 +7,8 @@
 // Blob layout (little-endian), written to a staging region the host copies out:
 //   u8  type        OBJ_* (entry.ts)
 //   u8  isInt       string stored as an i64
-//   u16 reserved
+//   u8  isRaw       string edited in place (OBJECT ENCODING raw)
+//   u8  reserved
 //   u32 lruSecs
 //   i64 expireAt    ms, or -1
 //   i32 handle      host-side value, 0 if none
@@ -54,7 +55,8 @@ export function migrateOut(dbIndex: i32, keyPtr: usize, keyLen: usize, remove: b
   ensure(24);
   store<u8>(blobPtr, e.type);
   store<u8>(blobPtr + 1, e.isInt ? 1 : 0);
-  store<u16>(blobPtr + 2, 0);
+  store<u8>(blobPtr + 2, e.isRaw ? 1 : 0);
+  store<u8>(blobPtr + 3, 0);
   store<u32>(blobPtr + 4, e.lruSecs);
   store<i64>(blobPtr + 8, e.expireAt);
   store<i32>(blobPtr + 16, e.handle);
@@ -87,6 +89,7 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
   const e = dbAdd(db, keyPtr, keyLen);
   e.type = load<u8>(ptr);
   e.isInt = load<u8>(ptr + 1) != 0;
+  e.isRaw = load<u8>(ptr + 2) != 0;
   e.lruSecs = load<u32>(ptr + 4);
   const expireAt = load<i64>(ptr + 8);
   e.handle = load<i32>(ptr + 16);

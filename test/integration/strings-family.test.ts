@@ -94,4 +94,24 @@ describe("string family through a real server", () => {
     expect(await r.call("lcs", "l1", "l2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN")).toEqual(
       ["matches", [[[4, 7], [5, 8], 4]], "len", 6]);
   });
+
+  it("multi-key string commands give one answer whichever shards the keys live in", async () => {
+    // Keys without a common hash tag: with 4 shards they spread over several kernels.
+    const keys = Array.from({ length: 12 }, (_, i) => `spread:${i}`);
+    expect(await r.msetnx(...keys.flatMap((k, i) => [k, `v${i}`]))).toBe(1);
+    expect(await r.msetnx(keys[0], "x", "spread:new", "y")).toBe(0);
+    expect(await r.get("spread:new")).toBeNull();
+    expect(await r.mget(...keys)).toEqual(keys.map((_, i) => `v${i}`));
+    await r.mset("lcs:a", "ohmytext", "lcs:b", "mynewtext");
+    expect(await r.call("lcs", "lcs:a", "lcs:b")).toBe("mytext");
+    await r.mset("bo:a", "abc", "bo:b", "12");
+    expect(await r.bitop("OR", "bo:dst", "bo:a", "bo:b", "bo:none")).toBe(3);
+    expect(await r.get("bo:dst")).toBe("qrc");
+    expect(await r.call("object", "encoding", "bo:dst")).toBe("raw");
+    await r.set("raw:src", "hello");
+    await r.append("raw:src", "!");
+    await r.rename("raw:src", "raw:dst");
+    expect(await r.call("object", "encoding", "raw:dst")).toBe("raw");
+    expect(await r.get("raw:dst")).toBe("hello!");
+  });
 });
