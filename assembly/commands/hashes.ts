@@ -122,8 +122,10 @@ function hsetnxCommand(): void {
 
 // ---- reads --------------------------------------------------------------------------------
 
-/** The hash at argv[1] for a read: null when missing (nothing replied) or of another type (WRONGTYPE replied). */
+/** Set by hashLookupRead when it replied WRONGTYPE. */
 let readWrongType = false;
+
+/** The hash at argv[1] for a read: null when missing (nothing replied) or of another type (WRONGTYPE replied). */
 function hashLookupRead(): HashValue | null {
   readWrongType = false;
   const e = lookupKeyRead(db, argPtr(1), argLen(1));
