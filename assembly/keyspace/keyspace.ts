@@ -18,7 +18,7 @@ export class Db {
 
 export let dbs: StaticArray<Db> = new StaticArray<Db>(0);
 export let now: i64 = 0;
-/** Whether lookups delete expired keys (DEBUG SET-ACTIVE-EXPIRE does not affect this). */
+/** Whether the active expire cycle runs (DEBUG SET-ACTIVE-EXPIRE); lookups always reclaim. */
 export let activeExpireEnabled = true;
 /** maxmemory-policy is an LFU one (set by the host's config): OBJECT FREQ vs IDLETIME. */
 export let lfuPolicy = false;
@@ -29,6 +29,48 @@ export let lfuDecayTime: i64 = 1;
 export function setLfuParams(logFactor: i64, decayTime: i64): void {
   lfuLogFactor = logFactor;
   lfuDecayTime = decayTime;
+}
+
+// Server-wide counters (INFO stats).
+export let dirty: i64 = 0;
+export let keyspaceHits: i64 = 0;
+export let keyspaceMisses: i64 = 0;
+export let expiredKeys: i64 = 0;
+
+/** Handles of host-side values the keyspace dropped; drained by the host after each call. */
+export let freedHandles: Array<i32> = new Array<i32>();
+
+let rngState: u64 = 0x853c49e6748fea9b;
+
+export function initKeyspace(numDbs: i32, seed: u64): void {
+  dbs = new StaticArray<Db>(numDbs);
+  for (let i = 0; i < numDbs; i++) dbs[i] = new Db();
+  rngState = seed | 1;
+}
+
+export function setNow(ms: i64): void { now = ms; }
+export function addDirty(n: i64): void { dirty += n; }
+
+/**
+ * Redis's forceCommandPropagation: the running write command is recorded as an effect even
+ * though it changed nothing (FLUSHDB on an empty db still reaches replicas and the AOF).
+ */
+export let propagateForced = false;
+export function forcePropagation(): void { propagateForced = true; }
+/** Reads and clears the flag (index.ts, after each command). */
+export function takeForcedPropagation(): bool {
+  const f = propagateForced;
+  propagateForced = false;
+  return f;
+}
+export function setActiveExpire(on: bool): void { activeExpireEnabled = on; }
+
+/** xorshift64*: the kernel's only randomness, seeded by the host. */
+export function random32(): u32 {
+  let x = rngState;
+  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+  rngState = x;
+  return <u32>((x * 0x2545f4914f6cdd1d) >> 32);
 }
 
 // ---- access clock (Entry.lruSecs) ------------------------------------------------------
@@ -72,48 +114,6 @@ function lfuLogIncr(counter: u32): u32 {
 /** The access clock of a new value (Redis's createObject). */
 @inline function initAccessClock(e: Entry): void {
   e.lruSecs = lfuPolicy ? (lfuMinutes() << 8) | LFU_INIT_VAL : <u32>(now / 1000);
-}
-
-// Server-wide counters (INFO stats).
-export let dirty: i64 = 0;
-export let keyspaceHits: i64 = 0;
-export let keyspaceMisses: i64 = 0;
-export let expiredKeys: i64 = 0;
-
-/** Handles of host-side values the keyspace dropped; drained by the host after each call. */
-export let freedHandles: Array<i32> = new Array<i32>();
-
-let rngState: u64 = 0x853c49e6748fea9b;
-
-export function initKeyspace(numDbs: i32, seed: u64): void {
-  dbs = new StaticArray<Db>(numDbs);
-  for (let i = 0; i < numDbs; i++) dbs[i] = new Db();
-  rngState = seed | 1;
-}
-
-export function setNow(ms: i64): void { now = ms; }
-export function addDirty(n: i64): void { dirty += n; }
-
-/**
- * Redis's forceCommandPropagation: the running write command is recorded as an effect even
- * though it changed nothing (FLUSHDB on an empty db still reaches replicas and the AOF).
- */
-export let propagateForced = false;
-export function forcePropagation(): void { propagateForced = true; }
-/** Reads and clears the flag (index.ts, after each command). */
-export function takeForcedPropagation(): bool {
-  const f = propagateForced;
-  propagateForced = false;
-  return f;
-}
-export function setActiveExpire(on: bool): void { activeExpireEnabled = on; }
-
-/** xorshift64*: the kernel's only randomness, seeded by the host. */
-export function random32(): u32 {
-  let x = rngState;
-  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
-  rngState = x;
-  return <u32>((x * 0x2545f4914f6cdd1d) >> 32);
 }
 
 // ---- lookup ---------------------------------------------------------------------------
