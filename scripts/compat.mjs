@@ -30,6 +30,8 @@ const { values: opts } = parseArgs({
     ci: { type: "boolean" },
     "update-baseline": { type: "boolean" },
     details: { type: "boolean" },
+    // Also print the table as Markdown rows for README's compatibility table.
+    markdown: { type: "boolean" },
     // --target redis runs the same units against redis-server: checks the yardstick itself.
     target: { type: "string", default: "latticekv" },
     timeout: { type: "string", default: "300" },
@@ -131,6 +133,7 @@ async function main() {
   const { regressions, warnings } = compare(baseline, results);
   printTable(results, baseline);
   if (opts.details) printDetails(results);
+  if (opts.markdown) printMarkdown(results);
 
   const date = new Date().toISOString();
   const report = { date, commit: gitHead(), redisVersion: SUITE_VERSION, flags: RUNTEST_FLAGS, units: results };
@@ -165,6 +168,13 @@ function printTable(results, baseline) {
   const ok = results.reduce((s, r) => s + r.ok, 0);
   const want = results.reduce((s, r) => s + (r.redis ?? 0), 0);
   console.log(`total ${ok} / ${want} ok; ${results.filter((r) => r.passes).length} of ${results.length} units pass\n`);
+}
+
+function printMarkdown(results) {
+  const day = new Date().toISOString().slice(0, 10);
+  console.log("| unit | LatticeKV ok | err | exception | Redis 7.0.15 ok | measured |\n|---|---|---|---|---|---|");
+  for (const r of results) console.log(`| ${r.unit} | ${r.ok} | ${r.err} | ${r.exception} | ${r.redis ?? "?"} | ${day} |`);
+  console.log("");
 }
 
 function printDetails(results) {
