@@ -11,9 +11,8 @@ import {
 } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING } from "../keyspace/entry";
 import { addError, addErrorErr, addInt, addArrayLen, addNullBulk } from "../resp/reply-writer";
-import { protoMaxBulkLen } from "../resp/parser";
 import { string2ll, parsedInt, ll2string } from "../util/number";
-import { loadStringBytes, valPtr, valLen, stringValueLen, growStringValue } from "./strings";
+import { loadStringBytes, valPtr, valLen, stringValueLen, growStringValue, maxStringSize } from "./strings";
 
 export function registerBitCommands(): void {
   defineCommand("setbit", setbitCommand);
@@ -42,7 +41,7 @@ function getBitOffsetOrReply(i: i32, bits: i32): bool {
   if (!string2ll(p, len)) { addError(ERR_BIT_OFFSET); return false; }
   let off = parsedInt;
   if (useHash) off *= <i64>bits; // wraps like Redis's long long product
-  if (off < 0 || (off >> 3) >= protoMaxBulkLen) { addError(ERR_BIT_OFFSET); return false; }
+  if (off < 0 || (off >> 3) >= maxStringSize()) { addError(ERR_BIT_OFFSET); return false; }
   bitOffset = off;
   return true;
 }

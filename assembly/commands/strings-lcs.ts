@@ -12,6 +12,7 @@ import { Entry, OBJ_STRING } from "../keyspace/entry";
 import { addBulk, addBulkBuf, addError, addInt, addArrayLen, addMapLen } from "../resp/reply-writer";
 import { protoMaxBulkLen } from "../resp/parser";
 import { ll2string } from "../util/number";
+import { BLOCK_MAXSIZE } from "rt/common";
 
 export function registerLcsCommand(): void {
   defineCommand("lcs", lcsCommand);
@@ -71,8 +72,8 @@ function lcsCommand(): void {
     addError("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
     return;
   }
-  // wasm32 cannot hold a table near 4 GiB next to the data; refuse as Redis does on ENOMEM.
-  if (bytes >= <u64>(1 << 30)) {
+  // One allocation holds at most BLOCK_MAXSIZE (~1GB); refuse as Redis does on ENOMEM.
+  if (bytes > <u64>BLOCK_MAXSIZE) {
     addError("Insufficient memory, failed allocating transient memory for LCS");
     return;
   }

@@ -26,7 +26,7 @@ import { protoMaxBulkLen, truncateArgv, appendArg } from "../resp/parser";
 import { effectsEnabled } from "../effects";
 import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
-import { OBJECT, TOTAL_OVERHEAD, OBJECT_OVERHEAD } from "rt/common";
+import { OBJECT, TOTAL_OVERHEAD, OBJECT_OVERHEAD, OBJECT_MAXSIZE } from "rt/common";
 import { registerLcsCommand } from "./strings-lcs";
 import { registerBitCommands } from "./bitops";
 
@@ -91,7 +91,7 @@ export function loadStringBytes(e: Entry): void {
 /** Bytes the value's memory block can hold without moving. */
 function capacityOf(buf: ArrayBuffer): usize {
   const p = changetype<usize>(buf);
-  if (p < __heap_base) return <usize>buf.byteLength; // static data: never grown in place
+  if (p < __heap_base) return 0; // static data: never written in place
   const obj = changetype<OBJECT>(p - TOTAL_OVERHEAD);
   return (obj.mmInfo & ~3) - OBJECT_OVERHEAD;
 }
@@ -99,7 +99,16 @@ function capacityOf(buf: ArrayBuffer): usize {
 /** sdsMakeRoomFor's greedy size: double up to 1MB, then 1MB more. */
 function greedySize(len: usize): usize {
   const MB: usize = 1024 * 1024;
-  return len < MB ? len * 2 : len + MB;
+  return min(len < MB ? len * 2 : len + MB, OBJECT_MAXSIZE);
+}
+
+/**
+ * The largest string value: proto-max-bulk-len, but never more than one runtime object
+ * can hold (just under 1GB), so that a raised proto-max-bulk-len gives an error reply
+ * rather than a failed allocation.
+ */
+export function maxStringSize(): i64 {
+  return min(protoMaxBulkLen, <i64>OBJECT_MAXSIZE);
 }
 
 /**
@@ -134,7 +143,7 @@ export function stringValueLen(e: Entry): i64 {
 /** checkStringLength: would size+append exceed proto-max-bulk-len (or overflow)? Replies if so. */
 export function checkStringLengthOrReply(size: i64, append: i64): bool {
   const total = <i64>(<u64>size + <u64>append);
-  if (total > protoMaxBulkLen || total < size || total < append) {
+  if (total > maxStringSize() || total < size || total < append) {
     addError("string exceeds maximum allowed size (proto-max-bulk-len)");
     return false;
   }

@@ -454,3 +454,13 @@ describe("OBJECT ENCODING of string values follows Redis", () => {
     expect(enc("b2")).toBe(bulk("raw"));
   });
 });
+
+describe("a raised proto-max-bulk-len", () => {
+  it("still refuses values one kernel object cannot hold, with Redis's error", () => {
+    kr.kernel.x.setProtoMaxBulkLen(4 * 1024 ** 3);
+    const tooBig = err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    expect(run("setrange", "k", String(1024 ** 3 + 10), "x")).toBe(tooBig);
+    expect(run("setbit", "k", String((1024 ** 3 + 10) * 8), "1")).toBe(err("ERR bit offset is not an integer or out of range"));
+    expect(run("set", "k", "v")).toBe(OK);
+  });
+});
