@@ -2,6 +2,7 @@
 // time gets an applier here, run once at start-up and again whenever CONFIG SET changes it.
 import type { Server } from "../server/server.js";
 import { logSettings, type LogLevel } from "../server/log.js";
+import { perfConfig } from "./perf-config.js";
 
 export function applyConfigToServer(server: Server): void {
   const cfg = server.config;
@@ -34,6 +35,13 @@ export function applyConfigToServer(server: Server): void {
   cfg.onApply("bind", () => {
     if (server.port !== 0) throw new Error("Failed to bind to specified addresses.");
   });
+  // perf_config.toml [kernel] initial_memory: reserve each shard's linear memory up front.
+  const initial = perfConfig().kernel.initialMemory;
+  for (const sh of server.shards) {
+    const mem = sh.kernel.x.memory;
+    const pages = Math.ceil(initial / 65536) - mem.buffer.byteLength / 65536;
+    if (pages > 0) mem.grow(pages);
+  }
   cfg.applyAll();
   let kernelBytes = 0;
   for (const sh of server.shards) kernelBytes += sh.kernel.x.memory.buffer.byteLength;

@@ -22,11 +22,12 @@ import { ReplyWriter } from "./reply-writer.js";
 import { STATUS_DONE, STATUS_PROTO_ERROR, STATUS_YIELD } from "./shard.js";
 import { log } from "./log.js";
 import { skipValue } from "./resp-read.js";
+import { perfConfig } from "../config/perf-config.js";
 
 let nextClientId = 1;
 
 /** Unsent reply bytes above which the client's input is not processed until they drain. */
-export const OUTPUT_HIGH_WATER = 1 << 20;
+export const OUTPUT_HIGH_WATER = perfConfig().buffers.outputHighWater;
 /** An incomplete command at least this big waits in kernel memory rather than in chunks. */
 const REGION_MIN = 16 * 1024;
 

@@ -1,8 +1,6 @@
 // Server: the listening socket, the clients, the shards, the command table, and
 // dispatch of the commands the kernel hands back.
 import net from "node:net";
-import { existsSync, readFileSync } from "node:fs";
-import { parse as parseToml } from "smol-toml";
 import { Client } from "./client.js";
 import { Shard } from "./shard.js";
 import { Router, slotRange } from "./router.js";
@@ -14,6 +12,7 @@ import { registerAllCommands } from "../commands/index.js";
 import { randomBytes } from "node:crypto";
 import { totalCalls, resetCommandStats } from "../commands/stats.js";
 import { applyConfigToServer } from "../config/apply.js";
+import { perfConfig } from "../config/perf-config.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -281,26 +280,9 @@ export function parseClientLimits(cob: string, qbl: string): ClientLimits {
   return limits;
 }
 
-/**
- * Number of shards (kernel instances): LATTICEKV_SHARDS in the environment (tests run the
- * suite with 1 and 4), else `shards = N` in perf_config.toml (cwd, then the package root),
- * else 1.
- */
+/** Number of shards (kernel instances): perf_config.toml's `shards`, or LATTICEKV_SHARDS. */
 export function configuredShardCount(): number {
-  const env = process.env.LATTICEKV_SHARDS;
-  if (env) return validShardCount(Number(env), "LATTICEKV_SHARDS");
-  for (const url of [new URL(`file://${process.cwd()}/perf_config.toml`), new URL("../../../perf_config.toml", import.meta.url)]) {
-    if (!existsSync(url)) continue;
-    const toml = parseToml(readFileSync(url, "utf8")) as { shards?: unknown };
-    if (toml.shards !== undefined) return validShardCount(Number(toml.shards), "perf_config.toml shards");
-    break;
-  }
-  return 1;
-}
-
-function validShardCount(n: number, where: string): number {
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`${where} must be an integer from 1 to 1024`);
-  return n;
+  return perfConfig().shards;
 }
 
 function truncate(s: string): string {

@@ -3,6 +3,7 @@
 // [slotLow, slotHigh] of the 16384; src/server/router.ts decides which shard runs what.
 import { Kernel, STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD } from "../kernel/kernel.js";
 import { loadKernel } from "../kernel/load.js";
+import { perfConfig } from "../config/perf-config.js";
 import type { CommandTable } from "../commands/table.js";
 
 export { STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD };
@@ -46,7 +47,7 @@ export class Shard {
   load(bytes: Uint8Array): number {
     if (bytes.length > this.inputCap) {
       if (this.inputPtr) this.kernel.x.free(this.inputPtr);
-      this.inputCap = Math.max(bytes.length, 64 * 1024);
+      this.inputCap = Math.max(bytes.length, perfConfig().buffers.inputRegion);
       this.inputPtr = this.kernel.x.alloc(this.inputCap);
     }
     this.kernel.mem.set(bytes, this.inputPtr);

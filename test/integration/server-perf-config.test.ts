@@ -1,0 +1,25 @@
+import { describe, it, expect } from "vitest";
+import Redis from "ioredis";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, SHARDS } from "../helpers/server.js";
+
+describe("perf_config.toml at start-up", () => {
+  it("kernel.initial_memory reserves each shard's memory (seen in INFO used_memory)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lkv-perf-"));
+    const file = join(dir, "perf_config.toml");
+    writeFileSync(file, '[kernel]\ninitial_memory = "32mb"\n');
+    const srv = await startServer([], { LATTICEKV_PERF_CONFIG: file });
+    const r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
+    try {
+      await r.connect();
+      const used = Number(/used_memory:(\d+)/.exec(await r.info("memory"))![1]);
+      expect(used).toBeGreaterThanOrEqual(SHARDS * 32 * 1024 * 1024);
+    } finally {
+      r.disconnect();
+      await srv.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
