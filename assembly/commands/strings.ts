@@ -84,7 +84,7 @@ export function loadStringBytes(e: Entry): void {
 
 // ---- growable values ----------------------------------------------------------------------------
 // An ArrayBuffer's byteLength is its runtime size, which may be less than its memory block
-// (AssemblyScript's __renew only moves a block that is too small). Growing values keep
+// (the runtime header's rtSize; its block may be larger). Growing values keep
 // spare room that way, like sds strings: APPEND, SETRANGE and SETBIT past the end cost
 // amortized O(bytes added) instead of copying the whole value each time.
 
@@ -94,6 +94,11 @@ function capacityOf(buf: ArrayBuffer): usize {
   if (p < __heap_base) return 0; // static data: never written in place
   const obj = changetype<OBJECT>(p - TOTAL_OVERHEAD);
   return (obj.mmInfo & ~3) - OBJECT_OVERHEAD;
+}
+
+/** Sets a buffer's byteLength to n, which its block must hold (see capacityOf). */
+function setLengthInBlock(buf: ArrayBuffer, n: usize): void {
+  changetype<OBJECT>(changetype<usize>(buf) - TOTAL_OVERHEAD).rtSize = <u32>n;
 }
 
 /** sdsMakeRoomFor's greedy size: double up to 1MB, then 1MB more. */
@@ -121,14 +126,14 @@ export function growStringValue(e: Entry, newLen: usize): usize {
   e.isRaw = true; // edited in place: Redis's unshared copy is RAW
   if (!e.isInt && capacityOf(e.str!) >= newLen) {
     const p = changetype<usize>(e.str!);
-    __renew(p, newLen); // fits: only the recorded size changes
+    setLengthInBlock(e.str!, newLen);
     memory.fill(p + oldLen, 0, newLen - oldLen);
     return p;
   }
   const buf = new ArrayBuffer(<i32>greedySize(newLen)); // zero-filled
   const p = changetype<usize>(buf);
   memory.copy(p, valPtr, oldLen);
-  __renew(p, newLen);
+  setLengthInBlock(buf, newLen);
   e.isInt = false;
   e.str = buf;
   return p;
@@ -346,7 +351,7 @@ function overwriteInPlace(e: Entry, ptr: usize, len: usize, keepTtl: bool): bool
   if (len > cap || cap - len > max<usize>(len, 32)) return false;
   if (string2ll(ptr, len)) return false; // a canonical integer is stored int-encoded
   const p = changetype<usize>(buf);
-  if (len != <usize>buf.byteLength) __renew(p, len);
+  setLengthInBlock(buf, len);
   memory.copy(p, ptr, len);
   e.isRaw = false;
   if (!keepTtl && e.expIdx >= 0) removeExpire(db, e);
