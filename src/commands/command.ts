@@ -20,8 +20,11 @@ export function writeRespJson(reply: ReplyWriter, v: RespJson): void {
   } else reply.status(v.s);
 }
 
+/** A subcommand is supported when it has an implementation, or its parent runs all of them (OBJECT in the kernel). */
 function subSupported(s: CommandSpec): boolean {
-  return Boolean(s.handler) || s.kernelIndex >= 0;
+  if (s.handler || s.kernelIndex >= 0) return true;
+  const p = s.parent;
+  return Boolean(p && (p.handler || p.kernelIndex >= 0));
 }
 
 /** The COMMAND INFO row, listing only the subcommands LatticeKV supports. */
@@ -119,6 +122,26 @@ export function keysFromSpecs(spec: CommandSpec, argv: Buffer[]): KeyRef[] | nul
   return out;
 }
 
+/** Key flags of commands whose specs say variable_flags (Redis's setGetKeys, bitfieldGetKeys). */
+function variableFlags(name: string, argv: Buffer[]): RespJson[] | null {
+  const rw: RespJson[] = [{ s: "RW" }, { s: "access" }, { s: "update" }];
+  if (name === "set") {
+    for (let i = 3; i < argv.length; i++) if (argv[i].toString("latin1").toLowerCase() === "get") return rw;
+    return [{ s: "OW" }, { s: "update" }];
+  }
+  if (name === "bitfield") {
+    for (let i = 2; i < argv.length; i++) {
+      const a = argv[i].toString("latin1").toLowerCase();
+      const rem = argv.length - i - 1;
+      if (a === "get" && rem >= 2) i += 2;
+      else if (a === "overflow" && rem >= 1) i += 1;
+      else return rw;
+    }
+    return [{ s: "RO" }, { s: "access" }];
+  }
+  return null;
+}
+
 /** SORT's keys when the specs cannot say (Redis's sortGetKeys): the key and STORE target. */
 function sortKeys(argv: Buffer[]): KeyRef[] {
   const out: KeyRef[] = [{ pos: 1, flags: [{ s: "RO" }, { s: "access" }] }];
@@ -155,13 +178,13 @@ function getKeys(ctx: CommandContext, withFlags: boolean): void {
     if (target.flags.has("no_mandatory_keys")) return reply.arrayLen(0);
     return reply.error("Invalid arguments specified for command");
   }
+  const varFlags = variableFlags(name, args);
   reply.arrayLen(keys.length);
   for (const k of keys) {
     if (!withFlags) { reply.bulk(args[k.pos]); continue; }
     reply.arrayLen(2);
     reply.bulk(args[k.pos]);
-    const flags = k.flags.filter((f) => !(typeof f === "object" && f && !Array.isArray(f) && (f.s === "variable_flags")));
-    writeRespJson(reply, flags);
+    writeRespJson(reply, varFlags ?? k.flags);
   }
 }
 

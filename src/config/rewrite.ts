@@ -138,6 +138,8 @@ function rewriteDirective(state: RewriteState, d: Directive, value: string): voi
     case "replicaof":
       if (value === "") return state.markProcessed(name);
       return state.rewriteLine(name, `${name} ${value}`, true);
+    case "latency-tracking-info-percentiles":
+      return state.rewriteLine(name, `${name} ${value === "" ? '""' : value}`, true);
     case "notify-keyspace-events":
       return state.rewriteLine(name, `${name} ${repr(value)}`, value !== "");
     case "client-output-buffer-limit": {

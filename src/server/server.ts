@@ -177,7 +177,8 @@ export class Server {
     }
     // Like Redis's lookupCommandLogic: with arguments, a command that has subcommands runs
     // the named subcommand; alone (COMMAND), it runs its own handler.
-    if (spec.subcommands.size > 0 && argv.length >= 2) {
+    // A kernel command that runs its subcommands itself (OBJECT) goes to the kernel whole.
+    if (spec.subcommands.size > 0 && argv.length >= 2 && !(spec.kernelIndex >= 0 && !spec.handler)) {
       const subName = argv[1].toString("latin1").toLowerCase();
       const sub = spec.subcommands.get(subName);
       if (!sub || !(sub.handler || sub.kernelIndex >= 0)) {
