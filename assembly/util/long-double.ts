@@ -257,10 +257,11 @@ class BigNat {
 }
 
 /**
- * The long double nearest to num/den * 2^binExp (ties to even), or null when it is
- * outside long double's range (strtold's ERANGE cases Redis rejects). num > 0.
+ * The number nearest to num/den * 2^binExp with `bits` significant bits (64: long double,
+ * 53: double), ties to even, as a normalized LongDouble; null when outside long double's
+ * range (strtold's ERANGE cases Redis rejects). num > 0; num and den are consumed.
  */
-function roundQuotient(neg: bool, num: BigNat, den: BigNat, binExp: i32): LongDouble | null {
+function roundQuotient(neg: bool, num: BigNat, den: BigNat, binExp: i32, bits: i32): LongDouble | null {
   // Scale so that q = floor(num/den) lies in [2^66, 2^68): 64 mantissa bits plus guard bits.
   const k = 67 + den.bitLength() - num.bitLength();
   if (k >= 0) num.shl(k); else den.shl(-k);
@@ -281,9 +282,21 @@ function roundQuotient(neg: bool, num: BigNat, den: BigNat, binExp: i32): LongDo
   const rem = qLo & ((<u64>1 << <u64>s) - 1);
   const half = <u64>1 << <u64>(s - 1);
   let exp = binExp - k + s;
-  if (rem > half || (rem == half && (sticky || (mant & 1) != 0))) {
-    mant++;
-    if (mant == 0) { mant = <u64>1 << 63; exp++; }
+  if (bits >= 64) {
+    if (rem > half || (rem == half && (sticky || (mant & 1) != 0))) {
+      mant++;
+      if (mant == 0) { mant = <u64>1 << 63; exp++; }
+    }
+  } else {
+    // Drop the low d bits of the 64-bit truncation; rem and sticky lie below them.
+    const d = <u64>(64 - bits);
+    const dropped = mant & ((<u64>1 << d) - 1);
+    const halfD = <u64>1 << (d - 1);
+    const below = rem != 0 || sticky;
+    let m = mant >> d;
+    if (dropped > halfD || (dropped == halfD && (below || (m & 1) != 0))) m++;
+    if (m == (<u64>1 << <u64>bits)) { m = <u64>1 << <u64>(bits - 1); exp++; }
+    mant = m << d;
   }
   if (exp + 63 > MAX_TOP_BIT || exp + 63 < MIN_TOP_BIT) return null;
   return new LongDouble(LD_FINITE, neg, mant, exp);
@@ -292,6 +305,7 @@ function roundQuotient(neg: bool, num: BigNat, den: BigNat, binExp: i32): LongDo
 // ---- parsing: string2ld ------------------------------------------------------------------------
 
 export let parsedLd: LongDouble = LongDouble.zero();
+export let parsedDouble: f64 = 0;
 
 // Redis's MAX_LONG_DOUBLE_CHARS: longer inputs are refused outright.
 const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
@@ -317,46 +331,53 @@ function restIs(ptr: usize, i: usize, len: usize, word: string): bool {
   return true;
 }
 
+// What parseExact found: kind (LD_ZERO / LD_INF / LD_FINITE), sign, and for a finite value
+// the exact rational exNum / exDen * 2^exBinExp, for a rounder to turn into bits.
+let exKind: u8 = LD_ZERO;
+let exNeg = false;
+let exNum: BigNat = new BigNat();
+let exDen: BigNat = new BigNat();
+let exBinExp: i32 = 0;
+
 /**
- * Redis's string2ld: the whole of [ptr, ptr+len) must be what strtold accepts (decimal or
- * hex float, inf/infinity), with no leading space, not NaN, and not out of range
- * (overflow or underflow to zero). Result in parsedLd.
+ * Parses what strtod/strtold accept, all of [ptr, ptr+len): [sign] then inf/infinity, a hex
+ * float (0x digits [. digits] [p exp]) or a decimal (digits [. digits] [e exp]). No leading
+ * space, no NaN. False for anything else or a value far outside long double's range.
  */
-export function string2ld(ptr: usize, len: usize): bool {
-  if (len == 0 || len >= MAX_LONG_DOUBLE_CHARS) return false;
+function parseExact(ptr: usize, len: usize): bool {
+  if (len == 0) return false;
   let i: usize = 0;
   let neg = false;
   const c0 = <u32>load<u8>(ptr);
   if (c0 == 0x2d || c0 == 0x2b) { neg = c0 == 0x2d; i++; }
   if (i == len) return false;
-  if (restIs(ptr, i, len, "inf") || restIs(ptr, i, len, "infinity")) {
-    parsedLd = new LongDouble(LD_INF, neg, 0, 0);
-    return true;
-  }
-  if (len - i > 2 && load<u8>(ptr + i) == 0x30 && lowerAt(ptr, i + 1) == 0x78 /* x */) {
-    return parseHex(ptr, i + 2, len, neg);
-  }
-  // Decimal: digits [. digits] [e [sign] digits]
+  exNeg = neg;
+  if (restIs(ptr, i, len, "inf") || restIs(ptr, i, len, "infinity")) { exKind = LD_INF; return true; }
+  const hex = len - i > 2 && load<u8>(ptr + i) == 0x30 && lowerAt(ptr, i + 1) == 0x78 /* x */;
+  if (hex) i += 2;
   const num = new BigNat();
-  let digits = 0;       // digits seen (mantissa)
-  let decExp: i64 = 0;  // value = num * 10^decExp
-  let pending: u32 = 0, pendingMul: u32 = 1; // batch 9 digits per bignum step
+  let digits = 0;
+  let scale: i64 = 0; // decimal: value = num * 10^scale; hex: value = num * 2^scale
+  let pending: u32 = 0, pendingMul: u32 = 1; // batch digits per bignum step
+  const base: u32 = hex ? 16 : 10;
+  const batch: u32 = hex ? 0x10000000 : 1000000000;
   let sawDot = false;
   for (; i < len; i++) {
     const c = <u32>load<u8>(ptr + i);
-    if (isDigit(c)) {
+    const v = hex ? hexVal(c) : (isDigit(c) ? <i32>(c - 0x30) : -1);
+    if (v >= 0) {
       digits++;
-      if (sawDot) decExp--;
-      pending = pending * 10 + (c - 0x30);
-      pendingMul *= 10;
-      if (pendingMul == 1000000000) { num.mulSmallAdd(pendingMul, pending); pending = 0; pendingMul = 1; }
+      if (sawDot) scale -= hex ? 4 : 1;
+      pending = pending * base + <u32>v;
+      pendingMul *= base;
+      if (pendingMul == batch) { num.mulSmallAdd(pendingMul, pending); pending = 0; pendingMul = 1; }
     } else if (c == 0x2e && !sawDot) {
       sawDot = true;
     } else break;
   }
   if (pendingMul != 1) num.mulSmallAdd(pendingMul, pending);
   if (digits == 0) return false;
-  if (i < len && lowerAt(ptr, i) == 0x65 /* e */) {
+  if (i < len && lowerAt(ptr, i) == (hex ? 0x70 /* p */ : 0x65 /* e */)) {
     i++;
     let eneg = false;
     if (i < len && (load<u8>(ptr + i) == 0x2d || load<u8>(ptr + i) == 0x2b)) { eneg = load<u8>(ptr + i) == 0x2d; i++; }
@@ -366,60 +387,73 @@ export function string2ld(ptr: usize, len: usize): bool {
       if (e < 1000000000) e = e * 10 + <i64>(load<u8>(ptr + i) - 0x30);
       i++; expDigits++;
     }
-    if (expDigits == 0) return false; // strtold would stop before the 'e'
-    decExp += eneg ? -e : e;
+    if (expDigits == 0) return false; // strtod would stop before the 'e' / 'p'
+    scale += eneg ? -e : e;
   }
   if (i != len) return false;
-  if (num.isZero()) { parsedLd = new LongDouble(LD_ZERO, neg, 0, 0); return true; }
-  // Magnitude ~ 10^(decExp + decimal digits of num): refuse far out of range early.
-  const mag = decExp + <i64>(num.bitLength() * 30103 / 100000);
-  if (mag > 4940 || mag < -4960) return false;
+  if (num.isZero()) { exKind = LD_ZERO; return true; }
   const den = BigNat.fromU64(1);
-  if (decExp >= 0) num.mulPow10(<i32>decExp); else den.mulPow10(<i32>-decExp);
-  const r = roundQuotient(neg, num, den, 0);
+  if (hex) {
+    const top = scale + <i64>num.bitLength() - 1;
+    if (top > <i64>MAX_TOP_BIT + 1 || top < <i64>MIN_TOP_BIT - 1) return false;
+    exBinExp = <i32>scale;
+  } else {
+    // Magnitude ~ 10^(scale + decimal digits of num): refuse far out of range early.
+    const mag = scale + <i64>(num.bitLength() * 30103 / 100000);
+    if (mag > 4940 || mag < -4960) return false;
+    if (scale >= 0) num.mulPow10(<i32>scale); else den.mulPow10(<i32>-scale);
+    exBinExp = 0;
+  }
+  exKind = LD_FINITE;
+  exNum = num;
+  exDen = den;
+  return true;
+}
+
+/**
+ * Redis's string2ld: the whole of [ptr, ptr+len) must be what strtold accepts, with no
+ * leading space, not NaN, and not out of range (overflow, or underflow to zero). Result
+ * in parsedLd, correctly rounded to 64 bits.
+ */
+export function string2ld(ptr: usize, len: usize): bool {
+  if (len >= MAX_LONG_DOUBLE_CHARS || !parseExact(ptr, len)) return false;
+  if (exKind != LD_FINITE) { parsedLd = new LongDouble(exKind, exNeg, 0, 0); return true; }
+  const r = roundQuotient(exNeg, exNum, exDen, exBinExp, 64);
   if (r == null) return false;
   parsedLd = r;
   return true;
 }
 
-/** After "0x": hex digits [. hex digits] [p [sign] decimal digits]. */
-function parseHex(ptr: usize, i: usize, len: usize, neg: bool): bool {
-  const num = new BigNat();
-  let digits = 0;
-  let binExp: i64 = 0;
-  let sawDot = false;
-  for (; i < len; i++) {
-    const c = <u32>load<u8>(ptr + i);
-    const v = hexVal(c);
-    if (v >= 0) {
-      digits++;
-      if (sawDot) binExp -= 4;
-      num.mulSmallAdd(16, <u32>v);
-    } else if (c == 0x2e && !sawDot) {
-      sawDot = true;
-    } else break;
+/**
+ * Redis's string2d (strtod): as string2ld, but the value is a double, correctly rounded
+ * (also for subnormals); overflow past DBL_MAX or underflow to zero is refused, an
+ * explicit inf is not. Result in parsedDouble.
+ */
+export function string2d(ptr: usize, len: usize): bool {
+  if (!parseExact(ptr, len)) return false;
+  if (exKind == LD_ZERO) { parsedDouble = exNeg ? -0.0 : 0.0; return true; }
+  if (exKind == LD_INF) { parsedDouble = exNeg ? -Infinity : Infinity; return true; }
+  // First find the binary magnitude, then round once to the bits a double has there.
+  const probe = roundQuotient(exNeg, exNum.clone(), exDen.clone(), exBinExp, 64);
+  if (probe == null) return false;
+  const top = probe.exp + 63;
+  if (top > 1023) return false;   // overflow (ERANGE, HUGE_VAL)
+  if (top < -1075) return false;  // underflow to zero (ERANGE)
+  if (top == -1075) {
+    // Between 2^-1075 and the smallest subnormal 2^-1074: rounds up to it unless exactly
+    // half way (ties to even: zero, refused as underflow).
+    const n = exNum, d = exDen;
+    const sh = exBinExp + 1075; // compare num * 2^binExp with den * 2^-1075
+    if (sh >= 0) n.shl(sh); else d.shl(-sh);
+    if (n.cmp(d) <= 0) return false;
+    parsedDouble = exNeg ? -5e-324 : 5e-324;
+    return true;
   }
-  if (digits == 0) return false;
-  if (i < len && lowerAt(ptr, i) == 0x70 /* p */) {
-    i++;
-    let eneg = false;
-    if (i < len && (load<u8>(ptr + i) == 0x2d || load<u8>(ptr + i) == 0x2b)) { eneg = load<u8>(ptr + i) == 0x2d; i++; }
-    let e: i64 = 0;
-    let expDigits = 0;
-    while (i < len && isDigit(load<u8>(ptr + i))) {
-      if (e < 1000000000) e = e * 10 + <i64>(load<u8>(ptr + i) - 0x30);
-      i++; expDigits++;
-    }
-    if (expDigits == 0) return false;
-    binExp += eneg ? -e : e;
-  }
-  if (i != len) return false;
-  if (num.isZero()) { parsedLd = new LongDouble(LD_ZERO, neg, 0, 0); return true; }
-  const top = binExp + <i64>num.bitLength() - 1;
-  if (top > <i64>MAX_TOP_BIT + 1 || top < <i64>MIN_TOP_BIT - 1) return false;
-  const r = roundQuotient(neg, num, BigNat.fromU64(1), <i32>binExp);
-  if (r == null) return false;
-  parsedLd = r;
+  const bits = top >= -1022 ? 53 : 53 - (-1022 - top);
+  const r = roundQuotient(exNeg, exNum, exDen, exBinExp, bits)!;
+  const v = NativeMath.scalbn(<f64>(r.mant >> 11), r.exp + 11);
+  if (!isFinite(v) || v == 0) return false;
+  parsedDouble = exNeg ? -v : v;
   return true;
 }
 

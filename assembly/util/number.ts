@@ -2,6 +2,8 @@
 // string2ld, ll2string, ld2string). These decide error replies such as
 // "value is not an integer or out of range", so they are strict on purpose.
 
+import { string2d as exactString2d, parsedDouble as exactParsedDouble } from "./long-double";
+
 /** Writes n in decimal at dst; returns the number of bytes written (at most 20). */
 export function ll2string(dst: usize, n: i64): usize {
   let neg = n < 0;
@@ -63,57 +65,16 @@ export function string2ll(ptr: usize, len: usize): bool {
 
 export let parsedDouble: f64 = 0;
 
-@inline function isDigit(c: u32): bool { return c >= 0x30 && c <= 0x39; }
-
-function lowerAt(ptr: usize, i: usize): u32 {
-  let c = <u32>load<u8>(ptr + i);
-  if (c >= 0x41 && c <= 0x5a) c += 32;
-  return c;
-}
-
-function matchesWord(ptr: usize, start: usize, len: usize, word: string): bool {
-  if (len - start != <usize>word.length) return false;
-  for (let i = 0; i < word.length; i++) {
-    if (lowerAt(ptr, start + <usize>i) != <u32>word.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 /**
- * Parses a float the way Redis's string2ld (strtold) accepts it: optional sign, digits
- * with an optional fraction and exponent, or inf/infinity; no spaces, nothing trailing,
- * never NaN. Result in parsedDouble.
+ * Parses [ptr, ptr+len) as Redis's string2d (strtod) accepts it: decimal or hex float,
+ * inf/infinity, optional sign; no spaces, nothing trailing, never NaN, no overflow past
+ * DBL_MAX or underflow to zero. Correctly rounded (long-double.ts does the exact work).
+ * Result in parsedDouble.
  */
 export function string2d(ptr: usize, len: usize): bool {
-  if (len == 0 || len > 5000) return false;
-  let i: usize = 0;
-  let neg = false;
-  let c = <u32>load<u8>(ptr);
-  if (c == 0x2d || c == 0x2b) { neg = c == 0x2d; i++; }
-  if (i < len && !isDigit(load<u8>(ptr + i)) && load<u8>(ptr + i) != 0x2e) {
-    if (matchesWord(ptr, i, len, "inf") || matchesWord(ptr, i, len, "infinity")) {
-      parsedDouble = neg ? -Infinity : Infinity;
-      return true;
-    }
-    return false;
-  }
-  let digits = 0;
-  while (i < len && isDigit(load<u8>(ptr + i))) { i++; digits++; }
-  if (i < len && load<u8>(ptr + i) == 0x2e) {
-    i++;
-    while (i < len && isDigit(load<u8>(ptr + i))) { i++; digits++; }
-  }
-  if (digits == 0) return false;
-  if (i < len && lowerAt(ptr, i) == 0x65 /* e */) {
-    i++;
-    if (i < len && (load<u8>(ptr + i) == 0x2d || load<u8>(ptr + i) == 0x2b)) i++;
-    let expDigits = 0;
-    while (i < len && isDigit(load<u8>(ptr + i))) { i++; expDigits++; }
-    if (expDigits == 0) return false;
-  }
-  if (i != len) return false;
-  parsedDouble = parseFloat(String.UTF8.decodeUnsafe(ptr, len));
-  return !isNaN(parsedDouble);
+  if (!exactString2d(ptr, len)) return false;
+  parsedDouble = exactParsedDouble;
+  return true;
 }
 
 /**
