@@ -43,6 +43,7 @@ function respScalar(bytes: Uint8Array): { error?: string; value?: string } {
   const nl = s.indexOf("\r\n");
   const head = s.slice(0, nl);
   if (s[0] === "-") return { error: head.slice(1) };
+  if (s[0] === "_") return {}; // RESP3 null
   if (s[0] === "$") return Number(head.slice(1)) < 0 ? {} : { value: s.slice(nl + 2, nl + 2 + Number(head.slice(1))) };
   return { value: head.slice(1) };
 }
@@ -87,16 +88,30 @@ function registerBuiltins(): void {
       case "string": return reply.bulk("Hello World");
       case "integer": return reply.integer(12345);
       case "double": return reply.double(3.141);
-      case "bignum": return reply.bulk("1234567999999999999999999999999999999");
+      case "bignum": return reply.bigNumber("1234567999999999999999999999999999999");
       case "null": return reply.nullBulk();
       case "array": reply.arrayLen(3); for (let j = 0; j < 3; j++) reply.integer(j); return;
       case "set": reply.setLen(3); for (let j = 0; j < 3; j++) reply.integer(j); return;
-      case "map": reply.mapLen(3); for (let j = 0; j < 3; j++) { reply.integer(j); reply.integer(j === 1 ? 1 : 0); } return;
-      case "attrib": return reply.bulk("Some real reply following the attribute");
-      case "push": return reply.error("RESP2 is not supported by this command");
+      case "map": reply.mapLen(3); for (let j = 0; j < 3; j++) { reply.integer(j); reply.bool(j === 1); } return;
+      case "attrib":
+        if (reply.resp >= 3) {
+          reply.attributeLen(1);
+          reply.bulk("key-popularity");
+          reply.arrayLen(2);
+          reply.bulk("key:123");
+          reply.integer(90);
+        }
+        return reply.bulk("Some real reply following the attribute");
+      case "push":
+        if (reply.resp < 3) return reply.error("RESP2 is not supported by this command");
+        reply.pushLen(2);
+        reply.bulk("server-cpu-usage");
+        reply.integer(42);
+        // A push is out of band: a normal reply follows so the caller's read completes.
+        return reply.bulk("Some real reply following the push reply");
       case "verbatim": return reply.verbatim("This is a verbatim\nstring");
-      case "true": return reply.integer(1);
-      case "false": return reply.integer(0);
+      case "true": return reply.bool(true);
+      case "false": return reply.bool(false);
       default:
         return reply.error("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
     }

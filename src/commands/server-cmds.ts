@@ -1,5 +1,6 @@
 // HELLO, RESET, TIME, SHUTDOWN: connection handshake and server lifecycle, as Redis 7.0.
-// RESP3 is not spoken yet, so HELLO 3 answers NOPROTO. Families that keep per-connection
+// HELLO 3 switches the connection to RESP3 (host replies through ReplyWriter.resp, kernel
+// replies through Shard.useProtocol before each run). Families that keep per-connection
 // state (MULTI, WATCH, pub/sub, tracking) register what RESET must clear in resetHooks.
 import type { CommandTable } from "./table.js";
 import type { Client } from "../server/client.js";
@@ -21,6 +22,12 @@ export const authenticator = {
     return required === "" || required === pass;
   },
 };
+
+/** The connection's protocol: host replies and (at the next kernel run) kernel replies follow it. */
+export function setProtocol(c: Client, resp: number): void {
+  c.resp = resp;
+  c.reply.resp = resp;
+}
 
 function helloReply(server: Server, c: Client): void {
   const r = c.reply;
@@ -53,7 +60,6 @@ export function registerServerCommands(t: CommandTable): void {
       }
       ver = Number(s);
       if (ver < 2 || ver > 3) return reply.error("NOPROTO unsupported protocol version");
-      if (ver === 3) return reply.error("NOPROTO sorry, this protocol version is not supported.");
     }
     let user: string | undefined;
     let pass: string | undefined;
@@ -80,14 +86,14 @@ export function registerServerCommands(t: CommandTable): void {
       client.user = user;
     }
     if (name !== undefined) client.name = name.toString("latin1");
-    if (ver) client.resp = ver;
+    if (ver) setProtocol(client, ver);
     helloReply(server, client);
   });
 
   t.define("reset", ({ client, reply }) => {
     for (const h of resetHooks) h(client);
     client.db = 0;
-    client.resp = 2;
+    setProtocol(client, 2);
     client.name = "";
     client.replyOff = false;
     client.skipNextReply = false;

@@ -232,6 +232,7 @@ export class Client {
     this.socket.cork();
     try {
       while (!this.closed) {
+        shard.useProtocol(this.resp);
         const st = k.x.process(pos, end, this.db, this.server.now());
         const out = k.output();
         if (out.length) this.write(Buffer.from(out));

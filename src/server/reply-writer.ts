@@ -1,6 +1,7 @@
 // ReplyWriter: RESP replies of host-side commands, named by reply type like Redis's
-// addReply* family. Handlers never format RESP themselves; when RESP3 lands, the encoding
-// choice is made here, not in handlers.
+// addReply* family. Handlers never format RESP themselves: they ask for a map, a set, a
+// double, a null, and the writer encodes it for the connection's protocol (`resp`, set by
+// HELLO): RESP3's own types, or their RESP2 stand-ins, as Redis's networking.c does.
 
 const CRLF = "\r\n";
 
@@ -11,6 +12,8 @@ export class ReplyWriter {
   errors = 0;
   /** The last error's code word (ERR, WRONGTYPE...), for errorstats. */
   lastErrorCode = "";
+  /** Protocol of the connection: 2, or 3 after HELLO 3. */
+  resp = 2;
 
   private push(p: Buffer | string): void {
     this.parts.push(p);
@@ -31,13 +34,25 @@ export class ReplyWriter {
   ok(): void { this.push("+OK\r\n"); }
   status(s: string): void { this.push("+" + s + CRLF); }
   integer(n: number | bigint): void { this.push(":" + n + CRLF); }
-  nullBulk(): void { this.push("$-1\r\n"); }
-  nullArray(): void { this.push("*-1\r\n"); }
+  /** RESP3 has one null; RESP2 has a null bulk string and a null array. */
+  nullBulk(): void { this.push(this.resp >= 3 ? "_\r\n" : "$-1\r\n"); }
+  nullArray(): void { this.push(this.resp >= 3 ? "_\r\n" : "*-1\r\n"); }
   arrayLen(n: number): void { this.push("*" + n + CRLF); }
   /** RESP2 has no map type: a map is an array of 2n alternating keys and values. */
-  mapLen(n: number): void { this.push("*" + 2 * n + CRLF); }
+  mapLen(n: number): void { this.push(this.resp >= 3 ? "%" + n + CRLF : "*" + 2 * n + CRLF); }
   /** RESP2 has no set type: a set is an array. */
-  setLen(n: number): void { this.push("*" + n + CRLF); }
+  setLen(n: number): void { this.push((this.resp >= 3 ? "~" : "*") + n + CRLF); }
+  /** Out-of-band data (pub/sub messages, invalidations): a push in RESP3, an array in RESP2. */
+  pushLen(n: number): void { this.push((this.resp >= 3 ? ">" : "*") + n + CRLF); }
+  /** RESP3 attribute; RESP2 has none, so the caller must not write its pairs there. */
+  attributeLen(n: number): void { if (this.resp >= 3) this.push("|" + n + CRLF); }
+  /** RESP3 boolean; RESP2 integer 1 or 0. */
+  bool(b: boolean): void { this.push(this.resp >= 3 ? (b ? "#t\r\n" : "#f\r\n") : b ? ":1\r\n" : ":0\r\n"); }
+  /** RESP3 big number; a bulk string in RESP2. */
+  bigNumber(digits: string): void {
+    if (this.resp >= 3) this.push("(" + digits + CRLF);
+    else this.bulk(digits);
+  }
 
   bulk(v: string | Buffer | Uint8Array): void {
     if (typeof v === "string") {
@@ -51,11 +66,20 @@ export class ReplyWriter {
     this.push(CRLF);
   }
 
-  /** Verbatim text (INFO, CLIENT LIST): a bulk string in RESP2. */
-  verbatim(text: string): void { this.bulk(text); }
+  /** Verbatim text (INFO, CLIENT LIST): "=len\r\ntxt:..." in RESP3, a bulk string in RESP2. */
+  verbatim(text: string, format = "txt"): void {
+    if (this.resp < 3) return this.bulk(text);
+    const b = Buffer.from(text, "utf8");
+    this.push("=" + (b.length + 4) + CRLF + format + ":");
+    this.push(b);
+    this.push(CRLF);
+  }
 
-  /** Doubles are bulk strings in RESP2. */
-  double(d: number): void { this.bulk(formatDouble(d)); }
+  /** RESP3 double (",3.14"); a bulk string in RESP2. */
+  double(d: number): void {
+    if (this.resp < 3) return this.bulk(formatDouble(d));
+    this.push("," + (Number.isNaN(d) ? "nan" : formatDouble(d)) + CRLF);
+  }
 
   bulkArray(items: (string | Buffer | Uint8Array)[]): void {
     this.arrayLen(items.length);

@@ -20,16 +20,18 @@ export function skipValue(buf: Uint8Array, pos: number): number {
   const e = lineEnd(buf, pos + 1);
   switch (type) {
     case 0x2b: case 0x2d: case 0x3a: // + - :
+    case 0x5f: case 0x2c: case 0x23: case 0x28: // RESP3 _ , # (
       return e + 2;
-    case 0x24: { // $
+    case 0x24: case 0x3d: case 0x21: { // $, RESP3 verbatim = and blob error !
       const n = lineNumber(buf, pos + 1, e);
       return n < 0 ? e + 2 : e + 2 + n + 2;
     }
-    case 0x2a: { // *
-      const n = lineNumber(buf, pos + 1, e);
+    case 0x2a: case 0x7e: case 0x3e: case 0x25: case 0x7c: { // *, RESP3 ~ > and (2n items) % |
+      const n = lineNumber(buf, pos + 1, e) * (type === 0x25 || type === 0x7c ? 2 : 1);
       let p = e + 2;
       for (let i = 0; i < n; i++) p = skipValue(buf, p);
-      return p;
+      // An attribute precedes the value it describes.
+      return type === 0x7c ? skipValue(buf, p) : p;
     }
   }
   throw new Error(`unexpected RESP type byte ${type}`);
@@ -37,7 +39,7 @@ export function skipValue(buf: Uint8Array, pos: number): number {
 
 /** The elements of the array at pos (null for a null array or a non-array). */
 export function arrayItems(buf: Uint8Array, pos = 0): Span[] | null {
-  if (buf[pos] !== 0x2a) return null;
+  if (buf[pos] !== 0x2a && buf[pos] !== 0x7e) return null; // array, or a RESP3 set
   const e = lineEnd(buf, pos + 1);
   const n = lineNumber(buf, pos + 1, e);
   if (n < 0) return null;
@@ -60,6 +62,7 @@ export function integerOf(buf: Uint8Array, pos = 0): number {
 
 /** The payload of a bulk string at pos (null for a null bulk). */
 export function bulkOf(buf: Uint8Array, pos = 0): Buffer | null {
+  if (buf[pos] === 0x5f) return null; // RESP3 null
   const e = lineEnd(buf, pos + 1);
   const n = lineNumber(buf, pos + 1, e);
   if (n < 0) return null;

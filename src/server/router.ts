@@ -84,6 +84,7 @@ export class Router {
    */
   execute(client: Client, spec: CommandSpec, argv: Buffer[], raw?: Uint8Array): void {
     const now = this.server.now();
+    for (const s of this.shards) s.useProtocol(client.resp);
     if (!this.sharded) {
       client.reply.raw(this.shards[0].call(argv, client.db, now));
       return;
@@ -110,6 +111,7 @@ export class Router {
 
   /** Runs argv on one shard (routing already decided) and returns its reply. */
   callOn(shard: Shard, client: Client, argv: Uint8Array[]): Uint8Array {
+    shard.useProtocol(client.resp);
     return shard.call(argv, client.db, this.server.now());
   }
 

@@ -17,6 +17,8 @@ export class Shard {
   private inputPtr = 0;
   private inputCap = 0;
   private readonly sharded: boolean;
+  /** The protocol (2 or 3) the kernel currently encodes replies in. */
+  private protocol = 2;
   /** Called with the handles of host-side values the kernel dropped. */
   onFreedHandles: (handles: number[]) => void = () => {};
 
@@ -41,6 +43,13 @@ export class Shard {
       if (spec.firstKey <= 0 || spec.flags.has("movablekeys")) flags |= CMD_ROUTE_HOST;
       spec.kernelIndex = this.kernel.bindCommand(name, spec.arity, flags, spec);
     }
+  }
+
+  /** Makes the kernel encode replies for a client speaking `resp` (HELLO 3 → RESP3). */
+  useProtocol(resp: number): void {
+    if (resp === this.protocol) return;
+    this.kernel.x.setProtocol(resp);
+    this.protocol = resp;
   }
 
   /** Copies bytes into the shard's input region and returns its address. */

@@ -154,7 +154,7 @@ describe("DEBUG", () => {
 describe("CLIENT", () => {
   it("LIST and INFO use Redis's field layout", async () => {
     const info = await r.call("client", "info") as string;
-    expect(info).toMatch(/^id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:\d+ fd=-?\d+ name= age=\d+ idle=\d+ flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=\d+ argv-mem=10 multi-mem=0 rbs=\d+ rbp=\d+ obl=0 oll=0 omem=0 tot-mem=\d+ events=r cmd=client\|info user=default redir=-1 resp=2\n$/);
+    expect(info).toMatch(/^id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:\d+ fd=-?\d+ name= age=\d+ idle=\d+ flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=\d+ argv-mem=10 multi-mem=0 rbs=\d+ rbp=\d+ obl=0 oll=0 omem=0 tot-mem=\d+ events=r cmd=client\|info user=default redir=-1 resp=[23]\n$/);
     const id = await r.call("client", "id");
     expect(await r.call("client", "list", "id", String(id))).toMatch(new RegExp(`^id=${id} .* cmd=client\\|list `));
   });
@@ -197,10 +197,19 @@ describe("HELLO, RESET, TIME", () => {
   });
 
   it("HELLO errors are Redis's", async () => {
-    await expect(r.call("hello", "3")).rejects.toThrow("NOPROTO");
     await expect(r.call("hello", "4")).rejects.toThrow("NOPROTO unsupported protocol version");
     await expect(r.call("hello", "x")).rejects.toThrow("ERR Protocol version is not an integer or out of range");
     await expect(r.call("hello", "2", "bogus")).rejects.toThrow("ERR Syntax error in HELLO option 'bogus'");
+  });
+
+  it("HELLO 3 switches host and kernel replies to RESP3, HELLO 2 back", async () => {
+    const { rawExchange } = await import("../helpers/server.js");
+    const { text } = await rawExchange(srv.port,
+      "HELLO 3\r\nDEL h3\r\nHSET h3 a 1\r\nHGETALL h3\r\nGET nokey\r\nCONFIG GET hz\r\nDEBUG PROTOCOL double\r\nHELLO 2\r\nGET nokey\r\nPING\r\n",
+      { until: (s) => s.endsWith("+PONG\r\n") });
+    expect(text.startsWith("%7\r\n$6\r\nserver\r\n")).toBe(true);
+    expect(text).toContain(":1\r\n%1\r\n$1\r\na\r\n$1\r\n1\r\n_\r\n%1\r\n$2\r\nhz\r\n$2\r\n10\r\n,3.141\r\n*14\r\n");
+    expect(text.endsWith("$-1\r\n+PONG\r\n")).toBe(true);
   });
 
   it("RESET returns to db 0 without a name", async () => {
