@@ -2,11 +2,13 @@
 // decimal form of an i64, raw bytes otherwise (keyspace/entry.ts):
 //
 //   Entry.isInt  true   value is Entry.intVal (Redis's OBJ_ENCODING_INT); str is null
-//   Entry.isInt  false  value is the bytes of Entry.str (RAW/EMBSTR)
+//   Entry.isInt  false  value is the bytes of Entry.str (EMBSTR, or RAW when longer than
+//                       44 bytes or Entry.isRaw); str.byteLength is the value's length,
+//                       its memory block may hold more (see "growable values")
 //
 // A command that edits bytes in place (APPEND, SETRANGE) leaves a raw value even when the
 // result looks like an integer, as Redis does; INCR/DECR keep an int-encoded value int-encoded
-// and never format it. LCS lives in strings-lcs.ts, SETBIT/GETBIT in bitops.ts.
+// and never format it. LCS lives in strings-lcs.ts, the bit commands in bitops.ts.
 
 import {
   argc, argPtr, argLen, argIs, db, getIntOrReply, intArg, rewriteArg,
@@ -83,10 +85,10 @@ export function loadStringBytes(e: Entry): void {
 }
 
 // ---- growable values ----------------------------------------------------------------------------
-// An ArrayBuffer's byteLength is its runtime size, which may be less than its memory block
-// (the runtime header's rtSize; its block may be larger). Growing values keep
-// spare room that way, like sds strings: APPEND, SETRANGE and SETBIT past the end cost
-// amortized O(bytes added) instead of copying the whole value each time.
+// An ArrayBuffer's byteLength is the rtSize in its runtime header, which may be less than
+// its memory block holds. Growing values keep spare room that way, like sds strings:
+// APPEND, SETRANGE and SETBIT past the end cost amortized O(bytes added) instead of copying
+// the whole value each time.
 
 /** Bytes the value's memory block can hold without moving. */
 function capacityOf(buf: ArrayBuffer): usize {
@@ -221,7 +223,7 @@ const SET_PXAT: u32 = 1 << 7;
 const SET_PERSIST: u32 = 1 << 8;
 const SET_ANY_EXPIRE: u32 = SET_EX | SET_PX | SET_EXAT | SET_PXAT;
 
-/** The absolute expiry (ms) SET/GETEX options asked for, after parseExpireOptions. */
+/** The absolute expiry (ms) an EX/PX/EXAT/PXAT argument asked for, after expireAtOrReply. */
 export let parsedExpireAt: i64 = -1;
 
 /**
