@@ -16,7 +16,7 @@ import {
 import { Entry, OBJ_HASH } from "../keyspace/entry";
 import {
   HashValue, HashField, fieldPtr, fieldLen, valuePtr, valueLen, hashMaxListpackValue,
-  hashMaxListpackEntries, listpackPairBytes,
+  hashMaxListpackEntries, listpackPairBytes, LISTPACK_MAX_SAFE_BYTES,
 } from "../keyspace/hash-value";
 import {
   addBulk, addInt, addNullBulk, addOk, addError, addArrayLen, addEmptyArray, addRawBuf, addMapLen, resp,
@@ -64,12 +64,19 @@ function hashLookupWriteOrCreate(): Entry | null {
   return e;
 }
 
-/** Redis's hashTypeTryConversion: a listpack takes no argument longer than hash-max-listpack-value. */
+/**
+ * Redis's hashTypeTryConversion: a listpack takes no argument longer than
+ * hash-max-listpack-value, and does not grow past LISTPACK_MAX_SAFE_BYTES.
+ */
 function tryConversion(h: HashValue, first: i32, last: i32): void {
   if (!h.isListpack) return;
+  let sum: i64 = 0;
   for (let i = first; i <= last; i++) {
-    if (<i64>argLen(i) > hashMaxListpackValue) { h.convertToHashtable(); return; }
+    const len = <i64>argLen(i);
+    if (len > hashMaxListpackValue) { h.convertToHashtable(); return; }
+    sum += len;
   }
+  if (<i64>h.lpUsed + sum > LISTPACK_MAX_SAFE_BYTES) h.convertToHashtable();
 }
 
 /** Deletes the key of a hash that has lost its last field (Redis never keeps empty hashes). */

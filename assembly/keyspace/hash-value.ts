@@ -32,6 +32,12 @@ export function setHashListpackLimits(entries: i64, value: i64): void {
   hashMaxListpackValue = value;
 }
 
+/**
+ * Redis's LISTPACK_MAX_SAFETY_SIZE: a listpack never grows past 1 GiB (it becomes a
+ * hashtable first). Here it also keeps the block inside one runtime object (~1 GiB max).
+ */
+export const LISTPACK_MAX_SAFE_BYTES: i64 = 1 << 30;
+
 export let fieldPtr: usize = 0;
 export let fieldLen: usize = 0;
 export let valuePtr: usize = 0;
@@ -96,7 +102,8 @@ export class HashValue {
 
   /** Sets field to value; returns true if the field is new (Redis's hashTypeSet returns the opposite). */
   set(fptr: usize, flen: usize, vptr: usize, vlen: usize): bool {
-    if (this.lp != null && (<i64>flen > hashMaxListpackValue || <i64>vlen > hashMaxListpackValue)) {
+    if (this.lp != null && (<i64>flen > hashMaxListpackValue || <i64>vlen > hashMaxListpackValue ||
+        <i64>this.lpUsed + listpackPairBytes(flen, vlen) > LISTPACK_MAX_SAFE_BYTES)) {
       this.convertToHashtable();
     }
     if (this.lp != null) {
