@@ -7,6 +7,11 @@ type Bytes = Uint8Array;
 
 const STAR = 42, QMARK = 63, LBRACKET = 91, RBRACKET = 93, BACKSLASH = 92, CARET = 94, DASH = 45;
 
+/** C's (signed) char: bytes above 127 compare as negative numbers in ranges, as in Redis. */
+function signed(b: number): number {
+  return b > 127 ? b - 256 : b;
+}
+
 function lower(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }
@@ -59,9 +64,9 @@ function matchImpl(pat: Bytes, pi: number, plen: number, str: Bytes, si: number,
             plen++;
             break;
           } else if (plen >= 3 && pat[pi + 1] === DASH) {
-            let start = pat[pi];
-            let end = pat[pi + 2];
-            let c = str[si];
+            let start = signed(pat[pi]);
+            let end = signed(pat[pi + 2]);
+            let c = signed(str[si]);
             if (start > end) { const t = start; start = end; end = t; }
             if (nocase) { start = lower(start); end = lower(end); c = lower(c); }
             pi += 2;
