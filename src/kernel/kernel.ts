@@ -138,6 +138,27 @@ export class Kernel {
     return out;
   }
 
+  /** Where argument i of a command handed back with STATUS_HOST is: [ptr, ptr + len) of mem. */
+  argPtr(i: number): number {
+    const m = this.mem;
+    const a = this.x.argvPtr() + i * 8;
+    return (m[a] | (m[a + 1] << 8) | (m[a + 2] << 16) | (m[a + 3] << 24)) >>> 0;
+  }
+  argLen(i: number): number {
+    const m = this.mem;
+    const a = this.x.argvPtr() + i * 8 + 4;
+    return (m[a] | (m[a + 1] << 8) | (m[a + 2] << 16) | (m[a + 3] << 24)) >>> 0;
+  }
+
+  /** Argument i of a handed-back command as a latin1 string (a command name). */
+  argName(i: number): string {
+    const p = this.argPtr(i);
+    let s = "";
+    const m = this.mem;
+    for (let j = p, e = p + this.argLen(i); j < e; j++) s += String.fromCharCode(m[j]);
+    return s;
+  }
+
   /** Names of the commands this kernel implements (bound or not). */
   commandNames(): string[] {
     const names: string[] = [];

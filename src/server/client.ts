@@ -272,17 +272,17 @@ export class Client {
 
   private runHandedBack(shard: Shard): void {
     const k = shard.kernel;
-    const argv = k.argv().map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
-    if (this.server.router.sharded) {
-      const spec = this.server.table.lookup(argv[0].toString("latin1"));
+    const router = this.server.router;
+    if (router.sharded) {
+      const spec = this.server.table.lookup(k.argName(0));
       if (spec && spec.kernelIndex >= 0 && !spec.handler) {
         // A kernel command whose keys are (partly) in other shards, or a keyspace-wide one.
-        const raw = k.mem.slice(k.x.commandStart(), k.x.consumedPos());
         this.lastCommand = spec.name;
-        this.server.router.execute(this, spec, argv, raw);
+        router.routeHandedBack(this, spec, shard);
         return;
       }
     }
+    const argv = k.argv().map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
     this.server.dispatch(this, argv);
   }
 

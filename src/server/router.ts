@@ -48,13 +48,15 @@ export function crc16(buf: Uint8Array, start = 0, end = buf.length): number {
 }
 
 /** Redis Cluster's keyHashSlot: hash the first non-empty {tag} if there is one. */
-export function keySlot(key: Uint8Array): number {
-  const s = key.indexOf(0x7b);
-  if (s >= 0) {
-    const e = key.indexOf(0x7d, s + 1);
-    if (e > s + 1) return crc16(key, s + 1, e) & 0x3fff;
+export function keySlot(key: Uint8Array, start = 0, end = key.length): number {
+  let s = start;
+  while (s < end && key[s] !== 0x7b) s++;
+  if (s < end) {
+    let e = s + 1;
+    while (e < end && key[e] !== 0x7d) e++;
+    if (e < end && e > s + 1) return crc16(key, s + 1, e) & 0x3fff;
   }
-  return crc16(key) & 0x3fff;
+  return crc16(key, start, end) & 0x3fff;
 }
 
 /** The slot range [low, high] of shard i of n. */
@@ -107,6 +109,37 @@ export class Router {
     const split = SPLIT[keySpec.name];
     if (split) split(this, client, argv, keySpec);
     else this.gather(client, argv, positions);
+  }
+
+  /**
+   * A kernel command that the client's home shard handed back. When its keys are all in one
+   * shard (the common case), its request bytes go there as they are, read straight from the
+   * home shard's memory; otherwise its argv is materialized for execute().
+   */
+  routeHandedBack(client: Client, spec: CommandSpec, home: Shard): void {
+    const k = home.kernel;
+    const x = k.x;
+    if (spec.subcommands.size === 0) {
+      const positions = keyPositions(spec, x.argc());
+      let target: Shard | null = null;
+      for (const p of positions) {
+        const ptr = k.argPtr(p);
+        const s = this.shards[this.shardOfSlot[keySlot(k.mem, ptr, ptr + k.argLen(p))]];
+        if (target === null) target = s;
+        else if (s !== target) { target = null; break; }
+      }
+      if (target !== null) {
+        // A view is enough for another instance's memory; the home shard itself may grow
+        // its memory while running the command, so it gets a copy.
+        const mem = k.mem;
+        const raw = target === home ? mem.slice(x.commandStart(), x.consumedPos()) : mem.subarray(x.commandStart(), x.consumedPos());
+        const out = target.callRaw(raw, client.db, this.server.now());
+        client.reply.raw(Buffer.from(out.buffer, out.byteOffset, out.length));
+        return;
+      }
+    }
+    const argv = k.argv().map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
+    this.execute(client, spec, argv, k.mem.slice(x.commandStart(), x.consumedPos()));
   }
 
   /** Runs argv on one shard (routing already decided) and returns its reply. */

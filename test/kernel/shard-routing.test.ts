@@ -52,6 +52,13 @@ describe("slots", () => {
     }
   });
 
+  it("keySlot of a range looks only inside it for a hash tag", () => {
+    const mem = te.encode("xx{a}foo{bar}zz");
+    expect(keySlot(mem, 5, 8)).toBe(keySlot(te.encode("foo")));
+    expect(keySlot(mem, 5, 13)).toBe(keySlot(te.encode("bar")));
+    expect(keySlot(mem, 0, 4)).toBe(keySlot(te.encode("xx{a")));
+  });
+
   it("slot ranges of n shards cover 0..16383 without gaps", () => {
     for (const n of [1, 2, 3, 4, 7]) {
       let next = 0;
