@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import Redis from "ioredis";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { startServer, rawExchange, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
@@ -108,5 +108,20 @@ describe("hashes through a real server", () => {
     const [cursor, items] = await r.hscan("m", 0, "MATCH", "user*");
     expect(cursor).toBe("0");
     expect(items).toEqual(["user1", "a", "user2", "b"]);
+  });
+
+  it("after HELLO 3, HGETALL is a map and HRANDFIELD WITHVALUES nests pairs", async () => {
+    await r.del("r3");
+    await r.hset("r3", "f", "v");
+    const cmds = ["HELLO 3", "HGETALL r3", "HGET r3 nope", "HRANDFIELD r3 -2 WITHVALUES", "HGETALL nokey", "HELLO 2", "HGETALL r3"];
+    const { text } = await rawExchange(srv.port, cmds.join("\r\n") + "\r\n", { until: (t) => t.endsWith("*2\r\n$1\r\nf\r\n$1\r\nv\r\n") });
+    const afterHello3 = text.slice(text.indexOf("%1\r\n$1\r\nf"));
+    expect(afterHello3.startsWith(
+      "%1\r\n$1\r\nf\r\n$1\r\nv\r\n" +
+      "_\r\n" +
+      "*2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n" +
+      "%0\r\n",
+    )).toBe(true);
+    expect(text.endsWith("*2\r\n$1\r\nf\r\n$1\r\nv\r\n")).toBe(true);
   });
 });
