@@ -23,7 +23,8 @@
 import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needBytes as parserNeed,
   protoError, argc as parsedArgc, argvPtr as parsedArgvPtr, protoMaxBulkLen } from "./resp/parser";
 import * as parser from "./resp/parser";
-import { resetOutput, outPtr, outLen, addError, errorCount, setResp } from "./resp/reply-writer";
+import { resetOutput, outPtr, outLen, addError, errorCount, setResp, errorCodes, errorCodeCounts,
+  resetErrorCodes } from "./resp/reply-writer";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
   hostSetHandle, hostKeyHandle, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
@@ -104,7 +105,7 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     const argc = parsedArgc;
     if (!arityOk(cmd, argc)) {
       addError("wrong number of arguments for '" + cmd.name + "' command");
-      cmd.failedCalls++;
+      cmd.rejectedCalls++;
     } else if (routing && !ownsCommand(cmd, argc)) {
       consumed = pos;
       handedStart = cmdStart;
@@ -156,8 +157,17 @@ export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u
 export function commandCalls(i: i32): f64 { return <f64>commands[i].calls; }
 export function commandFailedCalls(i: i32): f64 { return <f64>commands[i].failedCalls; }
 export function resetCommandStats(): void {
-  for (let i = 0; i < commands.length; i++) { commands[i].calls = 0; commands[i].failedCalls = 0; }
+  for (let i = 0; i < commands.length; i++) { commands[i].calls = 0; commands[i].failedCalls = 0; commands[i].rejectedCalls = 0; }
 }
+export function commandRejectedCalls(i: i32): f64 { return <f64>commands[i].rejectedCalls; }
+
+// ---- error statistics (INFO errorstats, total_error_replies) -------------------------------
+
+export function errorCodeCount(): i32 { return errorCodes.length; }
+export function errorCodeNamePtr(i: i32): usize { return changetype<usize>(errorCodes[i]); }
+export function errorCodeNameLen(i: i32): i32 { return errorCodes[i].byteLength; }
+export function errorCodeTotal(i: i32): f64 { return <f64>errorCodeCounts[i]; }
+export function resetErrorStats(): void { resetErrorCodes(); }
 
 // ---- handles, effects, expiry -------------------------------------------------------------
 

@@ -29,6 +29,8 @@ export class KernelCommand {
   bound: bool = false;
   calls: i64 = 0;
   failedCalls: i64 = 0;
+  /** Refused before running (wrong arity): INFO commandstats rejected_calls. */
+  rejectedCalls: i64 = 0;
   constructor(public name: string, public handler: Handler) {
     this.key = String.UTF8.encode(name);
     this.hash = hashBytes(changetype<usize>(this.key), <usize>this.key.byteLength);

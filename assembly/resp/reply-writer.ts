@@ -131,6 +131,7 @@ export function addError(msg: string): void {
   if (!startsWithCode(msg)) msg = "ERR " + msg;
   addAscii(0x2d /* - */, msg);
   errorCount++;
+  countErrorCode(msg);
 }
 
 /**
@@ -140,9 +141,35 @@ export function addError(msg: string): void {
 export function addErrorErr(msg: string): void {
   addAscii(0x2d /* - */, "ERR " + msg);
   errorCount++;
+  countErrorCode("ERR");
 }
 
 export let errorCount: i64 = 0;
+
+// Error replies by their code word (ERR, WRONGTYPE...), for INFO errorstats: a handful of
+// distinct codes, so two parallel arrays searched linearly.
+export const errorCodes = new Array<ArrayBuffer>();
+export const errorCodeCounts = new Array<i64>();
+
+function countErrorCode(msg: string): void {
+  const sp = msg.indexOf(" ");
+  const code = String.UTF8.encode(sp < 0 ? msg : msg.substring(0, sp));
+  const n = code.byteLength;
+  for (let i = 0; i < errorCodes.length; i++) {
+    const c = errorCodes[i];
+    if (c.byteLength == n && memory.compare(changetype<usize>(c), changetype<usize>(code), n) == 0) {
+      errorCodeCounts[i]++;
+      return;
+    }
+  }
+  errorCodes.push(code);
+  errorCodeCounts.push(1);
+}
+
+export function resetErrorCodes(): void {
+  errorCodes.length = 0;
+  errorCodeCounts.length = 0;
+}
 
 function startsWithCode(msg: string): bool {
   const sp = msg.indexOf(" ");

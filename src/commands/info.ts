@@ -10,7 +10,7 @@
 import os from "node:os";
 import type { CommandTable } from "./table.js";
 import type { Server } from "../server/server.js";
-import { commandStats } from "./stats.js";
+import { commandStats, errorStats, totalErrorReplies } from "./stats.js";
 
 const DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
   "cpu", "module_list", "errorstats", "cluster", "keyspace"];
@@ -253,7 +253,7 @@ export function genInfo(server: Server, args: string[]): string {
       ["tracking_total_items", 0],
       ["tracking_total_prefixes", 0],
       ["unexpected_error_replies", 0],
-      ["total_error_replies", st.errorReplies],
+      ["total_error_replies", totalErrorReplies(server)],
       ["dump_payload_sanitizations", 0],
       ["total_reads_processed", st.readsProcessed],
       ["total_writes_processed", st.writesProcessed],
@@ -307,7 +307,7 @@ export function genInfo(server: Server, args: string[]): string {
 
   if (want("errorstats")) {
     let s = "# Errorstats\r\n";
-    for (const [code, count] of [...server.errorStats.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    for (const [code, count] of [...errorStats(server).entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       s += `errorstat_${safe(code)}:count=${count}\r\n`;
     }
     parts.push(s);

@@ -11,15 +11,17 @@ export interface CommandStat { name: string; calls: number; usec: number; failed
 function statOf(server: Server, spec: CommandSpec): CommandStat {
   let calls = spec.calls;
   let failed = spec.failedCalls;
+  let rejected = spec.rejectedCalls;
   if (spec.kernelIndex >= 0) {
     calls = 0;
     failed = 0;
     for (const sh of server.shards) {
       calls += sh.kernel.x.commandCalls(spec.kernelIndex);
       failed += sh.kernel.x.commandFailedCalls(spec.kernelIndex);
+      rejected += sh.kernel.x.commandRejectedCalls(spec.kernelIndex);
     }
   }
-  return { name: spec.name, calls, usec: spec.usec, failedCalls: failed, rejectedCalls: spec.rejectedCalls };
+  return { name: spec.name, calls, usec: spec.usec, failedCalls: failed, rejectedCalls: rejected };
 }
 
 /** Every command and subcommand row with its statistics, in table order. */
@@ -39,6 +41,32 @@ export function totalCalls(server: Server): number {
   return n;
 }
 
+const decoder = new TextDecoder();
+
+/** Error replies by code (INFO errorstats): the host's plus every shard kernel's. */
+export function errorStats(server: Server): Map<string, number> {
+  const out = new Map(server.errorStats);
+  for (const sh of server.shards) {
+    const x = sh.kernel.x;
+    for (let i = 0; i < x.errorCodeCount(); i++) {
+      const p = x.errorCodeNamePtr(i);
+      const code = decoder.decode(sh.kernel.mem.subarray(p, p + x.errorCodeNameLen(i)));
+      out.set(code, (out.get(code) ?? 0) + x.errorCodeTotal(i));
+    }
+  }
+  return out;
+}
+
+/** total_error_replies: every error reply, host and kernel. */
+export function totalErrorReplies(server: Server): number {
+  let n = server.stats.errorReplies;
+  for (const sh of server.shards) {
+    const x = sh.kernel.x;
+    for (let i = 0; i < x.errorCodeCount(); i++) n += x.errorCodeTotal(i);
+  }
+  return n;
+}
+
 /** CONFIG RESETSTAT's share: zero every command counter, host and kernel. */
 export function resetCommandStats(server: Server): void {
   for (const spec of server.table.all.values()) {
@@ -46,5 +74,8 @@ export function resetCommandStats(server: Server): void {
       s.calls = 0; s.failedCalls = 0; s.rejectedCalls = 0; s.usec = 0;
     }
   }
-  for (const sh of server.shards) sh.kernel.x.resetCommandStats();
+  for (const sh of server.shards) {
+    sh.kernel.x.resetCommandStats();
+    sh.kernel.x.resetErrorStats();
+  }
 }

@@ -37,6 +37,12 @@ export interface KernelExports {
   commandCalls(i: number): number;
   commandFailedCalls(i: number): number;
   resetCommandStats(): void;
+  commandRejectedCalls(i: number): number;
+  errorCodeCount(): number;
+  errorCodeNamePtr(i: number): number;
+  errorCodeNameLen(i: number): number;
+  errorCodeTotal(i: number): number;
+  resetErrorStats(): void;
   freedHandleCount(): number;
   freedHandleAt(i: number): number;
   clearFreedHandles(): void;

@@ -62,6 +62,23 @@ describe("INFO", () => {
     expect(await r.info("stats")).toMatch(/keyspace_misses:0\r\n/);
   });
 
+  it("kernel errors count by code, and a wrong arity is a rejected call, as in Redis", async () => {
+    await r.config("RESETSTAT");
+    await expect(r.call("set", "k")).rejects.toThrow("ERR wrong number of arguments for 'set' command");
+    await r.set("k1", "v");
+    await expect(r.call("hset", "k1", "a", "b")).rejects.toThrow("WRONGTYPE");
+    await expect(r.call("nosuchcmd")).rejects.toThrow("ERR unknown command");
+    const es = await r.info("errorstats");
+    expect(es).toContain("errorstat_ERR:count=2\r\n");
+    expect(es).toContain("errorstat_WRONGTYPE:count=1\r\n");
+    const cs = await r.info("commandstats");
+    expect(cs).toMatch(/cmdstat_set:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=1,failed_calls=0/);
+    expect(cs).toMatch(/cmdstat_hset:calls=1,.*rejected_calls=0,failed_calls=1/);
+    expect(await r.info("stats")).toContain("total_error_replies:3\r\n");
+    await r.config("RESETSTAT");
+    expect(await r.info("errorstats")).not.toContain("errorstat_");
+  });
+
   it("errorstats counts error replies by code", async () => {
     await r.config("RESETSTAT");
     await expect(r.call("config", "set", "hz", "x")).rejects.toThrow();
