@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { totalCalls, resetCommandStats } from "../commands/stats.js";
 import { applyConfigToServer } from "../config/apply.js";
 import { perfConfig } from "../config/perf-config.js";
+import { HostKeyspace } from "../types/keyspace.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -20,6 +21,8 @@ export class Server {
   readonly table = new CommandTable();
   readonly shards: Shard[] = [];
   readonly router: Router;
+  /** Keys whose values the host holds (lists, sets, zsets): src/types/keyspace.ts. */
+  readonly types: HostKeyspace;
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
   private listener?: net.Server;
@@ -57,6 +60,7 @@ export class Server {
       this.shards.push(new Shard(i, databases, low, high, n));
     }
     this.router = new Router(this, this.shards);
+    this.types = new HostKeyspace(this.shards, (key) => this.router.shardOf(key), () => this.now());
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     applyConfigToServer(this);

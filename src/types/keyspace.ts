@@ -1,0 +1,143 @@
+// HostKeyspace: how host type commands (lists, sets, sorted sets) reach their keys.
+//
+// The kernel owns every key's existence, type and expiry; a host-held value is an object in
+// the HandleRegistry and the kernel entry holds its handle. A host command therefore:
+//   1. looks its key up through the kernel of the shard that owns the key's slot
+//      (lookupRead/lookupWrite: lazy expiry, keyspace hits/misses and the LRU clock are the
+//      kernel's, as Redis's lookupKeyRead/lookupKeyWrite), getting the value object, null
+//      when absent, or a WrongTypeError when the key holds another type;
+//   2. changes the object in place, creating the key with add() (create-on-write) and
+//      removing it with deleteIfEmpty() when it ends empty, as Redis never stores an empty
+//      list/set/zset;
+//   3. reports the write with propagate() (the effect record, as the kernel's effect log).
+// Every kernel call here is synchronous, so a host command touching keys in several shards
+// (LMOVE, SINTERSTORE...) stays atomic without moving keys: each key is read and written
+// on its own shard.
+//
+// Freed values: the kernel reports the handles it drops (DEL, expiry, overwrite, FLUSH*,
+// SWAPDB does not free) and Shard.afterCall hands them to the registry, so no path needs to
+// free a value by hand. COPY and OBJECT ENCODING reach values through the kernel's host
+// hooks (dupHandle, handleEncoding), wired here.
+import type { Shard } from "../server/shard.js";
+import type { HostHandler } from "../commands/table.js";
+import { HandleRegistry } from "./registry.js";
+import { WrongTypeError, type HostValue } from "./value.js";
+
+/** A host write as an effect record: the command's effect as Redis would propagate it. */
+export interface HostEffect { db: number; argv: Buffer[] }
+
+export class HostKeyspace {
+  readonly registry = new HandleRegistry();
+  /**
+   * Consumers of host writes (WATCH, notifications, replication, persistence). Nothing
+   * drains the kernel's effect log on the host yet; when that lands, it should subscribe
+   * here too, so host and kernel writes reach consumers alike.
+   */
+  readonly effectListeners: ((e: HostEffect) => void)[] = [];
+  /** Writes made by host commands (the kernel counts its own: statDirty). */
+  dirty = 0;
+  /** Per shard, a reusable region of its kernel memory for key bytes. */
+  private readonly scratch: { ptr: number; cap: number }[];
+
+  constructor(private readonly shards: Shard[], private readonly shardOfKey: (key: Uint8Array) => Shard,
+              private readonly now: () => number) {
+    this.scratch = shards.map(() => ({ ptr: 0, cap: 0 }));
+    for (const s of shards) {
+      s.onFreedHandles = (handles) => this.registry.free(handles);
+      s.kernel.hooks.dupHandle = (_type, handle) => {
+        const v = this.registry.get(handle);
+        return v ? this.registry.add(v.dup()) : 0;
+      };
+      s.kernel.hooks.handleEncoding = (_type, handle) => this.registry.get(handle)?.encoding() ?? -1;
+    }
+  }
+
+  /** The value at `key` if it holds `type`, else null when absent; throws WrongTypeError. Counts a hit/miss. */
+  lookupRead<T extends HostValue>(db: number, key: Uint8Array, type: number): T | null {
+    return this.lookup(db, key, type, true) as T | null;
+  }
+
+  /** lookupRead for a command that will write the key (no hit/miss accounting, as lookupKeyWrite). */
+  lookupWrite<T extends HostValue>(db: number, key: Uint8Array, type: number): T | null {
+    return this.lookup(db, key, type, false) as T | null;
+  }
+
+  /** The key's type (OBJ_*), or -1 when absent (expired keys are reclaimed). */
+  typeOf(db: number, key: Uint8Array): number {
+    return this.withKey(key, (s, p, n) => s.kernel.x.keyType(db, p, n, 0, this.now()));
+  }
+
+  /** Stores a new value at `key`, replacing any old value and its TTL (Redis's setKey). */
+  add(db: number, key: Uint8Array, v: HostValue): void {
+    const handle = this.registry.add(v);
+    this.withKey(key, (s, p, n) => s.kernel.x.setKeyHandle(db, p, n, v.type, handle, this.now()));
+  }
+
+  /** Deletes a key whatever it holds; whether it existed. */
+  delete(db: number, key: Uint8Array): boolean {
+    return this.withKey(key, (s, p, n) => s.kernel.x.keyDelete(db, p, n, this.now()) !== 0);
+  }
+
+  /** Removes the key when a command left its value empty. Returns whether it did. */
+  deleteIfEmpty(db: number, key: Uint8Array, v: HostValue): boolean {
+    if (v.length !== 0) return false;
+    this.delete(db, key);
+    return true;
+  }
+
+  /** Records a host write (Redis's propagate/alsoPropagate): argv as it should be replayed. */
+  propagate(db: number, argv: Buffer[]): void {
+    this.dirty++;
+    for (const l of this.effectListeners) l({ db, argv });
+  }
+
+  /** Live host values (tests: nothing leaks once keys are gone). */
+  get liveValues(): number { return this.registry.size; }
+
+  private lookup(db: number, key: Uint8Array, type: number, read: boolean): HostValue | null {
+    return this.withKey(key, (s, p, n) => {
+      const x = s.kernel.x;
+      const now = this.now();
+      const t = x.keyType(db, p, n, read ? 1 : 0, now);
+      if (t < 0) return null;
+      if (t !== type) throw new WrongTypeError();
+      const v = this.registry.get(x.keyHandle(db, p, n, now));
+      if (!v) throw new Error(`kernel key of type ${t} has no host value`);
+      return v;
+    });
+  }
+
+  /** Runs fn with the key's bytes in the kernel memory of the shard that owns it. */
+  private withKey<T>(key: Uint8Array, fn: (shard: Shard, ptr: number, len: number) => T): T {
+    const shard = this.shards.length === 1 ? this.shards[0] : this.shardOfKey(key);
+    const sc = this.scratch[shard.index];
+    const x = shard.kernel.x;
+    if (key.length > sc.cap) {
+      if (sc.ptr) x.free(sc.ptr);
+      sc.cap = Math.max(64, key.length);
+      sc.ptr = x.alloc(sc.cap);
+    }
+    shard.kernel.mem.set(key, sc.ptr);
+    try {
+      return fn(shard, sc.ptr, key.length);
+    } finally {
+      shard.afterCall();
+    }
+  }
+}
+
+/**
+ * Wraps a host type command's handler: a typed lookup that meets another type throws
+ * WrongTypeError, answered here with Redis's WRONGTYPE error. Handlers look all their keys
+ * up before changing anything, so a WRONGTYPE leaves the keyspace as it was.
+ */
+export function typeCommand(fn: HostHandler): HostHandler {
+  return (ctx) => {
+    try {
+      fn(ctx);
+    } catch (e) {
+      if (!(e instanceof WrongTypeError)) throw e;
+      ctx.reply.error(e.message);
+    }
+  };
+}

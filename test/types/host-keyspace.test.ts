@@ -1,0 +1,93 @@
+// The host type layer over real shard kernels: typed lookups, WRONGTYPE, create/delete, and
+// that every way the kernel drops a key (DEL, overwrite, expiry, FLUSHALL) frees the host
+// value, while COPY duplicates it and RENAME/MOVE keep it.
+import { describe, it, expect, beforeEach } from "vitest";
+import { Shard } from "../../src/server/shard.js";
+import { CommandTable } from "../../src/commands/table.js";
+import { keySlot, slotRange } from "../../src/server/router.js";
+import { HostKeyspace } from "../../src/types/keyspace.js";
+import { QuickList } from "../../src/types/list.js";
+import { OBJ_LIST, WrongTypeError } from "../../src/types/value.js";
+
+const table = new CommandTable();
+const b = (s: string) => Buffer.from(s, "latin1");
+
+function setup(n: number) {
+  let now = 1_000_000;
+  const shards: Shard[] = [];
+  for (let i = 0; i < n; i++) {
+    const [lo, hi] = slotRange(i, n);
+    const s = new Shard(i, 16, lo, hi, n);
+    s.bindCommands(table);
+    shards.push(s);
+  }
+  const shardOf = (key: Uint8Array) => shards.find((s) => keySlot(key) >= s.slotLow && keySlot(key) <= s.slotHigh)!;
+  const ks = new HostKeyspace(shards, shardOf, () => now);
+  const run = (...argv: string[]) => {
+    const key = argv[0] === "OBJECT" ? argv[2] : argv[1];
+    return Buffer.from(shardOf(b(key)).call(argv.map(b), 0, now)).toString("latin1");
+  };
+  return { ks, run, shards, advance: (ms: number) => (now += ms) };
+}
+
+for (const n of [1, 4]) {
+  describe(`host keyspace (${n} shard${n > 1 ? "s" : ""})`, () => {
+    let t: ReturnType<typeof setup>;
+    beforeEach(() => { t = setup(n); });
+
+    it("stores a value under a key the kernel reports as a list", () => {
+      t.ks.add(0, b("l"), QuickList.from(["a", "b"]));
+      expect(t.run("TYPE", "l")).toBe("+list\r\n");
+      expect(t.run("EXISTS", "l")).toBe(":1\r\n");
+      expect(t.ks.lookupRead<QuickList>(0, b("l"), OBJ_LIST)!.toArray()).toEqual(["a", "b"]);
+      expect(t.ks.lookupWrite(0, b("missing"), OBJ_LIST)).toBeNull();
+    });
+
+    it("throws WrongTypeError for a key of another type", () => {
+      t.run("SET", "s", "x");
+      expect(() => t.ks.lookupRead(0, b("s"), OBJ_LIST)).toThrow(WrongTypeError);
+    });
+
+    it("frees the value on DEL, overwrite by SET, FLUSHALL and expiry: no live handle is left", () => {
+      for (const k of ["a", "b", "c", "d", "e"]) t.ks.add(0, b(k), QuickList.from(["x"]));
+      expect(t.ks.liveValues).toBe(5);
+      t.run("DEL", "a");
+      expect(t.ks.liveValues).toBe(4);
+      t.run("SET", "b", "str");
+      expect(t.ks.liveValues).toBe(3);
+      t.run("PEXPIRE", "c", "10");
+      t.advance(20);
+      expect(t.ks.lookupRead(0, b("c"), OBJ_LIST)).toBeNull();
+      expect(t.ks.liveValues).toBe(2);
+      t.ks.add(0, b("d"), QuickList.from(["replaced"]));
+      expect(t.ks.liveValues).toBe(2);
+      for (const s of t.shards) { s.call([b("FLUSHALL")], 0, 0); }
+      expect(t.ks.liveValues).toBe(0);
+    });
+
+    it("deleteIfEmpty removes a key whose value became empty", () => {
+      const l = QuickList.from(["x"]);
+      t.ks.add(0, b("l"), l);
+      l.popHead();
+      expect(t.ks.deleteIfEmpty(0, b("l"), l)).toBe(true);
+      expect(t.run("EXISTS", "l")).toBe(":0\r\n");
+      expect(t.ks.liveValues).toBe(0);
+    });
+
+    it("COPY makes an independent value; RENAME and MOVE keep the same one", () => {
+      t.ks.add(0, b("{k}src"), QuickList.from(["a"]));
+      expect(t.run("COPY", "{k}src", "{k}dst")).toBe(":1\r\n");
+      expect(t.ks.liveValues).toBe(2);
+      t.ks.lookupWrite<QuickList>(0, b("{k}dst"), OBJ_LIST)!.pushTail("b");
+      expect(t.ks.lookupRead<QuickList>(0, b("{k}src"), OBJ_LIST)!.toArray()).toEqual(["a"]);
+      expect(t.run("RENAME", "{k}src", "{k}moved")).toBe("+OK\r\n");
+      expect(t.run("MOVE", "{k}moved", "3")).toBe(":1\r\n");
+      expect(t.ks.liveValues).toBe(2);
+    });
+
+    it("OBJECT ENCODING of a list is quicklist, as in Redis 7.0", () => {
+      t.ks.add(0, b("l"), QuickList.from(["a"]));
+      expect(t.run("OBJECT", "ENCODING", "l")).toBe("$9\r\nquicklist\r\n");
+    });
+  });
+}
