@@ -299,7 +299,14 @@ export class Client {
     if (this.paused || this.closed) return;
     this.paused = true;
     this.socket.pause();
+    // Paused, the client gets no new replies, so nothing re-checks the soft limit: look again
+    // once its time is up (Redis, which keeps appending replies, would see it then).
+    const lim = this.server.limits.normalOutput;
+    const softTimer = this.softLimitSince && lim.soft > 0
+      ? setTimeout(() => { if (this.paused) this.checkOutputLimits(); }, lim.softSeconds * 1000 + 10)
+      : undefined;
     this.socket.once("drain", () => {
+      clearTimeout(softTimer);
       this.paused = false;
       if (this.closed) return;
       this.socket.resume();

@@ -201,4 +201,25 @@ describe("bad clients", () => {
       await ask('CONFIG SET client-output-buffer-limit "normal 0 0 0"\r\n');
     }
   });
+
+  it("client-output-buffer-limit's normal soft limit disconnects a client over it for its seconds", async (ctx) => {
+    const set = await ask('CONFIG SET client-output-buffer-limit "normal 0 100000 1"\r\n');
+    if (!set.startsWith("+OK")) return ctx.skip();
+    try {
+      expect(await ask(`SET obuf ${"x".repeat(10000)}\r\n`)).toBe("+OK\r\n");
+      const s = await connect();
+      s.pause(); // never reads: its unsent replies stay above the soft limit
+      s.write("CLIENT SETNAME slowreader\r\n" + "GET obuf\r\n".repeat(2000));
+      const wholeBulk = (t: string) => { const m = /^\$(\d+)\r\n/.exec(t); return !!m && t.length >= m[0].length + Number(m[1]) + 2; };
+      const listed = async () => (await rawExchange(srv.port, "CLIENT LIST\r\n", { until: wholeBulk })).text.includes("name=slowreader");
+      await sleep(400);
+      expect(await listed()).toBe(true); // over the soft limit, but not for a second yet
+      await sleep(1600);
+      expect(await listed()).toBe(false);
+      s.destroy();
+      expect(await ask("PING\r\n")).toBe("+PONG\r\n");
+    } finally {
+      await ask('CONFIG SET client-output-buffer-limit "normal 0 0 0"\r\n');
+    }
+  });
 });
