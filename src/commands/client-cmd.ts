@@ -60,6 +60,23 @@ export function clientInfoString(server: Server, c: Client): string {
   void server;
 }
 
+/**
+ * Part of serverCron (Redis's clientsCronHandleTimeout): closes normal clients idle for
+ * longer than `timeout` seconds. Pub/sub, replica and blocked clients are exempt.
+ */
+export function clientsCron(server: Server): void {
+  const timeout = server.config.getNumber("timeout");
+  if (timeout <= 0) return;
+  const now = Date.now();
+  for (const c of server.clients.values()) {
+    if (clientType(c) !== "normal" || clientInfoProviders.flags.some((f) => f(c).includes("b"))) continue;
+    if (now - c.lastInteraction > timeout * 1000) {
+      c.kill();
+      server.clients.delete(c.id);
+    }
+  }
+}
+
 /** Redis's validateClientName: printable ASCII without spaces. */
 export function validClientName(name: Buffer): boolean {
   for (const b of name) if (b < 0x21 || b > 0x7e) return false;

@@ -3,6 +3,7 @@
 import type { Server } from "../server/server.js";
 import { logSettings, type LogLevel } from "../server/log.js";
 import { perfConfig } from "./perf-config.js";
+import { appendFileSync, writeFileSync, unlinkSync } from "node:fs";
 
 export function applyConfigToServer(server: Server): void {
   const cfg = server.config;
@@ -27,6 +28,15 @@ export function applyConfigToServer(server: Server): void {
   cfg.onApply("lfu-log-factor", lfuParams);
   cfg.onApply("lfu-decay-time", lfuParams);
   cfg.onApply("loglevel", (c) => { logSettings.level = c.get("loglevel") as LogLevel; });
+  cfg.onApply("hz", () => { if (server.port !== 0) server.startCron(); });
+  // logfile and pidfile are immutable: set once, at start-up.
+  const logfile = cfg.get("logfile");
+  if (logfile !== "") logSettings.write = (line) => { appendFileSync(logfile, line); return true; };
+  const pidfile = cfg.get("pidfile");
+  if (pidfile !== "") {
+    writeFileSync(pidfile, `${process.pid}\n`);
+    process.once("exit", () => { try { unlinkSync(pidfile); } catch { /* already gone */ } });
+  }
   // Listening sockets are opened once; moving them at run time is not supported yet.
   const refuseRelisten = () => {
     if (server.port !== 0) throw new Error("Unable to listen on this port. Check server logs.");

@@ -52,12 +52,10 @@ export const DIRECTIVES: Directive[] = (JSON.parse(readFileSync(generatedPath, "
 
 /** Directives LatticeKV acts on; the rest are stored only (start-up warning when set). */
 export const IMPLEMENTED = new Set<string>([
-  "port", "bind", "databases", "dir", "dbfilename", "save", "hz", "loglevel", "logfile",
-  "proto-max-bulk-len", "maxclients", "requirepass", "daemonize", "pidfile", "timeout",
-  "tcp-keepalive", "protected-mode", "appendonly", "hash-max-listpack-entries",
-  "hash-max-listpack-value", "notify-keyspace-events", "client-output-buffer-limit",
-  "client-query-buffer-limit", "enable-debug-command", "enable-protected-configs",
-  "latency-tracking", "busy-reply-threshold", "maxmemory", "maxmemory-policy",
+  "port", "bind", "databases", "dir", "hz", "loglevel", "logfile", "pidfile", "proto-max-bulk-len",
+  "maxclients", "timeout", "tcp-keepalive", "hash-max-listpack-entries", "hash-max-listpack-value",
+  "client-output-buffer-limit", "client-query-buffer-limit", "enable-debug-command",
+  "enable-protected-configs", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time",
 ]);
 
 const byName = new Map<string, Directive>();

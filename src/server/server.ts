@@ -12,6 +12,7 @@ import { registerAllCommands } from "../commands/index.js";
 import { randomBytes } from "node:crypto";
 import { totalCalls, resetCommandStats } from "../commands/stats.js";
 import { applyConfigToServer } from "../config/apply.js";
+import { clientsCron } from "../commands/client-cmd.js";
 import { perfConfig } from "../config/perf-config.js";
 import { HostKeyspace } from "../types/keyspace.js";
 
@@ -93,11 +94,17 @@ export class Server {
       srv.once("error", reject);
       srv.listen(port, host, () => { srv.off("error", reject); resolve(); });
     });
+    this.startCron();
+    this.port = (srv.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  /** (Re)starts serverCron at the configured hz (CONFIG SET hz takes effect at once). */
+  startCron(): void {
+    if (this.cron) clearInterval(this.cron);
     const hz = Math.max(1, Math.min(500, this.config.getNumber("hz")));
     this.cron = setInterval(() => this.serverCron(), Math.floor(1000 / hz));
     this.cron.unref();
-    this.port = (srv.address() as net.AddressInfo).port;
-    return this.port;
   }
 
   /** Stats for INFO: host counters plus the shard kernels' counters, since the last RESETSTAT. */
@@ -151,6 +158,15 @@ export class Server {
 
   private accept(sock: net.Socket): void {
     sock.setNoDelay(true);
+    if (this.clients.size >= this.config.getNumber("maxclients")) {
+      // Redis answers before closing, so the client sees why.
+      sock.on("error", () => {});
+      sock.end("-ERR max number of clients reached\r\n");
+      this.stats.rejectedConnections++;
+      return;
+    }
+    const keepalive = this.config.getNumber("tcp-keepalive");
+    if (keepalive > 0) sock.setKeepAlive(true, keepalive * 1000);
     const c = new Client(this, sock);
     this.clients.set(c.id, c);
     this.stats.connectionsReceived++;
@@ -230,6 +246,7 @@ export class Server {
 
   private serverCron(): void {
     const now = this.now();
+    clientsCron(this);
     if (now - this.lastOpsSample.at >= 100) {
       const calls = totalCalls(this);
       if (this.lastOpsSample.at) {

@@ -1,0 +1,67 @@
+import { describe, it, expect } from "vitest";
+import Redis from "ioredis";
+import { existsSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startServer, rawExchange, freePort } from "../helpers/server.js";
+
+describe("connection limits and lifecycle directives", () => {
+  it("maxclients: the next connection gets Redis's error and is closed", async () => {
+    const srv = await startServer(["--maxclients", "2"]);
+    const a = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
+    const b = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
+    try {
+      await a.connect(); await b.connect();
+      await a.ping(); await b.ping();
+      const third = await rawExchange(srv.port, "PING\r\n");
+      expect(third.text).toBe("-ERR max number of clients reached\r\n");
+      expect(third.closed).toBe(true);
+      expect(await a.info("stats")).toContain("rejected_connections:1\r\n");
+    } finally {
+      a.disconnect(); b.disconnect();
+      await srv.stop();
+    }
+  });
+
+  it("timeout: an idle client is closed, an active one is not", async () => {
+    const srv = await startServer(["--timeout", "1", "--hz", "50"]);
+    const idle = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, retryStrategy: () => null });
+    try {
+      await idle.connect();
+      await idle.ping();
+      const closed = new Promise((res) => idle.once("end", res));
+      const started = Date.now();
+      await closed;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      idle.disconnect();
+      await srv.stop();
+    }
+  });
+
+  it("logfile and pidfile are written at start-up, the pidfile removed at exit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lkv-log-"));
+    const logfile = join(dir, "server.log");
+    const pidfile = join(dir, "server.pid");
+    const port = await freePort();
+    const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
+    const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
+      "--logfile", logfile, "--pidfile", pidfile], { stdio: "ignore" });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!(existsSync(logfile) && readFileSync(logfile, "utf8").includes("Ready to accept connections"))) {
+        if (Date.now() > deadline) throw new Error("server did not log readiness to its logfile");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(readFileSync(pidfile, "utf8").trim()).toBe(String(proc.pid));
+    } finally {
+      const exited = new Promise((r) => proc.once("exit", r));
+      process.kill(proc.pid!, "SIGTERM");
+      await exited;
+      expect(existsSync(pidfile)).toBe(false);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
