@@ -9,6 +9,7 @@ import { registerFunctionCommands } from "./functions.js";
 import { registerClientCommands } from "./client-cmd.js";
 import { registerServerCommands } from "./server-cmds.js";
 import { registerMemoryCommands } from "./memory.js";
+import { registerListCommands } from "./lists.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -20,4 +21,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerClientCommands(t);
   registerServerCommands(t);
   registerMemoryCommands(t);
+  registerListCommands(t);
 }
