@@ -9,7 +9,9 @@ import { registerFunctionCommands } from "./functions.js";
 import { registerClientCommands } from "./client-cmd.js";
 import { registerServerCommands } from "./server-cmds.js";
 import { registerMemoryCommands } from "./memory.js";
-import { registerListCommands } from "./lists.js";
+import { registerSetCommands } from "./sets.js";
+import { registerZsetCommands } from "./zsets.js";
+import { registerSortCommands } from "./sort.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -21,5 +23,7 @@ export function registerAllCommands(t: CommandTable): void {
   registerClientCommands(t);
   registerServerCommands(t);
   registerMemoryCommands(t);
-  registerListCommands(t);
+  registerSetCommands(t);
+  registerZsetCommands(t);
+  registerSortCommands(t);
 }

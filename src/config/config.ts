@@ -56,6 +56,7 @@ export const IMPLEMENTED = new Set<string>([
   "maxclients", "timeout", "tcp-keepalive", "hash-max-listpack-entries", "hash-max-listpack-value",
   "client-output-buffer-limit", "client-query-buffer-limit", "enable-debug-command",
   "enable-protected-configs", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time",
+  "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
 ]);
 
 const byName = new Map<string, Directive>();

@@ -4,7 +4,7 @@
 //   members  string[]             every member once, as a latin1 string (one char per byte,
 //                                  so members are binary-safe and compare like memcmp)
 //   index    Map<string, number>   member -> its position in `members`
-//   encoding "intset" | "hashtable" what OBJECT ENCODING reports, by Redis 7.0's rules
+//   enc      "intset" | "hashtable" what OBJECT ENCODING reports, by Redis 7.0's rules
 //
 // While the encoding is intset (every member is a canonical 64-bit integer and there are at
 // most set-max-intset-entries of them) `members` is kept in ascending numeric order, as
@@ -16,6 +16,8 @@
 // moves from the last position to a lower one, so a member in the unvisited part [0, cursor)
 // stays there until visited, and every member present for the whole scan is returned at
 // least once (those moved down from the visited part may be returned twice, as Redis allows).
+
+import { OBJ_SET, ENC_INTSET, ENC_HT, type HostValue } from "./value.js";
 
 export type SetEncoding = "intset" | "hashtable";
 
@@ -44,10 +46,11 @@ function compareInts(a: string, b: string): number {
 
 export interface ScanResult { cursor: number; members: string[] }
 
-export class SetValue {
+export class SetValue implements HostValue {
   private members: string[] = [];
   private index = new Map<string, number>();
-  encoding: SetEncoding = "intset";
+  enc: SetEncoding = "intset";
+  readonly type = OBJ_SET;
 
   /**
    * A new empty set encoded as Redis's setTypeCreate would encode one created for `first`
@@ -55,18 +58,21 @@ export class SetValue {
    */
   static forFirstMember(first: string | undefined): SetValue {
     const s = new SetValue();
-    if (first !== undefined && !isIntsetMember(first)) s.encoding = "hashtable";
+    if (first !== undefined && !isIntsetMember(first)) s.enc = "hashtable";
     return s;
   }
 
   get size(): number { return this.members.length; }
+  get length(): number { return this.members.length; }
+  encoding(): number { return this.enc === "intset" ? ENC_INTSET : ENC_HT; }
+  dup(): SetValue { return this.clone(); }
 
   has(m: string): boolean { return this.index.has(m); }
 
   /** Adds m; false when it was already a member. */
   add(m: string, maxIntsetEntries = SET_MAX_INTSET_ENTRIES): boolean {
     if (this.index.has(m)) return false;
-    if (this.encoding === "intset") {
+    if (this.enc === "intset") {
       if (isIntsetMember(m)) {
         this.insertSorted(m);
         if (this.members.length > maxIntsetEntries) this.toHashtable();
@@ -83,7 +89,7 @@ export class SetValue {
   remove(m: string): boolean {
     const i = this.index.get(m);
     if (i === undefined) return false;
-    this.removeAt(this.encoding === "intset" ? this.sortedPosition(m) : i);
+    this.removeAt(this.enc === "intset" ? this.sortedPosition(m) : i);
     return true;
   }
 
@@ -113,7 +119,7 @@ export class SetValue {
    */
   scan(cursor: number, count: number): ScanResult {
     const n = this.members.length;
-    if (this.encoding === "intset") return { cursor: 0, members: this.members.slice() };
+    if (this.enc === "intset") return { cursor: 0, members: this.members.slice() };
     let hi = cursor === 0 ? n : Math.min(cursor, n);
     const lo = Math.max(0, hi - Math.max(1, count));
     const out: string[] = [];
@@ -125,7 +131,7 @@ export class SetValue {
     const s = new SetValue();
     s.members = this.members.slice();
     s.index = new Map(this.index);
-    s.encoding = this.encoding;
+    s.enc = this.enc;
     return s;
   }
 
@@ -134,8 +140,8 @@ export class SetValue {
     if (this.members.length !== this.index.size) throw new Error("set: size mismatch");
     for (let i = 0; i < this.members.length; i++) {
       const m = this.members[i];
-      if (this.encoding === "hashtable" && this.index.get(m) !== i) throw new Error("set: index mismatch at " + i);
-      if (this.encoding === "intset") {
+      if (this.enc === "hashtable" && this.index.get(m) !== i) throw new Error("set: index mismatch at " + i);
+      if (this.enc === "intset") {
         if (!this.index.has(m)) throw new Error("set: member missing from index");
         if (!isIntsetMember(m)) throw new Error("set: intset holds non-integer");
         if (i > 0 && compareInts(this.members[i - 1], m) >= 0) throw new Error("set: intset not sorted");
@@ -162,7 +168,7 @@ export class SetValue {
   private removeAt(i: number): void {
     const m = this.members[i];
     this.index.delete(m);
-    if (this.encoding === "intset") {
+    if (this.enc === "intset") {
       this.members.splice(i, 1);
       return;
     }
@@ -174,7 +180,7 @@ export class SetValue {
   }
 
   private toHashtable(): void {
-    this.encoding = "hashtable";
+    this.enc = "hashtable";
     for (let i = 0; i < this.members.length; i++) this.index.set(this.members[i], i);
   }
 }

@@ -10,11 +10,12 @@
 //                                 the last node into the hole, so ZRANDMEMBER is O(1) and
 //                                 ZSCAN walks positions downward with SCAN's guarantee (see
 //                                 SetValue in set.ts for the argument)
-//   encoding "listpack" | "skiplist"  what OBJECT ENCODING reports, by Redis 7.0's rules
+//   enc     "listpack" | "skiplist"  what OBJECT ENCODING reports, by Redis 7.0's rules
 //                                 (zset-max-listpack-entries 128 / -value 64); the data
 //                                 structure is the same either way.
 
 import { strtod, string2d } from "../util/strtod.js";
+import { OBJ_ZSET, ENC_LISTPACK, ENC_SKIPLIST, type HostValue } from "./value.js";
 
 export type ZSetEncoding = "listpack" | "skiplist";
 
@@ -101,13 +102,14 @@ export function parseLexRange(min: string, max: string): LexRange | null {
 
 export interface ZScanResult { cursor: number; items: ZNode[] }
 
-export class ZSetValue {
+export class ZSetValue implements HostValue {
   private readonly dict = new Map<string, ZNode>();
   private readonly header = new ZNode("", 0, ZSKIPLIST_MAXLEVEL);
   private tail: ZNode | null = null;
   private level = 1;
   private nodes: ZNode[] = [];
-  encoding: ZSetEncoding = "listpack";
+  enc: ZSetEncoding = "listpack";
+  readonly type = OBJ_ZSET;
 
   constructor(private readonly rand: () => number = Math.random) {}
 
@@ -115,11 +117,14 @@ export class ZSetValue {
   static create(sizeHint: number, maxLenHint: number, maxEntries = ZSET_MAX_LISTPACK_ENTRIES,
                 maxValue = ZSET_MAX_LISTPACK_VALUE): ZSetValue {
     const z = new ZSetValue();
-    if (sizeHint > maxEntries || maxLenHint > maxValue || maxEntries === 0) z.encoding = "skiplist";
+    if (sizeHint > maxEntries || maxLenHint > maxValue || maxEntries === 0) z.enc = "skiplist";
     return z;
   }
 
   get size(): number { return this.dict.size; }
+  get length(): number { return this.dict.size; }
+  encoding(): number { return this.enc === "listpack" ? ENC_LISTPACK : ENC_SKIPLIST; }
+  dup(): ZSetValue { return this.clone(); }
 
   score(member: string): number | undefined { return this.dict.get(member)?.score; }
 
@@ -140,8 +145,8 @@ export class ZSetValue {
     this.dict.set(member, n);
     n.slot = this.nodes.length;
     this.nodes.push(n);
-    if (this.encoding === "listpack" && (this.dict.size > maxEntries || member.length > maxValue)) {
-      this.encoding = "skiplist";
+    if (this.enc === "listpack" && (this.dict.size > maxEntries || member.length > maxValue)) {
+      this.enc = "skiplist";
     }
     return true;
   }
@@ -162,9 +167,9 @@ export class ZSetValue {
 
   /** zsetConvertToListpackIfNeeded: the store commands shrink the encoding back. */
   shrinkEncodingIfFits(maxEntries = ZSET_MAX_LISTPACK_ENTRIES, maxValue = ZSET_MAX_LISTPACK_VALUE): void {
-    if (this.encoding !== "skiplist" || this.dict.size > maxEntries) return;
+    if (this.enc !== "skiplist" || this.dict.size > maxEntries) return;
     for (const m of this.dict.keys()) if (m.length > maxValue) return;
-    this.encoding = "listpack";
+    this.enc = "listpack";
   }
 
   first(): ZNode | null { return this.header.forward[0]; }
@@ -290,7 +295,7 @@ export class ZSetValue {
    * Redis does); a skiplist-encoded one walks about `count` positions down from the cursor.
    */
   scan(cursor: number, count: number): ZScanResult {
-    if (this.encoding === "listpack") return { cursor: 0, items: [...this] };
+    if (this.enc === "listpack") return { cursor: 0, items: [...this] };
     const n = this.nodes.length;
     let hi = cursor === 0 ? n : Math.min(cursor, n);
     const lo = Math.max(0, hi - Math.max(1, count));
@@ -302,7 +307,7 @@ export class ZSetValue {
   clone(): ZSetValue {
     const z = new ZSetValue(this.rand);
     for (const n of this) z.set(n.ele, n.score, Infinity, Infinity);
-    z.encoding = this.encoding;
+    z.enc = this.enc;
     return z;
   }
 

@@ -16,7 +16,7 @@ describe("SetValue encoding", () => {
   it("stays intset for integers and keeps them in numeric order", () => {
     const s = new SetValue();
     for (const m of ["10", "-5", "3", "9223372036854775807", "-9223372036854775808", "0"]) s.add(m);
-    expect(s.encoding).toBe("intset");
+    expect(s.enc).toBe("intset");
     expect(s.values()).toEqual(["-9223372036854775808", "-5", "0", "3", "10", "9223372036854775807"]);
     s.checkInvariants();
   });
@@ -24,9 +24,9 @@ describe("SetValue encoding", () => {
   it("becomes hashtable on a non-integer member and never goes back", () => {
     const s = new SetValue();
     s.add("1"); s.add("2"); s.add("x");
-    expect(s.encoding).toBe("hashtable");
+    expect(s.enc).toBe("hashtable");
     s.remove("x");
-    expect(s.encoding).toBe("hashtable");
+    expect(s.enc).toBe("hashtable");
     expect([...s.values()].sort()).toEqual(["1", "2"]);
     s.checkInvariants();
   });
@@ -34,18 +34,18 @@ describe("SetValue encoding", () => {
   it("becomes hashtable past set-max-intset-entries", () => {
     const s = new SetValue();
     for (let i = 0; i < 512; i++) s.add(String(i));
-    expect(s.encoding).toBe("intset");
+    expect(s.enc).toBe("intset");
     s.add("512");
-    expect(s.encoding).toBe("hashtable");
+    expect(s.enc).toBe("hashtable");
     const t = new SetValue();
     for (let i = 0; i < 5; i++) t.add(String(i), 4);
-    expect(t.encoding).toBe("hashtable");
+    expect(t.enc).toBe("hashtable");
     s.checkInvariants();
   });
 
   it("forFirstMember picks the encoding setTypeCreate would", () => {
-    expect(SetValue.forFirstMember("12").encoding).toBe("intset");
-    expect(SetValue.forFirstMember("a").encoding).toBe("hashtable");
+    expect(SetValue.forFirstMember("12").enc).toBe("intset");
+    expect(SetValue.forFirstMember("a").enc).toBe("hashtable");
   });
 
   it("add and remove report whether anything changed", () => {

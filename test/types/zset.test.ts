@@ -122,31 +122,31 @@ describe("ZSetValue", () => {
   it("encoding: listpack until 128 entries or a member over 64 bytes, then skiplist for good", () => {
     const z = new ZSetValue();
     for (let i = 0; i < 128; i++) z.set("m" + i, i);
-    expect(z.encoding).toBe("listpack");
+    expect(z.enc).toBe("listpack");
     z.set("m128", 0);
-    expect(z.encoding).toBe("skiplist");
+    expect(z.enc).toBe("skiplist");
     z.remove("m128");
-    expect(z.encoding).toBe("skiplist");
+    expect(z.enc).toBe("skiplist");
     z.shrinkEncodingIfFits();
-    expect(z.encoding).toBe("listpack");
+    expect(z.enc).toBe("listpack");
     const w = new ZSetValue();
     w.set("x".repeat(64), 1);
-    expect(w.encoding).toBe("listpack");
+    expect(w.enc).toBe("listpack");
     w.set("x".repeat(65), 1);
-    expect(w.encoding).toBe("skiplist");
-    expect(ZSetValue.create(1, 65).encoding).toBe("skiplist");
-    expect(ZSetValue.create(129, 1).encoding).toBe("skiplist");
-    expect(ZSetValue.create(1, 1, 0).encoding).toBe("skiplist");
-    expect(ZSetValue.create(1, 1).encoding).toBe("listpack");
+    expect(w.enc).toBe("skiplist");
+    expect(ZSetValue.create(1, 65).enc).toBe("skiplist");
+    expect(ZSetValue.create(129, 1).enc).toBe("skiplist");
+    expect(ZSetValue.create(1, 1, 0).enc).toBe("skiplist");
+    expect(ZSetValue.create(1, 1).enc).toBe("listpack");
   });
 
   it("clone is independent and keeps the encoding", () => {
     const z = build([["a", 1], ["b", 2]]);
-    z.encoding = "skiplist";
+    z.enc = "skiplist";
     const c = z.clone();
     c.set("c", 3); z.remove("a");
     expect([...c].map((n) => n.ele)).toEqual(["a", "b", "c"]);
-    expect(c.encoding).toBe("skiplist");
+    expect(c.enc).toBe("skiplist");
     c.checkInvariants();
   });
 
@@ -162,7 +162,7 @@ describe("ZSetValue", () => {
       const rand = mulberry32(seed);
       const z = new ZSetValue();
       for (let i = 0; i < 400; i++) z.set("k" + i, i);
-      expect(z.encoding).toBe("skiplist");
+      expect(z.enc).toBe("skiplist");
       const stable = new Set<string>();
       for (let i = 0; i < 400; i += 4) stable.add("k" + i);
       const got = new Set<string>();

@@ -1,0 +1,61 @@
+// SORT and SORT_RO through a real server (1 and 4 shards): BY and GET patterns read string
+// and hash keys that may live on other shards than the sorted key.
+import { describe, it, expect, beforeAll, afterAll, beforeEach } from "vitest";
+import Redis from "ioredis";
+import { startServer, type RunningServer } from "../helpers/server.js";
+
+let srv: RunningServer;
+let r: Redis;
+
+beforeAll(async () => {
+  srv = await startServer();
+  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, protocol: 2 } as never);
+  await r.connect();
+});
+afterAll(async () => {
+  r?.disconnect();
+  await srv?.stop();
+});
+beforeEach(async () => { await r.flushall(); });
+
+describe("SORT through a real server", () => {
+  it("sorts sets numerically and ALPHA, with DESC and LIMIT", async () => {
+    await r.sadd("s", "10", "2", "33", "1");
+    expect(await r.sort("s")).toEqual(["1", "2", "10", "33"]);
+    expect(await r.sort("s", "DESC", "LIMIT", 1, 2)).toEqual(["10", "2"]);
+    expect(await r.sort("s", "ALPHA")).toEqual(["1", "10", "2", "33"]);
+    await r.sadd("words", "b", "a");
+    await expect(r.sort("words")).rejects.toThrow("ERR One or more scores can't be converted into double");
+  });
+
+  it("BY string keys and GET # / string / hash field patterns", async () => {
+    await r.sadd("ids", "1", "2", "3");
+    await r.mset("w_1", "30", "w_2", "10", "w_3", "20", "name_1", "one", "name_3", "three");
+    await r.hset("obj_2", "f", "two");
+    expect(await r.sort("ids", "BY", "w_*")).toEqual(["2", "3", "1"]);
+    expect(await r.sort("ids", "BY", "w_*", "GET", "#", "GET", "name_*", "GET", "obj_*->f")).toEqual([
+      "2", null, "two", "3", "three", null, "1", "one", null,
+    ]);
+    expect(await r.sort("ids", "BY", "nosort", "GET", "obj_*->f", "LIMIT", 0, 0)).toEqual([]);
+  });
+
+  it("sorts sorted sets; BY a constant keeps the zset's order", async () => {
+    await r.zadd("z", 3, "c", 1, "a", 2, "b");
+    expect(await r.sort("z", "BY", "nosort")).toEqual(["a", "b", "c"]);
+    expect(await r.sort("z", "BY", "nosort", "DESC", "LIMIT", 0, 2)).toEqual(["c", "b"]);
+    expect(await r.sort("z", "ALPHA", "DESC")).toEqual(["c", "b", "a"]);
+  });
+
+  it("STORE writes a list (and deletes the destination when empty); SORT_RO refuses STORE", async () => {
+    await r.sadd("s", "3", "1", "2");
+    expect(await r.sort("s", "STORE", "out")).toBe(3);
+    expect(await r.type("out")).toBe("list");
+    expect(await r.sort("out")).toEqual(["1", "2", "3"]);
+    expect(await r.sort("missing", "STORE", "out")).toBe(0);
+    expect(await r.exists("out")).toBe(0);
+    expect(await r.call("sort_ro", "s")).toEqual(["1", "2", "3"]);
+    await expect(r.call("sort_ro", "s", "STORE", "out")).rejects.toThrow("ERR syntax error");
+    await r.set("str", "x");
+    await expect(r.sort("str")).rejects.toThrow(/^WRONGTYPE/);
+  });
+});
