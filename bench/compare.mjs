@@ -4,7 +4,9 @@
 // Our server against a real redis-server on the same machine, in one run: both start on
 // free ports (scratch --dir, --save ""), then redis-benchmark runs each test against each
 // server, alternating which goes first every round. Prints the median requests/s of each,
-// the ratio ours/redis per test, and both servers' RSS. Writes JSON to bench/results/.
+// the ratio ours/redis per test (median of the per-round ratios, with their range), both
+// servers' RSS and the machine's load average (a busy machine makes the ratios noisy).
+// Writes JSON to bench/results/.
 // A test runs only if our server implements its commands (probed once, before timing).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -126,18 +128,24 @@ async function main() {
     };
     const dbsize = { ours: await keys(ours.port), redis: await keys(redis.port) };
 
+    // The ratio is the median of per-round ratios: each round's two runs are back to back,
+    // so a neighbour's load that drifts over minutes cancels out better than in a ratio of medians.
+    const round2 = (x) => Math.round(x * 100) / 100;
     const rows = Object.entries(samples).map(([test, s]) => {
-      const o = median(s.ours);
-      const r = median(s.redis);
-      return { test, oursRps: Math.round(o), redisRps: Math.round(r), ratio: Math.round((o / r) * 100) / 100 };
+      const ratios = s.ours.map((o, i) => o / s.redis[i]);
+      return {
+        test, oursRps: Math.round(median(s.ours)), redisRps: Math.round(median(s.redis)),
+        ratio: round2(median(ratios)), ratioMin: round2(Math.min(...ratios)), ratioMax: round2(Math.max(...ratios)),
+      };
     });
     const w = Math.max(4, ...rows.map((r) => r.test.length));
-    console.log(`\n${"test".padEnd(w)}  ${"ours rps".padStart(10)}  ${"redis rps".padStart(10)}  ${"ours/redis".padStart(10)}`);
+    console.log(`\n${"test".padEnd(w)}  ${"ours rps".padStart(10)}  ${"redis rps".padStart(10)}  ${"ours/redis".padStart(10)}  ${"range".padStart(11)}`);
     for (const r of rows) {
-      console.log(`${r.test.padEnd(w)}  ${String(r.oursRps).padStart(10)}  ${String(r.redisRps).padStart(10)}  ${r.ratio.toFixed(2).padStart(10)}`);
+      console.log(`${r.test.padEnd(w)}  ${String(r.oursRps).padStart(10)}  ${String(r.redisRps).padStart(10)}  ${r.ratio.toFixed(2).padStart(10)}  ${`${r.ratioMin.toFixed(2)}-${r.ratioMax.toFixed(2)}`.padStart(11)}`);
     }
     console.log(`\nRSS MiB idle: ours ${idleRss.ours}, redis ${idleRss.redis}; after the run: ours ${rss.ours}, redis ${rss.redis} (DBSIZE ours ${dbsize.ours ?? "n/a"}, redis ${dbsize.redis ?? "n/a"})`);
-    const setup = `redis-benchmark -c ${opts.clients} -r ${opts.keyspace}, -n ${opts.requests} at -P 1 and ${opts["pipelined-requests"]} at -P 16, median of ${rounds} alternating rounds, 127.0.0.1, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores`;
+    const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+    const setup = `redis-benchmark -c ${opts.clients} -r ${opts.keyspace}, -n ${opts.requests} at -P 1 and ${opts["pipelined-requests"]} at -P 16, median of ${rounds} alternating rounds, 127.0.0.1, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores, load average at the end ${load}`;
     console.log(setup);
     for (const s of skipped) console.log(`skipped: ${s}`);
 

@@ -7,6 +7,7 @@ import type { CommandContext } from "./context.js";
 import type { Client } from "../server/client.js";
 import type { Server } from "../server/server.js";
 import { replyHelp } from "./help.js";
+import { ERR, parseInteger } from "./context.js";
 
 /** What other families report about a client in CLIENT LIST (defaults: an idle normal client). */
 export const clientInfoProviders = {
@@ -22,6 +23,9 @@ export const clientInfoProviders = {
   /** redir= (CLIENT TRACKING REDIRECT), -1 when tracking is off. */
   redir: (_c: Client) => -1,
 };
+
+// b: waiting in a blocking command (src/types/blocking.ts).
+clientInfoProviders.flags.push((c) => (c.blocked ? "b" : ""));
 
 /** Users CLIENT KILL USER may name (only "default" until ACL lands; the ACL family replaces it). */
 export const userDirectory = { exists: (name: string) => name === "default" };
@@ -204,6 +208,21 @@ export function registerClientCommands(t: CommandTable): void {
     } else {
       reply.error("syntax error");
     }
+  });
+
+  // CLIENT UNBLOCK id [TIMEOUT|ERROR]: the blocked client answers as if it timed out, or
+  // with -UNBLOCKED; replies 1 when the client was blocked.
+  t.define("client|unblock", ({ server, argv, reply }) => {
+    let how: "timeout" | "error" = "timeout";
+    if (argv.length === 4) {
+      const r = argv[3].toString("latin1").toLowerCase();
+      if (r === "error") how = "error";
+      else if (r !== "timeout") return reply.error("CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+    }
+    const id = parseInteger(argv[2]);
+    if (id === null) return reply.error(ERR.notInteger);
+    const target = server.clients.get(Number(id));
+    reply.integer(target && server.blocking.unblock(target, how) ? 1 : 0);
   });
 
   t.define("client|no-evict", ({ client, argv, reply }) => {

@@ -9,6 +9,7 @@ import { registerFunctionCommands } from "./functions.js";
 import { registerClientCommands } from "./client-cmd.js";
 import { registerServerCommands } from "./server-cmds.js";
 import { registerMemoryCommands } from "./memory.js";
+import { registerListCommands } from "./lists.js";
 import { registerSetCommands } from "./sets.js";
 import { registerZsetCommands } from "./zsets.js";
 import { registerSortCommands } from "./sort.js";
@@ -23,6 +24,7 @@ export function registerAllCommands(t: CommandTable): void {
   registerClientCommands(t);
   registerServerCommands(t);
   registerMemoryCommands(t);
+  registerListCommands(t);
   registerSetCommands(t);
   registerZsetCommands(t);
   registerSortCommands(t);

@@ -58,6 +58,11 @@ export class Client {
   private need = 0;
   /** Reading is paused until the socket's write buffer drains. */
   private paused = false;
+  /**
+   * In a blocking command that is waiting (src/types/blocking.ts): input that arrives waits,
+   * as in Redis, until the client is served, times out or is unblocked (resumeInput()).
+   */
+  blocked = false;
   /** When the unsent output first went above the soft limit (0: it is not above). */
   private softLimitSince = 0;
   readonly reply = new ReplyWriter();
@@ -112,8 +117,22 @@ export class Client {
       this.kill();
       return;
     }
-    if (this.paused || queued < this.need) return;
+    if (this.paused || this.blocked || queued < this.need) return;
     this.runQueued();
+  }
+
+  /**
+   * A blocked command finished (served, timed out, unblocked): runs the input that arrived
+   * meanwhile, on a later tick, since the unblocking happens inside another client's command
+   * and the shard's input region may be in use.
+   */
+  resumeInput(): void {
+    if (this.closed) return;
+    setImmediate(() => {
+      if (this.closed || this.blocked || this.paused) return;
+      const queued = this.queryBufferLength;
+      if (queued > 0 && queued >= this.need) this.runQueued();
+    });
   }
 
   /** Socket closed: drop what was pending. */
@@ -237,6 +256,7 @@ export class Client {
         const out = k.output();
         if (out.length) this.write(Buffer.from(out));
         shard.afterCall();
+        this.server.blocking.afterCommand();
         pos = k.x.consumedPos();
         if (st === STATUS_DONE) {
           this.stopPos = pos;
@@ -257,6 +277,13 @@ export class Client {
           // Nested kernel calls made by the host command (EXEC, Lua, routing) use memory of
           // their own, and no other client's input runs synchronously, so our input is intact.
           if (this.closeAfterReply) break;
+          // Serve clients blocked on keys this command filled; if it blocked this client,
+          // the rest of its input waits.
+          this.server.blocking.afterCommand();
+          if (this.blocked) {
+            this.stopPos = pos;
+            return;
+          }
         }
         if (this.overHighWater()) {
           this.stopPos = pos;
@@ -311,7 +338,7 @@ export class Client {
       if (this.closed) return;
       this.socket.resume();
       const queued = this.queryBufferLength;
-      if (queued > 0 && queued >= this.need) this.runQueued();
+      if (queued > 0 && queued >= this.need && !this.blocked) this.runQueued();
     });
   }
 

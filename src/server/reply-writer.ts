@@ -99,6 +99,9 @@ export class ReplyWriter {
     this.push("-" + full.replace(/[\r\n]/g, " ") + CRLF);
   }
 
+  /** A bulk string whose bytes are held as a latin1 JS string (values of src/types/). */
+  bulkBinary(s: string): void { this.push("$" + s.length + CRLF + s + CRLF); }
+
   /** Pre-encoded RESP bytes (kernel output, nested replies). */
   raw(b: Buffer | Uint8Array | string): void {
     this.push(typeof b === "string" ? b : Buffer.isBuffer(b) ? b : Buffer.from(b));

@@ -15,6 +15,7 @@ import { applyConfigToServer } from "../config/apply.js";
 import { clientsCron } from "../commands/client-cmd.js";
 import { perfConfig } from "../config/perf-config.js";
 import { HostKeyspace } from "../types/keyspace.js";
+import { Blocking } from "../types/blocking.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -24,6 +25,8 @@ export class Server {
   readonly router: Router;
   /** Keys whose values the host holds (lists, sets, zsets): src/types/keyspace.ts. */
   readonly types: HostKeyspace;
+  /** Clients waiting in blocking commands (BLPOP...): src/types/blocking.ts. */
+  readonly blocking = new Blocking(this);
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
   private listener?: net.Server;
@@ -151,9 +154,9 @@ export class Server {
     return Math.round(this.opsSamples.reduce((a, b) => a + b, 0) / this.opsSamples.length);
   }
 
-  /** Clients blocked in a blocking command (none until blocking commands exist). */
+  /** Clients blocked in a blocking command. */
   blockedClients(): number {
-    return 0;
+    return this.blocking.count;
   }
 
   private accept(sock: net.Socket): void {

@@ -1,0 +1,244 @@
+// Blocking commands (Redis's blocked.c): clients waiting for a key to get elements.
+//
+// A blocking command (BLPOP, BLMOVE, BLMPOP..., and the zset family's BZPOPMIN...) that
+// finds nothing calls block() with a BlockedRequest: the keys it waits on, the type that
+// can serve it, a deadline, and a serve() callback that does the pop and writes the reply.
+//   waiting: "db:key" -> requests, oldest first (FIFO fairness, as Redis's per-key list)
+//   ready:   keys that may now serve someone: signalled by host writes (LPUSH, LMOVE's
+//            destination, ZADD...), and, for writes the kernel runs itself (RENAME, COPY,
+//            MOVE, SWAPDB into a waited-on key), every waited-on key after a kernel call
+//            that changed its dirty counter.
+// Ready keys are served after the command that readied them, never in the middle of one:
+// the client input loop (Client.processRange) calls afterCommand() after each kernel batch
+// and each host command, so a MULTI/EXEC or a script (which run nested) serves at its end,
+// as Redis's handleClientsBlockedOnKeys runs after call(). Serving a key repeats while it
+// still exists with the waiter's type, taking waiters in arrival order; a served client is
+// unblocked, and serving one (BLMOVE) may ready another key, served in the same loop.
+//
+// While blocked, a client's later input waits (Client.blocked); it runs after the client
+// is served, times out, is unblocked (CLIENT UNBLOCK) or disconnects, which also forgets it.
+import type { Client } from "../server/client.js";
+import type { Server } from "../server/server.js";
+import type { ReplyWriter } from "../server/reply-writer.js";
+import type { CommandContext } from "../commands/context.js";
+import { WrongTypeError } from "./value.js";
+
+export interface BlockedRequest {
+  client: Client;
+  db: number;
+  keys: Buffer[];
+  /** The type (OBJ_LIST, OBJ_ZSET) a key must hold to serve this request. */
+  type: number;
+  /** Absolute deadline in server ms; 0 waits forever. */
+  timeoutAt: number;
+  /**
+   * Serves the request from `key`, which exists with `type`: pops, writes the reply to
+   * `reply`, propagates. May throw WrongTypeError (BLMOVE's destination), replied as such.
+   */
+  serve(key: Buffer, reply: ReplyWriter): void;
+}
+
+/** The clients waiting on one key, oldest first. */
+interface KeyQueue { db: number; key: Buffer; waiters: Waiter[] }
+
+interface Waiter {
+  req: BlockedRequest;
+  timer?: NodeJS.Timeout;
+  onClose: () => void;
+}
+
+/** setTimeout's limit; longer waits re-arm. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+export class Blocking {
+  private readonly waiting = new Map<string, KeyQueue>();
+  private readonly byClient = new Map<Client, Waiter>();
+  private ready: { db: number; key: Buffer }[] = [];
+  private readySet = new Set<string>();
+  private lastKernelDirty = -1;
+  private serving = false;
+  /**
+   * Whether a client may not block (Redis's CLIENT_DENY_BLOCKING: inside MULTI, scripts):
+   * a blocking command then answers as if it timed out. The MULTI and scripting families
+   * replace this.
+   */
+  denied: (c: Client) => boolean = () => false;
+
+  constructor(private readonly server: Server) {}
+
+  /** Blocked clients (INFO blocked_clients). */
+  get count(): number { return this.byClient.size; }
+
+  isBlocked(c: Client): boolean { return this.byClient.has(c); }
+
+  block(req: BlockedRequest): void {
+    const c = req.client;
+    const w: Waiter = { req, onClose: () => this.unblock(c) };
+    const seen = new Set<string>();
+    for (const key of req.keys) {
+      const id = keyId(req.db, key);
+      if (seen.has(id)) continue; // BLPOP k k 0 waits once on k
+      seen.add(id);
+      let q = this.waiting.get(id);
+      if (!q) this.waiting.set(id, (q = { db: req.db, key, waiters: [] }));
+      q.waiters.push(w);
+    }
+    this.byClient.set(c, w);
+    c.blocked = true;
+    c.socket.once("close", w.onClose);
+    if (req.timeoutAt > 0) this.armTimer(w);
+    if (this.lastKernelDirty < 0) this.lastKernelDirty = this.kernelDirty();
+  }
+
+  /** A key got elements (or was created): blocked clients may be served after this command. */
+  signalKeyAsReady(db: number, key: Buffer): void {
+    if (this.byClient.size === 0) return;
+    const id = keyId(db, key);
+    if (!this.waiting.has(id) || this.readySet.has(id)) return;
+    this.readySet.add(id);
+    this.ready.push({ db, key });
+  }
+
+  /** Called between top-level commands: serves what the last command made ready. */
+  afterCommand(): void {
+    if (this.byClient.size === 0) return;
+    const d = this.kernelDirty();
+    if (d !== this.lastKernelDirty) {
+      // The kernel wrote something (RENAME, COPY, MOVE, SWAPDB... may have put a value
+      // under a waited-on key): check them all.
+      this.lastKernelDirty = d;
+      for (const q of this.waiting.values()) this.signalKeyAsReady(q.db, q.key);
+    }
+    if (this.ready.length) this.serveReady();
+  }
+
+  /**
+   * CLIENT UNBLOCK (and disconnects): unblocks a blocked client; with `reply`, answers it as
+   * a timeout ("timeout") or with the UNBLOCKED error ("error"). Returns whether it was blocked.
+   */
+  unblock(c: Client, reply?: "timeout" | "error"): boolean {
+    const w = this.byClient.get(c);
+    if (!w) return false;
+    this.forget(w);
+    if (reply === "timeout") c.reply.nullArray();
+    else if (reply === "error") c.reply.error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    if (reply) c.flushAndMaybeClose();
+    c.resumeInput();
+    return true;
+  }
+
+  private serveReady(): void {
+    if (this.serving) return;
+    this.serving = true;
+    try {
+      while (this.ready.length) {
+        const batch = this.ready;
+        this.ready = [];
+        for (const { db, key } of batch) {
+          const id = keyId(db, key);
+          this.readySet.delete(id);
+          this.serveKey(id, db, key);
+        }
+      }
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  /** Serves the key's waiters in arrival order while it holds a value of their type. */
+  private serveKey(id: string, db: number, key: Buffer): void {
+    const q = this.waiting.get(id);
+    if (!q) return;
+    for (const w of q.waiters.slice()) {
+      if (!this.byClient.has(w.req.client)) continue;
+      const type = this.server.types.typeOf(db, key);
+      if (type < 0) return;
+      if (type !== w.req.type) continue;
+      const c = w.req.client;
+      this.forget(w);
+      try {
+        w.req.serve(key, c.reply);
+      } catch (e) {
+        if (!(e instanceof WrongTypeError)) throw e;
+        c.reply.error(e.message);
+      }
+      c.flushAndMaybeClose();
+      c.resumeInput();
+    }
+  }
+
+  private armTimer(w: Waiter): void {
+    const delay = w.req.timeoutAt - this.server.now();
+    if (delay > MAX_TIMER_MS) {
+      w.timer = setTimeout(() => this.armTimer(w), MAX_TIMER_MS);
+      return;
+    }
+    w.timer = setTimeout(() => this.unblock(w.req.client, "timeout"), Math.max(0, delay));
+  }
+
+  /** Removes a waiter from every key queue and from the blocked set. */
+  private forget(w: Waiter): void {
+    const { client: c, db, keys } = w.req;
+    this.byClient.delete(c);
+    if (w.timer) clearTimeout(w.timer);
+    c.socket.off("close", w.onClose);
+    c.blocked = false;
+    for (const key of keys) {
+      const id = keyId(db, key);
+      const q = this.waiting.get(id);
+      if (!q) continue;
+      const i = q.waiters.indexOf(w);
+      if (i >= 0) q.waiters.splice(i, 1);
+      if (q.waiters.length === 0) this.waiting.delete(id);
+    }
+    if (this.byClient.size === 0) this.lastKernelDirty = -1;
+  }
+
+  private kernelDirty(): number {
+    let d = 0;
+    for (const s of this.server.shards) d += s.kernel.x.statDirty();
+    return d;
+  }
+}
+
+function keyId(db: number, key: Buffer): string {
+  return db + ":" + key.toString("latin1");
+}
+
+/**
+ * getTimeoutFromObjectOrReply(UNIT_SECONDS): seconds as Redis's string2ld reads them
+ * (decimals, exponents, hex, inf), rounded up to ms. Returns the absolute deadline in server
+ * ms, 0 for "forever", or null after replying the error.
+ */
+export function parseTimeoutOrReply(ctx: CommandContext, i: number): number | null {
+  const secs = parseLongDouble(ctx.argv[i].toString("latin1"));
+  if (secs === null) {
+    ctx.reply.error("timeout is not a float or out of range");
+    return null;
+  }
+  const ms = Math.ceil(secs * 1000);
+  // C's (long long) of a value out of range is LLONG_MIN on x86: "negative" too.
+  if (!(ms < 2 ** 63) || ms < 0) {
+    ctx.reply.error("timeout is negative");
+    return null;
+  }
+  return ms > 0 ? ms + ctx.server.now() : 0;
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?$/;
+const INF = /^[+-]?inf(inity)?$/i;
+
+/** strtold over the whole string, as string2ld accepts it (no spaces, no NaN), else null. */
+export function parseLongDouble(s: string): number | null {
+  if (DECIMAL.test(s)) return Number(s);
+  if (INF.test(s)) return s[0] === "-" ? -Infinity : Infinity;
+  const h = HEX.exec(s);
+  if (h && (h[2] || h[3])) {
+    let v = h[2] ? parseInt(h[2], 16) : 0;
+    for (let k = 0; k < h[3].length; k++) v += parseInt(h[3][k], 16) / 16 ** (k + 1);
+    if (h[4]) v *= 2 ** Number(h[4]);
+    return h[1] === "-" ? -v : v;
+  }
+  return null;
+}
