@@ -181,23 +181,36 @@ export class Server {
     });
   }
 
-  /** Runs a command the kernel handed back (or any command, for MULTI/Lua callers). */
+  /** Runs a command from a client's input stream that the kernel handed back to the host. */
   dispatch(client: Client, argv: Buffer[]): void {
-    const reply = client.reply;
+    this.execCommand(client, argv);
+  }
+
+  /**
+   * Runs argv on behalf of client, as if it had arrived in its input stream, and writes the
+   * reply to client.reply; nothing is flushed to the socket (the caller takes the reply:
+   * EXEC, Lua's redis.call). Host commands run their handler; kernel commands run in the
+   * kernel of the shard(s) owning their keys (Router.execute), whichever shard parsed the
+   * client's input. Unknown commands and arity errors are replied as errors, as Redis's
+   * processCommand does. Synchronous: nothing else runs in between.
+   */
+  execCommand(client: Client, argv: Buffer[]): void {
+    const found = this.resolveCommand(argv);
+    client.lastCommand = argv[0].toString("latin1").toLowerCase();
+    if (found.error !== undefined) return this.rejectCommand(client, found.error, found.spec);
+    this.run(client, found.spec!, argv);
+  }
+
+  /**
+   * The table row that runs argv (a subcommand's row when the command has subcommands), or
+   * the error Redis replies instead (unknown command/subcommand, wrong arity), with the row
+   * whose rejected_calls it counts.
+   */
+  resolveCommand(argv: Buffer[]): { spec?: CommandSpec; error?: string } {
     const name = argv[0].toString("latin1");
-    let spec = this.table.lookup(name);
-    client.lastCommand = name.toLowerCase();
-    if (!spec) {
-      reply.error(unknownCommandError(name, argv));
-      this.countError("ERR");
-      return;
-    }
-    if (!arityOk(spec, argv.length)) {
-      reply.error(`wrong number of arguments for '${spec.name}' command`);
-      spec.rejectedCalls++;
-      this.countError("ERR");
-      return;
-    }
+    const spec = this.table.lookup(name);
+    if (!spec) return { error: unknownCommandError(name, argv) };
+    if (!arityOk(spec, argv.length)) return { spec, error: `wrong number of arguments for '${spec.name}' command` };
     // Like Redis's lookupCommandLogic: with arguments, a command that has subcommands runs
     // the named subcommand; alone (COMMAND), it runs its own handler.
     // A kernel command that runs its subcommands itself (OBJECT) goes to the kernel whole.
@@ -205,20 +218,19 @@ export class Server {
       const subName = argv[1].toString("latin1").toLowerCase();
       const sub = spec.subcommands.get(subName);
       if (!sub || !(sub.handler || sub.kernelIndex >= 0)) {
-        reply.error(`unknown subcommand '${truncate(argv[1].toString("latin1"))}'. Try ${spec.name.toUpperCase()} HELP.`);
-        spec.rejectedCalls++;
-        this.countError("ERR");
-        return;
+        return { spec, error: `unknown subcommand '${truncate(argv[1].toString("latin1"))}'. Try ${spec.name.toUpperCase()} HELP.` };
       }
-      if (!arityOk(sub, argv.length)) {
-        reply.error(`wrong number of arguments for '${sub.name}' command`);
-        sub.rejectedCalls++;
-        this.countError("ERR");
-        return;
-      }
-      spec = sub;
+      if (!arityOk(sub, argv.length)) return { spec: sub, error: `wrong number of arguments for '${sub.name}' command` };
+      return { spec: sub };
     }
-    this.run(client, spec, argv);
+    return { spec };
+  }
+
+  /** Replies a command's rejection (resolveCommand's error) and counts it like Redis's rejectCommand. */
+  rejectCommand(client: Client, error: string, spec?: CommandSpec): void {
+    client.reply.error(error);
+    if (spec) spec.rejectedCalls++;
+    this.countError(client.reply.lastErrorCode);
   }
 
   private run(client: Client, spec: CommandSpec, argv: Buffer[]): void {
