@@ -512,14 +512,15 @@ function hscanCommand(): void {
   if (patArg >= 0) {
     for (let j = 0; j < found.length; j++) {
       const f = unchecked(found[j]);
-      if (stringmatchlen(patPtr, patLen, changetype<usize>(f.key), <usize>f.key.byteLength, false)) matched.push(f);
+      f.load();
+      if (stringmatchlen(patPtr, patLen, fieldPtr, fieldLen, false)) matched.push(f);
     }
   }
   addScanHeader(cursor, matched.length * 2);
   for (let j = 0; j < matched.length; j++) {
-    const f = unchecked(matched[j]);
-    addBulk(changetype<usize>(f.key), <usize>f.key.byteLength);
-    addBulk(changetype<usize>(f.value), <usize>f.value.byteLength);
+    unchecked(matched[j]).load();
+    addBulk(fieldPtr, fieldLen);
+    addBulk(valuePtr, valueLen);
   }
 }
 

@@ -9,8 +9,9 @@
 //    present for a whole scan is returned at least once even if the table is resized
 //    between calls (it may be returned twice).
 //
-// E is any class with `key: ArrayBuffer`, `hash: u32` and `next: E | null` (the chain link),
-// so the keyspace and hash values share this code without boxing.
+// E is any class with `key: ArrayBuffer` (or a `keyEquals(ptr, len)` method), `hash: u32`
+// and `next: E | null` (the chain link), so the keyspace and hash values share this code
+// without boxing.
 
 import { bufEquals } from "./hash";
 
@@ -34,14 +35,14 @@ export class Dict<E> {
     if (this.rehashIdx >= 0) this.rehashStep();
     let e = unchecked(this.t0[<i32>(hash & <u32>(this.t0.length - 1))]);
     while (e != null) {
-      if (e.hash == hash && bufEquals(e.key, ptr, len)) return e;
+      if (e.hash == hash && keyEquals<E>(e, ptr, len)) return e;
       e = e.next;
     }
     const t1 = this.t1;
     if (t1 != null) {
       e = unchecked(t1[<i32>(hash & <u32>(t1.length - 1))]);
       while (e != null) {
-        if (e.hash == hash && bufEquals(e.key, ptr, len)) return e;
+        if (e.hash == hash && keyEquals<E>(e, ptr, len)) return e;
         e = e.next;
       }
     }
@@ -92,7 +93,7 @@ export class Dict<E> {
     let prev: E | null = null;
     let e = unchecked(t[i]);
     while (e != null) {
-      if (e.hash == hash && bufEquals(e.key, ptr, len)) {
+      if (e.hash == hash && keyEquals<E>(e, ptr, len)) {
         if (prev == null) unchecked(t[i] = e.next);
         else prev.next = e.next;
         return e;
@@ -221,6 +222,15 @@ export class Dict<E> {
     const t1 = this.t1;
     if (t1 != null) collectTable<E>(t1, out);
   }
+}
+
+/**
+ * Does e's key equal [ptr, ptr+len)? An entry type whose key is not a whole buffer of its
+ * own (a hash field stored in one block with its value) provides keyEquals(ptr, len).
+ */
+@inline function keyEquals<E>(e: E, ptr: usize, len: usize): bool {
+  if (isDefined(e.keyEquals)) return e.keyEquals(ptr, len);
+  return bufEquals(e.key, ptr, len);
 }
 
 function collectTable<E>(t: StaticArray<E | null>, out: Array<E>): void {

@@ -10,6 +10,8 @@
 //  hashtable  `ht`: a Dict<HashField> (field -> value) plus `dense`, the same HashField
 //             objects in an array (each knows its index), so HRANDFIELD draws a field
 //             uniformly in O(1) (Redis's dictGetFairRandomKey only approximates this).
+//             A HashField keeps its field and value in one block laid out exactly as a
+//             listpack pair (`pair`), so a field costs one object and one buffer.
 //
 // A listpack turns into a hashtable once it holds more than hashMaxListpackEntries pairs, or
 // before a field or value longer than hashMaxListpackValue bytes goes in; it never turns
@@ -47,7 +49,38 @@ export class HashField {
   next: HashField | null = null;
   /** Position in HashTable.dense. */
   idx: i32 = 0;
-  constructor(public key: ArrayBuffer, public hash: u32, public value: ArrayBuffer) {}
+  /** pair: [varint fieldLen][field][varint valueLen][value], as in a listpack. */
+  constructor(public pair: ArrayBuffer, public hash: u32) {}
+
+  /** The Dict's key comparison: is the field [ptr, ptr+len)? */
+  keyEquals(ptr: usize, len: usize): bool {
+    const p = changetype<usize>(this.pair);
+    const h = readVarint(p);
+    return varint == len && memory.compare(p + h, ptr, len) == 0;
+  }
+
+  /** Loads the field and value into fieldPtr/fieldLen/valuePtr/valueLen. */
+  load(): void { setPairAt(changetype<usize>(this.pair), 0); }
+}
+
+/** A new pair block for the hashtable encoding. */
+function newPair(fptr: usize, flen: usize, vptr: usize, vlen: usize): ArrayBuffer {
+  const buf = new ArrayBuffer(<i32>listpackPairBytes(flen, vlen));
+  writePair(changetype<usize>(buf), fptr, flen, vptr, vlen);
+  return buf;
+}
+
+/** Writes one pair at p; returns the bytes written. */
+function writePair(p: usize, fptr: usize, flen: usize, vptr: usize, vlen: usize): usize {
+  const start = p;
+  writeVarint(p, flen);
+  p += <usize>varintSize(flen);
+  memory.copy(p, fptr, flen);
+  p += flen;
+  writeVarint(p, vlen);
+  p += <usize>varintSize(vlen);
+  memory.copy(p, vptr, vlen);
+  return p + vlen - start;
 }
 
 /** The hashtable encoding: lookup by field, and a dense array for uniform random picks. */
@@ -95,8 +128,7 @@ export class HashValue {
     }
     const f = this.ht!.dict.find(ptr, len, hashBytes(ptr, len));
     if (f == null) return false;
-    valuePtr = changetype<usize>(f.value);
-    valueLen = <usize>f.value.byteLength;
+    f.load();
     return true;
   }
 
@@ -115,11 +147,12 @@ export class HashValue {
     const h = hashBytes(fptr, flen);
     const f = ht.dict.find(fptr, flen, h);
     if (f != null) {
-      if (<usize>f.value.byteLength == vlen) memory.copy(changetype<usize>(f.value), vptr, vlen);
-      else f.value = copyBytes(vptr, vlen);
+      // Same size (so the same value length): rewrite in place; else a new block.
+      if (<i64>f.pair.byteLength == listpackPairBytes(flen, vlen)) writePair(changetype<usize>(f.pair), fptr, flen, vptr, vlen);
+      else f.pair = newPair(fptr, flen, vptr, vlen);
       return false;
     }
-    ht.add(new HashField(copyBytes(fptr, flen), h, copyBytes(vptr, vlen)));
+    ht.add(new HashField(newPair(fptr, flen, vptr, vlen), h));
     return true;
   }
 
@@ -160,11 +193,7 @@ export class HashValue {
   pairAt(i: i32): void {
     const lp = this.lp;
     if (lp == null) {
-      const f = unchecked(this.ht!.dense[i]);
-      fieldPtr = changetype<usize>(f.key);
-      fieldLen = <usize>f.key.byteLength;
-      valuePtr = changetype<usize>(f.value);
-      valueLen = <usize>f.value.byteLength;
+      unchecked(this.ht!.dense[i]).load();
       return;
     }
     const base = changetype<usize>(lp);
@@ -229,8 +258,7 @@ export class HashValue {
     const dense = this.ht!.dense;
     for (let i = 0; i < dense.length; i++) {
       const f = unchecked(dense[i]);
-      ht.add(new HashField(copyBytes(changetype<usize>(f.key), <usize>f.key.byteLength), f.hash,
-        copyBytes(changetype<usize>(f.value), <usize>f.value.byteLength)));
+      ht.add(new HashField(copyBytes(changetype<usize>(f.pair), <usize>f.pair.byteLength), f.hash));
     }
     c.ht = ht;
     return c;
@@ -246,8 +274,7 @@ export class HashValue {
     const t1 = ht.dict.t1;
     if (t1 != null) total += <i64>t1.length * 4;
     for (let i = 0; i < dense.length; i++) {
-      const f = unchecked(dense[i]);
-      total += 32 + 40 + <i64>f.key.byteLength + <i64>f.value.byteLength;
+      total += 48 + 24 + <i64>unchecked(dense[i]).pair.byteLength;
     }
     return total;
   }
@@ -259,10 +286,11 @@ export class HashValue {
     const base = changetype<usize>(lp);
     let off = 0;
     for (let i = 0; i < this.lpCount; i++) {
+      // A listpack pair is already a HashField's block: copy its bytes as they are.
       setPairAt(base, off);
-      ht.add(new HashField(copyBytes(fieldPtr, fieldLen), hashBytes(fieldPtr, fieldLen),
-        copyBytes(valuePtr, valueLen)));
-      off = nextPair(base, off);
+      const end = nextPair(base, off);
+      ht.add(new HashField(copyBytes(base + <usize>off, <usize>(end - off)), hashBytes(fieldPtr, fieldLen)));
+      off = end;
     }
     this.lpChanged();
     this.ht = ht;
