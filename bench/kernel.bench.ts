@@ -5,7 +5,7 @@
 // Prints ns/op and ops/s and writes JSON to bench/results/. Never a timed unit test.
 //
 //   npm run bench [-- --time 500] [-- --filter keyspace]
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
 import { Shard, STATUS_DONE, STATUS_HOST } from "../src/server/shard.js";
@@ -206,12 +206,15 @@ console.log(`${"case".padEnd(w)}  ${"ns/op".padStart(10)}  ${"ops/s".padStart(13
 for (const r of rows) {
   console.log(`${r.case.padEnd(w)}  ${r.nsPerOp.toFixed(1).padStart(10)}  ${Math.round(r.opsPerSec).toLocaleString("en-US").padStart(13)}  ${r.rme.toFixed(1).padStart(6)}`);
 }
-if (keyspaceNote) console.log(`\n${keyspaceNote}`);
+// Other processes on a 2-core machine inflate every figure: say how busy it was.
+const loadAverage = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+console.log(`\nload average at the end: ${loadAverage}`);
+if (keyspaceNote) console.log(keyspaceNote);
 for (const s of skipped) console.log(`skipped: ${s}`);
 
 const resultsDir = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../bench/results/" : "./results/", import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 const date = new Date().toISOString();
 const file = `${resultsDir}kernel-${date.replace(/[:.]/g, "-")}.json`;
-writeFileSync(file, JSON.stringify({ date, node: process.version, timeMs, keyspace: keyspaceNote, skipped, cases: rows }, null, 2) + "\n");
+writeFileSync(file, JSON.stringify({ date, node: process.version, loadAverage, timeMs, keyspace: keyspaceNote, skipped, cases: rows }, null, 2) + "\n");
 console.log(`\nwritten ${file}`);
