@@ -38,6 +38,9 @@ const TESTS = [
   { name: "HSET", args: ["-t", "hset"], needs: [["HSET", "__probe_hash__", "f", "v"]] },
   // redis-benchmark has no HGET test; the hset test above fills myhash element:__rand_int__.
   { name: "HGET", args: ["HGET", "myhash", "element:__rand_int__"], needs: [["HGET", "__probe_hash__", "f"]] },
+  // Host-side types: the cost of a hand-back from the kernel shows here.
+  { name: "LPUSH", args: ["-t", "lpush"], needs: [["LPUSH", "__probe_list__", "v"]] },
+  { name: "LPOP", args: ["-t", "lpop"], needs: [["LPOP", "__probe_list__"]] },
 ];
 
 const PIPELINES = [1, 16];
