@@ -11,6 +11,8 @@ export const REDIS_OK_COUNTS = {
   "keyspace": 52,
   "info-command": 3,
   "type/list": 220,
+  "type/list-2": 2,
+  "type/list-3": 11,
   "type/set": 95,
   "type/zset": 308,
   "multi": 35,
