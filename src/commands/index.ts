@@ -13,6 +13,7 @@ import { registerListCommands } from "./lists.js";
 import { registerSetCommands } from "./sets.js";
 import { registerZsetCommands } from "./zsets.js";
 import { registerSortCommands } from "./sort.js";
+import { registerScriptingCommands } from "./scripting.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -28,4 +29,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerSetCommands(t);
   registerZsetCommands(t);
   registerSortCommands(t);
+  registerScriptingCommands(t);
 }

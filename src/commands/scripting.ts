@@ -1,0 +1,191 @@
+// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis's eval.c), over the one Lua engine
+// of the server (src/scripting/engine.ts).
+//
+// A command a script runs goes through Server.execCommand as the calling client, with the
+// client's reply writer, db and protocol swapped for the script's while it runs (so SELECT
+// inside a script does not move the caller, the reply comes back as RESP to convert, and a
+// script inside EXEC does not disturb EXEC's own reply).
+import type { CommandTable } from "./table.js";
+import type { CommandContext } from "./context.js";
+import type { Server } from "../server/server.js";
+import type { Client } from "../server/client.js";
+import { arityOk, type CommandSpec } from "./table.js";
+import { ReplyWriter } from "../server/reply-writer.js";
+import { LuaEngine, sha1hex, type ScriptRun } from "../scripting/engine.js";
+import { log, type LogLevel } from "../server/log.js";
+import { replyHelp, subcommandSyntaxError } from "./help.js";
+import { parseInteger } from "./context.js";
+
+export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
+
+/** The server's scripting state: its Lua engine and the client whose script is running. */
+export interface Scripting {
+  engine: LuaEngine;
+  caller: Client | null;
+  run: ScriptRun | null;
+}
+
+const states = new WeakMap<Server, Scripting>();
+
+const LOG_LEVELS: LogLevel[] = ["debug", "verbose", "notice", "warning"];
+
+export function scriptingOf(server: Server): Scripting {
+  let s = states.get(server);
+  if (!s) {
+    const state: Scripting = { engine: null as unknown as LuaEngine, caller: null, run: null };
+    state.engine = new LuaEngine({
+      call: (run, argv) => callFromScript(server, state, run, argv),
+      log: (level, msg) => log(LOG_LEVELS[level] ?? "notice", msg),
+    });
+    states.set(server, (s = state));
+    // Scripts never block (CLIENT_DENY_BLOCKING): a blocking command answers as if timed out.
+    const denied = server.blocking.denied;
+    server.blocking.denied = (c) => denied(c) || state.caller === c;
+  }
+  return s;
+}
+
+/** scriptCall's checks, then the command run as the script's client; its RESP reply. */
+function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: Buffer[]): Buffer | { error: string } {
+  const spec = server.table.lookup(argv[0].toString("latin1"));
+  if (!spec) return { error: "Unknown Redis command called from script" };
+  if (!arityOk(spec, argv.length)) return { error: "Wrong number of args calling Redis command from script" };
+  let eff: CommandSpec = spec;
+  if (spec.subcommands.size > 0 && argv.length >= 2) {
+    const sub = spec.subcommands.get(argv[1].toString("latin1").toLowerCase());
+    if (sub && (sub.handler || sub.kernelIndex >= 0)) {
+      if (!arityOk(sub, argv.length)) return { error: "Wrong number of args calling Redis command from script" };
+      eff = sub;
+    }
+  }
+  if (eff.flags.has("noscript")) return { error: "This Redis command is not allowed from script" };
+  const write = eff.flags.has("write");
+  if (run.readOnly && (write || eff.flags.has("may_replicate"))) {
+    return { error: "Write commands are not allowed from read-only scripts." };
+  }
+  if (write) run.writeDirty = true;
+  return runAsScriptClient(server, state.caller!, run, argv);
+}
+
+/** Runs argv for a script on behalf of its caller and captures the reply. */
+function runAsScriptClient(server: Server, c: Client, run: ScriptRun, argv: Buffer[]): Buffer {
+  const mc = c as unknown as { reply: ReplyWriter; db: number; resp: number; lastCommand: string };
+  const saved = { reply: mc.reply, db: mc.db, resp: mc.resp, lastCommand: mc.lastCommand };
+  const cap = new ReplyWriter();
+  cap.resp = run.resp;
+  mc.reply = cap;
+  mc.db = run.db;
+  mc.resp = run.resp;
+  try {
+    server.execCommand(c, argv);
+  } finally {
+    run.db = mc.db;
+    mc.reply = saved.reply;
+    mc.db = saved.db;
+    mc.resp = saved.resp;
+    mc.lastCommand = saved.lastCommand;
+  }
+  return cap.take();
+}
+
+function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
+  const { argv, reply, server, client } = ctx;
+  const scripting = scriptingOf(server);
+  const engine = scripting.engine;
+  const numkeys = parseInteger(argv[2]);
+  if (numkeys === null) return reply.error("value is not an integer or out of range");
+  if (numkeys > BigInt(argv.length - 3)) return reply.error("Number of keys can't be greater than number of args");
+  if (numkeys < 0n) return reply.error("Number of keys can't be negative");
+  let sha: string;
+  if (evalsha) {
+    if (argv[1].length !== 40) return reply.error(NOSCRIPT_ERR);
+    sha = argv[1].toString("latin1").toLowerCase();
+    if (!engine.scripts.has(sha)) return reply.error(NOSCRIPT_ERR);
+  } else {
+    sha = sha1hex(argv[1]);
+    if (!engine.scripts.has(sha)) {
+      const created = engine.createFunction(argv[1]);
+      if ("error" in created) return reply.error(created.error);
+    }
+  }
+  const script = engine.scripts.get(sha)!;
+  const f = script.flags;
+  if (!f.compat && !f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
+  const n = Number(numkeys);
+  const run: ScriptRun = {
+    funcname: sha, evalMode: true, readOnly: ro || (!f.compat && f.noWrites), writeDirty: false,
+    resp: 2, killed: false, startedAt: Date.now(), db: client.db,
+  };
+  if (!engine.pushScript(sha)) return reply.error(NOSCRIPT_ERR);
+  scripting.caller = client;
+  scripting.run = run;
+  try {
+    engine.callFunction(run, argv.slice(3, 3 + n), argv.slice(3 + n), reply);
+  } finally {
+    engine.pop(1);
+    scripting.caller = null;
+    scripting.run = null;
+  }
+}
+
+const SCRIPT_HELP = [
+  "DEBUG (YES|SYNC|NO)",
+  "    Set the debug mode for subsequent scripts executed.",
+  "EXISTS <sha1> [<sha1> ...]",
+  "    Return information about the existence of the scripts in the script cache.",
+  "FLUSH [ASYNC|SYNC]",
+  "    Flush the Lua scripts cache. Very dangerous on replicas.",
+  "    When called without the optional mode argument, the behavior is determined by the",
+  "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+  "    * ASYNC: Asynchronously flush the scripts cache.",
+  "    * SYNC: Synchronously flush the scripts cache.",
+  "KILL",
+  "    Kill the currently executing Lua script.",
+  "LOAD <script>",
+  "    Load a script into the scripts cache without executing it.",
+];
+
+export function registerScriptingCommands(t: CommandTable): void {
+  t.define("eval", (ctx) => evalGeneric(ctx, false, false));
+  t.define("evalsha", (ctx) => evalGeneric(ctx, true, false));
+  t.define("eval_ro", (ctx) => evalGeneric(ctx, false, true));
+  t.define("evalsha_ro", (ctx) => evalGeneric(ctx, true, true));
+
+  t.define("script|help", (ctx) => replyHelp(ctx, SCRIPT_HELP));
+  t.define("script|flush", (ctx) => {
+    const { argv, reply } = ctx;
+    if (argv.length > 3) return subcommandSyntaxError(ctx);
+    if (argv.length === 3) {
+      const mode = argv[2].toString("latin1").toLowerCase();
+      if (mode !== "sync" && mode !== "async") return reply.error("SCRIPT FLUSH only support SYNC|ASYNC option");
+    }
+    scriptingOf(ctx.server).engine.reset();
+    reply.ok();
+  });
+  t.define("script|exists", (ctx) => {
+    const { argv, reply } = ctx;
+    const scripts = scriptingOf(ctx.server).engine.scripts;
+    reply.arrayLen(argv.length - 2);
+    for (let j = 2; j < argv.length; j++) reply.integer(scripts.has(argv[j].toString("latin1")) ? 1 : 0);
+  });
+  t.define("script|load", (ctx) => {
+    const created = scriptingOf(ctx.server).engine.createFunction(ctx.argv[2]);
+    if ("error" in created) return ctx.reply.error(created.error);
+    ctx.reply.bulk(created.sha);
+  });
+  t.define("script|kill", (ctx) => scriptKill(ctx, true));
+}
+
+/** scriptKill: a running read-only script can be stopped; one that wrote cannot. */
+export function scriptKill(ctx: CommandContext, isEval: boolean): void {
+  const run = scriptingOf(ctx.server).run;
+  const { reply } = ctx;
+  if (!run) return reply.error("-NOTBUSY No scripts in execution right now.");
+  if (run.writeDirty) {
+    return reply.error("-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+  }
+  if (isEval && !run.evalMode) return reply.error("-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.");
+  if (!isEval && run.evalMode) return reply.error("-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+  run.killed = true;
+  reply.ok();
+}

@@ -1,0 +1,568 @@
+// The Lua engine: one long-lived Lua state shared by EVAL scripts (cached by SHA1) and
+// FUNCTION libraries, set up as Redis 7.0's scripting.c/script_lua.c set theirs up:
+// libraries base/table/string/math (+ cjson, bit, struct, cmsgpack), the `redis` API, the
+// __redis__err__handler that adds source/line to errors, and then every table reachable from
+// the globals made read-only, with reading an unknown global an error.
+//
+// Running a command from Lua goes through ScriptHost.call (the server runs it as the
+// calling client would, in the script's db and protocol, and hands back the RESP reply).
+import { createHash } from "node:crypto";
+import { lua, lauxlib, lualib, formatG14, setReadonly, tableAt, toLuaString, type LuaState } from "./fengari.js";
+import { pushReply, pushErrorTable, toBuffer, writeLuaReply, errorInfo } from "./convert.js";
+import { openCjson } from "./lib-cjson.js";
+import { openBit } from "./lib-bit.js";
+import type { ReplyWriter } from "../server/reply-writer.js";
+
+export const REDIS_VERSION = "7.0.15";
+export const REDIS_VERSION_NUM = 0x07000f;
+
+/** One running script or function call (Redis's scriptRunCtx). */
+export interface ScriptRun {
+  /** "f_<sha>"'s sha for EVAL, the function name for FCALL. */
+  funcname: string;
+  evalMode: boolean;
+  readOnly: boolean;
+  /** A write command ran: the script can no longer be killed. */
+  writeDirty: boolean;
+  /** Protocol the script reads replies in (redis.setresp). */
+  resp: number;
+  killed: boolean;
+  startedAt: number;
+  /** Database the script's commands run in (SELECT inside the script changes only this). */
+  db: number;
+}
+
+/** What the engine needs from the server. */
+export interface ScriptHost {
+  /**
+   * Runs argv for the running script and returns its RESP reply, or a string error (without
+   * a code: the engine adds ERR) when the script may not run it.
+   */
+  call(run: ScriptRun, argv: Buffer[]): Buffer | { error: string };
+  log(level: number, msg: string): void;
+  /** Whether the running script has been asked to stop (SCRIPT KILL). */
+  interrupt?(run: ScriptRun): void;
+}
+
+export interface CachedScript { sha: string; body: Buffer; flags: ScriptFlags }
+
+export interface ScriptFlags {
+  /** No shebang: EVAL's backwards-compatible mode. */
+  compat: boolean;
+  noWrites: boolean;
+  allowOom: boolean;
+  allowStale: boolean;
+  noCluster: boolean;
+  allowCrossSlot: boolean;
+}
+
+export const SCRIPT_FLAG_NAMES: [keyof ScriptFlags, string][] = [
+  ["noWrites", "no-writes"], ["allowOom", "allow-oom"], ["allowStale", "allow-stale"],
+  ["noCluster", "no-cluster"], ["allowCrossSlot", "allow-cross-slot-keys"],
+];
+
+export function sha1hex(b: Uint8Array | string): string {
+  return createHash("sha1").update(b).digest("hex");
+}
+
+const LL = { debug: 0, verbose: 1, notice: 2, warning: 3 };
+
+export class LuaEngine {
+  L: LuaState;
+  readonly scripts = new Map<string, CachedScript>();
+  /** The running call, or null (redis.call outside a script is an error). */
+  current: ScriptRun | null = null;
+  private rand = new Rand48();
+  /** Extra set-up run on every new state (the FUNCTION engine registers its API here). */
+  onInit: ((L: LuaState) => void)[] = [];
+
+  constructor(readonly host: ScriptHost) {
+    this.L = this.newState();
+  }
+
+  /** SCRIPT FLUSH: a fresh Lua state and an empty script cache. */
+  reset(): void {
+    this.scripts.clear();
+    this.L = this.newState();
+  }
+
+  private newState(): LuaState {
+    const L = lauxlib.luaL_newstate();
+    const open = (name: string, fn: unknown) => {
+      lauxlib.luaL_requiref(L, toLuaString(name), fn, 1);
+      lua.lua_pop(L, 1);
+    };
+    open("_G", lualib.luaopen_base);
+    open("table", lualib.luaopen_table);
+    open("string", lualib.luaopen_string);
+    open("math", lualib.luaopen_math);
+    open("debug", lualib.luaopen_debug);
+    open("coroutine", lualib.luaopen_coroutine);
+    openCjson(L);
+    openBit(L);
+    this.lua51Compat(L);
+    this.registerRedisApi(L);
+    for (const f of this.onInit) f(L);
+    const errh =
+      "local dbg = debug\n" +
+      "debug = nil\n" +
+      "function __redis__err__handler(err)\n" +
+      "  local i = dbg.getinfo(2,'nSl')\n" +
+      "  if i and (i.what == 'C' or i.what == 'J') then\n" +
+      "    i = dbg.getinfo(3,'nSl')\n" +
+      "  end\n" +
+      "  if type(err) ~= 'table' then\n" +
+      "    err = {err='ERR ' .. tostring(err)}" +
+      "  end" +
+      "  if i then\n" +
+      "    err['source'] = i.source\n" +
+      "    err['line'] = i.currentline\n" +
+      "  end" +
+      "  return err\n" +
+      "end\n";
+    if (loadString(L, errh, "@err_handler_def") !== 0 || lua.lua_pcall(L, 0, 0, 0) !== 0) {
+      throw new Error("Lua error handler: " + lua.lua_tojsstring(L, -1));
+    }
+    // Lock the globals: unknown names are an error to read, and nothing reachable is writable.
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    lua.lua_createtable(L, 0, 1);
+    lua.lua_pushjsfunction(L, (L: LuaState) => {
+      const name = lua.lua_isstring(L, 2) ? toBuffer(L, 2).toString("latin1") : "?";
+      return lauxlib.luaL_error(L, toLuaString("Script attempted to access nonexistent global variable '%s'"), toLuaString(name));
+    });
+    lua.lua_setfield(L, -2, "__index");
+    lua.lua_setmetatable(L, -2);
+    protectRecursively(L);
+    lua.lua_pop(L, 1);
+    return L;
+  }
+
+  /** Lua 5.1 names fengari (5.3) lacks, and the ones Redis removes. */
+  private lua51Compat(L: LuaState): void {
+    const run = (code: string) => {
+      if (loadString(L, code, "=compat") !== 0 || lua.lua_pcall(L, 0, 0, 0) !== 0) {
+        throw new Error("Lua compat: " + lua.lua_tojsstring(L, -1));
+      }
+    };
+    run(
+      "unpack = table.unpack\n" +
+      "loadstring = function(s, name) return load(s, name, 't') end\n" +
+      "local _load = load\n" +
+      "load = function(chunk, name) return _load(chunk, name, 't') end\n" +
+      "table.getn = function(t) return #t end\n" +
+      "table.maxn = function(t) local m = 0 for k in pairs(t) do if type(k) == 'number' and k > m then m = k end end return m end\n" +
+      "math.mod = math.fmod\n" +
+      "math.pow = function(x, y) return x ^ y end\n" +
+      "math.log10 = function(x) return math.log(x, 10) end\n" +
+      "string.gfind = string.gmatch\n" +
+      "gcinfo = function() return collectgarbage('count') end\n" +
+      "dofile = nil loadfile = nil print = nil utf8 = nil require = nil\n" +
+      "rawlen = nil\n",
+    );
+    const jsfn = (table: string, name: string, fn: (L: LuaState) => number) => {
+      lua.lua_getglobal(L, table);
+      lua.lua_pushjsfunction(L, fn);
+      lua.lua_setfield(L, -2, name);
+      lua.lua_pop(L, 1);
+    };
+    // 5.3's math.floor/ceil/tointeger return integers; here every number is a double anyway.
+    jsfn("math", "floor", (L) => { lua.lua_pushnumber(L, Math.floor(lauxlib.luaL_checknumber(L, 1))); return 1; });
+    jsfn("math", "ceil", (L) => { lua.lua_pushnumber(L, Math.ceil(lauxlib.luaL_checknumber(L, 1))); return 1; });
+    jsfn("math", "cosh", (L) => { lua.lua_pushnumber(L, Math.cosh(lauxlib.luaL_checknumber(L, 1))); return 1; });
+    jsfn("math", "sinh", (L) => { lua.lua_pushnumber(L, Math.sinh(lauxlib.luaL_checknumber(L, 1))); return 1; });
+    jsfn("math", "tanh", (L) => { lua.lua_pushnumber(L, Math.tanh(lauxlib.luaL_checknumber(L, 1))); return 1; });
+    jsfn("math", "ldexp", (L) => { lua.lua_pushnumber(L, lauxlib.luaL_checknumber(L, 1) * 2 ** lauxlib.luaL_checknumber(L, 2)); return 1; });
+    jsfn("math", "frexp", (L) => {
+      const x = lauxlib.luaL_checknumber(L, 1);
+      if (x === 0 || !Number.isFinite(x)) { lua.lua_pushnumber(L, x); lua.lua_pushnumber(L, 0); return 2; }
+      let e = Math.max(-1073, Math.floor(Math.log2(Math.abs(x))) + 1);
+      let m = x * 2 ** -e;
+      while (Math.abs(m) < 0.5) { m *= 2; e--; }
+      while (Math.abs(m) >= 1) { m /= 2; e++; }
+      lua.lua_pushnumber(L, m); lua.lua_pushnumber(L, e); return 2;
+    });
+    jsfn("math", "random", (L) => this.mathRandom(L));
+    jsfn("math", "randomseed", (L) => {
+      if (!this.current) return lauxlib.luaL_error(L, toLuaString("math.randomseed can only be called inside a script invocation"));
+      this.rand.seed(lauxlib.luaL_checknumber(L, 1) | 0);
+      return 0;
+    });
+    // setmetatable on a read-only table is a write.
+    jsfn("_G", "setmetatable", (L) => {
+      const t = lua.lua_type(L, 2);
+      lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+      lauxlib.luaL_argcheck(L, t === lua.LUA_TNIL || t === lua.LUA_TTABLE, 2, toLuaString("nil or table expected"));
+      if (tableAt(L, 1).readonly) {
+        lua.lua_pushstring(L, toLuaString("Attempt to modify a readonly table"));
+        return lua.lua_error(L);
+      }
+      if (lauxlib.luaL_getmetafield(L, 1, toLuaString("__metatable")) !== lua.LUA_TNIL) {
+        return lauxlib.luaL_error(L, toLuaString("cannot change a protected metatable"));
+      }
+      lua.lua_settop(L, 2);
+      lua.lua_setmetatable(L, 1);
+      return 1;
+    });
+    // tostring/.. of numbers as Lua 5.1 prints them ("%.14g").
+    jsfn("_G", "tostring", (L) => {
+      lauxlib.luaL_checkany(L, 1);
+      if (lua.lua_type(L, 1) === lua.LUA_TNUMBER) lua.lua_pushstring(L, toLuaString(formatG14(lua.lua_tonumber(L, 1))));
+      else lauxlib.luaL_tolstring(L, 1);
+      return 1;
+    });
+  }
+
+  private mathRandom(L: LuaState): number {
+    if (!this.current) return lauxlib.luaL_error(L, toLuaString("math.random can only be called inside a script invocation"));
+    const r = (this.rand.next() % 2147483647) / 2147483647;
+    switch (lua.lua_gettop(L)) {
+      case 0: lua.lua_pushnumber(L, r); break;
+      case 1: {
+        const u = lauxlib.luaL_checknumber(L, 1) | 0;
+        lauxlib.luaL_argcheck(L, 1 <= u, 1, toLuaString("interval is empty"));
+        lua.lua_pushnumber(L, Math.floor(r * u) + 1);
+        break;
+      }
+      case 2: {
+        const l = lauxlib.luaL_checknumber(L, 1) | 0;
+        const u = lauxlib.luaL_checknumber(L, 2) | 0;
+        lauxlib.luaL_argcheck(L, l <= u, 2, toLuaString("interval is empty"));
+        lua.lua_pushnumber(L, Math.floor(r * (u - l + 1)) + l);
+        break;
+      }
+      default: return lauxlib.luaL_error(L, toLuaString("wrong number of arguments"));
+    }
+    return 1;
+  }
+
+  private registerRedisApi(L: LuaState): void {
+    // Redis replaces pcall so that a {err=} table raised by redis.call comes back as it was.
+    lua.lua_pushjsfunction(L, (L: LuaState) => {
+      const argc = lua.lua_gettop(L);
+      lauxlib.luaL_checkany(L, 1);
+      lua.lua_pushboolean(L, true);
+      lua.lua_insert(L, 1);
+      if (lua.lua_pcall(L, argc - 1, lua.LUA_MULTRET, 0) !== 0) {
+        lua.lua_remove(L, 1);
+        if (lua.lua_istable(L, -1)) {
+          lua.lua_getfield(L, -1, "err");
+          if (lua.lua_isstring(L, -1)) lua.lua_replace(L, -2);
+          else lua.lua_pop(L, 1);
+        }
+        lua.lua_pushboolean(L, false);
+        lua.lua_insert(L, 1);
+      }
+      return lua.lua_gettop(L);
+    });
+    lua.lua_setglobal(L, "pcall");
+
+    lua.lua_createtable(L, 0, 32);
+    const fn = (name: string, f: (L: LuaState) => number) => {
+      lua.lua_pushjsfunction(L, f);
+      lua.lua_setfield(L, -2, name);
+    };
+    const num = (name: string, v: number) => {
+      lua.lua_pushnumber(L, v);
+      lua.lua_setfield(L, -2, name);
+    };
+    fn("call", (L) => this.redisCall(L, true));
+    fn("pcall", (L) => this.redisCall(L, false));
+    fn("log", (L) => {
+      const argc = lua.lua_gettop(L);
+      if (argc < 2) return this.raise(L, "redis.log() requires two arguments or more.");
+      if (!lua.lua_isnumber(L, 1)) return this.raise(L, "First argument must be a number (log level).");
+      const level = lua.lua_tonumber(L, 1);
+      if (level < LL.debug || level > LL.warning) return this.raise(L, "Invalid debug level.");
+      const parts: string[] = [];
+      for (let j = 2; j <= argc; j++) if (lua.lua_isstring(L, j)) parts.push(toBuffer(L, j).toString("latin1"));
+      this.host.log(level, parts.join(" "));
+      return 0;
+    });
+    num("LOG_DEBUG", LL.debug);
+    num("LOG_VERBOSE", LL.verbose);
+    num("LOG_NOTICE", LL.notice);
+    num("LOG_WARNING", LL.warning);
+    num("REDIS_VERSION_NUM", REDIS_VERSION_NUM);
+    lua.lua_pushstring(L, REDIS_VERSION);
+    lua.lua_setfield(L, -2, "REDIS_VERSION");
+    fn("setresp", (L) => {
+      if (!this.current) return this.raise(L, "redis.setresp can only be called inside a script invocation");
+      if (lua.lua_gettop(L) !== 1) return this.raise(L, "redis.setresp() requires one argument.");
+      const resp = lua.lua_tonumber(L, 1);
+      if (resp !== 2 && resp !== 3) return this.raise(L, "RESP version must be 2 or 3.");
+      this.current.resp = resp;
+      return 0;
+    });
+    fn("sha1hex", (L) => {
+      if (lua.lua_gettop(L) !== 1) return this.raise(L, "wrong number of arguments");
+      const s = lua.lua_isstring(L, 1) ? toBuffer(L, 1) : Buffer.alloc(0);
+      lua.lua_pushstring(L, sha1hex(s));
+      return 1;
+    });
+    fn("error_reply", (L) => {
+      if (lua.lua_gettop(L) !== 1 || lua.lua_type(L, -1) !== lua.LUA_TSTRING) {
+        pushErrorTable(L, "wrong number or type of arguments", false);
+        return 1;
+      }
+      const s = toBuffer(L, -1).toString("latin1");
+      pushErrorTable(L, s.startsWith("-") ? s.slice(1) : s, true);
+      return 1;
+    });
+    fn("status_reply", (L) => {
+      if (lua.lua_gettop(L) !== 1 || lua.lua_type(L, -1) !== lua.LUA_TSTRING) {
+        pushErrorTable(L, "wrong number or type of arguments", false);
+        return 1;
+      }
+      lua.lua_createtable(L, 0, 1);
+      lua.lua_pushvalue(L, -2);
+      lua.lua_setfield(L, -2, "ok");
+      return 1;
+    });
+    fn("set_repl", (L) => {
+      if (!this.current) return this.raise(L, "redis.set_repl can only be called inside a script invocation");
+      if (lua.lua_gettop(L) !== 1) return this.raise(L, "redis.set_repl() requires two arguments.");
+      const flags = lua.lua_tonumber(L, -1);
+      if ((flags & ~3) !== 0) return this.raise(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+      return 0;
+    });
+    num("REPL_NONE", 0);
+    num("REPL_AOF", 1);
+    num("REPL_SLAVE", 2);
+    num("REPL_REPLICA", 2);
+    num("REPL_ALL", 3);
+    fn("replicate_commands", (L) => { lua.lua_pushboolean(L, true); return 1; });
+    fn("acl_check_cmd", (L) => {
+      if (!this.current) return this.raise(L, "redis.acl_check_cmd can only be called inside a script invocation");
+      const argv = this.argsToArgv(L);
+      if (!argv) return lua.lua_error(L);
+      // No ACL users other than default yet: every known command is permitted.
+      const reply = this.host.call({ ...this.current, readOnly: false }, [Buffer.from("command"), Buffer.from("info"), argv[0]]);
+      if (!(reply instanceof Buffer) || reply.toString("latin1", 0, 4) === "*1\r\n" && reply.toString("latin1", 4, 7) === "*-1") {
+        return this.raise(L, "Invalid command passed to redis.acl_check_cmd()");
+      }
+      lua.lua_pushboolean(L, true);
+      return 1;
+    });
+    lua.lua_setglobal(L, "redis");
+  }
+
+  /** Raises a Lua error {err="ERR msg"} (luaPushError + luaError). */
+  raise(L: LuaState, msg: string): number {
+    pushErrorTable(L, msg, false);
+    return lua.lua_error(L);
+  }
+
+  /** luaArgsToRedisArgv: numbers as "%.17g", strings as they are; null (error pushed) otherwise. */
+  private argsToArgv(L: LuaState): Buffer[] | null {
+    const argc = lua.lua_gettop(L);
+    if (argc === 0) {
+      pushErrorTable(L, "Please specify at least one argument for this redis lib call", false);
+      return null;
+    }
+    const argv: Buffer[] = [];
+    for (let j = 1; j <= argc; j++) {
+      const t = lua.lua_type(L, j);
+      if (t === lua.LUA_TNUMBER) argv.push(Buffer.from(formatG17(lua.lua_tonumber(L, j)), "latin1"));
+      else if (t === lua.LUA_TSTRING) argv.push(Buffer.from(toBuffer(L, j)));
+      else {
+        lua.lua_settop(L, 0);
+        pushErrorTable(L, "Lua redis lib command arguments must be strings or integers", false);
+        return null;
+      }
+    }
+    lua.lua_settop(L, 0);
+    return argv;
+  }
+
+  private redisCall(L: LuaState, raiseError: boolean): number {
+    const run = this.current;
+    if (!run) return this.raise(L, "redis.call/pcall can only be called inside a script invocation");
+    const argv = this.argsToArgv(L);
+    if (!argv) return raiseError ? lua.lua_error(L) : 1;
+    const reply = this.host.call(run, argv);
+    if (!Buffer.isBuffer(reply)) {
+      const e = (reply as { error: string }).error;
+      pushErrorTable(L, e.startsWith("-") ? e.slice(1) : e, e.startsWith("-"), true);
+      return raiseError ? lua.lua_error(L) : 1;
+    }
+    pushReply(L, reply, 0);
+    if (raiseError && reply[0] === 0x2d) return lua.lua_error(L);
+    return 1;
+  }
+
+  // ---- scripts ---------------------------------------------------------------------------
+
+  /** luaCreateFunction: compiles and caches a script body; returns its sha or an error. */
+  createFunction(body: Buffer): { sha: string } | { error: string } {
+    const sha = sha1hex(body);
+    if (this.scripts.has(sha)) return { sha };
+    const parsed = parseShebang(body);
+    if ("error" in parsed) return parsed;
+    const L = this.L;
+    // A shebang line is skipped but its newline kept, so line numbers stay the user's.
+    const code = body.subarray(parsed.shebangLen);
+    if (lauxlib.luaL_loadbufferx(L, new Uint8Array(code), code.length, toLuaString("@user_script"), toLuaString("t")) !== 0) {
+      // Lua 5.1 quotes every token in "near ..." (5.3 leaves <eof>, <number>... bare).
+      const msg = (lua.lua_isstring(L, -1) ? toBuffer(L, -1).toString("latin1") : "").replace(/ near (<[a-z]+>)$/, " near '$1'");
+      lua.lua_pop(L, 1);
+      return { error: `Error compiling script (new function): ${msg}` };
+    }
+    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, toLuaString("f_" + sha));
+    this.scripts.set(sha, { sha, body: Buffer.from(body), flags: parsed.flags });
+    return { sha };
+  }
+
+  /**
+   * Runs the Lua function on top of the stack (under the error handler pushed before it) and
+   * writes its reply (luaCallFunction). EVAL mode sets KEYS/ARGV globals; FCALL passes them.
+   */
+  callFunction(run: ScriptRun, keys: Buffer[], args: Buffer[], reply: ReplyWriter): void {
+    const L = this.L;
+    this.current = run;
+    lua.lua_sethook(L, (L: LuaState) => this.hook(L), lua.LUA_MASKCOUNT, 100000);
+    try {
+      const globals = run.evalMode ? this.globalsTable() : null;
+      pushArray(L, keys);
+      if (globals) { setReadonly(globals, false); lua.lua_setglobal(L, "KEYS"); setReadonly(globals, true); }
+      pushArray(L, args);
+      if (globals) { setReadonly(globals, false); lua.lua_setglobal(L, "ARGV"); setReadonly(globals, true); }
+      const err = run.evalMode ? lua.lua_pcall(L, 0, 1, -2) : lua.lua_pcall(L, 2, 1, -4);
+      if (err !== 0) {
+        if (lua.lua_type(L, -1) !== lua.LUA_TTABLE) {
+          const msg = lua.lua_isstring(L, -1) ? toBuffer(L, -1).toString("latin1") : "execution failure";
+          reply.error(`Error running script ${run.funcname}, ${msg.slice(0, 100)}`);
+        } else {
+          const info = errorInfo(L);
+          let msg = "-" + info.msg;
+          if (info.line !== undefined && info.source !== undefined) msg += ` script: ${run.funcname}, on ${info.source}:${info.line}.`;
+          reply.error(msg);
+        }
+        lua.lua_pop(L, 1);
+      } else {
+        writeLuaReply(L, reply, run.resp);
+      }
+    } finally {
+      lua.lua_sethook(L, null, 0, 0);
+      this.current = null;
+    }
+  }
+
+  private globalsTable(): unknown {
+    lua.lua_rawgeti(this.L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    const t = tableAt(this.L, -1);
+    lua.lua_pop(this.L, 1);
+    return t;
+  }
+
+  private hook(L: LuaState): void {
+    const run = this.current;
+    if (!run) return;
+    this.host.interrupt?.(run);
+    if (run.killed) {
+      // A line hook too, so a pcall that catches this error cannot keep the script alive.
+      lua.lua_sethook(L, (L: LuaState) => { pushErrorTable(L, "Script killed by user with SCRIPT KILL...", false); lua.lua_error(L); }, lua.LUA_MASKLINE, 0);
+      pushErrorTable(L, "Script killed by user with SCRIPT KILL...", false);
+      lua.lua_error(L);
+    }
+  }
+
+  /** Pushes the error handler and the cached script's function; false if it is not cached. */
+  pushScript(sha: string): boolean {
+    const L = this.L;
+    lua.lua_getglobal(L, "__redis__err__handler");
+    lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, toLuaString("f_" + sha));
+    if (lua.lua_isnil(L, -1)) {
+      lua.lua_pop(L, 2);
+      return false;
+    }
+    return true;
+  }
+
+  /** Pops n values (after callFunction: the error handler). */
+  pop(n: number): void { lua.lua_pop(this.L, n); }
+}
+
+function loadString(L: LuaState, code: string, name: string): number {
+  const b = toLuaString(code);
+  return lauxlib.luaL_loadbuffer(L, b, b.length, toLuaString(name));
+}
+
+function pushArray(L: LuaState, items: Buffer[]): void {
+  lua.lua_createtable(L, items.length, 0);
+  for (let j = 0; j < items.length; j++) {
+    lua.lua_pushlstring(L, new Uint8Array(items[j]), items[j].length);
+    lua.lua_rawseti(L, -2, j + 1);
+  }
+}
+
+/** Marks the table on top of the stack, and every table reachable from it, read-only. */
+function protectRecursively(L: LuaState): void {
+  const t = tableAt(L, -1);
+  if (t.readonly) return;
+  setReadonly(t, true);
+  lua.lua_checkstack(L, 2);
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, -2)) {
+    if (lua.lua_istable(L, -1)) protectRecursively(L);
+    lua.lua_pop(L, 1);
+  }
+  if (lua.lua_getmetatable(L, -1)) {
+    protectRecursively(L);
+    lua.lua_pop(L, 1);
+  }
+}
+
+/** evalExtractShebangFlags: "#!lua flags=no-writes,allow-oom" on the first line. */
+export function parseShebang(body: Buffer): { flags: ScriptFlags; shebangLen: number } | { error: string } {
+  const flags: ScriptFlags = { compat: true, noWrites: false, allowOom: false, allowStale: false, noCluster: false, allowCrossSlot: false };
+  if (body[0] !== 0x23 || body[1] !== 0x21) return { flags, shebangLen: 0 };
+  const nl = body.indexOf(10);
+  if (nl < 0) return { error: "Invalid script shebang" };
+  const parts = body.toString("latin1", 0, nl).split(/[ \t\r]+/).filter(Boolean);
+  if (parts.length === 0) return { error: "Invalid engine in script shebang" };
+  if (parts[0] !== "#!lua") return { error: `Unexpected engine in script shebang: ${parts[0]}` };
+  flags.compat = false;
+  for (const p of parts.slice(1)) {
+    if (!p.startsWith("flags=")) return { error: `Unknown lua shebang option: ${p}` };
+    const list = p.slice(6);
+    if (list === "") continue;
+    for (const f of list.split(",")) {
+      const def = SCRIPT_FLAG_NAMES.find(([, n]) => n === f);
+      if (!def) return { error: `Unexpected flag in script shebang: ${f}` };
+      flags[def[0]] = true;
+    }
+  }
+  return { flags, shebangLen: nl };
+}
+
+/** C's "%.17g". */
+export function formatG17(n: number): string {
+  if (Number.isNaN(n)) return "nan";
+  if (n === Infinity) return "inf";
+  if (n === -Infinity) return "-inf";
+  if (n === 0) return Object.is(n, -0) ? "-0" : "0";
+  const exp = n.toExponential(16);
+  const e = Number(exp.slice(exp.indexOf("e") + 1));
+  if (e < -4 || e >= 17) {
+    let [m, x] = exp.split("e");
+    if (m.includes(".")) m = m.replace(/0+$/, "").replace(/\.$/, "");
+    const xe = Number(x);
+    return m + "e" + (xe < 0 ? "-" : "+") + String(Math.abs(xe)).padStart(2, "0");
+  }
+  let s = n.toFixed(Math.max(0, 16 - e));
+  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
+  return s;
+}
+
+/** Redis's rand.c (erand48's 48-bit LCG), so math.randomseed(n) repeats Redis's sequences. */
+class Rand48 {
+  private x = (0x1234abcd330en);
+  seed(v: number): void {
+    this.x = ((BigInt(v >>> 0) << 16n) | 0x330en) & 0xffffffffffffn;
+  }
+  /** redisLrand48: the next 31-bit value. */
+  next(): number {
+    this.x = (this.x * 0x5deece66dn + 0xbn) & 0xffffffffffffn;
+    return Number(this.x >> 17n);
+  }
+}

@@ -1,0 +1,119 @@
+// fengari (Lua 5.3 in JS) bent into Redis's Lua 5.1: the one place that loads it and patches it.
+//
+// Redis runs Lua 5.1, where every number is a double. fengari has 32-bit integers, so
+// `for i=1,1000000 do s=s+i end` would wrap. Every value fengari would tag as an integer is
+// tagged as a float instead (TValue's `type` becomes an accessor that turns LUA_TNUMINT into
+// LUA_TNUMFLT on the way in): literals, tonumber, #t, string.len, library results, all
+// doubles, so arithmetic is 5.1's. Tables hash integral floats and integers alike, so
+// t[1] and t[1.0] stay one slot. With LUA_COMPAT_FLOATSTRING integral floats print as `3`,
+// and tostring/`..` use C's "%.14g" like Lua 5.1 (`9.007199254741e+15`, `inf`, `-nan`).
+//
+// Redis 7.0's Lua also has read-only tables (the globals, redis, cjson, string... after
+// start-up): a write raises "Attempt to modify a readonly table". fengari's every table
+// write goes through ltable.luaH_setfrom, looked up on the module at call time, so a wrapper
+// there checks a `readonly` mark we put on the Table object.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export type LuaState = any;
+
+function load() {
+  // Read by fengari's luaconf when it first loads.
+  const conf = process.env.FENGARICONF ? JSON.parse(process.env.FENGARICONF) : {};
+  process.env.FENGARICONF = JSON.stringify({ ...conf, LUA_COMPAT_FLOATSTRING: true });
+  const fengari = require("fengari");
+  const base = require.resolve("fengari").replace(/fengari\.js$/, "");
+  const lobject = require(base + "lobject.js");
+  const ltable = require(base + "ltable.js");
+  const ldebug = require(base + "ldebug.js");
+  const defs = require(base + "defs.js");
+  const { LUA_TNUMINT, LUA_TNUMFLT } = defs.constant_types;
+
+  Object.defineProperty(lobject.TValue.prototype, "type", {
+    get() { return this._t; },
+    set(v: number) { this._t = v === LUA_TNUMINT ? LUA_TNUMFLT : v; },
+    configurable: true,
+  });
+
+  const lstring = require(base + "lstring.js");
+  lobject.luaO_tostring = (L: LuaState, obj: any) => {
+    obj.setsvalue(lstring.luaS_bless(L, fengari.to_luastring(formatG14(obj.value))));
+  };
+
+  const readonlyMsg = fengari.to_luastring("Attempt to modify a readonly table");
+  const setfrom = ltable.luaH_setfrom;
+  ltable.luaH_setfrom = (L: LuaState, t: any, key: any, value: any) => {
+    if (t.readonly) ldebug.luaG_runerror(L, readonlyMsg);
+    return setfrom(L, t, key, value);
+  };
+
+  // Length of a table built as an array (the common case) without a binary search.
+  const getn = ltable.luaH_getn;
+  ltable.luaH_getn = (t: any) => {
+    const n = t.strong.size;
+    if (n > 0 && !ltable.luaH_getint(t, n).ttisnil() && ltable.luaH_getint(t, n + 1).ttisnil()) return n;
+    return getn(t);
+  };
+
+  return { fengari, lobject, ltable, ldebug, defs };
+}
+
+export const F = load();
+export const lua = F.fengari.lua;
+export const lauxlib = F.fengari.lauxlib;
+export const lualib = F.fengari.lualib;
+export const toLuaString: (s: string) => Uint8Array = F.fengari.to_luastring;
+
+/** C's printf("%.14g") (Lua 5.1's LUA_NUMBER_FMT) for a double. */
+export function formatG14(n: number): string {
+  if (Number.isNaN(n)) return signBit(n) ? "-nan" : "nan";
+  if (n === Infinity) return "inf";
+  if (n === -Infinity) return "-inf";
+  if (n === 0) return Object.is(n, -0) ? "-0" : "0";
+  // C rounds the exact binary value, ties to even; JS rounds ties up. Ties need an exact
+  // decimal expansion: integers are the case that matters (1.2345678901234e+14).
+  const exp = Number.isInteger(n) && Math.abs(n) >= 1e14 ? intToExponential(n, 13) : n.toExponential(13);
+  const e = Number(exp.slice(exp.indexOf("e") + 1));
+  if (e < -4 || e >= 14) {
+    let [m, x] = exp.split("e");
+    if (m.includes(".")) m = m.replace(/0+$/, "").replace(/\.$/, "");
+    const xe = Number(x);
+    return m + "e" + (xe < 0 ? "-" : "+") + String(Math.abs(xe)).padStart(2, "0");
+  }
+  let s = n.toFixed(Math.max(0, 13 - e));
+  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
+  return s;
+}
+
+/** n.toExponential(digits) for an integral double, rounding its exact value half to even. */
+function intToExponential(n: number, digits: number): string {
+  const neg = n < 0;
+  const s = BigInt(Math.abs(n)).toString();
+  let keep = BigInt(s.slice(0, digits + 1));
+  const rest = s.slice(digits + 1);
+  const half = "5" + "0".repeat(Math.max(0, rest.length - 1));
+  if (rest.length > 0 && (rest > half || (rest === half && keep % 2n === 1n))) keep += 1n;
+  let e = s.length - 1;
+  let k = keep.toString();
+  if (k.length > digits + 1) { k = k.slice(0, digits + 1); e++; }
+  return (neg ? "-" : "") + k[0] + (digits > 0 ? "." + k.slice(1) : "") + "e+" + e;
+}
+
+const f64 = new Float64Array(1);
+const u8 = new Uint8Array(f64.buffer);
+function signBit(n: number): boolean {
+  f64[0] = n;
+  return (u8[7] & 0x80) !== 0;
+}
+
+/** Marks a table (a fengari Table object) read-only, or writable again. */
+export function setReadonly(table: any, on: boolean): void {
+  table.readonly = on;
+}
+
+/** The Table object at a stack index (for the read-only mark). */
+export function tableAt(L: LuaState, idx: number): any {
+  return lua.lua_topointer(L, idx);
+}
