@@ -59,6 +59,12 @@ let consumed: usize = 0;
 let need: usize = 0;
 let handedStart: usize = 0;
 
+// The commands each process() call ran, in order (u16 command indexes), so the host can
+// share the call's measured time among them (INFO commandstats usec, latencystats).
+const RAN_CAP: i32 = 4096;
+const ranBuf = heap.alloc(<usize>RAN_CAP << 1);
+let ranCount: i32 = 0;
+
 /** seed: 53 random bits from the host (f64 so that no BigInt crosses the boundary). */
 export function init(databases: i32, seed: f64): void {
   const s = <u64>seed;
@@ -77,6 +83,7 @@ export function free(ptr: usize): void { heap.free(ptr); }
 
 export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   resetOutput();
+  ranCount = 0;
   resetEffects();
   setNow(<i64>nowMs);
   selectDb(db);
@@ -115,6 +122,8 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       const errorsBefore = errorCount;
       cmd.handler();
       cmd.calls++;
+      if (ranCount < RAN_CAP) store<u16>(ranBuf + (<usize>ranCount << 1), <u16>cmd.index);
+      ranCount++;
       if (errorCount != errorsBefore) cmd.failedCalls++;
       const forced = takeForcedPropagation();
       if (effectsEnabled && (dirty != dirtyBefore || forced) && (cmd.flags & CMD_WRITE) != 0) {
@@ -160,6 +169,9 @@ export function resetCommandStats(): void {
   for (let i = 0; i < commands.length; i++) { commands[i].calls = 0; commands[i].failedCalls = 0; commands[i].rejectedCalls = 0; }
 }
 export function commandRejectedCalls(i: i32): f64 { return <f64>commands[i].rejectedCalls; }
+/** How many commands the last process() ran, and where their indexes are (u16 each, at most 4096 kept). */
+export function ranCommands(): i32 { return ranCount; }
+export function ranCommandsPtr(): usize { return ranBuf; }
 
 // ---- error statistics (INFO errorstats, total_error_replies) -------------------------------
 

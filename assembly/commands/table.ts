@@ -31,6 +31,8 @@ export class KernelCommand {
   failedCalls: i64 = 0;
   /** Refused before running (wrong arity): INFO commandstats rejected_calls. */
   rejectedCalls: i64 = 0;
+  /** Position in `commands` (what the host's bindCommand got back). */
+  index: i32 = 0;
   constructor(public name: string, public handler: Handler) {
     this.key = String.UTF8.encode(name);
     this.hash = hashBytes(changetype<usize>(this.key), <usize>this.key.byteLength);
@@ -43,6 +45,7 @@ export const commands = new Array<KernelCommand>();
 /** Called by each command family at start-up: "this kernel implements `name`". */
 export function defineCommand(name: string, handler: Handler): void {
   const c = new KernelCommand(name, handler);
+  c.index = commands.length;
   byName.add(c);
   commands.push(c);
 }

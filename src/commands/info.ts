@@ -10,7 +10,7 @@
 import os from "node:os";
 import type { CommandTable } from "./table.js";
 import type { Server } from "../server/server.js";
-import { commandStats, errorStats, totalErrorReplies } from "./stats.js";
+import { commandStats, errorStats, totalErrorReplies, latencyStatsLines } from "./stats.js";
 
 const DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
   "cpu", "module_list", "errorstats", "cluster", "keyspace"];
@@ -313,7 +313,7 @@ export function genInfo(server: Server, args: string[]): string {
     parts.push(s);
   }
 
-  if (want("latencystats")) parts.push("# Latencystats\r\n");
+  if (want("latencystats")) parts.push("# Latencystats\r\n" + latencyStatsLines(server));
 
   if (want("cluster")) parts.push(fields("Cluster", [["cluster_enabled", 0]]));
 

@@ -21,7 +21,7 @@ function statOf(server: Server, spec: CommandSpec): CommandStat {
       rejected += sh.kernel.x.commandRejectedCalls(spec.kernelIndex);
     }
   }
-  return { name: spec.name, calls, usec: spec.usec, failedCalls: failed, rejectedCalls: rejected };
+  return { name: spec.name, calls, usec: Math.round(spec.usec), failedCalls: failed, rejectedCalls: rejected };
 }
 
 /** Every command and subcommand row with its statistics, in table order. */
@@ -72,10 +72,96 @@ export function resetCommandStats(server: Server): void {
   for (const spec of server.table.all.values()) {
     for (const s of [spec, ...spec.subcommands.values()]) {
       s.calls = 0; s.failedCalls = 0; s.rejectedCalls = 0; s.usec = 0;
+      s.latency = undefined;
     }
   }
   for (const sh of server.shards) {
     sh.kernel.x.resetCommandStats();
     sh.kernel.x.resetErrorStats();
+  }
+}
+
+// ---- latency histograms (INFO latencystats) -----------------------------------------------
+//
+// Like Redis's per-command hdr_histogram (1µs..1s in ns, 2 significant digits): a value
+// lands in a bucket 1/128 of its power of two wide, and a percentile reports the bucket's
+// highest equivalent value, so p50 of a 5µs command prints about "p50=5.023".
+
+const HIST_MIN_NS = 1024;
+const HIST_MAX_NS = 1_000_000_000;
+
+export class LatencyHistogram {
+  // Bucket i covers values whose top 8 significant bits are the same: for v in [2^e, 2^(e+1)),
+  // e >= 10 (HIST_MIN_NS), index (e - 7) * 128 + (v >> (e - 7)) - 128 - BASE.
+  private counts = new Float64Array(BUCKETS);
+  count = 0;
+
+  record(ns: number): void {
+    const v = ns < HIST_MIN_NS ? HIST_MIN_NS : ns > HIST_MAX_NS ? HIST_MAX_NS : ns >>> 0;
+    const shift = 31 - Math.clz32(v) - 7;
+    this.counts[shift * 128 + (v >>> shift) - 128 - BASE]++;
+    this.count++;
+  }
+
+  /** The value (ns) at or below which `p` percent of the recorded values fall (bucket's highest value). */
+  valueAt(p: number): number {
+    if (this.count === 0) return 0;
+    const want = Math.max(1, Math.ceil((Math.min(100, Math.max(0, p)) / 100) * this.count));
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.counts[i];
+      if (seen >= want) {
+        const j = i + BASE;
+        const shift = Math.floor(j / 128);
+        const sub = (j % 128) + 128;
+        return (sub + 1) * 2 ** shift - 1;
+      }
+    }
+    return HIST_MAX_NS;
+  }
+}
+
+/** Index offset of the first bucket (HIST_MIN_NS = 2^10: shift 3, sub 128). */
+const BASE = 3 * 128;
+/** Buckets up to HIST_MAX_NS (< 2^30: shift 22). */
+const BUCKETS = 23 * 128 - BASE;
+
+/** Adds one execution of `spec` taking `usec` microseconds to commandstats and latencystats. */
+export function recordCall(server: Server, spec: CommandSpec, usec: number): void {
+  spec.usec += usec;
+  if (!server.latencyTracking) return;
+  (spec.latency ??= new LatencyHistogram()).record(usec * 1000);
+}
+
+/** INFO latencystats lines (Redis's fillPercentileDistributionLatencies), in table order. */
+export function latencyStatsLines(server: Server): string {
+  if (!server.latencyTracking) return "";
+  const raw = server.config.get("latency-tracking-info-percentiles");
+  const ps = raw === "" ? [] : raw.split(" ").map(Number);
+  let out = "";
+  for (const spec of server.table.all.values()) {
+    for (const s of [spec, ...spec.subcommands.values()]) {
+      const h = s.latency;
+      if (!h) continue;
+      out += `latency_percentiles_usec_${s.name.replace(/[#:\r\n]/g, "_")}:` +
+        ps.map((p) => `p${String(p)}=${(h.valueAt(p) / 1000).toFixed(3)}`).join(",") + "\r\n";
+    }
+  }
+  return out;
+}
+
+/** The kernel ran these commands in one process() call taking `ms`: share the time among them. */
+export function recordKernelRun(server: Server, x: { ranCommands(): number; ranCommandsPtr(): number },
+  mem: Uint8Array, ms: number): void {
+  const n = x.ranCommands();
+  if (n === 0) return;
+  const usec = (ms * 1000) / n;
+  const kept = n < 4096 ? n : 4096;
+  // Little-endian u16 command indexes, read from the bytes (no view allocated per call).
+  let p = x.ranCommandsPtr();
+  const specs = server.kernelSpecs;
+  for (let i = 0; i < kept; i++, p += 2) {
+    const spec = specs[mem[p] | (mem[p + 1] << 8)];
+    if (spec) recordCall(server, spec, usec);
   }
 }

@@ -39,6 +39,8 @@ export interface CommandSpec {
   failedCalls: number;
   rejectedCalls: number;
   usec: number;
+  /** Latency histogram for INFO latencystats (commands/stats.ts), created at the first call. */
+  latency?: { record(ns: number): void; valueAt(p: number): number };
 }
 
 interface GeneratedFile { redisVersion: string; commands: { info: RespJson[]; docs: RespJson[] }[] }

@@ -28,6 +28,7 @@ export function applyConfigToServer(server: Server): void {
   cfg.onApply("lfu-log-factor", lfuParams);
   cfg.onApply("lfu-decay-time", lfuParams);
   cfg.onApply("loglevel", (c) => { logSettings.level = c.get("loglevel") as LogLevel; });
+  cfg.onApply("latency-tracking", (c) => { server.latencyTracking = c.getBool("latency-tracking"); });
   cfg.onApply("hz", () => { if (server.port !== 0) server.startCron(); });
   // logfile and pidfile are immutable: set once, at start-up.
   const logfile = cfg.get("logfile");

@@ -38,6 +38,8 @@ export interface KernelExports {
   commandFailedCalls(i: number): number;
   resetCommandStats(): void;
   commandRejectedCalls(i: number): number;
+  ranCommands(): number;
+  ranCommandsPtr(): number;
   errorCodeCount(): number;
   errorCodeNamePtr(i: number): number;
   errorCodeNameLen(i: number): number;

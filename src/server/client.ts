@@ -23,6 +23,7 @@ import { STATUS_DONE, STATUS_PROTO_ERROR, STATUS_YIELD } from "./shard.js";
 import { log } from "./log.js";
 import { skipValue } from "./resp-read.js";
 import { perfConfig } from "../config/perf-config.js";
+import { recordKernelRun, recordCall } from "../commands/stats.js";
 
 let nextClientId = 1;
 
@@ -252,7 +253,9 @@ export class Client {
     try {
       while (!this.closed) {
         shard.useProtocol(this.resp);
+        const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
+        recordKernelRun(this.server, k.x, k.mem, performance.now() - t0);
         const out = k.output();
         if (out.length) this.write(Buffer.from(out));
         shard.afterCall();
@@ -305,7 +308,9 @@ export class Client {
       if (spec && spec.kernelIndex >= 0 && !spec.handler) {
         // A kernel command whose keys are (partly) in other shards, or a keyspace-wide one.
         this.lastCommand = spec.name;
+        const t0 = performance.now();
         router.routeHandedBack(this, spec, shard);
+        recordCall(this.server, spec, (performance.now() - t0) * 1000);
         return;
       }
     }

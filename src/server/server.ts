@@ -10,7 +10,7 @@ import type { CommandContext } from "../commands/context.js";
 import { parseMemory, findDirective, type Config } from "../config/config.js";
 import { registerAllCommands } from "../commands/index.js";
 import { randomBytes } from "node:crypto";
-import { totalCalls, resetCommandStats } from "../commands/stats.js";
+import { totalCalls, resetCommandStats, recordCall } from "../commands/stats.js";
 import { applyConfigToServer } from "../config/apply.js";
 import { clientsCron } from "../commands/client-cmd.js";
 import { perfConfig } from "../config/perf-config.js";
@@ -42,6 +42,10 @@ export class Server {
   port = 0;
   /** Absolute path of the config file, if the server was started with one. */
   configFilePath?: string;
+  /** Table rows by kernel command index (a kernel reports what it ran by index). */
+  kernelSpecs: CommandSpec[] = [];
+  /** latency-tracking: record per-command latency histograms (INFO latencystats). */
+  latencyTracking = true;
   /** errorstat_<CODE>: error replies by their first word. */
   readonly errorStats = new Map<string, number>();
   memoryPeak = 0;
@@ -67,6 +71,7 @@ export class Server {
     this.types = new HostKeyspace(this.shards, (key) => this.router.shardOf(key), () => this.now());
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
+    for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
     applyConfigToServer(this);
   }
 
@@ -251,7 +256,7 @@ export class Server {
       this.router.execute(client, spec.parent ?? spec, argv);
     }
     spec.calls++;
-    spec.usec += Math.round((performance.now() - t0) * 1000);
+    recordCall(this, spec, (performance.now() - t0) * 1000);
     if (reply.errors !== errorsBefore) {
       spec.failedCalls++;
       this.countError(reply.lastErrorCode);

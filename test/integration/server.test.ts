@@ -79,6 +79,26 @@ describe("INFO", () => {
     expect(await r.info("errorstats")).not.toContain("errorstat_");
   });
 
+  it("latencystats lists percentiles per command run since RESETSTAT; kernel commands get measured time", async () => {
+    await r.config("RESETSTAT");
+    await r.set("lat", "1");
+    await r.get("lat");
+    await r.call("client", "id");
+    const ls = await r.info("latencystats");
+    expect(ls).toMatch(/\r\nlatency_percentiles_usec_set:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}\r\n/);
+    expect(ls).toMatch(/\r\nlatency_percentiles_usec_client\|id:p50=/);
+    expect(ls).not.toContain("latency_percentiles_usec_hset");
+    await r.config("SET", "latency-tracking-info-percentiles", "0 50 100");
+    expect(await r.info("latencystats")).toMatch(/latency_percentiles_usec_get:p0=[\d.]+,p50=[\d.]+,p100=[\d.]+\r\n/);
+    await r.config("SET", "latency-tracking-info-percentiles", "50 99 99.9");
+    expect(await r.info("commandstats")).toMatch(/cmdstat_get:calls=1,usec=\d+,usec_per_call=(?!0\.00)[\d.]+,/);
+    await r.config("SET", "latency-tracking", "no");
+    await r.config("RESETSTAT");
+    await r.get("lat");
+    expect(await r.info("latencystats")).not.toContain("latency_percentiles_usec_get");
+    await r.config("SET", "latency-tracking", "yes");
+  });
+
   it("errorstats counts error replies by code", async () => {
     await r.config("RESETSTAT");
     await expect(r.call("config", "set", "hz", "x")).rejects.toThrow();
