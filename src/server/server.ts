@@ -7,7 +7,7 @@ import { Router, slotRange } from "./router.js";
 import { log } from "./log.js";
 import { CommandTable, arityOk, type CommandSpec } from "../commands/table.js";
 import type { CommandContext } from "../commands/context.js";
-import { parseMemory, findDirective, type Config } from "../config/config.js";
+import { parseMemory, type Config } from "../config/config.js";
 import { registerAllCommands } from "../commands/index.js";
 import { randomBytes } from "node:crypto";
 import { totalCalls, resetCommandStats, recordCall } from "../commands/stats.js";
@@ -57,8 +57,8 @@ export class Server {
   /** total_commands_processed samples for instantaneous_ops_per_sec (Redis: 16 samples, 100ms apart). */
   private opsSamples: number[] = [];
   private lastOpsSample = { at: 0, calls: 0 };
-  private limitsSource = "";
-  private limitsCache: ClientLimits = DEFAULT_LIMITS;
+  /** Per-client buffer limits, kept current by CONFIG SET (read on every reply write). */
+  limits: ClientLimits = DEFAULT_LIMITS;
 
   constructor(readonly config: Config) {
     const databases = config.getNumber("databases");
@@ -72,24 +72,18 @@ export class Server {
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
+    this.watchClientLimits();
     applyConfigToServer(this);
   }
 
   /** Per-client buffer limits from client-output-buffer-limit / client-query-buffer-limit. */
-  get limits(): ClientLimits {
-    const cob = this.optionalConfig("client-output-buffer-limit");
-    const qbl = this.optionalConfig("client-query-buffer-limit");
-    const source = `${cob}|${qbl}`;
-    if (source !== this.limitsSource) {
-      this.limitsSource = source;
-      this.limitsCache = parseClientLimits(cob, qbl);
-    }
-    return this.limitsCache;
-  }
-
-  /** A directive's value, or "" while config.ts does not define it. */
-  private optionalConfig(name: string): string {
-    return findDirective(name) ? this.config.getString(name) : "";
+  private watchClientLimits(): void {
+    const update = () => {
+      this.limits = parseClientLimits(this.config.getString("client-output-buffer-limit"),
+        this.config.getString("client-query-buffer-limit"));
+    };
+    this.config.onApply("client-output-buffer-limit", update);
+    this.config.onApply("client-query-buffer-limit", update);
   }
 
   async listen(): Promise<number> {
