@@ -58,6 +58,7 @@ const YIELD_OUTPUT_BYTES: usize = 1 << 20;
 let consumed: usize = 0;
 let need: usize = 0;
 let handedStart: usize = 0;
+let handedToRoute = false;
 
 // The commands each process() call ran, in order (u16 command indexes), so the host can
 // share the call's measured time among them (INFO commandstats usec, latencystats).
@@ -107,6 +108,7 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     if (cmd == null) {
       consumed = pos;
       handedStart = cmdStart;
+      handedToRoute = false;
       return STATUS_HOST;
     }
     const argc = parsedArgc;
@@ -116,6 +118,7 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     } else if (routing && !ownsCommand(cmd, argc)) {
       consumed = pos;
       handedStart = cmdStart;
+      handedToRoute = true;
       return STATUS_HOST;
     } else {
       const dirtyBefore = dirty;
@@ -142,6 +145,9 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
 export function consumedPos(): usize { return consumed; }
 /** With STATUS_HOST: where the handed-back command's request bytes start. */
 export function commandStart(): usize { return handedStart; }
+/** With STATUS_HOST: the command is the kernel's own, handed back only to be placed on the
+ *  shard(s) that own its keys (not a host command, nor one a host mode asked for). */
+export function handedForRouting(): bool { return handedToRoute; }
 export function needBytes(): usize { return need; }
 export function outputPtr(): usize { return outPtr; }
 export function outputLen(): usize { return outLen; }

@@ -16,6 +16,7 @@ export interface KernelExports {
   process(start: number, end: number, db: number, nowMs: number): number;
   consumedPos(): number;
   commandStart(): number;
+  handedForRouting(): number;
   needBytes(): number;
   outputPtr(): number;
   outputLen(): number;

@@ -303,16 +303,14 @@ export class Client {
   private runHandedBack(shard: Shard): void {
     const k = shard.kernel;
     const router = this.server.router;
-    if (router.sharded) {
-      const spec = this.server.table.lookup(k.argName(0));
-      if (spec && spec.kernelIndex >= 0 && !spec.handler) {
-        // A kernel command whose keys are (partly) in other shards, or a keyspace-wide one.
-        this.lastCommand = spec.name;
-        const t0 = performance.now();
-        router.routeHandedBack(this, spec, shard);
-        recordCall(this.server, spec, (performance.now() - t0) * 1000);
-        return;
-      }
+    if (router.sharded && k.x.handedForRouting()) {
+      // A kernel command whose keys are (partly) in other shards, or a keyspace-wide one.
+      const spec = this.server.table.lookup(k.argName(0))!;
+      this.lastCommand = spec.name;
+      const t0 = performance.now();
+      router.routeHandedBack(this, spec, shard);
+      recordCall(this.server, spec, (performance.now() - t0) * 1000);
+      return;
     }
     const argv = k.argv().map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
     this.server.dispatch(this, argv);

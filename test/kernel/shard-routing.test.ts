@@ -80,6 +80,9 @@ describe("a kernel that is one of several shards", () => {
     expect(r.st).toBe(STATUS_HOST);
     expect(r.out).toBe("+OK\r\n");
     expect(req.slice(r.start, r.consumed)).toBe("*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n");
+    expect(k.x.handedForRouting()).toBeTruthy();
+    expect(feed(k, "LPUSH l a\r\n").st).toBe(STATUS_HOST);
+    expect(k.x.handedForRouting()).toBeFalsy(); // not a kernel command: the host runs it
     const rest = feed(k, req.slice(r.consumed));
     expect(rest.st).toBe(STATUS_DONE);
     expect(rest.out).toBe("$1\r\n1\r\n");
