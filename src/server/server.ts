@@ -69,6 +69,7 @@ export class Server {
     }
     this.router = new Router(this, this.shards);
     this.types = new HostKeyspace(this.shards, (key) => this.router.shardOf(key), () => this.now());
+    this.types.onAdd = (db, key) => this.blocking.signalKeyAsReady(db, key);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;

@@ -5,9 +5,9 @@
 // can serve it, a deadline, and a serve() callback that does the pop and writes the reply.
 //   waiting: "db:key" -> requests, oldest first (FIFO fairness, as Redis's per-key list)
 //   ready:   keys that may now serve someone: signalled by host writes (LPUSH, LMOVE's
-//            destination, ZADD...), and, for writes the kernel runs itself (RENAME, COPY,
-//            MOVE, SWAPDB into a waited-on key), every waited-on key after a kernel call
-//            that changed its dirty counter.
+//            destination, ZADD, and any key HostKeyspace.add creates, as Redis's dbAdd),
+//            and, for the kernel's own commands that can move a value into place (RENAME,
+//            COPY, MOVE, SWAPDB, RESTORE), every waited-on key after a batch that ran one.
 // Ready keys are served after the command that readied them, never in the middle of one:
 // the client input loop (Client.processRange) calls afterCommand() after each kernel batch
 // and each host command, so a MULTI/EXEC or a script (which run nested) serves at its end,
@@ -47,6 +47,9 @@ interface Waiter {
   onClose: () => void;
 }
 
+/** Kernel commands that may bring a value of a host type under a (waited-on) key. */
+const KERNEL_KEY_MOVERS = ["rename", "renamenx", "copy", "move", "swapdb", "restore"];
+
 /** setTimeout's limit; longer waits re-arm. */
 const MAX_TIMER_MS = 0x7fffffff;
 
@@ -55,7 +58,8 @@ export class Blocking {
   private readonly byClient = new Map<Client, Waiter>();
   private ready: { db: number; key: Buffer }[] = [];
   private readySet = new Set<string>();
-  private lastKernelDirty = -1;
+  private lastKernelMoves = -1;
+  private moveIndexes?: number[];
   private serving = false;
   /**
    * Whether a client may not block (Redis's CLIENT_DENY_BLOCKING: inside MULTI, scripts):
@@ -87,26 +91,27 @@ export class Blocking {
     c.blocked = true;
     c.socket.once("close", w.onClose);
     if (req.timeoutAt > 0) this.armTimer(w);
-    if (this.lastKernelDirty < 0) this.lastKernelDirty = this.kernelDirty();
+    if (this.lastKernelMoves < 0) this.lastKernelMoves = this.kernelMoves();
   }
 
   /** A key got elements (or was created): blocked clients may be served after this command. */
-  signalKeyAsReady(db: number, key: Buffer): void {
+  signalKeyAsReady(db: number, key: Uint8Array): void {
     if (this.byClient.size === 0) return;
     const id = keyId(db, key);
-    if (!this.waiting.has(id) || this.readySet.has(id)) return;
+    const q = this.waiting.get(id);
+    if (!q || this.readySet.has(id)) return;
     this.readySet.add(id);
-    this.ready.push({ db, key });
+    this.ready.push({ db, key: q.key });
   }
 
   /** Called between top-level commands: serves what the last command made ready. */
   afterCommand(): void {
     if (this.byClient.size === 0) return;
-    const d = this.kernelDirty();
-    if (d !== this.lastKernelDirty) {
-      // The kernel wrote something (RENAME, COPY, MOVE, SWAPDB... may have put a value
-      // under a waited-on key): check them all.
-      this.lastKernelDirty = d;
+    const d = this.kernelMoves();
+    if (d !== this.lastKernelMoves) {
+      // The kernel ran RENAME, COPY, MOVE, SWAPDB...: they may have put a value under a
+      // waited-on key, so check them all.
+      this.lastKernelMoves = d;
       for (const q of this.waiting.values()) this.signalKeyAsReady(q.db, q.key);
     }
     if (this.ready.length) this.serveReady();
@@ -191,18 +196,26 @@ export class Blocking {
       if (i >= 0) q.waiters.splice(i, 1);
       if (q.waiters.length === 0) this.waiting.delete(id);
     }
-    if (this.byClient.size === 0) this.lastKernelDirty = -1;
+    if (this.byClient.size === 0) this.lastKernelMoves = -1;
   }
 
-  private kernelDirty(): number {
-    let d = 0;
-    for (const s of this.server.shards) d += s.kernel.x.statDirty();
-    return d;
+  /**
+   * Calls so far of the kernel commands that can put a list/zset under a key without the
+   * host (RENAME, RENAMENX, COPY, MOVE, SWAPDB, RESTORE): a few counters, so a busy server
+   * with blocked clients does not re-check every waited-on key after each batch of SETs.
+   */
+  private kernelMoves(): number {
+    this.moveIndexes ??= KERNEL_KEY_MOVERS.map((n) => this.server.table.find(n)?.kernelIndex ?? -1).filter((i) => i >= 0);
+    let calls = 0;
+    for (const s of this.server.shards) for (const i of this.moveIndexes) calls += s.kernel.x.commandCalls(i);
+    return calls;
   }
+
 }
 
-function keyId(db: number, key: Buffer): string {
-  return db + ":" + key.toString("latin1");
+function keyId(db: number, key: Uint8Array): string {
+  const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.length);
+  return db + ":" + b.toString("latin1");
 }
 
 /**

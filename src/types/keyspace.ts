@@ -36,6 +36,12 @@ export class HostKeyspace {
   readonly effectListeners: ((e: HostEffect) => void)[] = [];
   /** Writes made by host commands (the kernel counts its own: statDirty). */
   dirty = 0;
+  /**
+   * Called when add() stores a value under a key, as Redis's dbAdd signals the key ready for
+   * blocked clients (SORT STORE, ZUNIONSTORE... creating a waited-on key). The server wires
+   * it to Blocking.signalKeyAsReady.
+   */
+  onAdd: (db: number, key: Uint8Array) => void = () => {};
   /** Per shard, a reusable region of its kernel memory for key bytes. */
   private readonly scratch: { ptr: number; cap: number }[];
 
@@ -71,6 +77,7 @@ export class HostKeyspace {
   add(db: number, key: Uint8Array, v: HostValue): void {
     const handle = this.registry.add(v);
     this.withKey(key, (s, p, n) => s.kernel.x.setKeyHandle(db, p, n, v.type, handle, this.now()));
+    this.onAdd(db, key);
   }
 
   /** Deletes a key whatever it holds; whether it existed. */

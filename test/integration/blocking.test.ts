@@ -133,6 +133,15 @@ describe("blocking list commands with two clients", () => {
     expect(await p).toEqual(["target", "a"]);
   });
 
+  it("wakes when a host command creates the key (SORT ... STORE)", async () => {
+    const c = await connect();
+    const p = c.blpop("{s}sorted", 0);
+    await blockedClients(1);
+    await r.rpush("{s}input", "b", "c", "a");
+    expect(await r.sort("{s}input", "ALPHA", "STORE", "{s}sorted")).toBe(3);
+    expect(await p).toEqual(["{s}sorted", "a"]);
+  });
+
   it("stays blocked when the key becomes another type, and the destination's WRONGTYPE leaves the source", async () => {
     const c = await connect();
     const p = c.blpop("k", 0);
