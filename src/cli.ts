@@ -25,8 +25,25 @@ async function main(): Promise<void> {
   else log("warning", "Warning: no config file specified, using the default config. In order to specify a config file use latticekv /path/to/redis.conf");
   if (config.unknown.length) log("warning", `Ignoring config directives LatticeKV does not implement: ${config.unknown.join(", ")}`);
   const server = new Server(config);
-  const port = await server.listen();
-  log("notice", `Running mode=standalone, port=${port}.`);
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (e) {
+    // Redis's wording: the Tcl harness looks for "Failed listening on port" to retry elsewhere.
+    const want = config.getNumber("port");
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "EADDRINUSE" ? "Address already in use" : err.code === "EADDRNOTAVAIL" ? "Cannot assign requested address" : err.message;
+    log("warning", `Warning: Could not create server TCP listening socket *:${want}: bind: ${why}`);
+    log("warning", `Failed listening on port ${want} (TCP), aborting.`);
+    process.exit(1);
+  }
+  if (config.getBool("always-show-logo") || process.stdout.isTTY) {
+    // Redis's logo block carries "Port:" and "PID:" lines (the Tcl harness reads the PID).
+    logSettings.write(`\n    LatticeKV ${LATTICEKV_VERSION} (Redis 7.0.15 compatible) 64 bit\n` +
+      `    Running in standalone mode\n    Port: ${port}\n    PID: ${process.pid}\n\n`);
+  } else {
+    log("notice", `Running mode=standalone, port=${port}.`);
+  }
   log("notice", "Server initialized");
   log("notice", "Ready to accept connections tcp");
   const stop = () => { log("warning", "Received SIGTERM scheduling shutdown..."); void server.close().then(() => process.exit(0)); };

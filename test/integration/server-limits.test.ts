@@ -65,3 +65,30 @@ describe("connection limits and lifecycle directives", () => {
     }
   });
 });
+
+describe("start-up lines the Tcl harness reads", () => {
+  it("always-show-logo prints Port: and PID: lines", async () => {
+    const srv = await startServer(["--always-show-logo", "yes"]);
+    try {
+      expect(srv.output()).toContain(`PID: ${srv.proc.pid}\n`);
+      expect(srv.output()).toContain(`Port: ${srv.port}\n`);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it("a busy port ends start-up with Redis's 'Failed listening on port' and exit code 1", async () => {
+    const srv = await startServer();
+    try {
+      const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
+      const proc = spawn(process.execPath, [cli, "--port", String(srv.port), "--bind", "127.0.0.1", "--save", ""], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      proc.stdout!.on("data", (d) => (out += d));
+      const code = await new Promise((r) => proc.once("exit", r));
+      expect(code).toBe(1);
+      expect(out).toContain(`Failed listening on port ${srv.port} (TCP), aborting.`);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
