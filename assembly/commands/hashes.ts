@@ -24,6 +24,7 @@ import {
 import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
 import { stringmatchlen } from "../util/glob";
+import { OBJECT_MAXSIZE } from "rt/common";
 
 export function registerHashCommands(): void {
   defineCommand("hset", hsetCommand);
@@ -89,12 +90,28 @@ function deleteIfEmpty(e: Entry): bool {
 
 // ---- HSET / HMSET / HSETNX --------------------------------------------------------------
 
+/**
+ * A hashtable field stores field and value in one block, which cannot exceed one runtime
+ * object (~1GB). Only a pair of two near-512MB arguments can; refuse it before any change
+ * rather than trap the kernel (Redis would store it).
+ */
+function pairsFitOrReply(first: i32, last: i32): bool {
+  for (let i = first; i < last; i += 2) {
+    if (listpackPairBytes(argLen(i), argLen(i + 1)) > <i64>OBJECT_MAXSIZE) {
+      addError("Insufficient memory, a field and its value together exceed the largest kernel allocation");
+      return false;
+    }
+  }
+  return true;
+}
+
 function hsetGeneric(name: string, replyCount: bool): void {
   // Redis checks pairs in the handler (arity only says "at least 4"), with the arity message.
   if ((argc & 1) == 1) {
     addError("wrong number of arguments for '" + name + "' command");
     return;
   }
+  if (!pairsFitOrReply(2, argc - 1)) return;
   const e = hashLookupWriteOrCreate();
   if (e == null) return;
   const h = e.hashVal!;
@@ -117,6 +134,7 @@ function hsetCommand(): void { hsetGeneric("hset", true); }
 function hmsetCommand(): void { hsetGeneric("hmset", false); }
 
 function hsetnxCommand(): void {
+  if (!pairsFitOrReply(2, 3)) return;
   const e = hashLookupWriteOrCreate();
   if (e == null) return;
   const h = e.hashVal!;

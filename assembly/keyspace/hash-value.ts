@@ -24,6 +24,7 @@
 
 import { Dict } from "./dict";
 import { hashBytes, copyBytes } from "./hash";
+import { OBJECT_MAXSIZE } from "rt/common";
 
 export let hashMaxListpackEntries: i64 = 128;
 export let hashMaxListpackValue: i64 = 64;
@@ -36,9 +37,9 @@ export function setHashListpackLimits(entries: i64, value: i64): void {
 
 /**
  * Redis's LISTPACK_MAX_SAFETY_SIZE: a listpack never grows past 1 GiB (it becomes a
- * hashtable first). Here it also keeps the block inside one runtime object (~1 GiB max).
+ * hashtable first) - here just under, so the block stays one runtime object.
  */
-export const LISTPACK_MAX_SAFE_BYTES: i64 = 1 << 30;
+export const LISTPACK_MAX_SAFE_BYTES: i64 = <i64>OBJECT_MAXSIZE;
 
 export let fieldPtr: usize = 0;
 export let fieldLen: usize = 0;
@@ -329,7 +330,7 @@ export class HashValue {
     if (need <= lp.byteLength) return;
     let cap = exact ? need : lp.byteLength + (lp.byteLength >> 2);
     if (cap < need) cap = need;
-    if (!exact) cap = (cap + 7) & ~7;
+    if (!exact) cap = min((cap + 7) & ~7, max(need, <i32>OBJECT_MAXSIZE));
     const grown = new ArrayBuffer(cap);
     memory.copy(changetype<usize>(grown), changetype<usize>(lp), <usize>this.lpUsed);
     this.lp = grown;
