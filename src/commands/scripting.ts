@@ -15,14 +15,21 @@ import { LuaEngine, sha1hex, type ScriptRun } from "../scripting/engine.js";
 import { log, type LogLevel } from "../server/log.js";
 import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { parseInteger } from "./context.js";
+import type { FunctionsState } from "./functions.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
 
-/** The server's scripting state: its Lua engine and the client whose script is running. */
+/** The server's scripting state: its Lua engines, libraries, and the script running now. */
 export interface Scripting {
+  /** EVAL's Lua state and script cache. */
   engine: LuaEngine;
+  /** FUNCTION's own Lua state. */
+  functionEngine: LuaEngine;
+  functions: FunctionsState;
   caller: Client | null;
   run: ScriptRun | null;
+  /** The running EVAL/FCALL's arguments (FUNCTION STATS). */
+  runArgv: Buffer[] | null;
 }
 
 const states = new WeakMap<Server, Scripting>();
@@ -32,11 +39,16 @@ const LOG_LEVELS: LogLevel[] = ["debug", "verbose", "notice", "warning"];
 export function scriptingOf(server: Server): Scripting {
   let s = states.get(server);
   if (!s) {
-    const state: Scripting = { engine: null as unknown as LuaEngine, caller: null, run: null };
-    state.engine = new LuaEngine({
-      call: (run, argv) => callFromScript(server, state, run, argv),
-      log: (level, msg) => log(LOG_LEVELS[level] ?? "notice", msg),
-    });
+    const state: Scripting = {
+      engine: null as unknown as LuaEngine, functionEngine: null as unknown as LuaEngine,
+      functions: { libraries: new Map(), functions: new Map() }, caller: null, run: null, runArgv: null,
+    };
+    const host = {
+      call: (run: ScriptRun, argv: Buffer[]) => callFromScript(server, state, run, argv),
+      log: (level: number, msg: string) => log(LOG_LEVELS[level] ?? "notice", msg),
+    };
+    state.engine = new LuaEngine(host, "eval");
+    state.functionEngine = new LuaEngine(host, "function");
     states.set(server, (s = state));
     // Scripts never block (CLIENT_DENY_BLOCKING): a blocking command answers as if timed out.
     const denied = server.blocking.denied;
@@ -117,14 +129,25 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
     resp: 2, killed: false, startedAt: Date.now(), db: client.db,
   };
   if (!engine.pushScript(sha)) return reply.error(NOSCRIPT_ERR);
+  runScript(server, engine, client, run, argv.slice(3, 3 + n), argv.slice(3 + n), reply, argv);
+}
+
+/**
+ * Runs the function the engine has on its stack (under its error handler) for client and
+ * writes the reply; the script's commands run as client (callFromScript).
+ */
+export function runScript(server: Server, engine: LuaEngine, client: Client, run: ScriptRun, keys: Buffer[], args: Buffer[], reply: ReplyWriter, argv?: Buffer[]): void {
+  const scripting = scriptingOf(server);
   scripting.caller = client;
   scripting.run = run;
+  scripting.runArgv = argv ?? null;
   try {
-    engine.callFunction(run, argv.slice(3, 3 + n), argv.slice(3 + n), reply);
+    engine.callFunction(run, keys, args, reply);
   } finally {
     engine.pop(1);
     scripting.caller = null;
     scripting.run = null;
+    scripting.runArgv = null;
   }
 }
 

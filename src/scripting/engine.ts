@@ -44,6 +44,9 @@ export interface ScriptHost {
   interrupt?(run: ScriptRun): void;
 }
 
+/** A function a library registered (FUNCTION LOAD): its callback is registry[ref]. */
+export interface LibraryFunction { name: string; desc: string | null; flags: ScriptFlags; ref: number }
+
 export interface CachedScript { sha: string; body: Buffer; flags: ScriptFlags }
 
 export interface ScriptFlags {
@@ -76,7 +79,17 @@ export class LuaEngine {
   /** Extra set-up run on every new state (the FUNCTION engine registers its API here). */
   onInit: ((L: LuaState) => void)[] = [];
 
-  constructor(readonly host: ScriptHost) {
+  /** FUNCTION LOAD in progress: the library whose functions redis.register_function adds. */
+  loading: { functions: Map<string, LibraryFunction>; startedAt: number } | null = null;
+
+  /**
+   * "eval": EVAL's state (scripts are registry entries f_<sha>, KEYS/ARGV are globals).
+   * "function": the FUNCTION engine's own state, as function_lua.c sets it up: the globals
+   * scripts see are an empty read-only table whose __index is the real (read-only) globals;
+   * while a library loads, __index is the library API instead ({redis = {register_function,
+   * log, ...}}), so loading code cannot call commands.
+   */
+  constructor(readonly host: ScriptHost, readonly kind: "eval" | "function" = "eval") {
     this.L = this.newState();
   }
 
@@ -103,6 +116,10 @@ export class LuaEngine {
     this.lua51Compat(L);
     this.registerRedisApi(L);
     for (const f of this.onInit) f(L);
+    if (this.kind === "function") {
+      this.setupFunctionState(L);
+      return L;
+    }
     const errh =
       "local dbg = debug\n" +
       "debug = nil\n" +
@@ -125,16 +142,185 @@ export class LuaEngine {
     }
     // Lock the globals: unknown names are an error to read, and nothing reachable is writable.
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
-    lua.lua_createtable(L, 0, 1);
-    lua.lua_pushjsfunction(L, (L: LuaState) => {
-      const name = lua.lua_isstring(L, 2) ? toBuffer(L, 2).toString("latin1") : "?";
-      return lauxlib.luaL_error(L, toLuaString("Script attempted to access nonexistent global variable '%s'"), toLuaString(name));
-    });
-    lua.lua_setfield(L, -2, "__index");
-    lua.lua_setmetatable(L, -2);
+    setErrorMetatable(L);
     protectRecursively(L);
     lua.lua_pop(L, 1);
     return L;
+  }
+
+  private setupFunctionState(L: LuaState): void {
+    // The library API: what code sees while FUNCTION LOAD runs it.
+    lua.lua_createtable(L, 0, 1);
+    lua.lua_createtable(L, 0, 8);
+    lua.lua_pushjsfunction(L, (L: LuaState) => this.registerFunction(L));
+    lua.lua_setfield(L, -2, "register_function");
+    lua.lua_getglobal(L, "redis");
+    for (const name of ["log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"]) {
+      lua.lua_getfield(L, -1, name);
+      lua.lua_setfield(L, -3, name);
+    }
+    lua.lua_pop(L, 1);
+    setErrorMetatable(L);
+    lua.lua_setfield(L, -2, "redis");
+    setErrorMetatable(L);
+    protectRecursively(L);
+    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, "__LIBRARY_API__");
+    const errh =
+      "local dbg = debug\n" +
+      "debug = nil\n" +
+      "local error_handler = function (err)\n" +
+      "  local i = dbg.getinfo(2,'nSl')\n" +
+      "  if i and (i.what == 'C' or i.what == 'J') then\n" +
+      "    i = dbg.getinfo(3,'nSl')\n" +
+      "  end\n" +
+      "  if type(err) ~= 'table' then\n" +
+      "    err = {err='ERR ' .. tostring(err)}" +
+      "  end" +
+      "  if i then\n" +
+      "    err['source'] = i.source\n" +
+      "    err['line'] = i.currentline\n" +
+      "  end" +
+      "  return err\n" +
+      "end\n" +
+      "return error_handler";
+    if (loadString(L, errh, "@err_handler_def") !== 0 || lua.lua_pcall(L, 0, 1, 0) !== 0) {
+      throw new Error("Lua error handler: " + lua.lua_tojsstring(L, -1));
+    }
+    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, "__ERROR_HANDLER__");
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    setErrorMetatable(L);
+    protectRecursively(L);
+    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, "__GLOBALS_API__");
+    // The globals code sees: empty, read-only, reading through to the real ones.
+    lua.lua_createtable(L, 0, 0);
+    lua.lua_createtable(L, 0, 1);
+    lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, "__GLOBALS_API__");
+    lua.lua_setfield(L, -2, "__index");
+    setReadonly(tableAt(L, -1), true);
+    lua.lua_setmetatable(L, -2);
+    setReadonly(tableAt(L, -1), true);
+    lua.lua_rawseti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+  }
+
+  /** Points the globals' __index at the library API (loading) or at the real globals. */
+  private globalsIndex(api: "__LIBRARY_API__" | "__GLOBALS_API__"): void {
+    const L = this.L;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    lua.lua_getmetatable(L, -1);
+    const mt = tableAt(L, -1);
+    setReadonly(mt, false);
+    lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, api);
+    lua.lua_setfield(L, -2, "__index");
+    setReadonly(mt, true);
+    lua.lua_pop(L, 2);
+  }
+
+  /**
+   * luaEngineCreate: runs a library's code (after its shebang line) with the library API as
+   * its globals; the functions it registers, or an error message.
+   */
+  loadLibrary(code: Buffer): { functions: Map<string, LibraryFunction> } | { error: string } {
+    const L = this.L;
+    this.globalsIndex("__LIBRARY_API__");
+    const functions = new Map<string, LibraryFunction>();
+    try {
+      if (lauxlib.luaL_loadbufferx(L, new Uint8Array(code), code.length, toLuaString("@user_function"), toLuaString("t")) !== 0) {
+        const msg = (lua.lua_isstring(L, -1) ? toBuffer(L, -1).toString("latin1") : "").replace(/ near (<[a-z]+>)$/, " near '$1'");
+        lua.lua_pop(L, 1);
+        return { error: `Error compiling function: ${msg}` };
+      }
+      this.loading = { functions, startedAt: Date.now() };
+      lua.lua_sethook(L, (L: LuaState) => {
+        if (this.loading && Date.now() - this.loading.startedAt > 500) {
+          lua.lua_sethook(L, (L: LuaState) => { pushErrorTable(L, "FUNCTION LOAD timeout", false); lua.lua_error(L); }, lua.LUA_MASKLINE, 0);
+          pushErrorTable(L, "FUNCTION LOAD timeout", false);
+          lua.lua_error(L);
+        }
+      }, lua.LUA_MASKCOUNT, 100000);
+      if (lua.lua_pcall(L, 0, 0, 0) !== 0) {
+        const info = errorInfo(L);
+        lua.lua_pop(L, 1);
+        for (const f of functions.values()) lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, f.ref);
+        return { error: `Error registering functions: ${info.msg}` };
+      }
+      return { functions };
+    } finally {
+      lua.lua_sethook(L, null, 0, 0);
+      this.loading = null;
+      this.globalsIndex("__GLOBALS_API__");
+    }
+  }
+
+  /** Frees a library's functions (FUNCTION DELETE, a replaced library). */
+  unrefFunctions(functions: Iterable<LibraryFunction>): void {
+    for (const f of functions) lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, f.ref);
+  }
+
+  /** Pushes the error handler and a registered function (FCALL). */
+  pushFunction(f: LibraryFunction): void {
+    lua.lua_getfield(this.L, lua.LUA_REGISTRYINDEX, "__ERROR_HANDLER__");
+    lua.lua_rawgeti(this.L, lua.LUA_REGISTRYINDEX, f.ref);
+  }
+
+  /** redis.register_function(name, fn) or redis.register_function{function_name=, callback=, flags=, description=}. */
+  private registerFunction(L: LuaState): number {
+    const load = this.loading;
+    if (!load) return this.raise(L, "redis.register_function can only be called on FUNCTION LOAD command");
+    const argc = lua.lua_gettop(L);
+    if (argc < 1 || argc > 2) return this.raise(L, "wrong number of arguments to redis.register_function");
+    let name: string | undefined;
+    let desc: string | null = null;
+    let ref = -1;
+    const flags: ScriptFlags = { compat: false, noWrites: false, allowOom: false, allowStale: false, noCluster: false, allowCrossSlot: false };
+    const fail = (msg: string) => {
+      if (ref >= 0) lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, ref);
+      return this.raise(L, msg);
+    };
+    if (argc === 2) {
+      if (!lua.lua_isstring(L, 1)) return fail("first argument to redis.register_function must be a string");
+      name = toBuffer(L, 1).toString("latin1");
+      if (!lua.lua_isfunction(L, 2)) return fail("second argument to redis.register_function must be a function");
+      ref = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    } else {
+      if (!lua.lua_istable(L, 1)) return fail("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+      lua.lua_pushnil(L);
+      while (lua.lua_next(L, -2)) {
+        if (!lua.lua_isstring(L, -2)) return fail("named argument key given to redis.register_function is not a string");
+        const key = toBuffer(L, -2).toString("latin1").toLowerCase();
+        if (key === "function_name") {
+          if (!lua.lua_isstring(L, -1)) return fail("function_name argument given to redis.register_function must be a string");
+          name = toBuffer(L, -1).toString("latin1");
+        } else if (key === "description") {
+          if (!lua.lua_isstring(L, -1)) return fail("description argument given to redis.register_function must be a string");
+          desc = toBuffer(L, -1).toString("latin1");
+        } else if (key === "callback") {
+          if (!lua.lua_isfunction(L, -1)) return fail("callback argument given to redis.register_function must be a function");
+          if (ref >= 0) lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, ref);
+          ref = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+          continue;
+        } else if (key === "flags") {
+          if (!lua.lua_istable(L, -1)) return fail("flags argument to redis.register_function must be a table representing function flags");
+          for (let j = 1; ; j++) {
+            lua.lua_rawgeti(L, -1, j);
+            if (lua.lua_isnil(L, -1)) { lua.lua_pop(L, 1); break; }
+            const f = lua.lua_isstring(L, -1) ? toBuffer(L, -1).toString("latin1").toLowerCase() : null;
+            lua.lua_pop(L, 1);
+            const def = f === null ? undefined : SCRIPT_FLAG_NAMES.find(([, n]) => n === f);
+            if (!def) return fail("unknown flag given");
+            flags[def[0]] = true;
+          }
+        } else {
+          return fail("unknown argument given to redis.register_function");
+        }
+        lua.lua_pop(L, 1);
+      }
+      if (name === undefined) return fail("redis.register_function must get a function name argument");
+      if (ref < 0) return fail("redis.register_function must get a callback argument");
+    }
+    if (!/^[A-Za-z0-9_]+$/.test(name!)) return fail("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+    if (load.functions.has(name!)) return fail("Function already exists in the library");
+    load.functions.set(name!, { name: name!, desc, flags, ref });
+    return 0;
   }
 
   /** Lua 5.1 names fengari (5.3) lacks, and the ones Redis removes. */
@@ -480,6 +666,17 @@ export class LuaEngine {
 
   /** Pops n values (after callFunction: the error handler). */
   pop(n: number): void { lua.lua_pop(this.L, n); }
+}
+
+/** luaSetErrorMetatable: reading a missing field of the table on top is an error. */
+function setErrorMetatable(L: LuaState): void {
+  lua.lua_createtable(L, 0, 1);
+  lua.lua_pushjsfunction(L, (L: LuaState) => {
+    const name = lua.lua_isstring(L, 2) ? toBuffer(L, 2).toString("latin1") : "?";
+    return lauxlib.luaL_error(L, toLuaString("Script attempted to access nonexistent global variable '%s'"), toLuaString(name));
+  });
+  lua.lua_setfield(L, -2, "__index");
+  lua.lua_setmetatable(L, -2);
 }
 
 function loadString(L: LuaState, code: string, name: string): number {

@@ -275,3 +275,44 @@ describe("real-world scripts", () => {
     expect(await r.eval("redis.setresp(3) return redis.call('hgetall', KEYS[1])", 1, "h3")).toEqual(["f", "v"]);
   });
 });
+
+describe("FUNCTION and FCALL", () => {
+  const lib = (body: string, name = "mylib") => `#!lua name=${name}\n${body}`;
+
+  it("FUNCTION LOAD registers functions that FCALL / FCALL_RO run with KEYS and ARGV", async () => {
+    await r.function("FLUSH");
+    expect(await r.function("LOAD", lib("redis.register_function('echo', function(keys, args) return {keys[1], args[1]} end)"))).toBe("mylib");
+    expect(await r.fcall("echo", 1, "k", "a")).toEqual(["k", "a"]);
+    await expect(r.function("LOAD", lib("redis.register_function('echo', function() return 1 end)"))).rejects.toThrow("ERR Library 'mylib' already exists");
+    await expect(r.fcall_ro("echo", 0)).rejects.toThrow("ERR Can not execute a script with write flag using *_ro command.");
+    await r.function("LOAD", "REPLACE", lib("redis.register_function{function_name='echo', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='reads'}"));
+    await r.set("fk", "fv");
+    expect(await r.fcall_ro("echo", 1, "fk")).toBe("fv");
+    expect(await r.function("LIST")).toEqual([["library_name", "mylib", "engine", "LUA", "functions", [["name", "echo", "description", "reads", "flags", ["no-writes"]]]]]);
+  });
+
+  it("errors: unknown function, load-time API, write from no-writes, locations", async () => {
+    await expect(r.fcall("nosuch", 0)).rejects.toThrow("ERR Function not found");
+    await expect(r.function("LOAD", lib("redis.call('ping')", "lib2"))).rejects.toThrow("ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'");
+    await expect(r.function("LOAD", lib("return 1", "lib2"))).rejects.toThrow("ERR No functions registered");
+    await expect(r.function("LOAD", "return 1")).rejects.toThrow("ERR Missing library metadata");
+    await expect(r.function("LOAD", lib("redis.register_function('echo', function() return 1 end)", "lib2"))).rejects.toThrow("ERR Function echo already exists");
+    await r.function("LOAD", lib("redis.register_function('w', function(keys) return redis.call('set', keys[1], 'x') end)", "lib3"));
+    await r.function("LOAD", lib("redis.register_function{function_name='ro', callback=function(keys) return redis.call('set', keys[1], 'x') end, flags={'no-writes'}}", "lib4"));
+    await expect(r.fcall("ro", 1, "k")).rejects.toThrow("ERR Write commands are not allowed from read-only scripts. script: ro, on @user_function:2.");
+    expect(await r.fcall("w", 1, "k")).toBe("OK");
+    expect(await r.function("DELETE", "lib3")).toBe("OK");
+    await expect(r.function("DELETE", "lib3")).rejects.toThrow("ERR Library not found");
+    await expect(r.fcall("w", 1, "k")).rejects.toThrow("ERR Function not found");
+  });
+
+  it("FUNCTION STATS counts libraries and functions; FUNCTION FLUSH removes them", async () => {
+    const stats = (await r.function("STATS")) as unknown[];
+    expect(stats[0]).toBe("running_script");
+    expect(stats[1]).toBeNull();
+    expect(stats[3]).toEqual(["LUA", ["libraries_count", 2, "functions_count", 2]]);
+    expect(await r.function("FLUSH")).toBe("OK");
+    expect(await r.function("LIST")).toEqual([]);
+    await expect(r.function("KILL")).rejects.toThrow("NOTBUSY No scripts in execution right now.");
+  });
+});
