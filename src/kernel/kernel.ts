@@ -102,7 +102,7 @@ export class Kernel {
 
   private constructor(instance: WebAssembly.Instance, opts: KernelOptions, hooks: KernelHostHooks) {
     this.hooks = hooks;
-    this.x = instance.exports as unknown as KernelExports;
+    this.x = withUnsignedResults(instance.exports) as unknown as KernelExports;
     this.view = new Uint8Array(this.x.memory.buffer);
     const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 53);
     this.x.init(opts.databases ?? 16, seed);
@@ -225,4 +225,26 @@ function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
       seed: () => Math.random() * 2 ** 53,
     },
   };
+}
+
+/**
+ * Kernel exports whose result is a usize (an address or a length). WebAssembly hands an
+ * i32 result to JS as a signed number, so an address past 2 GiB would come back negative;
+ * these are read back as unsigned. test/kernel/unsigned-exports.test.ts keeps this list in
+ * step with the `: usize` / `: u32` exports of assembly/index.ts.
+ */
+export const UNSIGNED_EXPORTS = [
+  "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
+  "argvPtr", "commandNamePtr", "ranCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
+  "migrateBlobPtr", "migrateBlobLen", "savePartial",
+] as const;
+
+export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {
+  const out: Record<string, unknown> = { ...exports };
+  for (const name of UNSIGNED_EXPORTS) {
+    const f = exports[name] as (...args: number[]) => number;
+    if (typeof f !== "function") throw new Error(`kernel export ${name} is missing`);
+    out[name] = (...args: number[]) => f(...args) >>> 0;
+  }
+  return out as WebAssembly.Exports;
 }
