@@ -12,6 +12,7 @@ import { ZSetValue, ZNode, parseScore, parseScoreRange, parseLexRange, scoreGteM
 import type { SetValue } from "../types/set.js";
 import { OBJ_SET, OBJ_ZSET, WrongTypeError } from "../types/value.js";
 import { typeCommand } from "../types/keyspace.js";
+import { parseTimeoutOrReply, type BlockedRequest } from "../types/blocking.js";
 import { stringMatch } from "../util/glob.js";
 import { arg, bytes, getLongOrReply, getPositiveLongOrReply, getRangeLongOrReply, LONG_MAX,
   parseCursorOrReply, parseScanOptionsOrReply, randomReplyTooLargeOrReply } from "./type-args.js";
@@ -152,7 +153,10 @@ function zaddGeneric(ctx: CommandContext, baseFlags: number): void {
       if (!r.nop) processed++;
       score = r.score;
     }
-    if (created && z.size > 0) types.add(db, argv[1], z);
+    if (created && z.size > 0) {
+      types.add(db, argv[1], z);
+      ctx.server.blocking.signalKeyAsReady(db, argv[1]);
+    }
     if (added || updated) types.propagate(db, argv);
     if (err) return ctx.reply.error(NAN_ERR);
   }
@@ -358,6 +362,7 @@ function zsetOpGeneric(ctx: CommandContext, dst: Buffer | null, numkeysIndex: nu
     if (out.size) {
       out.shrinkEncodingIfFits(limits.entries, limits.value);
       types.add(db, dst, out);
+      ctx.server.blocking.signalKeyAsReady(db, dst);
       types.propagate(db, argv);
       ctx.reply.integer(out.size);
     } else {
@@ -490,6 +495,7 @@ function storeRange(ctx: CommandContext, dst: Buffer, items: ZNode[]): void {
   const out = ZSetValue.create(items.length, 0, limits.entries, limits.value);
   for (const n of items) out.set(n.ele, n.score, limits.entries, limits.value);
   types.add(db, dst, out);
+  ctx.server.blocking.signalKeyAsReady(db, dst);
   types.propagate(db, ctx.argv);
   ctx.reply.integer(items.length);
 }
@@ -708,6 +714,46 @@ function zrandmemberWithCount(ctx: CommandContext, l: number, withscores: boolea
   replyPairs(ctx, out, withscores);
 }
 
+// ---- blocking pops (BZPOPMIN, BZPOPMAX, BZMPOP) ------------------------------------------------
+
+/**
+ * blockingGenericZpopCommand: pops at once from the first non-empty key, else blocks the
+ * client on all of them (src/types/blocking.ts) until a ZADD & co. creates one.
+ */
+function blockingZpop(ctx: CommandContext, keys: Buffer[], where: number, timeoutIdx: number,
+                      count: number, nested: boolean, nilWhenEmpty: boolean): void {
+  const timeoutAt = parseTimeoutOrReply(ctx, timeoutIdx);
+  if (timeoutAt === null) return;
+  const types = ctx.server.types, db = ctx.client.db;
+  for (const key of keys) {
+    const z = types.lookupWrite<ZSetValue>(db, key, OBJ_ZSET);
+    if (!z || z.size === 0) continue;
+    genericZpop(ctx, [key], where, true, count, nested, nilWhenEmpty);
+    return;
+  }
+  // Inside MULTI or a script a client may not block: answer as a timeout.
+  if (ctx.server.blocking.denied(ctx.client)) return ctx.reply.nullArray();
+  const req: BlockedRequest = {
+    client: ctx.client,
+    db,
+    keys,
+    type: OBJ_ZSET,
+    timeoutAt,
+    serve: (key, reply) => { genericZpop({ ...ctx, reply }, [key], where, true, count, nested, nilWhenEmpty); },
+  };
+  ctx.server.blocking.block(req);
+}
+
+function bzpopMinMax(ctx: CommandContext, where: number): void {
+  blockingZpop(ctx, ctx.argv.slice(1, -1), where, ctx.argv.length - 1, -1, false, false);
+}
+
+function bzmpop(ctx: CommandContext): void {
+  const a = parseZmpopArgs(ctx, 2);
+  if (!a) return;
+  blockingZpop(ctx, a.keys, a.where, 1, a.count, true, true);
+}
+
 export function registerZsetCommands(t: CommandTable): void {
   const def = (name: string, fn: (ctx: CommandContext) => void) => t.define(name, typeCommand(fn));
   def("zadd", (ctx) => zaddGeneric(ctx, 0));
@@ -742,4 +788,7 @@ export function registerZsetCommands(t: CommandTable): void {
   def("zpopmax", (ctx) => zpopMinMax(ctx, ZSET_MAX));
   def("zmpop", zmpop);
   def("zrandmember", zrandmember);
+  def("bzpopmin", (ctx) => bzpopMinMax(ctx, ZSET_MIN));
+  def("bzpopmax", (ctx) => bzpopMinMax(ctx, ZSET_MAX));
+  def("bzmpop", bzmpop);
 }

@@ -162,3 +162,56 @@ describe("sorted sets through a real server", () => {
     expect(await r.del("elsewhere")).toBe(1);
   });
 });
+
+/** Waits until the server reports n blocked clients (INFO clients), so arrival order is known. */
+async function waitBlocked(n: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const info = await r.info("clients");
+    if (Number(/blocked_clients:(\d+)/.exec(info)?.[1]) >= n) return;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  throw new Error(`never saw ${n} blocked clients`);
+}
+
+describe("blocking sorted set pops through a real server", () => {
+  it("BZPOPMIN returns at once from the first non-empty key, and nil after its timeout", async () => {
+    await r.zadd("b2", 5, "x", 1, "y");
+    expect(await r.bzpopmin("b1", "b2", 1)).toEqual(["b2", "y", "1"]);
+    const t0 = Date.now();
+    expect(await r.bzpopmax("empty", 0.1)).toBeNull();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    await expect(r.bzpopmin("b1", -1)).rejects.toThrow("ERR timeout is negative");
+    await expect(r.bzpopmin("b1", "abc")).rejects.toThrow("ERR timeout is not a float or out of range");
+  });
+
+  it("a client blocked in BZPOPMAX is served by another client's ZADD (keys on different shards)", async () => {
+    const other = new Redis({ port: srv.port, host: "127.0.0.1", protocol: 2 } as never);
+    try {
+      const waiting = other.bzpopmax("wa", "wb", 5);
+      await waitBlocked(1);
+      await r.zadd("wb", 1, "lo", 2, "hi");
+      expect(await waiting).toEqual(["wb", "hi", "2"]);
+      expect(await r.zrange("wb", 0, -1)).toEqual(["lo"]);
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it("BZMPOP blocks, then pops COUNT members from the key that got them; first blocked is served first", async () => {
+    const c1 = new Redis({ port: srv.port, host: "127.0.0.1", protocol: 2 } as never);
+    const c2 = new Redis({ port: srv.port, host: "127.0.0.1", protocol: 2 } as never);
+    try {
+      const first = c1.call("bzmpop", 5, 2, "m1", "m2", "MIN", "COUNT", 2);
+      await waitBlocked(1);
+      const second = c2.call("bzmpop", 5, 1, "m2", "MAX");
+      await waitBlocked(2);
+      await r.zadd("m2", 1, "a", 2, "b", 3, "c");
+      expect(await first).toEqual(["m2", [["a", "1"], ["b", "2"]]]);
+      expect(await second).toEqual(["m2", [["c", "3"]]]);
+      expect(await r.exists("m2")).toBe(0);
+    } finally {
+      c1.disconnect();
+      c2.disconnect();
+    }
+  });
+});
