@@ -177,7 +177,6 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
   }
   if (outputlen) {
     types.add(db, storekey, QuickList.from(out));
-    ctx.server.blocking.signalKeyAsReady(db, storekey);
     types.propagate(db, argv);
   } else if (types.delete(db, storekey)) {
     types.propagate(db, argv);

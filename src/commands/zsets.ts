@@ -153,10 +153,7 @@ function zaddGeneric(ctx: CommandContext, baseFlags: number): void {
       if (!r.nop) processed++;
       score = r.score;
     }
-    if (created && z.size > 0) {
-      types.add(db, argv[1], z);
-      ctx.server.blocking.signalKeyAsReady(db, argv[1]);
-    }
+    if (created && z.size > 0) types.add(db, argv[1], z);
     if (added || updated) types.propagate(db, argv);
     if (err) return ctx.reply.error(NAN_ERR);
   }
@@ -362,7 +359,6 @@ function zsetOpGeneric(ctx: CommandContext, dst: Buffer | null, numkeysIndex: nu
     if (out.size) {
       out.shrinkEncodingIfFits(limits.entries, limits.value);
       types.add(db, dst, out);
-      ctx.server.blocking.signalKeyAsReady(db, dst);
       types.propagate(db, argv);
       ctx.reply.integer(out.size);
     } else {
@@ -495,7 +491,6 @@ function storeRange(ctx: CommandContext, dst: Buffer, items: ZNode[]): void {
   const out = ZSetValue.create(items.length, 0, limits.entries, limits.value);
   for (const n of items) out.set(n.ele, n.score, limits.entries, limits.value);
   types.add(db, dst, out);
-  ctx.server.blocking.signalKeyAsReady(db, dst);
   types.propagate(db, ctx.argv);
   ctx.reply.integer(items.length);
 }
