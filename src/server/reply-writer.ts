@@ -28,7 +28,20 @@ export class ReplyWriter {
     this.parts = [];
     this.size = 0;
     if (parts.length === 1 && typeof parts[0] !== "string") return parts[0] as Buffer;
-    return Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p)));
+    // Adjacent string parts become one latin1 conversion (an LRANGE of 600 elements is
+    // ~1800 parts): far fewer small Buffers than one per part.
+    const out: Buffer[] = [];
+    let run = "";
+    for (const p of parts) {
+      if (typeof p === "string") {
+        run += p;
+      } else {
+        if (run) { out.push(Buffer.from(run, "latin1")); run = ""; }
+        out.push(p);
+      }
+    }
+    if (run) out.push(Buffer.from(run, "latin1"));
+    return out.length === 1 ? out[0] : Buffer.concat(out);
   }
 
   ok(): void { this.push("+OK\r\n"); }
