@@ -12,6 +12,7 @@ import { ZSetValue, ZNode, parseScore, parseScoreRange, parseLexRange, scoreGteM
 import type { SetValue } from "../types/set.js";
 import { OBJ_SET, OBJ_ZSET, WrongTypeError } from "../types/value.js";
 import { typeCommand } from "../types/keyspace.js";
+import { formatDouble } from "../server/reply-writer.js";
 import { parseTimeoutOrReply, type BlockedRequest } from "../types/blocking.js";
 import { stringMatch } from "../util/glob.js";
 import { arg, bytes, getLongOrReply, getPositiveLongOrReply, getRangeLongOrReply, LONG_MAX,
@@ -43,20 +44,9 @@ export function d2string(d: number): string {
   if (d === -Infinity) return "-inf";
   if (d === 0) return "0";
   if (Number.isInteger(d) && Math.abs(d) <= 4611686018427387903) return BigInt(d).toString();
-  return formatG17(d);
+  return formatDouble(d);
 }
 
-function formatG17(d: number): string {
-  let s = d.toPrecision(17);
-  if (s.includes("e")) {
-    const [m, e] = s.split("e");
-    const mt = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m;
-    const en = Number(e);
-    return mt + "e" + (en < 0 ? "-" : "+") + String(Math.abs(en)).padStart(2, "0");
-  }
-  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
-  return s;
-}
 
 /** Member/score pairs as ZRANGE WITHSCORES replies them (flat in RESP2, pairs in RESP3). */
 function replyPairs(ctx: CommandContext, items: { ele: string; score: number }[], withscores: boolean): void {

@@ -129,18 +129,23 @@ const ERROR_CODES = new Set([
   "UNKILLABLE", "NOTREADONLY",
 ]);
 
-/** Redis's "%.17g" of a double for replies (inf and -inf spelled as Redis spells them). */
+/**
+ * Redis's "%.17g" of a double for replies (inf and -inf spelled as Redis spells them). Like
+ * C's %g: scientific notation when the exponent is below -4 or at least 17, trailing zeros
+ * dropped; JS's toPrecision switches only below -6, so it is not used.
+ */
 export function formatDouble(d: number): string {
   if (d === Infinity) return "inf";
   if (d === -Infinity) return "-inf";
+  if (Number.isNaN(d)) return "nan";
   if (Number.isInteger(d) && Math.abs(d) < 1e17) return d.toFixed(0);
-  let s = d.toPrecision(17);
-  if (s.includes("e")) {
-    const [m, e] = s.split("e");
+  const [m, e] = d.toExponential(16).split("e");
+  const exp = Number(e);
+  if (exp < -4 || exp >= 17) {
     const mt = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m;
-    const en = Number(e);
-    return mt + "e" + (en < 0 ? "-" : "+") + String(Math.abs(en)).padStart(2, "0");
+    return mt + "e" + (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(2, "0");
   }
+  let s = d.toFixed(16 - exp);
   if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
   return s;
 }
