@@ -27,8 +27,8 @@ import { resetOutput, outPtr, outLen, addError, errorCount, setResp, errorCodes,
   resetErrorCodes } from "./resp/reply-writer";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
-  hostSetHandle, hostKeyHandle, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
-import { setHashSeed } from "./keyspace/hash";
+  hostSetHandle, hostKeyHandle, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
+import { setHashSeed, hashBytes } from "./keyspace/hash";
 import { selectDb, dbIndex } from "./commands/context";
 import { lookupCommand, arityOk, commands, CMD_WRITE, bindCommand as bind } from "./commands/table";
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
@@ -54,6 +54,13 @@ export const STATUS_YIELD: i32 = 3;
 
 /** Output beyond this many bytes makes process() yield so the host can send it. */
 const YIELD_OUTPUT_BYTES: usize = 1 << 20;
+
+/**
+ * The client whose input is being processed is in MULTI: every command is handed back, so
+ * the host queues it (src/commands/multi.ts) instead of the kernel running it now.
+ */
+let queueing = false;
+export function setQueueing(on: bool): void { queueing = on; }
 
 let consumed: usize = 0;
 let need: usize = 0;
@@ -105,7 +112,7 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     pos = nextPos;
     if (r == PARSE_EMPTY) continue;
     const cmd = lookupCommand(parser.argPtr(0), parser.argLen(0));
-    if (cmd == null) {
+    if (cmd == null || queueing) {
       consumed = pos;
       handedStart = cmdStart;
       handedToRoute = false;
@@ -196,6 +203,8 @@ export function clearFreedHandles(): void { freedHandles.length = 0; }
 export function setEffectsEnabled(on: bool): void { setEffects(on); }
 export function effectsPtr(): usize { return effPtr; }
 export function effectsLen(): usize { return effLen; }
+/** Empties the effect log once the host has drained it (host-only calls do not reset it). */
+export function clearEffects(): void { resetEffects(); }
 
 /** One active-expiry pass (host timer, like Redis's serverCron); returns keys deleted. */
 export function activeExpireCycle(nowMs: f64, maxSamples: i32): i32 {
@@ -263,6 +272,18 @@ export function keyType(db: i32, ptr: usize, len: usize, read: bool, nowMs: f64)
 export function keyDelete(db: i32, ptr: usize, len: usize, nowMs: f64): bool {
   setNow(<i64>nowMs);
   return dbDelete(dbs[db], ptr, len);
+}
+
+/**
+ * Whether a key is in the keyspace, without reclaiming it when its TTL has passed (WATCH
+ * and EXEC look at stale keys as Redis's keyIsExpired does): 0 absent, 1 live, 2 present
+ * but logically expired.
+ */
+export function keyPresence(db: i32, ptr: usize, len: usize, nowMs: f64): i32 {
+  setNow(<i64>nowMs);
+  const e = dbs[db].dict.find(ptr, len, hashBytes(ptr, len));
+  if (e == null) return 0;
+  return keyIsExpired(e) ? 2 : 1;
 }
 
 /** MEMORY USAGE: bytes of a key and its kernel-held value, or -1 when absent. */

@@ -9,6 +9,7 @@ import { registerFunctionCommands } from "./functions.js";
 import { registerClientCommands } from "./client-cmd.js";
 import { registerServerCommands } from "./server-cmds.js";
 import { registerMemoryCommands } from "./memory.js";
+import { registerMultiCommands } from "./multi.js";
 import { registerListCommands } from "./lists.js";
 import { registerSetCommands } from "./sets.js";
 import { registerZsetCommands } from "./zsets.js";
@@ -25,6 +26,7 @@ export function registerAllCommands(t: CommandTable): void {
   registerClientCommands(t);
   registerServerCommands(t);
   registerMemoryCommands(t);
+  registerMultiCommands(t);
   registerListCommands(t);
   registerSetCommands(t);
   registerZsetCommands(t);

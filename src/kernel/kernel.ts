@@ -52,6 +52,11 @@ export interface KernelExports {
   setEffectsEnabled(on: number): void;
   effectsPtr(): number;
   effectsLen(): number;
+  clearEffects(): void;
+  /** The client is in MULTI: hand every command back for the host to queue. */
+  setQueueing(on: number): void;
+  /** 0 absent, 1 live, 2 present but past its TTL (not reclaimed). */
+  keyPresence(db: number, ptr: number, len: number, nowMs: number): number;
   activeExpireCycle(nowMs: number, maxSamples: number): number;
   setActiveExpire(on: number): void;
   setLfuPolicy(on: number): void;

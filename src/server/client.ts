@@ -64,6 +64,18 @@ export class Client {
    * as in Redis, until the client is served, times out or is unblocked (resumeInput()).
    */
   blocked = false;
+  // Transaction state (src/commands/multi.ts, src/server/watch.ts).
+  /** Commands queued since MULTI, or null outside MULTI (Redis's CLIENT_MULTI and mstate). */
+  multi: Buffer[][] | null = null;
+  /** A command was rejected while queueing: EXEC answers EXECABORT (CLIENT_DIRTY_EXEC). */
+  dirtyExec = false;
+  /** A watched key was touched: EXEC answers a null array (CLIENT_DIRTY_CAS). */
+  dirtyCas = false;
+  /**
+   * Redis's CLIENT_DENY_BLOCKING: a blocking command answers as if it timed out (set while
+   * EXEC runs the queue; scripts set it for their client too). src/types/blocking.ts reads it.
+   */
+  denyBlocking = false;
   /** When the unsent output first went above the soft limit (0: it is not above). */
   private softLimitSince = 0;
   readonly reply = new ReplyWriter();
@@ -253,6 +265,8 @@ export class Client {
     try {
       while (!this.closed) {
         shard.useProtocol(this.resp);
+        // In MULTI the kernel hands every command back, to be queued.
+        shard.useQueueing(this.multi !== null);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
         recordKernelRun(this.server, k.x, k.mem, performance.now() - t0);

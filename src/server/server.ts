@@ -15,6 +15,8 @@ import { applyConfigToServer } from "../config/apply.js";
 import { clientsCron } from "../commands/client-cmd.js";
 import { perfConfig } from "../config/perf-config.js";
 import { HostKeyspace } from "../types/keyspace.js";
+import { WatchedKeys } from "./watch.js";
+import { queueCommand } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
@@ -25,6 +27,8 @@ export class Server {
   readonly router: Router;
   /** Keys whose values the host holds (lists, sets, zsets): src/types/keyspace.ts. */
   readonly types: HostKeyspace;
+  /** WATCHed keys and the writes that touch them: src/server/watch.ts. */
+  readonly watches: WatchedKeys;
   /** Clients waiting in blocking commands (BLPOP...): src/types/blocking.ts. */
   readonly blocking = new Blocking(this);
   readonly clients = new Map<number, Client>();
@@ -70,6 +74,7 @@ export class Server {
     this.router = new Router(this, this.shards);
     this.types = new HostKeyspace(this.shards, (key) => this.router.shardOf(key), () => this.now());
     this.types.onAdd = (db, key) => this.blocking.signalKeyAsReady(db, key);
+    this.watches = new WatchedKeys(this);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
@@ -177,12 +182,17 @@ export class Server {
     sock.on("error", () => {});
     sock.on("close", () => {
       c.onClose();
+      this.watches.unwatchAll(c);
       this.clients.delete(c.id);
     });
   }
 
-  /** Runs a command from a client's input stream that the kernel handed back to the host. */
+  /**
+   * Runs a command from a client's input stream that the kernel handed back to the host;
+   * in MULTI, queues it instead (src/commands/multi.ts).
+   */
   dispatch(client: Client, argv: Buffer[]): void {
+    if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv);
   }
 

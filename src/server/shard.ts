@@ -19,6 +19,14 @@ export class Shard {
   private readonly sharded: boolean;
   /** The protocol (2 or 3) the kernel currently encodes replies in. */
   private protocol = 2;
+  /** Whether the kernel hands every command back (setQueueing: the client is in MULTI). */
+  private queueing = false;
+  private recording = false;
+  /**
+   * Called with the kernel's effect log (assembly/effects.ts) after each call that wrote
+   * records; the log is emptied once drained. Records are written only while recording is on.
+   */
+  onEffects: ((shard: Shard, log: Uint8Array) => void) | null = null;
   /** Called with the handles of host-side values the kernel dropped. */
   onFreedHandles: (handles: number[]) => void = () => {};
 
@@ -52,6 +60,19 @@ export class Shard {
     this.protocol = resp;
   }
 
+  /** Makes the kernel hand every command back, for a client in MULTI whose commands are queued. */
+  useQueueing(on: boolean): void {
+    if (on === this.queueing) return;
+    this.kernel.x.setQueueing(on ? 1 : 0);
+    this.queueing = on;
+  }
+
+  /** Turns the kernel's effect log on or off (off by default: one branch on the hot path). */
+  recordEffects(on: boolean): void {
+    this.kernel.x.setEffectsEnabled(on ? 1 : 0);
+    this.recording = on;
+  }
+
   /** Copies bytes into the shard's input region and returns its address. */
   load(bytes: Uint8Array): number {
     if (bytes.length > this.inputCap) {
@@ -67,6 +88,15 @@ export class Shard {
   afterCall(): void {
     const freed = this.kernel.takeFreedHandles();
     if (freed.length) this.onFreedHandles(freed);
+    if (!this.recording) return;
+    const x = this.kernel.x;
+    const n = x.effectsLen();
+    if (n > 0) {
+      const p = x.effectsPtr();
+      const log = this.kernel.mem.slice(p, p + n);
+      x.clearEffects();
+      this.onEffects?.(this, log);
+    }
   }
 
   /**
@@ -82,6 +112,8 @@ export class Shard {
   /** call() for a request already in RESP (a command forwarded as the client sent it). */
   callRaw(req: Uint8Array, db: number, nowMs: number): Uint8Array {
     const x = this.kernel.x;
+    // A nested call runs the command now, even while a client in MULTI is being processed.
+    this.useQueueing(false);
     const p = x.alloc(req.length);
     if (this.sharded) x.setRouting(0);
     try {

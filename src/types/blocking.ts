@@ -62,11 +62,11 @@ export class Blocking {
   private moveIndexes?: number[];
   private serving = false;
   /**
-   * Whether a client may not block (Redis's CLIENT_DENY_BLOCKING: inside MULTI, scripts):
-   * a blocking command then answers as if it timed out. The MULTI and scripting families
-   * replace this.
+   * Whether a client may not block (Redis's CLIENT_DENY_BLOCKING: inside EXEC, scripts):
+   * a blocking command then answers as if it timed out. EXEC and scripts set
+   * Client.denyBlocking.
    */
-  denied: (c: Client) => boolean = () => false;
+  denied: (c: Client) => boolean = (c) => c.denyBlocking;
 
   constructor(private readonly server: Server) {}
 
