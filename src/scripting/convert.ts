@@ -179,6 +179,8 @@ export function doubleToInt64(n: number): bigint | number {
   return Number.isSafeInteger(t) ? (Object.is(t, -0) ? 0 : t) : BigInt(t);
 }
 
+const MAX_REPLY_DEPTH = 1000;
+
 function rawField(L: LuaState, name: string): number {
   lua.lua_pushstring(L, name);
   lua.lua_rawget(L, -2);
@@ -189,9 +191,11 @@ function rawField(L: LuaState, name: string): number {
  * Writes the Lua value on top of the stack as a reply and pops it (luaReplyToRedisReply).
  * scriptResp is the protocol the script chose with redis.setresp (it decides booleans).
  */
-export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number): void {
+export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number, depth = 0): void {
   const t = lua.lua_type(L, -1);
-  if (!lua.lua_checkstack(L, 4)) {
+  // Redis's Lua stack (LUAI_MAXCSTACK 8000) runs out for a deeply nested or recursive table;
+  // here the JS stack would, so nesting is capped: 1000 levels answer as Redis does at its limit.
+  if (depth > MAX_REPLY_DEPTH || !lua.lua_checkstack(L, 4)) {
     w.error("reached lua stack limit");
     lua.lua_pop(L, 1);
     return;
@@ -255,8 +259,8 @@ export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number): 
         lua.lua_pushnil(L);
         while (lua.lua_next(L, -2)) {
           lua.lua_pushvalue(L, -2);
-          writeLuaReply(L, sub, scriptResp);
-          writeLuaReply(L, sub, scriptResp);
+          writeLuaReply(L, sub, scriptResp, depth + 1);
+          writeLuaReply(L, sub, scriptResp, depth + 1);
           n++;
         }
         w.mapLen(n);
@@ -272,7 +276,7 @@ export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number): 
         while (lua.lua_next(L, -2)) {
           lua.lua_pop(L, 1);
           lua.lua_pushvalue(L, -1);
-          writeLuaReply(L, sub, scriptResp);
+          writeLuaReply(L, sub, scriptResp, depth + 1);
           n++;
         }
         w.setLen(n);
@@ -290,7 +294,7 @@ export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number): 
           lua.lua_pop(L, 1);
           break;
         }
-        writeLuaReply(L, sub, scriptResp);
+        writeLuaReply(L, sub, scriptResp, depth + 1);
         n++;
       }
       w.arrayLen(n);

@@ -627,6 +627,10 @@ export class LuaEngine {
       } else {
         writeLuaReply(L, reply, run.resp);
       }
+    } catch (e) {
+      // A fault of the engine itself (a JS exception, not a Lua error): answer, stay up.
+      lua.lua_settop(L, 1);
+      reply.error(`Error running script ${run.funcname}, ${String((e as Error)?.message ?? e).slice(0, 100)}`);
     } finally {
       lua.lua_sethook(L, null, 0, 0);
       this.current = null;
