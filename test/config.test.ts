@@ -81,4 +81,21 @@ describe("config directives (Redis 7.0 table)", () => {
     expect(splitConfigLine(`a "b c" 'd e' "x\\ny"`)).toEqual(["a", "b c", "d e", "x\ny"]);
     expect(splitConfigLine(`a "unbalanced`)).toBeNull();
   });
+
+  it("reads argv like redis-server's main()", () => {
+    const errOf = (args: string[]) => applyArgv(new Config(), args, () => "").join("\n");
+    expect(errOf(["--port"])).toContain(">>> 'port'\nwrong number of arguments");
+    expect(errOf(["--port", "6379", "6380"])).toContain(`>>> 'port "6379" "6380"'\nwrong number of arguments`);
+    expect(errOf(["--port", "--bla", "--loglevel", "verbose"])).toContain(`>>> 'port "--bla"'\nargument couldn't be parsed into an integer`);
+    const c = new Config();
+    expect(applyArgv(c, ["--proc-title-template", "--my--title", "--maxmemory 700mb", "--save", "--shutdown-on-sigint", "nosave", "force", "now"], () => "")).toEqual([]);
+    expect(c.get("proc-title-template")).toBe("--my--title");
+    expect(c.get("maxmemory")).toBe("734003200");
+    expect(c.get("save")).toBe("");
+    expect(c.get("shutdown-on-sigint")).toBe("nosave now force");
+    const d = new Config();
+    expect(applyArgv(d, ["--shutdown-on-sigterm", "nosave force", "--loglevel", "verbose", "--save"], () => "")).toEqual([]);
+    expect(d.get("shutdown-on-sigterm")).toBe("nosave force");
+    expect(d.get("save")).toBe("");
+  });
 });

@@ -10,6 +10,8 @@ import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { log } from "../server/log.js";
 import { randomBytes, createHash } from "node:crypto";
 import { parseMemory } from "../config/config.js";
+import { rewriteConfigFile } from "../config/rewrite.js";
+import { parseSafeInteger } from "./context.js";
 
 export type DebugHandler = (ctx: CommandContext) => void;
 
@@ -62,6 +64,44 @@ function debugObject(ctx: CommandContext): void {
   const h = createHash("sha1").update(String(client.db)).update(key).digest("hex").slice(0, 12);
   const lru = (Math.floor(Date.now() / 1000) - Number(idle)) & ((1 << 24) - 1);
   reply.status(`Value at:0x${h} refcount:${refcount} encoding:${enc.value} serializedlength:${key.length + 1} lru:${lru} lru_seconds_idle:${idle}`);
+}
+
+/**
+ * DEBUG POPULATE <count> [prefix] [size]: keys prefix:0.. (default "key") holding
+ * "value:N" (padded with zero bytes, or cut, to `size`); existing keys are left alone.
+ * Each key is written by its shard's SET NX.
+ */
+function debugPopulate(ctx: CommandContext): void {
+  const { server, client, argv, reply } = ctx;
+  // Redis's getPositiveLongFromObjectOrReply.
+  const positive = (b: Buffer): number | null => {
+    const v = parseSafeInteger(b);
+    if (v === null) { reply.error("value is not an integer or out of range"); return null; }
+    if (v < 0) { reply.error("value is out of range, must be positive"); return null; }
+    return v;
+  };
+  const count = positive(argv[2]);
+  if (count === null) return;
+  let size = 0;
+  if (argv.length === 5) {
+    const v = positive(argv[4]);
+    if (v === null) return;
+    size = v;
+  }
+  const prefix = argv.length >= 4 ? argv[3].toString("latin1") : "key";
+  const nx = Buffer.from("NX");
+  const set = Buffer.from("SET");
+  for (let j = 0; j < count; j++) {
+    const key = Buffer.from(`${prefix}:${j}`, "latin1");
+    let val = Buffer.from(`value:${j}`);
+    if (size > 0) {
+      const padded = Buffer.alloc(size);
+      val.copy(padded, 0, 0, Math.min(size, val.length));
+      val = padded;
+    }
+    server.router.callOn(server.router.shardOf(key), client, [set, key, val, nx]);
+  }
+  reply.ok();
 }
 
 function registerBuiltins(): void {
@@ -130,6 +170,17 @@ function registerBuiltins(): void {
     if (what !== "peak-reset-time" && what !== "resizing") return subcommandSyntaxError(ctx);
     ctx.reply.ok();
   });
+  defineDebug("config-rewrite-force-all", 2, ({ server, reply }) => {
+    const file = server.configFilePath;
+    if (!file) return reply.error("CONFIG-REWRITE-FORCE-ALL failed: No such file or directory");
+    try {
+      rewriteConfigFile(server.config, file, true);
+    } catch (e) {
+      return reply.error(`CONFIG-REWRITE-FORCE-ALL failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    reply.ok();
+  });
+  defineDebug("populate", (n) => n >= 3 && n <= 5, debugPopulate);
   defineDebug("log", 3, ({ argv, reply }) => {
     log("warning", `DEBUG LOG: ${argv[2].toString("latin1")}`);
     reply.ok();

@@ -164,10 +164,12 @@ export class Config {
       return null;
     }
     if (!IMPLEMENTED.has(d.name) && !this.unknown.includes(d.name)) this.unknown.push(d.name);
-    const argv = args.length === 0 ? [""] : args;
-    if (d.type !== "special" && !d.flags.includes("multi_arg") && argv.length !== 1) {
-      return "wrong number of arguments";
-    }
+    // Redis's loadServerConfigFromString: a single-argument directive takes exactly one; a
+    // multi-argument one given one non-empty argument splits it ("--save '900 1 300 10'").
+    const multi = d.flags.includes("multi_arg");
+    if (!multi && args.length !== 1) return "wrong number of arguments";
+    let argv = args;
+    if (multi && args.length === 1 && args[0] !== "") argv = splitConfigLine(args[0]) ?? args;
     const r = this.parse(d, argv, true);
     if (typeof r === "object") return r.error;
     this.values.set(d.name, r);
@@ -536,28 +538,60 @@ export function splitConfigLine(line: string): string[] | null {
 }
 
 /**
- * redis-server's argv: an optional config file, then `--name value...` pairs (a value may
- * be several words until the next --flag, e.g. `--save 900 1`). Returns errors, if any.
+ * redis-server's argv, as its main() reads it: an optional config file (a first argument not
+ * starting with "-"), then options conceptually appended to it. `--name` starts a new line;
+ * the words after it are its values (quoted), even words starting with "--" when the name
+ * has none yet (`--logfile --my--log--file`); "--name value" in one argument is a whole
+ * line; a bare `--save` before another option or at the end means `save ""`.
+ * Returns the errors, if any.
  */
 export function applyArgv(config: Config, argv: string[], readFile: (p: string) => string): string[] {
-  let i = 0;
+  let j = 0;
   const errors: string[] = [];
-  if (argv[0] && !argv[0].startsWith("--")) {
+  if (argv[0] !== undefined && !argv[0].startsWith("-")) {
     // Absolute before loading: a "dir" line changes the working directory.
     config.configFile = resolve(argv[0]);
     errors.push(...config.loadText(readFile(config.configFile)));
-    i = 1;
+    j = 1;
   }
-  let text = "";
-  while (i < argv.length) {
-    const a = argv[i];
-    if (!a.startsWith("--")) { errors.push(`unexpected argument '${a}'`); i++; continue; }
-    const name = a.slice(2);
-    const vals: string[] = [];
-    i++;
-    while (i < argv.length && !argv[i].startsWith("--")) vals.push(argv[i++]);
-    text += name + " " + vals.map((v) => `"${v.replace(/(["\\])/g, "\\$1").replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`).join(" ") + "\n";
+  let options = "";
+  let handledLastConfigArg = true;
+  for (; j < argv.length; j++) {
+    const a = argv[j];
+    if (handledLastConfigArg && a.startsWith("--")) {
+      if (options.length) options += "\n";
+      options += a.slice(2) + " ";
+      const words = splitConfigLine(a);
+      if (words !== null && words.length === 1) {
+        handledLastConfigArg = false;
+        const next = argv[j + 1];
+        if (a.toLowerCase() === "--save" && (next === undefined || next.startsWith("--"))) {
+          options += '""';
+          handledLastConfigArg = true;
+        }
+      } else {
+        handledLastConfigArg = true;
+      }
+    } else {
+      options += reprArg(a) + " ";
+      handledLastConfigArg = true;
+    }
   }
-  errors.push(...config.loadText(text));
+  errors.push(...config.loadText(options));
   return errors;
+}
+
+/** Redis's sdscatrepr: a double-quoted string with C escapes. */
+function reprArg(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if (ch === "\\" || ch === '"') out += "\\" + ch;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (c < 32 || c === 127) out += "\\x" + c.toString(16).padStart(2, "0");
+    else out += ch;
+  }
+  return out + '"';
 }

@@ -41,6 +41,8 @@ class RewriteState {
   optionLines = new Map<string, number[]>();
   rewritten = new Set<string>();
   needsSignature = true;
+  /** DEBUG CONFIG-REWRITE-FORCE-ALL: write every directive, defaults included. */
+  forceWrite = false;
 
   constructor(text: string) {
     if (text.length === 0) return;
@@ -73,7 +75,7 @@ class RewriteState {
   rewriteLine(option: string, line: string, force: boolean): void {
     this.markProcessed(option);
     const l = this.optionLines.get(option);
-    if (!l && !force) return;
+    if (!l && !force && !this.forceWrite) return;
     if (l) {
       const n = l.shift()!;
       if (l.length === 0) this.optionLines.delete(option);
@@ -158,9 +160,10 @@ function rewriteDirective(state: RewriteState, d: Directive, value: string): voi
 }
 
 /** Rewrites `path` with the current configuration (throws on I/O errors). */
-export function rewriteConfigFile(config: Config, path: string): void {
+export function rewriteConfigFile(config: Config, path: string, forceAll = false): void {
   const old = existsSync(path) ? readFileSync(path, "latin1") : "";
   const state = new RewriteState(old);
+  state.forceWrite = forceAll;
   for (const d of DIRECTIVES) rewriteDirective(state, d, config.get(d.name));
   state.removeOrphaned();
   const tmp = `${path}.${process.pid}.tmp`;

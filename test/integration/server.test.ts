@@ -178,6 +178,19 @@ describe("DEBUG", () => {
     expect(await r.call("debug", "set-active-expire", "1")).toBe("OK");
   });
 
+  it("POPULATE creates key:N = value:N (sized with zero bytes), leaving existing keys alone", async () => {
+    await r.select(5);
+    await r.flushdb();
+    await r.set("key:1", "mine");
+    expect(await r.call("debug", "populate", "3")).toBe("OK");
+    expect(await r.mget("key:0", "key:1", "key:2")).toEqual(["value:0", "mine", "value:2"]);
+    await r.call("debug", "populate", "2", "p", "10");
+    expect(await r.getBuffer("p:1")).toEqual(Buffer.from("value:1\0\0\0"));
+    await expect(r.call("debug", "populate", "-1")).rejects.toThrow("ERR value is out of range, must be positive");
+    await r.flushdb();
+    await r.select(0);
+  });
+
   it("OBJECT describes a key with a stable address, and errors on a missing one", async () => {
     await r.set("dbg", "20000");
     const a = await r.call("debug", "object", "dbg") as string;
