@@ -74,13 +74,16 @@ function smove(ctx: CommandContext): void {
   if (src === dst) return ctx.reply.integer(src.has(ele) ? 1 : 0);
   if (!src.remove(ele)) return ctx.reply.integer(0);
   types.deleteIfEmpty(db, ctx.argv[1], src);
-  if (dst) dst.add(ele, maxIntset(ctx));
+  let added = true;
+  if (dst) added = dst.add(ele, maxIntset(ctx));
   else {
     const s = SetValue.forFirstMember(ele);
     s.add(ele, maxIntset(ctx));
     types.add(db, ctx.argv[2], s);
   }
-  types.propagate(db, ctx.argv);
+  // The effect names only the keys that changed (WATCH reads it): a destination that
+  // already had the member is untouched, as Redis signals only the source then.
+  types.propagate(db, added ? ctx.argv : [Buffer.from("SREM"), ctx.argv[1], ctx.argv[3]]);
   ctx.reply.integer(1);
 }
 
