@@ -13,7 +13,7 @@ function statOf(server: Server, spec: CommandSpec): CommandStat {
   let failed = spec.failedCalls;
   let rejected = spec.rejectedCalls;
   if (spec.kernelIndex >= 0) {
-    calls = 0;
+    calls = -(spec.fanOutCalls ?? 0);
     failed = 0;
     for (const sh of server.shards) {
       calls += sh.kernel.x.commandCalls(spec.kernelIndex);
@@ -71,7 +71,7 @@ export function totalErrorReplies(server: Server): number {
 export function resetCommandStats(server: Server): void {
   for (const spec of server.table.all.values()) {
     for (const s of [spec, ...spec.subcommands.values()]) {
-      s.calls = 0; s.failedCalls = 0; s.rejectedCalls = 0; s.usec = 0;
+      s.calls = 0; s.failedCalls = 0; s.rejectedCalls = 0; s.usec = 0; s.fanOutCalls = 0;
       s.latency = undefined;
     }
   }

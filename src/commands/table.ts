@@ -34,6 +34,8 @@ export interface CommandSpec {
   handler?: HostHandler;
   /** Kernel implementation index per shard kernel (same on all shards), or -1. */
   kernelIndex: number;
+  /** Kernel calls beyond one that the router's fan-out made for one client call (commandstats). */
+  fanOutCalls?: number;
   // Stats for INFO commandstats (host-run commands; kernel keeps its own counters).
   calls: number;
   failedCalls: number;

@@ -68,6 +68,8 @@ type Joiner = (r: Router, client: Client, argv: Buffer[], spec: CommandSpec) => 
 
 export class Router {
   private readonly shardOfSlot = new Uint16Array(CLUSTER_SLOTS);
+  /** Kernel calls made through callOn (split, gather and keyspace-wide parts). */
+  private subCalls = 0;
 
   constructor(private readonly server: Server, readonly shards: Shard[]) {
     for (const s of shards) this.shardOfSlot.fill(s.index, s.slotLow, s.slotHigh + 1);
@@ -93,6 +95,20 @@ export class Router {
     }
     const keySpec = keySpecOf(spec, argv);
     const positions = keyPositions(keySpec, argv.length);
+    const callsBefore = this.subCalls;
+    try {
+      this.placeOnShards(client, spec, keySpec, argv, positions, raw);
+    } finally {
+      // A split or keyspace-wide command ran once per shard in the kernels' counters, but
+      // the client ran it once: INFO commandstats subtracts the difference.
+      const extra = this.subCalls - callsBefore - 1;
+      if (extra > 0) spec.fanOutCalls = (spec.fanOutCalls ?? 0) + extra;
+    }
+  }
+
+  private placeOnShards(client: Client, spec: CommandSpec, keySpec: CommandSpec, argv: Buffer[],
+                        positions: number[], raw?: Uint8Array): void {
+    const now = this.server.now();
     if (positions.length === 0) {
       const join = KEYSPACE_WIDE[spec.name];
       if (join) join(this, client, argv, spec);
@@ -145,6 +161,7 @@ export class Router {
 
   /** Runs argv on one shard (routing already decided) and returns its reply. */
   callOn(shard: Shard, client: Client, argv: Uint8Array[]): Uint8Array {
+    this.subCalls++;
     shard.useProtocol(client.resp);
     return shard.call(argv, client.db, this.server.now());
   }

@@ -188,6 +188,19 @@ describe("multi-key commands across shards", () => {
   });
 });
 
+describe("statistics across shards", () => {
+  it("INFO commandstats counts a split or keyspace-wide command once", async () => {
+    const keys = spreadKeys("st", 1);
+    await r.config("RESETSTAT");
+    await r.mset(...keys.flatMap((k) => [k, "1"]));
+    await r.mget(...keys);
+    await r.dbsize();
+    await r.del(...keys);
+    const info = (await r.info("commandstats")) as string;
+    for (const name of ["mset", "mget", "dbsize", "del"]) expect(info).toMatch(new RegExp(`cmdstat_${name}:calls=1,`));
+  });
+});
+
 describe("keyspace-wide commands across shards", () => {
   it("DBSIZE, KEYS and RANDOMKEY see every shard", async (ctx) => {
     if (!(await has("dbsize", "keys", "randomkey"))) return ctx.skip();
