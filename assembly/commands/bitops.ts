@@ -140,6 +140,33 @@ function bitposIn(p: usize, n: usize, bit: u32): i64 {
 // A byte with the edge bits masked, for BITPOS's BIT ranges.
 const tmpByte: usize = heap.alloc(8);
 
+// BITCOUNT and BITPOS share Redis's range arithmetic (bitops.c): negative indexes count from
+// the end, the range is clamped to the string, and a BIT range becomes a byte range plus
+// masks for the bits of its edge bytes that lie outside it. Results in the range* globals.
+let rangeStart: i64 = 0;
+let rangeEnd: i64 = 0;
+let rangeFirstMask: u32 = 0;
+let rangeLastMask: u32 = 0;
+
+function clampBitRange(start: i64, end: i64, strlen: i64, isbit: bool): void {
+  const totlen = isbit ? strlen << 3 : strlen;
+  if (start < 0) start = totlen + start;
+  if (end < 0) end = totlen + end;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= totlen) end = totlen - 1;
+  rangeFirstMask = 0;
+  rangeLastMask = 0;
+  if (isbit && start <= end) {
+    rangeFirstMask = ~((<u32>1 << (8 - <u32>(start & 7))) - 1) & 0xff;
+    rangeLastMask = (<u32>1 << (7 - <u32>(end & 7))) - 1;
+    start >>= 3;
+    end >>= 3;
+  }
+  rangeStart = start;
+  rangeEnd = end;
+}
+
 function bitcountCommand(): void {
   const e = lookupKeyRead(db, argPtr(1), argLen(1));
   if (e == null) { addInt(0); return; }
@@ -150,7 +177,6 @@ function bitcountCommand(): void {
   let start: i64, end: i64;
   let firstMask: u32 = 0, lastMask: u32 = 0;
   if (argc == 4 || argc == 5) {
-    let totlen = strlen;
     if (!getIntOrReply(2)) return;
     start = intArg;
     if (!getIntOrReply(3)) return;
@@ -161,19 +187,11 @@ function bitcountCommand(): void {
       if (argIs(4, "bit")) isbit = true;
       else if (!argIs(4, "byte")) { addError(ERR_SYNTAX); return; }
     }
-    if (isbit) totlen <<= 3;
-    if (start < 0) start = totlen + start;
-    if (end < 0) end = totlen + end;
-    if (start < 0) start = 0;
-    if (end < 0) end = 0;
-    if (end >= totlen) end = totlen - 1;
-    if (isbit && start <= end) {
-      // Bits of the edge bytes outside the range, counted then subtracted.
-      firstMask = ~((<u32>1 << (8 - <u32>(start & 7))) - 1) & 0xff;
-      lastMask = (<u32>1 << (7 - <u32>(end & 7))) - 1;
-      start >>= 3;
-      end >>= 3;
-    }
+    clampBitRange(start, end, strlen, isbit);
+    start = rangeStart;
+    end = rangeEnd;
+    firstMask = rangeFirstMask;
+    lastMask = rangeLastMask;
   } else if (argc == 2) {
     start = 0;
     end = strlen - 1;
@@ -203,7 +221,6 @@ function bitposCommand(): void {
   let endGiven = false;
   let firstMask: u32 = 0, lastMask: u32 = 0;
   if (argc == 4 || argc == 5 || argc == 6) {
-    let totlen = strlen;
     if (!getIntOrReply(3)) return;
     start = intArg;
     let isbit = false;
@@ -216,20 +233,13 @@ function bitposCommand(): void {
       end = intArg;
       endGiven = true;
     } else {
-      end = isbit ? (totlen << 3) + 7 : totlen - 1;
+      end = isbit ? (strlen << 3) + 7 : strlen - 1;
     }
-    if (isbit) totlen <<= 3;
-    if (start < 0) start = totlen + start;
-    if (end < 0) end = totlen + end;
-    if (start < 0) start = 0;
-    if (end < 0) end = 0;
-    if (end >= totlen) end = totlen - 1;
-    if (isbit && start <= end) {
-      firstMask = ~((<u32>1 << (8 - <u32>(start & 7))) - 1) & 0xff;
-      lastMask = (<u32>1 << (7 - <u32>(end & 7))) - 1;
-      start >>= 3;
-      end >>= 3;
-    }
+    clampBitRange(start, end, strlen, isbit);
+    start = rangeStart;
+    end = rangeEnd;
+    firstMask = rangeFirstMask;
+    lastMask = rangeLastMask;
   } else if (argc == 3) {
     start = 0;
     end = strlen - 1;
