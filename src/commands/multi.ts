@@ -83,10 +83,13 @@ export function registerMultiCommands(t: CommandTable): void {
     server.watches.unwatchAll(client);
     const denied = client.denyBlocking;
     client.denyBlocking = true;
+    // AOF and replication apply a transaction's effects as one unit.
+    server.effects.beginGroup();
     try {
       reply.arrayLen(queue.length);
       for (const argv of queue) server.execCommand(client, argv);
     } finally {
+      server.effects.endGroup();
       client.denyBlocking = denied;
       discardTransaction(server, client);
     }

@@ -147,9 +147,12 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
   scripting.caller = client;
   scripting.run = run;
   scripting.runArgv = argv ?? null;
+  // AOF and replication apply a script's effects as one unit.
+  server.effects.beginGroup();
   try {
     engine.callFunction(run, keys, args, reply);
   } finally {
+    server.effects.endGroup();
     engine.pop(1);
     scripting.caller = null;
     scripting.run = null;

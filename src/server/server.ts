@@ -16,6 +16,7 @@ import { clientsCron } from "../commands/client-cmd.js";
 import { perfConfig } from "../config/perf-config.js";
 import { HostKeyspace } from "../types/keyspace.js";
 import { WatchedKeys } from "./watch.js";
+import { EffectBus } from "./effects.js";
 import { queueCommand } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 
@@ -27,6 +28,8 @@ export class Server {
   readonly router: Router;
   /** Keys whose values the host holds (lists, sets, zsets): src/types/keyspace.ts. */
   readonly types: HostKeyspace;
+  /** Every write's effect record, for WATCH, notifications, AOF, replication: src/server/effects.ts. */
+  readonly effects: EffectBus;
   /** WATCHed keys and the writes that touch them: src/server/watch.ts. */
   readonly watches: WatchedKeys;
   /** Clients waiting in blocking commands (BLPOP...): src/types/blocking.ts. */
@@ -72,7 +75,8 @@ export class Server {
       this.shards.push(new Shard(i, databases, low, high, n));
     }
     this.router = new Router(this, this.shards);
-    this.types = new HostKeyspace(this.shards, (key) => this.router.shardOf(key), () => this.now());
+    this.effects = new EffectBus(this.shards);
+    this.types = new HostKeyspace(this.shards, (key) => this.router.shardOf(key), () => this.now(), this.effects);
     this.types.onAdd = (db, key) => this.blocking.signalKeyAsReady(db, key);
     this.watches = new WatchedKeys(this);
     registerAllCommands(this.table);

@@ -2,14 +2,10 @@
 // next EXEC fail (CLIENT_DIRTY_CAS).
 //
 // Dirtiness comes from effect records, never from comparing values: a write that puts the
-// same value back still touches the key. Two sources feed touch():
-//   - the kernel's effect log (assembly/effects.ts), drained by Shard.afterCall after every
-//     kernel call: EFFECT_COMMAND records (a write command as executed: its keys are found
-//     from the command table's key specs) and EFFECT_EXPIRED / EFFECT_EVICTED records (a key
-//     the kernel removed by itself);
-//   - host writes (lists, sets, zsets...), reported with HostKeyspace.propagate().
-// Recording is switched on in every shard while at least one key is watched, and off again
-// when none is, so the hot path pays nothing otherwise.
+// same value back still touches the key. Effects come from the effect bus (src/server/
+// effects.ts): a write command as executed (its keys are found from the command table's key
+// specs) or a key the kernel removed by itself (expiry, eviction). The subscription is
+// active only while at least one key is watched, so the hot path pays nothing otherwise.
 //
 // Layout:
 //   byKey:    "db:key" (latin1) -> the WatchedKey entries of every client watching it
@@ -24,8 +20,7 @@ import type { Server } from "./server.js";
 import type { Shard } from "./shard.js";
 import type { CommandSpec } from "../commands/table.js";
 import { keysFromSpecs } from "../commands/command.js";
-
-const EFFECT_COMMAND = 1;
+import { EFFECT_COMMAND, type Effect, type Subscription } from "./effects.js";
 
 /** keyPresence results (assembly/index.ts). */
 const ABSENT = 0;
@@ -44,11 +39,10 @@ interface WatchedKey {
 export class WatchedKeys {
   private readonly byKey = new Map<string, WatchedKey[]>();
   private readonly byClient = new Map<Client, WatchedKey[]>();
-  private recording = false;
+  private readonly subscription: Subscription;
 
   constructor(private readonly server: Server) {
-    for (const s of server.shards) s.onEffects = (shard, log) => this.onKernelEffects(shard, log);
-    server.types.effectListeners.push((e) => { if (this.byKey.size) this.touchCommand(e.db, e.argv); });
+    this.subscription = server.effects.subscribe({ onEffect: (e) => this.onEffect(e) }, false);
   }
 
   /** WATCH key: a no-op for a key the client already watches in that db. */
@@ -93,10 +87,7 @@ export class WatchedKeys {
   count(client: Client): number { return this.byClient.get(client)?.length ?? 0; }
 
   private updateRecording(): void {
-    const want = this.byKey.size > 0;
-    if (want === this.recording) return;
-    this.recording = want;
-    for (const s of this.server.shards) s.recordEffects(want);
+    this.subscription.setActive(this.byKey.size > 0);
   }
 
   private presence(db: number, key: Uint8Array): number {
@@ -113,26 +104,10 @@ export class WatchedKeys {
 
   // ---- effects ------------------------------------------------------------------------------
 
-  private onKernelEffects(shard: Shard, log: Uint8Array): void {
+  private onEffect(e: Effect): void {
     if (this.byKey.size === 0) return;
-    const dv = new DataView(log.buffer, log.byteOffset, log.length);
-    let pos = 0;
-    while (pos + 12 <= log.length) {
-      const len = dv.getUint32(pos, true);
-      const kind = log[pos + 4];
-      const db = log[pos + 5];
-      const argc = dv.getUint32(pos + 8, true);
-      const argv: Buffer[] = [];
-      let p = pos + 12;
-      for (let i = 0; i < argc; i++) {
-        const n = dv.getUint32(p, true);
-        argv.push(Buffer.from(log.buffer, log.byteOffset + p + 4, n));
-        p += 4 + n;
-      }
-      if (kind === EFFECT_COMMAND) this.touchCommand(db, argv, shard);
-      else this.touchRemoved(db, argv[0]);
-      pos += len;
-    }
+    if (e.kind === EFFECT_COMMAND) this.touchCommand(e.db, e.argv, e.shard);
+    else this.touchRemoved(e.db, e.argv[0]);
   }
 
   /** A write command ran in db (in `shard`, for the keyspace-wide ones): touch its keys. */

@@ -22,18 +22,10 @@ import type { Shard } from "../server/shard.js";
 import type { HostHandler } from "../commands/table.js";
 import { HandleRegistry } from "./registry.js";
 import { WrongTypeError, type HostValue } from "./value.js";
-
-/** A host write as an effect record: the command's effect as Redis would propagate it. */
-export interface HostEffect { db: number; argv: Buffer[] }
+import { EFFECT_COMMAND, type EffectBus } from "../server/effects.js";
 
 export class HostKeyspace {
   readonly registry = new HandleRegistry();
-  /**
-   * Consumers of host writes (WATCH, notifications, replication, persistence). Nothing
-   * drains the kernel's effect log on the host yet; when that lands, it should subscribe
-   * here too, so host and kernel writes reach consumers alike.
-   */
-  readonly effectListeners: ((e: HostEffect) => void)[] = [];
   /** Writes made by host commands (the kernel counts its own: statDirty). */
   dirty = 0;
   /**
@@ -46,7 +38,7 @@ export class HostKeyspace {
   private readonly scratch: { ptr: number; cap: number }[];
 
   constructor(private readonly shards: Shard[], private readonly shardOfKey: (key: Uint8Array) => Shard,
-              private readonly now: () => number) {
+              private readonly now: () => number, private readonly effects: EffectBus) {
     this.scratch = shards.map(() => ({ ptr: 0, cap: 0 }));
     for (const s of shards) {
       s.onFreedHandles = (handles) => this.registry.free(handles);
@@ -95,7 +87,7 @@ export class HostKeyspace {
   /** Records a host write (Redis's propagate/alsoPropagate): argv as it should be replayed. */
   propagate(db: number, argv: Buffer[]): void {
     this.dirty++;
-    for (const l of this.effectListeners) l({ db, argv });
+    this.effects.publish({ kind: EFFECT_COMMAND, db, argv });
   }
 
   /** Live host values (tests: nothing leaks once keys are gone). */

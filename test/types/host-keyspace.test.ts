@@ -6,6 +6,7 @@ import { Shard } from "../../src/server/shard.js";
 import { CommandTable } from "../../src/commands/table.js";
 import { keySlot, slotRange } from "../../src/server/router.js";
 import { HostKeyspace } from "../../src/types/keyspace.js";
+import { EffectBus } from "../../src/server/effects.js";
 import { QuickList } from "../../src/types/list.js";
 import { OBJ_LIST, WrongTypeError } from "../../src/types/value.js";
 
@@ -22,7 +23,7 @@ function setup(n: number) {
     shards.push(s);
   }
   const shardOf = (key: Uint8Array) => shards.find((s) => keySlot(key) >= s.slotLow && keySlot(key) <= s.slotHigh)!;
-  const ks = new HostKeyspace(shards, shardOf, () => now);
+  const ks = new HostKeyspace(shards, shardOf, () => now, new EffectBus(shards));
   const run = (...argv: string[]) => {
     const key = argv[0] === "OBJECT" ? argv[2] : argv[1];
     return Buffer.from(shardOf(b(key)).call(argv.map(b), 0, now)).toString("latin1");

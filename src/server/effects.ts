@@ -1,0 +1,108 @@
+// The effect bus: one stream of "what every write did", for every consumer (WATCH, keyspace
+// notifications, AOF, replication). DESIGN.md: consumers never re-derive what a command did.
+//
+// Two sources feed it:
+//   - the kernel's effect log (assembly/effects.ts), drained by Shard.afterCall after every
+//     kernel call: a write command as executed (relative TTLs already made absolute) or a
+//     key the kernel removed by itself (expired, evicted);
+//   - host writes (lists, sets, zsets, scripting...), reported with HostKeyspace.propagate().
+// The kernel records only while some subscription is active, so the hot path pays one
+// branch when nobody listens. A subscription is active from subscribe() until it calls
+// setActive(false) (WATCH turns itself on only while some key is watched).
+//
+// Atomic groups: MULTI/EXEC and scripts wrap their execution in beginGroup()/endGroup() so
+// consumers that must apply them as one unit (AOF, replication) see the boundaries; groups
+// nest (a script inside EXEC is part of the outer group).
+import type { Shard } from "./shard.js";
+
+export const EFFECT_COMMAND = 1;
+export const EFFECT_EXPIRED = 2;
+export const EFFECT_EVICTED = 3;
+
+export interface Effect {
+  /** EFFECT_COMMAND: argv is the write as it should be replayed; EXPIRED/EVICTED: argv = [key]. */
+  kind: number;
+  db: number;
+  argv: Buffer[];
+  /** The shard whose kernel ran it (kernel effects only; keyspace-wide commands run once per shard). */
+  shard?: Shard;
+}
+
+export interface EffectConsumer {
+  onEffect(e: Effect): void;
+  /** Called when the outermost atomic group (EXEC, a script) begins and ends. */
+  onGroup?(begin: boolean): void;
+}
+
+export interface Subscription {
+  setActive(on: boolean): void;
+  unsubscribe(): void;
+}
+
+export class EffectBus {
+  private readonly subs: { consumer: EffectConsumer; active: boolean }[] = [];
+  private recording = false;
+  private depth = 0;
+
+  constructor(private readonly shards: Shard[]) {
+    for (const s of shards) s.onEffects = (shard, log) => this.publishKernelLog(shard, log);
+  }
+
+  subscribe(consumer: EffectConsumer, active = true): Subscription {
+    const sub = { consumer, active };
+    this.subs.push(sub);
+    this.update();
+    return {
+      setActive: (on) => { if (sub.active !== on) { sub.active = on; this.update(); } },
+      unsubscribe: () => {
+        const i = this.subs.indexOf(sub);
+        if (i >= 0) this.subs.splice(i, 1);
+        this.update();
+      },
+    };
+  }
+
+  /** Whether any consumer listens (callers may skip building an effect when none does). */
+  get listening(): boolean { return this.recording; }
+
+  publish(e: Effect): void {
+    for (const s of this.subs) if (s.active) s.consumer.onEffect(e);
+  }
+
+  beginGroup(): void {
+    if (this.depth++ === 0) for (const s of this.subs) if (s.active) s.consumer.onGroup?.(true);
+  }
+
+  endGroup(): void {
+    if (this.depth === 0) return;
+    if (--this.depth === 0) for (const s of this.subs) if (s.active) s.consumer.onGroup?.(false);
+  }
+
+  /** Splits a drained kernel log (assembly/effects.ts record layout) into effects. */
+  private publishKernelLog(shard: Shard, log: Uint8Array): void {
+    const dv = new DataView(log.buffer, log.byteOffset, log.length);
+    let pos = 0;
+    while (pos + 12 <= log.length) {
+      const len = dv.getUint32(pos, true);
+      const kind = log[pos + 4];
+      const db = log[pos + 5];
+      const argc = dv.getUint32(pos + 8, true);
+      const argv: Buffer[] = [];
+      let p = pos + 12;
+      for (let i = 0; i < argc; i++) {
+        const n = dv.getUint32(p, true);
+        argv.push(Buffer.from(log.buffer, log.byteOffset + p + 4, n));
+        p += 4 + n;
+      }
+      this.publish({ kind, db, argv, shard });
+      pos += len;
+    }
+  }
+
+  private update(): void {
+    const want = this.subs.some((s) => s.active);
+    if (want === this.recording) return;
+    this.recording = want;
+    for (const s of this.shards) s.recordEffects(want);
+  }
+}
