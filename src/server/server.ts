@@ -19,6 +19,8 @@ import { WatchedKeys } from "./watch.js";
 import { EffectBus } from "./effects.js";
 import { queueCommand } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
+import { unknownCommandError, truncate } from "./unknown-command.js";
+export { unknownCommandError };
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -336,15 +338,4 @@ export function configuredShardCount(): number {
   return perfConfig().shards;
 }
 
-function truncate(s: string): string {
-  return s.length > 128 ? s.slice(0, 128) : s;
-}
 
-/** Redis 7.0: "unknown command 'foo', with args beginning with: 'a' 'b' " */
-export function unknownCommandError(name: string, argv: Buffer[]): string {
-  let args = "";
-  for (let i = 1; i < argv.length && args.length < 128; i++) {
-    args += `'${argv[i].toString("latin1").slice(0, 128 - args.length)}' `;
-  }
-  return `unknown command '${truncate(name)}', with args beginning with: ${args}`;
-}

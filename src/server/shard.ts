@@ -4,13 +4,20 @@
 import { Kernel, STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD } from "../kernel/kernel.js";
 import { loadKernel } from "../kernel/load.js";
 import { perfConfig } from "../config/perf-config.js";
-import type { CommandTable } from "../commands/table.js";
+import type { CommandTable, CommandSpec } from "../commands/table.js";
 
 export { STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD };
 
 /** Kernel command flags (assembly/commands/table.ts). */
 const CMD_WRITE = 1;
 const CMD_ROUTE_HOST = 2;
+
+/** The kernel's flags for a command table row (the embedded kernel's table is generated from this too). */
+export function kernelFlags(spec: CommandSpec): number {
+  let flags = spec.flags.has("write") ? CMD_WRITE : 0;
+  if (spec.firstKey <= 0 || spec.flags.has("movablekeys")) flags |= CMD_ROUTE_HOST;
+  return flags;
+}
 
 export class Shard {
   readonly kernel: Kernel;
@@ -47,9 +54,7 @@ export class Shard {
     for (const name of this.kernel.commandNames()) {
       const spec = table.find(name);
       if (!spec) throw new Error(`kernel implements ${name}, which Redis 7.0 does not have`);
-      let flags = spec.flags.has("write") ? CMD_WRITE : 0;
-      if (spec.firstKey <= 0 || spec.flags.has("movablekeys")) flags |= CMD_ROUTE_HOST;
-      spec.kernelIndex = this.kernel.bindCommand(name, spec.arity, flags, spec);
+      spec.kernelIndex = this.kernel.bindCommand(name, spec.arity, kernelFlags(spec), spec);
     }
   }
 
