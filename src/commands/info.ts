@@ -321,9 +321,17 @@ export function genInfo(server: Server, args: string[]): string {
     let s = "# Keyspace\r\n";
     const dbs = cfg.getNumber("databases");
     for (let db = 0; db < dbs; db++) {
-      let keys = 0, expires = 0;
-      for (const sh of server.shards) { keys += sh.kernel.x.dbSize(db); expires += sh.kernel.x.dbExpires(db); }
-      if (keys || expires) s += `db${db}:keys=${keys},expires=${expires},avg_ttl=0\r\n`;
+      let keys = 0, expires = 0, ttlSum = 0;
+      for (const sh of server.shards) {
+        const x = sh.kernel.x;
+        const e = x.dbExpires(db);
+        keys += x.dbSize(db);
+        expires += e;
+        // Each shard's active expire cycle keeps Redis's running estimate; weigh it by its keys with a TTL.
+        ttlSum += x.dbAvgTtl(db) * e;
+      }
+      const avgTtl = expires ? Math.round(ttlSum / expires) : 0;
+      if (keys || expires) s += `db${db}:keys=${keys},expires=${expires},avg_ttl=${avgTtl}\r\n`;
     }
     parts.push(s);
   }

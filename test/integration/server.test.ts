@@ -54,6 +54,21 @@ describe("INFO", () => {
     await r.select(0);
   });
 
+  it("keyspace avg_ttl is the active expire cycle's estimate of the remaining TTL", async () => {
+    await r.select(4);
+    for (let i = 0; i < 20; i++) await r.set(`t${i}`, "v", "EX", 100);
+    // serverCron runs the active expire cycle at hz 10; it samples the keys with a TTL.
+    let ttl = 0;
+    for (let tries = 0; tries < 50 && ttl === 0; tries++) {
+      await new Promise((res) => setTimeout(res, 100));
+      ttl = Number(/db4:keys=20,expires=20,avg_ttl=(\d+)/.exec(await r.info("keyspace"))?.[1] ?? 0);
+    }
+    expect(ttl).toBeGreaterThan(90_000);
+    expect(ttl).toBeLessThanOrEqual(100_000);
+    await r.flushdb();
+    await r.select(0);
+  });
+
   it("CONFIG RESETSTAT zeroes the command statistics and counters", async () => {
     await r.get("nokey");
     await r.config("RESETSTAT");
