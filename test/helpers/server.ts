@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { beforeAll, afterAll } from "vitest";
+import Redis, { type RedisOptions } from "ioredis";
 
 const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
 
@@ -89,5 +91,30 @@ export function rawExchange(port: number, data: string | Buffer, opts: { until?:
     sock.on("close", () => finish(true));
     sock.on("error", () => finish(true));
     sock.write(data);
+  });
+}
+
+/** An ioredis client for a test server: connects at once, no ready check (ioredis 6 negotiates RESP3). */
+export async function connectClient(port: number, opts: RedisOptions = {}): Promise<Redis> {
+  const r = new Redis({ port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, ...opts });
+  await r.connect();
+  return r;
+}
+
+/**
+ * One server and one client for a whole test file: started before its tests, stopped by
+ * pid after them. `use` receives both (assign them to the file's variables).
+ */
+export function useServer(use: (srv: RunningServer, r: Redis) => void, opts: { args?: string[]; client?: RedisOptions } = {}): void {
+  let srv: RunningServer | undefined;
+  let r: Redis | undefined;
+  beforeAll(async () => {
+    srv = await startServer(opts.args);
+    r = await connectClient(srv.port, opts.client);
+    use(srv, r);
+  });
+  afterAll(async () => {
+    r?.disconnect();
+    await srv?.stop();
   });
 }

@@ -1,7 +1,7 @@
-import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from "vitest";
+import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import Redis from "ioredis";
 import net from "node:net";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { useServer, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
@@ -24,15 +24,7 @@ async function blockedClients(n: number): Promise<void> {
   throw new Error(`blocked_clients never reached ${n}`);
 }
 
-beforeAll(async () => {
-  srv = await startServer();
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+useServer((s, c) => { srv = s; r = c; });
 beforeEach(async () => { await r.flushall(); });
 afterEach(() => {
   for (const c of opened) c.disconnect();

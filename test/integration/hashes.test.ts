@@ -1,19 +1,11 @@
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { describe, it, expect, afterAll } from "vitest";
 import Redis from "ioredis";
-import { startServer, rawExchange, type RunningServer } from "../helpers/server.js";
+import { useServer, rawExchange, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 
-beforeAll(async () => {
-  srv = await startServer();
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+useServer((s, c) => { srv = s; r = c; });
 
 describe("hashes through a real server", () => {
   it("binary-safe fields and values round-trip", async () => {

@@ -1,19 +1,11 @@
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from "vitest";
+import { describe, it, expect, beforeEach } from "vitest";
 import Redis from "ioredis";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { useServer, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 
-beforeAll(async () => {
-  srv = await startServer();
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+useServer((s, c) => { srv = s; r = c; });
 beforeEach(async () => { await r.flushall(); });
 
 const err = (p: Promise<unknown>) => p.then(() => "no error", (e: Error) => e.message);

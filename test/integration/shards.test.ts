@@ -2,24 +2,16 @@
 // shards-4 vitest projects (LATTICEKV_SHARDS), and its keys are chosen to land in every
 // shard, so multi-key and keyspace-wide commands are split and joined by the host's router.
 // Commands still being written elsewhere are skipped until the server knows them.
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from "vitest";
+import { describe, it, expect, beforeEach } from "vitest";
 import Redis from "ioredis";
-import { startServer, rawExchange, type RunningServer } from "../helpers/server.js";
+import { useServer, rawExchange, type RunningServer } from "../helpers/server.js";
 import { keySlot, slotRange } from "../../src/server/router.js";
 
 let srv: RunningServer;
 let r: Redis;
 const known = new Map<string, boolean>();
 
-beforeAll(async () => {
-  srv = await startServer();
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0 });
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+useServer((s, c) => { srv = s; r = c; }, { client: { maxRetriesPerRequest: 0 } });
 
 /** Whether the server implements every named command (an arity error means it does). */
 async function has(...names: string[]): Promise<boolean> {

@@ -1,21 +1,13 @@
 // SORT and SORT_RO through a real server (1 and 4 shards): BY and GET patterns read string
 // and hash keys that may live on other shards than the sorted key.
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from "vitest";
+import { describe, it, expect, beforeEach } from "vitest";
 import Redis from "ioredis";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { useServer, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 
-beforeAll(async () => {
-  srv = await startServer();
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, protocol: 2 } as never);
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+useServer((s, c) => { srv = s; r = c; }, { client: { protocol: 2 } as never });
 beforeEach(async () => { await r.flushall(); });
 
 describe("SORT through a real server", () => {

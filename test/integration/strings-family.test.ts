@@ -1,21 +1,13 @@
 // The Redis 7.0 string family through a real server and ioredis. Expected replies were
 // taken from redis-server 7.0.15.
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { describe, it, expect, afterAll } from "vitest";
 import Redis from "ioredis";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { useServer, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 
-beforeAll(async () => {
-  srv = await startServer();
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+useServer((s, c) => { srv = s; r = c; });
 
 describe("string family through a real server", () => {
   it("INCR/DECR/INCRBY/DECRBY count and report overflow", async () => {

@@ -1,22 +1,14 @@
 // Sorted set commands through a real server (1 and 4 shards): Redis's replies and errors,
 // score formatting, and multi-key commands over keys on different shards.
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from "vitest";
+import { describe, it, expect, beforeEach } from "vitest";
 import Redis from "ioredis";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { useServer, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 
-beforeAll(async () => {
-  srv = await startServer();
-  // RESP2 so that replies are plain strings/arrays as the assertions below spell them.
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, protocol: 2 } as never);
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+// RESP2 so that replies are plain strings/arrays as the assertions below spell them.
+useServer((s, c) => { srv = s; r = c; }, { client: { protocol: 2 } as never });
 beforeEach(async () => { await r.flushall(); });
 
 describe("sorted sets through a real server", () => {
