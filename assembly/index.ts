@@ -45,6 +45,7 @@ import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand } from "./cluster/ownership";
 export { setSlotRange, setRouting } from "./cluster/ownership";
 export { migrateOut, migrateIn } from "./cluster/migrate";
+export { snapshotDb } from "./persistence/snapshot";
 import { blobPtr, blobLen } from "./cluster/migrate";
 
 export const STATUS_DONE: i32 = 0;

@@ -32,9 +32,8 @@ function ensure(n: usize): void {
   blobPtr = heap.realloc(blobPtr, cap);
 }
 
-function putU32(v: u32): void { ensure(4); store<u32>(blobPtr + blobLen, v); blobLen += 4; }
 function putI64(v: i64): void { ensure(8); store<i64>(blobPtr + blobLen, v); blobLen += 8; }
-function putBytes(ptr: usize, n: usize): void {
+export function putBytes(ptr: usize, n: usize): void {
   putU32(<u32>n);
   ensure(n);
   memory.copy(blobPtr + blobLen, ptr, n);
@@ -52,15 +51,26 @@ export function migrateOut(dbIndex: i32, keyPtr: usize, keyLen: usize, remove: b
   const e = lookupKey(db, keyPtr, keyLen);
   blobLen = 0;
   if (e == null) return -1;
-  ensure(24);
-  store<u8>(blobPtr, e.type);
-  store<u8>(blobPtr + 1, e.isInt ? 1 : 0);
-  store<u8>(blobPtr + 2, e.isRaw ? 1 : 0);
-  store<u8>(blobPtr + 3, 0);
-  store<u32>(blobPtr + 4, e.lruSecs);
-  store<i64>(blobPtr + 8, e.expireAt);
-  store<i32>(blobPtr + 16, e.handle);
-  blobLen = 20;
+  writeEntry(e);
+  if (remove) unlinkEntry(db, e);
+  return <i32>blobLen;
+}
+
+/**
+ * Appends one entry in the blob layout above at blobLen (migrateOut; persistence snapshots
+ * in assembly/persistence/snapshot.ts append many).
+ */
+export function writeEntry(e: Entry): void {
+  const at = blobLen;
+  ensure(20);
+  store<u8>(blobPtr + at, e.type);
+  store<u8>(blobPtr + at + 1, e.isInt ? 1 : 0);
+  store<u8>(blobPtr + at + 2, e.isRaw ? 1 : 0);
+  store<u8>(blobPtr + at + 3, 0);
+  store<u32>(blobPtr + at + 4, e.lruSecs);
+  store<i64>(blobPtr + at + 8, e.expireAt);
+  store<i32>(blobPtr + at + 16, e.handle);
+  blobLen = at + 20;
   if (e.type == OBJ_STRING) {
     if (e.isInt) putI64(e.intVal);
     else putBuf(e.str!);
@@ -74,9 +84,12 @@ export function migrateOut(dbIndex: i32, keyPtr: usize, keyLen: usize, remove: b
       putBytes(valuePtr, valueLen);
     }
   }
-  if (remove) unlinkEntry(db, e);
-  return <i32>blobLen;
 }
+
+/** Empties the staging region (a snapshot appends to it from the start). */
+export function resetBlob(): void { blobLen = 0; }
+
+export function putU32(v: u32): void { ensure(4); store<u32>(blobPtr + blobLen, v); blobLen += 4; }
 
 /** Creates (or replaces) the key from a blob made by migrateOut in some shard. */
 export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize, len: usize): void {

@@ -15,6 +15,7 @@ import { registerSetCommands } from "./sets.js";
 import { registerZsetCommands } from "./zsets.js";
 import { registerSortCommands } from "./sort.js";
 import { registerScriptingCommands } from "./scripting.js";
+import { registerPersistenceCommands } from "./persistence.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -32,4 +33,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerZsetCommands(t);
   registerSortCommands(t);
   registerScriptingCommands(t);
+  registerPersistenceCommands(t);
 }

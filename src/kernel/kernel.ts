@@ -84,6 +84,8 @@ export interface KernelExports {
   migrateIn(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
   migrateBlobPtr(): number;
   migrateBlobLen(): number;
+  /** Every live key of a db with its entry, in the staging region (assembly/persistence/snapshot.ts). */
+  snapshotDb(db: number, nowMs: number): number;
 }
 
 export interface KernelOptions {

@@ -1,0 +1,78 @@
+// DUMP and RESTORE (Redis's cluster.c dumpCommand / restoreCommand) over the RDB object
+// serialization of src/persistence/. SAVE, BGSAVE & co. register in src/persistence/.
+import type { CommandTable } from "./table.js";
+import type { CommandContext } from "./context.js";
+import { ERR, parseInteger } from "./context.js";
+import { createDumpPayload, verifyDumpPayload, loadDumpPayload } from "../persistence/dump.js";
+import { readKey, storeKey, freshLru, lfuPolicy, lfuWord } from "../persistence/keyspace-io.js";
+import { RdbFormatError } from "../persistence/rdb-format.js";
+
+function dump({ server, client, argv, reply }: CommandContext): void {
+  const stored = readKey(server, client.db, argv[1]);
+  if (!stored) return reply.nullBulk();
+  reply.bulk(createDumpPayload(stored.value));
+}
+
+function restore({ server, client, argv, reply }: CommandContext): void {
+  let replace = false, absttl = false;
+  let idle = -1, freq = -1;
+  for (let j = 4; j < argv.length; j++) {
+    const opt = argv[j].toString("latin1").toLowerCase();
+    const more = argv.length - j - 1;
+    if (opt === "replace") replace = true;
+    else if (opt === "absttl") absttl = true;
+    else if (opt === "idletime" && more >= 1 && freq === -1) {
+      const v = parseInteger(argv[++j]);
+      if (v === null) return reply.error(ERR.notInteger);
+      if (v < 0n) return reply.error("Invalid IDLETIME value, must be >= 0");
+      idle = Number(v);
+    } else if (opt === "freq" && more >= 1 && idle === -1) {
+      const v = parseInteger(argv[++j]);
+      if (v === null) return reply.error(ERR.notInteger);
+      if (v < 0n || v > 255n) return reply.error("Invalid FREQ value, must be >= 0 and <= 255");
+      freq = Number(v);
+    } else {
+      return reply.error(ERR.syntax);
+    }
+  }
+  const db = client.db;
+  const key = argv[1];
+  if (!replace && server.types.typeOf(db, key) >= 0) return reply.error("-BUSYKEY Target key name already exists.");
+  const ttlArg = parseInteger(argv[2]);
+  if (ttlArg === null) return reply.error(ERR.notInteger);
+  if (ttlArg < 0n) return reply.error("Invalid TTL value, must be >= 0");
+  const payload = argv[3];
+  if (!verifyDumpPayload(payload)) {
+    return reply.error("DUMP payload version or checksum are wrong");
+  }
+  let value;
+  try {
+    value = loadDumpPayload(payload);
+  } catch (e) {
+    if (e instanceof RdbFormatError) return reply.error("Bad data format");
+    throw e;
+  }
+  const deleted = replace ? server.types.delete(db, key) : false;
+  const now = server.now();
+  let ttl = Number(ttlArg);
+  if (ttl && !absttl) ttl += now;
+  if (ttl && ttl <= now) {
+    // Already expired: the key is gone (and the delete is what replicas and the AOF see).
+    if (deleted) server.types.propagate(db, [Buffer.from("DEL"), key]);
+    return reply.ok();
+  }
+  let lru = freshLru(server, now);
+  if (lfuPolicy(server)) { if (freq >= 0) lru = lfuWord(now, freq); }
+  else if (idle >= 0) lru = Math.max(0, Math.floor(now / 1000) - idle);
+  storeKey(server, db, key, { value, expireAt: ttl ? ttl : -1, lru });
+  // Propagated with an absolute TTL, as Redis rewrites the command.
+  const prop = argv.slice();
+  if (ttl && !absttl) { prop[2] = Buffer.from(String(ttl)); prop.push(Buffer.from("ABSTTL")); }
+  server.types.propagate(db, prop);
+  reply.ok();
+}
+
+export function registerPersistenceCommands(t: CommandTable): void {
+  t.define("dump", dump);
+  t.define("restore", restore);
+}

@@ -1,0 +1,173 @@
+// Reading a key's value out of the server and storing one in, for DUMP/RESTORE and RDB
+// files. Strings and hashes live in the kernel: they cross as the entry blob of
+// assembly/cluster/migrate.ts (the same layout the router uses to move keys between
+// shards). Lists, sets, zsets and streams live in the host's HandleRegistry: the blob
+// carries their handle, and the value object is read or built here.
+import type { Server } from "../server/server.js";
+import type { HandleRegistry } from "../types/registry.js";
+import { OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, type HostValue } from "../types/value.js";
+import { QuickList } from "../types/list.js";
+import { SetValue } from "../types/set.js";
+import { ZSetValue } from "../types/zset.js";
+import type { Bytes, RdbValue } from "./value-codec.js";
+
+/** A key's value with its metadata, as stored. */
+export interface StoredValue {
+  value: RdbValue;
+  /** Absolute unix ms, or -1. */
+  expireAt: number;
+  /** The kernel's access word: LRU seconds, or (minutes << 8 | counter) under an LFU policy. */
+  lru: number;
+}
+
+const ENTRY_HEADER = 20;
+
+/**
+ * Parses one migrate-layout entry at blob[off..]; host values are read through the registry.
+ * Byte values are views into `blob` (copy it first when it is kernel memory).
+ */
+export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegistry): StoredValue {
+  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const type = blob[off];
+  const isInt = blob[off + 1] !== 0;
+  const lru = dv.getUint32(off + 4, true);
+  const expireAt = Number(dv.getBigInt64(off + 8, true));
+  const handle = dv.getInt32(off + 16, true);
+  let p = off + ENTRY_HEADER;
+  const bytes = (): Uint8Array => {
+    const n = dv.getUint32(p, true);
+    const b = blob.subarray(p + 4, p + 4 + n);
+    p += 4 + n;
+    return b;
+  };
+  let value: RdbValue;
+  if (type === OBJ_STRING) {
+    value = { type: "string", value: isInt ? Buffer.from(String(dv.getBigInt64(p, true))) : bytes() };
+  } else if (type === OBJ_HASH) {
+    const n = dv.getUint32(p, true);
+    p += 4;
+    const pairs: Bytes[] = [];
+    for (let i = 0; i < n; i++) { pairs.push(bytes()); pairs.push(bytes()); }
+    value = { type: "hash", pairs };
+  } else {
+    const v = registry.get(handle);
+    if (!v) throw new Error(`key of type ${type} has no host value (handle ${handle})`);
+    value = hostToRdb(v);
+  }
+  return { value, expireAt, lru };
+}
+
+/** The neutral form of a host-held value (elements stay latin1 strings, no copies of bytes). */
+export function hostToRdb(v: HostValue): RdbValue {
+  switch (v.type) {
+    case OBJ_LIST: return { type: "list", items: (v as QuickList).toArray() };
+    case OBJ_SET: return { type: "set", members: (v as SetValue).values().slice() };
+    case OBJ_ZSET: {
+      const entries: { member: Bytes; score: number }[] = [];
+      for (const n of v as ZSetValue) entries.push({ member: n.ele, score: n.score });
+      return { type: "zset", entries };
+    }
+    case OBJ_STREAM: return { type: "stream", value: v };
+  }
+  throw new Error(`no RDB form for host type ${v.type}`);
+}
+
+/** A key's value, or null when it does not exist (expired keys do not). */
+export function readKey(server: Server, db: number, key: Buffer): StoredValue | null {
+  const blob = server.router.shardOf(key).migrateOut(db, key, false);
+  if (!blob) return null;
+  return parseEntry(blob, 0, server.types.registry);
+}
+
+const latin1 = (b: Bytes): string => (typeof b === "string" ? b : Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1"));
+const bytesOf = (b: Bytes): Uint8Array => (typeof b === "string" ? Buffer.from(b, "latin1") : b);
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Redis's tryObjectEncoding: a string that is the canonical text of an int64 is stored as one. */
+function asInt64(b: Uint8Array): bigint | null {
+  if (b.length === 0 || b.length > 20) return null;
+  const s = latin1(b);
+  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
+  const v = BigInt(s);
+  return v >= INT64_MIN && v <= INT64_MAX ? v : null;
+}
+
+/** Builds the host object for a list/set/zset/stream value, encoded by the server's limits. */
+function buildHostValue(server: Server, v: RdbValue): HostValue {
+  const cfg = server.config;
+  switch (v.type) {
+    case "list": return QuickList.from(v.items.map(latin1));
+    case "set": {
+      const s = new SetValue();
+      const limit = cfg.getNumber("set-max-intset-entries");
+      for (const m of v.members) s.add(latin1(m), limit);
+      return s;
+    }
+    case "zset": {
+      const entries = cfg.getNumber("zset-max-listpack-entries");
+      const maxValue = cfg.getNumber("zset-max-listpack-value");
+      let maxLen = 0;
+      for (const e of v.entries) maxLen = Math.max(maxLen, e.member.length);
+      const z = ZSetValue.create(v.entries.length, maxLen, entries, maxValue);
+      for (const e of v.entries) z.set(latin1(e.member), e.score, entries, maxValue);
+      return z;
+    }
+    case "stream": return v.value;
+  }
+  throw new Error(`${v.type} is not a host type`);
+}
+
+const HOST_TYPE: Record<string, number> = { list: OBJ_LIST, set: OBJ_SET, zset: OBJ_ZSET, stream: OBJ_STREAM };
+
+/**
+ * Creates or replaces `key` with the value (any old value is released, its TTL dropped), as
+ * Redis's dbAdd after rdbLoadObject; lists, zsets and streams signal blocked clients.
+ */
+export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue): void {
+  const v = s.value;
+  const parts: Uint8Array[] = [];
+  const head = Buffer.alloc(ENTRY_HEADER);
+  let handle = 0;
+  if (v.type === "string") {
+    const b = bytesOf(v.value);
+    const n = asInt64(b);
+    head[0] = OBJ_STRING;
+    if (n !== null) {
+      head[1] = 1;
+      const iv = Buffer.alloc(8);
+      iv.writeBigInt64LE(n);
+      parts.push(iv);
+    } else {
+      parts.push(u32(b.length), b);
+    }
+  } else if (v.type === "hash") {
+    head[0] = OBJ_HASH;
+    parts.push(u32(v.pairs.length / 2));
+    for (const e of v.pairs) { const b = bytesOf(e); parts.push(u32(b.length), b); }
+  } else {
+    head[0] = HOST_TYPE[v.type];
+    handle = server.types.registry.add(buildHostValue(server, v));
+  }
+  head.writeUInt32LE(s.lru >>> 0, 4);
+  head.writeBigInt64LE(BigInt(s.expireAt), 8);
+  head.writeInt32LE(handle, 16);
+  server.router.shardOf(key).migrateIn(db, key, Buffer.concat([head, ...parts]));
+  if (v.type === "list" || v.type === "zset" || v.type === "stream") server.types.onAdd(db, key);
+}
+
+function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; }
+
+/** The access word a new value gets (Redis's createObject): now, or LFU_INIT_VAL. */
+export function freshLru(server: Server, nowMs: number): number {
+  return lfuPolicy(server) ? lfuWord(nowMs, 5) : Math.floor(nowMs / 1000);
+}
+
+export function lfuPolicy(server: Server): boolean {
+  return server.config.getString("maxmemory-policy").includes("lfu");
+}
+
+export function lfuWord(nowMs: number, counter: number): number {
+  return ((Math.floor(nowMs / 60000) & 65535) * 256 + counter) >>> 0;
+}
