@@ -1,0 +1,137 @@
+// Binary encoding of key states and deltas (deltas are key states too: a delta is the small
+// state a write produced). Maps are written in sorted order, so a canonical state always
+// encodes to the same bytes — anti-entropy digests hash these bytes.
+//
+//   vv        u16 n, n × (node, f64 ts)
+//   node      u8 len, utf8
+//   bytes     u32 len, bytes
+//   register  u32 n, n × (node, f64 ts, value), vv floor
+//   counters  u16 n, n × (node, f64 ts, i64 total)
+//   elems     u32 n, n × (bytes member, register)
+//   keystate  vv floor, register<bytes> str, counters cnt, counters cntBase,
+//             register<bytes[]> list, elems<presence> set, elems<bytes> hash,
+//             elems<f64> zset, register<f64> ttl
+import type { OrRegister } from "./or-register.js";
+import type { Counter, KeyState } from "./key-state.js";
+import type { VV } from "./vv.js";
+
+export class Writer {
+  private buf = Buffer.allocUnsafe(256);
+  private pos = 0;
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const nb = Buffer.allocUnsafe(cap);
+    this.buf.copy(nb, 0, 0, this.pos);
+    this.buf = nb;
+  }
+
+  u8(v: number): void { this.ensure(1); this.buf[this.pos++] = v; }
+  u16(v: number): void { this.ensure(2); this.buf.writeUInt16LE(v, this.pos); this.pos += 2; }
+  u32(v: number): void { this.ensure(4); this.buf.writeUInt32LE(v, this.pos); this.pos += 4; }
+  f64(v: number): void { this.ensure(8); this.buf.writeDoubleLE(v, this.pos); this.pos += 8; }
+  i64(v: bigint): void { this.ensure(8); this.buf.writeBigInt64LE(BigInt.asIntN(64, v), this.pos); this.pos += 8; }
+  bytes(b: Uint8Array): void { this.u32(b.length); this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
+  node(s: string): void { const b = Buffer.from(s, "utf8"); this.u8(b.length); this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
+  str(s: string): void { this.bytes(Buffer.from(s, "latin1")); }
+  done(): Buffer { return this.buf.subarray(0, this.pos); }
+}
+
+export class Reader {
+  pos = 0;
+  constructor(private readonly buf: Buffer) {}
+  private need(n: number): void { if (this.pos + n > this.buf.length) throw new Error("truncated replication message"); }
+  get remaining(): number { return this.buf.length - this.pos; }
+  u8(): number { this.need(1); return this.buf[this.pos++]; }
+  u16(): number { this.need(2); const v = this.buf.readUInt16LE(this.pos); this.pos += 2; return v; }
+  u32(): number { this.need(4); const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
+  f64(): number { this.need(8); const v = this.buf.readDoubleLE(this.pos); this.pos += 8; return v; }
+  i64(): bigint { this.need(8); const v = this.buf.readBigInt64LE(this.pos); this.pos += 8; return v; }
+  bytes(): Buffer { const n = this.u32(); this.need(n); const b = Buffer.from(this.buf.subarray(this.pos, this.pos + n)); this.pos += n; return b; }
+  node(): string { const n = this.u8(); this.need(n); const s = this.buf.toString("utf8", this.pos, this.pos + n); this.pos += n; return s; }
+  str(): string { return this.bytes().toString("latin1"); }
+}
+
+const byKey = <T>(m: Map<string, T>): [string, T][] => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+
+export function writeVV(w: Writer, v: VV): void {
+  w.u16(v.size);
+  for (const [n, ts] of byKey(v)) { w.node(n); w.f64(ts); }
+}
+
+export function readVV(r: Reader): VV {
+  const v: VV = new Map();
+  for (let i = r.u16(); i > 0; i--) { const n = r.node(); v.set(n, r.f64()); }
+  return v;
+}
+
+function writeReg<T>(w: Writer, reg: OrRegister<T>, val: (v: T) => void): void {
+  w.u32(reg.entries.size);
+  for (const [n, e] of byKey(reg.entries)) { w.node(n); w.f64(e.ts); val(e.v); }
+  writeVV(w, reg.floor);
+}
+
+function readReg<T>(r: Reader, val: () => T): OrRegister<T> {
+  const entries = new Map<string, { ts: number; v: T }>();
+  for (let i = r.u32(); i > 0; i--) { const n = r.node(); const ts = r.f64(); entries.set(n, { ts, v: val() }); }
+  return { entries, floor: readVV(r) };
+}
+
+function writeCounters(w: Writer, m: Map<string, Counter>): void {
+  w.u16(m.size);
+  for (const [n, c] of byKey(m)) { w.node(n); w.f64(c.ts); w.i64(c.total); }
+}
+
+function readCounters(r: Reader): Map<string, Counter> {
+  const m = new Map<string, Counter>();
+  for (let i = r.u16(); i > 0; i--) { const n = r.node(); const ts = r.f64(); m.set(n, { ts, total: r.i64() }); }
+  return m;
+}
+
+function writeElems<T>(w: Writer, m: Map<string, OrRegister<T>>, val: (v: T) => void): void {
+  w.u32(m.size);
+  for (const [k, reg] of byKey(m)) { w.str(k); writeReg(w, reg, val); }
+}
+
+function readElems<T>(r: Reader, val: () => T): Map<string, OrRegister<T>> {
+  const m = new Map<string, OrRegister<T>>();
+  for (let i = r.u32(); i > 0; i--) { const k = r.str(); m.set(k, readReg(r, val)); }
+  return m;
+}
+
+export function writeKeyState(w: Writer, s: KeyState): void {
+  writeVV(w, s.floor);
+  writeReg(w, s.str, (v) => w.bytes(v));
+  writeCounters(w, s.cnt);
+  writeCounters(w, s.cntBase);
+  writeReg(w, s.list, (v) => { w.u32(v.length); for (const b of v) w.bytes(b); });
+  writeElems(w, s.set, () => {});
+  writeElems(w, s.hash, (v) => w.bytes(v));
+  writeElems(w, s.zset, (v) => w.f64(v));
+  writeReg(w, s.ttl, (v) => w.f64(v));
+}
+
+export function readKeyState(r: Reader): KeyState {
+  const floor = readVV(r);
+  const str = readReg(r, () => r.bytes());
+  const cnt = readCounters(r);
+  const cntBase = readCounters(r);
+  const list = readReg(r, () => { const out: Buffer[] = []; for (let i = r.u32(); i > 0; i--) out.push(r.bytes()); return out; });
+  const set = readElems<true>(r, () => true);
+  const hash = readElems(r, () => r.bytes());
+  const zset = readElems(r, () => r.f64());
+  const ttl = readReg(r, () => r.f64());
+  return { floor, str, cnt, cntBase, list, set, hash, zset, ttl };
+}
+
+export function encodeKeyState(s: KeyState): Buffer {
+  const w = new Writer();
+  writeKeyState(w, s);
+  return w.done();
+}
+
+export function decodeKeyState(b: Buffer): KeyState {
+  return readKeyState(new Reader(b));
+}

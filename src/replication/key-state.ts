@@ -1,0 +1,325 @@
+// KeyState: the replicated state of one key, and its merge (join). Everything a key can hold
+// is kept as observed-remove registers (or-register.ts) under one key-level floor:
+//
+//   floor     version vector: DEL (and any overwrite) raises it to everything it observed,
+//             so the key's observed contents die and concurrent, unseen writes survive.
+//   str       the string value: last writer wins among alive entries.
+//   cnt       per node, the running total of that node's INCR/DECR/INCRBY/DECRBY on the key
+//             (with the timestamp of its latest increment); merged by latest timestamp.
+//   cntBase   per node, the total observed when the counter was last reset (SET, DEL):
+//             a node contributes cnt - cntBase. So SET resets only the increments it saw
+//             (observed reset): INCR on two nodes during a partition both count, and an INCR
+//             concurrent with a SET is added to the SET's value.
+//   list      the whole list, last writer wins (lists are not yet a sequence CRDT).
+//   set       member -> register of presence (OR-set: add-wins).
+//   hash      field -> register of value (add-wins per field, last writer wins per value).
+//   zset      member -> register of score (add-wins per member, last writer wins per score).
+//   ttl       register of absolute expiry ms (0 = persistent): of the alive entries a 0 wins
+//             (PERSIST wins), else the greatest (the longer TTL wins).
+//
+// Type conflicts (a SET on one node, an SADD on another, concurrently): the visible type is
+// the one whose latest alive write has the greatest (timestamp, node id); the loser's state
+// stays hidden until a later local write on that key removes it.
+//
+// Joins are pointwise maxima, so merges commute, associate and are idempotent; the state is
+// kept canonical (see or-register.ts) so equal states encode to equal bytes.
+import { compareStamp } from "./hlc.js";
+import { vvGet, vvRaise, type VV } from "./vv.js";
+import {
+  orAlive, orCanonical, orEmpty, orJoinInto, orLatest, orNew, orRemoveDelta, orWinner, orWriteDelta,
+  type OrRegister,
+} from "./or-register.js";
+
+export interface Counter { ts: number; total: bigint }
+
+export type ElemKind = "set" | "hash" | "zset";
+export type KeyType = "string" | "list" | ElemKind;
+
+export interface KeyState {
+  floor: VV;
+  str: OrRegister<Buffer>;
+  cnt: Map<string, Counter>;
+  cntBase: Map<string, Counter>;
+  list: OrRegister<Buffer[]>;
+  set: Map<string, OrRegister<true>>;
+  hash: Map<string, OrRegister<Buffer>>;
+  zset: Map<string, OrRegister<number>>;
+  ttl: OrRegister<number>;
+}
+
+export function emptyKeyState(): KeyState {
+  return {
+    floor: new Map(), str: orNew(), cnt: new Map(), cntBase: new Map(), list: orNew(),
+    set: new Map(), hash: new Map(), zset: new Map(), ttl: orNew(),
+  };
+}
+
+// ---- join -------------------------------------------------------------------------------
+
+function joinCounters(into: Map<string, Counter>, d: Map<string, Counter>): void {
+  for (const [n, c] of d) {
+    const cur = into.get(n);
+    if (!cur || c.ts > cur.ts) into.set(n, c);
+  }
+}
+
+function joinElems<T>(into: Map<string, OrRegister<T>>, d: Map<string, OrRegister<T>>, floor: VV, all: boolean): void {
+  for (const [m, r] of d) {
+    let cur = into.get(m);
+    if (!cur) { cur = orNew<T>(); into.set(m, cur); }
+    orJoinInto(cur, r, floor);
+    if (orEmpty(cur)) into.delete(m);
+  }
+  if (!all) return;
+  for (const [m, r] of into) {
+    if (d.has(m)) continue;
+    orCanonical(r, floor);
+    if (orEmpty(r)) into.delete(m);
+  }
+}
+
+/** s := s ⊔ d, in place; s stays canonical. */
+export function joinInto(s: KeyState, d: KeyState): void {
+  let floorRose = false;
+  for (const [n, ts] of d.floor) if (ts > vvGet(s.floor, n)) { s.floor.set(n, ts); floorRose = true; }
+  orJoinInto(s.str, d.str, s.floor);
+  orJoinInto(s.list, d.list, s.floor);
+  orJoinInto(s.ttl, d.ttl, s.floor);
+  joinCounters(s.cntBase, d.cntBase);
+  joinCounters(s.cnt, d.cnt);
+  for (const [n, c] of s.cnt) if (c.ts <= (s.cntBase.get(n)?.ts ?? 0)) s.cnt.delete(n);
+  joinElems(s.set, d.set, s.floor, floorRose);
+  joinElems(s.hash, d.hash, s.floor, floorRose);
+  joinElems(s.zset, d.zset, s.floor, floorRose);
+}
+
+/** The canonical form of a state (deltas are built loosely, then made canonical). */
+function canon(d: KeyState): KeyState {
+  return copyKeyState(d);
+}
+
+export function copyKeyState(s: KeyState): KeyState {
+  const c = emptyKeyState();
+  joinInto(c, s);
+  return c;
+}
+
+// ---- what a client sees -------------------------------------------------------------------
+
+export type Visible =
+  | { type: "string"; value: Buffer; expireAt: number }
+  | { type: "list"; value: Buffer[]; expireAt: number }
+  | { type: "set"; value: Buffer[]; expireAt: number }
+  | { type: "hash"; value: [Buffer, Buffer][]; expireAt: number }
+  | { type: "zset"; value: [Buffer, number][]; expireAt: number };
+
+interface Stamp { ts: number; node: string }
+
+function later(a: Stamp | undefined, b: Stamp | undefined): Stamp | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return compareStamp(a.ts, a.node, b.ts, b.node) >= 0 ? a : b;
+}
+
+/** Per node, the counter increments not covered by a reset. */
+function counterContributions(s: KeyState): [string, Counter, bigint][] {
+  const out: [string, Counter, bigint][] = [];
+  for (const [n, c] of s.cnt) {
+    const base = s.cntBase.get(n);
+    if (base && c.ts <= base.ts) continue;
+    out.push([n, c, c.total - (base?.total ?? 0n)]);
+  }
+  return out;
+}
+
+function elemsLatest(m: Map<string, OrRegister<unknown>>, floor: VV): Stamp | undefined {
+  let best: Stamp | undefined;
+  for (const r of m.values()) best = later(best, orLatest(r, floor));
+  return best;
+}
+
+/** The latest alive write of each type (absent when the type holds nothing alive). */
+export function typeStamps(s: KeyState): Map<KeyType, Stamp> {
+  const out = new Map<KeyType, Stamp>();
+  let str = orLatest(s.str, s.floor);
+  for (const [n, c] of counterContributions(s)) str = later(str, { ts: c.ts, node: n });
+  if (str) out.set("string", str);
+  const list = orLatest(s.list, s.floor);
+  if (list) out.set("list", list);
+  for (const kind of ["set", "hash", "zset"] as const) {
+    const st = elemsLatest(s[kind] as Map<string, OrRegister<unknown>>, s.floor);
+    if (st) out.set(kind, st);
+  }
+  return out;
+}
+
+/** The visible type: the one whose latest alive write is the greatest (type-conflict rule). */
+export function visibleType(s: KeyState): KeyType | undefined {
+  let best: [KeyType, Stamp] | undefined;
+  for (const [t, st] of typeStamps(s)) {
+    if (!best || compareStamp(st.ts, st.node, best[1].ts, best[1].node) > 0) best = [t, st];
+  }
+  return best?.[0];
+}
+
+const INT64 = /^(0|-?[1-9][0-9]*)$/;
+
+/** The string value: the LWW winner, plus the counter contributions when it is an integer. */
+export function visibleString(s: KeyState): Buffer | undefined {
+  const w = orWinner(s.str, s.floor);
+  const contrib = counterContributions(s);
+  if (contrib.length === 0) return w?.[1].v;
+  const baseText = w ? w[1].v.toString("latin1") : "0";
+  if (!INT64.test(baseText)) return w![1].v; // a non-integer base hides the increments
+  let sum = BigInt(baseText);
+  for (const [, , d] of contrib) sum += d;
+  return Buffer.from(sum.toString(), "latin1");
+}
+
+/** Absolute expiry in ms, or 0 for none: PERSIST (0) wins, else the longest TTL. */
+export function visibleExpireAt(s: KeyState): number {
+  let best = 0;
+  for (const [, e] of orAlive(s.ttl, s.floor)) {
+    if (e.v === 0) return 0;
+    if (e.v > best) best = e.v;
+  }
+  return best;
+}
+
+function latin(m: string): Buffer {
+  return Buffer.from(m, "latin1");
+}
+
+/** What a client of a replica holding this state sees at the key, or undefined (no key). */
+export function visible(s: KeyState): Visible | undefined {
+  const type = visibleType(s);
+  if (!type) return undefined;
+  const expireAt = visibleExpireAt(s);
+  switch (type) {
+    case "string": return { type, value: visibleString(s)!, expireAt };
+    case "list": return { type, value: orWinner(s.list, s.floor)![1].v, expireAt };
+    case "set": {
+      const value: Buffer[] = [];
+      for (const [m, r] of s.set) if (orAlive(r, s.floor).length) value.push(latin(m));
+      return { type, value, expireAt };
+    }
+    case "hash": {
+      const value: [Buffer, Buffer][] = [];
+      for (const [f, r] of s.hash) { const w = orWinner(r, s.floor); if (w) value.push([latin(f), w[1].v]); }
+      return { type, value, expireAt };
+    }
+    case "zset": {
+      const value: [Buffer, number][] = [];
+      for (const [m, r] of s.zset) { const w = orWinner(r, s.floor); if (w) value.push([latin(m), w[1].v]); }
+      return { type, value, expireAt };
+    }
+  }
+}
+
+/** Whether the state carries nothing at all (no floor either): it can be forgotten. */
+export function isBlank(s: KeyState): boolean {
+  return s.floor.size === 0 && orEmpty(s.str) && s.cnt.size === 0 && s.cntBase.size === 0 && orEmpty(s.list) &&
+    s.set.size === 0 && s.hash.size === 0 && s.zset.size === 0 && orEmpty(s.ttl);
+}
+
+// ---- local writes: each returns the delta to join locally and send to peers ---------------
+
+function observeReg(floor: VV, r: OrRegister<unknown>): void {
+  for (const [n, e] of r.entries) vvRaise(floor, n, e.ts);
+}
+
+/** The latest total this replica knows of each node's counter (for a reset's base). */
+function observedCounters(s: KeyState): Map<string, Counter> {
+  const out = new Map(s.cntBase);
+  joinCounters(out, s.cnt);
+  return out;
+}
+
+/** DEL: removes everything this replica observed at the key (an expiry is deleted the same way). */
+export function delDelta(s: KeyState): KeyState {
+  const d = emptyKeyState();
+  observeReg(d.floor, s.str);
+  observeReg(d.floor, s.list);
+  observeReg(d.floor, s.ttl);
+  for (const m of [s.set, s.hash, s.zset] as Map<string, OrRegister<unknown>>[]) {
+    for (const r of m.values()) observeReg(d.floor, r);
+  }
+  d.cntBase = observedCounters(s);
+  return canon(d);
+}
+
+/** A string write that replaces the key (SET, APPEND, SETRANGE...: last writer wins on the whole value). */
+export function setStringDelta(s: KeyState, node: string, ts: number, value: Buffer): KeyState {
+  const d = delDelta(s);
+  d.str.entries.set(node, { ts, v: value });
+  return canon(d);
+}
+
+/** INCRBY by on this node: the node's running total grows; other types hidden here are removed. */
+export function incrDelta(s: KeyState, node: string, ts: number, by: bigint): KeyState {
+  const d = clearTypesDelta(s, "string");
+  const own = observedCounters(s).get(node);
+  d.cnt.set(node, { ts, total: (own?.total ?? 0n) + by });
+  return canon(d);
+}
+
+/** A whole-list write (lists replicate as last-writer-wins values for now). */
+export function listWriteDelta(s: KeyState, node: string, ts: number, items: Buffer[]): KeyState {
+  const d = clearTypesDelta(s, "list");
+  d.list = orWriteDelta(s.list, node, ts, items);
+  return canon(d);
+}
+
+/** Adds (or re-adds) a set member / writes a hash field or zset score. */
+export function elemWriteDelta<K extends ElemKind>(s: KeyState, kind: K, member: string, node: string, ts: number,
+  value: K extends "set" ? true : K extends "hash" ? Buffer : number): KeyState {
+  const d = clearTypesDelta(s, kind);
+  const cur = (s[kind] as Map<string, OrRegister<unknown>>).get(member);
+  (d[kind] as Map<string, OrRegister<unknown>>).set(member, orWriteDelta(cur, node, ts, value));
+  return canon(d);
+}
+
+/** Removes a set member / hash field / zset member as observed here. */
+export function elemRemoveDelta(s: KeyState, kind: ElemKind, member: string): KeyState {
+  const d = emptyKeyState();
+  const cur = (s[kind] as Map<string, OrRegister<unknown>>).get(member);
+  if (cur) (d[kind] as Map<string, OrRegister<unknown>>).set(member, orRemoveDelta(cur));
+  return canon(d);
+}
+
+/** Sets the TTL (absolute ms; 0 = PERSIST). */
+export function ttlDelta(s: KeyState, node: string, ts: number, expireAt: number): KeyState {
+  const d = emptyKeyState();
+  d.ttl = orWriteDelta(s.ttl, node, ts, expireAt);
+  return canon(d);
+}
+
+/** Removes observed content of every type but `keep` (a local write fixes the key's type). */
+export function clearTypesDelta(s: KeyState, keep: KeyType): KeyState {
+  const d = emptyKeyState();
+  if (keep !== "string") {
+    d.str = orRemoveDelta(s.str);
+    if (s.cnt.size) d.cntBase = observedCounters(s);
+  }
+  if (keep !== "list") d.list = orRemoveDelta(s.list);
+  for (const kind of ["set", "hash", "zset"] as const) {
+    if (kind === keep) continue;
+    const src = s[kind] as Map<string, OrRegister<unknown>>;
+    const dst = d[kind] as Map<string, OrRegister<unknown>>;
+    for (const [m, r] of src) if (r.entries.size) dst.set(m, orRemoveDelta(r));
+  }
+  return d;
+}
+
+/** The greatest timestamp anywhere in a state (a receiver's clock observes it). */
+export function maxStamp(s: KeyState): number {
+  let m = 0;
+  const see = (ts: number) => { if (ts > m) m = ts; };
+  for (const ts of s.floor.values()) see(ts);
+  const reg = (r: OrRegister<unknown>) => { for (const e of r.entries.values()) see(e.ts); for (const ts of r.floor.values()) see(ts); };
+  reg(s.str); reg(s.list); reg(s.ttl);
+  for (const c of s.cnt.values()) see(c.ts);
+  for (const c of s.cntBase.values()) see(c.ts);
+  for (const m2 of [s.set, s.hash, s.zset] as Map<string, OrRegister<unknown>>[]) for (const r of m2.values()) reg(r);
+  return m;
+}

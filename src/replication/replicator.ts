@@ -1,0 +1,298 @@
+// Replicator: turns local writes into CRDT deltas and merges remote deltas into the keyspace.
+//
+// Capture: it subscribes to the effect bus (src/server/effects.ts). For each write it reads
+// the touched keys back (LocalKeyspace) and records the difference between what the key
+// now holds and what the CRDT state shows, as local CRDT writes: INCR/DECR/INCRBY/DECRBY
+// become counter increments, SADD/HSET/ZADD re-add the members they name (so a re-add wins
+// over a concurrent remove), and everything else is diffed (members added or removed, a
+// string or list rewritten, the TTL changed, the key gone). Reading back instead of
+// re-deriving every command's semantics keeps the kernel and host the only authority on what
+// a command did. Deltas made inside EXEC or a script are sent as one batch at its end.
+//
+// Apply: a remote batch is joined into the CRDT state; every key whose state changed is
+// rewritten in the keyspace with its merged visible value, with capture suspended so it is
+// not sent back out as a local write.
+import type { Server } from "../server/server.js";
+import { EFFECT_COMMAND, type Effect } from "../server/effects.js";
+import { Hlc } from "./hlc.js";
+import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
+import { LocalKeyspace, type Actual } from "./keyspace-io.js";
+import {
+  visible, delDelta, setStringDelta, incrDelta, listWriteDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
+  clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, type KeyState, type Visible,
+} from "./key-state.js";
+
+const INCR_BY: Record<string, (argv: Buffer[]) => bigint> = {
+  incr: () => 1n,
+  decr: () => -1n,
+  incrby: (a) => BigInt(a[2].toString("latin1")),
+  decrby: (a) => -BigInt(a[2].toString("latin1")),
+};
+
+/** Writes that replace a string even with the same bytes (so they win over concurrent writes). */
+const STRING_WRITES = new Set(["set", "mset", "msetnx", "setnx", "getset", "setex", "psetex"]);
+
+const ZADD_FLAGS = new Set(["nx", "xx", "gt", "lt", "ch", "incr"]);
+
+export class Replicator {
+  readonly store = new CrdtStore();
+  readonly hlc: Hlc;
+  readonly io: LocalKeyspace;
+  /** Called with each outgoing batch of deltas (the peer links send it). */
+  onBatch: (batch: Buffer) => void = () => {};
+  readonly stats = { localDeltas: 0, remoteBatches: 0, remoteKeysChanged: 0 };
+  private applying = false;
+  private busy = false;
+  private depth = 0;
+  private readonly queue: Effect[] = [];
+  private readonly outgoing = new Map<string, KeyState>();
+
+  constructor(private readonly server: Server, readonly nodeId: string) {
+    this.hlc = new Hlc(() => server.now());
+    this.io = new LocalKeyspace(server);
+    server.effects.subscribe({
+      onEffect: (e) => this.onEffect(e),
+      onGroup: (begin) => this.onGroup(begin),
+    });
+  }
+
+  private onEffect(e: Effect): void {
+    if (this.applying) return;
+    this.queue.push(e);
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length) this.capture(this.queue.shift()!);
+    } finally {
+      this.busy = false;
+    }
+    if (this.depth === 0) this.flush();
+  }
+
+  private onGroup(begin: boolean): void {
+    if (this.applying) return;
+    if (begin) this.depth++;
+    else if (this.depth > 0 && --this.depth === 0) this.flush();
+  }
+
+  /** Sends what local writes produced since the last flush, as one batch. */
+  flush(): void {
+    if (this.outgoing.size === 0) return;
+    const batch = encodeBatch(this.outgoing);
+    this.outgoing.clear();
+    this.onBatch(batch);
+  }
+
+  // ---- capture ------------------------------------------------------------------------------
+
+  private emit(k: string, d: KeyState): void {
+    this.store.join(k, d);
+    const acc = this.outgoing.get(k);
+    if (acc) joinInto(acc, d);
+    else this.outgoing.set(k, d);
+    this.stats.localDeltas++;
+  }
+
+  private state(k: string): KeyState {
+    return this.store.get(k) ?? emptyKeyState();
+  }
+
+  private capture(e: Effect): void {
+    if (e.kind !== EFFECT_COMMAND) return this.sync(e.db, e.argv[0]);
+    const argv = e.argv;
+    const name = argv[0].toString("latin1").toLowerCase();
+    switch (name) {
+      case "flushall": return this.deleteAll(() => true);
+      case "flushdb": return this.deleteAll((db) => db === e.db);
+      case "swapdb": {
+        const a = Number(argv[1]), b = Number(argv[2]);
+        for (const db of [a, b]) this.syncDb(db);
+        return;
+      }
+      case "move": this.sync(e.db, argv[1]); return this.sync(Number(argv[2]), argv[1]);
+      case "copy": {
+        let db = e.db;
+        for (let i = 3; i + 1 < argv.length; i++) if (argv[i].toString("latin1").toLowerCase() === "db") db = Number(argv[i + 1]);
+        return this.sync(db, argv[2]);
+      }
+    }
+    const keys = this.keysOf(name, argv);
+    const rewrite = STRING_WRITES.has(name);
+    for (const k of keys) this.sync(e.db, k, name, argv, rewrite);
+  }
+
+  /** The keys a write names (the command table's key range; SORT ... STORE dest). */
+  private keysOf(name: string, argv: Buffer[]): Buffer[] {
+    if (name === "sort") {
+      for (let i = 2; i + 1 < argv.length; i++) if (argv[i].toString("latin1").toLowerCase() === "store") return [argv[i + 1]];
+      return [];
+    }
+    const spec = this.server.table.lookup(name);
+    if (!spec || spec.firstKey <= 0) return [];
+    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+    const out: Buffer[] = [];
+    for (let i = spec.firstKey; i <= last && i < argv.length; i += Math.max(1, spec.keyStep)) out.push(argv[i]);
+    return out;
+  }
+
+  private deleteAll(inDb: (db: number) => boolean): void {
+    for (const [k, s] of this.store.keys) {
+      if (!inDb(splitDbKey(k).db) || !visible(s)) continue;
+      this.emit(k, delDelta(s));
+    }
+  }
+
+  private syncDb(db: number): void {
+    const seen = new Set<string>();
+    for (const key of this.io.keys(db)) { seen.add(dbKey(db, key)); this.sync(db, key); }
+    for (const k of [...this.store.keys.keys()]) {
+      const p = splitDbKey(k);
+      if (p.db === db && !seen.has(k)) this.sync(db, p.key);
+    }
+  }
+
+  /** Records, as local CRDT writes, how the key now differs from its CRDT state. */
+  private sync(db: number, key: Buffer, cmd = "", argv: Buffer[] = [], rewrite = false): void {
+    const k = dbKey(db, key);
+    const actual = this.io.read(db, key);
+    let s = this.state(k);
+    if (!actual) {
+      if (visible(s)) this.emit(k, delDelta(s));
+      return;
+    }
+    if (actual.type === "other") return; // streams and other types are not replicated
+    const node = this.nodeId;
+    const vis = visible(s);
+    if (vis && vis.type !== actual.type) { this.emit(k, clearTypesDelta(s, actual.type)); s = this.state(k); }
+
+    // Hints: what the command says beyond the resulting value.
+    const incr = INCR_BY[cmd];
+    if (incr && actual.type === "string") {
+      try { this.emit(k, incrDelta(s, node, this.hlc.tick(), incr(argv))); } catch { /* not a number: diff below */ }
+      s = this.state(k);
+    } else if (actual.type === "set" && cmd === "sadd") {
+      const have = new Set(actual.value.map((m) => m.toString("latin1")));
+      for (let i = 2; i < argv.length; i++) {
+        const m = argv[i].toString("latin1");
+        if (have.has(m)) { this.emit(k, elemWriteDelta(s, "set", m, node, this.hlc.tick(), true)); s = this.state(k); }
+      }
+    } else if (actual.type === "hash" && (cmd === "hset" || cmd === "hmset" || cmd === "hsetnx" || cmd === "hincrby" || cmd === "hincrbyfloat")) {
+      const values = new Map(actual.value.map(([f, v]) => [f.toString("latin1"), v]));
+      const fields = cmd === "hset" || cmd === "hmset" ? argv.filter((_, i) => i >= 2 && i % 2 === 0) : [argv[2]];
+      for (const f of fields) {
+        const v = values.get(f.toString("latin1"));
+        if (v) { this.emit(k, elemWriteDelta(s, "hash", f.toString("latin1"), node, this.hlc.tick(), v)); s = this.state(k); }
+      }
+    } else if (actual.type === "zset" && (cmd === "zadd" || cmd === "zincrby")) {
+      const scores = new Map(actual.value.map(([m, sc]) => [m.toString("latin1"), sc]));
+      const members: Buffer[] = [];
+      if (cmd === "zincrby") members.push(argv[3]);
+      else {
+        let i = 2;
+        while (i < argv.length && ZADD_FLAGS.has(argv[i].toString("latin1").toLowerCase())) i++;
+        for (i++; i < argv.length; i += 2) members.push(argv[i]);
+      }
+      for (const m of members) {
+        const sc = scores.get(m.toString("latin1"));
+        if (sc !== undefined) { this.emit(k, elemWriteDelta(s, "zset", m.toString("latin1"), node, this.hlc.tick(), sc)); s = this.state(k); }
+      }
+    }
+    this.diff(k, s, actual, rewrite && !incr);
+    s = this.state(k);
+    if (visibleExpireAt(s) !== actual.expireAt) this.emit(k, ttlDelta(s, node, this.hlc.tick(), actual.expireAt));
+  }
+
+  private diff(k: string, s: KeyState, actual: Actual, rewrite: boolean): void {
+    const node = this.nodeId;
+    const vis = visible(s);
+    const same = vis?.type === actual.type;
+    switch (actual.type) {
+      case "string":
+        if (rewrite || !same || !(vis!.value as Buffer).equals(actual.value)) this.emit(k, setStringDelta(s, node, this.hlc.tick(), actual.value));
+        return;
+      case "list": {
+        const cur = same ? (vis!.value as Buffer[]) : [];
+        if (rewrite || !same || cur.length !== actual.value.length || cur.some((b, i) => !b.equals(actual.value[i]))) {
+          this.emit(k, listWriteDelta(s, node, this.hlc.tick(), actual.value));
+        }
+        return;
+      }
+      case "set": {
+        const cur = new Set(same ? (vis!.value as Buffer[]).map((m) => m.toString("latin1")) : []);
+        const want = new Set(actual.value.map((m) => m.toString("latin1")));
+        for (const m of want) if (!cur.has(m)) { this.emit(k, elemWriteDelta(s, "set", m, node, this.hlc.tick(), true)); s = this.state(k); }
+        for (const m of cur) if (!want.has(m)) { this.emit(k, elemRemoveDelta(s, "set", m)); s = this.state(k); }
+        return;
+      }
+      case "hash": {
+        const cur = new Map(same ? (vis!.value as [Buffer, Buffer][]).map(([f, v]) => [f.toString("latin1"), v]) : []);
+        const want = new Map(actual.value.map(([f, v]) => [f.toString("latin1"), v]));
+        for (const [f, v] of want) {
+          const c = cur.get(f);
+          if (!c || !c.equals(v)) { this.emit(k, elemWriteDelta(s, "hash", f, node, this.hlc.tick(), v)); s = this.state(k); }
+        }
+        for (const f of cur.keys()) if (!want.has(f)) { this.emit(k, elemRemoveDelta(s, "hash", f)); s = this.state(k); }
+        return;
+      }
+      case "zset": {
+        const cur = new Map(same ? (vis!.value as [Buffer, number][]).map(([m, sc]) => [m.toString("latin1"), sc]) : []);
+        const want = new Map(actual.value.map(([m, sc]) => [m.toString("latin1"), sc]));
+        for (const [m, sc] of want) {
+          if (cur.get(m) !== sc) { this.emit(k, elemWriteDelta(s, "zset", m, node, this.hlc.tick(), sc)); s = this.state(k); }
+        }
+        for (const m of cur.keys()) if (!want.has(m)) { this.emit(k, elemRemoveDelta(s, "zset", m)); s = this.state(k); }
+        return;
+      }
+    }
+  }
+
+  // ---- apply ----------------------------------------------------------------------------------
+
+  /** Merges a batch from a peer (deltas or anti-entropy states); returns keys whose state changed. */
+  receive(batch: Buffer): number {
+    this.stats.remoteBatches++;
+    let changed = 0;
+    for (const [k, d] of decodeBatch(batch)) {
+      this.hlc.observe(maxStamp(d));
+      if (!this.store.join(k, d)) continue;
+      changed++;
+      this.materialize(k);
+    }
+    this.stats.remoteKeysChanged += changed;
+    return changed;
+  }
+
+  /** Makes the keyspace hold the key's merged visible value. */
+  materialize(k: string): void {
+    const { db, key } = splitDbKey(k);
+    const want = visible(this.store.get(k)!);
+    this.applying = true;
+    try {
+      const actual = this.io.read(db, key);
+      if (actual?.type === "other") return; // a type we do not replicate stays as it is
+      if (sameValue(want, actual)) return;
+      this.io.write(db, key, want);
+    } finally {
+      this.applying = false;
+    }
+  }
+}
+
+function sameValue(v: Visible | undefined, a: Actual | undefined): boolean {
+  if (!v || !a) return !v && !a;
+  if (v.type !== a.type || v.expireAt !== a.expireAt) return false;
+  const key = (x: unknown): string => {
+    if (Buffer.isBuffer(x)) return x.toString("latin1");
+    if (Array.isArray(x)) return JSON.stringify(x.map(key));
+    return String(x);
+  };
+  switch (v.type) {
+    case "string": return v.value.equals(a.value as Buffer);
+    case "list": return key(v.value) === key(a.value);
+    default: {
+      const sv = (v.value as unknown[]).map(key).sort();
+      const sa = ((a as { value: unknown[] }).value).map(key).sort();
+      return JSON.stringify(sv) === JSON.stringify(sa);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// CrdtStore: the replicated state of every key (db + key -> KeyState), with a digest per
+// slot range for anti-entropy. A range's digest is the XOR of its keys' hashes (a key's
+// hash covers its name and its canonical encoding), kept current on every join, so
+// comparing two replicas costs one vector of RANGES digests and only the ranges that
+// differ are exchanged.
+import { createHash } from "node:crypto";
+import { keySlot } from "../server/router.js";
+import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
+import { emptyKeyState, joinInto, isBlank, type KeyState } from "./key-state.js";
+
+/** Slot ranges compared by anti-entropy: 16384 slots / 256 = 64 slots each. */
+export const RANGES = 256;
+const SLOTS_PER_RANGE = 16384 / RANGES;
+
+export function dbKey(db: number, key: Buffer): string {
+  return `${db}:${key.toString("latin1")}`;
+}
+
+export function splitDbKey(k: string): { db: number; key: Buffer } {
+  const i = k.indexOf(":");
+  return { db: Number(k.slice(0, i)), key: Buffer.from(k.slice(i + 1), "latin1") };
+}
+
+export function rangeOf(k: string): number {
+  const { key } = splitDbKey(k);
+  return Math.floor(keySlot(key) / SLOTS_PER_RANGE);
+}
+
+function hashOf(k: string, s: KeyState): [number, number] {
+  const h = createHash("sha1").update(k, "latin1").update(encodeKeyState(s)).digest();
+  return [h.readUInt32LE(0), h.readUInt32LE(4)];
+}
+
+export class CrdtStore {
+  readonly keys = new Map<string, KeyState>();
+  private readonly hashes = new Map<string, [number, number]>();
+  /** Per range: [lo, hi] XOR of key hashes. */
+  readonly digests = new Uint32Array(RANGES * 2);
+  private readonly byRange: Set<string>[] = Array.from({ length: RANGES }, () => new Set());
+
+  get(k: string): KeyState | undefined {
+    return this.keys.get(k);
+  }
+
+  /** Joins d into the key's state; returns whether the state changed. */
+  join(k: string, d: KeyState): boolean {
+    let s = this.keys.get(k);
+    if (!s) {
+      if (isBlank(d)) return false;
+      s = emptyKeyState();
+      this.keys.set(k, s);
+      this.byRange[rangeOf(k)].add(k);
+    }
+    joinInto(s, d);
+    const old = this.hashes.get(k);
+    const h = hashOf(k, s);
+    if (old && old[0] === h[0] && old[1] === h[1]) return false;
+    const r = rangeOf(k);
+    if (old) { this.digests[2 * r] ^= old[0]; this.digests[2 * r + 1] ^= old[1]; }
+    this.digests[2 * r] ^= h[0];
+    this.digests[2 * r + 1] ^= h[1];
+    this.hashes.set(k, h);
+    return true;
+  }
+
+  /** Ranges whose digests differ from `other` (a peer's digest vector). */
+  differingRanges(other: Uint32Array): number[] {
+    const out: number[] = [];
+    for (let r = 0; r < RANGES; r++) {
+      if (this.digests[2 * r] !== other[2 * r] || this.digests[2 * r + 1] !== other[2 * r + 1]) out.push(r);
+    }
+    return out;
+  }
+
+  keysInRange(r: number): Iterable<string> {
+    return this.byRange[r];
+  }
+
+  /** Every key's state in the given ranges, encoded as a batch. */
+  encodeRanges(ranges: number[]): Buffer {
+    const entries: [string, KeyState][] = [];
+    for (const r of ranges) for (const k of this.byRange[r]) entries.push([k, this.keys.get(k)!]);
+    return encodeBatch(entries);
+  }
+}
+
+/** A batch of (db:key, state-or-delta): u32 n, n × (bytes dbkey, keystate). */
+export function encodeBatch(entries: Iterable<[string, KeyState]>): Buffer {
+  const w = new Writer();
+  const list = [...entries];
+  w.u32(list.length);
+  for (const [k, s] of list) { w.str(k); writeKeyState(w, s); }
+  return w.done();
+}
+
+export function decodeBatch(b: Buffer): [string, KeyState][] {
+  const r = new Reader(b);
+  const out: [string, KeyState][] = [];
+  for (let n = r.u32(); n > 0; n--) { const k = r.str(); out.push([k, readKeyState(r)]); }
+  return out;
+}
