@@ -1,0 +1,67 @@
+// Starts real LatticeKV server processes for a workload, as test/helpers/server.ts does for
+// the integration tests: a random free port on 127.0.0.1, a scratch --dir, stopped by pid.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
+
+export interface ServerProcess {
+  port: number;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServerProcess(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "lkv-verify-"));
+  const proc: ChildProcess = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...extraArgs], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let out = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const deadline = Date.now() + 15_000;
+    const check = () => {
+      if (out.includes("Ready to accept connections")) return resolve();
+      if (proc.exitCode !== null) return reject(new Error(`server exited: ${out}`));
+      if (Date.now() > deadline) {
+        process.kill(proc.pid!, "SIGKILL");
+        return reject(new Error(`server did not start: ${out}`));
+      }
+      setTimeout(check, 20);
+    };
+    check();
+  });
+  return {
+    port,
+    pid: proc.pid!,
+    output: () => out,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        process.kill(proc.pid!, "SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid!, "SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
