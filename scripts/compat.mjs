@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// npm run compat [-- --unit type/incr ... | --all] [--ci] [--update-baseline] [--details]
+// npm run compat [-- --unit type/incr ... | --all] [--harness] [--ci] [--update-baseline] [--details]
 //
 // Runs Redis 7.0.15's own Tcl units in external mode against our server and prints
-// `unit ok err exception redis` beside real Redis's count. The suite is fetched with apt
+// `unit ok err exception redis` beside real Redis's count. --harness runs them in harness
+// mode instead: runtest starts src/redis-server itself (compat/harness.mjs lays out the tree,
+// with src/redis-server launching our server), as units like auth and acl need; their
+// results and baseline entries are named "harness:<unit>". The suite is fetched with apt
 // into .compat/ (see compat/fetch.mjs); without apt, outside CI, it skips and exits 0.
 // --ci runs the foundation units and those in compat/baseline.json, and fails when a unit
 // that passed there no longer passes. Results go to compat/results/ (latest.json, logs/).
@@ -14,7 +17,8 @@ import { parseArgs } from "node:util";
 import { ensureSuite, FetchError, hasTclsh, SUITE_VERSION } from "./compat/fetch.mjs";
 import { startServer, ping, latticekvCommand } from "./compat/server.mjs";
 import { runUnit } from "./compat/runtest.mjs";
-import { REDIS_OK_COUNTS, FOUNDATION_UNITS, RUNTEST_FLAGS } from "./compat/units.mjs";
+import { REDIS_OK_COUNTS, FOUNDATION_UNITS, RUNTEST_FLAGS, HARNESS_OK_COUNTS, HARNESS_UNITS, HARNESS_PREFIX } from "./compat/units.mjs";
+import { layoutHarness } from "./compat/harness.mjs";
 import { loadBaseline, saveBaseline, compare, ratchet, passes } from "./compat/baseline.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -28,6 +32,7 @@ const { values: opts } = parseArgs({
     unit: { type: "string", multiple: true },
     all: { type: "boolean" },
     ci: { type: "boolean" },
+    harness: { type: "boolean" },
     "update-baseline": { type: "boolean" },
     details: { type: "boolean" },
     // Also print the table as Markdown rows for README's compatibility table.
@@ -42,8 +47,13 @@ const { values: opts } = parseArgs({
 
 // --ci also runs every unit the baseline tracks, so a later issue's unit joins CI as soon
 // as `--update-baseline --unit <it>` records it.
-const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...Object.keys(loadBaseline(baselinePath).units)])];
-const units = opts.unit?.length ? opts.unit : opts.all ? Object.keys(REDIS_OK_COUNTS) : opts.ci ? ciUnits() : FOUNDATION_UNITS;
+// Baseline keys "harness:<unit>" are harness-mode units; the others run in external mode.
+const baselineKeys = () => Object.keys(loadBaseline(baselinePath).units);
+const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...baselineKeys().filter((k) => !k.startsWith(HARNESS_PREFIX))])];
+const ciHarnessUnits = () => baselineKeys().filter((k) => k.startsWith(HARNESS_PREFIX)).map((k) => k.slice(HARNESS_PREFIX.length));
+const chosen = opts.unit?.length ? opts.unit : null;
+const units = opts.harness ? [] : chosen ?? (opts.all ? Object.keys(REDIS_OK_COUNTS) : opts.ci ? ciUnits() : FOUNDATION_UNITS);
+const harnessUnits = opts.harness ? chosen ?? (opts.all ? Object.keys(HARNESS_OK_COUNTS) : HARNESS_UNITS) : opts.ci && !chosen ? ciHarnessUnits() : [];
 if (!["latticekv", "redis"].includes(opts.target)) {
   console.error(`compat: --target is latticekv (default) or redis, not ${opts.target}`);
   process.exit(2);
@@ -84,6 +94,17 @@ async function main() {
   }
 
   mkdirSync(join(resultsDir, "logs"), { recursive: true });
+  const results = units.length ? await runExternal(command) : [];
+  if (harnessUnits.length) {
+    const tree = layoutHarness(suite, join(root, ".compat"), opts.target, command);
+    console.log(`compat: harness tree ${tree} (src/redis-server runs ${command.join(" ")})`);
+    results.push(...(await runHarness(tree)));
+  }
+  report(results);
+}
+
+/** Runs `units` in external mode against one server, restarted when a unit kills or wedges it. */
+async function runExternal(command) {
   let server = await startServer(command);
   console.log(`compat: server pid ${server.pid} on 127.0.0.1:${server.port}`);
   const results = [];
@@ -124,7 +145,41 @@ async function main() {
     if (restarted) console.log(restarted);
   }
   await server.stop();
+  return results;
+}
 
+/** Runs harnessUnits in harness mode: runtest starts (and stops) the servers itself. */
+async function runHarness(tree) {
+  const results = [];
+  for (const name of harnessUnits) {
+    const unit = HARNESS_PREFIX + name;
+    const redis = HARNESS_OK_COUNTS[name] ?? null;
+    const left = deadline - Date.now();
+    if (left < 10_000) {
+      results.push({ unit, redis, ok: 0, err: 0, exception: 0, notRun: true, passes: false, note: "run budget spent", errors: [], exceptions: [] });
+      continue;
+    }
+    process.stdout.write(`compat: unit/${name} (harness) ... `);
+    const r = await runUnit(tree, name, { harness: true, baseport: Number(opts.baseport), timeoutMs: Math.min(unitTimeoutMs, left) });
+    const notes = [];
+    if (r.timedOut) {
+      r.exception++;
+      notes.push(`killed after ${Math.round(r.seconds)} s`);
+    }
+    writeFileSync(join(resultsDir, "logs", `${unit.replace(/[/:]/g, "_")}.log`), r.output);
+    const result = {
+      unit, redis, ok: r.ok, err: r.err, exception: r.exception, skipped: r.skipped, ignored: r.ignored,
+      seconds: Math.round(r.seconds * 10) / 10, note: notes.join(", "),
+      errors: r.errors.slice(0, 100), exceptions: r.exceptions.map((e) => e.slice(0, 500)),
+    };
+    result.passes = redis !== null && passes(result, redis);
+    results.push(result);
+    console.log(`${result.ok} ok, ${result.err} err, ${result.exception} exception (${result.seconds} s)${result.note ? ` [${result.note}]` : ""}`);
+  }
+  return results;
+}
+
+function report(results) {
   if (opts.target !== "latticekv") {
     printTable(results, { units: {} });
     return;
@@ -136,8 +191,8 @@ async function main() {
   if (opts.markdown) printMarkdown(results);
 
   const date = new Date().toISOString();
-  const report = { date, commit: gitHead(), redisVersion: SUITE_VERSION, flags: RUNTEST_FLAGS, units: results };
-  writeFileSync(join(resultsDir, "latest.json"), JSON.stringify(report, null, 2) + "\n");
+  const latest = { date, commit: gitHead(), redisVersion: SUITE_VERSION, flags: RUNTEST_FLAGS, units: results };
+  writeFileSync(join(resultsDir, "latest.json"), JSON.stringify(latest, null, 2) + "\n");
   console.log(`compat: results in compat/results/latest.json, unit logs in compat/results/logs/`);
 
   for (const w of warnings) console.log(`compat: warning: ${w}`);

@@ -1,14 +1,17 @@
 // Runs one Tcl unit in external mode against a server and counts its outcome lines.
 import { spawn } from "node:child_process";
-import { RUNTEST_FLAGS } from "./units.mjs";
+import { RUNTEST_FLAGS, HARNESS_FLAGS } from "./units.mjs";
 
 /**
- * Runs `./runtest --single unit/<unit>` in suiteRoot. The run is killed (whole process
+ * Runs `./runtest --single unit/<unit>` in suiteRoot: in external mode against the server at
+ * host:port, or, with harness (port omitted), letting runtest start src/redis-server itself. The run is killed (whole process
  * group: runtest starts a separate Tcl client) after timeoutMs, so a hang cannot stall CI.
  * Resolves to the counts and the full output.
  */
-export function runUnit(suiteRoot, unit, { host = "127.0.0.1", port, baseport, timeoutMs }) {
-  const args = ["--host", host, "--port", String(port), "--single", `unit/${unit}`, ...RUNTEST_FLAGS, "--baseport", String(baseport)];
+export function runUnit(suiteRoot, unit, { host = "127.0.0.1", port, baseport, timeoutMs, harness = false }) {
+  const args = harness
+    ? ["--single", `unit/${unit}`, ...HARNESS_FLAGS, "--baseport", String(baseport)]
+    : ["--host", host, "--port", String(port), "--single", `unit/${unit}`, ...RUNTEST_FLAGS, "--baseport", String(baseport)];
   return new Promise((resolve) => {
     const started = Date.now();
     // TERM=dumb: runtest colours its tags only on xterm-like terminals.

@@ -41,3 +41,33 @@ export const RUNTEST_FLAGS = [
   "--tags", "-needs:debug", "--tags", "-needs:repl", "--tags", "-needs:config-maxmemory",
   "--ignore-encoding", "--ignore-digest", "--durable", "--no-latency", "--clients", "1",
 ];
+
+/**
+ * Real Redis 7.0.15 in harness mode (runtest starts src/redis-server itself; HARNESS_FLAGS),
+ * from shared DESIGN.md and re-measured with `npm run compat -- --harness --target redis`.
+ */
+export const HARNESS_OK_COUNTS = {
+  "auth": 10,
+  "acl": 90,
+  "acl-v2": 30,
+  "info": 17,
+  "pubsub": 30,
+  "pubsubshard": 11,
+  "tracking": 54,
+  "introspection": 43,
+  "dump": 26,
+  "type/incr": 25,
+  "type/string": 77,
+  "expire": 70,
+  "multi": 63,
+  "scripting": 306,
+};
+
+/** The units of issue 6 (ACL, AUTH): what `--harness` runs by default. */
+export const HARNESS_UNITS = ["auth", "acl", "acl-v2"];
+
+/** Harness-mode flags: no --host/--port, every tag (the server is ours to restart). */
+export const HARNESS_FLAGS = ["--durable", "--clients", "1"];
+
+/** Baseline keys of harness-mode units carry this prefix ("harness:acl"). */
+export const HARNESS_PREFIX = "harness:";

@@ -86,3 +86,24 @@ describe("baseline ratchet", () => {
     expect(baseline.units["type/incr"]).toMatchObject({ bestOk: 23, passes: true });
   });
 });
+
+describe("harness-mode tree", () => {
+  it("lays out runtest, tests/ and a src/redis-server launcher that execs the server under test", async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, statSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { layoutHarness } = await import("../../scripts/compat/harness.mjs");
+    const suite = mkdtempSync(join(tmpdir(), "lkv-suite-"));
+    writeFileSync(join(suite, "runtest"), "#!/bin/sh\n");
+    mkdirSync(join(suite, "tests", "unit"), { recursive: true });
+    writeFileSync(join(suite, "tests", "unit", "auth.tcl"), "# auth\n");
+    const cache = mkdtempSync(join(tmpdir(), "lkv-cache-"));
+    const root = layoutHarness(suite, cache, "latticekv", ["/usr/bin/node", "/repo/dist/src/cli.js"]);
+    expect(readFileSync(join(root, "tests", "unit", "auth.tcl"), "utf8")).toBe("# auth\n");
+    const launcher = join(root, "src", "redis-server");
+    // exec keeps the PID runtest spawned, which it then looks for in the server's log.
+    expect(readFileSync(launcher, "utf8")).toBe('#!/bin/sh\nexec /usr/bin/node /repo/dist/src/cli.js "$@"\n');
+    expect(statSync(launcher).mode & 0o111).toBeTruthy();
+    if (existsSync("/usr/bin/redis-cli")) expect(existsSync(join(root, "src", "redis-cli"))).toBe(true);
+  });
+});

@@ -1,0 +1,40 @@
+// Harness mode: Redis's runtest starts the server itself (src/redis-server <generated
+// redis.conf>) for each test group, as in Redis's own CI, so the tests that restart or
+// reconfigure the server run too (auth, acl, acl-v2 need it). This lays out a private copy
+// of the suite whose src/ holds the programs runtest calls:
+//   src/redis-server  a launcher that execs the server under test (exec: runtest reads the
+//                     PID it spawned from the server's log, so the PID must stay the same)
+//   src/redis-cli, src/redis-benchmark, src/redis-check-aof, src/redis-check-rdb
+//                     Debian's real tools from /usr/bin (when installed)
+import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const TOOLS = ["redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-rdb"];
+
+/**
+ * Returns the root of a harness tree for `target` ("latticekv" or "redis") under cacheDir,
+ * (re)building it from the suite at suiteRoot. serverCommand is the argv that starts the
+ * server under test, before the config file argument.
+ */
+export function layoutHarness(suiteRoot, cacheDir, target, serverCommand) {
+  const root = join(cacheDir, `harness-${target}`);
+  // Fresh each run: a previous run's tests/tmp and a stale launcher must not leak in.
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(root, "src"), { recursive: true });
+  cpSync(join(suiteRoot, "runtest"), join(root, "runtest"));
+  cpSync(join(suiteRoot, "tests"), join(root, "tests"), { recursive: true });
+  // Some helpers (e.g. tests/helpers/*) are read from the suite's own utils/ too.
+  if (existsSync(join(suiteRoot, "utils"))) cpSync(join(suiteRoot, "utils"), join(root, "utils"), { recursive: true });
+  const launcher = join(root, "src", "redis-server");
+  writeFileSync(launcher, `#!/bin/sh\nexec ${serverCommand.map(shellQuote).join(" ")} "$@"\n`);
+  chmodSync(launcher, 0o755);
+  for (const tool of TOOLS) {
+    const real = join("/usr/bin", tool);
+    if (existsSync(real)) symlinkSync(real, join(root, "src", tool));
+  }
+  return root;
+}
+
+function shellQuote(s) {
+  return /^[A-Za-z0-9_./=:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
