@@ -16,6 +16,7 @@ import { registerZsetCommands } from "./zsets.js";
 import { registerSortCommands } from "./sort.js";
 import { registerScriptingCommands } from "./scripting.js";
 import { registerPersistenceCommands } from "./persistence.js";
+import { registerStreamCommands } from "./streams.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -34,4 +35,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerSortCommands(t);
   registerScriptingCommands(t);
   registerPersistenceCommands(t);
+  registerStreamCommands(t);
 }

@@ -57,6 +57,7 @@ export const IMPLEMENTED = new Set<string>([
   "client-output-buffer-limit", "client-query-buffer-limit", "enable-debug-command",
   "enable-protected-configs", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time",
   "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
+  "stream-node-max-entries", "stream-node-max-bytes",
 ]);
 
 const byName = new Map<string, Directive>();

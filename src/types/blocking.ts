@@ -36,6 +36,13 @@ export interface BlockedRequest {
    * `reply`, propagates. May throw WrongTypeError (BLMOVE's destination), replied as such.
    */
   serve(key: Buffer, reply: ReplyWriter): void;
+  /**
+   * Stream reads (XREAD, XREADGROUP) decide for themselves: when set, it is called instead of
+   * serve() whatever the key now holds (absent included) and returns whether it replied. Such
+   * waiters are re-checked after every command, since what serves them (an entry past their
+   * ID, a deleted key or group) can come from any write, kernel ones included.
+   */
+  tryServe?(key: Buffer, reply: ReplyWriter): boolean;
 }
 
 /** The clients waiting on one key, oldest first. */
@@ -61,6 +68,8 @@ export class Blocking {
   private lastKernelMoves = -1;
   private moveIndexes?: number[];
   private serving = false;
+  /** Blocked clients with a tryServe (stream reads). */
+  private pollers = 0;
   /**
    * Whether a client may not block (Redis's CLIENT_DENY_BLOCKING: inside EXEC, scripts):
    * a blocking command then answers as if it timed out. EXEC and scripts set
@@ -88,6 +97,7 @@ export class Blocking {
       q.waiters.push(w);
     }
     this.byClient.set(c, w);
+    if (req.tryServe) this.pollers++;
     c.blocked = true;
     c.socket.once("close", w.onClose);
     if (req.timeoutAt > 0) this.armTimer(w);
@@ -113,6 +123,12 @@ export class Blocking {
       // waited-on key, so check them all.
       this.lastKernelMoves = d;
       for (const q of this.waiting.values()) this.signalKeyAsReady(q.db, q.key);
+    }
+    if (this.pollers > 0) {
+      for (const w of this.byClient.values()) {
+        if (!w.req.tryServe) continue;
+        for (const key of w.req.keys) this.signalKeyAsReady(w.req.db, key);
+      }
     }
     if (this.ready.length) this.serveReady();
   }
@@ -156,6 +172,14 @@ export class Blocking {
     if (!q) return;
     for (const w of q.waiters.slice()) {
       if (!this.byClient.has(w.req.client)) continue;
+      if (w.req.tryServe) {
+        const c = w.req.client;
+        if (!w.req.tryServe(key, c.reply)) continue;
+        this.forget(w);
+        c.flushAndMaybeClose();
+        c.resumeInput();
+        continue;
+      }
       const type = this.server.types.typeOf(db, key);
       if (type < 0) return;
       if (type !== w.req.type) continue;
@@ -185,6 +209,7 @@ export class Blocking {
   private forget(w: Waiter): void {
     const { client: c, db, keys } = w.req;
     this.byClient.delete(c);
+    if (w.req.tryServe) this.pollers--;
     if (w.timer) clearTimeout(w.timer);
     c.socket.off("close", w.onClose);
     c.blocked = false;

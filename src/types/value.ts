@@ -16,6 +16,7 @@ export const ENC_INTSET = 6;
 export const ENC_SKIPLIST = 7;
 export const ENC_QUICKLIST = 9;
 export const ENC_LISTPACK = 11;
+export const ENC_STREAM = 10;
 
 export interface HostValue {
   /** OBJ_LIST, OBJ_SET, OBJ_ZSET... */
