@@ -82,10 +82,10 @@ describe("streams through a real server", () => {
 
   it("a blocked XREADGROUP gets an error when its key is deleted", async () => {
     await r.xgroup("CREATE", "s", "g", "$", "MKSTREAM");
-    const pending = r2.xreadgroup("GROUP", "g", "c", "BLOCK", 0, "STREAMS", "s", ">");
+    const pending = r2.xreadgroup("GROUP", "g", "c", "BLOCK", 0, "STREAMS", "s", ">").catch((e: Error) => e);
     await new Promise((res) => setTimeout(res, 50));
     await r.del("s");
-    await expect(pending).rejects.toThrow("UNBLOCKED the stream key no longer exists");
+    expect(String(await pending)).toContain("UNBLOCKED the stream key no longer exists");
   });
 
   it("a stream is a key: TYPE, OBJECT ENCODING, COPY, RENAME, WRONGTYPE", async () => {
