@@ -278,7 +278,7 @@ export class Replicator {
   }
 }
 
-function sameValue(v: Visible | undefined, a: Actual | undefined): boolean {
+export function sameValue(v: Visible | undefined, a: Actual | undefined): boolean {
   if (!v || !a) return !v && !a;
   if (v.type !== a.type || v.expireAt !== a.expireAt) return false;
   const key = (x: unknown): string => {

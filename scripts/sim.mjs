@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// npm run sim -- --seed N       replays one simulation seed (test/simulation/)
+// npm run sim -- --seeds 2000   runs seeds 1..2000 (a soak run)
+import { spawnSync } from "node:child_process";
+
+const args = process.argv.slice(2);
+const env = { ...process.env };
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === "--seed") env.SIM_SEED = args[++i];
+  else if (args[i] === "--seeds") env.SIM_SEEDS = args[++i];
+  else { console.error(`usage: npm run sim -- [--seed N | --seeds COUNT]`); process.exit(2); }
+}
+const r = spawnSync("npx", ["vitest", "run", "--project", "unit", "test/simulation"], { stdio: "inherit", env });
+process.exit(r.status ?? 1);

@@ -1,0 +1,263 @@
+// Gossip: how a node's deltas reach its peers, reliably enough, and how replicas that
+// missed deltas are repaired. Transport-agnostic: the simulator (test/simulation/) hands
+// messages over through a lossy virtual network, peer-link.ts through TCP.
+//
+// Delta streams. Each local batch (Replicator.onBatch) is queued for every peer with a
+// sequence number and sent; the peer applies batches in sequence order (buffering a few
+// that arrive early), acknowledges cumulatively, and ignores duplicates. Unacknowledged
+// batches are resent with exponential backoff. A stream carries an epoch (chosen at start
+// and whenever the backlog is dropped) so a restarted sender or receiver starts afresh.
+// The backlog per peer is bounded: when a peer falls too far behind, its backlog is dropped
+// and anti-entropy repairs it instead.
+//
+// Anti-entropy. Periodically a node sends a peer the digests of its slot ranges
+// (store.ts). The peer answers with its states for the ranges that differ and asks for
+// ours; both join, so the two replicas agree on those ranges. A new, empty node gets a
+// streamed full copy this way (every non-empty range differs), sent in chunks.
+//
+// Merges are joins (idempotent, commutative), so resends, duplicates and the overlap
+// between deltas and anti-entropy are harmless.
+import { Reader, Writer } from "./codec.js";
+import { RANGES } from "./store.js";
+import type { Replicator } from "./replicator.js";
+
+const MSG_DELTA = 1;
+const MSG_ACK = 2;
+const MSG_DIGEST = 3;
+const MSG_RANGES = 4;
+
+export interface GossipOptions {
+  /** First resend after this many ms without an ack; doubles per try up to maxRetryMs. */
+  retryMs: number;
+  maxRetryMs: number;
+  /** Batches kept per peer before its backlog is dropped (anti-entropy repairs it). */
+  maxBacklog: number;
+  /** Bytes kept per peer before its backlog is dropped. */
+  maxBacklogBytes: number;
+  /** Anti-entropy round period (ms); each round compares with one peer. */
+  antiEntropyMs: number;
+  /** Batches sent but unacknowledged at once (window). */
+  window: number;
+  /** Keys per anti-entropy chunk. */
+  chunkKeys: number;
+}
+
+export const DEFAULT_GOSSIP: GossipOptions = {
+  retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512,
+};
+
+interface Pending { seq: number; batch: Buffer; sentAt: number; tries: number }
+
+export class PeerStream {
+  epoch: number;
+  nextSeq = 1;
+  backlog: Pending[] = [];
+  backlogBytes = 0;
+  ackedSeq = 0;
+  lastAckAt = 0;
+  droppedBacklogs = 0;
+  lastAntiEntropy = 0;
+  divergentRanges = 0;
+  connected = true;
+
+  constructor(readonly id: string, public send: (msg: Buffer) => void, epoch: number) {
+    this.epoch = epoch;
+  }
+}
+
+interface Inbound { epoch: number; expected: number; early: Map<number, Buffer> }
+
+export class Gossip {
+  readonly peers = new Map<string, PeerStream>();
+  private readonly inbound = new Map<string, Inbound>();
+  private aeNext = 0;
+  private lastAe = 0;
+  private epochCounter: number;
+  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, rangesRepaired: 0 };
+
+  constructor(readonly rep: Replicator, private readonly now: () => number,
+              readonly opts: GossipOptions = DEFAULT_GOSSIP, epochSeed = Math.floor(now())) {
+    this.epochCounter = epochSeed;
+    rep.onBatch = (b) => this.broadcast(b);
+  }
+
+  addPeer(id: string, send: (msg: Buffer) => void): PeerStream {
+    const existing = this.peers.get(id);
+    if (existing) { existing.send = send; return existing; }
+    const p = new PeerStream(id, send, ++this.epochCounter);
+    this.peers.set(id, p);
+    this.antiEntropyWith(p); // a new peer (or a new node) converges at once
+    return p;
+  }
+
+  removePeer(id: string): void {
+    this.peers.delete(id);
+  }
+
+  private broadcast(batch: Buffer): void {
+    const now = this.now();
+    for (const p of this.peers.values()) {
+      const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0 };
+      p.backlog.push(item);
+      p.backlogBytes += batch.length;
+      if (p.backlog.length > this.opts.maxBacklog || p.backlogBytes > this.opts.maxBacklogBytes) {
+        this.dropBacklog(p);
+        continue;
+      }
+      if (p.backlog.length <= this.opts.window) this.sendDelta(p, item, now);
+    }
+  }
+
+  /** The peer is too far behind: forget its backlog, start a new stream epoch, repair by anti-entropy. */
+  private dropBacklog(p: PeerStream): void {
+    p.backlog = [];
+    p.backlogBytes = 0;
+    p.epoch = ++this.epochCounter;
+    p.nextSeq = 1;
+    p.ackedSeq = 0;
+    p.droppedBacklogs++;
+    this.antiEntropyWith(p);
+  }
+
+  private sendDelta(p: PeerStream, item: Pending, now: number): void {
+    const w = new Writer();
+    w.u8(MSG_DELTA); w.f64(p.epoch); w.f64(item.seq); w.bytes(item.batch);
+    if (item.tries > 0) this.stats.resent++; else this.stats.sent++;
+    item.sentAt = now;
+    item.tries++;
+    p.send(w.done());
+  }
+
+  /** Resends overdue batches and runs anti-entropy rounds; call periodically. */
+  tick(): void {
+    const now = this.now();
+    for (const p of this.peers.values()) {
+      const n = Math.min(p.backlog.length, this.opts.window);
+      for (let i = 0; i < n; i++) {
+        const item = p.backlog[i];
+        const wait = Math.min(this.opts.maxRetryMs, this.opts.retryMs * 2 ** Math.max(0, item.tries - 1));
+        if (item.tries === 0 || now - item.sentAt >= wait) this.sendDelta(p, item, now);
+      }
+    }
+    if (this.peers.size && now - this.lastAe >= this.opts.antiEntropyMs) {
+      this.lastAe = now;
+      const list = [...this.peers.values()];
+      this.antiEntropyWith(list[this.aeNext++ % list.length]);
+    }
+  }
+
+  /** Starts an anti-entropy round with p: send our digests. */
+  antiEntropyWith(p: PeerStream): void {
+    const w = new Writer();
+    w.u8(MSG_DIGEST);
+    const d = this.rep.store.digests;
+    for (let i = 0; i < d.length; i++) w.u32(d[i]);
+    p.lastAntiEntropy = this.now();
+    this.stats.antiEntropyRounds++;
+    p.send(w.done());
+  }
+
+  /** A message from peer `from`; `reply` answers on the same path. */
+  onMessage(from: string, msg: Buffer, reply: (m: Buffer) => void): void {
+    const r = new Reader(msg);
+    switch (r.u8()) {
+      case MSG_DELTA: {
+        const epoch = r.f64(), seq = r.f64(), batch = r.bytes();
+        this.onDelta(from, epoch, seq, batch, reply);
+        return;
+      }
+      case MSG_ACK: {
+        const epoch = r.f64(), seq = r.f64();
+        const p = this.peers.get(from);
+        if (!p || p.epoch !== epoch || seq <= p.ackedSeq) return;
+        p.ackedSeq = seq;
+        p.lastAckAt = this.now();
+        while (p.backlog.length && p.backlog[0].seq <= seq) p.backlogBytes -= p.backlog.shift()!.batch.length;
+        // the window moved: send what it now admits
+        const now = this.now();
+        const n = Math.min(p.backlog.length, this.opts.window);
+        for (let i = 0; i < n; i++) if (p.backlog[i].tries === 0) this.sendDelta(p, p.backlog[i], now);
+        return;
+      }
+      case MSG_DIGEST: {
+        const theirs = new Uint32Array(RANGES * 2);
+        for (let i = 0; i < theirs.length; i++) theirs[i] = r.u32();
+        const diff = this.rep.store.differingRanges(theirs);
+        const p = this.peers.get(from);
+        if (p) p.divergentRanges = diff.length;
+        this.sendRanges(diff, true, reply);
+        return;
+      }
+      case MSG_RANGES: {
+        const wantBack = r.u8() === 1;
+        const n = r.u16();
+        const ranges: number[] = [];
+        for (let i = 0; i < n; i++) ranges.push(r.u16());
+        const batch = r.bytes();
+        const changed = this.rep.receive(batch);
+        this.stats.rangesRepaired += changed;
+        if (wantBack) this.sendRanges(ranges, false, reply);
+        return;
+      }
+    }
+  }
+
+  /** Our states for `ranges`, in chunks of at most chunkKeys keys; the first asks for theirs back. */
+  private sendRanges(ranges: number[], wantBack: boolean, reply: (m: Buffer) => void): void {
+    if (ranges.length === 0) return;
+    const send = (rs: number[], ask: boolean, batch: Buffer) => {
+      const w = new Writer();
+      w.u8(MSG_RANGES); w.u8(ask ? 1 : 0); w.u16(rs.length);
+      for (const x of rs) w.u16(x);
+      w.bytes(batch);
+      reply(w.done());
+    };
+    // The ask travels with the full range list; the states follow in chunks.
+    let chunk: number[] = [];
+    let keys = 0;
+    let first = true;
+    const flush = () => {
+      send(first ? ranges : [], first && wantBack, this.rep.store.encodeRanges(chunk));
+      first = false;
+      chunk = [];
+      keys = 0;
+    };
+    for (const rg of ranges) {
+      chunk.push(rg);
+      for (const _ of this.rep.store.keysInRange(rg)) keys++;
+      if (keys >= this.opts.chunkKeys) flush();
+    }
+    if (chunk.length || first) flush();
+  }
+
+  private onDelta(from: string, epoch: number, seq: number, batch: Buffer, reply: (m: Buffer) => void): void {
+    let inb = this.inbound.get(from);
+    if (!inb || inb.epoch !== epoch) {
+      // A new stream (a restarted or reset sender, or we restarted): accept from here on.
+      inb = { epoch, expected: seq, early: new Map() };
+      this.inbound.set(from, inb);
+    }
+    this.stats.received++;
+    if (seq < inb.expected) this.stats.duplicates++;
+    else if (seq > inb.expected) {
+      if (inb.early.size < this.opts.window * 2) inb.early.set(seq, batch);
+    } else {
+      this.rep.receive(batch);
+      inb.expected++;
+      for (let b = inb.early.get(inb.expected); b; b = inb.early.get(inb.expected)) {
+        inb.early.delete(inb.expected);
+        this.rep.receive(b);
+        inb.expected++;
+      }
+    }
+    const w = new Writer();
+    w.u8(MSG_ACK); w.f64(epoch); w.f64(inb.expected - 1);
+    reply(w.done());
+  }
+
+  /** Per peer: unacknowledged batches, and ms since the oldest was first sent (lag). */
+  peerLag(p: PeerStream): { backlog: number; lagMs: number } {
+    const oldest = p.backlog[0];
+    return { backlog: p.backlog.length, lagMs: oldest && oldest.sentAt ? Math.max(0, this.now() - oldest.sentAt) : 0 };
+  }
+}
