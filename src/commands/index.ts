@@ -17,6 +17,7 @@ import { registerSortCommands } from "./sort.js";
 import { registerScriptingCommands } from "./scripting.js";
 import { registerPersistenceCommands } from "./persistence.js";
 import { registerStreamCommands } from "./streams.js";
+import { registerCrdtCommands } from "../replication/commands.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -36,4 +37,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerScriptingCommands(t);
   registerPersistenceCommands(t);
   registerStreamCommands(t);
+  registerCrdtCommands(t);
 }

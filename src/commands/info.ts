@@ -315,6 +315,8 @@ export function genInfo(server: Server, args: string[]): string {
 
   if (want("latencystats")) parts.push("# Latencystats\r\n" + latencyStatsLines(server));
 
+  if (want("crdt") && server.crdt) parts.push(server.crdt.info());
+
   if (want("cluster")) parts.push(fields("Cluster", [["cluster_enabled", 0]]));
 
   if (want("keyspace")) {

@@ -103,12 +103,17 @@ function string2ll(s: string): bigint | null {
   return v > 9223372036854775807n || v < -9223372036854775808n ? null : v;
 }
 
+/** Directives of LatticeKV's own (active-active replication, src/replication/active-active.ts). */
+const EXTRA_DIRECTIVES = new Set(["peer", "crdt-node-id", "crdt-bus-port"]);
+
 export type ApplyFn = (config: Config) => void;
 
 export class Config {
   private values = new Map<string, string>();
   /** Directives read from a file or flags that LatticeKV does not act on (start-up warning). */
   readonly unknown: string[] = [];
+  /** LatticeKV's own directives (no Redis equivalent) with their arguments, in file order: src/replication/. */
+  readonly extra: [string, string[]][] = [];
   /** Directives set at start-up (file or flags), for CONFIG REWRITE's "what the user chose". */
   configFile?: string;
   private appliers = new Map<string, ApplyFn[]>();
@@ -161,7 +166,8 @@ export class Config {
     }
     const d = findDirective(name);
     if (!d) {
-      this.unknown.push(name);
+      if (EXTRA_DIRECTIVES.has(name.toLowerCase())) this.extra.push([name.toLowerCase(), args]);
+      else this.unknown.push(name);
       return null;
     }
     if (!IMPLEMENTED.has(d.name) && !this.unknown.includes(d.name)) this.unknown.push(d.name);

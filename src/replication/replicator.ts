@@ -75,6 +75,15 @@ export class Replicator {
     else if (this.depth > 0 && --this.depth === 0) this.flush();
   }
 
+  /** Records every key the keyspace already holds as this node's writes (replication starting late). */
+  seedFromKeyspace(databases: number): void {
+    for (let db = 0; db < databases; db++) {
+      if (this.io.run(db, "DBSIZE") === 0) continue;
+      this.syncDb(db);
+    }
+    this.flush();
+  }
+
   /** Sends what local writes produced since the last flush, as one batch. */
   flush(): void {
     if (this.outgoing.size === 0) return;

@@ -19,6 +19,7 @@ import { WatchedKeys } from "./watch.js";
 import { EffectBus } from "./effects.js";
 import { queueCommand } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
+import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
 export { unknownCommandError };
 
@@ -36,6 +37,8 @@ export class Server {
   readonly watches: WatchedKeys;
   /** Clients waiting in blocking commands (BLPOP...): src/types/blocking.ts. */
   readonly blocking = new Blocking(this);
+  /** Active-active replication, when configured or started by CRDT.PEER ADD: src/replication/. */
+  crdt?: ActiveActive;
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
   private listener?: net.Server;
@@ -110,6 +113,7 @@ export class Server {
     });
     this.startCron();
     this.port = (srv.address() as net.AddressInfo).port;
+    this.crdt ??= await startActiveActive(this);
     return this.port;
   }
 
@@ -302,6 +306,7 @@ export class Server {
 
   async close(): Promise<void> {
     if (this.cron) clearInterval(this.cron);
+    await this.crdt?.close();
     for (const c of this.clients.values()) c.socket.destroy();
     await new Promise<void>((r) => (this.listener ? this.listener.close(() => r()) : r()));
     log("notice", "Redis is now ready to exit, bye bye...");

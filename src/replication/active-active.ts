@@ -1,0 +1,119 @@
+// ActiveActive: one node's multi-master replication — the Replicator (effects -> CRDT
+// deltas, remote deltas -> keyspace), Gossip (delta streams, anti-entropy) and the TCP bus
+// (peer-link.ts) — configured from redis.conf / flags:
+//
+//   crdt-node-id <id>       this node's name (default host:port); a random suffix is added
+//                           per process start, since a restarted node starts empty and
+//                           must not reuse its old counters' identity
+//   crdt-bus-port <port>    where peers connect (default: port + 10000 when peers are set)
+//   peer <host>:<busport>   a peer's bus address (repeatable)
+//
+// or at runtime with CRDT.PEER ADD host busport (which starts replication on a node that
+// had none: its existing keys become its first writes).
+import type net from "node:net";
+import { randomBytes } from "node:crypto";
+import type { Server } from "../server/server.js";
+import { Replicator } from "./replicator.js";
+import { Gossip, DEFAULT_GOSSIP } from "./gossip.js";
+import { PeerLink, listenBus } from "./peer-link.js";
+import { physicalOf } from "./hlc.js";
+
+export class ActiveActive {
+  readonly rep: Replicator;
+  readonly gossip: Gossip;
+  readonly links = new Map<string, PeerLink>();
+  private bus?: net.Server;
+  private timer?: NodeJS.Timeout;
+  busPort = 0;
+
+  constructor(private readonly server: Server, readonly nodeId: string) {
+    this.rep = new Replicator(server, nodeId);
+    this.gossip = new Gossip(this.rep, () => server.now(), { ...DEFAULT_GOSSIP, antiEntropyMs: 1000 });
+    this.rep.seedFromKeyspace(server.config.getNumber("databases"));
+    this.timer = setInterval(() => this.gossip.tick(), 50);
+    this.timer.unref();
+  }
+
+  /** Reads crdt-* / peer directives; undefined when the node is not configured for replication. */
+  static fromConfig(server: Server): { nodeId: string; busPort: number; peers: [string, number][] } | undefined {
+    const extra = server.config.extra;
+    const one = (name: string) => extra.filter(([n]) => n === name).map(([, a]) => a.join(" ")).pop();
+    const peers: [string, number][] = [];
+    for (const [n, args] of extra) {
+      if (n !== "peer") continue;
+      for (const a of args) {
+        const i = a.lastIndexOf(":");
+        if (i > 0) peers.push([a.slice(0, i), Number(a.slice(i + 1))]);
+      }
+    }
+    const idConf = one("crdt-node-id");
+    const portConf = one("crdt-bus-port");
+    if (!peers.length && idConf === undefined && portConf === undefined) return undefined;
+    return { nodeId: idConf ?? "", busPort: portConf ? Number(portConf) : 0, peers };
+  }
+
+  static defaultNodeId(server: Server, configured: string): string {
+    return `${configured || `node-${server.port}`}~${randomBytes(3).toString("hex")}`;
+  }
+
+  async listen(host: string | undefined, port: number): Promise<void> {
+    this.bus = await listenBus(this.gossip, this.nodeId, host, port);
+    this.busPort = (this.bus.address() as net.AddressInfo).port;
+  }
+
+  addPeer(host: string, port: number): boolean {
+    const key = `${host}:${port}`;
+    if (this.links.has(key)) return false;
+    this.links.set(key, new PeerLink(host, port, this.gossip, this.nodeId));
+    return true;
+  }
+
+  removePeer(host: string, port: number): boolean {
+    const key = `${host}:${port}`;
+    const l = this.links.get(key);
+    if (!l) return false;
+    l.close();
+    this.links.delete(key);
+    return true;
+  }
+
+  /** INFO crdt. */
+  info(): string {
+    const g = this.gossip.stats;
+    let s = "# CRDT\r\n";
+    s += `crdt_node_id:${this.nodeId}\r\ncrdt_bus_port:${this.busPort}\r\ncrdt_keys:${this.rep.store.keys.size}\r\n`;
+    s += `crdt_hlc_ms:${physicalOf(this.rep.hlc.current)}\r\ncrdt_peers:${this.links.size}\r\n`;
+    s += `crdt_deltas_sent:${g.sent}\r\ncrdt_deltas_resent:${g.resent}\r\ncrdt_deltas_received:${g.received}\r\n`;
+    s += `crdt_duplicates:${g.duplicates}\r\ncrdt_anti_entropy_rounds:${g.antiEntropyRounds}\r\ncrdt_keys_repaired:${g.rangesRepaired}\r\n`;
+    let i = 0;
+    for (const l of this.links.values()) {
+      const p = this.gossip.peers.get(l.key);
+      if (!p) continue;
+      const lag = this.gossip.peerLag(p);
+      const lastAe = p.lastAntiEntropy ? Math.max(0, Math.floor((this.server.now() - p.lastAntiEntropy) / 1000)) : -1;
+      s += `peer${i++}:addr=${l.key},id=${l.remoteId},link=${l.connected ? "up" : "down"},backlog=${lag.backlog},` +
+        `lag_ms=${lag.lagMs},acked=${p.ackedSeq},dropped_backlogs=${p.droppedBacklogs},last_anti_entropy_s=${lastAe},` +
+        `divergent_ranges=${p.divergentRanges}\r\n`;
+    }
+    return s;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+    await new Promise<void>((r) => (this.bus ? this.bus.close(() => r()) : r()));
+  }
+}
+
+/** Start-up: replication from configuration, if any (called once the server listens). */
+export async function startActiveActive(server: Server): Promise<ActiveActive | undefined> {
+  const conf = ActiveActive.fromConfig(server);
+  if (!conf) return undefined;
+  const aa = new ActiveActive(server, ActiveActive.defaultNodeId(server, conf.nodeId));
+  const binds = server.config.getString("bind").split(/\s+/).filter(Boolean);
+  const host = binds[0] === "*" ? undefined : binds[0];
+  await aa.listen(host, conf.busPort || server.port + 10000);
+  for (const [h, p] of conf.peers) aa.addPeer(h, p);
+  return aa;
+}
