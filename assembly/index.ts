@@ -43,7 +43,7 @@ import { registerExpireCommands } from "./commands/keys-expire";
 import { registerObjectCommand } from "./commands/object";
 import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand } from "./cluster/ownership";
-export { setSlotRange, setRouting } from "./cluster/ownership";
+export { setSlotRange, setRouting, setClusterMode, setSlotsServed } from "./cluster/ownership";
 export { migrateOut, migrateIn } from "./cluster/migrate";
 export { snapshotDb } from "./persistence/snapshot";
 import { blobPtr, blobLen } from "./cluster/migrate";

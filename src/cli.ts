@@ -40,9 +40,9 @@ async function main(): Promise<void> {
   if (config.getBool("always-show-logo") || process.stdout.isTTY) {
     // Redis's logo block carries "Port:" and "PID:" lines (the Tcl harness reads the PID).
     logSettings.write(`\n    LatticeKV ${LATTICEKV_VERSION} (Redis 7.0.15 compatible) 64 bit\n` +
-      `    Running in standalone mode\n    Port: ${port}\n    PID: ${process.pid}\n\n`);
+      `    Running in ${server.cluster ? "cluster" : "standalone"} mode\n    Port: ${port}\n    PID: ${process.pid}\n\n`);
   } else {
-    log("notice", `Running mode=standalone, port=${port}.`);
+    log("notice", `Running mode=${server.cluster ? "cluster" : "standalone"}, port=${port}.`);
   }
   log("notice", "Server initialized");
   log("notice", "Ready to accept connections tcp");

@@ -14,6 +14,7 @@ export function registerConnectionCommands(t: CommandTable): void {
   t.define("select", ({ argv, reply, client, server }) => {
     const id = parseSafeInteger(argv[1]);
     if (id === null) return reply.error("value is not an integer or out of range");
+    if (server.cluster && id !== 0) return reply.error("SELECT is not allowed in cluster mode");
     if (id < 0 || id >= server.config.getNumber("databases")) return reply.error(ERR.dbIndexOutOfRange);
     client.db = id;
     reply.ok();

@@ -18,9 +18,11 @@ import { registerScriptingCommands } from "./scripting.js";
 import { registerPersistenceCommands } from "./persistence.js";
 import { registerStreamCommands } from "./streams.js";
 import { registerCrdtCommands } from "../replication/commands.js";
+import { registerClusterCommands } from "./cluster.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
+  registerClusterCommands(t);
   registerCommandCommand(t);
   registerInfoCommand(t);
   registerConfigCommands(t);

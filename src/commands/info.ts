@@ -74,7 +74,7 @@ export function genInfo(server: Server, args: string[]): string {
       ["redis_git_sha1", "00000000"],
       ["redis_git_dirty", 0],
       ["redis_build_id", "0000000000000000"],
-      ["redis_mode", "standalone"],
+      ["redis_mode", server.cluster ? "cluster" : "standalone"],
       ["os", `${os.type()} ${os.release()} ${os.machine()}`],
       ["arch_bits", 64],
       ["monotonic_clock", "POSIX clock_gettime"],
@@ -317,7 +317,7 @@ export function genInfo(server: Server, args: string[]): string {
 
   if (want("crdt") && server.crdt) parts.push(server.crdt.info());
 
-  if (want("cluster")) parts.push(fields("Cluster", [["cluster_enabled", 0]]));
+  if (want("cluster")) parts.push(fields("Cluster", [["cluster_enabled", server.cluster ? 1 : 0]]));
 
   if (want("keyspace")) {
     let s = "# Keyspace\r\n";

@@ -36,7 +36,7 @@ function helloReply(server: Server, c: Client): void {
   r.bulk("version"); r.bulk("7.0.15");
   r.bulk("proto"); r.integer(c.resp);
   r.bulk("id"); r.integer(c.id);
-  r.bulk("mode"); r.bulk("standalone");
+  r.bulk("mode"); r.bulk(server.cluster ? "cluster" : "standalone");
   r.bulk("role"); r.bulk("master");
   r.bulk("modules"); r.arrayLen(0);
   void server;

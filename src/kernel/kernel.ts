@@ -80,6 +80,9 @@ export interface KernelExports {
   keySlot(ptr: number, len: number): number;
   setSlotRange(low: number, high: number, shards: number): void;
   setRouting(on: number): void;
+  /** Cluster mode: hand back commands unless all keys are in one slot marked served. */
+  setClusterMode(on: number): void;
+  setSlotsServed(low: number, high: number, on: number): void;
   migrateOut(db: number, keyPtr: number, keyLen: number, remove: number): number;
   migrateIn(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
   migrateBlobPtr(): number;

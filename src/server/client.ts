@@ -317,7 +317,8 @@ export class Client {
   private runHandedBack(shard: Shard): void {
     const k = shard.kernel;
     const router = this.server.router;
-    if (router.sharded && k.x.handedForRouting()) {
+    // In cluster mode every handed-back command goes through dispatch, which checks slots first.
+    if (router.sharded && k.x.handedForRouting() && !this.server.cluster) {
       // A kernel command whose keys are (partly) in other shards, or a keyspace-wide one.
       const spec = this.server.table.lookup(k.argName(0))!;
       this.lastCommand = spec.name;

@@ -17,6 +17,7 @@ import { perfConfig } from "../config/perf-config.js";
 import { HostKeyspace } from "../types/keyspace.js";
 import { WatchedKeys } from "./watch.js";
 import { EffectBus } from "./effects.js";
+import { Cluster } from "../cluster/cluster.js";
 import { queueCommand } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
@@ -33,6 +34,8 @@ export class Server {
   readonly types: HostKeyspace;
   /** Every write's effect record, for WATCH, notifications, AOF, replication: src/server/effects.ts. */
   readonly effects: EffectBus;
+  /** Cluster mode (cluster-enabled yes): src/cluster/cluster.ts; null otherwise. */
+  readonly cluster: Cluster | null = null;
   /** WATCHed keys and the writes that touch them: src/server/watch.ts. */
   readonly watches: WatchedKeys;
   /** Clients waiting in blocking commands (BLPOP...): src/types/blocking.ts. */
@@ -84,6 +87,7 @@ export class Server {
     this.types = new HostKeyspace(this.shards, (key) => this.router.shardOf(key), () => this.now(), this.effects);
     this.types.onAdd = (db, key) => this.blocking.signalKeyAsReady(db, key);
     this.watches = new WatchedKeys(this);
+    if (config.getBool("cluster-enabled")) this.cluster = new Cluster(this);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
@@ -114,6 +118,7 @@ export class Server {
     this.startCron();
     this.port = (srv.address() as net.AddressInfo).port;
     this.crdt ??= await startActiveActive(this);
+    await this.cluster?.start(this.port);
     return this.port;
   }
 
@@ -202,6 +207,7 @@ export class Server {
    * in MULTI, queues it instead (src/commands/multi.ts).
    */
   dispatch(client: Client, argv: Buffer[]): void {
+    if (this.cluster && this.clusterRejects(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv);
   }
@@ -244,6 +250,21 @@ export class Server {
       return { spec: sub };
     }
     return { spec };
+  }
+
+  /**
+   * Cluster mode: MOVED/ASK/CROSSSLOT/CLUSTERDOWN instead of running argv here (Redis's
+   * processCommand checks this after arity, before MULTI queues the command). Whether it replied.
+   */
+  private clusterRejects(client: Client, argv: Buffer[]): boolean {
+    const found = this.resolveCommand(argv);
+    if (found.error !== undefined) return false; // execCommand / queueCommand reply that error
+    const error = this.cluster!.redirect(client, found.spec!, argv);
+    if (error === null) return false;
+    client.lastCommand = found.spec!.name;
+    this.rejectCommand(client, error, found.spec);
+    if (client.multi !== null) client.dirtyExec = true; // Redis's flagTransaction
+    return true;
   }
 
   /** Replies a command's rejection (resolveCommand's error) and counts it like Redis's rejectCommand. */
@@ -307,6 +328,7 @@ export class Server {
   async close(): Promise<void> {
     if (this.cron) clearInterval(this.cron);
     await this.crdt?.close();
+    this.cluster?.close();
     for (const c of this.clients.values()) c.socket.destroy();
     await new Promise<void>((r) => (this.listener ? this.listener.close(() => r()) : r()));
     log("notice", "Redis is now ready to exit, bye bye...");

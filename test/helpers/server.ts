@@ -33,9 +33,14 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
-export async function startServer(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<RunningServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "lkv-test-"));
+/**
+ * `at` restarts a server where one ran before: the same port and --dir (the caller owns
+ * that directory; stop() leaves it).
+ */
+export async function startServer(extraArgs: string[] = [], env: Record<string, string> = {},
+                                  at?: { port: number; dir: string }): Promise<RunningServer> {
+  const port = at?.port ?? await freePort();
+  const dir = at?.dir ?? mkdtempSync(join(tmpdir(), "lkv-test-"));
   const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LATTICEKV_SHARDS: String(SHARDS), ...env },
@@ -65,7 +70,7 @@ export async function startServer(extraArgs: string[] = [], env: Record<string, 
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
         if (proc.exitCode === null) process.kill(proc.pid!, "SIGKILL");
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!at) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,142 @@
+// Cluster mode (cluster-enabled yes): Redis Cluster's protocol over LatticeKV nodes, so
+// cluster clients (ioredis Cluster, redis-py RedisCluster, redis-cli -c / --cluster) shard
+// across machines. This file ties the pieces to the server:
+//   state.ts     nodes, slot owners, migrating/importing slots, epochs, nodes.conf
+//   bus.ts       the cluster bus: MEET, gossip, slot ownership, failure detection
+//   redirect.ts  MOVED / ASK / CROSSSLOT / CLUSTERDOWN for each command
+//   ../commands/cluster.ts  CLUSTER ..., ASKING, READONLY, READWRITE
+// The kernel runs a command by itself only when all its keys are in one slot this node
+// serves with nothing in flight (Kernel.setSlotsServed); everything else comes to the host,
+// which applies redirect.ts first.
+import type { Server } from "../server/server.js";
+import type { Client } from "../server/client.js";
+import type { CommandSpec } from "../commands/table.js";
+import { ClusterState, CLUSTER_SLOTS } from "./state.js";
+import { ClusterBus } from "./bus.js";
+import { clusterRedirect, type ClusterClientFlags } from "./redirect.js";
+import { keySlot } from "../server/router.js";
+import { log } from "../server/log.js";
+import { randomBytes } from "node:crypto";
+
+export class Cluster {
+  state!: ClusterState;
+  bus!: ClusterBus;
+  /** Slot ownership as last pushed to the kernels and saved: only changes are written. */
+  private lastSignature = "";
+
+  constructor(private readonly server: Server) {
+    for (const s of server.shards) s.kernel.x.setClusterMode(1);
+  }
+
+  /** After the client port is known: load or create nodes.conf and open the bus. */
+  async start(port: number): Promise<void> {
+    const cfg = this.server.config;
+    const file = ClusterState.configPath(cfg.getString("dir"), cfg.getString("cluster-config-file"));
+    const ip = cfg.getString("cluster-announce-ip") || "127.0.0.1";
+    const cport = cfg.getNumber("cluster-port") || port + 10000;
+    this.state = new ClusterState(file, ip, cfg.getNumber("cluster-announce-port") || port,
+      cfg.getNumber("cluster-announce-bus-port") || cport);
+    this.bus = new ClusterBus(this.state, () => cfg.getNumber("cluster-node-timeout"), () => this.changed());
+    const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
+    await this.bus.listen(binds[0] === "*" ? undefined : binds[0], cport);
+    log("notice", `Cluster state loaded: node ${this.state.myself.id}, bus port ${cport}`);
+    this.changed();
+  }
+
+  close(): void { this.bus?.close(); }
+
+  /** CLUSTER RESET: forget every other node and every slot; HARD also takes a new id and epoch 0. */
+  reset(hard: boolean): void {
+    const st = this.state;
+    for (const n of [...st.nodes.values()]) {
+      if (n.myself) continue;
+      this.bus.forget(n);
+      st.removeNode(n);
+    }
+    for (let s = 0; s < CLUSTER_SLOTS; s++) st.assign(s, null);
+    st.migrating.clear();
+    st.importing.clear();
+    if (hard) {
+      st.currentEpoch = 0;
+      st.lastVoteEpoch = 0;
+      st.myself.configEpoch = 0;
+      st.renameNode(st.myself, randomBytes(20).toString("hex"));
+    }
+    this.changed();
+  }
+
+  /** Something in the cluster's shape may have changed: sync the kernels, save nodes.conf. */
+  changed(): void {
+    const st = this.state;
+    const sig = this.signature();
+    if (sig === this.lastSignature) return;
+    this.lastSignature = sig;
+    for (const shard of this.server.shards) {
+      const x = shard.kernel.x;
+      x.setSlotsServed(0, CLUSTER_SLOTS - 1, 0);
+      let start = -1;
+      for (let s = 0; s <= CLUSTER_SLOTS; s++) {
+        const on = s < CLUSTER_SLOTS && st.servesDirectly(s);
+        if (on && start < 0) start = s;
+        else if (!on && start >= 0) { x.setSlotsServed(start, s - 1, 1); start = -1; }
+      }
+    }
+    st.save();
+  }
+
+  /** Redis's getNodeByQuery for a command from a client's input: the error to reply, or null. */
+  redirect(client: Client, spec: CommandSpec, argv: Buffer[]): string | null {
+    return clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv);
+  }
+
+  /** Keys of db 0 in slot (at most `max`), by scanning the keyspace of the shard owning it. */
+  keysInSlot(slot: number, max = Infinity): Buffer[] {
+    const out: Buffer[] = [];
+    const shard = this.server.shards.find((s) => slot >= s.slotLow && slot <= s.slotHigh)!;
+    let cursor = "0";
+    do {
+      const reply = shard.call([Buffer.from("SCAN"), Buffer.from(cursor), Buffer.from("COUNT"), Buffer.from("1000")], 0, this.server.now());
+      const { cursor: next, keys } = parseScanReply(Buffer.from(reply));
+      cursor = next;
+      for (const k of keys) {
+        if (keySlot(k) === slot) {
+          out.push(k);
+          if (out.length >= max) return out;
+        }
+      }
+    } while (cursor !== "0");
+    return out;
+  }
+
+  private signature(): string {
+    const st = this.state;
+    let sig = `${st.currentEpoch}|`;
+    for (const n of st.nodes.values()) sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake};`;
+    for (let s = 0; s < CLUSTER_SLOTS; s++) sig += st.owner[s]?.id.slice(0, 8) ?? "-";
+    for (const [s, n] of st.migrating) sig += `m${s}${n.id}`;
+    for (const [s, n] of st.importing) sig += `i${s}${n.id}`;
+    return sig;
+  }
+}
+
+/** SCAN's RESP2 reply: [cursor, [key...]]. */
+function parseScanReply(b: Buffer): { cursor: string; keys: Buffer[] } {
+  let p = 0;
+  const line = () => {
+    const e = b.indexOf("\r\n", p);
+    const s = b.toString("latin1", p, e);
+    p = e + 2;
+    return s;
+  };
+  line(); // *2
+  line(); // $n
+  const cursor = line();
+  const n = Number(line().slice(1));
+  const keys: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const len = Number(line().slice(1));
+    keys.push(b.subarray(p, p + len));
+    p += len + 2;
+  }
+  return { cursor, keys };
+}

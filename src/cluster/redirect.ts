@@ -1,0 +1,55 @@
+// Redis Cluster's per-command rules (cluster.c getNodeByQuery), applied to every command
+// the kernel hands back in cluster mode (the kernel runs by itself only commands whose keys
+// all hash to one slot this node serves with nothing in flight):
+//   - keys in several slots                         -> -CROSSSLOT
+//   - the slot is unassigned, or the cluster is down -> -CLUSTERDOWN
+//   - the slot is another node's                     -> -MOVED slot ip:port
+//   - the slot is migrating out and a key is missing -> -ASK slot ip:port (the target has it)
+//   - the slot is importing: served only after ASKING
+import type { Server } from "../server/server.js";
+import type { Client } from "../server/client.js";
+import type { CommandSpec } from "../commands/table.js";
+import { keysFromSpecs } from "../commands/command.js";
+import { keySlot } from "../server/router.js";
+import type { ClusterState } from "./state.js";
+
+/** Per-client cluster flags (ASKING lasts one command; READONLY until READWRITE). */
+export interface ClusterClientFlags { asking: boolean; readonly: boolean }
+
+const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
+
+/** The error that replaces running argv here, or null when it runs here. */
+export function clusterRedirect(server: Server, state: ClusterState, client: Client & { cluster?: ClusterClientFlags },
+                                spec: CommandSpec, argv: Buffer[]): string | null {
+  const flags = client.cluster;
+  const asking = flags?.asking ?? false;
+  if (flags && spec.name !== "asking") flags.asking = false;
+  // EXEC's commands were checked when queued; MULTI/EXEC/DISCARD themselves have no keys.
+  const refs = keysFromSpecs(spec, argv);
+  if (!refs || refs.length === 0) return null;
+  let slot = -1;
+  for (const r of refs) {
+    const s = keySlot(argv[r.pos]);
+    if (slot < 0) slot = s;
+    else if (s !== slot) return CROSSSLOT;
+  }
+  const owner = state.owner[slot];
+  const requireFull = server.config.getBool("cluster-require-full-coverage");
+  if (!owner) return `CLUSTERDOWN Hash slot not served`;
+  if (!state.stateOk(requireFull) && !(server.config.getBool("cluster-allow-reads-when-down") && !spec.flags.has("write"))) {
+    return "CLUSTERDOWN The cluster is down";
+  }
+  if (owner === state.myself) {
+    const target = state.migrating.get(slot);
+    if (target && refs.some((r) => server.types.typeOf(client.db, argv[r.pos]) < 0)) {
+      // Some keys already left for the target: the client asks it (or retries there).
+      return refs.length > 1 && refs.some((r) => server.types.typeOf(client.db, argv[r.pos]) >= 0)
+        ? "TRYAGAIN Multiple keys request during rehashing of slot"
+        : `ASK ${slot} ${target.ip}:${target.port}`;
+    }
+    return null;
+  }
+  if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) return null;
+  // READONLY matters on a replica reading its master's slots; LatticeKV cluster nodes are masters.
+  return `MOVED ${slot} ${owner.ip}:${owner.port}`;
+}

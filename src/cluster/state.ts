@@ -1,0 +1,214 @@
+// The cluster's shape as this node sees it (Redis's clusterState): the nodes, which node
+// owns each of the 16384 slots, slots being migrated out of or imported into this node,
+// and the epochs that settle who owns a slot when two nodes disagree.
+//
+// Persisted in cluster-config-file (nodes.conf, under dir) in Redis's own format: one
+// CLUSTER NODES line per node, then "vars currentEpoch N lastVoteEpoch 0". Written after
+// every change, as Redis does, so a restarted node keeps its id, its peers and its slots.
+//
+// Layout:
+//   nodes:      id -> ClusterNode (myself included)
+//   owner:      slot -> owning node (or null: unassigned)
+//   migrating:  slot -> target node (this node's slot moving out)
+//   importing:  slot -> source node (a slot moving in)
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+
+export const CLUSTER_SLOTS = 16384;
+
+export interface ClusterNode {
+  id: string;
+  ip: string;
+  port: number;
+  cport: number;
+  configEpoch: number;
+  myself: boolean;
+  /** Time (ms) of the last message received from it on the bus, 0 if none yet. */
+  pongReceived: number;
+  /** Time (ms) a ping was sent and not yet answered, 0 if none. */
+  pingSent: number;
+  /** Redis's "fail?" (this node suspects it) and "fail" (the cluster agreed). */
+  pfail: boolean;
+  fail: boolean;
+  /** Still in the handshake of CLUSTER MEET: its real id is not known yet. */
+  handshake: boolean;
+}
+
+export class ClusterState {
+  readonly nodes = new Map<string, ClusterNode>();
+  readonly owner: (ClusterNode | null)[] = new Array(CLUSTER_SLOTS).fill(null);
+  readonly migrating = new Map<number, ClusterNode>();
+  readonly importing = new Map<number, ClusterNode>();
+  currentEpoch = 0;
+  lastVoteEpoch = 0;
+  readonly myself: ClusterNode;
+  /** Called after anything that changes which slots this node serves directly. */
+  onSlotsChanged: () => void = () => {};
+  stats = { sent: new Map<string, number>(), received: new Map<string, number>() };
+
+  constructor(private readonly file: string, ip: string, port: number, cport: number) {
+    let me: ClusterNode | undefined;
+    if (existsSync(file)) me = this.load(readFileSync(file, "latin1"));
+    if (!me) {
+      me = newNode(randomBytes(20).toString("hex"), ip, port, cport);
+      me.myself = true;
+      this.nodes.set(me.id, me);
+    }
+    me.ip = ip;
+    me.port = port;
+    me.cport = cport;
+    this.myself = me;
+    this.save();
+  }
+
+  static configPath(dir: string, file: string): string {
+    return file.startsWith("/") ? file : join(dir, file);
+  }
+
+  // ---- slots ------------------------------------------------------------------------------
+
+  assign(slot: number, node: ClusterNode | null): void {
+    this.owner[slot] = node;
+  }
+
+  slotsOf(node: ClusterNode): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) out.push(s);
+    return out;
+  }
+
+  /** Contiguous [start, end] ranges of the slots node owns. */
+  rangesOf(node: ClusterNode): [number, number][] {
+    const out: [number, number][] = [];
+    let start = -1;
+    for (let s = 0; s <= CLUSTER_SLOTS; s++) {
+      const mine = s < CLUSTER_SLOTS && this.owner[s] === node;
+      if (mine && start < 0) start = s;
+      else if (!mine && start >= 0) { out.push([start, s - 1]); start = -1; }
+    }
+    return out;
+  }
+
+  /** Whether this node runs the slot's commands without checks (owned here, not moving). */
+  servesDirectly(slot: number): boolean {
+    return this.owner[slot] === this.myself && !this.migrating.has(slot) && !this.importing.has(slot);
+  }
+
+  /** Masters that own at least one slot (CLUSTER INFO cluster_size). */
+  size(): number {
+    const owners = new Set<ClusterNode>();
+    for (const n of this.owner) if (n) owners.add(n);
+    return owners.size;
+  }
+
+  /** cluster_state: ok when every slot is served by a node not marked failing. */
+  stateOk(requireFullCoverage: boolean): boolean {
+    for (const n of this.owner) {
+      if (n === null) { if (requireFullCoverage) return false; continue; }
+      if (n.fail) return false;
+    }
+    return true;
+  }
+
+  // ---- nodes ------------------------------------------------------------------------------
+
+  addNode(id: string, ip: string, port: number, cport: number): ClusterNode {
+    const n = newNode(id, ip, port, cport);
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  /** Forgets a node (CLUSTER FORGET, or a handshake that learnt the node's real id). */
+  removeNode(node: ClusterNode): void {
+    this.nodes.delete(node.id);
+    for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) this.owner[s] = null;
+    for (const [s, n] of this.migrating) if (n === node) this.migrating.delete(s);
+    for (const [s, n] of this.importing) if (n === node) this.importing.delete(s);
+  }
+
+  renameNode(node: ClusterNode, id: string): void {
+    this.nodes.delete(node.id);
+    node.id = id;
+    node.handshake = false;
+    this.nodes.set(id, node);
+  }
+
+  // ---- CLUSTER NODES and nodes.conf ---------------------------------------------------------
+
+  /** One CLUSTER NODES line (Redis's clusterGenNodeDescription). */
+  describe(n: ClusterNode, now: number): string {
+    const flags: string[] = [];
+    if (n.myself) flags.push("myself");
+    flags.push("master");
+    if (n.pfail && !n.fail) flags.push("fail?");
+    if (n.fail) flags.push("fail");
+    if (n.handshake) flags.push("handshake");
+    const link = n.myself || (n.pongReceived > 0 && !n.pfail && !n.fail) ? "connected" : "disconnected";
+    let line = `${n.id} ${n.ip}:${n.port}@${n.cport} ${flags.join(",")} - ${n.myself ? 0 : n.pingSent} ` +
+      `${n.myself ? 0 : n.pongReceived} ${n.configEpoch} ${link}`;
+    for (const [a, b] of this.rangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
+    if (n.myself) {
+      for (const [s, t] of [...this.migrating].sort((x, y) => x[0] - y[0])) line += ` [${s}->-${t.id}]`;
+      for (const [s, f] of [...this.importing].sort((x, y) => x[0] - y[0])) line += ` [${s}-<-${f.id}]`;
+    }
+    void now;
+    return line;
+  }
+
+  nodesText(now: number): string {
+    const lines: string[] = [];
+    for (const n of this.nodes.values()) lines.push(this.describe(n, now));
+    return lines.join("\n") + "\n";
+  }
+
+  save(): void {
+    const text = this.nodesText(Date.now()) + `vars currentEpoch ${this.currentEpoch} lastVoteEpoch ${this.lastVoteEpoch}\n`;
+    const tmp = this.file + ".tmp";
+    writeFileSync(tmp, text);
+    renameSync(tmp, this.file);
+  }
+
+  /** Loads nodes.conf; returns myself, or undefined when the file holds no node. */
+  private load(text: string): ClusterNode | undefined {
+    let me: ClusterNode | undefined;
+    const slotLines: [ClusterNode, string[]][] = [];
+    for (const raw of text.split("\n")) {
+      const f = raw.trim().split(/\s+/);
+      if (f.length < 2) continue;
+      if (f[0] === "vars") {
+        for (let i = 1; i + 1 < f.length; i += 2) {
+          if (f[i] === "currentEpoch") this.currentEpoch = Number(f[i + 1]);
+          if (f[i] === "lastVoteEpoch") this.lastVoteEpoch = Number(f[i + 1]);
+        }
+        continue;
+      }
+      if (f.length < 8) throw new Error(`Unrecoverable error: corrupted cluster config file "${raw}".`);
+      const m = /^(.*):(\d+)@(\d+)/.exec(f[1]);
+      if (!m) throw new Error(`Unrecoverable error: corrupted cluster config file "${raw}".`);
+      const n = this.addNode(f[0], m[1], Number(m[2]), Number(m[3]));
+      const flags = f[2].split(",");
+      n.myself = flags.includes("myself");
+      n.configEpoch = Number(f[6]);
+      if (n.myself) me = n;
+      slotLines.push([n, f.slice(8)]);
+    }
+    for (const [n, slots] of slotLines) {
+      for (const s of slots) {
+        const mig = /^\[(\d+)-([<>])-(\w+)\]$/.exec(s);
+        if (mig) {
+          const other = this.nodes.get(mig[3]);
+          if (other) (mig[2] === ">" ? this.migrating : this.importing).set(Number(mig[1]), other);
+          continue;
+        }
+        const [a, b] = s.split("-").map(Number);
+        for (let x = a; x <= (b ?? a); x++) this.owner[x] = n;
+      }
+    }
+    return me;
+  }
+}
+
+function newNode(id: string, ip: string, port: number, cport: number): ClusterNode {
+  return { id, ip, port, cport, configEpoch: 0, myself: false, pongReceived: 0, pingSent: 0, pfail: false, fail: false, handshake: false };
+}

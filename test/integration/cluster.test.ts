@@ -1,0 +1,129 @@
+// Cluster mode through real processes: three nodes joined by redis-cli --cluster create,
+// Redis's redirections (MOVED, CROSSSLOT), ioredis's Cluster client spreading keys over
+// all nodes, and failure detection: a killed node is marked failed and the cluster goes
+// down, then comes back when the node restarts from its nodes.conf.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import Redis, { Cluster } from "ioredis";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+
+const redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].find((p) => existsSync(p));
+const inCI = process.env.CI === "true" || process.env.CI === "1";
+if (!redisCli) {
+  if (inCI) throw new Error("cluster test: redis-cli not found; CI installs redis-tools");
+  console.warn("SKIPPED cluster test: redis-cli (Debian's redis-tools) not found");
+}
+
+interface Node { srv: RunningServer; port: number; cport: number; dir: string }
+
+async function startNode(at?: Node): Promise<Node> {
+  const port = at?.port ?? await freePort();
+  const cport = at?.cport ?? await freePort();
+  const dir = at?.dir ?? mkdtempSync(join(tmpdir(), "lkv-cluster-"));
+  const srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(cport), "--cluster-node-timeout", "1000"],
+    {}, { port, dir });
+  return { srv, port, cport, dir };
+}
+
+function cli(...args: string[]): string {
+  return execFileSync(redisCli!, args, { encoding: "utf8", timeout: 60_000 });
+}
+
+async function waitFor(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(!redisCli)("cluster mode (3 nodes)", () => {
+  const nodes: Node[] = [];
+  let r: Redis;
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) nodes.push(await startNode());
+    const out = cli("--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-yes");
+    expect(out).toContain("[OK] All 16384 slots covered.");
+    r = await connectClient(nodes[0].port, { protocol: 2 } as never);
+    await waitFor("cluster_state:ok on every node", async () => {
+      for (const n of nodes) if (!cli("-p", String(n.port), "cluster", "info").includes("cluster_state:ok")) return false;
+      return true;
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    r?.disconnect();
+    for (const n of nodes) {
+      await n.srv.stop();
+      rmSync(n.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("answers Redis's cluster replies: INFO, MYID, NODES, SLOTS, KEYSLOT, HELLO's mode", async () => {
+    expect(await r.info("cluster")).toContain("cluster_enabled:1");
+    const myid = String(await r.call("cluster", "myid"));
+    expect(myid).toMatch(/^[0-9a-f]{40}$/);
+    const lines = String(await r.call("cluster", "nodes")).trim().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines.find((l) => l.startsWith(myid))).toMatch(/ myself,master - 0 0 \d+ connected \d+-\d+$/);
+    const slots = (await r.call("cluster", "slots")) as [number, number, [string, number, string, unknown[]]][];
+    expect(slots.map((s) => s[1] - s[0] + 1).reduce((a, b) => a + b, 0)).toBe(16384);
+    expect(await r.call("cluster", "keyslot", "foo")).toBe(12182);
+    expect(await r.call("cluster", "keyslot", "{user1000}.following")).toBe(await r.call("cluster", "keyslot", "{user1000}.followers"));
+  });
+
+  it("redirects with MOVED and refuses CROSSSLOT, and redis-cli -c follows the redirect", async () => {
+    const slot = Number(await r.call("cluster", "keyslot", "foo"));
+    const owner = nodes.find((n) =>
+      cli("-p", String(n.port), "cluster", "nodes").split("\n").some((l) => l.includes("myself") && ownsSlot(l, slot)))!;
+    const other = nodes.find((n) => n !== owner)!;
+    const c = await connectClient(other.port, { protocol: 2 } as never);
+    await expect(c.set("foo", "bar")).rejects.toThrow(`MOVED ${slot} 127.0.0.1:${owner.port}`);
+    await expect(c.mset("a", "1", "b", "2")).rejects.toThrow("CROSSSLOT Keys in request don't hash to the same slot");
+    await expect(c.select(1)).rejects.toThrow("SELECT is not allowed in cluster mode");
+    c.disconnect();
+    expect(cli("-c", "-p", String(other.port), "set", "foo", "bar").trim()).toBe("OK");
+    expect(cli("-c", "-p", String(other.port), "get", "foo").trim()).toBe("bar");
+  });
+
+  it("ioredis Cluster spreads keys of every type over all nodes and reads them back", async () => {
+    const cluster = new Cluster(nodes.map((n) => ({ host: "127.0.0.1", port: n.port })), { redisOptions: { protocol: 2 } as never });
+    try {
+      for (let i = 0; i < 300; i++) await cluster.set(`k${i}`, `v${i}`);
+      await cluster.rpush("{tag}list", "a", "b");
+      await cluster.sadd("{tag}set", "x");
+      await cluster.mset("{tag}a", "1", "{tag}b", "2");
+      for (let i = 0; i < 300; i++) expect(await cluster.get(`k${i}`)).toBe(`v${i}`);
+      expect(await cluster.lrange("{tag}list", 0, -1)).toEqual(["a", "b"]);
+      expect(await cluster.mget("{tag}a", "{tag}b")).toEqual(["1", "2"]);
+      // Every node holds some of the keys: the slots really are spread.
+      for (const n of nodes) expect(Number(cli("-p", String(n.port), "dbsize"))).toBeGreaterThan(50);
+    } finally {
+      cluster.disconnect();
+    }
+  });
+
+  it("marks a killed node failed (cluster down), and recovers when it restarts from nodes.conf", async () => {
+    const victim = nodes[2];
+    const watcher = nodes[0];
+    await victim.srv.stop();
+    await waitFor("the others to mark the node failed", async () =>
+      cli("-p", String(watcher.port), "cluster", "info").includes("cluster_state:fail"));
+    expect(cli("-p", String(watcher.port), "cluster", "nodes")).toMatch(/master,fail - /);
+    nodes[2] = await startNode(victim);
+    await waitFor("cluster_state:ok again", async () =>
+      cli("-p", String(watcher.port), "cluster", "info").includes("cluster_state:ok"));
+    expect(cli("--cluster", "check", `127.0.0.1:${watcher.port}`)).toContain("[OK] All 16384 slots covered.");
+  }, 60_000);
+});
+
+function ownsSlot(line: string, slot: number): boolean {
+  return line.split(" ").slice(8).some((r) => {
+    const [a, b] = r.split("-").map(Number);
+    return slot >= a && slot <= (b ?? a);
+  });
+}
