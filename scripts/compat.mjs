@@ -94,7 +94,7 @@ async function main() {
   }
 
   mkdirSync(join(resultsDir, "logs"), { recursive: true });
-  const results = units.length ? await runExternal(command) : [];
+  const results = units.length ? await runExternal(command, suite) : [];
   if (harnessUnits.length) {
     const tree = layoutHarness(suite, join(root, ".compat"), opts.target, command);
     console.log(`compat: harness tree ${tree} (src/redis-server runs ${command.join(" ")})`);
@@ -104,7 +104,7 @@ async function main() {
 }
 
 /** Runs `units` in external mode against one server, restarted when a unit kills or wedges it. */
-async function runExternal(command) {
+async function runExternal(command, suite) {
   let server = await startServer(command);
   console.log(`compat: server pid ${server.pid} on 127.0.0.1:${server.port}`);
   const results = [];

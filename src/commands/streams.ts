@@ -15,6 +15,7 @@ import { ERR, parseInteger } from "./context.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 import type { Server } from "../server/server.js";
 import { typeCommand } from "../types/keyspace.js";
+import { installStreamCodec } from "../types/stream-rdb.js";
 import { OBJ_STREAM, WrongTypeError } from "../types/value.js";
 import {
   StreamValue, ConsumerGroup, Consumer, type Nack, type StreamEntry, type StreamID, type TrimArgs,
@@ -1176,6 +1177,7 @@ function xinfoConsumers(ctx: CommandContext): void {
 }
 
 export function registerStreamCommands(t: CommandTable): void {
+  installStreamCodec();
   const def = (name: string, fn: (ctx: CommandContext) => void) => t.define(name, typeCommand(fn));
   def("xadd", xadd);
   def("xtrim", xtrim);

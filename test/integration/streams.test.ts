@@ -101,4 +101,19 @@ describe("streams through a real server", () => {
     await expect(r.xadd("str", "*", "f", "v")).rejects.toThrow("WRONGTYPE");
     await expect(r.xlen("str")).rejects.toThrow("WRONGTYPE");
   });
+
+  it("DUMP and RESTORE carry entries, tombstones, groups and pending entries", async () => {
+    await r.config("SET", "stream-node-max-entries", "2");
+    for (let i = 1; i <= 5; i++) await r.xadd("s", `${i}-0`, "f", String(i));
+    await r.xdel("s", "2-0");
+    await r.xgroup("CREATE", "s", "g", "0");
+    await r.xreadgroup("GROUP", "g", "alice", "COUNT", 2, "STREAMS", "s", ">");
+    await r.config("SET", "stream-node-max-entries", "100");
+    const payload = await r.dumpBuffer("s");
+    await r.restore("copy", 0, payload);
+    expect(await r.xrange("copy", "-", "+")).toEqual(await r.xrange("s", "-", "+"));
+    expect(await r.xpending("copy", "g")).toEqual([2, "1-0", "3-0", [["alice", "2"]]]);
+    const info = (await r.xinfo("STREAM", "copy")) as unknown[];
+    expect(info.slice(6, 14)).toEqual(["last-generated-id", "5-0", "max-deleted-entry-id", "2-0", "entries-added", 5, "recorded-first-entry-id", "1-0"]);
+  });
 });

@@ -1,0 +1,290 @@
+// Streams in Redis's RDB object format (rdbSaveObject / rdbLoadObject for OBJ_STREAM), so
+// DUMP/RESTORE and RDB files carry streams to and from Redis. Filled into the persistence
+// layer's streamCodec hook (src/persistence/value-codec.ts).
+//
+// RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0; _LISTPACKS is the same without the fields marked v2):
+//   len(nodes), then per node: string(16-byte master ID, big endian ms|seq), string(listpack)
+//   len(length) len(last.ms) len(last.seq)
+//   v2: len(first.ms) len(first.seq) len(maxdel.ms) len(maxdel.seq) len(entries_added)
+//   len(groups), per group: string(name) len(last.ms) len(last.seq) [v2: len(entries_read)]
+//     len(pel), per NACK: raw 16-byte ID, u64le delivery time (ms), len(delivery count)
+//     len(consumers), per consumer: string(name), u64le seen time, len(pel), raw 16-byte IDs
+// A node's listpack: master entry [count, deleted, nfields, field..., 0], then per entry
+//   [flags, ms-delta, seq-delta, (nfields, field, value... | value... if SAMEFIELDS), lp-count].
+import { RdbReader, RdbWriter, RdbFormatError, RDB_TYPE_STREAM_LISTPACKS_2 } from "../persistence/rdb-format.js";
+import { decodeListpack } from "../persistence/packed.js";
+import { streamCodec } from "../persistence/value-codec.js";
+import type { HostValue } from "./value.js";
+import { StreamValue, StreamNode, ConsumerGroup, Consumer, packEntry, unpackEntry, cmpId, type StreamID, type Nack } from "./stream.js";
+
+const FLAG_DELETED = 1;
+const FLAG_SAMEFIELDS = 2;
+
+// ---- listpack writing (lpAppend: integers in the smallest int encoding, strings that are
+// canonical int64 text as integers too, as Redis's lpEncodeGetType does) ----------------------
+
+function canonicalInt64(b: Buffer): bigint | null {
+  if (b.length === 0 || b.length > 20) return null;
+  const s = b.toString("latin1");
+  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
+  const v = BigInt(s);
+  return v < -(2n ** 63n) || v >= 2n ** 63n ? null : v;
+}
+
+function backlen(n: number): Buffer {
+  if (n <= 127) return Buffer.from([n]);
+  if (n < 16383) return Buffer.from([n >> 7, (n & 127) | 128]);
+  if (n < 2097151) return Buffer.from([n >> 14, ((n >> 7) & 127) | 128, (n & 127) | 128]);
+  if (n < 268435455) return Buffer.from([n >> 21, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128]);
+  return Buffer.from([Math.floor(n / 2 ** 28), ((n >> 21) & 127) | 128, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128]);
+}
+
+function lpInt(v: bigint): Buffer {
+  let enc: Buffer;
+  if (v >= 0n && v <= 127n) enc = Buffer.from([Number(v)]);
+  else if (v >= -4096n && v <= 4095n) {
+    const u = Number(v < 0n ? (1n << 13n) + v : v);
+    enc = Buffer.from([0xc0 | (u >> 8), u & 0xff]);
+  } else if (v >= -32768n && v <= 32767n) { enc = Buffer.alloc(3); enc[0] = 0xf1; enc.writeInt16LE(Number(v), 1); }
+  else if (v >= -8388608n && v <= 8388607n) { enc = Buffer.alloc(4); enc[0] = 0xf2; enc.writeIntLE(Number(v), 1, 3); }
+  else if (v >= -2147483648n && v <= 2147483647n) { enc = Buffer.alloc(5); enc[0] = 0xf3; enc.writeInt32LE(Number(v), 1); }
+  else { enc = Buffer.alloc(9); enc[0] = 0xf4; enc.writeBigInt64LE(v, 1); }
+  return Buffer.concat([enc, backlen(enc.length)]);
+}
+
+function lpString(b: Buffer): Buffer {
+  const asInt = canonicalInt64(b);
+  if (asInt !== null) return lpInt(asInt);
+  let head: Buffer;
+  if (b.length < 64) head = Buffer.from([0x80 | b.length]);
+  else if (b.length < 4096) head = Buffer.from([0xe0 | (b.length >> 8), b.length & 0xff]);
+  else { head = Buffer.alloc(5); head[0] = 0xf0; head.writeUInt32LE(b.length, 1); }
+  return Buffer.concat([head, b, backlen(head.length + b.length)]);
+}
+
+function listpack(elems: Buffer[]): Buffer {
+  const body = Buffer.concat(elems);
+  const out = Buffer.alloc(6 + body.length + 1);
+  out.writeUInt32LE(out.length, 0);
+  out.writeUInt16LE(Math.min(elems.length, 65535), 4);
+  body.copy(out, 6);
+  out[out.length - 1] = 0xff;
+  return out;
+}
+
+// ---- u64 lengths, which exceed what the shared reader/writer take as JS numbers ---------------
+
+function writeLen64(w: RdbWriter, v: bigint | number): void {
+  const n = BigInt(v);
+  if (n <= 0xffffffffn) { w.len(Number(n)); return; }
+  const b = Buffer.alloc(9);
+  b[0] = 0x81;
+  b.writeBigUInt64BE(n, 1);
+  w.raw(b);
+}
+
+function readLen64(r: RdbReader): bigint {
+  const first = r.buf[r.pos];
+  if (first === 0x81) {
+    r.u8();
+    return r.bytes(8).readBigUInt64BE(0);
+  }
+  return BigInt(r.len());
+}
+
+function rawId(id: StreamID): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64BE(id.ms, 0);
+  b.writeBigUInt64BE(id.seq, 8);
+  return b;
+}
+function idFromRaw(b: Buffer): StreamID { return { ms: b.readBigUInt64BE(0), seq: b.readBigUInt64BE(8) }; }
+
+// ---- encode ----------------------------------------------------------------------------------
+
+function sameFields(entry: Buffer[], master: Buffer[]): boolean {
+  if (entry.length / 2 !== master.length) return false;
+  for (let i = 0; i < master.length; i++) if (!entry[2 * i].equals(master[i])) return false;
+  return true;
+}
+
+function nodeListpack(node: StreamNode): Buffer {
+  const master = node.firstId();
+  const first = unpackEntry(node.packed[0]);
+  const masterFields: Buffer[] = [];
+  for (let i = 0; i < first.length; i += 2) masterFields.push(first[i]);
+  const els: Buffer[] = [lpInt(BigInt(node.live)), lpInt(BigInt(node.tombstones)), lpInt(BigInt(masterFields.length))];
+  for (const f of masterFields) els.push(lpString(f));
+  els.push(lpInt(0n));
+  for (let i = 0; i < node.slots; i++) {
+    const id = node.idAt(i);
+    const e = unpackEntry(node.packed[i]);
+    const same = sameFields(e, masterFields);
+    let flags = node.deleted[i] ? FLAG_DELETED : 0;
+    if (same) flags |= FLAG_SAMEFIELDS;
+    els.push(lpInt(BigInt(flags)), lpInt(id.ms - master.ms), lpInt(id.seq - master.seq));
+    const n = e.length / 2;
+    if (same) {
+      for (let k = 1; k < e.length; k += 2) els.push(lpString(e[k]));
+    } else {
+      els.push(lpInt(BigInt(n)));
+      for (const x of e) els.push(lpString(x));
+    }
+    els.push(lpInt(BigInt(same ? 3 + n : 3 + 2 * n + 1)));
+  }
+  return listpack(els);
+}
+
+function encode(w: RdbWriter, v: HostValue): number {
+  const s = v as StreamValue;
+  w.len(s.nodes.length);
+  for (const node of s.nodes) {
+    w.string(rawId(node.firstId()));
+    w.string(nodeListpack(node));
+  }
+  writeLen64(w, s.length);
+  writeLen64(w, s.lastId.ms); writeLen64(w, s.lastId.seq);
+  writeLen64(w, s.firstId.ms); writeLen64(w, s.firstId.seq);
+  writeLen64(w, s.maxDeletedId.ms); writeLen64(w, s.maxDeletedId.seq);
+  writeLen64(w, s.entriesAdded);
+  const groups = s.sortedGroups();
+  w.len(groups.length);
+  for (const [name, g] of groups) {
+    w.string(Buffer.from(name, "latin1"));
+    writeLen64(w, g.lastId.ms); writeLen64(w, g.lastId.seq);
+    // entries_read -1 (invalid) is written as its u64 bit pattern, as Redis's rdbSaveLen does.
+    writeLen64(w, g.entriesRead < 0 ? BigInt.asUintN(64, BigInt(g.entriesRead)) : g.entriesRead);
+    w.len(g.pel.size);
+    for (let i = 0; i < g.pel.size; i++) {
+      w.raw(rawId(g.pel.ids[i]));
+      w.i64le(g.pel.vals[i].deliveryTime);
+      writeLen64(w, g.pel.vals[i].deliveryCount);
+    }
+    const consumers = g.sortedConsumers();
+    w.len(consumers.length);
+    for (const c of consumers) {
+      w.string(Buffer.from(c.name, "latin1"));
+      w.i64le(c.seenTime);
+      w.len(c.pel.size);
+      for (const id of c.pel.ids) w.raw(rawId(id));
+    }
+  }
+  return RDB_TYPE_STREAM_LISTPACKS_2;
+}
+
+// ---- decode ----------------------------------------------------------------------------------
+
+const toBig = (b: Buffer | undefined): bigint => {
+  if (!b) throw new RdbFormatError("stream listpack truncated");
+  const v = canonicalInt64(b);
+  if (v === null) throw new RdbFormatError("stream listpack: integer expected");
+  return v;
+};
+
+function nodeFromListpack(masterId: StreamID, lp: Buffer): StreamNode {
+  const els = decodeListpack(lp);
+  if (els.length === 0) throw new RdbFormatError("Empty listpack inside stream");
+  let p = 0;
+  const next = () => { if (p >= els.length) throw new RdbFormatError("stream listpack truncated"); return els[p++]; };
+  const live = Number(toBig(next()));
+  const deleted = Number(toBig(next()));
+  const nMaster = Number(toBig(next()));
+  const masterFields: Buffer[] = [];
+  for (let i = 0; i < nMaster; i++) masterFields.push(Buffer.from(next()));
+  if (toBig(next()) !== 0n) throw new RdbFormatError("stream master entry terminator");
+  const node = new StreamNode(Math.max(8, live + deleted));
+  let seenLive = 0, seenDeleted = 0;
+  while (p < els.length) {
+    const flags = Number(toBig(next()));
+    const id = { ms: masterId.ms + toBig(next()), seq: masterId.seq + toBig(next()) };
+    const elems: Buffer[] = [];
+    if (flags & FLAG_SAMEFIELDS) {
+      for (const f of masterFields) elems.push(f, Buffer.from(next()));
+    } else {
+      const n = Number(toBig(next()));
+      for (let i = 0; i < 2 * n; i++) elems.push(Buffer.from(next()));
+    }
+    next(); // lp-count
+    if (node.slots && cmpId(id, node.lastId()) <= 0) throw new RdbFormatError("stream IDs out of order");
+    let bytes = 4;
+    for (const e of elems) bytes += e.length + 2;
+    node.push(id, packEntry(elems), bytes);
+    if (flags & FLAG_DELETED) {
+      node.deleted[node.slots - 1] = 1;
+      node.live--;
+      node.tombstones++;
+      seenDeleted++;
+    } else seenLive++;
+  }
+  if (seenLive !== live || seenDeleted !== deleted) throw new RdbFormatError("stream listpack counts mismatch");
+  return node;
+}
+
+function decode(r: RdbReader, rdbType: number): HostValue {
+  const v2 = rdbType === RDB_TYPE_STREAM_LISTPACKS_2;
+  const s = new StreamValue();
+  const nodes = r.len();
+  for (let i = 0; i < nodes; i++) {
+    const key = r.string();
+    if (key.length !== 16) throw new RdbFormatError("Stream node key entry is not the size of a stream ID");
+    const node = nodeFromListpack(idFromRaw(key), r.string());
+    if (node.live > 0) s.nodes.push(node);
+  }
+  s.length = Number(readLen64(r));
+  s.lastId = { ms: readLen64(r), seq: readLen64(r) };
+  if (v2) {
+    s.firstId = { ms: readLen64(r), seq: readLen64(r) };
+    s.maxDeletedId = { ms: readLen64(r), seq: readLen64(r) };
+    s.entriesAdded = Number(readLen64(r));
+  } else {
+    s.entriesAdded = s.length;
+    s.refreshFirstId();
+  }
+  let counted = 0;
+  for (const n of s.nodes) counted += n.live;
+  if (counted !== s.length) throw new RdbFormatError("Stream length inconsistent with rax entries");
+  const groups = r.len();
+  for (let i = 0; i < groups; i++) {
+    const name = r.string().toString("latin1");
+    const lastId = { ms: readLen64(r), seq: readLen64(r) };
+    let entriesRead: number;
+    if (v2) {
+      const raw = readLen64(r);
+      entriesRead = raw === 0xffffffffffffffffn ? -1 : Number(raw);
+    } else entriesRead = s.estimateDistanceFromFirstEverEntry(lastId);
+    if (s.groups.has(name)) throw new RdbFormatError(`Duplicated consumer group name ${name}`);
+    const g = new ConsumerGroup(lastId, entriesRead);
+    s.groups.set(name, g);
+    const pel = r.len();
+    for (let k = 0; k < pel; k++) {
+      const id = idFromRaw(r.bytes(16));
+      const nack: Nack = { deliveryTime: Number(r.i64le()), deliveryCount: Number(readLen64(r)), consumer: null };
+      if (!g.pel.tryInsert(id, nack)) throw new RdbFormatError("Duplicated global PEL entry loading stream consumer group");
+    }
+    const consumers = r.len();
+    for (let k = 0; k < consumers; k++) {
+      const cname = r.string().toString("latin1");
+      if (g.consumers.has(cname)) throw new RdbFormatError("Duplicate stream consumer detected.");
+      const c = new Consumer(cname, Number(r.i64le()));
+      g.consumers.set(cname, c);
+      const n = r.len();
+      for (let j = 0; j < n; j++) {
+        const id = idFromRaw(r.bytes(16));
+        const nack = g.pel.get(id);
+        if (!nack) throw new RdbFormatError("Consumer entry not found in group global PEL");
+        if (nack.consumer) throw new RdbFormatError("Duplicated consumer PEL entry loading a stream consumer group");
+        nack.consumer = c;
+        c.pel.tryInsert(id, nack);
+      }
+    }
+    for (const nack of g.pel.vals) if (!nack.consumer) throw new RdbFormatError("Stream PEL entry without a consumer");
+  }
+  return s;
+}
+
+/** Wires streams into DUMP/RESTORE and RDB files. */
+export function installStreamCodec(): void {
+  streamCodec.encode = encode;
+  streamCodec.decode = decode;
+  streamCodec.rdbType = RDB_TYPE_STREAM_LISTPACKS_2;
+}
