@@ -19,10 +19,12 @@ import { registerPersistenceCommands } from "./persistence.js";
 import { registerStreamCommands } from "./streams.js";
 import { registerCrdtCommands } from "../replication/commands.js";
 import { registerClusterCommands } from "./cluster.js";
+import { registerMigrateCommand } from "./migrate.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
   registerClusterCommands(t);
+  registerMigrateCommand(t);
   registerCommandCommand(t);
   registerInfoCommand(t);
   registerConfigCommands(t);

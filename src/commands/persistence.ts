@@ -75,4 +75,6 @@ function restore({ server, client, argv, reply }: CommandContext): void {
 export function registerPersistenceCommands(t: CommandTable): void {
   t.define("dump", dump);
   t.define("restore", restore);
+  // MIGRATE's form in cluster mode: the same, accepted by a slot being imported (flag "asking").
+  t.define("restore-asking", restore);
 }

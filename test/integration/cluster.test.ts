@@ -107,6 +107,25 @@ describe.skipIf(!redisCli)("cluster mode (3 nodes)", () => {
     }
   });
 
+  it("redis-cli --cluster reshard moves slots with their keys (SETSLOT, GETKEYSINSLOT, MIGRATE, ASK)", async () => {
+    const cluster = new Cluster(nodes.map((n) => ({ host: "127.0.0.1", port: n.port })), { redisOptions: { protocol: 2 } as never });
+    try {
+      for (let i = 0; i < 300; i++) await cluster.set(`r${i}`, `v${i}`);
+      const from = cli("-p", String(nodes[0].port), "cluster", "myid").trim();
+      const to = cli("-p", String(nodes[1].port), "cluster", "myid").trim();
+      const before = Number(cli("-p", String(nodes[0].port), "dbsize"));
+      const out = cli("--cluster", "reshard", `127.0.0.1:${nodes[0].port}`, "--cluster-from", from, "--cluster-to", to,
+        "--cluster-slots", "60", "--cluster-yes");
+      expect(out).toContain("Moving slot 59 from");
+      expect(Number(cli("-p", String(nodes[0].port), "dbsize"))).toBeLessThan(before);
+      expect(cli("--cluster", "check", `127.0.0.1:${nodes[0].port}`)).toContain("[OK] All 16384 slots covered.");
+      await cluster.refreshSlotsCache?.();
+      for (let i = 0; i < 300; i++) expect(await cluster.get(`r${i}`)).toBe(`v${i}`);
+    } finally {
+      cluster.disconnect();
+    }
+  }, 90_000);
+
   it("marks a killed node failed (cluster down), and recovers when it restarts from nodes.conf", async () => {
     const victim = nodes[2];
     const watcher = nodes[0];
