@@ -16,10 +16,11 @@ import type { Server } from "../server/server.js";
 import { EFFECT_COMMAND, type Effect } from "../server/effects.js";
 import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
-import { LocalKeyspace, type Actual } from "./keyspace-io.js";
+import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
+import { orWinner, type OrRegister } from "./or-register.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listWriteDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
-  clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, type KeyState, type Visible,
+  clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, type KeyState, type Visible, type ElemKind,
 } from "./key-state.js";
 
 const INCR_BY: Record<string, (argv: Buffer[]) => bigint> = {
@@ -163,6 +164,7 @@ export class Replicator {
   /** Records, as local CRDT writes, how the key now differs from its CRDT state. */
   private sync(db: number, key: Buffer, cmd = "", argv: Buffer[] = [], rewrite = false): void {
     const k = dbKey(db, key);
+    if (this.syncMembers(db, key, k, cmd, argv)) return;
     const actual = this.io.read(db, key);
     let s = this.state(k);
     if (!actual) {
@@ -211,6 +213,49 @@ export class Replicator {
     if (visibleExpireAt(s) !== actual.expireAt) this.emit(k, ttlDelta(s, node, this.hlc.tick(), actual.expireAt));
   }
 
+  /**
+   * The fast path for a set, hash or sorted set: when the command names the members it
+   * touched (SADD, HDEL, ZINCRBY...) or only changes the TTL, reads back just those members
+   * instead of the whole value. Returns false when the slow path (full read and diff) must run.
+   */
+  private syncMembers(db: number, key: Buffer, k: string, cmd: string, argv: Buffer[]): boolean {
+    const s = this.store.get(k);
+    if (!s) return false;
+    const kind = soleKind(s);
+    if (!kind) return false;
+    const members = namedMembers(cmd, argv, key);
+    if (!members) return false;
+    if (this.io.typeOf(db, key) !== kind) return false;
+    const node = this.nodeId;
+    const regs = s[kind] as Map<string, OrRegister<unknown>>;
+    const readers = { set: "SMISMEMBER", hash: "HMGET", zset: "ZMSCORE" } as const;
+    const now = members.length ? (this.io.run(db, readers[kind], key, ...members) as (number | Buffer | null)[]) : [];
+    const writes = ADDING.has(cmd);
+    members.forEach((mb, i) => {
+      const m = mb.toString("latin1");
+      const st = this.state(k);
+      const reg = (st[kind] as Map<string, OrRegister<unknown>>).get(m);
+      const win = reg ? orWinner(reg, st.floor) : undefined;
+      const got = now[i];
+      const present = kind === "set" ? got === 1 : got !== null;
+      if (!present) { if (win) this.emit(k, elemRemoveDelta(st, kind, m)); return; }
+      if (kind === "set") {
+        if (!win || writes) this.emit(k, elemWriteDelta(st, "set", m, node, this.hlc.tick(), true));
+      } else if (kind === "hash") {
+        const v = got as Buffer;
+        if (!win || writes || !(win[1].v as Buffer).equals(v)) this.emit(k, elemWriteDelta(st, "hash", m, node, this.hlc.tick(), v));
+      } else {
+        const sc = parseScore(got as Buffer);
+        if (!win || writes || win[1].v !== sc) this.emit(k, elemWriteDelta(st, "zset", m, node, this.hlc.tick(), sc));
+      }
+    });
+    void regs;
+    const st = this.state(k);
+    const expireAt = this.io.expireAt(db, key);
+    if (visibleExpireAt(st) !== expireAt) this.emit(k, ttlDelta(st, node, this.hlc.tick(), expireAt));
+    return true;
+  }
+
   private diff(k: string, s: KeyState, actual: Actual, rewrite: boolean): void {
     const node = this.nodeId;
     const vis = visible(s);
@@ -255,6 +300,40 @@ export class Replicator {
     }
   }
 
+  /**
+   * The fast path of apply: a delta that only touches members of the key's one collection
+   * type (no key-level DEL, no type change) is applied member by member, instead of
+   * rewriting the whole key. Returns false when the whole key must be rewritten.
+   */
+  private materializeMembers(db: number, key: Buffer, k: string, d: KeyState): boolean {
+    const s = this.store.get(k)!;
+    const kind = soleKind(s);
+    const dk = soleKind(d);
+    const onlyTtl = !dk && !d.str.entries.size && !d.cnt.size && !d.list.entries.size && !d.set.size && !d.hash.size && !d.zset.size;
+    if (!kind || d.floor.size || d.cntBase.size || !(dk === kind || onlyTtl)) return false;
+    if (this.io.typeOf(db, key) !== kind) return false;
+    const changed = [...(d[kind] as Map<string, OrRegister<unknown>>).keys()];
+    const regs = s[kind] as Map<string, OrRegister<unknown>>;
+    let alive = 0;
+    for (const r of regs.values()) if (orWinner(r, s.floor)) { alive++; break; }
+    if (!alive) return false; // the key ends empty: the slow path deletes it
+    const members = changed.map((m) => Buffer.from(m, "latin1"));
+    for (const [m, mb] of changed.map((m, i) => [m, members[i]] as const)) {
+      const reg = regs.get(m);
+      const win = reg ? orWinner(reg, s.floor) : undefined;
+      if (kind === "set") this.io.run(db, win ? "SADD" : "SREM", key, mb);
+      else if (kind === "hash") { if (win) this.io.run(db, "HSET", key, mb, win[1].v as Buffer); else this.io.run(db, "HDEL", key, mb); }
+      else if (win) this.io.run(db, "ZADD", key, formatScore(win[1].v as number), mb);
+      else this.io.run(db, "ZREM", key, mb);
+    }
+    const want = visibleExpireAt(s);
+    if (want !== this.io.expireAt(db, key)) {
+      if (want) this.io.run(db, "PEXPIREAT", key, String(want));
+      else this.io.run(db, "PERSIST", key);
+    }
+    return true;
+  }
+
   // ---- apply ----------------------------------------------------------------------------------
 
   /** Merges a batch from a peer (deltas or anti-entropy states); returns keys whose state changed. */
@@ -265,18 +344,19 @@ export class Replicator {
       this.hlc.observe(maxStamp(d));
       if (!this.store.join(k, d)) continue;
       changed++;
-      this.materialize(k);
+      this.materialize(k, d);
     }
     this.stats.remoteKeysChanged += changed;
     return changed;
   }
 
-  /** Makes the keyspace hold the key's merged visible value. */
-  materialize(k: string): void {
+  /** Makes the keyspace hold the key's merged visible value (after joining delta d). */
+  materialize(k: string, d?: KeyState): void {
     const { db, key } = splitDbKey(k);
-    const want = visible(this.store.get(k)!);
     this.applying = true;
     try {
+      if (d && this.materializeMembers(db, key, k, d)) return;
+      const want = visible(this.store.get(k)!);
       const actual = this.io.read(db, key);
       if (actual?.type === "other") return; // a type we do not replicate stays as it is
       if (sameValue(want, actual)) return;
@@ -284,6 +364,45 @@ export class Replicator {
     } finally {
       this.applying = false;
     }
+  }
+}
+
+/**
+ * The one collection type a state holds content of (no string, counter, list or other
+ * collection entries), or undefined. Checked in O(1) for the usual single-typed key.
+ */
+function soleKind(s: KeyState): ElemKind | undefined {
+  if (s.str.entries.size || s.cnt.size || s.list.entries.size) return undefined;
+  let kind: ElemKind | undefined;
+  for (const kd of ["set", "hash", "zset"] as const) {
+    const m = s[kd] as Map<string, OrRegister<unknown>>;
+    if (m.size === 0) continue;
+    if (kind) return undefined;
+    kind = kd;
+  }
+  return kind;
+}
+
+/** Commands whose named members are all they change (besides the TTL). */
+const ADDING = new Set(["sadd", "hset", "hmset", "hsetnx", "hincrby", "hincrbyfloat", "zadd", "zincrby"]);
+
+/** The members a command names, or null when it may touch others (the slow path reads all). */
+function namedMembers(cmd: string, argv: Buffer[], key: Buffer): Buffer[] | null {
+  switch (cmd) {
+    case "sadd": case "srem": case "hdel": case "zrem": return argv.slice(2);
+    case "smove": return [argv[3]];
+    case "hset": case "hmset": return argv.filter((_, i) => i >= 2 && i % 2 === 0);
+    case "hsetnx": case "hincrby": case "hincrbyfloat": return [argv[2]];
+    case "zincrby": return [argv[3]];
+    case "zadd": {
+      let i = 2;
+      while (i < argv.length && ZADD_FLAGS.has(argv[i].toString("latin1").toLowerCase())) i++;
+      const out: Buffer[] = [];
+      for (i++; i < argv.length; i += 2) out.push(argv[i]);
+      return out;
+    }
+    case "pexpireat": case "persist": case "pexpire": case "expire": case "expireat": return [];
+    default: void key; return null;
   }
 }
 

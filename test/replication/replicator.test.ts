@@ -111,4 +111,24 @@ describe("Replicator", () => {
     sync();
     expect(b.run("dbsize")).toBe(0);
   });
+
+  it("SADD/HSET on a big collection read back only the members they name, and apply member by member", () => {
+    const members = Array.from({ length: 2000 }, (_, i) => `m${i}`);
+    a.run("sadd", "big", ...members);
+    a.run("hset", "bigh", ...members.flatMap((m) => [m, "1"]));
+    sync();
+    const calls = (s: Node, name: string) => s.server.table.lookup(name)!.calls;
+    const before = [calls(a, "smembers"), calls(a, "hgetall"), calls(b, "del")];
+    a.run("sadd", "big", "new");
+    a.run("srem", "big", "m1");
+    a.run("hset", "bigh", "m5", "2");
+    a.run("expire", "big", "1000");
+    sync();
+    expect([calls(a, "smembers"), calls(a, "hgetall"), calls(b, "del")]).toEqual(before);
+    expect(b.run("scard", "big")).toBe(2000);
+    expect(b.run("sismember", "big", "new")).toBe(1);
+    expect(b.run("sismember", "big", "m1")).toBe(0);
+    expect(b.str("hget", "bigh", "m5")).toBe("2");
+    expect(b.run("pexpiretime", "big")).toBe(a.run("pexpiretime", "big"));
+  });
 });
