@@ -56,41 +56,50 @@ export function emptyKeyState(): KeyState {
 
 // ---- join -------------------------------------------------------------------------------
 
-function joinCounters(into: Map<string, Counter>, d: Map<string, Counter>): void {
+function joinCounters(into: Map<string, Counter>, d: Map<string, Counter>): boolean {
+  let changed = false;
   for (const [n, c] of d) {
     const cur = into.get(n);
-    if (!cur || c.ts > cur.ts) into.set(n, c);
+    if (!cur || c.ts > cur.ts) { into.set(n, c); changed = true; }
   }
+  return changed;
 }
 
-function joinElems<T>(into: Map<string, OrRegister<T>>, d: Map<string, OrRegister<T>>, floor: VV, all: boolean): void {
+function joinElems<T>(into: Map<string, OrRegister<T>>, d: Map<string, OrRegister<T>>, floor: VV, all: boolean): boolean {
+  let changed = false;
   for (const [m, r] of d) {
     let cur = into.get(m);
     if (!cur) { cur = orNew<T>(); into.set(m, cur); }
-    orJoinInto(cur, r, floor);
+    if (orJoinInto(cur, r, floor)) changed = true;
     if (orEmpty(cur)) into.delete(m);
   }
-  if (!all) return;
+  if (!all) return changed;
   for (const [m, r] of into) {
     if (d.has(m)) continue;
     orCanonical(r, floor);
     if (orEmpty(r)) into.delete(m);
   }
+  return changed;
 }
 
-/** s := s ⊔ d, in place; s stays canonical. */
-export function joinInto(s: KeyState, d: KeyState): void {
+/**
+ * s := s ⊔ d, in place; s stays canonical. Returns whether s changed (conservatively: a
+ * raised floor or counter base counts even when nothing visible changes).
+ */
+export function joinInto(s: KeyState, d: KeyState): boolean {
   let floorRose = false;
   for (const [n, ts] of d.floor) if (ts > vvGet(s.floor, n)) { s.floor.set(n, ts); floorRose = true; }
-  orJoinInto(s.str, d.str, s.floor);
-  orJoinInto(s.list, d.list, s.floor);
-  orJoinInto(s.ttl, d.ttl, s.floor);
-  joinCounters(s.cntBase, d.cntBase);
-  joinCounters(s.cnt, d.cnt);
+  let changed = floorRose;
+  if (orJoinInto(s.str, d.str, s.floor)) changed = true;
+  if (orJoinInto(s.list, d.list, s.floor)) changed = true;
+  if (orJoinInto(s.ttl, d.ttl, s.floor)) changed = true;
+  if (joinCounters(s.cntBase, d.cntBase)) changed = true;
+  if (joinCounters(s.cnt, d.cnt)) changed = true;
   for (const [n, c] of s.cnt) if (c.ts <= (s.cntBase.get(n)?.ts ?? 0)) s.cnt.delete(n);
-  joinElems(s.set, d.set, s.floor, floorRose);
-  joinElems(s.hash, d.hash, s.floor, floorRose);
-  joinElems(s.zset, d.zset, s.floor, floorRose);
+  if (joinElems(s.set, d.set, s.floor, floorRose)) changed = true;
+  if (joinElems(s.hash, d.hash, s.floor, floorRose)) changed = true;
+  if (joinElems(s.zset, d.zset, s.floor, floorRose)) changed = true;
+  return changed;
 }
 
 /** The canonical form of a state (deltas are built loosely, then made canonical). */

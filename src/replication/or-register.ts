@@ -67,14 +67,19 @@ export function orWriteDelta<T>(r: OrRegister<T> | undefined, node: string, ts: 
   return d;
 }
 
-/** r := r ⊔ d (in place), then canonical under keyFloor. */
-export function orJoinInto<T>(r: OrRegister<T>, d: OrRegister<T>, keyFloor: VV): void {
-  for (const [n, ts] of d.floor) if (ts > vvGet(r.floor, n)) r.floor.set(n, ts);
+/** r := r ⊔ d (in place), then canonical under keyFloor; whether r changed. */
+export function orJoinInto<T>(r: OrRegister<T>, d: OrRegister<T>, keyFloor: VV): boolean {
+  let changed = false;
+  for (const [n, ts] of d.floor) if (ts > vvGet(r.floor, n)) { r.floor.set(n, ts); changed = true; }
+  const added: Entry<T>[] = [];
   for (const [n, e] of d.entries) {
     const cur = r.entries.get(n);
-    if (!cur || e.ts > cur.ts) r.entries.set(n, e);
+    if (!cur || e.ts > cur.ts) { r.entries.set(n, e); added.push(e); }
   }
   orCanonical(r, keyFloor);
+  // an entry that arrived dead (at or below a floor) changes nothing
+  for (const e of added) if ([...r.entries.values()].includes(e)) changed = true;
+  return changed;
 }
 
 /** Drops dead entries and floor components the key floor already covers. */

@@ -34,13 +34,15 @@ function hashOf(k: string, s: KeyState): [number, number] {
 export class CrdtStore {
   readonly keys = new Map<string, KeyState>();
   private readonly hashes = new Map<string, [number, number]>();
-  /** Per range: [lo, hi] XOR of key hashes. */
-  readonly digests = new Uint32Array(RANGES * 2);
+  private readonly digestVec = new Uint32Array(RANGES * 2);
   private readonly byRange: Set<string>[] = Array.from({ length: RANGES }, () => new Set());
 
   get(k: string): KeyState | undefined {
     return this.keys.get(k);
   }
+
+  /** Keys changed since their hash was last folded into the digests (hashed lazily). */
+  private readonly dirty = new Set<string>();
 
   /** Joins d into the key's state; returns whether the state changed. */
   join(k: string, d: KeyState): boolean {
@@ -51,23 +53,33 @@ export class CrdtStore {
       this.keys.set(k, s);
       this.byRange[rangeOf(k)].add(k);
     }
-    joinInto(s, d);
-    const old = this.hashes.get(k);
-    const h = hashOf(k, s);
-    if (old && old[0] === h[0] && old[1] === h[1]) return false;
-    const r = rangeOf(k);
-    if (old) { this.digests[2 * r] ^= old[0]; this.digests[2 * r + 1] ^= old[1]; }
-    this.digests[2 * r] ^= h[0];
-    this.digests[2 * r + 1] ^= h[1];
-    this.hashes.set(k, h);
+    if (!joinInto(s, d)) return false;
+    this.dirty.add(k);
     return true;
+  }
+
+  /** Per range: [lo, hi] XOR of key hashes, current. */
+  get digests(): Uint32Array {
+    for (const k of this.dirty) {
+      const s = this.keys.get(k)!;
+      const r = rangeOf(k);
+      const old = this.hashes.get(k);
+      if (old) { this.digestVec[2 * r] ^= old[0]; this.digestVec[2 * r + 1] ^= old[1]; }
+      const h = hashOf(k, s);
+      this.digestVec[2 * r] ^= h[0];
+      this.digestVec[2 * r + 1] ^= h[1];
+      this.hashes.set(k, h);
+    }
+    this.dirty.clear();
+    return this.digestVec;
   }
 
   /** Ranges whose digests differ from `other` (a peer's digest vector). */
   differingRanges(other: Uint32Array): number[] {
+    const mine = this.digests;
     const out: number[] = [];
     for (let r = 0; r < RANGES; r++) {
-      if (this.digests[2 * r] !== other[2 * r] || this.digests[2 * r + 1] !== other[2 * r + 1]) out.push(r);
+      if (mine[2 * r] !== other[2 * r] || mine[2 * r + 1] !== other[2 * r + 1]) out.push(r);
     }
     return out;
   }

@@ -113,7 +113,7 @@ describe("Replicator", () => {
   });
 
   it("SADD/HSET on a big collection read back only the members they name, and apply member by member", () => {
-    const members = Array.from({ length: 2000 }, (_, i) => `m${i}`);
+    const members = Array.from({ length: 500 }, (_, i) => `m${i}`);
     a.run("sadd", "big", ...members);
     a.run("hset", "bigh", ...members.flatMap((m) => [m, "1"]));
     sync();
@@ -125,7 +125,7 @@ describe("Replicator", () => {
     a.run("expire", "big", "1000");
     sync();
     expect([calls(a, "smembers"), calls(a, "hgetall"), calls(b, "del")]).toEqual(before);
-    expect(b.run("scard", "big")).toBe(2000);
+    expect(b.run("scard", "big")).toBe(500);
     expect(b.run("sismember", "big", "new")).toBe(1);
     expect(b.run("sismember", "big", "m1")).toBe(0);
     expect(b.str("hget", "bigh", "m5")).toBe("2");
