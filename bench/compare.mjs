@@ -1,16 +1,25 @@
 #!/usr/bin/env node
-// npm run bench:compare [-- --rounds 3 --requests 200000 --pipelined-requests 1000000 --clients 50]
+// npm run bench:compare [-- --rounds 3 --requests 200000 --pipelined-requests 1000000
+//                         --clients 50 --shards 1,4 --test SET --pipeline 16 --no-memory]
 //
-// Our server against a real redis-server on the same machine, in one run: both start on
-// free ports (scratch --dir, --save ""), then redis-benchmark runs each test against each
-// server, alternating which goes first every round. Prints the median requests/s of each,
-// the ratio ours/redis per test (median of the per-round ratios, with their range), both
-// servers' RSS and the machine's load average (a busy machine makes the ratios noisy).
-// Writes JSON to bench/results/.
+// Our server against a real redis-server on the same machine, in one run. The servers
+// (redis-server, ours with 1 shard, ours with 4: LATTICEKV_SHARDS) start on free ports
+// (scratch --dir, --save ""), then redis-benchmark runs each test against each server,
+// rotating which goes first every round, so a neighbour's load that drifts over minutes
+// hits every server alike. For each test: the median requests/s of each server, the ratio
+// ours/redis (median of the per-round ratios, with their range), and the server's CPU
+// time per request (utime+stime from /proc/PID/stat over the run, in microseconds), which
+// is far less sensitive to a busy machine than requests/s.
+// Then the memory line: fresh servers loaded through redis-cli --pipe with 1M `SET key:N`
+// of 10-byte values, and 100k hashes of 10 fields; RSS and INFO used_memory of each, and
+// RSS after the 1M keys are written a second time (freed memory must be reused).
+// Writes JSON and the markdown table to bench/results/.
 // A test runs only if our server implements its commands (probed once, before timing).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, latticekvCommand } from "../scripts/compat/server.mjs";
@@ -25,25 +34,52 @@ const { values: opts } = parseArgs({
     "pipelined-requests": { type: "string", default: "1000000" },
     clients: { type: "string", default: "50" },
     keyspace: { type: "string", default: "100000" },
+    shards: { type: "string", default: "1,4" },
+    pipeline: { type: "string", multiple: true },
     test: { type: "string", multiple: true },
+    "no-memory": { type: "boolean", default: false },
+    "memory-only": { type: "boolean", default: false },
   },
 });
 
-// name, redis-benchmark arguments after the common ones, commands our server must have.
+// redis-benchmark's default test list (in its order), then keyspace and value-size variants.
+// name: the row; args: redis-benchmark arguments after the common ones; needs: commands our
+// server must have; scale: fraction of the request count (LRANGE replies are big).
+const R = ["-r", opts.keyspace];
 const TESTS = [
+  { name: "PING_INLINE", args: ["-t", "ping_inline"], needs: [["PING"]] },
+  { name: "PING_MBULK", args: ["-t", "ping_mbulk"], needs: [["PING"]] },
   { name: "SET", args: ["-t", "set"], needs: [["SET", "__probe__", "1"]] },
   { name: "GET", args: ["-t", "get"], needs: [["GET", "__probe__"]] },
   { name: "INCR", args: ["-t", "incr"], needs: [["INCR", "__probe_counter__"]] },
-  { name: "MSET", args: ["-t", "mset"], needs: [["MSET", "__probe__", "1", "__probe2__", "2"]] },
-  { name: "HSET", args: ["-t", "hset"], needs: [["HSET", "__probe_hash__", "f", "v"]] },
-  // redis-benchmark has no HGET test; the hset test above fills myhash element:__rand_int__.
-  { name: "HGET", args: ["HGET", "myhash", "element:__rand_int__"], needs: [["HGET", "__probe_hash__", "f"]] },
-  // Host-side types: the cost of a hand-back from the kernel shows here.
   { name: "LPUSH", args: ["-t", "lpush"], needs: [["LPUSH", "__probe_list__", "v"]] },
+  { name: "RPUSH", args: ["-t", "rpush"], needs: [["RPUSH", "__probe_list__", "v"]] },
   { name: "LPOP", args: ["-t", "lpop"], needs: [["LPOP", "__probe_list__"]] },
+  { name: "RPOP", args: ["-t", "rpop"], needs: [["RPOP", "__probe_list__"]] },
+  { name: "SADD", args: ["-t", "sadd"], needs: [["SADD", "__probe_set__", "v"]] },
+  { name: "HSET", args: ["-t", "hset"], needs: [["HSET", "__probe_hash__", "f", "v"]] },
+  { name: "SPOP", args: ["-t", "spop"], needs: [["SPOP", "__probe_set__"]] },
+  { name: "ZADD", args: ["-t", "zadd"], needs: [["ZADD", "__probe_zset__", "1", "m"]] },
+  { name: "ZPOPMIN", args: ["-t", "zpopmin"], needs: [["ZPOPMIN", "__probe_zset__"]] },
+  // redis-benchmark's LRANGE tests first fill `mylist` with an LPUSH run of their own; here
+  // that list is filled once (the same LPUSH run as theirs), so each row times LRANGE alone.
+  { name: "LPUSH (fills mylist for LRANGE)", args: ["-t", "lpush"], needs: [["LPUSH", "__probe_list__", "v"]], scale: 0.1, pipelines: [16] },
+  { name: "LRANGE_100", args: ["LRANGE", "mylist", "0", "99"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: 0.25 },
+  { name: "LRANGE_300", args: ["LRANGE", "mylist", "0", "299"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: 0.1 },
+  { name: "LRANGE_500", args: ["LRANGE", "mylist", "0", "499"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: 0.05 },
+  { name: "LRANGE_600", args: ["LRANGE", "mylist", "0", "599"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: 0.05 },
+  { name: "MSET", args: ["-t", "mset"], needs: [["MSET", "__probe__", "1", "__probe2__", "2"]] },
+  // Beyond the default list: many keys instead of one, and 1 KiB values.
+  { name: "SET -r 100k", args: ["-t", "set", ...R], needs: [["SET", "__probe__", "1"]] },
+  { name: "GET -r 100k", args: ["-t", "get", ...R], needs: [["GET", "__probe__"]] },
+  { name: "SET -d 1024", args: ["-t", "set", "-d", "1024", ...R], needs: [["SET", "__probe__", "1"]] },
+  { name: "GET -d 1024", args: ["-t", "get", "-d", "1024", ...R], needs: [["GET", "__probe__"]] },
+  { name: "HGET", args: ["HGET", "myhash", "element:__rand_int__"], needs: [["HGET", "__probe_hash__", "f"]] },
 ];
 
-const PIPELINES = [1, 16];
+const PIPELINES = (opts.pipeline ?? ["1", "16"]).map(Number);
+const SHARDS = opts.shards.split(",").map(Number).filter((n) => n > 0);
+const TICK_US = 1e6 / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
 
 function fail(msg) {
   console.error(`bench:compare: ${msg}`);
@@ -55,10 +91,19 @@ function probe(port, argv) {
   return new Promise((resolve) => {
     const sock = net.connect(port, "127.0.0.1");
     let text = "";
-    const timer = setTimeout(() => { sock.destroy(); resolve("-timeout"); }, 3000);
+    const timer = setTimeout(() => { sock.destroy(); resolve("-timeout"); }, 10000);
     sock.on("data", (d) => {
       text += d;
-      if (text.includes("\r\n")) { clearTimeout(timer); sock.destroy(); resolve(text.split("\r\n")[0]); }
+      const e = text.indexOf("\r\n");
+      if (e < 0) return;
+      // A bulk reply (INFO): wait for its body.
+      if (text[0] === "$") {
+        const n = Number(text.slice(1, e));
+        if (n >= 0 && Buffer.byteLength(text) < e + 2 + n + 2) return;
+        clearTimeout(timer); sock.destroy(); resolve(n < 0 ? "" : text.slice(e + 2, e + 2 + n));
+        return;
+      }
+      clearTimeout(timer); sock.destroy(); resolve(text.slice(0, e));
     });
     sock.on("error", () => { clearTimeout(timer); resolve("-connection error"); });
     let req = `*${argv.length}\r\n`;
@@ -72,15 +117,25 @@ function rssMiB(pid) {
   return m ? Math.round(Number(m[1]) / 1024) : null;
 }
 
+/** utime + stime of a process, in microseconds. */
+function cpuUs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on
+  return (Number(f[11]) + Number(f[12])) * TICK_US;
+}
+
 /** redis-benchmark --csv: the last line is "TEST","rps",... */
-function runBenchmark(port, test, pipeline) {
-  const n = pipeline > 1 ? opts["pipelined-requests"] : opts.requests;
-  const args = ["-h", "127.0.0.1", "-p", String(port), "-n", n, "-c", opts.clients, "-P", String(pipeline), "-r", opts.keyspace, "--csv", ...test.args];
-  const r = spawnSync("redis-benchmark", args, { encoding: "utf8", timeout: 300_000 });
+function runBenchmark(server, test, pipeline) {
+  const full = pipeline > 1 ? Number(opts["pipelined-requests"]) : Number(opts.requests);
+  const n = Math.max(1000, Math.round(full * (test.scale ?? 1)));
+  const args = ["-h", "127.0.0.1", "-p", String(server.port), "-n", String(n), "-c", opts.clients, "-P", String(pipeline), "--csv", ...test.args];
+  const cpu0 = cpuUs(server.pid);
+  const r = spawnSync("redis-benchmark", args, { encoding: "utf8", timeout: 600_000 });
+  const cpu1 = cpuUs(server.pid);
   const lines = (r.stdout ?? "").trim().split("\n").filter((l) => l.startsWith('"') && !l.startsWith('"test"'));
   const last = lines.at(-1);
   if (r.status !== 0 || !last) throw new Error(`redis-benchmark ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
-  return Number(JSON.parse(`[${last}]`)[1]);
+  return { rps: Number(JSON.parse(`[${last}]`)[1]), cpuUsPerReq: (cpu1 - cpu0) / n };
 }
 
 function median(xs) {
@@ -88,80 +143,198 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-async function main() {
-  if (spawnSync("sh", ["-c", "command -v redis-benchmark && command -v redis-server"], { stdio: "ignore" }).status !== 0) {
-    fail("needs redis-server and redis-benchmark (apt-get install redis-server redis-tools)");
+const round2 = (x) => Math.round(x * 100) / 100;
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+async function startOurs(shards) {
+  // startServer spawns after an await: the variable must stay set until it has started.
+  const prev = process.env.LATTICEKV_SHARDS;
+  process.env.LATTICEKV_SHARDS = String(shards);
+  try {
+    const s = await startServer(latticekvCommand(cli));
+    return s;
+  } finally {
+    if (prev === undefined) delete process.env.LATTICEKV_SHARDS;
+    else process.env.LATTICEKV_SHARDS = prev;
   }
-  if (!existsSync(cli)) fail("dist/src/cli.js missing: npm run build first");
-  const ours = await startServer(latticekvCommand(cli));
-  const redis = await startServer(["redis-server", "--appendonly", "no"]);
-  const servers = { ours, redis };
-  const idleRss = { ours: rssMiB(ours.pid), redis: rssMiB(redis.pid) };
+}
+
+async function startAll() {
+  const servers = { redis: await startServer(["redis-server", "--appendonly", "no"]) };
+  for (const n of SHARDS) servers[`ours${n}`] = await startOurs(n);
+  return servers;
+}
+
+async function stopAll(servers) {
+  for (const s of Object.values(servers)) await s.stop();
+}
+
+async function throughput(lines) {
+  const servers = await startAll();
+  const ours = Object.keys(servers).filter((k) => k !== "redis");
+  const idleRss = Object.fromEntries(Object.entries(servers).map(([k, s]) => [k, rssMiB(s.pid)]));
   try {
     const wanted = opts.test?.map((t) => t.toUpperCase());
     const tests = [];
     const skipped = [];
     for (const t of TESTS) {
-      if (wanted && !wanted.includes(t.name)) continue;
-      const replies = await Promise.all(t.needs.map((argv) => probe(ours.port, argv)));
+      if (wanted && !wanted.some((w) => t.name.toUpperCase() === w || (t.name.startsWith("LPUSH (") && w.startsWith("LRANGE")))) continue;
+      const replies = await Promise.all(t.needs.map((argv) => probe(servers[ours[0]].port, argv)));
       const bad = replies.find((r) => r.startsWith("-"));
       if (bad) skipped.push(`${t.name} (${bad.slice(1, 80)})`);
       else tests.push(t);
     }
     const samples = {};
     const rounds = Number(opts.rounds);
+    const names = Object.keys(servers);
+    const loadStart = loadavg();
     for (let round = 0; round < rounds; round++) {
-      // Alternate who goes first, so warm caches or a busy neighbour do not favour one side.
-      const order = round % 2 === 0 ? ["ours", "redis"] : ["redis", "ours"];
+      // Rotate who goes first, so warm caches or a busy neighbour do not favour one side.
+      const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const t of tests) {
-        for (const p of PIPELINES) {
+        for (const p of t.pipelines ?? PIPELINES) {
           for (const who of order) {
-            const rps = runBenchmark(servers[who].port, t, p);
-            ((samples[`${t.name} -P ${p}`] ??= { ours: [], redis: [] })[who]).push(rps);
-            process.stdout.write(`round ${round + 1}/${rounds} ${t.name} -P ${p} ${who}: ${Math.round(rps)} rps\n`);
+            const res = runBenchmark(servers[who], t, p);
+            const s = (samples[`${t.name} -P ${p}`] ??= Object.fromEntries(names.map((n) => [n, []])));
+            s[who].push(res);
+            process.stdout.write(`round ${round + 1}/${rounds} ${t.name} -P ${p} ${who}: ${Math.round(res.rps)} rps, ${res.cpuUsPerReq.toFixed(2)} µs CPU/req\n`);
           }
         }
       }
     }
     for (const [who, s] of Object.entries(servers)) if (!s.alive()) fail(`${who} server died during the run:\n${s.log().slice(-4000)}`);
-    const rss = { ours: rssMiB(ours.pid), redis: rssMiB(redis.pid) };
-    const keys = async (port) => {
-      const r = await probe(port, ["DBSIZE"]);
-      return r.startsWith(":") ? Number(r.slice(1)) : null;
-    };
-    const dbsize = { ours: await keys(ours.port), redis: await keys(redis.port) };
+    const rss = Object.fromEntries(Object.entries(servers).map(([k, s]) => [k, rssMiB(s.pid)]));
 
-    // The ratio is the median of per-round ratios: each round's two runs are back to back,
+    // The ratio is the median of per-round ratios: each round's runs are back to back,
     // so a neighbour's load that drifts over minutes cancels out better than in a ratio of medians.
-    const round2 = (x) => Math.round(x * 100) / 100;
-    const rows = Object.entries(samples).map(([test, s]) => {
-      const ratios = s.ours.map((o, i) => o / s.redis[i]);
-      return {
-        test, oursRps: Math.round(median(s.ours)), redisRps: Math.round(median(s.redis)),
-        ratio: round2(median(ratios)), ratioMin: round2(Math.min(...ratios)), ratioMax: round2(Math.max(...ratios)),
-      };
+    const rows = Object.entries(samples).filter(([test]) => !test.startsWith("LPUSH (")).map(([test, s]) => {
+      const row = { test, redisRps: Math.round(median(s.redis.map((x) => x.rps))), redisCpuUs: round2(median(s.redis.map((x) => x.cpuUsPerReq))) };
+      for (const o of ours) {
+        const ratios = s[o].map((x, i) => x.rps / s.redis[i].rps);
+        row[o] = {
+          rps: Math.round(median(s[o].map((x) => x.rps))), cpuUs: round2(median(s[o].map((x) => x.cpuUsPerReq))),
+          ratio: round2(median(ratios)), ratioMin: round2(Math.min(...ratios)), ratioMax: round2(Math.max(...ratios)),
+        };
+      }
+      return row;
     });
-    const w = Math.max(4, ...rows.map((r) => r.test.length));
-    console.log(`\n${"test".padEnd(w)}  ${"ours rps".padStart(10)}  ${"redis rps".padStart(10)}  ${"ours/redis".padStart(10)}  ${"range".padStart(11)}`);
+    const head = ["test", "redis rps", "redis µs/req"];
+    for (const o of ours) head.push(`${o} rps`, `${o}/redis (range)`, `${o} µs/req`);
+    lines.push(`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
     for (const r of rows) {
-      console.log(`${r.test.padEnd(w)}  ${String(r.oursRps).padStart(10)}  ${String(r.redisRps).padStart(10)}  ${r.ratio.toFixed(2).padStart(10)}  ${`${r.ratioMin.toFixed(2)}-${r.ratioMax.toFixed(2)}`.padStart(11)}`);
+      const cells = [r.test, String(r.redisRps), r.redisCpuUs.toFixed(2)];
+      for (const o of ours) {
+        const x = r[o];
+        cells.push(String(x.rps), `${x.ratio.toFixed(2)} (${x.ratioMin.toFixed(2)}–${x.ratioMax.toFixed(2)})`, x.cpuUs.toFixed(2));
+      }
+      lines.push(`| ${cells.join(" | ")} |`);
     }
-    console.log(`\nRSS MiB idle: ours ${idleRss.ours}, redis ${idleRss.redis}; after the run: ours ${rss.ours}, redis ${rss.redis} (DBSIZE ours ${dbsize.ours ?? "n/a"}, redis ${dbsize.redis ?? "n/a"})`);
-    const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-    const setup = `redis-benchmark -c ${opts.clients} -r ${opts.keyspace}, -n ${opts.requests} at -P 1 and ${opts["pipelined-requests"]} at -P 16, median of ${rounds} alternating rounds, 127.0.0.1, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores, load average at the end ${load}`;
-    console.log(setup);
-    for (const s of skipped) console.log(`skipped: ${s}`);
-
-    const dir = `${root}bench/results/`;
-    mkdirSync(dir, { recursive: true });
-    const date = new Date().toISOString();
-    const file = `${dir}compare-${date.replace(/[:.]/g, "-")}.json`;
-    writeFileSync(file, JSON.stringify({ date, setup, node: process.version, rows, samples, rssMiB: { idle: idleRss, end: rss }, dbsize, skipped }, null, 2) + "\n");
-    console.log(`written ${file}`);
+    const setup = `redis-benchmark -c ${opts.clients}, -n ${opts.requests} at -P 1 and ${opts["pipelined-requests"]} at -P 16 ` +
+      `(LRANGE rows fewer), median of ${rounds} rotating rounds, 127.0.0.1, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ` +
+      `node ${process.version}, load average at start ${loadStart}, at the end ${loadavg()}`;
+    lines.push("", setup);
+    for (const s of skipped) lines.push(`skipped: ${s}`);
+    lines.push(`RSS MiB idle: ${Object.entries(idleRss).map(([k, v]) => `${k} ${v}`).join(", ")}; after the run: ${Object.entries(rss).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    return { setup, rows, samples, rssMiB: { idle: idleRss, end: rss }, skipped };
   } finally {
-    await ours.stop();
-    await redis.stop();
+    await stopAll(servers);
   }
+}
+
+/** RESP for `redis-cli --pipe`, written once to a scratch file. */
+function pipeFile(dir, name, count, encode) {
+  const file = join(dir, name);
+  const parts = [];
+  const cmd = (argv) => {
+    let s = `*${argv.length}\r\n`;
+    for (const a of argv) s += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+    return s;
+  };
+  for (let i = 0; i < count; i++) parts.push(cmd(encode(i)));
+  writeFileSync(file, parts.join(""));
+  return file;
+}
+
+function pipeInto(port, file) {
+  const r = spawnSync("sh", ["-c", `redis-cli -h 127.0.0.1 -p ${port} --pipe < '${file}'`], { encoding: "utf8", timeout: 600_000 });
+  if (r.status !== 0 || !/errors: 0,/.test(r.stdout)) throw new Error(`redis-cli --pipe failed: ${r.stdout}${r.stderr}`);
+}
+
+async function usedMemoryMiB(port) {
+  const info = await probe(port, ["INFO", "memory"]);
+  const m = /used_memory:(\d+)/.exec(info);
+  return m ? round2(Number(m[1]) / 2 ** 20) : null;
+}
+
+async function memory(lines) {
+  const dir = mkdtempSync(join(os.tmpdir(), "lkv-bench-mem-"));
+  const keys = 1_000_000;
+  const hashes = 100_000;
+  const strings = pipeFile(dir, "strings.resp", keys, (i) => ["SET", `key:${i}`, String(i % 10).repeat(10)]);
+  const hashFile = pipeFile(dir, "hashes.resp", hashes, (i) => {
+    const argv = ["HSET", `hash:${i}`];
+    for (let f = 0; f < 10; f++) argv.push(`field:${f}`, `value:${f}`);
+    return argv;
+  });
+  const out = {};
+  try {
+    const servers = await startAll();
+    try {
+      for (const [who, s] of Object.entries(servers)) {
+        const idle = rssMiB(s.pid);
+        pipeInto(s.port, strings);
+        const loaded = rssMiB(s.pid);
+        const used = await usedMemoryMiB(s.port);
+        // Every key written again: its old value is freed and a new one allocated.
+        pipeInto(s.port, strings);
+        const rewritten = rssMiB(s.pid);
+        out[who] = { strings: { idleRss: idle, rss: loaded, usedMemory: used, rssAfterRewrite: rewritten, bytesPerKey: Math.round(((loaded - idle) * 2 ** 20) / keys) } };
+      }
+    } finally {
+      await stopAll(servers);
+    }
+    const fresh = await startAll();
+    try {
+      for (const [who, s] of Object.entries(fresh)) {
+        const idle = rssMiB(s.pid);
+        pipeInto(s.port, hashFile);
+        out[who].hashes = { idleRss: idle, rss: rssMiB(s.pid), usedMemory: await usedMemoryMiB(s.port) };
+      }
+    } finally {
+      await stopAll(fresh);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  lines.push("", "| memory | " + Object.keys(out).join(" | ") + " |", "|---|" + Object.keys(out).map(() => "---:").join("|") + "|");
+  const row = (label, f) => lines.push(`| ${label} | ${Object.values(out).map(f).join(" | ")} |`);
+  row("1M `SET key:N` (10-byte values): RSS MiB (idle)", (m) => `${m.strings.rss} (${m.strings.idleRss})`);
+  row("  RSS bytes per key above idle", (m) => String(m.strings.bytesPerKey));
+  row("  INFO used_memory MiB", (m) => String(m.strings.usedMemory));
+  row("  RSS MiB after writing every key again", (m) => String(m.strings.rssAfterRewrite));
+  row("100k hashes of 10 fields: RSS MiB (idle)", (m) => `${m.hashes.rss} (${m.hashes.idleRss})`);
+  row("  INFO used_memory MiB", (m) => String(m.hashes.usedMemory));
+  return out;
+}
+
+async function main() {
+  if (spawnSync("sh", ["-c", "command -v redis-benchmark && command -v redis-server && command -v redis-cli"], { stdio: "ignore" }).status !== 0) {
+    fail("needs redis-server, redis-cli and redis-benchmark (apt-get install redis-server redis-tools)");
+  }
+  if (!existsSync(cli)) fail("dist/src/cli.js missing: npm run build first");
+  const date = new Date().toISOString();
+  const lines = [`bench:compare ${date} (${process.argv.slice(2).join(" ") || "defaults"})`, ""];
+  const result = { date, node: process.version, cores: os.cpus().length, shards: SHARDS };
+  if (!opts["memory-only"]) Object.assign(result, await throughput(lines));
+  if (!opts["no-memory"]) result.memory = await memory(lines);
+  const text = lines.join("\n") + "\n";
+  console.log("\n" + text);
+  const dir = `${root}bench/results/`;
+  mkdirSync(dir, { recursive: true });
+  const base = `${dir}compare-${date.replace(/[:.]/g, "-")}`;
+  writeFileSync(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(`${base}.md`, text);
+  console.log(`written ${base}.json and .md`);
 }
 
 main().catch((e) => fail(e?.stack ?? e));

@@ -44,6 +44,17 @@ export class ReplyWriter {
     return out.length === 1 ? out[0] : Buffer.concat(out);
   }
 
+  /**
+   * Hands everything written so far to `sink` part by part (strings are latin1) and
+   * empties the writer: the client's reply batch copies the parts in without a Buffer each.
+   */
+  drain(sink: (part: Buffer | string) => void): void {
+    const parts = this.parts;
+    this.parts = [];
+    this.size = 0;
+    for (const p of parts) sink(p);
+  }
+
   ok(): void { this.push("+OK\r\n"); }
   status(s: string): void { this.push("+" + s + CRLF); }
   integer(n: number | bigint): void { this.push(":" + n + CRLF); }

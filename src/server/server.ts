@@ -222,8 +222,10 @@ export class Server {
    */
   execCommand(client: Client, argv: Buffer[]): void {
     const found = this.resolveCommand(argv);
-    client.lastCommand = argv[0].toString("latin1").toLowerCase();
-    if (found.error !== undefined) return this.rejectCommand(client, found.error, found.spec);
+    if (found.error !== undefined) {
+      client.lastCommand = argv[0].toString("latin1").toLowerCase();
+      return this.rejectCommand(client, found.error, found.spec);
+    }
     this.run(client, found.spec!, argv);
   }
 
