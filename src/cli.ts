@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { Config, applyArgv } from "./config/config.js";
 import { Server, LATTICEKV_VERSION } from "./server/server.js";
 import { log, logSettings, type LogLevel } from "./server/log.js";
+import { persistenceOf } from "./persistence/persistence.js";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   else log("warning", "Warning: no config file specified, using the default config. In order to specify a config file use latticekv /path/to/redis.conf");
   if (config.unknown.length) log("warning", `Ignoring config directives LatticeKV does not implement: ${config.unknown.join(", ")}`);
   const server = new Server(config);
+  persistenceOf(server).loadOnStartup();
   let port: number;
   try {
     port = await server.listen();
@@ -46,7 +48,11 @@ async function main(): Promise<void> {
   }
   log("notice", "Server initialized");
   log("notice", "Ready to accept connections tcp");
-  const stop = () => { log("warning", "Received SIGTERM scheduling shutdown..."); void server.close().then(() => process.exit(0)); };
+  const stop = () => {
+    log("warning", "Received SIGTERM scheduling shutdown...");
+    if (!persistenceOf(server).finalSave({})) log("warning", "SIGTERM received but errors trying to shut down the server, check the logs for more information");
+    else void server.close().then(() => process.exit(0));
+  };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 }

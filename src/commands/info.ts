@@ -7,6 +7,7 @@
 // (keyspace sizes, hits/misses, expired keys, per-command calls) and the process (memory,
 // CPU). Fields for subsystems LatticeKV does not have yet (fork, AOF, replicas) carry the
 // values an idle Redis reports.
+import { persistenceOf } from "../persistence/persistence.js";
 import os from "node:os";
 import type { CommandTable } from "./table.js";
 import type { Server } from "../server/server.js";
@@ -184,16 +185,7 @@ export function genInfo(server: Server, args: string[]): string {
       ["current_fork_perc", "0.00"],
       ["current_save_keys_processed", 0],
       ["current_save_keys_total", 0],
-      ["rdb_changes_since_last_save", st.dirty],
-      ["rdb_bgsave_in_progress", 0],
-      ["rdb_last_save_time", Math.floor(server.lastSave / 1000)],
-      ["rdb_last_bgsave_status", "ok"],
-      ["rdb_last_bgsave_time_sec", -1],
-      ["rdb_current_bgsave_time_sec", -1],
-      ["rdb_saves", 0],
-      ["rdb_last_cow_size", 0],
-      ["rdb_last_load_keys_expired", 0],
-      ["rdb_last_load_keys_loaded", 0],
+      ...persistenceOf(server).infoFields(),
       ["aof_enabled", cfg.getBool("appendonly") ? 1 : 0],
       ["aof_rewrite_in_progress", 0],
       ["aof_rewrite_scheduled", 0],

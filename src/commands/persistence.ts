@@ -1,11 +1,24 @@
 // DUMP and RESTORE (Redis's cluster.c dumpCommand / restoreCommand) over the RDB object
-// serialization of src/persistence/. SAVE, BGSAVE & co. register in src/persistence/.
+// serialization of src/persistence/; SAVE, BGSAVE, LASTSAVE and DEBUG RELOAD over its
+// Persistence state (src/persistence/persistence.ts).
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { ERR, parseInteger } from "./context.js";
 import { createDumpPayload, verifyDumpPayload, loadDumpPayload } from "../persistence/dump.js";
 import { readKey, storeKey, freshLru, lfuPolicy, lfuWord } from "../persistence/keyspace-io.js";
 import { RdbFormatError } from "../persistence/rdb-format.js";
+import { persistenceOf } from "../persistence/persistence.js";
+import { functionsHook } from "../persistence/rdb-file.js";
+import { defineDebug } from "./debug.js";
+import { scriptingOf } from "./scripting.js";
+import { createLibrary } from "./functions.js";
+
+// Function libraries travel in RDB files (RDB_OPCODE_FUNCTION2), as Redis 7.0 saves them.
+functionsHook.save = (server) => [...scriptingOf(server).functions.libraries.values()].map((l) => l.code);
+functionsHook.load = (server, code) => {
+  const r = createLibrary(server, code, true);
+  return "error" in r ? r.error : null;
+};
 
 function dump({ server, client, argv, reply }: CommandContext): void {
   const stored = readKey(server, client.db, argv[1]);
@@ -77,4 +90,37 @@ export function registerPersistenceCommands(t: CommandTable): void {
   t.define("restore", restore);
   // MIGRATE's form in cluster mode: the same, accepted by a slot being imported (flag "asking").
   t.define("restore-asking", restore);
+
+  t.define("save", ({ server, reply }) => {
+    const p = persistenceOf(server);
+    if (p.bgsaveInProgress) return reply.error("Background save already in progress");
+    if (p.saveSync()) reply.ok();
+    else reply.error("-ERR");
+  });
+
+  t.define("bgsave", ({ server, argv, reply }) => {
+    if (argv.length > 2 || (argv.length === 2 && argv[1].toString("latin1").toLowerCase() !== "schedule")) {
+      return reply.error(ERR.syntax);
+    }
+    const err = persistenceOf(server).bgsave();
+    if (err) reply.error(err);
+    else reply.status("Background saving started");
+  });
+
+  t.define("lastsave", ({ server, reply }) => reply.integer(Math.floor(server.lastSave / 1000)));
+
+  defineDebug("reload", (n) => n >= 2, ({ server, argv, reply }) => {
+    let save = true, flush = true;
+    for (let j = 2; j < argv.length; j++) {
+      const opt = argv[j].toString("latin1").toLowerCase();
+      if (opt === "merge") continue;
+      else if (opt === "noflush") flush = false;
+      else if (opt === "nosave") save = false;
+      else return reply.error("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+    }
+    const err = persistenceOf(server).debugReload({ save, flush });
+    if (err === "ERR") reply.error("-ERR");
+    else if (err) reply.error(err);
+    else reply.ok();
+  });
 }

@@ -7,6 +7,7 @@ import type { Client } from "../server/client.js";
 import type { Server } from "../server/server.js";
 import { validClientName, CLIENT_NAME_ERROR } from "./client-cmd.js";
 import { log } from "../server/log.js";
+import { persistenceOf } from "../persistence/persistence.js";
 
 /** Run by RESET (Redis's clearClientConnectionState) for state other families own. */
 export const resetHooks: ((c: Client) => void)[] = [];
@@ -42,10 +43,9 @@ function helloReply(server: Server, c: Client): void {
   void server;
 }
 
-/** Closes every connection and exits the process (SHUTDOWN, SIGTERM). */
+/** Closes every connection and exits the process (SHUTDOWN, SIGTERM), after the final save. */
 export async function shutdownServer(server: Server, reason: string): Promise<never> {
   log("warning", reason);
-  log("notice", "Saving the final RDB snapshot is skipped: LatticeKV has no persistence yet.");
   await server.close();
   process.exit(0);
 }
@@ -121,12 +121,12 @@ export function registerServerCommands(t: CommandTable): void {
     }
     if ((abort && any) || (nosave && save)) return reply.error("syntax error");
     if (abort) return reply.error("No shutdown in progress.");
-    if (save && !force) {
-      log("warning", "Error trying to save the DB, can't exit: LatticeKV has no persistence yet.");
+    log("warning", "User requested shutdown...");
+    if (!persistenceOf(server).finalSave({ save, nosave, force })) {
       return reply.error("Errors trying to SHUTDOWN. Check logs.");
     }
     // Like Redis, the client gets no reply: the connection closes as the server exits.
     client.replyOff = true;
-    void shutdownServer(server, "User requested shutdown...");
+    void shutdownServer(server, "Shutting down");
   });
 }

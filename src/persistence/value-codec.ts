@@ -35,13 +35,13 @@ export class EmptyKeyError extends RdbFormatError {}
 
 /**
  * How stream values cross RDB (filled in by the streams type, issue #12): decode reads the
- * object that follows a stream type byte; encode writes one and returns the type byte it
- * needs (RDB_TYPE_STREAM_LISTPACKS_2 for Redis 7.0).
+ * object that follows a stream type byte; encode writes one, of type rdbType
+ * (RDB_TYPE_STREAM_LISTPACKS_2 as Redis 7.0 writes).
  */
 export const streamCodec: {
   decode: ((r: RdbReader, rdbType: number) => HostValue) | null;
-  encode: ((w: RdbWriter, v: HostValue) => number) | null;
-  /** The type byte encode() will write, asked before the object is written. */
+  encode: ((w: RdbWriter, v: HostValue) => void) | null;
+  /** The type byte of what encode() writes. */
   rdbType: number;
 } = { decode: null, encode: null, rdbType: RDB_TYPE_STREAM_LISTPACKS_2 };
 
@@ -184,38 +184,37 @@ export function objectType(v: RdbValue): number {
   }
 }
 
-/** rdbSaveObjectType + rdbSaveObject, in the plain encodings. */
+/** rdbSaveObjectType + rdbSaveObject, in the plain encodings (a DUMP payload's body). */
 export function writeObject(w: RdbWriter, v: RdbValue): void {
+  w.u8(objectType(v));
+  writeObjectBody(w, v);
+}
+
+/** rdbSaveObject: the object after its type byte (and, in an RDB file, after the key). */
+export function writeObjectBody(w: RdbWriter, v: RdbValue): void {
   switch (v.type) {
     case "string":
-      w.u8(RDB_TYPE_STRING);
       w.string(v.value);
       return;
     case "list":
-      w.u8(RDB_TYPE_LIST);
       w.len(v.items.length);
       for (const e of v.items) w.string(e);
       return;
     case "set":
-      w.u8(RDB_TYPE_SET);
       w.len(v.members.length);
       for (const e of v.members) w.string(e);
       return;
     case "zset":
-      w.u8(RDB_TYPE_ZSET_2);
       w.len(v.entries.length);
       for (const e of v.entries) { w.string(e.member); w.binaryDouble(e.score); }
       return;
     case "hash":
-      w.u8(RDB_TYPE_HASH);
       w.len(v.pairs.length / 2);
       for (const e of v.pairs) w.string(e);
       return;
-    case "stream": {
+    case "stream":
       if (!streamCodec.encode) throw new Error("stream values cannot be serialized yet");
-      w.u8(streamCodec.rdbType);
       streamCodec.encode(w, v.value);
       return;
-    }
   }
 }

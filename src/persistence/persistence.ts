@@ -1,0 +1,294 @@
+// The server's persistence state and actions: SAVE, BGSAVE, save rules, LASTSAVE, INFO
+// persistence, loading on start-up, the final save on SHUTDOWN, DEBUG RELOAD.
+//
+// BGSAVE without fork: snapshotRdb serializes the whole dataset synchronously (one instant
+// of every shard's keyspace and the host's values, as a fork would freeze it), then the
+// bytes go to a temp file asynchronously (write, fsync, rename over dbfilename), so clients
+// are served while the file is written. The serialization pass itself does block, for a
+// time proportional to the dataset (like Redis's fork, which is proportional to its size).
+import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, unlinkSync } from "node:fs";
+import { open, rename, unlink } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Server } from "../server/server.js";
+import { log } from "../server/log.js";
+import { snapshotRdb, parseRdb, functionsHook, type ParsedRdb } from "./rdb-file.js";
+import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
+import { RdbFormatError } from "./rdb-format.js";
+
+const states = new WeakMap<Server, Persistence>();
+
+export function persistenceOf(server: Server): Persistence {
+  let p = states.get(server);
+  if (!p) states.set(server, (p = new Persistence(server)));
+  return p;
+}
+
+export class Persistence {
+  /** dirty() at the last successful save: rdb_changes_since_last_save is the difference. */
+  private dirtyAtSave = 0;
+  bgsaveInProgress = false;
+  private bgsaveStartedAt = 0;
+  private lastBgsaveTry = 0;
+  lastBgsaveOk = true;
+  private lastBgsaveSecs = -1;
+  saves = 0;
+  lastLoadKeysLoaded = 0;
+  lastLoadKeysExpired = 0;
+  private timer?: NodeJS.Timeout;
+  /** Set while the dataset is replaced wholesale (DEBUG RELOAD): consumers such as the AOF ignore it. */
+  reloading = false;
+
+  constructor(private readonly server: Server) {
+    this.dirtyAtSave = this.dirty();
+  }
+
+  /** Redis's server.dirty: writes by kernel and host commands. */
+  dirty(): number {
+    let d = this.server.types.dirty;
+    for (const s of this.server.shards) d += s.kernel.x.statDirty();
+    return d;
+  }
+
+  changesSinceLastSave(): number { return this.dirty() - this.dirtyAtSave; }
+
+  /** dir is the working directory (CONFIG SET dir changes it, as Redis's chdir). */
+  rdbPath(): string { return resolve(this.server.config.getString("dbfilename")); }
+
+  /** SAVE (and the final save on shutdown): synchronous; false when the file could not be written. */
+  saveSync(): boolean {
+    const started = Date.now();
+    const dirtyAt = this.dirty();
+    const { data } = snapshotRdb(this.server);
+    const tmp = resolve(`temp-${process.pid}.rdb`);
+    try {
+      const fd = openSync(tmp, "w");
+      try {
+        writeSync(fd, data);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.rdbPath());
+    } catch (e) {
+      log("warning", `Failed saving the DB: ${(e as Error).message}`);
+      try { unlinkSync(tmp); } catch { /* never created */ }
+      return false;
+    }
+    log("notice", "DB saved on disk");
+    this.saved(dirtyAt);
+    void started;
+    return true;
+  }
+
+  private saved(dirtyAt: number): void {
+    this.dirtyAtSave = dirtyAt;
+    this.server.lastSave = Date.now();
+    this.saves++;
+  }
+
+  /** BGSAVE: null when started, else the error to answer. */
+  bgsave(): string | null {
+    if (this.bgsaveInProgress) return "Background save already in progress";
+    this.lastBgsaveTry = Date.now();
+    this.bgsaveStartedAt = Date.now();
+    const dirtyAt = this.dirty();
+    const { data, keys } = snapshotRdb(this.server);
+    this.bgsaveInProgress = true;
+    log("notice", `Background saving started by pid ${process.pid}`);
+    const delayUs = this.server.config.getNumber("rdb-key-save-delay");
+    void this.writeInBackground(data, keys, delayUs).then((ok) => {
+      this.bgsaveInProgress = false;
+      this.lastBgsaveOk = ok;
+      this.lastBgsaveSecs = Math.round((Date.now() - this.bgsaveStartedAt) / 1000);
+      if (ok) {
+        this.saved(dirtyAt);
+        log("notice", "Background saving terminated with success");
+      } else {
+        log("warning", "Background saving error");
+      }
+    });
+    return null;
+  }
+
+  private async writeInBackground(data: Buffer, keys: number, delayUs: number): Promise<boolean> {
+    const tmp = resolve(`temp-${process.pid}.rdb`);
+    const dest = this.rdbPath();
+    try {
+      // rdb-key-save-delay (tests): the child sleeps this many microseconds per key.
+      if (delayUs > 0) await new Promise((r) => setTimeout(r, Math.floor((keys * delayUs) / 1000)));
+      const fh = await open(tmp, "w");
+      try {
+        await fh.writeFile(data);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, dest);
+      log("notice", "DB saved on disk");
+      return true;
+    } catch (e) {
+      log("warning", `Write error saving DB on disk: ${(e as Error).message}`);
+      await unlink(tmp).catch(() => {});
+      return false;
+    }
+  }
+
+  /** The save rules (`save <seconds> <changes>`...), checked by the persistence cron. */
+  private saveRules(): { secs: number; changes: number }[] {
+    const w = this.server.config.getString("save").trim().split(/\s+/).filter(Boolean).map(Number);
+    const rules: { secs: number; changes: number }[] = [];
+    for (let i = 0; i + 1 < w.length; i += 2) rules.push({ secs: w[i], changes: w[i + 1] });
+    return rules;
+  }
+
+  /** serverCron's part: start a BGSAVE when a save rule is met (retrying a failed one after 5s). */
+  cron(): void {
+    if (this.bgsaveInProgress) return;
+    const now = Date.now();
+    const dirty = this.changesSinceLastSave();
+    for (const r of this.saveRules()) {
+      if (dirty >= r.changes && now - this.server.lastSave > r.secs * 1000 &&
+          (this.lastBgsaveOk || now - this.lastBgsaveTry > 5000)) {
+        log("notice", `${r.changes} changes in ${r.secs} seconds. Saving...`);
+        this.bgsave();
+        return;
+      }
+    }
+  }
+
+  startCron(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.cron(), 100);
+    this.timer.unref();
+  }
+
+  /** Reads and checks the RDB file; null when there is none. Throws on an unreadable or corrupt one. */
+  readRdbFile(path = this.rdbPath()): ParsedRdb | null {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+    return parseRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
+  }
+
+  /** Applies a parsed RDB to the keyspace (keys already expired are skipped, as a master does). */
+  applyRdb(rdb: ParsedRdb): void {
+    const server = this.server;
+    const now = server.now();
+    const lfu = lfuPolicy(server);
+    let loaded = 0, expired = 0;
+    for (const code of rdb.functions) {
+      const err = functionsHook.load(server, code);
+      if (err) log("warning", `Failed loading a function library from the RDB: ${err}`);
+    }
+    for (const k of rdb.keys) {
+      if (k.expireAt >= 0 && k.expireAt <= now) { expired++; continue; }
+      let lru = freshLru(server, now);
+      if (lfu) { if (k.freq >= 0) lru = lfuWord(now, k.freq); }
+      else if (k.idle >= 0) lru = Math.max(0, Math.floor(now / 1000) - k.idle);
+      storeKey(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru });
+      loaded++;
+    }
+    this.lastLoadKeysLoaded = loaded;
+    this.lastLoadKeysExpired = expired;
+    this.dirtyAtSave = this.dirty();
+    log("notice", `Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
+  }
+
+  /**
+   * Start-up: loads dbfilename from dir when it exists. An unreadable or corrupt file stops
+   * the server (as Redis does) with a log line saying why.
+   */
+  loadOnStartup(): void {
+    const started = Date.now();
+    let rdb: ParsedRdb | null;
+    try {
+      rdb = this.readRdbFile();
+    } catch (e) {
+      if (e instanceof RdbFormatError) {
+        log("warning", e.message);
+        log("warning", "Internal error in RDB reading offset 0, function at rdb.c:0 -> " +
+          (e.message.includes("CRC") ? "RDB CRC error" : e.message));
+        log("warning", "Short read or OOM loading DB. Unrecoverable error, aborting now.");
+      } else {
+        log("warning", `Fatal error loading the DB: ${errnoText(e)}. Exiting.`);
+      }
+      process.exit(1);
+    }
+    if (rdb) {
+      this.applyRdb(rdb);
+      log("notice", `DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
+    }
+    this.startCron();
+  }
+
+  /**
+   * SHUTDOWN's save step: SAVE forces it, NOSAVE skips it, otherwise it happens when save
+   * rules are configured. False when the save failed (the shutdown is refused unless FORCE).
+   */
+  finalSave(opts: { save?: boolean; nosave?: boolean; force?: boolean }): boolean {
+    if (opts.nosave) return true;
+    if (!opts.save && this.saveRules().length === 0) return true;
+    log("notice", "Saving the final RDB snapshot before exiting.");
+    if (this.saveSync()) return true;
+    if (opts.force) {
+      log("warning", "Error trying to save the DB. Exit anyway.");
+      return true;
+    }
+    log("warning", "Error trying to save the DB, can't exit.");
+    return false;
+  }
+
+  /** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load the file back. */
+  debugReload(opts: { save: boolean; flush: boolean }): string | null {
+    if (opts.save && !this.saveSync()) return "ERR";
+    let rdb: ParsedRdb | null;
+    try {
+      rdb = this.readRdbFile();
+    } catch (e) {
+      log("warning", `DEBUG RELOAD: ${(e as Error).message}`);
+      return "Error trying to load the RDB dump";
+    }
+    this.reloading = true;
+    try {
+      if (opts.flush) emptyData(this.server);
+      if (rdb) this.applyRdb(rdb);
+    } finally {
+      this.reloading = false;
+    }
+    log("warning", "DB reloaded by DEBUG RELOAD");
+    return null;
+  }
+
+  infoFields(): [string, string | number][] {
+    const now = Date.now();
+    return [
+      ["rdb_changes_since_last_save", this.changesSinceLastSave()],
+      ["rdb_bgsave_in_progress", this.bgsaveInProgress ? 1 : 0],
+      ["rdb_last_save_time", Math.floor(this.server.lastSave / 1000)],
+      ["rdb_last_bgsave_status", this.lastBgsaveOk ? "ok" : "err"],
+      ["rdb_last_bgsave_time_sec", this.lastBgsaveSecs],
+      ["rdb_current_bgsave_time_sec", this.bgsaveInProgress ? Math.round((now - this.bgsaveStartedAt) / 1000) : -1],
+      ["rdb_saves", this.saves],
+      ["rdb_last_cow_size", 0],
+      ["rdb_last_load_keys_expired", this.lastLoadKeysExpired],
+      ["rdb_last_load_keys_loaded", this.lastLoadKeysLoaded],
+    ];
+  }
+}
+
+/** Empties every db of every shard (Redis's emptyData), releasing host values. */
+export function emptyData(server: Server): void {
+  const now = server.now();
+  for (const s of server.shards) s.call([Buffer.from("FLUSHALL")], 0, now);
+}
+
+function errnoText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === "EACCES") return "Permission denied";
+  if (err.code === "EISDIR") return "Is a directory";
+  return err.message;
+}

@@ -1,0 +1,160 @@
+// RDB files (rdb.c rdbSaveRio / rdbLoadRio): the whole dataset in Redis's format.
+//
+//   "REDIS" + 4-digit version | aux fields (0xFA key value) | function libraries (0xF5 code) |
+//   per non-empty db: 0xFE db, 0xFB size expires, then per key: [0xFC expire ms]
+//   [0xF8 idle | 0xF9 freq] type key object | 0xFF | CRC64 of everything before (LE)
+//
+// Writing: snapshotRdb reads every shard's keyspace in one synchronous pass (the kernel's
+// snapshotDb plus the host's value objects), so the bytes describe one instant; the caller
+// may then write them to disk asynchronously. Loading: parseRdb reads and checks the whole
+// file (checksum included) before anything is applied, so a corrupt file is refused whole,
+// never half-loaded.
+import type { Server } from "../server/server.js";
+import {
+  RdbReader, RdbWriter, RdbFormatError, RDB_VERSION,
+  RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ,
+  RDB_OPCODE_FUNCTION, RDB_OPCODE_FUNCTION2, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB,
+  RDB_OPCODE_SELECTDB,
+} from "./rdb-format.js";
+import { Crc64 } from "./crc64.js";
+import { EmptyKeyError, isObjectType, objectType, readObject, writeObjectBody, type RdbValue } from "./value-codec.js";
+import { parseEntry, lfuPolicy, type StoredValue } from "./keyspace-io.js";
+
+export const REDIS_VERSION = "7.0.15";
+
+/** Where function libraries cross RDB files (wired by src/persistence/persistence.ts). */
+export const functionsHook: {
+  save: (server: Server) => Buffer[];
+  load: (server: Server, code: Buffer) => string | null;
+} = { save: () => [], load: () => "functions are not supported" };
+
+export interface RdbKey { db: number; key: Buffer; stored: StoredValue }
+
+/** Every live key of every db, read at one instant (synchronously). */
+export function* snapshotKeys(server: Server, db: number): Generator<{ key: Buffer; stored: StoredValue }> {
+  const now = server.now();
+  for (const shard of server.shards) {
+    const x = shard.kernel.x;
+    const n = x.snapshotDb(db, now);
+    if (n === 0) continue;
+    const p = x.migrateBlobPtr();
+    const blob = shard.kernel.mem.slice(p, p + n);
+    const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    let off = 0;
+    while (off < n) {
+      const kl = dv.getUint32(off, true);
+      const key = Buffer.from(blob.buffer, blob.byteOffset + off + 4, kl);
+      off += 4 + kl;
+      const el = dv.getUint32(off, true);
+      off += 4;
+      yield { key, stored: parseEntry(blob, off, server.types.registry) };
+      off += el;
+    }
+  }
+}
+
+/** The RDB file of the server's whole dataset, now. */
+export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
+  const w = new RdbWriter();
+  const now = server.now();
+  w.raw(Buffer.from(`REDIS${String(RDB_VERSION).padStart(4, "0")}`, "latin1"));
+  const aux = (k: string, v: string) => { w.u8(RDB_OPCODE_AUX); w.string(k); w.string(v); };
+  aux("redis-ver", REDIS_VERSION);
+  aux("redis-bits", "64");
+  aux("ctime", String(Math.floor(now / 1000)));
+  aux("used-mem", String(process.memoryUsage().rss));
+  aux("aof-base", "0");
+  for (const code of functionsHook.save(server)) { w.u8(RDB_OPCODE_FUNCTION2); w.string(code); }
+  const lfu = lfuPolicy(server);
+  const lru = !lfu && server.config.getString("maxmemory-policy").includes("lru");
+  let keys = 0;
+  const databases = server.config.getNumber("databases");
+  for (let db = 0; db < databases; db++) {
+    const entries = [...snapshotKeys(server, db)];
+    if (entries.length === 0) continue;
+    w.u8(RDB_OPCODE_SELECTDB);
+    w.len(db);
+    w.u8(RDB_OPCODE_RESIZEDB);
+    w.len(entries.length);
+    w.len(entries.filter((e) => e.stored.expireAt >= 0).length);
+    for (const { key, stored } of entries) {
+      if (stored.expireAt >= 0) { w.u8(RDB_OPCODE_EXPIRETIME_MS); w.i64le(stored.expireAt); }
+      if (lru) { w.u8(RDB_OPCODE_IDLE); w.len(Math.max(0, Math.floor(now / 1000) - stored.lru)); }
+      if (lfu) { w.u8(RDB_OPCODE_FREQ); w.u8(stored.lru & 255); }
+      w.u8(objectType(stored.value));
+      w.string(key);
+      writeObjectBody(w, stored.value);
+      keys++;
+    }
+  }
+  w.u8(RDB_OPCODE_EOF);
+  const body = w.take();
+  return { data: Buffer.concat([body, new Crc64().update(body).bytesLE()]), keys };
+}
+
+export interface ParsedRdb {
+  version: number;
+  aux: Map<string, string>;
+  functions: Buffer[];
+  keys: { db: number; key: Buffer; value: RdbValue; expireAt: number; idle: number; freq: number }[];
+  /** Keys left out because their value was empty (Redis skips them too). */
+  emptyKeys: number;
+}
+
+/** Reads a whole RDB file; throws RdbFormatError (with Redis's wording where it has one). */
+export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: number }): ParsedRdb {
+  if (buf.length < 9 || buf.toString("latin1", 0, 5) !== "REDIS") throw new RdbFormatError("Wrong signature trying to load DB from file");
+  const version = Number(buf.toString("latin1", 5, 9));
+  if (!Number.isInteger(version) || version < 1 || version > RDB_VERSION) {
+    throw new RdbFormatError(`Can't handle RDB format version ${buf.toString("latin1", 5, 9)}`);
+  }
+  const r = new RdbReader(buf);
+  r.pos = 9;
+  const out: ParsedRdb = { version, aux: new Map(), functions: [], keys: [], emptyKeys: 0 };
+  let db = 0;
+  let expireAt = -1, idle = -1, freq = -1;
+  while (true) {
+    const t = r.u8();
+    if (t === RDB_OPCODE_EOF) break;
+    switch (t) {
+      case RDB_OPCODE_EXPIRETIME: expireAt = r.u32le() * 1000; continue;
+      case RDB_OPCODE_EXPIRETIME_MS: expireAt = Number(r.i64le()); continue;
+      case RDB_OPCODE_FREQ: freq = r.u8(); continue;
+      case RDB_OPCODE_IDLE: idle = r.len(); continue;
+      case RDB_OPCODE_SELECTDB:
+        db = r.len();
+        if (db >= opts.databases) throw new RdbFormatError(`FATAL: Data file was created with a Redis server configured to handle more than ${opts.databases} databases. Exiting`);
+        continue;
+      case RDB_OPCODE_RESIZEDB: r.len(); r.len(); continue;
+      case RDB_OPCODE_AUX: {
+        const k = r.string().toString("latin1");
+        out.aux.set(k, r.string().toString("latin1"));
+        continue;
+      }
+      case RDB_OPCODE_FUNCTION2: out.functions.push(Buffer.from(r.string())); continue;
+      case RDB_OPCODE_FUNCTION: throw new RdbFormatError("Pre-GA function format not supported");
+      case RDB_OPCODE_MODULE_AUX: throw new RdbFormatError("The RDB file contains AUX module data I can't load: no matching module");
+    }
+    if (!isObjectType(t)) throw new RdbFormatError(`Unknown RDB object type ${t}`);
+    const key = Buffer.from(r.string());
+    try {
+      const value = readObject(r, t);
+      out.keys.push({ db, key, value, expireAt, idle, freq });
+    } catch (e) {
+      if (!(e instanceof EmptyKeyError)) throw e;
+      out.emptyKeys++;
+    }
+    expireAt = -1; idle = -1; freq = -1;
+  }
+  if (version >= 5) {
+    const stored = r.bytes(8);
+    const zero = stored.every((b) => b === 0);
+    if (opts.checksum && !zero) {
+      const expected = new Crc64().update(buf, 0, r.pos - 8);
+      if (!expected.bytesLE().equals(stored)) {
+        throw new RdbFormatError(`Wrong RDB checksum expected: (${stored.readBigUInt64LE().toString(16)}) got (${expected.value().toString(16)}). Aborting now. RDB CRC error`);
+      }
+    }
+  }
+  return out;
+}

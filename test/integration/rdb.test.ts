@@ -1,0 +1,215 @@
+import { describe, it, expect, afterEach } from "vitest";
+import Redis from "ioredis";
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer, freePort, type RunningServer } from "../helpers/server.js";
+import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
+import { writeDataset, readDataset } from "../helpers/dataset.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+function scratchDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "lkv-rdb-"));
+  cleanups.unshift(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function ours(dir: string, args: string[] = []): Promise<{ srv: RunningServer; r: Redis }> {
+  const srv = await startServer(["--dir", dir, "--enable-debug-command", "yes", ...args]);
+  const r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, retryStrategy: () => null });
+  await r.connect();
+  cleanups.push(async () => { r.disconnect(); await srv.stop(); });
+  return { srv, r };
+}
+
+async function info(r: Redis, field: string): Promise<string> {
+  const m = new RegExp(`^${field}:(.*)$`, "m").exec(await r.info("persistence"));
+  return m ? m[1].trim() : "";
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
+
+/** Runs our server on a dir whose RDB it must refuse; resolves with its exit code and output. */
+async function runExpectingExit(dir: string): Promise<{ code: number | null; out: string }> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout.on("data", (d) => (out += d));
+  proc.stderr.on("data", (d) => (out += d));
+  const code = await new Promise<number | null>((res) => {
+    const t = setTimeout(() => { proc.kill("SIGKILL"); res(null); }, 15_000);
+    proc.once("exit", (c) => { clearTimeout(t); res(c); });
+  });
+  return { code, out };
+}
+
+describe("RDB persistence", () => {
+  it("SAVE writes dump.rdb and a restart loads every type and TTL back", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await writeDataset(a.r);
+    const before = await readDataset(a.r);
+    expect(Number(await info(a.r, "rdb_changes_since_last_save"))).toBeGreaterThan(0);
+    expect(await a.r.save()).toBe("OK");
+    expect(await info(a.r, "rdb_changes_since_last_save")).toBe("0");
+    expect(Math.abs(Number(await a.r.lastsave()) - Date.now() / 1000)).toBeLessThan(5);
+    await cleanups.pop()!();
+    const b = await ours(dir);
+    expect(await readDataset(b.r)).toEqual(before);
+    expect(b.srv.output()).toContain("DB loaded from disk");
+    expect(Number(await info(b.r, "rdb_last_load_keys_loaded"))).toBe(Object.keys(before).length);
+  });
+
+  it("BGSAVE answers at once, writes the file in the background, and resets the change counter", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await writeDataset(a.r);
+    const before = await readDataset(a.r);
+    expect(await a.r.bgsave()).toBe("Background saving started");
+    await waitFor(async () => (await info(a.r, "rdb_bgsave_in_progress")) === "0");
+    expect(await info(a.r, "rdb_last_bgsave_status")).toBe("ok");
+    expect(await info(a.r, "rdb_changes_since_last_save")).toBe("0");
+    // Writes after the snapshot are not in the file.
+    await a.r.set("after", "x");
+    expect(existsSync(join(dir, "dump.rdb"))).toBe(true);
+    await a.r.call("debug", "reload", "nosave");
+    expect(await a.r.exists("after")).toBe(0);
+    expect(await readDataset(a.r)).toEqual(before);
+  });
+
+  it("BGSAVE while one runs answers Redis's error", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await a.r.call("config", "set", "rdb-key-save-delay", "100000");
+    await a.r.set("k", "v");
+    expect(await a.r.bgsave()).toBe("Background saving started");
+    await expect(a.r.bgsave()).rejects.toThrow("ERR Background save already in progress");
+    await expect(a.r.save()).rejects.toThrow("ERR Background save already in progress");
+    await waitFor(async () => (await info(a.r, "rdb_bgsave_in_progress")) === "0");
+  });
+
+  it("DEBUG RELOAD saves, empties and reloads the dataset", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await writeDataset(a.r);
+    const before = await readDataset(a.r);
+    expect(await a.r.call("debug", "reload")).toBe("OK");
+    expect(await readDataset(a.r)).toEqual(before);
+    await expect(a.r.call("debug", "reload", "bogus")).rejects.toThrow("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+  });
+
+  it("a save rule starts a BGSAVE once enough changes are old enough", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir, ["--save", "1 2"]);
+    await a.r.set("a", "1");
+    await a.r.set("b", "2");
+    await waitFor(async () => existsSync(join(dir, "dump.rdb")) && (await info(a.r, "rdb_bgsave_in_progress")) === "0");
+    expect(await info(a.r, "rdb_changes_since_last_save")).toBe("0");
+  });
+
+  it("SHUTDOWN SAVE and SIGTERM with save rules write the final snapshot", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await a.r.set("k", "v1");
+    const exited = new Promise((res) => a.srv.proc.once("exit", res));
+    a.r.call("shutdown", "save").catch(() => {});
+    await exited;
+    const b = await ours(dir, ["--save", "3600 1"]);
+    expect(await b.r.get("k")).toBe("v1");
+    await b.r.set("k", "v2");
+    const exited2 = new Promise((res) => b.srv.proc.once("exit", res));
+    process.kill(b.srv.proc.pid!, "SIGTERM");
+    await exited2;
+    const c = await ours(dir);
+    expect(await c.r.get("k")).toBe("v2");
+  });
+
+  it("refuses to start on an RDB whose checksum is wrong, with a log line saying so", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await a.r.set("k", "v");
+    await a.r.save();
+    await cleanups.pop()!();
+    const file = join(dir, "dump.rdb");
+    const buf = readFileSync(file);
+    buf.write("foobar00", buf.length - 8, "latin1");
+    writeFileSync(file, buf);
+    const { code, out } = await runExpectingExit(dir);
+    expect(code).toBe(1);
+    expect(out).toContain("CRC error");
+  });
+
+  it("refuses to start on a truncated RDB", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await writeDataset(a.r);
+    await a.r.save();
+    await cleanups.pop()!();
+    const file = join(dir, "dump.rdb");
+    const buf = readFileSync(file);
+    writeFileSync(file, buf.subarray(0, Math.floor(buf.length / 2)));
+    const { code, out } = await runExpectingExit(dir);
+    expect(code).toBe(1);
+    expect(out).toContain("Short read or OOM loading DB");
+  });
+
+  it("loads Redis's own test asset with old encodings (zipmap, ziplist, intset)", async () => {
+    const asset = "/work/redis-src/redis-7.0.15/tests/assets/encodings.rdb";
+    if (!existsSync(asset)) return;
+    const dir = scratchDir();
+    copyFileSync(asset, join(dir, "dump.rdb"));
+    const a = await ours(dir);
+    expect(await a.r.hgetall("hash_zipped")).toEqual({ a: "1", b: "2", c: "3" });
+    expect(await a.r.lrange("list_zipped", 0, -1)).toEqual(["1", "2", "3", "a", "b", "c", "100000", "6000000000"]);
+    expect((await a.r.smembers("set_zipped_3")).sort()).toEqual(["1000000000", "2000000000", "3000000000", "4000000000", "5000000000", "6000000000"]);
+    expect(await a.r.zrange("zset_zipped", 0, -1, "WITHSCORES")).toEqual(["a", "1", "b", "2", "c", "3"]);
+    expect(await a.r.get("compressible")).toMatch(/^a{100,}$/);
+    expect(await a.r.hget("hash", "eee")).toBe("5000000000");
+  });
+
+  describe.skipIf(!hasRealRedis)("with Debian's redis-server 7.0.15", () => {
+    it("loads a dump written by real Redis (listpack, intset, quicklist, LZF, TTLs)", async () => {
+      const dir = scratchDir();
+      const real = await startRealRedis([], dir);
+      const rr = new Redis({ port: real.port, host: "127.0.0.1", lazyConnect: true });
+      await rr.connect();
+      await writeDataset(rr);
+      const expected = await readDataset(rr);
+      expect(await rr.save()).toBe("OK");
+      rr.disconnect();
+      await real.stop(false);
+      const a = await ours(dir);
+      expect(await readDataset(a.r)).toEqual(expected);
+    });
+
+    it("real Redis loads a dump we wrote", async () => {
+      const dir = scratchDir();
+      const a = await ours(dir);
+      await writeDataset(a.r);
+      const expected = await readDataset(a.r);
+      expect(await a.r.save()).toBe("OK");
+      await cleanups.pop()!();
+      const real = await startRealRedis([], dir);
+      cleanups.push(() => real.stop(false));
+      const rr = new Redis({ port: real.port, host: "127.0.0.1", lazyConnect: true });
+      await rr.connect();
+      cleanups.push(() => rr.disconnect());
+      expect(await readDataset(rr)).toEqual(expected);
+      expect(real.output()).toContain("DB loaded from disk");
+    });
+  });
+});
