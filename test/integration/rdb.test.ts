@@ -94,7 +94,7 @@ describe("RDB persistence", () => {
   it("BGSAVE while one runs answers Redis's error", async () => {
     const dir = scratchDir();
     const a = await ours(dir);
-    await a.r.call("config", "set", "rdb-key-save-delay", "100000");
+    await a.r.call("config", "set", "rdb-key-save-delay", "2000000");
     await a.r.set("k", "v");
     expect(await a.r.bgsave()).toBe("Background saving started");
     await expect(a.r.bgsave()).rejects.toThrow("ERR Background save already in progress");
