@@ -5,7 +5,8 @@
 // +QUEUED; the kernel hands all of them back while the client is in MULTI
 // (Shard.useQueueing), so kernel commands are queued too. EXEC runs the queue through
 // Server.execCommand, synchronously: nothing of another client runs in between, whichever
-// shards the commands touch. Errors inside EXEC do not roll anything back. WATCHed keys are
+// shards the commands touch (a script in the queue that runs past busy-reply-threshold
+// pauses the transaction with it; only allow-busy commands of others run meanwhile). Errors inside EXEC do not roll anything back. WATCHed keys are
 // tracked by src/server/watch.ts from effect records.
 //
 // Client state: client.multi (the queue, null outside MULTI), client.dirtyExec
@@ -16,6 +17,7 @@ import type { Client } from "../server/client.js";
 import type { Server } from "../server/server.js";
 import { resetHooks } from "./server-cmds.js";
 import { clientInfoProviders } from "./client-cmd.js";
+import { scriptPaused, afterScript } from "./scripting.js";
 
 /** Commands that run at once even in MULTI (Redis's processCommand). */
 const NOT_QUEUED = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
@@ -85,14 +87,30 @@ export function registerMultiCommands(t: CommandTable): void {
     client.denyBlocking = true;
     // AOF and replication apply a transaction's effects as one unit.
     server.effects.beginGroup();
-    try {
-      reply.arrayLen(queue.length);
-      for (const argv of queue) server.execCommand(client, argv);
-    } finally {
-      server.effects.endGroup();
-      client.denyBlocking = denied;
-      discardTransaction(server, client);
-    }
+    reply.arrayLen(queue.length);
+    const runFrom = (i: number): void => {
+      let paused = false;
+      try {
+        for (; i < queue.length; i++) {
+          server.execCommand(client, queue[i]);
+          // A script past busy-reply-threshold goes on in later ticks: the rest of the
+          // transaction runs when it ends, still before any other client's command.
+          if (scriptPaused(server)) {
+            const next = i + 1;
+            afterScript(server, () => runFrom(next));
+            paused = true;
+            return;
+          }
+        }
+      } finally {
+        if (!paused) {
+          server.effects.endGroup();
+          client.denyBlocking = denied;
+          discardTransaction(server, client);
+        }
+      }
+    };
+    runFrom(0);
   });
 
   t.define("watch", ({ server, client, argv, reply }) => {

@@ -16,6 +16,8 @@ import { log, type LogLevel } from "../server/log.js";
 import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { parseInteger } from "./context.js";
 import type { FunctionsState } from "./functions.js";
+import { busyGate, shouldPause } from "../scripting/busy.js";
+import { discardTransaction } from "./multi.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
 
@@ -30,6 +32,10 @@ export interface Scripting {
   run: ScriptRun | null;
   /** The running EVAL/FCALL's arguments (FUNCTION STATS). */
   runArgv: Buffer[] | null;
+  /** The running call continues in later ticks (it ran past busy-reply-threshold). */
+  paused: boolean;
+  /** What runs once the paused call ends, before its client's input resumes (EXEC's rest). */
+  afterScript: (() => void)[];
 }
 
 const states = new WeakMap<Server, Scripting>();
@@ -42,10 +48,12 @@ export function scriptingOf(server: Server): Scripting {
     const state: Scripting = {
       engine: null as unknown as LuaEngine, functionEngine: null as unknown as LuaEngine,
       functions: { libraries: new Map(), functions: new Map() }, caller: null, run: null, runArgv: null,
+      paused: false, afterScript: [],
     };
     const host = {
       call: (run: ScriptRun, argv: Buffer[]) => callFromScript(server, state, run, argv),
       log: (level: number, msg: string) => log(LOG_LEVELS[level] ?? "notice", msg),
+      interrupt: (run: ScriptRun) => (shouldPause(server, run) ? "yield" as const : undefined),
     };
     state.engine = new LuaEngine(host, "eval");
     state.functionEngine = new LuaEngine(host, "function");
@@ -53,6 +61,10 @@ export function scriptingOf(server: Server): Scripting {
     // Scripts never block (CLIENT_DENY_BLOCKING): a blocking command answers as if timed out.
     const denied = server.blocking.denied;
     server.blocking.denied = (c) => denied(c) || state.caller === c;
+    // Clients blocked on keys are served when the script has ended, not while it is paused
+    // (it may pop what it pushed before it pauses).
+    const afterCommand = server.blocking.afterCommand.bind(server.blocking);
+    server.blocking.afterCommand = () => { if (!state.paused) afterCommand(); };
   }
   return s;
 }
@@ -141,6 +153,11 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
 /**
  * Runs the function the engine has on its stack (under its error handler) for client and
  * writes the reply; the script's commands run as client (callFromScript).
+ *
+ * A script that runs past busy-reply-threshold pauses (src/scripting/busy.ts): this returns
+ * with scripting.paused set, the client waits (Client.blocked), other clients pass the busy
+ * gate, and the script goes on in later ticks until it ends; then what was queued with
+ * afterScript() runs and the client's input resumes.
  */
 export function runScript(server: Server, engine: LuaEngine, client: Client, run: ScriptRun, keys: Buffer[], args: Buffer[], reply: ReplyWriter, argv?: Buffer[]): void {
   const scripting = scriptingOf(server);
@@ -149,15 +166,51 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
   scripting.runArgv = argv ?? null;
   // AOF and replication apply a script's effects as one unit.
   server.effects.beginGroup();
+  let call;
   try {
-    engine.callFunction(run, keys, args, reply);
-  } finally {
-    server.effects.endGroup();
-    engine.pop(1);
-    scripting.caller = null;
-    scripting.run = null;
-    scripting.runArgv = null;
+    call = engine.startCall(run, keys, args, reply);
+  } catch (e) {
+    endScript(server, scripting);
+    throw e;
   }
+  if (call.step()) return endScript(server, scripting);
+  scripting.paused = true;
+  client.blocked = true;
+  server.inputGate = (c, argv) => busyGate(server, run, c, argv, discardTransaction);
+  const tick = () => {
+    if (!call.step()) {
+      setImmediate(tick);
+      return;
+    }
+    server.inputGate = null;
+    scripting.paused = false;
+    endScript(server, scripting);
+    for (const f of scripting.afterScript.splice(0)) f();
+    // A continuation may have started another script that paused: it finishes the client.
+    if (scripting.paused) return;
+    client.blocked = false;
+    client.flushAndMaybeClose();
+    server.blocking.afterCommand();
+    client.resumeInput();
+  };
+  setImmediate(tick);
+}
+
+function endScript(server: Server, scripting: Scripting): void {
+  server.effects.endGroup();
+  scripting.caller = null;
+  scripting.run = null;
+  scripting.runArgv = null;
+}
+
+/** Whether the script just started continues in later ticks (EXEC waits for it). */
+export function scriptPaused(server: Server): boolean {
+  return scriptingOf(server).paused;
+}
+
+/** Runs f once the paused script ends, before its client's input resumes. */
+export function afterScript(server: Server, f: () => void): void {
+  scriptingOf(server).afterScript.push(f);
 }
 
 const SCRIPT_HELP = [

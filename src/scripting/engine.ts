@@ -30,6 +30,10 @@ export interface ScriptRun {
   startedAt: number;
   /** Database the script's commands run in (SELECT inside the script changes only this). */
   db: number;
+  /** It ran past busy-reply-threshold (SCRIPT_TIMEDOUT): other clients get -BUSY. */
+  timedOut?: boolean;
+  /** When it last paused for the event loop (ms). */
+  pausedAt?: number;
 }
 
 /** What the engine needs from the server. */
@@ -40,9 +44,26 @@ export interface ScriptHost {
    */
   call(run: ScriptRun, argv: Buffer[]): Buffer | { error: string };
   log(level: number, msg: string): void;
-  /** Whether the running script has been asked to stop (SCRIPT KILL). */
-  interrupt?(run: ScriptRun): void;
+  /**
+   * Called from the count hook while a script runs (Redis's scriptInterrupt): may set
+   * run.killed (SCRIPT KILL), and answers "yield" when the script should pause so the event
+   * loop can serve other clients (it ran past busy-reply-threshold).
+   */
+  interrupt?(run: ScriptRun): "yield" | void;
 }
+
+/** A script or function call in progress (LuaEngine.startCall). */
+export interface ScriptCall {
+  /** Runs the call until it ends (true: its reply is written) or pauses (false: call again). */
+  step(): boolean;
+}
+
+/**
+ * Instructions between two count-hook calls. Redis uses 100000; fengari runs some 20M
+ * simple instructions a second and a redis.call costs ~20 µs, so 100000 could mean a third
+ * of a second between looks at the clock.
+ */
+const HOOK_COUNT = 1000;
 
 /** A function a library registered (FUNCTION LOAD): its callback is registry[ref]. */
 export interface LibraryFunction { name: string; desc: string | null; flags: ScriptFlags; ref: number }
@@ -75,6 +96,8 @@ export class LuaEngine {
   readonly scripts = new Map<string, CachedScript>();
   /** The running call, or null (redis.call outside a script is an error). */
   current: ScriptRun | null = null;
+  /** The running call's Lua thread (the one that may yield to the event loop). */
+  private thread: LuaState | null = null;
   private rand = new Rand48();
   /** Extra set-up run on every new state (the FUNCTION engine registers its API here). */
   onInit: ((L: LuaState) => void)[] = [];
@@ -423,12 +446,10 @@ export class LuaEngine {
 
   private registerRedisApi(L: LuaState): void {
     // Redis replaces pcall so that a {err=} table raised by redis.call comes back as it was.
-    lua.lua_pushjsfunction(L, (L: LuaState) => {
-      const argc = lua.lua_gettop(L);
-      lauxlib.luaL_checkany(L, 1);
-      lua.lua_pushboolean(L, true);
-      lua.lua_insert(L, 1);
-      if (lua.lua_pcall(L, argc - 1, lua.LUA_MULTRET, 0) !== 0) {
+    // It continues after a yield (lua_pcallk), so a script inside pcall can still pause.
+    const pcallDone = (L: LuaState, status: number): number => {
+      if (status !== lua.LUA_OK && status !== lua.LUA_YIELD) {
+        restoreHooks(L);
         lua.lua_remove(L, 1);
         if (lua.lua_istable(L, -1)) {
           lua.lua_getfield(L, -1, "err");
@@ -439,8 +460,34 @@ export class LuaEngine {
         lua.lua_insert(L, 1);
       }
       return lua.lua_gettop(L);
+    };
+    lua.lua_pushjsfunction(L, (L: LuaState) => {
+      const argc = lua.lua_gettop(L);
+      lauxlib.luaL_checkany(L, 1);
+      lua.lua_pushboolean(L, true);
+      lua.lua_insert(L, 1);
+      return pcallDone(L, lua.lua_pcallk(L, argc - 1, lua.LUA_MULTRET, 0, 0, pcallDone));
     });
     lua.lua_setglobal(L, "pcall");
+    // xpcall as lbaselib's, with the same hook repair as pcall.
+    const xpcallDone = (L: LuaState, status: number, extra: number): number => {
+      if (status !== lua.LUA_OK && status !== lua.LUA_YIELD) {
+        restoreHooks(L);
+        lua.lua_pushboolean(L, false);
+        lua.lua_pushvalue(L, -2);
+        return 2;
+      }
+      return lua.lua_gettop(L) - extra;
+    };
+    lua.lua_pushjsfunction(L, (L: LuaState) => {
+      const n = lua.lua_gettop(L);
+      lauxlib.luaL_checktype(L, 2, lua.LUA_TFUNCTION);
+      lua.lua_pushboolean(L, true);
+      lua.lua_pushvalue(L, 1);
+      lua.lua_rotate(L, 3, 2);
+      return xpcallDone(L, lua.lua_pcallk(L, n - 2, lua.LUA_MULTRET, 2, 2, xpcallDone), 2);
+    });
+    lua.lua_setglobal(L, "xpcall");
 
     lua.lua_createtable(L, 0, 32);
     const fn = (name: string, f: (L: LuaState) => number) => {
@@ -573,6 +620,11 @@ export class LuaEngine {
     }
     pushReply(L, reply, 0);
     if (raiseError && reply[0] === 0x2d) return lua.lua_error(L);
+    // A loop of slow commands may run few instructions between two count hooks: look at
+    // the clock here too, and pause after the command if the host says so.
+    if (L === this.thread && lua.lua_isyieldable(L) && this.host.interrupt?.(run) === "yield") {
+      return lua.lua_yieldk(L, 0, 1, resumeWithReply);
+    }
     return 1;
   }
 
@@ -599,42 +651,63 @@ export class LuaEngine {
   }
 
   /**
-   * Runs the Lua function on top of the stack (under the error handler pushed before it) and
-   * writes its reply (luaCallFunction). EVAL mode sets KEYS/ARGV globals; FCALL passes them.
+   * Starts the Lua function on top of the stack (under the error handler pushed before it);
+   * step() runs it and writes its reply (luaCallFunction). EVAL mode sets KEYS/ARGV globals;
+   * FCALL passes them.
+   *
+   * The call runs on a Lua thread of its own, so that the count hook can yield it back to
+   * the event loop once the host says so (a script past busy-reply-threshold: other clients
+   * get -BUSY, SCRIPT KILL can arrive); step() then returns false and is called again later.
    */
-  callFunction(run: ScriptRun, keys: Buffer[], args: Buffer[], reply: ReplyWriter): void {
+  startCall(run: ScriptRun, keys: Buffer[], args: Buffer[], reply: ReplyWriter): ScriptCall {
     const L = this.L;
-    this.current = run;
-    lua.lua_sethook(L, (L: LuaState) => this.hook(L), lua.LUA_MASKCOUNT, 100000);
-    try {
-      const globals = run.evalMode ? this.globalsTable() : null;
-      pushArray(L, keys);
-      if (globals) { setReadonly(globals, false); lua.lua_setglobal(L, "KEYS"); setReadonly(globals, true); }
-      pushArray(L, args);
-      if (globals) { setReadonly(globals, false); lua.lua_setglobal(L, "ARGV"); setReadonly(globals, true); }
-      const err = run.evalMode ? lua.lua_pcall(L, 0, 1, -2) : lua.lua_pcall(L, 2, 1, -4);
-      if (err !== 0) {
-        if (lua.lua_type(L, -1) !== lua.LUA_TTABLE) {
-          const msg = lua.lua_isstring(L, -1) ? toBuffer(L, -1).toString("latin1") : "execution failure";
+    const T = lua.lua_newthread(L);
+    lua.lua_pop(L, 1);
+    lua.lua_xmove(L, T, 2); // the error handler and the function
+    lua.lua_pushjsfunction(T, callBody);
+    lua.lua_insert(T, 1);
+    const globals = run.evalMode ? this.globalsTable() : null;
+    pushArray(T, keys);
+    if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, "KEYS"); setReadonly(globals, true); }
+    pushArray(T, args);
+    if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, "ARGV"); setReadonly(globals, true); }
+    const nargs = lua.lua_gettop(T) - 1;
+    lua.lua_sethook(T, (T: LuaState) => this.hook(T, thread), lua.LUA_MASKCOUNT, HOOK_COUNT);
+    let started = false;
+    let finished = false;
+    const thread = T;
+    const step = (): boolean => {
+      if (finished) return true;
+      this.current = run;
+      this.thread = T;
+      let st: number;
+      try {
+        st = lua.lua_resume(T, L, started ? 0 : nargs);
+        started = true;
+        if (st === lua.LUA_YIELD) return false;
+        if (st === lua.LUA_OK && lua.lua_toboolean(T, 1)) {
+          lua.lua_settop(T, 2);
+          writeLuaReply(T, reply, run.resp);
+        } else if (lua.lua_type(T, -1) !== lua.LUA_TTABLE) {
+          const msg = lua.lua_isstring(T, -1) ? toBuffer(T, -1).toString("latin1") : "execution failure";
           reply.error(`Error running script ${run.funcname}, ${msg.slice(0, 100)}`);
         } else {
-          const info = errorInfo(L);
+          const info = errorInfo(T);
           let msg = "-" + info.msg;
           if (info.line !== undefined && info.source !== undefined) msg += ` script: ${run.funcname}, on ${info.source}:${info.line}.`;
           reply.error(msg);
         }
-        lua.lua_pop(L, 1);
-      } else {
-        writeLuaReply(L, reply, run.resp);
+      } catch (e) {
+        // A fault of the engine itself (a JS exception, not a Lua error): answer, stay up.
+        reply.error(`Error running script ${run.funcname}, ${String((e as Error)?.message ?? e).slice(0, 100)}`);
       }
-    } catch (e) {
-      // A fault of the engine itself (a JS exception, not a Lua error): answer, stay up.
-      lua.lua_settop(L, 1);
-      reply.error(`Error running script ${run.funcname}, ${String((e as Error)?.message ?? e).slice(0, 100)}`);
-    } finally {
-      lua.lua_sethook(L, null, 0, 0);
+      finished = true;
+      lua.lua_sethook(T, null, 0, 0);
       this.current = null;
-    }
+      this.thread = null;
+      return true;
+    };
+    return { step };
   }
 
   private globalsTable(): unknown {
@@ -644,16 +717,23 @@ export class LuaEngine {
     return t;
   }
 
-  private hook(L: LuaState): void {
+  /**
+   * The count hook (luaMaskCountHook): a killed script raises an error, on every line from
+   * then on so that a pcall cannot swallow it; a script the host wants to pause (past
+   * busy-reply-threshold) yields its thread to the event loop. Only the call's own thread
+   * yields, and only where Lua can (not inside a metamethod or sort comparator called from
+   * JS, not inside a coroutine of the script's own).
+   */
+  private hook(L: LuaState, thread: LuaState): void {
     const run = this.current;
     if (!run) return;
-    this.host.interrupt?.(run);
+    const pause = this.host.interrupt?.(run) === "yield";
     if (run.killed) {
-      // A line hook too, so a pcall that catches this error cannot keep the script alive.
       lua.lua_sethook(L, (L: LuaState) => { pushErrorTable(L, "Script killed by user with SCRIPT KILL...", false); lua.lua_error(L); }, lua.LUA_MASKLINE, 0);
       pushErrorTable(L, "Script killed by user with SCRIPT KILL...", false);
       lua.lua_error(L);
     }
+    if (pause && L === thread && lua.lua_isyieldable(L)) lua.lua_yield(L, 0);
   }
 
   /** Pushes the error handler and the cached script's function; false if it is not cached. */
@@ -670,6 +750,38 @@ export class LuaEngine {
 
   /** Pops n values (after callFunction: the error handler). */
   pop(n: number): void { lua.lua_pop(this.L, n); }
+}
+
+/**
+ * A Lua error caught by a yieldable pcall leaves fengari 0.1.5 with hooks off for the thread
+ * (lapi.lua_pcallk saves 'allowhook' as `callstatus &= ~CIST_OAH | allowhook`, which never
+ * sets the bit, and ldo's recover() restores it from that bit), so the count hook would
+ * never fire again and the script could neither pause nor be killed. Scripts never run
+ * inside a hook, so hooks were on when the pcall started: turn them back on.
+ */
+function restoreHooks(L: LuaState): void {
+  L.allowhook = 1;
+}
+
+/** Continuation of a redis.call that paused after its command: returns the reply it pushed. */
+function resumeWithReply(_L: LuaState, _status: number, n: number): number {
+  return n;
+}
+
+/**
+ * The body of a call's thread: runs the function (stack: error handler, function, args)
+ * under the error handler and returns (ok, result or error object). lua_pcallk, so the
+ * function may yield through it.
+ */
+function callBody(T: LuaState): number {
+  const done = (T: LuaState, status: number): number => {
+    const ok = status === lua.LUA_OK || status === lua.LUA_YIELD;
+    if (!ok) restoreHooks(T);
+    lua.lua_pushboolean(T, ok);
+    lua.lua_replace(T, 1);
+    return 2;
+  };
+  return done(T, lua.lua_pcallk(T, lua.lua_gettop(T) - 2, 1, 1, 0, done));
 }
 
 /** luaSetErrorMetatable: reading a missing field of the table on top is an error. */

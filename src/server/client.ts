@@ -268,8 +268,9 @@ export class Client {
     try {
       while (!this.closed) {
         shard.useProtocol(this.resp);
-        // In MULTI the kernel hands every command back, to be queued.
-        shard.useQueueing(this.multi !== null);
+        // In MULTI the kernel hands every command back, to be queued; while a script is
+        // busy, to pass the server's input gate.
+        shard.useQueueing(this.multi !== null || this.server.inputGate !== null);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
         recordKernelRun(this.server, k.x, k.mem, performance.now() - t0);

@@ -74,6 +74,12 @@ export class Server {
   private lastOpsSample = { at: 0, calls: 0 };
   /** Per-client buffer limits, kept current by CONFIG SET (read on every reply write). */
   limits: ClientLimits = DEFAULT_LIMITS;
+  /**
+   * Set while a script runs past busy-reply-threshold (src/scripting/busy.ts): every
+   * command of every client goes through it first (the kernel hands them all back), and it
+   * returns true for those it answered instead (-BUSY). No cron runs meanwhile, as in Redis.
+   */
+  inputGate: ((client: Client, argv: Buffer[]) => boolean) | null = null;
 
   constructor(readonly config: Config) {
     const databases = config.getNumber("databases");
@@ -208,6 +214,7 @@ export class Server {
    */
   dispatch(client: Client, argv: Buffer[]): void {
     if (this.cluster && this.clusterRejects(client, argv)) return;
+    if (this.inputGate !== null && this.inputGate(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv);
   }
@@ -303,6 +310,7 @@ export class Server {
   }
 
   private serverCron(): void {
+    if (this.inputGate !== null) return;
     const now = this.now();
     clientsCron(this);
     if (now - this.lastOpsSample.at >= 100) {
