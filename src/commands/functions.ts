@@ -8,10 +8,14 @@ import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import type { Server } from "../server/server.js";
 import { subcommandSyntaxError, replyHelp } from "./help.js";
-import { scriptingOf, scriptKill, runScript } from "./scripting.js";
+import { scriptingOf, scriptKill, runScript, goodReplicas, NOREPLICAS_ERR } from "./scripting.js";
 import { SCRIPT_FLAG_NAMES, type LibraryFunction, type ScriptRun } from "../scripting/engine.js";
 import { parseInteger } from "./context.js";
 import { stringMatch } from "../util/glob.js";
+import { splitConfigLine } from "../config/config.js";
+import { RdbReader, RdbWriter, RdbFormatError, RDB_VERSION, RDB_OPCODE_FUNCTION, RDB_OPCODE_FUNCTION2 } from "../persistence/rdb-format.js";
+import { verifyDumpPayload } from "../persistence/dump.js";
+import { crc64 } from "../persistence/crc64.js";
 
 export interface Library { name: string; engine: string; code: Buffer; functions: Map<string, LibraryFunction> }
 
@@ -28,8 +32,9 @@ function libraryMetadata(code: Buffer): { engine: string; name: string; body: Bu
   if (code[0] !== 0x23 || code[1] !== 0x21) return { error: "Missing library metadata" };
   const nl = code.indexOf(10);
   if (nl < 0) return { error: "Invalid library metadata" };
-  const parts = code.toString("latin1", 0, nl).split(/[ \t\r]+/).filter(Boolean);
-  if (parts.length === 0) return { error: "Invalid library metadata" };
+  // sdssplitargs: quotes group (name="foo" is foo).
+  const parts = splitConfigLine(code.toString("latin1", 0, nl));
+  if (!parts || parts.length === 0) return { error: "Invalid library metadata" };
   const engine = parts[0].slice(2);
   let name: string | undefined;
   for (const part of parts.slice(1)) {
@@ -45,9 +50,8 @@ function libraryMetadata(code: Buffer): { engine: string; name: string; body: Bu
 }
 
 /** functionsCreateWithLibraryCtx: compiles and links a library; its name or an error. */
-export function createLibrary(server: Server, code: Buffer, replace: boolean): { name: string } | { error: string } {
+export function createLibrary(server: Server, code: Buffer, replace: boolean, fs = scriptingOf(server).functions): { name: string } | { error: string } {
   const s = scriptingOf(server);
-  const fs = s.functions;
   const md = libraryMetadata(code);
   if ("error" in md) return md;
   if (!/^[A-Za-z0-9_]+$/.test(md.name)) return { error: LIB_NAME_ERR };
@@ -61,28 +65,117 @@ export function createLibrary(server: Server, code: Buffer, replace: boolean): {
     return { error };
   };
   if (loaded.functions.size === 0) return fail("No functions registered");
-  for (const name of loaded.functions.keys()) {
-    const existing = fs.functions.get(name);
-    if (existing && existing.lib !== old) return fail(`Function ${name} already exists`);
+  for (const fn of loaded.functions.values()) {
+    const existing = fs.functions.get(fn.name.toLowerCase());
+    if (existing && existing.lib !== old) return fail(`Function ${fn.name} already exists`);
   }
-  if (old) unlinkLibrary(server, old);
+  if (old) unlinkLibrary(server, old, fs);
   const lib: Library = { name: md.name, engine: "LUA", code: Buffer.from(code), functions: loaded.functions };
-  fs.libraries.set(lib.name, lib);
-  for (const fn of lib.functions.values()) fs.functions.set(fn.name, { lib, fn });
+  linkLibrary(fs, lib);
   return { name: lib.name };
 }
 
-function unlinkLibrary(server: Server, lib: Library): void {
-  const s = scriptingOf(server);
-  s.functions.libraries.delete(lib.name);
-  for (const name of lib.functions.keys()) s.functions.functions.delete(name);
-  s.functionEngine.unrefFunctions(lib.functions.values());
+function linkLibrary(fs: FunctionsState, lib: Library): void {
+  fs.libraries.set(lib.name, lib);
+  // Function names are case-insensitive (functionDictType), library names are not.
+  for (const fn of lib.functions.values()) fs.functions.set(fn.name.toLowerCase(), { lib, fn });
+}
+
+/** Removes a library from fs; its functions are freed unless keep (it may be linked back). */
+function unlinkLibrary(server: Server, lib: Library, fs = scriptingOf(server).functions, keep = false): void {
+  fs.libraries.delete(lib.name);
+  for (const fn of lib.functions.values()) fs.functions.delete(fn.name.toLowerCase());
+  if (!keep) scriptingOf(server).functionEngine.unrefFunctions(lib.functions.values());
+}
+
+/** rdbSaveFunctions: each library as RDB_OPCODE_FUNCTION2 + its code. */
+function dumpFunctions(server: Server): Buffer {
+  const w = new RdbWriter();
+  for (const lib of scriptingOf(server).functions.libraries.values()) {
+    w.u8(RDB_OPCODE_FUNCTION2);
+    w.string(lib.code);
+  }
+  w.u8(RDB_VERSION & 0xff);
+  w.u8((RDB_VERSION >> 8) & 0xff);
+  const body = w.take();
+  return Buffer.concat([body, crc64(body).bytesLE()]);
+}
+
+/**
+ * libraryJoin: adds src's libraries to the server's. A library name already present fails
+ * (or, with replace, the old library goes); a function name present in another library
+ * fails; on failure nothing changed. Returns the error, or null.
+ */
+function joinLibraries(server: Server, src: FunctionsState, replace: boolean): string | null {
+  const dst = scriptingOf(server).functions;
+  const replaced: Library[] = [];
+  const revert = (error: string) => {
+    for (const old of replaced) linkLibrary(dst, old);
+    return error;
+  };
+  for (const lib of src.libraries.values()) {
+    const old = dst.libraries.get(lib.name);
+    if (!old) continue;
+    if (!replace) return revert(`Library ${lib.name} already exists`);
+    unlinkLibrary(server, old, dst, true);
+    replaced.push(old);
+  }
+  for (const [key, { fn }] of src.functions) {
+    if (dst.functions.has(key)) return revert(`Function ${fn.name} already exists`);
+  }
+  for (const lib of src.libraries.values()) linkLibrary(dst, lib);
+  for (const old of replaced) scriptingOf(server).functionEngine.unrefFunctions(old.functions.values());
+  return null;
+}
+
+/** functionRestoreCommand. */
+function restoreFunctions(ctx: CommandContext): void {
+  const { argv, reply, server } = ctx;
+  if (argv.length > 4) return subcommandSyntaxError(ctx);
+  let policy = "append";
+  if (argv.length > 3) {
+    policy = argv[3].toString("latin1").toLowerCase();
+    if (policy !== "append" && policy !== "replace" && policy !== "flush") {
+      return reply.error("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+    }
+  }
+  const payload = argv[2];
+  if (!verifyDumpPayload(payload, false)) {
+    return reply.error("payload version or checksum are wrong");
+  }
+  const loaded: FunctionsState = { libraries: new Map(), functions: new Map() };
+  const drop = () => {
+    for (const lib of loaded.libraries.values()) scriptingOf(server).functionEngine.unrefFunctions(lib.functions.values());
+  };
+  const r = new RdbReader(payload, payload.length - 10);
+  try {
+    while (r.remaining > 0) {
+      const type = r.u8();
+      if (type === RDB_OPCODE_FUNCTION) { drop(); return reply.error("Pre-GA function format not supported"); }
+      if (type !== RDB_OPCODE_FUNCTION2) { drop(); return reply.error("given type is not a function"); }
+      const created = createLibrary(server, r.string(), false, loaded);
+      if ("error" in created) { drop(); return reply.error(created.error); }
+    }
+  } catch (e) {
+    drop();
+    if (e instanceof RdbFormatError) return reply.error("failed loading the given functions payload");
+    throw e;
+  }
+  if (policy === "flush") {
+    const fs = scriptingOf(server).functions;
+    for (const lib of [...fs.libraries.values()]) unlinkLibrary(server, lib, fs);
+    for (const lib of loaded.libraries.values()) linkLibrary(fs, lib);
+  } else {
+    const err = joinLibraries(server, loaded, policy === "replace");
+    if (err !== null) { drop(); return reply.error(err); }
+  }
+  reply.ok();
 }
 
 function fcallGeneric(ctx: CommandContext, ro: boolean): void {
   const { argv, reply, server, client } = ctx;
   const s = scriptingOf(server);
-  const entry = s.functions.functions.get(argv[1].toString("latin1"));
+  const entry = s.functions.functions.get(argv[1].toString("latin1").toLowerCase());
   if (!entry) return reply.error("Function not found");
   const numkeys = parseInteger(argv[2]);
   if (numkeys === null) return reply.error("Bad number of keys provided");
@@ -90,6 +183,7 @@ function fcallGeneric(ctx: CommandContext, ro: boolean): void {
   if (numkeys < 0n) return reply.error("Number of keys can't be negative");
   const f = entry.fn.flags;
   if (!f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
+  if (!f.noWrites && !goodReplicas(server)) return reply.error(NOREPLICAS_ERR);
   const n = Number(numkeys);
   const run: ScriptRun = {
     funcname: entry.fn.name, evalMode: false, readOnly: ro || f.noWrites, writeDirty: false,
@@ -251,4 +345,6 @@ export function registerFunctionCommands(t: CommandTable): void {
   });
 
   t.define("function|kill", (ctx) => scriptKill(ctx, false));
+  t.define("function|dump", (ctx) => ctx.reply.bulk(dumpFunctions(ctx.server)));
+  t.define("function|restore", (ctx) => restoreFunctions(ctx));
 }

@@ -12,6 +12,7 @@ import os from "node:os";
 import type { CommandTable } from "./table.js";
 import type { Server } from "../server/server.js";
 import { commandStats, errorStats, totalErrorReplies, latencyStatsLines } from "./stats.js";
+import { scriptCounts } from "./scripting.js";
 
 const DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
   "cpu", "module_list", "errorstats", "cluster", "keyspace"];
@@ -118,6 +119,7 @@ export function genInfo(server: Server, args: string[]): string {
     const peak = server.memoryPeak;
     const startup = server.memoryAtStartup;
     const maxmemory = cfg.getNumber("maxmemory");
+    const scripts = scriptCounts(server);
     const total = os.totalmem();
     const frag = used ? mu.rss / used : 0;
     parts.push(fields("Memory", [
@@ -141,9 +143,9 @@ export function genInfo(server: Server, args: string[]): string {
       ["used_memory_vm_eval", 32768],
       ["used_memory_lua_human", bytesToHuman(32768)],
       ["used_memory_scripts_eval", 0],
-      ["number_of_cached_scripts", 0],
-      ["number_of_functions", 0],
-      ["number_of_libraries", 0],
+      ["number_of_cached_scripts", scripts.scripts],
+      ["number_of_functions", scripts.functions],
+      ["number_of_libraries", scripts.libraries],
       ["used_memory_vm_functions", 32768],
       ["used_memory_vm_total", 65536],
       ["used_memory_vm_total_human", bytesToHuman(65536)],

@@ -20,6 +20,15 @@ import { busyGate, shouldPause } from "../scripting/busy.js";
 import { discardTransaction } from "./multi.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
+export const NOREPLICAS_ERR = "-NOREPLICAS Not enough good replicas to write.";
+
+/**
+ * checkGoodReplicasStatus: min-replicas-to-write is met. LatticeKV has no Redis-protocol
+ * replicas, so with min-replicas-to-write (and min-replicas-max-lag) set it never is.
+ */
+export function goodReplicas(server: Server): boolean {
+  return server.config.getNumber("min-replicas-to-write") === 0 || server.config.getNumber("min-replicas-max-lag") === 0;
+}
 
 /** The server's scripting state: its Lua engines, libraries, and the script running now. */
 export interface Scripting {
@@ -93,6 +102,7 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
   if (run.readOnly && (write || eff.flags.has("may_replicate"))) {
     return { error: "Write commands are not allowed from read-only scripts." };
   }
+  if (write && !goodReplicas(server)) return { error: NOREPLICAS_ERR };
   if (write) run.writeDirty = true;
   return runAsScriptClient(server, state.caller!, run, argv);
 }
@@ -141,6 +151,7 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
   const script = engine.scripts.get(sha)!;
   const f = script.flags;
   if (!f.compat && !f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
+  if (!f.compat && !f.noWrites && !goodReplicas(server)) return reply.error(NOREPLICAS_ERR);
   const n = Number(numkeys);
   const run: ScriptRun = {
     funcname: sha, evalMode: true, readOnly: ro || (!f.compat && f.noWrites), writeDirty: false,
@@ -201,6 +212,17 @@ function endScript(server: Server, scripting: Scripting): void {
   scripting.caller = null;
   scripting.run = null;
   scripting.runArgv = null;
+}
+
+/** The client whose script is running now, if any (Redis's CLIENT_SCRIPT on the caller's commands). */
+export function scriptCaller(server: Server): Client | null {
+  return states.get(server)?.caller ?? null;
+}
+
+/** INFO memory's number_of_cached_scripts / number_of_functions / number_of_libraries. */
+export function scriptCounts(server: Server): { scripts: number; functions: number; libraries: number } {
+  const s = states.get(server);
+  return { scripts: s?.engine.scripts.size ?? 0, functions: s?.functions.functions.size ?? 0, libraries: s?.functions.libraries.size ?? 0 };
 }
 
 /** Whether the script just started continues in later ticks (EXEC waits for it). */

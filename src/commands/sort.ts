@@ -16,6 +16,7 @@ import { QuickList } from "../types/list.js";
 import { bulkOf, isError } from "../server/resp-read.js";
 import { strtod } from "../util/strtod.js";
 import { arg, getLongOrReply } from "./type-args.js";
+import { scriptCaller } from "./scripting.js";
 
 const GET = Buffer.from("GET");
 const HGET = Buffer.from("HGET");
@@ -85,8 +86,9 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
   const set = t === OBJ_SET ? types.lookupRead<SetValue>(db, argv[1], OBJ_SET) : null;
   const zset = t === OBJ_ZSET ? types.lookupRead<ZSetValue>(db, argv[1], OBJ_ZSET) : null;
 
-  // A set has no order of its own: with STORE, sort it anyway so the result is deterministic.
-  if (dontsort && set && storekey) {
+  // A set has no order of its own: with STORE, or for a script, sort it anyway so the
+  // result is deterministic (replicas and AOF see the same thing).
+  if (dontsort && set && (storekey || scriptCaller(ctx.server) === ctx.client)) {
     dontsort = false;
     alpha = true;
     sortby = null;

@@ -11,6 +11,8 @@ import { lua, lauxlib, lualib, formatG14, setReadonly, tableAt, toLuaString, typ
 import { pushReply, pushErrorTable, toBuffer, writeLuaReply, errorInfo } from "./convert.js";
 import { openCjson } from "./lib-cjson.js";
 import { openBit } from "./lib-bit.js";
+import { openCmsgpack } from "./lib-cmsgpack.js";
+import { openStruct } from "./lib-struct.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 
 export const REDIS_VERSION = "7.0.15";
@@ -136,6 +138,8 @@ export class LuaEngine {
     open("coroutine", lualib.luaopen_coroutine);
     openCjson(L);
     openBit(L);
+    openCmsgpack(L);
+    openStruct(L);
     this.lua51Compat(L);
     this.registerRedisApi(L);
     for (const f of this.onInit) f(L);
@@ -341,8 +345,9 @@ export class LuaEngine {
       if (ref < 0) return fail("redis.register_function must get a callback argument");
     }
     if (!/^[A-Za-z0-9_]+$/.test(name!)) return fail("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long");
-    if (load.functions.has(name!)) return fail("Function already exists in the library");
-    load.functions.set(name!, { name: name!, desc, flags, ref });
+    // Function names are case-insensitive (functionDictType).
+    if (load.functions.has(name!.toLowerCase())) return fail("Function already exists in the library");
+    load.functions.set(name!.toLowerCase(), { name: name!, desc, flags, ref });
     return 0;
   }
 

@@ -42,6 +42,21 @@ function load() {
     obj.setsvalue(lstring.luaS_bless(L, fengari.to_luastring(formatG14(obj.value))));
   };
 
+  // Lua 5.1's wording of type errors: "attempt to call field 'f' (a nil value)", where 5.3
+  // says "attempt to call a nil value (field 'f')". Every such message goes through
+  // luaO_pushvfstring (called through the module object), so it is reworded there.
+  const pushvfstring = lobject.luaO_pushvfstring;
+  const typeErrorFmt = "attempt to %s a %s value%s";
+  const typeErrorFmt51 = fengari.to_luastring("attempt to %s %s '%s' (a %s value)");
+  const text = (v: any) => (typeof v === "string" ? v : Buffer.from(v).toString("latin1"));
+  lobject.luaO_pushvfstring = (L: LuaState, fmt: any, argp: any[]) => {
+    if (argp.length === 3 && fmt.length === typeErrorFmt.length && text(fmt) === typeErrorFmt) {
+      const m = /^ \((\w+) '([^]*)'\)$/.exec(text(argp[2]));
+      if (m) return pushvfstring(L, typeErrorFmt51, [argp[0], fengari.to_luastring(m[1]), fengari.to_luastring(m[2]), argp[1]]);
+    }
+    return pushvfstring(L, fmt, argp);
+  };
+
   const readonlyMsg = fengari.to_luastring("Attempt to modify a readonly table");
   const setfrom = ltable.luaH_setfrom;
   ltable.luaH_setfrom = (L: LuaState, t: any, key: any, value: any) => {
