@@ -186,7 +186,6 @@ function registerBuiltins(): void {
     reply.ok();
   });
   defineDebug("error", 3, ({ argv, reply }) => reply.error(argv[2].toString("latin1")));
-  defineDebug("loadaof", 2, ({ reply }) => reply.error("DEBUG LOADAOF is not supported: LatticeKV has no persistence yet"));
   defineDebug("help", 2, (ctx) => replyHelp(ctx, [
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",

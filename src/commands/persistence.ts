@@ -107,6 +107,18 @@ export function registerPersistenceCommands(t: CommandTable): void {
     else reply.status("Background saving started");
   });
 
+  t.define("bgrewriteaof", ({ server, reply }) => {
+    const err = persistenceOf(server).aof.rewrite();
+    if (err) reply.error(err);
+    else reply.status("Background append only file rewriting started");
+  });
+
+  defineDebug("loadaof", 2, ({ server, reply }) => {
+    const err = persistenceOf(server).debugLoadAof();
+    if (err) reply.error(err);
+    else reply.ok();
+  });
+
   t.define("lastsave", ({ server, reply }) => reply.integer(Math.floor(server.lastSave / 1000)));
 
   defineDebug("reload", (n) => n >= 2, ({ server, argv, reply }) => {

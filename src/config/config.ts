@@ -61,6 +61,9 @@ export const IMPLEMENTED = new Set<string>([
   "cluster-enabled", "cluster-config-file", "cluster-port", "cluster-node-timeout", "cluster-announce-ip",
   "cluster-announce-port", "cluster-announce-bus-port", "cluster-require-full-coverage",
   "cluster-allow-reads-when-down",
+  // persistence (src/persistence/)
+  "save", "dbfilename", "rdbchecksum", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
+  "appenddirname", "aof-load-truncated",
 ]);
 
 const byName = new Map<string, Directive>();

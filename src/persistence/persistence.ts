@@ -14,6 +14,7 @@ import { log } from "../server/log.js";
 import { snapshotRdb, parseRdb, functionsHook, type ParsedRdb } from "./rdb-file.js";
 import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
+import { Aof } from "./aof.js";
 
 const states = new WeakMap<Server, Persistence>();
 
@@ -35,11 +36,13 @@ export class Persistence {
   lastLoadKeysLoaded = 0;
   lastLoadKeysExpired = 0;
   private timer?: NodeJS.Timeout;
-  /** Set while the dataset is replaced wholesale (DEBUG RELOAD): consumers such as the AOF ignore it. */
+  /** Set while the dataset is replaced wholesale (DEBUG RELOAD, LOADAOF): the AOF does not record it. */
   reloading = false;
+  readonly aof: Aof;
 
   constructor(private readonly server: Server) {
     this.dirtyAtSave = this.dirty();
+    this.aof = new Aof(server, this);
   }
 
   /** Redis's server.dirty: writes by kernel and host commands. */
@@ -204,25 +207,63 @@ export class Persistence {
    */
   loadOnStartup(): void {
     const started = Date.now();
-    let rdb: ParsedRdb | null;
-    try {
-      rdb = this.readRdbFile();
-    } catch (e) {
-      if (e instanceof RdbFormatError) {
-        log("warning", e.message);
-        log("warning", "Internal error in RDB reading offset 0, function at rdb.c:0 -> " +
-          (e.message.includes("CRC") ? "RDB CRC error" : e.message));
-        log("warning", "Short read or OOM loading DB. Unrecoverable error, aborting now.");
-      } else {
-        log("warning", `Fatal error loading the DB: ${errnoText(e)}. Exiting.`);
+    if (this.server.config.getBool("appendonly")) {
+      // With AOF on, the AOF alone is the dataset (as Redis 7.0: the RDB is not read).
+      try {
+        if (this.aof.load()) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
+        this.aof.start();
+      } catch (e) {
+        log("warning", (e as Error).message);
+        log("warning", "Fatal error loading the append only file. Exiting.");
+        process.exit(1);
       }
-      process.exit(1);
+    } else {
+      let rdb: ParsedRdb | null;
+      try {
+        rdb = this.readRdbFile();
+      } catch (e) {
+        if (e instanceof RdbFormatError) {
+          log("warning", e.message);
+          log("warning", "Internal error in RDB reading offset 0, function at rdb.c:0 -> " +
+            (e.message.includes("CRC") ? "RDB CRC error" : e.message));
+          log("warning", "Short read or OOM loading DB. Unrecoverable error, aborting now.");
+        } else {
+          log("warning", `Fatal error loading the DB: ${errnoText(e)}. Exiting.`);
+        }
+        process.exit(1);
+      }
+      if (rdb) {
+        this.applyRdb(rdb);
+        log("notice", `DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
+      }
     }
-    if (rdb) {
-      this.applyRdb(rdb);
-      log("notice", `DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
-    }
+    // CONFIG SET appendonly yes|no turns the AOF on (a base of the dataset now) or off.
+    this.server.config.onApply("appendonly", (c) => {
+      try {
+        if (c.getBool("appendonly") && !this.aof.enabled) this.aof.start();
+        else if (!c.getBool("appendonly") && this.aof.enabled) this.aof.stop();
+      } catch (e) {
+        log("warning", `Could not turn the AOF ${c.getBool("appendonly") ? "on" : "off"}: ${(e as Error).message}`);
+      }
+    });
     this.startCron();
+  }
+
+  /** DEBUG LOADAOF: writes what is pending, empties the dataset, replays the AOF. */
+  debugLoadAof(): string | null {
+    this.aof.flush(true);
+    this.reloading = true;
+    try {
+      emptyData(this.server);
+      this.aof.load();
+    } catch (e) {
+      log("warning", (e as Error).message);
+      return "Error trying to load the AOF";
+    } finally {
+      this.reloading = false;
+    }
+    log("warning", "Append Only File loaded by DEBUG LOADAOF");
+    return null;
   }
 
   /**
@@ -230,6 +271,10 @@ export class Persistence {
    * rules are configured. False when the save failed (the shutdown is refused unless FORCE).
    */
   finalSave(opts: { save?: boolean; nosave?: boolean; force?: boolean }): boolean {
+    if (this.aof.enabled) {
+      log("notice", "Calling fsync() on the AOF file.");
+      this.aof.flush(true);
+    }
     if (opts.nosave) return true;
     if (!opts.save && this.saveRules().length === 0) return true;
     log("notice", "Saving the final RDB snapshot before exiting.");
@@ -276,6 +321,7 @@ export class Persistence {
       ["rdb_last_cow_size", 0],
       ["rdb_last_load_keys_expired", this.lastLoadKeysExpired],
       ["rdb_last_load_keys_loaded", this.lastLoadKeysLoaded],
+      ...this.aof.infoFields(),
     ];
   }
 }

@@ -57,7 +57,7 @@ async function runExpectingExit(dir: string): Promise<{ code: number | null; out
   return { code, out };
 }
 
-describe("RDB persistence", () => {
+describe("RDB persistence", { timeout: 60_000 }, () => {
   it("SAVE writes dump.rdb and a restart loads every type and TTL back", async () => {
     const dir = scratchDir();
     const a = await ours(dir);

@@ -1,0 +1,367 @@
+// The append-only file, in Redis 7's multi-part layout (aof.c):
+//
+//   <dir>/<appenddirname>/<appendfilename>.manifest      which files make up the AOF:
+//       file appendonly.aof.1.base.rdb seq 1 type b      the base: an RDB snapshot
+//       file appendonly.aof.1.incr.aof seq 1 type i      writes since, as RESP commands
+//
+// Writes come from the effect bus (src/server/effects.ts), never from re-deriving what a
+// command did: each effect is appended as the command to replay, with a SELECT when the db
+// changes; a key the kernel expired or evicted becomes DEL; an EXEC or a script (an effect
+// group) is wrapped in MULTI ... EXEC so it replays atomically.
+//
+// appendfsync always: every effect is written and fsynced before the command's reply can
+// leave (effects are published synchronously while the command runs), so kill -9 loses no
+// acknowledged write. everysec: written at the end of the event-loop turn, fsynced once a
+// second. no: written, never fsynced by us.
+//
+// BGREWRITEAOF: one synchronous snapshot (the RDB of the dataset) becomes the new base;
+// from that instant effects go to a new incr file, which the manifest lists at once (with
+// the old files), and once the base is on disk the manifest drops the old files.
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fdatasync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Socket } from "node:net";
+import type { Server } from "../server/server.js";
+import { Client } from "../server/client.js";
+import { EFFECT_COMMAND, type Effect, type Subscription } from "../server/effects.js";
+import { log } from "../server/log.js";
+import { snapshotRdb, parseRdb } from "./rdb-file.js";
+import type { Persistence } from "./persistence.js";
+
+interface ManifestFile { name: string; seq: number; type: "b" | "i" | "h" }
+
+export function parseManifest(text: string): ManifestFile[] {
+  const files: ManifestFile[] = [];
+  for (const line of text.split("\n")) {
+    const t = line.trim();
+    if (!t || t.startsWith("#")) continue;
+    const w = t.split(/\s+/);
+    const f: Partial<ManifestFile> = {};
+    for (let i = 0; i + 1 < w.length; i += 2) {
+      if (w[i] === "file") f.name = w[i + 1];
+      else if (w[i] === "seq") f.seq = Number(w[i + 1]);
+      else if (w[i] === "type") f.type = w[i + 1] as ManifestFile["type"];
+    }
+    if (!f.name || !Number.isInteger(f.seq) || !["b", "i", "h"].includes(f.type ?? "")) throw new Error(`Invalid AOF manifest file format: ${t}`);
+    files.push(f as ManifestFile);
+  }
+  return files;
+}
+
+function formatManifest(files: ManifestFile[]): string {
+  return files.map((f) => `file ${f.name} seq ${f.seq} type ${f.type}\n`).join("");
+}
+
+/** RESP encoding of one command. */
+export function encodeCommand(argv: Uint8Array[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
+  for (const a of argv) parts.push(Buffer.from(`$${a.length}\r\n`), Buffer.from(a.buffer, a.byteOffset, a.length), CRLF);
+  return Buffer.concat(parts);
+}
+const CRLF = Buffer.from("\r\n");
+
+export class AofFormatError extends Error {}
+
+/**
+ * Splits an AOF (incr file, or a base written as commands) into commands. Stops at a
+ * truncated tail: `validLen` is where the last complete command ends (before an unclosed
+ * MULTI, whose commands must not be half-applied).
+ */
+export function parseAofCommands(buf: Buffer, start = 0): { commands: Buffer[][]; validLen: number; truncated: boolean } {
+  const commands: Buffer[][] = [];
+  let pos = start;
+  let validLen = start;
+  let multiStart = -1;
+  let multiCount = 0;
+  const line = (): string | null => {
+    const nl = buf.indexOf(13, pos);
+    if (nl < 0 || nl + 1 >= buf.length) return null;
+    if (buf[nl + 1] !== 10) throw new AofFormatError("Bad file format");
+    const s = buf.toString("latin1", pos, nl);
+    pos = nl + 2;
+    return s;
+  };
+  while (pos < buf.length) {
+    const cmdStart = pos;
+    if (buf[pos] !== 0x2a) throw new AofFormatError(`Bad file format reading the append only file at offset ${pos}`);
+    pos++;
+    const head = line();
+    if (head === null) break;
+    const argc = Number(head);
+    if (!Number.isInteger(argc) || argc < 1) throw new AofFormatError("Bad file format reading the append only file");
+    const argv: Buffer[] = [];
+    let complete = true;
+    for (let i = 0; i < argc; i++) {
+      if (pos >= buf.length) { complete = false; break; }
+      if (buf[pos] !== 0x24) throw new AofFormatError("Bad file format reading the append only file");
+      pos++;
+      const l = line();
+      if (l === null) { complete = false; break; }
+      const n = Number(l);
+      if (!Number.isInteger(n) || n < 0) throw new AofFormatError("Bad file format reading the append only file");
+      if (pos + n + 2 > buf.length) { complete = false; break; }
+      argv.push(buf.subarray(pos, pos + n));
+      pos += n + 2;
+    }
+    if (!complete) { pos = cmdStart; break; }
+    const name = argv[0].toString("latin1").toLowerCase();
+    if (name === "multi") { multiStart = cmdStart; multiCount = commands.length; }
+    else if (name === "exec") multiStart = -1;
+    commands.push(argv);
+    if (multiStart < 0) validLen = pos;
+  }
+  const truncated = pos < buf.length || multiStart >= 0;
+  if (multiStart >= 0) commands.length = multiCount;
+  return { commands, validLen, truncated };
+}
+
+export class Aof {
+  private fd = -1;
+  private incrName = "";
+  private lastDb = -1;
+  private sub?: Subscription;
+  /** Effects of an open group (EXEC, script): written as MULTI ... EXEC when it ends. */
+  private group: Buffer[] | null = null;
+  private pending: Buffer[] = [];
+  private flushScheduled = false;
+  private fsyncTimer?: NodeJS.Timeout;
+  rewriteInProgress = false;
+  rewrites = 0;
+  lastRewriteOk = true;
+  lastWriteOk = true;
+  private files: ManifestFile[] = [];
+
+  constructor(private readonly server: Server, private readonly p: Persistence) {}
+
+  get enabled(): boolean { return this.fd >= 0; }
+
+  private dir(): string { return resolve(this.server.config.getString("appenddirname")); }
+  private baseFileName(): string { return this.server.config.getString("appendfilename"); }
+  private manifestPath(): string { return join(this.dir(), `${this.baseFileName()}.manifest`); }
+
+  private writeManifest(files: ManifestFile[]): void {
+    const tmp = join(this.dir(), `temp-${this.baseFileName()}.manifest`);
+    const fd = openSync(tmp, "w");
+    try { writeSync(fd, formatManifest(files)); fsyncSync(fd); } finally { closeSync(fd); }
+    renameSync(tmp, this.manifestPath());
+    this.files = files;
+  }
+
+  /** Start-up with appendonly yes: loads the AOF if there is one. False when there is none. */
+  load(): boolean {
+    const mp = this.manifestPath();
+    if (!existsSync(mp)) return false;
+    const files = parseManifest(readFileSync(mp, "latin1"));
+    const base = files.find((f) => f.type === "b");
+    const incrs = files.filter((f) => f.type === "i").sort((a, b) => a.seq - b.seq);
+    let loaded = 0;
+    if (base) {
+      const buf = readFileSync(join(this.dir(), base.name));
+      if (buf.toString("latin1", 0, 5) === "REDIS") {
+        this.p.applyRdb(parseRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") }));
+      } else {
+        loaded += this.replayFile(join(this.dir(), base.name), false);
+      }
+    }
+    incrs.forEach((f, i) => { loaded += this.replayFile(join(this.dir(), f.name), i === incrs.length - 1); });
+    this.files = files;
+    log("notice", `DB loaded from append only file: ${loaded} commands`);
+    return true;
+  }
+
+  /** Replays one file's commands; a truncated tail is cut off (last file, aof-load-truncated) or fatal. */
+  private replayFile(path: string, last: boolean): number {
+    const buf = readFileSync(path);
+    const { commands, validLen, truncated } = parseAofCommands(buf);
+    if (truncated) {
+      if (!last || !this.server.config.getBool("aof-load-truncated")) {
+        throw new AofFormatError(`Unexpected end of file reading the append only file ${path}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.`);
+      }
+      log("warning", `!!! Warning: short read while loading the AOF file ${path}!!!`);
+      log("warning", `!!! Truncating the AOF ${path} at offset ${validLen} !!!`);
+      const fd = openSync(path, "r+");
+      try { ftruncateSync(fd, validLen); fsyncSync(fd); } finally { closeSync(fd); }
+      log("warning", "AOF loaded anyway because aof-load-truncated is enabled");
+    }
+    const client = new Client(this.server, {} as Socket);
+    client.name = "aof-loader";
+    let n = 0;
+    for (const argv of commands) {
+      const name = argv[0].toString("latin1").toLowerCase();
+      if (name === "multi" || name === "exec") continue;
+      if (name === "select") { client.db = Number(argv[1].toString("latin1")); continue; }
+      this.server.execCommand(client, argv);
+      client.reply.take();
+      n++;
+    }
+    return n;
+  }
+
+  /** Turns writing on: a fresh base (the dataset now) unless loaded files exist, then a new incr file. */
+  start(): void {
+    mkdirSync(this.dir(), { recursive: true });
+    if (this.files.length === 0) {
+      // No AOF yet (first start with appendonly yes, or CONFIG SET appendonly yes): the
+      // current dataset becomes the base, as Redis's startAppendOnly rewrite does.
+      const base: ManifestFile = { name: `${this.baseFileName()}.1.base.rdb`, seq: 1, type: "b" };
+      writeFileDurable(join(this.dir(), base.name), snapshotRdb(this.server).data);
+      this.openIncr({ name: `${this.baseFileName()}.1.incr.aof`, seq: 1, type: "i" }, [base]);
+      log("notice", `Creating AOF base file ${base.name} on server start`);
+    } else {
+      const incrs = this.files.filter((f) => f.type === "i");
+      const last = incrs[incrs.length - 1];
+      if (last) this.openExisting(last);
+      else this.openIncr({ name: `${this.baseFileName()}.1.incr.aof`, seq: 1, type: "i" }, this.files);
+    }
+    this.sub = this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onGroup: (b) => this.onGroup(b) });
+    this.startFsyncTimer();
+  }
+
+  private openExisting(f: ManifestFile): void {
+    this.fd = openSync(join(this.dir(), f.name), "a");
+    this.incrName = f.name;
+    this.lastDb = -1;
+  }
+
+  /** Opens a new incr file and records it in the manifest after `keep`. */
+  private openIncr(f: ManifestFile, keep: ManifestFile[]): void {
+    const fd = openSync(join(this.dir(), f.name), "a");
+    this.writeManifest([...keep, f]);
+    if (this.fd >= 0) { this.flush(true); closeSync(this.fd); }
+    this.fd = fd;
+    this.incrName = f.name;
+    this.lastDb = -1;
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    if (this.fd >= 0) { this.flush(true); closeSync(this.fd); this.fd = -1; }
+    if (this.fsyncTimer) clearInterval(this.fsyncTimer);
+    this.fsyncTimer = undefined;
+    this.files = [];
+  }
+
+  private startFsyncTimer(): void {
+    if (this.fsyncTimer) return;
+    this.fsyncTimer = setInterval(() => {
+      if (this.fd >= 0 && this.server.config.getString("appendfsync") === "everysec") {
+        const fd = this.fd;
+        fdatasync(fd, () => {});
+      }
+    }, 1000);
+    this.fsyncTimer.unref();
+  }
+
+  private encode(e: Effect): Buffer[] {
+    const out: Buffer[] = [];
+    if (e.db !== this.lastDb) {
+      out.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(e.db))]));
+      this.lastDb = e.db;
+    }
+    out.push(encodeCommand(e.kind === EFFECT_COMMAND ? e.argv : [Buffer.from("DEL"), e.argv[0]]));
+    return out;
+  }
+
+  private onEffect(e: Effect): void {
+    if (this.fd < 0 || this.p.reloading) return;
+    const bytes = this.encode(e);
+    if (this.group) { this.group.push(...bytes); return; }
+    this.append(bytes);
+  }
+
+  private onGroup(begin: boolean): void {
+    if (this.fd < 0) return;
+    if (begin) { this.group = []; return; }
+    const g = this.group;
+    this.group = null;
+    if (!g || g.length === 0) return;
+    this.append([encodeCommand([Buffer.from("MULTI")]), ...g, encodeCommand([Buffer.from("EXEC")])]);
+  }
+
+  private append(bytes: Buffer[]): void {
+    this.pending.push(...bytes);
+    if (this.server.config.getString("appendfsync") === "always") {
+      this.flush(true);
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => { this.flushScheduled = false; this.flush(false); });
+    }
+  }
+
+  /** Writes what is pending (and fsyncs with sync). */
+  flush(sync: boolean): void {
+    if (this.fd < 0) { this.pending = []; return; }
+    if (this.pending.length) {
+      const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+      this.pending = [];
+      try {
+        writeSync(this.fd, data);
+        this.lastWriteOk = true;
+      } catch (e) {
+        this.lastWriteOk = false;
+        log("warning", `Error writing to the AOF file: ${(e as Error).message}`);
+      }
+    }
+    if (sync) { try { fsyncSync(this.fd); } catch { /* reported by the next write */ } }
+  }
+
+  /** BGREWRITEAOF: null when started, else the error to answer. */
+  rewrite(): string | null {
+    if (this.rewriteInProgress) return "Background append only file rewriting already in progress";
+    if (this.fd < 0) {
+      // Redis rewrites even with AOF off (a one-off base); we only rewrite a live AOF.
+      return null;
+    }
+    this.flush(true);
+    const seq = Math.max(0, ...this.files.map((f) => f.seq)) + 1;
+    const { data } = snapshotRdb(this.server);
+    const base: ManifestFile = { name: `${this.baseFileName()}.${seq}.base.rdb`, seq, type: "b" };
+    const incr: ManifestFile = { name: `${this.baseFileName()}.${seq}.incr.aof`, seq, type: "i" };
+    const old = this.files;
+    // From now on writes go to the new incr file, listed after the old files until the new
+    // base is durable.
+    this.openIncr(incr, old);
+    this.rewriteInProgress = true;
+    log("notice", `Background append only file rewriting started by pid ${process.pid}`);
+    void (async () => {
+      try {
+        const fh = await open(join(this.dir(), base.name), "w");
+        try { await fh.writeFile(data); await fh.datasync(); } finally { await fh.close(); }
+        if (this.fd >= 0 && this.incrName === incr.name) {
+          this.writeManifest([base, ...this.files.filter((f) => f.type === "i" && f.seq >= seq)]);
+          for (const f of old) { try { unlinkSync(join(this.dir(), f.name)); } catch { /* gone */ } }
+        }
+        this.rewrites++;
+        this.lastRewriteOk = true;
+        log("notice", "Background AOF rewrite finished successfully");
+      } catch (e) {
+        this.lastRewriteOk = false;
+        log("warning", `Background AOF rewrite failed: ${(e as Error).message}`);
+      } finally {
+        this.rewriteInProgress = false;
+      }
+    })();
+    return null;
+  }
+
+  infoFields(): [string, string | number][] {
+    return [
+      ["aof_enabled", this.enabled ? 1 : 0],
+      ["aof_rewrite_in_progress", this.rewriteInProgress ? 1 : 0],
+      ["aof_rewrite_scheduled", 0],
+      ["aof_last_rewrite_time_sec", -1],
+      ["aof_current_rewrite_time_sec", -1],
+      ["aof_last_bgrewrite_status", this.lastRewriteOk ? "ok" : "err"],
+      ["aof_rewrites", this.rewrites],
+      ["aof_rewrites_consecutive_failures", 0],
+      ["aof_last_write_status", this.lastWriteOk ? "ok" : "err"],
+      ["aof_last_cow_size", 0],
+    ];
+  }
+}
+
+function writeFileDurable(path: string, data: Buffer): void {
+  const fd = openSync(path, "w");
+  try { writeSync(fd, data); fsyncSync(fd); } finally { closeSync(fd); }
+}

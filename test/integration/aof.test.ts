@@ -1,0 +1,185 @@
+import { describe, it, expect, afterEach } from "vitest";
+import Redis from "ioredis";
+import { spawn } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer, freePort, type RunningServer } from "../helpers/server.js";
+import { writeDataset, readDataset } from "../helpers/dataset.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+function scratchDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "lkv-aof-"));
+  cleanups.unshift(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function ours(dir: string, args: string[] = []): Promise<{ srv: RunningServer; r: Redis }> {
+  const srv = await startServer(["--dir", dir, "--appendonly", "yes", "--enable-debug-command", "yes", ...args]);
+  const r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  r.on("error", () => {});
+  await r.connect();
+  cleanups.push(() => stopUnlessKilled(srv, r));
+  return { srv, r };
+}
+
+/** The helper's stop() signals the process, which a test may already have killed. */
+async function stopUnlessKilled(srv: RunningServer, r: Redis): Promise<void> {
+  r.disconnect();
+  if (srv.proc.signalCode !== null) rmSync(srv.dir, { recursive: true, force: true });
+  else await srv.stop();
+}
+
+async function kill9(srv: RunningServer): Promise<void> {
+  const exited = new Promise((res) => srv.proc.once("exit", res));
+  process.kill(srv.proc.pid!, "SIGKILL");
+  await exited;
+}
+
+const aofDir = (dir: string) => join(dir, "appendonlydir");
+function incrFile(dir: string): string {
+  const name = readdirSync(aofDir(dir)).filter((f) => f.endsWith(".incr.aof")).sort().pop()!;
+  return join(aofDir(dir), name);
+}
+
+const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
+
+async function runExpectingExit(dir: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout.on("data", (d) => (out += d));
+  proc.stderr.on("data", (d) => (out += d));
+  const code = await new Promise<number | null>((res) => {
+    const t = setTimeout(() => { proc.kill("SIGKILL"); res(null); }, 15_000);
+    proc.once("exit", (c) => { clearTimeout(t); res(c); });
+  });
+  return { code, out };
+}
+
+describe("AOF persistence", { timeout: 90_000 }, () => {
+  it("uses Redis 7's multi-part layout: a manifest, an RDB base and an incr file of RESP commands", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await a.r.set("k", "v");
+    await a.r.call("config", "set", "appendfsync", "always");
+    await a.r.set("k2", "v2");
+    expect(readFileSync(join(aofDir(dir), "appendonly.aof.manifest"), "latin1")).toBe(
+      "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    expect(readFileSync(join(aofDir(dir), "appendonly.aof.1.base.rdb"), "latin1").startsWith("REDIS0010")).toBe(true);
+    const incr = readFileSync(incrFile(dir), "latin1");
+    expect(incr).toContain("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
+    expect(incr).toContain("*3\r\n$3\r\nset\r\n$2\r\nk2\r\n$2\r\nv2\r\n");
+    expect((await a.r.info("persistence")).includes("aof_enabled:1")).toBe(true);
+  });
+
+  it("kill -9 under appendfsync always loses no acknowledged write (every type, MULTI, scripts, TTLs)", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir, ["--appendfsync", "always"]);
+    await writeDataset(a.r);
+    await a.r.multi().incr("counter").sadd("tx-set", "m").exec();
+    await a.r.eval("redis.call('set', KEYS[1], ARGV[1]); redis.call('lpush', KEYS[2], ARGV[1])", 2, "{s}a", "{s}b", "from-lua");
+    await a.r.set("gone", "x");
+    await a.r.del("gone");
+    const before = await readDataset(a.r);
+    await kill9(a.srv);
+    const b = await ours(dir);
+    expect(await readDataset(b.r)).toEqual(before);
+    expect(b.srv.output()).toContain("DB loaded from append only file");
+  });
+
+  it("a client INCRing while the server is killed finds every acknowledged increment after restart", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir, ["--appendfsync", "always"]);
+    let acked = 0;
+    const writer = (async () => {
+      try {
+        for (;;) acked = Number(await a.r.incr("n"));
+      } catch { /* the server died */ }
+    })();
+    await new Promise((res) => setTimeout(res, 300));
+    await kill9(a.srv);
+    await writer;
+    expect(acked).toBeGreaterThan(0);
+    const b = await ours(dir);
+    expect(Number(await b.r.get("n"))).toBeGreaterThanOrEqual(acked);
+  });
+
+  it("a torn last command is cut off with aof-load-truncated yes, and refused with no", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir, ["--appendfsync", "always"]);
+    await a.r.set("kept", "1");
+    await kill9(a.srv);
+    appendFileSync(incrFile(dir), "*3\r\n$3\r\nset\r\n$4\r\ntorn\r\n$5\r\nval");
+    const refused = await runExpectingExit(dir, ["--aof-load-truncated", "no"]);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain("Unexpected end of file reading the append only file");
+    const b = await ours(dir);
+    expect(await b.r.get("kept")).toBe("1");
+    expect(await b.r.exists("torn")).toBe(0);
+    expect(b.srv.output()).toContain("AOF loaded anyway because aof-load-truncated is enabled");
+    // The tail was cut, so later writes append cleanly.
+    await b.r.call("config", "set", "appendfsync", "always");
+    await b.r.set("later", "2");
+    await kill9(b.srv);
+    const c = await ours(dir);
+    expect(await c.r.mget("kept", "torn", "later")).toEqual(["1", null, "2"]);
+  });
+
+  it("an unclosed MULTI at the end is not half-applied", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir, ["--appendfsync", "always"]);
+    await a.r.set("x", "1");
+    await kill9(a.srv);
+    appendFileSync(incrFile(dir), "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nset\r\n$1\r\nx\r\n$1\r\n2\r\n");
+    const b = await ours(dir);
+    expect(await b.r.get("x")).toBe("1");
+  });
+
+  it("BGREWRITEAOF makes a new base and incr file, drops the old ones, and keeps later writes", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir, ["--appendfsync", "always"]);
+    await writeDataset(a.r);
+    expect(await a.r.bgrewriteaof()).toBe("Background append only file rewriting started");
+    await a.r.set("after-rewrite", "yes");
+    for (let i = 0; i < 100 && (await a.r.info("persistence")).includes("aof_rewrite_in_progress:1"); i++) {
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(readFileSync(join(aofDir(dir), "appendonly.aof.manifest"), "latin1")).toBe(
+      "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+    expect(existsSync(join(aofDir(dir), "appendonly.aof.1.incr.aof"))).toBe(false);
+    const before = await readDataset(a.r);
+    await kill9(a.srv);
+    const b = await ours(dir);
+    expect(await readDataset(b.r)).toEqual(before);
+  });
+
+  it("DEBUG LOADAOF replays the AOF into an emptied dataset", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await writeDataset(a.r);
+    const before = await readDataset(a.r);
+    expect(await a.r.call("debug", "loadaof")).toBe("OK");
+    expect(await readDataset(a.r)).toEqual(before);
+  });
+
+  it("CONFIG SET appendonly yes on a running server makes a base of its dataset", async () => {
+    const dir = scratchDir();
+    const srv = await startServer(["--dir", dir]);
+    const r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null });
+    await r.connect();
+    cleanups.push(() => stopUnlessKilled(srv, r));
+    await r.set("before", "1");
+    expect(await r.call("config", "set", "appendonly", "yes")).toBe("OK");
+    await r.call("config", "set", "appendfsync", "always");
+    await r.set("after", "2");
+    await kill9(srv);
+    const b = await ours(dir);
+    expect(await b.r.mget("before", "after")).toEqual(["1", "2"]);
+  });
+});
