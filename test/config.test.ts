@@ -59,14 +59,14 @@ describe("config directives (Redis 7.0 table)", () => {
     expect(c.get("save")).toBe("900 1 300 10");
   });
 
-  it("--flags after the file override it; unknown Redis directives are stored and listed", () => {
+  it("--flags after the file override it; directives LatticeKV does not act on are stored and listed (save is acted on)", () => {
     const c = new Config();
     const errs = applyArgv(c, ["--hz", "20", "--save", "", "--activerehashing", "no"], () => "");
     expect(errs).toEqual([]);
     expect(c.get("hz")).toBe("20");
     expect(c.get("save")).toBe("");
     expect(c.get("activerehashing")).toBe("no");
-    expect(c.unknown).toEqual(["save", "activerehashing"]);
+    expect(c.unknown).toEqual(["activerehashing"]);
   });
 
   it("invalid values in a config file are fatal errors, with the line", () => {
