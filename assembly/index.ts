@@ -63,6 +63,14 @@ const YIELD_OUTPUT_BYTES: usize = 1 << 20;
 let queueing = false;
 export function setQueueing(on: bool): void { queueing = on; }
 
+/**
+ * This server is a read-only replica (replica-read-only yes): write commands are handed
+ * back so the host answers -READONLY; the host turns this off for the commands it runs
+ * itself (the master's stream, routed calls).
+ */
+let readOnly = false;
+export function setReadOnly(on: bool): void { readOnly = on; }
+
 let consumed: usize = 0;
 let need: usize = 0;
 let handedStart: usize = 0;
@@ -123,6 +131,11 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     if (!arityOk(cmd, argc)) {
       addError("wrong number of arguments for '" + cmd.name + "' command");
       cmd.rejectedCalls++;
+    } else if (readOnly && (cmd.flags & CMD_WRITE) != 0) {
+      consumed = pos;
+      handedStart = cmdStart;
+      handedToRoute = false;
+      return STATUS_HOST;
     } else if (routing && !ownsCommand(cmd, argc)) {
       consumed = pos;
       handedStart = cmdStart;

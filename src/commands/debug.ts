@@ -3,6 +3,7 @@
 // PAUSE-CRON, REPLYBUFFER, LOG, ERROR...). Allowed as Redis allows it: only when
 // enable-debug-command is "yes", or "local" for a loopback client. Other families add
 // their own (DEBUG LISTPACK, QUICKLIST...) with defineDebug().
+import { replicationOf } from "../repl/replication.js";
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { protectedActionAllowed } from "../config/config.js";
@@ -158,7 +159,11 @@ function registerBuiltins(): void {
   });
   defineDebug("change-repl-id", 2, ({ server, reply }) => {
     log("warning", "Changing replication IDs after receiving DEBUG change-repl-id");
-    server.replId = randomBytes(20).toString("hex");
+    // Redis's changeReplicationId + clearReplicationId2.
+    const repl = replicationOf(server);
+    repl.replid = randomBytes(20).toString("hex");
+    repl.replid2 = "0000000000000000000000000000000000000000";
+    repl.secondReplOffset = -1;
     reply.ok();
   });
   // Accepted and acknowledged: LatticeKV has no counterpart to tune.

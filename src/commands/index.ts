@@ -20,11 +20,13 @@ import { registerStreamCommands } from "./streams.js";
 import { registerCrdtCommands } from "../replication/commands.js";
 import { registerClusterCommands } from "./cluster.js";
 import { registerMigrateCommand } from "./migrate.js";
+import { registerReplicationCommands } from "./replication.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
   registerClusterCommands(t);
   registerMigrateCommand(t);
+  registerReplicationCommands(t);
   registerCommandCommand(t);
   registerInfoCommand(t);
   registerConfigCommands(t);

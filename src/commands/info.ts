@@ -8,6 +8,7 @@
 // CPU). Fields for subsystems LatticeKV does not have yet (fork, AOF, replicas) carry the
 // values an idle Redis reports.
 import { persistenceOf } from "../persistence/persistence.js";
+import { replicationOf } from "../repl/replication.js";
 import os from "node:os";
 import type { CommandTable } from "./table.js";
 import type { Server } from "../server/server.js";
@@ -249,19 +250,7 @@ export function genInfo(server: Server, args: string[]): string {
   }
 
   if (want("replication")) {
-    parts.push(fields("Replication", [
-      ["role", "master"],
-      ["connected_slaves", 0],
-      ["master_failover_state", "no-failover"],
-      ["master_replid", server.replId],
-      ["master_replid2", "0000000000000000000000000000000000000000"],
-      ["master_repl_offset", 0],
-      ["second_repl_offset", -1],
-      ["repl_backlog_active", 0],
-      ["repl_backlog_size", cfg.getNumber("repl-backlog-size")],
-      ["repl_backlog_first_byte_offset", 0],
-      ["repl_backlog_histlen", 0],
-    ]));
+    parts.push(fields("Replication", replicationOf(server).info()));
   }
 
   if (want("cpu")) {

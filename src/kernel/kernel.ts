@@ -55,6 +55,8 @@ export interface KernelExports {
   clearEffects(): void;
   /** The client is in MULTI: hand every command back for the host to queue. */
   setQueueing(on: number): void;
+  /** A read-only replica: hand write commands back (the host answers -READONLY). */
+  setReadOnly(on: number): void;
   /** 0 absent, 1 live, 2 present but past its TTL (not reclaimed). */
   keyPresence(db: number, ptr: number, len: number, nowMs: number): number;
   activeExpireCycle(nowMs: number, maxSamples: number): number;

@@ -18,6 +18,8 @@ import { HostKeyspace } from "../types/keyspace.js";
 import { WatchedKeys } from "./watch.js";
 import { EffectBus } from "./effects.js";
 import { Cluster } from "../cluster/cluster.js";
+import { replicationOf } from "../repl/replication.js";
+import { replicaRejects, setMaster } from "../commands/replication.js";
 import { queueCommand } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
@@ -52,7 +54,6 @@ export class Server {
     netInputBytes: 0, netOutputBytes: 0, readsProcessed: 0, writesProcessed: 0, errorReplies: 0 };
   // INFO / CONFIG RESETSTAT state.
   readonly runId = randomBytes(20).toString("hex");
-  replId = randomBytes(20).toString("hex");
   /** The port actually listened on (INFO tcp_port, CLIENT LIST laddr). */
   port = 0;
   /** Absolute path of the config file, if the server was started with one. */
@@ -125,6 +126,12 @@ export class Server {
     this.port = (srv.address() as net.AddressInfo).port;
     this.crdt ??= await startActiveActive(this);
     await this.cluster?.start(this.port);
+    // replicaof in redis.conf or --replicaof: start as a replica of that master.
+    const replicaof = this.config.getString("replicaof");
+    if (replicaof) {
+      const [host, port] = replicaof.split(" ");
+      setMaster(this, host, Number(port));
+    }
     return this.port;
   }
 
@@ -204,6 +211,7 @@ export class Server {
     sock.on("close", () => {
       c.onClose();
       this.watches.unwatchAll(c);
+      replicationOf(this).dropReplica(c);
       this.clients.delete(c.id);
     });
   }
@@ -215,6 +223,7 @@ export class Server {
   dispatch(client: Client, argv: Buffer[]): void {
     if (this.cluster && this.clusterRejects(client, argv)) return;
     if (this.inputGate !== null && this.inputGate(client, argv)) return;
+    if (replicationOf(this).link && this.readOnlyRejects(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv);
   }
@@ -273,6 +282,17 @@ export class Server {
     client.lastCommand = found.spec!.name;
     this.rejectCommand(client, error, found.spec);
     if (client.multi !== null) client.dirtyExec = true; // Redis's flagTransaction
+    return true;
+  }
+
+  /** A read-only replica refuses writes from its clients (-READONLY), before MULTI queues them. */
+  private readOnlyRejects(client: Client, argv: Buffer[]): boolean {
+    const found = this.resolveCommand(argv);
+    if (found.error !== undefined) return false;
+    const error = replicaRejects(this, found.spec!.flags.has("write"));
+    if (error === null) return false;
+    this.rejectCommand(client, error, found.spec);
+    if (client.multi !== null) client.dirtyExec = true;
     return true;
   }
 
@@ -339,6 +359,7 @@ export class Server {
     if (this.cron) clearInterval(this.cron);
     await this.crdt?.close();
     this.cluster?.close();
+    replicationOf(this).link?.close();
     for (const c of this.clients.values()) c.socket.destroy();
     await new Promise<void>((r) => (this.listener ? this.listener.close(() => r()) : r()));
     log("notice", "Redis is now ready to exit, bye bye...");

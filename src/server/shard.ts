@@ -72,6 +72,14 @@ export class Shard {
     this.queueing = on;
   }
 
+  /** Read-only replica: the kernel hands write commands back (src/repl/). */
+  private readOnly = false;
+  useReadOnly(on: boolean): void {
+    if (on === this.readOnly) return;
+    this.kernel.x.setReadOnly(on ? 1 : 0);
+    this.readOnly = on;
+  }
+
   /** Turns the kernel's effect log on or off (off by default: one branch on the hot path). */
   recordEffects(on: boolean): void {
     this.kernel.x.setEffectsEnabled(on ? 1 : 0);
@@ -120,14 +128,18 @@ export class Shard {
     // A nested call runs the command now, even while a client in MULTI is being processed.
     this.useQueueing(false);
     const p = x.alloc(req.length);
-    if (this.sharded) x.setRouting(0);
+    // Routed here already (several shards, or cluster mode's slot checks done by the host).
+    x.setRouting(0);
+    // The caller (the master's stream, EXEC, a routed call) has passed the host's checks.
+    if (this.readOnly) x.setReadOnly(0);
     try {
       this.kernel.mem.set(req, p);
       const st = x.process(p, p + req.length, db, nowMs);
       if (st === STATUS_HOST) throw new Error("Shard.call used for a command the kernel does not own");
       return this.kernel.output().slice();
     } finally {
-      if (this.sharded) x.setRouting(1);
+      x.setRouting(1);
+      if (this.readOnly) x.setReadOnly(1);
       x.free(p);
       this.afterCall();
     }

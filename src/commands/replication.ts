@@ -1,0 +1,148 @@
+// REPLICAOF/SLAVEOF, REPLCONF, PSYNC, SYNC, ROLE, WAIT (Redis's replication.c), over
+// src/repl/. Error strings are Redis 7.0.15's.
+import type { CommandTable } from "./table.js";
+import type { CommandContext } from "./context.js";
+import { ERR, parseInteger } from "./context.js";
+import type { Server } from "../server/server.js";
+import { replicationOf } from "../repl/replication.js";
+import { ReplicaLink } from "../repl/replica-link.js";
+import { log } from "../server/log.js";
+
+/** Becomes a replica of host:port, or a master (host null); shared by REPLICAOF and the replicaof directive. */
+export function setMaster(server: Server, host: string | null, port = 0): void {
+  const repl = replicationOf(server);
+  repl.link?.close();
+  repl.link = null;
+  if (host === null) {
+    for (const s of server.shards) s.useReadOnly(false);
+    repl.promote();
+    return;
+  }
+  // Our replicas must resync with the new history (Redis disconnects them).
+  for (const r of [...repl.replicas.values()]) r.client.socket.destroy();
+  const readOnly = server.config.getBool("replica-read-only");
+  for (const s of server.shards) s.useReadOnly(readOnly);
+  repl.link = new ReplicaLink(server, host, port);
+}
+
+/** A write from a normal client on a read-only replica (Redis's processCommand check). */
+export function replicaRejects(server: Server, write: boolean): string | null {
+  const repl = replicationOf(server);
+  if (repl.link && write && server.config.getBool("replica-read-only")) return "READONLY You can't write against a read only replica.";
+  return null;
+}
+
+function replicaof({ server, argv, reply }: CommandContext): void {
+  if (server.cluster) return reply.error("REPLICAOF not allowed in cluster mode.");
+  const repl = replicationOf(server);
+  const host = argv[1].toString("latin1");
+  if (host.toLowerCase() === "no" && argv[2].toString("latin1").toLowerCase() === "one") {
+    if (repl.link) {
+      setMaster(server, null);
+      log("notice", "MASTER MODE enabled (user request)");
+    }
+    return reply.ok();
+  }
+  const port = parseInteger(argv[2]);
+  if (port === null || port < 0n || port > 65535n) return reply.error("Invalid master port");
+  if (repl.link && repl.link.host.toLowerCase() === host.toLowerCase() && repl.link.port === Number(port)) {
+    log("notice", "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+    return reply.status("OK Already connected to specified master");
+  }
+  setMaster(server, host, Number(port));
+  log("notice", `REPLICAOF ${host}:${port} enabled (user request)`);
+  reply.ok();
+}
+
+const listeningPorts = new WeakMap<object, number>();
+const capaPsync2 = new WeakSet<object>();
+
+function replconf(ctx: CommandContext): void {
+  const { server, client, argv, reply } = ctx;
+  const repl = replicationOf(server);
+  if (argv.length % 2 === 0) return reply.error(ERR.syntax);
+  for (let j = 1; j < argv.length; j += 2) {
+    const opt = argv[j].toString("latin1").toLowerCase();
+    const val = argv[j + 1].toString("latin1");
+    if (opt === "listening-port") {
+      const p = parseInteger(argv[j + 1]);
+      if (p === null) return reply.error(ERR.notInteger);
+      listeningPorts.set(client, Number(p));
+    } else if (opt === "ip-address") {
+      // Used only for INFO; the connection's address is what we show.
+    } else if (opt === "capa") {
+      if (val.toLowerCase() === "psync2") capaPsync2.add(client);
+    } else if (opt === "ack") {
+      // A replica's ACK gets no reply (Redis never answers it).
+      const off = parseInteger(argv[j + 1]);
+      if (off !== null) repl.ack(client, Number(off));
+      return;
+    } else if (opt === "getack") {
+      // Only a master sends GETACK; a replica link answers it in the stream.
+      if (repl.link) return;
+    } else {
+      return reply.error(`Unrecognized REPLCONF option: ${argv[j].toString("latin1")}`);
+    }
+  }
+  reply.ok();
+}
+
+function psync({ server, client, argv, reply }: CommandContext, legacySync: boolean): void {
+  const repl = replicationOf(server);
+  if (repl.replicas.has(client)) return; // already a replica: ignored, as Redis does
+  if (repl.link && !repl.link.connected) return reply.error("-NOMASTERLINK Can't SYNC while not connected with my master");
+  const port = listeningPorts.get(client) ?? 0;
+  if (legacySync) return repl.sync(client, null, -1, false, port);
+  const replid = argv[1].toString("latin1");
+  const off = parseInteger(argv[2]);
+  repl.sync(client, replid === "?" ? "?" : replid, off === null ? -1 : Number(off), capaPsync2.has(client), port);
+}
+
+function role({ server, reply }: CommandContext): void {
+  const repl = replicationOf(server);
+  const link = repl.link;
+  if (link) {
+    reply.arrayLen(5);
+    reply.bulk("slave");
+    reply.bulk(link.host);
+    reply.integer(link.port);
+    reply.bulk(link.connected ? "connected" : link.syncing ? "sync" : "connect");
+    reply.integer(link.connected ? repl.offset : -1);
+    return;
+  }
+  reply.arrayLen(3);
+  reply.bulk("master");
+  reply.integer(repl.offset);
+  reply.arrayLen(repl.replicas.size);
+  for (const r of repl.replicas.values()) {
+    reply.arrayLen(3);
+    reply.bulk(r.ip);
+    reply.bulk(String(r.port));
+    reply.bulk(String(r.ackOffset));
+  }
+}
+
+function wait({ server, client, argv, reply }: CommandContext): void {
+  const repl = replicationOf(server);
+  if (repl.link) {
+    return reply.error("WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+  }
+  const n = parseInteger(argv[1]);
+  if (n === null) return reply.error(ERR.notInteger);
+  const t = parseInteger(argv[2]);
+  if (t === null) return reply.error("timeout is not an integer or out of range");
+  if (t < 0n) return reply.error("timeout is negative");
+  // In MULTI or a script WAIT cannot block: it answers with what is acknowledged now.
+  if (client.denyBlocking) return reply.integer(repl.acked(repl.offset));
+  repl.wait(client, Number(n), Number(t));
+}
+
+export function registerReplicationCommands(t: CommandTable): void {
+  t.define("replicaof", replicaof);
+  t.define("slaveof", replicaof);
+  t.define("replconf", replconf);
+  t.define("psync", (ctx) => psync(ctx, false));
+  t.define("sync", (ctx) => psync(ctx, true));
+  t.define("role", role);
+  t.define("wait", wait);
+}

@@ -1,0 +1,264 @@
+// The replica's side of Redis replication (replication.c, "SLAVE" half): REPLICAOF host
+// port connects to the master as a client and does the handshake Redis does — PING,
+// AUTH (masterauth/masteruser), REPLCONF listening-port, REPLCONF capa psync2, PSYNC with
+// the cached history (replid, offset + 1) or "? -1" — then either loads the master's RDB
+// (+FULLRESYNC) or keeps its data (+CONTINUE), and applies the replication stream:
+// each command runs as the master's client (no replies sent), REPLCONF GETACK is answered
+// with REPLCONF ACK <offset>, and an ACK goes to the master every second. A dropped link
+// is retried every second with PSYNC from where it stopped.
+import net from "node:net";
+import type { Socket } from "node:net";
+import type { Server } from "../server/server.js";
+import { Client } from "../server/client.js";
+import { log } from "../server/log.js";
+import { encodeCommand, replicationOf, type Replication } from "./replication.js";
+import { parseRdb } from "../persistence/rdb-file.js";
+import { emptyData, persistenceOf } from "../persistence/persistence.js";
+
+type Phase = "connecting" | "handshake" | "rdb" | "stream";
+
+export class ReplicaLink {
+  connected = false;
+  syncing = false;
+  lastIo = Date.now();
+  downSince = Date.now();
+  private socket?: Socket;
+  private buf: Buffer = Buffer.alloc(0);
+  private phase: Phase = "connecting";
+  /** Replies the handshake waits for, in order: what to do with each. */
+  private expect: ((line: string) => void)[] = [];
+  private rdbLen = -1;
+  private masterClient: Client;
+  private ackTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private closed = false;
+  private readonly repl: Replication;
+
+  constructor(private readonly server: Server, readonly host: string, readonly port: number) {
+    this.repl = replicationOf(server);
+    // The master's pseudo client: its replies go nowhere (Redis never answers its master).
+    this.masterClient = new Client(server, { remoteAddress: host, remotePort: port, writableLength: 0, write: () => true } as unknown as Socket);
+    this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.ackTimer) clearInterval(this.ackTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    log("notice", `Connecting to MASTER ${this.host}:${this.port}`);
+    this.phase = "connecting";
+    this.buf = Buffer.alloc(0);
+    this.expect = [];
+    const s = net.connect(this.port, this.host);
+    this.socket = s;
+    s.setNoDelay(true);
+    s.on("connect", () => this.handshake());
+    s.on("data", (d) => this.onData(d));
+    s.on("error", () => { /* "close" follows */ });
+    s.on("close", () => this.onClose(s));
+  }
+
+  private onClose(s: Socket): void {
+    if (s !== this.socket) return;
+    if (this.connected) log("notice", "Connection with master lost.");
+    this.connected = false;
+    this.syncing = false;
+    this.downSince = Date.now();
+    if (this.ackTimer) { clearInterval(this.ackTimer); this.ackTimer = undefined; }
+    if (!this.closed) this.retryTimer = setTimeout(() => this.connect(), 1000);
+  }
+
+  private send(...argv: (string | Buffer)[]): void {
+    this.socket?.write(encodeCommand(argv));
+  }
+
+  private handshake(): void {
+    log("notice", "MASTER <-> REPLICA sync started");
+    this.phase = "handshake";
+    const cfg = this.server.config;
+    const fail = (what: string) => (line: string) => {
+      if (line.startsWith("-")) {
+        log("warning", `Error reply to ${what} from master: '${line.slice(1)}'`);
+        this.socket?.destroy();
+      }
+    };
+    this.send("PING");
+    this.expect.push((line) => {
+      // -NOAUTH is fine here when we authenticate next (Redis accepts it too).
+      if (line.startsWith("-") && !line.startsWith("-NOAUTH") && !line.startsWith("-NOPERM") && !line.startsWith("-ERR operation not permitted")) {
+        fail("PING")(line);
+      } else log("notice", "Master replied to PING, replication can continue...");
+    });
+    const auth = cfg.getString("masterauth");
+    if (auth) {
+      const user = cfg.getString("masteruser");
+      if (user) this.send("AUTH", user, auth); else this.send("AUTH", auth);
+      this.expect.push(fail("AUTH"));
+    }
+    this.send("REPLCONF", "listening-port", String(this.server.port));
+    this.expect.push(() => {});
+    this.send("REPLCONF", "capa", "psync2");
+    this.expect.push(() => {});
+    const cached = this.repl.offset > 0 || this.repl.everSynced;
+    const replid = cached ? this.repl.replid : "?";
+    const from = cached ? String(this.repl.offset + 1) : "-1";
+    log("notice", cached ? `Trying a partial resynchronization (request ${replid}:${from}).` : "Partial resynchronization not possible (no cached master)");
+    this.send("PSYNC", replid, from);
+    this.expect.push((line) => this.onPsyncReply(line));
+  }
+
+  private onPsyncReply(line: string): void {
+    const f = line.split(" ");
+    if (f[0] === "+FULLRESYNC") {
+      log("notice", `Full resync from master: ${f[1]}:${f[2]}`);
+      this.pendingId = f[1];
+      this.pendingOffset = Number(f[2]);
+      this.phase = "rdb";
+      this.syncing = true;
+      this.rdbLen = -1;
+    } else if (f[0] === "+CONTINUE") {
+      log("notice", "Successful partial resynchronization with master.");
+      if (f[1] && f[1] !== this.repl.replid) {
+        // The master's history went on under a new id (it was promoted): follow it.
+        this.repl.replid2 = this.repl.replid;
+        this.repl.secondReplOffset = this.repl.offset + 1;
+        this.repl.replid = f[1];
+      }
+      this.streamStarts();
+    } else {
+      log("warning", `Unexpected reply to PSYNC from master: ${line}`);
+      this.socket?.destroy();
+    }
+  }
+
+  private pendingId = "";
+  private pendingOffset = 0;
+
+  private streamStarts(): void {
+    this.phase = "stream";
+    this.connected = true;
+    this.syncing = false;
+    this.repl.everSynced = true;
+    if (!this.ackTimer) {
+      this.ackTimer = setInterval(() => this.sendAck(), 1000);
+      this.ackTimer.unref();
+    }
+    this.sendAck();
+  }
+
+  private sendAck(): void {
+    if (this.connected) this.send("REPLCONF", "ACK", String(this.repl.offset));
+  }
+
+  private onData(d: Buffer): void {
+    this.lastIo = Date.now();
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    for (;;) {
+      if (this.phase === "handshake") {
+        const e = this.buf.indexOf("\r\n");
+        if (e < 0) return;
+        const line = this.buf.toString("latin1", 0, e);
+        this.buf = this.buf.subarray(e + 2);
+        this.expect.shift()?.(line);
+        if (this.phase !== "handshake") continue;
+        if (this.expect.length === 0) return;
+        continue;
+      }
+      if (this.phase === "rdb") {
+        if (this.rdbLen < 0) {
+          // The master may send newlines while it prepares the RDB (keepalives).
+          while (this.buf.length && this.buf[0] === 0x0a) this.buf = this.buf.subarray(1);
+          const e = this.buf.indexOf("\r\n");
+          if (e < 0) return;
+          const line = this.buf.toString("latin1", 0, e);
+          if (line[0] !== "$" || line.startsWith("$EOF:")) {
+            log("warning", `Bad protocol from MASTER, the first byte is not '$': ${line.slice(0, 40)}`);
+            this.socket?.destroy();
+            return;
+          }
+          this.rdbLen = Number(line.slice(1));
+          this.buf = this.buf.subarray(e + 2);
+        }
+        if (this.buf.length < this.rdbLen) return;
+        const rdb = Buffer.from(this.buf.subarray(0, this.rdbLen));
+        this.buf = this.buf.subarray(this.rdbLen);
+        if (!this.loadRdb(rdb)) return;
+        this.repl.adoptMaster(this.pendingId, this.pendingOffset);
+        this.streamStarts();
+        continue;
+      }
+      if (this.phase === "stream") {
+        const cmd = parseCommand(this.buf);
+        if (!cmd) return;
+        this.buf = this.buf.subarray(cmd.len);
+        this.apply(cmd.argv, cmd.raw);
+        continue;
+      }
+      return;
+    }
+  }
+
+  private loadRdb(data: Buffer): boolean {
+    log("notice", `MASTER <-> REPLICA sync: receiving ${data.length} bytes from master to disk`);
+    try {
+      const parsed = parseRdb(data, { checksum: true, databases: this.server.config.getNumber("databases") });
+      log("notice", "MASTER <-> REPLICA sync: Flushing old data");
+      emptyData(this.server);
+      log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
+      persistenceOf(this.server).applyRdb(parsed);
+      log("notice", "MASTER <-> REPLICA sync: Finished with success");
+      return true;
+    } catch (e) {
+      log("warning", `Failed trying to load the MASTER synchronization DB from socket: ${(e as Error).message}`);
+      this.socket?.destroy();
+      return false;
+    }
+  }
+
+  /** Runs one command of the master's stream as the master's client. */
+  private apply(argv: Buffer[], raw: Buffer): void {
+    const name = argv[0].toString("latin1").toLowerCase();
+    if (name === "replconf" && argv[1]?.toString("latin1").toLowerCase() === "getack") {
+      // The ACK reports the offset before this GETACK, as Redis's replica does.
+      this.sendAck();
+      this.repl.proxy(raw);
+      return;
+    }
+    if (name !== "ping") {
+      this.server.execCommand(this.masterClient, argv);
+      this.masterClient.reply.take();
+    }
+    this.repl.proxy(raw);
+  }
+}
+
+/** One multibulk command at the start of buf: its argv, its bytes and their count; null if incomplete. */
+function parseCommand(buf: Buffer): { argv: Buffer[]; len: number; raw: Buffer } | null {
+  if (buf.length === 0) return null;
+  if (buf[0] !== 0x2a) {
+    // An inline command (Redis masters send only "\n" keepalives this way).
+    const e = buf.indexOf("\n");
+    if (e < 0) return null;
+    const words = buf.toString("latin1", 0, e).trim().split(/\s+/).filter(Boolean).map((w) => Buffer.from(w, "latin1"));
+    return words.length ? { argv: words, len: e + 1, raw: buf.subarray(0, e + 1) } : { argv: [Buffer.from("PING")], len: e + 1, raw: Buffer.alloc(0) };
+  }
+  let p = buf.indexOf("\r\n");
+  if (p < 0) return null;
+  const n = Number(buf.toString("latin1", 1, p));
+  p += 2;
+  const argv: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = buf.indexOf("\r\n", p);
+    if (e < 0) return null;
+    const len = Number(buf.toString("latin1", p + 1, e));
+    if (buf.length < e + 2 + len + 2) return null;
+    argv.push(Buffer.from(buf.subarray(e + 2, e + 2 + len)));
+    p = e + 2 + len + 2;
+  }
+  return { argv, len: p, raw: Buffer.from(buf.subarray(0, p)) };
+}
