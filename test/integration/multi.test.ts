@@ -228,9 +228,10 @@ describe("WATCH", () => {
   });
 
   it("a watched key whose TTL passes before EXEC fails it (no access needed)", async () => {
-    await r.set("ttl", "1", "PX", 50);
+    // A TTL long enough that WATCH surely comes before it passes, even on a loaded machine.
+    await r.set("ttl", "1", "PX", 1000);
     await r.watch("ttl");
-    await new Promise((res) => setTimeout(res, 80));
+    await new Promise((res) => setTimeout(res, 1100));
     expect(await r.multi().ping().exec()).toBeNull();
   });
 
