@@ -111,6 +111,8 @@ export class CommandTable {
   define(name: string, handler: HostHandler): void {
     const spec = this.find(name);
     if (!spec) throw new Error(`no Redis command named ${name} in redis-commands.json`);
+    // Two families claiming one command would silently shadow each other.
+    if (spec.handler) throw new Error(`${name} is defined twice`);
     spec.handler = handler;
   }
 
