@@ -41,6 +41,8 @@ import { keyMemoryUsage as memoryUsageOf } from "./keyspace/memory-usage";
 import { registerKeyCommands } from "./commands/keys";
 import { registerExpireCommands } from "./commands/keys-expire";
 import { registerObjectCommand } from "./commands/object";
+import { registerHyperLogLogCommands } from "./commands/hyperloglog";
+export { setHllSparseMaxBytes } from "./commands/hyperloglog";
 import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand } from "./cluster/ownership";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed } from "./cluster/ownership";
@@ -91,6 +93,7 @@ export function init(databases: i32, seed: f64): void {
   registerHashCommands();
   registerKeyCommands();
   registerExpireCommands();
+  registerHyperLogLogCommands();
   registerObjectCommand();
 }
 
@@ -150,7 +153,8 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       ranCount++;
       if (errorCount != errorsBefore) cmd.failedCalls++;
       const forced = takeForcedPropagation();
-      if (effectsEnabled && (dirty != dirtyBefore || forced) && (cmd.flags & CMD_WRITE) != 0) {
+      // A forced effect is recorded even for a non-write command (PFCOUNT's cache update).
+      if (effectsEnabled && (forced || (dirty != dirtyBefore && (cmd.flags & CMD_WRITE) != 0))) {
         // parsedArgc, not argc: the handler may have rewritten the argv (EXPIRE -> DEL).
         recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
       }

@@ -16,6 +16,9 @@ export function applyConfigToServer(server: Server): void {
       sh.kernel.x.setHashListpackLimits(c.getNumber("hash-max-listpack-entries"), c.getNumber("hash-max-listpack-value"));
     }
   };
+  cfg.onApply("hll-sparse-max-bytes", (c) => {
+    for (const sh of server.shards) sh.kernel.x.setHllSparseMaxBytes(c.getNumber("hll-sparse-max-bytes"));
+  });
   cfg.onApply("hash-max-listpack-entries", hashLimits);
   cfg.onApply("hash-max-listpack-value", hashLimits);
   cfg.onApply("maxmemory-policy", (c) => {

@@ -57,7 +57,7 @@ export const IMPLEMENTED = new Set<string>([
   "client-output-buffer-limit", "client-query-buffer-limit", "enable-debug-command",
   "enable-protected-configs", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time",
   "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
-  "stream-node-max-entries", "stream-node-max-bytes",
+  "stream-node-max-entries", "stream-node-max-bytes", "hll-sparse-max-bytes",
   "cluster-enabled", "cluster-config-file", "cluster-port", "cluster-node-timeout", "cluster-announce-ip",
   "cluster-announce-port", "cluster-announce-bus-port", "cluster-require-full-coverage",
   "cluster-allow-reads-when-down",

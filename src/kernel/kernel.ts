@@ -30,6 +30,8 @@ export interface KernelExports {
   setProtocol(v: number): void;
   /** CONFIG SET hash-max-listpack-entries / hash-max-listpack-value. */
   setHashListpackLimits(entries: number, value: number): void;
+  /** CONFIG SET hll-sparse-max-bytes. */
+  setHllSparseMaxBytes(n: number): void;
   commandCount(): number;
   commandNamePtr(i: number): number;
   commandNameLen(i: number): number;
