@@ -9,7 +9,14 @@ import { describe, it, expect } from "vitest";
 import { SimCluster, type SimNode } from "./cluster.js";
 import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
 
-interface Tally { counter: Map<string, bigint>; grow: Map<string, Set<string>> }
+interface Tally {
+  counter: Map<string, bigint>;
+  grow: Map<string, Set<string>>;
+  /** Members of "once": each added once, under a unique name, by one node. */
+  onceAdded: string[];
+  /** Members of "once" a client removed (SREM replied 1): they must never come back. */
+  onceRemoved: Set<string>;
+}
 
 const KEYS = ["k1", "k2", "k3", "k4"];
 
@@ -40,6 +47,16 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
       if (typeof r === "number") tally.counter.set(n.nodeId, (tally.counter.get(n.nodeId) ?? 0n) + BigInt(v));
     },
     () => {
+      const m2 = `${n.nodeId}-${tally.onceAdded.length}`;
+      n.run("sadd", "once", m2);
+      tally.onceAdded.push(m2);
+    },
+    () => {
+      if (!tally.onceAdded.length) return;
+      const m2 = tally.onceAdded[c.int(0, tally.onceAdded.length - 1)];
+      if (n.run("srem", "once", m2) === 1) tally.onceRemoved.add(m2);
+    },
+    () => {
       n.run("sadd", "grow", `${n.nodeId}-${v}`);
       const s = tally.grow.get(n.nodeId) ?? new Set<string>();
       s.add(`${n.nodeId}-${v}`);
@@ -54,7 +71,7 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
   const nodes = 3 + (rand0 % 3);
   const c = new SimCluster(seed, nodes, { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
     { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40 });
-  const tally: Tally = { counter: new Map(), grow: new Map() };
+  const tally: Tally = { counter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Set() };
   for (let i = 0; i < steps; i++) {
     const n = c.nodes[c.int(0, c.nodes.length - 1)];
     randomOp(c, n, tally);
@@ -78,6 +95,9 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
     const got = n.run("get", "counter");
     const value = got === null ? 0n : BigInt((got as Buffer).toString());
     if (value < lo || value > hi) problems.push(`${n.name} counter ${value} outside [${lo}, ${hi}]`);
+    for (const m of ((n.run("smembers", "once") as Buffer[]) ?? []).map(String)) {
+      if (tally.onceRemoved.has(m)) problems.push(`${n.name}: removed member ${m} of "once" came back`);
+    }
     const members = new Set(((n.run("smembers", "grow") as Buffer[]) ?? []).map(String));
     for (const [id, added] of tally.grow) {
       if (crashed.has(id)) continue;
@@ -100,7 +120,7 @@ describe("cluster simulation", () => {
           ` [net ${JSON.stringify(cluster.netStats)}]`);
       }
     }
-  }, 300_000);
+  }, Math.max(300_000, seeds.length * 20_000));
 
   it("INCR on both sides of a partition counts both after it heals", () => {
     const c = new SimCluster(7, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300 });
