@@ -10,6 +10,7 @@
 //   elems     u32 n, n × (bytes member, register)
 //   keystate  vv floor, register<bytes> str, counters cnt, counters cntBase,
 //             register<bytes[]> list, elems<presence> set, elems<bytes> hash,
+//             u32 n × (bytes field, counters cnt, counters base) hcnt,
 //             elems<f64> zset, register<f64> ttl
 import type { OrRegister } from "./or-register.js";
 import type { Counter, KeyState } from "./key-state.js";
@@ -109,6 +110,8 @@ export function writeKeyState(w: Writer, s: KeyState): void {
   writeReg(w, s.list, (v) => { w.u32(v.length); for (const b of v) w.bytes(b); });
   writeElems(w, s.set, () => {});
   writeElems(w, s.hash, (v) => w.bytes(v));
+  w.u32(s.hcnt.size);
+  for (const [f, fc] of byKey(s.hcnt)) { w.str(f); writeCounters(w, fc.cnt); writeCounters(w, fc.base); }
   writeElems(w, s.zset, (v) => w.f64(v));
   writeReg(w, s.ttl, (v) => w.f64(v));
 }
@@ -121,9 +124,11 @@ export function readKeyState(r: Reader): KeyState {
   const list = readReg(r, () => { const out: Buffer[] = []; for (let i = r.u32(); i > 0; i--) out.push(r.bytes()); return out; });
   const set = readElems<true>(r, () => true);
   const hash = readElems(r, () => r.bytes());
+  const hcnt = new Map<string, { cnt: Map<string, Counter>; base: Map<string, Counter> }>();
+  for (let i = r.u32(); i > 0; i--) { const f = r.str(); const cnt = readCounters(r); hcnt.set(f, { cnt, base: readCounters(r) }); }
   const zset = readElems(r, () => r.f64());
   const ttl = readReg(r, () => r.f64());
-  return { floor, str, cnt, cntBase, list, set, hash, zset, ttl };
+  return { floor, str, cnt, cntBase, list, set, hash, hcnt, zset, ttl };
 }
 
 export function encodeKeyState(s: KeyState): Buffer {

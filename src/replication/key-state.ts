@@ -13,6 +13,8 @@
 //   list      the whole list, last writer wins (lists are not yet a sequence CRDT).
 //   set       member -> register of presence (OR-set: add-wins).
 //   hash      field -> register of value (add-wins per field, last writer wins per value).
+//   hcnt      field -> counters (cnt, base) of HINCRBY on that field, as cnt/cntBase for
+//             strings: HINCRBY on two nodes both count; HSET/HDEL/DEL reset what they saw.
 //   zset      member -> register of score (add-wins per member, last writer wins per score).
 //   ttl       register of absolute expiry ms (0 = persistent): of the alive entries a 0 wins
 //             (PERSIST wins), else the greatest (the longer TTL wins).
@@ -32,6 +34,9 @@ import {
 
 export interface Counter { ts: number; total: bigint }
 
+/** HINCRBY totals of one hash field: per node running totals and reset points. */
+export interface FieldCounters { cnt: Map<string, Counter>; base: Map<string, Counter> }
+
 export type ElemKind = "set" | "hash" | "zset";
 export type KeyType = "string" | "list" | ElemKind;
 
@@ -43,6 +48,7 @@ export interface KeyState {
   list: OrRegister<Buffer[]>;
   set: Map<string, OrRegister<true>>;
   hash: Map<string, OrRegister<Buffer>>;
+  hcnt: Map<string, FieldCounters>;
   zset: Map<string, OrRegister<number>>;
   ttl: OrRegister<number>;
 }
@@ -50,7 +56,7 @@ export interface KeyState {
 export function emptyKeyState(): KeyState {
   return {
     floor: new Map(), str: orNew(), cnt: new Map(), cntBase: new Map(), list: orNew(),
-    set: new Map(), hash: new Map(), zset: new Map(), ttl: orNew(),
+    set: new Map(), hash: new Map(), hcnt: new Map(), zset: new Map(), ttl: orNew(),
   };
 }
 
@@ -98,6 +104,14 @@ export function joinInto(s: KeyState, d: KeyState): boolean {
   for (const [n, c] of s.cnt) if (c.ts <= (s.cntBase.get(n)?.ts ?? 0)) s.cnt.delete(n);
   if (joinElems(s.set, d.set, s.floor, floorRose)) changed = true;
   if (joinElems(s.hash, d.hash, s.floor, floorRose)) changed = true;
+  for (const [f, fc] of d.hcnt) {
+    let cur = s.hcnt.get(f);
+    if (!cur) { cur = { cnt: new Map(), base: new Map() }; s.hcnt.set(f, cur); }
+    if (joinCounters(cur.base, fc.base)) changed = true;
+    if (joinCounters(cur.cnt, fc.cnt)) changed = true;
+    for (const [n, c] of cur.cnt) if (c.ts <= (cur.base.get(n)?.ts ?? 0)) cur.cnt.delete(n);
+    if (cur.cnt.size === 0 && cur.base.size === 0) s.hcnt.delete(f);
+  }
   if (joinElems(s.zset, d.zset, s.floor, floorRose)) changed = true;
   return changed;
 }
@@ -132,9 +146,13 @@ function later(a: Stamp | undefined, b: Stamp | undefined): Stamp | undefined {
 
 /** Per node, the counter increments not covered by a reset. */
 function counterContributions(s: KeyState): [string, Counter, bigint][] {
+  return contributions(s.cnt, s.cntBase);
+}
+
+function contributions(cnt: Map<string, Counter>, bases: Map<string, Counter>): [string, Counter, bigint][] {
   const out: [string, Counter, bigint][] = [];
-  for (const [n, c] of s.cnt) {
-    const base = s.cntBase.get(n);
+  for (const [n, c] of cnt) {
+    const base = bases.get(n);
     if (base && c.ts <= base.ts) continue;
     out.push([n, c, c.total - (base?.total ?? 0n)]);
   }
@@ -156,7 +174,8 @@ export function typeStamps(s: KeyState): Map<KeyType, Stamp> {
   const list = orLatest(s.list, s.floor);
   if (list) out.set("list", list);
   for (const kind of ["set", "hash", "zset"] as const) {
-    const st = elemsLatest(s[kind] as Map<string, OrRegister<unknown>>, s.floor);
+    let st = elemsLatest(s[kind] as Map<string, OrRegister<unknown>>, s.floor);
+    if (kind === "hash") for (const fc of s.hcnt.values()) for (const [n, c] of contributions(fc.cnt, fc.base)) st = later(st, { ts: c.ts, node: n });
     if (st) out.set(kind, st);
   }
   return out;
@@ -175,8 +194,17 @@ const INT64 = /^(0|-?[1-9][0-9]*)$/;
 
 /** The string value: the LWW winner, plus the counter contributions when it is an integer. */
 export function visibleString(s: KeyState): Buffer | undefined {
-  const w = orWinner(s.str, s.floor);
-  const contrib = counterContributions(s);
+  return withCounters(orWinner(s.str, s.floor), counterContributions(s));
+}
+
+/** A hash field's value: its LWW winner plus its HINCRBY contributions; undefined when absent. */
+export function visibleField(s: KeyState, f: string): Buffer | undefined {
+  const r = s.hash.get(f);
+  const fc = s.hcnt.get(f);
+  return withCounters(r ? orWinner(r, s.floor) : undefined, fc ? contributions(fc.cnt, fc.base) : []);
+}
+
+function withCounters(w: [string, { ts: number; v: Buffer }] | undefined, contrib: [string, Counter, bigint][]): Buffer | undefined {
   if (contrib.length === 0) return w?.[1].v;
   const baseText = w ? w[1].v.toString("latin1") : "0";
   if (!INT64.test(baseText)) return w![1].v; // a non-integer base hides the increments
@@ -214,7 +242,7 @@ export function visible(s: KeyState): Visible | undefined {
     }
     case "hash": {
       const value: [Buffer, Buffer][] = [];
-      for (const [f, r] of s.hash) { const w = orWinner(r, s.floor); if (w) value.push([latin(f), w[1].v]); }
+      for (const f of new Set([...s.hash.keys(), ...s.hcnt.keys()])) { const v = visibleField(s, f); if (v) value.push([latin(f), v]); }
       return { type, value, expireAt };
     }
     case "zset": {
@@ -228,7 +256,7 @@ export function visible(s: KeyState): Visible | undefined {
 /** Whether the state carries nothing at all (no floor either): it can be forgotten. */
 export function isBlank(s: KeyState): boolean {
   return s.floor.size === 0 && orEmpty(s.str) && s.cnt.size === 0 && s.cntBase.size === 0 && orEmpty(s.list) &&
-    s.set.size === 0 && s.hash.size === 0 && s.zset.size === 0 && orEmpty(s.ttl);
+    s.set.size === 0 && s.hash.size === 0 && s.hcnt.size === 0 && s.zset.size === 0 && orEmpty(s.ttl);
 }
 
 // ---- local writes: each returns the delta to join locally and send to peers ---------------
@@ -254,6 +282,22 @@ export function delDelta(s: KeyState): KeyState {
     for (const r of m.values()) observeReg(d.floor, r);
   }
   d.cntBase = observedCounters(s);
+  for (const f of s.hcnt.keys()) d.hcnt.set(f, { cnt: new Map(), base: observedFieldCounters(s, f) });
+  return canon(d);
+}
+
+function observedFieldCounters(s: KeyState, f: string): Map<string, Counter> {
+  const fc = s.hcnt.get(f);
+  const out = new Map(fc?.base ?? []);
+  if (fc) joinCounters(out, fc.cnt);
+  return out;
+}
+
+/** HINCRBY by on this node: the field's per-node total grows. */
+export function hincrDelta(s: KeyState, field: string, node: string, ts: number, by: bigint): KeyState {
+  const d = clearTypesDelta(s, "hash");
+  const own = observedFieldCounters(s, field).get(node);
+  d.hcnt.set(field, { cnt: new Map([[node, { ts, total: (own?.total ?? 0n) + by }]]), base: new Map() });
   return canon(d);
 }
 
@@ -285,6 +329,7 @@ export function elemWriteDelta<K extends ElemKind>(s: KeyState, kind: K, member:
   const d = clearTypesDelta(s, kind);
   const cur = (s[kind] as Map<string, OrRegister<unknown>>).get(member);
   (d[kind] as Map<string, OrRegister<unknown>>).set(member, orWriteDelta(cur, node, ts, value));
+  if (kind === "hash" && s.hcnt.has(member)) d.hcnt.set(member, { cnt: new Map(), base: observedFieldCounters(s, member) });
   return canon(d);
 }
 
@@ -293,6 +338,7 @@ export function elemRemoveDelta(s: KeyState, kind: ElemKind, member: string): Ke
   const d = emptyKeyState();
   const cur = (s[kind] as Map<string, OrRegister<unknown>>).get(member);
   if (cur) (d[kind] as Map<string, OrRegister<unknown>>).set(member, orRemoveDelta(cur));
+  if (kind === "hash" && s.hcnt.has(member)) d.hcnt.set(member, { cnt: new Map(), base: observedFieldCounters(s, member) });
   return canon(d);
 }
 
@@ -316,6 +362,7 @@ export function clearTypesDelta(s: KeyState, keep: KeyType): KeyState {
     const src = s[kind] as Map<string, OrRegister<unknown>>;
     const dst = d[kind] as Map<string, OrRegister<unknown>>;
     for (const [m, r] of src) if (r.entries.size) dst.set(m, orRemoveDelta(r));
+    if (kind === "hash") for (const f of s.hcnt.keys()) d.hcnt.set(f, { cnt: new Map(), base: observedFieldCounters(s, f) });
   }
   return d;
 }
@@ -329,6 +376,7 @@ export function maxStamp(s: KeyState): number {
   reg(s.str); reg(s.list); reg(s.ttl);
   for (const c of s.cnt.values()) see(c.ts);
   for (const c of s.cntBase.values()) see(c.ts);
+  for (const fc of s.hcnt.values()) { for (const c of fc.cnt.values()) see(c.ts); for (const c of fc.base.values()) see(c.ts); }
   for (const m2 of [s.set, s.hash, s.zset] as Map<string, OrRegister<unknown>>[]) for (const r of m2.values()) reg(r);
   return m;
 }

@@ -20,7 +20,8 @@ import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-
 import { orWinner, type OrRegister } from "./or-register.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listWriteDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
-  clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, type KeyState, type Visible, type ElemKind,
+  clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField,
+  type KeyState, type Visible, type ElemKind,
 } from "./key-state.js";
 
 const INCR_BY: Record<string, (argv: Buffer[]) => bigint> = {
@@ -192,7 +193,11 @@ export class Replicator {
       const fields = cmd === "hset" || cmd === "hmset" ? argv.filter((_, i) => i >= 2 && i % 2 === 0) : [argv[2]];
       for (const f of fields) {
         const v = values.get(f.toString("latin1"));
-        if (v) { this.emit(k, elemWriteDelta(s, "hash", f.toString("latin1"), node, this.hlc.tick(), v)); s = this.state(k); }
+        if (!v) continue;
+        if (cmd === "hincrby") {
+          try { this.emit(k, hincrDelta(s, f.toString("latin1"), node, this.hlc.tick(), BigInt(argv[3].toString("latin1")))); } catch { /* diff below */ }
+        } else this.emit(k, elemWriteDelta(s, "hash", f.toString("latin1"), node, this.hlc.tick(), v));
+        s = this.state(k);
       }
     } else if (actual.type === "zset" && (cmd === "zadd" || cmd === "zincrby")) {
       const scores = new Map(actual.value.map(([m, sc]) => [m.toString("latin1"), sc]));
@@ -235,7 +240,7 @@ export class Replicator {
       const m = mb.toString("latin1");
       const st = this.state(k);
       const reg = (st[kind] as Map<string, OrRegister<unknown>>).get(m);
-      const win = reg ? orWinner(reg, st.floor) : undefined;
+      const win = kind === "hash" ? visibleField(st, m) : reg ? orWinner(reg, st.floor) : undefined;
       const got = now[i];
       const present = kind === "set" ? got === 1 : got !== null;
       if (!present) { if (win) this.emit(k, elemRemoveDelta(st, kind, m)); return; }
@@ -243,10 +248,14 @@ export class Replicator {
         if (!win || writes) this.emit(k, elemWriteDelta(st, "set", m, node, this.hlc.tick(), true));
       } else if (kind === "hash") {
         const v = got as Buffer;
-        if (!win || writes || !(win[1].v as Buffer).equals(v)) this.emit(k, elemWriteDelta(st, "hash", m, node, this.hlc.tick(), v));
+        if (cmd === "hincrby") {
+          try { this.emit(k, hincrDelta(st, m, node, this.hlc.tick(), BigInt(argv[3].toString("latin1")))); } catch { /* diff below */ }
+        }
+        const cur = visibleField(this.state(k), m);
+        if (!cur || (writes && cmd !== "hincrby") || !cur.equals(v)) this.emit(k, elemWriteDelta(this.state(k), "hash", m, node, this.hlc.tick(), v));
       } else {
         const sc = parseScore(got as Buffer);
-        if (!win || writes || win[1].v !== sc) this.emit(k, elemWriteDelta(st, "zset", m, node, this.hlc.tick(), sc));
+        if (!win || writes || (win as [string, { v: unknown }])[1].v !== sc) this.emit(k, elemWriteDelta(st, "zset", m, node, this.hlc.tick(), sc));
       }
     });
     void regs;
@@ -312,17 +321,18 @@ export class Replicator {
     const onlyTtl = !dk && !d.str.entries.size && !d.cnt.size && !d.list.entries.size && !d.set.size && !d.hash.size && !d.zset.size;
     if (!kind || d.floor.size || d.cntBase.size || !(dk === kind || onlyTtl)) return false;
     if (this.io.typeOf(db, key) !== kind) return false;
-    const changed = [...(d[kind] as Map<string, OrRegister<unknown>>).keys()];
+    const changed = [...new Set([...(d[kind] as Map<string, OrRegister<unknown>>).keys(), ...(kind === "hash" ? d.hcnt.keys() : [])])];
     const regs = s[kind] as Map<string, OrRegister<unknown>>;
     let alive = 0;
-    for (const r of regs.values()) if (orWinner(r, s.floor)) { alive++; break; }
+    for (const [m, r] of regs) if (orWinner(r, s.floor) || (kind === "hash" && visibleField(s, m))) { alive++; break; }
+    if (!alive && kind === "hash") for (const f of s.hcnt.keys()) if (visibleField(s, f)) { alive++; break; }
     if (!alive) return false; // the key ends empty: the slow path deletes it
     const members = changed.map((m) => Buffer.from(m, "latin1"));
     for (const [m, mb] of changed.map((m, i) => [m, members[i]] as const)) {
       const reg = regs.get(m);
       const win = reg ? orWinner(reg, s.floor) : undefined;
       if (kind === "set") this.io.run(db, win ? "SADD" : "SREM", key, mb);
-      else if (kind === "hash") { if (win) this.io.run(db, "HSET", key, mb, win[1].v as Buffer); else this.io.run(db, "HDEL", key, mb); }
+      else if (kind === "hash") { const v = visibleField(s, m); if (v) this.io.run(db, "HSET", key, mb, v); else this.io.run(db, "HDEL", key, mb); }
       else if (win) this.io.run(db, "ZADD", key, formatScore(win[1].v as number), mb);
       else this.io.run(db, "ZREM", key, mb);
     }
@@ -376,7 +386,7 @@ function soleKind(s: KeyState): ElemKind | undefined {
   let kind: ElemKind | undefined;
   for (const kd of ["set", "hash", "zset"] as const) {
     const m = s[kd] as Map<string, OrRegister<unknown>>;
-    if (m.size === 0) continue;
+    if (m.size === 0 && !(kd === "hash" && s.hcnt.size)) continue;
     if (kind) return undefined;
     kind = kd;
   }

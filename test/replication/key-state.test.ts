@@ -5,7 +5,7 @@ import { describe, it, expect } from "vitest";
 import { mulberry32, pick, int } from "../types/prng.js";
 import {
   emptyKeyState, joinInto, copyKeyState, visible, delDelta, setStringDelta, incrDelta, elemWriteDelta,
-  elemRemoveDelta, ttlDelta, listWriteDelta, type KeyState,
+  elemRemoveDelta, ttlDelta, listWriteDelta, hincrDelta, type KeyState,
 } from "../../src/replication/key-state.js";
 import { encodeKeyState, decodeKeyState } from "../../src/replication/codec.js";
 
@@ -30,7 +30,8 @@ function maxTs(d: KeyState): number {
 /** One random local write on replica r; returns its delta. */
 function randomOp(rand: () => number, r: Replica): KeyState {
   const m = pick(rand, ["a", "b", "c", "d"]);
-  switch (int(rand, 0, 10)) {
+  switch (int(rand, 0, 11)) {
+    case 11: return r.apply(hincrDelta(r.s, m, r.id, r.ts(), BigInt(int(rand, -2, 4))));
     case 0: return r.apply(delDelta(r.s));
     case 1: return r.apply(setStringDelta(r.s, r.id, r.ts(), b(`v${int(rand, 0, 9)}`)));
     case 2: return r.apply(incrDelta(r.s, r.id, r.ts(), BigInt(int(rand, -3, 5))));
@@ -197,6 +198,20 @@ describe("KeyState semantics", () => {
     exchange(a, bb);
     expect(visible(a.s)?.type).toBe("hash");
     expect(visible(bb.s)?.type).toBe("hash");
+  });
+
+  it("HINCRBY on two nodes both count; HSET of the field resets what it saw", () => {
+    const [a, bb, clock] = pair();
+    a.apply(hincrDelta(a.s, "f", "A", a.ts(), 2n));
+    bb.apply(hincrDelta(bb.s, "f", "B", bb.ts(), 3n));
+    exchange(a, bb);
+    expect(visible(a.s)).toEqual({ type: "hash", value: [[b("f"), b("5")]], expireAt: 0 });
+    clock.now++;
+    a.apply(elemWriteDelta(a.s, "hash", "f", "A", a.ts(), b("100")));
+    bb.apply(hincrDelta(bb.s, "f", "B", bb.ts(), 1n));
+    exchange(a, bb);
+    expect(visible(a.s)?.value).toEqual([[b("f"), b("101")]]);
+    expect(visible(bb.s)?.value).toEqual([[b("f"), b("101")]]);
   });
 
   it("a deleted key leaves only its floor behind", () => {

@@ -48,6 +48,16 @@ describe("Replicator", () => {
     expect(b.str("get", "n")).toBe("2");
   });
 
+  it("HINCRBY on both nodes before they exchange counts both", () => {
+    a.run("hset", "h", "other", "x");
+    sync();
+    a.run("hincrby", "h", "n", "2");
+    b.run("hincrby", "h", "n", "5");
+    sync();
+    expect(a.str("hget", "h", "n")).toBe("7");
+    expect(b.str("hget", "h", "n")).toBe("7");
+  });
+
   it("SADD concurrent with SREM of the same member: the add wins", () => {
     a.run("sadd", "s", "x", "y");
     b.run("sadd", "s", "x");

@@ -11,6 +11,8 @@ import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
 
 interface Tally {
   counter: Map<string, bigint>;
+  /** HINCRBY hcounter f: per incarnation, like counter. */
+  hcounter: Map<string, bigint>;
   grow: Map<string, Set<string>>;
   /** Members of "once": each added once, under a unique name, by one node. */
   onceAdded: string[];
@@ -34,6 +36,7 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
     () => n.run("hset", k, m, v),
     () => n.run("hdel", k, m),
     () => n.run("hincrby", k, m, v),
+    () => n.run("hincrbyfloat", k, m, "1.5"),
     () => n.run("zadd", k, v, m),
     () => n.run("zincrby", k, v, m),
     () => n.run("zrem", k, m),
@@ -45,6 +48,10 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
     () => {
       const r = n.run("incrby", "counter", v);
       if (typeof r === "number") tally.counter.set(n.nodeId, (tally.counter.get(n.nodeId) ?? 0n) + BigInt(v));
+    },
+    () => {
+      const r = n.run("hincrby", "hcounter", "f", v);
+      if (typeof r === "number") tally.hcounter.set(n.nodeId, (tally.hcounter.get(n.nodeId) ?? 0n) + BigInt(v));
     },
     () => {
       const m2 = `${n.nodeId}-${tally.onceAdded.length}`;
@@ -71,7 +78,7 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
   const nodes = 3 + (rand0 % 3);
   const c = new SimCluster(seed, nodes, { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
     { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40 });
-  const tally: Tally = { counter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Set() };
+  const tally: Tally = { counter: new Map(), hcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Set() };
   for (let i = 0; i < steps; i++) {
     const n = c.nodes[c.int(0, c.nodes.length - 1)];
     randomOp(c, n, tally);
@@ -89,12 +96,20 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
   // A counter is the sum of the increments clients saw succeed, except that increments
   // made on an incarnation that later crashed may have been lost with it.
   const crashed = new Set(c.nodes.flatMap((n) => [...n.crashed]));
-  let lo = 0n, hi = 0n;
-  for (const [id, sum] of tally.counter) { hi += sum; if (!crashed.has(id)) lo += sum; }
+  const bounds = (t: Map<string, bigint>) => {
+    let lo = 0n, hi = 0n;
+    for (const [id, sum] of t) { hi += sum; if (!crashed.has(id)) lo += sum; }
+    return [lo, hi];
+  };
+  const [lo, hi] = bounds(tally.counter);
+  const [hlo, hhi] = bounds(tally.hcounter);
   for (const n of c.nodes) {
     const got = n.run("get", "counter");
     const value = got === null ? 0n : BigInt((got as Buffer).toString());
     if (value < lo || value > hi) problems.push(`${n.name} counter ${value} outside [${lo}, ${hi}]`);
+    const hgot = n.run("hget", "hcounter", "f");
+    const hvalue = hgot === null ? 0n : BigInt((hgot as Buffer).toString());
+    if (hvalue < hlo || hvalue > hhi) problems.push(`${n.name} hcounter ${hvalue} outside [${hlo}, ${hhi}]`);
     for (const m of ((n.run("smembers", "once") as Buffer[]) ?? []).map(String)) {
       if (tally.onceRemoved.has(m)) problems.push(`${n.name}: removed member ${m} of "once" came back`);
     }
