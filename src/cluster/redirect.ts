@@ -22,6 +22,8 @@ const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 export function clusterRedirect(server: Server, state: ClusterState, client: Client & { cluster?: ClusterClientFlags },
                                 spec: CommandSpec, argv: Buffer[]): string | null {
   const flags = client.cluster;
+  // ASKING lasts one command. (A command the kernel runs by itself, in a slot served here,
+  // does not reach this point, so it does not clear the flag: the next one checked does.)
   const asking = flags?.asking ?? false;
   if (flags && spec.name !== "asking") flags.asking = false;
   // EXEC's commands were checked when queued; MULTI/EXEC/DISCARD themselves have no keys.

@@ -137,7 +137,7 @@ export class ClusterState {
   // ---- CLUSTER NODES and nodes.conf ---------------------------------------------------------
 
   /** One CLUSTER NODES line (Redis's clusterGenNodeDescription). */
-  describe(n: ClusterNode, now: number): string {
+  describe(n: ClusterNode): string {
     const flags: string[] = [];
     if (n.myself) flags.push("myself");
     flags.push("master");
@@ -152,18 +152,17 @@ export class ClusterState {
       for (const [s, t] of [...this.migrating].sort((x, y) => x[0] - y[0])) line += ` [${s}->-${t.id}]`;
       for (const [s, f] of [...this.importing].sort((x, y) => x[0] - y[0])) line += ` [${s}-<-${f.id}]`;
     }
-    void now;
     return line;
   }
 
-  nodesText(now: number): string {
+  nodesText(): string {
     const lines: string[] = [];
-    for (const n of this.nodes.values()) lines.push(this.describe(n, now));
+    for (const n of this.nodes.values()) lines.push(this.describe(n));
     return lines.join("\n") + "\n";
   }
 
   save(): void {
-    const text = this.nodesText(Date.now()) + `vars currentEpoch ${this.currentEpoch} lastVoteEpoch ${this.lastVoteEpoch}\n`;
+    const text = this.nodesText() + `vars currentEpoch ${this.currentEpoch} lastVoteEpoch ${this.lastVoteEpoch}\n`;
     const tmp = this.file + ".tmp";
     writeFileSync(tmp, text);
     renameSync(tmp, this.file);

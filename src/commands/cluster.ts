@@ -233,7 +233,7 @@ export function registerClusterCommands(t: CommandTable): void {
   t.define("cluster|help", clusterOnly((ctx) => replyHelp(ctx, HELP)));
   t.define("cluster|info", clusterOnly(info));
   t.define("cluster|myid", clusterOnly((ctx, c) => ctx.reply.bulk(c.state.myself.id)));
-  t.define("cluster|nodes", clusterOnly((ctx, c) => ctx.reply.verbatim(c.state.nodesText(Date.now()))));
+  t.define("cluster|nodes", clusterOnly((ctx, c) => ctx.reply.verbatim(c.state.nodesText())));
   t.define("cluster|slots", clusterOnly(slots));
   t.define("cluster|shards", clusterOnly(shards));
   t.define("cluster|keyslot", clusterOnly((ctx) => ctx.reply.integer(keySlot(ctx.argv[2]))));
