@@ -24,6 +24,7 @@ import { queueCommand } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
+import { injectClockFaults, injectSocketFaults } from "./faults.js";
 export { unknownCommandError };
 
 export const LATTICEKV_VERSION = "0.1.0";
@@ -100,6 +101,7 @@ export class Server {
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
     this.watchClientLimits();
     applyConfigToServer(this);
+    injectClockFaults(this);
   }
 
   /** Per-client buffer limits from client-output-buffer-limit / client-query-buffer-limit. */
@@ -194,6 +196,7 @@ export class Server {
 
   private accept(sock: net.Socket): void {
     sock.setNoDelay(true);
+    injectSocketFaults(sock);
     if (this.clients.size >= this.config.getNumber("maxclients")) {
       // Redis answers before closing, so the client sees why.
       sock.on("error", () => {});

@@ -73,6 +73,10 @@ export async function main(argv: string[]): Promise<number> {
       `verify: seed ${seed}, ${nodes} node(s) on port ${ports.join(",")}, ${o.seconds}s at ${o.rate} ops/s, ` +
         `${o.concurrency} clients, CAS via ${o.cas}${o.buggify ? ", buggify on" : ""}`,
     );
+    for (const s of servers) {
+      const line = s.output().split("\n").find((l) => l.includes("buggify enabled"));
+      if (line) console.log(`verify: port ${s.port}: ${line.slice(line.indexOf("buggify"))}`);
+    }
     const run = await runWorkload({
       ports,
       seconds: Number(o.seconds),
