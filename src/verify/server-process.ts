@@ -3,11 +3,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 
-const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
+// The built server: beside this file when it runs from dist/, in dist/ when a test imports
+// the TypeScript source.
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = here.includes(`${sep}dist${sep}`) ? join(here, "..", "cli.js") : join(here, "..", "..", "dist", "src", "cli.js");
 
 export interface ServerProcess {
   port: number;
