@@ -1,0 +1,279 @@
+// Exhaustive small-scope checking of the CRDT merges (src/replication/key-state.ts), in the
+// spirit of Stateright / TLC: every history of up to N local operations on 2–3 replicas —
+// which replica runs which operation, and which of the other replicas' deltas it has
+// received by then — explored depth-first with a visited set. Between two local operations
+// a replica receives any subset of the deltas in flight to it (delivering a set in one order
+// suffices: the order within it is covered by the commutativity check below). It checks:
+//
+//   * convergence at quiescence: every replica receives what it lacks (in increasing op
+//     order; the first replica also in decreasing order), and every resulting state is
+//     byte-identical (encodeKeyState), whatever each replica had received before; then
+//     receiving every delta once more (gossip duplicates) changes nothing (idempotence);
+//   * the documented semantics at quiescence, for scopes with causal delivery: what a
+//     client sees (visible()) equals the specification computed from the operations and
+//     what each one had observed when it ran — add-wins sets, last-writer-wins registers
+//     among the writes no remove or overwrite observed, counters that keep the increments
+//     no reset observed. (Without causal delivery a remove can miss an add that an op it
+//     did see had seen, so only convergence is asserted there.)
+//
+// A scope is small on purpose (the small-scope hypothesis: most merge bugs show with two or
+// three replicas and a handful of operations), and the whole run stays fast enough for CI.
+import { encodeKeyState } from "../replication/codec.js";
+import { compareStamp } from "../replication/hlc.js";
+import {
+  copyKeyState, delDelta, elemRemoveDelta, elemWriteDelta, emptyKeyState, incrDelta, joinInto, maxStamp,
+  setStringDelta, visible, type KeyState,
+} from "../replication/key-state.js";
+
+/** One operation of a scope's alphabet: makes the delta of running it on replica `node`. */
+export interface OpKind {
+  label: string;
+  delta(s: KeyState, node: string, ts: number): KeyState;
+}
+
+/** An operation as it ran: on which replica, at what timestamp, having observed which ops. */
+export interface IssuedOp {
+  id: number;
+  node: string;
+  kind: OpKind;
+  ts: number;
+  observed: Set<number>;
+  delta: KeyState;
+}
+
+export interface Scope {
+  name: string;
+  replicas: number;
+  /** Operations in total, over all replicas. */
+  maxOps: number;
+  alphabet: OpKind[];
+  /** What a client must see once every op reached every replica (a canonical string). */
+  expected(ops: IssuedOp[]): string;
+  /** Deliver only causally (an op after everything it observed). Default true. */
+  causal?: boolean;
+}
+
+export interface ScopeResult {
+  scope: string;
+  /** Distinct histories explored, and complete ones checked at quiescence. */
+  states: number;
+  quiescent: number;
+  violations: string[];
+}
+
+interface Replica {
+  id: string;
+  state: KeyState;
+  clock: number;
+  applied: Set<number>;
+}
+
+interface World {
+  replicas: Replica[];
+  ops: IssuedOp[];
+}
+
+const enc = (s: KeyState) => encodeKeyState(s).toString("hex");
+
+/** What a client sees at the key, as a canonical string. */
+export function seen(s: KeyState): string {
+  const v = visible(s);
+  if (!v) return "nil";
+  const lat = (b: Buffer) => b.toString("latin1");
+  switch (v.type) {
+    case "string":
+      return `string:${lat(v.value)}`;
+    case "list":
+      return `list:${v.value.map(lat).join(",")}`;
+    case "set":
+      return `set:${v.value.map(lat).sort().join(",")}`;
+    case "hash":
+      return `hash:${v.value.map(([f, x]) => `${lat(f)}=${lat(x)}`).sort().join(",")}`;
+    case "zset":
+      return `zset:${v.value.map(([m, x]) => `${lat(m)}=${x}`).sort().join(",")}`;
+  }
+}
+
+function worldKey(w: World): string {
+  const ops = w.ops.map((o) => `${o.node}${o.kind.label}@${o.ts}<${[...o.observed].sort().join(".")}>`).join(";");
+  const reps = w.replicas.map((r) => `${r.clock}/${[...r.applied].sort().join(".")}`).join("|");
+  return `${ops}#${reps}`;
+}
+
+function cloneReplica(r: Replica): Replica {
+  return { ...r, state: copyKeyState(r.state), applied: new Set(r.applied) };
+}
+
+/** The subsets of xs (xs is small: at most a few deltas are in flight to one replica). */
+function subsets<T>(xs: T[]): T[][] {
+  const out: T[][] = [[]];
+  for (const x of xs) for (const s of out.slice()) out.push([...s, x]);
+  return out;
+}
+
+export function describeHistory(ops: IssuedOp[]): string {
+  return ops
+    .map((o, i) => `#${i} ${o.node}:${o.kind.label}@${o.ts}${o.observed.size ? ` (saw ${[...o.observed].sort().map((x) => `#${x}`).join(",")})` : ""}`)
+    .join("; ");
+}
+
+export function checkScope(scope: Scope): ScopeResult {
+  const causal = scope.causal ?? true;
+  const names = ["A", "B", "C", "D", "E"].slice(0, scope.replicas);
+  const violations: string[] = [];
+  const visited = new Set<string>();
+  let quiescent = 0;
+
+  const deliver = (r: Replica, op: IssuedOp) => {
+    joinInto(r.state, op.delta);
+    r.applied.add(op.id);
+    r.clock = Math.max(r.clock, maxStamp(op.delta));
+  };
+
+  const finish = (w: World) => {
+    quiescent++;
+    const results: string[] = [];
+    const finals: Replica[] = [];
+    w.replicas.forEach((r, ri) => {
+      const missing = w.ops.filter((o) => !r.applied.has(o.id));
+      // Every replica from its own state in increasing op order; the first also in decreasing
+      // order, and then receives everything again (gossip duplicates: idempotence).
+      const orders = ri === 0 && missing.length > 1 ? [missing, [...missing].reverse()] : [missing];
+      for (const order of orders) {
+        const f = cloneReplica(r);
+        for (const op of order) deliver(f, op);
+        const e = enc(f.state);
+        results.push(e);
+        finals.push(f);
+        if (ri !== 0) continue;
+        for (const op of w.ops) joinInto(f.state, op.delta);
+        if (enc(f.state) !== e) violations.push(`${scope.name}: ${r.id} changed on receiving deltas twice — ${describeHistory(w.ops)}`);
+      }
+    });
+    if (results.some((x) => x !== results[0])) {
+      violations.push(`${scope.name}: replicas differ after receiving every delta — ${describeHistory(w.ops)}`);
+      return;
+    }
+    if (!causal) return;
+    const want = scope.expected(w.ops);
+    const got = seen(finals[0].state);
+    if (got !== want) violations.push(`${scope.name}: clients see ${got}, the specification says ${want} — ${describeHistory(w.ops)}`);
+  };
+
+  const explore = (w: World) => {
+    if (violations.length >= 5) return;
+    const k = worldKey(w);
+    if (visited.has(k)) return;
+    visited.add(k);
+    if (w.ops.length === scope.maxOps) return finish(w);
+    w.replicas.forEach((r, ri) => {
+      const pending = w.ops.filter((o) => !r.applied.has(o.id));
+      for (const batch of subsets(pending)) {
+        if (causal) {
+          const has = new Set([...r.applied, ...batch.map((o) => o.id)]);
+          if (batch.some((o) => [...o.observed].some((x) => !has.has(x)))) continue;
+        }
+        for (const kind of scope.alphabet) {
+          const rep = cloneReplica(r);
+          for (const op of batch) deliver(rep, op);
+          const ts = rep.clock + 1;
+          rep.clock = ts;
+          const delta = kind.delta(rep.state, rep.id, ts);
+          const op: IssuedOp = { id: w.ops.length, node: rep.id, kind, ts, observed: new Set(rep.applied), delta };
+          const ops = [...w.ops, op];
+          deliver(rep, op);
+          const replicas = w.replicas.slice();
+          replicas[ri] = rep;
+          explore({ replicas, ops });
+        }
+      }
+    });
+  };
+
+  explore({ replicas: names.map((id) => ({ id, state: emptyKeyState(), clock: 0, applied: new Set() })), ops: [] });
+  return { scope: scope.name, states: visited.size, quiescent, violations };
+}
+
+// ---- specifications ------------------------------------------------------------------------
+
+/** `a` observed by some op in `by`. */
+const observedBy = (a: IssuedOp, by: IssuedOp[]) => by.some((o) => o.observed.has(a.id));
+const lwwMax = (ops: IssuedOp[]) =>
+  ops.reduce<IssuedOp | undefined>((best, o) => (!best || compareStamp(o.ts, o.node, best.ts, best.node) > 0 ? o : best), undefined);
+
+/** Strings and counters: SET v / INCRBY n / DEL. */
+export function stringSpec(ops: IssuedOp[]): string {
+  const sets = ops.filter((o) => o.kind.label.startsWith("SET"));
+  const resets = ops.filter((o) => o.kind.label.startsWith("SET") || o.kind.label === "DEL");
+  const aliveSets = sets.filter((s) => !observedBy(s, resets.filter((r) => r !== s)));
+  const incrs = ops.filter((o) => o.kind.label.startsWith("INCRBY") && !observedBy(o, resets));
+  const winner = lwwMax(aliveSets);
+  const base = winner ? winner.kind.label.slice(4) : undefined;
+  if (incrs.length === 0) return base === undefined ? "nil" : `string:${base}`;
+  const sum = incrs.reduce((s, o) => s + BigInt(o.kind.label.slice(7)), 0n);
+  return `string:${BigInt(base ?? "0") + sum}`;
+}
+
+/** Sets: SADD m / SREM m / DEL — add-wins: present iff some add was seen by no remove. */
+export function setSpec(ops: IssuedOp[]): string {
+  const members = new Set<string>();
+  for (const a of ops.filter((o) => o.kind.label.startsWith("SADD"))) {
+    const m = a.kind.label.slice(5);
+    const removes = ops.filter((o) => o.kind.label === `SREM ${m}` || o.kind.label === "DEL");
+    if (!observedBy(a, removes)) members.add(m);
+  }
+  return members.size ? `set:${[...members].sort().join(",")}` : "nil";
+}
+
+/** Hashes / sorted sets: <WRITE> field value / <REMOVE> field / DEL — per field, LWW among writes no later write or remove saw. */
+export function fieldSpec(type: "hash" | "zset", write: string, remove: string) {
+  return (ops: IssuedOp[]): string => {
+    const out: string[] = [];
+    const fields = new Set(ops.filter((o) => o.kind.label.startsWith(write)).map((o) => o.kind.label.split(" ")[1]));
+    for (const f of fields) {
+      const writes = ops.filter((o) => o.kind.label.startsWith(`${write} ${f} `));
+      const killers = ops.filter((o) => o.kind.label.startsWith(`${write} ${f} `) || o.kind.label === `${remove} ${f}` || o.kind.label === "DEL");
+      const alive = writes.filter((w) => !observedBy(w, killers.filter((k) => k !== w)));
+      const win = lwwMax(alive);
+      if (win) out.push(`${f}=${win.kind.label.split(" ")[2]}`);
+    }
+    return out.length ? `${type}:${out.sort().join(",")}` : "nil";
+  };
+}
+
+// ---- the scopes CI runs ---------------------------------------------------------------------
+
+const b = (s: string) => Buffer.from(s, "latin1");
+const SET = (v: string): OpKind => ({ label: `SET ${v}`, delta: (s, n, ts) => setStringDelta(s, n, ts, b(v)) });
+const INCRBY = (by: number): OpKind => ({ label: `INCRBY ${by}`, delta: (s, n, ts) => incrDelta(s, n, ts, BigInt(by)) });
+const DEL: OpKind = { label: "DEL", delta: (s) => delDelta(s) };
+const SADD = (m: string): OpKind => ({ label: `SADD ${m}`, delta: (s, n, ts) => elemWriteDelta(s, "set", m, n, ts, true) });
+const SREM = (m: string): OpKind => ({ label: `SREM ${m}`, delta: (s) => elemRemoveDelta(s, "set", m) });
+const HSET = (f: string, v: string): OpKind => ({ label: `HSET ${f} ${v}`, delta: (s, n, ts) => elemWriteDelta(s, "hash", f, n, ts, b(v)) });
+const HDEL = (f: string): OpKind => ({ label: `HDEL ${f}`, delta: (s) => elemRemoveDelta(s, "hash", f) });
+const ZADD = (m: string, score: number): OpKind => ({ label: `ZADD ${m} ${score}`, delta: (s, n, ts) => elemWriteDelta(s, "zset", m, n, ts, score) });
+const ZREM = (m: string): OpKind => ({ label: `ZREM ${m}`, delta: (s) => elemRemoveDelta(s, "zset", m) });
+
+/** The scopes CI runs (a few seconds in all). */
+export const SCOPES: Scope[] = [
+  { name: "string: SET/DEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SET("x"), SET("y"), DEL], expected: stringSpec },
+  { name: "counter: INCRBY/SET/DEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [INCRBY(1), SET("100"), DEL], expected: stringSpec },
+  { name: "counter: INCRBY/SET, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [INCRBY(1), INCRBY(10), SET("100"), DEL], expected: stringSpec },
+  { name: "set: SADD/SREM/DEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SADD("a"), SREM("a"), DEL], expected: setSpec },
+  { name: "set: SADD/SREM/DEL, 2 replicas, 4 ops", replicas: 2, maxOps: 4, alphabet: [SADD("a"), SREM("a"), DEL], expected: setSpec },
+  { name: "hash: HSET/HDEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [HSET("f", "1"), HSET("f", "2"), HDEL("f")], expected: fieldSpec("hash", "HSET", "HDEL") },
+  { name: "zset: ZADD/ZREM/DEL, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [ZADD("m", 1), ZADD("m", 2), ZREM("m"), DEL], expected: fieldSpec("zset", "ZADD", "ZREM") },
+  // Any delivery order (gossip is not causal): convergence only.
+  { name: "mixed types, any delivery order, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [SET("x"), INCRBY(2), SADD("a"), HSET("f", "1"), DEL], expected: () => "", causal: false },
+  { name: "set: SADD/SREM, any delivery order, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SADD("a"), SREM("a")], expected: setSpec, causal: false },
+];
+
+/** Larger scopes (about two minutes on a loaded 2-core machine): MERGE_CHECK_LARGE=1. */
+export const LARGE_SCOPES: Scope[] = [
+  { name: "string: SET/DEL, 2 replicas, 4 ops", replicas: 2, maxOps: 4, alphabet: [SET("x"), SET("y"), DEL], expected: stringSpec },
+  { name: "counter: INCRBY/SET/DEL, 2 replicas, 4 ops", replicas: 2, maxOps: 4, alphabet: [INCRBY(1), INCRBY(10), SET("100"), DEL], expected: stringSpec },
+  { name: "set: SADD/SREM/DEL, 2 replicas, 4 ops, two members", replicas: 2, maxOps: 4, alphabet: [SADD("a"), SREM("a"), SADD("b"), DEL], expected: setSpec },
+  { name: "hash: HSET/HDEL/DEL, 2 replicas, 4 ops", replicas: 2, maxOps: 4, alphabet: [HSET("f", "1"), HSET("f", "2"), HDEL("f"), DEL], expected: fieldSpec("hash", "HSET", "HDEL") },
+  { name: "zset: ZADD/ZREM/DEL, 2 replicas, 4 ops", replicas: 2, maxOps: 4, alphabet: [ZADD("m", 1), ZADD("m", 2), ZREM("m"), DEL], expected: fieldSpec("zset", "ZADD", "ZREM") },
+  { name: "mixed types, any delivery order, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SET("x"), INCRBY(2), SADD("a"), SREM("a"), HSET("f", "1"), DEL], expected: () => "", causal: false },
+];
