@@ -1,5 +1,7 @@
 // Multi-node workloads (--nodes 3 / 5): the same clients spread over nodes that replicate
-// active-active (src/replication/: CRDT deltas over the peer bus). Across nodes the model is
+// active-active (src/replication/: CRDT deltas over the peer bus). With --buggify the nodes
+// also reach each other through fault proxies (net-faults.ts: delays, resets, partitions),
+// healed before the wait for convergence. Across nodes the model is
 // eventual, so the checker reports anomalies a linearizable store would not show as figures
 // (stale reads, lost CAS, a history that is not linearizable) and fails only on what the
 // documented model forbids:
@@ -16,6 +18,7 @@ import type { Operation, RegisterInput, RegisterOutput } from "./history.js";
 import { checkRun, describeFailures, formatTable, type Summary } from "./summary.js";
 import { freePort, startServerProcess, type ServerProcess } from "./server-process.js";
 import { runWorkload, type CasMode, type WorkloadRun } from "./workload.js";
+import { FaultyLink, type LinkStats } from "./net-faults.js";
 
 export interface MultiNodeOptions {
   nodes: number;
@@ -25,25 +28,44 @@ export interface MultiNodeOptions {
 
 export interface Cluster {
   nodes: ServerProcess[];
+  /** The fault proxies between nodes (empty without link faults). */
+  links: FaultyLink[];
+  /** Ends the link faults. */
+  heal(): void;
+  linkStats(): LinkStats;
   stop(): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts n nodes, each peering with all others over the replication bus, and waits for the links. */
-export async function startCluster(n: number, env: Record<string, string> = {}): Promise<Cluster> {
+/**
+ * Starts n nodes, each peering with all others over the replication bus, and waits for the
+ * links. With `linkFaultSeed`, node i reaches node j through a FaultyLink proxy.
+ */
+export async function startCluster(n: number, env: Record<string, string> = {}, linkFaultSeed?: number): Promise<Cluster> {
   const bus: number[] = [];
   for (let i = 0; i < n; i++) bus.push(await freePort());
   const nodes: ServerProcess[] = [];
+  const links: FaultyLink[] = [];
   const stop = async () => {
-    await Promise.all(nodes.map((s) => s.stop()));
+    await Promise.all([...nodes.map((s) => s.stop()), ...links.map((l) => l.close())]);
   };
   try {
+    const via = new Map<string, number>();
+    if (linkFaultSeed !== undefined) {
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          if (i === j) continue;
+          const l = new FaultyLink(bus[j], linkFaultSeed, i * n + j);
+          links.push(l);
+          via.set(`${i}>${j}`, await l.listen());
+        }
+    }
     for (let i = 0; i < n; i++) {
-      const peers = bus.flatMap((p, j) => (j === i ? [] : ["--peer", `127.0.0.1:${p}`]));
+      const peers = bus.flatMap((p, j) => (j === i ? [] : ["--peer", `127.0.0.1:${via.get(`${i}>${j}`) ?? p}`]));
       nodes.push(await startServerProcess(["--crdt-node-id", `n${i + 1}`, "--crdt-bus-port", String(bus[i]), ...peers], env));
     }
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + (links.length ? 30_000 : 15_000);
     for (const s of nodes) {
       const r = new Redis({ port: s.port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0 });
       await r.connect();
@@ -63,7 +85,14 @@ export async function startCluster(n: number, env: Record<string, string> = {}):
     await stop();
     throw e;
   }
-  return { nodes, stop };
+  return {
+    nodes,
+    links,
+    stop,
+    heal: () => links.forEach((l) => l.heal()),
+    linkStats: () =>
+      links.reduce((a, l) => ({ chunks: a.chunks + l.stats.chunks, delayed: a.delayed + l.stats.delayed, resets: a.resets + l.stats.resets, partitions: a.partitions + l.stats.partitions }), { chunks: 0, delayed: 0, resets: 0, partitions: 0 }),
+  };
 }
 
 export interface Settled {
@@ -205,7 +234,7 @@ export async function multiNode(o: MultiNodeOptions): Promise<number> {
   if (a.buggify) env.LATTICEKV_BUGGIFY = `${o.seed}:short-write,reply-delay`;
   let cluster: Cluster;
   try {
-    cluster = await startCluster(o.nodes, env);
+    cluster = await startCluster(o.nodes, env, a.buggify ? o.seed : undefined);
   } catch (e) {
     console.error(`verify: could not start ${o.nodes} replicating nodes: ${(e as Error).message}`);
     return 2;
@@ -226,6 +255,7 @@ export async function multiNode(o: MultiNodeOptions): Promise<number> {
       cas: (a.cas as CasMode) ?? "lua",
       timeoutMs: Number(a.timeout ?? 1000),
     });
+    cluster.heal();
     const settled = await waitForConvergence(ports, [...run.registerKeys, ...run.counterKeys], 20_000);
     const checked = checkRun(run, o.nodes);
     const ev = checkEventual(run, settled);
@@ -234,6 +264,10 @@ export async function multiNode(o: MultiNodeOptions): Promise<number> {
     checked.summary.anomalies = forbidden;
     console.log(formatTable([checked.summary]));
     console.log(formatEventual(checked.summary, ev));
+    if (cluster.links.length) {
+      const ls = cluster.linkStats();
+      console.log(`  link faults: ${ls.delayed} of ${ls.chunks} chunks delayed, ${ls.resets} connection resets, ${ls.partitions} partitions`);
+    }
     for (const line of [...ev.neverWritten, ...ev.lostWrites, ...ev.diverged.map((d) => `diverged: ${d}`)]) console.log(`  FORBIDDEN ${line}`);
     if (process.env.VERIFY_VERBOSE && checked.summary.linearizable === "no") console.log(describeFailures(checked));
     return forbidden ? 1 : 0;
