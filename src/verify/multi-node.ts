@@ -65,7 +65,7 @@ export async function startCluster(n: number, env: Record<string, string> = {}, 
       const peers = bus.flatMap((p, j) => (j === i ? [] : ["--peer", `127.0.0.1:${via.get(`${i}>${j}`) ?? p}`]));
       nodes.push(await startServerProcess(["--crdt-node-id", `n${i + 1}`, "--crdt-bus-port", String(bus[i]), ...peers], env));
     }
-    const deadline = Date.now() + (links.length ? 30_000 : 15_000);
+    const deadline = Date.now() + 30_000;
     for (const s of nodes) {
       const r = new Redis({ port: s.port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0 });
       await r.connect();

@@ -41,7 +41,7 @@ export async function startServerProcess(extraArgs: string[] = [], env: Record<s
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
   await new Promise<void>((resolve, reject) => {
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     const check = () => {
       if (out.includes("Ready to accept connections")) return resolve();
       if (proc.exitCode !== null) return reject(new Error(`server exited: ${out}`));

@@ -68,6 +68,8 @@ export interface WorkloadOptions {
   /** Server ports; client i talks to ports[i % ports.length]. */
   ports: number[];
   seconds: number;
+  /** Stop once this many ops were issued (tests use a count, not a duration: a loaded machine runs slower). */
+  ops?: number;
   /** Target ops per second over all clients (0 = as fast as they can). */
   rate: number;
   concurrency: number;
@@ -110,6 +112,7 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadRun> {
   const end = t0 + o.seconds * 1000;
   const interval = o.rate > 0 ? (o.concurrency * 1000) / o.rate : 0;
   let nextClientId = o.concurrency;
+  const maxOps = o.ops ?? Infinity;
 
   const clients = await Promise.all(Array.from({ length: o.concurrency }, (_, i) => connect(o.ports[i % o.ports.length], i)));
 
@@ -119,12 +122,12 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadRun> {
     let id = i;
     let seq = 0;
     let due = Date.now() + rand() * interval;
-    while (Date.now() < end) {
+    while (Date.now() < end && rec.ops.length < maxOps) {
       if (interval > 0) {
         const wait = due - Date.now();
         if (wait > 0) await sleep(wait);
         due += interval * (0.5 + rand());
-        if (Date.now() >= end) break;
+        if (Date.now() >= end || rec.ops.length >= maxOps) break;
       }
       const onCounter = rand() < 0.2;
       let op: AnyOp;

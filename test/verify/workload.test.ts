@@ -35,37 +35,39 @@ function staleReads(inner: KvClient): KvClient {
 
 describe("single-node workload", () => {
   for (const shards of ["1", "4"]) {
-    it(`is linearizable with ${shards} shard(s) (GET/SET, Lua CAS, INCRBY; 8 clients, 3 s)`, async () => {
+    it(`is linearizable with ${shards} shard(s) (GET/SET, Lua CAS, INCRBY; 8 clients, 1500 ops)`, { timeout: 120_000 }, async () => {
       srv = await startServer([], { LATTICEKV_SHARDS: shards });
-      const run = await runWorkload({ ports: [srv.port], seconds: 3, rate: 400, concurrency: 8, seed: 1000 + Number(shards) });
+      const run = await runWorkload({ ports: [srv.port], seconds: 90, ops: 1500, rate: 0, concurrency: 8, seed: 1000 + Number(shards), timeoutMs: 10_000 });
       const c = checkRun(run, 1);
       expect(c.summary.linearizable, `${formatTable([c.summary])}\n${describeFailures(c)}`).toBe("yes");
-      expect(c.summary.readsOk).toBeGreaterThan(100);
-      expect(c.summary.writesOk).toBeGreaterThan(50);
+      expect(c.summary.readsOk).toBeGreaterThan(200);
+      expect(c.summary.writesOk).toBeGreaterThan(100);
       expect(c.summary.casOk).toBeGreaterThan(10);
-      expect(c.summary.incrsOk).toBeGreaterThan(10);
+      expect(c.summary.incrsOk).toBeGreaterThan(50);
     });
   }
 
-  it("is linearizable with CAS done as WATCH/GET/MULTI/SET/EXEC", async () => {
+  it("is linearizable with CAS done as WATCH/GET/MULTI/SET/EXEC", { timeout: 120_000 }, async () => {
     srv = await startServer();
-    const run = await runWorkload({ ports: [srv.port], seconds: 2, rate: 0, concurrency: 6, seed: 7, cas: "watch" });
+    const run = await runWorkload({ ports: [srv.port], seconds: 90, ops: 800, rate: 0, concurrency: 6, seed: 7, cas: "watch", timeoutMs: 10_000 });
     const c = checkRun(run, 1);
     expect(c.summary.linearizable, describeFailures(c)).toBe("yes");
     expect(c.summary.casOk).toBeGreaterThan(0);
   });
 
-  it("fails when one client's reads are served stale by a proxy, and names the stale read", async () => {
+  it("fails when one client's reads are served stale by a proxy, and names the stale read", { timeout: 120_000 }, async () => {
     srv = await startServer();
     const port = srv.port;
     const run = await runWorkload({
       ports: [port],
-      seconds: 2,
-      rate: 400,
+      seconds: 90,
+      ops: 600,
+      rate: 0,
       concurrency: 4,
+      timeoutMs: 10_000,
       seed: 3,
       connect: async (p, i) => {
-        const c = await ioredisClient(p, { cas: "lua", timeoutMs: 1000 });
+        const c = await ioredisClient(p, { cas: "lua", timeoutMs: 10_000 });
         return i === 0 ? staleReads(c) : c;
       },
     });
