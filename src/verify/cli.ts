@@ -1,12 +1,13 @@
 // npm run verify -- [--nodes 1] [--seconds 30] [--rate 200] [--concurrency 10] [--seed S]
 //                   [--cas lua|watch] [--keys 3] [--timeout 1000] [--shards N] [--buggify]
-//                   [--port P,...] [--out DIR] [--check history.json]
+//                   [--ops N] [--port P,...] [--out DIR] [--check history.json]
 //
 // Starts the servers (or uses --port), runs the workload, checks the histories and prints
 // the summary table. Exit status: 0 all linearizable, 1 a violation, 2 usage or setup error,
 // 3 the checker could not decide. On a violation the failing fragments are printed as text
 // timelines and written as an HTML page, with the full history as JSON (replay it with
-// --check). Multi-node runs (--nodes 3/5) need CRDT replication; see docs/HARNESS.md.
+// --check). --nodes 3 / 5 start nodes that replicate active-active and check the eventual
+// model instead (with --buggify, through fault proxies); see docs/HARNESS.md.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
       cas: { type: "string", default: "lua" },
       keys: { type: "string", default: "3" },
       timeout: { type: "string", default: "1000" },
+      ops: { type: "string" },
       shards: { type: "string" },
       buggify: { type: "boolean", default: false },
       port: { type: "string" },
@@ -37,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   if (o.help) {
-    console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).map((l) => l.slice(3)).join("\n"));
+    console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("// ") || l === "//").map((l) => l.slice(3)).join("\n"));
     return 0;
   }
   const seed = o.seed !== undefined ? Number(o.seed) : Math.floor(Math.random() * 2 ** 31);
@@ -86,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       registerKeys: Number(o.keys),
       cas: o.cas as CasMode,
       timeoutMs: Number(o.timeout),
+      ops: o.ops ? Number(o.ops) : undefined,
     });
     return report(run, nodes, seed, out, true);
   } finally {

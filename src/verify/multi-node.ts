@@ -254,6 +254,7 @@ export async function multiNode(o: MultiNodeOptions): Promise<number> {
       registerKeys: Number(a.keys ?? 3),
       cas: (a.cas as CasMode) ?? "lua",
       timeoutMs: Number(a.timeout ?? 1000),
+      ops: typeof a.ops === "string" ? Number(a.ops) : undefined,
     });
     cluster.heal();
     const settled = await waitForConvergence(ports, [...run.registerKeys, ...run.counterKeys], 20_000);
