@@ -26,7 +26,6 @@ async function main(): Promise<void> {
   else log("warning", "Warning: no config file specified, using the default config. In order to specify a config file use latticekv /path/to/redis.conf");
   if (config.unknown.length) log("warning", `Ignoring config directives LatticeKV does not implement: ${config.unknown.join(", ")}`);
   const server = new Server(config);
-  persistenceOf(server).loadOnStartup();
   let port: number;
   try {
     port = await server.listen();
@@ -47,6 +46,9 @@ async function main(): Promise<void> {
     log("notice", `Running mode=${server.cluster ? "cluster" : "standalone"}, port=${port}.`);
   }
   log("notice", "Server initialized");
+  // After the logo (the Tcl harness reads the PID from it even when loading fails) and
+  // before any connection is served: loading is synchronous, so accepted sockets wait.
+  persistenceOf(server).loadOnStartup();
   log("notice", "Ready to accept connections tcp");
   const stop = () => {
     log("warning", "Received SIGTERM scheduling shutdown...");

@@ -10,6 +10,7 @@ import { RdbFormatError } from "../persistence/rdb-format.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { functionsHook } from "../persistence/rdb-file.js";
 import { defineDebug } from "./debug.js";
+import { datasetDigest, valueDigest } from "../persistence/digest.js";
 import { scriptingOf } from "./scripting.js";
 import { createLibrary } from "./functions.js";
 
@@ -111,6 +112,16 @@ export function registerPersistenceCommands(t: CommandTable): void {
     const err = persistenceOf(server).aof.rewrite();
     if (err) reply.error(err);
     else reply.status("Background append only file rewriting started");
+  });
+
+  defineDebug("digest", 2, ({ server, reply }) => reply.status(datasetDigest(server)));
+
+  defineDebug("digest-value", (n) => n >= 2, ({ server, client, argv, reply }) => {
+    reply.arrayLen(argv.length - 2);
+    for (let i = 2; i < argv.length; i++) {
+      const s = readKey(server, client.db, argv[i]);
+      reply.status(s ? valueDigest(s).toString("hex") : "0".repeat(40));
+    }
   });
 
   defineDebug("loadaof", 2, ({ server, reply }) => {

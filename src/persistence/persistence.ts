@@ -15,6 +15,7 @@ import { snapshotRdb, parseRdb, functionsHook, type ParsedRdb } from "./rdb-file
 import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
 import { Aof } from "./aof.js";
+import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
 
 const states = new WeakMap<Server, Persistence>();
 
@@ -89,6 +90,31 @@ export class Persistence {
     this.saves++;
   }
 
+  /** Bumped by each BGSAVE and by an abort: a background write of an older one is discarded. */
+  private bgsaveGeneration = 0;
+  private flushWatch?: Subscription;
+
+  /**
+   * FLUSHALL during a BGSAVE kills the child in Redis (the snapshot is of data the user just
+   * dropped): the file is not written and the change counter is not reset. The effect bus
+   * is watched only while a BGSAVE runs.
+   */
+  private watchFlushAll(on: boolean): void {
+    if (!this.flushWatch) {
+      this.flushWatch = this.server.effects.subscribe({
+        onEffect: (e) => {
+          if (!this.bgsaveInProgress || e.kind !== EFFECT_COMMAND) return;
+          if (e.argv[0].toString("latin1").toLowerCase() !== "flushall") return;
+          this.bgsaveGeneration++;
+          this.bgsaveInProgress = false;
+          this.flushWatch?.setActive(false);
+          log("warning", "Background saving terminated by signal 10");
+        },
+      }, false);
+    }
+    this.flushWatch.setActive(on);
+  }
+
   /** BGSAVE: null when started, else the error to answer. */
   bgsave(): string | null {
     if (this.bgsaveInProgress) return "Background save already in progress";
@@ -97,9 +123,13 @@ export class Persistence {
     const dirtyAt = this.dirty();
     const { data, keys } = snapshotRdb(this.server);
     this.bgsaveInProgress = true;
+    const gen = ++this.bgsaveGeneration;
+    this.watchFlushAll(true);
     log("notice", `Background saving started by pid ${process.pid}`);
     const delayUs = this.server.config.getNumber("rdb-key-save-delay");
-    void this.writeInBackground(data, keys, delayUs).then((ok) => {
+    void this.writeInBackground(data, keys, delayUs, () => gen === this.bgsaveGeneration).then((ok) => {
+      if (gen !== this.bgsaveGeneration) return;
+      this.watchFlushAll(false);
       this.bgsaveInProgress = false;
       this.lastBgsaveOk = ok;
       this.lastBgsaveSecs = Math.round((Date.now() - this.bgsaveStartedAt) / 1000);
@@ -113,12 +143,14 @@ export class Persistence {
     return null;
   }
 
-  private async writeInBackground(data: Buffer, keys: number, delayUs: number): Promise<boolean> {
+  private async writeInBackground(data: Buffer, keys: number, delayUs: number, current: () => boolean): Promise<boolean> {
     const tmp = resolve(`temp-${process.pid}.rdb`);
     const dest = this.rdbPath();
     try {
       // rdb-key-save-delay (tests): the child sleeps this many microseconds per key.
-      if (delayUs > 0) await new Promise((r) => setTimeout(r, Math.floor((keys * delayUs) / 1000)));
+      const until = Date.now() + Math.floor((keys * delayUs) / 1000);
+      while (delayUs > 0 && Date.now() < until && current()) await new Promise((r) => setTimeout(r, Math.min(50, until - Date.now())));
+      if (!current()) return false;
       const fh = await open(tmp, "w");
       try {
         await fh.writeFile(data);
@@ -126,6 +158,7 @@ export class Persistence {
       } finally {
         await fh.close();
       }
+      if (!current()) { await unlink(tmp).catch(() => {}); return false; }
       await rename(tmp, dest);
       log("notice", "DB saved on disk");
       return true;

@@ -112,6 +112,32 @@ describe("RDB persistence", { timeout: 60_000 }, () => {
     await expect(a.r.call("debug", "reload", "bogus")).rejects.toThrow("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
   });
 
+  it("DEBUG DIGEST is all zeros when empty and the same after a reload", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    expect(await a.r.call("debug", "digest")).toBe("0".repeat(40));
+    await writeDataset(a.r);
+    const d = await a.r.call("debug", "digest");
+    expect(d).not.toBe("0".repeat(40));
+    await a.r.call("debug", "reload");
+    expect(await a.r.call("debug", "digest")).toBe(d);
+    await a.r.set("str", "changed");
+    expect(await a.r.call("debug", "digest")).not.toBe(d);
+  });
+
+  it("FLUSHALL aborts a running BGSAVE: no file, the change counter is kept", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await a.r.call("config", "set", "rdb-key-save-delay", "5000000");
+    await a.r.set("k", "v");
+    expect(await a.r.bgsave()).toBe("Background saving started");
+    await a.r.flushall();
+    expect(await info(a.r, "rdb_bgsave_in_progress")).toBe("0");
+    expect(Number(await info(a.r, "rdb_changes_since_last_save"))).toBeGreaterThan(0);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(existsSync(join(dir, "dump.rdb"))).toBe(false);
+  });
+
   it("a save rule starts a BGSAVE once enough changes are old enough", async () => {
     const dir = scratchDir();
     const a = await ours(dir, ["--save", "1 2"]);
