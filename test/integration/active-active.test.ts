@@ -4,6 +4,7 @@
 // dropping the peer links on both sides (CRDT.PEER DEL) and healed by adding them back.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
+import { rmSync } from "node:fs";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 
 async function until(what: string, fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
@@ -81,6 +82,22 @@ describe("active-active replication (3 processes)", () => {
       await clients[c].hset("profile", "city", "oslo");
     });
     await everywhere("profile = {city}", async (r) => JSON.stringify(await r.hgetall("profile")) === JSON.stringify({ city: "oslo" }));
+  });
+
+  it("a node killed with SIGKILL and restarted empty gets everything back by anti-entropy", async () => {
+    await clients[a].set("before-crash", "1");
+    await everywhere("before-crash", async (r) => (await r.get("before-crash")) === "1");
+    const args = ["--crdt-node-id", "n2", "--crdt-bus-port", String(bus[c]), ...bus.filter((_, j) => j !== c).flatMap((p) => ["--peer", `127.0.0.1:${p}`])];
+    clients[c].disconnect();
+    const exited = new Promise((r) => servers[c].proc.once("exit", r));
+    servers[c].proc.kill("SIGKILL");
+    await exited;
+    rmSync(servers[c].dir, { recursive: true, force: true }); // stop() would signal the dead pid
+    await clients[b].incr("hits");
+    servers[c] = await startServer(args);
+    clients[c] = await connectClient(servers[c].port);
+    await everywhere("restarted node caught up", async (r) =>
+      (await r.get("before-crash")) === "1" && (await r.get("hits")) === "3" && (await r.scard("tags")) === 2);
   });
 
   it("CRDT.PEERS and INFO crdt show the links", async () => {

@@ -4,7 +4,7 @@
 // match its CRDT state, and counters / grow-only sets must match what clients did.
 //
 // Each failure names its seed. Replay one: SIM_SEED=N npx vitest run test/simulation
-// (or npm run sim -- --seed N). More seeds: SIM_SEEDS=500.
+// (or npm run sim -- --seed N). More seeds: SIM_SEEDS=500 (from SIM_FIRST, default 1).
 import { describe, it, expect } from "vitest";
 import { SimCluster, type SimNode } from "./cluster.js";
 import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
@@ -126,7 +126,8 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
 
 const one = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : null;
 const count = Number(process.env.SIM_SEEDS ?? "12");
-const seeds = one ?? Array.from({ length: count }, (_, i) => i + 1);
+const first = Number(process.env.SIM_FIRST ?? "1");
+const seeds = one ?? Array.from({ length: count }, (_, i) => i + first);
 
 describe("cluster simulation", () => {
   it(`converges after partitions, loss, duplication, reordering and crashes (seeds ${seeds[0]}..${seeds[seeds.length - 1]})`, () => {
