@@ -136,7 +136,9 @@ export class Kernel {
 
   /** The kernel's memory as bytes. Re-read after every call: memory.grow detaches views. */
   get mem(): Uint8Array {
-    if (this.view.buffer !== this.x.memory.buffer) this.view = new Uint8Array(this.x.memory.buffer);
+    // Growing a (non-shared) memory detaches its old buffer, so a view of length 0 is stale;
+    // reading memory.buffer on every call instead showed up in profiles of routed commands.
+    if (this.view.byteLength === 0) this.view = new Uint8Array(this.x.memory.buffer);
     return this.view;
   }
 
@@ -258,7 +260,14 @@ export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.E
   for (const name of UNSIGNED_EXPORTS) {
     const f = exports[name] as (...args: number[]) => number;
     if (typeof f !== "function") throw new Error(`kernel export ${name} is missing`);
-    out[name] = (...args: number[]) => f(...args) >>> 0;
+    // Wrappers of fixed arity: a rest-parameter wrapper allocates an array on every call,
+    // and consumedPos/outputPtr/outputLen run once per socket read or host command.
+    switch (f.length) {
+      case 0: out[name] = () => f() >>> 0; break;
+      case 1: out[name] = (a: number) => f(a) >>> 0; break;
+      case 2: out[name] = (a: number, b: number) => f(a, b) >>> 0; break;
+      default: out[name] = (...args: number[]) => f(...args) >>> 0;
+    }
   }
   return out as WebAssembly.Exports;
 }

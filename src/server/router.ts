@@ -150,8 +150,7 @@ export class Router {
         const mem = k.mem;
         const raw = target === home ? mem.slice(x.commandStart(), x.consumedPos()) : mem.subarray(x.commandStart(), x.consumedPos());
         target.useProtocol(client.resp);
-        const out = target.callRaw(raw, client.db, this.server.now());
-        client.reply.raw(Buffer.from(out.buffer, out.byteOffset, out.length));
+        client.reply.raw(target.callRaw(raw, client.db, this.server.now()));
         return;
       }
     }

@@ -118,12 +118,12 @@ export class Shard {
    * process() in progress is not disturbed, and runs the command here whatever its keys:
    * the caller has routed it.
    */
-  call(argv: Uint8Array[], db: number, nowMs: number): Uint8Array {
+  call(argv: Uint8Array[], db: number, nowMs: number): Buffer {
     return this.callRaw(encodeCommand(argv), db, nowMs);
   }
 
   /** call() for a request already in RESP (a command forwarded as the client sent it). */
-  callRaw(req: Uint8Array, db: number, nowMs: number): Uint8Array {
+  callRaw(req: Uint8Array, db: number, nowMs: number): Buffer {
     const x = this.kernel.x;
     // A nested call runs the command now, even while a client in MULTI is being processed.
     this.useQueueing(false);
@@ -136,7 +136,8 @@ export class Shard {
       this.kernel.mem.set(req, p);
       const st = x.process(p, p + req.length, db, nowMs);
       if (st === STATUS_HOST) throw new Error("Shard.call used for a command the kernel does not own");
-      return this.kernel.output().slice();
+      // A copy from Node's Buffer pool, not a new ArrayBuffer per call.
+      return Buffer.from(this.kernel.output());
     } finally {
       x.setRouting(1);
       if (this.readOnly) x.setReadOnly(1);
