@@ -3,8 +3,15 @@ import type { CommandTable } from "./table.js";
 import { ERR, parseSafeInteger } from "./context.js";
 
 export function registerConnectionCommands(t: CommandTable): void {
-  t.define("ping", ({ argv, reply }) => {
+  t.define("ping", ({ argv, reply, client }) => {
     if (argv.length > 2) return reply.error("wrong number of arguments for 'ping' command");
+    // A subscribed RESP2 client gets ["pong", message] (Redis's pingCommand).
+    if (client.subscriptions > 0 && client.resp === 2) {
+      reply.arrayLen(2);
+      reply.bulk("pong");
+      reply.bulk(argv.length === 2 ? argv[1] : "");
+      return;
+    }
     if (argv.length === 2) reply.bulk(argv[1]);
     else reply.status("PONG");
   });

@@ -21,6 +21,7 @@ import { registerCrdtCommands } from "../replication/commands.js";
 import { registerClusterCommands } from "./cluster.js";
 import { registerMigrateCommand } from "./migrate.js";
 import { registerReplicationCommands } from "./replication.js";
+import { registerPubsubCommands } from "./pubsub.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -44,4 +45,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerPersistenceCommands(t);
   registerStreamCommands(t);
   registerCrdtCommands(t);
+  registerPubsubCommands(t);
 }

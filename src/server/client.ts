@@ -91,6 +91,11 @@ export class Client {
   skipNextReply = false;
   /** CLIENT NO-EVICT ON. */
   noEvict = false;
+  /**
+   * Channels + patterns + shard channels subscribed (src/pubsub/pubsub.ts keeps it). In RESP2,
+   * above 0 is Redis's subscribed context: the kernel hands every command back to be checked.
+   */
+  subscriptions = 0;
   /** Bytes of the input being run now (CLIENT LIST qbuf= counts them, as Redis's querybuf does). */
   inputInFlight = 0;
   /** Sum of the running command's argument lengths (CLIENT LIST argv-mem=). */
@@ -269,8 +274,10 @@ export class Client {
       while (!this.closed) {
         shard.useProtocol(this.resp);
         // In MULTI the kernel hands every command back, to be queued; while a script is
-        // busy, to pass the server's input gate.
-        shard.useQueueing(this.multi !== null || this.server.inputGate !== null);
+        // busy, to pass the server's input gate; for a RESP2 client subscribed to pub/sub,
+        // whose commands are restricted.
+        shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
+          (this.subscriptions > 0 && this.resp === 2));
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
         recordKernelRun(this.server, k.x, k.mem, performance.now() - t0);
@@ -417,6 +424,18 @@ export class Client {
     this.server.stats.writesProcessed++;
     for (const p of pieces) this.socket.write(p);
     this.checkOutputLimits();
+  }
+
+  /**
+   * Out-of-band data (pub/sub messages, invalidations, (un)subscribe confirmations): sent
+   * even under CLIENT REPLY OFF/SKIP, like Redis's CLIENT_PUSHING replies. The pubsub class
+   * of client-output-buffer-limit is checked by the caller (src/pubsub/pubsub.ts).
+   */
+  writePush(b: Buffer): void {
+    if (this.closed) return;
+    this.server.stats.netOutputBytes += b.length;
+    this.server.stats.writesProcessed++;
+    this.socket.write(b);
   }
 
   /** client-output-buffer-limit (normal class): disconnect past the hard limit, or past the soft one for too long. */

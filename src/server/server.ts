@@ -26,6 +26,8 @@ import { startActiveActive, type ActiveActive } from "../replication/active-acti
 import { unknownCommandError, truncate } from "./unknown-command.js";
 import { injectClockFaults, injectSocketFaults } from "./faults.js";
 export { unknownCommandError };
+import { PubSub } from "../pubsub/pubsub.js";
+import { rejectInSubscribedContext } from "../commands/pubsub.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -45,6 +47,8 @@ export class Server {
   readonly blocking = new Blocking(this);
   /** Active-active replication, when configured or started by CRDT.PEER ADD: src/replication/. */
   crdt?: ActiveActive;
+  /** Pub/Sub channels, patterns and their subscribers: src/pubsub/pubsub.ts. */
+  readonly pubsub: PubSub;
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
   private listener?: net.Server;
@@ -96,6 +100,7 @@ export class Server {
     this.types.onAdd = (db, key) => this.blocking.signalKeyAsReady(db, key);
     this.watches = new WatchedKeys(this);
     if (config.getBool("cluster-enabled")) this.cluster = new Cluster(this);
+    this.pubsub = new PubSub(this);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
@@ -215,6 +220,7 @@ export class Server {
       c.onClose();
       this.watches.unwatchAll(c);
       replicationOf(this).dropReplica(c);
+      this.pubsub.unsubscribeAll(c);
       this.clients.delete(c.id);
     });
   }
@@ -227,6 +233,7 @@ export class Server {
     if (this.cluster && this.clusterRejects(client, argv)) return;
     if (this.inputGate !== null && this.inputGate(client, argv)) return;
     if (replicationOf(this).link && this.readOnlyRejects(client, argv)) return;
+    if (client.subscriptions > 0 && client.resp === 2 && rejectInSubscribedContext(this, client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv);
   }
