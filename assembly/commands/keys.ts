@@ -7,7 +7,8 @@
 // Expired keys: a lookup deletes a key whose TTL has passed, so single-key commands never
 // see one. DBSIZE counts expired keys not yet reclaimed, as Redis's dictSize does.
 
-import { argc, argPtr, argLen, argIs, db, dbIndex, selectDb, ERR_SYNTAX, ERR_NOT_INTEGER } from "./context";
+import { argc, argPtr, argLen, argIs, db, dbIndex, selectDb, ERR_SYNTAX, ERR_NOT_INTEGER, rewriteArg } from "./context";
+import { truncateArgv } from "../resp/parser";
 import { defineCommand } from "./table";
 import {
   dbs, lookupKeyRead, lookupKeyReadNoTouch, lookupKeyWrite, dbAdd, dbAddEntry, dbDelete,
@@ -81,9 +82,18 @@ function getDbIndexOrReply(i: i32): i32 {
 
 function delCommand(): void {
   let deleted: i64 = 0;
-  for (let j = 1; j < argc; j++) {
-    if (dbDelete(db, argPtr(j), argLen(j))) deleted++;
+  // The effect record lists only the keys deleted, as Redis signals only those (WATCH,
+  // keyspace notifications' "del"); a missing key's DEL changed nothing.
+  let kept = 1;
+  const n = argc;
+  for (let j = 1; j < n; j++) {
+    if (dbDelete(db, argPtr(j), argLen(j))) {
+      deleted++;
+      if (kept != j) rewriteArg(kept, argPtr(j), argLen(j));
+      kept++;
+    }
   }
+  if (deleted > 0) truncateArgv(kept);
   addDirty(deleted);
   addInt(deleted);
 }

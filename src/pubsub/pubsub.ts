@@ -18,6 +18,7 @@ import type { Server } from "../server/server.js";
 import { stringMatch } from "../util/glob.js";
 import { parseMemory } from "../config/config.js";
 import { log } from "../server/log.js";
+import { KeyspaceNotifier } from "./notify.js";
 
 export type SubKind = "channel" | "pattern" | "shard";
 
@@ -38,8 +39,11 @@ export class PubSub {
   private limit: OutputLimit = { hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, softSeconds: 60 };
   /** When each subscriber's unsent output first went above the soft limit. */
   private readonly softSince = new Map<Client, number>();
+  /** Keyspace notifications (notify-keyspace-events), published on these channels. */
+  readonly notifier: KeyspaceNotifier;
 
   constructor(private readonly server: Server) {
+    this.notifier = new KeyspaceNotifier(server);
     const update = () => { this.limit = parsePubsubLimit(server.config.getString("client-output-buffer-limit")) ?? this.limit; };
     server.config.onApply("client-output-buffer-limit", update);
     update();

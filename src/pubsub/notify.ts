@@ -1,0 +1,239 @@
+// Keyspace notifications (Redis's notify.c): __keyspace@<db>__:<key> <event> and
+// __keyevent@<db>__:<event> <key> messages for every write, by notify-keyspace-events.
+//
+// Events are derived from the effect bus (src/server/effects.ts), never from the commands
+// themselves: a write as executed (its argv[0] names the command; the kernel has already
+// rewritten the relative forms, so SET ... EX arrives as SET ... PXAT and GETDEL as DEL),
+// and keys the kernel expired or evicted by itself. Each command maps to the events Redis's
+// C source raises for it with notifyKeyspaceEvent, in the same order. Where Redis adds a
+// "del" because the command emptied a container (LPOP of the last element, HDEL of the last
+// field, a *STORE with an empty result), the key's absence after the write says so.
+//
+// The subscription to the bus is active only while some event class is enabled, so the hot
+// path pays nothing by default; with no subscriber at all, nothing is built either.
+import type { Server } from "../server/server.js";
+import { EFFECT_COMMAND, EFFECT_EXPIRED, EFFECT_EVICTED, type Effect, type Subscription } from "../server/effects.js";
+import { keyspaceEventsStringToFlags } from "../config/config.js";
+
+// notify.c's NOTIFY_* classes (the bit layout config.ts parses into).
+export const NOTIFY_KEYSPACE = 1 << 0;
+export const NOTIFY_KEYEVENT = 1 << 1;
+export const NOTIFY_GENERIC = 1 << 2;
+export const NOTIFY_STRING = 1 << 3;
+export const NOTIFY_LIST = 1 << 4;
+export const NOTIFY_SET = 1 << 5;
+export const NOTIFY_HASH = 1 << 6;
+export const NOTIFY_ZSET = 1 << 7;
+export const NOTIFY_EXPIRED = 1 << 8;
+export const NOTIFY_EVICTED = 1 << 9;
+export const NOTIFY_STREAM = 1 << 10;
+export const NOTIFY_KEY_MISS = 1 << 11;
+export const NOTIFY_LOADED = 1 << 12;
+export const NOTIFY_NEW = 1 << 13;
+
+type Emit = (cls: number, event: string, key: Buffer, db?: number) => void;
+
+const lower = (b: Buffer | undefined) => (b ? b.toString("latin1").toLowerCase() : "");
+
+export class KeyspaceNotifier {
+  private flags = 0;
+  private readonly subscription: Subscription;
+
+  constructor(private readonly server: Server) {
+    this.subscription = server.effects.subscribe({ onEffect: (e) => this.onEffect(e) }, false);
+    const update = () => {
+      const f = keyspaceEventsStringToFlags(server.config.getString("notify-keyspace-events"));
+      this.flags = f < 0 ? 0 : f;
+      this.subscription.setActive((this.flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) !== 0 && (this.flags & ~3) !== 0);
+    };
+    server.config.onApply("notify-keyspace-events", update);
+    update();
+  }
+
+  /** Redis's notifyKeyspaceEvent. */
+  notify(cls: number, event: string, key: Buffer, db: number): void {
+    if ((this.flags & cls) === 0) return;
+    const ps = this.server.pubsub;
+    if (!ps.anySubscriber) return;
+    const ev = Buffer.from(event);
+    if (this.flags & NOTIFY_KEYSPACE) ps.publish(Buffer.concat([Buffer.from(`__keyspace@${db}__:`), key]), ev);
+    if (this.flags & NOTIFY_KEYEVENT) ps.publish(Buffer.from(`__keyevent@${db}__:${event}`), key);
+  }
+
+  private onEffect(e: Effect): void {
+    if (!this.server.pubsub.anySubscriber) return;
+    const emit: Emit = (cls, event, key, db = e.db) => this.notify(cls, event, key, db);
+    if (e.kind === EFFECT_EXPIRED) return emit(NOTIFY_EXPIRED, "expired", e.argv[0]);
+    if (e.kind === EFFECT_EVICTED) return emit(NOTIFY_EVICTED, "evicted", e.argv[0]);
+    if (e.kind !== EFFECT_COMMAND || e.argv.length < 2) return;
+    this.commandEvents(e, emit);
+  }
+
+  /** Whether a key is gone after the write (a container the command emptied). */
+  private gone(db: number, key: Buffer): boolean {
+    return this.server.types.typeOf(db, key) < 0;
+  }
+
+  private delIfGone(e: Effect, key: Buffer, emit: Emit): void {
+    if (this.gone(e.db, key)) emit(NOTIFY_GENERIC, "del", key);
+  }
+
+  /** The events of one write command, as the command's C implementation raises them. */
+  private commandEvents(e: Effect, emit: Emit): void {
+    const a = e.argv;
+    const name = lower(a[0]);
+    const key = a[1];
+    const simple = SIMPLE[name];
+    if (simple) {
+      emit(simple[0], simple[1], key);
+      if (simple[2]) this.delIfGone(e, key, emit);
+      return;
+    }
+    switch (name) {
+      case "set": case "setnx": case "getset": {
+        emit(NOTIFY_STRING, "set", key);
+        for (let i = 3; i < a.length; i++) {
+          const o = lower(a[i]);
+          if (o === "ex" || o === "px" || o === "exat" || o === "pxat") { emit(NOTIFY_GENERIC, "expire", key); break; }
+        }
+        return;
+      }
+      case "setex": case "psetex":
+        emit(NOTIFY_STRING, "set", key);
+        emit(NOTIFY_GENERIC, "expire", key);
+        return;
+      case "mset": case "msetnx":
+        for (let i = 1; i + 1 < a.length; i += 2) emit(NOTIFY_STRING, "set", a[i]);
+        return;
+      case "del": case "unlink":
+        for (let i = 1; i < a.length; i++) emit(NOTIFY_GENERIC, "del", a[i]);
+        return;
+      case "rename": case "renamenx":
+        emit(NOTIFY_GENERIC, "rename_from", key);
+        if (a[2]) emit(NOTIFY_GENERIC, "rename_to", a[2]);
+        return;
+      case "move": {
+        const dst = Number(a[2]?.toString("latin1"));
+        emit(NOTIFY_GENERIC, "move_from", key);
+        if (Number.isInteger(dst)) emit(NOTIFY_GENERIC, "move_to", key, dst);
+        return;
+      }
+      case "copy": {
+        let db = e.db;
+        for (let i = 3; i + 1 < a.length; i++) if (lower(a[i]) === "db") db = Number(a[i + 1].toString("latin1"));
+        if (a[2]) emit(NOTIFY_GENERIC, "copy_to", a[2], db);
+        return;
+      }
+      case "bitop": {
+        const dst = a[2];
+        if (!dst) return;
+        if (this.gone(e.db, dst)) emit(NOTIFY_GENERIC, "del", dst);
+        else emit(NOTIFY_STRING, "set", dst);
+        return;
+      }
+      case "rpoplpush":
+        emit(NOTIFY_LIST, "rpop", key);
+        if (a[2]) emit(NOTIFY_LIST, "lpush", a[2]);
+        this.delIfGone(e, key, emit);
+        return;
+      case "lmove": case "blmove": {
+        emit(NOTIFY_LIST, lower(a[3]) === "right" ? "rpop" : "lpop", key);
+        if (a[2]) emit(NOTIFY_LIST, lower(a[4]) === "right" ? "rpush" : "lpush", a[2]);
+        this.delIfGone(e, key, emit);
+        return;
+      }
+      case "smove":
+        emit(NOTIFY_SET, "srem", key);
+        if (a[2]) emit(NOTIFY_SET, "sadd", a[2]);
+        this.delIfGone(e, key, emit);
+        return;
+      case "zadd": {
+        let incr = false;
+        for (let i = 2; i < a.length && !/^[-+0-9.(]|^inf/i.test(a[i].toString("latin1")); i++) if (lower(a[i]) === "incr") incr = true;
+        emit(NOTIFY_ZSET, incr ? "zincr" : "zadd", key);
+        return;
+      }
+      case "sinterstore": case "sunionstore": case "sdiffstore":
+        return this.storeEvent(e, NOTIFY_SET, name, key, emit);
+      case "zunionstore": case "zinterstore": case "zdiffstore": case "zrangestore":
+        return this.storeEvent(e, NOTIFY_ZSET, name, key, emit);
+      case "sort": {
+        for (let i = 2; i + 1 < a.length; i++) {
+          if (lower(a[i]) === "store") return this.storeEvent(e, NOTIFY_GENERIC, "sortstore", a[i + 1], emit);
+        }
+        return;
+      }
+      case "xgroup": {
+        const sub = lower(a[1]);
+        const k = a[2];
+        if (!k) return;
+        if (sub === "create") emit(NOTIFY_STREAM, "xgroup-create", k);
+        else if (sub === "createconsumer") emit(NOTIFY_STREAM, "xgroup-createconsumer", k);
+        else if (sub === "delconsumer") emit(NOTIFY_STREAM, "xgroup-delconsumer", k);
+        else if (sub === "destroy") emit(NOTIFY_STREAM, "xgroup-destroy", k);
+        else if (sub === "setid") emit(NOTIFY_STREAM, "xgroup-setid", k);
+        return;
+      }
+    }
+  }
+
+  /** A *STORE: its event on the destination, or "del" when the empty result removed it. */
+  private storeEvent(e: Effect, cls: number, event: string, dst: Buffer, emit: Emit): void {
+    if (this.gone(e.db, dst)) emit(NOTIFY_GENERIC, "del", dst);
+    else emit(cls, event, dst);
+  }
+}
+
+/** Commands raising one event on argv[1]: [class, event, and "del" too when the key is gone]. */
+const SIMPLE: Record<string, [number, string, boolean?]> = {
+  append: [NOTIFY_STRING, "append"],
+  setrange: [NOTIFY_STRING, "setrange"],
+  incr: [NOTIFY_STRING, "incrby"],
+  decr: [NOTIFY_STRING, "incrby"],
+  incrby: [NOTIFY_STRING, "incrby"],
+  decrby: [NOTIFY_STRING, "incrby"],
+  incrbyfloat: [NOTIFY_STRING, "incrbyfloat"],
+  setbit: [NOTIFY_STRING, "setbit"],
+  bitfield: [NOTIFY_STRING, "setbit"],
+  expire: [NOTIFY_GENERIC, "expire"],
+  pexpire: [NOTIFY_GENERIC, "expire"],
+  expireat: [NOTIFY_GENERIC, "expire"],
+  pexpireat: [NOTIFY_GENERIC, "expire"],
+  persist: [NOTIFY_GENERIC, "persist"],
+  restore: [NOTIFY_GENERIC, "restore"],
+  getdel: [NOTIFY_GENERIC, "del"],
+  hset: [NOTIFY_HASH, "hset"],
+  hmset: [NOTIFY_HASH, "hset"],
+  hsetnx: [NOTIFY_HASH, "hset"],
+  hdel: [NOTIFY_HASH, "hdel", true],
+  hincrby: [NOTIFY_HASH, "hincrby"],
+  hincrbyfloat: [NOTIFY_HASH, "hincrbyfloat"],
+  lpush: [NOTIFY_LIST, "lpush"],
+  lpushx: [NOTIFY_LIST, "lpush"],
+  rpush: [NOTIFY_LIST, "rpush"],
+  rpushx: [NOTIFY_LIST, "rpush"],
+  linsert: [NOTIFY_LIST, "linsert"],
+  lset: [NOTIFY_LIST, "lset"],
+  lpop: [NOTIFY_LIST, "lpop", true],
+  rpop: [NOTIFY_LIST, "rpop", true],
+  blpop: [NOTIFY_LIST, "lpop", true],
+  brpop: [NOTIFY_LIST, "rpop", true],
+  ltrim: [NOTIFY_LIST, "ltrim", true],
+  lrem: [NOTIFY_LIST, "lrem", true],
+  sadd: [NOTIFY_SET, "sadd"],
+  srem: [NOTIFY_SET, "srem", true],
+  spop: [NOTIFY_SET, "spop", true],
+  zincrby: [NOTIFY_ZSET, "zincr"],
+  zrem: [NOTIFY_ZSET, "zrem", true],
+  zremrangebyscore: [NOTIFY_ZSET, "zremrangebyscore", true],
+  zremrangebyrank: [NOTIFY_ZSET, "zremrangebyrank", true],
+  zremrangebylex: [NOTIFY_ZSET, "zremrangebylex", true],
+  zpopmin: [NOTIFY_ZSET, "zpopmin", true],
+  zpopmax: [NOTIFY_ZSET, "zpopmax", true],
+  bzpopmin: [NOTIFY_ZSET, "zpopmin", true],
+  bzpopmax: [NOTIFY_ZSET, "zpopmax", true],
+  xadd: [NOTIFY_STREAM, "xadd"],
+  xtrim: [NOTIFY_STREAM, "xtrim"],
+  xdel: [NOTIFY_STREAM, "xdel"],
+  xsetid: [NOTIFY_STREAM, "xsetid"],
+};

@@ -1,0 +1,120 @@
+// Keyspace notifications (notify-keyspace-events) as Redis 7.0.15 raises them: event names
+// per command family, keyspace and keyevent channels, masks, the "del" a command adds when it
+// empties a key, expiry by lookup and by the active cycle, and writes inside MULTI and Lua.
+import { describe, it, expect, beforeAll, afterAll, beforeEach } from "vitest";
+import Redis from "ioredis";
+import { startServer, type RunningServer } from "../helpers/server.js";
+
+let srv: RunningServer;
+let r: Redis;
+let sub: Redis;
+let got: string[] = [];
+
+beforeAll(async () => {
+  srv = await startServer();
+  r = new Redis({ port: srv.port, host: "127.0.0.1" });
+  sub = new Redis({ port: srv.port, host: "127.0.0.1" });
+  sub.on("pmessage", (_p, ch, m) => got.push(`${ch} ${m}`));
+  await sub.psubscribe("__key*__:*");
+});
+afterAll(async () => {
+  r?.disconnect();
+  sub?.disconnect();
+  await srv?.stop();
+});
+beforeEach(async () => {
+  await r.config("SET", "notify-keyspace-events", "");
+  await r.flushall();
+  got = [];
+});
+
+/** Runs the writes, then a PUBLISH as a marker, and returns the events that came before it. */
+async function eventsOf(flags: string, writes: () => Promise<unknown>): Promise<string[]> {
+  await r.config("SET", "notify-keyspace-events", flags);
+  await writes();
+  await r.config("SET", "notify-keyspace-events", "KEA");
+  await r.set("__marker__", "1");
+  for (let i = 0; i < 100 && !got.some((g) => g.includes("__marker__")); i++) await new Promise((x) => setTimeout(x, 10));
+  const i = got.findIndex((g) => g.includes("__marker__"));
+  return got.slice(0, i);
+}
+
+describe("keyspace notifications", () => {
+  it("SET raises set on both channels with K and E; nothing when disabled", async () => {
+    expect(await eventsOf("KEA", () => r.set("foo", "bar"))).toEqual(["__keyspace@0__:foo set", "__keyevent@0__:set foo"]);
+    got = [];
+    expect(await eventsOf("", () => r.set("foo", "bar"))).toEqual([]);
+  });
+
+  it("masks by class: only list events under KEl", async () => {
+    expect(await eventsOf("KEl", async () => { await r.set("s", "1"); await r.lpush("mylist", "a"); }))
+      .toEqual(["__keyspace@0__:mylist lpush", "__keyevent@0__:lpush mylist"]);
+  });
+
+  it("generic events: expire, del (only for keys that existed), rename_from/rename_to, persist", async () => {
+    const ev = await eventsOf("Eg", async () => {
+      await r.set("a", "1");
+      await r.expire("a", 100);
+      await r.persist("a");
+      await r.rename("a", "b");
+      await r.del("b", "missing");
+      await r.del("missing");
+    });
+    expect(ev).toEqual(["__keyevent@0__:expire a", "__keyevent@0__:persist a", "__keyevent@0__:rename_from a",
+      "__keyevent@0__:rename_to b", "__keyevent@0__:del b"]);
+  });
+
+  it("string events: SET EX raises set then expire; INCR raises incrby; APPEND, SETRANGE", async () => {
+    const ev = await eventsOf("E$g", async () => {
+      await r.set("k", "1", "EX", 100);
+      await r.incr("n");
+      await r.append("k", "x");
+      await r.setrange("k", 0, "y");
+      await r.mset("m1", "1", "m2", "2");
+    });
+    expect(ev).toEqual(["__keyevent@0__:set k", "__keyevent@0__:expire k", "__keyevent@0__:incrby n",
+      "__keyevent@0__:append k", "__keyevent@0__:setrange k", "__keyevent@0__:set m1", "__keyevent@0__:set m2"]);
+  });
+
+  it("a list emptied by RPOP raises rpop then del", async () => {
+    const ev = await eventsOf("Elg", async () => {
+      await r.rpush("l", "a");
+      await r.rpop("l");
+    });
+    expect(ev).toEqual(["__keyevent@0__:rpush l", "__keyevent@0__:rpop l", "__keyevent@0__:del l"]);
+  });
+
+  it("hash, set and zset events (HDEL of the last field adds del)", async () => {
+    const ev = await eventsOf("Ehszg", async () => {
+      await r.hset("h", "f", "1");
+      await r.hincrby("h", "f", 2);
+      await r.hdel("h", "f");
+      await r.sadd("s", "a", "b");
+      await r.srem("s", "x");
+      await r.srem("s", "a");
+      await r.zadd("z", 1, "a");
+      await r.zincrby("z", 1, "a");
+      await r.zrem("z", "a");
+    });
+    expect(ev).toEqual(["__keyevent@0__:hset h", "__keyevent@0__:hincrby h", "__keyevent@0__:hdel h", "__keyevent@0__:del h",
+      "__keyevent@0__:sadd s", "__keyevent@0__:srem s", "__keyevent@0__:zadd z", "__keyevent@0__:zincr z",
+      "__keyevent@0__:zrem z", "__keyevent@0__:del z"]);
+  });
+
+  it("writes inside MULTI and Lua notify too, in another db", async () => {
+    const ev = await eventsOf("Kg$", async () => {
+      await r.select(3);
+      await r.multi().set("t", "1").expire("t", 50).exec();
+      await r.eval("redis.call('set', KEYS[1], 'v')", 1, "lua");
+      await r.select(0);
+    });
+    expect(ev).toEqual(["__keyspace@3__:t set", "__keyspace@3__:t expire", "__keyspace@3__:lua set"]);
+  });
+
+  it("expired is raised by the active expire cycle without any access", async () => {
+    await r.config("SET", "notify-keyspace-events", "Ex");
+    await r.psetex("gone", 50, "1");
+    for (let i = 0; i < 200 && !got.includes("__keyevent@0__:expired gone"); i++) await new Promise((x) => setTimeout(x, 10));
+    expect(got).toContain("__keyevent@0__:expired gone");
+  });
+});
