@@ -434,6 +434,8 @@ export class Client {
   writePush(b: Buffer): void {
     if (this.closed) return;
     this.server.stats.netOutputBytes += b.length;
+    // In order with this client's replies of the read being run (a message it published itself).
+    if (batchOpen(this)) return appendToBatch(b, true);
     this.server.stats.writesProcessed++;
     this.socket.write(b);
   }
