@@ -50,6 +50,20 @@ export class RawConn {
     if (got !== expected) throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(got + this.text)}`);
   }
 
+  /** Waits until `marker` has arrived and takes everything up to and including it (HELLO's map). */
+  async skipPast(marker: string, timeoutMs = 2000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.text.includes(marker) && !this.closed && Date.now() < deadline) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => { clearTimeout(t); r(); });
+      });
+    }
+    const i = this.text.indexOf(marker);
+    if (i < 0) throw new Error(`${JSON.stringify(marker)} never arrived; got ${JSON.stringify(this.text)}`);
+    this.text = this.text.slice(i + marker.length);
+  }
+
   /** Whatever arrives within ms (for "nothing else was sent"). */
   async drain(ms = 100): Promise<string> {
     await new Promise((r) => setTimeout(r, ms));
