@@ -30,7 +30,7 @@ import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCyc
   hostSetHandle, hostKeyHandle, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed, hashBytes } from "./keyspace/hash";
 import { selectDb, dbIndex } from "./commands/context";
-import { lookupCommand, arityOk, commands, CMD_WRITE, bindCommand as bind } from "./commands/table";
+import { lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind } from "./commands/table";
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
   setEffectsEnabled as setEffects } from "./effects";
 import { keyHashSlot } from "./cluster/slot";
@@ -72,6 +72,13 @@ export function setQueueing(on: bool): void { queueing = on; }
  */
 let readOnly = false;
 export function setReadOnly(on: bool): void { readOnly = on; }
+
+/**
+ * Used memory is over maxmemory (the host decides, src/server/maxmemory.ts): commands that
+ * may grow memory are handed back so the host answers -OOM, as Redis's processCommand does.
+ */
+let oom = false;
+export function setOom(on: bool): void { oom = on; }
 
 let consumed: usize = 0;
 let need: usize = 0;
@@ -134,7 +141,7 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     if (!arityOk(cmd, argc)) {
       addError("wrong number of arguments for '" + cmd.name + "' command");
       cmd.rejectedCalls++;
-    } else if (readOnly && (cmd.flags & CMD_WRITE) != 0) {
+    } else if ((readOnly && (cmd.flags & CMD_WRITE) != 0) || (oom && (cmd.flags & CMD_DENYOOM) != 0)) {
       consumed = pos;
       handedStart = cmdStart;
       handedToRoute = false;

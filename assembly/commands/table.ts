@@ -15,6 +15,8 @@ export const CMD_WRITE: u32 = 1;
  *  commands such as DBSIZE/KEYS/SCAN/FLUSHALL, and commands whose keys the first/last/step
  *  positions do not describe). */
 export const CMD_ROUTE_HOST: u32 = 2;
+/** The command may grow memory (Redis's denyoom): refused while the server is over maxmemory. */
+export const CMD_DENYOOM: u32 = 4;
 
 export class KernelCommand {
   next: KernelCommand | null = null;

@@ -184,9 +184,13 @@ function fcallGeneric(ctx: CommandContext, ro: boolean): void {
   const f = entry.fn.flags;
   if (!f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
   if (!f.noWrites && !goodReplicas(server)) return reply.error(NOREPLICAS_ERR);
+  if (!f.noWrites && !f.allowOom && server.maxmemory.oom) {
+    return reply.error("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+  }
   const n = Number(numkeys);
   const run: ScriptRun = {
     funcname: entry.fn.name, evalMode: false, readOnly: ro || f.noWrites, writeDirty: false,
+    oomAtStart: server.maxmemory.oom && !f.allowOom,
     resp: 2, killed: false, startedAt: Date.now(), db: client.db,
   };
   s.functionEngine.pushFunction(entry.fn);

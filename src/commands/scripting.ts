@@ -5,6 +5,7 @@
 // client's reply writer, db and protocol swapped for the script's while it runs (so SELECT
 // inside a script does not move the caller, the reply comes back as RESP to convert, and a
 // script inside EXEC does not disturb EXEC's own reply).
+import { OOM_ERR } from "../server/maxmemory.js";
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import type { Server } from "../server/server.js";
@@ -103,6 +104,12 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
     return { error: "Write commands are not allowed from read-only scripts." };
   }
   if (write && !goodReplicas(server)) return { error: NOREPLICAS_ERR };
+  // scriptVerifyOOM: over maxmemory when the script started, its first write may not grow memory.
+  if (run.oomAtStart && !run.writeDirty && eff.flags.has("denyoom")) {
+    eff.rejectedCalls++;
+    server.countError("OOM");
+    return { error: `-${OOM_ERR}` };
+  }
   if (write) run.writeDirty = true;
   return runAsScriptClient(server, state.caller!, run, argv);
 }
@@ -152,9 +159,13 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
   const f = script.flags;
   if (!f.compat && !f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
   if (!f.compat && !f.noWrites && !goodReplicas(server)) return reply.error(NOREPLICAS_ERR);
+  if (!f.compat && !f.noWrites && !f.allowOom && server.maxmemory.oom) {
+    return reply.error("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+  }
   const n = Number(numkeys);
   const run: ScriptRun = {
     funcname: sha, evalMode: true, readOnly: ro || (!f.compat && f.noWrites), writeDirty: false,
+    oomAtStart: server.maxmemory.oom && !f.allowOom,
     resp: 2, killed: false, startedAt: Date.now(), db: client.db,
   };
   if (!engine.pushScript(sha)) return reply.error(NOSCRIPT_ERR);

@@ -14,7 +14,8 @@
 // Memory: `maxMemoryBytes` caps the kernel's linear memory. WebAssembly memory never
 // shrinks, but the kernel reuses freed space, so the cap bounds the footprint: once the
 // memory has grown to the cap, commands that may grow memory (Redis's denyoom flag) answer
-// Redis's -OOM error (reads and deletes still run), as Redis does under maxmemory with the noeviction policy.
+// Redis's -OOM error (reads and deletes still run), as Redis does under maxmemory with the
+// noeviction policy: the kernel's OOM mode hands those commands back (Kernel.setOom).
 import { Kernel, STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD } from "../kernel/kernel.js";
 import { unknownCommandError } from "../server/unknown-command.js";
 import { KERNEL_COMMANDS } from "./kernel-commands.js";
@@ -35,8 +36,7 @@ export interface EmbeddedKernelOptions {
 /** A command argument: strings are sent as UTF-8, numbers in decimal. */
 export type Arg = string | number | Uint8Array;
 
-/** Flags in KERNEL_COMMANDS: the kernel's own (write, keys found by the host), and denyoom. */
-const KERNEL_FLAGS = 3;
+/** The kernel's denyoom flag in KERNEL_COMMANDS (assembly/commands/table.ts CMD_DENYOOM). */
 const DENYOOM = 4;
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 const encoder = new TextEncoder();
@@ -61,7 +61,7 @@ export class EmbeddedKernel {
     const bound = new Set(kernel.commandNames());
     for (const [name, arity, flags, firstKey, lastKey, keyStep] of KERNEL_COMMANDS) {
       if (!bound.has(name)) continue;
-      kernel.bindCommand(name, arity, flags & KERNEL_FLAGS, { firstKey, lastKey, keyStep });
+      kernel.bindCommand(name, arity, flags, { firstKey, lastKey, keyStep });
       this.denyOom.set(name, (flags & DENYOOM) !== 0);
     }
   }
@@ -131,13 +131,12 @@ export class EmbeddedKernel {
       const end = base + data.length;
       let pos = base;
       for (;;) {
-        const vetting = this.overMemory();
-        x.setQueueing(vetting ? 1 : 0);
+        x.setOom(this.overMemory() ? 1 : 0);
         const st = x.process(pos, end, this.db, this.now());
         out.push(this.kernel.output().slice());
         pos = x.consumedPos();
         if (st === STATUS_HOST) {
-          out.push(this.handBack(vetting, x.commandStart(), pos));
+          out.push(this.handBack());
           continue;
         }
         if (st === STATUS_YIELD) continue;
@@ -146,7 +145,7 @@ export class EmbeddedKernel {
         break;
       }
     } finally {
-      x.setQueueing(0);
+      x.setOom(0);
       x.free(base);
       this.kernel.takeFreedHandles();
     }
@@ -193,18 +192,12 @@ export class EmbeddedKernel {
     }
   }
 
-  /** A command the kernel handed back: ours (PING/ECHO/SELECT), vetted for OOM, or unknown. */
-  private handBack(vetting: boolean, start: number, end: number): Uint8Array {
+  /** A command the kernel handed back: ours (PING/ECHO/SELECT), refused for OOM, or unknown. */
+  private handBack(): Uint8Array {
     const argv = this.kernel.argv();
     const name = latin1(argv[0]).toLowerCase();
-    const denyOom = this.denyOom.get(name);
-    if (denyOom !== undefined) {
-      // Only reached while vetting (queueing mode hands every command back).
-      if (denyOom && vetting) return errorReply(OOM);
-      const req = this.kernel.mem.slice(start, end);
-      this.kernel.x.setQueueing(0);
-      return this.callRaw(req, this.db);
-    }
+    // A kernel command comes back only in OOM mode, for being denyoom.
+    if (this.denyOom.has(name)) return errorReply(OOM);
     switch (name) {
       case "ping":
         if (argv.length > 2) return arityError(name);

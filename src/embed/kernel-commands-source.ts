@@ -5,10 +5,7 @@ import { CommandTable } from "../commands/table.js";
 import { loadKernel } from "../kernel/load.js";
 import { kernelFlags } from "../server/shard.js";
 
-/** Not a kernel flag: the command may grow memory (Redis's denyoom), refused over the cap. */
-export const EMBED_DENYOOM = 4;
-
-/** [name, arity, kernel flags | EMBED_DENYOOM, firstKey, lastKey, keyStep] */
+/** [name, arity, kernel flags (write 1, keys found by the host 2, denyoom 4), firstKey, lastKey, keyStep] */
 export type KernelCommandRow = [string, number, number, number, number, number];
 
 export function kernelCommandRows(): KernelCommandRow[] {
@@ -17,8 +14,7 @@ export function kernelCommandRows(): KernelCommandRow[] {
   for (const name of loadKernel().commandNames().sort()) {
     const spec = table.find(name);
     if (!spec) throw new Error(`kernel implements ${name}, which Redis 7.0 does not have`);
-    const denyoom = spec.flags.has("denyoom") ? EMBED_DENYOOM : 0;
-    rows.push([name, spec.arity, kernelFlags(spec) | denyoom, spec.firstKey, spec.lastKey, spec.keyStep]);
+    rows.push([name, spec.arity, kernelFlags(spec), spec.firstKey, spec.lastKey, spec.keyStep]);
   }
   return rows;
 }

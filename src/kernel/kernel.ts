@@ -59,6 +59,8 @@ export interface KernelExports {
   setQueueing(on: number): void;
   /** A read-only replica: hand write commands back (the host answers -READONLY). */
   setReadOnly(on: number): void;
+  /** Over maxmemory: hand denyoom commands back (the host answers -OOM). */
+  setOom(on: number): void;
   /** 0 absent, 1 live, 2 present but past its TTL (not reclaimed). */
   keyPresence(db: number, ptr: number, len: number, nowMs: number): number;
   activeExpireCycle(nowMs: number, maxSamples: number): number;

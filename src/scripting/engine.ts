@@ -26,6 +26,8 @@ export interface ScriptRun {
   readOnly: boolean;
   /** A write command ran: the script can no longer be killed. */
   writeDirty: boolean;
+  /** Over maxmemory when it started, without allow-oom: its first write may not be denyoom. */
+  oomAtStart?: boolean;
   /** Protocol the script reads replies in (redis.setresp). */
   resp: number;
   killed: boolean;

@@ -17,10 +17,11 @@ import { perfConfig } from "../config/perf-config.js";
 import { HostKeyspace } from "../types/keyspace.js";
 import { WatchedKeys } from "./watch.js";
 import { EffectBus } from "./effects.js";
+import { MaxMemory, OOM_ERR } from "./maxmemory.js";
 import { Cluster } from "../cluster/cluster.js";
 import { replicationOf } from "../repl/replication.js";
 import { replicaRejects, setMaster } from "../commands/replication.js";
-import { queueCommand } from "../commands/multi.js";
+import { queueCommand, discardTransaction } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
@@ -39,6 +40,8 @@ export class Server {
   readonly types: HostKeyspace;
   /** Every write's effect record, for WATCH, notifications, AOF, replication: src/server/effects.ts. */
   readonly effects: EffectBus;
+  /** maxmemory: -OOM for denyoom commands while over the limit (src/server/maxmemory.ts). */
+  readonly maxmemory: MaxMemory;
   /** Cluster mode (cluster-enabled yes): src/cluster/cluster.ts; null otherwise. */
   readonly cluster: Cluster | null = null;
   /** WATCHed keys and the writes that touch them: src/server/watch.ts. */
@@ -101,6 +104,7 @@ export class Server {
     this.watches = new WatchedKeys(this);
     if (config.getBool("cluster-enabled")) this.cluster = new Cluster(this);
     this.pubsub = new PubSub(this);
+    this.maxmemory = new MaxMemory(this);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
@@ -234,6 +238,7 @@ export class Server {
     if (this.inputGate !== null && this.inputGate(client, argv)) return;
     if (replicationOf(this).link && this.readOnlyRejects(client, argv)) return;
     if (client.subscriptions > 0 && client.resp === 2 && rejectInSubscribedContext(this, client, argv)) return;
+    if (this.maxmemory.oom && this.oomRejects(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv);
   }
@@ -306,6 +311,30 @@ export class Server {
     return true;
   }
 
+  /**
+   * Over maxmemory: a denyoom command (or EXEC of a transaction holding one) is refused with
+   * -OOM before it runs or is queued, as Redis's processCommand does.
+   */
+  private oomRejects(client: Client, argv: Buffer[]): boolean {
+    const found = this.resolveCommand(argv);
+    if (found.error !== undefined) return false;
+    const spec = found.spec!;
+    let deny = spec.flags.has("denyoom");
+    if (spec.name === "exec" && client.multi !== null) {
+      deny = client.multi.some((a) => this.resolveCommand(a).spec?.flags.has("denyoom") ?? false);
+    }
+    if (!deny) return false;
+    if (spec.name === "exec") {
+      // Redis's execCommandAbort: the transaction is discarded, saying why.
+      this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${OOM_ERR}`, spec);
+      discardTransaction(this, client);
+      return true;
+    }
+    this.rejectCommand(client, OOM_ERR, spec);
+    if (client.multi !== null) client.dirtyExec = true;
+    return true;
+  }
+
   /** Replies a command's rejection (resolveCommand's error) and counts it like Redis's rejectCommand. */
   rejectCommand(client: Client, error: string, spec?: CommandSpec): void {
     client.reply.error(error);
@@ -343,6 +372,7 @@ export class Server {
     if (this.inputGate !== null) return;
     const now = this.now();
     clientsCron(this);
+    this.maxmemory.check();
     if (now - this.lastOpsSample.at >= 100) {
       const calls = totalCalls(this);
       if (this.lastOpsSample.at) {

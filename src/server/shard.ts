@@ -11,11 +11,13 @@ export { STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD };
 /** Kernel command flags (assembly/commands/table.ts). */
 const CMD_WRITE = 1;
 const CMD_ROUTE_HOST = 2;
+const CMD_DENYOOM = 4;
 
 /** The kernel's flags for a command table row (the embedded kernel's table is generated from this too). */
 export function kernelFlags(spec: CommandSpec): number {
   let flags = spec.flags.has("write") ? CMD_WRITE : 0;
   if (spec.firstKey <= 0 || spec.flags.has("movablekeys")) flags |= CMD_ROUTE_HOST;
+  if (spec.flags.has("denyoom")) flags |= CMD_DENYOOM;
   return flags;
 }
 
@@ -80,6 +82,14 @@ export class Shard {
     this.readOnly = on;
   }
 
+  /** Over maxmemory: the kernel hands denyoom commands back (src/server/maxmemory.ts). */
+  private oom = false;
+  useOom(on: boolean): void {
+    if (on === this.oom) return;
+    this.kernel.x.setOom(on ? 1 : 0);
+    this.oom = on;
+  }
+
   /** Turns the kernel's effect log on or off (off by default: one branch on the hot path). */
   recordEffects(on: boolean): void {
     this.kernel.x.setEffectsEnabled(on ? 1 : 0);
@@ -132,6 +142,7 @@ export class Shard {
     x.setRouting(0);
     // The caller (the master's stream, EXEC, a routed call) has passed the host's checks.
     if (this.readOnly) x.setReadOnly(0);
+    if (this.oom) x.setOom(0);
     try {
       this.kernel.mem.set(req, p);
       const st = x.process(p, p + req.length, db, nowMs);
@@ -141,6 +152,7 @@ export class Shard {
     } finally {
       x.setRouting(1);
       if (this.readOnly) x.setReadOnly(1);
+      if (this.oom) x.setOom(1);
       x.free(p);
       this.afterCall();
     }
