@@ -63,7 +63,8 @@ export const IMPLEMENTED = new Set<string>([
   "cluster-allow-reads-when-down",
   // persistence (src/persistence/)
   "save", "dbfilename", "rdbchecksum", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
-  "appenddirname", "aof-load-truncated",
+  "appenddirname", "aof-load-truncated", "aof-timestamp-enabled",
+  "aof-use-rdb-preamble",
 ]);
 
 const byName = new Map<string, Directive>();

@@ -9,10 +9,9 @@
 // changes; a key the kernel expired or evicted becomes DEL; an EXEC or a script (an effect
 // group) is wrapped in MULTI ... EXEC so it replays atomically.
 //
-// appendfsync always: every effect is written and fsynced before the command's reply can
-// leave (effects are published synchronously while the command runs), so kill -9 loses no
-// acknowledged write. everysec: written at the end of the event-loop turn, fsynced once a
-// second. no: written, never fsynced by us.
+// Every effect is written as the command runs (effects are published synchronously), so
+// before its reply can leave. appendfsync always: fsynced too, so kill -9 loses no
+// acknowledged write; everysec: fsynced once a second; no: never fsynced by us.
 //
 // BGREWRITEAOF: one synchronous snapshot (the RDB of the dataset) becomes the new base;
 // from that instant effects go to a new incr file, which the manifest lists at once (with
@@ -25,7 +24,8 @@ import type { Server } from "../server/server.js";
 import { Client } from "../server/client.js";
 import { EFFECT_COMMAND, type Effect, type Subscription } from "../server/effects.js";
 import { log } from "../server/log.js";
-import { snapshotRdb, parseRdb } from "./rdb-file.js";
+import { snapshotRdb, parseRdb, snapshotKeys } from "./rdb-file.js";
+import { createDumpPayload } from "./dump.js";
 import type { Persistence } from "./persistence.js";
 
 interface ManifestFile { name: string; seq: number; type: "b" | "i" | "h" }
@@ -76,13 +76,19 @@ export function parseAofCommands(buf: Buffer, start = 0): { commands: Buffer[][]
   const line = (): string | null => {
     const nl = buf.indexOf(13, pos);
     if (nl < 0 || nl + 1 >= buf.length) return null;
-    if (buf[nl + 1] !== 10) throw new AofFormatError("Bad file format");
+    if (buf[nl + 1] !== 10) throw new AofFormatError("Bad file format reading the append only file");
     const s = buf.toString("latin1", pos, nl);
     pos = nl + 2;
     return s;
   };
   while (pos < buf.length) {
     const cmdStart = pos;
+    if (buf[pos] === 0x23) {
+      // An annotation ("#TS:<unix time>", aof-timestamp-enabled): skipped, as Redis does.
+      if (line() === null) { pos = cmdStart; break; }
+      if (multiStart < 0) validLen = pos;
+      continue;
+    }
     if (buf[pos] !== 0x2a) throw new AofFormatError(`Bad file format reading the append only file at offset ${pos}`);
     pos++;
     const head = line();
@@ -123,7 +129,6 @@ export class Aof {
   /** Effects of an open group (EXEC, script): written as MULTI ... EXEC when it ends. */
   private group: Buffer[] | null = null;
   private pending: Buffer[] = [];
-  private flushScheduled = false;
   private fsyncTimer?: NodeJS.Timeout;
   rewriteInProgress = false;
   rewrites = 0;
@@ -186,13 +191,25 @@ export class Aof {
     const client = new Client(this.server, {} as Socket);
     client.name = "aof-loader";
     let n = 0;
-    for (const argv of commands) {
-      const name = argv[0].toString("latin1").toLowerCase();
-      if (name === "multi" || name === "exec") continue;
-      if (name === "select") { client.db = Number(argv[1].toString("latin1")); continue; }
-      this.server.execCommand(client, argv);
-      client.reply.take();
-      n++;
+    // While loading, no key counts as expired (Redis's expireIfNeeded during loading): the
+    // replay runs at time 0, so a PEXPIREAT in the past still leaves the key for the
+    // commands after it, and it expires once the server runs at the real time.
+    const realNow = this.server.now;
+    this.server.now = () => 0;
+    try {
+      for (const argv of commands) {
+        const name = argv[0].toString("latin1").toLowerCase();
+        if (name === "multi" || name === "exec") continue;
+        if (name === "select") { client.db = Number(argv[1].toString("latin1")); continue; }
+        if (!this.server.table.lookup(name)) {
+          throw new AofFormatError(`Unknown command '${argv[0].toString("latin1")}' reading the append only file ${path.split("/").pop()}`);
+        }
+        this.server.execCommand(client, argv);
+        client.reply.take();
+        n++;
+      }
+    } finally {
+      this.server.now = realNow;
     }
     return n;
   }
@@ -203,8 +220,9 @@ export class Aof {
     if (this.files.length === 0) {
       // No AOF yet (first start with appendonly yes, or CONFIG SET appendonly yes): the
       // current dataset becomes the base, as Redis's startAppendOnly rewrite does.
-      const base: ManifestFile = { name: `${this.baseFileName()}.1.base.rdb`, seq: 1, type: "b" };
-      writeFileDurable(join(this.dir(), base.name), snapshotRdb(this.server).data);
+      const snap = snapshotBase(this.server);
+      const base: ManifestFile = { name: `${this.baseFileName()}.1.base.${snap.ext}`, seq: 1, type: "b" };
+      writeFileDurable(join(this.dir(), base.name), snap.data);
       this.openIncr({ name: `${this.baseFileName()}.1.incr.aof`, seq: 1, type: "i" }, [base]);
       log("notice", `Creating AOF base file ${base.name} on server start`);
     } else {
@@ -221,6 +239,7 @@ export class Aof {
     this.fd = openSync(join(this.dir(), f.name), "a");
     this.incrName = f.name;
     this.lastDb = -1;
+    this.lastTs = -1;
   }
 
   /** Opens a new incr file and records it in the manifest after `keep`. */
@@ -231,6 +250,7 @@ export class Aof {
     this.fd = fd;
     this.incrName = f.name;
     this.lastDb = -1;
+    this.lastTs = -1;
   }
 
   stop(): void {
@@ -253,8 +273,15 @@ export class Aof {
     this.fsyncTimer.unref();
   }
 
+  /** Second of the last "#TS:" annotation written to the current incr file (-1: none yet). */
+  private lastTs = -1;
+
   private encode(e: Effect): Buffer[] {
     const out: Buffer[] = [];
+    if (this.server.config.getBool("aof-timestamp-enabled")) {
+      const ts = Math.floor(Date.now() / 1000);
+      if (ts !== this.lastTs) { out.push(Buffer.from(`#TS:${ts}\r\n`)); this.lastTs = ts; }
+    }
     if (e.db !== this.lastDb) {
       out.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(e.db))]));
       this.lastDb = e.db;
@@ -279,14 +306,13 @@ export class Aof {
     this.append([encodeCommand([Buffer.from("MULTI")]), ...g, encodeCommand([Buffer.from("EXEC")])]);
   }
 
+  /**
+   * Writes at once (Redis writes the AOF buffer before any reply of the event-loop turn
+   * leaves), fsyncing too under appendfsync always; everysec fsyncs from a timer.
+   */
   private append(bytes: Buffer[]): void {
     this.pending.push(...bytes);
-    if (this.server.config.getString("appendfsync") === "always") {
-      this.flush(true);
-    } else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => { this.flushScheduled = false; this.flush(false); });
-    }
+    this.flush(this.server.config.getString("appendfsync") === "always");
   }
 
   /** Writes what is pending (and fsyncs with sync). */
@@ -315,8 +341,8 @@ export class Aof {
     }
     this.flush(true);
     const seq = Math.max(0, ...this.files.map((f) => f.seq)) + 1;
-    const { data } = snapshotRdb(this.server);
-    const base: ManifestFile = { name: `${this.baseFileName()}.${seq}.base.rdb`, seq, type: "b" };
+    const { data, ext } = snapshotBase(this.server);
+    const base: ManifestFile = { name: `${this.baseFileName()}.${seq}.base.${ext}`, seq, type: "b" };
     const incr: ManifestFile = { name: `${this.baseFileName()}.${seq}.incr.aof`, seq, type: "i" };
     const old = this.files;
     // From now on writes go to the new incr file, listed after the old files until the new
@@ -359,6 +385,31 @@ export class Aof {
       ["aof_last_cow_size", 0],
     ];
   }
+}
+
+/**
+ * A base file for aof-use-rdb-preamble no: the dataset as commands. Each key is one
+ * RESTORE of its DUMP payload (with ABSTTL), which replays exactly for every type.
+ */
+function snapshotAofCommands(server: Server): Buffer {
+  const parts: Buffer[] = [];
+  if (server.config.getBool("aof-timestamp-enabled")) parts.push(Buffer.from(`#TS:${Math.floor(Date.now() / 1000)}\r\n`));
+  const databases = server.config.getNumber("databases");
+  for (let db = 0; db < databases; db++) {
+    let selected = false;
+    for (const { key, stored } of snapshotKeys(server, db)) {
+      if (!selected) { parts.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(db))])); selected = true; }
+      const argv = [Buffer.from("RESTORE"), key, Buffer.from(String(Math.max(0, stored.expireAt))), createDumpPayload(stored.value)];
+      if (stored.expireAt >= 0) argv.push(Buffer.from("ABSTTL"));
+      parts.push(encodeCommand(argv));
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** The base of a new AOF: an RDB (aof-use-rdb-preamble yes, the default) or commands. */
+function snapshotBase(server: Server): { data: Buffer; ext: string } {
+  return server.config.getBool("aof-use-rdb-preamble") ? { data: snapshotRdb(server).data, ext: "rdb" } : { data: snapshotAofCommands(server), ext: "aof" };
 }
 
 function writeFileDurable(path: string, data: Buffer): void {

@@ -246,8 +246,9 @@ export class Persistence {
         if (this.aof.load()) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
         this.aof.start();
       } catch (e) {
+        // The reason is the last log line, as Redis's (tests read it from the log's tail).
+        log("warning", "Fatal error loading the append only file.");
         log("warning", (e as Error).message);
-        log("warning", "Fatal error loading the append only file. Exiting.");
         process.exit(1);
       }
     } else {

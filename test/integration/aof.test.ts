@@ -159,6 +159,35 @@ describe("AOF persistence", { timeout: 90_000 }, () => {
     expect(await readDataset(b.r)).toEqual(before);
   });
 
+  it("with aof-use-rdb-preamble no the base is commands (RESTOREs); #TS annotations are skipped on load", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir, ["--appendfsync", "always", "--aof-use-rdb-preamble", "no", "--aof-timestamp-enabled", "yes"]);
+    await writeDataset(a.r);
+    await a.r.bgrewriteaof();
+    for (let i = 0; i < 100 && (await a.r.info("persistence")).includes("aof_rewrite_in_progress:1"); i++) {
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await a.r.set("later", "1");
+    const base = readdirSync(aofDir(dir)).find((f) => f.endsWith(".base.aof"))!;
+    expect(readFileSync(join(aofDir(dir), base), "latin1")).toMatch(/^#TS:\d+\r\n/);
+    expect(readFileSync(incrFile(dir), "latin1")).toMatch(/^#TS:\d+\r\n/);
+    const before = await readDataset(a.r);
+    await kill9(a.srv);
+    const b = await ours(dir);
+    expect(await readDataset(b.r)).toEqual(before);
+  });
+
+  it("an unknown command in the AOF stops the server with Redis's log line", async () => {
+    const dir = scratchDir();
+    const a = await ours(dir, ["--appendfsync", "always"]);
+    await a.r.set("x", "1");
+    await kill9(a.srv);
+    appendFileSync(incrFile(dir), "*2\r\n$3\r\nbla\r\n$3\r\nfoo\r\n");
+    const { code, out } = await runExpectingExit(dir, []);
+    expect(code).toBe(1);
+    expect(out).toContain("Unknown command 'bla' reading the append only file");
+  });
+
   it("DEBUG LOADAOF replays the AOF into an emptied dataset", async () => {
     const dir = scratchDir();
     const a = await ours(dir);
