@@ -5,6 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { rmSync } from "node:fs";
+import net from "node:net";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 
 async function until(what: string, fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
@@ -98,6 +99,32 @@ describe("active-active replication (3 processes)", () => {
     clients[c] = await connectClient(servers[c].port);
     await everywhere("restarted node caught up", async (r) =>
       (await r.get("before-crash")) === "1" && (await r.get("hits")) === "3" && (await r.scard("tags")) === 2);
+  });
+
+  it("garbage on the replication bus closes that connection and harms nothing else", async () => {
+    const { mulberry32 } = await import("../types/prng.js");
+    const rand = mulberry32(42);
+    const junk = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+    const frame = (p: Buffer) => { const h = Buffer.alloc(4); h.writeUInt32LE(p.length); return Buffer.concat([h, p]); };
+    const hello = Buffer.concat([Buffer.from([0, 4]), Buffer.from("evil")]);
+    const payloads = [
+      junk(64),                                                   // no HELLO, no framing
+      Buffer.concat([frame(hello), frame(junk(200))]),            // HELLO, then a junk message
+      Buffer.concat([frame(hello), frame(Buffer.from([1, ...junk(40)]))]), // a truncated DELTA
+      Buffer.concat([frame(hello), frame(Buffer.from([4, 1, 0xff, 0xff, ...junk(30)]))]), // RANGES claiming 65535 ranges
+      Buffer.from([0xff, 0xff, 0xff, 0x7f]),                      // a 2 GB frame length
+    ];
+    for (const p of payloads) {
+      await new Promise<void>((resolve) => {
+        const sock = net.connect(bus[a], "127.0.0.1", () => sock.end(p));
+        sock.on("close", () => resolve());
+        sock.on("error", () => resolve());
+        setTimeout(() => { sock.destroy(); resolve(); }, 1000);
+      });
+    }
+    expect(await clients[a].ping()).toBe("PONG");
+    await clients[a].set("after-garbage", "ok");
+    await everywhere("after-garbage", async (r) => (await r.get("after-garbage")) === "ok");
   });
 
   it("CRDT.PEERS and INFO crdt show the links", async () => {
