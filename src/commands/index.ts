@@ -17,6 +17,7 @@ import { registerSortCommands } from "./sort.js";
 import { registerScriptingCommands } from "./scripting.js";
 import { registerPersistenceCommands } from "./persistence.js";
 import { registerStreamCommands } from "./streams.js";
+import { registerGeoCommands } from "./geo.js";
 import { registerCrdtCommands } from "../replication/commands.js";
 import { registerClusterCommands } from "./cluster.js";
 import { registerMigrateCommand } from "./migrate.js";
@@ -44,6 +45,7 @@ export function registerAllCommands(t: CommandTable): void {
   registerScriptingCommands(t);
   registerPersistenceCommands(t);
   registerStreamCommands(t);
+  registerGeoCommands(t);
   registerCrdtCommands(t);
   registerPubsubCommands(t);
 }

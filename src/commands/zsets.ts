@@ -90,7 +90,7 @@ function zsetAdd(z: ZSetValue, score: number, ele: string, flags: number, limits
   return out;
 }
 
-function zaddGeneric(ctx: CommandContext, baseFlags: number): void {
+export function zaddGeneric(ctx: CommandContext, baseFlags: number): void {
   const argv = ctx.argv;
   const types = ctx.server.types, db = ctx.client.db;
   let flags = baseFlags;
