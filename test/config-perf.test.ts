@@ -20,5 +20,6 @@ describe("perf_config.toml", () => {
     expect(() => parsePerfConfig("shards = 0\n")).toThrow("shards must be an integer from 1 to 1024");
     expect(() => parsePerfConfig('[buffers]\noutput_high_water = "lots"\n')).toThrow("buffers.output_high_water");
     expect(() => parsePerfConfig('[kernel]\ninitial_memory = "5gb"\n')).toThrow("kernel.initial_memory");
+    expect(() => parsePerfConfig('[kernel]\nmax_memory = "much"\n')).toThrow("kernel.max_memory");
   });
 });

@@ -7,9 +7,10 @@
 //   input_region = "64kb"            # initial size of each shard's request region
 //   [kernel]
 //   initial_memory = "0"             # linear memory each shard reserves at start-up (0 = as needed)
+//   max_memory = "0"                 # cap on each shard's linear memory (0 = wasm32's 4 GiB)
 //
-// A shard's memory is otherwise bounded only by wasm32's 4 GiB; a per-shard cap needs
-// the kernel to refuse writes (OOM), which it cannot do yet.
+// A shard whose linear memory reached max_memory puts the server in the OOM state of
+// maxmemory (src/server/maxmemory.ts): commands that may grow memory get -OOM.
 //
 // Sizes take redis.conf's units (kb, mb, gb) or plain byte counts. The file is looked up
 // in LATTICEKV_PERF_CONFIG, then the directory the server was started from (before
@@ -24,7 +25,7 @@ import { parseMemory } from "./config.js";
 export interface PerfConfig {
   shards: number;
   buffers: { outputHighWater: number; inputRegion: number };
-  kernel: { initialMemory: number };
+  kernel: { initialMemory: number; maxMemory: number };
   /** Where the values came from (a path, or "defaults"). */
   source: string;
 }
@@ -32,7 +33,7 @@ export interface PerfConfig {
 export const PERF_DEFAULTS: Omit<PerfConfig, "source"> = {
   shards: 1,
   buffers: { outputHighWater: 1 << 20, inputRegion: 64 * 1024 },
-  kernel: { initialMemory: 0 },
+  kernel: { initialMemory: 0, maxMemory: 0 },
 };
 
 /** The working directory at start-up, before `dir` changes it. */
@@ -80,9 +81,10 @@ export function parsePerfConfig(text: string, source = "perf_config.toml"): Perf
   if (b.input_region !== undefined) cfg.buffers.inputRegion = size(b.input_region, "buffers.input_region");
   if (cfg.buffers.outputHighWater < 1024) throw new Error("buffers.output_high_water must be at least 1kb");
   const k = table(doc.kernel, "[kernel]");
-  checkKeys(k, ["initial_memory"], "kernel.");
+  checkKeys(k, ["initial_memory", "max_memory"], "kernel.");
   if (k.initial_memory !== undefined) cfg.kernel.initialMemory = size(k.initial_memory, "kernel.initial_memory");
   if (cfg.kernel.initialMemory > 4 * 1024 ** 3 - 65536) throw new Error("kernel.initial_memory must be below 4gb (wasm32)");
+  if (k.max_memory !== undefined) cfg.kernel.maxMemory = size(k.max_memory, "kernel.max_memory");
   return cfg;
 }
 

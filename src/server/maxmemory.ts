@@ -7,8 +7,11 @@
 // — is pushed into each kernel, which then hands denyoom commands back for the host to
 // refuse. Evicting keys (the other maxmemory-policy values) is not implemented: under any
 // policy an over-limit server answers -OOM instead of evicting (README says so).
+// perf_config.toml's [kernel] max_memory caps each shard's linear memory the same way: a
+// shard that reached it puts the server in this OOM state.
 import type { Server } from "./server.js";
 import { usedMemory } from "../commands/info.js";
+import { perfConfig } from "../config/perf-config.js";
 
 export const OOM_ERR = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -24,7 +27,9 @@ export class MaxMemory {
 
   check(): void {
     const limit = this.limit;
-    const oom = limit > 0 && usedMemory(this.server) > limit;
+    const shardCap = perfConfig().kernel.maxMemory;
+    const oom = (limit > 0 && usedMemory(this.server) > limit) ||
+      (shardCap > 0 && this.server.shards.some((s) => s.kernel.x.memory.buffer.byteLength >= shardCap));
     if (oom === this.oom) return;
     this.oom = oom;
     for (const s of this.server.shards) s.useOom(oom);
