@@ -21,7 +21,7 @@
 import { encodeKeyState } from "../replication/codec.js";
 import { compareStamp } from "../replication/hlc.js";
 import {
-  copyKeyState, delDelta, elemRemoveDelta, elemWriteDelta, emptyKeyState, incrDelta, joinInto, maxStamp,
+  copyKeyState, delDelta, elemRemoveDelta, elemWriteDelta, emptyKeyState, hincrDelta, incrDelta, joinInto, maxStamp,
   setStringDelta, visible, type KeyState,
 } from "../replication/key-state.js";
 
@@ -241,6 +241,19 @@ export function fieldSpec(type: "hash" | "zset", write: string, remove: string) 
   };
 }
 
+/** One hash field written by HSET f v / HINCRBY f n / HDEL f / DEL: as a string counter, per field. */
+export function hashCounterSpec(ops: IssuedOp[]): string {
+  const sets = ops.filter((o) => o.kind.label.startsWith("HSET"));
+  const resets = ops.filter((o) => o.kind.label.startsWith("HSET") || o.kind.label.startsWith("HDEL") || o.kind.label === "DEL");
+  const alive = sets.filter((w) => !observedBy(w, resets.filter((r) => r !== w)));
+  const incrs = ops.filter((o) => o.kind.label.startsWith("HINCRBY") && !observedBy(o, resets));
+  const win = lwwMax(alive);
+  const base = win?.kind.label.split(" ")[2];
+  if (incrs.length === 0) return base === undefined ? "nil" : `hash:f=${base}`;
+  const sum = incrs.reduce((t, o) => t + BigInt(o.kind.label.split(" ")[2]), 0n);
+  return `hash:f=${BigInt(base ?? "0") + sum}`;
+}
+
 // ---- the scopes CI runs ---------------------------------------------------------------------
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -251,6 +264,7 @@ const SADD = (m: string): OpKind => ({ label: `SADD ${m}`, delta: (s, n, ts) => 
 const SREM = (m: string): OpKind => ({ label: `SREM ${m}`, delta: (s) => elemRemoveDelta(s, "set", m) });
 const HSET = (f: string, v: string): OpKind => ({ label: `HSET ${f} ${v}`, delta: (s, n, ts) => elemWriteDelta(s, "hash", f, n, ts, b(v)) });
 const HDEL = (f: string): OpKind => ({ label: `HDEL ${f}`, delta: (s) => elemRemoveDelta(s, "hash", f) });
+const HINCRBY = (f: string, by: number): OpKind => ({ label: `HINCRBY ${f} ${by}`, delta: (s, n, ts) => hincrDelta(s, f, n, ts, BigInt(by)) });
 const ZADD = (m: string, score: number): OpKind => ({ label: `ZADD ${m} ${score}`, delta: (s, n, ts) => elemWriteDelta(s, "zset", m, n, ts, score) });
 const ZREM = (m: string): OpKind => ({ label: `ZREM ${m}`, delta: (s) => elemRemoveDelta(s, "zset", m) });
 
@@ -262,6 +276,7 @@ export const SCOPES: Scope[] = [
   { name: "set: SADD/SREM/DEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SADD("a"), SREM("a"), DEL], expected: setSpec },
   { name: "set: SADD/SREM/DEL, 2 replicas, 4 ops", replicas: 2, maxOps: 4, alphabet: [SADD("a"), SREM("a"), DEL], expected: setSpec },
   { name: "hash: HSET/HDEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [HSET("f", "1"), HSET("f", "2"), HDEL("f")], expected: fieldSpec("hash", "HSET", "HDEL") },
+  { name: "hash field counter: HINCRBY/HSET/HDEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [HINCRBY("f", 1), HSET("f", "100"), HDEL("f")], expected: hashCounterSpec },
   { name: "zset: ZADD/ZREM/DEL, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [ZADD("m", 1), ZADD("m", 2), ZREM("m"), DEL], expected: fieldSpec("zset", "ZADD", "ZREM") },
   // Any delivery order (gossip is not causal): convergence only.
   { name: "mixed types, any delivery order, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [SET("x"), INCRBY(2), SADD("a"), HSET("f", "1"), DEL], expected: () => "", causal: false },
