@@ -22,7 +22,7 @@ import { encodeKeyState } from "../replication/codec.js";
 import { compareStamp } from "../replication/hlc.js";
 import {
   copyKeyState, delDelta, elemRemoveDelta, elemWriteDelta, emptyKeyState, hincrDelta, incrDelta, joinInto, maxStamp,
-  setStringDelta, visible, type KeyState,
+  setStringDelta, ttlDelta, visible, type KeyState,
 } from "../replication/key-state.js";
 
 /** One operation of a scope's alphabet: makes the delta of running it on replica `node`. */
@@ -79,6 +79,10 @@ const enc = (s: KeyState) => encodeKeyState(s).toString("hex");
 export function seen(s: KeyState): string {
   const v = visible(s);
   if (!v) return "nil";
+  return seenValue(v) + (v.expireAt ? ` ttl=${v.expireAt}` : "");
+}
+
+function seenValue(v: NonNullable<ReturnType<typeof visible>>): string {
   const lat = (b: Buffer) => b.toString("latin1");
   switch (v.type) {
     case "string":
@@ -254,10 +258,24 @@ export function hashCounterSpec(ops: IssuedOp[]): string {
   return `hash:f=${BigInt(base ?? "0") + sum}`;
 }
 
+/** Strings with TTLs: SET v / EXPIREAT t / PERSIST. Of the TTL writes no later TTL write or
+ * SET observed, a PERSIST wins, else the longest; a SET drops the TTLs it saw. */
+export function ttlSpec(ops: IssuedOp[]): string {
+  const value = stringSpec(ops);
+  if (value === "nil") return value;
+  const ttls = ops.filter((o) => o.kind.label.startsWith("EXPIREAT") || o.kind.label === "PERSIST");
+  const killers = [...ttls, ...ops.filter((o) => o.kind.label.startsWith("SET") || o.kind.label === "DEL")];
+  const alive = ttls.filter((t) => !observedBy(t, killers.filter((k) => k !== t)));
+  if (alive.length === 0 || alive.some((t) => t.kind.label === "PERSIST")) return value;
+  return `${value} ttl=${Math.max(...alive.map((t) => Number(t.kind.label.split(" ")[1])))}`;
+}
+
 // ---- the scopes CI runs ---------------------------------------------------------------------
 
 const b = (s: string) => Buffer.from(s, "latin1");
 const SET = (v: string): OpKind => ({ label: `SET ${v}`, delta: (s, n, ts) => setStringDelta(s, n, ts, b(v)) });
+const EXPIREAT = (at: number): OpKind => ({ label: `EXPIREAT ${at}`, delta: (s, n, ts) => ttlDelta(s, n, ts, at) });
+const PERSIST: OpKind = { label: "PERSIST", delta: (s, n, ts) => ttlDelta(s, n, ts, 0) };
 const INCRBY = (by: number): OpKind => ({ label: `INCRBY ${by}`, delta: (s, n, ts) => incrDelta(s, n, ts, BigInt(by)) });
 const DEL: OpKind = { label: "DEL", delta: (s) => delDelta(s) };
 const SADD = (m: string): OpKind => ({ label: `SADD ${m}`, delta: (s, n, ts) => elemWriteDelta(s, "set", m, n, ts, true) });
@@ -277,6 +295,8 @@ export const SCOPES: Scope[] = [
   { name: "set: SADD/SREM/DEL, 2 replicas, 4 ops", replicas: 2, maxOps: 4, alphabet: [SADD("a"), SREM("a"), DEL], expected: setSpec },
   { name: "hash: HSET/HDEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [HSET("f", "1"), HSET("f", "2"), HDEL("f")], expected: fieldSpec("hash", "HSET", "HDEL") },
   { name: "hash field counter: HINCRBY/HSET/HDEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [HINCRBY("f", 1), HSET("f", "100"), HDEL("f")], expected: hashCounterSpec },
+  { name: "TTL: SET/EXPIREAT/PERSIST, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SET("x"), EXPIREAT(2000), PERSIST], expected: ttlSpec },
+  { name: "TTL: two EXPIREATs, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [SET("x"), EXPIREAT(1000), EXPIREAT(2000), PERSIST], expected: ttlSpec },
   { name: "zset: ZADD/ZREM/DEL, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [ZADD("m", 1), ZADD("m", 2), ZREM("m"), DEL], expected: fieldSpec("zset", "ZADD", "ZREM") },
   // Any delivery order (gossip is not causal): convergence only.
   { name: "mixed types, any delivery order, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [SET("x"), INCRBY(2), SADD("a"), HSET("f", "1"), DEL], expected: () => "", causal: false },
