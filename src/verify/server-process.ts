@@ -41,13 +41,17 @@ export async function startServerProcess(extraArgs: string[] = [], env: Record<s
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
   await new Promise<void>((resolve, reject) => {
+    const fail = (e: Error) => {
+      rmSync(dir, { recursive: true, force: true });
+      reject(e);
+    };
     const deadline = Date.now() + 30_000;
     const check = () => {
       if (out.includes("Ready to accept connections")) return resolve();
-      if (proc.exitCode !== null) return reject(new Error(`server exited: ${out}`));
+      if (proc.exitCode !== null) return fail(new Error(`server exited: ${out}`));
       if (Date.now() > deadline) {
         process.kill(proc.pid!, "SIGKILL");
-        return reject(new Error(`server did not start: ${out}`));
+        return fail(new Error(`server did not start: ${out}`));
       }
       setTimeout(check, 20);
     };
