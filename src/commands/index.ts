@@ -23,6 +23,7 @@ import { registerClusterCommands } from "./cluster.js";
 import { registerMigrateCommand } from "./migrate.js";
 import { registerReplicationCommands } from "./replication.js";
 import { registerPubsubCommands } from "./pubsub.js";
+import { registerMonitorCommand } from "./monitor.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -48,4 +49,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerGeoCommands(t);
   registerCrdtCommands(t);
   registerPubsubCommands(t);
+  registerMonitorCommand(t);
 }

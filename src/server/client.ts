@@ -275,9 +275,9 @@ export class Client {
         shard.useProtocol(this.resp);
         // In MULTI the kernel hands every command back, to be queued; while a script is
         // busy, to pass the server's input gate; for a RESP2 client subscribed to pub/sub,
-        // whose commands are restricted.
+        // whose commands are restricted; while a MONITOR listens, so it sees every command.
         shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
-          (this.subscriptions > 0 && this.resp === 2));
+          (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
         recordKernelRun(this.server, k.x, k.mem, performance.now() - t0);

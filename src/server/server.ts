@@ -28,6 +28,7 @@ import { unknownCommandError, truncate } from "./unknown-command.js";
 import { injectClockFaults, injectSocketFaults } from "./faults.js";
 export { unknownCommandError };
 import { PubSub } from "../pubsub/pubsub.js";
+import { monitorBefore, monitorAfter } from "../commands/monitor.js";
 import { rejectInSubscribedContext } from "../commands/pubsub.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
@@ -52,6 +53,8 @@ export class Server {
   crdt?: ActiveActive;
   /** Pub/Sub channels, patterns and their subscribers: src/pubsub/pubsub.ts. */
   readonly pubsub: PubSub;
+  /** Clients in MONITOR mode: src/commands/monitor.ts. */
+  readonly monitors = new Set<Client>();
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
   private listener?: net.Server;
@@ -347,6 +350,7 @@ export class Server {
     const errorsBefore = reply.errors;
     const t0 = performance.now();
     client.lastCommand = spec.name;
+    monitorBefore(this, client, spec, argv);
     if (spec.handler) {
       const ctx: CommandContext = { server: this, client, argv, reply, spec };
       let argvBytes = 0;
@@ -359,6 +363,7 @@ export class Server {
       // of the shard(s) its keys belong to.
       this.router.execute(client, spec.parent ?? spec, argv);
     }
+    monitorAfter(this, client, spec, argv);
     spec.calls++;
     recordCall(this, spec, (performance.now() - t0) * 1000);
     if (reply.errors !== errorsBefore) {
