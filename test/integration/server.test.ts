@@ -327,7 +327,12 @@ describe("CONFIG REWRITE with a config file", () => {
       expect(text).toContain(`\ndir "${dir}"\n`);
     } finally {
       c.disconnect();
+      // The config has save rules, so SIGTERM saves first (as Redis): the dir must still be
+      // there, or the save fails and the server refuses to exit.
+      const exited = new Promise((res) => proc.once("exit", res));
       proc.kill("SIGTERM");
+      await Promise.race([exited, new Promise((res) => setTimeout(res, 10_000))]);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     }
   });
