@@ -125,10 +125,15 @@ async function runExternal(command, suite) {
     }
     // A unit that crashed or wedged the server counts an exception; the next unit gets a fresh one.
     const died = !server.alive();
-    if (died || !(await ping(server.port))) {
+    const wedged = died || !(await ping(server.port));
+    if (wedged) {
       r.exception++;
       notes.push(died ? "server died" : "server stopped answering");
       r.output += `\n===== server log (pid ${server.pid}) =====\n${server.log().slice(-20_000)}`;
+    }
+    // A test that failed halfway may have left its settings behind (CONFIG SET maxmemory 1
+    // before an assertion that failed): the next unit gets a fresh server then too.
+    if (wedged || r.err > 0) {
       await server.stop();
       server = await startServer(command);
       restarted = `compat: restarted the server: pid ${server.pid} on 127.0.0.1:${server.port}`;
