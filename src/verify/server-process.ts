@@ -66,7 +66,12 @@ export async function startServerProcess(extraArgs: string[] = [], env: Record<s
         const exited = new Promise((r) => proc.once("exit", r));
         process.kill(proc.pid!, "SIGTERM");
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid!, "SIGKILL");
+        // it may exit between the wait and the kill (ESRCH): that is fine
+        if (proc.exitCode === null && proc.signalCode === null) {
+          try {
+            process.kill(proc.pid!, "SIGKILL");
+          } catch {}
+        }
       }
       rmSync(dir, { recursive: true, force: true });
     },
