@@ -99,17 +99,20 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
     }
   }
   if (eff.flags.has("noscript")) return { error: "This Redis command is not allowed from script" };
+  // scriptCall's state checks reject the command like Redis's rejectCommand: it counts in
+  // the command's rejected_calls and in errorstats (once: EVAL's error does not count again).
+  const reject = (code: string, message: string) => {
+    eff.rejectedCalls++;
+    server.countError(code, message);
+    return { error: `-${message}` };
+  };
   const write = eff.flags.has("write");
   if (run.readOnly && (write || eff.flags.has("may_replicate"))) {
-    return { error: "Write commands are not allowed from read-only scripts." };
+    return reject("ERR", "ERR Write commands are not allowed from read-only scripts.");
   }
-  if (write && !goodReplicas(server)) return { error: NOREPLICAS_ERR };
+  if (write && !goodReplicas(server)) return reject("NOREPLICAS", NOREPLICAS_ERR.slice(1));
   // scriptVerifyOOM: over maxmemory when the script started, its first write may not grow memory.
-  if (run.oomAtStart && !run.writeDirty && eff.flags.has("denyoom")) {
-    eff.rejectedCalls++;
-    server.countError("OOM");
-    return { error: `-${OOM_ERR}` };
-  }
+  if (run.oomAtStart && !run.writeDirty && eff.flags.has("denyoom")) return reject("OOM", OOM_ERR);
   if (write) run.writeDirty = true;
   return runAsScriptClient(server, state.caller!, run, argv);
 }

@@ -12,6 +12,8 @@ export class ReplyWriter {
   errors = 0;
   /** The last error's code word (ERR, WRONGTYPE...), for errorstats. */
   lastErrorCode = "";
+  /** The last error's whole text (code included), for errors counted once (Server.run). */
+  lastErrorMessage = "";
   /** Protocol of the connection: 2, or 3 after HELLO 3. */
   resp = 2;
 
@@ -119,6 +121,7 @@ export class ReplyWriter {
     const code = /^[A-Z]+(?= |$)/.exec(msg)?.[0];
     const full = msg.startsWith("-") ? msg.slice(1) : code && ERROR_CODES.has(code) ? msg : "ERR " + msg;
     this.lastErrorCode = full.split(" ", 1)[0];
+    this.lastErrorMessage = full;
     this.errors++;
     this.push("-" + full.replace(/[\r\n]/g, " ") + CRLF);
   }

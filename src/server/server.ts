@@ -33,6 +33,9 @@ import { rejectInSubscribedContext } from "../commands/pubsub.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
+/** Commands that run a script, whose error may be one a command inside already counted. */
+const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
+
 export class Server {
   readonly table = new CommandTable();
   readonly shards: Shard[] = [];
@@ -191,10 +194,16 @@ export class Server {
   }
 
   /** Counts an error reply for INFO errorstats / total_error_replies. */
-  countError(code: string): void {
+  countError(code: string, message = code): void {
     this.stats.errorReplies++;
     this.errorStats.set(code, (this.errorStats.get(code) ?? 0) + 1);
+    this.countedErrors++;
+    this.lastCountedError = message;
   }
+
+  /** Errors counted so far, and the text of the last one (a script's error counts once). */
+  private countedErrors = 0;
+  private lastCountedError = "";
 
   instantaneousOps(): number {
     if (this.opsSamples.length === 0) return 0;
@@ -342,12 +351,13 @@ export class Server {
   rejectCommand(client: Client, error: string, spec?: CommandSpec): void {
     client.reply.error(error);
     if (spec) spec.rejectedCalls++;
-    this.countError(client.reply.lastErrorCode);
+    this.countError(client.reply.lastErrorCode, client.reply.lastErrorMessage);
   }
 
   private run(client: Client, spec: CommandSpec, argv: Buffer[]): void {
     const reply = client.reply;
     const errorsBefore = reply.errors;
+    const countedBefore = this.countedErrors;
     const t0 = performance.now();
     client.lastCommand = spec.name;
     monitorBefore(this, client, spec, argv);
@@ -368,7 +378,12 @@ export class Server {
     recordCall(this, spec, (performance.now() - t0) * 1000);
     if (reply.errors !== errorsBefore) {
       spec.failedCalls++;
-      this.countError(reply.lastErrorCode);
+      // A script failing with the error a command it called already counted (redis.call's
+      // error, or redis.pcall's error table returned) is not counted again: Redis's
+      // ERR_REPLY_FLAG_NO_STATS_UPDATE.
+      const recounted = this.countedErrors !== countedBefore && SCRIPT_COMMANDS.has(spec.name) &&
+        reply.lastErrorMessage.startsWith(this.lastCountedError);
+      if (!recounted) this.countError(reply.lastErrorCode, reply.lastErrorMessage);
     }
     this.stats.commandsProcessed++;
   }

@@ -66,9 +66,10 @@ export async function startServer(extraArgs: string[] = [], env: Record<string, 
     stop: async () => {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once("exit", r));
-        process.kill(proc.pid!, "SIGTERM");
+        // The process may exit between the check and the signal (ESRCH): that is a stop too.
+        try { process.kill(proc.pid!, "SIGTERM"); } catch { /* already gone */ }
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (proc.exitCode === null) process.kill(proc.pid!, "SIGKILL");
+        if (proc.exitCode === null) try { process.kill(proc.pid!, "SIGKILL"); } catch { /* already gone */ }
       }
       if (!at) rmSync(dir, { recursive: true, force: true });
     },
