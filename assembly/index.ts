@@ -187,6 +187,8 @@ export function argc(): i32 { return parsedArgc; }
 export function argvPtr(): usize { return parsedArgvPtr; }
 export { savePartial, resumePartial, dropPartial } from "./resp/parser";
 export function setProtoMaxBulkLen(n: f64): void { parser.protoMaxBulkLen = <i64>n; }
+/** The next process() calls parse for a client that must still authenticate (AUTH limits). */
+export function setUnauthenticated(on: bool): void { parser.unauthenticated = on; }
 /** The client's protocol (HELLO 2/3) for the replies of the next process() calls. */
 export function setProtocol(v: i32): void { setResp(v); }
 /** CONFIG SET hash-max-listpack-entries / -value (and their ziplist aliases). */

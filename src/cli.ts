@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { Config, applyArgv } from "./config/config.js";
 import { Server, LATTICEKV_VERSION } from "./server/server.js";
 import { log, logSettings, type LogLevel } from "./server/log.js";
+import { aclOf } from "./acl/acl.js";
 import { persistenceOf } from "./persistence/persistence.js";
 
 async function main(): Promise<void> {
@@ -26,6 +27,12 @@ async function main(): Promise<void> {
   else log("warning", "Warning: no config file specified, using the default config. In order to specify a config file use latticekv /path/to/redis.conf");
   if (config.unknown.length) log("warning", `Ignoring config directives LatticeKV does not implement: ${config.unknown.join(", ")}`);
   const server = new Server(config);
+  // `user` lines or the aclfile (Redis's ACLLoadUsersAtStartup): an error stops the start.
+  const aclError = aclOf(server).loadUsersAtStartup();
+  if (aclError) {
+    log("warning", aclError);
+    process.exit(1);
+  }
   let port: number;
   try {
     port = await server.listen();

@@ -15,6 +15,8 @@ export const PARSE_ERROR: i32 = -1;
 
 const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
 export let protoMaxBulkLen: i64 = 512 * 1024 * 1024;
+/** The client must still authenticate: Redis caps its multibulk count at 10 and bulks at 16384. */
+export let unauthenticated = false;
 
 // The parsed command: argc pairs of (pointer, length).
 export let argc: i32 = 0;
@@ -133,6 +135,7 @@ function parseMultibulk(start: usize, end: usize): i32 {
     if (!string2ll(start + 1, <usize>cr - start - 1) || parsedInt > i32.MAX_VALUE) {
       return fail("invalid multibulk length");
     }
+    if (unauthenticated && parsedInt > 10) return fail("unauthenticated multibulk length");
     count = parsedInt;
     p = <usize>cr + 2;
     if (count <= 0) { nextPos = p; return PARSE_EMPTY; }
@@ -153,6 +156,7 @@ function parseMultibulk(start: usize, end: usize): i32 {
     if (!string2ll(p + 1, <usize>cr - p - 1) || parsedInt < 0 || parsedInt > protoMaxBulkLen) {
       return fail("invalid bulk length");
     }
+    if (unauthenticated && parsedInt > 16384) return fail("unauthenticated bulk length");
     const len = <usize>parsedInt;
     const data = <usize>cr + 2;
     if (data + len + 2 > end) { needBytes = data + len + 2; return incompleteAt(start, p, count); }

@@ -28,7 +28,7 @@ export const clientInfoProviders = {
 clientInfoProviders.flags.push((c) => (c.blocked ? "b" : ""));
 
 /** Users CLIENT KILL USER may name (only "default" until ACL lands; the ACL family replaces it). */
-export const userDirectory = { exists: (name: string) => name === "default" };
+export const userDirectory = { exists: (name: string): boolean => name === "default" };
 
 const CLIENT_TYPES = new Set(["normal", "slave", "replica", "pubsub", "master"]);
 

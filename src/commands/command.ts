@@ -123,7 +123,7 @@ export function keysFromSpecs(spec: CommandSpec, argv: Buffer[]): KeyRef[] | nul
 }
 
 /** Key flags of commands whose specs say variable_flags (Redis's setGetKeys, bitfieldGetKeys). */
-function variableFlags(name: string, argv: Buffer[]): RespJson[] | null {
+export function variableFlags(name: string, argv: Buffer[]): RespJson[] | null {
   const rw: RespJson[] = [{ s: "RW" }, { s: "access" }, { s: "update" }];
   if (name === "set") {
     for (let i = 3; i < argv.length; i++) if (argv[i].toString("latin1").toLowerCase() === "get") return rw;
@@ -143,7 +143,7 @@ function variableFlags(name: string, argv: Buffer[]): RespJson[] | null {
 }
 
 /** SORT's keys when the specs cannot say (Redis's sortGetKeys): the key and STORE target. */
-function sortKeys(argv: Buffer[]): KeyRef[] {
+export function sortKeys(argv: Buffer[]): KeyRef[] {
   const out: KeyRef[] = [{ pos: 1, flags: [{ s: "RO" }, { s: "access" }] }];
   const skip: Record<string, number> = { limit: 2, get: 1, by: 1 };
   let store = -1;

@@ -15,6 +15,7 @@ import { registerSetCommands } from "./sets.js";
 import { registerZsetCommands } from "./zsets.js";
 import { registerSortCommands } from "./sort.js";
 import { registerScriptingCommands } from "./scripting.js";
+import { registerAclCommands } from "./acl.js";
 import { registerPersistenceCommands } from "./persistence.js";
 import { registerStreamCommands } from "./streams.js";
 import { registerGeoCommands } from "./geo.js";
@@ -50,4 +51,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerCrdtCommands(t);
   registerPubsubCommands(t);
   registerMonitorCommand(t);
+  registerAclCommands(t);
 }

@@ -13,14 +13,21 @@ import { persistenceOf } from "../persistence/persistence.js";
 export const resetHooks: ((c: Client) => void)[] = [];
 
 /**
- * HELLO AUTH's check until ACL lands: the default user, with requirepass as its password
- * (any password when there is none, as Redis's "nopass" default user).
+ * HELLO's AUTH and authentication state; src/acl/acl.ts installs the real ones (these are
+ * Redis's behaviour with no ACL configured: a default user with requirepass as its password).
  */
 export const authenticator = {
-  check(server: Server, user: string, pass: string): boolean {
+  /** Authenticates the client as user (ACLAuthenticateUser); false: WRONGPASS. */
+  check(server: Server, user: string, pass: string, client: Client): boolean {
+    void client;
     if (user !== "default") return false;
     const required = server.config.get("requirepass");
     return required === "" || required === pass;
+  },
+  /** The client must still authenticate (HELLO without AUTH answers NOAUTH). */
+  required(server: Server, client: Client): boolean {
+    void server; void client;
+    return false;
   },
 };
 
@@ -80,12 +87,15 @@ export function registerServerCommands(t: CommandTable): void {
       }
     }
     if (user !== undefined && pass !== undefined) {
-      if (!authenticator.check(server, user, pass)) {
+      if (!authenticator.check(server, user, pass, client)) {
         return reply.error("WRONGPASS invalid username-password pair or user is disabled.");
       }
       client.user = user;
     }
     if (name !== undefined) client.name = name.toString("latin1");
+    if (authenticator.required(server, client)) {
+      return reply.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
     if (ver) setProtocol(client, ver);
     helloReply(server, client);
   });

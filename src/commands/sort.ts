@@ -5,6 +5,7 @@
 // are strings and hashes, which the kernel holds, so they are read with a GET / HGET run on
 // the shard that owns each key (Shard.call): any key of another type, or a missing one,
 // reads as nothing, as Redis's lookupKeyByPattern answers NULL.
+import { aclOf } from "../acl/acl.js";
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { ERR } from "./context.js";
@@ -55,6 +56,8 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
   let storekey: Buffer | null = null;
   let dontsort = false;
   const getops: string[] = [];
+  // BY and GET patterns may name any key: Redis allows them only with read access to all keys.
+  const fullKeyAccess = aclOf(ctx.server).hasFullReadAccess(ctx.client, ctx.spec, argv);
   for (let j = 2; j < argv.length; j++) {
     const left = argv.length - j - 1;
     const opt = arg(ctx, j).toLowerCase();
@@ -74,7 +77,9 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
       sortby = arg(ctx, ++j);
       // A BY pattern without '*' is constant: nothing to sort by, nothing to look up.
       if (!sortby.includes("*")) dontsort = true;
+      else if (!fullKeyAccess) return ctx.reply.error("BY option of SORT denied due to insufficient ACL permissions.");
     } else if (opt === "get" && left >= 1) {
+      if (!fullKeyAccess) return ctx.reply.error("GET option of SORT denied due to insufficient ACL permissions.");
       getops.push(arg(ctx, ++j));
     } else return ctx.reply.error(ERR.syntax);
   }

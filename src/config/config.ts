@@ -65,6 +65,7 @@ export const IMPLEMENTED = new Set<string>([
   "save", "dbfilename", "rdbchecksum", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
   "appenddirname", "aof-load-truncated", "aof-timestamp-enabled",
   "aof-use-rdb-preamble",
+  "requirepass", "aclfile", "acllog-max-len", "acl-pubsub-default", "protected-mode",
 ]);
 
 const byName = new Map<string, Directive>();
@@ -124,6 +125,8 @@ export class Config {
   /** Directives set at start-up (file or flags), for CONFIG REWRITE's "what the user chose". */
   configFile?: string;
   private appliers = new Map<string, ApplyFn[]>();
+  /** `user` lines from the config file or flags, in order (applied by src/acl/ at start-up). */
+  readonly userLines: string[][] = [];
   private loadingFile = false;
   private saveLoaded = false;
 
@@ -171,6 +174,7 @@ export class Config {
       const r = this.setMany([[name, args.join(" ")]]);
       return r;
     }
+    if (name.toLowerCase() === "user") return this.addUserLine(args);
     const d = findDirective(name);
     if (!d) {
       if (EXTRA_DIRECTIVES.has(name.toLowerCase())) this.extra.push([name.toLowerCase(), args]);
@@ -187,6 +191,20 @@ export class Config {
     const r = this.parse(d, argv, true);
     if (typeof r === "object") return r.error;
     this.values.set(d.name, r);
+    return null;
+  }
+
+  /**
+   * A `user <name> <rules...>` line (Redis's ACLAppendUserForLoading): kept for src/acl/ to
+   * apply at start-up, where the rules are checked against the command table.
+   */
+  private addUserLine(args: string[]): string | null {
+    if (args.length === 1 && args[0].includes(" ")) args = splitConfigLine(args[0]) ?? args;
+    if (args.length < 1) return "wrong number of arguments";
+    if (this.userLines.some((u) => u[0] === args[0])) {
+      return `Error in user declaration '${args[0]}': Duplicate user found. A user can only be defined once in config files`;
+    }
+    this.userLines.push(args);
     return null;
   }
 

@@ -23,6 +23,7 @@ export interface KernelExports {
   argc(): number;
   argvPtr(): number;
   setProtoMaxBulkLen(n: number): void;
+  setUnauthenticated(on: number): void;
   savePartial(start: number): number;
   resumePartial(block: number): void;
   dropPartial(block: number): void;

@@ -85,6 +85,13 @@ export class Client {
   resp = 2;
   /** The ACL user this connection is authenticated as. */
   user = "default";
+  /** Redis's c->authenticated (src/acl/acl.ts sets it when the connection is accepted). */
+  authenticated = true;
+  /**
+   * Commands need ACL checks (not authenticated, or a user with limits): the kernel hands
+   * every command back so Server.dispatch checks it (src/acl/acl.ts keeps this current).
+   */
+  aclGuarded = false;
   /** CLIENT REPLY OFF: no reply is sent. */
   replyOff = false;
   /** CLIENT REPLY SKIP: the next command's reply is not sent. */
@@ -275,9 +282,11 @@ export class Client {
         shard.useProtocol(this.resp);
         // In MULTI the kernel hands every command back, to be queued; while a script is
         // busy, to pass the server's input gate; for a RESP2 client subscribed to pub/sub,
-        // whose commands are restricted; while a MONITOR listens, so it sees every command.
+        // whose commands are restricted; while a MONITOR listens, so it sees every command;
+        // with ACL limits, to be checked.
         shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
-          (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0);
+          (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded);
+        shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
         recordKernelRun(this.server, k.x, k.mem, performance.now() - t0);

@@ -24,6 +24,7 @@ import { replicaRejects, setMaster } from "../commands/replication.js";
 import { queueCommand, discardTransaction } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
+import { aclOf, aclAccept } from "../acl/acl.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
 import { injectClockFaults, injectSocketFaults } from "./faults.js";
 export { unknownCommandError };
@@ -228,6 +229,7 @@ export class Server {
     const keepalive = this.config.getNumber("tcp-keepalive");
     if (keepalive > 0) sock.setKeepAlive(true, keepalive * 1000);
     const c = new Client(this, sock);
+    if (!aclAccept(this, c)) return;
     this.clients.set(c.id, c);
     this.stats.connectionsReceived++;
     sock.on("data", (d) => c.onData(d));
@@ -246,13 +248,14 @@ export class Server {
    * in MULTI, queues it instead (src/commands/multi.ts).
    */
   dispatch(client: Client, argv: Buffer[]): void {
+    if (client.aclGuarded && aclOf(this).checkDispatch(client, argv)) return;
     if (this.cluster && this.clusterRejects(client, argv)) return;
     if (this.inputGate !== null && this.inputGate(client, argv)) return;
     if (replicationOf(this).link && this.readOnlyRejects(client, argv)) return;
     if (client.subscriptions > 0 && client.resp === 2 && rejectInSubscribedContext(this, client, argv)) return;
     if (this.maxmemory.oom && this.oomRejects(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
-    this.execCommand(client, argv);
+    this.execCommand(client, argv, false);
   }
 
   /**
@@ -261,14 +264,16 @@ export class Server {
    * EXEC, Lua's redis.call). Host commands run their handler; kernel commands run in the
    * kernel of the shard(s) owning their keys (Router.execute), whichever shard parsed the
    * client's input. Unknown commands and arity errors are replied as errors, as Redis's
-   * processCommand does. Synchronous: nothing else runs in between.
+   * processCommand does. Synchronous: nothing else runs in between. nested (EXEC, scripts):
+   * ACL rules are checked here; dispatch checked its commands already.
    */
-  execCommand(client: Client, argv: Buffer[]): void {
+  execCommand(client: Client, argv: Buffer[], nested = true): void {
     const found = this.resolveCommand(argv);
     if (found.error !== undefined) {
       client.lastCommand = argv[0].toString("latin1").toLowerCase();
       return this.rejectCommand(client, found.error, found.spec);
     }
+    if (nested && client.aclGuarded && aclOf(this).checkNested(client, found.spec!, argv)) return;
     this.run(client, found.spec!, argv);
   }
 

@@ -30,6 +30,7 @@ export class Shard {
   private protocol = 2;
   /** Whether the kernel hands every command back (setQueueing: the client is in MULTI). */
   private queueing = false;
+  private unauthenticated = false;
   private recording = false;
   /**
    * Called with the kernel's effect log (assembly/effects.ts) after each call that wrote
@@ -90,6 +91,13 @@ export class Shard {
     this.oom = on;
   }
 
+  /** Makes the kernel parse with Redis's limits for a client that has not authenticated. */
+  useAuthLimits(on: boolean): void {
+    if (on === this.unauthenticated) return;
+    this.kernel.x.setUnauthenticated(on ? 1 : 0);
+    this.unauthenticated = on;
+  }
+
   /** Turns the kernel's effect log on or off (off by default: one branch on the hot path). */
   recordEffects(on: boolean): void {
     this.kernel.x.setEffectsEnabled(on ? 1 : 0);
@@ -137,6 +145,7 @@ export class Shard {
     const x = this.kernel.x;
     // A nested call runs the command now, even while a client in MULTI is being processed.
     this.useQueueing(false);
+    this.useAuthLimits(false);
     const p = x.alloc(req.length);
     // Routed here already (several shards, or cluster mode's slot checks done by the host).
     x.setRouting(0);
