@@ -25,6 +25,7 @@ import { registerMigrateCommand } from "./migrate.js";
 import { registerReplicationCommands } from "./replication.js";
 import { registerPubsubCommands } from "./pubsub.js";
 import { registerMonitorCommand } from "./monitor.js";
+import { registerLolwutCommand } from "./lolwut.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -52,4 +53,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerPubsubCommands(t);
   registerMonitorCommand(t);
   registerAclCommands(t);
+  registerLolwutCommand(t);
 }

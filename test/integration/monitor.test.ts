@@ -53,3 +53,11 @@ describe("MONITOR", () => {
     m.close();
   });
 });
+
+describe("LOLWUT", () => {
+  it("answers Redis's version line, and rejects a VERSION that is not an integer", async () => {
+    expect(await r.call("LOLWUT")).toBe("Redis ver. 7.0.15\n");
+    expect(await r.call("LOLWUT", "VERSION", "1")).toBe("Redis ver. 7.0.15\n");
+    await expect(r.call("LOLWUT", "VERSION", "x")).rejects.toThrow("ERR value is not an integer or out of range");
+  });
+});
