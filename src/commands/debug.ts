@@ -13,6 +13,7 @@ import { randomBytes, createHash } from "node:crypto";
 import { parseMemory } from "../config/config.js";
 import { rewriteConfigFile } from "../config/rewrite.js";
 import { parseSafeInteger } from "./context.js";
+import { setDenyScriptsDisabled } from "./scripting.js";
 
 export type DebugHandler = (ctx: CommandContext) => void;
 
@@ -167,9 +168,13 @@ function registerBuiltins(): void {
     reply.ok();
   });
   // Accepted and acknowledged: LatticeKV has no counterpart to tune.
-  for (const name of ["pause-cron", "set-skip-checksum-validation", "aof-flush-sleep", "set-disable-deny-scripts"]) {
+  for (const name of ["pause-cron", "set-skip-checksum-validation", "aof-flush-sleep"]) {
     defineDebug(name, 3, ({ reply }) => reply.ok());
   }
+  defineDebug("set-disable-deny-scripts", 3, ({ server, argv, reply }) => {
+    setDenyScriptsDisabled(server, atoi(argv[2]) !== 0);
+    reply.ok();
+  });
   defineDebug("replybuffer", 4, (ctx) => {
     const what = ctx.argv[2].toString("latin1").toLowerCase();
     if (what !== "peak-reset-time" && what !== "resizing") return subcommandSyntaxError(ctx);

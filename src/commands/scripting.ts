@@ -50,6 +50,15 @@ export interface Scripting {
 
 const states = new WeakMap<Server, Scripting>();
 
+/** Servers where DEBUG SET-DISABLE-DENY-SCRIPTS 1 lets scripts run noscript commands (tests). */
+const denyScriptsDisabled = new WeakSet<Server>();
+
+/** DEBUG SET-DISABLE-DENY-SCRIPTS: server.script_disable_deny_script. */
+export function setDenyScriptsDisabled(server: Server, on: boolean): void {
+  if (on) denyScriptsDisabled.add(server);
+  else denyScriptsDisabled.delete(server);
+}
+
 const LOG_LEVELS: LogLevel[] = ["debug", "verbose", "notice", "warning"];
 
 export function scriptingOf(server: Server): Scripting {
@@ -98,7 +107,7 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
       eff = sub;
     }
   }
-  if (eff.flags.has("noscript")) return { error: "This Redis command is not allowed from script" };
+  if (eff.flags.has("noscript") && !denyScriptsDisabled.has(server)) return { error: "This Redis command is not allowed from script" };
   // scriptCall's state checks reject the command like Redis's rejectCommand: it counts in
   // the command's rejected_calls and in errorstats (once: EVAL's error does not count again).
   const reject = (code: string, message: string) => {
@@ -198,12 +207,24 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
     endScript(server, scripting);
     throw e;
   }
-  if (call.step()) return endScript(server, scripting);
+  // The script sees time stand still at its start (Redis's script time snapshot): a key does
+  // not expire under it. Only while it runs: when it pauses, the rest of the server has the clock.
+  const startedAt = server.now();
+  const step = () => {
+    const clock = server.now;
+    server.now = () => startedAt;
+    try {
+      return call.step();
+    } finally {
+      server.now = clock;
+    }
+  };
+  if (step()) return endScript(server, scripting);
   scripting.paused = true;
   client.blocked = true;
   server.inputGate = (c, argv) => busyGate(server, run, c, argv, discardTransaction);
   const tick = () => {
-    if (!call.step()) {
+    if (!step()) {
       setImmediate(tick);
       return;
     }

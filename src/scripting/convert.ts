@@ -243,7 +243,10 @@ export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number, d
       if (rawField(L, "verbatim_string") === lua.LUA_TTABLE) {
         if (rawField(L, "format") === lua.LUA_TSTRING) {
           const format = toBuffer(L, -1).toString("latin1");
-          if (rawField(L, "string") === lua.LUA_TSTRING) {
+          // The string is a field of the verbatim table, below the format on the stack.
+          lua.lua_pushstring(L, "string");
+          lua.lua_rawget(L, -3);
+          if (lua.lua_type(L, -1) === lua.LUA_TSTRING) {
             w.verbatim(toBuffer(L, -1).toString("utf8"), format);
             lua.lua_pop(L, 4);
             return;

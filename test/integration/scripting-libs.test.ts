@@ -9,7 +9,7 @@ let srv: RunningServer;
 let r: Redis;
 
 beforeAll(async () => {
-  srv = await startServer();
+  srv = await startServer(["--enable-debug-command", "yes"]);
   r = new Redis({ port: srv.port, host: "127.0.0.1", enableReadyCheck: false });
 });
 afterAll(async () => {
@@ -111,6 +111,28 @@ describe("scripts and the rest of the server", () => {
     await r.del("myset");
     await r.sadd("myset", "b", "a", "c");
     expect(await r.eval("return redis.call('sort', KEYS[1], 'by', '_')", 1, "myset")).toEqual(["a", "b", "c"]);
+  });
+
+  it("time stands still inside a script: a key set with PX 1 still exists after a sleep", async () => {
+    await r.debug("SET-DISABLE-DENY-SCRIPTS", "1");
+    try {
+      const res = await r.eval("redis.call('SET', 'k', 'v', 'PX', 1) redis.call('DEBUG', 'SLEEP', 0.01) return redis.call('EXISTS', 'k')", 0);
+      expect(res).toBe(1);
+      expect(await r.exists("k")).toBe(0);
+    } finally {
+      await r.debug("SET-DISABLE-DENY-SCRIPTS", "0");
+    }
+    expect(await errorOf(r.eval("return redis.call('DEBUG', 'SLEEP', 0)", 0))).toMatch(/This Redis command is not allowed from script/);
+  });
+
+  it("a verbatim string a RESP3 script receives goes back to a RESP3 client as verbatim", async () => {
+    await r.debug("SET-DISABLE-DENY-SCRIPTS", "1");
+    try {
+      // ioredis speaks RESP3 and reads a verbatim string as its text.
+      expect(await r.eval("redis.setresp(3) return redis.call('DEBUG', 'PROTOCOL', 'verbatim')", 0)).toBe("This is a verbatim\nstring");
+    } finally {
+      await r.debug("SET-DISABLE-DENY-SCRIPTS", "0");
+    }
   });
 
   it("INFO memory counts cached scripts", async () => {
