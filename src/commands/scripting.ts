@@ -18,17 +18,25 @@ import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { parseInteger } from "./context.js";
 import type { FunctionsState } from "./functions.js";
 import { busyGate, shouldPause } from "../scripting/busy.js";
+import { replicationOf } from "../repl/replication.js";
 import { discardTransaction } from "./multi.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
 export const NOREPLICAS_ERR = "-NOREPLICAS Not enough good replicas to write.";
 
 /**
- * checkGoodReplicasStatus: min-replicas-to-write is met. LatticeKV has no Redis-protocol
- * replicas, so with min-replicas-to-write (and min-replicas-max-lag) set it never is.
+ * checkGoodReplicasStatus: a replica, or min-replicas-to-write unset, or at least that many
+ * replicas acknowledged within min-replicas-max-lag seconds (refreshGoodSlavesCount).
  */
 export function goodReplicas(server: Server): boolean {
-  return server.config.getNumber("min-replicas-to-write") === 0 || server.config.getNumber("min-replicas-max-lag") === 0;
+  const toWrite = server.config.getNumber("min-replicas-to-write");
+  const maxLag = server.config.getNumber("min-replicas-max-lag");
+  if (toWrite === 0 || maxLag === 0) return true;
+  const repl = replicationOf(server);
+  if (repl.link) return true;
+  let good = 0;
+  for (const r of repl.replicas.values()) if (Math.floor((Date.now() - r.ackAt) / 1000) <= maxLag) good++;
+  return good >= toWrite;
 }
 
 /** The server's scripting state: its Lua engines, libraries, and the script running now. */

@@ -135,6 +135,20 @@ describe("scripts and the rest of the server", () => {
     }
   });
 
+  it("min-replicas-to-write without replicas refuses scripts that may write (NOREPLICAS), not read-only ones", async () => {
+    await r.set("nr", "v");
+    await r.config("SET", "min-replicas-to-write", "1");
+    try {
+      expect(await r.eval("#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", 1, "nr")).toBe("v");
+      expect(await r.eval("return redis.call('get', KEYS[1])", 1, "nr")).toBe("v");
+      expect(await errorOf(r.eval("#!lua\nreturn redis.call('get', KEYS[1])", 1, "nr"))).toBe("NOREPLICAS Not enough good replicas to write.");
+      expect(await errorOf(r.eval("return redis.call('set', KEYS[1], 'w')", 1, "nr"))).toMatch(/^NOREPLICAS Not enough good replicas to write\./);
+    } finally {
+      await r.config("SET", "min-replicas-to-write", "0");
+    }
+    expect(await r.get("nr")).toBe("v");
+  });
+
   it("INFO memory counts cached scripts", async () => {
     await r.script("FLUSH");
     await r.script("LOAD", "return 1");
