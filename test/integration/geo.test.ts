@@ -1,22 +1,14 @@
 // Geo commands through a real server (1 and 4 shards) with ioredis: scores are Redis's 52-bit
 // geohashes and every reply below was checked against redis-server 7.0.15 with the same
 // commands (distances to 4 decimals, coordinates as Redis prints them).
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from "vitest";
+import { describe, it, expect, beforeEach } from "vitest";
 import Redis from "ioredis";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { useServer, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 
-beforeAll(async () => {
-  srv = await startServer();
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+useServer((s, c) => { srv = s; r = c; });
 beforeEach(async () => {
   await r.flushall();
   await r.geoadd("{s}icily", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania");

@@ -1,22 +1,14 @@
 // HyperLogLog through a real server (1 and 4 shards): the stored value is byte for byte what
 // Redis 7.0.15 stores for the same elements, PFCOUNT gives Redis's numbers, sparse values
 // turn dense past hll-sparse-max-bytes, and corrupt values are refused, never crash.
-import { describe, it, expect, beforeAll, afterAll, beforeEach } from "vitest";
+import { describe, it, expect, beforeEach } from "vitest";
 import Redis from "ioredis";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { useServer, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 
-beforeAll(async () => {
-  srv = await startServer();
-  r = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
-  await r.connect();
-});
-afterAll(async () => {
-  r?.disconnect();
-  await srv?.stop();
-});
+useServer((s, c) => { srv = s; r = c; });
 beforeEach(async () => { await r.flushall(); });
 
 const hex = (s: string) => Buffer.from(s.replace(/\\x([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))), "latin1");
