@@ -9,6 +9,7 @@
 // probability), or enableBuggify() from a test or the simulator. When disabled, buggify()
 // is one comparison; points must be cheap to reach and must only ever do things that could
 // happen anyway (a short socket write, a late reply, a clock jump, a lost packet).
+import { mulberry32 } from "../verify/prng.js";
 
 export interface FaultPoint {
   name: string;
@@ -46,17 +47,6 @@ export function definePoint(name: string, description: string, probability = 0.0
 
 export function faultPoints(): FaultPoint[] {
   return [...registry.values()];
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hashName(seed: number, name: string): number {
