@@ -103,6 +103,18 @@ async function main() {
   report(results);
 }
 
+/** One unit's result row from runUnit's counts, printed as the run goes. */
+function recordResult(unit, redis, r, notes) {
+  const result = {
+    unit, redis, ok: r.ok, err: r.err, exception: r.exception, skipped: r.skipped, ignored: r.ignored,
+    seconds: Math.round(r.seconds * 10) / 10, note: notes.join(", "),
+    errors: r.errors.slice(0, 100), exceptions: r.exceptions.map((e) => e.slice(0, 500)),
+  };
+  result.passes = redis !== null && passes(result, redis);
+  console.log(`${result.ok} ok, ${result.err} err, ${result.exception} exception (${result.seconds} s)${result.note ? ` [${result.note}]` : ""}`);
+  return result;
+}
+
 /** Runs `units` in external mode against one server, restarted when a unit kills or wedges it. */
 async function runExternal(command, suite) {
   let server = await startServer(command);
@@ -139,14 +151,7 @@ async function runExternal(command, suite) {
       restarted = `compat: restarted the server: pid ${server.pid} on 127.0.0.1:${server.port}`;
     }
     writeFileSync(join(resultsDir, "logs", `${unit.replace(/\//g, "_")}.log`), r.output);
-    const result = {
-      unit, redis, ok: r.ok, err: r.err, exception: r.exception, skipped: r.skipped, ignored: r.ignored,
-      seconds: Math.round(r.seconds * 10) / 10, note: notes.join(", "),
-      errors: r.errors.slice(0, 100), exceptions: r.exceptions.map((e) => e.slice(0, 500)),
-    };
-    result.passes = redis !== null && passes(result, redis);
-    results.push(result);
-    console.log(`${result.ok} ok, ${result.err} err, ${result.exception} exception (${result.seconds} s)${result.note ? ` [${result.note}]` : ""}`);
+    results.push(recordResult(unit, redis, r, notes));
     if (restarted) console.log(restarted);
   }
   await server.stop();
@@ -172,14 +177,7 @@ async function runHarness(tree) {
       notes.push(`killed after ${Math.round(r.seconds)} s`);
     }
     writeFileSync(join(resultsDir, "logs", `${unit.replace(/[/:]/g, "_")}.log`), r.output);
-    const result = {
-      unit, redis, ok: r.ok, err: r.err, exception: r.exception, skipped: r.skipped, ignored: r.ignored,
-      seconds: Math.round(r.seconds * 10) / 10, note: notes.join(", "),
-      errors: r.errors.slice(0, 100), exceptions: r.exceptions.map((e) => e.slice(0, 500)),
-    };
-    result.passes = redis !== null && passes(result, redis);
-    results.push(result);
-    console.log(`${result.ok} ok, ${result.err} err, ${result.exception} exception (${result.seconds} s)${result.note ? ` [${result.note}]` : ""}`);
+    results.push(recordResult(unit, redis, r, notes));
   }
   return results;
 }
