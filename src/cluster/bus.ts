@@ -253,7 +253,10 @@ export class ClusterBus {
         st.assign(s, sender);
       }
     }
-    for (let s = 0; s < st.owner.length; s++) if (st.owner[s] === sender && !claimed.has(s)) st.assign(s, null);
+    // A slot the sender no longer claims keeps its owner here until a node with a greater
+    // configEpoch claims it, as in Redis: unassigning it would open a window after
+    // CLUSTER SETSLOT NODE in which a message the sender sent before its own SETSLOT
+    // leaves the slot unowned (cluster_state:fail) until the sender's next ping.
   }
 
   private handleEpochCollision(sender: ClusterNode): void {

@@ -131,8 +131,8 @@ describe.skipIf(!redisCli)("cluster mode (3 nodes)", () => {
     const watcher = nodes[0];
     await victim.srv.stop();
     await waitFor("the others to mark the node failed", async () =>
-      cli("-p", String(watcher.port), "cluster", "info").includes("cluster_state:fail"));
-    expect(cli("-p", String(watcher.port), "cluster", "nodes")).toMatch(/master,fail - /);
+      /master,fail - /.test(cli("-p", String(watcher.port), "cluster", "nodes")));
+    expect(cli("-p", String(watcher.port), "cluster", "info")).toContain("cluster_state:fail");
     nodes[2] = await startNode(victim);
     await waitFor("cluster_state:ok again", async () =>
       cli("-p", String(watcher.port), "cluster", "info").includes("cluster_state:ok"));
