@@ -20,6 +20,8 @@ import type { FunctionsState } from "./functions.js";
 import { busyGate, shouldPause } from "../scripting/busy.js";
 import { replicationOf } from "../repl/replication.js";
 import { discardTransaction } from "./multi.js";
+import { aclOf } from "../acl/acl.js";
+import { checkCommand, ACL_OK } from "../acl/check.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
 export const NOREPLICAS_ERR = "-NOREPLICAS Not enough good replicas to write.";
@@ -81,6 +83,7 @@ export function scriptingOf(server: Server): Scripting {
       call: (run: ScriptRun, argv: Buffer[]) => callFromScript(server, state, run, argv),
       log: (level: number, msg: string) => log(LOG_LEVELS[level] ?? "notice", msg),
       interrupt: (run: ScriptRun) => (shouldPause(server, run) ? "yield" as const : undefined),
+      aclCheck: (argv: Buffer[]) => aclCheckFromScript(server, state, argv),
     };
     state.engine = new LuaEngine(host, "eval");
     state.functionEngine = new LuaEngine(host, "function");
@@ -94,6 +97,18 @@ export function scriptingOf(server: Server): Scripting {
     server.blocking.afterCommand = () => { if (!state.paused) afterCommand(); };
   }
   return s;
+}
+
+/**
+ * redis.acl_check_cmd (luaRedisAclCheckCmdPermissionsCommand): lookupCommand without an arity
+ * check, then ACLCheckAllUserCommandPerm for the script's caller, keys and channels included.
+ */
+function aclCheckFromScript(server: Server, state: Scripting, argv: Buffer[]): boolean | null {
+  let spec = server.table.lookup(argv[0].toString("latin1"));
+  if (spec && spec.subcommands.size > 0 && argv.length >= 2) spec = spec.subcommands.get(argv[1].toString("latin1").toLowerCase());
+  if (!spec) return null;
+  const caller = state.caller;
+  return caller === null || checkCommand(aclOf(server).userOf(caller), spec, argv).result === ACL_OK;
 }
 
 /** scriptCall's checks, then the command run as the script's client; its RESP reply. */

@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import Redis from "ioredis";
 import { createHash } from "node:crypto";
-import { useServer, type RunningServer } from "../helpers/server.js";
+import { useServer, connectClient, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
@@ -265,6 +265,24 @@ describe("real-world scripts", () => {
     await r.hset("h3", "f", "v");
     expect(await r.eval("redis.setresp(3) local m = redis.call('hgetall', KEYS[1]) return m.map.f", 1, "h3")).toBe("v");
     expect(await r.eval("redis.setresp(3) return redis.call('hgetall', KEYS[1])", 1, "h3")).toEqual(["f", "v"]);
+  });
+
+  it("redis.acl_check_cmd answers for the calling user's commands and keys, and refuses an unknown command", async () => {
+    await r.call("acl", "setuser", "scriptbob", "on", ">123", "+@scripting", "+set", "~x*");
+    const bob = await connectClient(srv.port);
+    try {
+      await bob.call("auth", "scriptbob", "123");
+      expect(await bob.eval("return redis.acl_check_cmd('set','xx',1)", 1, "xx")).toBe(1);
+      expect(await bob.eval("return redis.acl_check_cmd('hset','xx','f',1)", 1, "xx")).toBeNull();
+      expect(await bob.eval("return redis.acl_check_cmd('set','yy',1)", 0)).toBeNull();
+      await expect(bob.eval("return redis.acl_check_cmd('invalid-cmd','arg')", 0))
+        .rejects.toThrow(/Invalid command passed to redis.acl_check_cmd\(\)/);
+      // The default user may do everything.
+      expect(await r.eval("return redis.acl_check_cmd('hset','yy','f',1)", 0)).toBe(1);
+    } finally {
+      bob.disconnect();
+      await r.call("acl", "deluser", "scriptbob");
+    }
   });
 });
 
