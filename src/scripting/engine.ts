@@ -12,6 +12,7 @@ import { pushReply, pushErrorTable, toBuffer, writeLuaReply, errorInfo } from ".
 import { openCjson } from "./lib-cjson.js";
 import { openBit } from "./lib-bit.js";
 import { openCmsgpack } from "./lib-cmsgpack.js";
+import { YIELDABLE_LIB, YIELDABLE_CHUNK, YIELDABLE_FRAMES_SKIP } from "./lib-yieldable.js";
 import { openStruct } from "./lib-struct.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 
@@ -158,10 +159,13 @@ export class LuaEngine {
       "local dbg = debug\n" +
       "debug = nil\n" +
       "function __redis__err__handler(err)\n" +
-      "  local i = dbg.getinfo(2,'nSl')\n" +
+      "  local lvl = 2\n" +
+      "  local i = dbg.getinfo(lvl,'nSl')\n" +
       "  if i and (i.what == 'C' or i.what == 'J') then\n" +
-      "    i = dbg.getinfo(3,'nSl')\n" +
+      "    lvl = 3\n" +
+      "    i = dbg.getinfo(lvl,'nSl')\n" +
       "  end\n" +
+      YIELDABLE_FRAMES_SKIP +
       "  if type(err) ~= 'table' then\n" +
       "    err = {err='ERR ' .. tostring(err)}" +
       "  end" +
@@ -203,10 +207,13 @@ export class LuaEngine {
       "local dbg = debug\n" +
       "debug = nil\n" +
       "local error_handler = function (err)\n" +
-      "  local i = dbg.getinfo(2,'nSl')\n" +
+      "  local lvl = 2\n" +
+      "  local i = dbg.getinfo(lvl,'nSl')\n" +
       "  if i and (i.what == 'C' or i.what == 'J') then\n" +
-      "    i = dbg.getinfo(3,'nSl')\n" +
+      "    lvl = 3\n" +
+      "    i = dbg.getinfo(lvl,'nSl')\n" +
       "  end\n" +
+      YIELDABLE_FRAMES_SKIP +
       "  if type(err) ~= 'table' then\n" +
       "    err = {err='ERR ' .. tostring(err)}" +
       "  end" +
@@ -365,6 +372,9 @@ export class LuaEngine {
         throw new Error("Lua compat: " + lua.lua_tojsstring(L, -1));
       }
     };
+    if (loadString(L, YIELDABLE_LIB, YIELDABLE_CHUNK) !== 0 || lua.lua_pcall(L, 0, 0, 0) !== 0) {
+      throw new Error("Lua yieldable library: " + lua.lua_tojsstring(L, -1));
+    }
     run(
       "unpack = table.unpack\n" +
       "loadstring = function(s, name) return load(s, name, 't') end\n" +
@@ -730,8 +740,9 @@ export class LuaEngine {
    * The count hook (luaMaskCountHook): a killed script raises an error, on every line from
    * then on so that a pcall cannot swallow it; a script the host wants to pause (past
    * busy-reply-threshold) yields its thread to the event loop. Only the call's own thread
-   * yields, and only where Lua can (not inside a metamethod or sort comparator called from
-   * JS, not inside a coroutine of the script's own).
+   * yields, and only where Lua can (not inside a metamethod called from JS, not inside a
+   * coroutine of the script's own; table.sort and string.gsub call their callbacks from
+   * Lua, lib-yieldable.ts).
    */
   private hook(L: LuaState, thread: LuaState): void {
     const run = this.current;

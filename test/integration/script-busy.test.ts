@@ -79,6 +79,19 @@ describe("a script past busy-reply-threshold", () => {
     expect(await r.ping()).toBe("PONG");
   });
 
+  it.each([
+    ["a table.sort comparator", "local t = {3, 1, 2} table.sort(t, function(a, b) while true do end end)"],
+    ["a string.gsub replacement function", "string.gsub('abc', '%w', function(c) while true do end end)"],
+    ["a string.gsub replacement table's __index", "string.gsub('abc', '%w', setmetatable({}, {__index = function() while true do end end}))"],
+  ])("loops forever inside %s and still answers -BUSY to others and stops on SCRIPT KILL", async (_where, script) => {
+    const caller = client();
+    const running = errorOf(caller.eval(script, 0));
+    expect(await untilBusy(r)).toBe(BUSY_EVAL);
+    expect(await r.script("KILL")).toBe("OK");
+    expect(await running).toMatch(/killed by user/);
+    expect(await r.ping()).toBe("PONG");
+  });
+
   it("refuses EVAL and SHUTDOWN without NOSAVE from others, and its caller's next command waits for it", async () => {
     const caller = client();
     const done = caller.eval(SLEEPY, 0, 600, "finished");

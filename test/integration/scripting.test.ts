@@ -267,6 +267,23 @@ describe("real-world scripts", () => {
     expect(await r.eval("redis.setresp(3) return redis.call('hgetall', KEYS[1])", 1, "h3")).toEqual(["f", "v"]);
   });
 
+  it("table.sort with an order function and string.gsub with a function or table give Lua 5.1's results", async () => {
+    // Expected values are real redis-server 7.0.15's replies to the same scripts.
+    expect(await r.eval("local t={} for i=1,30 do t[i]=(i*7919)%101 end table.sort(t,function(a,b) return a%10<b%10 end) return t", 0))
+      .toEqual([50, 31, 91, 41, 22, 72, 82, 12, 53, 63, 3, 44, 34, 94, 15, 75, 25, 85, 56, 6, 66, 97, 47, 37, 18, 88, 28, 78, 69, 9]);
+    expect(await r.eval("local t={3,1,2} table.sort(t,function(a,b) return true end) return t", 0)).toEqual([1, 2, 3]);
+    expect(await evalError("local t={} for i=1,50 do t[i]=(i*37)%17 end table.sort(t,function(a,b) return a<=b end)"))
+      .toMatch(/^ERR user_script:1: invalid order function for sorting script: \w+, on @user_script:1\.$/);
+    expect(await r.eval("return {string.gsub('hello world', '(%w+)', function(w) return w:upper() end)}", 0)).toEqual(["HELLO WORLD", 2]);
+    expect(await r.eval("return {string.gsub('hello world', '%w+', {hello='HI'})}", 0)).toEqual(["HI world", 2]);
+    expect(await r.eval("return {string.gsub('abc', '', function() return '-' end)}", 0)).toEqual(["-a-b-c-", 4]);
+    expect(await r.eval("return {string.gsub('abc abc', '^a', function() return 'X' end)}", 0)).toEqual(["Xbc abc", 1]);
+    expect(await r.eval("return {string.gsub('abc', '()', function(p) return p end)}", 0)).toEqual(["1a2b3c4", 4]);
+    expect(await r.eval("return {string.gsub('a,b,c,d', ',', function() return ';' end, 2)}", 0)).toEqual(["a;b;c,d", 2]);
+    expect(await evalError("return {string.gsub('abc','b',function() return {} end)}"))
+      .toMatch(/^ERR user_script:1: invalid replacement value \(a table\) script: \w+, on @user_script:1\.$/);
+  });
+
   it("redis.acl_check_cmd answers for the calling user's commands and keys, and refuses an unknown command", async () => {
     await r.call("acl", "setuser", "scriptbob", "on", ">123", "+@scripting", "+set", "~x*");
     const bob = await connectClient(srv.port);
