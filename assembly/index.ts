@@ -38,6 +38,8 @@ import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
 import { setHashListpackLimits as setHashLimits } from "./keyspace/hash-value";
 import { keyMemoryUsage as memoryUsageOf } from "./keyspace/memory-usage";
+import { settleMemory, datasetBytes } from "./keyspace/memory";
+import { evictOne as evictOneKey, clearEvictionPool } from "./keyspace/evict";
 import { registerKeyCommands } from "./commands/keys";
 import { registerExpireCommands } from "./commands/keys-expire";
 import { registerObjectCommand } from "./commands/object";
@@ -80,6 +82,19 @@ export function setReadOnly(on: bool): void { readOnly = on; }
 let oom = false;
 export function setOom(on: bool): void { oom = on; }
 
+/**
+ * maxmemory with an eviction policy: once this shard's dataset grows past `bytes`, denyoom
+ * commands are handed back so the host can evict (src/server/maxmemory.ts) before running
+ * them, as Redis's processCommand calls performEvictions. 0: no budget.
+ */
+let memBudget: i64 = 0;
+export function setMemoryBudget(bytes: f64): void { memBudget = <i64>bytes; }
+function overBudget(): bool {
+  if (memBudget <= 0) return false;
+  settleMemory();
+  return datasetBytes > memBudget;
+}
+
 let consumed: usize = 0;
 let need: usize = 0;
 let handedStart: usize = 0;
@@ -109,6 +124,12 @@ export function realloc(ptr: usize, size: usize): usize { return heap.realloc(pt
 export function free(ptr: usize): void { heap.free(ptr); }
 
 export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
+  const st = processCommands(start, end, db, nowMs);
+  settleMemory();
+  return st;
+}
+
+function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   resetOutput();
   ranCount = 0;
   resetEffects();
@@ -141,7 +162,7 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     if (!arityOk(cmd, argc)) {
       addError("wrong number of arguments for '" + cmd.name + "' command");
       cmd.rejectedCalls++;
-    } else if ((readOnly && (cmd.flags & CMD_WRITE) != 0) || (oom && (cmd.flags & CMD_DENYOOM) != 0)) {
+    } else if ((readOnly && (cmd.flags & CMD_WRITE) != 0) || ((cmd.flags & CMD_DENYOOM) != 0 && (oom || overBudget()))) {
       consumed = pos;
       handedStart = cmdStart;
       handedToRoute = false;
@@ -244,6 +265,28 @@ export function setActiveExpire(on: bool): void { setActiveExpireFlag(on); }
 export function setLfuPolicy(on: bool): void { setLfuPolicyFlag(on); }
 /** CONFIG lfu-log-factor / lfu-decay-time. */
 export function setLfuParams(logFactor: f64, decayTime: f64): void { setLfuParamsVals(<i64>logFactor, <i64>decayTime); }
+
+// ---- memory and eviction (keyspace/memory.ts, keyspace/evict.ts) --------------------------
+
+/** Bytes the dataset holds in this kernel's linear memory (INFO used_memory's kernel part). */
+export function memoryUsed(): f64 {
+  settleMemory();
+  return <f64>datasetBytes;
+}
+
+/**
+ * Evicts one key by maxmemory-policy (the host's POLICY_CODES) and returns the dataset bytes
+ * freed, or -1 when the policy finds no candidate. Effects and freed handles as usual.
+ */
+export function evictOne(policy: i32, samples: i32, nowMs: f64): f64 {
+  resetEffects();
+  setNow(<i64>nowMs);
+  settleMemory();
+  return <f64>evictOneKey(policy, samples);
+}
+export function resetEvictionPool(): void { clearEvictionPool(); }
+/** OBJECT REFCOUNT of small integers: shared unless maxmemory runs an LRU/LFU policy. */
+export { setSharedIntegers } from "./keyspace/keyspace";
 
 // ---- introspection -------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@
 
 import { argc, argPtr, argLen, argIs, argString, db } from "./context";
 import { defineCommand } from "./table";
-import { lookupKeyReadNoTouch, now, lfuPolicy, lfuDecrAndReturn } from "../keyspace/keyspace";
+import { lookupKeyReadNoTouch, now, lfuPolicy, lfuDecrAndReturn, sharedIntegers } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM } from "../keyspace/entry";
 import { addInt, addError, addStatus, addArrayLen, addNullBulk, addBulk } from "../resp/reply-writer";
 
@@ -84,7 +84,7 @@ function objectCommand(): void {
     const name = encodingName(encodingOf(e));
     addBulk(changetype<usize>(String.UTF8.encode(name)), <usize>name.length);
   } else if (sub == "refcount") {
-    addInt(e.type == OBJ_STRING && e.isInt && e.intVal >= 0 && e.intVal < SHARED_INTEGERS && !lfuPolicy
+    addInt(e.type == OBJ_STRING && e.isInt && e.intVal >= 0 && e.intVal < SHARED_INTEGERS && sharedIntegers
       ? OBJ_SHARED_REFCOUNT : 1);
   } else if (sub == "idletime") {
     if (lfuPolicy) {

@@ -15,6 +15,8 @@
 //   expIdx    position in the db's `expiring` array (-1 when no TTL)
 //   lruSecs   last access, in host-clock seconds (OBJECT IDLETIME); under an LFU
 //             maxmemory-policy, Redis's LFU word instead (keyspace.ts "access clock")
+//   acct      bytes this entry was last accounted at in the dataset total (memory.ts)
+//   linked    in a db's dict (accounted); pending: queued for re-accounting after a write
 
 import { HashValue } from "./hash-value";
 
@@ -34,6 +36,9 @@ export class Entry {
   expIdx: i32 = -1;
   handle: i32 = 0;
   lruSecs: u32 = 0;
+  acct: u32 = 0;
+  linked: bool = false;
+  pending: bool = false;
   isInt: bool = false;
   isRaw: bool = false;
   type: u8 = OBJ_STRING;

@@ -8,6 +8,7 @@ import { Dict } from "./dict";
 import { Entry, OBJ_STRING, OBJ_HASH } from "./entry";
 import { hashBytes, copyBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED } from "../effects";
+import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
 
 export class Db {
   dict: Dict<Entry> = new Dict<Entry>();
@@ -23,6 +24,12 @@ export let activeExpireEnabled = true;
 /** maxmemory-policy is an LFU one (set by the host's config): OBJECT FREQ vs IDLETIME. */
 export let lfuPolicy = false;
 export function setLfuPolicy(on: bool): void { lfuPolicy = on; }
+/**
+ * Small integers are reported shared (OBJECT REFCOUNT) unless maxmemory is set with an LRU
+ * or LFU policy, where Redis gives every value its own access clock (MAXMEMORY_FLAG_NO_SHARED_INTEGERS).
+ */
+export let sharedIntegers = true;
+export function setSharedIntegers(on: bool): void { sharedIntegers = on; }
 /** lfu-log-factor and lfu-decay-time (minutes), Redis's defaults until the host sets them. */
 export let lfuLogFactor: i64 = 10;
 export let lfuDecayTime: i64 = 1;
@@ -164,7 +171,10 @@ export function expireIfNeeded(db: Db, e: Entry): bool {
 
 export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
   const e = lookupKey(db, ptr, len);
-  if (e != null) touchEntry(e);
+  if (e != null) {
+    touchEntry(e);
+    noteWrite(e);
+  }
   return e;
 }
 
@@ -176,6 +186,7 @@ export function dbAdd(db: Db, ptr: usize, len: usize): Entry {
   const e = new Entry(copyBytes(ptr, len), h);
   initAccessClock(e);
   db.dict.add(e);
+  noteLinked(e);
   return e;
 }
 
@@ -183,6 +194,7 @@ export function dbAdd(db: Db, ptr: usize, len: usize): Entry {
 export function dbAddEntry(db: Db, e: Entry): void {
   db.dict.add(e);
   if (e.expireAt >= 0) addToExpiring(db, e);
+  noteLinked(e);
 }
 
 /** The entry for the key, created as an empty string if absent; clears an old value's TTL only if asked. */
@@ -205,6 +217,7 @@ export function dbDelete(db: Db, ptr: usize, len: usize): bool {
 export function unlinkEntry(db: Db, e: Entry): void {
   db.dict.remove(changetype<usize>(e.key), <usize>e.key.byteLength, e.hash);
   if (e.expIdx >= 0) removeFromExpiring(db, e);
+  noteUnlinked(e);
 }
 
 /** Drops a value; a host-side value's handle goes to the host to free. */
@@ -295,6 +308,7 @@ export function emptyDb(db: Db): i64 {
   const removed = <i64>db.dict.size;
   const all = new Array<Entry>();
   db.dict.collect(all);
+  noteAllUnlinked(all);
   for (let i = 0; i < all.length; i++) releaseValue(unchecked(all[i]));
   db.dict.clear();
   db.expiring = new Array<Entry>();

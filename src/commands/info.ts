@@ -10,6 +10,7 @@
 import { persistenceOf } from "../persistence/persistence.js";
 import { replicationOf } from "../repl/replication.js";
 import os from "node:os";
+import { memoryBreakdown, USED_MEMORY_STARTUP } from "../server/used-memory.js";
 import type { CommandTable } from "./table.js";
 import type { Server } from "../server/server.js";
 import { commandStats, errorStats, totalErrorReplies, latencyStatsLines } from "./stats.js";
@@ -48,9 +49,9 @@ export function kernelMemory(server: Server): number {
   return n;
 }
 
-/** used_memory: the host's JS heap plus the kernels' linear memories. */
+/** used_memory (src/server/used-memory.ts). */
 export function usedMemory(server: Server): number {
-  return process.memoryUsage().heapUsed + kernelMemory(server);
+  return memoryBreakdown(server).used;
 }
 
 export function genInfo(server: Server, args: string[]): string {
@@ -115,10 +116,12 @@ export function genInfo(server: Server, args: string[]): string {
 
   if (want("memory")) {
     const mu = process.memoryUsage();
-    const used = mu.heapUsed + kernelMemory(server);
+    const mem = memoryBreakdown(server);
+    const used = mem.used;
     server.memoryPeak = Math.max(server.memoryPeak, used);
     const peak = server.memoryPeak;
-    const startup = server.memoryAtStartup;
+    const startup = USED_MEMORY_STARTUP;
+    const overhead = startup + mem.clientsNormal + mem.clientsReplicas;
     const maxmemory = cfg.getNumber("maxmemory");
     const scripts = scriptCounts(server);
     const total = os.totalmem();
@@ -131,10 +134,10 @@ export function genInfo(server: Server, args: string[]): string {
       ["used_memory_peak", peak],
       ["used_memory_peak_human", bytesToHuman(peak)],
       ["used_memory_peak_perc", `${((used * 100) / peak).toFixed(2)}%`],
-      ["used_memory_overhead", startup],
+      ["used_memory_overhead", overhead],
       ["used_memory_startup", startup],
-      ["used_memory_dataset", Math.max(0, used - startup)],
-      ["used_memory_dataset_perc", `${used > startup ? (((used - startup) * 100) / used).toFixed(2) : "0.00"}%`],
+      ["used_memory_dataset", mem.dataset],
+      ["used_memory_dataset_perc", `${used > startup ? ((mem.dataset * 100) / (used - startup)).toFixed(2) : "0.00"}%`],
       ["allocator_allocated", used],
       ["allocator_active", mu.heapTotal + kernelMemory(server)],
       ["allocator_resident", mu.rss],
@@ -164,11 +167,11 @@ export function genInfo(server: Server, args: string[]): string {
       ["rss_overhead_bytes", 0],
       ["mem_fragmentation_ratio", frag.toFixed(2)],
       ["mem_fragmentation_bytes", mu.rss - used],
-      ["mem_not_counted_for_evict", 0],
+      ["mem_not_counted_for_evict", mem.notCountedForEvict],
       ["mem_replication_backlog", 0],
-      ["mem_total_replication_buffers", 0],
-      ["mem_clients_slaves", 0],
-      ["mem_clients_normal", 0],
+      ["mem_total_replication_buffers", mem.clientsReplicas],
+      ["mem_clients_slaves", mem.clientsReplicas],
+      ["mem_clients_normal", mem.clientsNormal],
       ["mem_cluster_links", 0],
       ["mem_aof_buffer", 0],
       ["mem_allocator", "libc"],
@@ -215,8 +218,8 @@ export function genInfo(server: Server, args: string[]): string {
       ["expired_stale_perc", "0.00"],
       ["expired_time_cap_reached_count", 0],
       ["expire_cycle_cpu_milliseconds", 0],
-      ["evicted_keys", 0],
-      ["evicted_clients", 0],
+      ["evicted_keys", st.evictedKeys],
+      ["evicted_clients", st.evictedClients],
       ["total_eviction_exceeded_time", 0],
       ["current_eviction_exceeded_time", 0],
       ["keyspace_hits", st.keyspaceHits],

@@ -1,10 +1,11 @@
 // MEMORY: USAGE (Redis's Tcl units call it through their memory_usage helper), HELP, and
 // the cheap PURGE / MALLOC-STATS. USAGE asks the key's shard for the bytes of the key and
-// its kernel-held value (assembly/keyspace/memory-usage.ts); a value the host holds (list,
-// set, zset) will add its own size here once those types land.
+// its kernel-held value (assembly/keyspace/memory-usage.ts) and adds a host-held value's
+// (list, set, zset, stream) sampled size.
 import type { CommandTable } from "./table.js";
 import { ERR, parseInteger } from "./context.js";
 import { replyHelp } from "./help.js";
+import { hostValueBytes } from "../types/value-size.js";
 
 export function registerMemoryCommands(t: CommandTable): void {
   t.define("memory|usage", ({ server, client, argv, reply }) => {
@@ -22,9 +23,13 @@ export function registerMemoryCommands(t: CommandTable): void {
     const k = server.router.shardOf(key).kernel;
     const p = k.x.alloc(Math.max(key.length, 1));
     k.mem.set(key, p);
-    const bytes = k.x.keyMemoryUsage(client.db, p, key.length);
+    let bytes = k.x.keyMemoryUsage(client.db, p, key.length);
+    // A list, set, zset or stream: the host holds the value (src/types/value-size.ts).
+    const handle = bytes >= 0 ? k.x.keyHandle(client.db, p, key.length, server.now()) : 0;
     k.x.free(p);
     if (bytes < 0) return reply.nullBulk();
+    const v = handle ? server.types.registry.get(handle) : undefined;
+    if (v) bytes += hostValueBytes(v);
     reply.integer(bytes);
   });
 

@@ -62,6 +62,14 @@ export interface KernelExports {
   setReadOnly(on: number): void;
   /** Over maxmemory: hand denyoom commands back (the host answers -OOM). */
   setOom(on: number): void;
+  /** maxmemory: hand denyoom commands back once the dataset exceeds this many bytes (0: off). */
+  setMemoryBudget(bytes: number): void;
+  /** Dataset bytes held by this kernel (assembly/keyspace/memory.ts). */
+  memoryUsed(): number;
+  /** Evicts one key by policy (src/server/maxmemory.ts POLICY_CODES): bytes freed, or -1. */
+  evictOne(policy: number, samples: number, nowMs: number): number;
+  resetEvictionPool(): void;
+  setSharedIntegers(on: number): void;
   /** 0 absent, 1 live, 2 present but past its TTL (not reclaimed). */
   keyPresence(db: number, ptr: number, len: number, nowMs: number): number;
   activeExpireCycle(nowMs: number, maxSamples: number): number;

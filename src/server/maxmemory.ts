@@ -1,37 +1,195 @@
-// maxmemory: while used memory is over the limit, commands that may grow memory (Redis's
-// denyoom flag) are refused with -OOM, as Redis does under maxmemory-policy noeviction.
+// maxmemory (Redis's evict.c performEvictions and processCommand's OOM rule).
 //
-// Used memory is INFO's used_memory (the host's JS heap plus the shards' linear memories).
-// Redis checks it before every command; here it is checked when maxmemory changes and on
-// every serverCron tick (hz times a second), and the result — Redis's pre_command_oom_state
-// — is pushed into each kernel, which then hands denyoom commands back for the host to
-// refuse. Evicting keys (the other maxmemory-policy values) is not implemented: under any
-// policy an over-limit server answers -OOM instead of evicting (README says so).
-// perf_config.toml's [kernel] max_memory caps each shard's linear memory the same way: a
-// shard that reached it puts the server in this OOM state.
+// Used memory is src/server/used-memory.ts's figure less what is not counted for eviction
+// (replica output buffers). Before every command that reaches the host (Server.dispatch),
+// on every serverCron tick and soon after CONFIG SET maxmemory / maxmemory-policy, the
+// server evicts keys until it is under the limit, one key at a time, asking the shard
+// kernels in turn (assembly/keyspace/evict.ts: Redis's eviction pool for the LRU/LFU/TTL
+// policies, random picks for the random ones). Evicted keys are effects (EFFECT_EVICTED):
+// keyspace notifications `evicted`, WATCH, AOF and replicas (as DEL) see them.
+// If it cannot get under the limit (noeviction, or volatile-* with no key that has a TTL)
+// the server is in Redis's pre_command_oom_state: commands that may grow memory (denyoom)
+// are refused with -OOM; reads and deletes run.
+//
+// Commands the kernel runs by itself never reach the host, so each kernel gets a budget:
+// its dataset size now plus its share of the headroom under maxmemory. A denyoom command
+// that finds its kernel over budget is handed back to the host, which evicts and runs it
+// (the budget is recomputed at every check). A routed call (several shards) is checked
+// after it ran. Inside MULTI/EXEC and scripts nothing is evicted (as Redis: evictions
+// happen before a command, not within one).
+//
+// perf_config.toml's [kernel] max_memory caps each shard's linear memory: a shard that
+// reached it puts the server in the OOM state whatever the policy.
 import type { Server } from "./server.js";
-import { usedMemory } from "../commands/info.js";
+import type { Shard } from "./shard.js";
+import { clientsMemory, datasetBytes, USED_MEMORY_STARTUP } from "./used-memory.js";
 import { perfConfig } from "../config/perf-config.js";
+import { replicationOf } from "../repl/replication.js";
 
 export const OOM_ERR = "OOM command not allowed when used memory > 'maxmemory'.";
 
+/** maxmemory-policy as the kernel numbers it (assembly/keyspace/evict.ts). */
+export const POLICY_CODES: Record<string, number> = {
+  "noeviction": 0,
+  "allkeys-lru": 1,
+  "allkeys-lfu": 2,
+  "allkeys-random": 3,
+  "volatile-lru": 4,
+  "volatile-lfu": 5,
+  "volatile-random": 6,
+  "volatile-ttl": 7,
+};
+
+/** Evictions in one check before the rest is left to the next (Redis's eviction time limit, in keys). */
+const MAX_EVICTIONS_PER_CHECK = 100_000;
+
 export class MaxMemory {
-  /** Over maxmemory at the last check (Redis's server.pre_command_oom_state). */
+  /** Over maxmemory at the last check and unable to evict (Redis's server.pre_command_oom_state). */
   oom = false;
+  private policy = 0;
+  private samples = 5;
+  /** The shard asked first at the next eviction (round-robin). */
+  private cursor = 0;
+  private scheduled = false;
+  private readonly budgets: number[];
+  /** perf_config.toml caps the shards' linear memory. */
+  private readonly capped = perfConfig().kernel.maxMemory > 0;
 
   constructor(private readonly server: Server) {
-    server.config.onApply("maxmemory", () => this.check());
+    this.budgets = server.shards.map(() => 0);
+    const cfg = server.config;
+    const configure = () => {
+      this.policy = POLICY_CODES[cfg.getString("maxmemory-policy")] ?? 0;
+      this.samples = Math.max(1, cfg.getNumber("maxmemory-samples"));
+      const noShared = cfg.getNumber("maxmemory") > 0 && /lru|lfu/.test(cfg.getString("maxmemory-policy"));
+      for (const s of server.shards) {
+        s.kernel.x.resetEvictionPool();
+        s.kernel.x.setSharedIntegers(noShared ? 0 : 1);
+      }
+    };
+    configure();
+    cfg.onApply("maxmemory", configure);
+    cfg.onApply("maxmemory-policy", configure);
+    cfg.onApply("maxmemory-samples", configure);
+    // Redis's updateMaxmemory starts the eviction timer rather than evicting inside CONFIG
+    // SET (which may be queued in a MULTI): the OOM state and budgets change now, keys go
+    // right after.
+    cfg.onApply("maxmemory", () => { this.updateState(false); this.schedule(); });
+    cfg.onApply("maxmemory-policy", () => { this.updateState(false); this.schedule(); });
+    for (const s of server.shards) s.afterRoutedCall = (shard) => this.afterRoutedCall(shard);
   }
 
   get limit(): number { return this.server.config.getNumber("maxmemory"); }
 
-  check(): void {
+  /** Used memory as eviction sees it (used_memory less mem_not_counted_for_evict). */
+  usedForEviction(): number {
+    return USED_MEMORY_STARTUP + datasetBytes(this.server) + this.clients.normal;
+  }
+
+  /**
+   * Clients' buffers as of the last serverCron tick (walking every client before every
+   * command would cost more than the check itself); INFO measures them afresh.
+   */
+  private clients = { normal: 0, replicas: 0 };
+  refreshClients(): void { this.clients = clientsMemory(this.server); }
+
+  /**
+   * Before a command (Server.dispatch), on serverCron, after a CONFIG SET: evicts while over
+   * the limit, then sets the OOM state and the kernels' budgets. Returns the OOM state.
+   */
+  check(): boolean {
+    if (this.limit <= 0 && !this.capped && !this.oom) return false;
+    this.updateState(true);
+    return this.oom;
+  }
+
+  /** serverCron: clients' buffers measured again, then check(). */
+  cron(): void {
+    this.refreshClients();
+    this.check();
+  }
+
+  /** Redis's performEvictions: true when used memory is (now) within the limit. */
+  performEvictions(): boolean {
     const limit = this.limit;
+    if (limit <= 0) return true;
+    let used = this.usedForEviction();
+    if (used <= limit) return true;
+    if (this.policy === 0 || !this.safeToEvict()) return false;
+    const shards = this.server.shards;
+    const now = this.server.now();
+    // Once evicting, go a little under the limit (0.1%, at most 16 KB), so that the next few
+    // writes find room without each being handed back by its kernel to evict one key.
+    const target = limit - Math.min(16 * 1024, Math.floor(limit / 1024));
+    let dry = 0;
+    for (let n = 0; used > target; n++) {
+      if (n >= MAX_EVICTIONS_PER_CHECK) { this.schedule(); return true; }
+      const shard = shards[this.cursor++ % shards.length];
+      const freed = shard.kernel.x.evictOne(this.policy, this.samples, now);
+      // Frees the evicted key's host value and publishes its EFFECT_EVICTED.
+      shard.afterCall();
+      if (freed < 0) {
+        if (++dry >= shards.length) return used <= limit;
+        continue;
+      }
+      dry = 0;
+      this.server.stats.evictedKeys++;
+      used = this.usedForEviction();
+    }
+    return true;
+  }
+
+  /** Redis's isSafeToPerformEvictions: a replica mirrors its master (replica-ignore-maxmemory). */
+  private safeToEvict(): boolean {
+    return !(replicationOf(this.server).link && this.server.config.getBool("replica-ignore-maxmemory"));
+  }
+
+  private updateState(evict: boolean): void {
+    const limit = this.limit;
+    let oom = false;
+    if (limit > 0) {
+      oom = evict ? !this.performEvictions() : this.policy === 0 && this.usedForEviction() > limit;
+    }
     const shardCap = perfConfig().kernel.maxMemory;
-    const oom = (limit > 0 && usedMemory(this.server) > limit) ||
-      (shardCap > 0 && this.server.shards.some((s) => s.kernel.x.memory.buffer.byteLength >= shardCap));
-    if (oom === this.oom) return;
-    this.oom = oom;
-    for (const s of this.server.shards) s.useOom(oom);
+    if (shardCap > 0 && this.server.shards.some((s) => s.kernel.x.memory.buffer.byteLength >= shardCap)) oom = true;
+    if (oom !== this.oom) {
+      this.oom = oom;
+      for (const s of this.server.shards) s.useOom(oom);
+    }
+    this.updateBudgets(limit);
+  }
+
+  /** Each kernel may grow by its share of the headroom before handing denyoom commands back. */
+  private updateBudgets(limit: number): void {
+    const shards = this.server.shards;
+    let headroom = 0;
+    if (limit > 0) headroom = Math.max(0, limit - this.usedForEviction());
+    const share = Math.floor(headroom / shards.length);
+    for (const s of shards) {
+      const budget = limit > 0 ? Math.max(1, s.kernel.x.memoryUsed() + share) : 0;
+      if (budget !== this.budgets[s.index]) {
+        this.budgets[s.index] = budget;
+        s.useMemoryBudget(budget);
+      }
+    }
+  }
+
+  /**
+   * A kernel call made for the host (a routed command, EXEC, a script) grew its shard past
+   * its budget: evict on the next turn, not inside the command that is running.
+   */
+  private afterRoutedCall(shard: Shard): void {
+    const budget = this.budgets[shard.index];
+    if (budget > 0 && shard.kernel.x.memoryUsed() > budget) this.schedule();
+  }
+
+  /** Evicts on the next turn of the event loop (Redis's startEvictionTimeProc). */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.updateState(true);
+    });
   }
 }

@@ -66,7 +66,8 @@ export class Server {
   /** The one clock of the server (ms). Tests and the simulator may replace it. */
   now: () => number = Date.now;
   stats = { connectionsReceived: 0, commandsProcessed: 0, rejectedConnections: 0,
-    netInputBytes: 0, netOutputBytes: 0, readsProcessed: 0, writesProcessed: 0, errorReplies: 0 };
+    netInputBytes: 0, netOutputBytes: 0, readsProcessed: 0, writesProcessed: 0, errorReplies: 0,
+    evictedKeys: 0, evictedClients: 0 };
   // INFO / CONFIG RESETSTAT state.
   readonly runId = randomBytes(20).toString("hex");
   /** The port actually listened on (INFO tcp_port, CLIENT LIST laddr). */
@@ -253,7 +254,7 @@ export class Server {
     if (this.inputGate !== null && this.inputGate(client, argv)) return;
     if (replicationOf(this).link && this.readOnlyRejects(client, argv)) return;
     if (client.subscriptions > 0 && client.resp === 2 && rejectInSubscribedContext(this, client, argv)) return;
-    if (this.maxmemory.oom && this.oomRejects(client, argv)) return;
+    if (this.maxmemory.check() && this.oomRejects(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv, false);
   }
@@ -397,7 +398,7 @@ export class Server {
     if (this.inputGate !== null) return;
     const now = this.now();
     clientsCron(this);
-    this.maxmemory.check();
+    this.maxmemory.cron();
     if (now - this.lastOpsSample.at >= 100) {
       const calls = totalCalls(this);
       if (this.lastOpsSample.at) {

@@ -91,6 +91,15 @@ export class Shard {
     this.oom = on;
   }
 
+  /** maxmemory: the dataset size past which the kernel hands denyoom commands back (0: none). */
+  private memoryBudget = 0;
+  useMemoryBudget(bytes: number): void {
+    this.memoryBudget = bytes;
+    this.kernel.x.setMemoryBudget(bytes);
+  }
+  /** Called after a call() the host made (src/server/maxmemory.ts checks the budget). */
+  afterRoutedCall: (shard: Shard) => void = () => {};
+
   /** Makes the kernel parse with Redis's limits for a client that has not authenticated. */
   useAuthLimits(on: boolean): void {
     if (on === this.unauthenticated) return;
@@ -152,6 +161,7 @@ export class Shard {
     // The caller (the master's stream, EXEC, a routed call) has passed the host's checks.
     if (this.readOnly) x.setReadOnly(0);
     if (this.oom) x.setOom(0);
+    if (this.memoryBudget) x.setMemoryBudget(0);
     try {
       this.kernel.mem.set(req, p);
       const st = x.process(p, p + req.length, db, nowMs);
@@ -162,8 +172,10 @@ export class Shard {
       x.setRouting(1);
       if (this.readOnly) x.setReadOnly(1);
       if (this.oom) x.setOom(1);
+      if (this.memoryBudget) x.setMemoryBudget(this.memoryBudget);
       x.free(p);
       this.afterCall();
+      if (this.memoryBudget) this.afterRoutedCall(this);
     }
   }
 

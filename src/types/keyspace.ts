@@ -100,8 +100,10 @@ export class HostKeyspace {
       const t = x.keyType(db, p, n, read ? 1 : 0, now);
       if (t < 0) return null;
       if (t !== type) throw new WrongTypeError();
-      const v = this.registry.get(x.keyHandle(db, p, n, now));
+      const h = x.keyHandle(db, p, n, now);
+      const v = this.registry.get(h);
       if (!v) throw new Error(`kernel key of type ${t} has no host value`);
+      if (!read) this.registry.noteWrite(h);
       return v;
     });
   }

@@ -6,12 +6,21 @@
 // kernel entry); the kernel reports a handle freed when its key is deleted, expires, is
 // overwritten or flushed, and Shard.afterCall hands those to free().
 import type { HostValue } from "./value.js";
+import { hostValueBytes } from "./value-size.js";
 
 const MAX_HANDLE = 0x7fffffff;
 
 export class HandleRegistry {
   private readonly values = new Map<number, HostValue>();
   private next = 1;
+  /**
+   * Memory accounting (INFO used_memory, maxmemory): each value's bytes when last measured,
+   * their sum, and the handles written since (re-measured by settle()), as the kernel's
+   * assembly/keyspace/memory.ts does for its entries.
+   */
+  private readonly sizes = new Map<number, number>();
+  private readonly pending = new Set<number>();
+  private total = 0;
 
   /** Registers a value and returns its new handle. */
   add(v: HostValue): number {
@@ -20,13 +29,40 @@ export class HandleRegistry {
     while (this.values.has(h)) h = h >= MAX_HANDLE ? 1 : h + 1;
     this.next = h >= MAX_HANDLE ? 1 : h + 1;
     this.values.set(h, v);
+    this.pending.add(h);
     return h;
+  }
+
+  /** The value under h may have changed size (a write command looked it up). */
+  noteWrite(h: number): void { this.pending.add(h); }
+
+  /** Bytes held by all live values, every pending one re-measured. */
+  bytes(): number {
+    if (this.pending.size) {
+      for (const h of this.pending) {
+        const v = this.values.get(h);
+        if (!v) continue;
+        const b = hostValueBytes(v);
+        this.total += b - (this.sizes.get(h) ?? 0);
+        this.sizes.set(h, b);
+      }
+      this.pending.clear();
+    }
+    return this.total;
   }
 
   get(h: number): HostValue | undefined { return this.values.get(h); }
 
   free(handles: number[]): void {
-    for (const h of handles) this.values.delete(h);
+    for (const h of handles) {
+      this.values.delete(h);
+      this.pending.delete(h);
+      const b = this.sizes.get(h);
+      if (b !== undefined) {
+        this.total -= b;
+        this.sizes.delete(h);
+      }
+    }
   }
 
   /** Live values (tests check that deleted keys leave none behind). */

@@ -1,0 +1,103 @@
+// Dataset memory accounting: how many bytes of this kernel's linear memory the keys and
+// their values hold, kept as a running total (Redis's zmalloc used_memory, for the part of
+// it that is the dataset). INFO's used_memory and maxmemory eviction read it.
+//
+// Why a running total and not the allocator: AssemblyScript's incremental GC frees an
+// object only when a collection reaches it, so the heap's size says nothing about what a
+// deletion just gave back; eviction must see the bytes of a key go the moment it is gone.
+//
+// How it stays right without a hook at every mutation: every write reaches its key through
+// lookupKeyWrite / dbAdd / dbAddEntry (keyspace.ts), which queue the entry here (noteWrite);
+// settleMemory() re-measures the queued entries after the command (index.ts) and adds the
+// difference to the total. Unlinking a key (delete, expiry, eviction, flush, MOVE's source)
+// subtracts what it was accounted at. Each entry remembers that figure (Entry.acct).
+//
+// Sizes are what the allocator hands out: AssemblyScript's TLSF rounds a block (4-byte
+// header + 16-byte object header + payload) up to 16 bytes.
+
+import { Entry, OBJ_STRING, OBJ_HASH } from "./entry";
+import { HashValue } from "./hash-value";
+
+export let datasetBytes: i64 = 0;
+const pending = new Array<Entry>();
+
+/** A managed object of `payload` bytes as the allocator holds it. */
+@inline export function blockBytes(payload: i64): i64 {
+  return (payload + 20 + 15) & ~15;
+}
+
+/** The Entry object plus its share of the db's bucket table (about one slot per key). */
+const ENTRY_BYTES: i64 = blockBytes(<i64>offsetof<Entry>()) + 8;
+/** A key with a TTL also has a slot in the db's expiring array. */
+const EXPIRE_SLOT_BYTES: i64 = 8;
+
+/** Bytes of a hash value; a large one is sampled (O(1), like MEMORY USAGE's SAMPLES). */
+function hashValueBytes(h: HashValue): i64 {
+  const lp = h.lp;
+  if (lp != null) return blockBytes(40) + blockBytes(<i64>lp.byteLength);
+  const ht = h.ht!;
+  const dense = ht.dense;
+  const n = dense.length;
+  let total: i64 = 96 + (<i64>ht.dict.t0.length + <i64>dense.length) * 4;
+  const t1 = ht.dict.t1;
+  if (t1 != null) total += <i64>t1.length * 4;
+  if (n == 0) return total;
+  const samples = min(n, 16);
+  let sampled: i64 = 0;
+  for (let i = 0; i < samples; i++) sampled += blockBytes(<i64>unchecked(dense[i]).pair.byteLength) + 48;
+  return total + (sampled * <i64>n) / <i64>samples;
+}
+
+/** What an entry holds now: the entry, its key and its kernel-held value (a host value's bytes are the host's). */
+export function entryBytes(e: Entry): i64 {
+  let n = ENTRY_BYTES + blockBytes(<i64>e.key.byteLength);
+  if (e.expIdx >= 0) n += EXPIRE_SLOT_BYTES;
+  if (e.type == OBJ_STRING) {
+    const s = e.str;
+    if (!e.isInt && s != null) n += blockBytes(<i64>s.byteLength);
+  } else if (e.type == OBJ_HASH) {
+    const h = e.hashVal;
+    if (h != null) n += hashValueBytes(h);
+  }
+  return n;
+}
+
+/** The entry may change: re-measure it after the command. */
+@inline export function noteWrite(e: Entry): void {
+  if (e.pending) return;
+  e.pending = true;
+  pending.push(e);
+}
+
+/** The entry went into a db's dict. */
+export function noteLinked(e: Entry): void {
+  e.linked = true;
+  noteWrite(e);
+}
+
+/** The entry left its dict: what it was accounted at is given back. */
+export function noteUnlinked(e: Entry): void {
+  datasetBytes -= <i64>e.acct;
+  e.acct = 0;
+  e.linked = false;
+}
+
+/** A db was emptied in one go (FLUSHDB): its entries are no longer accounted. */
+export function noteAllUnlinked(all: Array<Entry>): void {
+  for (let i = 0; i < all.length; i++) noteUnlinked(unchecked(all[i]));
+}
+
+/** Re-measures every entry written since the last call. */
+export function settleMemory(): void {
+  const n = pending.length;
+  if (n == 0) return;
+  for (let i = 0; i < n; i++) {
+    const e = unchecked(pending[i]);
+    e.pending = false;
+    if (!e.linked) continue;
+    const b = entryBytes(e);
+    datasetBytes += b - <i64>e.acct;
+    e.acct = <u32>b;
+  }
+  pending.length = 0;
+}

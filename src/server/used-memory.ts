@@ -1,0 +1,68 @@
+// used_memory (INFO memory, maxmemory): what the server holds, as Redis's zmalloc counts it
+// — the dataset and the clients' buffers — measured by our own accounting rather than by the
+// allocators underneath:
+//   - each shard kernel's dataset (entries, keys, kernel-held values: the running total of
+//     assembly/keyspace/memory.ts, in allocator-block bytes);
+//   - host-held values (lists, sets, zsets, streams: src/types/registry.ts, sampled sizes);
+//   - clients' query buffers and unsent replies (normal clients; a replica's output buffer
+//     is counted too but, as in Redis, not for eviction: mem_not_counted_for_evict);
+//   - a fixed base for the server's own structures (USED_MEMORY_STARTUP).
+// Not counted: the JS heap and the kernels' linear memory as such. V8's collector and the
+// kernels' incremental GC free memory when they get to it, so those figures swing by
+// megabytes independently of what was just written or deleted; eviction needs a figure that
+// drops the moment a key goes (INFO's used_memory_rss still shows the process's real size).
+import type { Server } from "./server.js";
+import type { Client } from "./client.js";
+import { replicationOf } from "../repl/replication.js";
+
+/** The server's own structures before any key or client: about what Redis 7.0 reports at start-up. */
+export const USED_MEMORY_STARTUP = 1024 * 1024;
+
+export interface MemoryBreakdown {
+  used: number;
+  dataset: number;
+  clientsNormal: number;
+  clientsReplicas: number;
+  /** Redis's freeMemoryGetNotCountedMemory: replica output buffers (and the AOF buffer). */
+  notCountedForEvict: number;
+}
+
+export function clientBuffers(c: Client): number {
+  return c.queryBufferLength + c.inputInFlight + c.outputBufferLength;
+}
+
+/** The dataset's bytes: every kernel's plus the host-held values'. */
+export function datasetBytes(server: Server): number {
+  let dataset = server.types.registry.bytes();
+  for (const s of server.shards) dataset += s.kernel.x.memoryUsed();
+  return dataset;
+}
+
+/** Clients' buffers: normal clients' query and output buffers, and replicas' output buffers. */
+export function clientsMemory(server: Server): { normal: number; replicas: number } {
+  const replicas = replicationOf(server).replicas;
+  let normal = 0, repl = 0;
+  for (const c of server.clients.values()) {
+    if (replicas.has(c)) repl += c.outputBufferLength;
+    else normal += clientBuffers(c);
+  }
+  return { normal, replicas: repl };
+}
+
+/** used_memory and its parts; `clients` may be a recent clientsMemory() (it walks every client). */
+export function memoryBreakdown(server: Server, clients = clientsMemory(server)): MemoryBreakdown {
+  const dataset = datasetBytes(server);
+  const clientsNormal = clients.normal, clientsReplicas = clients.replicas;
+  return {
+    used: USED_MEMORY_STARTUP + dataset + clientsNormal + clientsReplicas,
+    dataset,
+    clientsNormal,
+    clientsReplicas,
+    notCountedForEvict: clientsReplicas,
+  };
+}
+
+/** used_memory. */
+export function usedMemory(server: Server): number {
+  return memoryBreakdown(server).used;
+}
