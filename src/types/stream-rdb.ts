@@ -15,7 +15,7 @@ import { RdbReader, RdbWriter, RdbFormatError, RDB_TYPE_STREAM_LISTPACKS_2 } fro
 import { decodeListpack } from "../persistence/packed.js";
 import { streamCodec } from "../persistence/value-codec.js";
 import type { HostValue } from "./value.js";
-import { StreamValue, StreamNode, ConsumerGroup, Consumer, packEntry, unpackEntry, cmpId, type StreamID, type Nack } from "./stream.js";
+import { StreamValue, StreamNode, ConsumerGroup, Consumer, cmpId, type StreamID, type Nack } from "./stream.js";
 
 const FLAG_DELETED = 1;
 const FLAG_SAMEFIELDS = 2;
@@ -110,7 +110,7 @@ function sameFields(entry: Buffer[], master: Buffer[]): boolean {
 
 function nodeListpack(node: StreamNode): Buffer {
   const master = node.firstId();
-  const first = unpackEntry(node.packed[0]);
+  const first = node.entry(0);
   const masterFields: Buffer[] = [];
   for (let i = 0; i < first.length; i += 2) masterFields.push(first[i]);
   const els: Buffer[] = [lpInt(BigInt(node.live)), lpInt(BigInt(node.tombstones)), lpInt(BigInt(masterFields.length))];
@@ -118,9 +118,9 @@ function nodeListpack(node: StreamNode): Buffer {
   els.push(lpInt(0n));
   for (let i = 0; i < node.slots; i++) {
     const id = node.idAt(i);
-    const e = unpackEntry(node.packed[i]);
+    const e = node.entry(i);
     const same = sameFields(e, masterFields);
-    let flags = node.deleted[i] ? FLAG_DELETED : 0;
+    let flags = node.isDeleted(i) ? FLAG_DELETED : 0;
     if (same) flags |= FLAG_SAMEFIELDS;
     els.push(lpInt(BigInt(flags)), lpInt(id.ms - master.ms), lpInt(id.seq - master.seq));
     const n = e.length / 2;
@@ -208,15 +208,16 @@ function nodeFromListpack(masterId: StreamID, lp: Buffer): StreamNode {
     if (node.slots && cmpId(id, node.lastId()) <= 0) throw new RdbFormatError("stream IDs out of order");
     let bytes = 4;
     for (const e of elems) bytes += e.length + 2;
-    node.push(id, packEntry(elems), bytes);
+    node.push(id, elems, bytes);
     if (flags & FLAG_DELETED) {
-      node.deleted[node.slots - 1] = 1;
+      node.markDeleted(node.slots - 1);
       node.live--;
       node.tombstones++;
       seenDeleted++;
     } else seenLive++;
   }
   if (seenLive !== live || seenDeleted !== deleted) throw new RdbFormatError("stream listpack counts mismatch");
+  node.seal();
   return node;
 }
 

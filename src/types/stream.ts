@@ -3,22 +3,22 @@
 // Layout (after Redis's t_stream.c: a radix tree keyed by 128-bit IDs whose nodes are
 // listpacks of up to stream-node-max-entries entries / stream-node-max-bytes bytes):
 //   nodes   StreamNode[]        ordered by their first ID; binary search finds the node of an
-//                               ID, as a radix-tree seek does. A node is the unit of approximate
-//                               (~) trimming, like Redis's listpack node.
-//   StreamNode                  one packed block of entries:
-//     ids     BigUint64Array    ms,seq pairs, two words per entry (16 bytes, no object each)
-//     packed  Buffer[]          one buffer per entry: its field/value pairs, length-prefixed
-//                               (u32 count, then u32 length + bytes for each element)
-//     deleted Uint8Array        tombstone flag per entry; XDEL marks, as Redis's
-//                               STREAM_ITEM_FLAG_DELETED; a node whose entries are all deleted
-//                               is dropped
+//                               ID, as a radix-tree seek does. A node (stream-node.ts) packs
+//                               its entries into one buffer like a listpack node (IDs as
+//                               deltas from the master entry's, field names shared with it),
+//                               and is the unit of approximate (~) trimming. XDEL marks an
+//                               entry deleted in place; a node whose entries are all
+//                               deleted is dropped
 //   lastId, firstId, maxDeletedId, entriesAdded   as Redis's stream struct
 //   groups  Map<name, ConsumerGroup>  consumer groups; each has a PEL (IdMap of NACKs) and
 //                               consumers, each with its own PEL sharing the NACK objects
 // IDs are {ms, seq} pairs of bigint, since both halves are unsigned 64-bit.
-// Differences from Redis's listpack: no master-entry field compression, and the byte size
-// that closes a node is an estimate of the listpack's size, not its exact encoding.
+// The byte size that closes a node is an estimate of the listpack's size, not its exact
+// encoding.
 import { OBJ_STREAM, ENC_STREAM, type HostValue } from "./value.js";
+import { StreamNode } from "./stream-node.js";
+
+export { StreamNode };
 
 export interface StreamID { ms: bigint; seq: bigint }
 
@@ -84,98 +84,8 @@ export function parseId(s: string, missingSeq: bigint, strict: boolean, allowSeq
   return { id: { ms, seq }, seqGiven: true };
 }
 
-// ---- packed entries -------------------------------------------------------------------------
-
-/** Packs field/value pairs into one buffer: u32 count, then (u32 length, bytes) per element. */
-export function packEntry(elems: Buffer[]): Buffer {
-  let size = 4;
-  for (const e of elems) size += 4 + e.length;
-  const out = Buffer.allocUnsafe(size);
-  out.writeUInt32LE(elems.length, 0);
-  let p = 4;
-  for (const e of elems) {
-    out.writeUInt32LE(e.length, p);
-    e.copy(out, p + 4);
-    p += 4 + e.length;
-  }
-  return out;
-}
-
-/** The elements of a packed entry (views into it, not copies). */
-export function unpackEntry(b: Buffer): Buffer[] {
-  const n = b.readUInt32LE(0);
-  const out = new Array<Buffer>(n);
-  let p = 4;
-  for (let i = 0; i < n; i++) {
-    const len = b.readUInt32LE(p);
-    out[i] = b.subarray(p + 4, p + 4 + len);
-    p += 4 + len;
-  }
-  return out;
-}
-
 /** Roughly what an element costs in a listpack (encoding header + bytes + backlen). */
 function lpElementSize(len: number): number { return len + (len < 64 ? 2 : len < 4096 ? 4 : 10); }
-
-export class StreamNode {
-  ids: BigUint64Array;
-  packed: Buffer[] = [];
-  deleted: Uint8Array;
-  /** Entries not deleted (Redis's master entry "count"). */
-  live = 0;
-  /** Entries marked deleted (the master entry "deleted"). */
-  tombstones = 0;
-  /** Estimated listpack bytes. */
-  bytes = 7;
-
-  constructor(cap = 8) {
-    this.ids = new BigUint64Array(cap * 2);
-    this.deleted = new Uint8Array(cap);
-  }
-
-  get slots(): number { return this.packed.length; }
-  idAt(i: number): StreamID { return { ms: this.ids[2 * i], seq: this.ids[2 * i + 1] }; }
-  firstId(): StreamID { return this.idAt(0); }
-  lastId(): StreamID { return this.idAt(this.packed.length - 1); }
-
-  push(id: StreamID, packed: Buffer, bytes: number): void {
-    const i = this.packed.length;
-    if (i === this.deleted.length) {
-      const ids = new BigUint64Array(this.ids.length * 2);
-      ids.set(this.ids);
-      this.ids = ids;
-      const del = new Uint8Array(this.deleted.length * 2);
-      del.set(this.deleted);
-      this.deleted = del;
-    }
-    this.ids[2 * i] = id.ms;
-    this.ids[2 * i + 1] = id.seq;
-    this.packed.push(packed);
-    this.live++;
-    this.bytes += bytes;
-  }
-
-  /** The first slot whose ID is >= id (slots when none). */
-  lowerBound(id: StreamID): number {
-    let lo = 0, hi = this.packed.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cmpId(this.idAt(mid), id) < 0) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-  }
-
-  clone(): StreamNode {
-    const n = new StreamNode(1);
-    n.ids = this.ids.slice();
-    n.packed = this.packed.slice(); // packed buffers are never written after creation
-    n.deleted = this.deleted.slice();
-    n.live = this.live;
-    n.tombstones = this.tombstones;
-    n.bytes = this.bytes;
-    return n;
-  }
-}
 
 /** One entry as the iterators hand it out. */
 export interface StreamEntry { id: StreamID; node: StreamNode; slot: number }
@@ -297,10 +207,11 @@ export class StreamValue implements HostValue {
       else if (maxEntries && tail.live + tail.tombstones >= maxEntries) tail = null;
     }
     if (!tail) {
+      if (this.nodes.length) this.nodes[this.nodes.length - 1].seal();
       tail = new StreamNode(Math.min(Math.max(maxEntries, 1), 8));
       this.nodes.push(tail);
     }
-    tail.push(id, packEntry(elems), bytes);
+    tail.push(id, elems, bytes);
     this.length++;
     this.entriesAdded++;
     this.lastId = id;
@@ -324,7 +235,7 @@ export class StreamValue implements HostValue {
       for (let n = this.nodeIndexFor(start); n < this.nodes.length; n++) {
         const node = this.nodes[n];
         for (let i = node.lowerBound(start); i < node.slots; i++) {
-          if (node.deleted[i]) continue;
+          if (node.isDeleted(i)) continue;
           const id = node.idAt(i);
           if (cmpId(id, end) > 0) return;
           yield { id, node, slot: i };
@@ -336,7 +247,7 @@ export class StreamValue implements HostValue {
         let i = node.lowerBound(end);
         if (i >= node.slots || cmpId(node.idAt(i), end) > 0) i--;
         for (; i >= 0; i--) {
-          if (node.deleted[i]) continue;
+          if (node.isDeleted(i)) continue;
           const id = node.idAt(i);
           if (cmpId(id, start) < 0) return;
           yield { id, node, slot: i };
@@ -345,7 +256,7 @@ export class StreamValue implements HostValue {
     }
   }
 
-  fields(e: StreamEntry): Buffer[] { return unpackEntry(e.node.packed[e.slot]); }
+  fields(e: StreamEntry): Buffer[] { return e.node.entry(e.slot); }
 
   /** The live entry with this ID, or null. */
   find(id: StreamID): StreamEntry | null {
@@ -367,7 +278,7 @@ export class StreamValue implements HostValue {
 
   /** Marks one entry deleted (streamIteratorRemoveEntry); a node left with none is dropped. */
   private removeAt(node: StreamNode, slot: number): void {
-    node.deleted[slot] = 1;
+    node.markDeleted(slot);
     node.live--;
     node.tombstones++;
     this.length--;
@@ -410,8 +321,8 @@ export class StreamValue implements HostValue {
       for (let i = 0; i < node.slots; i++) {
         const stop = args.strategy === TRIM_MAXLEN ? this.length <= args.maxlen : cmpId(node.idAt(i), args.minid) >= 0;
         if (stop) break;
-        if (!node.deleted[i]) {
-          node.deleted[i] = 1;
+        if (!node.isDeleted(i)) {
+          node.markDeleted(i);
           node.live--;
           node.tombstones++;
           this.length--;

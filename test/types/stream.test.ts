@@ -2,7 +2,7 @@
 // so XINFO's radix-tree-keys and approximate trims agree with Redis for the same inputs.
 import { describe, it, expect } from "vitest";
 import {
-  StreamValue, ConsumerGroup, Consumer, parseId, idString, incrId, decrId, cmpId, packEntry, unpackEntry,
+  StreamValue, ConsumerGroup, Consumer, parseId, idString, incrId, decrId, cmpId, StreamNode,
   TRIM_MAXLEN, TRIM_MINID, U64_MAX, MAX_ID,
 } from "../../src/types/stream.js";
 
@@ -36,9 +36,34 @@ describe("stream IDs", () => {
     expect(cmpId(id(1, 2), id(1, 3))).toBe(-1);
   });
 
-  it("packs an entry's fields and values into one buffer and back", () => {
-    const elems = f("a", "", "long value \r\n", "z");
-    expect(unpackEntry(packEntry(elems)).map(String)).toEqual(elems.map(String));
+});
+
+describe("StreamNode (one packed buffer per node)", () => {
+  it("gives back every entry's ID and fields: master fields shared, other fields stored, u64 IDs", () => {
+    const node = new StreamNode(2);
+    const entries: [ReturnType<typeof id>, Buffer[]][] = [
+      [id(1700000000000, 5), f("a", "", "long value \r\n", "z")],
+      [id(1700000000000, 6), f("a", "1", "long value \r\n", "2")],
+      [id(1700000000001, 0), f("other", "x".repeat(300))],
+      [id(1700000000001, 1), f("a", "3")],
+      [{ ms: U64_MAX - 1n, seq: 7n }, f("a", "4", "long value \r\n", "5")],
+      [{ ms: U64_MAX, seq: U64_MAX }, f("a", "6", "long value \r\n", "7")],
+    ];
+    for (const [i, e] of entries) node.push(i, e, 10);
+    node.seal();
+    expect(node.slots).toBe(entries.length);
+    entries.forEach(([i, e], slot) => {
+      expect(node.idAt(slot)).toEqual(i);
+      expect(node.entry(slot).map(String)).toEqual(e.map(String));
+    });
+    expect(node.lowerBound(id(1700000000001, 1))).toBe(3);
+    expect(node.lowerBound(MAX_ID)).toBe(5);
+    node.markDeleted(1);
+    const copy = node.clone();
+    expect([0, 1, 2].map((k) => copy.isDeleted(k))).toEqual([false, true, false]);
+    copy.markDeleted(0);
+    expect(node.isDeleted(0)).toBe(false);
+    expect(copy.entry(4).map(String)).toEqual(entries[4][1].map(String));
   });
 });
 
