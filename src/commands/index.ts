@@ -26,6 +26,7 @@ import { registerReplicationCommands } from "./replication.js";
 import { registerPubsubCommands } from "./pubsub.js";
 import { registerMonitorCommand } from "./monitor.js";
 import { registerLolwutCommand } from "./lolwut.js";
+import { registerTrackingCommands } from "./tracking.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -54,4 +55,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerMonitorCommand(t);
   registerAclCommands(t);
   registerLolwutCommand(t);
+  registerTrackingCommands(t);
 }

@@ -15,6 +15,7 @@ import type { CommandTable } from "./table.js";
 import type { Server } from "../server/server.js";
 import { commandStats, errorStats, totalErrorReplies, latencyStatsLines } from "./stats.js";
 import { scriptCounts } from "./scripting.js";
+import { trackingOf } from "../server/tracking.js";
 
 const DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
   "cpu", "module_list", "errorstats", "cluster", "keyspace"];
@@ -109,7 +110,7 @@ export function genInfo(server: Server, args: string[]): string {
       ["client_recent_max_input_buffer", 0],
       ["client_recent_max_output_buffer", 0],
       ["blocked_clients", server.blockedClients()],
-      ["tracking_clients", 0],
+      ["tracking_clients", trackingOf(server).trackingClients],
       ["clients_in_timeout_table", 0],
     ]));
   }
@@ -237,9 +238,9 @@ export function genInfo(server: Server, args: string[]): string {
       ["active_defrag_key_misses", 0],
       ["total_active_defrag_time", 0],
       ["current_active_defrag_time", 0],
-      ["tracking_total_keys", 0],
-      ["tracking_total_items", 0],
-      ["tracking_total_prefixes", 0],
+      ["tracking_total_keys", trackingOf(server).totalKeys],
+      ["tracking_total_items", trackingOf(server).totalItemsCount],
+      ["tracking_total_prefixes", trackingOf(server).totalPrefixes],
       ["unexpected_error_replies", 0],
       ["total_error_replies", totalErrorReplies(server)],
       ["dump_payload_sanitizations", 0],

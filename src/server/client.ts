@@ -103,6 +103,11 @@ export class Client {
    * above 0 is Redis's subscribed context: the kernel hands every command back to be checked.
    */
   subscriptions = 0;
+  /**
+   * CLIENT TRACKING is on: the kernel hands every command back, so Server.run sees the keys
+   * it reads and who changes what (src/server/tracking.ts).
+   */
+  tracked = false;
   /** Bytes of the input being run now (CLIENT LIST qbuf= counts them, as Redis's querybuf does). */
   inputInFlight = 0;
   /** Sum of the running command's argument lengths (CLIENT LIST argv-mem=). */
@@ -283,9 +288,9 @@ export class Client {
         // In MULTI the kernel hands every command back, to be queued; while a script is
         // busy, to pass the server's input gate; for a RESP2 client subscribed to pub/sub,
         // whose commands are restricted; while a MONITOR listens, so it sees every command;
-        // with ACL limits, to be checked.
+        // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads.
         shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
-          (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded);
+          (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked);
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
@@ -397,7 +402,10 @@ export class Client {
     if (this.closeAfterReply && !this.closed) {
       this.flushBatch();
       this.closed = true;
-      this.socket.end();
+      // Like Redis freeing the client once its last reply is written: the peer may keep its
+      // end open (a QUIT it never reads past), but the connection is gone for CLIENT LIST,
+      // tracking redirection and INFO's counts.
+      this.socket.end(() => this.socket.destroy());
     }
   }
 

@@ -31,6 +31,7 @@ export { unknownCommandError };
 import { PubSub } from "../pubsub/pubsub.js";
 import { monitorBefore, monitorAfter } from "../commands/monitor.js";
 import { rejectInSubscribedContext } from "../commands/pubsub.js";
+import { trackingOf } from "./tracking.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -367,17 +368,23 @@ export class Server {
     const t0 = performance.now();
     client.lastCommand = spec.name;
     monitorBefore(this, client, spec, argv);
-    if (spec.handler) {
-      const ctx: CommandContext = { server: this, client, argv, reply, spec };
-      let argvBytes = 0;
-      for (const a of argv) argvBytes += a.length;
-      client.currentArgvBytes = argvBytes;
-      spec.handler(ctx);
-      client.currentArgvBytes = 0;
-    } else {
-      // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel
-      // of the shard(s) its keys belong to.
-      this.router.execute(client, spec.parent ?? spec, argv);
+    const tracking = trackingOf(this);
+    tracking.commandBegin(client, spec, argv);
+    try {
+      if (spec.handler) {
+        const ctx: CommandContext = { server: this, client, argv, reply, spec };
+        let argvBytes = 0;
+        for (const a of argv) argvBytes += a.length;
+        client.currentArgvBytes = argvBytes;
+        spec.handler(ctx);
+        client.currentArgvBytes = 0;
+      } else {
+        // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel
+        // of the shard(s) its keys belong to.
+        this.router.execute(client, spec.parent ?? spec, argv);
+      }
+    } finally {
+      tracking.commandEnd(client, spec);
     }
     monitorAfter(this, client, spec, argv);
     spec.calls++;
