@@ -19,7 +19,6 @@ const STRING_OVERHEAD = 24;
 const LIST_ELEMENT = STRING_OVERHEAD;
 const SET_ELEMENT = STRING_OVERHEAD + 40;
 const ZSET_ELEMENT = STRING_OVERHEAD + 40 + 72;
-const STREAM_NODE = 128;
 const SAMPLES = 16;
 
 function sampledBytes(elems: readonly string[], length: number, perElement: number): number {
@@ -48,7 +47,7 @@ export function hostValueBytes(v: HostValue): number {
       const nodes = st.nodes;
       const k = Math.min(nodes.length, SAMPLES);
       let sampled = 0;
-      for (let i = 0; i < k; i++) sampled += STREAM_NODE + nodes[i].bytes;
+      for (let i = 0; i < k; i++) sampled += nodes[i].memoryUsage();
       const bytes = k ? Math.round((sampled * nodes.length) / k) : 0;
       return VALUE_BASE + bytes + st.groups.size * 256;
     }

@@ -102,6 +102,22 @@ describe("streams through a real server", () => {
     await expect(r.xlen("str")).rejects.toThrow("WRONGTYPE");
   });
 
+  it("MEMORY USAGE of a stream follows its packed entries: a few bytes beyond each entry's data", async () => {
+    const add = async (key: string, n: number) => {
+      const p = r.pipeline();
+      for (let i = 0; i < n; i++) p.xadd(key, "*", "field", `v${i}`);
+      await p.exec();
+    };
+    await add("mem:small", 1000);
+    await add("mem:big", 4000);
+    const small = Number(await r.call("memory", "usage", "mem:small"));
+    const big = Number(await r.call("memory", "usage", "mem:big"));
+    expect(big).toBeGreaterThan(small * 3);
+    // Redis 7.0.15 reports ~19.6 bytes an entry for this stream; an object per entry would be 100+.
+    expect(big / 4000).toBeGreaterThan(8);
+    expect(big / 4000).toBeLessThan(40);
+  });
+
   it("DUMP and RESTORE carry entries, tombstones, groups and pending entries", async () => {
     await r.config("SET", "stream-node-max-entries", "2");
     for (let i = 1; i <= 5; i++) await r.xadd("s", `${i}-0`, "f", String(i));
