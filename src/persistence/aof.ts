@@ -16,6 +16,7 @@
 // BGREWRITEAOF: one synchronous snapshot (the RDB of the dataset) becomes the new base;
 // from that instant effects go to a new incr file, which the manifest lists at once (with
 // the old files), and once the base is on disk the manifest drops the old files.
+import { slowDisk } from "../server/faults.js";
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fdatasync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -322,6 +323,7 @@ export class Aof {
       const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
       this.pending = [];
       try {
+        slowDisk();
         writeSync(this.fd, data);
         this.lastWriteOk = true;
       } catch (e) {

@@ -6,6 +6,7 @@
 // bytes go to a temp file asynchronously (write, fsync, rename over dbfilename), so clients
 // are served while the file is written. The serialization pass itself does block, for a
 // time proportional to the dataset (like Redis's fork, which is proportional to its size).
+import { slowDisk, slowDiskAsync } from "../server/faults.js";
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, unlinkSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -67,6 +68,7 @@ export class Persistence {
     try {
       const fd = openSync(tmp, "w");
       try {
+        slowDisk();
         writeSync(fd, data);
         fsyncSync(fd);
       } finally {
@@ -151,6 +153,7 @@ export class Persistence {
       const until = Date.now() + Math.floor((keys * delayUs) / 1000);
       while (delayUs > 0 && Date.now() < until && current()) await new Promise((r) => setTimeout(r, Math.min(50, until - Date.now())));
       if (!current()) return false;
+      await slowDiskAsync();
       const fh = await open(tmp, "w");
       try {
         await fh.writeFile(data);

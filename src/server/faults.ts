@@ -4,6 +4,9 @@
 //   reply-delay  a reply (and everything after it on that connection) waits 1–20 ms
 //   clock-jump   the server clock jumps forward 1–250 ms (as after an NTP step); it never
 //                goes back, so a key's TTL can only run out early, never come back to life
+//   slow-disk    a write to the AOF or an RDB file stalls 1–50 ms first: the AOF write
+//                blocks the event loop, as a stalled write(2)/fsync blocks Redis's main
+//                thread; a background save's write just finishes later
 // Order on a connection is kept: once a write is held back, later writes queue behind it,
 // and end() waits for the queue.
 import type { Socket } from "node:net";
@@ -13,6 +16,19 @@ import { log } from "./log.js";
 definePoint("short-write", "a reply is written in 2-4 pieces, 1 ms apart", 0.1);
 definePoint("reply-delay", "a reply and those after it on the connection wait 1-20 ms", 0.05);
 definePoint("clock-jump", "the server clock jumps forward 1-250 ms", 0.001);
+definePoint("slow-disk", "a write to the AOF or an RDB file stalls 1-50 ms first", 0.05);
+
+/** The slow-disk point before a synchronous file write: blocks the thread 1–50 ms. */
+export function slowDisk(): void {
+  if (!buggify("slow-disk")) return;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, buggifyInt(1, 50));
+}
+
+/** The slow-disk point before an asynchronous file write: resolves 1–50 ms later. */
+export function slowDiskAsync(): Promise<void> | undefined {
+  if (!buggify("slow-disk")) return undefined;
+  return new Promise((resolve) => setTimeout(resolve, buggifyInt(1, 50)));
+}
 
 /** Wraps one accepted socket's write/end with the short-write and reply-delay points. */
 export function injectSocketFaults(sock: Socket): void {

@@ -7,7 +7,10 @@ import type { Socket } from "node:net";
 import { injectSocketFaults } from "../../src/server/faults.js";
 import { disableBuggify, enableBuggify } from "../../src/util/buggify.js";
 import net from "node:net";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { startServer, connectClient, freePort, type RunningServer } from "../helpers/server.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { checkRun, describeFailures } from "../../src/verify/summary.js";
 import { runWorkload } from "../../src/verify/workload.js";
 
@@ -82,6 +85,30 @@ describe("buggify in the server", () => {
     const chunks = await exchange(srv.port, `SET k ${value}\r\nGET k\r\n`, want.length);
     expect(Buffer.concat(chunks).toString("latin1")).toBe(want);
     expect(srv.output()).toContain("buggify enabled (seed 5): active fault points: short-write");
+  });
+
+  it("slow-disk stalls every AOF write yet loses nothing: the writes are all there after a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lkv-slowdisk-"));
+    try {
+      srv = await startServer(["--appendonly", "yes", "--appendfsync", "always"], { LATTICEKV_BUGGIFY: "11:slow-disk=1" }, { port: await freePort(), dir });
+      expect(srv.output()).toContain("active fault points: slow-disk");
+      const c = await connectClient(srv.port);
+      const started = Date.now();
+      for (let i = 0; i < 40; i++) expect(await c.set(`k${i}`, `v${i}`)).toBe("OK");
+      // Each write stalled at least 1 ms before it reached the file.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(40);
+      c.disconnect();
+      await srv.stop();
+      srv = await startServer(["--appendonly", "yes"], {}, { port: await freePort(), dir });
+      const d = await connectClient(srv.port);
+      expect(await d.dbsize()).toBe(40);
+      expect(await d.get("k39")).toBe("v39");
+      d.disconnect();
+    } finally {
+      await srv?.stop();
+      srv = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("leaves the single-node workload linearizable under short writes, delayed replies and clock jumps", { timeout: 120_000 }, async () => {
