@@ -16,18 +16,68 @@
 //   - two masters with the same configEpoch: the one with the smaller id keeps it, the
 //     other takes a new epoch (clusterHandleConfigEpochCollision);
 //   - a node that did not answer a ping for cluster-node-timeout is suspected (fail?), and
-//     marked failed (fail) once a majority of the slot-owning masters suspect it.
+//     marked failed (fail) once a majority of the masters suspect it; the node that sees the
+//     majority tells everyone (a "fail" message);
+//   - a replica announces its master (and advertises its master's slots and configEpoch);
+//     a master whose slots all went to a node with a greater configEpoch (its replica won a
+//     failover) becomes that node's replica (clusterUpdateSlotsConfigWith);
+//   - a node that claims slots we know to belong to a node with a greater configEpoch is sent
+//     an "update" about that node, so a master returning after a failover learns of it;
+//   - failover elections ("auth-request" / "auth-ack") and manual failover ("mfstart") are
+//     src/cluster/failover.ts's; the bus carries them.
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import type { ClusterNode, ClusterState } from "./state.js";
+import { CLUSTER_SLOTS } from "./state.js";
 import { log } from "../server/log.js";
 
 interface WireNode { id: string; ip: string; port: number; cport: number; pfail?: boolean }
-interface Message {
-  type: "meet" | "ping" | "pong";
-  sender: WireNode & { configEpoch: number; slots: [number, number][] };
+/** Every message's header: who sends it and the configuration it advertises. */
+export interface WireSender extends WireNode {
+  /** Its own configEpoch, or its master's if it is a replica (Redis's header does the same). */
+  configEpoch: number;
+  /** The slots it claims: its own, or its master's if it is a replica. */
+  slots: [number, number][];
+  /** Its master's id when it is a replica. */
+  master: string | null;
+  /** Its replication offset. */
+  offset: number;
+  /** A master paused for a manual failover (CLUSTERMSG_FLAG0_PAUSED). */
+  paused?: boolean;
+  /** A failover auth request from a manual failover: vote even though the master is up. */
+  forceAck?: boolean;
+}
+export type MessageType = "meet" | "ping" | "pong" | "fail" | "auth-request" | "auth-ack" | "mfstart" | "update";
+export interface Message {
+  type: MessageType;
+  sender: WireSender;
   currentEpoch: number;
   gossip: WireNode[];
+  /** fail: the failing node's id. */
+  about?: string;
+  /** update: a node's newer configuration. */
+  update?: { id: string; configEpoch: number; slots: [number, number][] };
+}
+
+/** What the bus needs from the rest of the cluster code (src/cluster/cluster.ts). */
+export interface BusHooks {
+  changed(): void;
+  /** This node's replication offset (master_repl_offset, or what a replica applied). */
+  replOffset(): number;
+  /** This node lost its last slot to `master`: become its replica (clusterSetMaster). */
+  becomeReplicaOf(master: ClusterNode): void;
+  /** Keys of db 0 in slot: counted, or deleted when the slot was lost with keys in it. */
+  countKeysInSlot(slot: number): number;
+  deleteKeysInSlot(slot: number): void;
+  /** Failover messages and header fields (src/cluster/failover.ts). */
+  onHeader(sender: ClusterNode, msg: Message): void;
+  onAuthRequest(sender: ClusterNode, msg: Message, reply: () => void): void;
+  onAuthAck(sender: ClusterNode, msg: Message): void;
+  onMfStart(sender: ClusterNode): void;
+  /** Flags this node's header carries now. */
+  headerFlags(): { paused?: boolean; forceAck?: boolean };
+  /** Runs after the bus's own periodic work (failover, the replica's link). */
+  cron(now: number): void;
 }
 
 interface Link { socket: net.Socket; node: ClusterNode; connected: boolean }
@@ -42,7 +92,7 @@ export class ClusterBus {
   private readonly lastConnect = new Map<ClusterNode, number>();
 
   constructor(private readonly state: ClusterState, private readonly nodeTimeout: () => number,
-              private readonly onChange: () => void) {}
+              private readonly hooks: BusHooks) {}
 
   async listen(host: string | undefined, port: number): Promise<void> {
     const srv = net.createServer((sock) => this.accept(sock));
@@ -88,6 +138,22 @@ export class ClusterBus {
 
   linkCount(): number { return this.links.size + this.inbound.size; }
 
+  /** Whether our link to node is up (Redis's node->link != NULL). */
+  linked(node: ClusterNode): boolean { return this.links.get(node)?.connected ?? false; }
+
+  /** Sends a message to every node we have a link to (clusterBroadcastMessage). */
+  broadcast(type: MessageType, extra: Partial<Message> = {}): void {
+    for (const link of this.links.values()) {
+      if (link.connected && !link.node.handshake) this.send(link, type, extra);
+    }
+  }
+
+  /** Sends a message to one node over our link to it, if it is up. */
+  sendTo(node: ClusterNode, type: MessageType, extra: Partial<Message> = {}): void {
+    const link = this.links.get(node);
+    if (link?.connected) this.send(link, type, extra);
+  }
+
   // ---- periodic work (Redis's clusterCron) --------------------------------------------------
 
   private cron(): void {
@@ -105,32 +171,52 @@ export class ClusterBus {
         if (n.handshake && n.pingSent && now - n.pingSent > timeout) {
           this.forget(n);
           this.state.removeNode(n);
-          this.onChange();
+          this.hooks.changed();
           continue;
         }
         if (n.pingSent === 0 && now - n.pongReceived > Math.min(1000, timeout / 2)) this.send(link, n.handshake ? "meet" : "ping");
       }
-      if (n.pingSent && now - n.pingSent > timeout && !n.pfail && !n.handshake) {
+      if (n.pingSent && now - n.pingSent > timeout && !n.pfail && !n.fail && !n.handshake) {
         n.pfail = true;
         log("notice", `*** NODE ${n.id} possibly failing`);
-        this.onChange();
+        this.hooks.changed();
       }
       this.checkFailure(n, now);
     }
+    this.hooks.cron(now);
   }
 
-  /** Marks a suspected node failed once a majority of slot-owning masters suspect it. */
+  /**
+   * Marks a suspected node failed once a majority of the masters serving slots suspect it
+   * (this node counts itself when it is a master), and tells every node (markNodeAsFailingIfNeeded).
+   */
   private checkFailure(n: ClusterNode, now: number): void {
     if (!n.pfail || n.fail) return;
     const reports = this.failReports.get(n);
-    let votes = 1; // ourselves
+    let votes = this.state.myself.master ? 0 : 1;
     const validity = this.nodeTimeout() * 2;
-    for (const [reporter, at] of reports ?? []) if (now - at <= validity && this.state.slotsOf(reporter).length) votes++;
+    for (const [reporter, at] of reports ?? []) if (now - at <= validity && !reporter.master) votes++;
     const needed = Math.floor(this.state.size() / 2) + 1;
     if (votes >= needed) {
       n.fail = true;
+      n.pfail = false;
+      n.failTime = now;
       log("notice", `Marking node ${n.id} as failing (quorum reached).`);
-      this.onChange();
+      this.broadcast("fail", { about: n.id });
+      this.hooks.changed();
+    }
+  }
+
+  /** A failed node we hear from again (clearNodeFailureIfNeeded). */
+  private clearFailureIfNeeded(n: ClusterNode, now: number): void {
+    const slots = this.state.numSlots(n);
+    if (n.master || slots === 0) {
+      log("notice", `Clear FAIL state for node ${n.id}: ${n.master ? "replica" : "master without slots"} is reachable again.`);
+      n.fail = false;
+    } else if (now - n.failTime > this.nodeTimeout() * 2) {
+      // Nobody took its slots over in the meantime: it serves them again.
+      log("notice", `Clear FAIL state for node ${n.id}: is reachable again and nobody is serving its slots after some time.`);
+      n.fail = false;
     }
   }
 
@@ -174,26 +260,33 @@ export class ClusterBus {
         buf = buf.slice(i + 1);
         let msg: Message;
         try { msg = JSON.parse(line) as Message; } catch { socket.destroy(); return; }
+        if (!msg || typeof msg !== "object" || !msg.sender || typeof msg.sender.id !== "string") { socket.destroy(); return; }
         onMessage(msg);
       }
     });
   }
 
-  private send(link: Link | net.Socket, type: Message["type"]): void {
+  private header(): WireSender {
+    const st = this.state;
+    const me = st.myself;
+    // A replica advertises its master's slots and configEpoch (clusterBuildMessageHdr).
+    const owner = me.master ?? me;
+    return {
+      id: me.id, ip: me.ip, port: me.port, cport: me.cport, configEpoch: st.epochOf(me),
+      slots: st.rangesOf(owner), master: me.master?.id ?? null, offset: this.hooks.replOffset(),
+      ...this.hooks.headerFlags(),
+    };
+  }
+
+  private send(link: Link | net.Socket, type: MessageType, extra: Partial<Message> = {}): void {
     const socket = "socket" in link ? link.socket : link;
-    const me = this.state.myself;
     const gossip: WireNode[] = [];
     for (const n of this.state.nodes.values()) {
       if (n.myself || n.handshake) continue;
       gossip.push({ id: n.id, ip: n.ip, port: n.port, cport: n.cport, pfail: n.pfail || n.fail });
     }
-    const msg: Message = {
-      type,
-      sender: { id: me.id, ip: me.ip, port: me.port, cport: me.cport, configEpoch: me.configEpoch, slots: this.state.rangesOf(me) },
-      currentEpoch: this.state.currentEpoch,
-      gossip,
-    };
-    if ("socket" in link && type !== "pong") link.node.pingSent = Date.now();
+    const msg: Message = { type, sender: this.header(), currentEpoch: this.state.currentEpoch, gossip, ...extra };
+    if ("socket" in link && (type === "ping" || type === "meet")) link.node.pingSent = Date.now();
     bump(this.state.stats.sent, type);
     socket.write(JSON.stringify(msg) + "\n");
   }
@@ -223,33 +316,96 @@ export class ClusterBus {
       log("notice", `Node ${sender.id} met us at ${ip}:${sender.port}`);
     }
     if (sender.myself) return;
-    if (msg.type !== "pong") this.send(socket, "pong");
+    if (msg.type === "meet" || msg.type === "ping") this.send(socket, "pong");
     const now = Date.now();
     sender.pongReceived = now;
     sender.pingSent = 0;
-    if (sender.pfail || sender.fail) log("notice", `Clear FAIL state for node ${sender.id}: is reachable again.`);
     sender.pfail = false;
-    sender.fail = false;
+    if (sender.fail) this.clearFailureIfNeeded(sender, now);
     this.failReports.delete(sender);
     if (msg.currentEpoch > st.currentEpoch) st.currentEpoch = msg.currentEpoch;
-    sender.configEpoch = msg.sender.configEpoch;
-    this.updateSlots(sender, msg.sender.slots);
-    this.handleEpochCollision(sender);
-    for (const g of msg.gossip) this.gossipAbout(sender, g, now);
-    this.onChange();
+    if (msg.sender.configEpoch > sender.configEpoch) sender.configEpoch = msg.sender.configEpoch;
+    sender.replOffset = Number(msg.sender.offset) || 0;
+    this.updateRole(sender, msg.sender.master);
+    this.hooks.onHeader(sender, msg);
+    if (!sender.master) {
+      const claimed = expand(msg.sender.slots);
+      this.updateSlotsConfigWith(sender, msg.sender.configEpoch, claimed);
+      this.handleEpochCollision(sender);
+      this.tellStaleClaimer(sender, msg.sender.configEpoch, claimed, socket);
+    }
+    for (const g of msg.gossip ?? []) this.gossipAbout(sender, g, now);
+    switch (msg.type) {
+      case "fail": {
+        const failing = msg.about ? st.nodes.get(msg.about) : undefined;
+        if (failing && !failing.fail && !failing.myself) {
+          log("notice", `FAIL message received from ${sender.id} about ${failing.id}`);
+          failing.fail = true;
+          failing.pfail = false;
+          failing.failTime = now;
+        }
+        break;
+      }
+      case "update": {
+        const u = msg.update;
+        const n = u ? st.nodes.get(u.id) : undefined;
+        if (u && n && !n.myself && n.configEpoch < u.configEpoch) {
+          n.master = null;
+          n.configEpoch = u.configEpoch;
+          this.updateSlotsConfigWith(n, u.configEpoch, expand(u.slots));
+        }
+        break;
+      }
+      case "auth-request":
+        this.hooks.onAuthRequest(sender, msg, () => this.send(socket, "auth-ack"));
+        break;
+      case "auth-ack":
+        this.hooks.onAuthAck(sender, msg);
+        break;
+      case "mfstart":
+        this.hooks.onMfStart(sender);
+        break;
+    }
+    this.hooks.changed();
   }
 
-  private updateSlots(sender: ClusterNode, ranges: [number, number][]): void {
+  /** The sender announces itself as a master, or as the replica of a node we know. */
+  private updateRole(sender: ClusterNode, masterId: string | null): void {
     const st = this.state;
-    const claimed = new Set<number>();
-    for (const [a, b] of ranges) for (let s = a; s <= b; s++) claimed.add(s);
+    if (masterId === null) {
+      sender.master = null;
+      return;
+    }
+    const master = st.nodes.get(masterId);
+    if (!master || master === sender || master === sender.master) return;
+    if (!sender.master) {
+      // A master turned into a replica: it serves no slots any more (clusterDelNodeSlots).
+      for (let s = 0; s < CLUSTER_SLOTS; s++) if (st.owner[s] === sender) st.assign(s, null);
+    }
+    sender.master = master;
+  }
+
+  /**
+   * Slots a master claims move to it from owners with a smaller configEpoch (Redis's
+   * clusterUpdateSlotsConfigWith). If this node (or the master it replicates) loses its
+   * last slot that way, it becomes the claimer's replica: its replica won a failover.
+   */
+  private updateSlotsConfigWith(sender: ClusterNode, epoch: number, claimed: Set<number>): void {
+    const st = this.state;
+    const curMaster = st.myself.master ?? st.myself;
+    let newMaster: ClusterNode | null = null;
+    const dirty: number[] = [];
     for (const s of claimed) {
       const cur = st.owner[s];
       if (cur === sender) continue;
-      // A slot being imported here stays ours to settle with CLUSTER SETSLOT NODE.
-      if (cur === st.myself && st.importing.has(s)) continue;
-      if (cur === null || cur.configEpoch < sender.configEpoch) {
-        if (cur === st.myself) log("notice", `Slot ${s} now belongs to ${sender.id} (configEpoch ${sender.configEpoch})`);
+      // A slot being imported is settled by hand (CLUSTER SETSLOT NODE), as in Redis.
+      if (st.importing.has(s)) continue;
+      if (cur === null || cur.configEpoch < epoch) {
+        if (cur === st.myself) {
+          log("notice", `Slot ${s} now belongs to ${sender.id} (configEpoch ${epoch})`);
+          if (this.hooks.countKeysInSlot(s) > 0) dirty.push(s);
+        }
+        if (cur === curMaster) newMaster = sender;
         st.assign(s, sender);
       }
     }
@@ -257,12 +413,31 @@ export class ClusterBus {
     // configEpoch claims it, as in Redis: unassigning it would open a window after
     // CLUSTER SETSLOT NODE in which a message the sender sent before its own SETSLOT
     // leaves the slot unowned (cluster_state:fail) until the sender's next ping.
+    // (cluster-allow-replica-migration is yes, its default, so no further condition.)
+    if (newMaster && st.numSlots(curMaster) === 0) {
+      log("warning", `Configuration change detected. Reconfiguring myself as a replica of ${sender.id}`);
+      this.hooks.becomeReplicaOf(sender);
+    } else if (dirty.length && !st.myself.master) {
+      // Still a master of other slots: the keys of the slots we lost go.
+      for (const s of dirty) this.hooks.deleteKeysInSlot(s);
+    }
+  }
+
+  /** A master claims slots we know a newer owner of: tell it (Redis's UPDATE message). */
+  private tellStaleClaimer(sender: ClusterNode, epoch: number, claimed: Set<number>, socket: net.Socket): void {
+    const st = this.state;
+    for (const s of claimed) {
+      const cur = st.owner[s];
+      if (cur === null || cur === sender || cur.configEpoch <= epoch) continue;
+      this.send(socket, "update", { update: { id: cur.id, configEpoch: cur.configEpoch, slots: st.rangesOf(cur) } });
+      return;
+    }
   }
 
   private handleEpochCollision(sender: ClusterNode): void {
     const me = this.state.myself;
-    if (sender.configEpoch !== me.configEpoch || me.id < sender.id) return;
-    if (!this.state.slotsOf(me).length || !this.state.slotsOf(sender).length) return;
+    if (me.master || sender.configEpoch !== me.configEpoch || me.id < sender.id) return;
+    if (!this.state.numSlots(me) || !this.state.numSlots(sender)) return;
     this.state.currentEpoch++;
     me.configEpoch = this.state.currentEpoch;
     log("notice", `WARNING: configEpoch collision with node ${sender.id}. configEpoch set to ${me.configEpoch}`);
@@ -279,14 +454,23 @@ export class ClusterBus {
       this.connect(n);
       return;
     }
+    // Only masters' opinions count towards marking a node failed.
+    if (reporter.master) return;
     if (g.pfail) {
       let reports = this.failReports.get(n);
       if (!reports) this.failReports.set(n, (reports = new Map()));
       reports.set(reporter, now);
+      this.checkFailure(n, now);
     } else {
       this.failReports.get(n)?.delete(reporter);
     }
   }
+}
+
+function expand(ranges: [number, number][] | undefined): Set<number> {
+  const out = new Set<number>();
+  for (const [a, b] of ranges ?? []) for (let s = Math.max(0, a); s <= Math.min(b, CLUSTER_SLOTS - 1); s++) out.add(s);
+  return out;
 }
 
 function bump(m: Map<string, number>, k: string): void {

@@ -3,7 +3,10 @@
 // across machines. This file ties the pieces to the server:
 //   state.ts     nodes, slot owners, migrating/importing slots, epochs, nodes.conf
 //   bus.ts       the cluster bus: MEET, gossip, slot ownership, failure detection
+//   failover.ts  replica elections, CLUSTER FAILOVER
 //   redirect.ts  MOVED / ASK / CROSSSLOT / CLUSTERDOWN for each command
+// A replica (CLUSTER REPLICATE) replicates its master with Redis's primary/replica protocol
+// (src/repl/, through setMaster), as Redis Cluster does.
 //   ../commands/cluster.ts  CLUSTER ..., ASKING, READONLY, READWRITE
 // The kernel runs a command by itself only when all its keys are in one slot this node
 // serves with nothing in flight (Kernel.setSlotsServed); everything else comes to the host,
@@ -13,16 +16,25 @@ import type { Client } from "../server/client.js";
 import type { CommandSpec } from "../commands/table.js";
 import { ClusterState, CLUSTER_SLOTS } from "./state.js";
 import { ClusterBus } from "./bus.js";
+import { Failover } from "./failover.js";
 import { clusterRedirect, type ClusterClientFlags } from "./redirect.js";
+import type { ClusterNode } from "./state.js";
 import { keySlot } from "../server/router.js";
 import { log } from "../server/log.js";
 import { randomBytes } from "node:crypto";
+import { setMaster } from "../commands/replication.js";
+import { replicationOf } from "../repl/replication.js";
+import { emptyData } from "../persistence/persistence.js";
 
 export class Cluster {
   state!: ClusterState;
   bus!: ClusterBus;
+  failover!: Failover;
   /** Slot ownership as last pushed to the kernels and saved: only changes are written. */
   private lastSignature = "";
+  /** Writes held while this master is paused for a replica's manual failover. */
+  private held: { client: Client; argv: Buffer[] }[] = [];
+  private wasPaused = false;
 
   constructor(private readonly server: Server) {
     for (const s of server.shards) s.kernel.x.setClusterMode(1);
@@ -36,11 +48,101 @@ export class Cluster {
     const cport = cfg.getNumber("cluster-port") || port + 10000;
     this.state = new ClusterState(file, ip, cfg.getNumber("cluster-announce-port") || port,
       cfg.getNumber("cluster-announce-bus-port") || cport);
-    this.bus = new ClusterBus(this.state, () => cfg.getNumber("cluster-node-timeout"), () => this.changed());
+    const nodeTimeout = () => cfg.getNumber("cluster-node-timeout");
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.failover = new Failover({
+      state: this.state,
+      get bus() { return self.bus; },
+      nodeTimeout,
+      config: cfg,
+      replOffset: () => replicationOf(this.server).offset,
+      masterDataAge: () => {
+        const link = replicationOf(this.server).link;
+        if (!link) return Infinity;
+        return link.connected ? Date.now() - link.lastIo : Date.now() - link.downSince;
+      },
+      becomeMaster: () => this.becomeMaster(),
+      pauseChanged: () => this.pauseChanged(),
+      changed: () => this.changed(),
+    });
+    this.bus = new ClusterBus(this.state, nodeTimeout, {
+      changed: () => this.changed(),
+      replOffset: () => replicationOf(this.server).offset,
+      becomeReplicaOf: (n) => this.becomeReplicaOf(n),
+      countKeysInSlot: (slot) => this.keysInSlot(slot, 1).length,
+      deleteKeysInSlot: (slot) => this.deleteKeysInSlot(slot),
+      onHeader: (n, m) => this.failover.onHeader(n, m),
+      onAuthRequest: (n, m, ack) => this.failover.onAuthRequest(n, m, ack),
+      onAuthAck: (n, m) => this.failover.onAuthAck(n, m),
+      onMfStart: (n) => this.failover.onMfStart(n),
+      headerFlags: () => this.failover.headerFlags(),
+      cron: (now) => this.cron(now),
+    });
     const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
     await this.bus.listen(binds[0] === "*" ? undefined : binds[0], cport);
     log("notice", `Cluster state loaded: node ${this.state.myself.id}, bus port ${cport}`);
     this.changed();
+    // A replica restarted from nodes.conf resumes replicating its master.
+    const master = this.state.myself.master;
+    if (master) setMaster(this.server, master.ip, master.port);
+  }
+
+  /** Periodic work after the bus's (100 ms): failover, the replica's link, held writes. */
+  private cron(now: number): void {
+    this.failover.cron(now);
+    const me = this.state.myself;
+    if (me.master && !replicationOf(this.server).link) setMaster(this.server, me.master.ip, me.master.port);
+    if (this.wasPaused !== this.failover.paused) this.pauseChanged();
+  }
+
+  /**
+   * CLUSTER REPLICATE, or a master that lost its last slot to a failover (clusterSetMaster):
+   * replicate `master` (a full or partial resync through src/repl/).
+   */
+  becomeReplicaOf(master: ClusterNode): void {
+    const st = this.state;
+    const me = st.myself;
+    if (!me.master) {
+      // A master turning replica closes its slot migrations (clusterCloseAllSlots).
+      st.migrating.clear();
+      st.importing.clear();
+    }
+    me.master = master;
+    this.failover.roleChanged();
+    setMaster(this.server, master.ip, master.port);
+    log("notice", `Replicating ${master.id} at ${master.ip}:${master.port}`);
+    this.changed();
+  }
+
+  /** A replica promoted by a failover (clusterSetNodeAsMaster + replicationUnsetMaster). */
+  private becomeMaster(): void {
+    this.state.myself.master = null;
+    setMaster(this.server, null);
+    this.changed();
+  }
+
+  /** Runs the writes held during a manual failover's pause once it ends (MOVED by then, usually). */
+  private pauseChanged(): void {
+    this.wasPaused = this.failover.paused;
+    this.changed();
+    if (this.failover.paused) return;
+    const held = this.held;
+    this.held = [];
+    for (const { client, argv } of held) {
+      client.blocked = false;
+      if (client.closed) continue;
+      this.server.dispatch(client, argv);
+      client.flushAndMaybeClose();
+      client.resumeInput();
+    }
+  }
+
+  /** Keys of a slot this node lost to a newer owner while it still serves others. */
+  private deleteKeysInSlot(slot: number): void {
+    for (const key of this.keysInSlot(slot)) {
+      this.server.router.shardOf(key).call([Buffer.from("DEL"), key], 0, this.server.now());
+    }
   }
 
   close(): void { this.bus?.close(); }
@@ -48,6 +150,12 @@ export class Cluster {
   /** CLUSTER RESET: forget every other node and every slot; HARD also takes a new id and epoch 0. */
   reset(hard: boolean): void {
     const st = this.state;
+    if (st.myself.master) {
+      // A replica turns master with an empty dataset.
+      this.becomeMaster();
+      emptyData(this.server);
+    }
+    this.failover.roleChanged();
     for (const n of [...st.nodes.values()]) {
       if (n.myself) continue;
       this.bus.forget(n);
@@ -71,9 +179,12 @@ export class Cluster {
     const sig = this.signature();
     if (sig === this.lastSignature) return;
     this.lastSignature = sig;
+    // While paused for a manual failover every command comes to the host, which holds writes.
+    const paused = this.failover?.paused ?? false;
     for (const shard of this.server.shards) {
       const x = shard.kernel.x;
       x.setSlotsServed(0, CLUSTER_SLOTS - 1, 0);
+      if (paused) continue;
       let start = -1;
       for (let s = 0; s <= CLUSTER_SLOTS; s++) {
         const on = s < CLUSTER_SLOTS && st.servesDirectly(s);
@@ -84,8 +195,17 @@ export class Cluster {
     st.save();
   }
 
-  /** Redis's getNodeByQuery for a command from a client's input: the error to reply, or null. */
-  redirect(client: Client, spec: CommandSpec, argv: Buffer[]): string | null {
+  /**
+   * Redis's getNodeByQuery for a command from a client's input: the error to reply, null to
+   * run it here, or true when the cluster holds it (a write while this master is paused for a
+   * manual failover: it runs, or is redirected, when the pause ends, as Redis's paused clients).
+   */
+  redirect(client: Client, spec: CommandSpec, argv: Buffer[]): string | null | true {
+    if (this.failover.paused && client.multi === null && (spec.flags.has("write") || spec.name === "exec")) {
+      client.blocked = true;
+      this.held.push({ client, argv });
+      return true;
+    }
     return clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv);
   }
 
@@ -110,8 +230,10 @@ export class Cluster {
 
   private signature(): string {
     const st = this.state;
-    let sig = `${st.currentEpoch}|`;
-    for (const n of st.nodes.values()) sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake};`;
+    let sig = `${st.currentEpoch}|${st.lastVoteEpoch}|${this.failover?.paused}|`;
+    for (const n of st.nodes.values()) {
+      sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake}:${n.master?.id};`;
+    }
     for (let s = 0; s < CLUSTER_SLOTS; s++) sig += st.owner[s]?.id.slice(0, 8) ?? "-";
     for (const [s, n] of st.migrating) sig += `m${s}${n.id}`;
     for (const [s, n] of st.importing) sig += `i${s}${n.id}`;

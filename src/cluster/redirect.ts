@@ -6,6 +6,7 @@
 //   - the slot is another node's                     -> -MOVED slot ip:port
 //   - the slot is migrating out and a key is missing -> -ASK slot ip:port (the target has it)
 //   - the slot is importing: served only after ASKING
+//   - a replica serves reads of its master's slots to a READONLY client
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import type { CommandSpec } from "../commands/table.js";
@@ -52,6 +53,7 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
     return null;
   }
   if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) return null;
-  // READONLY matters on a replica reading its master's slots; LatticeKV cluster nodes are masters.
+  // A READONLY client reads its master's slots from this replica.
+  if (flags?.readonly && !spec.flags.has("write") && state.myself.master === owner) return null;
   return `MOVED ${slot} ${owner.ip}:${owner.port}`;
 }

@@ -33,6 +33,14 @@ export interface ClusterNode {
   fail: boolean;
   /** Still in the handshake of CLUSTER MEET: its real id is not known yet. */
   handshake: boolean;
+  /** The master this node replicates (Redis's slaveof); null for a master. */
+  master: ClusterNode | null;
+  /** Its replication offset, as last announced on the bus (failover ranks replicas by it). */
+  replOffset: number;
+  /** When it was marked fail (Redis's fail_time). */
+  failTime: number;
+  /** When this node last voted for a replica of it in a failover election (voted_time). */
+  votedTime: number;
 }
 
 export class ClusterState {
@@ -95,6 +103,25 @@ export class ClusterState {
     return this.owner[slot] === this.myself && !this.migrating.has(slot) && !this.importing.has(slot);
   }
 
+  /** Number of slots node owns (Redis's numslots). */
+  numSlots(node: ClusterNode): number {
+    let n = 0;
+    for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) n++;
+    return n;
+  }
+
+  /** The replicas of master (Redis's master->slaves), in the nodes table's order. */
+  replicasOf(master: ClusterNode): ClusterNode[] {
+    const out: ClusterNode[] = [];
+    for (const n of this.nodes.values()) if (n.master === master) out.push(n);
+    return out;
+  }
+
+  /** Redis's nodeEpoch: a replica shows its master's configEpoch. */
+  epochOf(n: ClusterNode): number {
+    return n.master ? n.master.configEpoch : n.configEpoch;
+  }
+
   /** Masters that own at least one slot (CLUSTER INFO cluster_size). */
   size(): number {
     const owners = new Set<ClusterNode>();
@@ -122,6 +149,7 @@ export class ClusterState {
   /** Forgets a node (CLUSTER FORGET, or a handshake that learnt the node's real id). */
   removeNode(node: ClusterNode): void {
     this.nodes.delete(node.id);
+    for (const n of this.nodes.values()) if (n.master === node) n.master = null;
     for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) this.owner[s] = null;
     for (const [s, n] of this.migrating) if (n === node) this.migrating.delete(s);
     for (const [s, n] of this.importing) if (n === node) this.importing.delete(s);
@@ -140,15 +168,15 @@ export class ClusterState {
   describe(n: ClusterNode): string {
     const flags: string[] = [];
     if (n.myself) flags.push("myself");
-    flags.push("master");
+    flags.push(n.master ? "slave" : "master");
     if (n.pfail && !n.fail) flags.push("fail?");
     if (n.fail) flags.push("fail");
     if (n.handshake) flags.push("handshake");
     const link = n.myself || (n.pongReceived > 0 && !n.pfail && !n.fail) ? "connected" : "disconnected";
-    let line = `${n.id} ${n.ip}:${n.port}@${n.cport} ${flags.join(",")} - ${n.myself ? 0 : n.pingSent} ` +
-      `${n.myself ? 0 : n.pongReceived} ${n.configEpoch} ${link}`;
-    for (const [a, b] of this.rangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
-    if (n.myself) {
+    let line = `${n.id} ${n.ip}:${n.port}@${n.cport} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
+      `${n.myself ? 0 : n.pingSent} ${n.myself ? 0 : n.pongReceived} ${this.epochOf(n)} ${link}`;
+    if (!n.master) for (const [a, b] of this.rangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
+    if (n.myself && !n.master) {
       for (const [s, t] of [...this.migrating].sort((x, y) => x[0] - y[0])) line += ` [${s}->-${t.id}]`;
       for (const [s, f] of [...this.importing].sort((x, y) => x[0] - y[0])) line += ` [${s}-<-${f.id}]`;
     }
@@ -172,6 +200,7 @@ export class ClusterState {
   private load(text: string): ClusterNode | undefined {
     let me: ClusterNode | undefined;
     const slotLines: [ClusterNode, string[]][] = [];
+    const masters: [ClusterNode, string][] = [];
     for (const raw of text.split("\n")) {
       const f = raw.trim().split(/\s+/);
       if (f.length < 2) continue;
@@ -190,8 +219,10 @@ export class ClusterState {
       n.myself = flags.includes("myself");
       n.configEpoch = Number(f[6]);
       if (n.myself) me = n;
+      if (f[3] !== "-") masters.push([n, f[3]]);
       slotLines.push([n, f.slice(8)]);
     }
+    for (const [n, id] of masters) n.master = this.nodes.get(id) ?? null;
     for (const [n, slots] of slotLines) {
       for (const s of slots) {
         const mig = /^\[(\d+)-([<>])-(\w+)\]$/.exec(s);
@@ -209,5 +240,6 @@ export class ClusterState {
 }
 
 function newNode(id: string, ip: string, port: number, cport: number): ClusterNode {
-  return { id, ip, port, cport, configEpoch: 0, myself: false, pongReceived: 0, pingSent: 0, pfail: false, fail: false, handshake: false };
+  return { id, ip, port, cport, configEpoch: 0, myself: false, pongReceived: 0, pingSent: 0, pfail: false, fail: false, handshake: false,
+    master: null, replOffset: 0, failTime: 0, votedTime: 0 };
 }

@@ -1,8 +1,7 @@
 // CLUSTER and its subcommands, ASKING, READONLY, READWRITE (Redis's cluster.c
 // clusterCommand). Without cluster-enabled yes they answer Redis's "This instance has
-// cluster support disabled". Replication subcommands (REPLICATE, FAILOVER) are not
-// implemented, nor LINKS: LatticeKV cluster nodes are all masters (README's compatibility
-// table), and those answer "unknown subcommand".
+// cluster support disabled". LINKS is not implemented (README's compatibility table) and
+// answers "unknown subcommand".
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { argLower, ERR, parseInteger } from "./context.js";
@@ -11,6 +10,8 @@ import { keySlot } from "../server/router.js";
 import { CLUSTER_SLOTS, type ClusterNode } from "../cluster/state.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { ClusterClientFlags } from "../cluster/redirect.js";
+import { bumpEpochWithoutConsensus } from "../cluster/failover.js";
+import { replicationOf } from "../repl/replication.js";
 
 const DISABLED = "This instance has cluster support disabled";
 
@@ -103,51 +104,67 @@ function info(ctx: CommandContext, cluster: Cluster): void {
   ctx.reply.verbatim(lines.join("\r\n") + "\r\n");
 }
 
+/** A node's replication offset as CLUSTER SHARDS shows it (our own is exact). */
+function offsetOf(ctx: CommandContext, cluster: Cluster, n: ClusterNode): number {
+  return n.myself ? replicationOf(ctx.server).offset : n.replOffset;
+}
+
 function slots(ctx: CommandContext, cluster: Cluster): void {
   const st = cluster.state;
   const rows: [number, number, ClusterNode][] = [];
-  for (const n of st.nodes.values()) for (const [a, b] of st.rangesOf(n)) rows.push([a, b, n]);
+  for (const n of st.nodes.values()) if (!n.master) for (const [a, b] of st.rangesOf(n)) rows.push([a, b, n]);
   rows.sort((x, y) => x[0] - y[0]);
   const r = ctx.reply;
-  r.arrayLen(rows.length);
-  for (const [a, b, n] of rows) {
-    r.arrayLen(3);
-    r.integer(a);
-    r.integer(b);
+  const node = (n: ClusterNode) => {
     r.arrayLen(4);
     r.bulk(n.ip);
     r.integer(n.port);
     r.bulk(n.id);
     r.mapLen(0);
+  };
+  r.arrayLen(rows.length);
+  for (const [a, b, n] of rows) {
+    // Replicas that failed or never synced are left out (Redis's isReplicaAvailable).
+    const replicas = st.replicasOf(n).filter((x) => !x.fail && offsetOf(ctx, cluster, x) !== 0);
+    r.arrayLen(3 + replicas.length);
+    r.integer(a);
+    r.integer(b);
+    node(n);
+    for (const x of replicas) node(x);
   }
 }
 
 function shards(ctx: CommandContext, cluster: Cluster): void {
   const st = cluster.state;
-  const masters = [...st.nodes.values()].filter((n) => !n.handshake);
+  const masters = [...st.nodes.values()].filter((n) => !n.handshake && !n.master);
   const r = ctx.reply;
   r.arrayLen(masters.length);
-  for (const n of masters) {
+  for (const m of masters) {
     r.mapLen(2);
     r.bulk("slots");
-    const ranges = st.rangesOf(n);
+    const ranges = st.rangesOf(m);
     r.arrayLen(ranges.length * 2);
     for (const [a, b] of ranges) { r.integer(a); r.integer(b); }
     r.bulk("nodes");
-    r.arrayLen(1);
-    r.mapLen(7);
-    r.bulk("id"); r.bulk(n.id);
-    r.bulk("port"); r.integer(n.port);
-    r.bulk("ip"); r.bulk(n.ip);
-    r.bulk("endpoint"); r.bulk(n.ip);
-    r.bulk("role"); r.bulk("master");
-    r.bulk("replication-offset"); r.integer(0);
-    r.bulk("health"); r.bulk(n.fail || n.pfail ? "fail" : "online");
+    const members = [m, ...st.replicasOf(m)];
+    r.arrayLen(members.length);
+    for (const n of members) {
+      const offset = offsetOf(ctx, cluster, n);
+      r.mapLen(7);
+      r.bulk("id"); r.bulk(n.id);
+      r.bulk("port"); r.integer(n.port);
+      r.bulk("ip"); r.bulk(n.ip);
+      r.bulk("endpoint"); r.bulk(n.ip);
+      r.bulk("role"); r.bulk(n.master ? "replica" : "master");
+      r.bulk("replication-offset"); r.integer(offset);
+      r.bulk("health"); r.bulk(n.fail ? "fail" : n.master && offset === 0 ? "loading" : "online");
+    }
   }
 }
 
 function setslot(ctx: CommandContext, cluster: Cluster): void {
   const st = cluster.state;
+  if (st.myself.master) return ctx.reply.error("Please use SETSLOT only with masters.");
   const slot = slotOrReply(ctx, 2);
   if (slot === null) return;
   const action = argLower(ctx, 3);
@@ -156,11 +173,13 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
     if (st.owner[slot] !== st.myself) return ctx.reply.error(`I'm not the owner of hash slot ${slot}`);
     const n = nodeArg(cluster, ctx, 4);
     if (!n) return ctx.reply.error(`I don't know about node ${ctx.argv[4].toString("latin1")}`);
+    if (n.master) return ctx.reply.error("Target node is not a master");
     st.migrating.set(slot, n);
   } else if (action === "importing" && argc === 5) {
     if (st.owner[slot] === st.myself) return ctx.reply.error(`I'm already the owner of hash slot ${slot}`);
     const n = nodeArg(cluster, ctx, 4);
     if (!n) return ctx.reply.error(`I don't know about node ${ctx.argv[4].toString("latin1")}`);
+    if (n.master) return ctx.reply.error("Target node is not a master");
     st.importing.set(slot, n);
   } else if (action === "stable" && argc === 4) {
     st.importing.delete(slot);
@@ -168,6 +187,7 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
   } else if (action === "node" && argc === 5) {
     const n = nodeArg(cluster, ctx, 4);
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[4].toString("latin1")}`);
+    if (n.master) return ctx.reply.error("Target node is not a master");
     const keys = cluster.keysInSlot(slot, 1).length;
     if (st.owner[slot] === st.myself && n !== st.myself && keys !== 0) {
       return ctx.reply.error(`Can't assign hashslot ${slot} to a different node while I still hold keys for this hash slot.`);
@@ -189,13 +209,7 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
 
 /** Takes a new configEpoch unless ours is already the only greatest one; whether it did. */
 function bumpEpoch(cluster: Cluster): boolean {
-  const st = cluster.state;
-  let maxOthers = 0;
-  for (const n of st.nodes.values()) if (!n.myself) maxOthers = Math.max(maxOthers, n.configEpoch);
-  if (st.myself.configEpoch !== 0 && st.myself.configEpoch > maxOthers && st.myself.configEpoch === st.currentEpoch) return false;
-  st.currentEpoch++;
-  st.myself.configEpoch = st.currentEpoch;
-  return true;
+  return bumpEpochWithoutConsensus(cluster.state);
 }
 
 const HELP = [
@@ -281,6 +295,7 @@ export function registerClusterCommands(t: CommandTable): void {
     const n = nodeArg(c, ctx, 2);
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[2].toString("latin1")}`);
     if (n.myself) return ctx.reply.error("I tried hard but I can't forget myself...");
+    if (c.state.myself.master === n) return ctx.reply.error("Can't forget my master!");
     c.bus.forget(n);
     c.state.removeNode(n);
     c.changed();
@@ -316,7 +331,10 @@ export function registerClusterCommands(t: CommandTable): void {
   const replicas = clusterOnly((ctx, c) => {
     const n = nodeArg(c, ctx, 2);
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[2].toString("latin1")}`);
-    ctx.reply.arrayLen(0); // every LatticeKV cluster node is a master without replicas
+    if (n.master) return ctx.reply.error("The specified node is not a master");
+    const replicas = c.state.replicasOf(n);
+    ctx.reply.arrayLen(replicas.length);
+    for (const x of replicas) ctx.reply.bulk(c.state.describe(x));
   });
   t.define("cluster|replicas", replicas);
   t.define("cluster|slaves", replicas);
@@ -327,8 +345,36 @@ export function registerClusterCommands(t: CommandTable): void {
       if (mode === "hard") hard = true;
       else if (mode !== "soft") return ctx.reply.error(ERR.syntax);
     }
-    if (ctx.server.shards.some((s) => s.kernel.x.dbSize(0) !== 0)) return ctx.reply.error("CLUSTER RESET can't be called with master nodes containing keys");
+    if (!c.state.myself.master && ctx.server.shards.some((s) => s.kernel.x.dbSize(0) !== 0)) {
+      return ctx.reply.error("CLUSTER RESET can't be called with master nodes containing keys");
+    }
     c.reset(hard);
+    ctx.reply.ok();
+  }));
+
+  t.define("cluster|replicate", clusterOnly((ctx, c) => {
+    const st = c.state;
+    const n = nodeArg(c, ctx, 2);
+    if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[2].toString("latin1")}`);
+    if (n.myself) return ctx.reply.error("Can't replicate myself");
+    if (n.master) return ctx.reply.error("I can only replicate a master, not a replica.");
+    // A master must be empty and own no slots; a replica may switch masters freely.
+    if (!st.myself.master && (st.numSlots(st.myself) !== 0 || ctx.server.shards.some((s) => s.kernel.x.dbSize(0) !== 0))) {
+      return ctx.reply.error("To set a master the node must be empty and without assigned slots.");
+    }
+    c.becomeReplicaOf(n);
+    ctx.reply.ok();
+  }));
+  t.define("cluster|failover", clusterOnly((ctx, c) => {
+    let force = false, takeover = false;
+    if (ctx.argv.length === 3) {
+      const mode = argLower(ctx, 2);
+      if (mode === "force") force = true;
+      else if (mode === "takeover") force = takeover = true;
+      else return ctx.reply.error(ERR.syntax);
+    }
+    const error = c.failover.manual(force, takeover);
+    if (error) return ctx.reply.error(error);
     ctx.reply.ok();
   }));
 

@@ -313,6 +313,7 @@ export class Server {
     if (found.error !== undefined) return false; // execCommand / queueCommand reply that error
     const error = this.cluster!.redirect(client, found.spec!, argv);
     if (error === null) return false;
+    if (error === true) return true; // held (a manual failover's pause): src/cluster/cluster.ts
     client.lastCommand = found.spec!.name;
     this.rejectCommand(client, error, found.spec);
     if (client.multi !== null) client.dirtyExec = true; // Redis's flagTransaction
