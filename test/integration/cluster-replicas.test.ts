@@ -183,7 +183,10 @@ describe.skipIf(!redisCli)("cluster mode with replicas (3 primaries × 2)", () =
     });
     const watcher = nodes.find((n) => n !== victim && n !== heir)!;
     await waitFor("cluster_state:ok", () => cli("-p", String(watcher.port), "cluster", "info").includes("cluster_state:ok"));
-    expect(nodesOf(watcher).find((f) => f[0] === victimId)![2]).toBe("master,fail");
+    await waitFor("the old primary to show as failed, without slots", () => {
+      const line = nodesOf(watcher).find((f) => f[0] === victimId)!;
+      return line[2] === "master,fail" && line.length === 8;
+    });
     for (const [k, val] of acked) expect(await cluster.get(k)).toBe(val);
 
     // The old primary restarts from its nodes.conf and becomes the new primary's replica.
