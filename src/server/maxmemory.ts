@@ -25,6 +25,9 @@ import type { Shard } from "./shard.js";
 import { clientsMemory, datasetBytes, USED_MEMORY_STARTUP } from "./used-memory.js";
 import { perfConfig } from "../config/perf-config.js";
 import { replicationOf } from "../repl/replication.js";
+import { buggify, definePoint } from "../util/buggify.js";
+
+definePoint("alloc-failure", "a command that may grow memory (denyoom) gets -OOM, as when memory cannot be had", 0.01);
 
 export const OOM_ERR = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -98,9 +101,23 @@ export class MaxMemory {
    * the limit, then sets the OOM state and the kernels' budgets. Returns the OOM state.
    */
   check(): boolean {
+    if (buggify("alloc-failure")) return this.injectOom();
     if (this.limit <= 0 && !this.capped && !this.oom) return false;
     this.updateState(true);
     return this.oom;
+  }
+
+  /**
+   * The alloc-failure fault point: memory could not be had for this command, which Redis
+   * surfaces as -OOM when over maxmemory (a failed allocation itself would abort Redis). The
+   * kernels hand their denyoom commands back until the next check() recomputes the state.
+   */
+  private injectOom(): boolean {
+    if (!this.oom) {
+      this.oom = true;
+      for (const s of this.server.shards) s.useOom(true);
+    }
+    return true;
   }
 
   /** serverCron: clients' buffers measured again, then check(). */

@@ -111,6 +111,21 @@ describe("buggify in the server", () => {
     }
   });
 
+  it("alloc-failure answers -OOM to commands that may grow memory, and reads still run", async () => {
+    srv = await startServer([], { LATTICEKV_BUGGIFY: "13:alloc-failure=1" });
+    expect(srv.output()).toContain("active fault points: alloc-failure");
+    const c = await connectClient(srv.port);
+    try {
+      await c.config("GET", "maxmemory"); // a host command: the OOM state is now on
+      await expect(c.set("k", "v")).rejects.toThrow("OOM command not allowed when used memory > 'maxmemory'.");
+      await expect(c.rpush("l", "a")).rejects.toThrow(/^OOM /);
+      expect(await c.get("k")).toBeNull();
+      expect(await c.del("k")).toBe(0);
+    } finally {
+      c.disconnect();
+    }
+  });
+
   it("leaves the single-node workload linearizable under short writes, delayed replies and clock jumps", { timeout: 120_000 }, async () => {
     srv = await startServer([], { LATTICEKV_BUGGIFY: "9:short-write=0.3,reply-delay=0.2,clock-jump=0.05" });
     const run = await runWorkload({ ports: [srv.port], seconds: 90, ops: 600, rate: 0, concurrency: 6, seed: 9, timeoutMs: 10_000 });
