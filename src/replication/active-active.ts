@@ -7,6 +7,8 @@
 //                           must not reuse its old counters' identity
 //   crdt-bus-port <port>    where peers connect (default: port + 10000 when peers are set)
 //   peer <host>:<busport>   a peer's bus address (repeatable)
+//   crdt-gc-grace-ms <ms>   tombstone GC waits this long after a removal became stable
+//                           (default 10000; gossip.ts gcGraceMs)
 //
 // or at runtime with CRDT.PEER ADD host busport (which starts replication on a node that
 // had none: its existing keys become its first writes).
@@ -28,10 +30,18 @@ export class ActiveActive {
 
   constructor(private readonly server: Server, readonly nodeId: string) {
     this.rep = new Replicator(server, nodeId);
-    this.gossip = new Gossip(this.rep, () => server.now(), { ...DEFAULT_GOSSIP, antiEntropyMs: 1000 });
+    const grace = Number(ActiveActive.directive(server, "crdt-gc-grace-ms") ?? DEFAULT_GOSSIP.gcGraceMs);
+    this.gossip = new Gossip(this.rep, () => server.now(), {
+      ...DEFAULT_GOSSIP, antiEntropyMs: 1000, gcGraceMs: Number.isFinite(grace) && grace >= 0 ? grace : DEFAULT_GOSSIP.gcGraceMs,
+    });
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     this.timer = setInterval(() => this.gossip.tick(), 50);
     this.timer.unref();
+  }
+
+  /** The last value of a directive from redis.conf / flags, or undefined. */
+  static directive(server: Server, name: string): string | undefined {
+    return server.config.extra.filter(([n]) => n === name).map(([, a]) => a.join(" ")).pop();
   }
 
   /** Reads crdt-* / peer directives; undefined when the node is not configured for replication. */
@@ -52,8 +62,14 @@ export class ActiveActive {
     return { nodeId: idConf ?? "", busPort: portConf ? Number(portConf) : 0, peers };
   }
 
+  /**
+   * `<name>~<incarnation>`: the incarnation is the start time (fixed-width base 36, so later
+   * starts sort later) plus random bits; gossip.ts tells a restarted node's old incarnation
+   * from this order (olderIncarnation).
+   */
   static defaultNodeId(server: Server, configured: string): string {
-    return `${configured || `node-${server.port}`}~${randomBytes(3).toString("hex")}`;
+    const started = Date.now().toString(36).padStart(9, "0");
+    return `${configured || `node-${server.port}`}~${started}${randomBytes(3).toString("hex")}`;
   }
 
   async listen(host: string | undefined, port: number): Promise<void> {
@@ -85,6 +101,12 @@ export class ActiveActive {
     s += `crdt_hlc_ms:${physicalOf(this.rep.hlc.current)}\r\ncrdt_peers:${this.links.size}\r\n`;
     s += `crdt_deltas_sent:${g.sent}\r\ncrdt_deltas_resent:${g.resent}\r\ncrdt_deltas_received:${g.received}\r\n`;
     s += `crdt_duplicates:${g.duplicates}\r\ncrdt_anti_entropy_rounds:${g.antiEntropyRounds}\r\ncrdt_keys_repaired:${g.rangesRepaired}\r\n`;
+    const gc = this.rep.store.gcStats;
+    const own = this.gossip.stable.get(this.nodeId);
+    s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +
+      `crdt_gc_keys_compacted:${gc.keysCollected}\r\ncrdt_stable_lag_ms:${own ? Math.max(0, physicalOf(this.rep.hlc.current - own)) : -1}\r\n`;
+    // per node: how far behind our clock the stability GC acts on is (ms; departed = all final)
+    s += `crdt_gc_stable:${[...this.gossip.gcStable].map(([n, ts]) => `${n}=${ts >= Number.MAX_SAFE_INTEGER ? "departed" : Math.max(0, physicalOf(this.rep.hlc.current - ts))}`).join(",")}\r\n`;
     let i = 0;
     for (const l of this.links.values()) {
       const p = this.gossip.peers.get(l.key);

@@ -6,7 +6,7 @@
 //   node      u8 len, utf8
 //   bytes     u32 len, bytes
 //   register  u32 n, n × (node, f64 ts, value), vv floor
-//   counters  u16 n, n × (node, f64 ts, i64 total)
+//   counters  u16 n, n × (node, f64 ts, i64 total, f64 run)
 //   elems     u32 n, n × (bytes member, register)
 //   keystate  vv floor, register<bytes> str, counters cnt, counters cntBase,
 //             register<bytes[]> list, elems<presence> set, elems<bytes> hash,
@@ -82,12 +82,12 @@ function readReg<T>(r: Reader, val: () => T): OrRegister<T> {
 
 function writeCounters(w: Writer, m: Map<string, Counter>): void {
   w.u16(m.size);
-  for (const [n, c] of byKey(m)) { w.node(n); w.f64(c.ts); w.i64(c.total); }
+  for (const [n, c] of byKey(m)) { w.node(n); w.f64(c.ts); w.i64(c.total); w.f64(c.run); }
 }
 
 function readCounters(r: Reader): Map<string, Counter> {
   const m = new Map<string, Counter>();
-  for (let i = r.u16(); i > 0; i--) { const n = r.node(); const ts = r.f64(); m.set(n, { ts, total: r.i64() }); }
+  for (let i = r.u16(); i > 0; i--) { const n = r.node(); const ts = r.f64(); const total = r.i64(); m.set(n, { ts, total, run: r.f64() }); }
   return m;
 }
 

@@ -25,6 +25,8 @@ const MSG_DELTA = 1;
 const MSG_ACK = 2;
 const MSG_DIGEST = 3;
 const MSG_RANGES = 4;
+/** Reply to a DIGEST whose digests all equal ours: we hold the sender's state as of its clock c0. */
+const MSG_SAME = 5;
 
 export interface GossipOptions {
   /** First resend after this many ms without an ack; doubles per try up to maxRetryMs. */
@@ -40,13 +42,32 @@ export interface GossipOptions {
   window: number;
   /** Keys per anti-entropy chunk. */
   chunkKeys: number;
+  /**
+   * Tombstone GC waits this long after a removal became stable before collecting it, so a
+   * message already in flight then (never delayed longer than this) cannot revive a write.
+   */
+  gcGraceMs: number;
 }
 
 export const DEFAULT_GOSSIP: GossipOptions = {
   retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512,
+  gcGraceMs: 10_000,
 };
 
-interface Pending { seq: number; batch: Buffer; sentAt: number; tries: number }
+/** h: our clock when the batch was cut (every write of ours in it is at or below h). */
+interface Pending { seq: number; batch: Buffer; sentAt: number; tries: number; h: number }
+
+/**
+ * Whether node id a is an older incarnation of the same node as b: ids are
+ * `<name>~<incarnation>` and incarnations order by (length, text) — start times in fixed-width
+ * base 36 in active-active.ts, counters in the simulator.
+ */
+export function olderIncarnation(a: string, b: string): boolean {
+  const i = a.lastIndexOf("~"), j = b.lastIndexOf("~");
+  if (i < 0 || j < 0 || a.slice(0, i) !== b.slice(0, j)) return false;
+  const x = a.slice(i + 1), y = b.slice(j + 1);
+  return x.length !== y.length ? x.length < y.length : x < y;
+}
 
 export class PeerStream {
   epoch: number;
@@ -74,6 +95,24 @@ export class Gossip {
   private lastAe = 0;
   private epochCounter: number;
   readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, rangesRepaired: 0 };
+  /**
+   * Per peer (by link key, kept after CRDT.PEER DEL so a removed peer that comes back is
+   * still waited for): our clock c0 of the latest anti-entropy round that found the peer's
+   * state equal to ours — it holds all our writes up to c0.
+   */
+  readonly covered = new Map<string, number>();
+  /** Stability known here: node -> every replica holds that node's writes below this (gc.ts). */
+  readonly stable = new Map<string, number>();
+  /** Stability learned but not yet past the grace period: [learned at, node, ts]. */
+  private stableLog: [number, string, number][] = [];
+  /** Per peer link: the node id that last answered MSG_SAME (a change means it restarted). */
+  private readonly peerIds = new Map<string, string>();
+  /** Node ids a GC sweep asked about, not known to be departed (findDeparted looks at them). */
+  private readonly unknownIds = new Set<string>();
+  /** Incarnations seen replaced -> our clock when we noticed. */
+  private readonly departed = new Map<string, number>();
+  /** Stability past the grace period: what garbage collection uses. */
+  readonly gcStable = new Map<string, number>();
 
   constructor(readonly rep: Replicator, private readonly now: () => number,
               readonly opts: GossipOptions = DEFAULT_GOSSIP, epochSeed = Math.floor(now())) {
@@ -86,6 +125,7 @@ export class Gossip {
     if (existing) { existing.send = send; return existing; }
     const p = new PeerStream(id, send, ++this.epochCounter);
     this.peers.set(id, p);
+    if (!this.covered.has(id)) this.covered.set(id, 0);
     this.antiEntropyWith(p); // a new peer (or a new node) converges at once
     return p;
   }
@@ -97,7 +137,7 @@ export class Gossip {
   private broadcast(batch: Buffer): void {
     const now = this.now();
     for (const p of this.peers.values()) {
-      const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0 };
+      const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0, h: this.rep.hlc.current };
       p.backlog.push(item);
       p.backlogBytes += batch.length;
       if (p.backlog.length > this.opts.maxBacklog || p.backlogBytes > this.opts.maxBacklogBytes) {
@@ -141,6 +181,7 @@ export class Gossip {
     }
     if (this.peers.size && now - this.lastAe >= this.opts.antiEntropyMs) {
       this.lastAe = now;
+      this.collectGarbage(now);
       const list = [...this.peers.values()];
       this.antiEntropyWith(list[this.aeNext++ % list.length]);
     }
@@ -152,6 +193,9 @@ export class Gossip {
     w.u8(MSG_DIGEST);
     const d = this.rep.store.digests;
     for (let i = 0; i < d.length; i++) w.u32(d[i]);
+    w.f64(this.rep.hlc.tick()); // c0: our state now holds all our writes below here
+    w.u16(this.stable.size);
+    for (const [n, ts] of this.stable) { w.node(n); w.f64(ts); }
     p.lastAntiEntropy = this.now();
     this.stats.antiEntropyRounds++;
     p.send(w.done());
@@ -182,10 +226,42 @@ export class Gossip {
       case MSG_DIGEST: {
         const theirs = new Uint32Array(RANGES * 2);
         for (let i = 0; i < theirs.length; i++) theirs[i] = r.u32();
+        const c0 = r.f64();
+        for (let i = r.u16(); i > 0; i--) { const n = r.node(); this.learnStable(n, r.f64()); }
         const diff = this.rep.store.differingRanges(theirs);
         const p = this.peers.get(from);
         if (p) p.divergentRanges = diff.length;
+        if (diff.length === 0) {
+          const w = new Writer();
+          w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
+          reply(w.done());
+        }
         this.sendRanges(diff, true, reply);
+        return;
+      }
+      case MSG_SAME: {
+        const c0 = r.f64(), id = r.node();
+        const p = this.peers.get(from);
+        if (!p) return;
+        p.divergentRanges = 0;
+        const was = this.peerIds.get(from);
+        if (was !== id) {
+          // The peer restarted (a new incarnation id): the old one's writes are final — those
+          // that reached anybody are in some replica's state, the rest are lost.
+          if (was) this.departed.set(was, this.rep.hlc.tick());
+          this.peerIds.set(from, id);
+        }
+        if (c0 > (this.covered.get(from) ?? 0)) { this.covered.set(from, c0); this.trimBacklog(p, c0); }
+        let min = Infinity;
+        for (const c of this.covered.values()) min = Math.min(min, c);
+        if (!(min > 0 && min < Infinity)) return;
+        this.learnStable(this.rep.nodeId, min);
+        // Every replica's state has equalled ours since an incarnation departed: each holds
+        // every write of it that survives, so all of its writes are stable.
+        this.findDeparted();
+        for (const [gone, at] of this.departed) {
+          if (min > at) { this.learnStable(gone, Number.MAX_SAFE_INTEGER); this.departed.delete(gone); }
+        }
         return;
       }
       case MSG_RANGES: {
@@ -232,6 +308,9 @@ export class Gossip {
 
   private onDelta(from: string, epoch: number, seq: number, batch: Buffer, reply: (m: Buffer) => void): void {
     let inb = this.inbound.get(from);
+    // A sender's epochs only grow: a batch of an older epoch is a stale copy (it must not
+    // reset the stream, and what it carries is covered by what replaced it).
+    if (inb && epoch < inb.epoch) { this.stats.received++; this.stats.duplicates++; return; }
     if (!inb || inb.epoch !== epoch) {
       // A new stream (a restarted or reset sender, or we restarted): accept from here on.
       inb = { epoch, expected: seq, early: new Map() };
@@ -253,6 +332,62 @@ export class Gossip {
     const w = new Writer();
     w.u8(MSG_ACK); w.f64(epoch); w.f64(inb.expected - 1);
     reply(w.done());
+  }
+
+  /** Records that every replica holds node's writes below ts (facts only grow: max). */
+  learnStable(node: string, ts: number): void {
+    if (ts <= (this.stable.get(node) ?? 0)) return;
+    this.stable.set(node, ts);
+    this.stableLog.push([this.now(), node, ts]);
+  }
+
+  /** Promotes stability past its grace period, then runs a GC sweep (gc.ts). */
+  private collectGarbage(now: number): void {
+    let i = 0;
+    for (; i < this.stableLog.length && now - this.stableLog[i][0] >= this.opts.gcGraceMs; i++) {
+      const [, n, ts] = this.stableLog[i];
+      if (ts > (this.gcStable.get(n) ?? 0)) this.gcStable.set(n, ts);
+    }
+    if (i) this.stableLog = this.stableLog.slice(i);
+    if (!this.gcStable.size) return;
+    this.rep.store.collectGarbage((n) => {
+      const ts = this.gcStable.get(n) ?? 0;
+      if (ts < Number.MAX_SAFE_INTEGER) this.unknownIds.add(n);
+      return ts;
+    });
+  }
+
+  /**
+   * Node ids in our state may be incarnations that crashed (before anybody, or only some
+   * nodes, noticed): one is departed when a newer incarnation of the same node (its current
+   * id on a peer link, or ours) is answering.
+   */
+  private findDeparted(): void {
+    const current = [this.rep.nodeId, ...this.peerIds.values()];
+    for (const id of this.unknownIds) {
+      if ((this.stable.get(id) ?? 0) >= Number.MAX_SAFE_INTEGER || current.includes(id)) { this.unknownIds.delete(id); continue; }
+      if (current.some((c) => olderIncarnation(id, c))) {
+        if (!this.departed.has(id)) this.departed.set(id, this.rep.hlc.tick());
+        this.unknownIds.delete(id);
+      }
+    }
+  }
+
+  /**
+   * The peer holds all our writes up to c0: batches cut at or before c0 need not be resent —
+   * and must not be, since a resend after a removal they precede was collected would revive
+   * what it removed. Drops them and restarts the stream (new epoch) with the rest.
+   */
+  private trimBacklog(p: PeerStream, c0: number): void {
+    if (!p.backlog.length || p.backlog[0].h > c0) return;
+    const rest = p.backlog.filter((b) => b.h > c0);
+    p.epoch = ++this.epochCounter;
+    p.nextSeq = 1;
+    p.ackedSeq = 0;
+    p.backlog = rest.map((b) => ({ ...b, seq: p.nextSeq++, sentAt: 0, tries: 0 }));
+    p.backlogBytes = p.backlog.reduce((n, b) => n + b.batch.length, 0);
+    const now = this.now();
+    for (let i = 0; i < Math.min(p.backlog.length, this.opts.window); i++) this.sendDelta(p, p.backlog[i], now);
   }
 
   /** Per peer: unacknowledged batches, and ms since the oldest was first sent (lag). */

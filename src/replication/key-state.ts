@@ -32,7 +32,13 @@ import {
   type OrRegister,
 } from "./or-register.js";
 
-export interface Counter { ts: number; total: bigint }
+/**
+ * One node's running total of increments. `run` is the timestamp of the increment that
+ * started this total: a node whose own total was reset away (or garbage-collected) starts a
+ * new run from 0, and a reset point (base) applies only to totals of its own run
+ * (base.ts >= run), so a base a replica still holds never cancels a later run's increments.
+ */
+export interface Counter { ts: number; total: bigint; run: number }
 
 /** HINCRBY totals of one hash field: per node running totals and reset points. */
 export interface FieldCounters { cnt: Map<string, Counter>; base: Map<string, Counter> }
@@ -154,7 +160,7 @@ function contributions(cnt: Map<string, Counter>, bases: Map<string, Counter>): 
   for (const [n, c] of cnt) {
     const base = bases.get(n);
     if (base && c.ts <= base.ts) continue;
-    out.push([n, c, c.total - (base?.total ?? 0n)]);
+    out.push([n, c, c.total - (base && base.ts >= c.run ? base.total : 0n)]);
   }
   return out;
 }
@@ -272,9 +278,15 @@ function observedCounters(s: KeyState): Map<string, Counter> {
   return out;
 }
 
-/** DEL: removes everything this replica observed at the key (an expiry is deleted the same way). */
-export function delDelta(s: KeyState): KeyState {
+/**
+ * DEL: removes everything this replica observed at the key (an expiry is deleted the same
+ * way). With `node`/`ts` (every local write passes them) the floor also carries the deleting
+ * node's own stamp: it kills nothing more (a node has observed all its own writes), but it
+ * lets garbage collection tell when the delete itself has reached every replica (gc.ts).
+ */
+export function delDelta(s: KeyState, node?: string, ts?: number): KeyState {
   const d = emptyKeyState();
+  if (node !== undefined && ts !== undefined) vvRaise(d.floor, node, ts);
   observeReg(d.floor, s.str);
   observeReg(d.floor, s.list);
   observeReg(d.floor, s.ttl);
@@ -296,14 +308,13 @@ function observedFieldCounters(s: KeyState, f: string): Map<string, Counter> {
 /** HINCRBY by on this node: the field's per-node total grows. */
 export function hincrDelta(s: KeyState, field: string, node: string, ts: number, by: bigint): KeyState {
   const d = clearTypesDelta(s, "hash");
-  const own = observedFieldCounters(s, field).get(node);
-  d.hcnt.set(field, { cnt: new Map([[node, { ts, total: (own?.total ?? 0n) + by }]]), base: new Map() });
+  d.hcnt.set(field, { cnt: new Map([[node, nextTotal(s.hcnt.get(field)?.cnt.get(node), ts, by)]]), base: new Map() });
   return canon(d);
 }
 
 /** A string write that replaces the key (SET, APPEND, SETRANGE...: last writer wins on the whole value). */
 export function setStringDelta(s: KeyState, node: string, ts: number, value: Buffer): KeyState {
-  const d = delDelta(s);
+  const d = delDelta(s, node, ts - 1); // (ts - 1: the floor must not kill the new value itself)
   d.str.entries.set(node, { ts, v: value });
   return canon(d);
 }
@@ -311,9 +322,17 @@ export function setStringDelta(s: KeyState, node: string, ts: number, value: Buf
 /** INCRBY by on this node: the node's running total grows; other types hidden here are removed. */
 export function incrDelta(s: KeyState, node: string, ts: number, by: bigint): KeyState {
   const d = clearTypesDelta(s, "string");
-  const own = observedCounters(s).get(node);
-  d.cnt.set(node, { ts, total: (own?.total ?? 0n) + by });
+  d.cnt.set(node, nextTotal(s.cnt.get(node), ts, by));
   return canon(d);
+}
+
+/**
+ * The node's total after adding `by`: its alive total continues (a concurrent reset's base
+ * still applies to it); with none alive (never incremented, or reset) a new run starts at
+ * `by`, which no older base can cancel.
+ */
+function nextTotal(own: Counter | undefined, ts: number, by: bigint): Counter {
+  return own ? { ts, total: own.total + by, run: own.run } : { ts, total: by, run: ts };
 }
 
 /** A whole-list write (lists replicate as last-writer-wins values for now). */
@@ -334,10 +353,17 @@ export function elemWriteDelta<K extends ElemKind>(s: KeyState, kind: K, member:
 }
 
 /** Removes a set member / hash field / zset member as observed here. */
-export function elemRemoveDelta(s: KeyState, kind: ElemKind, member: string): KeyState {
+export function elemRemoveDelta(s: KeyState, kind: ElemKind, member: string, node?: string, ts?: number): KeyState {
   const d = emptyKeyState();
   const cur = (s[kind] as Map<string, OrRegister<unknown>>).get(member);
-  if (cur) (d[kind] as Map<string, OrRegister<unknown>>).set(member, orRemoveDelta(cur));
+  // A hash field written only by HINCRBY has no register yet: its removal gets one, to carry
+  // the own stamp (garbage collection needs it).
+  const stamp = node !== undefined && ts !== undefined;
+  if (cur || (stamp && kind === "hash" && s.hcnt.has(member))) {
+    const r = cur ? orRemoveDelta(cur) : orNew<unknown>();
+    if (stamp) vvRaise(r.floor, node, ts); // own stamp, as delDelta
+    (d[kind] as Map<string, OrRegister<unknown>>).set(member, r);
+  }
   if (kind === "hash" && s.hcnt.has(member)) d.hcnt.set(member, { cnt: new Map(), base: observedFieldCounters(s, member) });
   return canon(d);
 }

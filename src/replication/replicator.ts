@@ -18,6 +18,7 @@ import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { orWinner, type OrRegister } from "./or-register.js";
+import { gcKeyState } from "./gc.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listWriteDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
   clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField,
@@ -149,7 +150,7 @@ export class Replicator {
   private deleteAll(inDb: (db: number) => boolean): void {
     for (const [k, s] of this.store.keys) {
       if (!inDb(splitDbKey(k).db) || !visible(s)) continue;
-      this.emit(k, delDelta(s));
+      this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
     }
   }
 
@@ -169,7 +170,7 @@ export class Replicator {
     const actual = this.io.read(db, key);
     let s = this.state(k);
     if (!actual) {
-      if (visible(s)) this.emit(k, delDelta(s));
+      if (visible(s)) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
       return;
     }
     if (actual.type === "other") return; // streams and other types are not replicated
@@ -243,7 +244,7 @@ export class Replicator {
       const win = kind === "hash" ? visibleField(st, m) : reg ? orWinner(reg, st.floor) : undefined;
       const got = now[i];
       const present = kind === "set" ? got === 1 : got !== null;
-      if (!present) { if (win) this.emit(k, elemRemoveDelta(st, kind, m)); return; }
+      if (!present) { if (win) this.emit(k, elemRemoveDelta(st, kind, m, node, this.hlc.tick())); return; }
       if (kind === "set") {
         if (!win || writes) this.emit(k, elemWriteDelta(st, "set", m, node, this.hlc.tick(), true));
       } else if (kind === "hash") {
@@ -284,7 +285,7 @@ export class Replicator {
         const cur = new Set(same ? (vis!.value as Buffer[]).map((m) => m.toString("latin1")) : []);
         const want = new Set(actual.value.map((m) => m.toString("latin1")));
         for (const m of want) if (!cur.has(m)) { this.emit(k, elemWriteDelta(s, "set", m, node, this.hlc.tick(), true)); s = this.state(k); }
-        for (const m of cur) if (!want.has(m)) { this.emit(k, elemRemoveDelta(s, "set", m)); s = this.state(k); }
+        for (const m of cur) if (!want.has(m)) { this.emit(k, elemRemoveDelta(s, "set", m, node, this.hlc.tick())); s = this.state(k); }
         return;
       }
       case "hash": {
@@ -294,7 +295,7 @@ export class Replicator {
           const c = cur.get(f);
           if (!c || !c.equals(v)) { this.emit(k, elemWriteDelta(s, "hash", f, node, this.hlc.tick(), v)); s = this.state(k); }
         }
-        for (const f of cur.keys()) if (!want.has(f)) { this.emit(k, elemRemoveDelta(s, "hash", f)); s = this.state(k); }
+        for (const f of cur.keys()) if (!want.has(f)) { this.emit(k, elemRemoveDelta(s, "hash", f, node, this.hlc.tick())); s = this.state(k); }
         return;
       }
       case "zset": {
@@ -303,7 +304,7 @@ export class Replicator {
         for (const [m, sc] of want) {
           if (cur.get(m) !== sc) { this.emit(k, elemWriteDelta(s, "zset", m, node, this.hlc.tick(), sc)); s = this.state(k); }
         }
-        for (const m of cur.keys()) if (!want.has(m)) { this.emit(k, elemRemoveDelta(s, "zset", m)); s = this.state(k); }
+        for (const m of cur.keys()) if (!want.has(m)) { this.emit(k, elemRemoveDelta(s, "zset", m, node, this.hlc.tick())); s = this.state(k); }
         return;
       }
     }
@@ -350,8 +351,12 @@ export class Replicator {
   receive(batch: Buffer): number {
     this.stats.remoteBatches++;
     let changed = 0;
+    const st = this.store.gcStable;
     for (const [k, d] of decodeBatch(batch)) {
       this.hlc.observe(maxStamp(d));
+      // What we would collect anyway is not taken back in: otherwise replicas that collect at
+      // different moments keep handing each other the same stable tombstones (gc.ts).
+      if (st && gcKeyState(d, st) === "drop") continue;
       if (!this.store.join(k, d)) continue;
       changed++;
       this.materialize(k, d);

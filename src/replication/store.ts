@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { emptyKeyState, joinInto, isBlank, type KeyState } from "./key-state.js";
+import { gcKeyState, hasTombstoneMeta, tombstones, type Stable } from "./gc.js";
 
 /** Slot ranges compared by anti-entropy: 16384 slots / 256 = 64 slots each. */
 export const RANGES = 256;
@@ -55,7 +56,53 @@ export class CrdtStore {
     }
     if (!joinInto(s, d)) return false;
     this.dirty.add(k);
+    this.gcCandidates.add(k);
     return true;
+  }
+
+  /** Keys that may hold tombstones garbage collection has not yet collected (gc.ts). */
+  readonly gcCandidates = new Set<string>();
+  readonly gcStats = { keysDropped: 0, keysCollected: 0, sweeps: 0 };
+  /** The stability the last sweep used; incoming states are filtered by it (Replicator.receive). */
+  gcStable?: Stable;
+
+  /**
+   * One garbage-collection sweep over the candidate keys with stability `st`: collects what
+   * is stable, forgets keys with nothing left. Invisible to clients (only dead metadata goes).
+   */
+  collectGarbage(st: Stable): void {
+    this.gcStats.sweeps++;
+    this.gcStable = st;
+    for (const k of this.gcCandidates) {
+      const s = this.keys.get(k);
+      if (!s) { this.gcCandidates.delete(k); continue; }
+      const r = gcKeyState(s, st);
+      if (r === "drop") { this.drop(k); this.gcStats.keysDropped++; continue; }
+      if (r) { this.dirty.add(k); this.gcStats.keysCollected++; }
+      if (!hasTombstoneMeta(s)) this.gcCandidates.delete(k);
+    }
+  }
+
+  /** Dead keys and removed members still held (INFO crdt_tombstones). */
+  tombstoneCount(): number {
+    let n = 0;
+    for (const k of this.gcCandidates) { const s = this.keys.get(k); if (s) n += tombstones(s); }
+    return n;
+  }
+
+  /** Forgets a key: its hash leaves its range's digest. */
+  private drop(k: string): void {
+    const old = this.hashes.get(k);
+    if (old) {
+      const r = rangeOf(k);
+      this.digestVec[2 * r] ^= old[0];
+      this.digestVec[2 * r + 1] ^= old[1];
+      this.hashes.delete(k);
+    }
+    this.dirty.delete(k);
+    this.gcCandidates.delete(k);
+    this.keys.delete(k);
+    this.byRange[rangeOf(k)].delete(k);
   }
 
   /** Per range: [lo, hi] XOR of key hashes, current. */

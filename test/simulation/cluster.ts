@@ -17,7 +17,9 @@ import { mulberry32 } from "../types/prng.js";
 
 export interface NetworkOptions { dropRate: number; dupRate: number; minDelay: number; maxDelay: number }
 
-interface InFlight { at: number; from: string; to: string; msg: Buffer; order: number }
+/** toInc/fromInc: the incarnations at each end when sent (a crash resets connections, so a
+ * message to an incarnation that crashed is lost, as on TCP). */
+interface InFlight { at: number; from: string; to: string; msg: Buffer; order: number; toInc: number; fromInc: number }
 
 export class SimNode {
   server!: Server;
@@ -32,7 +34,7 @@ export class SimNode {
     this.boot();
   }
 
-  get nodeId(): string { return `${this.name}.${this.incarnation}`; }
+  get nodeId(): string { return `${this.name}~${this.incarnation}`; }
 
   private boot(): void {
     this.incarnation++;
@@ -40,7 +42,8 @@ export class SimNode {
     this.server.now = () => this.cluster.now;
     this.client = new Client(this.server, {} as Socket);
     this.rep = new Replicator(this.server, this.nodeId);
-    this.gossip = new Gossip(this.rep, () => this.cluster.now, this.cluster.gossipOptions, this.incarnation * 1000);
+    // (a restarted sender's stream epochs must exceed its old ones, as they do from the wall clock)
+    this.gossip = new Gossip(this.rep, () => this.cluster.now, this.cluster.gossipOptions, this.incarnation * 1_000_000);
     for (const other of this.cluster.names) if (other !== this.name) this.connect(other);
   }
 
@@ -80,13 +83,14 @@ export class SimCluster {
 
   int(lo: number, hi: number): number { return lo + Math.floor(this.rand() * (hi - lo + 1)); }
 
-  send(from: string, to: string, msg: Buffer): void {
+  send(from: string, to: string, msg: Buffer, toInc = this.node(to)?.incarnation ?? 1): void {
+    const fromInc = this.node(from)?.incarnation ?? 1;
     this.netStats.sent++;
     if (this.rand() < this.net.dropRate) { this.netStats.dropped++; return; }
     const copies = this.rand() < this.net.dupRate ? 2 : 1;
     if (copies === 2) this.netStats.duplicated++;
     for (let i = 0; i < copies; i++) {
-      this.inFlight.push({ at: this.now + this.int(this.net.minDelay, this.net.maxDelay), from, to, msg, order: this.order++ });
+      this.inFlight.push({ at: this.now + this.int(this.net.minDelay, this.net.maxDelay), from, to, msg, order: this.order++, toInc, fromInc });
     }
   }
 
@@ -124,10 +128,10 @@ export class SimCluster {
       }
       if (best < 0) return;
       const m = this.inFlight.splice(best, 1)[0];
-      if (!this.linked(m.from, m.to)) { this.netStats.dropped++; continue; }
-      this.netStats.delivered++;
       const target = this.node(m.to);
-      target.gossip.onMessage(m.from, m.msg, (reply) => this.send(m.to, m.from, reply));
+      if (!this.linked(m.from, m.to) || target.incarnation !== m.toInc) { this.netStats.dropped++; continue; }
+      this.netStats.delivered++;
+      target.gossip.onMessage(m.from, m.msg, (reply) => this.send(m.to, m.from, reply, m.fromInc));
     }
   }
 
@@ -143,8 +147,20 @@ export class SimCluster {
     this.advance(aeRounds * 10);
     for (let i = 0; i < 1000 && !this.quiet; i++) this.advance(100);
     // one more full anti-entropy cycle with nothing in flight
-    this.advance(this.gossipOptions.antiEntropyMs * (this.nodes.length + 1));
+    const cycle = this.gossipOptions.antiEntropyMs * (this.nodes.length + 1);
+    this.advance(cycle);
     for (let i = 0; i < 1000 && !this.quiet; i++) this.advance(100);
+    // Tombstone GC: stability is learned in anti-entropy rounds, applied after the grace
+    // period, and replicas collect at different moments — run until they agree again.
+    this.advance(this.gossipOptions.gcGraceMs + 2 * cycle);
+    for (let i = 0; i < 50 && !(this.quiet && this.statesEqual()); i++) this.advance(cycle);
+  }
+
+  /** Whether every replica's CRDT state encodes identically. */
+  statesEqual(): boolean {
+    const enc = (n: SimNode) => [...n.rep.store.keys].map(([k, s]) => `${k}=${encodeKeyState(s).toString("hex")}`).sort().join(",");
+    const want = enc(this.nodes[0]);
+    return this.nodes.every((n) => enc(n) === want);
   }
 
   /** Problems found: replicas whose CRDT state differs, keyspaces that differ from their state. */

@@ -18,6 +18,9 @@ interface Tally {
   onceAdded: string[];
   /** Members of "once" a client removed (SREM replied 1) -> the incarnation that removed it. */
   onceRemoved: Map<string, string>;
+  /** Keys "gone-*", each SET once by one node; deleted ones (DEL replied 1) -> the deleting incarnation. */
+  goneSet: string[];
+  goneDeleted: Map<string, string>;
 }
 
 const KEYS = ["k1", "k2", "k3", "k4"];
@@ -64,6 +67,16 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
       if (n.run("srem", "once", m2) === 1) tally.onceRemoved.set(m2, n.nodeId);
     },
     () => {
+      const g = `gone-${n.nodeId}-${tally.goneSet.length}`;
+      n.run("set", g, v);
+      tally.goneSet.push(g);
+    },
+    () => {
+      if (!tally.goneSet.length) return;
+      const g = tally.goneSet[c.int(0, tally.goneSet.length - 1)];
+      if (n.run("del", g) === 1) tally.goneDeleted.set(g, n.nodeId);
+    },
+    () => {
       n.run("sadd", "grow", `${n.nodeId}-${v}`);
       const s = tally.grow.get(n.nodeId) ?? new Set<string>();
       s.add(`${n.nodeId}-${v}`);
@@ -77,8 +90,8 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
   const rand0 = (seed * 2654435761) >>> 0;
   const nodes = 3 + (rand0 % 3);
   const c = new SimCluster(seed, nodes, { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
-    { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40 });
-  const tally: Tally = { counter: new Map(), hcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map() };
+    { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000 });
+  const tally: Tally = { counter: new Map(), hcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map() };
   for (let i = 0; i < steps; i++) {
     const n = c.nodes[c.int(0, c.nodes.length - 1)];
     randomOp(c, n, tally);
@@ -115,6 +128,11 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
       const by = tally.onceRemoved.get(m);
       if (by && !crashed.has(by)) problems.push(`${n.name}: removed member ${m} of "once" came back`);
     }
+    for (const [g, by] of tally.goneDeleted) {
+      if (!crashed.has(by) && n.run("exists", g) === 1) problems.push(`${n.name}: deleted key ${g} came back`);
+    }
+    // Tombstone GC: after settling, no replica still holds a deleted key or removed member.
+    if (n.rep.store.tombstoneCount() !== 0) problems.push(`${n.name} holds ${n.rep.store.tombstoneCount()} tombstones after settling`);
     const members = new Set(((n.run("smembers", "grow") as Buffer[]) ?? []).map(String));
     for (const [id, added] of tally.grow) {
       if (crashed.has(id)) continue;
@@ -141,7 +159,7 @@ describe("cluster simulation", () => {
   }, Math.max(300_000, seeds.length * 20_000));
 
   it("INCR on both sides of a partition counts both after it heals", () => {
-    const c = new SimCluster(7, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300 });
+    const c = new SimCluster(7, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300, gcGraceMs: 1000 });
     c.partition([["n0"], ["n1", "n2"]]);
     c.node("n0").run("incr", "n");
     c.node("n1").run("incr", "n");
@@ -152,7 +170,7 @@ describe("cluster simulation", () => {
   });
 
   it("a restarted, empty node gets a full copy by anti-entropy", () => {
-    const c = new SimCluster(9, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300 });
+    const c = new SimCluster(9, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300, gcGraceMs: 1000 });
     for (let i = 0; i < 50; i++) c.node("n0").run("set", `key${i}`, String(i));
     c.settle();
     c.node("n2").restart();

@@ -1,0 +1,107 @@
+// Tombstone garbage collection. A removal leaves metadata behind: a floor version vector
+// (the key's, or a removed member's / field's) and, for counters, reset points (bases). They
+// are needed only while some replica might still hold — or be about to send — a write the
+// removal killed. Once the removal is *causally stable* (every replica has received every
+// write it covers, and the removal itself), nobody can send such a write again, and the
+// metadata can go.
+//
+// Stability comes from gossip.ts: node o knows that every peer has received all of o's
+// writes up to a timestamp (an anti-entropy round that found the peer's state equal to o's
+// at that time), and announces the minimum over its peers as stable(o); announcements are
+// gossiped and merged by max. A floor component (n, t) is stable when t < stable(n). Every
+// local removal puts the removing node's own stamp into the floor it creates (delDelta,
+// elemRemoveDelta), so "every component stable" also means "the removal has reached every
+// replica". Gossip applies stability only after a grace period (gcGraceMs), so a message that
+// was already in flight when the removal became stable cannot bring a killed write back.
+//
+// What is collected:
+//   - a key with nothing alive (deleted): dropped from the store entirely, bases included,
+//     when every floor and base in it is stable;
+//   - a removed member / field (a register with only a floor): dropped when its floor and
+//     the key floor are stable (a dead hash field's HINCRBY bases go with it);
+//   - a stable floor on a live register or on a live key: cleared (it can kill nothing more).
+// A counter that is incremented again after its key was collected starts a new run (see
+// Counter.run in key-state.ts), so a replica that still holds the old base is not misled.
+import type { VV } from "./vv.js";
+import type { OrRegister } from "./or-register.js";
+import type { Counter, KeyState } from "./key-state.js";
+
+/** stable(n): every replica holds all of node n's writes with a timestamp below this. */
+export type Stable = (node: string) => number;
+
+export function vvStable(v: VV, st: Stable): boolean {
+  for (const [n, t] of v) if (t >= st(n)) return false;
+  return true;
+}
+
+function countersStable(m: Map<string, Counter>, st: Stable): boolean {
+  for (const [n, c] of m) if (c.ts >= st(n)) return false;
+  return true;
+}
+
+const ELEM_KINDS = ["set", "hash", "zset"] as const;
+
+/** Whether the key holds no entry at all (every write in it was removed). */
+export function isDead(s: KeyState): boolean {
+  if (s.str.entries.size || s.list.entries.size || s.ttl.entries.size || s.cnt.size) return false;
+  for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (r.entries.size) return false;
+  for (const fc of s.hcnt.values()) if (fc.cnt.size) return false;
+  return true;
+}
+
+/** Whether the state still carries removal metadata (floors, bases) that a later sweep may collect. */
+export function hasTombstoneMeta(s: KeyState): boolean {
+  if (s.floor.size || s.cntBase.size || s.str.floor.size || s.list.floor.size || s.ttl.floor.size) return true;
+  for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (r.floor.size) return true;
+  for (const fc of s.hcnt.values()) if (fc.base.size) return true;
+  return false;
+}
+
+/** Tombstones a state carries: 1 for a dead key, else its dead members / fields. */
+export function tombstones(s: KeyState): number {
+  if (isDead(s)) return 1;
+  let n = 0;
+  for (const kind of ELEM_KINDS) {
+    for (const [m, r] of s[kind] as Map<string, OrRegister<unknown>>) {
+      if (!r.entries.size && !(kind === "hash" && s.hcnt.get(m)?.cnt.size)) n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Collects what is stable in s, in place. Returns "drop" when the whole key can be
+ * forgotten, else whether s changed.
+ */
+export function gcKeyState(s: KeyState, st: Stable): "drop" | boolean {
+  const keyFloorStable = vvStable(s.floor, st);
+  if (isDead(s)) {
+    if (!keyFloorStable || !countersStable(s.cntBase, st)) return false;
+    for (const r of [s.str, s.list, s.ttl] as OrRegister<unknown>[]) if (!vvStable(r.floor, st)) return false;
+    for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (!vvStable(r.floor, st)) return false;
+    for (const fc of s.hcnt.values()) if (!countersStable(fc.base, st)) return false;
+    return "drop";
+  }
+  if (!keyFloorStable) return false; // member floors may rely on components the key floor covers
+  let changed = false;
+  for (const r of [s.str, s.list, s.ttl] as OrRegister<unknown>[]) {
+    if (r.floor.size && vvStable(r.floor, st)) { r.floor.clear(); changed = true; }
+  }
+  for (const kind of ELEM_KINDS) {
+    const m = s[kind] as Map<string, OrRegister<unknown>>;
+    for (const [member, r] of m) {
+      if (!r.floor.size || !vvStable(r.floor, st)) continue;
+      if (r.entries.size) { r.floor.clear(); changed = true; continue; }
+      if (kind === "hash") {
+        const fc = s.hcnt.get(member);
+        if (fc && fc.cnt.size) { m.delete(member); changed = true; continue; } // the field lives on as a counter
+        if (fc && !countersStable(fc.base, st)) continue;
+        s.hcnt.delete(member);
+      }
+      m.delete(member);
+      changed = true;
+    }
+  }
+  if (s.floor.size) { s.floor.clear(); changed = true; }
+  return changed;
+}

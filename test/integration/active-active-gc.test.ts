@@ -1,0 +1,86 @@
+// Tombstone garbage collection between real server processes: after a delete-heavy workload
+// the tombstone count (INFO crdt) falls back to zero on every node, and a node frozen with
+// SIGSTOP while others delete holds collection back — when it resumes, what was deleted stays
+// deleted.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+
+async function until(what: string, fn: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function infoField(r: Redis, name: string): Promise<number> {
+  const m = new RegExp(`^${name}:(-?\\d+)`, "m").exec(await r.info("crdt"));
+  return m ? Number(m[1]) : NaN;
+}
+
+describe("active-active tombstone GC (3 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+  const bus: number[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) bus.push(await freePort());
+    for (let i = 0; i < 3; i++) {
+      const peers = bus.filter((_, j) => j !== i).flatMap((p) => ["--peer", `127.0.0.1:${p}`]);
+      servers.push(await startServer(["--crdt-node-id", `g${i}`, "--crdt-bus-port", String(bus[i]), "--crdt-gc-grace-ms", "300", ...peers]));
+    }
+    for (const s of servers) clients.push(await connectClient(s.port));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) { try { process.kill(s.proc.pid!, "SIGCONT"); } catch { /* gone */ } await s.stop(); }
+  });
+
+  const everywhere = (what: string, check: (r: Redis) => Promise<boolean>) =>
+    until(what, async () => (await Promise.all(clients.map(check))).every(Boolean));
+
+  it("after a delete-heavy workload every node's tombstone count falls back to zero", async () => {
+    for (let i = 0; i < 100; i++) {
+      const r = clients[i % 3];
+      await r.set(`key:${i}`, "v");
+      await r.sadd("members", `m${i}`);
+    }
+    await everywhere("written", async (r) => (await r.scard("members")) === 100 && (await r.dbsize()) === 101);
+    for (let i = 0; i < 100; i++) {
+      const r = clients[(i + 1) % 3];
+      await r.del(`key:${i}`);
+      if (i % 10) await r.srem("members", `m${i}`);
+    }
+    await everywhere("deleted", async (r) => (await r.dbsize()) === 1 && (await r.scard("members")) === 10);
+    await everywhere("tombstones collected", async (r) =>
+      (await infoField(r, "crdt_tombstones")) === 0 && (await infoField(r, "crdt_keys")) === 1);
+    for (const r of clients) expect(await infoField(r, "crdt_gc_keys_dropped")).toBeGreaterThan(0);
+  });
+
+  it("a node frozen by SIGSTOP holds GC back, and after SIGCONT what was deleted stays deleted", async () => {
+    await clients[0].sadd("frozen", "a", "b");
+    await clients[0].set("doomed", "1");
+    await everywhere("seeded", async (r) => (await r.scard("frozen")) === 2 && (await r.get("doomed")) === "1");
+    const pid = servers[2].proc.pid!;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await clients[1].srem("frozen", "a");
+      await clients[1].del("doomed");
+      await new Promise((r) => setTimeout(r, 3000)); // several anti-entropy rounds and grace periods
+      expect(await infoField(clients[0], "crdt_tombstones")).toBe(2);
+      expect(await infoField(clients[1], "crdt_tombstones")).toBe(2);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await everywhere("removal reached the frozen node", async (r) =>
+      (await r.smembers("frozen")).join() === "b" && (await r.exists("doomed")) === 0);
+    await everywhere("tombstones collected", async (r) => (await infoField(r, "crdt_tombstones")) === 0);
+    for (const r of clients) {
+      expect(await r.smembers("frozen")).toEqual(["b"]);
+      expect(await r.exists("doomed")).toBe(0);
+    }
+  });
+});
