@@ -7,6 +7,7 @@
 //                           must not reuse its old counters' identity
 //   crdt-bus-port <port>    where peers connect (default: port + 10000 when peers are set)
 //   peer <host>:<busport>   a peer's bus address (repeatable)
+//   crdt-secret <secret>    a shared secret every peer must prove on connecting (peer-link.ts)
 //   crdt-gc-grace-ms <ms>   tombstone GC waits this long after a removal became stable
 //                           (default 10000; gossip.ts gcGraceMs)
 //
@@ -27,9 +28,12 @@ export class ActiveActive {
   private bus?: net.Server;
   private timer?: NodeJS.Timeout;
   busPort = 0;
+  /** crdt-secret: peers must prove it in their HELLO (peer-link.ts); "" = no authentication. */
+  readonly secret: string;
 
   constructor(private readonly server: Server, readonly nodeId: string) {
     this.rep = new Replicator(server, nodeId);
+    this.secret = ActiveActive.directive(server, "crdt-secret") ?? "";
     const grace = Number(ActiveActive.directive(server, "crdt-gc-grace-ms") ?? DEFAULT_GOSSIP.gcGraceMs);
     this.gossip = new Gossip(this.rep, () => server.now(), {
       ...DEFAULT_GOSSIP, antiEntropyMs: 1000, gcGraceMs: Number.isFinite(grace) && grace >= 0 ? grace : DEFAULT_GOSSIP.gcGraceMs,
@@ -73,14 +77,14 @@ export class ActiveActive {
   }
 
   async listen(host: string | undefined, port: number): Promise<void> {
-    this.bus = await listenBus(this.gossip, this.nodeId, host, port);
+    this.bus = await listenBus(this.gossip, this.nodeId, host, port, this.secret);
     this.busPort = (this.bus.address() as net.AddressInfo).port;
   }
 
   addPeer(host: string, port: number): boolean {
     const key = `${host}:${port}`;
     if (this.links.has(key)) return false;
-    this.links.set(key, new PeerLink(host, port, this.gossip, this.nodeId));
+    this.links.set(key, new PeerLink(host, port, this.gossip, this.nodeId, this.secret));
     return true;
   }
 

@@ -11,7 +11,9 @@
 //   keystate  vv floor, register<bytes> str, counters cnt, counters cntBase,
 //             register<bytes[]> list, elems<presence> set, elems<bytes> hash,
 //             u32 n × (bytes field, counters cnt, counters base) hcnt,
-//             elems<f64> zset, register<f64> ttl
+//             elems<f64> zset, register<f64> ttl,
+//             u32 n × (bytes member, fcounters cnt, fcounters base) zcnt
+//   fcounters u16 n, n × (node, f64 ts, f64 total, f64 run)
 import type { OrRegister } from "./or-register.js";
 import type { Counter, KeyState } from "./key-state.js";
 import type { VV } from "./vv.js";
@@ -114,6 +116,19 @@ export function writeKeyState(w: Writer, s: KeyState): void {
   for (const [f, fc] of byKey(s.hcnt)) { w.str(f); writeCounters(w, fc.cnt); writeCounters(w, fc.base); }
   writeElems(w, s.zset, (v) => w.f64(v));
   writeReg(w, s.ttl, (v) => w.f64(v));
+  w.u32(s.zcnt.size);
+  for (const [m, fc] of byKey(s.zcnt)) { w.str(m); writeFloatCounters(w, fc.cnt); writeFloatCounters(w, fc.base); }
+}
+
+function writeFloatCounters(w: Writer, m: Map<string, Counter<number>>): void {
+  w.u16(m.size);
+  for (const [n, c] of byKey(m)) { w.node(n); w.f64(c.ts); w.f64(c.total); w.f64(c.run); }
+}
+
+function readFloatCounters(r: Reader): Map<string, Counter<number>> {
+  const m = new Map<string, Counter<number>>();
+  for (let i = r.u16(); i > 0; i--) { const n = r.node(); const ts = r.f64(); const total = r.f64(); m.set(n, { ts, total, run: r.f64() }); }
+  return m;
 }
 
 export function readKeyState(r: Reader): KeyState {
@@ -128,7 +143,9 @@ export function readKeyState(r: Reader): KeyState {
   for (let i = r.u32(); i > 0; i--) { const f = r.str(); const cnt = readCounters(r); hcnt.set(f, { cnt, base: readCounters(r) }); }
   const zset = readElems(r, () => r.f64());
   const ttl = readReg(r, () => r.f64());
-  return { floor, str, cnt, cntBase, list, set, hash, hcnt, zset, ttl };
+  const zcnt = new Map<string, { cnt: Map<string, Counter<number>>; base: Map<string, Counter<number>> }>();
+  for (let i = r.u32(); i > 0; i--) { const m = r.str(); const cnt = readFloatCounters(r); zcnt.set(m, { cnt, base: readFloatCounters(r) }); }
+  return { floor, str, cnt, cntBase, list, set, hash, hcnt, zset, zcnt, ttl };
 }
 
 export function encodeKeyState(s: KeyState): Buffer {

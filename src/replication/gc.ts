@@ -18,13 +18,13 @@
 //   - a key with nothing alive (deleted): dropped from the store entirely, bases included,
 //     when every floor and base in it is stable;
 //   - a removed member / field (a register with only a floor): dropped when its floor and
-//     the key floor are stable (a dead hash field's HINCRBY bases go with it);
+//     the key floor are stable (a dead field's HINCRBY / member's ZINCRBY bases go with it);
 //   - a stable floor on a live register or on a live key: cleared (it can kill nothing more).
 // A counter that is incremented again after its key was collected starts a new run (see
 // Counter.run in key-state.ts), so a replica that still holds the old base is not misled.
 import type { VV } from "./vv.js";
 import type { OrRegister } from "./or-register.js";
-import type { Counter, KeyState } from "./key-state.js";
+import type { Counter, FieldCounters, KeyState } from "./key-state.js";
 
 /** stable(n): every replica holds all of node n's writes with a timestamp below this. */
 export type Stable = (node: string) => number;
@@ -34,7 +34,12 @@ export function vvStable(v: VV, st: Stable): boolean {
   return true;
 }
 
-function countersStable(m: Map<string, Counter>, st: Stable): boolean {
+/** A hash field's HINCRBY / a zset member's ZINCRBY counters. */
+function counted(s: KeyState, kind: string, m: string): FieldCounters<unknown> | undefined {
+  return kind === "hash" ? s.hcnt.get(m) : kind === "zset" ? s.zcnt.get(m) : undefined;
+}
+
+function countersStable(m: Map<string, Counter<unknown>>, st: Stable): boolean {
   for (const [n, c] of m) if (c.ts >= st(n)) return false;
   return true;
 }
@@ -46,6 +51,7 @@ export function isDead(s: KeyState): boolean {
   if (s.str.entries.size || s.list.entries.size || s.ttl.entries.size || s.cnt.size) return false;
   for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (r.entries.size) return false;
   for (const fc of s.hcnt.values()) if (fc.cnt.size) return false;
+  for (const fc of s.zcnt.values()) if (fc.cnt.size) return false;
   return true;
 }
 
@@ -54,6 +60,7 @@ export function hasTombstoneMeta(s: KeyState): boolean {
   if (s.floor.size || s.cntBase.size || s.str.floor.size || s.list.floor.size || s.ttl.floor.size) return true;
   for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (r.floor.size) return true;
   for (const fc of s.hcnt.values()) if (fc.base.size) return true;
+  for (const fc of s.zcnt.values()) if (fc.base.size) return true;
   return false;
 }
 
@@ -63,7 +70,7 @@ export function tombstones(s: KeyState): number {
   let n = 0;
   for (const kind of ELEM_KINDS) {
     for (const [m, r] of s[kind] as Map<string, OrRegister<unknown>>) {
-      if (!r.entries.size && !(kind === "hash" && s.hcnt.get(m)?.cnt.size)) n++;
+      if (!r.entries.size && !counted(s, kind, m)?.cnt.size) n++;
     }
   }
   return n;
@@ -80,6 +87,7 @@ export function gcKeyState(s: KeyState, st: Stable): "drop" | boolean {
     for (const r of [s.str, s.list, s.ttl] as OrRegister<unknown>[]) if (!vvStable(r.floor, st)) return false;
     for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (!vvStable(r.floor, st)) return false;
     for (const fc of s.hcnt.values()) if (!countersStable(fc.base, st)) return false;
+    for (const fc of s.zcnt.values()) if (!countersStable(fc.base, st)) return false;
     return "drop";
   }
   if (!keyFloorStable) return false; // member floors may rely on components the key floor covers
@@ -92,12 +100,10 @@ export function gcKeyState(s: KeyState, st: Stable): "drop" | boolean {
     for (const [member, r] of m) {
       if (!r.floor.size || !vvStable(r.floor, st)) continue;
       if (r.entries.size) { r.floor.clear(); changed = true; continue; }
-      if (kind === "hash") {
-        const fc = s.hcnt.get(member);
-        if (fc && fc.cnt.size) { m.delete(member); changed = true; continue; } // the field lives on as a counter
-        if (fc && !countersStable(fc.base, st)) continue;
-        s.hcnt.delete(member);
-      }
+      const fc = counted(s, kind, member);
+      if (fc && fc.cnt.size) { m.delete(member); changed = true; continue; } // it lives on as a counter
+      if (fc && !countersStable(fc.base, st)) continue;
+      if (fc) (kind === "hash" ? s.hcnt : s.zcnt).delete(member);
       m.delete(member);
       changed = true;
     }

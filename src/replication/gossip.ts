@@ -20,6 +20,7 @@
 import { Reader, Writer } from "./codec.js";
 import { RANGES } from "./store.js";
 import type { Replicator } from "./replicator.js";
+import { faultySend, type Delayed } from "./faults.js";
 
 const MSG_DELTA = 1;
 const MSG_ACK = 2;
@@ -80,6 +81,8 @@ export class PeerStream {
   lastAntiEntropy = 0;
   divergentRanges = 0;
   connected = true;
+  /** Resets the transport link (the crdt-link-reset fault point), when it has one. */
+  reset?: () => void;
 
   constructor(readonly id: string, public send: (msg: Buffer) => void, epoch: number) {
     this.epoch = epoch;
@@ -165,12 +168,21 @@ export class Gossip {
     if (item.tries > 0) this.stats.resent++; else this.stats.sent++;
     item.sentAt = now;
     item.tries++;
-    p.send(w.done());
+    this.out(p.send, w.done(), p.reset);
+  }
+
+  /** Messages held back by the crdt-delay-message fault point, in due order. */
+  private held: Delayed[] = [];
+
+  /** Every message leaves through here: the replication fault points (faults.ts) act on it. */
+  private out(send: (m: Buffer) => void, msg: Buffer, reset?: () => void): void {
+    faultySend(send, msg, this.now(), (d) => { this.held.push(d); this.held.sort((a, b) => a.due - b.due); }, reset);
   }
 
   /** Resends overdue batches and runs anti-entropy rounds; call periodically. */
   tick(): void {
     const now = this.now();
+    while (this.held.length && this.held[0].due <= now) { const d = this.held.shift()!; d.send(d.msg); }
     for (const p of this.peers.values()) {
       const n = Math.min(p.backlog.length, this.opts.window);
       for (let i = 0; i < n; i++) {
@@ -198,7 +210,7 @@ export class Gossip {
     for (const [n, ts] of this.stable) { w.node(n); w.f64(ts); }
     p.lastAntiEntropy = this.now();
     this.stats.antiEntropyRounds++;
-    p.send(w.done());
+    this.out(p.send, w.done(), p.reset);
   }
 
   /** A message from peer `from`; `reply` answers on the same path. */
@@ -234,7 +246,7 @@ export class Gossip {
         if (diff.length === 0) {
           const w = new Writer();
           w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
-          reply(w.done());
+          this.out(reply, w.done());
         }
         this.sendRanges(diff, true, reply);
         return;
@@ -286,7 +298,7 @@ export class Gossip {
       w.u8(MSG_RANGES); w.u8(ask ? 1 : 0); w.u16(rs.length);
       for (const x of rs) w.u16(x);
       w.bytes(batch);
-      reply(w.done());
+      this.out(reply, w.done());
     };
     // The ask travels with the full range list; the states follow in chunks.
     let chunk: number[] = [];
@@ -331,7 +343,7 @@ export class Gossip {
     }
     const w = new Writer();
     w.u8(MSG_ACK); w.f64(epoch); w.f64(inb.expected - 1);
-    reply(w.done());
+    this.out(reply, w.done());
   }
 
   /** Records that every replica holds node's writes below ts (facts only grow: max). */

@@ -16,6 +16,9 @@
 //   hcnt      field -> counters (cnt, base) of HINCRBY on that field, as cnt/cntBase for
 //             strings: HINCRBY on two nodes both count; HSET/HDEL/DEL reset what they saw.
 //   zset      member -> register of score (add-wins per member, last writer wins per score).
+//   zcnt      member -> counters (float totals) of ZINCRBY on that member: the score is the
+//             ZADD winner (or 0) plus the increments no ZADD/ZREM/DEL has seen, so ZINCRBY
+//             on two nodes both count.
 //   ttl       register of absolute expiry ms (0 = persistent): of the alive entries a 0 wins
 //             (PERSIST wins), else the greatest (the longer TTL wins).
 //
@@ -38,10 +41,10 @@ import {
  * new run from 0, and a reset point (base) applies only to totals of its own run
  * (base.ts >= run), so a base a replica still holds never cancels a later run's increments.
  */
-export interface Counter { ts: number; total: bigint; run: number }
+export interface Counter<T = bigint> { ts: number; total: T; run: number }
 
 /** HINCRBY totals of one hash field: per node running totals and reset points. */
-export interface FieldCounters { cnt: Map<string, Counter>; base: Map<string, Counter> }
+export interface FieldCounters<T = bigint> { cnt: Map<string, Counter<T>>; base: Map<string, Counter<T>> }
 
 export type ElemKind = "set" | "hash" | "zset";
 export type KeyType = "string" | "list" | ElemKind;
@@ -56,19 +59,20 @@ export interface KeyState {
   hash: Map<string, OrRegister<Buffer>>;
   hcnt: Map<string, FieldCounters>;
   zset: Map<string, OrRegister<number>>;
+  zcnt: Map<string, FieldCounters<number>>;
   ttl: OrRegister<number>;
 }
 
 export function emptyKeyState(): KeyState {
   return {
     floor: new Map(), str: orNew(), cnt: new Map(), cntBase: new Map(), list: orNew(),
-    set: new Map(), hash: new Map(), hcnt: new Map(), zset: new Map(), ttl: orNew(),
+    set: new Map(), hash: new Map(), hcnt: new Map(), zset: new Map(), zcnt: new Map(), ttl: orNew(),
   };
 }
 
 // ---- join -------------------------------------------------------------------------------
 
-function joinCounters(into: Map<string, Counter>, d: Map<string, Counter>): boolean {
+function joinCounters<T>(into: Map<string, Counter<T>>, d: Map<string, Counter<T>>): boolean {
   let changed = false;
   for (const [n, c] of d) {
     const cur = into.get(n);
@@ -110,15 +114,22 @@ export function joinInto(s: KeyState, d: KeyState): boolean {
   for (const [n, c] of s.cnt) if (c.ts <= (s.cntBase.get(n)?.ts ?? 0)) s.cnt.delete(n);
   if (joinElems(s.set, d.set, s.floor, floorRose)) changed = true;
   if (joinElems(s.hash, d.hash, s.floor, floorRose)) changed = true;
-  for (const [f, fc] of d.hcnt) {
-    let cur = s.hcnt.get(f);
-    if (!cur) { cur = { cnt: new Map(), base: new Map() }; s.hcnt.set(f, cur); }
+  if (joinFieldCounters(s.hcnt, d.hcnt)) changed = true;
+  if (joinElems(s.zset, d.zset, s.floor, floorRose)) changed = true;
+  if (joinFieldCounters(s.zcnt, d.zcnt)) changed = true;
+  return changed;
+}
+
+function joinFieldCounters<T>(into: Map<string, FieldCounters<T>>, d: Map<string, FieldCounters<T>>): boolean {
+  let changed = false;
+  for (const [f, fc] of d) {
+    let cur = into.get(f);
+    if (!cur) { cur = { cnt: new Map(), base: new Map() }; into.set(f, cur); }
     if (joinCounters(cur.base, fc.base)) changed = true;
     if (joinCounters(cur.cnt, fc.cnt)) changed = true;
     for (const [n, c] of cur.cnt) if (c.ts <= (cur.base.get(n)?.ts ?? 0)) cur.cnt.delete(n);
-    if (cur.cnt.size === 0 && cur.base.size === 0) s.hcnt.delete(f);
+    if (cur.cnt.size === 0 && cur.base.size === 0) into.delete(f);
   }
-  if (joinElems(s.zset, d.zset, s.floor, floorRose)) changed = true;
   return changed;
 }
 
@@ -182,6 +193,7 @@ export function typeStamps(s: KeyState): Map<KeyType, Stamp> {
   for (const kind of ["set", "hash", "zset"] as const) {
     let st = elemsLatest(s[kind] as Map<string, OrRegister<unknown>>, s.floor);
     if (kind === "hash") for (const fc of s.hcnt.values()) for (const [n, c] of contributions(fc.cnt, fc.base)) st = later(st, { ts: c.ts, node: n });
+    if (kind === "zset") for (const fc of s.zcnt.values()) for (const [n, c] of floatContributions(fc)) st = later(st, { ts: c.ts, node: n });
     if (st) out.set(kind, st);
   }
   return out;
@@ -219,6 +231,33 @@ function withCounters(w: [string, { ts: number; v: Buffer }] | undefined, contri
   return Buffer.from(sum.toString(), "latin1");
 }
 
+/** Per node, the ZINCRBY increments of a member not covered by a reset, in node order. */
+function floatContributions(fc: FieldCounters<number>): [string, Counter<number>, number][] {
+  const out: [string, Counter<number>, number][] = [];
+  for (const n of [...fc.cnt.keys()].sort()) {
+    const c = fc.cnt.get(n)!;
+    const base = fc.base.get(n);
+    if (base && c.ts <= base.ts) continue;
+    out.push([n, c, c.total - (base && base.ts >= c.run ? base.total : 0)]);
+  }
+  return out;
+}
+
+/**
+ * A zset member's score: its ZADD winner (0 without one) plus its ZINCRBY contributions,
+ * summed in node order so every replica computes the same double; undefined when absent.
+ */
+export function visibleScore(s: KeyState, m: string): number | undefined {
+  const r = s.zset.get(m);
+  const w = r ? orWinner(r, s.floor) : undefined;
+  const fc = s.zcnt.get(m);
+  const contrib = fc ? floatContributions(fc) : [];
+  if (!contrib.length) return w?.[1].v;
+  let score = w ? w[1].v : 0;
+  for (const [, , d] of contrib) score += d;
+  return Number.isNaN(score) ? (w ? w[1].v : 0) : score;
+}
+
 /** Absolute expiry in ms, or 0 for none: PERSIST (0) wins, else the longest TTL. */
 export function visibleExpireAt(s: KeyState): number {
   let best = 0;
@@ -253,7 +292,7 @@ export function visible(s: KeyState): Visible | undefined {
     }
     case "zset": {
       const value: [Buffer, number][] = [];
-      for (const [m, r] of s.zset) { const w = orWinner(r, s.floor); if (w) value.push([latin(m), w[1].v]); }
+      for (const m of new Set([...s.zset.keys(), ...s.zcnt.keys()])) { const v = visibleScore(s, m); if (v !== undefined) value.push([latin(m), v]); }
       return { type, value, expireAt };
     }
   }
@@ -262,7 +301,7 @@ export function visible(s: KeyState): Visible | undefined {
 /** Whether the state carries nothing at all (no floor either): it can be forgotten. */
 export function isBlank(s: KeyState): boolean {
   return s.floor.size === 0 && orEmpty(s.str) && s.cnt.size === 0 && s.cntBase.size === 0 && orEmpty(s.list) &&
-    s.set.size === 0 && s.hash.size === 0 && s.hcnt.size === 0 && s.zset.size === 0 && orEmpty(s.ttl);
+    s.set.size === 0 && s.hash.size === 0 && s.hcnt.size === 0 && s.zset.size === 0 && s.zcnt.size === 0 && orEmpty(s.ttl);
 }
 
 // ---- local writes: each returns the delta to join locally and send to peers ---------------
@@ -295,14 +334,28 @@ export function delDelta(s: KeyState, node?: string, ts?: number): KeyState {
   }
   d.cntBase = observedCounters(s);
   for (const f of s.hcnt.keys()) d.hcnt.set(f, { cnt: new Map(), base: observedFieldCounters(s, f) });
+  for (const m of s.zcnt.keys()) d.zcnt.set(m, { cnt: new Map(), base: observedOf(s.zcnt.get(m)) });
   return canon(d);
 }
 
 function observedFieldCounters(s: KeyState, f: string): Map<string, Counter> {
-  const fc = s.hcnt.get(f);
+  return observedOf(s.hcnt.get(f));
+}
+
+/** The latest total this replica knows of each node's counter (a reset's base). */
+function observedOf<T>(fc: FieldCounters<T> | undefined): Map<string, Counter<T>> {
   const out = new Map(fc?.base ?? []);
   if (fc) joinCounters(out, fc.cnt);
   return out;
+}
+
+/** ZINCRBY by on this node: the member's per-node total grows (a float counter). */
+export function zincrDelta(s: KeyState, member: string, node: string, ts: number, by: number): KeyState {
+  const d = clearTypesDelta(s, "zset");
+  const own = s.zcnt.get(member)?.cnt.get(node);
+  const c: Counter<number> = own ? { ts, total: own.total + by, run: own.run } : { ts, total: by, run: ts };
+  d.zcnt.set(member, { cnt: new Map([[node, c]]), base: new Map() });
+  return canon(d);
 }
 
 /** HINCRBY by on this node: the field's per-node total grows. */
@@ -349,6 +402,7 @@ export function elemWriteDelta<K extends ElemKind>(s: KeyState, kind: K, member:
   const cur = (s[kind] as Map<string, OrRegister<unknown>>).get(member);
   (d[kind] as Map<string, OrRegister<unknown>>).set(member, orWriteDelta(cur, node, ts, value));
   if (kind === "hash" && s.hcnt.has(member)) d.hcnt.set(member, { cnt: new Map(), base: observedFieldCounters(s, member) });
+  if (kind === "zset" && s.zcnt.has(member)) d.zcnt.set(member, { cnt: new Map(), base: observedOf(s.zcnt.get(member)) });
   return canon(d);
 }
 
@@ -359,12 +413,14 @@ export function elemRemoveDelta(s: KeyState, kind: ElemKind, member: string, nod
   // A hash field written only by HINCRBY has no register yet: its removal gets one, to carry
   // the own stamp (garbage collection needs it).
   const stamp = node !== undefined && ts !== undefined;
-  if (cur || (stamp && kind === "hash" && s.hcnt.has(member))) {
+  const counted = kind === "hash" ? s.hcnt.has(member) : kind === "zset" ? s.zcnt.has(member) : false;
+  if (cur || (stamp && counted)) {
     const r = cur ? orRemoveDelta(cur) : orNew<unknown>();
     if (stamp) vvRaise(r.floor, node, ts); // own stamp, as delDelta
     (d[kind] as Map<string, OrRegister<unknown>>).set(member, r);
   }
   if (kind === "hash" && s.hcnt.has(member)) d.hcnt.set(member, { cnt: new Map(), base: observedFieldCounters(s, member) });
+  if (kind === "zset" && s.zcnt.has(member)) d.zcnt.set(member, { cnt: new Map(), base: observedOf(s.zcnt.get(member)) });
   return canon(d);
 }
 
@@ -389,6 +445,7 @@ export function clearTypesDelta(s: KeyState, keep: KeyType): KeyState {
     const dst = d[kind] as Map<string, OrRegister<unknown>>;
     for (const [m, r] of src) if (r.entries.size) dst.set(m, orRemoveDelta(r));
     if (kind === "hash") for (const f of s.hcnt.keys()) d.hcnt.set(f, { cnt: new Map(), base: observedFieldCounters(s, f) });
+    if (kind === "zset") for (const m of s.zcnt.keys()) d.zcnt.set(m, { cnt: new Map(), base: observedOf(s.zcnt.get(m)) });
   }
   return d;
 }
@@ -402,7 +459,9 @@ export function maxStamp(s: KeyState): number {
   reg(s.str); reg(s.list); reg(s.ttl);
   for (const c of s.cnt.values()) see(c.ts);
   for (const c of s.cntBase.values()) see(c.ts);
-  for (const fc of s.hcnt.values()) { for (const c of fc.cnt.values()) see(c.ts); for (const c of fc.base.values()) see(c.ts); }
+  for (const fcs of [s.hcnt, s.zcnt] as Map<string, FieldCounters<unknown>>[]) {
+    for (const fc of fcs.values()) { for (const c of fc.cnt.values()) see(c.ts); for (const c of fc.base.values()) see(c.ts); }
+  }
   for (const m2 of [s.set, s.hash, s.zset] as Map<string, OrRegister<unknown>>[]) for (const r of m2.values()) reg(r);
   return m;
 }

@@ -6,7 +6,14 @@
 //
 // A link that drops reconnects with exponential backoff; gossip resends what was not
 // acknowledged. Malformed input closes the connection, never the server.
+//
+// Authentication (crdt-secret): with a shared secret configured, HELLO also carries a nonce
+// and an HMAC-SHA256 of (node id, nonce) under the secret. The listener closes a connection
+// whose first frame is not a HELLO with a valid proof, and answers with its own; an outbound
+// link sends nothing and accepts nothing until the listener's HELLO proves the secret too.
+// The secret itself never crosses the wire; the traffic is not encrypted.
 import net from "node:net";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Gossip } from "./gossip.js";
 import { Reader, Writer } from "./codec.js";
 
@@ -36,11 +43,31 @@ class FrameReader {
   }
 }
 
-function hello(nodeId: string): Buffer {
+function proof(secret: string, nodeId: string, nonce: Buffer): Buffer {
+  return createHmac("sha256", secret).update("latticekv-crdt-hello\0").update(nodeId, "utf8").update("\0").update(nonce).digest();
+}
+
+function hello(nodeId: string, secret: string): Buffer {
   const w = new Writer();
   w.u8(MSG_HELLO);
   w.node(nodeId);
+  if (secret) { const nonce = randomBytes(16); w.bytes(nonce); w.bytes(proof(secret, nodeId, nonce)); }
   return frame(w.done());
+}
+
+/** Reads a HELLO frame: the node id, or null when a secret is set and the proof is missing or wrong. */
+function readHello(f: Buffer, secret: string): string | null {
+  const r = new Reader(f);
+  if (r.u8() !== MSG_HELLO) return null;
+  const id = r.node();
+  if (!secret) return id;
+  try {
+    const nonce = r.bytes(), mac = r.bytes();
+    const want = proof(secret, id, nonce);
+    return mac.length === want.length && timingSafeEqual(mac, want) ? id : null;
+  } catch {
+    return null;
+  }
 }
 
 /** One configured peer: an outbound connection kept up with backoff. */
@@ -52,8 +79,9 @@ export class PeerLink {
   connected = false;
   remoteId = "";
 
-  constructor(readonly host: string, readonly port: number, private readonly gossip: Gossip, private readonly nodeId: string) {
-    gossip.addPeer(this.key, (m) => this.send(m));
+  constructor(readonly host: string, readonly port: number, private readonly gossip: Gossip, private readonly nodeId: string,
+              private readonly secret = "") {
+    gossip.addPeer(this.key, (m) => this.send(m)).reset = () => this.sock?.destroy();
     this.connect();
   }
 
@@ -68,17 +96,27 @@ export class PeerLink {
     const sock = net.connect({ host: this.host, port: this.port });
     this.sock = sock;
     sock.setNoDelay(true);
+    let proven = !this.secret;
+    const up = () => {
+      this.connected = true;
+      this.retryMs = 100;
+      const p = this.gossip.peers.get(this.key);
+      if (p) { p.connected = true; this.gossip.antiEntropyWith(p); }
+    };
     const reader = new FrameReader((f) => {
-      const r = new Reader(f);
-      if (f[0] === MSG_HELLO) { r.u8(); this.remoteId = r.node(); return; }
+      if (f[0] === MSG_HELLO) {
+        const id = readHello(f, this.secret);
+        if (id === null) throw new Error("peer failed authentication");
+        this.remoteId = id;
+        if (!proven) { proven = true; up(); }
+        return;
+      }
+      if (!proven) throw new Error("message before authentication");
       this.gossip.onMessage(this.key, f, (m) => this.send(m));
     });
     sock.on("connect", () => {
-      this.connected = true;
-      this.retryMs = 100;
-      sock.write(hello(this.nodeId));
-      const p = this.gossip.peers.get(this.key);
-      if (p) { p.connected = true; this.gossip.antiEntropyWith(p); }
+      sock.write(hello(this.nodeId, this.secret));
+      if (proven) up(); // no secret: the link is up at once
     });
     sock.on("data", (d) => {
       try { reader.push(d); } catch { sock.destroy(); }
@@ -104,17 +142,17 @@ export class PeerLink {
 }
 
 /** The bus listener: inbound connections from peers' outbound links. */
-export function listenBus(gossip: Gossip, nodeId: string, host: string | undefined, port: number): Promise<net.Server> {
+export function listenBus(gossip: Gossip, nodeId: string, host: string | undefined, port: number, secret = ""): Promise<net.Server> {
   const srv = net.createServer((sock) => {
     sock.setNoDelay(true);
     let from = "";
     const reply = (m: Buffer) => { if (!sock.destroyed) sock.write(frame(m)); };
     const reader = new FrameReader((f) => {
       if (!from) {
-        const r = new Reader(f);
-        if (r.u8() !== MSG_HELLO) throw new Error("expected HELLO");
-        from = r.node() || "?";
-        sock.write(hello(nodeId));
+        const id = readHello(f, secret);
+        if (id === null) throw new Error("expected an authenticated HELLO");
+        from = id || "?";
+        sock.write(hello(nodeId, secret));
         return;
       }
       gossip.onMessage(`in:${from}`, f, reply);

@@ -21,7 +21,7 @@ import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listWriteDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
-  clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField,
+  clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField, zincrDelta, visibleScore,
   type KeyState, type Visible, type ElemKind,
 } from "./key-state.js";
 
@@ -167,7 +167,7 @@ export class Replicator {
   private sync(db: number, key: Buffer, cmd = "", argv: Buffer[] = [], rewrite = false): void {
     const k = dbKey(db, key);
     if (this.syncMembers(db, key, k, cmd, argv)) return;
-    const actual = this.io.read(db, key);
+    let actual = this.io.read(db, key);
     let s = this.state(k);
     if (!actual) {
       if (visible(s)) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
@@ -200,11 +200,12 @@ export class Replicator {
         } else this.emit(k, elemWriteDelta(s, "hash", f.toString("latin1"), node, this.hlc.tick(), v));
         s = this.state(k);
       }
-    } else if (actual.type === "zset" && (cmd === "zadd" || cmd === "zincrby")) {
+    } else if (actual.type === "zset" && cmd === "zincrby") {
+      if (this.zincr(db, key, k, argv)) { actual = this.io.read(db, key)!; s = this.state(k); }
+    } else if (actual.type === "zset" && cmd === "zadd") {
       const scores = new Map(actual.value.map(([m, sc]) => [m.toString("latin1"), sc]));
       const members: Buffer[] = [];
-      if (cmd === "zincrby") members.push(argv[3]);
-      else {
+      {
         let i = 2;
         while (i < argv.length && ZADD_FLAGS.has(argv[i].toString("latin1").toLowerCase())) i++;
         for (i++; i < argv.length; i += 2) members.push(argv[i]);
@@ -241,10 +242,10 @@ export class Replicator {
       const m = mb.toString("latin1");
       const st = this.state(k);
       const reg = (st[kind] as Map<string, OrRegister<unknown>>).get(m);
-      const win = kind === "hash" ? visibleField(st, m) : reg ? orWinner(reg, st.floor) : undefined;
+      const win = kind === "hash" ? visibleField(st, m) : kind === "zset" ? visibleScore(st, m) : reg ? orWinner(reg, st.floor) : undefined;
       const got = now[i];
       const present = kind === "set" ? got === 1 : got !== null;
-      if (!present) { if (win) this.emit(k, elemRemoveDelta(st, kind, m, node, this.hlc.tick())); return; }
+      if (!present) { if (win !== undefined) this.emit(k, elemRemoveDelta(st, kind, m, node, this.hlc.tick())); return; }
       if (kind === "set") {
         if (!win || writes) this.emit(k, elemWriteDelta(st, "set", m, node, this.hlc.tick(), true));
       } else if (kind === "hash") {
@@ -254,15 +255,39 @@ export class Replicator {
         }
         const cur = visibleField(this.state(k), m);
         if (!cur || (writes && cmd !== "hincrby") || !cur.equals(v)) this.emit(k, elemWriteDelta(this.state(k), "hash", m, node, this.hlc.tick(), v));
+      } else if (cmd === "zincrby" && this.zincr(db, key, k, argv)) {
+        // counted (zincr): nothing more
       } else {
         const sc = parseScore(got as Buffer);
-        if (!win || writes || (win as [string, { v: unknown }])[1].v !== sc) this.emit(k, elemWriteDelta(st, "zset", m, node, this.hlc.tick(), sc));
+        if (win === undefined || writes || win !== sc) this.emit(k, elemWriteDelta(st, "zset", m, node, this.hlc.tick(), sc));
       }
     });
     void regs;
     const st = this.state(k);
     const expireAt = this.io.expireAt(db, key);
     if (visibleExpireAt(st) !== expireAt) this.emit(k, ttlDelta(st, node, this.hlc.tick(), expireAt));
+    return true;
+  }
+
+  /**
+   * ZINCRBY key incr member as a counter increment. The score everywhere is the ZADD winner
+   * plus every node's increments summed in node order, which can differ in the last bits
+   * from the sum this node's zset computed: the keyspace then takes the replicated score, so
+   * that every node shows the same double. False when the increment is not a finite number
+   * (the write is then replicated as a ZADD of the result).
+   */
+  private zincr(db: number, key: Buffer, k: string, argv: Buffer[]): boolean {
+    const by = Number(argv[2].toString("latin1"));
+    if (!Number.isFinite(by)) return false;
+    const m = argv[3].toString("latin1");
+    const now = this.io.run(db, "ZSCORE", key, argv[3]);
+    if (now === null) return false;
+    this.emit(k, zincrDelta(this.state(k), m, this.nodeId, this.hlc.tick(), by));
+    const want = visibleScore(this.state(k), m);
+    if (want !== undefined && want !== parseScore(now as Buffer)) {
+      this.applying = true;
+      try { this.io.run(db, "ZADD", key, formatScore(want), argv[3]); } finally { this.applying = false; }
+    }
     return true;
   }
 
@@ -319,14 +344,15 @@ export class Replicator {
     const s = this.store.get(k)!;
     const kind = soleKind(s);
     const dk = soleKind(d);
-    const onlyTtl = !dk && !d.str.entries.size && !d.cnt.size && !d.list.entries.size && !d.set.size && !d.hash.size && !d.zset.size;
+    const onlyTtl = !dk && !d.str.entries.size && !d.cnt.size && !d.list.entries.size && !d.set.size && !d.hash.size && !d.zset.size && !d.zcnt.size;
     if (!kind || d.floor.size || d.cntBase.size || !(dk === kind || onlyTtl)) return false;
     if (this.io.typeOf(db, key) !== kind) return false;
-    const changed = [...new Set([...(d[kind] as Map<string, OrRegister<unknown>>).keys(), ...(kind === "hash" ? d.hcnt.keys() : [])])];
+    const changed = [...new Set([...(d[kind] as Map<string, OrRegister<unknown>>).keys(), ...(kind === "hash" ? d.hcnt.keys() : kind === "zset" ? d.zcnt.keys() : [])])];
     const regs = s[kind] as Map<string, OrRegister<unknown>>;
     let alive = 0;
     for (const [m, r] of regs) if (orWinner(r, s.floor) || (kind === "hash" && visibleField(s, m))) { alive++; break; }
     if (!alive && kind === "hash") for (const f of s.hcnt.keys()) if (visibleField(s, f)) { alive++; break; }
+    if (!alive && kind === "zset") for (const m of s.zcnt.keys()) if (visibleScore(s, m) !== undefined) { alive++; break; }
     if (!alive) return false; // the key ends empty: the slow path deletes it
     const members = changed.map((m) => Buffer.from(m, "latin1"));
     for (const [m, mb] of changed.map((m, i) => [m, members[i]] as const)) {
@@ -334,8 +360,7 @@ export class Replicator {
       const win = reg ? orWinner(reg, s.floor) : undefined;
       if (kind === "set") this.io.run(db, win ? "SADD" : "SREM", key, mb);
       else if (kind === "hash") { const v = visibleField(s, m); if (v) this.io.run(db, "HSET", key, mb, v); else this.io.run(db, "HDEL", key, mb); }
-      else if (win) this.io.run(db, "ZADD", key, formatScore(win[1].v as number), mb);
-      else this.io.run(db, "ZREM", key, mb);
+      else { const sc = visibleScore(s, m); if (sc !== undefined) this.io.run(db, "ZADD", key, formatScore(sc), mb); else this.io.run(db, "ZREM", key, mb); }
     }
     const want = visibleExpireAt(s);
     if (want !== this.io.expireAt(db, key)) {
@@ -391,7 +416,7 @@ function soleKind(s: KeyState): ElemKind | undefined {
   let kind: ElemKind | undefined;
   for (const kd of ["set", "hash", "zset"] as const) {
     const m = s[kd] as Map<string, OrRegister<unknown>>;
-    if (m.size === 0 && !(kd === "hash" && s.hcnt.size)) continue;
+    if (m.size === 0 && !(kd === "hash" && s.hcnt.size) && !(kd === "zset" && s.zcnt.size)) continue;
     if (kind) return undefined;
     kind = kd;
   }

@@ -5,7 +5,7 @@ import { describe, it, expect } from "vitest";
 import { mulberry32, pick, int } from "../types/prng.js";
 import {
   emptyKeyState, joinInto, copyKeyState, visible, delDelta, setStringDelta, incrDelta, elemWriteDelta,
-  elemRemoveDelta, ttlDelta, listWriteDelta, hincrDelta, type KeyState,
+  elemRemoveDelta, ttlDelta, listWriteDelta, hincrDelta, zincrDelta, type KeyState,
 } from "../../src/replication/key-state.js";
 import { encodeKeyState, decodeKeyState } from "../../src/replication/codec.js";
 
@@ -30,7 +30,10 @@ function maxTs(d: KeyState): number {
 /** One random local write on replica r; returns its delta. */
 function randomOp(rand: () => number, r: Replica): KeyState {
   const m = pick(rand, ["a", "b", "c", "d"]);
-  switch (int(rand, 0, 11)) {
+  switch (int(rand, 0, 14)) {
+    case 12: return r.apply(zincrDelta(r.s, m, r.id, r.ts(), pick(rand, [1, -2, 0.5, 2.25])));
+    case 13: return r.apply(delDelta(r.s, r.id, r.ts()));
+    case 14: return r.apply(elemRemoveDelta(r.s, "zset", m, r.id, r.ts()));
     case 11: return r.apply(hincrDelta(r.s, m, r.id, r.ts(), BigInt(int(rand, -2, 4))));
     case 0: return r.apply(delDelta(r.s));
     case 1: return r.apply(setStringDelta(r.s, r.id, r.ts(), b(`v${int(rand, 0, 9)}`)));
@@ -212,6 +215,29 @@ describe("KeyState semantics", () => {
     exchange(a, bb);
     expect(visible(a.s)?.value).toEqual([[b("f"), b("101")]]);
     expect(visible(bb.s)?.value).toEqual([[b("f"), b("101")]]);
+  });
+
+  it("ZINCRBY on two nodes both count; ZADD of the member resets what it saw; ZREM removes what it saw", () => {
+    const [a, bb, clock] = pair();
+    a.apply(elemWriteDelta(a.s, "zset", "m", "A", a.ts(), 10));
+    exchange(a, bb);
+    a.apply(zincrDelta(a.s, "m", "A", a.ts(), 2));
+    bb.apply(zincrDelta(bb.s, "m", "B", bb.ts(), 0.5));
+    exchange(a, bb);
+    expect(visible(a.s)).toEqual({ type: "zset", value: [[b("m"), 12.5]], expireAt: 0 });
+    expect(visible(bb.s)).toEqual(visible(a.s));
+    clock.now++;
+    a.apply(elemWriteDelta(a.s, "zset", "m", "A", a.ts(), 100)); // saw +2 and +0.5
+    bb.apply(zincrDelta(bb.s, "m", "B", bb.ts(), 1)); // concurrent
+    exchange(a, bb);
+    expect(visible(a.s)?.value).toEqual([[b("m"), 101]]);
+    expect(visible(bb.s)?.value).toEqual([[b("m"), 101]]);
+    clock.now++;
+    a.apply(elemRemoveDelta(a.s, "zset", "m", "A", a.ts()));
+    bb.apply(zincrDelta(bb.s, "n", "B", bb.ts(), 3)); // ZINCRBY creates a member
+    exchange(a, bb);
+    expect(visible(a.s)?.value).toEqual([[b("n"), 3]]);
+    expect(visible(bb.s)?.value).toEqual([[b("n"), 3]]);
   });
 
   it("a deleted key leaves only its floor behind", () => {

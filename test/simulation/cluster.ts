@@ -48,7 +48,7 @@ export class SimNode {
   }
 
   connect(other: string): void {
-    this.gossip.addPeer(other, (m) => this.cluster.send(this.name, other, m));
+    this.gossip.addPeer(other, (m) => this.cluster.send(this.name, other, m)).reset = () => this.cluster.resetLink(this.name, other);
   }
 
   /** Crash: memory is lost; the node comes back empty under a new incarnation id. */
@@ -92,6 +92,13 @@ export class SimCluster {
     for (let i = 0; i < copies; i++) {
       this.inFlight.push({ at: this.now + this.int(this.net.minDelay, this.net.maxDelay), from, to, msg, order: this.order++, toInc, fromInc });
     }
+  }
+
+  /** A connection reset between a and b: what was in flight between them is lost. */
+  resetLink(a: string, b: string): void {
+    const before = this.inFlight.length;
+    this.inFlight = this.inFlight.filter((m) => !((m.from === a && m.to === b) || (m.from === b && m.to === a)));
+    this.netStats.dropped += before - this.inFlight.length;
   }
 
   partition(groups: string[][]): void {

@@ -8,11 +8,15 @@
 import { describe, it, expect } from "vitest";
 import { SimCluster, type SimNode } from "./cluster.js";
 import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
+import { enableBuggify, disableBuggify, buggifyStats } from "../../src/util/buggify.js";
+import "../../src/replication/faults.js";
 
 interface Tally {
   counter: Map<string, bigint>;
   /** HINCRBY hcounter f: per incarnation, like counter. */
   hcounter: Map<string, bigint>;
+  /** ZINCRBY zcounter by m: per incarnation, like counter. */
+  zcounter: Map<string, bigint>;
   grow: Map<string, Set<string>>;
   /** Members of "once": each added once, under a unique name, by one node. */
   onceAdded: string[];
@@ -42,6 +46,7 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
     () => n.run("hincrbyfloat", k, m, "1.5"),
     () => n.run("zadd", k, v, m),
     () => n.run("zincrby", k, v, m),
+    () => n.run("zincrby", k, "0.1", m),
     () => n.run("zrem", k, m),
     () => n.run("rpush", k, v),
     () => n.run("lpop", k),
@@ -51,6 +56,10 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
     () => {
       const r = n.run("incrby", "counter", v);
       if (typeof r === "number") tally.counter.set(n.nodeId, (tally.counter.get(n.nodeId) ?? 0n) + BigInt(v));
+    },
+    () => {
+      const r = n.run("zincrby", "zcounter", v, "m");
+      if (Buffer.isBuffer(r)) tally.zcounter.set(n.nodeId, (tally.zcounter.get(n.nodeId) ?? 0n) + BigInt(v));
     },
     () => {
       const r = n.run("hincrby", "hcounter", "f", v);
@@ -86,12 +95,12 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
   ops[c.int(0, ops.length - 1)]();
 }
 
-export function simulate(seed: number, steps = 300): { cluster: SimCluster; problems: string[] } {
+export function simulate(seed: number, steps = 300, beforeSettle = () => {}): { cluster: SimCluster; problems: string[] } {
   const rand0 = (seed * 2654435761) >>> 0;
   const nodes = 3 + (rand0 % 3);
   const c = new SimCluster(seed, nodes, { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
     { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000 });
-  const tally: Tally = { counter: new Map(), hcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map() };
+  const tally: Tally = { counter: new Map(), hcounter: new Map(), zcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map() };
   for (let i = 0; i < steps; i++) {
     const n = c.nodes[c.int(0, c.nodes.length - 1)];
     randomOp(c, n, tally);
@@ -104,6 +113,7 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
     else if (r < 0.04) c.nodes[c.int(0, c.nodes.length - 1)].restart();
     c.advance(c.int(0, 30));
   }
+  beforeSettle();
   c.settle();
   const problems = c.check();
   // A counter is the sum of the increments clients saw succeed, except that increments
@@ -116,6 +126,7 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
   };
   const [lo, hi] = bounds(tally.counter);
   const [hlo, hhi] = bounds(tally.hcounter);
+  const [zlo, zhi] = bounds(tally.zcounter);
   for (const n of c.nodes) {
     const got = n.run("get", "counter");
     const value = got === null ? 0n : BigInt((got as Buffer).toString());
@@ -123,6 +134,9 @@ export function simulate(seed: number, steps = 300): { cluster: SimCluster; prob
     const hgot = n.run("hget", "hcounter", "f");
     const hvalue = hgot === null ? 0n : BigInt((hgot as Buffer).toString());
     if (hvalue < hlo || hvalue > hhi) problems.push(`${n.name} hcounter ${hvalue} outside [${hlo}, ${hhi}]`);
+    const zgot = n.run("zscore", "zcounter", "m");
+    const zvalue = zgot === null ? 0n : BigInt((zgot as Buffer).toString());
+    if (zvalue < zlo || zvalue > zhi) problems.push(`${n.name} zcounter ${zvalue} outside [${zlo}, ${zhi}]`);
     for (const m of ((n.run("smembers", "once") as Buffer[]) ?? []).map(String)) {
       // (a removal made on an incarnation that crashed may have been lost with it)
       const by = tally.onceRemoved.get(m);
@@ -146,6 +160,7 @@ const one = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : null;
 const count = Number(process.env.SIM_SEEDS ?? "12");
 const first = Number(process.env.SIM_FIRST ?? "1");
 const seeds = one ?? Array.from({ length: count }, (_, i) => i + first);
+const BUGGIFY_SEEDS = process.env.SIM_BUGGIFY_SEED ? [Number(process.env.SIM_BUGGIFY_SEED)] : [101, 102, 103];
 
 describe("cluster simulation", () => {
   it(`converges after partitions, loss, duplication, reordering and crashes (seeds ${seeds[0]}..${seeds[seeds.length - 1]})`, () => {
@@ -157,6 +172,21 @@ describe("cluster simulation", () => {
       }
     }
   }, Math.max(300_000, seeds.length * 20_000));
+
+  it("converges with the replication fault points firing (buggify: dropped, duplicated, delayed messages, link resets)", () => {
+    const points = ["crdt-drop-message", "crdt-dup-message", "crdt-delay-message", "crdt-link-reset"];
+    for (const seed of BUGGIFY_SEEDS) {
+      enableBuggify(seed, { points, probabilities: { "crdt-drop-message": 0.1, "crdt-dup-message": 0.1, "crdt-delay-message": 0.1, "crdt-link-reset": 0.02 } });
+      let fired: Record<string, { fired: number }> = {};
+      try {
+        const { problems } = simulate(seed, 300, () => { fired = buggifyStats(); disableBuggify(); });
+        if (problems.length) throw new Error(`buggify seed ${seed} (replay: SIM_BUGGIFY_SEED=${seed}): ${problems.slice(0, 8).join("; ")}`);
+      } finally {
+        disableBuggify();
+      }
+      for (const p of points) expect(fired[p]?.fired, `${p} fired (seed ${seed})`).toBeGreaterThan(0);
+    }
+  }, 300_000);
 
   it("INCR on both sides of a partition counts both after it heals", () => {
     const c = new SimCluster(7, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300, gcGraceMs: 1000 });

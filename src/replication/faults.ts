@@ -1,0 +1,33 @@
+// Replication fault points (src/util/buggify.ts; issue #14). Inert unless buggify is enabled
+// (LATTICEKV_BUGGIFY=<seed>[:<point>[=<p>],...], or enableBuggify() in the simulator); then
+// every gossip message a node sends may be
+//   crdt-drop-message   lost (as on a network that drops packets, or a link that died)
+//   crdt-dup-message    sent twice
+//   crdt-delay-message  held back 10-300 ms, so later messages overtake it
+//   crdt-link-reset     sent, then the peer link is reset (the transport reconnects)
+// Each is something the network can do anyway; gossip.ts must converge regardless (resends,
+// duplicate suppression, anti-entropy). Delays are kept well below the tombstone-GC grace
+// period (gossip.ts gcGraceMs), whose safety assumes no message is older than that.
+import { buggify, buggifyEnabled, buggifyInt, definePoint } from "../util/buggify.js";
+
+definePoint("crdt-drop-message", "a replication message is lost", 0.05);
+definePoint("crdt-dup-message", "a replication message is sent twice", 0.03);
+definePoint("crdt-delay-message", "a replication message is held back 10-300 ms (later ones overtake it)", 0.05);
+definePoint("crdt-link-reset", "a peer link is reset after a message (it reconnects)", 0.005);
+
+export interface Delayed { due: number; send: (m: Buffer) => void; msg: Buffer }
+
+/**
+ * Sends msg through the fault points. `hold` queues a delayed message (flushed by the
+ * caller's clock, so the simulator stays deterministic); `reset` resets the link, if the
+ * transport can.
+ */
+export function faultySend(send: (m: Buffer) => void, msg: Buffer, now: number, hold: (d: Delayed) => void,
+  reset?: () => void): void {
+  if (!buggifyEnabled()) { send(msg); return; }
+  if (buggify("crdt-drop-message")) return;
+  if (buggify("crdt-delay-message")) hold({ due: now + buggifyInt(10, 300), send, msg });
+  else send(msg);
+  if (buggify("crdt-dup-message")) send(msg);
+  if (reset && buggify("crdt-link-reset")) reset();
+}

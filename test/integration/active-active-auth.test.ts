@@ -1,0 +1,68 @@
+// crdt-secret: peers prove a shared secret in their HELLO (src/replication/peer-link.ts).
+// Nodes with the same secret replicate; a node with a different secret (or none) gets no
+// link in either direction, and a bare HELLO on the bus is refused.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import type Redis from "ioredis";
+import net from "node:net";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+
+async function until(what: string, fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("active-active peer authentication (crdt-secret)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+  const bus: number[] = [];
+  const secrets = ["s3cret", "s3cret", "wrong"];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) bus.push(await freePort());
+    for (let i = 0; i < 3; i++) {
+      const peers = bus.filter((_, j) => j !== i).flatMap((p) => ["--peer", `127.0.0.1:${p}`]);
+      servers.push(await startServer(["--crdt-node-id", `a${i}`, "--crdt-bus-port", String(bus[i]), "--crdt-secret", secrets[i], ...peers]));
+    }
+    for (const s of servers) clients.push(await connectClient(s.port));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+  });
+
+  it("nodes sharing the secret replicate; a node with another secret is linked to nobody", async () => {
+    await clients[0].set("shared", "yes");
+    await clients[2].set("outsider", "yes");
+    await until("shared reached a1", async () => (await clients[1].get("shared")) === "yes");
+    await new Promise((r) => setTimeout(r, 1500)); // anti-entropy rounds would have carried it
+    expect(await clients[2].get("shared")).toBeNull();
+    expect(await clients[0].get("outsider")).toBeNull();
+    expect(await clients[1].get("outsider")).toBeNull();
+    const info0 = await clients[0].info("crdt");
+    expect(info0).toMatch(new RegExp(`addr=127\\.0\\.0\\.1:${bus[1]},id=a1~\\w+,link=up`));
+    expect(info0).toMatch(new RegExp(`addr=127\\.0\\.0\\.1:${bus[2]},id=,link=down`));
+    expect(await clients[2].info("crdt")).not.toMatch(/link=up/);
+  });
+
+  it("a HELLO without a proof is refused: the bus closes the connection", async () => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(bus[0], "127.0.0.1", () => {
+        const p = Buffer.concat([Buffer.from([0, 4]), Buffer.from("evil")]);
+        const h = Buffer.alloc(4); h.writeUInt32LE(p.length);
+        sock.write(Buffer.concat([h, p]));
+      });
+      let got = 0;
+      sock.on("data", (d) => (got += d.length));
+      sock.on("close", () => resolve(got === 0));
+      sock.on("error", () => {});
+      setTimeout(() => { sock.destroy(); resolve(false); }, 3000);
+    });
+    expect(closed).toBe(true);
+    expect(await clients[0].ping()).toBe("PONG");
+  });
+});
