@@ -7,7 +7,11 @@
 // bits, so the whole fits in a double's 53-bit integer range. When the logical counter
 // overflows it carries into the physical part, which keeps the clock monotonic.
 
+import { buggify, buggifyInt, definePoint } from "../util/buggify.js";
+
 export const LOGICAL_BITS = 1024;
+
+definePoint("crdt-hlc-skew", "a node's hybrid logical clock jumps 1-250 ms ahead of physical time", 0.01);
 
 export class Hlc {
   private last = 0;
@@ -16,6 +20,9 @@ export class Hlc {
 
   /** A new timestamp for a local event: greater than every timestamp seen so far. */
   tick(): number {
+    // (buggify: clock skew between nodes — a node running ahead wins last-writer-wins ties
+    // it "should" lose, which the merge rules must survive; it never runs backwards)
+    if (buggify("crdt-hlc-skew")) this.last += buggifyInt(1, 250) * LOGICAL_BITS;
     const pt = Math.floor(this.physicalMs()) * LOGICAL_BITS;
     this.last = pt > this.last ? pt : this.last + 1;
     return this.last;

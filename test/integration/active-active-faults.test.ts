@@ -1,5 +1,6 @@
 // Replication fault points (src/replication/faults.ts) in real processes: three nodes whose
-// gossip drops, duplicates and delays messages and resets peer links (LATTICEKV_BUGGIFY)
+// gossip drops, duplicates and delays messages and resets peer links, and whose clocks jump
+// ahead (LATTICEKV_BUGGIFY)
 // still converge on every write made concurrently on all of them — counters count every
 // increment once, sets and strings agree.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
@@ -15,7 +16,7 @@ async function until(what: string, fn: () => Promise<boolean>, ms = 30_000): Pro
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const FAULTS = "crdt-drop-message=0.2,crdt-dup-message=0.1,crdt-delay-message=0.2,crdt-link-reset=0.02";
+const FAULTS = "crdt-drop-message=0.2,crdt-dup-message=0.1,crdt-delay-message=0.2,crdt-link-reset=0.02,crdt-hlc-skew=0.05";
 
 describe("active-active under replication faults (3 processes, buggify)", () => {
   const servers: RunningServer[] = [];

@@ -173,10 +173,10 @@ describe("cluster simulation", () => {
     }
   }, Math.max(300_000, seeds.length * 20_000));
 
-  it("converges with the replication fault points firing (buggify: dropped, duplicated, delayed messages, link resets)", () => {
-    const points = ["crdt-drop-message", "crdt-dup-message", "crdt-delay-message", "crdt-link-reset"];
+  it("converges with the replication fault points firing (buggify: dropped, duplicated, delayed messages, link resets, HLC skew)", () => {
+    const points = ["crdt-drop-message", "crdt-dup-message", "crdt-delay-message", "crdt-link-reset", "crdt-hlc-skew"];
     for (const seed of BUGGIFY_SEEDS) {
-      enableBuggify(seed, { points, probabilities: { "crdt-drop-message": 0.1, "crdt-dup-message": 0.1, "crdt-delay-message": 0.1, "crdt-link-reset": 0.02 } });
+      enableBuggify(seed, { points, probabilities: { "crdt-drop-message": 0.1, "crdt-dup-message": 0.1, "crdt-delay-message": 0.1, "crdt-link-reset": 0.02, "crdt-hlc-skew": 0.05 } });
       let fired: Record<string, { fired: number }> = {};
       try {
         const { problems } = simulate(seed, 300, () => { fired = buggifyStats(); disableBuggify(); });
