@@ -22,8 +22,12 @@ import { encodeKeyState } from "../replication/codec.js";
 import { compareStamp } from "../replication/hlc.js";
 import {
   copyKeyState, delDelta, elemRemoveDelta, elemWriteDelta, emptyKeyState, hincrDelta, incrDelta, joinInto, maxStamp,
-  setStringDelta, ttlDelta, visible, type KeyState,
+  setStringDelta, ttlDelta, visible, zincrDelta, type KeyState,
 } from "../replication/key-state.js";
+import { gcKeyState, type Stable } from "../replication/gc.js";
+
+/** Everything stable: what tombstone GC may do once every replica has seen every op. */
+const ALL_STABLE: Stable = () => Number.MAX_SAFE_INTEGER;
 
 /** One operation of a scope's alphabet: makes the delta of running it on replica `node`. */
 export interface OpKind {
@@ -158,6 +162,18 @@ export function checkScope(scope: Scope): ScopeResult {
       violations.push(`${scope.name}: replicas differ after receiving every delta — ${describeHistory(w.ops)}`);
       return;
     }
+    // Tombstone GC at quiescence (every op stable) must not change what clients see, and a
+    // replica that collected must stay collected when an uncollected copy reaches it.
+    const collected = copyKeyState(finals[0].state);
+    const gc = gcKeyState(collected, ALL_STABLE);
+    if ((gc === "drop" ? "nil" : seen(collected)) !== seen(finals[0].state)) {
+      violations.push(`${scope.name}: garbage collection changed what clients see — ${describeHistory(w.ops)}`);
+    } else if (gc !== "drop") {
+      const again = copyKeyState(collected);
+      joinInto(again, finals[0].state);
+      gcKeyState(again, ALL_STABLE);
+      if (enc(again) !== enc(collected)) violations.push(`${scope.name}: collected state changed on re-receiving tombstones — ${describeHistory(w.ops)}`);
+    }
     if (!causal) return;
     const want = scope.expected(w.ops);
     const got = seen(finals[0].state);
@@ -258,6 +274,19 @@ export function hashCounterSpec(ops: IssuedOp[]): string {
   return `hash:f=${BigInt(base ?? "0") + sum}`;
 }
 
+/** One zset member written by ZADD m s / ZINCRBY m n / ZREM m / DEL: the ZADD winner (0 if
+ * none) plus the increments no ZADD, ZREM or DEL observed. */
+export function zsetCounterSpec(ops: IssuedOp[]): string {
+  const adds = ops.filter((o) => o.kind.label.startsWith("ZADD"));
+  const resets = ops.filter((o) => o.kind.label.startsWith("ZADD") || o.kind.label.startsWith("ZREM") || o.kind.label === "DEL");
+  const alive = adds.filter((w) => !observedBy(w, resets.filter((r) => r !== w)));
+  const incrs = ops.filter((o) => o.kind.label.startsWith("ZINCRBY") && !observedBy(o, resets));
+  const win = lwwMax(alive);
+  const base = win ? Number(win.kind.label.split(" ")[2]) : undefined;
+  if (incrs.length === 0) return base === undefined ? "nil" : `zset:m=${base}`;
+  return `zset:m=${incrs.reduce((t, o) => t + Number(o.kind.label.split(" ")[2]), base ?? 0)}`;
+}
+
 /** Strings with TTLs: SET v / EXPIREAT t / PERSIST. Of the TTL writes no later TTL write or
  * SET observed, a PERSIST wins, else the longest; a SET drops the TTLs it saw. */
 export function ttlSpec(ops: IssuedOp[]): string {
@@ -277,14 +306,15 @@ const SET = (v: string): OpKind => ({ label: `SET ${v}`, delta: (s, n, ts) => se
 const EXPIREAT = (at: number): OpKind => ({ label: `EXPIREAT ${at}`, delta: (s, n, ts) => ttlDelta(s, n, ts, at) });
 const PERSIST: OpKind = { label: "PERSIST", delta: (s, n, ts) => ttlDelta(s, n, ts, 0) };
 const INCRBY = (by: number): OpKind => ({ label: `INCRBY ${by}`, delta: (s, n, ts) => incrDelta(s, n, ts, BigInt(by)) });
-const DEL: OpKind = { label: "DEL", delta: (s) => delDelta(s) };
+const DEL: OpKind = { label: "DEL", delta: (s, n, ts) => delDelta(s, n, ts) };
 const SADD = (m: string): OpKind => ({ label: `SADD ${m}`, delta: (s, n, ts) => elemWriteDelta(s, "set", m, n, ts, true) });
-const SREM = (m: string): OpKind => ({ label: `SREM ${m}`, delta: (s) => elemRemoveDelta(s, "set", m) });
+const SREM = (m: string): OpKind => ({ label: `SREM ${m}`, delta: (s, n, ts) => elemRemoveDelta(s, "set", m, n, ts) });
 const HSET = (f: string, v: string): OpKind => ({ label: `HSET ${f} ${v}`, delta: (s, n, ts) => elemWriteDelta(s, "hash", f, n, ts, b(v)) });
-const HDEL = (f: string): OpKind => ({ label: `HDEL ${f}`, delta: (s) => elemRemoveDelta(s, "hash", f) });
+const HDEL = (f: string): OpKind => ({ label: `HDEL ${f}`, delta: (s, n, ts) => elemRemoveDelta(s, "hash", f, n, ts) });
 const HINCRBY = (f: string, by: number): OpKind => ({ label: `HINCRBY ${f} ${by}`, delta: (s, n, ts) => hincrDelta(s, f, n, ts, BigInt(by)) });
 const ZADD = (m: string, score: number): OpKind => ({ label: `ZADD ${m} ${score}`, delta: (s, n, ts) => elemWriteDelta(s, "zset", m, n, ts, score) });
-const ZREM = (m: string): OpKind => ({ label: `ZREM ${m}`, delta: (s) => elemRemoveDelta(s, "zset", m) });
+const ZREM = (m: string): OpKind => ({ label: `ZREM ${m}`, delta: (s, n, ts) => elemRemoveDelta(s, "zset", m, n, ts) });
+const ZINCRBY = (m: string, by: number): OpKind => ({ label: `ZINCRBY ${m} ${by}`, delta: (s, n, ts) => zincrDelta(s, m, n, ts, by) });
 
 /** The scopes CI runs (a few seconds in all). */
 export const SCOPES: Scope[] = [
@@ -298,6 +328,7 @@ export const SCOPES: Scope[] = [
   { name: "TTL: SET/EXPIREAT/PERSIST, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SET("x"), EXPIREAT(2000), PERSIST], expected: ttlSpec },
   { name: "TTL: two EXPIREATs, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [SET("x"), EXPIREAT(1000), EXPIREAT(2000), PERSIST], expected: ttlSpec },
   { name: "zset: ZADD/ZREM/DEL, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [ZADD("m", 1), ZADD("m", 2), ZREM("m"), DEL], expected: fieldSpec("zset", "ZADD", "ZREM") },
+  { name: "zset member counter: ZINCRBY/ZADD/ZREM, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [ZINCRBY("m", 1), ZADD("m", 100), ZREM("m")], expected: zsetCounterSpec },
   // Any delivery order (gossip is not causal): convergence only.
   { name: "mixed types, any delivery order, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [SET("x"), INCRBY(2), SADD("a"), HSET("f", "1"), DEL], expected: () => "", causal: false },
   { name: "set: SADD/SREM, any delivery order, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SADD("a"), SREM("a")], expected: setSpec, causal: false },
