@@ -6,6 +6,9 @@ import type { CommandTable } from "./table.js";
 import type { Client } from "../server/client.js";
 import type { Server } from "../server/server.js";
 import { validClientName, CLIENT_NAME_ERROR } from "./client-cmd.js";
+import { replicationOf } from "../repl/replication.js";
+import type { ClusterClientFlags } from "../cluster/redirect.js";
+import { aclOf } from "../acl/acl.js";
 import { log } from "../server/log.js";
 import { persistenceOf } from "../persistence/persistence.js";
 
@@ -100,14 +103,25 @@ export function registerServerCommands(t: CommandTable): void {
     helloReply(server, client);
   });
 
-  t.define("reset", ({ client, reply }) => {
+  // Redis's resetCommand + clearClientConnectionState: a monitor stops monitoring (before
+  // the monitors are fed RESET itself), and the client is the default user again,
+  // authenticated only if that user needs no password. CLIENT NO-EVICT stays as it is.
+  t.define("reset", ({ server, client, reply }) => {
+    const repl = replicationOf(server);
+    if (repl.replicas.has(client)) return reply.error("can only reset normal client connections");
+    server.monitors.delete(client);
     for (const h of resetHooks) h(client);
     client.db = 0;
     setProtocol(client, 2);
+    const acl = aclOf(server);
+    client.user = "default";
+    client.authenticated = acl.defaultUser.nopass && acl.defaultUser.enabled;
+    acl.refreshClient(client);
     client.name = "";
     client.replyOff = false;
     client.skipNextReply = false;
-    client.noEvict = false;
+    const cluster = (client as Client & { cluster?: ClusterClientFlags }).cluster;
+    if (cluster) cluster.asking = cluster.readonly = false;
     reply.status("RESET");
   });
 

@@ -285,6 +285,32 @@ describe("HELLO, RESET, TIME", () => {
     expect(await r.call("client", "info")).toMatch(/ db=0 /);
   });
 
+  it("RESET makes the client the default user again and ends MONITOR without echoing itself", async () => {
+    await r.call("acl", "setuser", "resetuser", "on", ">pw", "+@all", "~*");
+    const c = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
+    await c.connect();
+    try {
+      await c.call("auth", "resetuser", "pw");
+      expect(await c.call("acl", "whoami")).toBe("resetuser");
+      expect(await c.call("reset")).toBe("RESET");
+      expect(await c.call("acl", "whoami")).toBe("default");
+      // A monitor's own RESET is not fed to it: its next reply is RESET's.
+      const raw = await import("node:net");
+      const sock = raw.connect(srv.port, "127.0.0.1");
+      let got = "";
+      sock.on("data", (d) => (got += d.toString("latin1")));
+      sock.write("MONITOR\r\n");
+      for (let i = 0; i < 200 && !got.includes("+OK\r\n"); i++) await new Promise((res) => setTimeout(res, 10));
+      sock.write("RESET\r\nPING\r\n");
+      for (let i = 0; i < 200 && !got.includes("+PONG\r\n"); i++) await new Promise((res) => setTimeout(res, 10));
+      sock.destroy();
+      expect(got).toBe("+OK\r\n+RESET\r\n+PONG\r\n");
+    } finally {
+      c.disconnect();
+      await r.call("acl", "deluser", "resetuser");
+    }
+  });
+
   it("TIME is seconds and microseconds", async () => {
     const [s, us] = await r.call("time") as string[];
     expect(Math.abs(Number(s) - Date.now() / 1000)).toBeLessThan(5);
