@@ -49,6 +49,10 @@ import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand } from "./cluster/ownership";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed } from "./cluster/ownership";
 export { migrateOut, migrateIn } from "./cluster/migrate";
+export { countKeysInSlot, keysInSlot } from "./cluster/slot-index";
+import { keysPtr, keysLen } from "./cluster/slot-index";
+export function slotKeysPtr(): usize { return keysPtr; }
+export function slotKeysLen(): usize { return keysLen; }
 export { snapshotDb } from "./persistence/snapshot";
 import { blobPtr, blobLen } from "./cluster/migrate";
 

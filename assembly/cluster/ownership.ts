@@ -13,6 +13,7 @@
 import { KernelCommand, CMD_ROUTE_HOST } from "../commands/table";
 import { argPtr, argLen } from "../resp/parser";
 import { keyHashSlot, CLUSTER_SLOTS } from "./slot";
+import { enableSlotIndex } from "./slot-index";
 
 export let slotLow: i32 = 0;
 export let slotHigh: i32 = CLUSTER_SLOTS - 1;
@@ -37,8 +38,11 @@ export function setRouting(on: bool): void {
 
 export function setClusterMode(on: bool): void {
   clusterMode = on;
+  if (on) enableSlotIndex();
   routing = shardCount > 1 || on;
 }
+
+export function inClusterMode(): bool { return clusterMode; }
 
 /** Marks slots [low, high] served here (or not) in cluster mode. */
 export function setSlotsServed(low: i32, high: i32, on: bool): void {

@@ -17,6 +17,7 @@ import {
 import { typeName, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
 import { copyBytes } from "../keyspace/hash";
 import { registerKeyScanCommands } from "./keys-scan";
+import { inClusterMode } from "../cluster/ownership";
 import { string2ll, parsedInt } from "../util/number";
 import { addInt, addOk, addError, addErrorErr, addStatus } from "../resp/reply-writer";
 
@@ -148,6 +149,7 @@ function renameGeneric(nx: bool): void {
 }
 
 function moveCommand(): void {
+  if (inClusterMode()) { addErrorErr("MOVE is not allowed in cluster mode"); return; }
   const dstId = getDbIndexOrReply(2);
   if (dstId < 0) return;
   const dstDb = unchecked(dbs[dstId]);
@@ -164,6 +166,7 @@ function moveCommand(): void {
 
 function copyCommand(): void {
   let dstDb = db;
+  let dstId = dbIndex;
   let replace = false;
   for (let j = 3; j < argc; j++) {
     if (argIs(j, "replace")) {
@@ -172,11 +175,16 @@ function copyCommand(): void {
       const id = getDbIndexOrReply(j + 1);
       if (id < 0) return;
       dstDb = unchecked(dbs[id]);
+      dstId = id;
       j++;
     } else {
       addError(ERR_SYNTAX);
       return;
     }
+  }
+  if (inClusterMode() && (dbIndex != 0 || dstId != 0)) {
+    addErrorErr("Copying to another database is not allowed in cluster mode");
+    return;
   }
   if (dstDb === db && sameArg(1, 2)) { addError(ERR_SAME_OBJECT); return; }
   const src = lookupKeyRead(db, argPtr(1), argLen(1));
@@ -242,6 +250,8 @@ function flushallCommand(): void {
 }
 
 function swapdbCommand(): void {
+  // Cluster mode has only db 0 (and db 0 alone keeps the per-slot key counts).
+  if (inClusterMode()) { addErrorErr("SWAPDB is not allowed in cluster mode"); return; }
   if (parseI32(1) != PARSE_I32_OK) { addError("invalid first DB index"); return; }
   const a = parsedI32;
   if (parseI32(2) != PARSE_I32_OK) { addError("invalid second DB index"); return; }

@@ -9,12 +9,23 @@ import { Entry, OBJ_STRING, OBJ_HASH } from "./entry";
 import { hashBytes, copyBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED } from "../effects";
 import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
+import { keyHashSlot } from "../cluster/slot";
 
 export class Db {
   dict: Dict<Entry> = new Dict<Entry>();
   /** Keys with a TTL, in no order; Entry.expIdx is each one's position (O(1) removal). */
   expiring: Array<Entry> = new Array<Entry>();
   avgTtl: i64 = 0;
+  /** Cluster mode, db 0: keys per hash slot (cluster/slot-index.ts); null otherwise. */
+  slotCounts: StaticArray<i32> | null = null;
+}
+
+/** Keeps a db's per-slot key count (cluster mode) as a key comes (+1) or goes (-1). */
+@inline function countInSlot(db: Db, ptr: usize, len: usize, delta: i32): void {
+  const counts = db.slotCounts;
+  if (counts == null) return;
+  const slot = keyHashSlot(ptr, len);
+  unchecked(counts[slot] = unchecked(counts[slot]) + delta);
 }
 
 export let dbs: StaticArray<Db> = new StaticArray<Db>(0);
@@ -187,12 +198,14 @@ export function dbAdd(db: Db, ptr: usize, len: usize): Entry {
   initAccessClock(e);
   db.dict.add(e);
   noteLinked(e);
+  countInSlot(db, ptr, len, 1);
   return e;
 }
 
 /** Adds an existing entry object (RENAME, MOVE, COPY keep the value object). */
 export function dbAddEntry(db: Db, e: Entry): void {
   db.dict.add(e);
+  countInSlot(db, changetype<usize>(e.key), <usize>e.key.byteLength, 1);
   if (e.expireAt >= 0) addToExpiring(db, e);
   noteLinked(e);
 }
@@ -215,7 +228,9 @@ export function dbDelete(db: Db, ptr: usize, len: usize): bool {
 
 /** Takes an entry out of the dict and the TTL index without touching its value. */
 export function unlinkEntry(db: Db, e: Entry): void {
-  db.dict.remove(changetype<usize>(e.key), <usize>e.key.byteLength, e.hash);
+  if (db.dict.remove(changetype<usize>(e.key), <usize>e.key.byteLength, e.hash) != null) {
+    countInSlot(db, changetype<usize>(e.key), <usize>e.key.byteLength, -1);
+  }
   if (e.expIdx >= 0) removeFromExpiring(db, e);
   noteUnlinked(e);
 }
@@ -311,6 +326,8 @@ export function emptyDb(db: Db): i64 {
   noteAllUnlinked(all);
   for (let i = 0; i < all.length; i++) releaseValue(unchecked(all[i]));
   db.dict.clear();
+  const counts = db.slotCounts;
+  if (counts != null) for (let i = 0; i < counts.length; i++) unchecked(counts[i] = 0);
   db.expiring = new Array<Entry>();
   db.avgTtl = 0;
   return removed;

@@ -70,7 +70,7 @@ export class Cluster {
       changed: () => this.changed(),
       replOffset: () => replicationOf(this.server).offset,
       becomeReplicaOf: (n) => this.becomeReplicaOf(n),
-      countKeysInSlot: (slot) => this.keysInSlot(slot, 1).length,
+      countKeysInSlot: (slot) => this.countKeysInSlot(slot),
       deleteKeysInSlot: (slot) => this.deleteKeysInSlot(slot),
       onHeader: (n, m) => this.failover.onHeader(n, m),
       onAuthRequest: (n, m, ack) => this.failover.onAuthRequest(n, m, ack),
@@ -209,23 +209,28 @@ export class Cluster {
     return clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv);
   }
 
-  /** Keys of db 0 in slot (at most `max`), by scanning the keyspace of the shard owning it. */
+  /** Keys of db 0 in slot (Redis's countKeysInSlot), from the kernel's per-slot count. */
+  countKeysInSlot(slot: number): number {
+    return this.shardOfSlot(slot).kernel.x.countKeysInSlot(0, slot);
+  }
+
+  /** Keys of db 0 in slot (at most `max`): the kernel walks its dict only while keys are missing. */
   keysInSlot(slot: number, max = Infinity): Buffer[] {
+    const k = this.shardOfSlot(slot).kernel;
+    const n = k.x.keysInSlot(0, slot, Math.min(max, 0x7fffffff));
     const out: Buffer[] = [];
-    const shard = this.server.shards.find((s) => slot >= s.slotLow && slot <= s.slotHigh)!;
-    let cursor = "0";
-    do {
-      const reply = shard.call([Buffer.from("SCAN"), Buffer.from(cursor), Buffer.from("COUNT"), Buffer.from("1000")], 0, this.server.now());
-      const { cursor: next, keys } = parseScanReply(Buffer.from(reply));
-      cursor = next;
-      for (const k of keys) {
-        if (keySlot(k) === slot) {
-          out.push(k);
-          if (out.length >= max) return out;
-        }
-      }
-    } while (cursor !== "0");
+    const mem = k.mem;
+    let p = k.x.slotKeysPtr();
+    for (let i = 0; i < n; i++) {
+      const len = (mem[p] | (mem[p + 1] << 8) | (mem[p + 2] << 16) | (mem[p + 3] << 24)) >>> 0;
+      out.push(Buffer.from(mem.subarray(p + 4, p + 4 + len)));
+      p += 4 + len;
+    }
     return out;
+  }
+
+  private shardOfSlot(slot: number) {
+    return this.server.shards.find((s) => slot >= s.slotLow && slot <= s.slotHigh)!;
   }
 
   private signature(): string {
@@ -239,26 +244,4 @@ export class Cluster {
     for (const [s, n] of st.importing) sig += `i${s}${n.id}`;
     return sig;
   }
-}
-
-/** SCAN's RESP2 reply: [cursor, [key...]]. */
-function parseScanReply(b: Buffer): { cursor: string; keys: Buffer[] } {
-  let p = 0;
-  const line = () => {
-    const e = b.indexOf("\r\n", p);
-    const s = b.toString("latin1", p, e);
-    p = e + 2;
-    return s;
-  };
-  line(); // *2
-  line(); // $n
-  const cursor = line();
-  const n = Number(line().slice(1));
-  const keys: Buffer[] = [];
-  for (let i = 0; i < n; i++) {
-    const len = Number(line().slice(1));
-    keys.push(b.subarray(p, p + len));
-    p += len + 2;
-  }
-  return { cursor, keys };
 }

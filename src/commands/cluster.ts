@@ -188,7 +188,7 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
     const n = nodeArg(cluster, ctx, 4);
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[4].toString("latin1")}`);
     if (n.master) return ctx.reply.error("Target node is not a master");
-    const keys = cluster.keysInSlot(slot, 1).length;
+    const keys = cluster.countKeysInSlot(slot);
     if (st.owner[slot] === st.myself && n !== st.myself && keys !== 0) {
       return ctx.reply.error(`Can't assign hashslot ${slot} to a different node while I still hold keys for this hash slot.`);
     }
@@ -255,7 +255,7 @@ export function registerClusterCommands(t: CommandTable): void {
     const v = parseInteger(ctx.argv[2]);
     if (v === null) return ctx.reply.error(ERR.notInteger);
     if (v < 0n || v >= BigInt(CLUSTER_SLOTS)) return ctx.reply.error("Invalid slot");
-    ctx.reply.integer(c.keysInSlot(Number(v)).length);
+    ctx.reply.integer(c.countKeysInSlot(Number(v)));
   }));
   t.define("cluster|getkeysinslot", clusterOnly((ctx, c) => {
     const slot = parseInteger(ctx.argv[2]);

@@ -102,6 +102,12 @@ export interface KernelExports {
   migrateIn(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
   migrateBlobPtr(): number;
   migrateBlobLen(): number;
+  /** Cluster mode, db 0: keys in a slot (assembly/cluster/slot-index.ts); -1 without the index. */
+  countKeysInSlot(db: number, slot: number): number;
+  /** Up to max keys of a slot, as (u32 length, bytes)* at slotKeysPtr(); how many, or -1. */
+  keysInSlot(db: number, slot: number, max: number): number;
+  slotKeysPtr(): number;
+  slotKeysLen(): number;
   /** Every live key of a db with its entry, in the staging region (assembly/persistence/snapshot.ts). */
   snapshotDb(db: number, nowMs: number): number;
 }
@@ -263,7 +269,7 @@ function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
 export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
   "argvPtr", "commandNamePtr", "ranCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
-  "migrateBlobPtr", "migrateBlobLen", "savePartial",
+  "migrateBlobPtr", "migrateBlobLen", "savePartial", "slotKeysPtr", "slotKeysLen",
 ] as const;
 
 export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {

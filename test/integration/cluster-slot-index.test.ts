@@ -1,0 +1,72 @@
+// Cluster mode's per-slot key counts (assembly/cluster/slot-index.ts): CLUSTER
+// COUNTKEYSINSLOT and GETKEYSINSLOT agree with the keyspace after every way a key comes and
+// goes (writes, DEL, RENAME, expiry, RESTORE, lists, FLUSHALL), and the commands that would
+// move keys between databases are refused in cluster mode as in Redis.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+
+describe("cluster mode: keys per slot", () => {
+  let srv: RunningServer;
+  let r: Redis;
+  beforeAll(async () => {
+    srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(await freePort())]);
+    r = await connectClient(srv.port, { protocol: 2 } as never);
+  });
+  afterAll(async () => {
+    r?.disconnect();
+    await srv?.stop();
+  });
+
+  /** Every slot's keys by brute force (KEYS + CLUSTER KEYSLOT) against the index. */
+  async function expectIndexMatchesKeyspace(): Promise<void> {
+    const bySlot = new Map<number, string[]>();
+    for (const k of await r.keys("*")) {
+      const s = Number(await r.call("cluster", "keyslot", k));
+      bySlot.set(s, [...(bySlot.get(s) ?? []), k]);
+    }
+    for (const [slot, keys] of bySlot) {
+      expect(await r.call("cluster", "countkeysinslot", slot)).toBe(keys.length);
+      const got = (await r.call("cluster", "getkeysinslot", slot, 1000)) as string[];
+      expect([...got].sort()).toEqual([...keys].sort());
+    }
+  }
+
+  it("counts keys per slot through writes, deletes, renames, expiry, RESTORE and FLUSHALL", async () => {
+    expect(await r.call("cluster", "addslotsrange", "0", "16383")).toBe("OK");
+    expect(await r.call("cluster", "countkeysinslot", 0)).toBe(0);
+    expect(await r.call("cluster", "getkeysinslot", 0, 10)).toEqual([]);
+    for (let i = 0; i < 200; i++) await r.set(`k${i}`, "v");
+    for (let i = 0; i < 30; i++) await r.set(`{tag}${i}`, "v");
+    await r.rpush("{tag}list", "a");
+    await r.hset("{tag}hash", "f", "v");
+    await expectIndexMatchesKeyspace();
+    const tagSlot = Number(await r.call("cluster", "keyslot", "{tag}"));
+    expect(await r.call("cluster", "countkeysinslot", tagSlot)).toBe(32);
+    expect(await r.call("cluster", "getkeysinslot", tagSlot, 5)).toHaveLength(5);
+
+    for (let i = 0; i < 50; i++) await r.del(`k${i}`);
+    await r.rename("{tag}0", "{tag}renamed");
+    await r.lpop("{tag}list"); // the list's last element: the key goes
+    await r.set("{tag}short", "v", "PX", 1);
+    await new Promise((res) => setTimeout(res, 20));
+    expect(await r.get("{tag}short")).toBeNull(); // reclaimed on access
+    const dump = (await r.callBuffer("dump", "k60")) as Buffer;
+    await r.del("k60");
+    await r.call("restore", "k60", "0", dump);
+    await expectIndexMatchesKeyspace();
+    expect(await r.call("cluster", "countkeysinslot", tagSlot)).toBe(31);
+
+    await r.flushall();
+    expect(await r.call("cluster", "countkeysinslot", tagSlot)).toBe(0);
+    expect(await r.call("cluster", "getkeysinslot", tagSlot, 10)).toEqual([]);
+  });
+
+  it("refuses MOVE, SWAPDB and COPY to another db, as Redis in cluster mode", async () => {
+    await r.set("{x}a", "1");
+    await expect(r.call("move", "{x}a", "1")).rejects.toThrow("MOVE is not allowed in cluster mode");
+    await expect(r.call("swapdb", "0", "1")).rejects.toThrow("SWAPDB is not allowed in cluster mode");
+    await expect(r.call("copy", "{x}a", "{x}b", "db", "1")).rejects.toThrow("Copying to another database is not allowed in cluster mode");
+    expect(await r.call("copy", "{x}a", "{x}b")).toBe(1);
+  });
+});
