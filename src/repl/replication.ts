@@ -57,8 +57,11 @@ export class Replication {
   link: ReplicaLink | null = null;
   /** The database the stream last SELECTed (-1: the next command must SELECT). */
   private streamDb = -1;
-  /** Commands of an EXEC/script group, sent as one MULTI ... EXEC when the group ends. */
-  private group: Buffer[] | null = null;
+  /**
+   * Commands of an EXEC/script group, sent as one MULTI ... EXEC when the group ends; each
+   * is [SELECT, command] or [command].
+   */
+  private group: Buffer[][] | null = null;
   private subscribed = false;
   private pingTimer?: NodeJS.Timeout;
   /** Clients blocked in WAIT. */
@@ -99,19 +102,24 @@ export class Replication {
     this.group = null;
     if (!cmds || cmds.length === 0) return;
     // A one-command group needs no MULTI (Redis propagates a lone write as itself too).
-    if (cmds.length === 1) return this.write(cmds[0]);
-    this.write(Buffer.concat([encodeCommand(["MULTI"]), ...cmds, encodeCommand(["EXEC"])]));
+    if (cmds.length === 1) return this.write(Buffer.concat(cmds[0]));
+    // MULTI goes out in the first command's database: its SELECT comes before MULTI, later
+    // ones inside the transaction (as Redis propagates a transaction).
+    const [first, ...rest] = cmds;
+    const head = first.length === 2 ? [first[0], encodeCommand(["MULTI"]), first[1]] : [encodeCommand(["MULTI"]), first[0]];
+    this.write(Buffer.concat([...head, ...rest.flat(), encodeCommand(["EXEC"])]));
   }
 
   /** Appends one command (run in db; -1: any db, e.g. PING) to the stream. */
   feed(argv: (string | Buffer)[], db: number): void {
-    let bytes = encodeCommand(argv);
+    const bytes = encodeCommand(argv);
+    const parts = [bytes];
     if (db >= 0 && db !== this.streamDb) {
-      bytes = Buffer.concat([encodeCommand(["SELECT", String(db)]), bytes]);
+      parts.unshift(encodeCommand(["SELECT", String(db)]));
       this.streamDb = db;
     }
-    if (this.group) this.group.push(bytes);
-    else this.write(bytes);
+    if (this.group) this.group.push(parts);
+    else this.write(parts.length === 1 ? bytes : Buffer.concat(parts));
   }
 
   private write(bytes: Buffer): void {
