@@ -16,6 +16,7 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
   if (host === null) {
     for (const s of server.shards) s.useReadOnly(false);
     repl.promote();
+    server.minReplicas.refresh();
     return;
   }
   // Our replicas must resync with the new history (Redis disconnects them).
@@ -23,6 +24,7 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
   const readOnly = server.config.getBool("replica-read-only");
   for (const s of server.shards) s.useReadOnly(readOnly);
   repl.link = new ReplicaLink(server, host, port);
+  server.minReplicas.refresh();
 }
 
 /** A write from a normal client on a read-only replica (Redis's processCommand check). */

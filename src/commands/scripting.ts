@@ -31,14 +31,7 @@ export const NOREPLICAS_ERR = "-NOREPLICAS Not enough good replicas to write.";
  * replicas acknowledged within min-replicas-max-lag seconds (refreshGoodSlavesCount).
  */
 export function goodReplicas(server: Server): boolean {
-  const toWrite = server.config.getNumber("min-replicas-to-write");
-  const maxLag = server.config.getNumber("min-replicas-max-lag");
-  if (toWrite === 0 || maxLag === 0) return true;
-  const repl = replicationOf(server);
-  if (repl.link) return true;
-  let good = 0;
-  for (const r of repl.replicas.values()) if (Math.floor((Date.now() - r.ackAt) / 1000) <= maxLag) good++;
-  return good >= toWrite;
+  return server.minReplicas.satisfied();
 }
 
 /** The server's scripting state: its Lua engines, libraries, and the script running now. */

@@ -27,6 +27,7 @@ import { startActiveActive, type ActiveActive } from "../replication/active-acti
 import { aclOf, aclAccept } from "../acl/acl.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
 import { injectClockFaults, injectSocketFaults } from "./faults.js";
+import { MinReplicas, NOREPLICAS_ERR } from "./min-replicas.js";
 export { unknownCommandError };
 import { PubSub } from "../pubsub/pubsub.js";
 import { monitorBefore, monitorAfter } from "../commands/monitor.js";
@@ -48,6 +49,8 @@ export class Server {
   readonly effects: EffectBus;
   /** maxmemory: -OOM for denyoom commands while over the limit (src/server/maxmemory.ts). */
   readonly maxmemory: MaxMemory;
+  /** min-replicas-to-write: -NOREPLICAS for writes while too few replicas ack (src/server/min-replicas.ts). */
+  readonly minReplicas: MinReplicas;
   /** Cluster mode (cluster-enabled yes): src/cluster/cluster.ts; null otherwise. */
   readonly cluster: Cluster | null = null;
   /** WATCHed keys and the writes that touch them: src/server/watch.ts. */
@@ -114,6 +117,7 @@ export class Server {
     if (config.getBool("cluster-enabled")) this.cluster = new Cluster(this);
     this.pubsub = new PubSub(this);
     this.maxmemory = new MaxMemory(this);
+    this.minReplicas = new MinReplicas(this);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
@@ -256,6 +260,7 @@ export class Server {
     if (replicationOf(this).link && this.readOnlyRejects(client, argv)) return;
     if (client.subscriptions > 0 && client.resp === 2 && rejectInSubscribedContext(this, client, argv)) return;
     if (this.maxmemory.check() && this.oomRejects(client, argv)) return;
+    if (this.minReplicas.active && !this.minReplicas.satisfied() && this.noReplicasRejects(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv, false);
   }
@@ -355,6 +360,29 @@ export class Server {
     return true;
   }
 
+  /**
+   * Too few good replicas (min-replicas-to-write): a write, or EXEC of a transaction holding
+   * one, is refused with -NOREPLICAS before it runs or is queued (Redis's processCommand).
+   */
+  private noReplicasRejects(client: Client, argv: Buffer[]): boolean {
+    const found = this.resolveCommand(argv);
+    if (found.error !== undefined) return false;
+    const spec = found.spec!;
+    let write = spec.flags.has("write");
+    if (spec.name === "exec" && client.multi !== null) {
+      write = client.multi.some((a) => this.resolveCommand(a).spec?.flags.has("write") ?? false);
+    }
+    if (!write) return false;
+    if (spec.name === "exec") {
+      this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${NOREPLICAS_ERR}`, spec);
+      discardTransaction(this, client);
+      return true;
+    }
+    this.rejectCommand(client, NOREPLICAS_ERR, spec);
+    if (client.multi !== null) client.dirtyExec = true;
+    return true;
+  }
+
   /** Replies a command's rejection (resolveCommand's error) and counts it like Redis's rejectCommand. */
   rejectCommand(client: Client, error: string, spec?: CommandSpec): void {
     client.reply.error(error);
@@ -407,6 +435,7 @@ export class Server {
     const now = this.now();
     clientsCron(this);
     this.maxmemory.cron();
+    this.minReplicas.refresh();
     if (now - this.lastOpsSample.at >= 100) {
       const calls = totalCalls(this);
       if (this.lastOpsSample.at) {

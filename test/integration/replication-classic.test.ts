@@ -107,6 +107,30 @@ describe.skipIf(!redisServer)("primary/replica replication", () => {
     expect(primary.output()).toMatch(/Partial resynchronization request from .* accepted/);
   }, 60_000);
 
+  it("min-replicas-to-write: writes (and EXEC of a write) get -NOREPLICAS until a replica acks; reads still run", async () => {
+    const primary: RunningServer = await startServer(["--min-replicas-to-write", "1", "--min-replicas-max-lag", "10"]);
+    cleanup.push(() => primary.stop());
+    const p = await connectClient(primary.port, { protocol: 2 } as never);
+    cleanup.push(async () => p.disconnect());
+    await expect(p.set("k", "1")).rejects.toThrow("NOREPLICAS Not enough good replicas to write.");
+    await expect(p.rpush("l", "a")).rejects.toThrow("NOREPLICAS Not enough good replicas to write.");
+    expect(await p.get("k")).toBeNull();
+    // Queued while the rule was off, aborted at EXEC once it is on.
+    await p.config("SET", "min-replicas-to-write", "0");
+    await p.call("multi");
+    expect(await p.call("incr", "n")).toBe("QUEUED");
+    const other = await connectClient(primary.port, { protocol: 2 } as never);
+    cleanup.push(async () => other.disconnect());
+    await other.config("SET", "min-replicas-to-write", "1");
+    await expect(p.call("exec")).rejects.toThrow("EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write.");
+    await expect(p.call("exec")).rejects.toThrow(/EXEC without MULTI/);
+    expect(await p.get("n")).toBeNull();
+    const real = await startRedis(["--replicaof", "127.0.0.1", String(primary.port)]);
+    cleanup.push(() => real.stop());
+    await until("a write to be accepted once the replica acked", async () => (await p.set("k", "2").catch(() => null)) === "OK");
+    expect(await p.incr("n")).toBe(1);
+  }, 60_000);
+
   it("a LatticeKV replica of a real Redis primary loads its RDB, applies its stream, refuses writes, resyncs partially and can be promoted", async () => {
     const real = await startRedis();
     cleanup.push(() => real.stop());
