@@ -15,6 +15,7 @@
 // so the server never buffers without bound; TCP pushes back on the sender. On top of
 // that, client-output-buffer-limit's normal class (hard, soft + seconds; Redis's default
 // 0 0 0 = none) disconnects a client whose unsent replies exceed it.
+import { staleReplica } from "./stale-replica.js";
 import type { Socket } from "node:net";
 import type { Server } from "./server.js";
 import type { Shard } from "./shard.js";
@@ -288,9 +289,11 @@ export class Client {
         // In MULTI the kernel hands every command back, to be queued; while a script is
         // busy, to pass the server's input gate; for a RESP2 client subscribed to pub/sub,
         // whose commands are restricted; while a MONITOR listens, so it sees every command;
-        // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads.
+        // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads;
+        // on a stale replica, to be refused (stale-replica.ts).
         shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
-          (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked);
+          (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
+          staleReplica(this.server));
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());

@@ -28,6 +28,7 @@ import { aclOf, aclAccept } from "../acl/acl.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
 import { injectClockFaults, injectSocketFaults } from "./faults.js";
 import { MinReplicas, NOREPLICAS_ERR } from "./min-replicas.js";
+import { staleReplica, MASTERDOWN_ERR } from "./stale-replica.js";
 export { unknownCommandError };
 import { PubSub } from "../pubsub/pubsub.js";
 import { monitorBefore, monitorAfter } from "../commands/monitor.js";
@@ -261,6 +262,7 @@ export class Server {
     if (client.subscriptions > 0 && client.resp === 2 && rejectInSubscribedContext(this, client, argv)) return;
     if (this.maxmemory.check() && this.oomRejects(client, argv)) return;
     if (this.minReplicas.active && !this.minReplicas.satisfied() && this.noReplicasRejects(client, argv)) return;
+    if (staleReplica(this) && this.masterDownRejects(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv, false);
   }
@@ -379,6 +381,30 @@ export class Server {
       return true;
     }
     this.rejectCommand(client, NOREPLICAS_ERR, spec);
+    if (client.multi !== null) client.dirtyExec = true;
+    return true;
+  }
+
+  /**
+   * A stale replica (src/server/stale-replica.ts): a command not flagged `stale`, or EXEC of
+   * a transaction holding one, is refused with -MASTERDOWN before it runs or is queued.
+   */
+  private masterDownRejects(client: Client, argv: Buffer[]): boolean {
+    const found = this.resolveCommand(argv);
+    if (found.error !== undefined) return false;
+    const spec = found.spec!;
+    const stale = (s: CommandSpec | undefined) => s?.flags.has("stale") ?? false;
+    let deny = !stale(spec);
+    if (spec.name === "exec" && client.multi !== null) {
+      deny = client.multi.some((a) => !stale(this.resolveCommand(a).spec));
+    }
+    if (!deny) return false;
+    if (spec.name === "exec") {
+      this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${MASTERDOWN_ERR}`, spec);
+      discardTransaction(this, client);
+      return true;
+    }
+    this.rejectCommand(client, MASTERDOWN_ERR, spec);
     if (client.multi !== null) client.dirtyExec = true;
     return true;
   }
