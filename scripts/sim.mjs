@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // npm run sim -- --seed N       replays one simulation seed (test/simulation/)
-// npm run sim -- --seeds 2000   runs seeds 1..2000 (a soak run)
+// npm run sim -- --seeds 2000   runs seeds 1..2000 (a soak run); --first F starts at F
+// npm run sim -- --buggify-seed N / --buggify-seeds COUNT   the same for the simulation with
+//                                the replication fault points firing (seeds 101..)
 import { spawnSync } from "node:child_process";
 
 const args = process.argv.slice(2);
@@ -8,7 +10,10 @@ const env = { ...process.env };
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--seed") env.SIM_SEED = args[++i];
   else if (args[i] === "--seeds") env.SIM_SEEDS = args[++i];
-  else { console.error(`usage: npm run sim -- [--seed N | --seeds COUNT]`); process.exit(2); }
+  else if (args[i] === "--first") env.SIM_FIRST = args[++i];
+  else if (args[i] === "--buggify-seed") env.SIM_BUGGIFY_SEED = args[++i];
+  else if (args[i] === "--buggify-seeds") env.SIM_BUGGIFY_SEEDS = args[++i];
+  else { console.error(`usage: npm run sim -- [--seed N | --seeds COUNT [--first F]] [--buggify-seed N | --buggify-seeds COUNT]`); process.exit(2); }
 }
 const r = spawnSync("npx", ["vitest", "run", "--project", "unit", "test/simulation"], { stdio: "inherit", env });
 process.exit(r.status ?? 1);

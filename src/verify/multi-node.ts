@@ -229,9 +229,12 @@ export async function multiNode(o: MultiNodeOptions): Promise<number> {
   const a = o.argv;
   const env: Record<string, string> = {};
   if (typeof a.shards === "string") env.LATTICEKV_SHARDS = a.shards;
-  // Socket faults only: a clock jump gives one node's HLC a lead, and last-writer-wins then
-  // rightly keeps an older write, which the lost-write check cannot tell from a lost one.
-  if (a.buggify) env.LATTICEKV_BUGGIFY = `${o.seed}:short-write,reply-delay`;
+  // Socket and replication-message faults, no clock faults: a clock jump (clock-jump,
+  // crdt-hlc-skew) gives one node's HLC a lead, and last-writer-wins then rightly keeps an
+  // older write, which the lost-write check cannot tell from a lost one.
+  if (a.buggify) {
+    env.LATTICEKV_BUGGIFY = `${o.seed}:short-write,reply-delay,crdt-drop-message,crdt-dup-message,crdt-delay-message,crdt-link-reset`;
+  }
   let cluster: Cluster;
   try {
     cluster = await startCluster(o.nodes, env, a.buggify ? o.seed : undefined);
