@@ -3,6 +3,7 @@
 //
 // The (un)subscribe confirmations are pushes in Redis (CLIENT_PUSHING): they reach the client
 // even under CLIENT REPLY OFF or SKIP, so in that case they bypass the reply writer.
+import { replicationOf } from "../repl/replication.js";
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import type { Client } from "../server/client.js";
@@ -115,8 +116,14 @@ export function registerPubsubCommands(t: CommandTable): void {
   t.define("punsubscribe", (ctx) => unsubscribeGeneric(ctx, "pattern", "punsubscribe"));
   t.define("sunsubscribe", (ctx) => unsubscribeGeneric(ctx, "shard", "sunsubscribe"));
 
-  t.define("publish", ({ server, argv, reply }) => reply.integer(server.pubsub.publish(argv[1], argv[2])));
-  t.define("spublish", ({ server, argv, reply }) => reply.integer(server.pubsub.publishShard(argv[1], argv[2])));
+  t.define("publish", ({ server, client, argv, reply }) => {
+    reply.integer(server.pubsub.publish(argv[1], argv[2]));
+    propagatePublish(server, client.db, argv);
+  });
+  t.define("spublish", ({ server, client, argv, reply }) => {
+    reply.integer(server.pubsub.publishShard(argv[1], argv[2]));
+    propagatePublish(server, client.db, argv);
+  });
 
   t.define("pubsub|channels", (ctx) => channelList(ctx, ctx.server.pubsub.channels));
   t.define("pubsub|shardchannels", (ctx) => channelList(ctx, ctx.server.pubsub.shardChannels));
@@ -136,4 +143,15 @@ export function registerPubsubCommands(t: CommandTable): void {
     "SHARDNUMSUB [<shardchannel> ...]",
     "    Return the number of subscribers for the specified shard level channel(s)",
   ]));
+}
+
+/**
+ * PUBLISH and SPUBLISH go to the replicas' stream, so their subscribers get the message too
+ * (Redis's forceCommandPropagation(c, PROPAGATE_REPL); not to the AOF, and not in cluster
+ * mode, whose bus carries messages). A replica's stream is its master's, proxied as is.
+ */
+function propagatePublish(server: Server, db: number, argv: Buffer[]): void {
+  const repl = replicationOf(server);
+  if (server.cluster || repl.link) return;
+  repl.feed(argv, db);
 }

@@ -294,9 +294,16 @@ export class Aof {
   private onEffect(e: Effect): void {
     if (this.fd < 0 || this.p.reloading) return;
     const bytes = this.encode(e);
-    if (this.group) { this.group.push(...bytes); return; }
+    if (this.group) {
+      if (this.group.length === 0) this.groupHead = bytes.length - 1;
+      this.group.push(...bytes);
+      return;
+    }
     this.append(bytes);
   }
+
+  /** How many buffers of the open group come before its first command (#TS, SELECT). */
+  private groupHead = 0;
 
   private onGroup(begin: boolean): void {
     if (this.fd < 0) return;
@@ -304,7 +311,10 @@ export class Aof {
     const g = this.group;
     this.group = null;
     if (!g || g.length === 0) return;
-    this.append([encodeCommand([Buffer.from("MULTI")]), ...g, encodeCommand([Buffer.from("EXEC")])]);
+    // MULTI is written in the first command's database, after its SELECT (as Redis writes a
+    // transaction); later SELECTs stay inside.
+    const head = g.slice(0, this.groupHead);
+    this.append([...head, encodeCommand([Buffer.from("MULTI")]), ...g.slice(this.groupHead), encodeCommand([Buffer.from("EXEC")])]);
   }
 
   /**

@@ -176,5 +176,12 @@ describe.skipIf(!redisServer)("primary/replica replication", () => {
     await expect(r.call("replicaof", "127.0.0.1", "99999")).rejects.toThrow("Invalid master port");
     expect(await r.call("replicaof", "127.0.0.1", String(primary.port))).toBe("OK Already connected to specified master");
     await expect(r.wait(1, 10)).rejects.toThrow(/^ERR WAIT cannot be used with replica instances/);
+    // PUBLISH on the primary reaches the replica's subscribers through the stream.
+    const sub = await connectClient(replica.port, { protocol: 2 } as never);
+    cleanup.push(async () => sub.disconnect());
+    const got = new Promise<string>((res) => sub.on("message", (_ch: string, m: string) => res(m)));
+    await sub.subscribe("news");
+    expect(await p.publish("news", "hello replicas")).toBe(0);
+    expect(await got).toBe("hello replicas");
   }, 60_000);
 });
