@@ -7,6 +7,7 @@
 // script commands (flag skip_monitor: EVAL*, FCALL*), which log themselves before their body
 // so that "eval" precedes the "[0 lua]" lines of what the script called. Admin commands are
 // never shown.
+import { redactArgv } from "../server/redact.js";
 import type { CommandTable } from "./table.js";
 import type { CommandSpec } from "./table.js";
 import type { Client } from "../server/client.js";
@@ -46,7 +47,7 @@ function feed(server: Server, client: Client, argv: Buffer[]): void {
   // `running` holds the commands enclosing this one (not itself).
   const inScript = running.some(isScript);
   const who = inScript ? `[${client.db} lua]` : `[${client.db} ${client.addr}]`;
-  const line = Buffer.from(`+${Math.floor(now / 1000)}.${usec} ${who} ${argv.map(catRepr).join(" ")}\r\n`, "latin1");
+  const line = Buffer.from(`+${Math.floor(now / 1000)}.${usec} ${who} ${redactArgv(argv).map(catRepr).join(" ")}\r\n`, "latin1");
   for (const m of server.monitors) if (!m.closed) m.writePush(line);
 }
 
