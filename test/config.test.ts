@@ -2,6 +2,17 @@ import { describe, it, expect } from "vitest";
 import { Config, applyArgv, splitConfigLine, keyspaceEventsStringToFlags, keyspaceEventsFlagsToString } from "../src/config/config.js";
 
 describe("config directives (Redis 7.0 table)", () => {
+  it("rename-command is checked as Redis checks it: a known command, a free new name, two arguments", () => {
+    const c = new Config();
+    expect(c.set("rename-command", ["FLUSHALL", "badger"], true)).toBeNull();
+    expect(c.set("rename-command", ["flushdb", ""], true)).toBeNull();
+    expect(c.set("rename-command", ["flushall", "x"], true)).toBe("No such command in rename-command");
+    expect(c.set("rename-command", ["get", "set"], true)).toBe("Target command name already exists");
+    expect(c.set("rename-command", ["hget", "badger"], true)).toBe("Target command name already exists");
+    expect(c.set("rename-command", ["get"], true)).toBe("Bad directive or wrong number of arguments");
+    expect(c.renames).toEqual([["flushall", "badger"], ["flushdb", ""]]);
+  });
+
   it("defaults are Redis's CONFIG GET values", () => {
     const c = new Config();
     expect(c.get("hash-max-listpack-entries")).toBe("512");

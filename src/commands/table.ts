@@ -94,9 +94,17 @@ function docFieldOf(docs: RespJson[], field: string): RespJson | undefined {
   return undefined;
 }
 
+/** Every Redis 7.0.15 command name (top level, lower case), supported here or not. */
+export function redisCommandNames(): string[] {
+  const file = JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile;
+  return file.commands.map((c) => String(c.info[0]).toLowerCase());
+}
+
 export class CommandTable {
   readonly all = new Map<string, CommandSpec>();
   readonly redisVersion: string;
+  /** Commands renamed or removed by rename-command (the kernel's ones cannot take client input as is). */
+  readonly renamed = new Set<CommandSpec>();
 
   constructor() {
     const file = JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile;
@@ -114,6 +122,24 @@ export class CommandTable {
     // Two families claiming one command would silently shadow each other.
     if (spec.handler) throw new Error(`${name} is defined twice`);
     spec.handler = handler;
+  }
+
+  /**
+   * rename-command (config.c): the command answers to `to` instead of `from`; to "" it is
+   * gone. Names were checked when the directive was read (Config.addRename).
+   */
+  rename(from: string, to: string): void {
+    const spec = this.all.get(from.toLowerCase());
+    if (!spec) return;
+    this.all.delete(from.toLowerCase());
+    if (to !== "") this.all.set(to.toLowerCase(), spec);
+    this.renamed.add(spec);
+  }
+
+  /** Whether a command the kernel runs was renamed: client input must all go through the host. */
+  kernelRenamed(): boolean {
+    for (const s of this.renamed) if (s.kernelIndex >= 0 || [...s.subcommands.values()].some((c) => c.kernelIndex >= 0)) return true;
+    return false;
   }
 
   find(name: string): CommandSpec | undefined {

@@ -15,6 +15,7 @@
 
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { redisCommandNames } from "../commands/table.js";
 
 export type DirectiveType = "bool" | "string" | "enum" | "numeric" | "special";
 
@@ -175,6 +176,7 @@ export class Config {
       return r;
     }
     if (name.toLowerCase() === "user") return this.addUserLine(args);
+    if (name.toLowerCase() === "rename-command") return this.addRename(args);
     const d = findDirective(name);
     if (!d) {
       if (EXTRA_DIRECTIVES.has(name.toLowerCase())) this.extra.push([name.toLowerCase(), args]);
@@ -193,6 +195,30 @@ export class Config {
     this.values.set(d.name, r);
     return null;
   }
+
+  /**
+   * `rename-command <name> <new-name>` (Redis's loadServerConfigFromString): kept for the
+   * server to apply to its command table; "" as the new name removes the command. Checked
+   * here, against Redis's command set with the renames so far, as Redis checks it.
+   */
+  private addRename(args: string[]): string | null {
+    if (args.length === 1 && args[0].includes(" ")) args = splitConfigLine(args[0]) ?? args;
+    if (args.length !== 2) return "Bad directive or wrong number of arguments";
+    this.commandNames ??= new Set(redisCommandNames());
+    const [from, to] = [args[0].toLowerCase(), args[1].toLowerCase()];
+    if (!this.commandNames.has(from)) return "No such command in rename-command";
+    this.commandNames.delete(from);
+    if (to !== "") {
+      if (this.commandNames.has(to)) return "Target command name already exists";
+      this.commandNames.add(to);
+    }
+    this.renames.push([from, to]);
+    return null;
+  }
+
+  /** rename-command directives, in order (applied by the Server to its command table). */
+  readonly renames: [string, string][] = [];
+  private commandNames?: Set<string>;
 
   /**
    * A `user <name> <rules...>` line (Redis's ACLAppendUserForLoading): kept for src/acl/ to

@@ -290,10 +290,11 @@ export class Client {
         // busy, to pass the server's input gate; for a RESP2 client subscribed to pub/sub,
         // whose commands are restricted; while a MONITOR listens, so it sees every command;
         // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads;
-        // on a stale replica, to be refused (stale-replica.ts).
+        // on a stale replica, to be refused (stale-replica.ts); after rename-command of a
+        // kernel command, to be looked up by its new name.
         shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
           (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
-          staleReplica(this.server));
+          staleReplica(this.server) || this.server.kernelRenamed);
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());

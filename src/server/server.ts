@@ -52,6 +52,11 @@ export class Server {
   readonly maxmemory: MaxMemory;
   /** min-replicas-to-write: -NOREPLICAS for writes while too few replicas ack (src/server/min-replicas.ts). */
   readonly minReplicas: MinReplicas;
+  /**
+   * rename-command renamed or removed a command the kernel runs: the kernels know commands by
+   * their own names, so every command from clients is handed back to be looked up here.
+   */
+  readonly kernelRenamed: boolean;
   /** Cluster mode (cluster-enabled yes): src/cluster/cluster.ts; null otherwise. */
   readonly cluster: Cluster | null = null;
   /** WATCHed keys and the writes that touch them: src/server/watch.ts. */
@@ -122,6 +127,8 @@ export class Server {
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
+    for (const [from, to] of config.renames) this.table.rename(from, to);
+    this.kernelRenamed = this.table.kernelRenamed();
     this.watchClientLimits();
     applyConfigToServer(this);
     injectClockFaults(this);
@@ -435,8 +442,10 @@ export class Server {
         client.currentArgvBytes = 0;
       } else {
         // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel
-        // of the shard(s) its keys belong to.
-        this.router.execute(client, spec.parent ?? spec, argv);
+        // of the shard(s) its keys belong to, under the name the kernel knows it by.
+        const top = spec.parent ?? spec;
+        const kargv = this.kernelRenamed && this.table.renamed.has(top) ? [Buffer.from(top.name), ...argv.slice(1)] : argv;
+        this.router.execute(client, top, kargv);
       }
     } finally {
       tracking.commandEnd(client, spec);
