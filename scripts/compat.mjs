@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// npm run compat [-- --unit type/incr ... | --all] [--harness] [--ci] [--update-baseline] [--details]
+// npm run compat [-- --unit type/incr ... | --all] [--harness [--tls]] [--ci] [--update-baseline] [--details]
 //
 // Runs Redis 7.0.15's own Tcl units in external mode against our server and prints
 // `unit ok err exception redis` beside real Redis's count. --harness runs them in harness
 // mode instead: runtest starts src/redis-server itself (compat/harness.mjs lays out the tree,
 // with src/redis-server launching our server), as units like auth and acl need; their
-// results and baseline entries are named "harness:<unit>". The suite is fetched with apt
+// results and baseline entries are named "harness:<unit>"; with --tls too, runtest runs
+// every server on a tls-port only and talks TLS to it (Tcl's tls package, Debian's tcl-tls),
+// and they are named "harness-tls:<unit>". The suite is fetched with apt
 // into .compat/ (see compat/fetch.mjs); without apt, outside CI, it skips and exits 0.
 // --ci runs the foundation units and those in compat/baseline.json, and fails when a unit
 // that passed there no longer passes. Results go to compat/results/ (latest.json, logs/).
@@ -17,8 +19,9 @@ import { parseArgs } from "node:util";
 import { ensureSuite, FetchError, hasTclsh, SUITE_VERSION } from "./compat/fetch.mjs";
 import { startServer, ping, latticekvCommand } from "./compat/server.mjs";
 import { runUnit } from "./compat/runtest.mjs";
-import { REDIS_OK_COUNTS, FOUNDATION_UNITS, RUNTEST_FLAGS, HARNESS_OK_COUNTS, HARNESS_UNITS, HARNESS_PREFIX } from "./compat/units.mjs";
-import { layoutHarness } from "./compat/harness.mjs";
+import { REDIS_OK_COUNTS, FOUNDATION_UNITS, RUNTEST_FLAGS, HARNESS_OK_COUNTS, HARNESS_UNITS, HARNESS_PREFIX,
+  HARNESS_TLS_OK_COUNTS, HARNESS_TLS_PREFIX } from "./compat/units.mjs";
+import { layoutHarness, ensureTestCerts, hasTclTls } from "./compat/harness.mjs";
 import { loadBaseline, saveBaseline, compare, ratchet, passes } from "./compat/baseline.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -33,6 +36,8 @@ const { values: opts } = parseArgs({
     all: { type: "boolean" },
     ci: { type: "boolean" },
     harness: { type: "boolean" },
+    // With --harness: runtest --tls (servers on tls-port only, TLS clients).
+    tls: { type: "boolean" },
     "update-baseline": { type: "boolean" },
     details: { type: "boolean" },
     // Also print the table as Markdown rows for README's compatibility table.
@@ -47,13 +52,24 @@ const { values: opts } = parseArgs({
 
 // --ci also runs every unit the baseline tracks, so a later issue's unit joins CI as soon
 // as `--update-baseline --unit <it>` records it.
-// Baseline keys "harness:<unit>" are harness-mode units; the others run in external mode.
+// Baseline keys "harness:<unit>" and "harness-tls:<unit>" are harness-mode units (the
+// latter with --tls); the others run in external mode.
 const baselineKeys = () => Object.keys(loadBaseline(baselinePath).units);
-const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...baselineKeys().filter((k) => !k.startsWith(HARNESS_PREFIX))])];
-const ciHarnessUnits = () => baselineKeys().filter((k) => k.startsWith(HARNESS_PREFIX)).map((k) => k.slice(HARNESS_PREFIX.length));
+const isHarnessKey = (k) => k.startsWith(HARNESS_PREFIX) || k.startsWith(HARNESS_TLS_PREFIX);
+const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...baselineKeys().filter((k) => !isHarnessKey(k))])];
+const ciHarnessRuns = () => baselineKeys().filter(isHarnessKey).map((k) => k.startsWith(HARNESS_TLS_PREFIX)
+  ? { name: k.slice(HARNESS_TLS_PREFIX.length), tls: true }
+  : { name: k.slice(HARNESS_PREFIX.length), tls: false });
 const chosen = opts.unit?.length ? opts.unit : null;
 const units = opts.harness ? [] : chosen ?? (opts.all ? Object.keys(REDIS_OK_COUNTS) : opts.ci ? ciUnits() : FOUNDATION_UNITS);
-const harnessUnits = opts.harness ? chosen ?? (opts.all ? Object.keys(HARNESS_OK_COUNTS) : HARNESS_UNITS) : opts.ci && !chosen ? ciHarnessUnits() : [];
+/** Harness-mode runs: { name, tls }. */
+const harnessRuns = opts.harness
+  ? (chosen ?? (opts.all ? Object.keys(opts.tls ? HARNESS_TLS_OK_COUNTS : HARNESS_OK_COUNTS) : HARNESS_UNITS)).map((name) => ({ name, tls: !!opts.tls }))
+  : opts.ci && !chosen ? ciHarnessRuns() : [];
+if (opts.tls && !opts.harness && !opts.ci) {
+  console.error("compat: --tls needs --harness (runtest starts the TLS servers itself)");
+  process.exit(2);
+}
 if (!["latticekv", "redis"].includes(opts.target)) {
   console.error(`compat: --target is latticekv (default) or redis, not ${opts.target}`);
   process.exit(2);
@@ -95,9 +111,13 @@ async function main() {
 
   mkdirSync(join(resultsDir, "logs"), { recursive: true });
   const results = units.length ? await runExternal(command, suite) : [];
-  if (harnessUnits.length) {
+  if (harnessRuns.length) {
     const tree = layoutHarness(suite, join(root, ".compat"), opts.target, command);
     console.log(`compat: harness tree ${tree} (src/redis-server runs ${command.join(" ")})`);
+    if (harnessRuns.some((r) => r.tls)) {
+      if (!hasTclTls()) unavailable("Tcl's tls package not found (apt-get install tcl-tls), needed for --tls");
+      ensureTestCerts(tree, join(root, ".compat"));
+    }
     results.push(...(await runHarness(tree)));
   }
   report(results);
@@ -158,19 +178,19 @@ async function runExternal(command, suite) {
   return results;
 }
 
-/** Runs harnessUnits in harness mode: runtest starts (and stops) the servers itself. */
+/** Runs harnessRuns in harness mode: runtest starts (and stops) the servers itself. */
 async function runHarness(tree) {
   const results = [];
-  for (const name of harnessUnits) {
-    const unit = HARNESS_PREFIX + name;
-    const redis = HARNESS_OK_COUNTS[name] ?? null;
+  for (const { name, tls } of harnessRuns) {
+    const unit = (tls ? HARNESS_TLS_PREFIX : HARNESS_PREFIX) + name;
+    const redis = (tls ? HARNESS_TLS_OK_COUNTS : HARNESS_OK_COUNTS)[name] ?? null;
     const left = deadline - Date.now();
     if (left < 10_000) {
       results.push({ unit, redis, ok: 0, err: 0, exception: 0, notRun: true, passes: false, note: "run budget spent", errors: [], exceptions: [] });
       continue;
     }
-    process.stdout.write(`compat: unit/${name} (harness) ... `);
-    const r = await runUnit(tree, name, { harness: true, baseport: Number(opts.baseport), timeoutMs: Math.min(unitTimeoutMs, left) });
+    process.stdout.write(`compat: unit/${name} (harness${tls ? ", tls" : ""}) ... `);
+    const r = await runUnit(tree, name, { harness: true, tls, baseport: Number(opts.baseport), timeoutMs: Math.min(unitTimeoutMs, left) });
     const notes = [];
     if (r.timedOut) {
       r.exception++;

@@ -7,6 +7,7 @@ import { Server, LATTICEKV_VERSION } from "./server/server.js";
 import { log, logSettings, type LogLevel } from "./server/log.js";
 import { aclOf } from "./acl/acl.js";
 import { persistenceOf } from "./persistence/persistence.js";
+import { TlsStartError } from "./server/tls.js";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -37,12 +38,16 @@ async function main(): Promise<void> {
   try {
     port = await server.listen();
   } catch (e) {
+    if (e instanceof TlsStartError) {
+      log("warning", e.message);
+      process.exit(1);
+    }
     // Redis's wording: the Tcl harness looks for "Failed listening on port" to retry elsewhere.
-    const want = config.getNumber("port");
-    const err = e as NodeJS.ErrnoException;
+    const err = e as NodeJS.ErrnoException & { tlsPort?: number };
+    const want = err.tlsPort ?? config.getNumber("port");
     const why = err.code === "EADDRINUSE" ? "Address already in use" : err.code === "EADDRNOTAVAIL" ? "Cannot assign requested address" : err.message;
     log("warning", `Warning: Could not create server TCP listening socket *:${want}: bind: ${why}`);
-    log("warning", `Failed listening on port ${want} (TCP), aborting.`);
+    log("warning", `Failed listening on port ${want} (${err.tlsPort ? "TLS" : "TCP"}), aborting.`);
     process.exit(1);
   }
   if (config.getBool("always-show-logo") || process.stdout.isTTY) {

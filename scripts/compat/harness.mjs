@@ -6,6 +6,7 @@
 //                     PID it spawned from the server's log, so the PID must stay the same)
 //   src/redis-cli, src/redis-benchmark, src/redis-check-aof, src/redis-check-rdb
 //                     Debian's real tools from /usr/bin (when installed)
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -37,4 +38,28 @@ export function layoutHarness(suiteRoot, cacheDir, target, serverCommand) {
 
 function shellQuote(s) {
   return /^[A-Za-z0-9_./=:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const CERT_FILES = ["ca.crt", "ca.key", "client.crt", "client.key", "server.crt", "server.key", "redis.crt", "redis.key", "redis.dh"];
+
+/**
+ * --tls: runtest reads tests/tls/{ca,client,server,redis}.{crt,key} and redis.dh, which
+ * Redis's utils/gen-test-certs.sh makes with openssl. They are made once into
+ * cacheDir/tls-certs (the 2048-bit DH parameters take a while) and copied into the tree.
+ */
+export function ensureTestCerts(tree, cacheDir) {
+  const cache = join(cacheDir, "tls-certs");
+  if (!CERT_FILES.every((f) => existsSync(join(cache, f)))) {
+    execFileSync("bash", ["utils/gen-test-certs.sh"], { cwd: tree, stdio: "ignore" });
+    mkdirSync(cache, { recursive: true });
+    for (const f of CERT_FILES) cpSync(join(tree, "tests", "tls", f), join(cache, f));
+  }
+  mkdirSync(join(tree, "tests", "tls"), { recursive: true });
+  for (const f of CERT_FILES) cpSync(join(cache, f), join(tree, "tests", "tls", f));
+}
+
+/** runtest --tls needs Tcl's tls package (Debian's tcl-tls). */
+export function hasTclTls() {
+  const r = spawnSync("tclsh", [], { input: "puts [package require tls]\n", encoding: "utf8" });
+  return r.status === 0 && /^\d/.test(r.stdout.trim());
 }

@@ -8,9 +8,9 @@ import { RUNTEST_FLAGS, HARNESS_FLAGS } from "./units.mjs";
  * group: runtest starts a separate Tcl client) after timeoutMs, so a hang cannot stall CI.
  * Resolves to the counts and the full output.
  */
-export function runUnit(suiteRoot, unit, { host = "127.0.0.1", port, baseport, timeoutMs, harness = false }) {
+export function runUnit(suiteRoot, unit, { host = "127.0.0.1", port, baseport, timeoutMs, harness = false, tls = false }) {
   const args = harness
-    ? ["--single", `unit/${unit}`, ...HARNESS_FLAGS, "--baseport", String(baseport)]
+    ? ["--single", `unit/${unit}`, ...HARNESS_FLAGS, ...(tls ? ["--tls"] : []), "--baseport", String(baseport)]
     : ["--host", host, "--port", String(port), "--single", `unit/${unit}`, ...RUNTEST_FLAGS, "--baseport", String(baseport)];
   return new Promise((resolve) => {
     const started = Date.now();

@@ -76,3 +76,29 @@ export const HARNESS_FLAGS = ["--durable", "--clients", "1"];
 
 /** Baseline keys of harness-mode units carry this prefix ("harness:acl"). */
 export const HARNESS_PREFIX = "harness:";
+
+/**
+ * Real Redis 7.0.15 in harness mode with --tls (every server on a tls-port only, clients
+ * and redis-cli over TLS with the test certificates), measured with
+ * `npm run compat -- --harness --tls --target redis`.
+ */
+export const HARNESS_TLS_OK_COUNTS = {
+  "auth": 10,
+  "acl": 90,
+  "acl-v2": 30,
+  "tls": 8,
+  "info": 17,
+  "pubsub": 30,
+  "pubsubshard": 11,
+  "tracking": 54,
+  "introspection": 43,
+  "dump": 26,
+  "type/incr": 25,
+  "type/string": 77,
+  "expire": 70,
+  "multi": 63,
+  "scripting": 306,
+};
+
+/** Baseline keys of harness-mode units run with --tls ("harness-tls:acl"). */
+export const HARNESS_TLS_PREFIX = "harness-tls:";

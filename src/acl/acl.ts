@@ -16,7 +16,7 @@ import { scriptingOf } from "../commands/scripting.js";
 import { log } from "../server/log.js";
 import { commandIds, hasSpaces, AclOpFailure, KEY_READ, type AclOpError, type CommandIds } from "./selector.js";
 import { User, mergeSelectorArgs } from "./user.js";
-import { checkCommand, userHasUnrestrictedKeyAccess, ACL_OK, ACL_DENIED_CMD, ACL_DENIED_KEY, ACL_DENIED_CHANNEL, ACL_DENIED_AUTH } from "./check.js";
+import { checkCommand, channelInList, userHasUnrestrictedKeyAccess, ACL_OK, ACL_DENIED_CMD, ACL_DENIED_KEY, ACL_DENIED_CHANNEL, ACL_DENIED_AUTH } from "./check.js";
 
 /** ACLSetUserStringError. */
 export function opErrorText(code: AclOpError | undefined): string {
@@ -122,8 +122,28 @@ export class Acl {
     return true;
   }
 
-  /** Pub/sub families can replace this to disconnect subscribers who lost a channel. */
-  killPubsubClientsIfNeeded: (updated: User, original: User) => void = () => {};
+  /**
+   * ACLKillPubsubClientsIfNeeded: when a user's channel permissions stop covering what its
+   * subscribers hold (a channel, shard channel or pattern), those clients are disconnected.
+   * Nothing is checked when the new rules allow all channels or keep every old pattern.
+   */
+  killPubsubClientsIfNeeded(updated: User, original: User): void {
+    if (updated.selectors.some((s) => s.allChannels)) return;
+    const upcoming = updated.selectors.flatMap((s) => s.channels);
+    const superset = !original.selectors.some((s) => s.allChannels) &&
+      original.selectors.every((s) => s.channels.every((ch) => upcoming.includes(ch)));
+    if (superset) return;
+    const pubsub = this.server.pubsub;
+    const denied = (names: Buffer[], isPattern: boolean) =>
+      names.some((n) => !channelInList(upcoming, n.toString("latin1"), isPattern));
+    for (const c of this.server.clients.values()) {
+      if (c.user !== original.name || c.subscriptions === 0) continue;
+      if (denied(pubsub.subscribedTo(c, "pattern"), true) || denied(pubsub.subscribedTo(c, "channel"), false) ||
+          denied(pubsub.subscribedTo(c, "shard"), false)) {
+        c.kill();
+      }
+    }
+  }
 
   userOf(c: Client): User {
     return this.users.get(c.user) ?? this.defaultUser;
@@ -296,7 +316,7 @@ export class Acl {
   }
 
   /** ACLLoadFromFile: all or nothing. Returns the errors, or null when loaded. */
-  loadFromFile(filename: string): string | null {
+  loadFromFile(filename: string, current?: Client): string | null {
     let text: string;
     try {
       text = readFileSync(filename, "latin1");
@@ -354,19 +374,21 @@ export class Acl {
     users.set("default", this.defaultUser);
     const old = this.users;
     this.users = users;
-    for (const [name] of old) if (!users.has(name)) this.disconnectUser(name);
+    for (const [name] of old) if (!users.has(name)) this.disconnectUser(name, current);
     // Users that still exist were replaced: Redis frees the old ones and kills their clients.
-    for (const [name] of old) if (name !== "default" && users.has(name)) this.disconnectUser(name);
+    for (const [name] of old) if (name !== "default" && users.has(name)) this.disconnectUser(name, current);
     this.refreshClients();
     return null;
   }
 
-  private disconnectUser(name: string): void {
+  /** The user's clients are closed; the one running the command (ACL LOAD) gets its reply first. */
+  private disconnectUser(name: string, current?: Client): void {
     for (const c of this.server.clients.values()) {
       if (c.user !== name) continue;
       c.user = "default";
       c.authenticated = false;
-      c.kill();
+      if (c === current) c.closeAfterReply = true;
+      else c.kill();
     }
   }
 

@@ -93,6 +93,11 @@ function checkKey(s: Selector, key: string, flags: number): boolean {
   return false;
 }
 
+/** ACLCheckChannelAgainstList: a pattern must be listed as is, a channel match a listed pattern. */
+export function channelInList(list: string[], channel: string, isPattern: boolean): boolean {
+  return checkChannel(list, channel, isPattern);
+}
+
 function checkChannel(list: string[], channel: string, isPattern: boolean): boolean {
   for (const p of list) {
     if (isPattern ? p === channel : stringMatch(p, channel)) return true;

@@ -79,10 +79,10 @@ export function registerAclCommands(t: CommandTable): void {
 
   t.define("acl|whoami", ({ client, reply }) => reply.bulkBinary(client.user));
 
-  t.define("acl|load", ({ server, reply }) => {
+  t.define("acl|load", ({ server, client, reply }) => {
     const file = server.config.getString("aclfile");
     if (file === "") return reply.error(NO_ACL_FILE);
-    const errors = aclOf(server).loadFromFile(file);
+    const errors = aclOf(server).loadFromFile(file, client);
     if (errors === null) reply.ok();
     else reply.error(errors);
   });

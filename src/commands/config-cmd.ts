@@ -7,6 +7,7 @@ import { rewriteConfigFile } from "../config/rewrite.js";
 import { stringMatch } from "../util/glob.js";
 import { replyHelp } from "./help.js";
 import { log } from "../server/log.js";
+import { replyAfterListenerMoves } from "../server/tls.js";
 
 export function registerConfigCommands(t: CommandTable): void {
   t.define("config|get", ({ server, argv, reply }) => {
@@ -36,6 +37,7 @@ export function registerConfigCommands(t: CommandTable): void {
     for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i].toString("latin1"), argv[i + 1].toString("latin1")]);
     const err = server.config.setMany(pairs, client.isLocal);
     if (err) return reply.error(err);
+    if (replyAfterListenerMoves(server, client)) return; // port / tls-port: src/server/tls.ts
     reply.ok();
   });
 

@@ -3,6 +3,7 @@
 import type { Server } from "../server/server.js";
 import { logSettings, type LogLevel } from "../server/log.js";
 import { perfConfig } from "./perf-config.js";
+import { noteListenerMove } from "../server/tls.js";
 import { appendFileSync, writeFileSync, unlinkSync } from "node:fs";
 
 export function applyConfigToServer(server: Server): void {
@@ -41,11 +42,11 @@ export function applyConfigToServer(server: Server): void {
     writeFileSync(pidfile, `${process.pid}\n`);
     process.once("exit", () => { try { unlinkSync(pidfile); } catch { /* already gone */ } });
   }
-  // Listening sockets are opened once; moving them at run time is not supported yet.
-  const refuseRelisten = () => {
-    if (server.port !== 0) throw new Error("Unable to listen on this port. Check server logs.");
-  };
-  cfg.onApply("port", refuseRelisten);
+  // port moves the plain listener (Server.changeTcpPort, tls-port: src/server/tls.ts);
+  // the bind addresses are set once.
+  cfg.onApply("port", (c) => {
+    if (server.listening) noteListenerMove(server, "port", server.tcpPort, server.changeTcpPort(c.getNumber("port")));
+  });
   cfg.onApply("bind", () => {
     if (server.port !== 0) throw new Error("Failed to bind to specified addresses.");
   });

@@ -67,6 +67,12 @@ export const IMPLEMENTED = new Set<string>([
   "appenddirname", "aof-load-truncated", "aof-timestamp-enabled",
   "aof-use-rdb-preamble",
   "requirepass", "aclfile", "acllog-max-len", "acl-pubsub-default", "protected-mode",
+  // TLS (src/server/tls.ts); tls-cluster is accepted (the cluster bus is plain TCP)
+  "tls-port", "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
+  "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file",
+  "tls-ca-cert-dir", "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites",
+  "tls-prefer-server-ciphers", "tls-replication", "tls-cluster", "tls-session-caching",
+  "tls-session-cache-size", "tls-session-cache-timeout",
 ]);
 
 const byName = new Map<string, Directive>();

@@ -6,11 +6,11 @@
 // each command runs as the master's client (no replies sent), REPLCONF GETACK is answered
 // with REPLCONF ACK <offset>, and an ACK goes to the master every second. A dropped link
 // is retried every second with PSYNC from where it stopped.
-import net from "node:net";
 import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
 import { Client } from "../server/client.js";
 import { log } from "../server/log.js";
+import { dialMaster } from "../server/tls.js";
 import { encodeCommand, replicationOf, type Replication } from "./replication.js";
 import { parseRdb } from "../persistence/rdb-file.js";
 import { emptyData, persistenceOf } from "../persistence/persistence.js";
@@ -54,7 +54,7 @@ export class ReplicaLink {
     this.phase = "connecting";
     this.buf = Buffer.alloc(0);
     this.expect = [];
-    const s = net.connect(this.port, this.host);
+    const s = dialMaster(this.server, this.port, this.host); // TLS with tls-replication (src/server/tls.ts)
     this.socket = s;
     s.setNoDelay(true);
     s.on("connect", () => this.handshake());
@@ -98,7 +98,7 @@ export class ReplicaLink {
     if (auth) {
       const user = cfg.getString("masteruser");
       if (user) this.send("AUTH", user, auth); else this.send("AUTH", auth);
-      this.expect.push(fail("AUTH"));
+      this.expect.push((line) => { if (line.startsWith("-")) { log("warning", `Unable to AUTH to MASTER: ${line.slice(1)}`); this.socket?.destroy(); } });
     }
     this.send("REPLCONF", "listening-port", String(this.server.port));
     this.expect.push(() => {});

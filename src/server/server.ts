@@ -25,6 +25,7 @@ import { queueCommand, discardTransaction } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
 import { aclOf, aclAccept } from "../acl/acl.js";
+import { tlsOf } from "./tls.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
 import { injectClockFaults, injectSocketFaults } from "./faults.js";
 import { MinReplicas, NOREPLICAS_ERR } from "./min-replicas.js";
@@ -80,8 +81,10 @@ export class Server {
     evictedKeys: 0, evictedClients: 0 };
   // INFO / CONFIG RESETSTAT state.
   readonly runId = randomBytes(20).toString("hex");
-  /** The port actually listened on (INFO tcp_port, CLIENT LIST laddr). */
+  /** The port actually listened on (INFO tcp_port, CLIENT LIST laddr); the tls-port without a plain one. */
   port = 0;
+  /** Set once listen() ran: from then on CONFIG SET port / tls-port move the listeners. */
+  listening = false;
   /** Absolute path of the config file, if the server was started with one. */
   configFilePath?: string;
   /** Table rows by kernel command index (a kernel reports what it ran by index). */
@@ -148,14 +151,20 @@ export class Server {
     const port = this.config.getNumber("port");
     const binds = this.config.getString("bind").split(/\s+/).filter(Boolean);
     const host = binds[0] === "*" ? undefined : binds[0];
-    const srv = net.createServer((sock) => this.accept(sock));
-    this.listener = srv;
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, host, () => { srv.off("error", reject); resolve(); });
-    });
+    // port 0 with a tls-port: TLS only, as Redis (port 0 alone still picks a free port).
+    if (port !== 0 || this.config.getNumber("tls-port") === 0) {
+      const srv = net.createServer((sock) => this.accept(sock));
+      this.listener = srv;
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen(port, host, () => { srv.off("error", reject); resolve(); });
+      });
+      this.port = (srv.address() as net.AddressInfo).port;
+    }
+    this.listening = true;
+    await tlsOf(this).start(host); // tls-port and the tls-* directives: src/server/tls.ts
+    this.port ||= tlsOf(this).port;
     this.startCron();
-    this.port = (srv.address() as net.AddressInfo).port;
     this.crdt ??= await startActiveActive(this);
     await this.cluster?.start(this.port);
     // replicaof in redis.conf or --replicaof: start as a replica of that master.
@@ -165,6 +174,37 @@ export class Server {
       setMaster(this, host, Number(port));
     }
     return this.port;
+  }
+
+  /** The port the plain listener is bound to (0: none, as with port 0 and a tls-port). */
+  get tcpPort(): number {
+    const a = this.listener?.address();
+    return a && typeof a === "object" ? a.port : 0;
+  }
+
+  /**
+   * CONFIG SET port (Redis's changeListenPort): the plain listener moves to `port` (0: none).
+   * Binding is asynchronous: the promise settles when it is done; on failure the old
+   * listener stays and the log says why (CONFIG SET waits for it: src/server/tls.ts).
+   */
+  changeTcpPort(port: number): Promise<void> {
+    const old = this.listener;
+    if (port !== 0 && port === this.tcpPort) return Promise.resolve();
+    const done = (srv?: net.Server) => {
+      old?.close();
+      this.listener = srv;
+      this.port = this.tcpPort || tlsOf(this).port;
+    };
+    if (port === 0) return Promise.resolve(done());
+    const binds = this.config.getString("bind").split(/\s+/).filter(Boolean);
+    const srv = net.createServer((sock) => this.accept(sock));
+    return new Promise((resolve, reject) => {
+      srv.once("error", (e) => {
+        log("warning", `Warning: Could not create server TCP listening socket *:${port}: bind: ${e.message}`);
+        reject(e);
+      });
+      srv.listen(port, binds[0] === "*" ? undefined : binds[0], () => { done(srv); resolve(); });
+    });
   }
 
   /** (Re)starts serverCron at the configured hz (CONFIG SET hz takes effect at once). */
@@ -230,7 +270,8 @@ export class Server {
     return this.blocking.count;
   }
 
-  private accept(sock: net.Socket): void {
+  /** A new client connection (plain, or TLS once its handshake is done: src/server/tls.ts). */
+  accept(sock: net.Socket): void {
     sock.setNoDelay(true);
     injectSocketFaults(sock);
     if (this.clients.size >= this.config.getNumber("maxclients")) {
@@ -500,6 +541,7 @@ export class Server {
     replicationOf(this).link?.close();
     for (const c of this.clients.values()) c.socket.destroy();
     await new Promise<void>((r) => (this.listener ? this.listener.close(() => r()) : r()));
+    await tlsOf(this).close();
     log("notice", "Redis is now ready to exit, bye bye...");
   }
 }

@@ -70,6 +70,30 @@ describe("users and authentication", () => {
 });
 
 describe("permissions", () => {
+  it("revoking a channel permission disconnects the user's subscribers that held it, and only those", async () => {
+    await r.call("ACL", "SETUSER", "ps", "on", ">pw", "+@all", "resetchannels", "&foo:1", "&bar:*");
+    const once = async () => {
+      const c = await connectClient(srv.port, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      opened.push(c);
+      await c.call("AUTH", "ps", "pw");
+      return c;
+    };
+    const sub = await once();
+    const psub = await once();
+    await sub.subscribe("foo:1");
+    await psub.psubscribe("bar:*");
+    const subClosed = new Promise((resolve) => sub.once("close", resolve));
+    // bar:* stays: the pattern subscriber keeps its connection.
+    expect(await r.call("ACL", "SETUSER", "ps", "resetchannels", "&bar:*")).toBe("OK");
+    await subClosed;
+    const names = async () => ((await r.call("CLIENT", "LIST")) as string).split("\n").filter((l) => l.includes("user=ps")).length;
+    expect(await names()).toBe(1);
+    const psubClosed = new Promise((resolve) => psub.once("close", resolve));
+    expect(await r.call("ACL", "SETUSER", "ps", "resetchannels")).toBe("OK");
+    await psubClosed;
+    expect(await names()).toBe(0);
+  });
+
   it("a user may run only the commands and categories it was given, with NOPERM naming the command", async () => {
     await r.call("ACL", "SETUSER", "u", "on", "nopass", "~*", "+@string", "-incr");
     const c = await as("u", "any");
@@ -208,6 +232,14 @@ describe("users from the configuration", () => {
       writeFileSync(file, "user default on nopass ~* &* +@all\nbroken line\n");
       await expect(c.call("ACL", "LOAD")).rejects.toThrow("should start with user keyword");
       expect(await c.call("ACL", "USERS")).toEqual(["bob", "carol", "default"]);
+      // ACL LOAD replaces bob: his connection that ran it gets OK, then is closed.
+      writeFileSync(file, "user default on nopass ~* &* +@all\nuser bob on >bob ~* +@all\n");
+      expect(await c.call("ACL", "LOAD")).toBe("OK");
+      const bob = await connectClient(b.port, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      expect(await bob.call("AUTH", "bob", "bob")).toBe("OK");
+      const closed = new Promise((resolve) => bob.once("close", resolve));
+      expect(await bob.call("ACL", "LOAD")).toBe("OK");
+      await closed;
       c.disconnect();
     } finally {
       await b.stop();

@@ -1,0 +1,352 @@
+// TLS (Redis's tls.c, on node:tls): the tls-port listener next to the plain port, the
+// server-side context built from the tls-* directives, and the client-side options that
+// outgoing links (a replica's link to its master, with tls-replication) use.
+//
+// As in Redis, the context is rebuilt whenever a tls-* directive changes (CONFIG SET), and
+// a context that fails to build leaves the old one in place ("Unable to update TLS
+// configuration. Check server logs." with the reason in the log). tls-auth-clients is read
+// per connection: "yes" refuses a client without a valid certificate during the handshake,
+// "optional" asks for one and refuses only an invalid one, "no" does not ask.
+import net from "node:net";
+import tls from "node:tls";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Server } from "./server.js";
+import type { Client } from "./client.js";
+import type { Config } from "../config/config.js";
+import { log } from "./log.js";
+
+/** The directives whose change rebuilds the context (Redis's applyTlsCfg). */
+const CONTEXT_DIRECTIVES = [
+  "tls-session-cache-size", "tls-session-cache-timeout", "tls-cluster", "tls-replication",
+  "tls-prefer-server-ciphers", "tls-session-caching", "tls-cert-file", "tls-key-file",
+  "tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
+  "tls-dh-params-file", "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols", "tls-ciphers",
+  "tls-ciphersuites",
+];
+
+const UPDATE_FAILED = "Unable to update TLS configuration. Check server logs.";
+
+/** A configuration Redis's tlsConfigure refuses; the message is what Redis logs. */
+class TlsConfigError extends Error {}
+
+const PROTOCOLS: Record<string, tls.SecureVersion> = {
+  "tlsv1": "TLSv1", "tlsv1.1": "TLSv1.1", "tlsv1.2": "TLSv1.2", "tlsv1.3": "TLSv1.3",
+};
+const ORDER: tls.SecureVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+
+/**
+ * tls-protocols ("TLSv1.2 TLSv1.3", any case) as node's version range. Redis enables exactly
+ * the listed versions; node takes a range, so a gap ("TLSv1 TLSv1.2") is filled in.
+ */
+export function protocolRange(value: string): { minVersion: tls.SecureVersion; maxVersion: tls.SecureVersion } {
+  if (value === "") return { minVersion: "TLSv1.2", maxVersion: "TLSv1.3" };
+  const versions: tls.SecureVersion[] = [];
+  for (const word of value.split(" ")) {
+    if (word === "") continue;
+    const v = PROTOCOLS[word.toLowerCase()];
+    if (!v) throw new TlsConfigError("Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.");
+    versions.push(v);
+  }
+  if (versions.length === 0) return { minVersion: "TLSv1.2", maxVersion: "TLSv1.3" };
+  versions.sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
+  return { minVersion: versions[0], maxVersion: versions[versions.length - 1] };
+}
+
+/** Every PEM certificate in tls-ca-cert-dir (OpenSSL's hashed directory, read whole). */
+function readCaDir(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    try {
+      if (!statSync(path).isFile()) continue;
+      const text = readFileSync(path, "utf8");
+      if (text.includes("-----BEGIN CERTIFICATE-----")) out.push(text);
+    } catch { /* unreadable entries are skipped, as OpenSSL's lookup skips them */ }
+  }
+  return out;
+}
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new TlsConfigError(`Failed to load ${what}: ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** tls-ciphers (TLS 1.2 and below) and tls-ciphersuites (TLS 1.3) as node's one cipher string. */
+function cipherString(c: Config): string | undefined {
+  const ciphers = c.get("tls-ciphers");
+  const suites = c.get("tls-ciphersuites");
+  if (ciphers === "" && suites === "") return undefined;
+  // node keeps its TLS 1.3 defaults when the list names none, and its TLS 1.2 list
+  // when tls-ciphers is unset (OpenSSL's defaults in Redis).
+  const below13 = ciphers !== "" ? ciphers : tls.DEFAULT_CIPHERS.split(":").filter((x) => !x.startsWith("TLS_")).join(":");
+  return [suites, below13].filter(Boolean).join(":");
+}
+
+function commonOptions(c: Config): tls.SecureContextOptions {
+  const ca: (string | Buffer)[] = [];
+  if (c.get("tls-ca-cert-file") !== "") ca.push(readFile(c.get("tls-ca-cert-file"), "CA certificate(s) file"));
+  if (c.get("tls-ca-cert-dir") !== "") {
+    try {
+      ca.push(...readCaDir(c.get("tls-ca-cert-dir")));
+    } catch (e) {
+      throw new TlsConfigError(`Failed to configure CA certificate(s) file/directory: ${(e as Error).message}`);
+    }
+  }
+  return {
+    ...protocolRange(c.get("tls-protocols")),
+    ca: ca.length ? ca : undefined,
+    ciphers: cipherString(c),
+  };
+}
+
+/** The server side context's options (Redis's tlsConfigure + createSSLContext). */
+export function serverContextOptions(c: Config): tls.SecureContextOptions {
+  if (c.get("tls-cert-file") === "") throw new TlsConfigError("No tls-cert-file configured!");
+  if (c.get("tls-key-file") === "") throw new TlsConfigError("No tls-key-file configured!");
+  if ((c.get("tls-auth-clients") !== "no" || c.getBool("tls-cluster") || c.getBool("tls-replication")) &&
+      c.get("tls-ca-cert-file") === "" && c.get("tls-ca-cert-dir") === "") {
+    throw new TlsConfigError("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!");
+  }
+  const opts: tls.SecureContextOptions = {
+    ...commonOptions(c),
+    cert: readFile(c.get("tls-cert-file"), "certificate"),
+    key: readFile(c.get("tls-key-file"), "private key"),
+    passphrase: c.get("tls-key-file-pass") || undefined,
+    honorCipherOrder: c.getBool("tls-prefer-server-ciphers"),
+    sessionTimeout: c.getNumber("tls-session-cache-timeout"),
+    sessionIdContext: "redis",
+  };
+  if (c.get("tls-dh-params-file") !== "") opts.dhparam = readFile(c.get("tls-dh-params-file"), "DH params file");
+  return opts;
+}
+
+/**
+ * Options for an outgoing TLS link: tls-client-cert-file/key-file when both are set, else
+ * the server's own certificate (as Redis). The peer is verified against the CA, but not its
+ * host name (Redis does not check it either).
+ */
+export function clientConnectOptions(c: Config): tls.ConnectionOptions {
+  const own = c.get("tls-client-cert-file") !== "" && c.get("tls-client-key-file") !== "";
+  const certFile = own ? c.get("tls-client-cert-file") : c.get("tls-cert-file");
+  const keyFile = own ? c.get("tls-client-key-file") : c.get("tls-key-file");
+  const pass = own ? c.get("tls-client-key-file-pass") : c.get("tls-key-file-pass");
+  return {
+    ...commonOptions(c),
+    cert: certFile ? readFile(certFile, "certificate") : undefined,
+    key: keyFile ? readFile(keyFile, "private key") : undefined,
+    passphrase: pass || undefined,
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+  };
+}
+
+/** Validates the whole TLS configuration by building both contexts (throws TlsConfigError or node's error). */
+function buildContexts(c: Config): tls.SecureContextOptions {
+  const opts = serverContextOptions(c);
+  tls.createSecureContext(opts);
+  const client = clientConnectOptions(c);
+  tls.createSecureContext(client);
+  return opts;
+}
+
+function logConfigError(e: unknown): void {
+  if (e instanceof TlsConfigError) log("warning", e.message);
+  else log("warning", `Failed to configure TLS: ${(e as Error).message}`);
+}
+
+export class Tls {
+  private listener?: tls.Server;
+  private listenerPort = 0;
+  /** The last context options that built (the listener keeps using them when a change fails). */
+  private options?: tls.SecureContextOptions;
+
+  constructor(private readonly server: Server) {
+    const c = server.config;
+    const reconfigure = (cfg: Config) => {
+      if (cfg.getNumber("tls-port") === 0 && !cfg.getBool("tls-replication") && !cfg.getBool("tls-cluster")) return;
+      this.configure();
+    };
+    for (const name of CONTEXT_DIRECTIVES) c.onApply(name, reconfigure);
+    c.onApply("tls-port", (cfg) => this.changePort(cfg.getNumber("tls-port")));
+    // Read for each new connection, as Redis reads it in connTLSAccept (no context rebuild).
+    c.onApply("tls-auth-clients", () => { if (this.listener) this.applyAuthClients(this.listener); });
+  }
+
+  /** True once a context has been built (Redis's isTlsConfigured). */
+  get configured(): boolean { return this.options !== undefined; }
+
+  /** Builds the contexts from the config and installs them; throws UPDATE_FAILED (logged) when it cannot. */
+  configure(): void {
+    let opts: tls.SecureContextOptions;
+    try {
+      opts = buildContexts(this.server.config);
+    } catch (e) {
+      logConfigError(e);
+      throw new Error(UPDATE_FAILED);
+    }
+    this.options = opts;
+    this.listener?.setSecureContext(opts);
+  }
+
+  /** Start-up: listens on tls-port (when set) after configuring TLS. Rejects with a reason to log. */
+  async start(host: string | undefined): Promise<void> {
+    const c = this.server.config;
+    const port = c.getNumber("tls-port");
+    if (port === 0 && !c.getBool("tls-replication") && !c.getBool("tls-cluster")) return;
+    try {
+      this.options = buildContexts(c);
+    } catch (e) {
+      logConfigError(e);
+      throw new TlsStartError("Failed to configure TLS. Check logs for more info.");
+    }
+    if (port === 0) return;
+    try {
+      await this.listen(port, host);
+    } catch (e) {
+      throw Object.assign(e as Error, { tlsPort: port });
+    }
+  }
+
+  /** The port the TLS listener is bound to (0: none). */
+  get port(): number { return this.listenerPort; }
+
+  private async listen(port: number, host: string | undefined): Promise<void> {
+    const srv = tls.createServer({ ...this.options });
+    this.applyAuthClients(srv);
+    srv.on("secureConnection", (sock: tls.TLSSocket) => {
+      // "optional": a client that shows a certificate must show a valid one.
+      if (this.server.config.get("tls-auth-clients") === "optional" && !sock.authorized &&
+          sock.authorizationError !== undefined && hasPeerCertificate(sock)) {
+        log("verbose", `Error accepting a client connection: ${sock.authorizationError}`);
+        sock.destroy();
+        return;
+      }
+      this.server.accept(sock);
+    });
+    srv.on("tlsClientError", (err) => {
+      log("verbose", `Error accepting a client connection: ${err.message}`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, host, () => { srv.off("error", reject); resolve(); });
+    });
+    srv.on("error", (e) => log("warning", `TLS listener: ${e.message}`));
+    this.listener = srv;
+    this.listenerPort = (srv.address() as net.AddressInfo).port;
+  }
+
+  private applyAuthClients(srv: tls.Server): void {
+    const mode = this.server.config.get("tls-auth-clients");
+    // node's tls.Server reads these two fields for every connection it wraps.
+    const live = srv as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+    live.requestCert = mode !== "no";
+    live.rejectUnauthorized = mode === "yes";
+  }
+
+  /**
+   * CONFIG SET tls-port (Redis's applyTLSPort): configures TLS if it was not, closes the
+   * old listener and opens the new one. Binding completes after the reply; a failure is logged.
+   */
+  private changePort(port: number): void {
+    if (!this.server.listening) return; // start-up: start() does it
+    if (!this.configured) this.configure();
+    const oldPort = this.listenerPort;
+    const old = this.listener;
+    this.listener = undefined;
+    this.listenerPort = 0;
+    old?.close();
+    const server = this.server;
+    server.port = server.tcpPort;
+    if (port === 0) return;
+    const binds = server.config.getString("bind").split(/\s+/).filter(Boolean);
+    const host = binds[0] === "*" ? undefined : binds[0];
+    noteListenerMove(server, "tls-port", oldPort, this.listen(port, host).then(() => {
+      server.port = server.tcpPort || this.listenerPort;
+    }, (e: NodeJS.ErrnoException) => {
+      log("warning", `Warning: Could not create server TLS listening socket *:${port}: bind: ${e.message}`);
+      throw e;
+    }));
+  }
+
+  close(): Promise<void> {
+    const l = this.listener;
+    this.listener = undefined;
+    return new Promise((r) => (l ? l.close(() => r()) : r()));
+  }
+
+  /**
+   * Opens a link to another server (a replica's link to its master): TLS when
+   * tls-replication is on, plain TCP otherwise.
+   */
+  dial(port: number, host: string, useTls: boolean): net.Socket {
+    if (!useTls) return net.connect(port, host);
+    let opts: tls.ConnectionOptions;
+    try {
+      opts = clientConnectOptions(this.server.config);
+    } catch (e) {
+      logConfigError(e);
+      opts = {};
+    }
+    return tls.connect({ ...opts, port, host });
+  }
+}
+
+/** The start-up failure Redis reports before exiting. */
+export class TlsStartError extends Error {}
+
+function hasPeerCertificate(sock: tls.TLSSocket): boolean {
+  const cert = sock.getPeerCertificate();
+  return cert !== null && Object.keys(cert).length > 0;
+}
+
+const states = new WeakMap<Server, Tls>();
+
+export function tlsOf(server: Server): Tls {
+  let t = states.get(server);
+  if (!t) states.set(server, (t = new Tls(server)));
+  return t;
+}
+
+/** A replica's connection to its master: TLS with tls-replication yes (src/repl/replica-link.ts). */
+export function dialMaster(server: Server, port: number, host: string): net.Socket {
+  return tlsOf(server).dial(port, host, server.config.getBool("tls-replication"));
+}
+
+/**
+ * Listener moves CONFIG SET started (port, tls-port). Node binds asynchronously, so CONFIG
+ * SET waits for them before it answers, as Redis's synchronous changeListenPort does: OK,
+ * or "Unable to listen on this port" with the directive back at its old value.
+ */
+const pendingMoves = new WeakMap<Server, { name: string; old: number; done: Promise<void> }[]>();
+
+export function noteListenerMove(server: Server, name: string, old: number, done: Promise<void>): void {
+  done.catch(() => { /* reported by replyAfterListenerMoves */ });
+  const list = pendingMoves.get(server) ?? [];
+  list.push({ name, old, done });
+  pendingMoves.set(server, list);
+}
+
+/** After a successful CONFIG SET: true when it answers later, once the listeners are bound. */
+export function replyAfterListenerMoves(server: Server, client: Client): boolean {
+  const moves = pendingMoves.get(server);
+  pendingMoves.delete(server);
+  if (!moves?.length || client.denyBlocking) return false;
+  client.blocked = true;
+  void Promise.allSettled(moves.map((m) => m.done)).then((results) => {
+    const failed = moves.filter((_, i) => results[i].status === "rejected");
+    // Back to the port still listened on (its move is a no-op then).
+    for (const m of failed) server.config.setMany([[m.name, String(m.old)]]);
+    pendingMoves.delete(server);
+    client.blocked = false;
+    if (failed.length) {
+      client.reply.error(`CONFIG SET failed (possibly related to argument '${failed[0].name}') - Unable to listen on this port. Check server logs.`);
+    } else client.reply.ok();
+    client.flushAndMaybeClose();
+    client.resumeInput();
+  });
+  return true;
+}

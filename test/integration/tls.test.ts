@@ -1,0 +1,229 @@
+// TLS (src/server/tls.ts) through real processes: a server with a plain port and a tls-port
+// at once, certificates made here with openssl the way Redis's utils/gen-test-certs.sh makes
+// them, ioredis and redis-cli --tls as clients; tls-auth-clients yes/optional/no, the
+// tls-protocols / tls-ciphers / tls-prefer-server-ciphers directives through CONFIG SET,
+// a TLS-only server (port 0), moving the tls-port, and a replica linked over TLS.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import Redis from "ioredis";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+
+const inCI = process.env.CI === "true" || process.env.CI === "1";
+const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
+const redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].find((p) => existsSync(p));
+if (!hasOpenssl) {
+  if (inCI) throw new Error("tls test: openssl not found (it makes the test certificates)");
+  console.warn("SKIPPED TLS tests: openssl not found (it makes the test certificates)");
+}
+if (!redisCli) {
+  if (inCI) throw new Error("tls test: redis-cli not found; CI installs redis-tools");
+  console.warn("SKIPPED redis-cli --tls test: redis-cli (Debian's redis-tools) not found");
+}
+
+interface Certs { dir: string; ca: string; server: string; serverKey: string; client: string; clientKey: string;
+  redis: string; redisKey: string; rogue: string; rogueKey: string }
+
+/** Redis's gen-test-certs.sh: a CA, server-only, client-only and generic certs; plus a client cert from another CA. */
+function makeCerts(): Certs {
+  const dir = mkdtempSync(join(tmpdir(), "lkv-tls-"));
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  writeFileSync(join(dir, "openssl.cnf"),
+    "[ server_cert ]\nkeyUsage = digitalSignature, keyEncipherment\nnsCertType = server\n" +
+    "[ client_cert ]\nkeyUsage = digitalSignature, keyEncipherment\nnsCertType = client\n");
+  const ca = (name: string) => {
+    ssl("genrsa", "-out", `${name}.key`, "2048");
+    ssl("req", "-x509", "-new", "-nodes", "-sha256", "-key", `${name}.key`, "-days", "30",
+      "-subj", `/O=LatticeKV Test/CN=${name}`, "-out", `${name}.crt`);
+  };
+  const cert = (name: string, issuer: string, ext: string[]) => {
+    ssl("genrsa", "-out", `${name}.key`, "2048");
+    ssl("req", "-new", "-sha256", "-subj", `/O=LatticeKV Test/CN=${name}`, "-key", `${name}.key`, "-out", `${name}.csr`);
+    ssl("x509", "-req", "-sha256", "-in", `${name}.csr`, "-CA", `${issuer}.crt`, "-CAkey", `${issuer}.key`,
+      "-CAcreateserial", "-days", "30", ...ext, "-out", `${name}.crt`);
+  };
+  ca("ca");
+  ca("rogue-ca");
+  cert("server", "ca", ["-extfile", "openssl.cnf", "-extensions", "server_cert"]);
+  cert("client", "ca", ["-extfile", "openssl.cnf", "-extensions", "client_cert"]);
+  cert("redis", "ca", []);
+  cert("rogue", "rogue-ca", ["-extfile", "openssl.cnf", "-extensions", "client_cert"]);
+  const p = (f: string) => join(dir, f);
+  return { dir, ca: p("ca.crt"), server: p("server.crt"), serverKey: p("server.key"), client: p("client.crt"),
+    clientKey: p("client.key"), redis: p("redis.crt"), redisKey: p("redis.key"), rogue: p("rogue.crt"), rogueKey: p("rogue.key") };
+}
+
+const pem = (path: string) => readFileSync(path);
+
+function tlsArgs(c: Certs, tlsPort: number): string[] {
+  return ["--tls-port", String(tlsPort), "--tls-cert-file", c.server, "--tls-key-file", c.serverKey, "--tls-ca-cert-file", c.ca];
+}
+
+/**
+ * A raw TLS client: sends PING and resolves to what came back ("+PONG") or to "refused" when
+ * the server ended the connection (a refused certificate ends the handshake, which with
+ * TLS 1.3 the client only learns on its first read).
+ */
+function tlsPing(port: number, opts: tls.ConnectionOptions = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false, ...opts });
+    let text = "";
+    const done = (v: string) => { s.destroy(); resolve(v); };
+    const timer = setTimeout(() => done(text || "timeout"), 5000);
+    s.on("secureConnect", () => s.write("PING\r\n"));
+    s.on("data", (d) => {
+      text += d.toString();
+      if (text.endsWith("\r\n")) { clearTimeout(timer); done(text.trim()); }
+    });
+    s.on("error", () => { clearTimeout(timer); done("refused"); });
+    s.on("close", () => { clearTimeout(timer); done(text ? text.trim() : "refused"); });
+  });
+}
+
+function waitFor(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  const loop = async (): Promise<void> => {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+    return loop();
+  };
+  return loop();
+}
+
+describe.skipIf(!hasOpenssl)("TLS", () => {
+  let certs: Certs;
+  let srv: RunningServer;
+  let tlsPort: number;
+  let plain: Redis;
+  const withCert = () => ({ ca: pem(certs.ca), cert: pem(certs.client), key: pem(certs.clientKey) });
+
+  beforeAll(async () => {
+    certs = makeCerts();
+    tlsPort = await freePort();
+    srv = await startServer(tlsArgs(certs, tlsPort));
+    plain = await connectClient(srv.port);
+  }, 60_000);
+
+  afterAll(async () => {
+    plain?.disconnect();
+    await srv?.stop();
+    if (certs) rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  it("serves the plain port and the tls-port at once, over one keyspace", async () => {
+    const r = await connectClient(tlsPort, { tls: { ...withCert(), checkServerIdentity: () => undefined } });
+    try {
+      expect(await r.set("tls:k", "over tls")).toBe("OK");
+      expect(await plain.get("tls:k")).toBe("over tls");
+      expect(await r.call("config", "get", "tls-port")).toEqual(["tls-port", String(tlsPort)]);
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it("refuses a plain-text client on the tls-port", async () => {
+    const r = new Redis({ port: tlsPort, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+    r.on("error", () => {});
+    await expect(r.connect().then(() => r.ping())).rejects.toThrow();
+    r.disconnect();
+  });
+
+  it("tls-auth-clients yes refuses a client without a certificate; optional and no accept it", async () => {
+    expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
+    expect(await tlsPing(tlsPort, { ca: pem(certs.ca) })).toBe("refused");
+    expect(await plain.config("SET", "tls-auth-clients", "optional")).toBe("OK");
+    expect(await tlsPing(tlsPort, { ca: pem(certs.ca) })).toBe("+PONG");
+    // optional still checks a certificate that is shown: one from another CA is refused.
+    expect(await tlsPing(tlsPort, { cert: pem(certs.rogue), key: pem(certs.rogueKey) })).toBe("refused");
+    expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
+    expect(await plain.config("SET", "tls-auth-clients", "no")).toBe("OK");
+    expect(await tlsPing(tlsPort, { ca: pem(certs.ca) })).toBe("+PONG");
+    expect(await plain.config("SET", "tls-auth-clients", "yes")).toBe("OK");
+    expect(await tlsPing(tlsPort, { ca: pem(certs.ca) })).toBe("refused");
+  });
+
+  it("redis-cli --tls connects with the client certificate", { skip: !redisCli }, () => {
+    const out = execFileSync(redisCli!, ["-p", String(tlsPort), "--tls", "--cacert", certs.ca, "--cert", certs.client,
+      "--key", certs.clientKey, "ping"], { encoding: "utf8", timeout: 10_000 });
+    expect(out.trim()).toBe("PONG");
+  });
+
+  it("tls-protocols, tls-ciphers and tls-prefer-server-ciphers take effect on CONFIG SET", async () => {
+    try {
+      expect(await plain.config("SET", "tls-protocols", "TLSv1.2")).toBe("OK");
+      expect(await tlsPing(tlsPort, { ...withCert(), minVersion: "TLSv1.3" })).toBe("refused");
+      expect(await tlsPing(tlsPort, { ...withCert(), maxVersion: "TLSv1.2" })).toBe("+PONG");
+      expect(await plain.config("SET", "tls-ciphers", "DEFAULT:-AES128-SHA256")).toBe("OK");
+      expect(await tlsPing(tlsPort, { ...withCert(), ciphers: "AES128-SHA256" })).toBe("refused");
+      expect(await tlsPing(tlsPort, { ...withCert(), ciphers: "AES256-SHA256" })).toBe("+PONG");
+      // The server's order wins only with tls-prefer-server-ciphers yes.
+      await plain.config("SET", "tls-ciphers", "AES128-SHA256:AES256-SHA256");
+      const cipherOf = () => new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ port: tlsPort, host: "127.0.0.1", ...withCert(), ciphers: "AES256-SHA256:AES128-SHA256",
+          checkServerIdentity: () => undefined }, () => { resolve(s.getCipher().standardName); s.destroy(); });
+        s.on("error", reject);
+      });
+      expect(await cipherOf()).toBe("TLS_RSA_WITH_AES_256_CBC_SHA256");
+      expect(await plain.config("SET", "tls-prefer-server-ciphers", "yes")).toBe("OK");
+      expect(await cipherOf()).toBe("TLS_RSA_WITH_AES_128_CBC_SHA256");
+    } finally {
+      await plain.config("SET", "tls-protocols", "", "tls-ciphers", "DEFAULT", "tls-prefer-server-ciphers", "no");
+    }
+  });
+
+  it("a TLS configuration that cannot load is refused and the old one stays", async () => {
+    await expect(plain.config("SET", "tls-protocols", "SSLv3")).rejects.toThrow(
+      "ERR CONFIG SET failed (possibly related to argument 'tls-protocols') - Unable to update TLS configuration. Check server logs.");
+    await expect(plain.config("SET", "tls-cert-file", join(certs.dir, "missing.crt"))).rejects.toThrow("Unable to update TLS configuration");
+    expect(await plain.config("GET", "tls-cert-file")).toEqual(["tls-cert-file", certs.server]);
+    expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
+  });
+
+  it("CONFIG SET tls-port moves the TLS listener before it answers", async () => {
+    const moved = await freePort();
+    expect(await plain.config("SET", "tls-port", String(moved))).toBe("OK");
+    expect(await tlsPing(moved, withCert())).toBe("+PONG");
+    expect(await plain.config("SET", "tls-port", String(tlsPort))).toBe("OK");
+    expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
+  });
+
+  it("port 0 with a tls-port serves TLS only, and INFO tcp_port shows the tls-port", async () => {
+    const only = await freePort();
+    const s = await startServer(["--port", "0", ...tlsArgs(certs, only)]);
+    try {
+      const r = await connectClient(only, { tls: { ...withCert(), checkServerIdentity: () => undefined } });
+      expect(await r.info("server")).toMatch(new RegExp(`tcp_port:${only}\\r\\n`));
+      r.disconnect();
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("a replica with tls-replication yes syncs from a TLS-only primary, presenting tls-cert-file", async () => {
+    const primaryPort = await freePort();
+    const primary = await startServer(["--port", "0", ...tlsArgs(certs, primaryPort), "--tls-replication", "yes"]);
+    const replicaTls = await freePort();
+    // No tls-client-cert-file: the generic certificate doubles as the client one (as in Redis).
+    const replica = await startServer(["--tls-port", String(replicaTls), "--tls-cert-file", certs.redis,
+      "--tls-key-file", certs.redisKey, "--tls-ca-cert-file", certs.ca, "--tls-replication", "yes"]);
+    const tlsOpts = { tls: { ...withCert(), checkServerIdentity: () => undefined } };
+    const p = await connectClient(primaryPort, tlsOpts);
+    const r = await connectClient(replica.port);
+    try {
+      await p.set("repl:k", "v1");
+      expect(await r.replicaof("127.0.0.1", primaryPort)).toBe("OK");
+      await waitFor("the TLS replication link", async () => /master_link_status:up/.test(await r.info("replication")));
+      await p.set("repl:k", "v2");
+      await waitFor("the write to replicate", async () => (await r.get("repl:k")) === "v2");
+    } finally {
+      p.disconnect();
+      r.disconnect();
+      await replica.stop();
+      await primary.stop();
+    }
+  }, 30_000);
+});
