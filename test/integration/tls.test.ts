@@ -196,8 +196,11 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
     const s = await startServer(["--port", "0", ...tlsArgs(certs, only)]);
     try {
       const r = await connectClient(only, { tls: { ...withCert(), checkServerIdentity: () => undefined } });
-      expect(await r.info("server")).toMatch(new RegExp(`tcp_port:${only}\\r\\n`));
-      r.disconnect();
+      try {
+        expect(await r.info("server")).toMatch(new RegExp(`tcp_port:${only}\\r\\n`));
+      } finally {
+        r.disconnect();
+      }
     } finally {
       await s.stop();
     }
@@ -211,17 +214,18 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
     const replica = await startServer(["--tls-port", String(replicaTls), "--tls-cert-file", certs.redis,
       "--tls-key-file", certs.redisKey, "--tls-ca-cert-file", certs.ca, "--tls-replication", "yes"]);
     const tlsOpts = { tls: { ...withCert(), checkServerIdentity: () => undefined } };
-    const p = await connectClient(primaryPort, tlsOpts);
-    const r = await connectClient(replica.port);
+    let p: Redis | undefined, r: Redis | undefined;
     try {
-      await p.set("repl:k", "v1");
-      expect(await r.replicaof("127.0.0.1", primaryPort)).toBe("OK");
-      await waitFor("the TLS replication link", async () => /master_link_status:up/.test(await r.info("replication")));
-      await p.set("repl:k", "v2");
-      await waitFor("the write to replicate", async () => (await r.get("repl:k")) === "v2");
+      p = await connectClient(primaryPort, tlsOpts);
+      r = await connectClient(replica.port);
+      await p!.set("repl:k", "v1");
+      expect(await r!.replicaof("127.0.0.1", primaryPort)).toBe("OK");
+      await waitFor("the TLS replication link", async () => /master_link_status:up/.test(await r!.info("replication")));
+      await p!.set("repl:k", "v2");
+      await waitFor("the write to replicate", async () => (await r!.get("repl:k")) === "v2");
     } finally {
-      p.disconnect();
-      r.disconnect();
+      p?.disconnect();
+      r?.disconnect();
       await replica.stop();
       await primary.stop();
     }
