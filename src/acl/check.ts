@@ -74,7 +74,11 @@ function migrateKeys(argv: Buffer[]): KeyRef[] {
   const flags = KEY_READ | KEY_WRITE;
   if (argv.length > 6) {
     for (let i = 6; i < argv.length; i++) {
-      if (argv[i].toString("latin1").toLowerCase() !== "keys") continue;
+      const word = argv[i].toString("latin1").toLowerCase();
+      // AUTH's password and AUTH2's username and password are skipped (they may read "KEYS").
+      if (word === "auth") { i += 1; continue; }
+      if (word === "auth2") { i += 2; continue; }
+      if (word !== "keys") continue;
       if (argv[3].length > 0) return [];
       const out: KeyRef[] = [];
       for (let k = i + 1; k < argv.length; k++) out.push({ pos: k, flags });
