@@ -311,6 +311,7 @@ export class Server {
     if (this.maxmemory.check() && this.oomRejects(client, argv)) return;
     if (this.minReplicas.active && !this.minReplicas.satisfied() && this.noReplicasRejects(client, argv)) return;
     if (staleReplica(this) && this.masterDownRejects(client, argv)) return;
+    trackingOf(this).beforeCommand();
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv, false);
   }

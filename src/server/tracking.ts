@@ -193,13 +193,17 @@ export class Tracking {
 
   // ---- commands: Server.run calls these around every command it runs --------------------
 
+  /**
+   * processCommand's trackingLimitUsedSlots: before every command that reaches the host, even
+   * one MULTI only queues (the kernel's own commands are covered by the cron).
+   */
+  beforeCommand(): void {
+    if (this.trackingClients > 0) this.limitUsedSlots();
+  }
+
   /** A command starts (nested inside EXEC or a script when depth > 0). */
   commandBegin(c: Client, spec: CommandSpec, argv: Buffer[]): void {
-    if (this.depth === 0) {
-      // processCommand's trackingLimitUsedSlots, before the command runs.
-      if (this.trackingClients > 0) this.limitUsedSlots();
-      this.current = c;
-    }
+    if (this.depth === 0) this.current = c;
     this.depth++;
     this.stack.push({ spec, argv });
   }
