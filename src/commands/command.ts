@@ -20,6 +20,81 @@ export function writeRespJson(reply: ReplyWriter, v: RespJson): void {
   } else reply.status(v.s);
 }
 
+// RESP3 shapes of COMMAND INFO / DOCS (Redis's addReplyCommandInfo / addReplyCommandDocs):
+// the table rows are stored as RESP2 arrays; these writers give flags, categories, tips and
+// key specs as sets and the key-spec and docs pairs as maps, which mapLen/setLen turn back
+// into the same arrays for RESP2.
+
+/** A COMMAND INFO row (10 fields). */
+function writeInfoRow(reply: ReplyWriter, row: RespJson[]): void {
+  reply.arrayLen(10);
+  reply.bulk(row[0] as string);
+  reply.integer(row[1] as number);
+  writeSet(reply, row[2]);
+  reply.integer(row[3] as number);
+  reply.integer(row[4] as number);
+  reply.integer(row[5] as number);
+  writeSet(reply, row[6]);
+  writeSet(reply, row[7]);
+  const specs = (row[8] as RespJson[] | undefined) ?? [];
+  reply.setLen(specs.length);
+  for (const ks of specs) writeKeySpec(reply, ks as RespJson[]);
+  const subs = (row[9] as RespJson[] | undefined) ?? [];
+  // No subcommands: an empty set; otherwise an array of rows.
+  if (subs.length === 0) return reply.setLen(0);
+  reply.arrayLen(subs.length);
+  for (const sub of subs) writeInfoRow(reply, sub as RespJson[]);
+}
+
+function writeSet(reply: ReplyWriter, v: RespJson | undefined): void {
+  const items = (v as RespJson[] | undefined) ?? [];
+  reply.setLen(items.length);
+  for (const x of items) writeRespJson(reply, x);
+}
+
+/** Flat [k, v, k, v...] pairs as a map whose values are written by `value`. */
+function writePairs(reply: ReplyWriter, pairs: RespJson[], value: (key: string, v: RespJson) => void): void {
+  reply.mapLen(pairs.length >> 1);
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    reply.bulk(String(pairs[i]));
+    value(String(pairs[i]), pairs[i + 1]);
+  }
+}
+
+function writeKeySpec(reply: ReplyWriter, ks: RespJson[]): void {
+  writePairs(reply, ks, (key, v) => {
+    if (key === "flags") writeSet(reply, v);
+    else if (key === "begin_search" || key === "find_keys") {
+      writePairs(reply, v as RespJson[], (k2, v2) => {
+        if (k2 === "spec") writePairs(reply, v2 as RespJson[], (_k, v3) => writeRespJson(reply, v3));
+        else writeRespJson(reply, v2);
+      });
+    } else writeRespJson(reply, v);
+  });
+}
+
+/** A command's COMMAND DOCS map. */
+function writeDocs(reply: ReplyWriter, docs: RespJson[]): void {
+  writePairs(reply, docs, (key, v) => {
+    if (key === "doc_flags") writeSet(reply, v);
+    else if (key === "history") writeSet(reply, v);
+    else if (key === "arguments") writeArgs(reply, v as RespJson[]);
+    else if (key === "subcommands") writePairs(reply, v as RespJson[], (_k, sub) => writeDocs(reply, sub as RespJson[]));
+    else writeRespJson(reply, v);
+  });
+}
+
+function writeArgs(reply: ReplyWriter, args: RespJson[]): void {
+  reply.arrayLen(args.length);
+  for (const arg of args) {
+    writePairs(reply, arg as RespJson[], (key, v) => {
+      if (key === "flags") writeSet(reply, v);
+      else if (key === "arguments") writeArgs(reply, v as RespJson[]);
+      else writeRespJson(reply, v);
+    });
+  }
+}
+
 /** A subcommand is supported when it has an implementation, or its parent runs all of them (OBJECT in the kernel). */
 function subSupported(s: CommandSpec): boolean {
   if (s.handler || s.kernelIndex >= 0) return true;
@@ -184,7 +259,7 @@ function getKeys(ctx: CommandContext, withFlags: boolean): void {
     if (!withFlags) { reply.bulk(args[k.pos]); continue; }
     reply.arrayLen(2);
     reply.bulk(args[k.pos]);
-    writeRespJson(reply, varFlags ?? k.flags);
+    writeSet(reply, varFlags ?? k.flags);
   }
 }
 
@@ -194,7 +269,7 @@ export function registerCommandCommand(t: CommandTable): void {
   t.define("command", ({ server, reply }) => {
     const all = server.table.supported();
     reply.arrayLen(all.length);
-    for (const c of all) writeRespJson(reply, infoRow(c));
+    for (const c of all) writeInfoRow(reply, infoRow(c));
   });
 
   t.define("command|count", ({ server, reply }) => reply.integer(server.table.supported().length));
@@ -203,13 +278,13 @@ export function registerCommandCommand(t: CommandTable): void {
     if (argv.length === 2) {
       const all = server.table.supported();
       reply.arrayLen(all.length);
-      for (const c of all) writeRespJson(reply, infoRow(c));
+      for (const c of all) writeInfoRow(reply, infoRow(c));
       return;
     }
     reply.arrayLen(argv.length - 2);
     for (let i = 2; i < argv.length; i++) {
       const c = lookupByFullName(server.table, argv[i].toString("latin1"));
-      if (c) writeRespJson(reply, infoRow(c));
+      if (c) writeInfoRow(reply, infoRow(c));
       else reply.nullArray();
     }
   });
@@ -226,7 +301,7 @@ export function registerCommandCommand(t: CommandTable): void {
     reply.mapLen(found.length);
     for (const c of found) {
       reply.bulk(c.name);
-      writeRespJson(reply, docsOf(c));
+      writeDocs(reply, docsOf(c));
     }
   });
 
