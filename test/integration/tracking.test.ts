@@ -29,7 +29,7 @@ class Raw {
     this.sock.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(""));
   }
   /** The next n bytes, or whatever arrived by the deadline. */
-  async take(n: number, timeoutMs = 2000): Promise<string> {
+  async take(n: number, timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (this.buf.length < n && Date.now() < deadline) {
       await new Promise<void>((res) => {
@@ -116,7 +116,7 @@ describe("CLIENT TRACKING default mode", () => {
       await r.set("t:gone", "x", "PX", 400);
       expect(await c.call("$1\r\nx\r\n", "GET", "t:gone")).toBe("$1\r\nx\r\n");
       // Active expiry removes it; the kernel's expired effect invalidates.
-      expect(await c.take(push("t:gone").length, 3000)).toBe(push("t:gone"));
+      expect(await c.take(push("t:gone").length, 8000)).toBe(push("t:gone"));
     } finally { c.close(); }
   });
 
@@ -168,7 +168,7 @@ describe("CLIENT TRACKING default mode", () => {
       await c.call("+OK\r\n", "CLIENT", "TRACKING", "on");
       await c.call("*2\r\n_\r\n_\r\n", "MGET", "t:m1", "t:m2");
       await r.config("SET", "tracking-table-max-keys", "1");
-      const got = await c.take(push("t:m1").length, 3000);
+      const got = await c.take(push("t:m1").length, 8000);
       expect([push("t:m1"), push("t:m2")]).toContain(got);
       expect(await c.quiet()).toBe("");
     } finally {
@@ -266,8 +266,18 @@ describe("CLIENT TRACKING BCAST", () => {
 });
 
 describe("tracking in INFO and CLIENT LIST", () => {
+  /** Waits until INFO shows `count` tracking clients (closed connections are noticed asynchronously). */
+  async function untilTrackingClients(count: number): Promise<string> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const info = await r.info();
+      if (info.includes(`\r\ntracking_clients:${count}\r\n`) || Date.now() > deadline) return info;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
   it("counts tracking clients, keys, items and prefixes", async () => {
-    await new Promise((res) => setTimeout(res, 100)); // earlier tests' connections are gone
+    await untilTrackingClients(0); // earlier tests' connections are gone
     await r.flushall();
     const a = await resp3();
     const b = await resp3();
@@ -275,7 +285,7 @@ describe("tracking in INFO and CLIENT LIST", () => {
       await a.call("+OK\r\n", "CLIENT", "TRACKING", "on");
       await a.call("*2\r\n_\r\n_\r\n", "MGET", "t:i1", "t:i2");
       await b.call("+OK\r\n", "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "p:");
-      const info = await r.info();
+      const info = await untilTrackingClients(2);
       expect(info).toMatch(/\r\ntracking_clients:2\r\n/);
       expect(info).toMatch(/\r\ntracking_total_keys:2\r\n/);
       expect(info).toMatch(/\r\ntracking_total_items:2\r\n/);
@@ -284,7 +294,6 @@ describe("tracking in INFO and CLIENT LIST", () => {
       expect(list).toMatch(/ flags=tB .* redir=0 resp=3/);
       expect(list).toMatch(/ flags=t .* redir=0 resp=3/);
     } finally { a.close(); b.close(); }
-    await new Promise((res) => setTimeout(res, 100));
-    expect(await r.info("clients")).toMatch(/\r\ntracking_clients:0\r\n/);
+    expect(await untilTrackingClients(0)).toMatch(/\r\ntracking_clients:0\r\n/);
   });
 });
