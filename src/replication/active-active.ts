@@ -97,6 +97,13 @@ export class ActiveActive {
     return true;
   }
 
+  /** CRDT.PEER FORGET: removes the link, and the peer from the GC quorum (gossip.ts forgetPeer). */
+  forgetPeer(host: string, port: number): boolean {
+    const key = `${host}:${port}`;
+    this.removePeer(host, port);
+    return this.gossip.forgetPeer(key);
+  }
+
   /** INFO crdt. */
   info(): string {
     const g = this.gossip.stats;

@@ -1,4 +1,6 @@
-// CRDT.PEER ADD|DEL host busport, CRDT.PEERS: managing active-active peers at runtime.
+// CRDT.PEER ADD|DEL|FORGET host busport, CRDT.PEERS: managing active-active peers at runtime.
+// DEL drops the link but tombstone GC keeps waiting for the peer (it may come back with old
+// data); FORGET also drops it from the GC quorum.
 // These are LatticeKV's own commands (not Redis's), so their table rows are made here.
 import type { CommandTable, CommandSpec, HostHandler } from "../commands/table.js";
 import type { Server } from "../server/server.js";
@@ -23,14 +25,15 @@ function ensure(server: Server): ActiveActive {
 export function registerCrdtCommands(t: CommandTable): void {
   t.all.set("crdt.peer", row("crdt.peer", -2, ({ server, argv, reply }) => {
     const sub = argv[1].toString("latin1").toLowerCase();
-    if ((sub === "add" || sub === "del") && argv.length === 4) {
+    if ((sub === "add" || sub === "del" || sub === "forget") && argv.length === 4) {
       const host = argv[2].toString("latin1");
       const port = Number(argv[3].toString("latin1"));
       if (!Number.isInteger(port) || port <= 0 || port > 65535) return reply.error("Invalid port");
       if (sub === "add") { ensure(server).addPeer(host, port); return reply.ok(); }
+      if (sub === "forget") return reply.integer(server.crdt?.forgetPeer(host, port) ? 1 : 0);
       return reply.integer(server.crdt?.removePeer(host, port) ? 1 : 0);
     }
-    reply.error(`unknown subcommand '${argv[1].toString("latin1")}'. Try CRDT.PEER ADD|DEL host port.`);
+    reply.error(`unknown subcommand '${argv[1].toString("latin1")}'. Try CRDT.PEER ADD|DEL|FORGET host port.`);
   }));
   t.all.set("crdt.peers", row("crdt.peers", 1, ({ server, reply }) => {
     const links = server.crdt ? [...server.crdt.links.values()] : [];

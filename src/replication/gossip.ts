@@ -137,6 +137,21 @@ export class Gossip {
     this.peers.delete(id);
   }
 
+  /**
+   * Drops a peer from the tombstone-GC quorum too (CRDT.PEER FORGET): collection no longer
+   * waits for it. Only for a node that will never come back with its old data — if it does,
+   * what was collected meanwhile can come back with it. Returns whether it was in the quorum.
+   */
+  forgetPeer(id: string): boolean {
+    this.peers.delete(id);
+    this.peerIds.delete(id);
+    const had = this.covered.delete(id);
+    let min = Infinity;
+    for (const c of this.covered.values()) min = Math.min(min, c);
+    if (min > 0 && min < Infinity) this.learnStable(this.rep.nodeId, min);
+    return had;
+  }
+
   private broadcast(batch: Buffer): void {
     const now = this.now();
     for (const p of this.peers.values()) {

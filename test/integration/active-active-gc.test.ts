@@ -1,7 +1,7 @@
 // Tombstone garbage collection between real server processes: after a delete-heavy workload
 // the tombstone count (INFO crdt) falls back to zero on every node, and a node frozen with
 // SIGSTOP while others delete holds collection back — when it resumes, what was deleted stays
-// deleted.
+// deleted; a node that is gone for good holds it back until CRDT.PEER FORGET.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
@@ -82,5 +82,22 @@ describe("active-active tombstone GC (3 processes)", () => {
       expect(await r.smembers("frozen")).toEqual(["b"]);
       expect(await r.exists("doomed")).toBe(0);
     }
+  });
+
+  it("a peer that is gone holds GC back even after CRDT.PEER DEL, until CRDT.PEER FORGET", async () => {
+    await clients[0].set("last", "1");
+    await everywhere("last", async (r) => (await r.get("last")) === "1");
+    const gone = servers.pop()!;
+    clients.pop()!.disconnect();
+    const exited = new Promise((r) => gone.proc.once("exit", r));
+    gone.proc.kill("SIGKILL");
+    await exited;
+    for (const r of clients) expect(await r.call("crdt.peer", "del", "127.0.0.1", String(bus[2]))).toBe(1);
+    await clients[0].del("last");
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const r of clients) expect(await infoField(r, "crdt_tombstones")).toBe(1);
+    for (const r of clients) expect(await r.call("crdt.peer", "forget", "127.0.0.1", String(bus[2]))).toBe(1);
+    await everywhere("collected without the forgotten peer", async (r) => (await infoField(r, "crdt_tombstones")) === 0);
+    expect(await clients[1].call("crdt.peer", "forget", "127.0.0.1", String(bus[2]))).toBe(0);
   });
 });
