@@ -90,6 +90,8 @@ export class ClusterBus {
   /** node -> reporter -> when it last reported the node as suspected. */
   private readonly failReports = new Map<ClusterNode, Map<ClusterNode, number>>();
   private readonly lastConnect = new Map<ClusterNode, number>();
+  /** DEBUG DROP-CLUSTER-PACKET-FILTER: received messages of this Redis type number are dropped (-1: none). */
+  dropFilter = -1;
 
   constructor(private readonly state: ClusterState, private readonly nodeTimeout: () => number,
               private readonly hooks: BusHooks) {}
@@ -295,6 +297,10 @@ export class ClusterBus {
 
   private receive(msg: Message, socket: net.Socket, linkNode: ClusterNode | null): void {
     const st = this.state;
+    if (this.dropFilter >= 0 && REDIS_TYPE[msg.type] === this.dropFilter) {
+      log("warning", "Dropping packet that matches debug drop filter");
+      return;
+    }
     bump(st.stats.received, msg.type);
     let sender = st.nodes.get(msg.sender.id);
     if (linkNode?.handshake && msg.type === "pong") {
@@ -329,10 +335,13 @@ export class ClusterBus {
     this.updateRole(sender, msg.sender.master);
     this.hooks.onHeader(sender, msg);
     if (!sender.master) {
-      const claimed = expand(msg.sender.slots);
-      this.updateSlotsConfigWith(sender, msg.sender.configEpoch, claimed);
+      const claimed = clampRanges(msg.sender.slots);
+      // Most messages claim what we already know: skip the per-slot work then.
+      if (!sameRanges(claimed, st.rangesOf(sender))) {
+        this.updateSlotsConfigWith(sender, msg.sender.configEpoch, claimed);
+        this.tellStaleClaimer(sender, msg.sender.configEpoch, claimed, socket);
+      }
       this.handleEpochCollision(sender);
-      this.tellStaleClaimer(sender, msg.sender.configEpoch, claimed, socket);
     }
     for (const g of msg.gossip ?? []) this.gossipAbout(sender, g, now);
     switch (msg.type) {
@@ -352,7 +361,7 @@ export class ClusterBus {
         if (u && n && !n.myself && n.configEpoch < u.configEpoch) {
           n.master = null;
           n.configEpoch = u.configEpoch;
-          this.updateSlotsConfigWith(n, u.configEpoch, expand(u.slots));
+          this.updateSlotsConfigWith(n, u.configEpoch, clampRanges(u.slots));
         }
         break;
       }
@@ -390,12 +399,12 @@ export class ClusterBus {
    * clusterUpdateSlotsConfigWith). If this node (or the master it replicates) loses its
    * last slot that way, it becomes the claimer's replica: its replica won a failover.
    */
-  private updateSlotsConfigWith(sender: ClusterNode, epoch: number, claimed: Set<number>): void {
+  private updateSlotsConfigWith(sender: ClusterNode, epoch: number, claimed: [number, number][]): void {
     const st = this.state;
     const curMaster = st.myself.master ?? st.myself;
     let newMaster: ClusterNode | null = null;
     const dirty: number[] = [];
-    for (const s of claimed) {
+    for (const [a, b] of claimed) for (let s = a; s <= b; s++) {
       const cur = st.owner[s];
       if (cur === sender) continue;
       // A slot being imported is settled by hand (CLUSTER SETSLOT NODE), as in Redis.
@@ -424,9 +433,9 @@ export class ClusterBus {
   }
 
   /** A master claims slots we know a newer owner of: tell it (Redis's UPDATE message). */
-  private tellStaleClaimer(sender: ClusterNode, epoch: number, claimed: Set<number>, socket: net.Socket): void {
+  private tellStaleClaimer(sender: ClusterNode, epoch: number, claimed: [number, number][], socket: net.Socket): void {
     const st = this.state;
-    for (const s of claimed) {
+    for (const [a, b] of claimed) for (let s = a; s <= b; s++) {
       const cur = st.owner[s];
       if (cur === null || cur === sender || cur.configEpoch <= epoch) continue;
       this.send(socket, "update", { update: { id: cur.id, configEpoch: cur.configEpoch, slots: st.rangesOf(cur) } });
@@ -467,10 +476,25 @@ export class ClusterBus {
   }
 }
 
-function expand(ranges: [number, number][] | undefined): Set<number> {
-  const out = new Set<number>();
-  for (const [a, b] of ranges ?? []) for (let s = Math.max(0, a); s <= Math.min(b, CLUSTER_SLOTS - 1); s++) out.add(s);
+/** Redis's CLUSTERMSG_TYPE_* numbers, for DEBUG DROP-CLUSTER-PACKET-FILTER. */
+const REDIS_TYPE: Record<MessageType, number> = {
+  ping: 0, pong: 1, meet: 2, fail: 3, "auth-request": 5, "auth-ack": 6, update: 7, mfstart: 8,
+};
+
+/** A peer's slot ranges, kept within 0..16383. */
+function clampRanges(ranges: [number, number][] | undefined): [number, number][] {
+  const out: [number, number][] = [];
+  for (const r of Array.isArray(ranges) ? ranges : []) {
+    const a = Math.max(0, Number(r[0]) | 0), b = Math.min(CLUSTER_SLOTS - 1, Number(r[1]) | 0);
+    if (a <= b) out.push([a, b]);
+  }
   return out;
+}
+
+function sameRanges(x: [number, number][], y: [number, number][]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i][0] !== y[i][0] || x[i][1] !== y[i][1]) return false;
+  return true;
 }
 
 function bump(m: Map<string, number>, k: string): void {

@@ -67,7 +67,8 @@ export class Cluster {
       changed: () => this.changed(),
     });
     this.bus = new ClusterBus(this.state, nodeTimeout, {
-      changed: () => this.changed(),
+      // What the bus learns is applied once per event-loop turn, not once per message.
+      changed: () => this.changedSoon(),
       replOffset: () => replicationOf(this.server).offset,
       becomeReplicaOf: (n) => this.becomeReplicaOf(n),
       countKeysInSlot: (slot) => this.countKeysInSlot(slot),
@@ -173,6 +174,18 @@ export class Cluster {
     this.changed();
   }
 
+  private pendingChange = false;
+
+  /** changed(), once, after the current batch of I/O (bus messages arrive in bursts). */
+  changedSoon(): void {
+    if (this.pendingChange) return;
+    this.pendingChange = true;
+    setImmediate(() => {
+      this.pendingChange = false;
+      this.changed();
+    });
+  }
+
   /** Something in the cluster's shape may have changed: sync the kernels, save nodes.conf. */
   changed(): void {
     const st = this.state;
@@ -239,7 +252,7 @@ export class Cluster {
     for (const n of st.nodes.values()) {
       sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake}:${n.master?.id};`;
     }
-    for (let s = 0; s < CLUSTER_SLOTS; s++) sig += st.owner[s]?.id.slice(0, 8) ?? "-";
+    sig += `|v${st.slotsVersion}|`;
     for (const [s, n] of st.migrating) sig += `m${s}${n.id}`;
     for (const [s, n] of st.importing) sig += `i${s}${n.id}`;
     return sig;

@@ -76,8 +76,21 @@ export class ClusterState {
 
   // ---- slots ------------------------------------------------------------------------------
 
+  /** Bumped by every change of a slot's owner (caches below key on it). */
+  private version = 0;
+  /** Changes whenever any slot changes owner. */
+  get slotsVersion(): number { return this.version; }
+  private readonly counts = new Map<ClusterNode, number>();
+  private readonly rangesCache = new Map<ClusterNode, { version: number; ranges: [number, number][] }>();
+
+  /** The only way a slot changes owner: keeps per-node counts and cached ranges right. */
   assign(slot: number, node: ClusterNode | null): void {
+    const old = this.owner[slot];
+    if (old === node) return;
+    if (old) this.counts.set(old, (this.counts.get(old) ?? 1) - 1);
+    if (node) this.counts.set(node, (this.counts.get(node) ?? 0) + 1);
     this.owner[slot] = node;
+    this.version++;
   }
 
   slotsOf(node: ClusterNode): number[] {
@@ -86,8 +99,10 @@ export class ClusterState {
     return out;
   }
 
-  /** Contiguous [start, end] ranges of the slots node owns. */
+  /** Contiguous [start, end] ranges of the slots node owns (cached until a slot changes owner). */
   rangesOf(node: ClusterNode): [number, number][] {
+    const cached = this.rangesCache.get(node);
+    if (cached && cached.version === this.version) return cached.ranges;
     const out: [number, number][] = [];
     let start = -1;
     for (let s = 0; s <= CLUSTER_SLOTS; s++) {
@@ -95,6 +110,7 @@ export class ClusterState {
       if (mine && start < 0) start = s;
       else if (!mine && start >= 0) { out.push([start, s - 1]); start = -1; }
     }
+    this.rangesCache.set(node, { version: this.version, ranges: out });
     return out;
   }
 
@@ -105,9 +121,7 @@ export class ClusterState {
 
   /** Number of slots node owns (Redis's numslots). */
   numSlots(node: ClusterNode): number {
-    let n = 0;
-    for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) n++;
-    return n;
+    return this.counts.get(node) ?? 0;
   }
 
   /** The replicas of master (Redis's master->slaves), in the nodes table's order. */
@@ -124,18 +138,19 @@ export class ClusterState {
 
   /** Masters that own at least one slot (CLUSTER INFO cluster_size). */
   size(): number {
-    const owners = new Set<ClusterNode>();
-    for (const n of this.owner) if (n) owners.add(n);
-    return owners.size;
+    let n = 0;
+    for (const c of this.counts.values()) if (c > 0) n++;
+    return n;
   }
 
   /** cluster_state: ok when every slot is served by a node not marked failing. */
   stateOk(requireFullCoverage: boolean): boolean {
-    for (const n of this.owner) {
-      if (n === null) { if (requireFullCoverage) return false; continue; }
-      if (n.fail) return false;
+    let covered = 0;
+    for (const [n, c] of this.counts) {
+      if (c > 0 && n.fail) return false;
+      covered += c;
     }
-    return true;
+    return !requireFullCoverage || covered === CLUSTER_SLOTS;
   }
 
   // ---- nodes ------------------------------------------------------------------------------
@@ -150,7 +165,9 @@ export class ClusterState {
   removeNode(node: ClusterNode): void {
     this.nodes.delete(node.id);
     for (const n of this.nodes.values()) if (n.master === node) n.master = null;
-    for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) this.owner[s] = null;
+    for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) this.assign(s, null);
+    this.counts.delete(node);
+    this.rangesCache.delete(node);
     for (const [s, n] of this.migrating) if (n === node) this.migrating.delete(s);
     for (const [s, n] of this.importing) if (n === node) this.importing.delete(s);
   }
@@ -232,7 +249,7 @@ export class ClusterState {
           continue;
         }
         const [a, b] = s.split("-").map(Number);
-        for (let x = a; x <= (b ?? a); x++) this.owner[x] = n;
+        for (let x = a; x <= (b ?? a); x++) this.assign(x, n);
       }
     }
     return me;

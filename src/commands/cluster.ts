@@ -12,6 +12,7 @@ import type { Cluster } from "../cluster/cluster.js";
 import type { ClusterClientFlags } from "../cluster/redirect.js";
 import { bumpEpochWithoutConsensus } from "../cluster/failover.js";
 import { replicationOf } from "../repl/replication.js";
+import { defineDebug } from "./debug.js";
 
 const DISABLED = "This instance has cluster support disabled";
 
@@ -377,6 +378,13 @@ export function registerClusterCommands(t: CommandTable): void {
     if (error) return ctx.reply.error(error);
     ctx.reply.ok();
   }));
+
+  defineDebug("drop-cluster-packet-filter", 3, (ctx) => {
+    const v = parseInteger(ctx.argv[2]);
+    if (v === null) return ctx.reply.error(ERR.notInteger);
+    if (ctx.server.cluster) ctx.server.cluster.bus.dropFilter = Number(v);
+    ctx.reply.ok();
+  });
 
   t.define("asking", clusterOnly((ctx) => { flagsOf(ctx).asking = true; ctx.reply.ok(); }));
   t.define("readonly", clusterOnly((ctx) => { flagsOf(ctx).readonly = true; ctx.reply.ok(); }));

@@ -223,8 +223,14 @@ function registerBuiltins(): void {
   ]));
 }
 
+let builtinsRegistered = false;
+
 export function registerDebugCommand(t: CommandTable): void {
-  if (subs.size === 0) registerBuiltins();
+  // (A family may have defined its own subcommands before this runs.)
+  if (!builtinsRegistered) {
+    builtinsRegistered = true;
+    registerBuiltins();
+  }
   t.define("debug", (ctx) => {
     const { server, client, argv, reply } = ctx;
     if (!protectedActionAllowed(server.config.get("enable-debug-command"), client.isLocal)) {

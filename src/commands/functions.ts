@@ -182,6 +182,7 @@ function fcallGeneric(ctx: CommandContext, ro: boolean): void {
   if (numkeys > BigInt(argv.length - 3)) return reply.error("Number of keys can't be greater than number of args");
   if (numkeys < 0n) return reply.error("Number of keys can't be negative");
   const f = entry.fn.flags;
+  if (f.noCluster && server.cluster) return reply.error("Can not run script on cluster, 'no-cluster' flag is set.");
   if (!f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
   if (!f.noWrites && !goodReplicas(server)) return reply.error(NOREPLICAS_ERR);
   if (!f.noWrites && !f.allowOom && server.maxmemory.oom) {

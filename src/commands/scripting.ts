@@ -185,6 +185,7 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
   }
   const script = engine.scripts.get(sha)!;
   const f = script.flags;
+  if (!f.compat && f.noCluster && server.cluster) return reply.error("Can not run script on cluster, 'no-cluster' flag is set.");
   if (!f.compat && !f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
   if (!f.compat && !f.noWrites && !goodReplicas(server)) return reply.error(NOREPLICAS_ERR);
   if (!f.compat && !f.noWrites && !f.allowOom && server.maxmemory.oom) {
