@@ -133,6 +133,15 @@ describe("permissions", () => {
     expect(await r.call("ACL", "DRYRUN", "u", "set", "b1", "v")).toBe("OK");
   });
 
+  it("MIGRATE's keys are the ones after KEYS, past AUTH's password and AUTH2's user and password", async () => {
+    await r.call("ACL", "SETUSER", "m", "on", "nopass", "+@all", "resetkeys", "%R~read*", "%W~write*", "~rw*");
+    const dry = (...args: string[]) => r.call("ACL", "DRYRUN", "m", "MIGRATE", "h", "1", "", "0", "5000", ...args);
+    expect(await dry("AUTH", "KEYS", "KEYS", "rw")).toBe("OK");
+    expect(await dry("AUTH", "KEYS", "KEYS", "read")).toBe("This user has no permissions to access the 'read' key");
+    expect(await dry("AUTH2", "KEYS", "KEYS", "KEYS", "rw")).toBe("OK");
+    expect(await dry("AUTH2", "u", "KEYS", "KEYS", "write")).toBe("This user has no permissions to access the 'write' key");
+  });
+
   it("channels are checked by ACL DRYRUN for PUBLISH and by pattern for PSUBSCRIBE", async () => {
     await r.call("ACL", "SETUSER", "u", "on", "nopass", "+@all", "resetchannels", "&news.*");
     expect(await r.call("ACL", "DRYRUN", "u", "publish", "news.1", "m")).toBe("OK");

@@ -5,7 +5,7 @@
 // a TLS-only server (port 0), moving the tls-port, and a replica linked over TLS.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -172,6 +172,20 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
       expect(await cipherOf()).toBe("TLS_RSA_WITH_AES_128_CBC_SHA256");
     } finally {
       await plain.config("SET", "tls-protocols", "", "tls-ciphers", "DEFAULT", "tls-prefer-server-ciphers", "no");
+    }
+  });
+
+  it("tls-ca-cert-dir alone trusts the certificates in that directory", async () => {
+    const caDir = mkdtempSync(join(tmpdir(), "lkv-ca-"));
+    copyFileSync(certs.ca, join(caDir, "ca.pem"));
+    try {
+      // Without a CA the configuration would be refused (tls-auth-clients yes needs one).
+      expect(await plain.config("SET", "tls-ca-cert-file", "", "tls-ca-cert-dir", caDir)).toBe("OK");
+      expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
+      expect(await tlsPing(tlsPort, { cert: pem(certs.rogue), key: pem(certs.rogueKey) })).toBe("refused");
+    } finally {
+      await plain.config("SET", "tls-ca-cert-file", certs.ca, "tls-ca-cert-dir", "");
+      rmSync(caDir, { recursive: true, force: true });
     }
   });
 
