@@ -265,6 +265,8 @@ export function activeExpireCycle(nowMs: f64, maxSamples: i32): i32 {
   return expireCycle(maxSamples);
 }
 export function setActiveExpire(on: bool): void { setActiveExpireFlag(on); }
+/** CLIENT PAUSE: reads leave keys whose TTL has passed in place (src/server/pause.ts). */
+export { setExpiryPaused } from "./keyspace/keyspace";
 /** The host's maxmemory-policy is allkeys-lfu or volatile-lfu (OBJECT FREQ answers). */
 export function setLfuPolicy(on: bool): void { setLfuPolicyFlag(on); }
 /** CONFIG lfu-log-factor / lfu-decay-time. */

@@ -136,13 +136,24 @@ function lfuLogIncr(counter: u32): u32 {
 
 // ---- lookup ---------------------------------------------------------------------------
 
-/** The live entry for a key (deleting it first if its TTL has passed), or null. */
-export function lookupKey(db: Db, ptr: usize, len: usize): Entry | null {
+/**
+ * CLIENT PAUSE is in effect (src/server/pause.ts): reads see a key whose TTL has passed as
+ * absent but leave it in place, so the dataset stays constant (Redis's expireIfNeeded under
+ * checkClientPauseTimeoutAndReturnIfPaused). Write lookups still reclaim it, since a write
+ * that re-creates the key must not find the stale entry in the dict.
+ */
+export let expiryPaused = false;
+export function setExpiryPaused(on: bool): void { expiryPaused = on; }
+
+/**
+ * The live entry for a key (deleting it first if its TTL has passed, unless keepExpired), or null.
+ */
+export function lookupKey(db: Db, ptr: usize, len: usize, keepExpired: bool = false): Entry | null {
   const h = hashBytes(ptr, len);
   const e = db.dict.find(ptr, len, h);
   if (e == null) return null;
   if (e.expireAt >= 0 && e.expireAt <= now) {
-    deleteExpired(db, e);
+    if (!keepExpired) deleteExpired(db, e);
     return null;
   }
   return e;
@@ -150,7 +161,7 @@ export function lookupKey(db: Db, ptr: usize, len: usize): Entry | null {
 
 /** lookupKey for a read command: counts hits and misses, touches the LRU clock. */
 export function lookupKeyRead(db: Db, ptr: usize, len: usize): Entry | null {
-  const e = lookupKey(db, ptr, len);
+  const e = lookupKey(db, ptr, len, expiryPaused);
   if (e == null) { keyspaceMisses++; return null; }
   keyspaceHits++;
   touchEntry(e);
@@ -159,7 +170,7 @@ export function lookupKeyRead(db: Db, ptr: usize, len: usize): Entry | null {
 
 /** lookupKeyRead with Redis's LOOKUP_NOTOUCH: counts hits and misses, leaves the LRU clock. */
 export function lookupKeyReadNoTouch(db: Db, ptr: usize, len: usize): Entry | null {
-  const e = lookupKey(db, ptr, len);
+  const e = lookupKey(db, ptr, len, expiryPaused);
   if (e == null) keyspaceMisses++;
   else keyspaceHits++;
   return e;
@@ -176,7 +187,7 @@ export function lookupKeyReadNoTouch(db: Db, ptr: usize, len: usize): Entry | nu
  */
 export function expireIfNeeded(db: Db, e: Entry): bool {
   if (!keyIsExpired(e)) return false;
-  deleteExpired(db, e);
+  if (!expiryPaused) deleteExpired(db, e);
   return true;
 }
 

@@ -30,6 +30,8 @@ export const REDIS_OK_COUNTS = {
   "tracking": 51,
   "protocol": 19,
   "latency-monitor": 13,
+  "pause": 14,
+  "slowlog": 9,
   "dump": 9,
   "bitops": 45,
   "bitfield": 16,
@@ -70,6 +72,9 @@ export const HARNESS_OK_COUNTS = {
   "expire": 70,
   "multi": 63,
   "scripting": 306,
+  "pause": 16,
+  "slowlog": 16,
+  "latency-monitor": 14,
 };
 
 /** The units of issue 6 (ACL, AUTH): what `--harness` runs by default. */

@@ -27,6 +27,7 @@ import { registerPubsubCommands } from "./pubsub.js";
 import { registerMonitorCommand } from "./monitor.js";
 import { registerLolwutCommand } from "./lolwut.js";
 import { registerTrackingCommands } from "./tracking.js";
+import { registerClientPauseCommands } from "./client-pause.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -56,4 +57,5 @@ export function registerAllCommands(t: CommandTable): void {
   registerAclCommands(t);
   registerLolwutCommand(t);
   registerTrackingCommands(t);
+  registerClientPauseCommands(t);
 }

@@ -18,6 +18,7 @@ import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { parseInteger } from "./context.js";
 import type { FunctionsState } from "./functions.js";
 import { busyGate, shouldPause } from "../scripting/busy.js";
+import { mayReplicate } from "./may-replicate.js";
 import { replicationOf } from "../repl/replication.js";
 import { discardTransaction } from "./multi.js";
 import { aclOf } from "../acl/acl.js";
@@ -132,7 +133,7 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
     return { error: `-${message}` };
   };
   const write = eff.flags.has("write");
-  if (run.readOnly && (write || eff.flags.has("may_replicate"))) {
+  if (run.readOnly && (write || mayReplicate(eff))) {
     return reject("ERR", "ERR Write commands are not allowed from read-only scripts.");
   }
   if (write && !goodReplicas(server)) return reject("NOREPLICAS", NOREPLICAS_ERR.slice(1));

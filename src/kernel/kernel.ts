@@ -74,6 +74,8 @@ export interface KernelExports {
   keyPresence(db: number, ptr: number, len: number, nowMs: number): number;
   activeExpireCycle(nowMs: number, maxSamples: number): number;
   setActiveExpire(on: number): void;
+  /** CLIENT PAUSE: reads leave keys past their TTL in place (src/server/pause.ts). */
+  setExpiryPaused(on: number): void;
   setLfuPolicy(on: number): void;
   setLfuParams(logFactor: number, decayTime: number): void;
   setKeyHandle(db: number, ptr: number, len: number, type: number, handle: number, nowMs: number): void;

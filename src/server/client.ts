@@ -291,10 +291,11 @@ export class Client {
         // whose commands are restricted; while a MONITOR listens, so it sees every command;
         // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads;
         // on a stale replica, to be refused (stale-replica.ts); after rename-command of a
-        // kernel command, to be looked up by its new name.
+        // kernel command, to be looked up by its new name; under CLIENT PAUSE, to be
+        // postponed or run.
         shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
           (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
-          staleReplica(this.server) || this.server.kernelRenamed);
+          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0);
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());

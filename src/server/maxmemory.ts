@@ -132,6 +132,9 @@ export class MaxMemory {
     if (limit <= 0) return true;
     let used = this.usedForEviction();
     if (used <= limit) return true;
+    // CLIENT PAUSE keeps the dataset constant: no eviction, and no OOM either (Redis's
+    // isSafeToPerformEvictions makes performEvictions answer EVICT_OK while paused).
+    if (this.server.pause.type !== 0) return true;
     if (this.policy === 0 || !this.safeToEvict()) return false;
     const shards = this.server.shards;
     const now = this.server.now();

@@ -35,6 +35,7 @@ import { PubSub } from "../pubsub/pubsub.js";
 import { monitorBefore, monitorAfter } from "../commands/monitor.js";
 import { rejectInSubscribedContext } from "../commands/pubsub.js";
 import { trackingOf } from "./tracking.js";
+import { ClientPause, PAUSE_OFF } from "./pause.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -70,6 +71,8 @@ export class Server {
   readonly pubsub: PubSub;
   /** Clients in MONITOR mode: src/commands/monitor.ts. */
   readonly monitors = new Set<Client>();
+  /** CLIENT PAUSE: src/server/pause.ts. */
+  readonly pause = new ClientPause(this);
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
   private listener?: net.Server;
@@ -267,7 +270,7 @@ export class Server {
 
   /** Clients blocked in a blocking command. */
   blockedClients(): number {
-    return this.blocking.count;
+    return this.blocking.count + this.pause.postponedCount;
   }
 
   /** A new client connection (plain, or TLS once its handshake is done: src/server/tls.ts). */
@@ -312,6 +315,7 @@ export class Server {
     if (this.minReplicas.active && !this.minReplicas.satisfied() && this.noReplicasRejects(client, argv)) return;
     if (staleReplica(this) && this.masterDownRejects(client, argv)) return;
     trackingOf(this).beforeCommand();
+    if (this.pause.type !== PAUSE_OFF && this.pause.postpones(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
     this.execCommand(client, argv, false);
   }
@@ -526,7 +530,8 @@ export class Server {
     // itself once few sampled keys are stale, so repeat only while passes keep finding some.
     const hz = Math.max(1, Math.min(500, this.config.getNumber("hz")));
     const deadline = performance.now() + 250 / hz;
-    for (const s of this.shards) {
+    // No active expiry while clients are paused (the dataset stays constant: src/server/pause.ts).
+    if (this.pause.type === PAUSE_OFF) for (const s of this.shards) {
       let deleted: number;
       do {
         deleted = s.kernel.x.activeExpireCycle(now, 1000);
