@@ -28,6 +28,8 @@ import { registerMonitorCommand } from "./monitor.js";
 import { registerLolwutCommand } from "./lolwut.js";
 import { registerTrackingCommands } from "./tracking.js";
 import { registerClientPauseCommands } from "./client-pause.js";
+import { registerSlowlogCommands } from "./slowlog.js";
+import { registerLatencyCommands } from "./latency.js";
 
 export function registerAllCommands(t: CommandTable): void {
   registerConnectionCommands(t);
@@ -58,4 +60,6 @@ export function registerAllCommands(t: CommandTable): void {
   registerLolwutCommand(t);
   registerTrackingCommands(t);
   registerClientPauseCommands(t);
+  registerSlowlogCommands(t);
+  registerLatencyCommands(t);
 }

@@ -119,6 +119,26 @@ export class LatencyHistogram {
     }
     return HIST_MAX_NS;
   }
+
+  /**
+   * LATENCY HISTOGRAM's cumulative distribution (Redis's fillCommandCDF over hdr_iter_log
+   * from 1024 ns, base 2): [microseconds, values at or below] at each power of two where the
+   * count grew.
+   */
+  cdf(): [number, number][] {
+    const out: [number, number][] = [];
+    let i = 0, cumulative = 0, previous = 0;
+    for (let level = HIST_MIN_NS; cumulative < this.count && level <= 2 * HIST_MAX_NS; level *= 2) {
+      for (; i < BUCKETS; i++) {
+        const j = i + BASE;
+        if (((j % 128) + 128) * 2 ** Math.floor(j / 128) > level) break;
+        cumulative += this.counts[i];
+      }
+      if (cumulative > previous) out.push([Math.floor(level / 1000), cumulative]);
+      previous = cumulative;
+    }
+    return out;
+  }
 }
 
 /** Index offset of the first bucket (HIST_MIN_NS = 2^10: shift 3, sub 128). */

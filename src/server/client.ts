@@ -25,6 +25,7 @@ import { log } from "./log.js";
 import { skipValue } from "./resp-read.js";
 import { perfConfig } from "../config/perf-config.js";
 import { recordKernelRun, recordCall } from "../commands/stats.js";
+import { logSlowKernelRun } from "./slowlog.js";
 import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, takeBatch } from "./reply-batch.js";
 
 let nextClientId = 1;
@@ -292,14 +293,19 @@ export class Client {
         // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads;
         // on a stale replica, to be refused (stale-replica.ts); after rename-command of a
         // kernel command, to be looked up by its new name; under CLIENT PAUSE, to be
-        // postponed or run.
+        // postponed or run; with a slowlog threshold under 1 ms, to be timed one by one
+        // (src/server/slowlog.ts).
         shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
           (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
-          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0);
+          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0 || this.server.slowlog.perCommand);
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
-        recordKernelRun(this.server, k.x, k.mem, performance.now() - t0);
+        const ms = performance.now() - t0;
+        recordKernelRun(this.server, k.x, k.mem, ms);
+        if (ms * 1000 >= this.server.slowlog.slowerThanUs || ms >= this.server.latency.thresholdMs) {
+          logSlowKernelRun(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? k.x.consumedPos() : k.x.commandStart(), ms);
+        }
         const out = k.output();
         if (out.length) this.write(out, false);
         shard.afterCall();

@@ -36,6 +36,8 @@ import { monitorBefore, monitorAfter } from "../commands/monitor.js";
 import { rejectInSubscribedContext } from "../commands/pubsub.js";
 import { trackingOf } from "./tracking.js";
 import { ClientPause, PAUSE_OFF } from "./pause.js";
+import { SlowLog, logCall } from "./slowlog.js";
+import { LatencyMonitor } from "./latency-monitor.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -73,6 +75,10 @@ export class Server {
   readonly monitors = new Set<Client>();
   /** CLIENT PAUSE: src/server/pause.ts. */
   readonly pause = new ClientPause(this);
+  /** SLOWLOG: src/server/slowlog.ts. */
+  readonly slowlog: SlowLog;
+  /** LATENCY: src/server/latency-monitor.ts. */
+  readonly latency: LatencyMonitor;
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
   private listener?: net.Server;
@@ -130,6 +136,8 @@ export class Server {
     this.pubsub = new PubSub(this);
     this.maxmemory = new MaxMemory(this);
     this.minReplicas = new MinReplicas(this);
+    this.slowlog = new SlowLog(this);
+    this.latency = new LatencyMonitor(this);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
     for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
@@ -498,7 +506,9 @@ export class Server {
     }
     monitorAfter(this, client, spec, argv);
     spec.calls++;
-    recordCall(this, spec, (performance.now() - t0) * 1000);
+    const usec = (performance.now() - t0) * 1000;
+    recordCall(this, spec, usec);
+    logCall(this, client, spec, argv, usec);
     if (reply.errors !== errorsBefore) {
       spec.failedCalls++;
       // A script failing with the error a command it called already counted (redis.call's
@@ -529,7 +539,8 @@ export class Server {
     // Redis's slow expire cycle may use 25% of a cron period; each kernel pass stops by
     // itself once few sampled keys are stale, so repeat only while passes keep finding some.
     const hz = Math.max(1, Math.min(500, this.config.getNumber("hz")));
-    const deadline = performance.now() + 250 / hz;
+    const expireStart = performance.now();
+    const deadline = expireStart + 250 / hz;
     // No active expiry while clients are paused (the dataset stays constant: src/server/pause.ts).
     if (this.pause.type === PAUSE_OFF) for (const s of this.shards) {
       let deleted: number;
@@ -538,6 +549,7 @@ export class Server {
         s.afterCall(); // each pass starts a new effect log: drain it before the next
       } while (deleted > 0 && performance.now() < deadline);
     }
+    this.latency.addSampleIfNeeded("expire-cycle", performance.now() - expireStart);
   }
 
   async close(): Promise<void> {

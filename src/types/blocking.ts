@@ -76,6 +76,8 @@ export class Blocking {
    * Client.denyBlocking.
    */
   denied: (c: Client) => boolean = (c) => c.denyBlocking;
+  /** Called when a client stops being blocked (served, timed out, unblocked): the slow log's hook. */
+  onUnblocked: ((c: Client) => void) | null = null;
 
   constructor(private readonly server: Server) {}
 
@@ -222,6 +224,7 @@ export class Blocking {
       if (q.waiters.length === 0) this.waiting.delete(id);
     }
     if (this.byClient.size === 0) this.lastKernelMoves = -1;
+    this.onUnblocked?.(c);
   }
 
   /**
