@@ -64,3 +64,39 @@ export function recordKey(kind: u8, db: i32, key: ArrayBuffer): void {
   store<u32>(p, <u32>len);
   memory.copy(p + 4, changetype<usize>(key), len);
 }
+
+// ---- keys created (the `new` keyspace event) -----------------------------------------------
+//
+// A separate log, not an effect kind: effect consumers (AOF, replication) must not see it.
+// Off unless the host's notifier turns it on (notify-keyspace-events with n); dbAdd appends
+// each key it creates, in the same record layout with kind EFFECT_NEW_KEY. The host drains it
+// after every kernel call and after each key it creates through setKeyHandle.
+
+export const EFFECT_NEW_KEY: u8 = 4;
+
+export let newKeyLogEnabled = false;
+let newCap: usize = 1024;
+export let newKeysPtr: usize = heap.alloc(newCap);
+export let newKeysLen: usize = 0;
+
+export function setNewKeyLogEnabled(on: bool): void { newKeyLogEnabled = on; newKeysLen = 0; }
+export function clearNewKeys(): void { newKeysLen = 0; }
+
+/** Records a key dbAdd created in db. */
+export function recordNewKey(db: i32, key: ArrayBuffer): void {
+  const len = <usize>key.byteLength;
+  const total: usize = 16 + len;
+  if (newKeysLen + total > newCap) {
+    while (newCap < newKeysLen + total) newCap <<= 1;
+    newKeysPtr = heap.realloc(newKeysPtr, newCap);
+  }
+  const p = newKeysPtr + newKeysLen;
+  store<u32>(p, <u32>total);
+  store<u8>(p, EFFECT_NEW_KEY, 4);
+  store<u8>(p, <u8>db, 5);
+  store<u16>(p, 0, 6);
+  store<u32>(p, 1, 8);
+  store<u32>(p, <u32>len, 12);
+  memory.copy(p + 16, changetype<usize>(key), len);
+  newKeysLen += total;
+}

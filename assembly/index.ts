@@ -34,6 +34,7 @@ import { lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand a
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
   setEffectsEnabled as setEffects } from "./effects";
 import { keyHashSlot } from "./cluster/slot";
+import { newKeysPtr as newKeysPtrVar, newKeysLen as newKeysLenVar } from "./effects";
 import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
 import { setHashListpackLimits as setHashLimits } from "./keyspace/hash-value";
@@ -257,6 +258,10 @@ export function effectsPtr(): usize { return effPtr; }
 export function effectsLen(): usize { return effLen; }
 /** Empties the effect log once the host has drained it (host-only calls do not reset it). */
 export function clearEffects(): void { resetEffects(); }
+/** The keys dbAdd created since the last clear (the `new` keyspace event), when enabled. */
+export { setNewKeyLogEnabled, clearNewKeys } from "./effects";
+export function newKeysPtr(): usize { return newKeysPtrVar; }
+export function newKeysLen(): usize { return newKeysLenVar; }
 
 /** One active-expiry pass (host timer, like Redis's serverCron); returns keys deleted. */
 export function activeExpireCycle(nowMs: f64, maxSamples: i32): i32 {

@@ -99,7 +99,7 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
     unlinkEntry(db, old);
     releaseValue(old);
   }
-  const e = dbAdd(db, keyPtr, keyLen);
+  const e = dbAdd(db, keyPtr, keyLen, false); // moved here, not created
   e.type = load<u8>(ptr);
   e.isInt = load<u8>(ptr + 1) != 0;
   e.isRaw = load<u8>(ptr + 2) != 0;

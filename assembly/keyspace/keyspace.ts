@@ -7,7 +7,7 @@
 import { Dict } from "./dict";
 import { Entry, OBJ_STRING, OBJ_HASH } from "./entry";
 import { hashBytes, copyBytes } from "./hash";
-import { effectsEnabled, recordKey, EFFECT_EXPIRED } from "../effects";
+import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewKey } from "../effects";
 import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
 import { keyHashSlot } from "../cluster/slot";
 
@@ -202,14 +202,18 @@ export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
 
 // ---- insert / delete ------------------------------------------------------------------
 
-/** Adds a new key (which must not exist) and returns its entry, typed as a string. */
-export function dbAdd(db: Db, ptr: usize, len: usize): Entry {
+/**
+ * Adds a new key (which must not exist) and returns its entry, typed as a string. logNew:
+ * it counts as created (the `new` event); not for a key moved in from another shard.
+ */
+export function dbAdd(db: Db, ptr: usize, len: usize, logNew: bool = true): Entry {
   const h = hashBytes(ptr, len);
   const e = new Entry(copyBytes(ptr, len), h);
   initAccessClock(e);
   db.dict.add(e);
   noteLinked(e);
   countInSlot(db, ptr, len, 1);
+  if (newKeyLogEnabled && logNew) recordNewKey(indexOfDb(db), e.key);
   return e;
 }
 
@@ -217,6 +221,7 @@ export function dbAdd(db: Db, ptr: usize, len: usize): Entry {
 export function dbAddEntry(db: Db, e: Entry): void {
   db.dict.add(e);
   countInSlot(db, changetype<usize>(e.key), <usize>e.key.byteLength, 1);
+  if (newKeyLogEnabled) recordNewKey(indexOfDb(db), e.key);
   if (e.expireAt >= 0) addToExpiring(db, e);
   noteLinked(e);
 }

@@ -12,6 +12,7 @@
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { ERR, parseInteger } from "./context.js";
+import { NOTIFY_STREAM } from "../pubsub/notify.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 import type { Server } from "../server/server.js";
 import { typeCommand } from "../types/keyspace.js";
@@ -379,7 +380,10 @@ function lookupOrCreateConsumer(env: { server: Server; db: number }, g: Consumer
   if (c) { c.seenTime = now; return c; }
   c = new Consumer(name, now);
   g.consumers.set(name, c);
+  // streamCreateConsumer notifies xgroup-createconsumer; with NOACK the creation is also
+  // propagated, and the notifier raises the event from that effect.
   if (noack) env.server.types.propagate(env.db, [b("XGROUP"), b("CREATECONSUMER"), key, groupName, b(name)]);
+  else env.server.pubsub.notifier.notify(NOTIFY_STREAM, "xgroup-createconsumer", key, env.db);
   return c;
 }
 

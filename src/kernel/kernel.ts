@@ -76,6 +76,11 @@ export interface KernelExports {
   setActiveExpire(on: number): void;
   /** CLIENT PAUSE: reads leave keys past their TTL in place (src/server/pause.ts). */
   setExpiryPaused(on: number): void;
+  /** The `new` keyspace event: dbAdd logs the keys it creates (src/pubsub/notify.ts). */
+  setNewKeyLogEnabled(on: number): void;
+  newKeysPtr(): number;
+  newKeysLen(): number;
+  clearNewKeys(): void;
   setLfuPolicy(on: number): void;
   setLfuParams(logFactor: number, decayTime: number): void;
   setKeyHandle(db: number, ptr: number, len: number, type: number, handle: number, nowMs: number): void;
@@ -271,7 +276,7 @@ function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
 export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
   "argvPtr", "commandNamePtr", "ranCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
-  "migrateBlobPtr", "migrateBlobLen", "savePartial", "slotKeysPtr", "slotKeysLen",
+  "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen",
 ] as const;
 
 export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {

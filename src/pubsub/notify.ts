@@ -37,14 +37,32 @@ const lower = (b: Buffer | undefined) => (b ? b.toString("latin1").toLowerCase()
 
 export class KeyspaceNotifier {
   private flags = 0;
+  /** The kernels log created keys for the `new` event. */
+  private newKeys = false;
   private readonly subscription: Subscription;
 
   constructor(private readonly server: Server) {
     this.subscription = server.effects.subscribe({ onEffect: (e) => this.onEffect(e) }, false);
+    // The `new` event (Redis's dbAdd): the kernel logs the keys it creates while asked to
+    // (a log apart from the effects), drained after each kernel call and after each key the
+    // host creates (HostKeyspace.add, which may also overwrite: only the kernel knows).
+    const onAdd = server.types.onAdd;
+    server.types.onAdd = (db, key) => {
+      if (this.newKeys) server.router.shardOf(key).drainNewKeys();
+      onAdd(db, key);
+    };
     const update = () => {
       const f = keyspaceEventsStringToFlags(server.config.getString("notify-keyspace-events"));
       this.flags = f < 0 ? 0 : f;
       this.subscription.setActive((this.flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) !== 0 && (this.flags & ~3) !== 0);
+      const newKeys = (this.flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) !== 0 && (this.flags & NOTIFY_NEW) !== 0;
+      if (newKeys !== this.newKeys) {
+        this.newKeys = newKeys;
+        for (const sh of server.shards) {
+          sh.kernel.x.setNewKeyLogEnabled(newKeys ? 1 : 0);
+          sh.onNewKeys = newKeys ? (_s, log) => this.onNewKeys(log) : undefined;
+        }
+      }
     };
     server.config.onApply("notify-keyspace-events", update);
     update();
@@ -67,6 +85,19 @@ export class KeyspaceNotifier {
     if (e.kind === EFFECT_EVICTED) return emit(NOTIFY_EVICTED, "evicted", e.argv[0]);
     if (e.kind !== EFFECT_COMMAND || e.argv.length < 2) return;
     this.commandEvents(e, emit);
+  }
+
+  /** A drained kernel log of created keys (assembly/effects.ts record layout): one `new` each. */
+  private onNewKeys(log: Uint8Array): void {
+    if (!this.server.pubsub.anySubscriber) return;
+    const dv = new DataView(log.buffer, log.byteOffset, log.length);
+    for (let pos = 0; pos + 16 <= log.length;) {
+      const len = dv.getUint32(pos, true);
+      const db = log[pos + 5];
+      const n = dv.getUint32(pos + 12, true);
+      this.notify(NOTIFY_NEW, "new", Buffer.from(log.subarray(pos + 16, pos + 16 + n)), db);
+      pos += len;
+    }
   }
 
   /** Whether a key is gone after the write (a container the command emptied). */

@@ -125,9 +125,25 @@ export class Shard {
   }
 
   /** Releases host values the last kernel call dropped. */
+  /** Keys the kernel created (the `new` keyspace event), while src/pubsub/notify.ts listens. */
+  onNewKeys?: (shard: Shard, log: Uint8Array) => void;
+
+  /** Hands the kernel's log of created keys to onNewKeys. */
+  drainNewKeys(): void {
+    if (!this.onNewKeys) return;
+    const x = this.kernel.x;
+    const n = x.newKeysLen();
+    if (n === 0) return;
+    const p = x.newKeysPtr();
+    const log = this.kernel.mem.slice(p, p + n);
+    x.clearNewKeys();
+    this.onNewKeys(this, log);
+  }
+
   afterCall(): void {
     const freed = this.kernel.takeFreedHandles();
     if (freed.length) this.onFreedHandles(freed);
+    this.drainNewKeys();
     if (!this.recording) return;
     const x = this.kernel.x;
     const n = x.effectsLen();

@@ -117,4 +117,34 @@ describe("keyspace notifications", () => {
     for (let i = 0; i < 200 && !got.includes("__keyevent@0__:expired gone"); i++) await new Promise((x) => setTimeout(x, 10));
     expect(got).toContain("__keyevent@0__:expired gone");
   });
+
+  it("new: once per key created, by kernel and host commands alike, never for an overwrite", async () => {
+    const ev = await eventsOf("En", async () => {
+      await r.set("foo", "bar");
+      await r.set("foo", "baz");
+      await r.set("bar", "bar");
+      await r.rpush("list", "a");
+      await r.rpush("list", "b");
+      await r.hset("h", "f", "v");
+      await r.sadd("s1", "a");
+      await r.sunionstore("s1", "s1");
+      await r.copy("foo", "copied");
+    });
+    expect(ev).toEqual(["foo", "bar", "list", "h", "s1", "copied"].map((k) => `__keyevent@0__:new ${k}`));
+  });
+
+  it("XREADGROUP and XCLAIM raise xgroup-createconsumer for the consumer they create", async () => {
+    const ev = await eventsOf("Kt", async () => {
+      await r.xgroup("CREATE", "mystream", "mygroup", "$", "MKSTREAM");
+      await r.xgroup("CREATECONSUMER", "mystream", "mygroup", "Bob");
+      const id = await r.xadd("mystream", "1", "field1", "A");
+      await r.xreadgroup("GROUP", "mygroup", "Alice", "STREAMS", "mystream", ">");
+      await r.xclaim("mystream", "mygroup", "Mike", 0, id!, "FORCE");
+      await r.xgroup("DELCONSUMER", "mystream", "mygroup", "Lee");
+      await r.xautoclaim("mystream", "mygroup", "Bob", 0, id!);
+      await r.xgroup("DELCONSUMER", "mystream", "mygroup", "Bob");
+    });
+    expect(ev).toEqual(["xgroup-create", "xgroup-createconsumer", "xadd", "xgroup-createconsumer", "xgroup-createconsumer",
+      "xgroup-delconsumer"].map((e) => `__keyspace@0__:mystream ${e}`));
+  });
 });
