@@ -33,6 +33,10 @@ export class ReplicaLink {
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly repl: Replication;
+  /** Applies the stream held back by CLIENT PAUSE. */
+  private readonly resumeStream = () => { if (this.phase === "stream") this.onData(Buffer.alloc(0)); };
+  /** Bytes of the master's stream read but not yet applied (INFO slave_read_repl_offset). */
+  get unappliedBytes(): number { return this.phase === "stream" ? this.buf.length : 0; }
 
   constructor(private readonly server: Server, readonly host: string, readonly port: number) {
     this.repl = replicationOf(server);
@@ -195,6 +199,8 @@ export class ReplicaLink {
       if (this.phase === "stream") {
         const cmd = parseCommand(this.buf);
         if (!cmd) return;
+        // CLIENT PAUSE holds the master's commands too: read, but not applied until it ends.
+        if (this.server.pause.holdsMasterCommand(cmd.argv, this.resumeStream)) return;
         this.buf = this.buf.subarray(cmd.len);
         this.apply(cmd.argv, cmd.raw);
         continue;

@@ -251,7 +251,7 @@ export class Replication {
         ["master_link_status", link.connected ? "up" : "down"],
         ["master_last_io_seconds_ago", link.connected ? Math.floor((Date.now() - link.lastIo) / 1000) : -1],
         ["master_sync_in_progress", link.syncing ? 1 : 0],
-        ["slave_read_repl_offset", this.offset], ["slave_repl_offset", this.offset]);
+        ["slave_read_repl_offset", this.offset + link.unappliedBytes], ["slave_repl_offset", this.offset]);
       if (!link.connected) f.push(["master_link_down_since_seconds", Math.floor((Date.now() - link.downSince) / 1000)]);
       f.push(["slave_priority", this.server.config.getNumber("replica-priority")],
         ["slave_read_only", this.server.config.getBool("replica-read-only") ? 1 : 0],

@@ -43,6 +43,8 @@ export class ClientPause {
   endAt = 0;
   private postponed: Postponed[] = [];
   private timer?: NodeJS.Timeout;
+  /** Called once when the pause becomes less restrictive (a replica's held master stream). */
+  private resumeWaiters: (() => void)[] = [];
 
   constructor(private readonly server: Server) {}
 
@@ -81,6 +83,26 @@ export class ClientPause {
     // Less restrictive than before: the postponed clients are run again (they may be
     // postponed again), as Redis's unblockPostponedClients.
     if (type < old && this.postponed.length > 0) setImmediate(() => this.resumePostponed());
+    if (type < old && this.resumeWaiters.length > 0) {
+      const waiters = this.resumeWaiters.splice(0);
+      setImmediate(() => { for (const f of waiters) f(); });
+    }
+  }
+
+  /**
+   * A replica's master link: whether the pause holds this command of the master's stream
+   * (Redis pauses its master client too, so a paused replica's offset does not grow). When
+   * it does, `resume` is called once the pause lifts.
+   */
+  holdsMasterCommand(argv: Buffer[], resume: () => void): boolean {
+    if (this.type === PAUSE_OFF) return false;
+    if (this.type === PAUSE_WRITE) {
+      const found = this.server.resolveCommand(argv);
+      const spec = found.spec;
+      if (found.error !== undefined || !spec || !(spec.flags.has("write") || mayReplicate(spec))) return false;
+    }
+    if (!this.resumeWaiters.includes(resume)) this.resumeWaiters.push(resume);
+    return true;
   }
 
   private armTimer(): void {

@@ -3,7 +3,7 @@
 // everything; postponed clients resume in the order they were paused.
 import { describe, it, expect, afterEach } from "vitest";
 import type Redis from "ioredis";
-import { useServer, connectClient, type RunningServer } from "../helpers/server.js";
+import { useServer, connectClient, startServer, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
@@ -127,5 +127,39 @@ describe("CLIENT PAUSE ALL", () => {
     await expect(r.call("CLIENT", "PAUSE", "10", "READ")).rejects.toThrow("ERR CLIENT PAUSE mode must be WRITE or ALL");
     await expect(r.call("CLIENT", "PAUSE", "x")).rejects.toThrow("ERR timeout is not an integer or out of range");
     await expect(r.call("CLIENT", "PAUSE", "-1")).rejects.toThrow("ERR timeout is negative");
+  });
+});
+
+describe("CLIENT PAUSE on a replica", () => {
+  it("holds its master's stream: read (slave_read_repl_offset) but not applied until UNPAUSE", async () => {
+    const primary = await startServer();
+    const replica = await startServer();
+    const p = await connectClient(primary.port);
+    const rep = await connectClient(replica.port);
+    const field = async (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec((await rep.info("replication")) as string)?.[1] ?? -1);
+    const until = async (what: () => Promise<boolean>) => {
+      for (let i = 0; i < 300 && !(await what()); i++) await new Promise((x) => setTimeout(x, 20));
+      expect(await what()).toBe(true);
+    };
+    try {
+      await rep.call("REPLICAOF", "127.0.0.1", String(primary.port));
+      await until(async () => /master_link_status:up/.test((await rep.info("replication")) as string));
+      await p.set("rp:foo", "bar");
+      await until(async () => (await rep.get("rp:foo")) === "bar");
+      const applied = await field("slave_repl_offset");
+      await rep.call("CLIENT", "PAUSE", "100000", "WRITE");
+      await p.set("rp:foo2", "bar2");
+      await until(async () => (await field("slave_read_repl_offset")) > applied);
+      expect(await field("slave_repl_offset")).toBe(applied);
+      expect(await rep.get("rp:foo2")).toBe(null);
+      await rep.call("CLIENT", "UNPAUSE");
+      await until(async () => (await rep.get("rp:foo2")) === "bar2");
+      expect(await field("slave_repl_offset")).toBe(await field("slave_read_repl_offset"));
+    } finally {
+      p.disconnect();
+      rep.disconnect();
+      await replica.stop();
+      await primary.stop();
+    }
   });
 });
