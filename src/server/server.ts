@@ -509,7 +509,10 @@ export class Server {
     const usec = (performance.now() - t0) * 1000;
     recordCall(this, spec, usec);
     logCall(this, client, spec, argv, usec);
-    if (reply.errors !== errorsBefore) {
+    // EXEC's reply holds its commands' errors, which they counted themselves (EXEC fails only
+    // for its own errors: EXECABORT, EXEC without MULTI).
+    const nestedErrors = spec.name === "exec" && this.countedErrors !== countedBefore;
+    if (reply.errors !== errorsBefore && !nestedErrors) {
       spec.failedCalls++;
       // A script failing with the error a command it called already counted (redis.call's
       // error, or redis.pcall's error table returned) is not counted again: Redis's

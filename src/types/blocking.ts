@@ -144,7 +144,13 @@ export class Blocking {
     if (!w) return false;
     this.forget(w);
     if (reply === "timeout") c.reply.nullArray();
-    else if (reply === "error") c.reply.error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    else if (reply === "error") {
+      c.reply.error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+      // The blocked command failed: errorstats and its failed_calls, as Redis's reply does.
+      this.server.countError("UNBLOCKED", "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+      const spec = this.server.table.lookup(c.lastCommand);
+      if (spec) spec.failedCalls++;
+    }
     if (reply) c.flushAndMaybeClose();
     c.resumeInput();
     return true;

@@ -1,0 +1,41 @@
+// INFO errorstats and commandstats' failed_calls for errors that are not the command's own
+// reply: a command failing inside EXEC counts once (EXEC did not fail), and a blocked command
+// ended by CLIENT UNBLOCK ... ERROR counts as failed with errorstat_UNBLOCKED.
+import { describe, it, expect } from "vitest";
+import type Redis from "ioredis";
+import { useServer, connectClient, rawExchange, type RunningServer } from "../helpers/server.js";
+
+let srv: RunningServer;
+let r: Redis;
+useServer((s, c) => { srv = s; r = c; });
+
+const info = async (section: string) => (await r.info(section)) as string;
+const field = (text: string, re: RegExp) => re.exec(text)?.[1];
+
+describe("errorstats", () => {
+  it("an error inside EXEC counts once, for the command that failed, not for EXEC", async () => {
+    await r.config("RESETSTAT");
+    // A plain RESP2 connection, so that nothing else it sends could add an error.
+    const { text } = await rawExchange(srv.port, "MULTI\r\nSET es:a b\r\nAUTH nosuchpass\r\nEXEC\r\n",
+      { until: (t) => t.includes("-ERR AUTH") });
+    expect(text).toMatch(/^\+OK\r\n\+QUEUED\r\n\+QUEUED\r\n\*2\r\n\+OK\r\n-ERR AUTH/);
+    const errs = await info("errorstats");
+    expect(field(errs, /errorstat_ERR:count=(\d+)/)).toBe("1");
+    const cmds = await info("commandstats");
+    expect(field(cmds, /cmdstat_exec:calls=1,[^\r]*failed_calls=(\d+)/)).toBe("0");
+    expect(field(cmds, /cmdstat_auth:calls=1,[^\r]*failed_calls=(\d+)/)).toBe("1");
+  });
+
+  it("CLIENT UNBLOCK ... ERROR counts errorstat_UNBLOCKED and the blocked command's failed_calls", async () => {
+    await r.config("RESETSTAT");
+    const b = await connectClient(srv.port);
+    const id = await b.client("ID");
+    const popped = b.blpop("es:list", 0).catch((e: Error) => e.message);
+    for (let i = 0; i < 200 && !/blocked_clients:1/.test(await info("clients")); i++) await new Promise((x) => setTimeout(x, 10));
+    expect(await r.client("UNBLOCK", id, "ERROR")).toBe(1);
+    expect(await popped).toMatch(/^UNBLOCKED client unblocked via CLIENT UNBLOCK/);
+    expect(field(await info("errorstats"), /errorstat_UNBLOCKED:count=(\d+)/)).toBe("1");
+    expect(field(await info("commandstats"), /cmdstat_blpop:calls=1,[^\r]*failed_calls=(\d+)/)).toBe("1");
+    b.disconnect();
+  });
+});
