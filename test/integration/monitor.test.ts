@@ -54,6 +54,22 @@ describe("MONITOR", () => {
   });
 });
 
+describe("MONITOR redaction", () => {
+  it("shows passwords as (redacted): AUTH, HELLO AUTH, MIGRATE AUTH", async () => {
+    const m = await RawConn.open(srv.port);
+    m.send("MONITOR");
+    await m.expect("+OK\r\n");
+    await r.call("AUTH", "nosuchpass").catch(() => {});
+    await r.call("HELLO", "3", "AUTH", "default", "nosuchpass").catch(() => {});
+    await r.call("MIGRATE", "127.0.0.1", "1", "k", "0", "10", "AUTH", "pw").catch(() => {});
+    const lines = await linesAfter(m, 3);
+    expect(lines[0]).toMatch(/\] "AUTH" "\(redacted\)"$/);
+    expect(lines[1]).toMatch(/\] "HELLO" "3" "AUTH" "\(redacted\)" "\(redacted\)"$/);
+    expect(lines[2]).toMatch(/\] "MIGRATE" "127\.0\.0\.1" "1" "k" "0" "10" "AUTH" "\(redacted\)"$/);
+    m.close();
+  });
+});
+
 describe("LOLWUT", () => {
   it("answers Redis's version line, and rejects a VERSION that is not an integer", async () => {
     expect(await r.call("LOLWUT")).toBe("Redis ver. 7.0.15\n");
