@@ -25,7 +25,7 @@ import { log } from "./log.js";
 import { skipValue } from "./resp-read.js";
 import { perfConfig } from "../config/perf-config.js";
 import { recordKernelRun, recordCall } from "../commands/stats.js";
-import { logSlowKernelRun } from "./slowlog.js";
+import { logSlowKernelRun, logRoutedCall } from "./slowlog.js";
 import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, takeBatch } from "./reply-batch.js";
 
 let nextClientId = 1;
@@ -362,9 +362,16 @@ export class Client {
       // A kernel command whose keys are (partly) in other shards, or a keyspace-wide one.
       const spec = this.server.table.lookup(k.argName(0))!;
       this.lastCommand = spec.name;
+      // Where its request bytes are: routing makes kernel calls that reuse these positions.
+      const start = k.x.commandStart();
+      const end = k.x.consumedPos();
       const t0 = performance.now();
       router.routeHandedBack(this, spec, shard);
-      recordCall(this.server, spec, (performance.now() - t0) * 1000);
+      const usec = (performance.now() - t0) * 1000;
+      recordCall(this.server, spec, usec);
+      if (usec >= this.server.slowlog.slowerThanUs || usec >= this.server.latency.thresholdMs * 1000) {
+        logRoutedCall(this.server, this, spec, k.mem, start, end, usec);
+      }
       return;
     }
     this.server.dispatch(this, handedBackArgv(k));

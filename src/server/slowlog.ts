@@ -162,6 +162,12 @@ export function logSlowKernelRun(server: Server, client: Client, k: Kernel, star
   if (argv) server.slowlog.pushIfNeeded(client, argv, ms * 1000);
 }
 
+/** A kernel command the router ran over several shards, timed as one call: logCall, its argv read back from its request bytes. */
+export function logRoutedCall(server: Server, client: Client, spec: CommandSpec, mem: Uint8Array, start: number, end: number, usec: number): void {
+  const argv = firstCommandArgv(mem, start, end);
+  if (argv) logCall(server, client, spec, argv, usec);
+}
+
 /** The first command's arguments in RESP request bytes (multibulk or inline), or null. */
 export function firstCommandArgv(mem: Uint8Array, start: number, end: number): Buffer[] | null {
   let p = start;

@@ -89,6 +89,18 @@ describe("SLOWLOG", () => {
     b.disconnect();
   });
 
+  it("from 1 ms up, logs a slow kernel command run on its own (one shard or routed over several)", async () => {
+    await r.config("SET", "slowlog-log-slower-than", "1000");
+    await r.call("SLOWLOG", "RESET");
+    const args: string[] = [];
+    for (let i = 0; i < 50000; i++) args.push(`sl:m${i}`, "v");
+    await r.mset(...args);
+    const [e] = await slowlog();
+    expect(e[3].slice(0, 3)).toEqual(["mset", "sl:m0", "v"]);
+    expect(e[3][31]).toBe("... (99970 more arguments)");
+    expect(e[2]).toBeGreaterThanOrEqual(1000);
+  });
+
   it("logs nothing when disabled (-1), and only commands as slow as the threshold", async () => {
     await r.config("SET", "slowlog-log-slower-than", "-1");
     await r.call("SLOWLOG", "RESET");
