@@ -13,7 +13,6 @@ import type { CommandSpec } from "./table.js";
 import type { Client } from "../server/client.js";
 import type { Server } from "../server/server.js";
 import { clientInfoProviders } from "./client-cmd.js";
-import { redactedArgv } from "../server/redact.js";
 
 // CLIENT LIST flag O (first in Redis's order).
 clientInfoProviders.flags.unshift((c) => (c.server.monitors.has(c) ? "O" : ""));
@@ -63,8 +62,7 @@ export function monitorAfter(server: Server, client: Client, spec: CommandSpec, 
   running.pop();
   if (server.monitors.size === 0 || isScript(spec)) return;
   if ((spec.parent ?? spec).flags.has("admin") || spec.flags.has("admin")) return;
-  // Passwords show as "(redacted)" (AUTH, HELLO AUTH, MIGRATE AUTH/AUTH2), as Redis's original_argv.
-  feed(server, client, redactedArgv(argv));
+  feed(server, client, argv);
 }
 
 export function registerMonitorCommand(t: CommandTable): void {
