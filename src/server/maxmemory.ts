@@ -86,15 +86,23 @@ export class MaxMemory {
 
   /** Used memory as eviction sees it (used_memory less mem_not_counted_for_evict). */
   usedForEviction(): number {
+    this.maybeRefreshClients();
     return USED_MEMORY_STARTUP + datasetBytes(this.server) + this.clients.normal;
   }
 
   /**
-   * Clients' buffers as of the last serverCron tick (walking every client before every
-   * command would cost more than the check itself); INFO measures them afresh.
+   * Clients' buffers, measured again at most every (clients / 100) ms: walking every client
+   * before every command would cost more than the rest of the check with many clients.
    */
   private clients = { normal: 0, replicas: 0 };
-  refreshClients(): void { this.clients = clientsMemory(this.server); }
+  private clientsMeasuredAt = 0;
+  refreshClients(): void {
+    this.clients = clientsMemory(this.server);
+    this.clientsMeasuredAt = performance.now();
+  }
+  private maybeRefreshClients(): void {
+    if (performance.now() - this.clientsMeasuredAt >= this.server.clients.size / 100) this.refreshClients();
+  }
 
   /**
    * Before a command (Server.dispatch), on serverCron, after a CONFIG SET: evicts while over

@@ -43,6 +43,7 @@ export function clientsMemory(server: Server): { normal: number; replicas: numbe
   const replicas = replicationOf(server).replicas;
   let normal = 0, repl = 0;
   for (const c of server.clients.values()) {
+    if (c.closed) continue; // killed: its buffers are dropped, whatever the socket still reports
     if (replicas.has(c)) repl += c.outputBufferLength;
     else normal += clientBuffers(c);
   }
