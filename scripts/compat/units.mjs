@@ -75,6 +75,12 @@ export const HARNESS_OK_COUNTS = {
   "pause": 16,
   "slowlog": 16,
   "latency-monitor": 14,
+  "maxmemory": 31,
+  "lazyfree": 4,
+  "memefficiency": 10,
+  "obuf-limits": 9,
+  "querybuf": 2,
+  "client-eviction": 17,
 };
 
 /** The units of issue 6 (ACL, AUTH): what `--harness` runs by default. */

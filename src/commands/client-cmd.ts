@@ -7,6 +7,7 @@ import type { CommandContext } from "./context.js";
 import type { Client } from "../server/client.js";
 import type { Server } from "../server/server.js";
 import { replyHelp } from "./help.js";
+import { clientMemoryUsage, multiMemory } from "../server/client-eviction.js";
 import { ERR, parseInteger } from "./context.js";
 
 /** What other families report about a client in CLIENT LIST (defaults: an idle normal client). */
@@ -58,8 +59,8 @@ export function clientInfoString(server: Server, c: Client): string {
     `age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
     `flags=${flags} db=${c.db} sub=${clientInfoProviders.sub(c)} psub=${clientInfoProviders.psub(c)} ` +
     `ssub=${clientInfoProviders.ssub(c)} multi=${clientInfoProviders.multi(c)} qbuf=${qbuf} ` +
-    `qbuf-free=${qbuf ? Math.max(0, 20474 - qbuf) : 0} argv-mem=${argvMem} multi-mem=0 rbs=16384 rbp=16384 ` +
-    `obl=0 oll=0 omem=${omem} tot-mem=${22426 + qbuf + argvMem + omem} events=r cmd=${c.lastCommand} ` +
+    `qbuf-free=${qbuf ? Math.max(0, 20474 - qbuf) : 0} argv-mem=${argvMem} multi-mem=${multiMemory(c)} rbs=16384 rbp=16384 ` +
+    `obl=0 oll=0 omem=${omem} tot-mem=${clientMemoryUsage(c)} events=r cmd=${c.lastCommand} ` +
     `user=${c.user} redir=${clientInfoProviders.redir(c)} resp=${c.resp}`;
   void server;
 }

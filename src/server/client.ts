@@ -130,6 +130,8 @@ export class Client {
   get laddr(): string { return formatAddr(this.socket.localAddress, this.socket.localPort); }
   /** Bytes received and not yet run (CLIENT LIST qbuf=). */
   get queryBufferLength(): number { return this.pendingLen + this.regionLen; }
+  /** Input bytes the incomplete command at the front still needs (0 when none is pending). */
+  get queryBufferNeed(): number { return Math.max(0, this.need - this.queryBufferLength); }
   /** Reply bytes not yet sent (CLIENT LIST omem=). */
   get outputBufferLength(): number { return this.socket.writableLength; }
 
@@ -150,8 +152,9 @@ export class Client {
       this.kill();
       return;
     }
-    if (this.paused || this.blocked || queued < this.need) return;
-    this.runQueued();
+    if (!(this.paused || this.blocked || queued < this.need)) this.runQueued();
+    // maxmemory-clients: this client's memory after what it sent (src/server/client-eviction.ts).
+    this.server.maxmemory.clientEviction.afterActivity(this);
   }
 
   /**

@@ -28,6 +28,7 @@ import { replicationOf } from "../repl/replication.js";
 import { buggify, definePoint } from "../util/buggify.js";
 
 definePoint("alloc-failure", "a command that may grow memory (denyoom) gets -OOM, as when memory cannot be had", 0.01);
+import { ClientEviction } from "./client-eviction.js";
 
 export const OOM_ERR = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -60,6 +61,8 @@ export class MaxMemory {
 
   constructor(private readonly server: Server) {
     this.budgets = server.shards.map(() => 0);
+    this.clientEviction = new ClientEviction(server);
+    server.config.onApply("maxmemory-clients", () => setImmediate(() => this.clientEviction.checkAll()));
     const cfg = server.config;
     const configure = () => {
       this.policy = POLICY_CODES[cfg.getString("maxmemory-policy")] ?? 0;
@@ -127,11 +130,14 @@ export class MaxMemory {
     }
     return true;
   }
+  /** maxmemory-clients: client memory and client eviction. */
+  readonly clientEviction: ClientEviction;
 
   /** serverCron: clients' buffers measured again, then check(). */
   cron(): void {
     this.refreshClients();
     this.check();
+    this.clientEviction.checkAll();
   }
 
   /** Redis's performEvictions: true when used memory is (now) within the limit. */
