@@ -26,9 +26,9 @@ import { clientsMemory, datasetBytes, USED_MEMORY_STARTUP } from "./used-memory.
 import { perfConfig } from "../config/perf-config.js";
 import { replicationOf } from "../repl/replication.js";
 import { buggify, definePoint } from "../util/buggify.js";
+import { ClientEviction } from "./client-eviction.js";
 
 definePoint("alloc-failure", "a command that may grow memory (denyoom) gets -OOM, as when memory cannot be had", 0.01);
-import { ClientEviction } from "./client-eviction.js";
 
 export const OOM_ERR = "OOM command not allowed when used memory > 'maxmemory'.";
 
