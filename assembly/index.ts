@@ -25,6 +25,7 @@ import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needByt
 import * as parser from "./resp/parser";
 import { resetOutput, outPtr, outLen, addError, errorCount, setResp, errorCodes, errorCodeCounts,
   resetErrorCodes } from "./resp/reply-writer";
+import { lazyHandles, takeLazyfreed } from "./keyspace/keyspace";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
   hostSetHandle, hostKeyHandle, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
@@ -252,6 +253,12 @@ export function resetErrorStats(): void { resetErrorCodes(); }
 export function freedHandleCount(): i32 { return freedHandles.length; }
 export function freedHandleAt(i: i32): i32 { return freedHandles[i]; }
 export function clearFreedHandles(): void { freedHandles.length = 0; }
+/** Of the freed handles, those UNLINK dropped (the host counts the large ones as lazily freed). */
+export function lazyHandleCount(): i32 { return lazyHandles.length; }
+export function lazyHandleAt(i: i32): i32 { return lazyHandles[i]; }
+export function clearLazyHandles(): void { lazyHandles.length = 0; }
+/** Kernel-held values lazily freed since the last call (INFO lazyfreed_objects). */
+export function takeLazyfreedObjects(): f64 { return <f64>takeLazyfreed(); }
 
 export function setEffectsEnabled(on: bool): void { setEffects(on); }
 export function effectsPtr(): usize { return effPtr; }

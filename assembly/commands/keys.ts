@@ -13,6 +13,7 @@ import { defineCommand } from "./table";
 import {
   dbs, lookupKeyRead, lookupKeyReadNoTouch, lookupKeyWrite, dbAdd, dbAddEntry, dbDelete,
   unlinkEntry, releaseValue, moveValue, swapDbs, emptyDb, setExpire, addDirty, forcePropagation,
+  setLazyFreeing, addLazyfreed,
 } from "../keyspace/keyspace";
 import { typeName, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
 import { copyBytes } from "../keyspace/hash";
@@ -83,6 +84,8 @@ function getDbIndexOrReply(i: i32): i32 {
 
 function delCommand(): void {
   let deleted: i64 = 0;
+  // UNLINK frees large values "in the background" (keyspace.ts lazy free).
+  setLazyFreeing(argIs(0, "unlink"));
   // The effect record lists only the keys deleted, as Redis signals only those (WATCH,
   // keyspace notifications' "del"); a missing key's DEL changed nothing.
   let kept = 1;
@@ -94,6 +97,7 @@ function delCommand(): void {
       kept++;
     }
   }
+  setLazyFreeing(false);
   if (deleted > 0) truncateArgv(kept);
   addDirty(deleted);
   addInt(deleted);
@@ -233,9 +237,14 @@ function flushFlagsOk(): bool {
   return true;
 }
 
+/** FLUSHDB/FLUSHALL ASYNC: Redis's emptyDbAsync counts every key of the db as lazily freed. */
+function flushIsAsync(): bool { return argc == 2 && argIs(1, "async"); }
+
 function flushdbCommand(): void {
   if (!flushFlagsOk()) return;
-  addDirty(emptyDb(db));
+  const removed = emptyDb(db);
+  if (flushIsAsync()) addLazyfreed(removed);
+  addDirty(removed);
   forcePropagation();
   addOk();
 }
@@ -244,6 +253,7 @@ function flushallCommand(): void {
   if (!flushFlagsOk()) return;
   let removed: i64 = 0;
   for (let i = 0; i < dbs.length; i++) removed += emptyDb(unchecked(dbs[i]));
+  if (flushIsAsync()) addLazyfreed(removed);
   // Redis counts one more so that FLUSHALL propagates even when everything was empty.
   addDirty(removed + 1);
   addOk();

@@ -58,6 +58,21 @@ export let expiredKeys: i64 = 0;
 /** Handles of host-side values the keyspace dropped; drained by the host after each call. */
 export let freedHandles: Array<i32> = new Array<i32>();
 
+// ---- lazy free (UNLINK, FLUSHDB/FLUSHALL ASYNC) ------------------------------------------
+// Nothing here frees in the background: dropping a value is O(1) (the GC reclaims it later),
+// so UNLINK never stalls. What Redis's lazyfree.c reports is kept: a value whose free
+// effort is above LAZYFREE_THRESHOLD counts in lazyfreed_objects (the host judges its own
+// values' effort from lazyHandles), and an async flush counts every key it dropped.
+export const LAZYFREE_THRESHOLD: i32 = 64;
+export let lazyFreeing = false;
+export function setLazyFreeing(on: bool): void { lazyFreeing = on; }
+/** Kernel-held values freed lazily since the host last took the count. */
+export let lazyfreedObjects: i64 = 0;
+export function addLazyfreed(n: i64): void { lazyfreedObjects += n; }
+export function takeLazyfreed(): i64 { const n = lazyfreedObjects; lazyfreedObjects = 0; return n; }
+/** Host values dropped while lazyFreeing (also in freedHandles): the host judges their effort. */
+export let lazyHandles: Array<i32> = new Array<i32>();
+
 let rngState: u64 = 0x853c49e6748fea9b;
 
 export function initKeyspace(numDbs: i32, seed: u64): void {
@@ -255,6 +270,11 @@ export function unlinkEntry(db: Db, e: Entry): void {
 export function releaseValue(e: Entry): void {
   if (e.type != OBJ_STRING && e.type != OBJ_HASH && e.handle != 0) {
     freedHandles.push(e.handle);
+    if (lazyFreeing) lazyHandles.push(e.handle);
+  } else if (lazyFreeing && e.type == OBJ_HASH) {
+    const h = e.hashVal;
+    // Redis's lazyfreeGetFreeEffort: a listpack is one allocation, a table one per field.
+    if (h != null && !h.isListpack && h.length > LAZYFREE_THRESHOLD) lazyfreedObjects++;
   }
   e.handle = 0;
   e.str = null;

@@ -178,7 +178,7 @@ export function genInfo(server: Server, args: string[]): string {
       ["mem_allocator", "libc"],
       ["active_defrag_running", 0],
       ["lazyfree_pending_objects", 0],
-      ["lazyfreed_objects", 0],
+      ["lazyfreed_objects", server.stats.lazyfreedObjects],
     ]));
   }
 

@@ -69,6 +69,10 @@ export interface KernelExports {
   /** Evicts one key by policy (src/server/maxmemory.ts POLICY_CODES): bytes freed, or -1. */
   evictOne(policy: number, samples: number, nowMs: number): number;
   resetEvictionPool(): void;
+  lazyHandleCount(): number;
+  lazyHandleAt(i: number): number;
+  clearLazyHandles(): void;
+  takeLazyfreedObjects(): number;
   setSharedIntegers(on: number): void;
   /** 0 absent, 1 live, 2 present but past its TTL (not reclaimed). */
   keyPresence(db: number, ptr: number, len: number, nowMs: number): number;
@@ -230,6 +234,16 @@ export class Kernel {
   }
 
   /** Handles of host-side values the keyspace dropped since the last call. */
+  /** Handles UNLINK dropped (also among the freed handles), for INFO lazyfreed_objects. */
+  takeLazyHandles(): number[] {
+    const n = this.x.lazyHandleCount();
+    if (n === 0) return EMPTY;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.x.lazyHandleAt(i));
+    this.x.clearLazyHandles();
+    return out;
+  }
+
   takeFreedHandles(): number[] {
     const n = this.x.freedHandleCount();
     if (n === 0) return EMPTY;

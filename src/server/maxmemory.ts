@@ -27,6 +27,7 @@ import { perfConfig } from "../config/perf-config.js";
 import { replicationOf } from "../repl/replication.js";
 import { buggify, definePoint } from "../util/buggify.js";
 import { ClientEviction } from "./client-eviction.js";
+import { installLazyFree } from "./lazyfree.js";
 
 definePoint("alloc-failure", "a command that may grow memory (denyoom) gets -OOM, as when memory cannot be had", 0.01);
 
@@ -62,6 +63,8 @@ export class MaxMemory {
   constructor(private readonly server: Server) {
     this.budgets = server.shards.map(() => 0);
     this.clientEviction = new ClientEviction(server);
+    // Memory management's other statistics: UNLINK / FLUSH ASYNC (src/server/lazyfree.ts).
+    installLazyFree(server);
     server.config.onApply("maxmemory-clients", () => setImmediate(() => this.clientEviction.checkAll()));
     const cfg = server.config;
     const configure = () => {

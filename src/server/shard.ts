@@ -39,6 +39,8 @@ export class Shard {
   onEffects: ((shard: Shard, log: Uint8Array) => void) | null = null;
   /** Called with the handles of host-side values the kernel dropped. */
   onFreedHandles: (handles: number[]) => void = () => {};
+  /** Called with the host values UNLINK dropped and the count of kernel values freed lazily. */
+  onLazyFree: (handles: number[], kernelObjects: number) => void = () => {};
 
   constructor(readonly index: number, databases: number, readonly slotLow = 0, readonly slotHigh = 16383,
               shardCount = 1, seed?: number) {
@@ -141,6 +143,10 @@ export class Shard {
   }
 
   afterCall(): void {
+    // Lazily freed values are judged (their free effort) before the registry drops them.
+    const lazy = this.kernel.takeLazyHandles();
+    const lazyKernel = this.kernel.x.takeLazyfreedObjects();
+    if (lazy.length || lazyKernel) this.onLazyFree(lazy, lazyKernel);
     const freed = this.kernel.takeFreedHandles();
     if (freed.length) this.onFreedHandles(freed);
     this.drainNewKeys();
