@@ -88,6 +88,8 @@ export function writeEntry(e: Entry): void {
 
 /** Empties the staging region (a snapshot appends to it from the start). */
 export function resetBlob(): void { blobLen = 0; }
+/** Gives back a borrowed tail of the staging region (persistence/bgsave.ts). */
+export function setBlobLen(n: usize): void { blobLen = n; }
 
 export function putU32(v: u32): void { ensure(4); store<u32>(blobPtr + blobLen, v); blobLen += 4; }
 

@@ -27,12 +27,14 @@ export class Dict<E> {
   used1: i32 = 0;
   /** Next bucket of t0 to move into t1, or -1 when not rehashing. */
   rehashIdx: i32 = -1;
+  /** While a background snapshot walks the table (persistence/bgsave.ts): no rehash, no resize. */
+  frozen: bool = false;
 
   get size(): i32 { return this.used0 + this.used1; }
   get isRehashing(): bool { return this.rehashIdx >= 0; }
 
   find(ptr: usize, len: usize, hash: u32): E | null {
-    if (this.rehashIdx >= 0) this.rehashStep();
+    if (this.rehashIdx >= 0 && !this.frozen) this.rehashStep();
     let e = unchecked(this.t0[<i32>(hash & <u32>(this.t0.length - 1))]);
     while (e != null) {
       if (e.hash == hash && keyEquals<E>(e, ptr, len)) return e;
@@ -51,7 +53,8 @@ export class Dict<E> {
 
   /** Inserts e, which must not be present. */
   add(e: E): void {
-    if (this.rehashIdx >= 0) this.rehashStep();
+    if (this.frozen) {}
+    else if (this.rehashIdx >= 0) this.rehashStep();
     else if (this.used0 >= this.t0.length) this.startResize(this.used0 << 1);
     const t1 = this.t1;
     if (t1 != null) {
@@ -70,7 +73,7 @@ export class Dict<E> {
 
   /** Unlinks and returns the entry for the key, or null. */
   remove(ptr: usize, len: usize, hash: u32): E | null {
-    if (this.rehashIdx >= 0) this.rehashStep();
+    if (this.rehashIdx >= 0 && !this.frozen) this.rehashStep();
     let removed = this.unlinkFrom(this.t0, ptr, len, hash);
     if (removed != null) {
       this.used0--;
@@ -113,7 +116,7 @@ export class Dict<E> {
   }
 
   private shrinkIfSparse(): void {
-    if (this.rehashIdx >= 0) return;
+    if (this.rehashIdx >= 0 || this.frozen) return;
     const buckets = this.t0.length;
     if (buckets > INITIAL_SIZE && this.used0 * MIN_FILL < buckets) this.startResize(this.used0);
   }

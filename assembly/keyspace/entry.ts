@@ -13,6 +13,8 @@
 //   handle    host-side value (list, set, zset, stream): an id the host maps to its object
 //   expireAt  absolute unix time in ms, or -1 (no TTL)
 //   expIdx    position in the db's `expiring` array (-1 when no TTL)
+//   snapEpoch the background snapshot (persistence/bgsave.ts) that has written this entry,
+//             or that was running when it was created: it is not written again
 //   lruSecs   last access, in host-clock seconds (OBJECT IDLETIME); under an LFU
 //             maxmemory-policy, Redis's LFU word instead (keyspace.ts "access clock")
 //   acct      bytes this entry was last accounted at in the dataset total (memory.ts)
@@ -27,6 +29,10 @@ export const OBJ_ZSET: u8 = 3;
 export const OBJ_HASH: u8 = 4;
 export const OBJ_STREAM: u8 = 6;
 
+/** The current background snapshot's number (persistence/bgsave.ts); new entries carry it. */
+export let snapshotEpoch: u32 = 0;
+export function bumpSnapshotEpoch(): void { snapshotEpoch++; }
+
 export class Entry {
   next: Entry | null = null;
   str: ArrayBuffer | null = null;
@@ -39,6 +45,7 @@ export class Entry {
   acct: u32 = 0;
   linked: bool = false;
   pending: bool = false;
+  snapEpoch: u32 = snapshotEpoch;
   isInt: bool = false;
   isRaw: bool = false;
   type: u8 = OBJ_STRING;

@@ -10,6 +10,7 @@ import { hashBytes, copyBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewKey } from "../effects";
 import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
 import { keyHashSlot } from "../cluster/slot";
+import { bgsaveTouch, bgsaveFinishWalk } from "../persistence/bgsave";
 
 export class Db {
   dict: Dict<Entry> = new Dict<Entry>();
@@ -209,6 +210,7 @@ export function expireIfNeeded(db: Db, e: Entry): bool {
 export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
   const e = lookupKey(db, ptr, len);
   if (e != null) {
+    bgsaveTouch(db, e);
     touchEntry(e);
     noteWrite(e);
   }
@@ -259,6 +261,7 @@ export function dbDelete(db: Db, ptr: usize, len: usize): bool {
 
 /** Takes an entry out of the dict and the TTL index without touching its value. */
 export function unlinkEntry(db: Db, e: Entry): void {
+  bgsaveTouch(db, e);
   if (db.dict.remove(changetype<usize>(e.key), <usize>e.key.byteLength, e.hash) != null) {
     countInSlot(db, changetype<usize>(e.key), <usize>e.key.byteLength, -1);
   }
@@ -350,12 +353,14 @@ export function hostKeyHandle(db: Db, ptr: usize, len: usize): i32 {
 
 /** SWAPDB: exchanges two databases' contents (clients keep their db numbers). */
 export function swapDbs(a: i32, b: i32): void {
+  bgsaveFinishWalk();
   const t = unchecked(dbs[a]);
   unchecked(dbs[a] = unchecked(dbs[b]));
   unchecked(dbs[b] = t);
 }
 
 export function emptyDb(db: Db): i64 {
+  bgsaveFinishWalk();
   const removed = <i64>db.dict.size;
   const all = new Array<Entry>();
   db.dict.collect(all);
@@ -372,12 +377,14 @@ export function emptyDb(db: Db): i64 {
 // ---- expiry ---------------------------------------------------------------------------
 
 export function setExpire(db: Db, e: Entry, when: i64): void {
+  bgsaveTouch(db, e);
   e.expireAt = when;
   if (e.expIdx < 0) addToExpiring(db, e);
 }
 
 export function removeExpire(db: Db, e: Entry): bool {
   if (e.expireAt < 0) return false;
+  bgsaveTouch(db, e);
   e.expireAt = -1;
   if (e.expIdx >= 0) removeFromExpiring(db, e);
   return true;

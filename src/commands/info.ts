@@ -183,19 +183,7 @@ export function genInfo(server: Server, args: string[]): string {
   }
 
   if (want("persistence")) {
-    parts.push(fields("Persistence", [
-      ["loading", 0],
-      ["async_loading", 0],
-      ["current_cow_peak", 0],
-      ["current_cow_size", 0],
-      ["current_cow_size_age", 0],
-      ["current_fork_perc", "0.00"],
-      ["current_save_keys_processed", 0],
-      ["current_save_keys_total", 0],
-      ...persistenceOf(server).infoFields(),
-      ["module_fork_in_progress", 0],
-      ["module_fork_last_cow_size", 0],
-    ]));
+    parts.push(fields("Persistence", persistenceOf(server).infoFields()));
   }
 
   if (want("stats")) {

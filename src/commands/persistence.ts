@@ -99,17 +99,37 @@ export function registerPersistenceCommands(t: CommandTable): void {
     else reply.error("-ERR");
   });
 
+  // One background job at a time (Redis has one child): the other one is scheduled, and
+  // started by the persistence cron when the running one ends. Inside EXEC it is scheduled
+  // too, so the image never holds half a transaction.
   t.define("bgsave", ({ server, argv, reply }) => {
     if (argv.length > 2 || (argv.length === 2 && argv[1].toString("latin1").toLowerCase() !== "schedule")) {
       return reply.error(ERR.syntax);
     }
-    const err = persistenceOf(server).bgsave();
+    const p = persistenceOf(server);
+    if (p.bgsaveInProgress) return reply.error("Background save already in progress");
+    if (p.aof.rewriteInProgress || server.effects.inGroup) {
+      if (argv.length === 2 || server.effects.inGroup) {
+        p.bgsaveScheduled = true;
+        return reply.status("Background saving scheduled");
+      }
+      return reply.error("Another child process is active (AOF?): can't BGSAVE right now. " +
+        "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
+    const err = p.bgsave();
     if (err) reply.error(err);
     else reply.status("Background saving started");
   });
 
   t.define("bgrewriteaof", ({ server, reply }) => {
-    const err = persistenceOf(server).aof.rewrite();
+    const p = persistenceOf(server);
+    if (p.aof.rewriteInProgress) return reply.error("Background append only file rewriting already in progress");
+    if (p.bgsaveInProgress || server.effects.inGroup) {
+      p.aof.rewriteScheduled = true;
+      p.aof.consecutiveFailures = 0;
+      return reply.status("Background append only file rewriting scheduled");
+    }
+    const err = p.aof.rewrite();
     if (err) reply.error(err);
     else reply.status("Background append only file rewriting started");
   });

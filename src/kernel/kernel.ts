@@ -121,6 +121,14 @@ export interface KernelExports {
   slotKeysLen(): number;
   /** Every live key of a db with its entry, in the staging region (assembly/persistence/snapshot.ts). */
   snapshotDb(db: number, nowMs: number): number;
+  /** Background snapshot, copy-on-write per key (assembly/persistence/bgsave.ts). */
+  bgsaveBegin(): void;
+  /** Walks up to `budget` entries; 1 when the walk is complete. */
+  bgsaveStep(budget: number): number;
+  bgsaveEnd(): void;
+  bgsaveOutPtr(): number;
+  bgsaveOutLen(): number;
+  bgsaveDrained(): void;
 }
 
 export interface KernelOptions {
@@ -290,7 +298,7 @@ function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
 export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
   "argvPtr", "commandNamePtr", "ranCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
-  "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen",
+  "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen", "bgsaveOutPtr", "bgsaveOutLen",
 ] as const;
 
 export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {

@@ -17,7 +17,7 @@
 // from that instant effects go to a new incr file, which the manifest lists at once (with
 // the old files), and once the base is on disk the manifest drops the old files.
 import { slowDisk } from "../server/faults.js";
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fdatasync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, fdatasync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Socket } from "node:net";
@@ -28,6 +28,7 @@ import { log } from "../server/log.js";
 import { snapshotRdb, parseRdb, snapshotKeys } from "./rdb-file.js";
 import { createDumpPayload } from "./dump.js";
 import type { Persistence } from "./persistence.js";
+import { writeSnapshotFile, type BackgroundSnapshot } from "./bgsave.js";
 
 interface ManifestFile { name: string; seq: number; type: "b" | "i" | "h" }
 
@@ -234,6 +235,8 @@ export class Aof {
     }
     this.sub = this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onGroup: (b) => this.onGroup(b) });
     this.startFsyncTimer();
+    this.measureSize();
+    this.baseSize = this.currentSize;
   }
 
   private openExisting(f: ManifestFile): void {
@@ -335,6 +338,7 @@ export class Aof {
       try {
         slowDisk();
         writeSync(this.fd, data);
+        this.currentSize += data.length;
         this.lastWriteOk = true;
       } catch (e) {
         this.lastWriteOk = false;
@@ -344,55 +348,145 @@ export class Aof {
     if (sync) { try { fsyncSync(this.fd); } catch { /* reported by the next write */ } }
   }
 
-  /** BGREWRITEAOF: null when started, else the error to answer. */
+  /** The running rewrite's background snapshot (an RDB base), and its number. */
+  private rewriteSnap: BackgroundSnapshot | null = null;
+  private rewriteGen = 0;
+  private rewriteStartedAt = 0;
+  private lastRewriteSecs = -1;
+  /** BGREWRITEAOF while another background job ran: started by the cron when it ends. */
+  rewriteScheduled = false;
+  consecutiveFailures = 0;
+  /** Size of the AOF (base + incr files) after the last rewrite or load: auto-aof-rewrite's base. */
+  baseSize = 0;
+  /** Bytes in the AOF now (aof_current_size). */
+  currentSize = 0;
+
+  /**
+   * BGREWRITEAOF: the dataset now becomes a new base (written in the background, the image
+   * of this instant) and writes from now on go to a new incr file; once the base is durable
+   * the manifest drops the old files. Null when started, else the error to answer.
+   */
   rewrite(): string | null {
     if (this.rewriteInProgress) return "Background append only file rewriting already in progress";
     if (this.fd < 0) {
       // Redis rewrites even with AOF off (a one-off base); we only rewrite a live AOF.
       return null;
     }
+    this.rewriteScheduled = false;
     this.flush(true);
     const seq = Math.max(0, ...this.files.map((f) => f.seq)) + 1;
-    const { data, ext } = snapshotBase(this.server);
-    const base: ManifestFile = { name: `${this.baseFileName()}.${seq}.base.${ext}`, seq, type: "b" };
+    const preamble = this.server.config.getBool("aof-use-rdb-preamble");
+    const base: ManifestFile = { name: `${this.baseFileName()}.${seq}.base.${preamble ? "rdb" : "aof"}`, seq, type: "b" };
     const incr: ManifestFile = { name: `${this.baseFileName()}.${seq}.incr.aof`, seq, type: "i" };
     const old = this.files;
     // From now on writes go to the new incr file, listed after the old files until the new
-    // base is durable.
+    // base is durable. The snapshot starts in this same turn: the base holds exactly what
+    // the new incr file does not.
     this.openIncr(incr, old);
     this.rewriteInProgress = true;
-    log("notice", `Background append only file rewriting started by pid ${process.pid}`);
-    void (async () => {
-      try {
-        const fh = await open(join(this.dir(), base.name), "w");
+    this.rewriteStartedAt = Date.now();
+    const gen = ++this.rewriteGen;
+    const basePath = join(this.dir(), base.name);
+    const tmp = join(this.dir(), `temp-rewriteaof-bg-${process.pid}.aof`);
+    let done: Promise<boolean>;
+    if (preamble) {
+      const job = writeSnapshotFile(this.server, tmp, basePath, () => gen === this.rewriteGen);
+      this.rewriteSnap = job.snap;
+      done = job.ok;
+    } else {
+      const data = snapshotAofCommands(this.server);
+      done = (async () => {
+        const fh = await open(basePath, "w");
         try { await fh.writeFile(data); await fh.datasync(); } finally { await fh.close(); }
-        if (this.fd >= 0 && this.incrName === incr.name) {
+        return true;
+      })().catch((e) => { log("warning", `Background AOF rewrite failed: ${(e as Error).message}`); return false; });
+    }
+    log("notice", `Background append only file rewriting started by pid ${process.pid}`);
+    void done.then((ok) => {
+      if (gen !== this.rewriteGen) return;
+      this.rewriteSnap = null;
+      this.rewriteInProgress = false;
+      this.lastRewriteSecs = Math.round((Date.now() - this.rewriteStartedAt) / 1000);
+      if (ok && this.fd >= 0 && this.incrName === incr.name) {
+        try {
           this.writeManifest([base, ...this.files.filter((f) => f.type === "i" && f.seq >= seq)]);
           for (const f of old) { try { unlinkSync(join(this.dir(), f.name)); } catch { /* gone */ } }
+        } catch (e) {
+          ok = false;
+          log("warning", `Background AOF rewrite failed: ${(e as Error).message}`);
         }
+      }
+      if (ok) {
         this.rewrites++;
         this.lastRewriteOk = true;
+        this.consecutiveFailures = 0;
+        this.measureSize();
+        this.baseSize = this.currentSize;
         log("notice", "Background AOF rewrite finished successfully");
-      } catch (e) {
+      } else {
         this.lastRewriteOk = false;
-        log("warning", `Background AOF rewrite failed: ${(e as Error).message}`);
-      } finally {
-        this.rewriteInProgress = false;
+        this.consecutiveFailures++;
+        log("warning", "Background AOF rewrite terminated with error");
       }
-    })();
+    });
     return null;
+  }
+
+  /** Abandons a running rewrite (FLUSHALL does not; shutdown and CONFIG SET appendonly no do). */
+  abortRewrite(): void {
+    if (!this.rewriteInProgress) return;
+    this.rewriteGen++;
+    this.rewriteSnap?.abort();
+    this.rewriteSnap = null;
+    this.rewriteInProgress = false;
+  }
+
+  /**
+   * Redis's serverCron check: the AOF has grown auto-aof-rewrite-percentage % over its size
+   * after the last rewrite and is over auto-aof-rewrite-min-size. Starts the rewrite.
+   */
+  autoRewriteDue(): boolean {
+    if (this.fd < 0) return false;
+    const perc = this.server.config.getNumber("auto-aof-rewrite-percentage");
+    if (perc <= 0 || this.currentSize <= this.server.config.getNumber("auto-aof-rewrite-min-size")) return false;
+    const base = this.baseSize > 0 ? this.baseSize : 1;
+    const growth = Math.floor((this.currentSize * 100) / base) - 100;
+    if (growth < perc) return false;
+    log("notice", `Starting automatic rewriting of AOF on ${growth}% growth`);
+    this.rewrite();
+    return true;
+  }
+
+  /** aof_current_size: the files the manifest lists. */
+  measureSize(): void {
+    let n = 0;
+    for (const f of this.files) { try { n += statSync(join(this.dir(), f.name)).size; } catch { /* gone */ } }
+    this.currentSize = n;
+  }
+
+  /** The fields INFO persistence shows while the AOF is on. */
+  sizeFields(): [string, string | number][] {
+    if (this.fd < 0) return [];
+    return [
+      ["aof_current_size", this.currentSize],
+      ["aof_base_size", this.baseSize],
+      ["aof_pending_rewrite", this.rewriteScheduled ? 1 : 0],
+      ["aof_buffer_length", 0],
+      ["aof_pending_bio_fsync", 0],
+      ["aof_delayed_fsync", 0],
+    ];
   }
 
   infoFields(): [string, string | number][] {
     return [
       ["aof_enabled", this.enabled ? 1 : 0],
       ["aof_rewrite_in_progress", this.rewriteInProgress ? 1 : 0],
-      ["aof_rewrite_scheduled", 0],
-      ["aof_last_rewrite_time_sec", -1],
-      ["aof_current_rewrite_time_sec", -1],
+      ["aof_rewrite_scheduled", this.rewriteScheduled ? 1 : 0],
+      ["aof_last_rewrite_time_sec", this.lastRewriteSecs],
+      ["aof_current_rewrite_time_sec", this.rewriteInProgress ? Math.round((Date.now() - this.rewriteStartedAt) / 1000) : -1],
       ["aof_last_bgrewrite_status", this.lastRewriteOk ? "ok" : "err"],
       ["aof_rewrites", this.rewrites],
-      ["aof_rewrites_consecutive_failures", 0],
+      ["aof_rewrites_consecutive_failures", this.consecutiveFailures],
       ["aof_last_write_status", this.lastWriteOk ? "ok" : "err"],
       ["aof_last_cow_size", 0],
     ];

@@ -6,7 +6,7 @@
 // bytes go to a temp file asynchronously (write, fsync, rename over dbfilename), so clients
 // are served while the file is written. The serialization pass itself does block, for a
 // time proportional to the dataset (like Redis's fork, which is proportional to its size).
-import { slowDisk, slowDiskAsync } from "../server/faults.js";
+import { slowDisk } from "../server/faults.js";
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, unlinkSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -17,6 +17,7 @@ import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
 import { Aof } from "./aof.js";
 import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
+import { writeSnapshotFile, type BackgroundSnapshot } from "./bgsave.js";
 
 const states = new WeakMap<Server, Persistence>();
 
@@ -108,6 +109,8 @@ export class Persistence {
           if (!this.bgsaveInProgress || e.kind !== EFFECT_COMMAND) return;
           if (e.argv[0].toString("latin1").toLowerCase() !== "flushall") return;
           this.bgsaveGeneration++;
+          this.bgSnapshot?.abort();
+          this.bgSnapshot = null;
           this.bgsaveInProgress = false;
           this.flushWatch?.setActive(false);
           log("warning", "Background saving terminated by signal 10");
@@ -117,25 +120,32 @@ export class Persistence {
     this.flushWatch.setActive(on);
   }
 
+  /** The running background snapshot (BGSAVE's), aborted by FLUSHALL. */
+  private bgSnapshot: BackgroundSnapshot | null = null;
+
   /** BGSAVE: null when started, else the error to answer. */
   bgsave(): string | null {
     if (this.bgsaveInProgress) return "Background save already in progress";
     this.lastBgsaveTry = Date.now();
     this.bgsaveStartedAt = Date.now();
     const dirtyAt = this.dirty();
-    const { data, keys } = snapshotRdb(this.server);
-    this.bgsaveInProgress = true;
     const gen = ++this.bgsaveGeneration;
+    const tmp = resolve(`temp-${process.pid}.rdb`);
+    const dest = this.rdbPath();
+    this.bgsaveInProgress = true;
     this.watchFlushAll(true);
     log("notice", `Background saving started by pid ${process.pid}`);
-    const delayUs = this.server.config.getNumber("rdb-key-save-delay");
-    void this.writeInBackground(data, keys, delayUs, () => gen === this.bgsaveGeneration).then((ok) => {
+    const job = writeSnapshotFile(this.server, tmp, dest, () => gen === this.bgsaveGeneration);
+    this.bgSnapshot = job.snap;
+    void job.ok.then((ok) => {
       if (gen !== this.bgsaveGeneration) return;
+      this.bgSnapshot = null;
       this.watchFlushAll(false);
       this.bgsaveInProgress = false;
       this.lastBgsaveOk = ok;
       this.lastBgsaveSecs = Math.round((Date.now() - this.bgsaveStartedAt) / 1000);
       if (ok) {
+        log("notice", "DB saved on disk");
         this.saved(dirtyAt);
         log("notice", "Background saving terminated with success");
       } else {
@@ -143,33 +153,6 @@ export class Persistence {
       }
     });
     return null;
-  }
-
-  private async writeInBackground(data: Buffer, keys: number, delayUs: number, current: () => boolean): Promise<boolean> {
-    const tmp = resolve(`temp-${process.pid}.rdb`);
-    const dest = this.rdbPath();
-    try {
-      // rdb-key-save-delay (tests): the child sleeps this many microseconds per key.
-      const until = Date.now() + Math.floor((keys * delayUs) / 1000);
-      while (delayUs > 0 && Date.now() < until && current()) await new Promise((r) => setTimeout(r, Math.min(50, until - Date.now())));
-      if (!current()) return false;
-      await slowDiskAsync();
-      const fh = await open(tmp, "w");
-      try {
-        await fh.writeFile(data);
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      if (!current()) { await unlink(tmp).catch(() => {}); return false; }
-      await rename(tmp, dest);
-      log("notice", "DB saved on disk");
-      return true;
-    } catch (e) {
-      log("warning", `Write error saving DB on disk: ${(e as Error).message}`);
-      await unlink(tmp).catch(() => {});
-      return false;
-    }
   }
 
   /** The save rules (`save <seconds> <changes>`...), checked by the persistence cron. */
@@ -180,9 +163,26 @@ export class Persistence {
     return rules;
   }
 
-  /** serverCron's part: start a BGSAVE when a save rule is met (retrying a failed one after 5s). */
+  /** BGSAVE SCHEDULE (or BGSAVE in EXEC) while another background job ran. */
+  bgsaveScheduled = false;
+
+  /**
+   * serverCron's part: a scheduled BGSAVE or AOF rewrite once no background job runs, the
+   * AOF's automatic rewrite (auto-aof-rewrite-percentage / -min-size), then the save rules
+   * (a failed BGSAVE is retried after 5 s).
+   */
   cron(): void {
-    if (this.bgsaveInProgress) return;
+    if (this.bgsaveInProgress || this.aof.rewriteInProgress) return;
+    if (this.bgsaveScheduled) {
+      this.bgsaveScheduled = false;
+      this.bgsave();
+      return;
+    }
+    if (this.aof.rewriteScheduled) {
+      this.aof.rewrite();
+      return;
+    }
+    if (this.aof.autoRewriteDue()) return;
     const now = Date.now();
     const dirty = this.changesSinceLastSave();
     for (const r of this.saveRules()) {
@@ -345,9 +345,22 @@ export class Persistence {
     return null;
   }
 
+  /** Loading state at start-up (the LOADING error, INFO loading fields); null when not loading. */
+  loading: { startedAt: number; totalBytes: number; loadedBytes: number } | null = null;
+
+  /** INFO persistence, in Redis 7.0's order. */
   infoFields(): [string, string | number][] {
     const now = Date.now();
-    return [
+    const snap = this.bgSnapshot;
+    const fields: [string, string | number][] = [
+      ["loading", this.loading ? 1 : 0],
+      ["async_loading", 0],
+      ["current_cow_peak", 0],
+      ["current_cow_size", 0],
+      ["current_cow_size_age", 0],
+      ["current_fork_perc", "0.00"],
+      ["current_save_keys_processed", snap ? snap.keys : 0],
+      ["current_save_keys_total", snap ? this.keyCount() : 0],
       ["rdb_changes_since_last_save", this.changesSinceLastSave()],
       ["rdb_bgsave_in_progress", this.bgsaveInProgress ? 1 : 0],
       ["rdb_last_save_time", Math.floor(this.server.lastSave / 1000)],
@@ -359,7 +372,33 @@ export class Persistence {
       ["rdb_last_load_keys_expired", this.lastLoadKeysExpired],
       ["rdb_last_load_keys_loaded", this.lastLoadKeysLoaded],
       ...this.aof.infoFields(),
+      ["module_fork_in_progress", 0],
+      ["module_fork_last_cow_size", 0],
+      ...this.aof.sizeFields(),
     ];
+    const l = this.loading;
+    if (l) {
+      const perc = l.totalBytes ? (l.loadedBytes / l.totalBytes) * 100 : 0;
+      const elapsed = Math.floor((now - l.startedAt) / 1000);
+      const eta = elapsed === 0 ? 1 : Math.floor((elapsed * Math.max(1, l.totalBytes - l.loadedBytes)) / (l.loadedBytes + 1));
+      fields.push(
+        ["loading_start_time", Math.floor(l.startedAt / 1000)],
+        ["loading_total_bytes", l.totalBytes],
+        ["loading_rdb_used_mem", 0],
+        ["loading_loaded_bytes", l.loadedBytes],
+        ["loading_loaded_perc", perc.toFixed(2)],
+        ["loading_eta_seconds", eta],
+      );
+    }
+    return fields;
+  }
+
+  /** Keys in every db (current_save_keys_total's estimate). */
+  private keyCount(): number {
+    let n = 0;
+    const dbs = this.server.config.getNumber("databases");
+    for (const s of this.server.shards) for (let db = 0; db < dbs; db++) n += s.kernel.x.dbSize(db);
+    return n;
   }
 }
 

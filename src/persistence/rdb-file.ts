@@ -53,10 +53,8 @@ export function* snapshotKeys(server: Server, db: number): Generator<{ key: Buff
   }
 }
 
-/** The RDB file of the server's whole dataset, now. */
-export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
-  const w = new RdbWriter();
-  const now = server.now();
+/** The file's start: signature, aux fields, function libraries. */
+export function writeRdbHeader(w: RdbWriter, server: Server, now: number): void {
   w.raw(Buffer.from(`REDIS${String(RDB_VERSION).padStart(4, "0")}`, "latin1"));
   const aux = (k: string, v: string) => { w.u8(RDB_OPCODE_AUX); w.string(k); w.string(v); };
   aux("redis-ver", REDIS_VERSION);
@@ -65,8 +63,27 @@ export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
   aux("used-mem", String(process.memoryUsage().rss));
   aux("aof-base", "0");
   for (const code of functionsHook.save(server)) { w.u8(RDB_OPCODE_FUNCTION2); w.string(code); }
+}
+
+/** Which access field each key carries: IDLE under an LRU policy, FREQ under an LFU one. */
+export function accessFields(server: Server): { lru: boolean; lfu: boolean } {
   const lfu = lfuPolicy(server);
-  const lru = !lfu && server.config.getString("maxmemory-policy").includes("lru");
+  return { lfu, lru: !lfu && server.config.getString("maxmemory-policy").includes("lru") };
+}
+
+/** A key's prefix: [EXPIRETIME_MS] [IDLE | FREQ]; the caller writes type, key and body. */
+export function writeKeyMeta(w: RdbWriter, expireAt: number, access: number, f: { lru: boolean; lfu: boolean }, now: number): void {
+  if (expireAt >= 0) { w.u8(RDB_OPCODE_EXPIRETIME_MS); w.i64le(expireAt); }
+  if (f.lru) { w.u8(RDB_OPCODE_IDLE); w.len(Math.max(0, Math.floor(now / 1000) - access)); }
+  if (f.lfu) { w.u8(RDB_OPCODE_FREQ); w.u8(access & 255); }
+}
+
+/** The RDB file of the server's whole dataset, now. */
+export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
+  const w = new RdbWriter();
+  const now = server.now();
+  writeRdbHeader(w, server, now);
+  const f = accessFields(server);
   let keys = 0;
   const databases = server.config.getNumber("databases");
   for (let db = 0; db < databases; db++) {
@@ -78,9 +95,7 @@ export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
     w.len(entries.length);
     w.len(entries.filter((e) => e.stored.expireAt >= 0).length);
     for (const { key, stored } of entries) {
-      if (stored.expireAt >= 0) { w.u8(RDB_OPCODE_EXPIRETIME_MS); w.i64le(stored.expireAt); }
-      if (lru) { w.u8(RDB_OPCODE_IDLE); w.len(Math.max(0, Math.floor(now / 1000) - stored.lru)); }
-      if (lfu) { w.u8(RDB_OPCODE_FREQ); w.u8(stored.lru & 255); }
+      writeKeyMeta(w, stored.expireAt, stored.lru, f, now);
       w.u8(objectType(stored.value));
       w.string(key);
       writeObjectBody(w, stored.value);

@@ -69,6 +69,9 @@ export class EffectBus {
     for (const s of this.subs) if (s.active) s.consumer.onEffect(e);
   }
 
+  /** Inside EXEC or a script (BGSAVE and BGREWRITEAOF are scheduled rather than cut a group in two). */
+  get inGroup(): boolean { return this.depth > 0; }
+
   beginGroup(): void {
     if (this.depth++ === 0) for (const s of this.subs) if (s.active) s.consumer.onGroup?.(true);
   }

@@ -10,6 +10,15 @@ import { hostValueBytes } from "./value-size.js";
 
 const MAX_HANDLE = 0x7fffffff;
 
+/**
+ * A background snapshot's view of the registry (src/persistence/bgsave.ts): it sees every
+ * value before a command can change or drop it, and every value created after it started.
+ */
+export interface RegistryWatcher {
+  before(handle: number, v: HostValue): void;
+  added(handle: number): void;
+}
+
 export class HandleRegistry {
   private readonly values = new Map<number, HostValue>();
   private next = 1;
@@ -21,6 +30,7 @@ export class HandleRegistry {
   private readonly sizes = new Map<number, number>();
   private readonly pending = new Set<number>();
   private total = 0;
+  watcher: RegistryWatcher | null = null;
 
   /** Registers a value and returns its new handle. */
   add(v: HostValue): number {
@@ -30,6 +40,7 @@ export class HandleRegistry {
     this.next = h >= MAX_HANDLE ? 1 : h + 1;
     this.values.set(h, v);
     this.pending.add(h);
+    this.watcher?.added(h);
     return h;
   }
 
@@ -51,10 +62,19 @@ export class HandleRegistry {
     return this.total;
   }
 
-  get(h: number): HostValue | undefined { return this.values.get(h); }
+  /** The value, for a command that may change it. */
+  get(h: number): HostValue | undefined {
+    const v = this.values.get(h);
+    if (v && this.watcher) this.watcher.before(h, v);
+    return v;
+  }
+
+  /** The value, for a reader that will not change it and is not a command (a snapshot). */
+  peek(h: number): HostValue | undefined { return this.values.get(h); }
 
   free(handles: number[]): void {
     for (const h of handles) {
+      if (this.watcher) { const v = this.values.get(h); if (v) this.watcher.before(h, v); }
       this.values.delete(h);
       this.pending.delete(h);
       const b = this.sizes.get(h);

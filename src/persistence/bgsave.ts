@@ -1,0 +1,246 @@
+// A point-in-time RDB image of the whole server, written while clients keep being served
+// (BGSAVE, BGREWRITEAOF's base): there is no fork, so the snapshot is copy-on-write per key.
+//
+// Kernel side (assembly/persistence/bgsave.ts): bgsaveBegin freezes each shard's keyspace
+// tables and starts an epoch; bgsaveStep walks them a few buckets at a time; a write first
+// emits the entry it is about to change (its pre-image). Both land in the shard's output
+// region, drained here into the RDB writer.
+//
+// Host side (lists, sets, zsets, streams live in the HandleRegistry, the kernel entry holds
+// a handle): the registry's watcher sees every value before a command can change or free it
+// (HandleRegistry.get / free). A value not yet written is encoded right then and kept by
+// handle until its entry's record arrives; a value never touched is read when its record
+// arrives. Values created after the start are marked written at birth. So each host value
+// is encoded as it was at the start, however the record and the change interleave.
+//
+// The work runs in slices of about SLICE_MS between event-loop turns (setImmediate), so a
+// client waits at most about one slice behind it. Begin costs one pass over the dbs to freeze
+// them; nothing is proportional to the dataset's size.
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { open, rename, unlink } from "node:fs/promises";
+import { log } from "../server/log.js";
+import { slowDiskAsync } from "../server/faults.js";
+import type { Server } from "../server/server.js";
+import type { HostValue } from "../types/value.js";
+import { RdbWriter, RDB_OPCODE_EOF, RDB_OPCODE_SELECTDB } from "./rdb-format.js";
+import { Crc64 } from "./crc64.js";
+import { objectType, writeObjectBody } from "./value-codec.js";
+import { parseEntry, hostToRdb } from "./keyspace-io.js";
+import { writeRdbHeader, writeKeyMeta, accessFields } from "./rdb-file.js";
+import { OBJ_STRING, OBJ_HASH } from "../types/value.js";
+
+/** How long one slice of snapshot work may hold the event loop. */
+const SLICE_MS = 2;
+/** Entries per kernel step between clock checks. */
+const STEP_BUDGET = 512;
+
+export interface SnapshotOptions {
+  /** rdb-key-save-delay: microseconds to spend per key (tests use it to make a save slow). */
+  keyDelayUs: number;
+  /** Receives the file's bytes in order (the last call's end is the CRC). */
+  write: (chunk: Buffer) => Promise<void>;
+}
+
+/** One running background snapshot; `done` resolves with the keys written, or rejects. */
+export class BackgroundSnapshot {
+  readonly done: Promise<number>;
+  private aborted = false;
+  private ended = false;
+  private readonly written = new Set<number>();
+  private readonly preimages = new Map<number, { type: number; body: Buffer }>();
+  private readonly w = new RdbWriter();
+  private readonly crc = new Crc64();
+  private readonly startMs: number;
+  private readonly access: { lru: boolean; lfu: boolean };
+  private lastDb = -1;
+  keys = 0;
+  /** The longest time one slice held the event loop, and how many slices ran (log line). */
+  longestSliceMs = 0;
+  slices = 0;
+
+  constructor(private readonly server: Server, private readonly opts: SnapshotOptions) {
+    this.startMs = server.now();
+    this.access = accessFields(server);
+    writeRdbHeader(this.w, server, this.startMs);
+    for (const s of server.shards) s.kernel.x.bgsaveBegin();
+    server.types.registry.watcher = {
+      before: (h, v) => {
+        if (this.written.has(h)) return;
+        this.written.add(h);
+        this.preimages.set(h, encodeHost(v));
+      },
+      added: (h) => { this.written.add(h); },
+    };
+    this.done = this.run();
+    // The caller observes `done`; an abort resolves it too.
+    this.done.catch(() => {});
+  }
+
+  /** Stops the walk (FLUSHALL, shutdown): `done` resolves with -1 and nothing more is written. */
+  abort(): void {
+    this.aborted = true;
+    this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const s of this.server.shards) s.kernel.x.bgsaveEnd();
+    this.server.types.registry.watcher = null;
+    this.preimages.clear();
+    this.written.clear();
+  }
+
+  private async run(): Promise<number> {
+    const shards = this.server.shards;
+    let shard = 0;
+    try {
+      while (!this.aborted) {
+        const sliceStart = performance.now();
+        const until = sliceStart + SLICE_MS;
+        const delayUs = this.opts.keyDelayUs;
+        const keysBefore = this.keys;
+        do {
+          if (shard < shards.length && shards[shard].kernel.x.bgsaveStep(delayUs > 0 ? 1 : STEP_BUDGET)) shard++;
+          this.drainAll();
+        } while (shard < shards.length && performance.now() < until && (delayUs <= 0 || this.keys - keysBefore < 1));
+        this.longestSliceMs = Math.max(this.longestSliceMs, performance.now() - sliceStart);
+        this.slices++;
+        if (shard >= shards.length) {
+          // Every shard walked and drained in this same turn: no entry is left to change.
+          this.w.u8(RDB_OPCODE_EOF);
+          this.end();
+          await this.flush();
+          const sum = this.crc.bytesLE();
+          await this.opts.write(sum);
+          return this.keys;
+        }
+        await this.flush();
+        if (this.aborted) break;
+        if (delayUs > 0) {
+          const ms = ((this.keys - keysBefore) * delayUs) / 1000;
+          await new Promise((r) => setTimeout(r, Math.max(1, ms)));
+        } else {
+          await nextTurn();
+        }
+      }
+      return -1;
+    } finally {
+      this.end();
+    }
+  }
+
+  private async flush(): Promise<void> {
+    for (const c of this.w.drain()) {
+      this.crc.update(c);
+      await this.opts.write(c);
+    }
+  }
+
+  /** Moves every shard's records (walk and pre-images) into the RDB writer. */
+  private drainAll(): void {
+    for (const s of this.server.shards) {
+      const x = s.kernel.x;
+      const n = x.bgsaveOutLen();
+      if (n === 0) continue;
+      const p = x.bgsaveOutPtr();
+      this.records(s.kernel.mem.subarray(p, p + n));
+      x.bgsaveDrained();
+    }
+  }
+
+  private records(buf: Uint8Array): void {
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const registry = this.server.types.registry;
+    const w = this.w;
+    let off = 0;
+    while (off < buf.length) {
+      const db = dv.getUint32(off, true);
+      const kl = dv.getUint32(off + 4, true);
+      const key = buf.subarray(off + 8, off + 8 + kl);
+      off += 8 + kl;
+      const el = dv.getUint32(off, true);
+      off += 4;
+      const type = buf[off];
+      const access = dv.getUint32(off + 4, true);
+      const expireAt = Number(dv.getBigInt64(off + 8, true));
+      const handle = dv.getInt32(off + 16, true);
+      const at = off;
+      off += el;
+      const host = type !== OBJ_STRING && type !== OBJ_HASH;
+      if (host) {
+        // Consume the handle's image whatever happens to the key, so a later change is not kept.
+        const pre = this.preimages.get(handle);
+        if (pre) this.preimages.delete(handle);
+        else this.written.add(handle);
+        if (expireAt >= 0 && expireAt <= this.startMs) continue;
+        const v = pre ? null : registry.peek(handle);
+        if (!pre && !v) continue;
+        this.selectDb(db);
+        writeKeyMeta(w, expireAt, access, this.access, this.startMs);
+        if (pre) { w.u8(pre.type); w.string(key); w.raw(pre.body); }
+        else { const rv = hostToRdb(v!); w.u8(objectType(rv)); w.string(key); writeObjectBody(w, rv); }
+      } else {
+        if (expireAt >= 0 && expireAt <= this.startMs) continue;
+        const stored = parseEntry(buf, at, registry);
+        this.selectDb(db);
+        writeKeyMeta(w, expireAt, access, this.access, this.startMs);
+        w.u8(objectType(stored.value));
+        w.string(key);
+        writeObjectBody(w, stored.value);
+      }
+      this.keys++;
+    }
+  }
+
+  /** Records of several dbs interleave (pre-images): SELECTDB whenever the db changes. */
+  private selectDb(db: number): void {
+    if (db === this.lastDb) return;
+    this.w.u8(RDB_OPCODE_SELECTDB);
+    this.w.len(db);
+    this.lastDb = db;
+  }
+}
+
+function encodeHost(v: HostValue): { type: number; body: Buffer } {
+  const rv = hostToRdb(v);
+  const w = new RdbWriter();
+  writeObjectBody(w, rv);
+  return { type: objectType(rv), body: w.take() };
+}
+
+/**
+ * Starts a background snapshot now (this instant is the image's) and writes it to `tmp`,
+ * fsyncs it and renames it over `dest`. `ok` is false when it failed or was abandoned
+ * (snap.abort(), or current() turned false).
+ */
+export function writeSnapshotFile(server: Server, tmp: string, dest: string,
+                                  current: () => boolean): { snap: BackgroundSnapshot; ok: Promise<boolean> } {
+  const opening = open(tmp, "w");
+  opening.catch(() => {});
+  const snap = new BackgroundSnapshot(server, {
+    keyDelayUs: server.config.getNumber("rdb-key-save-delay"),
+    write: async (chunk) => { await (await opening).write(chunk); },
+  });
+  const ok = (async () => {
+    let fh: Awaited<typeof opening> | null = null;
+    try {
+      fh = await opening;
+      await slowDiskAsync();
+      const keys = await snap.done;
+      if (keys < 0 || !current()) throw new Error("aborted");
+      log("verbose", `Background snapshot: ${keys} keys in ${snap.slices} slices, the longest ${snap.longestSliceMs.toFixed(1)} ms`);
+      await fh.datasync();
+      await fh.close();
+      fh = null;
+      await rename(tmp, dest);
+      return true;
+    } catch (e) {
+      if ((e as Error).message !== "aborted") log("warning", `Write error saving DB on disk: ${(e as Error).message}`);
+      await fh?.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      return false;
+    }
+  })();
+  return { snap, ok };
+}
