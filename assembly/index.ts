@@ -56,7 +56,7 @@ import { keysPtr, keysLen } from "./cluster/slot-index";
 export function slotKeysPtr(): usize { return keysPtr; }
 export function slotKeysLen(): usize { return keysLen; }
 export { snapshotDb } from "./persistence/snapshot";
-export { bgsaveBegin, bgsaveStep, bgsaveEnd, bgsaveOutPtr, bgsaveOutLen, bgsaveDrained } from "./persistence/bgsave";
+export { bgsaveBegin, bgsaveStep, bgsaveEnd, bgsaveOutPtr, bgsaveOutLen, bgsaveDrained, bgsaveCowBytes } from "./persistence/bgsave";
 import { blobPtr, blobLen } from "./cluster/migrate";
 
 export const STATUS_DONE: i32 = 0;

@@ -58,9 +58,9 @@ async function main(): Promise<void> {
     log("notice", `Running mode=${server.cluster ? "cluster" : "standalone"}, port=${port}.`);
   }
   log("notice", "Server initialized");
-  // After the logo (the Tcl harness reads the PID from it even when loading fails) and
-  // before any connection is served: loading is synchronous, so accepted sockets wait.
-  persistenceOf(server).loadOnStartup();
+  // After the logo (the Tcl harness reads the PID from it even when loading fails). Clients
+  // that connect while the data loads are answered -LOADING (src/persistence/persistence.ts).
+  await persistenceOf(server).loadOnStartup();
   log("notice", "Ready to accept connections tcp");
   const stop = () => {
     log("warning", "Received SIGTERM scheduling shutdown...");

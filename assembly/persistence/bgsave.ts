@@ -61,10 +61,19 @@ function emit(dbIndex: i32, e: Entry): void {
   setBlobLen(at);
 }
 
+/** Bytes of the pre-images written because of writes (INFO current_cow_size's counterpart). */
+let cowBytes: u64 = 0;
+
 /** Called before an entry changes or leaves its db: writes its pre-image if not yet written. */
 @inline export function bgsaveTouch(db: Db, e: Entry): void {
-  if (bgsaveActive && e.snapEpoch != snapshotEpoch) emit(indexOfDb(db), e);
+  if (bgsaveActive && e.snapEpoch != snapshotEpoch) {
+    const before = outLen;
+    emit(indexOfDb(db), e);
+    cowBytes += <u64>(outLen - before);
+  }
 }
+
+export function bgsaveCowBytes(): f64 { return <f64>cowBytes; }
 
 function setFrozen(on: bool): void {
   for (let i = 0; i < dbs.length; i++) unchecked(dbs[i]).dict.frozen = on;
@@ -77,6 +86,7 @@ export function bgsaveBegin(): void {
   walkTable = 0;
   walkBucket = 0;
   outLen = 0;
+  cowBytes = 0;
   setFrozen(true);
 }
 

@@ -7,6 +7,8 @@ import type { Server } from "../server/server.js";
 import { replicationOf } from "../repl/replication.js";
 import { ReplicaLink } from "../repl/replica-link.js";
 import { log } from "../server/log.js";
+import { setWriteGate } from "../repl/write-gate.js";
+import { persistenceOf } from "../persistence/persistence.js";
 
 /** Becomes a replica of host:port, or a master (host null); shared by REPLICAOF and the replicaof directive. */
 export function setMaster(server: Server, host: string | null, port = 0): void {
@@ -14,21 +16,27 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
   repl.link?.close();
   repl.link = null;
   if (host === null) {
-    for (const s of server.shards) s.useReadOnly(false);
+    setWriteGate(server, "replica", false);
     repl.promote();
     server.minReplicas.refresh();
     return;
   }
   // Our replicas must resync with the new history (Redis disconnects them).
   for (const r of [...repl.replicas.values()]) r.client.socket.destroy();
-  const readOnly = server.config.getBool("replica-read-only");
-  for (const s of server.shards) s.useReadOnly(readOnly);
+  setWriteGate(server, "replica", server.config.getBool("replica-read-only"));
   repl.link = new ReplicaLink(server, host, port);
   server.minReplicas.refresh();
 }
 
-/** A write from a normal client on a read-only replica (Redis's processCommand check). */
-export function replicaRejects(server: Server, write: boolean): string | null {
+/**
+ * A write from a normal client while persistence fails (-MISCONF) or on a read-only replica
+ * (-READONLY), in Redis's processCommand order. PING counts as a write for the disk check.
+ */
+export function replicaRejects(server: Server, write: boolean, ping = false): string | null {
+  if (write || ping) {
+    const disk = persistenceOf(server).diskError();
+    if (disk) return disk;
+  }
   const repl = replicationOf(server);
   if (repl.link && write && server.config.getBool("replica-read-only")) return "READONLY You can't write against a read only replica.";
   return null;

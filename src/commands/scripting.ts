@@ -20,6 +20,7 @@ import type { FunctionsState } from "./functions.js";
 import { busyGate, shouldPause } from "../scripting/busy.js";
 import { mayReplicate } from "./may-replicate.js";
 import { replicationOf } from "../repl/replication.js";
+import { persistenceOf } from "../persistence/persistence.js";
 import { discardTransaction } from "./multi.js";
 import { aclOf } from "../acl/acl.js";
 import { checkCommand, ACL_OK } from "../acl/check.js";
@@ -135,6 +136,11 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
   const write = eff.flags.has("write");
   if (run.readOnly && (write || mayReplicate(eff))) {
     return reject("ERR", "ERR Write commands are not allowed from read-only scripts.");
+  }
+  if (write) {
+    // writeCommandsDeniedByDiskError: -MISCONF while a BGSAVE or AOF write failed.
+    const disk = persistenceOf(server).diskError();
+    if (disk) return reject("MISCONF", disk.slice(1));
   }
   if (write && !goodReplicas(server)) return reject("NOREPLICAS", NOREPLICAS_ERR.slice(1));
   // scriptVerifyOOM: over maxmemory when the script started, its first write may not grow memory.

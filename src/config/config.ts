@@ -65,7 +65,8 @@ export const IMPLEMENTED = new Set<string>([
   // persistence (src/persistence/)
   "save", "dbfilename", "rdbchecksum", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
   "appenddirname", "aof-load-truncated", "aof-timestamp-enabled",
-  "aof-use-rdb-preamble",
+  "aof-use-rdb-preamble", "key-load-delay", "loading-process-events-interval-bytes", "stop-writes-on-bgsave-error",
+  "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
   "requirepass", "aclfile", "acllog-max-len", "acl-pubsub-default", "protected-mode",
   // TLS (src/server/tls.ts); tls-cluster is accepted (the cluster bus is plain TCP)
   "tls-port", "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",

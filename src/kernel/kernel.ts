@@ -129,6 +129,8 @@ export interface KernelExports {
   bgsaveOutPtr(): number;
   bgsaveOutLen(): number;
   bgsaveDrained(): void;
+  /** Bytes of pre-images written because of writes since bgsaveBegin. */
+  bgsaveCowBytes(): number;
 }
 
 export interface KernelOptions {

@@ -136,6 +136,8 @@ export class Aof {
   rewrites = 0;
   lastRewriteOk = true;
   lastWriteOk = true;
+  /** strerror() of the last failed write (the -MISCONF error says it). */
+  lastWriteError = "";
   private files: ManifestFile[] = [];
 
   constructor(private readonly server: Server, private readonly p: Persistence) {}
@@ -154,30 +156,58 @@ export class Aof {
     this.files = files;
   }
 
-  /** Start-up with appendonly yes: loads the AOF if there is one. False when there is none. */
+  /** Loads the AOF if there is one (DEBUG LOADAOF). False when there is none. */
   load(): boolean {
+    const it = this.loadSteps();
+    for (let r = it.next(); ; r = it.next()) if (r.done) return r.value;
+  }
+
+  /** The AOF's files in replay order, and their total size (INFO loading_total_bytes). */
+  manifestFiles(): { files: ManifestFile[]; bytes: number } | null {
     const mp = this.manifestPath();
-    if (!existsSync(mp)) return false;
+    if (!existsSync(mp)) return null;
     const files = parseManifest(readFileSync(mp, "latin1"));
+    let bytes = 0;
+    for (const f of files) { try { bytes += statSync(join(this.dir(), f.name)).size; } catch { /* reported when read */ } }
+    return { files, bytes };
+  }
+
+  /**
+   * Loading the AOF one key or command at a time (start-up loads between event-loop turns,
+   * serving -LOADING meanwhile); yields the bytes read so far. False when there is no AOF.
+   */
+  *loadSteps(): Generator<number, boolean> {
+    const m = this.manifestFiles();
+    if (!m) return false;
+    const files = m.files;
     const base = files.find((f) => f.type === "b");
     const incrs = files.filter((f) => f.type === "i").sort((a, b) => a.seq - b.seq);
     let loaded = 0;
+    let done = 0;
     if (base) {
       const buf = readFileSync(join(this.dir(), base.name));
       if (buf.toString("latin1", 0, 5) === "REDIS") {
-        this.p.applyRdb(parseRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") }));
+        for (const pos of this.p.rdbLoadSteps(buf)) yield done + pos;
       } else {
-        loaded += this.replayFile(join(this.dir(), base.name), false);
+        for (const pos of this.replayFile(join(this.dir(), base.name), false)) { loaded++; yield done + pos; }
       }
+      done += buf.length;
     }
-    incrs.forEach((f, i) => { loaded += this.replayFile(join(this.dir(), f.name), i === incrs.length - 1); });
+    for (let i = 0; i < incrs.length; i++) {
+      let size = 0;
+      for (const pos of this.replayFile(join(this.dir(), incrs[i].name), i === incrs.length - 1)) { loaded++; size = pos; yield done + pos; }
+      done += size;
+    }
     this.files = files;
     log("notice", `DB loaded from append only file: ${loaded} commands`);
     return true;
   }
 
-  /** Replays one file's commands; a truncated tail is cut off (last file, aof-load-truncated) or fatal. */
-  private replayFile(path: string, last: boolean): number {
+  /**
+   * Replays one file's commands, yielding the offset after each; a truncated tail is cut
+   * off (last file, aof-load-truncated) or fatal.
+   */
+  private *replayFile(path: string, last: boolean): Generator<number, void> {
     const buf = readFileSync(path);
     const { commands, validLen, truncated } = parseAofCommands(buf);
     if (truncated) {
@@ -192,28 +222,28 @@ export class Aof {
     }
     const client = new Client(this.server, {} as Socket);
     client.name = "aof-loader";
-    let n = 0;
     // While loading, no key counts as expired (Redis's expireIfNeeded during loading): the
     // replay runs at time 0, so a PEXPIREAT in the past still leaves the key for the
-    // commands after it, and it expires once the server runs at the real time.
-    const realNow = this.server.now;
-    this.server.now = () => 0;
-    try {
-      for (const argv of commands) {
-        const name = argv[0].toString("latin1").toLowerCase();
-        if (name === "multi" || name === "exec") continue;
-        if (name === "select") { client.db = Number(argv[1].toString("latin1")); continue; }
-        if (!this.server.table.lookup(name)) {
-          throw new AofFormatError(`Unknown command '${argv[0].toString("latin1")}' reading the append only file ${path.split("/").pop()}`);
-        }
-        this.server.execCommand(client, argv);
-        client.reply.take();
-        n++;
+    // commands after it, and it expires once the server runs at the real time. Only around
+    // each command: between steps, the rest of the server has the real clock.
+    for (let i = 0; i < commands.length; i++) {
+      const argv = commands[i];
+      const name = argv[0].toString("latin1").toLowerCase();
+      if (name === "multi" || name === "exec") continue;
+      if (name === "select") { client.db = Number(argv[1].toString("latin1")); continue; }
+      if (!this.server.table.lookup(name)) {
+        throw new AofFormatError(`Unknown command '${argv[0].toString("latin1")}' reading the append only file ${path.split("/").pop()}`);
       }
-    } finally {
-      this.server.now = realNow;
+      const realNow = this.server.now;
+      this.server.now = () => 0;
+      try {
+        this.server.execCommand(client, argv);
+      } finally {
+        this.server.now = realNow;
+      }
+      client.reply.take();
+      yield Math.floor((validLen * (i + 1)) / commands.length);
     }
-    return n;
   }
 
   /** Turns writing on: a fresh base (the dataset now) unless loaded files exist, then a new incr file. */
@@ -339,9 +369,18 @@ export class Aof {
         slowDisk();
         writeSync(this.fd, data);
         this.currentSize += data.length;
-        this.lastWriteOk = true;
+        if (!this.lastWriteOk) {
+          this.lastWriteOk = true;
+          log("warning", "AOF write error looks solved, Redis can write again.");
+          this.p.refreshWriteGate();
+        }
       } catch (e) {
+        // Kept to be retried (the persistence cron) rather than lost: the AOF must hold every
+        // acknowledged write; clients' writes are refused (-MISCONF) until it succeeds.
+        this.pending.unshift(data);
         this.lastWriteOk = false;
+        this.lastWriteError = strerror(e);
+        this.p.refreshWriteGate();
         log("warning", `Error writing to the AOF file: ${(e as Error).message}`);
       }
     }
@@ -521,4 +560,18 @@ function snapshotBase(server: Server): { data: Buffer; ext: string } {
 function writeFileDurable(path: string, data: Buffer): void {
   const fd = openSync(path, "w");
   try { writeSync(fd, data); fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/** C's strerror() text for a Node fs error (Redis's messages quote it). */
+function strerror(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err.code) {
+    case "ENOSPC": return "No space left on device";
+    case "EBADF": return "Bad file descriptor";
+    case "EIO": return "Input/output error";
+    case "EACCES": return "Permission denied";
+    case "EROFS": return "Read-only file system";
+    case "EDQUOT": return "Disk quota exceeded";
+  }
+  return err.message;
 }

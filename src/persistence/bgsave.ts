@@ -54,6 +54,20 @@ export class BackgroundSnapshot {
   private readonly access: { lru: boolean; lfu: boolean };
   private lastDb = -1;
   keys = 0;
+  private hostCowBytes = 0;
+
+  /**
+   * What a fork's copy-on-write would have cost: bytes of the images copied because a
+   * command was about to change a value not yet written (INFO current_cow_size).
+   */
+  cowBytes(): number {
+    if (this.ended) return this.finalCowBytes;
+    let n = this.hostCowBytes;
+    for (const s of this.server.shards) n += s.kernel.x.bgsaveCowBytes();
+    return n;
+  }
+  private finalCowBytes = 0;
+
   /** The longest time one slice held the event loop, and how many slices ran (log line). */
   longestSliceMs = 0;
   slices = 0;
@@ -67,7 +81,9 @@ export class BackgroundSnapshot {
       before: (h, v) => {
         if (this.written.has(h)) return;
         this.written.add(h);
-        this.preimages.set(h, encodeHost(v));
+        const pre = encodeHost(v);
+        this.hostCowBytes += pre.body.length;
+        this.preimages.set(h, pre);
       },
       added: (h) => { this.written.add(h); },
     };
@@ -84,6 +100,7 @@ export class BackgroundSnapshot {
 
   private end(): void {
     if (this.ended) return;
+    this.finalCowBytes = this.cowBytes();
     this.ended = true;
     for (const s of this.server.shards) s.kernel.x.bgsaveEnd();
     this.server.types.registry.watcher = null;

@@ -12,14 +12,25 @@ import { open, rename, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Server } from "../server/server.js";
 import { log } from "../server/log.js";
-import { snapshotRdb, parseRdb, functionsHook, type ParsedRdb } from "./rdb-file.js";
+import { snapshotRdb, parseRdb, readRdb, functionsHook, type ParsedRdb } from "./rdb-file.js";
 import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
 import { Aof } from "./aof.js";
 import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
+import type { Client } from "../server/client.js";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { setWriteGate } from "../repl/write-gate.js";
 import { writeSnapshotFile, type BackgroundSnapshot } from "./bgsave.js";
 
 const states = new WeakMap<Server, Persistence>();
+
+/** Redis's shared.bgsaveerr. */
+export const MISCONF_RDB = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+  "Commands that may modify the data set are disabled, because this instance is configured to report errors during writes " +
+  "if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/** How long one slice of loading at start-up may hold the event loop. */
+const LOAD_SLICE_MS = 5;
 
 export function persistenceOf(server: Server): Persistence {
   let p = states.get(server);
@@ -135,14 +146,18 @@ export class Persistence {
     this.bgsaveInProgress = true;
     this.watchFlushAll(true);
     log("notice", `Background saving started by pid ${process.pid}`);
+    this.keysAtStart = this.keyCount();
+    this.peakCow = 0;
     const job = writeSnapshotFile(this.server, tmp, dest, () => gen === this.bgsaveGeneration);
     this.bgSnapshot = job.snap;
     void job.ok.then((ok) => {
       if (gen !== this.bgsaveGeneration) return;
+      this.lastCowSize = job.snap.cowBytes();
       this.bgSnapshot = null;
       this.watchFlushAll(false);
       this.bgsaveInProgress = false;
       this.lastBgsaveOk = ok;
+      this.refreshWriteGate();
       this.lastBgsaveSecs = Math.round((Date.now() - this.bgsaveStartedAt) / 1000);
       if (ok) {
         log("notice", "DB saved on disk");
@@ -163,6 +178,30 @@ export class Persistence {
     return rules;
   }
 
+  /**
+   * Redis's writeCommandsDeniedByDiskError: the error a write from a client gets while the
+   * last BGSAVE failed (stop-writes-on-bgsave-error, with save rules set) or the last AOF
+   * write failed; null when writes are accepted.
+   */
+  diskError(): string | null {
+    const c = this.server.config;
+    if (c.getBool("stop-writes-on-bgsave-error") && this.saveRules().length > 0 && !this.lastBgsaveOk) return MISCONF_RDB;
+    if (this.aof.enabled && !this.aof.lastWriteOk) return `-MISCONF Errors writing to the AOF file: ${this.aof.lastWriteError}`;
+    return null;
+  }
+
+  /**
+   * Puts the write gate up or down after a change of the disk-error state: the kernels hand
+   * write commands back (as on a read-only replica) so dispatch can refuse them.
+   */
+  refreshWriteGate(): void {
+    const denied = this.diskError() !== null;
+    if (denied === this.gateUp) return;
+    this.gateUp = denied;
+    setWriteGate(this.server, "disk", denied);
+  }
+  gateUp = false;
+
   /** BGSAVE SCHEDULE (or BGSAVE in EXEC) while another background job ran. */
   bgsaveScheduled = false;
 
@@ -172,6 +211,9 @@ export class Persistence {
    * (a failed BGSAVE is retried after 5 s).
    */
   cron(): void {
+    // A failed AOF write is retried; CONFIG SET may have lifted the disk-error condition.
+    if (this.aof.enabled && !this.aof.lastWriteOk) this.aof.flush(false);
+    this.refreshWriteGate();
     if (this.bgsaveInProgress || this.aof.rewriteInProgress) return;
     if (this.bgsaveScheduled) {
       this.bgsaveScheduled = false;
@@ -215,22 +257,33 @@ export class Persistence {
 
   /** Applies a parsed RDB to the keyspace (keys already expired are skipped, as a master does). */
   applyRdb(rdb: ParsedRdb): void {
+    for (const code of rdb.functions) this.loadFunction(code);
+    let loaded = 0, expired = 0;
+    for (const k of rdb.keys) {
+      if (this.applyKey(k)) loaded++;
+      else expired++;
+    }
+    this.loadDone(loaded, expired);
+  }
+
+  private loadFunction(code: Buffer): void {
+    const err = functionsHook.load(this.server, code);
+    if (err) log("warning", `Failed loading a function library from the RDB: ${err}`);
+  }
+
+  /** Stores one key read from an RDB; false when its TTL has passed (skipped, as a master does). */
+  private applyKey(k: ParsedRdb["keys"][number]): boolean {
     const server = this.server;
     const now = server.now();
-    const lfu = lfuPolicy(server);
-    let loaded = 0, expired = 0;
-    for (const code of rdb.functions) {
-      const err = functionsHook.load(server, code);
-      if (err) log("warning", `Failed loading a function library from the RDB: ${err}`);
-    }
-    for (const k of rdb.keys) {
-      if (k.expireAt >= 0 && k.expireAt <= now) { expired++; continue; }
-      let lru = freshLru(server, now);
-      if (lfu) { if (k.freq >= 0) lru = lfuWord(now, k.freq); }
-      else if (k.idle >= 0) lru = Math.max(0, Math.floor(now / 1000) - k.idle);
-      storeKey(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru });
-      loaded++;
-    }
+    if (k.expireAt >= 0 && k.expireAt <= now) return false;
+    let lru = freshLru(server, now);
+    if (lfuPolicy(server)) { if (k.freq >= 0) lru = lfuWord(now, k.freq); }
+    else if (k.idle >= 0) lru = Math.max(0, Math.floor(now / 1000) - k.idle);
+    storeKey(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru });
+    return true;
+  }
+
+  private loadDone(loaded: number, expired: number): void {
     this.lastLoadKeysLoaded = loaded;
     this.lastLoadKeysExpired = expired;
     this.dirtyAtSave = this.dirty();
@@ -238,15 +291,38 @@ export class Persistence {
   }
 
   /**
-   * Start-up: loads dbfilename from dir when it exists. An unreadable or corrupt file stops
-   * the server (as Redis does) with a log line saying why.
+   * Loading an RDB one record at a time, applied as read (start-up: a bad file ends the
+   * process, so nothing half-loaded is ever served); yields the bytes read so far.
    */
-  loadOnStartup(): void {
+  *rdbLoadSteps(buf: Buffer): Generator<number, void> {
+    let loaded = 0, expired = 0;
+    const it = readRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
+    for (let r = it.next(); !r.done; r = it.next()) {
+      const rec = r.value;
+      if (rec.kind === "function") this.loadFunction(rec.code);
+      else if (rec.kind === "key") {
+        if (this.applyKey(rec.key)) loaded++;
+        else expired++;
+      }
+      yield rec.pos;
+    }
+    this.loadDone(loaded, expired);
+  }
+
+  /**
+   * Start-up: loads the AOF (appendonly yes) or dbfilename from dir when it exists. Clients
+   * may connect meanwhile: the load runs in slices between event-loop turns and every
+   * command without Redis's "loading" flag is answered -LOADING (INFO, loading fields). An
+   * unreadable or corrupt file stops the server (as Redis does) with a log line saying why.
+   */
+  async loadOnStartup(): Promise<void> {
     const started = Date.now();
     if (this.server.config.getBool("appendonly")) {
       // With AOF on, the AOF alone is the dataset (as Redis 7.0: the RDB is not read).
       try {
-        if (this.aof.load()) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
+        const m = this.aof.manifestFiles();
+        const loaded = m ? await this.whileLoading(m.bytes, this.aof.loadSteps()) : false;
+        if (loaded) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
         this.aof.start();
       } catch (e) {
         // The reason is the last log line, as Redis's (tests read it from the log's tail).
@@ -255,9 +331,14 @@ export class Persistence {
         process.exit(1);
       }
     } else {
-      let rdb: ParsedRdb | null;
+      let buf: Buffer | null = null;
       try {
-        rdb = this.readRdbFile();
+        try {
+          buf = readFileSync(this.rdbPath());
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        }
+        if (buf) await this.whileLoading(buf.length, this.rdbLoadSteps(buf));
       } catch (e) {
         if (e instanceof RdbFormatError) {
           log("warning", e.message);
@@ -269,10 +350,7 @@ export class Persistence {
         }
         process.exit(1);
       }
-      if (rdb) {
-        this.applyRdb(rdb);
-        log("notice", `DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
-      }
+      if (buf) log("notice", `DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
     }
     // CONFIG SET appendonly yes|no turns the AOF on (a base of the dataset now) or off.
     this.server.config.onApply("appendonly", (c) => {
@@ -284,6 +362,43 @@ export class Persistence {
       }
     });
     this.startCron();
+  }
+
+  /**
+   * Runs a load's steps in slices of about LOAD_SLICE_MS between event-loop turns, with the
+   * LOADING gate up (Redis processes events while loading, answering -LOADING). key-load-delay
+   * (tests) spends that many microseconds per step. Resolves with the generator's result.
+   */
+  private async whileLoading<T>(totalBytes: number, steps: Generator<number, T>): Promise<T> {
+    const server = this.server;
+    this.loading = { startedAt: Date.now(), totalBytes, loadedBytes: 0 };
+    const previous = server.inputGate;
+    const gate = (client: Client, argv: Buffer[]): boolean => {
+      const found = server.resolveCommand(argv);
+      if (found.error !== undefined || found.spec!.flags.has("loading")) return previous ? previous(client, argv) : false;
+      server.rejectCommand(client, "-LOADING Redis is loading the dataset in memory", found.spec);
+      return true;
+    };
+    server.inputGate = gate;
+    try {
+      let owedUs = 0;
+      for (;;) {
+        const until = performance.now() + LOAD_SLICE_MS;
+        const delayUs = server.config.getNumber("key-load-delay");
+        let r = steps.next();
+        for (; !r.done; r = steps.next()) {
+          this.loading.loadedBytes = r.value;
+          if (delayUs > 0) { owedUs += delayUs; if (owedUs >= 1000) break; }
+          else if (performance.now() >= until) break;
+        }
+        if (r.done) return r.value;
+        if (owedUs >= 1000) { const ms = Math.floor(owedUs / 1000); owedUs -= ms * 1000; await new Promise((res) => setTimeout(res, ms)); }
+        else await nextTurn();
+      }
+    } finally {
+      if (server.inputGate === gate) server.inputGate = previous;
+      this.loading = null;
+    }
   }
 
   /** DEBUG LOADAOF: writes what is pending, empties the dataset, replays the AOF. */
@@ -352,15 +467,16 @@ export class Persistence {
   infoFields(): [string, string | number][] {
     const now = Date.now();
     const snap = this.bgSnapshot;
+    const total = snap ? this.keysAtStart : 0;
     const fields: [string, string | number][] = [
       ["loading", this.loading ? 1 : 0],
       ["async_loading", 0],
-      ["current_cow_peak", 0],
-      ["current_cow_size", 0],
+      ["current_cow_peak", this.cowPeak(snap)],
+      ["current_cow_size", snap ? snap.cowBytes() : 0],
       ["current_cow_size_age", 0],
-      ["current_fork_perc", "0.00"],
+      ["current_fork_perc", snap && total > 0 ? ((snap.keys / total) * 100).toFixed(2) : "0.00"],
       ["current_save_keys_processed", snap ? snap.keys : 0],
-      ["current_save_keys_total", snap ? this.keyCount() : 0],
+      ["current_save_keys_total", total],
       ["rdb_changes_since_last_save", this.changesSinceLastSave()],
       ["rdb_bgsave_in_progress", this.bgsaveInProgress ? 1 : 0],
       ["rdb_last_save_time", Math.floor(this.server.lastSave / 1000)],
@@ -368,7 +484,7 @@ export class Persistence {
       ["rdb_last_bgsave_time_sec", this.lastBgsaveSecs],
       ["rdb_current_bgsave_time_sec", this.bgsaveInProgress ? Math.round((now - this.bgsaveStartedAt) / 1000) : -1],
       ["rdb_saves", this.saves],
-      ["rdb_last_cow_size", 0],
+      ["rdb_last_cow_size", this.lastCowSize],
       ["rdb_last_load_keys_expired", this.lastLoadKeysExpired],
       ["rdb_last_load_keys_loaded", this.lastLoadKeysLoaded],
       ...this.aof.infoFields(),
@@ -391,6 +507,14 @@ export class Persistence {
       );
     }
     return fields;
+  }
+
+  private keysAtStart = 0;
+  private peakCow = 0;
+  lastCowSize = 0;
+  private cowPeak(snap: BackgroundSnapshot | null): number {
+    if (snap) this.peakCow = Math.max(this.peakCow, snap.cowBytes());
+    return snap ? this.peakCow : 0;
   }
 
   /** Keys in every db (current_save_keys_total's estimate). */

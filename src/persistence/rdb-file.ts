@@ -116,8 +116,35 @@ export interface ParsedRdb {
   emptyKeys: number;
 }
 
+/** One item of an RDB file, in file order (readRdb); `pos` is the reader's offset after it. */
+export type RdbRecord =
+  | { kind: "aux"; name: string; value: string; pos: number }
+  | { kind: "function"; code: Buffer; pos: number }
+  | { kind: "key"; key: ParsedRdb["keys"][number]; pos: number }
+  | { kind: "empty"; pos: number };
+
 /** Reads a whole RDB file; throws RdbFormatError (with Redis's wording where it has one). */
 export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: number }): ParsedRdb {
+  const out: ParsedRdb = { version: 0, aux: new Map(), functions: [], keys: [], emptyKeys: 0 };
+  const it = readRdb(buf, opts);
+  for (let r = it.next(); ; r = it.next()) {
+    if (r.done) { out.version = r.value; break; }
+    const rec = r.value;
+    if (rec.kind === "aux") out.aux.set(rec.name, rec.value);
+    else if (rec.kind === "function") out.functions.push(rec.code);
+    else if (rec.kind === "key") out.keys.push(rec.key);
+    else out.emptyKeys++;
+  }
+  return out;
+}
+
+/**
+ * The records of an RDB file one at a time (loading at start-up applies them between
+ * event-loop turns). The checksum is checked after the last one: a caller that applies
+ * records as they come must treat a throw at the end as fatal (start-up exits, as Redis).
+ * Returns the file's RDB version.
+ */
+export function* readRdb(buf: Buffer, opts: { checksum: boolean; databases: number }): Generator<RdbRecord, number> {
   if (buf.length < 9 || buf.toString("latin1", 0, 5) !== "REDIS") throw new RdbFormatError("Wrong signature trying to load DB from file");
   const version = Number(buf.toString("latin1", 5, 9));
   if (!Number.isInteger(version) || version < 1 || version > RDB_VERSION) {
@@ -125,7 +152,6 @@ export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
   }
   const r = new RdbReader(buf);
   r.pos = 9;
-  const out: ParsedRdb = { version, aux: new Map(), functions: [], keys: [], emptyKeys: 0 };
   let db = 0;
   let expireAt = -1, idle = -1, freq = -1;
   while (true) {
@@ -143,23 +169,30 @@ export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
       case RDB_OPCODE_RESIZEDB: r.len(); r.len(); continue;
       case RDB_OPCODE_AUX: {
         const k = r.string().toString("latin1");
-        out.aux.set(k, r.string().toString("latin1"));
+        const v = r.string().toString("latin1");
+        yield { kind: "aux", name: k, value: v, pos: r.pos };
         continue;
       }
-      case RDB_OPCODE_FUNCTION2: out.functions.push(Buffer.from(r.string())); continue;
+      case RDB_OPCODE_FUNCTION2: {
+        const code = Buffer.from(r.string());
+        yield { kind: "function", code, pos: r.pos };
+        continue;
+      }
       case RDB_OPCODE_FUNCTION: throw new RdbFormatError("Pre-GA function format not supported");
       case RDB_OPCODE_MODULE_AUX: throw new RdbFormatError("The RDB file contains AUX module data I can't load: no matching module");
     }
     if (!isObjectType(t)) throw new RdbFormatError(`Unknown RDB object type ${t}`);
     const key = Buffer.from(r.string());
+    let rec: RdbRecord;
     try {
       const value = readObject(r, t);
-      out.keys.push({ db, key, value, expireAt, idle, freq });
+      rec = { kind: "key", key: { db, key, value, expireAt, idle, freq }, pos: r.pos };
     } catch (e) {
       if (!(e instanceof EmptyKeyError)) throw e;
-      out.emptyKeys++;
+      rec = { kind: "empty", pos: r.pos };
     }
     expireAt = -1; idle = -1; freq = -1;
+    yield rec;
   }
   if (version >= 5) {
     const stored = r.bytes(8);
@@ -171,5 +204,5 @@ export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
       }
     }
   }
-  return out;
+  return version;
 }

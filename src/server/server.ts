@@ -21,6 +21,7 @@ import { MaxMemory, OOM_ERR } from "./maxmemory.js";
 import { Cluster } from "../cluster/cluster.js";
 import { replicationOf } from "../repl/replication.js";
 import { replicaRejects, setMaster } from "../commands/replication.js";
+import { writeGateUp } from "../repl/write-gate.js";
 import { queueCommand, discardTransaction } from "../commands/multi.js";
 import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
@@ -317,7 +318,7 @@ export class Server {
     if (client.aclGuarded && aclOf(this).checkDispatch(client, argv)) return;
     if (this.cluster && this.clusterRejects(client, argv)) return;
     if (this.inputGate !== null && this.inputGate(client, argv)) return;
-    if (replicationOf(this).link && this.readOnlyRejects(client, argv)) return;
+    if (writeGateUp(this) && this.readOnlyRejects(client, argv)) return;
     if (client.subscriptions > 0 && client.resp === 2 && rejectInSubscribedContext(this, client, argv)) return;
     if (this.maxmemory.check() && this.oomRejects(client, argv)) return;
     if (this.minReplicas.active && !this.minReplicas.satisfied() && this.noReplicasRejects(client, argv)) return;
@@ -392,7 +393,7 @@ export class Server {
   private readOnlyRejects(client: Client, argv: Buffer[]): boolean {
     const found = this.resolveCommand(argv);
     if (found.error !== undefined) return false;
-    const error = replicaRejects(this, found.spec!.flags.has("write"));
+    const error = replicaRejects(this, found.spec!.flags.has("write"), found.spec!.name === "ping");
     if (error === null) return false;
     this.rejectCommand(client, error, found.spec);
     if (client.multi !== null) client.dirtyExec = true;
