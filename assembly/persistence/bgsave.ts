@@ -15,7 +15,7 @@
 // Output region (bgsaveOutPtr / bgsaveOutLen), drained by the host after each step and
 // each command (bgsaveDrained resets it), records in arrival order:
 //   u32 db, u32 keyLen, key bytes, u32 entryLen, entry (cluster/migrate.ts blob layout)
-// Expired entries are written too (the host drops those whose TTL had passed at the start).
+// Expired entries not yet reclaimed are written too, as Redis's rdbSave does.
 
 import { dbs, Db, indexOfDb } from "../keyspace/keyspace";
 import { Entry, bumpSnapshotEpoch, snapshotEpoch } from "../keyspace/entry";

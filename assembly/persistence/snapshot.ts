@@ -4,10 +4,11 @@
 //
 // Layout of the staging region (cluster/migrate.ts's blobPtr/blobLen), repeated per key:
 //   u32 keyLen, key bytes, u32 entryLen, entry in cluster/migrate.ts's blob layout
-// Keys whose TTL has passed are left out (Redis skips them when loading anyway) but not
-// reclaimed, so a snapshot never writes to the keyspace.
+// Keys whose TTL has passed but are not reclaimed yet are written too, as Redis's rdbSave
+// does (loading skips them and counts them in rdb_last_load_keys_expired); a snapshot never
+// writes to the keyspace.
 
-import { dbs, setNow, keyIsExpired } from "../keyspace/keyspace";
+import { dbs, setNow } from "../keyspace/keyspace";
 import { Entry } from "../keyspace/entry";
 import { blobLen, blobPtr, resetBlob, writeEntry, putBytes, putU32 } from "../cluster/migrate";
 
@@ -15,13 +16,11 @@ function visit(t: StaticArray<Entry | null>): void {
   for (let i = 0; i < t.length; i++) {
     let e = unchecked(t[i]);
     while (e != null) {
-      if (!keyIsExpired(e)) {
-        putBytes(changetype<usize>(e.key), <usize>e.key.byteLength);
-        const lenAt = blobLen;
-        putU32(0);
-        writeEntry(e);
-        store<u32>(blobPtr + lenAt, <u32>(blobLen - lenAt - 4));
-      }
+      putBytes(changetype<usize>(e.key), <usize>e.key.byteLength);
+      const lenAt = blobLen;
+      putU32(0);
+      writeEntry(e);
+      store<u32>(blobPtr + lenAt, <u32>(blobLen - lenAt - 4));
       e = e.next;
     }
   }

@@ -9,9 +9,11 @@ import { RUNTEST_FLAGS, HARNESS_FLAGS } from "./units.mjs";
  * Resolves to the counts and the full output.
  */
 export function runUnit(suiteRoot, unit, { host = "127.0.0.1", port, baseport, timeoutMs, harness = false, tls = false }) {
+  // Units are under tests/unit/ except the integration ones (named "integration/rdb").
+  const single = unit.startsWith("integration/") ? unit : `unit/${unit}`;
   const args = harness
-    ? ["--single", `unit/${unit}`, ...HARNESS_FLAGS, ...(tls ? ["--tls"] : []), "--baseport", String(baseport)]
-    : ["--host", host, "--port", String(port), "--single", `unit/${unit}`, ...RUNTEST_FLAGS, "--baseport", String(baseport)];
+    ? ["--single", single, ...HARNESS_FLAGS, ...(tls ? ["--tls"] : []), "--baseport", String(baseport)]
+    : ["--host", host, "--port", String(port), "--single", single, ...RUNTEST_FLAGS, "--baseport", String(baseport)];
   return new Promise((resolve) => {
     const started = Date.now();
     // TERM=dumb: runtest colours its tags only on xterm-like terminals.

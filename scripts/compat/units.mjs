@@ -81,6 +81,9 @@ export const HARNESS_OK_COUNTS = {
   "obuf-limits": 9,
   "querybuf": 2,
   "client-eviction": 17,
+  "integration/rdb": 14,
+  "integration/aof": 40,
+  "integration/aof-multi-part": 35,
 };
 
 /** The units of issue 6 (ACL, AUTH): what `--harness` runs by default. */

@@ -32,26 +32,120 @@ import { writeSnapshotFile, type BackgroundSnapshot } from "./bgsave.js";
 
 interface ManifestFile { name: string; seq: number; type: "b" | "i" | "h" }
 
+/** A manifest Redis would refuse (aofLoadManifestFromFile): start-up logs it and exits. */
+export class ManifestError extends Error {
+  constructor(message: string, readonly line: string | null, readonly lineNumber: number) { super(message); }
+
+  /** Redis's log lines for it, in order. */
+  logLines(): string[] {
+    const out = ["\n*** FATAL AOF MANIFEST FILE ERROR ***\n"];
+    if (this.line !== null) out.push(`Reading the manifest file, at line ${this.lineNumber}\n`, `>>> '${this.line}'\n`);
+    out.push(`${this.message}\n`);
+    return out;
+  }
+}
+
+const MANIFEST_MAX_LINE = 1024;
+
+/** Reads a manifest with Redis's checks and error messages (aof.c aofLoadManifestFromFile). */
 export function parseManifest(text: string): ManifestFile[] {
   const files: ManifestFile[] = [];
-  for (const line of text.split("\n")) {
-    const t = line.trim();
-    if (!t || t.startsWith("#")) continue;
-    const w = t.split(/\s+/);
-    const f: Partial<ManifestFile> = {};
-    for (let i = 0; i + 1 < w.length; i += 2) {
-      if (w[i] === "file") f.name = w[i + 1];
-      else if (w[i] === "seq") f.seq = Number(w[i + 1]);
-      else if (w[i] === "type") f.type = w[i + 1] as ManifestFile["type"];
+  if (text.length === 0) throw new ManifestError("Found an empty AOF manifest", null, 0);
+  const lines = text.split(/(?<=\n)/);
+  let maxSeq = 0;
+  let hasBase = false;
+  for (let n = 0; n < lines.length; n++) {
+    const raw = lines[n];
+    if (raw.startsWith("#")) continue;
+    if (!raw.endsWith("\n") || raw.length > MANIFEST_MAX_LINE) throw new ManifestError("The AOF manifest file contains too long line", null, n + 1);
+    const line = raw.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+    const bad = (msg: string) => new ManifestError(msg, line, n + 1);
+    if (!line) throw bad("Invalid AOF manifest file format");
+    const argv = splitArgs(line);
+    if (!argv || argv.length < 6 || argv.length % 2) throw bad("Invalid AOF manifest file format");
+    let name = "", seq = 0, type = "";
+    for (let i = 0; i < argv.length; i += 2) {
+      const k = argv[i].toLowerCase();
+      if (k === "file") {
+        name = argv[i + 1];
+        if (name.includes("/")) throw bad("File can't be a path, just a filename");
+      } else if (k === "seq") seq = parseInt(argv[i + 1], 10) || 0;
+      else if (k === "type") type = argv[i + 1][0] ?? "";
     }
-    if (!f.name || !Number.isInteger(f.seq) || !["b", "i", "h"].includes(f.type ?? "")) throw new Error(`Invalid AOF manifest file format: ${t}`);
-    files.push(f as ManifestFile);
+    if (!name || !seq || !type) throw bad("Invalid AOF manifest file format");
+    if (type === "b") {
+      if (hasBase) throw bad("Found duplicate base file information");
+      hasBase = true;
+    } else if (type === "i") {
+      if (seq <= maxSeq) throw bad("Found a non-monotonic sequence number");
+      maxSeq = seq;
+    } else if (type !== "h") throw bad("Unknown AOF file type");
+    files.push({ name, seq, type: type as ManifestFile["type"] });
   }
   return files;
 }
 
+/** Redis's sdssplitargs: words, "double quoted" with escapes, or 'single quoted'; null when unbalanced. */
+function splitArgs(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  while (true) {
+    while (i < line.length && /\s/.test(line[i])) i++;
+    if (i >= line.length) return out;
+    let cur = "";
+    if (line[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= line.length) return null;
+        const c = line[i];
+        if (c === "\\" && i + 1 < line.length) {
+          const e = line[i + 1];
+          if (e === "x" && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) { cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16)); i += 4; continue; }
+          cur += e === "n" ? "\n" : e === "r" ? "\r" : e === "t" ? "\t" : e === "b" ? "\b" : e === "a" ? "\x07" : e;
+          i += 2;
+        } else if (c === '"') {
+          i++;
+          if (i < line.length && !/\s/.test(line[i])) return null;
+          break;
+        } else { cur += c; i++; }
+      }
+    } else if (line[i] === "'") {
+      i++;
+      for (;;) {
+        if (i >= line.length) return null;
+        if (line[i] === "\\" && line[i + 1] === "'") { cur += "'"; i += 2; continue; }
+        if (line[i] === "'") {
+          i++;
+          if (i < line.length && !/\s/.test(line[i])) return null;
+          break;
+        }
+        cur += line[i++];
+      }
+    } else {
+      while (i < line.length && !/\s/.test(line[i])) cur += line[i++];
+    }
+    out.push(cur);
+  }
+}
+
+/** sdscatrepr for a file name that needs it (spaces, quotes, non-printables), as aofInfoFormat. */
+function reprName(name: string): string {
+  if (!/[\s"'\\]|[^\x21-\x7e]/.test(name)) return name;
+  let s = '"';
+  for (const ch of name) {
+    const c = ch.charCodeAt(0);
+    if (ch === "\\" || ch === '"') s += "\\" + ch;
+    else if (ch === "\n") s += "\\n";
+    else if (ch === "\r") s += "\\r";
+    else if (ch === "\t") s += "\\t";
+    else if (c < 0x20 || c > 0x7e) s += "\\x" + c.toString(16).padStart(2, "0");
+    else s += ch;
+  }
+  return s + '"';
+}
+
 function formatManifest(files: ManifestFile[]): string {
-  return files.map((f) => `file ${f.name} seq ${f.seq} type ${f.type}\n`).join("");
+  return files.map((f) => `file ${reprName(f.name)} seq ${f.seq} type ${f.type}\n`).join("");
 }
 
 /** RESP encoding of one command. */
@@ -185,7 +279,7 @@ export class Aof {
     let loaded = 0;
     let done = 0;
     if (base) {
-      const buf = readFileSync(join(this.dir(), base.name));
+      const buf = readAofFile(join(this.dir(), base.name));
       if (buf.toString("latin1", 0, 5) === "REDIS") {
         for (const pos of this.p.rdbLoadSteps(buf)) yield done + pos;
       } else {
@@ -208,7 +302,7 @@ export class Aof {
    * off (last file, aof-load-truncated) or fatal.
    */
   private *replayFile(path: string, last: boolean): Generator<number, void> {
-    const buf = readFileSync(path);
+    const buf = readAofFile(path);
     const { commands, validLen, truncated } = parseAofCommands(buf);
     if (truncated) {
       if (!last || !this.server.config.getBool("aof-load-truncated")) {
@@ -574,4 +668,15 @@ function strerror(e: unknown): string {
     case "EDQUOT": return "Disk quota exceeded";
   }
   return err.message;
+}
+
+/** A file the manifest lists; one missing or unreadable stops the load with Redis's log line. */
+function readAofFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const name = path.split("/").pop();
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new AofFormatError(`The append log file ${name} doesn't exist: No such file or directory`);
+    throw new AofFormatError(`Fatal error: can't open the append log file ${name} for reading: ${strerror(e)}`);
+  }
 }

@@ -190,7 +190,6 @@ export class BackgroundSnapshot {
         const pre = this.preimages.get(handle);
         if (pre) this.preimages.delete(handle);
         else this.written.add(handle);
-        if (expireAt >= 0 && expireAt <= this.startMs) continue;
         const v = pre ? null : registry.peek(handle);
         if (!pre && !v) continue;
         this.selectDb(db);
@@ -198,7 +197,6 @@ export class BackgroundSnapshot {
         if (pre) { w.u8(pre.type); w.string(key); w.raw(pre.body); }
         else { const rv = hostToRdb(v!); w.u8(objectType(rv)); w.string(key); writeObjectBody(w, rv); }
       } else {
-        if (expireAt >= 0 && expireAt <= this.startMs) continue;
         const stored = parseEntry(buf, at, registry);
         this.selectDb(db);
         writeKeyMeta(w, expireAt, access, this.access, this.startMs);

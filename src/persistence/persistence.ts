@@ -15,7 +15,7 @@ import { log } from "../server/log.js";
 import { snapshotRdb, parseRdb, readRdb, functionsHook, type ParsedRdb } from "./rdb-file.js";
 import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
-import { Aof } from "./aof.js";
+import { Aof, ManifestError } from "./aof.js";
 import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
 import type { Client } from "../server/client.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -325,6 +325,10 @@ export class Persistence {
         if (loaded) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
         this.aof.start();
       } catch (e) {
+        if (e instanceof ManifestError) {
+          for (const line of e.logLines()) log("warning", line);
+          process.exit(1);
+        }
         // The reason is the last log line, as Redis's (tests read it from the log's tail).
         log("warning", "Fatal error loading the append only file.");
         log("warning", (e as Error).message);
@@ -352,6 +356,8 @@ export class Persistence {
       }
       if (buf) log("notice", `DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
     }
+    // The disk-error write gate follows CONFIG SET at once, not at the next cron tick.
+    for (const name of ["stop-writes-on-bgsave-error", "save"]) this.server.config.onApply(name, () => this.refreshWriteGate());
     // CONFIG SET appendonly yes|no turns the AOF on (a base of the dataset now) or off.
     this.server.config.onApply("appendonly", (c) => {
       try {

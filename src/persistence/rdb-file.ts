@@ -30,8 +30,11 @@ export const functionsHook: {
 
 export interface RdbKey { db: number; key: Buffer; stored: StoredValue }
 
-/** Every live key of every db, read at one instant (synchronously). */
-export function* snapshotKeys(server: Server, db: number): Generator<{ key: Buffer; stored: StoredValue }> {
+/**
+ * Every live key of a db, read at one instant (synchronously); with `expired`, also keys
+ * whose TTL has passed but that are not reclaimed yet (an RDB file holds those, as Redis's).
+ */
+export function* snapshotKeys(server: Server, db: number, expired = false): Generator<{ key: Buffer; stored: StoredValue }> {
   const now = server.now();
   for (const shard of server.shards) {
     const x = shard.kernel.x;
@@ -47,8 +50,10 @@ export function* snapshotKeys(server: Server, db: number): Generator<{ key: Buff
       off += 4 + kl;
       const el = dv.getUint32(off, true);
       off += 4;
-      yield { key, stored: parseEntry(blob, off, server.types.registry) };
+      const stored = parseEntry(blob, off, server.types.registry);
       off += el;
+      if (!expired && stored.expireAt >= 0 && stored.expireAt <= now) continue;
+      yield { key, stored };
     }
   }
 }
@@ -87,7 +92,7 @@ export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
   let keys = 0;
   const databases = server.config.getNumber("databases");
   for (let db = 0; db < databases; db++) {
-    const entries = [...snapshotKeys(server, db)];
+    const entries = [...snapshotKeys(server, db, true)];
     if (entries.length === 0) continue;
     w.u8(RDB_OPCODE_SELECTDB);
     w.len(db);

@@ -187,7 +187,7 @@ describe("background snapshots without fork", { timeout: 90_000 }, () => {
     await waitFor(async () => Number(await info(r, "aof_rewrites")) >= 1 && (await idle(r)));
     // The growth is measured from the last rewrite's size: the 300 keys are in the base now.
     const newBase = Number(await info(r, "aof_base_size"));
-    expect(newBase).toBeGreaterThan(Math.max(base, 10 * 1024));
+    expect(newBase).toBeGreaterThan(base);
     expect(Number(await info(r, "aof_current_size"))).toBeGreaterThanOrEqual(newBase);
   });
 });
