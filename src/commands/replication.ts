@@ -7,6 +7,7 @@ import type { Server } from "../server/server.js";
 import { replicationOf } from "../repl/replication.js";
 import { ReplicaLink } from "../repl/replica-link.js";
 import { log } from "../server/log.js";
+import { clientInfoProviders } from "./client-cmd.js";
 import { setWriteGate } from "../repl/write-gate.js";
 import { persistenceOf } from "../persistence/persistence.js";
 
@@ -155,4 +156,20 @@ export function registerReplicationCommands(t: CommandTable): void {
   t.define("sync", (ctx) => psync(ctx, true));
   t.define("role", role);
   t.define("wait", wait);
+}
+
+// CLIENT LIST / KILL: a replica's connection is type slave with flag S; the master's client
+// on a replica is type master with flag M.
+{
+  const prevType = clientInfoProviders.type;
+  clientInfoProviders.type = (c) => {
+    const repl = replicationOf(c.server);
+    if (repl.replicas.has(c)) return "slave";
+    if (repl.link?.isMasterClient(c)) return "master";
+    return prevType(c);
+  };
+  clientInfoProviders.flags.push((c) => {
+    const repl = replicationOf(c.server);
+    return repl.replicas.has(c) ? "S" : repl.link?.isMasterClient(c) ? "M" : "";
+  });
 }

@@ -256,6 +256,27 @@ export class Aof {
     for (let r = it.next(); ; r = it.next()) if (r.done) return r.value;
   }
 
+  /**
+   * Redis's aofUpgradePrepare: an appendfilename file in dir (an AOF from before Redis 7)
+   * with no AOF directory, no manifest, or a manifest naming only it as base while the
+   * directory lacks it, becomes the base of a new manifest and moves into the directory.
+   */
+  upgradeIfNeeded(): void {
+    const name = this.baseFileName();
+    if (!existsSync(resolve(name))) return;
+    let files: ManifestFile[] = [];
+    if (existsSync(this.dir()) && existsSync(this.manifestPath())) files = parseManifest(readFileSync(this.manifestPath(), "latin1"));
+    const base = files.find((f) => f.type === "b");
+    const incrs = files.filter((f) => f.type === "i");
+    const upgrade = !existsSync(this.dir()) || files.length === 0 ||
+      (base && incrs.length === 0 && base.name === name && !existsSync(join(this.dir(), name)));
+    if (!upgrade) return;
+    mkdirSync(this.dir(), { recursive: true });
+    this.writeManifest([{ name, seq: 1, type: "b" }, ...files.filter((f) => f.type === "h")]);
+    renameSync(resolve(name), join(this.dir(), name));
+    log("notice", `Successfully migrated an old-style AOF file (${name}) into the AOF directory (${this.server.config.getString("appenddirname")}).`);
+  }
+
   /** The AOF's files in replay order, and their total size (INFO loading_total_bytes). */
   manifestFiles(): { files: ManifestFile[]; bytes: number } | null {
     const mp = this.manifestPath();
@@ -281,7 +302,13 @@ export class Aof {
     if (base) {
       const buf = readAofFile(join(this.dir(), base.name));
       if (buf.toString("latin1", 0, 5) === "REDIS") {
-        for (const pos of this.p.rdbLoadSteps(buf)) yield done + pos;
+        // An RDB preamble; an old-style AOF (upgraded into the dir) may go on with commands.
+        const it = this.p.rdbLoadSteps(buf);
+        let r = it.next();
+        for (; !r.done; r = it.next()) yield done + r.value;
+        if (r.value < buf.length) {
+          for (const pos of this.replayFile(join(this.dir(), base.name), incrs.length === 0, buf, r.value)) { loaded++; yield done + pos; }
+        }
       } else {
         for (const pos of this.replayFile(join(this.dir(), base.name), false)) { loaded++; yield done + pos; }
       }
@@ -301,9 +328,11 @@ export class Aof {
    * Replays one file's commands, yielding the offset after each; a truncated tail is cut
    * off (last file, aof-load-truncated) or fatal.
    */
-  private *replayFile(path: string, last: boolean): Generator<number, void> {
-    const buf = readAofFile(path);
-    const { commands, validLen, truncated } = parseAofCommands(buf);
+  private *replayFile(path: string, last: boolean, file?: Buffer, from = 0): Generator<number, void> {
+    const buf = file ?? readAofFile(path);
+    const parsed = parseAofCommands(from > 0 ? buf.subarray(from) : buf);
+    const { commands, truncated } = parsed;
+    const validLen = from + parsed.validLen;
     if (truncated) {
       if (!last || !this.server.config.getBool("aof-load-truncated")) {
         throw new AofFormatError(`Unexpected end of file reading the append only file ${path}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.`);
@@ -507,9 +536,12 @@ export class Aof {
     }
     this.rewriteScheduled = false;
     this.flush(true);
-    const seq = Math.max(0, ...this.files.map((f) => f.seq)) + 1;
+    // Base and incr files are numbered apart (Redis's curr_base_file_seq, curr_incr_file_seq).
+    const seqOf = (t: string) => Math.max(0, ...this.files.filter((f) => f.type === t).map((f) => f.seq)) + 1;
+    const baseSeq = seqOf("b");
+    const seq = seqOf("i");
     const preamble = this.server.config.getBool("aof-use-rdb-preamble");
-    const base: ManifestFile = { name: `${this.baseFileName()}.${seq}.base.${preamble ? "rdb" : "aof"}`, seq, type: "b" };
+    const base: ManifestFile = { name: `${this.baseFileName()}.${baseSeq}.base.${preamble ? "rdb" : "aof"}`, seq: baseSeq, type: "b" };
     const incr: ManifestFile = { name: `${this.baseFileName()}.${seq}.incr.aof`, seq, type: "i" };
     const old = this.files;
     // From now on writes go to the new incr file, listed after the old files until the new

@@ -294,10 +294,11 @@ export class Persistence {
    * Loading an RDB one record at a time, applied as read (start-up: a bad file ends the
    * process, so nothing half-loaded is ever served); yields the bytes read so far.
    */
-  *rdbLoadSteps(buf: Buffer): Generator<number, void> {
+  *rdbLoadSteps(buf: Buffer): Generator<number, number> {
     let loaded = 0, expired = 0;
     const it = readRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
-    for (let r = it.next(); !r.done; r = it.next()) {
+    let r = it.next();
+    for (; !r.done; r = it.next()) {
       const rec = r.value;
       if (rec.kind === "function") this.loadFunction(rec.code);
       else if (rec.kind === "key") {
@@ -307,6 +308,7 @@ export class Persistence {
       yield rec.pos;
     }
     this.loadDone(loaded, expired);
+    return r.value.end;
   }
 
   /**
@@ -320,6 +322,7 @@ export class Persistence {
     if (this.server.config.getBool("appendonly")) {
       // With AOF on, the AOF alone is the dataset (as Redis 7.0: the RDB is not read).
       try {
+        this.aof.upgradeIfNeeded();
         const m = this.aof.manifestFiles();
         const loaded = m ? await this.whileLoading(m.bytes, this.aof.loadSteps()) : false;
         if (loaded) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);

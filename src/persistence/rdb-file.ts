@@ -133,7 +133,7 @@ export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
   const out: ParsedRdb = { version: 0, aux: new Map(), functions: [], keys: [], emptyKeys: 0 };
   const it = readRdb(buf, opts);
   for (let r = it.next(); ; r = it.next()) {
-    if (r.done) { out.version = r.value; break; }
+    if (r.done) { out.version = r.value.version; break; }
     const rec = r.value;
     if (rec.kind === "aux") out.aux.set(rec.name, rec.value);
     else if (rec.kind === "function") out.functions.push(rec.code);
@@ -147,9 +147,9 @@ export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
  * The records of an RDB file one at a time (loading at start-up applies them between
  * event-loop turns). The checksum is checked after the last one: a caller that applies
  * records as they come must treat a throw at the end as fatal (start-up exits, as Redis).
- * Returns the file's RDB version.
+ * Returns the file's RDB version and where the RDB ends (an AOF preamble's commands follow).
  */
-export function* readRdb(buf: Buffer, opts: { checksum: boolean; databases: number }): Generator<RdbRecord, number> {
+export function* readRdb(buf: Buffer, opts: { checksum: boolean; databases: number }): Generator<RdbRecord, { version: number; end: number }> {
   if (buf.length < 9 || buf.toString("latin1", 0, 5) !== "REDIS") throw new RdbFormatError("Wrong signature trying to load DB from file");
   const version = Number(buf.toString("latin1", 5, 9));
   if (!Number.isInteger(version) || version < 1 || version > RDB_VERSION) {
@@ -209,5 +209,5 @@ export function* readRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
       }
     }
   }
-  return version;
+  return { version, end: r.pos };
 }

@@ -40,12 +40,30 @@ export class ReplicaLink {
 
   constructor(private readonly server: Server, readonly host: string, readonly port: number) {
     this.repl = replicationOf(server);
-    // The master's pseudo client: its replies go nowhere (Redis never answers its master).
-    this.masterClient = new Client(server, { remoteAddress: host, remotePort: port, writableLength: 0, write: () => true } as unknown as Socket);
+    this.masterClient = this.newMasterClient();
     this.connect();
   }
 
+  /**
+   * The master's client: its replies go nowhere (Redis never answers its master). It is in
+   * CLIENT LIST (flags M, type master) while the stream runs; CLIENT KILL on it drops the
+   * connection, and the link reconnects and continues partially.
+   */
+  private newMasterClient(): Client {
+    const fake = {
+      remoteAddress: this.host, remotePort: this.port, writableLength: 0, write: () => true,
+      destroy: () => { this.socket?.destroy(); },
+    } as unknown as Socket;
+    const c = new Client(this.server, fake);
+    c.name = "";
+    return c;
+  }
+
+  /** Whether c is this link's master client (CLIENT LIST type master). */
+  isMasterClient(c: Client): boolean { return c === this.masterClient; }
+
   close(): void {
+    this.server.clients.delete(this.masterClient.id);
     this.closed = true;
     if (this.ackTimer) clearInterval(this.ackTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -70,6 +88,7 @@ export class ReplicaLink {
   private onClose(s: Socket): void {
     if (s !== this.socket) return;
     if (this.connected) log("notice", "Connection with master lost.");
+    this.server.clients.delete(this.masterClient.id);
     this.connected = false;
     this.syncing = false;
     this.downSince = Date.now();
@@ -145,6 +164,8 @@ export class ReplicaLink {
 
   private streamStarts(): void {
     this.phase = "stream";
+    if (this.masterClient.closed) this.masterClient = this.newMasterClient();
+    this.server.clients.set(this.masterClient.id, this.masterClient);
     this.connected = true;
     this.syncing = false;
     this.repl.everSynced = true;

@@ -184,4 +184,34 @@ describe.skipIf(!redisServer)("primary/replica replication", () => {
     expect(await p.publish("news", "hello replicas")).toBe(0);
     expect(await got).toBe("hello replicas");
   }, 60_000);
+
+  it("CLIENT LIST shows the replica (S, type slave) and the master (M, type master); CLIENT KILL TYPE drops either link and it continues partially", async () => {
+    const primary = await startServer();
+    cleanup.push(() => primary.stop());
+    const replica = await startServer(["--replicaof", "127.0.0.1", String(primary.port)]);
+    cleanup.push(() => replica.stop());
+    const p = await connectClient(primary.port, { protocol: 2 } as never);
+    const r = await connectClient(replica.port, { protocol: 2 } as never);
+    cleanup.push(async () => { p.disconnect(); r.disconnect(); });
+    await until("the link", linkUp(r));
+    const replicas = String(await p.call("client", "list", "type", "replica")).trim().split("\n");
+    expect(replicas).toHaveLength(1);
+    expect(replicas[0]).toMatch(/ flags=S /);
+    const masters = String(await r.call("client", "list", "type", "master")).trim().split("\n");
+    expect(masters).toHaveLength(1);
+    expect(masters[0]).toMatch(/ flags=M /);
+
+    // The primary drops its replica: the replica reconnects and continues from the backlog.
+    expect(await p.call("client", "kill", "type", "replica")).toBe(1);
+    await p.set("after-replica-kill", "1");
+    await until("the write after the replica was dropped", async () => (await r.get("after-replica-kill")) === "1");
+    expect(primary.output()).toMatch(/Partial resynchronization request from .* accepted/);
+
+    // The replica drops its master: same, from its side.
+    expect(await r.call("client", "kill", "type", "master")).toBe(1);
+    await p.set("after-master-kill", "1");
+    await until("the write after the master was dropped", async () => (await r.get("after-master-kill")) === "1");
+    expect(String(await r.call("client", "list", "type", "master")).trim().split("\n")).toHaveLength(1);
+    expect(primary.output().match(/Partial resynchronization request from .* accepted/g)!.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
 });
