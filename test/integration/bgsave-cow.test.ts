@@ -129,12 +129,21 @@ describe("background snapshots without fork", { timeout: 90_000 }, () => {
     expect(await r.bgsave()).toBe("Background saving started");
     saving = true;
     const atStart = answered;
-    await waitFor(() => idle(r));
+    // The save advances between the clients' commands: INFO sees it part-way.
+    let partWay = false;
+    for (;;) {
+      const p = await r.info("persistence");
+      const done = Number(/current_save_keys_processed:(\d+)/.exec(p)![1]);
+      const total = Number(/current_save_keys_total:(\d+)/.exec(p)![1]);
+      if (done > 0 && done < total) partWay = true;
+      if (/rdb_bgsave_in_progress:0/.test(p)) break;
+    }
     stop = true;
     const during = answered - atStart;
     sock.destroy();
     expect(saving).toBe(true);
-    expect(during).toBeGreaterThan(10);
+    expect(partWay).toBe(true);
+    expect(during).toBeGreaterThan(0);
     expect(await info(r, "rdb_last_bgsave_status")).toBe("ok");
     await r.call("debug", "reload", "nosave");
     expect(await r.dbsize()).toBe(50_000);
