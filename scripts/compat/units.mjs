@@ -84,6 +84,10 @@ export const HARNESS_OK_COUNTS = {
   "integration/rdb": 14,
   "integration/aof": 40,
   "integration/aof-multi-part": 35,
+  "integration/block-repl": 2,
+  "integration/replication-2": 7,
+  "integration/replication-3": 7,
+  "integration/replication-4": 16,
 };
 
 /** The units of issue 6 (ACL, AUTH): what `--harness` runs by default. */
