@@ -202,6 +202,38 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   return STATUS_DONE;
 }
 
+// A process() call's results (where it stopped, what it handed back) stay in the globals
+// above until the host has read them; but the host consumes the call's effects first
+// (Shard.afterCall), and an effect consumer may run a nested call on this kernel (the CRDT
+// replicator reads a written key back through Shard.callRaw). Without this the client then
+// read the nested call's consumedPos() and argv: it resumed at a wrong address, parsing its
+// next command from the middle of a key, or ran the nested call's command as its own.
+// Shard.callRaw brackets every nested process() with these two. Nesting deeper than
+// parser.PARSE_FRAMES is not set aside (saveCallResults returns 0): no host path nests so.
+const callFrames: usize = heap.alloc(<usize>parser.PARSE_FRAMES * 16);
+let callDepth: i32 = 0;
+export function saveCallResults(): i32 {
+  if (callDepth >= parser.PARSE_FRAMES) return 0;
+  const b = callFrames + (<usize>callDepth << 4);
+  store<u32>(b, <u32>consumed);
+  store<u32>(b + 4, <u32>need);
+  store<u32>(b + 8, <u32>handedStart);
+  store<u8>(b + 12, handedToRoute ? 1 : 0);
+  parser.saveParse(callDepth);
+  callDepth++;
+  return 1;
+}
+export function restoreCallResults(saved: i32): void {
+  if (saved == 0) return;
+  callDepth--;
+  const b = callFrames + (<usize>callDepth << 4);
+  consumed = <usize>load<u32>(b);
+  need = <usize>load<u32>(b + 4);
+  handedStart = <usize>load<u32>(b + 8);
+  handedToRoute = load<u8>(b + 12) != 0;
+  parser.restoreParse(callDepth);
+}
+
 export function consumedPos(): usize { return consumed; }
 /** With STATUS_HOST: where the handed-back command's request bytes start. */
 export function commandStart(): usize { return handedStart; }

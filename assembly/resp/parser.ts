@@ -104,6 +104,56 @@ export function dropPartial(block: usize): void {
   heap.free(block);
 }
 
+/**
+ * The parse results of the process() call whose results the host has not read yet (its argv,
+ * where it stopped, its partial multibulk), set aside in frame `depth` while a nested call
+ * (src/server/shard.ts callRaw, e.g. from an effect consumer) parses its own request into an
+ * argv array of its own (kept in the frame for the next nested call: no allocation once warm).
+ * inlineScratch is not set aside: nested requests are multibulk, and a handed-back inline
+ * command's argv is read before it is routed.
+ */
+export const PARSE_FRAMES: i32 = 16;
+const FRAME: usize = 48;
+const frames: usize = heap.alloc(<usize>PARSE_FRAMES * FRAME);
+memory.fill(frames, 0, <usize>PARSE_FRAMES * FRAME);
+
+export function saveParse(depth: i32): void {
+  const b = frames + <usize>depth * FRAME;
+  store<u32>(b, <u32>argc);
+  store<u32>(b + 4, <u32>argvPtr);
+  store<u32>(b + 8, <u32>argvCap);
+  store<u32>(b + 12, <u32>nextPos);
+  store<u32>(b + 16, <u32>needBytes);
+  store<i32>(b + 20, partialArgs);
+  store<u32>(b + 24, <u32>partialNext);
+  store<i64>(b + 40, partialCount);
+  let spare = <usize>load<u32>(b + 28);
+  let spareCap = <i32>load<u32>(b + 32);
+  if (spare == 0) {
+    spareCap = 64;
+    spare = heap.alloc(<usize>spareCap * 8);
+  }
+  argvPtr = spare;
+  argvCap = spareCap;
+  argc = 0;
+  partialArgs = -1;
+}
+
+/** Puts back what saveParse(depth) set aside; the nested call's argv array stays as the spare. */
+export function restoreParse(depth: i32): void {
+  const b = frames + <usize>depth * FRAME;
+  store<u32>(b + 28, <u32>argvPtr);
+  store<u32>(b + 32, <u32>argvCap);
+  argc = <i32>load<u32>(b);
+  argvPtr = <usize>load<u32>(b + 4);
+  argvCap = <i32>load<u32>(b + 8);
+  nextPos = <usize>load<u32>(b + 12);
+  needBytes = <usize>load<u32>(b + 16);
+  partialArgs = load<i32>(b + 20);
+  partialNext = <usize>load<u32>(b + 24);
+  partialCount = load<i64>(b + 40);
+}
+
 function parseMultibulk(start: usize, end: usize): i32 {
   let count: i64;
   let p: usize;

@@ -27,6 +27,9 @@ export interface KernelExports {
   savePartial(start: number): number;
   resumePartial(block: number): void;
   dropPartial(block: number): void;
+  /** Sets aside the last process() call's results around a nested call (Shard.callRaw); 1 if it did. */
+  saveCallResults(): number;
+  restoreCallResults(saved: number): void;
   /** The client's protocol (2 or 3, from HELLO) for the replies of the next process() calls. */
   setProtocol(v: number): void;
   /** CONFIG SET hash-max-listpack-entries / hash-max-listpack-value. */

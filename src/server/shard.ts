@@ -171,19 +171,33 @@ export class Shard {
     return this.callRaw(encodeCommand(argv), db, nowMs);
   }
 
+  // callRaw's request region, kept between calls (cheaper than alloc/free per call). Safe
+  // because a call never nests inside another's process() (kernel host hooks do not call
+  // back into the kernel), and calls made from afterCall() start after the request is used.
+  private callPtr = 0;
+  private callCap = 0;
+
   /** call() for a request already in RESP (a command forwarded as the client sent it). */
   callRaw(req: Uint8Array, db: number, nowMs: number): Buffer {
     const x = this.kernel.x;
     // A nested call runs the command now, even while a client in MULTI is being processed.
     this.useQueueing(false);
     this.useAuthLimits(false);
-    const p = x.alloc(req.length);
+    if (req.length > this.callCap) {
+      if (this.callPtr) x.free(this.callPtr);
+      this.callCap = Math.max(req.length, 4096);
+      this.callPtr = x.alloc(this.callCap);
+    }
+    const p = this.callPtr;
     // Routed here already (several shards, or cluster mode's slot checks done by the host).
     x.setRouting(0);
     // The caller (the master's stream, EXEC, a routed call) has passed the host's checks.
     if (this.readOnly) x.setReadOnly(0);
     if (this.oom) x.setOom(0);
     if (this.memoryBudget) x.setMemoryBudget(0);
+    // The caller may be between a client's process() and its reading of the results (an
+    // effect consumer in afterCall, a handed-back command): keep them (assembly/index.ts).
+    const saved = x.saveCallResults();
     try {
       this.kernel.mem.set(req, p);
       const st = x.process(p, p + req.length, db, nowMs);
@@ -195,7 +209,12 @@ export class Shard {
       if (this.readOnly) x.setReadOnly(1);
       if (this.oom) x.setOom(1);
       if (this.memoryBudget) x.setMemoryBudget(this.memoryBudget);
-      x.free(p);
+      x.restoreCallResults(saved);
+      // A big request's region is not kept.
+      if (this.callCap > CALL_REGION_KEEP) {
+        x.free(this.callPtr);
+        this.callPtr = this.callCap = 0;
+      }
       this.afterCall();
       if (this.memoryBudget) this.afterRoutedCall(this);
     }
@@ -237,6 +256,9 @@ export class Shard {
 }
 
 const enc = new TextEncoder();
+
+/** callRaw keeps its request region between calls up to this size. */
+const CALL_REGION_KEEP = 64 * 1024;
 
 /** RESP multibulk encoding of an argv. */
 export function encodeCommand(argv: Uint8Array[]): Uint8Array {
