@@ -7,7 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
+async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await fn()) return;
@@ -62,5 +62,5 @@ describe("active-active under replication faults (3 processes, buggify)", () => 
     const info = await Promise.all(clients.map((r) => r.info("crdt")));
     const field = (s: string, f: string) => Number(new RegExp(`^${f}:(\\d+)`, "m").exec(s)![1]);
     expect(info.reduce((n, s) => n + field(s, "crdt_deltas_resent") + field(s, "crdt_duplicates"), 0)).toBeGreaterThan(0);
-  });
+  }, 90_000);
 });
