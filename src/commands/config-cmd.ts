@@ -35,9 +35,13 @@ export function registerConfigCommands(t: CommandTable): void {
     if (argv.length % 2) return reply.error("syntax error");
     const pairs: [string, string][] = [];
     for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i].toString("latin1"), argv[i + 1].toString("latin1")]);
+    // The values before, to roll every pair back if a port cannot be listened on (the
+    // apply step of port / tls-port completes later, src/server/tls.ts).
+    const before: [string, string][] = [];
+    for (const [name] of pairs) if (findDirective(name)) before.push([name, server.config.get(name)]);
     const err = server.config.setMany(pairs, client.isLocal);
     if (err) return reply.error(err);
-    if (replyAfterListenerMoves(server, client)) return; // port / tls-port: src/server/tls.ts
+    if (replyAfterListenerMoves(server, client, before)) return;
     reply.ok();
   });
 

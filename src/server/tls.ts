@@ -333,15 +333,17 @@ export function noteListenerMove(server: Server, name: string, old: number, done
 }
 
 /** After a successful CONFIG SET: true when it answers later, once the listeners are bound. */
-export function replyAfterListenerMoves(server: Server, client: Client): boolean {
+export function replyAfterListenerMoves(server: Server, client: Client, before: [string, string][] = []): boolean {
   const moves = pendingMoves.get(server);
   pendingMoves.delete(server);
   if (!moves?.length || client.denyBlocking) return false;
   client.blocked = true;
   void Promise.allSettled(moves.map((m) => m.done)).then((results) => {
     const failed = moves.filter((_, i) => results[i].status === "rejected");
-    // Back to the port still listened on (its move is a no-op then).
+    // Back to the port still listened on (its move is a no-op then), and every other value
+    // the same CONFIG SET changed back to what it was (Redis's rollback on apply error).
     for (const m of failed) server.config.setMany([[m.name, String(m.old)]]);
+    if (failed.length && before.length) server.config.setMany(before.filter(([n]) => !moves.some((m) => m.name === n)));
     pendingMoves.delete(server);
     client.blocked = false;
     if (failed.length) {
