@@ -400,73 +400,39 @@ export class Server {
     return true;
   }
 
-  /**
-   * Over maxmemory: a denyoom command (or EXEC of a transaction holding one) is refused with
-   * -OOM before it runs or is queued, as Redis's processCommand does.
-   */
+  /** Over maxmemory: a denyoom command (or EXEC of a transaction holding one) gets -OOM. */
   private oomRejects(client: Client, argv: Buffer[]): boolean {
-    const found = this.resolveCommand(argv);
-    if (found.error !== undefined) return false;
-    const spec = found.spec!;
-    let deny = spec.flags.has("denyoom");
-    if (spec.name === "exec" && client.multi !== null) {
-      deny = client.multi.some((a) => this.resolveCommand(a).spec?.flags.has("denyoom") ?? false);
-    }
-    if (!deny) return false;
-    if (spec.name === "exec") {
-      // Redis's execCommandAbort: the transaction is discarded, saying why.
-      this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${OOM_ERR}`, spec);
-      discardTransaction(this, client);
-      return true;
-    }
-    this.rejectCommand(client, OOM_ERR, spec);
-    if (client.multi !== null) client.dirtyExec = true;
-    return true;
+    return this.rejectBeforeRun(client, argv, (s) => s.flags.has("denyoom"), OOM_ERR);
   }
 
-  /**
-   * Too few good replicas (min-replicas-to-write): a write, or EXEC of a transaction holding
-   * one, is refused with -NOREPLICAS before it runs or is queued (Redis's processCommand).
-   */
+  /** Too few good replicas (min-replicas-to-write): a write gets -NOREPLICAS. */
   private noReplicasRejects(client: Client, argv: Buffer[]): boolean {
-    const found = this.resolveCommand(argv);
-    if (found.error !== undefined) return false;
-    const spec = found.spec!;
-    let write = spec.flags.has("write");
-    if (spec.name === "exec" && client.multi !== null) {
-      write = client.multi.some((a) => this.resolveCommand(a).spec?.flags.has("write") ?? false);
-    }
-    if (!write) return false;
-    if (spec.name === "exec") {
-      this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${NOREPLICAS_ERR}`, spec);
-      discardTransaction(this, client);
-      return true;
-    }
-    this.rejectCommand(client, NOREPLICAS_ERR, spec);
-    if (client.multi !== null) client.dirtyExec = true;
-    return true;
+    return this.rejectBeforeRun(client, argv, (s) => s.flags.has("write"), NOREPLICAS_ERR);
+  }
+
+  /** A stale replica (src/server/stale-replica.ts): a command not flagged `stale` gets -MASTERDOWN. */
+  private masterDownRejects(client: Client, argv: Buffer[]): boolean {
+    return this.rejectBeforeRun(client, argv, (s) => !s.flags.has("stale"), MASTERDOWN_ERR);
   }
 
   /**
-   * A stale replica (src/server/stale-replica.ts): a command not flagged `stale`, or EXEC of
-   * a transaction holding one, is refused with -MASTERDOWN before it runs or is queued.
+   * The shape Redis's processCommand gives its OOM, NOREPLICAS and MASTERDOWN checks: a
+   * command that deny() refuses is answered with error before it runs or is queued (and
+   * flags the open transaction, like flagTransaction); EXEC of a transaction holding such
+   * a command is aborted and discarded saying why (execCommandAbort). Whether it replied.
    */
-  private masterDownRejects(client: Client, argv: Buffer[]): boolean {
+  private rejectBeforeRun(client: Client, argv: Buffer[], deny: (spec: CommandSpec) => boolean, error: string): boolean {
     const found = this.resolveCommand(argv);
-    if (found.error !== undefined) return false;
+    if (found.error !== undefined) return false; // execCommand / queueCommand reply that error
     const spec = found.spec!;
-    const stale = (s: CommandSpec | undefined) => s?.flags.has("stale") ?? false;
-    let deny = !stale(spec);
     if (spec.name === "exec" && client.multi !== null) {
-      deny = client.multi.some((a) => !stale(this.resolveCommand(a).spec));
-    }
-    if (!deny) return false;
-    if (spec.name === "exec") {
-      this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${MASTERDOWN_ERR}`, spec);
+      if (!client.multi.some((a) => { const q = this.resolveCommand(a).spec; return q !== undefined && deny(q); })) return false;
+      this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${error}`, spec);
       discardTransaction(this, client);
       return true;
     }
-    this.rejectCommand(client, MASTERDOWN_ERR, spec);
+    if (!deny(spec)) return false;
+    this.rejectCommand(client, error, spec);
     if (client.multi !== null) client.dirtyExec = true;
     return true;
   }
