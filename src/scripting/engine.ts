@@ -16,6 +16,30 @@ import { YIELDABLE_LIB, YIELDABLE_CHUNK, YIELDABLE_FRAMES_SKIP } from "./lib-yie
 import { openStruct } from "./lib-struct.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 
+/**
+ * The body of the Lua error handler Redis installs for EVAL (__redis__err__handler, eval.c)
+ * and for functions (function_lua.c): the error as a table with the erring frame's source
+ * and line, skipping a C frame (error() itself) and our yieldable wrapper's frames.
+ */
+const ERROR_HANDLER_BODY =
+  "  local lvl = 2\n" +
+  "  local i = dbg.getinfo(lvl,'nSl')\n" +
+  "  if i and (i.what == 'C' or i.what == 'J') then\n" +
+  "    lvl = 3\n" +
+  "    i = dbg.getinfo(lvl,'nSl')\n" +
+  "  end\n" +
+  YIELDABLE_FRAMES_SKIP +
+  "  if type(err) ~= 'table' then\n" +
+  "    err = {err='ERR ' .. tostring(err)}" +
+  "  end" +
+  "  if i then\n" +
+  "    err['source'] = i.source\n" +
+  "    err['line'] = i.currentline\n" +
+  "  end" +
+  "  return err\n" +
+  "end\n";
+
+
 export const REDIS_VERSION = "7.0.15";
 export const REDIS_VERSION_NUM = 0x07000f;
 
@@ -159,22 +183,7 @@ export class LuaEngine {
       "local dbg = debug\n" +
       "debug = nil\n" +
       "function __redis__err__handler(err)\n" +
-      "  local lvl = 2\n" +
-      "  local i = dbg.getinfo(lvl,'nSl')\n" +
-      "  if i and (i.what == 'C' or i.what == 'J') then\n" +
-      "    lvl = 3\n" +
-      "    i = dbg.getinfo(lvl,'nSl')\n" +
-      "  end\n" +
-      YIELDABLE_FRAMES_SKIP +
-      "  if type(err) ~= 'table' then\n" +
-      "    err = {err='ERR ' .. tostring(err)}" +
-      "  end" +
-      "  if i then\n" +
-      "    err['source'] = i.source\n" +
-      "    err['line'] = i.currentline\n" +
-      "  end" +
-      "  return err\n" +
-      "end\n";
+      ERROR_HANDLER_BODY;
     if (loadString(L, errh, "@err_handler_def") !== 0 || lua.lua_pcall(L, 0, 0, 0) !== 0) {
       throw new Error("Lua error handler: " + lua.lua_tojsstring(L, -1));
     }
@@ -207,22 +216,7 @@ export class LuaEngine {
       "local dbg = debug\n" +
       "debug = nil\n" +
       "local error_handler = function (err)\n" +
-      "  local lvl = 2\n" +
-      "  local i = dbg.getinfo(lvl,'nSl')\n" +
-      "  if i and (i.what == 'C' or i.what == 'J') then\n" +
-      "    lvl = 3\n" +
-      "    i = dbg.getinfo(lvl,'nSl')\n" +
-      "  end\n" +
-      YIELDABLE_FRAMES_SKIP +
-      "  if type(err) ~= 'table' then\n" +
-      "    err = {err='ERR ' .. tostring(err)}" +
-      "  end" +
-      "  if i then\n" +
-      "    err['source'] = i.source\n" +
-      "    err['line'] = i.currentline\n" +
-      "  end" +
-      "  return err\n" +
-      "end\n" +
+      ERROR_HANDLER_BODY +
       "return error_handler";
     if (loadString(L, errh, "@err_handler_def") !== 0 || lua.lua_pcall(L, 0, 1, 0) !== 0) {
       throw new Error("Lua error handler: " + lua.lua_tojsstring(L, -1));
