@@ -104,29 +104,26 @@ function decodeScore(score: number): [number, number] | null {
   return [x, y];
 }
 
-function moveX(hash: HashBits, d: number): HashBits {
+// geohash.c's geohash_move_x / geohash_move_y: longitude bits sit at the odd positions of
+// the interleaved hash, latitude bits at the even ones; a move adds or subtracts one in the
+// moving axis's bits only (the other axis's bits are filled with ones to carry through).
+const X_BITS = 0xaaaaaaaaaaaaaaaan;
+const Y_BITS = 0x5555555555555555n;
+
+function moveAxis(hash: HashBits, d: number, moving: bigint, other: bigint): HashBits {
   if (d === 0) return hash;
   const shift = BigInt(64 - hash.step * 2);
-  let x = hash.bits & 0xaaaaaaaaaaaaaaaan;
-  const y = hash.bits & 0x5555555555555555n;
-  const zz = 0x5555555555555555n >> shift;
-  if (d > 0) x = x + (zz + 1n);
-  else { x = x | zz; x = x - (zz + 1n); }
-  x &= 0xaaaaaaaaaaaaaaaan >> shift;
-  return { bits: (x | y) & 0xffffffffffffffffn, step: hash.step };
+  let m = hash.bits & moving;
+  const o = hash.bits & other;
+  const zz = other >> shift;
+  if (d > 0) m = m + (zz + 1n);
+  else { m = m | zz; m = m - (zz + 1n); }
+  m &= moving >> shift;
+  return { bits: (m | o) & 0xffffffffffffffffn, step: hash.step };
 }
 
-function moveY(hash: HashBits, d: number): HashBits {
-  if (d === 0) return hash;
-  const shift = BigInt(64 - hash.step * 2);
-  const x = hash.bits & 0xaaaaaaaaaaaaaaaan;
-  let y = hash.bits & 0x5555555555555555n;
-  const zz = 0xaaaaaaaaaaaaaaaan >> shift;
-  if (d > 0) y = y + (zz + 1n);
-  else { y = y | zz; y = y - (zz + 1n); }
-  y &= 0x5555555555555555n >> shift;
-  return { bits: (x | y) & 0xffffffffffffffffn, step: hash.step };
-}
+const moveX = (hash: HashBits, d: number) => moveAxis(hash, d, X_BITS, Y_BITS);
+const moveY = (hash: HashBits, d: number) => moveAxis(hash, d, Y_BITS, X_BITS);
 
 interface Neighbors {
   north: HashBits; south: HashBits; east: HashBits; west: HashBits;
