@@ -99,7 +99,14 @@ export function bgsaveStep(budget: i32): i32 {
     const t = walkTable == 0 ? d.t0 : d.t1;
     if (t == null || walkBucket >= t.length) {
       if (walkTable == 0) walkTable = 1;
-      else { walkTable = 0; walkDb++; }
+      else {
+        // This db is walked: its buckets may move again (rehash, resize). Pre-images still
+        // come from bgsaveTouch. Without this, a db flushed during a save (FLUSHDB, DEBUG
+        // LOADAOF) and refilled would keep a tiny frozen table whose chains grow without end.
+        d.frozen = false;
+        walkTable = 0;
+        walkDb++;
+      }
       walkBucket = 0;
       continue;
     }

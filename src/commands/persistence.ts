@@ -144,10 +144,20 @@ export function registerPersistenceCommands(t: CommandTable): void {
     }
   });
 
-  defineDebug("loadaof", 2, ({ server, reply }) => {
-    const err = persistenceOf(server).debugLoadAof();
-    if (err) reply.error(err);
-    else reply.ok();
+  defineDebug("loadaof", 2, ({ server, client, reply }) => {
+    let sync = true;
+    const answer = (err: string | null) => {
+      const out = sync ? reply : client.reply;
+      if (err) out.error(err);
+      else out.ok();
+      if (sync) return;
+      // The load went on in later ticks (a slow script from the AOF): the client waited.
+      client.blocked = false;
+      client.flushAndMaybeClose();
+      client.resumeInput();
+    };
+    if (!persistenceOf(server).debugLoadAof(answer)) client.blocked = true;
+    sync = false;
   });
 
   t.define("lastsave", ({ server, reply }) => reply.integer(Math.floor(server.lastSave / 1000)));

@@ -246,13 +246,16 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
   if (step()) return endScript(server, scripting);
   scripting.paused = true;
   client.blocked = true;
-  server.inputGate = (c, argv) => busyGate(server, run, c, argv, discardTransaction);
+  // A gate already up (loading: a slow script replayed from the AOF) answers first, as
+  // processCommand checks LOADING before the busy script.
+  const outer = server.inputGate;
+  server.inputGate = (c, argv) => (outer !== null && outer(c, argv)) || busyGate(server, run, c, argv, discardTransaction);
   const tick = () => {
     if (!step()) {
       setImmediate(tick);
       return;
     }
-    server.inputGate = null;
+    server.inputGate = outer;
     scripting.paused = false;
     endScript(server, scripting);
     for (const f of scripting.afterScript.splice(0)) f();

@@ -13,9 +13,11 @@
 // before its reply can leave. appendfsync always: fsynced too, so kill -9 loses no
 // acknowledged write; everysec: fsynced once a second; no: never fsynced by us.
 //
-// BGREWRITEAOF: one synchronous snapshot (the RDB of the dataset) becomes the new base;
-// from that instant effects go to a new incr file, which the manifest lists at once (with
-// the old files), and once the base is on disk the manifest drops the old files.
+// BGREWRITEAOF (Redis 7.0's life cycle, aof.c): from this instant effects go to a new incr
+// file, listed in the manifest at once; a background snapshot of the same instant is
+// written by a child process (bgsave.ts, child-writer.ts) and, when it succeeds, becomes
+// the new base; the old base and the incr files it covers become history, removed unless
+// aof-disable-auto-gc. A failed rewrite leaves its incr file listed.
 import { slowDisk } from "../server/faults.js";
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, fdatasync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -28,9 +30,17 @@ import { log } from "../server/log.js";
 import { snapshotRdb, parseRdb, snapshotKeys } from "./rdb-file.js";
 import { createDumpPayload } from "./dump.js";
 import type { Persistence } from "./persistence.js";
-import { writeSnapshotFile, type BackgroundSnapshot } from "./bgsave.js";
+import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult } from "./bgsave.js";
+import { SIGUSR1 } from "./child-writer.js";
+import { scriptPaused, afterScript } from "../commands/scripting.js";
 
 interface ManifestFile { name: string; seq: number; type: "b" | "i" | "h" }
+
+/**
+ * One step of loading: the bytes read so far, or a promise to wait for before the next
+ * step (a script replayed from the AOF that pauses for the event loop).
+ */
+export type LoadStep = number | Promise<void>;
 
 /** A manifest Redis would refuse (aofLoadManifestFromFile): start-up logs it and exits. */
 export class ManifestError extends Error {
@@ -217,44 +227,141 @@ export function parseAofCommands(buf: Buffer, start = 0): { commands: Buffer[][]
   return { commands, validLen, truncated };
 }
 
+/** Redis's aof_state: on, off, or waiting for the first rewrite after CONFIG SET appendonly yes. */
+export type AofState = "off" | "on" | "wait_rewrite";
+
+/**
+ * Redis's aofManifest: the base, the history (files a rewrite replaced, kept until the
+ * history is removed: aof-disable-auto-gc), the incr files, and the last sequence numbers
+ * given to a base and to an incr file. It lives in memory whether the AOF is on or off,
+ * so numbering goes on across CONFIG SET appendonly no / yes.
+ */
+interface Manifest {
+  base: ManifestFile | null;
+  history: ManifestFile[];
+  incrs: ManifestFile[];
+  baseSeq: number;
+  incrSeq: number;
+}
+
+function emptyManifest(): Manifest { return { base: null, history: [], incrs: [], baseSeq: 0, incrSeq: 0 }; }
+
+function manifestOf(files: ManifestFile[]): Manifest {
+  const m = emptyManifest();
+  for (const f of files) {
+    if (f.type === "b") { m.base = f; m.baseSeq = f.seq; }
+    else if (f.type === "i") { m.incrs.push(f); m.incrSeq = f.seq; }
+    else m.history.push(f);
+  }
+  return m;
+}
+
+/** The manifest's lines in Redis's order: base, history, incr files. */
+function manifestLines(m: Manifest): ManifestFile[] {
+  return [...(m.base ? [m.base] : []), ...m.history, ...m.incrs];
+}
+
+function dupManifest(m: Manifest): Manifest {
+  return { base: m.base, history: [...m.history], incrs: [...m.incrs], baseSeq: m.baseSeq, incrSeq: m.incrSeq };
+}
+
+/** Consecutive failed rewrites after which automatic ones back off (aofRewriteLimited). */
+const AOF_REWRITE_LIMIT_THRESHOLD = 3;
+const AOF_REWRITE_LIMIT_MAX_MINUTES = 60;
+
 export class Aof {
+  /** Redis's aof_state. */
+  state: AofState = "off";
+  /** The incr file written to (or the temp incr file while waiting for the first rewrite). */
   private fd = -1;
-  private incrName = "";
   private lastDb = -1;
   private sub?: Subscription;
   /** Effects of an open group (EXEC, script): written as MULTI ... EXEC when it ends. */
   private group: Buffer[] | null = null;
   private pending: Buffer[] = [];
   private fsyncTimer?: NodeJS.Timeout;
-  rewriteInProgress = false;
   rewrites = 0;
   lastRewriteOk = true;
   lastWriteOk = true;
   /** strerror() of the last failed write (the -MISCONF error says it). */
   lastWriteError = "";
-  private files: ManifestFile[] = [];
+  private manifest: Manifest = emptyManifest();
 
   constructor(private readonly server: Server, private readonly p: Persistence) {}
 
-  get enabled(): boolean { return this.fd >= 0; }
+  /** appendonly is on (INFO aof_enabled): writing, or waiting for the first rewrite. */
+  get enabled(): boolean { return this.state !== "off"; }
+
+  get rewriteInProgress(): boolean { return this.job !== null; }
 
   private dir(): string { return resolve(this.server.config.getString("appenddirname")); }
   private baseFileName(): string { return this.server.config.getString("appendfilename"); }
   private manifestPath(): string { return join(this.dir(), `${this.baseFileName()}.manifest`); }
+  /** Redis's getTempIncrAofName: where writes go until the first rewrite after appendonly yes. */
+  private tempIncrName(): string { return `temp-${this.baseFileName()}.incr`; }
 
-  private writeManifest(files: ManifestFile[]): void {
+  /** persistAofManifest: written to a temp file, fsynced, renamed over the manifest. */
+  private persistManifest(m: Manifest): void {
+    mkdirSync(this.dir(), { recursive: true });
     const tmp = join(this.dir(), `temp-${this.baseFileName()}.manifest`);
     const fd = openSync(tmp, "w");
-    try { writeSync(fd, formatManifest(files)); fsyncSync(fd); } finally { closeSync(fd); }
+    try { writeSync(fd, formatManifest(manifestLines(m))); fsyncSync(fd); } finally { closeSync(fd); }
     renameSync(tmp, this.manifestPath());
-    this.files = files;
+    this.manifest = m;
   }
 
-  /** Loads the AOF if there is one (DEBUG LOADAOF). False when there is none. */
-  load(): boolean {
-    const it = this.loadSteps();
-    for (let r = it.next(); ; r = it.next()) if (r.done) return r.value;
+  /** getNewBaseFileNameAndMarkPreAsHistory. */
+  private newBase(m: Manifest): ManifestFile {
+    if (m.base) m.history.unshift({ ...m.base, type: "h" });
+    const ext = this.server.config.getBool("aof-use-rdb-preamble") ? "rdb" : "aof";
+    m.baseSeq++;
+    m.base = { name: `${this.baseFileName()}.${m.baseSeq}.base.${ext}`, seq: m.baseSeq, type: "b" };
+    return m.base;
   }
+
+  /** getNewIncrAofName. */
+  private newIncr(m: Manifest): ManifestFile {
+    m.incrSeq++;
+    const f: ManifestFile = { name: `${this.baseFileName()}.${m.incrSeq}.incr.aof`, seq: m.incrSeq, type: "i" };
+    m.incrs.push(f);
+    return f;
+  }
+
+  /**
+   * markRewrittenIncrAofAsHistory: after a rewrite, the incr files it covers become history
+   * (all of them with the AOF off; all but the one being written with it on).
+   */
+  private markIncrsAsHistory(m: Manifest): void {
+    const keep = this.fd >= 0 && this.state === "on" ? m.incrs.slice(-1) : [];
+    const gone = this.fd >= 0 && this.state === "on" ? m.incrs.slice(0, -1) : m.incrs;
+    for (let i = gone.length - 1; i >= 0; i--) m.history.unshift({ ...gone[i], type: "h" });
+    m.incrs = keep;
+  }
+
+  /**
+   * aofDelHistoryFiles: removes the history files and drops them from the manifest, unless
+   * aof-disable-auto-gc is set.
+   */
+  delHistoryFiles(): void {
+    if (this.server.config.getBool("aof-disable-auto-gc") || this.manifest.history.length === 0) return;
+    for (const f of this.manifest.history) {
+      log("notice", `Removing the history file ${f.name} in the background`);
+      try { unlinkSync(join(this.dir(), f.name)); } catch { /* gone */ }
+    }
+    const m = dupManifest(this.manifest);
+    m.history = [];
+    try { this.persistManifest(m); } catch (e) { log("warning", `Can't persist the AOF manifest: ${(e as Error).message}`); }
+  }
+
+  /**
+   * aofLoadManifestFromDisk (start-up, DEBUG LOADAOF): the manifest on disk becomes the one
+   * in memory, or an empty one when there is none.
+   */
+  loadManifestFromDisk(): void {
+    const mp = this.manifestPath();
+    this.manifest = existsSync(mp) ? manifestOf(parseManifest(readFileSync(mp, "latin1"))) : emptyManifest();
+  }
+
 
   /**
    * Redis's aofUpgradePrepare: an appendfilename file in dir (an AOF from before Redis 7)
@@ -272,16 +379,16 @@ export class Aof {
       (base && incrs.length === 0 && base.name === name && !existsSync(join(this.dir(), name)));
     if (!upgrade) return;
     mkdirSync(this.dir(), { recursive: true });
-    this.writeManifest([{ name, seq: 1, type: "b" }, ...files.filter((f) => f.type === "h")]);
+    this.persistManifest(manifestOf([{ name, seq: 1, type: "b" }, ...files.filter((f) => f.type === "h")]));
     renameSync(resolve(name), join(this.dir(), name));
     log("notice", `Successfully migrated an old-style AOF file (${name}) into the AOF directory (${this.server.config.getString("appenddirname")}).`);
   }
 
-  /** The AOF's files in replay order, and their total size (INFO loading_total_bytes). */
+  /** The AOF's files in replay order (from the manifest in memory), and their total size. */
   manifestFiles(): { files: ManifestFile[]; bytes: number } | null {
-    const mp = this.manifestPath();
-    if (!existsSync(mp)) return null;
-    const files = parseManifest(readFileSync(mp, "latin1"));
+    const m = this.manifest;
+    if (!m.base && m.incrs.length === 0) return null;
+    const files = [...(m.base ? [m.base] : []), ...m.incrs];
     let bytes = 0;
     for (const f of files) { try { bytes += statSync(join(this.dir(), f.name)).size; } catch { /* reported when read */ } }
     return { files, bytes };
@@ -291,12 +398,12 @@ export class Aof {
    * Loading the AOF one key or command at a time (start-up loads between event-loop turns,
    * serving -LOADING meanwhile); yields the bytes read so far. False when there is no AOF.
    */
-  *loadSteps(): Generator<number, boolean> {
+  *loadSteps(): Generator<LoadStep, boolean> {
     const m = this.manifestFiles();
     if (!m) return false;
     const files = m.files;
     const base = files.find((f) => f.type === "b");
-    const incrs = files.filter((f) => f.type === "i").sort((a, b) => a.seq - b.seq);
+    const incrs = files.filter((f) => f.type === "i");
     let loaded = 0;
     let done = 0;
     if (base) {
@@ -307,19 +414,27 @@ export class Aof {
         let r = it.next();
         for (; !r.done; r = it.next()) yield done + r.value;
         if (r.value < buf.length) {
-          for (const pos of this.replayFile(join(this.dir(), base.name), incrs.length === 0, buf, r.value)) { loaded++; yield done + pos; }
+          for (const pos of this.replayFile(join(this.dir(), base.name), incrs.length === 0, buf, r.value)) {
+            if (typeof pos !== "number") { yield pos; continue; }
+            loaded++; yield done + pos;
+          }
         }
       } else {
-        for (const pos of this.replayFile(join(this.dir(), base.name), false)) { loaded++; yield done + pos; }
+        for (const pos of this.replayFile(join(this.dir(), base.name), false)) {
+          if (typeof pos !== "number") { yield pos; continue; }
+          loaded++; yield done + pos;
+        }
       }
       done += buf.length;
     }
     for (let i = 0; i < incrs.length; i++) {
       let size = 0;
-      for (const pos of this.replayFile(join(this.dir(), incrs[i].name), i === incrs.length - 1)) { loaded++; size = pos; yield done + pos; }
+      for (const pos of this.replayFile(join(this.dir(), incrs[i].name), i === incrs.length - 1)) {
+        if (typeof pos !== "number") { yield pos; continue; }
+        loaded++; size = pos; yield done + pos;
+      }
       done += size;
     }
-    this.files = files;
     log("notice", `DB loaded from append only file: ${loaded} commands`);
     return true;
   }
@@ -328,7 +443,7 @@ export class Aof {
    * Replays one file's commands, yielding the offset after each; a truncated tail is cut
    * off (last file, aof-load-truncated) or fatal.
    */
-  private *replayFile(path: string, last: boolean, file?: Buffer, from = 0): Generator<number, void> {
+  private *replayFile(path: string, last: boolean, file?: Buffer, from = 0): Generator<LoadStep, void> {
     const buf = file ?? readAofFile(path);
     const parsed = parseAofCommands(from > 0 ? buf.subarray(from) : buf);
     const { commands, truncated } = parsed;
@@ -343,7 +458,10 @@ export class Aof {
       try { ftruncateSync(fd, validLen); fsyncSync(fd); } finally { closeSync(fd); }
       log("warning", "AOF loaded anyway because aof-load-truncated is enabled");
     }
-    const client = new Client(this.server, {} as Socket);
+    // Replies go nowhere; a script that pauses (busy-reply-threshold) writes its reply and
+    // resumes this client later, so the socket must take writes.
+    const sink = { remoteAddress: "", remotePort: 0, writableLength: 0, write: () => true, destroy: () => {} } as unknown as Socket;
+    const client = new Client(this.server, sink);
     client.name = "aof-loader";
     // While loading, no key counts as expired (Redis's expireIfNeeded during loading): the
     // replay runs at time 0, so a PEXPIREAT in the past still leaves the key for the
@@ -365,58 +483,103 @@ export class Aof {
         this.server.now = realNow;
       }
       client.reply.take();
+      // A script that ran past busy-reply-threshold goes on in later ticks: the next command
+      // waits for it (the load's driver awaits this, serving -LOADING meanwhile).
+      if (scriptPaused(this.server)) yield new Promise<void>((res) => afterScript(this.server, res));
       yield Math.floor((validLen * (i + 1)) / commands.length);
     }
   }
 
-  /** Turns writing on: a fresh base (the dataset now) unless loaded files exist, then a new incr file. */
-  start(): void {
+  /**
+   * Start-up with appendonly yes (aofOpenIfNeededOnServerStart), after loading: an empty
+   * AOF gets a base of the dataset now (written synchronously, as Redis does), then the last
+   * incr file is opened for appending, or a new one created, and the manifest persisted.
+   */
+  startOnBoot(): void {
     mkdirSync(this.dir(), { recursive: true });
-    if (this.files.length === 0) {
-      // No AOF yet (first start with appendonly yes, or CONFIG SET appendonly yes): the
-      // current dataset becomes the base, as Redis's startAppendOnly rewrite does.
+    const m = dupManifest(this.manifest);
+    if (!m.base && m.incrs.length === 0) {
+      const base = this.newBase(m);
       const snap = snapshotBase(this.server);
-      const base: ManifestFile = { name: `${this.baseFileName()}.1.base.${snap.ext}`, seq: 1, type: "b" };
       writeFileDurable(join(this.dir(), base.name), snap.data);
-      this.openIncr({ name: `${this.baseFileName()}.1.incr.aof`, seq: 1, type: "i" }, [base]);
       log("notice", `Creating AOF base file ${base.name} on server start`);
-    } else {
-      const incrs = this.files.filter((f) => f.type === "i");
-      const last = incrs[incrs.length - 1];
-      if (last) this.openExisting(last);
-      else this.openIncr({ name: `${this.baseFileName()}.1.incr.aof`, seq: 1, type: "i" }, this.files);
     }
-    this.sub = this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onGroup: (b) => this.onGroup(b) });
-    this.startFsyncTimer();
+    const opening = m.incrs.length > 0;
+    const incr = opening ? m.incrs[m.incrs.length - 1] : this.newIncr(m);
+    this.fd = openSync(join(this.dir(), incr.name), "a");
+    this.persistManifest(m);
+    log("notice", `${opening ? "Opening" : "Creating"} AOF incr file ${incr.name} on server start`);
+    this.state = "on";
+    this.lastDb = -1;
+    this.lastTs = -1;
+    this.subscribe();
     this.measureSize();
     this.baseSize = this.currentSize;
   }
 
-  private openExisting(f: ManifestFile): void {
-    this.fd = openSync(join(this.dir(), f.name), "a");
-    this.incrName = f.name;
-    this.lastDb = -1;
-    this.lastTs = -1;
+  private subscribe(): void {
+    if (!this.sub) this.sub = this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onGroup: (b) => this.onGroup(b) });
+    this.startFsyncTimer();
   }
 
-  /** Opens a new incr file and records it in the manifest after `keep`. */
-  private openIncr(f: ManifestFile, keep: ManifestFile[]): void {
-    const fd = openSync(join(this.dir(), f.name), "a");
-    this.writeManifest([...keep, f]);
-    if (this.fd >= 0) { this.flush(true); closeSync(this.fd); }
-    this.fd = fd;
-    this.incrName = f.name;
-    this.lastDb = -1;
-    this.lastTs = -1;
+  /**
+   * CONFIG SET appendonly yes (startAppendOnly): the AOF waits for a rewrite, which starts
+   * now unless another background job runs or a transaction is executing (then scheduled).
+   * Until it succeeds, writes go to a temp incr file that the manifest does not list.
+   */
+  enable(): void {
+    if (this.state !== "off") return;
+    this.state = "wait_rewrite";
+    this.subscribe();
+    if (this.p.bgsaveInProgress) {
+      this.rewriteScheduled = true;
+      log("warning", "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+    } else if (this.server.effects.inGroup) {
+      this.rewriteScheduled = true;
+      log("warning", "AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
+    } else {
+      if (this.job) {
+        log("warning", "AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
+        this.killChild();
+      }
+      if (this.rewrite() !== null) {
+        this.state = "off";
+        this.unsubscribe();
+        log("warning", "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
+      }
+    }
   }
 
-  stop(): void {
+  /** CONFIG SET appendonly no (stopAppendOnly): the files stay, the manifest in memory too. */
+  disable(): void {
+    if (this.state === "off") return;
+    if (this.fd >= 0) {
+      this.flush(true);
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+    this.lastDb = -1;
+    this.state = "off";
+    this.rewriteScheduled = false;
+    this.killChild();
+    this.unsubscribe();
+  }
+
+  private unsubscribe(): void {
     this.sub?.unsubscribe();
     this.sub = undefined;
-    if (this.fd >= 0) { this.flush(true); closeSync(this.fd); this.fd = -1; }
     if (this.fsyncTimer) clearInterval(this.fsyncTimer);
     this.fsyncTimer = undefined;
-    this.files = [];
+    this.pending = [];
+    this.group = null;
+  }
+
+  /** Shutdown: what is pending is written and fsynced, a running rewrite is abandoned. */
+  stop(): void {
+    if (this.fd >= 0) { this.flush(true); closeSync(this.fd); this.fd = -1; }
+    this.killChild();
+    this.unsubscribe();
+    this.state = "off";
   }
 
   private startFsyncTimer(): void {
@@ -447,6 +610,10 @@ export class Aof {
     return out;
   }
 
+  /**
+   * feedAppendOnlyFile: written while the AOF is on, or while it waits for its first
+   * rewrite and that rewrite runs (into the temp incr file); otherwise dropped.
+   */
   private onEffect(e: Effect): void {
     if (this.fd < 0 || this.p.reloading) return;
     const bytes = this.encode(e);
@@ -462,7 +629,7 @@ export class Aof {
   private groupHead = 0;
 
   private onGroup(begin: boolean): void {
-    if (this.fd < 0) return;
+    if (this.fd < 0) { this.group = null; return; }
     if (begin) { this.group = []; return; }
     const g = this.group;
     this.group = null;
@@ -510,9 +677,8 @@ export class Aof {
     if (sync) { try { fsyncSync(this.fd); } catch { /* reported by the next write */ } }
   }
 
-  /** The running rewrite's background snapshot (an RDB base), and its number. */
-  private rewriteSnap: BackgroundSnapshot | null = null;
-  private rewriteGen = 0;
+  /** The running rewrite: its child writer and snapshot. */
+  private job: BackgroundJob | null = null;
   private rewriteStartedAt = 0;
   private lastRewriteSecs = -1;
   /** BGREWRITEAOF while another background job ran: started by the cron when it ends. */
@@ -522,88 +688,196 @@ export class Aof {
   baseSize = 0;
   /** Bytes in the AOF now (aof_current_size). */
   currentSize = 0;
+  /** aofRewriteLimited's backoff: minutes of the last delay, and when the next try may run. */
+  private limitDelayMinutes = 0;
+  private limitNextTry = 0;
+
+  /** The rewrite child's pid, or -1. */
+  childPid(): number { return this.job?.pid ?? -1; }
+
+  /** The running rewrite's snapshot (INFO's progress fields), if any. */
+  get snapshot(): BackgroundSnapshot | null { return this.job?.snap ?? null; }
 
   /**
-   * BGREWRITEAOF: the dataset now becomes a new base (written in the background, the image
-   * of this instant) and writes from now on go to a new incr file; once the base is durable
-   * the manifest drops the old files. Null when started, else the error to answer.
+   * openNewIncrAofForAppend: with the AOF on, writes from now on go to a new incr file,
+   * listed in the manifest at once; while waiting for the first rewrite, to the temp incr
+   * file; with the AOF off, nowhere.
+   */
+  private openNewIncrForAppend(): void {
+    if (this.state === "off") return;
+    let name: string;
+    let m: Manifest | null = null;
+    if (this.state === "wait_rewrite") name = this.tempIncrName();
+    else { m = dupManifest(this.manifest); name = this.newIncr(m).name; }
+    const fd = openSync(join(this.dir(), name), "w");
+    if (m) {
+      try { this.persistManifest(m); } catch (e) { closeSync(fd); throw e; }
+    }
+    log("notice", `Creating AOF incr file ${name} on background rewrite`);
+    if (this.fd >= 0) { this.flush(true); closeSync(this.fd); }
+    this.fd = fd;
+    this.lastDb = -1;
+    this.lastTs = -1;
+  }
+
+  /**
+   * BGREWRITEAOF (rewriteAppendOnlyFileBackground): a child writes the dataset as of now as
+   * a new base while writes go to a new incr file; when it succeeds, the base replaces the
+   * old one and the incr files it covers become history. Null when started, else the error.
    */
   rewrite(): string | null {
-    if (this.rewriteInProgress) return "Background append only file rewriting already in progress";
-    if (this.fd < 0) {
-      // Redis rewrites even with AOF off (a one-off base); we only rewrite a live AOF.
-      return null;
+    if (this.job) return "Background append only file rewriting already in progress";
+    try {
+      mkdirSync(this.dir(), { recursive: true });
+    } catch (e) {
+      log("warning", `Can't open or create append-only dir ${this.server.config.getString("appenddirname")}: ${strerror(e)}`);
+      this.lastRewriteOk = false;
+      return "ERR";
     }
-    this.rewriteScheduled = false;
+    this.lastDb = -1;
     this.flush(true);
-    // Base and incr files are numbered apart (Redis's curr_base_file_seq, curr_incr_file_seq).
-    const seqOf = (t: string) => Math.max(0, ...this.files.filter((f) => f.type === t).map((f) => f.seq)) + 1;
-    const baseSeq = seqOf("b");
-    const seq = seqOf("i");
-    const preamble = this.server.config.getBool("aof-use-rdb-preamble");
-    const base: ManifestFile = { name: `${this.baseFileName()}.${baseSeq}.base.${preamble ? "rdb" : "aof"}`, seq: baseSeq, type: "b" };
-    const incr: ManifestFile = { name: `${this.baseFileName()}.${seq}.incr.aof`, seq, type: "i" };
-    const old = this.files;
-    // From now on writes go to the new incr file, listed after the old files until the new
-    // base is durable. The snapshot starts in this same turn: the base holds exactly what
-    // the new incr file does not.
-    this.openIncr(incr, old);
-    this.rewriteInProgress = true;
-    this.rewriteStartedAt = Date.now();
-    const gen = ++this.rewriteGen;
-    const basePath = join(this.dir(), base.name);
-    const tmp = join(this.dir(), `temp-rewriteaof-bg-${process.pid}.aof`);
-    let done: Promise<boolean>;
-    if (preamble) {
-      const job = writeSnapshotFile(this.server, tmp, basePath, () => gen === this.rewriteGen);
-      this.rewriteSnap = job.snap;
-      done = job.ok;
-    } else {
-      const data = snapshotAofCommands(this.server);
-      done = (async () => {
-        const fh = await open(basePath, "w");
-        try { await fh.writeFile(data); await fh.datasync(); } finally { await fh.close(); }
-        return true;
-      })().catch((e) => { log("warning", `Background AOF rewrite failed: ${(e as Error).message}`); return false; });
+    try {
+      this.openNewIncrForAppend();
+    } catch (e) {
+      log("warning", `Can't open new incr AOF: ${(e as Error).message}`);
+      this.lastRewriteOk = false;
+      return "ERR";
     }
-    log("notice", `Background append only file rewriting started by pid ${process.pid}`);
-    void done.then((ok) => {
-      if (gen !== this.rewriteGen) return;
-      this.rewriteSnap = null;
-      this.rewriteInProgress = false;
-      this.lastRewriteSecs = Math.round((Date.now() - this.rewriteStartedAt) / 1000);
-      if (ok && this.fd >= 0 && this.incrName === incr.name) {
-        try {
-          this.writeManifest([base, ...this.files.filter((f) => f.type === "i" && f.seq >= seq)]);
-          for (const f of old) { try { unlinkSync(join(this.dir(), f.name)); } catch { /* gone */ } }
-        } catch (e) {
-          ok = false;
-          log("warning", `Background AOF rewrite failed: ${(e as Error).message}`);
-        }
-      }
-      if (ok) {
-        this.rewrites++;
-        this.lastRewriteOk = true;
-        this.consecutiveFailures = 0;
-        this.measureSize();
-        this.baseSize = this.currentSize;
-        log("notice", "Background AOF rewrite finished successfully");
-      } else {
-        this.lastRewriteOk = false;
-        this.consecutiveFailures++;
-        log("warning", "Background AOF rewrite terminated with error");
-      }
-    });
+    this.rewrites++;
+    // The snapshot starts in this same turn as the new incr file: the base holds exactly
+    // what the incr file does not.
+    const tmp = resolve(`temp-rewriteaof-bg-${process.pid}.aof`);
+    const preamble = this.server.config.getBool("aof-use-rdb-preamble");
+    const t0 = performance.now();
+    const job = startBackgroundWrite(this.server, tmp, null, preamble ? "snapshot" : snapshotAofCommands(this.server));
+    this.p.forked(t0);
+    this.job = job;
+    this.rewriteScheduled = false;
+    this.rewriteStartedAt = Date.now();
+    log("notice", `Background append only file rewriting started by pid ${job.pid}`);
+    void job.result.then((res) => { if (this.job === job) this.rewriteDone(job, tmp, res); });
     return null;
   }
 
-  /** Abandons a running rewrite (FLUSHALL does not; shutdown and CONFIG SET appendonly no do). */
-  abortRewrite(): void {
-    if (!this.rewriteInProgress) return;
-    this.rewriteGen++;
-    this.rewriteSnap?.abort();
-    this.rewriteSnap = null;
-    this.rewriteInProgress = false;
+  /** backgroundRewriteDoneHandler. */
+  private rewriteDone(job: BackgroundJob, tmp: string, res: JobResult): void {
+    this.job = null;
+    if (res.ok) {
+      log("notice", "Background AOF rewrite terminated with success");
+      this.installRewrite(tmp);
+    } else if (res.signal === null) {
+      log("warning", res.error);
+      this.rewriteFailed();
+      log("warning", "Background AOF rewrite terminated with error");
+    } else {
+      if (res.signal !== SIGUSR1) this.rewriteFailed();
+      log("warning", `Background AOF rewrite terminated by signal ${res.signal}`);
+    }
+    try { unlinkSync(tmp); } catch { /* renamed or never written */ }
+    if (this.state === "wait_rewrite") {
+      // Failed: the temp incr file's writes are in no base; the next rewrite starts over.
+      if (this.fd >= 0) { closeSync(this.fd); this.fd = -1; }
+      this.pending = [];
+      this.delTempIncr();
+      this.rewriteScheduled = true;
+    }
+    this.lastRewriteSecs = Math.round((Date.now() - this.rewriteStartedAt) / 1000);
+    void job;
+  }
+
+  private rewriteFailed(): void {
+    this.lastRewriteOk = false;
+    this.consecutiveFailures++;
+  }
+
+  private delTempIncr(): void {
+    log("notice", `Removing the temp incr aof file ${this.tempIncrName()} in the background`);
+    try { unlinkSync(join(this.dir(), this.tempIncrName())); } catch { /* gone */ }
+  }
+
+  /** The successful half of backgroundRewriteDoneHandler: the new base goes in. */
+  private installRewrite(tmp: string): void {
+    const m = dupManifest(this.manifest);
+    const base = this.newBase(m);
+    const basePath = join(this.dir(), base.name);
+    try {
+      renameSync(tmp, basePath);
+    } catch (e) {
+      log("warning", `Error trying to rename the temporary AOF file ${tmp.split("/").pop()} into ${base.name}: ${strerror(e)}`);
+      this.rewriteFailed();
+      return;
+    }
+    let incrPath: string | null = null;
+    if (this.state === "wait_rewrite") {
+      const incr = this.newIncr(m);
+      incrPath = join(this.dir(), incr.name);
+      try {
+        renameSync(join(this.dir(), this.tempIncrName()), incrPath);
+      } catch (e) {
+        log("warning", `Error trying to rename the temporary incr AOF file ${this.tempIncrName()} into ${incr.name}: ${strerror(e)}`);
+        try { unlinkSync(basePath); } catch { /* gone */ }
+        this.rewriteFailed();
+        return;
+      }
+    }
+    const wasWaiting = this.state === "wait_rewrite";
+    if (wasWaiting) this.state = "on";
+    this.markIncrsAsHistory(m);
+    try {
+      this.persistManifest(m);
+    } catch (e) {
+      log("warning", `Can't persist the AOF manifest: ${(e as Error).message}`);
+      try { unlinkSync(basePath); } catch { /* gone */ }
+      if (incrPath) { try { unlinkSync(incrPath); } catch { /* gone */ } }
+      if (wasWaiting) this.state = "wait_rewrite";
+      this.rewriteFailed();
+      return;
+    }
+    if (this.fd >= 0) {
+      this.lastDb = -1;
+      this.measureSize();
+      this.baseSize = this.currentSize;
+    }
+    this.delHistoryFiles();
+    this.lastRewriteOk = true;
+    this.consecutiveFailures = 0;
+    log("notice", "Background AOF rewrite finished successfully");
+  }
+
+  /** Stops a running rewrite (killAppendOnlyChild): its child gets SIGUSR1, no error. */
+  killChild(): void {
+    const job = this.job;
+    if (!job) return;
+    log("notice", `Killing running AOF rewrite child: ${job.pid}`);
+    this.job = null;
+    job.kill();
+    try { unlinkSync(resolve(`temp-rewriteaof-bg-${process.pid}.aof`)); } catch { /* gone */ }
+    if (this.state === "wait_rewrite" && this.fd >= 0) { closeSync(this.fd); this.fd = -1; this.delTempIncr(); }
+  }
+
+  /** Abandons a running rewrite (shutdown, CONFIG SET appendonly no). */
+  abortRewrite(): void { this.killChild(); }
+
+  /**
+   * aofRewriteLimited: after AOF_REWRITE_LIMIT_THRESHOLD consecutive failures, automatic and
+   * scheduled rewrites wait 1, 2, 4 ... up to 60 minutes between tries.
+   */
+  rewriteLimited(): boolean {
+    if (this.consecutiveFailures < AOF_REWRITE_LIMIT_THRESHOLD) {
+      this.limitDelayMinutes = 0;
+      this.limitNextTry = 0;
+      return false;
+    }
+    const now = Date.now();
+    if (this.limitNextTry !== 0) {
+      if (now < this.limitNextTry) return true;
+      this.limitNextTry = 0;
+      return false;
+    }
+    this.limitDelayMinutes = this.limitDelayMinutes === 0 ? 1 : Math.min(this.limitDelayMinutes * 2, AOF_REWRITE_LIMIT_MAX_MINUTES);
+    this.limitNextTry = now + this.limitDelayMinutes * 60_000;
+    log("warning", `Background AOF rewrite has repeatedly failed and triggered the limit, will retry in ${this.limitDelayMinutes} minutes`);
+    return true;
   }
 
   /**
@@ -611,27 +885,29 @@ export class Aof {
    * after the last rewrite and is over auto-aof-rewrite-min-size. Starts the rewrite.
    */
   autoRewriteDue(): boolean {
-    if (this.fd < 0) return false;
+    if (this.state !== "on") return false;
     const perc = this.server.config.getNumber("auto-aof-rewrite-percentage");
     if (perc <= 0 || this.currentSize <= this.server.config.getNumber("auto-aof-rewrite-min-size")) return false;
     const base = this.baseSize > 0 ? this.baseSize : 1;
     const growth = Math.floor((this.currentSize * 100) / base) - 100;
-    if (growth < perc) return false;
+    if (growth < perc || this.rewriteLimited()) return false;
     log("notice", `Starting automatic rewriting of AOF on ${growth}% growth`);
     this.rewrite();
     return true;
   }
 
-  /** aof_current_size: the files the manifest lists. */
+  /** aof_current_size: the base and incr files the manifest lists. */
   measureSize(): void {
     let n = 0;
-    for (const f of this.files) { try { n += statSync(join(this.dir(), f.name)).size; } catch { /* gone */ } }
+    for (const f of [...(this.manifest.base ? [this.manifest.base] : []), ...this.manifest.incrs]) {
+      try { n += statSync(join(this.dir(), f.name)).size; } catch { /* gone */ }
+    }
     this.currentSize = n;
   }
 
   /** The fields INFO persistence shows while the AOF is on. */
   sizeFields(): [string, string | number][] {
-    if (this.fd < 0) return [];
+    if (this.state === "off") return [];
     return [
       ["aof_current_size", this.currentSize],
       ["aof_base_size", this.baseSize],

@@ -17,7 +17,8 @@
 // client waits at most about one slice behind it. Begin costs one pass over the dbs to freeze
 // them; nothing is proportional to the dataset's size.
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { open, rename, unlink } from "node:fs/promises";
+import { rename } from "node:fs/promises";
+import { ChildWriter, type ChildExit } from "./child-writer.js";
 import { log } from "../server/log.js";
 import { slowDiskAsync } from "../server/faults.js";
 import type { Server } from "../server/server.js";
@@ -96,7 +97,11 @@ export class BackgroundSnapshot {
   abort(): void {
     this.aborted = true;
     this.end();
+    this.wake?.();
   }
+
+  /** Ends the current key-delay sleep early (abort). */
+  private wake: (() => void) | null = null;
 
   private end(): void {
     if (this.ended) return;
@@ -136,7 +141,10 @@ export class BackgroundSnapshot {
         if (this.aborted) break;
         if (delayUs > 0) {
           const ms = ((this.keys - keysBefore) * delayUs) / 1000;
-          await new Promise((r) => setTimeout(r, Math.max(1, ms)));
+          await new Promise<void>((r) => {
+            const t = setTimeout(() => { this.wake = null; r(); }, Math.max(1, ms));
+            this.wake = () => { clearTimeout(t); this.wake = null; r(); };
+          });
         } else {
           await nextTurn();
         }
@@ -224,38 +232,69 @@ function encodeHost(v: HostValue): { type: number; body: Buffer } {
   return { type: objectType(rv), body: w.take() };
 }
 
+/** How a background job ended. `signal`: the child was killed (SIGUSR1 is no error). */
+export type JobResult = { ok: true; keys: number } | { ok: false; signal: number | null; error: string };
+
+/** A background write: the snapshot (or fixed bytes) streamed to a child writer. */
+export interface BackgroundJob {
+  /** The writer child's pid (-1 when it could not start). */
+  readonly pid: number;
+  /** The running snapshot, if the job writes one (INFO's progress and cow fields). */
+  readonly snap: BackgroundSnapshot | null;
+  readonly result: Promise<JobResult>;
+  /** Abandons the job: the child gets SIGUSR1, the temp file is removed. */
+  kill(): void;
+}
+
 /**
- * Starts a background snapshot now (this instant is the image's) and writes it to `tmp`,
- * fsyncs it and renames it over `dest`. `ok` is false when it failed or was abandoned
- * (snap.abort(), or current() turned false).
+ * Starts a background job now (for a snapshot, this instant is the image's): the bytes go
+ * to a child writer (child-writer.ts) that writes `tmp`; when the child exits cleanly the
+ * file is fsynced and, with `dest`, renamed over it. Killing the child (kill -9 <pid>, as
+ * Redis's tests do to its fork child) fails the job at once.
  */
-export function writeSnapshotFile(server: Server, tmp: string, dest: string,
-                                  current: () => boolean): { snap: BackgroundSnapshot; ok: Promise<boolean> } {
-  const opening = open(tmp, "w");
-  opening.catch(() => {});
-  const snap = new BackgroundSnapshot(server, {
-    keyDelayUs: server.config.getNumber("rdb-key-save-delay"),
-    write: async (chunk) => { await (await opening).write(chunk); },
-  });
-  const ok = (async () => {
-    let fh: Awaited<typeof opening> | null = null;
+export function startBackgroundWrite(server: Server, tmp: string, dest: string | null,
+                                     source: "snapshot" | Buffer): BackgroundJob {
+  let child: ChildWriter;
+  try {
+    child = new ChildWriter(tmp);
+  } catch (e) {
+    const error = `Failed opening the temp file ${tmp.split("/").pop()} for saving: ${(e as Error).message}`;
+    return { pid: -1, snap: null, result: Promise.resolve({ ok: false, signal: null, error }), kill: () => {} };
+  }
+  let snap: BackgroundSnapshot | null = null;
+  if (source === "snapshot") {
+    snap = new BackgroundSnapshot(server, {
+      keyDelayUs: server.config.getNumber("rdb-key-save-delay"),
+      write: (chunk) => child.write(chunk),
+    });
+    // A child killed part-way stops the walk at once (it may be sleeping on a key delay).
+    void child.exited.then(() => snap!.abort());
+  }
+  const result = (async (): Promise<JobResult> => {
     try {
-      fh = await opening;
       await slowDiskAsync();
-      const keys = await snap.done;
-      if (keys < 0 || !current()) throw new Error("aborted");
-      log("verbose", `Background snapshot: ${keys} keys in ${snap.slices} slices, the longest ${snap.longestSliceMs.toFixed(1)} ms`);
-      await fh.datasync();
-      await fh.close();
-      fh = null;
-      await rename(tmp, dest);
-      return true;
+      let keys = 0;
+      if (snap) {
+        keys = await snap.done;
+        if (keys >= 0) log("verbose", `Background snapshot: ${keys} keys in ${snap.slices} slices, the longest ${snap.longestSliceMs.toFixed(1)} ms`);
+      } else {
+        await child.write(source as Buffer);
+      }
+      if (keys < 0 || !(await child.finish())) {
+        child.kill();
+        return failed(await child.exited, "the background writer was stopped");
+      }
+      if (dest) await rename(tmp, dest);
+      return { ok: true, keys };
     } catch (e) {
-      if ((e as Error).message !== "aborted") log("warning", `Write error saving DB on disk: ${(e as Error).message}`);
-      await fh?.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      return false;
+      child.kill();
+      await child.exited;
+      return failed(child.exit, (e as Error).message);
     }
   })();
-  return { snap, ok };
+  return { pid: child.pid, snap, result, kill: () => { child.kill(); snap?.abort(); } };
+}
+
+function failed(exit: ChildExit | null, error: string): JobResult {
+  return { ok: false, signal: exit?.signal ?? null, error };
 }

@@ -1,11 +1,10 @@
 // The server's persistence state and actions: SAVE, BGSAVE, save rules, LASTSAVE, INFO
 // persistence, loading on start-up, the final save on SHUTDOWN, DEBUG RELOAD.
 //
-// BGSAVE without fork: snapshotRdb serializes the whole dataset synchronously (one instant
-// of every shard's keyspace and the host's values, as a fork would freeze it), then the
-// bytes go to a temp file asynchronously (write, fsync, rename over dbfilename), so clients
-// are served while the file is written. The serialization pass itself does block, for a
-// time proportional to the dataset (like Redis's fork, which is proportional to its size).
+// BGSAVE without fork: a copy-on-write snapshot of this instant (bgsave.ts) encoded in
+// slices between event-loop turns, its bytes streamed to a child process that writes the
+// temp file (child-writer.ts); when the child exits cleanly the file is fsynced and renamed
+// over dbfilename. Killing the child fails the save as in Redis. SAVE is synchronous.
 import { slowDisk } from "../server/faults.js";
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, unlinkSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
@@ -15,12 +14,13 @@ import { log } from "../server/log.js";
 import { snapshotRdb, parseRdb, readRdb, functionsHook, type ParsedRdb } from "./rdb-file.js";
 import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
-import { Aof, ManifestError } from "./aof.js";
+import { Aof, ManifestError, type LoadStep } from "./aof.js";
 import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
 import type { Client } from "../server/client.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { setWriteGate } from "../repl/write-gate.js";
-import { writeSnapshotFile, type BackgroundSnapshot } from "./bgsave.js";
+import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot } from "./bgsave.js";
+import { SIGUSR1 } from "./child-writer.js";
 
 const states = new WeakMap<Server, Persistence>();
 
@@ -104,35 +104,53 @@ export class Persistence {
     this.saves++;
   }
 
-  /** Bumped by each BGSAVE and by an abort: a background write of an older one is discarded. */
-  private bgsaveGeneration = 0;
   private flushWatch?: Subscription;
 
   /**
    * FLUSHALL during a BGSAVE kills the child in Redis (the snapshot is of data the user just
-   * dropped): the file is not written and the change counter is not reset. The effect bus
-   * is watched only while a BGSAVE runs.
+   * dropped), with SIGUSR1, which is no error: the file is not written, the change counter
+   * is not reset and rdb_last_bgsave_status keeps its value. The effect bus is watched only
+   * while a BGSAVE runs.
    */
   private watchFlushAll(on: boolean): void {
     if (!this.flushWatch) {
       this.flushWatch = this.server.effects.subscribe({
         onEffect: (e) => {
-          if (!this.bgsaveInProgress || e.kind !== EFFECT_COMMAND) return;
+          // DEBUG LOADAOF / RELOAD empty the dataset too, but leave the child (emptyData).
+          if (!this.bgsaveInProgress || e.kind !== EFFECT_COMMAND || this.reloading) return;
           if (e.argv[0].toString("latin1").toLowerCase() !== "flushall") return;
-          this.bgsaveGeneration++;
-          this.bgSnapshot?.abort();
-          this.bgSnapshot = null;
+          // The flag drops at once (the next BGSAVE may start); the child's exit is not waited for.
+          const job = this.bgJob;
+          if (!job) return;
+          job.kill();
+          this.bgJob = null;
           this.bgsaveInProgress = false;
           this.flushWatch?.setActive(false);
-          log("warning", "Background saving terminated by signal 10");
+          log("warning", `Background saving terminated by signal ${SIGUSR1}`);
         },
       }, false);
     }
     this.flushWatch.setActive(on);
   }
 
-  /** The running background snapshot (BGSAVE's), aborted by FLUSHALL. */
-  private bgSnapshot: BackgroundSnapshot | null = null;
+  /** The running BGSAVE: its child writer and snapshot. */
+  private bgJob: BackgroundJob | null = null;
+  private get bgSnapshot(): BackgroundSnapshot | null { return this.bgJob?.snap ?? null; }
+
+  /** Background jobs started (INFO total_forks) and the last start's cost (latest_fork_usec). */
+  totalForks = 0;
+  latestForkUsec = 0;
+
+  /** Called by each background job as it starts its child. */
+  forked(startedAt: number): void {
+    this.totalForks++;
+    this.latestForkUsec = Math.round((performance.now() - startedAt) * 1000);
+  }
+
+  /** The pid of the running background job's child (BGSAVE or AOF rewrite), or -1. */
+  childPid(): number {
+    return this.bgJob?.pid ?? this.aof.childPid();
+  }
 
   /** BGSAVE: null when started, else the error to answer. */
   bgsave(): string | null {
@@ -140,32 +158,38 @@ export class Persistence {
     this.lastBgsaveTry = Date.now();
     this.bgsaveStartedAt = Date.now();
     const dirtyAt = this.dirty();
-    const gen = ++this.bgsaveGeneration;
     const tmp = resolve(`temp-${process.pid}.rdb`);
     const dest = this.rdbPath();
-    this.bgsaveInProgress = true;
-    this.watchFlushAll(true);
-    log("notice", `Background saving started by pid ${process.pid}`);
     this.keysAtStart = this.keyCount();
     this.peakCow = 0;
-    const job = writeSnapshotFile(this.server, tmp, dest, () => gen === this.bgsaveGeneration);
-    this.bgSnapshot = job.snap;
-    void job.ok.then((ok) => {
-      if (gen !== this.bgsaveGeneration) return;
-      this.lastCowSize = job.snap.cowBytes();
-      this.bgSnapshot = null;
+    const t0 = performance.now();
+    const job = startBackgroundWrite(this.server, tmp, dest, "snapshot");
+    this.forked(t0);
+    this.bgJob = job;
+    this.bgsaveInProgress = true;
+    this.watchFlushAll(true);
+    log("notice", `Background saving started by pid ${job.pid}`);
+    void job.result.then((res) => {
+      if (this.bgJob !== job) return;
+      this.lastCowSize = job.snap?.cowBytes() ?? 0;
+      this.bgJob = null;
       this.watchFlushAll(false);
       this.bgsaveInProgress = false;
-      this.lastBgsaveOk = ok;
-      this.refreshWriteGate();
       this.lastBgsaveSecs = Math.round((Date.now() - this.bgsaveStartedAt) / 1000);
-      if (ok) {
+      if (res.ok) {
         log("notice", "DB saved on disk");
         this.saved(dirtyAt);
+        this.lastBgsaveOk = true;
         log("notice", "Background saving terminated with success");
+      } else if (res.signal !== null) {
+        log("warning", `Background saving terminated by signal ${res.signal}`);
+        if (res.signal !== SIGUSR1) this.lastBgsaveOk = false;
       } else {
+        log("warning", res.error);
         log("warning", "Background saving error");
+        this.lastBgsaveOk = false;
       }
+      this.refreshWriteGate();
     });
     return null;
   }
@@ -220,7 +244,7 @@ export class Persistence {
       this.bgsave();
       return;
     }
-    if (this.aof.rewriteScheduled) {
+    if (this.aof.rewriteScheduled && !this.aof.rewriteLimited()) {
       this.aof.rewrite();
       return;
     }
@@ -323,10 +347,12 @@ export class Persistence {
       // With AOF on, the AOF alone is the dataset (as Redis 7.0: the RDB is not read).
       try {
         this.aof.upgradeIfNeeded();
+        this.aof.loadManifestFromDisk();
         const m = this.aof.manifestFiles();
         const loaded = m ? await this.whileLoading(m.bytes, this.aof.loadSteps()) : false;
         if (loaded) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
-        this.aof.start();
+        this.aof.startOnBoot();
+        this.aof.delHistoryFiles();
       } catch (e) {
         if (e instanceof ManifestError) {
           for (const line of e.logLines()) log("warning", line);
@@ -338,6 +364,9 @@ export class Persistence {
         process.exit(1);
       }
     } else {
+      // The manifest is read with the AOF off too (aofLoadManifestFromDisk), so a later
+      // CONFIG SET appendonly yes goes on with its sequence numbers.
+      try { this.aof.loadManifestFromDisk(); } catch (e) { log("warning", `Ignoring the AOF manifest: ${(e as Error).message}`); }
       let buf: Buffer | null = null;
       try {
         try {
@@ -364,12 +393,14 @@ export class Persistence {
     // CONFIG SET appendonly yes|no turns the AOF on (a base of the dataset now) or off.
     this.server.config.onApply("appendonly", (c) => {
       try {
-        if (c.getBool("appendonly") && !this.aof.enabled) this.aof.start();
-        else if (!c.getBool("appendonly") && this.aof.enabled) this.aof.stop();
+        if (c.getBool("appendonly") && !this.aof.enabled) this.aof.enable();
+        else if (!c.getBool("appendonly") && this.aof.enabled) this.aof.disable();
       } catch (e) {
         log("warning", `Could not turn the AOF ${c.getBool("appendonly") ? "on" : "off"}: ${(e as Error).message}`);
       }
     });
+    // aof-disable-auto-gc no removes the history at once (updateAofAutoGCEnabled).
+    this.server.config.onApply("aof-disable-auto-gc", (c) => { if (!c.getBool("aof-disable-auto-gc")) this.aof.delHistoryFiles(); });
     this.startCron();
   }
 
@@ -378,7 +409,7 @@ export class Persistence {
    * LOADING gate up (Redis processes events while loading, answering -LOADING). key-load-delay
    * (tests) spends that many microseconds per step. Resolves with the generator's result.
    */
-  private async whileLoading<T>(totalBytes: number, steps: Generator<number, T>): Promise<T> {
+  private async whileLoading<T>(totalBytes: number, steps: Generator<LoadStep, T>): Promise<T> {
     const server = this.server;
     this.loading = { startedAt: Date.now(), totalBytes, loadedBytes: 0 };
     const previous = server.inputGate;
@@ -396,12 +427,14 @@ export class Persistence {
         const delayUs = server.config.getNumber("key-load-delay");
         let r = steps.next();
         for (; !r.done; r = steps.next()) {
+          if (typeof r.value !== "number") break;
           this.loading.loadedBytes = r.value;
           if (delayUs > 0) { owedUs += delayUs; if (owedUs >= 1000) break; }
           else if (performance.now() >= until) break;
         }
         if (r.done) return r.value;
-        if (owedUs >= 1000) { const ms = Math.floor(owedUs / 1000); owedUs -= ms * 1000; await new Promise((res) => setTimeout(res, ms)); }
+        if (typeof r.value !== "number") await r.value;
+        else if (owedUs >= 1000) { const ms = Math.floor(owedUs / 1000); owedUs -= ms * 1000; await new Promise((res) => setTimeout(res, ms)); }
         else await nextTurn();
       }
     } finally {
@@ -410,21 +443,46 @@ export class Persistence {
     }
   }
 
-  /** DEBUG LOADAOF: writes what is pending, empties the dataset, replays the AOF. */
-  debugLoadAof(): string | null {
-    this.aof.flush(true);
+  /**
+   * DEBUG LOADAOF: writes what is pending, empties the dataset, replays the AOF. `done`
+   * gets null or the error to answer; it is called before this returns unless a replayed
+   * script pauses (ran past busy-reply-threshold): then the load goes on between
+   * event-loop turns with the LOADING gate up, as Redis processes events while loading,
+   * and `done` is called when it ends. Returns whether it finished synchronously.
+   */
+  debugLoadAof(done: (err: string | null) => void): boolean {
+    if (this.aof.state === "on") this.aof.flush(true);
     this.reloading = true;
+    const finish = (e: unknown): void => {
+      this.reloading = false;
+      if (e) {
+        log("warning", (e as Error).message);
+        done("Error trying to load the AOF");
+        return;
+      }
+      this.dirtyAtSave = this.dirty();
+      log("warning", "Append Only File loaded by DEBUG LOADAOF");
+      done(null);
+    };
+    let steps: Generator<LoadStep, boolean>;
+    let r: IteratorResult<LoadStep, boolean>;
     try {
       emptyData(this.server);
-      this.aof.load();
+      // The manifest on disk is the one loaded (aofLoadManifestFromDisk), then the history
+      // files go, as in Redis's DEBUG LOADAOF.
+      this.aof.loadManifestFromDisk();
+      this.aof.delHistoryFiles();
+      steps = this.aof.loadSteps();
+      for (r = steps.next(); !r.done && typeof r.value === "number"; r = steps.next());
     } catch (e) {
-      log("warning", (e as Error).message);
-      return "Error trying to load the AOF";
-    } finally {
-      this.reloading = false;
+      finish(e);
+      return true;
     }
-    log("warning", "Append Only File loaded by DEBUG LOADAOF");
-    return null;
+    if (r.done) { finish(null); return true; }
+    const waiting = r.value;
+    const rest = (function* (): Generator<LoadStep, boolean> { yield waiting; return yield* steps; })();
+    this.whileLoading(this.aof.manifestFiles()?.bytes ?? 0, rest).then(() => finish(null), finish);
+    return false;
   }
 
   /**
