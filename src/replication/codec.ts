@@ -9,14 +9,17 @@
 //   counters  u16 n, n × (node, f64 ts, i64 total, f64 run)
 //   elems     u32 n, n × (bytes member, register)
 //   keystate  vv floor, register<bytes> str, counters cnt, counters cntBase,
-//             register<bytes[]> list, elems<presence> set, elems<bytes> hash,
+//             seq list, elems<presence> set, elems<bytes> hash,
 //             u32 n × (bytes field, counters cnt, counters base) hcnt,
 //             elems<f64> zset, register<f64> ttl,
 //             u32 n × (bytes member, fcounters cnt, fcounters base) zcnt
+//   seq       u32 n, n × (node, f64 ts, u16 k, k × f64 pos, bytes v, f64 vts, node vnode,
+//             f64 rts, node rnode) in id order, vv floor
 //   fcounters u16 n, n × (node, f64 ts, f64 total, f64 run)
 import type { OrRegister } from "./or-register.js";
 import type { Counter, KeyState } from "./key-state.js";
 import type { VV } from "./vv.js";
+import { seqNew, type Seq } from "./seq.js";
 
 export class Writer {
   private buf = Buffer.allocUnsafe(256);
@@ -109,7 +112,7 @@ export function writeKeyState(w: Writer, s: KeyState): void {
   writeReg(w, s.str, (v) => w.bytes(v));
   writeCounters(w, s.cnt);
   writeCounters(w, s.cntBase);
-  writeReg(w, s.list, (v) => { w.u32(v.length); for (const b of v) w.bytes(b); });
+  writeSeq(w, s.list);
   writeElems(w, s.set, () => {});
   writeElems(w, s.hash, (v) => w.bytes(v));
   w.u32(s.hcnt.size);
@@ -136,7 +139,7 @@ export function readKeyState(r: Reader): KeyState {
   const str = readReg(r, () => r.bytes());
   const cnt = readCounters(r);
   const cntBase = readCounters(r);
-  const list = readReg(r, () => { const out: Buffer[] = []; for (let i = r.u32(); i > 0; i--) out.push(r.bytes()); return out; });
+  const list = readSeq(r);
   const set = readElems<true>(r, () => true);
   const hash = readElems(r, () => r.bytes());
   const hcnt = new Map<string, { cnt: Map<string, Counter>; base: Map<string, Counter> }>();
@@ -156,4 +159,26 @@ export function encodeKeyState(s: KeyState): Buffer {
 
 export function decodeKeyState(b: Buffer): KeyState {
   return readKeyState(new Reader(b));
+}
+
+function writeSeq(w: Writer, q: Seq): void {
+  w.u32(q.elems.size);
+  for (const [, e] of byKey(q.elems)) {
+    w.node(e.node); w.f64(e.ts);
+    w.u16(e.pos.length); for (const p of e.pos) w.f64(p);
+    w.bytes(e.v); w.f64(e.vts); w.node(e.vnode); w.f64(e.rts); w.node(e.rnode);
+  }
+  writeVV(w, q.floor);
+}
+
+function readSeq(r: Reader): Seq {
+  const q = seqNew();
+  for (let i = r.u32(); i > 0; i--) {
+    const node = r.node(); const ts = r.f64();
+    const pos: number[] = []; for (let k = r.u16(); k > 0; k--) pos.push(r.f64());
+    const v = r.bytes(); const vts = r.f64(); const vnode = r.node(); const rts = r.f64(); const rnode = r.node();
+    q.elems.set(`${node}\u0000${ts}`, { pos, ts, node, v, vts, vnode, rts, rnode });
+  }
+  q.floor = readVV(r);
+  return q;
 }

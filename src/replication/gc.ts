@@ -17,6 +17,7 @@
 // What is collected:
 //   - a key with nothing alive (deleted): dropped from the store entirely, bases included,
 //     when every floor and base in it is stable;
+//   - a removed list element (a tombstone) whose removal stamp is stable;
 //   - a removed member / field (a register with only a floor): dropped when its floor and
 //     the key floor are stable (a dead field's HINCRBY / member's ZINCRBY bases go with it);
 //   - a stable floor on a live register or on a live key: cleared (it can kill nothing more).
@@ -24,6 +25,7 @@
 // Counter.run in key-state.ts), so a replica that still holds the old base is not misled.
 import type { VV } from "./vv.js";
 import type { OrRegister } from "./or-register.js";
+import { seqHasEntries } from "./seq.js";
 import type { Counter, FieldCounters, KeyState } from "./key-state.js";
 
 /** stable(n): every replica holds all of node n's writes with a timestamp below this. */
@@ -48,7 +50,7 @@ const ELEM_KINDS = ["set", "hash", "zset"] as const;
 
 /** Whether the key holds no entry at all (every write in it was removed). */
 export function isDead(s: KeyState): boolean {
-  if (s.str.entries.size || s.list.entries.size || s.ttl.entries.size || s.cnt.size) return false;
+  if (s.str.entries.size || seqHasEntries(s.list) || s.ttl.entries.size || s.cnt.size) return false;
   for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (r.entries.size) return false;
   for (const fc of s.hcnt.values()) if (fc.cnt.size) return false;
   for (const fc of s.zcnt.values()) if (fc.cnt.size) return false;
@@ -58,6 +60,7 @@ export function isDead(s: KeyState): boolean {
 /** Whether the state still carries removal metadata (floors, bases) that a later sweep may collect. */
 export function hasTombstoneMeta(s: KeyState): boolean {
   if (s.floor.size || s.cntBase.size || s.str.floor.size || s.list.floor.size || s.ttl.floor.size) return true;
+  for (const e of s.list.elems.values()) if (e.rts !== 0) return true;
   for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (r.floor.size) return true;
   for (const fc of s.hcnt.values()) if (fc.base.size) return true;
   for (const fc of s.zcnt.values()) if (fc.base.size) return true;
@@ -68,6 +71,7 @@ export function hasTombstoneMeta(s: KeyState): boolean {
 export function tombstones(s: KeyState): number {
   if (isDead(s)) return 1;
   let n = 0;
+  for (const e of s.list.elems.values()) if (e.rts !== 0) n++;
   for (const kind of ELEM_KINDS) {
     for (const [m, r] of s[kind] as Map<string, OrRegister<unknown>>) {
       if (!r.entries.size && !counted(s, kind, m)?.cnt.size) n++;
@@ -84,7 +88,8 @@ export function gcKeyState(s: KeyState, st: Stable): "drop" | boolean {
   const keyFloorStable = vvStable(s.floor, st);
   if (isDead(s)) {
     if (!keyFloorStable || !countersStable(s.cntBase, st)) return false;
-    for (const r of [s.str, s.list, s.ttl] as OrRegister<unknown>[]) if (!vvStable(r.floor, st)) return false;
+    for (const r of [s.str, s.list, s.ttl] as { floor: VV }[]) if (!vvStable(r.floor, st)) return false;
+    for (const e of s.list.elems.values()) if (e.rts >= st(e.rnode)) return false;
     for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (!vvStable(r.floor, st)) return false;
     for (const fc of s.hcnt.values()) if (!countersStable(fc.base, st)) return false;
     for (const fc of s.zcnt.values()) if (!countersStable(fc.base, st)) return false;
@@ -92,9 +97,11 @@ export function gcKeyState(s: KeyState, st: Stable): "drop" | boolean {
   }
   if (!keyFloorStable) return false; // member floors may rely on components the key floor covers
   let changed = false;
-  for (const r of [s.str, s.list, s.ttl] as OrRegister<unknown>[]) {
+  for (const r of [s.str, s.list, s.ttl] as { floor: VV }[]) {
     if (r.floor.size && vvStable(r.floor, st)) { r.floor.clear(); changed = true; }
   }
+  // a list element whose removal every replica holds: the tombstone goes
+  for (const [id, e] of s.list.elems) if (e.rts !== 0 && e.rts < st(e.rnode)) { s.list.elems.delete(id); changed = true; }
   for (const kind of ELEM_KINDS) {
     const m = s[kind] as Map<string, OrRegister<unknown>>;
     for (const [member, r] of m) {

@@ -10,7 +10,8 @@
 //             a node contributes cnt - cntBase. So SET resets only the increments it saw
 //             (observed reset): INCR on two nodes during a partition both count, and an INCR
 //             concurrent with a SET is added to the SET's value.
-//   list      the whole list, last writer wins (lists are not yet a sequence CRDT).
+//   list      a sequence CRDT (seq.ts): elements with fractional positions and ids, removed
+//             elements kept as tombstones until garbage collection.
 //   set       member -> register of presence (OR-set: add-wins).
 //   hash      field -> register of value (add-wins per field, last writer wins per value).
 //   hcnt      field -> counters (cnt, base) of HINCRBY on that field, as cnt/cntBase for
@@ -30,6 +31,10 @@
 // kept canonical (see or-register.ts) so equal states encode to equal bytes.
 import { compareStamp } from "./hlc.js";
 import { vvGet, vvRaise, type VV } from "./vv.js";
+import {
+  between, elemId, fullKey, seqEmpty, seqJoinInto, seqLatest, seqNew, seqObserve, seqOrder,
+  seqRemoveAllDelta, type ListElem, type Seq,
+} from "./seq.js";
 import {
   orAlive, orCanonical, orEmpty, orJoinInto, orLatest, orNew, orRemoveDelta, orWinner, orWriteDelta,
   type OrRegister,
@@ -54,7 +59,7 @@ export interface KeyState {
   str: OrRegister<Buffer>;
   cnt: Map<string, Counter>;
   cntBase: Map<string, Counter>;
-  list: OrRegister<Buffer[]>;
+  list: Seq;
   set: Map<string, OrRegister<true>>;
   hash: Map<string, OrRegister<Buffer>>;
   hcnt: Map<string, FieldCounters>;
@@ -65,7 +70,7 @@ export interface KeyState {
 
 export function emptyKeyState(): KeyState {
   return {
-    floor: new Map(), str: orNew(), cnt: new Map(), cntBase: new Map(), list: orNew(),
+    floor: new Map(), str: orNew(), cnt: new Map(), cntBase: new Map(), list: seqNew(),
     set: new Map(), hash: new Map(), hcnt: new Map(), zset: new Map(), zcnt: new Map(), ttl: orNew(),
   };
 }
@@ -107,7 +112,7 @@ export function joinInto(s: KeyState, d: KeyState): boolean {
   for (const [n, ts] of d.floor) if (ts > vvGet(s.floor, n)) { s.floor.set(n, ts); floorRose = true; }
   let changed = floorRose;
   if (orJoinInto(s.str, d.str, s.floor)) changed = true;
-  if (orJoinInto(s.list, d.list, s.floor)) changed = true;
+  if (seqJoinInto(s.list, d.list, s.floor)) changed = true;
   if (orJoinInto(s.ttl, d.ttl, s.floor)) changed = true;
   if (joinCounters(s.cntBase, d.cntBase)) changed = true;
   if (joinCounters(s.cnt, d.cnt)) changed = true;
@@ -188,7 +193,7 @@ export function typeStamps(s: KeyState): Map<KeyType, Stamp> {
   let str = orLatest(s.str, s.floor);
   for (const [n, c] of counterContributions(s)) str = later(str, { ts: c.ts, node: n });
   if (str) out.set("string", str);
-  const list = orLatest(s.list, s.floor);
+  const list = seqLatest(s.list, s.floor);
   if (list) out.set("list", list);
   for (const kind of ["set", "hash", "zset"] as const) {
     let st = elemsLatest(s[kind] as Map<string, OrRegister<unknown>>, s.floor);
@@ -279,7 +284,7 @@ export function visible(s: KeyState): Visible | undefined {
   const expireAt = visibleExpireAt(s);
   switch (type) {
     case "string": return { type, value: visibleString(s)!, expireAt };
-    case "list": return { type, value: orWinner(s.list, s.floor)![1].v, expireAt };
+    case "list": return { type, value: seqOrder(s.list, s.floor).map((e) => e.v), expireAt };
     case "set": {
       const value: Buffer[] = [];
       for (const [m, r] of s.set) if (orAlive(r, s.floor).length) value.push(latin(m));
@@ -300,7 +305,7 @@ export function visible(s: KeyState): Visible | undefined {
 
 /** Whether the state carries nothing at all (no floor either): it can be forgotten. */
 export function isBlank(s: KeyState): boolean {
-  return s.floor.size === 0 && orEmpty(s.str) && s.cnt.size === 0 && s.cntBase.size === 0 && orEmpty(s.list) &&
+  return s.floor.size === 0 && orEmpty(s.str) && s.cnt.size === 0 && s.cntBase.size === 0 && seqEmpty(s.list) &&
     s.set.size === 0 && s.hash.size === 0 && s.hcnt.size === 0 && s.zset.size === 0 && s.zcnt.size === 0 && orEmpty(s.ttl);
 }
 
@@ -327,7 +332,7 @@ export function delDelta(s: KeyState, node?: string, ts?: number): KeyState {
   const d = emptyKeyState();
   if (node !== undefined && ts !== undefined) vvRaise(d.floor, node, ts);
   observeReg(d.floor, s.str);
-  observeReg(d.floor, s.list);
+  seqObserve(d.floor, s.list);
   observeReg(d.floor, s.ttl);
   for (const m of [s.set, s.hash, s.zset] as Map<string, OrRegister<unknown>>[]) {
     for (const r of m.values()) observeReg(d.floor, r);
@@ -388,10 +393,45 @@ function nextTotal(own: Counter | undefined, ts: number, by: bigint): Counter {
   return own ? { ts, total: own.total + by, run: own.run } : { ts, total: by, run: ts };
 }
 
-/** A whole-list write (lists replicate as last-writer-wins values for now). */
-export function listWriteDelta(s: KeyState, node: string, ts: number, items: Buffer[]): KeyState {
+/**
+ * Local list edits, as one delta: `removed` elements (by id) die with this node's stamp,
+ * `set` elements (id -> value) take a new value (LSET), and `inserted` runs of values come
+ * in between their alive neighbours (`after`: the id of the element before the run, "" for
+ * the head; `before`: the id after it, "" for the tail). Stamps come from `tick`, one per
+ * new element, so ids are unique and later than everything this node has seen.
+ */
+export interface ListEdit {
+  removed: string[];
+  set: [string, Buffer][];
+  inserted: { after: string; before: string; values: Buffer[] }[];
+}
+
+export function listEditDelta(s: KeyState, node: string, tick: () => number, edit: ListEdit): KeyState {
   const d = clearTypesDelta(s, "list");
-  d.list = orWriteDelta(s.list, node, ts, items);
+  const elems = s.list.elems;
+  for (const id of edit.removed) {
+    const e = elems.get(id);
+    if (e) d.list.elems.set(id, { ...e, rts: tick(), rnode: node });
+  }
+  for (const [id, v] of edit.set) {
+    const e = elems.get(id);
+    if (e) d.list.elems.set(id, { ...e, v, vts: tick(), vnode: node });
+  }
+  for (const run of edit.inserted) {
+    const bound = (id: string): number[] | undefined => { const e = elems.get(id); return e ? fullKey(e) : undefined; };
+    let left = run.after ? bound(run.after) ?? [] : [];
+    const right = run.before ? bound(run.before) : undefined;
+    const mk = (v: Buffer, pos: number[]): ListElem => { const ts = tick(); return { pos, ts, node, v, vts: ts, vnode: node, rts: 0, rnode: "" }; };
+    if (left.length === 0 && right !== undefined) {
+      // at the head: place from the right end of the run leftwards, each just below the next
+      const made: ListElem[] = [];
+      let r: number[] = right;
+      for (let i = run.values.length - 1; i >= 0; i--) { const e = mk(run.values[i], between([], r)); made.push(e); r = fullKey(e); }
+      for (const e of made) d.list.elems.set(elemId(e.ts, e.node), e);
+    } else {
+      for (const v of run.values) { const e = mk(v, between(left, right)); d.list.elems.set(elemId(e.ts, e.node), e); left = fullKey(e); }
+    }
+  }
   return canon(d);
 }
 
@@ -438,7 +478,7 @@ export function clearTypesDelta(s: KeyState, keep: KeyType): KeyState {
     d.str = orRemoveDelta(s.str);
     if (s.cnt.size) d.cntBase = observedCounters(s);
   }
-  if (keep !== "list") d.list = orRemoveDelta(s.list);
+  if (keep !== "list") d.list = seqRemoveAllDelta(s.list);
   for (const kind of ["set", "hash", "zset"] as const) {
     if (kind === keep) continue;
     const src = s[kind] as Map<string, OrRegister<unknown>>;
@@ -456,7 +496,9 @@ export function maxStamp(s: KeyState): number {
   const see = (ts: number) => { if (ts > m) m = ts; };
   for (const ts of s.floor.values()) see(ts);
   const reg = (r: OrRegister<unknown>) => { for (const e of r.entries.values()) see(e.ts); for (const ts of r.floor.values()) see(ts); };
-  reg(s.str); reg(s.list); reg(s.ttl);
+  reg(s.str); reg(s.ttl);
+  for (const e of s.list.elems.values()) { see(e.ts); see(e.vts); see(e.rts); }
+  for (const ts of s.list.floor.values()) see(ts);
   for (const c of s.cnt.values()) see(c.ts);
   for (const c of s.cntBase.values()) see(c.ts);
   for (const fcs of [s.hcnt, s.zcnt] as Map<string, FieldCounters<unknown>>[]) {

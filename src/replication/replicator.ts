@@ -19,10 +19,11 @@ import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
+import { alignLists, elemId, seqOrder } from "./seq.js";
 import {
-  visible, delDelta, setStringDelta, incrDelta, listWriteDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
+  visible, delDelta, setStringDelta, incrDelta, listEditDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
   clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField, zincrDelta, visibleScore,
-  type KeyState, type Visible, type ElemKind,
+  type KeyState, type Visible, type ElemKind, type ListEdit,
 } from "./key-state.js";
 
 const INCR_BY: Record<string, (argv: Buffer[]) => bigint> = {
@@ -215,7 +216,7 @@ export class Replicator {
         if (sc !== undefined) { this.emit(k, elemWriteDelta(s, "zset", m.toString("latin1"), node, this.hlc.tick(), sc)); s = this.state(k); }
       }
     }
-    this.diff(k, s, actual, rewrite && !incr);
+    this.diff(k, s, actual, rewrite && !incr, cmd);
     s = this.state(k);
     if (visibleExpireAt(s) !== actual.expireAt) this.emit(k, ttlDelta(s, node, this.hlc.tick(), actual.expireAt));
   }
@@ -291,7 +292,7 @@ export class Replicator {
     return true;
   }
 
-  private diff(k: string, s: KeyState, actual: Actual, rewrite: boolean): void {
+  private diff(k: string, s: KeyState, actual: Actual, rewrite: boolean, cmd: string): void {
     const node = this.nodeId;
     const vis = visible(s);
     const same = vis?.type === actual.type;
@@ -299,13 +300,7 @@ export class Replicator {
       case "string":
         if (rewrite || !same || !(vis!.value as Buffer).equals(actual.value)) this.emit(k, setStringDelta(s, node, this.hlc.tick(), actual.value));
         return;
-      case "list": {
-        const cur = same ? (vis!.value as Buffer[]) : [];
-        if (rewrite || !same || cur.length !== actual.value.length || cur.some((b, i) => !b.equals(actual.value[i]))) {
-          this.emit(k, listWriteDelta(s, node, this.hlc.tick(), actual.value));
-        }
-        return;
-      }
+      case "list": return this.listDiff(k, s, actual.value, same, cmd);
       case "set": {
         const cur = new Set(same ? (vis!.value as Buffer[]).map((m) => m.toString("latin1")) : []);
         const want = new Set(actual.value.map((m) => m.toString("latin1")));
@@ -336,6 +331,46 @@ export class Replicator {
   }
 
   /**
+   * A list write as sequence edits: the list now in the keyspace is aligned with the
+   * elements the CRDT shows (alignLists), so a push adds elements at its end, a pop or LREM
+   * removes exactly the elements that went, LINSERT inserts one in between, and LSET (one
+   * element replaced in place by LSET) updates that element's value. Elements that stay keep
+   * their ids, which is what lets concurrent edits on other nodes interleave with these.
+   */
+  private listDiff(k: string, s: KeyState, now: Buffer[], same: boolean, cmd: string): void {
+    const old = same ? seqOrder(s.list, s.floor) : [];
+    const match = alignLists(old.map((e) => e.v), now);
+    const edit: ListEdit = { removed: [], set: [], inserted: [] };
+    const kept = new Set<number>();
+    for (const i of match) if (i >= 0) kept.add(i);
+    const removedAt: number[] = [];
+    old.forEach((e, i) => { if (!kept.has(i)) removedAt.push(i); });
+    const id = (i: number) => elemId(old[i].ts, old[i].node);
+    // LSET: one element replaced where it stood is a value update, not a remove and insert
+    if (cmd === "lset" && removedAt.length === 1 && match.filter((m) => m < 0).length === 1) {
+      const j = match.indexOf(-1);
+      if ((j === 0 || match[j - 1] === removedAt[0] - 1) && (j === now.length - 1 || match[j + 1] === removedAt[0] + 1)) {
+        edit.set.push([id(removedAt[0]), now[j]]);
+        this.emit(k, listEditDelta(s, this.nodeId, () => this.hlc.tick(), edit));
+        return;
+      }
+    }
+    for (const i of removedAt) edit.removed.push(id(i));
+    for (let j = 0; j < now.length;) {
+      if (match[j] >= 0) { j++; continue; }
+      const start = j;
+      while (j < now.length && match[j] < 0) j++;
+      edit.inserted.push({
+        after: start > 0 ? id(match[start - 1]) : "",
+        before: j < now.length ? id(match[j]) : "",
+        values: now.slice(start, j),
+      });
+    }
+    if (!same && old.length === 0 && now.length === 0) return;
+    if (edit.removed.length || edit.inserted.length || !same) this.emit(k, listEditDelta(s, this.nodeId, () => this.hlc.tick(), edit));
+  }
+
+  /**
    * The fast path of apply: a delta that only touches members of the key's one collection
    * type (no key-level DEL, no type change) is applied member by member, instead of
    * rewriting the whole key. Returns false when the whole key must be rewritten.
@@ -344,7 +379,7 @@ export class Replicator {
     const s = this.store.get(k)!;
     const kind = soleKind(s);
     const dk = soleKind(d);
-    const onlyTtl = !dk && !d.str.entries.size && !d.cnt.size && !d.list.entries.size && !d.set.size && !d.hash.size && !d.zset.size && !d.zcnt.size;
+    const onlyTtl = !dk && !d.str.entries.size && !d.cnt.size && !d.list.elems.size && !d.set.size && !d.hash.size && !d.zset.size && !d.zcnt.size;
     if (!kind || d.floor.size || d.cntBase.size || !(dk === kind || onlyTtl)) return false;
     if (this.io.typeOf(db, key) !== kind) return false;
     const changed = [...new Set([...(d[kind] as Map<string, OrRegister<unknown>>).keys(), ...(kind === "hash" ? d.hcnt.keys() : kind === "zset" ? d.zcnt.keys() : [])])];
@@ -370,6 +405,27 @@ export class Replicator {
     return true;
   }
 
+  /**
+   * Brings a local list to `want` with the list commands a client would use when the merge
+   * only added or removed elements at one end or replaced one in place (the usual case:
+   * a peer's push or pop), so the local list is edited, not rebuilt, and blocked clients are
+   * served by a push as usual. False when the change is elsewhere (the caller rewrites).
+   */
+  private editList(db: number, key: Buffer, have: Buffer[], want: Buffer[]): boolean {
+    let p = 0;
+    while (p < have.length && p < want.length && have[p].equals(want[p])) p++;
+    let q = 0;
+    while (q < have.length - p && q < want.length - p && have[have.length - 1 - q].equals(want[want.length - 1 - q])) q++;
+    const gone = have.length - p - q, added = want.slice(p, want.length - q);
+    if (want.length === 0) return false; // the key goes: the caller deletes it
+    if (gone === 0 && p === 0) { this.io.run(db, "LPUSH", key, ...added.reverse()); return true; }
+    if (gone === 0 && q === 0) { this.io.run(db, "RPUSH", key, ...added); return true; }
+    if (added.length === 0 && p === 0) { this.io.run(db, "LPOP", key, String(gone)); return true; }
+    if (added.length === 0 && q === 0) { this.io.run(db, "RPOP", key, String(gone)); return true; }
+    if (gone === 1 && added.length === 1) { this.io.run(db, "LSET", key, String(p), added[0]); return true; }
+    return false;
+  }
+
   // ---- apply ----------------------------------------------------------------------------------
 
   /** Merges a batch from a peer (deltas or anti-entropy states); returns keys whose state changed. */
@@ -387,6 +443,9 @@ export class Replicator {
       this.materialize(k, d);
     }
     this.stats.remoteKeysChanged += changed;
+    // A merged push may serve clients blocked on the key (BLPOP...), as after a client's
+    // command; with capture back on, their pops replicate as this node's writes.
+    if (changed) this.server.blocking.afterCommand();
     return changed;
   }
 
@@ -400,6 +459,13 @@ export class Replicator {
       const actual = this.io.read(db, key);
       if (actual?.type === "other") return; // a type we do not replicate stays as it is
       if (sameValue(want, actual)) return;
+      if (want?.type === "list" && actual?.type === "list" && this.editList(db, key, actual.value, want.value)) {
+        if (want.expireAt !== actual.expireAt) {
+          if (want.expireAt) this.io.run(db, "PEXPIREAT", key, String(want.expireAt));
+          else this.io.run(db, "PERSIST", key);
+        }
+        return;
+      }
       this.io.write(db, key, want);
     } finally {
       this.applying = false;
@@ -412,7 +478,7 @@ export class Replicator {
  * collection entries), or undefined. Checked in O(1) for the usual single-typed key.
  */
 function soleKind(s: KeyState): ElemKind | undefined {
-  if (s.str.entries.size || s.cnt.size || s.list.entries.size) return undefined;
+  if (s.str.entries.size || s.cnt.size || s.list.elems.size) return undefined;
   let kind: ElemKind | undefined;
   for (const kd of ["set", "hash", "zset"] as const) {
     const m = s[kd] as Map<string, OrRegister<unknown>>;

@@ -85,6 +85,46 @@ describe("active-active replication (3 processes)", () => {
     await everywhere("profile = {city}", async (r) => JSON.stringify(await r.hgetall("profile")) === JSON.stringify({ city: "oslo" }));
   });
 
+  it("lists: pushes, inserts and pops on three nodes during a partition converge to one list; popped elements stay popped", async () => {
+    await clients[a].rpush("jobs", "j1", "j2", "j3", "j4");
+    await everywhere("jobs", async (r) => (await r.llen("jobs")) === 4);
+    const popped: string[] = [];
+    await partition(async () => {
+      popped.push((await clients[a].lpop("jobs"))!);        // j1
+      popped.push((await clients[b].lpop("jobs"))!);        // j1 again: concurrent pops of one element
+      popped.push((await clients[c].rpop("jobs"))!);        // j4
+      await clients[a].rpush("jobs", "a1", "a2");
+      await clients[b].rpush("jobs", "b1");
+      await clients[c].lpush("jobs", "c0");
+      await clients[b].linsert("jobs", "AFTER", "j2", "b-mid");
+    });
+    expect(popped).toEqual(["j1", "j1", "j4"]);
+    let want = "";
+    await everywhere("one list", async (r) => {
+      const lists = await Promise.all(clients.map((x) => x.lrange("jobs", 0, -1)));
+      want = lists[0].join(",");
+      return lists.every((l) => l.join(",") === want) && lists[0].length === 7 && r === r;
+    });
+    const list = want.split(",");
+    expect(list[0]).toBe("c0");
+    expect(list.slice(1, 4)).toEqual(["j2", "b-mid", "j3"]);
+    expect(list.slice(4).sort()).toEqual(["a1", "a2", "b1"]);
+    expect(list.indexOf("a1")).toBeLessThan(list.indexOf("a2"));
+  });
+
+  it("BLPOP on one node is served by a push on another, and its pop replicates", async () => {
+    const blocked = await connectClient(servers[b].port);
+    try {
+      const got = blocked.blpop("waitq", 10);
+      await new Promise((r) => setTimeout(r, 100));
+      await clients[a].rpush("waitq", "task");
+      expect(await got).toEqual(["waitq", "task"]);
+      await everywhere("waitq popped everywhere", async (r) => (await r.exists("waitq")) === 0);
+    } finally {
+      blocked.disconnect();
+    }
+  });
+
   it("a node killed with SIGKILL and restarted empty gets everything back by anti-entropy", async () => {
     await clients[a].set("before-crash", "1");
     await everywhere("before-crash", async (r) => (await r.get("before-crash")) === "1");

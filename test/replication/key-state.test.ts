@@ -5,9 +5,10 @@ import { describe, it, expect } from "vitest";
 import { mulberry32, pick, int } from "../types/prng.js";
 import {
   emptyKeyState, joinInto, copyKeyState, visible, delDelta, setStringDelta, incrDelta, elemWriteDelta,
-  elemRemoveDelta, ttlDelta, listWriteDelta, hincrDelta, zincrDelta, type KeyState,
+  elemRemoveDelta, ttlDelta, listEditDelta, hincrDelta, zincrDelta, type KeyState,
 } from "../../src/replication/key-state.js";
 import { encodeKeyState, decodeKeyState } from "../../src/replication/codec.js";
+import { seqOrder, elemId } from "../../src/replication/seq.js";
 
 const enc = (s: KeyState) => encodeKeyState(s).toString("hex");
 const b = (s: string) => Buffer.from(s);
@@ -44,8 +45,27 @@ function randomOp(rand: () => number, r: Replica): KeyState {
     case 6: return r.apply(elemRemoveDelta(r.s, "hash", m));
     case 7: return r.apply(elemWriteDelta(r.s, "zset", m, r.id, r.ts(), int(rand, 0, 9)));
     case 8: return r.apply(ttlDelta(r.s, r.id, r.ts(), pick(rand, [0, 1000, 2000])));
-    case 9: return r.apply(listWriteDelta(r.s, r.id, r.ts(), [b("x"), b(String(int(rand, 0, 9)))]));
+    case 9: return r.apply(randomListEdit(rand, r));
     default: return r.apply(elemRemoveDelta(r.s, "zset", m));
+  }
+}
+
+/** A push at either end, a pop, an insert in the middle or an LSET, as the replicator makes them. */
+function randomListEdit(rand: () => number, r: Replica): KeyState {
+  const alive = seqOrder(r.s.list, r.s.floor);
+  const id = (i: number) => elemId(alive[i].ts, alive[i].node);
+  const v = b(`l${int(rand, 0, 9)}`);
+  const tick = () => r.ts();
+  const op = alive.length ? int(rand, 0, 4) : 0;
+  switch (op) {
+    case 0: return listEditDelta(r.s, r.id, tick, { removed: [], set: [], inserted: [{ after: "", before: alive.length ? id(0) : "", values: [v, b("x")] }] });
+    case 1: return listEditDelta(r.s, r.id, tick, { removed: [], set: [], inserted: [{ after: id(alive.length - 1), before: "", values: [v] }] });
+    case 2: return listEditDelta(r.s, r.id, tick, { removed: [id(int(rand, 0, alive.length - 1))], set: [], inserted: [] });
+    case 3: {
+      const i = int(rand, 0, alive.length - 1);
+      return listEditDelta(r.s, r.id, tick, { removed: [], set: [], inserted: [{ after: id(i), before: i + 1 < alive.length ? id(i + 1) : "", values: [v] }] });
+    }
+    default: return listEditDelta(r.s, r.id, tick, { removed: [], set: [[id(int(rand, 0, alive.length - 1)), v]], inserted: [] });
   }
 }
 

@@ -25,6 +25,9 @@ interface Tally {
   /** Keys "gone-*", each SET once by one node; deleted ones (DEL replied 1) -> the deleting incarnation. */
   goneSet: string[];
   goneDeleted: Map<string, string>;
+  /** List "jobs": unique elements RPUSHed by each incarnation, in push order; popped ones -> the popping incarnation. */
+  jobsPushed: Map<string, string[]>;
+  jobsPopped: Map<string, string>;
 }
 
 const KEYS = ["k1", "k2", "k3", "k4"];
@@ -50,6 +53,24 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
     () => n.run("zrem", k, m),
     () => n.run("rpush", k, v),
     () => n.run("lpop", k),
+    () => n.run("lpush", k, v, `${v}b`),
+    () => n.run("rpop", k),
+    () => n.run("linsert", k, c.rand() < 0.5 ? "before" : "after", String(c.int(0, 99)), v),
+    () => n.run("lrem", k, String(c.int(-1, 1)), String(c.int(0, 99))),
+    () => n.run("lset", k, String(c.int(-2, 1)), v),
+    () => n.run("ltrim", k, "0", String(c.int(0, 3))),
+    () => n.run("lmove", k, KEYS[c.int(0, KEYS.length - 1)], "left", "right"),
+    () => {
+      const mine = tally.jobsPushed.get(n.nodeId) ?? [];
+      const j = `${n.nodeId}-j${mine.length}`;
+      n.run("rpush", "jobs", j);
+      mine.push(j);
+      tally.jobsPushed.set(n.nodeId, mine);
+    },
+    () => {
+      const r = n.run(c.rand() < 0.5 ? "lpop" : "rpop", "jobs");
+      if (Buffer.isBuffer(r)) tally.jobsPopped.set(String(r), n.nodeId);
+    },
     () => n.run("expire", k, "100000"),
     () => n.run("persist", k),
     () => { n.run("multi"); n.run("incr", k); n.run("sadd", `${k}s`, m); return n.run("exec"); },
@@ -100,7 +121,7 @@ export function simulate(seed: number, steps = 300, beforeSettle = () => {}): { 
   const nodes = 3 + (rand0 % 3);
   const c = new SimCluster(seed, nodes, { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
     { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000 });
-  const tally: Tally = { counter: new Map(), hcounter: new Map(), zcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map() };
+  const tally: Tally = { counter: new Map(), hcounter: new Map(), zcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map(), jobsPushed: new Map(), jobsPopped: new Map() };
   for (let i = 0; i < steps; i++) {
     const n = c.nodes[c.int(0, c.nodes.length - 1)];
     randomOp(c, n, tally);
@@ -144,6 +165,22 @@ export function simulate(seed: number, steps = 300, beforeSettle = () => {}): { 
     }
     for (const [g, by] of tally.goneDeleted) {
       if (!crashed.has(by) && n.run("exists", g) === 1) problems.push(`${n.name}: deleted key ${g} came back`);
+    }
+    // The "jobs" list: pushes and pops on every node. A pushed element is there unless a
+    // client popped it (or its incarnation crashed); a popped one never comes back; no
+    // element is there twice; one node's pushes keep their order.
+    const jobs = ((n.run("lrange", "jobs", "0", "-1") as Buffer[]) ?? []).map(String);
+    if (new Set(jobs).size !== jobs.length) problems.push(`${n.name}: an element of "jobs" is there twice: ${jobs.join(",")}`);
+    const at = new Map(jobs.map((j, i) => [j, i]));
+    for (const [j, by] of tally.jobsPopped) if (!crashed.has(by) && at.has(j)) problems.push(`${n.name}: popped ${j} came back`);
+    for (const [id, pushed] of tally.jobsPushed) {
+      let last = -1;
+      for (const j of pushed) {
+        const i = at.get(j);
+        if (i === undefined) { if (!tally.jobsPopped.has(j) && !crashed.has(id)) problems.push(`${n.name}: lost pushed ${j}`); continue; }
+        if (i < last) problems.push(`${n.name}: ${id}'s pushes out of order in "jobs"`);
+        last = i;
+      }
     }
     // Tombstone GC: after settling, no replica still holds a deleted key or removed member.
     if (n.rep.store.tombstoneCount() !== 0) problems.push(`${n.name} holds ${n.rep.store.tombstoneCount()} tombstones after settling`);
