@@ -8,13 +8,20 @@
 //   u8  kind        EFFECT_COMMAND (a write command as executed) or EFFECT_EXPIRED / EFFECT_EVICTED /
 //                   EFFECT_HANDLE_FREED (a key removed by the kernel itself)
 //   u8  db
-//   u16 reserved
+//   u16 hint        EFFECT_COMMAND: what a consumer cannot tell from the argv (HINT_*), else 0
 //   u32 argc        then argc times: u32 len, len bytes
 // For EFFECT_COMMAND the arguments are the command's argv; for key records, the one key.
 
 export const EFFECT_COMMAND: u8 = 1;
 export const EFFECT_EXPIRED: u8 = 2;
 export const EFFECT_EVICTED: u8 = 3;
+
+/** The recorded SET/HSET is the result of INCRBYFLOAT/HINCRBYFLOAT (CRDT replication counts it). */
+export const HINT_FLOAT_INCR: u16 = 1;
+
+/** The hint of the next command record (set by the handler, taken by recordCommand). */
+let nextHint: u16 = 0;
+export function hintNextCommand(h: u16): void { nextHint = h; }
 
 export let effectsEnabled = false;
 let cap: usize = 16 * 1024;
@@ -48,6 +55,8 @@ export function recordCommand(db: i32, argc: i32, argvPtr: usize): void {
   let body: usize = 0;
   for (let i = 0; i < argc; i++) body += 4 + <usize>load<u32>(argvPtr + (<usize>i << 3) + 4);
   let p = header(EFFECT_COMMAND, db, argc, body);
+  store<u16>(p - 12, nextHint, 6);
+  nextHint = 0;
   for (let i = 0; i < argc; i++) {
     const ptr = <usize>load<u32>(argvPtr + (<usize>i << 3));
     const len = <usize>load<u32>(argvPtr + (<usize>i << 3) + 4);

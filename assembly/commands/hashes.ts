@@ -25,6 +25,7 @@ import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
 import { stringmatchlen } from "../util/glob";
 import { OBJECT_MAXSIZE } from "rt/common";
+import { effectsEnabled, hintNextCommand, HINT_FLOAT_INCR } from "../effects";
 
 export function registerHashCommands(): void {
   defineCommand("hset", hsetCommand);
@@ -292,6 +293,7 @@ function hincrbyfloatCommand(): void {
   // depend on float rounding: rewrite argv before the kernel records the effect.
   rewriteArg(0, changetype<usize>(HSET_NAME), <usize>HSET_NAME.byteLength);
   rewriteArg(3, out, len);
+  if (effectsEnabled) hintNextCommand(HINT_FLOAT_INCR);
 }
 
 // HINCRBYFLOAT's result text (up to ~5000 chars for huge values); must outlive the

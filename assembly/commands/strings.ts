@@ -25,7 +25,7 @@ import {
   shared,
 } from "../resp/reply-writer";
 import { protoMaxBulkLen, truncateArgv, appendArg } from "../resp/parser";
-import { effectsEnabled } from "../effects";
+import { effectsEnabled, hintNextCommand, HINT_FLOAT_INCR } from "../effects";
 import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
 import { OBJECT, TOTAL_OVERHEAD, OBJECT_OVERHEAD, OBJECT_MAXSIZE } from "rt/common";
@@ -629,6 +629,7 @@ function incrbyfloatCommand(): void {
   addBulk(floatOut, n);
   // Recorded as SET key <result> KEEPTTL: replaying never depends on float rounding.
   if (effectsEnabled) {
+    hintNextCommand(HINT_FLOAT_INCR);
     putName(0, NAME_SET);
     putArg(2, floatOut, n);
     putName(3, WORD_KEEPTTL);

@@ -6,7 +6,7 @@
 //   node      u8 len, utf8
 //   bytes     u32 len, bytes
 //   register  u32 n, n × (node, f64 ts, value), vv floor
-//   counters  u16 n, n × (node, f64 ts, i64 total, f64 run)
+//   counters  u16 n, n × (node, f64 ts, bytes total (decimal text, units of 10^-17), f64 run)
 //   elems     u32 n, n × (bytes member, register)
 //   keystate  vv floor, register<bytes> str, counters cnt, counters cntBase,
 //             seq list, elems<presence> set, elems<bytes> hash,
@@ -87,12 +87,12 @@ function readReg<T>(r: Reader, val: () => T): OrRegister<T> {
 
 function writeCounters(w: Writer, m: Map<string, Counter>): void {
   w.u16(m.size);
-  for (const [n, c] of byKey(m)) { w.node(n); w.f64(c.ts); w.i64(c.total); w.f64(c.run); }
+  for (const [n, c] of byKey(m)) { w.node(n); w.f64(c.ts); w.str(c.total.toString()); w.f64(c.run); }
 }
 
 function readCounters(r: Reader): Map<string, Counter> {
   const m = new Map<string, Counter>();
-  for (let i = r.u16(); i > 0; i--) { const n = r.node(); const ts = r.f64(); const total = r.i64(); m.set(n, { ts, total, run: r.f64() }); }
+  for (let i = r.u16(); i > 0; i--) { const n = r.node(); const ts = r.f64(); const total = readBigInt(r); m.set(n, { ts, total, run: r.f64() }); }
   return m;
 }
 
@@ -181,4 +181,12 @@ function readSeq(r: Reader): Seq {
   }
   q.floor = readVV(r);
   return q;
+}
+
+const BIGINT = /^-?[0-9]{1,20000}$/;
+
+function readBigInt(r: Reader): bigint {
+  const t = r.str();
+  if (!BIGINT.test(t)) throw new Error("bad counter in replication message");
+  return BigInt(t);
 }

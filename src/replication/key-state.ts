@@ -4,8 +4,9 @@
 //   floor     version vector: DEL (and any overwrite) raises it to everything it observed,
 //             so the key's observed contents die and concurrent, unseen writes survive.
 //   str       the string value: last writer wins among alive entries.
-//   cnt       per node, the running total of that node's INCR/DECR/INCRBY/DECRBY on the key
-//             (with the timestamp of its latest increment); merged by latest timestamp.
+//   cnt       per node, the running total of that node's INCR/DECR/INCRBY/DECRBY/INCRBYFLOAT
+//             on the key, in units of 10^-17 (decimal.ts: exact decimal sums), with the
+//             timestamp of its latest increment; merged by latest timestamp.
 //   cntBase   per node, the total observed when the counter was last reset (SET, DEL):
 //             a node contributes cnt - cntBase. So SET resets only the increments it saw
 //             (observed reset): INCR on two nodes during a partition both count, and an INCR
@@ -30,6 +31,7 @@
 // Joins are pointwise maxima, so merges commute, associate and are idempotent; the state is
 // kept canonical (see or-register.ts) so equal states encode to equal bytes.
 import { compareStamp } from "./hlc.js";
+import { SCALE, formatUnits, parseDecimal, toUnits } from "./decimal.js";
 import { vvGet, vvRaise, type VV } from "./vv.js";
 import {
   between, elemId, fullKey, seqEmpty, seqJoinInto, seqLatest, seqNew, seqObserve, seqOrder,
@@ -230,10 +232,13 @@ export function visibleField(s: KeyState, f: string): Buffer | undefined {
 function withCounters(w: [string, { ts: number; v: Buffer }] | undefined, contrib: [string, Counter, bigint][]): Buffer | undefined {
   if (contrib.length === 0) return w?.[1].v;
   const baseText = w ? w[1].v.toString("latin1") : "0";
-  if (!INT64.test(baseText)) return w![1].v; // a non-integer base hides the increments
-  let sum = BigInt(baseText);
+  let sum = 0n;
   for (const [, , d] of contrib) sum += d;
-  return Buffer.from(sum.toString(), "latin1");
+  // integers stay integers (INCR's text); anything with decimals is an exact decimal sum
+  if (INT64.test(baseText) && sum % SCALE === 0n) return Buffer.from((BigInt(baseText) + sum / SCALE).toString(), "latin1");
+  const base = parseDecimal(baseText);
+  if (!base) return w![1].v; // a base that is not a number hides the increments
+  return Buffer.from(formatUnits(toUnits(base) + sum), "latin1");
 }
 
 /** Per node, the ZINCRBY increments of a member not covered by a reset, in node order. */
@@ -365,8 +370,13 @@ export function zincrDelta(s: KeyState, member: string, node: string, ts: number
 
 /** HINCRBY by on this node: the field's per-node total grows. */
 export function hincrDelta(s: KeyState, field: string, node: string, ts: number, by: bigint): KeyState {
+  return hincrUnitsDelta(s, field, node, ts, by * SCALE);
+}
+
+/** HINCRBY / HINCRBYFLOAT: the field's per-node total grows by `units` (10^-17, decimal.ts). */
+export function hincrUnitsDelta(s: KeyState, field: string, node: string, ts: number, units: bigint): KeyState {
   const d = clearTypesDelta(s, "hash");
-  d.hcnt.set(field, { cnt: new Map([[node, nextTotal(s.hcnt.get(field)?.cnt.get(node), ts, by)]]), base: new Map() });
+  d.hcnt.set(field, { cnt: new Map([[node, nextTotal(s.hcnt.get(field)?.cnt.get(node), ts, units)]]), base: new Map() });
   return canon(d);
 }
 
@@ -379,8 +389,13 @@ export function setStringDelta(s: KeyState, node: string, ts: number, value: Buf
 
 /** INCRBY by on this node: the node's running total grows; other types hidden here are removed. */
 export function incrDelta(s: KeyState, node: string, ts: number, by: bigint): KeyState {
+  return incrUnitsDelta(s, node, ts, by * SCALE);
+}
+
+/** INCRBY / INCRBYFLOAT: the node's running total grows by `units` (10^-17, decimal.ts). */
+export function incrUnitsDelta(s: KeyState, node: string, ts: number, units: bigint): KeyState {
   const d = clearTypesDelta(s, "string");
-  d.cnt.set(node, nextTotal(s.cnt.get(node), ts, by));
+  d.cnt.set(node, nextTotal(s.cnt.get(node), ts, units));
   return canon(d);
 }
 

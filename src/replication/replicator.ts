@@ -13,16 +13,18 @@
 // rewritten in the keyspace with its merged visible value, with capture suspended so it is
 // not sent back out as a local write.
 import type { Server } from "../server/server.js";
-import { EFFECT_COMMAND, type Effect } from "../server/effects.js";
+import { EFFECT_COMMAND, EFFECT_HINT_FLOAT_INCR, type Effect } from "../server/effects.js";
 import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
 import { alignLists, elemId, seqOrder } from "./seq.js";
+import { parseDecimal, toUnits } from "./decimal.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listEditDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
   clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField, zincrDelta, visibleScore,
+  incrUnitsDelta, hincrUnitsDelta, visibleString,
   type KeyState, type Visible, type ElemKind, type ListEdit,
 } from "./key-state.js";
 
@@ -113,7 +115,11 @@ export class Replicator {
   private capture(e: Effect): void {
     if (e.kind !== EFFECT_COMMAND) return this.sync(e.db, e.argv[0]);
     const argv = e.argv;
-    const name = argv[0].toString("latin1").toLowerCase();
+    let name = argv[0].toString("latin1").toLowerCase();
+    // INCRBYFLOAT / HINCRBYFLOAT are recorded as the SET / HSET of their result (as Redis
+    // propagates them); the hint says so, and the increment is the result minus the value
+    // the key held before (floatIncr).
+    if (e.hint === EFFECT_HINT_FLOAT_INCR) name = name === "hset" ? "hincrbyfloat" : "incrbyfloat";
     switch (name) {
       case "flushall": return this.deleteAll(() => true);
       case "flushdb": return this.deleteAll((db) => db === e.db);
@@ -181,9 +187,18 @@ export class Replicator {
 
     // Hints: what the command says beyond the resulting value.
     const incr = INCR_BY[cmd];
+    let counted = !!incr;
     if (incr && actual.type === "string") {
       try { this.emit(k, incrDelta(s, node, this.hlc.tick(), incr(argv))); } catch { /* not a number: diff below */ }
       s = this.state(k);
+    } else if (cmd === "incrbyfloat" && actual.type === "string") {
+      const before = vis?.type === "string" ? visibleString(s) : undefined;
+      if (this.floatIncr(k, actual.value, before, (u) => incrUnitsDelta(this.state(k), node, this.hlc.tick(), u),
+        () => visibleString(this.state(k)), (v) => this.io.run(db, "SET", key, v, "KEEPTTL"))) {
+        counted = true;
+        actual = this.io.read(db, key)!;
+        s = this.state(k);
+      }
     } else if (actual.type === "set" && cmd === "sadd") {
       const have = new Set(actual.value.map((m) => m.toString("latin1")));
       for (let i = 2; i < argv.length; i++) {
@@ -198,9 +213,12 @@ export class Replicator {
         if (!v) continue;
         if (cmd === "hincrby") {
           try { this.emit(k, hincrDelta(s, f.toString("latin1"), node, this.hlc.tick(), BigInt(argv[3].toString("latin1")))); } catch { /* diff below */ }
-        } else this.emit(k, elemWriteDelta(s, "hash", f.toString("latin1"), node, this.hlc.tick(), v));
+        } else if (cmd !== "hincrbyfloat" || !this.hfloatIncr(db, key, k, f, v, vis?.type === "hash")) {
+          this.emit(k, elemWriteDelta(s, "hash", f.toString("latin1"), node, this.hlc.tick(), v));
+        }
         s = this.state(k);
       }
+      if (cmd === "hincrbyfloat") actual = this.io.read(db, key)!; // the counted value may have replaced the result
     } else if (actual.type === "zset" && cmd === "zincrby") {
       if (this.zincr(db, key, k, argv)) { actual = this.io.read(db, key)!; s = this.state(k); }
     } else if (actual.type === "zset" && cmd === "zadd") {
@@ -216,7 +234,7 @@ export class Replicator {
         if (sc !== undefined) { this.emit(k, elemWriteDelta(s, "zset", m.toString("latin1"), node, this.hlc.tick(), sc)); s = this.state(k); }
       }
     }
-    this.diff(k, s, actual, rewrite && !incr, cmd);
+    this.diff(k, s, actual, rewrite && !counted, cmd);
     s = this.state(k);
     if (visibleExpireAt(s) !== actual.expireAt) this.emit(k, ttlDelta(s, node, this.hlc.tick(), actual.expireAt));
   }
@@ -251,11 +269,12 @@ export class Replicator {
         if (!win || writes) this.emit(k, elemWriteDelta(st, "set", m, node, this.hlc.tick(), true));
       } else if (kind === "hash") {
         const v = got as Buffer;
+        let counted = false;
         if (cmd === "hincrby") {
-          try { this.emit(k, hincrDelta(st, m, node, this.hlc.tick(), BigInt(argv[3].toString("latin1")))); } catch { /* diff below */ }
-        }
+          try { this.emit(k, hincrDelta(st, m, node, this.hlc.tick(), BigInt(argv[3].toString("latin1")))); counted = true; } catch { /* diff below */ }
+        } else if (cmd === "hincrbyfloat" && this.hfloatIncr(db, key, k, mb, v, true)) return; // the keyspace holds the counted value
         const cur = visibleField(this.state(k), m);
-        if (!cur || (writes && cmd !== "hincrby") || !cur.equals(v)) this.emit(k, elemWriteDelta(this.state(k), "hash", m, node, this.hlc.tick(), v));
+        if (!cur || (writes && !counted) || !cur.equals(v)) this.emit(k, elemWriteDelta(this.state(k), "hash", m, node, this.hlc.tick(), v));
       } else if (cmd === "zincrby" && this.zincr(db, key, k, argv)) {
         // counted (zincr): nothing more
       } else {
@@ -268,6 +287,37 @@ export class Replicator {
     const expireAt = this.io.expireAt(db, key);
     if (visibleExpireAt(st) !== expireAt) this.emit(k, ttlDelta(st, node, this.hlc.tick(), expireAt));
     return true;
+  }
+
+  /**
+   * INCRBYFLOAT / HINCRBYFLOAT as a counter increment: the exact decimal difference between
+   * the result and the value before (`before`, undefined for none), in units of 10^-17
+   * (decimal.ts), is added to this node's total. Replicated sums are exact decimals, the
+   * same text on every node; when one differs from the kernel's long-double result (more
+   * than 17 decimals, or precision the long double did not have), the keyspace takes the
+   * replicated value (`store`). False when either value is not a number (the write is then
+   * replicated as the SET / HSET it was recorded as).
+   */
+  private floatIncr(k: string, result: Buffer, before: Buffer | undefined, delta: (units: bigint) => KeyState,
+    visibleNow: () => Buffer | undefined, store: (v: Buffer) => void): boolean {
+    const now = parseDecimal(result.toString("latin1"));
+    const was = before === undefined ? { n: 0n, scale: 0 } : parseDecimal(before.toString("latin1"));
+    if (!now || !was) return false;
+    this.emit(k, delta(toUnits(now) - toUnits(was)));
+    const want = visibleNow();
+    if (want && !want.equals(result)) {
+      this.applying = true;
+      try { store(want); } finally { this.applying = false; }
+    }
+    return true;
+  }
+
+  /** HINCRBYFLOAT key field: floatIncr on the field (`had`: the key was a hash before). */
+  private hfloatIncr(db: number, key: Buffer, k: string, field: Buffer, result: Buffer, had: boolean): boolean {
+    const f = field.toString("latin1");
+    const before = had ? visibleField(this.state(k), f) : undefined;
+    return this.floatIncr(k, result, before, (u) => hincrUnitsDelta(this.state(k), f, this.nodeId, this.hlc.tick(), u),
+      () => visibleField(this.state(k), f), (v) => this.io.run(db, "HSET", key, field, v));
   }
 
   /**

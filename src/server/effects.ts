@@ -26,7 +26,12 @@ export interface Effect {
   argv: Buffer[];
   /** The shard whose kernel ran it (kernel effects only; keyspace-wide commands run once per shard). */
   shard?: Shard;
+  /** What the argv does not say (assembly/effects.ts HINT_*): EFFECT_HINT_FLOAT_INCR. */
+  hint?: number;
 }
+
+/** The SET/HSET is the result of INCRBYFLOAT/HINCRBYFLOAT (CRDT replication counts the increment). */
+export const EFFECT_HINT_FLOAT_INCR = 1;
 
 export interface EffectConsumer {
   onEffect(e: Effect): void;
@@ -97,7 +102,8 @@ export class EffectBus {
         argv.push(Buffer.from(log.buffer, log.byteOffset + p + 4, n));
         p += 4 + n;
       }
-      this.publish({ kind, db, argv, shard });
+      const hint = dv.getUint16(pos + 6, true);
+      this.publish(hint ? { kind, db, argv, shard, hint } : { kind, db, argv, shard });
       pos += len;
     }
   }

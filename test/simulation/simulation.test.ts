@@ -15,6 +15,8 @@ interface Tally {
   counter: Map<string, bigint>;
   /** HINCRBY hcounter f: per incarnation, like counter. */
   hcounter: Map<string, bigint>;
+  /** INCRBYFLOAT fcounter (tenths): per incarnation, like counter. */
+  fcounter: Map<string, bigint>;
   /** ZINCRBY zcounter by m: per incarnation, like counter. */
   zcounter: Map<string, bigint>;
   grow: Map<string, Set<string>>;
@@ -82,6 +84,11 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
       const r = n.run("zincrby", "zcounter", v, "m");
       if (Buffer.isBuffer(r)) tally.zcounter.set(n.nodeId, (tally.zcounter.get(n.nodeId) ?? 0n) + BigInt(v));
     },
+    () => n.run("incrbyfloat", k, "0.1"),
+    () => {
+      const r = n.run("incrbyfloat", "fcounter", (Number(v) / 10).toString());
+      if (Buffer.isBuffer(r)) tally.fcounter.set(n.nodeId, (tally.fcounter.get(n.nodeId) ?? 0n) + BigInt(v));
+    },
     () => {
       const r = n.run("hincrby", "hcounter", "f", v);
       if (typeof r === "number") tally.hcounter.set(n.nodeId, (tally.hcounter.get(n.nodeId) ?? 0n) + BigInt(v));
@@ -121,7 +128,7 @@ export function simulate(seed: number, steps = 300, beforeSettle = () => {}): { 
   const nodes = 3 + (rand0 % 3);
   const c = new SimCluster(seed, nodes, { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
     { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000 });
-  const tally: Tally = { counter: new Map(), hcounter: new Map(), zcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map(), jobsPushed: new Map(), jobsPopped: new Map() };
+  const tally: Tally = { counter: new Map(), hcounter: new Map(), fcounter: new Map(), zcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map(), jobsPushed: new Map(), jobsPopped: new Map() };
   for (let i = 0; i < steps; i++) {
     const n = c.nodes[c.int(0, c.nodes.length - 1)];
     randomOp(c, n, tally);
@@ -148,6 +155,7 @@ export function simulate(seed: number, steps = 300, beforeSettle = () => {}): { 
   const [lo, hi] = bounds(tally.counter);
   const [hlo, hhi] = bounds(tally.hcounter);
   const [zlo, zhi] = bounds(tally.zcounter);
+  const [flo, fhi] = bounds(tally.fcounter);
   for (const n of c.nodes) {
     const got = n.run("get", "counter");
     const value = got === null ? 0n : BigInt((got as Buffer).toString());
@@ -155,6 +163,10 @@ export function simulate(seed: number, steps = 300, beforeSettle = () => {}): { 
     const hgot = n.run("hget", "hcounter", "f");
     const hvalue = hgot === null ? 0n : BigInt((hgot as Buffer).toString());
     if (hvalue < hlo || hvalue > hhi) problems.push(`${n.name} hcounter ${hvalue} outside [${hlo}, ${hhi}]`);
+    const fgot = n.run("get", "fcounter");
+    const ftext = fgot === null ? "0" : (fgot as Buffer).toString();
+    const fvalue = BigInt(Math.round(Number(ftext) * 10));
+    if (!/^-?\d+(\.\d)?$/.test(ftext) || fvalue < flo || fvalue > fhi) problems.push(`${n.name} fcounter ${ftext} outside [${flo}, ${fhi}] tenths`);
     const zgot = n.run("zscore", "zcounter", "m");
     const zvalue = zgot === null ? 0n : BigInt((zgot as Buffer).toString());
     if (zvalue < zlo || zvalue > zhi) problems.push(`${n.name} zcounter ${zvalue} outside [${zlo}, ${zhi}]`);
