@@ -38,6 +38,9 @@ const INCR_BY: Record<string, (argv: Buffer[]) => bigint> = {
 /** Writes that replace a string even with the same bytes (so they win over concurrent writes). */
 const STRING_WRITES = new Set(["set", "mset", "msetnx", "setnx", "getset", "setex", "psetex"]);
 
+/** Commands that edit a list in place (an emptied list is their last removals, not a DEL). */
+const LIST_COMMANDS = new Set(["lpop", "rpop", "lmpop", "blpop", "brpop", "blmpop", "lrem", "ltrim", "lmove", "blmove", "rpoplpush", "brpoplpush"]);
+
 const ZADD_FLAGS = new Set(["nx", "xx", "gt", "lt", "ch", "incr"]);
 
 export class Replicator {
@@ -177,7 +180,12 @@ export class Replicator {
     let actual = this.io.read(db, key);
     let s = this.state(k);
     if (!actual) {
-      if (visible(s)) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
+      const was = visible(s);
+      // A list emptied by a list command (its last element popped, trimmed or removed) removes
+      // the elements it saw, one by one: a key-level delete would also kill elements of the
+      // same origin not received yet (a dropped delta that anti-entropy repairs later).
+      if (was?.type === "list" && LIST_COMMANDS.has(cmd)) return this.listDiff(k, s, [], true, cmd);
+      if (was) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
       return;
     }
     if (actual.type === "other") return; // streams and other types are not replicated

@@ -13,12 +13,12 @@
 //                   one: on one machine the clocks agree to the millisecond, so 2 ms of
 //                   slack), or a counter's value is not the sum of its acknowledged
 //                   increments plus some of those whose outcome is unknown.
-import { Redis } from "ioredis";
 import type { Operation, RegisterInput, RegisterOutput } from "./history.js";
 import { checkRun, describeFailures, formatTable, type Summary } from "./summary.js";
 import { freePort, startServerProcess, type ServerProcess } from "./server-process.js";
 import { runWorkload, type CasMode, type WorkloadRun } from "./workload.js";
 import { FaultyLink, type LinkStats } from "./net-faults.js";
+import { connectWhenUp, startDeadline, waitReady } from "./ready.js";
 
 export interface MultiNodeOptions {
   nodes: number;
@@ -65,22 +65,10 @@ export async function startCluster(n: number, env: Record<string, string> = {}, 
       const peers = bus.flatMap((p, j) => (j === i ? [] : ["--peer", `127.0.0.1:${via.get(`${i}>${j}`) ?? p}`]));
       nodes.push(await startServerProcess(["--crdt-node-id", `n${i + 1}`, "--crdt-bus-port", String(bus[i]), ...peers], env));
     }
-    const deadline = Date.now() + 30_000;
-    for (const s of nodes) {
-      const r = new Redis({ port: s.port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0 });
-      await r.connect();
-      try {
-        for (;;) {
-          const info = String(await r.info("crdt"));
-          const up = (info.match(/link=up/g) ?? []).length;
-          if (up >= n - 1) break;
-          if (Date.now() > deadline) throw new Error(`node on port ${s.port}: only ${up} of ${n - 1} peer links up:\n${info}`);
-          await sleep(50);
-        }
-      } finally {
-        r.disconnect();
-      }
-    }
+    // Every node serving and every peer link up, however long a loaded machine takes
+    // (ready.ts): a run must not die at start-up for the machine's sake.
+    const deadline = startDeadline();
+    await Promise.all(nodes.map((s) => waitReady(s.port, n - 1, deadline)));
   } catch (e) {
     await stop();
     throw e;
@@ -107,13 +95,8 @@ export interface Settled {
 /** Polls every node for every key until all agree twice in a row, or the time runs out. */
 export async function waitForConvergence(ports: number[], keys: string[], timeoutMs: number): Promise<Settled> {
   const t0 = Date.now();
-  const clients = await Promise.all(
-    ports.map(async (port) => {
-      const r = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0 });
-      await r.connect();
-      return r;
-    }),
-  );
+  const deadline = Date.now() + Math.max(timeoutMs, 30_000);
+  const clients = await Promise.all(ports.map((port) => connectWhenUp(port, deadline, { retryStrategy: () => 100 })));
   try {
     let stable = 0;
     let last = "";

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, sep } from "node:path";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { startDeadline, waitReady } from "./ready.js";
 
 // The built server: beside this file when it runs from dist/, in dist/ when a test imports
 // the TypeScript source.
@@ -45,7 +46,7 @@ export async function startServerProcess(extraArgs: string[] = [], env: Record<s
       rmSync(dir, { recursive: true, force: true });
       reject(e);
     };
-    const deadline = Date.now() + 30_000;
+    const deadline = startDeadline(); // generous: a loaded machine can take long to start a node
     const check = () => {
       if (out.includes("Ready to accept connections")) return resolve();
       if (proc.exitCode !== null) return fail(new Error(`server exited: ${out}`));
@@ -57,6 +58,14 @@ export async function startServerProcess(extraArgs: string[] = [], env: Record<s
     };
     check();
   });
+  // "Ready" is logged once listening, but serving can lag on a loaded machine: PING first.
+  try {
+    await waitReady(port, 0, startDeadline());
+  } catch (e) {
+    try { process.kill(proc.pid!, "SIGKILL"); } catch {}
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     port,
     pid: proc.pid!,

@@ -6,7 +6,7 @@
 // saw. An op that timed out or lost its connection is left open (it may or may not have
 // happened), and its client continues under a new client id, as Jepsen does with a process
 // that crashed mid-operation. An error reply proves the op did nothing (it is marked failed).
-import { Redis } from "ioredis";
+import { connectWhenUp, startDeadline } from "./ready.js";
 import type { CounterInput, CounterOutput, Operation, RegisterInput, RegisterOutput } from "./history.js";
 import { HistoryRecorder } from "./history.js";
 import { fork, pick, type Rand } from "./prng.js";
@@ -27,10 +27,8 @@ export type CasMode = "lua" | "watch";
 export const CAS_SCRIPT = "if redis.call('get',KEYS[1])==ARGV[1] then redis.call('set',KEYS[1],ARGV[2]) return 1 else return 0 end";
 
 export async function ioredisClient(port: number, opts: { cas: CasMode; timeoutMs: number }): Promise<KvClient> {
-  const r = new Redis({
-    port,
-    host: "127.0.0.1",
-    lazyConnect: true,
+  // (connectWhenUp: a node still busy starting on a loaded machine is retried, not fatal)
+  const r = await connectWhenUp(port, startDeadline(), {
     enableReadyCheck: false,
     // Never resend or queue: a retried write would take effect outside the op's interval.
     maxRetriesPerRequest: 0,
@@ -39,8 +37,6 @@ export async function ioredisClient(port: number, opts: { cas: CasMode; timeoutM
     commandTimeout: opts.timeoutMs,
     retryStrategy: () => 50,
   });
-  r.on("error", () => {});
-  await r.connect();
   return {
     get: (k) => r.get(k),
     set: async (k, v) => {
