@@ -22,8 +22,10 @@ import { encodeKeyState } from "../replication/codec.js";
 import { compareStamp } from "../replication/hlc.js";
 import {
   copyKeyState, delDelta, elemRemoveDelta, elemWriteDelta, emptyKeyState, hincrDelta, incrDelta, joinInto, maxStamp,
-  setStringDelta, ttlDelta, visible, zincrDelta, type KeyState,
+  setStringDelta, ttlDelta, visible, zincrDelta, incrUnitsDelta, listEditDelta, type KeyState, type ListEdit,
 } from "../replication/key-state.js";
+import { elemId, seqOrder } from "../replication/seq.js";
+import { SCALE, formatUnits, parseDecimal, toUnits } from "../replication/decimal.js";
 import { gcKeyState, type Stable } from "../replication/gc.js";
 
 /** Everything stable: what tombstone GC may do once every replica has seen every op. */
@@ -55,6 +57,11 @@ export interface Scope {
   expected(ops: IssuedOp[]): string;
   /** Deliver only causally (an op after everything it observed). Default true. */
   causal?: boolean;
+  /**
+   * Instead of comparing with `expected`: checks the quiescent state against the ops and
+   * returns what is wrong (lists, whose order is a relation rather than one string).
+   */
+  check?(ops: IssuedOp[], final: KeyState): string | undefined;
 }
 
 export interface ScopeResult {
@@ -175,6 +182,11 @@ export function checkScope(scope: Scope): ScopeResult {
       if (enc(again) !== enc(collected)) violations.push(`${scope.name}: collected state changed on re-receiving tombstones — ${describeHistory(w.ops)}`);
     }
     if (!causal) return;
+    if (scope.check) {
+      const wrong = scope.check(w.ops, finals[0].state);
+      if (wrong) violations.push(`${scope.name}: ${wrong} — ${describeHistory(w.ops)}`);
+      return;
+    }
     const want = scope.expected(w.ops);
     const got = seen(finals[0].state);
     if (got !== want) violations.push(`${scope.name}: clients see ${got}, the specification says ${want} — ${describeHistory(w.ops)}`);
@@ -299,6 +311,65 @@ export function ttlSpec(ops: IssuedOp[]): string {
   return `${value} ttl=${Math.max(...alive.map((t) => Number(t.kind.label.split(" ")[1])))}`;
 }
 
+/** Float counters: SET v / INCRBYFLOAT n / DEL, as stringSpec with exact decimal sums. */
+export function floatCounterSpec(ops: IssuedOp[]): string {
+  const sets = ops.filter((o) => o.kind.label.startsWith("SET"));
+  const resets = ops.filter((o) => o.kind.label.startsWith("SET") || o.kind.label === "DEL");
+  const aliveSets = sets.filter((x) => !observedBy(x, resets.filter((r) => r !== x)));
+  const incrs = ops.filter((o) => o.kind.label.startsWith("INCR") && !observedBy(o, resets));
+  const winner = lwwMax(aliveSets);
+  const base = winner ? winner.kind.label.slice(4) : undefined;
+  if (incrs.length === 0) return base === undefined ? "nil" : `string:${base}`;
+  const units = (t: string) => toUnits(parseDecimal(t)!);
+  const sum = incrs.reduce((t, o) => t + units(o.kind.label.split(" ")[1]), units(base ?? "0"));
+  const integral = INTEGER.test(base ?? "0") && incrs.every((o) => o.kind.label.startsWith("INCRBY "));
+  return `string:${integral ? String(sum / SCALE) : formatUnits(sum)}`;
+}
+const INTEGER = /^-?\d+$/;
+
+/**
+ * Lists: RPUSH v / LPUSH v / LPOP / RPOP / LSET0 v / DEL. At quiescence the list holds
+ * exactly the pushed elements that no pop removed and no DEL observed, each with the value
+ * of its latest LSET (or its push); a push that observed another element is after it
+ * (RPUSH) or before it (LPUSH).
+ */
+export function checkList(ops: IssuedOp[], final: KeyState): string | undefined {
+  const dels = ops.filter((o) => o.kind.label === "DEL");
+  const removedBy = new Map<string, IssuedOp>();
+  const setTo = new Map<string, IssuedOp>();
+  for (const o of ops) {
+    for (const [id, e] of o.delta.list.elems) {
+      if (e.rts === o.ts && e.rnode === o.node) removedBy.set(id, o);
+      if (o.kind.label.startsWith("LSET") && e.vts === o.ts && e.vnode === o.node) {
+        const cur = setTo.get(id);
+        if (!cur || compareStamp(o.ts, o.node, cur.ts, cur.node) > 0) setTo.set(id, o);
+      }
+    }
+  }
+  const pushes = ops.filter((o) => o.kind.label.startsWith("RPUSH") || o.kind.label.startsWith("LPUSH"));
+  const want = new Map<string, string>();
+  for (const p of pushes) {
+    const id = elemId(p.ts, p.node);
+    if (removedBy.has(id) || observedBy(p, dels)) continue;
+    want.set(id, (setTo.get(id) ?? p).kind.label.split(" ")[1]);
+  }
+  const order = seqOrder(final.list, final.floor);
+  const got = new Map(order.map((e) => [elemId(e.ts, e.node), e.v.toString("latin1")]));
+  const show = (m: Map<string, string>) => [...m].map(([id, v]) => `${v}(${id.replace("\u0000", "@")})`).sort().join(",");
+  if (show(got) !== show(want)) return `the list holds ${show(got) || "nothing"}, the specification says ${show(want) || "nothing"}`;
+  const at = new Map(order.map((e, i) => [elemId(e.ts, e.node), i]));
+  for (const q of pushes) {
+    const qi = at.get(elemId(q.ts, q.node));
+    if (qi === undefined) continue;
+    for (const p of pushes) {
+      const pi = at.get(elemId(p.ts, p.node));
+      if (p === q || pi === undefined || !q.observed.has(p.id)) continue;
+      if (q.kind.label.startsWith("RPUSH") ? pi > qi : pi < qi) return `${q.kind.label} (#${q.id}) is on the wrong side of ${p.kind.label} (#${p.id}), which it saw`;
+    }
+  }
+  return undefined;
+}
+
 // ---- the scopes CI runs ---------------------------------------------------------------------
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -316,6 +387,23 @@ const ZADD = (m: string, score: number): OpKind => ({ label: `ZADD ${m} ${score}
 const ZREM = (m: string): OpKind => ({ label: `ZREM ${m}`, delta: (s, n, ts) => elemRemoveDelta(s, "zset", m, n, ts) });
 const ZINCRBY = (m: string, by: number): OpKind => ({ label: `ZINCRBY ${m} ${by}`, delta: (s, n, ts) => zincrDelta(s, m, n, ts, by) });
 
+const INCRBYFLOAT = (by: string): OpKind => ({ label: `INCRBYFLOAT ${by}`, delta: (s, n, ts) => incrUnitsDelta(s, n, ts, toUnits(parseDecimal(by)!)) });
+const endId = (s: KeyState, end: "head" | "tail"): string => {
+  const o = seqOrder(s.list, s.floor);
+  const e = end === "head" ? o[0] : o[o.length - 1];
+  return e ? elemId(e.ts, e.node) : "";
+};
+const listOp = (label: string, edit: (s: KeyState) => ListEdit | undefined): OpKind => ({
+  label,
+  delta: (s, n, ts) => { const e = edit(s); return e ? listEditDelta(s, n, () => ts, e) : emptyKeyState(); },
+});
+const RPUSH = (v: string) => listOp(`RPUSH ${v}`, (s) => ({ removed: [], set: [], inserted: [{ after: endId(s, "tail"), before: "", values: [b(v)] }] }));
+const LPUSH = (v: string) => listOp(`LPUSH ${v}`, (s) => ({ removed: [], set: [], inserted: [{ after: "", before: endId(s, "head"), values: [b(v)] }] }));
+const LPOP = listOp("LPOP", (s) => (endId(s, "head") ? { removed: [endId(s, "head")], set: [], inserted: [] } : undefined));
+const RPOP = listOp("RPOP", (s) => (endId(s, "tail") ? { removed: [endId(s, "tail")], set: [], inserted: [] } : undefined));
+const LSET0 = (v: string) => listOp(`LSET0 ${v}`, (s) => (endId(s, "head") ? { removed: [], set: [[endId(s, "head"), b(v)]], inserted: [] } : undefined));
+const LIST = { expected: () => "", check: checkList };
+
 /** The scopes CI runs (a few seconds in all). */
 export const SCOPES: Scope[] = [
   { name: "string: SET/DEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SET("x"), SET("y"), DEL], expected: stringSpec },
@@ -328,6 +416,9 @@ export const SCOPES: Scope[] = [
   { name: "TTL: SET/EXPIREAT/PERSIST, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [SET("x"), EXPIREAT(2000), PERSIST], expected: ttlSpec },
   { name: "TTL: two EXPIREATs, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [SET("x"), EXPIREAT(1000), EXPIREAT(2000), PERSIST], expected: ttlSpec },
   { name: "zset: ZADD/ZREM/DEL, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [ZADD("m", 1), ZADD("m", 2), ZREM("m"), DEL], expected: fieldSpec("zset", "ZADD", "ZREM") },
+  { name: "float counter: INCRBYFLOAT/INCRBY/SET/DEL, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [INCRBYFLOAT("0.1"), INCRBY(2), SET("1.5"), DEL], expected: floatCounterSpec },
+  { name: "list: RPUSH/LPUSH/LPOP/RPOP, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [RPUSH("a"), LPUSH("b"), LPOP, RPOP], ...LIST },
+  { name: "list: RPUSH/LPOP/LSET/DEL, 2 replicas, 4 ops", replicas: 2, maxOps: 4, alphabet: [RPUSH("a"), LPOP, LSET0("x"), DEL], ...LIST },
   { name: "zset member counter: ZINCRBY/ZADD/ZREM, 3 replicas, 3 ops", replicas: 3, maxOps: 3, alphabet: [ZINCRBY("m", 1), ZADD("m", 100), ZREM("m")], expected: zsetCounterSpec },
   // Any delivery order (gossip is not causal): convergence only.
   { name: "mixed types, any delivery order, 2 replicas, 3 ops", replicas: 2, maxOps: 3, alphabet: [SET("x"), INCRBY(2), SADD("a"), HSET("f", "1"), DEL], expected: () => "", causal: false },
