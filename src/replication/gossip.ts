@@ -4,7 +4,8 @@
 //
 // Delta streams. Each local batch (Replicator.onBatch) is queued for every peer with a
 // sequence number and sent; the peer applies batches in sequence order (buffering a few
-// that arrive early), acknowledges cumulatively, and ignores duplicates. Unacknowledged
+// that arrive early; a stream it meets for the first time starts at the oldest batch the
+// sender still holds for it), acknowledges cumulatively, and ignores duplicates. Unacknowledged
 // batches are resent with exponential backoff. A stream carries an epoch (chosen at start
 // and whenever the backlog is dropped) so a restarted sender or receiver starts afresh.
 // The backlog per peer is bounded: when a peer falls too far behind, its backlog is dropped
@@ -179,7 +180,11 @@ export class Gossip {
 
   private sendDelta(p: PeerStream, item: Pending, now: number): void {
     const w = new Writer();
-    w.u8(MSG_DELTA); w.f64(p.epoch); w.f64(item.seq); w.bytes(item.batch);
+    // base: the oldest batch the peer has not acknowledged. A receiver that meets this stream
+    // (epoch) for the first time starts from base, not from whichever batch arrives first,
+    // so a lost first batch is waited for, not skipped: one node's deltas apply in order.
+    const base = p.backlog.length ? p.backlog[0].seq : item.seq;
+    w.u8(MSG_DELTA); w.f64(p.epoch); w.f64(item.seq); w.f64(base); w.bytes(item.batch);
     if (item.tries > 0) this.stats.resent++; else this.stats.sent++;
     item.sentAt = now;
     item.tries++;
@@ -233,8 +238,8 @@ export class Gossip {
     const r = new Reader(msg);
     switch (r.u8()) {
       case MSG_DELTA: {
-        const epoch = r.f64(), seq = r.f64(), batch = r.bytes();
-        this.onDelta(from, epoch, seq, batch, reply);
+        const epoch = r.f64(), seq = r.f64(), base = r.f64(), batch = r.bytes();
+        this.onDelta(from, epoch, seq, base, batch, reply);
         return;
       }
       case MSG_ACK: {
@@ -333,15 +338,26 @@ export class Gossip {
     if (chunk.length || first) flush();
   }
 
-  private onDelta(from: string, epoch: number, seq: number, batch: Buffer, reply: (m: Buffer) => void): void {
+  private onDelta(from: string, epoch: number, seq: number, base: number, batch: Buffer, reply: (m: Buffer) => void): void {
     let inb = this.inbound.get(from);
     // A sender's epochs only grow: a batch of an older epoch is a stale copy (it must not
     // reset the stream, and what it carries is covered by what replaced it).
     if (inb && epoch < inb.epoch) { this.stats.received++; this.stats.duplicates++; return; }
     if (!inb || inb.epoch !== epoch) {
-      // A new stream (a restarted or reset sender, or we restarted): accept from here on.
-      inb = { epoch, expected: seq, early: new Map() };
+      // A new stream (a restarted or reset sender, or we restarted): accept from the oldest
+      // batch the sender still holds for us (base) — earlier ones we acknowledged, or a
+      // restarted receiver gets them by anti-entropy.
+      inb = { epoch, expected: Math.min(base, seq), early: new Map() };
       this.inbound.set(from, inb);
+    } else if (base > inb.expected) {
+      // (the sender dropped what we still wait for: nothing older will come)
+      inb.expected = base;
+      for (const k of inb.early.keys()) if (k < base) inb.early.delete(k);
+      for (let b = inb.early.get(inb.expected); b; b = inb.early.get(inb.expected)) {
+        inb.early.delete(inb.expected);
+        this.rep.receive(b);
+        inb.expected++;
+      }
     }
     this.stats.received++;
     if (seq < inb.expected) this.stats.duplicates++;
