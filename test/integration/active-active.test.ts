@@ -64,6 +64,17 @@ describe("active-active replication (3 processes)", () => {
     await everywhere("hits = 2", async (r) => (await r.get("hits")) === "2");
   });
 
+  it("INCRBYFLOAT and HINCRBYFLOAT on two nodes during a partition count both, the same text everywhere", async () => {
+    await partition(async () => {
+      expect(await clients[a].incrbyfloat("price", "0.1")).toBe("0.1");
+      expect(await clients[b].incrbyfloat("price", "0.2")).toBe("0.2");
+      await clients[a].hincrbyfloat("stock", "apples", "1.5");
+      await clients[c].hincrbyfloat("stock", "apples", "-0.25");
+    });
+    await everywhere("price = 0.3, apples = 1.25", async (r) =>
+      (await r.get("price")) === "0.3" && (await r.hget("stock", "apples")) === "1.25");
+  });
+
   it("SADD concurrent with SREM of the same member: the add wins", async () => {
     await clients[a].sadd("tags", "x", "y");
     await everywhere("tags", async (r) => (await r.scard("tags")) === 2);
