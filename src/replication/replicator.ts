@@ -24,7 +24,7 @@ import { parseDecimal, toUnits } from "./decimal.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listEditDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
   clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField, zincrDelta, visibleScore,
-  incrUnitsDelta, hincrUnitsDelta, visibleString,
+  incrUnitsDelta, hincrUnitsDelta, visibleString, typeStamps,
   type KeyState, type Visible, type ElemKind, type ListEdit,
 } from "./key-state.js";
 
@@ -191,7 +191,10 @@ export class Replicator {
     if (actual.type === "other") return; // streams and other types are not replicated
     const node = this.nodeId;
     const vis = visible(s);
-    if (vis && vis.type !== actual.type) { this.emit(k, clearTypesDelta(s, actual.type)); s = this.state(k); }
+    // A local write fixes the key's type: content of other types (the visible one when the
+    // type changed, or a hidden loser of a type conflict, which would otherwise show again
+    // once this type's newer writes are removed) is removed as observed.
+    if ([...typeStamps(s).keys()].some((t) => t !== actual!.type)) { this.emit(k, clearTypesDelta(s, actual.type)); s = this.state(k); }
 
     // Hints: what the command says beyond the resulting value.
     const incr = INCR_BY[cmd];

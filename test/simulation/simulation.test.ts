@@ -252,6 +252,22 @@ describe("cluster simulation", () => {
     for (const n of c.nodes) expect(n.run("get", "n")).toEqual(Buffer.from("2"));
   });
 
+  it("a type conflict's hidden loser stays hidden when the winner's newest member is removed", () => {
+    const c = new SimCluster(8, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300, gcGraceMs: 1000 });
+    c.partition([["n0"], ["n1"], ["n2"]]);
+    c.node("n0").run("zadd", "k", "1", "m");
+    c.advance(5);
+    c.node("n1").run("sadd", "k", "a"); // later than the first ZADD: hidden once n2's ZADD wins
+    c.advance(5);
+    c.node("n2").run("zadd", "k", "2", "m2");
+    c.settle();
+    for (const n of c.nodes) expect(n.run("type", "k")).toEqual({ status: "zset" });
+    c.node("n0").run("zrem", "k", "m2");
+    c.settle();
+    for (const n of c.nodes) expect((n.run("zrange", "k", "0", "-1") as Buffer[]).map(String)).toEqual(["m"]);
+    expect(c.check()).toEqual([]);
+  });
+
   it("a restarted, empty node gets a full copy by anti-entropy", () => {
     const c = new SimCluster(9, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300, gcGraceMs: 1000 });
     for (let i = 0; i < 50; i++) c.node("n0").run("set", `key${i}`, String(i));
