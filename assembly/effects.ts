@@ -67,11 +67,10 @@ export function recordCommand(db: i32, argc: i32, argvPtr: usize): void {
 }
 
 /** Records a key the kernel removed on its own (expiry, eviction). */
-export function recordKey(kind: u8, db: i32, key: ArrayBuffer): void {
-  const len = <usize>key.byteLength;
+export function recordKey(kind: u8, db: i32, keyPtr: usize, len: usize): void {
   const p = header(kind, db, 1, 4 + len);
   store<u32>(p, <u32>len);
-  memory.copy(p + 4, changetype<usize>(key), len);
+  memory.copy(p + 4, keyPtr, len);
 }
 
 // ---- keys created (the `new` keyspace event) -----------------------------------------------
@@ -92,8 +91,7 @@ export function setNewKeyLogEnabled(on: bool): void { newKeyLogEnabled = on; new
 export function clearNewKeys(): void { newKeysLen = 0; }
 
 /** Records a key dbAdd created in db. */
-export function recordNewKey(db: i32, key: ArrayBuffer): void {
-  const len = <usize>key.byteLength;
+export function recordNewKey(db: i32, keyPtr: usize, len: usize): void {
   const total: usize = 16 + len;
   if (newKeysLen + total > newCap) {
     while (newCap < newKeysLen + total) newCap <<= 1;
@@ -106,6 +104,6 @@ export function recordNewKey(db: i32, key: ArrayBuffer): void {
   store<u16>(p, 0, 6);
   store<u32>(p, 1, 8);
   store<u32>(p, <u32>len, 12);
-  memory.copy(p + 16, changetype<usize>(key), len);
+  memory.copy(p + 16, keyPtr, len);
   newKeysLen += total;
 }

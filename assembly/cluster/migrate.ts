@@ -69,11 +69,11 @@ export function writeEntry(e: Entry): void {
   store<u8>(blobPtr + at + 3, 0);
   store<u32>(blobPtr + at + 4, e.lruSecs);
   store<i64>(blobPtr + at + 8, e.expireAt);
-  store<i32>(blobPtr + at + 16, e.handle);
+  store<i32>(blobPtr + at + 16, e.handle); // 0 for a string or a hash
   blobLen = at + 20;
   if (e.type == OBJ_STRING) {
     if (e.isInt) putI64(e.intVal);
-    else putBuf(e.str!);
+    else putBytes(e.strPtr(), e.strLen()); // never moves an inline value (bgsave writes pre-images)
   } else if (e.type == OBJ_HASH) {
     const hv = e.hashVal!;
     const n = hv.length;
@@ -101,8 +101,11 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
     unlinkEntry(db, old);
     releaseValue(old);
   }
-  const e = dbAdd(db, keyPtr, keyLen, false); // moved here, not created
-  e.type = load<u8>(ptr);
+  const type = load<u8>(ptr);
+  const isInt = load<u8>(ptr + 1) != 0;
+  const strLen = type == OBJ_STRING && !isInt ? <usize>load<u32>(ptr + 20) : 0;
+  const e = dbAdd(db, keyPtr, keyLen, false, strLen); // moved here, not created
+  e.type = type;
   e.isInt = load<u8>(ptr + 1) != 0;
   e.isRaw = load<u8>(ptr + 2) != 0;
   e.lruSecs = load<u32>(ptr + 4);
@@ -113,8 +116,7 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
     if (e.isInt) {
       e.intVal = load<i64>(p);
     } else {
-      const n = <usize>load<u32>(p);
-      e.str = copyBytes(p + 4, n);
+      e.setStringBytes(p + 4, <usize>load<u32>(p));
     }
   } else if (e.type == OBJ_HASH) {
     const hv = new HashValue();

@@ -35,7 +35,7 @@ function forEachTable(t: StaticArray<Entry | null>, counts: StaticArray<i32>): v
 }
 
 @inline export function slotOf(e: Entry): i32 {
-  return keyHashSlot(changetype<usize>(e.key), <usize>e.key.byteLength);
+  return keyHashSlot(e.keyPtr, <usize>e.keyLen);
 }
 
 export function countKeysInSlot(dbIndex: i32, slot: i32): i32 {
@@ -48,13 +48,13 @@ export let keysPtr: usize = heap.alloc(cap);
 export let keysLen: usize = 0;
 
 function put(e: Entry): void {
-  const n = <usize>e.key.byteLength;
+  const n = <usize>e.keyLen;
   if (keysLen + 4 + n > cap) {
     while (cap < keysLen + 4 + n) cap <<= 1;
     keysPtr = heap.realloc(keysPtr, cap);
   }
   store<u32>(keysPtr + keysLen, <u32>n);
-  memory.copy(keysPtr + keysLen + 4, changetype<usize>(e.key), n);
+  memory.copy(keysPtr + keysLen + 4, e.keyPtr, n);
   keysLen += 4 + n;
 }
 

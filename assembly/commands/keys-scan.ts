@@ -11,7 +11,7 @@ import { defineCommand } from "./table";
 import { keyIsExpired, expireIfNeeded, random32 } from "../keyspace/keyspace";
 import { Entry, typeName } from "../keyspace/entry";
 import { stringmatchlen } from "../util/glob";
-import { addError, addArrayLen, addBulkBuf, addBulkInt, addNullBulk } from "../resp/reply-writer";
+import { addError, addArrayLen, addBulk, addBulkBuf, addBulkInt, addNullBulk } from "../resp/reply-writer";
 
 export function registerKeyScanCommands(): void {
   defineCommand("randomkey", randomkeyCommand);
@@ -25,7 +25,7 @@ function randomkeyCommand(): void {
     const e = db.dict.random(random32);
     if (e == null) { addNullBulk(); return; }
     if (expireIfNeeded(db, e)) continue;
-    addBulkBuf(e.key);
+    addBulk(e.keyPtr, <usize>e.keyLen);
     return;
   }
 }
@@ -40,12 +40,12 @@ function keysCommand(): void {
   for (let i = 0; i < entries.length; i++) {
     const e = unchecked(entries[i]);
     if (keyIsExpired(e)) continue;
-    if (all || stringmatchlen(pat, patLen, changetype<usize>(e.key), <usize>e.key.byteLength, false)) {
+    if (all || stringmatchlen(pat, patLen, e.keyPtr, <usize>e.keyLen, false)) {
       unchecked(entries[n++] = e);
     }
   }
   addArrayLen(n);
-  for (let i = 0; i < n; i++) addBulkBuf(unchecked(entries[i]).key);
+  for (let i = 0; i < n; i++) addEntryKey(unchecked(entries[i]));
 }
 
 export let scanCursor: u64 = 0;
@@ -121,7 +121,7 @@ function scanCommand(): void {
   let n = 0;
   for (let i = 0; i < found.length; i++) {
     const e = unchecked(found[i]);
-    if (usePattern && !stringmatchlen(patPtr, patLen, changetype<usize>(e.key), <usize>e.key.byteLength, false)) continue;
+    if (usePattern && !stringmatchlen(patPtr, patLen, e.keyPtr, <usize>e.keyLen, false)) continue;
     if (typeArg >= 0) {
       // Redis looks the key up here (which reclaims it if expired: type "none").
       const live = !keyIsExpired(e);
@@ -136,7 +136,7 @@ function scanCommand(): void {
   addArrayLen(2);
   addBulkU64(cursor);
   addArrayLen(n);
-  for (let i = 0; i < n; i++) addBulkBuf(unchecked(found[i]).key);
+  for (let i = 0; i < n; i++) addEntryKey(unchecked(found[i]));
   found.length = 0;
 }
 
@@ -145,3 +145,6 @@ function addBulkU64(v: u64): void {
   const s = String.UTF8.encode(v.toString());
   addBulkBuf(s);
 }
+
+/** Replies with an entry's key (bulk). */
+@inline function addEntryKey(e: Entry): void { addBulk(e.keyPtr, <usize>e.keyLen); }

@@ -144,7 +144,8 @@ function renameGeneric(nx: bool): void {
     unlinkEntry(db, dst);
     releaseValue(dst);
   }
-  dst = dbAdd(db, argPtr(2), argLen(2));
+  // The new entry gets room for a short string value, so that it stays inside (entry.ts).
+  dst = dbAdd(db, argPtr(2), argLen(2), true, src.isInline ? src.strLen() : 0);
   moveValue(src, dst);
   if (expireAt >= 0) setExpire(db, dst, expireAt);
   unlinkEntry(db, src);
@@ -205,15 +206,15 @@ function copyCommand(): void {
     unlinkEntry(dstDb, old);
     releaseValue(old);
   }
-  const dst = dbAdd(dstDb, argPtr(2), argLen(2));
+  const strLen = src.type == OBJ_STRING && !src.isInt ? src.strLen() : 0;
+  const dst = dbAdd(dstDb, argPtr(2), argLen(2), true, strLen);
   dst.type = src.type;
   dst.handle = handle;
   if (src.type == OBJ_STRING) {
     dst.isInt = src.isInt;
     dst.isRaw = src.isRaw;
-    dst.intVal = src.intVal;
-    const s = src.str;
-    if (s != null) dst.str = copyBytes(changetype<usize>(s), <usize>s.byteLength);
+    if (src.isInt) dst.intVal = src.intVal;
+    else dst.setStringBytes(src.strPtr(), strLen);
   } else if (src.type == OBJ_HASH) {
     dst.hashVal = src.hashVal!.clone();
   }

@@ -105,7 +105,7 @@ function objectCommand(): void {
 export function encodingOf(e: Entry): i32 {
   if (e.type == OBJ_STRING) {
     if (e.isInt) return ENC_INT;
-    return !e.isRaw && e.str!.byteLength <= EMBSTR_SIZE_LIMIT ? ENC_EMBSTR : ENC_RAW;
+    return !e.isRaw && <i32>e.strLen() <= EMBSTR_SIZE_LIMIT ? ENC_EMBSTR : ENC_RAW;
   }
   if (e.type == OBJ_HASH) return hashIsSmall(e) ? ENC_LISTPACK : ENC_HT;
   const enc = hostHandleEncoding(<i32>e.type, e.handle);

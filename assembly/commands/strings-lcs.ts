@@ -30,8 +30,8 @@ let bytesLen: usize = 0;
 function loadBytes(e: Entry | null, scratch: usize): void {
   if (e == null) { bytesPtr = scratch; bytesLen = 0; return; }
   if (e.isInt) { bytesPtr = scratch; bytesLen = ll2string(scratch, e.intVal); return; }
-  bytesPtr = changetype<usize>(e.str!);
-  bytesLen = <usize>e.str!.byteLength;
+  bytesPtr = e.strPtr();
+  bytesLen = e.strLen();
 }
 
 function lcsCommand(): void {

@@ -63,7 +63,7 @@ export function registerStringCommands(): void {
 /** Replies with a string entry's value (bulk), whichever way it is encoded. */
 export function addReplyStringValue(e: Entry): void {
   if (e.isInt) addBulkInt(e.intVal);
-  else addBulkBuf(e.str!);
+  else addBulk(e.strPtr(), e.strLen());
 }
 
 // Digits of an int-encoded value, for commands that need its bytes (GETRANGE, APPEND...).
@@ -78,9 +78,8 @@ export function loadStringBytes(e: Entry): void {
     valPtr = intDigits;
     valLen = ll2string(intDigits, e.intVal);
   } else {
-    const s = e.str!;
-    valPtr = changetype<usize>(s);
-    valLen = <usize>s.byteLength;
+    valPtr = e.strPtr();
+    valLen = e.strLen();
   }
 }
 
@@ -126,9 +125,10 @@ export function growStringValue(e: Entry, newLen: usize): usize {
   loadStringBytes(e);
   const oldLen = valLen;
   e.isRaw = true; // edited in place: Redis's unshared copy is RAW
-  if (!e.isInt && capacityOf(e.str!) >= newLen) {
-    const p = changetype<usize>(e.str!);
-    setLengthInBlock(e.str!, newLen);
+  // A value inside the entry (entry.ts) always moves out to a growable buffer of its own.
+  if (!e.isInt && !e.isInline && capacityOf(e.val!) >= newLen) {
+    const p = changetype<usize>(e.val!);
+    setLengthInBlock(e.val!, newLen);
     memory.fill(p + oldLen, 0, newLen - oldLen);
     return p;
   }
@@ -143,7 +143,7 @@ export function growStringValue(e: Entry, newLen: usize): usize {
 
 /** Length of a string value (STRLEN, SETRANGE on an empty argument). */
 export function stringValueLen(e: Entry): i64 {
-  if (!e.isInt) return <i64>e.str!.byteLength;
+  if (!e.isInt) return <i64>e.strLen();
   return <i64>ll2string(intDigits, e.intVal);
 }
 
@@ -326,7 +326,7 @@ function setGeneric(flags: u32, valueArg: i32, expireAt: i64, intReply: bool): v
   }
   const keepTtl = (flags & SET_KEEPTTL) != 0;
   if (e == null) {
-    e = dbAdd(db, keyPtr, keyLen);
+    e = dbAdd(db, keyPtr, keyLen, true, argLen(valueArg));
     setStringValue(db, e, argPtr(valueArg), argLen(valueArg), keepTtl);
   } else if (!overwriteInPlace(e, argPtr(valueArg), argLen(valueArg), keepTtl)) {
     setStringValue(db, e, argPtr(valueArg), argLen(valueArg), keepTtl);
@@ -348,13 +348,21 @@ function setGeneric(flags: u32, valueArg: i32, expireAt: i64, intReply: bool): v
  */
 function overwriteInPlace(e: Entry, ptr: usize, len: usize, keepTtl: bool): bool {
   if (e.type != OBJ_STRING || e.isInt) return false;
-  const buf = e.str!;
-  const cap = capacityOf(buf);
-  if (len > cap || cap - len > max<usize>(len, 32)) return false;
-  if (string2ll(ptr, len)) return false; // a canonical integer is stored int-encoded
-  const p = changetype<usize>(buf);
-  setLengthInBlock(buf, len);
-  memory.copy(p, ptr, len);
+  if (e.isInline) {
+    // Inside the entry (entry.ts): rewritten there when it fits its value area.
+    if (len > <usize>e.valCap) return false;
+    if (string2ll(ptr, len)) return false; // a canonical integer is stored int-encoded
+    e.setStringBytes(ptr, len);
+  } else {
+    const buf = e.val;
+    if (buf == null) return false;
+    const cap = capacityOf(buf);
+    if (len > cap || cap - len > max<usize>(len, 32)) return false;
+    if (string2ll(ptr, len)) return false; // a canonical integer is stored int-encoded
+    const p = changetype<usize>(buf);
+    setLengthInBlock(buf, len);
+    memory.copy(p, ptr, len);
+  }
   e.isRaw = false;
   if (!keepTtl && e.expIdx >= 0) removeExpire(db, e);
   return true;
@@ -374,7 +382,7 @@ function getsetCommand(): void {
   if (!getGeneric()) return;
   const keyPtr = argPtr(1), keyLen = argLen(1);
   let e = lookupKeyWrite(db, keyPtr, keyLen);
-  if (e == null) e = dbAdd(db, keyPtr, keyLen);
+  if (e == null) e = dbAdd(db, keyPtr, keyLen, true, argLen(2));
   setStringValue(db, e, argPtr(2), argLen(2), false);
   addDirty(1);
   if (effectsEnabled) putName(0, NAME_SET);
@@ -444,7 +452,7 @@ function msetGeneric(nx: bool): void {
   for (let j = 1; j < argc; j += 2) {
     const keyPtr = argPtr(j), keyLen = argLen(j);
     let e = lookupKeyWrite(db, keyPtr, keyLen);
-    if (e == null) e = dbAdd(db, keyPtr, keyLen);
+    if (e == null) e = dbAdd(db, keyPtr, keyLen, true, argLen(j + 1));
     setStringValue(db, e, argPtr(j + 1), argLen(j + 1), false);
   }
   addDirty(<i64>((argc - 1) >> 1));
@@ -462,7 +470,7 @@ function appendCommand(): void {
   let e = lookupKeyWrite(db, keyPtr, keyLen);
   let total: i64;
   if (e == null) {
-    e = dbAdd(db, keyPtr, keyLen);
+    e = dbAdd(db, keyPtr, keyLen, true, addLen);
     storeString(e, addPtr, addLen);
     total = <i64>addLen;
   } else {
@@ -514,7 +522,7 @@ function setrangeCommand(): void {
   const p = growStringValue(e, end > oldLen ? end : oldLen);
   memory.copy(p + <usize>offset, srcPtr, srcLen);
   addDirty(1);
-  addInt(<i64>e.str!.byteLength);
+  addInt(<i64>e.strLen());
 }
 
 function getrangeCommand(): void {
@@ -549,8 +557,7 @@ function incrDecr(incr: i64): void {
     if (e.isInt) {
       value = e.intVal;
     } else {
-      const s = e.str!;
-      if (!string2ll(changetype<usize>(s), <usize>s.byteLength)) { addError(ERR_NOT_INTEGER); return; }
+      if (!string2ll(e.strPtr(), e.strLen())) { addError(ERR_NOT_INTEGER); return; }
       value = parsedInt;
     }
   }
@@ -602,8 +609,7 @@ function incrbyfloatCommand(): void {
     if (e.isInt) {
       value = LongDouble.fromI64(e.intVal);
     } else {
-      const s = e.str!;
-      if (!string2ld(changetype<usize>(s), <usize>s.byteLength)) { addError(ERR_NOT_FLOAT); return; }
+      if (!string2ld(e.strPtr(), e.strLen())) { addError(ERR_NOT_FLOAT); return; }
       value = parsedLd;
     }
   }
@@ -618,13 +624,11 @@ function incrbyfloatCommand(): void {
     floatOut = heap.alloc(n);
   }
   String.UTF8.encodeUnsafe(changetype<usize>(text), text.length, floatOut);
-  if (e == null) e = dbAdd(db, keyPtr, keyLen);
+  if (e == null) e = dbAdd(db, keyPtr, keyLen, true, n);
   // Redis stores the formatted text as a plain string object (not int-encoded).
-  const buf = new ArrayBuffer(<i32>n);
-  memory.copy(changetype<usize>(buf), floatOut, n);
   e.isInt = false;
   e.isRaw = false;
-  e.str = buf;
+  e.setStringBytes(floatOut, n);
   addDirty(1);
   addBulk(floatOut, n);
   // Recorded as SET key <result> KEEPTTL: replaying never depends on float rounding.

@@ -11,9 +11,11 @@
 //
 // E is any class with `key: ArrayBuffer` (or a `keyEquals(ptr, len)` method), `hash: u32`
 // and `next: E | null` (the chain link), so the keyspace and hash values share this code
-// without boxing.
+// without boxing. An E without a `hash` field (the keyspace's Entry, which saves the 4
+// bytes) has `keyPtr`/`keyLen`: matching compares the key alone, and moving it to a new
+// table hashes its key again, as Redis's dict does.
 
-import { bufEquals } from "./hash";
+import { bufEquals, hashBytes } from "./hash";
 
 const INITIAL_SIZE: i32 = 4;
 const REHASH_BUCKETS_PER_STEP: i32 = 4;
@@ -37,14 +39,14 @@ export class Dict<E> {
     if (this.rehashIdx >= 0 && !this.frozen) this.rehashStep();
     let e = unchecked(this.t0[<i32>(hash & <u32>(this.t0.length - 1))]);
     while (e != null) {
-      if (e.hash == hash && keyEquals<E>(e, ptr, len)) return e;
+      if (matches<E>(e, ptr, len, hash)) return e;
       e = e.next;
     }
     const t1 = this.t1;
     if (t1 != null) {
       e = unchecked(t1[<i32>(hash & <u32>(t1.length - 1))]);
       while (e != null) {
-        if (e.hash == hash && keyEquals<E>(e, ptr, len)) return e;
+        if (matches<E>(e, ptr, len, hash)) return e;
         e = e.next;
       }
     }
@@ -52,19 +54,22 @@ export class Dict<E> {
   }
 
   /** Inserts e, which must not be present. */
-  add(e: E): void {
+  add(e: E): void { this.addHashed(e, hashOf<E>(e)); }
+
+  /** add() when the caller already has e's hash. */
+  addHashed(e: E, hash: u32): void {
     if (this.frozen) {}
     else if (this.rehashIdx >= 0) this.rehashStep();
     else if (this.used0 >= this.t0.length) this.startResize(this.used0 << 1);
     const t1 = this.t1;
     if (t1 != null) {
-      const i = <i32>(e.hash & <u32>(t1.length - 1));
+      const i = <i32>(hash & <u32>(t1.length - 1));
       e.next = unchecked(t1[i]);
       unchecked(t1[i] = e);
       this.used1++;
     } else {
       const t0 = this.t0;
-      const i = <i32>(e.hash & <u32>(t0.length - 1));
+      const i = <i32>(hash & <u32>(t0.length - 1));
       e.next = unchecked(t0[i]);
       unchecked(t0[i] = e);
       this.used0++;
@@ -96,7 +101,7 @@ export class Dict<E> {
     let prev: E | null = null;
     let e = unchecked(t[i]);
     while (e != null) {
-      if (e.hash == hash && keyEquals<E>(e, ptr, len)) {
+      if (matches<E>(e, ptr, len, hash)) {
         if (prev == null) unchecked(t[i] = e.next);
         else prev.next = e.next;
         return e;
@@ -145,7 +150,7 @@ export class Dict<E> {
       }
       while (e != null) {
         const next = e.next;
-        const i = <i32>(e.hash & mask1);
+        const i = <i32>(hashOf<E>(e) & mask1);
         e.next = unchecked(t1[i]);
         unchecked(t1[i] = e);
         this.used0--;
@@ -234,6 +239,18 @@ export class Dict<E> {
 @inline function keyEquals<E>(e: E, ptr: usize, len: usize): bool {
   if (isDefined(e.keyEquals)) return e.keyEquals(ptr, len);
   return bufEquals(e.key, ptr, len);
+}
+
+/** e's hash: its cached one, or its key's hashed again. */
+@inline function hashOf<E>(e: E): u32 {
+  if (isDefined(e.hash)) return e.hash;
+  return hashBytes(e.keyPtr, <usize>e.keyLen);
+}
+
+/** Is e the entry for the key [ptr, ptr+len) whose hash is `hash`? */
+@inline function matches<E>(e: E, ptr: usize, len: usize, hash: u32): bool {
+  if (isDefined(e.hash)) return e.hash == hash && keyEquals<E>(e, ptr, len);
+  return keyEquals<E>(e, ptr, len);
 }
 
 function collectTable<E>(t: StaticArray<E | null>, out: Array<E>): void {

@@ -1,26 +1,45 @@
 // Entry: one key of the keyspace. Every key lives here whatever its type, so that DEL,
 // EXISTS, TYPE, EXPIRE, RENAME, SCAN... see all types alike (DESIGN.md "One keyspace").
 //
-//   key       the key's bytes (managed ArrayBuffer)
-//   hash      cached hash of key (dict bucket choice, fast mismatch)
+// One allocation per key (like Redis's embstr, which puts the object header and a short
+// string in one block): the fixed fields below, then a value area, then the key's bytes.
+//
+//   offset 0                 fields (offsetof<Entry>() = 40 bytes)
+//   offset 40                value area, valCap bytes (at least 8):
+//                              string, isInt:   the i64 (OBJ_ENCODING_INT)
+//                              string, inline:  the value's bytes (valLen of them)
+//                              list/set/zset/stream: the host handle (i32)
+//   offset 40 + valCap       the key's bytes (keyLen of them)
+//
+// Fields:
 //   next      dict chain link
-//   type      OBJ_STRING / OBJ_LIST / ... with Redis's numbering (server.h)
-//   str       string value bytes, unless the value is int-encoded
-//   intVal    string value when isInt (OBJ_ENCODING_INT: canonical decimal of an i64)
-//   isRaw     string bytes edited in place (APPEND, SETRANGE, SETBIT...): OBJECT ENCODING
-//             says raw even when short, as Redis's unshared copy is RAW, not EMBSTR
-//   hashVal   field -> value table of a hash
-//   handle    host-side value (list, set, zset, stream): an id the host maps to its object
+//   val       by type: a string value's bytes when not inline (str: long values, values
+//             grown in place by APPEND/SETRANGE/SETBIT...), or the hash's HashValue
+//             (hashVal). One managed field for both, so the GC traces whichever it is.
 //   expireAt  absolute unix time in ms, or -1 (no TTL)
 //   expIdx    position in the db's `expiring` array (-1 when no TTL)
-//   snapEpoch the background snapshot (persistence/bgsave.ts) that has written this entry,
-//             or that was running when it was created: it is not written again
 //   lruSecs   last access, in host-clock seconds (OBJECT IDLETIME); under an LFU
 //             maxmemory-policy, Redis's LFU word instead (keyspace.ts "access clock")
 //   acct      bytes this entry was last accounted at in the dataset total (memory.ts)
-//   linked    in a db's dict (accounted); pending: queued for re-accounting after a write
+//   snapEpoch the background snapshot (persistence/bgsave.ts) that has written this entry,
+//             or that was running when it was created: it is not written again
+//   keyLen    the key's length
+//   type      OBJ_STRING / OBJ_LIST / ... with Redis's numbering (server.h)
+//   bits      isInt, isRaw (string bytes edited in place: OBJECT ENCODING says raw even
+//             when short, as Redis's unshared copy is RAW, not EMBSTR), inline (the string
+//             is in the value area), linked (in a db's dict, accounted), pending (queued
+//             for re-accounting after a write)
+//   valCap    bytes of the value area; valLen: an inline string's length
+//
+// No cached hash: the dict compares lengths, then bytes, and re-hashes a key when it moves
+// it to a new table (as Redis's dict does), which saves 4 bytes on every key.
+//
+// Reading `str` (the value as a buffer) moves an inline value out of the entry into a
+// buffer of its own, so code that edits the bytes in place keeps working; hot read paths
+// use strPtr()/strLen() instead, which never move anything.
 
 import { HashValue } from "./hash-value";
+import { noteWrite } from "./memory";
 
 export const OBJ_STRING: u8 = 0;
 export const OBJ_LIST: u8 = 1;
@@ -29,28 +48,149 @@ export const OBJ_ZSET: u8 = 3;
 export const OBJ_HASH: u8 = 4;
 export const OBJ_STREAM: u8 = 6;
 
+/** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer strings are never stored inline. */
+export const INLINE_STRING_LIMIT: usize = 44;
+/** The value area always holds an i64 (an int-encoded string) or a host handle. */
+const MIN_VALUE_AREA: usize = 8;
+
+const BIT_INT: u8 = 1;
+const BIT_RAW: u8 = 2;
+const BIT_INLINE: u8 = 4;
+const BIT_LINKED: u8 = 8;
+const BIT_PENDING: u8 = 16;
+
 /** The current background snapshot's number (persistence/bgsave.ts); new entries carry it. */
 export let snapshotEpoch: u32 = 0;
 export function bumpSnapshotEpoch(): void { snapshotEpoch++; }
 
-export class Entry {
-  next: Entry | null = null;
-  str: ArrayBuffer | null = null;
-  hashVal: HashValue | null = null;
-  intVal: i64 = 0;
-  expireAt: i64 = -1;
-  expIdx: i32 = -1;
-  handle: i32 = 0;
-  lruSecs: u32 = 0;
-  acct: u32 = 0;
-  linked: bool = false;
-  pending: bool = false;
-  snapEpoch: u32 = snapshotEpoch;
-  isInt: bool = false;
-  isRaw: bool = false;
-  type: u8 = OBJ_STRING;
+/** The value area a new entry gets for a string value of `len` bytes (8 for any other value). */
+export function valueAreaFor(len: usize): usize {
+  return len <= INLINE_STRING_LIMIT ? max(len, MIN_VALUE_AREA) : MIN_VALUE_AREA;
+}
 
-  constructor(public key: ArrayBuffer, public hash: u32) {}
+@final export class Entry {
+  next: Entry | null;
+  val: ArrayBuffer | null;
+  expireAt: i64;
+  expIdx: i32;
+  lruSecs: u32;
+  acct: u32;
+  snapEpoch: u32;
+  keyLen: u32;
+  type: u8;
+  bits: u8;
+  valCap: u8;
+  valLen: u8;
+
+  /** A new entry for the key [ptr, ptr+len), typed as an empty string, with a value area for `valCap` bytes. */
+  static create(ptr: usize, len: usize, valCap: usize): Entry {
+    const cap = max(min(valCap, INLINE_STRING_LIMIT), MIN_VALUE_AREA);
+    // Zero-filled by the runtime; the fields have no initializers since no constructor runs.
+    const e = changetype<Entry>(__new(offsetof<Entry>() + cap + len, idof<Entry>()));
+    e.expireAt = -1;
+    e.expIdx = -1;
+    e.snapEpoch = snapshotEpoch;
+    e.keyLen = <u32>len;
+    e.valCap = <u8>cap;
+    e.bits = BIT_INLINE; // the empty string, inline
+    memory.copy(changetype<usize>(e) + offsetof<Entry>() + cap, ptr, len);
+    return e;
+  }
+
+  @inline get areaPtr(): usize { return changetype<usize>(this) + offsetof<Entry>(); }
+  @inline get keyPtr(): usize { return changetype<usize>(this) + offsetof<Entry>() + <usize>this.valCap; }
+
+  /** Is the key [ptr, ptr+len)? (Dict: entries carry no hash, so lengths first, then bytes.) */
+  @inline keyEquals(ptr: usize, len: usize): bool {
+    return <usize>this.keyLen == len && memory.compare(this.keyPtr, ptr, len) == 0;
+  }
+
+  @inline get isInt(): bool { return (this.bits & BIT_INT) != 0; }
+  @inline set isInt(on: bool) { this.bits = on ? this.bits | BIT_INT : this.bits & ~BIT_INT; }
+  @inline get isRaw(): bool { return (this.bits & BIT_RAW) != 0; }
+  @inline set isRaw(on: bool) { this.bits = on ? this.bits | BIT_RAW : this.bits & ~BIT_RAW; }
+  @inline get isInline(): bool { return (this.bits & BIT_INLINE) != 0; }
+  @inline get linked(): bool { return (this.bits & BIT_LINKED) != 0; }
+  @inline set linked(on: bool) { this.bits = on ? this.bits | BIT_LINKED : this.bits & ~BIT_LINKED; }
+  @inline get pending(): bool { return (this.bits & BIT_PENDING) != 0; }
+  @inline set pending(on: bool) { this.bits = on ? this.bits | BIT_PENDING : this.bits & ~BIT_PENDING; }
+
+  /** An int-encoded string's value (only meaningful when isInt). */
+  @inline get intVal(): i64 { return load<i64>(this.areaPtr); }
+  @inline set intVal(v: i64) {
+    this.bits &= ~BIT_INLINE;
+    store<i64>(this.areaPtr, v);
+  }
+
+  /** A host-held value's handle (list, set, zset, stream), 0 for none. */
+  @inline get handle(): i32 { return this.type == OBJ_STRING || this.type == OBJ_HASH ? 0 : load<i32>(this.areaPtr); }
+  @inline set handle(h: i32) {
+    if (this.type == OBJ_STRING || this.type == OBJ_HASH) return;
+    this.bits &= ~BIT_INLINE;
+    store<i32>(this.areaPtr, h);
+  }
+
+  /** A hash's value. */
+  get hashVal(): HashValue | null {
+    return this.type == OBJ_HASH ? changetype<HashValue | null>(this.val) : null;
+  }
+  set hashVal(h: HashValue | null) {
+    this.bits &= ~BIT_INLINE;
+    this.val = changetype<ArrayBuffer | null>(h);
+  }
+
+  /**
+   * A string value's bytes as a buffer of its own (not for an int-encoded value): an
+   * inline value is moved out first (see the top of this file).
+   */
+  get str(): ArrayBuffer | null {
+    if (this.type == OBJ_HASH) return null;
+    if ((this.bits & BIT_INLINE) != 0) {
+      const n = <i32>this.valLen;
+      const buf = new ArrayBuffer(n);
+      memory.copy(changetype<usize>(buf), this.areaPtr, <usize>n);
+      this.val = buf;
+      this.bits &= ~BIT_INLINE;
+      noteWrite(this); // it holds one more block now
+    }
+    return this.val;
+  }
+  set str(buf: ArrayBuffer | null) {
+    this.bits &= ~BIT_INLINE;
+    this.val = buf;
+  }
+
+  /** Where a (not int-encoded) string value's bytes are, wherever they are stored. */
+  @inline strPtr(): usize {
+    return (this.bits & BIT_INLINE) != 0 ? this.areaPtr : changetype<usize>(this.val);
+  }
+  @inline strLen(): usize {
+    if ((this.bits & BIT_INLINE) != 0) return <usize>this.valLen;
+    const v = this.val;
+    return v == null ? 0 : <usize>v.byteLength;
+  }
+
+  /** Stores bytes as the string value: in the entry when they fit its value area, else in a buffer. */
+  setStringBytes(ptr: usize, len: usize): void {
+    if (len <= <usize>this.valCap) {
+      memory.copy(this.areaPtr, ptr, len);
+      this.valLen = <u8>len;
+      this.val = null;
+      this.bits |= BIT_INLINE;
+    } else {
+      const buf = new ArrayBuffer(<i32>len);
+      memory.copy(changetype<usize>(buf), ptr, len);
+      this.val = buf;
+      this.bits &= ~BIT_INLINE;
+    }
+  }
+
+  /** Drops whatever value the entry holds (no handle bookkeeping: see keyspace.ts releaseValue). */
+  @inline clearValue(): void {
+    this.val = null;
+    this.bits &= ~(BIT_INLINE | BIT_INT);
+    store<i64>(this.areaPtr, 0);
+  }
 }
 
 export function typeName(t: u8): string {

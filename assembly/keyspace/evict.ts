@@ -11,6 +11,7 @@
 // random key of the next db that has candidates, round-robin.
 
 import { Entry } from "./entry";
+import { hashBytes } from "./hash";
 import { Db, dbs, now, random32, unlinkEntry, releaseValue, lfuDecrAndReturn } from "./keyspace";
 import { effectsEnabled, recordKey, EFFECT_EVICTED } from "../effects";
 
@@ -92,8 +93,9 @@ function populate(db: Db, dbid: i32, policy: i32, samples: i32): void {
 /** Whether a pooled candidate is still in its db (and, for volatile-*, still has a TTL). */
 function stillThere(e: Entry, dbid: i32, vol: bool): bool {
   if (!e.linked || (vol && e.expIdx < 0)) return false;
-  const key = e.key;
-  return unchecked(dbs[dbid]).dict.find(changetype<usize>(key), <usize>key.byteLength, e.hash) === e;
+  const kp = e.keyPtr;
+  const kl = <usize>e.keyLen;
+  return unchecked(dbs[dbid]).dict.find(kp, kl, hashBytes(kp, kl)) === e;
 }
 
 let bestDb: i32 = 0;
@@ -159,7 +161,7 @@ export function evictOne(policy: i32, samples: i32): i64 {
   const bytes = <i64>e.acct;
   unlinkEntry(db, e);
   releaseValue(e);
-  if (effectsEnabled) recordKey(EFFECT_EVICTED, bestDb, e.key);
+  if (effectsEnabled) recordKey(EFFECT_EVICTED, bestDb, e.keyPtr, <usize>e.keyLen);
   return bytes;
 }
 

@@ -5,8 +5,8 @@
 // mstime() per command, so a command sees one instant and the simulator can drive time.
 
 import { Dict } from "./dict";
-import { Entry, OBJ_STRING, OBJ_HASH } from "./entry";
-import { hashBytes, copyBytes } from "./hash";
+import { Entry, OBJ_STRING, OBJ_HASH, valueAreaFor } from "./entry";
+import { hashBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewKey } from "../effects";
 import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
 import { keyHashSlot } from "../cluster/slot";
@@ -220,25 +220,27 @@ export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
 // ---- insert / delete ------------------------------------------------------------------
 
 /**
- * Adds a new key (which must not exist) and returns its entry, typed as a string. logNew:
- * it counts as created (the `new` event); not for a key moved in from another shard.
+ * Adds a new key (which must not exist) and returns its entry, typed as an empty string.
+ * logNew: it counts as created (the `new` event); not for a key moved in from another
+ * shard. valueLen: the string value about to be stored, so that a short one fits inside
+ * the entry (entry.ts); any other value needs no more than the default.
  */
-export function dbAdd(db: Db, ptr: usize, len: usize, logNew: bool = true): Entry {
+export function dbAdd(db: Db, ptr: usize, len: usize, logNew: bool = true, valueLen: usize = 0): Entry {
   const h = hashBytes(ptr, len);
-  const e = new Entry(copyBytes(ptr, len), h);
+  const e = Entry.create(ptr, len, valueAreaFor(valueLen));
   initAccessClock(e);
-  db.dict.add(e);
+  db.dict.addHashed(e, h);
   noteLinked(e);
   countInSlot(db, ptr, len, 1);
-  if (newKeyLogEnabled && logNew) recordNewKey(indexOfDb(db), e.key);
+  if (newKeyLogEnabled && logNew) recordNewKey(indexOfDb(db), ptr, len);
   return e;
 }
 
 /** Adds an existing entry object (RENAME, MOVE, COPY keep the value object). */
 export function dbAddEntry(db: Db, e: Entry): void {
   db.dict.add(e);
-  countInSlot(db, changetype<usize>(e.key), <usize>e.key.byteLength, 1);
-  if (newKeyLogEnabled) recordNewKey(indexOfDb(db), e.key);
+  countInSlot(db, e.keyPtr, <usize>e.keyLen, 1);
+  if (newKeyLogEnabled) recordNewKey(indexOfDb(db), e.keyPtr, <usize>e.keyLen);
   if (e.expireAt >= 0) addToExpiring(db, e);
   noteLinked(e);
 }
@@ -262,9 +264,9 @@ export function dbDelete(db: Db, ptr: usize, len: usize): bool {
 /** Takes an entry out of the dict and the TTL index without touching its value. */
 export function unlinkEntry(db: Db, e: Entry): void {
   bgsaveTouch(db, e);
-  if (db.dict.remove(changetype<usize>(e.key), <usize>e.key.byteLength, e.hash) != null) {
-    countInSlot(db, changetype<usize>(e.key), <usize>e.key.byteLength, -1);
-  }
+  const kp = e.keyPtr;
+  const kl = <usize>e.keyLen;
+  if (db.dict.remove(kp, kl, hashBytes(kp, kl)) != null) countInSlot(db, kp, kl, -1);
   if (e.expIdx >= 0) removeFromExpiring(db, e);
   noteUnlinked(e);
 }
@@ -279,9 +281,7 @@ export function releaseValue(e: Entry): void {
     // Redis's lazyfreeGetFreeEffort: a listpack is one allocation, a table one per field.
     if (h != null && !h.isListpack && h.length > LAZYFREE_THRESHOLD) lazyfreedObjects++;
   }
-  e.handle = 0;
-  e.str = null;
-  e.hashVal = null;
+  e.clearValue();
 }
 
 /** Replaces an entry's value with a string (SET over any type), keeping or clearing the TTL. */
@@ -295,14 +295,14 @@ export function setStringValue(db: Db, e: Entry, ptr: usize, len: usize, keepTtl
 /** Stores bytes as a string value, int-encoded when they are a canonical i64 (like Redis). */
 export function storeString(e: Entry, ptr: usize, len: usize): void {
   if (len <= 20 && tryParseCanonicalInt(ptr, len)) {
+    e.val = null;
     e.isInt = true;
     e.isRaw = false;
     e.intVal = canonicalInt;
-    e.str = null;
   } else {
     e.isInt = false;
     e.isRaw = false;
-    e.str = copyBytes(ptr, len);
+    e.setStringBytes(ptr, len);
   }
 }
 
@@ -321,16 +321,18 @@ function tryParseCanonicalInt(ptr: usize, len: usize): bool {
 export function moveValue(from: Entry, to: Entry): void {
   releaseValue(to);
   to.type = from.type;
-  to.str = from.str;
   to.isInt = from.isInt;
   to.isRaw = from.isRaw;
-  to.intVal = from.intVal;
-  to.hashVal = from.hashVal;
-  to.handle = from.handle;
   to.lruSecs = from.lruSecs;
-  from.str = null;
-  from.hashVal = null;
-  from.handle = 0;
+  if (from.isInline) {
+    // Bytes inside `from` (entry.ts): copied, into `to` itself when they fit.
+    to.setStringBytes(from.strPtr(), from.strLen());
+  } else {
+    to.val = from.val;
+    to.intVal = from.intVal; // the value area: an int's value or a host handle
+  }
+  from.val = null;
+  from.intVal = 0;
 }
 
 /** The host's way to store a value it holds under a key (see index.ts setKeyHandle). */
@@ -409,7 +411,7 @@ export function deleteExpired(db: Db, e: Entry): void {
   unlinkEntry(db, e);
   releaseValue(e);
   expiredKeys++;
-  if (effectsEnabled) recordKey(EFFECT_EXPIRED, indexOfDb(db), e.key);
+  if (effectsEnabled) recordKey(EFFECT_EXPIRED, indexOfDb(db), e.keyPtr, <usize>e.keyLen);
 }
 
 export function indexOfDb(db: Db): i32 {

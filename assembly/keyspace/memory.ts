@@ -26,8 +26,8 @@ const pending = new Array<Entry>();
   return (payload + 20 + 15) & ~15;
 }
 
-/** The Entry object plus its share of the db's bucket table (about one slot per key). */
-const ENTRY_BYTES: i64 = blockBytes(<i64>offsetof<Entry>()) + 8;
+/** A key's share of the db's bucket table (one 4-byte slot per key, tables up to twice the keys). */
+const BUCKET_SHARE_BYTES: i64 = 8;
 /** A key with a TTL also has a slot in the db's expiring array. */
 const EXPIRE_SLOT_BYTES: i64 = 8;
 
@@ -48,13 +48,14 @@ function hashValueBytes(h: HashValue): i64 {
   return total + (sampled * <i64>n) / <i64>samples;
 }
 
-/** What an entry holds now: the entry, its key and its kernel-held value (a host value's bytes are the host's). */
+/** What an entry holds now: the entry with its key (and a short value), and any value block it has (a host value's bytes are the host's). */
 export function entryBytes(e: Entry): i64 {
-  let n = ENTRY_BYTES + blockBytes(<i64>e.key.byteLength);
+  // The entry's one block holds its fields, its value area and the key (entry.ts).
+  let n = BUCKET_SHARE_BYTES + blockBytes(<i64>offsetof<Entry>() + <i64>e.valCap + <i64>e.keyLen);
   if (e.expIdx >= 0) n += EXPIRE_SLOT_BYTES;
   if (e.type == OBJ_STRING) {
-    const s = e.str;
-    if (!e.isInt && s != null) n += blockBytes(<i64>s.byteLength);
+    const s = e.val; // a value not stored inline
+    if (!e.isInt && !e.isInline && s != null) n += blockBytes(<i64>s.byteLength);
   } else if (e.type == OBJ_HASH) {
     const h = e.hashVal;
     if (h != null) n += hashValueBytes(h);

@@ -48,12 +48,12 @@ function emit(dbIndex: i32, e: Entry): void {
   const at = blobLen;
   writeEntry(e);
   const n = blobLen - at;
-  const kl = <usize>e.key.byteLength;
+  const kl = <usize>e.keyLen;
   outEnsure(12 + kl + n);
   let p = outPtr + outLen;
   store<u32>(p, <u32>dbIndex);
   store<u32>(p + 4, <u32>kl);
-  memory.copy(p + 8, changetype<usize>(e.key), kl);
+  memory.copy(p + 8, e.keyPtr, kl);
   p += 8 + kl;
   store<u32>(p, <u32>n);
   memory.copy(p + 4, blobPtr + at, n);

@@ -16,7 +16,7 @@ function visit(t: StaticArray<Entry | null>): void {
   for (let i = 0; i < t.length; i++) {
     let e = unchecked(t[i]);
     while (e != null) {
-      putBytes(changetype<usize>(e.key), <usize>e.key.byteLength);
+      putBytes(e.keyPtr, <usize>e.keyLen);
       const lenAt = blobLen;
       putU32(0);
       writeEntry(e);
