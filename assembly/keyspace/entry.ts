@@ -3,6 +3,10 @@
 //
 // One allocation per key (like Redis's embstr, which puts the object header and a short
 // string in one block): the fixed fields below, then a value area, then the key's bytes.
+// The block is not a GC object (@unmanaged: no 16-byte runtime header), so a key costs
+// one TLSF block: 64 bytes for a 10-byte key with a 10-byte value. Its lifetime is explicit:
+// unlinking retires it and retireFree() (after the command, keyspace.ts) frees it; the value
+// object it holds (a long string's buffer, a HashValue) is pinned for the GC while held.
 //
 //   offset 0                 fields (offsetof<Entry>() = 40 bytes)
 //   offset 40                value area, valCap bytes (at least 8):
@@ -15,7 +19,7 @@
 //   next      dict chain link
 //   val       by type: a string value's bytes when not inline (str: long values, values
 //             grown in place by APPEND/SETRANGE/SETBIT...), or the hash's HashValue
-//             (hashVal). One managed field for both, so the GC traces whichever it is.
+//             (hashVal); whichever it is stays pinned (__pin) while the entry holds it.
 //   expireAt  absolute unix time in ms, or -1 (no TTL)
 //   expIdx    position in the db's `expiring` array (-1 when no TTL)
 //   lruSecs   last access, in host-clock seconds (OBJECT IDLETIME); under an LFU
@@ -68,9 +72,10 @@ export function valueAreaFor(len: usize): usize {
   return len <= INLINE_STRING_LIMIT ? max(len, MIN_VALUE_AREA) : MIN_VALUE_AREA;
 }
 
-@final export class Entry {
+@unmanaged @final export class Entry {
   next: Entry | null;
-  val: ArrayBuffer | null;
+  /** The held value object's address (see val), pinned. */
+  valRef: usize;
   expireAt: i64;
   expIdx: i32;
   lruSecs: u32;
@@ -85,8 +90,10 @@ export function valueAreaFor(len: usize): usize {
   /** A new entry for the key [ptr, ptr+len), typed as an empty string, with a value area for `valCap` bytes. */
   static create(ptr: usize, len: usize, valCap: usize): Entry {
     const cap = max(min(valCap, INLINE_STRING_LIMIT), MIN_VALUE_AREA);
-    // Zero-filled by the runtime; the fields have no initializers since no constructor runs.
-    const e = changetype<Entry>(__new(offsetof<Entry>() + cap + len, idof<Entry>()));
+    const head = offsetof<Entry>() + cap;
+    const p = heap.alloc(head + len);
+    memory.fill(p, 0, head);
+    const e = changetype<Entry>(p);
     e.expireAt = -1;
     e.expIdx = -1;
     e.snapEpoch = snapshotEpoch;
@@ -95,6 +102,27 @@ export function valueAreaFor(len: usize): usize {
     e.bits = BIT_INLINE; // the empty string, inline
     memory.copy(changetype<usize>(e) + offsetof<Entry>() + cap, ptr, len);
     return e;
+  }
+
+  /** The value object the entry holds (see the top of this file), or null. */
+  @inline get val(): ArrayBuffer | null { return changetype<ArrayBuffer | null>(this.valRef); }
+  set val(v: ArrayBuffer | null) {
+    const old = this.valRef;
+    const p = changetype<usize>(v);
+    if (old == p) return;
+    if (old >= __heap_base) __unpin(old);
+    if (p >= __heap_base) __pin(p);
+    this.valRef = p;
+  }
+
+  /** Moves the value object (and the value area's word: an int or a handle) from another entry, no re-pinning. */
+  takeValueFrom(from: Entry): void {
+    this.val = null;
+    this.valRef = from.valRef;
+    from.valRef = 0;
+    this.bits &= ~BIT_INLINE;
+    store<i64>(this.areaPtr, load<i64>(from.areaPtr));
+    store<i64>(from.areaPtr, 0);
   }
 
   @inline get areaPtr(): usize { return changetype<usize>(this) + offsetof<Entry>(); }

@@ -166,6 +166,22 @@ export function evictOne(policy: i32, samples: i32): i64 {
 }
 
 /** Forgets pooled candidates (FLUSHALL, a policy change), as Redis's pool holds only keys. */
+/**
+ * Drops candidates that left their dict, before their entries are freed (keyspace.ts
+ * retireFree): the pool must never point at freed memory. The holes are tolerated as
+ * pickFromPool's own are.
+ */
+export function forgetUnlinkedCandidates(): void {
+  for (let i = 0; i < EVPOOL_SIZE; i++) {
+    const p = unchecked(pool[i]);
+    const e = p.key;
+    if (e != null && !e.linked) {
+      p.key = null;
+      p.idle = 0;
+    }
+  }
+}
+
 export function clearEvictionPool(): void {
   for (let i = 0; i < EVPOOL_SIZE; i++) {
     const p = unchecked(pool[i]);

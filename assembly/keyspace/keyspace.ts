@@ -11,6 +11,7 @@ import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewK
 import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
 import { keyHashSlot } from "../cluster/slot";
 import { bgsaveTouch, bgsaveFinishWalk } from "../persistence/bgsave";
+import { forgetUnlinkedCandidates } from "./evict";
 
 export class Db {
   dict: Dict<Entry> = new Dict<Entry>();
@@ -261,8 +262,30 @@ export function dbDelete(db: Db, ptr: usize, len: usize): bool {
   return true;
 }
 
+/**
+ * Entries taken out of their dict during the current command: freed after it (retireFree),
+ * unless they went back into a dict (MOVE). Until then every reference a command or the
+ * eviction pool holds stays valid.
+ */
+const retired = new Array<Entry>();
+
+/** Frees the retired entries (after a command: nothing refers to them any more). */
+export function retireFree(): void {
+  const n = retired.length;
+  if (n == 0) return;
+  forgetUnlinkedCandidates();
+  for (let i = 0; i < n; i++) {
+    const e = unchecked(retired[i]);
+    if (e.linked) continue; // moved to another db (MOVE) or dict
+    e.val = null; // unpins a value no one took (a key migrated out keeps its host handle)
+    heap.free(changetype<usize>(e));
+  }
+  retired.length = 0;
+}
+
 /** Takes an entry out of the dict and the TTL index without touching its value. */
 export function unlinkEntry(db: Db, e: Entry): void {
+  retired.push(e);
   bgsaveTouch(db, e);
   const kp = e.keyPtr;
   const kl = <usize>e.keyLen;
@@ -327,12 +350,10 @@ export function moveValue(from: Entry, to: Entry): void {
   if (from.isInline) {
     // Bytes inside `from` (entry.ts): copied, into `to` itself when they fit.
     to.setStringBytes(from.strPtr(), from.strLen());
+    from.clearValue();
   } else {
-    to.val = from.val;
-    to.intVal = from.intVal; // the value area: an int's value or a host handle
+    to.takeValueFrom(from); // the value object, and the value area (an int's value or a host handle)
   }
-  from.val = null;
-  from.intVal = 0;
 }
 
 /** The host's way to store a value it holds under a key (see index.ts setKeyHandle). */
@@ -367,7 +388,11 @@ export function emptyDb(db: Db): i64 {
   const all = new Array<Entry>();
   db.dict.collect(all);
   noteAllUnlinked(all);
-  for (let i = 0; i < all.length; i++) releaseValue(unchecked(all[i]));
+  for (let i = 0; i < all.length; i++) {
+    const e = unchecked(all[i]);
+    releaseValue(e);
+    retired.push(e);
+  }
   db.dict.clear();
   const counts = db.slotCounts;
   if (counts != null) for (let i = 0; i < counts.length; i++) unchecked(counts[i] = 0);

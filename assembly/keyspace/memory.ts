@@ -17,6 +17,7 @@
 
 import { Entry, OBJ_STRING, OBJ_HASH } from "./entry";
 import { HashValue } from "./hash-value";
+import { retireFree } from "./keyspace";
 
 export let datasetBytes: i64 = 0;
 const pending = new Array<Entry>();
@@ -24,6 +25,11 @@ const pending = new Array<Entry>();
 /** A managed object of `payload` bytes as the allocator holds it. */
 @inline export function blockBytes(payload: i64): i64 {
   return (payload + 20 + 15) & ~15;
+}
+
+/** An unmanaged block (heap.alloc, no runtime header) of `payload` bytes: TLSF's 4-byte header, 16-byte granules. */
+@inline function rawBlockBytes(payload: i64): i64 {
+  return max<i64>((payload + 4 + 15) & ~15, 16);
 }
 
 /** A key's share of the db's bucket table (one 4-byte slot per key, tables up to twice the keys). */
@@ -51,7 +57,7 @@ function hashValueBytes(h: HashValue): i64 {
 /** What an entry holds now: the entry with its key (and a short value), and any value block it has (a host value's bytes are the host's). */
 export function entryBytes(e: Entry): i64 {
   // The entry's one block holds its fields, its value area and the key (entry.ts).
-  let n = BUCKET_SHARE_BYTES + blockBytes(<i64>offsetof<Entry>() + <i64>e.valCap + <i64>e.keyLen);
+  let n = BUCKET_SHARE_BYTES + rawBlockBytes(<i64>offsetof<Entry>() + <i64>e.valCap + <i64>e.keyLen);
   if (e.expIdx >= 0) n += EXPIRE_SLOT_BYTES;
   if (e.type == OBJ_STRING) {
     const s = e.val; // a value not stored inline
@@ -88,10 +94,10 @@ export function noteAllUnlinked(all: Array<Entry>): void {
   for (let i = 0; i < all.length; i++) noteUnlinked(unchecked(all[i]));
 }
 
-/** Re-measures every entry written since the last call. */
+/** Re-measures every entry written since the last call, then frees the entries unlinked since. */
 export function settleMemory(): void {
   const n = pending.length;
-  if (n == 0) return;
+  if (n == 0) { retireFree(); return; }
   for (let i = 0; i < n; i++) {
     const e = unchecked(pending[i]);
     e.pending = false;
@@ -101,4 +107,5 @@ export function settleMemory(): void {
     e.acct = <u32>b;
   }
   pending.length = 0;
+  retireFree();
 }
