@@ -2,8 +2,9 @@
 // [KEYS key...] (Redis's cluster.c migrateCommand): each key's DUMP payload is RESTOREd on
 // the target (RESTORE-ASKING in cluster mode, so an importing slot accepts it), then the
 // key is deleted here unless COPY. Like Redis, the server waits for the target while it
-// does this: the exchange runs in a child process the server waits for (src/cluster/
-// exchange.ts), so no other client's command runs between reading a key and deleting it.
+// does this: the exchange runs in a child process the server waits for (migrate-link.ts),
+// so no other client's command runs between reading a key and deleting it. With
+// tls-cluster on, the link is TLS (Redis's migrateGetSocket: connCreateTLS).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { CommandTable } from "./table.js";
@@ -12,8 +13,10 @@ import { ERR, parseInteger } from "./context.js";
 import { readKey } from "../persistence/keyspace-io.js";
 import { createDumpPayload } from "../persistence/dump.js";
 import { replyEnd } from "../cluster/exchange.js";
+import { encodeLinkInput } from "./migrate-link.js";
+import { migrateTlsOptions } from "../server/tls.js";
 
-const exchangeScript = fileURLToPath(new URL("../cluster/exchange.js", import.meta.url));
+const exchangeScript = fileURLToPath(new URL("./migrate-link.js", import.meta.url));
 
 function encode(argv: (string | Buffer)[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
@@ -74,8 +77,15 @@ function migrate({ server, client, argv, reply }: CommandContext): void {
   }
   const host = argv[1].toString("latin1");
   const port = argv[2].toString("latin1");
+  let tlsOptions;
+  try {
+    tlsOptions = migrateTlsOptions(server);
+  } catch {
+    return reply.error("-IOERR error or timeout connecting to the client");
+  }
   const run = spawnSync(process.execPath, [exchangeScript, host, port, String(requests.length), String(timeout)],
-    { input: Buffer.concat(requests), timeout: timeout + 5000, maxBuffer: 64 << 20 });
+    { input: encodeLinkInput(tlsOptions, Buffer.concat(requests)), timeout: timeout + 5000, maxBuffer: 64 << 20 });
+  if (run.status === 4) return reply.error("-IOERR error or timeout connecting to the client");
   if (run.status !== 0) {
     return reply.error(`-IOERR error or timeout ${run.status === 2 ? "writing" : "reading"} to target instance`);
   }

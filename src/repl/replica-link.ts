@@ -10,7 +10,7 @@ import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
 import { Client } from "../server/client.js";
 import { log } from "../server/log.js";
-import { dialMaster } from "../server/tls.js";
+import { dialMaster, replicaAnnouncedPort } from "../server/tls.js";
 import { encodeCommand, replicationOf, type Replication } from "./replication.js";
 import { parseRdb } from "../persistence/rdb-file.js";
 import { emptyData, persistenceOf } from "../persistence/persistence.js";
@@ -123,7 +123,7 @@ export class ReplicaLink {
       if (user) this.send("AUTH", user, auth); else this.send("AUTH", auth);
       this.expect.push((line) => { if (line.startsWith("-")) { log("warning", `Unable to AUTH to MASTER: ${line.slice(1)}`); this.socket?.destroy(); } });
     }
-    this.send("REPLCONF", "listening-port", String(this.server.port));
+    this.send("REPLCONF", "listening-port", String(replicaAnnouncedPort(this.server))); // src/server/tls.ts
     this.expect.push(() => {});
     this.send("REPLCONF", "capa", "psync2");
     this.expect.push(() => {});

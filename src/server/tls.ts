@@ -15,6 +15,8 @@ import type { Server } from "./server.js";
 import type { Client } from "./client.js";
 import type { Config } from "../config/config.js";
 import { log } from "./log.js";
+import { constants as cryptoConstants } from "node:crypto";
+import { TlsSessionCache } from "./tls-session-cache.js";
 
 /** The directives whose change rebuilds the context (Redis's applyTlsCfg). */
 const CONTEXT_DIRECTIVES = [
@@ -117,8 +119,11 @@ export function serverContextOptions(c: Config): tls.SecureContextOptions {
     key: readFile(c.get("tls-key-file"), "private key"),
     passphrase: c.get("tls-key-file-pass") || undefined,
     honorCipherOrder: c.getBool("tls-prefer-server-ciphers"),
+    // Session resumption (Redis's tls-session-caching): session IDs from TlsSessionCache and
+    // tickets, both living tls-session-cache-timeout seconds; "no" turns both off.
     sessionTimeout: c.getNumber("tls-session-cache-timeout"),
     sessionIdContext: "redis",
+    secureOptions: c.getBool("tls-session-caching") ? 0 : cryptoConstants.SSL_OP_NO_TICKET,
   };
   if (c.get("tls-dh-params-file") !== "") opts.dhparam = readFile(c.get("tls-dh-params-file"), "DH params file");
   return opts;
@@ -163,9 +168,17 @@ export class Tls {
   private listenerPort = 0;
   /** The last context options that built (the listener keeps using them when a change fails). */
   private options?: tls.SecureContextOptions;
+  /** Session-ID resumption for the listener (tls-session-caching, -cache-size, -cache-timeout). */
+  readonly sessions: TlsSessionCache;
 
   constructor(private readonly server: Server) {
     const c = server.config;
+    this.sessions = new TlsSessionCache(() => ({
+      enabled: c.getBool("tls-session-caching"),
+      size: c.getNumber("tls-session-cache-size"),
+      timeoutSec: c.getNumber("tls-session-cache-timeout"),
+    }));
+    c.onApply("tls-session-caching", (cfg) => { if (!cfg.getBool("tls-session-caching")) this.sessions.clear(); });
     const reconfigure = (cfg: Config) => {
       if (cfg.getNumber("tls-port") === 0 && !cfg.getBool("tls-replication") && !cfg.getBool("tls-cluster")) return;
       this.configure();
@@ -226,6 +239,13 @@ export class Tls {
         return;
       }
       this.server.accept(sock);
+    });
+    srv.on("newSession", (id: Buffer, data: Buffer, done: () => void) => {
+      this.sessions.store(id, data);
+      done();
+    });
+    srv.on("resumeSession", (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
+      done(null, this.sessions.fetch(id));
     });
     srv.on("tlsClientError", (err) => {
       log("verbose", `Error accepting a client connection: ${err.message}`);
@@ -353,4 +373,32 @@ export function replyAfterListenerMoves(server: Server, client: Client, before: 
     client.resumeInput();
   });
   return true;
+}
+
+/**
+ * MIGRATE's link to its target: TLS options with tls-cluster yes (Redis's migrateGetSocket
+ * uses connCreateTLS then), null for plain TCP. Throws when the client side cannot be built.
+ */
+export function migrateTlsOptions(server: Server): tls.ConnectionOptions | null {
+  if (!server.config.getBool("tls-cluster")) return null;
+  try {
+    return clientConnectOptions(server.config);
+  } catch (e) {
+    logConfigError(e);
+    throw e;
+  }
+}
+
+/**
+ * The port a replica announces with REPLCONF listening-port (Redis's syncWithMaster):
+ * replica-announce-port when set, else the tls-port when the link itself is TLS
+ * (tls-replication yes), else the plain port.
+ */
+export function replicaAnnouncedPort(server: Server): number {
+  const c = server.config;
+  const announce = c.getNumber("replica-announce-port");
+  if (announce) return announce;
+  const tlsPort = tlsOf(server).port || c.getNumber("tls-port");
+  if (c.getBool("tls-replication") && tlsPort) return tlsPort;
+  return server.port;
 }

@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
+import { constants } from "node:crypto";
 import Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 
@@ -81,6 +82,28 @@ function tlsPing(port: number, opts: tls.ConnectionOptions = {}): Promise<string
     s.on("error", () => { clearTimeout(timer); done("refused"); });
     s.on("close", () => { clearTimeout(timer); done(text ? text.trim() : "refused"); });
   });
+}
+
+/**
+ * Connects, PINGs, keeps the session the server handed out (session ID or ticket) and
+ * connects again offering it: true when the server resumed it.
+ */
+async function resumes(port: number, opts: tls.ConnectionOptions): Promise<boolean> {
+  const connect = (session?: Buffer) => new Promise<{ reused: boolean; session?: Buffer }>((resolve, reject) => {
+    const s = tls.connect({ port, host: "127.0.0.1", checkServerIdentity: () => undefined, ...opts, session });
+    let saved: Buffer | undefined;
+    let ponged = false;
+    const finish = () => { const reused = s.isSessionReused(); s.destroy(); resolve({ reused, session: saved }); };
+    s.on("session", (sess: Buffer) => { saved = sess; if (ponged) finish(); });
+    s.on("secureConnect", () => s.write("PING\r\n"));
+    // TLS 1.3 tickets arrive after the handshake; give them a moment past the reply.
+    s.on("data", () => { ponged = true; setTimeout(finish, 200); });
+    // (finish may run twice: the second resolve is a no-op.)
+    s.on("error", reject);
+  });
+  const first = await connect();
+  if (!first.session) return false;
+  return (await connect(first.session)).reused;
 }
 
 function waitFor(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
@@ -237,6 +260,8 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
       await waitFor("the TLS replication link", async () => /master_link_status:up/.test(await r!.info("replication")));
       await p!.set("repl:k", "v2");
       await waitFor("the write to replicate", async () => (await r!.get("repl:k")) === "v2");
+      // REPLCONF listening-port: with tls-replication the replica announces its tls-port.
+      expect(await p!.info("replication")).toMatch(new RegExp(`slave0:ip=127\\.0\\.0\\.1,port=${replicaTls},`));
     } finally {
       p?.disconnect();
       r?.disconnect();
@@ -244,4 +269,49 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
       await primary.stop();
     }
   }, 30_000);
+
+  it("MIGRATE with tls-cluster yes moves keys to a TLS-only target, presenting tls-client-cert-file", async () => {
+    const targetPort = await freePort();
+    const target = await startServer(["--port", "0", ...tlsArgs(certs, targetPort), "--tls-auth-clients", "yes"]);
+    const tlsOpts = { tls: { ...withCert(), checkServerIdentity: () => undefined } };
+    let t: Redis | undefined;
+    try {
+      t = await connectClient(targetPort, tlsOpts);
+      await plain.set("mig:a", "1");
+      await plain.set("mig:b", "2");
+      // Plain TCP to a TLS port: the target drops the connection, as for Redis without tls-cluster.
+      await expect(plain.migrate("127.0.0.1", String(targetPort), "mig:a", "0", "2000")).rejects.toThrow(/^IOERR/);
+      expect(await plain.exists("mig:a")).toBe(1);
+      expect(await plain.config("SET", "tls-cluster", "yes", "tls-client-cert-file", certs.client,
+        "tls-client-key-file", certs.clientKey)).toBe("OK");
+      expect(await plain.migrate("127.0.0.1", String(targetPort), "mig:a", "0", "5000")).toBe("OK");
+      expect(await plain.migrate("127.0.0.1", String(targetPort), "", "0", "5000", "COPY", "KEYS", "mig:b")).toBe("OK");
+      expect(await t!.mget("mig:a", "mig:b")).toEqual(["1", "2"]);
+      expect(await plain.exists("mig:a", "mig:b")).toBe(1);
+      // A target whose certificate the CA does not vouch for fails the handshake: "connecting".
+      expect(await plain.config("SET", "tls-ca-cert-file", join(certs.dir, "rogue-ca.crt"))).toBe("OK");
+      await expect(plain.migrate("127.0.0.1", String(targetPort), "mig:b", "0", "2000"))
+        .rejects.toThrow("IOERR error or timeout connecting to the client");
+    } finally {
+      await plain.config("SET", "tls-cluster", "no", "tls-client-cert-file", "", "tls-client-key-file", "",
+        "tls-ca-cert-file", certs.ca);
+      t?.disconnect();
+      await target.stop();
+    }
+  }, 30_000);
+
+  it("tls-session-caching resumes sessions by ID and ticket; no turns resumption off", async () => {
+    const byId = { ...withCert(), maxVersion: "TLSv1.2" as const, secureOptions: constants.SSL_OP_NO_TICKET };
+    const byTicket = { ...withCert(), minVersion: "TLSv1.3" as const };
+    expect(await resumes(tlsPort, byId)).toBe(true);
+    expect(await resumes(tlsPort, byTicket)).toBe(true);
+    expect(await plain.config("SET", "tls-session-caching", "no")).toBe("OK");
+    try {
+      expect(await resumes(tlsPort, byId)).toBe(false);
+      expect(await resumes(tlsPort, byTicket)).toBe(false);
+    } finally {
+      await plain.config("SET", "tls-session-caching", "yes");
+    }
+    expect(await resumes(tlsPort, byId)).toBe(true);
+  });
 });
