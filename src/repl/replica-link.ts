@@ -126,7 +126,13 @@ export class ReplicaLink {
     this.send("REPLCONF", "listening-port", String(replicaAnnouncedPort(this.server))); // src/server/tls.ts
     this.expect.push(() => {});
     this.send("REPLCONF", "capa", "psync2");
-    this.expect.push(() => {});
+    // PSYNC only once every earlier reply arrived: a real Redis master refuses it while the
+    // replies to the pipelined handshake are still unwritten ("-ERR SYNC and PSYNC are
+    // invalid with pending output"), which happens over TLS.
+    this.expect.push(() => this.sendPsync());
+  }
+
+  private sendPsync(): void {
     const cached = this.repl.offset > 0 || this.repl.everSynced;
     const replid = cached ? this.repl.replid : "?";
     const from = cached ? String(this.repl.offset + 1) : "-1";

@@ -12,6 +12,7 @@ import tls from "node:tls";
 import { constants } from "node:crypto";
 import Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 
 const inCI = process.env.CI === "true" || process.env.CI === "1";
 const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
@@ -314,4 +315,32 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
     }
     expect(await resumes(tlsPort, byId)).toBe(true);
   });
+
+  it("over TLS, a LatticeKV replica syncs from a real Redis 7.0.15 primary and a real Redis replica syncs from it; each announces its tls-port",
+    { skip: !hasRealRedis }, async () => {
+      const tlsRepl = ["--tls-cert-file", certs.redis, "--tls-key-file", certs.redisKey, "--tls-ca-cert-file", certs.ca,
+        "--tls-replication", "yes"];
+      const [rootTls, oursTls, leafTls] = [await freePort(), await freePort(), await freePort()];
+      const root = await startRealRedis(["--tls-port", String(rootTls), ...tlsRepl]);
+      const ours = await startServer(["--tls-port", String(oursTls), ...tlsRepl]);
+      const leaf = await startRealRedis(["--tls-port", String(leafTls), ...tlsRepl]);
+      const clients: Redis[] = [];
+      try {
+        const [r, o, l] = await Promise.all([root.port, ours.port, leaf.port].map((p) => connectClient(p)));
+        clients.push(r, o, l);
+        await r.set("chain:k", "v1");
+        expect(await o.replicaof("127.0.0.1", String(rootTls))).toBe("OK");
+        expect(await l.replicaof("127.0.0.1", String(oursTls))).toBe("OK");
+        await waitFor("the whole chain to sync", async () => (await l.get("chain:k")) === "v1");
+        await r.set("chain:k", "v2");
+        await waitFor("the write to reach the leaf", async () => (await l.get("chain:k")) === "v2");
+        expect(await r.info("replication")).toMatch(new RegExp(`slave0:ip=127\\.0\\.0\\.1,port=${oursTls},state=online`));
+        expect(await o.info("replication")).toMatch(new RegExp(`slave0:ip=127\\.0\\.0\\.1,port=${leafTls},state=online`));
+      } finally {
+        for (const c of clients) c.disconnect();
+        await leaf.stop(true);
+        await ours.stop();
+        await root.stop(true);
+      }
+    }, 60_000);
 });
