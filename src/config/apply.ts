@@ -4,6 +4,7 @@ import type { Server } from "../server/server.js";
 import { logSettings, type LogLevel } from "../server/log.js";
 import { perfConfig } from "./perf-config.js";
 import { noteListenerMove } from "../server/tls.js";
+import { changeBindAddr } from "../server/bind.js";
 import { appendFileSync, writeFileSync, unlinkSync } from "node:fs";
 
 export function applyConfigToServer(server: Server): void {
@@ -42,14 +43,12 @@ export function applyConfigToServer(server: Server): void {
     writeFileSync(pidfile, `${process.pid}\n`);
     process.once("exit", () => { try { unlinkSync(pidfile); } catch { /* already gone */ } });
   }
-  // port moves the plain listener (Server.changeTcpPort, tls-port: src/server/tls.ts);
-  // the bind addresses are set once.
+  // port moves the plain listener (Server.changeTcpPort, tls-port: src/server/tls.ts),
+  // bind rebinds both (src/server/bind.ts).
   cfg.onApply("port", (c) => {
     if (server.listening) noteListenerMove(server, "port", server.tcpPort, server.changeTcpPort(c.getNumber("port")));
   });
-  cfg.onApply("bind", () => {
-    if (server.port !== 0) throw new Error("Failed to bind to specified addresses.");
-  });
+  cfg.onApply("bind", (c) => changeBindAddr(server, c.getString("bind")));
   // perf_config.toml [kernel] initial_memory: reserve each shard's linear memory up front.
   const initial = perfConfig().kernel.initialMemory;
   for (const sh of server.shards) {

@@ -27,6 +27,7 @@ import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
 import { aclOf, aclAccept } from "../acl/acl.js";
 import { tlsOf } from "./tls.js";
+import { listenAll, type ListenerGroup } from "./listeners.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
 import { injectClockFaults, injectSocketFaults } from "./faults.js";
 import { MinReplicas, NOREPLICAS_ERR } from "./min-replicas.js";
@@ -82,7 +83,8 @@ export class Server {
   readonly latency: LatencyMonitor;
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
-  private listener?: net.Server;
+  /** The plain port's listening sockets, one per bind address (src/server/listeners.ts). */
+  tcpListener?: ListenerGroup;
   private cron?: NodeJS.Timeout;
   /** The one clock of the server (ms). Tests and the simulator may replace it. */
   now: () => number = Date.now;
@@ -161,20 +163,14 @@ export class Server {
 
   async listen(): Promise<number> {
     const port = this.config.getNumber("port");
-    const binds = this.config.getString("bind").split(/\s+/).filter(Boolean);
-    const host = binds[0] === "*" ? undefined : binds[0];
+    const bind = this.config.getString("bind");
     // port 0 with a tls-port: TLS only, as Redis (port 0 alone still picks a free port).
     if (port !== 0 || this.config.getNumber("tls-port") === 0) {
-      const srv = net.createServer((sock) => this.accept(sock));
-      this.listener = srv;
-      await new Promise<void>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen(port, host, () => { srv.off("error", reject); resolve(); });
-      });
-      this.port = (srv.address() as net.AddressInfo).port;
+      this.tcpListener = await listenAll(() => net.createServer((sock) => this.accept(sock)), port, bind, "TCP");
+      this.port = this.tcpListener.port;
     }
     this.listening = true;
-    await tlsOf(this).start(host); // tls-port and the tls-* directives: src/server/tls.ts
+    await tlsOf(this).start(bind); // tls-port and the tls-* directives: src/server/tls.ts
     this.port ||= tlsOf(this).port;
     this.startCron();
     this.crdt ??= await startActiveActive(this);
@@ -190,8 +186,7 @@ export class Server {
 
   /** The port the plain listener is bound to (0: none, as with port 0 and a tls-port). */
   get tcpPort(): number {
-    const a = this.listener?.address();
-    return a && typeof a === "object" ? a.port : 0;
+    return this.tcpListener?.port ?? 0;
   }
 
   /**
@@ -200,23 +195,16 @@ export class Server {
    * listener stays and the log says why (CONFIG SET waits for it: src/server/tls.ts).
    */
   changeTcpPort(port: number): Promise<void> {
-    const old = this.listener;
+    const old = this.tcpListener;
     if (port !== 0 && port === this.tcpPort) return Promise.resolve();
-    const done = (srv?: net.Server) => {
-      old?.close();
-      this.listener = srv;
+    const done = (group?: ListenerGroup) => {
+      void old?.close();
+      this.tcpListener = group;
       this.port = this.tcpPort || tlsOf(this).port;
     };
     if (port === 0) return Promise.resolve(done());
-    const binds = this.config.getString("bind").split(/\s+/).filter(Boolean);
-    const srv = net.createServer((sock) => this.accept(sock));
-    return new Promise((resolve, reject) => {
-      srv.once("error", (e) => {
-        log("warning", `Warning: Could not create server TCP listening socket *:${port}: bind: ${e.message}`);
-        reject(e);
-      });
-      srv.listen(port, binds[0] === "*" ? undefined : binds[0], () => { done(srv); resolve(); });
-    });
+    return listenAll(() => net.createServer((sock) => this.accept(sock)), port, this.config.getString("bind"), "TCP")
+      .then(done);
   }
 
   /** (Re)starts serverCron at the configured hz (CONFIG SET hz takes effect at once). */
@@ -528,7 +516,7 @@ export class Server {
     this.cluster?.close();
     replicationOf(this).link?.close();
     for (const c of this.clients.values()) c.socket.destroy();
-    await new Promise<void>((r) => (this.listener ? this.listener.close(() => r()) : r()));
+    await this.tcpListener?.close();
     await tlsOf(this).close();
     log("notice", "Redis is now ready to exit, bye bye...");
   }

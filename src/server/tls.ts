@@ -17,6 +17,7 @@ import type { Config } from "../config/config.js";
 import { log } from "./log.js";
 import { constants as cryptoConstants } from "node:crypto";
 import { TlsSessionCache } from "./tls-session-cache.js";
+import { listenAll, type ListenerGroup } from "./listeners.js";
 
 /** The directives whose change rebuilds the context (Redis's applyTlsCfg). */
 const CONTEXT_DIRECTIVES = [
@@ -164,8 +165,8 @@ function logConfigError(e: unknown): void {
 }
 
 export class Tls {
-  private listener?: tls.Server;
-  private listenerPort = 0;
+  /** The tls-port's listening sockets, one per bind address. */
+  private listeners?: ListenerGroup;
   /** The last context options that built (the listener keeps using them when a change fails). */
   private options?: tls.SecureContextOptions;
   /** Session-ID resumption for the listener (tls-session-caching, -cache-size, -cache-timeout). */
@@ -186,7 +187,7 @@ export class Tls {
     for (const name of CONTEXT_DIRECTIVES) c.onApply(name, reconfigure);
     c.onApply("tls-port", (cfg) => this.changePort(cfg.getNumber("tls-port")));
     // Read for each new connection, as Redis reads it in connTLSAccept (no context rebuild).
-    c.onApply("tls-auth-clients", () => { if (this.listener) this.applyAuthClients(this.listener); });
+    c.onApply("tls-auth-clients", () => { for (const srv of this.servers()) this.applyAuthClients(srv); });
   }
 
   /** True once a context has been built (Redis's isTlsConfigured). */
@@ -202,11 +203,15 @@ export class Tls {
       throw new Error(UPDATE_FAILED);
     }
     this.options = opts;
-    this.listener?.setSecureContext(opts);
+    for (const srv of this.servers()) srv.setSecureContext(opts);
+  }
+
+  private servers(): tls.Server[] {
+    return (this.listeners?.servers ?? []) as tls.Server[];
   }
 
   /** Start-up: listens on tls-port (when set) after configuring TLS. Rejects with a reason to log. */
-  async start(host: string | undefined): Promise<void> {
+  async start(bind: string): Promise<void> {
     const c = this.server.config;
     const port = c.getNumber("tls-port");
     if (port === 0 && !c.getBool("tls-replication") && !c.getBool("tls-cluster")) return;
@@ -218,16 +223,24 @@ export class Tls {
     }
     if (port === 0) return;
     try {
-      await this.listen(port, host);
+      await this.listen(port, bind);
     } catch (e) {
       throw Object.assign(e as Error, { tlsPort: port });
     }
   }
 
   /** The port the TLS listener is bound to (0: none). */
-  get port(): number { return this.listenerPort; }
+  get port(): number { return this.listeners?.port ?? 0; }
 
-  private async listen(port: number, host: string | undefined): Promise<void> {
+  /** The bind addresses the tls-port listens on (undefined: not listening). */
+  get bind(): string | undefined { return this.listeners?.bind; }
+
+  /** Listens on `port` at every address of `bind` (also CONFIG SET bind: src/server/bind.ts). */
+  async listen(port: number, bind: string): Promise<void> {
+    this.listeners = await listenAll(() => this.createListener(), port, bind, "TLS");
+  }
+
+  private createListener(): tls.Server {
     const srv = tls.createServer({ ...this.options });
     this.applyAuthClients(srv);
     srv.on("secureConnection", (sock: tls.TLSSocket) => {
@@ -250,13 +263,7 @@ export class Tls {
     srv.on("tlsClientError", (err) => {
       log("verbose", `Error accepting a client connection: ${err.message}`);
     });
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, host, () => { srv.off("error", reject); resolve(); });
-    });
-    srv.on("error", (e) => log("warning", `TLS listener: ${e.message}`));
-    this.listener = srv;
-    this.listenerPort = (srv.address() as net.AddressInfo).port;
+    return srv;
   }
 
   private applyAuthClients(srv: tls.Server): void {
@@ -274,29 +281,20 @@ export class Tls {
   private changePort(port: number): void {
     if (!this.server.listening) return; // start-up: start() does it
     if (!this.configured) this.configure();
-    const oldPort = this.listenerPort;
-    const old = this.listener;
-    this.listener = undefined;
-    this.listenerPort = 0;
-    old?.close();
+    const oldPort = this.port;
+    this.close();
     const server = this.server;
     server.port = server.tcpPort;
     if (port === 0) return;
-    const binds = server.config.getString("bind").split(/\s+/).filter(Boolean);
-    const host = binds[0] === "*" ? undefined : binds[0];
-    noteListenerMove(server, "tls-port", oldPort, this.listen(port, host).then(() => {
-      server.port = server.tcpPort || this.listenerPort;
-    }, (e: NodeJS.ErrnoException) => {
-      log("warning", `Warning: Could not create server TLS listening socket *:${port}: bind: ${e.message}`);
-      throw e;
+    noteListenerMove(server, "tls-port", oldPort, this.listen(port, server.config.getString("bind")).then(() => {
+      server.port = server.tcpPort || this.port;
     }));
   }
 
   /** Stops listening (at once: a handshake still under way must not hold up shutdown). */
   close(): Promise<void> {
-    this.listener?.close();
-    this.listener = undefined;
-    this.listenerPort = 0;
+    void this.listeners?.close();
+    this.listeners = undefined;
     return Promise.resolve();
   }
 
@@ -343,12 +341,13 @@ export function dialMaster(server: Server, port: number, host: string): net.Sock
  * SET waits for them before it answers, as Redis's synchronous changeListenPort does: OK,
  * or "Unable to listen on this port" with the directive back at its old value.
  */
-const pendingMoves = new WeakMap<Server, { name: string; old: number; done: Promise<void> }[]>();
+const pendingMoves = new WeakMap<Server, { name: string; old: number | string; done: Promise<void>; error: string }[]>();
 
-export function noteListenerMove(server: Server, name: string, old: number, done: Promise<void>): void {
+export function noteListenerMove(server: Server, name: string, old: number | string, done: Promise<void>,
+  error = "Unable to listen on this port. Check server logs."): void {
   done.catch(() => { /* reported by replyAfterListenerMoves */ });
   const list = pendingMoves.get(server) ?? [];
-  list.push({ name, old, done });
+  list.push({ name, old, done, error });
   pendingMoves.set(server, list);
 }
 
@@ -367,7 +366,7 @@ export function replyAfterListenerMoves(server: Server, client: Client, before: 
     pendingMoves.delete(server);
     client.blocked = false;
     if (failed.length) {
-      client.reply.error(`CONFIG SET failed (possibly related to argument '${failed[0].name}') - Unable to listen on this port. Check server logs.`);
+      client.reply.error(`CONFIG SET failed (possibly related to argument '${failed[0].name}') - ${failed[0].error}`);
     } else client.reply.ok();
     client.flushAndMaybeClose();
     client.resumeInput();

@@ -229,6 +229,17 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
     expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
   });
 
+  it("CONFIG SET bind moves the tls-port's listener too", async () => {
+    expect(await plain.config("SET", "bind", "127.0.0.2")).toBe("OK");
+    try {
+      expect(await tlsPing(tlsPort, { ...withCert(), host: "127.0.0.2" })).toBe("+PONG");
+      expect(await tlsPing(tlsPort, withCert())).toBe("refused");
+    } finally {
+      expect(await plain.config("SET", "bind", "127.0.0.1")).toBe("OK");
+    }
+    expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
+  });
+
   it("port 0 with a tls-port serves TLS only, and INFO tcp_port shows the tls-port", async () => {
     const only = await freePort();
     const s = await startServer(["--port", "0", ...tlsArgs(certs, only)]);
