@@ -38,12 +38,18 @@ const PROTOCOLS: Record<string, tls.SecureVersion> = {
 };
 const ORDER: tls.SecureVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
+/** OpenSSL's switch that turns one version off inside node's min..max range. */
+const NO_VERSION: Record<tls.SecureVersion, number> = {
+  "TLSv1": cryptoConstants.SSL_OP_NO_TLSv1, "TLSv1.1": cryptoConstants.SSL_OP_NO_TLSv1_1,
+  "TLSv1.2": cryptoConstants.SSL_OP_NO_TLSv1_2, "TLSv1.3": cryptoConstants.SSL_OP_NO_TLSv1_3,
+};
+
 /**
- * tls-protocols ("TLSv1.2 TLSv1.3", any case) as node's version range. Redis enables exactly
- * the listed versions; node takes a range, so a gap ("TLSv1 TLSv1.2") is filled in.
+ * tls-protocols ("TLSv1.2 TLSv1.3", any case) as node's version range plus the OpenSSL
+ * options that switch off a version inside it: Redis enables exactly the listed versions,
+ * so "TLSv1.1 TLSv1.3" leaves TLS 1.2 out.
  */
-export function protocolRange(value: string): { minVersion: tls.SecureVersion; maxVersion: tls.SecureVersion } {
-  if (value === "") return { minVersion: "TLSv1.2", maxVersion: "TLSv1.3" };
+export function protocolRange(value: string): { minVersion: tls.SecureVersion; maxVersion: tls.SecureVersion; secureOptions: number } {
   const versions: tls.SecureVersion[] = [];
   for (const word of value.split(" ")) {
     if (word === "") continue;
@@ -51,9 +57,12 @@ export function protocolRange(value: string): { minVersion: tls.SecureVersion; m
     if (!v) throw new TlsConfigError("Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.");
     versions.push(v);
   }
-  if (versions.length === 0) return { minVersion: "TLSv1.2", maxVersion: "TLSv1.3" };
+  if (versions.length === 0) return { minVersion: "TLSv1.2", maxVersion: "TLSv1.3", secureOptions: 0 };
   versions.sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
-  return { minVersion: versions[0], maxVersion: versions[versions.length - 1] };
+  const min = ORDER.indexOf(versions[0]), max = ORDER.indexOf(versions[versions.length - 1]);
+  let secureOptions = 0;
+  for (let i = min + 1; i < max; i++) if (!versions.includes(ORDER[i])) secureOptions |= NO_VERSION[ORDER[i]];
+  return { minVersion: ORDER[min], maxVersion: ORDER[max], secureOptions };
 }
 
 /** Every PEM certificate in tls-ca-cert-dir (OpenSSL's hashed directory, read whole). */
@@ -114,8 +123,9 @@ export function serverContextOptions(c: Config): tls.SecureContextOptions {
       c.get("tls-ca-cert-file") === "" && c.get("tls-ca-cert-dir") === "") {
     throw new TlsConfigError("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!");
   }
+  const common = commonOptions(c);
   const opts: tls.SecureContextOptions = {
-    ...commonOptions(c),
+    ...common,
     cert: readFile(c.get("tls-cert-file"), "certificate"),
     key: readFile(c.get("tls-key-file"), "private key"),
     passphrase: c.get("tls-key-file-pass") || undefined,
@@ -124,7 +134,7 @@ export function serverContextOptions(c: Config): tls.SecureContextOptions {
     // tickets, both living tls-session-cache-timeout seconds; "no" turns both off.
     sessionTimeout: c.getNumber("tls-session-cache-timeout"),
     sessionIdContext: "redis",
-    secureOptions: c.getBool("tls-session-caching") ? 0 : cryptoConstants.SSL_OP_NO_TICKET,
+    secureOptions: (common.secureOptions ?? 0) | (c.getBool("tls-session-caching") ? 0 : cryptoConstants.SSL_OP_NO_TICKET),
   };
   if (c.get("tls-dh-params-file") !== "") opts.dhparam = readFile(c.get("tls-dh-params-file"), "DH params file");
   return opts;

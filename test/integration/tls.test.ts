@@ -199,6 +199,17 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
     }
   });
 
+  it("tls-protocols with a gap leaves the version in between out, as Redis enables exactly the listed ones", async () => {
+    try {
+      expect(await plain.config("SET", "tls-protocols", "TLSv1.1 TLSv1.3")).toBe("OK");
+      expect(await tlsPing(tlsPort, { ...withCert(), maxVersion: "TLSv1.2" })).toBe("refused");
+      expect(await tlsPing(tlsPort, { ...withCert(), minVersion: "TLSv1.3" })).toBe("+PONG");
+    } finally {
+      await plain.config("SET", "tls-protocols", "");
+    }
+    expect(await tlsPing(tlsPort, { ...withCert(), maxVersion: "TLSv1.2" })).toBe("+PONG");
+  });
+
   it("tls-ca-cert-dir alone trusts the certificates in that directory", async () => {
     const caDir = mkdtempSync(join(tmpdir(), "lkv-ca-"));
     copyFileSync(certs.ca, join(caDir, "ca.pem"));
