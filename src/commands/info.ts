@@ -16,6 +16,7 @@ import type { Server } from "../server/server.js";
 import { commandStats, errorStats, totalErrorReplies, latencyStatsLines } from "./stats.js";
 import { scriptCounts } from "./scripting.js";
 import { trackingOf } from "../server/tracking.js";
+import { migrateCachedSockets } from "./migrate-link.js";
 
 const DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
   "cpu", "module_list", "errorstats", "cluster", "keyspace"];
@@ -218,7 +219,7 @@ export function genInfo(server: Server, args: string[]): string {
       ["pubsubshard_channels", server.pubsub.shardChannels.size],
       ["latest_fork_usec", persistenceOf(server).latestForkUsec],
       ["total_forks", persistenceOf(server).totalForks],
-      ["migrate_cached_sockets", 0],
+      ["migrate_cached_sockets", migrateCachedSockets()], // src/commands/migrate-link.ts
       ["slave_expires_tracked_keys", 0],
       ["active_defrag_hits", 0],
       ["active_defrag_misses", 0],

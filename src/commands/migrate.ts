@@ -2,21 +2,18 @@
 // [KEYS key...] (Redis's cluster.c migrateCommand): each key's DUMP payload is RESTOREd on
 // the target (RESTORE-ASKING in cluster mode, so an importing slot accepts it), then the
 // key is deleted here unless COPY. Like Redis, the server waits for the target while it
-// does this: the exchange runs in a child process the server waits for (migrate-link.ts),
-// so no other client's command runs between reading a key and deleting it. With
-// tls-cluster on, the link is TLS (Redis's migrateGetSocket: connCreateTLS).
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// does this: the exchange runs in a worker thread the server waits for (migrate-link.ts,
+// which also caches the connection for the next MIGRATE), so no other client's command
+// runs between reading a key and deleting it. With tls-cluster on, the link is TLS
+// (Redis's migrateGetSocket: connCreateTLS).
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { ERR, parseInteger } from "./context.js";
 import { readKey } from "../persistence/keyspace-io.js";
 import { createDumpPayload } from "../persistence/dump.js";
 import { replyEnd } from "../cluster/exchange.js";
-import { encodeLinkInput } from "./migrate-link.js";
+import { migrateExchange } from "./migrate-link.js";
 import { migrateTlsOptions } from "../server/tls.js";
-
-const exchangeScript = fileURLToPath(new URL("./migrate-link.js", import.meta.url));
 
 function encode(argv: (string | Buffer)[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
@@ -83,14 +80,14 @@ function migrate({ server, client, argv, reply }: CommandContext): void {
   } catch {
     return reply.error("-IOERR error or timeout connecting to the client");
   }
-  const run = spawnSync(process.execPath, [exchangeScript, host, port, String(requests.length), String(timeout)],
-    { input: encodeLinkInput(tlsOptions, Buffer.concat(requests)), timeout: timeout + 5000, maxBuffer: 64 << 20 });
+  const run = migrateExchange({ host, port: Number(port), tls: tlsOptions, request: Buffer.concat(requests),
+    replies: requests.length, timeoutMs: timeout });
   if (run.status === 4) return reply.error("-IOERR error or timeout connecting to the client");
   if (run.status !== 0) {
     return reply.error(`-IOERR error or timeout ${run.status === 2 ? "writing" : "reading"} to target instance`);
   }
   // The replies: AUTH?, SELECT, then one per key.
-  const out = run.stdout;
+  const out = Buffer.from(run.data!.buffer, run.data!.byteOffset, run.data!.byteLength);
   const replies: string[] = [];
   for (let p = 0; p < out.length;) {
     const e = replyEnd(out, p);

@@ -64,4 +64,19 @@ describe("MIGRATE", () => {
     await expect(ra.call("migrate", "127.0.0.1", b.port, "stay", 0, 500, "KEYS", "x"))
       .rejects.toThrow("When using MIGRATE KEYS option, the key argument must be set to the empty string");
   });
+
+  it("keeps the connection to a target for the next MIGRATE, and opens a new one when the target closed it", async () => {
+    // (Earlier tests already migrated to b over a connection the cache now holds.)
+    const migrateLinks = async () => (await rb.client("LIST") as string).split("\n").filter((l) => /cmd=restore/.test(l));
+    await ra.set("c1", "1");
+    expect(await ra.call("migrate", "127.0.0.1", b.port, "c1", 0, 5000)).toBe("OK");
+    expect(await ra.info("stats")).toMatch(/migrate_cached_sockets:1\r\n/);
+    const links = await migrateLinks();
+    expect(links).toHaveLength(1);
+    await rb.client("KILL", "ID", /id=(\d+)/.exec(links[0])![1]);
+    await ra.set("c2", "2");
+    expect(await ra.call("migrate", "127.0.0.1", b.port, "c2", 0, 5000)).toBe("OK");
+    expect(await rb.get("c2")).toBe("2");
+    expect(await ra.info("stats")).toMatch(/migrate_cached_sockets:1\r\n/);
+  });
 });
