@@ -9,6 +9,7 @@ import type { Server } from "../server/server.js";
 import { replyHelp } from "./help.js";
 import { clientMemoryUsage, multiMemory } from "../server/client-eviction.js";
 import { ERR, parseInteger } from "./context.js";
+import { unixSocketPath } from "../server/unix-socket.js";
 
 /** What other families report about a client in CLIENT LIST (defaults: an idle normal client). */
 export const clientInfoProviders = {
@@ -27,6 +28,7 @@ export const clientInfoProviders = {
 
 // b: waiting in a blocking command (src/types/blocking.ts).
 clientInfoProviders.flags.push((c) => (c.blocked ? "b" : ""));
+clientInfoProviders.flags.push((c) => (unixSocketPath(c.socket) !== undefined ? "U" : "")); // src/server/unix-socket.ts
 
 /** Users CLIENT KILL USER may name (only "default" until ACL lands; the ACL family replaces it). */
 export const userDirectory = { exists: (name: string): boolean => name === "default" };

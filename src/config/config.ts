@@ -74,6 +74,8 @@ export const IMPLEMENTED = new Set<string>([
   "tls-ca-cert-dir", "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites",
   "tls-prefer-server-ciphers", "tls-replication", "tls-cluster", "tls-session-caching",
   "tls-session-cache-size", "tls-session-cache-timeout",
+  // listeners and outgoing links (src/server/unix-socket.ts, src/server/tls.ts)
+  "unixsocket", "unixsocketperm", "bind-source-addr",
 ]);
 
 const byName = new Map<string, Directive>();

@@ -27,6 +27,7 @@ import { perfConfig } from "../config/perf-config.js";
 import { recordKernelRun, recordCall } from "../commands/stats.js";
 import { logSlowKernelRun, logRoutedCall } from "./slowlog.js";
 import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, takeBatch } from "./reply-batch.js";
+import { unixSocketPath } from "./unix-socket.js";
 
 let nextClientId = 1;
 
@@ -121,13 +122,14 @@ export class Client {
     this.shard = server.router.homeShard(this);
   }
 
-  get addr(): string { return formatAddr(this.socket.remoteAddress, this.socket.remotePort); }
+  get addr(): string { return unixAddr(this.socket) ?? formatAddr(this.socket.remoteAddress, this.socket.remotePort); }
   /** A loopback connection (Redis's islocalClient: "local" for enable-debug-command and protected configs). */
   get isLocal(): boolean {
     const a = this.socket.remoteAddress ?? "";
+    if (unixAddr(this.socket)) return true; // unixsocket: src/server/unix-socket.ts
     return a.startsWith("127.") || a === "::1" || a.startsWith("::ffff:127.");
   }
-  get laddr(): string { return formatAddr(this.socket.localAddress, this.socket.localPort); }
+  get laddr(): string { return unixAddr(this.socket) ?? formatAddr(this.socket.localAddress, this.socket.localPort); }
   /** Bytes received and not yet run (CLIENT LIST qbuf=). */
   get queryBufferLength(): number { return this.pendingLen + this.regionLen; }
   /** Input bytes the incomplete command at the front still needs (0 when none is pending). */
@@ -553,6 +555,12 @@ function handedBackArgv(k: Shard["kernel"]): Buffer[] {
 }
 
 /** Redis's formatAddr: "ip:port", "[ipv6]:port"; IPv4-mapped IPv6 shown as IPv4. */
+/** A unix socket client's address, as Redis shows it: "<socket path>:0". */
+function unixAddr(sock: Socket): string | undefined {
+  const path = unixSocketPath(sock);
+  return path === undefined ? undefined : `${path}:0`;
+}
+
 export function formatAddr(ip: string | undefined, port: number | undefined): string {
   let a = ip ?? "?";
   if (a.startsWith("::ffff:") && a.includes(".")) a = a.slice(7);

@@ -28,6 +28,7 @@ import { startActiveActive, type ActiveActive } from "../replication/active-acti
 import { aclOf, aclAccept } from "../acl/acl.js";
 import { tlsOf } from "./tls.js";
 import { listenAll, type ListenerGroup } from "./listeners.js";
+import { listenUnixSocket, closeUnixSocket } from "./unix-socket.js";
 import { unknownCommandError, truncate } from "./unknown-command.js";
 import { injectClockFaults, injectSocketFaults } from "./faults.js";
 import { MinReplicas, NOREPLICAS_ERR } from "./min-replicas.js";
@@ -171,6 +172,7 @@ export class Server {
     }
     this.listening = true;
     await tlsOf(this).start(bind); // tls-port and the tls-* directives: src/server/tls.ts
+    await listenUnixSocket(this); // unixsocket: src/server/unix-socket.ts
     this.port ||= tlsOf(this).port;
     this.startCron();
     this.crdt ??= await startActiveActive(this);
@@ -516,6 +518,7 @@ export class Server {
     this.cluster?.close();
     replicationOf(this).link?.close();
     for (const c of this.clients.values()) c.socket.destroy();
+    closeUnixSocket(this);
     await this.tcpListener?.close();
     await tlsOf(this).close();
     log("notice", "Redis is now ready to exit, bye bye...");

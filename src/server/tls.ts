@@ -313,7 +313,10 @@ export class Tls {
    * tls-replication is on, plain TCP otherwise.
    */
   dial(port: number, host: string, useTls: boolean): net.Socket {
-    if (!useTls) return net.connect(port, host);
+    // bind-source-addr: the local address outgoing links connect from (Redis's
+    // anetTcpNonBlockBestEffortBindConnect).
+    const localAddress = this.server.config.getString("bind-source-addr") || undefined;
+    if (!useTls) return net.connect({ port, host, localAddress });
     let opts: tls.ConnectionOptions;
     try {
       opts = clientConnectOptions(this.server.config);
@@ -321,7 +324,8 @@ export class Tls {
       logConfigError(e);
       opts = {};
     }
-    return tls.connect({ ...opts, port, host });
+    // (node passes socket.connect options such as localAddress through; its types omit them)
+    return tls.connect({ ...opts, port, host, localAddress } as tls.ConnectionOptions);
   }
 }
 

@@ -75,4 +75,23 @@ describe("bind", () => {
       await s.stop();
     }
   });
+
+  it("bind-source-addr is the address a replica connects to its master from", async () => {
+    const replica = await startServer([]);
+    try {
+      const c = await connectClient(replica.port);
+      expect(await c.config("SET", "bind-source-addr", "127.0.0.2")).toBe("OK");
+      expect(await c.replicaof("127.0.0.1", String(port))).toBe("OK");
+      const deadline = Date.now() + 15_000;
+      let info = "";
+      while (Date.now() < deadline && !/slave0:ip=127\.0\.0\.2,/.test(info)) {
+        info = await r.info("replication");
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(info).toMatch(/slave0:ip=127\.0\.0\.2,/);
+      c.disconnect();
+    } finally {
+      await replica.stop();
+    }
+  });
 });
