@@ -50,7 +50,8 @@ function migrate({ server, client, argv, reply }: CommandContext): void {
   const timeoutArg = parseInteger(argv[5]);
   const dbid = parseInteger(argv[4]);
   if (timeoutArg === null || dbid === null) return reply.error(ERR.notInteger);
-  const timeout = timeoutArg <= 0n ? 1000 : Number(timeoutArg);
+  // (node's timers take at most 2^31-1 ms: a longer one would fire at once)
+  const timeout = timeoutArg <= 0n ? 1000 : Number(timeoutArg > 2147483647n ? 2147483647n : timeoutArg);
 
   // Keys that exist, with their payloads and remaining TTLs.
   const now = server.now();

@@ -79,4 +79,10 @@ describe("MIGRATE", () => {
     expect(await rb.get("c2")).toBe("2");
     expect(await ra.info("stats")).toMatch(/migrate_cached_sockets:1\r\n/);
   });
+
+  it("a timeout beyond what a timer can hold still waits for the target", async () => {
+    await ra.set("long", "1");
+    expect(await ra.call("migrate", "127.0.0.1", b.port, "long", 0, "9999999999999")).toBe("OK");
+    expect(await rb.get("long")).toBe("1");
+  });
 });
