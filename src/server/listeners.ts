@@ -56,8 +56,9 @@ export async function listenAll(create: () => net.Server, port: number, bind: st
       await listenOne(srv, bound, a);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      log("warning", `Warning: Could not create server ${what} listening socket ${a.text}:${port}: bind: ${err.message}`);
       const code = err.code ?? "";
+      const why = code === "EADDRINUSE" ? "Address already in use" : code === "EADDRNOTAVAIL" ? "Cannot assign requested address" : err.message;
+      log("warning", `Warning: Could not create server ${what} listening socket ${a.text}:${port}: bind: ${why}`);
       if (UNSUPPORTED.has(code) || (a.optional && code === "EADDRNOTAVAIL")) continue;
       // A free port picked on the first address may be taken on an optional other one.
       if (a.optional && port === 0 && code === "EADDRINUSE") continue;

@@ -5,6 +5,7 @@ import net from "node:net";
 import { chmodSync, unlinkSync } from "node:fs";
 import type { Server } from "./server.js";
 import { log } from "./log.js";
+import { TlsStartError } from "./tls.js";
 
 /** The socket path, on sockets accepted from the unix socket. */
 const UNIX_PATH = Symbol("unixsocket");
@@ -26,7 +27,8 @@ export async function listenUnixSocket(server: Server): Promise<void> {
     server.accept(sock);
   });
   await new Promise<void>((resolve, reject) => {
-    srv.once("error", (e) => reject(new Error(`Failed opening Unix socket: ${e.message}`)));
+    // A start-up failure the CLI logs as is before exiting (Redis: "Failed opening Unix socket").
+    srv.once("error", (e) => reject(new TlsStartError(`Failed opening Unix socket: ${e.message}`)));
     srv.listen(path, () => resolve());
   });
   srv.on("error", (e) => log("warning", `Unix socket listener: ${e.message}`));
