@@ -19,7 +19,7 @@ import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
 import type { Client } from "../server/client.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { setWriteGate } from "../repl/write-gate.js";
-import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot } from "./bgsave.js";
+import { startBackgroundWrite, BackgroundSnapshot, type BackgroundJob } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
 
 const states = new WeakMap<Server, Persistence>();
@@ -121,9 +121,12 @@ export class Persistence {
           if (e.argv[0].toString("latin1").toLowerCase() !== "flushall") return;
           // The flag drops at once (the next BGSAVE may start); the child's exit is not waited for.
           const job = this.bgJob;
-          if (!job) return;
-          job.kill();
+          const repl = this.replSnapshot;
+          if (!job && !repl) return;
+          job?.kill();
+          repl?.abort();
           this.bgJob = null;
+          this.replSnapshot = null;
           this.bgsaveInProgress = false;
           this.flushWatch?.setActive(false);
           log("warning", `Background saving terminated by signal ${SIGUSR1}`);
@@ -135,7 +138,7 @@ export class Persistence {
 
   /** The running BGSAVE: its child writer and snapshot. */
   private bgJob: BackgroundJob | null = null;
-  private get bgSnapshot(): BackgroundSnapshot | null { return this.bgJob?.snap ?? null; }
+  private get bgSnapshot(): BackgroundSnapshot | null { return this.bgJob?.snap ?? this.replSnapshot; }
 
   /** Background jobs started (INFO total_forks) and the last start's cost (latest_fork_usec). */
   totalForks = 0;
@@ -145,6 +148,49 @@ export class Persistence {
   forked(startedAt: number): void {
     this.totalForks++;
     this.latestForkUsec = Math.round((performance.now() - startedAt) * 1000);
+  }
+
+  /** A replica's full-resync snapshot streaming now (snapshotForReplica), if any. */
+  private replSnapshot: BackgroundSnapshot | null = null;
+
+  /**
+   * For replication (src/repl/, see /work/wt/notes/persist-to-repl.md): a full resync's RDB
+   * without blocking clients. Starts the same copy-on-write snapshot as BGSAVE, now: the
+   * image is of this instant, so answer +FULLRESYNC with the current offset in the same
+   * turn and hold the replication stream until `done`. The RDB's bytes (header to CRC) go to
+   * `write` in order; the snapshot waits on the promise it returns (backpressure: resolve
+   * once the socket drained). `done` resolves with the keys written, or -1 when the snapshot
+   * was aborted (FLUSHALL, abort(), a rejected write): then drop the replica.
+   *
+   * It takes the one background-job slot as Redis's diskless child of type RDB does
+   * (rdb_bgsave_in_progress:1, BGSAVE answers "Background save already in progress"); null
+   * when a BGSAVE, an AOF rewrite or another replica's snapshot runs: retry once
+   * rdb_bgsave_in_progress and aof_rewrite_in_progress are 0 (Redis's replicas wait for the
+   * next BGSAVE likewise). No child process: the bytes go to the socket from this process.
+   */
+  snapshotForReplica(write: (chunk: Uint8Array) => Promise<void>): { done: Promise<number>; abort(): void } | null {
+    if (this.bgsaveInProgress || this.aof.rewriteInProgress) return null;
+    const t0 = performance.now();
+    const snap = new BackgroundSnapshot(this.server, { keyDelayUs: this.server.config.getNumber("rdb-key-save-delay"), write });
+    this.forked(t0);
+    this.replSnapshot = snap;
+    this.bgsaveInProgress = true;
+    this.bgsaveStartedAt = Date.now();
+    this.keysAtStart = this.keyCount();
+    this.peakCow = 0;
+    this.watchFlushAll(true);
+    log("notice", "Starting BGSAVE for SYNC with target: replicas sockets");
+    const done = snap.done.then((keys) => keys, () => -1).then((keys) => {
+      if (this.replSnapshot === snap) {
+        this.replSnapshot = null;
+        this.bgsaveInProgress = false;
+        this.watchFlushAll(false);
+        this.lastCowSize = snap.cowBytes();
+      }
+      log(keys >= 0 ? "notice" : "warning", keys >= 0 ? "Background RDB transfer terminated with success" : "Background transfer error");
+      return keys;
+    });
+    return { done, abort: () => snap.abort() };
   }
 
   /** The pid of the running background job's child (BGSAVE or AOF rewrite), or -1. */
