@@ -133,9 +133,11 @@ export class BackgroundSnapshot {
           this.w.u8(RDB_OPCODE_EOF);
           this.end();
           await this.flush();
+          if (this.aborted) return -1;
           const sum = this.crc.bytesLE();
           await this.opts.write(sum);
-          return this.keys;
+          // Aborted while the last bytes were in flight (FLUSHALL): the image is not delivered.
+          return this.aborted ? -1 : this.keys;
         }
         await this.flush();
         if (this.aborted) break;
@@ -157,6 +159,7 @@ export class BackgroundSnapshot {
 
   private async flush(): Promise<void> {
     for (const c of this.w.drain()) {
+      if (this.aborted) return;
       this.crc.update(c);
       await this.opts.write(c);
     }
