@@ -205,6 +205,8 @@ describe("AOF persistence", { timeout: 90_000 }, () => {
     cleanups.push(() => stopUnlessKilled(srv, r));
     await r.set("before", "1");
     expect(await r.call("config", "set", "appendonly", "yes")).toBe("OK");
+    // As Redis 7.0: the AOF exists once its first rewrite (in the background) is done.
+    for (let i = 0; i < 400 && /aof_rewrite_in_progress:1/.test(await r.info("persistence")); i++) await new Promise((res) => setTimeout(res, 25));
     await r.call("config", "set", "appendfsync", "always");
     await r.set("after", "2");
     await kill9(srv);

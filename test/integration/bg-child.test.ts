@@ -75,10 +75,10 @@ describe("background jobs run in a child process", { timeout: 60_000 }, () => {
     await r.config("set", "rdb-key-save-delay", "10000000");
     expect(await r.bgsave()).toBe("Background saving started");
     const pid = killChild(srv);
-    expect(srv.output()).toContain(`Background saving started by pid ${pid}`);
+    await waitFor(() => srv.output().includes(`Background saving started by pid ${pid}`));
     await waitFor(() => idle(r));
     expect(await info(r, "rdb_last_bgsave_status")).toBe("err");
-    expect(srv.output()).toContain("Background saving terminated by signal 9");
+    await waitFor(() => srv.output().includes("Background saving terminated by signal 9"));
     expect(Number(await info(r, "total_forks"))).toBe(1);
     await expect(r.set("x", "y")).rejects.toThrow(/^MISCONF Redis is configured to save RDB snapshots/);
     expect(await r.get("key:1")).toBe("value:1");
@@ -101,7 +101,7 @@ describe("background jobs run in a child process", { timeout: 60_000 }, () => {
     expect(childrenOf(srv.proc.pid!).length).toBe(1);
     await r.flushall();
     await waitFor(() => idle(r));
-    expect(srv.output()).toContain("Background saving terminated by signal 10");
+    await waitFor(() => srv.output().includes("Background saving terminated by signal 10"));
     expect(await info(r, "rdb_last_bgsave_status")).toBe("ok");
     expect(await r.set("x", "y")).toBe("OK");
     await waitFor(() => childrenOf(srv.proc.pid!).length === 0);
@@ -120,7 +120,7 @@ describe("background jobs run in a child process", { timeout: 60_000 }, () => {
     }
     expect(await info(r, "aof_last_bgrewrite_status")).toBe("err");
     expect(await info(r, "aof_rewrites_consecutive_failures")).toBe("2");
-    expect(srv.output()).toContain("Background AOF rewrite terminated by signal 9");
+    await waitFor(() => srv.output().includes("Background AOF rewrite terminated by signal 9"));
     expect(manifest(srv)).toEqual([
       "file appendonly.aof.1.base.rdb seq 1 type b",
       "file appendonly.aof.1.incr.aof seq 1 type i",
@@ -162,7 +162,7 @@ describe("background jobs run in a child process", { timeout: 60_000 }, () => {
     await r.config("set", "aof-disable-auto-gc", "no");
     expect(manifest(srv)).toEqual(["file appendonly.aof.2.base.rdb seq 2 type b", "file appendonly.aof.2.incr.aof seq 2 type i"]);
     expect(aofFile(srv, "appendonly.aof.1.base.rdb") || aofFile(srv, "appendonly.aof.1.incr.aof")).toBe(false);
-    expect(srv.output()).toContain("Removing the history file appendonly.aof.1.base.rdb in the background");
+    await waitFor(() => srv.output().includes("Removing the history file appendonly.aof.1.base.rdb in the background"));
   });
 
   it("BGREWRITEAOF with appendonly no writes a base-only AOF; appendonly yes goes on from the manifest's numbers", async () => {
@@ -257,7 +257,7 @@ describe("a slow script replayed from the AOF", { timeout: 60_000 }, () => {
     // INFO may run while loading, but not past the busy script (as in Redis: -BUSY).
     await expect(r.info()).rejects.toThrow(/^BUSY /);
     expect(await loaded).toBe("OK");
-    expect(srv.output()).toContain("Slow script detected");
+    await waitFor(() => srv.output().includes("Slow script detected"));
     expect(await r.ping()).toBe("PONG");
     await r.select(9);
     expect(await r.get("x")).toBe("y");
