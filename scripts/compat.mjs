@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run compat [-- --unit type/incr ... | --all] [--harness [--tls]] [--ci] [--update-baseline] [--details]
+// npm run compat [-- --unit type/incr ... | --all] [--harness [--tls] | --cluster] [--ci] [--update-baseline] [--details]
 //
 // Runs Redis 7.0.15's own Tcl units in external mode against our server and prints
 // `unit ok err exception redis` beside real Redis's count. --harness runs them in harness
@@ -7,9 +7,11 @@
 // with src/redis-server launching our server), as units like auth and acl need; their
 // results and baseline entries are named "harness:<unit>"; with --tls too, runtest runs
 // every server on a tls-port only and talks TLS to it (Tcl's tls package, Debian's tcl-tls),
-// and they are named "harness-tls:<unit>". The suite is fetched with apt
+// and they are named "harness-tls:<unit>". --cluster runs files of tests/cluster/tests (named
+// by --unit without ".tcl", e.g. 00-base) with runtest-cluster, which starts its own cluster
+// of instances (compat/cluster.mjs); they are named "cluster:<file>". The suite is fetched with apt
 // into .compat/ (see compat/fetch.mjs); without apt, outside CI, it skips and exits 0.
-// --ci runs the foundation units and those in compat/baseline.json, and fails when a unit
+// --ci runs the foundation units and those in compat/baseline.json (all three kinds), and fails when a unit
 // that passed there no longer passes. Results go to compat/results/ (latest.json, logs/).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
@@ -20,7 +22,8 @@ import { ensureSuite, FetchError, hasTclsh, SUITE_VERSION } from "./compat/fetch
 import { startServer, ping, latticekvCommand } from "./compat/server.mjs";
 import { runUnit } from "./compat/runtest.mjs";
 import { REDIS_OK_COUNTS, FOUNDATION_UNITS, RUNTEST_FLAGS, HARNESS_OK_COUNTS, HARNESS_UNITS, HARNESS_PREFIX,
-  HARNESS_TLS_OK_COUNTS, HARNESS_TLS_PREFIX } from "./compat/units.mjs";
+  HARNESS_TLS_OK_COUNTS, HARNESS_TLS_PREFIX, CLUSTER_PREFIX, CLUSTER_OK_COUNTS, CLUSTER_UNITS, CLUSTER_NODES } from "./compat/units.mjs";
+import { layoutCluster, runClusterFile } from "./compat/cluster.mjs";
 import { layoutHarness, ensureTestCerts, hasTclTls } from "./compat/harness.mjs";
 import { loadBaseline, saveBaseline, compare, ratchet, passes } from "./compat/baseline.mjs";
 
@@ -38,6 +41,9 @@ const { values: opts } = parseArgs({
     harness: { type: "boolean" },
     // With --harness: runtest --tls (servers on tls-port only, TLS clients).
     tls: { type: "boolean" },
+    // runtest-cluster over tests/cluster/tests/<unit>.tcl; --cluster-nodes instances.
+    cluster: { type: "boolean" },
+    "cluster-nodes": { type: "string", default: String(CLUSTER_NODES) },
     "update-baseline": { type: "boolean" },
     details: { type: "boolean" },
     // Also print the table as Markdown rows for README's compatibility table.
@@ -56,16 +62,25 @@ const { values: opts } = parseArgs({
 // latter with --tls); the others run in external mode.
 const baselineKeys = () => Object.keys(loadBaseline(baselinePath).units);
 const isHarnessKey = (k) => k.startsWith(HARNESS_PREFIX) || k.startsWith(HARNESS_TLS_PREFIX);
-const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...baselineKeys().filter((k) => !isHarnessKey(k))])];
+const isClusterKey = (k) => k.startsWith(CLUSTER_PREFIX);
+const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...baselineKeys().filter((k) => !isHarnessKey(k) && !isClusterKey(k))])];
 const ciHarnessRuns = () => baselineKeys().filter(isHarnessKey).map((k) => k.startsWith(HARNESS_TLS_PREFIX)
   ? { name: k.slice(HARNESS_TLS_PREFIX.length), tls: true }
   : { name: k.slice(HARNESS_PREFIX.length), tls: false });
 const chosen = opts.unit?.length ? opts.unit : null;
-const units = opts.harness ? [] : chosen ?? (opts.all ? Object.keys(REDIS_OK_COUNTS) : opts.ci ? ciUnits() : FOUNDATION_UNITS);
+const units = opts.harness || opts.cluster ? [] : chosen ?? (opts.all ? Object.keys(REDIS_OK_COUNTS) : opts.ci ? ciUnits() : FOUNDATION_UNITS);
 /** Harness-mode runs: { name, tls }. */
 const harnessRuns = opts.harness
   ? (chosen ?? (opts.all ? Object.keys(opts.tls ? HARNESS_TLS_OK_COUNTS : HARNESS_OK_COUNTS) : HARNESS_UNITS)).map((name) => ({ name, tls: !!opts.tls }))
   : opts.ci && !chosen ? ciHarnessRuns() : [];
+/** runtest-cluster files ("00-base"). */
+const clusterFiles = opts.cluster
+  ? (chosen ?? (opts.all ? Object.keys(CLUSTER_OK_COUNTS) : CLUSTER_UNITS)).map((f) => f.replace(/\.tcl$/, ""))
+  : opts.ci && !chosen ? baselineKeys().filter(isClusterKey).map((k) => k.slice(CLUSTER_PREFIX.length)) : [];
+if (opts.cluster && (opts.harness || opts.tls)) {
+  console.error("compat: --cluster runs runtest-cluster; it does not combine with --harness or --tls");
+  process.exit(2);
+}
 if (opts.tls && !opts.harness && !opts.ci) {
   console.error("compat: --tls needs --harness (runtest starts the TLS servers itself)");
   process.exit(2);
@@ -119,6 +134,12 @@ async function main() {
       ensureTestCerts(tree, join(root, ".compat"));
     }
     results.push(...(await runHarness(tree)));
+  }
+  if (clusterFiles.length) {
+    const nodes = Number(opts["cluster-nodes"]);
+    const tree = layoutCluster(suite, join(root, ".compat"), opts.target, command, { baseport: Number(opts.baseport), nodes });
+    console.log(`compat: cluster tree ${tree} (${nodes} instances; src/redis-server runs ${command.join(" ")})`);
+    results.push(...(await runCluster(tree)));
   }
   report(results);
 }
@@ -195,6 +216,35 @@ async function runHarness(tree) {
     if (r.timedOut) {
       r.exception++;
       notes.push(`killed after ${Math.round(r.seconds)} s`);
+    }
+    writeFileSync(join(resultsDir, "logs", `${unit.replace(/[/:]/g, "_")}.log`), r.output);
+    results.push(recordResult(unit, redis, r, notes));
+  }
+  return results;
+}
+
+/** Runs clusterFiles, each in its own runtest-cluster (a hang or crash costs one file only). */
+async function runCluster(tree) {
+  const results = [];
+  for (const file of clusterFiles) {
+    const unit = CLUSTER_PREFIX + file;
+    const redis = CLUSTER_OK_COUNTS[file] ?? null;
+    const left = deadline - Date.now();
+    if (left < 10_000) {
+      results.push({ unit, redis, ok: 0, err: 0, exception: 0, notRun: true, passes: false, note: "run budget spent", errors: [], exceptions: [] });
+      continue;
+    }
+    process.stdout.write(`compat: tests/cluster/${file} ... `);
+    const r = await runClusterFile(tree, file, { timeoutMs: Math.min(unitTimeoutMs, left) });
+    const notes = [];
+    if (r.timedOut) {
+      r.exception++;
+      notes.push(`killed after ${Math.round(r.seconds)} s`);
+    }
+    // runtest-cluster gave up before any test (an instance that would not start...).
+    if (!r.timedOut && r.exitCode !== 0 && r.err === 0 && r.exception === 0) {
+      r.exception++;
+      r.exceptions.push(`runtest-cluster exited with ${r.exitCode}`);
     }
     writeFileSync(join(resultsDir, "logs", `${unit.replace(/[/:]/g, "_")}.log`), r.output);
     results.push(recordResult(unit, redis, r, notes));

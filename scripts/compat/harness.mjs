@@ -15,10 +15,11 @@ const TOOLS = ["redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-r
 /**
  * Returns the root of a harness tree for `target` ("latticekv" or "redis") under cacheDir,
  * (re)building it from the suite at suiteRoot. serverCommand is the argv that starts the
- * server under test, before the config file argument.
+ * server under test, before the config file argument; name is the tree's directory
+ * (cluster.mjs lays out its own).
  */
-export function layoutHarness(suiteRoot, cacheDir, target, serverCommand) {
-  const root = join(cacheDir, `harness-${target}`);
+export function layoutHarness(suiteRoot, cacheDir, target, serverCommand, name = `harness-${target}`) {
+  const root = join(cacheDir, name);
   // Fresh each run: a previous run's tests/tmp and a stale launcher must not leak in.
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, "src"), { recursive: true });

@@ -140,3 +140,30 @@ export const HARNESS_TLS_OK_COUNTS = {
 
 /** Baseline keys of harness-mode units run with --tls ("harness-tls:acl"). */
 export const HARNESS_TLS_PREFIX = "harness-tls:";
+
+/** Baseline keys of tests/cluster files run by runtest-cluster carry this prefix ("cluster:00-base"). */
+export const CLUSTER_PREFIX = "cluster:";
+
+/**
+ * Instances runtest-cluster starts (Redis's run.tcl: 20). The files we run use at most
+ * create_cluster 5 5, so 10 give the same tests in half the start-up and join time.
+ */
+export const CLUSTER_NODES = 10;
+
+/**
+ * Real Redis 7.0.15, tests/cluster/tests/<file>.tcl under runtest-cluster with CLUSTER_NODES
+ * instances (`npm run compat -- --cluster --target redis --unit <file>`): OK lines per file,
+ * the init-tests each file starts with included.
+ */
+export const CLUSTER_OK_COUNTS = {
+  "00-base": 14,
+  "01-faildet": 13,
+  "02-failover": 17,
+  "10-manual-failover": 45,
+  "11-manual-takeover": 16,
+  "16-transactions-on-replica": 14,
+  "19-cluster-nodes-slots": 9,
+};
+
+/** The files `--cluster` runs by default. */
+export const CLUSTER_UNITS = ["00-base", "19-cluster-nodes-slots", "16-transactions-on-replica"];

@@ -25,6 +25,7 @@ import { randomBytes } from "node:crypto";
 import { setMaster } from "../commands/replication.js";
 import { replicationOf } from "../repl/replication.js";
 import { emptyData } from "../persistence/persistence.js";
+import { scriptAwareFlags } from "../server/pause.js";
 
 export class Cluster {
   state!: ClusterState;
@@ -214,12 +215,29 @@ export class Cluster {
    * manual failover: it runs, or is redirected, when the pause ends, as Redis's paused clients).
    */
   redirect(client: Client, spec: CommandSpec, argv: Buffer[]): string | null | true {
-    if (this.failover.paused && client.multi === null && (spec.flags.has("write") || spec.name === "exec")) {
+    if (this.failover.paused && this.pauseHolds(client, spec, argv)) {
       client.blocked = true;
       this.held.push({ client, argv });
       return true;
     }
     return clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv);
+  }
+
+  /**
+   * What a manual failover's pause holds (Redis pauses with CLIENT_PAUSE_WRITE): commands that
+   * may replicate: writes, may_replicate ones (PUBLISH, EVAL of a script without a shebang),
+   * scripts whose shebang flags allow writes, and EXEC of a transaction holding one. A write
+   * that slipped through would move the offset the replica is waiting for.
+   */
+  private pauseHolds(client: Client, spec: CommandSpec, argv: Buffer[]): boolean {
+    if (spec.name === "exec") {
+      return (client.multi ?? []).some((queued) => {
+        const f = this.server.resolveCommand(queued);
+        return f.spec !== undefined && f.error === undefined && this.pauseHolds(client, f.spec, queued);
+      });
+    }
+    const f = scriptAwareFlags(this.server, spec, argv);
+    return f.write || f.mayReplicate;
   }
 
   /** Keys of db 0 in slot (Redis's countKeysInSlot), from the kernel's per-slot count. */

@@ -13,6 +13,7 @@ import type { CommandSpec } from "../commands/table.js";
 import { keysFromSpecs } from "../commands/command.js";
 import { keySlot } from "../server/router.js";
 import type { ClusterState } from "./state.js";
+import { scriptAwareFlags } from "../server/pause.js";
 
 /** Per-client cluster flags (ASKING lasts one command; READONLY until READWRITE). */
 export interface ClusterClientFlags { asking: boolean; readonly: boolean }
@@ -39,7 +40,9 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
   const owner = state.owner[slot];
   const requireFull = server.config.getBool("cluster-require-full-coverage");
   if (!owner) return `CLUSTERDOWN Hash slot not served`;
-  if (!state.stateOk(requireFull) && !(server.config.getBool("cluster-allow-reads-when-down") && !spec.flags.has("write"))) {
+  // A script's declared flags decide whether EVAL/FCALL writes (Redis's getCommandFlags).
+  const isWrite = () => scriptAwareFlags(server, spec, argv).write;
+  if (!state.stateOk(requireFull) && !(server.config.getBool("cluster-allow-reads-when-down") && !isWrite())) {
     return "CLUSTERDOWN The cluster is down";
   }
   if (owner === state.myself) {
@@ -54,6 +57,6 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
   }
   if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) return null;
   // A READONLY client reads its master's slots from this replica.
-  if (flags?.readonly && !spec.flags.has("write") && state.myself.master === owner) return null;
+  if (flags?.readonly && state.myself.master === owner && !isWrite()) return null;
   return `MOVED ${slot} ${owner.ip}:${owner.port}`;
 }

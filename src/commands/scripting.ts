@@ -137,6 +137,13 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
   if (run.readOnly && (write || mayReplicate(eff))) {
     return reject("ERR", "ERR Write commands are not allowed from read-only scripts.");
   }
+  // A read-only replica refuses a script's first write unless the script came from its
+  // master (scriptVerifyWriteCommandAllow): EVAL itself is not a write command, so
+  // processCommand's -READONLY check let the script run.
+  const link = replicationOf(server).link;
+  if (write && !run.writeDirty && link && server.config.getBool("replica-read-only") && !link.isMasterClient(state.caller!)) {
+    return reject("READONLY", "READONLY You can't write against a read only replica.");
+  }
   if (write) {
     // writeCommandsDeniedByDiskError: -MISCONF while a BGSAVE or AOF write failed.
     const disk = persistenceOf(server).diskError();

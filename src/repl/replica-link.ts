@@ -230,6 +230,8 @@ export class ReplicaLink {
         if (this.server.pause.holdsMasterCommand(cmd.argv, this.resumeStream)) return;
         this.buf = this.buf.subarray(cmd.len);
         this.apply(cmd.argv, cmd.raw);
+        // As Redis's processCommand: clients blocked on keys this command fed are served now.
+        this.server.blocking.afterCommand();
         continue;
       }
       return;

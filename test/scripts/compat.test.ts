@@ -4,6 +4,7 @@ import { describe, it, expect } from "vitest";
 import { parseOutput } from "../../scripts/compat/runtest.mjs";
 import { debSrcTwin } from "../../scripts/compat/fetch.mjs";
 import { compare, ratchet, passes } from "../../scripts/compat/baseline.mjs";
+import { parseClusterOutput } from "../../scripts/compat/cluster.mjs";
 
 describe("runtest output parsing", () => {
   it("counts ok, err and exception lines, with or without colours", () => {
@@ -25,6 +26,27 @@ describe("runtest output parsing", () => {
 
   it("counts runtest's own no-progress timeout as an exception", () => {
     expect(parseOutput("[TIMEOUT]: clients state report follows.\n").exception).toBe(1);
+  });
+});
+
+describe("runtest-cluster output parsing", () => {
+  it("counts OK lines (with progress characters before the verdict), FAILED and caught errors", () => {
+    const out = [
+      "\x1b[0;33;49mTesting unit: 10-manual-failover.tcl\x1b[0m",
+      "01:20:11> (init) Restart killed instances: \x1b[0;32;49mOK\x1b[0m",
+      "01:20:12> Cluster nodes are reachable: OK",
+      "01:28:24> Send CLUSTER FAILOVER to #5, during load: WWWWWWWWWWOK",
+      "01:20:36> reply MOVED when eval from replica for update: FAILED: Expected [string range x 0 4] eq {MOVED}",
+      "(Jumping to next unit after error)",
+      "FAILED: caught an error in the test CLUSTERDOWN The cluster is down",
+    ].join("\n");
+    const r = parseClusterOutput(out);
+    expect(r).toMatchObject({ ok: 3, err: 1, exception: 1, last: null });
+    expect(r.errors).toEqual(["reply MOVED when eval from replica for update: FAILED: Expected [string range x 0 4] eq {MOVED}"]);
+  });
+
+  it("remembers the test a killed run was in", () => {
+    expect(parseClusterOutput("01:28:24> Send CLUSTER FAILOVER to #5, during load: WWW").last).toBe("Send CLUSTER FAILOVER to #5, during load: WWW");
   });
 });
 

@@ -1,0 +1,103 @@
+// Cluster mode: Redis's tests/cluster suite, driven by its own runner, runtest-cluster. The
+// runner starts N cluster-enabled instances (tests/cluster/run.tcl: 20 in Redis) from
+// ../../../src/redis-server, then sources each test file matched by --single; every file
+// first resets and re-joins all N instances (tests/includes/init-tests.tcl). Its output is
+// not runtest's: a test prints "HH:MM:SS> name: OK", or "FAILED: ..." after which the file
+// is abandoned ("Jumping to next unit"), and an error outside an assertion prints
+// "FAILED: caught an error in the test".
+//
+// The tree is the harness tree (harness.mjs: src/redis-server launches the server under
+// test) plus runtest-cluster, with the instances' base port moved to the run's baseport
+// (instances.tcl hard-codes 30000; bus ports are port+10000) and, with `nodes`, fewer
+// instances than Redis's 20 where the files allow it (they use at most 2 × their
+// create_cluster size).
+import { spawn } from "node:child_process";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { layoutHarness } from "./harness.mjs";
+
+/** Lays out (fresh) the runtest-cluster tree under cacheDir for target; returns its root. */
+export function layoutCluster(suiteRoot, cacheDir, target, serverCommand, { baseport, nodes }) {
+  const root = layoutHarness(suiteRoot, cacheDir, target, serverCommand, `cluster-${target}`);
+  cpSync(join(suiteRoot, "runtest-cluster"), join(root, "runtest-cluster"));
+  patch(join(root, "tests", "instances.tcl"), [
+    [/set ::redis_base_port \d+/, `set ::redis_base_port ${baseport}`],
+    [/set ::redis_port_count \d+/, "set ::redis_port_count 400"],
+  ]);
+  patch(join(root, "tests", "cluster", "run.tcl"), [[/set ::instances_count \d+/, `set ::instances_count ${nodes}`]]);
+  return root;
+}
+
+function patch(file, edits) {
+  let text = readFileSync(file, "utf8");
+  for (const [re, to] of edits) {
+    if (!re.test(text)) throw new Error(`compat: ${file} has no ${re} to patch (not Redis 7.0's suite?)`);
+    text = text.replace(re, to);
+  }
+  writeFileSync(file, text);
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+const TEST_LINE = /^\d\d:\d\d:\d\d> (.*)$/;
+
+/** Counts one file's OK / FAILED / caught errors from runtest-cluster's output. */
+export function parseClusterOutput(text) {
+  const r = { ok: 0, err: 0, exception: 0, skipped: 0, ignored: 0, errors: [], exceptions: [], last: null };
+  for (const raw of text.replace(ANSI, "").split("\n")) {
+    const line = raw.trimEnd();
+    const t = TEST_LINE.exec(line);
+    if (t) {
+      r.last = t[1];
+      // Progress dots ("W", ".") may precede the verdict on the same line.
+      if (/: [^:]*OK$/.test(line)) r.ok++, (r.last = null);
+      else if (line.includes(": FAILED: ")) {
+        r.err++;
+        r.errors.push(t[1].slice(0, 300));
+        r.last = null;
+      }
+      continue;
+    }
+    if (line.startsWith("FAILED: caught an error in the test")) {
+      r.exception++;
+      r.exceptions.push(line.slice(8, 500));
+    }
+  }
+  return r;
+}
+
+/**
+ * Runs `./runtest-cluster --single <file>` in tree; killed (its whole process group: the
+ * runner and every instance it started) after timeoutMs or when it ends, so no instance
+ * outlives the run (instances.tcl leaves one behind when a start-up times out).
+ */
+export function runClusterFile(tree, file, { timeoutMs }) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const proc = spawn("./runtest-cluster", ["--single", file], {
+      cwd: tree, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TERM: "dumb" },
+    });
+    let output = "";
+    proc.stdout.on("data", (d) => (output += d));
+    proc.stderr.on("data", (d) => (output += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(proc.pid);
+    }, timeoutMs);
+    proc.on("close", (code, signal) => {
+      clearTimeout(timer);
+      killGroup(proc.pid);
+      const r = parseClusterOutput(output);
+      if (timedOut && r.last) r.exceptions.push(`hung at: ${r.last}`);
+      resolve({ ...r, timedOut, exitCode: code, signal, seconds: (Date.now() - started) / 1000, output });
+    });
+  });
+}
+
+function killGroup(pid) {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
