@@ -47,7 +47,8 @@ export interface WireSender extends WireNode {
   /** A failover auth request from a manual failover: vote even though the master is up. */
   forceAck?: boolean;
 }
-export type MessageType = "meet" | "ping" | "pong" | "fail" | "auth-request" | "auth-ack" | "mfstart" | "update";
+export type MessageType = "meet" | "ping" | "pong" | "fail" | "auth-request" | "auth-ack" | "mfstart" | "update" |
+  "publish" | "publishshard";
 export interface Message {
   type: MessageType;
   sender: WireSender;
@@ -57,6 +58,8 @@ export interface Message {
   about?: string;
   /** update: a node's newer configuration. */
   update?: { id: string; configEpoch: number; slots: [number, number][] };
+  /** publish / publishshard: channel and message, base64 (they are binary). */
+  publish?: { channel: string; message: string };
 }
 
 /** What the bus needs from the rest of the cluster code (src/cluster/cluster.ts). */
@@ -78,14 +81,27 @@ export interface BusHooks {
   headerFlags(): { paused?: boolean; forceAck?: boolean };
   /** Runs after the bus's own periodic work (failover, the replica's link). */
   cron(now: number): void;
+  /** cluster-allow-replica-migration: a master emptied by slot moves follows their new owner. */
+  allowReplicaMigration(): boolean;
+  /** cluster-link-sendbuf-limit (bytes, 0: none). */
+  linkSendBufLimit(): number;
+  /** A PUBLISH (or SPUBLISH, shard) another node propagated: deliver it to our subscribers. */
+  onPublish(channel: Buffer, message: Buffer, shard: boolean): void;
 }
 
-interface Link { socket: net.Socket; node: ClusterNode; connected: boolean }
+interface Link { socket: net.Socket; node: ClusterNode; connected: boolean; createTime: number }
+/** A connection a peer opened to us; `node` once a message says who it is (Redis's inbound_link). */
+interface InboundLink { socket: net.Socket; node: ClusterNode | null; createTime: number }
+
+/** One row of CLUSTER LINKS. */
+export interface LinkInfo { direction: "to" | "from"; node: string; createTime: number; events: string; sendBufferAllocated: number; sendBufferUsed: number }
 
 export class ClusterBus {
   private server?: net.Server;
   private readonly links = new Map<ClusterNode, Link>();
-  private readonly inbound = new Set<net.Socket>();
+  private readonly inbound = new Map<net.Socket, InboundLink>();
+  /** Links freed because their send buffer passed cluster-link-sendbuf-limit (CLUSTER INFO). */
+  linksBufferLimitExceeded = 0;
   private timer?: NodeJS.Timeout;
   /** node -> reporter -> when it last reported the node as suspected. */
   private readonly failReports = new Map<ClusterNode, Map<ClusterNode, number>>();
@@ -110,7 +126,7 @@ export class ClusterBus {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     for (const l of this.links.values()) l.socket.destroy();
-    for (const s of this.inbound) s.destroy();
+    for (const s of this.inbound.keys()) s.destroy();
     this.server?.close();
   }
 
@@ -124,6 +140,7 @@ export class ClusterBus {
 
   /** CLUSTER FORGET / RESET: drop the link to a node. */
   forget(node: ClusterNode): void {
+    for (const l of [...this.inbound.values()]) if (l.node === node) l.socket.destroy();
     this.links.get(node)?.socket.destroy();
     this.links.delete(node);
     this.failReports.delete(node);
@@ -140,6 +157,47 @@ export class ClusterBus {
 
   linkCount(): number { return this.links.size + this.inbound.size; }
 
+  /** CLUSTER LINKS: per node, our link to it and the one it opened to us (clusterReplyLinks). */
+  linksInfo(): LinkInfo[] {
+    const out: LinkInfo[] = [];
+    const row = (direction: "to" | "from", node: ClusterNode, socket: net.Socket, createTime: number): LinkInfo => ({
+      direction, node: node.id, createTime, events: socket.writableLength > 0 ? "rw" : "r",
+      sendBufferAllocated: socket.writableLength, sendBufferUsed: socket.writableLength,
+    });
+    const from = new Map<ClusterNode, InboundLink>();
+    for (const l of this.inbound.values()) if (l.node) from.set(l.node, l);
+    for (const n of this.state.nodes.values()) {
+      if (n.myself) continue;
+      const to = this.links.get(n);
+      if (to) out.push(row("to", n, to.socket, to.createTime));
+      const inb = from.get(n);
+      if (inb) out.push(row("from", n, inb.socket, inb.createTime));
+    }
+    return out;
+  }
+
+  /**
+   * Frees links whose unsent bytes passed cluster-link-sendbuf-limit (a peer that stopped
+   * reading): clusterNodeCronFreeLinkOnBufferLimitReached. Our own link is made again.
+   */
+  private freeLinksOverLimit(): void {
+    const limit = this.hooks.linkSendBufLimit();
+    if (limit <= 0) return;
+    for (const l of [...this.links.values()]) {
+      if (l.socket.writableLength <= limit) continue;
+      this.linksBufferLimitExceeded++;
+      log("warning", `Freeing cluster link(to node ${l.node.id}), used memory: ${l.socket.writableLength}`);
+      this.links.delete(l.node);
+      l.socket.destroy();
+    }
+    for (const l of [...this.inbound.values()]) {
+      if (l.socket.writableLength <= limit) continue;
+      this.linksBufferLimitExceeded++;
+      this.inbound.delete(l.socket);
+      l.socket.destroy();
+    }
+  }
+
   /** Whether our link to node is up (Redis's node->link != NULL). */
   linked(node: ClusterNode): boolean { return this.links.get(node)?.connected ?? false; }
 
@@ -147,6 +205,19 @@ export class ClusterBus {
   broadcast(type: MessageType, extra: Partial<Message> = {}): void {
     for (const link of this.links.values()) {
       if (link.connected && !link.node.handshake) this.send(link, type, extra);
+    }
+  }
+
+  /**
+   * PUBLISH in cluster mode reaches every node's subscribers (clusterPropagatePublish);
+   * SPUBLISH only the nodes of this shard: its master and the master's replicas.
+   */
+  publish(channel: Buffer, message: Buffer, shard: boolean): void {
+    const extra: Partial<Message> = { publish: { channel: channel.toString("base64"), message: message.toString("base64") } };
+    if (!shard) return this.broadcast("publish", extra);
+    const master = this.state.myself.master ?? this.state.myself;
+    for (const n of this.state.nodes.values()) {
+      if (!n.myself && (n === master || n.master === master)) this.sendTo(n, "publishshard", extra);
     }
   }
 
@@ -161,6 +232,7 @@ export class ClusterBus {
   private cron(): void {
     const now = Date.now();
     const timeout = this.nodeTimeout();
+    this.freeLinksOverLimit();
     for (const n of [...this.state.nodes.values()]) {
       if (n.myself) continue;
       const link = this.links.get(n);
@@ -227,7 +299,7 @@ export class ClusterBus {
   private connect(n: ClusterNode): void {
     this.lastConnect.set(n, Date.now());
     const socket = net.connect(n.cport, n.ip);
-    const link: Link = { socket, node: n, connected: false };
+    const link: Link = { socket, node: n, connected: false, createTime: Date.now() };
     this.links.set(n, link);
     socket.setNoDelay(true);
     socket.on("connect", () => {
@@ -243,7 +315,7 @@ export class ClusterBus {
   }
 
   private accept(socket: net.Socket): void {
-    this.inbound.add(socket);
+    this.inbound.set(socket, { socket, node: null, createTime: Date.now() });
     socket.setNoDelay(true);
     this.readLines(socket, (msg) => this.receive(msg, socket, null));
     socket.on("error", () => this.inbound.delete(socket));
@@ -283,7 +355,8 @@ export class ClusterBus {
   private send(link: Link | net.Socket, type: MessageType, extra: Partial<Message> = {}): void {
     const socket = "socket" in link ? link.socket : link;
     const gossip: WireNode[] = [];
-    for (const n of this.state.nodes.values()) {
+    // A publish carries the header only, as Redis's clusterSendPublish.
+    if (type !== "publish" && type !== "publishshard") for (const n of this.state.nodes.values()) {
       if (n.myself || n.handshake) continue;
       gossip.push({ id: n.id, ip: n.ip, port: n.port, cport: n.cport, pfail: n.pfail || n.fail });
     }
@@ -322,6 +395,7 @@ export class ClusterBus {
       log("notice", `Node ${sender.id} met us at ${ip}:${sender.port}`);
     }
     if (sender.myself) return;
+    if (linkNode === null) this.setInboundNode(socket, sender);
     if (msg.type === "meet" || msg.type === "ping") this.send(socket, "pong");
     const now = Date.now();
     sender.pongReceived = now;
@@ -359,6 +433,7 @@ export class ClusterBus {
         const u = msg.update;
         const n = u ? st.nodes.get(u.id) : undefined;
         if (u && n && !n.myself && n.configEpoch < u.configEpoch) {
+          if (n.master) n.migrateTo = true; // a promoted replica (clusterSetNodeAsMaster)
           n.master = null;
           n.configEpoch = u.configEpoch;
           this.updateSlotsConfigWith(n, u.configEpoch, clampRanges(u.slots));
@@ -374,14 +449,38 @@ export class ClusterBus {
       case "mfstart":
         this.hooks.onMfStart(sender);
         break;
+      case "publish":
+      case "publishshard":
+        if (msg.publish && typeof msg.publish.channel === "string" && typeof msg.publish.message === "string") {
+          this.hooks.onPublish(Buffer.from(msg.publish.channel, "base64"), Buffer.from(msg.publish.message, "base64"), msg.type === "publishshard");
+        }
+        break;
     }
     this.hooks.changed();
+  }
+
+  /**
+   * An inbound connection belongs to the node whose messages arrive on it; a newer one from
+   * the same node replaces the older (setClusterNodeToInboundClusterLink).
+   */
+  private setInboundNode(socket: net.Socket, node: ClusterNode): void {
+    const link = this.inbound.get(socket);
+    if (!link || link.node === node) return;
+    for (const other of [...this.inbound.values()]) {
+      if (other !== link && other.node === node) {
+        this.inbound.delete(other.socket);
+        other.socket.destroy();
+      }
+    }
+    link.node = node;
   }
 
   /** The sender announces itself as a master, or as the replica of a node we know. */
   private updateRole(sender: ClusterNode, masterId: string | null): void {
     const st = this.state;
     if (masterId === null) {
+      // A promoted replica is a replica-migration target (clusterSetNodeAsMaster).
+      if (sender.master) sender.migrateTo = true;
       sender.master = null;
       return;
     }
@@ -392,6 +491,7 @@ export class ClusterBus {
       for (let s = 0; s < CLUSTER_SLOTS; s++) if (st.owner[s] === sender) st.assign(s, null);
     }
     sender.master = master;
+    master.migrateTo = true; // clusterNodeAddSlave
   }
 
   /**
@@ -404,7 +504,10 @@ export class ClusterBus {
     const curMaster = st.myself.master ?? st.myself;
     let newMaster: ClusterNode | null = null;
     const dirty: number[] = [];
+    let senderSlots = 0;
+    let migratedOurSlots = 0;
     for (const [a, b] of claimed) for (let s = a; s <= b; s++) {
+      senderSlots++;
       const cur = st.owner[s];
       if (cur === sender) continue;
       // A slot being imported is settled by hand (CLUSTER SETSLOT NODE), as in Redis.
@@ -414,7 +517,10 @@ export class ClusterBus {
           log("notice", `Slot ${s} now belongs to ${sender.id} (configEpoch ${epoch})`);
           if (this.hooks.countKeysInSlot(s) > 0) dirty.push(s);
         }
-        if (cur === curMaster) newMaster = sender;
+        if (cur === curMaster) {
+          newMaster = sender;
+          migratedOurSlots++;
+        }
         st.assign(s, sender);
       }
     }
@@ -422,10 +528,15 @@ export class ClusterBus {
     // configEpoch claims it, as in Redis: unassigning it would open a window after
     // CLUSTER SETSLOT NODE in which a message the sender sent before its own SETSLOT
     // leaves the slot unowned (cluster_state:fail) until the sender's next ping.
-    // (cluster-allow-replica-migration is yes, its default, so no further condition.)
-    if (newMaster && st.numSlots(curMaster) === 0) {
+    // An emptied master follows the new owner when replica migration is allowed, or when
+    // the new owner took exactly our slots (a failover: its replica won).
+    if (newMaster && st.numSlots(curMaster) === 0 &&
+        (this.hooks.allowReplicaMigration() || senderSlots === migratedOurSlots)) {
       log("warning", `Configuration change detected. Reconfiguring myself as a replica of ${sender.id}`);
       this.hooks.becomeReplicaOf(sender);
+    } else if (st.myself.master?.master && st.myself.master.master !== st.myself) {
+      // Our master turned replica: follow its master rather than chain (no sub-replicas).
+      this.hooks.becomeReplicaOf(st.myself.master.master);
     } else if (dirty.length && !st.myself.master) {
       // Still a master of other slots: the keys of the slots we lost go.
       for (const s of dirty) this.hooks.deleteKeysInSlot(s);
@@ -478,7 +589,8 @@ export class ClusterBus {
 
 /** Redis's CLUSTERMSG_TYPE_* numbers, for DEBUG DROP-CLUSTER-PACKET-FILTER. */
 const REDIS_TYPE: Record<MessageType, number> = {
-  ping: 0, pong: 1, meet: 2, fail: 3, "auth-request": 5, "auth-ack": 6, update: 7, mfstart: 8,
+  ping: 0, pong: 1, meet: 2, fail: 3, publish: 4, "auth-request": 5, "auth-ack": 6, update: 7, mfstart: 8,
+  publishshard: 10,
 };
 
 /** A peer's slot ranges, kept within 0..16383. */

@@ -26,6 +26,7 @@ import { setMaster } from "../commands/replication.js";
 import { replicationOf } from "../repl/replication.js";
 import { emptyData } from "../persistence/persistence.js";
 import { scriptAwareFlags } from "../server/pause.js";
+import { handleReplicaMigration, type MigrationHost } from "./replica-migration.js";
 
 export class Cluster {
   state!: ClusterState;
@@ -80,6 +81,12 @@ export class Cluster {
       onMfStart: (n) => this.failover.onMfStart(n),
       headerFlags: () => this.failover.headerFlags(),
       cron: (now) => this.cron(now),
+      allowReplicaMigration: () => cfg.getBool("cluster-allow-replica-migration"),
+      linkSendBufLimit: () => cfg.getNumber("cluster-link-sendbuf-limit"),
+      onPublish: (channel, message, shard) => {
+        if (shard) this.server.pubsub.publishShard(channel, message);
+        else this.server.pubsub.publish(channel, message);
+      },
     });
     const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
     await this.bus.listen(binds[0] === "*" ? undefined : binds[0], cport);
@@ -96,7 +103,15 @@ export class Cluster {
     const me = this.state.myself;
     if (me.master && !replicationOf(this.server).link) setMaster(this.server, me.master.ip, me.master.port);
     if (this.wasPaused !== this.failover.paused) this.pauseChanged();
+    if (me.master) handleReplicaMigration(this.state, this.migrationHost, now);
   }
+
+  private readonly migrationHost: MigrationHost = {
+    clusterOk: () => this.state.stateOk(this.server.config.getBool("cluster-require-full-coverage")),
+    allowed: () => this.server.config.getBool("cluster-allow-replica-migration"),
+    barrier: () => this.server.config.getNumber("cluster-migration-barrier"),
+    becomeReplicaOf: (n) => this.becomeReplicaOf(n),
+  };
 
   /**
    * CLUSTER REPLICATE, or a master that lost its last slot to a failover (clusterSetMaster):
@@ -111,6 +126,7 @@ export class Cluster {
       st.importing.clear();
     }
     me.master = master;
+    master.migrateTo = true;
     this.failover.roleChanged();
     setMaster(this.server, master.ip, master.port);
     log("notice", `Replicating ${master.id} at ${master.ip}:${master.port}`);

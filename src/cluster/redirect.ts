@@ -56,7 +56,8 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
     return null;
   }
   if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) return null;
-  // A READONLY client reads its master's slots from this replica.
-  if (flags?.readonly && state.myself.master === owner && !isWrite()) return null;
+  // A READONLY client reads its master's slots from this replica; shard channels
+  // (SSUBSCRIBE, SPUBLISH...) are served by the shard's replicas for every client.
+  if ((flags?.readonly || spec.flags.has("pubsub")) && state.myself.master === owner && !isWrite()) return null;
   return `MOVED ${slot} ${owner.ip}:${owner.port}`;
 }

@@ -41,6 +41,13 @@ export interface ClusterNode {
   failTime: number;
   /** When this node last voted for a replica of it in a failover election (voted_time). */
   votedTime: number;
+  /**
+   * A master that had a replica, or a replica promoted by a failover: a target for replica
+   * migration once orphaned (Redis's CLUSTER_NODE_MIGRATE_TO).
+   */
+  migrateTo?: boolean;
+  /** Since when it has been an orphaned master (replica-migration.ts), 0 if not. */
+  orphanedTime?: number;
 }
 
 export class ClusterState {
@@ -239,7 +246,10 @@ export class ClusterState {
       if (f[3] !== "-") masters.push([n, f[3]]);
       slotLines.push([n, f.slice(8)]);
     }
-    for (const [n, id] of masters) n.master = this.nodes.get(id) ?? null;
+    for (const [n, id] of masters) {
+      n.master = this.nodes.get(id) ?? null;
+      if (n.master) n.master.migrateTo = true;
+    }
     for (const [n, slots] of slotLines) {
       for (const s of slots) {
         const mig = /^\[(\d+)-([<>])-(\w+)\]$/.exec(s);

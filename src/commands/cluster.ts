@@ -1,7 +1,6 @@
 // CLUSTER and its subcommands, ASKING, READONLY, READWRITE (Redis's cluster.c
 // clusterCommand). Without cluster-enabled yes they answer Redis's "This instance has
-// cluster support disabled". LINKS is not implemented (README's compatibility table) and
-// answers "unknown subcommand".
+// cluster support disabled".
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { argLower, ERR, parseInteger } from "./context.js";
@@ -101,7 +100,7 @@ function info(ctx: CommandContext, cluster: Cluster): void {
   for (const [type, n] of st.stats.sent) { lines.push(`cluster_stats_messages_${type}_sent:${n}`); sent += n; }
   lines.push(`cluster_stats_messages_sent:${sent}`);
   for (const [type, n] of st.stats.received) { lines.push(`cluster_stats_messages_${type}_received:${n}`); received += n; }
-  lines.push(`cluster_stats_messages_received:${received}`, "total_cluster_links_buffer_limit_exceeded:0");
+  lines.push(`cluster_stats_messages_received:${received}`, `total_cluster_links_buffer_limit_exceeded:${cluster.bus.linksBufferLimitExceeded}`);
   ctx.reply.verbatim(lines.join("\r\n") + "\r\n");
 }
 
@@ -160,6 +159,22 @@ function shards(ctx: CommandContext, cluster: Cluster): void {
       r.bulk("replication-offset"); r.integer(offset);
       r.bulk("health"); r.bulk(n.fail ? "fail" : n.master && offset === 0 ? "loading" : "online");
     }
+  }
+}
+
+/** CLUSTER LINKS: each peer's link from us ("to") and to us ("from"), as Redis's clusterReplyLinks. */
+function links(ctx: CommandContext, cluster: Cluster): void {
+  const rows = cluster.bus.linksInfo();
+  const r = ctx.reply;
+  r.arrayLen(rows.length);
+  for (const l of rows) {
+    r.mapLen(6);
+    r.bulk("direction"); r.bulk(l.direction);
+    r.bulk("node"); r.bulk(l.node);
+    r.bulk("create-time"); r.integer(l.createTime);
+    r.bulk("events"); r.bulk(l.events);
+    r.bulk("send-buffer-allocated"); r.integer(l.sendBufferAllocated);
+    r.bulk("send-buffer-used"); r.integer(l.sendBufferUsed);
   }
 }
 
@@ -251,6 +266,7 @@ export function registerClusterCommands(t: CommandTable): void {
   t.define("cluster|nodes", clusterOnly((ctx, c) => ctx.reply.verbatim(c.state.nodesText())));
   t.define("cluster|slots", clusterOnly(slots));
   t.define("cluster|shards", clusterOnly(shards));
+  t.define("cluster|links", clusterOnly(links));
   t.define("cluster|keyslot", clusterOnly((ctx) => ctx.reply.integer(keySlot(ctx.argv[2]))));
   t.define("cluster|countkeysinslot", clusterOnly((ctx, c) => {
     const v = parseInteger(ctx.argv[2]);

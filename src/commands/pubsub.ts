@@ -152,6 +152,8 @@ export function registerPubsubCommands(t: CommandTable): void {
  */
 function propagatePublish(server: Server, db: number, argv: Buffer[]): void {
   const repl = replicationOf(server);
-  if (server.cluster || repl.link) return;
+  // Cluster mode: over the cluster bus to the other nodes (SPUBLISH: this shard's), not the replication stream.
+  if (server.cluster) return server.cluster.bus.publish(argv[1], argv[2], argv[0].toString("latin1").toLowerCase() === "spublish");
+  if (repl.link) return;
   repl.feed(argv, db);
 }

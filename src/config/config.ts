@@ -62,6 +62,7 @@ export const IMPLEMENTED = new Set<string>([
   "cluster-enabled", "cluster-config-file", "cluster-port", "cluster-node-timeout", "cluster-announce-ip",
   "cluster-announce-port", "cluster-announce-bus-port", "cluster-require-full-coverage",
   "cluster-allow-reads-when-down", "cluster-replica-no-failover", "cluster-replica-validity-factor",
+  "cluster-migration-barrier", "cluster-allow-replica-migration", "cluster-link-sendbuf-limit",
   // persistence (src/persistence/)
   "save", "dbfilename", "rdbchecksum", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
   "appenddirname", "aof-load-truncated", "aof-timestamp-enabled",

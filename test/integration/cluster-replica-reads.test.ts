@@ -64,6 +64,19 @@ describe("cluster replica with READONLY clients (1 primary + 1 replica)", () => 
     }
   }, 30_000);
 
+  it("lets a replica's client SSUBSCRIBE its primary's shard channel without READONLY, fed by SPUBLISH on the primary", async () => {
+    const sub = await connectClient(servers[1].port, { protocol: 2 } as never);
+    try {
+      const got: string[] = [];
+      sub.on("smessage", (ch: string, msg: string) => got.push(`${ch}:${msg}`));
+      await sub.call("ssubscribe", "orders");
+      expect(await primary.call("spublish", "orders", "o1")).toBe(0);
+      await waitFor("the shard message on the replica", async () => got.includes("orders:o1"), 10_000);
+    } finally {
+      sub.disconnect();
+    }
+  });
+
   it("redirects a shebang script that may write to the primary with MOVED", async () => {
     await expect(replica.call("eval", "#!lua\nreturn redis.call('del', KEYS[1])", "1", "a"))
       .rejects.toThrow(/^MOVED 15495 127\.0\.0\.1:/);
