@@ -29,7 +29,8 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
   const asking = flags?.asking ?? false;
   if (flags && spec.name !== "asking") flags.asking = false;
   // EXEC's commands were checked when queued; MULTI/EXEC/DISCARD themselves have no keys.
-  const refs = keysFromSpecs(spec, argv);
+  // Shard channels route like keys (Redis's pubsubshard_included).
+  const refs = keysFromSpecs(spec, argv, spec.flags.has("pubsub"));
   if (!refs || refs.length === 0) return null;
   let slot = -1;
   for (const r of refs) {

@@ -141,7 +141,7 @@ function specMap(spec: RespJson): Map<string, RespJson> {
  * Key positions from the command's key specs (Redis's getKeysUsingKeySpecs), or null when
  * a spec cannot be resolved (unknown/incomplete specs, bad numkeys).
  */
-export function keysFromSpecs(spec: CommandSpec, argv: Buffer[]): KeyRef[] | null {
+export function keysFromSpecs(spec: CommandSpec, argv: Buffer[], includeNotKeys = false): KeyRef[] | null {
   const specs = (spec.info[8] as RespJson[] | undefined) ?? [];
   const argc = argv.length;
   const out: KeyRef[] = [];
@@ -149,7 +149,8 @@ export function keysFromSpecs(spec: CommandSpec, argv: Buffer[]): KeyRef[] | nul
     const m = specMap(ks);
     const flags = (m.get("flags") as RespJson[]) ?? [];
     const flagNames = flags.map((f) => (typeof f === "object" && f && !Array.isArray(f) ? f.s : String(f)));
-    if (flagNames.includes("not_key")) continue;
+    // Shard channels (SSUBSCRIBE, SPUBLISH) are "not_key" specs; cluster routing asks for them.
+    if (flagNames.includes("not_key") && !includeNotKeys) continue;
     const bs = specMap(m.get("begin_search")!);
     const bsSpec = specMap(bs.get("spec")!);
     let first = 0;

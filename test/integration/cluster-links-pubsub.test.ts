@@ -80,6 +80,18 @@ describe("cluster bus links and pub/sub (two single-node shards)", () => {
     }
   });
 
+  it("redirects SSUBSCRIBE and SPUBLISH of another shard's channel with MOVED", async () => {
+    // "orders" hashes to slot 105, node 0's.
+    await expect(clients[1].call("spublish", "orders", "x")).rejects.toThrow(`MOVED 105 127.0.0.1:${servers[0].port}`);
+    const sub = await connectClient(servers[1].port, { protocol: 2 } as never);
+    try {
+      await expect(sub.call("ssubscribe", "orders")).rejects.toThrow(`MOVED 105 127.0.0.1:${servers[0].port}`);
+    } finally {
+      sub.disconnect();
+    }
+    expect(await clients[0].call("spublish", "orders", "x")).toBe(0);
+  });
+
   it("frees a link whose send buffer passes cluster-link-sendbuf-limit and makes it again", async () => {
     const before = asRows(await clients[0].call("cluster", "links"));
     const toBefore = before.find((r) => r.direction === "to")!;
