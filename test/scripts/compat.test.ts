@@ -45,6 +45,11 @@ describe("runtest-cluster output parsing", () => {
     expect(r.errors).toEqual(["reply MOVED when eval from replica for update: FAILED: Expected [string range x 0 4] eq {MOVED}"]);
   });
 
+  it("counts a verdict printed after a restarted server's own output", () => {
+    const out = "02:29:27> Restarting the old master node: 6058:M 26 Nov 02:29:29.192 * starting\n6058:M 26 Nov 02:29:29.300 * ready OK\n";
+    expect(parseClusterOutput(out)).toMatchObject({ ok: 1, err: 0, last: null });
+  });
+
   it("remembers the test a killed run was in", () => {
     expect(parseClusterOutput("01:28:24> Send CLUSTER FAILOVER to #5, during load: WWW").last).toBe("Send CLUSTER FAILOVER to #5, during load: WWW");
   });
