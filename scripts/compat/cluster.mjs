@@ -90,6 +90,9 @@ export function runClusterFile(tree, file, { timeoutMs }) {
       timedOut = true;
       killGroup(proc.pid);
     }, timeoutMs);
+    // Every instance inherits runtest-cluster's stdout, so one it lost track of (a start-up
+    // that timed out) would hold the pipe open: the group goes as soon as the runner exits.
+    proc.on("exit", () => killGroup(proc.pid));
     proc.on("close", (code, signal) => {
       clearTimeout(timer);
       killGroup(proc.pid);
