@@ -41,6 +41,7 @@ import { trackingOf } from "./tracking.js";
 import { ClientPause, PAUSE_OFF } from "./pause.js";
 import { SlowLog, logCall } from "./slowlog.js";
 import { LatencyMonitor } from "./latency-monitor.js";
+import { activeExpireCycle } from "./active-expire.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -496,20 +497,7 @@ export class Server {
       }
       this.lastOpsSample = { at: now, calls };
     }
-    // Redis's slow expire cycle may use 25% of a cron period; each kernel pass stops by
-    // itself once few sampled keys are stale, so repeat only while passes keep finding some.
-    const hz = Math.max(1, Math.min(500, this.config.getNumber("hz")));
-    const expireStart = performance.now();
-    const deadline = expireStart + 250 / hz;
-    // No active expiry while clients are paused (the dataset stays constant: src/server/pause.ts).
-    if (this.pause.type === PAUSE_OFF) for (const s of this.shards) {
-      let deleted: number;
-      do {
-        deleted = s.kernel.x.activeExpireCycle(now, 1000);
-        s.afterCall(); // each pass starts a new effect log: drain it before the next
-      } while (deleted > 0 && performance.now() < deadline);
-    }
-    this.latency.addSampleIfNeeded("expire-cycle", performance.now() - expireStart);
+    activeExpireCycle(this, now);
   }
 
   async close(): Promise<void> {

@@ -31,6 +31,12 @@ export class QuickList implements HostValue {
   /** Redis 7.0 stores every list as a quicklist (listpack lists arrived in 7.2). */
   encoding(): number { return ENC_QUICKLIST; }
 
+  /** One free per quicklist node, as quicklistRelease. */
+  release(): void {
+    while (this.chunks.length) this.chunks.popBack()!.length = 0;
+    this.length = 0;
+  }
+
   dup(): QuickList {
     const l = new QuickList();
     for (let c = 0; c < this.chunks.length; c++) l.chunks.pushBack(this.chunks.at(c).slice());

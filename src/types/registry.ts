@@ -31,6 +31,8 @@ export class HandleRegistry {
   private readonly pending = new Set<number>();
   private total = 0;
   watcher: RegistryWatcher | null = null;
+  /** Set while free() must release each dropped value itself (src/server/active-expire.ts). */
+  onRelease: ((v: HostValue) => void) | null = null;
 
   /** Registers a value and returns its new handle. */
   add(v: HostValue): number {
@@ -74,8 +76,10 @@ export class HandleRegistry {
 
   free(handles: number[]): void {
     for (const h of handles) {
-      if (this.watcher) { const v = this.values.get(h); if (v) this.watcher.before(h, v); }
+      const v = this.values.get(h);
+      if (v && this.watcher) this.watcher.before(h, v);
       this.values.delete(h);
+      if (v && this.onRelease) this.onRelease(v);
       this.pending.delete(h);
       const b = this.sizes.get(h);
       if (b !== undefined) {

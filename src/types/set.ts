@@ -67,6 +67,12 @@ export class SetValue implements HostValue {
   encoding(): number { return this.enc === "intset" ? ENC_INTSET : ENC_HT; }
   dup(): SetValue { return this.clone(); }
 
+  release(): void {
+    if (this.enc === "hashtable") for (const m of this.members) this.index.delete(m);
+    else this.index.clear();
+    this.members.length = 0;
+  }
+
   has(m: string): boolean { return this.index.has(m); }
 
   /** Adds m; false when it was already a member. */

@@ -191,6 +191,17 @@ export class StreamValue implements HostValue {
 
   encoding(): number { return ENC_STREAM; }
 
+  /** freeStream: each node, then each group's PEL entries and consumers. */
+  release(): void {
+    while (this.nodes.length) this.nodes.pop();
+    for (const g of this.groups.values()) {
+      while (g.pel.ids.length) { g.pel.ids.pop(); g.pel.vals.pop(); }
+      g.consumers.clear();
+    }
+    this.groups.clear();
+    this.length = 0;
+  }
+
   /**
    * streamAppendItem's tail: stores an entry under an ID the caller checked is greater than
    * lastId. A new node starts when the tail's entries (live + deleted) reach maxEntries or its

@@ -27,6 +27,14 @@ export interface HostValue {
   dup(): HostValue;
   /** OBJECT ENCODING, as an ENC_* number. */
   encoding(): number;
+  /**
+   * Frees the value's elements one by one, as Redis's decrRefCount of a deleted key does
+   * synchronously (src/server/active-expire.ts calls it when lazyfree-lazy-expire is no); the
+   * value is empty afterwards. Only the encodings Redis frees element by element do work
+   * proportional to their size (hashtable/skiplist members, quicklist nodes, stream nodes
+   * and PEL entries); an intset or listpack is one allocation.
+   */
+  release?(): void;
 }
 
 /** Thrown by typed lookups when the key holds another type; host type commands reply it (see keyspace.ts). */

@@ -126,6 +126,21 @@ export class ZSetValue implements HostValue {
   encoding(): number { return this.enc === "listpack" ? ENC_LISTPACK : ENC_SKIPLIST; }
   dup(): ZSetValue { return this.clone(); }
 
+  release(): void {
+    if (this.enc === "skiplist") {
+      for (const n of this.nodes) {
+        this.dict.delete(n.ele);
+        n.forward.fill(null);
+        n.backward = null;
+      }
+    } else this.dict.clear();
+    this.nodes.length = 0;
+    this.header.forward.fill(null);
+    this.header.span.fill(0);
+    this.tail = null;
+    this.level = 1;
+  }
+
   score(member: string): number | undefined { return this.dict.get(member)?.score; }
 
   has(member: string): boolean { return this.dict.has(member); }

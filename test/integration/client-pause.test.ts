@@ -50,6 +50,28 @@ describe("CLIENT PAUSE WRITE", () => {
     expect(await blockedClients()).toBe(0);
   });
 
+  // Redis 7.0.15 panics on CLIENT UNBLOCK <paused id> TIMEOUT ("Unknown btype in
+  // replyToBlockedClientTimedOut") and with ERROR sends the client -UNBLOCKED and later the
+  // postponed command's own reply too (two replies to one command). Later versions refuse it
+  // (valkey #2117: a pause is ended by CLIENT UNPAUSE), which is what we do.
+  it("CLIENT UNBLOCK of a paused client answers 0 and leaves it paused (TIMEOUT and ERROR)", async () => {
+    expect(await r.call("CLIENT", "PAUSE", "100000", "WRITE")).toBe("OK");
+    const c = await client();
+    const id = String(await c.client("ID"));
+    const replies: unknown[] = [];
+    const write = c.set("pause:u", "v").then((x) => replies.push(x), (e: Error) => replies.push(e.message));
+    await waitBlocked(1);
+    expect(await r.call("CLIENT", "UNBLOCK", id)).toBe(0);
+    expect(await r.call("CLIENT", "UNBLOCK", id, "TIMEOUT")).toBe(0);
+    expect(await r.call("CLIENT", "UNBLOCK", id, "ERROR")).toBe(0);
+    expect(await blockedClients()).toBe(1);
+    expect(replies).toEqual([]);
+    await r.call("CLIENT", "UNPAUSE");
+    await write;
+    expect(replies).toEqual(["OK"]);
+    expect(await c.get("pause:u")).toBe("v");
+  });
+
   it("postpones PUBLISH, PFCOUNT, EXEC of a write and EVAL of a script that may write, not no-writes scripts", async () => {
     await r.pfadd("pause:hll", "a");
     await r.call("CLIENT", "PAUSE", "100000", "WRITE");

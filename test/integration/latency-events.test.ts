@@ -1,0 +1,41 @@
+// Latency events other than command/fast-command (Redis's latency.c sources): the active
+// expire cycle's `expire-cycle` and `expire-del`, which Redis records when freeing an expired
+// big value stalls the cycle (lazyfree-lazy-expire no frees it synchronously, as we do).
+import { describe, it, expect } from "vitest";
+import type Redis from "ioredis";
+import { useServer } from "../helpers/server.js";
+
+let r: Redis;
+useServer((_s, c) => { r = c; });
+
+type Latest = [string, number, number, number][];
+
+async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("condition not met");
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+describe("expire-cycle and expire-del latency events", () => {
+  it("are recorded when the active expire cycle frees a big set synchronously", async () => {
+    await r.config("SET", "latency-monitor-threshold", "1");
+    await r.call("LATENCY", "RESET");
+    // 300k members: freeing them one by one takes well over the 1 ms threshold.
+    for (let i = 0; i < 300_000; i += 10_000) {
+      await r.sadd("lat:big", ...Array.from({ length: 10_000 }, (_, j) => "member:" + (i + j)));
+    }
+    expect(await r.scard("lat:big")).toBe(300_000);
+    await r.pexpire("lat:big", 10);
+    // DBSIZE does not touch the key (a lookup would expire it lazily, outside the cycle).
+    await waitFor(async () => (await r.dbsize()) === 0);
+    const latest = (await r.call("LATENCY", "LATEST")) as Latest;
+    const names = latest.map((e) => e[0]);
+    expect(names).toContain("expire-cycle");
+    expect(names).toContain("expire-del");
+    const history = (await r.call("LATENCY", "HISTORY", "expire-cycle")) as [number, number][];
+    expect(history.length).toBeGreaterThanOrEqual(1);
+    await r.config("SET", "latency-monitor-threshold", "0");
+  });
+});
