@@ -18,7 +18,9 @@
 //        STATUS_YIELD       the output region is large: send it, then call again.
 //   3. After each call the host drains freed handles and (if enabled) effect records.
 //
-// The kernel has no clock and no randomness of its own: both come from the host.
+// The kernel has no clock and no randomness of its own: both come from the host. (It reads
+// the host's monotonic clock only to time commands for the slow log and the latency monitor,
+// assembly/command-timing.ts; no result depends on it.)
 
 import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needBytes as parserNeed,
   protoError, argc as parsedArgc, argvPtr as parsedArgvPtr, protoMaxBulkLen } from "./resp/parser";
@@ -58,6 +60,8 @@ export function slotKeysLen(): usize { return keysLen; }
 export { snapshotDb } from "./persistence/snapshot";
 export { bgsaveBegin, bgsaveStep, bgsaveEnd, bgsaveOutPtr, bgsaveOutLen, bgsaveDrained, bgsaveCowBytes } from "./persistence/bgsave";
 import { blobPtr, blobLen } from "./cluster/migrate";
+import { timesCommand, commandClock, clockStale, noteCommandTime, resetSlowCommands, slowCommandsFull, slowBuf, slowCount } from "./command-timing";
+export { setSlowCommandThreshold } from "./command-timing";
 
 export const STATUS_DONE: i32 = 0;
 export const STATUS_HOST: i32 = 1;
@@ -139,6 +143,7 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
 function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   resetOutput();
   ranCount = 0;
+  resetSlowCommands();
   resetEffects();
   setNow(<i64>nowMs);
   selectDb(db);
@@ -182,7 +187,10 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     } else {
       const dirtyBefore = dirty;
       const errorsBefore = errorCount;
+      const timed = timesCommand(cmd.flags);
+      const t0 = timed ? commandClock() : 0;
       cmd.handler();
+      if (timed) noteCommandTime(cmdStart, pos, cmd.index, t0); else clockStale();
       cmd.calls++;
       if (ranCount < RAN_CAP) store<u16>(ranBuf + (<usize>ranCount << 1), <u16>cmd.index);
       ranCount++;
@@ -194,7 +202,7 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
         recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
       }
     }
-    if (outLen >= YIELD_OUTPUT_BYTES) {
+    if (outLen >= YIELD_OUTPUT_BYTES || slowCommandsFull()) {
       consumed = pos;
       return STATUS_YIELD;
     }
@@ -272,6 +280,9 @@ export function commandRejectedCalls(i: i32): f64 { return <f64>commands[i].reje
 /** How many commands the last process() ran, and where their indexes are (u16 each, at most 4096 kept). */
 export function ranCommands(): i32 { return ranCount; }
 export function ranCommandsPtr(): usize { return ranBuf; }
+/** The last process()'s commands that ran at least the slow threshold (assembly/command-timing.ts). */
+export function slowCommands(): i32 { return slowCount; }
+export function slowCommandsPtr(): usize { return slowBuf; }
 
 // ---- error statistics (INFO errorstats, total_error_replies) -------------------------------
 

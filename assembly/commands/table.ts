@@ -17,6 +17,8 @@ export const CMD_WRITE: u32 = 1;
 export const CMD_ROUTE_HOST: u32 = 2;
 /** The command may grow memory (Redis's denyoom): refused while the server is over maxmemory. */
 export const CMD_DENYOOM: u32 = 4;
+/** Redis's fast flag (O(1) or O(log N)): not timed on its own from a 1 ms slow threshold up (assembly/command-timing.ts). */
+export const CMD_FAST: u32 = 8;
 
 export class KernelCommand {
   next: KernelCommand | null = null;

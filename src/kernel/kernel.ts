@@ -47,6 +47,10 @@ export interface KernelExports {
   commandRejectedCalls(i: number): number;
   ranCommands(): number;
   ranCommandsPtr(): number;
+  /** Per-command timing (assembly/command-timing.ts): record commands of at least `ms`; negative: off. */
+  setSlowCommandThreshold(ms: number): void;
+  slowCommands(): number;
+  slowCommandsPtr(): number;
   errorCodeCount(): number;
   errorCodeNamePtr(i: number): number;
   errorCodeNameLen(i: number): number;
@@ -290,6 +294,8 @@ function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
         throw new Error(`kernel abort at ${line}:${col} (${msgPtr}, ${filePtr})`);
       },
       seed: () => Math.random() * 2 ** 53,
+      // Only read while the host asked for per-command timing (src/server/command-timing.ts).
+      monotonicMs: performance.now.bind(performance),
     },
   };
 }
@@ -302,7 +308,7 @@ function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
  */
 export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
-  "argvPtr", "commandNamePtr", "ranCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
+  "argvPtr", "commandNamePtr", "ranCommandsPtr", "slowCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
   "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen", "bgsaveOutPtr", "bgsaveOutLen",
 ] as const;
 

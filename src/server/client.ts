@@ -25,7 +25,8 @@ import { log } from "./log.js";
 import { skipValue } from "./resp-read.js";
 import { perfConfig } from "../config/perf-config.js";
 import { recordKernelRun, recordCall } from "../commands/stats.js";
-import { logSlowKernelRun, logRoutedCall } from "./slowlog.js";
+import { logRoutedCall } from "./slowlog.js";
+import { logSlowKernelCommands } from "./command-timing.js";
 import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, takeBatch } from "./reply-batch.js";
 import { unixSocketPath } from "./unix-socket.js";
 
@@ -298,19 +299,16 @@ export class Client {
         // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads;
         // on a stale replica, to be refused (stale-replica.ts); after rename-command of a
         // kernel command, to be looked up by its new name; under CLIENT PAUSE, to be
-        // postponed or run; with a slowlog threshold under 1 ms, to be timed one by one
-        // (src/server/slowlog.ts).
+        // postponed or run.
         shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
           (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
-          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0 || this.server.slowlog.perCommand);
+          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0);
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
         const ms = performance.now() - t0;
         recordKernelRun(this.server, k.x, k.mem, ms);
-        if (ms * 1000 >= this.server.slowlog.slowerThanUs || ms >= this.server.latency.thresholdMs) {
-          logSlowKernelRun(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? k.x.consumedPos() : k.x.commandStart(), ms);
-        }
+        logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? k.x.consumedPos() : k.x.commandStart(), ms);
         const out = k.output();
         if (out.length) this.write(out, false);
         shard.afterCall();

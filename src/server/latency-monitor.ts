@@ -4,10 +4,11 @@
 // time high. LATENCY DOCTOR's report and LATENCY GRAPH's sparkline are Redis's, text for text.
 //
 // Sources here: every command Server.run times ("fast-command" for commands flagged fast),
-// a kernel call as a whole (it may run a pipeline of commands: src/server/slowlog.ts), and
-// the active expire cycle of serverCron. Other families may call addSampleIfNeeded for
+// each command the kernel runs (timed by the kernel: src/server/command-timing.ts), and
+// the active expire cycle (src/server/active-expire.ts). Other families may call addSampleIfNeeded for
 // their own events (Redis's fork, aof-*, eviction-*).
 import type { Server } from "./server.js";
+import { applyCommandTiming } from "./command-timing.js";
 
 const LATENCY_TS_LEN = 160;
 const LATENCY_GRAPH_COLS = 80;
@@ -44,6 +45,7 @@ export class LatencyMonitor {
     const update = () => {
       this.threshold = server.config.getNumber("latency-monitor-threshold");
       this.thresholdMs = this.threshold > 0 ? this.threshold : Infinity;
+      applyCommandTiming(server);
     };
     server.config.onApply("latency-monitor-threshold", update);
     update();

@@ -12,12 +12,14 @@ export { STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD };
 const CMD_WRITE = 1;
 const CMD_ROUTE_HOST = 2;
 const CMD_DENYOOM = 4;
+const CMD_FAST = 8;
 
 /** The kernel's flags for a command table row (the embedded kernel's table is generated from this too). */
 export function kernelFlags(spec: CommandSpec): number {
   let flags = spec.flags.has("write") ? CMD_WRITE : 0;
   if (spec.firstKey <= 0 || spec.flags.has("movablekeys")) flags |= CMD_ROUTE_HOST;
   if (spec.flags.has("denyoom")) flags |= CMD_DENYOOM;
+  if (spec.flags.has("fast")) flags |= CMD_FAST;
   return flags;
 }
 

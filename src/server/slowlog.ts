@@ -3,12 +3,8 @@
 //
 // Timing. Host commands (and kernel commands run through Server.run: MULTI/EXEC, handed
 // back) are timed one by one in Server.run. The kernel runs every complete command of a
-// read in one call, so only the call as a whole is timed. Below PER_COMMAND_BELOW_US the
-// kernel therefore hands every command back (Client.processRange's useQueueing condition),
-// so that each one is timed and logged exactly (slower, but such thresholds are for
-// debugging). At and above it, a kernel call that ran one command and took at least the
-// threshold logs that command with the call's time; a slow call that ran several commands
-// (a pipeline) cannot say which one was slow and logs none of them.
+// read in one call and times each one itself while a threshold is set
+// (src/server/command-timing.ts), so a slow command inside a pipeline is logged on its own.
 //
 // As in Redis: EXEC is not logged (its commands are), commands called by scripts are not
 // (the script is), a blocked command is logged when it is unblocked, the logged arguments
@@ -17,12 +13,10 @@
 import type { Client } from "./client.js";
 import type { Server } from "./server.js";
 import type { CommandSpec } from "../commands/table.js";
-import type { Kernel } from "../kernel/kernel.js";
 import { redactArgv } from "./redact.js";
 import { scriptingOf } from "../commands/scripting.js";
+import { applyCommandTiming } from "./command-timing.js";
 
-/** Thresholds below this (µs) time each kernel command on its own. */
-export const PER_COMMAND_BELOW_US = 1000;
 const SLOWLOG_ENTRY_MAX_ARGC = 32;
 const SLOWLOG_ENTRY_MAX_STRING = 128;
 
@@ -46,8 +40,6 @@ export class SlowLog {
   /** The same, Infinity when disabled: kernel calls at least this long are looked at. */
   slowerThanUs = 10000;
   private maxLen = 128;
-  /** Each kernel command is handed back to be timed on its own (a threshold below PER_COMMAND_BELOW_US). */
-  perCommand = false;
   /** Blocked commands, logged when they are unblocked (with the time of their first run). */
   readonly pendingUnblock = new Map<Client, { argv: Buffer[]; usec: number }>();
 
@@ -62,9 +54,9 @@ export class SlowLog {
     const update = () => {
       this.slowerThan = cfg.getNumber("slowlog-log-slower-than");
       this.maxLen = cfg.getNumber("slowlog-max-len");
-      this.perCommand = this.slowerThan >= 0 && this.slowerThan < PER_COMMAND_BELOW_US;
       this.slowerThanUs = this.slowerThan < 0 ? Infinity : this.slowerThan;
       this.trim();
+      applyCommandTiming(server);
     };
     cfg.onApply("slowlog-log-slower-than", update);
     cfg.onApply("slowlog-max-len", update);
@@ -141,25 +133,6 @@ const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fc
 function inScriptCall(server: Server, client: Client): boolean {
   const s = scriptingOf(server);
   return s.run !== null && s.caller === client;
-}
-
-/**
- * A kernel call (Client.processRange) that ran its commands for at least `ms`: the latency
- * monitor's command event for the call, and the slow log's entry when it ran one command,
- * whose arguments are read back from the request bytes [start, end).
- */
-export function logSlowKernelRun(server: Server, client: Client, k: Kernel, start: number, end: number, ms: number): void {
-  const n = k.x.ranCommands();
-  if (n === 0) return;
-  let fast = true;
-  let p = k.x.ranCommandsPtr();
-  for (let i = 0; i < Math.min(n, 4096); i++, p += 2) {
-    if (!server.kernelSpecs[k.mem[p] | (k.mem[p + 1] << 8)]?.flags.has("fast")) fast = false;
-  }
-  server.latency.addSampleIfNeeded(fast ? "fast-command" : "command", ms);
-  if (n !== 1 || server.slowlog.slowerThan < 0 || ms * 1000 < server.slowlog.slowerThan) return;
-  const argv = firstCommandArgv(k.mem, start, end);
-  if (argv) server.slowlog.pushIfNeeded(client, argv, ms * 1000);
 }
 
 /** A kernel command the router ran over several shards, timed as one call: logCall, its argv read back from its request bytes. */

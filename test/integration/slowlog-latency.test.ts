@@ -101,6 +101,36 @@ describe("SLOWLOG", () => {
     expect(e[2]).toBeGreaterThanOrEqual(1000);
   });
 
+  it("from 1 ms up, logs the slow kernel command inside a pipeline, with its own arguments and time", async () => {
+    await r.config("SET", "slowlog-log-slower-than", "1000");
+    await r.config("SET", "latency-monitor-threshold", "1");
+    await r.call("LATENCY", "RESET");
+    // One socket write: the kernel runs all four in one call. SETRANGE far out allocates and
+    // zeroes ~30 MB, BITCOUNT then counts every byte: each takes well over 1 ms; SET and GET
+    // take microseconds.
+    const key = "{sl}big";
+    const p = r.pipeline();
+    p.set("{sl}a", "1");
+    p.setrange(key, 30_000_000, "x");
+    p.bitcount(key);
+    p.get("{sl}a");
+    await r.call("SLOWLOG", "RESET");
+    const res = await p.exec();
+    expect(res!.map((x) => x[1])).toEqual(["OK", 30_000_001, 4, "1"]);
+    const entries = await slowlog();
+    const logged = entries.map((e) => e[3].join(" "));
+    expect(logged).toContain(`bitcount ${key}`);
+    expect(logged).toContain(`setrange ${key} 30000000 x`);
+    expect(logged).not.toContain("set {sl}a 1");
+    expect(logged).not.toContain("get {sl}a");
+    for (const e of entries) expect(e[2]).toBeGreaterThanOrEqual(1000);
+    // The latency monitor's command event comes from the same per-command timing.
+    const latest = (await r.call("LATENCY", "LATEST")) as [string, number, number, number][];
+    expect(latest.map((l) => l[0])).toContain("command");
+    await r.config("SET", "latency-monitor-threshold", "0");
+    await r.del(key);
+  });
+
   it("logs nothing when disabled (-1), and only commands as slow as the threshold", async () => {
     await r.config("SET", "slowlog-log-slower-than", "-1");
     await r.call("SLOWLOG", "RESET");
