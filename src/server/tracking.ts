@@ -25,6 +25,7 @@
 // redirection gets nothing (RESP2 has no out-of-band replies). A redirect client that went
 // away is reported with a "tracking-redir-broken" push to a RESP3 tracking client.
 import type { Client } from "./client.js";
+import { TrackingTable } from "./tracking-table.js";
 import type { Server } from "./server.js";
 import type { CommandSpec } from "../commands/table.js";
 import { keysFromSpecs } from "../commands/command.js";
@@ -64,7 +65,7 @@ const RO_SCRIPT_COMMANDS = new Set(["eval_ro", "evalsha_ro", "fcall_ro"]);
 
 export class Tracking {
   /** Key name (latin1) -> ids of the clients that may have it cached (Redis's TrackingTable). */
-  private readonly table = new Map<string, Set<number>>();
+  private readonly table = new TrackingTable();
   private totalItems = 0;
   /** BCAST prefix (latin1) -> its state (Redis's PrefixTable). */
   private readonly prefixTable = new Map<string, BcastState>();
@@ -245,8 +246,7 @@ export class Tracking {
     if (!refs || refs.length === 0) return;
     for (const r of refs) {
       const key = argv[r.pos].toString("latin1");
-      let ids = this.table.get(key);
-      if (!ids) this.table.set(key, (ids = new Set()));
+      const ids = this.table.getOrAdd(key);
       if (!ids.has(id)) {
         ids.add(id);
         this.totalItems++;
@@ -395,9 +395,9 @@ export class Tracking {
   }
 
   /**
-   * Redis's trackingLimitUsedSlots: over tracking-table-max-keys, drop keys (oldest first,
-   * where Redis walks at random) with an invalidation, as if they had changed; the effort
-   * grows each time one pass was not enough.
+   * Redis's trackingLimitUsedSlots: over tracking-table-max-keys, drop keys picked at random
+   * (raxRandomWalk) with an invalidation, as if they had changed; the effort grows each time
+   * one pass was not enough.
    */
   limitUsedSlots(): void {
     const max = this.server.config.getNumber("tracking-table-max-keys");
@@ -406,8 +406,9 @@ export class Tracking {
       return;
     }
     let effort = 100 * (this.limitTimeouts + 1);
-    for (const key of this.table.keys()) {
-      if (effort-- <= 0) break;
+    while (effort-- > 0) {
+      const key = this.table.randomKey();
+      if (key === undefined) break;
       this.invalidateKey(Buffer.from(key, "latin1"), null, false);
       if (this.table.size <= max) {
         this.limitTimeouts = 0;
@@ -421,6 +422,9 @@ export class Tracking {
 /** Writes a push behind the reply being built (afterReply), or now, out of band. */
 function deliver(c: Client, bytes: string | Buffer, afterReply: boolean, beforeReply = false): void {
   const b = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+  // Under CLIENT REPLY OFF / SKIP the reply is dropped, but pushes are not (Redis's
+  // CLIENT_PUSHING): the client's own invalidation still goes out.
+  if (afterReply && (c.replyOff || c.skipNextReply)) return c.writePush(b);
   // A client whose reply is being built (served from a blocking command) gets it behind the reply.
   if (afterReply || (c.reply.pending > 0 && !beforeReply)) c.reply.raw(b);
   else c.writePush(b);
