@@ -49,7 +49,7 @@ const HELP: string[] = [
   "    Return the number of references of the value associated with the specified",
   "    <key>.",
   "HELP",
-  "    Print this help.",
+  "    Prints this help.",
 ];
 
 function objectCommand(): void {

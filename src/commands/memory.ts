@@ -104,16 +104,19 @@ export function registerMemoryCommands(t: CommandTable): void {
       ["aof.buffer", 0],
       ["lua.caches", 0],
       ["functions.caches", 0],
-      ["overhead.total", overhead],
     ];
-    reply.mapLen(fields.length + dbs.length + 16);
+    reply.mapLen(fields.length + dbs.length + 17);
     for (const [k, v] of fields) { reply.bulk(k); reply.integer(v as number); }
     for (const [db, main, exp] of dbs) {
       reply.bulk(`db.${db}`);
-      reply.mapLen(2);
+      reply.mapLen(3);
       reply.bulk("overhead.hashtable.main"); reply.integer(main);
       reply.bulk("overhead.hashtable.expires"); reply.integer(exp);
+      // Cluster mode's slot-to-keys index: the kernel's slot index lives in its entries.
+      reply.bulk("overhead.hashtable.slot-to-keys"); reply.integer(0);
     }
+    // After the per-db maps, as Redis's memoryCommand (field names and order are Redis's).
+    reply.bulk("overhead.total"); reply.integer(overhead);
     const pct = (a: number, b: number) => (b > 0 ? (a * 100) / b : 0);
     reply.bulk("keys.count"); reply.integer(keys);
     reply.bulk("keys.bytes-per-key"); reply.integer(keys ? Math.floor((m.used - USED_MEMORY_STARTUP) / keys) : 0);
@@ -125,8 +128,8 @@ export function registerMemoryCommands(t: CommandTable): void {
     reply.bulk("allocator.resident"); reply.integer(mu.rss);
     reply.bulk("allocator-fragmentation.ratio"); reply.double(1);
     reply.bulk("allocator-fragmentation.bytes"); reply.integer(0);
-    reply.bulk("allocator.rss-ratio"); reply.double(1);
-    reply.bulk("allocator.rss-bytes"); reply.integer(0);
+    reply.bulk("allocator-rss.ratio"); reply.double(1);
+    reply.bulk("allocator-rss.bytes"); reply.integer(0);
     reply.bulk("rss-overhead.ratio"); reply.double(1);
     reply.bulk("rss-overhead.bytes"); reply.integer(0);
     reply.bulk("fragmentation"); reply.double(m.used ? mu.rss / m.used : 0);

@@ -156,3 +156,30 @@ describe("pub/sub with two ioredis clients", () => {
     sub.disconnect();
   });
 });
+
+describe("slow subscribers", () => {
+  it("a subscriber that does not read is disconnected past client-output-buffer-limit pubsub's hard limit", async () => {
+    const net = await import("node:net");
+    const sock = net.connect(srv.port, "127.0.0.1");
+    await new Promise((res) => sock.once("connect", res));
+    sock.write("*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nslow\r\n");
+    await new Promise((res) => sock.once("data", res));
+    sock.pause(); // reads nothing more: the server's unsent output grows
+    const closed = new Promise<void>((res) => sock.once("close", () => res()));
+    await r.config("SET", "client-output-buffer-limit", "pubsub 1mb 0 0");
+    try {
+      const payload = "x".repeat(100_000);
+      let receivers = 1;
+      // Kernel socket buffers take some megabytes first; then the limit is crossed.
+      for (let i = 0; i < 1000 && receivers > 0; i++) receivers = await r.publish("slow", payload);
+      expect(receivers).toBe(0);
+      sock.on("error", () => {});
+      sock.resume(); // read what was sent before the server closed it, then see the close
+      await closed;
+      expect(await r.pubsub("NUMSUB", "slow")).toEqual(["slow", 0]);
+    } finally {
+      await r.config("SET", "client-output-buffer-limit", "pubsub 32mb 8mb 60");
+      sock.destroy();
+    }
+  });
+});
