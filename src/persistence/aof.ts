@@ -656,8 +656,13 @@ export class Aof {
       const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
       this.pending = [];
       try {
+        const writeStart = performance.now();
         slowDisk();
         writeSync(this.fd, data);
+        // flushAppendOnlyFile's latency events (no fsync runs in the background here).
+        const latency = this.server.latency;
+        latency.sampleSince(this.p.bgsaveInProgress || this.rewriteInProgress ? "aof-write-active-child" : "aof-write-alone", writeStart, 0);
+        latency.sampleSince("aof-write", writeStart, 0);
         this.currentSize += data.length;
         if (!this.lastWriteOk) {
           this.lastWriteOk = true;
@@ -674,7 +679,11 @@ export class Aof {
         log("warning", `Error writing to the AOF file: ${(e as Error).message}`);
       }
     }
-    if (sync) { try { fsyncSync(this.fd); } catch { /* reported by the next write */ } }
+    if (sync) {
+      const fsyncStart = performance.now();
+      try { fsyncSync(this.fd); } catch { /* reported by the next write */ }
+      if (this.server.config.getString("appendfsync") === "always") this.server.latency.sampleSince("aof-fsync-always", fsyncStart, 0);
+    }
   }
 
   /** The running rewrite: its child writer and snapshot. */

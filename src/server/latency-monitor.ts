@@ -5,7 +5,11 @@
 //
 // Sources here: every command Server.run times ("fast-command" for commands flagged fast),
 // each command the kernel runs (timed by the kernel: src/server/command-timing.ts), and
-// the active expire cycle (src/server/active-expire.ts). Other families may call addSampleIfNeeded for
+// the active expire cycle (src/server/active-expire.ts: expire-cycle, expire-del), eviction
+// (src/server/maxmemory.ts: eviction-cycle, eviction-del) and AOF writes
+// (src/persistence/aof.ts: aof-write, aof-write-alone / aof-write-active-child,
+// aof-fsync-always). There is no fork (background saves are in-process snapshots), so no
+// fork event. Other families may call addSampleIfNeeded for
 // their own events (Redis's fork, aof-*, eviction-*).
 import type { Server } from "./server.js";
 import { applyCommandTiming } from "./command-timing.js";
@@ -54,6 +58,15 @@ export class LatencyMonitor {
   /** latencyAddSampleIfNeeded: `ms` milliseconds of `event`, kept when at or above the threshold. */
   addSampleIfNeeded(event: string, ms: number): void {
     if (this.threshold > 0 && ms >= this.threshold) this.addSample(event, Math.floor(ms));
+  }
+
+  /**
+   * latencyEndMonitor + latencyAddSampleIfNeeded for an operation that started at `start`
+   * (performance.now()); returns `result`, so a caller can sample on its way out.
+   */
+  sampleSince<T>(event: string, start: number, result: T): T {
+    if (this.threshold > 0) this.addSampleIfNeeded(event, performance.now() - start);
+    return result;
   }
 
   /** latencyAddSample. */

@@ -159,21 +159,25 @@ export class MaxMemory {
     // writes find room without each being handed back by its kernel to evict one key.
     const target = limit - Math.min(16 * 1024, Math.floor(limit / 1024));
     let dry = 0;
+    const latency = this.server.latency;
+    const cycleStart = performance.now();
     for (let n = 0; used > target; n++) {
-      if (n >= MAX_EVICTIONS_PER_CHECK) { this.schedule(); return true; }
+      if (n >= MAX_EVICTIONS_PER_CHECK) { this.schedule(); return latency.sampleSince("eviction-cycle", cycleStart, true); }
       const shard = shards[this.cursor++ % shards.length];
+      const delStart = performance.now();
       const freed = shard.kernel.x.evictOne(this.policy, this.samples, now);
       // Frees the evicted key's host value and publishes its EFFECT_EVICTED.
       shard.afterCall();
       if (freed < 0) {
-        if (++dry >= shards.length) return used <= limit;
+        if (++dry >= shards.length) return latency.sampleSince("eviction-cycle", cycleStart, used <= limit);
         continue;
       }
+      latency.sampleSince("eviction-del", delStart, true);
       dry = 0;
       this.server.stats.evictedKeys++;
       used = this.usedForEviction();
     }
-    return true;
+    return latency.sampleSince("eviction-cycle", cycleStart, true);
   }
 
   /** Redis's isSafeToPerformEvictions: a replica mirrors its master (replica-ignore-maxmemory). */

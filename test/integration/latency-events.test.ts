@@ -39,3 +39,47 @@ describe("expire-cycle and expire-del latency events", () => {
     await r.config("SET", "latency-monitor-threshold", "0");
   });
 });
+
+describe("eviction and AOF latency events", () => {
+  it("eviction-cycle when maxmemory evicts many keys in one cycle", async () => {
+    await r.flushall();
+    await r.config("SET", "latency-monitor-threshold", "1");
+    await r.call("LATENCY", "RESET");
+    for (let i = 0; i < 100_000; i += 10_000) {
+      const args: string[] = [];
+      for (let j = i; j < i + 10_000; j++) args.push("{lat}:" + j, "value:" + j);
+      await r.mset(...args);
+    }
+    try {
+      await r.config("SET", "maxmemory-policy", "allkeys-random");
+      // One eviction cycle (before the next command) evicts tens of thousands of keys.
+      await r.config("SET", "maxmemory", "2mb");
+      await waitFor(async () => (await r.dbsize()) < 50_000);
+      const names = ((await r.call("LATENCY", "LATEST")) as Latest).map((e) => e[0]);
+      expect(names).toContain("eviction-cycle");
+    } finally {
+      await r.config("SET", "maxmemory", "0");
+      await r.config("SET", "maxmemory-policy", "noeviction");
+      await r.config("SET", "latency-monitor-threshold", "0");
+    }
+  });
+
+  it("aof-write (and aof-write-alone or -active-child) when a big write reaches the AOF", async () => {
+    await r.flushall();
+    await r.config("SET", "appendonly", "yes");
+    try {
+      await waitFor(async () => /aof_rewrite_in_progress:0/.test(await r.info("persistence")) &&
+        /aof_enabled:1/.test(await r.info("persistence")));
+      await r.config("SET", "latency-monitor-threshold", "1");
+      await r.call("LATENCY", "RESET");
+      await r.set("lat:aof", "x".repeat(32 * 1024 * 1024));
+      const names = ((await r.call("LATENCY", "LATEST")) as Latest).map((e) => e[0]);
+      expect(names).toContain("aof-write");
+      expect(names.some((n) => n === "aof-write-alone" || n === "aof-write-active-child")).toBe(true);
+    } finally {
+      await r.config("SET", "latency-monitor-threshold", "0");
+      await r.config("SET", "appendonly", "no");
+      await r.del("lat:aof");
+    }
+  });
+});
