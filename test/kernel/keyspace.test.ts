@@ -524,7 +524,7 @@ describe("OBJECT", () => {
   it("HELP, unknown subcommands and subcommand arity answer as Redis", () => {
     const help = t.r("object", "help");
     expect(help[0]).toBe("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    expect(help.at(-1)).toBe("    Print this help.");
+    expect(help.at(-1)).toBe("    Prints this help.");
     expect(t.r("object", "foo")).toEqual({ err: "ERR unknown subcommand 'foo'. Try OBJECT HELP." });
     expect(t.r("object", "help", "x")).toEqual({ err: "ERR wrong number of arguments for 'object|help' command" });
     expect(t.r("object", "encoding")).toEqual({ err: "ERR wrong number of arguments for 'object|encoding' command" });
