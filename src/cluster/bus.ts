@@ -44,6 +44,8 @@ export interface WireSender extends WireNode {
   offset: number;
   /** A master paused for a manual failover (CLUSTERMSG_FLAG0_PAUSED). */
   paused?: boolean;
+  /** cluster-replica-no-failover yes on the sender (CLUSTER_NODE_NOFAILOVER). */
+  noFailover?: boolean;
   /** A failover auth request from a manual failover: vote even though the master is up. */
   forceAck?: boolean;
 }
@@ -349,6 +351,7 @@ export class ClusterBus {
       id: me.id, ip: me.ip, port: me.port, cport: me.cport, configEpoch: st.epochOf(me),
       slots: st.rangesOf(owner), master: me.master?.id ?? null, offset: this.hooks.replOffset(),
       ...this.hooks.headerFlags(),
+      ...(me.noFailover ? { noFailover: true } : {}),
     };
   }
 
@@ -406,6 +409,7 @@ export class ClusterBus {
     if (msg.currentEpoch > st.currentEpoch) st.currentEpoch = msg.currentEpoch;
     if (msg.sender.configEpoch > sender.configEpoch) sender.configEpoch = msg.sender.configEpoch;
     sender.replOffset = Number(msg.sender.offset) || 0;
+    sender.noFailover = msg.sender.noFailover === true;
     this.updateRole(sender, msg.sender.master);
     this.hooks.onHeader(sender, msg);
     if (!sender.master) {

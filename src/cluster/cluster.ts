@@ -99,6 +99,8 @@ export class Cluster {
 
   /** Periodic work after the bus's (100 ms): failover, the replica's link, held writes. */
   private cron(now: number): void {
+    // Our own "nofailover" flag follows the config (clusterUpdateMyselfFlags).
+    this.state.myself.noFailover = this.server.config.getBool("cluster-replica-no-failover");
     this.failover.cron(now);
     const me = this.state.myself;
     if (me.master && !replicationOf(this.server).link) setMaster(this.server, me.master.ip, me.master.port);

@@ -46,6 +46,8 @@ export interface ClusterNode {
    * migration once orphaned (Redis's CLUSTER_NODE_MIGRATE_TO).
    */
   migrateTo?: boolean;
+  /** cluster-replica-no-failover yes there (shown as "nofailover" in CLUSTER NODES). */
+  noFailover?: boolean;
   /** Since when it has been an orphaned master (replica-migration.ts), 0 if not. */
   orphanedTime?: number;
 }
@@ -196,6 +198,7 @@ export class ClusterState {
     if (n.pfail && !n.fail) flags.push("fail?");
     if (n.fail) flags.push("fail");
     if (n.handshake) flags.push("handshake");
+    if (n.noFailover) flags.push("nofailover");
     const link = n.myself || (n.pongReceived > 0 && !n.pfail && !n.fail) ? "connected" : "disconnected";
     let line = `${n.id} ${n.ip}:${n.port}@${n.cport} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
       `${n.myself ? 0 : n.pingSent} ${n.myself ? 0 : n.pongReceived} ${this.epochOf(n)} ${link}`;

@@ -82,6 +82,18 @@ describe("cluster replica with READONLY clients (1 primary + 1 replica)", () => 
     }
   });
 
+  it("shows a replica with cluster-replica-no-failover yes as nofailover on every node", async () => {
+    await replica.call("config", "set", "cluster-replica-no-failover", "yes");
+    try {
+      const id = String(await replica.call("cluster", "myid"));
+      await waitFor("the primary to see the flag", async () =>
+        String(await primary.call("cluster", "nodes")).split("\n").some((l) => l.startsWith(`${id} `) && l.split(" ")[2] === "slave,nofailover"));
+      expect(String(await replica.call("cluster", "nodes"))).toContain("myself,slave,nofailover");
+    } finally {
+      await replica.call("config", "set", "cluster-replica-no-failover", "no");
+    }
+  });
+
   it("redirects a shebang script that may write to the primary with MOVED", async () => {
     await expect(replica.call("eval", "#!lua\nreturn redis.call('del', KEYS[1])", "1", "a"))
       .rejects.toThrow(/^MOVED 15495 127\.0\.0\.1:/);
