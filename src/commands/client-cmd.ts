@@ -2,6 +2,7 @@
 // Redis 7.0's networking.c. CLIENT LIST lines carry Redis's fields in Redis's order; the
 // fields of features other families own (pub/sub counts, MULTI, flags such as P x b t)
 // come from clientInfoProviders, which those families extend.
+import { queryBufferFree } from "../server/querybuf.js";
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import type { Client } from "../server/client.js";
@@ -61,7 +62,7 @@ export function clientInfoString(server: Server, c: Client): string {
     `age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
     `flags=${flags} db=${c.db} sub=${clientInfoProviders.sub(c)} psub=${clientInfoProviders.psub(c)} ` +
     `ssub=${clientInfoProviders.ssub(c)} multi=${clientInfoProviders.multi(c)} qbuf=${qbuf} ` +
-    `qbuf-free=${qbuf ? Math.max(0, 20474 - qbuf) : 0} argv-mem=${argvMem} multi-mem=${multiMemory(c)} rbs=16384 rbp=16384 ` +
+    `qbuf-free=${queryBufferFree(c)} argv-mem=${argvMem} multi-mem=${multiMemory(c)} rbs=16384 rbp=16384 ` +
     `obl=0 oll=0 omem=${omem} tot-mem=${clientMemoryUsage(c)} events=r cmd=${c.lastCommand} ` +
     `user=${c.user} redir=${clientInfoProviders.redir(c)} resp=${c.resp}`;
   void server;

@@ -3,7 +3,7 @@
 //
 //   shards = 1                       # kernel instances (WASM), each owning a slot range
 //   [buffers]
-//   output_high_water = "1mb"        # unsent reply bytes above which a client's input waits
+//   output_high_water = "16mb"       # unsent reply bytes above which a client's input waits
 //   input_region = "64kb"            # initial size of each shard's request region
 //   [kernel]
 //   initial_memory = "0"             # linear memory each shard reserves at start-up (0 = as needed)
@@ -32,7 +32,7 @@ export interface PerfConfig {
 
 export const PERF_DEFAULTS: Omit<PerfConfig, "source"> = {
   shards: 1,
-  buffers: { outputHighWater: 1 << 20, inputRegion: 64 * 1024 },
+  buffers: { outputHighWater: 16 << 20, inputRegion: 64 * 1024 },
   kernel: { initialMemory: 0, maxMemory: 0 },
 };
 

@@ -172,6 +172,17 @@ export class PubSub {
     this.checkLimit(c);
   }
 
+  /**
+   * serverCron (Redis's clientsCron → closeClientOnOutputBufferLimitReached): a subscriber
+   * over the soft limit that gets no more messages is still closed once its time is up.
+   */
+  cronCheckLimits(): void {
+    for (const c of [...this.softSince.keys()]) {
+      if (c.closed) this.softSince.delete(c);
+      else this.checkLimit(c);
+    }
+  }
+
   /** client-output-buffer-limit pubsub: Redis's checkClientOutputBufferLimits for a subscriber. */
   private checkLimit(c: Client): void {
     const lim = this.limit;

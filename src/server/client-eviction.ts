@@ -16,6 +16,7 @@ import type { Server } from "./server.js";
 import type { Client } from "./client.js";
 import { log } from "./log.js";
 import { replicationOf } from "../repl/replication.js";
+import { trackingOf } from "./tracking.js";
 
 /** What a client costs before any buffer: Redis's client struct plus its 16 KB static reply buffer. */
 export const CLIENT_BASE_BYTES = 22426;
@@ -25,6 +26,10 @@ const PROTO_MBULK_BIG_ARG = 32 * 1024;
 
 /** Memory other families hold for a client (tracking prefixes...), added to tot-mem. */
 export const clientMemoryProviders: ((c: Client) => number)[] = [];
+
+/** A BCAST tracking prefix: Redis counts rax nodes (an underestimate); a node and its few bytes here. */
+const TRACKING_PREFIX_BYTES = 16;
+clientMemoryProviders.push((c) => (trackingOf(c.server).stateOf(c)?.prefixes.size ?? 0) * TRACKING_PREFIX_BYTES);
 
 /** Bytes of commands queued in MULTI (CLIENT LIST multi-mem). */
 export function multiMemory(c: Client): number {
@@ -57,8 +62,29 @@ export class ClientEviction {
   private readonly measured = new Map<Client, number>();
   private total = 0;
   private evicting = false;
+  /** Clients whose output grew outside their own commands (pub/sub deliveries): measured before the next command. */
+  private readonly grown = new Set<Client>();
 
   constructor(private readonly server: Server) {}
+
+  /**
+   * Another client's command (PUBLISH) added to c's output buffer. Redis updates such a
+   * client's memory as the reply is appended and evicts clients at the next processCommand,
+   * before key eviction; so do we (check()).
+   */
+  outputGrew(c: Client): void {
+    if (this.limit > 0) this.grown.add(c);
+  }
+
+  /** Before a command and before key eviction (Redis's evictClients in processCommand). */
+  check(): void {
+    if (this.grown.size === 0) return;
+    const limit = this.limit;
+    if (limit <= 0) return this.grown.clear();
+    for (const c of this.grown) this.measure(c);
+    this.grown.clear();
+    if (this.total > limit) this.evict(limit);
+  }
 
   /** maxmemory-clients in bytes (a percentage is of maxmemory), 0 when off. */
   get limit(): number {
@@ -92,6 +118,7 @@ export class ClientEviction {
   }
 
   forget(c: Client): void {
+    this.grown.delete(c);
     const m = this.measured.get(c);
     if (m === undefined) return;
     this.total -= m;
@@ -132,6 +159,9 @@ export class ClientEviction {
         this.forget(c);
         this.server.stats.evictedClients++;
         c.kill();
+        // Gone at once, as Redis's freeClient (CLIENT LIST must not show it; the socket's
+        // close event does the rest of the clean-up later).
+        this.server.clients.delete(c.id);
       }
     } finally {
       this.evicting = false;

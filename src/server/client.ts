@@ -16,6 +16,7 @@
 // that, client-output-buffer-limit's normal class (hard, soft + seconds; Redis's default
 // 0 0 0 = none) disconnects a client whose unsent replies exceed it.
 import { staleReplica } from "./stale-replica.js";
+import { noteQueryRead } from "./querybuf.js";
 import type { Socket } from "node:net";
 import type { Server } from "./server.js";
 import type { Shard } from "./shard.js";
@@ -143,6 +144,7 @@ export class Client {
     this.lastInteraction = Date.now();
     this.server.stats.netInputBytes += chunk.length;
     this.server.stats.readsProcessed++;
+    noteQueryRead(this, chunk.length);
     if (this.region) {
       this.appendToRegion(chunk);
     } else {
@@ -472,6 +474,8 @@ export class Client {
   writePush(b: Buffer): void {
     if (this.closed) return;
     this.server.stats.netOutputBytes += b.length;
+    // Another client's command grew this one's output: maxmemory-clients looks at it next.
+    this.server.maxmemory.clientEviction.outputGrew(this);
     // In order with this client's replies of the read being run (a message it published itself).
     if (batchOpen(this)) return appendToBatch(b, true);
     this.server.stats.writesProcessed++;

@@ -28,6 +28,7 @@ import { replicationOf } from "../repl/replication.js";
 import { buggify, definePoint } from "../util/buggify.js";
 import { ClientEviction } from "./client-eviction.js";
 import { installLazyFree } from "./lazyfree.js";
+import { resizeQueryBuffers } from "./querybuf.js";
 
 definePoint("alloc-failure", "a command that may grow memory (denyoom) gets -OOM, as when memory cannot be had", 0.01);
 
@@ -116,6 +117,8 @@ export class MaxMemory {
    */
   check(): boolean {
     if (buggify("alloc-failure")) return this.injectOom();
+    // Clients first, then keys: a client evicted for its buffers frees memory without a key going.
+    this.clientEviction.check();
     if (this.limit <= 0 && !this.capped && !this.oom) return false;
     this.updateState(true);
     return this.oom;
@@ -139,6 +142,8 @@ export class MaxMemory {
   /** serverCron: clients' buffers measured again, then check(). */
   cron(): void {
     this.refreshClients();
+    this.server.pubsub.cronCheckLimits();
+    resizeQueryBuffers(this.server);
     this.check();
     this.clientEviction.checkAll();
   }

@@ -1,0 +1,155 @@
+// Client memory limits: subscribers' output buffers under maxmemory-clients (evicted before
+// any key), the pubsub soft output limit enforced on cron when no more messages arrive, the
+// query buffer's modelled allocation in CLIENT LIST (qbuf-free, resized on cron), and a
+// client that pipelines several MB of replies without reading is still served (Redis never
+// stops reading a client; our backpressure mark is above what such pipelines owe).
+import { describe, it, expect } from "vitest";
+import net from "node:net";
+import type Redis from "ioredis";
+import { useServer, connectClient, type RunningServer } from "../helpers/server.js";
+
+let srv: RunningServer;
+let r: Redis;
+useServer((s, c) => { srv = s; r = c; }, { client: { protocol: 2 } as never });
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+function info(text: string, field: string): number {
+  const m = new RegExp(`^${field}:(\\d+)`, "m").exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+async function clientField(name: string, field: string): Promise<number | null> {
+  const list = (await r.call("CLIENT", "LIST")) as string;
+  const line = list.split("\n").find((l) => l.includes(` name=${name} `));
+  if (!line) return null;
+  return Number(new RegExp(` ${field}=(\\d+)`).exec(line)![1]);
+}
+
+/** A raw socket that sends commands and never reads its replies. */
+function deafClient(): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(srv.port, "127.0.0.1", () => resolve(s));
+    s.once("error", reject);
+    s.pause();
+  });
+}
+
+describe("client memory", () => {
+  it("evicts subscribers whose output buffers pass maxmemory-clients, before any key", async () => {
+    await r.flushall();
+    await r.config("SET", "maxmemory", String(11 * 1024 * 1024));
+    await r.config("SET", "maxmemory-policy", "allkeys-lru");
+    await r.config("SET", "maxmemory-clients", String(3 * 1024 * 1024));
+    await r.call("CLIENT", "NO-EVICT", "on");
+    await r.config("RESETSTAT");
+    try {
+      for (let j = 0; j < 50; j++) await r.setrange(String(j), 100000, "x");
+      const subs: net.Socket[] = [];
+      for (let j = 0; j < 20; j++) {
+        const s = await deafClient();
+        s.on("error", () => {});
+        s.write("SUBSCRIBE bla\r\n");
+        subs.push(s);
+      }
+      await sleep(100);
+      const big = "x".repeat(100000);
+      const deadline = Date.now() + 10000;
+      let evictedClients = 0;
+      while (Date.now() < deadline) {
+        await r.publish("bla", big);
+        evictedClients = info(await r.info("stats"), "evicted_clients");
+        if (evictedClients > 0) break;
+      }
+      const stats = await r.info("stats");
+      expect(evictedClients).toBeGreaterThan(0);
+      expect(info(stats, "evicted_keys")).toBe(0);
+      expect(await r.dbsize()).toBe(50);
+      for (const s of subs) s.destroy();
+    } finally {
+      await r.config("SET", "maxmemory-clients", "0");
+      await r.config("SET", "maxmemory", "0");
+      await r.call("CLIENT", "NO-EVICT", "off");
+    }
+  });
+
+  it("closes a subscriber over the pubsub soft limit once its seconds pass, with no further message", async () => {
+    await r.config("SET", "client-output-buffer-limit", "pubsub 0 100000 1");
+    try {
+      const s = await deafClient();
+      s.on("error", () => {});
+      s.write("CLIENT SETNAME softsub\r\nSUBSCRIBE foo\r\n");
+      await sleep(100);
+      // Publish until its unsent output is over the soft limit, then stop.
+      const msg = "x".repeat(1000);
+      for (let i = 0; i < 5000; i++) {
+        await r.publish("foo", msg);
+        const omem = await clientField("softsub", "omem");
+        if (omem !== null && omem > 100000) break;
+      }
+      expect(await clientField("softsub", "omem")).toBeGreaterThan(100000);
+      // No more messages: serverCron alone must notice the soft limit's time is up.
+      const deadline = Date.now() + 4000;
+      while (Date.now() < deadline && (await clientField("softsub", "omem")) !== null) await sleep(50);
+      expect(await clientField("softsub", "omem")).toBeNull();
+      s.destroy();
+    } finally {
+      await r.config("SET", "client-output-buffer-limit", "pubsub 33554432 8388608 60");
+    }
+  });
+
+  it("reports the query buffer's 16 KB read allocation in qbuf-free and frees it after 2 idle seconds", async () => {
+    const c = await connectClient(srv.port);
+    try {
+      await c.call("CLIENT", "SETNAME", "qbclient");
+      const free = (await clientField("qbclient", "qbuf-free"))!;
+      const used = (await clientField("qbclient", "qbuf"))!;
+      expect(used + free).toBeGreaterThanOrEqual(16384);
+      expect(used + free).toBeLessThan(32768);
+      const deadline = Date.now() + 6000;
+      while (Date.now() < deadline && (await clientField("qbclient", "qbuf-free")) !== 0) await sleep(100);
+      expect(await clientField("qbclient", "qbuf-free")).toBe(0);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it("shrinks a big argument's query buffer to the recent peak on cron while the client stays busy", async () => {
+    const c = await connectClient(srv.port);
+    try {
+      await c.call("CLIENT", "SETNAME", "qbbig");
+      await c.set("x", "A".repeat(400000));
+      const big = (await clientField("qbbig", "qbuf"))! + (await clientField("qbbig", "qbuf-free"))!;
+      expect(big).toBeGreaterThan(32768);
+      let now = big;
+      const deadline = Date.now() + 2000;
+      while (Date.now() < deadline && now >= big) {
+        await c.set("x", "A".repeat(100));
+        now = (await clientField("qbbig", "qbuf"))! + (await clientField("qbbig", "qbuf-free"))!;
+        await sleep(10);
+      }
+      expect(now).toBeGreaterThan(0);
+      expect(now).toBeLessThan(big);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it("runs every command of a client that pipelines 5 MB of replies before reading any", async () => {
+    // A blocking writer that reads only after writing everything (Redis's own test clients
+    // do this) deadlocks against a server that stops reading it: the server must buffer.
+    await r.del("ctr");
+    const n = 500_000;
+    const s = await deafClient();
+    s.on("error", () => {});
+    s.write("INCR ctr\r\n".repeat(n)); // ":1\r\n" .. ":500000\r\n": about 5 MB of replies
+    const deadline = Date.now() + 20000;
+    let ctr = 0;
+    while (Date.now() < deadline && ctr < n) {
+      ctr = Number(await r.get("ctr"));
+      if (ctr < n) await sleep(50);
+    }
+    expect(ctr).toBe(n);
+    s.destroy();
+  });
+});
