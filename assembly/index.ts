@@ -27,7 +27,7 @@ import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needByt
 import * as parser from "./resp/parser";
 import { resetOutput, outPtr, outLen, addError, errorCount, setResp, errorCodes, errorCodeCounts,
   resetErrorCodes } from "./resp/reply-writer";
-import { lazyHandles, takeLazyfreed } from "./keyspace/keyspace";
+import { lazyHandles, takeLazyfreed, setLazyfreeConfig as setLazyfreeBits } from "./keyspace/keyspace";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
   hostSetHandle, hostKeyHandle, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
@@ -303,6 +303,8 @@ export function lazyHandleAt(i: i32): i32 { return lazyHandles[i]; }
 export function clearLazyHandles(): void { lazyHandles.length = 0; }
 /** Kernel-held values lazily freed since the last call (INFO lazyfreed_objects). */
 export function takeLazyfreedObjects(): f64 { return <f64>takeLazyfreed(); }
+/** The lazyfree-lazy-* switches as bits (keyspace.ts LAZY_*; src/server/lazyfree.ts sets them). */
+export function setLazyfreeConfig(bits: i32): void { setLazyfreeBits(bits); }
 
 export function setEffectsEnabled(on: bool): void { setEffects(on); }
 export function effectsPtr(): usize { return effPtr; }

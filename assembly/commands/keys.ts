@@ -13,7 +13,7 @@ import { defineCommand } from "./table";
 import {
   dbs, lookupKeyRead, lookupKeyReadNoTouch, lookupKeyWrite, dbAdd, dbAddEntry, dbDelete,
   unlinkEntry, releaseValue, moveValue, swapDbs, emptyDb, setExpire, addDirty, forcePropagation,
-  setLazyFreeing, addLazyfreed,
+  setLazyFreeing, addLazyfreed, resetLazyFreeing, lazyfreeConfig, LAZY_USER_DEL, LAZY_USER_FLUSH,
 } from "../keyspace/keyspace";
 import { typeName, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
 import { copyBytes } from "../keyspace/hash";
@@ -85,7 +85,7 @@ function getDbIndexOrReply(i: i32): i32 {
 function delCommand(): void {
   let deleted: i64 = 0;
   // UNLINK frees large values "in the background" (keyspace.ts lazy free).
-  setLazyFreeing(argIs(0, "unlink"));
+  setLazyFreeing(argIs(0, "unlink") || (lazyfreeConfig & LAZY_USER_DEL) != 0);
   // The effect record lists only the keys deleted, as Redis signals only those (WATCH,
   // keyspace notifications' "del"); a missing key's DEL changed nothing.
   let kept = 1;
@@ -97,7 +97,7 @@ function delCommand(): void {
       kept++;
     }
   }
-  setLazyFreeing(false);
+  resetLazyFreeing();
   if (deleted > 0) truncateArgv(kept);
   addDirty(deleted);
   addInt(deleted);
@@ -238,8 +238,13 @@ function flushFlagsOk(): bool {
   return true;
 }
 
-/** FLUSHDB/FLUSHALL ASYNC: Redis's emptyDbAsync counts every key of the db as lazily freed. */
-function flushIsAsync(): bool { return argc == 2 && argIs(1, "async"); }
+/**
+ * FLUSHDB/FLUSHALL ASYNC, or with no flag under lazyfree-lazy-user-flush (Redis's
+ * getFlushCommandFlags): Redis's emptyDbAsync counts every key of the db as lazily freed.
+ */
+function flushIsAsync(): bool {
+  return argc == 2 ? argIs(1, "async") : (lazyfreeConfig & LAZY_USER_FLUSH) != 0;
+}
 
 function flushdbCommand(): void {
   if (!flushFlagsOk()) return;

@@ -12,7 +12,7 @@
 
 import { Entry } from "./entry";
 import { hashBytes } from "./hash";
-import { Db, dbs, now, random32, unlinkEntry, releaseValue, lfuDecrAndReturn } from "./keyspace";
+import { Db, dbs, now, random32, unlinkEntry, releaseValue, releaseValueAs, lazyfreeConfig, LAZY_EVICTION, lfuDecrAndReturn } from "./keyspace";
 import { effectsEnabled, recordKey, EFFECT_EVICTED } from "../effects";
 
 // maxmemory-policy, as the host numbers it (src/server/maxmemory.ts POLICY_CODES).
@@ -160,7 +160,7 @@ export function evictOne(policy: i32, samples: i32): i64 {
   const db = unchecked(dbs[bestDb]);
   const bytes = <i64>e.acct;
   unlinkEntry(db, e);
-  releaseValue(e);
+  releaseValueAs(e, (lazyfreeConfig & LAZY_EVICTION) != 0);
   if (effectsEnabled) recordKey(EFFECT_EVICTED, bestDb, e.keyPtr, <usize>e.keyLen);
   return bytes;
 }

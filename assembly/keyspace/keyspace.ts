@@ -68,6 +68,27 @@ export let freedHandles: Array<i32> = new Array<i32>();
 export const LAZYFREE_THRESHOLD: i32 = 64;
 export let lazyFreeing = false;
 export function setLazyFreeing(on: bool): void { lazyFreeing = on; }
+// The lazyfree-lazy-* switches (bits set by the host from the config): which deletes free
+// "in the background" and so count in lazyfreed_objects, as Redis's dbAsyncDelete does.
+export const LAZY_EVICTION: i32 = 1;
+export const LAZY_EXPIRE: i32 = 2;
+export const LAZY_SERVER_DEL: i32 = 4;
+export const LAZY_USER_DEL: i32 = 8;
+export const LAZY_USER_FLUSH: i32 = 16;
+export let lazyfreeConfig: i32 = 0;
+export function setLazyfreeConfig(bits: i32): void {
+  lazyfreeConfig = bits;
+  resetLazyFreeing();
+}
+/** Outside DEL/UNLINK/expiry/eviction a delete is the server's own (lazyfree-lazy-server-del). */
+export function resetLazyFreeing(): void { lazyFreeing = (lazyfreeConfig & LAZY_SERVER_DEL) != 0; }
+/** Drops a value freeing it lazily or not, whatever the surrounding command chose. */
+export function releaseValueAs(e: Entry, lazy: bool): void {
+  const was = lazyFreeing;
+  lazyFreeing = lazy;
+  releaseValue(e);
+  lazyFreeing = was;
+}
 /** Kernel-held values freed lazily since the host last took the count. */
 export let lazyfreedObjects: i64 = 0;
 export function addLazyfreed(n: i64): void { lazyfreedObjects += n; }
@@ -434,7 +455,7 @@ function removeFromExpiring(db: Db, e: Entry): void {
 
 export function deleteExpired(db: Db, e: Entry): void {
   unlinkEntry(db, e);
-  releaseValue(e);
+  releaseValueAs(e, (lazyfreeConfig & LAZY_EXPIRE) != 0);
   expiredKeys++;
   if (effectsEnabled) recordKey(EFFECT_EXPIRED, indexOfDb(db), e.keyPtr, <usize>e.keyLen);
 }

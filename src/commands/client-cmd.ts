@@ -2,7 +2,7 @@
 // Redis 7.0's networking.c. CLIENT LIST lines carry Redis's fields in Redis's order; the
 // fields of features other families own (pub/sub counts, MULTI, flags such as P x b t)
 // come from clientInfoProviders, which those families extend.
-import { queryBufferFree } from "../server/querybuf.js";
+import { queryBufferFree, queryBufferUsed } from "../server/querybuf.js";
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import type { Client } from "../server/client.js";
@@ -54,7 +54,7 @@ export function clientInfoString(server: Server, c: Client): string {
   if (c.closeAfterReply) flags += "c";
   if (c.noEvict) flags += "e";
   if (flags === "") flags = "N";
-  const qbuf = c.queryBufferLength + c.inputInFlight;
+  const qbuf = queryBufferUsed(c);
   const omem = c.outputBufferLength;
   const argvMem = c.currentArgvBytes;
   const fd = (c.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;

@@ -136,6 +136,15 @@ export class Client {
   get queryBufferLength(): number { return this.pendingLen + this.regionLen; }
   /** Input bytes the incomplete command at the front still needs (0 when none is pending). */
   get queryBufferNeed(): number { return Math.max(0, this.need - this.queryBufferLength); }
+  /** The first bytes (at most n) of the input received and not yet run (src/server/querybuf.ts). */
+  peekInput(n: number): Buffer {
+    if (this.region) {
+      const k = this.shard.kernel;
+      return Buffer.from(k.mem.subarray(this.region, this.region + Math.min(n, this.regionLen)));
+    }
+    const head = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    return head.subarray(0, Math.min(n, head.length));
+  }
   /** Reply bytes not yet sent (CLIENT LIST omem=). */
   get outputBufferLength(): number { return this.socket.writableLength; }
 
@@ -452,8 +461,9 @@ export class Client {
       return;
     }
     this.server.stats.writesProcessed++;
+    // Redis checks the limit once the reply is in its buffer, before any of it is sent.
+    if (this.checkOutputLimits(b.length)) return;
     this.socket.write(owned ? b : Buffer.from(b));
-    this.checkOutputLimits();
   }
 
   /** Writes what the open batch gathered for this client. */
@@ -462,8 +472,10 @@ export class Client {
     const pieces = takeBatch();
     if (pieces.length === 0 || this.closed) return;
     this.server.stats.writesProcessed++;
+    let bytes = 0;
+    for (const p of pieces) bytes += p.length;
+    if (this.checkOutputLimits(bytes)) return;
     for (const p of pieces) this.socket.write(p);
-    this.checkOutputLimits();
   }
 
   /**
@@ -482,11 +494,15 @@ export class Client {
     this.socket.write(b);
   }
 
-  /** client-output-buffer-limit (normal class): disconnect past the hard limit, or past the soft one for too long. */
-  private checkOutputLimits(): void {
+  /**
+   * client-output-buffer-limit (normal class): disconnect past the hard limit, or past the
+   * soft one for too long. `adding`: reply bytes about to be written (counted as Redis counts
+   * its reply buffer, before the socket takes any). True when the client was closed.
+   */
+  private checkOutputLimits(adding = 0): boolean {
     const lim = this.server.limits.normalOutput;
-    if (lim.hard === 0 && lim.soft === 0) return;
-    const used = this.socket.writableLength;
+    if (lim.hard === 0 && lim.soft === 0) return false;
+    const used = this.socket.writableLength + adding;
     let over = lim.hard > 0 && used >= lim.hard;
     if (!over && lim.soft > 0 && used >= lim.soft) {
       const now = Date.now();
@@ -498,7 +514,10 @@ export class Client {
     if (over) {
       log("warning", `Client id=${this.id} addr=${this.addr} scheduled to be closed ASAP for overcoming of output buffer limits.`);
       this.kill();
+      // Gone at once, as Redis's freeClient (CLIENT LIST must not show it).
+      this.server.clients.delete(this.id);
     }
+    return over;
   }
 
   /** Closes the connection now, dropping unsent replies (CLIENT KILL, limits). */

@@ -32,7 +32,27 @@ export function freeEffort(v: HostValue): number {
   return 1;
 }
 
+/**
+ * The lazyfree-lazy-* switches, as the kernel's bits: which deletes count as lazily freed
+ * (eviction, expiry, the server's implicit deletes such as an overwrite or RENAME's target,
+ * DEL as UNLINK, FLUSHDB/FLUSHALL without a flag as ASYNC).
+ */
+const LAZY_SWITCHES: [string, number][] = [
+  ["lazyfree-lazy-eviction", 1],
+  ["lazyfree-lazy-expire", 2],
+  ["lazyfree-lazy-server-del", 4],
+  ["lazyfree-lazy-user-del", 8],
+  ["lazyfree-lazy-user-flush", 16],
+];
+
 export function installLazyFree(server: Server): void {
+  const applySwitches = () => {
+    let bits = 0;
+    for (const [name, bit] of LAZY_SWITCHES) if (server.config.getBool(name)) bits |= bit;
+    for (const shard of server.shards) shard.kernel.x.setLazyfreeConfig(bits);
+  };
+  applySwitches();
+  for (const [name] of LAZY_SWITCHES) server.config.onApply(name, applySwitches);
   for (const shard of server.shards) {
     shard.onLazyFree = (handles, kernelObjects) => {
       let n = kernelObjects;

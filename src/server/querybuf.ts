@@ -53,10 +53,37 @@ export function noteQueryRead(c: Client, bytes: number): void {
   q.alloc = jemallocUsable(size + SDS_OVERHEAD) - SDS_OVERHEAD;
 }
 
+/**
+ * CLIENT LIST qbuf: the bytes received and not yet run, less, inside a big argument
+ * (PROTO_MBULK_BIG_ARG or more), what precedes its data: Redis trims the query buffer to
+ * start at such an argument (its earlier arguments are in argv already), so qbuf counts
+ * only the argument's bytes received so far.
+ */
+export function queryBufferUsed(c: Client): number {
+  const len = queryBufLen(c);
+  if (c.inputInFlight > 0 || c.queryBufferNeed < 1) return len;
+  const head = c.peekInput(64 * 1024);
+  if (head[0] !== 0x2a) return len; // '*': a multibulk; inline commands are never trimmed
+  let pos = head.indexOf("\r\n");
+  if (pos < 0) return len;
+  const argc = Number(head.toString("latin1", 1, pos));
+  pos += 2;
+  for (let i = 0; i < argc && pos < head.length; i++) {
+    if (head[pos] !== 0x24) return len; // '$'
+    const eol = head.indexOf("\r\n", pos);
+    if (eol < 0) return len;
+    const bulk = Number(head.toString("latin1", pos + 1, eol));
+    const data = eol + 2;
+    if (data + bulk + 2 > len) return bulk >= PROTO_MBULK_BIG_ARG ? len - data : len; // the incomplete argument
+    pos = data + bulk + 2;
+  }
+  return len;
+}
+
 /** CLIENT LIST qbuf-free: the modelled allocation less what is in use. */
 export function queryBufferFree(c: Client): number {
   const q = state.get(c);
-  return q ? Math.max(0, q.alloc - queryBufLen(c)) : 0;
+  return q ? Math.max(0, q.alloc - queryBufferUsed(c)) : 0;
 }
 
 /** The modelled allocation (qbuf + qbuf-free). */

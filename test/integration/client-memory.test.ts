@@ -135,6 +135,19 @@ describe("client memory", () => {
     }
   });
 
+  it("counts in qbuf only the received bytes of an incomplete big argument, not the header before it", async () => {
+    const s = await deafClient();
+    s.on("error", () => {});
+    s.write("CLIENT SETNAME bigarg\r\n");
+    const n = 300000;
+    s.write(`*1\r\n$${n + 100}\r\n` + "v".repeat(n)); // 100 bytes short of complete
+    const deadline = Date.now() + 5000;
+    let qbuf: number | null = null;
+    while (Date.now() < deadline && (qbuf = await clientField("bigarg", "qbuf")) !== n) await sleep(20);
+    expect(qbuf).toBe(n);
+    s.destroy();
+  });
+
   it("runs every command of a client that pipelines 5 MB of replies before reading any", async () => {
     // A blocking writer that reads only after writing everything (Redis's own test clients
     // do this) deadlocks against a server that stops reading it: the server must buffer.
