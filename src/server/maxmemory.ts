@@ -174,11 +174,18 @@ export class MaxMemory {
     let dry = 0;
     const latency = this.server.latency;
     const cycleStart = performance.now();
-    const limitMs = evictionTimeLimitUs(this.server.config.getNumber("maxmemory-eviction-tenacity")) / 1000;
+    const limitUs = evictionTimeLimitUs(this.server.config.getNumber("maxmemory-eviction-tenacity"));
+    const limitMs = limitUs / 1000;
     for (let n = 0; used > target; n++) {
       // As Redis, the clock is read every 16 keys; past the limit the eviction timer carries
-      // on (EVICT_RUNNING: commands are not refused meanwhile).
-      if (n > 0 && (n & 15) === 0 && performance.now() - cycleStart > limitMs) { this.schedule(); return latency.sampleSince("eviction-cycle", cycleStart, true); }
+      // on (EVICT_RUNNING: commands are not refused meanwhile). One key here costs a few
+      // times what it costs Redis, so a pass also goes on until it evicted as many keys as
+      // Redis would in its time (about one per microsecond): otherwise the default tenacity
+      // would leave to the timer what Redis finishes in one pass (and refuse with -OOM after).
+      if (n > 0 && (n & 15) === 0 && n >= limitUs && performance.now() - cycleStart > limitMs) {
+        this.schedule();
+        return latency.sampleSince("eviction-cycle", cycleStart, true);
+      }
       const shard = shards[this.cursor++ % shards.length];
       const delStart = performance.now();
       const freed = shard.kernel.x.evictOne(this.policy, this.samples, now);
