@@ -325,6 +325,14 @@ export function activeExpireCycle(nowMs: f64, maxSamples: i32): i32 {
 export function setActiveExpire(on: bool): void { setActiveExpireFlag(on); }
 /** CLIENT PAUSE: reads leave keys whose TTL has passed in place (src/server/pause.ts). */
 export { setExpiryPaused } from "./keyspace/keyspace";
+/** A replica never deletes keys because their TTL passed; the master's stream sees none expired (src/repl/replica-expiry.ts). */
+export { setReplicaExpiry, setApplyingMasterStream } from "./keyspace/keyspace";
+import { expireReplicaKey } from "./keyspace/keyspace";
+/** A writable replica's own key with a TTL: deleted once it has passed (0 gone, 1 TTL, 2 none). */
+export function replicaKeyExpire(db: i32, ptr: usize, len: usize, nowMs: f64): i32 {
+  setNow(<i64>nowMs);
+  return expireReplicaKey(dbs[db], ptr, len);
+}
 /** The host's maxmemory-policy is allkeys-lfu or volatile-lfu (OBJECT FREQ answers). */
 export function setLfuPolicy(on: bool): void { setLfuPolicyFlag(on); }
 /** CONFIG lfu-log-factor / lfu-decay-time. */

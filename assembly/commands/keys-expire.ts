@@ -10,6 +10,7 @@ import { defineCommand } from "./table";
 import {
   lookupKeyWrite, lookupKeyReadNoTouch, unlinkEntry, releaseValue, setExpire, removeExpire,
   addDirty, now,
+  alreadyExpired,
 } from "../keyspace/keyspace";
 import { addInt, addError, addErrorErr } from "../resp/reply-writer";
 
@@ -83,8 +84,8 @@ function expireGeneric(basetime: i64, unitSeconds: bool, cmd: string): void {
     if ((flags & EXPIRE_GT) != 0 && (when <= current || current == -1)) { addInt(0); return; }
     if ((flags & EXPIRE_LT) != 0 && current != -1 && when >= current) { addInt(0); return; }
   }
-  if (when <= now) {
-    // Already in the past: the key is deleted, and recorded as a DEL.
+  if (alreadyExpired(when)) {
+    // Already in the past (on a replica the key keeps the past TTL: reads hide it): the key is deleted, and recorded as a DEL.
     unlinkEntry(db, e);
     releaseValue(e);
     rewriteArgvTo2(DEL_NAME, 1);

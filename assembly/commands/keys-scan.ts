@@ -8,7 +8,7 @@
 
 import { argc, argPtr, argLen, argIs, db, intArg, getIntOrReply, ERR_SYNTAX } from "./context";
 import { defineCommand } from "./table";
-import { keyIsExpired, expireIfNeeded, random32 } from "../keyspace/keyspace";
+import { keyIsExpired, expireIfNeeded, random32, replicaExpiry, expiryPaused } from "../keyspace/keyspace";
 import { Entry, typeName } from "../keyspace/entry";
 import { stringmatchlen } from "../util/glob";
 import { addError, addArrayLen, addBulk, addBulkBuf, addBulkInt, addNullBulk } from "../resp/reply-writer";
@@ -20,11 +20,14 @@ export function registerKeyScanCommands(): void {
 }
 
 function randomkeyCommand(): void {
-  // Redis's dbRandomKey: an expired pick is deleted and another one drawn.
+  // Redis's dbRandomKey: an expired pick is deleted and another one drawn. Where expired
+  // keys stay (a replica, CLIENT PAUSE), after 100 expired picks one is returned anyway,
+  // so a keyspace of only expired keys cannot loop forever.
+  let tries = 0;
   while (true) {
     const e = db.dict.random(random32);
     if (e == null) { addNullBulk(); return; }
-    if (expireIfNeeded(db, e)) continue;
+    if (expireIfNeeded(db, e) && (++tries < 100 || (!replicaExpiry && !expiryPaused))) continue;
     addBulk(e.keyPtr, <usize>e.keyLen);
     return;
   }

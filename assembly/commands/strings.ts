@@ -18,6 +18,7 @@ import { defineCommand } from "./table";
 import {
   lookupKeyRead, lookupKeyWrite, dbAdd, dbDelete, setStringValue, storeString, setExpire,
   removeExpire, now, addDirty,
+  alreadyExpired,
 } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING } from "../keyspace/entry";
 import {
@@ -406,7 +407,7 @@ function getexCommand(): void {
   // The expire value is checked only once the key is known to be a string (as Redis).
   if (expireArg != 0 && !expireArgOrReply(flags, expireArg, "getex")) return;
   addReplyStringValue(e);
-  if ((flags & (SET_EXAT | SET_PXAT)) != 0 && parsedExpireAt <= now) {
+  if ((flags & (SET_EXAT | SET_PXAT)) != 0 && alreadyExpired(parsedExpireAt)) {
     // An absolute time already past deletes the key, as an expiry would.
     dbDelete(db, keyPtr, keyLen);
     addDirty(1);

@@ -184,13 +184,36 @@ export let expiryPaused = false;
 export function setExpiryPaused(on: bool): void { expiryPaused = on; }
 
 /**
+ * This server is a replica (src/repl/replica-expiry.ts): like Redis's expireIfNeeded with
+ * masterhost set, a key whose TTL has passed is never deleted by a read or by the active
+ * cycle (the master's DEL does that, so both datasets stay the same), but reads see it as
+ * absent. Write lookups still reclaim it, as on a writable replica (EXPIRE_FORCE_DELETE_EXPIRED);
+ * a read-only replica runs no writes but its master's.
+ */
+export let replicaExpiry = false;
+export function setReplicaExpiry(on: bool): void { replicaExpiry = on; }
+
+/**
+ * The master's stream is being applied: no key counts as expired (Redis's expireIfNeeded
+ * when current_client is the master), so a write the master made while the key was live
+ * finds it here too, even if this replica's clock says its TTL has passed.
+ */
+export let applyingMasterStream = false;
+export function setApplyingMasterStream(on: bool): void { applyingMasterStream = on; }
+
+/** An absolute expire time already past deletes the key at once, except on a replica (Redis's checkAlreadyExpired). */
+@inline export function alreadyExpired(when: i64): bool {
+  return when <= now && !replicaExpiry;
+}
+
+/**
  * The live entry for a key (deleting it first if its TTL has passed, unless keepExpired), or null.
  */
 export function lookupKey(db: Db, ptr: usize, len: usize, keepExpired: bool = false): Entry | null {
   const h = hashBytes(ptr, len);
   const e = db.dict.find(ptr, len, h);
   if (e == null) return null;
-  if (e.expireAt >= 0 && e.expireAt <= now) {
+  if (e.expireAt >= 0 && e.expireAt <= now && !applyingMasterStream) {
     if (!keepExpired) deleteExpired(db, e);
     return null;
   }
@@ -199,7 +222,7 @@ export function lookupKey(db: Db, ptr: usize, len: usize, keepExpired: bool = fa
 
 /** lookupKey for a read command: counts hits and misses, touches the LRU clock. */
 export function lookupKeyRead(db: Db, ptr: usize, len: usize): Entry | null {
-  const e = lookupKey(db, ptr, len, expiryPaused);
+  const e = lookupKey(db, ptr, len, expiryPaused || replicaExpiry);
   if (e == null) { keyspaceMisses++; return null; }
   keyspaceHits++;
   touchEntry(e);
@@ -208,7 +231,7 @@ export function lookupKeyRead(db: Db, ptr: usize, len: usize): Entry | null {
 
 /** lookupKeyRead with Redis's LOOKUP_NOTOUCH: counts hits and misses, leaves the LRU clock. */
 export function lookupKeyReadNoTouch(db: Db, ptr: usize, len: usize): Entry | null {
-  const e = lookupKey(db, ptr, len, expiryPaused);
+  const e = lookupKey(db, ptr, len, expiryPaused || replicaExpiry);
   if (e == null) keyspaceMisses++;
   else keyspaceHits++;
   return e;
@@ -216,7 +239,7 @@ export function lookupKeyReadNoTouch(db: Db, ptr: usize, len: usize): Entry | nu
 
 /** Is the entry logically gone (its TTL has passed) though not yet reclaimed? */
 @inline export function keyIsExpired(e: Entry): bool {
-  return e.expireAt >= 0 && e.expireAt <= now;
+  return e.expireAt >= 0 && e.expireAt <= now && !applyingMasterStream;
 }
 
 /**
@@ -225,7 +248,7 @@ export function lookupKeyReadNoTouch(db: Db, ptr: usize, len: usize): Entry | nu
  */
 export function expireIfNeeded(db: Db, e: Entry): bool {
   if (!keyIsExpired(e)) return false;
-  if (!expiryPaused) deleteExpired(db, e);
+  if (!expiryPaused && !replicaExpiry) deleteExpired(db, e);
   return true;
 }
 
@@ -460,6 +483,20 @@ export function deleteExpired(db: Db, e: Entry): void {
   if (effectsEnabled) recordKey(EFFECT_EXPIRED, indexOfDb(db), e.keyPtr, <usize>e.keyLen);
 }
 
+/**
+ * A key a writable replica's own client gave a TTL (Redis's expireSlaveKeys, run by the
+ * host's cron: src/repl/replica-expiry.ts): deleted, as an expiry, once its TTL has passed.
+ * 0: gone (absent, or deleted now); 1: still has a TTL; 2: has none (no longer tracked).
+ */
+export function expireReplicaKey(db: Db, ptr: usize, len: usize): i32 {
+  const e = db.dict.find(ptr, len, hashBytes(ptr, len));
+  if (e == null) return 0;
+  if (e.expireAt < 0) return 2;
+  if (e.expireAt > now) return 1;
+  deleteExpired(db, e);
+  return 0;
+}
+
 export function indexOfDb(db: Db): i32 {
   for (let i = 0; i < dbs.length; i++) if (unchecked(dbs[i]) === db) return i;
   return -1;
@@ -480,7 +517,8 @@ let expireCycleDb: i32 = 0;
  * Redis's running estimate of each db's average TTL (INFO keyspace avg_ttl).
  */
 export function activeExpireCycle(maxSamples: i32): i32 {
-  if (!activeExpireEnabled) return 0;
+  // A replica waits for its master's DELs (Redis runs activeExpireCycle on masters only).
+  if (!activeExpireEnabled || replicaExpiry) return 0;
   let deleted = 0;
   let budget = maxSamples;
   for (let visited = 0; visited < dbs.length && budget > 0; visited++) {

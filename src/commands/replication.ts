@@ -10,6 +10,8 @@ import { log } from "../server/log.js";
 import { clientInfoProviders } from "./client-cmd.js";
 import { setWriteGate } from "../repl/write-gate.js";
 import { persistenceOf } from "../persistence/persistence.js";
+import { setReplicaExpiry } from "../repl/replica-expiry.js";
+import { defineDebug } from "./debug.js";
 
 /** Becomes a replica of host:port, or a master (host null); shared by REPLICAOF and the replicaof directive. */
 export function setMaster(server: Server, host: string | null, port = 0): void {
@@ -18,6 +20,7 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
   repl.link = null;
   if (host === null) {
     setWriteGate(server, "replica", false);
+    setReplicaExpiry(server, false);
     repl.promote();
     server.minReplicas.refresh();
     return;
@@ -25,6 +28,7 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
   // Our replicas must resync with the new history (Redis disconnects them).
   for (const r of [...repl.replicas.values()]) r.client.socket.destroy();
   setWriteGate(server, "replica", server.config.getBool("replica-read-only"));
+  setReplicaExpiry(server, true);
   repl.link = new ReplicaLink(server, host, port);
   server.minReplicas.refresh();
 }
@@ -156,6 +160,12 @@ export function registerReplicationCommands(t: CommandTable): void {
   t.define("sync", (ctx) => psync(ctx, true));
   t.define("role", role);
   t.define("wait", wait);
+  // DEBUG REPLICATE cmd args...: sends the command to the replicas without running it here
+  // (the Tcl tests use it to make a replica fail a command: data divergence).
+  defineDebug("replicate", (n) => n >= 3, ({ server, argv, reply }) => {
+    replicationOf(server).feed(argv.slice(2), -1);
+    reply.ok();
+  });
 }
 
 // CLIENT LIST / KILL: a replica's connection is type slave with flag S; the master's client

@@ -89,6 +89,9 @@ export interface KernelExports {
   setActiveExpire(on: number): void;
   /** CLIENT PAUSE: reads leave keys past their TTL in place (src/server/pause.ts). */
   setExpiryPaused(on: number): void;
+  setReplicaExpiry(on: number): void;
+  setApplyingMasterStream(on: number): void;
+  replicaKeyExpire(db: number, ptr: number, len: number, nowMs: number): number;
   /** The `new` keyspace event: dbAdd logs the keys it creates (src/pubsub/notify.ts). */
   setNewKeyLogEnabled(on: number): void;
   newKeysPtr(): number;

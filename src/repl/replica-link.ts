@@ -14,6 +14,7 @@ import { dialMaster, replicaAnnouncedPort } from "../server/tls.js";
 import { encodeCommand, replicationOf, type Replication } from "./replication.js";
 import { parseRdb } from "../persistence/rdb-file.js";
 import { emptyData, persistenceOf } from "../persistence/persistence.js";
+import { applyingMasterStream } from "./replica-expiry.js";
 
 type Phase = "connecting" | "handshake" | "rdb" | "stream";
 
@@ -255,6 +256,10 @@ export class ReplicaLink {
     }
   }
 
+  private errorToMaster(reply: Buffer, name: string): void {
+    logErrorToMaster(this.server, reply, name);
+  }
+
   /** Runs one command of the master's stream as the master's client. */
   private apply(argv: Buffer[], raw: Buffer): void {
     const name = argv[0].toString("latin1").toLowerCase();
@@ -265,10 +270,28 @@ export class ReplicaLink {
       return;
     }
     if (name !== "ping") {
-      this.server.execCommand(this.masterClient, argv);
-      this.masterClient.reply.take();
+      applyingMasterStream(this.server, () => this.server.execCommand(this.masterClient, argv));
+      const out = this.masterClient.reply.take();
+      if (out.length && out[0] === 0x2d) this.errorToMaster(out, name);
     }
     this.repl.proxy(raw);
+  }
+}
+
+/**
+ * A command of the master's stream failed here (Redis's afterErrorReply for the master
+ * client): the datasets may have diverged, which is logged; with propagation-error-behavior
+ * panic (or panic-on-replicas) a read-only replica stops rather than go on diverged.
+ */
+function logErrorToMaster(server: Server, reply: Buffer, name: string): void {
+  let end = reply.indexOf("\r\n");
+  if (end < 0) end = reply.length;
+  const text = reply.toString("latin1", 1, Math.min(end, 4097));
+  log("warning", `== CRITICAL == This replica is sending an error to its master: '${text}' after processing the command '${name}'`);
+  const behavior = server.config.getString("propagation-error-behavior");
+  if (server.config.getBool("replica-read-only") && (behavior === "panic" || behavior === "panic-on-replicas")) {
+    log("warning", `Guru Meditation: This replica panicked sending an error to its master after processing the command '${name}' #replica-link`);
+    process.exit(1);
   }
 }
 

@@ -1,0 +1,121 @@
+// Expiry on a replica (Redis's expireIfNeeded with masterhost set, db.c): a replica never
+// deletes a key because its TTL passed, neither on a read nor in the active expire cycle; it
+// waits for its master's DEL, so the two datasets stay the same. Reads still see such a key
+// as absent, and while the master's stream is applied no key counts as expired at all, so a
+// write the master made while the key was live finds it here too. The kernel holds both
+// switches (assembly/keyspace/keyspace.ts: replicaExpiry, applyingMasterStream).
+//
+// A writable replica's own clients may give keys a TTL; no master will ever DEL those, so
+// they are remembered and expired here (Redis's rememberSlaveKeyWithExpire/expireSlaveKeys).
+import type { Server } from "../server/server.js";
+import { EFFECT_COMMAND, type Effect, type Subscription } from "../server/effects.js";
+
+/** Effects whose first argument is a key that may now have a TTL. */
+const TTL_COMMANDS = new Set(["set", "pexpireat", "pexpire", "expire", "expireat", "setex", "psetex", "getex", "restore", "copy"]);
+
+class ReplicaExpiry {
+  replica = false;
+  applying = false;
+  /** db -> keys (latin1) a local client wrote with a TTL. */
+  private readonly own = new Map<number, Set<string>>();
+  private sub?: Subscription;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly server: Server) {}
+
+  set(on: boolean): void {
+    this.replica = on;
+    for (const s of this.server.shards) s.kernel.x.setReplicaExpiry(on ? 1 : 0);
+    if (on && !this.sub) this.sub = this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e) });
+    this.sub?.setActive(on);
+    if (!on) {
+      // A master expires every key itself: nothing left to track.
+      this.own.clear();
+      this.stopTimer();
+    }
+  }
+
+  private onEffect(e: Effect): void {
+    if (!this.replica || this.applying || e.kind !== EFFECT_COMMAND || e.argv.length < 2) return;
+    const name = e.argv[0].toString("latin1").toLowerCase();
+    if (!TTL_COMMANDS.has(name)) return;
+    // COPY src dst: the destination is the new key.
+    const key = (name === "copy" ? e.argv[2] : e.argv[1])?.toString("latin1");
+    if (key === undefined) return;
+    let keys = this.own.get(e.db);
+    if (!keys) this.own.set(e.db, (keys = new Set()));
+    keys.add(key);
+    if (!this.timer) {
+      // Redis runs expireSlaveKeys from the expire cycle, hz times a second.
+      const hz = Math.max(1, Math.min(500, this.server.config.getNumber("hz")));
+      this.timer = setInterval(() => this.expireOwnKeys(), 1000 / hz);
+      this.timer.unref();
+    }
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Deletes the tracked keys whose TTL has passed; forgets those gone or without a TTL. */
+  private expireOwnKeys(): void {
+    const now = this.server.now();
+    for (const [db, keys] of this.own) {
+      for (const key of keys) {
+        const bytes = Buffer.from(key, "latin1");
+        const shard = this.server.shards.length === 1 ? this.server.shards[0] : this.server.router.shardOf(bytes);
+        const x = shard.kernel.x;
+        const p = x.alloc(Math.max(1, bytes.length));
+        let r: number;
+        try {
+          shard.kernel.mem.set(bytes, p);
+          r = x.replicaKeyExpire(db, p, bytes.length, now);
+        } finally {
+          x.free(p);
+          shard.afterCall(); // publishes the expiry (notifications, AOF)
+        }
+        if (r !== 1) keys.delete(key);
+      }
+      if (keys.size === 0) this.own.delete(db);
+    }
+    if (this.own.size === 0) this.stopTimer();
+  }
+}
+
+const states = new WeakMap<Server, ReplicaExpiry>();
+
+function stateOf(server: Server): ReplicaExpiry {
+  let s = states.get(server);
+  if (!s) states.set(server, (s = new ReplicaExpiry(server)));
+  return s;
+}
+
+/** REPLICAOF host port turns it on, REPLICAOF NO ONE off. */
+export function setReplicaExpiry(server: Server, on: boolean): void {
+  stateOf(server).set(on);
+}
+
+/** Runs fn (one command of the master's stream) with no key counting as expired. */
+export function applyingMasterStream<T>(server: Server, fn: () => T): T {
+  const st = stateOf(server);
+  st.applying = true;
+  try {
+    return ignoringExpiry(server, fn);
+  } finally {
+    st.applying = false;
+  }
+}
+
+/**
+ * Runs fn seeing keys whose TTL has passed as present and leaving them in place: for
+ * commands that look at the dict directly in Redis (DEBUG OBJECT's dictFind).
+ */
+export function ignoringExpiry<T>(server: Server, fn: () => T): T {
+  for (const s of server.shards) s.kernel.x.setApplyingMasterStream(1);
+  try {
+    return fn();
+  } finally {
+    for (const s of server.shards) s.kernel.x.setApplyingMasterStream(0);
+  }
+}

@@ -1,0 +1,143 @@
+// Expiry on a replica, as Redis's expireIfNeeded with masterhost set: a replica never deletes
+// a key because its TTL passed (it waits for its master's DEL) but its reads see it as
+// absent; the master's stream sees no key as expired; a writable replica expires the keys its
+// own clients gave a TTL; a command of the master's stream that fails here is logged as a
+// CRITICAL divergence (DEBUG REPLICATE sends one).
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function offset(r: Redis, field: string): Promise<number> {
+  const m = new RegExp(`${field}:(\\d+)`).exec(await r.info("replication"));
+  return m ? Number(m[1]) : -1;
+}
+
+describe("expiry on a replica", () => {
+  let primary: RunningServer, replica: RunningServer;
+  let m: Redis, s: Redis;
+  /** Waits until the replica has applied everything the primary produced so far. */
+  const synced = async () => {
+    const target = await offset(m, "master_repl_offset");
+    await until("replica offset", async () => (await offset(s, "slave_repl_offset")) >= target);
+  };
+
+  beforeAll(async () => {
+    primary = await startServer(["--enable-debug-command", "yes"]);
+    replica = await startServer(["--enable-debug-command", "yes"]);
+    m = await connectClient(primary.port);
+    s = await connectClient(replica.port);
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("link up", async () => /master_link_status:up/.test(await s.info("replication")));
+  });
+
+  afterAll(async () => {
+    m.disconnect();
+    s.disconnect();
+    await replica.stop();
+    await primary.stop();
+  });
+
+  it("a read-only replica hides a key whose TTL passed but keeps it until the master's DEL", async () => {
+    await m.debug("set-active-expire", "0");
+    await m.set("k1", "v", "PX", 100);
+    await synced();
+    await sleep(250);
+    expect(await s.exists("k1")).toBe(0);
+    expect(await s.get("k1")).toBeNull();
+    expect(await s.keys("*")).toEqual([]);
+    expect(await s.scan("0")).toEqual(["0", []]);
+    // Still in the dataset, and the active cycle of the replica leaves it too.
+    await sleep(300);
+    expect(await s.dbsize()).toBe(1);
+    expect(await s.debug("object", "k1")).toMatch(/^Value at:/);
+    // RANDOMKEY gives up after 100 expired picks rather than loop forever.
+    expect(await s.randomkey()).toBe("k1");
+    // The master expires it on access and sends DEL.
+    expect(await m.get("k1")).toBeNull();
+    await synced();
+    expect(await s.dbsize()).toBe(0);
+    await m.debug("set-active-expire", "1");
+  });
+
+  it("a write the master made while the key was live is applied even if the replica's clock says it expired", async () => {
+    await m.debug("set-active-expire", "0");
+    await m.set("k2", "1", "PX", 400);
+    await synced();
+    // The replica is stopped while the master writes: it applies the INCR after 400 ms.
+    process.kill(replica.proc.pid!, "SIGSTOP");
+    try {
+      await m.incr("k2");
+      await m.pexpire("k2", 100_000);
+      await sleep(600);
+    } finally {
+      process.kill(replica.proc.pid!, "SIGCONT");
+    }
+    await synced();
+    // Deleted and re-created by the INCR, the key would be 1.
+    expect(await s.get("k2")).toBe("2");
+    expect(await s.pttl("k2")).toBeGreaterThan(90_000);
+    await m.del("k2");
+    await m.debug("set-active-expire", "1");
+  });
+
+  it("TTL on a replica answers -2 for a key it keeps past its TTL, until the master's DEL", async () => {
+    await m.debug("set-active-expire", "0");
+    await m.set("k3", "v", "PX", 200);
+    await synced();
+    await sleep(300);
+    // On the master the key is logically gone; the replica keeps it as a master would not.
+    expect(await s.dbsize()).toBe(1);
+    expect(await s.ttl("k3")).toBe(-2);
+    expect(await m.get("k3")).toBeNull();
+    await synced();
+    expect(await s.dbsize()).toBe(0);
+    await m.debug("set-active-expire", "1");
+  });
+
+  it("a writable replica re-creates an expired master key on write and expires its own keys", async () => {
+    await m.debug("set-active-expire", "0");
+    await m.set("k4", "5", "PX", 50);
+    await m.set("k5", "5", "PX", 50);
+    await synced();
+    await sleep(150);
+    await s.config("SET", "replica-read-only", "no");
+    try {
+      expect(await s.incr("k4")).toBe(1); // expired and re-created, without a TTL
+      expect(await s.ttl("k4")).toBe(-1);
+      expect(await s.get("k5")).toBeNull(); // expired but not deleted
+      expect(await s.dbsize()).toBe(2);
+      // Keys with a TTL set by the replica's own client: no master will DEL them.
+      await s.set("own1", "1", "PX", 100);
+      await s.set("own2", "1");
+      await s.pexpire("own2", 100);
+      await s.set("own3", "1", "PX", 100);
+      await s.persist("own3");
+      await until("own keys expired", async () => (await s.exists("own1", "own2")) === 0 && (await s.dbsize()) === 3);
+      expect(await s.get("own3")).toBe("1");
+    } finally {
+      await s.config("SET", "replica-read-only", "yes");
+      await m.debug("set-active-expire", "1");
+    }
+    await m.del("k4", "k5", "own3");
+  });
+
+  it("a command of the master's stream that fails on the replica is logged as a CRITICAL divergence", async () => {
+    await m.debug("replicate", "fake-command-1");
+    await m.set("after", "1");
+    await synced();
+    expect(await s.get("after")).toBe("1");
+    expect(replica.output()).toMatch(/== CRITICAL == This replica is sending an error to its master: 'ERR unknown command 'fake-command-1'.*' after processing the command/);
+    // The replica did not run it, the master did not either.
+    expect(await m.get("after")).toBe("1");
+  });
+});
