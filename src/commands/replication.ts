@@ -71,6 +71,7 @@ function replicaof({ server, argv, reply }: CommandContext): void {
 
 const listeningPorts = new WeakMap<object, number>();
 const capaPsync2 = new WeakSet<object>();
+const capaEof = new WeakSet<object>();
 
 function replconf(ctx: CommandContext): void {
   const { server, client, argv, reply } = ctx;
@@ -87,6 +88,7 @@ function replconf(ctx: CommandContext): void {
       // Used only for INFO; the connection's address is what we show.
     } else if (opt === "capa") {
       if (val.toLowerCase() === "psync2") capaPsync2.add(client);
+      else if (val.toLowerCase() === "eof") capaEof.add(client);
     } else if (opt === "ack") {
       // A replica's ACK gets no reply (Redis never answers it).
       const off = parseInteger(argv[j + 1]);
@@ -110,7 +112,7 @@ function psync({ server, client, argv, reply }: CommandContext, legacySync: bool
   if (legacySync) return repl.sync(client, null, -1, false, port);
   const replid = argv[1].toString("latin1");
   const off = parseInteger(argv[2]);
-  repl.sync(client, replid === "?" ? "?" : replid, off === null ? -1 : Number(off), capaPsync2.has(client), port);
+  repl.sync(client, replid === "?" ? "?" : replid, off === null ? -1 : Number(off), capaPsync2.has(client), port, capaEof.has(client));
 }
 
 function role({ server, reply }: CommandContext): void {

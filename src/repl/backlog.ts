@@ -18,6 +18,18 @@ export class Backlog {
 
   get size(): number { return this.buf.length; }
 
+  /** CONFIG SET repl-backlog-size: keeps the newest bytes that still fit (Redis's resizeReplicationBacklog). */
+  resize(size: number): void {
+    const newSize = Math.max(16 * 1024, size);
+    if (newSize === this.buf.length) return;
+    const keep = Math.min(this.histlen, newSize);
+    const tail = this.from(this.offset + 1 - keep);
+    this.buf = Buffer.alloc(newSize);
+    tail.copy(this.buf, 0);
+    this.idx = tail.length % newSize;
+    this.histlen = tail.length;
+  }
+
   /** repl_backlog_first_byte_offset. */
   get firstByteOffset(): number { return this.offset - this.histlen + 1; }
 

@@ -76,6 +76,9 @@ export class ReplicaLink {
     log("notice", `Connecting to MASTER ${this.host}:${this.port}`);
     this.phase = "connecting";
     this.buf = Buffer.alloc(0);
+    this.rdbMode = "header";
+    this.rdbChunks = [];
+    this.rdbBytes = 0;
     this.expect = [];
     const s = dialMaster(this.server, this.port, this.host); // TLS with tls-replication (src/server/tls.ts)
     this.socket = s;
@@ -126,7 +129,8 @@ export class ReplicaLink {
     }
     this.send("REPLCONF", "listening-port", String(replicaAnnouncedPort(this.server))); // src/server/tls.ts
     this.expect.push(() => {});
-    this.send("REPLCONF", "capa", "psync2");
+    // eof: we read a diskless (EOF-marked) payload too, so a master may stream its RDB.
+    this.send("REPLCONF", "capa", "eof", "capa", "psync2");
     // PSYNC only once every earlier reply arrived: a real Redis master refuses it while the
     // replies to the pipelined handshake are still unwritten ("-ERR SYNC and PSYNC are
     // invalid with pending output"), which happens over TLS.
@@ -151,6 +155,7 @@ export class ReplicaLink {
       this.phase = "rdb";
       this.syncing = true;
       this.rdbLen = -1;
+      this.rdbMode = "header";
     } else if (f[0] === "+CONTINUE") {
       log("notice", "Successful partial resynchronization with master.");
       if (f[1] && f[1] !== this.repl.replid) {
@@ -189,9 +194,16 @@ export class ReplicaLink {
 
   private onData(d: Buffer): void {
     this.lastIo = Date.now();
+    // The RDB payload is gathered as chunks (joined once), not re-concatenated per read.
+    if (this.phase === "rdb" && this.rdbMode !== "header") {
+      if (d.length) this.rdbChunk(d);
+      return;
+    }
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     for (;;) {
       if (this.phase === "handshake") {
+        // The master may send newlines to keep the link alive before it answers PSYNC.
+        while (this.buf.length && this.buf[0] === 0x0a) this.buf = this.buf.subarray(1);
         const e = this.buf.indexOf("\r\n");
         if (e < 0) return;
         const line = this.buf.toString("latin1", 0, e);
@@ -202,27 +214,33 @@ export class ReplicaLink {
         continue;
       }
       if (this.phase === "rdb") {
-        if (this.rdbLen < 0) {
-          // The master may send newlines while it prepares the RDB (keepalives).
-          while (this.buf.length && this.buf[0] === 0x0a) this.buf = this.buf.subarray(1);
-          const e = this.buf.indexOf("\r\n");
-          if (e < 0) return;
-          const line = this.buf.toString("latin1", 0, e);
-          if (line[0] !== "$" || line.startsWith("$EOF:")) {
-            log("warning", `Bad protocol from MASTER, the first byte is not '$': ${line.slice(0, 40)}`);
-            this.socket?.destroy();
-            return;
-          }
-          this.rdbLen = Number(line.slice(1));
-          this.buf = this.buf.subarray(e + 2);
+        // The master may send newlines while it prepares the RDB (keepalives).
+        while (this.buf.length && this.buf[0] === 0x0a) this.buf = this.buf.subarray(1);
+        const e = this.buf.indexOf("\r\n");
+        if (e < 0) return;
+        const line = this.buf.toString("latin1", 0, e);
+        if (line[0] !== "$") {
+          log("warning", `Bad protocol from MASTER, the first byte is not '$' (we received '${line.slice(0, 40)}'), are you sure the host and port are right?`);
+          this.socket?.destroy();
+          return;
         }
-        if (this.buf.length < this.rdbLen) return;
-        const rdb = Buffer.from(this.buf.subarray(0, this.rdbLen));
-        this.buf = this.buf.subarray(this.rdbLen);
-        if (!this.loadRdb(rdb)) return;
-        this.repl.adoptMaster(this.pendingId, this.pendingOffset);
-        this.streamStarts();
-        continue;
+        if (line.startsWith("$EOF:")) {
+          // Diskless: the payload ends with the same 40 bytes as follow "$EOF:".
+          this.eofMark = Buffer.from(line.slice(5), "latin1");
+          if (this.eofMark.length !== 40) { this.socket?.destroy(); return; }
+          this.rdbMode = "eof";
+          log("notice", "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+        } else {
+          this.rdbLen = Number(line.slice(1));
+          this.rdbMode = "length";
+          log("notice", `MASTER <-> REPLICA sync: receiving ${this.rdbLen} bytes from master to disk`);
+        }
+        const rest = this.buf.subarray(e + 2);
+        this.buf = Buffer.alloc(0);
+        this.rdbChunks = [];
+        this.rdbBytes = 0;
+        this.rdbChunk(rest);
+        return;
       }
       if (this.phase === "stream") {
         const cmd = parseCommand(this.buf);
@@ -239,8 +257,50 @@ export class ReplicaLink {
     }
   }
 
+  private rdbMode: "header" | "length" | "eof" = "header";
+  private eofMark = Buffer.alloc(0);
+  private rdbChunks: Buffer[] = [];
+  private rdbBytes = 0;
+
+  /** One more piece of the RDB payload; once it is all here, loads it and starts the stream. */
+  private rdbChunk(d: Buffer): void {
+    let end = -1; // payload bytes, once known complete
+    let after = 0; // where the bytes after the payload start in d
+    if (this.rdbMode === "length") {
+      if (this.rdbBytes + d.length >= this.rdbLen) {
+        after = this.rdbLen - this.rdbBytes;
+        end = this.rdbLen;
+      }
+    } else {
+      // The mark may straddle reads: look in the previous read's last 39 bytes and this one.
+      const prev = this.rdbChunks.length ? this.rdbChunks[this.rdbChunks.length - 1] : Buffer.alloc(0);
+      const carry = prev.subarray(Math.max(0, prev.length - 39));
+      const win = Buffer.concat([carry, d]);
+      const at = win.indexOf(this.eofMark);
+      if (at >= 0) {
+        end = this.rdbBytes - carry.length + at;
+        after = at + 40 - carry.length;
+      }
+    }
+    if (end < 0) {
+      this.rdbChunks.push(d);
+      this.rdbBytes += d.length;
+      return;
+    }
+    const all = Buffer.concat([...this.rdbChunks, d]);
+    const rdb = all.subarray(0, end);
+    const rest = d.subarray(after);
+    this.rdbChunks = [];
+    this.rdbBytes = 0;
+    this.rdbMode = "header";
+    if (!this.loadRdb(rdb)) return;
+    this.repl.adoptMaster(this.pendingId, this.pendingOffset);
+    this.streamStarts();
+    this.buf = Buffer.alloc(0);
+    if (rest.length) this.onData(rest);
+  }
+
   private loadRdb(data: Buffer): boolean {
-    log("notice", `MASTER <-> REPLICA sync: receiving ${data.length} bytes from master to disk`);
     try {
       const parsed = parseRdb(data, { checksum: true, databases: this.server.config.getNumber("databases") });
       log("notice", "MASTER <-> REPLICA sync: Flushing old data");

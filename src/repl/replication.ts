@@ -19,6 +19,7 @@ import { Backlog } from "./backlog.js";
 import { snapshotRdb } from "../persistence/rdb-file.js";
 import { log } from "../server/log.js";
 import type { ReplicaLink } from "./replica-link.js";
+import { parseMemory } from "../config/config.js";
 
 /** A connected replica, as the primary sees it. */
 export interface ReplicaState {
@@ -30,6 +31,35 @@ export interface ReplicaState {
   ackOffset: number;
   ackAt: number;
   capaPsync2: boolean;
+  /**
+   * After a diskless (EOF-marked) transfer: the stream is held here until the replica's
+   * first REPLCONF ACK says it loaded the RDB (Redis's repl_start_cmd_stream_on_ack), since
+   * a replica reading the payload to disk finds the end mark only at the end of a read.
+   */
+  pending: Buffer[] | null;
+  pendingBytes: number;
+  /** Bytes of the RDB payload still in the socket's buffer (not counted against the limit). */
+  rdbOutstanding: number;
+  /** When the replica's buffer went over the soft limit (0: under it). */
+  softSince: number;
+}
+
+/** A replica waiting for a diskless full sync to start (repl-diskless-sync-delay). */
+interface WaitingReplica { state: ReplicaState; psync: boolean }
+
+/** client-output-buffer-limit's replica class: hard and soft bytes, soft seconds. */
+export function replicaOutputLimit(cob: string): { hard: number; soft: number; softSeconds: number } {
+  const words = cob.trim().split(/\s+/);
+  let lim = { hard: 256 * 1024 * 1024, soft: 64 * 1024 * 1024, softSeconds: 60 };
+  for (let i = 0; i + 3 < words.length; i += 4) {
+    const cls = words[i].toLowerCase();
+    if (cls !== "replica" && cls !== "slave") continue;
+    const hard = parseMemory(words[i + 1]);
+    const soft = parseMemory(words[i + 2]);
+    const secs = Number(words[i + 3]);
+    if (hard !== null && soft !== null && Number.isFinite(secs)) lim = { hard, soft, softSeconds: secs };
+  }
+  return lim;
 }
 
 export function encodeCommand(argv: (string | Buffer)[]): Buffer {
@@ -67,7 +97,22 @@ export class Replication {
   /** Clients blocked in WAIT. */
   readonly waiting = new Set<{ client: Client; offset: number; numreplicas: number; timer?: NodeJS.Timeout }>();
 
-  constructor(readonly server: Server) {}
+  /** Replicas waiting for a diskless sync to start, and the timer that starts it. */
+  private disklessWaiting: WaitingReplica[] = [];
+  private disklessTimer?: NodeJS.Timeout;
+  private limitCache = { cob: "", lim: replicaOutputLimit("") };
+  /** INFO stats sync_full, sync_partial_ok, sync_partial_err. */
+  readonly syncStats = { full: 0, partialOk: 0, partialErr: 0 };
+
+  constructor(readonly server: Server) {
+    server.config.onApply("repl-backlog-size", (cfg) => this.backlog?.resize(cfg.getNumber("repl-backlog-size")));
+  }
+
+  private get outputLimit(): { hard: number; soft: number; softSeconds: number } {
+    const cob = this.server.config.get("client-output-buffer-limit");
+    if (cob !== this.limitCache.cob) this.limitCache = { cob, lim: replicaOutputLimit(cob) };
+    return this.limitCache.lim;
+  }
 
   // ---- the stream ---------------------------------------------------------------------------
 
@@ -128,7 +173,42 @@ export class Replication {
     if (!this.backlog && !this.link) return;
     this.backlog?.append(bytes);
     this.offset += bytes.length;
-    for (const r of this.replicas.values()) r.client.write(bytes);
+    for (const r of this.replicas.values()) {
+      if (r.pending) {
+        r.pending.push(bytes);
+        r.pendingBytes += bytes.length;
+      } else {
+        r.client.write(bytes);
+      }
+      this.checkOutputLimit(r);
+    }
+  }
+
+  /**
+   * client-output-buffer-limit replica: a replica whose unsent stream passes the hard limit,
+   * or stays over the soft one for its seconds, is disconnected (it reconnects and resyncs,
+   * partially if the backlog still holds its offset). The RDB payload itself is not counted.
+   */
+  private checkOutputLimit(r: ReplicaState): void {
+    const lim = this.outputLimit;
+    if (lim.hard === 0 && lim.soft === 0) return;
+    const used = r.pendingBytes + Math.max(0, r.client.socket.writableLength - r.rdbOutstanding);
+    // A hard limit below repl-backlog-size is raised to it (Redis: a replica that could
+    // continue partially from the backlog would only be cut off again).
+    const hard = lim.hard > 0 ? Math.max(lim.hard, this.backlog?.size ?? 0) : 0;
+    let over = hard > 0 && used >= hard;
+    if (lim.soft > 0 && used >= lim.soft) {
+      // Over the soft limit for more than its seconds, counted in whole seconds as Redis does.
+      const nowSecs = Math.floor(Date.now() / 1000);
+      if (r.softSince === 0) r.softSince = nowSecs;
+      else if (nowSecs - r.softSince > lim.softSeconds) over = true;
+    } else {
+      r.softSince = 0;
+    }
+    if (!over) return;
+    log("warning", `Client id=${r.client.id} addr=${r.ip}:${r.client.socket.remotePort ?? 0} type=replica scheduled to be closed ASAP for overcoming of output buffer limits.`);
+    this.replicas.delete(r.client);
+    r.client.kill();
   }
 
   /** Replica: stream bytes from the master, applied here, go on unchanged to our replicas. */
@@ -151,14 +231,15 @@ export class Replication {
    * PSYNC replid offset from a replica (or SYNC: psync null). Answers +CONTINUE with the
    * backlog from offset when the history matches, else +FULLRESYNC and an RDB snapshot.
    */
-  sync(client: Client, replid: string | null, from: number, capaPsync2: boolean, port: number): void {
+  sync(client: Client, replid: string | null, from: number, capaPsync2: boolean, port: number, capaEof = false): void {
     const backlog = this.ensureBacklog();
     const state: ReplicaState = {
       client, ip: (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
-      ackOffset: 0, ackAt: Date.now(), capaPsync2,
+      ackOffset: 0, ackAt: Date.now(), capaPsync2, pending: null, pendingBytes: 0, rdbOutstanding: 0, softSince: 0,
     };
     const historyOk = replid !== null && (replid === this.replid || (replid === this.replid2 && from <= this.secondReplOffset));
     if (historyOk && backlog.has(from)) {
+      this.syncStats.partialOk++;
       client.write(Buffer.from(capaPsync2 ? `+CONTINUE ${this.replid}\r\n` : "+CONTINUE\r\n"));
       client.write(backlog.from(from));
       this.replicas.set(client, state);
@@ -166,18 +247,70 @@ export class Replication {
       return;
     }
     if (replid !== null) log("notice", `Full resync requested by replica ${state.ip}:${port}`);
-    // The snapshot and the stream position it corresponds to are taken at the same instant:
-    // nothing runs between them.
+    // A PSYNC that named a history (not "?") and could not continue is a partial-sync error.
+    if (replid !== null && replid !== "?") this.syncStats.partialErr++;
+    this.syncStats.full++;
+    // repl-diskless-sync: replicas that can read an EOF-marked payload get the RDB streamed;
+    // the transfer starts after repl-diskless-sync-delay, so replicas arriving meanwhile share it.
+    if (capaEof && this.server.config.getBool("repl-diskless-sync")) {
+      this.disklessWaiting.push({ state, psync: replid !== null });
+      const max = this.server.config.getNumber("repl-diskless-sync-max-replicas");
+      const delay = this.server.config.getNumber("repl-diskless-sync-delay");
+      if ((max > 0 && this.disklessWaiting.length >= max) || delay <= 0) {
+        if (this.disklessTimer) clearTimeout(this.disklessTimer);
+        this.disklessTimer = undefined;
+        if (delay <= 0 && !(max > 0 && this.disklessWaiting.length >= max)) setImmediate(() => this.startDisklessSync());
+        else this.startDisklessSync();
+      } else if (!this.disklessTimer) {
+        log("notice", `Delay next BGSAVE for diskless SYNC`);
+        this.disklessTimer = setTimeout(() => { this.disklessTimer = undefined; this.startDisklessSync(); }, delay * 1000);
+      }
+      return;
+    }
+    log("notice", "Starting BGSAVE for SYNC with target: disk");
+    this.fullSync([{ state, psync: replid !== null }], false);
+  }
+
+  private startDisklessSync(): void {
+    const list = this.disklessWaiting.filter((w) => !w.state.client.closed);
+    this.disklessWaiting = [];
+    if (list.length === 0) return;
+    log("notice", "Starting BGSAVE for SYNC with target: replicas sockets");
+    this.fullSync(list, true);
+  }
+
+  /**
+   * +FULLRESYNC and the RDB to each replica: with eof, in the EOF-marked form
+   * ("$EOF:<40 bytes>" RDB <the same 40 bytes>), else as a bulk of known length. The snapshot
+   * and the stream position it corresponds to are taken at the same instant: nothing runs
+   * between them, and from then on the replicas receive the stream.
+   */
+  private fullSync(list: WaitingReplica[], eof: boolean): void {
     const { data } = snapshotRdb(this.server);
     this.streamDb = -1;
-    if (replid !== null) client.write(Buffer.from(`+FULLRESYNC ${this.replid} ${this.offset}\r\n`));
-    client.write(Buffer.concat([Buffer.from(`$${data.length}\r\n`), data]));
-    this.replicas.set(client, state);
-    log("notice", `Synchronization with replica ${state.ip}:${port} succeeded`);
+    for (const { state, psync } of list) {
+      const client = state.client;
+      if (psync) client.write(Buffer.from(`+FULLRESYNC ${this.replid} ${this.offset}\r\n`));
+      if (eof) {
+        const mark = randomBytes(20).toString("hex");
+        client.write(Buffer.concat([Buffer.from(`$EOF:${mark}\r\n`), data, Buffer.from(mark)]));
+        state.pending = [];
+      } else {
+        client.write(Buffer.concat([Buffer.from(`$${data.length}\r\n`), data]));
+      }
+      if (client.socket.writableLength > 0) {
+        state.rdbOutstanding = data.length;
+        client.socket.once("drain", () => { state.rdbOutstanding = 0; });
+      }
+      this.replicas.set(client, state);
+      if (eof) log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
+      else log("notice", `Synchronization with replica ${state.ip}:${state.port} succeeded`);
+    }
   }
 
   /** The replica's connection closed (or CLIENT KILL). */
   dropReplica(client: Client): void {
+    this.disklessWaiting = this.disklessWaiting.filter((w) => w.state.client !== client);
     const r = this.replicas.get(client);
     if (!r) return;
     this.replicas.delete(client);
@@ -189,6 +322,14 @@ export class Replication {
     if (!r) return;
     r.ackOffset = Math.max(r.ackOffset, offset);
     r.ackAt = Date.now();
+    if (r.pending) {
+      // The replica loaded the streamed RDB: the stream held for it goes out now.
+      const held = r.pending;
+      r.pending = null;
+      r.pendingBytes = 0;
+      if (held.length) r.client.write(Buffer.concat(held));
+      log("notice", `Synchronization with replica ${r.ip}:${r.port} succeeded`);
+    }
     this.checkWaiting();
   }
 
@@ -259,8 +400,9 @@ export class Replication {
     } else {
       f.push(["role", "master"]);
     }
-    f.push(["connected_slaves", this.replicas.size]);
+    f.push(["connected_slaves", this.replicas.size + this.disklessWaiting.length]);
     let i = 0;
+    for (const { state: r } of this.disklessWaiting) f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=wait_bgsave,offset=0,lag=0`]);
     for (const r of this.replicas.values()) {
       const lag = Math.floor((Date.now() - r.ackAt) / 1000);
       f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=online,offset=${r.ackOffset},lag=${lag}`]);

@@ -30,8 +30,10 @@ async function startNode(at?: Node): Promise<Node> {
   const port = at?.port ?? await freePort();
   const cport = at?.cport ?? await freePort();
   const dir = at?.dir ?? mkdtempSync(join(tmpdir(), "lkv-cluster-repl-"));
+  // repl-diskless-sync-delay 0, as Redis's own cluster tests configure (instances.tcl): a
+  // replica's full sync starts at once instead of waiting 5 s for more replicas.
   const srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(cport),
-    "--cluster-node-timeout", String(NODE_TIMEOUT)], {}, { port, dir });
+    "--cluster-node-timeout", String(NODE_TIMEOUT), "--repl-diskless-sync-delay", "0"], {}, { port, dir });
   return { srv, port, cport, dir };
 }
 

@@ -32,7 +32,7 @@ describe("expiry on a replica", () => {
   };
 
   beforeAll(async () => {
-    primary = await startServer(["--enable-debug-command", "yes"]);
+    primary = await startServer(["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
     replica = await startServer(["--enable-debug-command", "yes"]);
     m = await connectClient(primary.port);
     s = await connectClient(replica.port);

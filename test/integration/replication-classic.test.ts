@@ -162,7 +162,7 @@ describe.skipIf(!redisServer)("primary/replica replication", () => {
   }, 60_000);
 
   it("LatticeKV replicates to LatticeKV, and REPLICAOF answers Redis's errors", async () => {
-    const primary = await startServer();
+    const primary = await startServer(["--repl-diskless-sync-delay", "0"]);
     cleanup.push(() => primary.stop());
     const replica = await startServer(["--replicaof", "127.0.0.1", String(primary.port)]);
     cleanup.push(() => replica.stop());
@@ -186,7 +186,7 @@ describe.skipIf(!redisServer)("primary/replica replication", () => {
   }, 60_000);
 
   it("CLIENT LIST shows the replica (S, type slave) and the master (M, type master); CLIENT KILL TYPE drops either link and it continues partially", async () => {
-    const primary = await startServer();
+    const primary = await startServer(["--repl-diskless-sync-delay", "0"]);
     cleanup.push(() => primary.stop());
     const replica = await startServer(["--replicaof", "127.0.0.1", String(primary.port)]);
     cleanup.push(() => replica.stop());
