@@ -138,10 +138,11 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
     return reject("ERR", "ERR Write commands are not allowed from read-only scripts.");
   }
   // A read-only replica refuses a script's first write unless the script came from its
-  // master (scriptVerifyWriteCommandAllow): EVAL itself is not a write command, so
-  // processCommand's -READONLY check let the script run.
+  // master or the AOF being loaded (scriptVerifyWriteCommandAllow, mustObeyClient): EVAL
+  // itself is not a write command, so processCommand's -READONLY check let the script run.
   const link = replicationOf(server).link;
-  if (write && !run.writeDirty && link && server.config.getBool("replica-read-only") && !link.isMasterClient(state.caller!)) {
+  const obeyed = state.caller!.replaysAof || (link !== null && link !== undefined && link.isMasterClient(state.caller!));
+  if (write && !run.writeDirty && link && server.config.getBool("replica-read-only") && !obeyed) {
     return reject("READONLY", "READONLY You can't write against a read only replica.");
   }
   if (write) {

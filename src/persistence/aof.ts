@@ -463,6 +463,7 @@ export class Aof {
     const sink = { remoteAddress: "", remotePort: 0, writableLength: 0, write: () => true, destroy: () => {} } as unknown as Socket;
     const client = new Client(this.server, sink);
     client.name = "aof-loader";
+    client.replaysAof = true;
     // While loading, no key counts as expired (Redis's expireIfNeeded during loading): the
     // replay runs at time 0, so a PEXPIREAT in the past still leaves the key for the
     // commands after it, and it expires once the server runs at the real time. Only around

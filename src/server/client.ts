@@ -42,6 +42,11 @@ export class Client {
   readonly id = nextClientId++;
   name = "";
   db = 0;
+  /**
+   * The AOF loader's client: commands it replays are obeyed like the master's on a replica
+   * (Redis's mustObeyClient, CLIENT_ID_AOF), e.g. a script's writes on a read-only replica.
+   */
+  replaysAof = false;
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
   /** Last command name run (CLIENT LIST cmd=). */
