@@ -5,42 +5,11 @@
 // replid2 (PSYNC2).
 import { describe, it, expect, afterAll } from "vitest";
 import Redis from "ioredis";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
+import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 
-const redisServer = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
 const inCI = process.env.CI === "true" || process.env.CI === "1";
-if (!redisServer) {
-  if (inCI) throw new Error("replication test: redis-server not found; CI installs it");
-  console.warn("SKIPPED primary/replica interop tests: redis-server (Debian's redis-server package) not found");
-}
-
-interface Real { port: number; proc: ChildProcess; dir: string; stop(): Promise<void> }
-
-async function startRedis(args: string[] = []): Promise<Real> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "lkv-real-"));
-  const proc = spawn(redisServer!, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...args], { stdio: "ignore" });
-  const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-  c.on("error", () => {});
-  await c.connect().catch(() => {});
-  await c.ping();
-  c.disconnect();
-  return {
-    port, proc, dir,
-    stop: async () => {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once("exit", r));
-        process.kill(proc.pid!, "SIGTERM");
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+if (!hasRealRedis && inCI) throw new Error("replication test: redis-server not found; CI installs it");
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -73,7 +42,7 @@ async function check(r: Redis, extra: Record<string, string> = {}): Promise<void
   for (const [k, v] of Object.entries(extra)) expect(await r.get(k)).toBe(v);
 }
 
-describe.skipIf(!redisServer)("primary/replica replication", () => {
+describe.skipIf(!hasRealRedis)("primary/replica replication", () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
 
@@ -83,7 +52,7 @@ describe.skipIf(!redisServer)("primary/replica replication", () => {
     const p = await connectClient(primary.port, { protocol: 2 } as never);
     cleanup.push(async () => p.disconnect());
     await fill(p);
-    const real = await startRedis(["--replicaof", "127.0.0.1", String(primary.port)]);
+    const real = await startRealRedis(["--replicaof", "127.0.0.1", String(primary.port)]);
     cleanup.push(() => real.stop());
     const r = await connectClient(real.port, { protocol: 2 } as never);
     cleanup.push(async () => r.disconnect());
@@ -125,14 +94,14 @@ describe.skipIf(!redisServer)("primary/replica replication", () => {
     await expect(p.call("exec")).rejects.toThrow("EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write.");
     await expect(p.call("exec")).rejects.toThrow(/EXEC without MULTI/);
     expect(await p.get("n")).toBeNull();
-    const real = await startRedis(["--replicaof", "127.0.0.1", String(primary.port)]);
+    const real = await startRealRedis(["--replicaof", "127.0.0.1", String(primary.port)]);
     cleanup.push(() => real.stop());
     await until("a write to be accepted once the replica acked", async () => (await p.set("k", "2").catch(() => null)) === "OK");
     expect(await p.incr("n")).toBe(1);
   }, 60_000);
 
   it("a LatticeKV replica of a real Redis primary loads its RDB, applies its stream, refuses writes, resyncs partially and can be promoted", async () => {
-    const real = await startRedis();
+    const real = await startRealRedis();
     cleanup.push(() => real.stop());
     const m = await connectClient(real.port, { protocol: 2 } as never);
     cleanup.push(async () => m.disconnect());

@@ -5,44 +5,11 @@
 // comes back with a resync.
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startServer, freePort, connectClient, rawExchange } from "../helpers/server.js";
+import { startServer, connectClient } from "../helpers/server.js";
+import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 
-const redisServer = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
 const inCI = process.env.CI === "true" || process.env.CI === "1";
-if (!redisServer) {
-  if (inCI) throw new Error("replication test: redis-server not found; CI installs it");
-  console.warn("SKIPPED diskless interop tests: redis-server (Debian's redis-server package) not found");
-}
-
-interface Real { port: number; proc: ChildProcess; dir: string; log: () => string; stop(): Promise<void> }
-
-async function startRedis(args: string[] = []): Promise<Real> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "lkv-real-"));
-  const logfile = join(dir, "redis.log");
-  const proc = spawn(redisServer!, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--logfile", logfile, ...args], { stdio: "ignore" });
-  const deadline = Date.now() + 10_000;
-  while (!(await rawExchange(port, "PING\r\n", { until: (t) => t.includes("PONG"), timeoutMs: 500 })).text.includes("PONG")) {
-    if (Date.now() > deadline) throw new Error("redis-server did not start");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port, proc, dir,
-    log: () => (existsSync(logfile) ? readFileSync(logfile, "latin1") : ""),
-    stop: async () => {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once("exit", r));
-        process.kill(proc.pid!, "SIGTERM");
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+if (!hasRealRedis && inCI) throw new Error("replication test: redis-server not found; CI installs it");
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -72,7 +39,7 @@ async function check(r: Redis, prefix: string): Promise<void> {
   expect(await r.hgetall(`${prefix}h`)).toEqual({ f: "v" });
 }
 
-describe.skipIf(!redisServer)("diskless replication and the replica output buffer limit", { timeout: 90_000 }, () => {
+describe.skipIf(!hasRealRedis)("diskless replication and the replica output buffer limit", { timeout: 90_000 }, () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
 
@@ -83,7 +50,7 @@ describe.skipIf(!redisServer)("diskless replication and the replica output buffe
     cleanup.push(async () => m.disconnect());
     await fill(m, "a:");
     for (const load of ["disabled", "swapdb", "on-empty-db"]) {
-      const real = await startRedis(["--repl-diskless-load", load]);
+      const real = await startRealRedis(["--repl-diskless-load", load]);
       cleanup.push(() => real.stop());
       const r = await connectClient(real.port);
       cleanup.push(async () => r.disconnect());
@@ -93,7 +60,7 @@ describe.skipIf(!redisServer)("diskless replication and the replica output buffe
       // The stream, held until the replica's first ACK, follows.
       await m.set(`after-${load}`, "1");
       await until("stream after the transfer", async () => (await r.get(`after-${load}`)) === "1");
-      expect(real.log()).toMatch(/receiving streamed RDB from master with EOF/);
+      expect(real.output()).toMatch(/receiving streamed RDB from master with EOF/);
       await r.replicaof("NO", "ONE");
     }
     expect(primary.output()).toMatch(/Streamed RDB transfer with replica .* succeeded \(socket\)/);
@@ -101,7 +68,7 @@ describe.skipIf(!redisServer)("diskless replication and the replica output buffe
   });
 
   it("a LatticeKV replica announces capa eof and loads a real Redis primary's diskless transfer", async () => {
-    const real = await startRedis(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
+    const real = await startRealRedis(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
     cleanup.push(() => real.stop());
     const r = await connectClient(real.port);
     cleanup.push(async () => r.disconnect());
@@ -124,7 +91,7 @@ describe.skipIf(!redisServer)("diskless replication and the replica output buffe
     expect(await s.get("big:1999")).toBe(big);
     await r.incr("counter");
     await until("stream", async () => (await s.get("counter")) === "1");
-    expect(real.log()).toMatch(/Starting BGSAVE for SYNC with target: replicas sockets/);
+    expect(real.output()).toMatch(/Starting BGSAVE for SYNC with target: replicas sockets/);
     expect(replica.output()).toMatch(/receiving streamed RDB from master with EOF/);
   });
 
