@@ -46,6 +46,19 @@ describe.skipIf(!hasRealRedis)("primary/replica replication", () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
 
+  /** A LatticeKV primary and a LatticeKV replica of it, a RESP2 client on each, the link up. */
+  async function latticePair(): Promise<{ primary: RunningServer; replica: RunningServer; p: Redis; r: Redis }> {
+    const primary = await startServer(["--repl-diskless-sync-delay", "0"]);
+    cleanup.push(() => primary.stop());
+    const replica = await startServer(["--replicaof", "127.0.0.1", String(primary.port)]);
+    cleanup.push(() => replica.stop());
+    const p = await connectClient(primary.port, { protocol: 2 } as never);
+    const r = await connectClient(replica.port, { protocol: 2 } as never);
+    cleanup.push(async () => { p.disconnect(); r.disconnect(); });
+    await until("the link", linkUp(r));
+    return { primary, replica, p, r };
+  }
+
   it("a real Redis replica of a LatticeKV primary gets the data, the stream, WAIT and a partial resync", async () => {
     const primary: RunningServer = await startServer();
     cleanup.push(() => primary.stop());
@@ -131,14 +144,7 @@ describe.skipIf(!hasRealRedis)("primary/replica replication", () => {
   }, 60_000);
 
   it("LatticeKV replicates to LatticeKV, and REPLICAOF answers Redis's errors", async () => {
-    const primary = await startServer(["--repl-diskless-sync-delay", "0"]);
-    cleanup.push(() => primary.stop());
-    const replica = await startServer(["--replicaof", "127.0.0.1", String(primary.port)]);
-    cleanup.push(() => replica.stop());
-    const p = await connectClient(primary.port, { protocol: 2 } as never);
-    const r = await connectClient(replica.port, { protocol: 2 } as never);
-    cleanup.push(async () => { p.disconnect(); r.disconnect(); });
-    await until("the link", linkUp(r));
+    const { primary, replica, p, r } = await latticePair();
     await fill(p);
     expect(await p.wait(1, 5000)).toBe(1);
     await check(r);
@@ -155,14 +161,7 @@ describe.skipIf(!hasRealRedis)("primary/replica replication", () => {
   }, 60_000);
 
   it("CLIENT LIST shows the replica (S, type slave) and the master (M, type master); CLIENT KILL TYPE drops either link and it continues partially", async () => {
-    const primary = await startServer(["--repl-diskless-sync-delay", "0"]);
-    cleanup.push(() => primary.stop());
-    const replica = await startServer(["--replicaof", "127.0.0.1", String(primary.port)]);
-    cleanup.push(() => replica.stop());
-    const p = await connectClient(primary.port, { protocol: 2 } as never);
-    const r = await connectClient(replica.port, { protocol: 2 } as never);
-    cleanup.push(async () => { p.disconnect(); r.disconnect(); });
-    await until("the link", linkUp(r));
+    const { primary, p, r } = await latticePair();
     const replicas = String(await p.call("client", "list", "type", "replica")).trim().split("\n");
     expect(replicas).toHaveLength(1);
     expect(replicas[0]).toMatch(/ flags=S /);
