@@ -43,6 +43,21 @@ describe.skipIf(!hasRealRedis)("diskless replication and the replica output buff
   const cleanup: (() => Promise<void>)[] = [];
   afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
 
+  /** A LatticeKV primary started with args, a LatticeKV replica of it, a client on each, the link up. */
+  async function replicatedPair(args: string[]) {
+    const primary = await startServer(args);
+    cleanup.push(() => primary.stop());
+    const m = await connectClient(primary.port);
+    cleanup.push(async () => m.disconnect());
+    const replica = await startServer();
+    cleanup.push(() => replica.stop());
+    const s = await connectClient(replica.port);
+    cleanup.push(async () => s.disconnect());
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("link up", linkUp(s));
+    return { primary, replica, m, s };
+  }
+
   it("a LatticeKV primary streams its RDB (EOF-marked) to real Redis replicas, whatever their repl-diskless-load", async () => {
     const primary = await startServer(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
     cleanup.push(() => primary.stop());
@@ -113,16 +128,7 @@ describe.skipIf(!hasRealRedis)("diskless replication and the replica output buff
 
   it("a replica over client-output-buffer-limit replica is disconnected and resyncs", async () => {
     // The soft limit: over 512 KB for more than a second.
-    const primary = await startServer(["--client-output-buffer-limit", "replica 0 512kb 1", "--repl-backlog-size", "64mb"]);
-    cleanup.push(() => primary.stop());
-    const m = await connectClient(primary.port);
-    cleanup.push(async () => m.disconnect());
-    const replica = await startServer();
-    cleanup.push(() => replica.stop());
-    const s = await connectClient(replica.port);
-    cleanup.push(async () => s.disconnect());
-    await s.replicaof("127.0.0.1", String(primary.port));
-    await until("link up", linkUp(s));
+    const { primary, replica, m, s } = await replicatedPair(["--client-output-buffer-limit", "replica 0 512kb 1", "--repl-backlog-size", "64mb"]);
     const value = "v".repeat(64 * 1024);
     process.kill(replica.proc.pid!, "SIGSTOP");
     try {
@@ -142,16 +148,7 @@ describe.skipIf(!hasRealRedis)("diskless replication and the replica output buff
   });
 
   it("a hard limit below repl-backlog-size is raised to it: the replica stays", async () => {
-    const primary = await startServer(["--client-output-buffer-limit", "replica 256kb 0 0", "--repl-backlog-size", "32mb"]);
-    cleanup.push(() => primary.stop());
-    const m = await connectClient(primary.port);
-    cleanup.push(async () => m.disconnect());
-    const replica = await startServer();
-    cleanup.push(() => replica.stop());
-    const s = await connectClient(replica.port);
-    cleanup.push(async () => s.disconnect());
-    await s.replicaof("127.0.0.1", String(primary.port));
-    await until("link up", linkUp(s));
+    const { primary, replica, m, s } = await replicatedPair(["--client-output-buffer-limit", "replica 256kb 0 0", "--repl-backlog-size", "32mb"]);
     const value = "v".repeat(64 * 1024);
     process.kill(replica.proc.pid!, "SIGSTOP");
     try {
