@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Config, applyArgv } from "./config/config.js";
 import { Server, LATTICEKV_VERSION } from "./server/server.js";
-import { log, logSettings, type LogLevel } from "./server/log.js";
+import { log, logSettings, logToFile, type LogLevel } from "./server/log.js";
 import { aclOf } from "./acl/acl.js";
 import { persistenceOf } from "./persistence/persistence.js";
 import { TlsStartError } from "./server/tls.js";
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logSettings.level = config.getString("loglevel") as LogLevel;
+  if (config.getString("logfile") !== "") logToFile(config.getString("logfile"));
   log("notice", "oO0OoO0OoO0Oo LatticeKV is starting oO0OoO0OoO0Oo");
   log("notice", `LatticeKV version=${LATTICEKV_VERSION}, redis_version=7.0.15, bits=64, pid=${process.pid}, just started`);
   if (config.configFile) log("notice", `Configuration loaded from ${config.configFile}`);

@@ -1,11 +1,11 @@
 // Where configuration reaches the running server: each directive LatticeKV acts on at run
 // time gets an applier here, run once at start-up and again whenever CONFIG SET changes it.
 import type { Server } from "../server/server.js";
-import { logSettings, type LogLevel } from "../server/log.js";
+import { logSettings, logToFile, type LogLevel } from "../server/log.js";
 import { perfConfig } from "./perf-config.js";
 import { noteListenerMove } from "../server/tls.js";
 import { changeBindAddr } from "../server/bind.js";
-import { appendFileSync, writeFileSync, unlinkSync } from "node:fs";
+import { writeFileSync, unlinkSync } from "node:fs";
 
 export function applyConfigToServer(server: Server): void {
   const cfg = server.config;
@@ -37,7 +37,7 @@ export function applyConfigToServer(server: Server): void {
   cfg.onApply("hz", () => { if (server.port !== 0) server.startCron(); });
   // logfile and pidfile are immutable: set once, at start-up.
   const logfile = cfg.get("logfile");
-  if (logfile !== "") logSettings.write = (line) => { appendFileSync(logfile, line); return true; };
+  if (logfile !== "") logToFile(logfile);
   const pidfile = cfg.get("pidfile");
   if (pidfile !== "") {
     writeFileSync(pidfile, `${process.pid}\n`);

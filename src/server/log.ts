@@ -1,10 +1,17 @@
 // Log lines in redis-server's format: "pid:M 25 Nov 2026 16:10:01.123 * message".
+import { appendFileSync } from "node:fs";
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 export type LogLevel = "debug" | "verbose" | "notice" | "warning";
 const LEVEL_CHAR: Record<LogLevel, string> = { debug: ".", verbose: "-", notice: "*", warning: "#" };
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, verbose: 1, notice: 2, warning: 3 };
 
 export const logSettings = { level: "notice" as LogLevel, write: (line: string) => process.stdout.write(line) };
+
+// `logfile` (immutable, like Redis's): every line from then on is appended to the file. The
+// CLI calls this before its first line, so the start-up banner lands in the file too.
+export function logToFile(path: string): void {
+  logSettings.write = (line) => { appendFileSync(path, line); return true; };
+}
 
 export function log(level: LogLevel, msg: string): void {
   if (LEVEL_RANK[level] < LEVEL_RANK[logSettings.level]) return;

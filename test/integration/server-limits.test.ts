@@ -43,14 +43,16 @@ describe("connection limits and lifecycle directives", () => {
     }
   });
 
-  it("logfile and pidfile are written at start-up, the pidfile removed at exit", async () => {
+  it("logfile and pidfile are written at start-up (every log line in the file, none on stdout), the pidfile removed at exit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lkv-log-"));
     const logfile = join(dir, "server.log");
     const pidfile = join(dir, "server.pid");
     const port = await freePort();
     const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
     const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-      "--logfile", logfile, "--pidfile", pidfile], { stdio: "ignore" });
+      "--logfile", logfile, "--pidfile", pidfile], { stdio: ["ignore", "pipe", "ignore"] });
+    let stdout = "";
+    proc.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
     try {
       const deadline = Date.now() + 15_000;
       while (!(existsSync(logfile) && readFileSync(logfile, "utf8").includes("Ready to accept connections"))) {
@@ -58,6 +60,9 @@ describe("connection limits and lifecycle directives", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(readFileSync(pidfile, "utf8").trim()).toBe(String(proc.pid));
+      // Redis writes even its first lines ("oO0OoO0OoO0Oo Redis is starting") to the logfile.
+      expect(readFileSync(logfile, "utf8")).toContain("LatticeKV is starting");
+      expect(stdout).toBe("");
     } finally {
       const exited = new Promise((r) => proc.once("exit", r));
       process.kill(proc.pid!, "SIGTERM");
