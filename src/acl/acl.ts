@@ -110,14 +110,8 @@ export class Acl {
   /** ACL DELUSER of one user: its clients are disconnected. */
   deleteUser(name: string, current: Client): boolean {
     if (!this.users.delete(name)) return false;
-    for (const c of this.server.clients.values()) {
-      if (c.user !== name) continue;
-      c.user = "default";
-      c.authenticated = false;
-      // The client running DELUSER gets its reply first (CLIENT_CLOSE_AFTER_COMMAND).
-      if (c === current) c.closeAfterReply = true;
-      else c.kill();
-    }
+    // The client running DELUSER gets its reply first (CLIENT_CLOSE_AFTER_COMMAND).
+    this.disconnectUser(name, current);
     this.refreshClients();
     return true;
   }
