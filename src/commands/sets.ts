@@ -10,7 +10,7 @@ import { OBJ_SET } from "../types/value.js";
 import { typeCommand } from "../types/keyspace.js";
 import { stringMatch } from "../util/glob.js";
 import { arg, bytes, getPositiveLongOrReply, getRangeLongOrReply, LONG_MAX, parseCursorOrReply,
-  parseScanOptionsOrReply, randomReplyTooLargeOrReply } from "./type-args.js";
+  parseScanOptionsOrReply, replyEmptyScan, randomReplyTooLargeOrReply } from "./type-args.js";
 
 /** SRANDMEMBER with count: when count*3 > size, copy the set and remove (t_set.c). */
 const SRANDMEMBER_SUB_STRATEGY_MUL = 3;
@@ -286,11 +286,7 @@ function sscan(ctx: CommandContext): void {
   const cursor = parseCursorOrReply(ctx, 2);
   if (cursor === null) return;
   const set = readSet(ctx, 1);
-  if (!set) {
-    ctx.reply.arrayLen(2);
-    ctx.reply.bulk("0");
-    return ctx.reply.arrayLen(0);
-  }
+  if (!set) return replyEmptyScan(ctx);
   const opts = parseScanOptionsOrReply(ctx, 3);
   if (!opts) return;
   const r = set.scan(cursor, opts.count);

@@ -59,6 +59,13 @@ export function parseCursorOrReply(ctx: CommandContext, i: number): number | nul
 
 export interface ScanOptions { count: number; pattern: Buffer | null }
 
+/** Redis's shared.emptyscan: SSCAN/ZSCAN of a missing key answer cursor 0 and no items. */
+export function replyEmptyScan(ctx: CommandContext): void {
+  ctx.reply.arrayLen(2);
+  ctx.reply.bulk("0");
+  ctx.reply.arrayLen(0);
+}
+
 /** The MATCH / COUNT options of SSCAN/ZSCAN (scanGenericCommand), or null after an error reply. */
 export function parseScanOptionsOrReply(ctx: CommandContext, from: number): ScanOptions | null {
   const argv = ctx.argv;

@@ -16,7 +16,7 @@ import { formatDouble } from "../server/reply-writer.js";
 import { parseTimeoutOrReply, type BlockedRequest } from "../types/blocking.js";
 import { stringMatch } from "../util/glob.js";
 import { arg, bytes, getLongOrReply, getPositiveLongOrReply, getRangeLongOrReply, LONG_MAX,
-  parseCursorOrReply, parseScanOptionsOrReply, randomReplyTooLargeOrReply } from "./type-args.js";
+  parseCursorOrReply, parseScanOptionsOrReply, replyEmptyScan, randomReplyTooLargeOrReply } from "./type-args.js";
 
 const NAN_ERR = "resulting score is not a number (NaN)";
 const NOT_FLOAT = "min or max is not a float";
@@ -534,11 +534,7 @@ function zscan(ctx: CommandContext): void {
   const cursor = parseCursorOrReply(ctx, 2);
   if (cursor === null) return;
   const z = readZ(ctx, 1);
-  if (!z) {
-    ctx.reply.arrayLen(2);
-    ctx.reply.bulk("0");
-    return ctx.reply.arrayLen(0);
-  }
+  if (!z) return replyEmptyScan(ctx);
   const opts = parseScanOptionsOrReply(ctx, 3);
   if (!opts) return;
   // COUNT counts members and scores alike for a hashtable-backed zset (scanGenericCommand).
