@@ -8,22 +8,14 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { beforeAll, afterAll } from "vitest";
 import Redis, { type RedisOptions } from "ioredis";
+// One free-port probe for the tests and the verifier's server processes.
+import { freePort } from "../../src/verify/server-process.js";
+export { freePort };
 
 const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
 
 /** Shards of the servers this run starts: the vitest project sets LATTICEKV_SHARDS (1 or 4). */
 export const SHARDS = Number(process.env.LATTICEKV_SHARDS ?? "1");
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RunningServer {
   port: number;
