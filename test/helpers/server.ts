@@ -69,6 +69,23 @@ export async function startServer(extraArgs: string[] = [], env: Record<string, 
 }
 
 /** Sends raw bytes and collects whatever arrives until `until` matches or the socket closes. */
+/**
+ * Runs a server that must refuse to start (a bad RDB or AOF in dir): resolves with its exit
+ * code (null when it was still running after 15 s and was killed) and its stdout+stderr.
+ */
+export async function runExpectingExit(dir: string, args: string[] = []): Promise<{ code: number | null; out: string }> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  const code = await new Promise<number | null>((res) => {
+    const t = setTimeout(() => { proc.kill("SIGKILL"); res(null); }, 15_000);
+    proc.once("exit", (c) => { clearTimeout(t); res(c); });
+  });
+  return { code, out };
+}
+
 export function rawExchange(port: number, data: string | Buffer, opts: { until?: (s: string) => boolean; timeoutMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const sock = net.connect(port, "127.0.0.1");

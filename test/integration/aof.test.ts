@@ -1,11 +1,9 @@
 import { describe, it, expect, afterEach } from "vitest";
 import Redis from "ioredis";
-import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer, freePort, type RunningServer } from "../helpers/server.js";
+import { startServer, runExpectingExit, type RunningServer } from "../helpers/server.js";
 import { writeDataset, readDataset } from "../helpers/dataset.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -45,21 +43,6 @@ const aofDir = (dir: string) => join(dir, "appendonlydir");
 function incrFile(dir: string): string {
   const name = readdirSync(aofDir(dir)).filter((f) => f.endsWith(".incr.aof")).sort().pop()!;
   return join(aofDir(dir), name);
-}
-
-const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
-
-async function runExpectingExit(dir: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  proc.stdout.on("data", (d) => (out += d));
-  proc.stderr.on("data", (d) => (out += d));
-  const code = await new Promise<number | null>((res) => {
-    const t = setTimeout(() => { proc.kill("SIGKILL"); res(null); }, 15_000);
-    proc.once("exit", (c) => { clearTimeout(t); res(c); });
-  });
-  return { code, out };
 }
 
 describe("AOF persistence", { timeout: 90_000 }, () => {
@@ -116,7 +99,7 @@ describe("AOF persistence", { timeout: 90_000 }, () => {
     await a.r.set("kept", "1");
     await kill9(a.srv);
     appendFileSync(incrFile(dir), "*3\r\n$3\r\nset\r\n$4\r\ntorn\r\n$5\r\nval");
-    const refused = await runExpectingExit(dir, ["--aof-load-truncated", "no"]);
+    const refused = await runExpectingExit(dir, ["--appendonly", "yes", "--aof-load-truncated", "no"]);
     expect(refused.code).toBe(1);
     expect(refused.out).toContain("Unexpected end of file reading the append only file");
     const b = await ours(dir);
@@ -183,7 +166,7 @@ describe("AOF persistence", { timeout: 90_000 }, () => {
     await a.r.set("x", "1");
     await kill9(a.srv);
     appendFileSync(incrFile(dir), "*2\r\n$3\r\nbla\r\n$3\r\nfoo\r\n");
-    const { code, out } = await runExpectingExit(dir, []);
+    const { code, out } = await runExpectingExit(dir, ["--appendonly", "yes"]);
     expect(code).toBe(1);
     expect(out).toContain("Unknown command 'bla' reading the append only file");
   });

@@ -1,11 +1,9 @@
 import { describe, it, expect, afterEach } from "vitest";
 import Redis from "ioredis";
-import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer, freePort, type RunningServer } from "../helpers/server.js";
+import { startServer, runExpectingExit, type RunningServer } from "../helpers/server.js";
 import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 import { writeDataset, readDataset } from "../helpers/dataset.js";
 
@@ -39,22 +37,6 @@ async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void>
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-const cli = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url));
-
-/** Runs our server on a dir whose RDB it must refuse; resolves with its exit code and output. */
-async function runExpectingExit(dir: string): Promise<{ code: number | null; out: string }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  proc.stdout.on("data", (d) => (out += d));
-  proc.stderr.on("data", (d) => (out += d));
-  const code = await new Promise<number | null>((res) => {
-    const t = setTimeout(() => { proc.kill("SIGKILL"); res(null); }, 15_000);
-    proc.once("exit", (c) => { clearTimeout(t); res(c); });
-  });
-  return { code, out };
 }
 
 describe("RDB persistence", { timeout: 60_000 }, () => {
