@@ -14,7 +14,7 @@ import { unixSocketPath } from "../server/unix-socket.js";
 
 /** What other families report about a client in CLIENT LIST (defaults: an idle normal client). */
 export const clientInfoProviders = {
-  /** Extra flag letters in Redis's order (O S M P x b t R B d c u A U r); "" when none. */
+  /** Extra flag letters (sorted into Redis's order O S M P x b t R B d c u A U r e); "" when none. */
   flags: [] as ((c: Client) => string)[],
   sub: (_c: Client) => 0,
   psub: (_c: Client) => 0,
@@ -30,6 +30,13 @@ export const clientInfoProviders = {
 // b: waiting in a blocking command (src/types/blocking.ts).
 clientInfoProviders.flags.push((c) => (c.blocked ? "b" : ""));
 clientInfoProviders.flags.push((c) => (unixSocketPath(c.socket) !== undefined ? "U" : "")); // src/server/unix-socket.ts
+
+/** Redis's catClientInfoString writes the flag letters in this order. */
+const FLAG_ORDER = "OSMPxbtRBdcuAUre";
+function flagRank(letter: string): number {
+  const i = FLAG_ORDER.indexOf(letter);
+  return i < 0 ? FLAG_ORDER.length : i;
+}
 
 /** Users CLIENT KILL USER may name (only "default" until ACL lands; the ACL family replaces it). */
 export const userDirectory = { exists: (name: string): boolean => name === "default" };
@@ -53,6 +60,8 @@ export function clientInfoString(server: Server, c: Client): string {
   let flags = clientInfoProviders.flags.map((f) => f(c)).join("");
   if (c.closeAfterReply) flags += "c";
   if (c.noEvict) flags += "e";
+  // Providers register in module-load order; the letters go out in Redis's.
+  flags = [...flags].sort((a, b) => flagRank(a) - flagRank(b)).join("");
   if (flags === "") flags = "N";
   const qbuf = queryBufferUsed(c);
   const omem = c.outputBufferLength;

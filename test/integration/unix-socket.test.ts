@@ -9,7 +9,7 @@ import Redis from "ioredis";
 import { startServer } from "../helpers/server.js";
 
 describe("unixsocket", () => {
-  it("serves clients on the unix socket, shown as addr=<path>:0 with flag U, with unixsocketperm's mode; the file goes at shutdown", async () => {
+  it("serves clients on the unix socket, shown as addr=<path>:0 with flag U (in Redis's letter order), with unixsocketperm's mode; the file goes at shutdown", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "lkv-unix-")), "redis.sock");
     const srv = await startServer(["--unixsocket", path, "--unixsocketperm", "700"]);
     const r = new Redis({ path, lazyConnect: true, enableReadyCheck: false });
@@ -19,6 +19,10 @@ describe("unixsocket", () => {
       const info = await r.client("INFO") as string;
       expect(info).toContain(`addr=${path}:0 laddr=${path}:0 `);
       expect(info).toMatch(/ flags=U /);
+      // Letters in Redis's order whatever order their families registered in: t, U, e.
+      await r.client("NO-EVICT", "on");
+      await r.client("TRACKING", "on");
+      expect(await r.client("INFO")).toMatch(/ flags=tUe /);
       expect(statSync(path).mode & 0o777).toBe(0o700);
       expect(await r.config("GET", "unixsocket")).toEqual(["unixsocket", path]);
       expect(srv.output()).toContain(`The server is now ready to accept connections at ${path}`);
