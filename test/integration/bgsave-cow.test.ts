@@ -75,8 +75,9 @@ describe("background snapshots without fork", { timeout: 90_000 }, () => {
     const r = await ours();
     await populate(r);
     const before = await r.debug("digest");
-    // 1 ms per key: the save outlasts the writes below.
-    await r.config("set", "rdb-key-save-delay", "1000");
+    // 10 ms per key (~3 s for the ~320 keys; the delay is fixed when the save starts, as
+    // in Redis's forked child): the save outlasts the writes below even on a loaded machine.
+    await r.config("set", "rdb-key-save-delay", "10000");
     expect(await r.bgsave()).toBe("Background saving started");
     await churn(r);
     expect(await info(r, "rdb_bgsave_in_progress")).toBe("1");
@@ -153,7 +154,8 @@ describe("background snapshots without fork", { timeout: 90_000 }, () => {
     const r = await ours(["--appendonly", "yes"]);
     await populate(r);
     await r.set("counter", "0");
-    await r.config("set", "rdb-key-save-delay", "1000");
+    // ~3 s of rewrite, so it is still running after the ~140 writes below on a loaded machine.
+    await r.config("set", "rdb-key-save-delay", "10000");
     expect(await r.bgrewriteaof()).toBe("Background append only file rewriting started");
     await churn(r);
     for (let i = 0; i < 50; i++) await r.incr("counter");
