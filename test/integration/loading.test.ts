@@ -58,8 +58,9 @@ describe("loading the dataset at start-up", { timeout: 60_000 }, () => {
       w.disconnect();
       await first.stop();
 
-      // 2000 keys (or commands) at 1 ms each: about 2 s of loading.
-      const srv = await startLoading(dir, ["--key-load-delay", "1000", ...persistArgs]);
+      // 2000 keys (or commands) at 3 ms each: about 6 s of loading, so the checks below still
+      // run while it loads when a busy machine slows this client down.
+      const srv = await startLoading(dir, ["--key-load-delay", "3000", ...persistArgs]);
       const r = await connectClient(srv.port, { retryStrategy: () => null, maxRetriesPerRequest: 0 });
       cleanups.push(() => r.disconnect());
       await expect(r.ping()).rejects.toThrow("LOADING Redis is loading the dataset in memory");
