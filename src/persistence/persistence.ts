@@ -168,7 +168,7 @@ export class Persistence {
    * rdb_bgsave_in_progress and aof_rewrite_in_progress are 0 (Redis's replicas wait for the
    * next BGSAVE likewise). No child process: the bytes go to the socket from this process.
    */
-  snapshotForReplica(write: (chunk: Uint8Array) => Promise<void>): { done: Promise<number>; abort(): void } | null {
+  snapshotForReplica(write: (chunk: Uint8Array) => Promise<void>, target: "replicas sockets" | "disk" = "replicas sockets"): { done: Promise<number>; abort(): void } | null {
     if (this.bgsaveInProgress || this.aof.rewriteInProgress) return null;
     const t0 = performance.now();
     const snap = new BackgroundSnapshot(this.server, { keyDelayUs: this.server.config.getNumber("rdb-key-save-delay"), write });
@@ -179,7 +179,7 @@ export class Persistence {
     this.keysAtStart = this.keyCount();
     this.peakCow = 0;
     this.watchFlushAll(true);
-    log("notice", "Starting BGSAVE for SYNC with target: replicas sockets");
+    log("notice", `Starting BGSAVE for SYNC with target: ${target}`);
     const done = snap.done.then((keys) => keys, () => -1).then((keys) => {
       if (this.replSnapshot === snap) {
         this.replSnapshot = null;

@@ -16,7 +16,8 @@ import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import { EFFECT_COMMAND, type Effect } from "../server/effects.js";
 import { Backlog } from "./backlog.js";
-import { snapshotRdb } from "../persistence/rdb-file.js";
+import { persistenceOf } from "../persistence/persistence.js";
+import { RdbTransfer, type TransferMember } from "./rdb-transfer.js";
 import { log } from "../server/log.js";
 import type { ReplicaLink } from "./replica-link.js";
 import { parseMemory } from "../config/config.js";
@@ -42,10 +43,18 @@ export interface ReplicaState {
   rdbOutstanding: number;
   /** When the replica's buffer went over the soft limit (0: under it). */
   softSince: number;
+  /**
+   * Redis's replstate: wait_start (WAIT_BGSAVE_START: a full sync is needed, no snapshot for
+   * it yet), wait_end (WAIT_BGSAVE_END: its RDB is being produced), online.
+   */
+  syncState: "wait_start" | "wait_end" | "online";
+  /** The full resync this replica's RDB comes from, while it runs. */
+  transfer: RdbTransfer | null;
+  member: TransferMember | null;
 }
 
-/** A replica waiting for a diskless full sync to start (repl-diskless-sync-delay). */
-interface WaitingReplica { state: ReplicaState; psync: boolean }
+/** A replica that needs a full sync, waiting for a snapshot to start (WAIT_BGSAVE_START). */
+interface WaitingReplica { state: ReplicaState; psync: boolean; eof: boolean; since: number }
 
 /** client-output-buffer-limit's replica class: hard and soft bytes, soft seconds. */
 export function replicaOutputLimit(cob: string): { hard: number; soft: number; softSeconds: number } {
@@ -97,9 +106,13 @@ export class Replication {
   /** Clients blocked in WAIT. */
   readonly waiting = new Set<{ client: Client; offset: number; numreplicas: number; timer?: NodeJS.Timeout }>();
 
-  /** Replicas waiting for a diskless sync to start, and the timer that starts it. */
-  private disklessWaiting: WaitingReplica[] = [];
-  private disklessTimer?: NodeJS.Timeout;
+  /** Replicas waiting for a full sync's snapshot to start, oldest first. */
+  private needSync: WaitingReplica[] = [];
+  /** The full resync running now (one at a time: it holds the background-job slot). */
+  private transfer: RdbTransfer | null = null;
+  /** Starts pending syncs and sends keepalives while replicas wait (Redis's replicationCron). */
+  private syncCron?: NodeJS.Timeout;
+  private lastNewline = 0;
   private limitCache = { cob: "", lim: replicaOutputLimit("") };
   /** INFO stats sync_full, sync_partial_ok, sync_partial_err. */
   readonly syncStats = { full: 0, partialOk: 0, partialErr: 0 };
@@ -174,6 +187,8 @@ export class Replication {
     this.backlog?.append(bytes);
     this.offset += bytes.length;
     for (const r of this.replicas.values()) {
+      // A replica waiting for its snapshot to start gets the stream from the snapshot's offset.
+      if (r.syncState === "wait_start") continue;
       if (r.pending) {
         r.pending.push(bytes);
         r.pendingBytes += bytes.length;
@@ -192,7 +207,9 @@ export class Replication {
   private checkOutputLimit(r: ReplicaState): void {
     const lim = this.outputLimit;
     if (lim.hard === 0 && lim.soft === 0) return;
-    const used = r.pendingBytes + Math.max(0, r.client.socket.writableLength - r.rdbOutstanding);
+    // While its RDB is on the way, the socket holds payload: only the held stream counts.
+    const sent = r.syncState === "online" ? Math.max(0, r.client.socket.writableLength - r.rdbOutstanding) : 0;
+    const used = r.pendingBytes + sent;
     // A hard limit below repl-backlog-size is raised to it (Redis: a replica that could
     // continue partially from the backlog would only be cut off again).
     const hard = lim.hard > 0 ? Math.max(lim.hard, this.backlog?.size ?? 0) : 0;
@@ -236,6 +253,7 @@ export class Replication {
     const state: ReplicaState = {
       client, ip: (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
       ackOffset: 0, ackAt: Date.now(), capaPsync2, pending: null, pendingBytes: 0, rdbOutstanding: 0, softSince: 0,
+      syncState: "online", transfer: null, member: null,
     };
     const historyOk = replid !== null && (replid === this.replid || (replid === this.replid2 && from <= this.secondReplOffset));
     if (historyOk && backlog.has(from)) {
@@ -250,76 +268,157 @@ export class Replication {
     // A PSYNC that named a history (not "?") and could not continue is a partial-sync error.
     if (replid !== null && replid !== "?") this.syncStats.partialErr++;
     this.syncStats.full++;
-    // repl-diskless-sync: replicas that can read an EOF-marked payload get the RDB streamed;
-    // the transfer starts after repl-diskless-sync-delay, so replicas arriving meanwhile share it.
-    if (capaEof && this.server.config.getBool("repl-diskless-sync")) {
-      this.disklessWaiting.push({ state, psync: replid !== null });
-      const max = this.server.config.getNumber("repl-diskless-sync-max-replicas");
-      const delay = this.server.config.getNumber("repl-diskless-sync-delay");
-      if ((max > 0 && this.disklessWaiting.length >= max) || delay <= 0) {
-        if (this.disklessTimer) clearTimeout(this.disklessTimer);
-        this.disklessTimer = undefined;
-        if (delay <= 0 && !(max > 0 && this.disklessWaiting.length >= max)) setImmediate(() => this.startDisklessSync());
-        else this.startDisklessSync();
-      } else if (!this.disklessTimer) {
-        log("notice", `Delay next BGSAVE for diskless SYNC`);
-        this.disklessTimer = setTimeout(() => { this.disklessTimer = undefined; this.startDisklessSync(); }, delay * 1000);
+    const w: WaitingReplica = { state, psync: replid !== null, eof: capaEof, since: Date.now() };
+    this.replicas.set(client, state);
+    const diskless = this.server.config.getBool("repl-diskless-sync");
+    const tr = this.transfer;
+    if (tr && tr.running) {
+      // A disk-target snapshot still being produced can serve this replica too, from the same
+      // offset with a copy of the stream held since (Redis attaches it to the running BGSAVE).
+      const peer = [...this.replicas.values()].find((r) => r.transfer === tr && r.pending);
+      if (!tr.socketTarget && !(diskless && capaEof) && peer) {
+        this.joinTransfer(tr, w, peer.pending!);
+        log("notice", "Waiting for end of BGSAVE for SYNC");
+        return;
       }
-      return;
+      log("notice", tr.socketTarget ? "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC"
+        : "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+    } else if (diskless && this.server.config.getNumber("repl-diskless-sync-delay") > 0) {
+      if (this.needSync.length === 0) log("notice", "Delay next BGSAVE for diskless SYNC");
     }
-    log("notice", "Starting BGSAVE for SYNC with target: disk");
-    this.fullSync([{ state, psync: replid !== null }], false);
-  }
-
-  private startDisklessSync(): void {
-    const list = this.disklessWaiting.filter((w) => !w.state.client.closed);
-    this.disklessWaiting = [];
-    if (list.length === 0) return;
-    log("notice", "Starting BGSAVE for SYNC with target: replicas sockets");
-    this.fullSync(list, true);
+    state.syncState = "wait_start";
+    this.needSync.push(w);
+    this.ensureSyncCron();
+    // Several replicas arriving in the same turn share one snapshot.
+    setImmediate(() => this.maybeStartSync());
   }
 
   /**
-   * +FULLRESYNC and the RDB to each replica: with eof, in the EOF-marked form
-   * ("$EOF:<40 bytes>" RDB <the same 40 bytes>), else as a bulk of known length. The snapshot
-   * and the stream position it corresponds to are taken at the same instant: nothing runs
-   * between them, and from then on the replicas receive the stream.
+   * Starts a snapshot for the replicas waiting for one (Redis's replicationStartPendingFork):
+   * when the background slot is free and, for a diskless sync, repl-diskless-sync-delay has
+   * passed since the oldest arrived or repl-diskless-sync-max-replicas are waiting.
    */
-  private fullSync(list: WaitingReplica[], eof: boolean): void {
-    const { data } = snapshotRdb(this.server);
+  private maybeStartSync(): void {
+    this.needSync = this.needSync.filter((w) => !w.state.client.closed && this.replicas.get(w.state.client) === w.state);
+    if (this.needSync.length === 0) return;
+    if (this.transfer?.running) return;
+    const p = persistenceOf(this.server);
+    if (p.bgsaveInProgress || p.aof.rewriteInProgress) return;
+    const cfg = this.server.config;
+    const diskless = cfg.getBool("repl-diskless-sync");
+    if (diskless) {
+      const max = cfg.getNumber("repl-diskless-sync-max-replicas");
+      const idle = (Date.now() - this.needSync[0].since) / 1000;
+      if (!(max > 0 && this.needSync.length >= max) && idle < cfg.getNumber("repl-diskless-sync-delay")) return;
+    }
+    // The socket target needs every waiting replica to read an EOF-marked payload.
+    const socketTarget = diskless && this.needSync.every((w) => w.eof);
+    const tr = new RdbTransfer(socketTarget, this.offset);
+    if (!tr.start((write) => p.snapshotForReplica(write, socketTarget ? "replicas sockets" : "disk"))) return;
+    this.transfer = tr;
+    log("notice", socketTarget ? `Background RDB transfer started by pid ${tr.pipe.pid}` : `Background saving started by pid ${tr.pipe.pid}`);
+    const list = this.needSync;
+    this.needSync = [];
+    // The snapshot is of this instant: the stream from here on is held for each replica.
     this.streamDb = -1;
-    for (const { state, psync } of list) {
+    for (const w of list) this.joinTransfer(tr, w, []);
+    void tr.finished.then((res) => this.transferDone(tr, res));
+  }
+
+  /** +FULLRESYNC with the snapshot's offset, and the replica's part in its transfer. */
+  private joinTransfer(tr: RdbTransfer, w: WaitingReplica, heldSoFar: Buffer[]): void {
+    const state = w.state;
+    const client = state.client;
+    const sock = client.socket;
+    if (w.psync) client.write(Buffer.from(`+FULLRESYNC ${this.replid} ${tr.startOffset}\r\n`));
+    state.syncState = "wait_end";
+    state.transfer = tr;
+    state.pending = [...heldSoFar];
+    state.pendingBytes = heldSoFar.reduce((n, b) => n + b.length, 0);
+    const m: TransferMember = {
+      id: client.id,
+      write: (b) => { this.server.stats.netOutputBytes += b.length; return sock.write(b); },
+      onceDrain: (fn) => { sock.once("drain", fn); sock.once("close", fn); },
+      get unsent() { return sock.writableLength; },
+      get closed() { return client.closed || sock.destroyed; },
+    };
+    state.member = m;
+    tr.add(m);
+  }
+
+  /** The transfer ended: the replicas get the rest of their payload and the held stream. */
+  private transferDone(tr: RdbTransfer, res: "ok" | "failed"): void {
+    if (this.transfer === tr) this.transfer = null;
+    for (const state of [...this.replicas.values()]) {
+      if (state.transfer !== tr) continue;
+      state.transfer = null;
+      state.member = null;
       const client = state.client;
-      if (psync) client.write(Buffer.from(`+FULLRESYNC ${this.replid} ${this.offset}\r\n`));
-      if (eof) {
-        const mark = randomBytes(20).toString("hex");
-        client.write(Buffer.concat([Buffer.from(`$EOF:${mark}\r\n`), data, Buffer.from(mark)]));
-        state.pending = [];
+      if (res === "failed") {
+        log("warning", "SYNC failed. BGSAVE child returned an error");
+        this.replicas.delete(client);
+        client.kill();
+        continue;
+      }
+      state.syncState = "online";
+      if (tr.socketTarget) {
+        // state.pending stays held until the replica's first REPLCONF ACK (ack()).
+        log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
       } else {
-        client.write(Buffer.concat([Buffer.from(`$${data.length}\r\n`), data]));
+        const data = tr.payload!;
+        this.server.stats.netOutputBytes += data.length;
+        client.socket.write(Buffer.concat([Buffer.from(`$${data.length}\r\n`), data]));
+        const held = state.pending ?? [];
+        state.pending = null;
+        state.pendingBytes = 0;
+        if (held.length) client.write(Buffer.concat(held));
+        log("notice", `Synchronization with replica ${state.ip}:${state.port} succeeded`);
       }
       if (client.socket.writableLength > 0) {
-        state.rdbOutstanding = data.length;
+        state.rdbOutstanding = client.socket.writableLength;
         client.socket.once("drain", () => { state.rdbOutstanding = 0; });
       }
-      this.replicas.set(client, state);
-      if (eof) log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
-      else log("notice", `Synchronization with replica ${state.ip}:${state.port} succeeded`);
     }
+    setImmediate(() => this.maybeStartSync());
+  }
+
+  /**
+   * While replicas wait for a sync: retry starting it, and every second send each replica
+   * that has no payload bytes coming yet a newline, so it does not time out (replicationCron).
+   */
+  private ensureSyncCron(): void {
+    if (this.syncCron) return;
+    this.syncCron = setInterval(() => {
+      const disk = this.transfer?.running && !this.transfer.socketTarget;
+      if (this.needSync.length === 0 && !disk) {
+        if (!this.transfer?.running) { clearInterval(this.syncCron); this.syncCron = undefined; }
+        return;
+      }
+      if (Date.now() - this.lastNewline >= 1000) {
+        this.lastNewline = Date.now();
+        for (const r of this.replicas.values()) {
+          if (r.syncState === "wait_start" || (r.syncState === "wait_end" && disk)) r.client.socket.write("\n");
+        }
+      }
+      this.maybeStartSync();
+    }, 100);
+    this.syncCron.unref();
   }
 
   /** The replica's connection closed (or CLIENT KILL). */
   dropReplica(client: Client): void {
-    this.disklessWaiting = this.disklessWaiting.filter((w) => w.state.client !== client);
+    this.needSync = this.needSync.filter((w) => w.state.client !== client);
     const r = this.replicas.get(client);
     if (!r) return;
     this.replicas.delete(client);
+    if (r.transfer && r.member) r.transfer.remove(r.member);
     log("notice", `Connection with replica ${r.ip}:${r.port} lost.`);
   }
 
   ack(client: Client, offset: number): void {
     const r = this.replicas.get(client);
     if (!r) return;
+    if (r.syncState !== "online") return; // its RDB is still on the way
     r.ackOffset = Math.max(r.ackOffset, offset);
     r.ackAt = Date.now();
     if (r.pending) {
@@ -400,12 +499,12 @@ export class Replication {
     } else {
       f.push(["role", "master"]);
     }
-    f.push(["connected_slaves", this.replicas.size + this.disklessWaiting.length]);
+    f.push(["connected_slaves", this.replicas.size]);
     let i = 0;
-    for (const { state: r } of this.disklessWaiting) f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=wait_bgsave,offset=0,lag=0`]);
     for (const r of this.replicas.values()) {
       const lag = Math.floor((Date.now() - r.ackAt) / 1000);
-      f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=online,offset=${r.ackOffset},lag=${lag}`]);
+      const st = r.syncState === "online" ? "online" : "wait_bgsave";
+      f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=${st},offset=${r.ackOffset},lag=${lag}`]);
     }
     f.push(["master_failover_state", "no-failover"], ["master_replid", this.replid], ["master_replid2", this.replid2],
       ["master_repl_offset", this.offset], ["second_repl_offset", this.secondReplOffset],

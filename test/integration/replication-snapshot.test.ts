@@ -1,0 +1,122 @@
+// A full resync's RDB comes from the non-blocking copy-on-write snapshot (as Redis's fork
+// child): clients are served while it is produced, it is paced by rdb-key-save-delay, it holds
+// the background-job slot (rdb_bgsave_in_progress:1, BGSAVE refused), its bytes pass through
+// a child process of the server that `kill -9` fails the transfer with, and writes made
+// meanwhile reach the replica after the payload.
+import { describe, it, expect, afterAll } from "vitest";
+import { execFileSync } from "node:child_process";
+import type Redis from "ioredis";
+import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const field = async (r: Redis, section: string, name: string) =>
+  (await r.info(section)).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+
+/** The pids of the server's child processes (what Redis's tests call get_child_pid). */
+function children(srv: RunningServer): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(srv.proc.pid)]).toString().trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there is none
+  }
+}
+
+describe("full resync snapshot", { timeout: 90_000 }, () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
+
+  async function server(args: string[] = []): Promise<{ srv: RunningServer; r: Redis }> {
+    const srv = await startServer(["--enable-debug-command", "yes", ...args]);
+    cleanup.push(() => srv.stop());
+    const r = await connectClient(srv.port);
+    cleanup.push(async () => r.disconnect());
+    return { srv, r };
+  }
+
+  for (const diskless of ["yes", "no"]) {
+    it(`diskless ${diskless}: while rdb-key-save-delay paces the sync, the slot is taken, clients are served, and later writes follow the payload`, async () => {
+      const { srv: primary, r: m } = await server(["--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0"]);
+      await m.call("debug", "populate", "200", "k");
+      await m.config("SET", "rdb-key-save-delay", "5000"); // 200 keys x 5 ms: about a second
+      const { r: s } = await server();
+      await s.replicaof("127.0.0.1", String(primary.port));
+      await until("the snapshot starts", async () => (await field(m, "persistence", "rdb_bgsave_in_progress")) === "1");
+      expect(await field(m, "replication", "slave0")).toMatch(/state=wait_bgsave/);
+      expect(children(primary)).toHaveLength(1);
+      await expect(m.bgsave()).rejects.toThrow(/^ERR Background save already in progress/);
+      // Served while the snapshot runs; the write goes to the replica after its RDB.
+      await m.set("during", "sync");
+      await m.del("k:0");
+      expect(await field(s, "replication", "master_link_status")).toBe("down");
+      await until("the link is up", async () => (await field(s, "replication", "master_link_status")) === "up");
+      expect(await field(m, "persistence", "rdb_bgsave_in_progress")).toBe("0");
+      await until("the held stream arrives", async () => (await s.get("during")) === "sync");
+      expect(await s.exists("k:0")).toBe(0);
+      expect(await s.get("k:199")).toBe("value:199");
+      expect(await s.dbsize()).toBe(200);
+      expect(await field(m, "replication", "slave0")).toMatch(/state=online/);
+      expect(children(primary)).toHaveLength(0);
+    });
+  }
+
+  it("kill -9 of the rdb child fails the transfer: the slot frees, the replica reconnects and syncs again", async () => {
+    const { srv: primary, r: m } = await server(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
+    await m.call("debug", "populate", "100", "k");
+    await m.config("SET", "rdb-key-save-delay", "100000"); // 10 s: far longer than the test waits
+    const { r: s } = await server();
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("the snapshot starts", async () => (await field(m, "persistence", "rdb_bgsave_in_progress")) === "1");
+    const [child] = children(primary);
+    expect(child).toBeGreaterThan(0);
+    process.kill(child, "SIGKILL");
+    await until("the slot is free", async () => (await field(m, "persistence", "rdb_bgsave_in_progress")) === "0", 5000);
+    expect(primary.output()).toMatch(/SYNC failed\. BGSAVE child returned an error/);
+    await m.config("SET", "rdb-key-save-delay", "0");
+    await until("the replica syncs again", async () => (await field(s, "replication", "master_link_status")) === "up");
+    expect(await s.dbsize()).toBe(100);
+    expect(Number(await field(m, "stats", "sync_full"))).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a replica arriving while a BGSAVE runs waits for the slot, and its sync starts once the BGSAVE ends", async () => {
+    const { srv: primary, r: m } = await server(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
+    await m.call("debug", "populate", "50", "k");
+    await m.config("SET", "rdb-key-save-delay", "20000"); // the BGSAVE takes about a second
+    expect(await m.bgsave()).toBe("Background saving started");
+    const { r: s } = await server();
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("the replica waits", async () => /state=wait_bgsave/.test((await field(m, "replication", "slave0")) ?? ""));
+    await m.config("SET", "rdb-key-save-delay", "0");
+    await until("the link is up", async () => (await field(s, "replication", "master_link_status")) === "up");
+    expect(await s.dbsize()).toBe(50);
+    expect(primary.output()).toMatch(/Background saving terminated with success[\s\S]*Starting BGSAVE for SYNC with target: replicas sockets/);
+  });
+
+  it("repl-diskless-sync no: a second replica arriving while the RDB is produced shares it", async () => {
+    const { srv: primary, r: m } = await server(["--repl-diskless-sync", "no"]);
+    await m.call("debug", "populate", "100", "k");
+    await m.config("SET", "rdb-key-save-delay", "10000"); // about a second
+    const { r: s1 } = await server();
+    const { r: s2 } = await server();
+    await s1.replicaof("127.0.0.1", String(primary.port));
+    await until("the snapshot starts", async () => (await field(m, "persistence", "rdb_bgsave_in_progress")) === "1");
+    await m.set("between", "1");
+    await s2.replicaof("127.0.0.1", String(primary.port));
+    await until("both are waiting", async () => Number(await field(m, "replication", "connected_slaves")) === 2);
+    await m.set("after", "2");
+    for (const s of [s1, s2]) {
+      await until("the link is up", async () => (await field(s, "replication", "master_link_status")) === "up");
+      await until("the stream arrives", async () => (await s.get("after")) === "2");
+      expect(await s.get("between")).toBe("1");
+      expect(await s.dbsize()).toBe(102);
+    }
+    expect(primary.output()).toMatch(/Waiting for end of BGSAVE for SYNC/);
+    expect(primary.output().match(/Starting BGSAVE for SYNC with target: disk/g)).toHaveLength(1);
+  });
+});
