@@ -7,7 +7,7 @@ import { Server, LATTICEKV_VERSION } from "./server/server.js";
 import { log, logSettings, logToFile, type LogLevel } from "./server/log.js";
 import { aclOf } from "./acl/acl.js";
 import { persistenceOf } from "./persistence/persistence.js";
-import { TlsStartError } from "./server/tls.js";
+import { StartupError } from "./server/listeners.js";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   try {
     port = await server.listen();
   } catch (e) {
-    if (e instanceof TlsStartError) {
+    if (e instanceof StartupError) { // Redis's log line is the message (TLS, the cluster bus)
       log("warning", e.message);
       process.exit(1);
     }

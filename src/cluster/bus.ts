@@ -1,7 +1,9 @@
 // The cluster bus: how nodes learn about each other, agree on slot ownership and notice a
 // node that stopped answering. It listens on cluster-port (default port + 10000, where
 // redis-cli --cluster and CLUSTER MEET expect it) and speaks newline-delimited JSON, not
-// Redis's binary bus format: only LatticeKV nodes talk on it, clients never do.
+// Redis's binary bus format: only LatticeKV nodes talk on it, clients never do. With
+// tls-cluster yes it is TLS both ways (the transport is BusHooks' createListener and dial:
+// src/server/tls.ts), and `port` is a node's tls-port, `pport` its plain-text one.
 //
 // Messages (one JSON object per line):
 //   meet / ping  -> answered with pong on the same connection
@@ -26,12 +28,16 @@
 //   - failover elections ("auth-request" / "auth-ack") and manual failover ("mfstart") are
 //     src/cluster/failover.ts's; the bus carries them.
 import net from "node:net";
+import tls from "node:tls";
 import { randomBytes } from "node:crypto";
 import type { ClusterNode, ClusterState } from "./state.js";
 import { CLUSTER_SLOTS } from "./state.js";
 import { log } from "../server/log.js";
+import { listenAll, type ListenerGroup } from "../server/listeners.js";
 
-interface WireNode { id: string; ip: string; port: number; cport: number; pfail?: boolean }
+interface WireNode { id: string; ip: string; port: number; cport: number; pfail?: boolean;
+  /** The plain-text port in a TLS cluster (0: none), as Redis's header and gossip carry it. */
+  pport?: number }
 /** Every message's header: who sends it and the configuration it advertises. */
 export interface WireSender extends WireNode {
   /** Its own configEpoch, or its master's if it is a replica (Redis's header does the same). */
@@ -89,6 +95,10 @@ export interface BusHooks {
   linkSendBufLimit(): number;
   /** A PUBLISH (or SPUBLISH, shard) another node propagated: deliver it to our subscribers. */
   onPublish(channel: Buffer, message: Buffer, shard: boolean): void;
+  /** A listening socket whose connections go to onSocket (TLS with tls-cluster yes). */
+  createListener(onSocket: (socket: net.Socket) => void): net.Server;
+  /** An outgoing link to a node's bus port (TLS with tls-cluster yes). */
+  dial(port: number, host: string): net.Socket;
 }
 
 interface Link { socket: net.Socket; node: ClusterNode; connected: boolean; createTime: number }
@@ -99,7 +109,7 @@ interface InboundLink { socket: net.Socket; node: ClusterNode | null; createTime
 export interface LinkInfo { direction: "to" | "from"; node: string; createTime: number; events: string; sendBufferAllocated: number; sendBufferUsed: number }
 
 export class ClusterBus {
-  private server?: net.Server;
+  private listeners?: ListenerGroup;
   private readonly links = new Map<ClusterNode, Link>();
   private readonly inbound = new Map<net.Socket, InboundLink>();
   /** Links freed because their send buffer passed cluster-link-sendbuf-limit (CLUSTER INFO). */
@@ -114,13 +124,9 @@ export class ClusterBus {
   constructor(private readonly state: ClusterState, private readonly nodeTimeout: () => number,
               private readonly hooks: BusHooks) {}
 
-  async listen(host: string | undefined, port: number): Promise<void> {
-    const srv = net.createServer((sock) => this.accept(sock));
-    this.server = srv;
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, host, () => { srv.off("error", reject); resolve(); });
-    });
+  /** Listens on `port` at every address of `bind` (Redis's listenToPort for the bus). */
+  async listen(bind: string, port: number): Promise<void> {
+    this.listeners = await listenAll(() => this.hooks.createListener((sock) => this.accept(sock)), port, bind, "TCP");
     this.timer = setInterval(() => this.cron(), 100);
     this.timer.unref();
   }
@@ -129,7 +135,7 @@ export class ClusterBus {
     if (this.timer) clearInterval(this.timer);
     for (const l of this.links.values()) l.socket.destroy();
     for (const s of this.inbound.keys()) s.destroy();
-    this.server?.close();
+    void this.listeners?.close();
   }
 
   /** CLUSTER MEET: start a handshake with the node at ip:port (bus port cport). */
@@ -300,11 +306,12 @@ export class ClusterBus {
 
   private connect(n: ClusterNode): void {
     this.lastConnect.set(n, Date.now());
-    const socket = net.connect(n.cport, n.ip);
+    const socket = this.hooks.dial(n.cport, n.ip);
     const link: Link = { socket, node: n, connected: false, createTime: Date.now() };
     this.links.set(n, link);
     socket.setNoDelay(true);
-    socket.on("connect", () => {
+    // A TLS link is usable once its handshake is done (the peer checked our certificate).
+    socket.on(socket instanceof tls.TLSSocket ? "secureConnect" : "connect", () => {
       link.connected = true;
       this.send(link, n.handshake ? "meet" : "ping");
     });
@@ -348,7 +355,7 @@ export class ClusterBus {
     // A replica advertises its master's slots and configEpoch (clusterBuildMessageHdr).
     const owner = me.master ?? me;
     return {
-      id: me.id, ip: me.ip, port: me.port, cport: me.cport, configEpoch: st.epochOf(me),
+      id: me.id, ip: me.ip, port: me.port, pport: me.pport, cport: me.cport, configEpoch: st.epochOf(me),
       slots: st.rangesOf(owner), master: me.master?.id ?? null, offset: this.hooks.replOffset(),
       ...this.hooks.headerFlags(),
       ...(me.noFailover ? { noFailover: true } : {}),
@@ -361,7 +368,7 @@ export class ClusterBus {
     // A publish carries the header only, as Redis's clusterSendPublish.
     if (type !== "publish" && type !== "publishshard") for (const n of this.state.nodes.values()) {
       if (n.myself || n.handshake) continue;
-      gossip.push({ id: n.id, ip: n.ip, port: n.port, cport: n.cport, pfail: n.pfail || n.fail });
+      gossip.push({ id: n.id, ip: n.ip, port: n.port, pport: n.pport, cport: n.cport, pfail: n.pfail || n.fail });
     }
     const msg: Message = { type, sender: this.header(), currentEpoch: this.state.currentEpoch, gossip, ...extra };
     if ("socket" in link && (type === "ping" || type === "meet")) link.node.pingSent = Date.now();
@@ -398,6 +405,8 @@ export class ClusterBus {
       log("notice", `Node ${sender.id} met us at ${ip}:${sender.port}`);
     }
     if (sender.myself) return;
+    // Not saved in nodes.conf: every header says it again (nodeUpdateAddressIfNeeded).
+    sender.pport = wirePort(msg.sender.pport);
     if (linkNode === null) this.setInboundNode(socket, sender);
     if (msg.type === "meet" || msg.type === "ping") this.send(socket, "pong");
     const now = Date.now();
@@ -575,6 +584,7 @@ export class ClusterBus {
       // Introduced by a node we know: handshake with it (Redis's clusterStartHandshake).
       for (const x of st.nodes.values()) if (x.ip === g.ip && x.port === g.port) return;
       n = st.addNode(g.id, g.ip, g.port, g.cport);
+      n.pport = wirePort(g.pport);
       this.connect(n);
       return;
     }
@@ -605,6 +615,12 @@ function clampRanges(ranges: [number, number][] | undefined): [number, number][]
     if (a <= b) out.push([a, b]);
   }
   return out;
+}
+
+/** A port field from a peer: 0..65535, 0 when absent or malformed. */
+function wirePort(p: unknown): number {
+  const n = Number(p);
+  return Number.isInteger(n) && n > 0 && n <= 65535 ? n : 0;
 }
 
 function sameRanges(x: [number, number][], y: [number, number][]): boolean {

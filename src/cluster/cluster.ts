@@ -27,6 +27,9 @@ import { replicationOf } from "../repl/replication.js";
 import { emptyData } from "../persistence/persistence.js";
 import { scriptAwareFlags } from "../server/pause.js";
 import { handleReplicaMigration, type MigrationHost } from "./replica-migration.js";
+import { busListenPort, deriveAnnouncedPorts } from "./ports.js";
+import { tlsOf } from "../server/tls.js";
+import { StartupError } from "../server/listeners.js";
 
 export class Cluster {
   state!: ClusterState;
@@ -42,14 +45,27 @@ export class Cluster {
     for (const s of server.shards) s.kernel.x.setClusterMode(1);
   }
 
-  /** After the client port is known: load or create nodes.conf and open the bus. */
-  async start(port: number): Promise<void> {
+  /**
+   * After the client ports are known (the plain port and the tls-port: a TLS cluster is
+   * built on the latter, src/cluster/ports.ts): load or create nodes.conf and open the bus.
+   */
+  async start(): Promise<void> {
     const cfg = this.server.config;
     const file = ClusterState.configPath(cfg.getString("dir"), cfg.getString("cluster-config-file"));
     const ip = cfg.getString("cluster-announce-ip") || "127.0.0.1";
-    const cport = cfg.getNumber("cluster-port") || port + 10000;
-    this.state = new ClusterState(file, ip, cfg.getNumber("cluster-announce-port") || port,
-      cfg.getNumber("cluster-announce-bus-port") || cport);
+    const plainPort = this.server.tcpPort, tlsPort = tlsOf(this.server).port;
+    const cport = busListenPort(cfg, plainPort, tlsPort);
+    const announced = deriveAnnouncedPorts(cfg, plainPort, tlsPort);
+    this.state = new ClusterState(file, ip, announced.port, announced.cport);
+    this.state.myself.pport = announced.pport;
+    // CONFIG SET cluster-announce-*port (clusterUpdateMyselfAnnouncedPorts).
+    for (const name of ["cluster-announce-port", "cluster-announce-tls-port", "cluster-announce-bus-port"]) {
+      cfg.onApply(name, () => {
+        const p = deriveAnnouncedPorts(cfg, this.server.tcpPort, tlsOf(this.server).port);
+        Object.assign(this.state.myself, p);
+        this.changed();
+      });
+    }
     const nodeTimeout = () => cfg.getNumber("cluster-node-timeout");
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
@@ -87,9 +103,18 @@ export class Cluster {
         if (shard) this.server.pubsub.publishShard(channel, message);
         else this.server.pubsub.publish(channel, message);
       },
+      // tls-cluster yes: the bus is TLS both ways (src/server/tls.ts).
+      createListener: (onSocket) => tlsOf(this.server).createBusListener(onSocket),
+      dial: (p, host) => tlsOf(this.server).dial(p, host, cfg.getBool("tls-cluster")),
     });
-    const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
-    await this.bus.listen(binds[0] === "*" ? undefined : binds[0], cport);
+    const bind = cfg.getString("bind");
+    if (bind.trim() === "") throw new StartupError("No bind address is configured, but it is required for the Cluster bus.");
+    try {
+      await this.bus.listen(bind, cport);
+    } catch {
+      // The reason is logged by listenAll; the Tcl suite matches this line.
+      throw new StartupError(`Failed listening on port ${cport} (cluster), aborting.`);
+    }
     log("notice", `Cluster state loaded: node ${this.state.myself.id}, bus port ${cport}`);
     this.changed();
     // A replica restarted from nodes.conf resumes replicating its master.

@@ -14,6 +14,7 @@ import { keysFromSpecs } from "../commands/command.js";
 import { keySlot } from "../server/router.js";
 import type { ClusterState } from "./state.js";
 import { scriptAwareFlags } from "../server/pause.js";
+import { clientPort, usePport } from "./ports.js";
 
 /** Per-client cluster flags (ASKING lasts one command; READONLY until READWRITE). */
 export interface ClusterClientFlags { asking: boolean; readonly: boolean }
@@ -52,7 +53,7 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
       // Some keys already left for the target: the client asks it (or retries there).
       return refs.length > 1 && refs.some((r) => server.types.typeOf(client.db, argv[r.pos]) >= 0)
         ? "TRYAGAIN Multiple keys request during rehashing of slot"
-        : `ASK ${slot} ${target.ip}:${target.port}`;
+        : `ASK ${slot} ${target.ip}:${clientPort(target, usePport(server.config, client))}`;
     }
     return null;
   }
@@ -60,5 +61,6 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
   // A READONLY client reads its master's slots from this replica; shard channels
   // (SSUBSCRIBE, SPUBLISH...) are served by the shard's replicas for every client.
   if ((flags?.readonly || spec.flags.has("pubsub")) && state.myself.master === owner && !isWrite()) return null;
-  return `MOVED ${slot} ${owner.ip}:${owner.port}`;
+  // A plain-text client in a TLS cluster is sent to the owner's plain-text port (use_pport).
+  return `MOVED ${slot} ${owner.ip}:${clientPort(owner, usePport(server.config, client))}`;
 }

@@ -20,7 +20,14 @@ export const CLUSTER_SLOTS = 16384;
 export interface ClusterNode {
   id: string;
   ip: string;
+  /** The port clients use: the tls-port in a TLS cluster (tls-cluster yes), as Redis's node->port. */
   port: number;
+  /**
+   * The plain-text port of a node in a TLS cluster (Redis's pport, 0 when none), shown to
+   * clients on a plain connection (src/cluster/ports.ts). Learnt from the bus, not saved in
+   * nodes.conf (as in Redis).
+   */
+  pport: number;
   cport: number;
   configEpoch: number;
   myself: boolean;
@@ -190,8 +197,11 @@ export class ClusterState {
 
   // ---- CLUSTER NODES and nodes.conf ---------------------------------------------------------
 
-  /** One CLUSTER NODES line (Redis's clusterGenNodeDescription). */
-  describe(n: ClusterNode): string {
+  /**
+   * One CLUSTER NODES line (Redis's clusterGenNodeDescription); usePport shows a TLS
+   * cluster's plain-text ports (to a client on a plain connection: src/cluster/ports.ts).
+   */
+  describe(n: ClusterNode, usePport = false): string {
     const flags: string[] = [];
     if (n.myself) flags.push("myself");
     flags.push(n.master ? "slave" : "master");
@@ -200,7 +210,7 @@ export class ClusterState {
     if (n.handshake) flags.push("handshake");
     if (n.noFailover) flags.push("nofailover");
     const link = n.myself || (n.pongReceived > 0 && !n.pfail && !n.fail) ? "connected" : "disconnected";
-    let line = `${n.id} ${n.ip}:${n.port}@${n.cport} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
+    let line = `${n.id} ${n.ip}:${usePport && n.pport ? n.pport : n.port}@${n.cport} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
       `${n.myself ? 0 : n.pingSent} ${n.myself ? 0 : n.pongReceived} ${this.epochOf(n)} ${link}`;
     if (!n.master) for (const [a, b] of this.rangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
     if (n.myself && !n.master) {
@@ -210,9 +220,9 @@ export class ClusterState {
     return line;
   }
 
-  nodesText(): string {
+  nodesText(usePport = false): string {
     const lines: string[] = [];
-    for (const n of this.nodes.values()) lines.push(this.describe(n));
+    for (const n of this.nodes.values()) lines.push(this.describe(n, usePport));
     return lines.join("\n") + "\n";
   }
 
@@ -270,6 +280,6 @@ export class ClusterState {
 }
 
 function newNode(id: string, ip: string, port: number, cport: number): ClusterNode {
-  return { id, ip, port, cport, configEpoch: 0, myself: false, pongReceived: 0, pingSent: 0, pfail: false, fail: false, handshake: false,
+  return { id, ip, port, pport: 0, cport, configEpoch: 0, myself: false, pongReceived: 0, pingSent: 0, pfail: false, fail: false, handshake: false,
     master: null, replOffset: 0, failTime: 0, votedTime: 0 };
 }

@@ -12,6 +12,7 @@ import type { ClusterClientFlags } from "../cluster/redirect.js";
 import { bumpEpochWithoutConsensus } from "../cluster/failover.js";
 import { replicationOf } from "../repl/replication.js";
 import { defineDebug } from "./debug.js";
+import { clientPort, usePport } from "../cluster/ports.js";
 
 const DISABLED = "This instance has cluster support disabled";
 
@@ -115,10 +116,11 @@ function slots(ctx: CommandContext, cluster: Cluster): void {
   for (const n of st.nodes.values()) if (!n.master) for (const [a, b] of st.rangesOf(n)) rows.push([a, b, n]);
   rows.sort((x, y) => x[0] - y[0]);
   const r = ctx.reply;
+  const pport = usePport(ctx.server.config, ctx.client);
   const node = (n: ClusterNode) => {
     r.arrayLen(4);
     r.bulk(n.ip);
-    r.integer(n.port);
+    r.integer(clientPort(n, pport));
     r.bulk(n.id);
     r.mapLen(0);
   };
@@ -150,9 +152,14 @@ function shards(ctx: CommandContext, cluster: Cluster): void {
     r.arrayLen(members.length);
     for (const n of members) {
       const offset = offsetOf(ctx, cluster, n);
-      r.mapLen(7);
+      // A TLS cluster's nodes show "port" (plain text, when they have one) and "tls-port".
+      const tlsCluster = ctx.server.config.getBool("tls-cluster");
+      const plainPort = tlsCluster ? n.pport : n.port;
+      const tlsPort = tlsCluster ? n.port : 0;
+      r.mapLen(6 + (plainPort ? 1 : 0) + (tlsPort ? 1 : 0));
       r.bulk("id"); r.bulk(n.id);
-      r.bulk("port"); r.integer(n.port);
+      if (plainPort) { r.bulk("port"); r.integer(plainPort); }
+      if (tlsPort) { r.bulk("tls-port"); r.integer(tlsPort); }
       r.bulk("ip"); r.bulk(n.ip);
       r.bulk("endpoint"); r.bulk(n.ip);
       r.bulk("role"); r.bulk(n.master ? "replica" : "master");
@@ -263,7 +270,7 @@ export function registerClusterCommands(t: CommandTable): void {
   t.define("cluster|help", clusterOnly((ctx) => replyHelp(ctx, HELP)));
   t.define("cluster|info", clusterOnly(info));
   t.define("cluster|myid", clusterOnly((ctx, c) => ctx.reply.bulk(c.state.myself.id)));
-  t.define("cluster|nodes", clusterOnly((ctx, c) => ctx.reply.verbatim(c.state.nodesText())));
+  t.define("cluster|nodes", clusterOnly((ctx, c) => ctx.reply.verbatim(c.state.nodesText(usePport(ctx.server.config, ctx.client)))));
   t.define("cluster|slots", clusterOnly(slots));
   t.define("cluster|shards", clusterOnly(shards));
   t.define("cluster|links", clusterOnly(links));
@@ -351,7 +358,7 @@ export function registerClusterCommands(t: CommandTable): void {
     if (n.master) return ctx.reply.error("The specified node is not a master");
     const replicas = c.state.replicasOf(n);
     ctx.reply.arrayLen(replicas.length);
-    for (const x of replicas) ctx.reply.bulk(c.state.describe(x));
+    for (const x of replicas) ctx.reply.bulk(c.state.describe(x, usePport(ctx.server.config, ctx.client)));
   });
   t.define("cluster|replicas", replicas);
   t.define("cluster|slaves", replicas);

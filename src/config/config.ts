@@ -69,12 +69,12 @@ export const IMPLEMENTED = new Set<string>([
   "aof-use-rdb-preamble", "key-load-delay", "loading-process-events-interval-bytes", "stop-writes-on-bgsave-error",
   "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
   "requirepass", "aclfile", "acllog-max-len", "acl-pubsub-default", "protected-mode",
-  // TLS (src/server/tls.ts); tls-cluster is accepted (the cluster bus is plain TCP)
+  // TLS (src/server/tls.ts); tls-cluster also makes the cluster bus TLS (src/cluster/ports.ts)
   "tls-port", "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
   "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file",
   "tls-ca-cert-dir", "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites",
   "tls-prefer-server-ciphers", "tls-replication", "tls-cluster", "tls-session-caching",
-  "tls-session-cache-size", "tls-session-cache-timeout",
+  "tls-session-cache-size", "tls-session-cache-timeout", "cluster-announce-tls-port",
   // listeners and outgoing links (src/server/unix-socket.ts, src/server/tls.ts)
   "unixsocket", "unixsocketperm", "bind-source-addr",
 ]);

@@ -24,6 +24,9 @@ export function parseBind(value: string): BindAddress[] {
  * machine lacks, always; an address it lacks, when optional. */
 const UNSUPPORTED = new Set(["EAFNOSUPPORT", "EPROTONOSUPPORT", "ENOPROTOOPT", "ESOCKTNOSUPPORT", "EPFNOSUPPORT"]);
 
+/** A start-up failure whose message is the line Redis logs before it exits (src/cli.ts). */
+export class StartupError extends Error {}
+
 /** The sockets one port listens on, one per bind address. */
 export class ListenerGroup {
   constructor(readonly servers: net.Server[], readonly port: number, readonly bind: string) {}

@@ -177,7 +177,7 @@ export class Server {
     this.port ||= tlsOf(this).port;
     this.startCron();
     this.crdt ??= await startActiveActive(this);
-    await this.cluster?.start(this.port);
+    await this.cluster?.start(); // after both listeners: a TLS cluster uses the tls-port
     // replicaof in redis.conf or --replicaof: start as a replica of that master.
     const replicaof = this.config.getString("replicaof");
     if (replicaof) {

@@ -17,7 +17,7 @@ import type { Config } from "../config/config.js";
 import { log } from "./log.js";
 import { constants as cryptoConstants } from "node:crypto";
 import { TlsSessionCache } from "./tls-session-cache.js";
-import { listenAll, type ListenerGroup } from "./listeners.js";
+import { listenAll, StartupError, type ListenerGroup } from "./listeners.js";
 
 /** The directives whose change rebuilds the context (Redis's applyTlsCfg). */
 const CONTEXT_DIRECTIVES = [
@@ -179,6 +179,8 @@ export class Tls {
   private listeners?: ListenerGroup;
   /** The last context options that built (the listener keeps using them when a change fails). */
   private options?: tls.SecureContextOptions;
+  /** The cluster bus's TLS listening sockets (tls-cluster yes), which get each rebuilt context too. */
+  private readonly busServers = new Set<tls.Server>();
   /** Session-ID resumption for the listener (tls-session-caching, -cache-size, -cache-timeout). */
   readonly sessions: TlsSessionCache;
 
@@ -213,7 +215,7 @@ export class Tls {
       throw new Error(UPDATE_FAILED);
     }
     this.options = opts;
-    for (const srv of this.servers()) srv.setSecureContext(opts);
+    for (const srv of [...this.servers(), ...this.busServers]) srv.setSecureContext(opts);
   }
 
   private servers(): tls.Server[] {
@@ -276,6 +278,21 @@ export class Tls {
     return srv;
   }
 
+  /**
+   * A listening socket for the cluster bus (src/cluster/bus.ts): plain TCP, or with
+   * tls-cluster yes TLS from the server context that always requires a valid client
+   * certificate: Redis accepts bus links with TLS_CLIENT_AUTH_YES whatever
+   * tls-auth-clients says, since only nodes of the cluster may talk on the bus.
+   */
+  createBusListener(onSocket: (socket: net.Socket) => void): net.Server {
+    if (!this.server.config.getBool("tls-cluster")) return net.createServer(onSocket);
+    const srv = tls.createServer({ ...this.options, requestCert: true, rejectUnauthorized: true }, onSocket);
+    srv.on("tlsClientError", (err) => log("verbose", `Error accepting cluster node connection: ${err.message}`));
+    this.busServers.add(srv);
+    srv.on("close", () => this.busServers.delete(srv));
+    return srv;
+  }
+
   private applyAuthClients(srv: tls.Server): void {
     const mode = this.server.config.get("tls-auth-clients");
     // node's tls.Server reads these two fields for every connection it wraps.
@@ -330,7 +347,7 @@ export class Tls {
 }
 
 /** The start-up failure Redis reports before exiting. */
-export class TlsStartError extends Error {}
+export class TlsStartError extends StartupError {}
 
 function hasPeerCertificate(sock: tls.TLSSocket): boolean {
   const cert = sock.getPeerCertificate();

@@ -3,8 +3,11 @@
 // run time with connected clients kept, and Redis's rollback when an address cannot be bound.
 import { describe, it, expect } from "vitest";
 import net from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type Redis from "ioredis";
-import { useServer, startServer, connectClient, freePort } from "../helpers/server.js";
+import { useServer, startServer, connectClient, freePort, runExpectingExit } from "../helpers/server.js";
 
 /** PING over a fresh connection to host:port: "+PONG", or "refused". */
 function ping(host: string, port: number): Promise<string> {
@@ -92,6 +95,28 @@ describe("bind", () => {
       c.disconnect();
     } finally {
       await replica.stop();
+    }
+  });
+});
+
+describe("the cluster bus's listeners", () => {
+  it("a cluster node needs a bind address for its bus, and exits when the bus port is taken (Redis's lines)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lkv-bus-bind-"));
+    const busy = net.createServer();
+    try {
+      // With the unix socket the server would otherwise have somewhere to listen.
+      const noBind = await runExpectingExit(dir, ["--cluster-enabled", "yes", "--unixsocket", join(dir, "s.sock"), "--bind", ""]);
+      expect(noBind.code).toBe(1);
+      expect(noBind.out).toContain("No bind address is configured, but it is required for the Cluster bus.");
+      const cport = await freePort();
+      await new Promise<void>((r) => busy.listen(cport, "127.0.0.1", () => r()));
+      const taken = await runExpectingExit(dir, ["--cluster-enabled", "yes", "--cluster-port", String(cport)]);
+      expect(taken.code).toBe(1);
+      expect(taken.out).toContain(`Could not create server TCP listening socket 127.0.0.1:${cport}: bind: Address already in use`);
+      expect(taken.out).toContain(`Failed listening on port ${cport} (cluster), aborting.`);
+    } finally {
+      busy.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

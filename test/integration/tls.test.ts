@@ -4,8 +4,8 @@
 // tls-protocols / tls-ciphers / tls-prefer-server-ciphers directives through CONFIG SET,
 // a TLS-only server (port 0), moving the tls-port, and a replica linked over TLS.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -13,9 +13,9 @@ import { constants } from "node:crypto";
 import Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
+import { hasOpenssl, makeCerts, type Certs } from "../helpers/certs.js";
 
 const inCI = process.env.CI === "true" || process.env.CI === "1";
-const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
 const redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].find((p) => existsSync(p));
 if (!hasOpenssl) {
   if (inCI) throw new Error("tls test: openssl not found (it makes the test certificates)");
@@ -24,38 +24,6 @@ if (!hasOpenssl) {
 if (!redisCli) {
   if (inCI) throw new Error("tls test: redis-cli not found; CI installs redis-tools");
   console.warn("SKIPPED redis-cli --tls test: redis-cli (Debian's redis-tools) not found");
-}
-
-interface Certs { dir: string; ca: string; server: string; serverKey: string; client: string; clientKey: string;
-  redis: string; redisKey: string; rogue: string; rogueKey: string }
-
-/** Redis's gen-test-certs.sh: a CA, server-only, client-only and generic certs; plus a client cert from another CA. */
-function makeCerts(): Certs {
-  const dir = mkdtempSync(join(tmpdir(), "lkv-tls-"));
-  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  writeFileSync(join(dir, "openssl.cnf"),
-    "[ server_cert ]\nkeyUsage = digitalSignature, keyEncipherment\nnsCertType = server\n" +
-    "[ client_cert ]\nkeyUsage = digitalSignature, keyEncipherment\nnsCertType = client\n");
-  const ca = (name: string) => {
-    ssl("genrsa", "-out", `${name}.key`, "2048");
-    ssl("req", "-x509", "-new", "-nodes", "-sha256", "-key", `${name}.key`, "-days", "30",
-      "-subj", `/O=LatticeKV Test/CN=${name}`, "-out", `${name}.crt`);
-  };
-  const cert = (name: string, issuer: string, ext: string[]) => {
-    ssl("genrsa", "-out", `${name}.key`, "2048");
-    ssl("req", "-new", "-sha256", "-subj", `/O=LatticeKV Test/CN=${name}`, "-key", `${name}.key`, "-out", `${name}.csr`);
-    ssl("x509", "-req", "-sha256", "-in", `${name}.csr`, "-CA", `${issuer}.crt`, "-CAkey", `${issuer}.key`,
-      "-CAcreateserial", "-days", "30", ...ext, "-out", `${name}.crt`);
-  };
-  ca("ca");
-  ca("rogue-ca");
-  cert("server", "ca", ["-extfile", "openssl.cnf", "-extensions", "server_cert"]);
-  cert("client", "ca", ["-extfile", "openssl.cnf", "-extensions", "client_cert"]);
-  cert("redis", "ca", []);
-  cert("rogue", "rogue-ca", ["-extfile", "openssl.cnf", "-extensions", "client_cert"]);
-  const p = (f: string) => join(dir, f);
-  return { dir, ca: p("ca.crt"), server: p("server.crt"), serverKey: p("server.key"), client: p("client.crt"),
-    clientKey: p("client.key"), redis: p("redis.crt"), redisKey: p("redis.key"), rogue: p("rogue.crt"), rogueKey: p("rogue.key") };
 }
 
 const pem = (path: string) => readFileSync(path);
