@@ -486,6 +486,18 @@ export function ttlDelta(s: KeyState, node: string, ts: number, expireAt: number
   return canon(d);
 }
 
+/**
+ * Removes the TTL as observed here (a list emptied element by element: the key is gone, so
+ * its expiry goes with it). The floor carries the removing node's own stamp, as every local
+ * removal's does, so garbage collection can tell when the removal reached every replica.
+ */
+export function ttlRemoveDelta(s: KeyState, node: string, ts: number): KeyState {
+  const d = emptyKeyState();
+  d.ttl = orRemoveDelta(s.ttl);
+  vvRaise(d.ttl.floor, node, ts);
+  return canon(d);
+}
+
 /** Removes observed content of every type but `keep` (a local write fixes the key's type). */
 export function clearTypesDelta(s: KeyState, keep: KeyType): KeyState {
   const d = emptyKeyState();

@@ -24,7 +24,7 @@ import { parseDecimal, toUnits } from "./decimal.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listEditDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
   clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField, zincrDelta, visibleScore,
-  incrUnitsDelta, hincrUnitsDelta, visibleString, typeStamps,
+  incrUnitsDelta, hincrUnitsDelta, visibleString, typeStamps, ttlRemoveDelta,
   type KeyState, type Visible, type ElemKind, type ListEdit,
 } from "./key-state.js";
 
@@ -184,7 +184,14 @@ export class Replicator {
       // A list emptied by a list command (its last element popped, trimmed or removed) removes
       // the elements it saw, one by one: a key-level delete would also kill elements of the
       // same origin not received yet (a dropped delta that anti-entropy repairs later).
-      if (was?.type === "list" && LIST_COMMANDS.has(cmd)) return this.listDiff(k, s, [], true, cmd);
+      // Its TTL goes too: a TTL register left behind would keep the key's state alive (never
+      // dead, so never collected) long after the key is gone.
+      if (was?.type === "list" && LIST_COMMANDS.has(cmd)) {
+        this.listDiff(k, s, [], true, cmd);
+        const after = this.state(k);
+        if (after.ttl.entries.size) this.emit(k, ttlRemoveDelta(after, this.nodeId, this.hlc.tick()));
+        return;
+      }
       if (was) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
       return;
     }

@@ -88,6 +88,25 @@ describe("tombstone garbage collection", () => {
     expect(c.check()).toEqual([]);
   });
 
+  it("a list with a TTL emptied by pops leaves no state behind: its TTL is removed with its last element and the key is collected", () => {
+    const c = new SimCluster(25, 3, QUIET_NET, OPTS);
+    c.node("n0").run("rpush", "q", "a", "b", "c");
+    c.node("n0").run("pexpire", "q", "100000000");
+    c.node("n1").run("rpush", "q2", "x");
+    c.node("n1").run("expire", "q2", "100000");
+    c.settle();
+    c.node("n1").run("lpop", "q", "3");
+    c.node("n2").run("rpop", "q2");
+    c.settle();
+    for (const n of c.nodes) {
+      expect(n.run("exists", "q", "q2")).toBe(0);
+      expect(n.rep.store.get("0:q")).toBeUndefined();
+      expect(n.rep.store.get("0:q2")).toBeUndefined();
+    }
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+  });
+
   it("a crashed replica does not hold GC back forever: its restarted incarnation catches up and removals are collected", () => {
     const c = new SimCluster(24, 3, QUIET_NET, OPTS);
     for (let i = 0; i < 10; i++) c.node("n2").run("sadd", "s", `m${i}`);
