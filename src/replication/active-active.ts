@@ -8,17 +8,25 @@
 //   crdt-bus-port <port>    where peers connect (default: port + 10000 when peers are set)
 //   peer <host>:<busport>   a peer's bus address (repeatable)
 //   crdt-secret <secret>    a shared secret every peer must prove on connecting (peer-link.ts)
+//   crdt-user <user>        the ACL user this node authenticates as on its peers' bus
+//   crdt-password <pass>    (like masteruser / masterauth; a peer checks them as AUTH does)
+//   tls-replication yes     the bus is TLS, with the server's tls-* certificates (tls.ts)
 //   crdt-gc-grace-ms <ms>   tombstone GC waits this long after a removal became stable
 //                           (default 10000; gossip.ts gcGraceMs)
 //
 // or at runtime with CRDT.PEER ADD host busport (which starts replication on a node that
 // had none: its existing keys become its first writes).
 import type net from "node:net";
+import type tls from "node:tls";
 import { randomBytes } from "node:crypto";
 import type { Server } from "../server/server.js";
+import { tlsOf, serverContextOptions } from "../server/tls.js";
+import { aclOf } from "../acl/acl.js";
+import { checkCommand, ACL_OK } from "../acl/check.js";
+import { log } from "../server/log.js";
 import { Replicator } from "./replicator.js";
 import { Gossip, DEFAULT_GOSSIP } from "./gossip.js";
-import { PeerLink, listenBus } from "./peer-link.js";
+import { PeerLink, listenBus, type Credentials, type Dialer } from "./peer-link.js";
 import { physicalOf } from "./hlc.js";
 
 export class ActiveActive {
@@ -30,10 +38,17 @@ export class ActiveActive {
   busPort = 0;
   /** crdt-secret: peers must prove it in their HELLO (peer-link.ts); "" = no authentication. */
   readonly secret: string;
+  /** What this node proves on its peers' bus: crdt-secret, crdt-user / crdt-password. */
+  readonly credentials: Credentials;
 
   constructor(private readonly server: Server, readonly nodeId: string) {
     this.rep = new Replicator(server, nodeId);
     this.secret = ActiveActive.directive(server, "crdt-secret") ?? "";
+    this.credentials = {
+      secret: this.secret,
+      user: ActiveActive.directive(server, "crdt-user") ?? "",
+      password: ActiveActive.directive(server, "crdt-password") ?? "",
+    };
     const grace = Number(ActiveActive.directive(server, "crdt-gc-grace-ms") ?? DEFAULT_GOSSIP.gcGraceMs);
     this.gossip = new Gossip(this.rep, () => server.now(), {
       ...DEFAULT_GOSSIP, antiEntropyMs: 1000, gcGraceMs: Number.isFinite(grace) && grace >= 0 ? grace : DEFAULT_GOSSIP.gcGraceMs,
@@ -76,15 +91,71 @@ export class ActiveActive {
     return `${configured || `node-${server.port}`}~${started}${randomBytes(3).toString("hex")}`;
   }
 
+  /** tls-replication yes: the bus is TLS both ways (read when a link or the listener starts). */
+  private get secure(): boolean {
+    return this.server.config.getBool("tls-replication");
+  }
+
+  /** The bus listener's TLS options: the server's certificate; peers' certificates as tls-auth-clients says. */
+  private busTlsOptions(): tls.TlsOptions {
+    const mode = this.server.config.get("tls-auth-clients");
+    return { ...serverContextOptions(this.server.config), requestCert: mode !== "no", rejectUnauthorized: mode === "yes" };
+  }
+
+  /**
+   * A peer's HELLO credentials, checked as AUTH checks a client's (no user: the default user
+   * with an empty password, which passes while it is nopass); the user must also be allowed
+   * to run CRDT.PEER, since a peer link writes everything. null = accepted.
+   */
+  private checkPeerUser(user: Buffer | undefined, password: Buffer | undefined): string | null {
+    const acl = aclOf(this.server);
+    const name = user ? user.toString("utf8") : "default";
+    const u = acl.users.get(name);
+    if (!u || !u.checkPassword(password ?? Buffer.alloc(0))) {
+      return user ? `peer failed ACL authentication as '${name}'` : "peer sent no credentials and the default user requires a password";
+    }
+    const spec = this.server.table.lookup("crdt.peer");
+    if (spec && checkCommand(u, spec, [Buffer.from("crdt.peer"), Buffer.from("add")]).result !== ACL_OK) {
+      return `ACL user '${name}' may not run CRDT.PEER`;
+    }
+    return null;
+  }
+
   async listen(host: string | undefined, port: number): Promise<void> {
-    this.bus = await listenBus(this.gossip, this.nodeId, host, port, this.secret);
+    this.bus = await listenBus(this.gossip, this.nodeId, host, port, {
+      secret: this.secret,
+      tls: this.secure ? this.busTlsOptions() : undefined,
+      checkUser: (u, p) => this.checkPeerUser(u, p),
+      refused: (why) => log("verbose", `CRDT bus: refused a peer connection: ${why}`),
+    });
     this.busPort = (this.bus.address() as net.AddressInfo).port;
+    if (this.secure) {
+      // A changed certificate (CONFIG SET tls-cert-file ...) applies to new peer connections.
+      for (const d of ["tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites"]) {
+        this.server.config.onApply(d, () => this.refreshBusTls());
+      }
+    }
+  }
+
+  private refreshBusTls(): void {
+    const bus = this.bus as tls.Server | undefined;
+    if (!bus || typeof bus.setSecureContext !== "function") return;
+    try {
+      const opts = this.busTlsOptions();
+      bus.setSecureContext(opts);
+      const live = bus as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+      live.requestCert = opts.requestCert!;
+      live.rejectUnauthorized = opts.rejectUnauthorized!;
+    } catch (e) {
+      log("warning", `CRDT bus: keeping the old TLS configuration: ${(e as Error).message}`);
+    }
   }
 
   addPeer(host: string, port: number): boolean {
     const key = `${host}:${port}`;
     if (this.links.has(key)) return false;
-    this.links.set(key, new PeerLink(host, port, this.gossip, this.nodeId, this.secret));
+    const dialer: Dialer = { dial: (p, h) => tlsOf(this.server).dial(p, h, this.secure), secure: this.secure };
+    this.links.set(key, new PeerLink(host, port, this.gossip, this.nodeId, this.credentials, dialer));
     return true;
   }
 

@@ -1,18 +1,30 @@
-// Peer links over TCP: the replication bus. A node listens on its bus port (crdt-bus-port)
-// and opens one outbound connection to every peer's bus port. Frames are u32 length +
-// payload; the first frame on a connection is HELLO with the sender's node id, every later
-// frame is a gossip message (gossip.ts). Deltas and digests a node originates travel on its
-// outbound connection; the peer answers (acks, ranges) on the same connection.
+// Peer links: the replication bus. A node listens on its bus port (crdt-bus-port) and opens
+// one outbound connection to every peer's bus port. Frames are u32 length + payload; the
+// first frame on a connection is HELLO with the sender's node id, every later frame is a
+// gossip message (gossip.ts). Deltas and digests a node originates travel on its outbound
+// connection; the peer answers (acks, ranges) on the same connection.
 //
 // A link that drops reconnects with exponential backoff; gossip resends what was not
 // acknowledged. Malformed input closes the connection, never the server.
 //
-// Authentication (crdt-secret): with a shared secret configured, HELLO also carries a nonce
-// and an HMAC-SHA256 of (node id, nonce) under the secret. The listener closes a connection
-// whose first frame is not a HELLO with a valid proof, and answers with its own; an outbound
-// link sends nothing and accepts nothing until the listener's HELLO proves the secret too.
-// The secret itself never crosses the wire; the traffic is not encrypted.
+// TLS (tls-replication yes): outbound links are TLS (the server's client-side options,
+// src/server/tls.ts: the listener's certificate is checked against tls-ca-cert-file/dir) and
+// the listener is a TLS server with the server's certificate that asks connecting peers for
+// theirs as tls-auth-clients says (default yes: a peer without a certificate the CA signed
+// fails the handshake before any frame).
+//
+// Authentication, both optional and independent of TLS:
+// - crdt-secret: HELLO also carries a nonce and an HMAC-SHA256 of (node id, nonce) under the
+//   shared secret. The listener closes a connection whose HELLO lacks a valid proof, and
+//   answers with its own; an outbound link sends nothing and accepts nothing until the
+//   listener's HELLO proves the secret too. The secret itself never crosses the wire.
+// - ACL (crdt-user / crdt-password, like masteruser / masterauth): the listener checks the
+//   user and password in HELLO against its ACL users exactly as AUTH would (no credentials =
+//   the default user with no password, which passes only while the default user is nopass),
+//   and the user must be allowed to run CRDT.PEER. The password crosses the wire as Redis's
+//   AUTH does: encrypted only over TLS.
 import net from "node:net";
+import tls from "node:tls";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Gossip } from "./gossip.js";
 import { Reader, Writer } from "./codec.js";
@@ -47,28 +59,51 @@ function proof(secret: string, nodeId: string, nonce: Buffer): Buffer {
   return createHmac("sha256", secret).update("latticekv-crdt-hello\0").update(nodeId, "utf8").update("\0").update(nonce).digest();
 }
 
-function hello(nodeId: string, secret: string): Buffer {
+/** HELLO flags: which optional parts follow the node id. */
+const HELLO_PROOF = 1, HELLO_USER = 2;
+
+/** What a node proves about itself on connecting. */
+export interface Credentials { secret: string; user: string; password: string }
+
+export const NO_CREDENTIALS: Credentials = { secret: "", user: "", password: "" };
+
+function hello(nodeId: string, cred: Credentials, withUser: boolean): Buffer {
   const w = new Writer();
   w.u8(MSG_HELLO);
   w.node(nodeId);
-  if (secret) { const nonce = randomBytes(16); w.bytes(nonce); w.bytes(proof(secret, nodeId, nonce)); }
+  const user = withUser && (cred.user !== "" || cred.password !== "");
+  w.u8((cred.secret ? HELLO_PROOF : 0) | (user ? HELLO_USER : 0));
+  if (cred.secret) { const nonce = randomBytes(16); w.bytes(nonce); w.bytes(proof(cred.secret, nodeId, nonce)); }
+  if (user) { w.bytes(Buffer.from(cred.user || "default", "utf8")); w.bytes(Buffer.from(cred.password, "utf8")); }
   return frame(w.done());
 }
 
-/** Reads a HELLO frame: the node id, or null when a secret is set and the proof is missing or wrong. */
-function readHello(f: Buffer, secret: string): string | null {
-  const r = new Reader(f);
-  if (r.u8() !== MSG_HELLO) return null;
-  const id = r.node();
-  if (!secret) return id;
+interface Hello { id: string; user?: Buffer; password?: Buffer }
+
+/** Reads a HELLO frame, or null when a secret is set and the proof is missing or wrong (or it is malformed). */
+function readHello(f: Buffer, secret: string): Hello | null {
   try {
-    const nonce = r.bytes(), mac = r.bytes();
-    const want = proof(secret, id, nonce);
-    return mac.length === want.length && timingSafeEqual(mac, want) ? id : null;
+    const r = new Reader(f);
+    if (r.u8() !== MSG_HELLO) return null;
+    const id = r.node();
+    const flags = r.u8();
+    const out: Hello = { id };
+    if (flags & HELLO_PROOF) {
+      const nonce = r.bytes(), mac = r.bytes();
+      const want = secret ? proof(secret, id, nonce) : undefined;
+      if (want && !(mac.length === want.length && timingSafeEqual(mac, want))) return null;
+    } else if (secret) return null;
+    if (flags & HELLO_USER) { out.user = r.bytes(); out.password = r.bytes(); }
+    return out;
   } catch {
     return null;
   }
 }
+
+/** How outbound links connect: plain TCP, or TLS with the server's client-side options. */
+export interface Dialer { dial(port: number, host: string): net.Socket; secure: boolean }
+
+const PLAIN: Dialer = { dial: (port, host) => net.connect({ port, host }), secure: false };
 
 /** One configured peer: an outbound connection kept up with backoff. */
 export class PeerLink {
@@ -80,7 +115,7 @@ export class PeerLink {
   remoteId = "";
 
   constructor(readonly host: string, readonly port: number, private readonly gossip: Gossip, private readonly nodeId: string,
-              private readonly secret = "") {
+              private readonly cred: Credentials = NO_CREDENTIALS, private readonly dialer: Dialer = PLAIN) {
     gossip.addPeer(this.key, (m) => this.send(m)).reset = () => this.sock?.destroy();
     this.connect();
   }
@@ -93,10 +128,13 @@ export class PeerLink {
 
   private connect(): void {
     if (this.closed) return;
-    const sock = net.connect({ host: this.host, port: this.port });
+    const sock = this.dialer.dial(this.port, this.host);
     this.sock = sock;
     sock.setNoDelay(true);
-    let proven = !this.secret;
+    // The link is up once the listener's HELLO arrives (with a secret, proving it): that is
+    // when the listener has accepted us — our certificate, secret and ACL user (a TLS 1.3
+    // client finishes its handshake before the server has checked the client's certificate).
+    let proven = false;
     const up = () => {
       this.connected = true;
       this.retryMs = 100;
@@ -105,18 +143,18 @@ export class PeerLink {
     };
     const reader = new FrameReader((f) => {
       if (f[0] === MSG_HELLO) {
-        const id = readHello(f, this.secret);
-        if (id === null) throw new Error("peer failed authentication");
-        this.remoteId = id;
+        const h = readHello(f, this.cred.secret);
+        if (h === null) throw new Error("peer failed authentication");
+        this.remoteId = h.id;
         if (!proven) { proven = true; up(); }
         return;
       }
       if (!proven) throw new Error("message before authentication");
       this.gossip.onMessage(this.key, f, (m) => this.send(m));
     });
-    sock.on("connect", () => {
-      sock.write(hello(this.nodeId, this.secret));
-      if (proven) up(); // no secret: the link is up at once
+    // (over TLS, nothing is sent before the handshake proved the listener's certificate)
+    sock.on(this.dialer.secure ? "secureConnect" : "connect", () => {
+      sock.write(hello(this.nodeId, this.cred, true));
     });
     sock.on("data", (d) => {
       try { reader.push(d); } catch { sock.destroy(); }
@@ -141,27 +179,44 @@ export class PeerLink {
   }
 }
 
+/** What the bus listener accepts. */
+export interface BusOptions {
+  secret: string;
+  /** TLS server options (tls-replication yes); undefined = plain TCP. */
+  tls?: tls.TlsOptions;
+  /** Checks HELLO's user and password (undefined: no user given); a string says why it is refused. */
+  checkUser?: (user: Buffer | undefined, password: Buffer | undefined) => string | null;
+  /** Logs a refused peer. */
+  refused?: (why: string) => void;
+}
+
 /** The bus listener: inbound connections from peers' outbound links. */
-export function listenBus(gossip: Gossip, nodeId: string, host: string | undefined, port: number, secret = ""): Promise<net.Server> {
-  const srv = net.createServer((sock) => {
+export function listenBus(gossip: Gossip, nodeId: string, host: string | undefined, port: number,
+  opts: BusOptions = { secret: "" }): Promise<net.Server> {
+  const onConnection = (sock: net.Socket) => {
     sock.setNoDelay(true);
     let from = "";
     const reply = (m: Buffer) => { if (!sock.destroyed) sock.write(frame(m)); };
     const reader = new FrameReader((f) => {
       if (!from) {
-        const id = readHello(f, secret);
-        if (id === null) throw new Error("expected an authenticated HELLO");
-        from = id || "?";
-        sock.write(hello(nodeId, secret));
+        const h = readHello(f, opts.secret);
+        if (h === null) throw new Error("expected an authenticated HELLO");
+        const why = opts.checkUser?.(h.user, h.password) ?? null;
+        if (why !== null) throw new Error(why);
+        from = h.id || "?";
+        sock.write(hello(nodeId, { secret: opts.secret, user: "", password: "" }, false));
         return;
       }
       gossip.onMessage(`in:${from}`, f, reply);
     });
     sock.on("data", (d) => {
-      try { reader.push(d); } catch { sock.destroy(); }
+      try { reader.push(d); } catch (e) { opts.refused?.((e as Error).message); sock.destroy(); }
     });
     sock.on("error", () => {});
-  });
+  };
+  const srv = opts.tls
+    ? tls.createServer(opts.tls, onConnection).on("tlsClientError", (e) => opts.refused?.(`TLS handshake failed: ${e.message}`))
+    : net.createServer(onConnection);
   return new Promise((resolve, reject) => {
     srv.once("error", reject);
     srv.listen(port, host, () => { srv.off("error", reject); resolve(srv); });
