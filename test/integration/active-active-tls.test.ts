@@ -7,10 +7,9 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import net from "node:net";
 import tls from "node:tls";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { hasOpenssl, makeCerts, type Certs } from "../helpers/certs.js";
-import { rmSync } from "node:fs";
 
 const inCI = process.env.CI === "true" || process.env.CI === "1";
 if (!hasOpenssl) {
