@@ -129,6 +129,14 @@ export type ApplyFn = (config: Config) => void;
 
 export class Config {
   private values = new Map<string, string>();
+  /**
+   * get() and getNumber() results by the name asked for: the dispatch path reads a few
+   * directives per command (maxmemory, maxmemory-clients...), and finding the directive
+   * (lower-casing the name) and parsing its value each time showed in profiles. Every
+   * change of a value goes through setValue(), which empties both.
+   */
+  private readCache = new Map<string, string>();
+  private numberCache = new Map<string, number>();
   /** Directives read from a file or flags that LatticeKV does not act on (start-up warning). */
   readonly unknown: string[] = [];
   /** LatticeKV's own directives (no Redis equivalent) with their arguments, in file order: src/replication/. */
@@ -145,20 +153,35 @@ export class Config {
     for (const d of DIRECTIVES) this.values.set(d.name, d.default);
   }
 
+  private setValue(name: string, value: string): void {
+    this.values.set(name, value);
+    this.readCache.clear();
+    this.numberCache.clear();
+  }
+
   get(name: string): string {
+    const cached = this.readCache.get(name);
+    if (cached !== undefined) return cached;
     const d = findDirective(name);
     if (!d) throw new Error(`unknown config ${name}`);
-    if (d.name === "dir") return safeCwd();
-    return this.values.get(d.name)!;
+    if (d.name === "dir") return safeCwd(); // the process's cwd: never cached
+    const v = this.values.get(d.name)!;
+    this.readCache.set(name, v);
+    return v;
   }
   getString(name: string): string { return this.get(name); }
   /** A numeric directive's value as a number (memory values in bytes). */
   getNumber(name: string): number {
+    const cached = this.numberCache.get(name);
+    if (cached !== undefined) return cached;
     const d = findDirective(name)!;
     const v = this.get(name);
-    if (d.octal) return parseInt(v, 8);
-    if (d.percent && v.endsWith("%")) return -Number(v.slice(0, -1));
-    return Number(v);
+    let n: number;
+    if (d.octal) n = parseInt(v, 8);
+    else if (d.percent && v.endsWith("%")) n = -Number(v.slice(0, -1));
+    else n = Number(v);
+    this.numberCache.set(name, n);
+    return n;
   }
   getBool(name: string): boolean { return this.get(name) === "yes"; }
 
@@ -202,7 +225,7 @@ export class Config {
     if (multi && args.length === 1 && args[0] !== "") argv = splitConfigLine(args[0]) ?? args;
     const r = this.parse(d, argv, true);
     if (typeof r === "object") return r.error;
-    this.values.set(d.name, r);
+    this.setValue(d.name, r);
     return null;
   }
 
@@ -271,7 +294,7 @@ export class Config {
     const oldDir = safeCwd();
     const changed: Directive[] = [];
     const restore = () => {
-      ds.forEach((d, i) => this.values.set(d.name, old[i]));
+      ds.forEach((d, i) => this.setValue(d.name, old[i]));
       if (ds.some((d) => d.name === "dir")) tryChdir(oldDir);
     };
     for (let i = 0; i < ds.length; i++) {
@@ -284,7 +307,7 @@ export class Config {
         return `CONFIG SET failed (possibly related to argument '${d.name}') - ${r.error}`;
       }
       if (r !== this.values.get(d.name) || d.name === "dir" || d.flags.includes("volatile")) changed.push(d);
-      this.values.set(d.name, r);
+      this.setValue(d.name, r);
     }
     const seen = new Set<ApplyFn>();
     for (const d of changed) {
