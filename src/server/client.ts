@@ -153,7 +153,11 @@ export class Client {
   /** Reply bytes not yet sent (CLIENT LIST omem=). */
   get outputBufferLength(): number { return this.socket.writableLength; }
 
-  onData(chunk: Buffer): void {
+  /**
+   * A read's bytes. `borrowed`: chunk is a view of the shared read buffer
+   * (src/server/socket-input.ts), valid only during this call, so what is kept is copied.
+   */
+  onData(chunk: Buffer, borrowed = false): void {
     if (this.closed) return;
     this.lastInteraction = Date.now();
     this.server.stats.netInputBytes += chunk.length;
@@ -172,8 +176,17 @@ export class Client {
       return;
     }
     if (!(this.paused || this.blocked || queued < this.need)) this.runQueued();
+    if (borrowed) this.ownChunks(chunk);
     // maxmemory-clients: this client's memory after what it sent (src/server/client-eviction.ts).
     this.server.maxmemory.clientEviction.afterActivity(this);
+  }
+
+  /** Copies the kept input that is still a view of a borrowed read buffer. */
+  private ownChunks(borrowed: Buffer): void {
+    const chunks = this.chunks;
+    for (let i = 0; i < chunks.length; i++) {
+      if (chunks[i].buffer === borrowed.buffer) chunks[i] = Buffer.from(chunks[i]);
+    }
   }
 
   /**

@@ -42,6 +42,7 @@ import { ClientPause, PAUSE_OFF } from "./pause.js";
 import { SlowLog, logCall } from "./slowlog.js";
 import { LatencyMonitor } from "./latency-monitor.js";
 import { activeExpireCycle } from "./active-expire.js";
+import { readSocketInput } from "./socket-input.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -290,7 +291,7 @@ export class Server {
     if (!aclAccept(this, c)) return;
     this.clients.set(c.id, c);
     this.stats.connectionsReceived++;
-    sock.on("data", (d) => c.onData(d));
+    readSocketInput(sock, (d, borrowed) => c.onData(d, borrowed));
     sock.on("error", () => {});
     sock.on("close", () => {
       c.onClose();
