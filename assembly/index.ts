@@ -47,6 +47,7 @@ import { evictOne as evictOneKey, clearEvictionPool } from "./keyspace/evict";
 import { registerKeyCommands } from "./commands/keys";
 import { registerExpireCommands } from "./commands/keys-expire";
 import { registerObjectCommand } from "./commands/object";
+import { registerConnectionCommands } from "./commands/connection";
 import { registerHyperLogLogCommands } from "./commands/hyperloglog";
 export { setHllSparseMaxBytes } from "./commands/hyperloglog";
 import { stringmatchlen } from "./util/glob";
@@ -128,6 +129,7 @@ export function init(databases: i32, seed: f64): void {
   registerExpireCommands();
   registerHyperLogLogCommands();
   registerObjectCommand();
+  registerConnectionCommands();
 }
 
 export function alloc(size: usize): usize { return heap.alloc(size); }

@@ -10,7 +10,7 @@
 // runs a command itself only when all its keys hash to one slot that the host marked
 // "served" (owned by this node, not migrating or importing); anything else is handed back.
 
-import { KernelCommand, CMD_ROUTE_HOST } from "../commands/table";
+import { KernelCommand, CMD_ROUTE_HOST, CMD_ANY_SHARD } from "../commands/table";
 import { argPtr, argLen } from "../resp/parser";
 import { keyHashSlot, CLUSTER_SLOTS } from "./slot";
 import { enableSlotIndex } from "./slot-index";
@@ -60,6 +60,7 @@ function served(slot: i32): bool {
 
 /** Does this shard own every key of the parsed command (argc arguments)? */
 export function ownsCommand(cmd: KernelCommand, argc: i32): bool {
+  if ((cmd.flags & CMD_ANY_SHARD) != 0) return true;
   if ((cmd.flags & CMD_ROUTE_HOST) != 0) {
     if (shardCount > 1) return false;
     // One shard in cluster mode: a keyless command runs here; movable keys are the host's to check.

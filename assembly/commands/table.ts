@@ -19,6 +19,9 @@ export const CMD_ROUTE_HOST: u32 = 2;
 export const CMD_DENYOOM: u32 = 4;
 /** Redis's fast flag (O(1) or O(log N)): not timed on its own from a 1 ms slow threshold up (assembly/command-timing.ts). */
 export const CMD_FAST: u32 = 8;
+/** Kernel-side, given at defineCommand: the command touches no key or keyspace (PING, ECHO),
+ *  so whichever shard parsed it runs it, never handed back for routing. */
+export const CMD_ANY_SHARD: u32 = 16;
 
 export class KernelCommand {
   next: KernelCommand | null = null;
@@ -37,6 +40,8 @@ export class KernelCommand {
   rejectedCalls: i64 = 0;
   /** Position in `commands` (what the host's bindCommand got back). */
   index: i32 = 0;
+  /** Flags the kernel gives the command itself (CMD_ANY_SHARD), kept when the host binds it. */
+  ownFlags: u32 = 0;
   constructor(public name: string, public handler: Handler) {
     this.key = String.UTF8.encode(name);
     this.hash = hashBytes(changetype<usize>(this.key), <usize>this.key.byteLength);
@@ -47,8 +52,10 @@ const byName = new Dict<KernelCommand>();
 export const commands = new Array<KernelCommand>();
 
 /** Called by each command family at start-up: "this kernel implements `name`". */
-export function defineCommand(name: string, handler: Handler): void {
+export function defineCommand(name: string, handler: Handler, ownFlags: u32 = 0): void {
   const c = new KernelCommand(name, handler);
+  c.ownFlags = ownFlags;
+  c.flags = ownFlags;
   c.index = commands.length;
   byName.add(c);
   commands.push(c);
@@ -60,7 +67,7 @@ export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u
   const c = byName.find(namePtr, nameLen, hashBytes(namePtr, nameLen));
   if (c == null) return -1;
   c.arity = arity;
-  c.flags = flags;
+  c.flags = flags | c.ownFlags;
   c.firstKey = firstKey;
   c.lastKey = lastKey;
   c.keyStep = keyStep;

@@ -2,7 +2,8 @@
 // row; kernel-run commands count in the shard kernels (commandCalls/commandFailedCalls),
 // summed over shards. A kernel command the host ran through dispatch (MULTI, Lua) was
 // counted by the kernel too, so for kernel rows the kernel's count is the calls figure
-// and the host row only adds its measured time.
+// and the host row only adds its measured time (unless the row has a host handler as well,
+// which then runs instead of the kernel's: its calls are added).
 import type { CommandSpec } from "./table.js";
 import type { Server } from "../server/server.js";
 
@@ -13,8 +14,10 @@ function statOf(server: Server, spec: CommandSpec): CommandStat {
   let failed = spec.failedCalls;
   let rejected = spec.rejectedCalls;
   if (spec.kernelIndex >= 0) {
-    calls = -(spec.fanOutCalls ?? 0);
-    failed = 0;
+    // A kernel command with a host handler too (PING, ECHO: the host answers them where the
+    // kernel hands every command back) counts the calls its handler ran here.
+    calls = (spec.handler ? spec.calls : 0) - (spec.fanOutCalls ?? 0);
+    failed = spec.handler ? spec.failedCalls : 0;
     for (const sh of server.shards) {
       calls += sh.kernel.x.commandCalls(spec.kernelIndex);
       failed += sh.kernel.x.commandFailedCalls(spec.kernelIndex);

@@ -90,7 +90,7 @@ export class EmbeddedKernel {
 
   /** Commands this instance runs (lowercase), as COMMAND would list them. */
   supportedCommands(): string[] {
-    return [...this.denyOom.keys(), "echo", "ping", "select"].sort();
+    return [...new Set([...this.denyOom.keys(), "echo", "ping", "select"])].sort();
   }
 
   /** The database commands run in (SELECT changes it too). */
