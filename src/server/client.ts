@@ -335,11 +335,17 @@ export class Client {
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         const st = k.x.process(pos, end, this.db, this.server.now());
-        const ms = performance.now() - t0;
-        recordKernelRun(this.server, k.x, k.mem, ms);
-        logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? k.x.consumedPos() : k.x.commandStart(), ms);
-        const out = k.output();
-        if (out.length) this.write(out, false);
+        // A call that only parsed the host command it hands back ran nothing to time or log.
+        if (k.x.ranCommands() > 0 || k.x.slowCommands() > 0) {
+          const ms = performance.now() - t0;
+          recordKernelRun(this.server, k.x, k.mem, ms);
+          logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? k.x.consumedPos() : k.x.commandStart(), ms);
+        }
+        const outLen = k.x.outputLen();
+        if (outLen > 0) {
+          const outPtr = k.x.outputPtr();
+          this.write(k.mem.subarray(outPtr, outPtr + outLen), false);
+        }
         shard.afterCall();
         this.server.blocking.afterCommand();
         pos = k.x.consumedPos();
