@@ -9,7 +9,8 @@
 // every server on a tls-port only and talks TLS to it (Tcl's tls package, Debian's tcl-tls),
 // and they are named "harness-tls:<unit>". --cluster runs files of tests/cluster/tests (named
 // by --unit without ".tcl", e.g. 00-base) with runtest-cluster, which starts its own cluster
-// of instances (compat/cluster.mjs); they are named "cluster:<file>". The suite is fetched with apt
+// of instances (compat/cluster.mjs); they are named "cluster:<file>", and with --tls too (a TLS
+// cluster: tls-port, tls-cluster and tls-replication on every instance) "cluster-tls:<file>". The suite is fetched with apt
 // into .compat/ (see compat/fetch.mjs); without apt, outside CI, it skips and exits 0.
 // --ci runs the foundation units and those in compat/baseline.json (all three kinds), and fails when a unit
 // that passed there no longer passes. Results go to compat/results/ (latest.json, logs/).
@@ -22,7 +23,8 @@ import { ensureSuite, FetchError, hasTclsh, SUITE_VERSION } from "./compat/fetch
 import { startServer, ping, latticekvCommand } from "./compat/server.mjs";
 import { runUnit } from "./compat/runtest.mjs";
 import { REDIS_OK_COUNTS, FOUNDATION_UNITS, RUNTEST_FLAGS, HARNESS_OK_COUNTS, HARNESS_UNITS, HARNESS_PREFIX,
-  HARNESS_TLS_OK_COUNTS, HARNESS_TLS_PREFIX, CLUSTER_PREFIX, CLUSTER_OK_COUNTS, CLUSTER_UNITS, CLUSTER_NODES } from "./compat/units.mjs";
+  HARNESS_TLS_OK_COUNTS, HARNESS_TLS_PREFIX, CLUSTER_PREFIX, CLUSTER_TLS_PREFIX, CLUSTER_OK_COUNTS, CLUSTER_UNITS,
+  CLUSTER_NODES } from "./compat/units.mjs";
 import { layoutCluster, runClusterFile } from "./compat/cluster.mjs";
 import { layoutHarness, ensureTestCerts, hasTclTls } from "./compat/harness.mjs";
 import { loadBaseline, saveBaseline, compare, ratchet, passes } from "./compat/baseline.mjs";
@@ -39,7 +41,8 @@ const { values: opts } = parseArgs({
     all: { type: "boolean" },
     ci: { type: "boolean" },
     harness: { type: "boolean" },
-    // With --harness: runtest --tls (servers on tls-port only, TLS clients).
+    // With --harness: runtest --tls (servers on tls-port only, TLS clients); with --cluster:
+    // runtest-cluster --tls (a TLS cluster).
     tls: { type: "boolean" },
     // runtest-cluster over tests/cluster/tests/<unit>.tcl; --cluster-nodes instances.
     cluster: { type: "boolean" },
@@ -62,7 +65,7 @@ const { values: opts } = parseArgs({
 // latter with --tls); the others run in external mode.
 const baselineKeys = () => Object.keys(loadBaseline(baselinePath).units);
 const isHarnessKey = (k) => k.startsWith(HARNESS_PREFIX) || k.startsWith(HARNESS_TLS_PREFIX);
-const isClusterKey = (k) => k.startsWith(CLUSTER_PREFIX);
+const isClusterKey = (k) => k.startsWith(CLUSTER_PREFIX) || k.startsWith(CLUSTER_TLS_PREFIX);
 const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...baselineKeys().filter((k) => !isHarnessKey(k) && !isClusterKey(k))])];
 const ciHarnessRuns = () => baselineKeys().filter(isHarnessKey).map((k) => k.startsWith(HARNESS_TLS_PREFIX)
   ? { name: k.slice(HARNESS_TLS_PREFIX.length), tls: true }
@@ -73,16 +76,18 @@ const units = opts.harness || opts.cluster ? [] : chosen ?? (opts.all ? Object.k
 const harnessRuns = opts.harness
   ? (chosen ?? (opts.all ? Object.keys(opts.tls ? HARNESS_TLS_OK_COUNTS : HARNESS_OK_COUNTS) : HARNESS_UNITS)).map((name) => ({ name, tls: !!opts.tls }))
   : opts.ci && !chosen ? ciHarnessRuns() : [];
-/** runtest-cluster files ("00-base"). */
+/** runtest-cluster runs: { file ("00-base"), tls }. */
 const clusterFiles = opts.cluster
-  ? (chosen ?? (opts.all ? Object.keys(CLUSTER_OK_COUNTS) : CLUSTER_UNITS)).map((f) => f.replace(/\.tcl$/, ""))
-  : opts.ci && !chosen ? baselineKeys().filter(isClusterKey).map((k) => k.slice(CLUSTER_PREFIX.length)) : [];
-if (opts.cluster && (opts.harness || opts.tls)) {
-  console.error("compat: --cluster runs runtest-cluster; it does not combine with --harness or --tls");
+  ? (chosen ?? (opts.all ? Object.keys(CLUSTER_OK_COUNTS) : CLUSTER_UNITS)).map((f) => ({ file: f.replace(/\.tcl$/, ""), tls: !!opts.tls }))
+  : opts.ci && !chosen ? baselineKeys().filter(isClusterKey).map((k) => k.startsWith(CLUSTER_TLS_PREFIX)
+    ? { file: k.slice(CLUSTER_TLS_PREFIX.length), tls: true }
+    : { file: k.slice(CLUSTER_PREFIX.length), tls: false }) : [];
+if (opts.cluster && opts.harness) {
+  console.error("compat: --cluster runs runtest-cluster; it does not combine with --harness");
   process.exit(2);
 }
-if (opts.tls && !opts.harness && !opts.ci) {
-  console.error("compat: --tls needs --harness (runtest starts the TLS servers itself)");
+if (opts.tls && !opts.harness && !opts.cluster && !opts.ci) {
+  console.error("compat: --tls needs --harness or --cluster (runtest starts the TLS servers itself)");
   process.exit(2);
 }
 if (!["latticekv", "redis"].includes(opts.target)) {
@@ -139,6 +144,10 @@ async function main() {
     const nodes = Number(opts["cluster-nodes"]);
     const tree = layoutCluster(suite, join(root, ".compat"), opts.target, command, { baseport: Number(opts.baseport), nodes });
     console.log(`compat: cluster tree ${tree} (${nodes} instances; src/redis-server runs ${command.join(" ")})`);
+    if (clusterFiles.some((r) => r.tls)) {
+      if (!hasTclTls()) unavailable("Tcl's tls package not found (apt-get install tcl-tls), needed for --tls");
+      ensureTestCerts(tree, join(root, ".compat"));
+    }
     results.push(...(await runCluster(tree)));
   }
   report(results);
@@ -226,16 +235,17 @@ async function runHarness(tree) {
 /** Runs clusterFiles, each in its own runtest-cluster (a hang or crash costs one file only). */
 async function runCluster(tree) {
   const results = [];
-  for (const file of clusterFiles) {
-    const unit = CLUSTER_PREFIX + file;
+  for (const { file, tls } of clusterFiles) {
+    const unit = (tls ? CLUSTER_TLS_PREFIX : CLUSTER_PREFIX) + file;
+    // A TLS cluster runs the same tests (instances.tcl only changes how they listen).
     const redis = CLUSTER_OK_COUNTS[file] ?? null;
     const left = deadline - Date.now();
     if (left < 10_000) {
       results.push({ unit, redis, ok: 0, err: 0, exception: 0, notRun: true, passes: false, note: "run budget spent", errors: [], exceptions: [] });
       continue;
     }
-    process.stdout.write(`compat: tests/cluster/${file} ... `);
-    const r = await runClusterFile(tree, file, { timeoutMs: Math.min(unitTimeoutMs, left) });
+    process.stdout.write(`compat: tests/cluster/${file}${tls ? " (tls)" : ""} ... `);
+    const r = await runClusterFile(tree, file, { tls, timeoutMs: Math.min(unitTimeoutMs, left) });
     const notes = [];
     if (r.timedOut) {
       r.exception++;

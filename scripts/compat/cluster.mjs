@@ -72,14 +72,14 @@ export function parseClusterOutput(text) {
 }
 
 /**
- * Runs `./runtest-cluster --single <file>` in tree; killed (its whole process group: the
+ * Runs `./runtest-cluster --single <file>` (with --tls: a TLS cluster) in tree; killed (its whole process group: the
  * runner and every instance it started) after timeoutMs or when it ends, so no instance
  * outlives the run (instances.tcl leaves one behind when a start-up times out).
  */
-export function runClusterFile(tree, file, { timeoutMs }) {
+export function runClusterFile(tree, file, { timeoutMs, tls = false }) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const proc = spawn("./runtest-cluster", ["--single", file], {
+    const proc = spawn("./runtest-cluster", ["--single", file, ...(tls ? ["--tls"] : [])], {
       cwd: tree, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TERM: "dumb" },
     });
     let output = "";

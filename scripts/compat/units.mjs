@@ -145,6 +145,13 @@ export const HARNESS_TLS_PREFIX = "harness-tls:";
 export const CLUSTER_PREFIX = "cluster:";
 
 /**
+ * Baseline keys of tests/cluster files run by runtest-cluster --tls ("cluster-tls:00-base"):
+ * every instance on a tls-port with tls-cluster and tls-replication yes, a plain port beside
+ * it (instances.tcl), the test's clients over TLS.
+ */
+export const CLUSTER_TLS_PREFIX = "cluster-tls:";
+
+/**
  * Instances runtest-cluster starts (Redis's run.tcl: 20). The files we run use at most
  * create_cluster 5 5, so 10 give the same tests in half the start-up and join time.
  */
