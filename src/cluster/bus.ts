@@ -54,6 +54,9 @@ export interface WireSender extends WireNode {
   noFailover?: boolean;
   /** A failover auth request from a manual failover: vote even though the master is up. */
   forceAck?: boolean;
+  /** Its active-active group (cluster-group) and CRDT bus port: group.ts. */
+  group?: string;
+  crdtPort?: number;
 }
 export type MessageType = "meet" | "ping" | "pong" | "fail" | "auth-request" | "auth-ack" | "mfstart" | "update" |
   "publish" | "publishshard";
@@ -85,8 +88,8 @@ export interface BusHooks {
   onAuthRequest(sender: ClusterNode, msg: Message, reply: () => void): void;
   onAuthAck(sender: ClusterNode, msg: Message): void;
   onMfStart(sender: ClusterNode): void;
-  /** Flags this node's header carries now. */
-  headerFlags(): { paused?: boolean; forceAck?: boolean };
+  /** Flags and fields this node's header carries now. */
+  headerFlags(): { paused?: boolean; forceAck?: boolean; group?: string; crdtPort?: number };
   /** Runs after the bus's own periodic work (failover, the replica's link). */
   cron(now: number): void;
   /** cluster-allow-replica-migration: a master emptied by slot moves follows their new owner. */
@@ -356,7 +359,7 @@ export class ClusterBus {
     const owner = me.master ?? me;
     return {
       id: me.id, ip: me.ip, port: me.port, pport: me.pport, cport: me.cport, configEpoch: st.epochOf(me),
-      slots: st.rangesOf(owner), master: me.master?.id ?? null, offset: this.hooks.replOffset(),
+      slots: st.claimRangesOf(owner), master: me.master?.id ?? null, offset: this.hooks.replOffset(),
       ...this.hooks.headerFlags(),
       ...(me.noFailover ? { noFailover: true } : {}),
     };
@@ -424,7 +427,7 @@ export class ClusterBus {
     if (!sender.master) {
       const claimed = clampRanges(msg.sender.slots);
       // Most messages claim what we already know: skip the per-slot work then.
-      if (!sameRanges(claimed, st.rangesOf(sender))) {
+      if (!sameRanges(claimed, st.claimRangesOf(sender))) {
         this.updateSlotsConfigWith(sender, msg.sender.configEpoch, claimed);
         this.tellStaleClaimer(sender, msg.sender.configEpoch, claimed, socket);
       }
@@ -522,7 +525,8 @@ export class ClusterBus {
     for (const [a, b] of claimed) for (let s = a; s <= b; s++) {
       senderSlots++;
       const cur = st.owner[s];
-      if (cur === sender) continue;
+      // A member of the owner's active-active group serves the slot too: no conflict.
+      if (cur === sender || (cur !== null && st.sameGroup(cur, sender))) continue;
       // A slot being imported is settled by hand (CLUSTER SETSLOT NODE), as in Redis.
       if (st.importing.has(s)) continue;
       if (cur === null || cur.configEpoch < epoch) {
@@ -561,7 +565,7 @@ export class ClusterBus {
     const st = this.state;
     for (const [a, b] of claimed) for (let s = a; s <= b; s++) {
       const cur = st.owner[s];
-      if (cur === null || cur === sender || cur.configEpoch <= epoch) continue;
+      if (cur === null || st.sameGroup(cur, sender) || cur.configEpoch <= epoch) continue;
       this.send(socket, "update", { update: { id: cur.id, configEpoch: cur.configEpoch, slots: st.rangesOf(cur) } });
       return;
     }

@@ -5,6 +5,7 @@
 //   bus.ts       the cluster bus: MEET, gossip, slot ownership, failure detection
 //   failover.ts  replica elections, CLUSTER FAILOVER
 //   redirect.ts  MOVED / ASK / CROSSSLOT / CLUSTERDOWN for each command
+//   group.ts     active-active groups (cluster-group): members share slots, CRDT replication
 // A replica (CLUSTER REPLICATE) replicates its master with Redis's primary/replica protocol
 // (src/repl/, through setMaster), as Redis Cluster does.
 //   ../commands/cluster.ts  CLUSTER ..., ASKING, READONLY, READWRITE
@@ -30,11 +31,13 @@ import { handleReplicaMigration, type MigrationHost } from "./replica-migration.
 import { busListenPort, deriveAnnouncedPorts } from "./ports.js";
 import { tlsOf } from "../server/tls.js";
 import { StartupError } from "../server/listeners.js";
+import { ReplicationGroup } from "./group.js";
 
 export class Cluster {
   state!: ClusterState;
   bus!: ClusterBus;
   failover!: Failover;
+  group!: ReplicationGroup;
   /** Slot ownership as last pushed to the kernels and saved: only changes are written. */
   private lastSignature = "";
   /** Writes held while this master is paused for a replica's manual failover. */
@@ -67,6 +70,10 @@ export class Cluster {
       });
     }
     const nodeTimeout = () => cfg.getNumber("cluster-node-timeout");
+    const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
+    const bindHost = binds[0] === "*" ? undefined : binds[0];
+    this.group = new ReplicationGroup(this.server, this.state, () => this.bus);
+    await this.group.start(bindHost);
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     this.failover = new Failover({
@@ -88,14 +95,21 @@ export class Cluster {
       // What the bus learns is applied once per event-loop turn, not once per message.
       changed: () => this.changedSoon(),
       replOffset: () => replicationOf(this.server).offset,
-      becomeReplicaOf: (n) => this.becomeReplicaOf(n),
+      // A group member never turns replica (its group peers replicate through the CRDT layer).
+      becomeReplicaOf: (n) => {
+        if (this.group.active) log("warning", `Active-active group member: not following ${n.id} as a replica`);
+        else this.becomeReplicaOf(n);
+      },
       countKeysInSlot: (slot) => this.countKeysInSlot(slot),
       deleteKeysInSlot: (slot) => this.deleteKeysInSlot(slot),
-      onHeader: (n, m) => this.failover.onHeader(n, m),
+      onHeader: (n, m) => {
+        this.group.onHeader(n, m);
+        this.failover.onHeader(n, m);
+      },
       onAuthRequest: (n, m, ack) => this.failover.onAuthRequest(n, m, ack),
       onAuthAck: (n, m) => this.failover.onAuthAck(n, m),
       onMfStart: (n) => this.failover.onMfStart(n),
-      headerFlags: () => this.failover.headerFlags(),
+      headerFlags: () => ({ ...this.failover.headerFlags(), ...this.group.headerFields() }),
       cron: (now) => this.cron(now),
       allowReplicaMigration: () => cfg.getBool("cluster-allow-replica-migration"),
       linkSendBufLimit: () => cfg.getNumber("cluster-link-sendbuf-limit"),
@@ -185,6 +199,12 @@ export class Cluster {
 
   /** Keys of a slot this node lost to a newer owner while it still serves others. */
   private deleteKeysInSlot(slot: number): void {
+    // In an active-active group the DEL would replicate to every member: the keys stay (and
+    // are no longer served here) rather than risk the group's data on one node's view.
+    if (this.group.active) {
+      log("warning", `Slot ${slot} lost with keys in it: kept (active-active group member)`);
+      return;
+    }
     for (const key of this.keysInSlot(slot)) {
       this.server.router.shardOf(key).call([Buffer.from("DEL"), key], 0, this.server.now());
     }
@@ -204,6 +224,7 @@ export class Cluster {
     for (const n of [...st.nodes.values()]) {
       if (n.myself) continue;
       this.bus.forget(n);
+      this.group.forget(n);
       st.removeNode(n);
     }
     for (let s = 0; s < CLUSTER_SLOTS; s++) st.assign(s, null);
@@ -263,7 +284,8 @@ export class Cluster {
       this.held.push({ client, argv });
       return true;
     }
-    return clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv);
+    return clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv,
+      (owner) => this.group.target(owner));
   }
 
   /**
@@ -311,7 +333,7 @@ export class Cluster {
     const st = this.state;
     let sig = `${st.currentEpoch}|${st.lastVoteEpoch}|${this.failover?.paused}|`;
     for (const n of st.nodes.values()) {
-      sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake}:${n.master?.id};`;
+      sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake}:${n.master?.id}:${n.group ?? ""};`;
     }
     sig += `|v${st.slotsVersion}|`;
     for (const [s, n] of st.migrating) sig += `m${s}${n.id}`;

@@ -3,7 +3,8 @@
 // all hash to one slot this node serves with nothing in flight):
 //   - keys in several slots                         -> -CROSSSLOT
 //   - the slot is unassigned, or the cluster is down -> -CLUSTERDOWN
-//   - the slot is another node's                     -> -MOVED slot ip:port
+//   - the slot is another node's                     -> -MOVED slot ip:port (with an
+//     active-active group: a member we can reach; a member of our own group serves it here)
 //   - the slot is migrating out and a key is missing -> -ASK slot ip:port (the target has it)
 //   - the slot is importing: served only after ASKING
 //   - a replica serves reads of its master's slots to a READONLY client
@@ -12,7 +13,7 @@ import type { Client } from "../server/client.js";
 import type { CommandSpec } from "../commands/table.js";
 import { keysFromSpecs } from "../commands/command.js";
 import { keySlot } from "../server/router.js";
-import type { ClusterState } from "./state.js";
+import type { ClusterNode, ClusterState } from "./state.js";
 import { scriptAwareFlags } from "../server/pause.js";
 import { clientPort, usePport } from "./ports.js";
 
@@ -23,7 +24,8 @@ const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
 
 /** The error that replaces running argv here, or null when it runs here. */
 export function clusterRedirect(server: Server, state: ClusterState, client: Client & { cluster?: ClusterClientFlags },
-                                spec: CommandSpec, argv: Buffer[]): string | null {
+                                spec: CommandSpec, argv: Buffer[],
+                                target: (owner: ClusterNode) => ClusterNode = (owner) => owner): string | null {
   const flags = client.cluster;
   // ASKING lasts one command. (A command the kernel runs by itself, in a slot served here,
   // does not reach this point, so it does not clear the flag: the next one checked does.)
@@ -57,10 +59,13 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
     }
     return null;
   }
+  // A member of the owner's active-active group serves the slot as its own (group.ts).
+  if (state.sameGroup(owner, state.myself)) return null;
   if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) return null;
   // A READONLY client reads its master's slots from this replica; shard channels
   // (SSUBSCRIBE, SPUBLISH...) are served by the shard's replicas for every client.
   if ((flags?.readonly || spec.flags.has("pubsub")) && state.myself.master === owner && !isWrite()) return null;
   // A plain-text client in a TLS cluster is sent to the owner's plain-text port (use_pport).
-  return `MOVED ${slot} ${owner.ip}:${clientPort(owner, usePport(server.config, client))}`;
+  const to = target(owner);
+  return `MOVED ${slot} ${to.ip}:${clientPort(to, usePport(server.config, client))}`;
 }

@@ -57,6 +57,14 @@ export interface ClusterNode {
   noFailover?: boolean;
   /** Since when it has been an orphaned master (replica-migration.ts), 0 if not. */
   orphanedTime?: number;
+  /**
+   * Its active-active replication group (cluster-group; "" or absent: none). Every member of a
+   * group serves the group's slots and accepts writes; the members replicate through the CRDT
+   * layer (src/replication/), not PSYNC (group.ts).
+   */
+  group?: string;
+  /** Its CRDT bus port, as announced on the cluster bus (0: none): group.ts links to it. */
+  crdtPort?: number;
 }
 
 export class ClusterState {
@@ -130,9 +138,56 @@ export class ClusterState {
     return out;
   }
 
-  /** Whether this node runs the slot's commands without checks (owned here, not moving). */
+  /**
+   * Whether this node runs the slot's commands without checks: owned here (or by a member of
+   * our active-active group), not moving.
+   */
   servesDirectly(slot: number): boolean {
-    return this.owner[slot] === this.myself && !this.migrating.has(slot) && !this.importing.has(slot);
+    const owner = this.owner[slot];
+    return owner !== null && this.sameGroup(owner, this.myself) && !this.migrating.has(slot) && !this.importing.has(slot);
+  }
+
+  // ---- active-active groups (group.ts) ------------------------------------------------------
+  // A slot's owner is still one node (the one whose claim reached us first); a claim by another
+  // member of the owner's group is not a conflict, and every member serves the slot.
+
+  /** Bumped when a node's group changes (the group caches below key on it). */
+  groupsVersion = 0;
+
+  /** a and b are the same node, or masters of the same active-active group. */
+  sameGroup(a: ClusterNode, b: ClusterNode): boolean {
+    return a === b || (!!a.group && a.group === b.group && !a.master && !b.master && !a.handshake && !b.handshake);
+  }
+
+  /** The members of n's group (n alone when it has none), in node-id order. */
+  membersOf(n: ClusterNode): ClusterNode[] {
+    if (!n.group) return [n];
+    const out: ClusterNode[] = [];
+    for (const x of this.nodes.values()) if (this.sameGroup(x, n)) out.push(x);
+    return out.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  }
+
+  private readonly claimCache = new Map<string, { key: string; ranges: [number, number][] }>();
+
+  /**
+   * The slot ranges n serves and claims on the bus: its own, or with a group, every slot owned
+   * by a member of its group (each member advertises the group's slots).
+   */
+  claimRangesOf(n: ClusterNode): [number, number][] {
+    if (!n.group || n.master) return this.rangesOf(n);
+    const key = `${this.version}|${this.groupsVersion}`;
+    const cached = this.claimCache.get(n.group);
+    if (cached && cached.key === key) return cached.ranges;
+    const out: [number, number][] = [];
+    let start = -1;
+    for (let s = 0; s <= CLUSTER_SLOTS; s++) {
+      const o = s < CLUSTER_SLOTS ? this.owner[s] : null;
+      const mine = o !== null && this.sameGroup(o, n);
+      if (mine && start < 0) start = s;
+      else if (!mine && start >= 0) { out.push([start, s - 1]); start = -1; }
+    }
+    this.claimCache.set(n.group, { key, ranges: out });
+    return out;
   }
 
   /** Number of slots node owns (Redis's numslots). */
@@ -152,18 +207,26 @@ export class ClusterState {
     return n.master ? n.master.configEpoch : n.configEpoch;
   }
 
-  /** Masters that own at least one slot (CLUSTER INFO cluster_size). */
+  /** Masters that serve at least one slot (CLUSTER INFO cluster_size); every member of a group counts. */
   size(): number {
     let n = 0;
-    for (const c of this.counts.values()) if (c > 0) n++;
+    const groups = new Set<string>();
+    for (const [node, c] of this.counts) if (c > 0 && node.group && !node.master) groups.add(node.group);
+    for (const node of this.nodes.values()) {
+      if (node.master || node.handshake) continue;
+      if ((this.counts.get(node) ?? 0) > 0 || (node.group && groups.has(node.group))) n++;
+    }
     return n;
   }
 
-  /** cluster_state: ok when every slot is served by a node not marked failing. */
+  /**
+   * cluster_state: ok when every slot is served by a node not marked failing (with a group:
+   * by at least one member of the owner's group not marked failing).
+   */
   stateOk(requireFullCoverage: boolean): boolean {
     let covered = 0;
     for (const [n, c] of this.counts) {
-      if (c > 0 && n.fail) return false;
+      if (c > 0 && n.fail && !this.membersOf(n).some((m) => !m.fail)) return false;
       covered += c;
     }
     return !requireFullCoverage || covered === CLUSTER_SLOTS;
@@ -212,7 +275,7 @@ export class ClusterState {
     const link = n.myself || (n.pongReceived > 0 && !n.pfail && !n.fail) ? "connected" : "disconnected";
     let line = `${n.id} ${n.ip}:${usePport && n.pport ? n.pport : n.port}@${n.cport} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
       `${n.myself ? 0 : n.pingSent} ${n.myself ? 0 : n.pongReceived} ${this.epochOf(n)} ${link}`;
-    if (!n.master) for (const [a, b] of this.rangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
+    if (!n.master) for (const [a, b] of this.claimRangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
     if (n.myself && !n.master) {
       for (const [s, t] of [...this.migrating].sort((x, y) => x[0] - y[0])) line += ` [${s}->-${t.id}]`;
       for (const [s, f] of [...this.importing].sort((x, y) => x[0] - y[0])) line += ` [${s}-<-${f.id}]`;

@@ -110,10 +110,29 @@ function offsetOf(ctx: CommandContext, cluster: Cluster, n: ClusterNode): number
   return n.myself ? replicationOf(ctx.server).offset : n.replOffset;
 }
 
+/**
+ * The masters with slots, one per shard: with active-active groups, one member per group
+ * (the members' claims are the group's, so listing each would repeat every range).
+ */
+function shardHeads(cluster: Cluster): ClusterNode[] {
+  const st = cluster.state;
+  const seen = new Set<string>();
+  const out: ClusterNode[] = [];
+  for (const n of st.nodes.values()) {
+    if (n.master || n.handshake) continue;
+    if (n.group) {
+      if (seen.has(n.group)) continue;
+      seen.add(n.group);
+    }
+    out.push(n);
+  }
+  return out;
+}
+
 function slots(ctx: CommandContext, cluster: Cluster): void {
   const st = cluster.state;
   const rows: [number, number, ClusterNode][] = [];
-  for (const n of st.nodes.values()) if (!n.master) for (const [a, b] of st.rangesOf(n)) rows.push([a, b, n]);
+  for (const n of shardHeads(cluster)) for (const [a, b] of st.claimRangesOf(n)) rows.push([a, b, n]);
   rows.sort((x, y) => x[0] - y[0]);
   const r = ctx.reply;
   const pport = usePport(ctx.server.config, ctx.client);
@@ -126,29 +145,32 @@ function slots(ctx: CommandContext, cluster: Cluster): void {
   };
   r.arrayLen(rows.length);
   for (const [a, b, n] of rows) {
+    // An active-active group's members all serve the range: the one to use first leads.
+    const members = cluster.group.servers(n);
     // Replicas that failed or never synced are left out (Redis's isReplicaAvailable).
     const replicas = st.replicasOf(n).filter((x) => !x.fail && offsetOf(ctx, cluster, x) !== 0);
-    r.arrayLen(3 + replicas.length);
+    r.arrayLen(2 + members.length + replicas.length);
     r.integer(a);
     r.integer(b);
-    node(n);
+    for (const m of members) node(m);
     for (const x of replicas) node(x);
   }
 }
 
 function shards(ctx: CommandContext, cluster: Cluster): void {
   const st = cluster.state;
-  const masters = [...st.nodes.values()].filter((n) => !n.handshake && !n.master);
+  const masters = shardHeads(cluster);
   const r = ctx.reply;
   r.arrayLen(masters.length);
   for (const m of masters) {
     r.mapLen(2);
     r.bulk("slots");
-    const ranges = st.rangesOf(m);
+    const ranges = st.claimRangesOf(m);
     r.arrayLen(ranges.length * 2);
     for (const [a, b] of ranges) { r.integer(a); r.integer(b); }
     r.bulk("nodes");
-    const members = [m, ...st.replicasOf(m)];
+    // One shard per active-active group: every member is a master of its slots.
+    const members = [...cluster.group.servers(m), ...st.replicasOf(m)];
     r.arrayLen(members.length);
     for (const n of members) {
       const offset = offsetOf(ctx, cluster, n);
@@ -321,6 +343,7 @@ export function registerClusterCommands(t: CommandTable): void {
     if (n.myself) return ctx.reply.error("I tried hard but I can't forget myself...");
     if (c.state.myself.master === n) return ctx.reply.error("Can't forget my master!");
     c.bus.forget(n);
+    c.group.forget(n);
     c.state.removeNode(n);
     c.changed();
     ctx.reply.ok();
@@ -382,6 +405,8 @@ export function registerClusterCommands(t: CommandTable): void {
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[2].toString("latin1")}`);
     if (n.myself) return ctx.reply.error("Can't replicate myself");
     if (n.master) return ctx.reply.error("I can only replicate a master, not a replica.");
+    // Members of an active-active group replicate through the CRDT layer, not PSYNC.
+    if (c.group.active) return ctx.reply.error("This node is a member of an active-active group (cluster-group): it does not replicate a master");
     // A master must be empty and own no slots; a replica may switch masters freely.
     if (!st.myself.master && (st.numSlots(st.myself) !== 0 || ctx.server.shards.some((s) => s.kernel.x.dbSize(0) !== 0))) {
       return ctx.reply.error("To set a master the node must be empty and without assigned slots.");

@@ -217,7 +217,8 @@ export async function startActiveActive(server: Server): Promise<ActiveActive | 
   const aa = new ActiveActive(server, ActiveActive.defaultNodeId(server, conf.nodeId));
   const binds = server.config.getString("bind").split(/\s+/).filter(Boolean);
   const host = binds[0] === "*" ? undefined : binds[0];
-  await aa.listen(host, conf.busPort || server.port + 10000);
+  // In cluster mode port + 10000 is the cluster bus's: a free port then (src/cluster/group.ts announces it).
+  await aa.listen(host, conf.busPort || (server.config.getBool("cluster-enabled") ? 0 : server.port + 10000));
   for (const [h, p] of conf.peers) aa.addPeer(h, p);
   return aa;
 }

@@ -1,0 +1,231 @@
+// The cluster's active-active layout (src/cluster/group.ts), through real processes: two
+// groups of two members (cluster-group g1 / g2), every member a master serving its group's
+// slots and accepting writes, the members replicating through the CRDT layer (no PSYNC).
+// ioredis Cluster clients seeded at different members write through both members of a group
+// and the values converge; a member is killed and the client keeps working against its group
+// peer; the member restarts (AOF, appendfsync always) and every acknowledged write is
+// readable from both members of its group.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import Redis, { Cluster } from "ioredis";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+
+const NODE_TIMEOUT = 3000;
+
+interface Node { srv: RunningServer; port: number; cport: number; dir: string; group: string }
+
+async function startNode(group: string, at?: Node): Promise<Node> {
+  const port = at?.port ?? await freePort();
+  const cport = at?.cport ?? await freePort();
+  const dir = at?.dir ?? mkdtempSync(join(tmpdir(), "lkv-cluster-aa-"));
+  const srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(cport), "--cluster-group", group,
+    "--cluster-node-timeout", String(NODE_TIMEOUT), "--appendonly", "yes", "--appendfsync", "always"], {}, { port, dir });
+  return { srv, port, cport, dir, group };
+}
+
+/** The last difference a convergence check saw (in the timeout's message). */
+let mismatch = "";
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  mismatch = "";
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${mismatch}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Retries a cluster write until it is acknowledged. */
+async function setAcked(cluster: Cluster, key: string, value: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      expect(await cluster.set(key, value)).toBe("OK");
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+type SlotRow = [number, number, ...[string, number, string][]];
+
+async function call(n: Node, ...args: string[]): Promise<unknown> {
+  const r = await connectClient(n.port, { protocol: 2 } as never);
+  try {
+    return await r.call(args[0], ...args.slice(1));
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function commandCalls(n: Node, cmd: string): Promise<number> {
+  const info = String(await call(n, "info", "commandstats"));
+  const m = new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Whether every member of the key's group holds `want` (else notes the difference). */
+async function allHold(members: Node[], key: string, want: string): Promise<boolean> {
+  for (const m of members) {
+    const got = await call(m, "get", key);
+    if (got !== want) { mismatch = `(${key} on :${m.port} is ${String(got)}, want ${want})`; return false; }
+  }
+  return true;
+}
+
+/** Group g1 serves slots 0-8191, g2 8192-16383 (set up below). */
+const groupOfSlot = (slot: number) => (slot < 8192 ? "g1" : "g2");
+
+describe("cluster mode, active-active groups (2 groups × 2 members)", () => {
+  const nodes: Node[] = [];
+  const clients: Cluster[] = [];
+  const acked = new Map<string, string>();
+  let a1: Node, b1: Node, a2: Node, b2: Node;
+  let keyslot: Redis;
+
+  const membersOf = (g: string) => nodes.filter((n) => n.group === g);
+  const slotOf = async (key: string) => Number(await keyslot.call("cluster", "keyslot", key));
+
+  beforeAll(async () => {
+    for (const g of ["g1", "g1", "g2", "g2"]) nodes.push(await startNode(g));
+    [a1, b1, a2, b2] = nodes;
+    for (const n of nodes.slice(1)) expect(await call(a1, "cluster", "meet", "127.0.0.1", String(n.port), String(n.cport))).toBe("OK");
+    expect(await call(a1, "cluster", "addslotsrange", "0", "8191")).toBe("OK");
+    expect(await call(a2, "cluster", "addslotsrange", "8192", "16383")).toBe("OK");
+    await waitFor("every node: cluster_state:ok, two ranges each served by both members of a group, CRDT links up", async () => {
+      for (const n of nodes) {
+        if (!String(await call(n, "cluster", "info")).includes("cluster_state:ok")) return false;
+        const slots = (await call(n, "cluster", "slots")) as SlotRow[];
+        if (slots.length !== 2 || slots.some((s) => s.length !== 4)) return false;
+        if (!/peer0:.*link=up/.test(String(await call(n, "info", "crdt")))) return false;
+      }
+      return true;
+    }, 60_000);
+    keyslot = await connectClient(a1.port, { protocol: 2 } as never);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    keyslot?.disconnect();
+    for (const n of nodes) {
+      await n.srv.stop();
+      rmSync(n.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("shows every member of a group as a master serving the group's slots (NODES, SLOTS, SHARDS)", async () => {
+    for (const n of nodes) {
+      const lines = String(await call(n, "cluster", "nodes")).trim().split("\n").map((l) => l.split(" "));
+      expect(lines).toHaveLength(4);
+      for (const f of lines) {
+        expect(f[2]).toMatch(/^(myself,)?master$/);
+        expect(f[3]).toBe("-");
+        const node = nodes.find((x) => f[1].startsWith(`127.0.0.1:${x.port}@`))!;
+        expect(f.slice(8)).toEqual([node.group === "g1" ? "0-8191" : "8192-16383"]);
+      }
+      // CLUSTER SLOTS: a node leads its own group's range (a client it seeds writes there).
+      const slots = (await call(n, "cluster", "slots")) as SlotRow[];
+      const own = slots.find((s) => groupOfSlot(s[0]) === n.group)!;
+      expect(own[2][1]).toBe(n.port);
+      for (const s of slots) {
+        expect(s.slice(2).map((x) => (x as [string, number])[1]).sort()).toEqual(membersOf(groupOfSlot(s[0])).map((m) => m.port).sort());
+      }
+      const shards = (await call(n, "cluster", "shards")) as unknown[][];
+      expect(shards).toHaveLength(2);
+      for (const sh of shards) {
+        const members = sh[3] as unknown[][];
+        expect(members.map((m) => m[m.indexOf("role") + 1])).toEqual(["master", "master"]);
+      }
+    }
+  });
+
+  it("both members of a group accept writes to its slots; another group's slot gets MOVED to a member", async () => {
+    const key = "{d1}";
+    const slot = await slotOf(key);
+    const [x, y] = membersOf(groupOfSlot(slot));
+    const [other] = nodes.filter((n) => n.group !== groupOfSlot(slot));
+    expect(await call(x, "set", key, "from-x")).toBe("OK");
+    expect(await call(y, "set", key, "from-y")).toBe("OK");
+    expect(await call(x, "incrby", "{d1}cnt", "3")).toBe(3);
+    await expect(call(other, "get", key)).rejects.toThrow(new RegExp(`^MOVED ${slot} 127\\.0\\.0\\.1:(${x.port}|${y.port})$`));
+    // Converged: both members hold the last write, and both increments count.
+    expect(await call(y, "incrby", "{d1}cnt", "4")).toBeGreaterThanOrEqual(4);
+    await waitFor("the group's members to agree", async () =>
+      (await call(x, "get", key)) === (await call(y, "get", key)) &&
+      (await call(x, "get", "{d1}cnt")) === "7" && (await call(y, "get", "{d1}cnt")) === "7");
+    expect(await call(x, "get", key)).toBe("from-y");
+  });
+
+  it("ioredis Cluster clients seeded at different members write through both members of a group and converge", async () => {
+    const before = await Promise.all(membersOf("g1").map((n) => commandCalls(n, "set")));
+    const ca = new Cluster([{ host: "127.0.0.1", port: a1.port }], { redisOptions: { protocol: 2 } as never });
+    const cb = new Cluster([{ host: "127.0.0.1", port: b1.port }], { redisOptions: { protocol: 2 } as never });
+    clients.push(ca, cb);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      writes.push(setAcked(ca, `ca:${i}`, `a${i}`), setAcked(cb, `cb:${i}`, `b${i}`));
+      // Both clients increment the same counters.
+      writes.push(ca.incr(`cnt:${i % 10}`), cb.incr(`cnt:${i % 10}`));
+    }
+    await Promise.all(writes);
+    for (let i = 0; i < 200; i++) acked.set(`ca:${i}`, `a${i}`).set(`cb:${i}`, `b${i}`);
+    const after = await Promise.all(membersOf("g1").map((n) => commandCalls(n, "set")));
+    // Each client wrote g1's keys to the member it was seeded at: both members took writes.
+    expect(after[0] - before[0]).toBeGreaterThan(20);
+    expect(after[1] - before[1]).toBeGreaterThan(20);
+    await waitFor("both members of each group to hold every key and counter", async () => {
+      for (const [k, v] of acked) {
+        if (!await allHold(membersOf(groupOfSlot(await slotOf(k))), k, v)) return false;
+      }
+      // Counters: the members agree. (Not checked: that the sum is 40. Concurrent INCRs of a
+      // new key on two CRDT peers can lose increments today, outside cluster mode too:
+      // /work/wt/notes/cluster-to-crdt.md, the replication layer's to fix.)
+      for (let j = 0; j < 10; j++) {
+        const [x, y] = membersOf(groupOfSlot(await slotOf(`cnt:${j}`)));
+        const vx = await call(x, "get", `cnt:${j}`);
+        if (!await allHold([y], `cnt:${j}`, String(vx))) return false;
+        if (!(Number(vx) >= 20 && Number(vx) <= 40)) { mismatch = `(cnt:${j} is ${String(vx)})`; return false; }
+      }
+      return true;
+    });
+  }, 60_000);
+
+  it("a killed member: the client keeps writing through its group peer; after a restart every acknowledged write is readable on both", async () => {
+    const ca = clients[0];
+    // Keys of g1's slots (the killed member's), written through ca, which leads with a1 there.
+    const g1Keys: string[] = [];
+    for (let i = 0; g1Keys.length < 400; i++) if (groupOfSlot(await slotOf(`k:${i}`)) === "g1") g1Keys.push(`k:${i}`);
+    for (const k of g1Keys.slice(0, 100)) { await setAcked(ca, k, `v-${k}`); acked.set(k, `v-${k}`); }
+    a1.srv.proc.kill("SIGKILL");
+    await new Promise((r) => a1.srv.proc.once("exit", r));
+    const bAfter = await commandCalls(b1, "set");
+    for (const k of g1Keys.slice(100)) { await setAcked(ca, k, `v-${k}`); acked.set(k, `v-${k}`); }
+    // The writes after the kill went to b1, a1's group peer.
+    expect(await commandCalls(b1, "set") - bAfter).toBeGreaterThanOrEqual(300);
+    // Other nodes send a1's slots to b1 at once (their bus link to a1 is down), and the
+    // cluster stays ok when a1 is marked failed: its group still serves the slots.
+    const slots = (await call(a2, "cluster", "slots")) as SlotRow[];
+    expect(slots.find((s) => groupOfSlot(s[0]) === "g1")![2][1]).toBe(b1.port);
+    await waitFor("a1 to be marked failed", async () => /master,fail /.test(String(await call(b2, "cluster", "nodes"))));
+    expect(String(await call(b2, "cluster", "info"))).toContain("cluster_state:ok");
+    for (const k of g1Keys.slice(100, 120)) expect(await ca.get(k)).toBe(`v-${k}`);
+
+    // a1 comes back from its AOF and nodes.conf, on a new CRDT port its peer learns from the bus.
+    nodes[0] = a1 = await startNode("g1", a1);
+    await waitFor("a1 and b1 to hold every acknowledged write", async () => {
+      for (const [k, v] of acked) {
+        if (!await allHold(membersOf(groupOfSlot(await slotOf(k))), k, v)) return false;
+      }
+      return true;
+    }, 60_000);
+    await waitFor("a1's failure to clear", async () => !/fail/.test(String(await call(b2, "cluster", "nodes"))));
+    // A new client sees every acknowledged write.
+    const fresh = new Cluster([{ host: "127.0.0.1", port: b2.port }], { redisOptions: { protocol: 2 } as never });
+    clients.push(fresh);
+    for (const [k, v] of acked) expect(await fresh.get(k)).toBe(v);
+  }, 120_000);
+});
