@@ -17,6 +17,7 @@ import type { Config } from "../config/config.js";
 import { log } from "./log.js";
 import { constants as cryptoConstants } from "node:crypto";
 import { TlsSessionCache } from "./tls-session-cache.js";
+import { sourceAddressFor } from "./source-addr.js";
 import { listenAll, StartupError, type ListenerGroup } from "./listeners.js";
 
 /** The directives whose change rebuilds the context (Redis's applyTlsCfg). */
@@ -330,9 +331,9 @@ export class Tls {
    * tls-replication is on, plain TCP otherwise.
    */
   dial(port: number, host: string, useTls: boolean): net.Socket {
-    // bind-source-addr: the local address outgoing links connect from (Redis's
-    // anetTcpNonBlockBestEffortBindConnect).
-    const localAddress = this.server.config.getString("bind-source-addr") || undefined;
+    // bind-source-addr: the local address outgoing links connect from, when it can be bound
+    // (Redis's anetTcpNonBlockBestEffortBindConnect: src/server/source-addr.ts).
+    const localAddress = sourceAddressFor(this.server.config.getString("bind-source-addr"), host);
     if (!useTls) return net.connect({ port, host, localAddress });
     let opts: tls.ConnectionOptions;
     try {

@@ -79,7 +79,7 @@ describe("bind", () => {
     }
   });
 
-  it("bind-source-addr is the address a replica connects to its master from", async () => {
+  it("bind-source-addr is the address a replica connects to its master from, when this machine has it", async () => {
     const replica = await startServer([]);
     try {
       const c = await connectClient(replica.port);
@@ -92,6 +92,16 @@ describe("bind", () => {
         await new Promise((res) => setTimeout(res, 100));
       }
       expect(info).toMatch(/slave0:ip=127\.0\.0\.2,/);
+      // An address this machine does not have: Redis connects from no particular address
+      // instead (best effort), so the replica still links up, from 127.0.0.1.
+      expect(await c.replicaof("NO", "ONE")).toBe("OK");
+      expect(await c.config("SET", "bind-source-addr", "203.0.113.77")).toBe("OK");
+      expect(await c.replicaof("127.0.0.1", String(port))).toBe("OK");
+      while (Date.now() < deadline + 15_000 && !/slave0:ip=127\.0\.0\.1,/.test(info)) {
+        info = await r.info("replication");
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(info).toMatch(/slave0:ip=127\.0\.0\.1,/);
       c.disconnect();
     } finally {
       await replica.stop();
