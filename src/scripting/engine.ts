@@ -7,7 +7,7 @@
 // Running a command from Lua goes through ScriptHost.call (the server runs it as the
 // calling client would, in the script's db and protocol, and hands back the RESP reply).
 import { createHash } from "node:crypto";
-import { lua, lauxlib, lualib, formatG14, setReadonly, tableAt, toLuaString, type LuaState } from "./fengari.js";
+import { lua, lauxlib, lualib, loadFengari, formatG14, setReadonly, tableAt, toLuaString, type LuaState } from "./fengari.js";
 import { pushReply, pushErrorTable, toBuffer, writeLuaReply, errorInfo } from "./convert.js";
 import { openCjson } from "./lib-cjson.js";
 import { openBit } from "./lib-bit.js";
@@ -147,6 +147,7 @@ export class LuaEngine {
    * log, ...}}), so loading code cannot call commands.
    */
   constructor(readonly host: ScriptHost, readonly kind: "eval" | "function" = "eval") {
+    loadFengari();
     this.L = this.newState();
   }
 

@@ -75,11 +75,26 @@ function load() {
   return { fengari, lobject, ltable, ldebug, defs };
 }
 
-export const F = load();
-export const lua = F.fengari.lua;
-export const lauxlib = F.fengari.lauxlib;
-export const lualib = F.fengari.lualib;
-export const toLuaString: (s: string) => Uint8Array = F.fengari.to_luastring;
+// fengari is loaded on first use (the first Lua state: EVAL, SCRIPT LOAD, FUNCTION LOAD...,
+// or a script read from the AOF/RDB), not at start-up: parsing and compiling it costs ~8 MiB
+// of RSS (V8 heap, code, the node binary's pages it touches) that a server which never runs
+// a script does not need. The bindings below are live (ES modules), so the scripting files
+// that use them inside their functions see the loaded values.
+export let F: ReturnType<typeof load>;
+export let lua: any;
+export let lauxlib: any;
+export let lualib: any;
+export let toLuaString: (s: string) => Uint8Array;
+
+/** Loads and patches fengari once; every Lua state is created after calling this. */
+export function loadFengari(): void {
+  if (F) return;
+  F = load();
+  lua = F.fengari.lua;
+  lauxlib = F.fengari.lauxlib;
+  lualib = F.fengari.lualib;
+  toLuaString = F.fengari.to_luastring;
+}
 
 /** C's printf("%.14g") (Lua 5.1's LUA_NUMBER_FMT) for a double. */
 export function formatG14(n: number): string {

@@ -30,6 +30,7 @@ import { logRoutedCall } from "./slowlog.js";
 import { logSlowKernelCommands } from "./command-timing.js";
 import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, takeBatch } from "./reply-batch.js";
 import { unixSocketPath } from "./unix-socket.js";
+import { joinInput } from "./input-join.js";
 
 let nextClientId = 1;
 
@@ -221,7 +222,8 @@ export class Client {
 
   /** Runs the input held in chunks (copied once into the home shard's shared input region). */
   private runPending(): void {
-    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.pendingLen);
+    const joined = this.chunks.length === 1 ? null : joinInput(this.chunks, this.pendingLen);
+    const buf = joined ? joined.buf : this.chunks[0];
     this.chunks = [];
     this.pendingLen = 0;
     this.need = 0;
@@ -238,7 +240,7 @@ export class Client {
     const rest = end - pos;
     if (rest === 0) return;
     if (this.stopNeed > 0 && rest >= REGION_MIN) this.moveToRegion(pos, rest);
-    else this.keep(buf.subarray(pos - base), this.stopNeed);
+    else this.keep(joined?.transient ? Buffer.from(buf.subarray(pos - base)) : buf.subarray(pos - base), this.stopNeed);
   }
 
   /** Keeps the unrun part of the input for later. */
