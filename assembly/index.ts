@@ -52,7 +52,7 @@ import { registerHyperLogLogCommands } from "./commands/hyperloglog";
 export { setHllSparseMaxBytes } from "./commands/hyperloglog";
 import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand } from "./cluster/ownership";
-export { setSlotRange, setRouting, setClusterMode, setSlotsServed } from "./cluster/ownership";
+export { setSlotRange, setRouting, setClusterMode, setSlotsServed, handedShard } from "./cluster/ownership";
 export { migrateOut, migrateIn } from "./cluster/migrate";
 export { countKeysInSlot, keysInSlot } from "./cluster/slot-index";
 import { keysPtr, keysLen } from "./cluster/slot-index";

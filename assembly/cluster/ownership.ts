@@ -58,8 +58,25 @@ function served(slot: i32): bool {
   return ((<i32>unchecked(servedSlots[slot >> 3]) >> (slot & 7)) & 1) != 0;
 }
 
+/**
+ * After ownsCommand said no: the one shard that owns every key of the command, or -1 (keys in
+ * several shards, a keyspace-wide command, cluster mode). The host then carries on parsing the
+ * client's input in that shard (src/server/client.ts) instead of placing the command alone.
+ */
+let routedShard: i32 = -1;
+export function handedShard(): i32 { return routedShard; }
+
+/**
+ * The shard of a slot when N shards split the 16384 as the host does (src/server/router.ts
+ * slotRange: shard i owns [floor(i*16384/N), floor((i+1)*16384/N) - 1]).
+ */
+export function shardOfSlot(slot: i32): i32 {
+  return (slot * shardCount + shardCount - 1) / CLUSTER_SLOTS;
+}
+
 /** Does this shard own every key of the parsed command (argc arguments)? */
 export function ownsCommand(cmd: KernelCommand, argc: i32): bool {
+  routedShard = -1;
   if ((cmd.flags & CMD_ANY_SHARD) != 0) return true;
   if ((cmd.flags & CMD_ROUTE_HOST) != 0) {
     if (shardCount > 1) return false;
@@ -70,16 +87,32 @@ export function ownsCommand(cmd: KernelCommand, argc: i32): bool {
   if (first <= 0) return true;
   const last = cmd.lastKey < 0 ? argc + cmd.lastKey : cmd.lastKey;
   const step = cmd.keyStep > 0 ? cmd.keyStep : 1;
-  let firstSlot = -1;
-  for (let i = first; i <= last && i < argc; i += step) {
-    const slot = keyHashSlot(argPtr(i), argLen(i));
-    if (slot < slotLow || slot > slotHigh) return false;
-    if (clusterMode) {
+  if (clusterMode) {
+    let firstSlot = -1;
+    for (let i = first; i <= last && i < argc; i += step) {
+      const slot = keyHashSlot(argPtr(i), argLen(i));
+      if (slot < slotLow || slot > slotHigh) return false;
       if (firstSlot < 0) {
         if (!served(slot)) return false;
         firstSlot = slot;
       } else if (slot != firstSlot) return false;
     }
+    return true;
   }
-  return true;
+  // Several shards: note the one shard owning every key, if there is one.
+  let owned = true;
+  let target: i32 = -1; // -2: keys in several shards
+  for (let i = first; i <= last && i < argc; i += step) {
+    const slot = keyHashSlot(argPtr(i), argLen(i));
+    if (slot < slotLow || slot > slotHigh) owned = false;
+    const s = shardOfSlot(slot);
+    if (target == -1) target = s;
+    else if (target != s) {
+      target = -2;
+      if (!owned) break;
+    }
+  }
+  if (owned) return true;
+  routedShard = target >= 0 ? target : -1;
+  return false;
 }

@@ -17,6 +17,8 @@ export interface KernelExports {
   consumedPos(): number;
   commandStart(): number;
   handedForRouting(): number;
+  /** With STATUS_HOST for routing: the one shard owning every key of the command, or -1. */
+  handedShard(): number;
   needBytes(): number;
   outputPtr(): number;
   outputLen(): number;

@@ -4,6 +4,7 @@
 // Commands still being written elsewhere are skipped until the server knows them.
 import { describe, it, expect, beforeEach } from "vitest";
 import Redis from "ioredis";
+import net from "node:net";
 import { useServer, rawExchange, type RunningServer } from "../helpers/server.js";
 import { keySlot, slotRange } from "../../src/server/router.js";
 
@@ -37,6 +38,27 @@ function spreadKeys(prefix: string, perShard = 2): string[] {
   return out;
 }
 
+/** Writes `parts` one by one, each once the server has answered what came before; returns all replies. */
+function exchangeInParts(port: number, parts: string[], want: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, "127.0.0.1");
+    let text = "";
+    const timer = setTimeout(() => { sock.destroy(); resolve(text); }, 5000);
+    sock.on("error", reject);
+    sock.on("data", (d) => {
+      text += d.toString("latin1");
+      if (text.length >= want.length) { clearTimeout(timer); sock.destroy(); resolve(text); }
+    });
+    // A pause between writes makes each part a read of its own.
+    (async () => {
+      for (const p of parts) {
+        sock.write(p);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+  });
+}
+
 const shardOf = (k: string) => { const s = keySlot(Buffer.from(k)); return [0, 1, 2, 3].find((i) => s <= slotRange(i, 4)[1])!; };
 
 beforeEach(async () => {
@@ -61,6 +83,40 @@ describe("single-key commands in every shard", () => {
     keys.forEach((k, i) => { req += `SET ${k} ${i}\r\nGET ${k}\r\n`; want += `+OK\r\n$${String(i).length}\r\n${i}\r\n`; });
     const { text } = await rawExchange(srv.port, req, { until: (s) => s.length >= want.length });
     expect(text).toBe(want);
+  });
+
+  it("a command cut between two reads completes after the parsing moved to the shard of its key", async () => {
+    // Each read's commands run in the shard that owns their keys (src/server/input-placement.ts):
+    // the tail left incomplete in one shard must wait there and complete with the next read.
+    const keys = spreadKeys("cut", 2);
+    const body = keys.map((k, i) => `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$2\r\nv${i}\r\n`).join("");
+    for (const cut of [body.length - 3, body.length - 20, Math.floor(body.length / 2)]) {
+      await r.flushall();
+      const text = await exchangeInParts(srv.port, [body.slice(0, cut), body.slice(cut)], "+OK\r\n".repeat(keys.length));
+      expect(text).toBe("+OK\r\n".repeat(keys.length));
+      expect(await r.mget(...keys)).toEqual(keys.map((_, i) => `v${i}`));
+    }
+  });
+
+  it("a big value arriving over many reads lands whole after the parsing moved to its key's shard", async () => {
+    const [a, b] = spreadKeys("bigcut", 1).filter((k, i, all) => shardOf(k) !== shardOf(all[0]) || i === 0);
+    const value = Buffer.alloc(200_000, "x").toString();
+    const cmd = `SET ${a} small\r\n*3\r\n$3\r\nSET\r\n$${b.length}\r\n${b}\r\n$${value.length}\r\n${value}\r\nGET ${a}\r\n`;
+    const parts = [cmd.slice(0, 30_000), cmd.slice(30_000, 90_000), cmd.slice(90_000)];
+    const want = "+OK\r\n+OK\r\n$5\r\nsmall\r\n";
+    expect(await exchangeInParts(srv.port, parts, want)).toBe(want);
+    expect(await r.strlen(b)).toBe(value.length);
+  });
+
+  it("INFO commandstats counts each command of a pipeline spread over every shard once", async () => {
+    const keys = spreadKeys("cs", 10);
+    await r.config("RESETSTAT");
+    let req = "";
+    for (const k of keys) req += `SET ${k} 1\r\nGET ${k}\r\nINCR ${k}\r\n`;
+    const want = keys.length * ("+OK\r\n$1\r\n1\r\n:2\r\n".length);
+    await rawExchange(srv.port, req, { until: (t) => t.length >= want });
+    const info = (await r.info("commandstats")) as string;
+    for (const name of ["set", "get", "incr"]) expect(info).toMatch(new RegExp(`cmdstat_${name}:calls=${keys.length},`));
   });
 
   it("keys with one hash tag live together and behave as one group", async () => {

@@ -88,6 +88,37 @@ describe("a kernel that is one of several shards", () => {
     expect(rest.out).toBe("$1\r\n1\r\n");
   });
 
+  it("names the one shard that owns every key of a command it hands back, as the host's slot ranges say", () => {
+    // The host carries on parsing there (src/server/client.ts), so the kernel's idea of which
+    // shard owns a slot must be the router's, for any shard count.
+    for (const n of [2, 3, 4, 5, 7, 8]) {
+      const kernels = Array.from({ length: n }, (_, i) => shardKernel(i, n));
+      const owner = (slot: number) => kernels.findIndex((_, i) => slot <= slotRange(i, n)[1]);
+      for (let j = 0; j < 40; j++) {
+        const key = `key:${n}:${j}`;
+        const want = owner(keySlot(te.encode(key)));
+        const from = (want + 1 + (j % (n - 1))) % n; // any other shard
+        const r = feed(kernels[from], `GET ${key}\r\n`);
+        expect(r.st).toBe(STATUS_HOST);
+        expect(kernels[from].x.handedShard()).toBe(want);
+      }
+    }
+  });
+
+  it("names no shard for a command whose keys live in several shards, or a keyspace-wide one", () => {
+    const k = shardKernel(0, 2); // bar (5061) is ours, foo (12182) is shard 1's
+    k.bindCommand("mget", -2, 0, { firstKey: 1, lastKey: -1, keyStep: 1 });
+    k.bindCommand("dbsize", 1, 2, { firstKey: 0, lastKey: 0, keyStep: 0 });
+    expect(feed(k, "MGET foo bar\r\n").st).toBe(STATUS_HOST);
+    expect(k.x.handedShard()).toBe(-1);
+    expect(feed(k, "MGET bar foo\r\n").st).toBe(STATUS_HOST);
+    expect(k.x.handedShard()).toBe(-1);
+    expect(feed(k, "MGET foo foo\r\n").st).toBe(STATUS_HOST);
+    expect(k.x.handedShard()).toBe(1);
+    expect(feed(k, "DBSIZE\r\n").st).toBe(STATUS_HOST);
+    expect(k.x.handedShard()).toBe(-1);
+  });
+
   it("replies arity errors itself, before routing", () => {
     const k = shardKernel(0, 2);
     expect(feed(k, "GET foo extra\r\n").out).toBe("-ERR wrong number of arguments for 'get' command\r\n");
