@@ -40,6 +40,25 @@ describe("config directives (Redis 7.0 table)", () => {
     expect(c.setMany([["hz", "-1"]])).toBe("CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive");
   });
 
+  it("CONFIG SET reports the first error only: an unknown name after an immutable one is not the error (as Redis)", () => {
+    const c = new Config();
+    expect(c.setMany([["daemonize", "no"], ["foo", "bar"]])).toBe("CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config");
+    expect(c.setMany([["foo", "bar"], ["daemonize", "no"]])).toBe("Unknown option or number of arguments for CONFIG SET - 'foo'");
+  });
+
+  it("while loading, CONFIG SET of a deny_loading directive (dir, appendonly) fails with -LOADING; others still apply", () => {
+    const c = new Config();
+    expect(c.setMany([["loglevel", "debug"]], true, true)).toBeNull();
+    expect(c.get("loglevel")).toBe("debug");
+    const before = c.get("appendonly");
+    expect(c.setMany([["loglevel", "notice"], ["appendonly", "yes"]], true, true)).toBe("-LOADING Redis is loading the dataset in memory");
+    expect(c.get("loglevel")).toBe("debug");
+    expect(c.get("appendonly")).toBe(before);
+    // -LOADING wins over an unknown name that comes after it.
+    expect(c.setMany([["appendonly", "yes"], ["foo", "bar"]], true, true)).toBe("-LOADING Redis is loading the dataset in memory");
+    expect(c.setMany([["appendonly", "yes"]])).toBeNull();
+  });
+
   it("CONFIG SET of several pairs is atomic: a bad one leaves every value unchanged", () => {
     const c = new Config();
     expect(c.setMany([["hz", "50"], ["maxmemory", "bad"]])).not.toBeNull();

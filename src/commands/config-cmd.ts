@@ -8,6 +8,7 @@ import { stringMatch } from "../util/glob.js";
 import { replyHelp } from "./help.js";
 import { log } from "../server/log.js";
 import { replyAfterListenerMoves } from "../server/tls.js";
+import { persistenceOf } from "../persistence/persistence.js";
 
 export function registerConfigCommands(t: CommandTable): void {
   t.define("config|get", ({ server, argv, reply }) => {
@@ -39,7 +40,7 @@ export function registerConfigCommands(t: CommandTable): void {
     // apply step of port / tls-port completes later, src/server/tls.ts).
     const before: [string, string][] = [];
     for (const [name] of pairs) if (findDirective(name)) before.push([name, server.config.get(name)]);
-    const err = server.config.setMany(pairs, client.isLocal);
+    const err = server.config.setMany(pairs, client.isLocal, persistenceOf(server).loading !== null);
     if (err) return reply.error(err);
     if (replyAfterListenerMoves(server, client, before)) return;
     reply.ok();

@@ -269,24 +269,34 @@ export class Config {
 
   /**
    * CONFIG SET semantics: every pair is validated and set, and appliers run; if any fails,
-   * every value is restored (atomic). Returns null or the error (without "ERR ").
+   * every value is restored (atomic). Returns null or the error (without "ERR "). While the
+   * dataset loads, a deny_loading directive (dir, appendonly...) fails the whole CONFIG SET
+   * with -LOADING, which wins over the other errors (Redis's deny_loading_error).
    */
-  setMany(pairs: [string, string][], localClient = true): string | null {
+  setMany(pairs: [string, string][], localClient = true, loading = false): string | null {
     const ds: Directive[] = [];
     let unknownArg: string | undefined;
     let err: { arg: string; msg: string } | undefined;
+    let denyLoading = false;
     for (const [name] of pairs) {
       const d = findDirective(name);
-      if (!d) { unknownArg ??= name; continue; }
+      // Only the first error counts, as Redis's invalid_args (an unknown name after it too).
+      if (!d) { if (!err) unknownArg ??= name; continue; }
       if (unknownArg !== undefined || err) continue;
       if (d.flags.includes("immutable")) { err = { arg: name, msg: "can't set immutable config" }; continue; }
       if (d.flags.includes("protected") && !protectedActionAllowed(this.get("enable-protected-configs"), localClient)) {
         err = { arg: name, msg: "can't set protected config" };
         continue;
       }
+      if (loading && d.flags.includes("deny_loading")) {
+        denyLoading = true;
+        err = { arg: name, msg: "loading flag is set" };
+        continue;
+      }
       if (ds.includes(d)) { err = { arg: name, msg: "duplicate parameter" }; continue; }
       ds.push(d);
     }
+    if (denyLoading) return "-LOADING Redis is loading the dataset in memory";
     if (unknownArg !== undefined) return `Unknown option or number of arguments for CONFIG SET - '${unknownArg}'`;
     if (err) return `CONFIG SET failed (possibly related to argument '${err.arg}') - ${err.msg}`;
 
