@@ -259,6 +259,15 @@ export class ClusterBus {
           this.hooks.changed();
           continue;
         }
+        // A link whose ping went unanswered for half the node timeout, with nothing else heard
+        // from the node, is made again (clusterCron frees it): the peer may have lost its
+        // side of the connection, and a fresh link gets a fresh ping.
+        if (!n.handshake && n.pingSent && now - link.createTime > timeout && now - n.pingSent > timeout / 2 &&
+            now - n.pongReceived > timeout / 2) {
+          this.links.delete(n);
+          link.socket.destroy();
+          continue;
+        }
         if (n.pingSent === 0 && now - n.pongReceived > Math.min(1000, timeout / 2)) this.send(link, n.handshake ? "meet" : "ping");
       }
       if (n.pingSent && now - n.pingSent > timeout && !n.pfail && !n.fail && !n.handshake) {
@@ -402,7 +411,11 @@ export class ClusterBus {
       }
     }
     if (!sender) {
-      if (msg.type !== "meet") return; // only MEET introduces an unknown node
+      // Only MEET introduces an unknown node, but a PING is answered anyway (Redis's "Anyway
+      // reply with a PONG"): the sender knows us, and an unanswered ping would leave its link
+      // silent (no further pings) and us suspected.
+      if (msg.type === "ping") this.send(socket, "pong");
+      if (msg.type !== "meet") return;
       const ip = msg.sender.ip || (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
       sender = st.addNode(msg.sender.id, ip, msg.sender.port, msg.sender.cport);
       log("notice", `Node ${sender.id} met us at ${ip}:${sender.port}`);
