@@ -183,6 +183,8 @@ export class ActiveActive {
     s += `crdt_hlc_ms:${physicalOf(this.rep.hlc.current)}\r\ncrdt_peers:${this.links.size}\r\n`;
     s += `crdt_deltas_sent:${g.sent}\r\ncrdt_deltas_resent:${g.resent}\r\ncrdt_deltas_received:${g.received}\r\n`;
     s += `crdt_duplicates:${g.duplicates}\r\ncrdt_anti_entropy_rounds:${g.antiEntropyRounds}\r\ncrdt_keys_repaired:${g.rangesRepaired}\r\n`;
+    // batches received but not applied yet: waiting for an earlier one or for writes they depend on
+    s += `crdt_deltas_waiting:${g.waiting}\r\n`;
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +

@@ -40,6 +40,8 @@ export class Writer {
   f64(v: number): void { this.ensure(8); this.buf.writeDoubleLE(v, this.pos); this.pos += 8; }
   i64(v: bigint): void { this.ensure(8); this.buf.writeBigInt64LE(BigInt.asIntN(64, v), this.pos); this.pos += 8; }
   bytes(b: Uint8Array): void { this.u32(b.length); this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
+  /** Bytes already encoded by another Writer, without a length. */
+  raw(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
   node(s: string): void { const b = Buffer.from(s, "utf8"); this.u8(b.length); this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
   str(s: string): void { this.bytes(Buffer.from(s, "latin1")); }
   done(): Buffer { return this.buf.subarray(0, this.pos); }

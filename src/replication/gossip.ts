@@ -16,6 +16,22 @@
 // ours; both join, so the two replicas agree on those ranges. A new, empty node gets a
 // streamed full copy this way (every non-empty range differs), sent in chunks.
 //
+// Causal delivery. Every node tracks `applied`: per origin node, a timestamp below which it
+// holds all of that node's writes. A batch carries its origin's id, its cut time h (every
+// write in it is at or below h), `after` (the h of the batch before it in this stream) and
+// `deps` (the sender's `applied` when it was cut, raised to the stamps of other nodes' list
+// elements the batch carries). A receiver applies a batch only when it holds everything the
+// batch depends on: the origin's writes up to `after`, and every other node's up to deps;
+// until then the batch waits (unacknowledged). So a write made after seeing another node's
+// write is applied after it everywhere, and a gap in one node's stream (a dropped backlog,
+// a receiver that restarted, a peer added late) is never skipped. This matters beyond
+// ordering: a DEL removes by version-vector floors (key-state.ts), which are only exact
+// observed-removes when a replica's state holds every earlier write of each node it has
+// a later write of. `applied` rises as batches apply, and by anti-entropy: a round that
+// completes (every chunk received) proves one side holds all the other side held at a known
+// moment, so it takes over the other side's `applied` of that moment (learn): a node cut
+// off from an origin gets its writes, and the writes that depend on them, through any peer.
+//
 // Merges are joins (idempotent, commutative), so resends, duplicates and the overlap
 // between deltas and anti-entropy are harmless.
 import { Reader, Writer } from "./codec.js";
@@ -56,8 +72,29 @@ export const DEFAULT_GOSSIP: GossipOptions = {
   gcGraceMs: 10_000,
 };
 
-/** h: our clock when the batch was cut (every write of ours in it is at or below h). */
-interface Pending { seq: number; batch: Buffer; sentAt: number; tries: number; h: number }
+/**
+ * h: our clock when the batch was cut (every write of ours in it is at or below h); after:
+ * the h of the batch before it for this peer; deps: what it depends on (encoded vector).
+ */
+interface Pending { seq: number; batch: Buffer; sentAt: number; tries: number; h: number; after: number; deps: Buffer }
+
+/** A received batch not yet applied (waiting for an earlier one, or for what it depends on). */
+interface Held { origin: string; after: number; h: number; deps: [string, number][]; batch: Buffer }
+
+/** MSG_RANGES roles: the answer to a DIGEST, and the digest sender's states sent back. */
+const ROLE_REPLY = 1, ROLE_BACK = 2;
+
+function writeVector(w: Writer, v: Iterable<[string, number]>): void {
+  const list = [...v];
+  w.u16(list.length);
+  for (const [n, ts] of list) { w.node(n); w.f64(ts); }
+}
+
+function readVector(r: Reader): [string, number][] {
+  const out: [string, number][] = [];
+  for (let i = r.u16(); i > 0; i--) { const n = r.node(); out.push([n, r.f64()]); }
+  return out;
+}
 
 /**
  * Whether node id a is an older incarnation of the same node as b: ids are
@@ -85,12 +122,17 @@ export class PeerStream {
   /** Resets the transport link (the crdt-link-reset fault point), when it has one. */
   reset?: () => void;
 
-  constructor(readonly id: string, public send: (msg: Buffer) => void, epoch: number) {
+  /**
+   * @param lastH the cut time of the batch before the first one this stream sends (our writes
+   *   at or below it reach the peer by anti-entropy, which the peer must have before the stream)
+   */
+  constructor(readonly id: string, public send: (msg: Buffer) => void, epoch: number, public lastH = 0) {
     this.epoch = epoch;
   }
 }
 
-interface Inbound { epoch: number; expected: number; early: Map<number, Buffer> }
+/** A peer's stream as received: `held` by sequence number, applied from `expected` on. */
+interface Inbound { epoch: number; expected: number; held: Map<number, Held>; reply: (m: Buffer) => void }
 
 export class Gossip {
   readonly peers = new Map<string, PeerStream>();
@@ -98,7 +140,15 @@ export class Gossip {
   private aeNext = 0;
   private lastAe = 0;
   private epochCounter: number;
-  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, rangesRepaired: 0 };
+  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, rangesRepaired: 0, waiting: 0, learned: 0 };
+  /** Per origin node: every write of it with a timestamp at or below this is in our state (causal delivery). */
+  readonly applied = new Map<string, number>();
+  /** The cut time of our latest batch (a peer added later gets our writes up to it by anti-entropy). */
+  private lastCut = 0;
+  /** DIGESTs answered with ranges: what their sender held (its `applied`), learned once its states came back. */
+  private readonly pendingBack = new Map<string, [string, number][]>();
+  /** Anti-entropy replies being received: chunk numbers seen per (peer, role, round). */
+  private readonly chunks = new Map<string, Set<number>>();
   /**
    * Per peer (by link key, kept after CRDT.PEER DEL so a removed peer that comes back is
    * still waited for): our clock c0 of the latest anti-entropy round that found the peer's
@@ -121,13 +171,13 @@ export class Gossip {
   constructor(readonly rep: Replicator, private readonly now: () => number,
               readonly opts: GossipOptions = DEFAULT_GOSSIP, epochSeed = Math.floor(now())) {
     this.epochCounter = epochSeed;
-    rep.onBatch = (b) => this.broadcast(b);
+    rep.onBatch = (b, carried) => this.broadcast(b, carried);
   }
 
   addPeer(id: string, send: (msg: Buffer) => void): PeerStream {
     const existing = this.peers.get(id);
     if (existing) { existing.send = send; return existing; }
-    const p = new PeerStream(id, send, ++this.epochCounter);
+    const p = new PeerStream(id, send, ++this.epochCounter, this.lastCut);
     this.peers.set(id, p);
     if (!this.covered.has(id)) this.covered.set(id, 0);
     this.antiEntropyWith(p); // a new peer (or a new node) converges at once
@@ -153,10 +203,26 @@ export class Gossip {
     return had;
   }
 
-  private broadcast(batch: Buffer): void {
+  /**
+   * What a batch cut now depends on: our `applied`, raised to the stamps of other nodes' list
+   * elements it carries; entries every replica is known to hold (stable) are left out.
+   */
+  private depsOf(carried: Map<string, number>): Buffer {
+    const deps = new Map(this.applied);
+    for (const [n, ts] of carried) if (ts > (deps.get(n) ?? 0)) deps.set(n, ts);
+    const w = new Writer();
+    writeVector(w, [...deps].filter(([n, ts]) => n !== this.rep.nodeId && ts > 0 && ts >= (this.stable.get(n) ?? 0)));
+    return w.done();
+  }
+
+  private broadcast(batch: Buffer, carried: Map<string, number> = new Map()): void {
     const now = this.now();
+    const h = this.rep.hlc.current;
+    this.lastCut = h;
+    const deps = this.depsOf(carried);
     for (const p of this.peers.values()) {
-      const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0, h: this.rep.hlc.current };
+      const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0, h, after: p.lastH, deps };
+      p.lastH = h;
       p.backlog.push(item);
       p.backlogBytes += batch.length;
       if (p.backlog.length > this.opts.maxBacklog || p.backlogBytes > this.opts.maxBacklogBytes) {
@@ -184,7 +250,9 @@ export class Gossip {
     // (epoch) for the first time starts from base, not from whichever batch arrives first,
     // so a lost first batch is waited for, not skipped: one node's deltas apply in order.
     const base = p.backlog.length ? p.backlog[0].seq : item.seq;
-    w.u8(MSG_DELTA); w.f64(p.epoch); w.f64(item.seq); w.f64(base); w.bytes(item.batch);
+    w.u8(MSG_DELTA); w.f64(p.epoch); w.f64(item.seq); w.f64(base);
+    w.node(this.rep.nodeId); w.f64(item.after); w.f64(item.h); w.raw(item.deps);
+    w.bytes(item.batch);
     if (item.tries > 0) this.stats.resent++; else this.stats.sent++;
     item.sentAt = now;
     item.tries++;
@@ -225,9 +293,11 @@ export class Gossip {
     w.u8(MSG_DIGEST);
     const d = this.rep.store.digests;
     for (let i = 0; i < d.length; i++) w.u32(d[i]);
-    w.f64(this.rep.hlc.tick()); // c0: our state now holds all our writes below here
+    const c0 = this.rep.hlc.tick(); // c0: our state now holds all our writes below here
+    w.f64(c0);
     w.u16(this.stable.size);
     for (const [n, ts] of this.stable) { w.node(n); w.f64(ts); }
+    writeVector(w, this.knowledge()); // what our state holds now (the peer learns it: causal delivery)
     p.lastAntiEntropy = this.now();
     this.stats.antiEntropyRounds++;
     this.out(p.send, w.done(), p.reset);
@@ -238,8 +308,9 @@ export class Gossip {
     const r = new Reader(msg);
     switch (r.u8()) {
       case MSG_DELTA: {
-        const epoch = r.f64(), seq = r.f64(), base = r.f64(), batch = r.bytes();
-        this.onDelta(from, epoch, seq, base, batch, reply);
+        const epoch = r.f64(), seq = r.f64(), base = r.f64();
+        const origin = r.node(), after = r.f64(), h = r.f64(), deps = readVector(r), batch = r.bytes();
+        this.onDelta(from, epoch, seq, base, { origin, after, h, deps, batch }, reply);
         return;
       }
       case MSG_ACK: {
@@ -260,19 +331,29 @@ export class Gossip {
         for (let i = 0; i < theirs.length; i++) theirs[i] = r.u32();
         const c0 = r.f64();
         for (let i = r.u16(); i > 0; i--) { const n = r.node(); this.learnStable(n, r.f64()); }
+        const held = readVector(r);
         const diff = this.rep.store.differingRanges(theirs);
         const p = this.peers.get(from);
         if (p) p.divergentRanges = diff.length;
         if (diff.length === 0) {
+          // our state equals theirs at c0: we hold all they held then
+          this.learn(held);
           const w = new Writer();
           w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
+          writeVector(w, this.knowledge());
           this.out(reply, w.done());
+          return;
         }
-        this.sendRanges(diff, true, reply);
+        // once their states for the differing ranges are back, we hold all they held at c0
+        this.pendingBack.set(`${from}|${c0}`, held);
+        if (this.pendingBack.size > 256) this.pendingBack.delete(this.pendingBack.keys().next().value!);
+        this.sendRanges(diff, true, reply, ROLE_REPLY, c0);
         return;
       }
       case MSG_SAME: {
         const c0 = r.f64(), id = r.node();
+        // their state equalled ours at c0, and ours still holds all of that: we hold all they held
+        this.learn(readVector(r));
         const p = this.peers.get(from);
         if (!p) return;
         p.divergentRanges = 0;
@@ -298,83 +379,163 @@ export class Gossip {
       }
       case MSG_RANGES: {
         const wantBack = r.u8() === 1;
+        const role = r.u8(), round = r.f64(), idx = r.u16(), count = r.u16();
+        const vector = role === ROLE_REPLY ? readVector(r) : [];
         const n = r.u16();
         const ranges: number[] = [];
         for (let i = 0; i < n; i++) ranges.push(r.u16());
         const batch = r.bytes();
         const changed = this.rep.receive(batch);
         this.stats.rangesRepaired += changed;
-        if (wantBack) this.sendRanges(ranges, false, reply);
+        if (wantBack) this.sendRanges(ranges, false, reply, ROLE_BACK, round);
+        this.chunkArrived(from, role, round, idx, count, vector);
         return;
       }
     }
   }
 
-  /** Our states for `ranges`, in chunks of at most chunkKeys keys; the first asks for theirs back. */
-  private sendRanges(ranges: number[], wantBack: boolean, reply: (m: Buffer) => void): void {
+  /**
+   * Our states for `ranges`, in chunks of at most chunkKeys keys; the first asks for theirs
+   * back. Every chunk names its anti-entropy round, role, number and the chunk count, so the
+   * receiver knows when it has them all (chunkArrived); an answer to a DIGEST also carries
+   * what our state holds now (the receiver learns it then).
+   */
+  private sendRanges(ranges: number[], wantBack: boolean, reply: (m: Buffer) => void, role: number, round: number): void {
     if (ranges.length === 0) return;
-    const send = (rs: number[], ask: boolean, batch: Buffer) => {
-      const w = new Writer();
-      w.u8(MSG_RANGES); w.u8(ask ? 1 : 0); w.u16(rs.length);
-      for (const x of rs) w.u16(x);
-      w.bytes(batch);
-      this.out(reply, w.done());
-    };
-    // The ask travels with the full range list; the states follow in chunks.
+    const groups: number[][] = [];
     let chunk: number[] = [];
     let keys = 0;
-    let first = true;
-    const flush = () => {
-      send(first ? ranges : [], first && wantBack, this.rep.store.encodeRanges(chunk));
-      first = false;
-      chunk = [];
-      keys = 0;
-    };
     for (const rg of ranges) {
       chunk.push(rg);
       for (const _ of this.rep.store.keysInRange(rg)) keys++;
-      if (keys >= this.opts.chunkKeys) flush();
+      if (keys >= this.opts.chunkKeys) { groups.push(chunk); chunk = []; keys = 0; }
     }
-    if (chunk.length || first) flush();
+    if (chunk.length || groups.length === 0) groups.push(chunk);
+    const vector = role === ROLE_REPLY ? this.knowledge() : [];
+    groups.forEach((g, i) => {
+      const w = new Writer();
+      // The ask travels with the full range list; the states follow in chunks.
+      w.u8(MSG_RANGES); w.u8(i === 0 && wantBack ? 1 : 0);
+      w.u8(role); w.f64(round); w.u16(i); w.u16(groups.length);
+      if (role === ROLE_REPLY) writeVector(w, vector);
+      const listed = i === 0 ? ranges : [];
+      w.u16(listed.length);
+      for (const x of listed) w.u16(x);
+      w.bytes(this.rep.store.encodeRanges(g));
+      this.out(reply, w.done());
+    });
   }
 
-  private onDelta(from: string, epoch: number, seq: number, base: number, batch: Buffer, reply: (m: Buffer) => void): void {
+  /**
+   * One anti-entropy chunk joined. When every chunk of an answer has arrived we hold all the
+   * sender held when it answered (its ranges that differed from our digests came whole, the
+   * others equalled ours): learn its `applied`. When every chunk sent back after our answer
+   * has arrived, we hold all the DIGEST's sender held at its c0: learn what the DIGEST said.
+   */
+  private chunkArrived(from: string, role: number, round: number, idx: number, count: number, vector: [string, number][]): void {
+    const key = `${from}|${role}|${round}`;
+    let seen = this.chunks.get(key);
+    if (!seen) {
+      seen = new Set();
+      this.chunks.set(key, seen);
+      if (this.chunks.size > 256) this.chunks.delete(this.chunks.keys().next().value!);
+    }
+    seen.add(idx);
+    if (seen.size < count) return;
+    this.chunks.delete(key);
+    if (role === ROLE_REPLY) this.learn(vector);
+    else {
+      const held = this.pendingBack.get(`${from}|${round}`);
+      this.pendingBack.delete(`${from}|${round}`);
+      if (held) this.learn(held);
+    }
+  }
+
+  /**
+   * What our state holds: all our own writes up to our latest batch's cut time, and every
+   * origin's up to `applied`. (Cut times, not clock readings: a receiver meets each of them
+   * as some batch's h in that node's stream, so a batch depending on them never waits for
+   * more than a stream delivers.)
+   */
+  private knowledge(): [string, number][] {
+    const out: [string, number][] = [[this.rep.nodeId, this.lastCut]];
+    for (const [n, ts] of this.applied) if (n !== this.rep.nodeId && ts >= (this.stable.get(n) ?? 0)) out.push([n, ts]);
+    return out;
+  }
+
+  /** Our state holds every write of each node up to the given timestamps: raise `applied`, apply what waited. */
+  private learn(v: [string, number][]): void {
+    let rose = false;
+    for (const [n, ts] of v) {
+      if (n === this.rep.nodeId || ts <= (this.applied.get(n) ?? 0)) continue;
+      this.applied.set(n, ts);
+      rose = true;
+    }
+    if (!rose) return;
+    this.stats.learned++;
+    for (const [from, inb] of this.inbound) this.drain(from, inb);
+  }
+
+  /** Whether we hold everything a batch depends on. */
+  private ready(b: Held): boolean {
+    const me = this.rep.nodeId;
+    if (b.after > (this.applied.get(b.origin) ?? 0) && b.origin !== me) return false;
+    for (const [n, ts] of b.deps) {
+      if (n === me || n === b.origin) continue;
+      if (ts > (this.applied.get(n) ?? 0) && ts >= (this.stable.get(n) ?? 0)) return false;
+    }
+    return true;
+  }
+
+  /** Applies a stream's batches in order while the next one is ready; acknowledges what was applied. */
+  private drain(from: string, inb: Inbound): void {
+    const start = inb.expected;
+    for (let b = inb.held.get(inb.expected); b && this.ready(b); b = inb.held.get(inb.expected)) {
+      inb.held.delete(inb.expected);
+      this.rep.receive(b.batch);
+      if (b.h > (this.applied.get(b.origin) ?? 0)) this.applied.set(b.origin, b.h);
+      inb.expected++;
+    }
+    let waiting = 0;
+    for (const i of this.inbound.values()) waiting += i.held.size;
+    this.stats.waiting = waiting;
+    if (inb.expected !== start) {
+      const w = new Writer();
+      w.u8(MSG_ACK); w.f64(inb.epoch); w.f64(inb.expected - 1);
+      this.out(inb.reply, w.done());
+      // what this stream's batches add may be what another stream's next batch waits for
+      for (const [f, other] of this.inbound) if (other !== inb) this.drain(f, other);
+    }
+  }
+
+  private onDelta(from: string, epoch: number, seq: number, base: number, b: Held, reply: (m: Buffer) => void): void {
     let inb = this.inbound.get(from);
     // A sender's epochs only grow: a batch of an older epoch is a stale copy (it must not
     // reset the stream, and what it carries is covered by what replaced it).
     if (inb && epoch < inb.epoch) { this.stats.received++; this.stats.duplicates++; return; }
     if (!inb || inb.epoch !== epoch) {
       // A new stream (a restarted or reset sender, or we restarted): accept from the oldest
-      // batch the sender still holds for us (base) — earlier ones we acknowledged, or a
-      // restarted receiver gets them by anti-entropy.
-      inb = { epoch, expected: Math.min(base, seq), early: new Map() };
+      // batch the sender still holds for us (base) — earlier ones we acknowledged, or (a
+      // restarted receiver) get by anti-entropy, which the first batch's `after` waits for.
+      inb = { epoch, expected: Math.min(base, seq), held: new Map(), reply };
       this.inbound.set(from, inb);
     } else if (base > inb.expected) {
       // (the sender dropped what we still wait for: nothing older will come)
       inb.expected = base;
-      for (const k of inb.early.keys()) if (k < base) inb.early.delete(k);
-      for (let b = inb.early.get(inb.expected); b; b = inb.early.get(inb.expected)) {
-        inb.early.delete(inb.expected);
-        this.rep.receive(b);
-        inb.expected++;
-      }
+      for (const k of inb.held.keys()) if (k < base) inb.held.delete(k);
     }
+    inb.reply = reply;
     this.stats.received++;
-    if (seq < inb.expected) this.stats.duplicates++;
-    else if (seq > inb.expected) {
-      if (inb.early.size < this.opts.window * 2) inb.early.set(seq, batch);
-    } else {
-      this.rep.receive(batch);
-      inb.expected++;
-      for (let b = inb.early.get(inb.expected); b; b = inb.early.get(inb.expected)) {
-        inb.early.delete(inb.expected);
-        this.rep.receive(b);
-        inb.expected++;
-      }
+    if (seq < inb.expected || inb.held.has(seq)) this.stats.duplicates++;
+    else if (seq === inb.expected || inb.held.size < this.opts.window * 2) inb.held.set(seq, b);
+    const before = inb.expected;
+    this.drain(from, inb);
+    if (inb.expected === before) {
+      // nothing applied: acknowledge what we have (the sender resends the rest)
+      const w = new Writer();
+      w.u8(MSG_ACK); w.f64(epoch); w.f64(inb.expected - 1);
+      this.out(reply, w.done());
     }
-    const w = new Writer();
-    w.u8(MSG_ACK); w.f64(epoch); w.f64(inb.expected - 1);
-    this.out(reply, w.done());
   }
 
   /** Records that every replica holds node's writes below ts (facts only grow: max). */

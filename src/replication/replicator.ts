@@ -47,8 +47,12 @@ export class Replicator {
   readonly store = new CrdtStore();
   readonly hlc: Hlc;
   readonly io: LocalKeyspace;
-  /** Called with each outgoing batch of deltas (the peer links send it). */
-  onBatch: (batch: Buffer) => void = () => {};
+  /**
+   * Called with each outgoing batch of deltas (the peer links send it) and, per other node,
+   * the greatest stamp of that node's list elements the batch carries (a pop or LSET of
+   * another node's element carries the element: gossip.ts makes receivers wait for it).
+   */
+  onBatch: (batch: Buffer, carried: Map<string, number>) => void = () => {};
   readonly stats = { localDeltas: 0, remoteBatches: 0, remoteKeysChanged: 0 };
   private applying = false;
   private busy = false;
@@ -97,8 +101,12 @@ export class Replicator {
   flush(): void {
     if (this.outgoing.size === 0) return;
     const batch = encodeBatch(this.outgoing);
+    const carried = new Map<string, number>();
+    for (const d of this.outgoing.values()) {
+      for (const e of d.list.elems.values()) if (e.node !== this.nodeId && e.ts > (carried.get(e.node) ?? 0)) carried.set(e.node, e.ts);
+    }
     this.outgoing.clear();
-    this.onBatch(batch);
+    this.onBatch(batch, carried);
   }
 
   // ---- capture ------------------------------------------------------------------------------

@@ -101,15 +101,23 @@ export class SimCluster {
     this.netStats.dropped += before - this.inFlight.length;
   }
 
+  /** Links cut one by one (both directions), on top of the partition groups: cuts need not be transitive. */
+  private cuts = new Set<string>();
+
+  /** Cuts the link between a and b only (a and b may still reach each other through a third node). */
+  cut(a: string, b: string): void { this.cuts.add([a, b].sort().join("|")); }
+
+  uncut(a: string, b: string): void { this.cuts.delete([a, b].sort().join("|")); }
+
   partition(groups: string[][]): void {
     this.group.clear();
     groups.forEach((g, i) => g.forEach((n) => this.group.set(n, i)));
   }
 
-  heal(): void { this.group.clear(); }
+  heal(): void { this.group.clear(); this.cuts.clear(); }
 
   private linked(a: string, b: string): boolean {
-    return (this.group.get(a) ?? 0) === (this.group.get(b) ?? 0);
+    return (this.group.get(a) ?? 0) === (this.group.get(b) ?? 0) && !this.cuts.has([a, b].sort().join("|"));
   }
 
   node(name: string): SimNode { return this.nodes[this.names.indexOf(name)]; }
