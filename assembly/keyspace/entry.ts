@@ -8,20 +8,22 @@
 // unlinking retires it and retireFree() (after the command, keyspace.ts) frees it; the value
 // object it holds (a long string's buffer, a HashValue) is pinned for the GC while held.
 //
-//   offset 0                 fields (offsetof<Entry>() = 40 bytes)
-//   offset 40                value area, valCap bytes (at least 8):
+//   offset 0                 fields (offsetof<Entry>() = 24 bytes)
+//   offset 24                value area, valCap bytes (at least 8):
 //                              string, isInt:   the i64 (OBJ_ENCODING_INT)
 //                              string, inline:  the value's bytes (valLen of them)
 //                              list/set/zset/stream: the host handle (i32)
-//   offset 40 + valCap       the key's bytes (keyLen of them)
+//                              string not inline, hash: the held value object's address
+//                                (bit REF): a long string's bytes (str: long values,
+//                                values grown in place by APPEND/SETRANGE/SETBIT...), or
+//                                the hash's HashValue (hashVal); pinned (__pin) while held
+//   offset 24 + valCap       the key's bytes (keyLen of them)
+//
+// A TTL is not a field: an entry with one has bit EXPIRE and its expire time and position
+// in the db's `expiring` array in expire-map.ts (expireAt / expIdx below read it there).
 //
 // Fields:
 //   next      dict chain link
-//   val       by type: a string value's bytes when not inline (str: long values, values
-//             grown in place by APPEND/SETRANGE/SETBIT...), or the hash's HashValue
-//             (hashVal); whichever it is stays pinned (__pin) while the entry holds it.
-//   expireAt  absolute unix time in ms, or -1 (no TTL)
-//   expIdx    position in the db's `expiring` array (-1 when no TTL)
 //   lruSecs   last access, in host-clock seconds (OBJECT IDLETIME); under an LFU
 //             maxmemory-policy, Redis's LFU word instead (keyspace.ts "access clock")
 //   acct      bytes this entry was last accounted at in the dataset total (memory.ts)
@@ -32,7 +34,8 @@
 //   bits      isInt, isRaw (string bytes edited in place: OBJECT ENCODING says raw even
 //             when short, as Redis's unshared copy is RAW, not EMBSTR), inline (the string
 //             is in the value area), linked (in a db's dict, accounted), pending (queued
-//             for re-accounting after a write)
+//             for re-accounting after a write), expire (has a TTL), ref (the value area
+//             holds a value object's address)
 //   valCap    bytes of the value area; valLen: an inline string's length
 //
 // No cached hash: the dict compares lengths, then bytes, and re-hashes a key when it moves
@@ -44,6 +47,7 @@
 
 import { HashValue } from "./hash-value";
 import { noteWrite } from "./memory";
+import { expireMapInsert, expireMapWhen, expireMapSetWhen, expireMapIdx, expireMapSetIdx, expireMapRemove } from "./expire-map";
 
 export const OBJ_STRING: u8 = 0;
 export const OBJ_LIST: u8 = 1;
@@ -62,6 +66,8 @@ const BIT_RAW: u8 = 2;
 const BIT_INLINE: u8 = 4;
 const BIT_LINKED: u8 = 8;
 const BIT_PENDING: u8 = 16;
+const BIT_EXPIRE: u8 = 32;
+const BIT_REF: u8 = 64;
 
 /** The current background snapshot's number (persistence/bgsave.ts); new entries carry it. */
 export let snapshotEpoch: u32 = 0;
@@ -74,10 +80,6 @@ export function valueAreaFor(len: usize): usize {
 
 @unmanaged @final export class Entry {
   next: Entry | null;
-  /** The held value object's address (see val), pinned. */
-  valRef: usize;
-  expireAt: i64;
-  expIdx: i32;
   lruSecs: u32;
   acct: u32;
   snapEpoch: u32;
@@ -94,8 +96,6 @@ export function valueAreaFor(len: usize): usize {
     const p = heap.alloc(head + len);
     memory.fill(p, 0, head);
     const e = changetype<Entry>(p);
-    e.expireAt = -1;
-    e.expIdx = -1;
     e.snapEpoch = snapshotEpoch;
     e.keyLen = <u32>len;
     e.valCap = <u8>cap;
@@ -105,24 +105,61 @@ export function valueAreaFor(len: usize): usize {
   }
 
   /** The value object the entry holds (see the top of this file), or null. */
-  @inline get val(): ArrayBuffer | null { return changetype<ArrayBuffer | null>(this.valRef); }
+  @inline get val(): ArrayBuffer | null {
+    return (this.bits & BIT_REF) != 0 ? changetype<ArrayBuffer>(load<usize>(this.areaPtr)) : null;
+  }
+  /** Holds a value object (pinned) in the value area, or (null) drops the one it holds. */
   set val(v: ArrayBuffer | null) {
-    const old = this.valRef;
     const p = changetype<usize>(v);
-    if (old == p) return;
-    if (old >= __heap_base) __unpin(old);
+    if ((this.bits & BIT_REF) != 0) {
+      const old = load<usize>(this.areaPtr);
+      if (old == p) return;
+      if (old >= __heap_base) __unpin(old);
+      this.bits &= ~BIT_REF;
+      store<i64>(this.areaPtr, 0);
+    }
+    if (p == 0) return;
     if (p >= __heap_base) __pin(p);
-    this.valRef = p;
+    store<i64>(this.areaPtr, <i64>p);
+    this.bits = (this.bits | BIT_REF) & ~(BIT_INLINE | BIT_INT);
+  }
+  /** Drops a held value object before the value area is used for something else. */
+  @inline private dropRef(): void {
+    if ((this.bits & BIT_REF) != 0) this.val = null;
   }
 
-  /** Moves the value object (and the value area's word: an int or a handle) from another entry, no re-pinning. */
+  /** Moves the value object (or the value area's word: an int or a handle) from another entry, no re-pinning. */
   takeValueFrom(from: Entry): void {
-    this.val = null;
-    this.valRef = from.valRef;
-    from.valRef = 0;
-    this.bits &= ~BIT_INLINE;
+    this.dropRef();
+    this.bits = (this.bits & ~(BIT_INLINE | BIT_REF)) | (from.bits & BIT_REF);
     store<i64>(this.areaPtr, load<i64>(from.areaPtr));
+    from.bits &= ~BIT_REF;
     store<i64>(from.areaPtr, 0);
+  }
+
+  /** Absolute unix time in ms of the key's TTL, or -1 (none): kept in expire-map.ts. */
+  get expireAt(): i64 {
+    return (this.bits & BIT_EXPIRE) != 0 ? expireMapWhen(<u32>changetype<usize>(this)) : -1;
+  }
+  set expireAt(when: i64) {
+    const k = <u32>changetype<usize>(this);
+    if (when < 0) {
+      if ((this.bits & BIT_EXPIRE) == 0) return;
+      expireMapRemove(k);
+      this.bits &= ~BIT_EXPIRE;
+    } else if ((this.bits & BIT_EXPIRE) != 0) {
+      expireMapSetWhen(k, when);
+    } else {
+      expireMapInsert(k, when);
+      this.bits |= BIT_EXPIRE;
+    }
+  }
+  /** Position in the db's `expiring` array, -1 when not there (no TTL, or not in a db). */
+  get expIdx(): i32 {
+    return (this.bits & BIT_EXPIRE) != 0 ? expireMapIdx(<u32>changetype<usize>(this)) : -1;
+  }
+  set expIdx(i: i32) {
+    if ((this.bits & BIT_EXPIRE) != 0) expireMapSetIdx(<u32>changetype<usize>(this), i);
   }
 
   @inline get areaPtr(): usize { return changetype<usize>(this) + offsetof<Entry>(); }
@@ -146,6 +183,7 @@ export function valueAreaFor(len: usize): usize {
   /** An int-encoded string's value (only meaningful when isInt). */
   @inline get intVal(): i64 { return load<i64>(this.areaPtr); }
   @inline set intVal(v: i64) {
+    this.dropRef();
     this.bits &= ~BIT_INLINE;
     store<i64>(this.areaPtr, v);
   }
@@ -154,6 +192,7 @@ export function valueAreaFor(len: usize): usize {
   @inline get handle(): i32 { return this.type == OBJ_STRING || this.type == OBJ_HASH ? 0 : load<i32>(this.areaPtr); }
   @inline set handle(h: i32) {
     if (this.type == OBJ_STRING || this.type == OBJ_HASH) return;
+    this.dropRef();
     this.bits &= ~BIT_INLINE;
     store<i32>(this.areaPtr, h);
   }
@@ -163,6 +202,7 @@ export function valueAreaFor(len: usize): usize {
     return this.type == OBJ_HASH ? changetype<HashValue | null>(this.val) : null;
   }
   set hashVal(h: HashValue | null) {
+    this.dropRef();
     this.bits &= ~BIT_INLINE;
     this.val = changetype<ArrayBuffer | null>(h);
   }
@@ -177,13 +217,14 @@ export function valueAreaFor(len: usize): usize {
       const n = <i32>this.valLen;
       const buf = new ArrayBuffer(n);
       memory.copy(changetype<usize>(buf), this.areaPtr, <usize>n);
-      this.val = buf;
       this.bits &= ~BIT_INLINE;
+      this.val = buf;
       noteWrite(this); // it holds one more block now
     }
     return this.val;
   }
   set str(buf: ArrayBuffer | null) {
+    this.dropRef();
     this.bits &= ~BIT_INLINE;
     this.val = buf;
   }
@@ -201,21 +242,22 @@ export function valueAreaFor(len: usize): usize {
   /** Stores bytes as the string value: in the entry when they fit its value area, else in a buffer. */
   setStringBytes(ptr: usize, len: usize): void {
     if (len <= <usize>this.valCap) {
+      this.dropRef();
       memory.copy(this.areaPtr, ptr, len);
       this.valLen = <u8>len;
-      this.val = null;
       this.bits |= BIT_INLINE;
     } else {
       const buf = new ArrayBuffer(<i32>len);
       memory.copy(changetype<usize>(buf), ptr, len);
-      this.val = buf;
+      this.dropRef();
       this.bits &= ~BIT_INLINE;
+      this.val = buf;
     }
   }
 
   /** Drops whatever value the entry holds (no handle bookkeeping: see keyspace.ts releaseValue). */
   @inline clearValue(): void {
-    this.val = null;
+    this.dropRef();
     this.bits &= ~(BIT_INLINE | BIT_INT);
     store<i64>(this.areaPtr, 0);
   }

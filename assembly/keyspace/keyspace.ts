@@ -322,6 +322,7 @@ export function retireFree(): void {
     const e = unchecked(retired[i]);
     if (e.linked) continue; // moved to another db (MOVE) or dict
     e.val = null; // unpins a value no one took (a key migrated out keeps its host handle)
+    e.expireAt = -1; // its slot in expire-map.ts, keyed by this address
     heap.free(changetype<usize>(e));
   }
   retired.length = 0;
@@ -456,8 +457,8 @@ export function setExpire(db: Db, e: Entry, when: i64): void {
 export function removeExpire(db: Db, e: Entry): bool {
   if (e.expireAt < 0) return false;
   bgsaveTouch(db, e);
+  if (e.expIdx >= 0) removeFromExpiring(db, e); // first: the position is kept with the time
   e.expireAt = -1;
-  if (e.expIdx >= 0) removeFromExpiring(db, e);
   return true;
 }
 
