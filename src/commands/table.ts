@@ -105,6 +105,8 @@ export class CommandTable {
   readonly redisVersion: string;
   /** Commands renamed or removed by rename-command (the kernel's ones cannot take client input as is). */
   readonly renamed = new Set<CommandSpec>();
+  /** Bumped when a name stops finding its command (rename-command): lookup caches compare it. */
+  version = 0;
 
   constructor() {
     const file = JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile;
@@ -134,6 +136,7 @@ export class CommandTable {
     this.all.delete(from.toLowerCase());
     if (to !== "") this.all.set(to.toLowerCase(), spec);
     this.renamed.add(spec);
+    this.version++;
   }
 
   /** Whether a command the kernel runs was renamed: client input must all go through the host. */

@@ -43,6 +43,7 @@ import { SlowLog, logCall } from "./slowlog.js";
 import { LatencyMonitor } from "./latency-monitor.js";
 import { activeExpireCycle } from "./active-expire.js";
 import { readSocketInput } from "./socket-input.js";
+import { lookupCommandBytes } from "./command-lookup.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -346,9 +347,8 @@ export class Server {
    * whose rejected_calls it counts.
    */
   resolveCommand(argv: Buffer[]): { spec?: CommandSpec; error?: string } {
-    const name = argv[0].toString("latin1");
-    const spec = this.table.lookup(name);
-    if (!spec) return { error: unknownCommandError(name, argv) };
+    const spec = lookupCommandBytes(this.table, argv[0]);
+    if (!spec) return { error: unknownCommandError(argv[0].toString("latin1"), argv) };
     if (!arityOk(spec, argv.length)) return { spec, error: `wrong number of arguments for '${spec.name}' command` };
     // Like Redis's lookupCommandLogic: with arguments, a command that has subcommands runs
     // the named subcommand; alone (COMMAND), it runs its own handler.

@@ -1,0 +1,50 @@
+// Command lookup from the name's bytes, for the dispatch of commands the kernel hands back.
+//
+// CommandTable.lookup takes a string: turning argv[0] into one (a latin1 slice), lower-casing
+// it and hashing it for the Map cost more, per command, than some of the commands it finds
+// (profiles of redis-benchmark LPUSH -P 16). Clients send a handful of distinct names, so a
+// small direct-mapped cache keyed by the bytes (compared ignoring ASCII case) answers almost
+// every lookup without a string. Only found, supported commands are cached; a rename
+// (which removes a name) empties the cache through the table's version.
+import type { CommandSpec, CommandTable } from "../commands/table.js";
+
+const SLOTS = 64;
+const MAX_NAME = 32;
+
+interface Slot { name: Uint8Array; spec: CommandSpec }
+
+const caches = new WeakMap<CommandTable, { version: number; slots: (Slot | undefined)[] }>();
+
+function slotOf(b: Uint8Array): number {
+  const n = b.length;
+  return (n * 7 + ((b[0] | 0x20) * 13) + ((b[n - 1] | 0x20) * 3) + (n > 2 ? (b[n >> 1] | 0x20) : 0)) & (SLOTS - 1);
+}
+
+/** Whether a (lowercase) equals b ignoring ASCII case. */
+function sameName(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) {
+    let c = b[i];
+    if (c >= 0x41 && c <= 0x5a) c += 32;
+    if (a[i] !== c) return false;
+  }
+  return true;
+}
+
+/** table.lookup(name.toString("latin1")), mostly without making the string. */
+export function lookupCommandBytes(table: CommandTable, name: Uint8Array): CommandSpec | undefined {
+  if (name.length === 0 || name.length > MAX_NAME) return table.lookup(Buffer.from(name).toString("latin1"));
+  let cache = caches.get(table);
+  if (cache === undefined || cache.version !== table.version) {
+    cache = { version: table.version, slots: new Array(SLOTS) };
+    caches.set(table, cache);
+  }
+  const i = slotOf(name);
+  const hit = cache.slots[i];
+  if (hit !== undefined && sameName(hit.name, name)) return hit.spec;
+  const str = Buffer.from(name.buffer, name.byteOffset, name.length).toString("latin1");
+  const spec = table.lookup(str);
+  if (spec !== undefined) cache.slots[i] = { name: Buffer.from(str.toLowerCase(), "latin1"), spec };
+  return spec;
+}
