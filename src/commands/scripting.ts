@@ -24,6 +24,7 @@ import { persistenceOf } from "../persistence/persistence.js";
 import { discardTransaction } from "./multi.js";
 import { aclOf } from "../acl/acl.js";
 import { checkCommand, ACL_OK } from "../acl/check.js";
+import { PROPAGATE_ALL } from "../server/effects.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
 export const NOREPLICAS_ERR = "-NOREPLICAS Not enough good replicas to write.";
@@ -79,6 +80,7 @@ export function scriptingOf(server: Server): Scripting {
       log: (level: number, msg: string) => log(LOG_LEVELS[level] ?? "notice", msg),
       interrupt: (run: ScriptRun) => (shouldPause(server, run) ? "yield" as const : undefined),
       aclCheck: (argv: Buffer[]) => aclCheckFromScript(server, state, argv),
+      setRepl: (flags: number) => { server.effects.propagateTo = flags; },
     };
     state.engine = new LuaEngine(host, "eval");
     state.functionEngine = new LuaEngine(host, "function");
@@ -279,6 +281,7 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
 
 function endScript(server: Server, scripting: Scripting): void {
   server.effects.endGroup();
+  server.effects.propagateTo = PROPAGATE_ALL; // redis.set_repl lasts for one script
   scripting.caller = null;
   scripting.run = null;
   scripting.runArgv = null;

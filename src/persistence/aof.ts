@@ -25,7 +25,7 @@ import { join, resolve } from "node:path";
 import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
 import { Client } from "../server/client.js";
-import { EFFECT_COMMAND, type Effect, type Subscription } from "../server/effects.js";
+import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type Subscription } from "../server/effects.js";
 import { log } from "../server/log.js";
 import { snapshotRdb, parseRdb, snapshotKeys } from "./rdb-file.js";
 import { createDumpPayload } from "./dump.js";
@@ -617,6 +617,8 @@ export class Aof {
    */
   private onEffect(e: Effect): void {
     if (this.fd < 0 || this.p.reloading) return;
+    // redis.set_repl(redis.REPL_NONE / REPL_REPLICA) kept it out of the AOF.
+    if (e.targets !== undefined && !(e.targets & PROPAGATE_AOF)) return;
     const bytes = this.encode(e);
     if (this.group) {
       if (this.group.length === 0) this.groupHead = bytes.length - 1;

@@ -14,7 +14,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
-import { EFFECT_COMMAND, type Effect } from "../server/effects.js";
+import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect } from "../server/effects.js";
 import { Backlog } from "./backlog.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { RdbTransfer, type TransferMember } from "./rdb-transfer.js";
@@ -149,6 +149,8 @@ export class Replication {
     // A replica's stream is its master's, proxied byte for byte (proxy()); its own writes,
     // if it is writable, stay local as in Redis 7.0.
     if (this.link) return;
+    // redis.set_repl(redis.REPL_NONE / REPL_AOF) kept it from the replicas.
+    if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) return;
     const argv = e.kind === EFFECT_COMMAND ? e.argv : [Buffer.from("DEL"), e.argv[0]];
     this.feed(argv, e.db);
   }

@@ -84,6 +84,8 @@ export interface ScriptHost {
    * keys included), or null when argv[0] names no command.
    */
   aclCheck(argv: Buffer[]): boolean | null;
+  /** redis.set_repl: where the script's next writes propagate (PROPAGATE_AOF | PROPAGATE_REPL). */
+  setRepl?(flags: number): void;
 }
 
 /** A script or function call in progress (LuaEngine.startCall). */
@@ -573,6 +575,7 @@ export class LuaEngine {
       if (lua.lua_gettop(L) !== 1) return this.raise(L, "redis.set_repl() requires two arguments.");
       const flags = lua.lua_tonumber(L, -1);
       if ((flags & ~3) !== 0) return this.raise(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+      this.host.setRepl?.(flags);
       return 0;
     });
     num("REPL_NONE", 0);

@@ -28,7 +28,17 @@ export interface Effect {
   shard?: Shard;
   /** What the argv does not say (assembly/effects.ts HINT_*): EFFECT_HINT_FLOAT_INCR. */
   hint?: number;
+  /**
+   * Where the write propagates when a script narrowed it with redis.set_repl: a mask of
+   * PROPAGATE_AOF and PROPAGATE_REPL (absent: both, as every write outside such a script).
+   */
+  targets?: number;
 }
+
+/** Redis's PROPAGATE_AOF / PROPAGATE_REPL (redis.REPL_AOF / REPL_REPLICA). */
+export const PROPAGATE_AOF = 1;
+export const PROPAGATE_REPL = 2;
+export const PROPAGATE_ALL = PROPAGATE_AOF | PROPAGATE_REPL;
 
 /** The SET/HSET is the result of INCRBYFLOAT/HINCRBYFLOAT (CRDT replication counts the increment). */
 export const EFFECT_HINT_FLOAT_INCR = 1;
@@ -70,7 +80,11 @@ export class EffectBus {
   /** Whether any consumer listens (callers may skip building an effect when none does). */
   get listening(): boolean { return this.recording; }
 
+  /** redis.set_repl's flags for the writes of the running script (reset when it ends). */
+  propagateTo = PROPAGATE_ALL;
+
   publish(e: Effect): void {
+    if (this.propagateTo !== PROPAGATE_ALL) e.targets = this.propagateTo;
     for (const s of this.subs) if (s.active) s.consumer.onEffect(e);
   }
 
