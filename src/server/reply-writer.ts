@@ -18,8 +18,14 @@ export class ReplyWriter {
   resp = 2;
 
   private push(p: Buffer | string): void {
-    this.parts.push(p);
-    this.size += typeof p === "string" ? p.length : p.length;
+    const parts = this.parts;
+    const last = parts.length - 1;
+    // Adjacent strings are joined as they come (V8 keeps the join as a rope, flattened once
+    // when written): an LRANGE of 600 elements leaves as one part, not ~600 copies into the
+    // reply batch (src/server/reply-batch.ts), each a call into C++.
+    if (typeof p === "string" && last >= 0 && typeof parts[last] === "string") parts[last] = (parts[last] as string) + p;
+    else parts.push(p);
+    this.size += p.length;
   }
 
   get pending(): number { return this.size; }
