@@ -57,6 +57,8 @@ export interface WireSender extends WireNode {
   /** Its active-active group (cluster-group) and CRDT bus port: group.ts. */
   group?: string;
   crdtPort?: number;
+  /** Its cluster-announce-hostname, when set (Redis's hostname ping extension). */
+  hostname?: string;
 }
 export type MessageType = "meet" | "ping" | "pong" | "fail" | "auth-request" | "auth-ack" | "mfstart" | "update" |
   "publish" | "publishshard";
@@ -89,7 +91,7 @@ export interface BusHooks {
   onAuthAck(sender: ClusterNode, msg: Message): void;
   onMfStart(sender: ClusterNode): void;
   /** Flags and fields this node's header carries now. */
-  headerFlags(): { paused?: boolean; forceAck?: boolean; group?: string; crdtPort?: number };
+  headerFlags(): { paused?: boolean; forceAck?: boolean; group?: string; crdtPort?: number; hostname?: string };
   /** Runs after the bus's own periodic work (failover, the replica's link). */
   cron(now: number): void;
   /** cluster-allow-replica-migration: a master emptied by slot moves follows their new owner. */
@@ -143,10 +145,22 @@ export class ClusterBus {
 
   /** CLUSTER MEET: start a handshake with the node at ip:port (bus port cport). */
   meet(ip: string, port: number, cport: number): void {
-    for (const n of this.state.nodes.values()) if (n.ip === ip && n.port === port) return;
+    // Only a handshake already under way with that address is not started again
+    // (clusterHandshakeInProgress): a known node's address may now be another node's.
+    for (const n of this.state.nodes.values()) if (n.handshake && n.ip === ip && n.port === port) return;
     const n = this.state.addNode(randomBytes(20).toString("hex"), ip, port, cport);
     n.handshake = true;
     this.connect(n);
+  }
+
+  /** Nodes CLUSTER FORGET removed, until when gossip may not add them back (Redis's nodes_black_list). */
+  private readonly forgotten = new Map<string, number>();
+
+  /** CLUSTER FORGET: gossip from nodes that still know it does not add it back for 60 s. */
+  blacklist(id: string): void {
+    const now = Date.now();
+    for (const [k, until] of this.forgotten) if (until <= now) this.forgotten.delete(k);
+    this.forgotten.set(id, now + 60_000);
   }
 
   /** CLUSTER FORGET / RESET: drop the link to a node. */
@@ -598,7 +612,9 @@ export class ClusterBus {
     if (g.id === st.myself.id) return;
     let n = st.nodes.get(g.id);
     if (!n) {
-      // Introduced by a node we know: handshake with it (Redis's clusterStartHandshake).
+      // Introduced by a node we know: handshake with it (Redis's clusterStartHandshake),
+      // unless we were told to forget it lately.
+      if ((this.forgotten.get(g.id) ?? 0) > now) return;
       for (const x of st.nodes.values()) if (x.ip === g.ip && x.port === g.port) return;
       n = st.addNode(g.id, g.ip, g.port, g.cport);
       n.pport = wirePort(g.pport);

@@ -69,6 +69,12 @@ export class Cluster {
         this.changed();
       });
     }
+    // cluster-announce-hostname: ours is announced in every bus header (endpoints.ts).
+    this.state.myself.hostname = cfg.getString("cluster-announce-hostname");
+    cfg.onApply("cluster-announce-hostname", () => {
+      this.state.myself.hostname = cfg.getString("cluster-announce-hostname");
+      this.changed();
+    });
     const nodeTimeout = () => cfg.getNumber("cluster-node-timeout");
     const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
     const bindHost = binds[0] === "*" ? undefined : binds[0];
@@ -103,13 +109,15 @@ export class Cluster {
       countKeysInSlot: (slot) => this.countKeysInSlot(slot),
       deleteKeysInSlot: (slot) => this.deleteKeysInSlot(slot),
       onHeader: (n, m) => {
+        n.hostname = typeof m.sender.hostname === "string" ? m.sender.hostname : "";
         this.group.onHeader(n, m);
         this.failover.onHeader(n, m);
       },
       onAuthRequest: (n, m, ack) => this.failover.onAuthRequest(n, m, ack),
       onAuthAck: (n, m) => this.failover.onAuthAck(n, m),
       onMfStart: (n) => this.failover.onMfStart(n),
-      headerFlags: () => ({ ...this.failover.headerFlags(), ...this.group.headerFields() }),
+      headerFlags: () => ({ ...this.failover.headerFlags(), ...this.group.headerFields(),
+        ...(this.state.myself.hostname ? { hostname: this.state.myself.hostname } : {}) }),
       cron: (now) => this.cron(now),
       allowReplicaMigration: () => cfg.getBool("cluster-allow-replica-migration"),
       linkSendBufLimit: () => cfg.getNumber("cluster-link-sendbuf-limit"),
@@ -333,7 +341,7 @@ export class Cluster {
     const st = this.state;
     let sig = `${st.currentEpoch}|${st.lastVoteEpoch}|${this.failover?.paused}|`;
     for (const n of st.nodes.values()) {
-      sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake}:${n.master?.id}:${n.group ?? ""};`;
+      sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake}:${n.master?.id}:${n.group ?? ""}:${n.hostname ?? ""};`;
     }
     sig += `|v${st.slotsVersion}|`;
     for (const [s, n] of st.migrating) sig += `m${s}${n.id}`;

@@ -14,6 +14,7 @@ import type { CommandSpec } from "../commands/table.js";
 import { keysFromSpecs } from "../commands/command.js";
 import { keySlot } from "../server/router.js";
 import type { ClusterNode, ClusterState } from "./state.js";
+import { preferredEndpoint } from "./endpoints.js";
 import { scriptAwareFlags } from "../server/pause.js";
 import { clientPort, usePport } from "./ports.js";
 
@@ -55,7 +56,7 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
       // Some keys already left for the target: the client asks it (or retries there).
       return refs.length > 1 && refs.some((r) => server.types.typeOf(client.db, argv[r.pos]) >= 0)
         ? "TRYAGAIN Multiple keys request during rehashing of slot"
-        : `ASK ${slot} ${target.ip}:${clientPort(target, usePport(server.config, client))}`;
+        : `ASK ${slot} ${preferredEndpoint(server.config, target)}:${clientPort(target, usePport(server.config, client))}`;
     }
     return null;
   }
@@ -67,5 +68,5 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
   if ((flags?.readonly || spec.flags.has("pubsub")) && state.myself.master === owner && !isWrite()) return null;
   // A plain-text client in a TLS cluster is sent to the owner's plain-text port (use_pport).
   const to = target(owner);
-  return `MOVED ${slot} ${to.ip}:${clientPort(to, usePport(server.config, client))}`;
+  return `MOVED ${slot} ${preferredEndpoint(server.config, to)}:${clientPort(to, usePport(server.config, client))}`;
 }

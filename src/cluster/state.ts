@@ -28,6 +28,8 @@ export interface ClusterNode {
    * nodes.conf (as in Redis).
    */
   pport: number;
+  /** Its cluster-announce-hostname ("" when none), from its bus header (endpoints.ts). */
+  hostname?: string;
   cport: number;
   configEpoch: number;
   myself: boolean;
@@ -273,7 +275,8 @@ export class ClusterState {
     if (n.handshake) flags.push("handshake");
     if (n.noFailover) flags.push("nofailover");
     const link = n.myself || (n.pongReceived > 0 && !n.pfail && !n.fail) ? "connected" : "disconnected";
-    let line = `${n.id} ${n.ip}:${usePport && n.pport ? n.pport : n.port}@${n.cport} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
+    const host = n.hostname ? `,${n.hostname}` : "";
+    let line = `${n.id} ${n.ip}:${usePport && n.pport ? n.pport : n.port}@${n.cport}${host} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
       `${n.myself ? 0 : n.pingSent} ${n.myself ? 0 : n.pongReceived} ${this.epochOf(n)} ${link}`;
     if (!n.master) for (const [a, b] of this.claimRangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
     if (n.myself && !n.master) {
@@ -312,9 +315,10 @@ export class ClusterState {
         continue;
       }
       if (f.length < 8) throw new Error(`Unrecoverable error: corrupted cluster config file "${raw}".`);
-      const m = /^(.*):(\d+)@(\d+)/.exec(f[1]);
+      const m = /^(.*):(\d+)@(\d+)(?:,(.*))?$/.exec(f[1]);
       if (!m) throw new Error(`Unrecoverable error: corrupted cluster config file "${raw}".`);
       const n = this.addNode(f[0], m[1], Number(m[2]), Number(m[3]));
+      n.hostname = m[4] ?? "";
       const flags = f[2].split(",");
       n.myself = flags.includes("myself");
       n.configEpoch = Number(f[6]);

@@ -13,6 +13,7 @@ import { bumpEpochWithoutConsensus } from "../cluster/failover.js";
 import { replicationOf } from "../repl/replication.js";
 import { defineDebug } from "./debug.js";
 import { clientPort, usePport } from "../cluster/ports.js";
+import { endpointMetadata, preferredEndpoint } from "../cluster/endpoints.js";
 
 const DISABLED = "This instance has cluster support disabled";
 
@@ -138,10 +139,12 @@ function slots(ctx: CommandContext, cluster: Cluster): void {
   const pport = usePport(ctx.server.config, ctx.client);
   const node = (n: ClusterNode) => {
     r.arrayLen(4);
-    r.bulk(n.ip);
+    r.bulk(preferredEndpoint(ctx.server.config, n));
     r.integer(clientPort(n, pport));
     r.bulk(n.id);
-    r.mapLen(0);
+    const meta = endpointMetadata(ctx.server.config, n);
+    r.mapLen(meta.length);
+    for (const [k, v] of meta) { r.bulk(k); r.bulk(v); }
   };
   r.arrayLen(rows.length);
   for (const [a, b, n] of rows) {
@@ -178,12 +181,13 @@ function shards(ctx: CommandContext, cluster: Cluster): void {
       const tlsCluster = ctx.server.config.getBool("tls-cluster");
       const plainPort = tlsCluster ? n.pport : n.port;
       const tlsPort = tlsCluster ? n.port : 0;
-      r.mapLen(6 + (plainPort ? 1 : 0) + (tlsPort ? 1 : 0));
+      r.mapLen(6 + (plainPort ? 1 : 0) + (tlsPort ? 1 : 0) + (n.hostname ? 1 : 0));
       r.bulk("id"); r.bulk(n.id);
       if (plainPort) { r.bulk("port"); r.integer(plainPort); }
       if (tlsPort) { r.bulk("tls-port"); r.integer(tlsPort); }
       r.bulk("ip"); r.bulk(n.ip);
-      r.bulk("endpoint"); r.bulk(n.ip);
+      r.bulk("endpoint"); r.bulk(preferredEndpoint(ctx.server.config, n));
+      if (n.hostname) { r.bulk("hostname"); r.bulk(n.hostname); }
       r.bulk("role"); r.bulk(n.master ? "replica" : "master");
       r.bulk("replication-offset"); r.integer(offset);
       r.bulk("health"); r.bulk(n.fail ? "fail" : n.master && offset === 0 ? "loading" : "online");
@@ -343,6 +347,7 @@ export function registerClusterCommands(t: CommandTable): void {
     if (n.myself) return ctx.reply.error("I tried hard but I can't forget myself...");
     if (c.state.myself.master === n) return ctx.reply.error("Can't forget my master!");
     c.bus.forget(n);
+    c.bus.blacklist(n.id);
     c.group.forget(n);
     c.state.removeNode(n);
     c.changed();

@@ -13,6 +13,7 @@
 // registers Config.onApply(name, fn); CONFIG SET calls it after all values are set and
 // restores the old values if it throws.
 
+import { announcedHostnameError } from "../cluster/endpoints.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { redisCommandNames } from "../commands/table.js";
@@ -63,6 +64,7 @@ export const IMPLEMENTED = new Set<string>([
   "cluster-announce-port", "cluster-announce-bus-port", "cluster-require-full-coverage",
   "cluster-allow-reads-when-down", "cluster-replica-no-failover", "cluster-replica-validity-factor",
   "cluster-migration-barrier", "cluster-allow-replica-migration", "cluster-link-sendbuf-limit",
+  "cluster-announce-hostname", "cluster-preferred-endpoint-type",
   // persistence (src/persistence/)
   "save", "dbfilename", "rdbchecksum", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
   "appenddirname", "aof-load-truncated", "aof-timestamp-enabled",
@@ -482,6 +484,8 @@ function validateString(d: Directive, v: string): string | null {
     case "isValidAOFfilename":
       if (v === "") return "appendfilename can't be empty";
       return v.includes("/") ? "appendfilename can't be a path, just a filename" : null;
+    case "isValidAnnouncedHostname":
+      return announcedHostnameError(v);
     case "isValidAOFdirname":
       if (v === "") return "appenddirname can't be empty";
       return v.includes("/") ? "appenddirname can't be a path, just a dirname" : null;

@@ -90,6 +90,41 @@ describe.skipIf(!redisCli)("cluster mode (3 nodes)", () => {
     expect(cli("-c", "-p", String(other.port), "get", "foo").trim()).toBe("bar");
   });
 
+  it("cluster-announce-hostname reaches the other nodes (SLOTS metadata, SHARDS, NODES); preferred-endpoint-type picks MOVED's address", async () => {
+    const slot = Number(await r.call("cluster", "keyslot", "foo"));
+    const owner = nodes.find((n) =>
+      cli("-p", String(n.port), "cluster", "nodes").split("\n").some((l) => l.includes("myself") && ownsSlot(l, slot)))!;
+    const other = nodes.find((n) => n !== owner)!;
+    const o = await connectClient(owner.port, { protocol: 2 } as never);
+    const c = await connectClient(other.port, { protocol: 2 } as never);
+    try {
+      await expect(o.call("config", "set", "cluster-announce-hostname", "?.com")).rejects.toThrow("Hostnames may only contain alphanumeric characters, hyphens or dots");
+      await expect(o.call("config", "set", "cluster-announce-hostname", "x".repeat(256))).rejects.toThrow("Hostnames must be less than 256 characters");
+      expect(await o.call("config", "set", "cluster-announce-hostname", "owner.example")).toBe("OK");
+      const ownerRow = async () => ((await c.call("cluster", "slots")) as [number, number, [string, number, string, string[]]][])
+        .find((row) => slot >= row[0] && slot <= row[1])![2];
+      await waitFor("the hostname to reach the other node", async () => (await ownerRow())[3][1] === "owner.example");
+      expect(await ownerRow()).toEqual(["127.0.0.1", owner.port, expect.any(String), ["hostname", "owner.example"]]);
+      expect(cli("-p", String(other.port), "cluster", "nodes")).toContain(`127.0.0.1:${owner.port}@${owner.cport},owner.example `);
+      const shards = (await c.call("cluster", "shards")) as unknown[][];
+      const node = shards.flatMap((sh) => sh[3] as unknown[][]).find((n) => n[n.indexOf("port") + 1] === owner.port)!;
+      expect(node.slice(node.indexOf("endpoint"), node.indexOf("endpoint") + 4)).toEqual(["endpoint", "127.0.0.1", "hostname", "owner.example"]);
+      await expect(c.set("foo", "x")).rejects.toThrow(`MOVED ${slot} 127.0.0.1:${owner.port}`);
+      expect(await c.call("config", "set", "cluster-preferred-endpoint-type", "hostname")).toBe("OK");
+      await expect(c.set("foo", "x")).rejects.toThrow(`MOVED ${slot} owner.example:${owner.port}`);
+      expect(await ownerRow()).toEqual(["owner.example", owner.port, expect.any(String), ["ip", "127.0.0.1"]]);
+      expect(await c.call("config", "set", "cluster-preferred-endpoint-type", "unknown-endpoint")).toBe("OK");
+      await expect(c.set("foo", "x")).rejects.toThrow(`MOVED ${slot} :${owner.port}`);
+    } finally {
+      await c.call("config", "set", "cluster-preferred-endpoint-type", "ip");
+      await o.call("config", "set", "cluster-announce-hostname", "");
+      c.disconnect();
+      o.disconnect();
+    }
+    await waitFor("the hostname's removal to reach the other node", async () =>
+      !cli("-p", String(other.port), "cluster", "nodes").includes("owner.example"));
+  });
+
   it("ioredis Cluster spreads keys of every type over all nodes and reads them back", async () => {
     const cluster = new Cluster(nodes.map((n) => ({ host: "127.0.0.1", port: n.port })), { redisOptions: { protocol: 2 } as never });
     try {
