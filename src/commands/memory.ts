@@ -97,7 +97,7 @@ export function registerMemoryCommands(t: CommandTable): void {
       ["peak.allocated", peak],
       ["total.allocated", m.used],
       ["startup.allocated", USED_MEMORY_STARTUP],
-      ["replication.backlog", 0],
+      ["replication.backlog", m.replBuffers - m.clientsReplicas],
       ["clients.slaves", m.clientsReplicas],
       ["clients.normal", m.clientsNormal],
       ["cluster.links", 0],

@@ -123,7 +123,7 @@ function role({ server, reply }: CommandContext): void {
     reply.bulk("slave");
     reply.bulk(link.host);
     reply.integer(link.port);
-    reply.bulk(link.connected ? "connected" : link.syncing ? "sync" : "connect");
+    reply.bulk(link.roleState);
     reply.integer(link.connected ? repl.offset : -1);
     return;
   }

@@ -36,6 +36,12 @@ export class ReplicaLink {
   private readonly repl: Replication;
   /** Applies the stream held back by CLIENT PAUSE. */
   private readonly resumeStream = () => { if (this.phase === "stream") this.onData(Buffer.alloc(0)); };
+  /** ROLE's replica state: connecting (TCP), handshake, sync (the RDB), connected. */
+  get roleState(): string {
+    if (this.connected) return "connected";
+    if (!this.socket || this.socket.destroyed) return "connect"; // waiting to retry
+    return this.phase === "rdb" ? "sync" : this.phase === "handshake" ? "handshake" : "connecting";
+  }
   /** Bytes of the master's stream read but not yet applied (INFO slave_read_repl_offset). */
   get unappliedBytes(): number { return this.phase === "stream" ? this.buf.length : 0; }
 
@@ -64,6 +70,7 @@ export class ReplicaLink {
   isMasterClient(c: Client): boolean { return c === this.masterClient; }
 
   close(): void {
+    if (this.connected) this.repl.cachedMasterDb = this.masterClient.db;
     this.server.clients.delete(this.masterClient.id);
     this.closed = true;
     if (this.ackTimer) clearInterval(this.ackTimer);
@@ -84,14 +91,20 @@ export class ReplicaLink {
     this.socket = s;
     s.setNoDelay(true);
     s.on("connect", () => this.handshake());
-    s.on("data", (d) => this.onData(d));
+    s.on("data", (d) => {
+      this.server.stats.netReplInputBytes += d.length; // INFO total_net_repl_input_bytes
+      this.onData(d);
+    });
     s.on("error", () => { /* "close" follows */ });
     s.on("close", () => this.onClose(s));
   }
 
   private onClose(s: Socket): void {
     if (s !== this.socket) return;
-    if (this.connected) log("notice", "Connection with master lost.");
+    if (this.connected) {
+      log("notice", "Connection with master lost.");
+      this.repl.cachedMasterDb = this.masterClient.db;
+    }
     this.server.clients.delete(this.masterClient.id);
     this.connected = false;
     this.syncing = false;
@@ -164,7 +177,10 @@ export class ReplicaLink {
         this.repl.secondReplOffset = this.repl.offset + 1;
         this.repl.replid = f[1];
       }
+      // The stream goes on in the database it was in (Redis resurrects its cached master
+      // client, whose db is kept): the master sends no SELECT until the db changes.
       this.streamStarts();
+      this.masterClient.db = this.repl.cachedMasterDb;
     } else {
       log("warning", `Unexpected reply to PSYNC from master: ${line}`);
       this.socket?.destroy();
@@ -296,6 +312,7 @@ export class ReplicaLink {
     if (!this.loadRdb(rdb)) return;
     this.repl.adoptMaster(this.pendingId, this.pendingOffset);
     this.streamStarts();
+    this.masterClient.db = 0;
     this.buf = Buffer.alloc(0);
     if (rest.length) this.onData(rest);
   }

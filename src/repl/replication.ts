@@ -33,12 +33,12 @@ export interface ReplicaState {
   ackAt: number;
   capaPsync2: boolean;
   /**
-   * After a diskless (EOF-marked) transfer: the stream is held here until the replica's
-   * first REPLCONF ACK says it loaded the RDB (Redis's repl_start_cmd_stream_on_ack), since
-   * a replica reading the payload to disk finds the end mark only at the end of a read.
+   * While its RDB is on the way, and after a diskless (EOF-marked) transfer until the
+   * replica's first REPLCONF ACK says it loaded the RDB (Redis's repl_start_cmd_stream_on_ack,
+   * since a replica reading the payload to disk finds the end mark only at the end of a
+   * read): the stream from this offset on is held for it, in the shared replication buffer.
    */
-  pending: Buffer[] | null;
-  pendingBytes: number;
+  heldFrom: number | null;
   /** Bytes of the RDB payload still in the socket's buffer (not counted against the limit). */
   rdbOutstanding: number;
   /** When the replica's buffer went over the soft limit (0: under it). */
@@ -92,6 +92,8 @@ export class Replication {
   readonly replicas = new Map<Client, ReplicaState>();
   /** This node has been in sync with a master (so PSYNC can name its history). */
   everSynced = false;
+  /** The db the master's stream was in when its link dropped (the cached master's), for +CONTINUE. */
+  cachedMasterDb = 0;
   /** Set while this server is a replica (REPLICAOF host port). */
   link: ReplicaLink | null = null;
   /** The database the stream last SELECTed (-1: the next command must SELECT). */
@@ -114,11 +116,9 @@ export class Replication {
   private syncCron?: NodeJS.Timeout;
   private lastNewline = 0;
   private limitCache = { cob: "", lim: replicaOutputLimit("") };
-  /** INFO stats sync_full, sync_partial_ok, sync_partial_err. */
-  readonly syncStats = { full: 0, partialOk: 0, partialErr: 0 };
 
   constructor(readonly server: Server) {
-    server.config.onApply("repl-backlog-size", (cfg) => this.backlog?.resize(cfg.getNumber("repl-backlog-size")));
+    server.config.onApply("repl-backlog-size", (cfg) => this.backlog?.resize(cfg.getNumber("repl-backlog-size"), this.neededFrom()));
   }
 
   private get outputLimit(): { hard: number; soft: number; softSeconds: number } {
@@ -186,19 +186,54 @@ export class Replication {
     // A master counts its stream only once it keeps a backlog; a replica always counts what
     // it applied of its master's.
     if (!this.backlog && !this.link) return;
-    this.backlog?.append(bytes);
     this.offset += bytes.length;
     for (const r of this.replicas.values()) {
-      // A replica waiting for its snapshot to start gets the stream from the snapshot's offset.
-      if (r.syncState === "wait_start") continue;
-      if (r.pending) {
-        r.pending.push(bytes);
-        r.pendingBytes += bytes.length;
-      } else {
-        r.client.write(bytes);
-      }
-      this.checkOutputLimit(r);
+      // A replica waiting for its snapshot to start gets the stream from the snapshot's offset;
+      // one whose RDB is on the way has its stream held in the buffer (heldFrom).
+      if (r.syncState === "wait_start" || r.heldFrom !== null) continue;
+      this.sendStream(r.client, bytes);
     }
+    this.backlog?.append(bytes, this.neededFrom());
+    for (const r of [...this.replicas.values()]) this.checkOutputLimit(r);
+  }
+
+  /**
+   * Stream bytes to a replica, in order with its replies (a PSYNC's +CONTINUE), counted as
+   * replication traffic (INFO total_net_repl_output_bytes) rather than replies.
+   */
+  private sendStream(client: Client, bytes: Buffer): void {
+    if (client.closed) return;
+    client.write(bytes);
+    this.server.stats.netOutputBytes -= bytes.length;
+    this.server.stats.netReplOutputBytes += bytes.length;
+  }
+
+  /** Bytes of the stream a replica still needs: held for it, or written but not yet sent. */
+  private replicaUsed(r: ReplicaState): number {
+    if (r.syncState === "wait_start") return 0;
+    if (r.heldFrom !== null) return this.offset + 1 - r.heldFrom;
+    return Math.max(0, r.client.socket.writableLength - r.rdbOutstanding);
+  }
+
+  /** The oldest stream byte some replica still needs (the buffer keeps it). */
+  private neededFrom(): number {
+    let min = Infinity;
+    for (const r of this.replicas.values()) {
+      const used = this.replicaUsed(r);
+      if (used > 0) min = Math.min(min, this.offset + 1 - used);
+    }
+    return min;
+  }
+
+  /**
+   * The replication buffer's memory (mem_total_replication_buffers), and the part of it
+   * counted as the replicas' (mem_clients_slaves: what exceeds repl-backlog-size, as Redis
+   * 7.0's getMemoryOverhead counts the shared buffer).
+   */
+  bufferMemory(): { total: number; replicas: number } {
+    const total = this.backlog?.allocated ?? 0;
+    const size = this.backlog?.size ?? 0;
+    return { total, replicas: this.replicas.size > 0 && total > size ? total - size : 0 };
   }
 
   /**
@@ -210,8 +245,7 @@ export class Replication {
     const lim = this.outputLimit;
     if (lim.hard === 0 && lim.soft === 0) return;
     // While its RDB is on the way, the socket holds payload: only the held stream counts.
-    const sent = r.syncState === "online" ? Math.max(0, r.client.socket.writableLength - r.rdbOutstanding) : 0;
-    const used = r.pendingBytes + sent;
+    const used = this.replicaUsed(r);
     // A hard limit below repl-backlog-size is raised to it (Redis: a replica that could
     // continue partially from the backlog would only be cut off again).
     const hard = lim.hard > 0 ? Math.max(lim.hard, this.backlog?.size ?? 0) : 0;
@@ -226,8 +260,8 @@ export class Replication {
     }
     if (!over) return;
     log("warning", `Client id=${r.client.id} addr=${r.ip}:${r.client.socket.remotePort ?? 0} type=replica scheduled to be closed ASAP for overcoming of output buffer limits.`);
-    this.replicas.delete(r.client);
     r.client.kill();
+    this.dropReplica(r.client);
   }
 
   /** Replica: stream bytes from the master, applied here, go on unchanged to our replicas. */
@@ -254,22 +288,22 @@ export class Replication {
     const backlog = this.ensureBacklog();
     const state: ReplicaState = {
       client, ip: (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
-      ackOffset: 0, ackAt: Date.now(), capaPsync2, pending: null, pendingBytes: 0, rdbOutstanding: 0, softSince: 0,
+      ackOffset: 0, ackAt: Date.now(), capaPsync2, heldFrom: null, rdbOutstanding: 0, softSince: 0,
       syncState: "online", transfer: null, member: null,
     };
     const historyOk = replid !== null && (replid === this.replid || (replid === this.replid2 && from <= this.secondReplOffset));
     if (historyOk && backlog.has(from)) {
-      this.syncStats.partialOk++;
+      this.server.stats.syncPartialOk++;
       client.write(Buffer.from(capaPsync2 ? `+CONTINUE ${this.replid}\r\n` : "+CONTINUE\r\n"));
-      client.write(backlog.from(from));
+      this.sendStream(client, backlog.from(from));
       this.replicas.set(client, state);
       log("notice", `Partial resynchronization request from ${state.ip}:${port} accepted. Sending ${this.offset + 1 - from} bytes of backlog starting from offset ${from}.`);
       return;
     }
     if (replid !== null) log("notice", `Full resync requested by replica ${state.ip}:${port}`);
     // A PSYNC that named a history (not "?") and could not continue is a partial-sync error.
-    if (replid !== null && replid !== "?") this.syncStats.partialErr++;
-    this.syncStats.full++;
+    if (replid !== null && replid !== "?") this.server.stats.syncPartialErr++;
+    this.server.stats.syncFull++;
     const w: WaitingReplica = { state, psync: replid !== null, eof: capaEof, since: Date.now() };
     this.replicas.set(client, state);
     const diskless = this.server.config.getBool("repl-diskless-sync");
@@ -277,9 +311,8 @@ export class Replication {
     if (tr && tr.running) {
       // A disk-target snapshot still being produced can serve this replica too, from the same
       // offset with a copy of the stream held since (Redis attaches it to the running BGSAVE).
-      const peer = [...this.replicas.values()].find((r) => r.transfer === tr && r.pending);
-      if (!tr.socketTarget && !(diskless && capaEof) && peer) {
-        this.joinTransfer(tr, w, peer.pending!);
+      if (!tr.socketTarget && !(diskless && capaEof) && [...this.replicas.values()].some((r) => r.transfer === tr)) {
+        this.joinTransfer(tr, w);
         log("notice", "Waiting for end of BGSAVE for SYNC");
         return;
       }
@@ -323,29 +356,37 @@ export class Replication {
     this.needSync = [];
     // The snapshot is of this instant: the stream from here on is held for each replica.
     this.streamDb = -1;
-    for (const w of list) this.joinTransfer(tr, w, []);
+    for (const w of list) this.joinTransfer(tr, w);
     void tr.finished.then((res) => this.transferDone(tr, res));
   }
 
   /** +FULLRESYNC with the snapshot's offset, and the replica's part in its transfer. */
-  private joinTransfer(tr: RdbTransfer, w: WaitingReplica, heldSoFar: Buffer[]): void {
+  private joinTransfer(tr: RdbTransfer, w: WaitingReplica): void {
     const state = w.state;
     const client = state.client;
     const sock = client.socket;
     if (w.psync) client.write(Buffer.from(`+FULLRESYNC ${this.replid} ${tr.startOffset}\r\n`));
     state.syncState = "wait_end";
     state.transfer = tr;
-    state.pending = [...heldSoFar];
-    state.pendingBytes = heldSoFar.reduce((n, b) => n + b.length, 0);
+    // Its stream starts where the snapshot was taken (held in the buffer since then).
+    state.heldFrom = tr.startOffset + 1;
     const m: TransferMember = {
       id: client.id,
-      write: (b) => { this.server.stats.netOutputBytes += b.length; return sock.write(b); },
+      write: (b) => { this.server.stats.netReplOutputBytes += b.length; return sock.write(b); },
       onceDrain: (fn) => { sock.once("drain", fn); sock.once("close", fn); },
       get unsent() { return sock.writableLength; },
       get closed() { return client.closed || sock.destroyed; },
     };
     state.member = m;
     tr.add(m);
+  }
+
+  /** Sends a replica the stream held for it since heldFrom. */
+  private releaseHeld(r: ReplicaState): void {
+    const from = r.heldFrom;
+    r.heldFrom = null;
+    if (from === null || !this.backlog || from > this.offset) return;
+    this.sendStream(r.client, this.backlog.from(from));
   }
 
   /** The transfer ended: the replicas get the rest of their payload and the held stream. */
@@ -364,16 +405,13 @@ export class Replication {
       }
       state.syncState = "online";
       if (tr.socketTarget) {
-        // state.pending stays held until the replica's first REPLCONF ACK (ack()).
+        // Its stream stays held until the replica's first REPLCONF ACK (ack()).
         log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
       } else {
         const data = tr.payload!;
-        this.server.stats.netOutputBytes += data.length;
+        this.server.stats.netReplOutputBytes += data.length;
         client.socket.write(Buffer.concat([Buffer.from(`$${data.length}\r\n`), data]));
-        const held = state.pending ?? [];
-        state.pending = null;
-        state.pendingBytes = 0;
-        if (held.length) client.write(Buffer.concat(held));
+        this.releaseHeld(state);
         log("notice", `Synchronization with replica ${state.ip}:${state.port} succeeded`);
       }
       if (client.socket.writableLength > 0) {
@@ -414,6 +452,8 @@ export class Replication {
     if (!r) return;
     this.replicas.delete(client);
     if (r.transfer && r.member) r.transfer.remove(r.member);
+    // What only this replica needed leaves the shared buffer.
+    this.backlog?.trim(this.neededFrom());
     log("notice", `Connection with replica ${r.ip}:${r.port} lost.`);
   }
 
@@ -423,12 +463,11 @@ export class Replication {
     if (r.syncState !== "online") return; // its RDB is still on the way
     r.ackOffset = Math.max(r.ackOffset, offset);
     r.ackAt = Date.now();
-    if (r.pending) {
+    // Replicas send ACK every second: sent bytes leave the shared buffer (incremental trim).
+    this.backlog?.trim(this.neededFrom());
+    if (r.heldFrom !== null) {
       // The replica loaded the streamed RDB: the stream held for it goes out now.
-      const held = r.pending;
-      r.pending = null;
-      r.pendingBytes = 0;
-      if (held.length) r.client.write(Buffer.concat(held));
+      this.releaseHeld(r);
       log("notice", `Synchronization with replica ${r.ip}:${r.port} succeeded`);
     }
     this.checkWaiting();

@@ -94,7 +94,9 @@ export class Server {
   now: () => number = Date.now;
   stats = { connectionsReceived: 0, commandsProcessed: 0, rejectedConnections: 0,
     netInputBytes: 0, netOutputBytes: 0, readsProcessed: 0, writesProcessed: 0, errorReplies: 0,
-    evictedKeys: 0, evictedClients: 0, lazyfreedObjects: 0 };
+    evictedKeys: 0, evictedClients: 0, lazyfreedObjects: 0,
+    // Replication (src/repl/): full and partial syncs served, stream bytes to/from replicas.
+    syncFull: 0, syncPartialOk: 0, syncPartialErr: 0, netReplInputBytes: 0, netReplOutputBytes: 0 };
   // INFO / CONFIG RESETSTAT state.
   readonly runId = randomBytes(20).toString("hex");
   /** The port actually listened on (INFO tcp_port, CLIENT LIST laddr); the tls-port without a plain one. */

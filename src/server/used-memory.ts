@@ -23,6 +23,8 @@ export interface MemoryBreakdown {
   dataset: number;
   clientsNormal: number;
   clientsReplicas: number;
+  /** The shared replication buffer (backlog and replicas' streams): mem_total_replication_buffers. */
+  replBuffers: number;
   /** Redis's freeMemoryGetNotCountedMemory: replica output buffers (and the AOF buffer). */
   notCountedForEvict: number;
 }
@@ -38,16 +40,20 @@ export function datasetBytes(server: Server): number {
   return dataset;
 }
 
-/** Clients' buffers: normal clients' query and output buffers, and replicas' output buffers. */
-export function clientsMemory(server: Server): { normal: number; replicas: number } {
-  const replicas = replicationOf(server).replicas;
-  let normal = 0, repl = 0;
+/**
+ * Clients' buffers: normal clients' query and output buffers; replicas' output is the shared
+ * replication buffer (src/repl/backlog.ts), of which the part beyond repl-backlog-size counts
+ * as theirs, as in Redis 7.0.
+ */
+export function clientsMemory(server: Server): { normal: number; replicas: number; replBuffers: number } {
+  const repl = replicationOf(server);
+  let normal = 0;
   for (const c of server.clients.values()) {
     if (c.closed) continue; // killed: its buffers are dropped, whatever the socket still reports
-    if (replicas.has(c)) repl += c.outputBufferLength;
-    else normal += clientBuffers(c);
+    if (!repl.replicas.has(c)) normal += clientBuffers(c);
   }
-  return { normal, replicas: repl };
+  const buf = repl.bufferMemory();
+  return { normal, replicas: buf.replicas, replBuffers: buf.total };
 }
 
 /** used_memory and its parts; `clients` may be a recent clientsMemory() (it walks every client). */
@@ -55,10 +61,11 @@ export function memoryBreakdown(server: Server, clients = clientsMemory(server))
   const dataset = datasetBytes(server);
   const clientsNormal = clients.normal, clientsReplicas = clients.replicas;
   return {
-    used: USED_MEMORY_STARTUP + dataset + clientsNormal + clientsReplicas,
+    used: USED_MEMORY_STARTUP + dataset + clientsNormal + clients.replBuffers,
     dataset,
     clientsNormal,
     clientsReplicas,
+    replBuffers: clients.replBuffers,
     notCountedForEvict: clientsReplicas,
   };
 }

@@ -1,0 +1,88 @@
+// Redis 7.0's shared replication buffer: the stream is held once for the backlog and every
+// replica, so a replica whose RDB is still on the way makes the backlog grow past
+// repl-backlog-size (and can later continue partially from it), two lagging replicas do not
+// double it, and it shrinks back once no replica needs the old bytes.
+import { describe, it, expect, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { startServer, connectClient, freePort, type RunningServer } from "../helpers/server.js";
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const num = async (r: Redis, section: string, name: string) =>
+  Number((await r.info(section)).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]);
+
+describe("shared replication buffer", { timeout: 90_000 }, () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
+
+  async function server(args: string[] = []): Promise<{ srv: RunningServer; r: Redis }> {
+    const srv = await startServer(["--enable-debug-command", "yes", ...args]);
+    cleanup.push(() => srv.stop());
+    const r = await connectClient(srv.port);
+    cleanup.push(async () => r.disconnect());
+    return { srv, r };
+  }
+
+  it("grows past repl-backlog-size while a replica's RDB is on the way, counted once for two such replicas, and shrinks when they leave", async () => {
+    const { srv: primary, r: m } = await server(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--repl-backlog-size", "16384"]);
+    await m.config("SET", "client-output-buffer-limit", "replica 0 0 0");
+    await m.call("debug", "populate", "20", "k");
+    await m.config("SET", "rdb-key-save-delay", "1000000"); // each key a second: the RDB never ends here
+    await m.config("SET", "repl-diskless-sync-max-replicas", "2");
+    await m.config("SET", "repl-diskless-sync-delay", "5");
+    const { srv: s1srv, r: s1 } = await server();
+    const { srv: s2srv, r: s2 } = await server();
+    await s1.replicaof("127.0.0.1", String(primary.port));
+    await s2.replicaof("127.0.0.1", String(primary.port));
+    await until("both wait for their RDB", async () => (await num(m, "persistence", "rdb_bgsave_in_progress")) === 1 &&
+      (await s1.role())[3] === "sync" && (await s2.role())[3] === "sync");
+    const value = "x".repeat(1024);
+    const p = m.pipeline();
+    for (let i = 0; i < 1024; i++) p.set(`big:${i}`, value);
+    await p.exec();
+    const histlen = await num(m, "replication", "repl_backlog_histlen");
+    const total = await num(m, "memory", "mem_total_replication_buffers");
+    expect(histlen).toBeGreaterThan(1024 * 1024);
+    expect(total).toBeGreaterThanOrEqual(histlen);
+    expect(total).toBeLessThan(2 * histlen); // one copy for both replicas
+    expect(await num(m, "memory", "mem_clients_slaves")).toBe(total - 16384);
+    s1.disconnect();
+    await s1srv.stop();
+    await until("one replica left", async () => (await num(m, "replication", "connected_slaves")) === 1);
+    expect(await num(m, "memory", "mem_total_replication_buffers")).toBe(total); // the other still needs it
+    s2.disconnect();
+    await s2srv.stop();
+    await until("no replica left", async () => (await num(m, "replication", "connected_slaves")) === 0);
+    expect(await num(m, "replication", "repl_backlog_histlen")).toBeLessThan(16384 + 16 * 1024);
+    expect(await num(m, "memory", "mem_total_replication_buffers")).toBeLessThan(64 * 1024);
+  });
+
+  it("a replica that switched masters and came back continues partially in the database the stream was in", async () => {
+    const { srv: primary, r: m } = await server(["--repl-diskless-sync-delay", "0"]);
+    const { r: s } = await server();
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("link up", async () => /master_link_status:up/.test(await s.info("replication")));
+    await m.select(9);
+    await m.set("a", "1");
+    await until("a arrives", async () => { await s.select(9); return (await s.get("a")) === "1"; });
+    await s.replicaof("127.0.0.1", String(await freePort())); // nobody there
+    await m.set("b", "2"); // same db: the stream sends no SELECT
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("caught up", async () => (await num(s, "replication", "master_repl_offset")) === (await num(m, "replication", "master_repl_offset")));
+    expect(await num(m, "stats", "sync_partial_ok")).toBe(1);
+    // Stream and RDB bytes count as replication traffic on both sides.
+    const offset = await num(m, "replication", "master_repl_offset");
+    expect(await num(m, "stats", "total_net_repl_output_bytes")).toBeGreaterThanOrEqual(offset);
+    expect(await num(s, "stats", "total_net_repl_input_bytes")).toBeGreaterThanOrEqual(offset);
+    await s.select(9);
+    expect(await s.get("b")).toBe("2");
+    await s.select(0);
+    expect(await s.dbsize()).toBe(0);
+  });
+});
