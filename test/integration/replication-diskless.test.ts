@@ -111,7 +111,7 @@ describe.skipIf(!hasRealRedis)("diskless replication and the replica output buff
   });
 
   it("replicas arriving within repl-diskless-sync-delay share one transfer", async () => {
-    const primary = await startServer(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "1"]);
+    const primary = await startServer(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "3"]); // both arrive within it, even on a busy machine
     cleanup.push(() => primary.stop());
     const m = await connectClient(primary.port);
     cleanup.push(async () => m.disconnect());
