@@ -114,7 +114,7 @@ export function joinInto(s: KeyState, d: KeyState): boolean {
   for (const [n, ts] of d.floor) if (ts > vvGet(s.floor, n)) { s.floor.set(n, ts); floorRose = true; }
   let changed = floorRose;
   if (orJoinInto(s.str, d.str, s.floor)) changed = true;
-  if (seqJoinInto(s.list, d.list, s.floor)) changed = true;
+  if (seqJoinInto(s.list, d.list, s.floor, floorRose)) changed = true;
   if (orJoinInto(s.ttl, d.ttl, s.floor)) changed = true;
   if (joinCounters(s.cntBase, d.cntBase)) changed = true;
   if (joinCounters(s.cnt, d.cnt)) changed = true;

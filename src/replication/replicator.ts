@@ -19,7 +19,7 @@ import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
-import { alignLists, elemId, seqOrder } from "./seq.js";
+import { alignLists, elemId, seqOrder, type ListElem } from "./seq.js";
 import { parseDecimal, toUnits } from "./decimal.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listEditDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
@@ -185,6 +185,7 @@ export class Replicator {
   private sync(db: number, key: Buffer, cmd = "", argv: Buffer[] = [], rewrite = false): void {
     const k = dbKey(db, key);
     if (this.syncMembers(db, key, k, cmd, argv)) return;
+    if (this.syncListEnds(db, key, k, cmd, argv)) return;
     let actual = this.io.read(db, key);
     let s = this.state(k);
     if (!actual) {
@@ -312,6 +313,65 @@ export class Replicator {
     const st = this.state(k);
     const expireAt = this.io.expireAt(db, key);
     if (visibleExpireAt(st) !== expireAt) this.emit(k, ttlDelta(st, node, this.hlc.tick(), expireAt));
+    return true;
+  }
+
+  /**
+   * The fast path for a list: a push or pop at an end, or an LSET, read back by what it
+   * touched (LLEN and the elements at that end) instead of the whole list, and recorded
+   * against the CRDT's cached element order (seq.ts) — so a write to a long list costs
+   * about the elements it wrote, not the list's length. Applies only while the key holds a
+   * list and nothing else and the keyspace agrees with the CRDT at the touched end; returns
+   * false otherwise (the slow path reads and aligns the whole list).
+   */
+  private syncListEnds(db: number, key: Buffer, k: string, cmd: string, argv: Buffer[]): boolean {
+    const s = this.store.get(k);
+    if (!s || !LIST_ENDS.has(cmd) || !listOnly(s)) return false;
+    const old = seqOrder(s.list, s.floor);
+    if (old.length === 0) return false;
+    const id = (e: ListElem) => elemId(e.ts, e.node);
+    const at = (i: number) => this.io.run(db, "LINDEX", key, String(i)) as Buffer | null;
+    const edit: ListEdit = { removed: [], set: [], inserted: [] };
+    const len = this.io.run(db, "LLEN", key);
+    if (typeof len !== "number") return false;
+    switch (cmd) {
+      case "rpush": case "rpushx": case "lpush": case "lpushx": {
+        const values = argv.slice(2);
+        if (len !== old.length + values.length) return false;
+        const tail = cmd === "rpush" || cmd === "rpushx";
+        const got = tail
+          ? this.io.run(db, "LRANGE", key, String(-values.length), "-1") as Buffer[]
+          : this.io.run(db, "LRANGE", key, "0", String(values.length - 1)) as Buffer[];
+        const want = tail ? values : values.slice().reverse();
+        if (!Array.isArray(got) || got.length !== want.length || !got.every((v, i) => v.equals(want[i]))) return false;
+        edit.inserted.push(tail ? { after: id(old[old.length - 1]), before: "", values: want } : { after: "", before: id(old[0]), values: want });
+        break;
+      }
+      case "lpop": case "rpop": {
+        const count = argv.length > 2 ? Number(argv[2].toString("latin1")) : 1;
+        const n = Math.min(count, old.length);
+        if (!(n > 0) || len !== old.length - n || len === 0) return false; // emptied: the slow path removes its TTL too
+        const head = cmd === "lpop";
+        const next = head ? old[n] : old[old.length - 1 - n];
+        const v = at(head ? 0 : -1);
+        if (!v || !v.equals(next.v)) return false;
+        for (let i = 0; i < n; i++) edit.removed.push(id(head ? old[i] : old[old.length - 1 - i]));
+        break;
+      }
+      case "lset": {
+        let i = Number(argv[2].toString("latin1"));
+        if (i < 0) i += old.length;
+        if (!Number.isInteger(i) || i < 0 || i >= old.length || len !== old.length) return false;
+        const v = at(i);
+        if (!v || !v.equals(argv[3])) return false;
+        edit.set.push([id(old[i]), argv[3]]);
+        break;
+      }
+    }
+    this.emit(k, listEditDelta(s, this.nodeId, () => this.hlc.tick(), edit));
+    const st = this.state(k);
+    const expireAt = this.io.expireAt(db, key);
+    if (visibleExpireAt(st) !== expireAt) this.emit(k, ttlDelta(st, this.nodeId, this.hlc.tick(), expireAt));
     return true;
   }
 
@@ -563,6 +623,14 @@ function soleKind(s: KeyState): ElemKind | undefined {
     kind = kd;
   }
   return kind;
+}
+
+/** List writes syncListEnds reads back by the end they touched. */
+const LIST_ENDS = new Set(["rpush", "rpushx", "lpush", "lpushx", "lpop", "rpop", "lset"]);
+
+/** Whether the state holds list content and nothing of another type (no type conflict to settle). */
+function listOnly(s: KeyState): boolean {
+  return !s.str.entries.size && !s.cnt.size && !s.set.size && !s.hash.size && !s.hcnt.size && !s.zset.size && !s.zcnt.size;
 }
 
 /** Commands whose named members are all they change (besides the TTL). */

@@ -103,30 +103,89 @@ export function between(a: FullKey, b: FullKey | undefined): number[] {
   }
 }
 
-/** The alive elements in list order. */
-export function seqOrder(seq: Seq, keyFloor: VV): ListElem[] {
+/**
+ * The alive elements in list order, with their full keys: computed (a sort) when first asked
+ * for, then kept up to date by seqJoinInto (a binary search per element inserted or removed)
+ * until a floor rises, so a write to a long list does not sort it again. Not part of the
+ * state (never encoded or compared); a Seq's elements change only through seqJoinInto and
+ * collection of tombstones (which are not in it).
+ */
+interface OrderCache { keys: FullKey[]; elems: ListElem[] }
+const orders = new WeakMap<Seq, OrderCache>();
+
+function orderOf(seq: Seq, keyFloor: VV): OrderCache {
+  const cached = orders.get(seq);
+  if (cached) return cached;
   const alive: [FullKey, ListElem][] = [];
   for (const e of seq.elems.values()) if (elemAlive(e, seq, keyFloor)) alive.push([fullKey(e), e]);
   alive.sort((x, y) => compareKeys(x[0], y[0]));
-  return alive.map((x) => x[1]);
+  const c = { keys: alive.map((x) => x[0]), elems: alive.map((x) => x[1]) };
+  orders.set(seq, c);
+  return c;
 }
 
-/** seq := seq ⊔ d, canonical under keyFloor (elements under a floor dropped); whether it changed. */
-export function seqJoinInto(seq: Seq, d: Seq, keyFloor: VV): boolean {
+/** The alive elements in list order (shared: callers must not modify the array). */
+export function seqOrder(seq: Seq, keyFloor: VV): readonly ListElem[] {
+  return orderOf(seq, keyFloor).elems;
+}
+
+/** The first index whose key is not below `k`. */
+function lowerBound(keys: FullKey[], k: FullKey): number {
+  let lo = 0, hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keys[mid], k) < 0) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+function orderInsert(c: OrderCache, e: ListElem): void {
+  const k = fullKey(e);
+  const i = lowerBound(c.keys, k);
+  c.keys.splice(i, 0, k);
+  c.elems.splice(i, 0, e);
+}
+
+/** Removes e from the order; false when it was not there (the cache is then dropped). */
+function orderRemove(c: OrderCache, e: ListElem): boolean {
+  const k = fullKey(e);
+  const i = lowerBound(c.keys, k);
+  if (i >= c.keys.length || c.elems[i] !== e) return false;
+  c.keys.splice(i, 1);
+  c.elems.splice(i, 1);
+  return true;
+}
+
+/**
+ * seq := seq ⊔ d, canonical under keyFloor (elements under a floor dropped); whether it
+ * changed. `keyFloorRose`: whether the key floor rose in this join (then elements may die by
+ * it; otherwise only d's own elements need checking).
+ */
+export function seqJoinInto(seq: Seq, d: Seq, keyFloor: VV, keyFloorRose = true): boolean {
   let changed = false;
-  for (const [n, ts] of d.floor) if (ts > vvGet(seq.floor, n)) { seq.floor.set(n, ts); changed = true; }
+  let floorRose = keyFloorRose;
+  for (const [n, ts] of d.floor) if (ts > vvGet(seq.floor, n)) { seq.floor.set(n, ts); changed = true; floorRose = true; }
+  if (floorRose) orders.delete(seq);
+  let c = orders.get(seq);
   for (const [id, e] of d.elems) {
     const cur = seq.elems.get(id);
     if (!cur) {
       if (underFloor(e, seq, keyFloor)) continue;
-      seq.elems.set(id, { ...e });
+      const added = { ...e };
+      seq.elems.set(id, added);
       changed = true;
+      if (c && added.rts === 0) orderInsert(c, added);
       continue;
     }
+    // (a value update changes the element in place: the order holds the same object)
     if (compareStamp(e.vts, e.vnode, cur.vts, cur.vnode) > 0) { cur.v = e.v; cur.vts = e.vts; cur.vnode = e.vnode; changed = true; }
-    if (e.rts !== 0 && (cur.rts === 0 || compareStamp(e.rts, e.rnode, cur.rts, cur.rnode) > 0)) { cur.rts = e.rts; cur.rnode = e.rnode; changed = true; }
+    if (e.rts !== 0 && (cur.rts === 0 || compareStamp(e.rts, e.rnode, cur.rts, cur.rnode) > 0)) {
+      const wasAlive = cur.rts === 0;
+      cur.rts = e.rts; cur.rnode = e.rnode; changed = true;
+      if (c && wasAlive && !orderRemove(c, cur)) { orders.delete(seq); c = undefined; }
+    }
   }
-  seqCanonical(seq, keyFloor);
+  if (floorRose) seqCanonical(seq, keyFloor);
   return changed;
 }
 

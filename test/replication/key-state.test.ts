@@ -124,6 +124,24 @@ describe("KeyState merge laws (seeded random states)", () => {
     });
   });
 
+  it("the list order kept up to date across joins (seq.ts's cache) always equals a fresh sort of the elements", () => {
+    const ids = (s: KeyState) => seqOrder(s.list, s.floor).map((e) => `${elemId(e.ts, e.node)}=${e.v}`);
+    for (let seed = 1; seed <= 200; seed++) withSeed(seed, () => {
+      const rand = mulberry32(seed);
+      const clock = { now: 0 };
+      const rs = ["A", "B", "C"].map((id) => new Replica(id, clock));
+      const sent: { from: string; d: KeyState }[] = [];
+      for (let i = 0; i < 60; i++) {
+        clock.now += int(rand, 0, 2);
+        const r = pick(rand, rs);
+        for (const o of rs) ids(o.s); // every replica's order is cached from here on
+        sent.push({ from: r.id, d: rand() < 0.7 ? r.apply(randomListEdit(rand, r)) : randomOp(rand, r) });
+        if (rand() < 0.5) { const x = pick(rand, sent); for (const o of rs) if (o.id !== x.from) o.receive(x.d); }
+        for (const o of rs) expect(ids(o.s)).toEqual(ids(copyKeyState(o.s)));
+      }
+    });
+  });
+
   it("encodes and decodes to the same state", () => {
     for (let seed = 1; seed <= 100; seed++) withSeed(seed, () => {
       for (const s of states(mulberry32(seed))) expect(enc(decodeKeyState(encodeKeyState(s)))).toBe(enc(s));
