@@ -27,7 +27,7 @@ import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needByt
 import * as parser from "./resp/parser";
 import { resetOutput, outPtr, outLen, addError, errorCount, setResp, errorCodes, errorCodeCounts,
   resetErrorCodes } from "./resp/reply-writer";
-import { lazyHandles, takeLazyfreed, setLazyfreeConfig as setLazyfreeBits } from "./keyspace/keyspace";
+import { lazyHandles, lazyfreedObjects, takeLazyfreed, setLazyfreeConfig as setLazyfreeBits } from "./keyspace/keyspace";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
   hostSetHandle, hostKeyHandle, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
@@ -51,7 +51,7 @@ import { registerConnectionCommands } from "./commands/connection";
 import { registerHyperLogLogCommands } from "./commands/hyperloglog";
 export { setHllSparseMaxBytes } from "./commands/hyperloglog";
 import { stringmatchlen } from "./util/glob";
-import { routing, ownsCommand } from "./cluster/ownership";
+import { routing, ownsCommand, handedShard } from "./cluster/ownership";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed, handedShard } from "./cluster/ownership";
 export { migrateOut, migrateIn } from "./cluster/migrate";
 export { countKeysInSlot, keysInSlot } from "./cluster/slot-index";
@@ -139,7 +139,39 @@ export function free(ptr: usize): void { heap.free(ptr); }
 export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   const st = processCommands(start, end, db, nowMs);
   settleMemory();
+  publishCallResults(st);
   return st;
+}
+
+// The results of the last process() call, also in one block of memory (u32 each) that the
+// host reads with no further call (Kernel.run in src/kernel/kernel.ts). With several shards
+// the host's call sites see several instances' exports, and V8 then calls each export
+// through its slow generic path: one call per read instead of ten is what makes a read that
+// moves between shards cheap. Layout: status, consumedPos, needBytes, commandStart,
+// handedForRouting, handedShard (i32), ranCommands, slowCommands, outputPtr, outputLen.
+const callResults: usize = heap.alloc(40);
+export function callResultsPtr(): usize { return callResults; }
+function publishCallResults(st: i32): void {
+  store<u32>(callResults, <u32>st);
+  store<u32>(callResults, <u32>consumed, 4);
+  store<u32>(callResults, <u32>need, 8);
+  store<u32>(callResults, <u32>handedStart, 12);
+  store<u32>(callResults, handedToRoute ? 1 : 0, 16);
+  store<i32>(callResults, st == STATUS_HOST && handedToRoute ? handedShard() : -1, 20);
+  store<u32>(callResults, <u32>ranCount, 24);
+  store<u32>(callResults, <u32>slowCount, 28);
+  store<u32>(callResults, <u32>outPtr, 32);
+  store<u32>(callResults, <u32>outLen, 36);
+}
+
+/**
+ * Whether Shard.afterCall has anything to collect (one call instead of one per kind): bit 1
+ * lazily freed host handles, 2 lazily freed kernel objects, 4 freed handles, 8 created keys,
+ * 16 effect records.
+ */
+export function pendingWork(): i32 {
+  return (lazyHandles.length > 0 ? 1 : 0) | (lazyfreedObjects > 0 ? 2 : 0) | (freedHandles.length > 0 ? 4 : 0) |
+    (newKeysLenVar > 0 ? 8 : 0) | (effLen > 0 ? 16 : 0);
 }
 
 function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {

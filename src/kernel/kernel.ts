@@ -19,6 +19,10 @@ export interface KernelExports {
   handedForRouting(): number;
   /** With STATUS_HOST for routing: the one shard owning every key of the command, or -1. */
   handedShard(): number;
+  /** Where process() leaves its results for Kernel.run (assembly/index.ts publishCallResults). */
+  callResultsPtr(): number;
+  /** Bits of what Shard.afterCall has to collect (0: nothing). */
+  pendingWork(): number;
   needBytes(): number;
   outputPtr(): number;
   outputLen(): number;
@@ -186,6 +190,63 @@ export class Kernel {
     return new Kernel(new WebAssembly.Instance(module, kernelImports(hooks)), opts, hooks);
   }
 
+  // The results of the last run(), read from the kernel's results block (assembly/index.ts).
+  /** consumedPos() */
+  consumed = 0;
+  /** needBytes() */
+  need = 0;
+  /** commandStart() */
+  handedStart = 0;
+  /** handedForRouting() */
+  handedToRoute = false;
+  /** handedShard() with STATUS_HOST for routing, else -1. */
+  handedShard = -1;
+  /** ranCommands() */
+  ranCount = 0;
+  /** slowCommands() */
+  slowCount = 0;
+  /** outputPtr(), outputLen() */
+  outPtr = 0;
+  outLen = 0;
+  private results: Uint32Array | null = null;
+  private resultsAt = 0;
+
+  /**
+   * process() for the client input loop: the results are read from the kernel's results
+   * block into the fields above in one go, instead of one export call each. They describe
+   * this call until the next run(); nested calls (Shard.callRaw) call x.process directly and
+   * leave them alone.
+   */
+  run(start: number, end: number, db: number, nowMs: number): number {
+    const st = this.x.process(start, end, db, nowMs);
+    let r = this.results;
+    if (r === null || r.length === 0) {
+      // First call, or memory.grow detached the old buffer.
+      r = this.results = new Uint32Array(this.x.memory.buffer);
+      this.resultsAt = this.x.callResultsPtr() >>> 2;
+    }
+    const i = this.resultsAt;
+    this.consumed = r[i + 1];
+    this.need = r[i + 2];
+    this.handedStart = r[i + 3];
+    this.handedToRoute = r[i + 4] !== 0;
+    this.handedShard = r[i + 5] | 0;
+    this.ranCount = r[i + 6];
+    this.slowCount = r[i + 7];
+    this.outPtr = r[i + 8];
+    this.outLen = r[i + 9];
+    return st;
+  }
+
+  /** The last run()'s ran commands, as recordKernelRun (src/commands/stats.ts) reads them. */
+  ranCommands(): number { return this.ranCount; }
+  private ranPtr = -1;
+  ranCommandsPtr(): number {
+    // A fixed buffer of the kernel's (assembly/index.ts ranBuf).
+    if (this.ranPtr < 0) this.ranPtr = this.x.ranCommandsPtr();
+    return this.ranPtr;
+  }
+
   /** The kernel's memory as bytes. Re-read after every call: memory.grow detaches views. */
   get mem(): Uint8Array {
     // Growing a (non-shared) memory detaches its old buffer, so a view of length 0 is stale;
@@ -317,6 +378,7 @@ export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
   "argvPtr", "commandNamePtr", "ranCommandsPtr", "slowCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
   "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen", "bgsaveOutPtr", "bgsaveOutLen",
+  "callResultsPtr",
 ] as const;
 
 export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {

@@ -348,26 +348,24 @@ export class Client {
           staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0);
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
-        const st = k.x.process(pos, end, this.db, this.server.now());
-        // Read now: a nested call made by afterCall() below does not keep it.
-        const follow = st === STATUS_HOST && input && k.x.handedForRouting() ? k.x.handedShard() : -1;
+        // The call's results are k's fields until the next run() (nested calls leave them).
+        const st = k.run(pos, end, this.db, this.server.now());
+        const consumed = k.consumed;
+        const handedStart = k.handedStart;
+        const follow = input ? k.handedShard : -1;
         // A call that only parsed the host command it hands back ran nothing to time or log.
-        if (k.x.ranCommands() > 0 || k.x.slowCommands() > 0) {
+        if (k.ranCount > 0 || k.slowCount > 0) {
           const ms = performance.now() - t0;
-          recordKernelRun(this.server, k.x, k.mem, ms);
-          logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? k.x.consumedPos() : k.x.commandStart(), ms);
+          recordKernelRun(this.server, k, k.mem, ms);
+          logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? consumed : handedStart, ms);
         }
-        const outLen = k.x.outputLen();
-        if (outLen > 0) {
-          const outPtr = k.x.outputPtr();
-          this.write(k.mem.subarray(outPtr, outPtr + outLen), false);
-        }
+        if (k.outLen > 0) this.write(k.mem.subarray(k.outPtr, k.outPtr + k.outLen), false);
         shard.afterCall();
         this.server.blocking.afterCommand();
-        pos = k.x.consumedPos();
+        pos = consumed;
         if (st === STATUS_DONE) {
           this.stopPos = pos;
-          this.stopNeed = pos < end ? k.x.needBytes() : 0;
+          this.stopNeed = pos < end ? k.need : 0;
           if (this.overHighWater()) this.pauseUntilDrained();
           return;
         }
@@ -378,7 +376,7 @@ export class Client {
         }
         if (follow >= 0) {
           // A command whose keys all live in shard `follow`: parse on there, from it on.
-          const offset = k.x.commandStart() - origin;
+          const offset = handedStart - origin;
           placement ??= new InputPlacement(input!, shard, origin);
           shard = this.server.router.shards[follow];
           k = shard.kernel;

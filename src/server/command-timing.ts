@@ -40,7 +40,7 @@ export function applyCommandTiming(server: Server): void {
  * call was slow; a slow call with no slow command recorded is the latency monitor's sample.
  */
 export function logSlowKernelCommands(server: Server, client: Client, k: Kernel, start: number, end: number, callMs: number): void {
-  const n = k.x.slowCommands();
+  const n = k.slowCount; // of the last Kernel.run()
   if (n > 0) {
     const mem = k.mem;
     const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
@@ -54,10 +54,10 @@ export function logSlowKernelCommands(server: Server, client: Client, k: Kernel,
     return;
   }
   if (callMs * 1000 < server.slowlog.slowerThanUs && callMs < server.latency.thresholdMs) return;
-  const ran = k.x.ranCommands();
+  const ran = k.ranCount;
   if (ran === 0) return;
   let fast = true;
-  let p = k.x.ranCommandsPtr();
+  let p = k.ranCommandsPtr();
   const mem = k.mem;
   for (let i = 0; i < Math.min(ran, 4096); i++, p += 2) {
     if (!server.kernelSpecs[mem[p] | (mem[p + 1] << 8)]?.flags.has("fast")) fast = false;

@@ -145,6 +145,8 @@ export class Shard {
   }
 
   afterCall(): void {
+    // One kernel call when there is nothing to collect (the usual case), not one per kind.
+    if (this.kernel.x.pendingWork() === 0) return;
     // Lazily freed values are judged (their free effort) before the registry drops them.
     const lazy = this.kernel.takeLazyHandles();
     const lazyKernel = this.kernel.x.takeLazyfreedObjects();
