@@ -16,6 +16,7 @@ import { NOTIFY_STREAM } from "../pubsub/notify.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 import type { Server } from "../server/server.js";
 import { typeCommand } from "../types/keyspace.js";
+import { replicationOf } from "../repl/replication.js";
 import { installStreamCodec } from "../types/stream-rdb.js";
 import { OBJ_STREAM, WrongTypeError } from "../types/value.js";
 import {
@@ -150,7 +151,11 @@ function parseAddTrimArgs(ctx: CommandContext, xadd: boolean): AddTrimArgs | nul
     reply.error("syntax error, XTRIM must be called with a trimming strategy");
     return null;
   }
-  if (limitGiven) {
+  if (mustObeyClient(ctx)) {
+    // The master's stream or the AOF: the trim argument was rewritten to an exact one
+    // (rewriteApproxTrim) and is applied whole, LIMIT or not.
+    a.limit = 0;
+  } else if (limitGiven) {
     if (!a.approx) {
       reply.error("syntax error, LIMIT cannot be used without the special ~ option");
       return null;
@@ -163,6 +168,13 @@ function parseAddTrimArgs(ctx: CommandContext, xadd: boolean): AddTrimArgs | nul
     a.limit = 0;
   }
   return a;
+}
+
+/** Redis's mustObeyClient: the client replaying the AOF, or this replica's master. */
+function mustObeyClient(ctx: CommandContext): boolean {
+  if (ctx.client.replaysAof) return true;
+  const link = replicationOf(ctx.server).link;
+  return link !== null && link !== undefined && link.isMasterClient(ctx.client);
 }
 
 /** streamRewriteTrimArgument: "~ n" is propagated as "= <what the stream now is>". */

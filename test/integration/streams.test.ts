@@ -133,3 +133,23 @@ describe("streams through a real server", () => {
     expect(info.slice(6, 14)).toEqual(["last-generated-id", "5-0", "max-deleted-entry-id", "2-0", "entries-added", 5, "recorded-first-entry-id", "1-0"]);
   });
 });
+
+describe("an approximate trim replayed from the AOF", () => {
+  it("XADD MAXLEN ~ n LIMIT m is logged as an exact trim the AOF applies whole (LIMIT and node size do not matter on replay)", async () => {
+    const aofSrv = await startServer(["--appendonly", "yes", "--enable-debug-command", "yes", "--stream-node-max-entries", "10"]);
+    const c = new Redis({ port: aofSrv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
+    try {
+      await c.connect();
+      for (let i = 0; i < 100; i++) await c.xadd("s", "*", "item", "v");
+      await c.xadd("s", "MAXLEN", "~", "55", "LIMIT", "30", "*", "item", "v");
+      // Whole nodes of 10 go, at most 30 entries: 101 - 30.
+      expect(await c.xlen("s")).toBe(71);
+      expect(await c.config("SET", "stream-node-max-entries", "1")).toBe("OK");
+      expect(await c.call("debug", "loadaof")).toBe("OK");
+      expect(await c.xlen("s")).toBe(71);
+    } finally {
+      c.disconnect();
+      await aofSrv.stop();
+    }
+  });
+});
