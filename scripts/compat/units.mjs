@@ -137,6 +137,12 @@ export const HARNESS_TLS_OK_COUNTS = {
   "quit": 3,
   "networking": 5,
   "type/zset": 312,
+  "type/list": 240,
+  "type/list-2": 2,
+  "type/stream": 72,
+  "type/stream-cgroups": 57,
+  "bitfield": 20,
+  "functions": 109,
 };
 
 /** Baseline keys of harness-mode units run with --tls ("harness-tls:acl"). */

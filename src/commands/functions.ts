@@ -169,7 +169,16 @@ function restoreFunctions(ctx: CommandContext): void {
     const err = joinLibraries(server, loaded, policy === "replace");
     if (err !== null) { drop(); return reply.error(err); }
   }
+  propagateFunctionCommand(ctx);
   reply.ok();
+}
+
+/**
+ * FUNCTION LOAD / DELETE / FLUSH / RESTORE change the server's functions: like any write
+ * they go to the AOF and the replicas as they were given (Redis propagates them through call()).
+ */
+function propagateFunctionCommand(ctx: CommandContext): void {
+  ctx.server.types.propagate(ctx.client.db, ctx.argv);
 }
 
 function fcallGeneric(ctx: CommandContext, ro: boolean): void {
@@ -255,6 +264,7 @@ export function registerFunctionCommands(t: CommandTable): void {
     if (pos >= argv.length) return reply.error("Function code is missing");
     const created = createLibrary(ctx.server, argv[pos], replace);
     if ("error" in created) return reply.error(created.error);
+    propagateFunctionCommand(ctx);
     reply.bulk(created.name);
   });
 
@@ -262,6 +272,7 @@ export function registerFunctionCommands(t: CommandTable): void {
     const lib = scriptingOf(ctx.server).functions.libraries.get(ctx.argv[2].toString("latin1"));
     if (!lib) return ctx.reply.error("Library not found");
     unlinkLibrary(ctx.server, lib);
+    propagateFunctionCommand(ctx);
     ctx.reply.ok();
   });
 
@@ -276,6 +287,7 @@ export function registerFunctionCommands(t: CommandTable): void {
     s.functions.libraries.clear();
     s.functions.functions.clear();
     s.functionEngine.reset();
+    propagateFunctionCommand(ctx);
     reply.ok();
   });
 

@@ -1,7 +1,9 @@
-// redis.set_repl inside a script (src/server/effects.ts propagateTo): the writes after
-// set_repl(REPL_NONE) reach neither the replicas nor the AOF, after REPL_AOF only the AOF,
-// after REPL_ALL both; the master itself has them all. As Tcl unit/scripting's "Test
-// selective replication of certain Redis commands from Lua".
+// What scripts and functions send to replicas and the AOF. redis.set_repl inside a script
+// (src/server/effects.ts propagateTo): the writes after set_repl(REPL_NONE) reach neither the
+// replicas nor the AOF, after REPL_AOF only the AOF, after REPL_ALL both; the master itself
+// has them all (Tcl unit/scripting's "Test selective replication of certain Redis commands
+// from Lua"). FUNCTION LOAD / DELETE / FLUSH / RESTORE propagate like writes (Tcl
+// unit/functions' "creation is replicated to replica" and the ones after it).
 import { describe, it, expect } from "vitest";
 import { startServer, connectClient } from "../helpers/server.js";
 
@@ -42,6 +44,40 @@ describe("redis.set_repl", () => {
       // Reloading the AOF: b was never written to it.
       expect(await m.call("debug", "loadaof")).toBe("OK");
       expect(await m.mget("a", "b", "c", "d", "e")).toEqual(["1", null, "3", "4", "5"]);
+    } finally {
+      m.disconnect();
+      r.disconnect();
+      await replica.stop();
+      await master.stop();
+    }
+  });
+
+  it("FUNCTION LOAD, RESTORE, DELETE and FLUSH reach the replica and the AOF", async () => {
+    const master = await startServer(["--appendonly", "yes", "--enable-debug-command", "yes"]);
+    const replica = await startServer([]);
+    const m = await connectClient(master.port);
+    const r = await connectClient(replica.port);
+    const lib = (name: string) => `#!lua name=${name}\nredis.register_function('${name}f', function() return '${name}' end)`;
+    const names = async (c: typeof m) => ((await c.call("function", "list")) as unknown[][]).map((l) => String(l[1])).sort();
+    try {
+      expect(await r.replicaof("127.0.0.1", String(master.port))).toBe("OK");
+      await waitFor("the replica to sync", async () => (await r.info("replication")).includes("master_link_status:up"));
+      expect(await m.call("function", "load", lib("one"))).toBe("one");
+      await waitFor("FUNCTION LOAD on the replica", async () => (await names(r)).includes("one"));
+      expect(await r.call("fcall", "onef", "0")).toBe("one");
+      // RESTORE of a dump that holds "two" (made on the master after loading it, then deleted).
+      expect(await m.call("function", "load", lib("two"))).toBe("two");
+      const dump = await m.callBuffer("function", "dump");
+      expect(await m.call("function", "delete", "two")).toBe("OK");
+      await waitFor("FUNCTION DELETE on the replica", async () => !(await names(r)).includes("two"));
+      expect(await m.call("function", "restore", dump, "replace")).toBe("OK");
+      await waitFor("FUNCTION RESTORE on the replica", async () => (await names(r)).includes("two"));
+      expect(await names(r)).toEqual(["one", "two"]);
+      // The AOF replays them too.
+      expect(await m.call("debug", "loadaof")).toBe("OK");
+      expect(await names(m)).toEqual(["one", "two"]);
+      expect(await m.call("function", "flush")).toBe("OK");
+      await waitFor("FUNCTION FLUSH on the replica", async () => (await names(r)).length === 0);
     } finally {
       m.disconnect();
       r.disconnect();
