@@ -22,6 +22,7 @@
 // the host's monotonic clock only to time commands for the slow log and the latency monitor,
 // assembly/command-timing.ts; no result depends on it.)
 
+import { setClientReplyLimit as setReplyLimit, setNestedCall } from "./commands/output-limit";
 import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needBytes as parserNeed,
   protoError, argc as parsedArgc, argvPtr as parsedArgvPtr, protoMaxBulkLen } from "./resp/parser";
 import * as parser from "./resp/parser";
@@ -263,6 +264,7 @@ export function saveCallResults(): i32 {
   store<u8>(b + 12, handedToRoute ? 1 : 0);
   parser.saveParse(callDepth);
   callDepth++;
+  setNestedCall(true);
   return 1;
 }
 export function restoreCallResults(saved: i32): void {
@@ -274,6 +276,7 @@ export function restoreCallResults(saved: i32): void {
   handedStart = <usize>load<u32>(b + 8);
   handedToRoute = load<u8>(b + 12) != 0;
   parser.restoreParse(callDepth);
+  setNestedCall(callDepth > 0);
 }
 
 export function consumedPos(): usize { return consumed; }
@@ -339,6 +342,8 @@ export function clearLazyHandles(): void { lazyHandles.length = 0; }
 export function takeLazyfreedObjects(): f64 { return <f64>takeLazyfreed(); }
 /** The lazyfree-lazy-* switches as bits (keyspace.ts LAZY_*; src/server/lazyfree.ts sets them). */
 export function setLazyfreeConfig(bits: i32): void { setLazyfreeBits(bits); }
+/** client-output-buffer-limit's normal hard limit (assembly/commands/output-limit.ts); 0: none. */
+export function setClientReplyLimit(bytes: f64): void { setReplyLimit(<i64>bytes); }
 
 export function setEffectsEnabled(on: bool): void { setEffects(on); }
 export function effectsPtr(): usize { return effPtr; }

@@ -5,6 +5,7 @@
 // map, empty scan) the handlers follow t_hash.c exactly. Replies follow the client's
 // protocol: HGETALL is a map and HRANDFIELD WITHVALUES nests pairs under RESP3.
 
+import { replyLimitApplies, replyOverLimit } from "./output-limit";
 import {
   argc, argPtr, argLen, argIs, db, getIntOrReply, intArg, rewriteArg,
   ERR_WRONGTYPE, ERR_OVERFLOW, ERR_SYNTAX, ERR_NOT_FLOAT,
@@ -385,13 +386,19 @@ function hrandfieldWithCount(l: i64, withValues: bool): void {
     // The reply's size is bounded by the count, not the data: Redis would grow its output
     // buffer without limit, but a kernel shard lives in 4 GiB of wasm32 memory, and running
     // out traps the whole server. Refuse replies that could not fit.
-    if (count > RANDOM_REPLY_CHECK_COUNT && estimatedRandomReplyBytes(h, count, withValues) > MAX_RANDOM_REPLY_BYTES) {
+    // Under a client output limit below that, the loop stops at the limit instead (as
+    // Redis's stops once the client is CLOSE_ASAP) and the host closes the client.
+    const cut = replyLimitApplies(MAX_RANDOM_REPLY_BYTES);
+    if (!cut && count > RANDOM_REPLY_CHECK_COUNT && estimatedRandomReplyBytes(h, count, withValues) > MAX_RANDOM_REPLY_BYTES) {
       h.dropIndex();
       addError("ERR HRANDFIELD reply would exceed " + MAX_RANDOM_REPLY_BYTES.toString() + " bytes");
       return;
     }
     addArrayLen(flat ? count * 2 : count);
-    for (let n: i64 = 0; n < count; n++) addPair(h, randomBelow(size), withValues);
+    for (let n: i64 = 0; n < count; n++) {
+      if (cut && (n & 1023) == 0 && replyOverLimit()) break;
+      addPair(h, randomBelow(size), withValues);
+    }
     h.dropIndex();
     return;
   }

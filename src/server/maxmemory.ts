@@ -28,6 +28,7 @@ import { replicationOf } from "../repl/replication.js";
 import { buggify, definePoint } from "../util/buggify.js";
 import { ClientEviction } from "./client-eviction.js";
 import { installLazyFree } from "./lazyfree.js";
+import { installReplyLimit } from "./reply-limit.js";
 import { resizeQueryBuffers } from "./querybuf.js";
 
 definePoint("alloc-failure", "a command that may grow memory (denyoom) gets -OOM, as when memory cannot be had", 0.01);
@@ -74,6 +75,8 @@ export class MaxMemory {
     this.clientEviction = new ClientEviction(server);
     // Memory management's other statistics: UNLINK / FLUSH ASYNC (src/server/lazyfree.ts).
     installLazyFree(server);
+    // client-output-buffer-limit's hard limit, for replies the kernel cuts (src/server/reply-limit.ts).
+    installReplyLimit(server);
     server.config.onApply("maxmemory-clients", () => setImmediate(() => this.clientEviction.checkAll()));
     const cfg = server.config;
     const configure = () => {

@@ -165,4 +165,29 @@ describe("client memory", () => {
     expect(ctr).toBe(n);
     s.destroy();
   });
+
+  it("stops HRANDFIELD with a huge negative count at the normal hard limit and closes the client, as Redis's CLOSE_ASAP", async () => {
+    await r.config("SET", "client-output-buffer-limit", "normal 1000000 0 0");
+    try {
+      await r.del("obufhash");
+      await r.hset("obufhash", "a", "b");
+      const s = await new Promise<net.Socket>((resolve, reject) => {
+        const c = net.connect(srv.port, "127.0.0.1", () => resolve(c));
+        c.once("error", reject);
+      });
+      s.on("error", () => {});
+      let got = 0;
+      s.on("data", (d) => (got += d.length));
+      const closed = new Promise<void>((res) => s.once("close", () => res()));
+      s.write("HRANDFIELD obufhash -999999999\r\n");
+      await closed;
+      // Closed without the cut reply (Redis frees a CLOSE_ASAP client without writing more).
+      expect(got).toBe(0);
+      // Inside a script the reply is collected for the script, not cut: the whole-reply check answers.
+      await expect(r.eval("return #redis.call('hrandfield', KEYS[1], -999999999)", 1, "obufhash")).rejects.toThrow(/reply would exceed/);
+      expect(await r.eval("return #redis.call('hrandfield', KEYS[1], -50000)", 1, "obufhash")).toBe(50000);
+    } finally {
+      await r.config("SET", "client-output-buffer-limit", "normal 0 0 0");
+    }
+  });
 });
