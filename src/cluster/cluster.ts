@@ -87,7 +87,7 @@ export class Cluster {
       get bus() { return self.bus; },
       nodeTimeout,
       config: cfg,
-      replOffset: () => replicationOf(this.server).offset,
+      replOffset: () => this.replOffset(),
       masterDataAge: () => {
         const link = replicationOf(this.server).link;
         if (!link) return Infinity;
@@ -100,7 +100,7 @@ export class Cluster {
     this.bus = new ClusterBus(this.state, nodeTimeout, {
       // What the bus learns is applied once per event-loop turn, not once per message.
       changed: () => this.changedSoon(),
-      replOffset: () => replicationOf(this.server).offset,
+      replOffset: () => this.replOffset(),
       // A group member never turns replica (its group peers replicate through the CRDT layer).
       becomeReplicaOf: (n) => {
         if (this.group.active) log("warning", `Active-active group member: not following ${n.id} as a replica`);
@@ -142,6 +142,16 @@ export class Cluster {
     // A replica restarted from nodes.conf resumes replicating its master.
     const master = this.state.myself.master;
     if (master) setMaster(this.server, master.ip, master.port);
+  }
+
+  /**
+   * This node's replication offset as the bus announces it and the election ranks it
+   * (replicationGetSlaveOffset): 0 on a replica during a full sync, as Redis has no master
+   * client then, so CLUSTER SHARDS shows it "loading".
+   */
+  replOffset(): number {
+    const repl = replicationOf(this.server);
+    return this.state?.myself.master && repl.link?.syncing ? 0 : repl.offset;
   }
 
   /** Periodic work after the bus's (100 ms): failover, the replica's link, held writes. */

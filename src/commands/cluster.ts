@@ -10,7 +10,6 @@ import { CLUSTER_SLOTS, type ClusterNode } from "../cluster/state.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { ClusterClientFlags } from "../cluster/redirect.js";
 import { bumpEpochWithoutConsensus } from "../cluster/failover.js";
-import { replicationOf } from "../repl/replication.js";
 import { defineDebug } from "./debug.js";
 import { clientPort, usePport } from "../cluster/ports.js";
 import { endpointMetadata, preferredEndpoint } from "../cluster/endpoints.js";
@@ -108,7 +107,7 @@ function info(ctx: CommandContext, cluster: Cluster): void {
 
 /** A node's replication offset as CLUSTER SHARDS shows it (our own is exact). */
 function offsetOf(ctx: CommandContext, cluster: Cluster, n: ClusterNode): number {
-  return n.myself ? replicationOf(ctx.server).offset : n.replOffset;
+  return n.myself ? cluster.replOffset() : n.replOffset;
 }
 
 /**
