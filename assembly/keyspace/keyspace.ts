@@ -311,7 +311,9 @@ export function dbDelete(db: Db, ptr: usize, len: usize): bool {
  * unless they went back into a dict (MOVE). Until then every reference a command or the
  * eviction pool holds stays valid.
  */
-const retired = new Array<Entry>();
+let retired = new Array<Entry>();
+/** After freeing more than this many entries at once (a big flush) the list's capacity is dropped too. */
+const RETIRED_KEEP: i32 = 4096;
 
 /** Frees the retired entries (after a command: nothing refers to them any more). */
 export function retireFree(): void {
@@ -325,7 +327,9 @@ export function retireFree(): void {
     e.expireAt = -1; // its slot in expire-map.ts, keyed by this address
     heap.free(changetype<usize>(e));
   }
-  retired.length = 0;
+  // A FLUSHALL of 1M keys grew the list to 4 MB; keeping that capacity would hold it forever.
+  if (n > RETIRED_KEEP) retired = new Array<Entry>();
+  else retired.length = 0;
 }
 
 /** Takes an entry out of the dict and the TTL index without touching its value. */
