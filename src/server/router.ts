@@ -7,9 +7,12 @@
 // depend on its database.
 //
 // With one shard nothing comes here from a client's input stream: the kernel runs every
-// command it owns where it parsed it. With several, a client's input is parsed by its home
-// shard (client id mod N), which runs what it owns and hands the rest back; then:
-//   - keys all in one shard: the request bytes are forwarded to that shard as they are;
+// command it owns where it parsed it. With several, a client's input is parsed by one shard
+// (its home shard, client id mod N, at first), which runs what it owns and hands the rest back.
+// A command whose keys all live in one other shard usually never comes here: the client carries
+// on parsing its read in that shard (src/server/input-placement.ts). What does come here:
+//   - keys all in one shard (from a big command's input kept in a region of its own, or from
+//     host code calling execute()): the request bytes are forwarded to that shard as they are;
 //   - MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: split by shard, replies joined in key order;
 //   - any other command with keys in several shards (RENAME, RENAMENX, COPY, LCS, MSETNX...):
 //     "gather": the keys that live elsewhere are moved into the shard of the command's last
