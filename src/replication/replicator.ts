@@ -19,7 +19,8 @@ import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
-import { alignLists, elemId, seqOrder, type ListElem } from "./seq.js";
+import { alignLists, elemAlive, elemId, seqIndexOf, seqOrder, type ListElem } from "./seq.js";
+import { compareStamp } from "./hlc.js";
 import { parseDecimal, toUnits } from "./decimal.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listEditDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
@@ -574,9 +575,10 @@ export class Replicator {
       // What we would collect anyway is not taken back in: otherwise replicas that collect at
       // different moments keep handing each other the same stable tombstones (gc.ts).
       if (st && gcKeyState(d, st) === "drop") continue;
+      const plan = this.listPlan(k, d);
       if (!this.store.join(k, d)) continue;
       changed++;
-      this.materialize(k, d);
+      this.materialize(k, d, plan);
     }
     this.stats.remoteKeysChanged += changed;
     // A merged push may serve clients blocked on the key (BLPOP...), as after a client's
@@ -585,12 +587,80 @@ export class Replicator {
     return changed;
   }
 
-  /** Makes the keyspace hold the key's merged visible value (after joining delta d). */
-  materialize(k: string, d?: KeyState): void {
+  /**
+   * Before joining a peer's delta to a list: which alive elements it inserts, removes (by
+   * their index now) or gives a new value — or undefined when the delta does more than that
+   * (floors, other types) and the whole list must be compared after the join.
+   */
+  private listPlan(k: string, d: KeyState): ListPlan | undefined {
+    const s = this.store.get(k);
+    if (!s || !d.list.elems.size || !listOnly(s) || !listOnly(d) || d.floor.size || d.list.floor.size || d.str.floor.size || d.cntBase.size) return undefined;
+    const pre = seqOrder(s.list, s.floor);
+    if (pre.length === 0) return undefined;
+    const plan: ListPlan = { preLen: pre.length, inserted: [], removedAt: [], set: [] };
+    for (const [id, e] of d.list.elems) {
+      const cur = s.list.elems.get(id);
+      if (!cur) { if (elemAlive(e, s.list, s.floor)) plan.inserted.push(id); continue; }
+      if (!elemAlive(cur, s.list, s.floor)) continue; // already removed: no visible change
+      if (e.rts !== 0) {
+        const i = seqIndexOf(s.list, s.floor, cur);
+        if (i < 0) return undefined;
+        plan.removedAt.push(i);
+      } else if (compareStamp(e.vts, e.vnode, cur.vts, cur.vnode) > 0) plan.set.push(id);
+    }
+    return plan;
+  }
+
+  /**
+   * The fast path of applying a list change (listPlan): elements added at one end become an
+   * LPUSH/RPUSH, removed from one end an LPOP/RPOP, new values LSETs — commands on what
+   * changed, after checking that the local list has the length the CRDT had before the
+   * join, instead of reading and comparing the whole list. False when the change is
+   * anything else (the caller compares the whole list).
+   */
+  private applyListPlan(db: number, key: Buffer, k: string, plan: ListPlan): boolean {
+    const s = this.store.get(k)!;
+    const post = seqOrder(s.list, s.floor);
+    const ins = plan.inserted.length, rem = plan.removedAt.length;
+    if ((ins && rem) || ((ins || rem) && plan.set.length) || post.length === 0) return false;
+    if (this.io.run(db, "LLEN", key) !== plan.preLen) return false;
+    const contiguous = (xs: number[]) => xs.every((x, j) => x === xs[0] + j);
+    if (ins) {
+      const at = plan.inserted.map((id) => seqIndexOf(s.list, s.floor, s.list.elems.get(id)!)).sort((a, b) => a - b);
+      if (at[0] < 0 || !contiguous(at)) return false;
+      const values = at.map((i) => post[i].v);
+      if (at[0] === 0) this.io.run(db, "LPUSH", key, ...values.reverse());
+      else if (at[ins - 1] === post.length - 1) this.io.run(db, "RPUSH", key, ...values);
+      else return false;
+    } else if (rem) {
+      const at = plan.removedAt.sort((a, b) => a - b);
+      if (!contiguous(at)) return false;
+      if (at[0] === 0) this.io.run(db, "LPOP", key, String(rem));
+      else if (at[rem - 1] === plan.preLen - 1) this.io.run(db, "RPOP", key, String(rem));
+      else return false;
+    } else {
+      for (const id of plan.set) {
+        const e = s.list.elems.get(id)!;
+        const i = seqIndexOf(s.list, s.floor, e);
+        if (i < 0) return false;
+        this.io.run(db, "LSET", key, String(i), e.v);
+      }
+    }
+    const want = visibleExpireAt(s);
+    if (want !== this.io.expireAt(db, key)) {
+      if (want) this.io.run(db, "PEXPIREAT", key, String(want));
+      else this.io.run(db, "PERSIST", key);
+    }
+    return true;
+  }
+
+  /** Makes the keyspace hold the key's merged visible value (after joining delta d; plan: listPlan's, made before the join). */
+  materialize(k: string, d?: KeyState, plan?: ListPlan): void {
     const { db, key } = splitDbKey(k);
     this.applying = true;
     try {
       if (d && this.materializeMembers(db, key, k, d)) return;
+      if (plan && this.applyListPlan(db, key, k, plan)) return;
       const want = visible(this.store.get(k)!);
       const actual = this.io.read(db, key);
       if (actual?.type === "other") return; // a type we do not replicate stays as it is
@@ -624,6 +694,9 @@ function soleKind(s: KeyState): ElemKind | undefined {
   }
   return kind;
 }
+
+/** A peer's list change, worked out before joining it (Replicator.listPlan): ids, and indexes before the join. */
+interface ListPlan { preLen: number; inserted: string[]; removedAt: number[]; set: string[] }
 
 /** List writes syncListEnds reads back by the end they touched. */
 const LIST_ENDS = new Set(["rpush", "rpushx", "lpush", "lpushx", "lpop", "rpop", "lset"]);

@@ -129,6 +129,13 @@ export function seqOrder(seq: Seq, keyFloor: VV): readonly ListElem[] {
   return orderOf(seq, keyFloor).elems;
 }
 
+/** An alive element's index in the list, or -1 (not alive, or not in this seq). */
+export function seqIndexOf(seq: Seq, keyFloor: VV, e: ListElem): number {
+  const c = orderOf(seq, keyFloor);
+  const i = lowerBound(c.keys, fullKey(e));
+  return i < c.elems.length && c.elems[i] === e ? i : -1;
+}
+
 /** The first index whose key is not below `k`. */
 function lowerBound(keys: FullKey[], k: FullKey): number {
   let lo = 0, hi = keys.length;
