@@ -11,7 +11,7 @@ import { open, rename, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Server } from "../server/server.js";
 import { log } from "../server/log.js";
-import { snapshotRdb, parseRdb, readRdb, functionsHook, type ParsedRdb } from "./rdb-file.js";
+import { snapshotRdb, parseRdb, readRdb, functionsHook, replInfoHook, type ParsedRdb } from "./rdb-file.js";
 import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
 import { Aof, ManifestError, type LoadStep } from "./aof.js";
@@ -364,20 +364,28 @@ export class Persistence {
    * Loading an RDB one record at a time, applied as read (start-up: a bad file ends the
    * process, so nothing half-loaded is ever served); yields the bytes read so far.
    */
-  *rdbLoadSteps(buf: Buffer): Generator<number, number> {
+  *rdbLoadSteps(buf: Buffer, boot = false): Generator<number, number> {
     let loaded = 0, expired = 0;
+    // At start-up (not an AOF's preamble) replication restores its history from the aux fields.
+    const aux = new Map<string, string>();
+    if (boot) replInfoHook.loadBegin(this.server);
     const it = readRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
     let r = it.next();
     for (; !r.done; r = it.next()) {
       const rec = r.value;
       if (rec.kind === "function") this.loadFunction(rec.code);
+      else if (rec.kind === "aux") aux.set(rec.name, rec.value);
       else if (rec.kind === "key") {
         if (this.applyKey(rec.key)) loaded++;
-        else expired++;
+        else {
+          expired++;
+          if (boot) replInfoHook.expiredAtLoad(this.server, rec.key.db, rec.key.key);
+        }
       }
       yield rec.pos;
     }
     this.loadDone(loaded, expired);
+    if (boot) replInfoHook.loadEnd(this.server, aux);
     return r.value.end;
   }
 
@@ -420,7 +428,7 @@ export class Persistence {
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
         }
-        if (buf) await this.whileLoading(buf.length, this.rdbLoadSteps(buf));
+        if (buf) await this.whileLoading(buf.length, this.rdbLoadSteps(buf, true));
       } catch (e) {
         if (e instanceof RdbFormatError) {
           log("warning", e.message);

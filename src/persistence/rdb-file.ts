@@ -28,6 +28,19 @@ export const functionsHook: {
   load: (server: Server, code: Buffer) => string | null;
 } = { save: () => [], load: () => "functions are not supported" };
 
+/**
+ * Replication's part of an RDB (wired by src/repl/replication.ts): the aux fields
+ * repl-stream-db, repl-id and repl-offset an RDB carries when the server is in a replication
+ * chain (Redis's rdbPopulateSaveInfo), and, loading at start-up, the history they restore
+ * and the DELs for keys found expired (fed to the backlog, as Redis's RDBFLAGS_FEED_REPL).
+ */
+export const replInfoHook: {
+  save: (server: Server) => { streamDb: number; replid: string; offset: number } | null;
+  loadBegin: (server: Server) => void;
+  expiredAtLoad: (server: Server, db: number, key: Buffer) => void;
+  loadEnd: (server: Server, aux: Map<string, string>) => void;
+} = { save: () => null, loadBegin: () => {}, expiredAtLoad: () => {}, loadEnd: () => {} };
+
 export interface RdbKey { db: number; key: Buffer; stored: StoredValue }
 
 /**
@@ -66,6 +79,12 @@ export function writeRdbHeader(w: RdbWriter, server: Server, now: number): void 
   aux("redis-bits", "64");
   aux("ctime", String(Math.floor(now / 1000)));
   aux("used-mem", String(process.memoryUsage().rss));
+  const rsi = replInfoHook.save(server);
+  if (rsi) {
+    aux("repl-stream-db", String(rsi.streamDb));
+    aux("repl-id", rsi.replid);
+    aux("repl-offset", String(rsi.offset));
+  }
   aux("aof-base", "0");
   for (const code of functionsHook.save(server)) { w.u8(RDB_OPCODE_FUNCTION2); w.string(code); }
 }

@@ -36,6 +36,9 @@ export class ReplicaLink {
   private readonly repl: Replication;
   /** Applies the stream held back by CLIENT PAUSE. */
   private readonly resumeStream = () => { if (this.phase === "stream") this.onData(Buffer.alloc(0)); };
+  /** The db the master's stream is in (the master client's). */
+  get streamDb(): number { return this.masterClient.db; }
+
   /** ROLE's replica state: connecting (TCP), handshake, sync (the RDB), connected. */
   get roleState(): string {
     if (this.connected) return "connected";
@@ -80,6 +83,12 @@ export class ReplicaLink {
 
   private connect(): void {
     if (this.closed) return;
+    // Not before the dataset is loaded (start-up with replicaof): the PSYNC names the history
+    // the RDB restores (Redis's replicationCron does not run while loading).
+    if (persistenceOf(this.server).loading) {
+      this.retryTimer = setTimeout(() => this.connect(), 100);
+      return;
+    }
     log("notice", `Connecting to MASTER ${this.host}:${this.port}`);
     this.phase = "connecting";
     this.buf = Buffer.alloc(0);
@@ -176,6 +185,9 @@ export class ReplicaLink {
         this.repl.replid2 = this.repl.replid;
         this.repl.secondReplOffset = this.repl.offset + 1;
         this.repl.replid = f[1];
+        log("warning", `Master replication ID changed to ${f[1]}`);
+        // Our replicas must learn the new id: they reconnect and continue partially.
+        this.repl.disconnectReplicas();
       }
       // The stream goes on in the database it was in (Redis resurrects its cached master
       // client, whose db is kept): the master sends no SELECT until the db changes.

@@ -17,6 +17,7 @@ import type { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect } from "../server/effects.js";
 import { Backlog } from "./backlog.js";
 import { persistenceOf } from "../persistence/persistence.js";
+import { replInfoHook } from "../persistence/rdb-file.js";
 import { RdbTransfer, type TransferMember } from "./rdb-transfer.js";
 import { log } from "../server/log.js";
 import type { ReplicaLink } from "./replica-link.js";
@@ -271,6 +272,8 @@ export class Replication {
 
   /** Replica after a full resync: the master's history is ours from its offset on. */
   adoptMaster(replid: string, offset: number): void {
+    // Our replicas' history ended here: they reconnect and resync (replicationAttachToNewMaster).
+    this.disconnectReplicas();
     this.replid = replid;
     this.replid2 = NULL_ID;
     this.secondReplOffset = -1;
@@ -445,6 +448,14 @@ export class Replication {
     this.syncCron.unref();
   }
 
+  /** Drops every replica (Redis's disconnectSlaves): they reconnect and PSYNC again. */
+  disconnectReplicas(): void {
+    for (const r of [...this.replicas.values()]) {
+      r.client.kill();
+      this.dropReplica(r.client);
+    }
+  }
+
   /** The replica's connection closed (or CLIENT KILL). */
   dropReplica(client: Client): void {
     this.needSync = this.needSync.filter((w) => w.state.client !== client);
@@ -523,6 +534,66 @@ export class Replication {
     log("notice", `Setting secondary replication ID to ${this.replid2}, valid up to offset: ${this.secondReplOffset}. New replication ID is ${this.replid}`);
   }
 
+  // ---- the history in an RDB (aux fields), restored on restart -------------------------------
+
+  /**
+   * The aux fields an RDB carries (Redis's rdbPopulateSaveInfo): a master only once it keeps a
+   * backlog (it is in a replication chain), a replica once it has (had) a master; the db is
+   * the one the stream is in, so a restarted node goes on in it.
+   */
+  saveInfo(): { streamDb: number; replid: string; offset: number } | null {
+    const link = this.link;
+    if (!link && this.backlog) return { streamDb: this.streamDb === -1 ? 0 : this.streamDb, replid: this.replid, offset: this.offset };
+    if (link && (link.connected || this.everSynced)) {
+      return { streamDb: link.connected ? link.streamDb : this.cachedMasterDb, replid: this.replid, offset: this.offset };
+    }
+    return null;
+  }
+
+  /** Loading at start-up as a master: keys found expired go to the backlog as DELs. */
+  loadBegin(): void {
+    if (!this.link) this.ensureBacklog();
+  }
+
+  expiredAtLoad(db: number, key: Buffer): void {
+    if (this.link) return;
+    this.feed([this.server.config.getBool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key], db);
+  }
+
+  /**
+   * After the start-up load (Redis's loadDataFromDisk): a replica takes the saved history as
+   * its own, so it can continue partially with its master; a master keeps it as replid2 up to
+   * the saved offset, and its offset goes on from there (plus the DELs of keys that expired),
+   * so its replicas can continue partially after its restart.
+   */
+  loadEnd(aux: Map<string, string>): void {
+    const id = aux.get("repl-id");
+    const off = Number(aux.get("repl-offset") ?? "-1");
+    const db = Number(aux.get("repl-stream-db") ?? "-1");
+    const valid = id !== undefined && id.length === 40 && Number.isInteger(off) && off >= 0 && db >= 0;
+    if (this.link) {
+      if (!valid) return;
+      this.replid = id;
+      this.offset = off;
+      this.everSynced = true;
+      this.cachedMasterDb = db;
+      if (this.backlog) this.backlog = new Backlog(this.backlog.size, off);
+      log("notice", `Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.`);
+      return;
+    }
+    if (!valid) {
+      // Nothing to continue from: the backlog waits for the first replica, as before.
+      this.backlog = null;
+      this.offset = 0;
+      this.streamDb = -1;
+      return;
+    }
+    this.replid2 = id;
+    this.secondReplOffset = off + 1;
+    this.offset += off;
+    if (this.backlog) this.backlog.offset += off;
+  }
+
   /** INFO replication (Redis's genRedisInfoString "Replication" section). */
   info(): [string, string | number][] {
     const f: [string, string | number][] = [];
@@ -558,6 +629,11 @@ export class Replication {
 }
 
 const states = new WeakMap<Server, Replication>();
+
+replInfoHook.save = (server) => replicationOf(server).saveInfo();
+replInfoHook.loadBegin = (server) => replicationOf(server).loadBegin();
+replInfoHook.expiredAtLoad = (server, db, key) => replicationOf(server).expiredAtLoad(db, key);
+replInfoHook.loadEnd = (server, aux) => replicationOf(server).loadEnd(aux);
 
 export function replicationOf(server: Server): Replication {
   let r = states.get(server);

@@ -1,0 +1,64 @@
+// A restarted master restores its replication history from the RDB's aux fields (repl-id,
+// repl-offset, repl-stream-db) as Redis's loadDataFromDisk does: the old id becomes replid2
+// valid up to the saved offset, so its replicas continue partially instead of a full resync.
+import { describe, it, expect, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, connectClient, freePort, type RunningServer } from "../helpers/server.js";
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const field = async (r: Redis, name: string) => (await r.info()).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+
+describe("master restart", { timeout: 90_000 }, () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
+
+  it("keeps its history through the RDB: the replica continues partially and the stream goes on in its db", async () => {
+    const args = ["--repl-diskless-sync-delay", "0", "--save", "3600 1"];
+    const at = { port: await freePort(), dir: mkdtempSync(join(tmpdir(), "lkv-restart-")) };
+    cleanup.push(async () => rmSync(at.dir, { recursive: true, force: true }));
+    let primary: RunningServer = await startServer(args, {}, at);
+    cleanup.push(() => primary.stop());
+    let m = await connectClient(primary.port);
+    const replica = await startServer();
+    cleanup.push(() => replica.stop());
+    const s = await connectClient(replica.port);
+    cleanup.push(async () => s.disconnect());
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("link up", async () => (await field(s, "master_link_status")) === "up");
+    await m.select(3);
+    await m.set("k", "1");
+    const replid = await field(m, "master_replid");
+    const offset = Number(await field(m, "master_repl_offset"));
+    await until("caught up", async () => Number(await field(s, "master_repl_offset")) === offset);
+    m.disconnect();
+    await primary.stop(); // SIGTERM: the final save writes the RDB with the aux fields
+    primary = await startServer(args, {}, at);
+    cleanup.push(() => primary.stop());
+    m = await connectClient(primary.port);
+    cleanup.push(async () => m.disconnect());
+    expect(await field(m, "master_replid2")).toBe(replid);
+    expect(await field(m, "master_replid")).not.toBe(replid);
+    expect(Number(await field(m, "second_repl_offset"))).toBe(offset + 1);
+    expect(Number(await field(m, "master_repl_offset"))).toBe(offset);
+    expect(Number(await field(m, "repl_backlog_first_byte_offset"))).toBe(offset + 1);
+    await until("link up again", async () => (await field(s, "master_link_status")) === "up");
+    expect(await field(m, "sync_partial_ok")).toBe("1");
+    expect(await field(m, "sync_full")).toBe("0");
+    await m.select(3);
+    await m.set("k2", "2"); // db 3 again: no SELECT is sent, the replica's stream is still in db 3
+    await until("k2 arrives", async () => { await s.select(3); return (await s.get("k2")) === "2"; });
+    await s.select(0);
+    expect(await s.dbsize()).toBe(0);
+    expect(await field(s, "master_replid")).toBe(await field(m, "master_replid"));
+  });
+});
