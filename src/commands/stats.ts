@@ -173,18 +173,23 @@ export function latencyStatsLines(server: Server): string {
   return out;
 }
 
-/** The kernel ran these commands in one process() call taking `ms`: share the time among them. */
+/**
+ * The kernel ran these commands in one process() call taking `ms`: share the time among them.
+ * Returns the last one (the client's last command: CLIENT LIST's cmd=).
+ */
 export function recordKernelRun(server: Server, x: { ranCommands(): number; ranCommandsPtr(): number },
-  mem: Uint8Array, ms: number): void {
+  mem: Uint8Array, ms: number): CommandSpec | undefined {
   const n = x.ranCommands();
-  if (n === 0) return;
+  if (n === 0) return undefined;
   const usec = (ms * 1000) / n;
   const kept = n < 4096 ? n : 4096;
   // Little-endian u16 command indexes, read from the bytes (no view allocated per call).
   let p = x.ranCommandsPtr();
   const specs = server.kernelSpecs;
+  let last: CommandSpec | undefined;
   for (let i = 0; i < kept; i++, p += 2) {
     const spec = specs[mem[p] | (mem[p + 1] << 8)];
-    if (spec) recordCall(server, spec, usec);
+    if (spec) { recordCall(server, spec, usec); last = spec; }
   }
+  return last;
 }

@@ -356,7 +356,8 @@ export class Client {
         // A call that only parsed the host command it hands back ran nothing to time or log.
         if (k.ranCount > 0 || k.slowCount > 0) {
           const ms = performance.now() - t0;
-          recordKernelRun(this.server, k, k.mem, ms);
+          const last = recordKernelRun(this.server, k, k.mem, ms);
+          if (last !== undefined) this.lastCommand = last.name;
           logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? consumed : handedStart, ms);
         }
         if (k.outLen > 0) this.write(k.mem.subarray(k.outPtr, k.outPtr + k.outLen), false);

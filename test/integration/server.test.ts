@@ -224,6 +224,22 @@ describe("CLIENT", () => {
     expect(await r.call("client", "list", "id", String(id))).toMatch(new RegExp(`^id=${id} .* cmd=client\\|list `));
   });
 
+  it("LIST's cmd= is the client's last command, a kernel one (GET, SET in a pipeline) too", async () => {
+    const other = new Redis({ port: srv.port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false });
+    await other.connect();
+    try {
+      const id = String(await other.call("client", "id"));
+      const cmdOf = async () => /cmd=(\S+)/.exec(await r.call("client", "list", "id", id) as string)![1];
+      expect(await cmdOf()).toBe("client|id");
+      await other.get("lastcmd:k");
+      expect(await cmdOf()).toBe("get");
+      await other.pipeline().get("lastcmd:k").set("lastcmd:k", "v").exec();
+      expect(await cmdOf()).toBe("set");
+    } finally {
+      other.disconnect();
+    }
+  });
+
   it("SETNAME validates like Redis and GETNAME returns it", async () => {
     await expect(r.call("client", "setname", "a b")).rejects.toThrow("ERR Client names cannot contain spaces, newlines or special characters.");
     expect(await r.call("client", "setname", "me")).toBe("OK");
