@@ -32,6 +32,7 @@ import { busListenPort, deriveAnnouncedPorts } from "./ports.js";
 import { tlsOf } from "../server/tls.js";
 import { StartupError } from "../server/listeners.js";
 import { ReplicationGroup } from "./group.js";
+import { ShardChannelEviction } from "./shard-channels.js";
 
 export class Cluster {
   state!: ClusterState;
@@ -79,6 +80,8 @@ export class Cluster {
     const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
     const bindHost = binds[0] === "*" ? undefined : binds[0];
     this.group = new ReplicationGroup(this.server, this.state, () => this.bus);
+    const eviction = new ShardChannelEviction(this.server);
+    this.state.onSlotLeftShard = (slot) => eviction.slotLost(slot);
     await this.group.start(bindHost);
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;

@@ -51,7 +51,9 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
     return "CLUSTERDOWN The cluster is down";
   }
   if (owner === state.myself) {
-    const target = state.migrating.get(slot);
+    // A shard channel is served here until the slot's migration ends (SETSLOT NODE): its
+    // name is no key, so it is never "missing" (Redis's is_pubsubshard).
+    const target = spec.flags.has("pubsub") ? undefined : state.migrating.get(slot);
     if (target && refs.some((r) => server.types.typeOf(client.db, argv[r.pos]) < 0)) {
       // Some keys already left for the target: the client asks it (or retries there).
       return refs.length > 1 && refs.some((r) => server.types.typeOf(client.db, argv[r.pos]) >= 0)

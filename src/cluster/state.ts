@@ -117,6 +117,17 @@ export class ClusterState {
     if (node) this.counts.set(node, (this.counts.get(node) ?? 0) + 1);
     this.owner[slot] = node;
     this.version++;
+    if (old && this.inMyShard(old) && !(node && this.inMyShard(node))) this.onSlotLeftShard(slot);
+  }
+
+  /** Called when a slot stops being served by this node's shard (shard-channels.ts). */
+  onSlotLeftShard: (slot: number) => void = () => {};
+
+  /** n serves the slots this node serves: myself, our master, or a member of our group. */
+  private inMyShard(n: ClusterNode): boolean {
+    // (nodes.conf is loaded before myself is known: nothing to evict then)
+    if (this.myself === undefined) return false;
+    return this.sameGroup(n, this.myself) || n === this.myself.master;
   }
 
   slotsOf(node: ClusterNode): number[] {
