@@ -90,6 +90,7 @@ export const HARNESS_OK_COUNTS = {
   "integration/replication-4": 16,
   "integration/replication-buffer": 8,
   "integration/psync2-master-restart": 4,
+  "integration/psync2-pingoff": 6,
 };
 
 /** The units of issue 6 (ACL, AUTH): what `--harness` runs by default. */

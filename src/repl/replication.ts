@@ -139,11 +139,19 @@ export class Replication {
     if (!this.subscribed) {
       this.subscribed = true;
       this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onGroup: (b) => this.onGroup(b) });
-      const period = Math.max(1, this.server.config.getNumber("repl-ping-replica-period")) * 1000;
-      this.pingTimer = setInterval(() => { if (this.replicas.size && !this.link) this.feed(["PING"], -1); }, period);
-      this.pingTimer.unref();
+      this.startPingTimer();
+      // CONFIG SET repl-ping-replica-period takes effect at once (Redis's cron reads it each second).
+      this.server.config.onApply("repl-ping-replica-period", () => this.startPingTimer());
     }
     return this.backlog;
+  }
+
+  /** PING to the replicas every repl-ping-replica-period seconds, so they see the link alive. */
+  private startPingTimer(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const period = Math.max(1, this.server.config.getNumber("repl-ping-replica-period")) * 1000;
+    this.pingTimer = setInterval(() => { if (this.replicas.size && !this.link) this.feed(["PING"], -1); }, period);
+    this.pingTimer.unref();
   }
 
   private onEffect(e: Effect): void {
