@@ -43,6 +43,10 @@ export class ActiveActive {
 
   constructor(private readonly server: Server, readonly nodeId: string) {
     this.rep = new Replicator(server, nodeId);
+    // The replicator reads each written key back after its command: a pipeline run in one
+    // kernel call would show it the value after the whole pipeline, and an INCR read back
+    // after a later INCR of the same key looks like a SET, which resets the counter.
+    server.effectsPerCommand = true;
     this.secret = ActiveActive.directive(server, "crdt-secret") ?? "";
     this.credentials = {
       secret: this.secret,

@@ -67,6 +67,12 @@ export class Server {
    * their own names, so every command from clients is handed back to be looked up here.
    */
   readonly kernelRenamed: boolean;
+  /**
+   * A consumer needs each command's effects before the next command runs (CRDT replication
+   * reads the key back after every write: src/replication/replicator.ts), so the kernel
+   * hands every command back to run alone instead of a whole pipeline in one call.
+   */
+  effectsPerCommand = false;
   /** Cluster mode (cluster-enabled yes): src/cluster/cluster.ts; null otherwise. */
   readonly cluster: Cluster | null = null;
   /** WATCHed keys and the writes that touch them: src/server/watch.ts. */

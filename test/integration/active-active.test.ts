@@ -64,6 +64,16 @@ describe("active-active replication (3 processes)", () => {
     await everywhere("hits = 2", async (r) => (await r.get("hits")) === "2");
   });
 
+  it("pipelined INCRs of the same keys on two nodes at once all count (each INCR is read back alone, not after the pipeline)", async () => {
+    // A pipeline runs several INCRs of one key in one read; read back after the last of
+    // them, the first looked like a SET and reset the counter (20 of 40 survived).
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) writes.push(clients[b].incr(`piped:${i % 10}`));
+    for (let i = 0; i < 200; i++) writes.push(clients[a].incr(`piped:${i % 10}`));
+    await Promise.all(writes);
+    for (let i = 0; i < 10; i++) await everywhere(`piped:${i} = 40`, async (r) => (await r.get(`piped:${i}`)) === "40");
+  });
+
   it("INCRBYFLOAT and HINCRBYFLOAT on two nodes during a partition count both, the same text everywhere", async () => {
     await partition(async () => {
       expect(await clients[a].incrbyfloat("price", "0.1")).toBe("0.1");
