@@ -31,6 +31,23 @@ export interface RunningServer {
  */
 export async function startServer(extraArgs: string[] = [], env: Record<string, string> = {},
                                   at?: { port: number; dir: string }): Promise<RunningServer> {
+  // freePort's port can be taken by another process before the server binds it (the machine
+  // runs many test servers at once): on Redis's "Failed listening on port <ours>" line, start
+  // again on a new port, unless the caller chose the port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(extraArgs, env, at);
+    } catch (e) {
+      const lost = e instanceof PortTakenError;
+      if (!lost || at || attempt >= 3) throw lost ? new Error(e.message) : e;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startServerOnce(extraArgs: string[], env: Record<string, string>,
+                               at?: { port: number; dir: string }): Promise<RunningServer> {
   const port = at?.port ?? await freePort();
   const dir = at?.dir ?? mkdtempSync(join(tmpdir(), "lkv-test-"));
   const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...extraArgs], {
@@ -44,7 +61,11 @@ export async function startServer(extraArgs: string[] = [], env: Record<string, 
     const deadline = Date.now() + 15_000;
     const check = () => {
       if (out.includes("Ready to accept connections")) return resolve();
-      if (proc.exitCode !== null) return reject(new Error(`server exited: ${out}`));
+      if (proc.exitCode !== null) {
+        if (!at) rmSync(dir, { recursive: true, force: true });
+        const taken = out.includes(`Failed listening on port ${port} (TCP)`);
+        return reject(taken ? new PortTakenError(`server exited: ${out}`) : new Error(`server exited: ${out}`));
+      }
       if (Date.now() > deadline) return reject(new Error(`server did not start: ${out}`));
       setTimeout(check, 20);
     };
@@ -68,7 +89,6 @@ export async function startServer(extraArgs: string[] = [], env: Record<string, 
   };
 }
 
-/** Sends raw bytes and collects whatever arrives until `until` matches or the socket closes. */
 /**
  * Runs a server that must refuse to start (a bad RDB or AOF in dir): resolves with its exit
  * code (null when it was still running after 15 s and was killed) and its stdout+stderr.
@@ -86,6 +106,7 @@ export async function runExpectingExit(dir: string, args: string[] = []): Promis
   return { code, out };
 }
 
+/** Sends raw bytes and collects whatever arrives until `until` matches or the socket closes. */
 export function rawExchange(port: number, data: string | Buffer, opts: { until?: (s: string) => boolean; timeoutMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const sock = net.connect(port, "127.0.0.1");
