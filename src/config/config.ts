@@ -78,7 +78,20 @@ export const IMPLEMENTED = new Set<string>([
   "tls-prefer-server-ciphers", "tls-replication", "tls-cluster", "tls-session-caching",
   "tls-session-cache-size", "tls-session-cache-timeout", "cluster-announce-tls-port",
   // listeners and outgoing links (src/server/unix-socket.ts, src/server/tls.ts)
-  "unixsocket", "unixsocketperm", "bind-source-addr",
+  "unixsocket", "unixsocketperm", "bind-source-addr", "always-show-logo",
+  // memory, eviction, lazy free (src/server/maxmemory.ts, lazyfree.ts, client-eviction.ts)
+  "maxmemory", "maxmemory-clients", "maxmemory-eviction-tenacity", "maxmemory-samples",
+  "lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del", "lazyfree-lazy-user-del",
+  "lazyfree-lazy-user-flush", "aof-disable-auto-gc",
+  // introspection (latency monitor, slowlog, tracking, notifications, scripts)
+  "latency-monitor-threshold", "latency-tracking", "latency-tracking-info-percentiles",
+  "slowlog-log-slower-than", "slowlog-max-len", "tracking-table-max-keys", "notify-keyspace-events",
+  "busy-reply-threshold",
+  // primary/replica replication (src/repl/)
+  "replicaof", "masterauth", "masteruser", "repl-backlog-size", "repl-diskless-sync", "repl-diskless-sync-delay",
+  "repl-diskless-sync-max-replicas", "repl-ping-replica-period", "replica-announce-port",
+  "replica-ignore-maxmemory", "replica-priority", "replica-read-only", "replica-serve-stale-data",
+  "min-replicas-max-lag", "min-replicas-to-write", "propagation-error-behavior",
 ]);
 
 const byName = new Map<string, Directive>();
