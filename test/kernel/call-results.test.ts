@@ -1,20 +1,10 @@
 // Kernel.run reads a process() call's results from the kernel's results block in one go
 // (assembly/index.ts publishCallResults); they must be what the single exports answer.
 import { describe, it, expect } from "vitest";
-import { loadKernel } from "../../src/kernel/load.js";
 import { Kernel, STATUS_DONE, STATUS_HOST } from "../../src/kernel/kernel.js";
-import { slotRange } from "../../src/server/router.js";
+import { shardKernel } from "./feed.js";
 
 const te = new TextEncoder();
-
-function shardKernel(i: number, n: number): Kernel {
-  const k = loadKernel({ seed: 3 + i });
-  k.bindCommand("set", -3, 1, { firstKey: 1, lastKey: 1, keyStep: 1 });
-  k.bindCommand("get", 2, 0, { firstKey: 1, lastKey: 1, keyStep: 1 });
-  const [low, high] = slotRange(i, n);
-  k.x.setSlotRange(low, high, n);
-  return k;
-}
 
 /** Runs text through Kernel.run and returns its fields next to what the exports say. */
 function both(k: Kernel, text: string) {

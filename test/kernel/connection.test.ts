@@ -3,30 +3,15 @@
 import { describe, it, expect } from "vitest";
 import { loadKernel } from "../../src/kernel/load.js";
 import { Kernel, STATUS_DONE, STATUS_HOST } from "../../src/kernel/kernel.js";
-import { slotRange } from "../../src/server/router.js";
-
-const td = new TextDecoder();
-const te = new TextEncoder();
+import { setShard, feed } from "./feed.js";
 
 /** Bound as the host binds them: PING arity -1, ECHO 2, both keyless (ROUTE_HOST 2 | FAST 8). */
 function kernel(shard = 0, shards = 1): Kernel {
   const k = loadKernel({ seed: 3 });
   k.bindCommand("ping", -1, 2 | 8, { firstKey: 0, lastKey: 0, keyStep: 0 });
   k.bindCommand("echo", 2, 2 | 8, { firstKey: 0, lastKey: 0, keyStep: 0 });
-  const [low, high] = slotRange(shard, shards);
-  k.x.setSlotRange(low, high, shards);
+  setShard(k, shard, shards);
   return k;
-}
-
-function feed(k: Kernel, text: string) {
-  const bytes = te.encode(text);
-  const p = k.x.alloc(bytes.length);
-  k.mem.set(bytes, p);
-  const st = k.x.process(p, p + bytes.length, 0, 1_000_000);
-  const out = td.decode(k.output());
-  const consumed = k.x.consumedPos() - p;
-  k.x.free(p);
-  return { st, out, consumed };
 }
 
 describe("PING and ECHO in the kernel", () => {

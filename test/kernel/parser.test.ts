@@ -2,24 +2,11 @@
 import { describe, it, expect } from "vitest";
 import { loadKernel } from "../../src/kernel/load.js";
 import { Kernel, STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR } from "../../src/kernel/kernel.js";
-
-const td = new TextDecoder();
+import { feed } from "./feed.js";
 
 function bind(k: Kernel) {
   k.bindCommand("set", -3, 1);
   k.bindCommand("get", 2, 0);
-}
-
-/** Feeds bytes in one call; returns status, output text and bytes consumed. */
-function feed(k: Kernel, text: string | Uint8Array) {
-  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
-  const p = k.x.alloc(Math.max(bytes.length, 1));
-  k.mem.set(bytes, p);
-  const st = k.x.process(p, p + bytes.length, 0, 1_000_000);
-  const out = td.decode(k.output());
-  const consumed = k.x.consumedPos() - p;
-  k.x.free(p);
-  return { st, out, consumed };
 }
 
 describe("RESP parser", () => {

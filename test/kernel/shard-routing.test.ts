@@ -2,32 +2,11 @@
 // back to the host's router, and moving a key between two instances.
 import { describe, it, expect } from "vitest";
 import { loadKernel } from "../../src/kernel/load.js";
-import { Kernel, STATUS_DONE, STATUS_HOST } from "../../src/kernel/kernel.js";
+import { STATUS_DONE, STATUS_HOST } from "../../src/kernel/kernel.js";
+import { shardKernel, feed } from "./feed.js";
 import { keySlot, slotRange } from "../../src/server/router.js";
 
-const td = new TextDecoder();
 const te = new TextEncoder();
-
-/** A kernel owning shard i of n, with SET/GET bound (first key 1, last 1, step 1) and DBSIZE routed. */
-function shardKernel(i: number, n: number): Kernel {
-  const k = loadKernel({ seed: 7 + i });
-  k.bindCommand("set", -3, 1, { firstKey: 1, lastKey: 1, keyStep: 1 });
-  k.bindCommand("get", 2, 0, { firstKey: 1, lastKey: 1, keyStep: 1 });
-  const [low, high] = slotRange(i, n);
-  k.x.setSlotRange(low, high, n);
-  return k;
-}
-
-function feed(k: Kernel, text: string) {
-  const bytes = te.encode(text);
-  const p = k.x.alloc(bytes.length);
-  k.mem.set(bytes, p);
-  const st = k.x.process(p, p + bytes.length, 0, 1_000_000);
-  const out = td.decode(k.output());
-  const res = { st, out, start: k.x.commandStart() - p, consumed: k.x.consumedPos() - p };
-  k.x.free(p);
-  return res;
-}
 
 describe("slots", () => {
   it("keySlot matches Redis Cluster's vectors, hash tags included", () => {
