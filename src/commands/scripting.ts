@@ -300,7 +300,7 @@ export function scriptCounts(server: Server): { scripts: number; functions: numb
 
 /** Whether the script just started continues in later ticks (EXEC waits for it). */
 export function scriptPaused(server: Server): boolean {
-  return scriptingOf(server).paused;
+  return states.get(server)?.paused ?? false; // (no scripting state yet: no script)
 }
 
 /** Runs f once the paused script ends, before its client's input resumes. */

@@ -168,6 +168,9 @@ export class Gossip {
   /** Stability past the grace period: what garbage collection uses. */
   readonly gcStable = new Map<string, number>();
 
+  /** Peer messages that arrived while a Lua script was paused, in arrival order (onMessage). */
+  private readonly deferred: [string, Buffer, (m: Buffer) => void][] = [];
+
   constructor(readonly rep: Replicator, private readonly now: () => number,
               readonly opts: GossipOptions = DEFAULT_GOSSIP, epochSeed = Math.floor(now())) {
     this.epochCounter = epochSeed;
@@ -303,8 +306,28 @@ export class Gossip {
     this.out(p.send, w.done(), p.reset);
   }
 
-  /** A message from peer `from`; `reply` answers on the same path. */
+  /**
+   * A message from peer `from`; `reply` answers on the same path. While a Lua script is
+   * paused, messages wait (in arrival order) until it ends: applying one writes the keyspace.
+   */
   onMessage(from: string, msg: Buffer, reply: (m: Buffer) => void): void {
+    if (this.deferred.length > 0 || this.rep.keyspaceBusy()) {
+      this.deferred.push([from, msg, reply]);
+      if (this.deferred.length === 1) this.rep.whenKeyspaceFree(() => this.handleDeferred());
+      return;
+    }
+    this.handleMessage(from, msg, reply);
+  }
+
+  private handleDeferred(): void {
+    while (this.deferred.length > 0) {
+      if (this.rep.keyspaceBusy()) return this.rep.whenKeyspaceFree(() => this.handleDeferred());
+      const [from, msg, reply] = this.deferred.shift()!;
+      this.handleMessage(from, msg, reply);
+    }
+  }
+
+  private handleMessage(from: string, msg: Buffer, reply: (m: Buffer) => void): void {
     const r = new Reader(msg);
     switch (r.u8()) {
       case MSG_DELTA: {

@@ -17,6 +17,7 @@ import { EFFECT_COMMAND, EFFECT_HINT_FLOAT_INCR, type Effect } from "../server/e
 import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
+import { scriptPaused, afterScript } from "../commands/scripting.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
 import { alignLists, elemAlive, elemId, seqIndexOf, seqOrder, type ListElem } from "./seq.js";
@@ -81,6 +82,21 @@ export class Replicator {
       this.busy = false;
     }
     if (this.depth === 0) this.flush();
+  }
+
+  /**
+   * A Lua script paused past busy-reply-threshold (it goes on in later ticks) still owns the
+   * keyspace: nothing else may write it in between, as nothing else runs during a script in
+   * Redis (the AOF loader waits the same way).
+   */
+  keyspaceBusy(): boolean {
+    return scriptPaused(this.server);
+  }
+
+  /** Runs f now, or once the paused script has ended. */
+  whenKeyspaceFree(f: () => void): void {
+    if (scriptPaused(this.server)) afterScript(this.server, f);
+    else f();
   }
 
   private onGroup(begin: boolean): void {

@@ -74,6 +74,27 @@ describe("active-active replication (3 processes)", () => {
     for (let i = 0; i < 10; i++) await everywhere(`piped:${i} = 40`, async (r) => (await r.get(`piped:${i}`)) === "40");
   });
 
+  it("a peer's write waits for a Lua script paused past busy-reply-threshold: the script sees one value throughout", async () => {
+    await clients[a].config("set", "busy-reply-threshold", "100");
+    try {
+      await clients[a].set("script:k", "before");
+      await everywhere("script:k", async (r) => (await r.get("script:k")) === "before");
+      // Reads the key, spins ~1.5 s (paused past the threshold: later ticks), reads it again.
+      const script = clients[a].eval(`
+        local first = redis.call('get', KEYS[1])
+        local t = redis.call('time')
+        local start = t[1] * 1000000 + t[2]
+        repeat local n = redis.call('time') until n[1] * 1000000 + n[2] - start > 1500000
+        return {first, redis.call('get', KEYS[1])}`, 1, "script:k");
+      await new Promise((r) => setTimeout(r, 300));
+      await clients[b].set("script:k", "from-b");
+      expect(await script).toEqual(["before", "before"]);
+      await everywhere("script:k from b", async (r) => (await r.get("script:k")) === "from-b");
+    } finally {
+      await clients[a].config("set", "busy-reply-threshold", "5000");
+    }
+  });
+
   it("INCRBYFLOAT and HINCRBYFLOAT on two nodes during a partition count both, the same text everywhere", async () => {
     await partition(async () => {
       expect(await clients[a].incrbyfloat("price", "0.1")).toBe("0.1");
