@@ -90,6 +90,26 @@ async function startServerOnce(extraArgs: string[], env: Record<string, string>,
 }
 
 /**
+ * Servers a describe block starts as it goes, each with a connected client, all stopped by
+ * stopAll() (its afterAll), last started first.
+ */
+export function serverGroup(baseArgs: string[] = []) {
+  const cleanup: (() => Promise<void>)[] = [];
+  return {
+    async start(args: string[] = []): Promise<{ srv: RunningServer; r: Redis }> {
+      const srv = await startServer([...baseArgs, ...args]);
+      cleanup.push(() => srv.stop());
+      const r = await connectClient(srv.port);
+      cleanup.push(async () => r.disconnect());
+      return { srv, r };
+    },
+    async stopAll(): Promise<void> {
+      for (const f of cleanup.splice(0).reverse()) await f();
+    },
+  };
+}
+
+/**
  * Runs a server that must refuse to start (a bad RDB or AOF in dir): resolves with its exit
  * code (null when it was still running after 15 s and was killed) and its stdout+stderr.
  */

@@ -4,7 +4,7 @@
 // double it, and it shrinks back once no replica needs the old bytes.
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
-import { startServer, connectClient, freePort, type RunningServer } from "../helpers/server.js";
+import { serverGroup, freePort } from "../helpers/server.js";
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -18,16 +18,9 @@ const num = async (r: Redis, section: string, name: string) =>
   Number((await r.info(section)).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]);
 
 describe("shared replication buffer", { timeout: 90_000 }, () => {
-  const cleanup: (() => Promise<void>)[] = [];
-  afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
-
-  async function server(args: string[] = []): Promise<{ srv: RunningServer; r: Redis }> {
-    const srv = await startServer(["--enable-debug-command", "yes", ...args]);
-    cleanup.push(() => srv.stop());
-    const r = await connectClient(srv.port);
-    cleanup.push(async () => r.disconnect());
-    return { srv, r };
-  }
+  const servers = serverGroup(["--enable-debug-command", "yes"]);
+  afterAll(() => servers.stopAll());
+  const server = (args: string[] = []) => servers.start(args);
 
   it("grows past repl-backlog-size while a replica's RDB is on the way, counted once for two such replicas, and shrinks when they leave", async () => {
     const { srv: primary, r: m } = await server(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--repl-backlog-size", "16384"]);

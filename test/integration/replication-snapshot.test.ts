@@ -6,7 +6,7 @@
 import { describe, it, expect, afterAll } from "vitest";
 import { execFileSync } from "node:child_process";
 import type Redis from "ioredis";
-import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
+import { serverGroup, type RunningServer } from "../helpers/server.js";
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -29,16 +29,9 @@ function children(srv: RunningServer): number[] {
 }
 
 describe("full resync snapshot", { timeout: 90_000 }, () => {
-  const cleanup: (() => Promise<void>)[] = [];
-  afterAll(async () => { for (const f of cleanup.reverse()) await f(); });
-
-  async function server(args: string[] = []): Promise<{ srv: RunningServer; r: Redis }> {
-    const srv = await startServer(["--enable-debug-command", "yes", ...args]);
-    cleanup.push(() => srv.stop());
-    const r = await connectClient(srv.port);
-    cleanup.push(async () => r.disconnect());
-    return { srv, r };
-  }
+  const servers = serverGroup(["--enable-debug-command", "yes"]);
+  afterAll(() => servers.stopAll());
+  const server = (args: string[] = []) => servers.start(args);
 
   for (const diskless of ["yes", "no"]) {
     it(`diskless ${diskless}: while rdb-key-save-delay paces the sync, the slot is taken, clients are served, and later writes follow the payload`, async () => {
