@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { setAcked } from "../helpers/cluster-write.js";
 
 const NODE_TIMEOUT = 3000;
 
@@ -34,20 +35,6 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${mismatch}`);
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Retries a cluster write until it is acknowledged. */
-async function setAcked(cluster: Cluster, key: string, value: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      expect(await cluster.set(key, value)).toBe("OK");
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 }
 

@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { setAcked } from "../helpers/cluster-write.js";
 
 const redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].find((p) => existsSync(p));
 const inCI = process.env.CI === "true" || process.env.CI === "1";
@@ -50,20 +51,6 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Retries a cluster write until it is acknowledged (the slot's primary may be failing over). */
-async function setAcked(cluster: Cluster, key: string, value: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      expect(await cluster.set(key, value)).toBe("OK");
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 }
 
