@@ -20,14 +20,33 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port no one listens on now, for a server about to start. Chosen at random in 10000-19999,
+ * below Linux's ephemeral range (32768-60999): a port the kernel hands out for `listen(0)`
+ * comes from the pool every outgoing connection draws from too, so with many test servers and
+ * clients at once it was sometimes taken between this probe and the server's bind. port + 10000
+ * (the default cluster and CRDT bus port) must be free as well, and stays below 65536. A port
+ * is handed out once per process: callers often take several before starting any server.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10000 + Math.floor(Math.random() * 10000);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port) && await canListen(port + 10000)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("freePort: no free port pair found in 10000-19999");
+}
+
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
 }
 
