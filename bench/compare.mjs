@@ -313,6 +313,7 @@ async function memory(lines) {
   row("  INFO used_memory MiB", (m) => String(m.strings.usedMemory));
   row("  RSS MiB after writing every key again", (m) => String(m.strings.rssAfterRewrite));
   row("100k hashes of 10 fields: RSS MiB (idle)", (m) => `${m.hashes.rss} (${m.hashes.idleRss})`);
+  row("  RSS bytes per hash above idle", (m) => String(Math.round(((m.hashes.rss - m.hashes.idleRss) * 2 ** 20) / hashes)));
   row("  INFO used_memory MiB", (m) => String(m.hashes.usedMemory));
   return out;
 }

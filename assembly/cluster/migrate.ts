@@ -119,7 +119,7 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
       e.setStringBytes(p + 4, <usize>load<u32>(p));
     }
   } else if (e.type == OBJ_HASH) {
-    const hv = new HashValue();
+    const hv = HashValue.initIn(e);
     const n = load<u32>(p);
     p += 4;
     for (let i: u32 = 0; i < n; i++) {
@@ -131,7 +131,6 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
       p = vp + vl;
       hv.set(kp, kl, vp, vl);
     }
-    e.hashVal = hv;
   }
   if (expireAt >= 0) setExpire(db, e, expireAt);
 }

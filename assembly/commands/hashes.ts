@@ -60,7 +60,7 @@ function hashLookupWriteOrCreate(): Entry | null {
   if (e == null) {
     e = dbAdd(db, kp, kl);
     e.type = OBJ_HASH;
-    e.hashVal = new HashValue();
+    HashValue.initIn(e);
     return e;
   }
   if (e.type != OBJ_HASH) { addError(ERR_WRONGTYPE); return null; }

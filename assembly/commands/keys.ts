@@ -216,7 +216,7 @@ function copyCommand(): void {
     if (src.isInt) dst.intVal = src.intVal;
     else dst.setStringBytes(src.strPtr(), strLen);
   } else if (src.type == OBJ_HASH) {
-    dst.hashVal = src.hashVal!.clone();
+    src.hashVal!.cloneInto(dst);
   }
   if (src.expireAt >= 0) setExpire(dstDb, dst, src.expireAt);
   addDirty(1);

@@ -6,7 +6,7 @@
 // The block is not a GC object (@unmanaged: no 16-byte runtime header), so a key costs
 // one TLSF block: 64 bytes for a 10-byte key with a 10-byte value. Its lifetime is explicit:
 // unlinking retires it and retireFree() (after the command, keyspace.ts) frees it; the value
-// object it holds (a long string's buffer, a HashValue) is pinned for the GC while held.
+// object it holds (a long string's buffer, a hash's listpack or table) is pinned for the GC while held.
 //
 //   offset 0                 fields (offsetof<Entry>() = 24 bytes)
 //   offset 24                value area, valCap bytes (at least 8):
@@ -16,7 +16,9 @@
 //                              string not inline, hash: the held value object's address
 //                                (bit REF): a long string's bytes (str: long values,
 //                                values grown in place by APPEND/SETRANGE/SETBIT...), or
-//                                the hash's HashValue (hashVal); pinned (__pin) while held
+//                                a hash's listpack block, or with bit TABLE its HashTable
+//                                (hashVal is a view of the entry: hash-value.ts); pinned
+//                                (__pin) while held
 //   offset 24 + valCap       the key's bytes (keyLen of them)
 //
 // A TTL is not a field: an entry with one has bit EXPIRE and its expire time and position
@@ -35,7 +37,8 @@
 //             when short, as Redis's unshared copy is RAW, not EMBSTR), inline (the string
 //             is in the value area), linked (in a db's dict, accounted), pending (queued
 //             for re-accounting after a write), expire (has a TTL), ref (the value area
-//             holds a value object's address)
+//             holds a value object's address), table (a hash's value object is its
+//             HashTable, not a listpack block)
 //   valCap    bytes of the value area; valLen: an inline string's length
 //
 // No cached hash: the dict compares lengths, then bytes, and re-hashes a key when it moves
@@ -68,6 +71,7 @@ const BIT_LINKED: u8 = 8;
 const BIT_PENDING: u8 = 16;
 const BIT_EXPIRE: u8 = 32;
 const BIT_REF: u8 = 64;
+const BIT_TABLE: u8 = 128;
 
 /** The current background snapshot's number (persistence/bgsave.ts); new entries carry it. */
 export let snapshotEpoch: u32 = 0;
@@ -115,7 +119,7 @@ export function valueAreaFor(len: usize): usize {
       const old = load<usize>(this.areaPtr);
       if (old == p) return;
       if (old >= __heap_base) __unpin(old);
-      this.bits &= ~BIT_REF;
+      this.bits &= ~(BIT_REF | BIT_TABLE);
       store<i64>(this.areaPtr, 0);
     }
     if (p == 0) return;
@@ -131,9 +135,9 @@ export function valueAreaFor(len: usize): usize {
   /** Moves the value object (or the value area's word: an int or a handle) from another entry, no re-pinning. */
   takeValueFrom(from: Entry): void {
     this.dropRef();
-    this.bits = (this.bits & ~(BIT_INLINE | BIT_REF)) | (from.bits & BIT_REF);
+    this.bits = (this.bits & ~(BIT_INLINE | BIT_REF | BIT_TABLE)) | (from.bits & (BIT_REF | BIT_TABLE));
     store<i64>(this.areaPtr, load<i64>(from.areaPtr));
-    from.bits &= ~BIT_REF;
+    from.bits &= ~(BIT_REF | BIT_TABLE);
     store<i64>(from.areaPtr, 0);
   }
 
@@ -197,15 +201,13 @@ export function valueAreaFor(len: usize): usize {
     store<i32>(this.areaPtr, h);
   }
 
-  /** A hash's value. */
-  get hashVal(): HashValue | null {
-    return this.type == OBJ_HASH ? changetype<HashValue | null>(this.val) : null;
+  /** A hash's value: a view of this entry (hash-value.ts), null for another type. */
+  @inline get hashVal(): HashValue | null {
+    return this.type == OBJ_HASH ? changetype<HashValue>(this) : null;
   }
-  set hashVal(h: HashValue | null) {
-    this.dropRef();
-    this.bits &= ~BIT_INLINE;
-    this.val = changetype<ArrayBuffer | null>(h);
-  }
+  /** A hash whose held value object is its HashTable (else a listpack block, or none: empty). */
+  @inline get isHashTable(): bool { return (this.bits & BIT_TABLE) != 0; }
+  @inline set isHashTable(on: bool) { this.bits = on ? this.bits | BIT_TABLE : this.bits & ~BIT_TABLE; }
 
   /**
    * A string value's bytes as a buffer of its own (not for an int-encoded value): an

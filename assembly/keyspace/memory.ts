@@ -39,12 +39,13 @@ const EXPIRE_SLOT_BYTES: i64 = 32;
 
 /** Bytes of a hash value; a large one is sampled (O(1), like MEMORY USAGE's SAMPLES). */
 function hashValueBytes(h: HashValue): i64 {
+  // No object around either encoding: the entry holds the listpack block or the table.
   const lp = h.lp;
-  if (lp != null) return blockBytes(40) + blockBytes(<i64>lp.byteLength);
+  if (lp != null) return lp.byteLength == 0 ? 0 : blockBytes(<i64>lp.byteLength);
   const ht = h.ht!;
   const dense = ht.dense;
   const n = dense.length;
-  let total: i64 = 96 + (<i64>ht.dict.t0.length + <i64>dense.length) * 4;
+  let total: i64 = 48 + (<i64>ht.dict.t0.length + <i64>dense.length) * 4;
   const t1 = ht.dict.t1;
   if (t1 != null) total += <i64>t1.length * 4;
   if (n == 0) return total;

@@ -571,3 +571,54 @@ describe("HSCAN", () => {
     for (let i = 0; i < 300; i++) expect(seen.has(`keep${i}`), `keep${i}`).toBe(true);
   });
 });
+
+describe("a hash's value held in its key's entry (no object around it)", () => {
+  it("RENAME and COPY move or copy both encodings; the copy is independent of its source", () => {
+    const small = ["hset", "s"];
+    for (let i = 0; i < 5; i++) small.push(`f${i}`, `v${i}`);
+    run(k, small);
+    const big = ["hset", "b"];
+    for (let i = 0; i < 200; i++) big.push(`f${i}`, `v${i}`);
+    run(k, big);
+    expect(run(k, ["object", "encoding", "s"])).toBe("listpack");
+    expect(run(k, ["object", "encoding", "b"])).toBe("hashtable");
+    for (const key of ["s", "b"]) {
+      run(k, ["hkeys", key]);
+      expect(run(k, ["rename", key, `${key}2`])).toBe("OK");
+      expect(run(k, ["copy", `${key}2`, `${key}3`])).toBe(1);
+      run(k, ["hset", `${key}2`, "f0", "changed", "extra", "x"]);
+      expect(run(k, ["hget", `${key}3`, "f0"])).toBe("v0");
+      expect(run(k, ["hexists", `${key}3`, "extra"])).toBe(0);
+      expect(run(k, ["hget", `${key}2`, "f0"])).toBe("changed");
+      expect(run(k, ["object", "encoding", `${key}3`])).toBe(key === "s" ? "listpack" : "hashtable");
+    }
+    expect(run(k, ["hlen", "s2"])).toBe(6);
+    expect(run(k, ["hlen", "s3"])).toBe(5);
+    expect(run(k, ["hlen", "b3"])).toBe(200);
+  });
+
+  it("a hash deleted and created again under the same key reads only its new pairs", () => {
+    for (let round = 0; round < 20; round++) {
+      const args = ["hset", "h"];
+      const n = 3 + (round % 4);
+      for (let i = 0; i < n; i++) args.push(`r${round}f${i}`, "v".repeat(1 + ((round * 7 + i) % 30)));
+      run(k, args);
+      // Walk it to the end (pairAt's cursor), then draw single fields at random.
+      expect(run(k, ["hkeys", "h"])).toHaveLength(n);
+      for (let j = 0; j < 10; j++) expect(run(k, ["hrandfield", "h"])).toMatch(new RegExp(`^r${round}f\\d$`));
+      expect(run(k, ["hdel", "h", ...Array.from({ length: n }, (_, i) => `r${round}f${i}`)])).toBe(n);
+      expect(run(k, ["exists", "h"])).toBe(0);
+    }
+  });
+
+  it("a listpack emptied field by field and refilled keeps its pairs", () => {
+    const args = ["hset", "h"];
+    for (let i = 0; i < 100; i++) args.push(`field${i}`, "x".repeat(60));
+    run(k, args);
+    for (let i = 0; i < 99; i++) expect(run(k, ["hdel", "h", `field${i}`])).toBe(1);
+    expect(run(k, ["hgetall", "h"])).toEqual(["field99", "x".repeat(60)]);
+    run(k, ["hset", "h", "a", "1", "b", "22"]);
+    expect(run(k, ["hgetall", "h"])).toEqual(["field99", "x".repeat(60), "a", "1", "b", "22"]);
+    expect(run(k, ["object", "encoding", "h"])).toBe("listpack");
+  });
+});
