@@ -303,20 +303,28 @@ export class Tls {
   }
 
   /**
-   * CONFIG SET tls-port (Redis's applyTLSPort): configures TLS if it was not, closes the
-   * old listener and opens the new one. Binding completes after the reply; a failure is logged.
+   * CONFIG SET tls-port (Redis's applyTLSPort → changeListenPort): configures TLS if it was
+   * not, binds the new port and only then closes the old listener, so a port that cannot be
+   * bound leaves the old one serving (CONFIG SET's rollback then asks for the port still
+   * listened on: a no-op). CONFIG SET answers once binding is done (noteListenerMove).
    */
   private changePort(port: number): void {
     if (!this.server.listening) return; // start-up: start() does it
     if (!this.configured) this.configure();
-    const oldPort = this.port;
-    this.close();
     const server = this.server;
-    server.port = server.tcpPort;
-    if (port === 0) return;
-    noteListenerMove(server, "tls-port", oldPort, this.listen(port, server.config.getString("bind")).then(() => {
+    if (port !== 0 && port === this.port) return;
+    if (port === 0) {
+      void this.close();
+      server.port = server.tcpPort;
+      return;
+    }
+    const old = this.listeners;
+    const bound = listenAll(() => this.createListener(), port, server.config.getString("bind"), "TLS").then((group) => {
+      void old?.close();
+      this.listeners = group;
       server.port = server.tcpPort || this.port;
-    }));
+    });
+    noteListenerMove(server, "tls-port", this.port, bound);
   }
 
   /** Stops listening (at once: a handshake still under way must not hold up shutdown). */

@@ -4,6 +4,7 @@
 // tls-protocols / tls-ciphers / tls-prefer-server-ciphers directives through CONFIG SET,
 // a TLS-only server (port 0), moving the tls-port, and a replica linked over TLS.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import net from "node:net";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -206,6 +207,28 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
     expect(await tlsPing(moved, withCert())).toBe("+PONG");
     expect(await plain.config("SET", "tls-port", String(tlsPort))).toBe("OK");
     expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
+  });
+
+  it("CONFIG SET tls-port to a port in use fails and the old TLS listener never stops serving", async () => {
+    // Redis binds the new port before closing the old one. Closing first and re-binding on
+    // rollback left a moment with no TLS listener around the error reply (networking.tcl's
+    // "CONFIG SET port number" saw its connection refused): probe the port all along.
+    const refused = (port: number) => new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => { s.destroy(); resolve(false); });
+      s.on("error", () => resolve(true));
+    });
+    let refusals = 0;
+    for (let round = 0; round < 10; round++) {
+      let answered = false;
+      const reply = plain.config("SET", "tls-port", String(srv.port)).then(() => "OK", (e: Error) => e.message)
+        .finally(() => { answered = true; });
+      while (!answered) if (await refused(tlsPort)) refusals++;
+      expect(await reply).toMatch(/^ERR CONFIG SET failed \(possibly related to argument 'tls-port'\) - Unable to listen on this port/);
+      if (await refused(tlsPort)) refusals++;
+    }
+    expect(refusals).toBe(0);
+    expect(await tlsPing(tlsPort, withCert())).toBe("+PONG");
+    expect(await plain.config("GET", "tls-port")).toEqual(["tls-port", String(tlsPort)]);
   });
 
   it("CONFIG SET bind moves the tls-port's listener too", async () => {
