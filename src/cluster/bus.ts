@@ -1,31 +1,31 @@
 // The cluster bus: how nodes learn about each other, agree on slot ownership and notice a
 // node that stopped answering. It listens on cluster-port (default port + 10000, where
-// redis-cli --cluster and CLUSTER MEET expect it) and speaks newline-delimited JSON, not
-// Redis's binary bus format: only LatticeKV nodes talk on it, clients never do. With
-// tls-cluster yes it is TLS both ways (the transport is BusHooks' createListener and dial:
-// src/server/tls.ts), and `port` is a node's tls-port, `pport` its plain-text one.
+// redis-cli --cluster and CLUSTER MEET expect it) and speaks Redis Cluster's own binary bus
+// protocol (src/cluster/wire.ts: clusterMsg, version 1), so redis-server 7.0 nodes and
+// LatticeKV nodes can be members of one cluster. With tls-cluster yes it is TLS both ways (the
+// transport is BusHooks' createListener and dial: src/server/tls.ts), and `port` is a node's
+// tls-port, `pport` its plain-text one.
 //
-// Messages (one JSON object per line):
-//   meet / ping  -> answered with pong on the same connection
-//   every message carries the sender (id, address, configEpoch, the slot ranges it claims),
-//   the sender's currentEpoch, and gossip: the other nodes it knows and whether it
-//   suspects them (pfail).
+// Messages: MEET / PING are answered with a PONG on the same connection; every message's
+// header carries the sender (id, ports, flags, configEpoch, the slots it claims, its master),
+// the sender's currentEpoch; PING/PONG/MEET carry gossip: other nodes it knows and whether
+// it suspects them (PFAIL/FAIL flags).
 // Rules, as Redis's cluster.c:
-//   - a node unknown to us is accepted only through meet, or through gossip from a node we
-//     already know (then we handshake with it);
+//   - a node unknown to us is accepted only through MEET, or through gossip from a node we
+//     already know (then we MEET it);
 //   - a slot claimed by a node with a greater configEpoch than its current owner's moves to
 //     it (clusterUpdateSlotsConfigWith); a node's own claim is authoritative for its slots;
 //   - two masters with the same configEpoch: the one with the smaller id keeps it, the
 //     other takes a new epoch (clusterHandleConfigEpochCollision);
-//   - a node that did not answer a ping for cluster-node-timeout is suspected (fail?), and
-//     marked failed (fail) once a majority of the masters suspect it; the node that sees the
-//     majority tells everyone (a "fail" message);
+//   - a node that did not answer a ping for cluster-node-timeout is suspected (PFAIL), and
+//     marked failed (FAIL) once a majority of the masters suspect it; the node that sees the
+//     majority tells everyone (a FAIL message);
 //   - a replica announces its master (and advertises its master's slots and configEpoch);
 //     a master whose slots all went to a node with a greater configEpoch (its replica won a
 //     failover) becomes that node's replica (clusterUpdateSlotsConfigWith);
 //   - a node that claims slots we know to belong to a node with a greater configEpoch is sent
-//     an "update" about that node, so a master returning after a failover learns of it;
-//   - failover elections ("auth-request" / "auth-ack") and manual failover ("mfstart") are
+//     an UPDATE about that node, so a master returning after a failover learns of it;
+//   - failover elections (AUTH_REQUEST / AUTH_ACK) and manual failover (MFSTART) are
 //     src/cluster/failover.ts's; the bus carries them.
 import net from "node:net";
 import tls from "node:tls";
@@ -34,46 +34,10 @@ import type { ClusterNode, ClusterState } from "./state.js";
 import { CLUSTER_SLOTS } from "./state.js";
 import { log } from "../server/log.js";
 import { listenAll, type ListenerGroup } from "../server/listeners.js";
-
-interface WireNode { id: string; ip: string; port: number; cport: number; pfail?: boolean;
-  /** The plain-text port in a TLS cluster (0: none), as Redis's header and gossip carry it. */
-  pport?: number }
-/** Every message's header: who sends it and the configuration it advertises. */
-export interface WireSender extends WireNode {
-  /** Its own configEpoch, or its master's if it is a replica (Redis's header does the same). */
-  configEpoch: number;
-  /** The slots it claims: its own, or its master's if it is a replica. */
-  slots: [number, number][];
-  /** Its master's id when it is a replica. */
-  master: string | null;
-  /** Its replication offset. */
-  offset: number;
-  /** A master paused for a manual failover (CLUSTERMSG_FLAG0_PAUSED). */
-  paused?: boolean;
-  /** cluster-replica-no-failover yes on the sender (CLUSTER_NODE_NOFAILOVER). */
-  noFailover?: boolean;
-  /** A failover auth request from a manual failover: vote even though the master is up. */
-  forceAck?: boolean;
-  /** Its active-active group (cluster-group) and CRDT bus port: group.ts. */
-  group?: string;
-  crdtPort?: number;
-  /** Its cluster-announce-hostname, when set (Redis's hostname ping extension). */
-  hostname?: string;
-}
-export type MessageType = "meet" | "ping" | "pong" | "fail" | "auth-request" | "auth-ack" | "mfstart" | "update" |
-  "publish" | "publishshard";
-export interface Message {
-  type: MessageType;
-  sender: WireSender;
-  currentEpoch: number;
-  gossip: WireNode[];
-  /** fail: the failing node's id. */
-  about?: string;
-  /** update: a node's newer configuration. */
-  update?: { id: string; configEpoch: number; slots: [number, number][] };
-  /** publish / publishshard: channel and message, base64 (they are binary). */
-  publish?: { channel: string; message: string };
-}
+import { decode, encode, FrameReader, WireError, TYPE_NUMBER, NODE_MASTER, NODE_SLAVE, NODE_PFAIL, NODE_FAIL,
+  NODE_MYSELF, NODE_NOFAILOVER, NODE_MIGRATE_TO, NODE_NOADDR, type Message, type MessageType, type WireNode,
+  type WireSender } from "./wire.js";
+export type { Message, MessageType, WireSender } from "./wire.js";
 
 /** What the bus needs from the rest of the cluster code (src/cluster/cluster.ts). */
 export interface BusHooks {
@@ -92,6 +56,10 @@ export interface BusHooks {
   onMfStart(sender: ClusterNode): void;
   /** Flags and fields this node's header carries now. */
   headerFlags(): { paused?: boolean; forceAck?: boolean; group?: string; crdtPort?: number; hostname?: string };
+  /** cluster-announce-ip ("" when unset: peers take the address our messages come from). */
+  announcedIp(): string;
+  /** cluster_state as this node sees it, for the header's state byte. */
+  clusterOk(): boolean;
   /** Runs after the bus's own periodic work (failover, the replica's link). */
   cron(now: number): void;
   /** cluster-allow-replica-migration: a master emptied by slot moves follows their new owner. */
@@ -238,7 +206,7 @@ export class ClusterBus {
    * SPUBLISH only the nodes of this shard: its master and the master's replicas.
    */
   publish(channel: Buffer, message: Buffer, shard: boolean): void {
-    const extra: Partial<Message> = { publish: { channel: channel.toString("base64"), message: message.toString("base64") } };
+    const extra: Partial<Message> = { publish: { channel, message } };
     if (!shard) return this.broadcast("publish", extra);
     const master = this.state.myself.master ?? this.state.myself;
     for (const n of this.state.nodes.values()) {
@@ -282,7 +250,7 @@ export class ClusterBus {
           link.socket.destroy();
           continue;
         }
-        if (n.pingSent === 0 && now - n.pongReceived > Math.min(1000, timeout / 2)) this.send(link, n.handshake ? "meet" : "ping");
+        if (n.pingSent === 0 && now - n.pongReceived > Math.min(1000, timeout / 2)) this.send(link, n.handshake || n.meet ? "meet" : "ping");
       }
       if (n.pingSent && now - n.pingSent > timeout && !n.pfail && !n.fail && !n.handshake) {
         n.pfail = true;
@@ -339,9 +307,9 @@ export class ClusterBus {
     // A TLS link is usable once its handshake is done (the peer checked our certificate).
     socket.on(socket instanceof tls.TLSSocket ? "secureConnect" : "connect", () => {
       link.connected = true;
-      this.send(link, n.handshake ? "meet" : "ping");
+      this.send(link, n.handshake || n.meet ? "meet" : "ping");
     });
-    this.readLines(socket, (msg) => this.receive(msg, socket, n));
+    this.readFrames(socket, (msg) => this.receive(msg, socket, n));
     const drop = () => {
       if (this.links.get(n) === link) this.links.delete(n);
     };
@@ -352,27 +320,28 @@ export class ClusterBus {
   private accept(socket: net.Socket): void {
     this.inbound.set(socket, { socket, node: null, createTime: Date.now() });
     socket.setNoDelay(true);
-    this.readLines(socket, (msg) => this.receive(msg, socket, null));
+    this.readFrames(socket, (msg) => this.receive(msg, socket, null));
     socket.on("error", () => this.inbound.delete(socket));
     socket.on("close", () => this.inbound.delete(socket));
   }
 
-  private readLines(socket: net.Socket, onMessage: (m: Message) => void): void {
-    let buf = "";
-    socket.on("data", (d) => {
-      buf += d.toString("latin1");
-      // A peer that sends megabytes without a newline is not a LatticeKV node.
-      if (buf.length > 16 << 20) { socket.destroy(); return; }
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        let msg: Message;
-        try { msg = JSON.parse(line) as Message; } catch { socket.destroy(); return; }
-        if (!msg || typeof msg !== "object" || !msg.sender || typeof msg.sender.id !== "string") { socket.destroy(); return; }
-        onMessage(msg);
+  /** Splits a link's bytes into messages (clusterReadHandler + clusterProcessPacket's checks). */
+  private readFrames(socket: net.Socket, onMessage: (m: Message) => void): void {
+    const reader = new FrameReader((frame) => {
+      let msg: Message;
+      try {
+        msg = decode(frame, peerIp(socket));
+      } catch (e) {
+        // A message of another version or with a wrong length is ignored, as Redis does.
+        if (e instanceof WireError) { log("warning", e.message); return; }
+        throw e;
       }
+      onMessage(msg);
+    }, (e) => {
+      log("warning", e.message);
+      socket.destroy();
     });
+    socket.on("data", (d: Buffer) => reader.push(d));
   }
 
   private header(): WireSender {
@@ -383,6 +352,7 @@ export class ClusterBus {
     return {
       id: me.id, ip: me.ip, port: me.port, pport: me.pport, cport: me.cport, configEpoch: st.epochOf(me),
       slots: st.claimRangesOf(owner), master: me.master?.id ?? null, offset: this.hooks.replOffset(),
+      flags: nodeFlags(me), state: this.hooks.clusterOk() ? 0 : 1,
       ...this.hooks.headerFlags(),
       ...(me.noFailover ? { noFailover: true } : {}),
     };
@@ -394,19 +364,20 @@ export class ClusterBus {
     // A publish carries the header only, as Redis's clusterSendPublish.
     if (type !== "publish" && type !== "publishshard") for (const n of this.state.nodes.values()) {
       if (n.myself || n.handshake) continue;
-      gossip.push({ id: n.id, ip: n.ip, port: n.port, pport: n.pport, cport: n.cport, pfail: n.pfail || n.fail });
+      gossip.push({ id: n.id, ip: n.ip, port: n.port, pport: n.pport, cport: n.cport, flags: nodeFlags(n),
+        pingSent: Math.floor(n.pingSent / 1000), pongReceived: Math.floor(n.pongReceived / 1000) });
     }
     const msg: Message = { type, sender: this.header(), currentEpoch: this.state.currentEpoch, gossip, ...extra };
     if ("socket" in link && (type === "ping" || type === "meet")) link.node.pingSent = Date.now();
     bump(this.state.stats.sent, type);
-    socket.write(JSON.stringify(msg) + "\n");
+    socket.write(encode(msg, this.hooks.announcedIp()));
   }
 
   // ---- receiving --------------------------------------------------------------------------
 
   private receive(msg: Message, socket: net.Socket, linkNode: ClusterNode | null): void {
     const st = this.state;
-    if (this.dropFilter >= 0 && REDIS_TYPE[msg.type] === this.dropFilter) {
+    if (this.dropFilter >= 0 && TYPE_NUMBER[msg.type] === this.dropFilter) {
       log("warning", "Dropping packet that matches debug drop filter");
       return;
     }
@@ -430,11 +401,21 @@ export class ClusterBus {
       // silent (no further pings) and us suspected.
       if (msg.type === "ping") this.send(socket, "pong");
       if (msg.type !== "meet") return;
-      const ip = msg.sender.ip || (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+      const ip = msg.sender.ip || peerIp(socket);
       sender = st.addNode(msg.sender.id, ip, msg.sender.port, msg.sender.cport);
       log("notice", `Node ${sender.id} met us at ${ip}:${sender.port}`);
     }
     if (sender.myself) return;
+    // The address other nodes reach us at, learnt from the socket a MEET arrived on, unless
+    // cluster-announce-ip says it (Redis: "We use incoming MEET messages in order to set the
+    // address for 'myself'").
+    if (msg.type === "meet" && !this.hooks.announcedIp()) {
+      const local = (socket.localAddress ?? "").replace(/^::ffff:/, "");
+      if (local && local !== st.myself.ip) {
+        st.myself.ip = local;
+        log("warning", `IP address for this node updated to ${local}`);
+      }
+    }
     // Not saved in nodes.conf: every header says it again (nodeUpdateAddressIfNeeded).
     sender.pport = wirePort(msg.sender.pport);
     if (linkNode === null) this.setInboundNode(socket, sender);
@@ -442,6 +423,7 @@ export class ClusterBus {
     const now = Date.now();
     sender.pongReceived = now;
     sender.pingSent = 0;
+    if (msg.type === "pong") sender.meet = false;
     sender.pfail = false;
     if (sender.fail) this.clearFailureIfNeeded(sender, now);
     this.failReports.delete(sender);
@@ -483,7 +465,7 @@ export class ClusterBus {
         }
         break;
       }
-      case "auth-request":
+      case "auth-req":
         this.hooks.onAuthRequest(sender, msg, () => this.send(socket, "auth-ack"));
         break;
       case "auth-ack":
@@ -494,9 +476,7 @@ export class ClusterBus {
         break;
       case "publish":
       case "publishshard":
-        if (msg.publish && typeof msg.publish.channel === "string" && typeof msg.publish.message === "string") {
-          this.hooks.onPublish(Buffer.from(msg.publish.channel, "base64"), Buffer.from(msg.publish.message, "base64"), msg.type === "publishshard");
-        }
+        if (msg.publish) this.hooks.onPublish(msg.publish.channel, msg.publish.message, msg.type === "publishshard");
         break;
     }
     this.hooks.changed();
@@ -614,10 +594,11 @@ export class ClusterBus {
     if (!n) {
       // Introduced by a node we know: handshake with it (Redis's clusterStartHandshake),
       // unless we were told to forget it lately.
-      if ((this.forgotten.get(g.id) ?? 0) > now) return;
+      if ((this.forgotten.get(g.id) ?? 0) > now || (g.flags ?? 0) & NODE_NOADDR) return;
       for (const x of st.nodes.values()) if (x.ip === g.ip && x.port === g.port) return;
       n = st.addNode(g.id, g.ip, g.port, g.cport);
       n.pport = wirePort(g.pport);
+      n.meet = true;
       this.connect(n);
       return;
     }
@@ -634,11 +615,21 @@ export class ClusterBus {
   }
 }
 
-/** Redis's CLUSTERMSG_TYPE_* numbers, for DEBUG DROP-CLUSTER-PACKET-FILTER. */
-const REDIS_TYPE: Record<MessageType, number> = {
-  ping: 0, pong: 1, meet: 2, fail: 3, publish: 4, "auth-request": 5, "auth-ack": 6, update: 7, mfstart: 8,
-  publishshard: 10,
-};
+/** A node's CLUSTER_NODE_* flags as the bus header and gossip entries carry them. */
+function nodeFlags(n: ClusterNode): number {
+  let f = n.master ? NODE_SLAVE : NODE_MASTER;
+  if (n.myself) f |= NODE_MYSELF;
+  if (n.pfail && !n.fail) f |= NODE_PFAIL;
+  if (n.fail) f |= NODE_FAIL;
+  if (n.noFailover) f |= NODE_NOFAILOVER;
+  if (n.migrateTo) f |= NODE_MIGRATE_TO;
+  return f;
+}
+
+/** The address a peer's socket comes from (an IPv4-mapped IPv6 address as plain IPv4). */
+function peerIp(socket: net.Socket): string {
+  return (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+}
 
 /** A peer's slot ranges, kept within 0..16383. */
 function clampRanges(ranges: [number, number][] | undefined): [number, number][] {

@@ -56,7 +56,7 @@ export class Cluster {
   async start(): Promise<void> {
     const cfg = this.server.config;
     const file = ClusterState.configPath(cfg.getString("dir"), cfg.getString("cluster-config-file"));
-    const ip = cfg.getString("cluster-announce-ip") || "127.0.0.1";
+    const ip = cfg.getString("cluster-announce-ip");
     const plainPort = this.server.tcpPort, tlsPort = tlsOf(this.server).port;
     const cport = busListenPort(cfg, plainPort, tlsPort);
     const announced = deriveAnnouncedPorts(cfg, plainPort, tlsPort);
@@ -112,8 +112,11 @@ export class Cluster {
       countKeysInSlot: (slot) => this.countKeysInSlot(slot),
       deleteKeysInSlot: (slot) => this.deleteKeysInSlot(slot),
       onHeader: (n, m) => {
-        n.hostname = typeof m.sender.hostname === "string" ? m.sender.hostname : "";
-        this.group.onHeader(n, m);
+        // Only PING, PONG and MEET carry the ping extensions (hostname, group).
+        if (m.carriesExtensions) {
+          n.hostname = m.sender.hostname ?? "";
+          this.group.onHeader(n, m);
+        }
         this.failover.onHeader(n, m);
       },
       onAuthRequest: (n, m, ack) => this.failover.onAuthRequest(n, m, ack),
@@ -122,6 +125,8 @@ export class Cluster {
       headerFlags: () => ({ ...this.failover.headerFlags(), ...this.group.headerFields(),
         ...(this.state.myself.hostname ? { hostname: this.state.myself.hostname } : {}) }),
       cron: (now) => this.cron(now),
+      announcedIp: () => cfg.getString("cluster-announce-ip"),
+      clusterOk: () => this.state.stateOk(cfg.getBool("cluster-require-full-coverage")),
       allowReplicaMigration: () => cfg.getBool("cluster-allow-replica-migration"),
       linkSendBufLimit: () => cfg.getNumber("cluster-link-sendbuf-limit"),
       onPublish: (channel, message, shard) => {

@@ -6,7 +6,7 @@
 //   1. wait 500 ms + random 0..500 ms + 1 s per better-placed replica of the same master
 //      (rank: replicas with a greater replication offset go first), so the FAIL message
 //      spreads and the most up to date replica usually wins;
-//   2. currentEpoch++, broadcast "auth-request" (the header carries the master's slots and
+//   2. currentEpoch++, broadcast "auth-req" (the header carries the master's slots and
 //      configEpoch);
 //   3. a master grants one vote per epoch (lastVoteEpoch), only to a replica of a failed
 //      master (or a manual failover's forceAck), not twice for the same master within
@@ -133,7 +133,7 @@ export class Failover {
       this.authEpoch = st.currentEpoch;
       log("warning", `Starting a failover election for epoch ${this.authEpoch}.`);
       this.authSent = true;
-      bus.broadcast("auth-request");
+      bus.broadcast("auth-req");
       this.host.changed();
       return;
     }

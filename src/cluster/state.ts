@@ -42,6 +42,8 @@ export interface ClusterNode {
   fail: boolean;
   /** Still in the handshake of CLUSTER MEET: its real id is not known yet. */
   handshake: boolean;
+  /** Learnt from gossip and not yet answered: our link to it sends MEET, not PING (CLUSTER_NODE_MEET). */
+  meet?: boolean;
   /** The master this node replicates (Redis's slaveof); null for a master. */
   master: ClusterNode | null;
   /** Its replication offset, as last announced on the bus (failover ranks replicas by it). */
@@ -89,7 +91,9 @@ export class ClusterState {
       me.myself = true;
       this.nodes.set(me.id, me);
     }
-    me.ip = ip;
+    // Without cluster-announce-ip ("" here) a node keeps the address it learnt from a MEET
+    // (saved in nodes.conf), as Redis does; a new node starts as 127.0.0.1 until then.
+    me.ip = ip || me.ip || "127.0.0.1";
     me.port = port;
     me.cport = cport;
     this.myself = me;
