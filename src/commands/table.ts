@@ -94,9 +94,18 @@ function docFieldOf(docs: RespJson[], field: string): RespJson | undefined {
   return undefined;
 }
 
+/**
+ * The generated file, read and parsed once per process: every Server builds its table from it
+ * (the rows are only read), and the simulator boots a few servers per run.
+ */
+let generated: GeneratedFile | undefined;
+function generatedFile(): GeneratedFile {
+  return (generated ??= JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile);
+}
+
 /** Every Redis 7.0.15 command name (top level, lower case), supported here or not. */
 export function redisCommandNames(): string[] {
-  const file = JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile;
+  const file = generatedFile();
   return file.commands.map((c) => String(c.info[0]).toLowerCase());
 }
 
@@ -109,7 +118,7 @@ export class CommandTable {
   version = 0;
 
   constructor() {
-    const file = JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile;
+    const file = generatedFile();
     this.redisVersion = file.redisVersion;
     for (const c of file.commands) {
       const spec = toSpec(c.info, c.docs);

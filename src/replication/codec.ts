@@ -21,6 +21,8 @@ import type { Counter, KeyState } from "./key-state.js";
 import type { VV } from "./vv.js";
 import { seqNew, type Seq } from "./seq.js";
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export class Writer {
   private buf = Buffer.allocUnsafe(256);
   private pos = 0;
@@ -38,6 +40,11 @@ export class Writer {
   u16(v: number): void { this.ensure(2); this.buf.writeUInt16LE(v, this.pos); this.pos += 2; }
   u32(v: number): void { this.ensure(4); this.buf.writeUInt32LE(v, this.pos); this.pos += 4; }
   f64(v: number): void { this.ensure(8); this.buf.writeDoubleLE(v, this.pos); this.pos += 8; }
+  /** A vector of u32 (little-endian), in one copy where the platform is little-endian (anti-entropy digests). */
+  u32s(v: Uint32Array): void {
+    if (!LITTLE_ENDIAN) { for (let i = 0; i < v.length; i++) this.u32(v[i]); return; }
+    this.raw(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
   i64(v: bigint): void { this.ensure(8); this.buf.writeBigInt64LE(BigInt.asIntN(64, v), this.pos); this.pos += 8; }
   bytes(b: Uint8Array): void { this.u32(b.length); this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
   /** Bytes already encoded by another Writer, without a length. */
@@ -56,6 +63,15 @@ export class Reader {
   u16(): number { this.need(2); const v = this.buf.readUInt16LE(this.pos); this.pos += 2; return v; }
   u32(): number { this.need(4); const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
   f64(): number { this.need(8); const v = this.buf.readDoubleLE(this.pos); this.pos += 8; return v; }
+  /** n u32 (little-endian) into a new vector (Writer.u32s). */
+  u32s(n: number): Uint32Array {
+    this.need(4 * n);
+    const out = new Uint32Array(n);
+    if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(this.buf.subarray(this.pos, this.pos + 4 * n));
+    else for (let i = 0; i < n; i++) out[i] = this.buf.readUInt32LE(this.pos + 4 * i);
+    this.pos += 4 * n;
+    return out;
+  }
   i64(): bigint { this.need(8); const v = this.buf.readBigInt64LE(this.pos); this.pos += 8; return v; }
   bytes(): Buffer { const n = this.u32(); this.need(n); const b = Buffer.from(this.buf.subarray(this.pos, this.pos + n)); this.pos += n; return b; }
   node(): string { const n = this.u8(); this.need(n); const s = this.buf.toString("utf8", this.pos, this.pos + n); this.pos += n; return s; }

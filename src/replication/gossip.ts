@@ -294,8 +294,7 @@ export class Gossip {
   antiEntropyWith(p: PeerStream): void {
     const w = new Writer();
     w.u8(MSG_DIGEST);
-    const d = this.rep.store.digests;
-    for (let i = 0; i < d.length; i++) w.u32(d[i]);
+    w.u32s(this.rep.store.digests);
     const c0 = this.rep.hlc.tick(); // c0: our state now holds all our writes below here
     w.f64(c0);
     w.u16(this.stable.size);
@@ -350,8 +349,7 @@ export class Gossip {
         return;
       }
       case MSG_DIGEST: {
-        const theirs = new Uint32Array(RANGES * 2);
-        for (let i = 0; i < theirs.length; i++) theirs[i] = r.u32();
+        const theirs = r.u32s(RANGES * 2);
         const c0 = r.f64();
         for (let i = r.u16(); i > 0; i--) { const n = r.node(); this.learnStable(n, r.f64()); }
         const held = readVector(r);

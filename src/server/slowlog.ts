@@ -14,7 +14,7 @@ import type { Client } from "./client.js";
 import type { Server } from "./server.js";
 import type { CommandSpec } from "../commands/table.js";
 import { redactArgv } from "./redact.js";
-import { scriptingOf } from "../commands/scripting.js";
+import { scriptCaller } from "../commands/scripting.js";
 import { applyCommandTiming } from "./command-timing.js";
 
 const SLOWLOG_ENTRY_MAX_ARGC = 32;
@@ -131,8 +131,8 @@ const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fc
 
 /** A command the script running for `client` called (Redis logs the script, not its calls). */
 function inScriptCall(server: Server, client: Client): boolean {
-  const s = scriptingOf(server);
-  return s.run !== null && s.caller === client;
+  // (a peek: a slow command must not create the Lua state when no script ever ran)
+  return scriptCaller(server) === client;
 }
 
 /** A kernel command the router ran over several shards, timed as one call: logCall, its argv read back from its request bytes. */
