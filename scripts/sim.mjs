@@ -3,6 +3,9 @@
 // npm run sim -- --seeds 2000   runs seeds 1..2000 (a soak run); --first F starts at F
 // npm run sim -- --buggify-seed N / --buggify-seeds COUNT   the same for the simulation with
 //                                the replication fault points firing (seeds 101..)
+// npm run sim -- --case '<json>'  replays one case the fast-check convergence property printed
+// npm run sim -- --fc-scale 20    runs every fast-check property (merge laws, HLC, simulator
+//                                convergence) 20 times as many cases as CI does (a soak)
 import { spawnSync } from "node:child_process";
 
 const args = process.argv.slice(2);
@@ -13,7 +16,11 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === "--first") env.SIM_FIRST = args[++i];
   else if (args[i] === "--buggify-seed") env.SIM_BUGGIFY_SEED = args[++i];
   else if (args[i] === "--buggify-seeds") env.SIM_BUGGIFY_SEEDS = args[++i];
-  else { console.error(`usage: npm run sim -- [--seed N | --seeds COUNT [--first F]] [--buggify-seed N | --buggify-seeds COUNT]`); process.exit(2); }
+  else if (args[i] === "--case") env.SIM_CASE = args[++i];
+  else if (args[i] === "--fc-scale") env.FC_RUNS_SCALE = args[++i];
+  else { console.error(`usage: npm run sim -- [--seed N | --seeds COUNT [--first F]] [--buggify-seed N | --buggify-seeds COUNT] [--case JSON] [--fc-scale K]`); process.exit(2); }
 }
-const r = spawnSync("npx", ["vitest", "run", "--project", "unit", "test/simulation"], { stdio: "inherit", env });
+// (--fc-scale also runs the merge-law and HLC properties in test/replication)
+const files = env.FC_RUNS_SCALE ? ["test/simulation", "test/replication"] : ["test/simulation"];
+const r = spawnSync("npx", ["vitest", "run", "--project", "unit", ...files], { stdio: "inherit", env });
 process.exit(r.status ?? 1);

@@ -6,206 +6,11 @@
 // Each failure names its seed. Replay one: SIM_SEED=N npx vitest run test/simulation
 // (or npm run sim -- --seed N). More seeds: SIM_SEEDS=500 (from SIM_FIRST, default 1).
 import { describe, it, expect } from "vitest";
-import { SimCluster, type SimNode } from "./cluster.js";
+import { SimCluster } from "./cluster.js";
 import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
+import { simulate } from "./workload.js";
 import { enableBuggify, disableBuggify, buggifyStats } from "../../src/util/buggify.js";
 import "../../src/replication/faults.js";
-
-interface Tally {
-  counter: Map<string, bigint>;
-  /** HINCRBY hcounter f: per incarnation, like counter. */
-  hcounter: Map<string, bigint>;
-  /** INCRBYFLOAT fcounter (tenths): per incarnation, like counter. */
-  fcounter: Map<string, bigint>;
-  /** ZINCRBY zcounter by m: per incarnation, like counter. */
-  zcounter: Map<string, bigint>;
-  grow: Map<string, Set<string>>;
-  /** Members of "once": each added once, under a unique name, by one node. */
-  onceAdded: string[];
-  /** Members of "once" a client removed (SREM replied 1) -> the incarnation that removed it. */
-  onceRemoved: Map<string, string>;
-  /** Keys "gone-*", each SET once by one node; deleted ones (DEL replied 1) -> the deleting incarnation. */
-  goneSet: string[];
-  goneDeleted: Map<string, string>;
-  /** List "jobs": unique elements RPUSHed by each incarnation, in push order; popped ones -> the popping incarnation. */
-  jobsPushed: Map<string, string[]>;
-  jobsPopped: Map<string, string>;
-}
-
-const KEYS = ["k1", "k2", "k3", "k4"];
-
-function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
-  const k = KEYS[c.int(0, KEYS.length - 1)];
-  const m = `m${c.int(0, 5)}`;
-  const v = String(c.int(0, 99));
-  const ops: (() => unknown)[] = [
-    () => n.run("set", k, v),
-    () => n.run("incrby", k, v),
-    () => n.run("append", k, v),
-    () => n.run("del", k),
-    () => n.run("sadd", k, m, `m${c.int(0, 5)}`),
-    () => n.run("srem", k, m),
-    () => n.run("hset", k, m, v),
-    () => n.run("hdel", k, m),
-    () => n.run("hincrby", k, m, v),
-    () => n.run("hincrbyfloat", k, m, "1.5"),
-    () => n.run("zadd", k, v, m),
-    () => n.run("zincrby", k, v, m),
-    () => n.run("zincrby", k, "0.1", m),
-    () => n.run("zrem", k, m),
-    () => n.run("rpush", k, v),
-    () => n.run("lpop", k),
-    () => n.run("lpush", k, v, `${v}b`),
-    () => n.run("rpop", k),
-    () => n.run("linsert", k, c.rand() < 0.5 ? "before" : "after", String(c.int(0, 99)), v),
-    () => n.run("lrem", k, String(c.int(-1, 1)), String(c.int(0, 99))),
-    () => n.run("lset", k, String(c.int(-2, 1)), v),
-    () => n.run("ltrim", k, "0", String(c.int(0, 3))),
-    () => n.run("lmove", k, KEYS[c.int(0, KEYS.length - 1)], "left", "right"),
-    () => {
-      const mine = tally.jobsPushed.get(n.nodeId) ?? [];
-      const j = `${n.nodeId}-j${mine.length}`;
-      n.run("rpush", "jobs", j);
-      mine.push(j);
-      tally.jobsPushed.set(n.nodeId, mine);
-    },
-    () => {
-      const r = n.run(c.rand() < 0.5 ? "lpop" : "rpop", "jobs");
-      if (Buffer.isBuffer(r)) tally.jobsPopped.set(String(r), n.nodeId);
-    },
-    () => n.run("expire", k, "100000"),
-    () => n.run("persist", k),
-    () => { n.run("multi"); n.run("incr", k); n.run("sadd", `${k}s`, m); return n.run("exec"); },
-    () => {
-      const r = n.run("incrby", "counter", v);
-      if (typeof r === "number") tally.counter.set(n.nodeId, (tally.counter.get(n.nodeId) ?? 0n) + BigInt(v));
-    },
-    () => {
-      const r = n.run("zincrby", "zcounter", v, "m");
-      if (Buffer.isBuffer(r)) tally.zcounter.set(n.nodeId, (tally.zcounter.get(n.nodeId) ?? 0n) + BigInt(v));
-    },
-    () => n.run("incrbyfloat", k, "0.1"),
-    () => {
-      const r = n.run("incrbyfloat", "fcounter", (Number(v) / 10).toString());
-      if (Buffer.isBuffer(r)) tally.fcounter.set(n.nodeId, (tally.fcounter.get(n.nodeId) ?? 0n) + BigInt(v));
-    },
-    () => {
-      const r = n.run("hincrby", "hcounter", "f", v);
-      if (typeof r === "number") tally.hcounter.set(n.nodeId, (tally.hcounter.get(n.nodeId) ?? 0n) + BigInt(v));
-    },
-    () => {
-      const m2 = `${n.nodeId}-${tally.onceAdded.length}`;
-      n.run("sadd", "once", m2);
-      tally.onceAdded.push(m2);
-    },
-    () => {
-      if (!tally.onceAdded.length) return;
-      const m2 = tally.onceAdded[c.int(0, tally.onceAdded.length - 1)];
-      if (n.run("srem", "once", m2) === 1) tally.onceRemoved.set(m2, n.nodeId);
-    },
-    () => {
-      const g = `gone-${n.nodeId}-${tally.goneSet.length}`;
-      n.run("set", g, v);
-      tally.goneSet.push(g);
-    },
-    () => {
-      if (!tally.goneSet.length) return;
-      const g = tally.goneSet[c.int(0, tally.goneSet.length - 1)];
-      if (n.run("del", g) === 1) tally.goneDeleted.set(g, n.nodeId);
-    },
-    () => {
-      n.run("sadd", "grow", `${n.nodeId}-${v}`);
-      const s = tally.grow.get(n.nodeId) ?? new Set<string>();
-      s.add(`${n.nodeId}-${v}`);
-      tally.grow.set(n.nodeId, s);
-    },
-  ];
-  ops[c.int(0, ops.length - 1)]();
-}
-
-export function simulate(seed: number, steps = 300, beforeSettle = () => {}): { cluster: SimCluster; problems: string[] } {
-  const rand0 = (seed * 2654435761) >>> 0;
-  const nodes = 3 + (rand0 % 3);
-  const c = new SimCluster(seed, nodes, { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
-    { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000 });
-  const tally: Tally = { counter: new Map(), hcounter: new Map(), fcounter: new Map(), zcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map(), jobsPushed: new Map(), jobsPopped: new Map() };
-  for (let i = 0; i < steps; i++) {
-    const n = c.nodes[c.int(0, c.nodes.length - 1)];
-    randomOp(c, n, tally);
-    const r = c.rand();
-    if (r < 0.02) {
-      const cut = c.int(1, c.names.length - 1);
-      const shuffled = c.names.slice().sort(() => c.rand() - 0.5);
-      c.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
-    } else if (r < 0.035) c.heal();
-    else if (r < 0.04) c.nodes[c.int(0, c.nodes.length - 1)].restart();
-    c.advance(c.int(0, 30));
-  }
-  beforeSettle();
-  c.settle();
-  const problems = c.check();
-  // A counter is the sum of the increments clients saw succeed, except that increments
-  // made on an incarnation that later crashed may have been lost with it.
-  const crashed = new Set(c.nodes.flatMap((n) => [...n.crashed]));
-  const bounds = (t: Map<string, bigint>) => {
-    let lo = 0n, hi = 0n;
-    for (const [id, sum] of t) { hi += sum; if (!crashed.has(id)) lo += sum; }
-    return [lo, hi];
-  };
-  const [lo, hi] = bounds(tally.counter);
-  const [hlo, hhi] = bounds(tally.hcounter);
-  const [zlo, zhi] = bounds(tally.zcounter);
-  const [flo, fhi] = bounds(tally.fcounter);
-  for (const n of c.nodes) {
-    const got = n.run("get", "counter");
-    const value = got === null ? 0n : BigInt((got as Buffer).toString());
-    if (value < lo || value > hi) problems.push(`${n.name} counter ${value} outside [${lo}, ${hi}]`);
-    const hgot = n.run("hget", "hcounter", "f");
-    const hvalue = hgot === null ? 0n : BigInt((hgot as Buffer).toString());
-    if (hvalue < hlo || hvalue > hhi) problems.push(`${n.name} hcounter ${hvalue} outside [${hlo}, ${hhi}]`);
-    const fgot = n.run("get", "fcounter");
-    const ftext = fgot === null ? "0" : (fgot as Buffer).toString();
-    // (each INCRBYFLOAT counts its result minus the value before, exactly; the kernel's
-    // long-double results can carry a last-digit error, e.g. 71.19999999999999999)
-    const fvalue = BigInt(Math.round(Number(ftext) * 10));
-    if (Math.abs(Number(ftext) * 10 - Number(fvalue)) > 1e-6 || fvalue < flo || fvalue > fhi) problems.push(`${n.name} fcounter ${ftext} outside [${flo}, ${fhi}] tenths`);
-    const zgot = n.run("zscore", "zcounter", "m");
-    const zvalue = zgot === null ? 0n : BigInt((zgot as Buffer).toString());
-    if (zvalue < zlo || zvalue > zhi) problems.push(`${n.name} zcounter ${zvalue} outside [${zlo}, ${zhi}]`);
-    for (const m of ((n.run("smembers", "once") as Buffer[]) ?? []).map(String)) {
-      // (a removal made on an incarnation that crashed may have been lost with it)
-      const by = tally.onceRemoved.get(m);
-      if (by && !crashed.has(by)) problems.push(`${n.name}: removed member ${m} of "once" came back`);
-    }
-    for (const [g, by] of tally.goneDeleted) {
-      if (!crashed.has(by) && n.run("exists", g) === 1) problems.push(`${n.name}: deleted key ${g} came back`);
-    }
-    // The "jobs" list: pushes and pops on every node. A pushed element is there unless a
-    // client popped it (or its incarnation crashed); a popped one never comes back; no
-    // element is there twice; one node's pushes keep their order.
-    const jobs = ((n.run("lrange", "jobs", "0", "-1") as Buffer[]) ?? []).map(String);
-    if (new Set(jobs).size !== jobs.length) problems.push(`${n.name}: an element of "jobs" is there twice: ${jobs.join(",")}`);
-    const at = new Map(jobs.map((j, i) => [j, i]));
-    for (const [j, by] of tally.jobsPopped) if (!crashed.has(by) && at.has(j)) problems.push(`${n.name}: popped ${j} came back`);
-    for (const [id, pushed] of tally.jobsPushed) {
-      let last = -1;
-      for (const j of pushed) {
-        const i = at.get(j);
-        if (i === undefined) { if (!tally.jobsPopped.has(j) && !crashed.has(id)) problems.push(`${n.name}: lost pushed ${j}`); continue; }
-        if (i < last) problems.push(`${n.name}: ${id}'s pushes out of order in "jobs"`);
-        last = i;
-      }
-    }
-    // Tombstone GC: after settling, no replica still holds a deleted key or removed member.
-    if (n.rep.store.tombstoneCount() !== 0) problems.push(`${n.name} holds ${n.rep.store.tombstoneCount()} tombstones after settling`);
-    const members = new Set(((n.run("smembers", "grow") as Buffer[]) ?? []).map(String));
-    for (const [id, added] of tally.grow) {
-      if (crashed.has(id)) continue;
-      for (const m of added) if (!members.has(m)) problems.push(`${n.name} lost grow-only member ${m}`);
-    }
-  }
-  return { cluster: c, problems };
-}
 
 const one = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : null;
 const count = Number(process.env.SIM_SEEDS ?? "12");
@@ -231,10 +36,10 @@ describe("cluster simulation", () => {
     for (const seed of BUGGIFY_SEEDS) {
       enableBuggify(seed, { points, probabilities: { "crdt-drop-message": 0.1, "crdt-dup-message": 0.1, "crdt-delay-message": 0.1, "crdt-link-reset": 0.02, "crdt-hlc-skew": 0.05 } });
       try {
-        const { problems } = simulate(seed, 300, () => {
+        const { problems } = simulate(seed, { beforeSettle: () => {
           for (const [p, st] of Object.entries(buggifyStats())) fired.set(p, (fired.get(p) ?? 0) + st.fired);
           disableBuggify(); // the network heals for settling; the faults stop with it
-        });
+        } });
         if (problems.length) throw new Error(`buggify seed ${seed} (replay: npm run sim -- --buggify-seed ${seed}): ${problems.slice(0, 8).join("; ")}`);
       } finally {
         disableBuggify();
