@@ -7,6 +7,7 @@
 // script commands (flag skip_monitor: EVAL*, FCALL*), which log themselves before their body
 // so that "eval" precedes the "[0 lua]" lines of what the script called. Admin commands are
 // never shown.
+import { catRepr } from "../util/repr.js";
 import { redactArgv } from "../server/redact.js";
 import type { CommandTable } from "./table.js";
 import type { CommandSpec } from "./table.js";
@@ -22,23 +23,6 @@ const running: CommandSpec[] = [];
 
 function isScript(spec: CommandSpec): boolean {
   return (spec.parent ?? spec).flags.has("skip_monitor");
-}
-
-/** Redis's sdscatrepr: a double-quoted string with C escapes. */
-export function catRepr(b: Buffer): string {
-  let s = '"';
-  for (const c of b) {
-    if (c === 0x5c) s += "\\\\";
-    else if (c === 0x22) s += '\\"';
-    else if (c === 0x0a) s += "\\n";
-    else if (c === 0x0d) s += "\\r";
-    else if (c === 0x09) s += "\\t";
-    else if (c === 0x07) s += "\\a";
-    else if (c === 0x08) s += "\\b";
-    else if (c >= 0x20 && c < 0x7f) s += String.fromCharCode(c);
-    else s += "\\x" + c.toString(16).padStart(2, "0");
-  }
-  return s + '"';
 }
 
 function feed(server: Server, client: Client, argv: Buffer[]): void {

@@ -15,6 +15,7 @@
 
 import { announcedHostnameError } from "../cluster/endpoints.js";
 import { readFileSync } from "node:fs";
+import { catRepr } from "../util/repr.js";
 import { resolve } from "node:path";
 import { redisCommandNames } from "../commands/table.js";
 
@@ -691,25 +692,10 @@ export function applyArgv(config: Config, argv: string[], readFile: (p: string) 
         handledLastConfigArg = true;
       }
     } else {
-      options += reprArg(a) + " ";
+      options += catRepr(a) + " ";
       handledLastConfigArg = true;
     }
   }
   errors.push(...config.loadText(options));
   return errors;
-}
-
-/** Redis's sdscatrepr: a double-quoted string with C escapes. */
-function reprArg(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.charCodeAt(0);
-    if (ch === "\\" || ch === '"') out += "\\" + ch;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
-    else if (c < 32 || c === 127) out += "\\x" + c.toString(16).padStart(2, "0");
-    else out += ch;
-  }
-  return out + '"';
 }

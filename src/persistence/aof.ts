@@ -18,6 +18,7 @@
 // written by a child process (bgsave.ts, child-writer.ts) and, when it succeeds, becomes
 // the new base; the old base and the incr files it covers become history, removed unless
 // aof-disable-auto-gc. A failed rewrite leaves its incr file listed.
+import { catRepr } from "../util/repr.js";
 import { slowDisk } from "../server/faults.js";
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, fdatasync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -140,18 +141,7 @@ function splitArgs(line: string): string[] | null {
 
 /** sdscatrepr for a file name that needs it (spaces, quotes, non-printables), as aofInfoFormat. */
 function reprName(name: string): string {
-  if (!/[\s"'\\]|[^\x21-\x7e]/.test(name)) return name;
-  let s = '"';
-  for (const ch of name) {
-    const c = ch.charCodeAt(0);
-    if (ch === "\\" || ch === '"') s += "\\" + ch;
-    else if (ch === "\n") s += "\\n";
-    else if (ch === "\r") s += "\\r";
-    else if (ch === "\t") s += "\\t";
-    else if (c < 0x20 || c > 0x7e) s += "\\x" + c.toString(16).padStart(2, "0");
-    else s += ch;
-  }
-  return s + '"';
+  return /[\s"'\\]|[^\x21-\x7e]/.test(name) ? catRepr(name) : name;
 }
 
 function formatManifest(files: ManifestFile[]): string {
