@@ -91,6 +91,8 @@ export const HARNESS_OK_COUNTS = {
   "integration/replication-buffer": 8,
   "integration/psync2-master-restart": 4,
   "integration/psync2-pingoff": 6,
+  "integration/failover": 13,
+  "integration/psync2": 52,
 };
 
 /** The units of issue 6 (ACL, AUTH): what `--harness` runs by default. */

@@ -7,7 +7,8 @@ import type { Server } from "../server/server.js";
 import { replicationOf } from "../repl/replication.js";
 import { ReplicaLink } from "../repl/replica-link.js";
 import { log } from "../server/log.js";
-import { clientInfoProviders } from "./client-cmd.js";
+import { clientInfoProviders, clientInfoString } from "./client-cmd.js";
+import { failoverOf } from "../repl/failover.js";
 import { setWriteGate } from "../repl/write-gate.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { setReplicaExpiry } from "../repl/replica-expiry.js";
@@ -18,15 +19,20 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
   const repl = replicationOf(server);
   repl.link?.close();
   repl.link = null;
+  // CONFIG GET / CONFIG REWRITE show the current master (so a restart keeps replicating).
+  server.config.setByServer("replicaof", host === null ? "" : `${host} ${port}`);
   if (host === null) {
     setWriteGate(server, "replica", false);
     setReplicaExpiry(server, false);
     repl.promote();
+    // Our replicas must learn the new replid: they reconnect and continue partially
+    // (Redis's replicationUnsetMaster calls disconnectSlaves).
+    repl.disconnectReplicas();
     server.minReplicas.refresh();
     return;
   }
-  // Our replicas must resync with the new history (Redis disconnects them).
-  for (const r of [...repl.replicas.values()]) r.client.socket.destroy();
+  // Our replicas stay connected (Redis 7.0's replicationSetMaster): they are dropped only
+  // when our history changes, on a +CONTINUE with a new replid or a full resync.
   setWriteGate(server, "replica", server.config.getBool("replica-read-only"));
   setReplicaExpiry(server, true);
   repl.link = new ReplicaLink(server, host, port);
@@ -49,6 +55,7 @@ export function replicaRejects(server: Server, write: boolean, ping = false): st
 
 function replicaof({ server, argv, reply }: CommandContext): void {
   if (server.cluster) return reply.error("REPLICAOF not allowed in cluster mode.");
+  if (failoverOf(server).state !== "no-failover") return reply.error("REPLICAOF not allowed while failing over.");
   const repl = replicationOf(server);
   const host = argv[1].toString("latin1");
   if (host.toLowerCase() === "no" && argv[2].toString("latin1").toLowerCase() === "one") {
@@ -70,6 +77,8 @@ function replicaof({ server, argv, reply }: CommandContext): void {
 }
 
 const listeningPorts = new WeakMap<object, number>();
+/** REPLCONF ip-address (replica-announce-ip): shown in INFO and ROLE instead of the socket's address. */
+const announcedIps = new WeakMap<object, string>();
 const capaPsync2 = new WeakSet<object>();
 const capaEof = new WeakSet<object>();
 
@@ -85,7 +94,9 @@ function replconf(ctx: CommandContext): void {
       if (p === null) return reply.error(ERR.notInteger);
       listeningPorts.set(client, Number(p));
     } else if (opt === "ip-address") {
-      // Used only for INFO; the connection's address is what we show.
+      // Redis keeps at most NET_HOST_STR_LEN - 1 bytes of it.
+      if (val.length >= 256) return reply.error(`REPLCONF ip-address provided by replica instance is too long: ${val.length} bytes`);
+      announcedIps.set(client, val);
     } else if (opt === "capa") {
       if (val.toLowerCase() === "psync2") capaPsync2.add(client);
       else if (val.toLowerCase() === "eof") capaEof.add(client);
@@ -107,12 +118,25 @@ function replconf(ctx: CommandContext): void {
 function psync({ server, client, argv, reply }: CommandContext, legacySync: boolean): void {
   const repl = replicationOf(server);
   if (repl.replicas.has(client)) return; // already a replica: ignored, as Redis does
+  // PSYNC <replid> <offset> FAILOVER: our master hands over (its FAILOVER command) and we
+  // become the master, if we share its history.
+  if (!legacySync && argv.length > 3 && argv[3].toString("latin1").toLowerCase() === "failover") {
+    const replid = argv[1].toString("latin1");
+    log("warning", `Failover request received for replid ${replid}.`);
+    if (!repl.link) return reply.error("PSYNC FAILOVER can't be sent to a master.");
+    if (replid.toLowerCase() !== repl.replid) return reply.error("PSYNC FAILOVER replid must match my replid.");
+    setMaster(server, null);
+    log("notice", `MASTER MODE enabled (failover request from '${clientInfoString(server, client)}')`);
+  }
+  // No replica syncs with us while we fail over.
+  if (failoverOf(server).state !== "no-failover") return reply.error("-NOMASTERLINK Can't SYNC while failing over");
   if (repl.link && !repl.link.connected) return reply.error("-NOMASTERLINK Can't SYNC while not connected with my master");
   const port = listeningPorts.get(client) ?? 0;
-  if (legacySync) return repl.sync(client, null, -1, false, port);
+  const ip = announcedIps.get(client);
+  if (legacySync) return repl.sync(client, null, -1, false, port, false, ip);
   const replid = argv[1].toString("latin1");
   const off = parseInteger(argv[2]);
-  repl.sync(client, replid === "?" ? "?" : replid, off === null ? -1 : Number(off), capaPsync2.has(client), port, capaEof.has(client));
+  repl.sync(client, replid === "?" ? "?" : replid, off === null ? -1 : Number(off), capaPsync2.has(client), port, capaEof.has(client), ip);
 }
 
 function role({ server, reply }: CommandContext): void {
@@ -162,6 +186,7 @@ export function registerReplicationCommands(t: CommandTable): void {
   t.define("sync", (ctx) => psync(ctx, true));
   t.define("role", role);
   t.define("wait", wait);
+  t.define("failover", (ctx) => failoverOf(ctx.server).command(ctx));
   // DEBUG REPLICATE cmd args...: sends the command to the replicas without running it here
   // (the Tcl tests use it to make a replica fail a command: data divergence).
   defineDebug("replicate", (n) => n >= 3, ({ server, argv, reply }) => {

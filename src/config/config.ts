@@ -186,6 +186,15 @@ export class Config {
     return v;
   }
   getString(name: string): string { return this.get(name); }
+  /**
+   * A value the server itself changed, not a CONFIG SET: REPLICAOF sets replicaof, as Redis's
+   * CONFIG GET and CONFIG REWRITE read it from server.masterhost.
+   */
+  setByServer(name: string, value: string): void {
+    const d = findDirective(name);
+    if (!d) throw new Error(`unknown config ${name}`);
+    this.setValue(d.name, value);
+  }
   /** A numeric directive's value as a number (memory values in bytes). */
   getNumber(name: string): number {
     const cached = this.numberCache.get(name);

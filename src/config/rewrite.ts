@@ -95,7 +95,7 @@ class RewriteState {
   }
 }
 
-function rewriteDirective(state: RewriteState, d: Directive, value: string): void {
+function rewriteDirective(state: RewriteState, d: Directive, value: string, config: Config): void {
   const name = d.name;
   const force = value !== d.default;
   switch (d.type) {
@@ -122,7 +122,8 @@ function rewriteDirective(state: RewriteState, d: Directive, value: string): voi
       if (value === d.default) return state.markProcessed(name);
       return state.rewriteLine(name, `${name} ${value === "" ? '""' : value}`, true);
     case "replicaof":
-      if (value === "") return state.markProcessed(name);
+      // A cluster node's master is in nodes.conf, not here (Redis's rewriteConfigReplicaOfOption).
+      if (value === "" || config.getBool("cluster-enabled")) return state.markProcessed(name);
       return state.rewriteLine(name, `${name} ${value}`, true);
     case "latency-tracking-info-percentiles":
       return state.rewriteLine(name, `${name} ${value === "" ? '""' : value}`, true);
@@ -148,7 +149,7 @@ export function rewriteConfigFile(config: Config, path: string, forceAll = false
   const old = existsSync(path) ? readFileSync(path, "latin1") : "";
   const state = new RewriteState(old);
   state.forceWrite = forceAll;
-  for (const d of DIRECTIVES) rewriteDirective(state, d, config.get(d.name));
+  for (const d of DIRECTIVES) rewriteDirective(state, d, config.get(d.name), config);
   state.removeOrphaned();
   const tmp = `${path}.${process.pid}.tmp`;
   try {

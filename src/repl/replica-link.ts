@@ -15,6 +15,7 @@ import { encodeCommand, replicationOf, type Replication } from "./replication.js
 import { parseRdb } from "../persistence/rdb-file.js";
 import { emptyData, persistenceOf } from "../persistence/persistence.js";
 import { applyingMasterStream } from "./replica-expiry.js";
+import { failoverOf } from "./failover.js";
 
 type Phase = "connecting" | "handshake" | "rdb" | "stream";
 
@@ -164,12 +165,20 @@ export class ReplicaLink {
     const replid = cached ? this.repl.replid : "?";
     const from = cached ? String(this.repl.offset + 1) : "-1";
     log("notice", cached ? `Trying a partial resynchronization (request ${replid}:${from}).` : "Partial resynchronization not possible (no cached master)");
-    this.send("PSYNC", replid, from);
+    // The master of a FAILOVER asks its target to take over (Redis sends PSYNC ... FAILOVER).
+    if (failoverOf(this.server).state === "failover-in-progress") this.send("PSYNC", replid, from, "FAILOVER");
+    else this.send("PSYNC", replid, from);
     this.expect.push((line) => this.onPsyncReply(line));
   }
 
   private onPsyncReply(line: string): void {
     const f = line.split(" ");
+    const failover = failoverOf(this.server);
+    if (failover.state === "failover-in-progress") {
+      const accepted = f[0] === "+FULLRESYNC" || f[0] === "+CONTINUE";
+      failover.psyncAnswered(accepted);
+      if (!accepted) return; // aborted: we are a master again and this link is closed
+    }
     if (f[0] === "+FULLRESYNC") {
       log("notice", `Full resync from master: ${f[1]}:${f[2]}`);
       this.pendingId = f[1];

@@ -22,6 +22,7 @@ import { RdbTransfer, type TransferMember } from "./rdb-transfer.js";
 import { log } from "../server/log.js";
 import type { ReplicaLink } from "./replica-link.js";
 import { parseMemory } from "../config/config.js";
+import { failoverOf } from "./failover.js";
 
 /** A connected replica, as the primary sees it. */
 export interface ReplicaState {
@@ -150,7 +151,10 @@ export class Replication {
   private startPingTimer(): void {
     if (this.pingTimer) clearInterval(this.pingTimer);
     const period = Math.max(1, this.server.config.getNumber("repl-ping-replica-period")) * 1000;
-    this.pingTimer = setInterval(() => { if (this.replicas.size && !this.link) this.feed(["PING"], -1); }, period);
+    // Not while a FAILOVER waits for a replica to catch up: the PING would move the offset.
+    this.pingTimer = setInterval(() => {
+      if (this.replicas.size && !this.link && failoverOf(this.server).state === "no-failover") this.feed(["PING"], -1);
+    }, period);
     this.pingTimer.unref();
   }
 
@@ -295,10 +299,10 @@ export class Replication {
    * PSYNC replid offset from a replica (or SYNC: psync null). Answers +CONTINUE with the
    * backlog from offset when the history matches, else +FULLRESYNC and an RDB snapshot.
    */
-  sync(client: Client, replid: string | null, from: number, capaPsync2: boolean, port: number, capaEof = false): void {
+  sync(client: Client, replid: string | null, from: number, capaPsync2: boolean, port: number, capaEof = false, announcedIp?: string): void {
     const backlog = this.ensureBacklog();
     const state: ReplicaState = {
-      client, ip: (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
+      client, ip: announcedIp ?? (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
       ackOffset: 0, ackAt: Date.now(), capaPsync2, heldFrom: null, rdbOutstanding: 0, softSince: 0,
       syncState: "online", transfer: null, member: null,
     };
@@ -490,6 +494,7 @@ export class Replication {
       log("notice", `Synchronization with replica ${r.ip}:${r.port} succeeded`);
     }
     this.checkWaiting();
+    failoverOf(this.server).update();
   }
 
   // ---- WAIT ---------------------------------------------------------------------------------
@@ -626,7 +631,7 @@ export class Replication {
       const st = r.syncState === "online" ? "online" : "wait_bgsave";
       f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=${st},offset=${r.ackOffset},lag=${lag}`]);
     }
-    f.push(["master_failover_state", "no-failover"], ["master_replid", this.replid], ["master_replid2", this.replid2],
+    f.push(["master_failover_state", failoverOf(this.server).state], ["master_replid", this.replid], ["master_replid2", this.replid2],
       ["master_repl_offset", this.offset], ["second_repl_offset", this.secondReplOffset],
       ["repl_backlog_active", this.backlog ? 1 : 0],
       ["repl_backlog_size", this.backlog?.size ?? this.server.config.getNumber("repl-backlog-size")],

@@ -30,7 +30,7 @@ export interface RunningServer {
  * that directory; stop() leaves it).
  */
 export async function startServer(extraArgs: string[] = [], env: Record<string, string> = {},
-                                  at?: { port: number; dir: string }): Promise<RunningServer> {
+                                  at?: { port: number; dir: string; configFile?: string }): Promise<RunningServer> {
   // freePort's port can be taken by another process before the server binds it (the machine
   // runs many test servers at once): on Redis's "Failed listening on port <ours>" line, start
   // again on a new port, unless the caller chose the port.
@@ -47,10 +47,12 @@ export async function startServer(extraArgs: string[] = [], env: Record<string, 
 class PortTakenError extends Error {}
 
 async function startServerOnce(extraArgs: string[], env: Record<string, string>,
-                               at?: { port: number; dir: string }): Promise<RunningServer> {
+                               at?: { port: number; dir: string; configFile?: string }): Promise<RunningServer> {
   const port = at?.port ?? await freePort();
   const dir = at?.dir ?? mkdtempSync(join(tmpdir(), "lkv-test-"));
-  const proc = spawn(process.execPath, [cli, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...extraArgs], {
+  // A config file comes first, as redis-server takes it (CONFIG REWRITE needs one).
+  const file = at?.configFile ? [at.configFile] : [];
+  const proc = spawn(process.execPath, [cli, ...file, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LATTICEKV_SHARDS: String(SHARDS), ...env },
   });

@@ -3,7 +3,7 @@
 // valid up to the saved offset, so its replicas continue partially instead of a full resync.
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, connectClient, freePort, type RunningServer } from "../helpers/server.js";
@@ -60,5 +60,36 @@ describe("master restart", { timeout: 90_000 }, () => {
     await s.select(0);
     expect(await s.dbsize()).toBe(0);
     expect(await field(s, "master_replid")).toBe(await field(m, "master_replid"));
+  });
+  it("a replica restarted after CONFIG REWRITE finds its master in the file and continues partially", async () => {
+    const primary = await startServer(["--repl-diskless-sync-delay", "0"]);
+    cleanup.push(() => primary.stop());
+    const m = await connectClient(primary.port);
+    cleanup.push(async () => m.disconnect());
+    const at = { port: await freePort(), dir: mkdtempSync(join(tmpdir(), "lkv-restart-")), configFile: "" };
+    at.configFile = join(at.dir, "replica.conf");
+    writeFileSync(at.configFile, "appendonly no\n");
+    cleanup.push(async () => rmSync(at.dir, { recursive: true, force: true }));
+    const args = ["--save", "3600 1"];
+    let replica = await startServer(args, {}, at);
+    cleanup.push(() => replica.stop());
+    let s = await connectClient(replica.port);
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("link up", async () => (await field(s, "master_link_status")) === "up");
+    await m.set("k", "1");
+    await until("k arrives", async () => (await s.get("k")) === "1");
+    expect(await s.config("GET", "replicaof")).toEqual(["replicaof", `127.0.0.1 ${primary.port}`]);
+    expect(await s.config("REWRITE")).toBe("OK");
+    expect(readFileSync(at.configFile, "latin1")).toContain(`replicaof 127.0.0.1 ${primary.port}`);
+    s.disconnect();
+    await replica.stop(); // SIGTERM: the final save keeps the replica's offset in the RDB
+    await m.set("k2", "2"); // written while the replica is down: the partial resync brings it
+    replica = await startServer(args, {}, at);
+    cleanup.push(() => replica.stop());
+    s = await connectClient(replica.port);
+    cleanup.push(async () => s.disconnect());
+    await until("k2 arrives", async () => (await s.get("k2")) === "2");
+    expect(await field(m, "sync_partial_ok")).toBe("1");
+    expect(await field(m, "sync_full")).toBe("1");
   });
 });

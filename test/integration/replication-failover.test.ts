@@ -1,0 +1,121 @@
+// FAILOVER (Redis 7.0's coordinated failover): the master pauses writes until a replica has
+// the whole stream, turns into its replica and sends PSYNC ... FAILOVER, which makes the
+// replica the master; both continue partially. A target that refuses the PSYNC, or a TIMEOUT
+// the replica does not meet, aborts it and the node is a master again.
+import { describe, it, expect, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { serverGroup, connectClient } from "../helpers/server.js";
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const field = async (r: Redis, name: string) => (await r.info()).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+const err = (p: Promise<unknown>) => p.then(() => "no error", (e: Error) => e.message);
+
+describe("FAILOVER", { timeout: 90_000 }, () => {
+  const servers = serverGroup(["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]);
+  afterAll(() => servers.stopAll());
+
+  /** A master and two replicas in sync. */
+  async function chain() {
+    const a = await servers.start();
+    const b = await servers.start();
+    const c = await servers.start();
+    await b.r.replicaof("127.0.0.1", String(a.srv.port));
+    await c.r.replicaof("127.0.0.1", String(a.srv.port));
+    await until("both replicas online", async () => (await a.r.info("replication")).split("state=online").length === 3);
+    return { a, b, c };
+  }
+
+  it("refuses what Redis refuses, with Redis's errors", async () => {
+    const { srv, r } = await servers.start();
+    expect(await err(r.call("failover") as Promise<unknown>)).toBe("ERR FAILOVER requires connected replicas.");
+    expect(await err(r.call("failover", "abort") as Promise<unknown>)).toBe("ERR No failover in progress.");
+    const { a, b } = await chain();
+    expect(await err(a.r.call("failover", "to", "127.0.0.1", "nope") as Promise<unknown>)).toBe("ERR value is not an integer or out of range");
+    expect(await err(a.r.call("failover", "to", "invalidhost", String(b.srv.port)) as Promise<unknown>)).toBe("ERR FAILOVER target HOST and PORT is not a replica.");
+    expect(await err(a.r.call("failover", "force", "timeout", "100") as Promise<unknown>)).toBe("ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
+    expect(await err(a.r.call("failover", "to", "127.0.0.1", String(b.srv.port), "force") as Promise<unknown>)).toBe("ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
+    expect(await err(a.r.call("failover", "timeout", "0") as Promise<unknown>)).toBe("ERR FAILOVER timeout must be greater than 0");
+    expect(await err(a.r.call("failover", "bogus") as Promise<unknown>)).toBe("ERR syntax error");
+    expect(await err(b.r.call("failover") as Promise<unknown>)).toBe("ERR FAILOVER is not valid when server is a replica.");
+    expect(await err(b.r.call("psync", "0123456789012345678901234567890123456789", "1", "failover") as Promise<unknown>)).toBe("ERR PSYNC FAILOVER replid must match my replid.");
+    expect(await err(r.call("psync", "?", "-1", "failover") as Promise<unknown>)).toBe("ERR PSYNC FAILOVER can't be sent to a master.");
+    expect(srv.port).toBeGreaterThan(0);
+  });
+
+  it("hands the master role to the named replica; both others continue partially and the data matches", async () => {
+    const { a, b, c } = await chain();
+    for (let i = 0; i < 100; i++) await a.r.set(`k${i}`, String(i));
+    const oldId = await field(a.r, "master_replid");
+    expect(await a.r.call("failover", "to", "127.0.0.1", String(b.srv.port))).toBe("OK");
+    await until("failover done", async () => (await field(a.r, "master_failover_state")) === "no-failover");
+    expect((await a.r.role())[0]).toBe("slave");
+    expect((await b.r.role())[0]).toBe("master");
+    expect(await field(b.r, "master_replid2")).toBe(oldId);
+    expect(await a.r.config("GET", "replicaof")).toEqual(["replicaof", `127.0.0.1 ${b.srv.port}`]);
+    await c.r.replicaof("127.0.0.1", String(b.srv.port));
+    await until("a and c online at b", async () => (await b.r.info("replication")).split("state=online").length === 3);
+    expect(await field(b.r, "sync_partial_ok")).toBe("2");
+    expect(await field(b.r, "sync_full")).toBe("0");
+    await b.r.set("after", "1");
+    await until("the write reaches both", async () => (await a.r.get("after")) === "1" && (await c.r.get("after")) === "1");
+    const digest = await b.r.call("debug", "digest");
+    expect(await a.r.call("debug", "digest")).toBe(digest);
+    expect(await c.r.call("debug", "digest")).toBe(digest);
+    expect(await err(a.r.set("x", "1"))).toMatch(/^READONLY/);
+  });
+
+  it("pauses writes while waiting, and FAILOVER ABORT resumes them on a master", async () => {
+    const { a, b } = await chain();
+    await b.r.call("client", "pause", "60000", "write"); // b holds its master's writes: never catches up
+    await a.r.set("k", "1");
+    expect(await a.r.call("failover", "to", "127.0.0.1", String(b.srv.port), "timeout", "60000")).toBe("OK");
+    expect(await field(a.r, "master_failover_state")).toBe("waiting-for-sync");
+    expect(await err(a.r.replicaof("127.0.0.1", "1"))).toBe("ERR REPLICAOF not allowed while failing over.");
+    expect(await a.r.get("k")).toBe("1"); // reads are served
+    const other = await connectClient(a.srv.port); // its write waits for the pause
+    const pending = other.set("k", "2");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await a.r.get("k")).toBe("1");
+    expect(await a.r.call("failover", "abort")).toBe("OK");
+    expect(await field(a.r, "master_failover_state")).toBe("no-failover");
+    expect(await pending).toBe("OK");
+    expect((await a.r.role())[0]).toBe("master");
+    other.disconnect();
+    await b.r.call("client", "unpause");
+  });
+
+  it("aborts when the replica does not catch up before TIMEOUT", async () => {
+    const { a, b } = await chain();
+    await b.r.call("client", "pause", "60000", "write");
+    await a.r.set("k", "1");
+    expect(await a.r.call("failover", "to", "127.0.0.1", String(b.srv.port), "timeout", "300")).toBe("OK");
+    await until("aborted", async () => (await field(a.r, "master_failover_state")) === "no-failover");
+    expect((await a.r.role())[0]).toBe("master");
+    expect(await a.r.set("k", "2")).toBe("OK");
+    await b.r.call("client", "unpause");
+    await until("b catches up", async () => (await b.r.get("k")) === "2");
+    expect(await field(a.r, "sync_partial_ok")).toBe("0");
+  });
+
+  it("aborts when the target refuses PSYNC: a master again under a new replid, its replicas continue partially", async () => {
+    const { a, b } = await chain();
+    await b.r.call("acl", "setuser", "default", "-psync");
+    const oldId = await field(a.r, "master_replid");
+    expect(await a.r.call("failover", "to", "127.0.0.1", String(b.srv.port))).toBe("OK");
+    await until("aborted", async () => (await field(a.r, "master_failover_state")) === "no-failover");
+    expect((await a.r.role())[0]).toBe("master");
+    expect(await field(a.r, "master_replid2")).toBe(oldId);
+    await b.r.call("acl", "setuser", "default", "+psync");
+    await until("both replicas back", async () => (await a.r.info("replication")).split("state=online").length === 3);
+    expect(await field(a.r, "sync_partial_ok")).toBe("2");
+    expect(await field(a.r, "sync_full")).toBe("2");
+    expect(a.srv.output()).toContain("Failover target rejected psync request");
+  });
+});
