@@ -1,9 +1,11 @@
 // Keys per hash slot, for CLUSTER COUNTKEYSINSLOT and GETKEYSINSLOT (which redis-cli
-// --cluster reshard calls for every slot it moves). Redis links each slot's keys together;
-// here db 0 keeps only a count per slot (64 KiB, cluster mode only, nothing added to an
-// entry), kept up to date where the keyspace adds and removes keys (keyspace.ts). That makes
-// COUNTKEYSINSLOT O(1), answers GETKEYSINSLOT on an empty slot at once, and lets a walk of the
-// dict for a slot's keys stop as soon as it has them all.
+// --cluster reshard calls for every slot it moves). Redis links each slot's keys together
+// through dict entry metadata (16 bytes a key). Here, in cluster mode, db 0 keeps a count per
+// slot (64 KiB) and, per slot, the set of its keys' dict hashes (a Set<u32>, created when the
+// slot gets its first key; two keys of a slot may share a hash), kept up to date where the
+// keyspace adds and removes keys (keyspace.ts: countInSlot, emptyDb). Nothing is added to an
+// entry. COUNTKEYSINSLOT is O(1); GETKEYSINSLOT looks each of the slot's hashes up in the
+// dict's bucket(s) for that hash, so its cost follows the slot's keys, not the keyspace.
 //
 // Keys found are written to a staging region as (u32 length, bytes)*; the host copies them.
 // Like Redis, keys whose TTL passed but that were not reclaimed yet are counted.
@@ -11,6 +13,10 @@
 import { dbs, Db } from "../keyspace/keyspace";
 import { Entry } from "../keyspace/entry";
 import { keyHashSlot, CLUSTER_SLOTS } from "./slot";
+import { hashBytes } from "../keyspace/hash";
+
+/** Per slot of db 0: the dict hashes of its keys. */
+let slotHashes: StaticArray<Set<u32> | null> | null = null;
 
 /** Starts counting db 0's keys per slot (cluster mode), counting the keys already there. */
 export function enableSlotIndex(): void {
@@ -18,6 +24,7 @@ export function enableSlotIndex(): void {
   if (db.slotCounts != null) return;
   const counts = new StaticArray<i32>(CLUSTER_SLOTS);
   db.slotCounts = counts;
+  slotHashes = new StaticArray<Set<u32> | null>(CLUSTER_SLOTS);
   forEachTable(db.dict.t0, counts);
   const t1 = db.dict.t1;
   if (t1 != null) forEachTable(t1, counts);
@@ -29,9 +36,52 @@ function forEachTable(t: StaticArray<Entry | null>, counts: StaticArray<i32>): v
     while (e != null) {
       const s = slotOf(e);
       unchecked(counts[s] = unchecked(counts[s]) + 1);
+      noteSlotKey(dbs[0], s, hashBytes(e.keyPtr, <usize>e.keyLen), 1);
       e = e.next;
     }
   }
+}
+
+/**
+ * A key of db (db 0) with dict hash `hash` came to (+1) or left (-1) slot (keyspace.ts's
+ * hook; a leaving key is already out of the dict).
+ */
+export function noteSlotKey(db: Db, slot: i32, hash: u32, delta: i32): void {
+  const all = slotHashes;
+  if (all == null) return;
+  let m = unchecked(all[slot]);
+  if (delta > 0) {
+    if (m == null) {
+      m = new Set<u32>();
+      unchecked(all[slot] = m);
+    }
+    m.add(hash);
+  } else if (m != null && m.has(hash)) {
+    // Another key of this slot with the same hash keeps it listed.
+    if (hashInDict(db, hash, slot)) return;
+    if (m.size == 1) unchecked(all[slot] = null); // the slot's last key: drop its set
+    else m.delete(hash);
+  }
+}
+
+function hashInDict(db: Db, h: u32, slot: i32): bool {
+  if (hashInTable(db.dict.t0, h, slot)) return true;
+  const t1 = db.dict.t1;
+  return t1 != null && hashInTable(t1, h, slot);
+}
+
+function hashInTable(t: StaticArray<Entry | null>, h: u32, slot: i32): bool {
+  let e = unchecked(t[<i32>(h & <u32>(t.length - 1))]);
+  while (e != null) {
+    if (hashBytes(e.keyPtr, <usize>e.keyLen) == h && slotOf(e) == slot) return true;
+    e = e.next;
+  }
+  return false;
+}
+
+/** db 0 was emptied (FLUSHALL, FLUSHDB, a reload): every slot's hashes go (keyspace.ts's hook). */
+export function clearSlotKeys(): void {
+  if (slotHashes != null) slotHashes = new StaticArray<Set<u32> | null>(CLUSTER_SLOTS);
 }
 
 @inline export function slotOf(e: Entry): i32 {
@@ -63,25 +113,33 @@ export function keysInSlot(dbIndex: i32, slot: i32, max: i32): i32 {
   const db: Db = dbs[dbIndex];
   const counts = db.slotCounts;
   keysLen = 0;
-  if (counts == null) return -1;
+  const all = slotHashes;
+  if (counts == null || all == null) return -1;
   const want = min(max, unchecked(counts[slot]));
   if (want <= 0) return 0;
-  let found = collect(db.dict.t0, slot, want, 0);
+  const m = unchecked(all[slot]);
+  if (m == null) return 0;
+  const hashes = m.values();
+  let found = 0;
   const t1 = db.dict.t1;
-  if (found < want && t1 != null) found = collect(t1, slot, want, found);
+  for (let i = 0; i < hashes.length && found < want; i++) {
+    const h = unchecked(hashes[i]);
+    // While the dict rehashes, a key is in t0's bucket for h or in t1's.
+    found = collectHash(db.dict.t0, h, slot, want, found);
+    if (found < want && t1 != null) found = collectHash(t1, h, slot, want, found);
+  }
   return found;
 }
 
-function collect(t: StaticArray<Entry | null>, slot: i32, want: i32, found: i32): i32 {
-  for (let i = 0; i < t.length && found < want; i++) {
-    let e = unchecked(t[i]);
-    while (e != null && found < want) {
-      if (slotOf(e) == slot) {
-        put(e);
-        found++;
-      }
-      e = e.next;
+/** The keys of `slot` whose hash is h, from h's bucket of table t. */
+function collectHash(t: StaticArray<Entry | null>, h: u32, slot: i32, want: i32, found: i32): i32 {
+  let e = unchecked(t[<i32>(h & <u32>(t.length - 1))]);
+  while (e != null && found < want) {
+    if (hashBytes(e.keyPtr, <usize>e.keyLen) == h && slotOf(e) == slot) {
+      put(e);
+      found++;
     }
+    e = e.next;
   }
   return found;
 }

@@ -10,6 +10,7 @@ import { hashBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewKey } from "../effects";
 import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
 import { keyHashSlot } from "../cluster/slot";
+import { noteSlotKey, clearSlotKeys } from "../cluster/slot-index";
 import { bgsaveTouch, bgsaveFinishWalk } from "../persistence/bgsave";
 import { forgetUnlinkedCandidates } from "./evict";
 
@@ -28,6 +29,7 @@ export class Db {
   if (counts == null) return;
   const slot = keyHashSlot(ptr, len);
   unchecked(counts[slot] = unchecked(counts[slot]) + delta);
+  noteSlotKey(db, slot, hashBytes(ptr, len), delta); // GETKEYSINSLOT's index (cluster/slot-index.ts)
 }
 
 export let dbs: StaticArray<Db> = new StaticArray<Db>(0);
@@ -444,7 +446,10 @@ export function emptyDb(db: Db): i64 {
   }
   db.dict.clear();
   const counts = db.slotCounts;
-  if (counts != null) for (let i = 0; i < counts.length; i++) unchecked(counts[i] = 0);
+  if (counts != null) {
+    for (let i = 0; i < counts.length; i++) unchecked(counts[i] = 0);
+    clearSlotKeys();
+  }
   db.expiring = new Array<Entry>();
   db.avgTtl = 0;
   return removed;

@@ -1,4 +1,4 @@
-// Cluster mode's per-slot key counts (assembly/cluster/slot-index.ts): CLUSTER
+// Cluster mode's per-slot key counts and index (assembly/cluster/slot-index.ts): CLUSTER
 // COUNTKEYSINSLOT and GETKEYSINSLOT agree with the keyspace after every way a key comes and
 // goes (writes, DEL, RENAME, expiry, RESTORE, lists, FLUSHALL), and the commands that would
 // move keys between databases are refused in cluster mode as in Redis.
@@ -60,6 +60,30 @@ describe("cluster mode: keys per slot", () => {
     await r.flushall();
     expect(await r.call("cluster", "countkeysinslot", tagSlot)).toBe(0);
     expect(await r.call("cluster", "getkeysinslot", tagSlot, 10)).toEqual([]);
+  });
+
+  it("GETKEYSINSLOT returns exactly a big slot's keys while the dict grows, shrinks and after FLUSHALL", async () => {
+    const slot = Number(await r.call("cluster", "keyslot", "{big}"));
+    const p = r.pipeline();
+    for (let i = 0; i < 3000; i++) p.set(`{big}${i}`, "v");
+    for (let i = 0; i < 3000; i++) p.set(`other${i}`, "v");
+    await p.exec();
+    const all = (await r.call("cluster", "getkeysinslot", slot, 10_000)) as string[];
+    expect(all).toHaveLength(3000);
+    expect(new Set(all).size).toBe(3000);
+    expect(all.every((k) => k.startsWith("{big}"))).toBe(true);
+    const d = r.pipeline();
+    for (let i = 0; i < 3000; i += 2) d.del(`{big}${i}`);
+    for (let i = 0; i < 3000; i++) d.del(`other${i}`);
+    await d.exec();
+    const left = (await r.call("cluster", "getkeysinslot", slot, 10_000)) as string[];
+    expect([...left].sort()).toEqual(Array.from({ length: 1500 }, (_, j) => `{big}${2 * j + 1}`).sort());
+    expect(await r.call("cluster", "countkeysinslot", slot)).toBe(1500);
+    await r.flushall();
+    expect(await r.call("cluster", "getkeysinslot", slot, 10)).toEqual([]);
+    await r.set("{big}again", "v");
+    expect(await r.call("cluster", "getkeysinslot", slot, 10)).toEqual(["{big}again"]);
+    await r.flushall();
   });
 
   it("refuses MOVE, SWAPDB and COPY to another db, as Redis in cluster mode", async () => {
