@@ -28,7 +28,7 @@ import { perfConfig } from "../config/perf-config.js";
 import { recordKernelRun, recordCall } from "../commands/stats.js";
 import { logRoutedCall } from "./slowlog.js";
 import { logSlowKernelCommands } from "./command-timing.js";
-import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, takeBatch } from "./reply-batch.js";
+import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, scratchWritten, takeBatch } from "./reply-batch.js";
 import { unixSocketPath } from "./unix-socket.js";
 import { joinInput } from "./input-join.js";
 import { InputPlacement } from "./input-placement.js";
@@ -330,9 +330,11 @@ export class Client {
     let origin = base;
     let placement: InputPlacement | null = null;
     this.stopNeed = 0;
-    this.socket.cork();
-    // Every reply of this read goes out in one socket write (src/server/reply-batch.ts).
+    // Every reply of this read goes out in one socket write (src/server/reply-batch.ts); the
+    // socket is corked only when another client's batch is open (replies then go straight
+    // to the socket): corking a single write costs a buffered request and a second pass.
     const batched = beginBatch(this);
+    if (!batched) this.socket.cork();
     try {
       while (!this.closed) {
         shard.useProtocol(this.resp);
@@ -416,8 +418,9 @@ export class Client {
       if (batched) {
         this.flushBatch();
         endBatch(this);
+      } else {
+        this.socket.uncork();
       }
-      this.socket.uncork();
     }
   }
 
@@ -448,10 +451,12 @@ export class Client {
   private overHighWater(): boolean {
     const batched = batchOpen(this) ? batchLength() : 0;
     if (this.socket.writableLength + batched < OUTPUT_HIGH_WATER) return false;
-    // Hand the corked bytes to the kernel's socket buffer; a client that reads keeps up.
+    // Hand the gathered (or corked) bytes to the kernel's socket buffer; a client that reads keeps up.
     this.flushBatch();
-    this.socket.uncork();
-    this.socket.cork();
+    if (this.socket.writableCorked > 0) {
+      this.socket.uncork();
+      this.socket.cork();
+    }
     return this.socket.writableLength >= OUTPUT_HIGH_WATER;
   }
 
@@ -528,7 +533,16 @@ export class Client {
     let bytes = 0;
     for (const p of pieces) bytes += p.length;
     if (this.checkOutputLimits(bytes)) return;
-    for (const p of pieces) this.socket.write(p);
+    const sock = this.socket;
+    if (pieces.length === 1) {
+      sock.write(pieces[0]);
+    } else {
+      sock.cork();
+      for (const p of pieces) sock.write(p);
+      sock.uncork();
+    }
+    // The last piece may be the batch's scratch bytes: reused only if the socket sent them.
+    scratchWritten(sock.writableLength > 0);
   }
 
   /**

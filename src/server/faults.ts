@@ -57,7 +57,9 @@ export function injectSocketFaults(sock: Socket): void {
     const short = buggify("short-write");
     const delayed = buggify("reply-delay");
     if (!busy && !short && !delayed) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, "latin1");
+    // A copy: the caller may reuse its buffer once write() returns with nothing left in the
+    // socket (src/server/reply-batch.ts's scratch area), but this queue sends it later.
+    const b = Buffer.isBuffer(chunk) ? Buffer.from(chunk) : Buffer.from(chunk as string, "latin1");
     const first = delayed ? buggifyInt(1, 20) : 0;
     if (short && b.length > 1) {
       const cuts = [...new Set(Array.from({ length: buggifyInt(1, 3) }, () => buggifyInt(1, b.length - 1)))].sort((x, y) => x - y);
