@@ -92,7 +92,8 @@ export const IMPLEMENTED = new Set<string>([
   "replicaof", "masterauth", "masteruser", "repl-backlog-size", "repl-diskless-sync", "repl-diskless-sync-delay",
   "repl-diskless-sync-max-replicas", "repl-ping-replica-period", "replica-announce-port",
   "replica-ignore-maxmemory", "replica-priority", "replica-read-only", "replica-serve-stale-data",
-  "min-replicas-max-lag", "min-replicas-to-write", "propagation-error-behavior",
+  "min-replicas-max-lag", "min-replicas-to-write", "propagation-error-behavior", "repl-timeout",
+  "repl-backlog-ttl", "replica-announce-ip",
 ]);
 
 const byName = new Map<string, Directive>();

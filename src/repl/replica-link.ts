@@ -46,11 +46,36 @@ export class ReplicaLink {
     if (!this.socket || this.socket.destroyed) return "connect"; // waiting to retry
     return this.phase === "rdb" ? "sync" : this.phase === "handshake" ? "handshake" : "connecting";
   }
+  /**
+   * INFO master_sync_* while the RDB is read (Redis's repl_transfer_size/read): the size is -1
+   * until the payload's header arrived and 0 for an EOF-marked (diskless) payload.
+   */
+  get transfer(): { size: number; read: number } | null {
+    if (!this.syncing) return null;
+    if (this.rdbMode === "header") return { size: -1, read: 0 };
+    return { size: this.rdbMode === "length" ? this.rdbLen : 0, read: this.rdbBytes };
+  }
+
+  /**
+   * repl-timeout, checked every second (Redis's replicationCron): a link that read nothing for
+   * that long while connecting, during the handshake, while reading the RDB, or once streaming
+   * (the master PINGs every repl-ping-replica-period) is dropped and reconnects.
+   */
+  checkTimeout(timeoutSecs: number): void {
+    if (this.closed || !this.socket || this.socket.destroyed) return;
+    if ((Date.now() - this.lastIo) / 1000 <= timeoutSecs) return;
+    if (this.connected) log("warning", "MASTER timeout: no data nor PING received...");
+    else if (this.phase === "rdb") log("warning", "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+    else log("warning", "Timeout connecting to the MASTER...");
+    this.socket.destroy();
+  }
+
   /** Bytes of the master's stream read but not yet applied (INFO slave_read_repl_offset). */
   get unappliedBytes(): number { return this.phase === "stream" ? this.buf.length : 0; }
 
   constructor(private readonly server: Server, readonly host: string, readonly port: number) {
     this.repl = replicationOf(server);
+    this.repl.startCron();
     this.masterClient = this.newMasterClient();
     this.connect();
   }
@@ -92,6 +117,7 @@ export class ReplicaLink {
     }
     log("notice", `Connecting to MASTER ${this.host}:${this.port}`);
     this.phase = "connecting";
+    this.lastIo = Date.now(); // repl-timeout counts from here while connecting
     this.buf = Buffer.alloc(0);
     this.rdbMode = "header";
     this.rdbChunks = [];
@@ -152,6 +178,12 @@ export class ReplicaLink {
     }
     this.send("REPLCONF", "listening-port", String(replicaAnnouncedPort(this.server))); // src/server/tls.ts
     this.expect.push(() => {});
+    // replica-announce-ip: the address the master shows for us (INFO, ROLE), e.g. behind NAT.
+    const announceIp = cfg.getString("replica-announce-ip");
+    if (announceIp) {
+      this.send("REPLCONF", "ip-address", announceIp);
+      this.expect.push((line) => { if (line.startsWith("-")) log("notice", `(Non critical) Master does not understand REPLCONF ip-address: ${line.slice(1)}`); });
+    }
     // eof: we read a diskless (EOF-marked) payload too, so a master may stream its RDB.
     this.send("REPLCONF", "capa", "eof", "capa", "psync2");
     // PSYNC only once every earlier reply arrived: a real Redis master refuses it while the

@@ -34,6 +34,8 @@ export interface ReplicaState {
   ackOffset: number;
   ackAt: number;
   capaPsync2: boolean;
+  /** It came with SYNC, not PSYNC: it never sends REPLCONF ACK (Redis's CLIENT_PRE_PSYNC). */
+  preSync: boolean;
   /**
    * While its RDB is on the way, and after a diskless (EOF-marked) transfer until the
    * replica's first REPLCONF ACK says it loaded the RDB (Redis's repl_start_cmd_stream_on_ack,
@@ -53,6 +55,9 @@ export interface ReplicaState {
   /** The full resync this replica's RDB comes from, while it runs. */
   transfer: RdbTransfer | null;
   member: TransferMember | null;
+  /** Socket-target sync: bytesWritten at the last check, and since when it has not moved. */
+  lastWritten: number;
+  stalledSince: number;
 }
 
 /** A replica that needs a full sync, waiting for a snapshot to start (WAIT_BGSAVE_START). */
@@ -119,8 +124,69 @@ export class Replication {
   private lastNewline = 0;
   private limitCache = { cob: "", lim: replicaOutputLimit("") };
 
+  /** Since when this master has had no replica (Redis's repl_no_slaves_since, for repl-backlog-ttl). */
+  private noReplicasSince = Date.now();
+  /** The 1-second replication cron (timeouts, backlog TTL). */
+  private cron?: NodeJS.Timeout;
+  private lastCronAt = 0;
+
   constructor(readonly server: Server) {
     server.config.onApply("repl-backlog-size", (cfg) => this.backlog?.resize(cfg.getNumber("repl-backlog-size"), this.neededFrom()));
+  }
+
+  /**
+   * Redis's replicationCron, the part that runs every second: repl-timeout on both sides of a
+   * link, and freeing the backlog of a master left without replicas for repl-backlog-ttl.
+   */
+  startCron(): void {
+    if (this.cron) return;
+    this.lastCronAt = Date.now();
+    this.cron = setInterval(() => this.replicationCron(), 1000);
+    this.cron.unref();
+  }
+
+  private replicationCron(): void {
+    const now = Date.now();
+    // After the event loop was blocked (DEBUG SLEEP, a long script) timers run before the
+    // sockets are read: the idle times are stale this once, so nothing times out on them
+    // (Redis reads its sockets before its cron runs).
+    const stalled = now - this.lastCronAt > 2000;
+    this.lastCronAt = now;
+    if (stalled) return;
+    const timeout = this.server.config.getNumber("repl-timeout");
+    this.link?.checkTimeout(timeout);
+    for (const r of [...this.replicas.values()]) {
+      if (r.client.closed) continue;
+      if (r.syncState === "online" && !r.preSync && (now - r.ackAt) / 1000 > timeout) {
+        log("warning", `Disconnecting timedout replica (streaming sync): ${r.ip}:${r.port}`);
+        r.client.kill();
+        this.dropReplica(r.client);
+        continue;
+      }
+      if (r.syncState === "wait_end" && r.transfer?.socketTarget) {
+        // The payload streams to it: no progress while bytes wait in its socket for too long.
+        const sock = r.client.socket;
+        const written = sock.bytesWritten;
+        if (sock.writableLength === 0 || written !== r.lastWritten) {
+          r.lastWritten = written;
+          r.stalledSince = now;
+        } else if ((now - r.stalledSince) / 1000 > timeout) {
+          log("warning", `Disconnecting timedout replica (full sync): ${r.ip}:${r.port}`);
+          r.client.kill();
+          this.dropReplica(r.client);
+        }
+      }
+    }
+    const ttl = this.server.config.getNumber("repl-backlog-ttl");
+    if (this.replicas.size === 0 && ttl > 0 && this.backlog && !this.link && (now - this.noReplicasSince) / 1000 > ttl) {
+      // A new history: with no backlog the offset stops counting, so the old id could no
+      // longer tell a replica where it is (Redis's changeReplicationId + clearReplicationId2).
+      this.replid = randomBytes(20).toString("hex");
+      this.replid2 = NULL_ID;
+      this.secondReplOffset = -1;
+      this.backlog = null;
+      log("notice", `Replication backlog freed after ${ttl} seconds without connected replicas.`);
+    }
   }
 
   private get outputLimit(): { hard: number; soft: number; softSeconds: number } {
@@ -137,6 +203,7 @@ export class Replication {
       this.backlog = new Backlog(this.server.config.getNumber("repl-backlog-size"), this.offset);
       this.streamDb = -1;
     }
+    this.startCron();
     if (!this.subscribed) {
       this.subscribed = true;
       this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onGroup: (b) => this.onGroup(b) });
@@ -303,8 +370,8 @@ export class Replication {
     const backlog = this.ensureBacklog();
     const state: ReplicaState = {
       client, ip: announcedIp ?? (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
-      ackOffset: 0, ackAt: Date.now(), capaPsync2, heldFrom: null, rdbOutstanding: 0, softSince: 0,
-      syncState: "online", transfer: null, member: null,
+      ackOffset: 0, ackAt: Date.now(), capaPsync2, preSync: replid === null, heldFrom: null, rdbOutstanding: 0, softSince: 0,
+      syncState: "online", transfer: null, member: null, lastWritten: 0, stalledSince: Date.now(),
     };
     const historyOk = replid !== null && (replid === this.replid || (replid === this.replid2 && from <= this.secondReplOffset));
     if (historyOk && backlog.has(from)) {
@@ -419,6 +486,7 @@ export class Replication {
         continue;
       }
       state.syncState = "online";
+      state.ackAt = Date.now(); // replicaPutOnline: repl-timeout counts from here
       if (tr.socketTarget) {
         // Its stream stays held until the replica's first REPLCONF ACK (ack()).
         log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
@@ -474,6 +542,7 @@ export class Replication {
     const r = this.replicas.get(client);
     if (!r) return;
     this.replicas.delete(client);
+    if (this.replicas.size === 0) this.noReplicasSince = Date.now();
     if (r.transfer && r.member) r.transfer.remove(r.member);
     // What only this replica needed leaves the shared buffer.
     this.backlog?.trim(this.neededFrom());
@@ -617,6 +686,12 @@ export class Replication {
         ["master_last_io_seconds_ago", link.connected ? Math.floor((Date.now() - link.lastIo) / 1000) : -1],
         ["master_sync_in_progress", link.syncing ? 1 : 0],
         ["slave_read_repl_offset", this.offset + link.unappliedBytes], ["slave_repl_offset", this.offset]);
+      const t = link.transfer;
+      if (t) {
+        f.push(["master_sync_total_bytes", t.size], ["master_sync_read_bytes", t.read],
+          ["master_sync_left_bytes", t.size - t.read], ["master_sync_perc", (t.size > 0 ? (t.read / t.size) * 100 : 0).toFixed(2)],
+          ["master_sync_last_io_seconds_ago", Math.floor((Date.now() - link.lastIo) / 1000)]);
+      }
       if (!link.connected) f.push(["master_link_down_since_seconds", Math.floor((Date.now() - link.downSince) / 1000)]);
       f.push(["slave_priority", this.server.config.getNumber("replica-priority")],
         ["slave_read_only", this.server.config.getBool("replica-read-only") ? 1 : 0],

@@ -1,0 +1,117 @@
+// Redis's replicationCron on both sides of a link: repl-timeout drops a master that went silent
+// (connecting, in the handshake, during the RDB, while streaming) and a replica that stopped
+// acknowledging; repl-backlog-ttl frees the backlog of a master left without replicas (and
+// starts a new history). INFO master_sync_* shows a transfer's progress on the replica.
+import { describe, it, expect, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { createServer, connect, type Server as NetServer, type Socket } from "node:net";
+import { serverGroup } from "../helpers/server.js";
+
+async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const field = async (r: Redis, name: string) => (await r.info()).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+
+/** A "master" that answers the handshake, says +FULLRESYNC and an EOF-marked payload header, then goes silent. */
+function silentMaster(): Promise<{ net: NetServer; port: number; connections: () => number; close: () => void }> {
+  let n = 0;
+  const socks: Socket[] = [];
+  const net = createServer((s) => {
+    n++;
+    socks.push(s);
+    let buf = "";
+    s.on("data", (d) => {
+      buf += d.toString("latin1");
+      for (;;) {
+        const m = /^\*(\d+)\r\n/.exec(buf);
+        if (!m) return;
+        // Count the bulk strings of one command; answer it.
+        let p = m[0].length;
+        const argv: string[] = [];
+        for (let i = 0; i < Number(m[1]); i++) {
+          const e = buf.indexOf("\r\n", p);
+          if (e < 0) return;
+          const len = Number(buf.slice(p + 1, e));
+          if (buf.length < e + 2 + len + 2) return;
+          argv.push(buf.slice(e + 2, e + 2 + len));
+          p = e + 2 + len + 2;
+        }
+        buf = buf.slice(p);
+        const cmd = argv[0].toUpperCase();
+        if (cmd === "PING") s.write("+PONG\r\n");
+        else if (cmd === "REPLCONF") s.write("+OK\r\n");
+        else if (cmd === "PSYNC") s.write(`+FULLRESYNC ${"a".repeat(40)} 0\r\n$EOF:${"b".repeat(40)}\r\nREDIS0009`);
+      }
+    });
+    s.on("error", () => {});
+  });
+  return new Promise((resolve) => net.listen(0, "127.0.0.1", () => resolve({
+    net, port: (net.address() as { port: number }).port, connections: () => n,
+    close: () => { for (const s of socks) s.destroy(); net.close(); },
+  })));
+}
+
+describe("repl-timeout, repl-backlog-ttl, master_sync_*", { timeout: 90_000 }, () => {
+  const servers = serverGroup(["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]);
+  afterAll(() => servers.stopAll());
+
+  it("a replica drops a master that goes silent during the RDB transfer, and reconnects", async () => {
+    const fake = await silentMaster();
+    try {
+      const { srv, r } = await servers.start(["--repl-timeout", "1"]);
+      await r.replicaof("127.0.0.1", String(fake.port));
+      await until("the transfer starts", async () => (await field(r, "master_sync_in_progress")) === "1");
+      expect(await field(r, "master_sync_total_bytes")).toBe("0"); // EOF-marked: size unknown
+      expect(Number(await field(r, "master_sync_read_bytes"))).toBeGreaterThan(0);
+      await until("a second connection", () => fake.connections() >= 2, 10_000);
+      expect(srv.output()).toContain("Timeout receiving bulk data from MASTER");
+    } finally {
+      fake.close();
+    }
+  });
+
+  it("a master drops a replica that stopped acknowledging", async () => {
+    const { srv, r: m } = await servers.start(["--repl-timeout", "1", "--repl-diskless-sync", "no"]);
+    const sock = connect(srv.port, "127.0.0.1");
+    let got = "";
+    sock.on("data", (d) => (got += d.toString("latin1")));
+    let closed = false;
+    sock.on("close", () => (closed = true));
+    sock.on("error", () => {});
+    sock.write("*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+    await until("the RDB arrives", () => got.includes("REDIS"));
+    await until("online", async () => (await m.info("replication")).includes("state=online"));
+    await until("dropped", () => closed, 10_000); // no REPLCONF ACK for over a second
+    expect(srv.output()).toContain("Disconnecting timedout replica (streaming sync)");
+    expect(await field(m, "connected_slaves")).toBe("0");
+  });
+
+  it("a replica that acknowledges stays connected past repl-timeout", async () => {
+    const { r: m } = await servers.start(["--repl-timeout", "1"]);
+    const { r: s } = await servers.start(["--repl-timeout", "1"]);
+    await s.replicaof("127.0.0.1", String((m.options.port)));
+    await until("link up", async () => (await field(s, "master_link_status")) === "up");
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await field(s, "master_link_status")).toBe("up");
+    expect(await field(m, "connected_slaves")).toBe("1");
+    expect(await field(m, "sync_full")).toBe("1");
+  });
+
+  it("repl-backlog-ttl frees the backlog of a master without replicas and starts a new replid", async () => {
+    const { r: m } = await servers.start(["--repl-backlog-ttl", "1"]);
+    const { r: s } = await servers.start();
+    await s.replicaof("127.0.0.1", String(m.options.port));
+    await until("link up", async () => (await field(s, "master_link_status")) === "up");
+    const id = await field(m, "master_replid");
+    expect(await field(m, "repl_backlog_active")).toBe("1");
+    await s.replicaof("no", "one");
+    await until("the backlog is freed", async () => (await field(m, "repl_backlog_active")) === "0", 10_000);
+    expect(await field(m, "master_replid")).not.toBe(id);
+    expect(await field(m, "master_replid2")).toBe("0000000000000000000000000000000000000000");
+  });
+});
