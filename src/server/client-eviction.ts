@@ -17,12 +17,12 @@ import type { Client } from "./client.js";
 import { log } from "./log.js";
 import { replicationOf } from "../repl/replication.js";
 import { trackingOf } from "./tracking.js";
+import { queryBufferMemory } from "./querybuf.js";
 
 /** What a client costs before any buffer: Redis's client struct plus its 16 KB static reply buffer. */
 export const CLIENT_BASE_BYTES = 22426;
 /** A watched key / a subscription: the list node, the entry and the key or channel name's header. */
 const ENTRY_BYTES = 64;
-const PROTO_MBULK_BIG_ARG = 32 * 1024;
 
 /** Memory other families hold for a client (tracking prefixes...), added to tot-mem. */
 export const clientMemoryProviders: ((c: Client) => number)[] = [];
@@ -46,11 +46,9 @@ export function multiMemory(c: Client): number {
 export function clientMemoryUsage(c: Client): number {
   const server = c.server;
   // A big argument's buffer is reserved whole once its length is known (Redis's
-  // PROTO_MBULK_BIG_ARG preallocation), so a client sending one counts it from the start.
-  const need = c.queryBufferNeed;
-  const reserved = need >= PROTO_MBULK_BIG_ARG ? need : 0;
-  let n = CLIENT_BASE_BYTES + c.queryBufferLength + reserved + c.inputInFlight + c.currentArgvBytes +
-    c.outputBufferLength + multiMemory(c);
+  // PROTO_MBULK_BIG_ARG preallocation), so a client sending one counts it from the start
+  // until its last byte (querybuf.ts).
+  let n = CLIENT_BASE_BYTES + queryBufferMemory(c) + c.currentArgvBytes + c.outputBufferLength + multiMemory(c);
   const subs = server.pubsub.counts(c);
   n += (server.watches.count(c) + subs.channels + subs.patterns + subs.shard) * ENTRY_BYTES;
   for (const p of clientMemoryProviders) n += p(c);

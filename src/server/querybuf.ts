@@ -60,24 +60,42 @@ export function noteQueryRead(c: Client, bytes: number): void {
  * only the argument's bytes received so far.
  */
 export function queryBufferUsed(c: Client): number {
+  return incompleteCommand(c, 64 * 1024).used;
+}
+
+/**
+ * The query buffer's share of CLIENT LIST tot-mem (Redis's sdsZmallocSize of the querybuf):
+ * while a big argument is incomplete, Redis has already allocated room for all of it
+ * (processMultibulkBuffer preallocates bulk + 2 as soon as it parses the length), however
+ * little of it has arrived; otherwise the bytes received.
+ */
+export function queryBufferMemory(c: Client): number {
+  // Measured after every read while maxmemory-clients is on: a short look at the front.
+  const { len, used, bigBulk } = incompleteCommand(c, 4096);
+  return bigBulk > 0 ? len - used + Math.max(used, bigBulk + 2) : len;
+}
+
+/** The pending input: its length, qbuf (see queryBufferUsed), and the length of an incomplete big argument (0: none). */
+function incompleteCommand(c: Client, peek: number): { len: number; used: number; bigBulk: number } {
   const len = queryBufLen(c);
-  if (c.inputInFlight > 0 || c.queryBufferNeed < 1) return len;
-  const head = c.peekInput(64 * 1024);
-  if (head[0] !== 0x2a) return len; // '*': a multibulk; inline commands are never trimmed
+  const whole = { len, used: len, bigBulk: 0 };
+  if (c.inputInFlight > 0 || c.queryBufferNeed < 1) return whole;
+  const head = c.peekInput(peek);
+  if (head[0] !== 0x2a) return whole; // '*': a multibulk; inline commands are never trimmed
   let pos = head.indexOf("\r\n");
-  if (pos < 0) return len;
+  if (pos < 0) return whole;
   const argc = Number(head.toString("latin1", 1, pos));
   pos += 2;
   for (let i = 0; i < argc && pos < head.length; i++) {
-    if (head[pos] !== 0x24) return len; // '$'
+    if (head[pos] !== 0x24) return whole; // '$'
     const eol = head.indexOf("\r\n", pos);
-    if (eol < 0) return len;
+    if (eol < 0) return whole;
     const bulk = Number(head.toString("latin1", pos + 1, eol));
     const data = eol + 2;
-    if (data + bulk + 2 > len) return bulk >= PROTO_MBULK_BIG_ARG ? len - data : len; // the incomplete argument
+    if (data + bulk + 2 > len) return bulk >= PROTO_MBULK_BIG_ARG ? { len, used: len - data, bigBulk: bulk } : whole; // the incomplete argument
     pos = data + bulk + 2;
   }
-  return len;
+  return whole;
 }
 
 /** CLIENT LIST qbuf-free: the modelled allocation less what is in use. */

@@ -43,6 +43,7 @@ import { SlowLog, logCall } from "./slowlog.js";
 import { LatencyMonitor } from "./latency-monitor.js";
 import { activeExpireCycle } from "./active-expire.js";
 import { readSocketInput } from "./socket-input.js";
+import { postponesClientList } from "./client-list-turn.js";
 import { lookupCommandBytes } from "./command-lookup.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
@@ -327,6 +328,7 @@ export class Server {
     trackingOf(this).beforeCommand();
     if (this.pause.type !== PAUSE_OFF && this.pause.postpones(client, argv)) return;
     if (client.multi !== null && queueCommand(this, client, argv)) return;
+    if (postponesClientList(this, client, argv)) return; // after this turn's reads (client-list-turn.ts)
     this.execCommand(client, argv, false);
   }
 

@@ -148,6 +148,53 @@ describe("client memory", () => {
     s.destroy();
   });
 
+  it("counts an incomplete big argument whole in tot-mem down to its last bytes, as Redis preallocates it", async () => {
+    const s = await deafClient();
+    s.on("error", () => {});
+    s.write("CLIENT SETNAME bigtail\r\n");
+    const n = 300000;
+    // 10 KB short of complete: less than the 32 KB that makes an argument big, still to come.
+    s.write(`*1\r\n$${n + 10000}\r\n` + "v".repeat(n));
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (await clientField("bigtail", "qbuf")) !== n) await sleep(20);
+    const idle = await deafClient();
+    idle.write("CLIENT SETNAME idle\r\n");
+    while (Date.now() < deadline && (await clientField("idle", "tot-mem")) === null) await sleep(20);
+    const bare = (await clientField("idle", "tot-mem"))!;
+    const totMem = await clientField("bigtail", "tot-mem");
+    expect(totMem! - bare).toBeGreaterThanOrEqual(n + 10000);
+    s.destroy();
+    idle.destroy();
+  });
+
+  it("answers CLIENT LIST in its place in a pipeline (it runs after the reads of the same turn)", async () => {
+    const c = await connectClient(srv.port, { protocol: 2 } as never);
+    try {
+      const p = c.pipeline();
+      p.set("order:a", "1");
+      p.call("CLIENT", "LIST");
+      p.client("SETNAME", "after-list");
+      p.call("CLIENT", "LIST");
+      p.get("order:a");
+      p.call("CLIENT", "INFO");
+      const out = (await p.exec())!.map(([err, v]) => (err ? String(err) : v));
+      expect(out[0]).toBe("OK");
+      expect(String(out[1])).not.toContain("name=after-list");
+      expect(out[2]).toBe("OK");
+      expect(String(out[3])).toContain("name=after-list");
+      expect(out[4]).toBe("1");
+      expect(String(out[5])).toContain("name=after-list");
+      const m = c.multi();
+      m.call("CLIENT", "LIST");
+      m.ping();
+      const res = (await m.exec())!;
+      expect(String(res[0][1])).toContain("name=after-list");
+      expect(res[1][1]).toBe("PONG");
+    } finally {
+      c.disconnect();
+    }
+  });
+
   it("runs every command of a client that pipelines 5 MB of replies before reading any", async () => {
     // A blocking writer that reads only after writing everything (Redis's own test clients
     // do this) deadlocks against a server that stops reading it: the server must buffer.
