@@ -15,7 +15,7 @@
 // RSS after the 1M keys are written a second time (freed memory must be reused).
 // Writes JSON and the markdown table to bench/results/.
 // A test runs only if our server implements its commands (probed once, before timing).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -79,6 +79,7 @@ const TESTS = [
 
 const PIPELINES = (opts.pipeline ?? ["1", "16"]).map(Number);
 const SHARDS = opts.shards.split(",").map(Number).filter((n) => n > 0);
+const BENCHMARK_TIMEOUT_MS = 600_000;
 const TICK_US = 1e6 / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
 
 function fail(msg) {
@@ -124,17 +125,39 @@ function cpuUs(pid) {
   return (Number(f[11]) + Number(f[12])) * TICK_US;
 }
 
-/** redis-benchmark --csv: the last line is "TEST","rps",... */
-function runBenchmark(server, test, pipeline) {
+/**
+ * redis-benchmark --csv: the last line is "TEST","rps",... redis-benchmark does not give up
+ * when its server goes away (it spins reconnecting), so the run is watched: if the server
+ * dies, or the run passes its time limit, redis-benchmark is killed by its pid and the run
+ * fails with the server's last log lines.
+ */
+async function runBenchmark(server, test, pipeline) {
   const full = pipeline > 1 ? Number(opts["pipelined-requests"]) : Number(opts.requests);
   const n = Math.max(1000, Math.round(full * (test.scale ?? 1)));
   const args = ["-h", "127.0.0.1", "-p", String(server.port), "-n", String(n), "-c", opts.clients, "-P", String(pipeline), "--csv", ...test.args];
+  const what = `redis-benchmark ${args.join(" ")}`;
   const cpu0 = cpuUs(server.pid);
-  const r = spawnSync("redis-benchmark", args, { encoding: "utf8", timeout: 600_000 });
+  const bench = spawn("redis-benchmark", args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  bench.stdout.on("data", (d) => { stdout += d; });
+  bench.stderr.on("data", (d) => { stderr += d; });
+  let failure = null;
+  const started = Date.now();
+  const watch = setInterval(() => {
+    if (failure !== null) return;
+    if (!server.alive()) failure = `the server (pid ${server.pid}) died during ${what}:\n${server.log().slice(-4000)}`;
+    else if (Date.now() - started > BENCHMARK_TIMEOUT_MS) failure = `${what} still running after ${BENCHMARK_TIMEOUT_MS / 1000} s`;
+    if (failure !== null) process.kill(bench.pid, "SIGKILL");
+  }, 250);
+  const status = await new Promise((resolve) => bench.once("close", (code, signal) => resolve(code ?? signal)));
+  clearInterval(watch);
+  if (failure === null && !server.alive()) failure = `the server (pid ${server.pid}) died during ${what}:\n${server.log().slice(-4000)}`;
+  if (failure !== null) throw new Error(failure);
   const cpu1 = cpuUs(server.pid);
-  const lines = (r.stdout ?? "").trim().split("\n").filter((l) => l.startsWith('"') && !l.startsWith('"test"'));
+  const lines = stdout.trim().split("\n").filter((l) => l.startsWith('"') && !l.startsWith('"test"'));
   const last = lines.at(-1);
-  if (r.status !== 0 || !last) throw new Error(`redis-benchmark ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
+  if (status !== 0 || !last) throw new Error(`${what} failed (${status}): ${stderr || stdout}`);
   return { rps: Number(JSON.parse(`[${last}]`)[1]), cpuUsPerReq: (cpu1 - cpu0) / n };
 }
 
@@ -194,7 +217,7 @@ async function throughput(lines) {
       for (const t of tests) {
         for (const p of t.pipelines ?? PIPELINES) {
           for (const who of order) {
-            const res = runBenchmark(servers[who], t, p);
+            const res = await runBenchmark(servers[who], t, p);
             const s = (samples[`${t.name} -P ${p}`] ??= Object.fromEntries(names.map((n) => [n, []])));
             s[who].push(res);
             process.stdout.write(`round ${round + 1}/${rounds} ${t.name} -P ${p} ${who}: ${Math.round(res.rps)} rps, ${res.cpuUsPerReq.toFixed(2)} µs CPU/req\n`);
@@ -202,7 +225,7 @@ async function throughput(lines) {
         }
       }
     }
-    for (const [who, s] of Object.entries(servers)) if (!s.alive()) fail(`${who} server died during the run:\n${s.log().slice(-4000)}`);
+    for (const [who, s] of Object.entries(servers)) if (!s.alive()) throw new Error(`${who} server died during the run:\n${s.log().slice(-4000)}`);
     const rss = Object.fromEntries(Object.entries(servers).map(([k, s]) => [k, rssMiB(s.pid)]));
 
     // The ratio is the median of per-round ratios: each round's runs are back to back,
