@@ -97,6 +97,10 @@ function add(c: Case, verify?: () => void): void {
   const set = cmd("SET", "key:000001", "0123456789");
   add({ name: "process: 1 x SET (overwrite)", reps: 1000, needs: ["set"], fn: () => { for (let i = 0; i < 1000; i++) feed(small, set); } },
     () => check(small, "set", set));
+  // redis-benchmark -t set -P 16's read: 16 SETs of one key with a 3-byte value.
+  const setPipeline = concat(Array.from({ length: 16 }, () => cmd("SET", "key:__rand_int__", "xxx")));
+  add({ name: "pipeline: 16 x SET (overwrite), one read", reps: 100, needs: ["set"], fn: () => { for (let i = 0; i < 100; i++) feed(small, setPipeline); } },
+    () => check(small, "set pipeline", setPipeline));
 }
 
 // ---- slot computation -----------------------------------------------------------------------

@@ -78,16 +78,37 @@ export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u
 // Command names are matched case-insensitively: lowercase into this scratch first.
 const lowerScratch = heap.alloc(64);
 
+// A pipeline mostly repeats one command (a client's burst of SETs, redis-benchmark -P 16):
+// the command found last is compared first, byte by byte, before the name is lowercased,
+// hashed and looked up (which showed as ~2% of a SET pipeline's server time).
+let lastFound: KernelCommand | null = null;
+
+/** Whether [ptr, ptr+len) in any case is c's (lowercase) name. */
+function namedAs(c: KernelCommand, ptr: usize, len: usize): bool {
+  if (<usize>c.key.byteLength != len) return false;
+  const name = changetype<usize>(c.key);
+  for (let i: usize = 0; i < len; i++) {
+    let b = load<u8>(ptr + i);
+    if (b >= 0x41 && b <= 0x5a) b += 32;
+    if (b != load<u8>(name + i)) return false;
+  }
+  return true;
+}
+
 /** The bound kernel command named by [ptr, ptr+len) in any case, or null. */
 export function lookupCommand(ptr: usize, len: usize): KernelCommand | null {
   if (len == 0 || len > 64) return null;
+  const last = lastFound;
+  if (last != null && namedAs(last, ptr, len)) return last.bound ? last : null;
   for (let i: usize = 0; i < len; i++) {
     let c = load<u8>(ptr + i);
     if (c >= 0x41 && c <= 0x5a) c += 32;
     store<u8>(lowerScratch + i, c);
   }
   const c = byName.find(lowerScratch, len, hashBytes(lowerScratch, len));
-  return c != null && c.bound ? c : null;
+  if (c == null) return null;
+  lastFound = c;
+  return c.bound ? c : null;
 }
 
 /** Redis's arity rule: positive = exactly, negative = at least |arity| (name included). */

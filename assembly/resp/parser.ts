@@ -50,6 +50,29 @@ function pushArg(ptr: usize, len: usize): void {
   argc++;
 }
 
+// The usual length line ("*3\r\n", "$3\r\n") in one pass: canonical decimal digits, then CR
+// and at least one more byte. Anything else (no CR yet, a sign, a leading zero, 19 digits or
+// more, any other byte) takes the general path (findCR + string2ll), which gives Redis's
+// exact answer; on the usual line both agree, since digits hold no CR.
+let scannedLength: i64 = 0;
+
+/** Where the CR after the digits from p is (their value in scannedLength), or 0: not the usual line. */
+@inline function scanLength(p: usize, end: usize): usize {
+  let q = p;
+  let v: i64 = 0;
+  const limit = min(end, p + 18);
+  while (q < limit) {
+    const d = <u32>load<u8>(q) - 0x30;
+    if (d > 9) break;
+    v = v * 10 + <i64>d;
+    q++;
+  }
+  if (q == p || q + 1 >= end || load<u8>(q) != 0x0d) return 0;
+  if (q > p + 1 && load<u8>(p) == 0x30) return 0;
+  scannedLength = v;
+  return q;
+}
+
 /** Index of the first '\r' in [from, end), or -1. */
 function findCR(from: usize, end: usize): isize {
   for (let p = from; p < end; p++) if (load<u8>(p) == 0x0d) return <isize>p;
@@ -176,39 +199,46 @@ function parseMultibulk(start: usize, end: usize): i32 {
     }
     heap.free(resume);
   } else {
-    const cr = findCR(start, end);
-    if (cr < 0 || <usize>cr + 1 >= end) {
-      if (end - start > PROTO_INLINE_MAX_SIZE) return fail("too big mbulk count string");
-      needBytes = end + 1;
-      return PARSE_INCOMPLETE;
+    let cr = scanLength(start + 1, end);
+    if (cr == 0) {
+      const at = findCR(start, end);
+      if (at < 0 || <usize>at + 1 >= end) {
+        if (end - start > PROTO_INLINE_MAX_SIZE) return fail("too big mbulk count string");
+        needBytes = end + 1;
+        return PARSE_INCOMPLETE;
+      }
+      cr = <usize>at;
+      if (!string2ll(start + 1, cr - start - 1)) return fail("invalid multibulk length");
+      scannedLength = parsedInt;
     }
-    if (!string2ll(start + 1, <usize>cr - start - 1) || parsedInt > i32.MAX_VALUE) {
-      return fail("invalid multibulk length");
-    }
-    if (unauthenticated && parsedInt > 10) return fail("unauthenticated multibulk length");
-    count = parsedInt;
-    p = <usize>cr + 2;
+    if (scannedLength > i32.MAX_VALUE) return fail("invalid multibulk length");
+    if (unauthenticated && scannedLength > 10) return fail("unauthenticated multibulk length");
+    count = scannedLength;
+    p = cr + 2;
     if (count <= 0) { nextPos = p; return PARSE_EMPTY; }
   }
-  let cr: isize;
   while (<i64>argc < count) {
     if (p >= end) { needBytes = p + 1; return incompleteAt(start, p, count); }
-    cr = findCR(p, end);
-    if (cr < 0 || <usize>cr + 1 >= end) {
-      if (end - p > PROTO_INLINE_MAX_SIZE) return fail("too big bulk count string");
-      needBytes = end + 1;
-      return incompleteAt(start, p, count);
+    let cr: usize = load<u8>(p) == 0x24 /* $ */ ? scanLength(p + 1, end) : 0;
+    if (cr == 0) {
+      const at = findCR(p, end);
+      if (at < 0 || <usize>at + 1 >= end) {
+        if (end - p > PROTO_INLINE_MAX_SIZE) return fail("too big bulk count string");
+        needBytes = end + 1;
+        return incompleteAt(start, p, count);
+      }
+      cr = <usize>at;
+      const c = load<u8>(p);
+      if (c != 0x24 /* $ */) {
+        return fail("expected '$', got '" + String.fromCharCode(c) + "'");
+      }
+      if (!string2ll(p + 1, cr - p - 1)) return fail("invalid bulk length");
+      scannedLength = parsedInt;
     }
-    const c = load<u8>(p);
-    if (c != 0x24 /* $ */) {
-      return fail("expected '$', got '" + String.fromCharCode(c) + "'");
-    }
-    if (!string2ll(p + 1, <usize>cr - p - 1) || parsedInt < 0 || parsedInt > protoMaxBulkLen) {
-      return fail("invalid bulk length");
-    }
-    if (unauthenticated && parsedInt > 16384) return fail("unauthenticated bulk length");
-    const len = <usize>parsedInt;
-    const data = <usize>cr + 2;
+    if (scannedLength < 0 || scannedLength > protoMaxBulkLen) return fail("invalid bulk length");
+    if (unauthenticated && scannedLength > 16384) return fail("unauthenticated bulk length");
+    const len = <usize>scannedLength;
+    const data = cr + 2;
     if (data + len + 2 > end) { needBytes = data + len + 2; return incompleteAt(start, p, count); }
     pushArg(data, len);
     // Like Redis, the two bytes after the payload are skipped without being checked.

@@ -37,6 +37,21 @@ describe("RESP parser", () => {
     ["*1\r\n!4\r\n", "-ERR Protocol error: expected '$', got '!'\r\n"],
     ["*1\r\n$-5\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
     ["*1\r\n$600000000\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    // Length lines checked against redis-server 7.0.15: only canonical decimal digits count.
+    ["*01\r\n$3\r\nGET\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+    ["*00\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+    ["*-0\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+    ["*000000000000000001\r\n$3\r\nGET\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+    ["*1\r\n$03\r\nGET\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$00\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$-0\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$+3\r\nGET\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$3 \r\nGET\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$0000000000000000003\r\nGET\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$100000000000000000\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$1000000000000000000\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$10000000000000000000\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+    ["*1\r\n$100000000000000000000\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
     ['SET "a b\r\n', "-ERR Protocol error: unbalanced quotes in request\r\n"],
     ['SET "a"b c\r\n', "-ERR Protocol error: unbalanced quotes in request\r\n"],
   ])("protocol error for %j", (input, expected) => {
@@ -60,6 +75,16 @@ describe("RESP parser", () => {
     const r = feed(k, 'SET "k\\x41\\n" \'it\\\'s\'\r\nGET "kA\\n"\r\n');
     expect(r.st).toBe(STATUS_DONE);
     expect(r.out).toBe("+OK\r\n$4\r\nit's\r\n");
+  });
+
+  it("takes lengths of every digit count, and zero-length arguments, as redis-server does", () => {
+    const k = loadKernel();
+    bind(k);
+    const value = "v".repeat(123456);
+    const r = feed(k, `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n${value}\r\n*2\r\n$3\r\nGET\r\n$0\r\n\r\n` +
+      "*0\r\n*2\r\n$3\r\nget\r\n$1\r\nk\r\n");
+    expect(r.st).toBe(STATUS_DONE);
+    expect(r.out).toBe(`+OK\r\n$-1\r\n$${value.length}\r\n${value}\r\n`);
   });
 
   it("skips empty multibulk and blank inline lines", () => {
