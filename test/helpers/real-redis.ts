@@ -11,7 +11,9 @@ export const REDIS_SERVER = "redis-server";
 
 /** Whether redis-server can be run here; tests use it.skipIf(!hasRealRedis). */
 export const hasRealRedis = spawnSync(REDIS_SERVER, ["--version"]).status === 0;
-if (!hasRealRedis) console.warn("redis-server is not installed: round trips with real Redis are skipped");
+if (!hasRealRedis) console.warn("redis-server is not installed (apt-get install redis-server): round trips with real Redis are skipped");
+// In CI they must run: .ci/run installs it.
+if (!hasRealRedis && process.env.CI) throw new Error("redis-server is not installed and CI is set: .ci/run installs it");
 
 export interface RealRedis {
   port: number;
