@@ -25,6 +25,7 @@ import { discardTransaction } from "./multi.js";
 import { aclOf } from "../acl/acl.js";
 import { checkCommand, ACL_OK } from "../acl/check.js";
 import { PROPAGATE_ALL } from "../server/effects.js";
+import { debugging, endSession, holdGate, ldbOf, scriptDebugCommand, startSession } from "../scripting/ldb-session.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
 export const NOREPLICAS_ERR = "-NOREPLICAS Not enough good replicas to write.";
@@ -84,6 +85,7 @@ export function scriptingOf(server: Server): Scripting {
     };
     state.engine = new LuaEngine(host, "eval");
     state.functionEngine = new LuaEngine(host, "function");
+    state.engine.debugger = state.functionEngine.debugger = ldbOf(server).ldb;
     states.set(server, (s = state));
     // Scripts never block (CLIENT_DENY_BLOCKING): a blocking command answers as if timed out.
     const denied = server.blocking.denied;
@@ -213,6 +215,7 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
     funcname: sha, evalMode: true, readOnly: ro || (!f.compat && f.noWrites), writeDirty: false,
     oomAtStart: server.maxmemory.oom && !f.allowOom,
     resp: 2, killed: false, startedAt: Date.now(), db: client.db,
+    debug: ldbOf(server).client === client,
   };
   if (!engine.pushScript(sha)) return reply.error(NOSCRIPT_ERR);
   runScript(server, engine, client, run, argv.slice(3, 3 + n), argv.slice(3 + n), reply, argv);
@@ -243,7 +246,11 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
   }
   // The script sees time stand still at its start (Redis's script time snapshot): a key does
   // not expire under it. Only while it runs: when it pauses, the rest of the server has the clock.
-  const startedAt = server.now();
+  const realNow = server.now;
+  let startedAt = realNow.call(server);
+  const ldb = run.debug ? ldbOf(server) : null;
+  // Each stop of the debugger starts the script's time again (rctx->snapshot_time).
+  if (ldb !== null) ldb.ldb.onStopEnd = () => { startedAt = realNow.call(server); };
   const step = () => {
     const clock = server.now;
     server.now = () => startedAt;
@@ -259,12 +266,16 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
   // A gate already up (loading: a slow script replayed from the AOF) answers first, as
   // processCommand checks LOADING before the busy script.
   const outer = server.inputGate;
-  server.inputGate = (c, argv) => (outer !== null && outer(c, argv)) || busyGate(server, run, c, argv, discardTransaction);
+  server.inputGate = ldb !== null
+    ? (c, argv) => (outer !== null && outer(c, argv)) || holdGate(server, c, argv)
+    : (c, argv) => (outer !== null && outer(c, argv)) || busyGate(server, run, c, argv, discardTransaction);
   const tick = () => {
     if (!step()) {
-      setImmediate(tick);
+      // A debugged script goes on when the debugger has its next command (ldb-session.ts).
+      if (ldb === null) setImmediate(tick);
       return;
     }
+    if (ldb !== null) ldb.ldb.onStopEnd = null;
     server.inputGate = outer;
     scripting.paused = false;
     endScript(server, scripting);
@@ -276,7 +287,8 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
     server.blocking.afterCommand();
     client.resumeInput();
   };
-  setImmediate(tick);
+  if (ldb !== null) ldb.resume = tick;
+  else setImmediate(tick);
 }
 
 function endScript(server: Server, scripting: Scripting): void {
@@ -325,11 +337,31 @@ const SCRIPT_HELP = [
   "    Load a script into the scripts cache without executing it.",
 ];
 
+/** evalGenericCommandWithDebugging: EVAL in a debugging session, ended once the script is. */
+function evalWithDebugging(ctx: CommandContext, ro: boolean): void {
+  const { server, client } = ctx;
+  const session = startSession(server, client, ctx.argv[1]);
+  try {
+    evalGeneric(ctx, false, ro);
+  } finally {
+    const scripting = scriptingOf(server);
+    if (scripting.paused && scripting.caller === client) afterScript(server, () => endSession(server, session));
+    else endSession(server, session);
+  }
+}
+
+/** evalShaCommand: a debugging client must use EVAL. */
+function evalSha(ctx: CommandContext, ro: boolean): void {
+  if (debugging(ctx.client) && ctx.argv[1].length === 40) return ctx.reply.error("Please use EVAL instead of EVALSHA for debugging");
+  evalGeneric(ctx, true, ro);
+}
+
 export function registerScriptingCommands(t: CommandTable): void {
-  t.define("eval", (ctx) => evalGeneric(ctx, false, false));
-  t.define("evalsha", (ctx) => evalGeneric(ctx, true, false));
-  t.define("eval_ro", (ctx) => evalGeneric(ctx, false, true));
-  t.define("evalsha_ro", (ctx) => evalGeneric(ctx, true, true));
+  t.define("eval", (ctx) => (debugging(ctx.client) ? evalWithDebugging(ctx, false) : evalGeneric(ctx, false, false)));
+  t.define("evalsha", (ctx) => evalSha(ctx, false));
+  t.define("eval_ro", (ctx) => (debugging(ctx.client) ? evalWithDebugging(ctx, true) : evalGeneric(ctx, false, true)));
+  t.define("evalsha_ro", (ctx) => evalSha(ctx, true));
+  t.define("script|debug", scriptDebugCommand);
 
   t.define("script|help", (ctx) => replyHelp(ctx, SCRIPT_HELP));
   t.define("script|flush", (ctx) => {

@@ -148,7 +148,14 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
  * Redis's luaPushErrorBuff: {err="CODE msg"}. "-CODE msg" keeps its code; a message without
  * the leading '-' gets ERR. Trailing CR/LF trimmed.
  */
+/** The Lua debugger's log of errors pushed while it steps (luaPushErrorBuff's ldbLog), or null. */
+let errorLog: ((errBuffer: string) => void) | null = null;
+export function setErrorLog(f: ((errBuffer: string) => void) | null): void {
+  errorLog = f;
+}
+
 export function pushErrorTable(L: LuaState, text: string, hasCode: boolean, ignoreStats = false): void {
+  if (errorLog !== null) errorLog(hasCode ? "-" + text : text);
   let code = "ERR";
   let msg = text;
   if (hasCode) {

@@ -15,6 +15,7 @@ import { openCmsgpack } from "./lib-cmsgpack.js";
 import { YIELDABLE_LIB, YIELDABLE_CHUNK, YIELDABLE_FRAMES_SKIP } from "./lib-yieldable.js";
 import { openStruct } from "./lib-struct.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
+import type { Ldb } from "./ldb.js";
 
 /**
  * The body of the Lua error handler Redis installs for EVAL (__redis__err__handler, eval.c)
@@ -63,6 +64,8 @@ export interface ScriptRun {
   timedOut?: boolean;
   /** When it last paused for the event loop (ms). */
   pausedAt?: number;
+  /** Runs under the Lua debugger (SCRIPT DEBUG): its line hook instead of the count hook. */
+  debug?: boolean;
 }
 
 /** What the engine needs from the server. */
@@ -135,6 +138,8 @@ export class LuaEngine {
   /** The running call's Lua thread (the one that may yield to the event loop). */
   private thread: LuaState | null = null;
   private rand = new Rand48();
+  /** The Lua debugger (ldb.ts): redis.debug, redis.breakpoint and, while a session is active, its logs. */
+  debugger: Ldb | null = null;
   /** Extra set-up run on every new state (the FUNCTION engine registers its API here). */
   onInit: ((L: LuaState) => void)[] = [];
 
@@ -584,6 +589,18 @@ export class LuaEngine {
     num("REPL_REPLICA", 2);
     num("REPL_ALL", 3);
     fn("replicate_commands", (L) => { lua.lua_pushboolean(L, true); return 1; });
+    // redis.breakpoint(): stop at the next line, when a debugging session is active.
+    fn("breakpoint", (L) => {
+      const ldb = this.debugger;
+      if (ldb !== null && ldb.active) ldb.luabp = true;
+      lua.lua_pushboolean(L, ldb !== null && ldb.active);
+      return 1;
+    });
+    // redis.debug(...): a "<debug>" line in the debugger's console.
+    fn("debug", (L) => {
+      this.debugger?.debugCommand(L);
+      return 0;
+    });
     fn("acl_check_cmd", (L) => {
       if (!this.current) return this.raise(L, "redis.acl_check_cmd can only be called inside a script invocation");
       const argv = this.argsToArgv(L);
@@ -629,6 +646,8 @@ export class LuaEngine {
     if (!run) return this.raise(L, "redis.call/pcall can only be called inside a script invocation");
     const argv = this.argsToArgv(L);
     if (!argv) return raiseError ? lua.lua_error(L) : 1;
+    const ldb = this.debugger;
+    if (ldb !== null && ldb.isEnabled()) ldb.logRedisCommand(argv);
     const reply = this.host.call(run, argv);
     if (!Buffer.isBuffer(reply)) {
       const e = (reply as { error: string }).error;
@@ -636,7 +655,10 @@ export class LuaEngine {
       return raiseError ? lua.lua_error(L) : 1;
     }
     pushReply(L, reply, 0);
+    if (ldb !== null && ldb.isEnabled()) ldb.logRedisReply(reply);
     if (raiseError && reply[0] === 0x2d) return lua.lua_error(L);
+    // A debugged script stops only where the debugger stops it.
+    if (run.debug) return 1;
     // A loop of slow commands may run few instructions between two count hooks: look at
     // the clock here too, and pause after the command if the host says so.
     if (L === this.thread && lua.lua_isyieldable(L) && this.host.interrupt?.(run) === "yield") {
@@ -689,7 +711,13 @@ export class LuaEngine {
     pushArray(T, args);
     if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, "ARGV"); setReadonly(globals, true); }
     const nargs = lua.lua_gettop(T) - 1;
-    lua.lua_sethook(T, (T: LuaState) => this.hook(T, thread), lua.LUA_MASKCOUNT, HOOK_COUNT);
+    const ldb = this.debugger;
+    if (run.debug && ldb !== null) {
+      // luaCallFunction with debug_enabled: luaLdbLineHook on lines and every 100000 instructions.
+      lua.lua_sethook(T, (T: LuaState, ar: unknown) => ldb.lineHook(T, ar as Parameters<Ldb["lineHook"]>[1]), lua.LUA_MASKLINE | lua.LUA_MASKCOUNT, 100000);
+    } else {
+      lua.lua_sethook(T, (T: LuaState) => this.hook(T, thread), lua.LUA_MASKCOUNT, HOOK_COUNT);
+    }
     let started = false;
     let finished = false;
     const thread = T;

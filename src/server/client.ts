@@ -79,6 +79,8 @@ export class Client {
    * as in Redis, until the client is served, times out or is unblocked (resumeInput()).
    */
   blocked = false;
+  /** A Lua debugging session's client (src/scripting/ldb-session.ts): its input goes there. */
+  inputTap: ((chunk: Buffer) => void) | null = null;
   // Transaction state (src/commands/multi.ts, src/server/watch.ts).
   /** Commands queued since MULTI, or null outside MULTI (Redis's CLIENT_MULTI and mstate). */
   multi: Buffer[][] | null = null;
@@ -170,6 +172,7 @@ export class Client {
     this.server.stats.netInputBytes += chunk.length;
     this.server.stats.readsProcessed++;
     noteQueryRead(this, chunk.length);
+    if (this.inputTap !== null) return this.inputTap(Buffer.from(chunk));
     if (this.region) {
       this.appendToRegion(chunk);
     } else {

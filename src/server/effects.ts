@@ -83,7 +83,14 @@ export class EffectBus {
   /** redis.set_repl's flags for the writes of the running script (reset when it ends). */
   propagateTo = PROPAGATE_ALL;
 
+  /**
+   * Writes that nobody may see (SCRIPT DEBUG YES, whose session Redis runs in a fork:
+   * src/scripting/ldb-fork.ts): published to no consumer.
+   */
+  muted = false;
+
   publish(e: Effect): void {
+    if (this.muted) return;
     if (this.propagateTo !== PROPAGATE_ALL) e.targets = this.propagateTo;
     for (const s of this.subs) if (s.active) s.consumer.onEffect(e);
   }
@@ -92,11 +99,12 @@ export class EffectBus {
   get inGroup(): boolean { return this.depth > 0; }
 
   beginGroup(): void {
+    if (this.muted) return;
     if (this.depth++ === 0) for (const s of this.subs) if (s.active) s.consumer.onGroup?.(true);
   }
 
   endGroup(): void {
-    if (this.depth === 0) return;
+    if (this.muted || this.depth === 0) return;
     if (--this.depth === 0) for (const s of this.subs) if (s.active) s.consumer.onGroup?.(false);
   }
 
