@@ -13,6 +13,7 @@
 // ldb-session.ts.
 import { lua, lauxlib, toLuaString, type LuaState } from "./fengari.js";
 import { pushErrorTable, toBuffer } from "./convert.js";
+import { catRepr as repr } from "../util/repr.js";
 
 const LDB_BREAKPOINTS_MAX = 64;
 export const LDB_MAX_LEN_DEFAULT = 256;
@@ -638,25 +639,6 @@ function luaToString(L: LuaState, idx: number): string {
   const t = lua.lua_type(L, idx);
   if (t !== lua.LUA_TSTRING && t !== lua.LUA_TNUMBER) return "(null)";
   return toBuffer(L, idx).toString("latin1");
-}
-
-/** sdscatrepr: a quoted, escaped representation of bytes. */
-export function repr(b: Uint8Array): string {
-  let s = '"';
-  for (const c of b) {
-    switch (c) {
-      case 0x5c: s += "\\\\"; break;
-      case 0x22: s += '\\"'; break;
-      case 0x0a: s += "\\n"; break;
-      case 0x0d: s += "\\r"; break;
-      case 0x09: s += "\\t"; break;
-      case 0x07: s += "\\a"; break;
-      case 0x08: s += "\\b"; break;
-      default:
-        s += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : "\\x" + c.toString(16).padStart(2, "0");
-    }
-  }
-  return s + '"';
 }
 
 /** C's printf("%g") (6 significant digits). */
