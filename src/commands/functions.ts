@@ -8,7 +8,7 @@ import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import type { Server } from "../server/server.js";
 import { subcommandSyntaxError, replyHelp } from "./help.js";
-import { scriptingOf, scriptKill, runScript, goodReplicas, NOREPLICAS_ERR } from "./scripting.js";
+import { scriptingOf, scriptKill, runScript, prepareForRun } from "./scripting.js";
 import { SCRIPT_FLAG_NAMES, type LibraryFunction, type ScriptRun } from "../scripting/engine.js";
 import { parseInteger } from "./context.js";
 import { stringMatch } from "../util/glob.js";
@@ -191,12 +191,8 @@ function fcallGeneric(ctx: CommandContext, ro: boolean): void {
   if (numkeys > BigInt(argv.length - 3)) return reply.error("Number of keys can't be greater than number of args");
   if (numkeys < 0n) return reply.error("Number of keys can't be negative");
   const f = entry.fn.flags;
-  if (f.noCluster && server.cluster) return reply.error("Can not run script on cluster, 'no-cluster' flag is set.");
-  if (!f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
-  if (!f.noWrites && !goodReplicas(server)) return reply.error(NOREPLICAS_ERR);
-  if (!f.noWrites && !f.allowOom && server.maxmemory.oom) {
-    return reply.error("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
-  }
+  const refused = prepareForRun(server, client, f, ro);
+  if (refused !== null) return reply.error(refused);
   const n = Number(numkeys);
   const run: ScriptRun = {
     funcname: entry.fn.name, evalMode: false, readOnly: ro || f.noWrites, writeDirty: false,

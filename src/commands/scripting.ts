@@ -25,6 +25,8 @@ import { discardTransaction } from "./multi.js";
 import { aclOf } from "../acl/acl.js";
 import { checkCommand, ACL_OK } from "../acl/check.js";
 import { PROPAGATE_ALL } from "../server/effects.js";
+import { staleReplica, MASTERDOWN_ERR } from "../server/stale-replica.js";
+import type { ScriptFlags } from "../scripting/engine.js";
 import { debugging, endSession, holdGate, ldbOf, scriptDebugCommand, startSession } from "../scripting/ldb-session.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
@@ -110,6 +112,47 @@ function aclCheckFromScript(server: Server, state: Scripting, argv: Buffer[]): b
   return caller === null || checkCommand(aclOf(server).userOf(caller), spec, argv).result === ACL_OK;
 }
 
+/** mustObeyClient: the master's link or the AOF being loaded. */
+function obeyed(server: Server, c: Client): boolean {
+  const link = replicationOf(server).link;
+  return c.replaysAof || (link !== null && link !== undefined && link.isMasterClient(c));
+}
+
+/**
+ * scriptPrepareForRun's checks of a script's declared flags against the server's state
+ * (EVAL with a shebang, FCALL): the error to reply, or null when it may run. A script
+ * without a shebang (EVAL's compatible mode) is only refused on a stale replica.
+ */
+export function prepareForRun(server: Server, caller: Client, f: ScriptFlags, ro: boolean): string | null {
+  const runningStale = staleReplica(server);
+  if (f.compat) return runningStale ? "-" + MASTERDOWN_ERR : null;
+  if (f.noCluster && server.cluster) return "Can not run script on cluster, 'no-cluster' flag is set.";
+  if (runningStale && !f.allowStale) {
+    return "-MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.";
+  }
+  if (!f.noWrites) {
+    const obey = obeyed(server, caller);
+    if (replicationOf(server).link && server.config.getBool("replica-read-only") && !obey) {
+      return "-READONLY Can not run script with write flag on readonly replica";
+    }
+    const disk = persistenceOf(server).diskError();
+    if (disk && !obey) {
+      if (disk.startsWith("-MISCONF Errors writing to the AOF file: ")) {
+        return "-MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. " +
+          "Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: " + disk.slice("-MISCONF Errors writing to the AOF file: ".length);
+      }
+      return "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+        "Writable scripts are blocked. Use 'no-writes' flag for read only scripts.";
+    }
+    if (ro) return "Can not execute a script with write flag using *_ro command.";
+    if (!goodReplicas(server)) return NOREPLICAS_ERR;
+  }
+  if (server.maxmemory.oom && !(f.allowOom || f.noWrites)) {
+    return "-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'";
+  }
+  return null;
+}
+
 /** scriptCall's checks, then the command run as the script's client; its RESP reply. */
 function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: Buffer[]): Buffer | { error: string } {
   const spec = server.table.lookup(argv[0].toString("latin1"));
@@ -137,24 +180,26 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
     server.countError(code, message);
     return { error: `-${message}` };
   };
+  // scriptVerifyAllowStale: on a stale replica only commands flagged `stale` run.
+  if (!eff.flags.has("stale") && staleReplica(server)) return reject("ERR", "ERR Can not execute the command on a stale replica");
   const write = eff.flags.has("write");
   if (run.readOnly && (write || mayReplicate(eff))) {
     return reject("ERR", "ERR Write commands are not allowed from read-only scripts.");
   }
-  // A read-only replica refuses a script's first write unless the script came from its
-  // master or the AOF being loaded (scriptVerifyWriteCommandAllow, mustObeyClient): EVAL
-  // itself is not a write command, so processCommand's -READONLY check let the script run.
-  const link = replicationOf(server).link;
-  const obeyed = state.caller!.replaysAof || (link !== null && link !== undefined && link.isMasterClient(state.caller!));
-  if (write && !run.writeDirty && link && server.config.getBool("replica-read-only") && !obeyed) {
-    return reject("READONLY", "READONLY You can't write against a read only replica.");
-  }
-  if (write) {
+  // scriptVerifyWriteCommandAllow: once the script wrote, its later writes are not refused
+  // for the server's state (it cannot be undone half-way).
+  if (write && !run.writeDirty) {
+    // A read-only replica refuses a script's first write unless the script came from its
+    // master or the AOF being loaded (mustObeyClient): EVAL itself is not a write command,
+    // so processCommand's -READONLY check let the script run.
+    if (replicationOf(server).link && server.config.getBool("replica-read-only") && !obeyed(server, state.caller!)) {
+      return reject("READONLY", "READONLY You can't write against a read only replica.");
+    }
     // writeCommandsDeniedByDiskError: -MISCONF while a BGSAVE or AOF write failed.
     const disk = persistenceOf(server).diskError();
     if (disk) return reject("MISCONF", disk.slice(1));
+    if (!goodReplicas(server)) return reject("NOREPLICAS", NOREPLICAS_ERR.slice(1));
   }
-  if (write && !goodReplicas(server)) return reject("NOREPLICAS", NOREPLICAS_ERR.slice(1));
   // scriptVerifyOOM: over maxmemory when the script started, its first write may not grow memory.
   if (run.oomAtStart && !run.writeDirty && eff.flags.has("denyoom")) return reject("OOM", OOM_ERR);
   if (write) run.writeDirty = true;
@@ -204,12 +249,8 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
   }
   const script = engine.scripts.get(sha)!;
   const f = script.flags;
-  if (!f.compat && f.noCluster && server.cluster) return reply.error("Can not run script on cluster, 'no-cluster' flag is set.");
-  if (!f.compat && !f.noWrites && ro) return reply.error("Can not execute a script with write flag using *_ro command.");
-  if (!f.compat && !f.noWrites && !goodReplicas(server)) return reply.error(NOREPLICAS_ERR);
-  if (!f.compat && !f.noWrites && !f.allowOom && server.maxmemory.oom) {
-    return reply.error("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
-  }
+  const refused = prepareForRun(server, client, f, ro);
+  if (refused !== null) return reply.error(refused);
   const n = Number(numkeys);
   const run: ScriptRun = {
     funcname: sha, evalMode: true, readOnly: ro || (!f.compat && f.noWrites), writeDirty: false,

@@ -171,14 +171,18 @@ export class ClientPause {
   }
 }
 
+/** The command flags processCommand looks at, as getCommandFlags gives them. */
+export interface ScriptAwareFlags { write: boolean; mayReplicate: boolean; denyoom: boolean; stale: boolean }
+
 /**
- * A command's write / may_replicate flags, for EVAL* and FCALL* from the script's declared
- * flags when it has any (Redis's getCommandFlags with evalGetCommandFlags/fcallGetCommandFlags
- * and scriptFlagsToCmdFlags).
+ * A command's write / may_replicate / denyoom / stale flags, for EVAL* and FCALL* from the
+ * script's declared flags when it has any (Redis's getCommandFlags with
+ * evalGetCommandFlags/fcallGetCommandFlags and scriptFlagsToCmdFlags: declared flags replace
+ * the command's own write, denyoom and stale; no-writes implies allow-oom).
  */
-export function scriptAwareFlags(server: Server, spec: CommandSpec, argv: Buffer[]): { write: boolean; mayReplicate: boolean } {
-  const own = { write: spec.flags.has("write"), mayReplicate: mayReplicate(spec) };
-  let declared: { noWrites: boolean; compat?: boolean } | undefined;
+export function scriptAwareFlags(server: Server, spec: CommandSpec, argv: Buffer[]): ScriptAwareFlags {
+  const own = { write: spec.flags.has("write"), mayReplicate: mayReplicate(spec), denyoom: spec.flags.has("denyoom"), stale: spec.flags.has("stale") };
+  let declared: { noWrites: boolean; allowOom: boolean; allowStale: boolean; compat?: boolean } | undefined;
   switch (spec.name) {
     case "eval": case "eval_ro": case "evalsha": case "evalsha_ro": {
       const evalsha = spec.name.startsWith("evalsha");
@@ -200,5 +204,8 @@ export function scriptAwareFlags(server: Server, spec: CommandSpec, argv: Buffer
       return own;
   }
   if (!declared || declared.compat) return own;
-  return { write: !declared.noWrites, mayReplicate: false };
+  return {
+    write: !declared.noWrites, mayReplicate: false,
+    denyoom: !(declared.allowOom || declared.noWrites), stale: declared.allowStale,
+  };
 }

@@ -38,7 +38,7 @@ import { PubSub } from "../pubsub/pubsub.js";
 import { monitorBefore, monitorAfter } from "../commands/monitor.js";
 import { rejectInSubscribedContext } from "../commands/pubsub.js";
 import { trackingOf } from "./tracking.js";
-import { ClientPause, PAUSE_OFF } from "./pause.js";
+import { ClientPause, PAUSE_OFF, scriptAwareFlags, type ScriptAwareFlags } from "./pause.js";
 import { SlowLog, logCall } from "./slowlog.js";
 import { LatencyMonitor } from "./latency-monitor.js";
 import { activeExpireCycle } from "./active-expire.js";
@@ -395,45 +395,56 @@ export class Server {
   private readOnlyRejects(client: Client, argv: Buffer[]): boolean {
     const found = this.resolveCommand(argv);
     if (found.error !== undefined) return false;
-    const error = replicaRejects(this, found.spec!.flags.has("write"), found.spec!.name === "ping");
+    const spec = found.spec!;
+    // EXEC is a write when a command it queued is (mstate.cmd_flags); scripts by their flags.
+    const write = spec.name === "exec" && client.multi !== null
+      ? client.multi.some((a) => { const q = this.resolveCommand(a).spec; return q !== undefined && scriptAwareFlags(this, q, a).write; })
+      : scriptAwareFlags(this, spec, argv).write;
+    const error = replicaRejects(this, write, spec.name === "ping");
     if (error === null) return false;
-    this.rejectCommand(client, error, found.spec);
+    if (spec.name === "exec" && client.multi !== null) {
+      this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${error.replace(/^-/, "")}`, spec);
+      discardTransaction(this, client);
+      return true;
+    }
+    this.rejectCommand(client, error, spec);
     if (client.multi !== null) client.dirtyExec = true;
     return true;
   }
 
   /** Over maxmemory: a denyoom command (or EXEC of a transaction holding one) gets -OOM. */
   private oomRejects(client: Client, argv: Buffer[]): boolean {
-    return this.rejectBeforeRun(client, argv, (s) => s.flags.has("denyoom"), OOM_ERR);
+    return this.rejectBeforeRun(client, argv, (f) => f.denyoom, OOM_ERR);
   }
 
   /** Too few good replicas (min-replicas-to-write): a write gets -NOREPLICAS. */
   private noReplicasRejects(client: Client, argv: Buffer[]): boolean {
-    return this.rejectBeforeRun(client, argv, (s) => s.flags.has("write"), NOREPLICAS_ERR);
+    return this.rejectBeforeRun(client, argv, (f) => f.write, NOREPLICAS_ERR);
   }
 
   /** A stale replica (src/server/stale-replica.ts): a command not flagged `stale` gets -MASTERDOWN. */
   private masterDownRejects(client: Client, argv: Buffer[]): boolean {
-    return this.rejectBeforeRun(client, argv, (s) => !s.flags.has("stale"), MASTERDOWN_ERR);
+    return this.rejectBeforeRun(client, argv, (f) => !f.stale, MASTERDOWN_ERR);
   }
 
   /**
    * The shape Redis's processCommand gives its OOM, NOREPLICAS and MASTERDOWN checks: a
-   * command that deny() refuses is answered with error before it runs or is queued (and
-   * flags the open transaction, like flagTransaction); EXEC of a transaction holding such
-   * a command is aborted and discarded saying why (execCommandAbort). Whether it replied.
+   * command that deny() refuses (by its flags, a script's declared ones for EVAL and FCALL)
+   * is answered with error before it runs or is queued (and flags the open transaction, like
+   * flagTransaction); EXEC of a transaction holding such a command is aborted and discarded
+   * saying why (execCommandAbort). Whether it replied.
    */
-  private rejectBeforeRun(client: Client, argv: Buffer[], deny: (spec: CommandSpec) => boolean, error: string): boolean {
+  private rejectBeforeRun(client: Client, argv: Buffer[], deny: (flags: ScriptAwareFlags) => boolean, error: string): boolean {
     const found = this.resolveCommand(argv);
     if (found.error !== undefined) return false; // execCommand / queueCommand reply that error
     const spec = found.spec!;
     if (spec.name === "exec" && client.multi !== null) {
-      if (!client.multi.some((a) => { const q = this.resolveCommand(a).spec; return q !== undefined && deny(q); })) return false;
+      if (!client.multi.some((a) => { const q = this.resolveCommand(a).spec; return q !== undefined && deny(scriptAwareFlags(this, q, a)); })) return false;
       this.rejectCommand(client, `-EXECABORT Transaction discarded because of: ${error}`, spec);
       discardTransaction(this, client);
       return true;
     }
-    if (!deny(spec)) return false;
+    if (!deny(scriptAwareFlags(this, spec, argv))) return false;
     this.rejectCommand(client, error, spec);
     if (client.multi !== null) client.dirtyExec = true;
     return true;
