@@ -447,6 +447,20 @@ export function keyType(db: i32, ptr: usize, len: usize, read: bool, nowMs: f64)
 }
 
 /**
+ * keyType and keyHandle in one call, for the host's type layer (HostKeyspace.lookup, the start
+ * of every list/set/zset command): the handle (> 0) of a live key holding `type`, 0 when the
+ * key is absent or expired (reclaimed here), -1 when it holds another type. `read` as keyType.
+ */
+export function keyHandleOfType(db: i32, ptr: usize, len: usize, type: i32, read: bool, nowMs: f64): i32 {
+  setNow(<i64>nowMs);
+  const d = dbs[db];
+  const e = read ? lookupKeyRead(d, ptr, len) : lookupKeyWrite(d, ptr, len);
+  if (e == null) return 0;
+  if (<i32>e.type != type) return -1;
+  return e.handle;
+}
+
+/**
  * Deletes a key (any type; a host handle is reported freed as usual) and says whether it
  * existed: the host's type layer removes a list/set/zset that became empty.
  */

@@ -109,6 +109,8 @@ export interface KernelExports {
   setKeyHandle(db: number, ptr: number, len: number, type: number, handle: number, nowMs: number): void;
   keyHandle(db: number, ptr: number, len: number, nowMs: number): number;
   keyType(db: number, ptr: number, len: number, read: number, nowMs: number): number;
+  /** keyType + keyHandle in one call: the handle of a live key of `type`, 0 absent, -1 another type. */
+  keyHandleOfType(db: number, ptr: number, len: number, type: number, read: number, nowMs: number): number;
   keyDelete(db: number, ptr: number, len: number, nowMs: number): number;
   /** MEMORY USAGE: bytes of a key and its kernel-held value, or -1 when absent. */
   keyMemoryUsage(db: number, ptr: number, len: number): number;

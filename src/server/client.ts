@@ -32,6 +32,7 @@ import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, e
 import { unixSocketPath } from "./unix-socket.js";
 import { joinInput } from "./input-join.js";
 import { InputPlacement } from "./input-placement.js";
+import { plainState, runInLane } from "./host-lane.js";
 
 let nextClientId = 1;
 
@@ -74,6 +75,8 @@ export class Client {
   private need = 0;
   /** Reading is paused until the socket's write buffer drains. */
   private paused = false;
+  /** Host lane commands may skip dispatch's checks (src/server/host-lane.ts); set per read. */
+  private plain = false;
   /**
    * In a blocking command that is waiting (src/types/blocking.ts): input that arrives waits,
    * as in Redis, until the client is served, times out or is unblocked (resumeInput()).
@@ -333,6 +336,7 @@ export class Client {
     let origin = base;
     let placement: InputPlacement | null = null;
     this.stopNeed = 0;
+    this.plain = plainState(this.server, this);
     // Every reply of this read goes out in one socket write (src/server/reply-batch.ts); the
     // socket is corked only when another client's batch is open (replies then go straight
     // to the socket): corking a single write costs a buffered request and a second pass.
@@ -348,10 +352,10 @@ export class Client {
         // on a stale replica, to be refused (stale-replica.ts); after rename-command of a
         // kernel command, to be looked up by its new name; under CLIENT PAUSE, to be
         // postponed or run; with CRDT replication, to be read back after each write.
-        shard.useQueueing(this.multi !== null || this.server.inputGate !== null ||
+        shard.useQueueing(!this.plain && (this.multi !== null || this.server.inputGate !== null ||
           (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
           staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0 ||
-          this.server.effectsPerCommand);
+          this.server.effectsPerCommand));
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         const t0 = performance.now();
         // The call's results are k's fields until the next run() (nested calls leave them).
@@ -447,7 +451,11 @@ export class Client {
       }
       return;
     }
-    this.server.dispatch(this, handedBackArgv(k));
+    const argv = handedBackArgv(k);
+    if (this.plain && runInLane(this.server, this, argv)) return;
+    this.server.dispatch(this, argv);
+    // Any other command may have changed what the lane depends on (MULTI, CLIENT TRACKING...).
+    this.plain = plainState(this.server, this);
   }
 
   /** Whether unsent replies are above the high-water mark once what can be sent now is sent. */

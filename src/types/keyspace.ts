@@ -101,13 +101,12 @@ export class HostKeyspace {
       const x = s.kernel.x;
       const p = this.scratch[s.index].ptr;
       const n = key.length;
-      const now = this.now();
-      const t = x.keyType(db, p, n, read ? 1 : 0, now);
-      if (t < 0) return null;
-      if (t !== type) throw new WrongTypeError();
-      const h = x.keyHandle(db, p, n, now);
+      // One kernel call for type check and handle (was keyType + keyHandle).
+      const h = x.keyHandleOfType(db, p, n, type, read ? 1 : 0, this.now());
+      if (h === 0) return null;
+      if (h < 0) throw new WrongTypeError();
       const v = this.registry.get(h);
-      if (!v) throw new Error(`kernel key of type ${t} has no host value`);
+      if (!v) throw new Error(`kernel key of type ${type} has no host value`);
       if (!read) this.registry.noteWrite(h);
       return v;
     } finally {

@@ -1,0 +1,95 @@
+// Host lane: the short way through dispatch for a list, set or sorted-set command when
+// nothing about the server or the client needs dispatch's per-command checks.
+//
+// Server.dispatch checks, for every command the kernel hands back, ACL, cluster slots, a
+// busy script's input gate, a read-only or stale replica, the Pub/Sub context, maxmemory,
+// min-replicas, CLIENT PAUSE and MULTI, and Server.run keeps MONITOR's and client
+// tracking's per-command state. On a server where none of them is in force (the usual
+// case, and every redis-benchmark run) they all answer "go on", yet cost, with the timing and
+// statistics, about as much as LPUSH itself (profiles of redis-benchmark LPUSH -P 16).
+//
+// So Client.processRange asks plainState() once per read, and again after any command that
+// did not go through the lane (only such a command can change what it looks at: MULTI,
+// CLIENT TRACKING, MONITOR, CONFIG SET, ACL...; the rest changes between reads, in timers
+// and socket events). While it holds, a lane command (a host handler of the list, set or
+// sorted-set family that never blocks) runs here: the handler, then exactly the statistics
+// Server.run keeps (calls, failed calls, error counts, usec and the latency histogram,
+// slowlog and latency monitor, total commands). Anything else goes through dispatch.
+import type { Client } from "./client.js";
+import type { Server } from "./server.js";
+import type { CommandSpec } from "../commands/table.js";
+import type { CommandContext } from "../commands/context.js";
+import { arityOk } from "../commands/table.js";
+import { lookupCommandBytes } from "./command-lookup.js";
+import { recordCall } from "../commands/stats.js";
+import { logCall } from "./slowlog.js";
+import { writeGateUp } from "../repl/write-gate.js";
+import { staleReplica } from "./stale-replica.js";
+import { trackingOf } from "./tracking.js";
+import { PAUSE_OFF } from "./pause.js";
+import { perfConfig } from "../config/perf-config.js";
+import { buggifyEnabled } from "../util/buggify.js";
+
+/**
+ * Whether dispatch's checks would all pass any lane command of `client` now: every
+ * condition under which Server.dispatch or Server.run does more than run the handler.
+ */
+export function plainState(server: Server, client: Client): boolean {
+  if (client.multi !== null || client.aclGuarded || client.tracked || client.subscriptions > 0) return false;
+  if (server.cluster !== null || server.inputGate !== null || server.monitors.size > 0 || server.kernelRenamed ||
+      server.pause.type !== PAUSE_OFF || server.effectsPerCommand || server.minReplicas.active) return false;
+  if (writeGateUp(server) || staleReplica(server)) return false;
+  // maxmemory's check() does nothing without a limit (keys or clients), a kernel memory cap,
+  // an OOM state left over, or fault injection.
+  const config = server.config;
+  if (config.getNumber("maxmemory") > 0 || config.getString("maxmemory-clients") !== "0" ||
+      perfConfig().kernel.maxMemory > 0 || server.maxmemory.oom || buggifyEnabled()) return false;
+  // Tracking keeps per-command state while any client tracks or any key is remembered.
+  const t = trackingOf(server);
+  return t.trackingClients === 0 && t.totalKeys === 0 && t.totalPrefixes === 0;
+}
+
+/** Lane eligibility, decided once per table row. */
+const LANE = Symbol("hostLane");
+type LaneSpec = CommandSpec & { [LANE]?: boolean };
+
+function laneCommand(spec: LaneSpec): boolean {
+  let on = spec[LANE];
+  if (on === undefined) {
+    const c = spec.aclCategories;
+    on = spec.handler !== undefined && spec.kernelIndex < 0 && spec.subcommands.size === 0 &&
+      !spec.flags.has("blocking") && !spec.flags.has("noscript") &&
+      (c.includes("@list") || c.includes("@set") || c.includes("@sortedset"));
+    spec[LANE] = on;
+  }
+  return on;
+}
+
+/**
+ * Runs argv through the lane if it is a lane command with a valid arity (the caller has
+ * checked plainState); false, having done nothing, when it must go through dispatch.
+ */
+export function runInLane(server: Server, client: Client, argv: Buffer[]): boolean {
+  const spec = lookupCommandBytes(server.table, argv[0]);
+  if (spec === undefined || !laneCommand(spec) || !arityOk(spec, argv.length)) return false;
+  const reply = client.reply;
+  const errorsBefore = reply.errors;
+  const t0 = performance.now();
+  client.lastCommand = spec.name;
+  const ctx: CommandContext = { server, client, argv, reply, spec };
+  let argvBytes = 0;
+  for (let i = 0; i < argv.length; i++) argvBytes += argv[i].length;
+  client.currentArgvBytes = argvBytes;
+  spec.handler!(ctx);
+  client.currentArgvBytes = 0;
+  spec.calls++;
+  const usec = (performance.now() - t0) * 1000;
+  recordCall(server, spec, usec);
+  logCall(server, client, spec, argv, usec);
+  if (reply.errors !== errorsBefore) {
+    spec.failedCalls++;
+    server.countError(reply.lastErrorCode, reply.lastErrorMessage);
+  }
+  server.stats.commandsProcessed++;
+  return true;
+}
