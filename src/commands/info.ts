@@ -16,6 +16,7 @@ import type { Server } from "../server/server.js";
 import { commandStats, errorStats, totalErrorReplies, latencyStatsLines } from "./stats.js";
 import { scriptCounts } from "./scripting.js";
 import { trackingOf } from "../server/tracking.js";
+import { lazyFreeOf } from "../server/lazyfree.js";
 import { migrateCachedSockets } from "./migrate-link.js";
 
 const DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
@@ -178,7 +179,7 @@ export function genInfo(server: Server, args: string[]): string {
       ["mem_aof_buffer", 0],
       ["mem_allocator", "libc"],
       ["active_defrag_running", 0],
-      ["lazyfree_pending_objects", 0],
+      ["lazyfree_pending_objects", lazyFreeOf(server).pending],
       ["lazyfreed_objects", server.stats.lazyfreedObjects],
     ]));
   }

@@ -1,13 +1,20 @@
-// Lazy free's statistics (Redis's lazyfree.c). UNLINK and FLUSHDB/FLUSHALL ASYNC never stall
-// here: dropping a value is O(1) (the registry forgets its handle, the kernel its entry) and
-// the garbage collectors reclaim the memory later, so there is no background thread and
-// lazyfree_pending_objects is always 0. What Redis counts in lazyfreed_objects is kept: a
-// value UNLINK drops whose free effort (lazyfreeGetFreeEffort) is above LAZYFREE_THRESHOLD,
-// and every key an async flush drops (the kernel counts those and its own large hashes).
+// Lazy free (Redis's lazyfree.c). UNLINK, FLUSHDB/FLUSHALL ASYNC and the lazyfree-lazy-*
+// switches hand a dropped value whose free effort (lazyfreeGetFreeEffort) is above
+// LAZYFREE_THRESHOLD to a background job instead of freeing it in the command, as Redis's
+// bio thread does: the key is gone at once, the value waits in LazyFreeQueue and is
+// dismantled in slices of at most ~1 ms between event-loop turns (releaseSome on the value,
+// element by element as Redis's free would), so other clients never wait on it.
+// lazyfree_pending_objects counts the values queued and not yet freed, lazyfreed_objects
+// the ones freed (counted when done, as Redis's bio job counts them), and used_memory keeps
+// a queued value's bytes until it is freed. A small value, or one dropped without lazy
+// free, is just unreferenced: dropping it is O(1) here, and the garbage collector
+// reclaims it later. An async flush also counts every key it dropped from a kernel (the
+// kernel frees those entries right after the command) and its large hashes.
 import type { Server } from "./server.js";
 import type { HostValue } from "../types/value.js";
 import { OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_STREAM, ENC_INTSET, ENC_LISTPACK } from "../types/value.js";
 import type { StreamValue } from "../types/stream.js";
+import { hostValueBytes } from "../types/value-size.js";
 
 const LAZYFREE_THRESHOLD = 64;
 /** Elements of a quicklist node (list-max-listpack-size -2: 8 KB, about this many short items). */
@@ -53,14 +60,76 @@ export function installLazyFree(server: Server): void {
   };
   applySwitches();
   for (const [name] of LAZY_SWITCHES) server.config.onApply(name, applySwitches);
+  const queue = lazyFreeOf(server);
   for (const shard of server.shards) {
     shard.onLazyFree = (handles, kernelObjects) => {
-      let n = kernelObjects;
+      server.stats.lazyfreedObjects += kernelObjects;
       for (const h of handles) {
-        const v = server.types.registry.get(h);
-        if (v && freeEffort(v) > LAZYFREE_THRESHOLD) n++;
+        // Still registered: the registry drops it right after (Shard.afterCall).
+        const v = server.types.registry.peek(h);
+        if (v && freeEffort(v) > LAZYFREE_THRESHOLD) queue.add(v);
       }
-      server.stats.lazyfreedObjects += n;
     };
   }
+}
+
+/** Units of free effort (elements, nodes) released between two looks at the clock. */
+const SLICE_EFFORT = 1024;
+/** The longest a background free holds the event loop in one turn. */
+const SLICE_MS = 1;
+
+/** Values dropped by lazy free, freed in the background (Redis's BIO_LAZY_FREE jobs). */
+export class LazyFreeQueue {
+  private readonly queue: HostValue[] = [];
+  private readonly bytes: number[] = [];
+  private scheduled = false;
+  /** Bytes the queued values held when queued (still in used_memory until freed). */
+  pendingBytes = 0;
+
+  constructor(private readonly server: Server) {}
+
+  /** INFO lazyfree_pending_objects. */
+  get pending(): number { return this.queue.length; }
+
+  add(v: HostValue): void {
+    if (!v.releaseSome) {
+      this.server.stats.lazyfreedObjects++;
+      return;
+    }
+    const b = hostValueBytes(v);
+    this.queue.push(v);
+    this.bytes.push(b);
+    this.pendingBytes += b;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.step);
+  }
+
+  /** One turn's slice: frees values from the front until the queue is empty or SLICE_MS passed. */
+  private readonly step = (): void => {
+    this.scheduled = false;
+    const start = performance.now();
+    while (this.queue.length) {
+      const v = this.queue[0];
+      if (v.releaseSome!(SLICE_EFFORT)) {
+        this.queue.shift();
+        this.pendingBytes -= this.bytes.shift()!;
+        this.server.stats.lazyfreedObjects++;
+      }
+      if (performance.now() - start >= SLICE_MS) break;
+    }
+    if (this.queue.length) this.schedule();
+  };
+}
+
+const queues = new WeakMap<Server, LazyFreeQueue>();
+
+export function lazyFreeOf(server: Server): LazyFreeQueue {
+  let q = queues.get(server);
+  if (!q) queues.set(server, (q = new LazyFreeQueue(server)));
+  return q;
 }

@@ -14,6 +14,7 @@
 import type { Server } from "./server.js";
 import type { Client } from "./client.js";
 import { replicationOf } from "../repl/replication.js";
+import { lazyFreeOf } from "./lazyfree.js";
 
 /** The server's own structures before any key or client: about what Redis 7.0 reports at start-up. */
 export const USED_MEMORY_STARTUP = 1024 * 1024;
@@ -35,7 +36,8 @@ export function clientBuffers(c: Client): number {
 
 /** The dataset's bytes: every kernel's plus the host-held values'. */
 export function datasetBytes(server: Server): number {
-  let dataset = server.types.registry.bytes();
+  // A value lazy free has queued is still held until its background free ends (lazyfree.ts).
+  let dataset = server.types.registry.bytes() + lazyFreeOf(server).pendingBytes;
   for (const s of server.shards) dataset += s.kernel.x.memoryUsed();
   return dataset;
 }

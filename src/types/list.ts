@@ -32,9 +32,16 @@ export class QuickList implements HostValue {
   encoding(): number { return ENC_QUICKLIST; }
 
   /** One free per quicklist node, as quicklistRelease. */
-  release(): void {
-    while (this.chunks.length) this.chunks.popBack()!.length = 0;
-    this.length = 0;
+  release(): void { this.releaseSome(Infinity); }
+
+  /** Frees up to `budget` nodes (src/server/lazyfree.ts); whether the list is empty now. */
+  releaseSome(budget: number): boolean {
+    for (let n = 0; n < budget && this.chunks.length; n++) {
+      const c = this.chunks.popBack()!;
+      this.length -= c.length;
+      c.length = 0;
+    }
+    return this.chunks.length === 0;
   }
 
   dup(): QuickList {

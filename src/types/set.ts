@@ -67,10 +67,18 @@ export class SetValue implements HostValue {
   encoding(): number { return this.enc === "intset" ? ENC_INTSET : ENC_HT; }
   dup(): SetValue { return this.clone(); }
 
-  release(): void {
-    if (this.enc === "hashtable") for (const m of this.members) this.index.delete(m);
-    else this.index.clear();
-    this.members.length = 0;
+  release(): void { this.releaseSome(Infinity); }
+
+  /** Frees up to `budget` members (an intset is one allocation: all of it); whether the set is empty now. */
+  releaseSome(budget: number): boolean {
+    const members = this.members;
+    if (this.enc !== "hashtable") {
+      this.index.clear();
+      members.length = 0;
+      return true;
+    }
+    for (let n = 0; n < budget && members.length; n++) this.index.delete(members.pop()!);
+    return members.length === 0;
   }
 
   has(m: string): boolean { return this.index.has(m); }

@@ -192,14 +192,21 @@ export class StreamValue implements HostValue {
   encoding(): number { return ENC_STREAM; }
 
   /** freeStream: each node, then each group's PEL entries and consumers. */
-  release(): void {
-    while (this.nodes.length) this.nodes.pop();
+  release(): void { this.releaseSome(Infinity); }
+
+  /** Frees up to `budget` nodes and PEL entries (src/server/lazyfree.ts); whether the stream is empty now. */
+  releaseSome(budget: number): boolean {
+    let n = 0;
+    while (n < budget && this.nodes.length) { this.nodes.pop(); n++; }
     for (const g of this.groups.values()) {
-      while (g.pel.ids.length) { g.pel.ids.pop(); g.pel.vals.pop(); }
+      while (n < budget && g.pel.ids.length) { g.pel.ids.pop(); g.pel.vals.pop(); n++; }
+      if (n >= budget) return false;
       g.consumers.clear();
     }
+    if (this.nodes.length) return false;
     this.groups.clear();
     this.length = 0;
+    return true;
   }
 
   /**

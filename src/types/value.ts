@@ -35,6 +35,8 @@ export interface HostValue {
    * and PEL entries); an intset or listpack is one allocation.
    */
   release?(): void;
+  /** release() in steps (a lazily freed value, src/server/lazyfree.ts): up to `budget` units of free effort; whether it is empty now. */
+  releaseSome?(budget: number): boolean;
 }
 
 /** Thrown by typed lookups when the key holds another type; host type commands reply it (see keyspace.ts). */

@@ -126,19 +126,30 @@ export class ZSetValue implements HostValue {
   encoding(): number { return this.enc === "listpack" ? ENC_LISTPACK : ENC_SKIPLIST; }
   dup(): ZSetValue { return this.clone(); }
 
-  release(): void {
+  release(): void { this.releaseSome(Infinity); }
+
+  /**
+   * Frees up to `budget` skiplist nodes (a listpack is one allocation: all of it); whether
+   * the sorted set is empty now. Only for a value being freed: until it is empty, its order
+   * is no longer kept.
+   */
+  releaseSome(budget: number): boolean {
     if (this.enc === "skiplist") {
-      for (const n of this.nodes) {
+      const nodes = this.nodes;
+      for (let i = 0; i < budget && nodes.length; i++) {
+        const n = nodes.pop()!;
         this.dict.delete(n.ele);
         n.forward.fill(null);
         n.backward = null;
       }
+      if (nodes.length) return false;
     } else this.dict.clear();
     this.nodes.length = 0;
     this.header.forward.fill(null);
     this.header.span.fill(0);
     this.tail = null;
     this.level = 1;
+    return true;
   }
 
   score(member: string): number | undefined { return this.dict.get(member)?.score; }

@@ -12,8 +12,13 @@ useServer((_s, c) => { r = c; }, { client: { protocol: 2 } as never });
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const SWITCHES = ["eviction", "expire", "server-del", "user-del", "user-flush"].map((s) => `lazyfree-lazy-${s}`);
 
+/** lazyfreed_objects once the background frees are done (lazyfree_pending_objects 0), as Redis's tests wait. */
 async function lazyfreed(): Promise<number> {
-  return Number(/^lazyfreed_objects:(\d+)/m.exec(await r.info("memory"))![1]);
+  for (let i = 0; ; i++) {
+    const text = await r.info("memory");
+    if (/^lazyfree_pending_objects:0\r?$/m.test(text) || i === 250) return Number(/^lazyfreed_objects:(\d+)/m.exec(text)![1]);
+    await sleep(20);
+  }
 }
 
 async function bigSet(key: string): Promise<void> {

@@ -38,3 +38,30 @@ describe("HostValue.release", () => {
     expect(l.range(0, -1)).toEqual([]);
   });
 });
+
+describe("HostValue.releaseSome (lazy free's background slices)", () => {
+  it("frees a hashtable set, a skiplist and a quicklist a budget at a time, empty only at the end", () => {
+    const s = new SetValue();
+    for (let i = 0; i < 2500; i++) s.add("m" + i);
+    const z = new ZSetValue();
+    for (let i = 0; i < 2500; i++) z.set("m" + i, i);
+    const l = QuickList.from(Array.from({ length: 20_000 }, (_, i) => String(i)));
+    for (const v of [s, z]) {
+      expect(v.releaseSome(1000)).toBe(false);
+      expect(v.length).toBe(1500);
+      expect(v.releaseSome(1000)).toBe(false);
+      expect(v.length).toBe(500);
+      expect(v.releaseSome(1000)).toBe(true);
+      expect(v.length).toBe(0);
+    }
+    expect(z.first()).toBeNull();
+    let steps = 0;
+    while (!l.releaseSome(10)) {
+      steps++;
+      expect(l.length).toBeGreaterThan(0);
+    }
+    expect(steps).toBeGreaterThan(5);
+    expect(l.length).toBe(0);
+    expect(l.range(0, -1)).toEqual([]);
+  });
+});
