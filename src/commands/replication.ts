@@ -31,6 +31,10 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
     server.minReplicas.refresh();
     return;
   }
+  // Clients blocked while we were a master must not be served by the master's stream.
+  const unblocked = "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+  server.blocking.disconnectAll(unblocked);
+  repl.disconnectWaiting(unblocked);
   // Our replicas stay connected (Redis 7.0's replicationSetMaster): they are dropped only
   // when our history changes, on a +CONTINUE with a new replid or a full resync.
   setWriteGate(server, "replica", server.config.getBool("replica-read-only"));

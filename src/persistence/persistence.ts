@@ -336,16 +336,64 @@ export class Persistence {
     this.loadDone(loaded, expired);
   }
 
+  /**
+   * A replica's full sync (src/repl/replica-link.ts): the master's RDB, parsed (and so
+   * checked) first, applied in slices with the LOADING gate up as Redis's replica loads it
+   * (INFO loading:1, -LOADING; key-load-delay slows it for tests). Keys whose TTL passed are
+   * kept, as Redis's replica keeps them: its master's DEL removes them.
+   */
+  loadFromMaster(rdb: ParsedRdb, totalBytes: number): Promise<void> {
+    const steps = function* (this: Persistence): Generator<number, void> {
+      for (const code of rdb.functions) this.loadFunction(code);
+      const n = rdb.keys.length;
+      for (let i = 0; i < n; i++) {
+        const k = rdb.keys[i];
+        this.applyKey(k, true);
+        yield Math.floor((totalBytes * (i + 1)) / n);
+      }
+      this.loadDone(n, 0);
+    }.call(this);
+    return this.whileLoading(totalBytes, steps);
+  }
+
+  /**
+   * A disk-target full sync's RDB (Redis's replicas share a BGSAVE to dbfilename): the payload
+   * also becomes dump.rdb, and the changes counter restarts from the snapshot's moment.
+   */
+  async savedForReplicas(payload: Buffer, dirtyAt: number, startedAt: number): Promise<void> {
+    const tmp = resolve(`temp-${process.pid}-repl.rdb`);
+    const dest = this.rdbPath();
+    try {
+      const fh = await open(tmp, "w");
+      try {
+        await fh.writeFile(payload);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, dest);
+    } catch (e) {
+      log("warning", `Failed saving the DB for SYNC: ${(e as Error).message}`);
+      try { await unlink(tmp); } catch { /* never created */ }
+      return;
+    }
+    this.saved(dirtyAt);
+    this.lastBgsaveOk = true;
+    this.lastBgsaveSecs = Math.round((Date.now() - startedAt) / 1000);
+    log("notice", "DB saved on disk");
+    this.refreshWriteGate();
+  }
+
   private loadFunction(code: Buffer): void {
     const err = functionsHook.load(this.server, code);
     if (err) log("warning", `Failed loading a function library from the RDB: ${err}`);
   }
 
   /** Stores one key read from an RDB; false when its TTL has passed (skipped, as a master does). */
-  private applyKey(k: ParsedRdb["keys"][number]): boolean {
+  private applyKey(k: ParsedRdb["keys"][number], keepExpired = false): boolean {
     const server = this.server;
     const now = server.now();
-    if (k.expireAt >= 0 && k.expireAt <= now) return false;
+    if (!keepExpired && k.expireAt >= 0 && k.expireAt <= now) return false;
     let lru = freshLru(server, now);
     if (lfuPolicy(server)) { if (k.freq >= 0) lru = lfuWord(now, k.freq); }
     else if (k.idle >= 0) lru = Math.max(0, Math.floor(now / 1000) - k.idle);

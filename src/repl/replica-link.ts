@@ -17,7 +17,8 @@ import { emptyData, persistenceOf } from "../persistence/persistence.js";
 import { applyingMasterStream } from "./replica-expiry.js";
 import { failoverOf } from "./failover.js";
 
-type Phase = "connecting" | "handshake" | "rdb" | "stream";
+/** loading: the RDB arrived and is being applied; stream bytes that arrive meanwhile wait. */
+type Phase = "connecting" | "handshake" | "rdb" | "loading" | "stream";
 
 export class ReplicaLink {
   connected = false;
@@ -44,7 +45,7 @@ export class ReplicaLink {
   get roleState(): string {
     if (this.connected) return "connected";
     if (!this.socket || this.socket.destroyed) return "connect"; // waiting to retry
-    return this.phase === "rdb" ? "sync" : this.phase === "handshake" ? "handshake" : "connecting";
+    return this.phase === "rdb" || this.phase === "loading" ? "sync" : this.phase === "handshake" ? "handshake" : "connecting";
   }
   /**
    * INFO master_sync_* while the RDB is read (Redis's repl_transfer_size/read): the size is -1
@@ -52,6 +53,7 @@ export class ReplicaLink {
    */
   get transfer(): { size: number; read: number } | null {
     if (!this.syncing) return null;
+    if (this.phase === "loading") return this.received;
     if (this.rdbMode === "header") return { size: -1, read: 0 };
     return { size: this.rdbMode === "length" ? this.rdbLen : 0, read: this.rdbBytes };
   }
@@ -63,6 +65,8 @@ export class ReplicaLink {
    */
   checkTimeout(timeoutSecs: number): void {
     if (this.closed || !this.socket || this.socket.destroyed) return;
+    // While loading, Redis's cron does not run (the load blocks it).
+    if (this.phase === "loading") return;
     if ((Date.now() - this.lastIo) / 1000 <= timeoutSecs) return;
     if (this.connected) log("warning", "MASTER timeout: no data nor PING received...");
     else if (this.phase === "rdb") log("warning", "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
@@ -358,32 +362,65 @@ export class ReplicaLink {
     }
     const all = Buffer.concat([...this.rdbChunks, d]);
     const rdb = all.subarray(0, end);
-    const rest = d.subarray(after);
+    this.received = { size: this.rdbMode === "length" ? this.rdbLen : 0, read: this.rdbMode === "length" ? this.rdbLen : end };
     this.rdbChunks = [];
     this.rdbBytes = 0;
     this.rdbMode = "header";
-    if (!this.loadRdb(rdb)) return;
+    // What follows the payload is the stream: it waits in buf until the load is done.
+    this.phase = "loading";
+    this.buf = Buffer.from(d.subarray(after));
+    const socket = this.socket;
+    void this.loadRdb(rdb).then((ok) => { if (ok) this.loaded(socket); });
+  }
+
+  /** The payload's size and bytes read, kept for INFO while it loads. */
+  private received = { size: 0, read: 0 };
+
+  /** The master's RDB is loaded: its history is ours from its offset, and the stream starts. */
+  private loaded(socket: Socket | undefined): void {
+    if (this.closed) return; // REPLICAOF changed meanwhile
     this.repl.adoptMaster(this.pendingId, this.pendingOffset);
+    if (socket !== this.socket || !socket || socket.destroyed) {
+      // The link dropped while we loaded: the next PSYNC continues from the loaded offset.
+      this.repl.everSynced = true;
+      this.repl.cachedMasterDb = 0;
+      return;
+    }
     this.streamStarts();
     this.masterClient.db = 0;
+    const rest = this.buf;
     this.buf = Buffer.alloc(0);
     if (rest.length) this.onData(rest);
   }
 
-  private loadRdb(data: Buffer): boolean {
+  /**
+   * Replaces the dataset with the master's RDB: parsed (checked) first, so a bad payload
+   * leaves the old data; then applied in slices with the LOADING gate up, as Redis's replica
+   * loads (key-load-delay makes that observable).
+   */
+  private async loadRdb(data: Buffer): Promise<boolean> {
+    let parsed;
     try {
-      const parsed = parseRdb(data, { checksum: true, databases: this.server.config.getNumber("databases") });
-      log("notice", "MASTER <-> REPLICA sync: Flushing old data");
-      emptyData(this.server);
-      log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
-      persistenceOf(this.server).applyRdb(parsed);
-      log("notice", "MASTER <-> REPLICA sync: Finished with success");
-      return true;
+      parsed = parseRdb(data, { checksum: true, databases: this.server.config.getNumber("databases") });
     } catch (e) {
       log("warning", `Failed trying to load the MASTER synchronization DB from socket: ${(e as Error).message}`);
       this.socket?.destroy();
       return false;
     }
+    log("notice", "MASTER <-> REPLICA sync: Flushing old data");
+    emptyData(this.server);
+    log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
+    // A newline a second tells the master we are alive while we load (Redis's
+    // replicationSendNewlineToMaster), so it does not time us out.
+    const socket = this.socket;
+    const alive = setInterval(() => { if (socket && !socket.destroyed) socket.write("\n"); }, 1000);
+    try {
+      await persistenceOf(this.server).loadFromMaster(parsed, data.length);
+    } finally {
+      clearInterval(alive);
+    }
+    log("notice", "MASTER <-> REPLICA sync: Finished with success");
+    return true;
   }
 
   private errorToMaster(reply: Buffer, name: string): void {

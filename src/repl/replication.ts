@@ -157,7 +157,9 @@ export class Replication {
     this.link?.checkTimeout(timeout);
     for (const r of [...this.replicas.values()]) {
       if (r.client.closed) continue;
-      if (r.syncState === "online" && !r.preSync && (now - r.ackAt) / 1000 > timeout) {
+      // One still loading a streamed RDB (its stream held until its first ACK) is left alone:
+      // Redis counts its newlines as signs of life, which our client input does not surface.
+      if (r.syncState === "online" && !r.preSync && r.heldFrom === null && (now - r.ackAt) / 1000 > timeout) {
         log("warning", `Disconnecting timedout replica (streaming sync): ${r.ip}:${r.port}`);
         r.client.kill();
         this.dropReplica(r.client);
@@ -310,10 +312,14 @@ export class Replication {
    * counted as the replicas' (mem_clients_slaves: what exceeds repl-backlog-size, as Redis
    * 7.0's getMemoryOverhead counts the shared buffer).
    */
-  bufferMemory(): { total: number; replicas: number } {
+  bufferMemory(): { total: number; replicas: number; notCountedForEvict: number } {
     const total = this.backlog?.allocated ?? 0;
     const size = this.backlog?.size ?? 0;
-    return { total, replicas: this.replicas.size > 0 && total > size ? total - size : 0 };
+    // Eviction counts the buffer up to repl-backlog-size only (Redis's
+    // freeMemoryGetNotCountedMemory), with replicas or without: writes fed to a lagging
+    // replica must not evict keys, and neither must the buffer while it trims back.
+    const over = total > size ? total - size : 0;
+    return { total, replicas: this.replicas.size > 0 ? over : 0, notCountedForEvict: over };
   }
 
   /**
@@ -431,6 +437,8 @@ export class Replication {
     // The socket target needs every waiting replica to read an EOF-marked payload.
     const socketTarget = diskless && this.needSync.every((w) => w.eof);
     const tr = new RdbTransfer(socketTarget, this.offset);
+    const dirtyAt = p.dirty();
+    const startedAt = Date.now();
     if (!tr.start((write) => p.snapshotForReplica(write, socketTarget ? "replicas sockets" : "disk"))) return;
     this.transfer = tr;
     log("notice", socketTarget ? `Background RDB transfer started by pid ${tr.pipe.pid}` : `Background saving started by pid ${tr.pipe.pid}`);
@@ -439,7 +447,11 @@ export class Replication {
     // The snapshot is of this instant: the stream from here on is held for each replica.
     this.streamDb = -1;
     for (const w of list) this.joinTransfer(tr, w);
-    void tr.finished.then((res) => this.transferDone(tr, res));
+    void tr.finished.then((res) => {
+      // A disk-target sync is a BGSAVE in Redis: dump.rdb is written and the changes counter resets.
+      if (res === "ok" && !socketTarget && tr.payload) void p.savedForReplicas(tr.payload, dirtyAt, startedAt);
+      this.transferDone(tr, res);
+    });
   }
 
   /** +FULLRESYNC with the snapshot's offset, and the replica's part in its transfer. */
@@ -589,6 +601,20 @@ export class Replication {
     if (timeoutMs > 0) w.timer = setTimeout(() => this.finishWait(w), timeoutMs);
     // Ask every replica for its offset now rather than waiting for its next periodic ACK.
     this.feed(["REPLCONF", "GETACK", "*"], -1);
+  }
+
+  /** Clients blocked in WAIT get the error and are closed (a master turning replica). */
+  disconnectWaiting(message: string): void {
+    for (const w of [...this.waiting]) {
+      this.waiting.delete(w);
+      if (w.timer) clearTimeout(w.timer);
+      const c = w.client;
+      c.blocked = false;
+      c.reply.error(message);
+      this.server.countError("UNBLOCKED", message.replace(/^-/, ""));
+      c.closeAfterReply = true;
+      c.flushAndMaybeClose();
+    }
   }
 
   private checkWaiting(): void {

@@ -105,14 +105,15 @@ export class MaxMemory {
   /** Used memory as eviction sees it (used_memory less mem_not_counted_for_evict). */
   usedForEviction(): number {
     this.maybeRefreshClients();
-    return USED_MEMORY_STARTUP + datasetBytes(this.server) + this.clients.normal;
+    // The replication buffer counts up to repl-backlog-size (mem_not_counted_for_evict).
+    return USED_MEMORY_STARTUP + datasetBytes(this.server) + this.clients.normal + this.clients.replBuffers - this.clients.replNotCounted;
   }
 
   /**
    * Clients' buffers, measured again at most every (clients / 100) ms: walking every client
    * before every command would cost more than the rest of the check with many clients.
    */
-  private clients = { normal: 0, replicas: 0 };
+  private clients = { normal: 0, replicas: 0, replBuffers: 0, replNotCounted: 0 };
   private clientsMeasuredAt = 0;
   refreshClients(): void {
     this.clients = clientsMemory(this.server);

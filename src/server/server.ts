@@ -279,9 +279,9 @@ export class Server {
     return Math.round(this.opsSamples.reduce((a, b) => a + b, 0) / this.opsSamples.length);
   }
 
-  /** Clients blocked in a blocking command. */
+  /** Clients blocked in a blocking command (WAIT included, as in Redis). */
   blockedClients(): number {
-    return this.blocking.count + this.pause.postponedCount;
+    return this.blocking.count + this.pause.postponedCount + replicationOf(this).waiting.size;
   }
 
   /** A new client connection (plain, or TLS once its handshake is done: src/server/tls.ts). */

@@ -4,8 +4,9 @@
 //   - each shard kernel's dataset (entries, keys, kernel-held values: the running total of
 //     assembly/keyspace/memory.ts, in allocator-block bytes);
 //   - host-held values (lists, sets, zsets, streams: src/types/registry.ts, sampled sizes);
-//   - clients' query buffers and unsent replies (normal clients; a replica's output buffer
-//     is counted too but, as in Redis, not for eviction: mem_not_counted_for_evict);
+//   - clients' query buffers and unsent replies (normal clients), and the shared replication
+//     buffer, which eviction counts only up to repl-backlog-size, as in Redis
+//     (mem_not_counted_for_evict);
 //   - a fixed base for the server's own structures (USED_MEMORY_STARTUP).
 // Not counted: the JS heap and the kernels' linear memory as such. V8's collector and the
 // kernels' incremental GC free memory when they get to it, so those figures swing by
@@ -47,7 +48,7 @@ export function datasetBytes(server: Server): number {
  * replication buffer (src/repl/backlog.ts), of which the part beyond repl-backlog-size counts
  * as theirs, as in Redis 7.0.
  */
-export function clientsMemory(server: Server): { normal: number; replicas: number; replBuffers: number } {
+export function clientsMemory(server: Server): { normal: number; replicas: number; replBuffers: number; replNotCounted: number } {
   const repl = replicationOf(server);
   let normal = 0;
   for (const c of server.clients.values()) {
@@ -55,7 +56,7 @@ export function clientsMemory(server: Server): { normal: number; replicas: numbe
     if (!repl.replicas.has(c)) normal += clientBuffers(c);
   }
   const buf = repl.bufferMemory();
-  return { normal, replicas: buf.replicas, replBuffers: buf.total };
+  return { normal, replicas: buf.replicas, replBuffers: buf.total, replNotCounted: buf.notCountedForEvict };
 }
 
 /** used_memory and its parts; `clients` may be a recent clientsMemory() (it walks every client). */
@@ -68,7 +69,7 @@ export function memoryBreakdown(server: Server, clients = clientsMemory(server))
     clientsNormal,
     clientsReplicas,
     replBuffers: clients.replBuffers,
-    notCountedForEvict: clientsReplicas,
+    notCountedForEvict: clients.replNotCounted,
   };
 }
 

@@ -156,6 +156,21 @@ export class Blocking {
     return true;
   }
 
+  /**
+   * Redis's disconnectAllBlockedClients (a master turning replica): every blocked client gets
+   * the UNBLOCKED error and is closed after it, so none is served by the new master's stream.
+   */
+  disconnectAll(message: string): void {
+    for (const w of [...this.byClient.values()]) {
+      const c = w.req.client;
+      this.forget(w);
+      c.reply.error(message);
+      this.server.countError("UNBLOCKED", message.replace(/^-/, ""));
+      c.closeAfterReply = true;
+      c.flushAndMaybeClose();
+    }
+  }
+
   private serveReady(): void {
     if (this.serving) return;
     this.serving = true;

@@ -118,4 +118,22 @@ describe("FAILOVER", { timeout: 90_000 }, () => {
     expect(await field(a.r, "sync_full")).toBe("2");
     expect(a.srv.output()).toContain("Failover target rejected psync request");
   });
+  it("a master turning replica unblocks its BLPOP and WAIT clients with -UNBLOCKED, so the new master's stream serves none of them", async () => {
+    const { srv: asrv, r: a } = await servers.start();
+    const { r: b } = await servers.start();
+    const blpop = await connectClient(asrv.port);
+    const waiter = await connectClient(asrv.port);
+    const popped = blpop.blpop("foo", 0).then(() => "served", (e: Error) => e.message);
+    const waited = waiter.call("wait", "1", "0").then(() => "served", (e: Error) => e.message); // a has no replica
+    await until("both blocked", async () => (await field(a, "blocked_clients")) === "2");
+    await a.replicaof("127.0.0.1", String((b.options.port)));
+    expect(await popped).toBe("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+    expect(await waited).toBe("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+    await until("link up", async () => (await field(a, "master_link_status")) === "up");
+    await b.rpush("foo", "a", "b", "c");
+    await until("the list arrives", async () => (await a.lrange("foo", 0, -1)).join() === "a,b,c");
+    expect(await b.call("debug", "digest")).toBe(await a.call("debug", "digest"));
+    waiter.disconnect();
+    blpop.disconnect();
+  });
 });
