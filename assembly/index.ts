@@ -149,8 +149,12 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
 // the host's call sites see several instances' exports, and V8 then calls each export
 // through its slow generic path: one call per read instead of ten is what makes a read that
 // moves between shards cheap. Layout: status, consumedPos, needBytes, commandStart,
-// handedForRouting, handedShard (i32), ranCommands, slowCommands, outputPtr, outputLen.
-const callResults: usize = heap.alloc(40);
+// handedForRouting, handedShard (i32), ranCommands, slowCommands, outputPtr, outputLen,
+// pendingWork(); then one the host writes before a call: the start of a command it knows
+// this shard owns (TRUSTED_AT, 0: none), read and cleared when process() begins.
+const callResults: usize = heap.alloc(48);
+const TRUSTED_AT: usize = 44;
+store<u32>(callResults, 0, TRUSTED_AT);
 export function callResultsPtr(): usize { return callResults; }
 function publishCallResults(st: i32): void {
   store<u32>(callResults, <u32>st);
@@ -163,6 +167,7 @@ function publishCallResults(st: i32): void {
   store<u32>(callResults, <u32>slowCount, 28);
   store<u32>(callResults, <u32>outPtr, 32);
   store<u32>(callResults, <u32>outLen, 36);
+  store<u32>(callResults, <u32>pendingWork(), 40);
 }
 
 /**
@@ -182,6 +187,11 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   resetEffects();
   setNow(<i64>nowMs);
   selectDb(db);
+  // With several shards the host follows a command's keys into the shard that owns them
+  // (src/server/client.ts): that first command's slots were just computed by the shard
+  // that refused it, so they are not computed again here.
+  const trusted = <usize>load<u32>(callResults, TRUSTED_AT);
+  if (trusted != 0) store<u32>(callResults, 0, TRUSTED_AT);
   let pos = start;
   while (true) {
     const cmdStart = pos;
@@ -214,7 +224,7 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       handedStart = cmdStart;
       handedToRoute = false;
       return STATUS_HOST;
-    } else if (routing && !ownsCommand(cmd, argc)) {
+    } else if (routing && cmdStart != trusted && !ownsCommand(cmd, argc)) {
       consumed = pos;
       handedStart = cmdStart;
       handedToRoute = true;

@@ -211,8 +211,28 @@ export class Kernel {
   /** outputPtr(), outputLen() */
   outPtr = 0;
   outLen = 0;
+  /** pendingWork() at the end of the call (Shard.afterCall). */
+  pending = 0;
   private results: Uint32Array | null = null;
   private resultsAt = 0;
+
+  /** The results block as u32s (re-made after memory.grow detached the old view). */
+  private resultsView(): Uint32Array {
+    let r = this.results;
+    if (r === null || r.length === 0) {
+      r = this.results = new Uint32Array(this.x.memory.buffer);
+      this.resultsAt = this.x.callResultsPtr() >>> 2;
+    }
+    return r;
+  }
+
+  /**
+   * The next call starts with a command this shard owns every key of (its slots were computed
+   * by the shard that handed it back): the kernel does not compute them again.
+   */
+  trustCommandAt(pos: number): void {
+    this.resultsView()[this.resultsAt + 11] = pos;
+  }
 
   /**
    * process() for the client input loop: the results are read from the kernel's results
@@ -222,12 +242,7 @@ export class Kernel {
    */
   run(start: number, end: number, db: number, nowMs: number): number {
     const st = this.x.process(start, end, db, nowMs);
-    let r = this.results;
-    if (r === null || r.length === 0) {
-      // First call, or memory.grow detached the old buffer.
-      r = this.results = new Uint32Array(this.x.memory.buffer);
-      this.resultsAt = this.x.callResultsPtr() >>> 2;
-    }
+    const r = this.resultsView();
     const i = this.resultsAt;
     this.consumed = r[i + 1];
     this.need = r[i + 2];
@@ -238,6 +253,7 @@ export class Kernel {
     this.slowCount = r[i + 7];
     this.outPtr = r[i + 8];
     this.outLen = r[i + 9];
+    this.pending = r[i + 10];
     return st;
   }
 

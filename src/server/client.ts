@@ -342,6 +342,11 @@ export class Client {
     // to the socket): corking a single write costs a buffered request and a second pass.
     const batched = beginBatch(this);
     if (!batched) this.socket.cork();
+    // Clocks: a read's kernel commands share one "now", also when they run in several shards
+    // (read again after a host command or a yield), and one kernel run's time ends where the
+    // next one's begins, so a read that moves between shards reads each clock once per move.
+    let now = -1;
+    let t0 = -1;
     try {
       while (!this.closed) {
         shard.useProtocol(this.resp);
@@ -357,21 +362,24 @@ export class Client {
           staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0 ||
           this.server.effectsPerCommand));
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
-        const t0 = performance.now();
+        if (now < 0) now = this.server.now();
+        if (t0 < 0) t0 = performance.now();
         // The call's results are k's fields until the next run() (nested calls leave them).
-        const st = k.run(pos, end, this.db, this.server.now());
+        const st = k.run(pos, end, this.db, now);
         const consumed = k.consumed;
         const handedStart = k.handedStart;
         const follow = input ? k.handedShard : -1;
         // A call that only parsed the host command it hands back ran nothing to time or log.
         if (k.ranCount > 0 || k.slowCount > 0) {
-          const ms = performance.now() - t0;
+          const t1 = performance.now();
+          const ms = t1 - t0;
+          t0 = t1;
           const last = recordKernelRun(this.server, k, k.mem, ms);
           if (last !== undefined) this.lastCommand = last.name;
           logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? consumed : handedStart, ms);
         }
         if (k.outLen > 0) this.write(k.mem.subarray(k.outPtr, k.outPtr + k.outLen), false);
-        shard.afterCall();
+        shard.afterCall(k.pending);
         this.server.blocking.afterCommand();
         pos = consumed;
         if (st === STATUS_DONE) {
@@ -394,8 +402,10 @@ export class Client {
           origin = placement.originIn(shard, offset);
           pos = origin + offset;
           end = origin + input!.length;
+          k.trustCommandAt(pos);
           continue;
         }
+        now = t0 = -1;
         if (st !== STATUS_YIELD) {
           // STATUS_HOST: a command the host runs (or, with several shards, places), in order
           // with the rest of the pipeline.

@@ -144,9 +144,10 @@ export class Shard {
     this.onNewKeys(this, log);
   }
 
-  afterCall(): void {
+  /** `pending`: pendingWork() when the caller has it already (Kernel.run's results). */
+  afterCall(pending = this.kernel.x.pendingWork()): void {
     // One kernel call when there is nothing to collect (the usual case), not one per kind.
-    if (this.kernel.x.pendingWork() === 0) return;
+    if (pending === 0) return;
     // Lazily freed values are judged (their free effort) before the registry drops them.
     const lazy = this.kernel.takeLazyHandles();
     const lazyKernel = this.kernel.x.takeLazyfreedObjects();
