@@ -15,6 +15,9 @@
 // so the server never buffers without bound; TCP pushes back on the sender. On top of
 // that, client-output-buffer-limit's normal class (hard, soft + seconds; Redis's default
 // 0 0 0 = none) disconnects a client whose unsent replies exceed it.
+// The globals `performance` and `Buffer` are getters (node's lazy bootstrap): module bindings are plain loads.
+import { performance } from "node:perf_hooks";
+import { Buffer } from "node:buffer";
 import { staleReplica } from "./stale-replica.js";
 import { noteQueryRead } from "./querybuf.js";
 import type { Socket } from "node:net";

@@ -15,6 +15,8 @@
 // sorted-set family that never blocks) runs here: the handler, then exactly the statistics
 // Server.run keeps (calls, failed calls, error counts, usec and the latency histogram,
 // slowlog and latency monitor, total commands). Anything else goes through dispatch.
+// The global `performance` is a getter (node's lazy bootstrap): a module binding is a plain load.
+import { performance } from "node:perf_hooks";
 import type { Client } from "./client.js";
 import type { Server } from "./server.js";
 import type { CommandSpec } from "../commands/table.js";

@@ -15,6 +15,9 @@
 // until it can send them, so the writer says so (scratchWritten(true)) and the next batch
 // gathers into a new scratch area.
 
+// The global `Buffer` is a getter (node's lazy bootstrap): a module binding is a plain load.
+import { Buffer } from "node:buffer";
+
 /** Host-owned replies at least this big are written as they are, not copied. */
 const BIG = 16 * 1024;
 const SCRATCH_BYTES = 64 * 1024;

@@ -3,6 +3,9 @@
 // double, a null, and the writer encodes it for the connection's protocol (`resp`, set by
 // HELLO): RESP3's own types, or their RESP2 stand-ins, as Redis's networking.c does.
 
+// The global `Buffer` is a getter (node's lazy bootstrap): a module binding is a plain load.
+import { Buffer } from "node:buffer";
+
 const CRLF = "\r\n";
 
 export class ReplyWriter {

@@ -1,5 +1,7 @@
 // Server: the listening socket, the clients, the shards, the command table, and
 // dispatch of the commands the kernel hands back.
+// The global `performance` is a getter (node's lazy bootstrap): a module binding is a plain load.
+import { performance } from "node:perf_hooks";
 import net from "node:net";
 import { Client } from "./client.js";
 import { Shard } from "./shard.js";
@@ -317,6 +319,7 @@ export class Server {
    * in MULTI, queues it instead (src/commands/multi.ts).
    */
   dispatch(client: Client, argv: Buffer[]): void {
+    // A check added here must also be in src/server/host-lane.ts plainState (the lane skips these).
     if (client.aclGuarded && aclOf(this).checkDispatch(client, argv)) return;
     if (this.cluster && this.clusterRejects(client, argv)) return;
     if (this.inputGate !== null && this.inputGate(client, argv)) return;
