@@ -14,6 +14,7 @@ import { openBit } from "./lib-bit.js";
 import { openCmsgpack } from "./lib-cmsgpack.js";
 import { YIELDABLE_LIB, YIELDABLE_CHUNK, YIELDABLE_FRAMES_SKIP } from "./lib-yieldable.js";
 import { openStruct } from "./lib-struct.js";
+import { patchStringFormat } from "./lib-format.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 import type { Ldb } from "./ldb.js";
 
@@ -180,6 +181,7 @@ export class LuaEngine {
     openBit(L);
     openCmsgpack(L);
     openStruct(L);
+    patchStringFormat(L);
     this.lua51Compat(L);
     this.registerRedisApi(L);
     for (const f of this.onInit) f(L);

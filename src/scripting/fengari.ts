@@ -37,6 +37,21 @@ function load() {
     configurable: true,
   });
 
+  // Numerals: 5.3 reads a hex numeral without a point or exponent as an integer that wraps
+  // (32 bits in fengari: 0x100000000 is 0), where 5.1 reads it with strtod into a double
+  // (4294967296; BullMQ's priority score is `priority * 0x100000000 + counter`). Every
+  // numeral goes through luaO_str2num, called through the module object: the lexer's
+  // literals, tonumber, and strings used in arithmetic.
+  const str2num = lobject.luaO_str2num;
+  lobject.luaO_str2num = (s: Uint8Array, o: any) => {
+    const end = str2num(s, o);
+    if (end !== 0) {
+      const hex = hexInteger(s);
+      if (hex !== null) o.setfltvalue(hex);
+    }
+    return end;
+  };
+
   const lstring = require(base + "lstring.js");
   lobject.luaO_tostring = (L: LuaState, obj: any) => {
     obj.setsvalue(lstring.luaS_bless(L, fengari.to_luastring(formatG14(obj.value))));
@@ -147,3 +162,30 @@ export function setReadonly(table: any, on: boolean): void {
 export function tableAt(L: LuaState, idx: number): any {
   return lua.lua_topointer(L, idx);
 }
+
+/**
+ * The value of a numeral `[space][-+]0x<hex digits>[space]` as Redis's Lua 5.1 reads it (glibc's
+ * strtod: a double, 0xffffffffffffffffff is 4.7223664828696e+21), or null for any other numeral.
+ */
+function hexInteger(s: Uint8Array): number | null {
+  let i = 0;
+  const n = s.length;
+  const space = (c: number) => c === 32 || (c >= 9 && c <= 13);
+  while (i < n && space(s[i])) i++;
+  const neg = s[i] === 45;
+  if (s[i] === 45 || s[i] === 43) i++;
+  if (s[i] !== 48 || (s[i + 1] !== 120 && s[i + 1] !== 88)) return null;
+  i += 2;
+  let v = 0;
+  let digits = 0;
+  for (; i < n; i++, digits++) {
+    const c = s[i];
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (d < 0) break;
+    v = v * 16 + d;
+  }
+  while (i < n && space(s[i])) i++;
+  if (digits === 0 || (i < n && s[i] !== 0)) return null;
+  return neg ? -v : v;
+}
+
