@@ -22,7 +22,7 @@
 // the host's monotonic clock only to time commands for the slow log and the latency monitor,
 // assembly/command-timing.ts; no result depends on it.)
 
-import { setClientReplyLimit as setReplyLimit, setNestedCall } from "./commands/output-limit";
+import { setClientReplyLimit as setReplyLimit, setNestedCall, setNestedReplyCut as setReplyCut } from "./commands/output-limit";
 import { parseCommand, PARSE_OK, PARSE_EMPTY, PARSE_INCOMPLETE, nextPos, needBytes as parserNeed,
   protoError, argc as parsedArgc, argvPtr as parsedArgvPtr, protoMaxBulkLen } from "./resp/parser";
 import * as parser from "./resp/parser";
@@ -354,6 +354,8 @@ export function takeLazyfreedObjects(): f64 { return <f64>takeLazyfreed(); }
 export function setLazyfreeConfig(bits: i32): void { setLazyfreeBits(bits); }
 /** client-output-buffer-limit's normal hard limit (assembly/commands/output-limit.ts); 0: none. */
 export function setClientReplyLimit(bytes: f64): void { setReplyLimit(<i64>bytes); }
+/** The next host-made calls' replies go to a client's output as they are: they may be cut at the limit (output-limit.ts). */
+export function setNestedReplyCut(on: i32): void { setReplyCut(on != 0); }
 
 export function setEffectsEnabled(on: bool): void { setEffects(on); }
 export function effectsPtr(): usize { return effPtr; }

@@ -9,21 +9,25 @@
 // loop stops once the call's output is past it; the host then finds the reply over the limit
 // and closes the client (src/server/client.ts checkOutputLimits), never sending the cut reply.
 //
-// Only for a client's own input (call depth 0): a call the host makes (a script's
-// redis.call, EXEC, a command routed from another shard) collects the reply for the host,
-// where a cut reply would be read as a malformed one; those keep the whole-reply check.
+// For a client's own input (call depth 0), and for a call the host makes whose reply goes to
+// the client's output as it is (a command routed to the shard owning its key, EXEC's
+// commands: the host says so with setNestedReplyCut). A script's redis.call reads the reply,
+// where a cut one would be malformed: it keeps the whole-reply check.
 import { outLen } from "../resp/reply-writer";
 
 /** The normal class's hard limit in bytes (0: none). */
 let hardLimit: i64 = 0;
 /** A host-made call is running (assembly/index.ts saveCallResults). */
 let nested = false;
+/** That call's reply goes to a client's output as it is (Shard.callRaw for a client's command). */
+let nestedCut = false;
 
 export function setClientReplyLimit(bytes: i64): void { hardLimit = bytes; }
 export function setNestedCall(on: bool): void { nested = on; }
+export function setNestedReplyCut(on: bool): void { nestedCut = on; }
 
 /** Does a limit of at most maxBytes apply to this call's reply (so a huge reply may be cut at it)? */
-@inline export function replyLimitApplies(maxBytes: i64): bool { return hardLimit > 0 && hardLimit <= maxBytes && !nested; }
+@inline export function replyLimitApplies(maxBytes: i64): bool { return hardLimit > 0 && hardLimit <= maxBytes && (!nested || nestedCut); }
 
 /** The call's output is past the limit: stop adding to it, the host closes the client. */
 @inline export function replyOverLimit(): bool { return <i64>outLen > hardLimit; }

@@ -90,6 +90,7 @@ export interface KernelExports {
   /** The lazyfree-lazy-* switches as bits (assembly/keyspace/keyspace.ts LAZY_*). */
   setLazyfreeConfig(bits: number): void;
   setClientReplyLimit(bytes: number): void;
+  setNestedReplyCut(on: number): void;
   /** 0 absent, 1 live, 2 present but past its TTL (not reclaimed). */
   keyPresence(db: number, ptr: number, len: number, nowMs: number): number;
   activeExpireCycle(nowMs: number, maxSamples: number): number;

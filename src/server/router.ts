@@ -27,7 +27,8 @@
 // guarantee of one dict's SCAN (every key present for the whole scan is returned at least
 // once) holds shard by shard, hence for the whole keyspace.
 
-import type { Shard } from "./shard.js";
+import { encodeCommand, type Shard } from "./shard.js";
+import { replyGoesToClient } from "./reply-limit.js";
 import type { Client } from "./client.js";
 import type { Server } from "./server.js";
 import { keyPositions, type CommandSpec } from "../commands/table.js";
@@ -93,7 +94,7 @@ export class Router {
     const now = this.server.now();
     for (const s of this.shards) s.useProtocol(client.resp);
     if (!this.sharded) {
-      client.reply.raw(this.shards[0].call(argv, client.db, now));
+      client.reply.raw(this.shards[0].callRaw(encodeCommand(argv), client.db, now, replyGoesToClient(this.server, client)));
       return;
     }
     const keySpec = keySpecOf(spec, argv);
@@ -122,7 +123,7 @@ export class Router {
     let single = true;
     for (let i = 1; i < positions.length && single; i++) single = this.shardOf(argv[positions[i]]) === first;
     if (single) {
-      client.reply.raw(raw ? first.callRaw(raw, client.db, now) : first.call(argv, client.db, now));
+      client.reply.raw(first.callRaw(raw ?? encodeCommand(argv), client.db, now, replyGoesToClient(this.server, client)));
       return;
     }
     const split = SPLIT[keySpec.name];
@@ -153,7 +154,7 @@ export class Router {
         const mem = k.mem;
         const raw = target === home ? mem.slice(x.commandStart(), x.consumedPos()) : mem.subarray(x.commandStart(), x.consumedPos());
         target.useProtocol(client.resp);
-        client.reply.raw(target.callRaw(raw, client.db, this.server.now()));
+        client.reply.raw(target.callRaw(raw, client.db, this.server.now(), true));
         return;
       }
     }

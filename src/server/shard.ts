@@ -183,8 +183,10 @@ export class Shard {
   private callCap = 0;
 
   /** call() for a request already in RESP (a command forwarded as the client sent it). */
-  callRaw(req: Uint8Array, db: number, nowMs: number): Buffer {
+  callRaw(req: Uint8Array, db: number, nowMs: number, replyToClient = false): Buffer {
     const x = this.kernel.x;
+    // The reply goes to a client's output as it is: a huge one may stop at its output limit (src/server/reply-limit.ts).
+    if (replyToClient) x.setNestedReplyCut(1);
     // A nested call runs the command now, even while a client in MULTI is being processed.
     this.useQueueing(false);
     this.useAuthLimits(false);
@@ -210,6 +212,7 @@ export class Shard {
       // A copy from Node's Buffer pool, not a new ArrayBuffer per call.
       return Buffer.from(this.kernel.output());
     } finally {
+      if (replyToClient) x.setNestedReplyCut(0);
       x.setRouting(1);
       if (this.readOnly) x.setReadOnly(1);
       if (this.oom) x.setOom(1);

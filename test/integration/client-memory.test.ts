@@ -230,6 +230,22 @@ describe("client memory", () => {
       await closed;
       // Closed without the cut reply (Redis frees a CLOSE_ASAP client without writing more).
       expect(got).toBe(0);
+      // The same when the host runs it for the client (tracking hands every command back; in
+      // EXEC), with 4 shards routed to the shard owning the key: closed, not the error.
+      for (const input of ["CLIENT TRACKING on\r\nHRANDFIELD obufhash -999999999\r\n",
+        "MULTI\r\nHRANDFIELD obufhash -999999999\r\nEXEC\r\n"]) {
+        const c = await new Promise<net.Socket>((resolve, reject) => {
+          const c = net.connect(srv.port, "127.0.0.1", () => resolve(c));
+          c.once("error", reject);
+        });
+        c.on("error", () => {});
+        let text = "";
+        c.on("data", (d) => (text += d.toString("latin1")));
+        const done = new Promise<void>((res) => c.once("close", () => res()));
+        c.write(input);
+        await done;
+        expect(text).not.toContain("reply would exceed");
+      }
       // Inside a script the reply is collected for the script, not cut: the whole-reply check answers.
       await expect(r.eval("return #redis.call('hrandfield', KEYS[1], -999999999)", 1, "obufhash")).rejects.toThrow(/reply would exceed/);
       expect(await r.eval("return #redis.call('hrandfield', KEYS[1], -50000)", 1, "obufhash")).toBe(50000);
