@@ -174,7 +174,8 @@ export class Client {
    */
   onData(chunk: Buffer, borrowed = false): void {
     if (this.closed) return;
-    this.lastInteraction = Date.now();
+    const now = Date.now();
+    this.lastInteraction = now;
     this.server.stats.netInputBytes += chunk.length;
     this.server.stats.readsProcessed++;
     noteQueryRead(this, chunk.length);
@@ -191,11 +192,24 @@ export class Client {
       this.kill();
       return;
     }
-    if (!(this.paused || this.blocked || queued < this.need)) this.runQueued();
+    if (!(this.paused || this.blocked || queued < this.need)) {
+      this.readClock = now;
+      try {
+        this.runQueued();
+      } finally {
+        this.readClock = 0;
+      }
+    }
     if (borrowed) this.ownChunks(chunk);
     // maxmemory-clients: this client's memory after what it sent (src/server/client-eviction.ts).
     this.server.maxmemory.clientEviction.afterActivity(this);
   }
+
+  /**
+   * Date.now() of the read being run (0: none), the kernel's "now" for that read's first run
+   * when the server's clock is Date.now: one clock reading per read instead of two.
+   */
+  private readClock = 0;
 
   /** Copies the kept input that is still a view of a borrowed read buffer. */
   private ownChunks(borrowed: Buffer): void {
@@ -365,7 +379,10 @@ export class Client {
           staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0 ||
           this.server.effectsPerCommand));
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
-        if (now < 0) now = this.server.now();
+        if (now < 0) {
+          now = this.readClock > 0 && this.server.now === Date.now ? this.readClock : this.server.now();
+          this.readClock = 0;
+        }
         if (t0 < 0) t0 = performance.now();
         // The call's results are k's fields until the next run() (nested calls leave them).
         const st = k.run(pos, end, this.db, now);
