@@ -193,7 +193,7 @@ export const CLUSTER_OK_COUNTS = {
   "12.1-replica-migration-3": 12,
   "13-no-failover-option": 15,
   "14-consistency-check": 10,
-  "15-cluster-slots": 13,
+  "15-cluster-slots": 14,
   "16-transactions-on-replica": 14,
   "17-diskless-load-swapdb": 9,
   "18-info": 8,

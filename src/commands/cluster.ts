@@ -11,6 +11,7 @@ import type { Cluster } from "../cluster/cluster.js";
 import type { ClusterClientFlags } from "../cluster/redirect.js";
 import { bumpEpochWithoutConsensus } from "../cluster/failover.js";
 import { defineDebug } from "./debug.js";
+import { log } from "../server/log.js";
 import { clientPort, usePport } from "../cluster/ports.js";
 import { endpointMetadata, preferredEndpoint } from "../cluster/endpoints.js";
 
@@ -241,12 +242,21 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
       return ctx.reply.error(`Can't assign hashslot ${slot} to a different node while I still hold keys for this hash slot.`);
     }
     if (keys === 0) st.migrating.delete(slot);
+    const slotWasMine = st.owner[slot] === st.myself;
     st.assign(slot, n);
+    // A master left without slots turns into a replica of the new owner (with
+    // cluster-allow-replica-migration, as Redis); a member of an active-active group never does.
+    if (slotWasMine && n !== st.myself && st.numSlots(st.myself) === 0 &&
+        ctx.server.config.getBool("cluster-allow-replica-migration") && !cluster.group.active) {
+      log("warning", `Configuration change detected. Reconfiguring myself as a replica of ${n.id}`);
+      cluster.becomeReplicaOf(n);
+    }
     if (n === st.myself && st.importing.has(slot)) {
       // The slot was migrated by hand: a new epoch lets the new owner win everywhere
-      // (Redis's clusterBumpConfigEpochWithoutConsensus).
+      // (Redis's clusterBumpConfigEpochWithoutConsensus), and the others hear of it at once.
       bumpEpoch(cluster);
       st.importing.delete(slot);
+      cluster.bus.broadcast("pong");
     }
   } else {
     return ctx.reply.error("Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP");

@@ -104,3 +104,56 @@ describe("cluster-allow-replica-migration no", () => {
     expect(await masterOf(b, a2.id)).toBe(a.id);
   }, 60_000);
 });
+
+describe("a master whose last slot is moved away (CLUSTER SETSLOT ... NODE)", () => {
+  const nodes: Node[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) {
+      const cport = await freePort();
+      const srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(cport), "--cluster-node-timeout", "2000"]);
+      const c = await connectClient(srv.port, { protocol: 2 } as never);
+      nodes.push({ srv, c, cport, id: String(await c.call("cluster", "myid")) });
+    }
+    const [a, b, c] = nodes;
+    await a.c.call("cluster", "addslotsrange", "0", "9");
+    await c.c.call("cluster", "addslotsrange", "10", "19");
+    await b.c.call("cluster", "addslotsrange", "20", "16383");
+    for (const n of [b, c]) await a.c.call("cluster", "meet", "127.0.0.1", String(n.srv.port), String(n.cport));
+    await waitFor("every node to know every other", async () => {
+      for (const n of nodes) if (String(await n.c.call("cluster", "nodes")).trim().split("\n").length !== 3) return false;
+      return true;
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const n of nodes) {
+      n.c.disconnect();
+      await n.srv.stop();
+    }
+  });
+
+  async function moveSlots(from: Node, to: Node, first: number, last: number): Promise<void> {
+    for (let s = first; s <= last; s++) {
+      expect(await to.c.call("cluster", "setslot", String(s), "node", to.id)).toBe("OK");
+      expect(await from.c.call("cluster", "setslot", String(s), "node", to.id)).toBe("OK");
+    }
+  }
+
+  it("turns into the new owner's replica (cluster-allow-replica-migration yes, the default)", async () => {
+    const [a, b] = nodes;
+    await moveSlots(a, b, 0, 8);
+    expect(String(await a.c.call("cluster", "nodes"))).toMatch(/ myself,master /); // one slot left
+    await moveSlots(a, b, 9, 9);
+    expect(await masterOf(a, a.id)).toBe(b.id);
+    await waitFor("A to replicate B", async () => String(await a.c.info("replication")).includes("master_link_status:up"), 30_000);
+  }, 60_000);
+
+  it("stays an empty master with cluster-allow-replica-migration no", async () => {
+    const [, b, c] = nodes;
+    await c.c.call("config", "set", "cluster-allow-replica-migration", "no");
+    await moveSlots(c, b, 10, 19);
+    expect(await masterOf(c, c.id)).toBe("-");
+    expect(String(await c.c.call("cluster", "nodes"))).toMatch(new RegExp(`^${c.id} \\S+ myself,master - .* connected$`, "m"));
+  }, 60_000);
+});
