@@ -196,8 +196,12 @@ export class ClusterBus {
 
   /** Sends a message to every node we have a link to (clusterBroadcastMessage). */
   broadcast(type: MessageType, extra: Partial<Message> = {}): void {
+    // One encoding for every link (a reshard broadcasts a PONG per imported slot).
+    let bytes: Buffer | null = null;
     for (const link of this.links.values()) {
-      if (link.connected && !link.node.handshake) this.send(link, type, extra);
+      if (!link.connected || link.node.handshake) continue;
+      bytes ??= this.build(type, extra);
+      this.sendBytes(link, type, bytes);
     }
   }
 
@@ -359,18 +363,25 @@ export class ClusterBus {
   }
 
   private send(link: Link | net.Socket, type: MessageType, extra: Partial<Message> = {}): void {
-    const socket = "socket" in link ? link.socket : link;
+    this.sendBytes(link, type, this.build(type, extra));
+  }
+
+  private sendBytes(link: Link | net.Socket, type: MessageType, bytes: Buffer): void {
+    if ("socket" in link && (type === "ping" || type === "meet")) link.node.pingSent = Date.now();
+    bump(this.state.stats.sent, type);
+    ("socket" in link ? link.socket : link).write(bytes);
+  }
+
+  /** A message's bytes: our header, and for PING/PONG/MEET the gossip about every other node. */
+  private build(type: MessageType, extra: Partial<Message>): Buffer {
     const gossip: WireNode[] = [];
-    // A publish carries the header only, as Redis's clusterSendPublish.
-    if (type !== "publish" && type !== "publishshard") for (const n of this.state.nodes.values()) {
+    if (type === "ping" || type === "pong" || type === "meet") for (const n of this.state.nodes.values()) {
       if (n.myself || n.handshake) continue;
       gossip.push({ id: n.id, ip: n.ip, port: n.port, pport: n.pport, cport: n.cport, flags: nodeFlags(n),
         pingSent: Math.floor(n.pingSent / 1000), pongReceived: Math.floor(n.pongReceived / 1000) });
     }
     const msg: Message = { type, sender: this.header(), currentEpoch: this.state.currentEpoch, gossip, ...extra };
-    if ("socket" in link && (type === "ping" || type === "meet")) link.node.pingSent = Date.now();
-    bump(this.state.stats.sent, type);
-    socket.write(encode(msg, this.hooks.announcedIp()));
+    return encode(msg, this.hooks.announcedIp());
   }
 
   // ---- receiving --------------------------------------------------------------------------

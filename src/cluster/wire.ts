@@ -110,8 +110,17 @@ function writeName(buf: Buffer, off: number, id: string, len: number): void {
   buf.write(id.slice(0, len), off, len, "latin1");
 }
 
+/** Bitmaps of slot-range arrays already encoded (the state hands out the same array until a slot moves). */
+const bitmaps = new WeakMap<[number, number][], Buffer>();
+
 function writeSlots(buf: Buffer, off: number, ranges: [number, number][]): void {
-  for (const [a, b] of ranges) for (let s = a; s <= b; s++) buf[off + (s >> 3)] |= 1 << (s & 7);
+  let bm = bitmaps.get(ranges);
+  if (!bm) {
+    bm = Buffer.alloc(CLUSTER_SLOTS / 8);
+    for (const [a, b] of ranges) for (let s = a; s <= b; s++) bm[s >> 3] |= 1 << (s & 7);
+    bitmaps.set(ranges, bm);
+  }
+  bm.copy(buf, off);
 }
 
 function pad8(n: number): number { return (n + 7) & ~7; }
