@@ -75,6 +75,14 @@ export function createLibrary(server: Server, code: Buffer, replace: boolean, fs
   return { name: lib.name };
 }
 
+/** FUNCTION FLUSH (and emptyData without EMPTYDB_NOFUNCTIONS): every library dropped. */
+export function flushFunctions(server: Server): void {
+  const s = scriptingOf(server);
+  s.functions.libraries.clear();
+  s.functions.functions.clear();
+  s.functionEngine.reset();
+}
+
 function linkLibrary(fs: FunctionsState, lib: Library): void {
   fs.libraries.set(lib.name, lib);
   // Function names are case-insensitive (functionDictType), library names are not.
@@ -279,10 +287,7 @@ export function registerFunctionCommands(t: CommandTable): void {
       const mode = argv[2].toString("latin1").toLowerCase();
       if (mode !== "sync" && mode !== "async") return reply.error("FUNCTION FLUSH only supports SYNC|ASYNC option");
     }
-    const s = scriptingOf(ctx.server);
-    s.functions.libraries.clear();
-    s.functions.functions.clear();
-    s.functionEngine.reset();
+    flushFunctions(ctx.server);
     propagateFunctionCommand(ctx);
     reply.ok();
   });

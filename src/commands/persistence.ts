@@ -12,14 +12,15 @@ import { functionsHook } from "../persistence/rdb-file.js";
 import { defineDebug } from "./debug.js";
 import { datasetDigest, valueDigest } from "../persistence/digest.js";
 import { scriptingOf } from "./scripting.js";
-import { createLibrary } from "./functions.js";
+import { createLibrary, flushFunctions } from "./functions.js";
 
 // Function libraries travel in RDB files (RDB_OPCODE_FUNCTION2), as Redis 7.0 saves them.
 functionsHook.save = (server) => [...scriptingOf(server).functions.libraries.values()].map((l) => l.code);
-functionsHook.load = (server, code) => {
-  const r = createLibrary(server, code, true);
+functionsHook.load = (server, code, replace = true) => {
+  const r = createLibrary(server, code, replace);
   return "error" in r ? r.error : null;
 };
+functionsHook.clear = (server) => flushFunctions(server);
 
 function dump({ server, client, argv, reply }: CommandContext): void {
   const stored = readKey(server, client.db, argv[1]);
@@ -87,6 +88,9 @@ function restore({ server, client, argv, reply }: CommandContext): void {
 }
 
 export function registerPersistenceCommands(t: CommandTable): void {
+  // flushAllDataAndResetRDB: with save points set, FLUSHALL saves the emptied dataset at once.
+  const flushall = t.find("flushall");
+  if (flushall) flushall.afterCall = (server) => persistenceOf(server).afterFlushAll();
   t.define("dump", dump);
   t.define("restore", restore);
   // MIGRATE's form in cluster mode: the same, accepted by a slot being imported (flag "asking").
@@ -163,15 +167,15 @@ export function registerPersistenceCommands(t: CommandTable): void {
   t.define("lastsave", ({ server, reply }) => reply.integer(Math.floor(server.lastSave / 1000)));
 
   defineDebug("reload", (n) => n >= 2, ({ server, argv, reply }) => {
-    let save = true, flush = true;
+    let save = true, flush = true, merge = false;
     for (let j = 2; j < argv.length; j++) {
       const opt = argv[j].toString("latin1").toLowerCase();
-      if (opt === "merge") continue;
+      if (opt === "merge") merge = true;
       else if (opt === "noflush") flush = false;
       else if (opt === "nosave") save = false;
       else return reply.error("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
     }
-    const err = persistenceOf(server).debugReload({ save, flush });
+    const err = persistenceOf(server).debugReload({ save, flush, merge });
     if (err === "ERR") reply.error("-ERR");
     else if (err) reply.error(err);
     else reply.ok();

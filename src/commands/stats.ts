@@ -152,6 +152,7 @@ const BUCKETS = 23 * 128 - BASE;
 /** Adds one execution of `spec` taking `usec` microseconds to commandstats and latencystats. */
 export function recordCall(server: Server, spec: CommandSpec, usec: number): void {
   spec.usec += usec;
+  if (spec.afterCall !== undefined) spec.afterCall(server);
   if (!server.latencyTracking) return;
   (spec.latency ??= new LatencyHistogram()).record(usec * 1000);
 }

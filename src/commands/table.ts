@@ -10,6 +10,7 @@
 
 import { readFileSync } from "node:fs";
 import type { CommandContext } from "./context.js";
+import type { Server } from "../server/server.js";
 
 export type HostHandler = (ctx: CommandContext) => void;
 
@@ -43,6 +44,11 @@ export interface CommandSpec {
   usec: number;
   /** Latency histogram for INFO latencystats (commands/stats.ts), created at the first call. */
   latency?: { record(ns: number): void; valueAt(p: number): number };
+  /**
+   * Runs after each call of the command, however it ran (kernel, routed, EXEC, script):
+   * FLUSHALL's synchronous save when save points are set (src/commands/persistence.ts).
+   */
+  afterCall?: (server: Server) => void;
 }
 
 interface GeneratedFile { redisVersion: string; commands: { info: RespJson[]; docs: RespJson[] }[] }

@@ -98,6 +98,16 @@ export class Persistence {
     return true;
   }
 
+  /**
+   * FLUSHALL with save points set saves synchronously (flushAllDataAndResetRDB), so the empty
+   * dataset is on disk and rdb_changes_since_last_save is 0. Called after the command ran
+   * (CommandSpec.afterCall): when the kernel ran FLUSHALL in a pipeline, the commands after
+   * it in the same read have run too, and are in this save.
+   */
+  afterFlushAll(): void {
+    if (this.saveRules().length > 0) this.saveSync();
+  }
+
   private saved(dirtyAt: number): void {
     this.dirtyAtSave = dirtyAt;
     this.server.lastSave = Date.now();
@@ -608,20 +618,37 @@ export class Persistence {
     return false;
   }
 
-  /** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load the file back. */
-  debugReload(opts: { save: boolean; flush: boolean }): string | null {
+  /**
+   * DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset (functions included), load
+   * the file back. Without MERGE a library that already exists fails the load, as Redis's
+   * rdbLoad without RDBFLAGS_ALLOW_DUP (functions come first in the file: nothing is loaded).
+   */
+  debugReload(opts: { save: boolean; flush: boolean; merge?: boolean }): string | null {
+    const LOAD_ERR = "Error trying to load the RDB dump, check server logs.";
     if (opts.save && !this.saveSync()) return "ERR";
     let rdb: ParsedRdb | null;
     try {
       rdb = this.readRdbFile();
     } catch (e) {
       log("warning", `DEBUG RELOAD: ${(e as Error).message}`);
-      return "Error trying to load the RDB dump";
+      return LOAD_ERR;
     }
     this.reloading = true;
     try {
-      if (opts.flush) emptyData(this.server);
-      if (rdb) this.applyRdb(rdb);
+      if (opts.flush) {
+        emptyData(this.server);
+        functionsHook.clear(this.server);
+      }
+      if (rdb) {
+        for (const code of rdb.functions) {
+          const err = functionsHook.load(this.server, code, opts.merge ?? false);
+          if (err) {
+            log("warning", `Failed loading library, ${err}`);
+            return LOAD_ERR;
+          }
+        }
+        this.applyRdb({ ...rdb, functions: [] });
+      }
     } finally {
       this.reloading = false;
     }

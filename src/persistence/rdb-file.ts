@@ -25,8 +25,11 @@ export const REDIS_VERSION = "7.0.15";
 /** Where function libraries cross RDB files (wired by src/persistence/persistence.ts). */
 export const functionsHook: {
   save: (server: Server) => Buffer[];
-  load: (server: Server, code: Buffer) => string | null;
-} = { save: () => [], load: () => "functions are not supported" };
+  /** replace: a library of that name is replaced (DEBUG RELOAD MERGE's RDBFLAGS_ALLOW_DUP). */
+  load: (server: Server, code: Buffer, replace?: boolean) => string | null;
+  /** Drops every library (emptyData without EMPTYDB_NOFUNCTIONS). */
+  clear: (server: Server) => void;
+} = { save: () => [], load: () => "functions are not supported", clear: () => {} };
 
 /**
  * Replication's part of an RDB (wired by src/repl/replication.ts): the aux fields
