@@ -527,13 +527,15 @@ export class Server {
 
   async close(): Promise<void> {
     if (this.cron) clearInterval(this.cron);
+    // Stop listening before any client sees its connection close, so that a client which
+    // reconnects at once is refused, as when Redis's process exits (SHUTDOWN NOSAVE).
+    const listening = [this.tcpListener?.close(), tlsOf(this).close()];
+    closeUnixSocket(this);
     await this.crdt?.close();
     this.cluster?.close();
     replicationOf(this).link?.close();
     for (const c of this.clients.values()) c.socket.destroy();
-    closeUnixSocket(this);
-    await this.tcpListener?.close();
-    await tlsOf(this).close();
+    await Promise.all(listening);
     log("notice", "Redis is now ready to exit, bye bye...");
   }
 }

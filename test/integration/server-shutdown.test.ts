@@ -2,6 +2,7 @@ import { describe, it, expect } from "vitest";
 import Redis from "ioredis";
 import { startServer } from "../helpers/server.js";
 import { mkdirSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 
 describe("SHUTDOWN", () => {
@@ -22,6 +23,25 @@ describe("SHUTDOWN", () => {
       expect(srv.output()).toContain("User requested shutdown...");
     } finally {
       r.disconnect();
+      await srv.stop();
+    }
+  });
+
+  it("stops listening before it closes its clients: a client that reconnects as soon as its connection closes is refused", async () => {
+    const srv = await startServer();
+    try {
+      const sock = net.connect(srv.port, "127.0.0.1");
+      await new Promise((res) => sock.once("connect", res));
+      const outcome = new Promise<string>((resolve) => {
+        sock.once("close", () => {
+          const again = net.connect(srv.port, "127.0.0.1");
+          again.once("connect", () => { again.destroy(); resolve("accepted"); });
+          again.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+        });
+      });
+      sock.write("*2\r\n$8\r\nshutdown\r\n$6\r\nnosave\r\n");
+      expect(await outcome).toBe("ECONNREFUSED");
+    } finally {
       await srv.stop();
     }
   });
