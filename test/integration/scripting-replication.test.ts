@@ -57,7 +57,9 @@ describe("redis.set_repl", () => {
     const replica = await startServer([]);
     const m = await connectClient(master.port);
     const r = await connectClient(replica.port);
-    const lib = (name: string) => `#!lua name=${name}\nredis.register_function('${name}f', function() return '${name}' end)`;
+    // no-writes: a replica (read-only) runs only functions flagged so, as Redis 7.0 does
+    // (a flagless one gets -READONLY there).
+    const lib = (name: string) => `#!lua name=${name}\nredis.register_function{function_name='${name}f', callback=function() return '${name}' end, flags={'no-writes'}}`;
     const names = async (c: typeof m) => ((await c.call("function", "list")) as unknown[][]).map((l) => String(l[1])).sort();
     try {
       expect(await r.replicaof("127.0.0.1", String(master.port))).toBe("OK");
@@ -65,6 +67,11 @@ describe("redis.set_repl", () => {
       expect(await m.call("function", "load", lib("one"))).toBe("one");
       await waitFor("FUNCTION LOAD on the replica", async () => (await names(r)).includes("one"));
       expect(await r.call("fcall", "onef", "0")).toBe("one");
+      expect(await r.call("fcall_ro", "onef", "0")).toBe("one");
+      expect(await m.call("function", "load", "#!lua name=w\nredis.register_function('wf', function() return 1 end)")).toBe("w");
+      await waitFor("the flagless library on the replica", async () => (await names(r)).includes("w"));
+      await expect(r.call("fcall", "wf", "0")).rejects.toThrow("READONLY You can't write against a read only replica.");
+      expect(await m.call("function", "delete", "w")).toBe("OK");
       // RESTORE of a dump that holds "two" (made on the master after loading it, then deleted).
       expect(await m.call("function", "load", lib("two"))).toBe("two");
       const dump = await m.callBuffer("function", "dump");
