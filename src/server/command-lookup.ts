@@ -13,7 +13,25 @@ const MAX_NAME = 32;
 
 interface Slot { name: Uint8Array; spec: CommandSpec }
 
-const caches = new WeakMap<CommandTable, { version: number; slots: (Slot | undefined)[] }>();
+const caches = new WeakMap<CommandTable, Cache>();
+
+type Cache = { version: number; slots: (Slot | undefined)[] };
+
+// The last table's cache, so a lookup costs no WeakMap search (one server per process, usually).
+let lastTable: CommandTable | null = null;
+let lastCache: Cache | null = null;
+
+function cacheOf(table: CommandTable): Cache {
+  if (table === lastTable && lastCache!.version === table.version) return lastCache!;
+  let cache = caches.get(table);
+  if (cache === undefined || cache.version !== table.version) {
+    cache = { version: table.version, slots: new Array(SLOTS) };
+    caches.set(table, cache);
+  }
+  lastTable = table;
+  lastCache = cache;
+  return cache;
+}
 
 function slotOf(b: Uint8Array): number {
   const n = b.length;
@@ -35,11 +53,7 @@ function sameName(a: Uint8Array, b: Uint8Array): boolean {
 /** table.lookup(name.toString("latin1")), mostly without making the string. */
 export function lookupCommandBytes(table: CommandTable, name: Uint8Array): CommandSpec | undefined {
   if (name.length === 0 || name.length > MAX_NAME) return table.lookup(Buffer.from(name).toString("latin1"));
-  let cache = caches.get(table);
-  if (cache === undefined || cache.version !== table.version) {
-    cache = { version: table.version, slots: new Array(SLOTS) };
-    caches.set(table, cache);
-  }
+  const cache = cacheOf(table);
   const i = slotOf(name);
   const hit = cache.slots[i];
   if (hit !== undefined && sameName(hit.name, name)) return hit.spec;

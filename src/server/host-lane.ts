@@ -51,18 +51,21 @@ export function plainState(server: Server, client: Client): boolean {
   return t.trackingClients === 0 && t.totalKeys === 0 && t.totalPrefixes === 0;
 }
 
-/** Lane eligibility, decided once per table row. */
-const LANE = Symbol("hostLane");
-type LaneSpec = CommandSpec & { [LANE]?: boolean };
+/**
+ * Lane eligibility, decided once per table row (a Map, not a property on the row: rows given
+ * an extra property would no longer share one shape, and every access to a row's fields
+ * elsewhere would get slower).
+ */
+const laneRows = new Map<CommandSpec, boolean>();
 
-function laneCommand(spec: LaneSpec): boolean {
-  let on = spec[LANE];
+function laneCommand(spec: CommandSpec): boolean {
+  let on = laneRows.get(spec);
   if (on === undefined) {
     const c = spec.aclCategories;
     on = spec.handler !== undefined && spec.kernelIndex < 0 && spec.subcommands.size === 0 &&
       !spec.flags.has("blocking") && !spec.flags.has("noscript") &&
       (c.includes("@list") || c.includes("@set") || c.includes("@sortedset"));
-    spec[LANE] = on;
+    laneRows.set(spec, on);
   }
   return on;
 }
