@@ -79,7 +79,9 @@ export function queryBufferMemory(c: Client): number {
 function incompleteCommand(c: Client, peek: number): { len: number; used: number; bigBulk: number } {
   const len = queryBufLen(c);
   const whole = { len, used: len, bigBulk: 0 };
-  if (c.inputInFlight > 0 || c.queryBufferNeed < 1) return whole;
+  const need = c.queryBufferNeed;
+  // No incomplete command, or one too short to hold a big argument: nothing to look at.
+  if (c.inputInFlight > 0 || need < 1 || len + need < PROTO_MBULK_BIG_ARG) return whole;
   const head = c.peekInput(peek);
   if (head[0] !== 0x2a) return whole; // '*': a multibulk; inline commands are never trimmed
   let pos = head.indexOf("\r\n");

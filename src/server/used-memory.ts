@@ -16,6 +16,7 @@ import type { Server } from "./server.js";
 import type { Client } from "./client.js";
 import { replicationOf } from "../repl/replication.js";
 import { lazyFreeOf } from "./lazyfree.js";
+import { queryBufferMemory } from "./querybuf.js";
 
 /** The server's own structures before any key or client: about what Redis 7.0 reports at start-up. */
 export const USED_MEMORY_STARTUP = 1024 * 1024;
@@ -31,8 +32,9 @@ export interface MemoryBreakdown {
   notCountedForEvict: number;
 }
 
+/** A client's query buffer (an incomplete big argument counts whole, as Redis preallocates it: querybuf.ts) and unsent replies. */
 export function clientBuffers(c: Client): number {
-  return c.queryBufferLength + c.inputInFlight + c.outputBufferLength;
+  return queryBufferMemory(c) + c.outputBufferLength;
 }
 
 /** The dataset's bytes: every kernel's plus the host-held values'. */

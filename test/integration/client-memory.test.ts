@@ -167,6 +167,19 @@ describe("client memory", () => {
     idle.destroy();
   });
 
+  it("counts an incomplete big argument whole in used_memory once its length arrived, as Redis's preallocated query buffer", async () => {
+    const before = info(await r.info("memory"), "used_memory");
+    const s = await deafClient();
+    s.on("error", () => {});
+    s.write("CLIENT SETNAME bigused\r\n");
+    s.write(`*2\r\n$3\r\nSET\r\n$5000000\r\n` + "v".repeat(100000));
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (await clientField("bigused", "qbuf")) !== 100000) await sleep(20);
+    const during = info(await r.info("memory"), "used_memory");
+    expect(during - before).toBeGreaterThan(4_000_000); // received: 100 KB; other clients come and go
+    s.destroy();
+  });
+
   it("answers CLIENT LIST in its place in a pipeline (it runs after the reads of the same turn)", async () => {
     const c = await connectClient(srv.port, { protocol: 2 } as never);
     try {
