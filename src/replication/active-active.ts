@@ -189,6 +189,8 @@ export class ActiveActive {
     s += `crdt_duplicates:${g.duplicates}\r\ncrdt_anti_entropy_rounds:${g.antiEntropyRounds}\r\ncrdt_keys_repaired:${g.rangesRepaired}\r\n`;
     // batches received but not applied yet: waiting for an earlier one or for writes they depend on
     s += `crdt_deltas_waiting:${g.waiting}\r\n`;
+    // script writes redis.set_repl kept from replicas (REPL_NONE / REPL_AOF): not sent to peers
+    s += `crdt_local_only_writes:${this.rep.stats.localOnly}\r\n`;
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +

@@ -13,7 +13,7 @@
 // rewritten in the keyspace with its merged visible value, with capture suspended so it is
 // not sent back out as a local write.
 import type { Server } from "../server/server.js";
-import { EFFECT_COMMAND, EFFECT_HINT_FLOAT_INCR, type Effect } from "../server/effects.js";
+import { EFFECT_COMMAND, EFFECT_HINT_FLOAT_INCR, PROPAGATE_REPL, type Effect } from "../server/effects.js";
 import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
@@ -55,7 +55,7 @@ export class Replicator {
    * another node's element carries the element: gossip.ts makes receivers wait for it).
    */
   onBatch: (batch: Buffer, carried: Map<string, number>) => void = () => {};
-  readonly stats = { localDeltas: 0, remoteBatches: 0, remoteKeysChanged: 0 };
+  readonly stats = { localDeltas: 0, remoteBatches: 0, remoteKeysChanged: 0, localOnly: 0 };
   private applying = false;
   private busy = false;
   private depth = 0;
@@ -73,6 +73,9 @@ export class Replicator {
 
   private onEffect(e: Effect): void {
     if (this.applying) return;
+    // A script's write that redis.set_repl kept from replicas (REPL_NONE, REPL_AOF) is not
+    // sent to peers either: it stays this node's until a later write of the key replaces it.
+    if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) { this.stats.localOnly++; return; }
     this.queue.push(e);
     if (this.busy) return;
     this.busy = true;
@@ -290,14 +293,14 @@ export class Replicator {
    */
   private syncMembers(db: number, key: Buffer, k: string, cmd: string, argv: Buffer[]): boolean {
     const s = this.store.get(k);
-    if (!s) return false;
-    const kind = soleKind(s);
-    if (!kind) return false;
     const members = namedMembers(cmd, argv, key);
     if (!members) return false;
-    if (this.io.typeOf(db, key) !== kind) return false;
+    // A key replication does not know yet (new, or holding only writes a script kept local
+    // with redis.set_repl) records just the members the command named, as a known key does.
+    const kind = s ? soleKind(s) : ADDING.has(cmd) ? KIND_OF[this.io.typeOf(db, key)] : undefined;
+    if (!kind) return false;
+    if (s && this.io.typeOf(db, key) !== kind) return false;
     const node = this.nodeId;
-    const regs = s[kind] as Map<string, OrRegister<unknown>>;
     const readers = { set: "SMISMEMBER", hash: "HMGET", zset: "ZMSCORE" } as const;
     const now = members.length ? (this.io.run(db, readers[kind], key, ...members) as (number | Buffer | null)[]) : [];
     const writes = ADDING.has(cmd);
@@ -326,7 +329,6 @@ export class Replicator {
         if (win === undefined || writes || win !== sc) this.emit(k, elemWriteDelta(st, "zset", m, node, this.hlc.tick(), sc));
       }
     });
-    void regs;
     const st = this.state(k);
     const expireAt = this.io.expireAt(db, key);
     if (visibleExpireAt(st) !== expireAt) this.emit(k, ttlDelta(st, node, this.hlc.tick(), expireAt));
@@ -721,6 +723,8 @@ const LIST_ENDS = new Set(["rpush", "rpushx", "lpush", "lpushx", "lpop", "rpop",
 function listOnly(s: KeyState): boolean {
   return !s.str.entries.size && !s.cnt.size && !s.set.size && !s.hash.size && !s.hcnt.size && !s.zset.size && !s.zcnt.size;
 }
+
+const KIND_OF: Record<string, ElemKind | undefined> = { set: "set", hash: "hash", zset: "zset" };
 
 /** Commands whose named members are all they change (besides the TTL). */
 const ADDING = new Set(["sadd", "hset", "hmset", "hsetnx", "hincrby", "hincrbyfloat", "zadd", "zincrby"]);
