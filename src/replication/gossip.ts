@@ -31,6 +31,10 @@
 // completes (every chunk received) proves one side holds all the other side held at a known
 // moment, so it takes over the other side's `applied` of that moment (learn): a node cut
 // off from an origin gets its writes, and the writes that depend on them, through any peer.
+// A round's chunks are joined together once all have arrived, never one by one, and the
+// states sent back after an answer cover every range the sender changed since its digest:
+// so a node's state always holds, with any write, every write its origin had seen before
+// it — across keys too — and `applied` covers everything the state holds.
 //
 // Merges are joins (idempotent, commutative), so resends, duplicates and the overlap
 // between deltas and anti-entropy are harmless.
@@ -145,10 +149,13 @@ export class Gossip {
   readonly applied = new Map<string, number>();
   /** The cut time of our latest batch (a peer added later gets our writes up to it by anti-entropy). */
   private lastCut = 0;
-  /** DIGESTs answered with ranges: what their sender held (its `applied`), learned once its states came back. */
-  private readonly pendingBack = new Map<string, [string, number][]>();
-  /** Anti-entropy replies being received: chunk numbers seen per (peer, role, round). */
-  private readonly chunks = new Map<string, Set<number>>();
+  /** Our digests as sent in our latest DIGESTs, by round (c0): what changed since is sent back too. */
+  private readonly sentDigests = new Map<number, Uint32Array>();
+  /**
+   * Anti-entropy answers being received, per (peer, role, round): the chunks so far. They are
+   * joined only once all have arrived, together, so no client sees part of a round.
+   */
+  private readonly chunks = new Map<string, { at: number; batches: Map<number, Buffer> }>();
   /**
    * Per peer (by link key, kept after CRDT.PEER DEL so a removed peer that comes back is
    * still waited for): our clock c0 of the latest anti-entropy round that found the peer's
@@ -285,6 +292,7 @@ export class Gossip {
     if (this.peers.size && now - this.lastAe >= this.opts.antiEntropyMs) {
       this.lastAe = now;
       this.collectGarbage(now);
+      this.expireChunks(now);
       const list = [...this.peers.values()];
       this.antiEntropyWith(list[this.aeNext++ % list.length]);
     }
@@ -294,8 +302,11 @@ export class Gossip {
   antiEntropyWith(p: PeerStream): void {
     const w = new Writer();
     w.u8(MSG_DIGEST);
-    w.u32s(this.rep.store.digests);
+    const digests = this.rep.store.digests;
+    w.u32s(digests);
     const c0 = this.rep.hlc.tick(); // c0: our state now holds all our writes below here
+    this.sentDigests.set(c0, digests.slice());
+    if (this.sentDigests.size > 16) this.sentDigests.delete(this.sentDigests.keys().next().value!);
     w.f64(c0);
     w.u16(this.stable.size);
     for (const [n, ts] of this.stable) { w.node(n); w.f64(ts); }
@@ -365,9 +376,7 @@ export class Gossip {
           this.out(reply, w.done());
           return;
         }
-        // once their states for the differing ranges are back, we hold all they held at c0
-        this.pendingBack.set(`${from}|${c0}`, held);
-        if (this.pendingBack.size > 256) this.pendingBack.delete(this.pendingBack.keys().next().value!);
+        // (what they held is learned once their states come back: they send their knowledge then)
         this.sendRanges(diff, true, reply, ROLE_REPLY, c0);
         return;
       }
@@ -401,15 +410,13 @@ export class Gossip {
       case MSG_RANGES: {
         const wantBack = r.u8() === 1;
         const role = r.u8(), round = r.f64(), idx = r.u16(), count = r.u16();
-        const vector = role === ROLE_REPLY ? readVector(r) : [];
+        const vector = readVector(r);
         const n = r.u16();
         const ranges: number[] = [];
         for (let i = 0; i < n; i++) ranges.push(r.u16());
         const batch = r.bytes();
-        const changed = this.rep.receive(batch);
-        this.stats.rangesRepaired += changed;
-        if (wantBack) this.sendRanges(ranges, false, reply, ROLE_BACK, round);
-        this.chunkArrived(from, role, round, idx, count, vector);
+        if (wantBack) this.sendBack(ranges, round, reply);
+        this.chunkArrived(from, role, round, idx, count, vector, batch);
         return;
       }
     }
@@ -421,7 +428,7 @@ export class Gossip {
    * receiver knows when it has them all (chunkArrived); an answer to a DIGEST also carries
    * what our state holds now (the receiver learns it then).
    */
-  private sendRanges(ranges: number[], wantBack: boolean, reply: (m: Buffer) => void, role: number, round: number): void {
+  private sendRanges(ranges: number[], wantBack: boolean, reply: (m: Buffer) => void, role: number, round: number, withKnowledge = true): void {
     if (ranges.length === 0) return;
     const groups: number[][] = [];
     let chunk: number[] = [];
@@ -432,13 +439,13 @@ export class Gossip {
       if (keys >= this.opts.chunkKeys) { groups.push(chunk); chunk = []; keys = 0; }
     }
     if (chunk.length || groups.length === 0) groups.push(chunk);
-    const vector = role === ROLE_REPLY ? this.knowledge() : [];
+    const vector = withKnowledge ? this.knowledge() : [];
     groups.forEach((g, i) => {
       const w = new Writer();
       // The ask travels with the full range list; the states follow in chunks.
       w.u8(MSG_RANGES); w.u8(i === 0 && wantBack ? 1 : 0);
       w.u8(role); w.f64(round); w.u16(i); w.u16(groups.length);
-      if (role === ROLE_REPLY) writeVector(w, vector);
+      writeVector(w, vector);
       const listed = i === 0 ? ranges : [];
       w.u16(listed.length);
       for (const x of listed) w.u16(x);
@@ -448,28 +455,53 @@ export class Gossip {
   }
 
   /**
-   * One anti-entropy chunk joined. When every chunk of an answer has arrived we hold all the
-   * sender held when it answered (its ranges that differed from our digests came whole, the
-   * others equalled ours): learn its `applied`. When every chunk sent back after our answer
-   * has arrived, we hold all the DIGEST's sender held at its c0: learn what the DIGEST said.
+   * The states a peer asked back after answering our DIGEST of round c0: the ranges it asked
+   * for, and every range our state changed in since c0 (its state equals ours of c0 in the
+   * others). So what it receives makes it hold all we hold now, and it can take over our
+   * knowledge of now (sendRanges carries it) — not only what we held at c0.
    */
-  private chunkArrived(from: string, role: number, round: number, idx: number, count: number, vector: [string, number][]): void {
+  private sendBack(asked: number[], c0: number, reply: (m: Buffer) => void): void {
+    const then = this.sentDigests.get(c0);
+    const ranges = new Set(asked);
+    if (then) {
+      const now = this.rep.store.digests;
+      for (let r = 0; r < RANGES; r++) if (now[2 * r] !== then[2 * r] || now[2 * r + 1] !== then[2 * r + 1]) ranges.add(r);
+      this.sendRanges([...ranges].sort((a, b) => a - b), false, reply, ROLE_BACK, c0);
+      return;
+    }
+    // (a round too old to remember: the states go back, but they carry no knowledge)
+    this.sendRanges(asked, false, reply, ROLE_BACK, c0, false);
+  }
+
+  /**
+   * One anti-entropy chunk arrived. When every chunk of an answer (or of the states sent back
+   * after our answer) is here, they are joined together, at once, and we take over what their
+   * sender's state held when it sent them (its knowledge: we now hold all of it). Joining
+   * chunk by chunk would let a client see a node's later write to one key before its earlier
+   * write to another key that travels in a later chunk (causal order across keys).
+   */
+  private chunkArrived(from: string, role: number, round: number, idx: number, count: number, vector: [string, number][], batch: Buffer): void {
     const key = `${from}|${role}|${round}`;
-    let seen = this.chunks.get(key);
-    if (!seen) {
-      seen = new Set();
-      this.chunks.set(key, seen);
-      if (this.chunks.size > 256) this.chunks.delete(this.chunks.keys().next().value!);
+    let got = this.chunks.get(key);
+    if (!got) {
+      got = { at: this.now(), batches: new Map() };
+      this.chunks.set(key, got);
+      if (this.chunks.size > 64) this.chunks.delete(this.chunks.keys().next().value!);
     }
-    seen.add(idx);
-    if (seen.size < count) return;
+    got.batches.set(idx, batch);
+    if (got.batches.size < count) return;
     this.chunks.delete(key);
-    if (role === ROLE_REPLY) this.learn(vector);
-    else {
-      const held = this.pendingBack.get(`${from}|${round}`);
-      this.pendingBack.delete(`${from}|${round}`);
-      if (held) this.learn(held);
+    for (let i = 0; i < count; i++) {
+      const b = got.batches.get(i);
+      if (b) this.stats.rangesRepaired += this.rep.receive(b);
     }
+    this.learn(vector);
+  }
+
+  /** Drops anti-entropy answers that never completed (a chunk was lost: the next round repairs). */
+  private expireChunks(now: number): void {
+    const limit = Math.max(30_000, 10 * this.opts.antiEntropyMs);
+    for (const [k, c] of this.chunks) if (now - c.at > limit) this.chunks.delete(k);
   }
 
   /**
