@@ -26,7 +26,7 @@ import { checkCommand, ACL_OK } from "../acl/check.js";
 import { log } from "../server/log.js";
 import { Replicator } from "./replicator.js";
 import { Gossip, DEFAULT_GOSSIP } from "./gossip.js";
-import { PeerLink, listenBus, type Credentials, type Dialer } from "./peer-link.js";
+import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./peer-link.js";
 import { physicalOf } from "./hlc.js";
 
 export class ActiveActive {
@@ -95,7 +95,7 @@ export class ActiveActive {
     return `${configured || `node-${server.port}`}~${started}${randomBytes(3).toString("hex")}`;
   }
 
-  /** tls-replication yes: the bus is TLS both ways (read when a link or the listener starts). */
+  /** tls-replication yes: the bus is TLS both ways (CONFIG SET moves the listener and the links: moveBus). */
   private get secure(): boolean {
     return this.server.config.getBool("tls-replication");
   }
@@ -125,20 +125,55 @@ export class ActiveActive {
     return null;
   }
 
-  async listen(host: string | undefined, port: number): Promise<void> {
+  async listen(host: string | undefined, port: number, secure = this.secure): Promise<void> {
+    this.busHost = host;
     this.bus = await listenBus(this.gossip, this.nodeId, host, port, {
       secret: this.secret,
-      tls: this.secure ? this.busTlsOptions() : undefined,
+      tls: secure ? this.busTlsOptions() : undefined,
       checkUser: (u, p) => this.checkPeerUser(u, p),
       refused: (why) => log("verbose", `CRDT bus: refused a peer connection: ${why}`),
     });
     this.busPort = (this.bus.address() as net.AddressInfo).port;
-    if (this.secure) {
+    this.busSecure = secure;
+    if (!this.appliersSet) {
+      this.appliersSet = true;
       // A changed certificate (CONFIG SET tls-cert-file ...) applies to new peer connections.
       for (const d of ["tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients", "tls-protocols", "tls-ciphers", "tls-ciphersuites"]) {
         this.server.config.onApply(d, () => this.refreshBusTls());
       }
+      this.server.config.onApply("tls-replication", () => { void this.moveBus(); });
     }
+  }
+
+  private busHost?: string;
+  private appliersSet = false;
+  /** The mode the listener runs in (a moveBus may be under way). */
+  private busSecure?: boolean;
+  private moving: Promise<void> = Promise.resolve();
+
+  /**
+   * CONFIG SET tls-replication: the bus listener is re-opened on the same port in the new
+   * mode (its connections end with the old one), and every peer link dials again in it, as
+   * Redis's replication links take tls-replication at their next connection. A listener that
+   * cannot start in TLS (no certificate) stays as it was, with a warning in the log.
+   */
+  private moveBus(): Promise<void> {
+    this.moving = this.moving.then(async () => {
+      const want = this.secure;
+      if (!this.bus || this.busSecure === want) return;
+      const port = this.busPort;
+      const old = this.bus;
+      await closeBus(old);
+      this.bus = undefined;
+      try {
+        await this.listen(this.busHost, port, want);
+      } catch (e) {
+        log("warning", `CRDT bus: could not reopen the bus ${want ? "with" : "without"} TLS, keeping it as it was: ${(e as Error).message}`);
+        await this.listen(this.busHost, port, !want).catch((e2) => log("warning", `CRDT bus: could not reopen the bus: ${(e2 as Error).message}`));
+      }
+      for (const l of this.links.values()) l.redial();
+    });
+    return this.moving;
   }
 
   private refreshBusTls(): void {
@@ -158,7 +193,9 @@ export class ActiveActive {
   addPeer(host: string, port: number): boolean {
     const key = `${host}:${port}`;
     if (this.links.has(key)) return false;
-    const dialer: Dialer = { dial: (p, h) => tlsOf(this.server).dial(p, h, this.secure), secure: this.secure };
+    // (secure is read at every dial: a link follows CONFIG SET tls-replication)
+    const self = this;
+    const dialer: Dialer = { dial: (p, h) => tlsOf(this.server).dial(p, h, this.secure), get secure() { return self.secure; } };
     this.links.set(key, new PeerLink(host, port, this.gossip, this.nodeId, this.credentials, dialer));
     return true;
   }
@@ -214,7 +251,8 @@ export class ActiveActive {
     if (this.timer) clearInterval(this.timer);
     for (const l of this.links.values()) l.close();
     this.links.clear();
-    await new Promise<void>((r) => (this.bus ? this.bus.close(() => r()) : r()));
+    await this.moving;
+    if (this.bus) await closeBus(this.bus);
   }
 }
 

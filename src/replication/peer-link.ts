@@ -171,6 +171,18 @@ export class PeerLink {
     });
   }
 
+  /**
+   * Drops the connection and dials again (CONFIG SET tls-replication: the next connection
+   * is made in the new mode, the dialer says which).
+   */
+  redial(): void {
+    if (this.closed) return;
+    this.retryMs = 100;
+    if (this.sock && !this.sock.destroyed) { this.sock.destroy(); return; } // (its close handler dials again)
+    if (this.timer) clearTimeout(this.timer);
+    this.connect();
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -190,10 +202,22 @@ export interface BusOptions {
   refused?: (why: string) => void;
 }
 
+/** Each bus listener's open connections (closeBus ends them with it). */
+const busConnections = new WeakMap<net.Server, Set<net.Socket>>();
+
+/** Closes a bus listener and every connection it accepted. */
+export function closeBus(srv: net.Server): Promise<void> {
+  for (const s of busConnections.get(srv) ?? []) s.destroy();
+  return new Promise((r) => srv.close(() => r()));
+}
+
 /** The bus listener: inbound connections from peers' outbound links. */
 export function listenBus(gossip: Gossip, nodeId: string, host: string | undefined, port: number,
   opts: BusOptions = { secret: "" }): Promise<net.Server> {
+  const open = new Set<net.Socket>();
   const onConnection = (sock: net.Socket) => {
+    open.add(sock);
+    sock.on("close", () => open.delete(sock));
     sock.setNoDelay(true);
     let from = "";
     const reply = (m: Buffer) => { if (!sock.destroyed) sock.write(frame(m)); };
@@ -217,6 +241,7 @@ export function listenBus(gossip: Gossip, nodeId: string, host: string | undefin
   const srv = opts.tls
     ? tls.createServer(opts.tls, onConnection).on("tlsClientError", (e) => opts.refused?.(`TLS handshake failed: ${e.message}`))
     : net.createServer(onConnection);
+  busConnections.set(srv, open);
   return new Promise((resolve, reject) => {
     srv.once("error", reject);
     srv.listen(port, host, () => { srv.off("error", reject); resolve(srv); });

@@ -116,3 +116,56 @@ describe.skipIf(!hasOpenssl)("active-active replication over TLS (tls-replicatio
     expect(await clients[0].ping()).toBe("PONG");
   });
 });
+
+describe.skipIf(!hasOpenssl)("CONFIG SET tls-replication moves the bus and the links", () => {
+  let certs: Certs;
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+  const bus: number[] = [];
+  const tlsProbe = (port: number) => probe(() => tls.connect({
+    port, host: "127.0.0.1", ca: readFileSync(certs.ca), cert: readFileSync(certs.redis),
+    key: readFileSync(certs.redisKey), checkServerIdentity: () => undefined,
+  }), bareHello("probe"));
+  const plainProbe = (port: number) => probe(() => net.connect(port, "127.0.0.1"), bareHello("probe"));
+  const linksUp = async () => (await clients[0].info("crdt")).includes("link=up") && (await clients[1].info("crdt")).includes("link=up");
+
+  beforeAll(async () => {
+    certs = makeCerts();
+    for (let i = 0; i < 2; i++) bus.push(await freePort());
+    for (let i = 0; i < 2; i++) {
+      servers.push(await startServer(["--crdt-node-id", `m${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
+        "--tls-cert-file", certs.redis, "--tls-key-file", certs.redisKey, "--tls-ca-cert-file", certs.ca]));
+    }
+    for (const s of servers) clients.push(await connectClient(s.port));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+    if (certs) rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  it("plain, then TLS after CONFIG SET tls-replication yes on both nodes, then plain again: replicating throughout", async () => {
+    await until("plain links up", linksUp);
+    expect(await plainProbe(bus[0])).toBe("answered");
+    await clients[0].set("phase", "plain");
+    await until("plain write arrived", async () => (await clients[1].get("phase")) === "plain");
+
+    for (const c of clients) expect(await c.config("SET", "tls-replication", "yes")).toBe("OK");
+    // the listener now speaks TLS only: a plain HELLO gets nothing, a certificate from the CA is answered
+    await until("bus moved to TLS", async () => (await tlsProbe(bus[0])) === "answered" && (await tlsProbe(bus[1])) === "answered");
+    expect(await plainProbe(bus[0])).not.toBe("answered");
+    await until("TLS links up", linksUp);
+    await clients[1].set("phase", "tls");
+    await clients[0].incr("n");
+    await clients[1].incr("n");
+    await until("TLS writes arrived", async () =>
+      (await clients[0].get("phase")) === "tls" && (await clients[0].get("n")) === "2" && (await clients[1].get("n")) === "2");
+
+    for (const c of clients) expect(await c.config("SET", "tls-replication", "no")).toBe("OK");
+    await until("bus back to plain", async () => (await plainProbe(bus[0])) === "answered" && (await plainProbe(bus[1])) === "answered");
+    await until("plain links up again", linksUp);
+    await clients[0].set("phase", "plain-again");
+    await until("plain write arrived again", async () => (await clients[1].get("phase")) === "plain-again");
+  });
+});
