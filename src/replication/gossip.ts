@@ -156,6 +156,8 @@ export class Gossip {
    * joined only once all have arrived, together, so no client sees part of a round.
    */
   private readonly chunks = new Map<string, { at: number; batches: Map<number, Buffer> }>();
+  /** Anti-entropy answers sent (each one's chunks carry its number). */
+  private sends = 0;
   /**
    * Per peer (by link key, kept after CRDT.PEER DEL so a removed peer that comes back is
    * still waited for): our clock c0 of the latest anti-entropy round that found the peer's
@@ -181,6 +183,7 @@ export class Gossip {
   constructor(readonly rep: Replicator, private readonly now: () => number,
               readonly opts: GossipOptions = DEFAULT_GOSSIP, epochSeed = Math.floor(now())) {
     this.epochCounter = epochSeed;
+    this.sends = epochSeed * 1024; // (a restarted node's answers do not reuse the numbers of its old ones)
     rep.onBatch = (b, carried) => this.broadcast(b, carried);
   }
 
@@ -409,14 +412,14 @@ export class Gossip {
       }
       case MSG_RANGES: {
         const wantBack = r.u8() === 1;
-        const role = r.u8(), round = r.f64(), idx = r.u16(), count = r.u16();
+        const role = r.u8(), round = r.f64(), send = r.f64(), idx = r.u16(), count = r.u16();
         const vector = readVector(r);
         const n = r.u16();
         const ranges: number[] = [];
         for (let i = 0; i < n; i++) ranges.push(r.u16());
         const batch = r.bytes();
         if (wantBack) this.sendBack(ranges, round, reply);
-        this.chunkArrived(from, role, round, idx, count, vector, batch);
+        this.chunkArrived(`${from}|${role}|${round}|${send}`, idx, count, vector, batch);
         return;
       }
     }
@@ -440,11 +443,14 @@ export class Gossip {
     }
     if (chunk.length || groups.length === 0) groups.push(chunk);
     const vector = withKnowledge ? this.knowledge() : [];
+    // (one answer's chunks belong together: a duplicated ask is answered twice, at different
+    // moments, and chunks of the two answers must not be mixed into one)
+    const send = ++this.sends;
     groups.forEach((g, i) => {
       const w = new Writer();
       // The ask travels with the full range list; the states follow in chunks.
       w.u8(MSG_RANGES); w.u8(i === 0 && wantBack ? 1 : 0);
-      w.u8(role); w.f64(round); w.u16(i); w.u16(groups.length);
+      w.u8(role); w.f64(round); w.f64(send); w.u16(i); w.u16(groups.length);
       writeVector(w, vector);
       const listed = i === 0 ? ranges : [];
       w.u16(listed.length);
@@ -480,8 +486,7 @@ export class Gossip {
    * chunk by chunk would let a client see a node's later write to one key before its earlier
    * write to another key that travels in a later chunk (causal order across keys).
    */
-  private chunkArrived(from: string, role: number, round: number, idx: number, count: number, vector: [string, number][], batch: Buffer): void {
-    const key = `${from}|${role}|${round}`;
+  private chunkArrived(key: string, idx: number, count: number, vector: [string, number][], batch: Buffer): void {
     let got = this.chunks.get(key);
     if (!got) {
       got = { at: this.now(), batches: new Map() };
