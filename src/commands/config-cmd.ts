@@ -40,7 +40,8 @@ export function registerConfigCommands(t: CommandTable): void {
     // apply step of port / tls-port completes later, src/server/tls.ts).
     const before: [string, string][] = [];
     for (const [name] of pairs) if (findDirective(name)) before.push([name, server.config.get(name)]);
-    const err = server.config.setMany(pairs, client.isLocal, persistenceOf(server).loading !== null);
+    const p = persistenceOf(server);
+    const err = server.config.setMany(pairs, client.isLocal, p.loading !== null || p.asyncLoading);
     if (err) return reply.error(err);
     if (replyAfterListenerMoves(server, client, before)) return;
     reply.ok();

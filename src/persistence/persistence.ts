@@ -352,7 +352,7 @@ export class Persistence {
    * (INFO loading:1, -LOADING; key-load-delay slows it for tests). Keys whose TTL passed are
    * kept, as Redis's replica keeps them: its master's DEL removes them.
    */
-  loadFromMaster(rdb: ParsedRdb, totalBytes: number): Promise<void> {
+  loadFromMaster(rdb: ParsedRdb, totalBytes: number, atOnce = false): Promise<void> {
     const steps = function* (this: Persistence): Generator<number, void> {
       for (const code of rdb.functions) this.loadFunction(code);
       const n = rdb.keys.length;
@@ -363,7 +363,47 @@ export class Persistence {
       }
       this.loadDone(n, 0);
     }.call(this);
+    // Async loading swaps the new data in at once: the old data was served until now.
+    if (atOnce) {
+      for (let r = steps.next(); !r.done; r = steps.next());
+      return Promise.resolve();
+    }
     return this.whileLoading(totalBytes, steps);
+  }
+
+  /** A replica's async-loading diskless sync is under way (INFO async_loading). */
+  asyncLoading = false;
+
+  /**
+   * A replica's diskless load (repl-diskless-load): from the payload's first byte the replica
+   * is loading (INFO loading:1, commands without the loading flag answer -LOADING) or, when
+   * the master's history is ours (swapdb with the same replid), async-loading: the old data is
+   * served and only commands flagged no_async_loading answer -LOADING. Returns the release,
+   * called once the load ended or the transfer failed.
+   */
+  holdLoading(async: boolean, totalBytes: number): () => void {
+    const server = this.server;
+    const previous = server.inputGate;
+    if (!async) this.loading = { startedAt: Date.now(), totalBytes, loadedBytes: 0 };
+    else this.asyncLoading = true;
+    const gate = (client: Client, argv: Buffer[]): boolean => {
+      const found = server.resolveCommand(argv);
+      const spec = found.spec;
+      const denied = found.error === undefined && spec !== undefined &&
+        (async ? spec.flags.has("no_async_loading") : !spec.flags.has("loading"));
+      if (!denied) return previous ? previous(client, argv) : false;
+      server.rejectCommand(client, "-LOADING Redis is loading the dataset in memory", spec);
+      return true;
+    };
+    server.inputGate = gate;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (server.inputGate === gate) server.inputGate = previous;
+      if (async) this.asyncLoading = false;
+      else this.loading = null;
+    };
   }
 
   /**
@@ -666,7 +706,7 @@ export class Persistence {
     const total = snap ? this.keysAtStart : 0;
     const fields: [string, string | number][] = [
       ["loading", this.loading ? 1 : 0],
-      ["async_loading", 0],
+      ["async_loading", this.asyncLoading ? 1 : 0],
       ["current_cow_peak", this.cowPeak(snap)],
       ["current_cow_size", snap ? snap.cowBytes() : 0],
       ["current_cow_size_age", 0],
@@ -714,7 +754,7 @@ export class Persistence {
   }
 
   /** Keys in every db (current_save_keys_total's estimate). */
-  private keyCount(): number {
+  keyCount(): number {
     let n = 0;
     const dbs = this.server.config.getNumber("databases");
     for (const s of this.server.shards) for (let db = 0; db < dbs; db++) n += s.kernel.x.dbSize(db);

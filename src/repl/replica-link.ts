@@ -103,6 +103,7 @@ export class ReplicaLink {
   isMasterClient(c: Client): boolean { return c === this.masterClient; }
 
   close(): void {
+    if (this.phase === "rdb") this.endLoading();
     if (this.connected) this.repl.cachedMasterDb = this.masterClient.db;
     this.server.clients.delete(this.masterClient.id);
     this.closed = true;
@@ -141,6 +142,13 @@ export class ReplicaLink {
 
   private onClose(s: Socket): void {
     if (s !== this.socket) return;
+    // A transfer that failed leaves the old data, no longer loading (swapdb's restore).
+    if (this.phase === "rdb" && this.releaseLoading) {
+      // What Redis's parser logs when the connection ends inside the payload.
+      log("warning", `Internal error in RDB reading offset ${this.rdbBytes}, function at replica-link -> Unexpected EOF reading RDB file`);
+      log("warning", "Failed trying to load the MASTER synchronization DB from socket, check server logs.");
+      this.endLoading();
+    }
     if (this.connected) {
       log("notice", "Connection with master lost.");
       this.repl.cachedMasterDb = this.masterClient.db;
@@ -297,16 +305,25 @@ export class ReplicaLink {
           this.socket?.destroy();
           return;
         }
+        const diskless = this.disklessLoad();
+        const to = diskless ? "parser" : "disk";
         if (line.startsWith("$EOF:")) {
           // Diskless: the payload ends with the same 40 bytes as follow "$EOF:".
           this.eofMark = Buffer.from(line.slice(5), "latin1");
           if (this.eofMark.length !== 40) { this.socket?.destroy(); return; }
           this.rdbMode = "eof";
-          log("notice", "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+          log("notice", `MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to ${to}`);
         } else {
           this.rdbLen = Number(line.slice(1));
           this.rdbMode = "length";
-          log("notice", `MASTER <-> REPLICA sync: receiving ${this.rdbLen} bytes from master to disk`);
+          log("notice", `MASTER <-> REPLICA sync: receiving ${this.rdbLen} bytes from master to ${to}`);
+        }
+        if (diskless) {
+          // Redis parses the payload as it arrives: the replica is loading from here on. We
+          // still gather it first (the old data stays until all of it is here and checked).
+          this.asyncLoad = this.server.config.getString("repl-diskless-load") === "swapdb" && this.pendingId === this.repl.replid;
+          log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
+          this.releaseLoading = persistenceOf(this.server).holdLoading(this.asyncLoad, this.rdbMode === "length" ? this.rdbLen : 0);
         }
         const rest = this.buf.subarray(e + 2);
         this.buf = Buffer.alloc(0);
@@ -370,7 +387,28 @@ export class ReplicaLink {
     this.phase = "loading";
     this.buf = Buffer.from(d.subarray(after));
     const socket = this.socket;
-    void this.loadRdb(rdb).then((ok) => { if (ok) this.loaded(socket); });
+    void this.loadRdb(rdb).then((ok) => { this.endLoading(); if (ok) this.loaded(socket); });
+  }
+
+  /**
+   * repl-diskless-load: swapdb always, on-empty-db when we hold no keys (Redis's
+   * useDisklessLoad); disabled reads the payload to disk first in Redis.
+   */
+  private disklessLoad(): boolean {
+    const mode = this.server.config.getString("repl-diskless-load");
+    return mode === "swapdb" || (mode === "on-empty-db" && persistenceOf(this.server).keyCount() === 0);
+  }
+
+  /** Set while a diskless load holds the LOADING (or async-loading) state. */
+  private releaseLoading: (() => void) | null = null;
+  /** The diskless load serves the old data until it swaps (swapdb, same replid). */
+  private asyncLoad = false;
+
+  /** Ends a diskless load's LOADING state (done, or the transfer failed). */
+  private endLoading(): void {
+    const release = this.releaseLoading;
+    this.releaseLoading = null;
+    release?.();
   }
 
   /** The payload's size and bytes read, kept for INFO while it loads. */
@@ -407,9 +445,18 @@ export class ReplicaLink {
       this.socket?.destroy();
       return false;
     }
+    const held = this.releaseLoading !== null;
+    if (held && this.asyncLoad) {
+      // Async loading: the old data was served until now; the new one replaces it at once.
+      log("notice", "MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+      emptyData(this.server);
+      await persistenceOf(this.server).loadFromMaster(parsed, data.length, true);
+      log("notice", "MASTER <-> REPLICA sync: Finished with success");
+      return true;
+    }
     log("notice", "MASTER <-> REPLICA sync: Flushing old data");
     emptyData(this.server);
-    log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
+    if (!held) log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
     // A newline a second tells the master we are alive while we load (Redis's
     // replicationSendNewlineToMaster), so it does not time us out.
     const socket = this.socket;

@@ -52,4 +52,48 @@ describe("full sync: loading on the replica, dump.rdb on the master", { timeout:
     await until("counter reset", async () => (await field(m, "rdb_changes_since_last_save")) === "0");
     expect(await field(m, "rdb_last_bgsave_status")).toBe("ok");
   });
+  it("repl-diskless-load swapdb: loading from the payload's first byte; a failed transfer leaves the old data", async () => {
+    const { srv: msrv, r: m } = await servers.start();
+    await m.call("debug", "populate", "200", "master");
+    await m.config("SET", "rdb-key-save-delay", "20000"); // 200 keys: 4 s
+    const { r: s } = await servers.start(["--repl-diskless-load", "swapdb"]);
+    await s.call("debug", "populate", "20", "replica");
+    await s.set("mykey", "myvalue");
+    await s.replicaof("127.0.0.1", String(msrv.port));
+    await until("loading", async () => (await field(s, "loading")) === "1");
+    expect(await field(s, "async_loading")).toBe("0");
+    await expect(s.get("mykey")).rejects.toThrow("LOADING");
+    await m.config("SET", "repl-diskless-sync-delay", "5"); // no new sync right away
+    await m.call("client", "kill", "type", "replica");
+    await until("not loading", async () => (await field(s, "loading")) === "0");
+    expect(await s.get("mykey")).toBe("myvalue");
+    expect(await s.dbsize()).toBe(21);
+    await m.config("SET", "rdb-key-save-delay", "0");
+  });
+
+  it("repl-diskless-load swapdb with the master's replid: async loading serves the old data, refuses no_async_loading commands, then swaps", async () => {
+    const { srv: msrv, r: m } = await servers.start();
+    const { r: s } = await servers.start(["--repl-diskless-load", "swapdb", "--replica-read-only", "no"]);
+    await s.replicaof("127.0.0.1", String(msrv.port));
+    await until("link up", async () => (await field(s, "master_link_status")) === "up");
+    await m.call("debug", "populate", "200", "master");
+    await until("synced", async () => (await s.dbsize()) === 200);
+    await s.set("mykey", "myvalue"); // only on the replica
+    await m.config("SET", "rdb-key-save-delay", "20000");
+    // The replica's PSYNC fails (the backlog moved past it): a full sync with the same replid.
+    const tx = m.multi();
+    tx.call("client", "kill", "type", "replica");
+    tx.config("SET", "repl-backlog-size", "16384");
+    for (let i = 0; i < 10; i++) tx.set(`big${i}`, "A".repeat(16384));
+    await tx.exec();
+    await until("async loading", async () => (await field(s, "async_loading")) === "1");
+    expect(await field(s, "loading")).toBe("0");
+    expect(await s.get("mykey")).toBe("myvalue");
+    await expect(s.config("SET", "appendonly", "no")).rejects.toThrow("LOADING");
+    await expect(s.replicaof("no", "one")).rejects.toThrow("LOADING");
+    await m.config("SET", "rdb-key-save-delay", "0");
+    await until("swapped", async () => (await field(s, "async_loading")) === "0" && (await field(s, "master_link_status")) === "up", 60_000);
+    expect(await s.get("mykey")).toBe(null);
+    await until("every key", async () => (await s.dbsize()) === 210);
+  });
 });
