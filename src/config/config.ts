@@ -93,7 +93,7 @@ export const IMPLEMENTED = new Set<string>([
   "repl-diskless-sync-max-replicas", "repl-ping-replica-period", "replica-announce-port",
   "replica-ignore-maxmemory", "replica-priority", "replica-read-only", "replica-serve-stale-data",
   "min-replicas-max-lag", "min-replicas-to-write", "propagation-error-behavior", "repl-timeout",
-  "repl-backlog-ttl", "replica-announce-ip",
+  "repl-backlog-ttl", "replica-announce-ip", "repl-diskless-load",
 ]);
 
 const byName = new Map<string, Directive>();
