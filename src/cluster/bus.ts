@@ -394,6 +394,7 @@ export class ClusterBus {
     }
     bump(st.stats.received, msg.type);
     let sender = st.nodes.get(msg.sender.id);
+    let handshakeDone = false;
     if (linkNode?.handshake && msg.type === "pong") {
       // Our MEET was answered: the node's real id replaces the handshake's random one.
       const known = st.nodes.get(msg.sender.id);
@@ -404,6 +405,7 @@ export class ClusterBus {
       } else {
         st.renameNode(linkNode, msg.sender.id);
         sender = linkNode;
+        handshakeDone = true;
       }
     }
     if (!sender) {
@@ -438,6 +440,13 @@ export class ClusterBus {
     sender.pfail = false;
     if (sender.fail) this.clearFailureIfNeeded(sender, now);
     this.failReports.delete(sender);
+    // The PONG that ends a handshake only names the node: Redis looks its sender up before the
+    // rename, finds none, and takes no configuration (slots, role, epochs, gossip) from it; the
+    // node's next message brings that.
+    if (handshakeDone) {
+      this.hooks.changed();
+      return;
+    }
     if (msg.currentEpoch > st.currentEpoch) st.currentEpoch = msg.currentEpoch;
     if (msg.sender.configEpoch > sender.configEpoch) sender.configEpoch = msg.sender.configEpoch;
     sender.replOffset = Number(msg.sender.offset) || 0;
