@@ -95,6 +95,8 @@ export const HARNESS_OK_COUNTS = {
   "integration/psync2-pingoff": 6,
   "integration/failover": 13,
   "integration/psync2": 52,
+  "integration/replication-psync": 60,
+  "integration/replication": 59,
 };
 
 /** The units of issue 6 (ACL, AUTH): what `--harness` runs by default. */
