@@ -29,10 +29,20 @@ function isClientList(argv: Buffer[]): boolean {
 export function postponesClientList(server: Server, client: Client, argv: Buffer[]): boolean {
   if (!isClientList(argv)) return false;
   client.blocked = true;
+  // Redis's qbuf= is the whole query buffer while the command runs: this read (the command
+  // included) and anything after it. By the check phase the read is no longer in flight and
+  // what followed the command is pending input: count the read's bytes as in flight again,
+  // less what is pending now, so the total is what it was.
+  const read = client.inputInFlight + client.queryBufferLength;
   setImmediate(() => {
     if (client.closed) return;
     client.blocked = false;
-    server.execCommand(client, argv, false);
+    client.inputInFlight = Math.max(0, read - client.queryBufferLength);
+    try {
+      server.execCommand(client, argv, false);
+    } finally {
+      client.inputInFlight = 0;
+    }
     client.flushAndMaybeClose();
     server.blocking.afterCommand();
     if (!client.blocked) client.resumeInput();

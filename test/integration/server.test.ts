@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import Redis from "ioredis";
-import { startServer, type RunningServer } from "../helpers/server.js";
+import { startServer, rawExchange, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
@@ -222,6 +222,10 @@ describe("CLIENT", () => {
     expect(info).toMatch(/^id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:\d+ fd=-?\d+ name= age=\d+ idle=\d+ flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=\d+ argv-mem=10 multi-mem=0 rbs=\d+ rbp=\d+ obl=0 oll=0 omem=0 tot-mem=\d+ events=r cmd=client\|info user=default redir=-1 resp=[23]\n$/);
     const id = await r.call("client", "id");
     expect(await r.call("client", "list", "id", String(id))).toMatch(new RegExp(`^id=${id} .* cmd=client\\|list `));
+    // CLIENT LIST runs a turn later (client-list-turn.ts) and still counts its own bytes in
+    // qbuf, as introspection.tcl's "CLIENT LIST" expects (26 = *2 $6 client $4 list).
+    const own = (await rawExchange(srv.port, "*2\r\n$6\r\nclient\r\n$4\r\nlist\r\n", { until: (t) => t.endsWith("\r\n") && /cmd=client\|list/.test(t) })).text;
+    expect(own).toMatch(/ qbuf=26 .*cmd=client\|list /);
   });
 
   it("LIST's cmd= is the client's last command, a kernel one (GET, SET in a pipeline) too", async () => {
