@@ -153,6 +153,14 @@ export function rawExchange(port: number, data: string | Buffer, opts: { until?:
 }
 
 /** An ioredis client for a test server: connects at once, no ready check (ioredis 6 negotiates RESP3). */
+/** A plain TCP connection to 127.0.0.1:port, once connected (for raw RESP bytes). */
+export function connectSocket(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1", () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
 export async function connectClient(port: number, opts: RedisOptions = {}): Promise<Redis> {
   const r = new Redis({ port, host: "127.0.0.1", lazyConnect: true, enableReadyCheck: false, ...opts });
   await r.connect();

@@ -3,20 +3,12 @@
 // to those bytes until it can: the next batch (another client's) must gather elsewhere, or the
 // waiting client would receive the other client's bytes in place of its own.
 import { describe, it, expect } from "vitest";
-import net from "node:net";
 import type Redis from "ioredis";
-import { useServer, type RunningServer } from "../helpers/server.js";
+import { useServer, connectSocket, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 useServer((s, c) => { srv = s; r = c; });
-
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, "127.0.0.1", () => resolve(s));
-    s.once("error", reject);
-  });
-}
 
 const get = (key: string) => `*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`;
 
@@ -26,8 +18,8 @@ describe("reply batches written from a reused scratch area", () => {
     const size = 16_000;
     await r.set("rb:a", "a".repeat(size));
     await r.set("rb:b", "b".repeat(size));
-    const a = await connect(srv.port);
-    const b = await connect(srv.port);
+    const a = await connectSocket(srv.port);
+    const b = await connectSocket(srv.port);
     try {
       // a asks for ~10 MB and does not read: the socket fills and the server's writes wait.
       // Then one more GET in a read of its own: its reply goes through the scratch area and

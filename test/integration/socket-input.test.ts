@@ -4,18 +4,11 @@
 import { describe, it, expect } from "vitest";
 import net from "node:net";
 import type Redis from "ioredis";
-import { useServer, type RunningServer } from "../helpers/server.js";
+import { useServer, connectSocket, type RunningServer } from "../helpers/server.js";
 
 let srv: RunningServer;
 let r: Redis;
 useServer((s, c) => { srv = s; r = c; });
-
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, "127.0.0.1", () => resolve(s));
-    s.once("error", reject);
-  });
-}
 
 /** Everything the socket has received so far (read with received()). */
 function collect(s: net.Socket): () => string {
@@ -34,8 +27,8 @@ const pause = () => new Promise((res) => setTimeout(res, 20));
 
 describe("client input in the shared read buffer", () => {
   it("a command split over many reads, while another client's reads go through the same buffer, keeps its bytes", async () => {
-    const a = await connect(srv.port);
-    const b = await connect(srv.port);
+    const a = await connectSocket(srv.port);
+    const b = await connectSocket(srv.port);
     try {
       const value = "v".repeat(300);
       const cmd = `*3\r\n$3\r\nSET\r\n$9\r\nsplit:key\r\n$${value.length}\r\n${value}\r\n`;
@@ -63,8 +56,8 @@ describe("client input in the shared read buffer", () => {
   });
 
   it("input that arrives while a client is blocked runs once it is served, intact", async () => {
-    const a = await connect(srv.port);
-    const b = await connect(srv.port);
+    const a = await connectSocket(srv.port);
+    const b = await connectSocket(srv.port);
     try {
       const aGot = collect(a);
       a.write("*3\r\n$5\r\nBLPOP\r\n$6\r\nq:list\r\n$1\r\n0\r\n");
