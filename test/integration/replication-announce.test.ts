@@ -2,14 +2,7 @@
 // address (not the socket's) in INFO's slaveN line and in ROLE, as Redis's slave_addr.
 import { describe, it, expect, afterAll } from "vitest";
 import { serverGroup } from "../helpers/server.js";
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "../helpers/wait.js";
 
 describe("replica-announce-ip", { timeout: 60_000 }, () => {
   const servers = serverGroup(["--repl-diskless-sync-delay", "0"]);

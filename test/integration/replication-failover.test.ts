@@ -5,16 +5,8 @@
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { serverGroup, connectClient } from "../helpers/server.js";
+import { until, infoField as field } from "../helpers/wait.js";
 
-async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const field = async (r: Redis, name: string) => (await r.info()).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
 const err = (p: Promise<unknown>) => p.then(() => "no error", (e: Error) => e.message);
 
 describe("FAILOVER", { timeout: 90_000 }, () => {

@@ -8,16 +8,10 @@ import type Redis from "ioredis";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { serverGroup } from "../helpers/server.js";
+import { until as untilEvery, infoField as field } from "../helpers/wait.js";
 
-async function until(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const field = async (r: Redis, name: string) => (await r.info()).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+/** This file waits up to 30 s, polling every 20 ms. */
+const until = (what: string, cond: () => Promise<boolean>, ms = 30_000) => untilEvery(what, cond, ms, 20);
 
 describe("full sync: loading on the replica, dump.rdb on the master", { timeout: 90_000 }, () => {
   const servers = serverGroup(["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]);

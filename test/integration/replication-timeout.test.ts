@@ -6,16 +6,7 @@ import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { createServer, connect, type Server as NetServer, type Socket } from "node:net";
 import { serverGroup } from "../helpers/server.js";
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const field = async (r: Redis, name: string) => (await r.info()).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+import { until, infoField as field } from "../helpers/wait.js";
 
 /** A "master" that answers the handshake, says +FULLRESYNC and an EOF-marked payload header, then goes silent. */
 function silentMaster(): Promise<{ net: NetServer; port: number; connections: () => number; close: () => void }> {
