@@ -22,6 +22,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { performance } from "node:perf_hooks";
 import { startServer, latticekvCommand } from "../scripts/compat/server.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -126,6 +127,19 @@ function cpuUs(pid) {
 }
 
 /**
+ * CPU of this process's children that have been waited for (cutime + cstime of
+ * /proc/self/stat), in microseconds. During one redis-benchmark run the only child that
+ * exits and is reaped is redis-benchmark itself (the servers live until stopAll; the memory
+ * phase's redis-cli runs are not inside a run), so the delta over a run is exactly the
+ * client's CPU: read at exit time, with no race against the process disappearing.
+ */
+function reapedChildrenCpuUs() {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[13]) + Number(f[14])) * TICK_US;
+}
+
+/**
  * redis-benchmark --csv: the last line is "TEST","rps",... redis-benchmark does not give up
  * when its server goes away (it spins reconnecting), so the run is watched: if the server
  * dies, or the run passes its time limit, redis-benchmark is killed by its pid and the run
@@ -137,6 +151,8 @@ async function runBenchmark(server, test, pipeline) {
   const args = ["-h", "127.0.0.1", "-p", String(server.port), "-n", String(n), "-c", opts.clients, "-P", String(pipeline), "--csv", ...test.args];
   const what = `redis-benchmark ${args.join(" ")}`;
   const cpu0 = cpuUs(server.pid);
+  const client0 = reapedChildrenCpuUs();
+  const wall0 = performance.now();
   const bench = spawn("redis-benchmark", args, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -155,10 +171,21 @@ async function runBenchmark(server, test, pipeline) {
   if (failure === null && !server.alive()) failure = `the server (pid ${server.pid}) died during ${what}:\n${server.log().slice(-4000)}`;
   if (failure !== null) throw new Error(failure);
   const cpu1 = cpuUs(server.pid);
+  const wallUs = (performance.now() - wall0) * 1000;
+  const clientUs = reapedChildrenCpuUs() - client0;
   const lines = stdout.trim().split("\n").filter((l) => l.startsWith('"') && !l.startsWith('"test"'));
   const last = lines.at(-1);
   if (status !== 0 || !last) throw new Error(`${what} failed (${status}): ${stderr || stdout}`);
-  return { rps: Number(JSON.parse(`[${last}]`)[1]), cpuUsPerReq: (cpu1 - cpu0) / n };
+  // Core use: CPU time over the time redis-benchmark measured (n / rps; its start-up and
+  // connection set-up are outside it and cost little CPU). 1.0 = one core busy the whole
+  // run. redis-benchmark is single-threaded: near 1.0 it is the bottleneck, and no server
+  // can be driven faster by it on this machine.
+  const rps = Number(JSON.parse(`[${last}]`)[1]);
+  const measuredUs = (n / rps) * 1e6;
+  return {
+    rps, cpuUsPerReq: (cpu1 - cpu0) / n, wallUs,
+    clientCpuUsPerReq: clientUs / n, serverUtil: (cpu1 - cpu0) / measuredUs, clientUtil: clientUs / measuredUs,
+  };
 }
 
 function median(xs) {
@@ -167,6 +194,12 @@ function median(xs) {
 }
 
 const round2 = (x) => Math.round(x * 100) / 100;
+const pct = (x) => `${Math.round(x * 100)}%`;
+/** Median core use of server and client, and the client's CPU per request, of some runs. */
+const usage = (xs) => ({
+  serverUtil: round2(median(xs.map((x) => x.serverUtil))), clientUtil: round2(median(xs.map((x) => x.clientUtil))),
+  clientCpuUs: round2(median(xs.map((x) => x.clientCpuUsPerReq))),
+});
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 async function startOurs(shards) {
@@ -220,7 +253,8 @@ async function throughput(lines) {
             const res = await runBenchmark(servers[who], t, p);
             const s = (samples[`${t.name} -P ${p}`] ??= Object.fromEntries(names.map((n) => [n, []])));
             s[who].push(res);
-            process.stdout.write(`round ${round + 1}/${rounds} ${t.name} -P ${p} ${who}: ${Math.round(res.rps)} rps, ${res.cpuUsPerReq.toFixed(2)} µs CPU/req\n`);
+            process.stdout.write(`round ${round + 1}/${rounds} ${t.name} -P ${p} ${who}: ${Math.round(res.rps)} rps, ${res.cpuUsPerReq.toFixed(2)} µs CPU/req, ` +
+              `core use server ${pct(res.serverUtil)} benchmark ${pct(res.clientUtil)} (${res.clientCpuUsPerReq.toFixed(2)} µs/req)\n`);
           }
         }
       }
@@ -231,12 +265,13 @@ async function throughput(lines) {
     // The ratio is the median of per-round ratios: each round's runs are back to back,
     // so a neighbour's load that drifts over minutes cancels out better than in a ratio of medians.
     const rows = Object.entries(samples).filter(([test]) => !test.startsWith("LPUSH (")).map(([test, s]) => {
-      const row = { test, redisRps: Math.round(median(s.redis.map((x) => x.rps))), redisCpuUs: round2(median(s.redis.map((x) => x.cpuUsPerReq))) };
+      const row = { test, redisRps: Math.round(median(s.redis.map((x) => x.rps))), redisCpuUs: round2(median(s.redis.map((x) => x.cpuUsPerReq))), redisUsage: usage(s.redis) };
       for (const o of ours) {
         const ratios = s[o].map((x, i) => x.rps / s.redis[i].rps);
         row[o] = {
           rps: Math.round(median(s[o].map((x) => x.rps))), cpuUs: round2(median(s[o].map((x) => x.cpuUsPerReq))),
           ratio: round2(median(ratios)), ratioMin: round2(Math.min(...ratios)), ratioMax: round2(Math.max(...ratios)),
+          usage: usage(s[o]),
         };
       }
       return row;
@@ -251,6 +286,14 @@ async function throughput(lines) {
         cells.push(String(x.rps), `${x.ratio.toFixed(2)} (${x.ratioMin.toFixed(2)}–${x.ratioMax.toFixed(2)})`, x.cpuUs.toFixed(2));
       }
       lines.push(`| ${cells.join(" | ")} |`);
+    }
+    // Who used the two cores: if redis-benchmark is near 100% of a core while driving
+    // redis-server, that row's requests/s is the client's limit, not the server's.
+    const uhead = ["test", ...["redis", ...ours].map((o) => `${o}: server / benchmark core use, benchmark µs/req`)];
+    lines.push("", `| ${uhead.join(" | ")} |`, `|${uhead.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
+    for (const r of rows) {
+      const cell = (u) => `${pct(u.serverUtil)} / ${pct(u.clientUtil)}, ${u.clientCpuUs.toFixed(2)}`;
+      lines.push(`| ${[r.test, cell(r.redisUsage), ...ours.map((o) => cell(r[o].usage))].join(" | ")} |`);
     }
     const setup = `redis-benchmark -c ${opts.clients}, -n ${opts.requests} at -P 1 and ${opts["pipelined-requests"]} at -P 16 ` +
       `(LRANGE rows fewer), median of ${rounds} rotating rounds, 127.0.0.1, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ` +
