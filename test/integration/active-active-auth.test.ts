@@ -5,15 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import net from "node:net";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from "../helpers/wait.js";
 
 describe("active-active peer authentication (crdt-secret)", () => {
   const servers: RunningServer[] = [];

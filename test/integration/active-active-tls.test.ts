@@ -10,20 +10,12 @@ import tls from "node:tls";
 import { readFileSync, rmSync } from "node:fs";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { hasOpenssl, makeCerts, type Certs } from "../helpers/certs.js";
+import { until } from "../helpers/wait.js";
 
 const inCI = process.env.CI === "true" || process.env.CI === "1";
 if (!hasOpenssl) {
   if (inCI) throw new Error("active-active-tls test: openssl not found (it makes the test certificates)");
   console.warn("SKIPPED active-active TLS tests: openssl not found");
-}
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Connects to a bus port and reports "refused" when the server ends the connection (TLS 1.3: on the first read). */

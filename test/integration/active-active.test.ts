@@ -7,15 +7,7 @@ import type Redis from "ioredis";
 import { rmSync } from "node:fs";
 import net from "node:net";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from "../helpers/wait.js";
 
 describe("active-active replication (3 processes)", () => {
   const servers: RunningServer[] = [];

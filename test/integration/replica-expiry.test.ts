@@ -6,14 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "../helpers/wait.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

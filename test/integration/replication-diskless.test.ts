@@ -7,17 +7,10 @@ import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, connectClient } from "../helpers/server.js";
 import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
+import { until } from "../helpers/wait.js";
 
 const inCI = process.env.CI === "true" || process.env.CI === "1";
 if (!hasRealRedis && inCI) throw new Error("replication test: redis-server not found; CI installs it");
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const linkUp = (r: Redis) => async () => /master_link_status:up/.test(await r.info("replication"));
 

@@ -7,14 +7,7 @@ import { describe, it, expect, afterAll } from "vitest";
 import { execFileSync } from "node:child_process";
 import type Redis from "ioredis";
 import { serverGroup, type RunningServer } from "../helpers/server.js";
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "../helpers/wait.js";
 
 const field = async (r: Redis, section: string, name: string) =>
   (await r.info(section)).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
