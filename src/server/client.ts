@@ -364,6 +364,8 @@ export class Client {
     // next one's begins, so a read that moves between shards reads each clock once per move.
     let now = -1;
     let t0 = -1;
+    /** performance.now() when `now` was read: list/set/zset commands of the lane share it for a while. */
+    let nowAt = 0;
     try {
       while (!this.closed) {
         shard.useProtocol(this.resp);
@@ -379,11 +381,14 @@ export class Client {
           staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0 ||
           this.server.effectsPerCommand));
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
+        let nowRead = false;
         if (now < 0) {
           now = this.readClock > 0 && this.server.now === Date.now ? this.readClock : this.server.now();
           this.readClock = 0;
+          nowRead = true;
         }
         if (t0 < 0) t0 = performance.now();
+        if (nowRead) nowAt = t0;
         // The call's results are k's fields until the next run() (nested calls leave them).
         const st = k.run(pos, end, this.db, now);
         const consumed = k.consumed;
@@ -425,11 +430,21 @@ export class Client {
           k.trustCommandAt(pos);
           continue;
         }
-        now = t0 = -1;
-        if (st !== STATUS_YIELD) {
+        if (st === STATUS_YIELD) {
+          now = t0 = -1;
+        } else {
           // STATUS_HOST: a command the host runs (or, with several shards, places), in order
-          // with the rest of the pipeline.
-          this.runHandedBack(shard);
+          // with the rest of the pipeline. A command of the host lane runs at the read's
+          // "now" and hands back the clock it read at its end, which the next kernel run
+          // starts from; the read's "now" is read again once it is 1 ms old (a kernel
+          // run shares one "now" however long it takes; this keeps host commands to the
+          // same), and after any other host command.
+          const laneEnd = this.runHandedBack(shard, now, t0);
+          if (laneEnd < 0) now = t0 = -1;
+          else {
+            t0 = laneEnd;
+            if (laneEnd - nowAt >= 1) now = -1;
+          }
           this.flushAndMaybeClose();
           // Nested kernel calls made by the host command (EXEC, Lua, routing) use memory of
           // their own, and no other client's input runs synchronously, so our input is intact.
@@ -461,7 +476,12 @@ export class Client {
     }
   }
 
-  private runHandedBack(shard: Shard): void {
+  /**
+   * Runs the command the kernel handed back. `now` and `perfNow`: the read's shared time and
+   * the last performance.now() read, for a command of the host lane; returns the lane's
+   * closing performance.now(), or -1 when the command went another way.
+   */
+  private runHandedBack(shard: Shard, now: number, perfNow: number): number {
     const k = shard.kernel;
     const router = this.server.router;
     // In cluster mode every handed-back command goes through dispatch, which checks slots first.
@@ -479,13 +499,17 @@ export class Client {
       if (usec >= this.server.slowlog.slowerThanUs || usec >= this.server.latency.thresholdMs * 1000) {
         logRoutedCall(this.server, this, spec, k.mem, start, end, usec);
       }
-      return;
+      return -1;
     }
     const argv = handedBackArgv(k);
-    if (this.plain && runInLane(this.server, this, argv)) return;
+    if (this.plain) {
+      const end = runInLane(this.server, this, argv, now, perfNow);
+      if (end >= 0) return end;
+    }
     this.server.dispatch(this, argv);
     // Any other command may have changed what the lane depends on (MULTI, CLIENT TRACKING...).
     this.plain = plainState(this.server, this);
+    return -1;
   }
 
   /** Whether unsent replies are above the high-water mark once what can be sent now is sent. */
@@ -654,6 +678,12 @@ function handedBackArgv(k: Shard["kernel"]): Buffer[] {
   for (let i = 0; i < n; i++, a += 8) {
     const p = (mem[a] | (mem[a + 1] << 8) | (mem[a + 2] << 16) | (mem[a + 3] << 24)) >>> 0;
     const len = (mem[a + 4] | (mem[a + 5] << 8) | (mem[a + 6] << 16) | (mem[a + 7] << 24)) >>> 0;
+    if (i === 0 && len === lastName.length && sameBytes(mem, p, lastName)) {
+      // A pipeline repeats its command: the name's Buffer of the last command handed back
+      // is used again (argv Buffers are never changed in place), one allocation less.
+      argv[0] = lastName;
+      continue;
+    }
     const b = Buffer.allocUnsafe(len);
     if (len <= 32) {
       for (let j = 0; j < len; j++) b[j] = mem[p + j];
@@ -661,8 +691,17 @@ function handedBackArgv(k: Shard["kernel"]): Buffer[] {
       b.set(mem.subarray(p, p + len));
     }
     argv[i] = b;
+    if (i === 0 && len <= 32) lastName = b;
   }
   return argv;
+}
+
+/** argv[0] of the last command handed back (handedBackArgv). */
+let lastName: Buffer = Buffer.alloc(0);
+
+function sameBytes(mem: Uint8Array, p: number, b: Buffer): boolean {
+  for (let j = 0; j < b.length; j++) if (mem[p + j] !== b[j]) return false;
+  return true;
 }
 
 /** Redis's formatAddr: "ip:port", "[ipv6]:port"; IPv4-mapped IPv6 shown as IPv4. */

@@ -34,11 +34,17 @@ export class HostKeyspace {
    * it to Blocking.signalKeyAsReady.
    */
   onAdd: (db: number, key: Uint8Array) => void = () => {};
+  /**
+   * The running command's time in ms, or -1: set by the host lane (src/server/host-lane.ts)
+   * around a list/set/zset command to the time its read's kernel commands share, so that
+   * its lookups read no clock (Redis 7.0 caches server.mstime per command the same way).
+   */
+  commandNow = -1;
   /** Per shard, a reusable region of its kernel memory for key bytes. */
   private readonly scratch: { ptr: number; cap: number }[];
 
   constructor(private readonly shards: Shard[], private readonly shardOfKey: (key: Uint8Array) => Shard,
-              private readonly now: () => number, private readonly effects: EffectBus) {
+              private readonly clock: () => number, private readonly effects: EffectBus) {
     this.scratch = shards.map(() => ({ ptr: 0, cap: 0 }));
     for (const s of shards) {
       s.onFreedHandles = (handles) => this.registry.free(handles);
@@ -48,6 +54,11 @@ export class HostKeyspace {
       };
       s.kernel.hooks.handleEncoding = (_type, handle) => this.registry.get(handle)?.encoding() ?? -1;
     }
+  }
+
+  /** The command's time (commandNow), else the server's clock. */
+  private now(): number {
+    return this.commandNow >= 0 ? this.commandNow : this.clock();
   }
 
   /** The value at `key` if it holds `type`, else null when absent; throws WrongTypeError. Counts a hit/miss. */

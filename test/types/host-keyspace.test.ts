@@ -44,6 +44,16 @@ for (const n of [1, 4]) {
       expect(t.ks.lookupWrite(0, b("missing"), OBJ_LIST)).toBeNull();
     });
 
+    it("looks keys up at the running command's time (commandNow) while one is set, else at the server clock", () => {
+      t.ks.add(0, b("l"), QuickList.from(["a"]));
+      t.run("PEXPIRE", "l", "10");
+      t.advance(20); // expired by the server clock
+      t.ks.commandNow = 1_000_005; // a command that started before the expiry still sees it
+      expect(t.ks.lookupRead(0, b("l"), OBJ_LIST)).not.toBeNull();
+      t.ks.commandNow = -1;
+      expect(t.ks.lookupRead(0, b("l"), OBJ_LIST)).toBeNull();
+    });
+
     it("throws WrongTypeError for a key of another type", () => {
       t.run("SET", "s", "x");
       expect(() => t.ks.lookupRead(0, b("s"), OBJ_LIST)).toThrow(WrongTypeError);
