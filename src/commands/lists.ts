@@ -105,7 +105,9 @@ function moveHandlePush(server: CommandContext["server"], db: number, dstKey: Bu
 function replyPopped(reply: ReplyWriter, l: QuickList, where: Where, count: number): void {
   const n = Math.min(count, l.length);
   reply.arrayLen(n);
-  for (let i = 0; i < n; i++) reply.bulkBinary(pop(l, where)!);
+  reply.bulkBinariesBegin();
+  for (let i = 0; i < n; i++) reply.bulkBinariesAdd(pop(l, where)!);
+  reply.bulkBinariesEnd();
 }
 
 function popGeneric(ctx: CommandContext, where: Where): void {
@@ -339,8 +341,11 @@ export function registerListCommands(t: CommandTable): void {
     if (start < 0) start = 0;
     if (start > end || start >= n) return ctx.reply.arrayLen(0);
     if (end >= n) end = n - 1;
-    ctx.reply.arrayLen(end - start + 1);
-    l.forEach(start, end, (v) => { ctx.reply.bulkBinary(v); });
+    const reply = ctx.reply;
+    reply.arrayLen(end - start + 1);
+    reply.bulkBinariesBegin();
+    l.forEach(start, end, (v) => { reply.bulkBinariesAdd(v); });
+    reply.bulkBinariesEnd();
   });
 
   def("ltrim", (ctx) => {

@@ -28,8 +28,11 @@ function writeSet(ctx: CommandContext, i: number): SetValue | null {
 }
 
 function replyMembers(ctx: CommandContext, members: Iterable<string>, n: number): void {
-  ctx.reply.setLen(n);
-  for (const m of members) ctx.reply.bulk(bytes(m));
+  const reply = ctx.reply;
+  reply.setLen(n);
+  reply.bulkBinariesBegin();
+  for (const m of members) reply.bulkBinariesAdd(m);
+  reply.bulkBinariesEnd();
 }
 
 function sadd(ctx: CommandContext): void {
@@ -116,7 +119,7 @@ function spop(ctx: CommandContext): void {
   if (!set) return ctx.reply.nullBulk();
   const m = set.pop();
   types.propagate(db, [Buffer.from("SREM"), ctx.argv[1], bytes(m)]);
-  ctx.reply.bulk(bytes(m));
+  ctx.reply.bulkBinary(m);
   types.deleteIfEmpty(db, ctx.argv[1], set);
 }
 
@@ -148,7 +151,7 @@ function srandmember(ctx: CommandContext): void {
   if (ctx.argv.length === 3) return srandmemberWithCount(ctx);
   const set = readSet(ctx, 1);
   if (!set) return ctx.reply.nullBulk();
-  ctx.reply.bulk(bytes(set.random()));
+  ctx.reply.bulkBinary(set.random());
 }
 
 function srandmemberWithCount(ctx: CommandContext): void {
@@ -162,12 +165,16 @@ function srandmemberWithCount(ctx: CommandContext): void {
   if (!uniq || count === 1) {
     if (randomReplyTooLargeOrReply(ctx, count, set.random().length)) return;
     ctx.reply.arrayLen(count);
-    for (let i = 0; i < count; i++) ctx.reply.bulk(bytes(set.random()));
+    ctx.reply.bulkBinariesBegin();
+    for (let i = 0; i < count; i++) ctx.reply.bulkBinariesAdd(set.random());
+    ctx.reply.bulkBinariesEnd();
     return;
   }
   if (count >= size) {
     ctx.reply.arrayLen(size);
-    for (const m of set.values()) ctx.reply.bulk(bytes(m));
+    ctx.reply.bulkBinariesBegin();
+    for (const m of set.values()) ctx.reply.bulkBinariesAdd(m);
+    ctx.reply.bulkBinariesEnd();
     return;
   }
   let out: string[];
@@ -186,7 +193,9 @@ function srandmemberWithCount(ctx: CommandContext): void {
     out = [...picked];
   }
   ctx.reply.arrayLen(out.length);
-  for (const m of out) ctx.reply.bulk(bytes(m));
+  ctx.reply.bulkBinariesBegin();
+  for (const m of out) ctx.reply.bulkBinariesAdd(m);
+  ctx.reply.bulkBinariesEnd();
 }
 
 /** Looks up every source set (null for a missing key); WRONGTYPE throws before any change. */

@@ -54,7 +54,7 @@ function replyPairs(ctx: CommandContext, items: { ele: string; score: number }[]
   ctx.reply.arrayLen(withscores && !resp3 ? items.length * 2 : items.length);
   for (const it of items) {
     if (withscores && resp3) ctx.reply.arrayLen(2);
-    ctx.reply.bulk(bytes(it.ele));
+    ctx.reply.bulkBinary(it.ele);
     if (withscores) ctx.reply.double(it.score);
   }
 }
@@ -589,7 +589,7 @@ export function genericZpop(ctx: CommandContext, keys: Buffer[], where: number, 
     const ele = n.ele, score = n.score;
     z.remove(ele);
     if (nested) r.arrayLen(2);
-    r.bulk(bytes(ele));
+    r.bulkBinary(ele);
     r.double(score);
   }
   types.deleteIfEmpty(db, key, z);

@@ -5,6 +5,7 @@
 
 // The global `Buffer` is a getter (node's lazy bootstrap): a module binding is a plain load.
 import { Buffer } from "node:buffer";
+import { bulkBegin, bulkFits, bulkAdd, bulkUsed, bulkTake } from "./bulk-encoder.js";
 
 const CRLF = "\r\n";
 
@@ -138,6 +139,20 @@ export class ReplyWriter {
 
   /** A bulk string whose bytes are held as a latin1 JS string (values of src/types/). */
   bulkBinary(s: string): void { this.push("$" + s.length + CRLF + s + CRLF); }
+
+  /**
+   * Many bulkBinary replies in a row (an LRANGE's elements), encoded as bytes rather than
+   * joined as a string (src/server/bulk-encoder.ts): bulkBinariesBegin(), bulkBinariesAdd()
+   * per element, bulkBinariesEnd(); nothing else may be written in between.
+   */
+  bulkBinariesBegin(): void { bulkBegin(); }
+  bulkBinariesAdd(s: string): void {
+    if (bulkFits(s)) return bulkAdd(s);
+    if (bulkUsed() > 0) this.push(bulkTake());
+    if (bulkFits(s)) return bulkAdd(s);
+    this.bulkBinary(s); // longer than the encoder's buffer
+  }
+  bulkBinariesEnd(): void { if (bulkUsed() > 0) this.push(bulkTake()); }
 
   /** Pre-encoded RESP bytes (kernel output, nested replies). */
   raw(b: Buffer | Uint8Array | string): void {
