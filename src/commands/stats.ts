@@ -99,11 +99,14 @@ export class LatencyHistogram {
   private counts = new Float64Array(BUCKETS);
   count = 0;
 
-  record(ns: number): void {
+  record(ns: number): void { this.recordTimes(ns, 1); }
+
+  /** `times` values of `ns` each (the commands of one kernel run share its time). */
+  recordTimes(ns: number, times: number): void {
     const v = ns < HIST_MIN_NS ? HIST_MIN_NS : ns > HIST_MAX_NS ? HIST_MAX_NS : ns >>> 0;
     const shift = 31 - Math.clz32(v) - 7;
-    this.counts[shift * 128 + (v >>> shift) - 128 - BASE]++;
-    this.count++;
+    this.counts[shift * 128 + (v >>> shift) - 128 - BASE] += times;
+    this.count += times;
   }
 
   /** The value (ns) at or below which `p` percent of the recorded values fall (bucket's highest value). */
@@ -157,6 +160,14 @@ export function recordCall(server: Server, spec: CommandSpec, usec: number): voi
   (spec.latency ??= new LatencyHistogram()).record(usec * 1000);
 }
 
+/** recordCall for `times` calls of `usec` each. */
+function recordCalls(server: Server, spec: CommandSpec, usec: number, times: number): void {
+  spec.usec += usec * times;
+  if (spec.afterCall !== undefined) for (let i = 0; i < times; i++) spec.afterCall(server);
+  if (!server.latencyTracking) return;
+  (spec.latency ??= new LatencyHistogram()).recordTimes(usec * 1000, times);
+}
+
 /** INFO latencystats lines (Redis's fillPercentileDistributionLatencies), in table order. */
 export function latencyStatsLines(server: Server): string {
   if (!server.latencyTracking) return "";
@@ -188,9 +199,19 @@ export function recordKernelRun(server: Server, x: { ranCommands(): number; ranC
   let p = x.ranCommandsPtr();
   const specs = server.kernelSpecs;
   let last: CommandSpec | undefined;
+  // A pipeline mostly repeats one command: a run of the same index is recorded at once.
+  let prev = -1;
+  let cur: CommandSpec | undefined;
+  let times = 0;
   for (let i = 0; i < kept; i++, p += 2) {
-    const spec = specs[mem[p] | (mem[p + 1] << 8)];
-    if (spec) { recordCall(server, spec, usec); last = spec; }
+    const index = mem[p] | (mem[p + 1] << 8);
+    if (index === prev) { times++; continue; }
+    if (cur !== undefined) recordCalls(server, cur, usec, times);
+    prev = index;
+    cur = specs[index];
+    times = 1;
+    if (cur !== undefined) last = cur;
   }
+  if (cur !== undefined) recordCalls(server, cur, usec, times);
   return last;
 }

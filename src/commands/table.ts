@@ -43,7 +43,7 @@ export interface CommandSpec {
   rejectedCalls: number;
   usec: number;
   /** Latency histogram for INFO latencystats (commands/stats.ts), created at the first call. */
-  latency?: { record(ns: number): void; valueAt(p: number): number };
+  latency?: { record(ns: number): void; recordTimes(ns: number, times: number): void; valueAt(p: number): number };
   /**
    * Runs after each call of the command, however it ran (kernel, routed, EXEC, script):
    * FLUSHALL's synchronous save when save points are set (src/commands/persistence.ts).
