@@ -19,12 +19,31 @@ const require = createRequire(import.meta.url);
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type LuaState = any;
 
+/** "|" and the bytes as latin1: a Lua string's key in fengari's tables (see load()). */
+function stringKey(bytes: Uint8Array): string {
+  if (bytes.length > 32) return "|" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
+  let s = "|";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}
+
 function load() {
   // Read by fengari's luaconf when it first loads.
   const conf = process.env.FENGARICONF ? JSON.parse(process.env.FENGARICONF) : {};
   process.env.FENGARICONF = JSON.stringify({ ...conf, LUA_COMPAT_FLOATSTRING: true });
-  const fengari = require("fengari");
   const base = require.resolve("fengari").replace(/fengari\.js$/, "");
+
+  // A string's table key, which lvm's l_strcmp also uses to order strings. fengari's is "|"
+  // and each byte in hex without padding, so "\1#" and "\18\3" were one key ("|123": one
+  // table slot) and "\2" < "\16" was false ("|2" > "|10"), as was "a\tb" < "a b". One latin1
+  // char per byte is one-to-one and orders like the bytes (Lua 5.1 compares with strcoll,
+  // byte order in Redis's C locale). Patched before fengari loads: ltable, llex and lvm copy
+  // luaS_hashlongstr out of the module when they load.
+  const lstring = require(base + "lstring.js");
+  lstring.luaS_hash = stringKey;
+  lstring.luaS_hashlongstr = (ts: { hash: string | null; realstring: Uint8Array }) =>
+    ts.hash ?? (ts.hash = stringKey(ts.realstring));
+  const fengari = require("fengari");
   const lobject = require(base + "lobject.js");
   const ltable = require(base + "ltable.js");
   const ldebug = require(base + "ldebug.js");
@@ -52,7 +71,6 @@ function load() {
     return end;
   };
 
-  const lstring = require(base + "lstring.js");
   lobject.luaO_tostring = (L: LuaState, obj: any) => {
     obj.setsvalue(lstring.luaS_bless(L, fengari.to_luastring(formatG14(obj.value))));
   };

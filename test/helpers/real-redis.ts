@@ -29,6 +29,9 @@ export async function startRealRedis(args: string[] = [], dir?: string): Promise
   const d = dir ?? mkdtempSync(join(tmpdir(), "lkv-real-"));
   const proc = spawn(REDIS_SERVER, ["--port", String(port), "--bind", "127.0.0.1", "--dir", d, "--save", "", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    // Redis calls setlocale(LC_COLLATE, ""), and Lua compares strings with strcoll: the C
+    // locale orders them by byte, as ours always does, whatever the machine's LANG.
+    env: { ...process.env, LC_ALL: "C" },
   });
   let out = "";
   proc.stdout!.on("data", (x) => (out += x));

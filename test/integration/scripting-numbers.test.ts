@@ -1,6 +1,7 @@
 // Lua numbers as Redis's Lua 5.1 has them, side by side with redis-server 7.0: every number
 // a double (hex numerals past 32 bits did wrap in fengari: 0x100000000 was 0, which broke
-// BullMQ's priority scores), and string.format over C's sprintf (src/scripting/lib-format.ts).
+// BullMQ's priority scores), string.format over C's sprintf (src/scripting/lib-format.ts),
+// and strings as table keys and in comparisons (src/scripting/fengari.ts stringKey).
 // Each script runs on both servers; the replies (or error texts) must be the same.
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
@@ -38,6 +39,12 @@ const SCRIPTS = [
   "return string.format('%a', 1)",
   "return string.format('%123d', 1)",
   "return string.format('%------d', 1)",
+  // Strings as table keys and in comparisons (fengari keyed "\1#" and "\18\3" alike and
+  // ordered bytes below 0x10 wrongly).
+  "local t = {} t['\\1#'] = 1 t['\\18\\3'] = 2 local n = 0 for _ in pairs(t) do n = n + 1 end return {t['\\1#'], n}",
+  "return {tostring('a\\tb' < 'a b'), tostring('\\2' < '\\16'), tostring('\\0' < '\\1'), tostring('ab' < 'abc'), tostring('b' > 'abc')}",
+  "local t = {} for i = 0, 255 do t[string.char(i, 7)] = i end local n = 0 for k, v in pairs(t) do if t[k] == v then n = n + 1 end end return n",
+  "local a = {} for i = 0, 40 do a[#a + 1] = string.char(i % 17, 65 + i % 5) end table.sort(a) local s = '' for _, v in ipairs(a) do s = s .. string.format('%02x', v:byte(1)) .. v:sub(2) end return s",
 ];
 
 describe.skipIf(!hasRealRedis)("Lua numbers and string.format, side by side with redis-server", () => {
