@@ -97,6 +97,11 @@ export function zaddGeneric(ctx: CommandContext, baseFlags: number): void {
   let ch = false;
   let scoreidx = 2;
   for (; scoreidx < argv.length; scoreidx++) {
+    // Every option is 2-4 letters starting with n, x, c, i, g or l: anything else (a score,
+    // as in the usual ZADD key score member) ends the options without making a string of it.
+    const a = argv[scoreidx];
+    const c0 = a.length >= 2 && a.length <= 4 ? a[0] | 0x20 : 0;
+    if (c0 !== 0x6e && c0 !== 0x78 && c0 !== 0x63 && c0 !== 0x69 && c0 !== 0x67 && c0 !== 0x6c) break;
     const opt = arg(ctx, scoreidx).toLowerCase();
     if (opt === "nx") flags |= IN_NX;
     else if (opt === "xx") flags |= IN_XX;

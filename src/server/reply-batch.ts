@@ -81,8 +81,19 @@ export function appendPartToBatch(part: Buffer | string): void {
     return;
   }
   if (used + n > scratch.length) seal();
+  if (n < SHORT) {
+    // A short reply (":1\r\n", "+OK\r\n") is copied char by char: scratch.write is a call
+    // into C++ (StringBytes::Write) costing more than the copy (~2% of SADD -P 16). Below
+    // V8's shortest cons string (13), a string is always flat, so charCodeAt is a plain load.
+    for (let i = 0; i < n; i++) scratch[used + i] = part.charCodeAt(i);
+    used += n;
+    return;
+  }
   used += scratch.write(part, used, "latin1");
 }
+
+/** Strings shorter than this are copied into the scratch area by hand (appendPartToBatch). */
+const SHORT = 13;
 
 /** The scratch area filled up mid-batch: its bytes move to a piece of their own. */
 function seal(): void {
