@@ -420,6 +420,13 @@ export function dbAvgTtl(db: i32): f64 { return <f64>dbs[db].avgTtl; }
 /** Buckets of the db's main table and of the rehash target (0 when not rehashing): tests, DEBUG HTSTATS. */
 export function dbTableSize(db: i32): i32 { return dbs[db].dict.t0.length; }
 export function dbRehashTarget(db: i32): i32 { const t1 = dbs[db].dict.t1; return t1 == null ? 0 : t1.length; }
+import { dictTableStats } from "./keyspace/dict-stats";
+import { Entry as KeyEntry } from "./keyspace/entry";
+/** DEBUG HTSTATS: table 0 or 1 (rehash target) of the db's dict into dictStatsPtr() (dict-stats.ts); 0 when absent. */
+export function dbDictStats(db: i32, htidx: i32): i32 { return dictTableStats<KeyEntry>(dbs[db].dict, htidx) ? 1 : 0; }
+export { dictStatsPtr } from "./keyspace/dict-stats";
+/** Redis's dict_can_resize for every dict (0 enable, 1 avoid, 2 forbid): the host sets 1 while a background child runs. */
+export { setDictResizePolicy } from "./keyspace/dict";
 export function statDirty(): f64 { return <f64>dirty; }
 export function statKeyspaceHits(): f64 { return <f64>keyspaceHits; }
 export function statKeyspaceMisses(): f64 { return <f64>keyspaceMisses; }

@@ -22,6 +22,26 @@ const REHASH_BUCKETS_PER_STEP: i32 = 4;
 /** Shrink when fewer than 1 in this many buckets would be used (Redis's HASHTABLE_MIN_FILL). */
 const MIN_FILL: i32 = 10;
 
+// Redis's dict_can_resize, one setting for every dict (server.c updateDictResizePolicy): the
+// host sets AVOID while a background job's child process runs (BGSAVE, AOF rewrite), as
+// Redis does to spare its fork copy-on-write pages. AVOID: no shrink, and grow or keep
+// rehashing only when the two sizes are dict_force_resize_ratio (5) or more apart. FORBID
+// (Redis's fork child) stops all of it. A snapshot walk (persistence/bgsave.ts) needs none of
+// it: it walks with scan()'s cursor, which tolerates resizes.
+export const RESIZE_ENABLE: i32 = 0;
+export const RESIZE_AVOID: i32 = 1;
+export const RESIZE_FORBID: i32 = 2;
+const FORCE_RESIZE_RATIO: i32 = 5;
+let resizePolicy: i32 = RESIZE_ENABLE;
+export function setDictResizePolicy(policy: i32): void { resizePolicy = policy; }
+export function dictResizePolicy(): i32 { return resizePolicy; }
+
+/** _dictExpandIfNeeded's test, for a full table (used >= buckets). */
+function expandAllowed(used: i32, buckets: i32): bool {
+  if (resizePolicy == RESIZE_ENABLE) return true;
+  return resizePolicy != RESIZE_FORBID && used / buckets > FORCE_RESIZE_RATIO;
+}
+
 export class Dict<E> {
   t0: StaticArray<E | null> = new StaticArray<E | null>(INITIAL_SIZE);
   t1: StaticArray<E | null> | null = null;
@@ -29,14 +49,12 @@ export class Dict<E> {
   used1: i32 = 0;
   /** Next bucket of t0 to move into t1, or -1 when not rehashing. */
   rehashIdx: i32 = -1;
-  /** While a background snapshot walks the table (persistence/bgsave.ts): no rehash, no resize. */
-  frozen: bool = false;
 
   get size(): i32 { return this.used0 + this.used1; }
   get isRehashing(): bool { return this.rehashIdx >= 0; }
 
   find(ptr: usize, len: usize, hash: u32): E | null {
-    if (this.rehashIdx >= 0 && !this.frozen) this.rehashStep();
+    if (this.rehashIdx >= 0) this.rehashStep();
     let e = unchecked(this.t0[<i32>(hash & <u32>(this.t0.length - 1))]);
     while (e != null) {
       if (matches<E>(e, ptr, len, hash)) return e;
@@ -58,9 +76,8 @@ export class Dict<E> {
 
   /** add() when the caller already has e's hash. */
   addHashed(e: E, hash: u32): void {
-    if (this.frozen) {}
-    else if (this.rehashIdx >= 0) this.rehashStep();
-    else if (this.used0 >= this.t0.length) this.startResize(this.used0 << 1);
+    if (this.rehashIdx >= 0) this.rehashStep();
+    else if (this.used0 >= this.t0.length && expandAllowed(this.used0, this.t0.length)) this.startResize(this.used0 + 1);
     const t1 = this.t1;
     if (t1 != null) {
       const i = <i32>(hash & <u32>(t1.length - 1));
@@ -78,7 +95,7 @@ export class Dict<E> {
 
   /** Unlinks and returns the entry for the key, or null. */
   remove(ptr: usize, len: usize, hash: u32): E | null {
-    if (this.rehashIdx >= 0 && !this.frozen) this.rehashStep();
+    if (this.rehashIdx >= 0) this.rehashStep();
     let removed = this.unlinkFrom(this.t0, ptr, len, hash);
     if (removed != null) {
       this.used0--;
@@ -121,7 +138,7 @@ export class Dict<E> {
   }
 
   private shrinkIfSparse(): void {
-    if (this.rehashIdx >= 0 || this.frozen) return;
+    if (this.rehashIdx >= 0 || resizePolicy != RESIZE_ENABLE) return;
     const buckets = this.t0.length;
     if (buckets > INITIAL_SIZE && this.used0 * MIN_FILL < buckets) this.startResize(this.used0);
   }
@@ -138,6 +155,12 @@ export class Dict<E> {
   rehashStep(): void {
     const t1 = this.t1!;
     const t0 = this.t0;
+    if (resizePolicy != RESIZE_ENABLE) {
+      // dictRehash: a child is running; carry on only for an extreme size ratio.
+      if (resizePolicy == RESIZE_FORBID) return;
+      const s0 = t0.length, s1 = t1.length;
+      if ((s1 > s0 && s1 / s0 < FORCE_RESIZE_RATIO) || (s1 < s0 && s0 / s1 < FORCE_RESIZE_RATIO)) return;
+    }
     const mask1 = <u32>(t1.length - 1);
     let moved = 0;
     let emptyVisits = REHASH_BUCKETS_PER_STEP * 10;

@@ -1,11 +1,13 @@
 // Point-in-time snapshot without fork (BGSAVE, BGREWRITEAOF): copy-on-write at key level.
 //
-// bgsaveBegin() freezes every db's dict (no rehash step, no resize, so an entry stays in its
-// bucket) and starts a new epoch. The host then calls bgsaveStep(budget) between event-loop
-// turns: it walks every db's buckets in order and writes each entry whose snapEpoch is older
-// than the epoch, marking it. A write reaches an entry first through lookupKeyWrite,
-// setExpire/removeExpire or unlinkEntry (keyspace.ts), which call bgsaveTouch: an entry not
-// yet written is written there, as it is before the change (its pre-image), and marked.
+// bgsaveBegin() starts a new epoch. The host then calls bgsaveStep(budget) between event-loop
+// turns: it walks every db's dict with Redis's dictScan cursor (Dict.scan), which visits every
+// entry present for the whole walk at least once even while the table grows, shrinks or
+// rehashes meanwhile (so the dicts keep Redis's resize policy, dict.ts), and writes each entry
+// whose snapEpoch is older than the epoch, marking it (one visited twice is written once).
+// A write reaches an entry first through lookupKeyWrite, setExpire/removeExpire or
+// unlinkEntry (keyspace.ts), which call bgsaveTouch: an entry not yet written is written
+// there, as it is before the change (its pre-image), and marked.
 // Entries created after the start carry the epoch from birth (entry.ts), so they are never
 // written. So every entry live at the start is written exactly once, with its value at the
 // start: the image a fork would have frozen, while clients keep being served.
@@ -27,10 +29,11 @@ let outCap: usize = 0;
 let outPtr: usize = 0;
 let outLen: usize = 0;
 
-/** Walk position: db, table (0: t0, 1: t1), bucket. */
+/** Walk position: db, and the scan cursor in its dict. */
 let walkDb: i32 = 0;
-let walkTable: i32 = 0;
-let walkBucket: i32 = 0;
+let walkCursor: u64 = 0;
+/** The entries of the buckets one scan call visits. */
+const batch = new Array<Entry>();
 
 function outEnsure(n: usize): void {
   if (outLen + n <= outCap) return;
@@ -75,51 +78,31 @@ let cowBytes: u64 = 0;
 
 export function bgsaveCowBytes(): f64 { return <f64>cowBytes; }
 
-function setFrozen(on: bool): void {
-  for (let i = 0; i < dbs.length; i++) unchecked(dbs[i]).dict.frozen = on;
-}
-
 export function bgsaveBegin(): void {
   bumpSnapshotEpoch();
   bgsaveActive = true;
   walkDb = 0;
-  walkTable = 0;
-  walkBucket = 0;
+  walkCursor = 0;
   outLen = 0;
   cowBytes = 0;
-  setFrozen(true);
 }
 
-/** Walks up to `budget` entries (whole buckets); 1 when every db has been walked. */
+/** Walks up to about `budget` entries (whole scan steps); 1 when every db has been walked. */
 export function bgsaveStep(budget: i32): i32 {
   if (!bgsaveActive) return 1;
   let visited = 0;
   while (walkDb < dbs.length) {
-    const d = unchecked(dbs[walkDb]).dict;
-    const t = walkTable == 0 ? d.t0 : d.t1;
-    if (t == null || walkBucket >= t.length) {
-      if (walkTable == 0) walkTable = 1;
-      else {
-        // This db is walked: its buckets may move again (rehash, resize). Pre-images still
-        // come from bgsaveTouch. Without this, a db flushed during a save (FLUSHDB, DEBUG
-        // LOADAOF) and refilled would keep a tiny frozen table whose chains grow without end.
-        d.frozen = false;
-        walkTable = 0;
-        walkDb++;
-      }
-      walkBucket = 0;
-      continue;
-    }
     if (visited >= budget) return 0;
-    let e = unchecked(t[walkBucket]);
-    while (e != null) {
+    batch.length = 0;
+    walkCursor = unchecked(dbs[walkDb]).dict.scan(walkCursor, batch);
+    for (let i = 0; i < batch.length; i++) {
+      const e = unchecked(batch[i]);
       if (e.snapEpoch != snapshotEpoch) emit(walkDb, e);
-      visited++;
-      e = e.next;
     }
-    walkBucket++;
-    visited++;
+    visited += batch.length + 1;
+    if (walkCursor == 0) walkDb++;
   }
+  batch.length = 0;
   return 1;
 }
 
@@ -128,12 +111,12 @@ export function bgsaveFinishWalk(): void {
   if (bgsaveActive) bgsaveStep(i32.MAX_VALUE);
 }
 
-/** Ends (or abandons) the snapshot: dicts may rehash and resize again. */
+/** Ends (or abandons) the snapshot. */
 export function bgsaveEnd(): void {
   if (!bgsaveActive) return;
   bgsaveActive = false;
   outLen = 0;
-  setFrozen(false);
+  batch.length = 0;
 }
 
 export function bgsaveOutPtr(): usize { return outPtr; }

@@ -5,6 +5,7 @@ import { registerCommandCommand } from "./command.js";
 import { registerInfoCommand } from "./info.js";
 import { registerConfigCommands } from "./config-cmd.js";
 import { registerDebugCommand } from "./debug.js";
+import { registerHtstatsDebug } from "./debug-htstats.js";
 import { registerFunctionCommands } from "./functions.js";
 import { registerClientCommands } from "./client-cmd.js";
 import { registerServerCommands } from "./server-cmds.js";
@@ -40,6 +41,7 @@ export function registerAllCommands(t: CommandTable): void {
   registerInfoCommand(t);
   registerConfigCommands(t);
   registerDebugCommand(t);
+  registerHtstatsDebug(t);
   registerFunctionCommands(t);
   registerClientCommands(t);
   registerServerCommands(t);

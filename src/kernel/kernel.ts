@@ -121,6 +121,11 @@ export interface KernelExports {
   dbAvgTtl(db: number): number;
   dbTableSize(db: number): number;
   dbRehashTarget(db: number): number;
+  /** DEBUG HTSTATS: 1 when the db's dict has table `htidx` (0 main, 1 rehash target), its numbers at dictStatsPtr(). */
+  dbDictStats(db: number, htidx: number): number;
+  dictStatsPtr(): number;
+  /** Redis's dict_can_resize: 0 enable, 1 avoid (a background child runs), 2 forbid. */
+  setDictResizePolicy(policy: number): void;
   statDirty(): number;
   statKeyspaceHits(): number;
   statKeyspaceMisses(): number;
@@ -398,7 +403,7 @@ export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
   "argvPtr", "commandNamePtr", "ranCommandsPtr", "slowCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
   "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen", "bgsaveOutPtr", "bgsaveOutLen",
-  "callResultsPtr",
+  "callResultsPtr", "dictStatsPtr",
 ] as const;
 
 export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {

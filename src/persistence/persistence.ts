@@ -19,6 +19,7 @@ import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
 import type { Client } from "../server/client.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { setWriteGate } from "../repl/write-gate.js";
+import { updateDictResizePolicy } from "./resize-policy.js";
 import { startBackgroundWrite, BackgroundSnapshot, type BackgroundJob } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
 
@@ -158,6 +159,7 @@ export class Persistence {
   forked(startedAt: number): void {
     this.totalForks++;
     this.latestForkUsec = Math.round((performance.now() - startedAt) * 1000);
+    updateDictResizePolicy(this.server, true);
   }
 
   /** A replica's full-resync snapshot streaming now (snapshotForReplica), if any. */
@@ -294,6 +296,7 @@ export class Persistence {
     // A failed AOF write is retried; CONFIG SET may have lifted the disk-error condition.
     if (this.aof.enabled && !this.aof.lastWriteOk) this.aof.flush(false);
     this.refreshWriteGate();
+    updateDictResizePolicy(this.server, this.bgsaveInProgress || this.aof.rewriteInProgress);
     if (this.bgsaveInProgress || this.aof.rewriteInProgress) return;
     if (this.bgsaveScheduled) {
       this.bgsaveScheduled = false;
