@@ -44,6 +44,8 @@ export interface BusHooks {
   changed(): void;
   /** This node's replication offset (master_repl_offset, or what a replica applied). */
   replOffset(): number;
+  /** A node's address changed (nodeUpdateAddressIfNeeded): our master's means a new replication target. */
+  addressChanged(node: ClusterNode): void;
   /** This node lost its last slot to `master`: become its replica (clusterSetMaster). */
   becomeReplicaOf(master: ClusterNode): void;
   /** Keys of db 0 in slot: counted, or deleted when the slot was lost with keys in it. */
@@ -138,6 +140,24 @@ export class ClusterBus {
     this.links.delete(node);
     this.failReports.delete(node);
     this.lastConnect.delete(node);
+  }
+
+  /** DEBUG CLUSTERLINK KILL: frees our link to node ("to"), the one it opened to us ("from"), or both. */
+  freeLinks(node: ClusterNode, dir: "to" | "from" | "all"): void {
+    if (dir !== "from") {
+      const l = this.links.get(node);
+      if (l) {
+        this.links.delete(node);
+        l.socket.destroy();
+      }
+    }
+    if (dir !== "to") {
+      for (const l of [...this.inbound.values()]) {
+        if (l.node !== node) continue;
+        this.inbound.delete(l.socket);
+        l.socket.destroy();
+      }
+    }
   }
 
   /** CLUSTER COUNT-FAILURE-REPORTS: nodes that recently reported `node` as suspected. */
@@ -399,9 +419,11 @@ export class ClusterBus {
       // Our MEET was answered: the node's real id replaces the handshake's random one.
       const known = st.nodes.get(msg.sender.id);
       if (known && known !== linkNode) {
+        // We already know the node: it may be at the address we just met it at.
         this.forget(linkNode);
         st.removeNode(linkNode);
         sender = known;
+        if (!known.myself) this.updateAddressIfNeeded(known, msg.sender);
       } else {
         st.renameNode(linkNode, msg.sender.id);
         sender = linkNode;
@@ -429,7 +451,10 @@ export class ClusterBus {
         log("warning", `IP address for this node updated to ${local}`);
       }
     }
-    // Not saved in nodes.conf: every header says it again (nodeUpdateAddressIfNeeded).
+    // A PING on a link the node opened says where it is now (a restart on another port, a
+    // CONFIG SET cluster-announce-*port): Redis's nodeUpdateAddressIfNeeded.
+    if (msg.type === "ping" && linkNode === null) this.updateAddressIfNeeded(sender, msg.sender);
+    // Not saved in nodes.conf: every header says it again.
     sender.pport = wirePort(msg.sender.pport);
     if (linkNode === null) this.setInboundNode(socket, sender);
     if (msg.type === "meet" || msg.type === "ping") this.send(socket, "pong");
@@ -516,6 +541,33 @@ export class ClusterBus {
       }
     }
     link.node = node;
+  }
+
+  /**
+   * The node says it is at another address than we know (its header's myip, or else the
+   * address its message came from, and its ports): take it, and drop our link to the old
+   * address so that the cron connects to the new one. Whether it changed.
+   */
+  private updateAddressIfNeeded(n: ClusterNode, h: WireSender): boolean {
+    const port = wirePort(h.port), cport = wirePort(h.cport), pport = wirePort(h.pport);
+    if (!h.ip || (n.ip === h.ip && n.port === port && n.cport === cport && n.pport === pport)) return false;
+    this.moveNode(n, h.ip, port, cport, pport);
+    log("warning", `Address updated for node ${n.id}, now ${n.ip}:${n.port}`);
+    return true;
+  }
+
+  private moveNode(n: ClusterNode, ip: string, port: number, cport: number, pport: number): void {
+    n.ip = ip;
+    n.port = port;
+    n.cport = cport;
+    n.pport = pport;
+    const l = this.links.get(n);
+    if (l) {
+      this.links.delete(n);
+      l.socket.destroy();
+    }
+    this.hooks.addressChanged(n);
+    this.hooks.changed();
   }
 
   /** The sender announces itself as a master, or as the replica of a node we know. */
@@ -621,6 +673,13 @@ export class ClusterBus {
       n.meet = true;
       this.connect(n);
       return;
+    }
+    // A node we cannot reach, seen healthy at another address by a node that can: try that
+    // address (clusterProcessGossipSection).
+    const gflags = g.flags ?? 0;
+    if ((n.pfail || n.fail) && !(gflags & NODE_NOADDR) && !g.pfail && g.ip &&
+        (n.ip !== g.ip || n.port !== g.port || n.cport !== g.cport)) {
+      this.moveNode(n, g.ip, g.port, g.cport, wirePort(g.pport));
     }
     // Only masters' opinions count towards marking a node failed.
     if (reporter.master) return;

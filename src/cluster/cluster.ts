@@ -33,6 +33,7 @@ import { tlsOf } from "../server/tls.js";
 import { StartupError } from "../server/listeners.js";
 import { ReplicationGroup } from "./group.js";
 import { ShardChannelEviction } from "./shard-channels.js";
+import { redirectBlockedClients } from "./blocked.js";
 
 export class Cluster {
   state!: ClusterState;
@@ -109,6 +110,10 @@ export class Cluster {
         if (this.group.active) log("warning", `Active-active group member: not following ${n.id} as a replica`);
         else this.becomeReplicaOf(n);
       },
+      addressChanged: (n) => {
+        // Our master moved: replicate it at its new address (nodeUpdateAddressIfNeeded).
+        if (this.state.myself.master === n && !this.group.active) setMaster(this.server, n.ip, n.port);
+      },
       countKeysInSlot: (slot) => this.countKeysInSlot(slot),
       deleteKeysInSlot: (slot) => this.deleteKeysInSlot(slot),
       onHeader: (n, m) => {
@@ -171,6 +176,7 @@ export class Cluster {
     if (me.master && !replicationOf(this.server).link) setMaster(this.server, me.master.ip, me.master.port);
     if (this.wasPaused !== this.failover.paused) this.pauseChanged();
     if (me.master) handleReplicaMigration(this.state, this.migrationHost, now);
+    redirectBlockedClients(this.server, this.state, this.state.stateOk(this.server.config.getBool("cluster-require-full-coverage")));
   }
 
   private readonly migrationHost: MigrationHost = {

@@ -6,7 +6,8 @@
 //   - the slot is another node's                     -> -MOVED slot ip:port (with an
 //     active-active group: a member we can reach; a member of our own group serves it here)
 //   - the slot is migrating out and a key is missing -> -ASK slot ip:port (the target has it)
-//   - the slot is importing: served only after ASKING
+//   - the slot is importing: served only after ASKING (-TRYAGAIN when some of several keys
+//     have not arrived)
 //   - a replica serves reads of its master's slots to a READONLY client
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
@@ -19,9 +20,25 @@ import { scriptAwareFlags } from "../server/pause.js";
 import { clientPort, usePport } from "./ports.js";
 
 /** Per-client cluster flags (ASKING lasts one command; READONLY until READWRITE). */
-export interface ClusterClientFlags { asking: boolean; readonly: boolean }
+export interface ClusterClientFlags {
+  asking: boolean;
+  readonly: boolean;
+  /** ASKING as it was when the command now running was checked (a script's commands see it). */
+  askingNow?: boolean;
+}
 
 const CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
+
+/**
+ * getNodeByQuery's verdict on argv for client: error is the reply that replaces running it
+ * here (null: it runs here); slot is the slot its keys hash to (-1: no keys, or refused
+ * before the slot counted); scriptError is the text scriptVerifyClusterState puts in a
+ * script's error for the same refusal.
+ */
+export interface NodeQuery { error: string | null; slot: number; scriptError?: string }
+
+const NON_LOCAL = "Script attempted to access a non local key in a cluster node";
+const refuse = (error: string, scriptError = NON_LOCAL): NodeQuery => ({ error, slot: -1, scriptError });
 
 /** The error that replaces running argv here, or null when it runs here. */
 export function clusterRedirect(server: Server, state: ClusterState, client: Client & { cluster?: ClusterClientFlags },
@@ -30,45 +47,75 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
   const flags = client.cluster;
   // ASKING lasts one command. (A command the kernel runs by itself, in a slot served here,
   // does not reach this point, so it does not clear the flag: the next one checked does.)
+  // The command checked now keeps it (askingNow), so that a script it runs sees it too.
   const asking = flags?.asking ?? false;
   if (flags && spec.name !== "asking") flags.asking = false;
+  if (flags) flags.askingNow = asking;
+  return getNodeByQuery(server, state, client, spec, argv, asking, target).error;
+}
+
+/** Redis's getNodeByQuery for one command (EXEC's commands were checked when queued). */
+export function getNodeByQuery(server: Server, state: ClusterState, client: Client & { cluster?: ClusterClientFlags },
+                               spec: CommandSpec, argv: Buffer[], asking: boolean,
+                               target: (owner: ClusterNode) => ClusterNode = (owner) => owner): NodeQuery {
+  const flags = client.cluster;
   // EXEC's commands were checked when queued; MULTI/EXEC/DISCARD themselves have no keys.
   // Shard channels route like keys (Redis's pubsubshard_included).
-  const refs = keysFromSpecs(spec, argv, spec.flags.has("pubsub"));
-  if (!refs || refs.length === 0) return null;
+  const isShardChannel = spec.flags.has("pubsub");
+  const refs = keysFromSpecs(spec, argv, isShardChannel);
+  if (!refs || refs.length === 0) return { error: null, slot: -1 };
   let slot = -1;
+  let multipleKeys = false;
   for (const r of refs) {
     const s = keySlot(argv[r.pos]);
     if (slot < 0) slot = s;
-    else if (s !== slot) return CROSSSLOT;
+    else if (s !== slot) return refuse(CROSSSLOT);
+    else if (!multipleKeys && !argv[r.pos].equals(argv[refs[0].pos])) multipleKeys = true;
   }
   const owner = state.owner[slot];
   const requireFull = server.config.getBool("cluster-require-full-coverage");
-  if (!owner) return `CLUSTERDOWN Hash slot not served`;
+  if (!owner) return refuse("CLUSTERDOWN Hash slot not served");
   // A script's declared flags decide whether EVAL/FCALL writes (Redis's getCommandFlags).
   const isWrite = () => scriptAwareFlags(server, spec, argv).write;
-  if (!state.stateOk(requireFull) && !(server.config.getBool("cluster-allow-reads-when-down") && !isWrite())) {
-    return "CLUSTERDOWN The cluster is down";
+  if (!state.stateOk(requireFull)) {
+    // Shard channels have their own setting (cluster-allow-pubsubshard-when-down, default yes).
+    if (isShardChannel) {
+      if (!server.config.getBool("cluster-allow-pubsubshard-when-down")) {
+        return refuse("CLUSTERDOWN The cluster is down", "Script attempted to execute a command while the cluster is down");
+      }
+    } else if (!server.config.getBool("cluster-allow-reads-when-down")) {
+      return refuse("CLUSTERDOWN The cluster is down", "Script attempted to execute a command while the cluster is down");
+    } else if (isWrite()) {
+      return refuse("CLUSTERDOWN The cluster is down and only accepts read commands",
+        "Script attempted to execute a write command while the cluster is down and readonly");
+    }
   }
+  const keyMissing = (r: { pos: number }) => server.types.typeOf(client.db, argv[r.pos]) < 0;
   if (owner === state.myself) {
     // A shard channel is served here until the slot's migration ends (SETSLOT NODE): its
     // name is no key, so it is never "missing" (Redis's is_pubsubshard).
-    const target = spec.flags.has("pubsub") ? undefined : state.migrating.get(slot);
-    if (target && refs.some((r) => server.types.typeOf(client.db, argv[r.pos]) < 0)) {
+    const to = isShardChannel ? undefined : state.migrating.get(slot);
+    if (to && refs.some(keyMissing)) {
       // Some keys already left for the target: the client asks it (or retries there).
-      return refs.length > 1 && refs.some((r) => server.types.typeOf(client.db, argv[r.pos]) >= 0)
-        ? "TRYAGAIN Multiple keys request during rehashing of slot"
-        : `ASK ${slot} ${preferredEndpoint(server.config, target)}:${clientPort(target, usePport(server.config, client))}`;
+      return refs.length > 1 && refs.some((r) => !keyMissing(r))
+        ? { error: "TRYAGAIN Multiple keys request during rehashing of slot", slot, scriptError: NON_LOCAL }
+        : { error: `ASK ${slot} ${preferredEndpoint(server.config, to)}:${clientPort(to, usePport(server.config, client))}`, slot, scriptError: NON_LOCAL };
     }
-    return null;
+    return { error: null, slot };
   }
   // A member of the owner's active-active group serves the slot as its own (group.ts).
-  if (state.sameGroup(owner, state.myself)) return null;
-  if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) return null;
+  if (state.sameGroup(owner, state.myself)) return { error: null, slot };
+  if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) {
+    // Several keys of which some have not arrived yet: the client retries later.
+    if (multipleKeys && !isShardChannel && refs.some(keyMissing)) {
+      return { error: "TRYAGAIN Multiple keys request during rehashing of slot", slot, scriptError: NON_LOCAL };
+    }
+    return { error: null, slot };
+  }
   // A READONLY client reads its master's slots from this replica; shard channels
   // (SSUBSCRIBE, SPUBLISH...) are served by the shard's replicas for every client.
-  if ((flags?.readonly || spec.flags.has("pubsub")) && state.myself.master === owner && !isWrite()) return null;
+  if ((flags?.readonly || isShardChannel) && state.myself.master === owner && !isWrite()) return { error: null, slot };
   // A plain-text client in a TLS cluster is sent to the owner's plain-text port (use_pport).
   const to = target(owner);
-  return `MOVED ${slot} ${preferredEndpoint(server.config, to)}:${clientPort(to, usePport(server.config, client))}`;
+  return { error: `MOVED ${slot} ${preferredEndpoint(server.config, to)}:${clientPort(to, usePport(server.config, client))}`, slot, scriptError: NON_LOCAL };
 }

@@ -4,7 +4,7 @@
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { argLower, ERR, parseInteger } from "./context.js";
-import { replyHelp } from "./help.js";
+import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { keySlot } from "../server/router.js";
 import { CLUSTER_SLOTS, type ClusterNode } from "../cluster/state.js";
 import type { Cluster } from "../cluster/cluster.js";
@@ -445,6 +445,21 @@ export function registerClusterCommands(t: CommandTable): void {
     const v = parseInteger(ctx.argv[2]);
     if (v === null) return ctx.reply.error(ERR.notInteger);
     if (ctx.server.cluster) ctx.server.cluster.bus.dropFilter = Number(v);
+    ctx.reply.ok();
+  });
+
+  // DEBUG CLUSTERLINK KILL to|from|all <node-id>: frees our link to the node, the one it opened
+  // to us, or both (the bus makes its own again on its next cron).
+  defineDebug("clusterlink", 5, (ctx) => {
+    if (argLower(ctx, 2) !== "kill") return subcommandSyntaxError(ctx);
+    const c = ctx.server.cluster;
+    if (!c) return ctx.reply.error("Debug option only available for cluster mode enabled setup!");
+    const id = ctx.argv[4].toString("latin1");
+    const n = c.state.nodes.get(id);
+    if (!n) return ctx.reply.error(`Unknown node ${id}`);
+    const dir = argLower(ctx, 3);
+    if (dir === "from" || dir === "to" || dir === "all") c.bus.freeLinks(n, dir);
+    else return ctx.reply.error(`Unknown direction ${ctx.argv[3].toString("latin1")}`);
     ctx.reply.ok();
   });
 

@@ -205,7 +205,7 @@ function fcallGeneric(ctx: CommandContext, ro: boolean): void {
   const run: ScriptRun = {
     funcname: entry.fn.name, evalMode: false, readOnly: ro || f.noWrites, writeDirty: false,
     oomAtStart: server.maxmemory.oom && !f.allowOom,
-    resp: 2, killed: false, startedAt: Date.now(), db: client.db,
+    resp: 2, killed: false, startedAt: Date.now(), db: client.db, allowCrossSlot: f.allowCrossSlot,
   };
   s.functionEngine.pushFunction(entry.fn);
   runScript(server, s.functionEngine, client, run, argv.slice(3, 3 + n), argv.slice(3 + n), reply, argv);

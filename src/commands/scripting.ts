@@ -28,6 +28,7 @@ import { PROPAGATE_ALL } from "../server/effects.js";
 import { staleReplica, MASTERDOWN_ERR } from "../server/stale-replica.js";
 import type { ScriptFlags } from "../scripting/engine.js";
 import { debugging, endSession, holdGate, ldbOf, scriptDebugCommand, startSession } from "../scripting/ldb-session.js";
+import { declaredSlot, scriptClusterError } from "../cluster/script-cluster.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
 export const NOREPLICAS_ERR = "-NOREPLICAS Not enough good replicas to write.";
@@ -203,6 +204,8 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
   // scriptVerifyOOM: over maxmemory when the script started, its first write may not grow memory.
   if (run.oomAtStart && !run.writeDirty && eff.flags.has("denyoom")) return reject("OOM", OOM_ERR);
   if (write) run.writeDirty = true;
+  const clusterError = scriptClusterError(server, state.caller!, obeyed(server, state.caller!), run, eff, argv);
+  if (clusterError !== null) return reject("ERR", "ERR " + clusterError);
   return runAsScriptClient(server, state.caller!, run, argv);
 }
 
@@ -256,7 +259,7 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
     funcname: sha, evalMode: true, readOnly: ro || (!f.compat && f.noWrites), writeDirty: false,
     oomAtStart: server.maxmemory.oom && !f.allowOom,
     resp: 2, killed: false, startedAt: Date.now(), db: client.db,
-    debug: ldbOf(server).client === client,
+    debug: ldbOf(server).client === client, allowCrossSlot: f.compat || f.allowCrossSlot,
   };
   if (!engine.pushScript(sha)) return reply.error(NOSCRIPT_ERR);
   runScript(server, engine, client, run, argv.slice(3, 3 + n), argv.slice(3 + n), reply, argv);
@@ -276,6 +279,7 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
   scripting.caller = client;
   scripting.run = run;
   scripting.runArgv = argv ?? null;
+  run.slot = declaredSlot(keys);
   // AOF and replication apply a script's effects as one unit.
   server.effects.beginGroup();
   let call;

@@ -63,7 +63,7 @@ export const IMPLEMENTED = new Set<string>([
   "stream-node-max-entries", "stream-node-max-bytes", "hll-sparse-max-bytes",
   "cluster-enabled", "cluster-config-file", "cluster-port", "cluster-node-timeout", "cluster-announce-ip",
   "cluster-announce-port", "cluster-announce-bus-port", "cluster-require-full-coverage",
-  "cluster-allow-reads-when-down", "cluster-replica-no-failover", "cluster-replica-validity-factor",
+  "cluster-allow-reads-when-down", "cluster-allow-pubsubshard-when-down", "cluster-replica-no-failover", "cluster-replica-validity-factor",
   "cluster-migration-barrier", "cluster-allow-replica-migration", "cluster-link-sendbuf-limit",
   "cluster-announce-hostname", "cluster-preferred-endpoint-type",
   // persistence (src/persistence/)

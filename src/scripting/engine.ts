@@ -67,6 +67,10 @@ export interface ScriptRun {
   pausedAt?: number;
   /** Runs under the Lua debugger (SCRIPT DEBUG): its line hook instead of the count hook. */
   debug?: boolean;
+  /** Cluster mode: may touch keys of several slots (src/cluster/script-cluster.ts). */
+  allowCrossSlot?: boolean;
+  /** Cluster mode: the slot its keys must hash to, once known (-1: not yet). */
+  slot?: number;
 }
 
 /** What the engine needs from the server. */

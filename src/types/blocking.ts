@@ -157,6 +157,24 @@ export class Blocking {
   }
 
   /**
+   * Unblocks each blocked client `decide` gives an error for, with that error (cluster mode:
+   * its key's slot moved to another node, or the cluster went down: src/cluster/blocked.ts).
+   */
+  unblockWithError(decide: (req: BlockedRequest) => string | null): void {
+    for (const w of [...this.byClient.values()]) {
+      const error = decide(w.req);
+      if (error === null) continue;
+      const c = w.req.client;
+      this.forget(w);
+      c.reply.error(error);
+      const text = error.replace(/^-/, "");
+      this.server.countError(text.split(" ")[0], text);
+      c.flushAndMaybeClose();
+      c.resumeInput();
+    }
+  }
+
+  /**
    * Redis's disconnectAllBlockedClients (a master turning replica): every blocked client gets
    * the UNBLOCKED error and is closed after it, so none is served by the new master's stream.
    */

@@ -1,0 +1,109 @@
+// Per-node cluster rules that Redis's tests/unit/cluster*.tcl check, on two nodes joined by
+// CLUSTER MEET (node A serves slots 0-8191, node B 8192-16383):
+//   - a script's commands obey the cluster (scriptVerifyClusterState): no key of another node,
+//     and, unless the script may cross slots, every key in one slot;
+//   - a client blocked on a key whose slot moves away is unblocked with -MOVED;
+//   - DEBUG CLUSTERLINK KILL frees a bus link, which the bus makes again;
+//   - a node's new announced port reaches the other node (nodeUpdateAddressIfNeeded).
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { serverGroup, connectClient, type RunningServer } from "../helpers/server.js";
+import { until } from "../helpers/wait.js";
+
+const group = serverGroup(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--enable-debug-command", "yes"]);
+
+/** A key whose slot is in [lo, hi] (CLUSTER KEYSLOT), other than `not`'s slot. */
+async function keyIn(r: Redis, lo: number, hi: number, prefix: string, notSlot = -1): Promise<{ key: string; slot: number }> {
+  for (let i = 0; ; i++) {
+    const key = `${prefix}${i}`;
+    const slot = Number(await r.cluster("KEYSLOT", key));
+    if (slot >= lo && slot <= hi && slot !== notSlot) return { key, slot };
+  }
+}
+
+const nodesLine = async (r: Redis, id: string) =>
+  String(await r.cluster("NODES")).split("\n").find((l) => l.startsWith(id)) ?? "";
+
+describe("cluster node rules (2 nodes)", () => {
+  let a: { srv: RunningServer; r: Redis };
+  let b: { srv: RunningServer; r: Redis };
+  let aId: string, bId: string;
+
+  beforeAll(async () => {
+    a = await group.start();
+    b = await group.start();
+    await a.r.cluster("MEET", "127.0.0.1", String(b.srv.port));
+    await a.r.cluster("ADDSLOTSRANGE", "0", "8191");
+    await b.r.cluster("ADDSLOTSRANGE", "8192", "16383");
+    aId = String(await a.r.cluster("MYID"));
+    bId = String(await b.r.cluster("MYID"));
+    await until("cluster_state:ok on both nodes", async () =>
+      String(await a.r.cluster("INFO")).includes("cluster_state:ok") && String(await b.r.cluster("INFO")).includes("cluster_state:ok"), 30_000);
+  }, 60_000);
+
+  afterAll(() => group.stopAll());
+
+  it("a script with a shebang may not touch keys of two slots; one without may", async () => {
+    const k1 = await keyIn(a.r, 0, 8191, "s");
+    const k2 = await keyIn(a.r, 0, 8191, "s", k1.slot);
+    const body = `redis.call('set', '${k1.key}', 'x') redis.call('set', '${k2.key}', 'y') return 'OK'`;
+    await expect(a.r.eval(`#!lua\n${body}`, 0)).rejects.toThrow(/^ERR Script attempted to access keys that do not hash to the same slot/);
+    expect(await a.r.eval(body, 0)).toBe("OK");
+    expect(await a.r.eval(`#!lua flags=allow-cross-slot-keys\n${body}`, 0)).toBe("OK");
+    // A declared key fixes the slot before the first command.
+    await expect(a.r.eval(`#!lua\nredis.call('set', '${k2.key}', 'z') return 'OK'`, 1, k1.key))
+      .rejects.toThrow(/^ERR Script attempted to access keys that do not hash to the same slot/);
+  });
+
+  it("a function may not touch keys of two slots unless it has allow-cross-slot-keys", async () => {
+    const k1 = await keyIn(a.r, 0, 8191, "f");
+    const k2 = await keyIn(a.r, 0, 8191, "f", k1.slot);
+    const lib = (flags: string) => `#!lua name=crossslot\nredis.register_function{function_name='cs', callback=function() ` +
+      `redis.call('set', '${k1.key}', 'x') redis.call('set', '${k2.key}', 'y') return 'OK' end${flags}}`;
+    await a.r.function("LOAD", "REPLACE", lib(""));
+    await expect(a.r.fcall("cs", 0)).rejects.toThrow(/^ERR Script attempted to access keys that do not hash to the same slot/);
+    await a.r.function("LOAD", "REPLACE", lib(", flags={'allow-cross-slot-keys'}"));
+    expect(await a.r.fcall("cs", 0)).toBe("OK");
+  });
+
+  it("a script may not touch a key another node serves, even without a shebang", async () => {
+    const far = await keyIn(a.r, 8192, 16383, "n");
+    await expect(a.r.eval(`return redis.call('get', '${far.key}')`, 0))
+      .rejects.toThrow(/^ERR Script attempted to access a non local key in a cluster node/);
+  });
+
+  it("a client blocked on a key is unblocked with -MOVED when its slot moves to another node", async () => {
+    const k = await keyIn(a.r, 0, 8191, "b");
+    const blocked = await connectClient(a.srv.port, { protocol: 2 } as never);
+    try {
+      const pending = blocked.brpop(k.key, 0).then(() => "served", (e: Error) => e.message);
+      await until("the client blocks", async () => /blocked_clients:1/.test(await a.r.info("clients")));
+      await b.r.cluster("SETSLOT", String(k.slot), "NODE", bId);
+      await a.r.cluster("SETSLOT", String(k.slot), "NODE", bId);
+      expect(await pending).toBe(`MOVED ${k.slot} 127.0.0.1:${b.srv.port}`);
+      expect(await a.r.info("clients")).toMatch(/blocked_clients:0/);
+    } finally {
+      blocked.disconnect();
+    }
+  });
+
+  it("DEBUG CLUSTERLINK KILL frees a bus link and the bus links again", async () => {
+    const links = async () => ((await a.r.cluster("LINKS")) as unknown[]).length;
+    await until("both links to B", async () => (await links()) === 2);
+    // In one transaction, so that the bus's cron cannot link again in between.
+    const [[, killed], [, after]] = (await a.r.multi().call("DEBUG", "CLUSTERLINK", "KILL", "to", bId).cluster("LINKS").exec())!;
+    expect(killed).toBe("OK");
+    expect((after as unknown[]).length).toBe(1);
+    await until("the link to B made again", async () => (await links()) === 2);
+    await expect(a.r.call("DEBUG", "CLUSTERLINK", "KILL", "to", "0".repeat(40))).rejects.toThrow(`ERR Unknown node ${"0".repeat(40)}`);
+    await expect(a.r.call("DEBUG", "CLUSTERLINK", "KILL", "sideways", bId)).rejects.toThrow("ERR Unknown direction sideways");
+  });
+
+  it("a node's new announced client and bus ports reach the other node", async () => {
+    await a.r.config("SET", "cluster-announce-port", "4321");
+    expect(await nodesLine(a.r, aId)).toContain(":4321@");
+    await until("B sees A at port 4321", async () => (await nodesLine(b.r, aId)).includes(":4321@"));
+    await a.r.config("SET", "cluster-announce-port", "0");
+    await until("B sees A at its own port again", async () => (await nodesLine(b.r, aId)).includes(`:${a.srv.port}@`));
+  });
+});
