@@ -35,6 +35,34 @@ export function parseInteger(b: Buffer): bigint | null {
   return v;
 }
 
+/**
+ * parseInteger as a JS number (Number() of the i64, so exact up to 2^53), else null. Up to
+ * 15 characters it reads the bytes itself (no string, regular expression or BigInt: LRANGE's
+ * start and end showed in its profile); longer input takes parseInteger's path.
+ */
+export function parseIntegerNumber(b: Uint8Array): number | null {
+  const n = b.length;
+  if (n === 0 || n > 15) {
+    if (n === 0) return null;
+    const v = parseInteger(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, n));
+    return v === null ? null : Number(v);
+  }
+  let i = 0;
+  const neg = b[0] === 0x2d;
+  if (neg) i = 1;
+  if (i === n) return null;
+  const first = b[i];
+  if (first === 0x30) return n === 1 ? 0 : null; // "0" only: no leading zeros, no "-0"
+  if (first < 0x31 || first > 0x39) return null;
+  let v = 0;
+  for (; i < n; i++) {
+    const c = b[i] - 0x30;
+    if (c < 0 || c > 9) return null;
+    v = v * 10 + c;
+  }
+  return neg ? -v : v;
+}
+
 /** parseInteger narrowed to a safe JS number (indices, counts, db numbers), else null. */
 export function parseSafeInteger(b: Buffer): number | null {
   const v = parseInteger(b);

@@ -9,7 +9,7 @@
 // an LPOP/RPOP/LMOVE), and a push signals the key as ready for blocked clients.
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
-import { ERR, parseInteger } from "./context.js";
+import { ERR, parseInteger, parseIntegerNumber } from "./context.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 import type { HostKeyspace } from "../types/keyspace.js";
 import { typeCommand } from "../types/keyspace.js";
@@ -30,9 +30,9 @@ function elem(b: Buffer): string { return b.toString("latin1"); }
 
 /** getLongFromObjectOrReply: an i64 (as a JS number, exact up to 2^53) or null after replying. */
 function longOrReply(ctx: CommandContext, i: number, msg: string = ERR.notInteger): number | null {
-  const v = parseInteger(ctx.argv[i]);
+  const v = parseIntegerNumber(ctx.argv[i]);
   if (v === null) { ctx.reply.error(msg); return null; }
-  return Number(v);
+  return v;
 }
 
 /** getRangeLongFromObjectOrReply(min..LONG_MAX) with one message for both failures. */

@@ -1,7 +1,7 @@
 // Argument parsing shared by the set, sorted set and SORT commands, with Redis's own rules
 // and error strings (object.c getLongFromObjectOrReply & co., db.c's SCAN options).
 import type { CommandContext } from "./context.js";
-import { ERR, parseInteger } from "./context.js";
+import { ERR, parseInteger, parseIntegerNumber } from "./context.js";
 
 const LONG_MAX = 9223372036854775807n;
 
@@ -17,9 +17,9 @@ export function bytes(m: string): Buffer { return Buffer.from(m, "latin1"); }
  * `msg` (default: "value is not an integer or out of range").
  */
 export function getLongOrReply(ctx: CommandContext, i: number, msg?: string): number | null {
-  const v = parseInteger(ctx.argv[i]);
+  const v = parseIntegerNumber(ctx.argv[i]);
   if (v === null) { ctx.reply.error(msg ?? ERR.notInteger); return null; }
-  return Number(v);
+  return v;
 }
 
 /** getRangeLongFromObjectOrReply: like getLongOrReply, also refusing values outside [min, max]. */
