@@ -47,7 +47,18 @@ export class HandleRegistry {
   }
 
   /** The value under h may have changed size (a write command looked it up). */
-  noteWrite(h: number): void { this.pending.add(h); }
+  noteWrite(h: number): void {
+    // A pipeline of writes to one key notes one handle again and again: one Set.add for it.
+    if (h === this.lastNoted) return;
+    this.lastNoted = h;
+    this.pending.add(h);
+  }
+
+  // The last handle noted (in pending until bytes() or free() takes it out), and the last
+  // value got: a pipeline on one key finds both without a hash lookup per command.
+  private lastNoted = 0;
+  private lastH = 0;
+  private lastV: HostValue | undefined = undefined;
 
   /** Bytes held by all live values, every pending one re-measured. */
   bytes(): number {
@@ -60,13 +71,20 @@ export class HandleRegistry {
         this.sizes.set(h, b);
       }
       this.pending.clear();
+      this.lastNoted = 0;
     }
     return this.total;
   }
 
   /** The value, for a command that may change it. */
   get(h: number): HostValue | undefined {
-    const v = this.values.get(h);
+    let v: HostValue | undefined;
+    if (h === this.lastH) {
+      v = this.lastV;
+    } else {
+      v = this.values.get(h);
+      if (v !== undefined) { this.lastH = h; this.lastV = v; }
+    }
     if (v && this.watcher) this.watcher.before(h, v);
     return v;
   }
@@ -79,6 +97,8 @@ export class HandleRegistry {
       const v = this.values.get(h);
       if (v && this.watcher) this.watcher.before(h, v);
       this.values.delete(h);
+      if (h === this.lastH) { this.lastH = 0; this.lastV = undefined; }
+      if (h === this.lastNoted) this.lastNoted = 0;
       if (v && this.onRelease) this.onRelease(v);
       this.pending.delete(h);
       const b = this.sizes.get(h);
