@@ -14,9 +14,9 @@
 // into .compat/ (see compat/fetch.mjs); without apt, outside CI, it skips and exits 0.
 // --ci runs the foundation units and those in compat/baseline.json (all three kinds), and fails when a unit
 // that passed there no longer passes. Results go to compat/results/ (latest.json, logs/).
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ensureSuite, FetchError, hasTclsh, SUITE_VERSION } from "./compat/fetch.mjs";
@@ -107,6 +107,19 @@ function unavailable(why) {
   process.exit(0);
 }
 
+/**
+ * What the harness tree's src/redis-server runs: one program it can be a symlink to, as in
+ * Redis's own tree (runtest then runs it as src/redis-server: that is its argv[0]). Ours is
+ * bin/latticekv-server (node under that name, with room for the process title); Redis's is
+ * the real binary on the PATH.
+ */
+function harnessProgram(command) {
+  if (opts.target !== "redis") return [join(root, "bin", "latticekv-server")];
+  const r = spawnSync("sh", ["-c", 'command -v "$0"', command[0]], { encoding: "utf8" });
+  const path = r.status === 0 ? r.stdout.trim() : "";
+  return isAbsolute(path) ? [path] : command;
+}
+
 async function main() {
   if (!hasTclsh()) unavailable("tclsh 8.5/8.6/8.7 not found (apt-get install tcl)");
   let suite;
@@ -132,8 +145,8 @@ async function main() {
   mkdirSync(join(resultsDir, "logs"), { recursive: true });
   const results = units.length ? await runExternal(command, suite) : [];
   if (harnessRuns.length) {
-    const tree = layoutHarness(suite, join(root, ".compat"), opts.target, command);
-    console.log(`compat: harness tree ${tree} (src/redis-server runs ${command.join(" ")})`);
+    const tree = layoutHarness(suite, join(root, ".compat"), opts.target, harnessProgram(command));
+    console.log(`compat: harness tree ${tree} (src/redis-server runs ${harnessProgram(command).join(" ")})`);
     if (harnessRuns.some((r) => r.tls)) {
       if (!hasTclTls()) unavailable("Tcl's tls package not found (apt-get install tcl-tls), needed for --tls");
       ensureTestCerts(tree, join(root, ".compat"));
@@ -142,8 +155,8 @@ async function main() {
   }
   if (clusterFiles.length) {
     const nodes = Number(opts["cluster-nodes"]);
-    const tree = layoutCluster(suite, join(root, ".compat"), opts.target, command, { baseport: Number(opts.baseport), nodes });
-    console.log(`compat: cluster tree ${tree} (${nodes} instances; src/redis-server runs ${command.join(" ")})`);
+    const tree = layoutCluster(suite, join(root, ".compat"), opts.target, harnessProgram(command), { baseport: Number(opts.baseport), nodes });
+    console.log(`compat: cluster tree ${tree} (${nodes} instances; src/redis-server runs ${harnessProgram(command).join(" ")})`);
     if (clusterFiles.some((r) => r.tls)) {
       if (!hasTclTls()) unavailable("Tcl's tls package not found (apt-get install tcl-tls), needed for --tls");
       ensureTestCerts(tree, join(root, ".compat"));

@@ -8,9 +8,12 @@ import { log, logSettings, logToFile, type LogLevel } from "./server/log.js";
 import { aclOf } from "./acl/acl.js";
 import { persistenceOf } from "./persistence/persistence.js";
 import { StartupError } from "./server/listeners.js";
+import { installProcTitle } from "./server/proc-title.js";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  // bin/latticekv-server's room for the process title (src/server/proc-title.ts): not a directive.
+  if (args[0]?.startsWith("--title-room=")) args.shift();
   if (args[0] === "-v" || args[0] === "--version") {
     console.log(`LatticeKV server v=${LATTICEKV_VERSION} (Redis 7.0.15 compatible) bits=64`);
     return;
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     log("warning", `Failed listening on port ${want} (${err.tlsPort ? "TLS" : "TCP"}), aborting.`);
     process.exit(1);
   }
+  installProcTitle(server); // as Redis's main after initServer: the title from proc-title-template
   if (config.getBool("always-show-logo") || process.stdout.isTTY) {
     // Redis's logo block carries "Port:" and "PID:" lines (the Tcl harness reads the PID).
     logSettings.write(`\n    LatticeKV ${LATTICEKV_VERSION} (Redis 7.0.15 compatible) 64 bit\n` +

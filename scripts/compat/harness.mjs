@@ -2,13 +2,17 @@
 // redis.conf>) for each test group, as in Redis's own CI, so the tests that restart or
 // reconfigure the server run too (auth, acl, acl-v2 need it). This lays out a private copy
 // of the suite whose src/ holds the programs runtest calls:
-//   src/redis-server  a launcher that execs the server under test (exec: runtest reads the
-//                     PID it spawned from the server's log, so the PID must stay the same)
+//   src/redis-server  the server under test: a symlink to its program when that is one file
+//                     (ours: bin/latticekv-server; Redis: the real binary), so it runs under
+//                     the name src/redis-server as in Redis's own tree (Redis's {title} in the
+//                     process title is that argv[0]); else a launcher that execs the command
+//                     (exec: runtest reads the PID it spawned from the server's log, so the PID
+//                     must stay the same)
 //   src/redis-cli, src/redis-benchmark, src/redis-check-aof, src/redis-check-rdb
 //                     Debian's real tools from /usr/bin (when installed)
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 
 const TOOLS = ["redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-rdb"];
 
@@ -28,8 +32,12 @@ export function layoutHarness(suiteRoot, cacheDir, target, serverCommand, name =
   // Some helpers (e.g. tests/helpers/*) are read from the suite's own utils/ too.
   if (existsSync(join(suiteRoot, "utils"))) cpSync(join(suiteRoot, "utils"), join(root, "utils"), { recursive: true });
   const launcher = join(root, "src", "redis-server");
-  writeFileSync(launcher, `#!/bin/sh\nexec ${serverCommand.map(shellQuote).join(" ")} "$@"\n`);
-  chmodSync(launcher, 0o755);
+  if (serverCommand.length === 1 && isAbsolute(serverCommand[0])) {
+    symlinkSync(serverCommand[0], launcher);
+  } else {
+    writeFileSync(launcher, `#!/bin/sh\nexec ${serverCommand.map(shellQuote).join(" ")} "$@"\n`);
+    chmodSync(launcher, 0o755);
+  }
   for (const tool of TOOLS) {
     const real = join("/usr/bin", tool);
     if (existsSync(real)) symlinkSync(real, join(root, "src", tool));

@@ -73,7 +73,9 @@ export const HARNESS_OK_COUNTS = {
   "multi": 63,
   "scripting": 306,
   "functions": 109,
-  "other": 25,
+  // 26 since src/redis-server is a symlink to the real binary (it was a launcher running
+  // `redis-server`, whose argv[0] failed "Process title set as expected": 25 ok, 1 err).
+  "other": 26,
   "pause": 16,
   "slowlog": 16,
   "latency-monitor": 14,
@@ -137,7 +139,7 @@ export const HARNESS_TLS_OK_COUNTS = {
   "scripting": 306,
   "introspection-2": 43,
   "keyspace": 53,
-  "other": 25,
+  "other": 26,
   "protocol": 25,
   "slowlog": 16,
   "pause": 16,

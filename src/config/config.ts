@@ -14,6 +14,7 @@
 // restores the old values if it throws.
 
 import { announcedHostnameError } from "../cluster/endpoints.js";
+import { validProcTitleTemplate, INVALID_TEMPLATE } from "../server/proc-title.js";
 import { readFileSync } from "node:fs";
 import { catRepr } from "../util/repr.js";
 import { resolve } from "node:path";
@@ -372,7 +373,7 @@ export class Config {
         return v;
       }
       case "string": {
-        const e = validateString(d, argv[0]);
+        const e = validateString(d, argv[0], this);
         return e ? { error: e } : argv[0];
       }
       case "enum":
@@ -501,8 +502,10 @@ function errnoText(e: unknown): string {
   return (code && texts[code]) ?? String((e as Error).message ?? e);
 }
 
-function validateString(d: Directive, v: string): string | null {
+function validateString(d: Directive, v: string, config: Config): string | null {
   switch (d.validator) {
+    case "isValidProcTitleTemplate":
+      return validProcTitleTemplate(config, v) ? null : INVALID_TEMPLATE;
     case "isValidDBfilename":
       return v.includes("/") ? "dbfilename can't be a path, just a filename" : null;
     case "isValidAOFfilename":
