@@ -67,6 +67,8 @@ export const IMPLEMENTED = new Set<string>([
   "cluster-allow-reads-when-down", "cluster-allow-pubsubshard-when-down", "cluster-replica-no-failover", "cluster-replica-validity-factor",
   "cluster-migration-barrier", "cluster-allow-replica-migration", "cluster-link-sendbuf-limit",
   "cluster-announce-hostname", "cluster-preferred-endpoint-type",
+  // the process title (src/server/proc-title.ts)
+  "proc-title-template", "set-proc-title",
   // persistence (src/persistence/)
   "save", "dbfilename", "rdbchecksum", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
   "appenddirname", "aof-load-truncated", "aof-timestamp-enabled",
