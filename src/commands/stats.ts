@@ -9,7 +9,8 @@ import type { Server } from "../server/server.js";
 
 export interface CommandStat { name: string; calls: number; usec: number; failedCalls: number; rejectedCalls: number }
 
-function statOf(server: Server, spec: CommandSpec): CommandStat {
+/** A command's INFO commandstats numbers, summed over the host and every shard's kernel. */
+export function statOf(server: Server, spec: CommandSpec): CommandStat {
   let calls = spec.calls;
   let failed = spec.failedCalls;
   let rejected = spec.rejectedCalls;

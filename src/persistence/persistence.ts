@@ -20,6 +20,7 @@ import type { Client } from "../server/client.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { setWriteGate } from "../repl/write-gate.js";
 import { updateDictResizePolicy } from "./resize-policy.js";
+import { statOf } from "../commands/stats.js";
 import { startBackgroundWrite, BackgroundSnapshot, type BackgroundJob } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
 
@@ -103,11 +104,24 @@ export class Persistence {
    * FLUSHALL with save points set saves synchronously (flushAllDataAndResetRDB), so the empty
    * dataset is on disk and rdb_changes_since_last_save is 0. Called after the command ran
    * (CommandSpec.afterCall): when the kernel ran FLUSHALL in a pipeline, the commands after
-   * it in the same read have run too, and are in this save.
+   * it in the same read have run too, and are in this save. A FLUSHALL that failed (a bad
+   * argument: Redis answers before flushing) does not save: a call after which FLUSHALL's
+   * failed_calls (commandstats, every path and shard) has grown since the last look is taken
+   * as that failure. (Calls, not failures, also count flushes the server makes itself, such as
+   * DEBUG RELOAD's.) Of a pipeline's FLUSHALLs run in one kernel call, one failure skips one.
    */
   afterFlushAll(): void {
+    const spec = this.server.table.find("flushall");
+    if (spec) {
+      const failed = statOf(this.server, spec).failedCalls;
+      // (CONFIG RESETSTAT restarts the count: then any failure since shows.)
+      const failedNow = failed > this.flushAllFailed || (failed < this.flushAllFailed && failed > 0);
+      this.flushAllFailed = failed;
+      if (failedNow) return;
+    }
     if (this.saveRules().length > 0) this.saveSync();
   }
+  private flushAllFailed = 0;
 
   private saved(dirtyAt: number): void {
     this.dirtyAtSave = dirtyAt;

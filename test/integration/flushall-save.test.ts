@@ -1,6 +1,6 @@
 // FLUSHALL with save points set saves the emptied dataset at once (Redis's
 // flushAllDataAndResetRDB), so the change counter is 0 after it; without save points it does
-// not save.
+// not save; nor does a FLUSHALL that fails.
 import { describe, it, expect } from "vitest";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -35,6 +35,25 @@ describe("FLUSHALL and save points", () => {
     await r.call("debug", "reload", "nosave");
     expect(await r.dbsize()).toBe(0);
     expect(statSync(file).size).toBeGreaterThan(0);
+    await r.config("SET", "save", "");
+  });
+
+  it("a FLUSHALL that fails (a bad argument) does not save, a later one in the same pipeline does", async () => {
+    await r.config("SET", "save", "3600 1");
+    await r.set("k", "v");
+    await expect(r.call("flushall", "foo")).rejects.toThrow("ERR syntax error");
+    expect(await changes()).toBeGreaterThan(0);
+    expect(await r.dbsize()).toBe(1);
+    const replies = await r.pipeline().call("flushall", "foo").flushall().exec();
+    expect(replies![0][0]).toBeInstanceOf(Error);
+    expect(replies![1]).toEqual([null, "OK"]);
+    expect(await changes()).toBe(0);
+    await r.set("k", "v");
+    await r.config("RESETSTAT");
+    await expect(r.call("flushall", "foo")).rejects.toThrow("ERR syntax error");
+    expect(await changes()).toBeGreaterThan(0);
+    await r.flushall();
+    expect(await changes()).toBe(0);
     await r.config("SET", "save", "");
   });
 });
