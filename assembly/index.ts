@@ -422,9 +422,24 @@ export function dbTableSize(db: i32): i32 { return dbs[db].dict.t0.length; }
 export function dbRehashTarget(db: i32): i32 { const t1 = dbs[db].dict.t1; return t1 == null ? 0 : t1.length; }
 import { dictTableStats } from "./keyspace/dict-stats";
 import { Entry as KeyEntry } from "./keyspace/entry";
+import { HashField } from "./keyspace/hash-value";
+import { lookupKeyReadNoTouch } from "./keyspace/keyspace";
 /** DEBUG HTSTATS: table 0 or 1 (rehash target) of the db's dict into dictStatsPtr() (dict-stats.ts); 0 when absent. */
 export function dbDictStats(db: i32, htidx: i32): i32 { return dictTableStats<KeyEntry>(dbs[db].dict, htidx) ? 1 : 0; }
 export { dictStatsPtr } from "./keyspace/dict-stats";
+/**
+ * DEBUG HTSTATS-KEY: table htidx of the dict holding the key's value into dictStatsPtr().
+ * -1: no such key; 0: its value has no dict here (a listpack hash, a string, or a value the
+ * host holds); 1: done; 2: the dict has no such table (not rehashing).
+ */
+export function keyDictStats(db: i32, ptr: usize, len: usize, htidx: i32, nowMs: f64): i32 {
+  setNow(<i64>nowMs);
+  const e = lookupKeyReadNoTouch(dbs[db], ptr, len);
+  if (e == null) return -1;
+  const h = e.hashVal;
+  if (h == null || !e.isHashTable) return 0;
+  return dictTableStats<HashField>(h.ht!.dict, htidx) ? 1 : 2;
+}
 /** Redis's dict_can_resize for every dict (0 enable, 1 avoid, 2 forbid): the host sets 1 while a background child runs. */
 export { setDictResizePolicy } from "./keyspace/dict";
 export function statDirty(): f64 { return <f64>dirty; }

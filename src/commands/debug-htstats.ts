@@ -1,4 +1,4 @@
-// DEBUG HTSTATS <dbid>: Redis's dictGetStats text (dict.c _dictGetStatsHt) for a db's main
+// DEBUG HTSTATS <dbid> and HTSTATS-KEY <key> (below): Redis's dictGetStats text (dict.c _dictGetStatsHt) for a db's main
 // dict, counted by the kernel over its real buckets (assembly/keyspace/dict-stats.ts), and
 // for its expires. Tests read it to see the table's size and whether it is rehashing (unit/
 // other's "Don't rehash if redis has child process").
@@ -14,7 +14,8 @@
 import type { CommandTable } from "./table.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { defineDebug } from "./debug.js";
-import { parseSafeInteger } from "./context.js";
+import { parseSafeInteger, type CommandContext } from "./context.js";
+import { OBJ_SET, OBJ_ZSET, ENC_HT, ENC_SKIPLIST } from "../types/value.js";
 
 const VECTLEN = 50;
 
@@ -53,6 +54,11 @@ export function formatTableStats(htidx: number, s: TableStats): string {
 
 function kernelTableStats(k: Kernel, db: number, htidx: number): TableStats | null {
   if (!k.x.dbDictStats(db, htidx)) return null;
+  return readStats(k);
+}
+
+/** The numbers the kernel's last dict-stats call left at dictStatsPtr(). */
+function readStats(k: Kernel): TableStats {
   const p = k.x.dictStatsPtr();
   const v = new Uint32Array(k.mem.buffer, k.mem.byteOffset + p, 5 + VECTLEN).slice();
   return { size: v[0], used: v[1], slots: v[2], maxChain: v[3], totalChain: v[4], clvector: Array.from(v.subarray(5)) };
@@ -73,7 +79,42 @@ function expiresText(k: Kernel, db: number): string {
     " (kept in an open-addressing index shared by every db: no buckets or chains)\n";
 }
 
+const NOT_A_DICT = "The value stored at the specified key is not represented using an hash table";
+
+/**
+ * DEBUG HTSTATS-KEY <key>: dictGetStats of the dict holding the key's value. A hash in the
+ * hashtable encoding is a kernel Dict (assembly/keyspace/hash-value.ts), so its real buckets
+ * are printed. A set, sorted set, list or stream is held by the host (src/types/): a set or
+ * sorted set in the hashtable / skiplist encoding has no Redis dict behind it (a Map and an
+ * array), so it gets an error that says so instead of numbers of a table that does not exist.
+ */
+function htstatsKey(ctx: CommandContext): void {
+  const { server, client, argv, reply } = ctx;
+  const key = argv[2];
+  const k = server.router.shardOf(key).kernel;
+  const p = k.x.alloc(Math.max(key.length, 1));
+  k.mem.set(key, p);
+  let text = "";
+  let found = k.x.keyDictStats(client.db, p, key.length, 0, server.now());
+  if (found === 1) {
+    text = formatTableStats(0, readStats(k));
+    if (k.x.keyDictStats(client.db, p, key.length, 1, server.now()) === 1) text += formatTableStats(1, readStats(k));
+  }
+  const handle = found === 0 ? k.x.keyHandle(client.db, p, key.length, server.now()) : 0;
+  k.x.free(p);
+  if (found === -1) return reply.error("no such key");
+  if (found === 1) return reply.verbatim(text, "txt");
+  const v = handle > 0 ? server.types.registry.peek(handle) : undefined;
+  const enc = v?.encoding();
+  if ((v?.type === OBJ_SET && enc === ENC_HT) || (v?.type === OBJ_ZSET && enc === ENC_SKIPLIST)) {
+    return reply.error(`The ${v.type === OBJ_SET ? "set" : "sorted set"} at the specified key is held by LatticeKV's host ` +
+      "in a Map and an array, not in a Redis dict: there are no hash table stats to show");
+  }
+  reply.error(NOT_A_DICT);
+}
+
 export function registerHtstatsDebug(_t: CommandTable): void {
+  defineDebug("htstats-key", 3, htstatsKey);
   defineDebug("htstats", 3, ({ server, argv, reply }) => {
     const dbid = parseSafeInteger(argv[2]);
     if (dbid === null) return reply.error("value is not an integer or out of range");

@@ -124,6 +124,8 @@ export interface KernelExports {
   /** DEBUG HTSTATS: 1 when the db's dict has table `htidx` (0 main, 1 rehash target), its numbers at dictStatsPtr(). */
   dbDictStats(db: number, htidx: number): number;
   dictStatsPtr(): number;
+  /** DEBUG HTSTATS-KEY: -1 no key, 0 no dict, 1 table `htidx` at dictStatsPtr(), 2 no such table. */
+  keyDictStats(db: number, ptr: number, len: number, htidx: number, nowMs: number): number;
   /** Redis's dict_can_resize: 0 enable, 1 avoid (a background child runs), 2 forbid. */
   setDictResizePolicy(policy: number): void;
   statDirty(): number;

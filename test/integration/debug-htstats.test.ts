@@ -3,7 +3,8 @@
 // policy while a background job's child process runs (src/persistence/resize-policy.ts,
 // assembly/keyspace/dict.ts): no growth until the table is 5 times over-full, then growth
 // and rehashing again; everything back to normal once the child is gone. With several shards
-// each shard's dict is printed under its own "[Shard N]" line.
+// each shard's dict is printed under its own "[Shard N]" line. DEBUG HTSTATS-KEY prints a
+// hashtable-encoded hash's dict.
 import { describe, it, expect } from "vitest";
 import type Redis from "ioredis";
 import { readdirSync, readFileSync } from "node:fs";
@@ -97,6 +98,31 @@ describe("DEBUG HTSTATS", { timeout: 60_000 }, () => {
     }
     await r.set("ttl-key", "v", "EX", 100);
     expect(await htstats(6)).toContain("[Expires HT]\nHash table 0 stats (main hash table):\n number of elements: 1\n");
+    await r.flushdb();
+    await r.select(0);
+  });
+
+  it("HTSTATS-KEY prints a hashtable-encoded hash's real dict, and Redis's errors otherwise", async () => {
+    await r.select(7);
+    await r.config("set", "hash-max-listpack-entries", "0");
+    await r.hset("h", "a", "1");
+    expect(await r.call("debug", "htstats-key", "h")).toBe("Hash table 0 stats (main hash table):\n table size: 4\n" +
+      " number of elements: 1\n different slots: 1\n max chain length: 1\n avg chain length (counted): 1.00\n" +
+      " avg chain length (computed): 1.00\n Chain length distribution:\n   0: 3 (75.00%)\n   1: 1 (25.00%)\n");
+    for (let i = 0; i < 100; i++) await r.hset("h", `f${i}`, "v");
+    const big = tables("[Dictionary HT]\n" + String(await r.call("debug", "htstats-key", "h")) + "[Expires HT]\n")[0];
+    expect(big.used).toBe(101);
+    expect(Math.max(big.t0, big.t1)).toBeGreaterThanOrEqual(128);
+    await r.config("set", "hash-max-listpack-entries", "128");
+    await r.hset("small", "a", "1");
+    await r.set("str", "v");
+    await r.sadd("ints", "1", "2");
+    const notDict = "ERR The value stored at the specified key is not represented using an hash table";
+    for (const k of ["small", "str", "ints"]) await expect(r.call("debug", "htstats-key", k), k).rejects.toThrow(notDict);
+    await expect(r.call("debug", "htstats-key", "nokey")).rejects.toThrow("ERR no such key");
+    // A hashtable-encoded set is a host Map and array: no dict numbers to show, and it says so.
+    await r.sadd("members", "a", "b");
+    await expect(r.call("debug", "htstats-key", "members")).rejects.toThrow("not in a Redis dict");
     await r.flushdb();
     await r.select(0);
   });
