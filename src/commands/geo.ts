@@ -91,9 +91,23 @@ function decode(longRange: Range, latRange: Range, hash: HashBits): Area | null 
   };
 }
 
+const TWO_63 = 2 ** 63;
+const INT64_INDEFINITE = 0x8000000000000000n;
+
+/**
+ * The score as C's (uint64_t) cast turns it into geohash bits on x86-64 (cvttsd2si, and
+ * bit 63 flipped for 2^63 and above): any score of a sorted set may be read as a geo point,
+ * also a negative, fractional, huge or infinite one (ZINCRBY -inf), which BigInt refused.
+ */
+function scoreBits(score: number): bigint {
+  if (score < TWO_63) return score >= -TWO_63 ? BigInt.asUintN(64, BigInt(Math.trunc(score))) : INT64_INDEFINITE;
+  const above = score - TWO_63;
+  return above < TWO_63 ? BigInt(Math.trunc(above)) + INT64_INDEFINITE : 0n;
+}
+
 /** decodeGeohash of a score: [longitude, latitude] of the box centre, clamped. */
 function decodeScore(score: number): [number, number] | null {
-  const area = decode(LONG_RANGE, LAT_RANGE, { bits: BigInt(Math.trunc(score)), step: GEO_STEP_MAX });
+  const area = decode(LONG_RANGE, LAT_RANGE, { bits: scoreBits(score), step: GEO_STEP_MAX });
   if (!area) return null;
   let x = (area.longitude.min + area.longitude.max) / 2;
   if (x > GEO_LONG_MAX) x = GEO_LONG_MAX;
