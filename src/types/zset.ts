@@ -263,8 +263,21 @@ export class ZSetValue implements HostValue {
     return x !== this.header && scoreGteMin(x.score, r) ? x : null;
   }
 
+  // The lex commands assume every member has the same score. When scores differ the order
+  // is not the members' lex order and Redis's answer is whatever its walk gives: a listpack
+  // is walked from one end (zzlFirstInLexRange, zzlLastInLexRange), a skiplist is descended
+  // (zslFirstInLexRange...). Both walks are kept, so a listpack-encoded set answers as
+  // Redis's does (a skiplist's answer depends on its random levels, in Redis too).
+
+  /** zzlFirstInLexRange / zslFirstInLexRange: where a lex walk forward starts. */
   firstInLexRange(r: LexRange): ZNode | null {
     if (!this.isInLexRange(r)) return null;
+    if (this.enc === "listpack") {
+      for (let n = this.header.forward[0]; n; n = n.next()) {
+        if (lexGteMin(n.ele, r)) return lexLteMax(n.ele, r) ? n : null;
+      }
+      return null;
+    }
     let x = this.header;
     for (let i = this.level - 1; i >= 0; i--) {
       let f: ZNode | null;
@@ -274,8 +287,15 @@ export class ZSetValue implements HostValue {
     return n && lexLteMax(n.ele, r) ? n : null;
   }
 
+  /** zzlLastInLexRange / zslLastInLexRange: where a lex walk backward starts. */
   lastInLexRange(r: LexRange): ZNode | null {
     if (!this.isInLexRange(r)) return null;
+    if (this.enc === "listpack") {
+      for (let n = this.tail; n; n = n.backward) {
+        if (lexLteMax(n.ele, r)) return lexGteMin(n.ele, r) ? n : null;
+      }
+      return null;
+    }
     let x = this.header;
     for (let i = this.level - 1; i >= 0; i--) {
       let f: ZNode | null;
@@ -291,11 +311,21 @@ export class ZSetValue implements HostValue {
     return this.rankOf(this.lastInRange(r)!) - this.rankOf(a) + 1;
   }
 
-  /** Number of members in a lex range (ZLEXCOUNT), O(log n). */
+  /**
+   * Number of members in a lex range (ZLEXCOUNT): a listpack counts forward from the first
+   * while members stay at or below max; a skiplist subtracts ranks, O(log n), and counts to
+   * the end when a backward descent finds no last member (possible only with mixed scores).
+   */
   countInLexRange(r: LexRange): number {
     const a = this.firstInLexRange(r);
     if (!a) return 0;
-    return this.rankOf(this.lastInLexRange(r)!) - this.rankOf(a) + 1;
+    if (this.enc === "listpack") {
+      let n = 0;
+      for (let x: ZNode | null = a; x && lexLteMax(x.ele, r); x = x.next()) n++;
+      return n;
+    }
+    const last = this.lastInLexRange(r);
+    return (last ? this.rankOf(last) + 1 : this.size) - this.rankOf(a);
   }
 
   /** Nodes from rank start to end inclusive (0-based, already clamped), ascending. */
