@@ -91,6 +91,10 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
   const set = t === OBJ_SET ? types.lookupRead<SetValue>(db, argv[1], OBJ_SET) : null;
   const zset = t === OBJ_ZSET ? types.lookupRead<ZSetValue>(db, argv[1], OBJ_ZSET) : null;
 
+  // Redis converts a listpack sorted set to a skiplist for SORT, for good (sort.c: "Destructively
+  // convert encoded sorted sets for SORT"): OBJECT ENCODING says skiplist afterwards.
+  if (zset) zset.enc = "skiplist";
+
   // A set has no order of its own: with STORE, or for a script, sort it anyway so the
   // result is deterministic (replicas and AOF see the same thing).
   if (dontsort && set && (storekey || scriptCaller(ctx.server) === ctx.client)) {
