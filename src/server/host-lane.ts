@@ -16,6 +16,7 @@
 // Server.run keeps (calls, failed calls, error counts, usec and the latency histogram,
 // slowlog and latency monitor, total commands). Anything else goes through dispatch.
 // The global `performance` is a getter (node's lazy bootstrap): a module binding is a plain load.
+import { commandFault } from "./command-fault.js";
 import { performance } from "node:perf_hooks";
 import type { Client } from "./client.js";
 import type { Server } from "./server.js";
@@ -94,8 +95,11 @@ export function runInLane(server: Server, client: Client, argv: Buffer[], nowMs:
   client.currentArgvBytes = argvBytes;
   const types = server.types;
   types.commandNow = nowMs;
+  const pendingBefore = reply.pending;
   try {
     spec.handler!(ctx);
+  } catch (e) {
+    commandFault(client, spec, pendingBefore, e);
   } finally {
     types.commandNow = -1;
   }

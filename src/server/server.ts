@@ -1,6 +1,7 @@
 // Server: the listening socket, the clients, the shards, the command table, and
 // dispatch of the commands the kernel hands back.
 // The global `performance` is a getter (node's lazy bootstrap): a module binding is a plain load.
+import { commandFault } from "./command-fault.js";
 import { performance } from "node:perf_hooks";
 import net from "node:net";
 import { Client } from "./client.js";
@@ -469,6 +470,7 @@ export class Server {
     monitorBefore(this, client, spec, argv);
     const tracking = trackingOf(this);
     tracking.commandBegin(client, spec, argv);
+    const pendingBefore = reply.pending;
     try {
       if (spec.handler) {
         const ctx: CommandContext = { server: this, client, argv, reply, spec };
@@ -476,7 +478,6 @@ export class Server {
         for (const a of argv) argvBytes += a.length;
         client.currentArgvBytes = argvBytes;
         spec.handler(ctx);
-        client.currentArgvBytes = 0;
       } else {
         // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel
         // of the shard(s) its keys belong to, under the name the kernel knows it by.
@@ -484,7 +485,10 @@ export class Server {
         const kargv = this.kernelRenamed && this.table.renamed.has(top) ? [Buffer.from(top.name), ...argv.slice(1)] : argv;
         this.router.execute(client, top, kargv);
       }
+    } catch (e) {
+      commandFault(client, spec, pendingBefore, e);
     } finally {
+      client.currentArgvBytes = 0;
       tracking.commandEnd(client, spec);
     }
     monitorAfter(this, client, spec, argv);
