@@ -1,0 +1,205 @@
+// Random command streams for side-by-side runs against redis-server (differential testing).
+//
+// A seeded generator draws commands of the string, key, hash, list, set and sorted-set
+// families over a handful of keys, so keys change type under each other (WRONGTYPE paths),
+// with arguments drawn from small pools that mix valid values with the malformed ones
+// Redis has error strings for (non-integers, non-floats, NaN, bad ranges, unknown flags).
+// Only commands whose reply Redis defines exactly are drawn: no randomness (SPOP,
+// SRANDMEMBER...), no clock (TTL), no server state (INFO). A reply Redis gives in an
+// unspecified order (a hashtable set's members) is compared sorted: see `unordered`.
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Rng = () => number;
+const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const maybe = (r: Rng, p: number) => r() < p;
+
+// One hash tag: multi-key commands stay in one slot, whatever the shard count.
+const KEYS = ["{d}k0", "{d}k1", "{d}k2", "{d}k3", "{d}k4", "{d}k5"];
+const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5"];
+const MEMBERS = ["a", "b", "c", "1", "2", "10", "-3", "3.5", "dd", ""];
+const VALUES = ["", "1", "10", "-5", "abc", "3.0", "1e3", "0x10", "9223372036854775807", "-9223372036854775808", " 1", "x".repeat(70), "4.5"];
+// Hash values stay short: a value over hash-max-listpack-value (64) makes the hash a
+// hashtable, whose field order Redis leaves unspecified (a listpack keeps insertion order).
+const HASH_VALUES = VALUES.filter((v) => v.length <= 64);
+const INTS = ["0", "1", "-1", "2", "3", "5", "-100", "100", "abc", "9223372036854775807", "1.5", ""];
+const FLOATS = ["0", "1.5", "-2", "1e3", "inf", "-inf", "abc", "3.0e-2", "nan", "0x10", "5"];
+const SCORES = ["0", "1", "-2.5", "+inf", "-inf", "1e3", "3.0", "7", "abc", "nan", "2"];
+const SCORE_RANGES = ["-inf", "+inf", "(1", "2", "(2.5", "0", "abc", "1e3", "((1"];
+const LEX_RANGES = ["-", "+", "[a", "(b", "[c", "(", "c", "[10"];
+const INDEXES = ["0", "1", "-1", "2", "-2", "5", "-100", "100", "abc"];
+
+const key = (r: Rng) => pick(r, KEYS);
+const member = (r: Rng) => pick(r, MEMBERS);
+const some = (r: Rng, n: number, f: (r: Rng) => string[]) => {
+  const out: string[] = [];
+  const k = 1 + Math.floor(r() * n);
+  for (let i = 0; i < k; i++) out.push(...f(r));
+  return out;
+};
+const flags = (r: Rng, options: string[][]) => {
+  const out: string[] = [];
+  for (const group of options) if (maybe(r, 0.3)) out.push(pick(r, group));
+  return out;
+};
+
+type Gen = (r: Rng) => string[];
+const GENERATORS: [number, Gen][] = [
+  // Strings.
+  [4, (r) => ["SET", key(r), pick(r, VALUES), ...flags(r, [["NX", "XX"], ["GET"], ["KEEPTTL", "EX", "PX"]]).flatMap((f) => f === "EX" || f === "PX" ? [f, pick(r, ["1000", "0", "-1", "abc"])] : [f])]],
+  [3, (r) => ["GET", key(r)]],
+  [2, (r) => ["APPEND", key(r), pick(r, VALUES)]],
+  [2, (r) => ["INCR", key(r)]],
+  [2, (r) => ["INCRBY", key(r), pick(r, INTS)]],
+  [1, (r) => ["DECRBY", key(r), pick(r, INTS)]],
+  [2, (r) => ["INCRBYFLOAT", key(r), pick(r, FLOATS)]],
+  [1, (r) => ["STRLEN", key(r)]],
+  [1, (r) => ["GETRANGE", key(r), pick(r, INDEXES), pick(r, INDEXES)]],
+  [1, (r) => ["SETRANGE", key(r), pick(r, ["0", "1", "5", "-1", "abc"]), pick(r, VALUES)]],
+  [1, (r) => ["GETDEL", key(r)]],
+  [1, (r) => ["GETSET", key(r), pick(r, VALUES)]],
+  [1, (r) => ["MGET", key(r), key(r), key(r)]],
+  [1, (r) => ["MSET", ...some(r, 2, (r) => [key(r), pick(r, VALUES)])]],
+  [1, (r) => ["MSETNX", ...some(r, 2, (r) => [key(r), pick(r, VALUES)])]],
+  [1, (r) => ["SETNX", key(r), pick(r, VALUES)]],
+  [1, (r) => ["LCS", key(r), key(r), ...flags(r, [["LEN", "IDX"], ["WITHMATCHLEN"]])]],
+  // Keys.
+  [2, (r) => ["DEL", key(r), ...(maybe(r, 0.3) ? [key(r)] : [])]],
+  [2, (r) => ["EXISTS", key(r), key(r)]],
+  [2, (r) => ["TYPE", key(r)]],
+  [1, (r) => ["RENAME", key(r), key(r)]],
+  [1, (r) => ["RENAMENX", key(r), key(r)]],
+  [1, (r) => ["COPY", key(r), key(r), ...flags(r, [["REPLACE"]])]],
+  [1, (r) => ["PERSIST", key(r)]],
+  [1, (r) => ["EXPIRE", key(r), pick(r, ["1000", "2000", "abc", "9223372036854775807"]), ...flags(r, [["NX", "XX", "GT", "LT"]])]],
+  [2, (r) => ["OBJECT", "ENCODING", key(r)]],
+  [1, (r) => ["SORT", key(r), ...flags(r, [["ALPHA"], ["DESC"], ["LIMIT"]]).flatMap((f) => f === "LIMIT" ? ["LIMIT", "0", pick(r, ["2", "-1", "abc"])] : [f])]],
+  // Hashes.
+  [4, (r) => ["HSET", key(r), ...some(r, 3, (r) => [pick(r, FIELDS), pick(r, HASH_VALUES)])]],
+  [2, (r) => ["HGET", key(r), pick(r, FIELDS)]],
+  [2, (r) => ["HDEL", key(r), pick(r, FIELDS), pick(r, FIELDS)]],
+  [1, (r) => ["HLEN", key(r)]],
+  [2, (r) => ["HINCRBY", key(r), pick(r, FIELDS), pick(r, INTS)]],
+  [2, (r) => ["HINCRBYFLOAT", key(r), pick(r, FIELDS), pick(r, FLOATS)]],
+  [1, (r) => ["HMGET", key(r), pick(r, FIELDS), pick(r, FIELDS)]],
+  [1, (r) => ["HEXISTS", key(r), pick(r, FIELDS)]],
+  [1, (r) => ["HSTRLEN", key(r), pick(r, FIELDS)]],
+  [1, (r) => ["HSETNX", key(r), pick(r, FIELDS), pick(r, HASH_VALUES)]],
+  [2, (r) => ["HGETALL", key(r)]],
+  [1, (r) => ["HKEYS", key(r)]],
+  [1, (r) => ["HVALS", key(r)]],
+  // Lists.
+  [3, (r) => [pick(r, ["LPUSH", "RPUSH"]), key(r), ...some(r, 3, (r) => [member(r)])]],
+  [1, (r) => [pick(r, ["LPUSHX", "RPUSHX"]), key(r), member(r)]],
+  [2, (r) => [pick(r, ["LPOP", "RPOP"]), key(r), ...(maybe(r, 0.4) ? [pick(r, INTS)] : [])]],
+  [3, (r) => ["LRANGE", key(r), pick(r, INDEXES), pick(r, INDEXES)]],
+  [1, (r) => ["LINDEX", key(r), pick(r, INDEXES)]],
+  [1, (r) => ["LSET", key(r), pick(r, INDEXES), member(r)]],
+  [1, (r) => ["LINSERT", key(r), pick(r, ["BEFORE", "AFTER", "MIDDLE"]), member(r), member(r)]],
+  [1, (r) => ["LREM", key(r), pick(r, INDEXES), member(r)]],
+  [1, (r) => ["LTRIM", key(r), pick(r, INDEXES), pick(r, INDEXES)]],
+  [1, (r) => ["LLEN", key(r)]],
+  [1, (r) => ["LPOS", key(r), member(r), ...flags(r, [["RANK"], ["COUNT"], ["MAXLEN"]]).flatMap((f) => [f, pick(r, INDEXES)])]],
+  [1, (r) => ["LMOVE", key(r), key(r), pick(r, ["LEFT", "RIGHT"]), pick(r, ["LEFT", "RIGHT", "UP"])]],
+  [1, (r) => ["RPOPLPUSH", key(r), key(r)]],
+  // Sets.
+  [3, (r) => ["SADD", key(r), ...some(r, 3, (r) => [member(r)])]],
+  [2, (r) => ["SREM", key(r), member(r), member(r)]],
+  [1, (r) => ["SCARD", key(r)]],
+  [1, (r) => ["SISMEMBER", key(r), member(r)]],
+  [1, (r) => ["SMISMEMBER", key(r), member(r), member(r)]],
+  [2, (r) => ["SMEMBERS", key(r)]],
+  [2, (r) => [pick(r, ["SINTER", "SUNION", "SDIFF"]), key(r), key(r)]],
+  [1, (r) => [pick(r, ["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), key(r), key(r), key(r)]],
+  [1, (r) => ["SMOVE", key(r), key(r), member(r)]],
+  [1, (r) => ["SINTERCARD", pick(r, ["2", "0", "abc", "3"]), key(r), key(r), ...flags(r, [["LIMIT"]]).flatMap((f) => [f, pick(r, INTS)])]],
+  // Sorted sets.
+  [4, (r) => ["ZADD", key(r), ...flags(r, [["NX", "XX"], ["GT", "LT"], ["CH"], ["INCR"]]), ...some(r, 2, (r) => [pick(r, SCORES), member(r)])]],
+  [2, (r) => ["ZSCORE", key(r), member(r)]],
+  [1, (r) => ["ZINCRBY", key(r), pick(r, SCORES), member(r)]],
+  [2, (r) => ["ZRANGE", key(r), pick(r, INDEXES), pick(r, INDEXES), ...flags(r, [["REV"], ["WITHSCORES"]])]],
+  [2, (r) => ["ZRANGE", key(r), pick(r, SCORE_RANGES), pick(r, SCORE_RANGES), "BYSCORE", ...flags(r, [["REV"], ["WITHSCORES"], ["LIMIT"]]).flatMap((f) => f === "LIMIT" ? ["LIMIT", pick(r, ["0", "1", "-1"]), pick(r, ["2", "-1", "0"])] : [f])]],
+  [1, (r) => ["ZRANGE", key(r), pick(r, LEX_RANGES), pick(r, LEX_RANGES), "BYLEX", ...flags(r, [["REV"], ["LIMIT"]]).flatMap((f) => f === "LIMIT" ? ["LIMIT", "0", pick(r, ["2", "-1"])] : [f])]],
+  [1, (r) => [pick(r, ["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]), key(r), pick(r, SCORE_RANGES), pick(r, SCORE_RANGES), ...flags(r, [["WITHSCORES"]])]],
+  [1, (r) => [pick(r, ["ZRANK", "ZREVRANK"]), key(r), member(r)]],
+  [2, (r) => ["ZREM", key(r), member(r), member(r)]],
+  [1, (r) => ["ZCARD", key(r)]],
+  [1, (r) => ["ZCOUNT", key(r), pick(r, SCORE_RANGES), pick(r, SCORE_RANGES)]],
+  [1, (r) => ["ZLEXCOUNT", key(r), pick(r, LEX_RANGES), pick(r, LEX_RANGES)]],
+  [1, (r) => [pick(r, ["ZPOPMIN", "ZPOPMAX"]), key(r), ...(maybe(r, 0.4) ? [pick(r, INTS)] : [])]],
+  [1, (r) => [pick(r, ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]), key(r), "2", key(r), key(r), ...flags(r, [["WEIGHTS"], ["AGGREGATE"]]).flatMap((f) => f === "WEIGHTS" ? ["WEIGHTS", pick(r, FLOATS), pick(r, FLOATS)] : ["AGGREGATE", pick(r, ["SUM", "MIN", "MAX", "AVG"])])]],
+  [1, (r) => [pick(r, ["ZUNION", "ZINTER", "ZDIFF"]), "2", key(r), key(r), ...flags(r, [["WITHSCORES"]])]],
+  [1, (r) => ["ZMSCORE", key(r), member(r), member(r)]],
+  [1, (r) => ["ZREMRANGEBYRANK", key(r), pick(r, INDEXES), pick(r, INDEXES)]],
+  [1, (r) => ["ZREMRANGEBYSCORE", key(r), pick(r, SCORE_RANGES), pick(r, SCORE_RANGES)]],
+  [1, (r) => ["ZREMRANGEBYLEX", key(r), pick(r, LEX_RANGES), pick(r, LEX_RANGES)]],
+  [1, (r) => ["ZRANGESTORE", key(r), key(r), pick(r, INDEXES), pick(r, INDEXES)]],
+  // Bitmaps.
+  [2, (r) => ["SETBIT", key(r), pick(r, ["0", "7", "8", "100", "-1", "abc", "4294967296"]), pick(r, ["0", "1", "2"])]],
+  [1, (r) => ["GETBIT", key(r), pick(r, ["0", "7", "100", "-1"])]],
+  [1, (r) => ["BITCOUNT", key(r), ...(maybe(r, 0.5) ? [pick(r, INDEXES), pick(r, INDEXES), ...flags(r, [["BYTE", "BIT", "WORD"]])] : [])]],
+  [1, (r) => ["BITPOS", key(r), pick(r, ["0", "1", "2"]), ...(maybe(r, 0.5) ? [pick(r, INDEXES), ...(maybe(r, 0.5) ? [pick(r, INDEXES), ...flags(r, [["BYTE", "BIT"]])] : [])] : [])]],
+  [1, (r) => ["BITOP", pick(r, ["AND", "OR", "XOR", "NOT", "NAND"]), key(r), key(r), ...(maybe(r, 0.5) ? [key(r)] : [])]],
+  [1, (r) => ["BITFIELD", key(r), ...some(r, 2, (r) => maybe(r, 0.5)
+    ? ["GET", pick(r, ["u8", "i5", "u63", "i64", "u64", "x3"]), pick(r, ["0", "#1", "13", "-1"])]
+    : [pick(r, ["SET", "INCRBY"]), pick(r, ["u8", "i5", "u2"]), pick(r, ["0", "#2", "7"]), pick(r, INTS)])]],
+  // HyperLogLog.
+  [1, (r) => ["PFADD", key(r), ...some(r, 3, (r) => [member(r)])]],
+  [1, (r) => ["PFCOUNT", key(r), ...(maybe(r, 0.3) ? [key(r)] : [])]],
+  [1, (r) => ["PFMERGE", key(r), key(r)]],
+  // Geo (a geo set is a sorted set).
+  [1, (r) => ["GEOADD", key(r), ...flags(r, [["NX", "XX"], ["CH"]]), ...some(r, 2, (r) => [pick(r, ["13.361389", "15.087269", "-200", "0", "179.9"]), pick(r, ["38.115556", "37.502669", "86", "0", "-85.05"]), member(r)])]],
+  [1, (r) => ["GEODIST", key(r), member(r), member(r), ...flags(r, [["m", "km", "mi", "ft", "yd"]])]],
+  [1, (r) => ["GEOPOS", key(r), member(r), member(r)]],
+  [1, (r) => ["GEOHASH", key(r), member(r)]],
+  [1, (r) => ["GEOSEARCH", key(r), "FROMLONLAT", "15", "37", "BYRADIUS", pick(r, ["200", "1000", "-1"]), "km", ...flags(r, [["ASC", "DESC"], ["WITHDIST"], ["WITHCOORD"]])]],
+  // Streams, with explicit IDs (generated ones carry the clock).
+  [2, (r) => ["XADD", key(r), ...flags(r, [["NOMKSTREAM"]]), pick(r, ["1-1", "2-0", "5-5", "0-1", "3", "abc", "1-*"]), ...some(r, 2, (r) => [pick(r, FIELDS), pick(r, HASH_VALUES)])]],
+  [1, (r) => ["XLEN", key(r)]],
+  [1, (r) => [pick(r, ["XRANGE", "XREVRANGE"]), key(r), pick(r, ["-", "+", "1", "2-0", "(1-1", "abc"]), pick(r, ["-", "+", "5", "3-0", "(5-5"]), ...(maybe(r, 0.3) ? ["COUNT", pick(r, INTS)] : [])]],
+  [1, (r) => ["XDEL", key(r), pick(r, ["1-1", "2-0", "5-5", "9-9"])]],
+  [1, (r) => ["XTRIM", key(r), pick(r, ["MAXLEN", "MINID"]), ...flags(r, [["=", "~"]]), pick(r, ["0", "1", "2-0", "abc"])]],
+  // Keyspace.
+  [1, (r) => ["KEYS", pick(r, ["*", "{d}k[0-2]", "*3", "{d}k?"])]],
+  [1, () => ["DBSIZE"]],
+  // Transactions: a short MULTI block (its queued replies and EXEC's reply are compared).
+  [1, (r) => ["MULTI"]],
+  [1, () => ["EXEC"]],
+  [1, () => ["DISCARD"]],
+  // Scripts: redis.call's replies and errors converted both ways.
+  [1, (r) => ["EVAL", pick(r, [
+    "return redis.call('GET', KEYS[1])",
+    "return redis.pcall('INCR', KEYS[1])",
+    "return {redis.call('TYPE', KEYS[1])['ok'], redis.call('EXISTS', KEYS[1])}",
+    "return redis.call('HGETALL', KEYS[1])",
+    "return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')",
+    "local v = redis.call('LRANGE', KEYS[1], 0, -1) return #v",
+    "return redis.call('SET', KEYS[1], ARGV[1])",
+    "return tonumber(ARGV[1])",
+  ]), "1", key(r), pick(r, VALUES)]],
+];
+
+const TOTAL = GENERATORS.reduce((n, [w]) => n + w, 0);
+
+/** The next command of the stream. */
+export function nextCommand(r: Rng): string[] {
+  let x = r() * TOTAL;
+  for (const [w, g] of GENERATORS) {
+    x -= w;
+    if (x < 0) return g(r);
+  }
+  return GENERATORS[GENERATORS.length - 1][1](r);
+}
+
+/** Commands whose array reply Redis orders by its hashtable: compared as sorted multisets. */
+export const unordered = new Set(["SMEMBERS", "SINTER", "SUNION", "SDIFF", "KEYS"]);

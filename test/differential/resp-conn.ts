@@ -1,0 +1,81 @@
+// A raw RESP2 connection for side-by-side runs: one command out, its reply back as the
+// exact bytes the server sent, so replies of two servers compare byte for byte (types,
+// error texts, float formatting), not as a client library decodes them.
+import net from "node:net";
+
+/** Where the reply starting at `pos` ends, or -1 if buf does not hold all of it yet. */
+export function replyEnd(buf: Buffer, pos: number): number {
+  if (pos >= buf.length) return -1;
+  const eol = buf.indexOf("\r\n", pos);
+  if (eol < 0) return -1;
+  const type = buf[pos];
+  const n = Number(buf.toString("latin1", pos + 1, eol));
+  switch (type) {
+    case 0x2b: case 0x2d: case 0x3a: // + - :
+      return eol + 2;
+    case 0x24: // $
+      if (n < 0) return eol + 2;
+      return eol + 2 + n + 2 <= buf.length ? eol + 2 + n + 2 : -1;
+    case 0x2a: { // *
+      let p = eol + 2;
+      for (let i = 0; i < n; i++) {
+        p = replyEnd(buf, p);
+        if (p < 0) return -1;
+      }
+      return p;
+    }
+  }
+  throw new Error(`unexpected reply byte ${type} at ${pos}`);
+}
+
+export class RespConn {
+  private buf = Buffer.alloc(0);
+  private waiting: (() => void) | null = null;
+  private closed = false;
+  private constructor(private readonly sock: net.Socket) {
+    sock.on("data", (d) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      this.waiting?.();
+    });
+    sock.on("close", () => {
+      this.closed = true;
+      this.waiting?.();
+    });
+  }
+
+  static open(port: number): Promise<RespConn> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(port, "127.0.0.1", () => resolve(new RespConn(s)));
+      s.once("error", reject);
+    });
+  }
+
+  /**
+   * Sends argv and returns its reply's bytes (as a latin1 string); "(closed)" when the
+   * server closed the connection, "(no reply)" after timeoutMs without a whole reply.
+   */
+  async call(argv: string[], timeoutMs = 10_000): Promise<string> {
+    let out = `*${argv.length}\r\n`;
+    for (const a of argv) out += `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`;
+    this.sock.write(Buffer.from(out, "latin1"));
+    for (;;) {
+      const end = replyEnd(this.buf, 0);
+      if (end >= 0) {
+        const reply = this.buf.toString("latin1", 0, end);
+        this.buf = this.buf.subarray(end);
+        return reply;
+      }
+      if (this.closed) return "(closed)";
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await new Promise<boolean>((r) => {
+        this.waiting = () => r(false);
+        timer = setTimeout(() => r(true), timeoutMs);
+      });
+      clearTimeout(timer);
+      this.waiting = null;
+      if (timedOut) return "(no reply)";
+    }
+  }
+
+  close(): void { this.sock.destroy(); }
+}
