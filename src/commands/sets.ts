@@ -118,7 +118,7 @@ function spop(ctx: CommandContext): void {
   const set = writeSet(ctx, 1);
   if (!set) return ctx.reply.nullBulk();
   const m = set.pop();
-  types.propagate(db, [Buffer.from("SREM"), ctx.argv[1], bytes(m)]);
+  types.propagateBuilt(db, () => [Buffer.from("SREM"), ctx.argv[1], bytes(m)]);
   ctx.reply.bulkBinary(m);
   types.deleteIfEmpty(db, ctx.argv[1], set);
 }

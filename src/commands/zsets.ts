@@ -598,7 +598,7 @@ export function genericZpop(ctx: CommandContext, keys: Buffer[], where: number, 
     r.double(score);
   }
   types.deleteIfEmpty(db, key, z);
-  types.propagate(db, [Buffer.from(where === ZSET_MAX ? "ZPOPMAX" : "ZPOPMIN"), key, Buffer.from(String(rangelen))]);
+  types.propagateBuilt(db, () => [Buffer.from(where === ZSET_MAX ? "ZPOPMAX" : "ZPOPMIN"), key, Buffer.from(String(rangelen))]);
   return key;
 }
 

@@ -23,12 +23,13 @@ function setup(n: number) {
     shards.push(s);
   }
   const shardOf = (key: Uint8Array) => shards.find((s) => keySlot(key) >= s.slotLow && keySlot(key) <= s.slotHigh)!;
-  const ks = new HostKeyspace(shards, shardOf, () => now, new EffectBus(shards));
+  const bus = new EffectBus(shards);
+  const ks = new HostKeyspace(shards, shardOf, () => now, bus);
   const run = (...argv: string[]) => {
     const key = argv[0] === "OBJECT" ? argv[2] : argv[1];
     return Buffer.from(shardOf(b(key)).call(argv.map(b), 0, now)).toString("latin1");
   };
-  return { ks, run, shards, advance: (ms: number) => (now += ms) };
+  return { ks, run, shards, bus, advance: (ms: number) => (now += ms) };
 }
 
 for (const n of [1, 4]) {
@@ -52,6 +53,24 @@ for (const n of [1, 4]) {
       expect(t.ks.lookupRead(0, b("l"), OBJ_LIST)).not.toBeNull();
       t.ks.commandNow = -1;
       expect(t.ks.lookupRead(0, b("l"), OBJ_LIST)).toBeNull();
+    });
+
+    it("counts every propagated write and builds a lazily made argv only for a listening consumer", () => {
+      let built = 0;
+      const seen: string[] = [];
+      const build = () => { built++; return [b("SREM"), b("s"), b("m")]; };
+      t.ks.propagateBuilt(0, build);
+      expect(built).toBe(0);
+      expect(t.ks.dirty).toBe(1);
+      const sub = t.bus.subscribe({ onEffect: (e) => { if (e.argv) seen.push(e.argv.map((x) => x.toString()).join(" ")); } });
+      t.ks.propagateBuilt(0, build);
+      t.ks.propagate(0, [b("LPUSH"), b("l"), b("x")]);
+      expect(built).toBe(1);
+      expect(seen).toEqual(["SREM s m", "LPUSH l x"]);
+      sub.setActive(false);
+      t.ks.propagate(0, [b("LPUSH"), b("l"), b("y")]);
+      expect(seen.length).toBe(2);
+      expect(t.ks.dirty).toBe(4);
     });
 
     it("throws WrongTypeError for a key of another type", () => {
