@@ -120,6 +120,7 @@ export class ClusterBus {
     for (const n of this.state.nodes.values()) if (n.handshake && n.ip === ip && n.port === port) return;
     const n = this.state.addNode(randomBytes(20).toString("hex"), ip, port, cport);
     n.handshake = true;
+    n.meet = true;
     this.connect(n);
   }
 
@@ -246,25 +247,33 @@ export class ClusterBus {
 
   // ---- periodic work (Redis's clusterCron) --------------------------------------------------
 
+  /** When the cron last ran: a much later run means this process itself was stalled. */
+  private lastCron = 0;
+
   private cron(): void {
     const now = Date.now();
     const timeout = this.nodeTimeout();
+    // After a stall of our own event loop (a long command, a starved process) the answers to
+    // our pings may be waiting unread in the sockets: suspect no node before reading them.
+    const stalled = this.lastCron > 0 && now - this.lastCron > Math.min(1000, timeout / 2);
+    this.lastCron = now;
     this.freeLinksOverLimit();
     for (const n of [...this.state.nodes.values()]) {
       if (n.myself) continue;
+      // A handshake that did not complete in the node timeout (at least 1 s) is given up, as
+      // Redis's clusterCron does, whether or not a connection was ever made.
+      if (n.handshake && n.pingSent && now - n.pingSent > Math.max(timeout, 1000)) {
+        this.forget(n);
+        this.state.removeNode(n);
+        this.hooks.changed();
+        continue;
+      }
       const link = this.links.get(n);
       if (!link) {
         // Reconnect at most twice a second; the unanswered "ping" starts the failure clock.
         if (now - (this.lastConnect.get(n) ?? 0) >= 500) this.connect(n);
         if (!n.pingSent) n.pingSent = now;
       } else if (link.connected) {
-        // A handshake that never completed is given up, as Redis does after the node timeout.
-        if (n.handshake && n.pingSent && now - n.pingSent > timeout) {
-          this.forget(n);
-          this.state.removeNode(n);
-          this.hooks.changed();
-          continue;
-        }
         // A link whose ping went unanswered for half the node timeout, with nothing else heard
         // from the node, is made again (clusterCron frees it): the peer may have lost its
         // side of the connection, and a fresh link gets a fresh ping.
@@ -274,9 +283,9 @@ export class ClusterBus {
           link.socket.destroy();
           continue;
         }
-        if (n.pingSent === 0 && now - n.pongReceived > Math.min(1000, timeout / 2)) this.send(link, n.handshake || n.meet ? "meet" : "ping");
+        if (n.pingSent === 0 && now - n.pongReceived > Math.min(1000, timeout / 2)) this.send(link, n.meet ? "meet" : "ping");
       }
-      if (n.pingSent && now - n.pingSent > timeout && !n.pfail && !n.fail && !n.handshake) {
+      if (!stalled && n.pingSent && now - n.pingSent > timeout && !n.pfail && !n.fail && !n.handshake) {
         n.pfail = true;
         log("notice", `*** NODE ${n.id} possibly failing`);
         this.hooks.changed();
@@ -331,7 +340,7 @@ export class ClusterBus {
     // A TLS link is usable once its handshake is done (the peer checked our certificate).
     socket.on(socket instanceof tls.TLSSocket ? "secureConnect" : "connect", () => {
       link.connected = true;
-      this.send(link, n.handshake || n.meet ? "meet" : "ping");
+      this.send(link, n.meet ? "meet" : "ping");
     });
     this.readFrames(socket, (msg) => this.receive(msg, socket, n));
     const drop = () => {
@@ -392,16 +401,43 @@ export class ClusterBus {
     ("socket" in link ? link.socket : link).write(bytes);
   }
 
-  /** A message's bytes: our header, and for PING/PONG/MEET the gossip about every other node. */
+  /** A message's bytes: our header, and for PING/PONG/MEET a gossip section (gossipSection). */
   private build(type: MessageType, extra: Partial<Message>): Buffer {
-    const gossip: WireNode[] = [];
-    if (type === "ping" || type === "pong" || type === "meet") for (const n of this.state.nodes.values()) {
-      if (n.myself || n.handshake) continue;
-      gossip.push({ id: n.id, ip: n.ip, port: n.port, pport: n.pport, cport: n.cport, flags: nodeFlags(n),
-        pingSent: Math.floor(n.pingSent / 1000), pongReceived: Math.floor(n.pongReceived / 1000) });
-    }
+    const gossip = type === "ping" || type === "pong" || type === "meet" ? this.gossipSection() : [];
     const msg: Message = { type, sender: this.header(), currentEpoch: this.state.currentEpoch, gossip, ...extra };
     return encode(msg, this.hooks.announcedIp());
+  }
+
+  /**
+   * Which nodes a PING/PONG/MEET tells about, as Redis's clusterSendPing: a tenth of the known
+   * nodes (at least 3, at most all but us and the receiver) picked at random, leaving out nodes
+   * in a handshake and nodes with neither a link nor slots; then every node we suspect
+   * (PFAIL), so that failure reports spread fast. Failure detection needs no more: each node
+   * pings every other, and a suspected node is in every message.
+   */
+  private gossipSection(): WireNode[] {
+    const all = [...this.state.nodes.values()];
+    let fresh = all.length - 2;
+    let wanted = Math.max(3, Math.floor(all.length / 10));
+    if (wanted > fresh) wanted = fresh;
+    const chosen = new Set<ClusterNode>();
+    for (let tries = wanted * 3; fresh > 0 && chosen.size < wanted && tries > 0; tries--) {
+      const n = all[Math.floor(Math.random() * all.length)];
+      if (n.myself || n.pfail || chosen.has(n)) continue;
+      if (n.handshake || (!this.links.has(n) && this.state.numSlots(n) === 0)) {
+        fresh--;
+        continue;
+      }
+      chosen.add(n);
+      fresh--;
+    }
+    for (const n of all) if (n.pfail && !n.myself && !n.handshake) chosen.add(n);
+    const out: WireNode[] = [];
+    for (const n of chosen) {
+      out.push({ id: n.id, ip: n.ip, port: n.port, pport: n.pport, cport: n.cport, flags: nodeFlags(n),
+        pingSent: Math.floor(n.pingSent / 1000), pongReceived: Math.floor(n.pongReceived / 1000) });
+    }
+    return out;
   }
 
   // ---- receiving --------------------------------------------------------------------------
@@ -430,17 +466,7 @@ export class ClusterBus {
         handshakeDone = true;
       }
     }
-    if (!sender) {
-      // Only MEET introduces an unknown node, but a PING is answered anyway (Redis's "Anyway
-      // reply with a PONG"): the sender knows us, and an unanswered ping would leave its link
-      // silent (no further pings) and us suspected.
-      if (msg.type === "ping") this.send(socket, "pong");
-      if (msg.type !== "meet") return;
-      const ip = msg.sender.ip || peerIp(socket);
-      sender = st.addNode(msg.sender.id, ip, msg.sender.port, msg.sender.cport);
-      log("notice", `Node ${sender.id} met us at ${ip}:${sender.port}`);
-    }
-    if (sender.myself) return;
+    if (sender?.myself) return;
     // The address other nodes reach us at, learnt from the socket a MEET arrived on, unless
     // cluster-announce-ip says it (Redis: "We use incoming MEET messages in order to set the
     // address for 'myself'").
@@ -450,6 +476,23 @@ export class ClusterBus {
         st.myself.ip = local;
         log("warning", `IP address for this node updated to ${local}`);
       }
+    }
+    if (!sender) {
+      // Only MEET introduces an unknown node, but a PING is answered anyway (Redis's "Anyway
+      // reply with a PONG"): the sender knows us, and an unanswered ping would leave its link
+      // silent (no further pings) and us suspected.
+      if (msg.type === "ping") this.send(socket, "pong");
+      if (msg.type !== "meet") return;
+      // As Redis: the node joins as a handshake node under a random name; our own link to it
+      // PINGs it, and its PONG gives the real name. Nothing else of this MEET is taken.
+      const ip = msg.sender.ip || peerIp(socket);
+      const hs = st.addNode(randomBytes(20).toString("hex"), ip, wirePort(msg.sender.port), wirePort(msg.sender.cport));
+      hs.pport = wirePort(msg.sender.pport);
+      hs.handshake = true;
+      log("notice", `Node at ${ip}:${hs.port} met us: handshake started`);
+      this.send(socket, "pong");
+      this.hooks.changed();
+      return;
     }
     // A PING on a link the node opened says where it is now (a restart on another port, a
     // CONFIG SET cluster-announce-*port): Redis's nodeUpdateAddressIfNeeded.

@@ -171,6 +171,7 @@ export class Cluster {
   private cron(now: number): void {
     // Our own "nofailover" flag follows the config (clusterUpdateMyselfFlags).
     this.state.myself.noFailover = this.server.config.getBool("cluster-replica-no-failover");
+    this.state.nodeTimeout = this.server.config.getNumber("cluster-node-timeout");
     this.failover.cron(now);
     const me = this.state.myself;
     if (me.master && !replicationOf(this.server).link) setMaster(this.server, me.master.ip, me.master.port);
@@ -204,6 +205,11 @@ export class Cluster {
     setMaster(this.server, master.ip, master.port);
     log("notice", `Replicating ${master.id} at ${master.ip}:${master.port}`);
     this.changed();
+    // Tell every node now rather than at the next ping: a client reading CLUSTER NODES from
+    // another node right after CLUSTER REPLICATE must not see us as an empty master (Tcl
+    // 25-pubsubshard-slot-migration picked such a "master" as a SETSLOT target and got
+    // "Target node is not a master" from a node that already knew better).
+    this.bus?.broadcast("pong");
   }
 
   /** A replica promoted by a failover (clusterSetNodeAsMaster + replicationUnsetMaster). */

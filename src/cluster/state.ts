@@ -14,6 +14,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { log } from "../server/log.js";
 
 export const CLUSTER_SLOTS = 16384;
 
@@ -236,17 +237,50 @@ export class ClusterState {
     return n;
   }
 
+  /** cluster-node-timeout (ms): bounds the delay before a master that was in a minority rejoins. */
+  nodeTimeout = 15000;
+  /** The last cluster_state computed (Redis's server.cluster->state; fail until the first ok). */
+  private lastOk = false;
+  private firstStateCall = 0;
+  private minorityAt = 0;
+
   /**
-   * cluster_state: ok when every slot is served by a node not marked failing (with a group:
-   * by at least one member of the owner's group not marked failing).
+   * cluster_state, as Redis's clusterUpdateState:
+   *   - with cluster-require-full-coverage, fail while a slot is unassigned or its owner is
+   *     marked failing (with a group: while no member of the owner's group is unmarked);
+   *   - fail while fewer than a majority of the masters serving slots are reachable (not
+   *     PFAIL or FAIL): a node on the minority side of a partition stops serving;
+   *   - a master whose state was fail turns ok no sooner than 2 s after its first check (a
+   *     restarted master gives the cluster time to reconfigure it), nor sooner than the node
+   *     timeout (0.5..5 s) after it last saw itself in a minority.
    */
-  stateOk(requireFullCoverage: boolean): boolean {
-    let covered = 0;
+  stateOk(requireFullCoverage: boolean, now = Date.now()): boolean {
+    if (this.firstStateCall === 0) this.firstStateCall = now;
+    const master = this.myself.master === null;
+    if (master && !this.lastOk && now - this.firstStateCall < 2000) return false;
+    let ok = true;
+    let size = 0, reachable = 0, covered = 0;
+    const up = (m: ClusterNode) => !m.fail && !m.pfail;
     for (const [n, c] of this.counts) {
-      if (c > 0 && n.fail && !this.membersOf(n).some((m) => !m.fail)) return false;
+      if (c <= 0 || n.master) continue;
       covered += c;
+      size++;
+      const members = this.membersOf(n);
+      if (members.some(up)) reachable++;
+      if (requireFullCoverage && n.fail && !members.some((m) => !m.fail)) ok = false;
     }
-    return !requireFullCoverage || covered === CLUSTER_SLOTS;
+    if (requireFullCoverage && covered < CLUSTER_SLOTS) ok = false;
+    if (reachable < Math.floor(size / 2) + 1) {
+      ok = false;
+      this.minorityAt = now;
+    }
+    if (ok !== this.lastOk) {
+      const rejoin = Math.min(5000, Math.max(500, this.nodeTimeout));
+      if (ok && master && now - this.minorityAt < rejoin) return false;
+      this.lastOk = ok;
+      log("warning", `Cluster state changed: ${ok ? "ok" : "fail"}`);
+    }
+    return ok;
   }
 
   // ---- nodes ------------------------------------------------------------------------------
@@ -284,7 +318,8 @@ export class ClusterState {
   describe(n: ClusterNode, usePport = false): string {
     const flags: string[] = [];
     if (n.myself) flags.push("myself");
-    flags.push(n.master ? "slave" : "master");
+    // A handshake node has no role yet (createClusterNode with CLUSTER_NODE_HANDSHAKE only).
+    if (!n.handshake) flags.push(n.master ? "slave" : "master");
     if (n.pfail && !n.fail) flags.push("fail?");
     if (n.fail) flags.push("fail");
     if (n.handshake) flags.push("handshake");
@@ -301,14 +336,15 @@ export class ClusterState {
     return line;
   }
 
-  nodesText(usePport = false): string {
+  nodesText(usePport = false, skipHandshake = false): string {
     const lines: string[] = [];
-    for (const n of this.nodes.values()) lines.push(this.describe(n, usePport));
+    for (const n of this.nodes.values()) if (!(skipHandshake && n.handshake)) lines.push(this.describe(n, usePport));
     return lines.join("\n") + "\n";
   }
 
+  /** nodes.conf: every node but those still in a handshake (clusterSaveConfig). */
   save(): void {
-    const text = this.nodesText() + `vars currentEpoch ${this.currentEpoch} lastVoteEpoch ${this.lastVoteEpoch}\n`;
+    const text = this.nodesText(false, true) + `vars currentEpoch ${this.currentEpoch} lastVoteEpoch ${this.lastVoteEpoch}\n`;
     const tmp = this.file + ".tmp";
     writeFileSync(tmp, text);
     renameSync(tmp, this.file);

@@ -58,7 +58,16 @@ async function commandCalls(n: Node, cmd: string): Promise<number> {
 /** Whether every member of the key's group holds `want` (else notes the difference). */
 async function allHold(members: Node[], key: string, want: string): Promise<boolean> {
   for (const m of members) {
-    const got = await call(m, "get", key);
+    // A restarted master answers -CLUSTERDOWN until its cluster state is ok again (at least
+    // 2 s after it starts, as Redis's clusterUpdateState): not yet.
+    let got: unknown;
+    try {
+      got = await call(m, "get", key);
+    } catch (e) {
+      if (!/^CLUSTERDOWN/.test((e as Error).message)) throw e;
+      mismatch = `(:${m.port} says ${(e as Error).message})`;
+      return false;
+    }
     if (got !== want) { mismatch = `(${key} on :${m.port} is ${String(got)}, want ${want})`; return false; }
   }
   return true;

@@ -4,7 +4,8 @@
 //     and, unless the script may cross slots, every key in one slot;
 //   - a client blocked on a key whose slot moves away is unblocked with -MOVED;
 //   - DEBUG CLUSTERLINK KILL frees a bus link, which the bus makes again;
-//   - a node's new announced port reaches the other node (nodeUpdateAddressIfNeeded).
+//   - a node's new announced port reaches the other node (nodeUpdateAddressIfNeeded);
+//   - a node that cannot reach a majority of the masters turns its cluster_state fail.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { serverGroup, connectClient, type RunningServer } from "../helpers/server.js";
@@ -105,5 +106,19 @@ describe("cluster node rules (2 nodes)", () => {
     await until("B sees A at port 4321", async () => (await nodesLine(b.r, aId)).includes(":4321@"));
     await a.r.config("SET", "cluster-announce-port", "0");
     await until("B sees A at its own port again", async () => (await nodesLine(b.r, aId)).includes(`:${a.srv.port}@`));
+  });
+
+  // Last: it stops B for a while.
+  it("a node that cannot reach a majority of the masters turns cluster_state fail, and ok once it can", async () => {
+    // One of two masters can never mark the other failed alone (no majority of votes): only
+    // the minority rule turns A's state fail.
+    b.srv.proc.kill("SIGSTOP");
+    try {
+      await until("A suspects B and turns fail", async () => String(await a.r.cluster("INFO")).includes("cluster_state:fail"), 30_000);
+      expect(await nodesLine(a.r, bId)).toMatch(/ master,fail\? /);
+    } finally {
+      b.srv.proc.kill("SIGCONT");
+    }
+    await until("A ok again", async () => String(await a.r.cluster("INFO")).includes("cluster_state:ok"), 30_000);
   });
 });

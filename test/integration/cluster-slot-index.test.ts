@@ -5,6 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { until } from "../helpers/wait.js";
 
 describe("cluster mode: keys per slot", () => {
   let srv: RunningServer;
@@ -34,6 +35,8 @@ describe("cluster mode: keys per slot", () => {
 
   it("counts keys per slot through writes, deletes, renames, expiry, RESTORE and FLUSHALL", async () => {
     expect(await r.call("cluster", "addslotsrange", "0", "16383")).toBe("OK");
+    // A master turns its state ok no sooner than 2 s after starting, as Redis's clusterUpdateState.
+    await until("cluster_state:ok", async () => String(await r.call("cluster", "info")).includes("cluster_state:ok"));
     expect(await r.call("cluster", "countkeysinslot", 0)).toBe(0);
     expect(await r.call("cluster", "getkeysinslot", 0, 10)).toEqual([]);
     for (let i = 0; i < 200; i++) await r.set(`k${i}`, "v");
