@@ -169,6 +169,27 @@ const GENERATORS: [number, Gen][] = [
   [1, (r) => [pick(r, ["XRANGE", "XREVRANGE"]), key(r), pick(r, ["-", "+", "1", "2-0", "(1-1", "abc"]), pick(r, ["-", "+", "5", "3-0", "(5-5"]), ...(maybe(r, 0.3) ? ["COUNT", pick(r, INTS)] : [])]],
   [1, (r) => ["XDEL", key(r), pick(r, ["1-1", "2-0", "5-5", "9-9"])]],
   [1, (r) => ["XTRIM", key(r), pick(r, ["MAXLEN", "MINID"]), ...flags(r, [["=", "~"]]), pick(r, ["0", "1", "2-0", "abc"])]],
+  [1, (r) => ["XGROUP", "CREATE", key(r), pick(r, ["g1", "g2"]), pick(r, ["0", "$", "1-1", "abc"]), ...flags(r, [["MKSTREAM"]])]],
+  [1, (r) => ["XREADGROUP", "GROUP", pick(r, ["g1", "g2"]), pick(r, ["c1", "c2"]), "COUNT", pick(r, ["1", "2", "0"]), "STREAMS", key(r), pick(r, [">", "0", "2-0"])]],
+  [1, (r) => ["XACK", key(r), pick(r, ["g1", "g2"]), pick(r, ["1-1", "2-0", "5-5", "abc"])]],
+  [1, (r) => ["XPENDING", key(r), pick(r, ["g1", "g2"])]],
+  [1, (r) => ["XCLAIM", key(r), pick(r, ["g1", "g2"]), pick(r, ["c1", "c3"]), "0", pick(r, ["1-1", "2-0", "5-5"]), ...flags(r, [["JUSTID"]])]],
+  [1, (r) => ["XINFO", "STREAM", key(r)]],
+  // Pops of several keys and the blocking pops, which answer at once when there is data
+  // (and after 10 ms with a null when there is none).
+  [1, (r) => ["LMPOP", "2", key(r), key(r), pick(r, ["LEFT", "RIGHT", "UP"]), ...(maybe(r, 0.4) ? ["COUNT", pick(r, INTS)] : [])]],
+  [1, (r) => ["ZMPOP", "2", key(r), key(r), pick(r, ["MIN", "MAX", "UP"]), ...(maybe(r, 0.4) ? ["COUNT", pick(r, INTS)] : [])]],
+  [1, (r) => ["ZINTERCARD", "2", key(r), key(r), ...(maybe(r, 0.3) ? ["LIMIT", pick(r, INTS)] : [])]],
+  [1, (r) => [pick(r, ["BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"]), key(r), key(r), pick(r, ["0.01", "-1", "abc"])]],
+  [1, (r) => ["BLMOVE", key(r), key(r), pick(r, ["LEFT", "RIGHT"]), pick(r, ["LEFT", "RIGHT"]), "0.01"]],
+  // Expiry replies (TTL's value needs the clock: not drawn).
+  [1, (r) => ["GETEX", key(r), ...flags(r, [["PERSIST", "EX", "PXAT"]]).flatMap((f) => f === "PERSIST" ? [f] : [f, pick(r, ["100000", "0", "abc", "99999999999999"])])]],
+  [1, (r) => [pick(r, ["SETEX", "PSETEX"]), key(r), pick(r, ["1000", "0", "-5", "abc"]), pick(r, VALUES)]],
+  [1, (r) => [pick(r, ["PEXPIRE", "EXPIREAT", "PEXPIREAT"]), key(r), pick(r, ["100000000000000", "0", "-1", "abc"]), ...flags(r, [["NX", "XX", "GT", "LT"]])]],
+  // Databases.
+  [1, (r) => ["SELECT", pick(r, ["0", "0", "0", "1", "16", "abc"])]],
+  [1, (r) => ["MOVE", key(r), pick(r, ["0", "1", "abc"])]],
+  [1, (r) => ["SWAPDB", pick(r, ["0", "1"]), pick(r, ["0", "1", "20"])]],
   // Keyspace.
   [1, (r) => ["KEYS", pick(r, ["*", "{d}k[0-2]", "*3", "{d}k?"])]],
   [1, () => ["DBSIZE"]],
@@ -186,6 +207,17 @@ const GENERATORS: [number, Gen][] = [
     "local v = redis.call('LRANGE', KEYS[1], 0, -1) return #v",
     "return redis.call('SET', KEYS[1], ARGV[1])",
     "return tonumber(ARGV[1])",
+    "return {1, 2.9, -3.5, true, false, nil, 'x'}",
+    "return redis.status_reply('FINE')",
+    "return redis.error_reply('MY error')",
+    "return {err = 'bad thing'}",
+    // A table's hash part is walked in insertion order here, in Lua 5.1's hash order in
+    // Redis (README): cjson.encode of a table with several string keys is not drawn.
+    "return cjson.encode({k = KEYS[1], a = {1, 2.5, 'x'}})",
+    "return redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])",
+    "return redis.call('ZADD', KEYS[1], ARGV[1], 'm')",
+    "return redis.pcall('LPUSH', KEYS[1], ARGV[1])",
+    "return redis.call('XADD', KEYS[1], '9-9', 'f', ARGV[1])",
   ]), "1", key(r), pick(r, VALUES)]],
 ];
 
