@@ -1,4 +1,4 @@
-// A raw RESP2 connection for side-by-side runs: one command out, its reply back as the
+// A raw RESP connection (RESP2, or RESP3 after HELLO 3) for side-by-side runs: one command out, its reply back as the
 // exact bytes the server sent, so replies of two servers compare byte for byte (types,
 // error texts, float formatting), not as a client library decodes them.
 import net from "node:net";
@@ -12,17 +12,20 @@ export function replyEnd(buf: Buffer, pos: number): number {
   const n = Number(buf.toString("latin1", pos + 1, eol));
   switch (type) {
     case 0x2b: case 0x2d: case 0x3a: // + - :
+    case 0x5f: case 0x2c: case 0x23: case 0x28: // RESP3 _ , # (
       return eol + 2;
-    case 0x24: // $
+    case 0x24: case 0x3d: case 0x21: // $, RESP3 = !
       if (n < 0) return eol + 2;
       return eol + 2 + n + 2 <= buf.length ? eol + 2 + n + 2 : -1;
-    case 0x2a: { // *
+    case 0x2a: case 0x7e: case 0x3e: case 0x25: case 0x7c: { // *, RESP3 ~ > % |
+      const items = type === 0x25 || type === 0x7c ? 2 * n : n;
       let p = eol + 2;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < items; i++) {
         p = replyEnd(buf, p);
         if (p < 0) return -1;
       }
-      return p;
+      // An attribute (|) comes before the reply it describes.
+      return type === 0x7c ? replyEnd(buf, p) : p;
     }
   }
   throw new Error(`unexpected reply byte ${type} at ${pos}`);

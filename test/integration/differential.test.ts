@@ -1,15 +1,16 @@
 // Differential test: the same seeded random command streams (test/differential/commands.ts)
-// against redis-server 7.0 and against ours; every reply must be the same bytes (RESP2),
-// error texts included. A failure names the seed and step, the command and both replies;
-// DIFF_SEEDS=first:count and DIFF_STEPS widen a run by hand; DIFF_TRACE=<key> prints every
+// against redis-server 7.0 and against ours; every reply must be the same bytes, in RESP2
+// and in RESP3 (after HELLO 3), error texts included. A failure names the seed and step, the command and both replies;
+// DIFF_SEEDS=first:count (RESP2), DIFF_SEEDS3 (RESP3) and DIFF_STEPS widen a run by hand; DIFF_TRACE=<key> prints every
 // command naming that key with both replies (to see how a failing key got there).
-import { describe, it, expect, afterAll } from "vitest";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { startServer, type RunningServer } from "../helpers/server.js";
 import { hasRealRedis, startRealRedis, type RealRedis } from "../helpers/real-redis.js";
 import { RespConn, replyEnd } from "../differential/resp-conn.js";
 import { prng, nextCommand, unordered } from "../differential/commands.js";
 
-const [FIRST, COUNT] = (process.env.DIFF_SEEDS ?? "1:12").split(":").map(Number);
+const [FIRST, COUNT] = (process.env.DIFF_SEEDS ?? "1:10").split(":").map(Number);
+const [FIRST3, COUNT3] = (process.env.DIFF_SEEDS3 ?? "1001:6").split(":").map(Number);
 const STEPS = Number(process.env.DIFF_STEPS ?? 1500);
 const TRACE = process.env.DIFF_TRACE;
 
@@ -31,6 +32,7 @@ function elements(reply: string): { head: string; items: string[] } {
  * elements sorted, and so each reply inside EXEC's (`queued`: the commands EXEC ran).
  */
 function canonical(argv: string[], reply: string, queued: string[][]): string {
+  if (reply[0] === "~") return sorted(reply); // a RESP3 set: unordered by definition
   if (reply[0] !== "*") return reply;
   const name = argv[0].toUpperCase();
   if (name === "EXEC") {
@@ -38,7 +40,10 @@ function canonical(argv: string[], reply: string, queued: string[][]): string {
     if (items.length !== queued.length) return reply;
     return head + items.map((item, i) => canonical(queued[i], item, [])).join("");
   }
-  if (!unordered.has(name)) return reply;
+  return unordered.has(name) ? sorted(reply) : reply;
+}
+
+function sorted(reply: string): string {
   const { head, items } = elements(reply);
   return head + items.sort().join("");
 }
@@ -66,15 +71,23 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
     await real?.stop();
   });
 
-  it(`seeds ${FIRST}..${FIRST + COUNT - 1}, ${STEPS} commands each: every reply as on Redis 7.0`, async () => {
+  beforeAll(async () => {
     real = await startRealRedis();
     ours = await startServer();
-    const [r, o, probe] = [await RespConn.open(real.port), await RespConn.open(ours.port), await RespConn.open(real.port)];
+  });
+
+  /**
+   * Runs seeds [first, first+count) on fresh connections speaking `protocol`; a seed's stream
+   * stops at its first difference (the datasets differ after it) and the next seed starts
+   * from empty ones, so one run reports every seed's first difference.
+   */
+  async function runSeeds(protocol: 2 | 3, first: number, count: number): Promise<object[]> {
+    const [r, o, probe] = [await RespConn.open(real!.port), await RespConn.open(ours!.port), await RespConn.open(real!.port)];
     conns.push(r, o, probe);
-    // A seed's stream stops at its first difference (the datasets differ after it); the
-    // next seed starts from empty ones, so one run reports every seed's first difference.
+    // HELLO's own reply names each server (and its client id): not compared.
+    if (protocol === 3) for (const c of [r, o]) await c.call(["HELLO", "3"]);
     const differences: object[] = [];
-    for (let seed = FIRST; seed < FIRST + COUNT; seed++) {
+    for (let seed = first; seed < first + count; seed++) {
       for (const c of [r, o]) {
         await c.call(["DISCARD"]); // a MULTI the last seed left open would queue the FLUSHALL
         await c.call(["FLUSHALL"]);
@@ -95,13 +108,21 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
         else if (argv[0] === "EXEC" || argv[0] === "DISCARD") inMulti = false;
         if (TRACE && argv.includes(TRACE)) console.log(seed, step, JSON.stringify(argv), JSON.stringify(want), JSON.stringify(got));
         if (got !== want) {
-          differences.push({ seed, step, argv: argv.join(" "), ...firstDifference(want, got) });
+          differences.push({ protocol, seed, step, argv: argv.join(" "), ...firstDifference(want, got) });
           if (process.env.DIFF_PRINT) console.log("DIFF " + JSON.stringify(differences[differences.length - 1]));
           break;
         }
       }
     }
-    expect(differences).toEqual([]);
+    return differences;
+  }
+
+  it(`RESP2, seeds ${FIRST}..${FIRST + COUNT - 1}, ${STEPS} commands each: every reply as on Redis 7.0`, async () => {
+    expect(await runSeeds(2, FIRST, COUNT)).toEqual([]);
+  }, 300_000);
+
+  it(`RESP3 (HELLO 3), seeds ${FIRST3}..${FIRST3 + COUNT3 - 1}, ${STEPS} commands each: every reply as on Redis 7.0`, async () => {
+    expect(await runSeeds(3, FIRST3, COUNT3)).toEqual([]);
   }, 300_000);
 
   // Sequences the random streams found, kept so they run every time.
@@ -115,7 +136,8 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
   ];
 
   it("sequences found by the streams reply as on Redis 7.0", async () => {
-    const [r, o] = [conns[0], conns[1]];
+    const [r, o] = [await RespConn.open(real!.port), await RespConn.open(ours!.port)];
+    conns.push(r, o);
     for (const sequence of FOUND) {
       for (const c of [r, o]) await c.call(["FLUSHALL"]);
       for (const argv of sequence) expect({ argv, reply: await o.call(argv) }).toEqual({ argv, reply: await r.call(argv) });
