@@ -17,7 +17,7 @@ import type { Config } from "../config/config.js";
 import { log } from "./log.js";
 import { constants as cryptoConstants } from "node:crypto";
 import { TlsSessionCache } from "./tls-session-cache.js";
-import { sourceAddressFor } from "./source-addr.js";
+import { sourceAddressFor, resolveSourceAddr } from "./source-addr.js";
 import { listenAll, StartupError, type ListenerGroup } from "./listeners.js";
 
 /** The directives whose change rebuilds the context (Redis's applyTlsCfg). */
@@ -193,6 +193,9 @@ export class Tls {
       timeoutSec: c.getNumber("tls-session-cache-timeout"),
     }));
     c.onApply("tls-session-caching", (cfg) => { if (!cfg.getBool("tls-session-caching")) this.sessions.clear(); });
+    // A host-name bind-source-addr for dial(), resolved ahead (src/server/source-addr.ts).
+    resolveSourceAddr(c.getString("bind-source-addr"));
+    c.onApply("bind-source-addr", (cfg) => resolveSourceAddr(cfg.getString("bind-source-addr")));
     const reconfigure = (cfg: Config) => {
       if (cfg.getNumber("tls-port") === 0 && !cfg.getBool("tls-replication") && !cfg.getBool("tls-cluster")) return;
       this.configure();
