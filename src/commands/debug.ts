@@ -95,15 +95,22 @@ function debugPopulate(ctx: CommandContext): void {
   const prefix = argv.length >= 4 ? argv[3].toString("latin1") : "key";
   const nx = Buffer.from("NX");
   const set = Buffer.from("SET");
-  for (let j = 0; j < count; j++) {
-    const key = Buffer.from(`${prefix}:${j}`, "latin1");
-    let val = Buffer.from(`value:${j}`);
-    if (size > 0) {
-      const padded = Buffer.alloc(size);
-      val.copy(padded, 0, 0, Math.min(size, val.length));
-      val = padded;
+  // Redis's populate adds keys without propagating them (dbAdd): no replica or AOF sees them.
+  const propagateTo = server.effects.propagateTo;
+  server.effects.propagateTo = 0;
+  try {
+    for (let j = 0; j < count; j++) {
+      const key = Buffer.from(`${prefix}:${j}`, "latin1");
+      let val = Buffer.from(`value:${j}`);
+      if (size > 0) {
+        const padded = Buffer.alloc(size);
+        val.copy(padded, 0, 0, Math.min(size, val.length));
+        val = padded;
+      }
+      server.router.callOn(server.router.shardOf(key), client, [set, key, val, nx]);
     }
-    server.router.callOn(server.router.shardOf(key), client, [set, key, val, nx]);
+  } finally {
+    server.effects.propagateTo = propagateTo;
   }
   reply.ok();
 }

@@ -4,6 +4,7 @@ import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { ERR, parseInteger } from "./context.js";
 import type { Server } from "../server/server.js";
+import type { Client } from "../server/client.js";
 import { replicationOf } from "../repl/replication.js";
 import { ReplicaLink } from "../repl/replica-link.js";
 import { log } from "../server/log.js";
@@ -13,10 +14,14 @@ import { setWriteGate } from "../repl/write-gate.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { setReplicaExpiry } from "../repl/replica-expiry.js";
 import { defineDebug } from "./debug.js";
+import { tapReplicaInput } from "../repl/replica-input.js";
 
 /** Becomes a replica of host:port, or a master (host null); shared by REPLICAOF and the replicaof directive. */
 export function setMaster(server: Server, host: string | null, port = 0): void {
   const repl = replicationOf(server);
+  // Redis's repl_down_since: a link that was up goes down now; one never up keeps its value.
+  const prev = repl.link;
+  const downSince = prev ? (prev.connected ? Date.now() : prev.replDownSince) : 0;
   repl.link?.close();
   repl.link = null;
   // CONFIG GET / CONFIG REWRITE show the current master (so a restart keeps replicating).
@@ -39,7 +44,7 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
   // when our history changes, on a +CONTINUE with a new replid or a full resync.
   setWriteGate(server, "replica", server.config.getBool("replica-read-only"));
   setReplicaExpiry(server, true);
-  repl.link = new ReplicaLink(server, host, port);
+  repl.link = new ReplicaLink(server, host, port, downSince);
   server.minReplicas.refresh();
 }
 
@@ -137,10 +142,26 @@ function psync({ server, client, argv, reply }: CommandContext, legacySync: bool
   if (repl.link && !repl.link.connected) return reply.error("-NOMASTERLINK Can't SYNC while not connected with my master");
   const port = listeningPorts.get(client) ?? 0;
   const ip = announcedIps.get(client);
-  if (legacySync) return repl.sync(client, null, -1, false, port, false, ip);
+  // From now on it is a replica: its newlines are signs of life, a reply to it is refused.
+  const becomeReplica = () => tapReplicaInput(server, client, () => repl.replicaAlive(client));
+  if (legacySync) {
+    becomeReplica();
+    return repl.sync(client, null, -1, false, port, false, ip);
+  }
   const replid = argv[1].toString("latin1");
   const off = parseInteger(argv[2]);
-  repl.sync(client, replid === "?" ? "?" : replid, off === null ? -1 : Number(off), capaPsync2.has(client), port, capaEof.has(client), ip);
+  if (off === null) {
+    log("warning", `Replica ${replicaName(client, port, ip)} asks for synchronization but with a wrong offset`);
+    return reply.error(ERR.notInteger);
+  }
+  becomeReplica();
+  repl.sync(client, replid === "?" ? "?" : replid, Number(off), capaPsync2.has(client), port, capaEof.has(client), ip);
+}
+
+/** Redis's replicationGetSlaveName: ip:listening-port, or ip:<unknown-replica-port>. */
+function replicaName(client: Client, port: number, ip: string | undefined): string {
+  const addr = ip ?? (client.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  return port ? `${addr}:${port}` : `${addr}:<unknown-replica-port>`;
 }
 
 function role({ server, reply }: CommandContext): void {

@@ -11,7 +11,7 @@ import { open, rename, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Server } from "../server/server.js";
 import { log } from "../server/log.js";
-import { snapshotRdb, parseRdb, readRdb, functionsHook, replInfoHook, type ParsedRdb } from "./rdb-file.js";
+import { snapshotRdb, parseRdb, readRdb, functionsHook, replInfoHook, type ParsedRdb, type RdbRecord } from "./rdb-file.js";
 import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
 import { Aof, ManifestError, type LoadStep } from "./aof.js";
@@ -194,7 +194,8 @@ export class Persistence {
    * rdb_bgsave_in_progress and aof_rewrite_in_progress are 0 (Redis's replicas wait for the
    * next BGSAVE likewise). No child process: the bytes go to the socket from this process.
    */
-  snapshotForReplica(write: (chunk: Uint8Array) => Promise<void>, target: "replicas sockets" | "disk" = "replicas sockets"): { done: Promise<number>; abort(): void } | null {
+  snapshotForReplica(write: (chunk: Uint8Array) => Promise<void>, target: "replicas sockets" | "disk" = "replicas sockets",
+    holdUntil?: Promise<unknown>): { done: Promise<number>; abort(): void } | null {
     if (this.bgsaveInProgress || this.aof.rewriteInProgress) return null;
     const t0 = performance.now();
     const snap = new BackgroundSnapshot(this.server, { keyDelayUs: this.server.config.getNumber("rdb-key-save-delay"), write });
@@ -206,7 +207,15 @@ export class Persistence {
     this.peakCow = 0;
     this.watchFlushAll(true);
     log("notice", `Starting BGSAVE for SYNC with target: ${target}`);
+    // The slot stays taken until `holdUntil` too (the transfer's end: Redis's diskless child
+    // exits only once its parent has read the whole pipe), so rdb_bgsave_in_progress:0 means
+    // the payload has gone out.
     const done = snap.done.then((keys) => keys, () => -1).then((keys) => {
+      if (!holdUntil) release(keys);
+      return keys;
+    });
+    if (holdUntil) void done.then(async (keys) => { await holdUntil.catch(() => {}); release(keys); });
+    const release = (keys: number): void => {
       if (this.replSnapshot === snap) {
         this.replSnapshot = null;
         this.bgsaveInProgress = false;
@@ -214,8 +223,7 @@ export class Persistence {
         this.lastCowSize = snap.cowBytes();
       }
       log(keys >= 0 ? "notice" : "warning", keys >= 0 ? "Background RDB transfer terminated with success" : "Background transfer error");
-      return keys;
-    });
+    };
     return { done, abort: () => snap.abort() };
   }
 
@@ -387,6 +395,21 @@ export class Persistence {
     }
     return this.whileLoading(totalBytes, steps);
   }
+
+  /**
+   * One record of a master's RDB read as it arrives (src/repl/diskless-load.ts): a function
+   * library or a key, stored now; keys whose TTL passed are kept (the master's DEL removes them).
+   */
+  applyMasterRecord(rec: RdbRecord): void {
+    if (rec.kind === "function") this.loadFunction(rec.code);
+    else if (rec.kind === "key") this.applyKey(rec.key, true);
+  }
+
+  /** A streamed load ended: the counters and log line of a finished load. */
+  masterLoadDone(keys: number): void { this.loadDone(keys, 0); }
+
+  /** How far a streamed load is (INFO loading_loaded_bytes). */
+  noteLoadedBytes(bytes: number): void { if (this.loading) this.loading.loadedBytes = bytes; }
 
   /** A replica's async-loading diskless sync is under way (INFO async_loading). */
   asyncLoading = false;

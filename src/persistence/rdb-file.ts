@@ -172,38 +172,63 @@ export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
  * Returns the file's RDB version and where the RDB ends (an AOF preamble's commands follow).
  */
 export function* readRdb(buf: Buffer, opts: { checksum: boolean; databases: number }): Generator<RdbRecord, { version: number; end: number }> {
+  const version = readRdbHeader(buf);
+  const r = new RdbReader(buf);
+  r.pos = 9;
+  const st = newRecordState();
+  for (;;) {
+    const rec = readRdbRecord(r, st, opts);
+    if (rec === null) break;
+    yield rec;
+  }
+  if (version >= 5) {
+    const stored = r.bytes(8);
+    if (opts.checksum) checkRdbChecksum(stored, new Crc64().update(buf, 0, r.pos - 8));
+  }
+  return { version, end: r.pos };
+}
+
+/** The signature and version (the first 9 bytes); throws Redis's errors for a bad one. */
+export function readRdbHeader(buf: Buffer): number {
   if (buf.length < 9 || buf.toString("latin1", 0, 5) !== "REDIS") throw new RdbFormatError("Wrong signature trying to load DB from file");
   const version = Number(buf.toString("latin1", 5, 9));
   if (!Number.isInteger(version) || version < 1 || version > RDB_VERSION) {
     throw new RdbFormatError(`Can't handle RDB format version ${buf.toString("latin1", 5, 9)}`);
   }
-  const r = new RdbReader(buf);
-  r.pos = 9;
-  let db = 0;
-  let expireAt = -1, idle = -1, freq = -1;
-  while (true) {
+  return version;
+}
+
+/** A reader's position in the file's structure between records: the db, and the next key's prefix fields. */
+export interface RdbRecordState { db: number; expireAt: number; idle: number; freq: number }
+
+export function newRecordState(): RdbRecordState { return { db: 0, expireAt: -1, idle: -1, freq: -1 }; }
+
+/**
+ * The next record at r.pos (after any SELECTDB/RESIZEDB/expire/access prefixes, which update
+ * st), or null at the EOF opcode (r.pos is then at the checksum).
+ */
+export function readRdbRecord(r: RdbReader, st: RdbRecordState, opts: { databases: number }): RdbRecord | null {
+  for (;;) {
     const t = r.u8();
-    if (t === RDB_OPCODE_EOF) break;
+    if (t === RDB_OPCODE_EOF) return null;
     switch (t) {
-      case RDB_OPCODE_EXPIRETIME: expireAt = r.u32le() * 1000; continue;
-      case RDB_OPCODE_EXPIRETIME_MS: expireAt = Number(r.i64le()); continue;
-      case RDB_OPCODE_FREQ: freq = r.u8(); continue;
-      case RDB_OPCODE_IDLE: idle = r.len(); continue;
+      case RDB_OPCODE_EXPIRETIME: st.expireAt = r.u32le() * 1000; continue;
+      case RDB_OPCODE_EXPIRETIME_MS: st.expireAt = Number(r.i64le()); continue;
+      case RDB_OPCODE_FREQ: st.freq = r.u8(); continue;
+      case RDB_OPCODE_IDLE: st.idle = r.len(); continue;
       case RDB_OPCODE_SELECTDB:
-        db = r.len();
-        if (db >= opts.databases) throw new RdbFormatError(`FATAL: Data file was created with a Redis server configured to handle more than ${opts.databases} databases. Exiting`);
+        st.db = r.len();
+        if (st.db >= opts.databases) throw new RdbFormatError(`FATAL: Data file was created with a Redis server configured to handle more than ${opts.databases} databases. Exiting`);
         continue;
       case RDB_OPCODE_RESIZEDB: r.len(); r.len(); continue;
       case RDB_OPCODE_AUX: {
         const k = r.string().toString("latin1");
         const v = r.string().toString("latin1");
-        yield { kind: "aux", name: k, value: v, pos: r.pos };
-        continue;
+        return { kind: "aux", name: k, value: v, pos: r.pos };
       }
       case RDB_OPCODE_FUNCTION2: {
         const code = Buffer.from(r.string());
-        yield { kind: "function", code, pos: r.pos };
-        continue;
+        return { kind: "function", code, pos: r.pos };
       }
       case RDB_OPCODE_FUNCTION: throw new RdbFormatError("Pre-GA function format not supported");
       case RDB_OPCODE_MODULE_AUX: throw new RdbFormatError("The RDB file contains AUX module data I can't load: no matching module");
@@ -213,23 +238,20 @@ export function* readRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
     let rec: RdbRecord;
     try {
       const value = readObject(r, t);
-      rec = { kind: "key", key: { db, key, value, expireAt, idle, freq }, pos: r.pos };
+      rec = { kind: "key", key: { db: st.db, key, value, expireAt: st.expireAt, idle: st.idle, freq: st.freq }, pos: r.pos };
     } catch (e) {
       if (!(e instanceof EmptyKeyError)) throw e;
       rec = { kind: "empty", pos: r.pos };
     }
-    expireAt = -1; idle = -1; freq = -1;
-    yield rec;
+    st.expireAt = -1; st.idle = -1; st.freq = -1;
+    return rec;
   }
-  if (version >= 5) {
-    const stored = r.bytes(8);
-    const zero = stored.every((b) => b === 0);
-    if (opts.checksum && !zero) {
-      const expected = new Crc64().update(buf, 0, r.pos - 8);
-      if (!expected.bytesLE().equals(stored)) {
-        throw new RdbFormatError(`Wrong RDB checksum expected: (${stored.readBigUInt64LE().toString(16)}) got (${expected.value().toString(16)}). Aborting now. RDB CRC error`);
-      }
-    }
+}
+
+/** The stored CRC64 (8 bytes LE) against the computed one; all zeros means "not computed" (rdbchecksum no). */
+export function checkRdbChecksum(stored: Buffer, computed: Crc64): void {
+  if (stored.every((b) => b === 0)) return;
+  if (!computed.bytesLE().equals(stored)) {
+    throw new RdbFormatError(`Wrong RDB checksum expected: (${stored.readBigUInt64LE().toString(16)}) got (${computed.value().toString(16)}). Aborting now. RDB CRC error`);
   }
-  return { version, end: r.pos };
 }

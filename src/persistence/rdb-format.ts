@@ -56,6 +56,16 @@ export const QUICKLIST_NODE_CONTAINER_PACKED = 2;
 /** Malformed or truncated RDB data: RESTORE answers "Bad data format", loading refuses the file. */
 export class RdbFormatError extends Error {}
 
+/**
+ * The data ended inside an item: a file is cut short, but a payload read as it arrives (a
+ * replica's diskless load, src/persistence/rdb-stream.ts) only needs more bytes. `reader` tells
+ * the top-level reader apart from a nested one over a complete blob (that is corruption).
+ */
+export class RdbShortRead extends RdbFormatError {
+  /** needed: the position the reader wanted to reach. */
+  constructor(readonly reader: RdbReader, readonly needed: number) { super("unexpected end of data"); }
+}
+
 export class RdbReader {
   pos = 0;
   constructor(readonly buf: Buffer, readonly end = buf.length) {}
@@ -63,7 +73,8 @@ export class RdbReader {
   get remaining(): number { return this.end - this.pos; }
 
   private need(n: number): void {
-    if (n < 0 || this.pos + n > this.end) throw new RdbFormatError("unexpected end of data");
+    if (n < 0) throw new RdbFormatError("unexpected end of data");
+    if (this.pos + n > this.end) throw new RdbShortRead(this, this.pos + n);
   }
 
   u8(): number { this.need(1); return this.buf[this.pos++]; }

@@ -85,7 +85,7 @@ export class Failover {
     this.endAt = timeout ? server.now() + timeout : 0;
     this.force = force;
     this.state = "waiting-for-sync";
-    server.pause.pause(PAUSE_FOREVER, PAUSE_WRITE);
+    server.pause.pause(PAUSE_FOREVER, PAUSE_WRITE, "failover");
     this.startCron();
     reply.ok();
   }
@@ -165,7 +165,7 @@ export class Failover {
     this.targetPort = 0;
     this.state = "no-failover";
     if (this.cron) { clearInterval(this.cron); this.cron = undefined; }
-    this.server.pause.unpause();
+    this.server.pause.unpause("failover");
   }
 }
 

@@ -216,6 +216,10 @@ export class RdbTransfer {
     if (this.over) return;
     this.over = true;
     if (this.socketTarget) {
+      // Every byte went into the replicas' sockets (Redis reads the pipe's EOF only then).
+      let up = 0;
+      for (const m of this.members) if (!m.closed) up++;
+      log("warning", `Diskless rdb transfer, done reading from pipe, ${up} replicas still up.`);
       const end = Buffer.from(this.mark);
       for (const m of this.members) if (!m.closed) m.write(end);
     } else {

@@ -16,6 +16,10 @@ import { parseRdb } from "../persistence/rdb-file.js";
 import { emptyData, persistenceOf } from "../persistence/persistence.js";
 import { applyingMasterStream } from "./replica-expiry.js";
 import { failoverOf } from "./failover.js";
+import { DisklessLoad, type DisklessResult } from "./diskless-load.js";
+import { SyncTempFile } from "./sync-file.js";
+import { readFileSync } from "node:fs";
+import { functionsHook } from "../persistence/rdb-file.js";
 
 /** loading: the RDB arrived and is being applied; stream bytes that arrive meanwhile wait. */
 type Phase = "connecting" | "handshake" | "rdb" | "loading" | "stream";
@@ -55,7 +59,7 @@ export class ReplicaLink {
     if (!this.syncing) return null;
     if (this.phase === "loading") return this.received;
     if (this.rdbMode === "header") return { size: -1, read: 0 };
-    return { size: this.rdbMode === "length" ? this.rdbLen : 0, read: this.rdbBytes };
+    return { size: this.rdbMode === "length" ? this.rdbLen : 0, read: this.load ? this.load.readBytes : this.rdbBytes };
   }
 
   /**
@@ -67,7 +71,10 @@ export class ReplicaLink {
     if (this.closed || !this.socket || this.socket.destroyed) return;
     // While loading, Redis's cron does not run (the load blocks it).
     if (this.phase === "loading") return;
-    if ((Date.now() - this.lastIo) / 1000 <= timeoutSecs) return;
+    // A diskless load reads only as fast as it loads: its progress is the link's life.
+    const last = this.load ? Math.max(this.lastIo, this.load.lastProgress) : this.lastIo;
+    // In whole seconds, as Redis compares unix times.
+    if (Math.floor(Date.now() / 1000) - Math.floor(last / 1000) <= timeoutSecs) return;
     if (this.connected) log("warning", "MASTER timeout: no data nor PING received...");
     else if (this.phase === "rdb") log("warning", "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
     else log("warning", "Timeout connecting to the MASTER...");
@@ -77,7 +84,14 @@ export class ReplicaLink {
   /** Bytes of the master's stream read but not yet applied (INFO slave_read_repl_offset). */
   get unappliedBytes(): number { return this.phase === "stream" ? this.buf.length : 0; }
 
-  constructor(private readonly server: Server, readonly host: string, readonly port: number) {
+  /**
+   * Redis's repl_down_since: when the link to a master last went down; 0 while no master link
+   * was ever up (INFO master_link_down_since_seconds then shows -1).
+   */
+  replDownSince: number;
+
+  constructor(private readonly server: Server, readonly host: string, readonly port: number, downSince = 0) {
+    this.replDownSince = downSince;
     this.repl = replicationOf(server);
     this.repl.startCron();
     this.masterClient = this.newMasterClient();
@@ -103,7 +117,7 @@ export class ReplicaLink {
   isMasterClient(c: Client): boolean { return c === this.masterClient; }
 
   close(): void {
-    if (this.phase === "rdb") this.endLoading();
+    this.abortTransfer();
     if (this.connected) this.repl.cachedMasterDb = this.masterClient.db;
     this.server.clients.delete(this.masterClient.id);
     this.closed = true;
@@ -142,15 +156,12 @@ export class ReplicaLink {
 
   private onClose(s: Socket): void {
     if (s !== this.socket) return;
-    // A transfer that failed leaves the old data, no longer loading (swapdb's restore).
-    if (this.phase === "rdb" && this.releaseLoading) {
-      // What Redis's parser logs when the connection ends inside the payload.
-      log("warning", `Internal error in RDB reading offset ${this.rdbBytes}, function at replica-link -> Unexpected EOF reading RDB file`);
-      log("warning", "Failed trying to load the MASTER synchronization DB from socket, check server logs.");
-      this.endLoading();
-    }
+    // A transfer that failed: a diskless load keeps the old data (swapdb) or empties the
+    // half-loaded one; a disk load's temp file goes.
+    this.abortTransfer();
     if (this.connected) {
       log("notice", "Connection with master lost.");
+      this.replDownSince = Date.now();
       this.repl.cachedMasterDb = this.masterClient.db;
     }
     this.server.clients.delete(this.masterClient.id);
@@ -275,9 +286,11 @@ export class ReplicaLink {
 
   private onData(d: Buffer): void {
     this.lastIo = Date.now();
-    // The RDB payload is gathered as chunks (joined once), not re-concatenated per read.
+    // The RDB payload goes to the diskless load or the temp file as it arrives.
     if (this.phase === "rdb" && this.rdbMode !== "header") {
-      if (d.length) this.rdbChunk(d);
+      if (d.length === 0) return;
+      if (this.load) this.load.feed(d);
+      else this.rdbChunk(d);
       return;
     }
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
@@ -318,17 +331,30 @@ export class ReplicaLink {
           this.rdbMode = "length";
           log("notice", `MASTER <-> REPLICA sync: receiving ${this.rdbLen} bytes from master to ${to}`);
         }
-        if (diskless) {
-          // Redis parses the payload as it arrives: the replica is loading from here on. We
-          // still gather it first (the old data stays until all of it is here and checked).
-          this.asyncLoad = this.server.config.getString("repl-diskless-load") === "swapdb" && this.pendingId === this.repl.replid;
-          log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
-          this.releaseLoading = persistenceOf(this.server).holdLoading(this.asyncLoad, this.rdbMode === "length" ? this.rdbLen : 0);
-        }
         const rest = this.buf.subarray(e + 2);
         this.buf = Buffer.alloc(0);
         this.rdbChunks = [];
         this.rdbBytes = 0;
+        if (diskless) {
+          // Parsed as it arrives: the replica is loading (or async-loading) from here on.
+          const swapdb = this.server.config.getString("repl-diskless-load") === "swapdb";
+          const load = new DisklessLoad(this.server, this.socket!, {
+            swapdb, async: swapdb && this.pendingId === this.repl.replid,
+            mark: this.rdbMode === "eof" ? this.eofMark : null, size: this.rdbMode === "length" ? this.rdbLen : 0,
+          });
+          this.load = load;
+          const socket = this.socket;
+          void load.done.then((res) => this.disklessDone(load, socket, res));
+          load.feed(rest);
+          return;
+        }
+        try {
+          this.tempFile = new SyncTempFile();
+        } catch (err) {
+          log("warning", `Opening the temp file needed for MASTER <-> REPLICA synchronization: ${(err as Error).message}`);
+          this.socket?.destroy();
+          return;
+        }
         this.rdbChunk(rest);
         return;
       }
@@ -349,10 +375,15 @@ export class ReplicaLink {
 
   private rdbMode: "header" | "length" | "eof" = "header";
   private eofMark = Buffer.alloc(0);
+  /** Disk load: the payload's last bytes written (the end mark may straddle reads). */
   private rdbChunks: Buffer[] = [];
   private rdbBytes = 0;
+  /** The diskless load under way (the payload parsed as it arrives). */
+  private load: DisklessLoad | null = null;
+  /** The disk load's temp file while the payload is written to it. */
+  private tempFile: SyncTempFile | null = null;
 
-  /** One more piece of the RDB payload; once it is all here, loads it and starts the stream. */
+  /** One more piece of a disk load's payload; once it is all here, loads it and starts the stream. */
   private rdbChunk(d: Buffer): void {
     let end = -1; // payload bytes, once known complete
     let after = 0; // where the bytes after the payload start in d
@@ -372,13 +403,19 @@ export class ReplicaLink {
         after = at + 40 - carry.length;
       }
     }
+    const file = this.tempFile!;
+    try {
+      file.write(end < 0 ? d : d.subarray(0, Math.max(0, after)));
+    } catch (e) {
+      log("warning", `Write error saving the DB, the disk may be full: ${(e as Error).message}`);
+      this.socket?.destroy();
+      return;
+    }
     if (end < 0) {
-      this.rdbChunks.push(d);
+      this.rdbChunks = [Buffer.from(d.subarray(Math.max(0, d.length - 39)))];
       this.rdbBytes += d.length;
       return;
     }
-    const all = Buffer.concat([...this.rdbChunks, d]);
-    const rdb = all.subarray(0, end);
     this.received = { size: this.rdbMode === "length" ? this.rdbLen : 0, read: this.rdbMode === "length" ? this.rdbLen : end };
     this.rdbChunks = [];
     this.rdbBytes = 0;
@@ -386,8 +423,45 @@ export class ReplicaLink {
     // What follows the payload is the stream: it waits in buf until the load is done.
     this.phase = "loading";
     this.buf = Buffer.from(d.subarray(after));
+    this.tempFile = null;
+    let data: Buffer;
+    try {
+      // As Redis: the temp file (without the end mark) becomes dbfilename, then is loaded.
+      file.commit(end, persistenceOf(this.server).rdbPath());
+      data = readFileSync(persistenceOf(this.server).rdbPath());
+    } catch (e) {
+      log("warning", `Failed trying to rename the temp DB into ${this.server.config.getString("dbfilename")} in MASTER <-> REPLICA synchronization: ${(e as Error).message}`);
+      file.discard();
+      this.socket?.destroy();
+      return;
+    }
     const socket = this.socket;
-    void this.loadRdb(rdb).then((ok) => { this.endLoading(); if (ok) this.loaded(socket); });
+    void this.loadRdb(data).then((ok) => { if (ok) this.loaded(socket); });
+  }
+
+  /** A transfer that did not finish: the diskless load fails, the temp file goes. */
+  private abortTransfer(): void {
+    const load = this.load;
+    this.load = null;
+    load?.abort();
+    const file = this.tempFile;
+    this.tempFile = null;
+    file?.discard();
+  }
+
+  /** The diskless load ended: on success the stream starts with the bytes that followed the payload. */
+  private disklessDone(load: DisklessLoad, socket: Socket | undefined, res: DisklessResult): void {
+    if (this.load === load) this.load = null;
+    if (!res.ok) {
+      if (socket === this.socket && socket && !socket.destroyed) socket.destroy();
+      return;
+    }
+    this.received = { size: this.rdbMode === "length" ? this.rdbLen : 0, read: res.bytes };
+    this.rdbMode = "header";
+    this.phase = "loading";
+    this.buf = res.rest;
+    log("notice", "MASTER <-> REPLICA sync: Finished with success");
+    this.loaded(socket);
   }
 
   /**
@@ -397,18 +471,6 @@ export class ReplicaLink {
   private disklessLoad(): boolean {
     const mode = this.server.config.getString("repl-diskless-load");
     return mode === "swapdb" || (mode === "on-empty-db" && persistenceOf(this.server).keyCount() === 0);
-  }
-
-  /** Set while a diskless load holds the LOADING (or async-loading) state. */
-  private releaseLoading: (() => void) | null = null;
-  /** The diskless load serves the old data until it swaps (swapdb, same replid). */
-  private asyncLoad = false;
-
-  /** Ends a diskless load's LOADING state (done, or the transfer failed). */
-  private endLoading(): void {
-    const release = this.releaseLoading;
-    this.releaseLoading = null;
-    release?.();
   }
 
   /** The payload's size and bytes read, kept for INFO while it loads. */
@@ -432,31 +494,23 @@ export class ReplicaLink {
   }
 
   /**
-   * Replaces the dataset with the master's RDB: parsed (checked) first, so a bad payload
-   * leaves the old data; then applied in slices with the LOADING gate up, as Redis's replica
-   * loads (key-load-delay makes that observable).
+   * A disk load: the RDB file read back from dbfilename, parsed (checked) first, so a bad
+   * payload leaves the old data; then applied in slices with the LOADING gate up, as Redis's
+   * replica loads it (key-load-delay makes that observable).
    */
   private async loadRdb(data: Buffer): Promise<boolean> {
     let parsed;
     try {
       parsed = parseRdb(data, { checksum: true, databases: this.server.config.getNumber("databases") });
     } catch (e) {
-      log("warning", `Failed trying to load the MASTER synchronization DB from socket: ${(e as Error).message}`);
+      log("warning", `Failed trying to load the MASTER synchronization DB from disk: ${(e as Error).message}`);
       this.socket?.destroy();
       return false;
     }
-    const held = this.releaseLoading !== null;
-    if (held && this.asyncLoad) {
-      // Async loading: the old data was served until now; the new one replaces it at once.
-      log("notice", "MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
-      emptyData(this.server);
-      await persistenceOf(this.server).loadFromMaster(parsed, data.length, true);
-      log("notice", "MASTER <-> REPLICA sync: Finished with success");
-      return true;
-    }
     log("notice", "MASTER <-> REPLICA sync: Flushing old data");
     emptyData(this.server);
-    if (!held) log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
+    functionsHook.clear(this.server);
+    log("notice", "MASTER <-> REPLICA sync: Loading DB in memory");
     // A newline a second tells the master we are alive while we load (Redis's
     // replicationSendNewlineToMaster), so it does not time us out.
     const socket = this.socket;
@@ -510,7 +564,7 @@ function logErrorToMaster(server: Server, reply: Buffer, name: string): void {
 }
 
 /** One multibulk command at the start of buf: its argv, its bytes and their count; null if incomplete. */
-function parseCommand(buf: Buffer): { argv: Buffer[]; len: number; raw: Buffer } | null {
+export function parseCommand(buf: Buffer): { argv: Buffer[]; len: number; raw: Buffer } | null {
   if (buf.length === 0) return null;
   if (buf[0] !== 0x2a) {
     // An inline command (Redis masters send only "\n" keepalives this way).

@@ -157,9 +157,11 @@ export class Replication {
     this.link?.checkTimeout(timeout);
     for (const r of [...this.replicas.values()]) {
       if (r.client.closed) continue;
-      // One still loading a streamed RDB (its stream held until its first ACK) is left alone:
-      // Redis counts its newlines as signs of life, which our client input does not surface.
-      if (r.syncState === "online" && !r.preSync && r.heldFrom === null && (now - r.ackAt) / 1000 > timeout) {
+      // ackAt is its last ACK or newline: a replica loading a streamed RDB (its stream held
+      // until its first ACK) sends a newline a second (src/repl/replica-input.ts).
+      // In whole seconds, as Redis compares unix times.
+      const secs = (t: number) => Math.floor(now / 1000) - Math.floor(t / 1000);
+      if (r.syncState === "online" && !r.preSync && secs(r.ackAt) > timeout) {
         log("warning", `Disconnecting timedout replica (streaming sync): ${r.ip}:${r.port}`);
         r.client.kill();
         this.dropReplica(r.client);
@@ -172,7 +174,7 @@ export class Replication {
         if (sock.writableLength === 0 || written !== r.lastWritten) {
           r.lastWritten = written;
           r.stalledSince = now;
-        } else if ((now - r.stalledSince) / 1000 > timeout) {
+        } else if (secs(r.stalledSince) > timeout) {
           log("warning", `Disconnecting timedout replica (full sync): ${r.ip}:${r.port}`);
           r.client.kill();
           this.dropReplica(r.client);
@@ -439,7 +441,7 @@ export class Replication {
     const tr = new RdbTransfer(socketTarget, this.offset);
     const dirtyAt = p.dirty();
     const startedAt = Date.now();
-    if (!tr.start((write) => p.snapshotForReplica(write, socketTarget ? "replicas sockets" : "disk"))) return;
+    if (!tr.start((write) => p.snapshotForReplica(write, socketTarget ? "replicas sockets" : "disk", tr.finished))) return;
     this.transfer = tr;
     log("notice", socketTarget ? `Background RDB transfer started by pid ${tr.pipe.pid}` : `Background saving started by pid ${tr.pipe.pid}`);
     const list = this.needSync;
@@ -555,10 +557,23 @@ export class Replication {
     if (!r) return;
     this.replicas.delete(client);
     if (this.replicas.size === 0) this.noReplicasSince = Date.now();
-    if (r.transfer && r.member) r.transfer.remove(r.member);
+    if (r.transfer && r.member) {
+      const tr = r.transfer;
+      tr.remove(r.member);
+      // Redis's freeClient: a disk-target RDB no other replica waits for is not worth
+      // finishing (killRDBChild), unless save points make it a snapshot worth keeping.
+      if (!tr.socketTarget && tr.running && r.syncState === "wait_end" && tr.members.size === 0 &&
+        this.server.config.getString("save").trim() === "") tr.abort();
+    }
     // What only this replica needed leaves the shared buffer.
     this.backlog?.trim(this.neededFrom());
     log("notice", `Connection with replica ${r.ip}:${r.port} lost.`);
+  }
+
+  /** A newline from a replica (one loading a big RDB sends one a second): Redis's repl_ack_time. */
+  replicaAlive(client: Client): void {
+    const r = this.replicas.get(client);
+    if (r) r.ackAt = Date.now();
   }
 
   ack(client: Client, offset: number): void {
@@ -718,7 +733,7 @@ export class Replication {
           ["master_sync_left_bytes", t.size - t.read], ["master_sync_perc", (t.size > 0 ? (t.read / t.size) * 100 : 0).toFixed(2)],
           ["master_sync_last_io_seconds_ago", Math.floor((Date.now() - link.lastIo) / 1000)]);
       }
-      if (!link.connected) f.push(["master_link_down_since_seconds", Math.floor((Date.now() - link.downSince) / 1000)]);
+      if (!link.connected) f.push(["master_link_down_since_seconds", link.replDownSince ? Math.floor((Date.now() - link.replDownSince) / 1000) : -1]);
       f.push(["slave_priority", this.server.config.getNumber("replica-priority")],
         ["slave_read_only", this.server.config.getBool("replica-read-only") ? 1 : 0],
         ["replica_announced", 1]);

@@ -36,11 +36,20 @@ interface Postponed { client: Client; argv: Buffer[]; onClose: () => void }
 /** setTimeout's limit; longer pauses re-arm. */
 const MAX_TIMER_MS = 0x7fffffff;
 
+/**
+ * Who asked for a pause (Redis's pause_purpose; its shutdown purpose has no user here): each keeps its own type and end, and the
+ * pause in effect is the most restrictive of them, so CLIENT UNPAUSE does not lift the
+ * write pause a FAILOVER holds (nor the other way round).
+ */
+export type PausePurpose = "client" | "failover";
+
 export class ClientPause {
   /** The pause in effect: PAUSE_OFF, PAUSE_WRITE or PAUSE_ALL (Redis's client_pause_type). */
   type = PAUSE_OFF;
   /** When it ends (server ms; Redis's client_pause_end_time). */
   endAt = 0;
+  /** Each purpose's pause (Redis's client_pause_per_purpose). */
+  private readonly purposes = new Map<PausePurpose, { type: number; endAt: number }>();
   private postponed: Postponed[] = [];
   private timer?: NodeJS.Timeout;
   /** Called once when the pause becomes less restrictive (a replica's held master stream). */
@@ -52,22 +61,34 @@ export class ClientPause {
   get postponedCount(): number { return this.postponed.length; }
 
   /**
-   * CLIENT PAUSE: pauses until `endAt` (a pause already in effect keeps the later end and
-   * the more restrictive type, as Redis's pauseClients for one purpose). An end in the past
-   * (timeout 0) pauses nothing.
+   * Pauses until `endAt` for one purpose (CLIENT PAUSE by default): a pause of that purpose
+   * already in effect keeps the later end and the more restrictive type, as Redis's
+   * pauseClients. An end in the past (timeout 0) pauses nothing.
    */
-  pause(endAt: number, type: number): void {
-    if (this.type !== PAUSE_OFF) {
-      type = Math.max(type, this.type);
-      endAt = Math.max(endAt, this.endAt);
-    }
-    if (endAt < this.server.now()) return this.set(PAUSE_OFF, 0);
-    this.set(type, endAt);
+  pause(endAt: number, type: number, purpose: PausePurpose = "client"): void {
+    const p = this.purposes.get(purpose);
+    if (p) { p.type = Math.max(p.type, type); p.endAt = Math.max(p.endAt, endAt); }
+    else this.purposes.set(purpose, { type, endAt });
+    this.update();
   }
 
-  /** CLIENT UNPAUSE. */
-  unpause(): void {
-    this.set(PAUSE_OFF, 0);
+  /** CLIENT UNPAUSE (or the end of a FAILOVER's pause): lifts that purpose's pause only. */
+  unpause(purpose: PausePurpose = "client"): void {
+    if (!this.purposes.delete(purpose)) return;
+    this.update();
+  }
+
+  /** Redis's updateClientPauseTypeAndEndTime: the most restrictive live purpose, its furthest end. */
+  private update(): void {
+    const now = this.server.now();
+    let type = PAUSE_OFF;
+    for (const [k, p] of this.purposes) {
+      if (p.endAt < now) this.purposes.delete(k);
+      else if (p.type > type) type = p.type;
+    }
+    let end = 0;
+    for (const p of this.purposes.values()) if (p.type === type && p.endAt > end) end = p.endAt;
+    this.set(type, end);
   }
 
   private set(type: number, endAt: number): void {
@@ -76,7 +97,7 @@ export class ClientPause {
     this.endAt = endAt;
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (type !== PAUSE_OFF) this.armTimer();
+    if (this.purposes.size > 0) this.armTimer();
     if ((old === PAUSE_OFF) !== (type === PAUSE_OFF)) {
       for (const s of this.server.shards) s.kernel.x.setExpiryPaused(type === PAUSE_OFF ? 0 : 1);
     }
@@ -105,12 +126,15 @@ export class ClientPause {
     return true;
   }
 
+  /** Wakes when the earliest purpose's pause ends, to recompute the pause in effect. */
   private armTimer(): void {
-    const delay = this.endAt - this.server.now();
+    let first = Infinity;
+    for (const p of this.purposes.values()) first = Math.min(first, p.endAt);
+    const delay = first - this.server.now();
     const wait = Math.min(MAX_TIMER_MS, Math.max(0, delay + 1));
     this.timer = setTimeout(() => {
-      if (this.server.now() > this.endAt) this.set(PAUSE_OFF, 0);
-      else this.armTimer();
+      this.timer = undefined;
+      this.update();
     }, wait);
     this.timer.unref();
   }

@@ -63,7 +63,7 @@ describe("FAILOVER", { timeout: 90_000 }, () => {
     expect(await err(a.r.set("x", "1"))).toMatch(/^READONLY/);
   });
 
-  it("pauses writes while waiting, and FAILOVER ABORT resumes them on a master", async () => {
+  it("pauses writes while waiting (CLIENT UNPAUSE does not lift it), and FAILOVER ABORT resumes them on a master", async () => {
     const { a, b } = await chain();
     await b.r.call("client", "pause", "60000", "write"); // b holds its master's writes: never catches up
     await a.r.set("k", "1");
@@ -73,6 +73,11 @@ describe("FAILOVER", { timeout: 90_000 }, () => {
     expect(await a.r.get("k")).toBe("1"); // reads are served
     const other = await connectClient(a.srv.port); // its write waits for the pause
     const pending = other.set("k", "2");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await a.r.get("k")).toBe("1");
+    // The failover's pause is its own (Redis's PAUSE_DURING_FAILOVER): CLIENT UNPAUSE lifts
+    // only a CLIENT PAUSE, so the write still waits.
+    expect(await a.r.call("client", "unpause")).toBe("OK");
     await new Promise((r) => setTimeout(r, 200));
     expect(await a.r.get("k")).toBe("1");
     expect(await a.r.call("failover", "abort")).toBe("OK");

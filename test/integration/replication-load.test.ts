@@ -68,10 +68,17 @@ describe("full sync: loading on the replica, dump.rdb on the master", { timeout:
   it("repl-diskless-load swapdb with the master's replid: async loading serves the old data, refuses no_async_loading commands, then swaps", async () => {
     const { srv: msrv, r: m } = await servers.start();
     const { r: s } = await servers.start(["--repl-diskless-load", "swapdb", "--replica-read-only", "no"]);
+    // DEBUG POPULATE is not propagated (as Redis's): the keys reach the replica by its full sync.
+    await m.call("debug", "populate", "200", "master");
     await s.replicaof("127.0.0.1", String(msrv.port));
     await until("link up", async () => (await field(s, "master_link_status")) === "up");
-    await m.call("debug", "populate", "200", "master");
     await until("synced", async () => (await s.dbsize()) === 200);
+    await m.call("debug", "populate", "5", "late");
+    await m.set("marker", "1");
+    await until("the stream passed the populate", async () => (await s.get("marker")) === "1");
+    expect(await s.exists("late:0")).toBe(0);
+    await m.del("late:0", "late:1", "late:2", "late:3", "late:4", "marker");
+    await until("back to 200", async () => (await s.dbsize()) === 200);
     await s.set("mykey", "myvalue"); // only on the replica
     await m.config("SET", "rdb-key-save-delay", "20000");
     // The replica's PSYNC fails (the backlog moved past it): a full sync with the same replid.

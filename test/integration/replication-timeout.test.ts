@@ -66,6 +66,24 @@ describe("repl-timeout, repl-backlog-ttl, master_sync_*", { timeout: 90_000 }, (
     }
   });
 
+  it("master_link_down_since_seconds is -1 until a master link was up, then counts from its drop", async () => {
+    const { srv: msrv, r: m } = await servers.start();
+    const { r } = await servers.start();
+    await r.replicaof("127.0.0.1", "1"); // nothing listens there: never up
+    await until("the link is tried", async () => (await field(r, "master_link_status")) === "down");
+    expect(await field(r, "master_link_down_since_seconds")).toBe("-1");
+    // A never-up link keeps -1 across REPLICAOF to another master, until that one is up.
+    await r.replicaof("127.0.0.1", String(msrv.port));
+    await until("linked", async () => (await field(r, "master_link_status")) === "up");
+    await m.set("k", "v");
+    m.disconnect();
+    await msrv.stop();
+    await until("the link drops", async () => (await field(r, "master_link_status")) === "down");
+    const since = Number(await field(r, "master_link_down_since_seconds"));
+    expect(since).toBeGreaterThanOrEqual(0);
+    expect(since).toBeLessThan(30);
+  });
+
   it("a master drops a replica that stopped acknowledging", async () => {
     const { srv, r: m } = await servers.start(["--repl-timeout", "1", "--repl-diskless-sync", "no"]);
     const sock = connect(srv.port, "127.0.0.1");
@@ -82,9 +100,36 @@ describe("repl-timeout, repl-backlog-ttl, master_sync_*", { timeout: 90_000 }, (
     expect(await field(m, "connected_slaves")).toBe("0");
   });
 
+  it("a master keeps a diskless replica that sends only newlines while it loads, and drops it once they stop", async () => {
+    const { srv, r: m } = await servers.start(["--repl-timeout", "1", "--repl-diskless-sync", "yes"]);
+    const sock = connect(srv.port, "127.0.0.1");
+    let got = "";
+    sock.on("data", (d) => (got += d.toString("latin1")));
+    let closed = false;
+    sock.on("close", () => (closed = true));
+    sock.on("error", () => {});
+    // capa eof: the RDB is streamed, and the stream is held until the first REPLCONF ACK.
+    sock.write("*5\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n");
+    sock.write("*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+    await until("the RDB arrives", () => got.includes("$EOF:"));
+    // "Still loading": a newline every 300 ms, as Redis's replica sends while it loads.
+    const alive = setInterval(() => sock.write("\n"), 300);
+    try {
+      await new Promise((r) => setTimeout(r, 3500));
+      expect(closed).toBe(false);
+      expect(await field(m, "connected_slaves")).toBe("1");
+    } finally {
+      clearInterval(alive);
+    }
+    await until("dropped once the newlines stop", () => closed, 10_000);
+    expect(srv.output()).toContain("Disconnecting timedout replica (streaming sync)");
+  });
+
   it("a replica that acknowledges stays connected past repl-timeout", async () => {
     const { r: m } = await servers.start(["--repl-timeout", "1"]);
-    const { r: s } = await servers.start(["--repl-timeout", "1"]);
+    // The replica keeps the default repl-timeout: with 1 it would drop its master between the
+    // master's PINGs (every repl-ping-replica-period, 10 s), as redis-server does.
+    const { r: s } = await servers.start();
     await s.replicaof("127.0.0.1", String((m.options.port)));
     await until("link up", async () => (await field(s, "master_link_status")) === "up");
     await new Promise((r) => setTimeout(r, 3000));
