@@ -366,15 +366,17 @@ export class Server {
     if (!arityOk(spec, argv.length)) return { spec, error: `wrong number of arguments for '${spec.name}' command` };
     // Like Redis's lookupCommandLogic: with arguments, a command that has subcommands runs
     // the named subcommand; alone (COMMAND), it runs its own handler.
-    // A kernel command that runs its subcommands itself (OBJECT) goes to the kernel whole.
-    if (spec.subcommands.size > 0 && argv.length >= 2 && !(spec.kernelIndex >= 0 && !spec.handler)) {
+    // A kernel command that runs its subcommands itself (OBJECT) goes to the kernel whole,
+    // once the subcommand is known to be one of Redis's (MULTI must refuse to queue others).
+    if (spec.subcommands.size > 0 && argv.length >= 2) {
+      const kernelWhole = spec.kernelIndex >= 0 && !spec.handler;
       const subName = argv[1].toString("latin1").toLowerCase();
       const sub = spec.subcommands.get(subName);
-      if (!sub || !(sub.handler || sub.kernelIndex >= 0)) {
+      if (!sub || !(kernelWhole || sub.handler || sub.kernelIndex >= 0)) {
         return { spec, error: `unknown subcommand '${truncate(argv[1].toString("latin1"))}'. Try ${spec.name.toUpperCase()} HELP.` };
       }
       if (!arityOk(sub, argv.length)) return { spec: sub, error: `wrong number of arguments for '${sub.name}' command` };
-      return { spec: sub };
+      return { spec: kernelWhole ? spec : sub };
     }
     return { spec };
   }
