@@ -286,7 +286,7 @@ export function registerCommandCommand(t: CommandTable): void {
     for (let i = 2; i < argv.length; i++) {
       const c = lookupByFullName(server.table, argv[i].toString("latin1"));
       if (c) writeInfoRow(reply, infoRow(c));
-      else reply.nullArray();
+      else reply.nullBulk(); // addReplyNull: $-1 in RESP2
     }
   });
 
