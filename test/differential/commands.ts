@@ -37,6 +37,10 @@ const FLOATS = ["0", "1.5", "-2", "1e3", "inf", "-inf", "abc", "3.0e-2", "nan", 
 const SCORES = ["0", "1", "-2.5", "+inf", "-inf", "1e3", "3.0", "7", "abc", "nan", "2"];
 const SCORE_RANGES = ["-inf", "+inf", "(1", "2", "(2.5", "0", "abc", "1e3", "((1"];
 const LEX_RANGES = ["-", "+", "[a", "(b", "[c", "(", "c", "[10"];
+// A TTL (seconds or milliseconds) long enough that no key expires while a stream runs: the two
+// servers get each command a moment apart, so a key expiring mid-stream could be gone from one
+// and not yet from the other.
+const TTLS = ["1000000", "0", "-1", "abc"];
 const INDEXES = ["0", "1", "-1", "2", "-2", "5", "-100", "100", "abc"];
 
 const key = (r: Rng) => pick(r, KEYS);
@@ -56,7 +60,7 @@ const flags = (r: Rng, options: string[][]) => {
 type Gen = (r: Rng) => string[];
 const GENERATORS: [number, Gen][] = [
   // Strings.
-  [4, (r) => ["SET", key(r), pick(r, VALUES), ...flags(r, [["NX", "XX"], ["GET"], ["KEEPTTL", "EX", "PX"]]).flatMap((f) => f === "EX" || f === "PX" ? [f, pick(r, ["1000", "0", "-1", "abc"])] : [f])]],
+  [4, (r) => ["SET", key(r), pick(r, VALUES), ...flags(r, [["NX", "XX"], ["GET"], ["KEEPTTL", "EX", "PX"]]).flatMap((f) => f === "EX" || f === "PX" ? [f, pick(r, TTLS)] : [f])]],
   [3, (r) => ["GET", key(r)]],
   [2, (r) => ["APPEND", key(r), pick(r, VALUES)]],
   [2, (r) => ["INCR", key(r)]],
@@ -184,12 +188,24 @@ const GENERATORS: [number, Gen][] = [
   [1, (r) => ["BLMOVE", key(r), key(r), pick(r, ["LEFT", "RIGHT"]), pick(r, ["LEFT", "RIGHT"]), "0.01"]],
   // Expiry replies (TTL's value needs the clock: not drawn).
   [1, (r) => ["GETEX", key(r), ...flags(r, [["PERSIST", "EX", "PXAT"]]).flatMap((f) => f === "PERSIST" ? [f] : [f, pick(r, ["100000", "0", "abc", "99999999999999"])])]],
-  [1, (r) => [pick(r, ["SETEX", "PSETEX"]), key(r), pick(r, ["1000", "0", "-5", "abc"]), pick(r, VALUES)]],
+  [1, (r) => [pick(r, ["SETEX", "PSETEX"]), key(r), pick(r, TTLS), pick(r, VALUES)]],
   [1, (r) => [pick(r, ["PEXPIRE", "EXPIREAT", "PEXPIREAT"]), key(r), pick(r, ["100000000000000", "0", "-1", "abc"]), ...flags(r, [["NX", "XX", "GT", "LT"]])]],
   // Databases.
   [1, (r) => ["SELECT", pick(r, ["0", "0", "0", "1", "16", "abc"])]],
   [1, (r) => ["MOVE", key(r), pick(r, ["0", "1", "abc"])]],
   [1, (r) => ["SWAPDB", pick(r, ["0", "1"]), pick(r, ["0", "1", "20"])]],
+  // Server and introspection commands with defined replies (not COMMAND COUNT/LIST: ours
+  // has CRDT.PEER and CRDT.PEERS and no MODULE, README's compatibility notes).
+  [1, (r) => ["ECHO", pick(r, VALUES)]],
+  [1, (r) => ["PING", ...(maybe(r, 0.5) ? [pick(r, VALUES)] : [])]],
+  [1, (r) => ["COMMAND", "INFO", pick(r, ["get", "set", "zadd", "eval", "xreadgroup", "config|get", "nosuch", "GEORADIUS"])]],
+  [1, (r) => ["COMMAND", "GETKEYS", ...pick(r, [["SET", "a", "b"], ["MSET", "a", "1", "b", "2"], ["EVAL", "return 1", "2", "x", "y"], ["ZUNIONSTORE", "d", "2", "a", "b"], ["XREAD", "STREAMS", "s1", "s2", "0", "0"], ["SORT", "a", "STORE", "b"], ["GET"], ["PING"], ["LMPOP", "2", "a", "b", "LEFT"]])]],
+  [1, (r) => ["CONFIG", "GET", pick(r, ["maxmemory-policy", "hash-max-listpack-entries", "zset-max-*", "list-max-listpack-size", "set-max-intset-entries", "nosuch", "appendonly", "lua-time-limit"])]],
+  [1, (r) => ["TOUCH", key(r), key(r)]],
+  [1, (r) => ["UNLINK", key(r)]],
+  // (Not OBJECT REFCOUNT: inside EXEC Redis counts the queued argv that still holds a value
+  // SET stored, an artefact of its object sharing.)
+  [1, (r) => ["OBJECT", pick(r, ["NOSUCH", "HELP"]), key(r)]],
   // Keyspace.
   [1, (r) => ["KEYS", pick(r, ["*", "{d}k[0-2]", "*3", "{d}k?"])]],
   [1, () => ["DBSIZE"]],
@@ -235,3 +251,6 @@ export function nextCommand(r: Rng): string[] {
 
 /** Commands whose array reply Redis orders by its hashtable: compared as sorted multisets. */
 export const unordered = new Set(["SMEMBERS", "SINTER", "SUNION", "SDIFF", "KEYS"]);
+
+/** Commands whose flat reply is name/value pairs in an unspecified order (Redis's dict order). */
+export const unorderedPairs = new Set(["CONFIG"]);
