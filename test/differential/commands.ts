@@ -239,14 +239,19 @@ const GENERATORS: [number, Gen][] = [
 
 const TOTAL = GENERATORS.reduce((n, [w]) => n + w, 0);
 
-/** The next command of the stream. */
-export function nextCommand(r: Rng): string[] {
+/**
+ * The next command of the stream. `untagged` drops the keys' hash tag, so that with several
+ * shards the keys of one command (and of one pipeline) live in different shards.
+ */
+export function nextCommand(r: Rng, untagged = false): string[] {
   let x = r() * TOTAL;
+  let argv = GENERATORS[GENERATORS.length - 1][1];
   for (const [w, g] of GENERATORS) {
     x -= w;
-    if (x < 0) return g(r);
+    if (x < 0) { argv = g; break; }
   }
-  return GENERATORS[GENERATORS.length - 1][1](r);
+  const out = argv(r);
+  return untagged ? out.map((a) => (a.startsWith("{d}") ? a.slice(3) : a)) : out;
 }
 
 /** Commands whose array reply Redis orders by its hashtable: compared as sorted multisets. */

@@ -31,6 +31,9 @@ export function replyEnd(buf: Buffer, pos: number): number {
   throw new Error(`unexpected reply byte ${type} at ${pos}`);
 }
 
+const CLOSED = "(closed)";
+const NO_REPLY = "(no reply)";
+
 export class RespConn {
   private buf = Buffer.alloc(0);
   private waiting: (() => void) | null = null;
@@ -58,9 +61,27 @@ export class RespConn {
    * server closed the connection, "(no reply)" after timeoutMs without a whole reply.
    */
   async call(argv: string[], timeoutMs = 10_000): Promise<string> {
-    let out = `*${argv.length}\r\n`;
-    for (const a of argv) out += `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`;
+    return (await this.pipeline([argv], timeoutMs))[0];
+  }
+
+  /** Sends every command in one write (one read for the server) and returns their replies. */
+  async pipeline(commands: string[][], timeoutMs = 10_000): Promise<string[]> {
+    let out = "";
+    for (const argv of commands) {
+      out += `*${argv.length}\r\n`;
+      for (const a of argv) out += `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`;
+    }
     this.sock.write(Buffer.from(out, "latin1"));
+    const replies: string[] = [];
+    while (replies.length < commands.length) {
+      const reply = await this.next(timeoutMs);
+      replies.push(reply);
+      if (reply === CLOSED || reply === NO_REPLY) while (replies.length < commands.length) replies.push(reply);
+    }
+    return replies;
+  }
+
+  private async next(timeoutMs: number): Promise<string> {
     for (;;) {
       const end = replyEnd(this.buf, 0);
       if (end >= 0) {
@@ -68,7 +89,7 @@ export class RespConn {
         this.buf = this.buf.subarray(end);
         return reply;
       }
-      if (this.closed) return "(closed)";
+      if (this.closed) return CLOSED;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await new Promise<boolean>((r) => {
         this.waiting = () => r(false);
@@ -76,7 +97,7 @@ export class RespConn {
       });
       clearTimeout(timer);
       this.waiting = null;
-      if (timedOut) return "(no reply)";
+      if (timedOut) return NO_REPLY;
     }
   }
 

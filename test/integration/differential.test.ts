@@ -1,7 +1,8 @@
 // Differential test: the same seeded random command streams (test/differential/commands.ts)
 // against redis-server 7.0 and against ours; every reply must be the same bytes, in RESP2
 // and in RESP3 (after HELLO 3), error texts included. A failure names the seed and step, the command and both replies;
-// DIFF_SEEDS=first:count (RESP2), DIFF_SEEDS3 (RESP3) and DIFF_STEPS widen a run by hand; DIFF_TRACE=<key> prints every
+// DIFF_SEEDS=first:count (RESP2), DIFF_SEEDSP (pipelined), DIFF_SEEDS3 (RESP3) and DIFF_STEPS
+// widen a run by hand; DIFF_TRACE=<key> prints every
 // command naming that key with both replies (to see how a failing key got there).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { startServer, type RunningServer } from "../helpers/server.js";
@@ -11,6 +12,7 @@ import { prng, nextCommand, unordered, unorderedPairs } from "../differential/co
 
 const [FIRST, COUNT] = (process.env.DIFF_SEEDS ?? "1:10").split(":").map(Number);
 const [FIRST3, COUNT3] = (process.env.DIFF_SEEDS3 ?? "1001:6").split(":").map(Number);
+const [FIRSTP, COUNTP] = (process.env.DIFF_SEEDSP ?? "3001:8").split(":").map(Number);
 const STEPS = Number(process.env.DIFF_STEPS ?? 1500);
 const TRACE = process.env.DIFF_TRACE;
 
@@ -100,7 +102,7 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
    * stops at its first difference (the datasets differ after it) and the next seed starts
    * from empty ones, so one run reports every seed's first difference.
    */
-  async function runSeeds(protocol: 2 | 3, first: number, count: number): Promise<object[]> {
+  async function runSeeds(protocol: 2 | 3, first: number, count: number, pipelined = false): Promise<object[]> {
     const [r, o, probe] = [await RespConn.open(real!.port), await RespConn.open(ours!.port), await RespConn.open(real!.port)];
     conns.push(r, o, probe);
     // HELLO's own reply names each server (and its client id): not compared.
@@ -113,26 +115,46 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
         await c.call(["SELECT", "0"]); // nor does a seed start in the last one's database
       }
       const rng = prng(seed);
+      const batchRng = prng(seed ^ 0x5bd1e995);
       let queued: string[][] = [];
       let inMulti = false;
-      for (let step = 0; step < STEPS; step++) {
-        const argv = nextCommand(rng);
-        // Lex ranges over members of different scores walk a skiplist as its random levels
-        // lead (in Redis too): such a command is drawn but not sent (see lexWalk).
-        if (lexWalk(argv) && (inMulti || await probe.call(["OBJECT", "ENCODING", argv[1]]) === "$8\r\nskiplist\r\n")) continue;
-        const [rawWant, rawGot] = [await r.call(argv), await o.call(argv)];
-        const ran = queued;
-        const [want, got] = [canonical(argv, rawWant, ran), canonical(argv, rawGot, ran)];
-        if (rawWant === "+QUEUED\r\n") queued.push(argv);
-        else if ((argv[0] === "MULTI" && rawWant === "+OK\r\n") || argv[0] === "EXEC" || argv[0] === "DISCARD") queued = [];
-        if (argv[0] === "MULTI" && rawWant === "+OK\r\n") inMulti = true;
-        else if (argv[0] === "EXEC" || argv[0] === "DISCARD") inMulti = false;
-        if (TRACE && argv.includes(TRACE)) console.log(seed, step, JSON.stringify(argv), JSON.stringify(want), JSON.stringify(got));
-        if (got !== want) {
-          differences.push({ protocol, seed, step, argv: argv.join(" "), ...firstDifference(want, got),
-            ...(argv[0] === "EXEC" ? execDifference(want, got, ran) : {}) });
-          if (process.env.DIFF_PRINT) console.log("DIFF " + JSON.stringify(differences[differences.length - 1]));
-          break;
+      let db = "0";
+      let step = 0;
+      stream: while (step < STEPS) {
+        // Sequential: one command per round trip. Pipelined: 1-16 commands in one write, so
+        // the server parses and runs them from one read (the kernel's batch path), over keys
+        // without a hash tag (with several shards, a batch and a command span shards).
+        const batch: string[][] = [];
+        const size = pipelined ? 1 + Math.floor(batchRng() * 16) : 1;
+        while (batch.length < size && step + batch.length < STEPS) {
+          const argv = nextCommand(rng, pipelined);
+          // Lex ranges over members of different scores walk a skiplist as its random levels
+          // lead (in Redis too): such a command is drawn but not sent (see lexWalk); in a
+          // pipeline the encoding may change before it runs, so there it is never sent.
+          if (lexWalk(argv) && (pipelined || inMulti || await probe.pipeline([["SELECT", db], ["OBJECT", "ENCODING", argv[1]]]).then((x) => x[1]) === "$8\r\nskiplist\r\n")) {
+            step++;
+            continue;
+          }
+          batch.push(argv);
+        }
+        if (batch.length === 0) continue;
+        const [wants, gots] = [await r.pipeline(batch), await o.pipeline(batch)];
+        for (let i = 0; i < batch.length; i++, step++) {
+          const argv = batch[i], rawWant = wants[i], rawGot = gots[i];
+          const ran = queued;
+          const [want, got] = [canonical(argv, rawWant, ran), canonical(argv, rawGot, ran)];
+          if (rawWant === "+QUEUED\r\n") queued.push(argv);
+          else if ((argv[0] === "MULTI" && rawWant === "+OK\r\n") || argv[0] === "EXEC" || argv[0] === "DISCARD") queued = [];
+          if (argv[0] === "MULTI" && rawWant === "+OK\r\n") inMulti = true;
+          else if (argv[0] === "EXEC" || argv[0] === "DISCARD") inMulti = false;
+          if (argv[0] === "SELECT" && rawWant === "+OK\r\n") db = argv[1];
+          if (TRACE && argv.includes(TRACE)) console.log(seed, step, JSON.stringify(argv), JSON.stringify(want), JSON.stringify(got));
+          if (got !== want) {
+            differences.push({ protocol, pipelined, seed, step, argv: argv.join(" "), ...firstDifference(want, got),
+              ...(argv[0] === "EXEC" ? execDifference(want, got, ran) : {}) });
+            if (process.env.DIFF_PRINT) console.log("DIFF " + JSON.stringify(differences[differences.length - 1]));
+            break stream;
+          }
         }
       }
     }
@@ -141,6 +163,10 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
 
   it(`RESP2, seeds ${FIRST}..${FIRST + COUNT - 1}, ${STEPS} commands each: every reply as on Redis 7.0`, async () => {
     expect(await runSeeds(2, FIRST, COUNT)).toEqual([]);
+  }, 300_000);
+
+  it(`RESP2 pipelined (1-16 commands a write, untagged keys), seeds ${FIRSTP}..${FIRSTP + COUNTP - 1}: every reply as on Redis 7.0`, async () => {
+    expect(await runSeeds(2, FIRSTP, COUNTP, true)).toEqual([]);
   }, 300_000);
 
   it(`RESP3 (HELLO 3), seeds ${FIRST3}..${FIRST3 + COUNT3 - 1}, ${STEPS} commands each: every reply as on Redis 7.0`, async () => {
