@@ -10,6 +10,7 @@
 //   u8  db
 //   u16 hint        EFFECT_COMMAND: what a consumer cannot tell from the argv (HINT_*), else 0
 //   u32 argc        then argc times: u32 len, len bytes
+//   i64 result      only when hint has HINT_INT_RESULT: the integer the command produced
 // For EFFECT_COMMAND the arguments are the command's argv; for key records, the one key.
 
 export const EFFECT_COMMAND: u8 = 1;
@@ -19,9 +20,19 @@ export const EFFECT_EVICTED: u8 = 3;
 /** The recorded SET/HSET is the result of INCRBYFLOAT/HINCRBYFLOAT (CRDT replication counts it). */
 export const HINT_FLOAT_INCR: u16 = 1;
 
+/**
+ * The record ends with the integer the command left in the key (INCR/DECR/INCRBY/DECRBY):
+ * CRDT replication checks its counter against it instead of reading the key back.
+ */
+export const HINT_INT_RESULT: u16 = 2;
+
 /** The hint of the next command record (set by the handler, taken by recordCommand). */
 let nextHint: u16 = 0;
+let nextIntResult: i64 = 0;
 export function hintNextCommand(h: u16): void { nextHint = h; }
+
+/** The next command record carries `v` as its result (HINT_INT_RESULT). */
+export function intResultNextCommand(v: i64): void { nextHint |= HINT_INT_RESULT; nextIntResult = v; }
 
 export let effectsEnabled = false;
 let cap: usize = 16 * 1024;
@@ -54,8 +65,10 @@ function header(kind: u8, db: i32, argc: i32, bodyLen: usize): usize {
 export function recordCommand(db: i32, argc: i32, argvPtr: usize): void {
   let body: usize = 0;
   for (let i = 0; i < argc; i++) body += 4 + <usize>load<u32>(argvPtr + (<usize>i << 3) + 4);
+  const hint = nextHint;
+  if (hint & HINT_INT_RESULT) body += 8;
   let p = header(EFFECT_COMMAND, db, argc, body);
-  store<u16>(p - 12, nextHint, 6);
+  store<u16>(p - 12, hint, 6);
   nextHint = 0;
   for (let i = 0; i < argc; i++) {
     const ptr = <usize>load<u32>(argvPtr + (<usize>i << 3));
@@ -64,6 +77,7 @@ export function recordCommand(db: i32, argc: i32, argvPtr: usize): void {
     memory.copy(p + 4, ptr, len);
     p += 4 + len;
   }
+  if (hint & HINT_INT_RESULT) store<i64>(p, nextIntResult);
 }
 
 /** Records a key the kernel removed on its own (expiry, eviction). */

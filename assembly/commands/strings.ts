@@ -26,7 +26,7 @@ import {
   shared,
 } from "../resp/reply-writer";
 import { protoMaxBulkLen, truncateArgv, appendArg } from "../resp/parser";
-import { effectsEnabled, hintNextCommand, HINT_FLOAT_INCR } from "../effects";
+import { effectsEnabled, hintNextCommand, intResultNextCommand, HINT_FLOAT_INCR } from "../effects";
 import { ll2string, string2ll, parsedInt } from "../util/number";
 import { LongDouble, string2ld, parsedLd, ld2string, LD_STR_HUMAN } from "../util/long-double";
 import { OBJECT, TOTAL_OVERHEAD, OBJECT_OVERHEAD, OBJECT_MAXSIZE } from "rt/common";
@@ -575,6 +575,7 @@ function incrDecr(incr: i64): void {
   e.str = null;
   addDirty(1);
   addInt(value);
+  if (effectsEnabled) intResultNextCommand(value);
 }
 
 function incrCommand(): void { incrDecr(1); }

@@ -47,6 +47,8 @@ export class ActiveActive {
     // kernel call would show it the value after the whole pipeline, and an INCR read back
     // after a later INCR of the same key looks like a SET, which resets the counter.
     server.effectsPerCommand = true;
+    // One batch per peer for all the writes of a turn (a pipelined read), not one per command.
+    this.rep.deferFlush = (f) => queueMicrotask(f);
     this.secret = ActiveActive.directive(server, "crdt-secret") ?? "";
     this.credentials = {
       secret: this.secret,

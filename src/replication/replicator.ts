@@ -84,7 +84,22 @@ export class Replicator {
     } finally {
       this.busy = false;
     }
-    if (this.depth === 0) this.flush();
+    if (this.depth === 0) this.flushSoon();
+  }
+
+  /**
+   * How a flush is put off to the end of the current turn (ActiveActive: a microtask, so a
+   * pipelined read's writes leave as one batch per peer instead of one per command); unset
+   * (the simulator), batches leave at once.
+   */
+  deferFlush?: (flush: () => void) => void;
+  private flushQueued = false;
+
+  private flushSoon(): void {
+    if (!this.deferFlush) return this.flush();
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    this.deferFlush(() => { this.flushQueued = false; this.flush(); });
   }
 
   /**
@@ -105,7 +120,7 @@ export class Replicator {
   private onGroup(begin: boolean): void {
     if (this.applying) return;
     if (begin) this.depth++;
-    else if (this.depth > 0 && --this.depth === 0) this.flush();
+    else if (this.depth > 0 && --this.depth === 0) this.flushSoon();
   }
 
   /** Records every key the keyspace already holds as this node's writes (replication starting late). */
@@ -144,7 +159,7 @@ export class Replicator {
   }
 
   private capture(e: Effect): void {
-    if (e.kind !== EFFECT_COMMAND) return this.sync(e.db, e.argv[0]);
+    if (e.kind !== EFFECT_COMMAND) return this.recordGone(e.db, e.argv[0]); // expired or evicted: the key is gone
     const argv = e.argv;
     let name = argv[0].toString("latin1").toLowerCase();
     // INCRBYFLOAT / HINCRBYFLOAT are recorded as the SET / HSET of their result (as Redis
@@ -166,9 +181,104 @@ export class Replicator {
         return this.sync(db, argv[2]);
       }
     }
+    if (this.fromRecord(e.db, name, argv, e.intResult)) return;
     const keys = this.keysOf(name, argv);
     const rewrite = STRING_WRITES.has(name);
     for (const k of keys) this.sync(e.db, k, name, argv, rewrite);
+  }
+
+  // ---- capture from the effect record alone ----------------------------------------------------
+  //
+  // Writes whose effect record says all the slow path (sync) would read back: the key's
+  // value and TTL after a SET (the kernel records an expiry as an absolute PXAT), the value an
+  // INCR produced (the record carries it: assembly/effects.ts HINT_INT_RESULT), a key gone
+  // (DEL, UNLINK, expired, evicted), an absolute TTL set or removed. They are recorded with
+  // no keyspace read, exactly as sync would record them.
+
+  /** Records the write from its effect record; false when the slow path (sync) must read the key. */
+  private fromRecord(db: number, name: string, argv: Buffer[], intResult: bigint | undefined): boolean {
+    switch (name) {
+      case "set": {
+        let expireAt = 0;
+        for (let i = 3; i < argv.length; i++) {
+          const opt = argv[i].toString("latin1").toLowerCase();
+          if (opt === "nx" || opt === "xx") continue;
+          if (opt === "pxat" && i + 1 < argv.length) { expireAt = Number(argv[++i].toString("latin1")); continue; }
+          return false; // KEEPTTL (the TTL the key had) or anything unexpected: read it back
+        }
+        if (!(expireAt >= 0 && Number.isSafeInteger(expireAt))) return false;
+        this.recordString(db, argv[1], argv[2], expireAt);
+        return true;
+      }
+      case "setnx": case "getset":
+        this.recordString(db, argv[1], argv[2], 0);
+        return true;
+      case "mset": case "msetnx":
+        for (let i = 1; i + 1 < argv.length; i += 2) this.recordString(db, argv[i], argv[i + 1], 0);
+        return true;
+      case "incr": case "decr": case "incrby": case "decrby":
+        return intResult !== undefined && this.recordIncr(db, argv[1], name, argv, intResult);
+      case "del": case "unlink":
+        for (let i = 1; i < argv.length; i++) this.recordGone(db, argv[i]);
+        return true;
+      case "pexpireat": case "persist": {
+        const k = dbKey(db, argv[1]);
+        const s = this.store.get(k);
+        if (!s || !typeStamps(s).size) return false; // a key replication does not show: read it
+        const expireAt = name === "persist" ? 0 : Number(argv[2].toString("latin1"));
+        if (!Number.isSafeInteger(expireAt) || expireAt < 0) return false;
+        if (visibleExpireAt(s) !== expireAt) this.emit(k, ttlDelta(s, this.nodeId, this.hlc.tick(), expireAt));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A string write that replaces the key with `value` and TTL `expireAt` (0: none), as sync records it. */
+  private recordString(db: number, key: Buffer, value: Buffer, expireAt: number): void {
+    const k = dbKey(db, key);
+    let s = this.state(k);
+    if ([...typeStamps(s).keys()].some((t) => t !== "string")) { this.emit(k, clearTypesDelta(s, "string")); s = this.state(k); }
+    this.emit(k, setStringDelta(s, this.nodeId, this.hlc.tick(), value));
+    s = this.state(k);
+    if (visibleExpireAt(s) !== expireAt) this.emit(k, ttlDelta(s, this.nodeId, this.hlc.tick(), expireAt));
+  }
+
+  /**
+   * INCR/DECR/INCRBY/DECRBY: this node's counter grows, and the kernel's result says what
+   * the key holds now. When the counter's value is not that result (the keyspace held
+   * something replication did not show, e.g. a script's redis.set_repl local write), the key
+   * is read back and the difference recorded, as sync does. False when the key holds other
+   * types' state (a type change: sync clears them).
+   */
+  private recordIncr(db: number, key: Buffer, name: string, argv: Buffer[], result: bigint): boolean {
+    const k = dbKey(db, key);
+    const s = this.state(k);
+    const types = typeStamps(s);
+    if ([...types.keys()].some((t) => t !== "string")) return false;
+    let by: bigint;
+    try { by = INCR_BY[name](argv); } catch { return false; }
+    this.emit(k, incrDelta(s, this.nodeId, this.hlc.tick(), by));
+    const after = this.state(k);
+    const v = visibleString(after);
+    if (!v || v.toString("latin1") !== result.toString()) {
+      const actual = this.io.read(db, key);
+      if (!actual || actual.type !== "string") return true; // (a later write of this pipeline is recorded by its own effect)
+      this.diff(k, after, actual, false, name);
+      const st = this.state(k);
+      if (visibleExpireAt(st) !== actual.expireAt) this.emit(k, ttlDelta(st, this.nodeId, this.hlc.tick(), actual.expireAt));
+      return true;
+    }
+    // a new key has no TTL (a TTL register that outlived the key's other content does not apply)
+    if (!types.size && visibleExpireAt(after) !== 0) this.emit(k, ttlDelta(after, this.nodeId, this.hlc.tick(), 0));
+    return true;
+  }
+
+  /** The key is gone from the keyspace (DEL, UNLINK, expired, evicted): removed as observed here. */
+  private recordGone(db: number, key: Buffer): void {
+    const k = dbKey(db, key);
+    const s = this.store.get(k);
+    if (s && typeStamps(s).size) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
   }
 
   /** The keys a write names (the command table's key range; SORT ... STORE dest). */

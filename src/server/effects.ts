@@ -28,6 +28,8 @@ export interface Effect {
   shard?: Shard;
   /** What the argv does not say (assembly/effects.ts HINT_*): EFFECT_HINT_FLOAT_INCR. */
   hint?: number;
+  /** The integer the command left in its key (INCR/DECR/INCRBY/DECRBY; EFFECT_HINT_INT_RESULT). */
+  intResult?: bigint;
   /**
    * Where the write propagates when a script narrowed it with redis.set_repl: a mask of
    * PROPAGATE_AOF and PROPAGATE_REPL (absent: both, as every write outside such a script).
@@ -42,6 +44,8 @@ export const PROPAGATE_ALL = PROPAGATE_AOF | PROPAGATE_REPL;
 
 /** The SET/HSET is the result of INCRBYFLOAT/HINCRBYFLOAT (CRDT replication counts the increment). */
 export const EFFECT_HINT_FLOAT_INCR = 1;
+/** The kernel record ends with the integer result (Effect.intResult). */
+export const EFFECT_HINT_INT_RESULT = 2;
 
 export interface EffectConsumer {
   onEffect(e: Effect): void;
@@ -125,7 +129,9 @@ export class EffectBus {
         p += 4 + n;
       }
       const hint = dv.getUint16(pos + 6, true);
-      this.publish(hint ? { kind, db, argv, shard, hint } : { kind, db, argv, shard });
+      if (hint & EFFECT_HINT_INT_RESULT) {
+        this.publish({ kind, db, argv, shard, intResult: dv.getBigInt64(p, true) });
+      } else this.publish(hint ? { kind, db, argv, shard, hint } : { kind, db, argv, shard });
       pos += len;
     }
   }

@@ -6,6 +6,10 @@
 // match what clients did.
 import { SimCluster, type SimNode, type NetworkOptions } from "./cluster.js";
 import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
+import { enableBuggify, disableBuggify } from "../../src/util/buggify.js";
+import "../../src/replication/faults.js";
+import { logSettings } from "../../src/server/log.js";
+import { mulberry32 } from "../types/prng.js";
 
 interface Tally {
   counter: Map<string, bigint>;
@@ -129,6 +133,8 @@ export interface SimOptions {
   partitionRate?: number;
   healRate?: number;
   crashRate?: number;
+  /** Per step: chance of cutting one link (both directions; cuts need not be transitive; healing ends them). */
+  cutRate?: number;
   /** Virtual ms between client operations: 0..maxGap. */
   maxGap?: number;
   beforeSettle?: () => void;
@@ -157,6 +163,10 @@ export function simulate(seed: number, opts: SimOptions = {}): { cluster: SimClu
       c.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
     } else if (r < pHeal) c.heal();
     else if (r < pCrash) c.nodes[c.int(0, c.nodes.length - 1)].restart();
+    if (opts.cutRate && c.rand() < opts.cutRate) {
+      const a = c.int(0, c.names.length - 1), b = (a + c.int(1, c.names.length - 1)) % c.names.length;
+      c.cut(c.names[a], c.names[b]);
+    }
     c.advance(c.int(0, opts.maxGap ?? 30));
   }
   opts.beforeSettle?.();
@@ -225,3 +235,72 @@ export function simulate(seed: number, opts: SimOptions = {}): { cluster: SimClu
   return { cluster: c, problems };
 }
 
+
+/** The replication fault points (faults.ts, hlc.ts) a seed may turn on. */
+export const FAULT_POINTS = ["crdt-drop-message", "crdt-dup-message", "crdt-delay-message", "crdt-link-reset", "crdt-hlc-skew"];
+
+/** Everything a CI seed varies, drawn from the seed alone (seedCase): replaying the seed replays it. */
+export interface SeedCase {
+  seed: number;
+  nodes: number;
+  steps: number;
+  net: NetworkOptions;
+  partitionRate: number;
+  healRate: number;
+  crashRate: number;
+  cutRate: number;
+  maxGap: number;
+  /** The fault points' probabilities while the workload runs, or none. */
+  buggify: Record<string, number> | null;
+}
+
+/**
+ * The case a seed stands for: cluster size 3-7 (small ones more often: they are cheaper and
+ * reach corner cases as well), 10-150 client operations, a network from calm to hostile
+ * (loss up to 30%, duplication, delays up to 200 ms so reordering), partitions, single-link
+ * cuts, crashes with empty restarts, and on a third of the seeds the replication fault
+ * points (lost, duplicated, held-back messages, link resets, HLC jumps). From its own PRNG,
+ * so the workload's draws stay those of simulate(seed).
+ */
+export function seedCase(seed: number): SeedCase {
+  const r = mulberry32((seed ^ 0x5eed5eed) >>> 0);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const buggify = r() < 1 / 3
+    ? Object.fromEntries(FAULT_POINTS.map((p) => [p, pick([0, 0.02, 0.05, 0.1] as const)]))
+    : null;
+  return {
+    seed,
+    nodes: pick([3, 3, 3, 4, 4, 5, 5, 6, 7] as const),
+    steps: int(10, 150),
+    net: { dropRate: pick([0, 0.05, 0.1, 0.3] as const), dupRate: pick([0, 0.05, 0.2] as const), minDelay: 1, maxDelay: int(1, 200) },
+    partitionRate: pick([0, 0.02, 0.1] as const),
+    healRate: pick([0.015, 0.05] as const),
+    crashRate: pick([0, 0.005, 0.03] as const),
+    cutRate: pick([0, 0, 0.02, 0.1] as const),
+    maxGap: pick([5, 30, 100] as const),
+    buggify,
+  };
+}
+
+/** Runs a seed's case (seedCase); the fault points stop when the network heals for settling. */
+export function runSeed(seed: number): { case: SeedCase; cluster: SimCluster; problems: string[] } {
+  const k = seedCase(seed);
+  const opts: SimOptions = {
+    nodes: k.nodes, steps: k.steps, net: k.net, partitionRate: k.partitionRate, healRate: k.healRate,
+    crashRate: k.crashRate, cutRate: k.cutRate, maxGap: k.maxGap,
+  };
+  if (k.buggify) {
+    enableBuggify(seed, { points: FAULT_POINTS, probabilities: k.buggify });
+    opts.beforeSettle = disableBuggify;
+  }
+  // (every node boot would log "buggify enabled"; a failure names its seed instead)
+  const write = logSettings.write;
+  logSettings.write = () => true;
+  try {
+    return { case: k, ...simulate(seed, opts) };
+  } finally {
+    disableBuggify();
+    logSettings.write = write;
+  }
+}
