@@ -100,6 +100,12 @@ function readVector(r: Reader): [string, number][] {
   return out;
 }
 
+/** A node id's name: the id without its incarnation (`<name>~<incarnation>`; an id without one is its own name). */
+export function nodeName(id: string): string {
+  const i = id.lastIndexOf("~");
+  return i < 0 ? id : id.slice(0, i);
+}
+
 /**
  * Whether node id a is an older incarnation of the same node as b: ids are
  * `<name>~<incarnation>` and incarnations order by (length, text) — start times in fixed-width
@@ -119,10 +125,17 @@ export class PeerStream {
   backlogBytes = 0;
   ackedSeq = 0;
   lastAckAt = 0;
+  /** Smoothed time from a batch's first send to its ack (ms; 0 = no sample yet): sets the resend timeout. */
+  srtt = 0;
   droppedBacklogs = 0;
   lastAntiEntropy = 0;
   divergentRanges = 0;
   connected = true;
+  /**
+   * Another link reaches the same node (it was added under two addresses): this one carries
+   * no deltas or anti-entropy rounds while that one is there (Gossip.identify).
+   */
+  duplicateOf?: string;
   /** Resets the transport link (the crdt-link-reset fault point), when it has one. */
   reset?: () => void;
 
@@ -159,9 +172,11 @@ export class Gossip {
   /** Anti-entropy answers sent (each one's chunks carry its number). */
   private sends = 0;
   /**
-   * Per peer (by link key, kept after CRDT.PEER DEL so a removed peer that comes back is
-   * still waited for): our clock c0 of the latest anti-entropy round that found the peer's
-   * state equal to ours — it holds all our writes up to c0.
+   * Per peer node (by node name — its id without the incarnation — once a round has told us
+   * who answers on a link, by link key until then; kept after CRDT.PEER DEL so a removed peer
+   * that comes back, under any address, is still waited for): our clock c0 of the latest
+   * anti-entropy round that found the node's state equal to ours — it holds all our writes
+   * up to c0. A node reached by two links (two addresses) is one entry.
    */
   readonly covered = new Map<string, number>();
   /** Stability known here: node -> every replica holds that node's writes below this (gc.ts). */
@@ -192,13 +207,48 @@ export class Gossip {
     if (existing) { existing.send = send; return existing; }
     const p = new PeerStream(id, send, ++this.epochCounter, this.lastCut);
     this.peers.set(id, p);
-    if (!this.covered.has(id)) this.covered.set(id, 0);
+    const known = this.peerIds.get(id);
+    const ck = known ? nodeName(known) : id;
+    if (!this.covered.has(ck)) this.covered.set(ck, 0);
     this.antiEntropyWith(p); // a new peer (or a new node) converges at once
     return p;
   }
 
   removePeer(id: string): void {
     this.peers.delete(id);
+    // a link that stood aside for this one (the same node under another address) takes over
+    for (const p of this.peers.values()) {
+      if (p.duplicateOf !== id) continue;
+      p.duplicateOf = undefined;
+      this.dropBacklog(p); // (a new stream; anti-entropy brings what it did not carry)
+      break;
+    }
+  }
+
+  /**
+   * The node answering on link `link` is `id`. Its coverage moves from the link's
+   * placeholder to the node's name; a second link to a node another link already reaches
+   * stands aside (duplicateOf), so the node gets one delta stream and is waited for once.
+   */
+  private identify(link: string, id: string): void {
+    const name = nodeName(id);
+    if (link !== name && this.covered.has(link)) {
+      const c = this.covered.get(link)!;
+      this.covered.delete(link);
+      this.covered.set(name, Math.max(c, this.covered.get(name) ?? 0));
+    }
+    const p = this.peers.get(link);
+    if (!p || p.duplicateOf) return;
+    for (const [other, q] of this.peers) {
+      if (other === link || q.duplicateOf) continue;
+      const otherId = this.peerIds.get(other);
+      if (otherId === undefined || nodeName(otherId) !== name) continue;
+      // keep the link identified first (the other one's stream is already under way)
+      p.duplicateOf = other;
+      p.backlog = [];
+      p.backlogBytes = 0;
+      return;
+    }
   }
 
   /**
@@ -208,8 +258,10 @@ export class Gossip {
    */
   forgetPeer(id: string): boolean {
     this.peers.delete(id);
+    const known = this.peerIds.get(id);
     this.peerIds.delete(id);
-    const had = this.covered.delete(id);
+    let had = this.covered.delete(id);
+    if (known !== undefined && this.covered.delete(nodeName(known))) had = true;
     let min = Infinity;
     for (const c of this.covered.values()) min = Math.min(min, c);
     if (min > 0 && min < Infinity) this.learnStable(this.rep.nodeId, min);
@@ -234,6 +286,7 @@ export class Gossip {
     this.lastCut = h;
     const deps = this.depsOf(carried);
     for (const p of this.peers.values()) {
+      if (p.duplicateOf) continue;
       const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0, h, after: p.lastH, deps };
       p.lastH = h;
       p.backlog.push(item);
@@ -285,20 +338,33 @@ export class Gossip {
     const now = this.now();
     while (this.held.length && this.held[0].due <= now) { const d = this.held.shift()!; d.send(d.msg); }
     for (const p of this.peers.values()) {
+      if (p.duplicateOf) continue;
       const n = Math.min(p.backlog.length, this.opts.window);
+      // A peer whose acks still advance is slow, not losing batches: resending to it would only
+      // add duplicates to what it is working through (a flood then never drains). Resends wait
+      // for a timeout without progress, which follows the measured ack time.
+      const rto = this.resendTimeout(p);
+      const progressing = now - p.lastAckAt < rto;
       for (let i = 0; i < n; i++) {
         const item = p.backlog[i];
-        const wait = Math.min(this.opts.maxRetryMs, this.opts.retryMs * 2 ** Math.max(0, item.tries - 1));
-        if (item.tries === 0 || now - item.sentAt >= wait) this.sendDelta(p, item, now);
+        if (item.tries === 0) { this.sendDelta(p, item, now); continue; }
+        if (progressing) continue;
+        const wait = Math.min(this.opts.maxRetryMs, rto * 2 ** Math.max(0, item.tries - 1));
+        if (now - item.sentAt >= wait) this.sendDelta(p, item, now);
       }
     }
     if (this.peers.size && now - this.lastAe >= this.opts.antiEntropyMs) {
       this.lastAe = now;
       this.collectGarbage(now);
       this.expireChunks(now);
-      const list = [...this.peers.values()];
-      this.antiEntropyWith(list[this.aeNext++ % list.length]);
+      const list = [...this.peers.values()].filter((q) => !q.duplicateOf);
+      if (list.length) this.antiEntropyWith(list[this.aeNext++ % list.length]);
     }
+  }
+
+  /** The first resend's wait: retryMs, or twice the smoothed ack time when acks are slower (at most maxRetryMs). */
+  resendTimeout(p: PeerStream): number {
+    return Math.max(this.opts.retryMs, Math.min(this.opts.maxRetryMs, 2 * p.srtt));
   }
 
   /** Starts an anti-entropy round with p: send our digests. */
@@ -355,7 +421,15 @@ export class Gossip {
         if (!p || p.epoch !== epoch || seq <= p.ackedSeq) return;
         p.ackedSeq = seq;
         p.lastAckAt = this.now();
-        while (p.backlog.length && p.backlog[0].seq <= seq) p.backlogBytes -= p.backlog.shift()!.batch.length;
+        while (p.backlog.length && p.backlog[0].seq <= seq) {
+          const done = p.backlog.shift()!;
+          p.backlogBytes -= done.batch.length;
+          // ack time of a batch sent once (a resent one's ack could answer either send)
+          if (done.seq === seq && done.tries === 1) {
+            const sample = Math.max(0, p.lastAckAt - done.sentAt);
+            p.srtt = p.srtt ? 0.875 * p.srtt + 0.125 * sample : sample;
+          }
+        }
         // the window moved: send what it now admits
         const now = this.now();
         const n = Math.min(p.backlog.length, this.opts.window);
@@ -397,7 +471,9 @@ export class Gossip {
           if (was) this.departed.set(was, this.rep.hlc.tick());
           this.peerIds.set(from, id);
         }
-        if (c0 > (this.covered.get(from) ?? 0)) { this.covered.set(from, c0); this.trimBacklog(p, c0); }
+        this.identify(from, id);
+        const name = nodeName(id);
+        if (c0 > (this.covered.get(name) ?? 0)) { this.covered.set(name, c0); if (!p.duplicateOf) this.trimBacklog(p, c0); }
         let min = Infinity;
         for (const c of this.covered.values()) min = Math.min(min, c);
         if (!(min > 0 && min < Infinity)) return;

@@ -19,7 +19,13 @@ export interface NetworkOptions { dropRate: number; dupRate: number; minDelay: n
 
 /** toInc/fromInc: the incarnations at each end when sent (a crash resets connections, so a
  * message to an incarnation that crashed is lost, as on TCP). */
-interface InFlight { at: number; from: string; to: string; msg: Buffer; order: number; toInc: number; fromInc: number }
+interface InFlight {
+  at: number; from: string; to: string; msg: Buffer; order: number; toInc: number; fromInc: number;
+  /** The link the receiver's gossip sees the message on (default: the sender's name). */
+  as?: string;
+  /** The link the sender's gossip sees the answers on (a second link to the same node: linkSend). */
+  replyAs?: string;
+}
 
 export class SimNode {
   server!: Server;
@@ -83,15 +89,23 @@ export class SimCluster {
 
   int(lo: number, hi: number): number { return lo + Math.floor(this.rand() * (hi - lo + 1)); }
 
-  send(from: string, to: string, msg: Buffer, toInc = this.node(to)?.incarnation ?? 1): void {
+  send(from: string, to: string, msg: Buffer, toInc = this.node(to)?.incarnation ?? 1, link: { as?: string; replyAs?: string } = {}): void {
     const fromInc = this.node(from)?.incarnation ?? 1;
     this.netStats.sent++;
     if (this.rand() < this.net.dropRate) { this.netStats.dropped++; return; }
     const copies = this.rand() < this.net.dupRate ? 2 : 1;
     if (copies === 2) this.netStats.duplicated++;
     for (let i = 0; i < copies; i++) {
-      this.inFlight.push({ at: this.now + this.int(this.net.minDelay, this.net.maxDelay), from, to, msg, order: this.order++, toInc, fromInc });
+      this.inFlight.push({ at: this.now + this.int(this.net.minDelay, this.net.maxDelay), from, to, msg, order: this.order++, toInc, fromInc, ...link });
     }
+  }
+
+  /**
+   * How `from` sends on a second link to `to` (the same node added under another address):
+   * answers come back to `from` on that link, as on a TCP connection.
+   */
+  linkSend(from: string, to: string, link: string): (m: Buffer) => void {
+    return (m) => this.send(from, to, m, undefined, { replyAs: link });
   }
 
   /** A connection reset between a and b: what was in flight between them is lost. */
@@ -146,7 +160,7 @@ export class SimCluster {
       const target = this.node(m.to);
       if (!this.linked(m.from, m.to) || target.incarnation !== m.toInc) { this.netStats.dropped++; continue; }
       this.netStats.delivered++;
-      target.gossip.onMessage(m.from, m.msg, (reply) => this.send(m.to, m.from, reply, m.fromInc));
+      target.gossip.onMessage(m.as ?? m.from, m.msg, (reply) => this.send(m.to, m.from, reply, m.fromInc, { as: m.replyAs }));
     }
   }
 

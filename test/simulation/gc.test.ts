@@ -118,4 +118,41 @@ describe("tombstone garbage collection", () => {
     expect(tombstones(c)).toEqual([0, 0, 0]);
     expect(c.check()).toEqual([]);
   });
+
+  // A peer is one node, whatever address it was added under: n0 links to n1 twice (as with
+  // CRDT.PEER ADD localhost ... and 127.0.0.1 ...). Stability waits for node n1 once, not for
+  // a second link that shares n1's inbound stream.
+  it("a peer added under two addresses is one node: GC still collects", () => {
+    const c = new SimCluster(26, 3, QUIET_NET, OPTS);
+    const alias = c.node("n0").gossip.addPeer("n1-alias", c.linkSend("n0", "n1", "n1-alias"));
+    alias.reset = () => c.resetLink("n0", "n1");
+    for (let i = 0; i < 20; i++) c.nodes[i % 3].run("sadd", "s", `m${i}`);
+    c.settle();
+    for (let i = 0; i < 20; i += 2) c.nodes[(i + 1) % 3].run("srem", "s", `m${i}`);
+    c.node("n0").run("set", "gone", "1");
+    c.settle();
+    c.node("n1").run("del", "gone");
+    c.settle();
+    for (const n of c.nodes) expect(n.run("scard", "s")).toBe(10);
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+    // one node, waited for once, and (once identified) sent one delta stream, not two epochs fighting over n1's inbound stream
+    expect([...c.node("n0").gossip.covered.keys()].sort()).toEqual(["n1", "n2"]);
+    const main = c.node("n0").gossip.peers.get("n1")!;
+    expect([main.duplicateOf, alias.duplicateOf].filter(Boolean).length).toBe(1);
+  });
+
+  it("a peer removed under one address and added again under another is still the same node for GC", () => {
+    const c = new SimCluster(27, 3, QUIET_NET, OPTS);
+    c.node("n0").run("sadd", "s", "a", "b");
+    c.settle();
+    c.node("n0").gossip.removePeer("n2");
+    const again = c.node("n0").gossip.addPeer("n2-new-address", c.linkSend("n0", "n2", "n2-new-address"));
+    again.reset = () => c.resetLink("n0", "n2");
+    c.node("n0").run("srem", "s", "a");
+    c.settle();
+    for (const n of c.nodes) expect(n.run("smembers", "s")).toEqual([Buffer.from("b")]);
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+  });
 });
