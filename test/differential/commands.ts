@@ -206,6 +206,26 @@ const GENERATORS: [number, Gen][] = [
   // (Not OBJECT REFCOUNT: inside EXEC Redis counts the queued argv that still holds a value
   // SET stored, an artefact of its object sharing.)
   [1, (r) => ["OBJECT", pick(r, ["NOSUCH", "HELP"]), key(r)]],
+  // Scripts by sha, functions and ACL users (state the streams build up and read back).
+  [1, (r) => ["SCRIPT", "LOAD", pick(r, ["return 1", "return redis.call('GET', KEYS[1])", "return {"])]],
+  [1, (r) => ["EVALSHA", pick(r, ["e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "4e6d8fc8bb01276962cce5371fa795a7763657ae", "0000000000000000000000000000000000000000"]), "1", key(r)]],
+  [1, (r) => ["SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "4e6d8fc8bb01276962cce5371fa795a7763657ae"]],
+  [1, (r) => ["FUNCTION", "LOAD", ...flags(r, [["REPLACE"]]), pick(r, [
+    "#!lua name=lib1\nredis.register_function('f1', function(keys, args) return redis.call('GET', keys[1]) end)",
+    "#!lua name=lib2\nredis.register_function{function_name='f2', callback=function(keys, args) return #args end, flags={'no-writes'}}",
+    "#!lua name=lib3\nlocal x = ",
+    "#!lua name=lib1\nredis.register_function('f1', function(keys, args) return 'v2' end)",
+  ])]],
+  [1, (r) => [pick(r, ["FCALL", "FCALL_RO"]), pick(r, ["f1", "f2", "nosuch"]), "1", key(r), pick(r, VALUES)]],
+  [1, (r) => ["FUNCTION", "LIST", ...flags(r, [["WITHCODE"]])]],
+  [1, (r) => ["FUNCTION", "DELETE", pick(r, ["lib1", "lib2", "nosuch"])]],
+  [1, (r) => ["ACL", "SETUSER", pick(r, ["u1", "u2"]), ...flags(r, [["on", "off"], ["nopass", ">secret", "#" + "a".repeat(64)], ["~k*", "%R~{d}*", "allkeys", "resetkeys"], ["+@string", "-@all", "+get", "-set", "+client|id", "allcommands"], ["&ch*", "allchannels", "resetchannels"], ["(~x* +get)", "clearselectors"], ["bogus"]])]],
+  [1, (r) => ["ACL", "GETUSER", pick(r, ["u1", "u2", "default", "nosuch"])]],
+  [1, (r) => ["ACL", "DELUSER", pick(r, ["u1", "u2", "nosuch"])]],
+  [1, () => ["ACL", "USERS"]],
+  [1, (r) => ["ACL", "DRYRUN", pick(r, ["u1", "u2", "default"]), ...pick(r, [["GET", "k1"], ["SET", "{d}k1", "v"], ["CLIENT", "ID"], ["PUBLISH", "ch1", "m"], ["NOSUCH"]])]],
+  // (Not @dangerous, @admin, @slow: ours also has CRDT.PEER and CRDT.PEERS.)
+  [1, (r) => ["ACL", "CAT", ...(maybe(r, 0.5) ? [pick(r, ["string", "hash", "nosuch", "scripting"])] : [])]],
   // Keyspace.
   [1, (r) => ["KEYS", pick(r, ["*", "{d}k[0-2]", "*3", "{d}k?"])]],
   [1, () => ["DBSIZE"]],
@@ -254,8 +274,11 @@ export function nextCommand(r: Rng, untagged = false): string[] {
   return untagged ? out.map((a) => (a.startsWith("{d}") ? a.slice(3) : a)) : out;
 }
 
-/** Commands whose array reply Redis orders by its hashtable: compared as sorted multisets. */
-export const unordered = new Set(["SMEMBERS", "SINTER", "SUNION", "SDIFF", "KEYS"]);
+/**
+ * Commands (or "COMMAND SUBCOMMAND") whose array reply Redis orders by a hashtable: compared
+ * as sorted multisets.
+ */
+export const unordered = new Set(["SMEMBERS", "SINTER", "SUNION", "SDIFF", "KEYS", "ACL CAT", "FUNCTION LIST"]);
 
 /** Commands whose flat reply is name/value pairs in an unspecified order (Redis's dict order). */
 export const unorderedPairs = new Set(["CONFIG"]);
