@@ -80,6 +80,33 @@ export function tombstones(s: KeyState): number {
   return n;
 }
 
+/** Whether every floor in the key (key, string, list, TTL, each member's) is stable. */
+function floorsStable(s: KeyState, st: Stable): boolean {
+  if (!vvStable(s.floor, st) || !vvStable(s.str.floor, st) || !vvStable(s.list.floor, st) || !vvStable(s.ttl.floor, st)) return false;
+  for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) if (!vvStable(r.floor, st)) return false;
+  return true;
+}
+
+/**
+ * Counter reset points (bases) on a live key. A base for node n cancels n's totals of the
+ * run it was observed in; once n's total here is a later run (n counted again after it saw
+ * the reset: key-state.ts nextTotal), every total the base could cancel is older than that
+ * one and loses to it in any join, so the base does nothing more and goes — once it is
+ * stable (every replica holds n's writes up to it) and every floor of the key is (every
+ * reset carries its node's own stamp in a floor: the reset has reached every replica, so no
+ * replica still shows what it cancelled). A base for a node whose total is still the
+ * cancelled run, or gone, stays (dropping it could let an increment of that run made
+ * concurrently with the reset count in full when it arrives).
+ */
+function dropBases<T>(cnt: Map<string, Counter<T>>, base: Map<string, Counter<T>>, st: Stable): boolean {
+  let changed = false;
+  for (const [n, b] of base) {
+    const c = cnt.get(n);
+    if (c && c.run > b.ts && b.ts < st(n)) { base.delete(n); changed = true; }
+  }
+  return changed;
+}
+
 /**
  * Collects what is stable in s, in place. Returns "drop" when the whole key can be
  * forgotten, else whether s changed.
@@ -97,6 +124,15 @@ export function gcKeyState(s: KeyState, st: Stable): "drop" | boolean {
   }
   if (!keyFloorStable) return false; // member floors may rely on components the key floor covers
   let changed = false;
+  if (floorsStable(s, st)) {
+    if (dropBases(s.cnt, s.cntBase, st)) changed = true;
+    for (const fcs of [s.hcnt, s.zcnt] as Map<string, FieldCounters<unknown>>[]) {
+      for (const [f, fc] of fcs) {
+        if (dropBases(fc.cnt, fc.base, st)) changed = true;
+        if (!fc.cnt.size && !fc.base.size) fcs.delete(f);
+      }
+    }
+  }
   for (const r of [s.str, s.list, s.ttl] as { floor: VV }[]) {
     if (r.floor.size && vvStable(r.floor, st)) { r.floor.clear(); changed = true; }
   }

@@ -361,9 +361,13 @@ function observedOf<T>(fc: FieldCounters<T> | undefined): Map<string, Counter<T>
 
 /** ZINCRBY by on this node: the member's per-node total grows (a float counter). */
 export function zincrDelta(s: KeyState, member: string, node: string, ts: number, by: number): KeyState {
-  const d = clearTypesDelta(s, "zset");
+  const d = clearTypesDelta(s, "zset", node, ts);
   const own = s.zcnt.get(member)?.cnt.get(node);
-  const c: Counter<number> = own ? { ts, total: own.total + by, run: own.run } : { ts, total: by, run: ts };
+  const base = s.zcnt.get(member)?.base.get(node);
+  // (as nextTotal: a total a base applies to continues as a new run of what it contributes)
+  const c: Counter<number> = !own ? { ts, total: by, run: ts }
+    : base && base.ts >= own.run ? { ts, total: own.total - base.total + by, run: ts }
+    : { ts, total: own.total + by, run: own.run };
   d.zcnt.set(member, { cnt: new Map([[node, c]]), base: new Map() });
   return canon(d);
 }
@@ -375,8 +379,9 @@ export function hincrDelta(s: KeyState, field: string, node: string, ts: number,
 
 /** HINCRBY / HINCRBYFLOAT: the field's per-node total grows by `units` (10^-17, decimal.ts). */
 export function hincrUnitsDelta(s: KeyState, field: string, node: string, ts: number, units: bigint): KeyState {
-  const d = clearTypesDelta(s, "hash");
-  d.hcnt.set(field, { cnt: new Map([[node, nextTotal(s.hcnt.get(field)?.cnt.get(node), ts, units)]]), base: new Map() });
+  const d = clearTypesDelta(s, "hash", node, ts);
+  const fc = s.hcnt.get(field);
+  d.hcnt.set(field, { cnt: new Map([[node, nextTotal(fc?.cnt.get(node), fc?.base.get(node), ts, units)]]), base: new Map() });
   return canon(d);
 }
 
@@ -394,18 +399,22 @@ export function incrDelta(s: KeyState, node: string, ts: number, by: bigint): Ke
 
 /** INCRBY / INCRBYFLOAT: the node's running total grows by `units` (10^-17, decimal.ts). */
 export function incrUnitsDelta(s: KeyState, node: string, ts: number, units: bigint): KeyState {
-  const d = clearTypesDelta(s, "string");
-  d.cnt.set(node, nextTotal(s.cnt.get(node), ts, units));
+  const d = clearTypesDelta(s, "string", node, ts);
+  d.cnt.set(node, nextTotal(s.cnt.get(node), s.cntBase.get(node), ts, units));
   return canon(d);
 }
 
 /**
- * The node's total after adding `by`: its alive total continues (a concurrent reset's base
- * still applies to it); with none alive (never incremented, or reset) a new run starts at
- * `by`, which no older base can cancel.
+ * The node's total after adding `by`: its alive total continues; with none alive (never
+ * incremented, or reset) a new run starts at `by`, which no older base can cancel. A total
+ * that a base (a reset concurrent with it) applies to continues as a new run holding what
+ * it contributes (total - base): the value is the same, and the base then cancels nothing
+ * alive, so garbage collection can drop it once the reset is stable (gc.ts).
  */
-function nextTotal(own: Counter | undefined, ts: number, by: bigint): Counter {
-  return own ? { ts, total: own.total + by, run: own.run } : { ts, total: by, run: ts };
+function nextTotal(own: Counter | undefined, base: Counter | undefined, ts: number, by: bigint): Counter {
+  if (!own) return { ts, total: by, run: ts };
+  if (base && base.ts >= own.run) return { ts, total: own.total - base.total + by, run: ts };
+  return { ts, total: own.total + by, run: own.run };
 }
 
 /**
@@ -422,7 +431,7 @@ export interface ListEdit {
 }
 
 export function listEditDelta(s: KeyState, node: string, tick: () => number, edit: ListEdit): KeyState {
-  const d = clearTypesDelta(s, "list");
+  const d = clearTypesDelta(s, "list", node, s.cnt.size || s.hcnt.size || s.zcnt.size ? tick() : undefined);
   const elems = s.list.elems;
   for (const id of edit.removed) {
     const e = elems.get(id);
@@ -453,11 +462,14 @@ export function listEditDelta(s: KeyState, node: string, tick: () => number, edi
 /** Adds (or re-adds) a set member / writes a hash field or zset score. */
 export function elemWriteDelta<K extends ElemKind>(s: KeyState, kind: K, member: string, node: string, ts: number,
   value: K extends "set" ? true : K extends "hash" ? Buffer : number): KeyState {
-  const d = clearTypesDelta(s, kind);
+  const d = clearTypesDelta(s, kind, node, ts);
   const cur = (s[kind] as Map<string, OrRegister<unknown>>).get(member);
-  (d[kind] as Map<string, OrRegister<unknown>>).set(member, orWriteDelta(cur, node, ts, value));
+  const reg = orWriteDelta(cur, node, ts, value);
+  (d[kind] as Map<string, OrRegister<unknown>>).set(member, reg);
   if (kind === "hash" && s.hcnt.has(member)) d.hcnt.set(member, { cnt: new Map(), base: observedFieldCounters(s, member) });
   if (kind === "zset" && s.zcnt.has(member)) d.zcnt.set(member, { cnt: new Map(), base: observedOf(s.zcnt.get(member)) });
+  // a reset of the member's counters carries the own stamp (gc.ts), as clearTypesDelta's does
+  if ((kind === "hash" && s.hcnt.has(member)) || (kind === "zset" && s.zcnt.has(member))) vvRaise(reg.floor, node, ts - 1);
   return canon(d);
 }
 
@@ -498,13 +510,20 @@ export function ttlRemoveDelta(s: KeyState, node: string, ts: number): KeyState 
   return canon(d);
 }
 
-/** Removes observed content of every type but `keep` (a local write fixes the key's type). */
-export function clearTypesDelta(s: KeyState, keep: KeyType): KeyState {
+/**
+ * Removes observed content of every type but `keep` (a local write fixes the key's type).
+ * With `node`/`ts` (local writes pass them), a reset of counters also carries the resetting
+ * node's own stamp (in the string register's floor, where it kills nothing more), as every
+ * removal does: garbage collection then knows when the reset reached every replica (gc.ts).
+ */
+export function clearTypesDelta(s: KeyState, keep: KeyType, node?: string, ts?: number): KeyState {
   const d = emptyKeyState();
   if (keep !== "string") {
     d.str = orRemoveDelta(s.str);
     if (s.cnt.size) d.cntBase = observedCounters(s);
   }
+  const resets = (keep !== "string" && s.cnt.size > 0) || (keep !== "hash" && s.hcnt.size > 0) || (keep !== "zset" && s.zcnt.size > 0);
+  if (resets && node !== undefined && ts !== undefined) vvRaise(d.str.floor, node, ts - 1);
   if (keep !== "list") d.list = seqRemoveAllDelta(s.list);
   for (const kind of ["set", "hash", "zset"] as const) {
     if (kind === keep) continue;

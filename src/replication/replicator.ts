@@ -238,7 +238,7 @@ export class Replicator {
   private recordString(db: number, key: Buffer, value: Buffer, expireAt: number): void {
     const k = dbKey(db, key);
     let s = this.state(k);
-    if ([...typeStamps(s).keys()].some((t) => t !== "string")) { this.emit(k, clearTypesDelta(s, "string")); s = this.state(k); }
+    if ([...typeStamps(s).keys()].some((t) => t !== "string")) { this.emit(k, clearTypesDelta(s, "string", this.nodeId, this.hlc.tick())); s = this.state(k); }
     this.emit(k, setStringDelta(s, this.nodeId, this.hlc.tick(), value));
     s = this.state(k);
     if (visibleExpireAt(s) !== expireAt) this.emit(k, ttlDelta(s, this.nodeId, this.hlc.tick(), expireAt));
@@ -340,7 +340,7 @@ export class Replicator {
     // A local write fixes the key's type: content of other types (the visible one when the
     // type changed, or a hidden loser of a type conflict, which would otherwise show again
     // once this type's newer writes are removed) is removed as observed.
-    if ([...typeStamps(s).keys()].some((t) => t !== actual!.type)) { this.emit(k, clearTypesDelta(s, actual.type)); s = this.state(k); }
+    if ([...typeStamps(s).keys()].some((t) => t !== actual!.type)) { this.emit(k, clearTypesDelta(s, actual.type, this.nodeId, this.hlc.tick())); s = this.state(k); }
 
     // Hints: what the command says beyond the resulting value.
     const incr = INCR_BY[cmd];

@@ -155,4 +155,32 @@ describe("tombstone garbage collection", () => {
     expect(tombstones(c)).toEqual([0, 0, 0]);
     expect(c.check()).toEqual([]);
   });
+
+  it("counter reset points on a live key are collected once each node counts again after the reset, and the value stays", () => {
+    const c = new SimCluster(28, 3, QUIET_NET, OPTS);
+    c.node("n0").run("incrby", "n", "5");
+    c.node("n1").run("incrby", "n", "7");
+    c.node("n0").run("hincrby", "h", "f", "3");
+    c.node("n1").run("hincrby", "h", "f", "4");
+    c.settle();
+    c.partition([["n0", "n1"], ["n2"]]);
+    c.node("n2").run("set", "n", "100"); // resets what n2 saw: both totals
+    c.node("n2").run("hset", "h", "f", "10");
+    c.node("n0").run("incrby", "n", "1"); // concurrent with the reset: counts on top of it
+    c.settle();
+    for (const n of c.nodes) expect(n.run("get", "n")).toEqual(Buffer.from("101"));
+    for (const n of c.nodes) expect(n.run("hget", "h", "f")).toEqual(Buffer.from("10"));
+    c.node("n0").run("incrby", "n", "2");
+    c.node("n1").run("incrby", "n", "3");
+    c.node("n0").run("hincrby", "h", "f", "1");
+    c.node("n1").run("hincrby", "h", "f", "1");
+    c.settle();
+    for (const n of c.nodes) {
+      expect(n.run("get", "n")).toEqual(Buffer.from("106"));
+      expect(n.run("hget", "h", "f")).toEqual(Buffer.from("12"));
+      expect(n.rep.store.get("0:n")!.cntBase.size).toBe(0);
+      expect(n.rep.store.get("0:h")!.hcnt.get("f")!.base.size).toBe(0);
+    }
+    expect(c.check()).toEqual([]);
+  });
 });
