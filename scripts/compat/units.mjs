@@ -76,6 +76,7 @@ export const HARNESS_OK_COUNTS = {
   // 26 since src/redis-server is a symlink to the real binary (it was a launcher running
   // `redis-server`, whose argv[0] failed "Process title set as expected": 25 ok, 1 err).
   "other": 26,
+  "type/set": 99,
   "pause": 16,
   "slowlog": 16,
   "latency-monitor": 14,

@@ -764,6 +764,7 @@ export class Aof {
   /** backgroundRewriteDoneHandler. */
   private rewriteDone(job: BackgroundJob, tmp: string, res: JobResult): void {
     this.job = null;
+    this.p.childDone();
     if (res.ok) {
       log("notice", "Background AOF rewrite terminated with success");
       this.installRewrite(tmp);
@@ -852,6 +853,7 @@ export class Aof {
     if (!job) return;
     log("notice", `Killing running AOF rewrite child: ${job.pid}`);
     this.job = null;
+    this.p.childDone();
     job.kill();
     try { unlinkSync(resolve(`temp-rewriteaof-bg-${process.pid}.aof`)); } catch { /* gone */ }
     if (this.state === "wait_rewrite" && this.fd >= 0) { closeSync(this.fd); this.fd = -1; this.delTempIncr(); }

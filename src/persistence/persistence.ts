@@ -96,6 +96,9 @@ export class Persistence {
     }
     log("notice", "DB saved on disk");
     this.saved(dirtyAt);
+    // rdbSave: a good save clears a failed BGSAVE's status (and so MISCONF).
+    this.lastBgsaveOk = true;
+    this.refreshWriteGate();
     void started;
     return true;
   }
@@ -153,6 +156,7 @@ export class Persistence {
           this.bgJob = null;
           this.replSnapshot = null;
           this.bgsaveInProgress = false;
+          this.childDone();
           this.flushWatch?.setActive(false);
           log("warning", `Background saving terminated by signal ${SIGUSR1}`);
         },
@@ -174,6 +178,11 @@ export class Persistence {
     this.totalForks++;
     this.latestForkUsec = Math.round((performance.now() - startedAt) * 1000);
     updateDictResizePolicy(this.server, true);
+  }
+
+  /** A background job ended (Redis's resetChildState): the dicts may resize as usual again. */
+  childDone(): void {
+    updateDictResizePolicy(this.server, this.bgsaveInProgress || this.aof.rewriteInProgress);
   }
 
   /** A replica's full-resync snapshot streaming now (snapshotForReplica), if any. */
@@ -219,6 +228,7 @@ export class Persistence {
       if (this.replSnapshot === snap) {
         this.replSnapshot = null;
         this.bgsaveInProgress = false;
+        this.childDone();
         this.watchFlushAll(false);
         this.lastCowSize = snap.cowBytes();
       }
@@ -255,6 +265,7 @@ export class Persistence {
       this.bgJob = null;
       this.watchFlushAll(false);
       this.bgsaveInProgress = false;
+      this.childDone();
       this.lastBgsaveSecs = Math.round((Date.now() - this.bgsaveStartedAt) / 1000);
       if (res.ok) {
         log("notice", "DB saved on disk");

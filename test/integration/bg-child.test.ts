@@ -93,6 +93,21 @@ describe("background jobs run in a child process", { timeout: 60_000 }, () => {
     expect(childrenOf(srv.proc.pid!)).toEqual([]);
   });
 
+  it("a SAVE that succeeds after a killed BGSAVE clears the error state and MISCONF (rdbSave)", async () => {
+    const { srv, r } = await ours(["--save", "900 1"]);
+    await r.debug("populate", 20);
+    await r.config("set", "rdb-key-save-delay", "10000000");
+    expect(await r.bgsave()).toBe("Background saving started");
+    killChild(srv);
+    await waitFor(() => idle(r));
+    expect(await info(r, "rdb_last_bgsave_status")).toBe("err");
+    await expect(r.set("x", "y")).rejects.toThrow(/^MISCONF/);
+    await r.config("set", "rdb-key-save-delay", "0");
+    expect(await r.save()).toBe("OK");
+    expect(await info(r, "rdb_last_bgsave_status")).toBe("ok");
+    expect(await r.set("x", "y")).toBe("OK");
+  });
+
   it("FLUSHALL stops a running BGSAVE without an error state (SIGUSR1, as Redis kills its child)", async () => {
     const { srv, r } = await ours(["--save", "900 1"]);
     await r.debug("populate", 50);

@@ -51,7 +51,7 @@ async function startSlowBgsave(): Promise<void> {
   expect(await bgsaveRunning()).toBe(true);
 }
 
-/** kill -9 on the save's child, then past the cron tick that reaps it (Redis's serverCron). */
+/** kill -9 on the save's child; the resize policy is back to normal as the job ends. */
 async function killChildAndWait(): Promise<void> {
   const kids = childrenOf(srv.proc.pid!);
   expect(kids.length).toBe(1);
@@ -61,7 +61,6 @@ async function killChildAndWait(): Promise<void> {
     if (Date.now() > deadline) throw new Error("BGSAVE still running");
     await new Promise((res) => setTimeout(res, 20));
   }
-  await new Promise((res) => setTimeout(res, 300));
   await r.config("set", "rdb-key-save-delay", "0");
 }
 
