@@ -12,7 +12,7 @@
 // The subscription to the bus is active only while some event class is enabled, so the hot
 // path pays nothing by default; with no subscriber at all, nothing is built either.
 import type { Server } from "../server/server.js";
-import { EFFECT_COMMAND, EFFECT_EXPIRED, EFFECT_EVICTED, type Effect, type Subscription } from "../server/effects.js";
+import { EFFECT_COMMAND, EFFECT_EXPIRED, EFFECT_EVICTED, EFFECT_HINT_FLOAT_INCR, type Effect, type Subscription } from "../server/effects.js";
 import { keyspaceEventsStringToFlags } from "../config/config.js";
 
 // notify.c's NOTIFY_* classes (the bit layout config.ts parses into).
@@ -114,6 +114,12 @@ export class KeyspaceNotifier {
     const a = e.argv;
     const name = lower(a[0]);
     const key = a[1];
+    // INCRBYFLOAT and HINCRBYFLOAT arrive as the SET / HSET they replicate as; the hint says
+    // what ran, and Redis notifies what ran.
+    if (e.hint !== undefined && (e.hint & EFFECT_HINT_FLOAT_INCR) !== 0) {
+      if (name === "set") return emit(NOTIFY_STRING, "incrbyfloat", key);
+      if (name === "hset") return emit(NOTIFY_HASH, "hincrbyfloat", key);
+    }
     const simple = SIMPLE[name];
     if (simple) {
       emit(simple[0], simple[1], key);
@@ -162,21 +168,24 @@ export class KeyspaceNotifier {
         else emit(NOTIFY_STRING, "set", dst);
         return;
       }
-      case "rpoplpush":
-        emit(NOTIFY_LIST, "rpop", key);
+      // lmoveGenericCommand: the push onto the destination (lmoveHandlePush) is notified
+      // before the pop from the source, then the source's "del" if it emptied.
+      case "rpoplpush": case "brpoplpush":
         if (a[2]) emit(NOTIFY_LIST, "lpush", a[2]);
+        emit(NOTIFY_LIST, "rpop", key);
         this.delIfGone(e, key, emit);
         return;
       case "lmove": case "blmove": {
-        emit(NOTIFY_LIST, lower(a[3]) === "right" ? "rpop" : "lpop", key);
         if (a[2]) emit(NOTIFY_LIST, lower(a[4]) === "right" ? "rpush" : "lpush", a[2]);
+        emit(NOTIFY_LIST, lower(a[3]) === "right" ? "rpop" : "lpop", key);
         this.delIfGone(e, key, emit);
         return;
       }
+      // smoveCommand: "srem" and the source's "del" if it emptied, then "sadd".
       case "smove":
         emit(NOTIFY_SET, "srem", key);
-        if (a[2]) emit(NOTIFY_SET, "sadd", a[2]);
         this.delIfGone(e, key, emit);
+        if (a[2]) emit(NOTIFY_SET, "sadd", a[2]);
         return;
       case "zadd": {
         let incr = false;
@@ -267,4 +276,7 @@ const SIMPLE: Record<string, [number, string, boolean?]> = {
   xtrim: [NOTIFY_STREAM, "xtrim"],
   xdel: [NOTIFY_STREAM, "xdel"],
   xsetid: [NOTIFY_STREAM, "xsetid"],
+  // PFMERGE notifies "pfadd" on its destination too (hyperloglog.c).
+  pfadd: [NOTIFY_STRING, "pfadd"],
+  pfmerge: [NOTIFY_STRING, "pfadd"],
 };
