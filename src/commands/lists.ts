@@ -369,7 +369,10 @@ export function registerListCommands(t: CommandTable): void {
     const removed = n - l.length;
     ks.deleteIfEmpty(db, ctx.argv[1], l);
     ctx.reply.ok();
+    // Redis's ltrimCommand signals and notifies even when nothing was trimmed; it propagates
+    // only a change (server.dirty).
     if (removed) ks.propagate(db, ctx.argv);
+    else ks.touch(db, ctx.argv);
   });
 
   def("lpos", (ctx) => {

@@ -104,6 +104,16 @@ export class HostKeyspace {
   }
 
   /**
+   * A write command that changed nothing but that Redis still signals and notifies (LTRIM
+   * keeping every element): WATCH, client tracking and keyspace notifications see it; with
+   * no propagation target, the AOF, replicas and CRDT peers do not, and dirty stays.
+   */
+  touch(db: number, argv: Buffer[]): void {
+    if (!this.effects.listening) return;
+    this.effects.publish({ kind: EFFECT_COMMAND, db, argv, targets: 0 });
+  }
+
+  /**
    * propagate() of an argv that is built only when a consumer listens: SPOP and ZPOPMIN
    * replay as SREM/ZPOPMIN with arguments made for the purpose (two Buffers per call).
    */
