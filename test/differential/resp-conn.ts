@@ -33,6 +33,8 @@ export function replyEnd(buf: Buffer, pos: number): number {
 
 const CLOSED = "(closed)";
 const NO_REPLY = "(no reply)";
+/** PING's reply on a RESP2 connection in subscribed mode. */
+const PONG_SUBSCRIBED = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
 
 export class RespConn {
   private buf = Buffer.alloc(0);
@@ -98,6 +100,22 @@ export class RespConn {
       clearTimeout(timer);
       this.waiting = null;
       if (timedOut) return NO_REPLY;
+    }
+  }
+
+  /**
+   * For a subscribed connection: every message pushed to it so far, up to the reply to a PING
+   * sent now (a connection's replies and pushes arrive in order, so the PING's reply comes
+   * after everything the server published to it before it read the PING).
+   */
+  async messagesUntilPing(timeoutMs = 10_000): Promise<string[]> {
+    this.sock.write("*1\r\n$4\r\nPING\r\n");
+    const messages: string[] = [];
+    for (;;) {
+      const m = await this.next(timeoutMs);
+      if (m === CLOSED || m === NO_REPLY) return [...messages, m];
+      if (m === PONG_SUBSCRIBED) return messages;
+      messages.push(m);
     }
   }
 

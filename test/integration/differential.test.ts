@@ -13,6 +13,7 @@ import { prng, nextCommand, unordered, unorderedPairs } from "../differential/co
 const [FIRST, COUNT] = (process.env.DIFF_SEEDS ?? "1:10").split(":").map(Number);
 const [FIRST3, COUNT3] = (process.env.DIFF_SEEDS3 ?? "1001:6").split(":").map(Number);
 const [FIRSTP, COUNTP] = (process.env.DIFF_SEEDSP ?? "3001:8").split(":").map(Number);
+const [FIRSTE, COUNTE] = (process.env.DIFF_SEEDSE ?? "4001:8").split(":").map(Number);
 const STEPS = Number(process.env.DIFF_STEPS ?? 1500);
 const TRACE = process.env.DIFF_TRACE;
 
@@ -102,9 +103,18 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
    * stops at its first difference (the datasets differ after it) and the next seed starts
    * from empty ones, so one run reports every seed's first difference.
    */
-  async function runSeeds(protocol: 2 | 3, first: number, count: number, pipelined = false): Promise<object[]> {
+  async function runSeeds(protocol: 2 | 3, first: number, count: number, pipelined = false, events = false): Promise<object[]> {
     const [r, o, probe] = [await RespConn.open(real!.port), await RespConn.open(ours!.port), await RespConn.open(real!.port)];
     conns.push(r, o, probe);
+    // With `events`, every keyspace and keyevent notification the streams cause is also
+    // compared, in order, as each server's subscriber received them.
+    let subscribers: RespConn[] = [];
+    if (events) {
+      subscribers = [await RespConn.open(real!.port), await RespConn.open(ours!.port)];
+      conns.push(...subscribers);
+      for (const c of [r, o]) await c.call(["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+      for (const c of subscribers) await c.call(["PSUBSCRIBE", "__key*__:*"]);
+    }
     // HELLO's own reply names each server (and its client id): not compared.
     if (protocol === 3) for (const c of [r, o]) await c.call(["HELLO", "3"]);
     const differences: object[] = [];
@@ -157,7 +167,19 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
             break stream;
           }
         }
+        if (events) {
+          const [want, got] = [await subscribers[0].messagesUntilPing(), await subscribers[1].messagesUntilPing()];
+          const at = want.findIndex((m, i) => got[i] !== m);
+          if (at >= 0 || got.length !== want.length) {
+            const i = at >= 0 ? at : Math.min(want.length, got.length);
+            differences.push({ protocol, events, seed, step, argv: batch.map((a) => a.join(" ")).join(" | "), event: i, redis: want.slice(i, i + 3), ours: got.slice(i, i + 3) });
+            if (process.env.DIFF_PRINT) console.log("DIFF " + JSON.stringify(differences[differences.length - 1]));
+            break stream;
+          }
+        }
       }
+      // A seed stopped early leaves unread notifications: the next one starts from none.
+      for (const c of subscribers) await c.messagesUntilPing();
     }
     return differences;
   }
@@ -168,6 +190,10 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
 
   it(`RESP2 pipelined (1-16 commands a write, untagged keys), seeds ${FIRSTP}..${FIRSTP + COUNTP - 1}: every reply as on Redis 7.0`, async () => {
     expect(await runSeeds(2, FIRSTP, COUNTP, true)).toEqual([]);
+  }, 300_000);
+
+  it(`RESP2 with keyspace notifications, seeds ${FIRSTE}..${FIRSTE + COUNTE - 1}: every reply and event as on Redis 7.0`, async () => {
+    expect(await runSeeds(2, FIRSTE, COUNTE, false, true)).toEqual([]);
   }, 300_000);
 
   it(`RESP3 (HELLO 3), seeds ${FIRST3}..${FIRST3 + COUNT3 - 1}, ${STEPS} commands each: every reply as on Redis 7.0`, async () => {
