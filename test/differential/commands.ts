@@ -1,26 +1,15 @@
 // Random command streams for side-by-side runs against redis-server (differential testing).
 //
-// A seeded generator draws commands of the string, key, hash, list, set and sorted-set
-// families over a handful of keys, so keys change type under each other (WRONGTYPE paths),
+// A seeded generator (the verifier's mulberry32) draws commands of every data type and of
+// transactions, scripts, functions, ACL users and databases over a handful of keys, so keys change type under each other (WRONGTYPE paths),
 // with arguments drawn from small pools that mix valid values with the malformed ones
 // Redis has error strings for (non-integers, non-floats, NaN, bad ranges, unknown flags).
 // Only commands whose reply Redis defines exactly are drawn: no randomness (SPOP,
 // SRANDMEMBER...), no clock (TTL), no server state (INFO). A reply Redis gives in an
 // unspecified order (a hashtable set's members) is compared sorted: see `unordered`.
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import type { Rand as Rng } from "../../src/verify/prng.js";
 
-type Rng = () => number;
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const maybe = (r: Rng, p: number) => r() < p;
 

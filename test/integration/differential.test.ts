@@ -8,7 +8,8 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { startServer, type RunningServer } from "../helpers/server.js";
 import { hasRealRedis, startRealRedis, type RealRedis } from "../helpers/real-redis.js";
 import { RespConn, replyEnd } from "../differential/resp-conn.js";
-import { prng, nextCommand, unordered, unorderedPairs } from "../differential/commands.js";
+import { nextCommand, unordered, unorderedPairs } from "../differential/commands.js";
+import { mulberry32 as prng } from "../../src/verify/prng.js";
 
 const [FIRST, COUNT] = (process.env.DIFF_SEEDS ?? "1:10").split(":").map(Number);
 const [FIRST3, COUNT3] = (process.env.DIFF_SEEDS3 ?? "1001:6").split(":").map(Number);
