@@ -10,6 +10,7 @@ import type Redis from "ioredis";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
+import { childrenOf } from "../helpers/proc.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -34,21 +35,6 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 20_000): Pro
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** The server's child processes, as tests/util.tcl's get_child_pid finds them (pgrep -P). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "latin1");
-      // pid (comm) state ppid ...: comm may hold spaces, so split after its ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(d));
-    } catch { /* exited meanwhile */ }
-  }
-  return out;
 }
 
 function manifest(srv: RunningServer): string[] {

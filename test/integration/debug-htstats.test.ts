@@ -7,8 +7,8 @@
 // hashtable-encoded hash's dict.
 import { describe, it, expect } from "vitest";
 import type Redis from "ioredis";
-import { readdirSync, readFileSync } from "node:fs";
 import { useServer, SHARDS, type RunningServer } from "../helpers/server.js";
+import { childrenOf } from "../helpers/proc.js";
 
 let srv: RunningServer;
 let r: Redis;
@@ -26,18 +26,6 @@ function tables(text: string): { t0: number; t1: number; used: number }[] {
     const used = [...d.matchAll(/ number of elements: (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
     return { t0: sizes[0] ?? 0, t1: d.includes("(rehashing target)") ? sizes[1] : 0, used };
   });
-}
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "latin1");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
-    } catch { /* exited meanwhile */ }
-  }
-  return out;
 }
 
 async function bgsaveRunning(): Promise<boolean> {
