@@ -9,6 +9,7 @@ import { aclOf } from "./acl/acl.js";
 import { persistenceOf } from "./persistence/persistence.js";
 import { StartupError } from "./server/listeners.js";
 import { installProcTitle } from "./server/proc-title.js";
+import { shutdownOf } from "./server/shutdown.js";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -63,17 +64,14 @@ async function main(): Promise<void> {
     log("notice", `Running mode=${server.cluster ? "cluster" : "standalone"}, port=${port}.`);
   }
   log("notice", "Server initialized");
+  // Signals only flag a shutdown; serverCron carries it out (src/server/shutdown.ts), also
+  // while the data loads (then without saving).
+  process.on("SIGTERM", () => shutdownOf(server).signal("SIGTERM"));
+  process.on("SIGINT", () => shutdownOf(server).signal("SIGINT"));
   // After the logo (the Tcl harness reads the PID from it even when loading fails). Clients
   // that connect while the data loads are answered -LOADING (src/persistence/persistence.ts).
   await persistenceOf(server).loadOnStartup();
   log("notice", "Ready to accept connections tcp");
-  const stop = () => {
-    log("warning", "Received SIGTERM scheduling shutdown...");
-    if (!persistenceOf(server).finalSave({})) log("warning", "SIGTERM received but errors trying to shut down the server, check the logs for more information");
-    else void server.close().then(() => process.exit(0));
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
 }
 
 main().catch((e) => {

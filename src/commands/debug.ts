@@ -177,7 +177,11 @@ function registerBuiltins(): void {
     reply.ok();
   });
   // Accepted and acknowledged: LatticeKV has no counterpart to tune.
-  for (const name of ["pause-cron", "set-skip-checksum-validation", "aof-flush-sleep"]) {
+  defineDebug("pause-cron", 3, ({ server, argv, reply }) => {
+    server.cronPaused = atoi(argv[2]) !== 0;
+    reply.ok();
+  });
+  for (const name of ["set-skip-checksum-validation", "aof-flush-sleep"]) {
     defineDebug(name, 3, ({ reply }) => reply.ok());
   }
   defineDebug("set-disable-deny-scripts", 3, ({ server, argv, reply }) => {

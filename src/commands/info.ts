@@ -7,6 +7,7 @@
 // (keyspace sizes, hits/misses, expired keys, per-command calls) and the process (memory,
 // CPU). Fields for subsystems LatticeKV does not have yet (fork, AOF, replicas) carry the
 // values an idle Redis reports.
+import { shutdownOf } from "../server/shutdown.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { replicationOf } from "../repl/replication.js";
 import os from "node:os";
@@ -101,12 +102,14 @@ export function genInfo(server: Server, args: string[]): string {
       ["executable", process.argv[1] ?? ""],
       ["config_file", server.configFilePath ?? ""],
       ["io_threads_active", 0],
+      ...shutdownOf(server).infoFields(server.now()),
     ]));
   }
 
   if (want("clients")) {
     parts.push(fields("Clients", [
-      ["connected_clients", server.clients.size],
+      // Replicas are not clients here (Redis: listLength(server.clients) - listLength(server.slaves)).
+      ["connected_clients", server.clients.size - replicationOf(server).replicas.size],
       ["cluster_connections", 0],
       ["maxclients", cfg.getNumber("maxclients")],
       ["client_recent_max_input_buffer", 0],

@@ -9,8 +9,7 @@ import { validClientName, CLIENT_NAME_ERROR } from "./client-cmd.js";
 import { replicationOf } from "../repl/replication.js";
 import type { ClusterClientFlags } from "../cluster/redirect.js";
 import { aclOf } from "../acl/acl.js";
-import { log } from "../server/log.js";
-import { persistenceOf } from "../persistence/persistence.js";
+import { shutdownOf, SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE } from "../server/shutdown.js";
 
 /** Run by RESET (Redis's clearClientConnectionState) for state other families own. */
 export const resetHooks: ((c: Client) => void)[] = [];
@@ -51,13 +50,6 @@ function helloReply(server: Server, c: Client): void {
   r.bulk("role"); r.bulk("master");
   r.bulk("modules"); r.arrayLen(0);
   void server;
-}
-
-/** Closes every connection and exits the process (SHUTDOWN, SIGTERM), after the final save. */
-export async function shutdownServer(server: Server, reason: string): Promise<never> {
-  log("warning", reason);
-  await server.close();
-  process.exit(0);
 }
 
 export function registerServerCommands(t: CommandTable): void {
@@ -132,25 +124,24 @@ export function registerServerCommands(t: CommandTable): void {
     reply.bulk(String(us % 1e6));
   });
 
+  // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (db.c shutdownCommand); the sequence, the
+  // wait for lagging replicas and the signals are in src/server/shutdown.ts.
   t.define("shutdown", ({ server, argv, reply, client }) => {
-    let nosave = false, save = false, force = false, abort = false, any = false;
+    let flags = 0, abort = false;
     for (let i = 1; i < argv.length; i++) {
       const a = argv[i].toString("latin1").toLowerCase();
-      if (a === "nosave") { nosave = true; any = true; }
-      else if (a === "save") { save = true; any = true; }
-      else if (a === "now") any = true;
-      else if (a === "force") { force = true; any = true; }
+      if (a === "nosave") flags |= SHUTDOWN_NOSAVE;
+      else if (a === "save") flags |= SHUTDOWN_SAVE;
+      else if (a === "now") flags |= SHUTDOWN_NOW;
+      else if (a === "force") flags |= SHUTDOWN_FORCE;
       else if (a === "abort") abort = true;
       else return reply.error("syntax error");
     }
-    if ((abort && any) || (nosave && save)) return reply.error("syntax error");
-    if (abort) return reply.error("No shutdown in progress.");
-    log("warning", "User requested shutdown...");
-    if (!persistenceOf(server).finalSave({ save, nosave, force })) {
-      return reply.error("Errors trying to SHUTDOWN. Check logs.");
-    }
-    // Like Redis, the client gets no reply: the connection closes as the server exits.
-    client.replyOff = true;
-    void shutdownServer(server, "Shutting down");
+    if ((abort && flags !== 0) || ((flags & SHUTDOWN_NOSAVE) && (flags & SHUTDOWN_SAVE))) return reply.error("syntax error");
+    const shutdown = shutdownOf(server);
+    if (abort) return shutdown.abort() ? reply.ok() : reply.error("No shutdown in progress.");
+    // Blocked until the shutdown ends: no reply when the process exits, an error when it fails.
+    const err = shutdown.command(client, flags);
+    if (err) reply.error(err);
   });
 }

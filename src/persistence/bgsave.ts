@@ -256,10 +256,10 @@ export interface BackgroundJob {
  * Redis's tests do to its fork child) fails the job at once.
  */
 export function startBackgroundWrite(server: Server, tmp: string, dest: string | null,
-                                     source: "snapshot" | Buffer): BackgroundJob {
+                                     source: "snapshot" | Buffer, nameByChild?: (pid: number) => string): BackgroundJob {
   let child: ChildWriter;
   try {
-    child = new ChildWriter(tmp);
+    child = new ChildWriter(tmp, nameByChild);
   } catch (e) {
     const error = `Failed opening the temp file ${tmp.split("/").pop()} for saving: ${(e as Error).message}`;
     return { pid: -1, snap: null, result: Promise.resolve({ ok: false, signal: null, error }), kill: () => {} };
@@ -287,7 +287,7 @@ export function startBackgroundWrite(server: Server, tmp: string, dest: string |
         child.kill();
         return failed(await child.exited, "the background writer was stopped");
       }
-      if (dest) await rename(tmp, dest);
+      if (dest) await rename(child.tmpPath, dest);
       return { ok: true, keys };
     } catch (e) {
       child.kill();

@@ -13,7 +13,7 @@
 // than a node child: it starts in about a millisecond and costs no heap; the pipe and the
 // page cache are the only buffers.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, fsyncSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from "node:fs";
 import { constants } from "node:os";
 
 /** How a child ended: a clean exit (code 0), an exit code, or a signal's number. */
@@ -36,8 +36,12 @@ export class ChildWriter {
   private fd: number;
   private ended = false;
 
-  /** Opens (truncates) tmpPath and starts the child writing to it; throws when either fails. */
-  constructor(readonly tmpPath: string) {
+  /**
+   * Opens (truncates) tmpPath and starts the child writing to it; throws when either fails.
+   * With `nameByChild`, the file is then renamed after the child's pid, as Redis's fork child
+   * names its temp file temp-<its pid>.rdb (the open descriptor follows the rename).
+   */
+  constructor(public tmpPath: string, nameByChild?: (pid: number) => string) {
     this.fd = openSync(tmpPath, "w");
     let child: ChildProcess;
     try {
@@ -61,6 +65,10 @@ export class ChildWriter {
     // EPIPE once the child is gone: the exit handler reports the failure.
     child.stdin!.on("error", () => {});
     this.pid = child.pid ?? -1;
+    if (nameByChild && this.pid > 0) {
+      const named = nameByChild(this.pid);
+      try { renameSync(tmpPath, named); this.tmpPath = named; } catch { /* keep the first name */ }
+    }
     live.add(this);
     if (!exitHookInstalled) {
       exitHookInstalled = true;

@@ -237,6 +237,21 @@ export class Persistence {
     return { done, abort: () => snap.abort() };
   }
 
+  /**
+   * finishShutdown: a running BGSAVE's child is killed and its temp file removed (the final
+   * save must not race with it). Whether there was one.
+   */
+  killRdbChildForShutdown(): boolean {
+    const job = this.bgJob;
+    if (!job) return false;
+    job.kill();
+    this.bgJob = null;
+    this.bgsaveInProgress = false;
+    this.watchFlushAll(false);
+    this.childDone();
+    return true;
+  }
+
   /** The pid of the running background job's child (BGSAVE or AOF rewrite), or -1. */
   childPid(): number {
     return this.bgJob?.pid ?? this.aof.childPid();
@@ -253,7 +268,8 @@ export class Persistence {
     this.keysAtStart = this.keyCount();
     this.peakCow = 0;
     const t0 = performance.now();
-    const job = startBackgroundWrite(this.server, tmp, dest, "snapshot");
+    // The child's file is temp-<child pid>.rdb, as Redis's rdbSave in the fork child names it.
+    const job = startBackgroundWrite(this.server, tmp, dest, "snapshot", (pid) => resolve(`temp-${pid}.rdb`));
     this.forked(t0);
     this.bgJob = job;
     this.bgsaveInProgress = true;

@@ -37,11 +37,11 @@ interface Postponed { client: Client; argv: Buffer[]; onClose: () => void }
 const MAX_TIMER_MS = 0x7fffffff;
 
 /**
- * Who asked for a pause (Redis's pause_purpose; its shutdown purpose has no user here): each keeps its own type and end, and the
+ * Who asked for a pause (Redis's pause_purpose): each keeps its own type and end, and the
  * pause in effect is the most restrictive of them, so CLIENT UNPAUSE does not lift the
  * write pause a FAILOVER holds (nor the other way round).
  */
-export type PausePurpose = "client" | "failover";
+export type PausePurpose = "client" | "failover" | "shutdown";
 
 export class ClientPause {
   /** The pause in effect: PAUSE_OFF, PAUSE_WRITE or PAUSE_ALL (Redis's client_pause_type). */

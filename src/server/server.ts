@@ -45,6 +45,7 @@ import { ClientPause, PAUSE_OFF, scriptAwareFlags, type ScriptAwareFlags } from 
 import { SlowLog, logCall } from "./slowlog.js";
 import { LatencyMonitor } from "./latency-monitor.js";
 import { activeExpireCycle } from "./active-expire.js";
+import { shutdownOf } from "./shutdown.js";
 import { readSocketInput } from "./socket-input.js";
 import { postponesClientList } from "./client-list-turn.js";
 import { lookupCommandBytes } from "./command-lookup.js";
@@ -284,7 +285,7 @@ export class Server {
 
   /** Clients blocked in a blocking command (WAIT included, as in Redis). */
   blockedClients(): number {
-    return this.blocking.count + this.pause.postponedCount + replicationOf(this).waiting.size;
+    return this.blocking.count + this.pause.postponedCount + replicationOf(this).waiting.size + shutdownOf(this).blockedCount;
   }
 
   /** A new client connection (plain, or TLS once its handshake is done: src/server/tls.ts). */
@@ -310,6 +311,7 @@ export class Server {
       c.onClose();
       this.watches.unwatchAll(c);
       replicationOf(this).dropReplica(c);
+      shutdownOf(this).forget(c);
       this.pubsub.unsubscribeAll(c);
       this.clients.delete(c.id);
     });
@@ -513,9 +515,14 @@ export class Server {
     this.stats.commandsProcessed++;
   }
 
+  /** DEBUG PAUSE-CRON: serverCron skips its work (Redis's server.pause_cron). */
+  cronPaused = false;
+
   private serverCron(): void {
-    if (this.inputGate !== null) return;
+    if (this.cronPaused) return;
     const now = this.now();
+    shutdownOf(this).cron(now);
+    if (this.inputGate !== null) return;
     clientsCron(this);
     this.maxmemory.cron();
     this.minReplicas.refresh();

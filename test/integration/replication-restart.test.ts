@@ -31,6 +31,9 @@ describe("master restart", { timeout: 90_000 }, () => {
     const replid = await field(m, "master_replid");
     const offset = Number(await field(m, "master_repl_offset"));
     await until("caught up", async () => Number(await field(s, "master_repl_offset")) === offset);
+    // ...and acknowledged: a SIGTERM with a lagging replica first asks it for an ACK (REPLCONF
+    // GETACK, which moves the offset on) and waits, as Redis's prepareForShutdown.
+    await until("acknowledged", async () => (await m.info("replication")).includes(`offset=${offset},`));
     m.disconnect();
     await primary.stop(); // SIGTERM: the final save writes the RDB with the aux fields
     primary = await startServer(args, {}, at);

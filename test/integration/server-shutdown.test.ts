@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import Redis from "ioredis";
-import { startServer } from "../helpers/server.js";
+import { startServer, connectClient } from "../helpers/server.js";
+import { until } from "../helpers/wait.js";
 import { mkdirSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
@@ -45,4 +46,56 @@ describe("SHUTDOWN", () => {
       await srv.stop();
     }
   });
+
+  it("a signal's shutdown is carried out by serverCron: DEBUG PAUSE-CRON holds it and SHUTDOWN ABORT cancels it", async () => {
+    const srv = await startServer(["--enable-debug-command", "yes"]);
+    const r = await connectClient(srv.port);
+    try {
+      await r.call("debug", "pause-cron", "1");
+      srv.proc.kill("SIGTERM");
+      await until("the signal logged", () => srv.output().includes("Received SIGTERM scheduling shutdown..."));
+      expect(await r.call("shutdown", "abort")).toBe("OK");
+      expect(srv.output()).toContain("Shutdown manually aborted.");
+      await r.call("debug", "pause-cron", "0");
+      await new Promise((res) => setTimeout(res, 300)); // several cron ticks: nothing left to run
+      expect(await r.ping()).toBe("PONG");
+      await expect(r.call("shutdown", "abort")).rejects.toThrow("ERR No shutdown in progress.");
+    } finally {
+      r.disconnect();
+      await srv.stop();
+    }
+  });
+
+  it("waits for a lagging replica: writes pause, INFO shows shutdown_in_milliseconds, ABORT answers the blocked caller with the error", async () => {
+    const master = await startServer();
+    const replica = await startServer();
+    const m = await connectClient(master.port);
+    const caller = await connectClient(master.port);
+    const rep = await connectClient(replica.port);
+    let stopped = false;
+    try {
+      await rep.call("replicaof", "127.0.0.1", String(master.port));
+      await until("link up", async () => (await rep.info("replication")).includes("master_link_status:up"));
+      await m.set("k", "1");
+      await until("k arrives", async () => (await rep.get("k")) === "1");
+      replica.proc.kill("SIGSTOP");
+      stopped = true;
+      await m.incr("k"); // the stopped replica cannot acknowledge this
+      const answer = caller.call("shutdown").then(() => "no error", (e: Error) => e.message);
+      await until("the shutdown waits", async () => /shutdown_in_milliseconds:[1-9]/.test(await m.info("server")));
+      const clients = await m.info("clients");
+      expect(clients).toContain("blocked_clients:1");
+      expect(clients).toContain("connected_clients:2"); // the replica is not a client here
+      expect(master.output()).toContain("Waiting for replicas before shutting down.");
+      expect(await m.call("shutdown", "abort")).toBe("OK");
+      expect(await answer).toBe("ERR Errors trying to SHUTDOWN. Check logs.");
+      expect(await m.set("after", "1")).toBe("OK"); // the pause for the shutdown is lifted
+    } finally {
+      if (stopped) replica.proc.kill("SIGCONT");
+      m.disconnect(); caller.disconnect(); rep.disconnect();
+      await replica.stop();
+      await master.stop();
+    }
+  });
 });
+
