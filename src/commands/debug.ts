@@ -244,7 +244,8 @@ export function registerDebugCommand(t: CommandTable): void {
     builtinsRegistered = true;
     registerBuiltins();
   }
-  t.define("debug", (ctx) => {
+  // Named as Redis's: the watchdog's stack trace (src/server/watchdog.ts) shows it.
+  t.define("debug", function debugCommand(ctx) {
     const { server, client, argv, reply } = ctx;
     if (!protectedActionAllowed(server.config.get("enable-debug-command"), client.isLocal)) {
       return reply.error(DEBUG_NOT_ALLOWED);

@@ -8,7 +8,7 @@ import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import type { Server } from "../server/server.js";
 import { subcommandSyntaxError, replyHelp } from "./help.js";
-import { scriptingOf, scriptKill, runScript, prepareForRun } from "./scripting.js";
+import { scriptingOf, scriptingStarted, scriptKill, runScript, prepareForRun } from "./scripting.js";
 import { SCRIPT_FLAG_NAMES, type LibraryFunction, type ScriptRun } from "../scripting/engine.js";
 import { parseInteger } from "./context.js";
 import { stringMatch } from "../util/glob.js";
@@ -77,6 +77,9 @@ export function createLibrary(server: Server, code: Buffer, replace: boolean, fs
 
 /** FUNCTION FLUSH (and emptyData without EMPTYDB_NOFUNCTIONS): every library dropped. */
 export function flushFunctions(server: Server): void {
+  // Nothing to flush before scripting's first use; making its Lua states here would only
+  // stall the caller (a replica's full sync empties the functions).
+  if (!scriptingStarted(server)) return;
   const s = scriptingOf(server);
   s.functions.libraries.clear();
   s.functions.functions.clear();

@@ -71,6 +71,11 @@ export function setDenyScriptsDisabled(server: Server, on: boolean): void {
 
 const LOG_LEVELS: LogLevel[] = ["debug", "verbose", "notice", "warning"];
 
+/** Whether the server has scripting state yet (its Lua states are made on first use). */
+export function scriptingStarted(server: Server): boolean {
+  return states.has(server);
+}
+
 export function scriptingOf(server: Server): Scripting {
   let s = states.get(server);
   if (!s) {

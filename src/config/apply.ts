@@ -5,6 +5,7 @@ import { logSettings, logToFile, type LogLevel } from "../server/log.js";
 import { perfConfig } from "./perf-config.js";
 import { noteListenerMove } from "../server/tls.js";
 import { changeBindAddr } from "../server/bind.js";
+import { installWatchdog } from "../server/watchdog.js";
 import { writeFileSync, unlinkSync } from "node:fs";
 
 export function applyConfigToServer(server: Server): void {
@@ -35,6 +36,7 @@ export function applyConfigToServer(server: Server): void {
   cfg.onApply("loglevel", (c) => { logSettings.level = c.get("loglevel") as LogLevel; });
   cfg.onApply("latency-tracking", (c) => { server.latencyTracking = c.getBool("latency-tracking"); });
   cfg.onApply("hz", () => { if (server.port !== 0) server.startCron(); });
+  installWatchdog(server);
   // logfile and pidfile are immutable: set once, at start-up.
   const logfile = cfg.get("logfile");
   if (logfile !== "") logToFile(logfile);

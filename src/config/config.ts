@@ -91,6 +91,8 @@ export const IMPLEMENTED = new Set<string>([
   "latency-monitor-threshold", "latency-tracking", "latency-tracking-info-percentiles",
   "slowlog-log-slower-than", "slowlog-max-len", "tracking-table-max-keys", "notify-keyspace-events",
   "busy-reply-threshold",
+  // the software watchdog (src/server/watchdog.ts)
+  "watchdog-period",
   // primary/replica replication (src/repl/)
   "replicaof", "masterauth", "masteruser", "repl-backlog-size", "repl-diskless-sync", "repl-diskless-sync-delay",
   "repl-diskless-sync-max-replicas", "repl-ping-replica-period", "replica-announce-port",

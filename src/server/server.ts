@@ -49,6 +49,7 @@ import { shutdownOf } from "./shutdown.js";
 import { readSocketInput } from "./socket-input.js";
 import { postponesClientList } from "./client-list-turn.js";
 import { lookupCommandBytes } from "./command-lookup.js";
+import { watchdogOf } from "./watchdog.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -522,7 +523,10 @@ export class Server {
     if (this.cronPaused) return;
     const now = this.now();
     shutdownOf(this).cron(now);
+    // Redis runs no serverCron while loading or in a busy script (whileBlockedCron only): the
+    // gate is up then, and the watchdog is not re-armed.
     if (this.inputGate !== null) return;
+    watchdogOf(this).rearm();
     clientsCron(this);
     this.maxmemory.cron();
     this.minReplicas.refresh();
@@ -540,6 +544,7 @@ export class Server {
 
   async close(): Promise<void> {
     if (this.cron) clearInterval(this.cron);
+    watchdogOf(this).close();
     // Stop listening before any client sees its connection close, so that a client which
     // reconnects at once is refused, as when Redis's process exits (SHUTDOWN NOSAVE).
     const listening = [this.tcpListener?.close(), tlsOf(this).close()];
