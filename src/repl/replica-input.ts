@@ -16,6 +16,8 @@ import { parseCommand } from "./replica-link.js";
 /** Takes over client's input from now on; `alive` is called for every newline it sends. */
 export function tapReplicaInput(server: Server, client: Client, alive: () => void): void {
   let buf: Buffer = Buffer.alloc(0);
+  // A command pipelined after SYNC/PSYNC in the same read is the replica's too.
+  client.tapTakesRest = true;
   client.inputTap = (chunk: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     while (buf.length && !client.closed) {

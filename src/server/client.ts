@@ -87,6 +87,11 @@ export class Client {
   blocked = false;
   /** A Lua debugging session's client (src/scripting/ldb-session.ts): its input goes there. */
   inputTap: ((chunk: Buffer) => void) | null = null;
+  /**
+   * The tap installed by a command also takes what followed that command in the same read
+   * (a replica's SYNC/PSYNC: Redis treats a command pipelined after it as the replica's).
+   */
+  tapTakesRest = false;
   // Transaction state (src/commands/multi.ts, src/server/watch.ts).
   /** Commands queued since MULTI, or null outside MULTI (Redis's CLIENT_MULTI and mstate). */
   multi: Buffer[][] | null = null;
@@ -268,6 +273,7 @@ export class Client {
     // processRange may have carried on in another shard (this.shard now): offsets, not addresses.
     const rest = buf.length - this.stopOffset;
     if (rest === 0) return;
+    if (this.inputTap !== null && this.tapTakesRest) return this.inputTap(Buffer.from(buf.subarray(this.stopOffset)));
     if (this.stopNeed > 0 && rest >= REGION_MIN) this.moveToRegion(this.stopPos, rest);
     else this.keep(joined?.transient ? Buffer.from(buf.subarray(this.stopOffset)) : buf.subarray(this.stopOffset), this.stopNeed);
   }
@@ -330,6 +336,12 @@ export class Client {
       k.x.free(this.region);
       this.region = this.regionLen = this.regionCap = 0;
       return;
+    }
+    if (this.inputTap !== null && this.tapTakesRest) {
+      const bytes = Buffer.from(k.mem.subarray(pos, end));
+      k.x.free(this.region);
+      this.region = this.regionLen = this.regionCap = 0;
+      return this.inputTap(bytes);
     }
     if (pos > base) k.mem.copyWithin(base, pos, end);
     this.regionLen = rest;
@@ -452,7 +464,7 @@ export class Client {
           // Serve clients blocked on keys this command filled; if it blocked this client,
           // the rest of its input waits.
           this.server.blocking.afterCommand();
-          if (this.blocked) {
+          if (this.blocked || (this.inputTap !== null && this.tapTakesRest)) {
             this.stopPos = pos;
             return;
           }
