@@ -28,6 +28,7 @@ export class ReplicaLink {
   connected = false;
   syncing = false;
   lastIo = Date.now();
+  /** When this link was made or its master was last lost (cluster.ts's data age). */
   downSince = Date.now();
   private socket?: Socket;
   private buf: Buffer = Buffer.alloc(0);
@@ -162,12 +163,14 @@ export class ReplicaLink {
     if (this.connected) {
       log("notice", "Connection with master lost.");
       this.replDownSince = Date.now();
+      // The data's age counts from the loss of a link that was up, not from each failed
+      // reconnect (Redis's repl_down_since is set only in replicationHandleMasterDisconnection).
+      this.downSince = this.replDownSince;
       this.repl.cachedMasterDb = this.masterClient.db;
     }
     this.server.clients.delete(this.masterClient.id);
     this.connected = false;
     this.syncing = false;
-    this.downSince = Date.now();
     if (this.ackTimer) { clearInterval(this.ackTimer); this.ackTimer = undefined; }
     if (!this.closed) this.retryTimer = setTimeout(() => this.connect(), 1000);
   }
