@@ -387,12 +387,13 @@ export class Persistence {
     return parseRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
   }
 
-  /** Applies a parsed RDB to the keyspace (keys already expired are skipped, as a master does). */
+  /** Applies a parsed RDB to the keyspace (keys already expired are skipped by a master). */
   applyRdb(rdb: ParsedRdb): void {
     for (const code of rdb.functions) this.loadFunction(code);
     let loaded = 0, expired = 0;
+    const keepExpired = !replInfoHook.iAmMaster(this.server);
     for (const k of rdb.keys) {
-      if (this.applyKey(k)) loaded++;
+      if (this.applyKey(k, keepExpired)) loaded++;
       else expired++;
     }
     this.loadDone(loaded, expired);
@@ -535,13 +536,15 @@ export class Persistence {
     const aux = new Map<string, string>();
     if (boot) replInfoHook.loadBegin(this.server);
     const it = readRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
+    // A replica (replicaof in the config, or a cluster replica) keeps keys whose TTL passed.
+    const keepExpired = !replInfoHook.iAmMaster(this.server);
     let r = it.next();
     for (; !r.done; r = it.next()) {
       const rec = r.value;
       if (rec.kind === "function") this.loadFunction(rec.code);
       else if (rec.kind === "aux") aux.set(rec.name, rec.value);
       else if (rec.kind === "key") {
-        if (this.applyKey(rec.key)) loaded++;
+        if (this.applyKey(rec.key, keepExpired)) loaded++;
         else {
           expired++;
           if (boot) replInfoHook.expiredAtLoad(this.server, rec.key.db, rec.key.key);

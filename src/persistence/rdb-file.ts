@@ -42,7 +42,12 @@ export const replInfoHook: {
   loadBegin: (server: Server) => void;
   expiredAtLoad: (server: Server, db: number, key: Buffer) => void;
   loadEnd: (server: Server, aux: Map<string, string>) => void;
-} = { save: () => null, loadBegin: () => {}, expiredAtLoad: () => {}, loadEnd: () => {} };
+  /**
+   * Redis's iAmMaster() when an RDB is loaded: only a master skips keys whose TTL passed; a
+   * replica keeps them until its master's DEL (src/repl/replication.ts).
+   */
+  iAmMaster: (server: Server) => boolean;
+} = { save: () => null, loadBegin: () => {}, expiredAtLoad: () => {}, loadEnd: () => {}, iAmMaster: () => true };
 
 export interface RdbKey { db: number; key: Buffer; stored: StoredValue }
 

@@ -763,6 +763,8 @@ replInfoHook.save = (server) => replicationOf(server).saveInfo();
 replInfoHook.loadBegin = (server) => replicationOf(server).loadBegin();
 replInfoHook.expiredAtLoad = (server, db, key) => replicationOf(server).expiredAtLoad(db, key);
 replInfoHook.loadEnd = (server, aux) => replicationOf(server).loadEnd(aux);
+// iAmMaster: no master link (REPLICAOF / replicaof, or a cluster replica's link to its master).
+replInfoHook.iAmMaster = (server) => replicationOf(server).link === null;
 
 export function replicationOf(server: Server): Replication {
   let r = states.get(server);

@@ -7,6 +7,9 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
 import { until } from "../helpers/wait.js";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -132,5 +135,49 @@ describe("expiry on a replica", () => {
     expect(replica.output()).toMatch(/== CRITICAL == This replica is sending an error to its master: 'ERR unknown command 'fake-command-1'.*' after processing the command/);
     // The replica did not run it, the master did not either.
     expect(await m.get("after")).toBe("1");
+  });
+});
+
+// rdbLoad's iAmMaster(): only a master drops the keys of an RDB whose TTL passed; a server
+// started with replicaof keeps them (its master's DEL removes them), as redis-server 7.0.15
+// does ("keys loaded: 2, keys expired: 0" for the same file that a master loads as 1 + 1).
+describe("an RDB loaded at start-up with replicaof", () => {
+  const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("keeps the keys whose TTL passed; a master started on the same file drops them", async () => {
+    const first = await startServer();
+    const dir = first.dir;
+    const r = await connectClient(first.port);
+    await r.set("gone", "v", "PX", 300);
+    await r.set("kept", "v");
+    await r.save();
+    r.disconnect();
+    const replicaDir = mkdtempSync(join(tmpdir(), "lkv-test-"));
+    const masterDir = mkdtempSync(join(tmpdir(), "lkv-test-"));
+    copyFileSync(join(dir, "dump.rdb"), join(replicaDir, "dump.rdb"));
+    copyFileSync(join(dir, "dump.rdb"), join(masterDir, "dump.rdb"));
+    await first.stop();
+    await sleepMs(400); // "gone" is past its TTL in the file
+    // The master it names is not there: the replica only loads its file.
+    const replica = await startServer(["--dir", replicaDir, "--replicaof", "127.0.0.1 1"]);
+    const master = await startServer(["--dir", masterDir]);
+    try {
+      await until("replica loaded", () => replica.output().includes("Done loading RDB"));
+      expect(replica.output()).toContain("Done loading RDB, keys loaded: 2, keys expired: 0.");
+      const s = await connectClient(replica.port);
+      expect(await s.dbsize()).toBe(2);
+      expect(await s.get("gone")).toBeNull(); // a replica's reads see it as absent
+      s.disconnect();
+      await until("master loaded", () => master.output().includes("Done loading RDB"));
+      expect(master.output()).toContain("Done loading RDB, keys loaded: 1, keys expired: 1.");
+      const mc = await connectClient(master.port);
+      expect(await mc.dbsize()).toBe(1);
+      mc.disconnect();
+    } finally {
+      await replica.stop();
+      await master.stop();
+      rmSync(replicaDir, { recursive: true, force: true });
+      rmSync(masterDir, { recursive: true, force: true });
+    }
   });
 });
