@@ -40,6 +40,8 @@ export class ReplicaLink {
   private ackTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
+  /** Sockets whose loss was handled (on EOF, then again on "close"). */
+  private readonly lostSockets = new WeakSet<Socket>();
   private readonly repl: Replication;
   /** Applies the stream held back by CLIENT PAUSE. */
   private readonly resumeStream = () => { if (this.phase === "stream") this.onData(Buffer.alloc(0)); };
@@ -152,11 +154,16 @@ export class ReplicaLink {
       this.onData(d);
     });
     s.on("error", () => { /* "close" follows */ });
+    // The master's EOF ends the link at once, as Redis frees its master client on the read
+    // that returns 0: "close" comes a loop turn later, and a client's INFO read in between
+    // must not see the link up.
+    s.on("end", () => { s.destroy(); this.onClose(s); });
     s.on("close", () => this.onClose(s));
   }
 
   private onClose(s: Socket): void {
-    if (s !== this.socket) return;
+    if (s !== this.socket || this.lostSockets.has(s)) return;
+    this.lostSockets.add(s);
     // A transfer that failed: a diskless load keeps the old data (swapdb) or empties the
     // half-loaded one; a disk load's temp file goes.
     this.abortTransfer();

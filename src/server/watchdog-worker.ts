@@ -10,8 +10,11 @@ import { Session } from "node:inspector";
 import { appendFileSync, writeSync } from "node:fs";
 
 const WD_GENERATION = 0;
-/** How long the main thread may take to stop for its stack to be read. */
-const STACK_WAIT_MS = 1000;
+/**
+ * How long the main thread may take to stop for its stack to be read (it stops at its next
+ * interrupt check; on a loaded machine the inspector's first use takes a while).
+ */
+const STACK_WAIT_MS = 3000;
 
 // Atomics.waitAsync (V8, Node 16+) is newer than the TypeScript lib this project targets.
 type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
@@ -77,10 +80,9 @@ function mainThreadStack(): Promise<string[] | null> {
       });
       session.post("Debugger.resume", () => finish(frames));
     });
-    session.post("Debugger.enable", (err) => {
-      if (err) return finish(null);
-      session.post("Debugger.pause", (e) => { if (e) finish(null); });
-    });
+    // Both at once: the main thread handles them in one interrupt (one round trip fewer).
+    session.post("Debugger.enable", (err) => { if (err) finish(null); });
+    session.post("Debugger.pause", (err) => { if (err) finish(null); });
   });
 }
 

@@ -32,8 +32,9 @@ describe("watchdog-period", { timeout: 60_000 }, () => {
     // An idle server's cron keeps re-arming it: nothing is logged.
     await new Promise((res) => setTimeout(res, 1200));
     expect(srv.output()).not.toContain(EXPIRED);
-    await r.call("debug", "sleep", "1.5");
-    await until("the watchdog's lines", async () => srv.output().includes("signal-handler") && /signal-handler \(\d+\) --------/.test(srv.output()), 10_000);
+    // Long enough for the stack to be taken while it sleeps, also on a loaded machine.
+    await r.call("debug", "sleep", "3");
+    await until("the watchdog's lines", () => /signal-handler \(\d+\) --------/.test(srv.output()), 10_000);
     const out = srv.output();
     expect(out).toMatch(new RegExp(`\\d+:signal-handler \\(\\d+\\) \\n${EXPIRED}`));
     // The stack was taken while DEBUG SLEEP held the main thread.
