@@ -20,14 +20,13 @@ const STACK_WAIT_MS = 3000;
 type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
-interface WatchdogData { sab: SharedArrayBuffer; logfile: string; daemonize: boolean }
+interface WatchdogData { sab: SharedArrayBuffer; logfile: string }
 const data = workerData as WatchdogData;
 const gen = new Int32Array(data.sab, 0, 1);
 const deadline = new BigInt64Array(data.sab, 8, 1);
 
 /** serverLogFromHandler: "pid:signal-handler (unixtime) msg\n" to the log file, or stdout. */
 function logFromHandler(msg: string): void {
-  if (data.logfile === "" && data.daemonize) return;
   const line = `${process.pid}:signal-handler (${Math.floor(Date.now() / 1000)}) ${msg}\n`;
   try {
     if (data.logfile !== "") appendFileSync(data.logfile, line);
@@ -37,7 +36,6 @@ function logFromHandler(msg: string): void {
 
 /** Raw lines (logStackTrace writes straight to the log's file descriptor, no prefix). */
 function logRaw(text: string): void {
-  if (data.logfile === "" && data.daemonize) return;
   try {
     if (data.logfile !== "") appendFileSync(data.logfile, text);
     else writeSync(1, text);

@@ -71,12 +71,9 @@ export class Watchdog {
     const cfg = this.server.config;
     const url = new URL("./watchdog-worker.js", import.meta.url);
     const worker = new Worker(fileURLToPath(url), {
-      workerData: {
-        sab: this.sab,
-        logfile: cfg.get("logfile"),
-        // serverLogFromHandler: nothing is written to stdout when daemonized.
-        daemonize: cfg.getBool("daemonize"),
-      },
+      // LatticeKV never daemonizes, so serverLogFromHandler's "no stdout when daemonized"
+      // does not arise: the log file, or stdout.
+      workerData: { sab: this.sab, logfile: cfg.get("logfile") },
     });
     // The watchdog never keeps the process alive.
     worker.unref();

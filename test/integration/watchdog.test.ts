@@ -61,7 +61,8 @@ describe("watchdog-period", { timeout: 60_000 }, () => {
     const { srv: msrv, r: m } = await servers.start(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
     await m.call("debug", "populate", "100", "master", "100000");
     await m.config("SET", "rdbcompression", "no");
-    await m.config("SET", "rdb-key-save-delay", "10000"); // 100 keys: about a second
+    // 100 keys: about 5 s, so the replica is still loading when INFO is asked on a loaded machine.
+    await m.config("SET", "rdb-key-save-delay", "50000");
     const { srv, r: s } = await servers.start(["--repl-diskless-load", "on-empty-db"]);
     await s.config("SET", "watchdog-period", "200");
     await s.replicaof("127.0.0.1", String(msrv.port));
