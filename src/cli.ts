@@ -10,6 +10,7 @@ import { persistenceOf } from "./persistence/persistence.js";
 import { StartupError } from "./server/listeners.js";
 import { installProcTitle } from "./server/proc-title.js";
 import { shutdownOf } from "./server/shutdown.js";
+import { installCrashHandlers } from "./server/crash-report.js";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   else log("warning", "Warning: no config file specified, using the default config. In order to specify a config file use latticekv /path/to/redis.conf");
   if (config.unknown.length) log("warning", `Ignoring config directives LatticeKV does not implement: ${config.unknown.join(", ")}`);
   const server = new Server(config);
+  installCrashHandlers(server); // a crash writes Redis's bug report to the log
   // `user` lines or the aclfile (Redis's ACLLoadUsersAtStartup): an error stops the start.
   const aclError = aclOf(server).loadUsersAtStartup();
   if (aclError) {

@@ -110,6 +110,8 @@ export const HARNESS_OK_COUNTS = {
   "integration/redis-benchmark": 9,
   "integration/redis-cli": 31,
   "integration/corrupt-dump": 74,
+  // 3 for redis-server; the watchdog test runs only when `ldd src/redis-server` finds glibc,
+  // which our launcher script never satisfies, so 2 is the most it can count for us.
   "integration/logging": 3,
   "integration/psync2-reg": 23,
   // Cluster-mode units of test_helper.tcl's list: each starts its own cluster-enabled servers.

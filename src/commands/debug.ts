@@ -15,6 +15,7 @@ import { parseMemory } from "../config/config.js";
 import { rewriteConfigFile } from "../config/rewrite.js";
 import { parseSafeInteger } from "./context.js";
 import { setDenyScriptsDisabled } from "./scripting.js";
+import { crashBySignal, panic, assertionFailed } from "../server/crash-report.js";
 
 export type DebugHandler = (ctx: CommandContext) => void;
 
@@ -209,7 +210,13 @@ function registerBuiltins(): void {
     reply.ok();
   });
   defineDebug("error", 3, ({ argv, reply }) => reply.error(argv[2].toString("latin1")));
+  // Crash on purpose, with the bug report Redis writes (src/server/crash-report.ts).
+  defineDebug("segfault", 2, ({ server, client, argv }) => crashBySignal(server, "SIGSEGV", new Error().stack ?? "", { client, argv }));
+  defineDebug("panic", 2, ({ server, client, argv }) => panic(server, `DEBUG PANIC called at Unix time ${Math.floor(Date.now() / 1000)}`, { client, argv }));
+  defineDebug("assert", 2, ({ server, client, argv }) => assertionFailed(server, "1 == 2", { client, argv }));
   defineDebug("help", 2, (ctx) => replyHelp(ctx, [
+    "ASSERT",
+    "    Crash by assertion failed.",
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
@@ -220,6 +227,8 @@ function registerBuiltins(): void {
     "    Write <message> to the server log.",
     "OBJECT <key>",
     "    Show low level info about `key` and associated value.",
+    "PANIC",
+    "    Crash the server simulating a panic.",
     "PROTOCOL <type>",
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -231,6 +240,8 @@ function registerBuiltins(): void {
     "QUICKLIST-PACKED-THRESHOLD <size>",
     "    Sets the threshold for elements to be inserted as plain vs packed nodes",
     "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+    "SEGFAULT",
+    "    Crash the server with sigsegv.",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
   ]));
