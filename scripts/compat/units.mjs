@@ -114,6 +114,12 @@ export const HARNESS_OK_COUNTS = {
   // which our launcher script never satisfies, so 2 is the most it can count for us.
   "integration/logging": 3,
   "integration/psync2-reg": 23,
+  "limits": 1,
+  "oom-score-adj": 5,
+  "aofrw": 20,
+  "wait": 5,
+  "replybufsize": 1,
+  "pendingquerybuf": 1,
   // Cluster-mode units of test_helper.tcl's list: each starts its own cluster-enabled servers.
   "cluster": 13,
   "cluster-scripting": 3,

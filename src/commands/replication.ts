@@ -1,5 +1,6 @@
 // REPLICAOF/SLAVEOF, REPLCONF, PSYNC, SYNC, ROLE, WAIT (Redis's replication.c), over
 // src/repl/. Error strings are Redis 7.0.15's.
+import { setOomScoreAdj } from "../server/oom-score-adj.js";
 import type { CommandTable } from "./table.js";
 import type { CommandContext } from "./context.js";
 import { ERR, parseInteger } from "./context.js";
@@ -34,6 +35,7 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
     // (Redis's replicationUnsetMaster calls disconnectSlaves).
     repl.disconnectReplicas();
     server.minReplicas.refresh();
+    setOomScoreAdj(server); // the master class's score again
     return;
   }
   // Clients blocked while we were a master must not be served by the master's stream.
@@ -46,6 +48,7 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
   setReplicaExpiry(server, true);
   repl.link = new ReplicaLink(server, host, port, downSince);
   server.minReplicas.refresh();
+  setOomScoreAdj(server); // the replica class's score
 }
 
 /**

@@ -6,6 +6,7 @@ import { perfConfig } from "./perf-config.js";
 import { noteListenerMove } from "../server/tls.js";
 import { changeBindAddr } from "../server/bind.js";
 import { installWatchdog } from "../server/watchdog.js";
+import { setOomScoreAdj } from "../server/oom-score-adj.js";
 import { writeFileSync, unlinkSync } from "node:fs";
 
 export function applyConfigToServer(server: Server): void {
@@ -37,6 +38,12 @@ export function applyConfigToServer(server: Server): void {
   cfg.onApply("latency-tracking", (c) => { server.latencyTracking = c.getBool("latency-tracking"); });
   cfg.onApply("hz", () => { if (server.port !== 0) server.startCron(); });
   installWatchdog(server);
+  // Redis's updateOOMScoreAdj: a failed write to /proc fails CONFIG SET (and rolls it back).
+  const oomScore = () => {
+    if (!setOomScoreAdj(server)) throw new Error("Failed to set current oom_score_adj. Check server logs.");
+  };
+  cfg.onApply("oom-score-adj", oomScore);
+  cfg.onApply("oom-score-adj-values", oomScore);
   // logfile and pidfile are immutable: set once, at start-up.
   const logfile = cfg.get("logfile");
   if (logfile !== "") logToFile(logfile);

@@ -28,7 +28,7 @@ import type { Server } from "../server/server.js";
 import { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type Subscription } from "../server/effects.js";
 import { log } from "../server/log.js";
-import { snapshotRdb, parseRdb, snapshotKeys } from "./rdb-file.js";
+import { snapshotRdb, parseRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
 import { createDumpPayload } from "./dump.js";
 import type { Persistence } from "./persistence.js";
 import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult } from "./bgsave.js";
@@ -939,12 +939,14 @@ export class Aof {
 }
 
 /**
- * A base file for aof-use-rdb-preamble no: the dataset as commands. Each key is one
+ * A base file for aof-use-rdb-preamble no: the dataset as commands. The function libraries
+ * come first, one FUNCTION LOAD each (Redis's rewriteFunctions); then each key is one
  * RESTORE of its DUMP payload (with ABSTTL), which replays exactly for every type.
  */
 function snapshotAofCommands(server: Server): Buffer {
   const parts: Buffer[] = [];
   if (server.config.getBool("aof-timestamp-enabled")) parts.push(Buffer.from(`#TS:${Math.floor(Date.now() / 1000)}\r\n`));
+  for (const code of functionsHook.save(server)) parts.push(encodeCommand([Buffer.from("FUNCTION"), Buffer.from("LOAD"), code]));
   const databases = server.config.getNumber("databases");
   for (let db = 0; db < databases; db++) {
     let selected = false;

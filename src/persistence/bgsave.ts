@@ -16,6 +16,7 @@
 // The work runs in slices of about SLICE_MS between event-loop turns (setImmediate), so a
 // client waits at most about one slice behind it. Begin costs one pass over the dbs to freeze
 // them; nothing is proportional to the dataset's size.
+import { setChildOomScoreAdj } from "../server/oom-score-adj.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { rename } from "node:fs/promises";
 import { ChildWriter, type ChildExit } from "./child-writer.js";
@@ -264,6 +265,7 @@ export function startBackgroundWrite(server: Server, tmp: string, dest: string |
     const error = `Failed opening the temp file ${tmp.split("/").pop()} for saving: ${(e as Error).message}`;
     return { pid: -1, snap: null, result: Promise.resolve({ ok: false, signal: null, error }), kill: () => {} };
   }
+  setChildOomScoreAdj(server, child.pid);
   let snap: BackgroundSnapshot | null = null;
   if (source === "snapshot") {
     snap = new BackgroundSnapshot(server, {

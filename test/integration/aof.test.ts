@@ -160,6 +160,23 @@ describe("AOF persistence", { timeout: 90_000 }, () => {
     expect(await readDataset(b.r)).toEqual(before);
   });
 
+  it("with aof-use-rdb-preamble no the rewritten base carries the function libraries (FUNCTION LOAD first)", async () => {
+    const dir = scratchDir();
+    // As aofrw.tcl's "AOF rewrite functions": the AOF off, so FUNCTION FLUSH is not logged
+    // after the base BGREWRITEAOF writes, and DEBUG LOADAOF replays the base alone.
+    const a = await ours(dir, ["--appendonly", "no", "--aof-use-rdb-preamble", "no"]);
+    await a.r.call("function", "load", "#!lua name=lib\nredis.register_function('f', function() return 1 end)");
+    await a.r.bgrewriteaof();
+    for (let i = 0; i < 100 && (await a.r.info("persistence")).includes("aof_rewrite_in_progress:1"); i++) {
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const base = readdirSync(aofDir(dir)).find((f) => f.endsWith(".base.aof"))!;
+    expect(readFileSync(join(aofDir(dir), base), "latin1")).toMatch(/^\*3\r\n\$8\r\nFUNCTION\r\n\$4\r\nLOAD\r\n/);
+    await a.r.call("function", "flush");
+    expect(await a.r.call("debug", "loadaof")).toBe("OK");
+    expect(await a.r.call("fcall", "f", "0")).toBe(1);
+  });
+
   it("an unknown command in the AOF stops the server with Redis's log line", async () => {
     const dir = scratchDir();
     const a = await ours(dir, ["--appendfsync", "always"]);
