@@ -733,7 +733,10 @@ export class Replication {
           ["master_sync_left_bytes", t.size - t.read], ["master_sync_perc", (t.size > 0 ? (t.read / t.size) * 100 : 0).toFixed(2)],
           ["master_sync_last_io_seconds_ago", Math.floor((Date.now() - link.lastIo) / 1000)]);
       }
-      if (!link.connected) f.push(["master_link_down_since_seconds", link.replDownSince ? Math.floor((Date.now() - link.replDownSince) / 1000) : -1]);
+      // server.unixtime - repl_down_since: a difference of whole unix seconds, as Redis's.
+      if (!link.connected) {
+        f.push(["master_link_down_since_seconds", link.replDownSince ? Math.floor(Date.now() / 1000) - Math.floor(link.replDownSince / 1000) : -1]);
+      }
       f.push(["slave_priority", this.server.config.getNumber("replica-priority")],
         ["slave_read_only", this.server.config.getBool("replica-read-only") ? 1 : 0],
         ["replica_announced", 1]);
