@@ -15,7 +15,8 @@ import type { CommandTable } from "./table.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { defineDebug } from "./debug.js";
 import { parseSafeInteger, type CommandContext } from "./context.js";
-import { OBJ_SET, OBJ_ZSET, ENC_HT, ENC_SKIPLIST } from "../types/value.js";
+import { OBJ_ZSET, ENC_SKIPLIST } from "../types/value.js";
+import { SetValue } from "../types/set.js";
 
 const VECTLEN = 50;
 
@@ -83,10 +84,10 @@ const NOT_A_DICT = "The value stored at the specified key is not represented usi
 
 /**
  * DEBUG HTSTATS-KEY <key>: dictGetStats of the dict holding the key's value. A hash in the
- * hashtable encoding is a kernel Dict (assembly/keyspace/hash-value.ts), so its real buckets
- * are printed. A set, sorted set, list or stream is held by the host (src/types/): a set or
- * sorted set in the hashtable / skiplist encoding has no Redis dict behind it (a Map and an
- * array), so it gets an error that says so instead of numbers of a table that does not exist.
+ * hashtable encoding is a kernel Dict (assembly/keyspace/hash-value.ts), and a set in the
+ * hashtable encoding has Redis-shaped buckets (src/types/set-dict.ts): their real buckets are
+ * printed. A sorted set in the skiplist encoding has no Redis dict behind it here, so it gets
+ * an error that says so instead of numbers of a table that does not exist.
  */
 function htstatsKey(ctx: CommandContext): void {
   const { server, client, argv, reply } = ctx;
@@ -106,9 +107,15 @@ function htstatsKey(ctx: CommandContext): void {
   if (found === 1) return reply.verbatim(text, "txt");
   const v = handle > 0 ? server.types.registry.peek(handle) : undefined;
   const enc = v?.encoding();
-  if ((v?.type === OBJ_SET && enc === ENC_HT) || (v?.type === OBJ_ZSET && enc === ENC_SKIPLIST)) {
-    return reply.error(`The ${v.type === OBJ_SET ? "set" : "sorted set"} at the specified key is held by LatticeKV's host ` +
-      "in a Map and an array, not in a Redis dict: there are no hash table stats to show");
+  if (v instanceof SetValue && v.dict) {
+    let setText = formatTableStats(0, v.dict.stats(0)!);
+    const t1 = v.dict.stats(1);
+    if (t1) setText += formatTableStats(1, t1);
+    return reply.verbatim(setText, "txt");
+  }
+  if (v?.type === OBJ_ZSET && enc === ENC_SKIPLIST) {
+    return reply.error("The sorted set at the specified key is held by LatticeKV's host " +
+      "in a Map and a skiplist, not in a Redis dict: there are no hash table stats to show");
   }
   reply.error(NOT_A_DICT);
 }

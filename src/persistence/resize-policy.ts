@@ -6,6 +6,7 @@
 // (assembly/keyspace/dict.ts). Set when a job starts and, as Redis reaps its child in
 // serverCron, from the persistence cron.
 import type { Server } from "../server/server.js";
+import { setHostDictResizePolicy } from "../types/set-dict.js";
 
 const RESIZE_ENABLE = 0;
 const RESIZE_AVOID = 1;
@@ -13,4 +14,5 @@ const RESIZE_AVOID = 1;
 export function updateDictResizePolicy(server: Server, childActive: boolean): void {
   const policy = childActive ? RESIZE_AVOID : RESIZE_ENABLE;
   for (const s of server.shards) s.kernel.x.setDictResizePolicy(policy);
+  setHostDictResizePolicy(policy); // hashtable sets' buckets (src/types/set-dict.ts)
 }

@@ -17,6 +17,7 @@ const VALUE_BASE = 96;
 /** V8 string header + pointer slot, rounded. */
 const STRING_OVERHEAD = 24;
 const LIST_ELEMENT = STRING_OVERHEAD;
+/** An intset-encoded set's member: its string and array slot, and its Map entry. */
 const SET_ELEMENT = STRING_OVERHEAD + 40;
 const ZSET_ELEMENT = STRING_OVERHEAD + 40 + 72;
 const SAMPLES = 16;
@@ -36,6 +37,9 @@ export function hostValueBytes(v: HostValue): number {
     }
     case OBJ_SET: {
       const s = v as SetValue;
+      // A hashtable-encoded set has no Map: its index is the dict's bucket heads and its
+      // per-member links (src/types/set-dict.ts), counted as allocated.
+      if (s.dict) return sampledBytes(s.values().slice(0, SAMPLES), s.length, STRING_OVERHEAD) + s.dict.bytes();
       return sampledBytes(s.values().slice(0, SAMPLES), s.length, SET_ELEMENT);
     }
     case OBJ_ZSET: {

@@ -107,9 +107,15 @@ describe("DEBUG HTSTATS", { timeout: 60_000 }, () => {
     const notDict = "ERR The value stored at the specified key is not represented using an hash table";
     for (const k of ["small", "str", "ints"]) await expect(r.call("debug", "htstats-key", k), k).rejects.toThrow(notDict);
     await expect(r.call("debug", "htstats-key", "nokey")).rejects.toThrow("ERR no such key");
-    // A hashtable-encoded set is a host Map and array: no dict numbers to show, and it says so.
+    // A hashtable-encoded set's buckets (src/types/set-dict.ts) are counted the same way.
     await r.sadd("members", "a", "b");
-    await expect(r.call("debug", "htstats-key", "members")).rejects.toThrow("not in a Redis dict");
+    const set = tables("[Dictionary HT]\n" + String(await r.call("debug", "htstats-key", "members")) + "[Expires HT]\n")[0];
+    expect(set).toEqual({ t0: 4, t1: 0, used: 2 });
+    // A skiplist zset has no Redis dict here: it says so.
+    await r.config("set", "zset-max-listpack-entries", "0");
+    await r.zadd("z", 1, "a");
+    await expect(r.call("debug", "htstats-key", "z")).rejects.toThrow("not in a Redis dict");
+    await r.config("set", "zset-max-listpack-entries", "128");
     await r.flushdb();
     await r.select(0);
   });
