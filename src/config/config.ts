@@ -93,6 +93,9 @@ export const IMPLEMENTED = new Set<string>([
   "busy-reply-threshold",
   // the software watchdog (src/server/watchdog.ts)
   "watchdog-period",
+  // shutdown (src/server/shutdown.ts), crash reports (crash-report.ts), the OOM score (oom-score-adj.ts)
+  "shutdown-timeout", "shutdown-on-sigterm", "shutdown-on-sigint", "crash-log-enabled",
+  "oom-score-adj", "oom-score-adj-values",
   // primary/replica replication (src/repl/)
   "replicaof", "masterauth", "masteruser", "repl-backlog-size", "repl-diskless-sync", "repl-diskless-sync-delay",
   "repl-diskless-sync-max-replicas", "repl-ping-replica-period", "replica-announce-port",
