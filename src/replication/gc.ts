@@ -80,6 +80,23 @@ export function tombstones(s: KeyState): number {
   return n;
 }
 
+/**
+ * Every node id the key's removal metadata names (floors, bases, list removal stamps). A
+ * sweep reports these for what it could not collect, so gossip can tell which are crashed
+ * incarnations (gossip.ts findDeparted) all at once: the stability checks stop at the first
+ * unstable component, and learning one departed id per sweep left a floor naming several
+ * waiting a whole stability cycle for each (simulation seed 1975).
+ */
+export function metaNodes(s: KeyState, out: (node: string) => void): void {
+  const vv = (v: VV) => { for (const n of v.keys()) out(n); };
+  vv(s.floor); vv(s.str.floor); vv(s.list.floor); vv(s.ttl.floor);
+  for (const n of s.cntBase.keys()) out(n);
+  for (const e of s.list.elems.values()) if (e.rts !== 0) out(e.rnode);
+  for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) vv(r.floor);
+  for (const fc of s.hcnt.values()) for (const n of fc.base.keys()) out(n);
+  for (const fc of s.zcnt.values()) for (const n of fc.base.keys()) out(n);
+}
+
 /** Whether every floor in the key (key, string, list, TTL, each member's) is stable. */
 function floorsStable(s: KeyState, st: Stable): boolean {
   if (!vvStable(s.floor, st) || !vvStable(s.str.floor, st) || !vvStable(s.list.floor, st) || !vvStable(s.ttl.floor, st)) return false;

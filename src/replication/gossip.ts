@@ -688,10 +688,10 @@ export class Gossip {
     }
     if (i) this.stableLog = this.stableLog.slice(i);
     if (!this.gcStable.size) return;
-    this.rep.store.collectGarbage((n) => {
-      const ts = this.gcStable.get(n) ?? 0;
-      if (ts < Number.MAX_SAFE_INTEGER) this.unknownIds.add(n);
-      return ts;
+    // (every id still named by metadata that stays is a candidate for findDeparted, not only
+    // the first unstable one a check stopped at)
+    this.rep.store.collectGarbage((n) => this.gcStable.get(n) ?? 0, (n) => {
+      if ((this.gcStable.get(n) ?? 0) < Number.MAX_SAFE_INTEGER) this.unknownIds.add(n);
     });
   }
 

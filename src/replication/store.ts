@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { emptyKeyState, joinInto, isBlank, type KeyState } from "./key-state.js";
-import { gcKeyState, hasTombstoneMeta, tombstones, type Stable } from "./gc.js";
+import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, type Stable } from "./gc.js";
 
 /** Slot ranges compared by anti-entropy: 16384 slots / 256 = 64 slots each. */
 export const RANGES = 256;
@@ -69,8 +69,9 @@ export class CrdtStore {
   /**
    * One garbage-collection sweep over the candidate keys with stability `st`: collects what
    * is stable, forgets keys with nothing left. Invisible to clients (only dead metadata goes).
+   * `holders` hears every node id named by the metadata that stays.
    */
-  collectGarbage(st: Stable): void {
+  collectGarbage(st: Stable, holders?: (node: string) => void): void {
     this.gcStats.sweeps++;
     this.gcStable = st;
     for (const k of this.gcCandidates) {
@@ -80,6 +81,7 @@ export class CrdtStore {
       if (r === "drop") { this.drop(k); this.gcStats.keysDropped++; continue; }
       if (r) { this.dirty.add(k); this.gcStats.keysCollected++; }
       if (!hasTombstoneMeta(s)) this.gcCandidates.delete(k);
+      else if (holders) metaNodes(s, holders);
     }
   }
 

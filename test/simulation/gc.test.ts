@@ -119,6 +119,29 @@ describe("tombstone garbage collection", () => {
     expect(c.check()).toEqual([]);
   });
 
+  // A removal's floor names every incarnation whose writes it removed; crashed ones become
+  // stable only once gossip sees they departed. All of them must be found in one sweep: found
+  // one per sweep (the stability check stops at the first unstable component), each waited a
+  // whole stability cycle and grace period for the previous one (simulation seed 1975).
+  it("a deletion over writes of several crashed incarnations is collected once they are known departed, not one incarnation per cycle", () => {
+    const c = new SimCluster(29, 3, QUIET_NET, OPTS);
+    for (let i = 0; i < 6; i++) {
+      const n = c.nodes[1 + (i % 2)];
+      n.run("sadd", "k", `m${i}`);
+      c.advance(200); // delivered before the crash
+      n.restart();
+    }
+    c.settle();
+    expect(c.node("n0").run("scard", "k")).toBe(6);
+    c.node("n0").run("del", "k");
+    const floor = [...c.node("n0").rep.store.get("0:k")!.floor.keys()];
+    expect(floor.filter((id) => id !== c.node("n0").nodeId).length).toBe(6); // n1~1..3, n2~1..3
+    c.settle();
+    for (const n of c.nodes) expect(n.run("exists", "k")).toBe(0);
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+  });
+
   // A peer is one node, whatever address it was added under: n0 links to n1 twice (as with
   // CRDT.PEER ADD localhost ... and 127.0.0.1 ...). Stability waits for node n1 once, not for
   // a second link that shares n1's inbound stream.

@@ -15,14 +15,6 @@ import { runSeed } from "./workload.js";
 export const CI_SEEDS = 2000;
 export const PARTS = 4;
 
-/**
- * Seeds that converge but keep a tombstone after settling: a garbage-collection gap of issue
- * #7 still open (seed 1975: 3 nodes, 5% loss, one crash; every node keeps one tombstone).
- * For these only that problem is tolerated; any other still fails the seed.
- */
-const KNOWN_GC_GAPS = new Set([1975]);
-const GC_GAP = /^n\d+ holds \d+ tombstones after settling$/;
-
 export function seedsOf(part: number): number[] {
   if (process.env.SIM_SEED) {
     const one = Number(process.env.SIM_SEED);
@@ -42,8 +34,7 @@ export function describeSeeds(part: number): void {
     it.skipIf(seeds.length === 0)(`${seeds.length} seeds converge to the specified state under partitions, cuts, loss, duplication, reordering, crashes and the fault points`, () => {
       const failed: string[] = [];
       for (const seed of seeds) {
-        const { problems: all, case: k, cluster } = runSeed(seed);
-        const problems = KNOWN_GC_GAPS.has(seed) ? all.filter((p) => !GC_GAP.test(p)) : all;
+        const { problems, case: k, cluster } = runSeed(seed);
         if (!problems.length) continue;
         failed.push(`seed ${seed} (replay: npm run sim -- --seed ${seed}; case ${JSON.stringify(k)}; net ${JSON.stringify(cluster.netStats)}): ${problems.slice(0, 6).join("; ")}`);
         if (failed.length >= 10) break;
