@@ -40,6 +40,14 @@ function bareHello(id: string): Buffer {
   return Buffer.concat([h, p]);
 }
 
+// One set of test certificates for both groups (six RSA keys: seconds of CPU on a loaded
+// machine), and hooks that may take longer than the default 30 s: they start three servers
+// and wait for TLS links while other suites load the machine.
+let sharedCerts: Certs | undefined;
+const testCerts = (): Certs => (sharedCerts ??= makeCerts());
+const HOOK_MS = 120_000;
+afterAll(() => { if (sharedCerts) rmSync(sharedCerts.dir, { recursive: true, force: true }); });
+
 describe.skipIf(!hasOpenssl)("active-active replication over TLS (tls-replication yes)", () => {
   let certs: Certs;
   const servers: RunningServer[] = [];
@@ -47,7 +55,7 @@ describe.skipIf(!hasOpenssl)("active-active replication over TLS (tls-replicatio
   const bus: number[] = [];
 
   beforeAll(async () => {
-    certs = makeCerts();
+    certs = testCerts();
     for (let i = 0; i < 3; i++) bus.push(await freePort());
     const tlsArgs = (i: number) => {
       // n0 and n1: the CA's generic certificate; n2 trusts the real CA (so it would accept
@@ -60,13 +68,12 @@ describe.skipIf(!hasOpenssl)("active-active replication over TLS (tls-replicatio
       servers.push(await startServer(["--crdt-node-id", `t${i}`, "--crdt-bus-port", String(bus[i]), ...tlsArgs(i), ...peersOf(i)]));
     }
     for (const s of servers) clients.push(await connectClient(s.port));
-  });
+  }, HOOK_MS);
 
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     for (const s of servers) await s.stop();
-    if (certs) rmSync(certs.dir, { recursive: true, force: true });
-  });
+  }, HOOK_MS);
 
   it("two nodes with certificates from the trusted CA link up and converge both ways", async () => {
     await until("links up", async () => (await clients[0].info("crdt")).includes("link=up") && (await clients[1].info("crdt")).includes("link=up"));
@@ -122,20 +129,19 @@ describe.skipIf(!hasOpenssl)("CONFIG SET tls-replication moves the bus and the l
   const linksUp = async () => (await clients[0].info("crdt")).includes("link=up") && (await clients[1].info("crdt")).includes("link=up");
 
   beforeAll(async () => {
-    certs = makeCerts();
+    certs = testCerts();
     for (let i = 0; i < 2; i++) bus.push(await freePort());
     for (let i = 0; i < 2; i++) {
       servers.push(await startServer(["--crdt-node-id", `m${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
         "--tls-cert-file", certs.redis, "--tls-key-file", certs.redisKey, "--tls-ca-cert-file", certs.ca]));
     }
     for (const s of servers) clients.push(await connectClient(s.port));
-  });
+  }, HOOK_MS);
 
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     for (const s of servers) await s.stop();
-    if (certs) rmSync(certs.dir, { recursive: true, force: true });
-  });
+  }, HOOK_MS);
 
   it("plain, then TLS after CONFIG SET tls-replication yes on both nodes, then plain again: replicating throughout", async () => {
     await until("plain links up", linksUp);
