@@ -23,12 +23,12 @@ describe("active-active under replication faults (3 processes, buggify)", () => 
         { LATTICEKV_BUGGIFY: `${40 + i}:${FAULTS}` }));
     }
     for (const s of servers) clients.push(await connectClient(s.port));
-  });
+  }, 120_000); // (three servers started one after another: over 30 s at load ~50)
 
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     for (const s of servers) await s.stop();
-  });
+  }, 120_000);
 
   it("concurrent writes on every node converge despite lost, duplicated and delayed messages and link resets", async () => {
     await Promise.all(clients.map(async (r, i) => {
