@@ -26,6 +26,13 @@ export const HINT_FLOAT_INCR: u16 = 1;
  */
 export const HINT_INT_RESULT: u16 = 2;
 
+/**
+ * The command changed nothing but Redis still signals and notifies it (LTRIM keeping every
+ * element): WATCH, tracking and keyspace notifications see it; AOF, replicas and CRDT peers
+ * do not (the host gives the effect no propagation target).
+ */
+export const HINT_NO_PROPAGATE: u16 = 4;
+
 /** The hint of the next command record (set by the handler, taken by recordCommand). */
 let nextHint: u16 = 0;
 let nextIntResult: i64 = 0;

@@ -41,6 +41,8 @@ import { keyHashSlot } from "./cluster/slot";
 import { newKeysPtr as newKeysPtrVar, newKeysLen as newKeysLenVar } from "./effects";
 import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
+import { registerListCommands } from "./commands/lists";
+import { setListLimits as setListNodeLimits } from "./keyspace/list-value";
 import { setHashListpackLimits as setHashLimits } from "./keyspace/hash-value";
 import { keyMemoryUsage as memoryUsageOf } from "./keyspace/memory-usage";
 import { settleMemory, datasetBytes } from "./keyspace/memory";
@@ -135,6 +137,7 @@ export function init(databases: i32, seed: f64): void {
   setHashSeed(<u32>(s ^ (s >> 32)));
   registerStringCommands();
   registerHashCommands();
+  registerListCommands();
   registerKeyCommands();
   registerExpireCommands();
   registerHyperLogLogCommands();
@@ -317,6 +320,8 @@ export function setUnauthenticated(on: bool): void { parser.unauthenticated = on
 export function setProtocol(v: i32): void { setResp(v); }
 /** CONFIG SET hash-max-listpack-entries / -value (and their ziplist aliases). */
 export function setHashListpackLimits(entries: f64, value: f64): void { setHashLimits(<i64>entries, <i64>value); }
+/** CONFIG SET list-max-listpack-size (alias list-max-ziplist-size) / list-compress-depth. */
+export function setListLimits(fill: f64, depth: f64): void { setListNodeLimits(<i64>fill, <i64>depth); }
 
 // ---- command table binding -------------------------------------------------------------
 

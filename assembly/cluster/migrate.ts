@@ -15,10 +15,12 @@
 //   then by type:   string, isInt: i64 value
 //                   string, raw:   u32 len, bytes
 //                   hash:          u32 fields, then per field: u32 len, bytes, u32 len, bytes
+//                   list:          u32 elements (head first), then per element: u32 len, bytes
 //                   other types:   nothing (the host holds the value)
 
 import { dbs, lookupKey, unlinkEntry, releaseValue, dbAdd, setExpire } from "../keyspace/keyspace";
-import { Entry, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
+import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST } from "../keyspace/entry";
+import { listOf, listInitIn, listPushTail, listLocate, listNext, elemPtr, elemLen } from "../keyspace/list-value";
 import { HashValue, fieldPtr, fieldLen, valuePtr, valueLen } from "../keyspace/hash-value";
 import { copyBytes } from "../keyspace/hash";
 
@@ -83,6 +85,14 @@ export function writeEntry(e: Entry): void {
       putBytes(fieldPtr, fieldLen);
       putBytes(valuePtr, valueLen);
     }
+  } else if (e.type == OBJ_LIST) {
+    const ql = listOf(e);
+    const n = ql.count;
+    putU32(<u32>n);
+    if (n > 0) {
+      listLocate(ql, 0);
+      do putBytes(elemPtr, elemLen); while (listNext(ql));
+    }
   }
 }
 
@@ -130,6 +140,15 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
       const vp = p + 4;
       p = vp + vl;
       hv.set(kp, kl, vp, vl);
+    }
+  } else if (e.type == OBJ_LIST) {
+    const ql = listInitIn(e);
+    const n = load<u32>(p);
+    p += 4;
+    for (let i: u32 = 0; i < n; i++) {
+      const l = <usize>load<u32>(p);
+      listPushTail(ql, p + 4, l);
+      p += 4 + l;
     }
   }
   if (expireAt >= 0) setExpire(db, e, expireAt);

@@ -15,7 +15,8 @@ import {
   unlinkEntry, releaseValue, moveValue, swapDbs, emptyDb, setExpire, addDirty, forcePropagation,
   setLazyFreeing, addLazyfreed, resetLazyFreeing, lazyfreeConfig, LAZY_USER_DEL, LAZY_USER_FLUSH,
 } from "../keyspace/keyspace";
-import { typeName, OBJ_STRING, OBJ_HASH } from "../keyspace/entry";
+import { typeName, OBJ_STRING, OBJ_HASH, OBJ_LIST } from "../keyspace/entry";
+import { listOf, listCloneInto } from "../keyspace/list-value";
 import { copyBytes } from "../keyspace/hash";
 import { registerKeyScanCommands } from "./keys-scan";
 import { inClusterMode } from "../cluster/ownership";
@@ -198,7 +199,7 @@ function copyCommand(): void {
   if (old != null && !replace) { addInt(0); return; }
 
   let handle = 0;
-  if (src.type != OBJ_STRING && src.type != OBJ_HASH) {
+  if (src.type != OBJ_STRING && src.type != OBJ_HASH && src.type != OBJ_LIST) {
     handle = hostDupHandle(<i32>src.type, src.handle);
     if (handle == 0) { addErrorErr("COPY of a " + typeName(src.type) + " value is not supported yet"); return; }
   }
@@ -217,6 +218,8 @@ function copyCommand(): void {
     else dst.setStringBytes(src.strPtr(), strLen);
   } else if (src.type == OBJ_HASH) {
     src.hashVal!.cloneInto(dst);
+  } else if (src.type == OBJ_LIST) {
+    listCloneInto(listOf(src), dst);
   }
   if (src.expireAt >= 0) setExpire(dstDb, dst, src.expireAt);
   addDirty(1);

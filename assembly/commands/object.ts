@@ -108,6 +108,8 @@ export function encodingOf(e: Entry): i32 {
     return !e.isRaw && <i32>e.strLen() <= EMBSTR_SIZE_LIMIT ? ENC_EMBSTR : ENC_RAW;
   }
   if (e.type == OBJ_HASH) return hashIsSmall(e) ? ENC_LISTPACK : ENC_HT;
+  // Redis 7.0 stores every list as a quicklist (listpack-encoded small lists arrived in 7.2).
+  if (e.type == OBJ_LIST) return ENC_QUICKLIST;
   const enc = hostHandleEncoding(<i32>e.type, e.handle);
   if (enc >= 0) return enc;
   switch (e.type) {

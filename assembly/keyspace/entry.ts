@@ -12,12 +12,13 @@
 //   offset 24                value area, valCap bytes (at least 8):
 //                              string, isInt:   the i64 (OBJ_ENCODING_INT)
 //                              string, inline:  the value's bytes (valLen of them)
-//                              list/set/zset/stream: the host handle (i32)
-//                              string not inline, hash: the held value object's address
+//                              set/zset/stream: the host handle (i32)
+//                              string not inline, hash, list: the held value object's address
 //                                (bit REF): a long string's bytes (str: long values,
 //                                values grown in place by APPEND/SETRANGE/SETBIT...), or
 //                                a hash's listpack block, or with bit TABLE its HashTable
-//                                (hashVal is a view of the entry: hash-value.ts); pinned
+//                                (hashVal is a view of the entry: hash-value.ts), or a
+//                                list's QuickList (list-value.ts); pinned
 //                                (__pin) while held
 //   offset 24 + valCap       the key's bytes (keyLen of them)
 //
@@ -193,9 +194,9 @@ export function valueAreaFor(len: usize): usize {
   }
 
   /** A host-held value's handle (list, set, zset, stream), 0 for none. */
-  @inline get handle(): i32 { return this.type == OBJ_STRING || this.type == OBJ_HASH ? 0 : load<i32>(this.areaPtr); }
+  @inline get handle(): i32 { return this.type == OBJ_STRING || this.type == OBJ_HASH || this.type == OBJ_LIST ? 0 : load<i32>(this.areaPtr); }
   @inline set handle(h: i32) {
-    if (this.type == OBJ_STRING || this.type == OBJ_HASH) return;
+    if (this.type == OBJ_STRING || this.type == OBJ_HASH || this.type == OBJ_LIST) return;
     this.dropRef();
     this.bits &= ~BIT_INLINE;
     store<i32>(this.areaPtr, h);
@@ -214,7 +215,7 @@ export function valueAreaFor(len: usize): usize {
    * inline value is moved out first (see the top of this file).
    */
   get str(): ArrayBuffer | null {
-    if (this.type == OBJ_HASH) return null;
+    if (this.type == OBJ_HASH || this.type == OBJ_LIST) return null;
     if ((this.bits & BIT_INLINE) != 0) {
       const n = <i32>this.valLen;
       const buf = new ArrayBuffer(n);

@@ -5,7 +5,8 @@
 // mstime() per command, so a command sees one instant and the simulator can drive time.
 
 import { Dict } from "./dict";
-import { Entry, OBJ_STRING, OBJ_HASH, valueAreaFor } from "./entry";
+import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, valueAreaFor } from "./entry";
+import { listOf } from "./list-value";
 import { hashBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewKey } from "../effects";
 import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
@@ -347,9 +348,12 @@ export function unlinkEntry(db: Db, e: Entry): void {
 
 /** Drops a value; a host-side value's handle goes to the host to free. */
 export function releaseValue(e: Entry): void {
-  if (e.type != OBJ_STRING && e.type != OBJ_HASH && e.handle != 0) {
+  if (e.type != OBJ_STRING && e.type != OBJ_HASH && e.type != OBJ_LIST && e.handle != 0) {
     freedHandles.push(e.handle);
     if (lazyFreeing) lazyHandles.push(e.handle);
+  } else if (lazyFreeing && e.type == OBJ_LIST) {
+    // lazyfreeGetFreeEffort of a quicklist: its number of nodes.
+    if (e.val != null && listOf(e).nodes.length > LAZYFREE_THRESHOLD) lazyfreedObjects++;
   } else if (lazyFreeing && e.type == OBJ_HASH) {
     const h = e.hashVal;
     // Redis's lazyfreeGetFreeEffort: a listpack is one allocation, a table one per field.
@@ -422,7 +426,7 @@ export function hostSetHandle(db: Db, ptr: usize, len: usize, type: u8, handle: 
 
 export function hostKeyHandle(db: Db, ptr: usize, len: usize): i32 {
   const e = lookupKey(db, ptr, len);
-  return e == null || e.type == OBJ_STRING || e.type == OBJ_HASH ? 0 : e.handle;
+  return e == null || e.type == OBJ_STRING || e.type == OBJ_HASH || e.type == OBJ_LIST ? 0 : e.handle;
 }
 
 /** SWAPDB: exchanges two databases' contents (clients keep their db numbers). */

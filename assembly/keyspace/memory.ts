@@ -15,7 +15,8 @@
 // Sizes are what the allocator hands out: AssemblyScript's TLSF rounds a block (4-byte
 // header + 16-byte object header + payload) up to 16 bytes.
 
-import { Entry, OBJ_STRING, OBJ_HASH } from "./entry";
+import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST } from "./entry";
+import { QuickList, listOf } from "./list-value";
 import { HashValue } from "./hash-value";
 import { retireFree } from "./keyspace";
 
@@ -55,6 +56,22 @@ function hashValueBytes(h: HashValue): i64 {
   return total + (sampled * <i64>n) / <i64>samples;
 }
 
+/** Bytes of a list value: the QuickList and its node array, and its node blocks (sampled when many). */
+function listValueBytes(ql: QuickList): i64 {
+  const nodes = ql.nodes;
+  const n = nodes.length;
+  let total: i64 = 48 + blockBytes(<i64>n * 4);
+  if (n == 0) return total;
+  const samples = min(n, 16);
+  let sampled: i64 = 0;
+  // the head and tail nodes are the ones that grow and shrink; sample from both ends
+  for (let i = 0; i < samples; i++) {
+    const k = (i & 1) == 0 ? i >> 1 : n - 1 - (i >> 1);
+    sampled += blockBytes(<i64>unchecked(nodes[k]).byteLength);
+  }
+  return total + (sampled * <i64>n) / <i64>samples;
+}
+
 /** What an entry holds now: the entry with its key (and a short value), and any value block it has (a host value's bytes are the host's). */
 export function entryBytes(e: Entry): i64 {
   // The entry's one block holds its fields, its value area and the key (entry.ts).
@@ -66,6 +83,8 @@ export function entryBytes(e: Entry): i64 {
   } else if (e.type == OBJ_HASH) {
     const h = e.hashVal;
     if (h != null) n += hashValueBytes(h);
+  } else if (e.type == OBJ_LIST) {
+    if (e.val != null) n += listValueBytes(listOf(e));
   }
   return n;
 }

@@ -13,7 +13,7 @@ import { OBJ_LIST, OBJ_SET, OBJ_ZSET, WrongTypeError } from "../types/value.js";
 import { typeCommand } from "../types/keyspace.js";
 import type { SetValue } from "../types/set.js";
 import type { ZSetValue, ZNode } from "../types/zset.js";
-import { QuickList } from "../types/list.js";
+import { readKey, storeKey, freshLru } from "../persistence/keyspace-io.js";
 import { bulkOf, isError } from "../server/resp-read.js";
 import { strtod } from "../util/strtod.js";
 import { arg, getLongOrReply } from "./type-args.js";
@@ -87,7 +87,8 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
   const types = ctx.server.types, db = ctx.client.db;
   const t = types.typeOf(db, argv[1]);
   if (t >= 0 && t !== OBJ_LIST && t !== OBJ_SET && t !== OBJ_ZSET) throw new WrongTypeError();
-  const list = t === OBJ_LIST ? types.lookupRead<QuickList>(db, argv[1], OBJ_LIST) : null;
+  // A list lives in the kernel: its elements are read out as the entry blob (latin1 strings).
+  const list = t === OBJ_LIST ? listElements(ctx, argv[1]) : null;
   const set = t === OBJ_SET ? types.lookupRead<SetValue>(db, argv[1], OBJ_SET) : null;
   const zset = t === OBJ_ZSET ? types.lookupRead<ZSetValue>(db, argv[1], OBJ_ZSET) : null;
 
@@ -120,8 +121,8 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
     if (end >= start) {
       const n = end - start + 1;
       if (list) {
-        if (desc) list.forEachReverse(list.length - start - 1, list.length - start - n, (v) => { vector.push(item(v)); });
-        else list.forEach(start, start + n - 1, (v) => { vector.push(item(v)); });
+        if (desc) for (let i = list.length - start - 1; i >= list.length - start - n; i--) vector.push(item(list[i]));
+        else for (let i = start; i <= start + n - 1; i++) vector.push(item(list[i]));
       } else {
         let node: ZNode | null = desc ? zset!.byRank(zset!.size - 1 - start) : zset!.byRank(start);
         for (let i = 0; i < n && node; i++, node = desc ? node.backward : node.next()) vector.push(item(node.ele));
@@ -130,7 +131,7 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
       start = 0;
     }
   } else if (list) {
-    list.forEach(0, list.length - 1, (v) => { vector.push(item(v)); });
+    for (const v of list) vector.push(item(v));
   } else if (set) {
     for (const m of set.values()) vector.push(item(m));
   } else if (zset) {
@@ -187,12 +188,20 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
     else for (const p of getops) out.push(lookupByPattern(ctx, p, vector[j].obj) ?? "");
   }
   if (outputlen) {
-    types.add(db, storekey, QuickList.from(out));
+    const now = ctx.server.now();
+    storeKey(ctx.server, db, storekey, { value: { type: "list", items: out }, expireAt: -1, lru: freshLru(ctx.server, now) });
     types.propagate(db, argv);
   } else if (types.delete(db, storekey)) {
     types.propagate(db, argv);
   }
   ctx.reply.integer(outputlen);
+}
+
+/** The elements of the list at key (which exists and is a list), head first, as latin1 strings. */
+function listElements(ctx: CommandContext, key: Buffer): string[] {
+  const stored = readKey(ctx.server, ctx.client.db, key);
+  if (!stored || stored.value.type !== "list") return [];
+  return stored.value.items.map((e) => (typeof e === "string" ? e : Buffer.from(e.buffer, e.byteOffset, e.length).toString("latin1")));
 }
 
 export function registerSortCommands(t: CommandTable): void {

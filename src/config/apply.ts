@@ -24,6 +24,11 @@ export function applyConfigToServer(server: Server): void {
     for (const sh of server.shards) sh.kernel.x.setHllSparseMaxBytes(c.getNumber("hll-sparse-max-bytes"));
   });
   cfg.onApply("hash-max-listpack-entries", hashLimits);
+  const listLimits = (c: typeof cfg) => {
+    for (const sh of server.shards) sh.kernel.x.setListLimits(c.getNumber("list-max-listpack-size"), c.getNumber("list-compress-depth"));
+  };
+  cfg.onApply("list-max-listpack-size", listLimits);
+  cfg.onApply("list-compress-depth", listLimits);
   cfg.onApply("hash-max-listpack-value", hashLimits);
   cfg.onApply("maxmemory-policy", (c) => {
     const lfu = c.get("maxmemory-policy").includes("lfu");

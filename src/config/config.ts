@@ -58,6 +58,7 @@ export const DIRECTIVES: Directive[] = (JSON.parse(readFileSync(generatedPath, "
 export const IMPLEMENTED = new Set<string>([
   "port", "bind", "databases", "dir", "hz", "loglevel", "logfile", "pidfile", "proto-max-bulk-len",
   "maxclients", "timeout", "tcp-keepalive", "hash-max-listpack-entries", "hash-max-listpack-value",
+  "list-max-listpack-size", "list-compress-depth",
   "client-output-buffer-limit", "client-query-buffer-limit", "enable-debug-command",
   "enable-protected-configs", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time",
   "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",

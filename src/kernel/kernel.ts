@@ -40,6 +40,7 @@ export interface KernelExports {
   setProtocol(v: number): void;
   /** CONFIG SET hash-max-listpack-entries / hash-max-listpack-value. */
   setHashListpackLimits(entries: number, value: number): void;
+  setListLimits(fill: number, depth: number): void;
   /** CONFIG SET hll-sparse-max-bytes. */
   setHllSparseMaxBytes(n: number): void;
   commandCount(): number;

@@ -1,12 +1,11 @@
 // Reading a key's value out of the server and storing one in, for DUMP/RESTORE and RDB
-// files. Strings and hashes live in the kernel: they cross as the entry blob of
+// files. Strings, hashes and lists live in the kernel: they cross as the entry blob of
 // assembly/cluster/migrate.ts (the same layout the router uses to move keys between
-// shards). Lists, sets, zsets and streams live in the host's HandleRegistry: the blob
-// carries their handle, and the value object is read or built here.
+// shards). Sets, zsets and streams live in the host's HandleRegistry: the blob carries
+// their handle, and the value object is read or built here.
 import type { Server } from "../server/server.js";
 import type { HandleRegistry } from "../types/registry.js";
 import { OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, type HostValue } from "../types/value.js";
-import { QuickList } from "../types/list.js";
 import { SetValue } from "../types/set.js";
 import { ZSetValue } from "../types/zset.js";
 import type { Bytes, RdbValue } from "./value-codec.js";
@@ -49,6 +48,12 @@ export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegist
     const pairs: Bytes[] = [];
     for (let i = 0; i < n; i++) { pairs.push(bytes()); pairs.push(bytes()); }
     value = { type: "hash", pairs };
+  } else if (type === OBJ_LIST) {
+    const n = dv.getUint32(p, true);
+    p += 4;
+    const items: Bytes[] = [];
+    for (let i = 0; i < n; i++) items.push(bytes());
+    value = { type: "list", items };
   } else {
     const v = registry.get(handle);
     if (!v) throw new Error(`key of type ${type} has no host value (handle ${handle})`);
@@ -60,7 +65,6 @@ export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegist
 /** The neutral form of a host-held value (elements stay latin1 strings, no copies of bytes). */
 export function hostToRdb(v: HostValue): RdbValue {
   switch (v.type) {
-    case OBJ_LIST: return { type: "list", items: (v as QuickList).toArray() };
     case OBJ_SET: return { type: "set", members: (v as SetValue).values().slice() };
     case OBJ_ZSET: {
       const entries: { member: Bytes; score: number }[] = [];
@@ -98,7 +102,6 @@ function asInt64(b: Uint8Array): bigint | null {
 function buildHostValue(server: Server, v: RdbValue): HostValue {
   const cfg = server.config;
   switch (v.type) {
-    case "list": return QuickList.from(v.items.map(latin1));
     case "set": {
       const s = new SetValue();
       const limit = cfg.getNumber("set-max-intset-entries");
@@ -119,7 +122,7 @@ function buildHostValue(server: Server, v: RdbValue): HostValue {
   throw new Error(`${v.type} is not a host type`);
 }
 
-const HOST_TYPE: Record<string, number> = { list: OBJ_LIST, set: OBJ_SET, zset: OBJ_ZSET, stream: OBJ_STREAM };
+const HOST_TYPE: Record<string, number> = { set: OBJ_SET, zset: OBJ_ZSET, stream: OBJ_STREAM };
 
 /**
  * Creates or replaces `key` with the value (any old value is released, its TTL dropped), as
@@ -146,6 +149,10 @@ export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue
     head[0] = OBJ_HASH;
     parts.push(u32(v.pairs.length / 2));
     for (const e of v.pairs) { const b = bytesOf(e); parts.push(u32(b.length), b); }
+  } else if (v.type === "list") {
+    head[0] = OBJ_LIST;
+    parts.push(u32(v.items.length));
+    for (const e of v.items) { const b = bytesOf(e); parts.push(u32(b.length), b); }
   } else {
     head[0] = HOST_TYPE[v.type];
     handle = server.types.registry.add(buildHostValue(server, v));

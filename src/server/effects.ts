@@ -46,6 +46,8 @@ export const PROPAGATE_ALL = PROPAGATE_AOF | PROPAGATE_REPL;
 export const EFFECT_HINT_FLOAT_INCR = 1;
 /** The kernel record ends with the integer result (Effect.intResult). */
 export const EFFECT_HINT_INT_RESULT = 2;
+/** A write that changed nothing but is still notified (kernel LTRIM keeping every element): no propagation target. */
+export const EFFECT_HINT_NO_PROPAGATE = 4;
 
 export interface EffectConsumer {
   onEffect(e: Effect): void;
@@ -131,6 +133,8 @@ export class EffectBus {
       const hint = dv.getUint16(pos + 6, true);
       if (hint & EFFECT_HINT_INT_RESULT) {
         this.publish({ kind, db, argv, shard, intResult: dv.getBigInt64(p, true) });
+      } else if (hint & EFFECT_HINT_NO_PROPAGATE) {
+        this.publish({ kind, db, argv, shard, targets: 0 });
       } else this.publish(hint ? { kind, db, argv, shard, hint } : { kind, db, argv, shard });
       pos += len;
     }

@@ -12,18 +12,15 @@
 // kernel frees those entries right after the command) and its large hashes.
 import type { Server } from "./server.js";
 import type { HostValue } from "../types/value.js";
-import { OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_STREAM, ENC_INTSET, ENC_LISTPACK } from "../types/value.js";
+import { OBJ_SET, OBJ_ZSET, OBJ_STREAM, ENC_INTSET, ENC_LISTPACK } from "../types/value.js";
 import type { StreamValue } from "../types/stream.js";
 import { hostValueBytes } from "../types/value-size.js";
 
 const LAZYFREE_THRESHOLD = 64;
-/** Elements of a quicklist node (list-max-listpack-size -2: 8 KB, about this many short items). */
-const QUICKLIST_NODE_ITEMS = 128;
 
 /** Redis's lazyfreeGetFreeEffort: allocations freeing the value takes. */
 export function freeEffort(v: HostValue): number {
   switch (v.type) {
-    case OBJ_LIST: return Math.ceil(v.length / QUICKLIST_NODE_ITEMS);
     case OBJ_SET:
     case OBJ_ZSET: {
       const enc = v.encoding();

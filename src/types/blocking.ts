@@ -54,8 +54,11 @@ interface Waiter {
   onClose: () => void;
 }
 
-/** Kernel commands that may bring a value of a host type under a (waited-on) key. */
-const KERNEL_KEY_MOVERS = ["rename", "renamenx", "copy", "move", "swapdb", "restore"];
+/**
+ * Kernel commands that may bring a list, zset or stream under a (waited-on) key: the key
+ * movers, and the list commands that create a list (Redis's dbAdd signals the new key).
+ */
+const KERNEL_KEY_MOVERS = ["rename", "renamenx", "copy", "move", "swapdb", "restore", "lpush", "rpush", "lmove", "rpoplpush"];
 
 /** setTimeout's limit; longer waits re-arm. */
 const MAX_TIMER_MS = 0x7fffffff;

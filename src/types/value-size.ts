@@ -1,4 +1,4 @@
-// Bytes a host-held value (list, set, zset, stream) takes, for INFO used_memory and maxmemory
+// Bytes a host-held value (set, zset, stream) takes, for INFO used_memory and maxmemory
 // eviction (src/server/maxmemory.ts) and MEMORY USAGE. Like MEMORY USAGE's SAMPLES, a large
 // value is measured from a sample of its elements times its length, so sizing stays O(1).
 //
@@ -6,8 +6,7 @@
 // then one byte a character for latin1 text), the array slot that holds it, and for sets and
 // sorted sets their Map entry (and a skiplist node).
 import type { HostValue } from "./value.js";
-import { OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_STREAM } from "./value.js";
-import type { QuickList } from "./list.js";
+import { OBJ_SET, OBJ_ZSET, OBJ_STREAM } from "./value.js";
 import type { SetValue } from "./set.js";
 import type { ZSetValue } from "./zset.js";
 import type { StreamValue } from "./stream.js";
@@ -16,7 +15,6 @@ import type { StreamValue } from "./stream.js";
 const VALUE_BASE = 96;
 /** V8 string header + pointer slot, rounded. */
 const STRING_OVERHEAD = 24;
-const LIST_ELEMENT = STRING_OVERHEAD;
 /** An intset-encoded set's member: its string and array slot, and its Map entry. */
 const SET_ELEMENT = STRING_OVERHEAD + 40;
 const ZSET_ELEMENT = STRING_OVERHEAD + 40 + 72;
@@ -31,10 +29,6 @@ function sampledBytes(elems: readonly string[], length: number, perElement: numb
 
 export function hostValueBytes(v: HostValue): number {
   switch (v.type) {
-    case OBJ_LIST: {
-      const l = v as QuickList;
-      return sampledBytes(l.length ? l.range(0, Math.min(l.length, SAMPLES) - 1) : [], l.length, LIST_ELEMENT);
-    }
     case OBJ_SET: {
       const s = v as SetValue;
       // A hashtable-encoded set has no Map: its index is the dict's bucket heads and its
