@@ -7,8 +7,15 @@ import { CommandTable } from "../../src/commands/table.js";
 import { keySlot, slotRange } from "../../src/server/router.js";
 import { HostKeyspace } from "../../src/types/keyspace.js";
 import { EffectBus } from "../../src/server/effects.js";
-import { QuickList } from "../../src/types/list.js";
-import { OBJ_LIST, WrongTypeError } from "../../src/types/value.js";
+import { SetValue } from "../../src/types/set.js";
+import { OBJ_SET, WrongTypeError } from "../../src/types/value.js";
+
+/** A host-held value for these tests (lists live in the kernel; sets are still the host's). */
+function setOf(members: string[]): SetValue {
+  const v = new SetValue();
+  for (const m of members) v.add(m);
+  return v;
+}
 
 const table = new CommandTable();
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -37,22 +44,22 @@ for (const n of [1, 4]) {
     let t: ReturnType<typeof setup>;
     beforeEach(() => { t = setup(n); });
 
-    it("stores a value under a key the kernel reports as a list", () => {
-      t.ks.add(0, b("l"), QuickList.from(["a", "b"]));
-      expect(t.run("TYPE", "l")).toBe("+list\r\n");
+    it("stores a value under a key the kernel reports as a set", () => {
+      t.ks.add(0, b("l"), setOf(["a", "b"]));
+      expect(t.run("TYPE", "l")).toBe("+set\r\n");
       expect(t.run("EXISTS", "l")).toBe(":1\r\n");
-      expect(t.ks.lookupRead<QuickList>(0, b("l"), OBJ_LIST)!.toArray()).toEqual(["a", "b"]);
-      expect(t.ks.lookupWrite(0, b("missing"), OBJ_LIST)).toBeNull();
+      expect(t.ks.lookupRead<SetValue>(0, b("l"), OBJ_SET)!.values()).toEqual(["a", "b"]);
+      expect(t.ks.lookupWrite(0, b("missing"), OBJ_SET)).toBeNull();
     });
 
     it("looks keys up at the running command's time (commandNow) while one is set, else at the server clock", () => {
-      t.ks.add(0, b("l"), QuickList.from(["a"]));
+      t.ks.add(0, b("l"), setOf(["a"]));
       t.run("PEXPIRE", "l", "10");
       t.advance(20); // expired by the server clock
       t.ks.commandNow = 1_000_005; // a command that started before the expiry still sees it
-      expect(t.ks.lookupRead(0, b("l"), OBJ_LIST)).not.toBeNull();
+      expect(t.ks.lookupRead(0, b("l"), OBJ_SET)).not.toBeNull();
       t.ks.commandNow = -1;
-      expect(t.ks.lookupRead(0, b("l"), OBJ_LIST)).toBeNull();
+      expect(t.ks.lookupRead(0, b("l"), OBJ_SET)).toBeNull();
     });
 
     it("counts every propagated write and builds a lazily made argv only for a listening consumer", () => {
@@ -75,11 +82,11 @@ for (const n of [1, 4]) {
 
     it("throws WrongTypeError for a key of another type", () => {
       t.run("SET", "s", "x");
-      expect(() => t.ks.lookupRead(0, b("s"), OBJ_LIST)).toThrow(WrongTypeError);
+      expect(() => t.ks.lookupRead(0, b("s"), OBJ_SET)).toThrow(WrongTypeError);
     });
 
     it("frees the value on DEL, overwrite by SET, FLUSHALL and expiry: no live handle is left", () => {
-      for (const k of ["a", "b", "c", "d", "e"]) t.ks.add(0, b(k), QuickList.from(["x"]));
+      for (const k of ["a", "b", "c", "d", "e"]) t.ks.add(0, b(k), setOf(["x"]));
       expect(t.ks.liveValues).toBe(5);
       t.run("DEL", "a");
       expect(t.ks.liveValues).toBe(4);
@@ -87,36 +94,36 @@ for (const n of [1, 4]) {
       expect(t.ks.liveValues).toBe(3);
       t.run("PEXPIRE", "c", "10");
       t.advance(20);
-      expect(t.ks.lookupRead(0, b("c"), OBJ_LIST)).toBeNull();
+      expect(t.ks.lookupRead(0, b("c"), OBJ_SET)).toBeNull();
       expect(t.ks.liveValues).toBe(2);
-      t.ks.add(0, b("d"), QuickList.from(["replaced"]));
+      t.ks.add(0, b("d"), setOf(["replaced"]));
       expect(t.ks.liveValues).toBe(2);
       for (const s of t.shards) { s.call([b("FLUSHALL")], 0, 0); }
       expect(t.ks.liveValues).toBe(0);
     });
 
     it("deleteIfEmpty removes a key whose value became empty", () => {
-      const l = QuickList.from(["x"]);
+      const l = setOf(["x"]);
       t.ks.add(0, b("l"), l);
-      l.popHead();
+      l.remove("x");
       expect(t.ks.deleteIfEmpty(0, b("l"), l)).toBe(true);
       expect(t.run("EXISTS", "l")).toBe(":0\r\n");
       expect(t.ks.liveValues).toBe(0);
     });
 
     it("COPY makes an independent value; RENAME and MOVE keep the same one", () => {
-      t.ks.add(0, b("{k}src"), QuickList.from(["a"]));
+      t.ks.add(0, b("{k}src"), setOf(["a"]));
       expect(t.run("COPY", "{k}src", "{k}dst")).toBe(":1\r\n");
       expect(t.ks.liveValues).toBe(2);
-      t.ks.lookupWrite<QuickList>(0, b("{k}dst"), OBJ_LIST)!.pushTail("b");
-      expect(t.ks.lookupRead<QuickList>(0, b("{k}src"), OBJ_LIST)!.toArray()).toEqual(["a"]);
+      t.ks.lookupWrite<SetValue>(0, b("{k}dst"), OBJ_SET)!.add("b");
+      expect(t.ks.lookupRead<SetValue>(0, b("{k}src"), OBJ_SET)!.values()).toEqual(["a"]);
       expect(t.run("RENAME", "{k}src", "{k}moved")).toBe("+OK\r\n");
       expect(t.run("MOVE", "{k}moved", "3")).toBe(":1\r\n");
       expect(t.ks.liveValues).toBe(2);
     });
 
-    it("OBJECT ENCODING of a list is quicklist, as in Redis 7.0", () => {
-      t.ks.add(0, b("l"), QuickList.from(["a"]));
+    it("OBJECT ENCODING of a list (a kernel value) is quicklist, as in Redis 7.0", () => {
+      t.run("RPUSH", "l", "a");
       expect(t.run("OBJECT", "ENCODING", "l")).toBe("$9\r\nquicklist\r\n");
     });
   });
