@@ -31,10 +31,17 @@ describe("EmbeddedKernel.command", () => {
 
   it("answers commands of types it does not hold with Redis's unknown-command error", () => {
     const k = createKernel();
-    expect((k.command("LPUSH", "l", "x") as ReplyError).message)
-      .toBe("ERR unknown command 'LPUSH', with args beginning with: 'l' 'x' ");
+    expect((k.command("SADD", "s", "x") as ReplyError).message)
+      .toBe("ERR unknown command 'SADD', with args beginning with: 's' 'x' ");
     expect(k.supportedCommands()).toContain("hset");
-    expect(k.supportedCommands()).not.toContain("lpush");
+    expect(k.supportedCommands()).not.toContain("sadd");
+  });
+
+  it("holds lists (the kernel's own type since lists moved into it)", () => {
+    const k = createKernel();
+    expect(k.command("RPUSH", "l", "a", "b")).toBe(2);
+    expect(k.supportedCommands()).toContain("lpush");
+    expect(k.supportedCommands()).not.toContain("blpop");
   });
 
   it("keeps binary values intact through commandBytes", () => {

@@ -1,6 +1,6 @@
 // Generic key commands and expiry in the kernel, with a fake clock (the harness's `now`).
 import { describe, it, expect, beforeEach } from "vitest";
-import { TestKernel, OBJ_LIST, OBJ_SET } from "./keyspace-harness.js";
+import { TestKernel, OBJ_SET, OBJ_ZSET } from "./keyspace-harness.js";
 
 let t: TestKernel;
 beforeEach(() => { t = new TestKernel(); });
@@ -21,9 +21,9 @@ describe("DEL / UNLINK / EXISTS / TYPE / TOUCH", () => {
   it("TYPE answers none, string, hash and host types", () => {
     t.r("set", "s", "x");
     t.r("hset", "h", "f", "v");
-    t.setHandle("l", OBJ_LIST, 11);
+    t.setHandle("l", OBJ_ZSET, 11);
     expect([t.r("type", "s"), t.r("type", "h"), t.r("type", "l"), t.r("type", "zz")])
-      .toEqual(["string", "hash", "list", "none"]);
+      .toEqual(["string", "hash", "zset", "none"]);
   });
 
   it("TOUCH counts existing keys", () => {
@@ -32,7 +32,7 @@ describe("DEL / UNLINK / EXISTS / TYPE / TOUCH", () => {
   });
 
   it("DEL of a host-held value reports its handle freed", () => {
-    t.setHandle("l", OBJ_LIST, 42);
+    t.setHandle("l", OBJ_ZSET, 42);
     expect(t.r("del", "l")).toBe(1);
     expect(t.freed).toEqual([42]);
   });
@@ -147,8 +147,8 @@ describe("EXPIRE family with a fake clock", () => {
   });
 
   it("expiry of a host-held value frees its handle (lazily and actively)", () => {
-    t.setHandle("l1", OBJ_LIST, 7);
-    t.setHandle("l2", OBJ_LIST, 8);
+    t.setHandle("l1", OBJ_ZSET, 7);
+    t.setHandle("l2", OBJ_ZSET, 8);
     t.r("pexpire", "l1", 10);
     t.r("pexpire", "l2", 10);
     t.now += 10;
@@ -273,10 +273,10 @@ describe("exports for the host's type layer", () => {
   it("keyType answers the OBJ_* type or -1, reclaiming an expired key", () => {
     t.r("set", "s", "v");
     t.r("hset", "h", "f", "v");
-    t.setHandle("l", OBJ_LIST, 21);
+    t.setHandle("l", OBJ_ZSET, 21);
     t.r("pexpire", "l", 5);
     const type = (k: string) => t.withKey(k, (p, n) => t.k.x.keyType(0, p, n, 1, t.now));
-    expect([type("s"), type("h"), type("l"), type("none")]).toEqual([0, 4, 1, -1]);
+    expect([type("s"), type("h"), type("l"), type("none")]).toEqual([0, 4, 3, -1]);
     t.now += 5;
     expect(type("l")).toBe(-1);
     expect(t.freed).toEqual([21]);
@@ -325,7 +325,7 @@ describe("RENAME / RENAMENX", () => {
 
   it("does not inherit the destination's TTL; frees the destination's handle", () => {
     t.r("set", "a", "x");
-    t.setHandle("b", OBJ_LIST, 5);
+    t.setHandle("b", OBJ_ZSET, 5);
     t.r("expire", "b", 100);
     expect(t.r("rename", "a", "b")).toBe("OK");
     expect(t.r("ttl", "b")).toBe(-1);
@@ -333,10 +333,10 @@ describe("RENAME / RENAMENX", () => {
   });
 
   it("a host-held value keeps its handle across RENAME (nothing freed)", () => {
-    t.setHandle("l", OBJ_LIST, 9);
+    t.setHandle("l", OBJ_ZSET, 9);
     t.r("rename", "l", "m");
     expect(t.freed).toEqual([]);
-    expect(t.r("type", "m")).toBe("list");
+    expect(t.r("type", "m")).toBe("zset");
     t.r("del", "m");
     expect(t.freed).toEqual([9]);
   });
@@ -402,8 +402,8 @@ describe("MOVE / COPY / SWAPDB / FLUSH*", () => {
   });
 
   it("COPY of a host-held value asks the host for a duplicate handle", () => {
-    t.k.hooks.dupHandle = (type, handle) => (type === OBJ_LIST && handle === 3 ? 33 : 0);
-    t.setHandle("l", OBJ_LIST, 3);
+    t.k.hooks.dupHandle = (type, handle) => (type === OBJ_ZSET && handle === 3 ? 33 : 0);
+    t.setHandle("l", OBJ_ZSET, 3);
     expect(t.r("copy", "l", "l2")).toBe(1);
     t.r("del", "l2");
     expect(t.freed).toEqual([33]);
@@ -436,7 +436,7 @@ describe("MOVE / COPY / SWAPDB / FLUSH*", () => {
 
   it("FLUSHDB empties one db, FLUSHALL all; both free handles; bad option is a syntax error", () => {
     t.r("set", "a", "1");
-    t.setHandle("l", OBJ_LIST, 12);
+    t.setHandle("l", OBJ_ZSET, 12);
     t.db = 5; t.r("set", "b", "1"); t.db = 0;
     expect(t.r("flushdb", "async")).toBe("OK");
     expect(t.freed).toEqual([12]);
