@@ -32,6 +32,7 @@ import { replyGoesToClient } from "./reply-limit.js";
 import type { Client } from "./client.js";
 import type { Server } from "./server.js";
 import { keyPositions, type CommandSpec } from "../commands/table.js";
+import { keysFromSpecs } from "../commands/command.js";
 import { arrayItems, isError, integerOf, bulkOf, type Span } from "./resp-read.js";
 
 export const CLUSTER_SLOTS = 16384;
@@ -98,7 +99,7 @@ export class Router {
       return;
     }
     const keySpec = keySpecOf(spec, argv);
-    const positions = keyPositions(keySpec, argv.length);
+    const positions = keySpec.flags.has("movablekeys") ? movableKeyPositions(keySpec, argv) : keyPositions(keySpec, argv.length);
     const callsBefore = this.subCalls;
     try {
       this.placeOnShards(client, spec, keySpec, argv, positions, raw);
@@ -221,6 +222,15 @@ export class Router {
     }
     return out;
   }
+}
+
+/**
+ * Key positions of a command whose keys move with its arguments (LMPOP numkeys key...), from
+ * its key specs as Redis's getKeysFromCommand finds them; none when the specs cannot be
+ * resolved (a bad numkeys: the command itself replies the error, run on shard 0).
+ */
+function movableKeyPositions(spec: CommandSpec, argv: Buffer[]): number[] {
+  return keysFromSpecs(spec, argv)?.map((k) => k.pos) ?? [];
 }
 
 /** The row whose key positions apply: a container command's subcommand (OBJECT ENCODING key). */
