@@ -32,8 +32,11 @@ it("UNLINK counts a large value (set, hash, list) as lazily freed, and a small o
   await r.sadd("big-set", ...Array.from({ length: 1000 }, (_, i) => `m${i}`));
   await r.sadd("small-set", "a", "b");
   await r.hset("big-hash", Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`f${i}`, "v"])));
-  await r.rpush("big-list", ...Array.from({ length: 20_000 }, (_, i) => `e${i}`));
-  expect(await r.unlink("big-set", "small-set", "big-hash", "big-list")).toBe(4);
+  // A list's effort is its quicklist nodes (8 KiB each by default): 100,000 short elements
+  // are ~100 nodes, over the threshold of 64; 20,000 are ~20, under it (as real Redis counts).
+  await r.rpush("big-list", ...Array.from({ length: 100_000 }, (_, i) => `e${i}`));
+  await r.rpush("mid-list", ...Array.from({ length: 20_000 }, (_, i) => `e${i}`));
+  expect(await r.unlink("big-set", "small-set", "big-hash", "big-list", "mid-list")).toBe(5);
   expect(await lazyfree()).toEqual({ pending: 0, freed: 3 });
   await r.sadd("s2", ...Array.from({ length: 1000 }, (_, i) => `m${i}`));
   expect(await r.del("s2")).toBe(1); // DEL frees synchronously
