@@ -57,7 +57,7 @@ import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand, handedShard } from "./cluster/ownership";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed, handedShard } from "./cluster/ownership";
 export { migrateOut, migrateIn } from "./cluster/migrate";
-export { countKeysInSlot, keysInSlot } from "./cluster/slot-index";
+export { countKeysInSlot, keysInSlot, slotIndexBytes } from "./cluster/slot-index";
 import { keysPtr, keysLen } from "./cluster/slot-index";
 export function slotKeysPtr(): usize { return keysPtr; }
 export function slotKeysLen(): usize { return keysLen; }

@@ -143,3 +143,23 @@ function collectHash(t: StaticArray<Entry | null>, h: u32, slot: i32, want: i32,
   }
   return found;
 }
+
+/**
+ * Bytes the index holds (MEMORY STATS' overhead.hashtable.slot-to-keys; Redis counts its
+ * 16 bytes of entry metadata a key): the per-slot counts and set table, and each slot's set
+ * (its object, bucket and entry buffers, read through the std Set's field layout).
+ */
+export function slotIndexBytes(): f64 {
+  const all = slotHashes;
+  if (all == null) return 0;
+  let bytes: f64 = <f64>(CLUSTER_SLOTS * 4 * 2);
+  for (let s = 0; s < CLUSTER_SLOTS; s++) {
+    const m = unchecked(all[s]);
+    if (m == null) continue;
+    const p = changetype<usize>(m);
+    const buckets = changetype<ArrayBuffer>(load<usize>(p + offsetof<Set<u32>>("buckets")));
+    const entries = changetype<ArrayBuffer>(load<usize>(p + offsetof<Set<u32>>("entries")));
+    bytes += <f64>(offsetof<Set<u32>>() + buckets.byteLength + entries.byteLength);
+  }
+  return bytes;
+}

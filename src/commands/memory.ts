@@ -112,8 +112,10 @@ export function registerMemoryCommands(t: CommandTable): void {
       reply.mapLen(3);
       reply.bulk("overhead.hashtable.main"); reply.integer(main);
       reply.bulk("overhead.hashtable.expires"); reply.integer(exp);
-      // Cluster mode's slot-to-keys index: the kernel's slot index lives in its entries.
-      reply.bulk("overhead.hashtable.slot-to-keys"); reply.integer(0);
+      // Cluster mode's slot-to-keys index (db 0's per-slot counts and key hashes:
+      // assembly/cluster/slot-index.ts); Redis's 16 bytes a key of entry metadata.
+      reply.bulk("overhead.hashtable.slot-to-keys");
+      reply.integer(db === 0 && server.cluster ? server.shards.reduce((t, sh) => t + sh.kernel.x.slotIndexBytes(), 0) : 0);
     }
     // After the per-db maps, as Redis's memoryCommand (field names and order are Redis's).
     reply.bulk("overhead.total"); reply.integer(overhead);

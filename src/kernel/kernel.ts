@@ -150,6 +150,8 @@ export interface KernelExports {
   countKeysInSlot(db: number, slot: number): number;
   /** Up to max keys of a slot, as (u32 length, bytes)* at slotKeysPtr(); how many, or -1. */
   keysInSlot(db: number, slot: number, max: number): number;
+  /** Bytes of that index (MEMORY STATS' slot-to-keys); 0 outside cluster mode. */
+  slotIndexBytes(): number;
   slotKeysPtr(): number;
   slotKeysLen(): number;
   /** Every live key of a db with its entry, in the staging region (assembly/persistence/snapshot.ts). */

@@ -89,6 +89,23 @@ describe("cluster mode: keys per slot", () => {
     await r.flushall();
   });
 
+  it("MEMORY STATS counts the slot index's bytes under db.0's slot-to-keys, growing with the keys", async () => {
+    const slotToKeys = async () => {
+      const flat = (await r.call("memory", "stats")) as unknown[];
+      const db0 = flat[flat.indexOf("db.0") + 1] as unknown[];
+      return db0[db0.indexOf("overhead.hashtable.slot-to-keys") + 1] as number;
+    };
+    await r.flushall();
+    await r.set("one", "v");
+    const small = await slotToKeys();
+    expect(small).toBeGreaterThan(0);
+    const p = r.pipeline();
+    for (let i = 0; i < 5000; i++) p.set(`many${i}`, "v");
+    await p.exec();
+    expect(await slotToKeys()).toBeGreaterThan(small + 5000 * 4);
+    await r.flushall();
+  });
+
   it("refuses MOVE, SWAPDB and COPY to another db, as Redis in cluster mode", async () => {
     await r.set("{x}a", "1");
     await expect(r.call("move", "{x}a", "1")).rejects.toThrow("MOVE is not allowed in cluster mode");
