@@ -34,6 +34,7 @@ import { StartupError } from "../server/listeners.js";
 import { ReplicationGroup } from "./group.js";
 import { ShardChannelEviction } from "./shard-channels.js";
 import { redirectBlockedClients } from "./blocked.js";
+import { setReplicaExpiry } from "../repl/replica-expiry.js";
 
 export class Cluster {
   state!: ClusterState;
@@ -63,6 +64,10 @@ export class Cluster {
     const announced = deriveAnnouncedPorts(cfg, plainPort, tlsPort);
     this.state = new ClusterState(file, ip, announced.port, announced.cport);
     this.state.myself.pport = announced.pport;
+    // A replica by nodes.conf keeps keys whose TTL passed from before the data loads (AOF
+    // replay included): its master's DELs remove them (Redis: loading and masterhost both
+    // keep checkAlreadyExpired/expireIfNeeded from deleting them).
+    if (this.state.myself.master) setReplicaExpiry(this.server, true);
     // CONFIG SET cluster-announce-*port (clusterUpdateMyselfAnnouncedPorts).
     for (const name of ["cluster-announce-port", "cluster-announce-tls-port", "cluster-announce-bus-port"]) {
       cfg.onApply(name, () => {
@@ -95,7 +100,11 @@ export class Cluster {
       masterDataAge: () => {
         const link = replicationOf(this.server).link;
         if (!link) return Infinity;
-        return link.connected ? Date.now() - link.lastIo : Date.now() - link.downSince;
+        if (link.connected) return Date.now() - link.lastIo;
+        // Since the link was last up (Redis's repl_down_since): the link's own downSince is
+        // reset by every failed reconnection attempt, which would make a replica whose master
+        // is long gone look fresh (Tcl 06-slave-stop-cond).
+        return Date.now() - Math.min(link.downSince, this.linkLastUp || link.downSince);
       },
       becomeMaster: () => this.becomeMaster(),
       pauseChanged: () => this.pauseChanged(),
@@ -168,7 +177,22 @@ export class Cluster {
   }
 
   /** Periodic work after the bus's (100 ms): failover, the replica's link, held writes. */
+  /** This node is a replica in the cluster's configuration (nodes.conf at start-up included). */
+  isReplica(): boolean {
+    return this.state?.myself.master != null;
+  }
+
+  /** When the cron last saw the replication link to our master up (0: not since it was made). */
+  private linkLastUp = 0;
+  private linkSeen: unknown = null;
+
   private cron(now: number): void {
+    const link = replicationOf(this.server).link ?? null;
+    if (link !== this.linkSeen) {
+      this.linkSeen = link;
+      this.linkLastUp = 0;
+    }
+    if (link?.connected) this.linkLastUp = now;
     // Our own "nofailover" flag follows the config (clusterUpdateMyselfFlags).
     this.state.myself.noFailover = this.server.config.getBool("cluster-replica-no-failover");
     this.state.nodeTimeout = this.server.config.getNumber("cluster-node-timeout");

@@ -536,8 +536,10 @@ export class Persistence {
     const aux = new Map<string, string>();
     if (boot) replInfoHook.loadBegin(this.server);
     const it = readRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
-    // A replica (replicaof in the config, or a cluster replica) keeps keys whose TTL passed.
-    const keepExpired = !replInfoHook.iAmMaster(this.server);
+    // A replica (replicaof in the config, or a cluster replica) keeps keys whose TTL passed:
+    // its master's DEL removes them (Redis's rdbLoad skips them only when iAmMaster()). A
+    // cluster replica by nodes.conf counts at start-up, before its master link exists.
+    const keepExpired = !replInfoHook.iAmMaster(this.server) || (boot && this.server.cluster?.isReplica() === true);
     let r = it.next();
     for (; !r.done; r = it.next()) {
       const rec = r.value;

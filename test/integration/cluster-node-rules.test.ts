@@ -8,7 +8,10 @@
 //   - a node that cannot reach a majority of the masters turns its cluster_state fail.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
-import { serverGroup, connectClient, type RunningServer } from "../helpers/server.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { serverGroup, connectClient, startServer, freePort, type RunningServer } from "../helpers/server.js";
 import { until } from "../helpers/wait.js";
 
 const group = serverGroup(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--enable-debug-command", "yes"]);
@@ -121,4 +124,45 @@ describe("cluster node rules (2 nodes)", () => {
     }
     await until("A ok again", async () => String(await a.r.cluster("INFO")).includes("cluster_state:ok"), 30_000);
   });
+});
+
+describe("cluster replica restart (2 nodes)", () => {
+  const nodes = serverGroup(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--enable-debug-command", "yes"]);
+  afterAll(() => nodes.stopAll());
+
+  it("a replica restarted from its RDB keeps keys whose TTL passed, waiting for its master's DEL", async () => {
+    const m = await nodes.start();
+    const dir = mkdtempSync(join(tmpdir(), "lkv-cluster-replica-"));
+    const port = await freePort();
+    const args = ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--enable-debug-command", "yes"];
+    let replica = await startServer(args, {}, { port, dir });
+    let r = await connectClient(port);
+    try {
+      await m.r.cluster("ADDSLOTSRANGE", "0", "16383");
+      await m.r.cluster("MEET", "127.0.0.1", String(port));
+      const mid = String(await m.r.cluster("MYID"));
+      await until("the replica knows the master", async () => String(await r.cluster("NODES")).includes(mid));
+      await r.cluster("REPLICATE", mid);
+      await until("cluster_state:ok on the master", async () => String(await m.r.cluster("INFO")).includes("cluster_state:ok"));
+      await m.r.call("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+      for (let i = 0; i < 20; i++) await m.r.set(`{t}${i}`, "v", "PX", 1500);
+      await until("the replica has the keys", async () => (await r.dbsize()) === 20);
+      await r.call("SAVE");
+      r.disconnect();
+      await replica.stop();
+      await new Promise((res) => setTimeout(res, 1600));
+      replica = await startServer(args, {}, { port, dir });
+      r = await connectClient(port);
+      // Loaded as a replica (nodes.conf): the expired keys are still there.
+      await until("the replica answers", async () => { try { return (await r.dbsize()) >= 0; } catch { return false; } });
+      expect(await r.dbsize()).toBe(20);
+      // The master expires them and its DELs reach the replica.
+      await m.r.call("DEBUG", "SET-ACTIVE-EXPIRE", "1");
+      await until("the replica got the master's DELs", async () => (await r.dbsize()) === 0);
+    } finally {
+      r.disconnect();
+      await replica.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
