@@ -23,21 +23,10 @@ export function layoutCluster(suiteRoot, cacheDir, target, serverCommand, { base
   patch(join(root, "tests", "instances.tcl"), [
     [/set ::redis_base_port \d+/, `set ::redis_base_port ${baseport}`],
     [/set ::redis_port_count \d+/, "set ::redis_port_count 400"],
-    // Bus ports: Redis's default is port + 10000, which for a baseport above 22768 falls in
-    // Linux's ephemeral range (32768-60999). There an outgoing connection (any process's)
-    // may hold the port when an instance restarts, and the instance (ours or redis-server)
-    // then fails to bind its bus: "Address already in use" (seen in 04-resharding's restart
-    // of every instance). So each instance gets cluster-port = port - 10000 when that is a
-    // valid unprivileged port. Nothing in the suite derives the bus port from the port.
-    [/(\n(\s*)dict for \{name val\} \$::global_config \{)/, `\n$2${CLUSTER_PORT_TCL}$1`],
-    [/(\n\s*puts \$cfg "port \$port"\n\s*\}\n)(\s*)(close \$cfg)/, `$1$2${CLUSTER_PORT_TCL}\n$2$3`],
   ]);
   patch(join(root, "tests", "cluster", "run.tcl"), [[/set ::instances_count \d+/, `set ::instances_count ${nodes}`]]);
   return root;
 }
-
-// Appended to an instance's config after its port line(s): the bus below the ephemeral range.
-const CLUSTER_PORT_TCL = "if {$port - 10000 >= 1024} { puts $cfg \"cluster-port [expr {$port - 10000}]\" }";
 
 function patch(file, edits) {
   let text = readFileSync(file, "utf8");
