@@ -15,6 +15,7 @@ import { ERR, parseInteger } from "./context.js";
 import { typeCommand } from "../types/keyspace.js";
 import { OBJ_LIST, WrongTypeError } from "../types/value.js";
 import { parseTimeoutOrReply, type BlockedRequest } from "../types/blocking.js";
+import { trackingOf } from "../server/tracking.js";
 
 const b = (s: string) => Buffer.from(s, "latin1");
 const LPOP = b("LPOP");
@@ -33,7 +34,16 @@ const COUNT = b("COUNT");
  */
 function kernelRun(server: Server, client: Client, argv: Buffer[]): void {
   const spec = server.table.lookup(argv[0].toString("latin1").toLowerCase())!;
-  server.router.execute(client, spec, argv);
+  // A served waiter is the current client while its pop runs (as Redis's
+  // handleClientsBlockedOnKeys makes it): an invalidation of a key it tracks, such as BLMOVE's
+  // destination, goes after its reply. Inside its own command this only nests.
+  const tracking = trackingOf(server);
+  tracking.commandBegin(client, spec, argv);
+  try {
+    server.router.execute(client, spec, argv);
+  } finally {
+    tracking.commandEnd(client, spec);
+  }
   spec.fanOutCalls = (spec.fanOutCalls ?? 0) + 1;
 }
 

@@ -348,3 +348,24 @@ describe("tracking in INFO and CLIENT LIST", () => {
     expect(await untilTrackingClients(0)).toMatch(/\r\ntracking_clients:0\r\n/);
   });
 });
+
+describe("tracking and a served blocking command", () => {
+  it("an unblocked BLMOVE gets its reply before the invalidation of the destination it tracks", async () => {
+    await r.del("tl1{t}", "tl2{t}");
+    await r.rpush("tl2{t}", "a");
+    const rd = await Raw.open(srv.port);
+    try {
+      await rd.call("", "HELLO", "3");
+      await rd.quiet(100);
+      expect(await rd.call("+OK\r\n", "CLIENT", "TRACKING", "on")).toBe("+OK\r\n");
+      expect(await rd.call("*1\r\n$1\r\na\r\n", "LRANGE", "tl2{t}", "0", "-1")).toBe("*1\r\n$1\r\na\r\n");
+      rd.send("BLMOVE", "tl1{t}", "tl2{t}", "LEFT", "LEFT", "0");
+      for (let i = 0; i < 100 && !(await r.info("clients")).includes("blocked_clients:1"); i++) await new Promise((res) => setTimeout(res, 20));
+      await r.rpush("tl1{t}", "foo");
+      const expected = "$3\r\nfoo\r\n" + push("tl2{t}");
+      expect(await rd.take(expected.length)).toBe(expected);
+    } finally {
+      rd.close();
+    }
+  });
+});
