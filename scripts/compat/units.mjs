@@ -180,6 +180,9 @@ export const HARNESS_TLS_OK_COUNTS = {
   "type/stream-cgroups": 57,
   "bitfield": 20,
   "functions": 109,
+  "geo": 59,
+  "hyperloglog": 20,
+  "violations": 1,
 };
 
 /** Baseline keys of harness-mode units run with --tls ("harness-tls:acl"). */

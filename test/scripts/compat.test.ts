@@ -134,3 +134,24 @@ describe("harness-mode tree", () => {
     if (existsSync("/usr/bin/redis-cli")) expect(existsSync(join(root, "src", "redis-cli"))).toBe(true);
   });
 });
+
+describe("the committed baseline", () => {
+  it("knows Redis's count for every unit it says passes, in that unit's mode", async () => {
+    // A passing unit with no known count reads as "?" and fails --ci as a regression
+    // (stop 24: harness-tls geo, hyperloglog and violations had entries but no count).
+    const { readFileSync } = await import("node:fs");
+    const units = await import("../../scripts/compat/units.mjs");
+    const baseline = JSON.parse(readFileSync(new URL("../../compat/baseline.json", import.meta.url), "utf8"));
+    const countFor = (key: string): number | undefined => {
+      if (key.startsWith(units.HARNESS_TLS_PREFIX)) return (units.HARNESS_TLS_OK_COUNTS as Record<string, number>)[key.slice(units.HARNESS_TLS_PREFIX.length)];
+      if (key.startsWith(units.HARNESS_PREFIX)) return (units.HARNESS_OK_COUNTS as Record<string, number>)[key.slice(units.HARNESS_PREFIX.length)];
+      if (key.startsWith(units.CLUSTER_TLS_PREFIX)) return (units.CLUSTER_OK_COUNTS as Record<string, number>)[key.slice(units.CLUSTER_TLS_PREFIX.length)];
+      if (key.startsWith(units.CLUSTER_PREFIX)) return (units.CLUSTER_OK_COUNTS as Record<string, number>)[key.slice(units.CLUSTER_PREFIX.length)];
+      return (units.REDIS_OK_COUNTS as Record<string, number>)[key];
+    };
+    const missing = Object.entries(baseline.units as Record<string, { passes: boolean }>)
+      .filter(([key, entry]) => entry.passes && countFor(key) === undefined)
+      .map(([key]) => key);
+    expect(missing).toEqual([]);
+  });
+});
