@@ -6,7 +6,8 @@ import type { CommandContext } from "./context.js";
 import { ERR, parseInteger } from "./context.js";
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
-import { replicationOf } from "../repl/replication.js";
+import { replicationOf, type RdbExclude, type SyncRequest } from "../repl/replication.js";
+import { splitConfigLine } from "../config/config.js";
 import { ReplicaLink } from "../repl/replica-link.js";
 import { log } from "../server/log.js";
 import { clientInfoProviders, clientInfoString } from "./client-cmd.js";
@@ -93,6 +94,10 @@ const listeningPorts = new WeakMap<object, number>();
 const announcedIps = new WeakMap<object, string>();
 const capaPsync2 = new WeakSet<object>();
 const capaEof = new WeakSet<object>();
+/** REPLCONF rdb-only 1: the client wants the RDB and no stream (Redis's CLIENT_REPL_RDBONLY). */
+const rdbOnly = new WeakSet<object>();
+/** REPLCONF rdb-filter-only: what to leave out of its RDB (Redis's slave_req bits). */
+const rdbExclude = new WeakMap<object, RdbExclude>();
 
 function replconf(ctx: CommandContext): void {
   const { server, client, argv, reply } = ctx;
@@ -120,6 +125,24 @@ function replconf(ctx: CommandContext): void {
     } else if (opt === "getack") {
       // Only a master sends GETACK; a replica link answers it in the stream.
       if (repl.link) return;
+    } else if (opt === "rdb-only") {
+      // redis-cli --rdb: the snapshot only, then the connection closes (no stream).
+      const v = parseInteger(argv[j + 1]);
+      if (v === null) return reply.error(ERR.notInteger);
+      if (v < 0n || v > 1n) return reply.error("value is out of range, value must between 0 and 1");
+      if (v === 1n) rdbOnly.add(client);
+      else rdbOnly.delete(client);
+    } else if (opt === "rdb-filter-only") {
+      // Include filters: everything is left out but what is named; only "functions" exists
+      // (redis-cli --functions-rdb), and "" (redis-cli --replica) asks for an empty RDB.
+      const filters = splitConfigLine(val);
+      if (filters === null) return reply.error("Missing rdb-filter-only values");
+      const ex: RdbExclude = { data: true, functions: true };
+      for (const f of filters) {
+        if (f.toLowerCase() === "functions") ex.functions = false;
+        else return reply.error(`Unsupported rdb-filter-only option: ${f}`);
+      }
+      rdbExclude.set(client, ex);
     } else {
       return reply.error(`Unrecognized REPLCONF option: ${argv[j].toString("latin1")}`);
     }
@@ -143,13 +166,18 @@ function psync({ server, client, argv, reply }: CommandContext, legacySync: bool
   // No replica syncs with us while we fail over.
   if (failoverOf(server).state !== "no-failover") return reply.error("-NOMASTERLINK Can't SYNC while failing over");
   if (repl.link && !repl.link.connected) return reply.error("-NOMASTERLINK Can't SYNC while not connected with my master");
+  // A filtered RDB always goes to the socket (never over the snapshot file), so it needs
+  // the EOF-marked form.
+  const exclude = rdbExclude.get(client);
+  if (exclude && !capaEof.has(client)) return reply.error("Filtered replica requires EOF capability");
+  const want: SyncRequest = { eof: capaEof.has(client), rdbOnly: rdbOnly.has(client), exclude: exclude ?? null };
   const port = listeningPorts.get(client) ?? 0;
   const ip = announcedIps.get(client);
   // From now on it is a replica: its newlines are signs of life, a reply to it is refused.
   const becomeReplica = () => tapReplicaInput(server, client, () => repl.replicaAlive(client));
   if (legacySync) {
     becomeReplica();
-    return repl.sync(client, null, -1, false, port, false, ip);
+    return repl.sync(client, null, -1, false, port, want, ip);
   }
   const replid = argv[1].toString("latin1");
   const off = parseInteger(argv[2]);
@@ -158,7 +186,7 @@ function psync({ server, client, argv, reply }: CommandContext, legacySync: bool
     return reply.error(ERR.notInteger);
   }
   becomeReplica();
-  repl.sync(client, replid === "?" ? "?" : replid, Number(off), capaPsync2.has(client), port, capaEof.has(client), ip);
+  repl.sync(client, replid === "?" ? "?" : replid, Number(off), capaPsync2.has(client), port, want, ip);
 }
 
 /** Redis's replicationGetSlaveName: ip:listening-port, or ip:<unknown-replica-port>. */

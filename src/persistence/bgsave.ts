@@ -41,7 +41,12 @@ export interface SnapshotOptions {
   keyDelayUs: number;
   /** Receives the file's bytes in order (the last call's end is the CRC). */
   write: (chunk: Buffer) => Promise<void>;
+  /** What the image holds (a replica's REPLCONF rdb-filter-only); default everything. */
+  parts?: SnapshotParts;
 }
+
+/** The parts of an RDB image: the keyspace, and the functions' libraries. */
+export interface SnapshotParts { data: boolean; functions: boolean }
 
 /** One running background snapshot; `done` resolves with the keys written, or rejects. */
 export class BackgroundSnapshot {
@@ -77,7 +82,7 @@ export class BackgroundSnapshot {
   constructor(private readonly server: Server, private readonly opts: SnapshotOptions) {
     this.startMs = server.now();
     this.access = accessFields(server);
-    writeRdbHeader(this.w, server, this.startMs);
+    writeRdbHeader(this.w, server, this.startMs, opts.parts?.functions ?? true);
     for (const s of server.shards) s.kernel.x.bgsaveBegin();
     server.types.registry.watcher = {
       before: (h, v) => {
@@ -116,7 +121,8 @@ export class BackgroundSnapshot {
 
   private async run(): Promise<number> {
     const shards = this.server.shards;
-    let shard = 0;
+    // Without the keyspace (rdb-filter-only) there is nothing to walk: header, EOF, CRC.
+    let shard = this.opts.parts?.data === false ? shards.length : 0;
     try {
       while (!this.aborted) {
         const sliceStart = performance.now();

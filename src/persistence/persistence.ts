@@ -21,7 +21,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { setWriteGate } from "../repl/write-gate.js";
 import { updateDictResizePolicy } from "./resize-policy.js";
 import { statOf } from "../commands/stats.js";
-import { startBackgroundWrite, BackgroundSnapshot, type BackgroundJob } from "./bgsave.js";
+import { startBackgroundWrite, BackgroundSnapshot, type BackgroundJob, type SnapshotParts } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
 
 const states = new WeakMap<Server, Persistence>();
@@ -204,10 +204,10 @@ export class Persistence {
    * next BGSAVE likewise). No child process: the bytes go to the socket from this process.
    */
   snapshotForReplica(write: (chunk: Uint8Array) => Promise<void>, target: "replicas sockets" | "disk" = "replicas sockets",
-    holdUntil?: Promise<unknown>): { done: Promise<number>; abort(): void } | null {
+    holdUntil?: Promise<unknown>, parts?: SnapshotParts): { done: Promise<number>; abort(): void } | null {
     if (this.bgsaveInProgress || this.aof.rewriteInProgress) return null;
     const t0 = performance.now();
-    const snap = new BackgroundSnapshot(this.server, { keyDelayUs: this.server.config.getNumber("rdb-key-save-delay"), write });
+    const snap = new BackgroundSnapshot(this.server, { keyDelayUs: this.server.config.getNumber("rdb-key-save-delay"), write, parts });
     this.forked(t0);
     this.replSnapshot = snap;
     this.bgsaveInProgress = true;

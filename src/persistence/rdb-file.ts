@@ -80,7 +80,7 @@ export function* snapshotKeys(server: Server, db: number, expired = false): Gene
 }
 
 /** The file's start: signature, aux fields, function libraries. */
-export function writeRdbHeader(w: RdbWriter, server: Server, now: number): void {
+export function writeRdbHeader(w: RdbWriter, server: Server, now: number, functions = true): void {
   w.raw(Buffer.from(`REDIS${String(RDB_VERSION).padStart(4, "0")}`, "latin1"));
   const aux = (k: string, v: string) => { w.u8(RDB_OPCODE_AUX); w.string(k); w.string(v); };
   aux("redis-ver", REDIS_VERSION);
@@ -94,7 +94,7 @@ export function writeRdbHeader(w: RdbWriter, server: Server, now: number): void 
     aux("repl-offset", String(rsi.offset));
   }
   aux("aof-base", "0");
-  for (const code of functionsHook.save(server)) { w.u8(RDB_OPCODE_FUNCTION2); w.string(code); }
+  if (functions) for (const code of functionsHook.save(server)) { w.u8(RDB_OPCODE_FUNCTION2); w.string(code); }
 }
 
 /** Which access field each key carries: IDLE under an LRU policy, FREQ under an LFU one. */

@@ -129,7 +129,8 @@ export class RdbTransfer {
   payload: Buffer | null = null;
   private over = false;
 
-  constructor(readonly socketTarget: boolean, readonly startOffset: number) {
+  /** `req`: the REPLCONF rdb-filter-only bits its image was made with (0: whole). */
+  constructor(readonly socketTarget: boolean, readonly startOffset: number, readonly req = 0) {
     this.finished = new Promise((r) => { this.resolveFinished = r; });
     this.pipe = new RdbPipe((chunk) => this.onPipeData(chunk));
     // A killed child (kill -9, the OOM killer) fails the transfer at once.

@@ -24,6 +24,24 @@ import type { ReplicaLink } from "./replica-link.js";
 import { parseMemory } from "../config/config.js";
 import { failoverOf } from "./failover.js";
 
+/** REPLCONF rdb-filter-only: the parts of the RDB left out (Redis's SLAVE_REQ_RDB_EXCLUDE_*). */
+export interface RdbExclude { data: boolean; functions: boolean }
+
+/** What a SYNC/PSYNC asked for with its REPLCONFs. */
+export interface SyncRequest {
+  /** capa eof: it reads the EOF-marked (diskless) form. */
+  eof: boolean;
+  /** rdb-only 1: the RDB and no stream; closed once the RDB is sent (redis-cli --rdb). */
+  rdbOnly: boolean;
+  /** rdb-filter-only: a filtered RDB, always sent to the socket (null: the whole RDB). */
+  exclude: RdbExclude | null;
+}
+
+/** Redis's slave_req bits: replicas share a snapshot only when these are equal. */
+function reqBits(ex: RdbExclude | null): number {
+  return ex ? (ex.data ? 1 : 0) | (ex.functions ? 2 : 0) : 0;
+}
+
 /** A connected replica, as the primary sees it. */
 export interface ReplicaState {
   client: Client;
@@ -36,6 +54,10 @@ export interface ReplicaState {
   capaPsync2: boolean;
   /** It came with SYNC, not PSYNC: it never sends REPLCONF ACK (Redis's CLIENT_PRE_PSYNC). */
   preSync: boolean;
+  /** REPLCONF rdb-only 1: never fed the stream, closed after its RDB (CLIENT_REPL_RDBONLY). */
+  rdbOnly: boolean;
+  /** REPLCONF rdb-filter-only, as reqBits (0: the whole RDB). */
+  req: number;
   /**
    * While its RDB is on the way, and after a diskless (EOF-marked) transfer until the
    * replica's first REPLCONF ACK says it loaded the RDB (Redis's repl_start_cmd_stream_on_ack,
@@ -49,9 +71,10 @@ export interface ReplicaState {
   softSince: number;
   /**
    * Redis's replstate: wait_start (WAIT_BGSAVE_START: a full sync is needed, no snapshot for
-   * it yet), wait_end (WAIT_BGSAVE_END: its RDB is being produced), online.
+   * it yet), wait_end (WAIT_BGSAVE_END: its RDB is being produced), online, rdb_transmitted
+   * (an rdb-only replica whose RDB has gone out, about to be closed).
    */
-  syncState: "wait_start" | "wait_end" | "online";
+  syncState: "wait_start" | "wait_end" | "online" | "rdb_transmitted";
   /** The full resync this replica's RDB comes from, while it runs. */
   transfer: RdbTransfer | null;
   member: TransferMember | null;
@@ -274,7 +297,7 @@ export class Replication {
     for (const r of this.replicas.values()) {
       // A replica waiting for its snapshot to start gets the stream from the snapshot's offset;
       // one whose RDB is on the way has its stream held in the buffer (heldFrom).
-      if (r.syncState === "wait_start" || r.heldFrom !== null) continue;
+      if (r.syncState === "wait_start" || r.heldFrom !== null || r.rdbOnly) continue;
       this.sendStream(r.client, bytes);
     }
     this.backlog?.append(bytes, this.neededFrom());
@@ -294,7 +317,7 @@ export class Replication {
 
   /** Bytes of the stream a replica still needs: held for it, or written but not yet sent. */
   private replicaUsed(r: ReplicaState): number {
-    if (r.syncState === "wait_start") return 0;
+    if (r.syncState === "wait_start" || r.rdbOnly) return 0;
     if (r.heldFrom !== null) return this.offset + 1 - r.heldFrom;
     return Math.max(0, r.client.socket.writableLength - r.rdbOutstanding);
   }
@@ -374,11 +397,11 @@ export class Replication {
    * PSYNC replid offset from a replica (or SYNC: psync null). Answers +CONTINUE with the
    * backlog from offset when the history matches, else +FULLRESYNC and an RDB snapshot.
    */
-  sync(client: Client, replid: string | null, from: number, capaPsync2: boolean, port: number, capaEof = false, announcedIp?: string): void {
+  sync(client: Client, replid: string | null, from: number, capaPsync2: boolean, port: number, want: SyncRequest, announcedIp?: string): void {
     const backlog = this.ensureBacklog();
     const state: ReplicaState = {
       client, ip: announcedIp ?? (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
-      ackOffset: 0, ackAt: Date.now(), capaPsync2, preSync: replid === null, heldFrom: null, rdbOutstanding: 0, softSince: 0,
+      ackOffset: 0, ackAt: Date.now(), capaPsync2, preSync: replid === null, rdbOnly: want.rdbOnly, req: reqBits(want.exclude), heldFrom: null, rdbOutstanding: 0, softSince: 0,
       syncState: "online", transfer: null, member: null, lastWritten: 0, stalledSince: Date.now(),
     };
     const historyOk = replid !== null && (replid === this.replid || (replid === this.replid2 && from <= this.secondReplOffset));
@@ -394,14 +417,15 @@ export class Replication {
     // A PSYNC that named a history (not "?") and could not continue is a partial-sync error.
     if (replid !== null && replid !== "?") this.server.stats.syncPartialErr++;
     this.server.stats.syncFull++;
-    const w: WaitingReplica = { state, psync: replid !== null, eof: capaEof, since: Date.now() };
+    const w: WaitingReplica = { state, psync: replid !== null, eof: want.eof, since: Date.now() };
     this.replicas.set(client, state);
     const diskless = this.server.config.getBool("repl-diskless-sync");
     const tr = this.transfer;
     if (tr && tr.running) {
       // A disk-target snapshot still being produced can serve this replica too, from the same
       // offset with a copy of the stream held since (Redis attaches it to the running BGSAVE).
-      if (!tr.socketTarget && !(diskless && capaEof) && [...this.replicas.values()].some((r) => r.transfer === tr)) {
+      // Only with the same filters (slave_req): the image must be the one it asked for.
+      if (!tr.socketTarget && !(diskless && want.eof) && tr.req === state.req && [...this.replicas.values()].some((r) => r.transfer === tr)) {
         this.joinTransfer(tr, w);
         log("notice", "Waiting for end of BGSAVE for SYNC");
         return;
@@ -431,21 +455,27 @@ export class Replication {
     if (p.bgsaveInProgress || p.aof.rewriteInProgress) return;
     const cfg = this.server.config;
     const diskless = cfg.getBool("repl-diskless-sync");
+    // One snapshot serves the replicas with the first one's filters; the others wait for the
+    // next (Redis's replicationCron skips replicas whose slave_req differs).
+    const req = this.needSync[0].state.req;
+    const list = this.needSync.filter((w) => w.state.req === req);
     if (diskless) {
       const max = cfg.getNumber("repl-diskless-sync-max-replicas");
-      const idle = (Date.now() - this.needSync[0].since) / 1000;
-      if (!(max > 0 && this.needSync.length >= max) && idle < cfg.getNumber("repl-diskless-sync-delay")) return;
+      const idle = (Date.now() - list[0].since) / 1000;
+      if (!(max > 0 && list.length >= max) && idle < cfg.getNumber("repl-diskless-sync-delay")) return;
     }
-    // The socket target needs every waiting replica to read an EOF-marked payload.
-    const socketTarget = diskless && this.needSync.every((w) => w.eof);
-    const tr = new RdbTransfer(socketTarget, this.offset);
+    // The socket target needs every waiting replica to read an EOF-marked payload. A filtered
+    // RDB always takes it, so the snapshot file is never overwritten with a partial image
+    // (the command refused SYNC from a filtered replica without capa eof).
+    const socketTarget = (diskless || req !== 0) && list.every((w) => w.eof);
+    const tr = new RdbTransfer(socketTarget, this.offset, req);
     const dirtyAt = p.dirty();
     const startedAt = Date.now();
-    if (!tr.start((write) => p.snapshotForReplica(write, socketTarget ? "replicas sockets" : "disk", tr.finished))) return;
+    const parts = { data: (req & 1) === 0, functions: (req & 2) === 0 };
+    if (!tr.start((write) => p.snapshotForReplica(write, socketTarget ? "replicas sockets" : "disk", tr.finished, parts))) return;
     this.transfer = tr;
     log("notice", socketTarget ? `Background RDB transfer started by pid ${tr.pipe.pid}` : `Background saving started by pid ${tr.pipe.pid}`);
-    const list = this.needSync;
-    this.needSync = [];
+    this.needSync = this.needSync.filter((w) => w.state.req !== req);
     // The snapshot is of this instant: the stream from here on is held for each replica.
     this.streamDb = -1;
     for (const w of list) this.joinTransfer(tr, w);
@@ -464,8 +494,9 @@ export class Replication {
     if (w.psync) client.write(Buffer.from(`+FULLRESYNC ${this.replid} ${tr.startOffset}\r\n`));
     state.syncState = "wait_end";
     state.transfer = tr;
-    // Its stream starts where the snapshot was taken (held in the buffer since then).
-    state.heldFrom = tr.startOffset + 1;
+    // Its stream starts where the snapshot was taken (held in the buffer since then); an
+    // rdb-only one gets no stream.
+    state.heldFrom = state.rdbOnly ? null : tr.startOffset + 1;
     const m: TransferMember = {
       id: client.id,
       write: (b) => { this.server.stats.netReplOutputBytes += b.length; return sock.write(b); },
@@ -499,6 +530,10 @@ export class Replication {
         client.kill();
         continue;
       }
+      if (state.rdbOnly) {
+        this.rdbOnlyDone(tr, state);
+        continue;
+      }
       state.syncState = "online";
       state.ackAt = Date.now(); // replicaPutOnline: repl-timeout counts from here
       if (tr.socketTarget) {
@@ -517,6 +552,25 @@ export class Replication {
       }
     }
     setImmediate(() => this.maybeStartSync());
+  }
+
+  /**
+   * An rdb-only replica (redis-cli --rdb) has its RDB: it is closed once the bytes are out
+   * (Redis's replicaPutOnline returns 0 for it and the client is freed; it never goes online).
+   */
+  private rdbOnlyDone(tr: RdbTransfer, state: ReplicaState): void {
+    const client = state.client;
+    if (tr.socketTarget) {
+      log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
+    } else {
+      const data = tr.payload!;
+      this.server.stats.netReplOutputBytes += data.length;
+      client.socket.write(Buffer.concat([Buffer.from(`$${data.length}\r\n`), data]));
+    }
+    state.syncState = "rdb_transmitted";
+    log("notice", `RDB transfer completed, rdb only replica (${state.ip}:${state.port}) should be disconnected asap`);
+    client.closeAfterReply = true;
+    client.flushAndMaybeClose();
   }
 
   /**
@@ -747,7 +801,7 @@ export class Replication {
     let i = 0;
     for (const r of this.replicas.values()) {
       const lag = Math.floor((Date.now() - r.ackAt) / 1000);
-      const st = r.syncState === "online" ? "online" : "wait_bgsave";
+      const st = r.syncState === "online" ? "online" : r.syncState === "rdb_transmitted" ? "" : "wait_bgsave";
       f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=${st},offset=${r.ackOffset},lag=${lag}`]);
     }
     f.push(["master_failover_state", failoverOf(this.server).state], ["master_replid", this.replid], ["master_replid2", this.replid2],
