@@ -110,6 +110,7 @@ export const HARNESS_OK_COUNTS = {
   "integration/redis-benchmark": 9,
   "integration/redis-cli": 31,
   "integration/corrupt-dump": 74,
+  "integration/corrupt-dump-fuzzer": 2,
   // 3 for redis-server; the watchdog test runs only when `ldd src/redis-server` finds glibc,
   // which our launcher script never satisfies, so 2 is the most it can count for us.
   "integration/logging": 3,
