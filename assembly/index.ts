@@ -31,9 +31,9 @@ import { resetOutput, outPtr, outLen, addError, errorCount, setResp, errorCodes,
 import { lazyHandles, lazyfreedObjects, takeLazyfreed, setLazyfreeConfig as setLazyfreeBits } from "./keyspace/keyspace";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
-  hostSetHandle, hostKeyHandle, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
+  hostSetHandle, hostKeyHandle, zsetMoveToHost, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed, hashBytes } from "./keyspace/hash";
-import { selectDb, dbIndex } from "./commands/context";
+import { selectDb, dbIndex, takeDeclined } from "./commands/context";
 import { lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind } from "./commands/table";
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
   setEffectsEnabled as setEffects } from "./effects";
@@ -42,6 +42,8 @@ import { newKeysPtr as newKeysPtrVar, newKeysLen as newKeysLenVar } from "./effe
 import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
 import { registerListCommands } from "./commands/lists";
+import { registerZsetCommands, setZsetLimits } from "./commands/zsets";
+import { isKernelZset } from "./keyspace/zset-value";
 import { setListLimits as setListNodeLimits } from "./keyspace/list-value";
 import { setHashListpackLimits as setHashLimits } from "./keyspace/hash-value";
 import { keyMemoryUsage as memoryUsageOf } from "./keyspace/memory-usage";
@@ -129,6 +131,7 @@ export function init(databases: i32, seed: f64): void {
   registerStringCommands();
   registerHashCommands();
   registerListCommands();
+  registerZsetCommands();
   registerKeyCommands();
   registerExpireCommands();
   registerHyperLogLogCommands();
@@ -238,6 +241,14 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       const timed = timesCommand(cmd.flags);
       const t0 = timed ? commandClock() : 0;
       cmd.handler();
+      if (takeDeclined()) {
+        // The host runs it after all (context.ts declineToHost): nothing was replied or changed.
+        if (timed) clockStale();
+        consumed = pos;
+        handedStart = cmdStart;
+        handedToRoute = false;
+        return STATUS_HOST;
+      }
       if (timed) noteCommandTime(cmdStart, pos, cmd.index, t0); else clockStale();
       cmd.calls++;
       if (ranCount < RAN_CAP) store<u16>(ranBuf + (<usize>ranCount << 1), <u16>cmd.index);
@@ -313,6 +324,8 @@ export function setProtocol(v: i32): void { setResp(v); }
 export function setHashListpackLimits(entries: f64, value: f64): void { setHashLimits(<i64>entries, <i64>value); }
 /** CONFIG SET list-max-listpack-size (alias list-max-ziplist-size) / list-compress-depth. */
 export function setListLimits(fill: f64, depth: f64): void { setListNodeLimits(<i64>fill, <i64>depth); }
+/** CONFIG SET zset-max-listpack-entries / -value (and their ziplist aliases): which zsets the kernel keeps. */
+export function setZsetListpackLimits(entries: f64, value: f64): void { setZsetLimits(<i64>entries, <i64>value); }
 
 // ---- command table binding -------------------------------------------------------------
 
@@ -496,6 +509,7 @@ export function keyHandleOfType(db: i32, ptr: usize, len: usize, type: i32, read
   const e = read ? lookupKeyRead(d, ptr, len) : lookupKeyWrite(d, ptr, len);
   if (e == null) return 0;
   if (<i32>e.type != type) return -1;
+  if (isKernelZset(e)) zsetMoveToHost(d, e);
   return e.handle;
 }
 

@@ -16,10 +16,13 @@
 //                   string, raw:   u32 len, bytes
 //                   hash:          u32 fields, then per field: u32 len, bytes, u32 len, bytes
 //                   list:          u32 elements (head first), then per element: u32 len, bytes
+//                   zset, handle 0 (the kernel holds it, keyspace/zset-value.ts): u32 elements
+//                                  in order, then per element: u32 len, bytes, f64 score
 //                   other types:   nothing (the host holds the value)
 
 import { dbs, lookupKey, unlinkEntry, releaseValue, dbAdd, setExpire } from "../keyspace/keyspace";
-import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST } from "../keyspace/entry";
+import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_ZSET } from "../keyspace/entry";
+import { isKernelZset, zsetInitIn, zsetCount, zsetFirst, zsetNextAt, zsetMemberPtr, zsetMemberLen, zsetScoreAt, zsetInsert } from "../keyspace/zset-value";
 import { listOf, listInitIn, listPushTail, listLocate, listNext, elemPtr, elemLen } from "../keyspace/list-value";
 import { HashValue, fieldPtr, fieldLen, valuePtr, valueLen } from "../keyspace/hash-value";
 import { copyBytes } from "../keyspace/hash";
@@ -93,6 +96,17 @@ export function writeEntry(e: Entry): void {
       listLocate(ql, 0);
       do putBytes(elemPtr, elemLen); while (listNext(ql));
     }
+  } else if (isKernelZset(e)) {
+    const n = zsetCount(e);
+    putU32(n);
+    let q = zsetFirst(e);
+    for (let i: u32 = 0; i < n; i++) {
+      putBytes(zsetMemberPtr(q), zsetMemberLen(q));
+      ensure(8);
+      store<f64>(blobPtr + blobLen, zsetScoreAt(q));
+      blobLen += 8;
+      q = zsetNextAt(q);
+    }
   }
 }
 
@@ -149,6 +163,15 @@ export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize
       const l = <usize>load<u32>(p);
       listPushTail(ql, p + 4, l);
       p += 4 + l;
+    }
+  } else if (e.type == OBJ_ZSET && load<i32>(ptr + 16) == 0) {
+    const n = load<u32>(p);
+    p += 4;
+    zsetInitIn(e, 0);
+    for (let i: u32 = 0; i < n; i++) {
+      const l = <usize>load<u32>(p);
+      zsetInsert(e, load<f64>(p + 4 + l), p + 4, l);
+      p += 12 + l;
     }
   }
   if (expireAt >= 0) setExpire(db, e, expireAt);

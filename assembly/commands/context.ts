@@ -83,3 +83,19 @@ export function rewriteArgvTo2(name: ArrayBuffer, keyIndex: i32): void {
   rewriteArg(0, changetype<usize>(name), <usize>name.byteLength);
   truncateArgv(2);
 }
+
+/**
+ * A command the kernel shares with the host (ZADD, ZPOPMIN, ZPOPMAX: src/commands/zsets.ts
+ * runs them too) may find, before it has replied or changed anything, that the host must
+ * run it: the key holds a host value, or the result would not stay a kernel value. The
+ * handler calls declineToHost() and returns; process() then hands the command back as it
+ * hands back a host command (STATUS_HOST), uncounted, and the host runs it in full.
+ */
+let declined = false;
+export function declineToHost(): void { declined = true; }
+/** Whether the handler that just ran declined (and forgets it). */
+export function takeDeclined(): bool {
+  if (!declined) return false;
+  declined = false;
+  return true;
+}

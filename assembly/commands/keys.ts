@@ -16,6 +16,7 @@ import {
   setLazyFreeing, addLazyfreed, resetLazyFreeing, lazyfreeConfig, LAZY_USER_DEL, LAZY_USER_FLUSH,
 } from "../keyspace/keyspace";
 import { typeName, OBJ_STRING, OBJ_HASH, OBJ_LIST } from "../keyspace/entry";
+import { isKernelZset, zsetCloneInto } from "../keyspace/zset-value";
 import { listOf, listCloneInto } from "../keyspace/list-value";
 import { copyBytes } from "../keyspace/hash";
 import { registerKeyScanCommands } from "./keys-scan";
@@ -199,7 +200,8 @@ function copyCommand(): void {
   if (old != null && !replace) { addInt(0); return; }
 
   let handle = 0;
-  if (src.type != OBJ_STRING && src.type != OBJ_HASH && src.type != OBJ_LIST) {
+  const kernelZset = isKernelZset(src);
+  if (src.type != OBJ_STRING && src.type != OBJ_HASH && src.type != OBJ_LIST && !kernelZset) {
     handle = hostDupHandle(<i32>src.type, src.handle);
     if (handle == 0) { addErrorErr("COPY of a " + typeName(src.type) + " value is not supported yet"); return; }
   }
@@ -220,6 +222,8 @@ function copyCommand(): void {
     src.hashVal!.cloneInto(dst);
   } else if (src.type == OBJ_LIST) {
     listCloneInto(listOf(src), dst);
+  } else if (kernelZset) {
+    zsetCloneInto(src, dst);
   }
   if (src.expireAt >= 0) setExpire(dstDb, dst, src.expireAt);
   addDirty(1);

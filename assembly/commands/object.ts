@@ -110,6 +110,8 @@ export function encodingOf(e: Entry): i32 {
   if (e.type == OBJ_HASH) return hashIsSmall(e) ? ENC_LISTPACK : ENC_HT;
   // Redis 7.0 stores every list as a quicklist (listpack-encoded small lists arrived in 7.2).
   if (e.type == OBJ_LIST) return ENC_QUICKLIST;
+  // A zset the kernel holds is a listpack (keyspace/zset-value.ts).
+  if (e.type == OBJ_ZSET && e.val != null) return ENC_LISTPACK;
   const enc = hostHandleEncoding(<i32>e.type, e.handle);
   if (enc >= 0) return enc;
   switch (e.type) {

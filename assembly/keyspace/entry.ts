@@ -12,7 +12,8 @@
 //   offset 24                value area, valCap bytes (at least 8):
 //                              string, isInt:   the i64 (OBJ_ENCODING_INT)
 //                              string, inline:  the value's bytes (valLen of them)
-//                              set/zset/stream: the host handle (i32)
+//                              set/zset/stream: the host handle (i32), except a
+//                                zset the kernel holds (bit REF: its block, zset-value.ts)
 //                              string not inline, hash, list: the held value object's address
 //                                (bit REF): a long string's bytes (str: long values,
 //                                values grown in place by APPEND/SETRANGE/SETBIT...), or
@@ -193,8 +194,13 @@ export function valueAreaFor(len: usize): usize {
     store<i64>(this.areaPtr, v);
   }
 
-  /** A host-held value's handle (list, set, zset, stream), 0 for none. */
-  @inline get handle(): i32 { return this.type == OBJ_STRING || this.type == OBJ_HASH || this.type == OBJ_LIST ? 0 : load<i32>(this.areaPtr); }
+  /**
+   * A host-held value's handle (set, zset, stream), 0 for none. A zset the kernel holds
+   * (zset-value.ts) has its value object (bit REF) in the value area instead.
+   */
+  @inline get handle(): i32 {
+    return this.type == OBJ_STRING || this.type == OBJ_HASH || this.type == OBJ_LIST || (this.bits & BIT_REF) != 0 ? 0 : load<i32>(this.areaPtr);
+  }
   @inline set handle(h: i32) {
     if (this.type == OBJ_STRING || this.type == OBJ_HASH || this.type == OBJ_LIST) return;
     this.dropRef();
@@ -215,7 +221,7 @@ export function valueAreaFor(len: usize): usize {
    * inline value is moved out first (see the top of this file).
    */
   get str(): ArrayBuffer | null {
-    if (this.type == OBJ_HASH || this.type == OBJ_LIST) return null;
+    if (this.type == OBJ_HASH || this.type == OBJ_LIST || this.type == OBJ_ZSET) return null;
     if ((this.bits & BIT_INLINE) != 0) {
       const n = <i32>this.valLen;
       const buf = new ArrayBuffer(n);

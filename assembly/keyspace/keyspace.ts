@@ -5,7 +5,8 @@
 // mstime() per command, so a command sees one instant and the simulator can drive time.
 
 import { Dict } from "./dict";
-import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, valueAreaFor } from "./entry";
+import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_ZSET, valueAreaFor } from "./entry";
+import { isKernelZset, zsetCount } from "./zset-value";
 import { listOf } from "./list-value";
 import { hashBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewKey } from "../effects";
@@ -426,7 +427,26 @@ export function hostSetHandle(db: Db, ptr: usize, len: usize, type: u8, handle: 
 
 export function hostKeyHandle(db: Db, ptr: usize, len: usize): i32 {
   const e = lookupKey(db, ptr, len);
+  if (e != null && isKernelZset(e)) zsetMoveToHost(db, e);
   return e == null || e.type == OBJ_STRING || e.type == OBJ_HASH || e.type == OBJ_LIST ? 0 : e.handle;
+}
+
+/** Builds the host's ZSetValue from a kernel zset's elements (zset-value.ts layout); its handle, 0 if none. */
+@external("env", "zsetToHost")
+declare function hostZsetToHost(elemsPtr: usize, count: u32): i32;
+
+/**
+ * Moves a kernel-held zset to the host, which from now on runs every command on it: the
+ * host asked for its handle (a zset command the kernel does not run, MEMORY USAGE, DEBUG...).
+ * The snapshot in progress, if any, gets the value as it was first (the host's copy is new).
+ */
+export function zsetMoveToHost(db: Db, e: Entry): void {
+  const b = changetype<usize>(e.val);
+  const h = hostZsetToHost(b + 8, zsetCount(e));
+  if (h == 0) return; // no host to take it (the embedded kernel): it stays here
+  bgsaveTouch(db, e);
+  e.handle = h; // drops the block
+  noteWrite(e);
 }
 
 /** SWAPDB: exchanges two databases' contents (clients keep their db numbers). */

@@ -28,6 +28,12 @@ export function applyConfigToServer(server: Server): void {
     for (const sh of server.shards) sh.kernel.x.setListLimits(c.getNumber("list-max-listpack-size"), c.getNumber("list-compress-depth"));
   };
   cfg.onApply("list-max-listpack-size", listLimits);
+  // Which zsets ZADD keeps in the kernel (assembly/commands/zsets.ts); the host has its own copy.
+  const zsetLimits = (c: typeof cfg) => {
+    for (const sh of server.shards) sh.kernel.x.setZsetListpackLimits(c.getNumber("zset-max-listpack-entries"), c.getNumber("zset-max-listpack-value"));
+  };
+  cfg.onApply("zset-max-listpack-entries", zsetLimits);
+  cfg.onApply("zset-max-listpack-value", zsetLimits);
   cfg.onApply("list-compress-depth", listLimits);
   cfg.onApply("hash-max-listpack-value", hashLimits);
   cfg.onApply("maxmemory-policy", (c) => {

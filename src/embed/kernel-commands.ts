@@ -97,4 +97,7 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["ttl",2,8,1,1,1],
   ["type",2,8,1,1,1],
   ["unlink",-2,9,1,-1,1],
+  ["zadd",-4,13,1,1,1],
+  ["zpopmax",-2,9,1,1,1],
+  ["zpopmin",-2,9,1,1,1],
 ];

@@ -41,6 +41,7 @@ export interface KernelExports {
   /** CONFIG SET hash-max-listpack-entries / hash-max-listpack-value. */
   setHashListpackLimits(entries: number, value: number): void;
   setListLimits(fill: number, depth: number): void;
+  setZsetListpackLimits(entries: number, value: number): void;
   /** CONFIG SET hll-sparse-max-bytes. */
   setHllSparseMaxBytes(n: number): void;
   commandCount(): number;
@@ -377,10 +378,16 @@ export interface KernelHostHooks {
   dupHandle(type: number, handle: number): number;
   /** Redis's OBJ_ENCODING_* number for a host value (OBJECT ENCODING), or -1 for a default. */
   handleEncoding(type: number, handle: number): number;
+  /**
+   * A kernel-held zset moves to the host (assembly/keyspace/zset-value.ts): `count` elements
+   * from `ptr` in its layout; the new host value's handle, or 0 when there is no host to
+   * hold it (the embedded kernel), which leaves it in the kernel.
+   */
+  zsetToHost(ptr: number, count: number): number;
 }
 
 function defaultHooks(): KernelHostHooks {
-  return { dupHandle: () => 0, handleEncoding: () => -1 };
+  return { dupHandle: () => 0, handleEncoding: () => -1, zsetToHost: () => 0 };
 }
 
 function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
@@ -388,6 +395,7 @@ function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
     env: {
       dupHandle: (type: number, handle: number) => hooks.dupHandle(type, handle),
       handleEncoding: (type: number, handle: number) => hooks.handleEncoding(type, handle),
+      zsetToHost: (ptr: number, count: number) => hooks.zsetToHost(ptr >>> 0, count),
       abort(msgPtr: number, filePtr: number, line: number, col: number) {
         throw new Error(`kernel abort at ${line}:${col} (${msgPtr}, ${filePtr})`);
       },

@@ -54,6 +54,17 @@ export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegist
     const items: Bytes[] = [];
     for (let i = 0; i < n; i++) items.push(bytes());
     value = { type: "list", items };
+  } else if (type === OBJ_ZSET && handle === 0) {
+    // A zset the kernel holds (assembly/cluster/migrate.ts): member, then its f64 score.
+    const n = dv.getUint32(p, true);
+    p += 4;
+    const entries: { member: Bytes; score: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      const member = bytes();
+      entries.push({ member, score: dv.getFloat64(p, true) });
+      p += 8;
+    }
+    value = { type: "zset", entries };
   } else {
     const v = registry.get(handle);
     if (!v) throw new Error(`key of type ${type} has no host value (handle ${handle})`);

@@ -497,9 +497,12 @@ export class Client {
     const k = shard.kernel;
     const router = this.server.router;
     // In cluster mode every handed-back command goes through dispatch, which checks slots first.
-    if (router.sharded && k.x.handedForRouting() && !this.server.cluster) {
+    const routed = router.sharded && k.x.handedForRouting() && !this.server.cluster ? this.server.table.lookup(k.argName(0))! : null;
+    // A command the host runs too (ZADD...: its kernel handler may decline, and a routed call
+    // cannot hand back) runs as a host command instead, which reaches any shard's keys.
+    if (routed !== null && routed.handler === undefined) {
       // A kernel command whose keys are (partly) in other shards, or a keyspace-wide one.
-      const spec = this.server.table.lookup(k.argName(0))!;
+      const spec = routed;
       this.lastCommand = spec.name;
       // Where its request bytes are: routing makes kernel calls that reuse these positions.
       const start = k.x.commandStart();

@@ -63,7 +63,9 @@ function laneCommand(spec: CommandSpec): boolean {
   let on = laneRows.get(spec);
   if (on === undefined) {
     const c = spec.aclCategories;
-    on = spec.handler !== undefined && spec.kernelIndex < 0 && spec.subcommands.size === 0 &&
+    // A row with a kernel twin too (ZADD, ZPOPMIN, ZPOPMAX: the kernel hands back what it
+    // declines, assembly/commands/zsets.ts) is a host command here like the others.
+    on = spec.handler !== undefined && spec.subcommands.size === 0 &&
       !spec.flags.has("blocking") && !spec.flags.has("noscript") &&
       (c.includes("@list") || c.includes("@set") || c.includes("@sortedset"));
     laneRows.set(spec, on);

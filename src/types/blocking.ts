@@ -56,9 +56,9 @@ interface Waiter {
 
 /**
  * Kernel commands that may bring a list, zset or stream under a (waited-on) key: the key
- * movers, and the list commands that create a list (Redis's dbAdd signals the new key).
+ * movers, and the list and zset commands that create one (Redis's dbAdd signals the new key).
  */
-const KERNEL_KEY_MOVERS = ["rename", "renamenx", "copy", "move", "swapdb", "restore", "lpush", "rpush", "lmove", "rpoplpush"];
+const KERNEL_KEY_MOVERS = ["rename", "renamenx", "copy", "move", "swapdb", "restore", "lpush", "rpush", "lmove", "rpoplpush", "zadd"];
 
 /** setTimeout's limit; longer waits re-arm. */
 const MAX_TIMER_MS = 0x7fffffff;

@@ -23,6 +23,26 @@ import type { HostHandler } from "../commands/table.js";
 import { HandleRegistry } from "./registry.js";
 import { WrongTypeError, type HostValue } from "./value.js";
 import { EFFECT_COMMAND, type EffectBus } from "../server/effects.js";
+import { ZSetValue } from "./zset.js";
+
+/**
+ * The host's copy of a zset the kernel held (assembly/keyspace/zset-value.ts layout from
+ * `ptr`: per element f64 score, u32 member length, member bytes, in order). It was a listpack
+ * there and stays one here (no limit applies to a move, as none applies to a value loaded).
+ */
+export function zsetFromKernel(mem: Uint8Array, ptr: number, count: number): ZSetValue {
+  const z = new ZSetValue();
+  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  let p = ptr;
+  for (let i = 0; i < count; i++) {
+    const score = dv.getFloat64(p, true);
+    const len = dv.getUint32(p + 8, true);
+    const member = Buffer.from(mem.buffer, mem.byteOffset + p + 12, len).toString("latin1");
+    z.set(member, score, Infinity, Infinity);
+    p += 12 + len;
+  }
+  return z;
+}
 
 export class HostKeyspace {
   readonly registry = new HandleRegistry();
@@ -53,6 +73,7 @@ export class HostKeyspace {
         return v ? this.registry.add(v.dup()) : 0;
       };
       s.kernel.hooks.handleEncoding = (_type, handle) => this.registry.get(handle)?.encoding() ?? -1;
+      s.kernel.hooks.zsetToHost = (ptr, count) => this.registry.add(zsetFromKernel(s.kernel.mem, ptr, count));
     }
   }
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// A/B of server CPU per request between LatticeKV builds (and redis-server), for a change's
+// commit message: `node bench/ab.mjs --a /work/main --b . --test zadd,zpopmin`.
+//
+// Each build's dist/src/cli.js and a redis-server start on free ports; every round runs
+// redis-benchmark (-c 50 -P 16 -n N) once against each, rotating who goes first, and reads the
+// server's utime+stime from /proc/PID/stat around the run. On a loaded machine requests/s
+// moves with the neighbours, CPU per request much less: that is the figure printed (median
+// of the rounds, and their range). Servers are killed by pid at the end.
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import net from "node:net";
+import { parseArgs } from "node:util";
+
+const { values: opts } = parseArgs({
+  options: {
+    a: { type: "string", default: "/work/main" },
+    b: { type: "string", default: "." },
+    test: { type: "string", default: "zadd,zpopmin" },
+    rounds: { type: "string", default: "5" },
+    n: { type: "string", default: "300000" },
+    pipeline: { type: "string", default: "16" },
+    "no-redis": { type: "boolean", default: false },
+  },
+});
+
+const TICK_US = 1e6 / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
+
+function cpuTicks(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14 and 15)
+}
+
+function freePort() {
+  return new Promise((res) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); });
+  });
+}
+
+async function waitPing(port) {
+  for (let i = 0; i < 200; i++) {
+    if (spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" }).stdout.trim() === "PONG") return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server on ${port} did not answer`);
+}
+
+async function start(name, argv, dir) {
+  const port = await freePort();
+  const child = spawn(argv[0], [...argv.slice(1), "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: "ignore" });
+  await waitPing(port);
+  return { name, port, pid: child.pid, child };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "lkv-ab-"));
+const servers = [
+  await start("a", ["node", resolve(opts.a, "dist/src/cli.js")], dir),
+  await start("b", ["node", resolve(opts.b, "dist/src/cli.js")], dir),
+];
+if (!opts["no-redis"]) servers.push(await start("redis", ["redis-server"], dir));
+
+const tests = opts.test.split(",");
+const rounds = Number(opts.rounds);
+const samples = {};
+try {
+  for (let r = 0; r < rounds; r++) {
+    const order = servers.map((_, i) => servers[(i + r) % servers.length]);
+    for (const t of tests) {
+      for (const s of order) {
+        const before = cpuTicks(s.pid);
+        const out = spawnSync("redis-benchmark", ["-p", String(s.port), "-c", "50", "-P", opts.pipeline, "-n", opts.n, "-t", t, "-q"],
+          { encoding: "utf8" });
+        const us = ((cpuTicks(s.pid) - before) * TICK_US) / Number(opts.n);
+        const rps = Number((out.stdout.match(/([\d.]+) requests per second/) ?? [])[1] ?? NaN);
+        ((samples[t] ??= {})[s.name] ??= []).push(us);
+        process.stdout.write(`round ${r + 1} ${t} ${s.name}: ${us.toFixed(2)} µs CPU/req, ${Math.round(rps)} rps\n`);
+      }
+    }
+  }
+} finally {
+  for (const s of servers) s.child.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+console.log(`\nserver CPU µs per request, -c 50 -P ${opts.pipeline} -n ${opts.n}, median of ${rounds} rounds [range]; a=${opts.a} b=${opts.b}; load ${load}`);
+console.log(`| test | ${servers.map((s) => s.name).join(" | ")} |`);
+console.log(`|---|${servers.map(() => "---:").join("|")}|`);
+for (const t of tests) {
+  const row = servers.map((s) => { const xs = samples[t][s.name]; return `${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`; });
+  console.log(`| ${t.toUpperCase()} | ${row.join(" | ")} |`);
+}

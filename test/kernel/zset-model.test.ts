@@ -1,0 +1,134 @@
+// Model check of the kernel's small sorted sets (assembly/keyspace/zset-value.ts) through
+// ZADD, ZPOPMIN and ZPOPMAX (assembly/commands/zsets.ts): seeded random commands with NX,
+// XX, GT, LT and CH against a sorted array of [score, member], at a small
+// zset-max-listpack-entries so sets reach the limit. Where the kernel must leave the command
+// to the host (the set would outgrow the listpack, INCR, a count, a score %.17g would not
+// print as an integer) it must hand it back untouched: STATUS_HOST, no reply, no change.
+// A failure prints its seed and step so it replays.
+import { describe, it, expect } from "vitest";
+import { newKernelRun, type KernelRun } from "./strings-harness.js";
+import { encodeCommand } from "../../src/server/shard.js";
+import { STATUS_DONE, STATUS_HOST } from "../../src/kernel/kernel.js";
+import { mulberry32 } from "../types/prng.js";
+
+type Pair = [number, string];
+
+/** One command: its status and reply (latin1). */
+function call(k: KernelRun, ...argv: string[]): { st: number; reply: string } {
+  const req = encodeCommand(argv.map((a) => Buffer.from(a, "latin1")));
+  const x = k.kernel.x;
+  const p = x.alloc(req.length);
+  k.kernel.mem.set(req, p);
+  const st = x.process(p, p + req.length, 0, k.nowMs);
+  x.free(p);
+  return { st, reply: Buffer.from(k.kernel.output()).toString("latin1") };
+}
+
+const bulk = (s: string) => `$${s.length}\r\n${s}\r\n`;
+const order = (a: Pair, b: Pair) => (a[0] - b[0]) || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+const fmt = (s: number) => (Object.is(s, -0) ? "-0" : s === Infinity ? "inf" : s === -Infinity ? "-inf" : String(s));
+
+function run(seed: number, limit: number, steps: number): void {
+  const k = newKernelRun();
+  k.kernel.x.setZsetListpackLimits(limit, 16);
+  const rnd = mulberry32(seed);
+  const rint = (n: number) => Math.floor(rnd() * n);
+  const scoreArg = () => pick([String(rint(7) - 3), String(rint(7) - 3), "-0", "inf", "-inf", "1.5", "1e2"]);
+  const pick = <T>(xs: T[]) => xs[rint(xs.length)];
+  // The host would hold it after a hand-back: the model stops there (a fresh key follows).
+  let key = "z0", keyNo = 0;
+  let m: Pair[] = [];
+  for (let step = 0; step < steps; step++) {
+    const where = `seed ${seed} limit ${limit} step ${step}`;
+    const op = rint(10);
+    if (op < 6) {
+      const flags: string[] = [];
+      if (rnd() < 0.15) flags.push("NX"); else if (rnd() < 0.15) flags.push("XX");
+      if (!flags.includes("NX")) { if (rnd() < 0.15) flags.push("GT"); else if (rnd() < 0.15) flags.push("LT"); }
+      if (rnd() < 0.3) flags.push("CH");
+      const pairs: [string, string][] = Array.from({ length: 1 + rint(3) }, () => [scoreArg(), rnd() < 0.03 ? "m".repeat(17) : `m${rint(12)}`]);
+      const argv = ["ZADD", key, ...flags, ...pairs.flat()];
+      const r = call(k, ...argv);
+      // No key + XX answers 0 first (zaddGenericCommand), unless more pairs than a listpack holds.
+      const absentXX = flags.includes("XX") && m.length === 0 && pairs.length <= limit;
+      const fits = absentXX || (!pairs.some(([, mm]) => mm.length > 16) && m.length + pairs.length <= limit);
+      if (!fits) {
+        expect(r, where).toEqual({ st: STATUS_HOST, reply: "" });
+        key = `z${++keyNo}`;
+        m = [];
+        continue;
+      }
+      expect(r.st, where).toBe(STATUS_DONE);
+      let added = 0, changed = 0;
+      const nx = flags.includes("NX"), xx = flags.includes("XX"), gt = flags.includes("GT"), lt = flags.includes("LT");
+      if (!absentXX) {
+        for (const [sa, mm] of pairs) {
+          const s = Number(sa.replace("inf", "Infinity"));
+          const i = m.findIndex((p) => p[1] === mm);
+          if (i >= 0) {
+            if (nx) continue;
+            const cur = m[i][0];
+            if ((lt && s >= cur) || (gt && s <= cur)) continue;
+            if (s !== cur) { m[i] = [s, mm]; changed++; }
+          } else if (!xx) { m.push([s, mm]); added++; }
+        }
+        m.sort(order);
+      }
+      expect(r.reply, where).toBe(`:${flags.includes("CH") ? added + changed : added}\r\n`);
+    } else if (op < 9) {
+      const max = op === 8;
+      const r = call(k, max ? "ZPOPMAX" : "ZPOPMIN", key);
+      if (m.length === 0) { expect(r, where).toEqual({ st: STATUS_DONE, reply: "*0\r\n" }); continue; }
+      const [s, mm] = max ? m[m.length - 1] : m[0];
+      if (!Number.isInteger(s) && Math.abs(s) !== Infinity) {
+        expect(r, where).toEqual({ st: STATUS_HOST, reply: "" });
+        key = `z${++keyNo}`;
+        m = [];
+        continue;
+      }
+      if (max) m.pop(); else m.shift();
+      expect(r, where).toEqual({ st: STATUS_DONE, reply: `*2\r\n${bulk(mm)}${bulk(fmt(s))}` });
+      expect(call(k, "EXISTS", key).reply, where).toBe(m.length ? ":1\r\n" : ":0\r\n");
+    } else {
+      // Hand-backs that leave the set as it is.
+      const argv = pick([["ZADD", key, "INCR", "1", "m1"], ["ZPOPMIN", key, "1"]]);
+      expect(call(k, ...argv), where).toEqual({ st: STATUS_HOST, reply: "" });
+    }
+  }
+}
+
+describe("kernel zsets (listpack in the kernel)", () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    for (const limit of [4, 20]) {
+      it(`seed ${seed}, zset-max-listpack-entries ${limit}: replies match a sorted-array model`, () => run(seed, limit, 1500));
+    }
+  }
+
+  it("runs ZADD and the pops in the kernel, says listpack, copies and keeps the order through a migrate blob", () => {
+    const k = newKernelRun();
+    expect(call(k, "ZADD", "z", "3", "c", "1", "b", "1", "a")).toEqual({ st: STATUS_DONE, reply: ":3\r\n" });
+    expect(call(k, "OBJECT", "ENCODING", "z").reply).toBe(bulk("listpack"));
+    expect(call(k, "TYPE", "z").reply).toBe("+zset\r\n");
+    expect(call(k, "COPY", "z", "z2").reply).toBe(":1\r\n");
+    // Through the blob RENAME-across-shards and persistence use (the host's side of it is keyspace-io).
+    const x = k.kernel.x;
+    const kp = x.alloc(2);
+    k.kernel.mem.set(Buffer.from("z2"), kp);
+    const n = x.migrateOut(0, kp, 2, 1);
+    const blob = k.kernel.mem.slice(x.migrateBlobPtr(), x.migrateBlobPtr() + n);
+    const p = x.alloc(2 + blob.length);
+    k.kernel.mem.set(Buffer.from("z3"), p);
+    k.kernel.mem.set(blob, p + 2);
+    x.migrateIn(0, p, 2, p + 2, blob.length);
+    expect(call(k, "ZPOPMIN", "z3").reply).toBe(`*2\r\n${bulk("a")}${bulk("1")}`);
+    expect(call(k, "ZPOPMAX", "z3").reply).toBe(`*2\r\n${bulk("c")}${bulk("3")}`);
+    expect(call(k, "ZPOPMIN", "z3").reply).toBe(`*2\r\n${bulk("b")}${bulk("1")}`);
+    expect(call(k, "EXISTS", "z3", "z2").reply).toBe(":0\r\n");
+    expect(call(k, "ZPOPMAX", "z").reply).toBe(`*2\r\n${bulk("c")}${bulk("3")}`);
+    expect(call(k, "SET", "s", "v").reply).toBe("+OK\r\n");
+    expect(call(k, "ZADD", "s", "1", "a").reply).toMatch(/^-WRONGTYPE/);
+    expect(call(k, "ZPOPMIN", "s").reply).toMatch(/^-WRONGTYPE/);
+    expect(call(k, "ZADD", "s", "x", "a").reply).toBe("-ERR value is not a valid float\r\n");
+    expect(call(k, "ZADD", "s", "NX", "XX", "1", "a").reply).toBe("-ERR XX and NX options at the same time are not compatible\r\n");
+  });
+});
