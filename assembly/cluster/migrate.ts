@@ -20,7 +20,7 @@
 //                                  in order, then per element: u32 len, bytes, f64 score
 //                   other types:   nothing (the host holds the value)
 
-import { dbs, lookupKey, unlinkEntry, releaseValue, dbAdd, setExpire } from "../keyspace/keyspace";
+import { dbs, lookupKey, unlinkEntry, releaseValue, dbAdd, setExpire, Db, tempDb } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_ZSET } from "../keyspace/entry";
 import { isKernelZset, zsetInitIn, zsetCount, zsetFirst, zsetNextAt, zsetMemberPtr, zsetMemberLen, zsetScoreAt, zsetInsert } from "../keyspace/zset-value";
 import { listOf, listInitIn, listPushTail, listLocate, listNext, elemPtr, elemLen } from "../keyspace/list-value";
@@ -119,7 +119,15 @@ export function putU32(v: u32): void { ensure(4); store<u32>(blobPtr + blobLen, 
 
 /** Creates (or replaces) the key from a blob made by migrateOut in some shard. */
 export function migrateIn(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize, len: usize): void {
-  const db = dbs[dbIndex];
+  migrateInto(dbs[dbIndex], keyPtr, keyLen, ptr, len);
+}
+
+/** migrateIn into the temp set of a swapdb diskless load (keyspace.ts tempDbsCreate). */
+export function migrateInTemp(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: usize, len: usize): void {
+  migrateInto(tempDb(dbIndex), keyPtr, keyLen, ptr, len);
+}
+
+function migrateInto(db: Db, keyPtr: usize, keyLen: usize, ptr: usize, len: usize): void {
   const old = lookupKey(db, keyPtr, keyLen);
   if (old != null) {
     unlinkEntry(db, old);

@@ -457,6 +457,38 @@ export function swapDbs(a: i32, b: i32): void {
   unchecked(dbs[b] = t);
 }
 
+/**
+ * repl-diskless-load swapdb (Redis's tempDb): a replica stores its master's keys into a
+ * second set of databases as the RDB arrives, while clients keep reading the old data, and
+ * swaps the whole set in at the end: O(1), as Redis's swapMainDbWithTempDb. Not in cluster
+ * mode (db 0's slot index belongs to the live set).
+ */
+let tempDbs: StaticArray<Db> = new StaticArray<Db>(0);
+
+/** A fresh, empty temp set (any earlier one must have been discarded). */
+export function tempDbsCreate(): void {
+  tempDbs = new StaticArray<Db>(dbs.length);
+  for (let i = 0; i < dbs.length; i++) unchecked(tempDbs[i] = new Db());
+}
+
+export function tempDb(i: i32): Db { return tempDbs[i]; }
+
+/** The loaded set becomes the live one; the old data is now the temp set (discard it next). */
+export function tempDbsSwap(): void {
+  bgsaveFinishWalk(); // a running BGSAVE has written the old data before it leaves
+  const t = dbs;
+  dbs = tempDbs;
+  tempDbs = t;
+}
+
+/** Frees the temp set's keys (the old data after a swap, or a failed load's) and drops it. */
+export function tempDbsDiscard(): f64 {
+  let n: i64 = 0;
+  for (let i = 0; i < tempDbs.length; i++) n += emptyDb(unchecked(tempDbs[i]));
+  tempDbs = new StaticArray<Db>(0);
+  return <f64>n;
+}
+
 export function emptyDb(db: Db): i64 {
   bgsaveFinishWalk();
   const removed = <i64>db.dict.size;

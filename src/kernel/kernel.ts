@@ -142,6 +142,12 @@ export interface KernelExports {
   setSlotsServed(low: number, high: number, on: number): void;
   migrateOut(db: number, keyPtr: number, keyLen: number, remove: number): number;
   migrateIn(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
+  /** repl-diskless-load swapdb: a second set of dbs loaded aside and swapped in (O(1)). */
+  migrateInTemp(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
+  tempDbsCreate(): void;
+  tempDbsSwap(): void;
+  /** Empties and drops the temp set; the keys freed. */
+  tempDbsDiscard(): number;
   migrateBlobPtr(): number;
   migrateBlobLen(): number;
   /** Cluster mode, db 0: keys in a slot (assembly/cluster/slot-index.ts); -1 without the index. */

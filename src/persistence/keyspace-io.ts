@@ -138,8 +138,9 @@ const HOST_TYPE: Record<string, number> = { set: OBJ_SET, zset: OBJ_ZSET, stream
 /**
  * Creates or replaces `key` with the value (any old value is released, its TTL dropped), as
  * Redis's dbAdd after rdbLoadObject; lists, zsets and streams signal blocked clients.
+ * `temp`: into a swapdb diskless load's temp set (Shard.tempDbs), which nobody waits on yet.
  */
-export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue): void {
+export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue, temp = false): void {
   const v = s.value;
   const parts: Uint8Array[] = [];
   const head = Buffer.alloc(ENTRY_HEADER);
@@ -171,7 +172,8 @@ export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue
   head.writeUInt32LE(s.lru >>> 0, 4);
   head.writeBigInt64LE(BigInt(s.expireAt), 8);
   head.writeInt32LE(handle, 16);
-  server.router.shardOf(key).migrateIn(db, key, Buffer.concat([head, ...parts]));
+  server.router.shardOf(key).migrateIn(db, key, Buffer.concat([head, ...parts]), temp);
+  if (temp) return;
   if (v.type === "list" || v.type === "zset" || v.type === "stream") server.types.onAdd(db, key);
 }
 

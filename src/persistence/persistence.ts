@@ -433,6 +433,11 @@ export class Persistence {
     else if (rec.kind === "key") this.applyKey(rec.key, true);
   }
 
+  /** A master's key stored into a swapdb diskless load's temp set (src/repl/diskless-load.ts). */
+  applyMasterKeyTemp(k: ParsedRdb["keys"][number]): void {
+    this.applyKey(k, true, true);
+  }
+
   /** A streamed load ended: the counters and log line of a finished load. */
   masterLoadDone(keys: number): void { this.loadDone(keys, 0); }
 
@@ -508,14 +513,14 @@ export class Persistence {
   }
 
   /** Stores one key read from an RDB; false when its TTL has passed (skipped, as a master does). */
-  private applyKey(k: ParsedRdb["keys"][number], keepExpired = false): boolean {
+  private applyKey(k: ParsedRdb["keys"][number], keepExpired = false, temp = false): boolean {
     const server = this.server;
     const now = server.now();
     if (!keepExpired && k.expireAt >= 0 && k.expireAt <= now) return false;
     let lru = freshLru(server, now);
     if (lfuPolicy(server)) { if (k.freq >= 0) lru = lfuWord(now, k.freq); }
     else if (k.idle >= 0) lru = Math.max(0, Math.floor(now / 1000) - k.idle);
-    storeKey(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru });
+    storeKey(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru }, temp);
     return true;
   }
 

@@ -8,7 +8,10 @@
 //
 // Where the records go:
 //  - swapdb: into a temporary set (Redis's tempDb), swapped in once the whole payload is
-//    loaded and checked; a transfer that fails leaves the old data untouched.
+//    loaded and checked; a transfer that fails leaves the old data untouched. The keys go
+//    into the kernel's second set of dbs as they arrive (Shard.tempDbs), so the swap is a
+//    pointer exchange per shard, as Redis's swapMainDbWithTempDb; in cluster mode (db 0's
+//    slot index is the live set's) they are held as records and stored at the swap.
 //  - on-empty-db (the replica holds no keys): the old data is flushed and the records are
 //    stored as they come; a transfer that fails empties the half-loaded data.
 import type { Socket } from "node:net";
@@ -27,8 +30,12 @@ export type DisklessResult = { ok: true; rest: Buffer; bytes: number } | { ok: f
 
 export class DisklessLoad {
   private readonly parser: RdbStreamParser;
-  /** swapdb: the records loaded so far, swapped in at the end. */
+  /** swapdb: the records loaded so far, swapped in at the end (the keys only in cluster mode). */
   private held: RdbRecord[] = [];
+  /** swapdb outside cluster mode: keys go to the shards' temp dbs as they arrive. */
+  private readonly temp: boolean;
+  /** Keys of the temp set that clients may block on (lists, zsets, streams): signalled at the swap. */
+  private waitable: { db: number; key: Buffer }[] = [];
   private keys = 0;
   private fed = 0;
   /** The last 40 bytes fed (EOF mode: the payload may be complete when they are the mark). */
@@ -55,6 +62,8 @@ export class DisklessLoad {
     const p = persistenceOf(server);
     this.release = p.holdLoading(opts.async, opts.size);
     this.parser = new RdbStreamParser({ checksum: true, databases: server.config.getNumber("databases") });
+    this.temp = opts.swapdb && !server.cluster;
+    if (this.temp) for (const s of server.shards) { s.tempDbs("discard"); s.tempDbs("create"); }
     if (!opts.swapdb) {
       log("notice", "MASTER <-> REPLICA sync: Flushing old data");
       emptyData(server);
@@ -145,7 +154,11 @@ export class DisklessLoad {
   private record(r: RdbRecord): void {
     if (r.kind !== "key" && r.kind !== "function") return;
     if (r.kind === "key") this.keys++;
-    if (this.opts.swapdb) this.held.push(r);
+    if (this.temp && r.kind === "key") {
+      persistenceOf(this.server).applyMasterKeyTemp(r.key);
+      const t = r.key.value.type;
+      if (t === "list" || t === "zset" || t === "stream") this.waitable.push({ db: r.key.db, key: r.key.key });
+    } else if (this.opts.swapdb) this.held.push(r);
     else persistenceOf(this.server).applyMasterRecord(r);
   }
 
@@ -173,7 +186,15 @@ export class DisklessLoad {
     const p = persistenceOf(this.server);
     if (this.opts.swapdb) {
       log("notice", "MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+      // The old data leaves as a flush does (watched keys touched, tracking told, its values
+      // freed), then the loaded set takes its place.
       emptyData(this.server);
+      if (this.temp) {
+        for (const s of this.server.shards) { s.tempDbs("swap"); s.tempDbs("discard"); }
+        // Clients blocked on a key the new data holds are served (Redis's scanDatabaseForReadyKeys).
+        for (const w of this.waitable) this.server.types.onAdd(w.db, w.key);
+        this.waitable = [];
+      }
       functionsHook.clear(this.server);
       for (const r of this.held) p.applyMasterRecord(r);
       this.held = [];
@@ -191,6 +212,8 @@ export class DisklessLoad {
     log("warning", `Failed trying to load the MASTER synchronization DB from socket: ${why}`);
     if (this.opts.swapdb) {
       this.held = [];
+      this.waitable = [];
+      if (this.temp) for (const s of this.server.shards) s.tempDbs("discard");
       log("notice", "MASTER <-> REPLICA sync: Discarding temporary DB in background");
     } else {
       // The half-loaded data of a replica that started empty goes.

@@ -247,17 +247,36 @@ export class Shard {
     }
   }
 
-  /** Creates or replaces a key from a migrateOut blob. */
-  migrateIn(db: number, key: Uint8Array, blob: Uint8Array): void {
+  /**
+   * Creates or replaces a key from a migrateOut blob; `temp`: in the temp set of a swapdb
+   * diskless load (tempDbs), not the live one.
+   */
+  migrateIn(db: number, key: Uint8Array, blob: Uint8Array, temp = false): void {
     const x = this.kernel.x;
     const p = x.alloc(key.length + blob.length);
     try {
       const mem = this.kernel.mem;
       mem.set(key, p);
       mem.set(blob, p + key.length);
-      x.migrateIn(db, p, key.length, p + key.length, blob.length);
+      if (temp) x.migrateInTemp(db, p, key.length, p + key.length, blob.length);
+      else x.migrateIn(db, p, key.length, p + key.length, blob.length);
     } finally {
       x.free(p);
+      this.afterCall();
+    }
+  }
+
+  /**
+   * repl-diskless-load swapdb's second set of dbs (assembly/keyspace/keyspace.ts): create it,
+   * swap it with the live one (O(1)), or discard it (its values freed).
+   */
+  tempDbs(op: "create" | "swap" | "discard"): void {
+    const x = this.kernel.x;
+    try {
+      if (op === "create") x.tempDbsCreate();
+      else if (op === "swap") x.tempDbsSwap();
+      else x.tempDbsDiscard();
+    } finally {
       this.afterCall();
     }
   }
