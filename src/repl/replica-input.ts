@@ -28,6 +28,15 @@ export function tapReplicaInput(server: Server, client: Client, alive: () => voi
       }
       const cmd = parseCommand(buf);
       if (!cmd) return;
+      if ("error" in cmd) {
+        // Inline text is a command from a replica (only a master may not send it)...
+        const e = cmd.inline ? buf.indexOf("\n") : -1;
+        if (e < 0) { client.kill(); return; } // ...anything else malformed drops it
+        const words = buf.toString("latin1", 0, e).trim().split(/\s+/).filter(Boolean).map((w) => Buffer.from(w, "latin1"));
+        buf = buf.subarray(e + 1);
+        runFromReplica(server, client, words);
+        continue;
+      }
       buf = buf.subarray(cmd.len);
       if (cmd.argv.length === 0) continue;
       runFromReplica(server, client, cmd.argv);

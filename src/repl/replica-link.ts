@@ -18,6 +18,7 @@ import { applyingMasterStream } from "./replica-expiry.js";
 import { failoverOf } from "./failover.js";
 import { DisklessLoad, type DisklessResult } from "./diskless-load.js";
 import { SyncTempFile } from "./sync-file.js";
+import { clientInfoString } from "../commands/client-cmd.js";
 import { readFileSync } from "node:fs";
 import { functionsHook } from "../persistence/rdb-file.js";
 
@@ -226,7 +227,7 @@ export class ReplicaLink {
   }
 
   private sendPsync(): void {
-    const cached = this.repl.offset > 0 || this.repl.everSynced;
+    const cached = !this.discardCachedMaster && (this.repl.offset > 0 || this.repl.everSynced);
     const replid = cached ? this.repl.replid : "?";
     const from = cached ? String(this.repl.offset + 1) : "-1";
     log("notice", cached ? `Trying a partial resynchronization (request ${replid}:${from}).` : "Partial resynchronization not possible (no cached master)");
@@ -371,6 +372,13 @@ export class ReplicaLink {
       if (this.phase === "stream") {
         const cmd = parseCommand(this.buf);
         if (!cmd) return;
+        if ("error" in cmd) return this.protocolError(cmd);
+        if (cmd.argv.length === 0) {
+          // "*0" or "*-1": nothing to run (Redis resets the client), the bytes still count.
+          this.buf = this.buf.subarray(cmd.len);
+          this.repl.proxy(cmd.raw);
+          continue;
+        }
         // CLIENT PAUSE holds the master's commands too: read, but not applied until it ends.
         if (this.server.pause.holdsMasterCommand(cmd.argv, this.resumeStream)) return;
         this.buf = this.buf.subarray(cmd.len);
@@ -490,6 +498,7 @@ export class ReplicaLink {
   private loaded(socket: Socket | undefined): void {
     if (this.closed) return; // REPLICAOF changed meanwhile
     this.repl.adoptMaster(this.pendingId, this.pendingOffset);
+    this.discardCachedMaster = false;
     if (socket !== this.socket || !socket || socket.destroyed) {
       // The link dropped while we loaded: the next PSYNC continues from the loaded offset.
       this.repl.everSynced = true;
@@ -534,8 +543,31 @@ export class ReplicaLink {
     return true;
   }
 
+  /**
+   * The master's stream is malformed (Redis's setProtocolError for the master client): logged
+   * with the master client's info (its last command) and a sample of the bytes, the link
+   * closed, and the cached master discarded, since the stream's position can no longer be
+   * trusted: the next sync is a full one.
+   */
+  private protocolError(err: StreamError): void {
+    // The error reply Redis generates for it goes to afterErrorReply like any other (the
+    // CRITICAL line with the last command, the latest backlog); inline text gets none.
+    if (err.reply !== null) logErrorToMaster(this.server, err.reply, this.masterClient.lastCommand || "<unknown>");
+    if (err.inline) log("warning", "WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.");
+    log("warning", `Protocol error (${err.error}) from client: ${clientInfoString(this.server, this.masterClient)}. ${protocolErrorSample(this.buf.subarray(err.at))}`);
+    this.buf = Buffer.alloc(0);
+    this.discardCachedMaster = true;
+    const s = this.socket;
+    if (s) { s.destroy(); this.onClose(s); }
+  }
+
+  /** Set by a protocol error: the next PSYNC asks for a full sync (no cached master). */
+  private discardCachedMaster = false;
+
   private errorToMaster(reply: Buffer, name: string): void {
-    logErrorToMaster(this.server, reply, name);
+    let end = reply.indexOf("\r\n");
+    if (end < 0) end = reply.length;
+    logErrorToMaster(this.server, reply.toString("latin1", 1, Math.min(end, 4097)), name);
   }
 
   /** Runs one command of the master's stream as the master's client. */
@@ -561,11 +593,9 @@ export class ReplicaLink {
  * client): the datasets may have diverged, which is logged; with propagation-error-behavior
  * panic (or panic-on-replicas) a read-only replica stops rather than go on diverged.
  */
-function logErrorToMaster(server: Server, reply: Buffer, name: string): void {
-  let end = reply.indexOf("\r\n");
-  if (end < 0) end = reply.length;
-  const text = reply.toString("latin1", 1, Math.min(end, 4097));
+function logErrorToMaster(server: Server, text: string, name: string): void {
   log("warning", `== CRITICAL == This replica is sending an error to its master: '${text}' after processing the command '${name}'`);
+  showLatestBacklog(replicationOf(server));
   const behavior = server.config.getString("propagation-error-behavior");
   if (server.config.getBool("replica-read-only") && (behavior === "panic" || behavior === "panic-on-replicas")) {
     log("warning", `Guru Meditation: This replica panicked sending an error to its master after processing the command '${name}' #replica-link`);
@@ -573,28 +603,104 @@ function logErrorToMaster(server: Server, reply: Buffer, name: string): void {
   }
 }
 
-/** One multibulk command at the start of buf: its argv, its bytes and their count; null if incomplete. */
-export function parseCommand(buf: Buffer): { argv: Buffer[]; len: number; raw: Buffer } | null {
+/**
+ * Redis's showLatestBacklog, after an error sent to the master: the last 256 bytes of the
+ * stream this replica applied (its backlog), as sdscatrepr writes them. Our replica keeps a
+ * backlog only once it has replicas of its own (Redis's always has one after its sync).
+ */
+function showLatestBacklog(repl: Replication): void {
+  const b = repl.backlog;
+  if (!b || b.histlen === 0) return;
+  const n = Math.min(256, b.histlen);
+  log("warning", `Latest backlog is: '${catRepr(b.from(b.offset + 1 - n))}'`);
+}
+
+/** sdscatrepr: quoted, with C escapes and \\xHH for what isprint rejects. */
+function catRepr(buf: Buffer): string {
+  let s = '"';
+  for (const c of buf) {
+    if (c === 0x5c || c === 0x22) s += "\\" + String.fromCharCode(c);
+    else if (c === 0x0a) s += "\\n";
+    else if (c === 0x0d) s += "\\r";
+    else if (c === 0x09) s += "\\t";
+    else if (c === 0x07) s += "\\a";
+    else if (c === 0x08) s += "\\b";
+    else if (c >= 0x20 && c <= 0x7e) s += String.fromCharCode(c);
+    else s += "\\x" + c.toString(16).padStart(2, "0");
+  }
+  return s + '"';
+}
+
+/** A command of the master's stream: its argv, raw bytes and their count. */
+export interface StreamCommand { argv: Buffer[]; len: number; raw: Buffer }
+/**
+ * A protocol error in the stream, as Redis's processInlineBuffer / processMultibulkBuffer
+ * report it: the error reply it generates (none for inline text), the reason it logs
+ * (setProtocolError), and where in the buffer its sample of the bytes starts.
+ */
+export interface StreamError { error: string; reply: string | null; at: number; inline?: boolean }
+
+/** Redis's PROTO_INLINE_MAX_SIZE: a count line longer than this without its CR is an error. */
+const PROTO_INLINE_MAX_SIZE = 64 * 1024;
+
+/** string2ll: an optional '-' and digits, no leading zeros or '+'; null past a safe JS integer. */
+function strictInt(buf: Buffer, from: number, to: number): number | null {
+  const t = buf.toString("latin1", from, to);
+  if (!/^(0|-?[1-9][0-9]*)$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+const protoError = (error: string, at: number, reply: string | null = `Protocol error: ${error}`): StreamError => ({ error, reply, at });
+
+/**
+ * One command at the start of buf, read as Redis reads a master's stream: null while
+ * incomplete, a StreamError for a malformed one. A bare newline (a master's keepalive) is an
+ * empty PING with no bytes to proxy. Lines end at CR for multibulk parts, at LF inline.
+ */
+export function parseCommand(buf: Buffer): StreamCommand | StreamError | null {
   if (buf.length === 0) return null;
   if (buf[0] !== 0x2a) {
-    // An inline command (Redis masters send only "\n" keepalives this way).
-    const e = buf.indexOf("\n");
-    if (e < 0) return null;
-    const words = buf.toString("latin1", 0, e).trim().split(/\s+/).filter(Boolean).map((w) => Buffer.from(w, "latin1"));
-    return words.length ? { argv: words, len: e + 1, raw: buf.subarray(0, e + 1) } : { argv: [Buffer.from("PING")], len: e + 1, raw: Buffer.alloc(0) };
+    const e = buf.indexOf(0x0a);
+    if (e < 0) return buf.length > PROTO_INLINE_MAX_SIZE ? protoError("too big inline request", 0) : null;
+    const len = e > 0 && buf[e - 1] === 0x0d ? e - 1 : e;
+    // A master sends only newlines inline; anything else means the stream is out of step.
+    if (len > 0) return { error: "Master using the inline protocol. Desync?", reply: null, at: 0, inline: true };
+    return { argv: [Buffer.from("PING")], len: e + 1, raw: Buffer.alloc(0) };
   }
-  let p = buf.indexOf("\r\n");
-  if (p < 0) return null;
-  const n = Number(buf.toString("latin1", 1, p));
+  let p = buf.indexOf(0x0d);
+  if (p < 0) return buf.length > PROTO_INLINE_MAX_SIZE ? protoError("too big mbulk count string", 0) : null;
+  if (p > buf.length - 2) return null;
+  const n = strictInt(buf, 1, p);
+  if (n === null || n > 2147483647) return protoError("invalid mbulk count", 0, "Protocol error: invalid multibulk length");
   p += 2;
   const argv: Buffer[] = [];
   for (let i = 0; i < n; i++) {
-    const e = buf.indexOf("\r\n", p);
-    if (e < 0) return null;
-    const len = Number(buf.toString("latin1", p + 1, e));
+    const e = buf.indexOf(0x0d, p);
+    if (e < 0) return buf.length - p > PROTO_INLINE_MAX_SIZE ? protoError("too big bulk count string", p) : null;
+    if (e > buf.length - 2) return null;
+    if (buf[p] !== 0x24) {
+      return protoError("expected $ but got something else", p, `Protocol error: expected '$', got '${String.fromCharCode(buf[p])}'`);
+    }
+    const len = strictInt(buf, p + 1, e);
+    if (len === null || len < 0) return protoError("invalid bulk length", p);
     if (buf.length < e + 2 + len + 2) return null;
     argv.push(Buffer.from(buf.subarray(e + 2, e + 2 + len)));
     p = e + 2 + len + 2;
   }
   return { argv, len: p, raw: Buffer.from(buf.subarray(0, p)) };
+}
+
+/** Redis's "Query buffer during protocol error" sample: up to 128 bytes, non-printables as dots. */
+export function protocolErrorSample(buf: Buffer): string {
+  const DUMP = 128;
+  const text = (b: Buffer) => {
+    const nul = b.indexOf(0);
+    return b.toString("latin1", 0, nul < 0 ? b.length : nul);
+  };
+  let s = buf.length < DUMP
+    ? `Query buffer during protocol error: '${text(buf)}'`
+    : `Query buffer during protocol error: '${text(buf.subarray(0, DUMP / 2))}' (... more ${buf.length - DUMP} bytes ...) '${text(buf.subarray(buf.length - DUMP / 2))}'`;
+  s = s.slice(0, 255); // snprintf into 256 bytes
+  return s.replace(/[^\x20-\x7e]/g, ".");
 }
