@@ -10,8 +10,28 @@
 import type { Server } from "../server/server.js";
 import { EFFECT_COMMAND, type Effect, type Subscription } from "../server/effects.js";
 
-/** Effects whose first argument is a key that may now have a TTL. */
-const TTL_COMMANDS = new Set(["set", "pexpireat", "pexpire", "expire", "expireat", "setex", "psetex", "getex", "restore", "copy"]);
+/**
+ * Effects that may leave a key with a TTL (Redis calls rememberSlaveKeyWithExpire from
+ * setExpire, whatever the command): the key and its db, or null.
+ */
+function keyGivenTtl(name: string, argv: Buffer[], db: number): { db: number; key: string } | null {
+  switch (name) {
+    case "set": case "pexpireat": case "pexpire": case "expire": case "expireat":
+    case "setex": case "psetex": case "getex": case "restore":
+      return { db, key: argv[1].toString("latin1") };
+    case "rename": case "renamenx": // the TTL moves with the value to the new name
+      return argv.length > 2 ? { db, key: argv[2].toString("latin1") } : null;
+    case "move": // MOVE key db: the key (and its TTL) is now in the other db
+      return argv.length > 2 ? { db: Number(argv[2].toString("latin1")), key: argv[1].toString("latin1") } : null;
+    case "copy": { // COPY src dst [DB n] [REPLACE]: the destination, in db n if given
+      if (argv.length < 3) return null;
+      let to = db;
+      for (let i = 3; i + 1 < argv.length; i++) if (argv[i].toString("latin1").toLowerCase() === "db") to = Number(argv[i + 1].toString("latin1"));
+      return { db: to, key: argv[2].toString("latin1") };
+    }
+  }
+  return null;
+}
 
 class ReplicaExpiry {
   replica = false;
@@ -36,21 +56,31 @@ class ReplicaExpiry {
   }
 
   private onEffect(e: Effect): void {
-    if (!this.replica || this.applying || e.kind !== EFFECT_COMMAND || e.argv.length < 2) return;
+    if (!this.replica || e.kind !== EFFECT_COMMAND) return;
     const name = e.argv[0].toString("latin1").toLowerCase();
-    if (!TTL_COMMANDS.has(name)) return;
-    // COPY src dst: the destination is the new key.
-    const key = (name === "copy" ? e.argv[2] : e.argv[1])?.toString("latin1");
-    if (key === undefined) return;
-    let keys = this.own.get(e.db);
-    if (!keys) this.own.set(e.db, (keys = new Set()));
-    keys.add(key);
+    // Every database emptied (FLUSHALL, ours or the master's, and the flush before a full
+    // sync's load): nothing tracked is left (Redis's emptyData(-1) calls
+    // flushSlaveKeysWithExpireList), so a key of the same name the master sends later is
+    // never expired here.
+    if (name === "flushall") return this.forget();
+    if (this.applying || e.argv.length < 2) return;
+    const t = keyGivenTtl(name, e.argv, e.db);
+    if (!t || !Number.isInteger(t.db)) return;
+    let keys = this.own.get(t.db);
+    if (!keys) this.own.set(t.db, (keys = new Set()));
+    keys.add(t.key);
     if (!this.timer) {
       // Redis runs expireSlaveKeys from the expire cycle, hz times a second.
       const hz = Math.max(1, Math.min(500, this.server.config.getNumber("hz")));
       this.timer = setInterval(() => this.expireOwnKeys(), 1000 / hz);
       this.timer.unref();
     }
+  }
+
+  /** Forgets every tracked key (Redis's flushSlaveKeysWithExpireList). */
+  forget(): void {
+    this.own.clear();
+    this.stopTimer();
   }
 
   private stopTimer(): void {

@@ -127,6 +127,46 @@ describe("expiry on a replica", () => {
     await m.del("k4", "k5", "own3");
   });
 
+  it("a writable replica expires its own keys that RENAME, MOVE and COPY ... DB gave a TTL (Redis remembers them in setExpire)", async () => {
+    await s.config("SET", "replica-read-only", "no");
+    try {
+      const before = await s.dbsize();
+      await s.set("r1", "1", "PX", 100);
+      await s.rename("r1", "r2");
+      await s.set("m1", "1", "PX", 100);
+      await s.move("m1", "1");
+      await s.set("c1", "1", "PX", 100);
+      await s.call("copy", "c1", "c2", "db", "2");
+      // Gone from the dict, not only hidden: INFO keyspace lists no db1/db2 and db0 is back.
+      await until("own keys expired in every db", async () => {
+        const ks = await s.info("keyspace");
+        return !/^db1:/m.test(ks) && !/^db2:/m.test(ks) && (await s.dbsize()) === before;
+      }, 5_000);
+    } finally {
+      await s.config("SET", "replica-read-only", "yes");
+    }
+  });
+
+  it("FLUSHALL forgets the replica's own keys with a TTL: a master's key of the same name waits for the master's DEL", async () => {
+    await m.debug("set-active-expire", "0");
+    await s.config("SET", "replica-read-only", "no");
+    try {
+      await s.set("dup", "replica", "PX", 100); // remembered as the replica's own
+      await m.flushall(); // Redis's emptyData(-1): flushSlaveKeysWithExpireList
+      await m.set("dup", "master", "PX", 100);
+      await synced();
+      await sleep(400);
+      expect(await s.get("dup")).toBeNull(); // past its TTL: hidden from reads
+      expect(await s.dbsize()).toBe(1); // but kept until the master's DEL
+    } finally {
+      await s.config("SET", "replica-read-only", "yes");
+      await m.debug("set-active-expire", "1");
+    }
+    await m.del("dup");
+    await synced();
+    expect(await s.dbsize()).toBe(0);
+  });
+
   it("a command of the master's stream that fails on the replica is logged as a CRITICAL divergence", async () => {
     await m.debug("replicate", "fake-command-1");
     await m.set("after", "1");
