@@ -182,9 +182,8 @@ function registerBuiltins(): void {
     server.cronPaused = atoi(argv[2]) !== 0;
     reply.ok();
   });
-  for (const name of ["set-skip-checksum-validation", "aof-flush-sleep"]) {
-    defineDebug(name, 3, ({ reply }) => reply.ok());
-  }
+  // Accepted: LatticeKV's AOF writes have no sleep to tune.
+  defineDebug("aof-flush-sleep", 3, ({ reply }) => reply.ok());
   defineDebug("set-disable-deny-scripts", 3, ({ server, argv, reply }) => {
     setDenyScriptsDisabled(server, atoi(argv[2]) !== 0);
     reply.ok();

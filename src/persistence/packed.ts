@@ -8,6 +8,17 @@ function fail(what: string): never { throw new RdbFormatError(what); }
 
 const intText = (v: number | bigint) => Buffer.from(String(v), "latin1");
 
+/** lpDecodeBacklen: the entry length stored backwards ending at `at`, 7 bits a byte. */
+function decodeBacklen(lp: Buffer, at: number): number {
+  let v = 0, shift = 0;
+  for (let i = 0; i < 5; i++, at--) {
+    v += (lp[at] & 0x7f) * 2 ** shift;
+    if (!(lp[at] & 0x80)) return v;
+    shift += 7;
+  }
+  return -1;
+}
+
 /**
  * Listpack: u32 total bytes, u16 element count (65535 = unknown), entries, 0xFF.
  * Entry: encoding + data, then its length again backwards (1-5 bytes).
@@ -16,6 +27,7 @@ export function decodeListpack(lp: Buffer): Buffer[] {
   if (lp.length < 7) fail("listpack too short");
   const total = lp.readUInt32LE(0);
   if (total !== lp.length) fail("listpack size mismatch");
+  if (lp[total - 1] !== 0xff) fail("listpack without terminator");
   const count = lp.readUInt16LE(4);
   const out: Buffer[] = [];
   let p = 6;
@@ -50,6 +62,9 @@ export function decodeListpack(lp: Buffer): Buffer[] {
     const backlen = entryLen <= 127 ? 1 : entryLen < 16383 ? 2 : entryLen < 2097151 ? 3 : entryLen < 268435455 ? 4 : 5;
     need(backlen);
     p += backlen;
+    // The length stored backwards must match the one at the front (lpValidateNext), or a
+    // backward walk (LINDEX -1, RPOP) would land mid-entry.
+    if (decodeBacklen(lp, p - 1) !== entryLen) fail("listpack backlen mismatch");
   }
   if (p !== total - 1) fail("listpack terminator before end");
   if (count !== 65535 && count !== out.length) fail("listpack count mismatch");
@@ -64,14 +79,24 @@ export function decodeZiplist(zl: Buffer): Buffer[] {
   if (zl.length < 11) fail("ziplist too short");
   const total = zl.readUInt32LE(0);
   if (total !== zl.length) fail("ziplist size mismatch");
+  if (zl[total - 1] !== 0xff) fail("ziplist without terminator");
+  const tail = zl.readUInt32LE(4);
+  if (tail > total - 1) fail("ziplist tail offset past end");
+  const headerCount = zl.readUInt16LE(8);
   const out: Buffer[] = [];
   let p = 10;
+  // ziplistValidateIntegrity's deep checks: each entry's prevlen is the previous entry's
+  // size, the tail offset is the last entry, and the count matches (65535: unknown).
+  let prevStart = -1, prevSize = 0;
   const need = (n: number) => { if (p + n > total - 1) fail("ziplist entry past end"); };
   while (true) {
     if (p >= total) fail("ziplist without terminator");
     if (zl[p] === 0xff) break;
+    const start = p;
     need(1);
-    p += zl[p] === 0xfe ? 5 : 1;
+    let prevlen = zl[p];
+    if (prevlen === 0xfe) { need(5); prevlen = zl.readUInt32LE(p + 1); p += 5; } else p += 1;
+    if (prevlen !== prevSize) fail("ziplist prevlen mismatch");
     need(1);
     const b = zl[p];
     const kind = b >> 6;
@@ -85,8 +110,12 @@ export function decodeZiplist(zl: Buffer): Buffer[] {
     else if (b === 0xfe) { need(2); out.push(intText(zl.readInt8(p + 1))); p += 2; }
     else if (b >= 0xf1 && b <= 0xfd) { out.push(intText((b & 0x0f) - 1)); p += 1; }
     else fail(`invalid ziplist encoding ${b}`);
+    prevStart = start;
+    prevSize = p - start;
   }
   if (p !== total - 1) fail("ziplist terminator before end");
+  if (prevStart >= 0 && prevStart !== tail) fail("ziplist tail offset is not the last entry");
+  if (headerCount !== 0xffff && headerCount !== out.length) fail("ziplist count mismatch");
   return out;
 }
 
@@ -96,16 +125,23 @@ export function decodeIntset(is: Buffer): Buffer[] {
   const enc = is.readUInt32LE(0);
   const n = is.readUInt32LE(4);
   if ((enc !== 2 && enc !== 4 && enc !== 8) || 8 + enc * n !== is.length) fail("invalid intset");
+  if (n === 0) fail("empty intset");
   const out: Buffer[] = [];
+  let prev: bigint | null = null;
   for (let i = 0; i < n; i++) {
     const at = 8 + i * enc;
-    out.push(intText(enc === 2 ? is.readInt16LE(at) : enc === 4 ? is.readInt32LE(at) : is.readBigInt64LE(at)));
+    const v = enc === 2 ? BigInt(is.readInt16LE(at)) : enc === 4 ? BigInt(is.readInt32LE(at)) : is.readBigInt64LE(at);
+    // Binary search (SISMEMBER on an intset) needs strictly ascending members.
+    if (prev !== null && v <= prev) fail("intset out of order or with duplicates");
+    prev = v;
+    out.push(intText(v));
   }
   return out;
 }
 
 /** Zipmap (RDB_TYPE_HASH_ZIPMAP): u8 count, then (len, key, len, free, value + free bytes)*, 0xFF. */
 export function decodeZipmap(zm: Buffer): Buffer[] {
+  if (zm.length < 2 || zm[zm.length - 1] !== 0xff) fail("zipmap without terminator");
   const out: Buffer[] = [];
   let p = 1;
   const len = (): number => {
@@ -127,5 +163,8 @@ export function decodeZipmap(zm: Buffer): Buffer[] {
     if (p + vl + free > zm.length) fail("zipmap past end");
     out.push(zm.subarray(p, p + vl)); p += vl + free;
   }
+  // zipmapValidateIntegrity: not empty, and the count byte right unless it says "254 or more".
+  if (out.length === 0) fail("empty zipmap");
+  if (zm[0] !== 254 && zm[0] !== out.length / 2) fail("zipmap count mismatch");
   return out;
 }

@@ -396,7 +396,7 @@ export class Persistence {
       if (this.applyKey(k, keepExpired)) loaded++;
       else expired++;
     }
-    this.loadDone(loaded, expired);
+    this.loadDone(loaded, expired, rdb.emptyKeys);
   }
 
   /**
@@ -524,19 +524,25 @@ export class Persistence {
     return true;
   }
 
-  private loadDone(loaded: number, expired: number): void {
+  private loadDone(loaded: number, expired: number, emptySkipped = 0): void {
     this.lastLoadKeysLoaded = loaded;
     this.lastLoadKeysExpired = expired;
     this.dirtyAtSave = this.dirty();
-    log("notice", `Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
+    log("notice", emptySkipped
+      ? `Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}, empty keys skipped: ${emptySkipped}.`
+      : `Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
   }
+
+  /** How far the RDB being loaded got (redis-check-rdb's [info] lines when it is corrupt). */
+  private loadProgress = { keys: 0, expires: 0, alreadyExpired: 0 };
 
   /**
    * Loading an RDB one record at a time, applied as read (start-up: a bad file ends the
    * process, so nothing half-loaded is ever served); yields the bytes read so far.
    */
   *rdbLoadSteps(buf: Buffer, boot = false): Generator<number, number> {
-    let loaded = 0, expired = 0;
+    let loaded = 0, expired = 0, emptySkipped = 0;
+    const progress = this.loadProgress = { keys: 0, expires: 0, alreadyExpired: 0 };
     // At start-up (not an AOF's preamble) replication restores its history from the aux fields.
     const aux = new Map<string, string>();
     if (boot) replInfoHook.loadBegin(this.server);
@@ -551,17 +557,48 @@ export class Persistence {
       if (rec.kind === "function") this.loadFunction(rec.code);
       else if (rec.kind === "aux") aux.set(rec.name, rec.value);
       else if (rec.kind === "key") {
+        progress.keys++;
+        if (rec.key.expireAt >= 0) progress.expires++;
         if (this.applyKey(rec.key, keepExpired)) loaded++;
         else {
           expired++;
+          progress.alreadyExpired++;
           if (boot) replInfoHook.expiredAtLoad(this.server, rec.key.db, rec.key.key);
         }
+      } else if (rec.kind === "empty") {
+        // An empty collection (a bug of older Redis versions could save one) is skipped, not fatal.
+        if (emptySkipped++ < 10) log("warning", `rdbLoadObject skipping empty key: ${rec.key.toString("latin1")}`);
       }
       yield rec.pos;
     }
-    this.loadDone(loaded, expired);
+    this.loadDone(loaded, expired, emptySkipped);
     if (boot) replInfoHook.loadEnd(this.server, aux);
     return r.value.end;
+  }
+
+  /**
+   * A corrupt object in the RDB file being loaded at start-up (rdbReportCorruptRDB with
+   * rdbFileBeingLoaded): the error, then redis-check-rdb's report on stdout as Redis runs it on
+   * the file (redis_check_rdb_main: the key and type being read, the counts so far), then the
+   * line before the exit.
+   */
+  private reportCorruptRdb(e: RdbFormatError, at: NonNullable<RdbFormatError["at"]>): void {
+    const msg = `Internal error in RDB reading offset ${at.offset}, function at rdb.c:0 -> ${e.message}`;
+    log("warning", msg);
+    const p = this.loadProgress;
+    process.stdout.write([
+      `[offset 0] Checking RDB file ${this.server.config.getString("dbfilename")}`,
+      "--- RDB ERROR DETECTED ---",
+      `[offset ${at.offset}] ${msg}`,
+      "[additional info] While doing: read-object-value",
+      `[additional info] Reading key '${at.key.toString("latin1")}'`,
+      `[additional info] Reading type ${at.rdbType} (${RDB_TYPE_NAMES[at.rdbType] ?? "unknown"})`,
+      `[info] ${p.keys} keys read`,
+      `[info] ${p.expires} expires`,
+      `[info] ${p.alreadyExpired} already expired`,
+      "",
+    ].join("\n"));
+    log("warning", "Terminating server after rdb file reading failure.");
   }
 
   /**
@@ -605,7 +642,9 @@ export class Persistence {
         }
         if (buf) await this.whileLoading(buf.length, this.rdbLoadSteps(buf, true));
       } catch (e) {
-        if (e instanceof RdbFormatError) {
+        if (e instanceof RdbFormatError && e.at) {
+          this.reportCorruptRdb(e, e.at);
+        } else if (e instanceof RdbFormatError) {
           log("warning", e.message);
           log("warning", "Internal error in RDB reading offset 0, function at rdb.c:0 -> " +
             (e.message.includes("CRC") ? "RDB CRC error" : e.message));
@@ -838,6 +877,14 @@ export class Persistence {
     return n;
   }
 }
+
+/** redis-check-rdb's names of the RDB object types (rdb_type_string). */
+const RDB_TYPE_NAMES: Record<number, string> = {
+  0: "string", 1: "list-linked", 2: "set-hashtable", 3: "zset-v1", 4: "hash-hashtable", 5: "zset-v2",
+  6: "module-value", 9: "hash-zipmap", 10: "list-ziplist", 11: "set-intset", 12: "zset-ziplist",
+  13: "hash-ziplist", 14: "quicklist", 15: "stream", 16: "hash-listpack", 17: "zset-listpack",
+  18: "quicklist-v2",
+};
 
 /** Empties every db of every shard (Redis's emptyData), releasing host values. */
 export function emptyData(server: Server): void {

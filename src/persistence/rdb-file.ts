@@ -11,7 +11,7 @@
 // never half-loaded.
 import type { Server } from "../server/server.js";
 import {
-  RdbReader, RdbWriter, RdbFormatError, RDB_VERSION,
+  RdbReader, RdbWriter, RdbFormatError, RdbShortRead, RDB_VERSION,
   RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ,
   RDB_OPCODE_FUNCTION, RDB_OPCODE_FUNCTION2, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB,
   RDB_OPCODE_SELECTDB,
@@ -153,7 +153,7 @@ export type RdbRecord =
   | { kind: "aux"; name: string; value: string; pos: number }
   | { kind: "function"; code: Buffer; pos: number }
   | { kind: "key"; key: ParsedRdb["keys"][number]; pos: number }
-  | { kind: "empty"; pos: number };
+  | { kind: "empty"; key: Buffer; pos: number };
 
 /** Reads a whole RDB file; throws RdbFormatError (with Redis's wording where it has one). */
 export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: number }): ParsedRdb {
@@ -239,14 +239,19 @@ export function readRdbRecord(r: RdbReader, st: RdbRecordState, opts: { database
       case RDB_OPCODE_MODULE_AUX: throw new RdbFormatError("The RDB file contains AUX module data I can't load: no matching module");
     }
     if (!isObjectType(t)) throw new RdbFormatError(`Unknown RDB object type ${t}`);
+    const offset = r.pos;
     const key = Buffer.from(r.string());
     let rec: RdbRecord;
     try {
       const value = readObject(r, t);
       rec = { kind: "key", key: { db: st.db, key, value, expireAt: st.expireAt, idle: st.idle, freq: st.freq }, pos: r.pos };
     } catch (e) {
-      if (!(e instanceof EmptyKeyError)) throw e;
-      rec = { kind: "empty", pos: r.pos };
+      if (!(e instanceof EmptyKeyError)) {
+        // A cut-short stream is not corruption: a diskless load waits for more bytes.
+        if (e instanceof RdbFormatError && !(e instanceof RdbShortRead)) e.at = { key, rdbType: t, offset };
+        throw e;
+      }
+      rec = { kind: "empty", key, pos: r.pos };
     }
     st.expireAt = -1; st.idle = -1; st.freq = -1;
     return rec;

@@ -54,7 +54,10 @@ export const QUICKLIST_NODE_CONTAINER_PLAIN = 1;
 export const QUICKLIST_NODE_CONTAINER_PACKED = 2;
 
 /** Malformed or truncated RDB data: RESTORE answers "Bad data format", loading refuses the file. */
-export class RdbFormatError extends Error {}
+export class RdbFormatError extends Error {
+  /** Where in a file it was found (set by readRdbRecord): the key being read, its type byte, its offset. */
+  at?: { key: Buffer; rdbType: number; offset: number };
+}
 
 /**
  * The data ended inside an item: a file is cut short, but a payload read as it arrives (a

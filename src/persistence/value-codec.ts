@@ -63,12 +63,28 @@ function pairsToZset(items: Buffer[]): { member: Bytes; score: number }[] {
   return out;
 }
 
-function noDuplicates(items: Bytes[], step: number, what: string): void {
+/** Throws RdbFormatError(reason) when a member (every `step`th item) repeats. */
+function noDuplicates(items: Bytes[], step: number, reason: string): void {
   const seen = new Set<string>();
   for (let i = 0; i < items.length; i += step) {
     const k = typeof items[i] === "string" ? (items[i] as string) : Buffer.from(items[i] as Uint8Array).toString("latin1");
-    if (seen.has(k)) throw new RdbFormatError(`duplicate ${what}`);
+    if (seen.has(k)) throw new RdbFormatError(reason);
     seen.add(k);
+  }
+}
+
+/**
+ * Decodes and checks a packed blob; any corruption in it is reported with Redis's reason for
+ * that encoding ("Ziplist integrity check failed." ...), which RESTORE logs and a file load
+ * prints before it stops. Only the blob is checked here: reading the blob itself stays outside,
+ * so a cut-short stream is still told apart from corruption (RdbShortRead).
+ */
+function integrity<T>(reason: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof RdbFormatError) throw new RdbFormatError(reason, { cause: e });
+    throw e;
   }
 }
 
@@ -92,7 +108,7 @@ export function readObject(r: RdbReader, t: number): RdbValue {
       const n = r.len();
       const members: Bytes[] = [];
       for (let i = 0; i < n; i++) members.push(r.string());
-      noDuplicates(members, 1, "set member");
+      noDuplicates(members, 1, "Duplicate set members detected");
       return nonEmpty({ type: "set", members }, n);
     }
     case RDB_TYPE_ZSET:
@@ -102,17 +118,17 @@ export function readObject(r: RdbReader, t: number): RdbValue {
       for (let i = 0; i < n; i++) {
         const member = r.string();
         const score = t === RDB_TYPE_ZSET_2 ? r.binaryDouble() : r.textDouble();
-        if (Number.isNaN(score)) throw new RdbFormatError("zset score is NaN");
+        if (Number.isNaN(score)) throw new RdbFormatError("Zset with NAN score detected");
         entries.push({ member, score });
       }
-      noDuplicates(entries.map((e) => e.member), 1, "zset member");
+      noDuplicates(entries.map((e) => e.member), 1, "Duplicate zset fields detected");
       return nonEmpty({ type: "zset", entries }, n);
     }
     case RDB_TYPE_HASH: {
       const n = r.len();
       const pairs: Bytes[] = [];
       for (let i = 0; i < n; i++) { pairs.push(r.string()); pairs.push(r.string()); }
-      noDuplicates(pairs, 2, "hash field");
+      noDuplicates(pairs, 2, "Duplicate hash fields detected");
       return nonEmpty({ type: "hash", pairs }, n);
     }
     case RDB_TYPE_LIST_QUICKLIST:
@@ -124,40 +140,55 @@ export function readObject(r: RdbReader, t: number): RdbValue {
         if (t === RDB_TYPE_LIST_QUICKLIST_2) {
           container = r.len();
           if (container !== QUICKLIST_NODE_CONTAINER_PLAIN && container !== QUICKLIST_NODE_CONTAINER_PACKED) {
-            throw new RdbFormatError("invalid quicklist container");
+            throw new RdbFormatError("Quicklist integrity check failed.");
           }
         }
         const blob = r.string();
+        if (blob.length === 0) throw new RdbFormatError("quicklist node of length 0");
         if (container === QUICKLIST_NODE_CONTAINER_PLAIN) { items.push(blob); continue; }
         // An empty node is skipped, as Redis does.
-        const els = t === RDB_TYPE_LIST_QUICKLIST_2 ? decodeListpack(blob) : decodeZiplist(blob);
+        const els = t === RDB_TYPE_LIST_QUICKLIST_2
+          ? integrity("Listpack integrity check failed.", () => decodeListpack(blob))
+          : integrity("Ziplist integrity check failed.", () => decodeZiplist(blob));
         for (const e of els) items.push(e);
       }
       return nonEmpty({ type: "list", items }, items.length);
     }
     case RDB_TYPE_LIST_ZIPLIST: {
-      const items = decodeZiplist(r.string());
+      const blob = r.string();
+      const items = integrity("List ziplist integrity check failed.", () => decodeZiplist(blob));
       return nonEmpty({ type: "list", items }, items.length);
     }
     case RDB_TYPE_SET_INTSET: {
-      const members = decodeIntset(r.string());
-      noDuplicates(members, 1, "intset member");
+      const blob = r.string();
+      const members = integrity("Intset integrity check failed.", () => decodeIntset(blob));
       return nonEmpty({ type: "set", members }, members.length);
     }
     case RDB_TYPE_ZSET_ZIPLIST:
     case RDB_TYPE_ZSET_LISTPACK: {
       const blob = r.string();
-      const entries = pairsToZset(t === RDB_TYPE_ZSET_LISTPACK ? decodeListpack(blob) : decodeZiplist(blob));
-      noDuplicates(entries.map((e) => e.member), 1, "zset member");
+      const entries = integrity(t === RDB_TYPE_ZSET_LISTPACK ? "Zset listpack integrity check failed." : "Zset ziplist integrity check failed.", () => {
+        const zs = pairsToZset(t === RDB_TYPE_ZSET_LISTPACK ? decodeListpack(blob) : decodeZiplist(blob));
+        noDuplicates(zs.map((e) => e.member), 1, "duplicate zset member");
+        return zs;
+      });
       return nonEmpty({ type: "zset", entries }, entries.length);
     }
     case RDB_TYPE_HASH_ZIPMAP:
     case RDB_TYPE_HASH_ZIPLIST:
     case RDB_TYPE_HASH_LISTPACK: {
       const blob = r.string();
-      const pairs = t === RDB_TYPE_HASH_LISTPACK ? decodeListpack(blob) : t === RDB_TYPE_HASH_ZIPLIST ? decodeZiplist(blob) : decodeZipmap(blob);
-      if (pairs.length % 2) throw new RdbFormatError("odd hash listpack");
-      noDuplicates(pairs, 2, "hash field");
+      if (t === RDB_TYPE_HASH_ZIPMAP) {
+        const pairs = integrity("Zipmap integrity check failed.", () => decodeZipmap(blob));
+        noDuplicates(pairs, 2, "Hash zipmap with dup elements, or big length");
+        return { type: "hash", pairs };
+      }
+      const pairs = integrity(t === RDB_TYPE_HASH_LISTPACK ? "Hash listpack integrity check failed." : "Hash ziplist integrity check failed.", () => {
+        const ps = t === RDB_TYPE_HASH_LISTPACK ? decodeListpack(blob) : decodeZiplist(blob);
+        if (ps.length % 2) throw new RdbFormatError("odd hash listpack");
+        noDuplicates(ps, 2, "duplicate hash field");
+        return ps;
+      });
       return nonEmpty({ type: "hash", pairs }, pairs.length);
     }
     case RDB_TYPE_STREAM_LISTPACKS:

@@ -14,7 +14,7 @@ const connect = async (port: number) => {
 };
 
 beforeAll(async () => {
-  srv = await startServer();
+  srv = await startServer(["--enable-debug-command", "yes"]);
   r = await connect(srv.port);
 });
 afterAll(async () => {
@@ -62,6 +62,25 @@ describe("DUMP / RESTORE", () => {
     await expect(r.call("restore", "new", "0", p, "idletime", "-1")).rejects.toThrow("ERR Invalid IDLETIME value, must be >= 0");
     await expect(r.call("restore", "new", "0", p, "freq", "256")).rejects.toThrow("ERR Invalid FREQ value, must be >= 0 and <= 255");
     expect(await r.dump("no-such-key")).toBeNull();
+  });
+
+  it("a corrupt packed payload is 'Bad data format'; DEBUG SET-SKIP-CHECKSUM-VALIDATION 1 skips the CRC check", async () => {
+    // corrupt-dump.tcl's "quicklist small ziplist prev len": its ziplist's second entry has a wrong prevlen.
+    const payload = Buffer.from("0e0113130000000e00000002000002610002026200ff0900c77103970775b063", "hex");
+    await expect(r.restore("corrupt", 0, payload)).rejects.toThrow("Bad data format");
+    await r.set("src", "v");
+    const badCrc = Buffer.from((await r.dumpBuffer("src"))!);
+    badCrc[badCrc.length - 1] ^= 0xff;
+    await expect(r.restore("crc", 0, badCrc)).rejects.toThrow("DUMP payload version or checksum are wrong");
+    await r.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1");
+    try {
+      expect(await r.restore("crc", 0, badCrc)).toBe("OK");
+      expect(await r.get("crc")).toBe("v");
+    } finally {
+      await r.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0");
+      await r.del("src", "crc");
+    }
+    await expect(r.restore("crc", 0, badCrc)).rejects.toThrow("DUMP payload version or checksum are wrong");
   });
 
   it("REPLACE overwrites any type, ABSTTL sets an absolute expiry, a past one deletes the key", async () => {

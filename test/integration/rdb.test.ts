@@ -161,6 +161,36 @@ describe("RDB persistence", { timeout: 60_000 }, () => {
     expect(out).toContain("CRC error");
   });
 
+  /** An RDB file (version 9, checksum not computed) holding key `key` of object type `t` whose body is `blob` as one string. */
+  function rdbWith(t: number, key: string, blob: Buffer): Buffer {
+    if (blob.length >= 64) throw new Error("6-bit length only");
+    return Buffer.concat([Buffer.from("REDIS0009", "latin1"), Buffer.from([t, key.length]), Buffer.from(key, "latin1"),
+      Buffer.from([blob.length]), blob, Buffer.from([0xff]), Buffer.alloc(8)]);
+  }
+
+  it("refuses to start on an RDB with a corrupt ziplist, saying where (redis-check-rdb's report)", async () => {
+    const dir = scratchDir();
+    // A list ziplist ("a", "b") whose second entry's prevlen is 2 instead of 3.
+    const zl = Buffer.from([17, 0, 0, 0, 13, 0, 0, 0, 2, 0, 0x00, 0x01, 0x61, 0x02, 0x01, 0x62, 0xff]);
+    writeFileSync(join(dir, "dump.rdb"), rdbWith(10, "mylist", zl));
+    const { code, out } = await runExpectingExit(dir);
+    expect(code).toBe(1);
+    expect(out).toContain("Internal error in RDB reading offset 10, function at rdb.c:0 -> List ziplist integrity check failed.");
+    expect(out).toContain("[additional info] Reading key 'mylist'");
+    expect(out).toContain("[additional info] Reading type 10 (list-ziplist)");
+    expect(out.split("Terminating server after rdb file reading failure.").length).toBe(2);
+  });
+
+  it("skips an empty key in an RDB and says so, as Redis does", async () => {
+    const dir = scratchDir();
+    // A list ziplist of no entries (Redis before 6.2 could save an empty collection, #8453).
+    writeFileSync(join(dir, "dump.rdb"), rdbWith(10, "emptylist", Buffer.from([11, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0xff])));
+    const a = await ours(dir);
+    expect(await a.r.dbsize()).toBe(0);
+    expect(a.srv.output()).toContain("rdbLoadObject skipping empty key: emptylist");
+    expect(a.srv.output()).toContain("Done loading RDB, keys loaded: 0, keys expired: 0, empty keys skipped: 1.");
+  });
+
   it("refuses to start on a truncated RDB", async () => {
     const dir = scratchDir();
     const a = await ours(dir);

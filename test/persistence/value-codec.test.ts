@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { crc64 } from "../../src/persistence/crc64.js";
 import { createDumpPayload, verifyDumpPayload, loadDumpPayload } from "../../src/persistence/dump.js";
-import { decodeZiplist } from "../../src/persistence/packed.js";
+import { decodeZiplist, decodeListpack, decodeIntset, decodeZipmap } from "../../src/persistence/packed.js";
 import { RdbFormatError } from "../../src/persistence/rdb-format.js";
 import type { RdbValue } from "../../src/persistence/value-codec.js";
 
@@ -112,9 +112,58 @@ describe("RDB value serialization", () => {
     for (const e of entries) { body.push(prev, ...e); prev = e.length + 1; }
     const zl = Buffer.alloc(10 + body.length + 1);
     zl.writeUInt32LE(zl.length, 0);
+    zl.writeUInt32LE(10 + body.length - prev, 4); // zltail: the last entry
     zl.writeUInt16LE(entries.length, 8);
     Buffer.from(body).copy(zl, 10);
     zl[zl.length - 1] = 0xff;
     expect(decodeZiplist(zl).map(text)).toEqual(["ab", "5", "-2", "1000", "100000", "1000000000", String(2 ** 40)]);
+  });
+
+  // Redis's deep integrity checks (ziplistValidateIntegrity, lpValidateNext, intset's and
+  // zipmap's): a payload that breaks one is "Bad data format", not a value that is wrong later.
+  describe("integrity checks of packed blobs", () => {
+    /** A ziplist of 1-byte-length strings "a", "b", with the given header and prevlen overrides. */
+    function ziplist(o: { tail?: number; count?: number; prevlen2?: number } = {}): Buffer {
+      const zl = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01, 0x61, o.prevlen2 ?? 0x03, 0x01, 0x62, 0xff]);
+      zl.writeUInt32LE(zl.length, 0);
+      zl.writeUInt32LE(o.tail ?? 13, 4);
+      zl.writeUInt16LE(o.count ?? 2, 8);
+      return zl;
+    }
+    it("accepts a well-formed ziplist, and an unknown count (65535)", () => {
+      expect(decodeZiplist(ziplist()).map(text)).toEqual(["a", "b"]);
+      expect(decodeZiplist(ziplist({ count: 0xffff })).map(text)).toEqual(["a", "b"]);
+    });
+    it("refuses a ziplist whose prevlen, tail offset or count is wrong", () => {
+      expect(() => decodeZiplist(ziplist({ prevlen2: 0x02 }))).toThrow(RdbFormatError);
+      expect(() => decodeZiplist(ziplist({ tail: 10 }))).toThrow(RdbFormatError);
+      expect(() => decodeZiplist(ziplist({ tail: 40 }))).toThrow(RdbFormatError);
+      expect(() => decodeZiplist(ziplist({ count: 3 }))).toThrow(RdbFormatError);
+    });
+    it("refuses a listpack entry whose back length does not match", () => {
+      // "a" (0x81 0x61, backlen 2) then "b" with a wrong backlen.
+      const lp = (back2: number) => Buffer.from([13, 0, 0, 0, 2, 0, 0x81, 0x61, 0x02, 0x81, 0x62, back2, 0xff]);
+      expect(decodeListpack(lp(0x02)).map(text)).toEqual(["a", "b"]);
+      expect(() => decodeListpack(lp(0x03))).toThrow(RdbFormatError);
+    });
+    it("refuses an intset out of order, with a duplicate, or empty", () => {
+      const intset = (...v: number[]) => {
+        const b = Buffer.alloc(8 + 2 * v.length);
+        b.writeUInt32LE(2, 0); b.writeUInt32LE(v.length, 4);
+        v.forEach((x, i) => b.writeInt16LE(x, 8 + 2 * i));
+        return b;
+      };
+      expect(decodeIntset(intset(-1, 5, 7)).map(text)).toEqual(["-1", "5", "7"]);
+      expect(() => decodeIntset(intset(5, -1))).toThrow(RdbFormatError);
+      expect(() => decodeIntset(intset(5, 5))).toThrow(RdbFormatError);
+      expect(() => decodeIntset(intset())).toThrow(RdbFormatError);
+    });
+    it("refuses a zipmap that is empty or whose count is wrong", () => {
+      const zipmap = (count: number) => Buffer.from([count, 1, 0x66, 1, 0, 0x76, 0xff]);
+      expect(decodeZipmap(zipmap(1)).map(text)).toEqual(["f", "v"]);
+      expect(decodeZipmap(zipmap(254)).map(text)).toEqual(["f", "v"]);
+      expect(() => decodeZipmap(zipmap(2))).toThrow(RdbFormatError);
+      expect(() => decodeZipmap(Buffer.from([0, 0xff]))).toThrow(RdbFormatError);
+    });
   });
 });
