@@ -278,14 +278,17 @@ export class ClusterBus {
         // from the node, is made again (clusterCron frees it): the peer may have lost its
         // side of the connection, and a fresh link gets a fresh ping.
         if (!n.handshake && n.pingSent && now - link.createTime > timeout && now - n.pingSent > timeout / 2 &&
-            now - n.pongReceived > timeout / 2) {
+            now - n.dataReceived > timeout / 2) {
           this.links.delete(n);
           link.socket.destroy();
           continue;
         }
         if (n.pingSent === 0 && now - n.pongReceived > Math.min(1000, timeout / 2)) this.send(link, n.meet ? "meet" : "ping");
       }
-      if (!stalled && n.pingSent && now - n.pingSent > timeout && !n.pfail && !n.fail && !n.handshake) {
+      // Any message from the node is proof of life too (Redis's data_received): a PONG may
+      // queue behind a lot of traffic on a busy link.
+      if (!stalled && n.pingSent && now - Math.max(n.pingSent, n.dataReceived) > timeout && !n.pfail && !n.fail &&
+          !n.handshake) {
         n.pfail = true;
         log("notice", `*** NODE ${n.id} possibly failing`);
         this.hooks.changed();
@@ -340,7 +343,11 @@ export class ClusterBus {
     // A TLS link is usable once its handshake is done (the peer checked our certificate).
     socket.on(socket instanceof tls.TLSSocket ? "secureConnect" : "connect", () => {
       link.connected = true;
+      // A ping still unanswered from before the reconnect keeps its time (clusterLinkConnectHandler):
+      // a link made again and again must not keep a node from being suspected.
+      const pending = n.pingSent;
       this.send(link, n.meet ? "meet" : "ping");
+      if (pending) n.pingSent = pending;
     });
     this.readFrames(socket, (msg) => this.receive(msg, socket, n));
     const drop = () => {
@@ -502,11 +509,19 @@ export class ClusterBus {
     if (linkNode === null) this.setInboundNode(socket, sender);
     if (msg.type === "meet" || msg.type === "ping") this.send(socket, "pong");
     const now = Date.now();
-    sender.pongReceived = now;
-    sender.pingSent = 0;
-    if (msg.type === "pong") sender.meet = false;
-    sender.pfail = false;
-    if (sender.fail) this.clearFailureIfNeeded(sender, now);
+    sender.dataReceived = now;
+    // Only a PONG on our own link answers our PING (Redis: `!link->inbound && type == PONG`).
+    // Counting the node's own PINGs to us as answers would let whichever node pings first keep
+    // the other from pinging at all, and a node learns a peer's new address only from that
+    // peer's PINGs (nodeUpdateAddressIfNeeded): a CONFIG SET cluster-announce-port could go
+    // unseen for seconds.
+    if (msg.type === "pong" && linkNode !== null) {
+      sender.pongReceived = now;
+      sender.pingSent = 0;
+      sender.meet = false;
+      sender.pfail = false;
+      if (sender.fail) this.clearFailureIfNeeded(sender, now);
+    }
     this.failReports.delete(sender);
     // The PONG that ends a handshake only names the node: Redis looks its sender up before the
     // rename, finds none, and takes no configuration (slots, role, epochs, gossip) from it; the

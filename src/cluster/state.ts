@@ -34,8 +34,14 @@ export interface ClusterNode {
   cport: number;
   configEpoch: number;
   myself: boolean;
-  /** Time (ms) of the last message received from it on the bus, 0 if none yet. */
+  /**
+   * Time (ms) of the last PONG on our own link to it, 0 if none yet (Redis's pong_received):
+   * what decides when we ping it next. Its PINGs to us do not count, or the node that pings
+   * first would keep the other from ever pinging it.
+   */
   pongReceived: number;
+  /** Time (ms) of the last message of any kind from it (Redis's data_received): proof of life. */
+  dataReceived: number;
   /** Time (ms) a ping was sent and not yet answered, 0 if none. */
   pingSent: number;
   /** Redis's "fail?" (this node suspects it) and "fail" (the cluster agreed). */
@@ -398,6 +404,6 @@ export class ClusterState {
 }
 
 function newNode(id: string, ip: string, port: number, cport: number): ClusterNode {
-  return { id, ip, port, pport: 0, cport, configEpoch: 0, myself: false, pongReceived: 0, pingSent: 0, pfail: false, fail: false, handshake: false,
+  return { id, ip, port, pport: 0, cport, configEpoch: 0, myself: false, pongReceived: 0, dataReceived: 0, pingSent: 0, pfail: false, fail: false, handshake: false,
     master: null, replOffset: 0, failTime: 0, votedTime: 0 };
 }

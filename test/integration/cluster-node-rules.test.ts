@@ -111,6 +111,18 @@ describe("cluster node rules (2 nodes)", () => {
     await until("B sees A at its own port again", async () => (await nodesLine(b.r, aId)).includes(`:${a.srv.port}@`));
   });
 
+  it("each node pings the other on its own schedule, whoever pinged last", async () => {
+    // Redis pings a node whose PONG on our own link is older than node-timeout/2 (1 s here);
+    // the other node's PINGs to us are no answer. If they were, the node that pings first
+    // would keep the other silent, and a node learns a peer's new address only from the
+    // peer's PINGs: harness announced-endpoints waited over 5 s for one.
+    const pingsSent = async (r: Redis) => Number(/cluster_stats_messages_ping_sent:(\d+)/.exec(String(await r.cluster("INFO")))?.[1] ?? 0);
+    const [a0, b0] = [await pingsSent(a.r), await pingsSent(b.r)];
+    await new Promise((res) => setTimeout(res, 4000));
+    expect(await pingsSent(a.r) - a0).toBeGreaterThanOrEqual(2);
+    expect(await pingsSent(b.r) - b0).toBeGreaterThanOrEqual(2);
+  });
+
   // Last: it stops B for a while.
   it("a node that cannot reach a majority of the masters turns cluster_state fail, and ok once it can", async () => {
     // One of two masters can never mark the other failed alone (no majority of votes): only
