@@ -31,7 +31,7 @@ import { resetOutput, outPtr, outLen, addError, errorCount, setResp, errorCodes,
 import { lazyHandles, lazyfreedObjects, takeLazyfreed, setLazyfreeConfig as setLazyfreeBits } from "./keyspace/keyspace";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
-  hostSetHandle, hostKeyHandle, zsetMoveToHost, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
+  hostSetHandle, hostKeyHandle, moveToHost, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed, hashBytes } from "./keyspace/hash";
 import { selectDb, dbIndex, takeDeclined } from "./commands/context";
 import { lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind } from "./commands/table";
@@ -43,7 +43,7 @@ import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
 import { registerListCommands } from "./commands/lists";
 import { registerZsetCommands, setZsetLimits } from "./commands/zsets";
-import { isKernelZset } from "./keyspace/zset-value";
+import { registerSetCommands, setMaxIntsetEntries } from "./commands/sets";
 import { setListLimits as setListNodeLimits } from "./keyspace/list-value";
 import { setHashListpackLimits as setHashLimits } from "./keyspace/hash-value";
 import { keyMemoryUsage as memoryUsageOf } from "./keyspace/memory-usage";
@@ -140,6 +140,7 @@ export function init(databases: i32, seed: f64): void {
   registerHashCommands();
   registerListCommands();
   registerZsetCommands();
+  registerSetCommands();
   registerKeyCommands();
   registerExpireCommands();
   registerHyperLogLogCommands();
@@ -334,6 +335,8 @@ export function setHashListpackLimits(entries: f64, value: f64): void { setHashL
 export function setListLimits(fill: f64, depth: f64): void { setListNodeLimits(<i64>fill, <i64>depth); }
 /** CONFIG SET zset-max-listpack-entries / -value (and their ziplist aliases): which zsets the kernel keeps. */
 export function setZsetListpackLimits(entries: f64, value: f64): void { setZsetLimits(<i64>entries, <i64>value); }
+/** CONFIG SET set-max-intset-entries: when a kernel set stops being an intset. */
+export function setSetIntsetLimit(entries: f64): void { setMaxIntsetEntries(<i64>entries); }
 
 // ---- command table binding -------------------------------------------------------------
 
@@ -517,7 +520,7 @@ export function keyHandleOfType(db: i32, ptr: usize, len: usize, type: i32, read
   const e = read ? lookupKeyRead(d, ptr, len) : lookupKeyWrite(d, ptr, len);
   if (e == null) return 0;
   if (<i32>e.type != type) return -1;
-  if (isKernelZset(e)) zsetMoveToHost(d, e);
+  if (e.val != null) moveToHost(d, e); // a kernel-held set or zset: the host takes it now
   return e.handle;
 }
 

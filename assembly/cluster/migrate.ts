@@ -18,10 +18,15 @@
 //                   list:          u32 elements (head first), then per element: u32 len, bytes
 //                   zset, handle 0 (the kernel holds it, keyspace/zset-value.ts): u32 elements
 //                                  in order, then per element: u32 len, bytes, f64 score
+//                   set, handle 0 (the kernel holds it, keyspace/set-value.ts): u32 members,
+//                                  u8 intset (1) or hashtable (0), then per member in order:
+//                                  u32 len, bytes (an intset's as decimal)
 //                   other types:   nothing (the host holds the value)
 
 import { dbs, lookupKey, unlinkEntry, releaseValue, dbAdd, setExpire, Db, tempDb } from "../keyspace/keyspace";
-import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_ZSET } from "../keyspace/entry";
+import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_SET, OBJ_ZSET } from "../keyspace/entry";
+import { isKernelSet, setCount, setIsIntset, setMembersStart, setInitIn, intAt, intsetInsertAt, htAppend, memberPtr, memberLen, nextMember } from "../keyspace/set-value";
+import { ll2string, string2ll, parsedInt } from "../util/number";
 import { isKernelZset, zsetInitIn, zsetCount, zsetFirst, zsetNextAt, zsetMemberPtr, zsetMemberLen, zsetScoreAt, zsetInsert } from "../keyspace/zset-value";
 import { listOf, listInitIn, listPushTail, listLocate, listNext, elemPtr, elemLen } from "../keyspace/list-value";
 import { HashValue, fieldPtr, fieldLen, valuePtr, valueLen } from "../keyspace/hash-value";
@@ -107,6 +112,25 @@ export function writeEntry(e: Entry): void {
       blobLen += 8;
       q = zsetNextAt(q);
     }
+  } else if (isKernelSet(e)) {
+    const n = setCount(e);
+    putU32(<u32>n);
+    const intset = setIsIntset(e);
+    ensure(1);
+    store<u8>(blobPtr + blobLen, intset ? 1 : 0);
+    blobLen += 1;
+    let q = setMembersStart(e);
+    for (let i = 0; i < n; i++) {
+      if (intset) {
+        ensure(24);
+        const l = ll2string(blobPtr + blobLen + 4, intAt(e, i));
+        store<u32>(blobPtr + blobLen, <u32>l);
+        blobLen += 4 + l;
+      } else {
+        putBytes(memberPtr(q), memberLen(q));
+        q = nextMember(q);
+      }
+    }
   }
 }
 
@@ -170,6 +194,19 @@ function migrateInto(db: Db, keyPtr: usize, keyLen: usize, ptr: usize, len: usiz
     for (let i: u32 = 0; i < n; i++) {
       const l = <usize>load<u32>(p);
       listPushTail(ql, p + 4, l);
+      p += 4 + l;
+    }
+  } else if (e.type == OBJ_SET && load<i32>(ptr + 16) == 0) {
+    const n = load<u32>(p);
+    const intset = load<u8>(p + 4) != 0;
+    p += 5;
+    setInitIn(e, intset, 0);
+    for (let i: u32 = 0; i < n; i++) {
+      const l = <usize>load<u32>(p);
+      if (intset) {
+        string2ll(p + 4, l);
+        intsetInsertAt(e, <i32>i, parsedInt);
+      } else htAppend(e, p + 4, l);
       p += 4 + l;
     }
   } else if (e.type == OBJ_ZSET && load<i32>(ptr + 16) == 0) {

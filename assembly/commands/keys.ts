@@ -17,6 +17,7 @@ import {
 } from "../keyspace/keyspace";
 import { typeName, OBJ_STRING, OBJ_HASH, OBJ_LIST } from "../keyspace/entry";
 import { isKernelZset, zsetCloneInto } from "../keyspace/zset-value";
+import { isKernelSet, setCloneInto } from "../keyspace/set-value";
 import { listOf, listCloneInto } from "../keyspace/list-value";
 import { copyBytes } from "../keyspace/hash";
 import { registerKeyScanCommands } from "./keys-scan";
@@ -200,8 +201,8 @@ function copyCommand(): void {
   if (old != null && !replace) { addInt(0); return; }
 
   let handle = 0;
-  const kernelZset = isKernelZset(src);
-  if (src.type != OBJ_STRING && src.type != OBJ_HASH && src.type != OBJ_LIST && !kernelZset) {
+  const kernelZset = isKernelZset(src), kernelSet = isKernelSet(src);
+  if (src.type != OBJ_STRING && src.type != OBJ_HASH && src.type != OBJ_LIST && !kernelZset && !kernelSet) {
     handle = hostDupHandle(<i32>src.type, src.handle);
     if (handle == 0) { addErrorErr("COPY of a " + typeName(src.type) + " value is not supported yet"); return; }
   }
@@ -224,6 +225,8 @@ function copyCommand(): void {
     listCloneInto(listOf(src), dst);
   } else if (kernelZset) {
     zsetCloneInto(src, dst);
+  } else if (kernelSet) {
+    setCloneInto(src, dst);
   }
   if (src.expireAt >= 0) setExpire(dstDb, dst, src.expireAt);
   addDirty(1);

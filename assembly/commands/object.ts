@@ -9,6 +9,7 @@ import { argc, argPtr, argLen, argIs, argString, db } from "./context";
 import { defineCommand } from "./table";
 import { lookupKeyReadNoTouch, now, lfuPolicy, lfuDecrAndReturn, sharedIntegers } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM } from "../keyspace/entry";
+import { setIsIntset } from "../keyspace/set-value";
 import { addInt, addError, addStatus, addArrayLen, addNullBulk, addBulk } from "../resp/reply-writer";
 
 // Redis's OBJ_ENCODING_* numbering (server.h); the host answers in these terms.
@@ -112,6 +113,8 @@ export function encodingOf(e: Entry): i32 {
   if (e.type == OBJ_LIST) return ENC_QUICKLIST;
   // A zset the kernel holds is a listpack (keyspace/zset-value.ts).
   if (e.type == OBJ_ZSET && e.val != null) return ENC_LISTPACK;
+  // A set the kernel holds (keyspace/set-value.ts) says which of Redis 7.0's two it is.
+  if (e.type == OBJ_SET && e.val != null) return setIsIntset(e) ? ENC_INTSET : ENC_HT;
   const enc = hostHandleEncoding(<i32>e.type, e.handle);
   if (enc >= 0) return enc;
   switch (e.type) {

@@ -12,8 +12,9 @@
 //   offset 24                value area, valCap bytes (at least 8):
 //                              string, isInt:   the i64 (OBJ_ENCODING_INT)
 //                              string, inline:  the value's bytes (valLen of them)
-//                              set/zset/stream: the host handle (i32), except a
-//                                zset the kernel holds (bit REF: its block, zset-value.ts)
+//                              set/zset/stream: the host handle (i32), except a set or
+//                                zset the kernel holds (bit REF: its block, set-value.ts,
+//                                zset-value.ts)
 //                              string not inline, hash, list: the held value object's address
 //                                (bit REF): a long string's bytes (str: long values,
 //                                values grown in place by APPEND/SETRANGE/SETBIT...), or
@@ -195,8 +196,8 @@ export function valueAreaFor(len: usize): usize {
   }
 
   /**
-   * A host-held value's handle (set, zset, stream), 0 for none. A zset the kernel holds
-   * (zset-value.ts) has its value object (bit REF) in the value area instead.
+   * A host-held value's handle (set, zset, stream), 0 for none. A set or zset the kernel
+   * holds (set-value.ts, zset-value.ts) has its value object (bit REF) there instead.
    */
   @inline get handle(): i32 {
     return this.type == OBJ_STRING || this.type == OBJ_HASH || this.type == OBJ_LIST || (this.bits & BIT_REF) != 0 ? 0 : load<i32>(this.areaPtr);
@@ -221,7 +222,7 @@ export function valueAreaFor(len: usize): usize {
    * inline value is moved out first (see the top of this file).
    */
   get str(): ArrayBuffer | null {
-    if (this.type == OBJ_HASH || this.type == OBJ_LIST || this.type == OBJ_ZSET) return null;
+    if (this.type != OBJ_STRING) return null;
     if ((this.bits & BIT_INLINE) != 0) {
       const n = <i32>this.valLen;
       const buf = new ArrayBuffer(n);

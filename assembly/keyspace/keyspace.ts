@@ -5,8 +5,9 @@
 // mstime() per command, so a command sees one instant and the simulator can drive time.
 
 import { Dict } from "./dict";
-import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_ZSET, valueAreaFor } from "./entry";
-import { isKernelZset, zsetCount } from "./zset-value";
+import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_SET, OBJ_ZSET, valueAreaFor } from "./entry";
+import { zsetCount } from "./zset-value";
+import { setCount, setIsIntset, setMembersStart } from "./set-value";
 import { listOf } from "./list-value";
 import { hashBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewKey } from "../effects";
@@ -427,22 +428,28 @@ export function hostSetHandle(db: Db, ptr: usize, len: usize, type: u8, handle: 
 
 export function hostKeyHandle(db: Db, ptr: usize, len: usize): i32 {
   const e = lookupKey(db, ptr, len);
-  if (e != null && isKernelZset(e)) zsetMoveToHost(db, e);
+  if (e != null && e.val != null) moveToHost(db, e);
   return e == null || e.type == OBJ_STRING || e.type == OBJ_HASH || e.type == OBJ_LIST ? 0 : e.handle;
 }
 
 /** Builds the host's ZSetValue from a kernel zset's elements (zset-value.ts layout); its handle, 0 if none. */
 @external("env", "zsetToHost")
 declare function hostZsetToHost(elemsPtr: usize, count: u32): i32;
+/** Builds the host's SetValue from a kernel set's members (set-value.ts layout); its handle, 0 if none. */
+@external("env", "setToHost")
+declare function hostSetToHost(membersPtr: usize, count: u32, intset: bool): i32;
 
 /**
- * Moves a kernel-held zset to the host, which from now on runs every command on it: the
- * host asked for its handle (a zset command the kernel does not run, MEMORY USAGE, DEBUG...).
+ * Moves a set or zset the kernel holds (set-value.ts, zset-value.ts: an entry of a host type
+ * with a value object) to the host, which from now on runs every command on it: the host
+ * asked for its handle (a command the kernel does not run on it, MEMORY USAGE, DEBUG...).
  * The snapshot in progress, if any, gets the value as it was first (the host's copy is new).
  */
-export function zsetMoveToHost(db: Db, e: Entry): void {
+export function moveToHost(db: Db, e: Entry): void {
   const b = changetype<usize>(e.val);
-  const h = hostZsetToHost(b + 8, zsetCount(e));
+  let h = 0;
+  if (e.type == OBJ_ZSET) h = hostZsetToHost(b + 8, zsetCount(e));
+  else if (e.type == OBJ_SET) h = hostSetToHost(setMembersStart(e), <u32>setCount(e), setIsIntset(e));
   if (h == 0) return; // no host to take it (the embedded kernel): it stays here
   bgsaveTouch(db, e);
   e.handle = h; // drops the block

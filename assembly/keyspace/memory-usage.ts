@@ -2,8 +2,8 @@
 // (memory.ts) charges for it — the entry, its key and its kernel-held value. A value held
 // by the host (list, set, zset, stream) adds its own size on the host side.
 
-import { Db, zsetMoveToHost } from "./keyspace";
-import { isKernelZset } from "./zset-value";
+import { Db, moveToHost } from "./keyspace";
+import { OBJ_SET, OBJ_ZSET } from "./entry";
 import { hashBytes } from "./hash";
 import { entryBytes } from "./memory";
 
@@ -14,8 +14,8 @@ import { entryBytes } from "./memory";
 export function keyMemoryUsage(db: Db, ptr: usize, len: usize): i64 {
   const e = db.dict.find(ptr, len, hashBytes(ptr, len));
   if (e == null) return -1;
-  // A zset the kernel holds is measured as the host measures zsets (src/types/value-size.ts),
-  // like every other zset: it moves there, and the host adds its value's size.
-  if (isKernelZset(e)) zsetMoveToHost(db, e);
+  // A set or zset the kernel holds is measured as the host measures those types
+  // (src/types/value-size.ts), like every other: it moves there, and the host adds its size.
+  if ((e.type == OBJ_SET || e.type == OBJ_ZSET) && e.val != null) moveToHost(db, e);
   return entryBytes(e);
 }

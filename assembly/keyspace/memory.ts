@@ -15,8 +15,7 @@
 // Sizes are what the allocator hands out: AssemblyScript's TLSF rounds a block (4-byte
 // header + 16-byte object header + payload) up to 16 bytes.
 
-import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_ZSET } from "./entry";
-import { zsetBlockBytes } from "./zset-value";
+import { Entry, OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_SET, OBJ_ZSET } from "./entry";
 import { QuickList, listOf } from "./list-value";
 import { HashValue } from "./hash-value";
 import { retireFree } from "./keyspace";
@@ -86,8 +85,9 @@ export function entryBytes(e: Entry): i64 {
     if (h != null) n += hashValueBytes(h);
   } else if (e.type == OBJ_LIST) {
     if (e.val != null) n += listValueBytes(listOf(e));
-  } else if (e.type == OBJ_ZSET) {
-    if (e.val != null) n += blockBytes(<i64>zsetBlockBytes(e)); // a kernel zset (zset-value.ts)
+  } else if (e.type == OBJ_ZSET || e.type == OBJ_SET) {
+    // A set or zset the kernel holds: one block (set-value.ts, zset-value.ts).
+    if (e.val != null) n += blockBytes(<i64>e.val!.byteLength);
   }
   return n;
 }

@@ -34,6 +34,10 @@ export function applyConfigToServer(server: Server): void {
   };
   cfg.onApply("zset-max-listpack-entries", zsetLimits);
   cfg.onApply("zset-max-listpack-value", zsetLimits);
+  // When a set SADD keeps in the kernel stops being an intset (assembly/commands/sets.ts).
+  cfg.onApply("set-max-intset-entries", (c) => {
+    for (const sh of server.shards) sh.kernel.x.setSetIntsetLimit(c.getNumber("set-max-intset-entries"));
+  });
   cfg.onApply("list-compress-depth", listLimits);
   cfg.onApply("hash-max-listpack-value", hashLimits);
   cfg.onApply("maxmemory-policy", (c) => {

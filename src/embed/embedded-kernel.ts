@@ -5,9 +5,10 @@
 //
 // What it runs: every command the kernel implements (strings, hashes, bitmaps, keys,
 // expiry, SCAN...: supportedCommands()), plus PING, ECHO and SELECT, which a connection
-// would otherwise answer. Sets, sorted sets (but small ones through ZADD, ZPOPMIN and
-// ZPOPMAX), scripting and the rest live in the server's host and answer Redis's "unknown
-// command" error here.
+// would otherwise answer. Sets and sorted sets (but small ones, through the commands the
+// kernel runs on them: SADD, SREM, SPOP, SISMEMBER, SMISMEMBER, SCARD, SMEMBERS, ZADD,
+// ZPOPMIN, ZPOPMAX), scripting and the rest live in the server's host and answer Redis's
+// "unknown command" error here.
 //
 // Time: the kernel has no clock. Each call passes `now()` in (default Date.now), so a
 // simulator or a test can drive expiry deterministically.
@@ -132,7 +133,8 @@ export class EmbeddedKernel {
       const end = base + data.length;
       let pos = base;
       for (;;) {
-        x.setOom(this.overMemory() ? 1 : 0);
+        this.oomNow = this.overMemory();
+        x.setOom(this.oomNow ? 1 : 0);
         const st = x.process(pos, end, this.db, this.now());
         out.push(this.kernel.output().slice());
         pos = x.consumedPos();
@@ -197,8 +199,9 @@ export class EmbeddedKernel {
   private handBack(): Uint8Array {
     const argv = this.kernel.argv();
     const name = latin1(argv[0]).toLowerCase();
-    // A kernel command comes back only in OOM mode, for being denyoom.
-    if (this.denyOom.has(name)) return errorReply(OOM);
+    // A kernel command comes back in OOM mode for being denyoom, or (the set and zset
+    // commands below) because only the server's host runs that form of it.
+    if (this.oomNow && this.denyOom.has(name)) return errorReply(OOM);
     switch (name) {
       case "ping":
         if (argv.length > 2) return arityError(name);
@@ -221,9 +224,15 @@ export class EmbeddedKernel {
       case "zpopmin":
       case "zpopmax":
         return errorReply(`ERR this form of ${name.toUpperCase()} needs the server's sorted sets (the embedded kernel holds small ones only)`);
+      // Likewise its set commands (assembly/commands/sets.ts: big sets, SPOP's count, RESP3 SMEMBERS).
+      case "sadd": case "srem": case "sismember": case "smismember": case "scard": case "smembers": case "spop":
+        return errorReply(`ERR this form of ${name.toUpperCase()} needs the server's sets (the embedded kernel holds small ones only)`);
     }
     return errorReply("ERR " + unknownCommandError(latin1(argv[0]), argv));
   }
+
+  /** Whether the last process() ran in OOM mode. */
+  private oomNow = false;
 
   private overMemory(): boolean {
     return this.maxMemory !== Infinity && this.kernel.x.memory.buffer.byteLength >= this.maxMemory;

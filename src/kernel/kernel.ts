@@ -42,6 +42,7 @@ export interface KernelExports {
   setHashListpackLimits(entries: number, value: number): void;
   setListLimits(fill: number, depth: number): void;
   setZsetListpackLimits(entries: number, value: number): void;
+  setSetIntsetLimit(entries: number): void;
   /** CONFIG SET hll-sparse-max-bytes. */
   setHllSparseMaxBytes(n: number): void;
   commandCount(): number;
@@ -390,10 +391,12 @@ export interface KernelHostHooks {
    * hold it (the embedded kernel), which leaves it in the kernel.
    */
   zsetToHost(ptr: number, count: number): number;
+  /** The same for a kernel-held set (assembly/keyspace/set-value.ts): its members from `ptr`. */
+  setToHost(ptr: number, count: number, intset: boolean): number;
 }
 
 function defaultHooks(): KernelHostHooks {
-  return { dupHandle: () => 0, handleEncoding: () => -1, zsetToHost: () => 0 };
+  return { dupHandle: () => 0, handleEncoding: () => -1, zsetToHost: () => 0, setToHost: () => 0 };
 }
 
 function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
@@ -402,6 +405,7 @@ function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
       dupHandle: (type: number, handle: number) => hooks.dupHandle(type, handle),
       handleEncoding: (type: number, handle: number) => hooks.handleEncoding(type, handle),
       zsetToHost: (ptr: number, count: number) => hooks.zsetToHost(ptr >>> 0, count),
+      setToHost: (ptr: number, count: number, intset: number) => hooks.setToHost(ptr >>> 0, count, intset !== 0),
       abort(msgPtr: number, filePtr: number, line: number, col: number) {
         throw new Error(`kernel abort at ${line}:${col} (${msgPtr}, ${filePtr})`);
       },

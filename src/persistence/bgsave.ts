@@ -29,7 +29,7 @@ import { Crc64 } from "./crc64.js";
 import { objectType, writeObjectBody } from "./value-codec.js";
 import { parseEntry, hostToRdb } from "./keyspace-io.js";
 import { writeRdbHeader, writeKeyMeta, accessFields } from "./rdb-file.js";
-import { OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_ZSET } from "../types/value.js";
+import { OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_SET, OBJ_ZSET } from "../types/value.js";
 
 /** How long one slice of snapshot work may hold the event loop. */
 const SLICE_MS = 2;
@@ -202,8 +202,8 @@ export class BackgroundSnapshot {
       const handle = dv.getInt32(off + 16, true);
       const at = off;
       off += el;
-      // A zset with no handle is one the kernel holds, written in the record (parseEntry).
-      const host = type !== OBJ_STRING && type !== OBJ_HASH && type !== OBJ_LIST && !(type === OBJ_ZSET && handle === 0);
+      // A set or zset with no handle is one the kernel holds, written in the record (parseEntry).
+      const host = type !== OBJ_STRING && type !== OBJ_HASH && type !== OBJ_LIST && !((type === OBJ_ZSET || type === OBJ_SET) && handle === 0);
       if (host) {
         // Consume the handle's image whatever happens to the key, so a later change is not kept.
         const pre = this.preimages.get(handle);

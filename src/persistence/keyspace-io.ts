@@ -54,6 +54,13 @@ export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegist
     const items: Bytes[] = [];
     for (let i = 0; i < n; i++) items.push(bytes());
     value = { type: "list", items };
+  } else if (type === OBJ_SET && handle === 0) {
+    // A set the kernel holds (assembly/cluster/migrate.ts): count, intset flag, members.
+    const n = dv.getUint32(p, true);
+    p += 5;
+    const members: Bytes[] = [];
+    for (let i = 0; i < n; i++) members.push(bytes());
+    value = { type: "set", members };
   } else if (type === OBJ_ZSET && handle === 0) {
     // A zset the kernel holds (assembly/cluster/migrate.ts): member, then its f64 score.
     const n = dv.getUint32(p, true);

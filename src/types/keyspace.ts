@@ -24,6 +24,28 @@ import { HandleRegistry } from "./registry.js";
 import { WrongTypeError, type HostValue } from "./value.js";
 import { EFFECT_COMMAND, type EffectBus } from "../server/effects.js";
 import { ZSetValue } from "./zset.js";
+import { SetValue } from "./set.js";
+
+/**
+ * The host's copy of a set the kernel held (assembly/keyspace/set-value.ts: `count` members
+ * from `ptr`, an intset's as i64, a hashtable's as u32 length and bytes), in the same order.
+ */
+export function setFromKernel(mem: Uint8Array, ptr: number, count: number, intset: boolean): SetValue {
+  const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  const members: string[] = [];
+  let p = ptr;
+  for (let i = 0; i < count; i++) {
+    if (intset) {
+      members.push(String(dv.getBigInt64(p, true)));
+      p += 8;
+    } else {
+      const len = dv.getUint32(p, true);
+      members.push(Buffer.from(mem.buffer, mem.byteOffset + p + 4, len).toString("latin1"));
+      p += 4 + len;
+    }
+  }
+  return SetValue.fromMembers(members, intset);
+}
 
 /**
  * The host's copy of a zset the kernel held (assembly/keyspace/zset-value.ts layout from
@@ -74,6 +96,7 @@ export class HostKeyspace {
       };
       s.kernel.hooks.handleEncoding = (_type, handle) => this.registry.get(handle)?.encoding() ?? -1;
       s.kernel.hooks.zsetToHost = (ptr, count) => this.registry.add(zsetFromKernel(s.kernel.mem, ptr, count));
+      s.kernel.hooks.setToHost = (ptr, count, intset) => this.registry.add(setFromKernel(s.kernel.mem, ptr, count, intset));
     }
   }
 

@@ -66,6 +66,22 @@ export class SetValue implements HostValue {
     return s;
   }
 
+  /**
+   * A set holding `members` in this order (an intset's ascending), with its dict sized to them
+   * as setTypeDup sizes a copy: a set the kernel held moving to the host (src/types/keyspace.ts).
+   */
+  static fromMembers(members: string[], intset: boolean): SetValue {
+    const s = new SetValue();
+    s.members = members;
+    if (intset) s.index = new Map(members.map((m) => [m, 0]));
+    else {
+      s.enc = "hashtable";
+      s.index = null;
+      s.dict = SetDict.sized(members);
+    }
+    return s;
+  }
+
   get size(): number { return this.members.length; }
   get length(): number { return this.members.length; }
   encoding(): number { return this.enc === "intset" ? ENC_INTSET : ENC_HT; }

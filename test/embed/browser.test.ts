@@ -50,7 +50,7 @@ describe.skipIf(!chromium)("kernel examples in headless Chromium", () => {
     page.on("pageerror", (e: Error) => errors.push(e.message));
     await page.goto(`${base}/`);
     await page.waitForSelector("#cmd:not([disabled])", { timeout: 20_000 });
-    for (const line of ["SET a 1", "INCR a", "GET a", "SADD s x"]) {
+    for (const line of ["SET a 1", "INCR a", "GET a", "SINTER s x"]) {
       await page.type("#cmd", line);
       await page.keyboard.press("Enter");
     }
@@ -59,7 +59,7 @@ describe.skipIf(!chromium)("kernel examples in headless Chromium", () => {
     expect(out).toContain('> SET a 1\n"OK"\n');
     expect(out).toContain("> INCR a\n(integer) 2\n");
     expect(out).toContain('> GET a\n"2"\n');
-    expect(out).toContain("> SADD s x\n(error) ERR unknown command 'SADD', with args beginning with: 's' 'x' \n");
+    expect(out).toContain("> SINTER s x\n(error) ERR unknown command 'SINTER', with args beginning with: 's' 'x' \n");
     await page.close();
   }, 60_000);
 

@@ -31,10 +31,21 @@ describe("EmbeddedKernel.command", () => {
 
   it("answers commands of types it does not hold with Redis's unknown-command error", () => {
     const k = createKernel();
-    expect((k.command("SADD", "s", "x") as ReplyError).message)
-      .toBe("ERR unknown command 'SADD', with args beginning with: 's' 'x' ");
+    expect((k.command("SINTER", "s", "x") as ReplyError).message)
+      .toBe("ERR unknown command 'SINTER', with args beginning with: 's' 'x' ");
     expect(k.supportedCommands()).toContain("hset");
-    expect(k.supportedCommands()).not.toContain("sadd");
+    expect(k.supportedCommands()).not.toContain("sinter");
+  });
+
+  it("holds small sets and zsets through the commands the kernel runs on them, and says so for the rest", () => {
+    const k = createKernel();
+    expect(k.command("SADD", "s", "x", "1")).toBe(2);
+    expect(k.command("SMEMBERS", "s")).toEqual(["x", "1"]);
+    expect(k.command("ZADD", "z", "2", "b", "1", "a")).toBe(2);
+    expect((k.command("ZADD", "z", "INCR", "1", "a") as ReplyError).message)
+      .toBe("ERR this form of ZADD needs the server's sorted sets (the embedded kernel holds small ones only)");
+    expect((k.command("SPOP", "s", "2") as ReplyError).message)
+      .toBe("ERR this form of SPOP needs the server's sets (the embedded kernel holds small ones only)");
   });
 
   it("holds lists (the kernel's own type since lists moved into it)", () => {
