@@ -356,6 +356,9 @@ export function releaseValue(e: Entry): void {
   } else if (lazyFreeing && e.type == OBJ_LIST) {
     // lazyfreeGetFreeEffort of a quicklist: its number of nodes.
     if (e.val != null && listOf(e).nodes.length > LAZYFREE_THRESHOLD) lazyfreedObjects++;
+  } else if (lazyFreeing && e.type == OBJ_SET && e.val != null) {
+    // A kernel set (set-value.ts): an intset is one allocation, a hashtable one per member.
+    if (!setIsIntset(e) && setCount(e) > LAZYFREE_THRESHOLD) lazyfreedObjects++;
   } else if (lazyFreeing && e.type == OBJ_HASH) {
     const h = e.hashVal;
     // Redis's lazyfreeGetFreeEffort: a listpack is one allocation, a table one per field.
