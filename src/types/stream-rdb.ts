@@ -181,9 +181,29 @@ const toBig = (b: Buffer | undefined): bigint => {
   return v;
 };
 
+/**
+ * A stream node's listpack, checked as Redis's streamValidateListpackIntegrity does (the
+ * listpack, then the master entry and each entry's shape and lp-count); any failure is Redis's
+ * "Stream listpack integrity check failed.".
+ */
 function nodeFromListpack(masterId: StreamID, lp: Buffer): StreamNode {
-  const els = decodeListpack(lp);
+  let els: Buffer[];
+  try {
+    els = decodeListpack(lp);
+  } catch (e) {
+    if (e instanceof RdbFormatError) throw new RdbFormatError("Stream listpack integrity check failed.", { cause: e });
+    throw e;
+  }
   if (els.length === 0) throw new RdbFormatError("Empty listpack inside stream");
+  try {
+    return nodeFromEntries(masterId, els);
+  } catch (e) {
+    if (e instanceof RdbFormatError) throw new RdbFormatError("Stream listpack integrity check failed.", { cause: e });
+    throw e;
+  }
+}
+
+function nodeFromEntries(masterId: StreamID, els: Buffer[]): StreamNode {
   let p = 0;
   const next = () => { if (p >= els.length) throw new RdbFormatError("stream listpack truncated"); return els[p++]; };
   const live = Number(toBig(next()));
@@ -198,13 +218,18 @@ function nodeFromListpack(masterId: StreamID, lp: Buffer): StreamNode {
     const flags = Number(toBig(next()));
     const id = { ms: masterId.ms + toBig(next()), seq: masterId.seq + toBig(next()) };
     const elems: Buffer[] = [];
+    // lp-count: the entry's element count (flags, ms, seq, [count, fields,] values), which a
+    // backward walk (XREVRANGE) uses to skip the entry.
+    let expectCount: number;
     if (flags & FLAG_SAMEFIELDS) {
       for (const f of masterFields) elems.push(f, Buffer.from(next()));
+      expectCount = 3 + masterFields.length;
     } else {
       const n = Number(toBig(next()));
       for (let i = 0; i < 2 * n; i++) elems.push(Buffer.from(next()));
+      expectCount = 3 + 1 + 2 * n;
     }
-    next(); // lp-count
+    if (toBig(next()) !== BigInt(expectCount)) throw new RdbFormatError("stream entry lp-count mismatch");
     if (node.slots && cmpId(id, node.lastId()) <= 0) throw new RdbFormatError("stream IDs out of order");
     let bytes = 4;
     for (const e of elems) bytes += e.length + 2;
@@ -225,9 +250,13 @@ function decode(r: RdbReader, rdbType: number): HostValue {
   const v2 = rdbType === RDB_TYPE_STREAM_LISTPACKS_2;
   const s = new StreamValue();
   const nodes = r.len();
+  const nodeKeys = new Set<string>();
   for (let i = 0; i < nodes; i++) {
     const key = r.string();
     if (key.length !== 16) throw new RdbFormatError("Stream node key entry is not the size of a stream ID");
+    const k = Buffer.from(key).toString("latin1");
+    if (nodeKeys.has(k)) throw new RdbFormatError("Listpack re-added with existing key");
+    nodeKeys.add(k);
     const node = nodeFromListpack(idFromRaw(key), r.string());
     if (node.live > 0) s.nodes.push(node);
   }

@@ -83,6 +83,19 @@ describe("DUMP / RESTORE", () => {
     await expect(r.restore("crc", 0, badCrc)).rejects.toThrow("DUMP payload version or checksum are wrong");
   });
 
+  it("a stream payload with a wrong lp-count or a node twice is 'Bad data format' (corrupt-dump.tcl's payloads)", async () => {
+    await r.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1");
+    try {
+      // "fuzzer findings - stream bad lp_count": an entry's lp-count is 0x2C, not 5.
+      await expect(r.restore("s1", 0, Buffer.from("0f011000000173dedf7d9b00000000000000004042420000001800030100010201846974656d058576616c75650600010201000100010101000156010201220100010101825f3103050102012c010001010102010501ff038100000173dedf7dc70001076d7967726f75708100000173dedf7d9b000100000173dedf7d9b0000000000000000f97ddfde73010000010105416c696365eb7ddfde730100000100000173dedf7d9b00000000000000000900b2a8a75f1b6172d5", "hex"))).rejects.toThrow("Bad data format");
+      // "stream double free listpack when insert dup node to rax returns 0": two nodes with one master ID.
+      await expect(r.restore("s2", 0, Buffer.from("0f03100000017b605a23790000000000000000c3404f405c185c0000002400050100010201846974656d058576616c756506401000002001000120030005201c4009050101825f3103800d0002200d0002a0190003200b02825f33a0190004200d0004201900ff100000017b605a23790000000000000005c34051405e185e0000002400050100010201846974656d058576616c756506401000002001060101825f350305201e400b0301010601800b0002200b02825f37a0190003200d0008a0190004200b02825f39201900ff100000017b605a23790000000000000000c33b404918490000001500020100010201846974656d058576616c7565064010000020014000000520074009c02209010186756e6971756507a02c020801ff0c810000017b605a237a01000a009c8f1ebf2e055909", "hex"))).rejects.toThrow("Bad data format");
+      expect(await r.exists("s1", "s2")).toBe(0);
+    } finally {
+      await r.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0");
+    }
+  });
+
   it("REPLACE overwrites any type, ABSTTL sets an absolute expiry, a past one deletes the key", async () => {
     await r.rpush("k", "a");
     await r.set("src", "v");
