@@ -96,6 +96,6 @@ describe("SHUTDOWN", () => {
       await replica.stop();
       await master.stop();
     }
-  });
+  }, 60_000); // two servers and a replication link: 30 s was not enough on a loaded 2-core machine
 });
 
