@@ -8,7 +8,8 @@
 //
 // The tree is the harness tree (harness.mjs: src/redis-server launches the server under
 // test) plus runtest-cluster, with the instances' base port moved to the run's baseport
-// (instances.tcl hard-codes 30000; bus ports are port+10000) and, with `nodes`, fewer
+// (instances.tcl hard-codes 30000; bus ports are port+10000, kept below Linux's ephemeral
+// range: clusterBaseport) and, with `nodes`, fewer
 // instances than Redis's 20 where the files allow it (they use at most 2 × their
 // create_cluster size).
 import { spawn } from "node:child_process";
@@ -16,13 +17,34 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { layoutHarness } from "./harness.mjs";
 
+/** How many ports above the base port the instances may take (instances.tcl's redis_port_count). */
+const PORT_COUNT = 400;
+/** Linux's default ephemeral range starts here (net.ipv4.ip_local_port_range 32768 60999). */
+const EPHEMERAL_LOW = 32768;
+
+/**
+ * The instances' base port for a run's baseport. An instance's bus port is its port + 10000
+ * (init-tests.tcl MEETs with no bus port, so it cannot move), and a bus port inside the
+ * ephemeral range may be held by any outgoing connection's source port when a killed
+ * instance restarts (04-resharding: "Address already in use" on bus port 35000 with
+ * baseport 25000), which is Redis's own hazard too. So the base moves down by 20000 until
+ * every bus port is below 32768: CI's default 27000 runs at 7000 (buses 17000-17399),
+ * 21000 stays 21000 (buses 31000-31399); baseports less than 20000 apart stay apart.
+ */
+export function clusterBaseport(baseport) {
+  let base = baseport;
+  while (base + 10000 + PORT_COUNT > EPHEMERAL_LOW) base -= 20000;
+  if (base < 1024) throw new Error(`compat: no cluster base port below the ephemeral range for baseport ${baseport}`);
+  return base;
+}
+
 /** Lays out (fresh) the runtest-cluster tree under cacheDir for target; returns its root. */
 export function layoutCluster(suiteRoot, cacheDir, target, serverCommand, { baseport, nodes }) {
   const root = layoutHarness(suiteRoot, cacheDir, target, serverCommand, `cluster-${target}`);
   cpSync(join(suiteRoot, "runtest-cluster"), join(root, "runtest-cluster"));
   patch(join(root, "tests", "instances.tcl"), [
-    [/set ::redis_base_port \d+/, `set ::redis_base_port ${baseport}`],
-    [/set ::redis_port_count \d+/, "set ::redis_port_count 400"],
+    [/set ::redis_base_port \d+/, `set ::redis_base_port ${clusterBaseport(baseport)}`],
+    [/set ::redis_port_count \d+/, `set ::redis_port_count ${PORT_COUNT}`],
   ]);
   patch(join(root, "tests", "cluster", "run.tcl"), [[/set ::instances_count \d+/, `set ::instances_count ${nodes}`]]);
   return root;
