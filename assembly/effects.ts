@@ -33,6 +33,12 @@ export const HINT_INT_RESULT: u16 = 2;
  */
 export const HINT_NO_PROPAGATE: u16 = 4;
 
+/**
+ * The recorded SREM (or DEL) is what SPOP propagates: keyspace notifications say "spop", as
+ * spopCommand notifies, not "srem" (src/pubsub/notify.ts).
+ */
+export const HINT_SPOP: u16 = 8;
+
 /** The hint of the next command record (set by the handler, taken by recordCommand). */
 let nextHint: u16 = 0;
 let nextIntResult: i64 = 0;

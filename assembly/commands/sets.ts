@@ -24,6 +24,7 @@ import {
 } from "../keyspace/set-value";
 import { addBulk, addBulkInt, addInt, addArrayLen, addNullBulk, addError, resp } from "../resp/reply-writer";
 import { string2ll, parsedInt, ll2string } from "../util/number";
+import { hintNextCommand, HINT_SPOP } from "../effects";
 
 export function registerSetCommands(): void {
   defineCommand("sadd", saddCommand);
@@ -206,8 +207,9 @@ function spopCommand(): void {
   }
   addBulk(popScratch, len);
   addDirty(1);
-  // Propagated as SREM key member (spopCommand's rewrite).
+  // Propagated as SREM key member (spopCommand's rewrite), notified as "spop".
   rewriteArg(0, changetype<usize>(SREM_NAME), 4);
+  hintNextCommand(HINT_SPOP);
   appendArg(popScratch, len);
   deleteIfEmpty(e);
 }

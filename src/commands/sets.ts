@@ -8,6 +8,7 @@ import { ERR } from "./context.js";
 import { SetValue } from "../types/set.js";
 import { OBJ_SET } from "../types/value.js";
 import { typeCommand } from "../types/keyspace.js";
+import { EFFECT_HINT_SPOP, EFFECT_HINT_SPOP_MORE } from "../server/effects.js";
 import { stringMatch } from "../util/glob.js";
 import { arg, bytes, getPositiveLongOrReply, getRangeLongOrReply, LONG_MAX, parseCursorOrReply,
   parseScanOptionsOrReply, replyEmptyScan, randomReplyTooLargeOrReply } from "./type-args.js";
@@ -118,7 +119,7 @@ function spop(ctx: CommandContext): void {
   const set = writeSet(ctx, 1);
   if (!set) return ctx.reply.nullBulk();
   const m = set.pop();
-  types.propagateBuilt(db, () => [Buffer.from("SREM"), ctx.argv[1], bytes(m)]);
+  types.propagateBuilt(db, () => [Buffer.from("SREM"), ctx.argv[1], bytes(m)], EFFECT_HINT_SPOP);
   ctx.reply.bulkBinary(m);
   types.deleteIfEmpty(db, ctx.argv[1], set);
 }
@@ -135,7 +136,7 @@ function spopWithCount(ctx: CommandContext): void {
     // The whole set: reply it, delete the key, propagate as DEL.
     replyMembers(ctx, set.values(), size);
     types.delete(db, key);
-    types.propagate(db, [Buffer.from("DEL"), key]);
+    types.propagate(db, [Buffer.from("DEL"), key], EFFECT_HINT_SPOP);
     return;
   }
   // Pop in place (Redis may rebuild the kept part as a new set when most of the set goes;
@@ -143,7 +144,10 @@ function spopWithCount(ctx: CommandContext): void {
   const popped: string[] = [];
   for (let i = 0; i < count; i++) popped.push(set.pop());
   replyMembers(ctx, popped, popped.length);
-  for (const m of popped) types.propagate(db, [Buffer.from("SREM"), key, bytes(m)]);
+  // One "spop" event for the command (spopWithCountCommand), however many SREMs it propagates.
+  for (let i = 0; i < popped.length; i++) {
+    types.propagate(db, [Buffer.from("SREM"), key, bytes(popped[i])], i === 0 ? EFFECT_HINT_SPOP : EFFECT_HINT_SPOP_MORE);
+  }
 }
 
 function srandmember(ctx: CommandContext): void {

@@ -12,7 +12,8 @@
 // The subscription to the bus is active only while some event class is enabled, so the hot
 // path pays nothing by default; with no subscriber at all, nothing is built either.
 import type { Server } from "../server/server.js";
-import { EFFECT_COMMAND, EFFECT_EXPIRED, EFFECT_EVICTED, EFFECT_HINT_FLOAT_INCR, type Effect, type Subscription } from "../server/effects.js";
+import { EFFECT_COMMAND, EFFECT_EXPIRED, EFFECT_EVICTED, EFFECT_HINT_FLOAT_INCR, EFFECT_HINT_SPOP, EFFECT_HINT_SPOP_MORE,
+  type Effect, type Subscription } from "../server/effects.js";
 import { keyspaceEventsStringToFlags } from "../config/config.js";
 
 // notify.c's NOTIFY_* classes (the bit layout config.ts parses into).
@@ -119,6 +120,15 @@ export class KeyspaceNotifier {
     if (e.hint !== undefined && (e.hint & EFFECT_HINT_FLOAT_INCR) !== 0) {
       if (name === "set") return emit(NOTIFY_STRING, "incrbyfloat", key);
       if (name === "hset") return emit(NOTIFY_HASH, "hincrbyfloat", key);
+    }
+    // SPOP propagates as SREM (or DEL when it took the whole set) and notifies "spop" once,
+    // then "del" when the set is gone (spopCommand, spopWithCountCommand).
+    if (e.hint !== undefined && (e.hint & (EFFECT_HINT_SPOP | EFFECT_HINT_SPOP_MORE)) !== 0) {
+      if (e.hint & EFFECT_HINT_SPOP_MORE) return;
+      emit(NOTIFY_SET, "spop", key);
+      if (name === "del") emit(NOTIFY_GENERIC, "del", key);
+      else this.delIfGone(e, key, emit);
+      return;
     }
     const simple = SIMPLE[name];
     if (simple) {

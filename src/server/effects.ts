@@ -48,6 +48,10 @@ export const EFFECT_HINT_FLOAT_INCR = 1;
 export const EFFECT_HINT_INT_RESULT = 2;
 /** A write that changed nothing but is still notified (kernel LTRIM keeping every element): no propagation target. */
 export const EFFECT_HINT_NO_PROPAGATE = 4;
+/** The SREM or DEL is SPOP's propagation (one "spop" event, not "srem"s): assembly/effects.ts HINT_SPOP. */
+export const EFFECT_HINT_SPOP = 8;
+/** A further SREM of the same counted SPOP (already notified by the first): no event. */
+export const EFFECT_HINT_SPOP_MORE = 16;
 
 export interface EffectConsumer {
   onEffect(e: Effect): void;

@@ -140,11 +140,11 @@ export class HostKeyspace {
   }
 
   /** Records a host write (Redis's propagate/alsoPropagate): argv as it should be replayed. */
-  propagate(db: number, argv: Buffer[]): void {
+  propagate(db: number, argv: Buffer[], hint?: number): void {
     this.dirty++;
     // No consumer (AOF, notifications, replication...) listening: no effect object to build.
     if (!this.effects.listening) return;
-    this.effects.publish({ kind: EFFECT_COMMAND, db, argv });
+    this.effects.publish(hint ? { kind: EFFECT_COMMAND, db, argv, hint } : { kind: EFFECT_COMMAND, db, argv });
   }
 
   /**
@@ -161,10 +161,10 @@ export class HostKeyspace {
    * propagate() of an argv that is built only when a consumer listens: SPOP and ZPOPMIN
    * replay as SREM/ZPOPMIN with arguments made for the purpose (two Buffers per call).
    */
-  propagateBuilt(db: number, build: () => Buffer[]): void {
+  propagateBuilt(db: number, build: () => Buffer[], hint?: number): void {
     this.dirty++;
     if (!this.effects.listening) return;
-    this.effects.publish({ kind: EFFECT_COMMAND, db, argv: build() });
+    this.effects.publish(hint ? { kind: EFFECT_COMMAND, db, argv: build(), hint } : { kind: EFFECT_COMMAND, db, argv: build() });
   }
 
   /** Live host values (tests: nothing leaks once keys are gone). */

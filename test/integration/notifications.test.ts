@@ -101,6 +101,23 @@ describe("keyspace notifications", () => {
       "__keyevent@0__:zrem z", "__keyevent@0__:del z"]);
   });
 
+  it("SPOP raises spop once (not the srem it propagates as), then del when the set is gone: kernel and host sets", async () => {
+    const ev = await eventsOf("Es", async () => {
+      await r.sadd("small", "a", "b", "c", "d"); // a set the kernel holds
+      await r.spop("small");
+      await r.spop("small", 2);
+      await r.spop("small", 5); // the rest: propagated as DEL
+      await r.sadd("big", ...Array.from({ length: 200 }, (_, i) => `m${i}`)); // a host set
+      await r.spop("big");
+      await r.spop("big", 3);
+    });
+    expect(ev).toEqual(["sadd small", "spop small", "spop small", "spop small", "sadd big", "spop big", "spop big"]
+      .map((x) => `__keyevent@0__:${x.split(" ")[0]} ${x.split(" ")[1]}`));
+    got = [];
+    const gone = await eventsOf("Eg", async () => { await r.sadd("one", "x"); await r.spop("one"); });
+    expect(gone).toEqual(["__keyevent@0__:del one"]);
+  });
+
   it("writes inside MULTI and Lua notify too, in another db", async () => {
     const ev = await eventsOf("Kg$", async () => {
       await r.select(3);
