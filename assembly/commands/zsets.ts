@@ -7,7 +7,10 @@
 //   - ZADD would leave the listpack limits (zset-max-listpack-entries / -value: Redis would
 //     create or convert to a skiplist), or has INCR (its reply is a double);
 //   - ZPOPMIN/ZPOPMAX with a count, or in RESP3, or a popped score %.17g would not print
-//     as an integer (only integral scores, ±inf and -0 are formatted here).
+//     as an integer (only integral scores and ±inf are formatted here); likewise a score
+//     ZSCORE, ZMSCORE or ZRANGE WITHSCORES would reply;
+//   - ZRANGE with BYSCORE, BYLEX, REV or LIMIT (only the rank form with WITHSCORES runs here).
+// A read that declines has counted no keyspace hit or miss (the host counts it).
 // Each handler follows t_zset.c's order of checks, so what it does answer is Redis's answer.
 // Effects are Redis's propagation: ZADD's argv as given when it changed something, a pop
 // as ZPOPMIN/ZPOPMAX key 1 (genericZpopCommand's rewrite).
@@ -15,19 +18,29 @@
 import { argc, argPtr, argLen, argIs, db, declineToHost, ERR_WRONGTYPE, ERR_SYNTAX, ERR_NOT_FLOAT } from "./context";
 import { appendArg } from "../resp/parser";
 import { defineCommand } from "./table";
-import { lookupKeyWrite, dbAdd, unlinkEntry, releaseValue, addDirty } from "../keyspace/keyspace";
+import { lookupKeyRead, lookupKeyWrite, dbAdd, unlinkEntry, releaseValue, addDirty, keyspaceHitTakenBack } from "../keyspace/keyspace";
+import { Entry } from "../keyspace/entry";
+import { hashBytes } from "../keyspace/hash";
+import { string2ll, parsedInt } from "../util/number";
 import { OBJ_ZSET } from "../keyspace/entry";
 import {
   isKernelZset, zsetInitIn, zsetCount, zsetFind, zsetInsert, zsetDeleteAt, zsetScoreAt, zsetFirst, zsetLast,
-  zsetMemberPtr, zsetMemberLen,
+  zsetMemberPtr, zsetMemberLen, zsetNextAt, zsetEnd,
 } from "../keyspace/zset-value";
-import { addBulk, addBulkInt, addInt, addArrayLen, addEmptyArray, addError, addErrorErr, resp } from "../resp/reply-writer";
+import { addBulk, addBulkInt, addInt, addArrayLen, addEmptyArray, addError, addErrorErr, addNullBulk, resp } from "../resp/reply-writer";
+import { ERR_NOT_INTEGER } from "./context";
 import { string2d, parsedDouble } from "../util/number";
 
 export function registerZsetCommands(): void {
   defineCommand("zadd", zaddCommand);
   defineCommand("zpopmin", zpopminCommand);
   defineCommand("zpopmax", zpopmaxCommand);
+  defineCommand("zrem", zremCommand);
+  defineCommand("zcard", zcardCommand);
+  defineCommand("zscore", zscoreCommand);
+  defineCommand("zmscore", zmscoreCommand);
+  defineCommand("zrange", zrangeCommand);
+  defineCommand("zrevrange", zrevrangeCommand);
 }
 
 /** zset-max-listpack-entries / -value (CONFIG SET: index.ts setZsetListpackLimits). */
@@ -39,7 +52,6 @@ export function setZsetLimits(entries: i64, value: i64): void {
 }
 
 const ONE = String.UTF8.encode("1");
-const MINUS_ZERO = String.UTF8.encode("-0");
 const INF = String.UTF8.encode("inf");
 const MINUS_INF = String.UTF8.encode("-inf");
 /** Integral doubles up to 2^53 print under %.17g as their integer digits. */
@@ -74,7 +86,8 @@ function zaddCommand(): void {
   for (let j = 0; j < elements; j++) {
     const i = scoreidx + j * 2;
     if (!string2d(argPtr(i), argLen(i))) { addError(ERR_NOT_FLOAT); return; }
-    scores.push(parsedDouble);
+    // -0 is stored as 0, as a listpack gives it back (zset-value.ts).
+    scores.push(parsedDouble == 0 ? 0 : parsedDouble);
   }
   let e = lookupKeyWrite(db, argPtr(1), argLen(1));
   if (e != null) {
@@ -124,7 +137,7 @@ function zaddCommand(): void {
 
 // ---- ZPOPMIN / ZPOPMAX ------------------------------------------------------------------------
 
-/** Whether %.17g of d is what writeScore writes. */
+/** Whether %.17g of d is what addScore writes (no -0 here: ZADD stores 0). */
 @inline function scorePrintsHere(d: f64): bool {
   return (d == Math.floor(d) && Math.abs(d) <= EXACT_INT) || d == Infinity || d == -Infinity;
 }
@@ -133,7 +146,6 @@ function zaddCommand(): void {
 function addScore(d: f64): void {
   if (d == Infinity) addBulk(changetype<usize>(INF), 3);
   else if (d == -Infinity) addBulk(changetype<usize>(MINUS_INF), 4);
-  else if (d == 0 && 1 / d < 0) addBulk(changetype<usize>(MINUS_ZERO), 2);
   else addBulkInt(<i64>d);
 }
 
@@ -163,3 +175,153 @@ function zpopGeneric(popMax: bool): void {
 
 function zpopminCommand(): void { zpopGeneric(false); }
 function zpopmaxCommand(): void { zpopGeneric(true); }
+
+// ---- ZREM, and reads ---------------------------------------------------------------------------
+
+/** Set by zsetRead/zsetWrite: WRONGTYPE replied, or declined to the host. */
+let stop = false;
+
+/** The zset at argv[i] for a write: null when absent; stop when WRONGTYPE or host-held. */
+function zsetWrite(i: i32): Entry | null {
+  stop = false;
+  const e = lookupKeyWrite(db, argPtr(i), argLen(i));
+  if (e == null) return null;
+  if (e.type != OBJ_ZSET) { addError(ERR_WRONGTYPE); stop = true; return null; }
+  if (!isKernelZset(e)) { declineToHost(); stop = true; return null; }
+  return e;
+}
+
+/** For a read: a host-held zset declines before the lookup counts a hit (the host counts it). */
+function zsetRead(i: i32): Entry | null {
+  stop = false;
+  const p = argPtr(i), l = argLen(i);
+  const peek = db.dict.find(p, l, hashBytes(p, l));
+  if (peek != null && peek.type == OBJ_ZSET && !isKernelZset(peek)) { declineToHost(); stop = true; return null; }
+  const e = lookupKeyRead(db, p, l);
+  if (e == null) return null;
+  if (e.type != OBJ_ZSET) { addError(ERR_WRONGTYPE); stop = true; return null; }
+  return e;
+}
+
+function zremCommand(): void {
+  const e = zsetWrite(1);
+  if (stop) return;
+  if (e == null) { addInt(0); return; }
+  let deleted = 0;
+  for (let j = 2; j < argc; j++) {
+    const p = zsetFind(e, argPtr(j), argLen(j));
+    if (p == 0) continue;
+    zsetDeleteAt(e, p);
+    deleted++;
+    if (zsetCount(e) == 0) break;
+  }
+  if (zsetCount(e) == 0) {
+    unlinkEntry(db, e);
+    releaseValue(e);
+  }
+  if (deleted > 0) addDirty(<i64>deleted);
+  addInt(deleted);
+}
+
+function zcardCommand(): void {
+  const e = zsetRead(1);
+  if (stop) return;
+  addInt(e == null ? 0 : <i64>zsetCount(e));
+}
+
+function zscoreCommand(): void {
+  if (resp != 2) { declineToHost(); return; } // a RESP3 double: the host's
+  const e = zsetRead(1);
+  if (stop) return;
+  const p = e == null ? 0 : zsetFind(e, argPtr(2), argLen(2));
+  if (p == 0) { addNullBulk(); return; }
+  const s = zsetScoreAt(p);
+  if (!scorePrintsHere(s)) { undoRead(); return; }
+  addScore(s);
+}
+
+function zmscoreCommand(): void {
+  if (resp != 2) { declineToHost(); return; }
+  const e = zsetRead(1);
+  if (stop) return;
+  if (e != null) {
+    for (let j = 2; j < argc; j++) {
+      const p = zsetFind(e, argPtr(j), argLen(j));
+      if (p != 0 && !scorePrintsHere(zsetScoreAt(p))) { undoRead(); return; }
+    }
+  }
+  addArrayLen(argc - 2);
+  for (let j = 2; j < argc; j++) {
+    const p = e == null ? 0 : zsetFind(e, argPtr(j), argLen(j));
+    if (p == 0) addNullBulk(); else addScore(zsetScoreAt(p));
+  }
+}
+
+/**
+ * A read that found a score it cannot print declines after its lookup counted a hit: the
+ * host counts the hit again when it runs the command, so this one is taken back.
+ */
+function undoRead(): void {
+  keyspaceHitTakenBack();
+  declineToHost();
+}
+
+/** ZRANGE key start stop [WITHSCORES] (the rank form; any other option: the host's). */
+function zrangeCommand(): void { zrangeRank(false); }
+/** ZREVRANGE key start stop [WITHSCORES]. */
+function zrevrangeCommand(): void { zrangeRank(true); }
+
+function zrangeRank(reverse: bool): void {
+  let withscores = false;
+  if (argc > 5 || resp != 2) { declineToHost(); return; }
+  if (argc == 5) {
+    if (!argIs(4, "withscores")) { declineToHost(); return; }
+    withscores = true;
+  }
+  if (!string2ll(argPtr(2), argLen(2))) { addError(ERR_NOT_INTEGER); return; }
+  let start = parsedInt;
+  if (!string2ll(argPtr(3), argLen(3))) { addError(ERR_NOT_INTEGER); return; }
+  let end = parsedInt;
+  const e = zsetRead(1);
+  if (stop) return;
+  if (e == null) { addEmptyArray(); return; }
+  const llen = <i64>zsetCount(e);
+  if (start < 0) start = llen + start;
+  if (end < 0) end = llen + end;
+  if (start < 0) start = 0;
+  if (start > end || start >= llen) { addEmptyArray(); return; }
+  if (end >= llen) end = llen - 1;
+  // Reversed, rank r is element llen-1-r: walk the same elements forward, reply backward.
+  const lo = reverse ? llen - 1 - end : start;
+  const hi = reverse ? llen - 1 - start : end;
+  let first = zsetFirst(e);
+  for (let i: i64 = 0; i < lo; i++) first = zsetNextAt(first);
+  if (withscores) {
+    let p = first;
+    for (let i = lo; i <= hi; i++) {
+      if (!scorePrintsHere(zsetScoreAt(p))) { undoRead(); return; }
+      p = zsetNextAt(p);
+    }
+  }
+  const n = hi - lo + 1;
+  addArrayLen(withscores ? n * 2 : n);
+  if (!reverse) {
+    let p = first;
+    for (let i: i64 = 0; i < n; i++) {
+      addBulk(zsetMemberPtr(p), zsetMemberLen(p));
+      if (withscores) addScore(zsetScoreAt(p));
+      p = zsetNextAt(p);
+    }
+    return;
+  }
+  // Reverse: collect the addresses (at most zset-max-listpack-entries of them) first.
+  rev.length = 0;
+  let p = first;
+  for (let i: i64 = 0; i < n; i++) { rev.push(p); p = zsetNextAt(p); }
+  for (let i = rev.length - 1; i >= 0; i--) {
+    const q = unchecked(rev[i]);
+    addBulk(zsetMemberPtr(q), zsetMemberLen(q));
+    if (withscores) addScore(zsetScoreAt(q));
+  }
+}
+const rev = new Array<usize>(0);

@@ -225,6 +225,9 @@ export function lookupKey(db: Db, ptr: usize, len: usize, keepExpired: bool = fa
   return e;
 }
 
+/** A read the kernel declined after counting its hit (commands/zsets.ts): the host counts it again. */
+export function keyspaceHitTakenBack(): void { keyspaceHits--; }
+
 /** lookupKey for a read command: counts hits and misses, touches the LRU clock. */
 export function lookupKeyRead(db: Db, ptr: usize, len: usize): Entry | null {
   const e = lookupKey(db, ptr, len, expiryPaused || replicaExpiry);

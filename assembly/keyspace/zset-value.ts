@@ -14,8 +14,9 @@
 //   offset 4   u32 bytes in use, this header included
 //   offset 8   the elements in (score, member bytes) order, as zzlInsert keeps a listpack:
 //                f64 score, u32 member length, member bytes
-// Scores are doubles as parsed (Redis's listpack stores d2string's text, which reads back
-// to the same double), -0 included.
+// Scores are doubles as parsed (Redis's listpack stores their text, which reads back to the
+// same double), except -0, which a listpack gives back as 0 (redis-server 7.0.15: ZADD z -0 m;
+// ZSCORE z m answers 0): ZADD stores 0.
 
 import { Entry, OBJ_ZSET } from "./entry";
 

@@ -105,6 +105,12 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["type",2,8,1,1,1],
   ["unlink",-2,9,1,-1,1],
   ["zadd",-4,13,1,1,1],
+  ["zcard",2,8,1,1,1],
+  ["zmscore",-3,8,1,1,1],
   ["zpopmax",-2,9,1,1,1],
   ["zpopmin",-2,9,1,1,1],
+  ["zrange",-4,0,1,1,1],
+  ["zrem",-3,9,1,1,1],
+  ["zrevrange",-4,0,1,1,1],
+  ["zscore",3,8,1,1,1],
 ];

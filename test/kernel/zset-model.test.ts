@@ -26,7 +26,7 @@ function call(k: KernelRun, ...argv: string[]): { st: number; reply: string } {
 
 const bulk = (s: string) => `$${s.length}\r\n${s}\r\n`;
 const order = (a: Pair, b: Pair) => (a[0] - b[0]) || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
-const fmt = (s: number) => (Object.is(s, -0) ? "-0" : s === Infinity ? "inf" : s === -Infinity ? "-inf" : String(s));
+const fmt = (s: number) => (s === Infinity ? "inf" : s === -Infinity ? "-inf" : String(s));
 
 function run(seed: number, limit: number, steps: number): void {
   const k = newKernelRun();
@@ -38,9 +38,18 @@ function run(seed: number, limit: number, steps: number): void {
   // The host would hold it after a hand-back: the model stops there (a fresh key follows).
   let key = "z0", keyNo = 0;
   let m: Pair[] = [];
+  // A read handed back counts no keyspace hit in the kernel (the host counts it) and leaves
+  // the set where it is: the model goes on with the same key.
+  const handBackRead = (r: { st: number; reply: string }, where: string) => {
+    expect(r, where).toEqual({ st: STATUS_HOST, reply: "" });
+    expect(hits(), where).toBe(hitsBefore);
+  };
+  let hitsBefore = 0;
+  const hits = () => k.kernel.x.statKeyspaceHits();
   for (let step = 0; step < steps; step++) {
+    hitsBefore = hits();
     const where = `seed ${seed} limit ${limit} step ${step}`;
-    const op = rint(10);
+    const op = rint(14);
     if (op < 6) {
       const flags: string[] = [];
       if (rnd() < 0.15) flags.push("NX"); else if (rnd() < 0.15) flags.push("XX");
@@ -63,7 +72,7 @@ function run(seed: number, limit: number, steps: number): void {
       const nx = flags.includes("NX"), xx = flags.includes("XX"), gt = flags.includes("GT"), lt = flags.includes("LT");
       if (!absentXX) {
         for (const [sa, mm] of pairs) {
-          const s = Number(sa.replace("inf", "Infinity"));
+          const s = Number(sa.replace("inf", "Infinity")) + 0; // -0 is stored as 0 (Redis's listpack)
           const i = m.findIndex((p) => p[1] === mm);
           if (i >= 0) {
             if (nx) continue;
@@ -89,6 +98,35 @@ function run(seed: number, limit: number, steps: number): void {
       if (max) m.pop(); else m.shift();
       expect(r, where).toEqual({ st: STATUS_DONE, reply: `*2\r\n${bulk(mm)}${bulk(fmt(s))}` });
       expect(call(k, "EXISTS", key).reply, where).toBe(m.length ? ":1\r\n" : ":0\r\n");
+    } else if (op === 10) {
+      const xs = [`m${rint(12)}`, `m${rint(12)}`];
+      const r = call(k, "ZREM", key, ...xs);
+      let n = 0;
+      for (const x of xs) { const i = m.findIndex((p) => p[1] === x); if (i >= 0) { m.splice(i, 1); n++; } if (!m.length) break; }
+      expect(r, where).toEqual({ st: STATUS_DONE, reply: `:${n}\r\n` });
+      expect(call(k, "ZCARD", key).reply, where).toBe(`:${m.length}\r\n`);
+    } else if (op === 11) {
+      const x = `m${rint(12)}`;
+      const hit = m.find((p) => p[1] === x);
+      const r = call(k, "ZSCORE", key, x);
+      if (hit && !Number.isInteger(hit[0]) && Math.abs(hit[0]) !== Infinity) { handBackRead(r, where); continue; }
+      expect(r, where).toEqual({ st: STATUS_DONE, reply: hit ? bulk(fmt(hit[0])) : "$-1\r\n" });
+    } else if (op === 12) {
+      const reverse = rnd() < 0.5, withscores = rnd() < 0.5;
+      const a = rint(8) - 4, b = rint(8) - 4;
+      const r = call(k, reverse ? "ZREVRANGE" : "ZRANGE", key, String(a), String(b), ...(withscores ? ["WITHSCORES"] : []));
+      const llen = m.length;
+      let s = a < 0 ? llen + a : a, e = b < 0 ? llen + b : b;
+      if (s < 0) s = 0;
+      let items: Pair[] = [];
+      if (!(s > e || s >= llen)) {
+        if (e >= llen) e = llen - 1;
+        const ordered = reverse ? [...m].reverse() : m;
+        items = ordered.slice(s, e + 1);
+      }
+      if (withscores && items.some(([sc]) => !Number.isInteger(sc) && Math.abs(sc) !== Infinity)) { handBackRead(r, where); continue; }
+      const body = items.map(([sc, mm]) => bulk(mm) + (withscores ? bulk(fmt(sc)) : "")).join("");
+      expect(r, where).toEqual({ st: STATUS_DONE, reply: `*${withscores ? items.length * 2 : items.length}\r\n${body}` });
     } else {
       // Hand-backs that leave the set as it is.
       const argv = pick([["ZADD", key, "INCR", "1", "m1"], ["ZPOPMIN", key, "1"]]);
