@@ -178,6 +178,8 @@ export class Replication {
     if (stalled) return;
     const timeout = this.server.config.getNumber("repl-timeout");
     this.link?.checkTimeout(timeout);
+    // What was sent below the socket's high-water mark (no 'drain') leaves here.
+    this.backlog?.trim(this.neededFrom());
     for (const r of [...this.replicas.values()]) {
       if (r.client.closed) continue;
       // ackAt is its last ACK or newline: a replica loading a streamed RDB (its stream held
@@ -404,6 +406,9 @@ export class Replication {
       ackOffset: 0, ackAt: Date.now(), capaPsync2, preSync: replid === null, rdbOnly: want.rdbOnly, req: reqBits(want.exclude), heldFrom: null, rdbOutstanding: 0, softSince: 0,
       syncState: "online", transfer: null, member: null, lastWritten: 0, stalledSince: Date.now(),
     };
+    // As its socket drains, the stream it no longer needs leaves the shared buffer (Redis
+    // trims as writeToClient moves a replica past a block), with no write or ACK needed.
+    client.socket.on("drain", () => { if (this.replicas.get(client) === state) this.backlog?.trim(this.neededFrom()); });
     const historyOk = replid !== null && (replid === this.replid || (replid === this.replid2 && from <= this.secondReplOffset));
     if (historyOk && backlog.has(from)) {
       this.server.stats.syncPartialOk++;

@@ -6,6 +6,9 @@ import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { serverGroup, freePort } from "../helpers/server.js";
 import { until } from "../helpers/wait.js";
+import { connect, type Socket } from "node:net";
+import IORedis from "ioredis";
+import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 
 const num = async (r: Redis, section: string, name: string) =>
   Number((await r.info(section)).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]);
@@ -47,6 +50,53 @@ describe("shared replication buffer", { timeout: 90_000 }, () => {
     await until("no replica left", async () => (await num(m, "replication", "connected_slaves")) === 0);
     expect(await num(m, "replication", "repl_backlog_histlen")).toBeLessThan(16384 + 16 * 1024);
     expect(await num(m, "memory", "mem_total_replication_buffers")).toBeLessThan(64 * 1024);
+  });
+
+  /**
+   * A bare replica (PSYNC, then reads, never a REPLCONF ACK) stops reading while 20 MB of
+   * stream is written (more than loopback's socket buffers take), then reads it all: with no
+   * write and no ACK after that, only its drained socket can let the shared buffer shrink.
+   */
+  async function drainedReplicaTrims(port: number, m: Redis): Promise<void> {
+    await m.config("SET", "client-output-buffer-limit", "replica 0 0 0");
+    const sock: Socket = connect(port, "127.0.0.1");
+    let got = 0;
+    let text = "";
+    sock.on("data", (d) => { got += d.length; if (text.length < 4096) text += d.toString("latin1"); });
+    sock.on("error", () => {});
+    await new Promise((r) => sock.once("connect", r));
+    try {
+      sock.write("*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+      await until("the RDB payload", () => /\$\d+\r\nREDIS/.test(text));
+      await until("online", async () => /slave0:.*state=online/.test(await m.info("replication")));
+      sock.pause();
+      const before = got;
+      const p = m.pipeline();
+      for (let i = 0; i < 1000; i++) p.set(`big${i}`, "x".repeat(20_000));
+      await p.exec();
+      await until("the buffer holds the unsent stream", async () => (await num(m, "memory", "mem_total_replication_buffers")) > 1_000_000);
+      sock.resume();
+      await until("the replica read it all", () => got - before >= 1000 * 20_000);
+      await until("trimmed to about repl-backlog-size", async () => (await num(m, "memory", "mem_total_replication_buffers")) < 100_000, 3_000);
+    } finally {
+      sock.destroy();
+    }
+  }
+
+  it("trims back to repl-backlog-size once a lagging replica's socket has drained, with no further write or ACK", async () => {
+    const { srv, r: m } = await server(["--repl-diskless-sync", "no", "--repl-backlog-size", "16384"]);
+    await drainedReplicaTrims(srv.port, m);
+  });
+
+  it.skipIf(!hasRealRedis)("real Redis 7.0 trims the same way (the yardstick)", async () => {
+    const real = await startRealRedis(["--repl-diskless-sync", "no", "--repl-backlog-size", "16384"]);
+    const m = new IORedis(real.port, "127.0.0.1");
+    try {
+      await drainedReplicaTrims(real.port, m);
+    } finally {
+      m.disconnect();
+      await real.stop(true);
+    }
   });
 
   it("a replica that switched masters and came back continues partially in the database the stream was in", async () => {
