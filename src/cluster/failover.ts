@@ -59,8 +59,27 @@ export class Failover {
   private mfMasterOffset = -1;
   private mfReplica: ClusterNode | null = null;
   private pausedUntil = 0;
+  /** A check of the election is queued for the end of this event-loop turn (see soon()). */
+  private queued = false;
 
   constructor(private readonly host: FailoverHost) {}
+
+  /**
+   * Runs the manual-failover and election steps once the messages at hand are processed,
+   * rather than at the next 100 ms cron: Redis's clusterDoBeforeSleep(CLUSTER_TODO_HANDLE_
+   * [MANUAL]FAILOVER), set when an ack may complete the quorum, when a paused master's offset
+   * arrives, or when a manual failover may start its election.
+   */
+  private soon(): void {
+    if (this.queued) return;
+    this.queued = true;
+    setImmediate(() => {
+      this.queued = false;
+      if (!this.host.state.myself.master) return;
+      this.handleManualFailover();
+      this.handleReplicaFailover(Date.now());
+    });
+  }
 
   /** A master paused for a replica's manual failover holds its clients' writes. */
   get paused(): boolean {
@@ -115,6 +134,7 @@ export class Failover {
       if (this.mfEnd) {
         this.authTime = now;
         this.authRank = 0;
+        this.soon();
       }
       log("warning", `Start of election delayed for ${this.authTime - now} milliseconds (rank #${this.authRank}, offset ${this.host.replOffset()}).`);
       return;
@@ -214,7 +234,10 @@ export class Failover {
 
   onAuthAck(node: ClusterNode, msg: Message): void {
     const st = this.host.state;
-    if (!node.master && st.numSlots(node) > 0 && msg.currentEpoch >= this.authEpoch) this.authCount++;
+    if (!node.master && st.numSlots(node) > 0 && msg.currentEpoch >= this.authEpoch) {
+      this.authCount++;
+      this.soon(); // maybe the quorum
+    }
   }
 
   // ---- manual failover ------------------------------------------------------------------
@@ -263,6 +286,7 @@ export class Failover {
     if (this.mfEnd && me.master === sender && msg.sender.paused && this.mfMasterOffset === -1) {
       this.mfMasterOffset = sender.replOffset;
       log("warning", `Received replication offset for paused master manual failover: ${this.mfMasterOffset}`);
+      this.soon();
     }
   }
 
@@ -276,6 +300,7 @@ export class Failover {
     if (this.host.replOffset() >= this.mfMasterOffset) {
       this.mfCanStart = true;
       log("warning", "All master replication stream processed, manual failover can start.");
+      this.soon();
     }
   }
 
