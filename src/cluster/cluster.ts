@@ -25,7 +25,7 @@ import { log } from "../server/log.js";
 import { randomBytes } from "node:crypto";
 import { setMaster } from "../commands/replication.js";
 import { replicationOf } from "../repl/replication.js";
-import { emptyData } from "../persistence/persistence.js";
+import { emptyData, persistenceOf } from "../persistence/persistence.js";
 import { scriptAwareFlags } from "../server/pause.js";
 import { handleReplicaMigration, type MigrationHost } from "./replica-migration.js";
 import { busListenPort, deriveAnnouncedPorts } from "./ports.js";
@@ -121,7 +121,7 @@ export class Cluster {
       },
       addressChanged: (n) => {
         // Our master moved: replicate it at its new address (nodeUpdateAddressIfNeeded).
-        if (this.state.myself.master === n && !this.group.active) setMaster(this.server, n.ip, n.port);
+        if (this.state.myself.master === n && !this.group.active) this.replicate(n);
       },
       countKeysInSlot: (slot) => this.countKeysInSlot(slot),
       deleteKeysInSlot: (slot) => this.deleteKeysInSlot(slot),
@@ -161,9 +161,21 @@ export class Cluster {
     }
     log("notice", `Cluster state loaded: node ${this.state.myself.id}, bus port ${cport}`);
     this.changed();
-    // A replica restarted from nodes.conf resumes replicating its master.
-    const master = this.state.myself.master;
-    if (master) setMaster(this.server, master.ip, master.port);
+    // A replica restarted from nodes.conf resumes replicating its master from the cron, once
+    // its own data has loaded (replicate()).
+  }
+
+  /**
+   * Replicates `master` (setMaster), unless this node is still loading its own data at
+   * start-up: then the cron starts it once the load is done, as Redis's clusterCron does
+   * ("the replication is still turned off, enable it"), which cannot run while Redis loads.
+   * A full sync started during the load would load the master's RDB alongside the AOF still
+   * being replayed (04-resharding: a restarted replica died with "Fatal error loading the
+   * append only file").
+   */
+  private replicate(master: ClusterNode): void {
+    if (persistenceOf(this.server).loading && !replicationOf(this.server).link) return;
+    setMaster(this.server, master.ip, master.port);
   }
 
   /**
@@ -198,7 +210,7 @@ export class Cluster {
     this.state.nodeTimeout = this.server.config.getNumber("cluster-node-timeout");
     this.failover.cron(now);
     const me = this.state.myself;
-    if (me.master && !replicationOf(this.server).link) setMaster(this.server, me.master.ip, me.master.port);
+    if (me.master && !replicationOf(this.server).link) this.replicate(me.master);
     if (this.wasPaused !== this.failover.paused) this.pauseChanged();
     if (me.master) handleReplicaMigration(this.state, this.migrationHost, now);
     redirectBlockedClients(this.server, this.state, this.state.stateOk(this.server.config.getBool("cluster-require-full-coverage")));
@@ -226,7 +238,7 @@ export class Cluster {
     me.master = master;
     master.migrateTo = true;
     this.failover.roleChanged();
-    setMaster(this.server, master.ip, master.port);
+    this.replicate(master);
     log("notice", `Replicating ${master.id} at ${master.ip}:${master.port}`);
     this.changed();
     // Tell every node now rather than at the next ping: a client reading CLUSTER NODES from

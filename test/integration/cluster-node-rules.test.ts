@@ -177,4 +177,49 @@ describe("cluster replica restart (2 nodes)", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("a replica restarted with its AOF replicates its master only once its own data has loaded", async () => {
+    // As Redis (clusterCron turns replication on, and does not run while loading): a full
+    // sync finishing in the middle of the AOF replay killed the replica (04-resharding,
+    // "Terminate and restart all the instances").
+    const m = await nodes.start();
+    await m.r.config("SET", "repl-diskless-sync-delay", "0");
+    const dir = mkdtempSync(join(tmpdir(), "lkv-cluster-replica-aof-"));
+    const port = await freePort();
+    const args = ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"];
+    let replica = await startServer(args, {}, { port, dir });
+    let r = await connectClient(port);
+    // Answered -LOADING while it loads.
+    const tolerant = <T>(f: () => Promise<T>) => async () => { try { return await f(); } catch { return null; } };
+    try {
+      await m.r.cluster("ADDSLOTSRANGE", "0", "16383");
+      await m.r.cluster("MEET", "127.0.0.1", String(port));
+      const mid = String(await m.r.cluster("MYID"));
+      await until("the replica knows the master", async () => String(await r.cluster("NODES")).includes(mid));
+      await r.cluster("REPLICATE", mid);
+      await until("the replica linked", tolerant(async () => /master_link_status:up/.test(await r.info("replication"))), 30_000);
+      const pipe = m.r.pipeline();
+      for (let i = 0; i < 2000; i++) pipe.set(`{t}${i}`, "v");
+      await pipe.exec();
+      await until("the replica has the keys", tolerant(async () => (await r.dbsize()) === 2000), 30_000).catch(async (e) => { throw new Error(`${e.message}: dbsize ${await r.dbsize().catch((x) => x.message)}, ${await r.info("replication")}`); });
+      // Its AOF, as 04-resharding's: turned on once the data is there (a base of it).
+      await r.config("SET", "appendonly", "yes");
+      await until("the AOF rewritten", tolerant(async () => /aof_rewrite_in_progress:0[\s\S]*aof_rewrite_scheduled:0/.test(await r.info("persistence")) &&
+        /aof_enabled:1/.test(await r.info("persistence"))));
+      r.disconnect();
+      await replica.stop();
+      // 1 ms a key: the AOF load takes 2 s, and the master's full sync would end inside it.
+      replica = await startServer([...args, "--appendonly", "yes", "--key-load-delay", "1000"], {}, { port, dir });
+      r = await connectClient(port);
+      await r.call("READONLY");
+      await m.r.set("{t}after", "v");
+      await until("the replica resumed replication", tolerant(async () => (await r.get("{t}after")) === "v"), 30_000);
+      expect(await r.dbsize()).toBe(2001);
+      expect(replica.proc.exitCode).toBeNull();
+    } finally {
+      r.disconnect();
+      await replica.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
