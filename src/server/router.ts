@@ -163,6 +163,21 @@ export class Router {
     this.execute(client, spec, argv, k.mem.slice(x.commandStart(), x.consumedPos()));
   }
 
+  /**
+   * A command that both the kernel and a host handler run (ZADD, SADD... on one key, outside a
+   * client's input stream: EXEC, Lua, a master's stream, AOF loading), run in the kernel of
+   * its key's shard, so that small sets and zsets stay kernel values there too. False, having
+   * done nothing, when the kernel declines it (the host handler then runs it). Returns the
+   * reply it added to the client's (null: declined).
+   */
+  tryKernel(client: Client, argv: Buffer[]): Buffer | null {
+    const shard = this.shardOf(argv[1]);
+    shard.useProtocol(client.resp);
+    const reply = shard.tryCallRaw(encodeCommand(argv), client.db, this.server.now(), replyGoesToClient(this.server, client));
+    if (reply !== null) client.reply.raw(reply);
+    return reply;
+  }
+
   /** Runs argv on one shard (routing already decided) and returns its reply. */
   callOn(shard: Shard, client: Client, argv: Uint8Array[]): Uint8Array {
     this.subCalls++;

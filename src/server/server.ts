@@ -476,8 +476,22 @@ export class Server {
     const tracking = trackingOf(this);
     tracking.commandBegin(client, spec, argv);
     const pendingBefore = reply.pending;
+    // Run by the kernel though the row has a host handler (a shared set/zset command): the
+    // kernel counts its calls and failures (src/commands/stats.ts), so the row does not.
+    let kernelRan = false;
     try {
-      if (spec.handler) {
+      const byKernel = spec.handler && spec.kernelIndex >= 0 && spec.firstKey === 1 && spec.lastKey === 1 &&
+        argv.length > 1 && !this.kernelRenamed ? this.router.tryKernel(client, argv) : null;
+      if (byKernel !== null) {
+        kernelRan = true;
+        // An error the kernel replied is in its own errorstats (src/commands/stats.ts adds
+        // them); remembered here as countError would, so that EXEC and a script failing with
+        // it do not count it again.
+        if (byKernel[0] === 0x2d) {
+          this.countedErrors++;
+          this.lastCountedError = byKernel.toString("latin1", 1, byKernel.indexOf("\r\n"));
+        }
+      } else if (spec.handler) {
         const ctx: CommandContext = { server: this, client, argv, reply, spec };
         let argvBytes = 0;
         for (const a of argv) argvBytes += a.length;
@@ -497,7 +511,7 @@ export class Server {
       tracking.commandEnd(client, spec);
     }
     monitorAfter(this, client, spec, argv);
-    spec.calls++;
+    if (!kernelRan) spec.calls++;
     const usec = (performance.now() - t0) * 1000;
     recordCall(this, spec, usec);
     logCall(this, client, spec, argv, usec);
@@ -505,7 +519,7 @@ export class Server {
     // for its own errors: EXECABORT, EXEC without MULTI).
     const nestedErrors = spec.name === "exec" && this.countedErrors !== countedBefore;
     if (reply.errors !== errorsBefore && !nestedErrors) {
-      spec.failedCalls++;
+      if (!kernelRan) spec.failedCalls++;
       // A script failing with the error a command it called already counted (redis.call's
       // error, or redis.pcall's error table returned) is not counted again: Redis's
       // ERR_REPLY_FLAG_NO_STATS_UPDATE.

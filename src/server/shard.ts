@@ -184,6 +184,18 @@ export class Shard {
 
   /** call() for a request already in RESP (a command forwarded as the client sent it). */
   callRaw(req: Uint8Array, db: number, nowMs: number, replyToClient = false): Buffer {
+    return this.runRaw(req, db, nowMs, replyToClient, false)!;
+  }
+
+  /**
+   * callRaw for a command the host also runs (ZADD, SADD...: assembly/commands/context.ts
+   * declineToHost): null, with nothing replied or changed, when the kernel declines it.
+   */
+  tryCallRaw(req: Uint8Array, db: number, nowMs: number, replyToClient = false): Buffer | null {
+    return this.runRaw(req, db, nowMs, replyToClient, true);
+  }
+
+  private runRaw(req: Uint8Array, db: number, nowMs: number, replyToClient: boolean, declinable: boolean): Buffer | null {
     const x = this.kernel.x;
     // The reply goes to a client's output as it is: a huge one may stop at its output limit (src/server/reply-limit.ts).
     if (replyToClient) x.setNestedReplyCut(1);
@@ -208,7 +220,10 @@ export class Shard {
     try {
       this.kernel.mem.set(req, p);
       const st = x.process(p, p + req.length, db, nowMs);
-      if (st === STATUS_HOST) throw new Error("Shard.call used for a command the kernel does not own");
+      if (st === STATUS_HOST) {
+        if (declinable) return null;
+        throw new Error("Shard.call used for a command the kernel does not own");
+      }
       // A copy from Node's Buffer pool, not a new ArrayBuffer per call.
       return Buffer.from(this.kernel.output());
     } finally {

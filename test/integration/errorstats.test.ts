@@ -26,6 +26,24 @@ describe("errorstats", () => {
     expect(field(cmds, /cmdstat_auth:calls=1,[^\r]*failed_calls=(\d+)/)).toBe("1");
   });
 
+  it("a set or zset command the kernel runs inside EXEC or a script counts its error and its call once", async () => {
+    await r.set("es:str", "x");
+    await r.config("RESETSTAT");
+    // EXEC and Lua run SADD/ZADD in the kernel (Server.run's tryKernel): the kernel counts the
+    // call and the error, and the host must not count them again (redis-server: 2 WRONGTYPE, 1 ERR).
+    await r.multi().sadd("es:str", "a").sadd("es:s", "1").exec();
+    await expect(r.eval("return redis.pcall('zadd', KEYS[1], 1, 'm')", 1, "es:str")).rejects.toThrow(/WRONGTYPE/);
+    await expect(r.eval("return redis.call('zadd', KEYS[1], 'nan?', 'm')", 1, "es:z")).rejects.toThrow(/not a valid float/);
+    const errs = await info("errorstats");
+    expect(field(errs, /errorstat_WRONGTYPE:count=(\d+)/)).toBe("2");
+    expect(field(errs, /errorstat_ERR:count=(\d+)/)).toBe("1");
+    const cmds = await info("commandstats");
+    expect(field(cmds, /cmdstat_sadd:calls=(\d+)/)).toBe("2");
+    expect(field(cmds, /cmdstat_sadd:[^\r]*failed_calls=(\d+)/)).toBe("1");
+    expect(field(cmds, /cmdstat_zadd:calls=(\d+)/)).toBe("2");
+    expect(field(cmds, /cmdstat_zadd:[^\r]*failed_calls=(\d+)/)).toBe("2");
+  });
+
   it("CLIENT UNBLOCK ... ERROR counts errorstat_UNBLOCKED and the blocked command's failed_calls", async () => {
     await r.config("RESETSTAT");
     const b = await connectClient(srv.port);
