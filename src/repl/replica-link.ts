@@ -130,7 +130,8 @@ export class ReplicaLink {
     this.socket?.destroy();
   }
 
-  private connect(): void {
+  /** `announce`: Redis logs "Connecting to MASTER" from REPLICAOF and its cron, not on an immediate reconnect. */
+  private connect(announce = true): void {
     if (this.closed) return;
     // Not before the dataset is loaded (start-up with replicaof): the PSYNC names the history
     // the RDB restores (Redis's replicationCron does not run while loading).
@@ -138,7 +139,7 @@ export class ReplicaLink {
       this.retryTimer = setTimeout(() => this.connect(), 100);
       return;
     }
-    log("notice", `Connecting to MASTER ${this.host}:${this.port}`);
+    if (announce) log("notice", `Connecting to MASTER ${this.host}:${this.port}`);
     this.phase = "connecting";
     this.lastIo = Date.now(); // repl-timeout counts from here while connecting
     this.buf = Buffer.alloc(0);
@@ -168,6 +169,7 @@ export class ReplicaLink {
     // A transfer that failed: a diskless load keeps the old data (swapdb) or empties the
     // half-loaded one; a disk load's temp file goes.
     this.abortTransfer();
+    const wasConnected = this.connected;
     if (this.connected) {
       log("notice", "Connection with master lost.");
       this.replDownSince = Date.now();
@@ -180,7 +182,18 @@ export class ReplicaLink {
     this.connected = false;
     this.syncing = false;
     if (this.ackTimer) { clearInterval(this.ackTimer); this.ackTimer = undefined; }
-    if (!this.closed) this.retryTimer = setTimeout(() => this.connect(), 1000);
+    if (this.closed) return;
+    // Redis reconnects at once when an established link drops (replicationHandleMasterDisconnection:
+    // waiting could let the master's backlog move past us) or a transfer fails
+    // (cancelReplicationHandshake(1)); a failed connect or handshake waits for the next
+    // replicationCron, about a second.
+    const phase = this.phase;
+    if (wasConnected || phase === "rdb" || phase === "loading") {
+      log("notice", `Reconnecting to MASTER ${this.host}:${this.port}${wasConnected ? "" : " after failure"}`);
+      this.retryTimer = setTimeout(() => this.connect(false), 0);
+    } else {
+      this.retryTimer = setTimeout(() => this.connect(), 1000);
+    }
   }
 
   private send(...argv: (string | Buffer)[]): void {
