@@ -287,13 +287,8 @@ export class Replicator {
     if (!v || !v.equals(value)) {
       // The keyspace held something replication did not show: the result is what it holds now
       // (recorded as a write of that value; read back, it could already show a later command
-      // of the same pipeline). The write of a value clears the TTL, which INCR keeps: the
-      // keyspace's TTL is recorded again (read back: any later command of the pipeline that
-      // changes it records its own TTL after this).
+      // of the same pipeline).
       this.diff(k, after, { type: "string", value, expireAt: visibleExpireAt(after) }, false, name);
-      const st = this.state(k);
-      const expireAt = this.io.expireAt(db, key);
-      if (visibleExpireAt(st) !== expireAt) this.emit(k, ttlDelta(st, this.nodeId, this.hlc.tick(), expireAt));
       return true;
     }
     // a new key has no TTL (a TTL register that outlived the key's other content does not apply)
