@@ -198,9 +198,13 @@ describe("cluster replica restart (2 nodes)", () => {
       await until("the replica knows the master", async () => String(await r.cluster("NODES")).includes(mid));
       await r.cluster("REPLICATE", mid);
       await until("the replica linked", tolerant(async () => /master_link_status:up/.test(await r.info("replication"))), 30_000);
+      // A master answers -CLUSTERDOWN for its first 2 s (Redis's CLUSTER_WRITABLE_DELAY):
+      // writes sent before cluster_state:ok never reach the replica.
+      await until("cluster_state:ok on the master", async () => String(await m.r.cluster("INFO")).includes("cluster_state:ok"));
       const pipe = m.r.pipeline();
       for (let i = 0; i < 2000; i++) pipe.set(`{t}${i}`, "v");
-      await pipe.exec();
+      const replies = (await pipe.exec()) ?? [];
+      expect(replies.filter(([err]) => err).map(([err]) => String(err))).toEqual([]);
       await until("the replica has the keys", tolerant(async () => (await r.dbsize()) === 2000), 30_000).catch(async (e) => { throw new Error(`${e.message}: dbsize ${await r.dbsize().catch((x) => x.message)}, ${await r.info("replication")}`); });
       // Its AOF, as 04-resharding's: turned on once the data is there (a base of it).
       await r.config("SET", "appendonly", "yes");
