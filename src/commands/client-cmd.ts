@@ -71,7 +71,7 @@ export function clientInfoString(server: Server, c: Client): string {
     `age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)} ` +
     `flags=${flags} db=${c.db} sub=${clientInfoProviders.sub(c)} psub=${clientInfoProviders.psub(c)} ` +
     `ssub=${clientInfoProviders.ssub(c)} multi=${clientInfoProviders.multi(c)} qbuf=${qbuf} ` +
-    `qbuf-free=${queryBufferFree(c)} argv-mem=${argvMem} multi-mem=${multiMemory(c)} rbs=16384 rbp=16384 ` +
+    `qbuf-free=${queryBufferFree(c)} argv-mem=${argvMem} multi-mem=${multiMemory(c)} rbs=${c.replyBuffer.usable} rbp=${c.replyBuffer.peak} ` +
     `obl=0 oll=0 omem=${omem} tot-mem=${clientMemoryUsage(c)} events=r cmd=${c.lastCommand} ` +
     `user=${c.user} redir=${clientInfoProviders.redir(c)} resp=${c.resp}`;
   void server;

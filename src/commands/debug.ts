@@ -15,6 +15,7 @@ import { parseMemory } from "../config/config.js";
 import { rewriteConfigFile } from "../config/rewrite.js";
 import { parseSafeInteger } from "./context.js";
 import { setDenyScriptsDisabled } from "./scripting.js";
+import { setPeakResetTime, setResizing } from "../server/reply-buffer.js";
 import { crashBySignal, panic, assertionFailed } from "../server/crash-report.js";
 
 export type DebugHandler = (ctx: CommandContext) => void;
@@ -190,7 +191,14 @@ function registerBuiltins(): void {
   });
   defineDebug("replybuffer", 4, (ctx) => {
     const what = ctx.argv[2].toString("latin1").toLowerCase();
-    if (what !== "peak-reset-time" && what !== "resizing") return subcommandSyntaxError(ctx);
+    const arg = ctx.argv[3].toString("latin1");
+    if (what === "peak-reset-time") {
+      if (!setPeakResetTime(ctx.server, arg)) return ctx.reply.error("value is not an integer or out of range");
+    } else if (what === "resizing") {
+      setResizing(ctx.server, atoi(ctx.argv[3]) !== 0);
+    } else {
+      return subcommandSyntaxError(ctx);
+    }
     ctx.reply.ok();
   });
   defineDebug("config-rewrite-force-all", 2, ({ server, reply }) => {

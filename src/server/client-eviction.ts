@@ -19,8 +19,8 @@ import { replicationOf } from "../repl/replication.js";
 import { trackingOf } from "./tracking.js";
 import { queryBufferMemory } from "./querybuf.js";
 
-/** What a client costs before any buffer: Redis's client struct plus its 16 KB static reply buffer. */
-export const CLIENT_BASE_BYTES = 22426;
+/** What a client costs before any buffer: Redis's client struct (zmalloc_size(c)). */
+export const CLIENT_BASE_BYTES = 6042;
 /** A watched key / a subscription: the list node, the entry and the key or channel name's header. */
 const ENTRY_BYTES = 64;
 
@@ -48,7 +48,8 @@ export function clientMemoryUsage(c: Client): number {
   // A big argument's buffer is reserved whole once its length is known (Redis's
   // PROTO_MBULK_BIG_ARG preallocation), so a client sending one counts it from the start
   // until its last byte (querybuf.ts).
-  let n = CLIENT_BASE_BYTES + queryBufferMemory(c) + c.currentArgvBytes + c.outputBufferLength + multiMemory(c);
+  // Its static reply buffer (buf_usable_size) is 16 KB until serverCron resizes it (reply-buffer.ts).
+  let n = CLIENT_BASE_BYTES + c.replyBuffer.usable + queryBufferMemory(c) + c.currentArgvBytes + c.outputBufferLength + multiMemory(c);
   const subs = server.pubsub.counts(c);
   n += (server.watches.count(c) + subs.channels + subs.patterns + subs.shard) * ENTRY_BYTES;
   for (const p of clientMemoryProviders) n += p(c);

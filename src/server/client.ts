@@ -31,6 +31,7 @@ import { perfConfig } from "../config/perf-config.js";
 import { recordKernelRun, recordCall } from "../commands/stats.js";
 import { logRoutedCall } from "./slowlog.js";
 import { logSlowKernelCommands } from "./command-timing.js";
+import { ReplyBuffer } from "./reply-buffer.js";
 import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, scratchWritten, takeBatch } from "./reply-batch.js";
 import { unixSocketPath } from "./unix-socket.js";
 import { joinInput } from "./input-join.js";
@@ -107,6 +108,8 @@ export class Client {
   /** When the unsent output first went above the soft limit (0: it is not above). */
   private softLimitSince = 0;
   readonly reply = new ReplyWriter();
+  /** Redis's static reply buffer, as CLIENT LIST's rbs/rbp see it (src/server/reply-buffer.ts). */
+  readonly replyBuffer = new ReplyBuffer();
   // Connection state of the server/connection commands (CLIENT, HELLO, RESET).
   /** Protocol version chosen by HELLO (RESP2 until RESP3 lands). */
   resp = 2;
@@ -599,6 +602,7 @@ export class Client {
       return;
     }
     this.server.stats.writesProcessed++;
+    this.replyBuffer.noteWrite(b.length);
     // Redis checks the limit once the reply is in its buffer, before any of it is sent.
     if (this.checkOutputLimits(b.length)) return;
     this.socket.write(owned ? b : Buffer.from(b));
@@ -612,6 +616,7 @@ export class Client {
     this.server.stats.writesProcessed++;
     let bytes = 0;
     for (const p of pieces) bytes += p.length;
+    this.replyBuffer.noteWrite(bytes);
     if (this.checkOutputLimits(bytes)) return;
     const sock = this.socket;
     if (pieces.length === 1) {
@@ -638,6 +643,7 @@ export class Client {
     // In order with this client's replies of the read being run (a message it published itself).
     if (batchOpen(this)) return appendToBatch(b, true);
     this.server.stats.writesProcessed++;
+    this.replyBuffer.noteWrite(b.length);
     this.socket.write(b);
   }
 

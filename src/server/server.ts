@@ -50,6 +50,7 @@ import { readSocketInput } from "./socket-input.js";
 import { postponesClientList } from "./client-list-turn.js";
 import { lookupCommandBytes } from "./command-lookup.js";
 import { watchdogOf } from "./watchdog.js";
+import { resizeReplyBuffers } from "./reply-buffer.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -107,6 +108,8 @@ export class Server {
   stats = { connectionsReceived: 0, commandsProcessed: 0, rejectedConnections: 0,
     netInputBytes: 0, netOutputBytes: 0, readsProcessed: 0, writesProcessed: 0, errorReplies: 0,
     evictedKeys: 0, evictedClients: 0, lazyfreedObjects: 0,
+    // Reply buffers resized by serverCron (src/server/reply-buffer.ts).
+    replyBufferShrinks: 0, replyBufferExpands: 0,
     // Replication (src/repl/): full and partial syncs served, stream bytes to/from replicas.
     syncFull: 0, syncPartialOk: 0, syncPartialErr: 0, netReplInputBytes: 0, netReplOutputBytes: 0 };
   // INFO / CONFIG RESETSTAT state.
@@ -542,6 +545,7 @@ export class Server {
     if (this.inputGate !== null) return;
     watchdogOf(this).rearm();
     clientsCron(this);
+    resizeReplyBuffers(this, Date.now());
     this.maxmemory.cron();
     this.minReplicas.refresh();
     if (now - this.lastOpsSample.at >= 100) {
