@@ -17,6 +17,7 @@ import { persistenceOf } from "../persistence/persistence.js";
 import { setReplicaExpiry } from "../repl/replica-expiry.js";
 import { defineDebug } from "./debug.js";
 import { tapReplicaInput } from "../repl/replica-input.js";
+import { restartAofAfterSync } from "../repl/sync-aof.js";
 
 /** Becomes a replica of host:port, or a master (host null); shared by REPLICAOF and the replicaof directive. */
 export function setMaster(server: Server, host: string | null, port = 0): void {
@@ -32,6 +33,8 @@ export function setMaster(server: Server, host: string | null, port = 0): void {
     setWriteGate(server, "replica", false);
     setReplicaExpiry(server, false);
     repl.promote();
+    // An AOF stopped by a sync that then failed starts again (Redis's replicationUnsetMaster).
+    restartAofAfterSync(server);
     // Our replicas must learn the new replid: they reconnect and continue partially
     // (Redis's replicationUnsetMaster calls disconnectSlaves).
     repl.disconnectReplicas();

@@ -21,6 +21,7 @@ import { SyncTempFile } from "./sync-file.js";
 import { clientInfoString } from "../commands/client-cmd.js";
 import { readFileSync } from "node:fs";
 import { functionsHook } from "../persistence/rdb-file.js";
+import { restartAofAfterSync, stopAofForSync } from "./sync-aof.js";
 
 /** loading: the RDB arrived and is being applied; stream bytes that arrive meanwhile wait. */
 type Phase = "connecting" | "handshake" | "rdb" | "loading" | "stream";
@@ -360,6 +361,8 @@ export class ReplicaLink {
         this.rdbChunks = [];
         this.rdbBytes = 0;
         if (diskless) {
+          // The AOF stops before the load and is rewritten once it succeeded (src/repl/sync-aof.ts).
+          stopAofForSync(this.server);
           // Parsed as it arrives: the replica is loading (or async-loading) from here on.
           const swapdb = this.server.config.getString("repl-diskless-load") === "swapdb";
           const load = new DisklessLoad(this.server, this.socket!, {
@@ -512,6 +515,8 @@ export class ReplicaLink {
     if (this.closed) return; // REPLICAOF changed meanwhile
     this.repl.adoptMaster(this.pendingId, this.pendingOffset);
     this.discardCachedMaster = false;
+    // appendonly yes: the AOF, stopped for the load, is rewritten from the master's data.
+    restartAofAfterSync(this.server);
     if (socket !== this.socket || !socket || socket.destroyed) {
       // The link dropped while we loaded: the next PSYNC continues from the loaded offset.
       this.repl.everSynced = true;
@@ -539,6 +544,8 @@ export class ReplicaLink {
       this.socket?.destroy();
       return false;
     }
+    // The AOF stops before the flush and is rewritten once the load succeeded (src/repl/sync-aof.ts).
+    stopAofForSync(this.server);
     log("notice", "MASTER <-> REPLICA sync: Flushing old data");
     emptyData(this.server);
     functionsHook.clear(this.server);
