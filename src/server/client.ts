@@ -308,6 +308,10 @@ export class Client {
     if (this.regionLen + chunk.length > this.regionCap) {
       let cap = this.regionCap * 2;
       while (cap < this.regionLen + chunk.length) cap *= 2;
+      // Room for the whole incomplete command at once when its length is known (a big
+      // argument's $<len>), as Redis preallocates a big argument's query buffer: doubling
+      // up to a 64 MB value copied it again at every step (~40% of such a SET's CPU).
+      if (this.need > cap) cap = this.need;
       this.region = k.x.realloc(this.region, cap);
       this.regionCap = cap;
     }

@@ -61,7 +61,10 @@ export function appendToBatch(b: Uint8Array, owned: boolean): void {
   if (used + n > scratch.length) {
     seal();
     if (n > scratch.length) {
-      pieces.push(Buffer.from(b));
+      // set() is a plain memory copy; Buffer.from(view) took the array-like path (GET of 64 MB).
+      const out = Buffer.allocUnsafeSlow(n);
+      out.set(b);
+      pieces.push(out);
       piecesLen += n;
       return;
     }

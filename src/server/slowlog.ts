@@ -117,7 +117,8 @@ export function logCall(server: Server, client: Client, spec: CommandSpec, argv:
   latency.addSampleIfNeeded(spec.flags.has("fast") ? "fast-command" : "command", usec / 1000);
   if (!slow || spec.name === "exec") return;
   if (server.blocking.isBlocked(client)) {
-    slowlog.pendingUnblock.set(client, { argv, usec });
+    // Kept past this call: arguments may be views of kernel memory (firstCommandArgv).
+    slowlog.pendingUnblock.set(client, { argv: argv.map((a) => Buffer.from(a)), usec });
     return;
   }
   slowlog.pushIfNeeded(client, argv, usec);
@@ -141,7 +142,12 @@ export function logRoutedCall(server: Server, client: Client, spec: CommandSpec,
   if (argv) logCall(server, client, spec, argv, usec);
 }
 
-/** The first command's arguments in RESP request bytes (multibulk or inline), or null. */
+/**
+ * The first command's arguments in RESP request bytes (multibulk or inline), or null. A
+ * multibulk's arguments are views of `mem`, valid until the next kernel call: the slow log
+ * keeps 128 bytes of each (entryArgv copies them), so a 64 MB SET that was slow is not copied
+ * whole to be logged (that copy had cost more than the SET itself).
+ */
 export function firstCommandArgv(mem: Uint8Array, start: number, end: number): Buffer[] | null {
   let p = start;
   while (p < end && (mem[p] === 0x0d || mem[p] === 0x0a || mem[p] === 0x20)) p++;
@@ -164,7 +170,7 @@ export function firstCommandArgv(mem: Uint8Array, start: number, end: number): B
     const len = line(p + 1);
     if (!len) return null;
     const n = Number(len[0]);
-    argv.push(Buffer.from(mem.subarray(len[1], len[1] + n)));
+    argv.push(Buffer.from(mem.buffer, mem.byteOffset + len[1], n));
     p = len[1] + n + 2;
   }
   return argv;
