@@ -41,6 +41,9 @@ async function main(): Promise<void> {
     log("warning", aclError);
     process.exit(1);
   }
+  // replicaof starts its link in listen(), before the data on disk is loaded: the link waits
+  // for the load (Redis's replicationCron does not run until it is done).
+  persistenceOf(server).startupLoadPending = true;
   let port: number;
   try {
     port = await server.listen();
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
   // After the logo (the Tcl harness reads the PID from it even when loading fails). Clients
   // that connect while the data loads are answered -LOADING (src/persistence/persistence.ts).
   await persistenceOf(server).loadOnStartup();
+  persistenceOf(server).startupLoadPending = false;
   log("notice", "Ready to accept connections tcp");
 }
 

@@ -54,6 +54,11 @@ export class Persistence {
   private timer?: NodeJS.Timeout;
   /** Set while the dataset is replaced wholesale (DEBUG RELOAD, LOADAOF): the AOF does not record it. */
   reloading = false;
+  /**
+   * Set by the CLI from before the listeners open until loadOnStartup is done: the data on
+   * disk is still to be loaded, so a replicaof link must not sync yet (src/repl/replica-link.ts).
+   */
+  startupLoadPending = false;
   readonly aof: Aof;
 
   constructor(private readonly server: Server) {

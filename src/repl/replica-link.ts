@@ -135,8 +135,11 @@ export class ReplicaLink {
   private connect(announce = true): void {
     if (this.closed) return;
     // Not before the dataset is loaded (start-up with replicaof): the PSYNC names the history
-    // the RDB restores (Redis's replicationCron does not run while loading).
-    if (persistenceOf(this.server).loading) {
+    // the RDB restores, and a full sync's load must not run under the start-up load (Redis's
+    // replicationCron does not run while loading). The link is made in listen(), before the
+    // start-up load has begun: startupLoadPending covers that gap.
+    const p = persistenceOf(this.server);
+    if (p.loading || p.startupLoadPending) {
       this.retryTimer = setTimeout(() => this.connect(), 100);
       return;
     }

@@ -1,12 +1,14 @@
 // A restarted master restores its replication history from the RDB's aux fields (repl-id,
 // repl-offset, repl-stream-db) as Redis's loadDataFromDisk does: the old id becomes replid2
 // valid up to the saved offset, so its replicas continue partially instead of a full resync.
+// A replica started with replicaof syncs only once its own data has loaded.
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, connectClient, freePort, type RunningServer } from "../helpers/server.js";
+import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 import { until, infoField as field } from "../helpers/wait.js";
 
 describe("master restart", { timeout: 90_000 }, () => {
@@ -55,6 +57,44 @@ describe("master restart", { timeout: 90_000 }, () => {
     expect(await s.dbsize()).toBe(0);
     expect(await field(s, "master_replid")).toBe(await field(m, "master_replid"));
   });
+  // Before: the link was made in listen(), before the start-up load began, so a full sync
+  // loaded the master's RDB under the replica's own load, which then died ("Fatal error
+  // loading the DB: Cannot set properties of null").
+  for (const kind of ["LatticeKV", ...(hasRealRedis ? ["redis-server"] : [])]) {
+    it(`${kind}: a replica started with replicaof and data of its own syncs only once that data has loaded`, async () => {
+      const master = await startServer(["--repl-diskless-sync-delay", "0"]);
+      cleanup.push(() => master.stop());
+      const m = await connectClient(master.port);
+      cleanup.push(async () => m.disconnect());
+      await m.set("master-key", "m");
+      // The replica's own dump.rdb: 2000 keys, loaded at 1 ms a key (key-load-delay).
+      const dir = mkdtempSync(join(tmpdir(), "lkv-restart-"));
+      cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+      const start = async (args: string[]) => {
+        if (kind === "redis-server") {
+          const srv = await startRealRedis(args, dir);
+          return { port: srv.port, output: srv.output, stop: () => srv.stop(false) };
+        }
+        return startServer(args, {}, { port: await freePort(), dir });
+      };
+      const own = await start(["--enable-debug-command", "yes"]);
+      const o = await connectClient(own.port);
+      await o.call("DEBUG", "POPULATE", "2000", "own");
+      expect(await o.save()).toBe("OK");
+      o.disconnect();
+      await own.stop();
+      const replica = await start(["--key-load-delay", "1000", "--replicaof", "127.0.0.1", String(master.port)]);
+      cleanup.push(() => replica.stop());
+      const r = await connectClient(replica.port);
+      cleanup.push(async () => r.disconnect());
+      await until("link up", async () => (await field(r, "master_link_status")) === "up");
+      expect(await r.keys("*")).toEqual(["master-key"]);
+      const log = replica.output();
+      expect(log).toContain("keys loaded: 2000");
+      expect(log.indexOf("Connecting to MASTER")).toBeGreaterThan(log.indexOf("DB loaded from disk"));
+    });
+  }
+
   it("a replica restarted after CONFIG REWRITE finds its master in the file and continues partially", async () => {
     const primary = await startServer(["--repl-diskless-sync-delay", "0"]);
     cleanup.push(() => primary.stop());
