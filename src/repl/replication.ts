@@ -545,9 +545,7 @@ export class Replication {
         // Its stream stays held until the replica's first REPLCONF ACK (ack()).
         log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
       } else {
-        const data = tr.payload!;
-        this.server.stats.netReplOutputBytes += data.length;
-        client.socket.write(Buffer.concat([Buffer.from(`$${data.length}\r\n`), data]));
+        this.sendDiskPayload(tr, client);
         this.releaseHeld(state);
         log("notice", `Synchronization with replica ${state.ip}:${state.port} succeeded`);
       }
@@ -560,6 +558,19 @@ export class Replication {
   }
 
   /**
+   * A disk-target transfer's payload to one replica, as Redis's sendBulkToSlave: the
+   * "$<len>\r\n" preamble, then the RDB's bytes, both counted in total_net_repl_output_bytes.
+   * Two writes, so the payload every replica of the transfer shares is not copied for each.
+   */
+  private sendDiskPayload(tr: RdbTransfer, client: Client): void {
+    const data = tr.payload!;
+    const preamble = Buffer.from(`$${data.length}\r\n`);
+    this.server.stats.netReplOutputBytes += preamble.length + data.length;
+    client.socket.write(preamble);
+    client.socket.write(data);
+  }
+
+  /**
    * An rdb-only replica (redis-cli --rdb) has its RDB: it is closed once the bytes are out
    * (Redis's replicaPutOnline returns 0 for it and the client is freed; it never goes online).
    */
@@ -568,9 +579,7 @@ export class Replication {
     if (tr.socketTarget) {
       log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
     } else {
-      const data = tr.payload!;
-      this.server.stats.netReplOutputBytes += data.length;
-      client.socket.write(Buffer.concat([Buffer.from(`$${data.length}\r\n`), data]));
+      this.sendDiskPayload(tr, client);
     }
     state.syncState = "rdb_transmitted";
     log("notice", `RDB transfer completed, rdb only replica (${state.ip}:${state.port}) should be disconnected asap`);
