@@ -13,6 +13,7 @@
 // write goes through ltable.luaH_setfrom, looked up on the module at call time, so a wrapper
 // there checks a `readonly` mark we put on the Table object.
 import { createRequire } from "node:module";
+import { installLua51TableOrder } from "./table-order.js";
 
 const require = createRequire(import.meta.url);
 
@@ -96,6 +97,9 @@ function load() {
     if (t.readonly) ldebug.luaG_runerror(L, readonlyMsg);
     return setfrom(L, t, key, value);
   };
+
+  // next/pairs/lua_next walk a table in Lua 5.1's order, not insertion order (table-order.ts).
+  installLua51TableOrder({ ltable, lstring, lstate: require(base + "lstate.js"), lopcodes: require(base + "lopcodes.js"), defs });
 
   // Length of a table built as an array (the common case) without a binary search.
   const getn = ltable.luaH_getn;

@@ -685,41 +685,20 @@ function catStackValue(s: string, L: LuaState, idx: number, level: number): stri
     case lua.LUA_TNIL:
       return s + "nil";
     case lua.LUA_TTABLE: {
-      // Lua 5.1's lua_next walks the array part (1, 2, ... n) before the hash part; fengari
-      // walks in insertion order, so the array part is walked first here, then the rest.
+      // As ldbCatStackValueRec: one lua_next walk (in Lua 5.1's order, src/scripting/table-order.ts)
+      // builds both forms; the array one is kept when the keys came as 1, 2, 3...
       let isArray = true;
+      let expected = 1;
       let repr1 = "";
       let repr2 = "";
-      const entry = (keyIdx: number) => {
-        repr1 = catStackValue(repr1, L, -1, level) + "; ";
-        repr2 = catStackValue(catStackValue(repr2 + "[", L, keyIdx, level) + "]=", L, -1, level) + "; ";
-      };
       lua.lua_checkstack(L, 3);
-      let n = 0;
-      for (;;) {
-        lua.lua_rawgeti(L, idx, n + 1);
-        if (lua.lua_isnil(L, -1)) {
-          lua.lua_pop(L, 1);
-          break;
-        }
-        n++;
-        lua.lua_pushnumber(L, n);
-        lua.lua_insert(L, -2);
-        entry(-2);
-        lua.lua_pop(L, 2);
-      }
       lua.lua_pushnil(L);
       while (lua.lua_next(L, idx)) {
-        if (lua.lua_type(L, -2) === lua.LUA_TNUMBER) {
-          const k = lua.lua_tonumber(L, -2);
-          if (Number.isInteger(k) && k >= 1 && k <= n) {
-            lua.lua_pop(L, 1);
-            continue;
-          }
-        }
-        isArray = false;
-        entry(-2);
+        if (isArray && (lua.lua_type(L, -2) !== lua.LUA_TNUMBER || lua.lua_tonumber(L, -2) !== expected)) isArray = false;
+        repr1 = catStackValue(repr1, L, -1, level) + "; ";
+        repr2 = catStackValue(catStackValue(repr2 + "[", L, -2, level) + "]=", L, -1, level) + "; ";
         lua.lua_pop(L, 1);
+        expected++;
       }
       if (repr1.length) repr1 = repr1.slice(0, -2);
       if (repr2.length) repr2 = repr2.slice(0, -2);

@@ -236,9 +236,11 @@ const GENERATORS: [number, Gen][] = [
     "return redis.status_reply('FINE')",
     "return redis.error_reply('MY error')",
     "return {err = 'bad thing'}",
-    // A table's hash part is walked in insertion order here, in Lua 5.1's hash order in
-    // Redis (README): cjson.encode of a table with several string keys is not drawn.
-    "return cjson.encode({k = KEYS[1], a = {1, 2.5, 'x'}})",
+    // Tables are walked in Lua 5.1's order (src/scripting/table-order.ts): constructors,
+    // keys added one by one, deleted keys, numbers, strings of any length.
+    "return cjson.encode({k = KEYS[1], a = {1, 2.5, 'x'}, zeta = ARGV[1], [7] = true, mid = {q = 1, r = 2}})",
+    "local t = {} for i = 1, 40 do t['f' .. i] = i end for i = 1, 40, 3 do t['f' .. i] = nil end t[ARGV[1]] = 0 t[KEYS[1]] = 1 t[2.5] = 2 local o = {} for k in pairs(t) do o[#o + 1] = tostring(k) end return o",
+    "local t = {x = 1, y = 2} t[ARGV[1]] = nil t.x = nil t[99] = 3 t[1] = 4 t[KEYS[1] .. string.rep('z', 40)] = 5 local o = {} for k, v in pairs(t) do o[#o + 1] = tostring(k) .. '=' .. v end return o",
     "return redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])",
     "return redis.call('ZADD', KEYS[1], ARGV[1], 'm')",
     "return redis.pcall('LPUSH', KEYS[1], ARGV[1])",
