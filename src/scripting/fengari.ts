@@ -98,16 +98,10 @@ function load() {
     return setfrom(L, t, key, value);
   };
 
-  // next/pairs/lua_next walk a table in Lua 5.1's order, not insertion order (table-order.ts).
+  // next/pairs/lua_next walk a table in Lua 5.1's order, not insertion order, and #t finds
+  // the border 5.1 finds (table-order.ts).
   installLua51TableOrder({ ltable, lstring, lstate: require(base + "lstate.js"), lopcodes: require(base + "lopcodes.js"), defs });
 
-  // Length of a table built as an array (the common case) without a binary search.
-  const getn = ltable.luaH_getn;
-  ltable.luaH_getn = (t: any) => {
-    const n = t.strong.size;
-    if (n > 0 && !ltable.luaH_getint(t, n).ttisnil() && ltable.luaH_getint(t, n + 1).ttisnil()) return n;
-    return getn(t);
-  };
 
   return { fengari, lobject, ltable, ldebug, defs };
 }

@@ -148,6 +148,43 @@ export class Lua51Table {
     return out;
   }
 
+  /**
+   * luaH_getn: the border `#t` returns, found as 5.1 finds it (a binary search in the array
+   * part when its last slot is nil, else a search over the hash part from sizearray), with
+   * `present(n)` telling whether t[n] is not nil.
+   */
+  getn(present: (n: number) => boolean): number {
+    let j = this.sizearray;
+    if (j > 0 && this.array[j - 1] < 0) {
+      let i = 0;
+      while (j - i > 1) {
+        const m = Math.floor((i + j) / 2);
+        if (this.array[m - 1] < 0) j = m;
+        else i = m;
+      }
+      return i;
+    }
+    if (this.nodeKey === null) return j;
+    // unbound_search
+    let i = j;
+    j++;
+    while (present(j)) {
+      i = j;
+      j *= 2;
+      if (j > 0x7fffffff) {
+        i = 1;
+        while (present(i)) i++;
+        return i - 1;
+      }
+    }
+    while (j - i > 1) {
+      const m = Math.floor((i + j) / 2);
+      if (!present(m)) j = m;
+      else i = m;
+    }
+    return i;
+  }
+
   private mainposition(ki: number): number {
     const nk = this.nodeKey;
     if (nk === null) return 0;

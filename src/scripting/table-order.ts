@@ -202,6 +202,40 @@ export function installLua51TableOrder(mods: { ltable: any; lstring: any; lstate
     deleting(t, { type: T.LUA_TNUMFLT, value: key }, key, () => setint(t, key, value));
   };
 
+  // #t. With no hole (the keys are exactly 1..n) there is one border, n, found without a
+  // model; that is checked once and then kept through appends and pops at the end (the
+  // t[#t + 1] = v pattern stays O(1)). Otherwise the border 5.1 returns depends on the
+  // table's layout (an array part ending in nil is searched there): the model finds it.
+  const isSequence = (t: any, n: number): boolean => {
+    const s = t.seq51 as { size: number; last: Entry | undefined; prev: Entry | undefined } | undefined;
+    const last: Entry | undefined = t.l;
+    let ok = false;
+    if (s !== undefined && s.size === n && s.last === last) return true;
+    if (s !== undefined && n === s.size + 1 && last !== undefined && last.p === s.last && last.key.value === n &&
+      (last.key.type === T.LUA_TNUMFLT || last.key.type === T.LUA_TNUMINT)) ok = true; // t[n] appended
+    else if (s !== undefined && n === s.size - 1 && last === s.prev) ok = true; // the last key removed
+    else {
+      ok = true;
+      for (let e: Entry | undefined = t.f; e; e = e.n) {
+        const k = e.key;
+        if ((k.type !== T.LUA_TNUMFLT && k.type !== T.LUA_TNUMINT) || !Number.isInteger(k.value) || k.value < 1 || k.value > n) {
+          ok = false;
+          break;
+        }
+      }
+    }
+    t.seq51 = ok ? { size: n, last, prev: last?.p } : undefined;
+    return ok;
+  };
+  const quickGetn = ltable.luaH_getn;
+  ltable.luaH_getn = (t: any): number => {
+    const n = t.strong.size;
+    if (t.order51 === undefined && isSequence(t, n)) return n;
+    const st = modelOf(t);
+    if (st === null) return quickGetn(t);
+    return st.model.getn((i) => !ltable.luaH_getint(t, i).ttisnil());
+  };
+
   const insertionNext = ltable.luaH_next;
   ltable.luaH_next = (L: any, t: any, keyI: number): boolean => {
     const keyO = L.stack[keyI];

@@ -38,4 +38,18 @@ describe("Lua 5.1 table order", () => {
     names[f] = "f";
     expect(t.order().map((i) => names[i]).join(",")).toBe("a,c,b,e,d,f");
   });
+
+  it("#t finds the border 5.1 finds in a table with holes", () => {
+    const present = (keys: number[]) => (n: number) => keys.includes(n);
+    // local t = {1, 2, 3, 4, 5, 6, 7, 8} t[8] = nil t[4] = nil return #t  --> 3
+    const t = new Lua51Table(8, 0);
+    const ids = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => t.insert(num(n)));
+    t.remove(ids[7]);
+    t.remove(ids[3]);
+    expect(t.getn(present([1, 2, 3, 5, 6, 7]))).toBe(3);
+    // local t = {n = 1} t[1] = 1 t[3] = 3 return #t  --> 1
+    const u = new Lua51Table(0, 1);
+    for (const k of [str("n"), num(1), num(3)]) u.insert(k);
+    expect(u.getn(present([1, 3]))).toBe(1);
+  });
 });
