@@ -173,8 +173,20 @@ export class Client {
     const head = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
     return head.subarray(0, Math.min(n, head.length));
   }
-  /** Reply bytes not yet sent (CLIENT LIST omem=). */
-  get outputBufferLength(): number { return this.socket.writableLength; }
+  /**
+   * Reply bytes not yet sent (CLIENT LIST omem=, tot-mem). A TLS socket's writableLength
+   * keeps a write's bytes until its completion callback, which comes a turn after the
+   * encrypted bytes went to the kernel, so a client that already read a reply could see it
+   * in its own omem (harness-tls introspection's CLIENT INFO, under load): while the TCP
+   * socket underneath has nothing queued, nothing is waiting.
+   */
+  get outputBufferLength(): number {
+    const sock = this.socket as Socket & { encrypted?: boolean; _parent?: { _handle?: { writeQueueSize?: number } } | null };
+    const n = sock.writableLength;
+    if (n === 0 || !sock.encrypted) return n;
+    const tcpQueued = sock._parent?._handle?.writeQueueSize;
+    return tcpQueued === 0 ? 0 : n;
+  }
 
   /**
    * A read's bytes. `borrowed`: chunk is a view of the shared read buffer

@@ -83,7 +83,7 @@ function resizeOne(server: Server, s: Settings, c: Client, now: number): void {
   }
   if (s.peakResetTime >= 0 && now - b.peakResetAt >= s.peakResetTime) {
     // Redis's bufpos: what the buffer still holds, not yet taken by the socket.
-    const unsent = c.socket.writableLength;
+    const unsent = c.outputBufferLength;
     b.peak = Math.min(unsent, b.usable);
     b.peakResetAt = now;
   }
