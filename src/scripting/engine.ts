@@ -6,7 +6,7 @@
 //
 // Running a command from Lua goes through ScriptHost.call (the server runs it as the
 // calling client would, in the script's db and protocol, and hands back the RESP reply).
-import { openTable51 } from "./lib-table51.js";
+import { openLib51 } from "./lib51.js";
 import { createHash } from "node:crypto";
 import { lua, lauxlib, lualib, loadFengari, formatG14, setReadonly, tableAt, toLuaString, type LuaState } from "./fengari.js";
 import { pushReply, pushErrorTable, toBuffer, writeLuaReply, errorInfo } from "./convert.js";
@@ -384,7 +384,7 @@ export class LuaEngine {
     if (loadString(L, YIELDABLE_LIB, YIELDABLE_CHUNK) !== 0 || lua.lua_pcall(L, 0, 0, 0) !== 0) {
       throw new Error("Lua yieldable library: " + lua.lua_tojsstring(L, -1));
     }
-    openTable51(L);
+    openLib51(L);
     run(
       "unpack = table.unpack\n" +
       "loadstring = function(s, name) return load(s, name, 't') end\n" +

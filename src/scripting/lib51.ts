@@ -1,9 +1,11 @@
-// table.insert and table.remove as Lua 5.1's ltablib.c has them (Redis runs 5.1). fengari's
-// are 5.3's: they refuse a position past the end ("position out of bounds"), go through
-// metamethods, and remove from an empty table sets t[0] = nil, which in 5.1 would make a
-// node (and so change the table's layout and order, src/scripting/table-order.ts). In 5.1
-// an insert position past the end grows the array up to it, and a remove outside 1..#t
-// returns nothing and changes nothing. Both use raw access.
+// Library functions whose Lua 5.1 form (Redis runs 5.1) differs from the 5.3 one fengari has.
+// - table.insert and table.remove (5.1's ltablib.c): fengari's refuse a position past the end
+//   ("position out of bounds"), go through metamethods, and a remove from an empty table sets
+//   t[0] = nil, which in 5.1 would make a node (and so change the table's layout and order,
+//   src/scripting/table-order.ts). In 5.1 an insert position past the end grows the array up
+//   to it, and a remove outside 1..#t returns nothing and changes nothing; both use raw access.
+// - string.rep: 5.1 has no separator argument and ignores a third one
+//   (string.rep('ab', 3, ',') is "ababab").
 import { lua, lauxlib, toLuaString, type LuaState } from "./fengari.js";
 
 function getn(L: LuaState): number {
@@ -53,8 +55,19 @@ function tremove(L: LuaState): number {
   return 1;
 }
 
-/** Replaces table.insert and table.remove in the state's table library. */
-export function openTable51(L: LuaState): void {
+/** Replaces table.insert, table.remove and string.rep with 5.1's. */
+export function openLib51(L: LuaState): void {
+  lua.lua_getglobal(L, toLuaString("string"));
+  lua.lua_getfield(L, -1, toLuaString("rep"));
+  const rep53 = lua.lua_tocfunction(L, -1);
+  lua.lua_pop(L, 1);
+  lua.lua_pushjsfunction(L, (L2: LuaState) => {
+    if (lua.lua_gettop(L2) > 2) lua.lua_settop(L2, 2);
+    return rep53(L2);
+  });
+  lua.lua_setfield(L, -2, toLuaString("rep"));
+  lua.lua_pop(L, 1);
+
   lua.lua_getglobal(L, toLuaString("table"));
   lua.lua_pushjsfunction(L, tinsert);
   lua.lua_setfield(L, -2, toLuaString("insert"));
