@@ -6,6 +6,7 @@
 //
 // Running a command from Lua goes through ScriptHost.call (the server runs it as the
 // calling client would, in the script's db and protocol, and hands back the RESP reply).
+import { syntaxError51 } from "./syntax51.js";
 import { openLib51 } from "./lib51.js";
 import { createHash } from "node:crypto";
 import { lua, lauxlib, lualib, loadFengari, formatG14, setReadonly, tableAt, toLuaString, type LuaState } from "./fengari.js";
@@ -274,11 +275,9 @@ export class LuaEngine {
     this.globalsIndex("__LIBRARY_API__");
     const functions = new Map<string, LibraryFunction>();
     try {
-      if (lauxlib.luaL_loadbufferx(L, new Uint8Array(code), code.length, toLuaString("@user_function"), toLuaString("t")) !== 0) {
-        const msg = (lua.lua_isstring(L, -1) ? toBuffer(L, -1).toString("latin1") : "").replace(/ near (<[a-z]+>)$/, " near '$1'");
-        lua.lua_pop(L, 1);
-        return { error: `Error compiling function: ${msg}` };
-      }
+      const src = new Uint8Array(code);
+      const msg = compile51(L, src, "@user_function");
+      if (msg !== null) return { error: `Error compiling function: ${msg}` };
       this.loading = { functions, startedAt: Date.now() };
       lua.lua_sethook(L, (L: LuaState) => {
         if (this.loading && Date.now() - this.loading.startedAt > 500) {
@@ -686,12 +685,8 @@ export class LuaEngine {
     const L = this.L;
     // A shebang line is skipped but its newline kept, so line numbers stay the user's.
     const code = body.subarray(parsed.shebangLen);
-    if (lauxlib.luaL_loadbufferx(L, new Uint8Array(code), code.length, toLuaString("@user_script"), toLuaString("t")) !== 0) {
-      // Lua 5.1 quotes every token in "near ..." (5.3 leaves <eof>, <number>... bare).
-      const msg = (lua.lua_isstring(L, -1) ? toBuffer(L, -1).toString("latin1") : "").replace(/ near (<[a-z]+>)$/, " near '$1'");
-      lua.lua_pop(L, 1);
-      return { error: `Error compiling script (new function): ${msg}` };
-    }
+    const msg = compile51(L, new Uint8Array(code), "@user_script");
+    if (msg !== null) return { error: `Error compiling script (new function): ${msg}` };
     lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, toLuaString("f_" + sha));
     this.scripts.set(sha, { sha, body: Buffer.from(body), flags: parsed.flags });
     return { sha };
@@ -932,4 +927,17 @@ class Rand48 {
     this.x = (this.x * 0x5deece66dn + 0xbn) & 0xffffffffffffn;
     return Number(this.x >> 17n);
   }
+}
+
+/**
+ * Compiles `src` as Redis's Lua 5.1 would (src/scripting/syntax51.ts): leaves the function on
+ * the stack and returns null, or leaves nothing and returns 5.1's error message.
+ */
+function compile51(L: LuaState, src: Uint8Array, chunkName: string): string | null {
+  return syntaxError51(src, (code) => {
+    if (lauxlib.luaL_loadbufferx(L, code, code.length, toLuaString(chunkName), toLuaString("t")) === 0) return null;
+    const msg = lua.lua_isstring(L, -1) ? toBuffer(L, -1).toString("latin1") : "";
+    lua.lua_pop(L, 1);
+    return msg;
+  });
 }

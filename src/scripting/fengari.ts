@@ -44,7 +44,15 @@ function load() {
   lstring.luaS_hash = stringKey;
   lstring.luaS_hashlongstr = (ts: { hash: string | null; realstring: Uint8Array }) =>
     ts.hash ?? (ts.hash = stringKey(ts.realstring));
+  // `goto` is a plain name in Lua 5.1 (`local goto = 1` compiles in Redis), a reserved word
+  // in 5.3. llex builds its reserved-word index from luaS_hash once, when it loads (the only
+  // module that takes luaS_hash itself): give "goto" a key no source text hashes to while
+  // fengari loads, so the lexer reads it as a name.
+  const GOTO = [0x67, 0x6f, 0x74, 0x6f];
+  lstring.luaS_hash = (bytes: Uint8Array) =>
+    bytes.length === 4 && GOTO.every((b, i) => bytes[i] === b) ? "\0goto is not reserved in Lua 5.1" : stringKey(bytes);
   const fengari = require("fengari");
+  lstring.luaS_hash = stringKey;
   const lobject = require(base + "lobject.js");
   const ltable = require(base + "ltable.js");
   const ldebug = require(base + "ldebug.js");

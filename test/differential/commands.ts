@@ -242,6 +242,11 @@ const GENERATORS: [number, Gen][] = [
     "local t = {} for i = 1, 40 do t['f' .. i] = i end for i = 1, 40, 3 do t['f' .. i] = nil end t[ARGV[1]] = 0 t[KEYS[1]] = 1 t[2.5] = 2 local o = {} for k in pairs(t) do o[#o + 1] = tostring(k) end return o",
     "local t = {1, 2, 3, 4, 5, 6, 7, 8} t[8] = nil t[4] = nil local u = {n = 1} u[1] = 1 u[3] = 3 table.insert(t, 10, ARGV[1]) return {#t, #u, #{nil, nil, 3}, table.remove(t), cjson.encode(t)}",
     "return {string.rep(ARGV[1], 3, ','), table.concat({1, 2.5, 'x'}, '-'), string.format('%d %5.2f %g', 3.7, 3.14159, 1e15)}",
+    // Lua 5.3 syntax (//, bitwise operators, labels) does not compile in 5.1; goto is a name.
+    "return 7 // 2",
+    "local a = 1 if a & 2 then return 1 end",
+    "local goto = tonumber(ARGV[1]) return goto",
+    "x",
     "local t = {x = 1, y = 2} t[ARGV[1]] = nil t.x = nil t[99] = 3 t[1] = 4 t[KEYS[1] .. string.rep('z', 40)] = 5 local o = {} for k, v in pairs(t) do o[#o + 1] = tostring(k) .. '=' .. v end return o",
     "return redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])",
     "return redis.call('ZADD', KEYS[1], ARGV[1], 'm')",

@@ -1,0 +1,132 @@
+// Lua 5.1's syntax where fengari (Lua 5.3) is more lenient, and 5.1's compile error wording.
+//
+// fengari compiles what 5.3 added: `//`, the bitwise operators `& | ~ << >>` and labels
+// (`::name::`), which Redis's Lua 5.1 refuses: its lexer has no such tokens, so its parser
+// meets a character it cannot use there ("unexpected symbol near '&'", or "'<eof>' expected
+// near '&'" after `return 1`, "')' expected near '&'" in a call...). scan53Tokens finds the
+// first such token outside strings and comments, as 5.1's lexer reads the source; that
+// character is replaced by one neither Lua knows ('@') and fengari compiles the result:
+// its error there is 5.1's, with the character put back.
+// (`goto` is a plain name in 5.1: fengari.ts keeps it from being a reserved word.)
+//
+// compileError51 rewrites fengari's messages into 5.1's: 5.1 quotes every token it names
+// (5.3 leaves <eof>, <number>... bare), and an expression statement that is not a call is
+// "'=' expected" in 5.1 (its exprstat goes on as an assignment) where 5.3 says "syntax error".
+
+/** The first 5.3-only token: its line, and the offset and character 5.1 stops at; null when none. */
+export function scan53Tokens(src: Uint8Array): { line: number; offset: number; near: string } | null {
+  let i = 0;
+  let line = 1;
+  const n = src.length;
+  const at = (k: number) => (k < n ? src[k] : -1);
+  const newline = () => {
+    // \n, \r, \n\r and \r\n are one line break each (llex's inclinenumber)
+    const c = src[i++];
+    const d = at(i);
+    if ((d === 0x0a || d === 0x0d) && d !== c) i++;
+    line++;
+  };
+  /** At '[': the level of a long bracket ([[, [=[ ...), or -1. */
+  const longLevel = (k: number): number => {
+    let j = k + 1;
+    let level = 0;
+    while (at(j) === 0x3d) { level++; j++; }
+    return at(j) === 0x5b ? level : -1;
+  };
+  const skipLong = (level: number) => {
+    i += level + 2;
+    while (i < n) {
+      const c = src[i];
+      if (c === 0x5d) {
+        let j = i + 1;
+        let l = 0;
+        while (at(j) === 0x3d) { l++; j++; }
+        if (l === level && at(j) === 0x5d) { i = j + 1; return; }
+        i++;
+      } else if (c === 0x0a || c === 0x0d) newline();
+      else i++;
+    }
+  };
+  const isAlpha = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+  const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+  while (i < n) {
+    const c = src[i];
+    if (c === 0x0a || c === 0x0d) { newline(); continue; }
+    if (c === 0x2d && at(i + 1) === 0x2d) { // comment
+      i += 2;
+      if (at(i) === 0x5b) {
+        const level = longLevel(i);
+        if (level >= 0) { skipLong(level); continue; }
+      }
+      while (i < n && src[i] !== 0x0a && src[i] !== 0x0d) i++;
+      continue;
+    }
+    if (c === 0x5b) {
+      const level = longLevel(i);
+      if (level >= 0) { skipLong(level); continue; }
+      i++;
+      continue;
+    }
+    if (c === 0x22 || c === 0x27) { // a quoted string
+      i++;
+      while (i < n && src[i] !== c) {
+        if (src[i] === 0x5c) {
+          i++;
+          if (at(i) === 0x0a || at(i) === 0x0d) { newline(); continue; }
+        } else if (src[i] === 0x0a || src[i] === 0x0d) break; // unfinished string: the parser reports it
+        i++;
+      }
+      i++;
+      continue;
+    }
+    if (isDigit(c) || (c === 0x2e && isDigit(at(i + 1)))) { // a numeral (read_numeral)
+      while (i < n && (isDigit(src[i]) || isAlpha(src[i]) || src[i] === 0x2e)) {
+        if ((src[i] === 0x45 || src[i] === 0x65) && (at(i + 1) === 0x2b || at(i + 1) === 0x2d)) i++;
+        i++;
+      }
+      continue;
+    }
+    if (isAlpha(c)) {
+      while (i < n && (isAlpha(src[i]) || isDigit(src[i]))) i++;
+      continue;
+    }
+    const d = at(i + 1);
+    // '//', '<<' and '>>' start with an operator 5.1 has: it stops at their second character
+    if (c === 0x2f && d === 0x2f) return { line, offset: i + 1, near: "/" };
+    if (c === 0x26) return { line, offset: i, near: "&" };
+    if (c === 0x7c) return { line, offset: i, near: "|" };
+    if (c === 0x7e && d !== 0x3d) return { line, offset: i, near: "~" };
+    if (c === 0x3c && d === 0x3c) return { line, offset: i + 1, near: "<" };
+    if (c === 0x3e && d === 0x3e) return { line, offset: i + 1, near: ">" };
+    if (c === 0x3a && d === 0x3a) return { line, offset: i, near: ":" };
+    // two-character tokens 5.1 has: skip both so '~=' or '==' is not read again
+    i += (c === 0x7e || c === 0x3d || c === 0x3c || c === 0x3e) && d === 0x3d ? 2 : 1;
+  }
+  return null;
+}
+
+/** fengari's compile error message in 5.1's words. */
+export function compileError51(msg: string): string {
+  let m = msg.replace(/ near (<[a-z]+>)$/, " near '$1'").replace(/: (<[a-z]+>) expected/, ": '$1' expected");
+  // exprstat's check (not restassign's, which says "syntax error" in 5.1 too, before '=' or ',')
+  m = m.replace(/: syntax error near (.*)$/, (all, near: string) => (near === "'='" || near === "','" ? all : `: '=' expected near ${near}`));
+  return m;
+}
+
+/**
+ * The error 5.1 reports compiling `src`, or null when it compiles; `compile` is fengari's
+ * compiler (its error message, or null).
+ */
+export function syntaxError51(src: Uint8Array, compile: (src: Uint8Array) => string | null): string | null {
+  const t = scan53Tokens(src);
+  if (t === null) {
+    const e = compile(src);
+    return e === null ? null : compileError51(e);
+  }
+  const marked = Uint8Array.from(src);
+  marked[t.offset] = 0x40; // '@'
+  const e = compile(marked);
+  if (e === null) return null; // cannot happen: '@' is no token in either Lua
+  return compileError51(e.replace(/ near '@'$/, ` near '${t.near}'`));
+}
