@@ -110,7 +110,6 @@ function load() {
   // the border 5.1 finds (table-order.ts).
   installLua51TableOrder({ ltable, lstring, lstate: require(base + "lstate.js"), lopcodes: require(base + "lopcodes.js"), defs });
 
-
   return { fengari, lobject, ltable, ldebug, defs };
 }
 

@@ -6,6 +6,11 @@
 //   to it, and a remove outside 1..#t returns nothing and changes nothing; both use raw access.
 // - string.rep: 5.1 has no separator argument and ignores a third one
 //   (string.rep('ab', 3, ',') is "ababab").
+// - string.char: a code outside 0..255 is "bad argument #i to 'char' (invalid value)" (fengari's
+//   check passes no argument number, and its error failed inside our %d formatting).
+// - ipairs needs a table ("table expected, got no value"; 5.3 takes any value).
+// - math.max/min compare the arguments as numbers, numeric strings included (5.3 compares
+//   the values: math.min(3, '1') raised "attempt to compare string with number").
 import { lua, lauxlib, toLuaString, type LuaState } from "./fengari.js";
 
 function getn(L: LuaState): number {
@@ -55,8 +60,65 @@ function tremove(L: LuaState): number {
   return 1;
 }
 
-/** Replaces table.insert, table.remove and string.rep with 5.1's. */
+function strchar(L: LuaState): number {
+  const n = lua.lua_gettop(L);
+  const bytes = new Uint8Array(n);
+  for (let i = 1; i <= n; i++) {
+    const c = checkint(L, i);
+    if ((c & 0xff) !== c) lauxlib.luaL_argerror(L, i, toLuaString("invalid value"));
+    bytes[i - 1] = c;
+  }
+  lua.lua_pushlstring(L, bytes, n);
+  return 1;
+}
+
+/** math.max (sign 1) and math.min (sign -1): every argument as a number (luaL_checknumber). */
+function mathExtreme(sign: number): (L: LuaState) => number {
+  return (L: LuaState) => {
+    const n = lua.lua_gettop(L);
+    let best = lauxlib.luaL_checknumber(L, 1);
+    for (let i = 2; i <= n; i++) {
+      const d = lauxlib.luaL_checknumber(L, i);
+      if (sign > 0 ? d > best : d < best) best = d;
+    }
+    lua.lua_pushnumber(L, best);
+    return 1;
+  };
+}
+
+/** fn, after 5.1's check that argument 1 is a table (ipairs). */
+function checkingFirst(fn: (L: LuaState) => number, check: (L: LuaState) => void): (L: LuaState) => number {
+  return (L: LuaState) => {
+    check(L);
+    return fn(L);
+  };
+}
+
+/** The C function at t[name] of the table on top of the stack. */
+function field(L: LuaState, name: string): (L: LuaState) => number {
+  lua.lua_getfield(L, -1, toLuaString(name));
+  const f = lua.lua_tocfunction(L, -1);
+  lua.lua_pop(L, 1);
+  return f;
+}
+
+function set(L: LuaState, name: string, f: (L: LuaState) => number): void {
+  lua.lua_pushjsfunction(L, f);
+  lua.lua_setfield(L, -2, toLuaString(name));
+}
+
+/** Replaces the library functions above with 5.1's. */
 export function openLib51(L: LuaState): void {
+  lua.lua_getglobal(L, toLuaString("math"));
+  set(L, "max", mathExtreme(1));
+  set(L, "min", mathExtreme(-1));
+  lua.lua_pop(L, 1);
+  lua.lua_pushglobaltable(L);
+  set(L, "ipairs", checkingFirst(field(L, "ipairs"), (L2) => lauxlib.luaL_checktype(L2, 1, lua.LUA_TTABLE)));
+  lua.lua_pop(L, 1);
+  lua.lua_getglobal(L, toLuaString("string"));
+  set(L, "char", strchar);
+  lua.lua_pop(L, 1);
   lua.lua_getglobal(L, toLuaString("string"));
   lua.lua_getfield(L, -1, toLuaString("rep"));
   const rep53 = lua.lua_tocfunction(L, -1);
