@@ -367,6 +367,12 @@ export function errorCodeNamePtr(i: i32): usize { return changetype<usize>(error
 export function errorCodeNameLen(i: i32): i32 { return errorCodes[i].byteLength; }
 export function errorCodeTotal(i: i32): f64 { return <f64>errorCodeCounts[i]; }
 export function resetErrorStats(): void { resetErrorCodes(); }
+/**
+ * Every error reply this kernel has counted since it started (never reset): the host compares
+ * it around a kernel command it runs from EXEC or Lua to know whether the kernel counted the
+ * command's error already (src/server/server.ts run()).
+ */
+export function errorRepliesEver(): f64 { return <f64>errorCount; }
 
 // ---- handles, effects, expiry -------------------------------------------------------------
 

@@ -64,6 +64,8 @@ export interface KernelExports {
   errorCodeNamePtr(i: number): number;
   errorCodeNameLen(i: number): number;
   errorCodeTotal(i: number): number;
+  /** Error replies counted since the kernel started (monotonic; CONFIG RESETSTAT leaves it). */
+  errorRepliesEver(): number;
   resetErrorStats(): void;
   freedHandleCount(): number;
   freedHandleAt(i: number): number;

@@ -34,6 +34,9 @@ export class ReplyWriter {
 
   get pending(): number { return this.size; }
 
+  /** The last piece written (a kernel command's reply after raw()), if any is still held. */
+  lastPart(): Buffer | string | undefined { return this.parts[this.parts.length - 1]; }
+
   /** Takes everything written so far as one Buffer. */
   take(): Buffer {
     const parts = this.parts;

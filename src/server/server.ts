@@ -278,6 +278,13 @@ export class Server {
     this.lastCountedError = message;
   }
 
+  /** Error replies every shard's kernel has counted since it started. */
+  private kernelErrorReplies(): number {
+    let n = 0;
+    for (const sh of this.shards) n += sh.kernel.x.errorRepliesEver();
+    return n;
+  }
+
   /** Errors counted so far, and the text of the last one (a script's error counts once). */
   private countedErrors = 0;
   private lastCountedError = "";
@@ -482,6 +489,8 @@ export class Server {
     // Run by the kernel though the row has a host handler (a shared set/zset command): the
     // kernel counts its calls and failures (src/commands/stats.ts), so the row does not.
     let kernelRan = false;
+    // A kernel command run through router.execute replied an error the kernel counted.
+    let kernelCounted = false;
     try {
       const byKernel = spec.handler && spec.kernelIndex >= 0 && spec.firstKey === 1 && spec.lastKey === 1 &&
         argv.length > 1 && !this.kernelRenamed ? this.router.tryKernel(client, argv) : null;
@@ -505,7 +514,21 @@ export class Server {
         // of the shard(s) its keys belong to, under the name the kernel knows it by.
         const top = spec.parent ?? spec;
         const kargv = this.kernelRenamed && this.table.renamed.has(top) ? [Buffer.from(top.name), ...argv.slice(1)] : argv;
+        const kernelErrors = this.kernelErrorReplies();
         this.router.execute(client, top, kargv);
+        // The kernel counted its own error reply in its errorstats (a host error on this path,
+        // a split command's, it did not: that one is counted below). Remembered here as
+        // countError would, so that a script failing with it (redis.call's error, or
+        // redis.pcall's error table returned) does not count it again.
+        kernelCounted = this.kernelErrorReplies() !== kernelErrors;
+        if (kernelCounted) {
+          this.countedErrors++;
+          const last = reply.lastPart();
+          if (last !== undefined && last[0] === (typeof last === "string" ? "-" : 0x2d)) {
+            const text = typeof last === "string" ? last : last.toString("latin1");
+            this.lastCountedError = text.slice(1, text.indexOf("\r\n"));
+          }
+        }
       }
     } catch (e) {
       commandFault(client, spec, pendingBefore, e);
@@ -528,7 +551,7 @@ export class Server {
       // ERR_REPLY_FLAG_NO_STATS_UPDATE.
       const recounted = this.countedErrors !== countedBefore && SCRIPT_COMMANDS.has(spec.name) &&
         reply.lastErrorMessage.startsWith(this.lastCountedError);
-      if (!recounted) this.countError(reply.lastErrorCode, reply.lastErrorMessage);
+      if (!recounted && !kernelCounted) this.countError(reply.lastErrorCode, reply.lastErrorMessage);
     }
     this.stats.commandsProcessed++;
   }
