@@ -8,6 +8,7 @@
 //   (string.rep('ab', 3, ',') is "ababab").
 // - string.char: a code outside 0..255 is "bad argument #i to 'char' (invalid value)" (fengari's
 //   check passes no argument number, and its error failed inside our %d formatting).
+// - table.foreach, table.foreachi and table.setn, which 5.1 still has (5.3 dropped them).
 // - ipairs needs a table ("table expected, got no value"; 5.3 takes any value).
 // - math.max/min compare the arguments as numbers, numeric strings included (5.3 compares
 //   the values: math.min(3, '1') raised "attempt to compare string with number").
@@ -94,6 +95,43 @@ function checkingFirst(fn: (L: LuaState) => number, check: (L: LuaState) => void
   };
 }
 
+/** table.foreach(t, f): f(k, v) for each pair until f returns a value, which it returns. */
+function foreach(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lauxlib.luaL_checktype(L, 2, lua.LUA_TFUNCTION);
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, 1)) {
+    lua.lua_pushvalue(L, 2);
+    lua.lua_pushvalue(L, -3);
+    lua.lua_pushvalue(L, -3);
+    lua.lua_call(L, 2, 1);
+    if (!lua.lua_isnil(L, -1)) return 1;
+    lua.lua_pop(L, 2);
+  }
+  return 0;
+}
+
+/** table.foreachi(t, f): f(i, t[i]) for i = 1..#t until f returns a value, which it returns. */
+function foreachi(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  lauxlib.luaL_checktype(L, 2, lua.LUA_TFUNCTION);
+  const n = lua.lua_rawlen(L, 1);
+  for (let i = 1; i <= n; i++) {
+    lua.lua_pushvalue(L, 2);
+    lua.lua_pushnumber(L, i);
+    lua.lua_rawgeti(L, 1, i);
+    lua.lua_call(L, 2, 1);
+    if (!lua.lua_isnil(L, -1)) return 1;
+    lua.lua_pop(L, 1);
+  }
+  return 0;
+}
+
+function setn(L: LuaState): number {
+  lauxlib.luaL_checktype(L, 1, lua.LUA_TTABLE);
+  return lauxlib.luaL_error(L, toLuaString("'setn' is obsolete"));
+}
+
 /** The C function at t[name] of the table on top of the stack. */
 function field(L: LuaState, name: string): (L: LuaState) => number {
   lua.lua_getfield(L, -1, toLuaString(name));
@@ -115,6 +153,11 @@ export function openLib51(L: LuaState): void {
   lua.lua_pop(L, 1);
   lua.lua_pushglobaltable(L);
   set(L, "ipairs", checkingFirst(field(L, "ipairs"), (L2) => lauxlib.luaL_checktype(L2, 1, lua.LUA_TTABLE)));
+  lua.lua_pop(L, 1);
+  lua.lua_getglobal(L, toLuaString("table"));
+  set(L, "foreach", foreach);
+  set(L, "foreachi", foreachi);
+  set(L, "setn", setn);
   lua.lua_pop(L, 1);
   lua.lua_getglobal(L, toLuaString("string"));
   set(L, "char", strchar);

@@ -9,6 +9,10 @@
 // its error there is 5.1's, with the character put back.
 // (`goto` is a plain name in 5.1: fengari.ts keeps it from being a reserved word.)
 //
+// source51 rewrites a quoted string's escapes 5.1 does not know (\x, \z, \u, \q...): 5.1 reads
+// them as the character alone ("\u00e9" is "u00e9"), 5.3 reads \x41 as "A", skips
+// whitespace after \z, reads \u{e9} as UTF-8 and refuses the rest ("invalid escape sequence").
+//
 // compileError51 rewrites fengari's messages into 5.1's: 5.1 quotes every token it names
 // (5.3 leaves <eof>, <number>... bare), and an expression statement that is not a call is
 // "'=' expected" in 5.1 (its exprstat goes on as an assignment) where 5.3 says "syntax error".
@@ -106,6 +110,73 @@ export function scan53Tokens(src: Uint8Array): { line: number; offset: number; n
   return null;
 }
 
+/** 5.1's escapes: \a \b \f \n \r \t \v \\ \" \' \<newline> and \ddd; anything else is the character itself. */
+const ESCAPES51 = new Set([..."abfnrtv\\\"'0123456789\n\r"].map((c) => c.charCodeAt(0)));
+
+/** src with the backslash of every escape 5.1 does not know removed (src itself when none). */
+export function source51(src: Uint8Array): Uint8Array {
+  let out: number[] | null = null;
+  let i = 0;
+  const n = src.length;
+  const keep = (from: number, to: number) => { for (let k = from; k < to; k++) out!.push(src[k]); };
+  let copied = 0; // src[0, copied) is in out
+  const longLevel = (k: number): number => {
+    let j = k + 1;
+    let level = 0;
+    while (j < n && src[j] === 0x3d) { level++; j++; }
+    return j < n && src[j] === 0x5b ? level : -1;
+  };
+  const skipLong = (level: number) => {
+    i += level + 2;
+    while (i < n) {
+      if (src[i] === 0x5d) {
+        let j = i + 1;
+        let l = 0;
+        while (j < n && src[j] === 0x3d) { l++; j++; }
+        if (l === level && j < n && src[j] === 0x5d) { i = j + 1; return; }
+      }
+      i++;
+    }
+  };
+  while (i < n) {
+    const c = src[i];
+    if (c === 0x2d && src[i + 1] === 0x2d) {
+      i += 2;
+      const level = src[i] === 0x5b ? longLevel(i) : -1;
+      if (level >= 0) skipLong(level);
+      else while (i < n && src[i] !== 0x0a && src[i] !== 0x0d) i++;
+      continue;
+    }
+    if (c === 0x5b) {
+      const level = longLevel(i);
+      if (level >= 0) skipLong(level);
+      else i++;
+      continue;
+    }
+    if (c === 0x22 || c === 0x27) {
+      i++;
+      while (i < n && src[i] !== c && src[i] !== 0x0a && src[i] !== 0x0d) {
+        if (src[i] === 0x5c && i + 1 < n) {
+          if (!ESCAPES51.has(src[i + 1])) {
+            out ??= [];
+            keep(copied, i);
+            copied = i + 1; // drop the backslash
+          }
+          i += 2;
+          continue;
+        }
+        i++;
+      }
+      i++;
+      continue;
+    }
+    i++;
+  }
+  if (out === null) return src;
+  keep(copied, n);
+  return Uint8Array.from(out);
+}
+
 /** fengari's compile error message in 5.1's words. */
 export function compileError51(msg: string): string {
   let m = msg.replace(/ near (<[a-z]+>)$/, " near '$1'").replace(/: (<[a-z]+>) expected/, ": '$1' expected");
@@ -118,7 +189,8 @@ export function compileError51(msg: string): string {
  * The error 5.1 reports compiling `src`, or null when it compiles; `compile` is fengari's
  * compiler (its error message, or null).
  */
-export function syntaxError51(src: Uint8Array, compile: (src: Uint8Array) => string | null): string | null {
+export function syntaxError51(original: Uint8Array, compile: (src: Uint8Array) => string | null): string | null {
+  const src = source51(original);
   const t = scan53Tokens(src);
   if (t === null) {
     const e = compile(src);

@@ -248,6 +248,7 @@ const GENERATORS: [number, Gen][] = [
     "local goto = tonumber(ARGV[1]) return goto",
     "return {string.char(72, 105), math.max(1, ARGV[1], 2.5), math.min(3, '1', 2)}",
     "return string.char(256)",
+    "local o = {} table.foreach({a = 1, b = ARGV[1]}, function(k, v) o[#o + 1] = k .. v end) return {o, '\\x41\\q', cjson.encode('\\u00e9')}",
     "for i, v in ipairs(nil) do end",
     "x",
     "local t = {x = 1, y = 2} t[ARGV[1]] = nil t.x = nil t[99] = 3 t[1] = 4 t[KEYS[1] .. string.rep('z', 40)] = 5 local o = {} for k, v in pairs(t) do o[#o + 1] = tostring(k) .. '=' .. v end return o",

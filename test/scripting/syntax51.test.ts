@@ -2,7 +2,7 @@
 // first 5.3-only token outside strings and comments, and the messages recorded from
 // redis-server 7.0.15 for them (the differential test compares live ones too).
 import { describe, it, expect } from "vitest";
-import { scan53Tokens, compileError51 } from "../../src/scripting/syntax51.js";
+import { scan53Tokens, compileError51, source51 } from "../../src/scripting/syntax51.js";
 
 const scan = (s: string) => scan53Tokens(Buffer.from(s));
 
@@ -24,5 +24,11 @@ describe("Lua 5.1 syntax", () => {
     expect(compileError51("user_script:1: syntax error near 'x'")).toBe("user_script:1: '=' expected near 'x'");
     expect(compileError51("user_script:1: syntax error near '='")).toBe("user_script:1: syntax error near '='");
     expect(compileError51("user_script:1: <eof> expected near '&'")).toBe("user_script:1: '<eof>' expected near '&'");
+  });
+
+  it("drops the backslash of escapes 5.1 does not know, in quoted strings only", () => {
+    const r = (x: string) => Buffer.from(source51(Buffer.from(x))).toString("latin1");
+    expect(r("return '\\x41\\z  b' .. \"a\\qb\\n\\65\\\\\"")).toBe("return 'x41z  b' .. \"aqb\\n\\65\\\\\"");
+    expect(r("return [[\\x41]] -- '\\x'")).toBe("return [[\\x41]] -- '\\x'");
   });
 });
