@@ -49,6 +49,13 @@ export function installLua51TableOrder(mods: { ltable: any; lstring: any; lstate
   const newTable = ltable.luaH_new;
   ltable.luaH_new = (L: any) => {
     const t = newTable(L);
+    // Every table gets the same added fields, in the same order, when it is made: one object
+    // shape for all of fengari's tables (fields added later would give tables several shapes
+    // and slow every table access down).
+    t.na51 = 0;
+    t.nh51 = 0;
+    t.order51 = undefined;
+    t.seq51 = undefined;
     const ci = L.ci;
     if (ci && (ci.callstatus & CIST_LUA) && ci.l_savedpc > 0) {
       const i = ci.l_code[ci.l_savedpc - 1];
@@ -113,7 +120,7 @@ export function installLua51TableOrder(mods: { ltable: any; lstring: any; lstate
     let st: State | null | undefined = t.order51;
     if (st === null) return null;
     if (st === undefined) {
-      st = { model: new Lua51Table(t.na51 ?? 0, t.nh51 ?? 0), entries: [], synced: undefined, ids: null, byHash: null,
+      st = { model: new Lua51Table(t.na51, t.nh51), entries: [], synced: undefined, ids: null, byHash: null,
         first: undefined, last: undefined, size: -1, order: [], cursor: -1, pos: null };
       t.order51 = st;
     }
@@ -224,7 +231,9 @@ export function installLua51TableOrder(mods: { ltable: any; lstring: any; lstate
         }
       }
     }
-    t.seq51 = ok ? { size: n, last, prev: last?.p } : undefined;
+    if (!ok) t.seq51 = undefined;
+    else if (s !== undefined) { s.size = n; s.last = last; s.prev = last?.p; }
+    else t.seq51 = { size: n, last, prev: last?.p };
     return ok;
   };
   const quickGetn = ltable.luaH_getn;
