@@ -1,5 +1,6 @@
 // fengari's table traversal (ltable.luaH_next: next, pairs, lua_next) in Lua 5.1's order
-// (src/scripting/lua51-order.ts) instead of insertion order. Installed by fengari.ts.
+// (src/scripting/lua51-order.ts) instead of insertion order, and #t (luaH_getn) finding the
+// border 5.1 finds in a table with holes. Installed by fengari.ts.
 //
 // - luaH_new records the sizes a table constructor asks for (OP_NEWTABLE's B and C, which
 //   fengari ignores): Lua 5.1 starts such a table with those sizes, which places its keys.
