@@ -23,6 +23,13 @@ const { values: opts } = parseArgs({
     n: { type: "string", default: "300000" },
     pipeline: { type: "string", default: "16" },
     "no-redis": { type: "boolean", default: false },
+    // A file of commands (one a line, as redis-cli reads them) run once on every server before
+    // the rounds: a dataset the commands below read (DEBUG RELOAD in it, to time loaded values).
+    prepare: { type: "string" },
+    // Commands run as redis-benchmark's own command line instead of -t tests, separated by
+    // ";" (e.g. "SISMEMBER s:__rand_int__ m5;SADD s:__rand_int__ m5"), with -r keyspace.
+    command: { type: "string" },
+    keyspace: { type: "string", default: "1000" },
   },
 });
 
@@ -48,11 +55,17 @@ async function waitPing(port) {
   throw new Error(`server on ${port} did not answer`);
 }
 
-async function start(name, argv, dir) {
+async function start(name, argv, parent) {
   const port = await freePort();
-  const child = spawn(argv[0], [...argv.slice(1), "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdio: "ignore" });
+  // A dir each: DEBUG RELOAD in --prepare writes dump.rdb there.
+  const dir = mkdtempSync(join(parent, `${name}-`));
+  const child = spawn(argv[0], [...argv.slice(1), "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir,
+    ...(opts.prepare ? ["--enable-debug-command", "yes"] : [])], { stdio: "ignore" });
   await waitPing(port);
+  if (opts.prepare) {
+    const r = spawnSync("redis-cli", ["-p", String(port)], { input: readFileSync(opts.prepare), encoding: "utf8", maxBuffer: 1 << 28 });
+    if (r.status !== 0 || /^(ERR|WRONGTYPE)/m.test(r.stdout)) throw new Error(`--prepare on ${name}: ${r.stdout.slice(-500)}${r.stderr}`);
+  }
   return { name, port, pid: child.pid, child };
 }
 
@@ -63,7 +76,8 @@ const servers = [
 ];
 if (!opts["no-redis"]) servers.push(await start("redis", ["redis-server"], dir));
 
-const tests = opts.test.split(",");
+const tests = opts.command ? opts.command.split(";") : opts.test.split(",");
+const benchArgs = (t) => (opts.command ? ["-r", opts.keyspace, ...t.split(" ")] : ["-t", t]);
 const rounds = Number(opts.rounds);
 const samples = {};
 try {
@@ -72,7 +86,7 @@ try {
     for (const t of tests) {
       for (const s of order) {
         const before = cpuTicks(s.pid);
-        const out = spawnSync("redis-benchmark", ["-p", String(s.port), "-c", "50", "-P", opts.pipeline, "-n", opts.n, "-t", t, "-q"],
+        const out = spawnSync("redis-benchmark", ["-p", String(s.port), "-c", "50", "-P", opts.pipeline, "-n", opts.n, "-q", ...benchArgs(t)],
           { encoding: "utf8" });
         const us = ((cpuTicks(s.pid) - before) * TICK_US) / Number(opts.n);
         const rps = Number((out.stdout.match(/([\d.]+) requests per second/) ?? [])[1] ?? NaN);

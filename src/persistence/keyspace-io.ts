@@ -142,6 +142,49 @@ function buildHostValue(server: Server, v: RdbValue): HostValue {
 
 const HOST_TYPE: Record<string, number> = { set: OBJ_SET, zset: OBJ_ZSET, stream: OBJ_STREAM };
 
+/** assembly/keyspace/set-value.ts KERNEL_SET_MAX / KERNEL_SET_MAX_BYTES. */
+const KERNEL_SET_MAX = 128;
+const KERNEL_SET_MAX_BYTES = 64;
+
+/**
+ * The migrate blob's body for a set or zset small enough for the kernel to hold
+ * (assembly/keyspace/set-value.ts, zset-value.ts), so that a value loaded from an RDB file, a
+ * replica's full sync or RESTORE is a kernel value as one built by SADD/ZADD is, and its hot
+ * commands run in the kernel; null: the host keeps it. Built from the host value the loader
+ * made, so the encoding (intset or hashtable, by set-max-intset-entries) and the member order
+ * are the ones the host would have had: the kernel keeps that order.
+ */
+function kernelBody(server: Server, v: HostValue): Uint8Array[] | null {
+  if (v.type === OBJ_SET) {
+    const s = v as SetValue;
+    const members = s.values();
+    if (members.length > KERNEL_SET_MAX) return null;
+    const out: Uint8Array[] = [u32(members.length), Buffer.of(s.enc === "intset" ? 1 : 0)];
+    for (const m of members) {
+      if (m.length > KERNEL_SET_MAX_BYTES) return null;
+      out.push(u32(m.length), Buffer.from(m, "latin1"));
+    }
+    return out;
+  }
+  if (v.type === OBJ_ZSET) {
+    const z = v as ZSetValue;
+    // The kernel holds listpack zsets only, within the same limits (it declines past them).
+    if (z.enc !== "listpack" || z.size > server.config.getNumber("zset-max-listpack-entries")) return null;
+    const maxValue = server.config.getNumber("zset-max-listpack-value");
+    const out: Uint8Array[] = [u32(z.size)];
+    for (const n of z) {
+      // The kernel stores ZADD's -0 as 0 (as Redis's listpack gives it back); a -0 read from a
+      // file stays in the host rather than change what ZSCORE answers.
+      if (n.ele.length > maxValue || Object.is(n.score, -0)) return null;
+      const score = Buffer.alloc(8);
+      score.writeDoubleLE(n.score);
+      out.push(u32(n.ele.length), Buffer.from(n.ele, "latin1"), score);
+    }
+    return out;
+  }
+  return null;
+}
+
 /**
  * Creates or replaces `key` with the value (any old value is released, its TTL dropped), as
  * Redis's dbAdd after rdbLoadObject; lists, zsets and streams signal blocked clients.
@@ -174,7 +217,10 @@ export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue
     for (const e of v.items) { const b = bytesOf(e); parts.push(u32(b.length), b); }
   } else {
     head[0] = HOST_TYPE[v.type];
-    handle = server.types.registry.add(buildHostValue(server, v));
+    const host = buildHostValue(server, v);
+    const body = kernelBody(server, host);
+    if (body !== null) parts.push(...body);
+    else handle = server.types.registry.add(host);
   }
   head.writeUInt32LE(s.lru >>> 0, 4);
   head.writeBigInt64LE(BigInt(s.expireAt), 8);
