@@ -762,7 +762,7 @@ export class Persistence {
    * SHUTDOWN's save step: SAVE forces it, NOSAVE skips it, otherwise it happens when save
    * rules are configured. False when the save failed (the shutdown is refused unless FORCE).
    */
-  finalSave(opts: { save?: boolean; nosave?: boolean; force?: boolean }): boolean {
+  finalSave(opts: { save?: boolean; nosave?: boolean; force?: boolean }): boolean | Promise<boolean> {
     if (this.aof.enabled) {
       log("notice", "Calling fsync() on the AOF file.");
       this.aof.flush(true);
@@ -770,13 +770,64 @@ export class Persistence {
     if (opts.nosave) return true;
     if (!opts.save && this.saveRules().length === 0) return true;
     log("notice", "Saving the final RDB snapshot before exiting.");
-    if (this.saveSync()) return true;
-    if (opts.force) {
-      log("warning", "Error trying to save the DB. Exit anyway.");
-      return true;
+    const outcome = (ok: boolean): boolean => {
+      if (ok) return true;
+      if (opts.force) {
+        log("warning", "Error trying to save the DB. Exit anyway.");
+        return true;
+      }
+      log("warning", "Error trying to save the DB, can't exit.");
+      return false;
+    };
+    const delayUs = this.server.config.getNumber("rdb-key-save-delay");
+    if (delayUs > 0) return this.saveSlow(delayUs).then(outcome);
+    return outcome(this.saveSync());
+  }
+
+  /** The slow final save's temp file while it is being written (removeTempFile). */
+  private slowSaveTemp: string | null = null;
+
+  /**
+   * The final save with rdb-key-save-delay set (tests use it to make a save slow). Redis's
+   * foreground rdbSave sleeps that long per key with temp-<pid>.rdb open, and a second SIGINT
+   * meanwhile exits at once and removes the file (sigShutdownHandler). Node runs no signal
+   * handler while JavaScript blocks, so here the image is taken and written at once, and the
+   * keys' delay is waited between event-loop turns with the file still under its temp name;
+   * then it is fsynced and renamed as saveSync does. Without this the temp file lived only
+   * for the fsync, so whether a test polling for it saw it depended on the disk's latency.
+   */
+  private async saveSlow(delayUs: number): Promise<boolean> {
+    const dirtyAt = this.dirty();
+    const { data, keys } = snapshotRdb(this.server);
+    const tmp = resolve(`temp-${process.pid}.rdb`);
+    this.slowSaveTemp = tmp;
+    try {
+      const fd = openSync(tmp, "w");
+      try {
+        writeSync(fd, data);
+        await new Promise((r) => setTimeout(r, Math.max(1, (keys * delayUs) / 1000)));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.rdbPath());
+    } catch (e) {
+      log("warning", `Failed saving the DB: ${(e as Error).message}`);
+      try { unlinkSync(tmp); } catch { /* never created */ }
+      return false;
+    } finally {
+      this.slowSaveTemp = null;
     }
-    log("warning", "Error trying to save the DB, can't exit.");
-    return false;
+    log("notice", "DB saved on disk");
+    this.saved(dirtyAt);
+    this.lastBgsaveOk = true;
+    this.refreshWriteGate();
+    return true;
+  }
+
+  /** A second SIGINT exits at once: the final save's temp file goes (Redis's rdbRemoveTempFile). */
+  removeTempFile(): void {
+    if (this.slowSaveTemp) try { unlinkSync(this.slowSaveTemp); } catch { /* already gone */ }
   }
 
   /**

@@ -14,7 +14,7 @@ import type { Client } from "./client.js";
 import { log } from "./log.js";
 import { replicationOf } from "../repl/replication.js";
 import { persistenceOf } from "../persistence/persistence.js";
-import { PAUSE_OFF, PAUSE_WRITE } from "./pause.js";
+import { PAUSE_OFF, PAUSE_WRITE, PAUSE_ALL } from "./pause.js";
 
 export const SHUTDOWN_SAVE = 1;
 export const SHUTDOWN_NOSAVE = 2;
@@ -43,6 +43,8 @@ export class Shutdown {
   private readonly blocked = new Set<Client>();
   /** Set once the process is on its way out (the listeners close asynchronously). */
   private exiting = false;
+  /** The final save is waiting out rdb-key-save-delay (Persistence.finalSave's slow path). */
+  private finalSaving = false;
 
   constructor(private readonly server: Server) {}
 
@@ -59,6 +61,7 @@ export class Shutdown {
     if (this.asap && sig === "SIGINT") {
       // Ctrl+C twice: the user wants out now, without saving or waiting for replicas.
       log("warning", "You insist... exiting now.");
+      persistenceOf(this.server).removeTempFile();
       process.exit(1); // (child-writer's exit hook kills a saving child and removes its temp file)
     }
     let msg = sig === "SIGINT" ? "Received SIGINT scheduling shutdown..." : "Received SIGTERM scheduling shutdown...";
@@ -70,11 +73,11 @@ export class Shutdown {
 
   /** From serverCron: starts a signalled shutdown, or ends the wait for replicas. */
   cron(now: number): void {
-    if (this.exiting) return;
+    if (this.exiting || this.finalSaving) return;
     if (this.asap && !this.initiated) {
       const cfg = this.lastSignal === "SIGINT" ? "shutdown-on-sigint" : "shutdown-on-sigterm";
       if (this.prepare(parseShutdownFlags(this.server.config.getString(cfg)))) this.exit();
-      else if (!this.initiated) {
+      else if (!this.initiated && !this.finalSaving) {
         // The save failed: Redis keeps running and forgets the signal (cancelShutdown).
         this.asap = false;
         this.lastSignal = null;
@@ -179,9 +182,20 @@ export class Shutdown {
       log("warning", "There is a child rewriting the AOF. Killing it!");
       p.aof.killChild();
     }
-    if (!p.finalSave({ save: (this.flags & SHUTDOWN_SAVE) !== 0, nosave: (this.flags & SHUTDOWN_NOSAVE) !== 0, force })) {
-      return this.failed();
+    const saved = p.finalSave({ save: (this.flags & SHUTDOWN_SAVE) !== 0, nosave: (this.flags & SHUTDOWN_NOSAVE) !== 0, force });
+    if (saved instanceof Promise) {
+      // rdb-key-save-delay: the save waits between event-loop turns so that a second SIGINT
+      // can end it; no client is served meanwhile, as none is during Redis's foreground save.
+      this.finalSaving = true;
+      this.server.pause.pause(Number.MAX_SAFE_INTEGER, PAUSE_ALL, "shutdown");
+      void saved.then((ok) => {
+        this.finalSaving = false;
+        if (ok) this.exit();
+        else this.failed();
+      });
+      return false;
     }
+    if (!saved) return this.failed();
     return true;
   }
 

@@ -2,7 +2,7 @@ import { describe, it, expect } from "vitest";
 import Redis from "ioredis";
 import { startServer, connectClient } from "../helpers/server.js";
 import { until } from "../helpers/wait.js";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, existsSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 
@@ -97,5 +97,53 @@ describe("SHUTDOWN", () => {
       await master.stop();
     }
   }, 60_000); // two servers and a replication link: 30 s was not enough on a loaded 2-core machine
-});
+  // Redis's unit/shutdown "Temp rdb will be deleted in signal handle": the final save honours
+  // rdb-key-save-delay with temp-<pid>.rdb in place, and a second SIGINT meanwhile exits at
+  // once and removes it. Before, the save ignored the delay, so the temp file lived only for
+  // its fsync and the Tcl test passed or failed with the disk's latency.
+  it("a final save slowed by rdb-key-save-delay keeps temp-<pid>.rdb while it waits; a second SIGINT exits at once and removes it", async () => {
+    const srv = await startServer(["--save", "900 1"]);
+    const r = await connectClient(srv.port);
+    const temp = join(srv.dir, `temp-${srv.proc.pid}.rdb`);
+    try {
+      for (let i = 0; i < 20; i++) await r.set(String(i), String(i));
+      await r.config("SET", "rdb-key-save-delay", "100000"); // 20 keys x 100 ms: a 2 s save
+      r.disconnect();
+      const exited = new Promise<number | null>((res) => srv.proc.once("exit", (code) => res(code)));
+      srv.proc.kill("SIGINT");
+      await until("the temp file", () => existsSync(temp), 5000, 5);
+      await new Promise((res) => setTimeout(res, 300));
+      expect(existsSync(temp)).toBe(true); // still saving
+      expect(srv.proc.exitCode).toBe(null);
+      srv.proc.kill("SIGINT");
+      expect(await exited).toBe(1);
+      expect(srv.output()).toContain("You insist... exiting now.");
+      expect(existsSync(temp)).toBe(false);
+      expect(existsSync(join(srv.dir, "dump.rdb"))).toBe(false);
+    } finally {
+      r.disconnect();
+      await srv.stop();
+    }
+  });
 
+  it("a final save slowed by rdb-key-save-delay completes: dump.rdb written, exit 0", async () => {
+    const srv = await startServer(["--save", "900 1"]);
+    const r = await connectClient(srv.port);
+    try {
+      for (let i = 0; i < 10; i++) await r.set(String(i), String(i));
+      await r.config("SET", "rdb-key-save-delay", "200000"); // 10 keys x 200 ms: a 2 s save
+      r.disconnect();
+      const exited = new Promise<number | null>((res) => srv.proc.once("exit", (code) => res(code)));
+      const t0 = Date.now();
+      srv.proc.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+      expect(existsSync(join(srv.dir, "dump.rdb"))).toBe(true);
+      expect(existsSync(join(srv.dir, `temp-${srv.proc.pid}.rdb`))).toBe(false);
+      expect(srv.output()).toContain("DB saved on disk");
+    } finally {
+      r.disconnect();
+      await srv.stop();
+    }
+  });
+});
