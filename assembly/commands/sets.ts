@@ -1,12 +1,13 @@
 // The hot set commands on small sets the kernel holds (Redis 7.0 t_set.c): SADD, SREM,
-// SISMEMBER, SMISMEMBER, SCARD, SMEMBERS and SPOP without a count (keyspace/set-value.ts).
+// SISMEMBER, SMISMEMBER, SCARD, SMEMBERS, and SPOP and SRANDMEMBER without a count
+// (keyspace/set-value.ts).
 // The host implements every set command in full (src/commands/sets.ts); these run here only
 // when the answer is the host's, and otherwise decline (context.ts declineToHost) before
 // replying or changing anything:
 //   - the key holds a set the host has (a big one, or one moved there);
 //   - SADD would take the set past KERNEL_SET_MAX members or add a member longer than
 //     KERNEL_SET_MAX_BYTES (the host then takes the set);
-//   - SPOP with a count, SMEMBERS in RESP3 (a set reply type).
+//   - SPOP or SRANDMEMBER with a count, SMEMBERS in RESP3 (a set reply type).
 // A read that declines has counted no keyspace hit or miss (the host counts it).
 // Effects are what the host propagates: SADD/SREM as given when they changed something, SPOP
 // as SREM key member.
@@ -34,6 +35,7 @@ export function registerSetCommands(): void {
   defineCommand("scard", scardCommand);
   defineCommand("smembers", smembersCommand);
   defineCommand("spop", spopCommand);
+  defineCommand("srandmember", srandmemberCommand);
 }
 
 /** set-max-intset-entries (CONFIG SET: index.ts setSetIntsetLimit). */
@@ -183,6 +185,22 @@ function smembersCommand(): void {
     let p = setMembersStart(e);
     for (let i = 0; i < n; i++) { addBulk(memberPtr(p), memberLen(p)); p = nextMember(p); }
   }
+}
+
+/**
+ * SRANDMEMBER key: a member picked uniformly, as SPOP picks it (the host's SetValue.random
+ * does the same over its member array). With a count it is the host's (its sampling cases
+ * and reply order are srandmemberWithCountCommand's).
+ */
+function srandmemberCommand(): void {
+  if (argc > 3) { addError(ERR_SYNTAX); return; }
+  if (argc == 3) { declineToHost(); return; }
+  const e = setRead(1);
+  if (stop) return;
+  if (e == null) { addNullBulk(); return; }
+  const i = <i32>(random32() % <u32>setCount(e));
+  if (setIsIntset(e)) addBulkInt(intAt(e, i));
+  else { const p = htNth(e, i); addBulk(memberPtr(p), memberLen(p)); }
 }
 
 // ---- SPOP -------------------------------------------------------------------------------------

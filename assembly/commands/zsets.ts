@@ -1,5 +1,6 @@
-// The hot sorted-set commands on zsets the kernel holds (Redis 7.0 t_zset.c): ZADD, ZPOPMIN
-// and ZPOPMAX on listpack-encoded sets (keyspace/zset-value.ts). The host implements every
+// The hot sorted-set commands on zsets the kernel holds (Redis 7.0 t_zset.c): ZADD, ZPOPMIN,
+// ZPOPMAX, ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK and ZRANGE/ZREVRANGE by rank on
+// listpack-encoded sets (keyspace/zset-value.ts). The host implements every
 // zset command in full (src/commands/zsets.ts); these run here only when the answer is
 // certain to be the same, and otherwise decline (context.ts declineToHost) before replying
 // or changing anything, so the host runs the command instead:
@@ -41,6 +42,8 @@ export function registerZsetCommands(): void {
   defineCommand("zmscore", zmscoreCommand);
   defineCommand("zrange", zrangeCommand);
   defineCommand("zrevrange", zrevrangeCommand);
+  defineCommand("zrank", zrankCommand);
+  defineCommand("zrevrank", zrevrankCommand);
 }
 
 /** zset-max-listpack-entries / -value (CONFIG SET: index.ts setZsetListpackLimits). */
@@ -261,6 +264,21 @@ function zmscoreCommand(): void {
  * A read that found a score it cannot print declines after its lookup counted a hit: the
  * host counts the hit again when it runs the command, so this one is taken back.
  */
+/** ZRANK key member (zrankGenericCommand): the member's 0-based rank, or null. */
+function zrankCommand(): void { zrankGeneric(false); }
+/** ZREVRANK key member: the rank counted from the highest score. */
+function zrevrankCommand(): void { zrankGeneric(true); }
+
+function zrankGeneric(reverse: bool): void {
+  const e = zsetRead(1);
+  if (stop) return;
+  const p = e == null ? 0 : zsetFind(e, argPtr(2), argLen(2));
+  if (p == 0) { addNullBulk(); return; }
+  let rank: i64 = 0;
+  for (let q = zsetFirst(e!); q != p; q = zsetNextAt(q)) rank++;
+  addInt(reverse ? <i64>zsetCount(e!) - 1 - rank : rank);
+}
+
 function undoRead(): void {
   keyspaceHitTakenBack();
   declineToHost();

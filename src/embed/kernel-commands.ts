@@ -96,6 +96,7 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["smembers",2,0,1,1,1],
   ["smismember",-3,8,1,1,1],
   ["spop",-2,9,1,1,1],
+  ["srandmember",-2,0,1,1,1],
   ["srem",-3,9,1,1,1],
   ["strlen",2,8,1,1,1],
   ["substr",4,0,1,1,1],
@@ -110,7 +111,9 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["zpopmax",-2,9,1,1,1],
   ["zpopmin",-2,9,1,1,1],
   ["zrange",-4,0,1,1,1],
+  ["zrank",3,8,1,1,1],
   ["zrem",-3,9,1,1,1],
   ["zrevrange",-4,0,1,1,1],
+  ["zrevrank",3,8,1,1,1],
   ["zscore",3,8,1,1,1],
 ];

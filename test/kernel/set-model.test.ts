@@ -152,4 +152,24 @@ describe("kernel sets (small sets in the kernel)", () => {
     expect(call(k, "SADD", "str", "a").reply).toMatch(/^-WRONGTYPE/);
     expect(call(k, "SCARD", "str").reply).toMatch(/^-WRONGTYPE/);
   });
+
+  it("SRANDMEMBER without a count answers in the kernel, every member in turn; with one it is the host's", () => {
+    const k = newKernelRun();
+    for (const [key, members] of [["i", ["7", "-2", "40"]], ["h", ["x", "y", "z", "1"]]] as const) {
+      call(k, "SADD", key, ...members);
+      const seen = new Set<string>();
+      for (let i = 0; i < 200; i++) {
+        const r = call(k, "SRANDMEMBER", key);
+        expect(r.st).toBe(STATUS_DONE);
+        seen.add(r.reply.split("\r\n")[1]);
+      }
+      expect([...seen].sort()).toEqual([...members].sort());
+      expect(call(k, "SCARD", key).reply).toBe(`:${members.length}\r\n`);
+      expect(call(k, "SRANDMEMBER", key, "2")).toEqual({ st: STATUS_HOST, reply: "" });
+    }
+    expect(call(k, "SRANDMEMBER", "none")).toEqual({ st: STATUS_DONE, reply: "$-1\r\n" });
+    expect(call(k, "SRANDMEMBER", "i", "1", "2").reply).toBe("-ERR syntax error\r\n");
+    call(k, "SET", "str", "v");
+    expect(call(k, "SRANDMEMBER", "str").reply).toMatch(/^-WRONGTYPE/);
+  });
 });

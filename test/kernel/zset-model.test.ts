@@ -1,5 +1,6 @@
 // Model check of the kernel's small sorted sets (assembly/keyspace/zset-value.ts) through
-// ZADD, ZPOPMIN and ZPOPMAX (assembly/commands/zsets.ts): seeded random commands with NX,
+// ZADD, ZPOPMIN, ZPOPMAX, ZREM, ZCARD, ZSCORE, ZRANK, ZREVRANK and ZRANGE by rank
+// (assembly/commands/zsets.ts): seeded random commands with NX,
 // XX, GT, LT and CH against a sorted array of [score, member], at a small
 // zset-max-listpack-entries so sets reach the limit. Where the kernel must leave the command
 // to the host (the set would outgrow the listpack, INCR, a count, a score %.17g would not
@@ -108,6 +109,11 @@ function run(seed: number, limit: number, steps: number): void {
     } else if (op === 11) {
       const x = `m${rint(12)}`;
       const hit = m.find((p) => p[1] === x);
+      // ZRANK/ZREVRANK answer in the kernel whatever the scores (an integer reply).
+      const rank = m.findIndex((p) => p[1] === x);
+      expect(call(k, "ZRANK", key, x), where).toEqual({ st: STATUS_DONE, reply: rank < 0 ? "$-1\r\n" : `:${rank}\r\n` });
+      expect(call(k, "ZREVRANK", key, x), where).toEqual({ st: STATUS_DONE, reply: rank < 0 ? "$-1\r\n" : `:${m.length - 1 - rank}\r\n` });
+      hitsBefore = hits();
       const r = call(k, "ZSCORE", key, x);
       if (hit && !Number.isInteger(hit[0]) && Math.abs(hit[0]) !== Infinity) { handBackRead(r, where); continue; }
       expect(r, where).toEqual({ st: STATUS_DONE, reply: hit ? bulk(fmt(hit[0])) : "$-1\r\n" });
