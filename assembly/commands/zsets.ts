@@ -1,5 +1,5 @@
 // The hot sorted-set commands on zsets the kernel holds (Redis 7.0 t_zset.c): ZADD, ZPOPMIN,
-// ZPOPMAX, ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK and ZRANGE/ZREVRANGE by rank on
+// ZPOPMAX, ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK, ZCOUNT and ZRANGE/ZREVRANGE by rank on
 // listpack-encoded sets (keyspace/zset-value.ts). The host implements every
 // zset command in full (src/commands/zsets.ts); these run here only when the answer is
 // certain to be the same, and otherwise decline (context.ts declineToHost) before replying
@@ -30,7 +30,7 @@ import {
 } from "../keyspace/zset-value";
 import { addBulk, addBulkInt, addInt, addArrayLen, addEmptyArray, addError, addErrorErr, addNullBulk, resp } from "../resp/reply-writer";
 import { ERR_NOT_INTEGER } from "./context";
-import { string2d, parsedDouble } from "../util/number";
+import { string2d, parsedDouble, plainDecimal } from "../util/number";
 
 export function registerZsetCommands(): void {
   defineCommand("zadd", zaddCommand);
@@ -44,6 +44,7 @@ export function registerZsetCommands(): void {
   defineCommand("zrevrange", zrevrangeCommand);
   defineCommand("zrank", zrankCommand);
   defineCommand("zrevrank", zrevrankCommand);
+  defineCommand("zcount", zcountCommand);
 }
 
 /** zset-max-listpack-entries / -value (CONFIG SET: index.ts setZsetListpackLimits). */
@@ -277,6 +278,57 @@ function zrankGeneric(reverse: bool): void {
   let rank: i64 = 0;
   for (let q = zsetFirst(e!); q != p; q = zsetNextAt(q)) rank++;
   addInt(reverse ? <i64>zsetCount(e!) - 1 - rank : rank);
+}
+
+/** One bound of ZCOUNT's range, parsed by rangeBound. */
+let boundValue: f64 = 0;
+let boundExclusive = false;
+
+/**
+ * zslParseRange's bound in its plain forms: [(]plain decimal, or [(][+-]inf. Anything else
+ * (strtod's other forms: spaces, exponents, hex, an empty string, which Redis takes as 0, and
+ * the errors) is left to the host: false.
+ */
+function rangeBound(i: i32): bool {
+  let p = argPtr(i), l = argLen(i);
+  boundExclusive = l > 0 && load<u8>(p) == 0x28; // '('
+  if (boundExclusive) { p++; l--; }
+  if (plainDecimal(p, l)) { boundValue = parsedDouble; return true; }
+  if (l == 3 && argIsBytes(p, "inf")) { boundValue = Infinity; return true; }
+  if (l == 4 && (argIsBytes(p, "+inf") || argIsBytes(p, "-inf"))) {
+    boundValue = load<u8>(p) == 0x2d ? -Infinity : Infinity;
+    return true;
+  }
+  return false;
+}
+
+/** Whether the l bytes at p are `s` (ASCII), case-insensitively, as strtod reads "inf". */
+function argIsBytes(p: usize, s: string): bool {
+  for (let j = 0; j < s.length; j++) {
+    if ((load<u8>(p + <usize>j) | 0x20) != (<u8>s.charCodeAt(j) | 0x20)) return false;
+  }
+  return true;
+}
+
+/** ZCOUNT key min max (zcountCommand): the elements whose score is in the range. */
+function zcountCommand(): void {
+  if (!rangeBound(2)) { declineToHost(); return; }
+  const min = boundValue, minex = boundExclusive;
+  if (!rangeBound(3)) { declineToHost(); return; }
+  const max = boundValue, maxex = boundExclusive;
+  const e = zsetRead(1);
+  if (stop) return;
+  let n: i64 = 0;
+  if (e != null) {
+    const end = zsetEnd(e);
+    for (let q = zsetFirst(e); q < end; q = zsetNextAt(q)) {
+      const s = zsetScoreAt(q);
+      if (minex ? s <= min : s < min) continue;
+      if (maxex ? s >= max : s > max) break;
+      n++;
+    }
+  }
+  addInt(n);
 }
 
 function undoRead(): void {

@@ -88,7 +88,7 @@ const POW10: StaticArray<f64> = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e
  * parser's big-number work (~25 µs a call: ZADD k 5 m cost 25 µs of server CPU where ZADD
  * k 0 m cost 1). Anything else (exponents, hex, inf, longer digits) is left to it: false.
  */
-function plainDecimal(ptr: usize, len: usize): bool {
+export function plainDecimal(ptr: usize, len: usize): bool {
   if (len == 0 || len > 40) return false;
   let i: usize = 0;
   const c0 = load<u8>(ptr);

@@ -1,5 +1,5 @@
 // Model check of the kernel's small sorted sets (assembly/keyspace/zset-value.ts) through
-// ZADD, ZPOPMIN, ZPOPMAX, ZREM, ZCARD, ZSCORE, ZRANK, ZREVRANK and ZRANGE by rank
+// ZADD, ZPOPMIN, ZPOPMAX, ZREM, ZCARD, ZSCORE, ZRANK, ZREVRANK, ZCOUNT and ZRANGE by rank
 // (assembly/commands/zsets.ts): seeded random commands with NX,
 // XX, GT, LT and CH against a sorted array of [score, member], at a small
 // zset-max-listpack-entries so sets reach the limit. Where the kernel must leave the command
@@ -113,6 +113,13 @@ function run(seed: number, limit: number, steps: number): void {
       const rank = m.findIndex((p) => p[1] === x);
       expect(call(k, "ZRANK", key, x), where).toEqual({ st: STATUS_DONE, reply: rank < 0 ? "$-1\r\n" : `:${rank}\r\n` });
       expect(call(k, "ZREVRANK", key, x), where).toEqual({ st: STATUS_DONE, reply: rank < 0 ? "$-1\r\n" : `:${m.length - 1 - rank}\r\n` });
+      // ZCOUNT over plain bounds (from the step, so the seeds' streams stay as they were).
+      const lo = (step % 7) - 3, hi = lo + (step % 4) - 1, loex = step % 3 === 1, hiex = step % 5 === 1;
+      const bound = (v: number, ex: boolean) => (ex ? "(" : "") + (step % 11 === 0 ? (v < 0 ? "-inf" : "+inf") : String(v));
+      const [blo, bhi] = [bound(lo, loex), bound(hi, hiex)];
+      const val = (b: string) => Number(b.replace("(", "").replace("inf", "Infinity"));
+      const inRange = m.filter(([sc]) => (loex ? sc > val(blo) : sc >= val(blo)) && (hiex ? sc < val(bhi) : sc <= val(bhi))).length;
+      expect(call(k, "ZCOUNT", key, blo, bhi), `${where} ZCOUNT ${blo} ${bhi}`).toEqual({ st: STATUS_DONE, reply: `:${inRange}\r\n` });
       hitsBefore = hits();
       const r = call(k, "ZSCORE", key, x);
       if (hit && !Number.isInteger(hit[0]) && Math.abs(hit[0]) !== Infinity) { handBackRead(r, where); continue; }
