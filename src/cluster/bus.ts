@@ -258,6 +258,11 @@ export class ClusterBus {
     const stalled = this.lastCron > 0 && now - this.lastCron > Math.min(1000, timeout / 2);
     this.lastCron = now;
     this.freeLinksOverLimit();
+    // Once a second (every 10th run) one node gets a ping: of 5 picked at random, the one
+    // with no ping pending whose last pong is oldest (clusterCron). With the half-timeout
+    // pings below this is all the bus traffic Redis makes, so it grows with the node count
+    // as Redis's does: pinging every node each second flooded 20-node clusters under load.
+    if (++this.iteration % 10 === 0) this.pingOneRandom();
     for (const n of [...this.state.nodes.values()]) {
       if (n.myself) continue;
       // A handshake that did not complete in the node timeout (at least 1 s) is given up, as
@@ -283,7 +288,9 @@ export class ClusterBus {
           link.socket.destroy();
           continue;
         }
-        if (n.pingSent === 0 && now - n.pongReceived > Math.min(1000, timeout / 2)) this.send(link, n.meet ? "meet" : "ping");
+        // No ping pending and the last pong older than half the node timeout: ping it now, so
+        // every node is pinged within that time whatever the random pick does.
+        if (n.pingSent === 0 && now - n.pongReceived > timeout / 2) this.send(link, n.meet ? "meet" : "ping");
       }
       // Any message from the node is proof of life too (Redis's data_received): a PONG may
       // queue behind a lot of traffic on a busy link.
@@ -296,6 +303,23 @@ export class ClusterBus {
       this.checkFailure(n, now);
     }
     this.hooks.cron(now);
+  }
+
+  /** How many times the cron has run (Redis's clusterCron `iteration`). */
+  private iteration = 0;
+
+  /** Pings the node, of 5 sampled at random, whose pong is oldest (clusterCron's random ping). */
+  private pingOneRandom(): void {
+    const nodes = [...this.state.nodes.values()];
+    let pick: ClusterNode | null = null;
+    for (let j = 0; j < 5 && nodes.length; j++) {
+      const n = nodes[Math.floor(Math.random() * nodes.length)];
+      const link = this.links.get(n);
+      // Not nodes without a link up, with a ping pending, ourselves or in handshake.
+      if (!link?.connected || n.pingSent !== 0 || n.myself || n.handshake) continue;
+      if (!pick || n.pongReceived < pick.pongReceived) pick = n;
+    }
+    if (pick) this.send(this.links.get(pick)!, pick.meet ? "meet" : "ping");
   }
 
   /**
