@@ -23,6 +23,11 @@ describe("formatDouble (%.17g)", () => {
       [1e-320, "9.9998886718268301e-321"],
       [Infinity, "inf"],
       [-Infinity, "-inf"],
+      // exact ties at the 17th digit round half to even, as printf does (ZSCORE on redis-server)
+      [629310171879781.625, "629310171879781.62"],
+      [-227155327796936.625, "-227155327796936.62"],
+      [258090257644653.125, "258090257644653.12"],
+      [258090257644653.375, "258090257644653.38"],
     ];
     for (const [d, s] of vectors) expect(formatDouble(d), String(d)).toBe(s);
   });
