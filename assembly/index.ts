@@ -93,6 +93,15 @@ let queueing = false;
 export function setQueueing(on: bool): void { queueing = on; }
 
 /**
+ * CRDT replication is on: the commands the host marked (setCommandHandBack: writes whose
+ * capture reads the key back) are handed back to run alone; the rest of a pipeline still
+ * runs in one call. Off in the host's own nested calls (Shard.callRaw).
+ */
+let handBackOn = false;
+export function setHandBack(on: bool): void { handBackOn = on; }
+export { setCommandHandBack } from "./commands/table";
+
+/**
  * This server is a read-only replica (replica-read-only yes): write commands are handed
  * back so the host answers -READONLY; the host turns this off for the commands it runs
  * itself (the master's stream, routed calls).
@@ -224,7 +233,7 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     pos = nextPos;
     if (r == PARSE_EMPTY) continue;
     const cmd = lookupCommand(parser.argPtr(0), parser.argLen(0));
-    if (cmd == null || queueing) {
+    if (cmd == null || queueing || (handBackOn && cmd.handBack)) {
       consumed = pos;
       handedStart = cmdStart;
       handedToRoute = false;

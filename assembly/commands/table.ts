@@ -42,6 +42,9 @@ export class KernelCommand {
   index: i32 = 0;
   /** Flags the kernel gives the command itself (CMD_ANY_SHARD), kept when the host binds it. */
   ownFlags: u32 = 0;
+  /** The host wants this command back while hand-back is on (setHandBack in index.ts): CRDT
+   *  replication reads the key a write touched back right after it (src/replication/). */
+  handBack: bool = false;
   constructor(public name: string, public handler: Handler) {
     this.key = String.UTF8.encode(name);
     this.hash = hashBytes(changetype<usize>(this.key), <usize>this.key.byteLength);
@@ -59,6 +62,11 @@ export function defineCommand(name: string, handler: Handler, ownFlags: u32 = 0)
   c.index = commands.length;
   byName.add(c);
   commands.push(c);
+}
+
+/** Marks the command at `index` to be handed back to the host while hand-back is on. */
+export function setCommandHandBack(index: i32, on: bool): void {
+  if (index >= 0 && index < commands.length) commands[index].handBack = on;
 }
 
 /** Host-side binding of a handler to its table row; returns the command's index or -1. */

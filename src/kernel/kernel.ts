@@ -78,6 +78,9 @@ export interface KernelExports {
   setQueueing(on: number): void;
   /** A read-only replica: hand write commands back (the host answers -READONLY). */
   setReadOnly(on: number): void;
+  /** CRDT replication: hand back the commands marked with setCommandHandBack. */
+  setHandBack(on: number): void;
+  setCommandHandBack(index: number, on: number): void;
   /** Over maxmemory: hand denyoom commands back (the host answers -OOM). */
   setOom(on: number): void;
   /** maxmemory: hand denyoom commands back once the dataset exceeds this many bytes (0: off). */

@@ -43,10 +43,17 @@ export class ActiveActive {
 
   constructor(private readonly server: Server, readonly nodeId: string) {
     this.rep = new Replicator(server, nodeId);
-    // The replicator reads each written key back after its command: a pipeline run in one
+    // The replicator reads some written keys back after their command: a pipeline run in one
     // kernel call would show it the value after the whole pipeline, and an INCR read back
-    // after a later INCR of the same key looks like a SET, which resets the counter.
+    // after a later INCR of the same key looks like a SET, which resets the counter. So the
+    // kernel hands those writes back to run alone; the writes recorded from their effect
+    // record alone (Replicator.RECORDED) and every read stay in the pipeline's one call.
     server.effectsPerCommand = true;
+    const readBack: number[] = [];
+    for (const spec of server.table.all.values()) {
+      if (spec.kernelIndex >= 0 && spec.flags.has("write") && !Replicator.RECORDED.has(spec.name.toLowerCase())) readBack.push(spec.kernelIndex);
+    }
+    for (const shard of server.shards) shard.useHandBack(readBack);
     // One batch per peer for all the writes of a turn (a pipelined read), not one per command.
     this.rep.deferFlush = (f) => queueMicrotask(f);
     this.secret = ActiveActive.directive(server, "crdt-secret") ?? "";

@@ -513,8 +513,12 @@ export function ttlRemoveDelta(s: KeyState, node: string, ts: number): KeyState 
 /**
  * Removes observed content of every type but `keep` (a local write fixes the key's type).
  * With `node`/`ts` (local writes pass them), a reset of counters also carries the resetting
- * node's own stamp (in the string register's floor, where it kills nothing more), as every
- * removal does: garbage collection then knows when the reset reached every replica (gc.ts).
+ * node's own stamp, as every removal does: garbage collection then knows when the reset
+ * reached every replica (gc.ts). The stamp goes in the floor of a register this delta clears,
+ * where it kills nothing more (this node's own entries there are all observed, so removed
+ * anyway): the string register's, or the list's when the string is kept — in the string
+ * register it would kill this node's own value, so an INCR after this node's SET, on a key
+ * that still held a dead field counter, lost the SET's value (simulation seed 433).
  */
 export function clearTypesDelta(s: KeyState, keep: KeyType, node?: string, ts?: number): KeyState {
   const d = emptyKeyState();
@@ -523,8 +527,8 @@ export function clearTypesDelta(s: KeyState, keep: KeyType, node?: string, ts?: 
     if (s.cnt.size) d.cntBase = observedCounters(s);
   }
   const resets = (keep !== "string" && s.cnt.size > 0) || (keep !== "hash" && s.hcnt.size > 0) || (keep !== "zset" && s.zcnt.size > 0);
-  if (resets && node !== undefined && ts !== undefined) vvRaise(d.str.floor, node, ts - 1);
   if (keep !== "list") d.list = seqRemoveAllDelta(s.list);
+  if (resets && node !== undefined && ts !== undefined) vvRaise(keep === "string" ? d.list.floor : d.str.floor, node, ts - 1);
   for (const kind of ["set", "hash", "zset"] as const) {
     if (kind === keep) continue;
     const src = s[kind] as Map<string, OrRegister<unknown>>;

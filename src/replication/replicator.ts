@@ -46,6 +46,17 @@ const LIST_COMMANDS = new Set(["lpop", "rpop", "lmpop", "blpop", "brpop", "blmpo
 const ZADD_FLAGS = new Set(["nx", "xx", "gt", "lt", "ch", "incr"]);
 
 export class Replicator {
+  /**
+   * Writes recorded from their effect record alone, never read back (fromRecord): they may
+   * run in the same kernel call as the commands after them. The kernel hands every other
+   * write back to run alone (active-active.ts), so reading its key back sees its own effect.
+   * GETDEL, GETEX, SETEX and PSETEX, EXPIRE... are recorded as DEL, SET ... PXAT, PEXPIREAT
+   * or PERSIST.
+   */
+  static readonly RECORDED = new Set(["set", "setnx", "getset", "mset", "msetnx", "setex", "psetex",
+    "incr", "decr", "incrby", "decrby", "del", "unlink", "getdel", "getex",
+    "expire", "pexpire", "expireat", "pexpireat", "persist", "hset", "hmset"]);
+
   readonly store = new CrdtStore();
   readonly hlc: Hlc;
   readonly io: LocalKeyspace;
@@ -204,7 +215,14 @@ export class Replicator {
           const opt = argv[i].toString("latin1").toLowerCase();
           if (opt === "nx" || opt === "xx") continue;
           if (opt === "pxat" && i + 1 < argv.length) { expireAt = Number(argv[++i].toString("latin1")); continue; }
-          return false; // KEEPTTL (the TTL the key had) or anything unexpected: read it back
+          if (opt === "keepttl") {
+            // the TTL the key had, which the replicated state shows (none for a new key: a TTL
+            // register that outlived the key's other content does not apply)
+            const s = this.store.get(dbKey(db, argv[1]));
+            expireAt = s && typeStamps(s).size ? visibleExpireAt(s) : 0;
+            continue;
+          }
+          return false; // anything unexpected: read it back
         }
         if (!(expireAt >= 0 && Number.isSafeInteger(expireAt))) return false;
         this.recordString(db, argv[1], argv[2], expireAt);
@@ -221,6 +239,8 @@ export class Replicator {
       case "del": case "unlink":
         for (let i = 1; i < argv.length; i++) this.recordGone(db, argv[i]);
         return true;
+      case "sadd": case "hset": case "hmset": case "zadd": case "srem": case "hdel": case "zrem":
+        return this.recordMembers(db, name, argv);
       case "pexpireat": case "persist": {
         const k = dbKey(db, argv[1]);
         const s = this.store.get(k);
@@ -247,30 +267,79 @@ export class Replicator {
   /**
    * INCR/DECR/INCRBY/DECRBY: this node's counter grows, and the kernel's result says what
    * the key holds now. When the counter's value is not that result (the keyspace held
-   * something replication did not show, e.g. a script's redis.set_repl local write), the key
-   * is read back and the difference recorded, as sync does. False when the key holds other
-   * types' state (a type change: sync clears them).
+   * something replication did not show, e.g. a script's redis.set_repl local write), the
+   * result is recorded as the key's new value, as sync would record it. False only when the
+   * increment is not an integer.
    */
   private recordIncr(db: number, key: Buffer, name: string, argv: Buffer[], result: bigint): boolean {
     const k = dbKey(db, key);
-    const s = this.state(k);
+    let s = this.state(k);
     const types = typeStamps(s);
-    if ([...types.keys()].some((t) => t !== "string")) return false;
     let by: bigint;
     try { by = INCR_BY[name](argv); } catch { return false; }
+    // The key holds a string now: other types' content (a hidden loser of a type conflict)
+    // is removed as observed, as sync does for any write.
+    if ([...types.keys()].some((t) => t !== "string")) { this.emit(k, clearTypesDelta(s, "string", this.nodeId, this.hlc.tick())); s = this.state(k); }
     this.emit(k, incrDelta(s, this.nodeId, this.hlc.tick(), by));
     const after = this.state(k);
     const v = visibleString(after);
-    if (!v || v.toString("latin1") !== result.toString()) {
-      const actual = this.io.read(db, key);
-      if (!actual || actual.type !== "string") return true; // (a later write of this pipeline is recorded by its own effect)
-      this.diff(k, after, actual, false, name);
+    const value = Buffer.from(result.toString(), "latin1");
+    if (!v || !v.equals(value)) {
+      // The keyspace held something replication did not show: the result is what it holds now
+      // (recorded as a write of that value; read back, it could already show a later command
+      // of the same pipeline). The write of a value clears the TTL, which INCR keeps: the
+      // keyspace's TTL is recorded again (read back: any later command of the pipeline that
+      // changes it records its own TTL after this).
+      this.diff(k, after, { type: "string", value, expireAt: visibleExpireAt(after) }, false, name);
       const st = this.state(k);
-      if (visibleExpireAt(st) !== actual.expireAt) this.emit(k, ttlDelta(st, this.nodeId, this.hlc.tick(), actual.expireAt));
+      const expireAt = this.io.expireAt(db, key);
+      if (visibleExpireAt(st) !== expireAt) this.emit(k, ttlDelta(st, this.nodeId, this.hlc.tick(), expireAt));
       return true;
     }
     // a new key has no TTL (a TTL register that outlived the key's other content does not apply)
     if (!types.size && visibleExpireAt(after) !== 0) this.emit(k, ttlDelta(after, this.nodeId, this.hlc.tick(), 0));
+    return true;
+  }
+
+  /**
+   * SADD, HSET/HMSET, ZADD without flags: every member named now holds the value given (the
+   * last one given, for a member named twice); SREM, HDEL, ZREM: none of the members named is
+   * there. Recorded as syncMembers records them after reading them back. HSET/HMSET (kernel
+   * commands that run inside a pipeline's one call: Replicator.RECORDED) clear other types'
+   * hidden content as any write of a hash does; the others leave a key whose replicated state
+   * holds other types, or that replication does not know, to the slow path.
+   */
+  private recordMembers(db: number, name: string, argv: Buffer[]): boolean {
+    const kind: ElemKind = name[0] === "s" ? "set" : name[0] === "h" ? "hash" : "zset";
+    const adds = name === "sadd" || name === "hset" || name === "hmset" || name === "zadd";
+    const k = dbKey(db, argv[1]);
+    const s0 = this.store.get(k);
+    const node = this.nodeId;
+    // (a new key has no TTL: only when a TTL register is there is it worth finding out whether the key was)
+    const hadTtl = !!s0 && s0.ttl.entries.size > 0;
+    const existed = hadTtl ? typeStamps(s0!).size > 0 : true;
+    if (name === "hset" || name === "hmset") {
+      if (s0 && soleKind(s0) !== "hash" && [...typeStamps(s0).keys()].some((t) => t !== "hash")) this.emit(k, clearTypesDelta(s0, "hash", node, this.hlc.tick()));
+    } else if (!s0 ? !adds : soleKind(s0) !== kind) return false;
+    if (name === "zadd") {
+      if (argv.length < 4 || argv.length % 2 !== 0 || !isScore(argv[2])) return false; // flags (NX, GT, INCR...): read back
+      for (let i = 2; i + 1 < argv.length; i += 2) this.emit(k, elemWriteDelta(this.state(k), "zset", argv[i + 1].toString("latin1"), node, this.hlc.tick(), parseScore(argv[i])));
+    } else if (name === "hset" || name === "hmset") {
+      for (let i = 2; i + 1 < argv.length; i += 2) this.emit(k, elemWriteDelta(this.state(k), "hash", argv[i].toString("latin1"), node, this.hlc.tick(), argv[i + 1]));
+    } else if (name === "sadd") {
+      for (let i = 2; i < argv.length; i++) this.emit(k, elemWriteDelta(this.state(k), "set", argv[i].toString("latin1"), node, this.hlc.tick(), true));
+    } else {
+      for (let i = 2; i < argv.length; i++) {
+        const m = argv[i].toString("latin1");
+        const st = this.state(k);
+        const reg = (st[kind] as Map<string, OrRegister<unknown>>).get(m);
+        const win = kind === "hash" ? visibleField(st, m) : kind === "zset" ? visibleScore(st, m) : reg ? orWinner(reg, st.floor) : undefined;
+        if (win !== undefined) this.emit(k, elemRemoveDelta(st, kind, m, node, this.hlc.tick()));
+      }
+    }
+    const st = this.state(k);
+    // a new key has no TTL; a key emptied by its last removal has none either
+    if (visibleExpireAt(st) !== 0 && (adds ? !existed : !anyAlive(st, kind))) this.emit(k, ttlDelta(st, node, this.hlc.tick(), 0));
     return true;
   }
 
@@ -782,6 +851,20 @@ export class Replicator {
     return true;
   }
 
+  /**
+   * The fast path of applying a string: GET, and SET (with its PXAT) when the value or TTL
+   * differs — instead of reading the key's type, TTL and value and rewriting it with DEL and
+   * SET. False when the key holds another type (GET answers WRONGTYPE: the caller rewrites).
+   */
+  private materializeString(db: number, key: Buffer, value: Buffer, expireAt: number): boolean {
+    const got = this.io.run(db, "GET", key);
+    if (got !== null && !Buffer.isBuffer(got)) return false;
+    if (got && got.equals(value) && this.io.expireAt(db, key) === expireAt) return true;
+    if (expireAt) this.io.run(db, "SET", key, value, "PXAT", String(expireAt));
+    else this.io.run(db, "SET", key, value);
+    return true;
+  }
+
   /** Makes the keyspace hold the key's merged visible value (after joining delta d; plan: listPlan's, made before the join). */
   materialize(k: string, d?: KeyState, plan?: ListPlan): void {
     const { db, key } = splitDbKey(k);
@@ -790,6 +873,13 @@ export class Replicator {
       if (d && this.materializeMembers(db, key, k, d)) return;
       if (plan && this.applyListPlan(db, key, k, plan)) return;
       const want = visible(this.store.get(k)!);
+      if (!want) {
+        // the key is gone: no need to read what it held (a type we do not replicate stays)
+        const t = this.io.typeOf(db, key);
+        if (t !== "none" && t !== "other") this.io.run(db, "DEL", key);
+        return;
+      }
+      if (want.type === "string" && this.materializeString(db, key, want.value, want.expireAt)) return;
       const actual = this.io.read(db, key);
       if (actual?.type === "other") return; // a type we do not replicate stays as it is
       if (sameValue(want, actual)) return;
@@ -821,6 +911,21 @@ function soleKind(s: KeyState): ElemKind | undefined {
     kind = kd;
   }
   return kind;
+}
+
+/** Whether a ZADD argument is a score (not a flag such as NX or INCR). */
+function isScore(b: Buffer): boolean {
+  return !ZADD_FLAGS.has(b.toString("latin1").toLowerCase());
+}
+
+/** Whether any member of the kind is visible (stops at the first). */
+function anyAlive(s: KeyState, kind: ElemKind): boolean {
+  for (const [m, r] of s[kind] as Map<string, OrRegister<unknown>>) {
+    if (kind === "hash" ? visibleField(s, m) : kind === "zset" ? visibleScore(s, m) !== undefined : orWinner(r, s.floor)) return true;
+  }
+  if (kind === "hash") for (const f of s.hcnt.keys()) if (visibleField(s, f)) return true;
+  if (kind === "zset") for (const m of s.zcnt.keys()) if (visibleScore(s, m) !== undefined) return true;
+  return false;
 }
 
 /** A peer's list change, worked out before joining it (Replicator.listPlan): ids, and indexes before the join. */

@@ -406,11 +406,11 @@ export class Client {
         // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads;
         // on a stale replica, to be refused (stale-replica.ts); after rename-command of a
         // kernel command, to be looked up by its new name; under CLIENT PAUSE, to be
-        // postponed or run; with CRDT replication, to be read back after each write.
+        // postponed or run. (With CRDT replication the kernel hands back only the writes
+        // replication reads back: Shard.useHandBack.)
         shard.useQueueing(!this.plain && (this.multi !== null || this.server.inputGate !== null ||
           (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
-          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0 ||
-          this.server.effectsPerCommand));
+          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0));
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         let nowRead = false;
         if (now < 0) {

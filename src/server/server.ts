@@ -75,9 +75,9 @@ export class Server {
    */
   readonly kernelRenamed: boolean;
   /**
-   * A consumer needs each command's effects before the next command runs (CRDT replication
-   * reads the key back after every write: src/replication/replicator.ts), so the kernel
-   * hands every command back to run alone instead of a whole pipeline in one call.
+   * A consumer needs a write's effects before the next command runs (CRDT replication reads
+   * some writes' keys back: src/replication/replicator.ts), so host commands leave the fast
+   * lane and the kernel hands those writes back to run alone (Shard.useHandBack).
    */
   effectsPerCommand = false;
   /** Cluster mode (cluster-enabled yes): src/cluster/cluster.ts; null otherwise. */

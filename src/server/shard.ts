@@ -87,6 +87,19 @@ export class Shard {
     this.readOnly = on;
   }
 
+  /**
+   * CRDT replication (src/replication/active-active.ts): the kernel hands back the write
+   * commands whose capture reads their key back (each runs alone); the others stay in the
+   * pipeline's one call.
+   */
+  private handBack = false;
+  useHandBack(commandIndexes: number[]): void {
+    const x = this.kernel.x;
+    for (const i of commandIndexes) x.setCommandHandBack(i, 1);
+    x.setHandBack(1);
+    this.handBack = true;
+  }
+
   /** Over maxmemory: the kernel hands denyoom commands back (src/server/maxmemory.ts). */
   private oom = false;
   useOom(on: boolean): void {
@@ -212,6 +225,7 @@ export class Shard {
     x.setRouting(0);
     // The caller (the master's stream, EXEC, a routed call) has passed the host's checks.
     if (this.readOnly) x.setReadOnly(0);
+    if (this.handBack) x.setHandBack(0);
     if (this.oom) x.setOom(0);
     if (this.memoryBudget) x.setMemoryBudget(0);
     // The caller may be between a client's process() and its reading of the results (an
@@ -230,6 +244,7 @@ export class Shard {
       if (replyToClient) x.setNestedReplyCut(0);
       x.setRouting(1);
       if (this.readOnly) x.setReadOnly(1);
+      if (this.handBack) x.setHandBack(1);
       if (this.oom) x.setOom(1);
       if (this.memoryBudget) x.setMemoryBudget(this.memoryBudget);
       x.restoreCallResults(saved);

@@ -66,6 +66,36 @@ describe("active-active replication (3 processes)", () => {
     for (let i = 0; i < 10; i++) await everywhere(`piped:${i} = 40`, async (r) => (await r.get(`piped:${i}`)) === "40");
   });
 
+  // Writes recorded from their effect record (SET, INCR, HSET, DEL...) run in the pipeline's one
+  // kernel call; writes whose key replication reads back (HINCRBY, APPEND...) run alone, so
+  // the read sees their own effect, not a later command's: a late read of an HINCRBY looks
+  // like an HSET, which resets the field's counter and loses the other node's increments.
+  it("pipelined HINCRBYs of the same fields on two nodes at once all count", async () => {
+    const writes: Promise<unknown>[] = [];
+    for (const n of [a, b]) {
+      const p = clients[n].pipeline();
+      for (let i = 0; i < 100; i++) p.hincrby("piped:h", `f${i % 5}`, 1).set(`piped:s${i % 7}`, "x");
+      writes.push(p.exec());
+    }
+    await Promise.all(writes);
+    for (let i = 0; i < 5; i++) await everywhere(`piped:h f${i} = 40`, async (r) => (await r.hget("piped:h", `f${i}`)) === "40");
+  });
+
+  it("a pipeline mixing writes recorded from their effect and writes read back replicates each as it ran", async () => {
+    const p = clients[a].pipeline();
+    p.set("mix:s", "1").append("mix:s", "x").incr("mix:c").incr("mix:c").incrby("mix:c", 5).set("mix:c2", "10").incr("mix:c2");
+    p.hset("mix:h", "f", "1").hincrby("mix:h", "f", 2).hset("mix:h", "g", "x").sadd("mix:set", "a", "b").srem("mix:set", "a");
+    p.set("mix:t", "v", "EX", "1000").set("mix:t", "w", "KEEPTTL").rpush("mix:l", "a").set("mix:l2", "x").del("mix:l2");
+    p.zadd("mix:z", "1", "m", "2", "n").zadd("mix:z", "XX", "5", "m").zrem("mix:z", "n");
+    await p.exec();
+    await everywhere("the mixed pipeline's result", async (r) =>
+      (await r.get("mix:s")) === "1x" && (await r.get("mix:c")) === "7" && (await r.get("mix:c2")) === "11" &&
+      JSON.stringify(await r.hgetall("mix:h")) === JSON.stringify({ f: "3", g: "x" }) &&
+      JSON.stringify(await r.smembers("mix:set")) === '["b"]' && (await r.get("mix:t")) === "w" && (await r.pttl("mix:t")) > 0 &&
+      JSON.stringify(await r.lrange("mix:l", 0, -1)) === '["a"]' && (await r.exists("mix:l2")) === 0 &&
+      JSON.stringify(await r.zrange("mix:z", 0, -1, "WITHSCORES")) === '["m","5"]');
+  });
+
   it("a peer's write waits for a Lua script paused past busy-reply-threshold: the script sees one value throughout", async () => {
     await clients[a].config("set", "busy-reply-threshold", "100");
     try {

@@ -45,6 +45,21 @@ describe("KeyState semantics", () => {
     expect(visible(bb.s)?.value).toEqual(b("13"));
   });
 
+  it("INCR after this node's own SET counts on top of it when the key once held a ZINCRBY or HINCRBY counter", () => {
+    // (the SET leaves the old counters' reset points behind; the INCR's removal of them must
+    // not remove this node's own string value with them: simulation seeds 433 and 1877)
+    for (const counter of ["zset", "hash"] as const) {
+      const [a, bb] = pair();
+      a.apply(counter === "zset" ? zincrDelta(a.s, "m", "A", a.ts(), 1) : hincrDelta(a.s, "f", "A", a.ts(), 1n));
+      a.apply(setStringDelta(a.s, "A", a.ts(), b("68")));
+      a.apply(ttlDelta(a.s, "A", a.ts(), 5_000_000));
+      a.apply(incrDelta(a.s, "A", a.ts(), 67n));
+      expect(visible(a.s)).toEqual({ type: "string", value: b("135"), expireAt: 5_000_000 });
+      exchange(a, bb);
+      expect(visible(bb.s)).toEqual({ type: "string", value: b("135"), expireAt: 5_000_000 });
+    }
+  });
+
   it("concurrent SETs: the greater (timestamp, node id) wins", () => {
     const [a, bb] = pair();
     a.apply(setStringDelta(a.s, "A", 500, b("from-a")));

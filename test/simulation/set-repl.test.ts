@@ -48,4 +48,19 @@ describe("redis.set_repl and peers", () => {
     expect(c.nodes.map((n) => String(n.run("get", "k")))).toEqual(["shared", "shared"]);
     expect(c.check()).toEqual([]);
   });
+
+  it("an INCR over a local-only value keeps the key's TTL on every node", () => {
+    // (the INCR's result is not what replication showed, so it is recorded as a write of the
+    // result, which clears the TTL: the key's TTL must be recorded again, as INCR keeps it)
+    const c = new SimCluster(64, 2, NET, OPTS);
+    const [a, b] = c.nodes;
+    a.run("set", "k", "10", "px", "100000000");
+    a.run("eval", "redis.set_repl(redis.REPL_NONE) redis.call('set', KEYS[1], '100', 'KEEPTTL')", "1", "k");
+    expect(a.run("incr", "k")).toBe(101);
+    c.settle();
+    const ttl = a.run("pexpiretime", "k") as number;
+    expect(ttl).toBeGreaterThan(0);
+    expect(c.nodes.map((n) => [String(n.run("get", "k")), n.run("pexpiretime", "k")])).toEqual([["101", ttl], ["101", ttl]]);
+    expect(c.check()).toEqual([]);
+  });
 });
