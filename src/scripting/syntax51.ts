@@ -17,6 +17,54 @@
 // (5.3 leaves <eof>, <number>... bare), and an expression statement that is not a call is
 // "'=' expected" in 5.1 (its exprstat goes on as an assignment) where 5.3 says "syntax error".
 
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** At src[k] = '[': the level of the long bracket opening there ([[ is 0, [=[ is 1...), or -1. */
+function longLevel(src: Uint8Array, k: number): number {
+  let j = k + 1;
+  let level = 0;
+  while (j < src.length && src[j] === 0x3d) { level++; j++; }
+  return j < src.length && src[j] === 0x5b ? level : -1;
+}
+
+/** Past the long bracket of `level` opening at src[k]: after its closing ]=*], or the end of src. */
+function longEnd(src: Uint8Array, k: number, level: number): number {
+  const n = src.length;
+  for (let i = k + level + 2; i < n; i++) {
+    if (src[i] !== 0x5d) continue;
+    let j = i + 1;
+    let l = 0;
+    while (j < n && src[j] === 0x3d) { l++; j++; }
+    if (l === level && j < n && src[j] === 0x5d) return j + 1;
+  }
+  return n;
+}
+
+/** Past the comment starting at src[k] ("--"): its long bracket, or the rest of its line. */
+function commentEnd(src: Uint8Array, k: number): number {
+  let i = k + 2;
+  if (src[i] === 0x5b) {
+    const level = longLevel(src, i);
+    if (level >= 0) return longEnd(src, i, level);
+  }
+  while (i < src.length && src[i] !== LF && src[i] !== CR) i++;
+  return i;
+}
+
+/** Line breaks in src[from, to) as 5.1's lexer counts them (\n, \r, \n\r and \r\n are one each). */
+function lineBreaks(src: Uint8Array, from: number, to: number): number {
+  let lines = 0;
+  for (let i = from; i < to; i++) {
+    const c = src[i];
+    if (c !== LF && c !== CR) continue;
+    const d = src[i + 1];
+    if ((d === LF || d === CR) && d !== c) i++;
+    lines++;
+  }
+  return lines;
+}
+
 /** The first 5.3-only token: its line, and the offset and character 5.1 stops at; null when none. */
 export function scan53Tokens(src: Uint8Array): { line: number; offset: number; near: string } | null {
   let i = 0;
@@ -30,26 +78,10 @@ export function scan53Tokens(src: Uint8Array): { line: number; offset: number; n
     if ((d === 0x0a || d === 0x0d) && d !== c) i++;
     line++;
   };
-  /** At '[': the level of a long bracket ([[, [=[ ...), or -1. */
-  const longLevel = (k: number): number => {
-    let j = k + 1;
-    let level = 0;
-    while (at(j) === 0x3d) { level++; j++; }
-    return at(j) === 0x5b ? level : -1;
-  };
-  const skipLong = (level: number) => {
-    i += level + 2;
-    while (i < n) {
-      const c = src[i];
-      if (c === 0x5d) {
-        let j = i + 1;
-        let l = 0;
-        while (at(j) === 0x3d) { l++; j++; }
-        if (l === level && at(j) === 0x5d) { i = j + 1; return; }
-        i++;
-      } else if (c === 0x0a || c === 0x0d) newline();
-      else i++;
-    }
+  /** Moves to `end`, counting the line breaks passed (a comment's or a long string's). */
+  const skipTo = (end: number) => {
+    line += lineBreaks(src, i, end);
+    i = end;
   };
   const isAlpha = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
   const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
@@ -57,19 +89,10 @@ export function scan53Tokens(src: Uint8Array): { line: number; offset: number; n
   while (i < n) {
     const c = src[i];
     if (c === 0x0a || c === 0x0d) { newline(); continue; }
-    if (c === 0x2d && at(i + 1) === 0x2d) { // comment
-      i += 2;
-      if (at(i) === 0x5b) {
-        const level = longLevel(i);
-        if (level >= 0) { skipLong(level); continue; }
-      }
-      while (i < n && src[i] !== 0x0a && src[i] !== 0x0d) i++;
-      continue;
-    }
-    if (c === 0x5b) {
-      const level = longLevel(i);
-      if (level >= 0) { skipLong(level); continue; }
-      i++;
+    if (c === 0x2d && at(i + 1) === 0x2d) { skipTo(commentEnd(src, i)); continue; }
+    if (c === 0x5b) { // a long string, or an index
+      const level = longLevel(src, i);
+      skipTo(level >= 0 ? longEnd(src, i, level) : i + 1);
       continue;
     }
     if (c === 0x22 || c === 0x27) { // a quoted string
@@ -120,37 +143,15 @@ export function source51(src: Uint8Array): Uint8Array {
   const n = src.length;
   const keep = (from: number, to: number) => { for (let k = from; k < to; k++) out!.push(src[k]); };
   let copied = 0; // src[0, copied) is in out
-  const longLevel = (k: number): number => {
-    let j = k + 1;
-    let level = 0;
-    while (j < n && src[j] === 0x3d) { level++; j++; }
-    return j < n && src[j] === 0x5b ? level : -1;
-  };
-  const skipLong = (level: number) => {
-    i += level + 2;
-    while (i < n) {
-      if (src[i] === 0x5d) {
-        let j = i + 1;
-        let l = 0;
-        while (j < n && src[j] === 0x3d) { l++; j++; }
-        if (l === level && j < n && src[j] === 0x5d) { i = j + 1; return; }
-      }
-      i++;
-    }
-  };
   while (i < n) {
     const c = src[i];
     if (c === 0x2d && src[i + 1] === 0x2d) {
-      i += 2;
-      const level = src[i] === 0x5b ? longLevel(i) : -1;
-      if (level >= 0) skipLong(level);
-      else while (i < n && src[i] !== 0x0a && src[i] !== 0x0d) i++;
+      i = commentEnd(src, i);
       continue;
     }
     if (c === 0x5b) {
-      const level = longLevel(i);
-      if (level >= 0) skipLong(level);
-      else i++;
+      const level = longLevel(src, i);
+      i = level >= 0 ? longEnd(src, i, level) : i + 1;
       continue;
     }
     if (c === 0x22 || c === 0x27) {
