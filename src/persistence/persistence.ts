@@ -80,31 +80,35 @@ export class Persistence {
 
   /** SAVE (and the final save on shutdown): synchronous; false when the file could not be written. */
   saveSync(): boolean {
-    const started = Date.now();
     const dirtyAt = this.dirty();
     const { data } = snapshotRdb(this.server);
-    const tmp = resolve(`temp-${process.pid}.rdb`);
+    const tmp = tempRdbPath();
     try {
-      const fd = openSync(tmp, "w");
-      try {
-        slowDisk();
-        writeSync(fd, data);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.rdbPath());
+      const fd = writeTemp(tmp, data, slowDisk);
+      this.commitTemp(fd, tmp);
     } catch (e) {
-      log("warning", `Failed saving the DB: ${(e as Error).message}`);
-      try { unlinkSync(tmp); } catch { /* never created */ }
-      return false;
+      return saveFailed(tmp, e);
     }
+    return this.saveDone(dirtyAt);
+  }
+
+  /** fsyncs and closes the written temp file, then renames it over dbfilename (rdbSave's end). */
+  private commitTemp(fd: number, tmp: string): void {
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.rdbPath());
+  }
+
+  /** A foreground save's success: logged and counted as rdbSave does. */
+  private saveDone(dirtyAt: number): true {
     log("notice", "DB saved on disk");
     this.saved(dirtyAt);
     // rdbSave: a good save clears a failed BGSAVE's status (and so MISCONF).
     this.lastBgsaveOk = true;
     this.refreshWriteGate();
-    void started;
     return true;
   }
 
@@ -268,7 +272,7 @@ export class Persistence {
     this.lastBgsaveTry = Date.now();
     this.bgsaveStartedAt = Date.now();
     const dirtyAt = this.dirty();
-    const tmp = resolve(`temp-${process.pid}.rdb`);
+    const tmp = tempRdbPath();
     const dest = this.rdbPath();
     this.keysAtStart = this.keyCount();
     this.peakCow = 0;
@@ -799,30 +803,18 @@ export class Persistence {
   private async saveSlow(delayUs: number): Promise<boolean> {
     const dirtyAt = this.dirty();
     const { data, keys } = snapshotRdb(this.server);
-    const tmp = resolve(`temp-${process.pid}.rdb`);
+    const tmp = tempRdbPath();
     this.slowSaveTemp = tmp;
     try {
-      const fd = openSync(tmp, "w");
-      try {
-        writeSync(fd, data);
-        await new Promise((r) => setTimeout(r, Math.max(1, (keys * delayUs) / 1000)));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.rdbPath());
+      const fd = writeTemp(tmp, data);
+      await new Promise((r) => setTimeout(r, Math.max(1, (keys * delayUs) / 1000)));
+      this.commitTemp(fd, tmp);
     } catch (e) {
-      log("warning", `Failed saving the DB: ${(e as Error).message}`);
-      try { unlinkSync(tmp); } catch { /* never created */ }
-      return false;
+      return saveFailed(tmp, e);
     } finally {
       this.slowSaveTemp = null;
     }
-    log("notice", "DB saved on disk");
-    this.saved(dirtyAt);
-    this.lastBgsaveOk = true;
-    this.refreshWriteGate();
-    return true;
+    return this.saveDone(dirtyAt);
   }
 
   /** A second SIGINT exits at once: the final save's temp file goes (Redis's rdbRemoveTempFile). */
@@ -953,4 +945,29 @@ function errnoText(e: unknown): string {
   if (err.code === "EACCES") return "Permission denied";
   if (err.code === "EISDIR") return "Is a directory";
   return err.message;
+}
+
+/** The foreground save's temporary file (Redis's temp-<pid>.rdb), in the working directory. */
+function tempRdbPath(): string {
+  return resolve(`temp-${process.pid}.rdb`);
+}
+
+/** Opens `tmp` and writes the image (after `before`, a fault point); the open fd. */
+function writeTemp(tmp: string, data: Uint8Array, before?: () => void): number {
+  const fd = openSync(tmp, "w");
+  try {
+    before?.();
+    writeSync(fd, data);
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** A foreground save that failed: logged, and its temp file removed. */
+function saveFailed(tmp: string, e: unknown): false {
+  log("warning", `Failed saving the DB: ${(e as Error).message}`);
+  try { unlinkSync(tmp); } catch { /* never created */ }
+  return false;
 }
