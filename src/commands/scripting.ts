@@ -12,7 +12,7 @@ import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import { arityOk, type CommandSpec } from "./table.js";
 import { ReplyWriter } from "../server/reply-writer.js";
-import { LuaEngine, sha1hex, type ScriptRun } from "../scripting/engine.js";
+import { LuaEngine, type ScriptRun } from "../scripting/engine.js";
 import { log, type LogLevel } from "../server/log.js";
 import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { parseInteger } from "./context.js";
@@ -249,7 +249,7 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
     sha = argv[1].toString("latin1").toLowerCase();
     if (!engine.scripts.has(sha)) return reply.error(NOSCRIPT_ERR);
   } else {
-    sha = sha1hex(argv[1]);
+    sha = engine.shaOf(argv[1]);
     if (!engine.scripts.has(sha)) {
       const created = engine.createFunction(argv[1]);
       if ("error" in created) return reply.error(created.error);

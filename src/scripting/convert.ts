@@ -10,7 +10,7 @@
 // true -> 1 (RESP3: #t), false -> null, table -> {err=}, {ok=}, {double=}, {big_number=},
 // {verbatim_string=}, {map=}, {set=}, else an array of t[1], t[2]... up to the first nil;
 // anything else -> null.
-import { lua, type LuaState } from "./fengari.js";
+import { lua, luaName, pushLuaBytes, type LuaState } from "./fengari.js";
 import { ReplyWriter } from "../server/reply-writer.js";
 
 const CR = 13;
@@ -26,7 +26,8 @@ function latin1(buf: Uint8Array, start: number, end: number): string {
 }
 
 function pushBytes(L: LuaState, buf: Uint8Array, start: number, end: number): void {
-  lua.lua_pushlstring(L, buf.slice(start, end), end - start);
+  // The new Lua string gets a copy of the bytes: a view is enough.
+  pushLuaBytes(L, buf.subarray(start, end));
 }
 
 /** Pushes the RESP value at pos as a Lua value; returns where it ends. ctx false: skip it. */
@@ -43,7 +44,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       if (push) {
         lua.lua_createtable(L, 0, 1);
         pushBytes(L, buf, pos + 1, e);
-        lua.lua_setfield(L, -2, "ok");
+        lua.lua_setfield(L, -2, luaName("ok"));
       }
       return e + 2;
     case 0x2d: // -
@@ -62,10 +63,10 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
           lua.lua_createtable(L, 0, 1);
           lua.lua_createtable(L, 0, 2);
           pushBytes(L, buf, start + 4, start + n);
-          lua.lua_setfield(L, -2, "string");
+          lua.lua_setfield(L, -2, luaName("string"));
           pushBytes(L, buf, start, start + 3);
-          lua.lua_setfield(L, -2, "format");
-          lua.lua_setfield(L, -2, "verbatim_string");
+          lua.lua_setfield(L, -2, luaName("format"));
+          lua.lua_setfield(L, -2, luaName("verbatim_string"));
         }
       }
       return start + n + 2;
@@ -93,7 +94,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
         p = pushReply(L, buf, p, push);
         if (push) lua.lua_settable(L, -3);
       }
-      if (push) lua.lua_setfield(L, -2, "map");
+      if (push) lua.lua_setfield(L, -2, luaName("map"));
       return p;
     }
     case 0x7e: { // ~ set
@@ -104,7 +105,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
         p = pushReply(L, buf, p, push);
         if (push) { lua.lua_pushboolean(L, true); lua.lua_settable(L, -3); }
       }
-      if (push) lua.lua_setfield(L, -2, "set");
+      if (push) lua.lua_setfield(L, -2, luaName("set"));
       return p;
     }
     case 0x7c: { // | attribute: skipped, then the value it annotates
@@ -124,7 +125,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
         const s = line();
         lua.lua_createtable(L, 0, 1);
         lua.lua_pushnumber(L, s === "inf" ? Infinity : s === "-inf" ? -Infinity : s === "nan" ? NaN : Number(s));
-        lua.lua_setfield(L, -2, "double");
+        lua.lua_setfield(L, -2, luaName("double"));
       }
       return e + 2;
     }
@@ -132,7 +133,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       if (push) {
         lua.lua_createtable(L, 0, 1);
         pushBytes(L, buf, pos + 1, e);
-        lua.lua_setfield(L, -2, "big_number");
+        lua.lua_setfield(L, -2, luaName("big_number"));
       }
       return e + 2;
     case 0x21: { // ! blob error
@@ -166,10 +167,10 @@ export function pushErrorTable(L: LuaState, text: string, hasCode: boolean, igno
   msg = msg.replace(/^[\r\n]+|[\r\n]+$/g, "");
   lua.lua_createtable(L, 0, 2);
   lua.lua_pushstring(L, Buffer.from(`${code} ${msg}`, "latin1"));
-  lua.lua_setfield(L, -2, "err");
+  lua.lua_setfield(L, -2, luaName("err"));
   if (ignoreStats) {
     lua.lua_pushboolean(L, true);
-    lua.lua_setfield(L, -2, "ignore_error_stats_update");
+    lua.lua_setfield(L, -2, luaName("ignore_error_stats_update"));
   }
 }
 
@@ -189,7 +190,7 @@ export function doubleToInt64(n: number): bigint | number {
 const MAX_REPLY_DEPTH = 1000;
 
 function rawField(L: LuaState, name: string): number {
-  lua.lua_pushstring(L, name);
+  lua.lua_pushstring(L, luaName(name));
   lua.lua_rawget(L, -2);
   return lua.lua_type(L, -1);
 }
@@ -251,7 +252,7 @@ export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number, d
         if (rawField(L, "format") === lua.LUA_TSTRING) {
           const format = toBuffer(L, -1).toString("latin1");
           // The string is a field of the verbatim table, below the format on the stack.
-          lua.lua_pushstring(L, "string");
+          lua.lua_pushstring(L, luaName("string"));
           lua.lua_rawget(L, -3);
           if (lua.lua_type(L, -1) === lua.LUA_TSTRING) {
             w.verbatim(toBuffer(L, -1).toString("utf8"), format);

@@ -9,7 +9,7 @@
 import { syntaxError51 } from "./syntax51.js";
 import { openLib51 } from "./lib51.js";
 import { createHash } from "node:crypto";
-import { lua, lauxlib, lualib, loadFengari, formatG14, setReadonly, tableAt, toLuaString, type LuaState } from "./fengari.js";
+import { lua, lauxlib, lualib, loadFengari, formatG14, setReadonly, tableAt, toLuaString, luaName, pushLuaBytes, type LuaState } from "./fengari.js";
 import { pushReply, pushErrorTable, toBuffer, writeLuaReply, errorInfo } from "./convert.js";
 import { openCjson } from "./lib-cjson.js";
 import { openBit } from "./lib-bit.js";
@@ -114,7 +114,8 @@ const HOOK_COUNT = 1000;
 /** A function a library registered (FUNCTION LOAD): its callback is registry[ref]. */
 export interface LibraryFunction { name: string; desc: string | null; flags: ScriptFlags; ref: number }
 
-export interface CachedScript { sha: string; body: Buffer; flags: ScriptFlags }
+/** A script in EVAL's cache: its compiled function is registry[ref] (an integer key: no string to hash per call). */
+export interface CachedScript { sha: string; body: Buffer; flags: ScriptFlags; ref: number }
 
 export interface ScriptFlags {
   /** No shebang: EVAL's backwards-compatible mode. */
@@ -140,6 +141,13 @@ const LL = { debug: 0, verbose: 1, notice: 2, warning: 3 };
 export class LuaEngine {
   L: LuaState;
   readonly scripts = new Map<string, CachedScript>();
+  /**
+   * The sha of each cached script by its body (latin1), so that EVAL of a cached script does
+   * not hash its body again (SHA-1 was ~5% of an EVAL of a short script).
+   */
+  private shaByBody = new Map<string, string>();
+  /** registry[errHandlerRef] is the error handler: __redis__err__handler ("eval"), __ERROR_HANDLER__ ("function"). */
+  private errHandlerRef = -1;
   /** The running call, or null (redis.call outside a script is an error). */
   current: ScriptRun | null = null;
   /** The running call's Lua thread (the one that may yield to the event loop). */
@@ -154,7 +162,7 @@ export class LuaEngine {
   loading: { functions: Map<string, LibraryFunction>; startedAt: number } | null = null;
 
   /**
-   * "eval": EVAL's state (scripts are registry entries f_<sha>, KEYS/ARGV are globals).
+   * "eval": EVAL's state (scripts are registry entries by integer ref, KEYS/ARGV are globals).
    * "function": the FUNCTION engine's own state, as function_lua.c sets it up: the globals
    * scripts see are an empty read-only table whose __index is the real (read-only) globals;
    * while a library loads, __index is the library API instead ({redis = {register_function,
@@ -168,6 +176,7 @@ export class LuaEngine {
   /** SCRIPT FLUSH: a fresh Lua state and an empty script cache. */
   reset(): void {
     this.scripts.clear();
+    this.shaByBody.clear();
     this.L = this.newState();
   }
 
@@ -203,6 +212,8 @@ export class LuaEngine {
     if (loadString(L, errh, "@err_handler_def") !== 0 || lua.lua_pcall(L, 0, 0, 0) !== 0) {
       throw new Error("Lua error handler: " + lua.lua_tojsstring(L, -1));
     }
+    lua.lua_getglobal(L, "__redis__err__handler");
+    this.errHandlerRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
     // Lock the globals: unknown names are an error to read, and nothing reachable is writable.
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
     setErrorMetatable(L);
@@ -237,6 +248,8 @@ export class LuaEngine {
     if (loadString(L, errh, "@err_handler_def") !== 0 || lua.lua_pcall(L, 0, 1, 0) !== 0) {
       throw new Error("Lua error handler: " + lua.lua_tojsstring(L, -1));
     }
+    lua.lua_pushvalue(L, -1);
+    this.errHandlerRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
     lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, "__ERROR_HANDLER__");
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
     setErrorMetatable(L);
@@ -307,7 +320,7 @@ export class LuaEngine {
 
   /** Pushes the error handler and a registered function (FCALL). */
   pushFunction(f: LibraryFunction): void {
-    lua.lua_getfield(this.L, lua.LUA_REGISTRYINDEX, "__ERROR_HANDLER__");
+    lua.lua_rawgeti(this.L, lua.LUA_REGISTRYINDEX, this.errHandlerRef);
     lua.lua_rawgeti(this.L, lua.LUA_REGISTRYINDEX, f.ref);
   }
 
@@ -637,7 +650,9 @@ export class LuaEngine {
     for (let j = 1; j <= argc; j++) {
       const t = lua.lua_type(L, j);
       if (t === lua.LUA_TNUMBER) argv.push(Buffer.from(formatG17(lua.lua_tonumber(L, j)), "latin1"));
-      else if (t === lua.LUA_TSTRING) argv.push(Buffer.from(toBuffer(L, j)));
+      // A view of the Lua string's bytes: fengari never changes a string's array, and each
+      // string has an array of its own (lua_pushlstring copies), so the view pins nothing else.
+      else if (t === lua.LUA_TSTRING) argv.push(toBuffer(L, j));
       else {
         lua.lua_settop(L, 0);
         pushErrorTable(L, "Lua redis lib command arguments must be strings or integers", false);
@@ -678,7 +693,7 @@ export class LuaEngine {
 
   /** luaCreateFunction: compiles and caches a script body; returns its sha or an error. */
   createFunction(body: Buffer): { sha: string } | { error: string } {
-    const sha = sha1hex(body);
+    const sha = this.shaOf(body);
     if (this.scripts.has(sha)) return { sha };
     const parsed = parseShebang(body);
     if ("error" in parsed) return parsed;
@@ -687,9 +702,15 @@ export class LuaEngine {
     const code = body.subarray(parsed.shebangLen);
     const msg = compile51(L, new Uint8Array(code), "@user_script");
     if (msg !== null) return { error: `Error compiling script (new function): ${msg}` };
-    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, toLuaString("f_" + sha));
-    this.scripts.set(sha, { sha, body: Buffer.from(body), flags: parsed.flags });
+    const ref = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    this.scripts.set(sha, { sha, body: Buffer.from(body), flags: parsed.flags, ref });
+    this.shaByBody.set(body.toString("latin1"), sha);
     return { sha };
+  }
+
+  /** The SHA-1 of a script body, from the cache when the script is in it (evalGenericCommand's sha1hex). */
+  shaOf(body: Buffer): string {
+    return this.shaByBody.get(body.toString("latin1")) ?? sha1hex(body);
   }
 
   /**
@@ -710,9 +731,9 @@ export class LuaEngine {
     lua.lua_insert(T, 1);
     const globals = run.evalMode ? this.globalsTable() : null;
     pushArray(T, keys);
-    if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, "KEYS"); setReadonly(globals, true); }
+    if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, luaName("KEYS")); setReadonly(globals, true); }
     pushArray(T, args);
-    if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, "ARGV"); setReadonly(globals, true); }
+    if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, luaName("ARGV")); setReadonly(globals, true); }
     const nargs = lua.lua_gettop(T) - 1;
     const ldb = this.debugger;
     if (run.debug && ldb !== null) {
@@ -788,12 +809,10 @@ export class LuaEngine {
   /** Pushes the error handler and the cached script's function; false if it is not cached. */
   pushScript(sha: string): boolean {
     const L = this.L;
-    lua.lua_getglobal(L, "__redis__err__handler");
-    lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, toLuaString("f_" + sha));
-    if (lua.lua_isnil(L, -1)) {
-      lua.lua_pop(L, 2);
-      return false;
-    }
+    const script = this.scripts.get(sha);
+    if (script === undefined) return false;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.errHandlerRef);
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, script.ref);
     return true;
   }
 
@@ -852,7 +871,7 @@ function loadString(L: LuaState, code: string, name: string): number {
 function pushArray(L: LuaState, items: Buffer[]): void {
   lua.lua_createtable(L, items.length, 0);
   for (let j = 0; j < items.length; j++) {
-    lua.lua_pushlstring(L, new Uint8Array(items[j]), items[j].length);
+    pushLuaBytes(L, items[j]); // (a copy: items may be views of the client's query buffer)
     lua.lua_rawseti(L, -2, j + 1);
   }
 }
