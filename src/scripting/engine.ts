@@ -922,6 +922,8 @@ export function formatG17(n: number): string {
   if (n === Infinity) return "inf";
   if (n === -Infinity) return "-inf";
   if (n === 0) return Object.is(n, -0) ? "-0" : "0";
+  // A safe integer has at most 16 digits, all exact: %.17g prints it as String() does.
+  if (Number.isSafeInteger(n)) return String(n);
   const exp = n.toExponential(16);
   const e = Number(exp.slice(exp.indexOf("e") + 1));
   if (e < -4 || e >= 17) {

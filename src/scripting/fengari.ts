@@ -167,6 +167,8 @@ export function formatG14(n: number): string {
   if (n === Infinity) return "inf";
   if (n === -Infinity) return "-inf";
   if (n === 0) return Object.is(n, -0) ? "-0" : "0";
+  // An integer of at most 14 digits is exact and needs no exponent: %.14g prints it as String() does.
+  if (Number.isInteger(n) && Math.abs(n) < 1e14) return String(n);
   // C rounds the exact binary value, ties to even; JS rounds ties up. Ties need an exact
   // decimal expansion: integers are the case that matters (1.2345678901234e+14).
   const exp = Number.isInteger(n) && Math.abs(n) >= 1e14 ? intToExponential(n, 13) : n.toExponential(13);
