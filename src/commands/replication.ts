@@ -126,8 +126,9 @@ function replconf(ctx: CommandContext): void {
       if (off !== null) repl.ack(client, Number(off));
       return;
     } else if (opt === "getack") {
-      // Only a master sends GETACK; a replica link answers it in the stream.
-      if (repl.link) return;
+      // Only a master sends GETACK (a replica link answers it in the stream); from anyone
+      // else it is ignored, and, as Redis's replconfCommand, never answered.
+      return;
     } else if (opt === "rdb-only") {
       // redis-cli --rdb: the snapshot only, then the connection closes (no stream).
       const v = parseInteger(argv[j + 1]);

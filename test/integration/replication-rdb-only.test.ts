@@ -116,7 +116,7 @@ describe.skipIf(!redisCli || !hasRealRedis)("REPLCONF rdb-only and rdb-filter-on
     await r.skipPast("$5\r\nafter\r\n$1\r\n1\r\n", 10_000);
   });
 
-  it("REPLCONF rdb-only / rdb-filter-only errors and SYNC without capa eof, as Redis answers them", async () => {
+  it("REPLCONF rdb-only / rdb-filter-only errors, SYNC without capa eof and unanswered GETACK/ACK, as Redis answers them", async () => {
     const ours = await server();
     const real = await startRealRedis();
     cleanup.push(() => real.stop(true));
@@ -141,10 +141,22 @@ describe.skipIf(!redisCli || !hasRealRedis)("REPLCONF rdb-only and rdb-filter-on
       await ask("REPLCONF\u0000rdb-only\u00000");
       // Filtered, no capa eof: refused before it becomes a replica.
       await ask("REPLCONF\u0000rdb-filter-only\u0000functions", "SYNC", "PING");
+      // GETACK and ACK from a client that is not a master / not a replica get no reply at
+      // all (replconfCommand returns before addReply): the next line is PING's.
+      const r = await RawConn.open(port);
+      try {
+        r.send("REPLCONF", "getack", "*");
+        r.send("REPLCONF", "ack", "10");
+        r.send("PING");
+        out.push(await line(r));
+      } finally {
+        r.close();
+      }
       return out;
     };
     const mine = await answers(ours.port);
     expect(mine).toEqual(await answers(real.port));
     expect(mine).toContain("-ERR Filtered replica requires EOF capability");
+    expect(mine.at(-1)).toBe("+PONG");
   });
 });
