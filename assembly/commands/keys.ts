@@ -239,9 +239,9 @@ function dbsizeCommand(): void {
   addInt(db.dict.size);
 }
 
-/** FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; both free at once here. */
+/** FLUSHDB/FLUSHALL take one optional ASYNC or SYNC (getFlushCommandFlags); both free at once here. */
 function flushFlagsOk(): bool {
-  if (argc == 2 && !argIs(1, "sync") && !argIs(1, "async")) {
+  if (argc > 2 || (argc == 2 && !argIs(1, "sync") && !argIs(1, "async"))) {
     addError(ERR_SYNTAX);
     return false;
   }

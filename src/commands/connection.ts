@@ -1,6 +1,6 @@
 // Connection commands (PING, ECHO, SELECT, QUIT).
 import type { CommandTable } from "./table.js";
-import { ERR, parseSafeInteger } from "./context.js";
+import { ERR, parseInteger } from "./context.js";
 
 export function registerConnectionCommands(t: CommandTable): void {
   t.define("ping", ({ argv, reply, client }) => {
@@ -19,8 +19,11 @@ export function registerConnectionCommands(t: CommandTable): void {
   t.define("echo", ({ argv, reply }) => reply.bulk(argv[1]));
 
   t.define("select", ({ argv, reply, client, server }) => {
-    const id = parseSafeInteger(argv[1]);
-    if (id === null) return reply.error("value is not an integer or out of range");
+    // getIntFromObjectOrReply: an i64, then an int.
+    const v = parseInteger(argv[1]);
+    if (v === null) return reply.error("value is not an integer or out of range");
+    if (v < -2147483648n || v > 2147483647n) return reply.error("value is out of range, value must between -2147483648 and 2147483647");
+    const id = Number(v);
     if (server.cluster && id !== 0) return reply.error("SELECT is not allowed in cluster mode");
     if (id < 0 || id >= server.config.getNumber("databases")) return reply.error(ERR.dbIndexOutOfRange);
     client.db = id;

@@ -10,7 +10,7 @@ import type { Client } from "../server/client.js";
 import type { Server } from "../server/server.js";
 import type { SubKind } from "../pubsub/pubsub.js";
 import { encodePush } from "../pubsub/pubsub.js";
-import { replyHelp } from "./help.js";
+import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { stringMatch } from "../util/glob.js";
 import { clientInfoProviders } from "./client-cmd.js";
 import { resetHooks } from "./server-cmds.js";
@@ -55,6 +55,8 @@ function unsubscribeGeneric(ctx: CommandContext, kind: SubKind, word: string): v
 
 /** Active channels (or shard channels) matching an optional glob. */
 function channelList(ctx: CommandContext, map: Map<string, Set<Client>>): void {
+  // One pattern at most: pubsubCommand takes CHANNELS only with argc 2 or 3 (the table's arity is -2).
+  if (ctx.argv.length > 3) return subcommandSyntaxError(ctx);
   const pat = ctx.argv.length > 2 ? ctx.argv[2] : null;
   const out: Buffer[] = [];
   for (const id of map.keys()) {

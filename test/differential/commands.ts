@@ -180,7 +180,7 @@ const GENERATORS: [number, Gen][] = [
   [1, (r) => [pick(r, ["SETEX", "PSETEX"]), key(r), pick(r, TTLS), pick(r, VALUES)]],
   [1, (r) => [pick(r, ["PEXPIRE", "EXPIREAT", "PEXPIREAT"]), key(r), pick(r, ["100000000000000", "0", "-1", "abc"]), ...flags(r, [["NX", "XX", "GT", "LT"]])]],
   // Databases.
-  [1, (r) => ["SELECT", pick(r, ["0", "0", "0", "1", "16", "abc"])]],
+  [1, (r) => ["SELECT", pick(r, ["0", "0", "0", "1", "16", "abc", "2147483648", "-9223372036854775808"])]],
   [1, (r) => ["MOVE", key(r), pick(r, ["0", "1", "abc"])]],
   [1, (r) => ["SWAPDB", pick(r, ["0", "1"]), pick(r, ["0", "1", "20"])]],
   // Server and introspection commands with defined replies (not COMMAND COUNT/LIST: ours
@@ -217,7 +217,8 @@ const GENERATORS: [number, Gen][] = [
   [1, (r) => ["ACL", "CAT", ...(maybe(r, 0.5) ? [pick(r, ["string", "hash", "nosuch", "scripting"])] : [])]],
   // Keyspace.
   [1, (r) => ["KEYS", pick(r, ["*", "{d}k[0-2]", "*3", "{d}k?"])]],
-  [1, () => ["DBSIZE"]],
+  // DBSIZE, or a command whose extra arguments Redis refuses (and that must not run).
+  [1, (r) => pick(r, [["DBSIZE"], ["DBSIZE"], ["FLUSHDB", "SYNC", "x"], ["FLUSHALL", "x"], ["FLUSHALL", "ASYNC", "ASYNC"], ["PUBSUB", "CHANNELS", "a", "b"], ["PUBSUB", "SHARDCHANNELS", "*", "x"]])],
   // Transactions: a short MULTI block (its queued replies and EXEC's reply are compared).
   [1, (r) => ["MULTI"]],
   [1, () => ["EXEC"]],
