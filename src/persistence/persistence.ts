@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import type { Server } from "../server/server.js";
 import { log } from "../server/log.js";
 import { snapshotRdb, parseRdb, readRdb, functionsHook, replInfoHook, type ParsedRdb, type RdbRecord } from "./rdb-file.js";
-import { storeKey, lfuPolicy, lfuWord, freshLru } from "./keyspace-io.js";
+import { storeKey, lfuPolicy, lfuWord, LFU_INIT_VAL } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
 import { Aof, ManifestError, type LoadStep } from "./aof.js";
 import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
@@ -526,9 +526,10 @@ export class Persistence {
     const server = this.server;
     const now = server.now();
     if (!keepExpired && k.expireAt >= 0 && k.expireAt <= now) return false;
-    let lru = freshLru(server, now);
-    if (lfuPolicy(server)) { if (k.freq >= 0) lru = lfuWord(now, k.freq); }
-    else if (k.idle >= 0) lru = Math.max(0, Math.floor(now / 1000) - k.idle);
+    // freshLru's word unless the file kept one (one policy lookup per key: this runs per key).
+    const lru = lfuPolicy(server)
+      ? lfuWord(now, k.freq >= 0 ? k.freq : LFU_INIT_VAL)
+      : Math.max(0, Math.floor(now / 1000) - (k.idle >= 0 ? k.idle : 0));
     storeKey(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru }, temp);
     return true;
   }

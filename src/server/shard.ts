@@ -282,14 +282,22 @@ export class Shard {
    * diskless load (tempDbs), not the live one.
    */
   migrateIn(db: number, key: Uint8Array, blob: Uint8Array, temp = false): void {
+    const p = this.kernel.x.alloc(key.length + blob.length);
+    const mem = this.kernel.mem;
+    mem.set(key, p);
+    mem.set(blob, p + key.length);
+    this.migrateInAt(db, p, key.length, blob.length, temp);
+  }
+
+  /**
+   * migrateIn of a key and blob the caller wrote at p (from x.alloc: freed here), so an RDB
+   * load (persistence/keyspace-io.ts storeKey) builds each entry in place, without JS buffers.
+   */
+  migrateInAt(db: number, p: number, keyLen: number, blobLen: number, temp = false): void {
     const x = this.kernel.x;
-    const p = x.alloc(key.length + blob.length);
     try {
-      const mem = this.kernel.mem;
-      mem.set(key, p);
-      mem.set(blob, p + key.length);
-      if (temp) x.migrateInTemp(db, p, key.length, p + key.length, blob.length);
-      else x.migrateIn(db, p, key.length, p + key.length, blob.length);
+      if (temp) x.migrateInTemp(db, p, keyLen, p + keyLen, blobLen);
+      else x.migrateIn(db, p, keyLen, p + keyLen, blobLen);
     } finally {
       x.free(p);
       this.afterCall();
