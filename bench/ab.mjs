@@ -30,6 +30,10 @@ const { values: opts } = parseArgs({
     // ";" (e.g. "SISMEMBER s:__rand_int__ m5;SADD s:__rand_int__ m5"), with -r keyspace.
     command: { type: "string" },
     keyspace: { type: "string", default: "1000" },
+    // Shards of both LatticeKV builds (LATTICEKV_SHARDS), e.g. 4 for the sharded read path.
+    shards: { type: "string", default: "1" },
+    // More redis-benchmark arguments for every run, e.g. "-r 100000" or "-d 1024".
+    args: { type: "string", default: "" },
   },
 });
 
@@ -60,7 +64,8 @@ async function start(name, argv, parent) {
   // A dir each: DEBUG RELOAD in --prepare writes dump.rdb there.
   const dir = mkdtempSync(join(parent, `${name}-`));
   const child = spawn(argv[0], [...argv.slice(1), "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir,
-    ...(opts.prepare ? ["--enable-debug-command", "yes"] : [])], { stdio: "ignore" });
+    ...(opts.prepare ? ["--enable-debug-command", "yes"] : [])],
+    { stdio: "ignore", env: { ...process.env, LATTICEKV_SHARDS: opts.shards } });
   await waitPing(port);
   if (opts.prepare) {
     const r = spawnSync("redis-cli", ["-p", String(port)], { input: readFileSync(opts.prepare), encoding: "utf8", maxBuffer: 1 << 28 });
@@ -77,7 +82,8 @@ const servers = [
 if (!opts["no-redis"]) servers.push(await start("redis", ["redis-server"], dir));
 
 const tests = opts.command ? opts.command.split(";") : opts.test.split(",");
-const benchArgs = (t) => (opts.command ? ["-r", opts.keyspace, ...t.split(" ")] : ["-t", t]);
+const extraArgs = opts.args.split(" ").filter(Boolean);
+const benchArgs = (t) => [...extraArgs, ...(opts.command ? ["-r", opts.keyspace, ...t.split(" ")] : ["-t", t])];
 const rounds = Number(opts.rounds);
 const samples = {};
 try {
@@ -102,7 +108,7 @@ try {
 
 const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-console.log(`\nserver CPU µs per request, -c 50 -P ${opts.pipeline} -n ${opts.n}, median of ${rounds} rounds [range]; a=${opts.a} b=${opts.b}; load ${load}`);
+console.log(`\nserver CPU µs per request, -c 50 -P ${opts.pipeline} -n ${opts.n}${extraArgs.length ? " " + opts.args : ""}, ${opts.shards} shard(s), median of ${rounds} rounds [range]; a=${opts.a} b=${opts.b}; load ${load}`);
 console.log(`| test | ${servers.map((s) => s.name).join(" | ")} |`);
 console.log(`|---|${servers.map(() => "---:").join("|")}|`);
 for (const t of tests) {
