@@ -3,8 +3,18 @@
 
 export const CLUSTER_SLOTS: i32 = 16384;
 
-const CRC16_TABLE = memory.data(256 * 2);
+// Four tables of 256 u16: table k holds the CRC of byte x followed by k zero bytes (table 0 is
+// the usual one). The byte-at-a-time loop is one long dependency chain (each step's table
+// index needs the previous CRC); with four tables, four bytes take four independent lookups
+// XORed together (the CRC is linear in its input), so the chain is one lookup per four bytes.
+// With several shards every command's keys are hashed to find their shard (~60 ns of a
+// 16-byte key's GET at -P 16 went here, in `perf record` of 4 shards).
+const CRC16_TABLES = memory.data(4 * 256 * 2);
 let tableReady = false;
+
+@inline function table(k: u32, x: u32): u32 {
+  return <u32>load<u16>(CRC16_TABLES + ((<usize>k << 9) | (<usize>x << 1)));
+}
 
 function buildTable(): void {
   // Polynomial 0x1021, initial value 0, no reflection (XMODEM).
@@ -13,7 +23,14 @@ function buildTable(): void {
     for (let b = 0; b < 8; b++) {
       crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
     }
-    store<u16>(CRC16_TABLE + (<usize>i << 1), <u16>crc);
+    store<u16>(CRC16_TABLES + (<usize>i << 1), <u16>crc);
+  }
+  // One more zero byte after table k-1's input: crc' = (crc << 8) ^ T0[crc >> 8].
+  for (let k: u32 = 1; k < 4; k++) {
+    for (let i: u32 = 0; i < 256; i++) {
+      const c = table(k - 1, i);
+      store<u16>(CRC16_TABLES + ((<usize>k << 9) | (<usize>i << 1)), <u16>(((c << 8) ^ table(0, c >> 8)) & 0xffff));
+    }
   }
   tableReady = true;
 }
@@ -21,9 +38,16 @@ function buildTable(): void {
 export function crc16(ptr: usize, len: usize): u32 {
   if (!tableReady) buildTable();
   let crc: u32 = 0;
-  for (let i: usize = 0; i < len; i++) {
+  let i: usize = 0;
+  // The CRC so far is XORed into the next two bytes; the four bytes' contributions add up.
+  for (; i + 4 <= len; i += 4) {
+    const w = load<u32>(ptr + i);
+    crc = table(3, ((crc >> 8) ^ w) & 0xff) ^ table(2, (crc ^ (w >> 8)) & 0xff) ^
+      table(1, (w >> 16) & 0xff) ^ table(0, w >> 24);
+  }
+  for (; i < len; i++) {
     const idx = ((crc >> 8) ^ <u32>load<u8>(ptr + i)) & 0xff;
-    crc = ((crc << 8) ^ <u32>load<u16>(CRC16_TABLE + (<usize>idx << 1))) & 0xffff;
+    crc = ((crc << 8) ^ table(0, idx)) & 0xffff;
   }
   return crc;
 }

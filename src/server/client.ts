@@ -32,7 +32,7 @@ import { recordKernelRun, recordCall } from "../commands/stats.js";
 import { logRoutedCall } from "./slowlog.js";
 import { logSlowKernelCommands } from "./command-timing.js";
 import { ReplyBuffer } from "./reply-buffer.js";
-import { appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, scratchWritten, takeBatch } from "./reply-batch.js";
+import { appendMemToBatch, appendPartToBatch, appendToBatch, batchLength, batchOpen, beginBatch, endBatch, scratchWritten, takeBatch } from "./reply-batch.js";
 import { unixSocketPath } from "./unix-socket.js";
 import { joinInput } from "./input-join.js";
 import { InputPlacement } from "./input-placement.js";
@@ -74,6 +74,8 @@ export class Client {
   private stopPos = 0;
   /** stopPos as an offset into the input given to processRange. */
   private stopOffset = 0;
+  /** Reused by processRange for a read that moves between shards (src/server/input-placement.ts). */
+  private placement: InputPlacement | null = null;
   private stopNeed = 0;
   /** No command can complete before pendingLen reaches this. */
   private need = 0;
@@ -434,7 +436,7 @@ export class Client {
           if (last !== undefined) this.lastCommand = last.name;
           logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? consumed : handedStart, ms);
         }
-        if (k.outLen > 0) this.write(k.mem.subarray(k.outPtr, k.outPtr + k.outLen), false);
+        if (k.outLen > 0) this.writeKernelOutput(k.mem, k.outPtr, k.outLen);
         shard.afterCall(k.pending);
         this.server.blocking.afterCommand();
         pos = consumed;
@@ -452,7 +454,7 @@ export class Client {
         if (follow >= 0) {
           // A command whose keys all live in shard `follow`: parse on there, from it on.
           const offset = handedStart - origin;
-          placement ??= new InputPlacement(input!, shard, origin);
+          placement ??= (this.placement ??= new InputPlacement()).reset(input!, shard, origin);
           shard = this.server.router.shards[follow];
           k = shard.kernel;
           origin = placement.originIn(shard, offset);
@@ -498,6 +500,7 @@ export class Client {
     } finally {
       this.shard = shard;
       this.stopOffset = this.stopPos - origin;
+      placement?.clear();
       if (batched) {
         this.flushBatch();
         endBatch(this);
@@ -622,6 +625,16 @@ export class Client {
     // Redis checks the limit once the reply is in its buffer, before any of it is sent.
     if (this.checkOutputLimits(b.length)) return;
     this.socket.write(owned ? b : Buffer.from(b));
+  }
+
+  /** write() of a kernel call's output, mem[ptr, ptr + len), without a view when it is batched. */
+  private writeKernelOutput(mem: Uint8Array, ptr: number, len: number): void {
+    if (this.replyOff || this.skipNextReply || this.closed || !batchOpen(this)) {
+      this.write(mem.subarray(ptr, ptr + len), false);
+      return;
+    }
+    this.server.stats.netOutputBytes += len;
+    appendMemToBatch(mem, ptr, len);
   }
 
   /** Writes what the open batch gathered for this client. */

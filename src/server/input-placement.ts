@@ -9,18 +9,33 @@
 // read whose commands alternate between shards costs one copy per shard, not one per switch.
 import type { Shard } from "./shard.js";
 
+const EMPTY = new Uint8Array(0);
+
+//
+// A client keeps one InputPlacement and resets it for each read that moves (an object and
+// three arrays per such read were garbage on every pipelined read of random keys).
 export class InputPlacement {
+  private input: Uint8Array = EMPTY;
   private readonly shards: Shard[] = [];
   /** Per entry of `shards`: the address that byte 0 of the read would have in its memory. */
   private readonly origins: number[] = [];
   /** Per entry of `shards`: the first byte of the read that was copied there. */
   private readonly from: number[] = [];
 
-  /** `input` is the read; `home` already holds all of it with byte 0 at `origin`. */
-  constructor(private readonly input: Uint8Array, home: Shard, origin: number) {
+  /** Starts a read: `input` is the read; `home` already holds all of it with byte 0 at `origin`. */
+  reset(input: Uint8Array, home: Shard, origin: number): this {
+    this.input = input;
+    this.shards.length = this.origins.length = this.from.length = 0;
     this.shards.push(home);
     this.origins.push(origin);
     this.from.push(0);
+    return this;
+  }
+
+  /** Drops the read (a view of a shared read buffer) once it has run. */
+  clear(): void {
+    this.input = EMPTY;
+    this.shards.length = 0;
   }
 
   /**

@@ -73,6 +73,22 @@ export function appendToBatch(b: Uint8Array, owned: boolean): void {
   used += n;
 }
 
+/**
+ * Appends mem[ptr, ptr + len) (a kernel call's output). A short one is copied byte by byte:
+ * a view per call (mem.subarray) was a typed array allocated per kernel call, and with several
+ * shards a pipelined read makes one call per shard switch (~12 per 16 commands of random keys).
+ */
+export function appendMemToBatch(mem: Uint8Array, ptr: number, len: number): void {
+  if (len > SHORT_COPY || used + len > scratch.length) return appendToBatch(mem.subarray(ptr, ptr + len), false);
+  const s = scratch;
+  let u = used;
+  for (let i = ptr, e = ptr + len; i < e; i++) s[u++] = mem[i];
+  used = u;
+}
+
+/** Longest output appendMemToBatch copies by hand (a GET -d 1024 reply goes through set()). */
+const SHORT_COPY = 256;
+
 /** Appends a reply part held as a latin1 string (ReplyWriter's parts), or a host-owned Buffer. */
 export function appendPartToBatch(part: Buffer | string): void {
   if (typeof part !== "string") return appendToBatch(part, true);
