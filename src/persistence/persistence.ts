@@ -430,7 +430,11 @@ export class Persistence {
       for (let r = steps.next(); !r.done; r = steps.next());
       return Promise.resolve();
     }
-    return this.whileLoading(totalBytes, steps);
+    // Redis's rdbLoad serves events only when the bytes read cross a multiple of
+    // loading-process-events-interval-bytes (rdbLoadProgressCallback), so a payload under
+    // 2 MB loads without a client ever seeing -LOADING (04-resharding's CLUSTER INFO right
+    // after a replica's full sync).
+    return this.whileLoading(totalBytes, steps, this.server.config.getNumber("loading-process-events-interval-bytes"));
   }
 
   /**
@@ -685,9 +689,12 @@ export class Persistence {
   /**
    * Runs a load's steps in slices of about LOAD_SLICE_MS between event-loop turns, with the
    * LOADING gate up (Redis processes events while loading, answering -LOADING). key-load-delay
-   * (tests) spends that many microseconds per step. Resolves with the generator's result.
+   * (tests) spends that many microseconds per step. With `everyBytes` (an RDB load) and no
+   * key-load-delay, a slice ends only where the loaded bytes cross a multiple of it, as
+   * Redis's rdbLoadProgressCallback processes events, instead of every LOAD_SLICE_MS.
+   * Resolves with the generator's result.
    */
-  private async whileLoading<T>(totalBytes: number, steps: Generator<LoadStep, T>): Promise<T> {
+  private async whileLoading<T>(totalBytes: number, steps: Generator<LoadStep, T>, everyBytes = 0): Promise<T> {
     const server = this.server;
     this.loading = { startedAt: Date.now(), totalBytes, loadedBytes: 0 };
     const previous = server.inputGate;
@@ -700,6 +707,7 @@ export class Persistence {
     server.inputGate = gate;
     try {
       let owedUs = 0;
+      let lastBytes = 0;
       for (;;) {
         const until = performance.now() + LOAD_SLICE_MS;
         const delayUs = server.config.getNumber("key-load-delay");
@@ -707,7 +715,10 @@ export class Persistence {
         for (; !r.done; r = steps.next()) {
           if (typeof r.value !== "number") break;
           this.loading.loadedBytes = r.value;
+          const crossed = everyBytes > 0 && Math.floor(r.value / everyBytes) > Math.floor(lastBytes / everyBytes);
+          lastBytes = r.value;
           if (delayUs > 0) { owedUs += delayUs; if (owedUs >= 1000) break; }
+          else if (everyBytes > 0) { if (crossed) break; }
           else if (performance.now() >= until) break;
         }
         if (r.done) return r.value;
