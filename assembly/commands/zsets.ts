@@ -6,7 +6,9 @@
 // or changing anything, so the host runs the command instead:
 //   - the key holds a zset the host already has (skiplist-encoded, or moved there);
 //   - ZADD would leave the listpack limits (zset-max-listpack-entries / -value: Redis would
-//     create or convert to a skiplist), or has INCR (its reply is a double);
+//     create or convert to a skiplist);
+//   - ZADD INCR / ZINCRBY in RESP3 (a double reply), or whose new score %.17g would not print
+//     as an integer (or would be -0): decided before anything changes;
 //   - ZPOPMIN/ZPOPMAX with a count, or in RESP3, or a popped score %.17g would not print
 //     as an integer (only integral scores and ±inf are formatted here); likewise a score
 //     ZSCORE, ZMSCORE or ZRANGE WITHSCORES would reply;
@@ -34,6 +36,7 @@ import { string2d, parsedDouble, plainDecimal } from "../util/number";
 
 export function registerZsetCommands(): void {
   defineCommand("zadd", zaddCommand);
+  defineCommand("zincrby", zincrbyCommand);
   defineCommand("zpopmin", zpopminCommand);
   defineCommand("zpopmax", zpopmaxCommand);
   defineCommand("zrem", zremCommand);
@@ -63,11 +66,20 @@ const EXACT_INT: f64 = 9007199254740992;
 
 /** ZADD's parsed scores (reused). */
 const scores = new Array<f64>(0);
+/** ZADD INCR's increment as parsed (-0 kept: a new member's reply prints it). */
+let increment: f64 = 0;
 
-// ---- ZADD -----------------------------------------------------------------------------------
+// ---- ZADD, ZINCRBY ----------------------------------------------------------------------------
 
-function zaddCommand(): void {
-  let nx = false, xx = false, ch = false, incr = false, gt = false, lt = false;
+/**
+ * zaddGenericCommand: ZINCRBY is ZADD with INCR (zincrbyCommand passes ZADD_IN_INCR), and
+ * takes the same options: `ZINCRBY k nx m` reads nx as one, then fails on the odd pair count.
+ */
+function zaddCommand(): void { zaddGeneric(false); }
+function zincrbyCommand(): void { zaddGeneric(true); }
+
+function zaddGeneric(incr: bool): void {
+  let nx = false, xx = false, ch = false, gt = false, lt = false;
   let scoreidx = 2;
   for (; scoreidx < argc; scoreidx++) {
     if (argIs(scoreidx, "nx")) nx = true;
@@ -84,12 +96,14 @@ function zaddCommand(): void {
   if (nx && xx) { addErrorErr("XX and NX options at the same time are not compatible"); return; }
   if ((gt && nx) || (lt && nx) || (gt && lt)) { addErrorErr("GT, LT, and/or NX options at the same time are not compatible"); return; }
   if (incr && elements > 1) { addErrorErr("INCR option supports a single increment-element pair"); return; }
-  // INCR replies a double; more pairs than a listpack holds make a skiplist: the host's.
-  if (incr || <i64>elements > maxEntries) { declineToHost(); return; }
+  // More pairs than a listpack holds make a skiplist: the host's. INCR in RESP3 replies a
+  // double (",5"): the host's too.
+  if (<i64>elements > maxEntries || (incr && resp != 2)) { declineToHost(); return; }
   scores.length = 0;
   for (let j = 0; j < elements; j++) {
     const i = scoreidx + j * 2;
     if (!string2d(argPtr(i), argLen(i))) { addError(ERR_NOT_FLOAT); return; }
+    increment = parsedDouble;
     // -0 is stored as 0, as a listpack gives it back (zset-value.ts).
     scores.push(parsedDouble == 0 ? 0 : parsedDouble);
   }
@@ -98,7 +112,8 @@ function zaddCommand(): void {
     if (e.type != OBJ_ZSET) { addError(ERR_WRONGTYPE); return; }
     if (!isKernelZset(e)) { declineToHost(); return; }
   } else if (xx) {
-    addInt(0); // no key + XX: nothing to do
+    // No key + XX: nothing to do (INCR replies a null).
+    if (incr) addNullBulk(); else addInt(0);
     return;
   }
   // Stay a listpack (zsetTypeCreate, and zsetAdd's conversion check), else the host's.
@@ -110,6 +125,7 @@ function zaddCommand(): void {
   }
   const count = e == null ? 0 : <i64>zsetCount(e);
   if (maxEntries == 0 || count + <i64>elements > maxEntries) { declineToHost(); return; }
+  if (incr) { zaddIncr(e, nx, xx, gt, lt, bytes); return; }
   if (e == null) {
     e = dbAdd(db, argPtr(1), argLen(1));
     e.type = OBJ_ZSET;
@@ -137,6 +153,49 @@ function zaddCommand(): void {
   }
   if (added + updated > 0) addDirty(<i64>(added + updated));
   addInt(ch ? added + updated : added);
+}
+
+/**
+ * ZADD INCR / ZINCRBY of one pair, after zaddCommand's checks (e: the kernel zset, or null for
+ * an absent key, which XX has already answered). zsetAdd's listpack branch: NX on a member
+ * present, XX on one absent, and a GT/LT that fails reply a null; a NaN sum is an error. The
+ * new score must print here (scorePrintsHere, and not -0), else the host runs the command,
+ * before anything has changed.
+ */
+function zaddIncr(e: Entry | null, nx: bool, xx: bool, gt: bool, lt: bool, bytes: usize): void {
+  const mp = argPtr(argc - 1), ml = argLen(argc - 1);
+  const p = e == null ? 0 : zsetFind(e, mp, ml);
+  if (p != 0) {
+    if (nx) { addNullBulk(); return; }
+    const cur = zsetScoreAt(p);
+    const score = cur + increment;
+    if (isNaN(score)) { addErrorErr("resulting score is not a number (NaN)"); return; }
+    if ((lt && score >= cur) || (gt && score <= cur)) { addNullBulk(); return; }
+    if (!printsAsScore(score)) { declineToHost(); return; }
+    if (score != cur) {
+      zsetDeleteAt(e!, p);
+      zsetInsert(e!, score, mp, ml);
+      addDirty(1);
+    }
+    addScore(score);
+    return;
+  }
+  if (xx) { addNullBulk(); return; }
+  const score = increment;
+  if (!printsAsScore(score)) { declineToHost(); return; }
+  if (e == null) {
+    e = dbAdd(db, argPtr(1), argLen(1));
+    e.type = OBJ_ZSET;
+    zsetInitIn(e, bytes);
+  }
+  zsetInsert(e, score, mp, ml);
+  addDirty(1);
+  addScore(score);
+}
+
+/** scorePrintsHere for a reply of a computed score, which may be -0 (Redis prints "-0"). */
+@inline function printsAsScore(d: f64): bool {
+  return scorePrintsHere(d) && !(d == 0 && 1 / d < 0);
 }
 
 // ---- ZPOPMIN / ZPOPMAX ------------------------------------------------------------------------

@@ -108,6 +108,7 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["zadd",-4,13,1,1,1],
   ["zcard",2,8,1,1,1],
   ["zcount",4,8,1,1,1],
+  ["zincrby",4,13,1,1,1],
   ["zmscore",-3,8,1,1,1],
   ["zpopmax",-2,9,1,1,1],
   ["zpopmin",-2,9,1,1,1],

@@ -1,9 +1,9 @@
 // Model check of the kernel's small sorted sets (assembly/keyspace/zset-value.ts) through
-// ZADD, ZPOPMIN, ZPOPMAX, ZREM, ZCARD, ZSCORE, ZRANK, ZREVRANK, ZCOUNT and ZRANGE by rank
+// ZADD (with INCR too), ZINCRBY, ZPOPMIN, ZPOPMAX, ZREM, ZCARD, ZSCORE, ZRANK, ZREVRANK, ZCOUNT and ZRANGE by rank
 // (assembly/commands/zsets.ts): seeded random commands with NX,
 // XX, GT, LT and CH against a sorted array of [score, member], at a small
 // zset-max-listpack-entries so sets reach the limit. Where the kernel must leave the command
-// to the host (the set would outgrow the listpack, INCR, a count, a score %.17g would not
+// to the host (the set would outgrow the listpack, a count, a score %.17g would not
 // print as an integer) it must hand it back untouched: STATUS_HOST, no reply, no change.
 // A failure prints its seed and step so it replays.
 import { describe, it, expect } from "vitest";
@@ -140,10 +140,38 @@ function run(seed: number, limit: number, steps: number): void {
       if (withscores && items.some(([sc]) => !Number.isInteger(sc) && Math.abs(sc) !== Infinity)) { handBackRead(r, where); continue; }
       const body = items.map(([sc, mm]) => bulk(mm) + (withscores ? bulk(fmt(sc)) : "")).join("");
       expect(r, where).toEqual({ st: STATUS_DONE, reply: `*${withscores ? items.length * 2 : items.length}\r\n${body}` });
+    } else if (rnd() < 0.25) {
+      // A hand-back that leaves the set as it is.
+      expect(call(k, "ZPOPMIN", key, "1"), where).toEqual({ st: STATUS_HOST, reply: "" });
     } else {
-      // Hand-backs that leave the set as it is.
-      const argv = pick([["ZADD", key, "INCR", "1", "m1"], ["ZPOPMIN", key, "1"]]);
-      expect(call(k, ...argv), where).toEqual({ st: STATUS_HOST, reply: "" });
+      // ZINCRBY / ZADD INCR (zsetAdd with INCR): a null for NX on a member present, XX on one
+      // absent, or a GT/LT that fails; a NaN sum is an error; a new score %.17g would not print
+      // as an integer (or -0), or one more member than the listpack holds: handed back untouched.
+      const x = `m${rint(12)}`;
+      const incArg = pick(["1", "-1", "2", "0", "-0", "inf", "-inf", "1.5", "3"]);
+      const flags: string[] = [];
+      if (rnd() < 0.2) flags.push("NX"); else if (rnd() < 0.2) flags.push("XX");
+      if (!flags.includes("NX")) { if (rnd() < 0.2) flags.push("GT"); else if (rnd() < 0.2) flags.push("LT"); }
+      const argv = flags.length === 0 && rnd() < 0.5 ? ["ZINCRBY", key, incArg, x] : ["ZADD", key, ...flags, "INCR", incArg, x];
+      const r = call(k, ...argv);
+      const w = `${where} ${argv.join(" ")}`;
+      const nx = flags.includes("NX"), xx = flags.includes("XX"), gt = flags.includes("GT"), lt = flags.includes("LT");
+      const inc = Number(incArg.replace("inf", "Infinity"));
+      const prints = (v: number) => ((Number.isInteger(v) && Math.abs(v) <= 2 ** 53) || Math.abs(v) === Infinity) && !Object.is(v, -0);
+      const handBack = () => { expect(r, w).toEqual({ st: STATUS_HOST, reply: "" }); key = `z${++keyNo}`; m = []; };
+      if (m.length === 0 && xx) { expect(r, w).toEqual({ st: STATUS_DONE, reply: "$-1\r\n" }); continue; }
+      if (m.length + 1 > limit) { handBack(); continue; }
+      const i = m.findIndex((p) => p[1] === x);
+      if (i >= 0 ? nx : xx) { expect(r, w).toEqual({ st: STATUS_DONE, reply: "$-1\r\n" }); continue; }
+      const cur = i >= 0 ? m[i][0] : 0;
+      const v = i >= 0 ? cur + inc : inc;
+      if (Number.isNaN(v)) { expect(r, w).toEqual({ st: STATUS_DONE, reply: "-ERR resulting score is not a number (NaN)\r\n" }); continue; }
+      if (i >= 0 && ((lt && v >= cur) || (gt && v <= cur))) { expect(r, w).toEqual({ st: STATUS_DONE, reply: "$-1\r\n" }); continue; }
+      if (!prints(v)) { handBack(); continue; }
+      if (i >= 0) m[i] = [v, x]; else m.push([v, x]);
+      m.sort(order);
+      expect(r, w).toEqual({ st: STATUS_DONE, reply: bulk(fmt(v)) });
+      expect(call(k, "ZSCORE", key, x).reply, w).toBe(bulk(fmt(v)));
     }
   }
 }
