@@ -12,7 +12,8 @@
 //   - ZPOPMIN/ZPOPMAX with a count, or in RESP3, or a popped score %.17g would not print
 //     as an integer (only integral scores and ±inf are formatted here); likewise a score
 //     ZSCORE, ZMSCORE or ZRANGE WITHSCORES would reply;
-//   - ZRANGE with BYSCORE, BYLEX, REV or LIMIT (only the rank form with WITHSCORES runs here).
+//   - ZRANGE with BYLEX, or REV/LIMIT without BYSCORE; Z[REV]RANGEBYSCORE / ZRANGE BYSCORE with
+//     a bound that is not a plain decimal or ±inf, or a negative LIMIT offset (zrangeByScore).
 // A read that declines has counted no keyspace hit or miss (the host counts it).
 // Each handler follows t_zset.c's order of checks, so what it does answer is Redis's answer.
 // Effects are Redis's propagation: ZADD's argv as given when it changed something, a pop
@@ -48,6 +49,8 @@ export function registerZsetCommands(): void {
   defineCommand("zrank", zrankCommand);
   defineCommand("zrevrank", zrevrankCommand);
   defineCommand("zcount", zcountCommand);
+  defineCommand("zrangebyscore", zrangebyscoreCommand);
+  defineCommand("zrevrangebyscore", zrevrangebyscoreCommand);
 }
 
 /** zset-max-listpack-entries / -value (CONFIG SET: index.ts setZsetListpackLimits). */
@@ -395,8 +398,14 @@ function undoRead(): void {
   declineToHost();
 }
 
-/** ZRANGE key start stop [WITHSCORES] (the rank form; any other option: the host's). */
-function zrangeCommand(): void { zrangeRank(false); }
+/**
+ * ZRANGE key start stop [WITHSCORES] (the rank form), or ZRANGE key min max BYSCORE with REV,
+ * LIMIT, WITHSCORES (zrangeByScore); BYLEX and any other form: the host's.
+ */
+function zrangeCommand(): void {
+  if (argc == 4 || (argc == 5 && argIs(4, "withscores"))) zrangeRank(false);
+  else zrangeByScore(false, true);
+}
 /** ZREVRANGE key start stop [WITHSCORES]. */
 function zrevrangeCommand(): void { zrangeRank(true); }
 
@@ -454,3 +463,74 @@ function zrangeRank(reverse: bool): void {
   }
 }
 const rev = new Array<usize>(0);
+
+/** ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]. */
+function zrangebyscoreCommand(): void { zrangeByScore(false, false); }
+/** ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]. */
+function zrevrangebyscoreCommand(): void { zrangeByScore(true, false); }
+
+/**
+ * zrangeGenericCommand + genericZrangebyscoreCommand's listpack branch, for RESP2 and bounds
+ * rangeBound reads (plain decimals, ±inf, '(' allowed). `unified`: ZRANGE's syntax, where
+ * BYSCORE must appear and REV may. Options are parsed as Redis does; anything it would reject
+ * (a syntax error, an offset or count that is not an integer), BYLEX, a negative offset (rare;
+ * Redis walks it off the end) or another bound form is declined before the lookup, so the host
+ * replies it. Replies: the in-range elements in order (reversed for REV), less `offset`, at
+ * most `count` of them (a negative count: all); with WITHSCORES each followed by its score,
+ * which must print as an integer (else the read is undone and declined).
+ */
+function zrangeByScore(reverse: bool, unified: bool): void {
+  if (resp != 2) { declineToHost(); return; }
+  let withscores = false, byscore = !unified, sawRev = false;
+  let offset: i64 = 0, limit: i64 = -1;
+  for (let j = 4; j < argc; j++) {
+    const left = argc - j - 1;
+    if (argIs(j, "withscores")) withscores = true;
+    else if (argIs(j, "limit") && left >= 2) {
+      if (!string2ll(argPtr(j + 1), argLen(j + 1))) { declineToHost(); return; }
+      offset = parsedInt;
+      if (!string2ll(argPtr(j + 2), argLen(j + 2))) { declineToHost(); return; }
+      limit = parsedInt;
+      j += 2;
+    } else if (unified && !sawRev && argIs(j, "rev")) { sawRev = true; reverse = true; }
+    else if (unified && !byscore && argIs(j, "byscore")) byscore = true;
+    else { declineToHost(); return; }
+  }
+  if (!byscore || offset < 0) { declineToHost(); return; }
+  // Reversed, the range is given as max then min.
+  if (!rangeBound(reverse ? 3 : 2)) { declineToHost(); return; }
+  const min = boundValue, minex = boundExclusive;
+  if (!rangeBound(reverse ? 2 : 3)) { declineToHost(); return; }
+  const max = boundValue, maxex = boundExclusive;
+  const e = zsetRead(1);
+  if (stop) return;
+  if (e == null) { addEmptyArray(); return; }
+  if (offset > 0 && offset >= <i64>zsetCount(e)) { addEmptyArray(); return; }
+  // The elements in range are contiguous: collect them, then skip and count in reply order.
+  rev.length = 0;
+  const end = zsetEnd(e);
+  for (let q = zsetFirst(e); q < end; q = zsetNextAt(q)) {
+    const sc = zsetScoreAt(q);
+    if (minex ? sc <= min : sc < min) continue;
+    if (maxex ? sc >= max : sc > max) break;
+    rev.push(q);
+  }
+  const total = <i64>rev.length;
+  let n = total - offset;
+  if (n < 0) n = 0;
+  if (limit >= 0 && limit < n) n = limit;
+  // Reply index i is rev[first + i * step].
+  const first = reverse ? total - 1 - offset : offset;
+  const step: i64 = reverse ? -1 : 1;
+  if (withscores) {
+    for (let i: i64 = 0; i < n; i++) {
+      if (!scorePrintsHere(zsetScoreAt(unchecked(rev[<i32>(first + i * step)])))) { undoRead(); return; }
+    }
+  }
+  addArrayLen(withscores ? n * 2 : n);
+  for (let i: i64 = 0; i < n; i++) {
+    const q = unchecked(rev[<i32>(first + i * step)]);
+    addBulk(zsetMemberPtr(q), zsetMemberLen(q));
+    if (withscores) addScore(zsetScoreAt(q));
+  }
+}

@@ -113,9 +113,11 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["zpopmax",-2,9,1,1,1],
   ["zpopmin",-2,9,1,1,1],
   ["zrange",-4,0,1,1,1],
+  ["zrangebyscore",-4,0,1,1,1],
   ["zrank",3,8,1,1,1],
   ["zrem",-3,9,1,1,1],
   ["zrevrange",-4,0,1,1,1],
+  ["zrevrangebyscore",-4,0,1,1,1],
   ["zrevrank",3,8,1,1,1],
   ["zscore",3,8,1,1,1],
 ];

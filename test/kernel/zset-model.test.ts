@@ -1,5 +1,6 @@
 // Model check of the kernel's small sorted sets (assembly/keyspace/zset-value.ts) through
-// ZADD (with INCR too), ZINCRBY, ZPOPMIN, ZPOPMAX, ZREM, ZCARD, ZSCORE, ZRANK, ZREVRANK, ZCOUNT and ZRANGE by rank
+// ZADD (with INCR too), ZINCRBY, ZPOPMIN, ZPOPMAX, ZREM, ZCARD, ZSCORE, ZRANK, ZREVRANK, ZCOUNT, ZRANGE by rank
+// and by score (ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGE BYSCORE [REV], LIMIT)
 // (assembly/commands/zsets.ts): seeded random commands with NX,
 // XX, GT, LT and CH against a sorted array of [score, member], at a small
 // zset-max-listpack-entries so sets reach the limit. Where the kernel must leave the command
@@ -124,6 +125,27 @@ function run(seed: number, limit: number, steps: number): void {
       const r = call(k, "ZSCORE", key, x);
       if (hit && !Number.isInteger(hit[0]) && Math.abs(hit[0]) !== Infinity) { handBackRead(r, where); continue; }
       expect(r, where).toEqual({ st: STATUS_DONE, reply: hit ? bulk(fmt(hit[0])) : "$-1\r\n" });
+    } else if (op === 12 && rnd() < 0.5) {
+      // ZRANGEBYSCORE / ZREVRANGEBYSCORE / ZRANGE ... BYSCORE [REV], with LIMIT and WITHSCORES.
+      const reverse = rnd() < 0.5, withscores = rnd() < 0.5, limited = rnd() < 0.5;
+      const bounds = ["-inf", "+inf", "(-1", "-1", "0", "(0", "1", "(2", "2", "3", "(3"];
+      const lo = pick(bounds), hi = pick(bounds);
+      const offset = rint(4), count = rint(5) - 1;
+      const opts = [...(withscores ? ["WITHSCORES"] : []), ...(limited ? ["LIMIT", String(offset), String(count)] : [])];
+      const form = rint(2);
+      const argv = form === 0
+        ? [reverse ? "ZREVRANGEBYSCORE" : "ZRANGEBYSCORE", key, reverse ? hi : lo, reverse ? lo : hi, ...opts]
+        : ["ZRANGE", key, reverse ? hi : lo, reverse ? lo : hi, "BYSCORE", ...(reverse ? ["REV"] : []), ...opts];
+      const r = call(k, ...argv);
+      const w = `${where} ${argv.join(" ")}`;
+      const val = (b: string) => Number(b.replace("(", "").replace("inf", "Infinity"));
+      const minex = lo.startsWith("("), maxex = hi.startsWith("(");
+      let items = m.filter(([sc]) => (minex ? sc > val(lo) : sc >= val(lo)) && (maxex ? sc < val(hi) : sc <= val(hi)));
+      if (reverse) items = items.reverse();
+      if (limited) items = items.slice(offset, count < 0 ? undefined : offset + count);
+      if (withscores && items.some(([sc]) => !Number.isInteger(sc) && Math.abs(sc) !== Infinity)) { handBackRead(r, w); continue; }
+      const body = items.map(([sc, mm]) => bulk(mm) + (withscores ? bulk(fmt(sc)) : "")).join("");
+      expect(r, w).toEqual({ st: STATUS_DONE, reply: `*${withscores ? items.length * 2 : items.length}\r\n${body}` });
     } else if (op === 12) {
       const reverse = rnd() < 0.5, withscores = rnd() < 0.5;
       const a = rint(8) - 4, b = rint(8) - 4;
