@@ -400,7 +400,7 @@ export class Aof {
       const buf = readAofFile(join(this.dir(), base.name));
       if (buf.toString("latin1", 0, 5) === "REDIS") {
         // An RDB preamble; an old-style AOF (upgraded into the dir) may go on with commands.
-        const it = this.p.rdbLoadSteps(buf);
+        const it = this.p.rdbLoadSteps(buf, false, true);
         let r = it.next();
         for (; !r.done; r = it.next()) yield done + r.value;
         if (r.value < buf.length) {

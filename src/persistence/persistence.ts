@@ -554,7 +554,7 @@ export class Persistence {
    * Loading an RDB one record at a time, applied as read (start-up: a bad file ends the
    * process, so nothing half-loaded is ever served); yields the bytes read so far.
    */
-  *rdbLoadSteps(buf: Buffer, boot = false): Generator<number, number> {
+  *rdbLoadSteps(buf: Buffer, boot = false, aofPreamble = false): Generator<number, number> {
     let loaded = 0, expired = 0, emptySkipped = 0;
     const progress = this.loadProgress = { keys: 0, expires: 0, alreadyExpired: 0 };
     // At start-up (not an AOF's preamble) replication restores its history from the aux fields.
@@ -563,8 +563,10 @@ export class Persistence {
     const it = readRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
     // A replica (replicaof in the config, or a cluster replica) keeps keys whose TTL passed:
     // its master's DEL removes them (Redis's rdbLoad skips them only when iAmMaster()). A
-    // cluster replica by nodes.conf counts at start-up, before its master link exists.
-    const keepExpired = !replInfoHook.iAmMaster(this.server) || (boot && this.server.cluster?.isReplica() === true);
+    // cluster replica by nodes.conf counts at start-up, before its master link exists. An
+    // AOF's preamble keeps every key (RDBFLAGS_AOF_PREAMBLE): the commands after it assume
+    // the keyspace exactly as it was written.
+    const keepExpired = aofPreamble || !replInfoHook.iAmMaster(this.server) || (boot && this.server.cluster?.isReplica() === true);
     let r = it.next();
     for (; !r.done; r = it.next()) {
       const rec = r.value;

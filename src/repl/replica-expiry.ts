@@ -64,6 +64,11 @@ class ReplicaExpiry {
     // never expired here.
     if (name === "flushall") return this.forget();
     if (this.applying || e.argv.length < 2) return;
+    // Only a writable replica remembers (setExpire: masterhost && repl_slave_ro == 0). A
+    // read-only one gets TTLs only from its master's stream and its AOF's replay, and both
+    // wait for the master's DEL: tracked, an AOF's SET ... PXAT in the past was deleted
+    // right after a restart (cluster 14-consistency-check, appendonly=yes).
+    if (this.server.config.getBool("replica-read-only")) return;
     const t = keyGivenTtl(name, e.argv, e.db);
     if (!t || !Number.isInteger(t.db)) return;
     let keys = this.own.get(t.db);
