@@ -151,6 +151,14 @@ export function migrateInTemp(dbIndex: i32, keyPtr: usize, keyLen: usize, ptr: u
   migrateInto(tempDb(dbIndex), keyPtr, keyLen, ptr, len);
 }
 
+/**
+ * An RDB's RESIZEDB hint (rdbLoad's dictExpand): room for `n` keys in db (in the temp set of a
+ * swapdb diskless load when temp), before the host migrates them in one by one.
+ */
+export function dbReserve(dbIndex: i32, n: i32, temp: bool): void {
+  (temp ? tempDb(dbIndex) : dbs[dbIndex]).dict.reserve(n);
+}
+
 function migrateInto(db: Db, keyPtr: usize, keyLen: usize, ptr: usize, len: usize): void {
   const old = lookupKey(db, keyPtr, keyLen);
   if (old != null) {

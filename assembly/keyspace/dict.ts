@@ -143,6 +143,23 @@ export class Dict<E> {
     if (buckets > INITIAL_SIZE && this.used0 * MIN_FILL < buckets) this.startResize(this.used0);
   }
 
+  /**
+   * Redis's dictExpand: makes room for `n` entries up front (an RDB's RESIZEDB hint), so a
+   * load adds a million keys without growing through twenty tables and rehashing each one.
+   * An empty table is replaced at once; a non-empty one grows by the usual incremental
+   * rehash. Never shrinks, and does nothing while a rehash or a child's resize policy is on.
+   */
+  reserve(n: i32): void {
+    if (this.rehashIdx >= 0 || resizePolicy != RESIZE_ENABLE || n <= this.t0.length) return;
+    if (this.size == 0) {
+      let size = INITIAL_SIZE;
+      while (size < n) size <<= 1;
+      this.t0 = new StaticArray<E | null>(size);
+      return;
+    }
+    this.startResize(n);
+  }
+
   private startResize(minSize: i32): void {
     let size = INITIAL_SIZE;
     while (size < minSize) size <<= 1;

@@ -150,6 +150,8 @@ export interface KernelExports {
   migrateIn(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
   /** repl-diskless-load swapdb: a second set of dbs loaded aside and swapped in (O(1)). */
   migrateInTemp(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
+  /** An RDB's RESIZEDB hint: room for n keys in db (or its swapdb temp twin), as Redis's dictExpand. */
+  dbReserve(db: number, n: number, temp: boolean): void;
   tempDbsCreate(): void;
   tempDbsSwap(): void;
   /** Empties and drops the temp set; the keys freed. */

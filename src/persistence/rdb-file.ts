@@ -153,7 +153,9 @@ export type RdbRecord =
   | { kind: "aux"; name: string; value: string; pos: number }
   | { kind: "function"; code: Buffer; pos: number }
   | { kind: "key"; key: ParsedRdb["keys"][number]; pos: number }
-  | { kind: "empty"; key: Buffer; pos: number };
+  | { kind: "empty"; key: Buffer; pos: number }
+  /** RESIZEDB: how many keys the db that follows holds (the loader sizes its table for them). */
+  | { kind: "resize"; db: number; size: number; pos: number };
 
 /** Reads a whole RDB file; throws RdbFormatError (with Redis's wording where it has one). */
 export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: number }): ParsedRdb {
@@ -165,7 +167,7 @@ export function parseRdb(buf: Buffer, opts: { checksum: boolean; databases: numb
     if (rec.kind === "aux") out.aux.set(rec.name, rec.value);
     else if (rec.kind === "function") out.functions.push(rec.code);
     else if (rec.kind === "key") out.keys.push(rec.key);
-    else out.emptyKeys++;
+    else if (rec.kind === "empty") out.emptyKeys++;
   }
   return out;
 }
@@ -225,7 +227,11 @@ export function readRdbRecord(r: RdbReader, st: RdbRecordState, opts: { database
         st.db = r.len();
         if (st.db >= opts.databases) throw new RdbFormatError(`FATAL: Data file was created with a Redis server configured to handle more than ${opts.databases} databases. Exiting`);
         continue;
-      case RDB_OPCODE_RESIZEDB: r.len(); r.len(); continue;
+      case RDB_OPCODE_RESIZEDB: {
+        const size = r.len();
+        r.len(); // the expires: ours are not a hash table
+        return { kind: "resize", db: st.db, size, pos: r.pos };
+      }
       case RDB_OPCODE_AUX: {
         const k = r.string().toString("latin1");
         const v = r.string().toString("latin1");

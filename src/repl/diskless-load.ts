@@ -152,6 +152,13 @@ export class DisklessLoad {
   }
 
   private record(r: RdbRecord): void {
+    if (r.kind === "resize") {
+      // Size the table the keys go to: the temp set, or the live one when they go in as read
+      // (swapdb without a temp set holds its records until the swap: no hint then).
+      if (this.temp) persistenceOf(this.server).reserveKeys(r.db, r.size, true);
+      else if (!this.opts.swapdb) persistenceOf(this.server).applyMasterRecord(r);
+      return;
+    }
     if (r.kind !== "key" && r.kind !== "function") return;
     if (r.kind === "key") this.keys++;
     if (this.temp && r.kind === "key") {
