@@ -9,8 +9,9 @@
 //     create or convert to a skiplist);
 //   - ZADD INCR / ZINCRBY in RESP3 (a double reply), or whose new score %.17g would not print
 //     as an integer (or would be -0): decided before anything changes;
-//   - ZPOPMIN/ZPOPMAX with a count, or in RESP3, or a popped score %.17g would not print
-//     as an integer (only integral scores and ±inf are formatted here); likewise a score
+//   - ZPOPMIN/ZPOPMAX in RESP3, with a count that is not a plain non-negative integer, or a
+//     popped score %.17g would not print as an integer (only integral scores and ±inf are
+//     formatted here); likewise a score
 //     ZSCORE, ZMSCORE or ZRANGE WITHSCORES would reply;
 //   - ZRANGE with BYLEX, or REV/LIMIT without BYSCORE; Z[REV]RANGEBYSCORE / ZRANGE BYSCORE with
 //     a bound that is not a plain decimal or ±inf, or a negative LIMIT offset (zrangeByScore).
@@ -19,13 +20,13 @@
 // Effects are Redis's propagation: ZADD's argv as given when it changed something, a pop
 // as ZPOPMIN/ZPOPMAX key 1 (genericZpopCommand's rewrite).
 
-import { argc, argPtr, argLen, argIs, db, declineToHost, ERR_WRONGTYPE, ERR_SYNTAX, ERR_NOT_FLOAT } from "./context";
+import { argc, argPtr, argLen, argIs, db, declineToHost, rewriteArg, ERR_WRONGTYPE, ERR_SYNTAX, ERR_NOT_FLOAT } from "./context";
 import { appendArg } from "../resp/parser";
 import { defineCommand } from "./table";
 import { lookupKeyRead, lookupKeyWrite, dbAdd, unlinkEntry, releaseValue, addDirty, keyspaceHitTakenBack } from "../keyspace/keyspace";
 import { Entry } from "../keyspace/entry";
 import { hashBytes } from "../keyspace/hash";
-import { string2ll, parsedInt } from "../util/number";
+import { string2ll, parsedInt, ll2string } from "../util/number";
 import { OBJ_ZSET } from "../keyspace/entry";
 import {
   isKernelZset, zsetInitIn, zsetCount, zsetFind, zsetInsert, zsetDeleteAt, zsetScoreAt, zsetFirst, zsetLast,
@@ -217,12 +218,19 @@ function addScore(d: f64): void {
 
 function zpopGeneric(popMax: bool): void {
   if (argc > 3) { addError(ERR_SYNTAX); return; }
-  // With a count (its parsing, nested RESP3 pairs) or a RESP3 double: the host's.
-  if (argc == 3 || resp != 2) { declineToHost(); return; }
+  // RESP3 (a double reply, nested pairs with a count): the host's. So is a count that is not
+  // a plain non-negative integer (getPositiveLongFromObjectOrReply's errors).
+  if (resp != 2) { declineToHost(); return; }
+  let count: i64 = -1;
+  if (argc == 3) {
+    if (!string2ll(argPtr(2), argLen(2)) || parsedInt < 0) { declineToHost(); return; }
+    count = parsedInt;
+  }
   const e = lookupKeyWrite(db, argPtr(1), argLen(1));
   if (e == null) { addEmptyArray(); return; }
   if (e.type != OBJ_ZSET) { addError(ERR_WRONGTYPE); return; }
   if (!isKernelZset(e)) { declineToHost(); return; }
+  if (count >= 0) { zpopCounted(e, popMax, count); return; }
   const p = popMax ? zsetLast(e) : zsetFirst(e);
   const score = zsetScoreAt(p);
   if (!scorePrintsHere(score)) { declineToHost(); return; }
@@ -238,6 +246,42 @@ function zpopGeneric(popMax: bool): void {
     releaseValue(e);
   }
 }
+
+/**
+ * ZPOPMIN/ZPOPMAX key count in RESP2 (genericZpopCommand): count 0 an empty array, else the
+ * min(count, length) lowest (highest) elements as member, score pairs in pop order, each
+ * score printing as an integer (else declined before anything changes). Propagated as
+ * ZPOPMIN/ZPOPMAX key <popped>, as the host's genericZpop does.
+ */
+function zpopCounted(e: Entry, popMax: bool, count: i64): void {
+  if (count == 0) { addEmptyArray(); return; }
+  const llen = <i64>zsetCount(e);
+  const n = count < llen ? count : llen;
+  // The elements in pop order: the first n, or the last n from the end.
+  rev.length = 0;
+  let q = zsetFirst(e);
+  if (popMax) for (let i: i64 = 0; i < llen - n; i++) q = zsetNextAt(q);
+  for (let i: i64 = 0; i < n; i++) {
+    if (!scorePrintsHere(zsetScoreAt(q))) { declineToHost(); return; }
+    rev.push(q);
+    q = zsetNextAt(q);
+  }
+  addArrayLen(n * 2);
+  for (let i: i64 = 0; i < n; i++) {
+    const r = unchecked(rev[<i32>(popMax ? n - 1 - i : i)]);
+    addBulk(zsetMemberPtr(r), zsetMemberLen(r));
+    addScore(zsetScoreAt(r));
+  }
+  // Replies first: a deletion moves the elements after it.
+  for (let i: i64 = 0; i < n; i++) zsetDeleteAt(e, popMax ? zsetLast(e) : zsetFirst(e));
+  addDirty(n);
+  rewriteArg(2, popDigits, ll2string(popDigits, n));
+  if (zsetCount(e) == 0) {
+    unlinkEntry(db, e);
+    releaseValue(e);
+  }
+}
+const popDigits: usize = heap.alloc(24);
 
 function zpopminCommand(): void { zpopGeneric(false); }
 function zpopmaxCommand(): void { zpopGeneric(true); }
