@@ -1,8 +1,9 @@
 // The hot sorted-set commands on zsets the kernel holds (Redis 7.0 t_zset.c): ZADD, ZPOPMIN,
-// ZPOPMAX, ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK, ZCOUNT and ZRANGE/ZREVRANGE by rank on
-// listpack-encoded sets (keyspace/zset-value.ts). The host implements every
-// zset command in full (src/commands/zsets.ts); these run here only when the answer is
-// certain to be the same, and otherwise decline (context.ts declineToHost) before replying
+// ZPOPMAX, ZREM, ZREMRANGEBYSCORE, ZREMRANGEBYRANK, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK,
+// ZCOUNT, ZINCRBY, and the ranges by rank and by score on listpack-encoded sets
+// (keyspace/zset-value.ts). The host implements every zset command in full
+// (src/commands/zsets.ts); these run here only when the answer is certain to be the same,
+// and otherwise decline (context.ts declineToHost) before replying
 // or changing anything, so the host runs the command instead:
 //   - the key holds a zset the host already has (skiplist-encoded, or moved there);
 //   - ZADD would leave the listpack limits (zset-max-listpack-entries / -value: Redis would
@@ -30,7 +31,7 @@ import { string2ll, parsedInt, ll2string } from "../util/number";
 import { OBJ_ZSET } from "../keyspace/entry";
 import {
   isKernelZset, zsetInitIn, zsetCount, zsetFind, zsetInsert, zsetDeleteAt, zsetScoreAt, zsetFirst, zsetLast,
-  zsetMemberPtr, zsetMemberLen, zsetNextAt, zsetEnd,
+  zsetMemberPtr, zsetMemberLen, zsetNextAt, zsetEnd, zsetDeleteRun,
 } from "../keyspace/zset-value";
 import { addBulk, addBulkInt, addInt, addArrayLen, addEmptyArray, addError, addErrorErr, addNullBulk, resp } from "../resp/reply-writer";
 import { ERR_NOT_INTEGER } from "./context";
@@ -50,6 +51,8 @@ export function registerZsetCommands(): void {
   defineCommand("zrank", zrankCommand);
   defineCommand("zrevrank", zrevrankCommand);
   defineCommand("zcount", zcountCommand);
+  defineCommand("zremrangebyscore", zremrangebyscoreCommand);
+  defineCommand("zremrangebyrank", zremrangebyrankCommand);
   defineCommand("zrangebyscore", zrangebyscoreCommand);
   defineCommand("zrevrangebyscore", zrevrangebyscoreCommand);
 }
@@ -435,6 +438,64 @@ function zcountCommand(): void {
     }
   }
   addInt(n);
+}
+
+/**
+ * ZREMRANGEBYSCORE key min max (zremrangeGenericCommand, listpack): the in-range elements
+ * deleted, their count replied, the key deleted when emptied. Bounds rangeBound does not read
+ * (and so the "min or max is not a float" error) are the host's, declined before the lookup.
+ */
+function zremrangebyscoreCommand(): void {
+  if (!rangeBound(2)) { declineToHost(); return; }
+  const min = boundValue, minex = boundExclusive;
+  if (!rangeBound(3)) { declineToHost(); return; }
+  const max = boundValue, maxex = boundExclusive;
+  const e = zsetWrite(1);
+  if (stop) return;
+  if (e == null) { addInt(0); return; }
+  // The elements in range are one run: find its first element and its length.
+  const end = zsetEnd(e);
+  let from: usize = 0;
+  let k: u32 = 0;
+  for (let q = zsetFirst(e); q < end; q = zsetNextAt(q)) {
+    const sc = zsetScoreAt(q);
+    if (minex ? sc <= min : sc < min) continue;
+    if (maxex ? sc >= max : sc > max) break;
+    if (k == 0) from = q;
+    k++;
+  }
+  zremRun(e, from, k);
+}
+
+/** ZREMRANGEBYRANK key start stop: integers the host's (their errors too); ranks as ZRANGE's. */
+function zremrangebyrankCommand(): void {
+  if (!string2ll(argPtr(2), argLen(2))) { declineToHost(); return; }
+  let start = parsedInt;
+  if (!string2ll(argPtr(3), argLen(3))) { declineToHost(); return; }
+  let stopAt = parsedInt;
+  const e = zsetWrite(1);
+  if (stop) return;
+  if (e == null) { addInt(0); return; }
+  const llen = <i64>zsetCount(e);
+  if (start < 0) start = llen + start;
+  if (stopAt < 0) stopAt = llen + stopAt;
+  if (start < 0) start = 0;
+  if (start > stopAt || start >= llen) { addInt(0); return; }
+  if (stopAt >= llen) stopAt = llen - 1;
+  let from = zsetFirst(e);
+  for (let i: i64 = 0; i < start; i++) from = zsetNextAt(from);
+  zremRun(e, from, <u32>(stopAt - start + 1));
+}
+
+/** Deletes k elements from `from` on, deletes the key if that emptied it, replies k. */
+function zremRun(e: Entry, from: usize, k: u32): void {
+  zsetDeleteRun(e, from, k);
+  if (zsetCount(e) == 0) {
+    unlinkEntry(db, e);
+    releaseValue(e);
+  }
+  if (k > 0) addDirty(<i64>k);
+  addInt(<i64>k);
 }
 
 function undoRead(): void {

@@ -79,6 +79,18 @@ export function zsetDeleteAt(e: Entry, p: usize): void {
   store<u32>(b, <u32>(used(e) - (next - p)), 4);
 }
 
+/** Removes the k elements from p on (a run in order: ZREMRANGEBY*), with one move of the rest. */
+export function zsetDeleteRun(e: Entry, p: usize, k: u32): void {
+  if (k == 0) return;
+  const b = buf(e);
+  const end = b + used(e);
+  let q = p;
+  for (let i: u32 = 0; i < k; i++) q = zsetNextAt(q);
+  memory.copy(p, q, end - q);
+  store<u32>(b, load<u32>(b) - k);
+  store<u32>(b, <u32>(used(e) - (q - p)), 4);
+}
+
 /** memcmp order of two members, shorter first on a common prefix (sdscmp). */
 function compareMember(ap: usize, al: usize, bp: usize, bl: usize): i32 {
   const c = memory.compare(ap, bp, min(al, bl));

@@ -116,6 +116,8 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["zrangebyscore",-4,0,1,1,1],
   ["zrank",3,8,1,1,1],
   ["zrem",-3,9,1,1,1],
+  ["zremrangebyrank",4,1,1,1,1],
+  ["zremrangebyscore",4,1,1,1,1],
   ["zrevrange",-4,0,1,1,1],
   ["zrevrangebyscore",-4,0,1,1,1],
   ["zrevrank",3,8,1,1,1],

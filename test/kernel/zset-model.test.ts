@@ -1,5 +1,6 @@
 // Model check of the kernel's small sorted sets (assembly/keyspace/zset-value.ts) through
-// ZADD (with INCR too), ZINCRBY, ZPOPMIN, ZPOPMAX (with a count too), ZREM, ZCARD, ZSCORE, ZRANK, ZREVRANK, ZCOUNT, ZRANGE by rank
+// ZADD (with INCR too), ZINCRBY, ZPOPMIN, ZPOPMAX (with a count too), ZREM, ZREMRANGEBYSCORE,
+// ZREMRANGEBYRANK, ZCARD, ZSCORE, ZRANK, ZREVRANK, ZCOUNT, ZRANGE by rank
 // and by score (ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGE BYSCORE [REV], LIMIT)
 // (assembly/commands/zsets.ts): seeded random commands with NX,
 // XX, GT, LT and CH against a sorted array of [score, member], at a small
@@ -119,6 +120,33 @@ function run(seed: number, limit: number, steps: number): void {
       if (max) m.pop(); else m.shift();
       expect(r, where).toEqual({ st: STATUS_DONE, reply: `*2\r\n${bulk(mm)}${bulk(fmt(s))}` });
       expect(call(k, "EXISTS", key).reply, where).toBe(m.length ? ":1\r\n" : ":0\r\n");
+    } else if (op === 10 && rnd() < 0.4) {
+      // ZREMRANGEBYSCORE / ZREMRANGEBYRANK: the run deleted, its length replied.
+      const byScore = rnd() < 0.5;
+      let argv: string[];
+      let keep: (p: Pair, i: number) => boolean;
+      if (byScore) {
+        const bounds = ["-inf", "+inf", "(-1", "-1", "0", "(0", "1", "(2", "2", "3", "(3"];
+        const lo = pick(bounds), hi = pick(bounds);
+        const val = (b: string) => Number(b.replace("(", "").replace("inf", "Infinity"));
+        const minex = lo.startsWith("("), maxex = hi.startsWith("(");
+        argv = ["ZREMRANGEBYSCORE", key, lo, hi];
+        keep = ([sc]) => !((minex ? sc > val(lo) : sc >= val(lo)) && (maxex ? sc < val(hi) : sc <= val(hi)));
+      } else {
+        const a = rint(9) - 4, b = rint(9) - 4;
+        argv = ["ZREMRANGEBYRANK", key, String(a), String(b)];
+        const llen = m.length;
+        let st = a < 0 ? llen + a : a, en = b < 0 ? llen + b : b;
+        if (st < 0) st = 0;
+        if (en >= llen) en = llen - 1;
+        keep = (_p, i) => st > en || st >= llen || i < st || i > en;
+      }
+      const before = m.length;
+      m = m.filter(keep);
+      const w = `${where} ${argv.join(" ")}`;
+      expect(call(k, ...argv), w).toEqual({ st: STATUS_DONE, reply: `:${before - m.length}\r\n` });
+      expect(call(k, "ZCARD", key).reply, w).toBe(`:${m.length}\r\n`);
+      expect(call(k, "EXISTS", key).reply, w).toBe(m.length ? ":1\r\n" : ":0\r\n");
     } else if (op === 10) {
       const xs = [`m${rint(12)}`, `m${rint(12)}`];
       const r = call(k, "ZREM", key, ...xs);
