@@ -741,13 +741,22 @@ export class Replication {
     return null;
   }
 
+  /**
+   * Whether the start-up load is a replica's: a master link (replicaof), or a cluster replica
+   * by nodes.conf, whose link is made only once the data is loaded (Redis's loadDataFromDisk:
+   * masterhost || (cluster_enabled && nodeIsSlave(myself))).
+   */
+  private replicaAtLoad(): boolean {
+    return this.link !== null || this.server.cluster?.isReplica() === true;
+  }
+
   /** Loading at start-up as a master: keys found expired go to the backlog as DELs. */
   loadBegin(): void {
-    if (!this.link) this.ensureBacklog();
+    if (!this.replicaAtLoad()) this.ensureBacklog();
   }
 
   expiredAtLoad(db: number, key: Buffer): void {
-    if (this.link) return;
+    if (this.replicaAtLoad()) return;
     this.feed([this.server.config.getBool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key], db);
   }
 
@@ -762,7 +771,9 @@ export class Replication {
     const off = Number(aux.get("repl-offset") ?? "-1");
     const db = Number(aux.get("repl-stream-db") ?? "-1");
     const valid = id !== undefined && id.length === 40 && Number.isInteger(off) && off >= 0 && db >= 0;
-    if (this.link) {
+    // A cluster replica took its own new replid here and asked its master for that history,
+    // never a partial sync (cluster 17-diskless-load-swapdb: no async loading either).
+    if (this.replicaAtLoad()) {
       if (!valid) return;
       this.replid = id;
       this.offset = off;
