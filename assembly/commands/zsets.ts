@@ -8,23 +8,21 @@
 //   - the key holds a zset the host already has (skiplist-encoded, or moved there);
 //   - ZADD would leave the listpack limits (zset-max-listpack-entries / -value: Redis would
 //     create or convert to a skiplist);
-//   - ZADD INCR / ZINCRBY in RESP3 (a double reply), or whose new score %.17g would not print
-//     as an integer (or would be -0): decided before anything changes;
-//   - ZPOPMIN/ZPOPMAX in RESP3, with a count that is not a plain non-negative integer, or a
-//     popped score %.17g would not print as an integer (only integral scores and ±inf are
-//     formatted here); likewise a score
-//     ZSCORE, ZMSCORE or ZRANGE WITHSCORES would reply;
+//   - any reply with a score in RESP3 (a double type; RESP2's bulk %.17g is written here, the
+//     digits of a fractional score by the host's formatter: addScore);
+//   - ZADD INCR / ZINCRBY whose new score would be -0: decided before anything changes;
+//   - ZPOPMIN/ZPOPMAX with a count that is not a plain non-negative integer;
 //   - ZRANGE with BYLEX, or REV/LIMIT without BYSCORE; Z[REV]RANGEBYSCORE / ZRANGE BYSCORE with
 //     a bound that is not a plain decimal or ±inf, or a negative LIMIT offset (zrangeByScore).
 // A read that declines has counted no keyspace hit or miss (the host counts it).
 // Each handler follows t_zset.c's order of checks, so what it does answer is Redis's answer.
 // Effects are Redis's propagation: ZADD's argv as given when it changed something, a pop
-// as ZPOPMIN/ZPOPMAX key 1 (genericZpopCommand's rewrite).
+// as ZPOPMIN/ZPOPMAX key <popped> (as the host's genericZpop).
 
 import { argc, argPtr, argLen, argIs, db, declineToHost, rewriteArg, ERR_WRONGTYPE, ERR_SYNTAX, ERR_NOT_FLOAT } from "./context";
 import { appendArg } from "../resp/parser";
 import { defineCommand } from "./table";
-import { lookupKeyRead, lookupKeyWrite, dbAdd, unlinkEntry, releaseValue, addDirty, keyspaceHitTakenBack } from "../keyspace/keyspace";
+import { lookupKeyRead, lookupKeyWrite, dbAdd, unlinkEntry, releaseValue, addDirty } from "../keyspace/keyspace";
 import { Entry } from "../keyspace/entry";
 import { hashBytes } from "../keyspace/hash";
 import { string2ll, parsedInt, ll2string } from "../util/number";
@@ -165,9 +163,8 @@ function zaddGeneric(incr: bool): void {
 /**
  * ZADD INCR / ZINCRBY of one pair, after zaddCommand's checks (e: the kernel zset, or null for
  * an absent key, which XX has already answered). zsetAdd's listpack branch: NX on a member
- * present, XX on one absent, and a GT/LT that fails reply a null; a NaN sum is an error. The
- * new score must print here (scorePrintsHere, and not -0), else the host runs the command,
- * before anything has changed.
+ * present, XX on one absent, and a GT/LT that fails reply a null; a NaN sum is an error. A
+ * new score of -0 is the host's (printsAsScore), declined before anything has changed.
  */
 function zaddIncr(e: Entry | null, nx: bool, xx: bool, gt: bool, lt: bool, bytes: usize): void {
   const mp = argPtr(argc - 1), ml = argLen(argc - 1);
@@ -200,23 +197,24 @@ function zaddIncr(e: Entry | null, nx: bool, xx: bool, gt: bool, lt: bool, bytes
   addScore(score);
 }
 
-/** scorePrintsHere for a reply of a computed score, which may be -0 (Redis prints "-0"). */
+/** A computed score's reply prints here unless it is -0 (Redis prints "-0"; the host, "0"). */
 @inline function printsAsScore(d: f64): bool {
-  return scorePrintsHere(d) && !(d == 0 && 1 / d < 0);
+  return !(d == 0 && 1 / d < 0);
 }
 
-// ---- ZPOPMIN / ZPOPMAX ------------------------------------------------------------------------
+// %.17g of a score that is not an integer comes from the host (src/kernel/format-double.ts,
+// the host's own formatter): writing Redis's exact digits here would take a big-number
+// printf. A fractional score used to send the command to the host, and the zset with it.
+@external("env", "formatScore")
+declare function hostFormatScore(d: f64, dst: usize): i32;
+const scoreDigits: usize = heap.alloc(32);
 
-/** Whether %.17g of d is what addScore writes (no -0 here: ZADD stores 0). */
-@inline function scorePrintsHere(d: f64): bool {
-  return (d == Math.floor(d) && Math.abs(d) <= EXACT_INT) || d == Infinity || d == -Infinity;
-}
-
-/** addReplyDouble in RESP2 for a score scorePrintsHere accepts. */
+/** addReplyDouble in RESP2 (stored scores are never -0 or NaN). */
 function addScore(d: f64): void {
   if (d == Infinity) addBulk(changetype<usize>(INF), 3);
   else if (d == -Infinity) addBulk(changetype<usize>(MINUS_INF), 4);
-  else addBulkInt(<i64>d);
+  else if (d == Math.floor(d) && Math.abs(d) <= EXACT_INT) addBulkInt(<i64>d);
+  else addBulk(scoreDigits, <usize>hostFormatScore(d, scoreDigits));
 }
 
 function zpopGeneric(popMax: bool): void {
@@ -236,7 +234,6 @@ function zpopGeneric(popMax: bool): void {
   if (count >= 0) { zpopCounted(e, popMax, count); return; }
   const p = popMax ? zsetLast(e) : zsetFirst(e);
   const score = zsetScoreAt(p);
-  if (!scorePrintsHere(score)) { declineToHost(); return; }
   addArrayLen(2);
   addBulk(zsetMemberPtr(p), zsetMemberLen(p));
   addScore(score);
@@ -265,7 +262,6 @@ function zpopCounted(e: Entry, popMax: bool, count: i64): void {
   let q = zsetFirst(e);
   if (popMax) for (let i: i64 = 0; i < llen - n; i++) q = zsetNextAt(q);
   for (let i: i64 = 0; i < n; i++) {
-    if (!scorePrintsHere(zsetScoreAt(q))) { declineToHost(); return; }
     rev.push(q);
     q = zsetNextAt(q);
   }
@@ -348,21 +344,13 @@ function zscoreCommand(): void {
   if (stop) return;
   const p = e == null ? 0 : zsetFind(e, argPtr(2), argLen(2));
   if (p == 0) { addNullBulk(); return; }
-  const s = zsetScoreAt(p);
-  if (!scorePrintsHere(s)) { undoRead(); return; }
-  addScore(s);
+  addScore(zsetScoreAt(p));
 }
 
 function zmscoreCommand(): void {
   if (resp != 2) { declineToHost(); return; }
   const e = zsetRead(1);
   if (stop) return;
-  if (e != null) {
-    for (let j = 2; j < argc; j++) {
-      const p = zsetFind(e, argPtr(j), argLen(j));
-      if (p != 0 && !scorePrintsHere(zsetScoreAt(p))) { undoRead(); return; }
-    }
-  }
   addArrayLen(argc - 2);
   for (let j = 2; j < argc; j++) {
     const p = e == null ? 0 : zsetFind(e, argPtr(j), argLen(j));
@@ -498,11 +486,6 @@ function zremRun(e: Entry, from: usize, k: u32): void {
   addInt(<i64>k);
 }
 
-function undoRead(): void {
-  keyspaceHitTakenBack();
-  declineToHost();
-}
-
 /**
  * ZRANGE key start stop [WITHSCORES] (the rank form), or ZRANGE key min max BYSCORE with REV,
  * LIMIT, WITHSCORES (zrangeByScore); BYLEX and any other form: the host's.
@@ -539,13 +522,6 @@ function zrangeRank(reverse: bool): void {
   const hi = reverse ? llen - 1 - start : end;
   let first = zsetFirst(e);
   for (let i: i64 = 0; i < lo; i++) first = zsetNextAt(first);
-  if (withscores) {
-    let p = first;
-    for (let i = lo; i <= hi; i++) {
-      if (!scorePrintsHere(zsetScoreAt(p))) { undoRead(); return; }
-      p = zsetNextAt(p);
-    }
-  }
   const n = hi - lo + 1;
   addArrayLen(withscores ? n * 2 : n);
   if (!reverse) {
@@ -581,8 +557,7 @@ function zrevrangebyscoreCommand(): void { zrangeByScore(true, false); }
  * (a syntax error, an offset or count that is not an integer), BYLEX, a negative offset (rare;
  * Redis walks it off the end) or another bound form is declined before the lookup, so the host
  * replies it. Replies: the in-range elements in order (reversed for REV), less `offset`, at
- * most `count` of them (a negative count: all); with WITHSCORES each followed by its score,
- * which must print as an integer (else the read is undone and declined).
+ * most `count` of them (a negative count: all); with WITHSCORES each followed by its score.
  */
 function zrangeByScore(reverse: bool, unified: bool): void {
   if (resp != 2) { declineToHost(); return; }
@@ -627,11 +602,6 @@ function zrangeByScore(reverse: bool, unified: bool): void {
   // Reply index i is rev[first + i * step].
   const first = reverse ? total - 1 - offset : offset;
   const step: i64 = reverse ? -1 : 1;
-  if (withscores) {
-    for (let i: i64 = 0; i < n; i++) {
-      if (!scorePrintsHere(zsetScoreAt(unchecked(rev[<i32>(first + i * step)])))) { undoRead(); return; }
-    }
-  }
   addArrayLen(withscores ? n * 2 : n);
   for (let i: i64 = 0; i < n; i++) {
     const q = unchecked(rev[<i32>(first + i * step)]);

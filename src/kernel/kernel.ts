@@ -2,6 +2,8 @@
 // Browser-safe on purpose: no node:* imports and no Buffer, so the same file loads in a
 // worker or a page (issue: embedding). See assembly/index.ts for the call protocol.
 
+import { formatDouble } from "./format-double.js";
+
 export const STATUS_DONE = 0;
 export const STATUS_HOST = 1;
 export const STATUS_PROTO_ERROR = 2;
@@ -210,13 +212,18 @@ export class Kernel {
   static async instantiate(wasm: BufferSource | WebAssembly.Module, opts: KernelOptions = {}): Promise<Kernel> {
     const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm);
     const hooks = defaultHooks();
-    const instance = await WebAssembly.instantiate(module, kernelImports(hooks));
+    const memory = { current: null as WebAssembly.Memory | null };
+    const instance = await WebAssembly.instantiate(module, kernelImports(hooks, memory));
+    memory.current = instance.exports.memory as WebAssembly.Memory;
     return new Kernel(instance, opts, hooks);
   }
 
   static fromModule(module: WebAssembly.Module, opts: KernelOptions = {}): Kernel {
     const hooks = defaultHooks();
-    return new Kernel(new WebAssembly.Instance(module, kernelImports(hooks)), opts, hooks);
+    const memory = { current: null as WebAssembly.Memory | null };
+    const instance = new WebAssembly.Instance(module, kernelImports(hooks, memory));
+    memory.current = instance.exports.memory as WebAssembly.Memory;
+    return new Kernel(instance, opts, hooks);
   }
 
   // The results of the last run(), read from the kernel's results block (assembly/index.ts).
@@ -406,9 +413,17 @@ function defaultHooks(): KernelHostHooks {
   return { dupHandle: () => 0, handleEncoding: () => -1, zsetToHost: () => 0, setToHost: () => 0 };
 }
 
-function kernelImports(hooks: KernelHostHooks): WebAssembly.Imports {
+function kernelImports(hooks: KernelHostHooks, memory: { current: WebAssembly.Memory | null }): WebAssembly.Imports {
   return {
     env: {
+      // %.17g of a zset score that is not an integer, written at dst (assembly/commands/zsets.ts
+      // addScore); its length. At most 24 bytes ("-2.2250738585072014e-308").
+      formatScore(d: number, dst: number): number {
+        const s = formatDouble(d);
+        const view = new Uint8Array(memory.current!.buffer, dst >>> 0, s.length);
+        for (let i = 0; i < s.length; i++) view[i] = s.charCodeAt(i);
+        return s.length;
+      },
       dupHandle: (type: number, handle: number) => hooks.dupHandle(type, handle),
       handleEncoding: (type: number, handle: number) => hooks.handleEncoding(type, handle),
       zsetToHost: (ptr: number, count: number) => hooks.zsetToHost(ptr >>> 0, count),

@@ -6,6 +6,7 @@
 // The global `Buffer` is a getter (node's lazy bootstrap): a module binding is a plain load.
 import { Buffer } from "node:buffer";
 import { bulkBegin, bulkFits, bulkAdd, bulkUsed, bulkTake } from "./bulk-encoder.js";
+import { formatDouble } from "../kernel/format-double.js";
 
 const CRLF = "\r\n";
 
@@ -171,63 +172,5 @@ const ERROR_CODES = new Set([
   "UNKILLABLE", "NOTREADONLY",
 ]);
 
-/**
- * Redis's "%.17g" of a double for replies (inf and -inf spelled as Redis spells them). Like
- * C's %g: scientific notation when the exponent is below -4 or at least 17, trailing zeros
- * dropped; JS's toPrecision switches only below -6, so it is not used.
- */
-export function formatDouble(d: number): string {
-  if (d === Infinity) return "inf";
-  if (d === -Infinity) return "-inf";
-  if (Number.isNaN(d)) return "nan";
-  if (Number.isInteger(d) && Math.abs(d) < 1e17) return d.toFixed(0);
-  const tie = tieToEven17(d);
-  if (tie !== null) return tie;
-  const [m, e] = d.toExponential(16).split("e");
-  const exp = Number(e);
-  if (exp < -4 || exp >= 17) {
-    const mt = m.includes(".") ? m.replace(/0+$/, "").replace(/\.$/, "") : m;
-    return mt + "e" + (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(2, "0");
-  }
-  let s = d.toFixed(16 - exp);
-  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
-  return s;
-}
-
-const f64view = new DataView(new ArrayBuffer(8));
-
-/**
- * %.17g of a double that lies exactly halfway between two 17-digit decimals, when printf's
- * round-half-to-even goes down (JS's toExponential/toFixed take the larger one on a tie):
- * 629310171879781.625 is "629310171879781.62" in Redis. null when d is no such tie.
- */
-function tieToEven17(d: number): string | null {
-  const e18 = Math.abs(d).toExponential(17); // 18 significant digits: a tie ends in 5
-  const [mant, expText] = e18.split("e");
-  const g = mant.replace(".", "");
-  if (g[17] !== "5" || Number(g[16]) % 2 !== 0) return null; // not a tie, or rounding up is even
-  // Is d exactly g x 10^(exp-17)? Compare m x 2^e2 with it as integers.
-  f64view.setFloat64(0, Math.abs(d));
-  const bits = f64view.getBigUint64(0);
-  let e2 = Number((bits >> 52n) & 0x7ffn);
-  let m = bits & ((1n << 52n) - 1n);
-  if (e2 === 0) e2 = 1;
-  else m |= 1n << 52n;
-  e2 -= 1075;
-  const p = Number(expText) - 17;
-  const lhs = m * 2n ** BigInt(Math.max(e2, 0)) * 10n ** BigInt(Math.max(-p, 0));
-  const rhs = BigInt(g) * 10n ** BigInt(Math.max(p, 0)) * 2n ** BigInt(Math.max(-e2, 0));
-  if (lhs !== rhs) return null;
-  // Round down to even: the first 17 digits as they are, in %g's layout.
-  let digits = g.slice(0, 17).replace(/0+$/, "");
-  if (digits === "") digits = "0";
-  const exp = Number(expText);
-  const sign = d < 0 ? "-" : "";
-  if (exp < -4 || exp >= 17) {
-    const mt = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
-    return sign + mt + "e" + (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(2, "0");
-  }
-  if (exp < 0) return sign + "0." + "0".repeat(-exp - 1) + digits;
-  if (digits.length <= exp + 1) return sign + digits.padEnd(exp + 1, "0");
-  return sign + digits.slice(0, exp + 1) + "." + digits.slice(exp + 1);
-}
+// Redis's "%.17g" of a double lives with the kernel (it formats zset scores through it too).
+export { formatDouble };

@@ -42,12 +42,15 @@ describe("EmbeddedKernel.command", () => {
     expect(k.command("SADD", "s", "x", "1")).toBe(2);
     expect(k.command("SMEMBERS", "s")).toEqual(["x", "1"]);
     expect(k.command("ZADD", "z", "2", "b", "1", "a")).toBe(2);
-    // An integral new score is the kernel's; a fractional one (a %.17g reply) is the server's.
+    // New scores are the kernel's, fractional ones in %.17g too; a new member's -0 (Redis
+    // prints "-0") is the server's.
     expect(k.command("ZADD", "z", "INCR", "1", "a")).toBe("2");
     expect(k.command("ZINCRBY", "z", "2", "a")).toBe("4");
-    expect((k.command("ZADD", "z", "INCR", "0.5", "a") as ReplyError).message)
+    expect(k.command("ZINCRBY", "z", "0.1", "a")).toBe("4.0999999999999996");
+    expect(k.command("ZSCORE", "z", "a")).toBe("4.0999999999999996");
+    expect((k.command("ZADD", "z", "INCR", "-0", "c") as ReplyError).message)
       .toBe("ERR this form of ZADD needs the server's sorted sets (the embedded kernel holds small ones only)");
-    expect((k.command("ZINCRBY", "z", "0.5", "a") as ReplyError).message)
+    expect((k.command("ZINCRBY", "z", "-0", "c") as ReplyError).message)
       .toBe("ERR this form of ZINCRBY needs the server's sorted sets (the embedded kernel holds small ones only)");
     expect((k.command("SPOP", "s", "2") as ReplyError).message)
       .toBe("ERR this form of SPOP needs the server's sets (the embedded kernel holds small ones only)");
