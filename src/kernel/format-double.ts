@@ -29,11 +29,36 @@ export function formatDouble(d: number): string {
 const f64view = new DataView(new ArrayBuffer(8));
 
 /**
+ * A cheap necessary condition for tieToEven17, from the bits alone: a tie is an exact
+ * 18-significant-digit decimal, g x 10^(e10-17). Write a = M x 2^e2 with M odd; if e2 < 0, a x
+ * 10^(17-e10) is an integer only when 2^-e2 divides 10^(17-e10), i.e. -e2 <= 17 - e10. Most
+ * fractional doubles (M of ~53 bits) fail it, and skip tieToEven17's strings and BigInts
+ * (about half of formatDouble's time). log10 may be off by one near a power of ten: the bound
+ * is taken with room to spare.
+ */
+function mayBeTie(a: number): boolean {
+  f64view.setFloat64(0, a);
+  const hi = f64view.getUint32(0);
+  let lo = f64view.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mhi = hi & 0xfffff;
+  if (biased !== 0) mhi |= 0x100000;
+  let e2 = (biased === 0 ? 1 : biased) - 1075;
+  if (lo === 0 && mhi === 0) return false;
+  // Strip M's trailing zero bits.
+  if (lo === 0) { lo = mhi; mhi = 0; e2 += 32; }
+  while ((lo & 1) === 0) { lo = (lo >>> 1) | ((mhi & 1) << 31); mhi >>>= 1; e2++; }
+  if (e2 >= 0) return true;
+  return -e2 <= 20 - Math.floor(Math.log10(a));
+}
+
+/**
  * %.17g of a double that lies exactly halfway between two 17-digit decimals, when printf's
  * round-half-to-even goes down (JS's toExponential/toFixed take the larger one on a tie):
  * 629310171879781.625 is "629310171879781.62" in Redis. null when d is no such tie.
  */
 function tieToEven17(d: number): string | null {
+  if (!mayBeTie(Math.abs(d))) return null;
   const e18 = Math.abs(d).toExponential(17); // 18 significant digits: a tie ends in 5
   const [mant, expText] = e18.split("e");
   const g = mant.replace(".", "");
