@@ -26,6 +26,7 @@ import { replicationOf } from "../repl/replication.js";
 import { replicaRejects, setMaster } from "../commands/replication.js";
 import { writeGateUp } from "../repl/write-gate.js";
 import { queueCommand, discardTransaction } from "../commands/multi.js";
+import { scriptPaused, afterScript } from "../commands/scripting.js";
 import { Blocking } from "../types/blocking.js";
 import { startActiveActive, type ActiveActive } from "../replication/active-active.js";
 import { aclOf, aclAccept } from "../acl/acl.js";
@@ -537,23 +538,31 @@ export class Server {
       tracking.commandEnd(client, spec);
     }
     monitorAfter(this, client, spec, argv);
-    if (!kernelRan) spec.calls++;
-    const usec = (performance.now() - t0) * 1000;
-    recordCall(this, spec, usec);
-    logCall(this, client, spec, argv, usec);
-    // EXEC's reply holds its commands' errors, which they counted themselves (EXEC fails only
-    // for its own errors: EXECABORT, EXEC without MULTI).
-    const nestedErrors = spec.name === "exec" && this.countedErrors !== countedBefore;
-    if (reply.errors !== errorsBefore && !nestedErrors) {
-      if (!kernelRan) spec.failedCalls++;
-      // A script failing with the error a command it called already counted (redis.call's
-      // error, or redis.pcall's error table returned) is not counted again: Redis's
-      // ERR_REPLY_FLAG_NO_STATS_UPDATE.
-      const recounted = this.countedErrors !== countedBefore && SCRIPT_COMMANDS.has(spec.name) &&
-        reply.lastErrorMessage.startsWith(this.lastCountedError);
-      if (!recounted && !kernelCounted) this.countError(reply.lastErrorCode, reply.lastErrorMessage);
-    }
-    this.stats.commandsProcessed++;
+    const done = () => {
+      if (!kernelRan) spec.calls++;
+      const usec = (performance.now() - t0) * 1000;
+      recordCall(this, spec, usec);
+      logCall(this, client, spec, argv, usec);
+      // EXEC's reply holds its commands' errors, which they counted themselves (EXEC fails only
+      // for its own errors: EXECABORT, EXEC without MULTI).
+      const nestedErrors = spec.name === "exec" && this.countedErrors !== countedBefore;
+      if (reply.errors !== errorsBefore && !nestedErrors) {
+        if (!kernelRan) spec.failedCalls++;
+        // A script failing with the error a command it called already counted (redis.call's
+        // error, or redis.pcall's error table returned) is not counted again: Redis's
+        // ERR_REPLY_FLAG_NO_STATS_UPDATE.
+        const recounted = this.countedErrors !== countedBefore && SCRIPT_COMMANDS.has(spec.name) &&
+          reply.lastErrorMessage.startsWith(this.lastCountedError);
+        if (!recounted && !kernelCounted) this.countError(reply.lastErrorCode, reply.lastErrorMessage);
+      }
+      this.stats.commandsProcessed++;
+    };
+    // A script past busy-reply-threshold goes on in later ticks (src/scripting/busy.ts). In
+    // Redis it is still inside call() then, so its duration (commandstats, SLOWLOG, the
+    // latency monitor's "command" event) is the whole run, and its error reply counts when it
+    // comes: account for it when it ends.
+    if (SCRIPT_COMMANDS.has(spec.name) && scriptPaused(this)) afterScript(this, done);
+    else done();
   }
 
   /** DEBUG PAUSE-CRON: serverCron skips its work (Redis's server.pause_cron). */

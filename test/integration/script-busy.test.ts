@@ -149,6 +149,36 @@ describe("a script past busy-reply-threshold", () => {
     expect(await tx).toEqual([[null, "slept"], [null, "OK"], [null, "1"]]);
     expect(await r.get("after")).toBe("1");
   });
+
+  it("is timed and counted as one call when it ends: SLOWLOG, commandstats, the latency monitor, errorstats", async () => {
+    // Redis runs a timed-out script inside call() to its end, so what call() records is the
+    // whole run, and its error reply counts once it comes.
+    const c = client();
+    await c.config("SET", "slowlog-log-slower-than", "100000");
+    await c.config("SET", "latency-monitor-threshold", "100");
+    await c.slowlog("RESET");
+    await c.latency("RESET");
+    await c.config("RESETSTAT");
+    const running = c.eval(SLEEPY, 0, 600, "slept");
+    expect(await untilBusy(r)).toBe(BUSY_EVAL);
+    expect(await running).toBe("slept");
+    const slow = (await c.slowlog("GET")) as [number, number, number, string[]][];
+    const entry = slow.find((e) => e[3][0] === "eval");
+    expect(entry?.[2]).toBeGreaterThanOrEqual(600_000);
+    const stat = /cmdstat_eval:calls=1,usec=(\d+),/.exec(await c.info("commandstats"));
+    expect(Number(stat?.[1])).toBeGreaterThanOrEqual(600_000);
+    const latest = (await c.latency("LATEST")) as [string, number, number, number][];
+    expect(latest.find((e) => e[0] === "command")?.[2]).toBeGreaterThanOrEqual(600);
+    // A timed-out script that fails counts its error as one failed call.
+    await c.config("RESETSTAT");
+    await expect(c.eval(SLEEPY.replace("return ARGV[2]", "return redis.error_reply('MYERR late')"), 0, 300, "x")).rejects.toThrow("MYERR late");
+    const info = await c.info("stats");
+    expect(await c.info("errorstats")).toContain("errorstat_MYERR:count=1");
+    expect(await c.info("commandstats")).toMatch(/cmdstat_eval:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=1/);
+    expect(info).toContain("total_error_replies:1");
+    await c.config("SET", "slowlog-log-slower-than", "10000");
+    await c.config("SET", "latency-monitor-threshold", "0");
+  });
 });
 
 describe("a function past busy-reply-threshold", () => {
