@@ -82,6 +82,16 @@ class ReplicaExpiry {
     }
   }
 
+  /** Turns the subscription off while a master's command runs, when no key is tracked; whether it did. */
+  quietWhileApplying(): boolean {
+    if (!this.sub || !this.replica || this.own.size > 0) return false;
+    this.sub.setActive(false);
+    return true;
+  }
+
+  /** Back on after quietWhileApplying (a local client's write with a TTL must be seen). */
+  listen(): void { this.sub?.setActive(this.replica); }
+
   /** Forgets every tracked key (Redis's flushSlaveKeysWithExpireList). */
   forget(): void {
     this.own.clear();
@@ -135,10 +145,15 @@ export function setReplicaExpiry(server: Server, on: boolean): void {
 export function applyingMasterStream<T>(server: Server, fn: () => T): T {
   const st = stateOf(server);
   st.applying = true;
+  // The master's writes matter here only when they FLUSHALL keys of ours (onEffect): with
+  // none tracked there is nothing to forget, and the subscription is off for the command, so
+  // the kernel need not record, nor the bus decode, every write of the stream for nobody.
+  const quiet = st.quietWhileApplying();
   try {
     return ignoringExpiry(server, fn);
   } finally {
     st.applying = false;
+    if (quiet) st.listen();
   }
 }
 

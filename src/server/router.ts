@@ -95,7 +95,7 @@ export class Router {
     const now = this.server.now();
     for (const s of this.shards) s.useProtocol(client.resp);
     if (!this.sharded) {
-      client.reply.raw(this.shards[0].callRaw(encodeCommand(argv), client.db, now, replyGoesToClient(this.server, client)));
+      client.reply.raw(this.shards[0].callRaw(raw ?? encodeCommand(argv), client.db, now, replyGoesToClient(this.server, client)));
       return;
     }
     const keySpec = keySpecOf(spec, argv);
@@ -170,10 +170,10 @@ export class Router {
    * done nothing, when the kernel declines it (the host handler then runs it). Returns the
    * reply it added to the client's (null: declined).
    */
-  tryKernel(client: Client, argv: Buffer[]): Buffer | null {
+  tryKernel(client: Client, argv: Buffer[], raw?: Uint8Array): Buffer | null {
     const shard = this.shardOf(argv[1]);
     shard.useProtocol(client.resp);
-    const reply = shard.tryCallRaw(encodeCommand(argv), client.db, this.server.now(), replyGoesToClient(this.server, client));
+    const reply = shard.tryCallRaw(raw ?? encodeCommand(argv), client.db, this.server.now(), replyGoesToClient(this.server, client));
     if (reply !== null) client.reply.raw(reply);
     return reply;
   }

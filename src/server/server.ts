@@ -359,14 +359,14 @@ export class Server {
    * processCommand does. Synchronous: nothing else runs in between. nested (EXEC, scripts):
    * ACL rules are checked here; dispatch checked its commands already.
    */
-  execCommand(client: Client, argv: Buffer[], nested = true): void {
+  execCommand(client: Client, argv: Buffer[], nested = true, raw?: Uint8Array): void {
     const found = this.resolveCommand(argv);
     if (found.error !== undefined) {
       client.lastCommand = argv[0].toString("latin1").toLowerCase();
       return this.rejectCommand(client, found.error, found.spec);
     }
     if (nested && client.aclGuarded && aclOf(this).checkNested(client, found.spec!, argv)) return;
-    this.run(client, found.spec!, argv);
+    this.run(client, found.spec!, argv, raw);
   }
 
   /**
@@ -477,7 +477,8 @@ export class Server {
     this.countError(client.reply.lastErrorCode, client.reply.lastErrorMessage);
   }
 
-  private run(client: Client, spec: CommandSpec, argv: Buffer[]): void {
+  /** raw: argv as a RESP multibulk when the caller has it (a master's stream), for the kernel to run as is. */
+  private run(client: Client, spec: CommandSpec, argv: Buffer[], raw?: Uint8Array): void {
     const reply = client.reply;
     const errorsBefore = reply.errors;
     const countedBefore = this.countedErrors;
@@ -494,7 +495,7 @@ export class Server {
     let kernelCounted = false;
     try {
       const byKernel = spec.handler && spec.kernelIndex >= 0 && spec.firstKey === 1 && spec.lastKey === 1 &&
-        argv.length > 1 && !this.kernelRenamed ? this.router.tryKernel(client, argv) : null;
+        argv.length > 1 && !this.kernelRenamed ? this.router.tryKernel(client, argv, raw) : null;
       if (byKernel !== null) {
         kernelRan = true;
         // An error the kernel replied is in its own errorstats (src/commands/stats.ts adds
@@ -516,7 +517,7 @@ export class Server {
         const top = spec.parent ?? spec;
         const kargv = this.kernelRenamed && this.table.renamed.has(top) ? [Buffer.from(top.name), ...argv.slice(1)] : argv;
         const kernelErrors = this.kernelErrorReplies();
-        this.router.execute(client, top, kargv);
+        this.router.execute(client, top, kargv, kargv === argv ? raw : undefined);
         // The kernel counted its own error reply in its errorstats (a host error on this path,
         // a split command's, it did not: that one is counted below). Remembered here as
         // countError would, so that a script failing with it (redis.call's error, or
