@@ -91,6 +91,24 @@ export class DisklessLoad {
   /** Bytes of the payload read and parsed so far (INFO master_sync_read_bytes counts what was read). */
   get readBytes(): number { return this.fed; }
 
+  /**
+   * The link closed mid-transfer. Redis's replica reads the payload from the connection as it
+   * loads, so it sees the EOF only once it has loaded what it had already received (with
+   * key-load-delay, long after the master dropped it: integration/replication "diskless
+   * replication child being killed is collected" counts on that quiet spell). The load goes
+   * on with the bytes already here and fails when it needs more; `done` tells the link when.
+   * Whether it is still going (false: it failed now, nothing was pending).
+   */
+  linkLost(): boolean {
+    if (this.over) return false;
+    this.lost = true;
+    if (!this.pumping) this.abort();
+    return !this.over;
+  }
+
+  /** Set by linkLost: no more bytes will come. */
+  private lost = false;
+
   /** The transfer was cut (the link closed): the load fails, the old data stays (swapdb) or is emptied. */
   abort(): void {
     if (this.over) return;
@@ -125,7 +143,11 @@ export class DisklessLoad {
         }
         if (this.over) return;
         if (r === "done") return this.finish();
-        if (r === "more") { this.flow(false); return; }
+        if (r === "more") {
+          if (this.lost) return this.abort(); // what the link gave before it closed is loaded
+          this.flow(false);
+          return;
+        }
         // A slice is spent: read no further ahead than the load while it waits.
         this.flow(this.parser.pending > HIGH_WATER && !this.parser.starved);
         if (owedUs >= 1000) {

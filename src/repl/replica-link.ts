@@ -171,9 +171,14 @@ export class ReplicaLink {
   private onClose(s: Socket): void {
     if (s !== this.socket || this.lostSockets.has(s)) return;
     this.lostSockets.add(s);
+    // A diskless load goes on with the payload bytes already read (DisklessLoad.linkLost);
+    // the reconnect waits until it ends (disklessDone), as Redis's replica notices the EOF
+    // only when its load reads past them.
+    const draining = this.load?.linkLost() ?? false;
+    if (draining) this.drainingLoad = this.load;
     // A transfer that failed: a diskless load keeps the old data (swapdb) or empties the
     // half-loaded one; a disk load's temp file goes.
-    this.abortTransfer();
+    if (!draining) this.abortTransfer();
     const wasConnected = this.connected;
     if (this.connected) {
       log("notice", "Connection with master lost.");
@@ -193,6 +198,7 @@ export class ReplicaLink {
     // (cancelReplicationHandshake(1)); a failed connect or handshake waits for the next
     // replicationCron, about a second.
     const phase = this.phase;
+    if (draining) return;
     if (wasConnected || phase === "rdb" || phase === "loading") {
       log("notice", `Reconnecting to MASTER ${this.host}:${this.port}${wasConnected ? "" : " after failure"}`);
       this.retryTimer = setTimeout(() => this.connect(false), 0);
@@ -504,8 +510,13 @@ export class ReplicaLink {
   /** The diskless load ended: on success the stream starts with the bytes that followed the payload. */
   private disklessDone(load: DisklessLoad, socket: Socket | undefined, res: DisklessResult): void {
     if (this.load === load) this.load = null;
+    // The link closed while the load went on with what it had read (onClose left the
+    // reconnect to us): reconnect now. Not when the load ended at the close: onClose did.
+    const lost = this.drainingLoad === load && !this.closed;
+    if (this.drainingLoad === load) this.drainingLoad = null;
     if (!res.ok) {
       if (socket === this.socket && socket && !socket.destroyed) socket.destroy();
+      if (lost) this.reconnectAfterFailure();
       return;
     }
     this.received = { size: this.rdbMode === "length" ? this.rdbLen : 0, read: res.bytes };
@@ -514,6 +525,16 @@ export class ReplicaLink {
     this.buf = res.rest;
     log("notice", "MASTER <-> REPLICA sync: Finished with success");
     this.loaded(socket);
+    if (lost) this.reconnectAfterFailure();
+  }
+
+  /** The diskless load onClose let go on after its link closed: disklessDone reconnects when it ends. */
+  private drainingLoad: DisklessLoad | null = null;
+
+  /** cancelReplicationHandshake(1) after a failed transfer: connect again at once. */
+  private reconnectAfterFailure(): void {
+    log("notice", `Reconnecting to MASTER ${this.host}:${this.port} after failure`);
+    this.retryTimer = setTimeout(() => this.connect(false), 0);
   }
 
   /**
