@@ -34,7 +34,7 @@ import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCyc
   hostSetHandle, hostKeyHandle, moveToHost, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed, hashBytes } from "./keyspace/hash";
 import { selectDb, dbIndex, takeDeclined } from "./commands/context";
-import { lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind } from "./commands/table";
+import { lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind, takeCountedAs, countedRejected } from "./commands/table";
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
   setEffectsEnabled as setEffects } from "./effects";
 import { keyHashSlot } from "./cluster/slot";
@@ -233,7 +233,7 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     pos = nextPos;
     if (r == PARSE_EMPTY) continue;
     const cmd = lookupCommand(parser.argPtr(0), parser.argLen(0));
-    if (cmd == null || queueing || (handBackOn && cmd.handBack)) {
+    if (cmd == null || cmd.statsOnly || queueing || (handBackOn && cmd.handBack)) {
       consumed = pos;
       handedStart = cmdStart;
       handedToRoute = false;
@@ -259,6 +259,8 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       const timed = timesCommand(cmd.flags);
       const t0 = timed ? commandClock() : 0;
       cmd.handler();
+      // OBJECT ENCODING counts as object|encoding (commands/table.ts defineStatsRow).
+      const counted = takeCountedAs(cmd);
       if (takeDeclined()) {
         // The host runs it after all (context.ts declineToHost): nothing was replied or changed.
         if (timed) clockStale();
@@ -267,11 +269,18 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
         handedToRoute = false;
         return STATUS_HOST;
       }
-      if (timed) noteCommandTime(cmdStart, pos, cmd.index, t0); else clockStale();
-      cmd.calls++;
-      if (ranCount < RAN_CAP) store<u16>(ranBuf + (<usize>ranCount << 1), <u16>cmd.index);
-      ranCount++;
-      if (errorCount != errorsBefore) cmd.failedCalls++;
+      if (counted == null || countedRejected()) {
+        // Refused as Redis's processCommand refuses it (OBJECT with an unknown subcommand or
+        // a subcommand's wrong arity): no call, no time; a rejected call of a known row.
+        if (counted != null) counted.rejectedCalls++;
+        clockStale();
+      } else {
+        if (timed) noteCommandTime(cmdStart, pos, counted.index, t0); else clockStale();
+        counted.calls++;
+        if (ranCount < RAN_CAP) store<u16>(ranBuf + (<usize>ranCount << 1), <u16>counted.index);
+        ranCount++;
+        if (errorCount != errorsBefore) counted.failedCalls++;
+      }
       const forced = takeForcedPropagation();
       // A forced effect is recorded even for a non-write command (PFCOUNT's cache update).
       if (effectsEnabled && (forced || (dirty != dirtyBefore && (cmd.flags & CMD_WRITE) != 0))) {

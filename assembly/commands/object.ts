@@ -6,7 +6,7 @@
 // (0..9999) are Redis's shared objects, whose refcount reads INT_MAX.
 
 import { argc, argPtr, argLen, argIs, argString, db } from "./context";
-import { defineCommand } from "./table";
+import { defineCommand, defineStatsRow, countAs, KernelCommand, COUNT_NONE, COUNT_REJECTED } from "./table";
 import { lookupKeyReadNoTouch, now, lfuPolicy, lfuDecrAndReturn, sharedIntegers } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM } from "../keyspace/entry";
 import { setIsIntset } from "../keyspace/set-value";
@@ -33,7 +33,19 @@ declare function hostHandleEncoding(type: i32, handle: i32): i32;
 
 export function registerObjectCommand(): void {
   defineCommand("object", objectCommand);
+  helpRow = defineStatsRow("object|help");
+  encodingRow = defineStatsRow("object|encoding");
+  refcountRow = defineStatsRow("object|refcount");
+  idletimeRow = defineStatsRow("object|idletime");
+  freqRow = defineStatsRow("object|freq");
 }
+
+// Each subcommand's INFO commandstats row (Redis counts cmdstat_object|encoding...).
+let helpRow: KernelCommand | null = null;
+let encodingRow: KernelCommand | null = null;
+let refcountRow: KernelCommand | null = null;
+let idletimeRow: KernelCommand | null = null;
+let freqRow: KernelCommand | null = null;
 
 const HELP: string[] = [
   "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -66,13 +78,17 @@ function objectCommand(): void {
     let name = argString(1);
     if (name.length > 128) name = name.substring(0, 128);
     addError("unknown subcommand '" + name + "'. Try OBJECT HELP.");
+    countAs(null, COUNT_NONE);
     return;
   }
+  const row = sub == "help" ? helpRow : sub == "encoding" ? encodingRow : sub == "refcount" ? refcountRow : sub == "idletime" ? idletimeRow : freqRow;
   const arity = sub == "help" ? 2 : 3;
   if (argc != arity) {
     addError("wrong number of arguments for 'object|" + sub + "' command");
+    countAs(row, COUNT_REJECTED);
     return;
   }
+  countAs(row);
   if (sub == "help") {
     addArrayLen(HELP.length);
     for (let i = 0; i < HELP.length; i++) addStatus(unchecked(HELP[i]));

@@ -45,6 +45,8 @@ export class KernelCommand {
   /** The host wants this command back while hand-back is on (setHandBack in index.ts): CRDT
    *  replication reads the key a write touched back right after it (src/replication/). */
   handBack: bool = false;
+  /** A subcommand's statistics row (defineStatsRow): never run by its name. */
+  statsOnly: bool = false;
   constructor(public name: string, public handler: Handler) {
     this.key = String.UTF8.encode(name);
     this.hash = hashBytes(changetype<usize>(this.key), <usize>this.key.byteLength);
@@ -68,6 +70,54 @@ export function defineCommand(name: string, handler: Handler, ownFlags: u32 = 0)
 export function setCommandHandBack(index: i32, on: bool): void {
   if (index >= 0 && index < commands.length) commands[index].handBack = on;
 }
+
+/**
+ * A container command's subcommand ("object|encoding") as a row of its own for INFO
+ * commandstats, the latency histograms and CLIENT LIST's cmd=, which Redis keeps per
+ * subcommand. The parent's handler runs and names the row with countAs; a client that sends
+ * the row's name as a command gets the host's unknown-command error (statsOnly).
+ */
+export function defineStatsRow(name: string): KernelCommand {
+  defineCommand(name, noHandler);
+  const c = commands[commands.length - 1];
+  c.statsOnly = true;
+  return c;
+}
+
+function noHandler(): void {}
+
+let countedAs: KernelCommand | null = null;
+let countedHow: i32 = 0;
+/** countAs: a call of the row (calls, failed_calls). */
+export const COUNT_CALL: i32 = 0;
+/** countAs: refused before it ran, as processCommand's arity check (rejected_calls). */
+export const COUNT_REJECTED: i32 = 1;
+/** countAs: no command row at all (an unknown subcommand: Redis rejects it before lookup). */
+export const COUNT_NONE: i32 = 2;
+
+/** The running command counts as `row` (a bound defineStatsRow row) instead of itself. */
+export function countAs(row: KernelCommand | null, how: i32 = COUNT_CALL): void {
+  countedAs = row;
+  countedHow = how;
+}
+
+/**
+ * The row the command that just ran counts in (itself, unless it called countAs), and forgets
+ * it; null when it counts nowhere. countedRejected() says whether it counts as rejected.
+ */
+export function takeCountedAs(cmd: KernelCommand): KernelCommand | null {
+  const row = countedAs;
+  const how = countedHow;
+  countedAs = null;
+  countedHow = COUNT_CALL;
+  lastRejected = how == COUNT_REJECTED;
+  if (how == COUNT_NONE) return null;
+  return row != null && row.bound ? row : cmd;
+}
+
+let lastRejected = false;
+/** Whether the row takeCountedAs just gave counts the command as rejected. */
+export function countedRejected(): bool { return lastRejected; }
 
 /** Host-side binding of a handler to its table row; returns the command's index or -1. */
 export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u32,

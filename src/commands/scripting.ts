@@ -169,12 +169,17 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
     if (known && known.flags.has("noscript")) return { error: "This Redis command is not allowed from script" };
     return { error: "Unknown Redis command called from script" };
   }
-  if (!arityOk(spec, argv.length)) return { error: "Wrong number of args calling Redis command from script" };
+  // scriptCall's arity check counts a rejected call of the command (incrCommandStatsOnError).
+  const wrongArity = (c: CommandSpec) => {
+    c.rejectedCalls++;
+    return { error: "Wrong number of args calling Redis command from script" };
+  };
+  if (!arityOk(spec, argv.length)) return wrongArity(spec);
   let eff: CommandSpec = spec;
   if (spec.subcommands.size > 0 && argv.length >= 2) {
     const sub = spec.subcommands.get(argv[1].toString("latin1").toLowerCase());
     if (sub && (sub.handler || sub.kernelIndex >= 0)) {
-      if (!arityOk(sub, argv.length)) return { error: "Wrong number of args calling Redis command from script" };
+      if (!arityOk(sub, argv.length)) return wrongArity(sub);
       eff = sub;
     }
   }

@@ -165,7 +165,11 @@ export class Server {
     this.latency = new LatencyMonitor(this);
     registerAllCommands(this.table);
     for (const s of this.shards) s.bindCommands(this.table);
-    for (const spec of this.table.all.values()) if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
+    for (const spec of this.table.all.values()) {
+      if (spec.kernelIndex >= 0) this.kernelSpecs[spec.kernelIndex] = spec;
+      // OBJECT's subcommands are kernel rows of their own for statistics (assembly/commands/table.ts defineStatsRow).
+      for (const sub of spec.subcommands.values()) if (sub.kernelIndex >= 0) this.kernelSpecs[sub.kernelIndex] = sub;
+    }
     for (const [from, to] of config.renames) this.table.rename(from, to);
     this.kernelRenamed = this.table.kernelRenamed();
     this.watchClientLimits();

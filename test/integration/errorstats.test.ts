@@ -74,6 +74,44 @@ describe("errorstats", () => {
     }
   });
 
+  it.skipIf(!hasRealRedis)("OBJECT's subcommands and a script's wrong-arity calls count in commandstats as in redis-server", async () => {
+    // Redis keeps a container command's statistics per subcommand (cmdstat_object|encoding),
+    // counts a subcommand's wrong arity as its rejected call, an unknown subcommand nowhere,
+    // and a script's wrong-arity redis.call as a rejected call of the command (scriptCall).
+    // The kernel counted every OBJECT call in one cmdstat_object row.
+    const real = await startRealRedis();
+    const other = await connectClient(real.port);
+    try {
+      const run = async (c: Redis) => {
+        await c.flushall();
+        await c.set("es:o", "1");
+        await c.config("RESETSTAT");
+        const send = (...a: string[]) => c.call(a[0], ...a.slice(1)).catch((e: Error) => e.message);
+        await send("OBJECT", "ENCODING", "es:o");
+        await send("OBJECT", "FREQ", "es:o");
+        await send("OBJECT", "ENCODING", "es:none");
+        await send("OBJECT", "HELP");
+        await send("OBJECT", "ENCODING");
+        await send("OBJECT", "NOSUCH");
+        await send("object|encoding", "es:o");
+        await c.multi().object("ENCODING", "es:o").exec();
+        await send("EVAL", "return redis.pcall('object', 'encoding')", "0");
+        await send("EVAL", "return redis.pcall('get')", "0");
+        await send("EVAL", "return redis.pcall('config', 'get')", "0");
+        const rows = ((await c.info("commandstats")) as string).split("\r\n").filter((l) => l.startsWith("cmdstat_"))
+          .map((l) => l.replace(/usec=[^,]*,usec_per_call=[^,]*,/, "")).sort();
+        const errs = ((await c.info("errorstats")) as string).split("\r\n").filter((l) => l.startsWith("errorstat_")).sort();
+        return { rows, errs };
+      };
+      const theirs = await run(other);
+      expect(theirs.rows).toContain("cmdstat_object|encoding:calls=3,rejected_calls=2,failed_calls=0");
+      expect(await run(r)).toEqual(theirs);
+    } finally {
+      other.disconnect();
+      await real.stop();
+    }
+  });
+
   it("CLIENT UNBLOCK ... ERROR counts errorstat_UNBLOCKED and the blocked command's failed_calls", async () => {
     await r.config("RESETSTAT");
     const b = await connectClient(srv.port);
