@@ -148,6 +148,7 @@ export class ReplicaLink {
     this.lastIo = Date.now(); // repl-timeout counts from here while connecting
     this.buf = Buffer.alloc(0);
     this.heldStream = [];
+    this.streamPaused = false;
     this.rdbMode = "header";
     this.rdbChunks = [];
     this.rdbBytes = 0;
@@ -321,6 +322,7 @@ export class ReplicaLink {
 
   private onData(d: Buffer): void {
     this.lastIo = Date.now();
+    const sliceEnd = performance.now() + STREAM_SLICE_MS;
     // The stream that arrives while the RDB loads waits, unparsed, until the load is done.
     if (this.phase === "loading") {
       if (d.length) this.heldStream.push(d);
@@ -333,7 +335,7 @@ export class ReplicaLink {
       else this.rdbChunk(d);
       return;
     }
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    if (d.length) this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     for (;;) {
       if (this.phase === "handshake") {
         // The master may send newlines to keep the link alive before it answers PSYNC.
@@ -402,7 +404,7 @@ export class ReplicaLink {
       }
       if (this.phase === "stream") {
         const cmd = parseCommand(this.buf);
-        if (!cmd) return;
+        if (!cmd) return this.streamCaughtUp();
         if ("error" in cmd) return this.protocolError(cmd);
         if (cmd.argv.length === 0) {
           // "*0" or "*-1": nothing to run (Redis resets the client), the bytes still count.
@@ -416,10 +418,34 @@ export class ReplicaLink {
         this.apply(cmd.argv, cmd.raw);
         // As Redis's processCommand: clients blocked on keys this command fed are served now.
         this.server.blocking.afterCommand();
+        if (this.buf.length && performance.now() >= sliceEnd) return this.streamSliceSpent();
         continue;
       }
       return;
     }
+  }
+
+  /** Whether this link paused its socket because applied stream is pending (streamSliceSpent). */
+  private streamPaused = false;
+
+  /**
+   * A slice of the stream was applied and more is pending (the stream held during a load, or a
+   * big read): the rest goes on at the next event-loop turn, so other clients are served in
+   * between, as Redis's replica reads its master 16 kB per event. The socket is paused
+   * meanwhile, so new reads do not pile onto the pending bytes; it resumes once they are applied.
+   */
+  private streamSliceSpent(): void {
+    const s = this.socket;
+    if (!s || s.destroyed) return;
+    if (!this.streamPaused) { this.streamPaused = true; s.pause(); }
+    setImmediate(() => { if (s === this.socket && !s.destroyed && this.phase === "stream") this.onData(Buffer.alloc(0)); });
+  }
+
+  /** Everything read is applied (what is left is an incomplete command): reading goes on. */
+  private streamCaughtUp(): void {
+    if (!this.streamPaused) return;
+    this.streamPaused = false;
+    this.socket?.resume();
   }
 
   /**
@@ -699,6 +725,9 @@ function catRepr(buf: Buffer): string {
   }
   return s + '"';
 }
+
+/** How long one slice of applying the master's stream may hold the event loop. */
+const STREAM_SLICE_MS = 5;
 
 /** A command of the master's stream: its argv, raw bytes and their count. */
 export interface StreamCommand { argv: Buffer[]; len: number; raw: Buffer }

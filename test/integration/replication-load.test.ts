@@ -57,6 +57,35 @@ describe("full sync: loading on the replica, dump.rdb on the master", { timeout:
     expect(took).toBeLessThan(30_000); // ~4 s here at load ~5; over 60 s before
   });
 
+  it("the stream held during a load is applied in slices: the replica answers while it catches up", async () => {
+    // Redis's replica reads its master 16 kB per event, so clients are served while it applies
+    // a backlog; ours applied everything held during the load in one go, and its first answer
+    // after the load came only once all of it was applied.
+    const { srv: msrv, r: m } = await servers.start(["--repl-diskless-sync", "no"]);
+    await m.call("debug", "populate", "2000", "key");
+    const { r: s } = await servers.start(["--key-load-delay", "5000"]); // 2000 keys: about 10 s
+    await s.replicaof("127.0.0.1", String(msrv.port));
+    await until("loading", async () => (await field(s, "loading")) === "1");
+    for (let batch = 0; batch < 20; batch++) {
+      const p = m.pipeline();
+      for (let i = 0; i < 10_000; i++) p.set(`small:${batch}:${i}`, "v");
+      await p.exec();
+    }
+    const final = Number(await field(m, "master_repl_offset"));
+    expect(await field(s, "loading")).toBe("1"); // all of it is held by the replica's load
+    let behind = -1;
+    await until("loaded", async () => {
+      const info = await s.info("replication");
+      if (!/master_link_status:up/.test(info)) return false;
+      behind = final - Number(/slave_repl_offset:(\d+)/.exec(info)![1]);
+      return true;
+    }, 60_000);
+    expect(behind).toBeGreaterThan(0);
+    // (The master's PINGs move its offset on meanwhile.)
+    await until("caught up", async () => Number(await field(s, "slave_repl_offset")) === Number(await field(m, "master_repl_offset")), 60_000);
+    expect(await s.dbsize()).toBe(2000 + 200_000);
+  });
+
   it("a disk-target sync writes dump.rdb on the master and resets rdb_changes_since_last_save", async () => {
     const { srv: msrv, r: m } = await servers.start(["--repl-diskless-sync", "no"]);
     for (let i = 0; i < 10; i++) await m.set(`k${i}`, String(i));
