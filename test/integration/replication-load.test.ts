@@ -131,7 +131,9 @@ describe("full sync: loading on the replica, dump.rdb on the master", { timeout:
     expect(await s.exists("old:1")).toBe(0);
     expect(await s.call("debug", "digest")).toBe(await m.call("debug", "digest"));
     // From "Swapping active DB" to "Discarding old DB": the old data's flush (100 keys) and a
-    // pointer swap per shard. Storing the 200,000 held keys there took 0.2-0.8 s before.
+    // pointer swap per shard. Storing the 200,000 held keys there took 0.2-0.8 s before. The
+    // bound is loose (a loaded 2-core CI machine measured 53 ms once against a 50 ms bound):
+    // it tells one turn from a per-key store, not how fast the turn is.
     const at = (what: string) => {
       const line = ssrv.output().split("\n").find((l) => l.includes(what));
       const t = line?.match(/(\d\d):(\d\d):(\d\d)\.(\d\d\d)/);
@@ -140,7 +142,7 @@ describe("full sync: loading on the replica, dump.rdb on the master", { timeout:
     };
     const swapMs = at("Discarding old DB") - at("Swapping active DB with loaded DB");
     expect(swapMs).toBeGreaterThanOrEqual(0);
-    expect(swapMs).toBeLessThan(50);
+    expect(swapMs).toBeLessThan(150);
   });
 
   it("repl-diskless-load swapdb with the master's replid: async loading serves the old data, refuses no_async_loading commands, then swaps", async () => {
