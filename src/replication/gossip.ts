@@ -39,7 +39,7 @@
 // Merges are joins (idempotent, commutative), so resends, duplicates and the overlap
 // between deltas and anti-entropy are harmless.
 import { Reader, Writer } from "./codec.js";
-import { RANGES } from "./store.js";
+import { COARSE_RANGES, SLOTS, validRangeCount } from "./store.js";
 import type { Replicator } from "./replicator.js";
 import { faultySend, type Delayed } from "./faults.js";
 
@@ -65,6 +65,11 @@ export interface GossipOptions {
   /** Keys per anti-entropy chunk. */
   chunkKeys: number;
   /**
+   * A round we start compares per slot (16384 ranges) once our store holds this many keys,
+   * else 256 ranges of 64 slots (store.ts: what each costs).
+   */
+  fineRangesFrom: number;
+  /**
    * Tombstone GC waits this long after a removal became stable before collecting it, so a
    * message already in flight then (never delayed longer than this) cannot revive a write.
    */
@@ -72,7 +77,7 @@ export interface GossipOptions {
 }
 
 export const DEFAULT_GOSSIP: GossipOptions = {
-  retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512,
+  retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512, fineRangesFrom: 8192,
   gcGraceMs: 10_000,
 };
 
@@ -84,6 +89,9 @@ interface Pending { seq: number; batch: Buffer; sentAt: number; tries: number; h
 
 /** A received batch not yet applied (waiting for an earlier one, or for what it depends on). */
 interface Held { origin: string; after: number; h: number; deps: [string, number][]; batch: Buffer }
+
+/** Anti-entropy periods in a row a round with a peer may be left out while a stream between us moves (Gossip.streamMoved). */
+const MAX_SKIPPED_ROUNDS = 10;
 
 /** MSG_RANGES roles: the answer to a DIGEST, and the digest sender's states sent back. */
 const ROLE_REPLY = 1, ROLE_BACK = 2;
@@ -129,6 +137,17 @@ export class PeerStream {
   srtt = 0;
   droppedBacklogs = 0;
   lastAntiEntropy = 0;
+  /** Batches this peer acknowledged (all epochs): Gossip.streamMoved compares it between periods. */
+  acked = 0;
+  /** acked, and Gossip.appliedBatches, when the last period looked at this peer (-1: not yet). */
+  seenAcked = -1;
+  seenApplied = -1;
+  /** Periods in a row whose round with this peer was left out (streamMoved). */
+  skippedRounds = 0;
+  /** Our round with this peer still open (its c0; 0 = none), when it last showed life, and whether it compares per slot. */
+  roundC0 = 0;
+  roundAt = 0;
+  roundFine = false;
   divergentRanges = 0;
   connected = true;
   /**
@@ -155,15 +174,19 @@ export class Gossip {
   readonly peers = new Map<string, PeerStream>();
   private readonly inbound = new Map<string, Inbound>();
   private aeNext = 0;
+  /** Per DIGEST sender: digests in a row left unanswered (streamCarries). */
+  private readonly answerSkips = new Map<string, number>();
+  /** Peers' batches applied so far (streamMoved). */
+  private appliedBatches = 0;
   private lastAe = 0;
   private epochCounter: number;
-  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, rangesRepaired: 0, waiting: 0, learned: 0 };
+  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0 };
   /** Per origin node: every write of it with a timestamp at or below this is in our state (causal delivery). */
   readonly applied = new Map<string, number>();
   /** The cut time of our latest batch (a peer added later gets our writes up to it by anti-entropy). */
   private lastCut = 0;
   /** Our digests as sent in our latest DIGESTs, by round (c0): what changed since is sent back too. */
-  private readonly sentDigests = new Map<number, Uint32Array>();
+  private readonly sentDigests = new Map<number, { ranges: number; digests: Uint32Array }>();
   /**
    * Anti-entropy answers being received, per (peer, role, round): the chunks so far. They are
    * joined only once all have arrived, together, so no client sees part of a round.
@@ -358,8 +381,81 @@ export class Gossip {
       this.collectGarbage(now);
       this.expireChunks(now);
       const list = [...this.peers.values()].filter((q) => !q.duplicateOf);
-      if (list.length) this.antiEntropyWith(list[this.aeNext++ % list.length]);
+      if (list.length) {
+        const q = list[this.aeNext++ % list.length];
+        // One per-slot round at a time per peer: a digest sent while the answer to the previous
+        // one is still coming makes the peer build the same large answer again (on a write
+        // flood the digests queued up behind answers that each took seconds of its CPU). A
+        // round that shows no life for roundTimeout (a lost message, an unanswered digest)
+        // ends. Small stores (256 ranges) do not wait: their answers are cheap, and a round
+        // held back by a lost digest delayed tombstone collection (simulator seed 1176).
+        if (q.roundC0 && q.roundFine && now - q.roundAt < this.roundTimeout(q)) this.stats.antiEntropySkipped++;
+        else if (this.streamMoved(q)) this.stats.antiEntropySkipped++;
+        else this.antiEntropyWith(q);
+      }
     }
+  }
+
+  /**
+   * Whether a DIGEST from `from` that differs from our state is left unanswered: the sender
+   * has not applied all our batches yet (its knowledge, `held`, is below our latest cut) and
+   * our stream to it is moving (acknowledged within a period or resend timeout, more to
+   * go). The answer would send it every differing range — on a write flood, the keys in
+   * flight on that stream — while the stream brings them anyway; answering made the sender
+   * of the stream too busy to send, so the next digest found even more to do (streamMoved
+   * is the same test on the side that starts rounds). At most MAX_SKIPPED_ROUNDS in a row
+   * per sender; unanswered is what a lost DIGEST is.
+   */
+  private streamCarries(from: string, held: [string, number][]): boolean {
+    const skips = this.answerSkips.get(from) ?? 0;
+    this.answerSkips.delete(from);
+    const sender = held[0]?.[0]; // (knowledge() puts the sender's own id first)
+    const theirs = held.find(([n]) => n === this.rep.nodeId)?.[1] ?? 0;
+    if (theirs >= this.lastCut || skips >= MAX_SKIPPED_ROUNDS) return false;
+    const now = this.now();
+    for (const [link, q] of this.peers) {
+      if (q.duplicateOf || q.backlog.length === 0) continue;
+      const id = this.peerIds.get(link);
+      if (id !== undefined && id !== sender) continue; // (a link not identified yet may be the sender's)
+      if (now - q.lastAckAt < Math.max(this.opts.antiEntropyMs, this.resendTimeout(q))) {
+        this.answerSkips.set(from, skips + 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether this period's round with p is left out because a delta stream between us moved
+   * since the previous period: p acknowledged batches of ours and more wait, or we applied
+   * peers' batches.
+   * While writes go on, the keys on their way in a stream make their slots differ at every
+   * round, and a round sends those slots' keys both ways, work the stream is doing anyway;
+   * on a write flood the rounds took most of both nodes' CPU and the stream fell further
+   * behind (bench/active-active.mjs). A stream that stalls (one side waits for a gap only
+   * anti-entropy fills, a link is down) or has nothing in flight does not hold rounds back,
+   * and at most MAX_SKIPPED_ROUNDS in a row are left out, so third nodes' writes and
+   * stability (tombstone GC) still come under endless load. Leaving a round out is what a
+   * lost DIGEST does: nothing relies on a round happening.
+   */
+  private streamMoved(p: PeerStream): boolean {
+    // ours to p: acknowledged since, and more to go; theirs (any peer's: an inbound stream is
+    // known by the sender's node id, a link by its address) applied since
+    const outbound = p.seenAcked >= 0 && p.acked !== p.seenAcked && p.backlog.length > 0;
+    const inbound = p.seenApplied >= 0 && this.appliedBatches !== p.seenApplied;
+    p.seenAcked = p.acked;
+    p.seenApplied = this.appliedBatches;
+    if (!(outbound || inbound) || p.skippedRounds >= MAX_SKIPPED_ROUNDS) { p.skippedRounds = 0; return false; }
+    p.skippedRounds++;
+    return true;
+  }
+
+  /**
+   * How long a round with p may show no life before the next one starts: two periods, or
+   * four resend timeouts when p is slower (its answer waits behind its other work then).
+   */
+  private roundTimeout(p: PeerStream): number {
+    return Math.max(2 * this.opts.antiEntropyMs, 4 * this.resendTimeout(p));
   }
 
   /** The first resend's wait: retryMs, or twice the smoothed ack time when acks are slower (at most maxRetryMs). */
@@ -371,16 +467,21 @@ export class Gossip {
   antiEntropyWith(p: PeerStream): void {
     const w = new Writer();
     w.u8(MSG_DIGEST);
-    const digests = this.rep.store.digests;
+    const ranges = this.rep.store.keys.size >= this.opts.fineRangesFrom ? SLOTS : COARSE_RANGES;
+    const digests = this.rep.store.digestsAt(ranges);
+    w.u16(ranges % SLOTS); // (16384 travels as 0)
     w.u32s(digests);
     const c0 = this.rep.hlc.tick(); // c0: our state now holds all our writes below here
-    this.sentDigests.set(c0, digests.slice());
+    this.sentDigests.set(c0, { ranges, digests });
     if (this.sentDigests.size > 16) this.sentDigests.delete(this.sentDigests.keys().next().value!);
     w.f64(c0);
     w.u16(this.stable.size);
     for (const [n, ts] of this.stable) { w.node(n); w.f64(ts); }
     writeVector(w, this.knowledge()); // what our state holds now (the peer learns it: causal delivery)
     p.lastAntiEntropy = this.now();
+    p.roundC0 = c0;
+    p.roundAt = p.lastAntiEntropy;
+    p.roundFine = ranges === SLOTS;
     this.stats.antiEntropyRounds++;
     this.out(p.send, w.done(), p.reset);
   }
@@ -419,6 +520,7 @@ export class Gossip {
         const epoch = r.f64(), seq = r.f64();
         const p = this.peers.get(from);
         if (!p || p.epoch !== epoch || seq <= p.ackedSeq) return;
+        p.acked += seq - p.ackedSeq;
         p.ackedSeq = seq;
         p.lastAckAt = this.now();
         while (p.backlog.length && p.backlog[0].seq <= seq) {
@@ -437,11 +539,13 @@ export class Gossip {
         return;
       }
       case MSG_DIGEST: {
-        const theirs = r.u32s(RANGES * 2);
+        const ranges = r.u16() || SLOTS;
+        if (!validRangeCount(ranges)) throw new Error(`anti-entropy digest of ${ranges} ranges`);
+        const theirs = r.u32s(ranges * 2);
         const c0 = r.f64();
         for (let i = r.u16(); i > 0; i--) { const n = r.node(); this.learnStable(n, r.f64()); }
         const held = readVector(r);
-        const diff = this.rep.store.differingRanges(theirs);
+        const diff = this.rep.store.differingRanges(theirs, ranges);
         const p = this.peers.get(from);
         if (p) p.divergentRanges = diff.length;
         if (diff.length === 0) {
@@ -453,8 +557,9 @@ export class Gossip {
           this.out(reply, w.done());
           return;
         }
+        if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
         // (what they held is learned once their states come back: they send their knowledge then)
-        this.sendRanges(diff, true, reply, ROLE_REPLY, c0);
+        this.sendRanges(diff, ranges, true, reply, ROLE_REPLY, c0);
         return;
       }
       case MSG_SAME: {
@@ -464,6 +569,7 @@ export class Gossip {
         const p = this.peers.get(from);
         if (!p) return;
         p.divergentRanges = 0;
+        if (c0 === p.roundC0) p.roundC0 = 0;
         const was = this.peerIds.get(from);
         if (was !== id) {
           // The peer restarted (a new incarnation id): the old one's writes are final — those
@@ -488,14 +594,17 @@ export class Gossip {
       }
       case MSG_RANGES: {
         const wantBack = r.u8() === 1;
-        const role = r.u8(), round = r.f64(), send = r.f64(), idx = r.u16(), count = r.u16();
+        const role = r.u8(), round = r.f64(), send = r.f64(), idx = r.u16(), count = r.u16(), of = r.u16() || SLOTS;
+        if (!validRangeCount(of)) throw new Error(`anti-entropy states of ${of} ranges`);
         const vector = readVector(r);
         const n = r.u16();
         const ranges: number[] = [];
         for (let i = 0; i < n; i++) ranges.push(r.u16());
         const batch = r.bytes();
-        if (wantBack) this.sendBack(ranges, round, reply);
-        this.chunkArrived(`${from}|${role}|${round}|${send}`, idx, count, vector, batch);
+        if (wantBack) this.sendBack(ranges, of, round, reply);
+        const p = role === ROLE_REPLY ? this.peers.get(from) : undefined;
+        if (p && round === p.roundC0) p.roundAt = this.now();
+        if (this.chunkArrived(`${from}|${role}|${round}|${send}`, idx, count, vector, batch) && p && round === p.roundC0) p.roundC0 = 0;
         return;
       }
     }
@@ -507,14 +616,14 @@ export class Gossip {
    * receiver knows when it has them all (chunkArrived); an answer to a DIGEST also carries
    * what our state holds now (the receiver learns it then).
    */
-  private sendRanges(ranges: number[], wantBack: boolean, reply: (m: Buffer) => void, role: number, round: number, withKnowledge = true): void {
+  private sendRanges(ranges: number[], of: number, wantBack: boolean, reply: (m: Buffer) => void, role: number, round: number, withKnowledge = true): void {
     if (ranges.length === 0) return;
     const groups: number[][] = [];
     let chunk: number[] = [];
     let keys = 0;
     for (const rg of ranges) {
       chunk.push(rg);
-      for (const _ of this.rep.store.keysInRange(rg)) keys++;
+      keys += this.rep.store.keysInRange(rg, of);
       if (keys >= this.opts.chunkKeys) { groups.push(chunk); chunk = []; keys = 0; }
     }
     if (chunk.length || groups.length === 0) groups.push(chunk);
@@ -526,12 +635,12 @@ export class Gossip {
       const w = new Writer();
       // The ask travels with the full range list; the states follow in chunks.
       w.u8(MSG_RANGES); w.u8(i === 0 && wantBack ? 1 : 0);
-      w.u8(role); w.f64(round); w.f64(send); w.u16(i); w.u16(groups.length);
+      w.u8(role); w.f64(round); w.f64(send); w.u16(i); w.u16(groups.length); w.u16(of % SLOTS);
       writeVector(w, vector);
       const listed = i === 0 ? ranges : [];
       w.u16(listed.length);
       for (const x of listed) w.u16(x);
-      w.bytes(this.rep.store.encodeRanges(g));
+      w.bytes(this.rep.store.encodeRanges(g, of));
       this.out(reply, w.done());
     });
   }
@@ -542,17 +651,17 @@ export class Gossip {
    * others). So what it receives makes it hold all we hold now, and it can take over our
    * knowledge of now (sendRanges carries it) — not only what we held at c0.
    */
-  private sendBack(asked: number[], c0: number, reply: (m: Buffer) => void): void {
-    const then = this.sentDigests.get(c0);
+  private sendBack(asked: number[], of: number, c0: number, reply: (m: Buffer) => void): void {
+    const sent = this.sentDigests.get(c0);
     const ranges = new Set(asked);
-    if (then) {
-      const now = this.rep.store.digests;
-      for (let r = 0; r < RANGES; r++) if (now[2 * r] !== then[2 * r] || now[2 * r + 1] !== then[2 * r + 1]) ranges.add(r);
-      this.sendRanges([...ranges].sort((a, b) => a - b), false, reply, ROLE_BACK, c0);
+    if (sent && sent.ranges === of) {
+      const now = this.rep.store.digestsAt(of), then = sent.digests;
+      for (let r = 0; r < of; r++) if (now[2 * r] !== then[2 * r] || now[2 * r + 1] !== then[2 * r + 1]) ranges.add(r);
+      this.sendRanges([...ranges].sort((a, b) => a - b), of, false, reply, ROLE_BACK, c0);
       return;
     }
     // (a round too old to remember: the states go back, but they carry no knowledge)
-    this.sendRanges(asked, false, reply, ROLE_BACK, c0, false);
+    this.sendRanges(asked, of, false, reply, ROLE_BACK, c0, false);
   }
 
   /**
@@ -562,7 +671,7 @@ export class Gossip {
    * chunk by chunk would let a client see a node's later write to one key before its earlier
    * write to another key that travels in a later chunk (causal order across keys).
    */
-  private chunkArrived(key: string, idx: number, count: number, vector: [string, number][], batch: Buffer): void {
+  private chunkArrived(key: string, idx: number, count: number, vector: [string, number][], batch: Buffer): boolean {
     let got = this.chunks.get(key);
     if (!got) {
       got = { at: this.now(), batches: new Map() };
@@ -570,13 +679,14 @@ export class Gossip {
       if (this.chunks.size > 64) this.chunks.delete(this.chunks.keys().next().value!);
     }
     got.batches.set(idx, batch);
-    if (got.batches.size < count) return;
+    if (got.batches.size < count) return false;
     this.chunks.delete(key);
     for (let i = 0; i < count; i++) {
       const b = got.batches.get(i);
       if (b) this.stats.rangesRepaired += this.rep.receive(b);
     }
     this.learn(vector);
+    return true;
   }
 
   /** Drops anti-entropy answers that never completed (a chunk was lost: the next round repairs). */
@@ -627,6 +737,7 @@ export class Gossip {
     for (let b = inb.held.get(inb.expected); b && this.ready(b); b = inb.held.get(inb.expected)) {
       inb.held.delete(inb.expected);
       this.rep.receive(b.batch);
+      this.appliedBatches++;
       if (b.h > (this.applied.get(b.origin) ?? 0)) this.applied.set(b.origin, b.h);
       inb.expected++;
     }

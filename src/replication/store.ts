@@ -1,17 +1,36 @@
 // CrdtStore: the replicated state of every key (db + key -> KeyState), with a digest per
 // slot range for anti-entropy. A range's digest is the XOR of its keys' hashes (a key's
 // hash covers its name and its canonical encoding), kept current on every join, so
-// comparing two replicas costs one vector of RANGES digests and only the ranges that
+// comparing two replicas costs one vector of range digests and only the ranges that
 // differ are exchanged.
+//
+// Ranges come in two sizes, chosen per round by the node that starts it (Gossip): 256
+// ranges of 64 slots, or one range per slot. A round sends every key of every range that
+// differs, so a range's size is what a round costs per differing key: while a write flood
+// goes on, the writes still in flight on the delta stream make ranges differ at every round,
+// and with 256 ranges nearly all of them differed in a large store, so each round sent the
+// whole store both ways (a 180k-key SET flood: 80% of both nodes' CPU in anti-entropy, ~1 ms
+// of CPU per write). Per slot, a round sends the in-flight keys' slots only (~11 keys per
+// slot at 180k keys), but its digest vector is 128 KiB, which small stores (and the
+// simulator's thousands of rounds) need not pay. Both vectors are kept current (a coarse
+// range's digest is the XOR of its slots').
 import { createHash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { emptyKeyState, joinInto, isBlank, type KeyState } from "./key-state.js";
 import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, type Stable } from "./gc.js";
 
-/** Slot ranges compared by anti-entropy: 16384 slots / 256 = 64 slots each. */
-export const RANGES = 256;
-const SLOTS_PER_RANGE = 16384 / RANGES;
+/** Slots, the finest anti-entropy ranges. */
+export const SLOTS = 16384;
+/** The coarse range count (64 slots per range). */
+export const COARSE_RANGES = 256;
+
+const SLOTS_PER_COARSE = SLOTS / COARSE_RANGES;
+
+/** Whether a peer's message names one of the two range counts. */
+export function validRangeCount(n: number): boolean {
+  return n === COARSE_RANGES || n === SLOTS;
+}
 
 export function dbKey(db: number, key: Buffer): string {
   return `${db}:${key.toString("latin1")}`;
@@ -22,9 +41,8 @@ export function splitDbKey(k: string): { db: number; key: Buffer } {
   return { db: Number(k.slice(0, i)), key: Buffer.from(k.slice(i + 1), "latin1") };
 }
 
-export function rangeOf(k: string): number {
-  const { key } = splitDbKey(k);
-  return Math.floor(keySlot(key) / SLOTS_PER_RANGE);
+export function slotOf(k: string): number {
+  return keySlot(splitDbKey(k).key);
 }
 
 function hashOf(k: string, s: KeyState): [number, number] {
@@ -35,8 +53,12 @@ function hashOf(k: string, s: KeyState): [number, number] {
 export class CrdtStore {
   readonly keys = new Map<string, KeyState>();
   private readonly hashes = new Map<string, [number, number]>();
-  private readonly digestVec = new Uint32Array(RANGES * 2);
-  private readonly byRange: Set<string>[] = Array.from({ length: RANGES }, () => new Set());
+  /** Per slot: [lo, hi] XOR of its keys' hashes. */
+  private readonly digestVec = new Uint32Array(SLOTS * 2);
+  /** Per coarse range: the same, over its 64 slots. */
+  private readonly coarseVec = new Uint32Array(COARSE_RANGES * 2);
+  /** Keys per slot (a slot's set is made when its first key comes: most are empty in small stores). */
+  private readonly bySlot: (Set<string> | undefined)[] = new Array(SLOTS);
 
   get(k: string): KeyState | undefined {
     return this.keys.get(k);
@@ -52,7 +74,7 @@ export class CrdtStore {
       if (isBlank(d)) return false;
       s = emptyKeyState();
       this.keys.set(k, s);
-      this.byRange[rangeOf(k)].add(k);
+      (this.bySlot[slotOf(k)] ??= new Set()).add(k);
     }
     if (!joinInto(s, d)) return false;
     this.dirty.add(k);
@@ -96,51 +118,69 @@ export class CrdtStore {
   private drop(k: string): void {
     const old = this.hashes.get(k);
     if (old) {
-      const r = rangeOf(k);
-      this.digestVec[2 * r] ^= old[0];
-      this.digestVec[2 * r + 1] ^= old[1];
+      this.fold(slotOf(k), old);
       this.hashes.delete(k);
     }
     this.dirty.delete(k);
     this.gcCandidates.delete(k);
     this.keys.delete(k);
-    this.byRange[rangeOf(k)].delete(k);
+    this.bySlot[slotOf(k)]?.delete(k);
   }
 
-  /** Per range: [lo, hi] XOR of key hashes, current. */
-  get digests(): Uint32Array {
+  /** XORs a key hash into its slot's digest and its coarse range's. */
+  private fold(slot: number, h: [number, number]): void {
+    const c = Math.floor(slot / SLOTS_PER_COARSE);
+    this.digestVec[2 * slot] ^= h[0];
+    this.digestVec[2 * slot + 1] ^= h[1];
+    this.coarseVec[2 * c] ^= h[0];
+    this.coarseVec[2 * c + 1] ^= h[1];
+  }
+
+  /** Per range of `ranges` (validRangeCount): [lo, hi] XOR of its keys' hashes, current; a copy. */
+  digestsAt(ranges: number): Uint32Array {
     for (const k of this.dirty) {
-      const s = this.keys.get(k)!;
-      const r = rangeOf(k);
+      const slot = slotOf(k);
       const old = this.hashes.get(k);
-      if (old) { this.digestVec[2 * r] ^= old[0]; this.digestVec[2 * r + 1] ^= old[1]; }
-      const h = hashOf(k, s);
-      this.digestVec[2 * r] ^= h[0];
-      this.digestVec[2 * r + 1] ^= h[1];
+      if (old) this.fold(slot, old);
+      const h = hashOf(k, this.keys.get(k)!);
+      this.fold(slot, h);
       this.hashes.set(k, h);
     }
     this.dirty.clear();
-    return this.digestVec;
+    return (ranges === SLOTS ? this.digestVec : this.coarseVec).slice();
   }
 
-  /** Ranges whose digests differ from `other` (a peer's digest vector). */
-  differingRanges(other: Uint32Array): number[] {
-    const mine = this.digests;
+  /** Ranges whose digests differ from `other` (a peer's digest vector of `ranges` ranges). */
+  differingRanges(other: Uint32Array, ranges: number): number[] {
+    const mine = this.digestsAt(ranges);
     const out: number[] = [];
-    for (let r = 0; r < RANGES; r++) {
+    for (let r = 0; r < ranges; r++) {
       if (mine[2 * r] !== other[2 * r] || mine[2 * r + 1] !== other[2 * r + 1]) out.push(r);
     }
     return out;
   }
 
-  keysInRange(r: number): Iterable<string> {
-    return this.byRange[r];
+  /** The slots of range r of `ranges` (out of bounds: none). */
+  private slotsOf(r: number, ranges: number): [number, number] {
+    const per = SLOTS / ranges;
+    return r >= 0 && r < ranges ? [r * per, (r + 1) * per] : [0, 0];
   }
 
-  /** Every key's state in the given ranges, encoded as a batch. */
-  encodeRanges(ranges: number[]): Buffer {
+  /** How many keys range r of `ranges` holds. */
+  keysInRange(r: number, ranges: number): number {
+    let n = 0;
+    const [from, to] = this.slotsOf(r, ranges);
+    for (let slot = from; slot < to; slot++) n += this.bySlot[slot]?.size ?? 0;
+    return n;
+  }
+
+  /** Every key's state in the given ranges (of `ranges`), encoded as a batch. */
+  encodeRanges(list: number[], ranges: number): Buffer {
     const entries: [string, KeyState][] = [];
-    for (const r of ranges) for (const k of this.byRange[r]) entries.push([k, this.keys.get(k)!]);
+    for (const r of list) {
+      const [from, to] = this.slotsOf(r, ranges);
+      for (let slot = from; slot < to; slot++) for (const k of this.bySlot[slot] ?? []) entries.push([k, this.keys.get(k)!]);
+    }
     return encodeBatch(entries);
   }
 }

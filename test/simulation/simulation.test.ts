@@ -48,6 +48,14 @@ describe("cluster simulation", () => {
     for (const p of points) expect(fired.get(p), `${p} fired`).toBeGreaterThan(0);
   }, Math.max(300_000, BUGGIFY_SEEDS.length * 20_000));
 
+  it("converges with anti-entropy rounds compared per slot (the ranges a large store uses)", () => {
+    // (every store is 'large' here: fineRangesFrom 0; the seeds above use 256 ranges)
+    for (const seed of [3, 4]) {
+      const { problems } = simulate(seed, { gossip: { fineRangesFrom: 0 } });
+      if (problems.length) throw new Error(`seed ${seed} per slot: ${problems.slice(0, 8).join("; ")}`);
+    }
+  }, 300_000);
+
   it("INCR on both sides of a partition counts both after it heals", () => {
     const c = new SimCluster(7, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300, gcGraceMs: 1000 });
     c.partition([["n0"], ["n1", "n2"]]);

@@ -5,7 +5,7 @@
 // keyspace must match its CRDT state, and counters / grow-only sets / unique elements must
 // match what clients did.
 import { SimCluster, type SimNode, type NetworkOptions } from "./cluster.js";
-import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
+import { DEFAULT_GOSSIP, type GossipOptions } from "../../src/replication/gossip.js";
 import { enableBuggify, disableBuggify } from "../../src/util/buggify.js";
 import "../../src/replication/faults.js";
 import { logSettings } from "../../src/server/log.js";
@@ -138,6 +138,8 @@ export interface SimOptions {
   /** Virtual ms between client operations: 0..maxGap. */
   maxGap?: number;
   beforeSettle?: () => void;
+  /** Gossip options over the CI seeds' (e.g. fineRangesFrom: 0, per-slot anti-entropy rounds). */
+  gossip?: Partial<GossipOptions>;
 }
 
 /**
@@ -150,7 +152,7 @@ export function simulate(seed: number, opts: SimOptions = {}): { cluster: SimClu
   const rand0 = (seed * 2654435761) >>> 0;
   const nodes = opts.nodes ?? 3 + (rand0 % 3);
   const c = new SimCluster(seed, nodes, opts.net ?? { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
-    { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000 });
+    { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000, ...opts.gossip });
   const pPart = opts.partitionRate ?? 0.02, pHeal = pPart + (opts.healRate ?? 0.015), pCrash = pHeal + (opts.crashRate ?? 0.005);
   const tally: Tally = { counter: new Map(), hcounter: new Map(), fcounter: new Map(), zcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map(), jobsPushed: new Map(), jobsPopped: new Map() };
   for (let i = 0; i < steps; i++) {
