@@ -5,6 +5,7 @@ import { commandFault } from "./command-fault.js";
 import { performance } from "node:perf_hooks";
 import net from "node:net";
 import { Client } from "./client.js";
+import type { ReplyWriter } from "./reply-writer.js";
 import { Shard } from "./shard.js";
 import { Router, slotRange } from "./router.js";
 import { log } from "./log.js";
@@ -543,31 +544,37 @@ export class Server {
       tracking.commandEnd(client, spec);
     }
     monitorAfter(this, client, spec, argv);
-    const done = () => {
-      if (!kernelRan) spec.calls++;
-      const usec = (performance.now() - t0) * 1000;
-      recordCall(this, spec, usec);
-      logCall(this, client, spec, argv, usec);
-      // EXEC's reply holds its commands' errors, which they counted themselves (EXEC fails only
-      // for its own errors: EXECABORT, EXEC without MULTI).
-      const nestedErrors = spec.name === "exec" && this.countedErrors !== countedBefore;
-      if (reply.errors !== errorsBefore && !nestedErrors) {
-        if (!kernelRan) spec.failedCalls++;
-        // A script failing with the error a command it called already counted (redis.call's
-        // error, or redis.pcall's error table returned) is not counted again: Redis's
-        // ERR_REPLY_FLAG_NO_STATS_UPDATE.
-        const recounted = this.countedErrors !== countedBefore && SCRIPT_COMMANDS.has(spec.name) &&
-          reply.lastErrorMessage.startsWith(this.lastCountedError);
-        if (!recounted && !kernelCounted) this.countError(reply.lastErrorCode, reply.lastErrorMessage);
-      }
-      this.stats.commandsProcessed++;
-    };
     // A script past busy-reply-threshold goes on in later ticks (src/scripting/busy.ts). In
     // Redis it is still inside call() then, so its duration (commandstats, SLOWLOG, the
     // latency monitor's "command" event) is the whole run, and its error reply counts when it
     // comes: account for it when it ends.
-    if (SCRIPT_COMMANDS.has(spec.name) && scriptPaused(this)) afterScript(this, done);
-    else done();
+    if (SCRIPT_COMMANDS.has(spec.name) && scriptPaused(this)) {
+      afterScript(this, () => this.finishCall(client, reply, spec, argv, t0, errorsBefore, countedBefore, kernelRan, kernelCounted));
+    } else {
+      this.finishCall(client, reply, spec, argv, t0, errorsBefore, countedBefore, kernelRan, kernelCounted);
+    }
+  }
+
+  /** run()'s accounting once the command is over: calls, time, SLOWLOG, latency, errors. */
+  private finishCall(client: Client, reply: ReplyWriter, spec: CommandSpec, argv: Buffer[], t0: number,
+                     errorsBefore: number, countedBefore: number, kernelRan: boolean, kernelCounted: boolean): void {
+    if (!kernelRan) spec.calls++;
+    const usec = (performance.now() - t0) * 1000;
+    recordCall(this, spec, usec);
+    logCall(this, client, spec, argv, usec);
+    // EXEC's reply holds its commands' errors, which they counted themselves (EXEC fails only
+    // for its own errors: EXECABORT, EXEC without MULTI).
+    const nestedErrors = spec.name === "exec" && this.countedErrors !== countedBefore;
+    if (reply.errors !== errorsBefore && !nestedErrors) {
+      if (!kernelRan) spec.failedCalls++;
+      // A script failing with the error a command it called already counted (redis.call's
+      // error, or redis.pcall's error table returned) is not counted again: Redis's
+      // ERR_REPLY_FLAG_NO_STATS_UPDATE.
+      const recounted = this.countedErrors !== countedBefore && SCRIPT_COMMANDS.has(spec.name) &&
+        reply.lastErrorMessage.startsWith(this.lastCountedError);
+      if (!recounted && !kernelCounted) this.countError(reply.lastErrorCode, reply.lastErrorMessage);
+    }
+    this.stats.commandsProcessed++;
   }
 
   /** DEBUG PAUSE-CRON: serverCron skips its work (Redis's server.pause_cron). */
