@@ -146,7 +146,7 @@ export class LuaEngine {
    * not hash its body again (SHA-1 was ~5% of an EVAL of a short script).
    */
   private shaByBody = new Map<string, string>();
-  /** registry[errHandlerRef] is the error handler: __redis__err__handler ("eval"), __ERROR_HANDLER__ ("function"). */
+  /** registry[errHandlerRef] is the error handler: __redis__err__handler ("eval"), the function engine's error_handler ("function"). */
   private errHandlerRef = -1;
   /** The running call, or null (redis.call outside a script is an error). */
   current: ScriptRun | null = null;
@@ -248,9 +248,8 @@ export class LuaEngine {
     if (loadString(L, errh, "@err_handler_def") !== 0 || lua.lua_pcall(L, 0, 1, 0) !== 0) {
       throw new Error("Lua error handler: " + lua.lua_tojsstring(L, -1));
     }
-    lua.lua_pushvalue(L, -1);
+    // Redis's registry name for it is __ERROR_HANDLER__; FCALL takes it by reference.
     this.errHandlerRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
-    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, "__ERROR_HANDLER__");
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
     setErrorMetatable(L);
     protectRecursively(L);

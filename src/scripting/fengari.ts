@@ -171,7 +171,7 @@ export function formatG14(n: number): string {
   if (Number.isInteger(n) && Math.abs(n) < 1e14) return String(n);
   // C rounds the exact binary value, ties to even; JS rounds ties up. Ties need an exact
   // decimal expansion: integers are the case that matters (1.2345678901234e+14).
-  const exp = Number.isInteger(n) && Math.abs(n) >= 1e14 ? intToExponential(n, 13) : n.toExponential(13);
+  const exp = Number.isInteger(n) ? intToExponential(n, 13) : n.toExponential(13);
   const e = Number(exp.slice(exp.indexOf("e") + 1));
   if (e < -4 || e >= 14) {
     let [m, x] = exp.split("e");
