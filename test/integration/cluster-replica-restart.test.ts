@@ -31,6 +31,20 @@ async function startNode(extra: string[], at?: Node): Promise<Node> {
   return node;
 }
 
+/** A master with every slot and a replica of it (started with replicaArgs), linked, the cluster ok. */
+async function pair(replicaArgs: string[]): Promise<{ master: Node; replica: Node }> {
+  const master = await startNode([]);
+  const replica = await startNode(replicaArgs);
+  await master.r.call("cluster", "addslotsrange", "0", "16383");
+  await replica.r.call("cluster", "meet", "127.0.0.1", String(master.port), String(master.cport));
+  const masterId = String(await master.r.call("cluster", "myid"));
+  await until("replica knows the master", async () => String(await replica.r.call("cluster", "nodes")).includes(masterId), 30_000, 50);
+  await replica.r.call("cluster", "replicate", masterId);
+  await until("link up", async () => (await field(replica.r, "master_link_status")) === "up", 30_000, 50);
+  await until("cluster ok", async () => String(await master.r.call("cluster", "info")).includes("cluster_state:ok"), 30_000, 50);
+  return { master, replica };
+}
+
 async function stopNode(n: Node): Promise<void> {
   n.r.disconnect();
   await n.srv.stop();
@@ -41,15 +55,7 @@ describe("cluster replica restarted from its data", { timeout: 120_000 }, () => 
   afterAll(async () => { for (const n of [...running].reverse()) await stopNode(n); });
 
   it("keeps the keys that expired while it was down, from the preamble and from the incr file", async () => {
-    const master = await startNode([]);
-    const replica = await startNode(["--appendonly", "yes"]);
-    await master.r.call("cluster", "addslotsrange", "0", "16383");
-    await replica.r.call("cluster", "meet", "127.0.0.1", String(master.port), String(master.cport));
-    const masterId = String(await master.r.call("cluster", "myid"));
-    await until("replica knows the master", async () => String(await replica.r.call("cluster", "nodes")).includes(masterId), 30_000, 50);
-    await replica.r.call("cluster", "replicate", masterId);
-    await until("link up", async () => (await field(replica.r, "master_link_status")) === "up", 30_000, 50);
-    await until("cluster ok", async () => String(await master.r.call("cluster", "info")).includes("cluster_state:ok"), 30_000, 50);
+    const { master, replica } = await pair(["--appendonly", "yes"]);
     await master.r.call("debug", "set-active-expire", "0"); // only the TTL, not the master, ends them
 
     // In the preamble: written before a rewrite of the replica's AOF.
@@ -74,15 +80,7 @@ describe("cluster replica restarted from its data", { timeout: 120_000 }, () => 
   });
 
   it("from its dump.rdb: continues with a partial sync (the saved replid and offset are its own again)", async () => {
-    const master = await startNode([]);
-    const replica = await startNode([]);
-    await master.r.call("cluster", "addslotsrange", "0", "16383");
-    await replica.r.call("cluster", "meet", "127.0.0.1", String(master.port), String(master.cport));
-    const masterId = String(await master.r.call("cluster", "myid"));
-    await until("replica knows the master", async () => String(await replica.r.call("cluster", "nodes")).includes(masterId), 30_000, 50);
-    await replica.r.call("cluster", "replicate", masterId);
-    await until("link up", async () => (await field(replica.r, "master_link_status")) === "up", 30_000, 50);
-    await until("cluster ok", async () => String(await master.r.call("cluster", "info")).includes("cluster_state:ok"), 30_000, 50);
+    const { master, replica } = await pair([]);
     for (let i = 0; i < 20; i++) await master.r.set(`k${i}`, "v");
     await until("replica caught up", async () => (await field(replica.r, "master_repl_offset")) === (await field(master.r, "master_repl_offset")), 10_000, 20);
     await replica.r.save();

@@ -13,6 +13,22 @@ useServer((s, c) => { srv = s; r = c; });
 const info = async (section: string) => (await r.info(section)) as string;
 const field = (text: string, re: RegExp) => re.exec(text)?.[1];
 
+/** The lines of an INFO section that start with prefix, sorted. */
+const infoLines = async (c: Redis, section: string, prefix: string) =>
+  ((await c.info(section)) as string).split("\r\n").filter((l) => l.startsWith(prefix)).sort();
+
+/** run's result on a fresh redis-server 7.0 (started and stopped here). */
+async function onRealRedis<T>(run: (c: Redis) => Promise<T>): Promise<T> {
+  const real = await startRealRedis();
+  const c = await connectClient(real.port);
+  try {
+    return await run(c);
+  } finally {
+    c.disconnect();
+    await real.stop();
+  }
+}
+
 describe("errorstats", () => {
   it("an error inside EXEC counts once, for the command that failed, not for EXEC", async () => {
     await r.config("RESETSTAT");
@@ -50,28 +66,21 @@ describe("errorstats", () => {
     // router.execute, and the kernel counts their errors itself. The host counted them again
     // (WRONGTYPE 3 against Redis's 2 for this sequence) until Server.run checked the kernel's
     // error total around the call.
-    const real = await startRealRedis();
-    const other = await connectClient(real.port);
-    try {
-      const run = async (c: Redis) => {
-        await c.flushall();
-        await c.set("es:k", "x");
-        await c.config("RESETSTAT");
-        await c.multi().lpush("es:k", "a").incr("es:k").exec();
-        await c.eval("return redis.pcall('lpush', KEYS[1], 'a')", 1, "es:k").catch((e: Error) => e.message);
-        await c.eval("return redis.call('incr', KEYS[1])", 1, "es:k").catch((e: Error) => e.message);
-        await c.eval("redis.pcall('lpush', KEYS[1], 'a'); return 1", 1, "es:k");
-        const errs = ((await c.info("errorstats")) as string).split("\r\n").filter((l) => l.startsWith("errorstat_")).sort();
-        const stats = (await c.info("stats")) as string;
-        return { errs, total: field(stats, /total_error_replies:(\d+)/) };
-      };
-      const theirs = await run(other);
-      expect(theirs.errs.length).toBeGreaterThan(0);
-      expect(await run(r)).toEqual(theirs);
-    } finally {
-      other.disconnect();
-      await real.stop();
-    }
+    const run = async (c: Redis) => {
+      await c.flushall();
+      await c.set("es:k", "x");
+      await c.config("RESETSTAT");
+      await c.multi().lpush("es:k", "a").incr("es:k").exec();
+      await c.eval("return redis.pcall('lpush', KEYS[1], 'a')", 1, "es:k").catch((e: Error) => e.message);
+      await c.eval("return redis.call('incr', KEYS[1])", 1, "es:k").catch((e: Error) => e.message);
+      await c.eval("redis.pcall('lpush', KEYS[1], 'a'); return 1", 1, "es:k");
+      const errs = await infoLines(c, "errorstats", "errorstat_");
+      const stats = (await c.info("stats")) as string;
+      return { errs, total: field(stats, /total_error_replies:(\d+)/) };
+    };
+    const theirs = await onRealRedis(run);
+    expect(theirs.errs.length).toBeGreaterThan(0);
+    expect(await run(r)).toEqual(theirs);
   });
 
   it.skipIf(!hasRealRedis)("OBJECT's subcommands and a script's wrong-arity calls count in commandstats as in redis-server", async () => {
@@ -79,37 +88,28 @@ describe("errorstats", () => {
     // counts a subcommand's wrong arity as its rejected call, an unknown subcommand nowhere,
     // and a script's wrong-arity redis.call as a rejected call of the command (scriptCall).
     // The kernel counted every OBJECT call in one cmdstat_object row.
-    const real = await startRealRedis();
-    const other = await connectClient(real.port);
-    try {
-      const run = async (c: Redis) => {
-        await c.flushall();
-        await c.set("es:o", "1");
-        await c.config("RESETSTAT");
-        const send = (...a: string[]) => c.call(a[0], ...a.slice(1)).catch((e: Error) => e.message);
-        await send("OBJECT", "ENCODING", "es:o");
-        await send("OBJECT", "FREQ", "es:o");
-        await send("OBJECT", "ENCODING", "es:none");
-        await send("OBJECT", "HELP");
-        await send("OBJECT", "ENCODING");
-        await send("OBJECT", "NOSUCH");
-        await send("object|encoding", "es:o");
-        await c.multi().object("ENCODING", "es:o").exec();
-        await send("EVAL", "return redis.pcall('object', 'encoding')", "0");
-        await send("EVAL", "return redis.pcall('get')", "0");
-        await send("EVAL", "return redis.pcall('config', 'get')", "0");
-        const rows = ((await c.info("commandstats")) as string).split("\r\n").filter((l) => l.startsWith("cmdstat_"))
-          .map((l) => l.replace(/usec=[^,]*,usec_per_call=[^,]*,/, "")).sort();
-        const errs = ((await c.info("errorstats")) as string).split("\r\n").filter((l) => l.startsWith("errorstat_")).sort();
-        return { rows, errs };
-      };
-      const theirs = await run(other);
-      expect(theirs.rows).toContain("cmdstat_object|encoding:calls=3,rejected_calls=2,failed_calls=0");
-      expect(await run(r)).toEqual(theirs);
-    } finally {
-      other.disconnect();
-      await real.stop();
-    }
+    const run = async (c: Redis) => {
+      await c.flushall();
+      await c.set("es:o", "1");
+      await c.config("RESETSTAT");
+      const send = (...a: string[]) => c.call(a[0], ...a.slice(1)).catch((e: Error) => e.message);
+      await send("OBJECT", "ENCODING", "es:o");
+      await send("OBJECT", "FREQ", "es:o");
+      await send("OBJECT", "ENCODING", "es:none");
+      await send("OBJECT", "HELP");
+      await send("OBJECT", "ENCODING");
+      await send("OBJECT", "NOSUCH");
+      await send("object|encoding", "es:o");
+      await c.multi().object("ENCODING", "es:o").exec();
+      await send("EVAL", "return redis.pcall('object', 'encoding')", "0");
+      await send("EVAL", "return redis.pcall('get')", "0");
+      await send("EVAL", "return redis.pcall('config', 'get')", "0");
+      const rows = (await infoLines(c, "commandstats", "cmdstat_")).map((l) => l.replace(/usec=[^,]*,usec_per_call=[^,]*,/, "")).sort();
+      return { rows, errs: await infoLines(c, "errorstats", "errorstat_") };
+    };
+    const theirs = await onRealRedis(run);
+    expect(theirs.rows).toContain("cmdstat_object|encoding:calls=3,rejected_calls=2,failed_calls=0");
+    expect(await run(r)).toEqual(theirs);
   });
 
   it("CLIENT UNBLOCK ... ERROR counts errorstat_UNBLOCKED and the blocked command's failed_calls", async () => {
