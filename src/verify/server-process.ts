@@ -1,7 +1,7 @@
 // Starts real LatticeKV server processes for a workload, as test/helpers/server.ts does for
 // the integration tests: a random free port on 127.0.0.1, a scratch --dir, stopped by pid.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, sep } from "node:path";
 import net from "node:net";
@@ -25,22 +25,48 @@ export interface ServerProcess {
  * below Linux's ephemeral range (32768-60999): a port the kernel hands out for `listen(0)`
  * comes from the pool every outgoing connection draws from too, so with many test servers and
  * clients at once it was sometimes taken between this probe and the server's bind. port + 10000
- * (the default cluster and CRDT bus port) must be free as well, and stays below 65536. A port
- * is handed out once per process: callers often take several before starting any server.
+ * (the default cluster and CRDT bus port) must be free as well, and stays below 65536.
+ *
+ * A port is handed out once per process, and across processes (the vitest workers, the
+ * worktrees of one machine) for CLAIM_MS: a test that stops a server and restarts it on the
+ * same port, as restart and failover tests do, leaves the port free while it is down, and
+ * another process's probe took it then (CI saw a cluster node fail to restart on its bus port).
+ * The claim is a file in tmpdir()/lkv-ports created exclusively; a claim older than CLAIM_MS
+ * is stale and may be taken again.
  */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 10000 + Math.floor(Math.random() * 10000);
-    if (handedOut.has(port)) continue;
-    if (await canListen(port) && await canListen(port + 10000)) {
-      handedOut.add(port);
-      return port;
-    }
+    if (handedOut.has(port) || !claim(port)) continue;
+    handedOut.add(port);
+    if (await canListen(port) && await canListen(port + 10000)) return port;
   }
   throw new Error("freePort: no free port pair found in 10000-19999");
 }
 
 const handedOut = new Set<number>();
+
+const CLAIM_MS = 15 * 60_000;
+const claimDir = join(tmpdir(), "lkv-ports");
+
+/** Claims port for this process unless another process claimed it less than CLAIM_MS ago. */
+function claim(port: number): boolean {
+  const file = join(claimDir, String(port));
+  mkdirSync(claimDir, { recursive: true });
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      closeSync(openSync(file, "wx"));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      let age: number;
+      try { age = Date.now() - statSync(file).mtimeMs; } catch { continue; } // just released
+      if (age < CLAIM_MS) return false;
+      try { unlinkSync(file); } catch { /* another process took the stale claim first */ }
+    }
+  }
+  return false;
+}
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
