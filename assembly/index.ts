@@ -31,7 +31,7 @@ import { resetOutput, outPtr, outLen, addError, errorCount, setResp, errorCodes,
 import { lazyHandles, lazyfreedObjects, takeLazyfreed, setLazyfreeConfig as setLazyfreeBits } from "./keyspace/keyspace";
 import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCycle, dirty,
   setActiveExpire as setActiveExpireFlag, setLfuPolicy as setLfuPolicyFlag, setLfuParams as setLfuParamsVals,
-  hostSetHandle, hostKeyHandle, moveToHost, keyIsExpired, takeForcedPropagation, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
+  hostSetHandle, hostKeyHandle, moveToHost, keyIsExpired, takeForcedPropagation, restoreDirty, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed, hashBytes } from "./keyspace/hash";
 import { selectDb, dbIndex, takeDeclined } from "./commands/context";
 import { lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind, takeCountedAs, countedRejected } from "./commands/table";
@@ -115,6 +115,15 @@ export function setReadOnly(on: bool): void { readOnly = on; }
  */
 let oom = false;
 export function setOom(on: bool): void { oom = on; }
+
+/**
+ * The host runs a command as part of its own work, not a client's (the FLUSHALL of emptyData:
+ * DEBUG RELOAD, a replica's full sync). It changes the data and records its effect for the
+ * host's local watchers, but counts no call (commandstats, total commands) and no change
+ * (the dirty counter): Redis's emptyData is no command.
+ */
+let internalCall = false;
+export function setInternalCall(on: bool): void { internalCall = on; }
 
 /**
  * maxmemory with an eviction policy: once this shard's dataset grows past `bytes`, denyoom
@@ -274,6 +283,8 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
         // a subcommand's wrong arity): no call, no time; a rejected call of a known row.
         if (counted != null) counted.rejectedCalls++;
         clockStale();
+      } else if (internalCall) {
+        clockStale();
       } else {
         if (timed) noteCommandTime(cmdStart, pos, counted.index, t0); else clockStale();
         counted.calls++;
@@ -287,6 +298,7 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
         // parsedArgc, not argc: the handler may have rewritten the argv (EXPIRE -> DEL).
         recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
       }
+      if (internalCall) restoreDirty(dirtyBefore);
     }
     if (outLen >= YIELD_OUTPUT_BYTES || slowCommandsFull()) {
       consumed = pos;

@@ -111,6 +111,8 @@ export function initKeyspace(numDbs: i32, seed: u64): void {
 
 export function setNow(ms: i64): void { now = ms; }
 export function addDirty(n: i64): void { dirty += n; }
+/** Undoes a host-internal command's changes to the counter (assembly/index.ts setInternalCall). */
+export function restoreDirty(n: i64): void { dirty = n; }
 
 /**
  * Redis's forceCommandPropagation: the running write command is recorded as an effect even

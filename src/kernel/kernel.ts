@@ -85,6 +85,7 @@ export interface KernelExports {
   setCommandHandBack(index: number, on: number): void;
   /** Over maxmemory: hand denyoom commands back (the host answers -OOM). */
   setOom(on: number): void;
+  setInternalCall(on: number): void;
   /** maxmemory: hand denyoom commands back once the dataset exceeds this many bytes (0: off). */
   setMemoryBudget(bytes: number): void;
   /** Dataset bytes held by this kernel (assembly/keyspace/memory.ts). */

@@ -967,8 +967,19 @@ const RDB_TYPE_NAMES: Record<number, string> = {
 /** Empties every db of every shard (Redis's emptyData), releasing host values. */
 export function emptyData(server: Server): void {
   const now = server.now();
-  for (const s of server.shards) s.call([Buffer.from("FLUSHALL")], 0, now);
+  // Redis's emptyData is no command: it propagates nowhere (a master's DEBUG RELOAD flushed
+  // its replicas, whose data then never came back) and counts no call or change. The local
+  // watchers (WATCH, client tracking, a replica's list of keys with TTLs) still see the
+  // flush, as signalFlushedDb tells them. SYNC: it is no user flush (lazyfree-lazy-user-flush).
+  const before = server.effects.propagateTo;
+  server.effects.propagateTo = 0;
+  try {
+    for (const s of server.shards) s.callInternal(FLUSHALL_SYNC, 0, now);
+  } finally {
+    server.effects.propagateTo = before;
+  }
 }
+const FLUSHALL_SYNC = [Buffer.from("FLUSHALL"), Buffer.from("SYNC")];
 
 function errnoText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;

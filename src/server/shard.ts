@@ -189,6 +189,21 @@ export class Shard {
     return this.callRaw(encodeCommand(argv), db, nowMs);
   }
 
+  /**
+   * call() for the host's own work (emptyData's FLUSHALL): the data changes and the effect
+   * reaches the host's watchers, but no call or change is counted (assembly/index.ts
+   * setInternalCall).
+   */
+  callInternal(argv: Uint8Array[], db: number, nowMs: number): Buffer {
+    const x = this.kernel.x;
+    x.setInternalCall(1);
+    try {
+      return this.call(argv, db, nowMs);
+    } finally {
+      x.setInternalCall(0);
+    }
+  }
+
   // callRaw's request region, kept between calls (cheaper than alloc/free per call). Safe
   // because a call never nests inside another's process() (kernel host hooks do not call
   // back into the kernel), and calls made from afterCall() start after the request is used.
