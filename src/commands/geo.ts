@@ -302,7 +302,14 @@ function doubleOrReply(ctx: CommandContext, i: number, msg: string = ERR.notFloa
   return v;
 }
 
-const fmtF6 = (d: number) => d.toFixed(6);
+/**
+ * C's "%f": six decimals, "inf"/"-inf" as glibc prints them, and every integer digit of a
+ * huge value (toFixed switches to exponent form from 1e21; such doubles are integers).
+ */
+function fmtF6(d: number): string {
+  if (!Number.isFinite(d)) return d > 0 ? "inf" : "-inf";
+  return Math.abs(d) < 1e21 ? d.toFixed(6) : `${BigInt(d)}.000000`;
+}
 
 function longLatOrReply(ctx: CommandContext, i: number): [number, number] | null {
   const x = doubleOrReply(ctx, i);

@@ -21,6 +21,9 @@ describe("geo through a real server", () => {
     expect(await r.geoadd("{s}icily", "XX", "CH", 13.5, 38.1, "Palermo", 1, 1, "new")).toBe(1);
     expect(await r.zscore("{s}icily", "new")).toBeNull();
     await expect(r.geoadd("{s}icily", 200, 100, "x")).rejects.toThrow("ERR invalid longitude,latitude pair 200.000000,100.000000");
+    // As C's %f prints them: inf, and every digit of a huge value (redis-server 7.0.15's replies).
+    await expect(r.geoadd("{s}icily", "-inf", 1, "x")).rejects.toThrow("ERR invalid longitude,latitude pair -inf,1.000000");
+    await expect(r.geoadd("{s}icily", 1e30, "inf", "x")).rejects.toThrow("ERR invalid longitude,latitude pair 1000000000000000019884624838656.000000,inf");
   });
 
   it("GEODIST, GEOHASH and GEOPOS reply as Redis does", async () => {
