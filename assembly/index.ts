@@ -34,7 +34,7 @@ import { initKeyspace, setNow, dbs, freedHandles, activeExpireCycle as expireCyc
   hostSetHandle, hostKeyHandle, moveToHost, keyIsExpired, takeForcedPropagation, restoreDirty, lookupKeyRead, lookupKeyWrite, dbDelete, keyspaceHits, keyspaceMisses, expiredKeys } from "./keyspace/keyspace";
 import { setHashSeed, hashBytes } from "./keyspace/hash";
 import { selectDb, dbIndex, takeDeclined } from "./commands/context";
-import { lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind, takeCountedAs, countedRejected } from "./commands/table";
+import { KernelCommand, lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind, takeCountedAs, countedRejected } from "./commands/table";
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
   setEffectsEnabled as setEffects } from "./effects";
 import { keyHashSlot } from "./cluster/slot";
@@ -57,6 +57,7 @@ import { registerHyperLogLogCommands } from "./commands/hyperloglog";
 export { setHllSparseMaxBytes } from "./commands/hyperloglog";
 import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand, handedShard } from "./cluster/ownership";
+import { canDefer, deferCommand, resetDeferred, deferCount, deferList, deferLog, LIST_ENTRY } from "./cluster/deferred";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed, handedShard } from "./cluster/ownership";
 export { migrateOut, migrateIn, migrateInTemp, dbReserve } from "./cluster/migrate";
 export { tempDbsCreate, tempDbsSwap } from "./keyspace/keyspace";
@@ -184,8 +185,10 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
 // moves between shards cheap. Layout: status, consumedPos, needBytes, commandStart,
 // handedForRouting, handedShard (i32), ranCommands, slowCommands, outputPtr, outputLen,
 // pendingWork(); then one the host writes before a call: the start of a command it knows
-// this shard owns (TRUSTED_AT, 0: none), read and cleared when process() begins.
-const callResults: usize = heap.alloc(48);
+// this shard owns (TRUSTED_AT, 0: none), read and cleared when process() begins; then
+// deferredCount (cluster/deferred.ts), and the request bytes [start, end) of the last
+// command run.
+const callResults: usize = heap.alloc(64);
 const TRUSTED_AT: usize = 44;
 store<u32>(callResults, 0, TRUSTED_AT);
 export function callResultsPtr(): usize { return callResults; }
@@ -201,6 +204,9 @@ function publishCallResults(st: i32): void {
   store<u32>(callResults, <u32>outPtr, 32);
   store<u32>(callResults, <u32>outLen, 36);
   store<u32>(callResults, <u32>pendingWork(), 40);
+  store<u32>(callResults, <u32>deferCount, 48);
+  store<u32>(callResults, <u32>lastRanStart, 52);
+  store<u32>(callResults, <u32>lastRanEnd, 56);
 }
 
 /**
@@ -214,12 +220,7 @@ export function pendingWork(): i32 {
 }
 
 function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
-  resetOutput();
-  ranCount = 0;
-  resetSlowCommands();
-  resetEffects();
-  setNow(<i64>nowMs);
-  selectDb(db);
+  beginCall(db, nowMs);
   // With several shards the host follows a command's keys into the shard that owns them
   // (src/server/client.ts): that first command's slots were just computed by the shard
   // that refused it, so they are not computed again here.
@@ -252,53 +253,27 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     if (!arityOk(cmd, argc)) {
       addError("wrong number of arguments for '" + cmd.name + "' command");
       cmd.rejectedCalls++;
-    } else if ((readOnly && (cmd.flags & CMD_WRITE) != 0) || ((cmd.flags & CMD_DENYOOM) != 0 && (oom || overBudget()))) {
+    } else if (handedBeforeRun(cmd)) {
       consumed = pos;
       handedStart = cmdStart;
       handedToRoute = false;
       return STATUS_HOST;
     } else if (routing && cmdStart != trusted && !ownsCommand(cmd, argc)) {
-      consumed = pos;
-      handedStart = cmdStart;
-      handedToRoute = true;
-      return STATUS_HOST;
-    } else {
-      const dirtyBefore = dirty;
-      const errorsBefore = errorCount;
-      const timed = timesCommand(cmd.flags);
-      const t0 = timed ? commandClock() : 0;
-      cmd.handler();
-      // OBJECT ENCODING counts as object|encoding (commands/table.ts defineStatsRow).
-      const counted = takeCountedAs(cmd);
-      if (takeDeclined()) {
-        // The host runs it after all (context.ts declineToHost): nothing was replied or changed.
-        if (timed) clockStale();
+      const owner = handedShard();
+      if (owner >= 0 && canDefer()) {
+        // All its keys are in one other shard: that shard runs it later (cluster/deferred.ts).
+        deferCommand(owner, cmdStart, pos, outLen, ranCount);
+      } else {
         consumed = pos;
         handedStart = cmdStart;
-        handedToRoute = false;
+        handedToRoute = true;
         return STATUS_HOST;
       }
-      if (counted == null || countedRejected()) {
-        // Refused as Redis's processCommand refuses it (OBJECT with an unknown subcommand or
-        // a subcommand's wrong arity): no call, no time; a rejected call of a known row.
-        if (counted != null) counted.rejectedCalls++;
-        clockStale();
-      } else if (internalCall) {
-        clockStale();
-      } else {
-        if (timed) noteCommandTime(cmdStart, pos, counted.index, t0); else clockStale();
-        counted.calls++;
-        if (ranCount < RAN_CAP) store<u16>(ranBuf + (<usize>ranCount << 1), <u16>counted.index);
-        ranCount++;
-        if (errorCount != errorsBefore) counted.failedCalls++;
-      }
-      const forced = takeForcedPropagation();
-      // A forced effect is recorded even for a non-write command (PFCOUNT's cache update).
-      if (effectsEnabled && (forced || (dirty != dirtyBefore && (cmd.flags & CMD_WRITE) != 0))) {
-        // parsedArgc, not argc: the handler may have rewritten the argv (EXPIRE -> DEL).
-        recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
-      }
-      if (internalCall) restoreDirty(dirtyBefore);
+    } else if (!runParsed(cmd, cmdStart, pos)) {
+      consumed = pos;
+      handedStart = cmdStart;
+      handedToRoute = false;
+      return STATUS_HOST;
     }
     if (outLen >= YIELD_OUTPUT_BYTES || slowCommandsFull()) {
       consumed = pos;
@@ -307,6 +282,111 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   }
   return STATUS_DONE;
 }
+
+/** A call's common start: empty output and per-call logs, the host's time and db. */
+function beginCall(db: i32, nowMs: f64): void {
+  resetOutput();
+  ranCount = 0;
+  resetSlowCommands();
+  resetEffects();
+  resetDeferred();
+  setNow(<i64>nowMs);
+  selectDb(db);
+}
+
+/** A command the host must see before anything runs: a write on a read-only replica, or one that may grow memory past the limit. */
+@inline function handedBeforeRun(cmd: KernelCommand): bool {
+  return (readOnly && (cmd.flags & CMD_WRITE) != 0) || ((cmd.flags & CMD_DENYOOM) != 0 && (oom || overBudget()));
+}
+
+/**
+ * Runs the parsed command (arity checked) whose request bytes are [cmdStart, pos): the
+ * handler, its statistics, timing and effect record. False when the handler declined it
+ * (context.ts declineToHost): nothing was replied or changed, the host runs it.
+ */
+function runParsed(cmd: KernelCommand, cmdStart: usize, pos: usize): bool {
+  const dirtyBefore = dirty;
+  const errorsBefore = errorCount;
+  const timed = timesCommand(cmd.flags);
+  const t0 = timed ? commandClock() : 0;
+  cmd.handler();
+  // OBJECT ENCODING counts as object|encoding (commands/table.ts defineStatsRow).
+  const counted = takeCountedAs(cmd);
+  if (takeDeclined()) {
+    if (timed) clockStale();
+    return false;
+  }
+  if (counted == null || countedRejected()) {
+    // Refused as Redis's processCommand refuses it (OBJECT with an unknown subcommand or
+    // a subcommand's wrong arity): no call, no time; a rejected call of a known row.
+    if (counted != null) counted.rejectedCalls++;
+    clockStale();
+  } else if (internalCall) {
+    clockStale();
+  } else {
+    if (timed) noteCommandTime(cmdStart, pos, counted.index, t0); else clockStale();
+    counted.calls++;
+    if (ranCount < RAN_CAP) store<u16>(ranBuf + (<usize>ranCount << 1), <u16>counted.index);
+    ranCount++;
+    lastRanStart = cmdStart;
+    lastRanEnd = pos;
+    if (errorCount != errorsBefore) counted.failedCalls++;
+  }
+  const forced = takeForcedPropagation();
+  // A forced effect is recorded even for a non-write command (PFCOUNT's cache update).
+  if (effectsEnabled && (forced || (dirty != dirtyBefore && (cmd.flags & CMD_WRITE) != 0))) {
+    // parsedArgc, not argc: the handler may have rewritten the argv (EXPIRE -> DEL).
+    recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
+  }
+  if (internalCall) restoreDirty(dirtyBefore);
+  return true;
+}
+
+/** The request bytes of the last command a call ran (the slow log's single-command case). */
+let lastRanStart: usize = 0;
+let lastRanEnd: usize = 0;
+
+/**
+ * Runs `count` commands another shard deferred to this one (cluster/deferred.ts), listed
+ * at deferListPtr() as [start, end) of request bytes the host copied here, in order. Each
+ * command's output end goes to its entry's third word. Stops as process() does: STATUS_HOST
+ * for a command to hand back (declined, or a check the host makes first; its argv is
+ * parsed), STATUS_YIELD once the output is large; consumedPos() is then the index of the
+ * first entry not run (the handed-back one for STATUS_HOST).
+ */
+export function processList(first: i32, count: i32, db: i32, nowMs: f64): i32 {
+  beginCall(db, nowMs);
+  let st = STATUS_DONE;
+  let i = first;
+  for (; i < count; i++) {
+    const e = deferList + <usize>i * LIST_ENTRY;
+    const cmdStart = <usize>load<u32>(e);
+    const cmdEnd = <usize>load<u32>(e, 4);
+    // The parsing shard parsed exactly these bytes as one command of a known name with a valid arity.
+    if (parseCommand(cmdStart, cmdEnd) != PARSE_OK || nextPos != cmdEnd) unreachable();
+    const cmd = lookupCommand(parser.argPtr(0), parser.argLen(0))!;
+    if (handedBeforeRun(cmd) || !runParsed(cmd, cmdStart, cmdEnd)) {
+      handedStart = cmdStart;
+      st = STATUS_HOST;
+      break;
+    }
+    store<u32>(e, <u32>outLen, 8);
+    if (outLen >= YIELD_OUTPUT_BYTES || slowCommandsFull()) {
+      i++;
+      st = STATUS_YIELD;
+      break;
+    }
+  }
+  consumed = <usize>i;
+  need = 0;
+  handedToRoute = false;
+  settleMemory();
+  publishCallResults(st);
+  return st;
+}
+export function deferListPtr(): usize { return deferList; }
+export function deferLogPtr(): usize { return deferLog; }
+export { setDeferring } from "./cluster/deferred";
 
 // A process() call's results (where it stopped, what it handed back) stay in the globals
 // above until the host has read them; but the host consumes the call's effects first

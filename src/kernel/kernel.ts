@@ -16,6 +16,13 @@ export interface KernelExports {
   realloc(ptr: number, size: number): number;
   free(ptr: number): void;
   process(start: number, end: number, db: number, nowMs: number): number;
+  /** Runs entries [first, count) of the deferred-command list (assembly/cluster/deferred.ts). */
+  processList(first: number, count: number, db: number, nowMs: number): number;
+  /** process() may record commands whose keys are all in one other shard instead of stopping there. */
+  setDeferring(on: number): void;
+  /** The deferred-command log process() writes, and the list processList() reads. */
+  deferLogPtr(): number;
+  deferListPtr(): number;
   consumedPos(): number;
   commandStart(): number;
   handedForRouting(): number;
@@ -247,6 +254,11 @@ export class Kernel {
   outLen = 0;
   /** pendingWork() at the end of the call (Shard.afterCall). */
   pending = 0;
+  /** Commands the call deferred to other shards (assembly/cluster/deferred.ts). */
+  deferredCount = 0;
+  /** The request bytes [start, end) of the last command the call ran. */
+  lastRanStart = 0;
+  lastRanEnd = 0;
   private results: Uint32Array | null = null;
   private resultsAt = 0;
 
@@ -275,7 +287,32 @@ export class Kernel {
    * leave them alone.
    */
   run(start: number, end: number, db: number, nowMs: number): number {
-    const st = this.x.process(start, end, db, nowMs);
+    return this.readResults(this.x.process(start, end, db, nowMs));
+  }
+
+  /**
+   * processList() for deferred commands, its results read as run()'s: `consumed` is the index
+   * of the first entry not run.
+   */
+  runList(first: number, count: number, db: number, nowMs: number): number {
+    return this.readResults(this.x.processList(first, count, db, nowMs));
+  }
+
+  /** The kernel's memory as u32 words (re-made after memory.grow), for the deferred log and lists. */
+  words(): Uint32Array { return this.resultsView(); }
+  /** Word indexes of the deferred log and list (fixed buffers of the kernel's). */
+  get deferLogAt(): number {
+    if (this.logAt < 0) this.logAt = this.x.deferLogPtr() >>> 2;
+    return this.logAt;
+  }
+  get deferListAt(): number {
+    if (this.listAt < 0) this.listAt = this.x.deferListPtr() >>> 2;
+    return this.listAt;
+  }
+  private logAt = -1;
+  private listAt = -1;
+
+  private readResults(st: number): number {
     const r = this.resultsView();
     const i = this.resultsAt;
     this.consumed = r[i + 1];
@@ -288,6 +325,9 @@ export class Kernel {
     this.outPtr = r[i + 8];
     this.outLen = r[i + 9];
     this.pending = r[i + 10];
+    this.deferredCount = r[i + 12];
+    this.lastRanStart = r[i + 13];
+    this.lastRanEnd = r[i + 14];
     return st;
   }
 
@@ -449,7 +489,7 @@ export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
   "argvPtr", "commandNamePtr", "ranCommandsPtr", "slowCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
   "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen", "bgsaveOutPtr", "bgsaveOutLen",
-  "callResultsPtr", "dictStatsPtr",
+  "callResultsPtr", "dictStatsPtr", "deferLogPtr", "deferListPtr",
 ] as const;
 
 export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {

@@ -37,6 +37,7 @@ import { unixSocketPath } from "./unix-socket.js";
 import { joinInput } from "./input-join.js";
 import { InputPlacement } from "./input-placement.js";
 import { plainState, runInLane } from "./host-lane.js";
+import { deferAllowed, flushDeferred } from "./deferred-runs.js";
 
 let nextClientId = 1;
 
@@ -387,6 +388,9 @@ export class Client {
     let placement: InputPlacement | null = null;
     this.stopNeed = 0;
     this.plain = plainState(this.server, this);
+    // Several shards: commands of other shards may be left for them and their replies put
+    // back in order (src/server/deferred-runs.ts).
+    const sharded = this.server.router.sharded;
     // Every reply of this read goes out in one socket write (src/server/reply-batch.ts); the
     // socket is corked only when another client's batch is open (replies then go straight
     // to the socket): corking a single write costs a buffered request and a second pass.
@@ -414,6 +418,8 @@ export class Client {
           (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
           staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0));
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
+        // Only with the read's bytes at hand (not a big command assembled in a region).
+        if (sharded) shard.useDeferring(input !== undefined && deferAllowed(this.server, this.plain));
         let nowRead = false;
         if (now < 0) {
           now = this.readClock > 0 && this.server.now === Date.now ? this.readClock : this.server.now();
@@ -434,9 +440,15 @@ export class Client {
           t0 = t1;
           const last = recordKernelRun(this.server, k, k.mem, ms);
           if (last !== undefined) this.lastCommand = last.name;
-          logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? consumed : handedStart, ms);
+          // With deferred commands in the range, the one command run is not the range's first.
+          if (k.deferredCount > 0) logSlowKernelCommands(this.server, this, k, k.lastRanStart, k.lastRanEnd, ms);
+          else logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? consumed : handedStart, ms);
         }
-        if (k.outLen > 0) this.writeKernelOutput(k.mem, k.outPtr, k.outLen);
+        if (k.deferredCount > 0) {
+          // Commands left for other shards run now, their replies in place (deferred-runs.ts).
+          placement ??= (this.placement ??= new InputPlacement()).reset(input!, shard, origin);
+          t0 = flushDeferred(this, shard, placement, origin, this.db, now, t0);
+        } else if (k.outLen > 0) this.writeKernelOutput(k.mem, k.outPtr, k.outLen);
         shard.afterCall(k.pending);
         this.server.blocking.afterCommand();
         pos = consumed;
@@ -549,6 +561,22 @@ export class Client {
     return -1;
   }
 
+  /**
+   * A command another shard handed back from the list of commands deferred to it
+   * (src/server/deferred-runs.ts): run as a host command of this read, its reply sent.
+   * Returns the lane's closing clock, or -1.
+   */
+  runDeferredHostCommand(argv: Buffer[], now: number, perfNow: number): number {
+    let end = this.plain ? runInLane(this.server, this, argv, now, perfNow) : -1;
+    if (end < 0) {
+      this.server.dispatch(this, argv);
+      this.plain = plainState(this.server, this);
+    }
+    this.flushAndMaybeClose();
+    this.server.blocking.afterCommand();
+    return end;
+  }
+
   /** Whether unsent replies are above the high-water mark once what can be sent now is sent. */
   private overHighWater(): boolean {
     const batched = batchOpen(this) ? batchLength() : 0;
@@ -628,7 +656,7 @@ export class Client {
   }
 
   /** write() of a kernel call's output, mem[ptr, ptr + len), without a view when it is batched. */
-  private writeKernelOutput(mem: Uint8Array, ptr: number, len: number): void {
+  writeKernelOutput(mem: Uint8Array, ptr: number, len: number): void {
     if (this.replyOff || this.skipNextReply || this.closed || !batchOpen(this)) {
       this.write(mem.subarray(ptr, ptr + len), false);
       return;

@@ -16,6 +16,9 @@ const EMPTY = new Uint8Array(0);
 // three arrays per such read were garbage on every pipelined read of random keys).
 export class InputPlacement {
   private input: Uint8Array = EMPTY;
+  // The shards holding the read are the first `n` entries of these (kept, not truncated: a
+  // length change of an array is a runtime call, once per read of random keys).
+  private n = 0;
   private readonly shards: Shard[] = [];
   /** Per entry of `shards`: the address that byte 0 of the read would have in its memory. */
   private readonly origins: number[] = [];
@@ -25,17 +28,15 @@ export class InputPlacement {
   /** Starts a read: `input` is the read; `home` already holds all of it with byte 0 at `origin`. */
   reset(input: Uint8Array, home: Shard, origin: number): this {
     this.input = input;
-    this.shards.length = this.origins.length = this.from.length = 0;
-    this.shards.push(home);
-    this.origins.push(origin);
-    this.from.push(0);
+    this.n = 0;
+    this.put(home, origin, 0);
     return this;
   }
 
   /** Drops the read (a view of a shared read buffer) once it has run. */
   clear(): void {
     this.input = EMPTY;
-    this.shards.length = 0;
+    this.n = 0;
   }
 
   /**
@@ -44,10 +45,21 @@ export class InputPlacement {
    * region is loaded again (the next read of any client).
    */
   originIn(shard: Shard, offset: number): number {
-    const i = this.shards.indexOf(shard);
-    if (i >= 0 && this.from[i] <= offset) return this.origins[i];
+    let i = 0;
+    while (i < this.n && this.shards[i] !== shard) i++;
+    if (i < this.n && this.from[i] <= offset) return this.origins[i];
     const origin = shard.load(this.input.subarray(offset)) - offset;
-    if (i >= 0) {
+    if (i < this.n) {
+      this.origins[i] = origin;
+      this.from[i] = offset;
+    } else this.put(shard, origin, offset);
+    return origin;
+  }
+
+  private put(shard: Shard, origin: number, offset: number): void {
+    const i = this.n++;
+    if (i < this.shards.length) {
+      this.shards[i] = shard;
       this.origins[i] = origin;
       this.from[i] = offset;
     } else {
@@ -55,6 +67,5 @@ export class InputPlacement {
       this.origins.push(origin);
       this.from.push(offset);
     }
-    return origin;
   }
 }

@@ -124,6 +124,17 @@ export class Shard {
     this.unauthenticated = on;
   }
 
+  /**
+   * Lets process() leave commands whose keys are all in one other shard for that shard to
+   * run afterwards (assembly/cluster/deferred.ts, src/server/deferred-runs.ts).
+   */
+  private deferring = false;
+  useDeferring(on: boolean): void {
+    if (on === this.deferring) return;
+    this.kernel.x.setDeferring(on ? 1 : 0);
+    this.deferring = on;
+  }
+
   /** Turns the kernel's effect log on or off (off by default: one branch on the hot path). */
   recordEffects(on: boolean): void {
     this.kernel.x.setEffectsEnabled(on ? 1 : 0);

@@ -147,3 +147,51 @@ describe("a kernel that is one of several shards", () => {
     expect(feed(a, "GET n\r\n").out).toBe("$5\r\n12345\r\n");
   });
 });
+
+describe("deferred commands (assembly/cluster/deferred.ts)", () => {
+  it("with deferring on, a command whose keys are all in one other shard is recorded and the read goes on", () => {
+    // Shard 0 of 2 owns bar (slot 5061); foo (12182) is shard 1's.
+    const k = shardKernel(0, 2);
+    k.x.setDeferring(1);
+    const req = "SET bar 1\r\nGET foo\r\nGET bar\r\nSET foo x\r\nGET bar\r\n";
+    const r = feed(k, req);
+    expect(r.st).toBe(STATUS_DONE);
+    expect(r.out).toBe("+OK\r\n$1\r\n1\r\n$1\r\n1\r\n");
+    const words = k.words();
+    const log = k.deferLogAt;
+    const count = words[(k.x.callResultsPtr() >>> 2) + 12]; // the call's deferredCount (Kernel.run reads it there)
+    const records = Array.from({ length: count }, (_, i) => Array.from(words.subarray(log + i * 5, log + i * 5 + 5)));
+    // owner, request [start, end) (addresses: compared as lengths), reply position, commands run before it.
+    expect(records.map((w) => [w[0], w[2] - w[1], w[3], w[4]])).toEqual([[1, "GET foo\r\n".length, 5, 1], [1, "SET foo x\r\n".length, 12, 2]]);
+    expect(k.x.ranCommands()).toBe(3);
+  });
+
+  it("without deferring (the default), the same read stops at the other shard's command, naming it", () => {
+    const k = shardKernel(0, 2);
+    const r = feed(k, "SET bar 1\r\nGET foo\r\nGET bar\r\n");
+    expect(r.st).toBe(STATUS_HOST);
+    expect(k.x.handedShard()).toBe(1);
+    expect(r.out).toBe("+OK\r\n");
+  });
+
+  it("processList runs the listed commands in order and marks where each reply ends", () => {
+    const k = shardKernel(1, 2);
+    const cmds = ["GET foo\r\n", "SET foo x\r\n", "GET foo\r\n"];
+    const bytes = te.encode(cmds.join(""));
+    const p = k.x.alloc(bytes.length);
+    k.mem.set(bytes, p);
+    const w = k.words();
+    const at = k.deferListAt;
+    let off = 0;
+    cmds.forEach((c, i) => { w[at + i * 3] = p + off; w[at + i * 3 + 1] = p + off + c.length; off += c.length; });
+    expect(k.runList(0, 3, 0, 1_000_000)).toBe(STATUS_DONE);
+    expect(k.consumed).toBe(3);
+    const out = new TextDecoder().decode(k.output());
+    expect(out).toBe("$-1\r\n+OK\r\n$1\r\nx\r\n");
+    expect([w[at + 2], w[at + 5], w[at + 8]]).toEqual([5, 10, 17]);
+    // From an index: the run's output starts again at 0.
+    expect(k.runList(2, 3, 0, 1_000_000)).toBe(STATUS_DONE);
+    expect(new TextDecoder().decode(k.output())).toBe("$1\r\nx\r\n");
+    expect(w[at + 8]).toBe(7);
+  });
+});

@@ -1,0 +1,274 @@
+// Deferred runs: the replies of one socket read whose commands spread over several shards,
+// put back in order.
+//
+// With several shards the parsing shard's kernel may leave a command whose keys all live in
+// one other shard for that shard to run (assembly/cluster/deferred.ts): it records the
+// command and where its reply belongs in the output, and goes on with the read. Before
+// anything else is sent or run (the kernel call's end, a host command, a yield),
+// Client.processRange calls flushDeferred: every other shard with recorded commands gets
+// the read (src/server/input-placement.ts) and runs its list in one processList() call, and
+// the replies go into the client's output in the order the commands came: the parsing
+// shard's up to the first record, that record's reply from its shard, and so on. A read of
+// 16 commands on random keys costs one call per shard instead of one per switch of shard.
+//
+// Running another shard's commands after the parsing shard's own is invisible while nothing
+// watches the order in which keys change (the caller allows deferring only then: no effect
+// consumer such as AOF, replication, keyspace events or WATCH, no blocked client, no
+// per-command checks; deferAllowed below): each command touches only its own shard's keys,
+// and each shard runs its commands in their order. A command the other shard hands back
+// (a declined ZADD on a value the host holds, maxmemory) is run by the host at its place in
+// the replies, once every reply before it is written; the replies after it that are still
+// in kernel memory are copied out first (the host command may call those kernels).
+import { performance } from "node:perf_hooks";
+import { Buffer } from "node:buffer";
+import type { Client } from "./client.js";
+import type { Shard } from "./shard.js";
+import type { InputPlacement } from "./input-placement.js";
+import type { Server } from "./server.js";
+import { STATUS_HOST, STATUS_YIELD } from "./shard.js";
+import { recordKernelRun } from "../commands/stats.js";
+import { logSlowKernelCommands } from "./command-timing.js";
+import type { CommandSpec } from "../commands/table.js";
+
+/** Words of a log record and of a list entry (assembly/cluster/deferred.ts DEFER_RECORD, LIST_ENTRY). */
+const RECORD_WORDS = 5;
+const ENTRY_WORDS = 3;
+/** The kernel's DEFER_CAP. */
+const CAP = 1024;
+
+/** What flushDeferred needs of the client (Client implements it). */
+export interface DeferredClient {
+  readonly server: Server;
+  readonly resp: number;
+  readonly closed: boolean;
+  lastCommand: string;
+  /** write() of kernel output mem[ptr, ptr + len). */
+  writeKernelOutput(mem: Uint8Array, ptr: number, len: number): void;
+  /**
+   * Runs a command a shard handed back from its list, as a host command of the read (the
+   * lane or dispatch), and sends its reply; returns the lane's closing clock or -1.
+   */
+  runDeferredHostCommand(argv: Buffer[], now: number, perfNow: number): number;
+}
+
+/**
+ * Whether `client`'s next kernel call may defer commands: the read's bytes are at hand
+ * (several shards, not a big command assembled in a region), the client's commands need no
+ * per-command checks (host-lane.ts plainState, which covers MULTI, tracking, MONITOR, ACL,
+ * pause, maxmemory...), nothing consumes effects and nobody is blocked on keys.
+ */
+export function deferAllowed(server: Server, plain: boolean): boolean {
+  return plain && !server.effects.listening && server.blocking.count === 0;
+}
+
+/** Per-call scratch, reused (a flush never runs inside another: see `busy`). */
+class Flush {
+  busy = false;
+  /** Per record: its index in its shard's list. */
+  readonly entryOf = new Int32Array(CAP);
+  /** Per shard index. */
+  count: Int32Array = new Int32Array(0);
+  firstOffset: Int32Array = new Int32Array(0);
+  /** Where byte 0 of the read is in the shard's memory, minus where it is in the parsing shard's. */
+  origin: Float64Array = new Float64Array(0);
+  /** The shard's memory as words, and its list's first word. */
+  words: Uint32Array[] = [];
+  listAt: Float64Array = new Float64Array(0);
+  /** The run in progress: entries run (index of the first not run), status, output in mem[base + x]. */
+  done: Int32Array = new Int32Array(0);
+  status: Int32Array = new Int32Array(0);
+  mem: Uint8Array[] = [];
+  base: Float64Array = new Float64Array(0);
+  /** Output offset of the run written so far, and the run's output length. */
+  pos: Float64Array = new Float64Array(0);
+  outLen: Float64Array = new Float64Array(0);
+  copied: Uint8Array = new Uint8Array(0);
+  argv: (Buffer[] | null)[] = [];
+  lastSpec: (CommandSpec | undefined)[] = [];
+
+  size(n: number): void {
+    if (this.count.length === n) return;
+    this.count = new Int32Array(n);
+    this.firstOffset = new Int32Array(n);
+    this.origin = new Float64Array(n);
+    this.words = new Array(n).fill(EMPTY_WORDS);
+    this.listAt = new Float64Array(n);
+    this.done = new Int32Array(n);
+    this.status = new Int32Array(n);
+    this.base = new Float64Array(n);
+    this.pos = new Float64Array(n);
+    this.outLen = new Float64Array(n);
+    this.copied = new Uint8Array(n);
+    this.mem = new Array(n).fill(EMPTY);
+    this.argv = new Array(n).fill(null);
+    this.lastSpec = new Array(n).fill(undefined);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const EMPTY_WORDS = new Uint32Array(0);
+let shared = new Flush();
+
+/**
+ * Sends the output of `home`'s last kernel run (Kernel.run, with deferredCount > 0) with
+ * the deferred commands run and their replies in place. `origin`: where byte 0 of the read
+ * is in home's memory; `placement` holds the read. Returns the performance.now() that the
+ * next kernel run's time starts from (t0 in, as Client.processRange keeps it).
+ */
+export function flushDeferred(client: DeferredClient, home: Shard, placement: InputPlacement, origin: number,
+  db: number, now: number, t0: number): number {
+  let f = shared;
+  if (f.busy) f = new Flush(); // not expected: a host command does not run another client's input
+  f.busy = true;
+  try {
+    return flush(f, client, home, placement, origin, db, now, t0);
+  } finally {
+    f.busy = false;
+    // No kernel memory view or argv kept past the read (loops: fill() is a runtime call).
+    for (let s = 0; s < f.count.length; s++) {
+      if (f.count[s] === 0) continue;
+      f.mem[s] = EMPTY;
+      f.argv[s] = null;
+      f.lastSpec[s] = undefined;
+      f.words[s] = EMPTY_WORDS;
+    }
+  }
+}
+
+function flush(f: Flush, client: DeferredClient, home: Shard, placement: InputPlacement, origin: number,
+  db: number, now: number, t0: number): number {
+  const server = client.server;
+  const shards = server.router.shards;
+  const hk = home.kernel;
+  const n = hk.deferredCount;
+  const homeRan = hk.ranCount;
+  f.size(shards.length);
+  const count = f.count;
+  for (let s = 0; s < count.length; s++) count[s] = 0;
+
+  // Each record's place in its shard's list, and the first byte of the read each shard needs.
+  let w = hk.words();
+  const logAt = hk.deferLogAt;
+  for (let i = 0, r = logAt; i < n; i++, r += RECORD_WORDS) {
+    const s = w[r];
+    if (count[s] === 0) f.firstOffset[s] = w[r + 1] - origin;
+    f.entryOf[i] = count[s]++;
+  }
+  // The read into every shard that runs part of it (a copy per shard at most, as moves made).
+  for (let s = 0; s < shards.length; s++) {
+    if (count[s] === 0) continue;
+    f.origin[s] = placement.originIn(shards[s], f.firstOffset[s]) - origin;
+    // words() after the copy, which may have grown that memory.
+    f.words[s] = shards[s].kernel.words();
+    f.listAt[s] = shards[s].kernel.deferListAt;
+  }
+  // Their lists: the same request bytes, at their address in each shard's memory.
+  w = hk.words();
+  for (let i = 0, r = logAt; i < n; i++, r += RECORD_WORDS) {
+    const s = w[r];
+    const sw = f.words[s];
+    const e = f.listAt[s] + f.entryOf[i] * ENTRY_WORDS;
+    const shift = f.origin[s];
+    sw[e] = w[r + 1] + shift;
+    sw[e + 1] = w[r + 2] + shift;
+  }
+  for (let s = 0; s < shards.length; s++) {
+    if (count[s] > 0) t0 = runList(f, client, shards[s], 0, db, now, t0);
+  }
+
+  // The replies in order.
+  const homeMem = hk.mem;
+  const homeBase = hk.outPtr;
+  const homeEnd = hk.outLen;
+  let homeSrc = homeMem;
+  let homeOff = homeBase;
+  let cursor = 0;
+  let lastOwner = -1;
+  w = hk.words();
+  for (let i = 0, r = logAt; i < n; i++, r += RECORD_WORDS) {
+    const s = w[r];
+    const gap = w[r + 3];
+    if (gap > cursor) {
+      client.writeKernelOutput(homeSrc, homeOff + cursor, gap - cursor);
+      cursor = gap;
+    }
+    const j = f.entryOf[i];
+    const shard = shards[s];
+    lastOwner = s;
+    if (j >= f.done[s] && f.status[s] === STATUS_YIELD) {
+      t0 = runList(f, client, shard, j, db, now, t0);
+    }
+    if (j >= f.done[s]) {
+      // Handed back (STATUS_HOST at entry j): the host runs it here, in order. What is still
+      // in kernel memory is copied first: the host command may call those kernels.
+      if (homeSrc === homeMem && cursor < homeEnd) {
+        homeSrc = Buffer.from(homeMem.subarray(homeBase + cursor, homeBase + homeEnd));
+        homeOff = -cursor;
+      }
+      for (let t = 0; t < shards.length; t++) {
+        if (f.count[t] > 0 && !f.copied[t] && f.pos[t] < f.outLen[t]) {
+          f.mem[t] = Buffer.from(f.mem[t].subarray(f.base[t] + f.pos[t], f.base[t] + f.outLen[t]));
+          f.base[t] = -f.pos[t];
+          f.copied[t] = 1;
+        }
+      }
+      const argv = f.argv[s]!;
+      f.argv[s] = null;
+      const laneEnd = client.runDeferredHostCommand(argv, now, t0);
+      if (laneEnd >= 0) t0 = laneEnd;
+      else t0 = performance.now();
+      f.lastSpec[s] = undefined; // the host named its own command
+      if (j + 1 < count[s]) t0 = runList(f, client, shard, j + 1, db, now, t0);
+      else f.done[s] = count[s];
+      // The host command may have grown memories: views again.
+      w = hk.words();
+      for (let t = 0; t < shards.length; t++) if (count[t] > 0) f.words[t] = shards[t].kernel.words();
+      continue;
+    }
+    const end = f.words[s][f.listAt[s] + j * ENTRY_WORDS + 2];
+    const start = f.pos[s];
+    if (end > start) client.writeKernelOutput(f.mem[s], f.base[s] + start, end - start);
+    f.pos[s] = end;
+  }
+  if (homeEnd > cursor) client.writeKernelOutput(homeSrc, homeOff + cursor, homeEnd - cursor);
+  // CLIENT LIST cmd=: the read's last command, unless the parsing shard ran one after the last record.
+  const lastRecordRan = w[logAt + (n - 1) * RECORD_WORDS + 4];
+  if (homeRan <= lastRecordRan && lastOwner >= 0) {
+    const spec = f.lastSpec[lastOwner];
+    if (spec !== undefined) client.lastCommand = spec.name;
+  }
+  return t0;
+}
+
+/** Runs entries [first, count) of shard's list; records where its output is. Returns the new t0. */
+function runList(f: Flush, client: DeferredClient, shard: Shard, first: number, db: number, now: number, t0: number): number {
+  const server = client.server;
+  const s = shard.index;
+  const k = shard.kernel;
+  shard.useProtocol(client.resp);
+  shard.useQueueing(false);
+  shard.useAuthLimits(false);
+  const st = k.runList(first, f.count[s], db, now);
+  f.done[s] = k.consumed;
+  f.status[s] = st;
+  f.mem[s] = k.mem;
+  f.base[s] = k.outPtr;
+  f.pos[s] = 0;
+  f.outLen[s] = k.outLen;
+  f.copied[s] = 0;
+  f.words[s] = k.words();
+  // Copied now: other kernels run before the host reaches it.
+  if (st === STATUS_HOST) f.argv[s] = k.argv().map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
+  if (k.ranCount > 0 || k.slowCount > 0) {
+    const t1 = performance.now();
+    const ms = t1 - t0;
+    t0 = t1;
+    const last = recordKernelRun(server, k, k.mem, ms);
+    if (last !== undefined) f.lastSpec[s] = last;
+    logSlowKernelCommands(server, client as unknown as Client, k, k.lastRanStart, k.lastRanEnd, ms);
+  }
+  shard.afterCall(k.pending);
+  server.blocking.afterCommand();
+  return t0;
+}
+
