@@ -18,6 +18,7 @@
 // can share it (Redis attaches them to the running disk BGSAVE).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { constants } from "node:os";
 import { log } from "../server/log.js";
 
 /** One replica's part in a transfer. */
@@ -38,14 +39,17 @@ const SOCKET_HIGH_WATER = 1024 * 1024;
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+/** How the child ended: a clean exit, the number of the signal that killed it, or neither. */
+export interface PipeExit { clean: boolean; signal: number }
+
 /**
  * The child the RDB passes through. Its stdin takes the snapshot's chunks (resolving once it
  * can take more); its stdout feeds `onData`.
  */
 export class RdbPipe {
   readonly pid: number;
-  /** Resolves when the child exits: clean (true) or not (killed, failed). */
-  readonly exited: Promise<boolean>;
+  /** Resolves when the child exits (Redis's checkChildrenDone reaping it). */
+  readonly exited: Promise<PipeExit>;
   exitedClean: boolean | null = null;
   /** Resolves when the child's stdout has ended (all its output read). */
   readonly drained: Promise<void>;
@@ -60,15 +64,15 @@ export class RdbPipe {
       exitHookInstalled = true;
       process.on("exit", () => { for (const c of live) { try { c.kill("SIGKILL"); } catch { /* gone */ } } });
     }
-    this.exited = new Promise<boolean>((resolve) => {
-      const done = (clean: boolean) => {
+    this.exited = new Promise<PipeExit>((resolve) => {
+      const done = (clean: boolean, signal: number) => {
         if (this.exitedClean !== null) return;
         this.exitedClean = clean;
         live.delete(child);
-        resolve(clean);
+        resolve({ clean, signal });
       };
-      child.on("exit", (code, signal) => done(code === 0 && signal === null));
-      child.on("error", () => done(false));
+      child.on("exit", (code, signal) => done(code === 0 && signal === null, signal ? constants.signals[signal] ?? 0 : 0));
+      child.on("error", () => done(false, 0));
     });
     child.stdin!.on("error", () => { /* EPIPE once the child is gone: the exit reports it */ });
     child.stdout!.on("data", onData);
@@ -96,6 +100,7 @@ export class RdbPipe {
   pause(): void { this.child.stdout!.pause(); }
   resume(): void { this.child.stdout!.resume(); }
 
+  /** SIGUSR1, as Redis's killRDBChild: the exit then reads "terminated by signal 10". */
   kill(): void {
     if (this.exitedClean !== null) return;
     try { this.child.kill("SIGUSR1"); } catch { /* gone */ }
@@ -127,34 +132,30 @@ export class RdbTransfer {
   private resolveFinished!: (r: TransferResult) => void;
   /** Set once the payload is complete (disk target: ready to send). */
   payload: Buffer | null = null;
+  /** Set when the snapshot was stopped (or the transfer completed): no new members. */
   private over = false;
+  private completed = false;
+  /** Whether a snapshot feeds the pipe (a transfer that never started ends silently). */
+  private started = false;
+  /** Whether the pipe is still read (Redis's read handler on rdb_pipe_read). */
+  private reading = true;
 
   /** `req`: the REPLCONF rdb-filter-only bits its image was made with (0: whole). */
   constructor(readonly socketTarget: boolean, readonly startOffset: number, readonly req = 0) {
     this.finished = new Promise((r) => { this.resolveFinished = r; });
     this.pipe = new RdbPipe((chunk) => this.onPipeData(chunk));
-    // A killed child (kill -9, the OOM killer) fails the transfer at once.
-    void this.pipe.exited.then((clean) => {
-      if (!clean) {
-        log("warning", `Background transfer terminated by signal`);
-        this.fail();
-      }
-    });
+    void this.pipe.drained.then(() => this.pipeEof());
+    void this.pipe.exited.then((how) => this.childExited(how));
   }
 
   /** Starts the snapshot into the pipe; false when the background slot is taken. */
   start(snapshot: (write: (chunk: Uint8Array) => Promise<void>) => SnapshotJob | null): boolean {
     const job = snapshot((chunk) => this.pipe.write(chunk));
-    if (!job) { this.pipe.kill(); this.over = true; return false; }
+    if (!job) { this.reading = false; this.pipe.kill(); this.over = true; return false; }
     this.job = job;
-    void job.done.then(async (keys) => {
-      if (keys < 0) return this.fail();
-      this.pipe.end();
-      const clean = await this.pipe.exited;
-      await this.pipe.drained;
-      if (!clean) return this.fail();
-      this.complete();
-    });
+    this.started = true;
+    // The whole image is in the pipe: the child exits once it has passed it on (a clean exit).
+    void job.done.then((keys) => { if (keys < 0) this.fail(); else this.pipe.end(); });
     return true;
   }
 
@@ -169,17 +170,49 @@ export class RdbTransfer {
     if (!this.members.delete(m) || this.over) return;
     if (this.members.size === 0 && this.socketTarget) {
       log("warning", "Diskless rdb transfer, last replica dropped, killing fork child.");
+      this.reading = false; // Redis stops reading the pipe then: no "done reading" line follows
       this.abort();
     } else if (this.paused) {
       this.maybeResume();
     }
   }
 
-  /** Stops the snapshot and the child (the replicas are dropped by the caller). */
+  /** Stops the snapshot and the child (the replicas are dropped once the child has exited). */
   abort(): void {
-    this.job?.abort();
-    this.pipe.kill();
     this.fail();
+  }
+
+  /**
+   * The child's stdout reached its end (Redis's rdbPipeReadHandler reading EOF): after the
+   * whole payload, or early when the child died. Redis logs it either way while it still
+   * reads the pipe.
+   */
+  private pipeEof(): void {
+    if (!this.socketTarget || !this.reading) return;
+    this.reading = false;
+    let up = 0;
+    for (const m of this.members) if (!m.closed) up++;
+    log("warning", `Diskless rdb transfer, done reading from pipe, ${up} replicas still up.`);
+  }
+
+  /**
+   * The child exited: the transfer's outcome, logged in Redis's words
+   * (backgroundSaveDoneHandlerSocket, or ...Disk for a disk-target sync, which is a BGSAVE):
+   * "terminated by signal 9" after a kill -9, "... 10" after our own kill (SIGUSR1, as
+   * killRDBChild sends). The replicas learn it after that line (updateSlavesWaitingBgsave).
+   */
+  private async childExited(how: PipeExit): Promise<void> {
+    // The pipe's last bytes and its EOF are read first, as Redis's event loop reads the pipe
+    // before its cron reaps the child; not while paused (Redis is not reading the pipe then).
+    if (how.clean || !this.paused) await this.pipe.drained;
+    if (!this.started) { this.resolveFinished("failed"); return; }
+    const what = this.socketTarget ? "transfer" : "saving";
+    if (how.clean) log("notice", this.socketTarget ? "Background RDB transfer terminated with success" : "Background saving terminated with success");
+    else if (how.signal) log("warning", `Background ${what} terminated by signal ${how.signal}`);
+    else log("warning", `Background ${what} error`);
+    if (how.clean && !this.over) this.complete();
+    else this.fail();
+    this.resolveFinished(how.clean && this.completed ? "ok" : "failed");
   }
 
   private onPipeData(chunk: Buffer): void {
@@ -214,29 +247,25 @@ export class RdbTransfer {
   }
 
   private complete(): void {
-    if (this.over) return;
     this.over = true;
+    this.completed = true;
     if (this.socketTarget) {
-      // Every byte went into the replicas' sockets (Redis reads the pipe's EOF only then).
-      let up = 0;
-      for (const m of this.members) if (!m.closed) up++;
-      log("warning", `Diskless rdb transfer, done reading from pipe, ${up} replicas still up.`);
+      // Every byte went into the replicas' sockets; the end mark closes each payload.
       const end = Buffer.from(this.mark);
       for (const m of this.members) if (!m.closed) m.write(end);
     } else {
       this.payload = Buffer.concat(this.gathered);
       this.gathered = [];
     }
-    this.resolveFinished("ok");
   }
 
+  /** Stops the snapshot and the child; `finished` says "failed" once the child has exited. */
   private fail(): void {
     if (this.over) return;
     this.over = true;
     this.job?.abort();
     this.pipe.kill();
     this.gathered = [];
-    this.resolveFinished("failed");
   }
 
   get running(): boolean { return !this.over; }

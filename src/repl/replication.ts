@@ -543,7 +543,7 @@ export class Replication {
       state.ackAt = Date.now(); // replicaPutOnline: repl-timeout counts from here
       if (tr.socketTarget) {
         // Its stream stays held until the replica's first REPLCONF ACK (ack()).
-        log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
+        log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming`);
       } else {
         this.sendDiskPayload(tr, client);
         this.releaseHeld(state);
@@ -577,7 +577,7 @@ export class Replication {
   private rdbOnlyDone(tr: RdbTransfer, state: ReplicaState): void {
     const client = state.client;
     if (tr.socketTarget) {
-      log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
+      log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming`);
     } else {
       this.sendDiskPayload(tr, client);
     }

@@ -49,6 +49,10 @@ describe("full resync snapshot", { timeout: 90_000 }, () => {
       expect(await s.dbsize()).toBe(200);
       expect(await field(m, "replication", "slave0")).toMatch(/state=online/);
       expect(children(primary)).toHaveLength(0);
+      // The end in Redis's words and order (the pipe's EOF, the child's exit, the replica).
+      expect(primary.output()).toMatch(diskless === "yes"
+        ? /done reading from pipe, 1 replicas still up\.\n.*Background RDB transfer terminated with success\n.*Streamed RDB transfer with replica .* Waiting for REPLCONF ACK from slave/
+        : /Background saving terminated with success\n.*Synchronization with replica .* succeeded/);
     });
   }
 
@@ -63,6 +67,10 @@ describe("full resync snapshot", { timeout: 90_000 }, () => {
     expect(child).toBeGreaterThan(0);
     process.kill(child, "SIGKILL");
     await until("the transfer fails", async () => /SYNC failed\. BGSAVE child returned an error/.test(primary.output()), 5000);
+    // Redis 7.0.15's lines: the pipe's EOF, then the child's exit with its signal, only then
+    // the replica is dropped.
+    expect(primary.output()).toMatch(/done reading from pipe, 1 replicas still up\.\n.*# Background transfer terminated by signal 9\n.*SYNC failed/);
+    expect(primary.output()).not.toMatch(/Background transfer error/);
     // The replica reconnects at once (as Redis's after a failed transfer), so the next sync may
     // hold the slot again before INFO is read: its start is what shows the slot was freed.
     await until("a second sync", async () => Number(await field(m, "stats", "sync_full")) >= 2, 10_000);
@@ -71,6 +79,21 @@ describe("full resync snapshot", { timeout: 90_000 }, () => {
     await until("the replica syncs again", async () => (await field(s, "replication", "master_link_status")) === "up", 40_000);
     expect(await s.dbsize()).toBe(100);
     expect(Number(await field(m, "stats", "sync_full"))).toBeGreaterThanOrEqual(2);
+  });
+
+  it("the last replica dropping kills the rdb child with SIGUSR1, logged as Redis logs it", async () => {
+    const { srv: primary, r: m } = await server(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
+    await m.call("debug", "populate", "100", "k");
+    await m.config("SET", "rdb-key-save-delay", "100000"); // 10 s: far longer than the test waits
+    const { srv: replica, r: s } = await server();
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("the snapshot starts", async () => (await field(m, "persistence", "rdb_bgsave_in_progress")) === "1");
+    s.disconnect();
+    await replica.stop();
+    await until("the slot frees", async () => (await field(m, "persistence", "rdb_bgsave_in_progress")) === "0", 5000);
+    expect(primary.output()).toMatch(/# Diskless rdb transfer, last replica dropped, killing fork child\.\n[\s\S]*# Background transfer terminated by signal 10\n/);
+    expect(primary.output()).not.toMatch(/done reading from pipe|Background transfer error/);
+    expect(children(primary)).toHaveLength(0);
   });
 
   it("a replica arriving while a BGSAVE runs waits for the slot, and its sync starts once the BGSAVE ends", async () => {
