@@ -141,20 +141,24 @@ export function setReplicaExpiry(server: Server, on: boolean): void {
   stateOf(server).set(on);
 }
 
-/** Runs fn (one command of the master's stream) with no key counting as expired. */
-export function applyingMasterStream<T>(server: Server, fn: () => T): T {
+/**
+ * From now until the returned function is called, the master's stream is being applied: no
+ * key counts as expired, and the TTL-tracking subscription is off when no key is tracked (the
+ * master's writes matter here only when they FLUSHALL keys of ours: with none tracked there is
+ * nothing to forget, so the kernel need not record, nor the bus decode, every write of the
+ * stream for nobody). Entered once for a run of the master's commands, not per command: the
+ * kernel switches and the subscription's toggling were a twentieth of applying a stream.
+ */
+export function enterMasterStream(server: Server): () => void {
   const st = stateOf(server);
   st.applying = true;
-  // The master's writes matter here only when they FLUSHALL keys of ours (onEffect): with
-  // none tracked there is nothing to forget, and the subscription is off for the command, so
-  // the kernel need not record, nor the bus decode, every write of the stream for nobody.
   const quiet = st.quietWhileApplying();
-  try {
-    return ignoringExpiry(server, fn);
-  } finally {
+  for (const s of server.shards) s.kernel.x.setApplyingMasterStream(1);
+  return () => {
+    for (const s of server.shards) s.kernel.x.setApplyingMasterStream(0);
     st.applying = false;
     if (quiet) st.listen();
-  }
+  };
 }
 
 /**

@@ -303,7 +303,9 @@ export class Replication {
       this.sendStream(r.client, bytes);
     }
     this.backlog?.append(bytes, this.neededFrom());
-    for (const r of [...this.replicas.values()]) this.checkOutputLimit(r);
+    // (A replica of a replica with none of its own proxies every command of its master's
+    // stream here: no array copied for nobody.)
+    if (this.replicas.size) for (const r of [...this.replicas.values()]) this.checkOutputLimit(r);
   }
 
   /**
