@@ -12,8 +12,9 @@
 // E is any class with `key: ArrayBuffer` (or a `keyEquals(ptr, len)` method), `hash: u32`
 // and `next: E | null` (the chain link), so the keyspace and hash values share this code
 // without boxing. An E without a `hash` field (the keyspace's Entry, which saves the 4
-// bytes) has `keyPtr`/`keyLen`: matching compares the key alone, and moving it to a new
-// table hashes its key again, as Redis's dict does.
+// bytes) has `keyPtr`/`keyLen` and a 5-bit tag of its hash (`tagMatches`): matching tests
+// the tag, then compares the key, and moving it to a new table hashes its key again, as
+// Redis's dict does.
 
 import { bufEquals, hashBytes } from "./hash";
 
@@ -290,6 +291,8 @@ export class Dict<E> {
 /** Is e the entry for the key [ptr, ptr+len) whose hash is `hash`? */
 @inline function matches<E>(e: E, ptr: usize, len: usize, hash: u32): bool {
   if (isDefined(e.hash)) return e.hash == hash && keyEquals<E>(e, ptr, len);
+  // The keyspace's Entry keeps 5 bits of its hash (entry.ts typeTag).
+  if (isDefined(e.tagMatches)) return e.tagMatches(hash) && keyEquals<E>(e, ptr, len);
   return keyEquals<E>(e, ptr, len);
 }
 

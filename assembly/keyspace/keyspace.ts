@@ -282,7 +282,7 @@ export function lookupKeyWrite(db: Db, ptr: usize, len: usize): Entry | null {
  */
 export function dbAdd(db: Db, ptr: usize, len: usize, logNew: bool = true, valueLen: usize = 0): Entry {
   const h = hashBytes(ptr, len);
-  const e = Entry.create(ptr, len, valueAreaFor(valueLen));
+  const e = Entry.create(ptr, len, valueAreaFor(valueLen), h);
   initAccessClock(e);
   db.dict.addHashed(e, h);
   noteLinked(e);

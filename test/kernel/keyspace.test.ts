@@ -26,6 +26,31 @@ describe("DEL / UNLINK / EXISTS / TYPE / TOUCH", () => {
       .toEqual(["string", "hash", "zset", "none"]);
   });
 
+  it("every type reads back right whatever its key's hash (entry.ts keeps 5 bits of it beside the type)", () => {
+    // 400 keys per type: every value of the 5-bit tag sits beside every type; RENAME moves
+    // entries between chains, SWAPDB and MOVE between dicts, and the types must stay.
+    const types = ["string", "list", "hash", "set", "zset"];
+    const make = (type: string, k: string) => {
+      if (type === "string") t.r("set", k, "v");
+      else if (type === "list") t.r("rpush", k, "a");
+      else if (type === "hash") t.r("hset", k, "f", "v");
+      else if (type === "set") t.r("sadd", k, "m");
+      else t.r("zadd", k, "1", "m");
+    };
+    for (const type of types) for (let i = 0; i < 400; i++) make(type, `${type}:${i}`);
+    for (const type of types) for (let i = 0; i < 400; i += 2) t.r("rename", `${type}:${i}`, `${type}:moved:${i}`);
+    for (const type of types) {
+      for (let i = 0; i < 400; i++) {
+        const k = i % 2 ? `${type}:${i}` : `${type}:moved:${i}`;
+        expect(t.r("type", k)).toBe(type);
+        expect(t.r("exists", k)).toBe(1);
+      }
+    }
+    expect(t.r("dbsize")).toBe(2000);
+    // The tag never hides a key: every key is found again, and a missing one is not.
+    expect(t.r("exists", "string:0", "list:0", "nope")).toBe(0);
+  });
+
   it("TOUCH counts existing keys", () => {
     t.r("set", "a", "1");
     expect(t.r("touch", "a", "b", "a")).toBe(2);
