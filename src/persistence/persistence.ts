@@ -558,7 +558,6 @@ export class Persistence {
   private loadDone(loaded: number, expired: number, emptySkipped = 0): void {
     this.lastLoadKeysLoaded = loaded;
     this.lastLoadKeysExpired = expired;
-    this.dirtyAtSave = this.dirty();
     log("notice", emptySkipped
       ? `Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}, empty keys skipped: ${emptySkipped}.`
       : `Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
