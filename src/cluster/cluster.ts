@@ -101,10 +101,14 @@ export class Cluster {
         const link = replicationOf(this.server).link;
         if (!link) return Infinity;
         if (link.connected) return Date.now() - link.lastIo;
-        // Since the link was last up (Redis's repl_down_since): the link's own downSince is
-        // reset by every failed reconnection attempt, which would make a replica whose master
-        // is long gone look fresh (Tcl 06-slave-stop-cond).
-        return Date.now() - Math.min(link.downSince, this.linkLastUp || link.downSince);
+        // Since the link to our master went down (Redis's repl_down_since, which survives
+        // reconnection attempts). A replica whose link was never up since it became one has no
+        // data worth promoting: Redis's repl_down_since is 0 then ("down since ever"), so its
+        // data age is unbounded and it never runs for election. Counting from when the link was
+        // made let a replica attached to a master already marked FAIL win an election before
+        // its first sync (Tcl "Create a 5 nodes cluster" under load: the helper's next CLUSTER
+        // REPLICATE then found a master with slots where it had left a replica).
+        return link.replDownSince ? Date.now() - link.replDownSince : Infinity;
       },
       becomeMaster: () => this.becomeMaster(),
       pauseChanged: () => this.pauseChanged(),
@@ -188,23 +192,13 @@ export class Cluster {
     return this.state?.myself.master && repl.link?.syncing ? 0 : repl.offset;
   }
 
-  /** Periodic work after the bus's (100 ms): failover, the replica's link, held writes. */
   /** This node is a replica in the cluster's configuration (nodes.conf at start-up included). */
   isReplica(): boolean {
     return this.state?.myself.master != null;
   }
 
-  /** When the cron last saw the replication link to our master up (0: not since it was made). */
-  private linkLastUp = 0;
-  private linkSeen: unknown = null;
-
+  /** Periodic work after the bus's (100 ms): failover, the replica's link, held writes. */
   private cron(now: number): void {
-    const link = replicationOf(this.server).link ?? null;
-    if (link !== this.linkSeen) {
-      this.linkSeen = link;
-      this.linkLastUp = 0;
-    }
-    if (link?.connected) this.linkLastUp = now;
     // Our own "nofailover" flag follows the config (clusterUpdateMyselfFlags).
     this.state.myself.noFailover = this.server.config.getBool("cluster-replica-no-failover");
     this.state.nodeTimeout = this.server.config.getNumber("cluster-node-timeout");

@@ -112,7 +112,15 @@ export class ReplicaLink {
   private newMasterClient(): Client {
     const fake = {
       remoteAddress: this.host, remotePort: this.port, writableLength: 0, write: () => true,
-      destroy: () => { this.socket?.destroy(); },
+      // Killing the master client (CLIENT KILL) loses the link now, as Redis's freeClient of
+      // its master does (repl_down_since is set then): the socket's "close" would come only
+      // after the current command, and after a DEBUG SLEEP in the same MULTI that made a long
+      // disconnection look fresh (Tcl 06-slave-stop-cond).
+      destroy: () => {
+        const s = this.socket;
+        s?.destroy();
+        if (s) this.onClose(s);
+      },
     } as unknown as Socket;
     const c = new Client(this.server, fake);
     c.name = "";
