@@ -102,7 +102,14 @@ export class ClusterBus {
   /** Listens on `port` at every address of `bind` (Redis's listenToPort for the bus). */
   async listen(bind: string, port: number): Promise<void> {
     this.listeners = await listenAll(() => this.hooks.createListener((sock) => this.accept(sock)), port, bind, "TCP");
-    this.timer = setInterval(() => this.cron(), 100);
+    // The cron runs in the check phase of the loop turn its timer fires in (setImmediate), that
+    // is after that turn has read the sockets: when this process was busy or starved for a
+    // while, the PONGs that arrived meanwhile are taken before any node is judged by them.
+    // Run straight from the timer (which Node runs before reading input), the cron suspected
+    // every node whose answer was still unread, and enough masters doing so at once marked
+    // healthy nodes FAIL (Tcl "Create a 5 nodes cluster" under load: a replica won a failover
+    // mid-setup and the helper's next CLUSTER REPLICATE was refused).
+    this.timer = setInterval(() => setImmediate(() => this.cron()), 100);
     this.timer.unref();
   }
 
