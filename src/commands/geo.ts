@@ -16,6 +16,7 @@ import { OBJ_ZSET } from "../types/value.js";
 import { ZSetValue } from "../types/zset.js";
 import { zaddGeneric, zsetLimits } from "./zsets.js";
 import { string2d } from "../util/strtod.js";
+import { doubleToInt64 } from "../util/c-cast.js";
 
 const GEO_STEP_MAX = 26;
 const GEO_LAT_MIN = -85.05112878;
@@ -572,7 +573,8 @@ function georadiusGeneric(ctx: CommandContext, srcKeyIndex: number, flags: numbe
       if (options) reply.arrayLen(options + 1);
       reply.bulkBinary(p.member);
       if (withdist) reply.bulk(formatDistance(p.dist));
-      if (withhash) reply.integer(p.score);
+      // addReplyLongLong(c, gp->score): the score as C casts it (a ZADD-made 1.5 gives 1).
+      if (withhash) reply.integer(doubleToInt64(p.score));
       if (withcoords) {
         reply.arrayLen(2);
         replyHumanDouble(reply, p.longitude);

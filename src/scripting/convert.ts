@@ -12,6 +12,7 @@
 // anything else -> null.
 import { lua, luaName, pushLuaBytes, type LuaState } from "./fengari.js";
 import { ReplyWriter } from "../server/reply-writer.js";
+import { doubleToInt64 } from "../util/c-cast.js";
 
 const CR = 13;
 
@@ -180,12 +181,6 @@ export function toBuffer(L: LuaState, idx: number): Buffer {
   return Buffer.from(s.buffer, s.byteOffset, s.length);
 }
 
-/** C's (long long) cast of a double as x86-64 does it (out of range -> INT64_MIN). */
-export function doubleToInt64(n: number): bigint | number {
-  if (Number.isNaN(n) || n >= 9223372036854775808 || n < -9223372036854775808) return -9223372036854775808n;
-  const t = Math.trunc(n);
-  return Number.isSafeInteger(t) ? (Object.is(t, -0) ? 0 : t) : BigInt(t);
-}
 
 const MAX_REPLY_DEPTH = 1000;
 

@@ -26,6 +26,11 @@ describe("geo through a real server", () => {
     await expect(r.geoadd("{s}icily", 1e30, "inf", "x")).rejects.toThrow("ERR invalid longitude,latitude pair 1000000000000000019884624838656.000000,inf");
   });
 
+  it("WITHHASH replies the score as C's (long long) cast: a ZADD-made fractional score is truncated", async () => {
+    await r.zadd("{s}frac", 1.5, "a", 2.75, "b");
+    expect(await r.call("georadiusbymember", "{s}frac", "a", "1", "km", "withhash")).toEqual([["a", 1], ["b", 2]]);
+  });
+
   it("GEODIST, GEOHASH and GEOPOS reply as Redis does", async () => {
     expect(await r.geodist("{s}icily", "Palermo", "Catania", "km")).toBe("166.2742");
     expect(await r.geodist("{s}icily", "Palermo", "Palermo")).toBe("0.0000");
