@@ -42,7 +42,7 @@ export function d2string(d: number): string {
   if (Number.isNaN(d)) return "nan";
   if (d === Infinity) return "inf";
   if (d === -Infinity) return "-inf";
-  if (d === 0) return "0";
+  if (d === 0) return Object.is(d, -0) ? "-0" : "0"; // util.c d2string's signed zero
   if (Number.isInteger(d) && Math.abs(d) <= 4611686018427387903) return BigInt(d).toString();
   return formatDouble(d);
 }

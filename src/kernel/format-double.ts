@@ -12,6 +12,8 @@ export function formatDouble(d: number): string {
   if (d === Infinity) return "inf";
   if (d === -Infinity) return "-inf";
   if (Number.isNaN(d)) return "nan";
+  // %.17g keeps the sign of zero (a skiplist zset's -0 score, ZINCRBY's -0 result); toFixed drops it.
+  if (d === 0) return Object.is(d, -0) ? "-0" : "0";
   if (Number.isInteger(d) && Math.abs(d) < 1e17) return d.toFixed(0);
   const tie = tieToEven17(d);
   if (tie !== null) return tie;

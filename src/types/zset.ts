@@ -163,10 +163,14 @@ export class ZSetValue implements HostValue {
   set(member: string, score: number, maxEntries = ZSET_MAX_LISTPACK_ENTRIES,
       maxValue = ZSET_MAX_LISTPACK_VALUE): boolean {
     const node = this.dict.get(member);
+    // A listpack keeps a score as its shortest string, in which -0 is 0 (Redis's ZSCORE of a
+    // listpack-encoded -0 is "0"); a skiplist node keeps the double, -0 included. A member
+    // whose addition converts the set to a skiplist is added after the conversion (zsetAdd).
     if (node) {
-      if (node.score !== score) this.updateScore(node, score);
+      if (node.score !== score) this.updateScore(node, score === 0 && this.enc === "listpack" ? 0 : score);
       return false;
     }
+    if (score === 0 && this.enc === "listpack" && this.dict.size < maxEntries && member.length <= maxValue) score = 0;
     const n = this.insert(score, member);
     this.dict.set(member, n);
     n.slot = this.nodes.length;
@@ -196,6 +200,8 @@ export class ZSetValue implements HostValue {
     if (this.enc !== "skiplist" || this.dict.size > maxEntries) return;
     for (const m of this.dict.keys()) if (m.length > maxValue) return;
     this.enc = "listpack";
+    // Written into a listpack, a -0 score becomes 0 (see set()); the order does not change.
+    for (const n of this.nodes) if (Object.is(n.score, -0)) n.score = 0;
   }
 
   first(): ZNode | null { return this.header.forward[0]; }

@@ -16,7 +16,9 @@ describe("formatDouble (%.17g)", () => {
       [1e20, "1e+20"],
       [123456789012345678, "1.2345678901234568e+17"],
       [3, "3"],
-      [-0, "0"],
+      // -0 keeps its sign (redis-server: ZINCRBY z -0 new -> "-0"; ZSCORE of a skiplist's -0).
+      [-0, "-0"],
+      [0, "0"],
       [1e16, "10000000000000000"],
       [0.0001, "0.0001"],
       [0.00012, "0.00012"],
@@ -37,5 +39,7 @@ describe("formatDouble (%.17g)", () => {
     expect(d2string(1e20)).toBe("1e+20");
     expect(d2string(2.5)).toBe("2.5");
     expect(d2string(-Infinity)).toBe("-inf");
+    expect(d2string(-0)).toBe("-0"); // ZSCAN of a skiplist member scored -0, as redis-server
+    expect(d2string(0)).toBe("0");
   });
 });

@@ -274,3 +274,33 @@ describe("ZSetValue model check", () => {
     }
   });
 });
+
+describe("-0 scores", () => {
+  it("a listpack-encoded set stores -0 as 0, a skiplist keeps -0 (redis-server 7.0.15's ZSCORE)", () => {
+    const small = ZSetValue.create(0, 1, 128, 64);
+    small.set("a", -0, 128, 64);
+    small.set("b", 5, 128, 64);
+    small.set("b", -0, 128, 64);
+    expect(Object.is(small.score("a"), 0)).toBe(true);
+    expect(Object.is(small.score("b"), 0)).toBe(true);
+    const big = ZSetValue.create(0, 1, 128, 64);
+    for (let i = 0; i < 200; i++) big.set(`m${i}`, i + 1, 128, 64);
+    expect(big.enc).toBe("skiplist");
+    big.set("c", -0, 128, 64);
+    expect(Object.is(big.score("c"), -0)).toBe(true);
+  });
+
+  it("the member whose addition makes a skiplist keeps its -0; shrinking back to a listpack makes it 0", () => {
+    const z = ZSetValue.create(0, 1, 2, 64);
+    z.set("a", 1, 2, 64);
+    z.set("b", 2, 2, 64);
+    z.set("c", -0, 2, 64); // the third member converts first (zsetAdd), then is added
+    expect(z.enc).toBe("skiplist");
+    expect(Object.is(z.score("c"), -0)).toBe(true);
+    z.remove("a");
+    z.remove("b");
+    z.shrinkEncodingIfFits(2, 64);
+    expect(z.enc).toBe("listpack");
+    expect(Object.is(z.score("c"), 0)).toBe(true);
+  });
+});
