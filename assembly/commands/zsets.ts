@@ -1,6 +1,7 @@
 // The hot sorted-set commands on zsets the kernel holds (Redis 7.0 t_zset.c): ZADD, ZPOPMIN,
 // ZPOPMAX, ZREM, ZREMRANGEBYSCORE, ZREMRANGEBYRANK, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK,
-// ZCOUNT, ZINCRBY, and the ranges by rank and by score on listpack-encoded sets
+// ZCOUNT, ZINCRBY, the ranges by rank, by score and by lex (ZRANGEBYLEX, ZREVRANGEBYLEX,
+// ZRANGE BYLEX, ZLEXCOUNT, ZREMRANGEBYLEX) on listpack-encoded sets
 // (keyspace/zset-value.ts). The host implements every zset command in full
 // (src/commands/zsets.ts); these run here only when the answer is certain to be the same,
 // and otherwise decline (context.ts declineToHost) before replying
@@ -12,8 +13,10 @@
 //     digits of a fractional score by the host's formatter: addScore);
 //   - ZADD INCR / ZINCRBY whose new score would be -0: decided before anything changes;
 //   - ZPOPMIN/ZPOPMAX with a count that is not a plain non-negative integer;
-//   - ZRANGE with BYLEX, or REV/LIMIT without BYSCORE; Z[REV]RANGEBYSCORE / ZRANGE BYSCORE with
-//     a bound that is not a plain decimal or ±inf, or a negative LIMIT offset (zrangeByScore).
+//   - ZRANGE with REV/LIMIT and neither BYSCORE nor BYLEX; Z[REV]RANGEBYSCORE / ZRANGE BYSCORE
+//     with a bound that is not a plain decimal or ±inf, or a negative LIMIT offset
+//     (zrangeByScore); a lex range item Redis rejects (its error is the host's), BYLEX with
+//     WITHSCORES, or a negative LIMIT offset (zrangeByLex).
 // A read that declines has counted no keyspace hit or miss (the host counts it).
 // Each handler follows t_zset.c's order of checks, so what it does answer is Redis's answer.
 // Effects are Redis's propagation: ZADD's argv as given when it changed something, a pop
@@ -53,6 +56,10 @@ export function registerZsetCommands(): void {
   defineCommand("zremrangebyrank", zremrangebyrankCommand);
   defineCommand("zrangebyscore", zrangebyscoreCommand);
   defineCommand("zrevrangebyscore", zrevrangebyscoreCommand);
+  defineCommand("zrangebylex", zrangebylexCommand);
+  defineCommand("zrevrangebylex", zrevrangebylexCommand);
+  defineCommand("zlexcount", zlexcountCommand);
+  defineCommand("zremrangebylex", zremrangebylexCommand);
 }
 
 /** zset-max-listpack-entries / -value (CONFIG SET: index.ts setZsetListpackLimits). */
@@ -492,7 +499,14 @@ function zremRun(e: Entry, from: usize, k: u32): void {
  */
 function zrangeCommand(): void {
   if (argc == 4 || (argc == 5 && argIs(4, "withscores"))) zrangeRank(false);
+  else if (hasArg(4, "bylex")) zrangeByLex(false, true);
   else zrangeByScore(false, true);
+}
+
+/** Whether an argument from index `from` on is `name` (case-insensitively). */
+function hasArg(from: i32, name: string): bool {
+  for (let j = from; j < argc; j++) if (argIs(j, name)) return true;
+  return false;
 }
 /** ZREVRANGE key start stop [WITHSCORES]. */
 function zrevrangeCommand(): void { zrangeRank(true); }
@@ -608,4 +622,200 @@ function zrangeByScore(reverse: bool, unified: bool): void {
     addBulk(zsetMemberPtr(q), zsetMemberLen(q));
     if (withscores) addScore(zsetScoreAt(q));
   }
+}
+
+// ---- lex ranges (t_zset.c zslParseLexRange, the zzl*LexRange walks of a listpack) ------------
+
+// A lex range item: a string (its bytes in argv), or Redis's shared minstring ("-") or
+// maxstring ("+"), which compare below and above every string.
+const LEX_STR: i32 = 0;
+const LEX_MIN: i32 = 1;
+const LEX_MAX: i32 = 2;
+let minKind = LEX_STR, maxKind = LEX_STR;
+let minPtr: usize = 0, minLen: usize = 0, maxPtr: usize = 0, maxLen: usize = 0;
+let minEx = false, maxEx = false;
+
+/**
+ * zslParseLexRange of argv[i] (min) and argv[i + 1] (max): '(' exclusive, '[' inclusive, or
+ * exactly "-" / "+". False for anything else (Redis's "min or max not valid string range
+ * item", and "+"/"-" followed by a NUL, which C reads as the sentinel): the host's.
+ */
+function lexRange(i: i32): bool {
+  if (!lexItem(i)) return false;
+  minKind = itemKind; minPtr = itemPtr; minLen = itemLen; minEx = itemEx;
+  if (!lexItem(i + 1)) return false;
+  maxKind = itemKind; maxPtr = itemPtr; maxLen = itemLen; maxEx = itemEx;
+  return true;
+}
+let itemKind = LEX_STR, itemPtr: usize = 0, itemLen: usize = 0, itemEx = false;
+function lexItem(i: i32): bool {
+  const p = argPtr(i), l = argLen(i);
+  if (l == 0) return false;
+  const c = load<u8>(p);
+  if (c == 0x2b || c == 0x2d) { // '+' '-'
+    if (l != 1) return false;
+    itemKind = c == 0x2b ? LEX_MAX : LEX_MIN;
+    itemEx = true;
+    return true;
+  }
+  if (c != 0x28 && c != 0x5b) return false; // '(' '['
+  itemKind = LEX_STR;
+  itemPtr = p + 1;
+  itemLen = l - 1;
+  itemEx = c == 0x28;
+  return true;
+}
+
+/** sdscmp: memcmp of the common length, then the shorter first. */
+function bytesCmp(a: usize, al: usize, b: usize, bl: usize): i32 {
+  const c = memory.compare(a, b, min(al, bl));
+  if (c != 0) return c;
+  return al < bl ? -1 : (al > bl ? 1 : 0);
+}
+
+/** zslLexValueGteMin / zslLexValueLteMax of a member (sdscmplex against the bounds). */
+function lexGteMin(p: usize, l: usize): bool {
+  if (minKind == LEX_MIN) return true;
+  if (minKind == LEX_MAX) return false;
+  const c = bytesCmp(p, l, minPtr, minLen);
+  return minEx ? c > 0 : c >= 0;
+}
+function lexLteMax(p: usize, l: usize): bool {
+  if (maxKind == LEX_MAX) return true;
+  if (maxKind == LEX_MIN) return false;
+  const c = bytesCmp(p, l, maxPtr, maxLen);
+  return maxEx ? c < 0 : c <= 0;
+}
+@inline function elemGteMin(q: usize): bool { return lexGteMin(zsetMemberPtr(q), zsetMemberLen(q)); }
+@inline function elemLteMax(q: usize): bool { return lexLteMax(zsetMemberPtr(q), zsetMemberLen(q)); }
+
+/**
+ * The set's elements in order into `rev` (at most zset-max-listpack-entries of them), and
+ * zzlIsInLexRange: false when the range is empty by its bounds (sdscmplex(min, max) > 0, or
+ * equal with an exclusive end), or the last element is below min, or the first above max.
+ */
+function lexElements(e: Entry): bool {
+  rev.length = 0;
+  const end = zsetEnd(e);
+  for (let q = zsetFirst(e); q < end; q = zsetNextAt(q)) rev.push(q);
+  let cmp: i32;
+  if (minKind != LEX_STR && minKind == maxKind) cmp = 0;
+  else if (minKind == LEX_MIN || maxKind == LEX_MAX) cmp = -1;
+  else if (minKind == LEX_MAX || maxKind == LEX_MIN) cmp = 1;
+  else cmp = bytesCmp(minPtr, minLen, maxPtr, maxLen);
+  if (cmp > 0 || (cmp == 0 && (minEx || maxEx))) return false;
+  const n = rev.length;
+  if (n == 0) return false;
+  return elemGteMin(unchecked(rev[n - 1])) && elemLteMax(unchecked(rev[0]));
+}
+
+/** zzlFirstInLexRange: the first element at or above min, if it is at or below max; -1: none. */
+function lexFirst(e: Entry): i32 {
+  if (!lexElements(e)) return -1;
+  for (let i = 0; i < rev.length; i++) {
+    if (elemGteMin(unchecked(rev[i]))) return elemLteMax(unchecked(rev[i])) ? i : -1;
+  }
+  return -1;
+}
+
+/** zzlLastInLexRange: walking back, the first element at or below max, if it is at or above min. */
+function lexLast(e: Entry): i32 {
+  if (!lexElements(e)) return -1;
+  for (let i = rev.length - 1; i >= 0; i--) {
+    if (elemLteMax(unchecked(rev[i]))) return elemGteMin(unchecked(rev[i])) ? i : -1;
+  }
+  return -1;
+}
+
+/** ZRANGEBYLEX key min max [LIMIT offset count]. */
+function zrangebylexCommand(): void { zrangeByLex(false, false); }
+/** ZREVRANGEBYLEX key max min [LIMIT offset count]. */
+function zrevrangebylexCommand(): void { zrangeByLex(true, false); }
+
+/**
+ * zrangeGenericCommand + genericZrangebylexCommand's listpack branch. `unified`: ZRANGE's
+ * syntax, where BYLEX must appear and REV may. From the first element in range (the last,
+ * reversed), `offset` elements are skipped, then elements are replied while they stay in
+ * range, at most `count` (negative: all). As in Redis the walk follows the set's order, so a
+ * set whose members have different scores answers as Redis's listpack walk does.
+ */
+function zrangeByLex(reverse: bool, unified: bool): void {
+  let bylex = !unified, sawRev = false;
+  let offset: i64 = 0, limit: i64 = -1;
+  for (let j = 4; j < argc; j++) {
+    const left = argc - j - 1;
+    if (argIs(j, "limit") && left >= 2) {
+      if (!string2ll(argPtr(j + 1), argLen(j + 1))) { declineToHost(); return; }
+      offset = parsedInt;
+      if (!string2ll(argPtr(j + 2), argLen(j + 2))) { declineToHost(); return; }
+      limit = parsedInt;
+      j += 2;
+    } else if (unified && !sawRev && argIs(j, "rev")) { sawRev = true; reverse = true; }
+    else if (unified && !bylex && argIs(j, "bylex")) bylex = true;
+    else { declineToHost(); return; } // WITHSCORES (an error with BYLEX), BYSCORE, syntax errors
+  }
+  if (!bylex || offset < 0) { declineToHost(); return; }
+  // Reversed, the range is given as max then min.
+  if (!lexRange(2)) { declineToHost(); return; }
+  if (reverse) swapLexBounds();
+  const e = zsetRead(1);
+  if (stop) return;
+  if (e == null) { addEmptyArray(); return; }
+  let i = reverse ? lexLast(e) : lexFirst(e);
+  const step = reverse ? -1 : 1;
+  const n = rev.length;
+  // Skip `offset` elements (whatever they are), then reply while in range.
+  if (i >= 0) {
+    const skipped = <i64>(reverse ? i + 1 : n - i);
+    i = offset >= skipped ? -1 : i + step * <i32>offset;
+  }
+  let count: i64 = 0;
+  if (i >= 0) {
+    for (let j = i; j >= 0 && j < n && count != limit; j += step) {
+      const q = unchecked(rev[j]);
+      if (reverse ? !elemGteMin(q) : !elemLteMax(q)) break;
+      count++;
+    }
+  }
+  addArrayLen(count);
+  for (let k: i64 = 0; k < count; k++) {
+    const q = unchecked(rev[i + step * <i32>k]);
+    addBulk(zsetMemberPtr(q), zsetMemberLen(q));
+  }
+}
+
+/** The reversed commands name max first: lexRange parsed (argv[2], argv[3]) as (max, min). */
+function swapLexBounds(): void {
+  const k = minKind, p = minPtr, l = minLen, x = minEx;
+  minKind = maxKind; minPtr = maxPtr; minLen = maxLen; minEx = maxEx;
+  maxKind = k; maxPtr = p; maxLen = l; maxEx = x;
+}
+
+/** ZLEXCOUNT key min max: from the first element in range, the elements while at or below max. */
+function zlexcountCommand(): void {
+  if (!lexRange(2)) { declineToHost(); return; }
+  const e = zsetRead(1);
+  if (stop) return;
+  if (e == null) { addInt(0); return; }
+  addInt(<i64>lexRun(e));
+}
+
+/** How many elements from lexFirst (its index in `lexAt`) stay at or below max. */
+let lexAt: i32 = -1;
+function lexRun(e: Entry): i32 {
+  lexAt = lexFirst(e);
+  if (lexAt < 0) return 0;
+  let k = 0;
+  for (let j = lexAt; j < rev.length && elemLteMax(unchecked(rev[j])); j++) k++;
+  return k;
+}
+
+/** ZREMRANGEBYLEX key min max (zzlDeleteRangeByLex): that run deleted, its length replied. */
+function zremrangebylexCommand(): void {
+  if (!lexRange(2)) { declineToHost(); return; }
+  const e = zsetWrite(1);
+  if (stop) return;
+  if (e == null) { addInt(0); return; }
+  const k = lexRun(e);
+  zremRun(e, k > 0 ? unchecked(rev[lexAt]) : 0, <u32>k);
 }
