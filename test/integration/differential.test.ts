@@ -7,14 +7,16 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { startServer, type RunningServer } from "../helpers/server.js";
 import { hasRealRedis, startRealRedis, type RealRedis } from "../helpers/real-redis.js";
-import { RespConn, replyEnd } from "../differential/resp-conn.js";
+import { RespConn, replyEnd, decodeReply } from "../differential/resp-conn.js";
 import { nextCommand, unordered, unorderedPairs } from "../differential/commands.js";
+import { commandSpecs, nextSpecCommand, SEED_COMMANDS, type CommandSpec } from "../differential/spec-commands.js";
 import { mulberry32 as prng } from "../../src/verify/prng.js";
 
 const [FIRST, COUNT] = (process.env.DIFF_SEEDS ?? "1:10").split(":").map(Number);
 const [FIRST3, COUNT3] = (process.env.DIFF_SEEDS3 ?? "1001:6").split(":").map(Number);
 const [FIRSTP, COUNTP] = (process.env.DIFF_SEEDSP ?? "3001:8").split(":").map(Number);
 const [FIRSTE, COUNTE] = (process.env.DIFF_SEEDSE ?? "4001:8").split(":").map(Number);
+const [FIRSTS, COUNTS] = (process.env.DIFF_SEEDSS ?? "5001:4").split(":").map(Number);
 const STEPS = Number(process.env.DIFF_STEPS ?? 1500);
 const TRACE = process.env.DIFF_TRACE;
 
@@ -104,7 +106,8 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
    * stops at its first difference (the datasets differ after it) and the next seed starts
    * from empty ones, so one run reports every seed's first difference.
    */
-  async function runSeeds(protocol: 2 | 3, first: number, count: number, pipelined = false, events = false): Promise<object[]> {
+  async function runSeeds(protocol: 2 | 3, first: number, count: number, pipelined = false, events = false,
+                          specs?: CommandSpec[]): Promise<object[]> {
     const [r, o, probe] = [await RespConn.open(real!.port), await RespConn.open(ours!.port), await RespConn.open(real!.port)];
     conns.push(r, o, probe);
     // With `events`, every keyspace and keyevent notification the streams cause is also
@@ -125,6 +128,7 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
         await c.call(["FLUSHALL"]);
         await c.call(["SELECT", "0"]); // nor does a seed start in the last one's database
         await c.pipeline([["SCRIPT", "FLUSH"], ["FUNCTION", "FLUSH"], ["ACL", "DELUSER", "u1", "u2"]]);
+        if (specs) await c.pipeline(SEED_COMMANDS);
       }
       const rng = prng(seed);
       const batchRng = prng(seed ^ 0x5bd1e995);
@@ -139,7 +143,7 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
         const batch: string[][] = [];
         const size = pipelined ? 1 + Math.floor(batchRng() * 16) : 1;
         while (batch.length < size && step + batch.length < STEPS) {
-          const argv = nextCommand(rng, pipelined);
+          const argv = specs ? nextSpecCommand(rng, specs) : nextCommand(rng, pipelined);
           // Lex ranges over members of different scores walk a skiplist as its random levels
           // lead (in Redis too): such a command is drawn but not sent (see lexWalk); in a
           // pipeline the encoding may change before it runs, so there it is never sent.
@@ -201,6 +205,17 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
     expect(await runSeeds(3, FIRST3, COUNT3)).toEqual([]);
   }, 300_000);
 
+  // Streams drawn from Redis's own argument specs (test/differential/spec-commands.ts), one
+  // command a write and pipelined; the keys have no hash tag, so with several shards
+  // multi-key commands span them.
+  it(`commands drawn from COMMAND DOCS, seeds ${FIRSTS}..${FIRSTS + COUNTS - 1}, sequential and pipelined: every reply as on Redis 7.0`, async () => {
+    const probe = await RespConn.open(real!.port);
+    conns.push(probe);
+    const specs = commandSpecs(decodeReply(await probe.call(["COMMAND", "DOCS"])) as unknown[]);
+    expect(specs.length).toBeGreaterThan(100);
+    expect([...await runSeeds(2, FIRSTS, COUNTS, false, false, specs), ...await runSeeds(2, FIRSTS + COUNTS, COUNTS, true, false, specs)]).toEqual([]);
+  }, 300_000);
+
   // Sequences the random streams found, kept so they run every time.
   const FOUND = [
     // GEOPOS on a member whose score is no geohash (ZINCRBY -inf): the server crashed.
@@ -213,6 +228,15 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
     [["MULTI"], ["OBJECT", "NOSUCH", "x"], ["OBJECT", "ENCODING"], ["CONFIG", "NOSUCH"], ["EXEC"]],
     // COMMAND INFO of an unknown command: a null bulk in RESP2.
     [["COMMAND", "INFO", "nosuch", "get"]],
+    // The spec-driven streams: C's %f of inf in GEO's range error; WITHHASH of a fractional
+    // score as a (long long); -0 from a weight, kept by a skiplist, read back as 0 from a listpack.
+    [["GEOADD", "g", "-inf", "1", "x"], ["GEOSEARCH", "g", "FROMLONLAT", "1e30", "inf", "BYRADIUS", "1", "km"]],
+    [["ZADD", "g", "1.5", "a", "2.75", "b"], ["GEORADIUSBYMEMBER", "g", "a", "1", "km", "WITHHASH"]],
+    [["ZADD", "z", "-0", "a", "0", "b", "1", "c"], ["ZSCORE", "z", "a"], ["ZUNION", "1", "z", "WEIGHTS", "-1", "WITHSCORES"],
+      ["ZINCRBY", "z", "-0", "new"], ["ZSCORE", "z", "new"], ["ZUNIONSTORE", "d", "1", "z", "WEIGHTS", "-1"], ["ZRANGE", "d", "0", "-1", "WITHSCORES"],
+      ["CONFIG", "SET", "zset-max-listpack-entries", "0"], ["ZADD", "s", "-0", "a"], ["ZSCORE", "s", "a"], ["ZINCRBY", "s", "-0", "n"],
+      ["ZRANGE", "s", "0", "-1", "WITHSCORES"], ["CONFIG", "SET", "zset-max-listpack-entries", "128"], ["ZUNIONSTORE", "d3", "1", "s"],
+      ["ZRANGE", "d3", "0", "-1", "WITHSCORES"]],
   ];
 
   it("sequences found by the streams reply as on Redis 7.0", async () => {
