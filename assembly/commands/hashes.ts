@@ -439,12 +439,12 @@ function hrandfieldWithCount(l: i64, withValues: bool): void {
 
 // ---- HSCAN ---------------------------------------------------------------------------------
 
-const emptyScan = String.UTF8.encode("*2\r\n$1\r\n0\r\n*0\r\n");
+export const emptyScan = String.UTF8.encode("*2\r\n$1\r\n0\r\n*0\r\n");
 
 let scanCursor: u64 = 0;
 
 /** strtoul(s, &end, 10) with Redis's checks: no leading space, nothing trailing, no overflow. */
-function parseScanCursorOrReply(i: i32): bool {
+export function parseScanCursorOrReply(i: i32): bool {
   const p = argPtr(i), len = argLen(i);
   let pos: usize = 0;
   if (len > 0) {
@@ -551,7 +551,7 @@ function hscanCommand(): void {
   }
 }
 
-function addScanHeader(cursor: u64, items: i32): void {
+export function addScanHeader(cursor: u64, items: i32): void {
   addArrayLen(2);
   // Redis replies the cursor with addReplyBulkLongLong (a signed long long).
   const len = ll2string(numScratch, <i64>cursor);

@@ -35,7 +35,10 @@ import {
   zsetMemberPtr, zsetMemberLen, zsetNextAt, zsetEnd, zsetDeleteRun,
 } from "../keyspace/zset-value";
 import { addBulk, addBulkInt, addInt, addArrayLen, addEmptyArray, addError, addErrorErr, addNullBulk, resp } from "../resp/reply-writer";
-import { ERR_NOT_INTEGER } from "./context";
+import { ERR_NOT_INTEGER, getIntOrReply, intArg } from "./context";
+import { parseScanCursorOrReply, addScanHeader, emptyScan } from "./hashes";
+import { stringmatchlen } from "../util/glob";
+import { addRawBuf } from "../resp/reply-writer";
 import { string2d, parsedDouble, plainDecimal } from "../util/number";
 
 export function registerZsetCommands(): void {
@@ -60,6 +63,7 @@ export function registerZsetCommands(): void {
   defineCommand("zrevrangebylex", zrevrangebylexCommand);
   defineCommand("zlexcount", zlexcountCommand);
   defineCommand("zremrangebylex", zremrangebylexCommand);
+  defineCommand("zscan", zscanCommand);
 }
 
 /** zset-max-listpack-entries / -value (CONFIG SET: index.ts setZsetListpackLimits). */
@@ -204,7 +208,7 @@ function zaddIncr(e: Entry | null, nx: bool, xx: bool, gt: bool, lt: bool, bytes
   addScore(score);
 }
 
-/** A computed score's reply prints here unless it is -0 (Redis prints "-0"; the host, "0"). */
+/** A computed score's reply prints here unless it is -0 (Redis prints "-0": left to the host). */
 @inline function printsAsScore(d: f64): bool {
   return !(d == 0 && 1 / d < 0);
 }
@@ -818,4 +822,58 @@ function zremrangebylexCommand(): void {
   if (e == null) { addInt(0); return; }
   const k = lexRun(e);
   zremRun(e, k > 0 ? unchecked(rev[lexAt]) : 0, <u32>k);
+}
+
+// ---- ZSCAN (zscanCommand + scanGenericCommand's listpack branch) -----------------------------
+
+/**
+ * ZSCAN key cursor [MATCH pattern] [COUNT count]: a listpack is small, so every element (with
+ * its score as the listpack holds it: util.c d2string) comes in one reply whatever the cursor,
+ * and the scan is over (cursor 0). In Redis's order: the cursor's errors, the lookup (no key:
+ * an empty scan), then the options' errors; MATCH filters members.
+ */
+function zscanCommand(): void {
+  if (!parseScanCursorOrReply(2)) return;
+  const e = zsetRead(1);
+  if (stop) return;
+  if (e == null) { addRawBuf(emptyScan); return; }
+  let patArg = -1;
+  let i = 3;
+  while (i < argc) {
+    const left = argc - i;
+    if (argIs(i, "count") && left >= 2) {
+      if (!getIntOrReply(i + 1)) return;
+      if (intArg < 1) { addError(ERR_SYNTAX); return; }
+      i += 2;
+    } else if (argIs(i, "match") && left >= 2) {
+      patArg = i + 1;
+      i += 2;
+    } else {
+      addError(ERR_SYNTAX);
+      return;
+    }
+  }
+  // "*" matches everything: same as no pattern.
+  if (patArg >= 0 && argLen(patArg) == 1 && load<u8>(argPtr(patArg)) == 0x2a) patArg = -1;
+  const patPtr = patArg >= 0 ? argPtr(patArg) : 0;
+  const patLen = patArg >= 0 ? argLen(patArg) : 0;
+  rev.length = 0;
+  const end = zsetEnd(e);
+  for (let q = zsetFirst(e); q < end; q = zsetNextAt(q)) {
+    if (patArg < 0 || stringmatchlen(patPtr, patLen, zsetMemberPtr(q), zsetMemberLen(q), false)) rev.push(q);
+  }
+  addScanHeader(0, rev.length * 2);
+  for (let j = 0; j < rev.length; j++) {
+    const q = unchecked(rev[j]);
+    addBulk(zsetMemberPtr(q), zsetMemberLen(q));
+    addStoredScore(zsetScoreAt(q));
+  }
+}
+
+/** A score as a listpack holds it (d2string, as the host's src/commands/zsets.ts d2string). */
+function addStoredScore(d: f64): void {
+  if (d == Infinity) addBulk(changetype<usize>(INF), 3);
+  else if (d == -Infinity) addBulk(changetype<usize>(MINUS_INF), 4);
+  else if (d == Math.floor(d) && Math.abs(d) <= 4611686018427387903.0) addBulkInt(<i64>d);
+  else addBulk(scoreDigits, <usize>hostFormatScore(d, scoreDigits));
 }

@@ -224,7 +224,7 @@ export class EmbeddedKernel {
       case "zadd": case "zpopmin": case "zpopmax": case "zrem": case "zcard": case "zscore":
       case "zmscore": case "zrange": case "zrevrange": case "zrank": case "zrevrank": case "zcount": case "zincrby":
       case "zrangebyscore": case "zrevrangebyscore": case "zremrangebyscore": case "zremrangebyrank":
-      case "zrangebylex": case "zrevrangebylex": case "zlexcount": case "zremrangebylex":
+      case "zrangebylex": case "zrevrangebylex": case "zlexcount": case "zremrangebylex": case "zscan":
         return errorReply(`ERR this form of ${name.toUpperCase()} needs the server's sorted sets (the embedded kernel holds small ones only)`);
       // Likewise its set commands (assembly/commands/sets.ts: big sets, SPOP's count, RESP3 SMEMBERS).
       case "sadd": case "srem": case "sismember": case "smismember": case "scard": case "smembers": case "spop":

@@ -130,5 +130,6 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["zrevrangebylex",-4,0,1,1,1],
   ["zrevrangebyscore",-4,0,1,1,1],
   ["zrevrank",3,8,1,1,1],
+  ["zscan",-3,0,1,1,1],
   ["zscore",3,8,1,1,1],
 ];

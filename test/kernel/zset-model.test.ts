@@ -364,3 +364,22 @@ describe("kernel zsets: lex ranges", () => {
     expect(call(k, "ZRANGEBYLEX", "z", "-", "+").reply).toBe("*2\r\n$1\r\na\r\n$1\r\nb\r\n");
   });
 });
+
+describe("kernel zsets: ZSCAN", () => {
+  it("replies every element of a listpack set in one go with cursor 0, scores as the listpack holds them, MATCH on members", () => {
+    const k = newKernelRun();
+    call(k, "ZADD", "z", "1.5", "ab", "-3", "b", "0", "a", "inf", "x*", "123456789012345678", "big", "-0", "nz");
+    const all = call(k, "ZSCAN", "z", "7");
+    expect(all.st).toBe(STATUS_DONE);
+    // Order by score; -0 is stored as 0 (after "a" at 0 by member order), 1.5 by the host's %.17g.
+    expect(all.reply).toBe("*2\r\n$1\r\n0\r\n*12\r\n" + ["b", "-3", "a", "0", "nz", "0", "ab", "1.5", "big", "123456789012345680", "x*", "inf"].map(bulk).join(""));
+    expect(call(k, "ZSCAN", "z", "0", "MATCH", "a*", "COUNT", "1").reply).toBe("*2\r\n$1\r\n0\r\n*4\r\n" + ["a", "0", "ab", "1.5"].map(bulk).join(""));
+    expect(call(k, "ZSCAN", "z", "0", "MATCH", "x\\*").reply).toBe("*2\r\n$1\r\n0\r\n*2\r\n" + ["x*", "inf"].map(bulk).join(""));
+    expect(call(k, "ZSCAN", "nokey", "0").reply).toBe("*2\r\n$1\r\n0\r\n*0\r\n");
+    // Redis's order of errors: the cursor first, the options after the lookup.
+    expect(call(k, "ZSCAN", "nokey", "x").reply).toBe("-ERR invalid cursor\r\n");
+    expect(call(k, "ZSCAN", "nokey", "0", "COUNT", "0").reply).toBe("*2\r\n$1\r\n0\r\n*0\r\n");
+    expect(call(k, "ZSCAN", "z", "0", "COUNT", "0").reply).toBe("-ERR syntax error\r\n");
+    expect(call(k, "ZSCAN", "z", "0", "TYPE", "zset").reply).toBe("-ERR syntax error\r\n");
+  });
+});
