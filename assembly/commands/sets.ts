@@ -1,18 +1,21 @@
 // The hot set commands on small sets the kernel holds (Redis 7.0 t_set.c): SADD, SREM,
-// SISMEMBER, SMISMEMBER, SCARD, SMEMBERS, and SPOP and SRANDMEMBER without a count
-// (keyspace/set-value.ts).
+// SISMEMBER, SMISMEMBER, SCARD, SMEMBERS, SPOP and SRANDMEMBER without a count, and SSCAN of
+// an intset (keyspace/set-value.ts).
 // The host implements every set command in full (src/commands/sets.ts); these run here only
 // when the answer is the host's, and otherwise decline (context.ts declineToHost) before
 // replying or changing anything:
 //   - the key holds a set the host has (a big one, or one moved there);
 //   - SADD would take the set past KERNEL_SET_MAX members or add a member longer than
 //     KERNEL_SET_MAX_BYTES (the host then takes the set);
-//   - SPOP or SRANDMEMBER with a count, SMEMBERS in RESP3 (a set reply type).
+//   - SPOP or SRANDMEMBER with a count, SMEMBERS in RESP3 (a set reply type), SSCAN of a
+//     hashtable-encoded set (its cursor walks the host's table).
 // A read that declines has counted no keyspace hit or miss (the host counts it).
 // Effects are what the host propagates: SADD/SREM as given when they changed something, SPOP
 // as SREM key member.
 
-import { argc, argPtr, argLen, db, declineToHost, rewriteArg, ERR_WRONGTYPE, ERR_SYNTAX } from "./context";
+import { argc, argPtr, argLen, argIs, db, declineToHost, rewriteArg, ERR_WRONGTYPE, ERR_SYNTAX, getIntOrReply, intArg } from "./context";
+import { parseScanCursorOrReply, addScanHeader, emptyScan } from "./hashes";
+import { stringmatchlen } from "../util/glob";
 import { appendArg } from "../resp/parser";
 import { defineCommand } from "./table";
 import { lookupKeyRead, lookupKeyWrite, dbAdd, unlinkEntry, releaseValue, addDirty, random32 } from "../keyspace/keyspace";
@@ -23,7 +26,7 @@ import {
   htFind, htNth, htAppend, htDeleteAt, setToHashtable, memberLen, memberPtr, nextMember, setMembersStart,
   KERNEL_SET_MAX, KERNEL_SET_MAX_BYTES,
 } from "../keyspace/set-value";
-import { addBulk, addBulkInt, addInt, addArrayLen, addNullBulk, addError, resp } from "../resp/reply-writer";
+import { addBulk, addBulkInt, addInt, addArrayLen, addNullBulk, addError, addRawBuf, resp } from "../resp/reply-writer";
 import { string2ll, parsedInt, ll2string } from "../util/number";
 import { hintNextCommand, HINT_SPOP } from "../effects";
 
@@ -36,6 +39,7 @@ export function registerSetCommands(): void {
   defineCommand("smembers", smembersCommand);
   defineCommand("spop", spopCommand);
   defineCommand("srandmember", srandmemberCommand);
+  defineCommand("sscan", sscanCommand);
 }
 
 /** set-max-intset-entries (CONFIG SET: index.ts setSetIntsetLimit). */
@@ -231,3 +235,53 @@ function spopCommand(): void {
   appendArg(popScratch, len);
   deleteIfEmpty(e);
 }
+
+// ---- SSCAN (sscanCommand + scanGenericCommand's intset branch) -------------------------------
+
+/**
+ * SSCAN key cursor [MATCH pattern] [COUNT count] on an intset: every member in one reply
+ * whatever the cursor, cursor 0, MATCH on the members' decimal form, in Redis's order of
+ * checks (the cursor's errors, the lookup, then the options'). A hashtable-encoded set is the
+ * host's, whose cursor walks its own table: declined before the lookup counts a hit.
+ */
+function sscanCommand(): void {
+  if (!parseScanCursorOrReply(2)) return;
+  const kp = argPtr(1), kl = argLen(1);
+  const peek = db.dict.find(kp, kl, hashBytes(kp, kl));
+  if (peek != null && peek.type == OBJ_SET && (!isKernelSet(peek) || !setIsIntset(peek))) { declineToHost(); return; }
+  const e = setRead(1);
+  if (stop) return;
+  if (e == null) { addRawBuf(emptyScan); return; }
+  let patArg = -1;
+  let i = 3;
+  while (i < argc) {
+    const left = argc - i;
+    if (argIs(i, "count") && left >= 2) {
+      if (!getIntOrReply(i + 1)) return;
+      if (intArg < 1) { addError(ERR_SYNTAX); return; }
+      i += 2;
+    } else if (argIs(i, "match") && left >= 2) {
+      patArg = i + 1;
+      i += 2;
+    } else {
+      addError(ERR_SYNTAX);
+      return;
+    }
+  }
+  // "*" matches everything: same as no pattern.
+  if (patArg >= 0 && argLen(patArg) == 1 && load<u8>(argPtr(patArg)) == 0x2a) patArg = -1;
+  const n = setCount(e);
+  scanKept.length = 0;
+  for (let j = 0; j < n; j++) {
+    const v = intAt(e, j);
+    if (patArg >= 0) {
+      const len = ll2string(scanDigits, v);
+      if (!stringmatchlen(argPtr(patArg), argLen(patArg), scanDigits, len, false)) continue;
+    }
+    scanKept.push(v);
+  }
+  addScanHeader(0, scanKept.length);
+  for (let j = 0; j < scanKept.length; j++) addBulkInt(unchecked(scanKept[j]));
+}
+const scanKept = new Array<i64>(0);
+const scanDigits: usize = heap.alloc(24);

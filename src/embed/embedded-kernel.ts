@@ -228,7 +228,7 @@ export class EmbeddedKernel {
         return errorReply(`ERR this form of ${name.toUpperCase()} needs the server's sorted sets (the embedded kernel holds small ones only)`);
       // Likewise its set commands (assembly/commands/sets.ts: big sets, SPOP's count, RESP3 SMEMBERS).
       case "sadd": case "srem": case "sismember": case "smismember": case "scard": case "smembers": case "spop":
-      case "srandmember":
+      case "srandmember": case "sscan":
         return errorReply(`ERR this form of ${name.toUpperCase()} needs the server's sets (the embedded kernel holds small ones only)`);
     }
     return errorReply("ERR " + unknownCommandError(latin1(argv[0]), argv));

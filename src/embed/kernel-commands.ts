@@ -103,6 +103,7 @@ export const KERNEL_COMMANDS: readonly (readonly [string, number, number, number
   ["spop",-2,9,1,1,1],
   ["srandmember",-2,0,1,1,1],
   ["srem",-3,9,1,1,1],
+  ["sscan",-3,0,1,1,1],
   ["strlen",2,8,1,1,1],
   ["substr",4,0,1,1,1],
   ["swapdb",3,11,0,0,0],

@@ -173,3 +173,23 @@ describe("kernel sets (small sets in the kernel)", () => {
     expect(call(k, "SRANDMEMBER", "str").reply).toMatch(/^-WRONGTYPE/);
   });
 });
+
+describe("kernel sets: SSCAN", () => {
+  it("replies every member of an intset in one go with cursor 0, MATCH on the decimal form", () => {
+    const k = newKernelRun();
+    call(k, "SADD", "s", "10", "-5", "2", "9223372036854775807", "12");
+    const all = call(k, "SSCAN", "s", "9");
+    expect(all.st).toBe(STATUS_DONE);
+    expect(all.reply).toBe("*2\r\n$1\r\n0\r\n*5\r\n" + ["-5", "2", "10", "12", "9223372036854775807"].map(bulk).join(""));
+    expect(call(k, "SSCAN", "s", "0", "MATCH", "1*", "COUNT", "3").reply).toBe("*2\r\n$1\r\n0\r\n*2\r\n" + ["10", "12"].map(bulk).join(""));
+    expect(call(k, "SSCAN", "nokey", "0").reply).toBe("*2\r\n$1\r\n0\r\n*0\r\n");
+    expect(call(k, "SSCAN", "s", " 1").reply).toBe("-ERR invalid cursor\r\n");
+    expect(call(k, "SSCAN", "s", "0", "COUNT", "0").reply).toBe("-ERR syntax error\r\n");
+  });
+
+  it("leaves a hashtable-encoded set's SSCAN to the host (its cursor walks the host's table)", () => {
+    const k = newKernelRun();
+    call(k, "SADD", "h", "a", "b");
+    expect(call(k, "SSCAN", "h", "0")).toEqual({ st: STATUS_HOST, reply: "" });
+  });
+});
