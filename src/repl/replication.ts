@@ -12,6 +12,7 @@
 // The replica's side (connecting to a master, loading its RDB, applying its stream) is
 // src/repl/replica-link.ts; the commands are src/commands/replication.ts.
 import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect } from "../server/effects.js";
@@ -303,10 +304,34 @@ export class Replication {
       this.sendStream(r.client, bytes);
     }
     this.backlog?.append(bytes, this.neededFrom());
-    // (A replica of a replica with none of its own proxies every command of its master's
-    // stream here: no array copied for nobody.)
-    if (this.replicas.size) for (const r of [...this.replicas.values()]) this.checkOutputLimit(r);
+    if (this.replicas.size) this.endTurnLater();
   }
+
+  /** Replica sockets corked this turn by sendStream. */
+  private corked: Socket[] = [];
+  private turnEndPending = false;
+
+  /** endTurn once the current turn's writes are done (process.nextTick). */
+  private endTurnLater(): void {
+    if (this.turnEndPending) return;
+    this.turnEndPending = true;
+    process.nextTick(this.endTurn);
+  }
+
+  /**
+   * The end of a turn that wrote stream: the replicas' sockets are uncorked (each gets what the
+   * turn wrote in one write) and then their output limits checked, on what the sockets could
+   * not take, as each write was checked before the writes were gathered (a 256 kB value to a
+   * replica with a 32 kB limit goes out; replication-buffer.tcl's "limited to
+   * backlog_limit/16"). Redis too closes a replica over its limit asynchronously (CLOSE_ASAP).
+   */
+  private readonly endTurn = (): void => {
+    this.turnEndPending = false;
+    const socks = this.corked;
+    this.corked = [];
+    for (const s of socks) s.uncork();
+    if (this.replicas.size) for (const r of [...this.replicas.values()]) this.checkOutputLimit(r);
+  };
 
   /**
    * Stream bytes to a replica, in order with its replies (a PSYNC's +CONTINUE), counted as
@@ -314,6 +339,16 @@ export class Replication {
    */
   private sendStream(client: Client, bytes: Buffer): void {
     if (client.closed) return;
+    // Held until the turn ends, so a pipeline's stream reaches the replica in one write, as
+    // Redis writes a replica's output buffer once per event loop (beforeSleep). One socket
+    // write per command was a syscall each on the master and, with the segments it made, a
+    // read each on the replica. (A socket someone else corked is uncorked by them.)
+    const sock = client.socket;
+    if (sock.writableCorked === 0) {
+      sock.cork();
+      this.corked.push(sock);
+      this.endTurnLater();
+    }
     client.write(bytes);
     this.server.stats.netOutputBytes -= bytes.length;
     this.server.stats.netReplOutputBytes += bytes.length;

@@ -99,6 +99,26 @@ describe("shared replication buffer", { timeout: 90_000 }, () => {
     }
   });
 
+  it("a value bigger than the replica's output limit goes out to a replica that reads it: the limit counts what its socket could not take", async () => {
+    // replication-buffer.tcl's "limited to backlog_limit/16": Redis keeps the replica. With
+    // the stream's writes gathered for a turn, checking the limit before they reached the
+    // socket cut the replica off and it came back with a partial resync.
+    const { srv: primary, r: m } = await server(["--repl-backlog-size", "16384"]);
+    await m.config("SET", "client-output-buffer-limit", "replica 32768 32768 60");
+    const { r: s } = await server();
+    await s.replicaof("127.0.0.1", String(primary.port));
+    await until("the link is up", async () => /master_link_status:up/.test(await s.info("replication")));
+    await m.set("key", "v".repeat(256 * 1024));
+    await m.set("key1", "1");
+    const offset = await num(m, "replication", "master_repl_offset");
+    await until("the replica has it all", async () => (await num(s, "replication", "slave_repl_offset")) === offset);
+    expect(await s.strlen("key")).toBe(256 * 1024);
+    expect(await num(m, "replication", "connected_slaves")).toBe(1);
+    expect(await num(m, "stats", "sync_partial_ok")).toBe(0);
+    expect(await num(m, "stats", "sync_full")).toBe(1);
+    expect(primary.output()).not.toMatch(/overcoming of output buffer limits/);
+  });
+
   it("a replica that switched masters and came back continues partially in the database the stream was in", async () => {
     const { srv: primary, r: m } = await server(["--repl-diskless-sync-delay", "0"]);
     const { r: s } = await server();
