@@ -43,6 +43,8 @@ export { LONG_MAX };
 /** parseScanCursorOrReply: strtoul, no leading space, nothing trailing, no overflow. */
 export function parseCursorOrReply(ctx: CommandContext, i: number): number | null {
   const s = ctx.argv[i].toString("latin1");
+  // strtoul("") consumes nothing and leaves nothing trailing: cursor 0, as Redis takes it.
+  if (s === "") return 0;
   const m = /^[+-]?[0-9]+$/.exec(s);
   if (m) {
     let v = BigInt(s.replace(/^\+/, ""));
