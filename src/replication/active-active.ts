@@ -25,7 +25,7 @@ import { aclOf } from "../acl/acl.js";
 import { checkCommand, ACL_OK } from "../acl/check.js";
 import { log } from "../server/log.js";
 import { Replicator } from "./replicator.js";
-import { Gossip, DEFAULT_GOSSIP } from "./gossip.js";
+import { Gossip, DEFAULT_GOSSIP, SERVER_PACING } from "./gossip.js";
 import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./peer-link.js";
 import { physicalOf } from "./hlc.js";
 
@@ -65,7 +65,7 @@ export class ActiveActive {
     const grace = Number(ActiveActive.directive(server, "crdt-gc-grace-ms") ?? DEFAULT_GOSSIP.gcGraceMs);
     this.gossip = new Gossip(this.rep, () => server.now(), {
       ...DEFAULT_GOSSIP, antiEntropyMs: 1000, gcGraceMs: Number.isFinite(grace) && grace >= 0 ? grace : DEFAULT_GOSSIP.gcGraceMs,
-    });
+    }, undefined, SERVER_PACING); // (long anti-entropy answers go out a slice per event-loop turn)
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     this.timer = setInterval(() => this.gossip.tick(), 50);
     this.timer.unref();

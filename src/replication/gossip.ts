@@ -39,7 +39,7 @@
 // Merges are joins (idempotent, commutative), so resends, duplicates and the overlap
 // between deltas and anti-entropy are harmless.
 import { Reader, Writer } from "./codec.js";
-import { COARSE_RANGES, SLOTS, validRangeCount } from "./store.js";
+import { COARSE_RANGES, SLOTS, validRangeCount, type Snapshot } from "./store.js";
 import type { Replicator } from "./replicator.js";
 import { faultySend, type Delayed } from "./faults.js";
 
@@ -80,6 +80,41 @@ export const DEFAULT_GOSSIP: GossipOptions = {
   retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512, fineRangesFrom: 8192,
   gcGraceMs: 10_000,
 };
+
+/**
+ * How a message leaves for a peer. A transport with a buffer (peer-link.ts) also says when it
+ * is full, so a long anti-entropy answer waits for it to drain instead of piling up in
+ * memory ahead of later messages (acks, deltas); and when the link is gone, so the rest of
+ * an answer nobody will receive is not encoded.
+ */
+export type Send = ((m: Buffer) => void) & {
+  backlogged?: () => boolean;
+  whenDrained?: (go: () => void) => void;
+  closed?: () => boolean;
+};
+
+/**
+ * How a node spreads a long anti-entropy answer over event-loop turns (Gossip.pump). Without
+ * one (the simulator's default) an answer is encoded and sent at once.
+ */
+export interface Pacing {
+  /** Runs fn in a later turn. */
+  later(fn: () => void): void;
+  /** Starts a slice of answer encoding; the function returned says when it has had its share of the turn. */
+  slice(): () => boolean;
+}
+
+/** Answer encoding gets ~4 ms per event-loop turn; clients and acks are served between slices. */
+export const SERVER_PACING: Pacing = {
+  later: (fn) => { setImmediate(fn); },
+  slice: () => { const t0 = performance.now(); return () => performance.now() - t0 >= 4; },
+};
+
+/**
+ * An anti-entropy answer being sent: `count` chunks, each encoded (from a snapshot of the
+ * ranges it covers, taken when the answer was made) when its turn comes.
+ */
+interface Answer { role: number; reply: Send; count: number; next: number; chunk: (i: number) => Buffer; snap: Snapshot }
 
 /**
  * h: our clock when the batch was cut (every write of ours in it is at or below h); after:
@@ -216,10 +251,13 @@ export class Gossip {
   readonly gcStable = new Map<string, number>();
 
   /** Peer messages that arrived while a Lua script was paused, in arrival order (onMessage). */
-  private readonly deferred: [string, Buffer, (m: Buffer) => void][] = [];
+  private readonly deferred: [string, Buffer, Send][] = [];
+
+  /** Per peer link: the anti-entropy answers being sent to it, in order (pump). */
+  private readonly answers = new Map<string, Answer[]>();
 
   constructor(readonly rep: Replicator, private readonly now: () => number,
-              readonly opts: GossipOptions = DEFAULT_GOSSIP, epochSeed = Math.floor(now())) {
+              readonly opts: GossipOptions = DEFAULT_GOSSIP, epochSeed = Math.floor(now()), private readonly pacing?: Pacing) {
     this.epochCounter = epochSeed;
     this.sends = epochSeed * 1024; // (a restarted node's answers do not reuse the numbers of its old ones)
     rep.onBatch = (b, carried) => this.broadcast(b, carried);
@@ -490,7 +528,7 @@ export class Gossip {
    * A message from peer `from`; `reply` answers on the same path. While a Lua script is
    * paused, messages wait (in arrival order) until it ends: applying one writes the keyspace.
    */
-  onMessage(from: string, msg: Buffer, reply: (m: Buffer) => void): void {
+  onMessage(from: string, msg: Buffer, reply: Send): void {
     if (this.deferred.length > 0 || this.rep.keyspaceBusy()) {
       this.deferred.push([from, msg, reply]);
       if (this.deferred.length === 1) this.rep.whenKeyspaceFree(() => this.handleDeferred());
@@ -507,7 +545,7 @@ export class Gossip {
     }
   }
 
-  private handleMessage(from: string, msg: Buffer, reply: (m: Buffer) => void): void {
+  private handleMessage(from: string, msg: Buffer, reply: Send): void {
     const r = new Reader(msg);
     switch (r.u8()) {
       case MSG_DELTA: {
@@ -558,8 +596,12 @@ export class Gossip {
           return;
         }
         if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
+        // Our answer to this peer's previous DIGEST is still going out (pump): a second one
+        // now would send the same states again, behind it (a new node's digests, a period
+        // apart, each queued another full copy). Unanswered, like a lost DIGEST.
+        if (this.answers.get(from)?.some((a) => a.role === ROLE_REPLY)) { this.stats.antiEntropySkipped++; return; }
         // (what they held is learned once their states come back: they send their knowledge then)
-        this.sendRanges(diff, ranges, true, reply, ROLE_REPLY, c0);
+        this.sendRanges(from, diff, ranges, true, reply, ROLE_REPLY, c0);
         return;
       }
       case MSG_SAME: {
@@ -601,7 +643,7 @@ export class Gossip {
         const ranges: number[] = [];
         for (let i = 0; i < n; i++) ranges.push(r.u16());
         const batch = r.bytes();
-        if (wantBack) this.sendBack(ranges, of, round, reply);
+        if (wantBack) this.sendBack(from, ranges, of, round, reply);
         const p = role === ROLE_REPLY ? this.peers.get(from) : undefined;
         if (p && round === p.roundC0) p.roundAt = this.now();
         if (this.chunkArrived(`${from}|${role}|${round}|${send}`, idx, count, vector, batch) && p && round === p.roundC0) p.roundC0 = 0;
@@ -614,9 +656,10 @@ export class Gossip {
    * Our states for `ranges`, in chunks of at most chunkKeys keys; the first asks for theirs
    * back. Every chunk names its anti-entropy round, role, number and the chunk count, so the
    * receiver knows when it has them all (chunkArrived); an answer to a DIGEST also carries
-   * what our state holds now (the receiver learns it then).
+   * what our state holds now (the receiver learns it then). The chunks are our state of now
+   * (a snapshot), encoded as pump gets to them.
    */
-  private sendRanges(ranges: number[], of: number, wantBack: boolean, reply: (m: Buffer) => void, role: number, round: number, withKnowledge = true): void {
+  private sendRanges(from: string, ranges: number[], of: number, wantBack: boolean, reply: Send, role: number, round: number, withKnowledge = true): void {
     if (ranges.length === 0) return;
     const groups: number[][] = [];
     let chunk: number[] = [];
@@ -631,7 +674,8 @@ export class Gossip {
     // (one answer's chunks belong together: a duplicated ask is answered twice, at different
     // moments, and chunks of the two answers must not be mixed into one)
     const send = ++this.sends;
-    groups.forEach((g, i) => {
+    const snap = this.rep.store.snapshot(ranges, of);
+    const chunkAt = (i: number): Buffer => {
       const w = new Writer();
       // The ask travels with the full range list; the states follow in chunks.
       w.u8(MSG_RANGES); w.u8(i === 0 && wantBack ? 1 : 0);
@@ -640,9 +684,39 @@ export class Gossip {
       const listed = i === 0 ? ranges : [];
       w.u16(listed.length);
       for (const x of listed) w.u16(x);
-      w.bytes(this.rep.store.encodeRanges(g, of));
-      this.out(reply, w.done());
-    });
+      w.bytes(this.rep.store.encodeSnapshot(snap, groups[i], of));
+      return w.done();
+    };
+    const queue = this.answers.get(from);
+    const answer: Answer = { role, reply, count: groups.length, next: 0, chunk: chunkAt, snap };
+    if (queue) { queue.push(answer); return; }
+    this.answers.set(from, [answer]);
+    this.pump(from);
+  }
+
+  /**
+   * Sends the answers queued for a peer link, in order, a slice per event-loop turn (Pacing):
+   * an answer that covers a large store (a new node's full copy, a flood's differing slots)
+   * took seconds to encode at once, and the node served no client and sent no ack meanwhile.
+   * It waits while the link's buffer is full, so what the node sends later (acks, deltas) is
+   * not queued behind the rest of a long answer. Without pacing, everything goes at once.
+   */
+  private pump(from: string): void {
+    const queue = this.answers.get(from);
+    if (!queue) return;
+    const enough = this.pacing ? this.pacing.slice() : () => false;
+    while (queue.length) {
+      const a = queue[0];
+      while (a.next < a.count) {
+        if (a.reply.closed?.()) break; // (the link is gone: the receiver drops what it has)
+        if (this.pacing && a.reply.backlogged?.() && a.reply.whenDrained) { a.reply.whenDrained(() => this.pump(from)); return; }
+        this.out(a.reply, a.chunk(a.next++));
+        if (enough()) { this.pacing!.later(() => this.pump(from)); return; }
+      }
+      queue.shift();
+      this.rep.store.release(a.snap);
+    }
+    this.answers.delete(from);
   }
 
   /**
@@ -651,17 +725,17 @@ export class Gossip {
    * others). So what it receives makes it hold all we hold now, and it can take over our
    * knowledge of now (sendRanges carries it) — not only what we held at c0.
    */
-  private sendBack(asked: number[], of: number, c0: number, reply: (m: Buffer) => void): void {
+  private sendBack(from: string, asked: number[], of: number, c0: number, reply: Send): void {
     const sent = this.sentDigests.get(c0);
     const ranges = new Set(asked);
     if (sent && sent.ranges === of) {
       const now = this.rep.store.digestsAt(of), then = sent.digests;
       for (let r = 0; r < of; r++) if (now[2 * r] !== then[2 * r] || now[2 * r + 1] !== then[2 * r + 1]) ranges.add(r);
-      this.sendRanges([...ranges].sort((a, b) => a - b), of, false, reply, ROLE_BACK, c0);
+      this.sendRanges(from, [...ranges].sort((a, b) => a - b), of, false, reply, ROLE_BACK, c0);
       return;
     }
     // (a round too old to remember: the states go back, but they carry no knowledge)
-    this.sendRanges(asked, of, false, reply, ROLE_BACK, c0, false);
+    this.sendRanges(from, asked, of, false, reply, ROLE_BACK, c0, false);
   }
 
   /**
@@ -674,10 +748,13 @@ export class Gossip {
   private chunkArrived(key: string, idx: number, count: number, vector: [string, number][], batch: Buffer): boolean {
     let got = this.chunks.get(key);
     if (!got) {
-      got = { at: this.now(), batches: new Map() };
+      got = { at: 0, batches: new Map() };
       this.chunks.set(key, got);
       if (this.chunks.size > 64) this.chunks.delete(this.chunks.keys().next().value!);
     }
+    // (an answer that keeps arriving is not expired: a large one, sent in slices at the
+    // pace the link drains, can take longer than expireChunks' limit from first to last chunk)
+    got.at = this.now();
     got.batches.set(idx, batch);
     if (got.batches.size < count) return false;
     this.chunks.delete(key);
@@ -689,7 +766,7 @@ export class Gossip {
     return true;
   }
 
-  /** Drops anti-entropy answers that never completed (a chunk was lost: the next round repairs). */
+  /** Drops anti-entropy answers that stopped arriving before they completed (a chunk was lost: the next round repairs). */
   private expireChunks(now: number): void {
     const limit = Math.max(30_000, 10 * this.opts.antiEntropyMs);
     for (const [k, c] of this.chunks) if (now - c.at > limit) this.chunks.delete(k);
@@ -826,6 +903,17 @@ export class Gossip {
    * The peer holds all our writes up to c0: batches cut at or before c0 need not be resent —
    * and must not be, since a resend after a removal they precede was collected would revive
    * what it removed. Drops them and restarts the stream (new epoch) with the rest.
+   *
+   * Why a new epoch, when DELTA's `base` could tell the receiver to skip the dropped prefix
+   * within the old one: a copy of a dropped batch still in flight (a resend, a duplicate, a
+   * delayed message) then arrives with an older epoch and is discarded as stale (onDelta),
+   * so it cannot be applied after the removal it precedes was collected here or there,
+   * whatever the delay; within one epoch only gcGraceMs would stand between them. The cost
+   * is small where it was measured (2026-11-27): the receiver drops the batches it held
+   * early and we resend up to a window of the rest, but trims are rare and most leave no
+   * rest: 27 trims in simulator seeds 1-200, which sent 5 messages between them (70k deltas
+   * sent in all; a same-epoch version sent 3), and none in a 200k-SET flood
+   * (bench/active-active.mjs), where the stream's acks empty the backlog first.
    */
   private trimBacklog(p: PeerStream, c0: number): void {
     if (!p.backlog.length || p.backlog[0].h > c0) return;

@@ -26,7 +26,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Gossip } from "./gossip.js";
+import type { Gossip, Send } from "./gossip.js";
 import { Reader, Writer } from "./codec.js";
 
 const MSG_HELLO = 0;
@@ -53,6 +53,14 @@ class FrameReader {
       this.onFrame(f);
     }
   }
+}
+
+/** Calls go once the socket's buffer has drained (or the socket is gone). */
+function afterDrain(sock: net.Socket, go: () => void): void {
+  if (sock.destroyed || !sock.writableNeedDrain) { setImmediate(go); return; }
+  const done = () => { sock.off("drain", done); sock.off("close", done); go(); };
+  sock.on("drain", done);
+  sock.on("close", done);
 }
 
 function proof(secret: string, nodeId: string, nonce: Buffer): Buffer {
@@ -116,9 +124,16 @@ export class PeerLink {
 
   constructor(readonly host: string, readonly port: number, private readonly gossip: Gossip, private readonly nodeId: string,
               private readonly cred: Credentials = NO_CREDENTIALS, private readonly dialer: Dialer = PLAIN) {
-    gossip.addPeer(this.key, (m) => this.send(m)).reset = () => this.sock?.destroy();
+    gossip.addPeer(this.key, this.outlet).reset = () => this.sock?.destroy();
     this.connect();
   }
+
+  /** How gossip sends on this link: the current connection, with its buffer's state (gossip.ts Send). */
+  private readonly outlet: Send = Object.assign((m: Buffer) => this.send(m), {
+    backlogged: () => !!this.sock && this.connected && this.sock.writableNeedDrain,
+    whenDrained: (go: () => void) => { if (this.sock) afterDrain(this.sock, go); else setImmediate(go); },
+    closed: () => !this.connected,
+  });
 
   get key(): string { return `${this.host}:${this.port}`; }
 
@@ -150,7 +165,7 @@ export class PeerLink {
         return;
       }
       if (!proven) throw new Error("message before authentication");
-      this.gossip.onMessage(this.key, f, (m) => this.send(m));
+      this.gossip.onMessage(this.key, f, this.outlet);
     });
     // (over TLS, nothing is sent before the handshake proved the listener's certificate)
     sock.on(this.dialer.secure ? "secureConnect" : "connect", () => {
@@ -220,7 +235,11 @@ export function listenBus(gossip: Gossip, nodeId: string, host: string | undefin
     sock.on("close", () => open.delete(sock));
     sock.setNoDelay(true);
     let from = "";
-    const reply = (m: Buffer) => { if (!sock.destroyed) sock.write(frame(m)); };
+    const reply: Send = Object.assign((m: Buffer) => { if (!sock.destroyed) sock.write(frame(m)); }, {
+      backlogged: () => sock.writableNeedDrain,
+      whenDrained: (go: () => void) => afterDrain(sock, go),
+      closed: () => sock.destroyed,
+    });
     const reader = new FrameReader((f) => {
       if (!from) {
         const h = readHello(f, opts.secret);

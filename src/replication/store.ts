@@ -50,6 +50,23 @@ function hashOf(k: string, s: KeyState): [number, number] {
   return [h.readUInt32LE(0), h.readUInt32LE(4)];
 }
 
+/**
+ * The states of some ranges as they were when it was taken, encoded a chunk at a time over
+ * several event-loop turns (gossip.ts sends a large anti-entropy answer in slices, so
+ * clients are served between them). An answer must be one moment's state: its chunks are
+ * joined together on arrival so that nobody sees a node's write without the writes it had
+ * seen before it (gossip.ts, causal delivery), and chunks read at different moments could
+ * hold a later write to one key without the earlier write to another. So until its slot is
+ * encoded, a key about to change keeps its state of that moment here (CrdtStore.preserve):
+ * copy on write, paid only for keys written while an answer is under way.
+ */
+export class Snapshot {
+  /** Per slot: 1 while it belongs to the snapshot and is not yet encoded. */
+  readonly waiting = new Uint8Array(SLOTS);
+  /** Per waiting slot: its keys that changed since, as they were (encoded state; null: absent then). */
+  readonly before = new Map<number, Map<string, Buffer | null>>();
+}
+
 export class CrdtStore {
   readonly keys = new Map<string, KeyState>();
   private readonly hashes = new Map<string, [number, number]>();
@@ -69,6 +86,7 @@ export class CrdtStore {
 
   /** Joins d into the key's state; returns whether the state changed. */
   join(k: string, d: KeyState): boolean {
+    if (this.snapshots.size) this.preserve(k, slotOf(k));
     let s = this.keys.get(k);
     if (!s) {
       if (isBlank(d)) return false;
@@ -99,6 +117,7 @@ export class CrdtStore {
     for (const k of this.gcCandidates) {
       const s = this.keys.get(k);
       if (!s) { this.gcCandidates.delete(k); continue; }
+      if (this.snapshots.size) this.preserve(k, slotOf(k));
       const r = gcKeyState(s, st);
       if (r === "drop") { this.drop(k); this.gcStats.keysDropped++; continue; }
       if (r) { this.dirty.add(k); this.gcStats.keysCollected++; }
@@ -174,14 +193,54 @@ export class CrdtStore {
     return n;
   }
 
-  /** Every key's state in the given ranges (of `ranges`), encoded as a batch. */
-  encodeRanges(list: number[], ranges: number): Buffer {
-    const entries: [string, KeyState][] = [];
+  /** Snapshots not yet released (preserve keeps their keys' old states). */
+  private readonly snapshots = new Set<Snapshot>();
+
+  /** Takes a snapshot of the given ranges (of `ranges`); release it when done. */
+  snapshot(list: number[], ranges: number): Snapshot {
+    const snap = new Snapshot();
+    for (const r of list) { const [from, to] = this.slotsOf(r, ranges); snap.waiting.fill(1, from, to); }
+    this.snapshots.add(snap);
+    return snap;
+  }
+
+  release(snap: Snapshot): void {
+    this.snapshots.delete(snap);
+  }
+
+  /**
+   * Every key's state in the given ranges as it was when `snap` was taken, encoded as a
+   * batch; each slot once (it then leaves the snapshot).
+   */
+  encodeSnapshot(snap: Snapshot, list: number[], ranges: number): Buffer {
+    const out: [string, KeyState | Buffer][] = [];
     for (const r of list) {
       const [from, to] = this.slotsOf(r, ranges);
-      for (let slot = from; slot < to; slot++) for (const k of this.bySlot[slot] ?? []) entries.push([k, this.keys.get(k)!]);
+      for (let slot = from; slot < to; slot++) {
+        if (!snap.waiting[slot]) continue;
+        snap.waiting[slot] = 0;
+        const then = snap.before.get(slot);
+        snap.before.delete(slot);
+        for (const k of this.bySlot[slot] ?? []) if (!then?.has(k)) out.push([k, this.keys.get(k)!]);
+        if (then) for (const [k, b] of then) if (b) out.push([k, b]);
+      }
     }
-    return encodeBatch(entries);
+    const w = new Writer();
+    w.u32(out.length);
+    for (const [k, v] of out) { w.str(k); if (Buffer.isBuffer(v)) w.raw(v); else writeKeyState(w, v); }
+    return w.done();
+  }
+
+  /** Key k (of `slot`) is about to change: every snapshot still to encode its slot keeps its state of before. */
+  private preserve(k: string, slot: number): void {
+    for (const snap of this.snapshots) {
+      if (!snap.waiting[slot]) continue;
+      let then = snap.before.get(slot);
+      if (!then) snap.before.set(slot, (then = new Map()));
+      if (then.has(k)) continue;
+      const s = this.keys.get(k);
+      then.set(k, s ? encodeKeyState(s) : null);
+    }
   }
 }
 

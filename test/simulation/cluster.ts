@@ -8,7 +8,7 @@ import { Config } from "../../src/config/config.js";
 import { Server } from "../../src/server/server.js";
 import { Client } from "../../src/server/client.js";
 import { Replicator, sameValue } from "../../src/replication/replicator.js";
-import { Gossip, type GossipOptions } from "../../src/replication/gossip.js";
+import { Gossip, type GossipOptions, type Pacing } from "../../src/replication/gossip.js";
 import { visible } from "../../src/replication/key-state.js";
 import { encodeKeyState } from "../../src/replication/codec.js";
 import { splitDbKey } from "../../src/replication/store.js";
@@ -49,8 +49,22 @@ export class SimNode {
     this.client = new Client(this.server, {} as Socket);
     this.rep = new Replicator(this.server, this.nodeId);
     // (a restarted sender's stream epochs must exceed its old ones, as they do from the wall clock)
-    this.gossip = new Gossip(this.rep, () => this.cluster.now, this.cluster.gossipOptions, this.incarnation * 1_000_000);
+    this.gossip = new Gossip(this.rep, () => this.cluster.now, this.cluster.gossipOptions, this.incarnation * 1_000_000, this.pacing());
     for (const other of this.cluster.names) if (other !== this.name) this.connect(other);
+  }
+
+  /**
+   * With SimCluster.slicedAnswers: anti-entropy answers go out one chunk per 10 ms step, so
+   * writes and other messages land between their chunks (as between a server's event-loop
+   * turns). A crashed incarnation's pending slices never run.
+   */
+  private pacing(): Pacing | undefined {
+    if (!this.cluster.slicedAnswers) return undefined;
+    const inc = this.incarnation;
+    return {
+      later: (fn) => this.cluster.later(() => { if (this.incarnation === inc) fn(); }),
+      slice: () => { let chunks = 0; return () => ++chunks >= 1; },
+    };
   }
 
   connect(other: string): void {
@@ -81,7 +95,13 @@ export class SimCluster {
   private group = new Map<string, number>();
   readonly netStats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0 };
 
-  constructor(readonly seed: number, n: number, public net: NetworkOptions, readonly gossipOptions: GossipOptions) {
+  /** Work nodes put off to a later step (Pacing.later), in order. */
+  private laterQueue: (() => void)[] = [];
+
+  later(fn: () => void): void { this.laterQueue.push(fn); }
+
+  constructor(readonly seed: number, n: number, public net: NetworkOptions, readonly gossipOptions: GossipOptions,
+              readonly slicedAnswers = false) {
     this.rand = mulberry32(seed);
     this.names = Array.from({ length: n }, (_, i) => `n${i}`);
     for (const name of this.names) this.nodes.push(new SimNode(name, this));
@@ -143,6 +163,9 @@ export class SimCluster {
       this.now = Math.min(end, this.now + 10);
       this.deliverDue();
       for (const n of this.nodes) n.gossip.tick();
+      const due = this.laterQueue;
+      this.laterQueue = [];
+      for (const fn of due) fn();
       this.deliverDue();
     }
   }

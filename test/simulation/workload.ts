@@ -140,6 +140,8 @@ export interface SimOptions {
   beforeSettle?: () => void;
   /** Gossip options over the CI seeds' (e.g. fineRangesFrom: 0, per-slot anti-entropy rounds). */
   gossip?: Partial<GossipOptions>;
+  /** Anti-entropy answers sent a chunk per 10 ms step (SimCluster.slicedAnswers), as a server sends them. */
+  slicedAnswers?: boolean;
 }
 
 /**
@@ -152,7 +154,7 @@ export function simulate(seed: number, opts: SimOptions = {}): { cluster: SimClu
   const rand0 = (seed * 2654435761) >>> 0;
   const nodes = opts.nodes ?? 3 + (rand0 % 3);
   const c = new SimCluster(seed, nodes, opts.net ?? { dropRate: 0.1, dupRate: 0.05, minDelay: 1, maxDelay: 80 },
-    { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000, ...opts.gossip });
+    { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, maxBacklog: 40, gcGraceMs: 1000, ...opts.gossip }, opts.slicedAnswers);
   const pPart = opts.partitionRate ?? 0.02, pHeal = pPart + (opts.healRate ?? 0.015), pCrash = pHeal + (opts.crashRate ?? 0.005);
   const tally: Tally = { counter: new Map(), hcounter: new Map(), fcounter: new Map(), zcounter: new Map(), grow: new Map(), onceAdded: [], onceRemoved: new Map(), goneSet: [], goneDeleted: new Map(), jobsPushed: new Map(), jobsPopped: new Map() };
   for (let i = 0; i < steps; i++) {
