@@ -11,7 +11,7 @@ import { persistenceOf } from "../persistence/persistence.js";
 import { functionsHook } from "../persistence/rdb-file.js";
 import { defineDebug } from "./debug.js";
 import { datasetDigest, valueDigest } from "../persistence/digest.js";
-import { scriptingOf } from "./scripting.js";
+import { scriptingOf, scriptingStarted } from "./scripting.js";
 import { createLibrary, flushFunctions } from "./functions.js";
 import { log } from "../server/log.js";
 import type { Server } from "../server/server.js";
@@ -20,7 +20,12 @@ import type { Server } from "../server/server.js";
 const skipChecksum = new WeakSet<Server>();
 
 // Function libraries travel in RDB files (RDB_OPCODE_FUNCTION2), as Redis 7.0 saves them.
-functionsHook.save = (server) => [...scriptingOf(server).functions.libraries.values()].map((l) => l.code);
+// No scripting state yet means no library: an RDB or AOF base written before any script ran
+// (every start-up with appendonly yes, a master's first full sync) does not make the two Lua
+// states just to list none. That took a cluster node's event loop for a second or more under
+// load, long enough for its peers to suspect it (Tcl 27-endpoints' restarted node was failed over).
+functionsHook.save = (server) =>
+  scriptingStarted(server) ? [...scriptingOf(server).functions.libraries.values()].map((l) => l.code) : [];
 functionsHook.load = (server, code, replace = true) => {
   const r = createLibrary(server, code, replace);
   return "error" in r ? r.error : null;
