@@ -15,6 +15,7 @@ import { ERR, parseInteger } from "./context.js";
 import { NOTIFY_STREAM } from "../pubsub/notify.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 import type { Server } from "../server/server.js";
+import { EFFECT_HINT_XADD_TRIMMED } from "../server/effects.js";
 import { typeCommand } from "../types/keyspace.js";
 import { replicationOf } from "../repl/replication.js";
 import { installStreamCodec } from "../types/stream-rdb.js";
@@ -223,12 +224,14 @@ function xadd(ctx: CommandContext): void {
   const idStr = idString(id);
   reply.bulk(idStr);
   const prop = argv.slice();
+  let trimmed = false;
   if (a.strategy !== TRIM_NONE) {
-    s.trim(a);
+    trimmed = s.trim(a) > 0;
     if (a.approx) rewriteApproxTrim(prop, s, a);
   }
   if (!a.id || !a.seqGiven) prop[a.idPos] = b(idStr);
-  ks.propagate(db, prop);
+  // One XADD propagates; the notifier raises "xadd" and, when entries went, "xtrim".
+  ks.propagate(db, prop, trimmed ? EFFECT_HINT_XADD_TRIMMED : undefined);
   server.blocking.signalKeyAsReady(db, key);
 }
 

@@ -12,7 +12,7 @@
 // The subscription to the bus is active only while some event class is enabled, so the hot
 // path pays nothing by default; with no subscriber at all, nothing is built either.
 import type { Server } from "../server/server.js";
-import { EFFECT_COMMAND, EFFECT_EXPIRED, EFFECT_EVICTED, EFFECT_HINT_FLOAT_INCR, EFFECT_HINT_SPOP, EFFECT_HINT_SPOP_MORE,
+import { EFFECT_COMMAND, EFFECT_EXPIRED, EFFECT_EVICTED, EFFECT_HINT_FLOAT_INCR, EFFECT_HINT_SPOP, EFFECT_HINT_SPOP_MORE, EFFECT_HINT_XADD_TRIMMED,
   type Effect, type Subscription } from "../server/effects.js";
 import { keyspaceEventsStringToFlags } from "../config/config.js";
 
@@ -130,6 +130,12 @@ export class KeyspaceNotifier {
       else this.delIfGone(e, key, emit);
       return;
     }
+    // streamTrim removed entries in an XADD with MAXLEN/MINID (xaddCommand).
+    if (name === "xadd" && e.hint !== undefined && (e.hint & EFFECT_HINT_XADD_TRIMMED) !== 0) {
+      emit(NOTIFY_STREAM, "xadd", key);
+      emit(NOTIFY_STREAM, "xtrim", key);
+      return;
+    }
     const simple = SIMPLE[name];
     if (simple) {
       emit(simple[0], simple[1], key);
@@ -207,6 +213,19 @@ export class KeyspaceNotifier {
         return this.storeEvent(e, NOTIFY_SET, name, key, emit);
       case "zunionstore": case "zinterstore": case "zdiffstore": case "zrangestore":
         return this.storeEvent(e, NOTIFY_ZSET, name, key, emit);
+      // georadiusGeneric: "geosearchstore" / "georadiusstore" on the destination, or "del"
+      // when an empty result removed it.
+      case "geosearchstore":
+        return this.storeEvent(e, NOTIFY_ZSET, name, key, emit);
+      case "georadius": case "georadiusbymember": {
+        let dst: Buffer | undefined;
+        for (let i = name === "georadius" ? 6 : 5; i + 1 < a.length; i++) {
+          const o = lower(a[i]);
+          if (o === "store" || o === "storedist") dst = a[++i];
+        }
+        if (dst) this.storeEvent(e, NOTIFY_ZSET, "georadiusstore", dst, emit);
+        return;
+      }
       case "sort": {
         for (let i = 2; i + 1 < a.length; i++) {
           if (lower(a[i]) === "store") return this.storeEvent(e, NOTIFY_GENERIC, "sortstore", a[i + 1], emit);

@@ -52,6 +52,8 @@ export const EFFECT_HINT_NO_PROPAGATE = 4;
 export const EFFECT_HINT_SPOP = 8;
 /** A further SREM of the same counted SPOP (already notified by the first): no event. */
 export const EFFECT_HINT_SPOP_MORE = 16;
+/** The XADD also trimmed the stream (an "xtrim" event after "xadd"; host only, never from the kernel). */
+export const EFFECT_HINT_XADD_TRIMMED = 32;
 
 export interface EffectConsumer {
   onEffect(e: Effect): void;
@@ -102,7 +104,35 @@ export class EffectBus {
   publish(e: Effect): void {
     if (this.muted) return;
     if (this.propagateTo !== PROPAGATE_ALL) e.targets = this.propagateTo;
+    if (this.held) {
+      // Copied: a kernel effect's argv views the shard's log, which the next call reuses.
+      this.held.push({ ...e, argv: e.argv.map((a) => Buffer.from(a)) });
+      return;
+    }
     for (const s of this.subs) if (s.active) s.consumer.onEffect(e);
+  }
+
+  private held: Effect[] | null = null;
+
+  /**
+   * Runs f with the effects it publishes held back, then publishes them in order. For a
+   * command the router runs with keys borrowed from other shards (Router.gather): consumers
+   * that look a key up when they see its effect (keyspace events' "del" when a key is gone,
+   * client tracking, active-active's read-back) must see the keys back with their owners,
+   * not a key missing while it is borrowed.
+   */
+  holding<T>(f: () => T): T {
+    if (this.held || !this.recording) return f();
+    this.held = [];
+    let out: T;
+    try {
+      out = f();
+    } finally {
+      const held = this.held;
+      this.held = null;
+      for (const e of held) for (const s of this.subs) if (s.active) s.consumer.onEffect(e);
+    }
+    return out;
   }
 
   /** Inside EXEC or a script (BGSAVE and BGREWRITEAOF are scheduled rather than cut a group in two). */

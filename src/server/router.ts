@@ -190,6 +190,11 @@ export class Router {
    * runs it there, and moves them (whatever the command left of them) back to their owners.
    */
   gather(client: Client, argv: Buffer[], positions: number[]): void {
+    // Its effects reach their consumers once every key is back with its owner (EffectBus.holding).
+    this.server.effects.holding(() => this.gatherNow(client, argv, positions));
+  }
+
+  private gatherNow(client: Client, argv: Buffer[], positions: number[]): void {
     const target = this.shardOf(argv[positions[positions.length - 1]]);
     const db = client.db;
     const moved: { key: Buffer; owner: Shard }[] = [];
@@ -213,6 +218,24 @@ export class Router {
         if (blob) owner.migrateIn(db, key, blob);
       }
     }
+  }
+
+  /**
+   * groupByShard for a split write (DEL, UNLINK, MSET): while something consumes its effects
+   * (keyspace events, AOF, replicas, WATCH), the keys go in runs of consecutive keys of one
+   * shard, so the effects come in the command's key order, as Redis raises them ("del" of
+   * each key in turn); otherwise one call per shard.
+   */
+  writeGroups(argv: Buffer[], positions: number[]): Iterable<[Shard, number[]]> {
+    if (!this.server.effects.listening) return this.groupByShard(argv, positions);
+    const runs: [Shard, number[]][] = [];
+    for (const p of positions) {
+      const s = this.shardOf(argv[p]);
+      const last = runs[runs.length - 1];
+      if (last && last[0] === s) last[1].push(p);
+      else runs.push([s, [p]]);
+    }
+    return runs;
   }
 
   /** Groups key positions by shard, in first-seen order. */
@@ -258,7 +281,8 @@ function keySpecOf(spec: CommandSpec, argv: Buffer[]): CommandSpec {
 
 /** Sums the integer replies of a per-shard split (DEL, UNLINK, EXISTS, TOUCH). */
 const sumCounts: Joiner = (r, client, argv, spec) => {
-  const groups = r.groupByShard(argv, keyPositions(spec, argv.length));
+  const positions = keyPositions(spec, argv.length);
+  const groups = spec.name === "del" || spec.name === "unlink" ? r.writeGroups(argv, positions) : r.groupByShard(argv, positions);
   let total = 0;
   for (const [shard, ps] of groups) {
     const reply = r.callOn(shard, client, [argv[0], ...ps.map((p) => argv[p])]);
@@ -291,7 +315,7 @@ const SPLIT: Record<string, Joiner> = {
     if ((argv.length - 1) % 2 !== 0) {
       return client.reply.error(`wrong number of arguments for '${spec.name}' command`);
     }
-    const groups = r.groupByShard(argv, keyPositions(spec, argv.length));
+    const groups = r.writeGroups(argv, keyPositions(spec, argv.length));
     let last: Uint8Array | null = null;
     for (const [shard, ps] of groups) {
       const sub: Buffer[] = [argv[0]];

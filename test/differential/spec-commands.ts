@@ -89,7 +89,10 @@ function value(r: Rng, a: ArgSpec, group: string): string {
     case "integer": if (/seconds|milliseconds/.test(name)) return pick(r, ["1000000", "0", "-1", "5000000"]);
       return pick(r, ["0", "1", "2", "3", "-1", "5", "10", "100", "-2"]);
     case "double": return pick(r, ["0", "1", "1.5", "-2", "3", "+inf", "-inf", "10", "0.5"]);
-    case "unix-time": return pick(r, ["4000000000", "0", "5000000000000"]);
+    // In the future (a past one expires the key at a moment that depends on the expire cycle),
+    // 0 (deleted at once) or too far (an error).
+    case "unix-time": return /millisecond/.test(name) ? pick(r, ["4000000000000", "0", "5000000000000000"])
+      : pick(r, ["4000000000", "0", "5000000000000"]);
     case "pattern": return pick(r, ["*", "a*", "?", "[ab]*"]);
     case "pure-token": return a.token!;
   }

@@ -208,12 +208,18 @@ describe.skipIf(!hasRealRedis)("side by side with redis-server: random command s
   // Streams drawn from Redis's own argument specs (test/differential/spec-commands.ts), one
   // command a write and pipelined; the keys have no hash tag, so with several shards
   // multi-key commands span them.
-  it(`commands drawn from COMMAND DOCS, seeds ${FIRSTS}..${FIRSTS + COUNTS - 1}, sequential and pipelined: every reply as on Redis 7.0`, async () => {
+  it(`commands drawn from COMMAND DOCS, seeds ${FIRSTS}..${FIRSTS + 3 * COUNTS - 1}, sequential, pipelined and with keyspace events: every reply and event as on Redis 7.0`, async () => {
     const probe = await RespConn.open(real!.port);
     conns.push(probe);
     const specs = commandSpecs(decodeReply(await probe.call(["COMMAND", "DOCS"])) as unknown[]);
     expect(specs.length).toBeGreaterThan(100);
-    expect([...await runSeeds(2, FIRSTS, COUNTS, false, false, specs), ...await runSeeds(2, FIRSTS + COUNTS, COUNTS, true, false, specs)]).toEqual([]);
+    expect([
+      ...await runSeeds(2, FIRSTS, COUNTS, false, false, specs),
+      ...await runSeeds(2, FIRSTS + COUNTS, COUNTS, true, false, specs),
+      ...await runSeeds(2, FIRSTS + 2 * COUNTS, COUNTS, false, true, specs), // with keyspace events
+      // RESP3 by hand (DIFF_SPEC_RESP3): a connection closed once in 25 seeds, not yet explained.
+      ...(process.env.DIFF_SPEC_RESP3 ? await runSeeds(3, FIRSTS + 3 * COUNTS, COUNTS, false, false, specs) : []),
+    ]).toEqual([]);
   }, 300_000);
 
   // Sequences the random streams found, kept so they run every time.
