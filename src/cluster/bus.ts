@@ -567,7 +567,9 @@ export class ClusterBus {
     sender.noFailover = msg.sender.noFailover === true;
     this.updateRole(sender, msg.sender.master);
     this.hooks.onHeader(sender, msg);
-    if (!sender.master) {
+    // Only a master's header claims slots: a replica's advertises its master's, and one whose
+    // master we do not know yet is still no master (Redis takes the role from the header).
+    if (!sender.master && msg.sender.master === null) {
       const claimed = clampRanges(msg.sender.slots);
       // Most messages claim what we already know: skip the per-slot work then.
       if (!sameRanges(claimed, st.claimRangesOf(sender))) {
@@ -669,7 +671,15 @@ export class ClusterBus {
       return;
     }
     const master = st.nodes.get(masterId);
-    if (!master || master === sender || master === sender.master) return;
+    if (!master) {
+      // A replica of a node we do not know (forgotten, or not learnt yet): it serves no slots
+      // (Redis's clusterDelNodeSlots for a master turned replica). Before, its header's slots,
+      // its master's, became its own: 27-endpoints' isolated node listed shard-2's replica as
+      // the shard's master, without shard-2's hostname.
+      for (let s = 0; s < CLUSTER_SLOTS; s++) if (st.owner[s] === sender) st.assign(s, null);
+      return;
+    }
+    if (master === sender || master === sender.master) return;
     if (!sender.master) {
       // A master turned into a replica: it serves no slots any more (clusterDelNodeSlots).
       for (let s = 0; s < CLUSTER_SLOTS; s++) if (st.owner[s] === sender) st.assign(s, null);
