@@ -475,31 +475,46 @@ export function parseScanCursorOrReply(i: i32): bool {
   return true;
 }
 
+/** SCAN's COUNT (default 10) and MATCH argument (its index; -1: none), set by parseScanOptionsOrReply. */
+export let scanCount: i64 = 10;
+export let scanPattern: i32 = -1;
+
+/**
+ * [MATCH pattern] [COUNT count] after a key's SCAN cursor (HSCAN, SSCAN, ZSCAN: argument 3 on),
+ * in any order, the last of each kept; false once Redis's error is replied. A MATCH of "*"
+ * matches everything, so it counts as none.
+ */
+export function parseScanOptionsOrReply(): bool {
+  scanCount = 10;
+  scanPattern = -1;
+  let i = 3;
+  while (i < argc) {
+    const left = argc - i;
+    if (argIs(i, "count") && left >= 2) {
+      if (!getIntOrReply(i + 1)) return false;
+      scanCount = intArg;
+      if (scanCount < 1) { addError(ERR_SYNTAX); return false; }
+      i += 2;
+    } else if (argIs(i, "match") && left >= 2) {
+      scanPattern = i + 1;
+      i += 2;
+    } else {
+      addError(ERR_SYNTAX);
+      return false;
+    }
+  }
+  if (scanPattern >= 0 && argLen(scanPattern) == 1 && load<u8>(argPtr(scanPattern)) == 0x2a) scanPattern = -1;
+  return true;
+}
+
 function hscanCommand(): void {
   if (!parseScanCursorOrReply(2)) return;
   const h = hashLookupRead();
   if (h == null) { if (!readWrongType) addRawBuf(emptyScan); return; }
 
-  let count: i64 = 10;
-  let patArg = -1;
-  let i = 3;
-  while (i < argc) {
-    const left = argc - i;
-    if (argIs(i, "count") && left >= 2) {
-      if (!getIntOrReply(i + 1)) return;
-      count = intArg;
-      if (count < 1) { addError(ERR_SYNTAX); return; }
-      i += 2;
-    } else if (argIs(i, "match") && left >= 2) {
-      patArg = i + 1;
-      i += 2;
-    } else {
-      addError(ERR_SYNTAX);
-      return;
-    }
-  }
-  // "*" matches everything: same as no pattern.
-  if (patArg >= 0 && argLen(patArg) == 1 && load<u8>(argPtr(patArg)) == 0x2a) patArg = -1;
+  if (!parseScanOptionsOrReply()) return;
+  const count = scanCount;
+  const patArg = scanPattern;
   const patPtr = patArg >= 0 ? argPtr(patArg) : 0;
   const patLen = patArg >= 0 ? argLen(patArg) : 0;
 

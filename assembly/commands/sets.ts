@@ -14,7 +14,7 @@
 // as SREM key member.
 
 import { argc, argPtr, argLen, argIs, db, declineToHost, rewriteArg, ERR_WRONGTYPE, ERR_SYNTAX, getIntOrReply, intArg } from "./context";
-import { parseScanCursorOrReply, addScanHeader, emptyScan } from "./hashes";
+import { parseScanCursorOrReply, parseScanOptionsOrReply, scanPattern, addScanHeader, emptyScan } from "./hashes";
 import { stringmatchlen } from "../util/glob";
 import { appendArg } from "../resp/parser";
 import { defineCommand } from "./table";
@@ -252,24 +252,9 @@ function sscanCommand(): void {
   const e = setRead(1);
   if (stop) return;
   if (e == null) { addRawBuf(emptyScan); return; }
-  let patArg = -1;
-  let i = 3;
-  while (i < argc) {
-    const left = argc - i;
-    if (argIs(i, "count") && left >= 2) {
-      if (!getIntOrReply(i + 1)) return;
-      if (intArg < 1) { addError(ERR_SYNTAX); return; }
-      i += 2;
-    } else if (argIs(i, "match") && left >= 2) {
-      patArg = i + 1;
-      i += 2;
-    } else {
-      addError(ERR_SYNTAX);
-      return;
-    }
-  }
-  // "*" matches everything: same as no pattern.
-  if (patArg >= 0 && argLen(patArg) == 1 && load<u8>(argPtr(patArg)) == 0x2a) patArg = -1;
+  // The count only bounds a walk; one reply holds everything here.
+  if (!parseScanOptionsOrReply()) return;
+  const patArg = scanPattern;
   const n = setCount(e);
   scanKept.length = 0;
   for (let j = 0; j < n; j++) {

@@ -36,7 +36,7 @@ import {
 } from "../keyspace/zset-value";
 import { addBulk, addBulkInt, addInt, addArrayLen, addEmptyArray, addError, addErrorErr, addNullBulk, resp } from "../resp/reply-writer";
 import { ERR_NOT_INTEGER, getIntOrReply, intArg } from "./context";
-import { parseScanCursorOrReply, addScanHeader, emptyScan } from "./hashes";
+import { parseScanCursorOrReply, parseScanOptionsOrReply, scanPattern, addScanHeader, emptyScan } from "./hashes";
 import { stringmatchlen } from "../util/glob";
 import { addRawBuf } from "../resp/reply-writer";
 import { string2d, parsedDouble, plainDecimal } from "../util/number";
@@ -837,24 +837,9 @@ function zscanCommand(): void {
   const e = zsetRead(1);
   if (stop) return;
   if (e == null) { addRawBuf(emptyScan); return; }
-  let patArg = -1;
-  let i = 3;
-  while (i < argc) {
-    const left = argc - i;
-    if (argIs(i, "count") && left >= 2) {
-      if (!getIntOrReply(i + 1)) return;
-      if (intArg < 1) { addError(ERR_SYNTAX); return; }
-      i += 2;
-    } else if (argIs(i, "match") && left >= 2) {
-      patArg = i + 1;
-      i += 2;
-    } else {
-      addError(ERR_SYNTAX);
-      return;
-    }
-  }
-  // "*" matches everything: same as no pattern.
-  if (patArg >= 0 && argLen(patArg) == 1 && load<u8>(argPtr(patArg)) == 0x2a) patArg = -1;
+  // The count only bounds a walk; one reply holds everything here.
+  if (!parseScanOptionsOrReply()) return;
+  const patArg = scanPattern;
   const patPtr = patArg >= 0 ? argPtr(patArg) : 0;
   const patLen = patArg >= 0 ? argLen(patArg) : 0;
   rev.length = 0;
