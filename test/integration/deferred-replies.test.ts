@@ -5,25 +5,13 @@
 import { describe, it, expect, beforeEach } from "vitest";
 import Redis from "ioredis";
 import { useServer, rawExchange, connectClient, connectSocket, type RunningServer } from "../helpers/server.js";
-import { keySlot } from "../../src/server/router.js";
+import { spreadKeys } from "../helpers/spread-keys.js";
 
 let srv: RunningServer;
 let r: Redis;
 useServer((s, c) => { srv = s; r = c; });
 
 beforeEach(async () => { await r.flushall(); });
-
-/** `perShard` keys prefix:N in each quarter of the slot space (each of 4 shards). */
-function spreadKeys(prefix: string, perShard: number): string[] {
-  const out: string[] = [];
-  const counts = [0, 0, 0, 0];
-  for (let i = 0; out.length < perShard * 4; i++) {
-    const k = `${prefix}:${i}`;
-    const s = Math.floor(keySlot(Buffer.from(k)) / 4096);
-    if (counts[s] < perShard) { counts[s]++; out.push(k); }
-  }
-  return out;
-}
 
 const bulk = (v: string) => `$${v.length}\r\n${v}\r\n`;
 const int = (n: number) => `:${n}\r\n`;

@@ -7,6 +7,7 @@ import Redis from "ioredis";
 import net from "node:net";
 import { useServer, rawExchange, type RunningServer } from "../helpers/server.js";
 import { keySlot, slotRange } from "../../src/server/router.js";
+import { spreadKeys } from "../helpers/spread-keys.js";
 
 let srv: RunningServer;
 let r: Redis;
@@ -24,18 +25,6 @@ async function has(...names: string[]): Promise<boolean> {
     if (!known.get(name)) return false;
   }
   return true;
-}
-
-/** Keys named prefix:N, one in each quarter of the slot space (so in each of 4 shards). */
-function spreadKeys(prefix: string, perShard = 2): string[] {
-  const out: string[] = [];
-  const counts = [0, 0, 0, 0];
-  for (let i = 0; out.length < perShard * 4; i++) {
-    const k = `${prefix}:${i}`;
-    const s = Math.floor(keySlot(Buffer.from(k)) / 4096);
-    if (counts[s] < perShard) { counts[s]++; out.push(k); }
-  }
-  return out;
 }
 
 /** Writes `parts` one by one, each once the server has answered what came before; returns all replies. */
