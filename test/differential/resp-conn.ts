@@ -31,33 +31,6 @@ export function replyEnd(buf: Buffer, pos: number): number {
   throw new Error(`unexpected reply byte ${type} at ${pos}`);
 }
 
-/** A RESP2 reply (as RespConn returns it) decoded: strings, numbers, null and nested arrays. */
-export function decodeReply(reply: string): unknown {
-  const buf = Buffer.from(reply, "latin1");
-  const at = (pos: number): [unknown, number] => {
-    const eol = buf.indexOf("\r\n", pos);
-    const line = buf.toString("latin1", pos + 1, eol);
-    switch (buf[pos]) {
-      case 0x2b: case 0x2d: return [line, eol + 2];
-      case 0x3a: return [Number(line), eol + 2];
-      case 0x24: {
-        const n = Number(line);
-        return n < 0 ? [null, eol + 2] : [buf.toString("latin1", eol + 2, eol + 2 + n), eol + 4 + n];
-      }
-      case 0x2a: {
-        const n = Number(line);
-        if (n < 0) return [null, eol + 2];
-        const items: unknown[] = [];
-        let p = eol + 2;
-        for (let i = 0; i < n; i++) { const [v, q] = at(p); items.push(v); p = q; }
-        return [items, p];
-      }
-    }
-    throw new Error(`unexpected reply byte ${buf[pos]} at ${pos}`);
-  };
-  return at(0)[0];
-}
-
 const CLOSED = "(closed)";
 const NO_REPLY = "(no reply)";
 /** PING's reply on a RESP2 connection in subscribed mode. */
