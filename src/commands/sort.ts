@@ -16,6 +16,7 @@ import type { ZSetValue, ZNode } from "../types/zset.js";
 import { readKey, storeKey, freshLru } from "../persistence/keyspace-io.js";
 import { bulkOf, isError } from "../server/resp-read.js";
 import { strtod } from "../util/strtod.js";
+import { pqsort } from "../util/pqsort.js";
 import { arg, getLongOrReply } from "./type-args.js";
 import { scriptCaller } from "./scripting.js";
 
@@ -155,7 +156,7 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
       }
     }
     const byPattern = sortby !== null;
-    vector.sort((a, b) => {
+    const compare = (a: SortItem, b: SortItem): number => {
       let cmp: number;
       if (!alpha) {
         cmp = a.score > b.score ? 1 : a.score < b.score ? -1 : compareBytes(a.obj, b.obj);
@@ -164,7 +165,12 @@ function sortGeneric(ctx: CommandContext, readonly: boolean): void {
         else cmp = compareBytes(a.cmp, b.cmp);
       } else cmp = compareBytes(a.obj, b.obj);
       return desc ? -cmp : cmp;
-    });
+    };
+    // As sort.c: a BY pattern with a LIMIT short of the whole vector takes Redis's partial
+    // quicksort, which leaves elements that compare equal in its own order; otherwise glibc's
+    // qsort, a merge sort (stable) for arrays that fit in memory, as Array#sort is.
+    if (byPattern && (start !== 0 || end !== vectorlen - 1)) pqsort(vector, compare, start, end);
+    else vector.sort(compare);
   }
 
   const count = end - start + 1;

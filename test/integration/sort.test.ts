@@ -50,4 +50,22 @@ describe("SORT through a real server", () => {
     await r.set("str", "x");
     await expect(r.sort("str")).rejects.toThrow(/^WRONGTYPE/);
   });
+
+  it("BY ... ALPHA LIMIT leaves equal weights in the order of Redis's partial quicksort", async () => {
+    // Redis sorts a BY pattern with a LIMIT by pqsort.c, whose order for ties is not a stable
+    // sort's; without LIMIT glibc's merge sort keeps the list's order. Expected replies are
+    // redis-server 7.0.15's for the same data.
+    const items = Array.from({ length: 50 }, (_, i) => `e${String(i + 1).padStart(2, "0")}`);
+    await r.rpush("L", ...items);
+    await r.mset("w_e03", "5", "w_e07", "5", "w_e10", "1", "w_e20", "9", "w_e33", "5");
+    expect(await r.sort("L", "BY", "w_*", "ALPHA", "LIMIT", 0, 10)).toEqual(
+      ["e50", "e02", "e46", "e47", "e48", "e49", "e01", "e04", "e05", "e06"]);
+    expect(await r.sort("L", "BY", "w_*", "ALPHA", "DESC", "LIMIT", 40, 10)).toEqual(
+      ["e46", "e47", "e48", "e49", "e01", "e50", "e02", "e04", "e05", "e06"]);
+    expect(await r.sort("L", "BY", "nokey_*", "ALPHA", "LIMIT", 0, 12)).toEqual(
+      ["e50", "e02", "e03", "e04", "e05", "e06", "e07", "e08", "e09", "e10", "e11", "e12"]);
+    const full = await r.sort("L", "BY", "w_*", "ALPHA");
+    expect(full.slice(0, 3)).toEqual(["e01", "e02", "e04"]);
+    expect(full.slice(-5)).toEqual(["e10", "e03", "e07", "e33", "e20"]);
+  });
 });
