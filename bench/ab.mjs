@@ -29,6 +29,9 @@ const { values: opts } = parseArgs({
     // Commands run as redis-benchmark's own command line instead of -t tests, separated by
     // ";" (e.g. "SISMEMBER s:__rand_int__ m5;SADD s:__rand_int__ m5"), with -r keyspace.
     command: { type: "string" },
+    // Like --command, as a JSON array of argv arrays, for arguments with spaces (a Lua body):
+    // '[["EVAL","return redis.call(\'SET\',KEYS[1],ARGV[1])","1","key:__rand_int__","v"]]'.
+    argv: { type: "string" },
     keyspace: { type: "string", default: "1000" },
     // Shards of both LatticeKV builds (LATTICEKV_SHARDS), e.g. 4 for the sharded read path.
     shards: { type: "string", default: "1" },
@@ -81,9 +84,11 @@ const servers = [
 ];
 if (!opts["no-redis"]) servers.push(await start("redis", ["redis-server"], dir));
 
-const tests = opts.command ? opts.command.split(";") : opts.test.split(",");
+const argvTests = opts.argv ? JSON.parse(opts.argv) : null;
+const tests = argvTests ? argvTests.map((a) => a.join(" ")) : opts.command ? opts.command.split(";") : opts.test.split(",");
 const extraArgs = opts.args.split(" ").filter(Boolean);
-const benchArgs = (t) => [...extraArgs, ...(opts.command ? ["-r", opts.keyspace, ...t.split(" ")] : ["-t", t])];
+const benchArgs = (t) => [...extraArgs, ...(argvTests ? ["-r", opts.keyspace, ...argvTests[tests.indexOf(t)]]
+  : opts.command ? ["-r", opts.keyspace, ...t.split(" ")] : ["-t", t])];
 const rounds = Number(opts.rounds);
 const samples = {};
 try {
@@ -113,5 +118,5 @@ console.log(`| test | ${servers.map((s) => s.name).join(" | ")} |`);
 console.log(`|---|${servers.map(() => "---:").join("|")}|`);
 for (const t of tests) {
   const row = servers.map((s) => { const xs = samples[t][s.name]; return `${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`; });
-  console.log(`| ${t.toUpperCase()} | ${row.join(" | ")} |`);
+  console.log(`| ${argvTests || opts.command ? t : t.toUpperCase()} | ${row.join(" | ")} |`);
 }
