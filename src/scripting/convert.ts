@@ -10,7 +10,7 @@
 // true -> 1 (RESP3: #t), false -> null, table -> {err=}, {ok=}, {double=}, {big_number=},
 // {verbatim_string=}, {map=}, {set=}, else an array of t[1], t[2]... up to the first nil;
 // anything else -> null.
-import { lua, luaName, pushLuaBytes, type LuaState } from "./fengari.js";
+import { lua, pushLuaBytes, setNameField, getNameField, type LuaState } from "./fengari.js";
 import { ReplyWriter } from "../server/reply-writer.js";
 import { doubleToInt64 } from "../util/c-cast.js";
 
@@ -45,7 +45,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       if (push) {
         lua.lua_createtable(L, 0, 1);
         pushBytes(L, buf, pos + 1, e);
-        lua.lua_setfield(L, -2, luaName("ok"));
+        setNameField(L, -2, "ok");
       }
       return e + 2;
     case 0x2d: // -
@@ -64,10 +64,10 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
           lua.lua_createtable(L, 0, 1);
           lua.lua_createtable(L, 0, 2);
           pushBytes(L, buf, start + 4, start + n);
-          lua.lua_setfield(L, -2, luaName("string"));
+          setNameField(L, -2, "string");
           pushBytes(L, buf, start, start + 3);
-          lua.lua_setfield(L, -2, luaName("format"));
-          lua.lua_setfield(L, -2, luaName("verbatim_string"));
+          setNameField(L, -2, "format");
+          setNameField(L, -2, "verbatim_string");
         }
       }
       return start + n + 2;
@@ -95,7 +95,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
         p = pushReply(L, buf, p, push);
         if (push) lua.lua_settable(L, -3);
       }
-      if (push) lua.lua_setfield(L, -2, luaName("map"));
+      if (push) setNameField(L, -2, "map");
       return p;
     }
     case 0x7e: { // ~ set
@@ -106,7 +106,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
         p = pushReply(L, buf, p, push);
         if (push) { lua.lua_pushboolean(L, true); lua.lua_settable(L, -3); }
       }
-      if (push) lua.lua_setfield(L, -2, luaName("set"));
+      if (push) setNameField(L, -2, "set");
       return p;
     }
     case 0x7c: { // | attribute: skipped, then the value it annotates
@@ -126,7 +126,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
         const s = line();
         lua.lua_createtable(L, 0, 1);
         lua.lua_pushnumber(L, s === "inf" ? Infinity : s === "-inf" ? -Infinity : s === "nan" ? NaN : Number(s));
-        lua.lua_setfield(L, -2, luaName("double"));
+        setNameField(L, -2, "double");
       }
       return e + 2;
     }
@@ -134,7 +134,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       if (push) {
         lua.lua_createtable(L, 0, 1);
         pushBytes(L, buf, pos + 1, e);
-        lua.lua_setfield(L, -2, luaName("big_number"));
+        setNameField(L, -2, "big_number");
       }
       return e + 2;
     case 0x21: { // ! blob error
@@ -168,10 +168,10 @@ export function pushErrorTable(L: LuaState, text: string, hasCode: boolean, igno
   msg = msg.replace(/^[\r\n]+|[\r\n]+$/g, "");
   lua.lua_createtable(L, 0, 2);
   lua.lua_pushstring(L, Buffer.from(`${code} ${msg}`, "latin1"));
-  lua.lua_setfield(L, -2, luaName("err"));
+  setNameField(L, -2, "err");
   if (ignoreStats) {
     lua.lua_pushboolean(L, true);
-    lua.lua_setfield(L, -2, luaName("ignore_error_stats_update"));
+    setNameField(L, -2, "ignore_error_stats_update");
   }
 }
 
@@ -185,9 +185,7 @@ export function toBuffer(L: LuaState, idx: number): Buffer {
 const MAX_REPLY_DEPTH = 1000;
 
 function rawField(L: LuaState, name: string): number {
-  lua.lua_pushstring(L, luaName(name));
-  lua.lua_rawget(L, -2);
-  return lua.lua_type(L, -1);
+  return getNameField(L, -1, name);
 }
 
 /**
@@ -247,9 +245,7 @@ export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number, d
         if (rawField(L, "format") === lua.LUA_TSTRING) {
           const format = toBuffer(L, -1).toString("latin1");
           // The string is a field of the verbatim table, below the format on the stack.
-          lua.lua_pushstring(L, luaName("string"));
-          lua.lua_rawget(L, -3);
-          if (lua.lua_type(L, -1) === lua.LUA_TSTRING) {
+          if (getNameField(L, -2, "string") === lua.LUA_TSTRING) {
             w.verbatim(toBuffer(L, -1).toString("utf8"), format);
             lua.lua_pop(L, 4);
             return;

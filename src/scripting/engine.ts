@@ -9,7 +9,7 @@
 import { syntaxError51 } from "./syntax51.js";
 import { openLib51 } from "./lib51.js";
 import { createHash } from "node:crypto";
-import { lua, lauxlib, lualib, loadFengari, formatG14, setReadonly, tableAt, toLuaString, luaName, pushLuaBytes, type LuaState } from "./fengari.js";
+import { lua, lauxlib, lualib, loadFengari, formatG14, setReadonly, tableAt, toLuaString, pushLuaBytes, setNameField, type LuaState } from "./fengari.js";
 import { pushReply, pushErrorTable, toBuffer, writeLuaReply, errorInfo } from "./convert.js";
 import { openCjson } from "./lib-cjson.js";
 import { openBit } from "./lib-bit.js";
@@ -152,6 +152,10 @@ export class LuaEngine {
   current: ScriptRun | null = null;
   /** The running call's Lua thread (the one that may yield to the event loop). */
   private thread: LuaState | null = null;
+  /** A thread whose call ended normally, for the next call (startCall). */
+  private spareThread: LuaState | null = null;
+  /** The count hook of every call's thread (one function, not a closure per call). */
+  private readonly countHook = (L: LuaState) => this.hook(L);
   private rand = new Rand48();
   /** The Lua debugger (ldb.ts): redis.debug, redis.breakpoint and, while a session is active, its logs. */
   debugger: Ldb | null = null;
@@ -177,6 +181,7 @@ export class LuaEngine {
   reset(): void {
     this.scripts.clear();
     this.shaByBody.clear();
+    this.spareThread = null; // (a thread of the old state)
     this.L = this.newState();
   }
 
@@ -723,36 +728,43 @@ export class LuaEngine {
    */
   startCall(run: ScriptRun, keys: Buffer[], args: Buffer[], reply: ReplyWriter): ScriptCall {
     const L = this.L;
-    const T = lua.lua_newthread(L);
-    lua.lua_pop(L, 1);
+    // The last call's thread when it ended normally (a new thread is ~40 stack slots to fill).
+    let T = this.spareThread;
+    this.spareThread = null;
+    if (T === null) {
+      T = lua.lua_newthread(L);
+      lua.lua_pop(L, 1);
+    }
     lua.lua_xmove(L, T, 2); // the error handler and the function
     lua.lua_pushjsfunction(T, callBody);
     lua.lua_insert(T, 1);
-    const globals = run.evalMode ? this.globalsTable() : null;
     pushArray(T, keys);
-    if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, luaName("KEYS")); setReadonly(globals, true); }
+    if (run.evalMode) this.setGlobal(T, "KEYS");
     pushArray(T, args);
-    if (globals) { setReadonly(globals, false); lua.lua_setglobal(T, luaName("ARGV")); setReadonly(globals, true); }
+    if (run.evalMode) this.setGlobal(T, "ARGV");
     const nargs = lua.lua_gettop(T) - 1;
     const ldb = this.debugger;
     if (run.debug && ldb !== null) {
       // luaCallFunction with debug_enabled: luaLdbLineHook on lines and every 100000 instructions.
       lua.lua_sethook(T, (T: LuaState, ar: unknown) => ldb.lineHook(T, ar as Parameters<Ldb["lineHook"]>[1]), lua.LUA_MASKLINE | lua.LUA_MASKCOUNT, 100000);
     } else {
-      lua.lua_sethook(T, (T: LuaState) => this.hook(T, thread), lua.LUA_MASKCOUNT, HOOK_COUNT);
+      lua.lua_sethook(T, this.countHook, lua.LUA_MASKCOUNT, HOOK_COUNT);
     }
     let started = false;
     let finished = false;
-    const thread = T;
     const step = (): boolean => {
       if (finished) return true;
       this.current = run;
       this.thread = T;
       let st: number;
+      let reusable = false;
       try {
         st = lua.lua_resume(T, L, started ? 0 : nargs);
         started = true;
         if (st === lua.LUA_YIELD) return false;
+        // Ended (callBody's pcall caught any Lua error): back at its base level, resumable
+        // with the next call's function, as a coroutine that returned is.
+        reusable = st === lua.LUA_OK && !run.debug;
         if (st === lua.LUA_OK && lua.lua_toboolean(T, 1)) {
           lua.lua_settop(T, 2);
           writeLuaReply(T, reply, run.resp);
@@ -766,6 +778,7 @@ export class LuaEngine {
           reply.error(msg);
         }
       } catch (e) {
+        reusable = false;
         // A fault of the engine itself (a JS exception, not a Lua error): answer, stay up.
         reply.error(`Error running script ${run.funcname}, ${String((e as Error)?.message ?? e).slice(0, 100)}`);
       }
@@ -773,16 +786,27 @@ export class LuaEngine {
       lua.lua_sethook(T, null, 0, 0);
       this.current = null;
       this.thread = null;
+      if (reusable) {
+        lua.lua_settop(T, 0);
+        this.spareThread = T;
+      }
       return true;
     };
     return { step };
   }
 
-  private globalsTable(): unknown {
-    lua.lua_rawgeti(this.L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
-    const t = tableAt(this.L, -1);
-    lua.lua_pop(this.L, 1);
-    return t;
+  /** Pops the value on top of T into the read-only globals as `name` (EVAL's KEYS and ARGV). */
+  private setGlobal(T: LuaState, name: string): void {
+    lua.lua_rawgeti(T, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    const globals = tableAt(T, -1);
+    lua.lua_insert(T, -2);
+    setReadonly(globals, false);
+    try {
+      setNameField(T, -2, name);
+    } finally {
+      setReadonly(globals, true);
+    }
+    lua.lua_pop(T, 1);
   }
 
   /**
@@ -793,7 +817,8 @@ export class LuaEngine {
    * coroutine of the script's own; table.sort and string.gsub call their callbacks from
    * Lua, lib-yieldable.ts).
    */
-  private hook(L: LuaState, thread: LuaState): void {
+  private hook(L: LuaState): void {
+    const thread = this.thread;
     const run = this.current;
     if (!run) return;
     const pause = this.host.interrupt?.(run) === "yield";

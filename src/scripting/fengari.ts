@@ -148,17 +148,39 @@ export function pushLuaBytes(L: LuaState, bytes: Uint8Array): void {
   F.lobject.pushsvalue2s(L, F.lstring.luaS_bless(L, new Uint8Array(bytes)));
 }
 
-const names = new Map<string, Uint8Array>();
+/**
+ * A name's Lua string (a fengari TString), made once: fengari's lua_setfield/lua_pushstring
+ * make a new TString per call (luaS_new copies the bytes with Uint8Array.from) and hash it
+ * again on every table access. A TString is immutable and belongs to no state, and its hash
+ * is cached on it, so one object serves every state and every call.
+ */
+const nameStrings = new Map<string, unknown>();
+
+/** Pushes the Lua string `name` (a constant field or global name) from nameStrings. */
+export function pushName(L: LuaState, name: string): void {
+  let ts = nameStrings.get(name);
+  if (ts === undefined) nameStrings.set(name, (ts = F.lstring.luaS_new(L, toLuaString(name))));
+  if (L.top >= L.ci.top) lua.lua_checkstack(L, 1); // (as lua_pushstring's own check would throw)
+  F.lobject.pushsvalue2s(L, ts);
+}
 
 /**
- * A field or global name the host uses on every call ("ok", "err", "KEYS"...) as a Lua
- * string, converted once: fengari's API converts a JS string name on each call (to_luastring
- * walks it as UTF-8), which was ~5% of an EVAL's CPU. The arrays are only read (luaS_new copies).
+ * t[name] = v, raw (no __newindex: for tables the host made, and the globals, which have
+ * none), where t is at idx and v on top; pops v. lua_setfield without its per-call TString.
+ * A read-only table still refuses (luaH_setfrom's check, above).
  */
-export function luaName(s: string): Uint8Array {
-  let b = names.get(s);
-  if (b === undefined) names.set(s, (b = toLuaString(s)));
-  return b;
+export function setNameField(L: LuaState, idx: number, name: string): void {
+  const t = idx < 0 && idx > lua.LUA_REGISTRYINDEX ? lua.lua_gettop(L) + idx + 1 : idx;
+  pushName(L, name);
+  lua.lua_insert(L, -2);
+  lua.lua_rawset(L, t);
+}
+
+/** Pushes t[name], raw, where t is at idx; returns its type. lua_rawget of a pushName. */
+export function getNameField(L: LuaState, idx: number, name: string): number {
+  const t = idx < 0 && idx > lua.LUA_REGISTRYINDEX ? lua.lua_gettop(L) + idx + 1 : idx;
+  pushName(L, name);
+  return lua.lua_rawget(L, t);
 }
 
 /** C's printf("%.14g") (Lua 5.1's LUA_NUMBER_FMT) for a double. */
