@@ -15,7 +15,7 @@ import { ReplyWriter } from "../server/reply-writer.js";
 import { LuaEngine, type ScriptRun } from "../scripting/engine.js";
 import { log, type LogLevel } from "../server/log.js";
 import { replyHelp, subcommandSyntaxError } from "./help.js";
-import { parseInteger } from "./context.js";
+import { parseIntegerNumber } from "./context.js";
 import type { FunctionsState } from "./functions.js";
 import { busyGate, shouldPause } from "../scripting/busy.js";
 import { mayReplicate } from "./may-replicate.js";
@@ -29,6 +29,7 @@ import { staleReplica, MASTERDOWN_ERR } from "../server/stale-replica.js";
 import type { ScriptFlags } from "../scripting/engine.js";
 import { debugging, endSession, holdGate, ldbOf, scriptDebugCommand, startSession } from "../scripting/ldb-session.js";
 import { declaredSlot, scriptClusterError } from "../cluster/script-cluster.js";
+import { lookupCommandBytes } from "../server/command-lookup.js";
 
 export const NOSCRIPT_ERR = "NOSCRIPT No matching script. Please use EVAL.";
 export const NOREPLICAS_ERR = "-NOREPLICAS Not enough good replicas to write.";
@@ -85,7 +86,7 @@ export function scriptingOf(server: Server): Scripting {
       paused: false, afterScript: [],
     };
     const host = {
-      call: (run: ScriptRun, argv: Buffer[]) => callFromScript(server, state, run, argv),
+      call: (run: ScriptRun, argv: Buffer[], request: Uint8Array) => callFromScript(server, state, run, argv, request),
       log: (level: number, msg: string) => log(LOG_LEVELS[level] ?? "notice", msg),
       interrupt: (run: ScriptRun) => (shouldPause(server, run) ? "yield" as const : undefined),
       aclCheck: (argv: Buffer[]) => aclCheckFromScript(server, state, argv),
@@ -160,8 +161,8 @@ export function prepareForRun(server: Server, caller: Client, f: ScriptFlags, ro
 }
 
 /** scriptCall's checks, then the command run as the script's client; its RESP reply. */
-function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: Buffer[]): Buffer | { error: string } {
-  const spec = server.table.lookup(argv[0].toString("latin1"));
+function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: Buffer[], request: Uint8Array): Buffer | { error: string } {
+  const spec = lookupCommandBytes(server.table, argv[0]);
   if (!spec) {
     // A Redis command LatticeKV lacks, but that scripts may not run anyway, answers as Redis does.
     let known = server.table.find(argv[0].toString("latin1").toLowerCase());
@@ -216,11 +217,11 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
   if (write) run.writeDirty = true;
   const clusterError = scriptClusterError(server, state.caller!, obeyed(server, state.caller!), run, eff, argv);
   if (clusterError !== null) return reject("ERR", "ERR " + clusterError);
-  return runAsScriptClient(server, state.caller!, run, argv);
+  return runAsScriptClient(server, state.caller!, run, argv, request);
 }
 
-/** Runs argv for a script on behalf of its caller and captures the reply. */
-function runAsScriptClient(server: Server, c: Client, run: ScriptRun, argv: Buffer[]): Buffer {
+/** Runs argv (request: the same as RESP) for a script on behalf of its caller and captures the reply. */
+function runAsScriptClient(server: Server, c: Client, run: ScriptRun, argv: Buffer[], request: Uint8Array): Buffer {
   const mc = c as unknown as { reply: ReplyWriter; db: number; resp: number; lastCommand: string };
   const saved = { reply: mc.reply, db: mc.db, resp: mc.resp, lastCommand: mc.lastCommand };
   const cap = new ReplyWriter();
@@ -229,7 +230,7 @@ function runAsScriptClient(server: Server, c: Client, run: ScriptRun, argv: Buff
   mc.db = run.db;
   mc.resp = run.resp;
   try {
-    server.execCommand(c, argv);
+    server.execCommand(c, argv, true, request);
   } finally {
     run.db = mc.db;
     mc.reply = saved.reply;
@@ -244,10 +245,11 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
   const { argv, reply, server, client } = ctx;
   const scripting = scriptingOf(server);
   const engine = scripting.engine;
-  const numkeys = parseInteger(argv[2]);
+  // (a JS number: exact to 2^53, and any larger count is refused all the same)
+  const numkeys = parseIntegerNumber(argv[2]);
   if (numkeys === null) return reply.error("value is not an integer or out of range");
-  if (numkeys > BigInt(argv.length - 3)) return reply.error("Number of keys can't be greater than number of args");
-  if (numkeys < 0n) return reply.error("Number of keys can't be negative");
+  if (numkeys > argv.length - 3) return reply.error("Number of keys can't be greater than number of args");
+  if (numkeys < 0) return reply.error("Number of keys can't be negative");
   let sha: string;
   if (evalsha) {
     if (argv[1].length !== 40) return reply.error(NOSCRIPT_ERR);
@@ -264,7 +266,7 @@ function evalGeneric(ctx: CommandContext, evalsha: boolean, ro: boolean): void {
   const f = script.flags;
   const refused = prepareForRun(server, client, f, ro);
   if (refused !== null) return reply.error(refused);
-  const n = Number(numkeys);
+  const n = numkeys;
   const run: ScriptRun = {
     funcname: sha, evalMode: true, readOnly: ro || (!f.compat && f.noWrites), writeDirty: false,
     oomAtStart: server.maxmemory.oom && !f.allowOom,
@@ -289,7 +291,8 @@ export function runScript(server: Server, engine: LuaEngine, client: Client, run
   scripting.caller = client;
   scripting.run = run;
   scripting.runArgv = argv ?? null;
-  run.slot = declaredSlot(keys);
+  // (only cluster mode checks a script's slots: src/cluster/script-cluster.ts)
+  run.slot = server.cluster ? declaredSlot(keys) : -1;
   // AOF and replication apply a script's effects as one unit.
   server.effects.beginGroup();
   let call;

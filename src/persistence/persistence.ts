@@ -329,7 +329,8 @@ export class Persistence {
    */
   diskError(): string | null {
     const c = this.server.config;
-    if (c.getBool("stop-writes-on-bgsave-error") && this.saveRules().length > 0 && !this.lastBgsaveOk) return MISCONF_RDB;
+    // The last BGSAVE's state first: a script's first write asks this on every run.
+    if (!this.lastBgsaveOk && c.getBool("stop-writes-on-bgsave-error") && this.saveRules().length > 0) return MISCONF_RDB;
     if (this.aof.enabled && !this.aof.lastWriteOk) return `-MISCONF Errors writing to the AOF file: ${this.aof.lastWriteError}`;
     return null;
   }

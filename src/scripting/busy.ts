@@ -39,7 +39,9 @@ export function shouldPause(server: Server, run: ScriptRun): boolean {
     return true;
   }
   const elapsed = now - run.startedAt;
-  if (elapsed < server.config.getNumber("busy-reply-threshold")) return false;
+  // Read once per run (every redis.call asks): no command a script runs, nor one served
+  // while it is paused, can change it.
+  if (elapsed < (run.busyThreshold ??= server.config.getNumber("busy-reply-threshold"))) return false;
   log("warning", `Slow script detected: still in execution after ${elapsed} milliseconds. ` +
     `You can try killing the script using the ${run.evalMode ? "SCRIPT KILL" : "FUNCTION KILL"} command. ` +
     `Script name is: ${run.funcname}.`);

@@ -10,7 +10,7 @@
 // true -> 1 (RESP3: #t), false -> null, table -> {err=}, {ok=}, {double=}, {big_number=},
 // {verbatim_string=}, {map=}, {set=}, else an array of t[1], t[2]... up to the first nil;
 // anything else -> null.
-import { lua, pushLuaBytes, setNameField, getNameField, type LuaState } from "./fengari.js";
+import { lua, pushLuaBytes, pushName, setNameField, getNameField, type LuaState } from "./fengari.js";
 import { ReplyWriter } from "../server/reply-writer.js";
 import { doubleToInt64 } from "../util/c-cast.js";
 
@@ -44,8 +44,9 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
     case 0x2b: // +
       if (push) {
         lua.lua_createtable(L, 0, 1);
+        pushName(L, "ok");
         pushBytes(L, buf, pos + 1, e);
-        setNameField(L, -2, "ok");
+        lua.lua_rawset(L, -3);
       }
       return e + 2;
     case 0x2d: // -
@@ -167,18 +168,24 @@ export function pushErrorTable(L: LuaState, text: string, hasCode: boolean, igno
   }
   msg = msg.replace(/^[\r\n]+|[\r\n]+$/g, "");
   lua.lua_createtable(L, 0, 2);
+  pushName(L, "err");
   lua.lua_pushstring(L, Buffer.from(`${code} ${msg}`, "latin1"));
-  setNameField(L, -2, "err");
+  lua.lua_rawset(L, -3);
   if (ignoreStats) {
     lua.lua_pushboolean(L, true);
     setNameField(L, -2, "ignore_error_stats_update");
   }
 }
 
-/** Lua string at idx as a Buffer (binary-safe). */
+/**
+ * Lua string at idx as a Buffer (binary-safe). A string of up to 64 bytes (V8's
+ * typed_array_max_size_in_heap) keeps its bytes in V8's heap, where .buffer would move them
+ * into a new ArrayBuffer of their own: such a string is copied into Node's pool instead
+ * (cheaper); a longer one is viewed.
+ */
 export function toBuffer(L: LuaState, idx: number): Buffer {
   const s: Uint8Array = lua.lua_tolstring(L, idx);
-  return Buffer.from(s.buffer, s.byteOffset, s.length);
+  return s.length <= 64 ? Buffer.from(s) : Buffer.from(s.buffer, s.byteOffset, s.length);
 }
 
 
