@@ -132,6 +132,8 @@ export class RdbTransfer {
   private resolveFinished!: (r: TransferResult) => void;
   /** Set once the payload is complete (disk target: ready to send). */
   payload: Buffer | null = null;
+  /** Disk target: writes the complete payload to dump.rdb, before the child's end is logged. */
+  saveFile: ((payload: Buffer) => Promise<void>) | null = null;
   /** Set when the snapshot was stopped (or the transfer completed): no new members. */
   private over = false;
   private completed = false;
@@ -206,6 +208,12 @@ export class RdbTransfer {
     // before its cron reaps the child; not while paused (Redis is not reading the pipe then).
     if (how.clean || !this.paused) await this.pipe.drained;
     if (!this.started) { this.resolveFinished("failed"); return; }
+    if (how.clean && !this.over && this.saveFile && !this.socketTarget) {
+      // A disk-target sync is Redis's BGSAVE, whose child writes dump.rdb ("DB saved on disk")
+      // before it exits: the file is there before the parent logs the end.
+      this.complete();
+      await this.saveFile(this.payload!);
+    }
     const what = this.socketTarget ? "transfer" : "saving";
     if (how.clean) log("notice", this.socketTarget ? "Background RDB transfer terminated with success" : "Background saving terminated with success");
     else if (how.signal) log("warning", `Background ${what} terminated by signal ${how.signal}`);

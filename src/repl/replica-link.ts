@@ -31,8 +31,6 @@ export class ReplicaLink {
   connected = false;
   syncing = false;
   lastIo = Date.now();
-  /** When this link was made or its master was last lost (cluster.ts's data age). */
-  downSince = Date.now();
   private socket?: Socket;
   private buf: Buffer = Buffer.alloc(0);
   private phase: Phase = "connecting";
@@ -192,10 +190,9 @@ export class ReplicaLink {
     const wasConnected = this.connected;
     if (this.connected) {
       log("notice", "Connection with master lost.");
+      // Only the loss of a link that was up, not each failed reconnect (Redis's
+      // repl_down_since is set only in replicationHandleMasterDisconnection).
       this.replDownSince = Date.now();
-      // The data's age counts from the loss of a link that was up, not from each failed
-      // reconnect (Redis's repl_down_since is set only in replicationHandleMasterDisconnection).
-      this.downSince = this.replDownSince;
       this.repl.cachedMasterDb = this.masterClient.db;
     }
     this.server.clients.delete(this.masterClient.id);

@@ -514,6 +514,8 @@ export class Replication {
     const dirtyAt = p.dirty();
     const startedAt = Date.now();
     const parts = { data: (req & 1) === 0, functions: (req & 2) === 0 };
+    // A disk-target sync is a BGSAVE in Redis: dump.rdb is written and the changes counter resets.
+    if (!socketTarget) tr.saveFile = (payload) => p.savedForReplicas(payload, dirtyAt, startedAt);
     if (!tr.start((write) => p.snapshotForReplica(write, socketTarget ? "replicas sockets" : "disk", tr.finished, parts))) return;
     this.transfer = tr;
     log("notice", socketTarget ? `Background RDB transfer started by pid ${tr.pipe.pid}` : `Background saving started by pid ${tr.pipe.pid}`);
@@ -521,11 +523,7 @@ export class Replication {
     // The snapshot is of this instant: the stream from here on is held for each replica.
     this.streamDb = -1;
     for (const w of list) this.joinTransfer(tr, w);
-    void tr.finished.then((res) => {
-      // A disk-target sync is a BGSAVE in Redis: dump.rdb is written and the changes counter resets.
-      if (res === "ok" && !socketTarget && tr.payload) void p.savedForReplicas(tr.payload, dirtyAt, startedAt);
-      this.transferDone(tr, res);
-    });
+    void tr.finished.then((res) => this.transferDone(tr, res));
   }
 
   /** +FULLRESYNC with the snapshot's offset, and the replica's part in its transfer. */
