@@ -59,7 +59,7 @@ import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand, handedShard } from "./cluster/ownership";
 import { canDefer, deferCommand, resetDeferred, deferCount, deferList, deferLog, LIST_ENTRY } from "./cluster/deferred";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed, handedShard } from "./cluster/ownership";
-export { migrateOut, migrateIn, migrateInTemp, dbReserve } from "./cluster/migrate";
+export { migrateOut, migrateIn, migrateInTemp, migrateInBatch, dbReserve } from "./cluster/migrate";
 export { tempDbsCreate, tempDbsSwap } from "./keyspace/keyspace";
 import { tempDbsDiscard as discardTempDbs } from "./keyspace/keyspace";
 /** Empties and drops the temp set (keyspace.ts); its entries are freed now, not at the next command. */

@@ -160,6 +160,8 @@ export interface KernelExports {
   migrateIn(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
   /** repl-diskless-load swapdb: a second set of dbs loaded aside and swapped in (O(1)). */
   migrateInTemp(db: number, keyPtr: number, keyLen: number, blobPtr: number, blobLen: number): void;
+  /** Records `u32 keyLen, u32 blobLen, key, blob` at [ptr, end), each as migrateIn (an RDB load's batch). */
+  migrateInBatch(db: number, ptr: number, end: number, temp: boolean): void;
   /** An RDB's RESIZEDB hint: room for n keys in db (or its swapdb temp twin), as Redis's dictExpand. */
   dbReserve(db: number, n: number, temp: boolean): void;
   tempDbsCreate(): void;

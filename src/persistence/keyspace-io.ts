@@ -4,6 +4,7 @@
 // shards). Sets, zsets and streams live in the host's HandleRegistry: the blob carries
 // their handle, and the value object is read or built here.
 import type { Server } from "../server/server.js";
+import type { Shard } from "../server/shard.js";
 import type { HandleRegistry } from "../types/registry.js";
 import { OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, type HostValue } from "../types/value.js";
 import { SetValue } from "../types/set.js";
@@ -213,44 +214,63 @@ function kernelBody(server: Server, v: HostValue): Uint8Array[] | null {
 export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue, temp = false): void {
   const v = s.value;
   const shard = server.shards.length === 1 ? server.shards[0] : server.router.shardOf(key);
-  let type: number;
-  let handle = 0;
-  let body = 0;
-  // What follows the header, by kind: an int64, a string's bytes, a list of elements, or parts.
-  let intVal: number | bigint | null = null;
-  let str: Uint8Array | null = null;
-  let items: Bytes[] | null = null;
-  let parts: Uint8Array[] | null = null;
-  if (v.type === "string") {
-    type = OBJ_STRING;
-    str = bytesOf(v.value);
-    intVal = asInt64(str);
-    body = intVal !== null ? 8 : 4 + str.length;
-  } else if (v.type === "hash" || v.type === "list") {
-    type = v.type === "hash" ? OBJ_HASH : OBJ_LIST;
-    items = v.type === "hash" ? v.pairs : v.items;
-    body = 4;
-    for (const e of items) body += 4 + e.length;
-  } else {
-    type = HOST_TYPE[v.type];
-    const host = buildHostValue(server, v);
-    parts = kernelBody(server, host);
-    if (parts !== null) for (const b of parts) body += b.length;
-    else handle = server.types.registry.add(host);
-  }
-  const blobLen = ENTRY_HEADER + body;
+  const body = measure(server, v);
+  const blobLen = ENTRY_HEADER + body.size;
   const p = shard.kernel.x.alloc(key.length + blobLen);
-  // alloc may grow the memory: views are taken after it.
-  const mem = shard.kernel.mem;
+  // alloc may grow the memory: writeEntry takes its views after it.
+  writeEntry(shard.kernel.mem, p, key, s, body);
+  shard.migrateInAt(db, p, key.length, blobLen, temp);
+  if (temp) return;
+  if (v.type === "list" || v.type === "zset" || v.type === "stream") server.types.onAdd(db, key);
+}
+
+/** What follows an entry's header, by kind: an int64, a string's bytes, a list of elements, or parts. */
+interface EntryBody {
+  type: number;
+  handle: number;
+  /** Bytes after the header. */
+  size: number;
+  intVal: number | bigint | null;
+  str: Uint8Array | null;
+  items: Bytes[] | null;
+  parts: Uint8Array[] | null;
+}
+
+/** The entry body of a value (a host value is built and registered here, or made a kernel body). */
+function measure(server: Server, v: RdbValue): EntryBody {
+  const b: EntryBody = { type: 0, handle: 0, size: 0, intVal: null, str: null, items: null, parts: null };
+  if (v.type === "string") {
+    b.type = OBJ_STRING;
+    b.str = bytesOf(v.value);
+    b.intVal = asInt64(b.str);
+    b.size = b.intVal !== null ? 8 : 4 + b.str.length;
+  } else if (v.type === "hash" || v.type === "list") {
+    b.type = v.type === "hash" ? OBJ_HASH : OBJ_LIST;
+    const items = (b.items = v.type === "hash" ? v.pairs : v.items);
+    b.size = 4;
+    for (const e of items) b.size += 4 + e.length;
+  } else {
+    b.type = HOST_TYPE[v.type];
+    const host = buildHostValue(server, v);
+    b.parts = kernelBody(server, host);
+    if (b.parts !== null) for (const x of b.parts) b.size += x.length;
+    else b.handle = server.types.registry.add(host);
+  }
+  return b;
+}
+
+/** Writes key and then its migrate-layout entry (assembly/cluster/migrate.ts) at p in mem. */
+function writeEntry(mem: Uint8Array, p: number, key: Buffer, s: StoredValue, b: EntryBody): void {
   const dv = viewOf(mem);
   mem.set(key, p);
   const q = p + key.length;
   mem.fill(0, q, q + 4);
-  mem[q] = type;
+  mem[q] = b.type;
   dv.setUint32(q + 4, s.lru >>> 0, true);
   setI64(dv, q + 8, s.expireAt);
-  dv.setInt32(q + 16, handle, true);
+  dv.setInt32(q + 16, b.handle, true);
   let at = q + ENTRY_HEADER;
+  const { str, intVal, items, parts } = b;
   if (str !== null) {
     if (intVal !== null) {
       mem[q + 1] = 1;
@@ -261,7 +281,7 @@ export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue
       mem.set(str, at + 4);
     }
   } else if (items !== null) {
-    dv.setUint32(at, v.type === "hash" ? items.length / 2 : items.length, true);
+    dv.setUint32(at, b.type === OBJ_HASH ? items.length / 2 : items.length, true);
     at += 4;
     for (const e of items) {
       dv.setUint32(at, e.length, true);
@@ -271,11 +291,80 @@ export function storeKey(server: Server, db: number, key: Buffer, s: StoredValue
       at += e.length;
     }
   } else if (parts !== null) {
-    for (const b of parts) { mem.set(b, at); at += b.length; }
+    for (const x of parts) { mem.set(x, at); at += x.length; }
   }
-  shard.migrateInAt(db, p, key.length, blobLen, temp);
-  if (temp) return;
-  if (v.type === "list" || v.type === "zset" || v.type === "stream") server.types.onAdd(db, key);
+}
+
+/**
+ * Keys of an RDB load gathered per shard in its kernel memory and stored many per kernel call
+ * (assembly/cluster/migrate.ts migrateInBatch): a record `u32 keyLen, u32 blobLen, key, blob`
+ * each. Per key, storeKey's alloc, free and kernel call were as much host time as building
+ * the entry; and a batch lets the kernel start its dict lookups' cache misses together.
+ */
+interface StoreBatch { ptr: number; used: number; count: number; db: number }
+const batches = new WeakMap<Shard, StoreBatch>();
+/** Records per batch: migrateInBatch's look-ahead (TOUCH_MAX). */
+const BATCH_KEYS = 512;
+const BATCH_BYTES = 256 * 1024;
+/** A bigger record is stored on its own (storeKey). */
+const BATCH_RECORD_MAX = 16 * 1024;
+
+/**
+ * storeKey for a loader that calls flushStoredKeys(server) before anything else may read the
+ * keyspace (the end of the load, each pause for the event loop). Strings and hashes are
+ * batched; any other value (lists, sets, zsets and streams may wake blocked clients or hold
+ * host values) first flushes every batch, so keys are stored in the file's order.
+ */
+export function storeKeyBatched(server: Server, db: number, key: Buffer, s: StoredValue): void {
+  const v = s.value;
+  if (v.type !== "string" && v.type !== "hash") {
+    flushStoredKeys(server);
+    return storeKey(server, db, key, s);
+  }
+  const body = measure(server, v);
+  const blobLen = ENTRY_HEADER + body.size;
+  const record = 8 + key.length + blobLen;
+  if (record > BATCH_RECORD_MAX) {
+    flushStoredKeys(server);
+    return storeKey(server, db, key, s);
+  }
+  const shard = server.shards.length === 1 ? server.shards[0] : server.router.shardOf(key);
+  let b = batches.get(shard);
+  if (b !== undefined && (b.db !== db || b.used + record > BATCH_BYTES)) {
+    flushShard(shard, b);
+    b = undefined;
+  }
+  if (b === undefined) {
+    b = { ptr: shard.kernel.x.alloc(BATCH_BYTES), used: 0, count: 0, db };
+    batches.set(shard, b);
+  }
+  const at = b.ptr + b.used;
+  const mem = shard.kernel.mem;
+  const dv = viewOf(mem);
+  dv.setUint32(at, key.length, true);
+  dv.setUint32(at + 4, blobLen, true);
+  writeEntry(mem, at + 8, key, s, body);
+  b.used += record;
+  if (++b.count >= BATCH_KEYS) flushShard(shard, b);
+}
+
+/** Stores every key storeKeyBatched holds. */
+export function flushStoredKeys(server: Server): void {
+  for (const shard of server.shards) {
+    const b = batches.get(shard);
+    if (b !== undefined) flushShard(shard, b);
+  }
+}
+
+function flushShard(shard: Shard, b: StoreBatch): void {
+  batches.delete(shard);
+  const x = shard.kernel.x;
+  try {
+    if (b.count > 0) x.migrateInBatch(b.db, b.ptr, b.ptr + b.used, false);
+  } finally {
+    x.free(b.ptr);
+    shard.afterCall();
+  }
 }
 
 function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; }

@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import type { Server } from "../server/server.js";
 import { log } from "../server/log.js";
 import { snapshotRdb, parseRdb, readRdb, functionsHook, replInfoHook, type ParsedRdb, type RdbRecord } from "./rdb-file.js";
-import { storeKey, lfuPolicy, lfuWord, LFU_INIT_VAL } from "./keyspace-io.js";
+import { storeKey, storeKeyBatched, flushStoredKeys, lfuPolicy, lfuWord, LFU_INIT_VAL } from "./keyspace-io.js";
 import { RdbFormatError } from "./rdb-format.js";
 import { Aof, ManifestError, type LoadStep } from "./aof.js";
 import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
@@ -407,9 +407,10 @@ export class Persistence {
     let loaded = 0, expired = 0;
     const keepExpired = !replInfoHook.iAmMaster(this.server);
     for (const k of rdb.keys) {
-      if (this.applyKey(k, keepExpired)) loaded++;
+      if (this.applyKey(k, keepExpired, false, true)) loaded++;
       else expired++;
     }
+    flushStoredKeys(this.server);
     this.loadDone(loaded, expired, rdb.emptyKeys);
   }
 
@@ -425,9 +426,10 @@ export class Persistence {
       const n = rdb.keys.length;
       for (let i = 0; i < n; i++) {
         const k = rdb.keys[i];
-        this.applyKey(k, true);
+        this.applyKey(k, true, false, true);
         yield Math.floor((totalBytes * (i + 1)) / n);
       }
+      flushStoredKeys(this.server);
       this.loadDone(n, 0);
     }.call(this);
     // Async loading swaps the new data in at once: the old data was served until now.
@@ -544,7 +546,7 @@ export class Persistence {
   }
 
   /** Stores one key read from an RDB; false when its TTL has passed (skipped, as a master does). */
-  private applyKey(k: ParsedRdb["keys"][number], keepExpired = false, temp = false): boolean {
+  private applyKey(k: ParsedRdb["keys"][number], keepExpired = false, temp = false, batched = false): boolean {
     const server = this.server;
     const now = server.now();
     if (!keepExpired && k.expireAt >= 0 && k.expireAt <= now) return false;
@@ -552,7 +554,9 @@ export class Persistence {
     const lru = lfuPolicy(server)
       ? lfuWord(now, k.freq >= 0 ? k.freq : LFU_INIT_VAL)
       : Math.max(0, Math.floor(now / 1000) - (k.idle >= 0 ? k.idle : 0));
-    storeKey(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru }, temp);
+    // A whole file's keys go many per kernel call (flushStoredKeys before anything reads them).
+    if (batched) storeKeyBatched(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru });
+    else storeKey(server, k.db, k.key, { value: k.value, expireAt: k.expireAt, lru }, temp);
     return true;
   }
 
@@ -593,7 +597,7 @@ export class Persistence {
       else if (rec.kind === "key") {
         progress.keys++;
         if (rec.key.expireAt >= 0) progress.expires++;
-        if (this.applyKey(rec.key, keepExpired)) loaded++;
+        if (this.applyKey(rec.key, keepExpired, false, true)) loaded++;
         else {
           expired++;
           progress.alreadyExpired++;
@@ -605,6 +609,7 @@ export class Persistence {
       }
       yield rec.pos;
     }
+    flushStoredKeys(this.server);
     this.loadDone(loaded, expired, emptySkipped);
     if (boot) replInfoHook.loadEnd(this.server, aux);
     return r.value.end;
@@ -742,11 +747,14 @@ export class Persistence {
           else if (performance.now() >= until) break;
         }
         if (r.done) return r.value;
+        // Keys a step left in storeKeyBatched's batches are stored before the event loop runs.
+        flushStoredKeys(server);
         if (typeof r.value !== "number") await r.value;
         else if (owedUs >= 1000) { const ms = Math.floor(owedUs / 1000); owedUs -= ms * 1000; await new Promise((res) => setTimeout(res, ms)); }
         else await nextTurn();
       }
     } finally {
+      flushStoredKeys(server);
       if (server.inputGate === gate) server.inputGate = previous;
       this.loading = null;
     }
