@@ -11,7 +11,7 @@
 //   owner:      slot -> owning node (or null: unassigned)
 //   migrating:  slot -> target node (this node's slot moving out)
 //   importing:  slot -> source node (a slot moving in)
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { log } from "../server/log.js";
@@ -348,12 +348,28 @@ export class ClusterState {
     return lines.join("\n") + "\n";
   }
 
-  /** nodes.conf: every node but those still in a handshake (clusterSaveConfig). */
+  /**
+   * nodes.conf: every node but those still in a handshake (clusterSaveConfig). Written in
+   * place as Redis does: the new text over the old from offset 0, padded with newlines to the
+   * old length, then truncated. A temporary file renamed over nodes.conf made ext4 start
+   * writing the new file's blocks out on every rename (its auto_da_alloc), about 1 ms on an
+   * idle disk and far more under load; a reshard saves on every node for every slot moved.
+   */
   save(): void {
-    const text = this.nodesText(false, true) + `vars currentEpoch ${this.currentEpoch} lastVoteEpoch ${this.lastVoteEpoch}\n`;
-    const tmp = this.file + ".tmp";
-    writeFileSync(tmp, text);
-    renameSync(tmp, this.file);
+    const text = Buffer.from(this.nodesText(false, true) + `vars currentEpoch ${this.currentEpoch} lastVoteEpoch ${this.lastVoteEpoch}\n`);
+    const fd = openSync(this.file, constants.O_WRONLY | constants.O_CREAT, 0o644);
+    try {
+      const old = fstatSync(fd).size;
+      // Padded to the old length, so no tail of the old text is left after ours, even if the
+      // truncate fails.
+      const out = old > text.length ? Buffer.concat([text, Buffer.alloc(old - text.length, 0x0a)]) : text;
+      if (writeSync(fd, out, 0, out.length, 0) !== out.length) throw new Error(`short write to ${this.file}`);
+      if (out.length !== text.length) {
+        try { ftruncateSync(fd, text.length); } catch { /* not critical: the padding is blank lines */ }
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Loads nodes.conf; returns myself, or undefined when the file holds no node. */
