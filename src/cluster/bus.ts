@@ -31,7 +31,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { randomBytes } from "node:crypto";
 import type { ClusterNode, ClusterState } from "./state.js";
-import { CLUSTER_SLOTS } from "./state.js";
+import { CLUSTER_SLOTS, isReplica } from "./state.js";
 import { log } from "../server/log.js";
 import { listenAll, type ListenerGroup } from "../server/listeners.js";
 import { decode, encode, FrameReader, WireError, TYPE_NUMBER, NODE_MASTER, NODE_SLAVE, NODE_PFAIL, NODE_FAIL,
@@ -338,7 +338,7 @@ export class ClusterBus {
     const reports = this.failReports.get(n);
     let votes = this.state.myself.master ? 0 : 1;
     const validity = this.nodeTimeout() * 2;
-    for (const [reporter, at] of reports ?? []) if (now - at <= validity && !reporter.master) votes++;
+    for (const [reporter, at] of reports ?? []) if (now - at <= validity && !isReplica(reporter)) votes++;
     const needed = Math.floor(this.state.size() / 2) + 1;
     if (votes >= needed) {
       n.fail = true;
@@ -594,8 +594,9 @@ export class ClusterBus {
         const u = msg.update;
         const n = u ? st.nodes.get(u.id) : undefined;
         if (u && n && !n.myself && n.configEpoch < u.configEpoch) {
-          if (n.master) n.migrateTo = true; // a promoted replica (clusterSetNodeAsMaster)
+          if (isReplica(n)) n.migrateTo = true; // a promoted replica (clusterSetNodeAsMaster)
           n.master = null;
+          n.unknownMaster = false;
           n.configEpoch = u.configEpoch;
           this.updateSlotsConfigWith(n, u.configEpoch, clampRanges(u.slots));
         }
@@ -666,8 +667,9 @@ export class ClusterBus {
     const st = this.state;
     if (masterId === null) {
       // A promoted replica is a replica-migration target (clusterSetNodeAsMaster).
-      if (sender.master) sender.migrateTo = true;
+      if (isReplica(sender)) sender.migrateTo = true;
       sender.master = null;
+      sender.unknownMaster = false;
       return;
     }
     const master = st.nodes.get(masterId);
@@ -675,10 +677,13 @@ export class ClusterBus {
       // A replica of a node we do not know (forgotten, or not learnt yet): it serves no slots
       // (Redis's clusterDelNodeSlots for a master turned replica). Before, its header's slots,
       // its master's, became its own: 27-endpoints' isolated node listed shard-2's replica as
-      // the shard's master, without shard-2's hostname.
+      // the shard's master, without shard-2's hostname. A master it had before stays its
+      // master, as in Redis; without one it is "slave -" (slaveof NULL).
       for (let s = 0; s < CLUSTER_SLOTS; s++) if (st.owner[s] === sender) st.assign(s, null);
+      if (!sender.master) sender.unknownMaster = true;
       return;
     }
+    sender.unknownMaster = false;
     if (master === sender || master === sender.master) return;
     if (!sender.master) {
       // A master turned into a replica: it serves no slots any more (clusterDelNodeSlots).
@@ -781,7 +786,7 @@ export class ClusterBus {
       this.moveNode(n, g.ip, g.port, g.cport, wirePort(g.pport));
     }
     // Only masters' opinions count towards marking a node failed.
-    if (reporter.master) return;
+    if (isReplica(reporter)) return;
     if (g.pfail) {
       let reports = this.failReports.get(n);
       if (!reports) this.failReports.set(n, (reports = new Map()));
@@ -795,7 +800,7 @@ export class ClusterBus {
 
 /** A node's CLUSTER_NODE_* flags as the bus header and gossip entries carry them. */
 function nodeFlags(n: ClusterNode): number {
-  let f = n.master ? NODE_SLAVE : NODE_MASTER;
+  let f = isReplica(n) ? NODE_SLAVE : NODE_MASTER;
   if (n.myself) f |= NODE_MYSELF;
   if (n.pfail && !n.fail) f |= NODE_PFAIL;
   if (n.fail) f |= NODE_FAIL;

@@ -401,7 +401,7 @@ export class Cluster {
     const st = this.state;
     let sig = `${st.currentEpoch}|${st.lastVoteEpoch}|${this.failover?.paused}|`;
     for (const n of st.nodes.values()) {
-      sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake}:${n.master?.id}:${n.group ?? ""}:${n.hostname ?? ""};`;
+      sig += `${n.id}@${n.ip}:${n.port}:${n.configEpoch}:${n.pfail}:${n.fail}:${n.handshake}:${n.master?.id ?? (n.unknownMaster ? "?" : "")}:${n.group ?? ""}:${n.hostname ?? ""};`;
     }
     sig += `|v${st.slotsVersion}|`;
     for (const [s, n] of st.migrating) sig += `m${s}${n.id}`;

@@ -11,7 +11,7 @@
 //   - it has the smallest node id among the replicas of those masters (one replica moves);
 //   - the target has been orphaned for CLUSTER_SLAVE_MIGRATION_DELAY (5 s), so that the
 //     natural replicas of a failed-over master have time to announce their new master.
-import type { ClusterNode, ClusterState } from "./state.js";
+import { isReplica, type ClusterNode, type ClusterState } from "./state.js";
 import { log } from "../server/log.js";
 
 const MIGRATION_DELAY_MS = 5000;
@@ -39,7 +39,7 @@ export function handleReplicaMigration(st: ClusterState, h: MigrationHost, now: 
   let maxReplicas = 0;
   let myMasterReplicas = 0;
   for (const n of st.nodes.values()) {
-    if (n.myself || n.handshake || n.master || n.fail) continue;
+    if (n.myself || n.handshake || isReplica(n) || n.fail) continue;
     const ok = okReplicas(st, n).length;
     if (ok === 0 && st.numSlots(n) > 0 && n.migrateTo) orphaned++;
     if (ok > maxReplicas) maxReplicas = ok;
@@ -56,15 +56,15 @@ export function handleReplicaMigration(st: ClusterState, h: MigrationHost, now: 
   let target: ClusterNode | null = null;
   let candidate: ClusterNode = me;
   for (const n of st.nodes.values()) {
-    const ok = n.master ? 0 : okReplicas(st, n).length;
-    const isOrphaned = !n.master && !n.fail && !!n.migrateTo && ok === 0;
+    const ok = isReplica(n) ? 0 : okReplicas(st, n).length;
+    const isOrphaned = !isReplica(n) && !n.fail && !!n.migrateTo && ok === 0;
     if (isOrphaned) {
       if (!target && st.numSlots(n) > 0) target = n;
       if (!n.orphanedTime) n.orphanedTime = now;
     } else {
       n.orphanedTime = 0;
     }
-    if (!n.master && ok === maxReplicas) {
+    if (!isReplica(n) && ok === maxReplicas) {
       for (const r of st.nodes.values()) if (r.master === n && r.id < candidate.id) candidate = r;
     }
   }

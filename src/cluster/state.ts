@@ -64,6 +64,12 @@ export interface ClusterNode {
    * migration once orphaned (Redis's CLUSTER_NODE_MIGRATE_TO).
    */
   migrateTo?: boolean;
+  /**
+   * A replica whose master we do not know (forgotten, or not learnt yet): Redis's
+   * CLUSTER_NODE_SLAVE with slaveof NULL, shown "slave -" with no slots. `master` is null
+   * then, so every role check goes through isReplica().
+   */
+  unknownMaster?: boolean;
   /** cluster-replica-no-failover yes there (shown as "nofailover" in CLUSTER NODES). */
   noFailover?: boolean;
   /** Since when it has been an orphaned master (replica-migration.ts), 0 if not. */
@@ -300,7 +306,12 @@ export class ClusterState {
   /** Forgets a node (CLUSTER FORGET, or a handshake that learnt the node's real id). */
   removeNode(node: ClusterNode): void {
     this.nodes.delete(node.id);
-    for (const n of this.nodes.values()) if (n.master === node) n.master = null;
+    // Its replicas stay replicas of an unknown master (freeClusterNode: slaveof = NULL).
+    for (const n of this.nodes.values()) {
+      if (n.master !== node) continue;
+      n.master = null;
+      if (!n.myself) n.unknownMaster = true;
+    }
     for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) this.assign(s, null);
     this.counts.delete(node);
     this.rangesCache.delete(node);
@@ -325,7 +336,7 @@ export class ClusterState {
     const flags: string[] = [];
     if (n.myself) flags.push("myself");
     // A handshake node has no role yet (createClusterNode with CLUSTER_NODE_HANDSHAKE only).
-    if (!n.handshake) flags.push(n.master ? "slave" : "master");
+    if (!n.handshake) flags.push(isReplica(n) ? "slave" : "master");
     if (n.pfail && !n.fail) flags.push("fail?");
     if (n.fail) flags.push("fail");
     if (n.handshake) flags.push("handshake");
@@ -334,7 +345,7 @@ export class ClusterState {
     const host = n.hostname ? `,${n.hostname}` : "";
     let line = `${n.id} ${n.ip}:${usePport && n.pport ? n.pport : n.port}@${n.cport}${host} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
       `${n.myself ? 0 : n.pingSent} ${n.myself ? 0 : n.pongReceived} ${this.epochOf(n)} ${link}`;
-    if (!n.master) for (const [a, b] of this.claimRangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
+    if (!isReplica(n)) for (const [a, b] of this.claimRangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
     if (n.myself && !n.master) {
       for (const [s, t] of [...this.migrating].sort((x, y) => x[0] - y[0])) line += ` [${s}->-${t.id}]`;
       for (const [s, f] of [...this.importing].sort((x, y) => x[0] - y[0])) line += ` [${s}-<-${f.id}]`;
@@ -397,11 +408,14 @@ export class ClusterState {
       n.configEpoch = Number(f[6]);
       if (n.myself) me = n;
       if (f[3] !== "-") masters.push([n, f[3]]);
+      // "slave -": a replica whose master was unknown when this file was saved.
+      else if (flags.includes("slave") && !n.myself) n.unknownMaster = true;
       slotLines.push([n, f.slice(8)]);
     }
     for (const [n, id] of masters) {
       n.master = this.nodes.get(id) ?? null;
       if (n.master) n.master.migrateTo = true;
+      else if (!n.myself) n.unknownMaster = true;
     }
     for (const [n, slots] of slotLines) {
       for (const s of slots) {
@@ -417,6 +431,11 @@ export class ClusterState {
     }
     return me;
   }
+}
+
+/** A replica, of a master we know or not (Redis's nodeIsSlave). */
+export function isReplica(n: ClusterNode): boolean {
+  return n.master !== null || n.unknownMaster === true;
 }
 
 function newNode(id: string, ip: string, port: number, cport: number): ClusterNode {

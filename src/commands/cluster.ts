@@ -6,7 +6,7 @@ import type { CommandContext } from "./context.js";
 import { argLower, ERR, parseInteger } from "./context.js";
 import { replyHelp, subcommandSyntaxError } from "./help.js";
 import { keySlot } from "../server/router.js";
-import { CLUSTER_SLOTS, type ClusterNode } from "../cluster/state.js";
+import { CLUSTER_SLOTS, isReplica, type ClusterNode } from "../cluster/state.js";
 import type { Cluster } from "../cluster/cluster.js";
 import type { ClusterClientFlags } from "../cluster/redirect.js";
 import { bumpEpochWithoutConsensus } from "../cluster/failover.js";
@@ -120,7 +120,7 @@ function shardHeads(cluster: Cluster): ClusterNode[] {
   const seen = new Set<string>();
   const out: ClusterNode[] = [];
   for (const n of st.nodes.values()) {
-    if (n.master || n.handshake) continue;
+    if (isReplica(n) || n.handshake) continue;
     if (n.group) {
       if (seen.has(n.group)) continue;
       seen.add(n.group);
@@ -222,13 +222,13 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
     if (st.owner[slot] !== st.myself) return ctx.reply.error(`I'm not the owner of hash slot ${slot}`);
     const n = nodeArg(cluster, ctx, 4);
     if (!n) return ctx.reply.error(`I don't know about node ${ctx.argv[4].toString("latin1")}`);
-    if (n.master) return ctx.reply.error("Target node is not a master");
+    if (isReplica(n)) return ctx.reply.error("Target node is not a master");
     st.migrating.set(slot, n);
   } else if (action === "importing" && argc === 5) {
     if (st.owner[slot] === st.myself) return ctx.reply.error(`I'm already the owner of hash slot ${slot}`);
     const n = nodeArg(cluster, ctx, 4);
     if (!n) return ctx.reply.error(`I don't know about node ${ctx.argv[4].toString("latin1")}`);
-    if (n.master) return ctx.reply.error("Target node is not a master");
+    if (isReplica(n)) return ctx.reply.error("Target node is not a master");
     st.importing.set(slot, n);
   } else if (action === "stable" && argc === 4) {
     st.importing.delete(slot);
@@ -236,7 +236,7 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
   } else if (action === "node" && argc === 5) {
     const n = nodeArg(cluster, ctx, 4);
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[4].toString("latin1")}`);
-    if (n.master) return ctx.reply.error("Target node is not a master");
+    if (isReplica(n)) return ctx.reply.error("Target node is not a master");
     const keys = cluster.countKeysInSlot(slot);
     if (st.owner[slot] === st.myself && n !== st.myself && keys !== 0) {
       return ctx.reply.error(`Can't assign hashslot ${slot} to a different node while I still hold keys for this hash slot.`);
@@ -392,7 +392,7 @@ export function registerClusterCommands(t: CommandTable): void {
   const replicas = clusterOnly((ctx, c) => {
     const n = nodeArg(c, ctx, 2);
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[2].toString("latin1")}`);
-    if (n.master) return ctx.reply.error("The specified node is not a master");
+    if (isReplica(n)) return ctx.reply.error("The specified node is not a master");
     const replicas = c.state.replicasOf(n);
     ctx.reply.arrayLen(replicas.length);
     for (const x of replicas) ctx.reply.bulk(c.state.describe(x, usePport(ctx.server.config, ctx.client)));
@@ -418,7 +418,7 @@ export function registerClusterCommands(t: CommandTable): void {
     const n = nodeArg(c, ctx, 2);
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[2].toString("latin1")}`);
     if (n.myself) return ctx.reply.error("Can't replicate myself");
-    if (n.master) return ctx.reply.error("I can only replicate a master, not a replica.");
+    if (isReplica(n)) return ctx.reply.error("I can only replicate a master, not a replica.");
     // Members of an active-active group replicate through the CRDT layer, not PSYNC.
     if (c.group.active) return ctx.reply.error("This node is a member of an active-active group (cluster-group): it does not replicate a master");
     // A master must be empty and own no slots; a replica may switch masters freely.

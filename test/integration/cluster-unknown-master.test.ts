@@ -43,5 +43,11 @@ describe("cluster replica of an unknown master (3 nodes)", () => {
     const repId = String(await rep.r.cluster("MYID"));
     const line = String(await x.r.cluster("NODES")).split("\n").find((l) => l.startsWith(repId)) ?? "";
     expect(line.split(" ").slice(8)).toEqual([]);
+    // Still a replica, of a master X does not know: "slave -" (clusterGenNodeDescription with
+    // slaveof NULL), and no shard of its own in CLUSTER SHARDS (only masters head one).
+    expect(line.split(" ").slice(2, 4)).toEqual(["slave", "-"]);
+    const shards = await x.r.cluster("SHARDS") as unknown[][];
+    const ids = shards.flatMap((sh) => (sh[3] as unknown[][]).map((node) => String(node[1])));
+    expect(ids).not.toContain(repId);
   }, 30_000);
 });
