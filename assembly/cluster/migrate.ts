@@ -170,13 +170,18 @@ export function migrateInBatch(dbIndex: i32, ptr: usize, end: usize, temp: bool)
   }
 }
 
-/** Batch records touchBuckets looks ahead over (its scratch: one bucket head each). */
+/** Batch records touchBuckets looks ahead over (its scratch: one hash, then one bucket head each). */
 const TOUCH_MAX: i32 = 512;
 const touched = new StaticArray<usize>(TOUCH_MAX);
 /** Read by nothing: keeps the touching loads from being optimized away. */
 let touchSink: u32 = 0;
 
-/** Loads the bucket head of each batch record's key, then the first word of each head entry. */
+/**
+ * Loads the bucket head of each batch record's key, then the first word of each head entry.
+ * The hashes are computed first, so that the bucket loads run back to back: a loop of
+ * independent loads keeps many misses in flight, where a hash between two loads leaves
+ * room for few.
+ */
 function touchBuckets(db: Db, ptr: usize, end: usize): void {
   const t0 = db.dict.t0;
   const mask = <u32>(t0.length - 1);
@@ -184,9 +189,11 @@ function touchBuckets(db: Db, ptr: usize, end: usize): void {
   let p = ptr;
   while (p < end && n < TOUCH_MAX) {
     const keyLen = <usize>load<u32>(p);
-    const h = hashBytes(p + 8, keyLen);
-    unchecked(touched[n++] = changetype<usize>(unchecked(t0[<i32>(h & mask)])));
+    unchecked(touched[n++] = <usize>(hashBytes(p + 8, keyLen) & mask));
     p += 8 + keyLen + <usize>load<u32>(p + 4);
+  }
+  for (let i = 0; i < n; i++) {
+    unchecked(touched[i] = changetype<usize>(unchecked(t0[<i32>unchecked(touched[i])])));
   }
   let sink: u32 = 0;
   for (let i = 0; i < n; i++) {
