@@ -13,6 +13,9 @@
 //   tls-replication yes     the bus is TLS, with the server's tls-* certificates (tls.ts)
 //   crdt-gc-grace-ms <ms>   tombstone GC waits this long after a removal became stable
 //                           (default 10000; gossip.ts gcGraceMs)
+//   crdt-peer-gc-timeout <s> a peer silent this long leaves the GC quorum and that
+//                           incarnation of it is refused from then on (default 0: never;
+//                           gossip.ts peerGcTimeoutMs, Gossip.expire)
 //
 // or at runtime with CRDT.PEER ADD host busport (which starts replication on a node that
 // had none: its existing keys become its first writes).
@@ -63,9 +66,12 @@ export class ActiveActive {
       password: ActiveActive.directive(server, "crdt-password") ?? "",
     };
     const grace = Number(ActiveActive.directive(server, "crdt-gc-grace-ms") ?? DEFAULT_GOSSIP.gcGraceMs);
+    const timeout = Number(ActiveActive.directive(server, "crdt-peer-gc-timeout") ?? 0);
     this.gossip = new Gossip(this.rep, () => server.now(), {
       ...DEFAULT_GOSSIP, antiEntropyMs: 1000, gcGraceMs: Number.isFinite(grace) && grace >= 0 ? grace : DEFAULT_GOSSIP.gcGraceMs,
+      peerGcTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : 0,
     }, undefined, SERVER_PACING); // (long anti-entropy answers go out a slice per event-loop turn)
+    this.gossip.warn = (msg) => log("warning", msg);
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     this.timer = setInterval(() => this.gossip.tick(), 50);
     this.timer.unref();
@@ -242,6 +248,10 @@ export class ActiveActive {
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +
       `crdt_gc_keys_compacted:${gc.keysCollected}\r\ncrdt_stable_lag_ms:${own ? Math.max(0, physicalOf(this.rep.hlc.current - own)) : -1}\r\n`;
     // per node: how far behind our clock the stability GC acts on is (ms; departed = all final)
+    // peers expired by crdt-peer-gc-timeout (their incarnations are refused), messages refused,
+    // and the peers that refuse this node (it was expired: restart it empty)
+    s += `crdt_peers_expired:${this.gossip.expired.size}\r\ncrdt_refused_messages:${g.refused}\r\n` +
+      `crdt_refused_by:${[...this.gossip.refusedBy.keys()].join(",")}\r\n`;
     s += `crdt_gc_stable:${[...this.gossip.gcStable].map(([n, ts]) => `${n}=${ts >= Number.MAX_SAFE_INTEGER ? "departed" : Math.max(0, physicalOf(this.rep.hlc.current - ts))}`).join(",")}\r\n`;
     let i = 0;
     for (const l of this.links.values()) {
@@ -251,7 +261,7 @@ export class ActiveActive {
       const lastAe = p.lastAntiEntropy ? Math.max(0, Math.floor((this.server.now() - p.lastAntiEntropy) / 1000)) : -1;
       s += `peer${i++}:addr=${l.key},id=${l.remoteId},link=${l.connected ? "up" : "down"},backlog=${lag.backlog},` +
         `lag_ms=${lag.lagMs},acked=${p.ackedSeq},dropped_backlogs=${p.droppedBacklogs},last_anti_entropy_s=${lastAe},` +
-        `divergent_ranges=${p.divergentRanges}\r\n`;
+        `divergent_ranges=${p.divergentRanges},expired=${p.expired === undefined ? 0 : 1}\r\n`;
     }
     return s;
   }

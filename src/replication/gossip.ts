@@ -49,6 +49,8 @@ const MSG_DIGEST = 3;
 const MSG_RANGES = 4;
 /** Reply to a DIGEST whose digests all equal ours: we hold the sender's state as of its clock c0. */
 const MSG_SAME = 5;
+/** Reply to a message from an expired incarnation (peerGcTimeoutMs): who refuses, and whom. */
+const MSG_REFUSED = 6;
 
 export interface GossipOptions {
   /** First resend after this many ms without an ack; doubles per try up to maxRetryMs. */
@@ -74,11 +76,16 @@ export interface GossipOptions {
    * message already in flight then (never delayed longer than this) cannot revive a write.
    */
   gcGraceMs: number;
+  /**
+   * A peer not heard from for this long (ms; 0 = never) leaves the GC quorum, as CRDT.PEER
+   * FORGET does, and the incarnation it was is refused from then on (Gossip.expire).
+   */
+  peerGcTimeoutMs: number;
 }
 
 export const DEFAULT_GOSSIP: GossipOptions = {
   retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512, fineRangesFrom: 8192,
-  gcGraceMs: 10_000,
+  gcGraceMs: 10_000, peerGcTimeoutMs: 0,
 };
 
 /**
@@ -185,6 +192,13 @@ export class PeerStream {
   roundFine = false;
   divergentRanges = 0;
   connected = true;
+  /** When anything last came from the node behind this link (peerGcTimeoutMs). */
+  lastHeard = 0;
+  /**
+   * The incarnation id this link's node was expired as (Gossip.expire; "" = the link had
+   * never been identified): no deltas or rounds go to it until a newer incarnation answers.
+   */
+  expired?: string;
   /**
    * Another link reaches the same node (it was added under two addresses): this one carries
    * no deltas or anti-entropy rounds while that one is there (Gossip.identify).
@@ -215,7 +229,18 @@ export class Gossip {
   private appliedBatches = 0;
   private lastAe = 0;
   private epochCounter: number;
-  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0 };
+  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
+    peersExpired: 0, refused: 0 };
+  /** Incarnation ids expired here (peerGcTimeoutMs): their messages are refused. */
+  readonly expired = new Set<string>();
+  /** Nodes that refused us as expired (MSG_REFUSED): node id -> our clock when told. */
+  readonly refusedBy = new Map<string, number>();
+  /** Per message source (a link, an inbound connection): the node id its transport proved (HELLO). */
+  private readonly linkIds = new Map<string, string>();
+  /** Per refused incarnation: when we last told it so (MSG_REFUSED goes at most every 5 s; the log says it once). */
+  private readonly toldRefused = new Map<string, number>();
+  /** Where warnings go (the server's log; the simulator has none). */
+  warn: (msg: string) => void = () => {};
   /** Per origin node: every write of it with a timestamp at or below this is in our state (causal delivery). */
   readonly applied = new Map<string, number>();
   /** The cut time of our latest batch (a peer added later gets our writes up to it by anti-entropy). */
@@ -267,6 +292,7 @@ export class Gossip {
     const existing = this.peers.get(id);
     if (existing) { existing.send = send; return existing; }
     const p = new PeerStream(id, send, ++this.epochCounter, this.lastCut);
+    p.lastHeard = this.now();
     this.peers.set(id, p);
     const known = this.peerIds.get(id);
     const ck = known ? nodeName(known) : id;
@@ -330,6 +356,111 @@ export class Gossip {
   }
 
   /**
+   * The node behind link `link` has been silent for peerGcTimeoutMs: it leaves the GC quorum
+   * as with forgetPeer, but the link stays configured. The incarnation it was is remembered
+   * as expired and refused from now on (refuses), and marked departed, so its writes become
+   * stable once the rest of the quorum has caught up with each other: collection then goes
+   * on without it. Refusing it is what keeps that safe — it may still hold writes the
+   * removals collected meanwhile killed, and anti-entropy with it would bring them back; a
+   * restart empty (a new incarnation) is accepted and gets a full copy.
+   */
+  private expire(link: string, p: PeerStream): void {
+    const id = this.peerIds.get(link) ?? this.linkIds.get(link);
+    p.expired = id ?? "";
+    this.covered.delete(link);
+    if (id !== undefined) {
+      this.covered.delete(nodeName(id));
+      this.expired.add(id);
+      if (!this.departed.has(id)) this.departed.set(id, this.rep.hlc.tick());
+    }
+    // (nothing more goes to it: a new incarnation gets everything by anti-entropy)
+    p.backlog = [];
+    p.backlogBytes = 0;
+    p.epoch = ++this.epochCounter;
+    p.nextSeq = 1;
+    p.ackedSeq = 0;
+    p.roundC0 = 0;
+    this.stats.peersExpired++;
+    this.warn(`CRDT: peer ${link}${id ? ` (${id})` : ""} not heard from for ${Math.round(this.opts.peerGcTimeoutMs / 1000)} s: ` +
+      `it leaves the tombstone GC quorum, and this incarnation of it will be refused; restart it empty to bring it back`);
+    let min = Infinity;
+    for (const c of this.covered.values()) min = Math.min(min, c);
+    if (min > 0 && min < Infinity) this.quorumReached(min);
+  }
+
+  /**
+   * Whether messages from incarnation `id` are refused: it expired here, or somewhere (its
+   * writes are final everywhere: stable without bound). A node that expired a peer in an
+   * asymmetric partition thus has every other node refuse it too, once they learn it.
+   */
+  private refuses(id: string): boolean {
+    return this.expired.has(id) || (this.stable.get(id) ?? 0) >= Number.MAX_SAFE_INTEGER;
+  }
+
+  /** The transport proved who is on the other end of `from` (peer-link.ts HELLO). */
+  linkIdentified(from: string, id: string): void {
+    this.linkIds.set(from, id);
+    if (!this.refuses(id)) this.heard(from, id);
+  }
+
+  /**
+   * Whether a message from `from` (sent by incarnation `id`, when the message names it) is
+   * refused: its sender expired. The sender is told, at most every 5 s, so it can say so.
+   */
+  private refused(from: string, id: string | undefined, reply: (m: Buffer) => void): boolean {
+    const who = id ?? this.linkIds.get(from) ?? this.peers.get(from)?.expired;
+    if (!who || !this.refuses(who)) { this.heard(from, id); return false; }
+    this.stats.refused++;
+    const now = this.now();
+    const told = this.toldRefused.get(who);
+    if (told === undefined || now - told >= 5000) {
+      this.toldRefused.set(who, now);
+      if (told === undefined) this.warn(`CRDT: refused messages from ${who} on ${from}: that incarnation expired (crdt-peer-gc-timeout); restart it empty to bring it back`);
+      const w = new Writer();
+      w.u8(MSG_REFUSED); w.node(this.rep.nodeId); w.node(who);
+      this.out(reply, w.done());
+    }
+    return true;
+  }
+
+  /**
+   * Something came from `from` (incarnation `id`, when known): the link(s) reaching that
+   * node are alive. A newer incarnation behind an expired link brings the link back.
+   */
+  private heard(from: string, id: string | undefined): void {
+    const now = this.now();
+    const mark = (q: PeerStream) => {
+      q.lastHeard = now;
+      if (q.expired !== undefined && id !== undefined && (q.expired === "" || olderIncarnation(q.expired, id))) {
+        q.expired = undefined;
+        this.antiEntropyWith(q); // (it converges by a full copy)
+      }
+    };
+    const p = this.peers.get(from);
+    if (p) { mark(p); return; }
+    if (id === undefined) return;
+    const name = nodeName(id);
+    for (const [link, q] of this.peers) {
+      const known = this.linkIds.get(link) ?? this.peerIds.get(link);
+      if (known !== undefined && nodeName(known) === name) mark(q);
+    }
+  }
+
+  /**
+   * Every node in the GC quorum has held all our writes up to min: our stable point rises,
+   * and an incarnation that departed (replaced, or expired) before min is final everywhere.
+   */
+  private quorumReached(min: number): void {
+    this.learnStable(this.rep.nodeId, min);
+    // Every replica's state has equalled ours since an incarnation departed: each holds
+    // every write of it that survives, so all of its writes are stable.
+    this.findDeparted();
+    for (const [gone, at] of this.departed) {
+      if (min > at) { this.learnStable(gone, Number.MAX_SAFE_INTEGER); this.departed.delete(gone); }
+    }
+  }
+
+  /**
    * What a batch cut now depends on: our `applied`, raised to the stamps of other nodes' list
    * elements it carries; entries every replica is known to hold (stable) are left out.
    */
@@ -347,7 +478,7 @@ export class Gossip {
     this.lastCut = h;
     const deps = this.depsOf(carried);
     for (const p of this.peers.values()) {
-      if (p.duplicateOf) continue;
+      if (p.duplicateOf || p.expired !== undefined) continue;
       const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0, h, after: p.lastH, deps };
       p.lastH = h;
       p.backlog.push(item);
@@ -398,6 +529,11 @@ export class Gossip {
   tick(): void {
     const now = this.now();
     while (this.held.length && this.held[0].due <= now) { const d = this.held.shift()!; d.send(d.msg); }
+    if (this.opts.peerGcTimeoutMs > 0) {
+      for (const [link, p] of this.peers) {
+        if (p.expired === undefined && !p.duplicateOf && now - p.lastHeard > this.opts.peerGcTimeoutMs) this.expire(link, p);
+      }
+    }
     for (const p of this.peers.values()) {
       if (p.duplicateOf) continue;
       const n = Math.min(p.backlog.length, this.opts.window);
@@ -418,7 +554,9 @@ export class Gossip {
       this.lastAe = now;
       this.collectGarbage(now);
       this.expireChunks(now);
-      const list = [...this.peers.values()].filter((q) => !q.duplicateOf);
+      // Every peer expired: the quorum is this node alone, which holds all its writes.
+      if (this.covered.size === 0 && [...this.peers.values()].some((q) => q.expired !== undefined)) this.quorumReached(this.rep.hlc.tick());
+      const list = [...this.peers.values()].filter((q) => !q.duplicateOf && q.expired === undefined);
       if (list.length) {
         const q = list[this.aeNext++ % list.length];
         // One per-slot round at a time per peer: a digest sent while the answer to the previous
@@ -551,11 +689,13 @@ export class Gossip {
       case MSG_DELTA: {
         const epoch = r.f64(), seq = r.f64(), base = r.f64();
         const origin = r.node(), after = r.f64(), h = r.f64(), deps = readVector(r), batch = r.bytes();
+        if (this.refused(from, origin, reply)) return;
         this.onDelta(from, epoch, seq, base, { origin, after, h, deps, batch }, reply);
         return;
       }
       case MSG_ACK: {
         const epoch = r.f64(), seq = r.f64();
+        if (this.refused(from, undefined, reply)) return;
         const p = this.peers.get(from);
         if (!p || p.epoch !== epoch || seq <= p.ackedSeq) return;
         p.acked += seq - p.ackedSeq;
@@ -581,8 +721,10 @@ export class Gossip {
         if (!validRangeCount(ranges)) throw new Error(`anti-entropy digest of ${ranges} ranges`);
         const theirs = r.u32s(ranges * 2);
         const c0 = r.f64();
-        for (let i = r.u16(); i > 0; i--) { const n = r.node(); this.learnStable(n, r.f64()); }
+        const stable = readVector(r);
         const held = readVector(r);
+        if (this.refused(from, held[0]?.[0], reply)) return; // (knowledge() puts the sender's own id first)
+        for (const [n, ts] of stable) this.learnStable(n, ts);
         const diff = this.rep.store.differingRanges(theirs, ranges);
         const p = this.peers.get(from);
         if (p) p.divergentRanges = diff.length;
@@ -606,6 +748,7 @@ export class Gossip {
       }
       case MSG_SAME: {
         const c0 = r.f64(), id = r.node();
+        if (this.refused(from, id, reply)) return;
         // their state equalled ours at c0, and ours still holds all of that: we hold all they held
         this.learn(readVector(r));
         const p = this.peers.get(from);
@@ -625,13 +768,7 @@ export class Gossip {
         let min = Infinity;
         for (const c of this.covered.values()) min = Math.min(min, c);
         if (!(min > 0 && min < Infinity)) return;
-        this.learnStable(this.rep.nodeId, min);
-        // Every replica's state has equalled ours since an incarnation departed: each holds
-        // every write of it that survives, so all of its writes are stable.
-        this.findDeparted();
-        for (const [gone, at] of this.departed) {
-          if (min > at) { this.learnStable(gone, Number.MAX_SAFE_INTEGER); this.departed.delete(gone); }
-        }
+        this.quorumReached(min);
         return;
       }
       case MSG_RANGES: {
@@ -643,10 +780,23 @@ export class Gossip {
         const ranges: number[] = [];
         for (let i = 0; i < n; i++) ranges.push(r.u16());
         const batch = r.bytes();
+        if (this.refused(from, vector[0]?.[0], reply)) return;
         if (wantBack) this.sendBack(from, ranges, of, round, reply);
         const p = role === ROLE_REPLY ? this.peers.get(from) : undefined;
         if (p && round === p.roundC0) p.roundAt = this.now();
         if (this.chunkArrived(`${from}|${role}|${round}|${send}`, idx, count, vector, batch) && p && round === p.roundC0) p.roundC0 = 0;
+        return;
+      }
+      case MSG_REFUSED: {
+        // A peer expired this incarnation of ours: it will take nothing from us again. Only a
+        // restart empty (a new incarnation id) brings this node back into the group.
+        const by = r.node(), who = r.node();
+        if (who !== this.rep.nodeId) return;
+        if (!this.refusedBy.has(by)) {
+          this.warn(`CRDT: peer ${by} refuses this node (${who}): it expired us after crdt-peer-gc-timeout without contact. ` +
+            `Restart this node empty to rejoin; writes made here since then will not reach it`);
+        }
+        this.refusedBy.set(by, this.now());
         return;
       }
     }

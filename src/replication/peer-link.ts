@@ -154,13 +154,14 @@ export class PeerLink {
       this.connected = true;
       this.retryMs = 100;
       const p = this.gossip.peers.get(this.key);
-      if (p) { p.connected = true; this.gossip.antiEntropyWith(p); }
+      if (p) { p.connected = true; if (p.expired === undefined) this.gossip.antiEntropyWith(p); } // (an expired incarnation gets nothing)
     };
     const reader = new FrameReader((f) => {
       if (f[0] === MSG_HELLO) {
         const h = readHello(f, this.cred.secret);
         if (h === null) throw new Error("peer failed authentication");
         this.remoteId = h.id;
+        this.gossip.linkIdentified(this.key, h.id);
         if (!proven) { proven = true; up(); }
         return;
       }
@@ -247,6 +248,7 @@ export function listenBus(gossip: Gossip, nodeId: string, host: string | undefin
         const why = opts.checkUser?.(h.user, h.password) ?? null;
         if (why !== null) throw new Error(why);
         from = h.id || "?";
+        gossip.linkIdentified(`in:${from}`, from);
         sock.write(hello(nodeId, { secret: opts.secret, user: "", password: "" }, false));
         return;
       }

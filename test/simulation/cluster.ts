@@ -49,7 +49,8 @@ export class SimNode {
     this.client = new Client(this.server, {} as Socket);
     this.rep = new Replicator(this.server, this.nodeId);
     // (a restarted sender's stream epochs must exceed its old ones, as they do from the wall clock)
-    this.gossip = new Gossip(this.rep, () => this.cluster.now, this.cluster.gossipOptions, this.incarnation * 1_000_000, this.pacing());
+    const opts = { ...this.cluster.gossipOptions, ...this.cluster.nodeOptions.get(this.name) };
+    this.gossip = new Gossip(this.rep, () => this.cluster.now, opts, this.incarnation * 1_000_000, this.pacing());
     for (const other of this.cluster.names) if (other !== this.name) this.connect(other);
   }
 
@@ -94,6 +95,9 @@ export class SimCluster {
   /** Partition: node name -> group; messages cross groups only when healed. */
   private group = new Map<string, number>();
   readonly netStats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0 };
+
+  /** Per node name: options that differ from gossipOptions (a node configured differently), from its next boot. */
+  readonly nodeOptions = new Map<string, Partial<GossipOptions>>();
 
   /** Work nodes put off to a later step (Pacing.later), in order. */
   private laterQueue: (() => void)[] = [];

@@ -74,6 +74,89 @@ describe("tombstone garbage collection", () => {
     expect(c.check()).toEqual([]);
   });
 
+  // crdt-peer-gc-timeout: a node silent longer than the timeout stops holding collection
+  // back. The price: that incarnation can never rejoin with its data (it still holds what the
+  // removals collected meanwhile killed), so it is refused, and only a restart empty (a new
+  // incarnation) brings the node back. n2 is configured without the timeout, so it does not
+  // expire the others in turn and still talks to them when the partition heals.
+  it("a peer silent past the GC timeout leaves the quorum: removals are collected, its stale incarnation is refused, a restart empty converges", () => {
+    const c = new SimCluster(30, 3, QUIET_NET, { ...OPTS, peerGcTimeoutMs: 3000 });
+    c.nodeOptions.set("n2", { peerGcTimeoutMs: 0 });
+    c.node("n2").restart(); // (before anything is written: boots with its own options)
+    c.node("n2").run("sadd", "s", "a", "b");
+    c.node("n2").run("set", "k", "v");
+    c.node("n0").run("hset", "h", "f", "1", "g", "2");
+    c.settle();
+    const stale = c.node("n2").nodeId;
+    c.partition([["n0", "n1"], ["n2"]]);
+    c.node("n1").run("srem", "s", "a");
+    c.node("n1").run("del", "k");
+    c.node("n0").run("hdel", "h", "f");
+    c.advance(10_000); // past the timeout, then stability and the grace period without n2
+    expect(tombstones(c)).toEqual([0, 0, 0]); // (n2 never saw the removals)
+    for (const n of ["n0", "n1"]) expect([...c.node(n).gossip.expired]).toEqual([stale]);
+    expect(c.node("n2").gossip.expired.size).toBe(0);
+    c.node("n0").run("set", "later", "1"); // (not sent to an expired incarnation)
+    // the partition heals: the stale incarnation still holds a, k and f, and is refused
+    c.heal();
+    c.advance(10_000);
+    expect(c.node("n2").run("get", "k")).toEqual(Buffer.from("v"));
+    for (const name of ["n0", "n1"]) {
+      const n = c.node(name);
+      expect(n.run("smembers", "s")).toEqual([Buffer.from("b")]);
+      expect(n.run("exists", "k")).toBe(0);
+      expect(n.run("hkeys", "h")).toEqual([Buffer.from("g")]);
+      expect(n.gossip.stats.refused).toBeGreaterThan(0);
+    }
+    expect([...c.node("n2").gossip.refusedBy.keys()].sort()).toEqual([c.node("n0").nodeId, c.node("n1").nodeId]);
+    expect(c.node("n2").run("exists", "later")).toBe(0); // and gets nothing
+    // restarted empty, it is a new incarnation: accepted, and it converges by a full copy
+    c.node("n2").restart();
+    c.settle();
+    for (const n of c.nodes) {
+      expect(n.run("smembers", "s")).toEqual([Buffer.from("b")]);
+      expect(n.run("exists", "k")).toBe(0);
+      expect(n.run("hkeys", "h")).toEqual([Buffer.from("g")]);
+      expect(n.run("get", "later")).toEqual(Buffer.from("1"));
+    }
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+    // and it is in the quorum again: a removal now waits for it
+    c.partition([["n0", "n1"], ["n2"]]);
+    c.node("n0").run("del", "later");
+    c.advance(2000); // (less than the timeout)
+    expect(tombstones(c)[0]).toBe(1);
+    c.settle();
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+  });
+
+  // A partition longer than the timeout: each side expires the other (the cut-off node also
+  // collects its own removals alone), and neither takes anything from the other afterwards.
+  it("a partition past the GC timeout: both sides expire each other and stay apart until the cut-off node restarts empty", () => {
+    const c = new SimCluster(31, 3, QUIET_NET, { ...OPTS, peerGcTimeoutMs: 3000 });
+    c.node("n2").run("sadd", "s", "a", "b");
+    c.settle();
+    const ids = c.nodes.map((n) => n.nodeId);
+    c.partition([["n0", "n1"], ["n2"]]);
+    c.node("n0").run("srem", "s", "a");
+    c.node("n2").run("srem", "s", "b");
+    c.node("n2").run("set", "alone", "1");
+    c.advance(10_000);
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect([...c.node("n2").gossip.expired].sort()).toEqual([ids[0], ids[1]]);
+    c.heal();
+    c.advance(10_000);
+    for (const n of ["n0", "n1"]) expect(c.node(n).run("smembers", "s")).toEqual([Buffer.from("b")]);
+    expect(c.node("n2").run("smembers", "s")).toEqual([Buffer.from("a")]);
+    expect(c.node("n0").run("exists", "alone")).toBe(0);
+    c.node("n2").restart(); // (its write made alone is lost, as its incarnation is)
+    c.settle();
+    for (const n of c.nodes) expect(n.run("smembers", "s")).toEqual([Buffer.from("b")]);
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+  });
+
   it("a write concurrent with a delete on the partitioned side survives, and the delete is still collected", () => {
     const c = new SimCluster(23, 3, QUIET_NET, OPTS);
     c.node("n0").run("sadd", "s", "a");
