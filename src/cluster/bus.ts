@@ -679,7 +679,7 @@ export class ClusterBus {
       // its master's, became its own: 27-endpoints' isolated node listed shard-2's replica as
       // the shard's master, without shard-2's hostname. A master it had before stays its
       // master, as in Redis; without one it is "slave -" (slaveof NULL).
-      for (let s = 0; s < CLUSTER_SLOTS; s++) if (st.owner[s] === sender) st.assign(s, null);
+      if (st.numSlots(sender) > 0) for (let s = 0; s < CLUSTER_SLOTS; s++) if (st.owner[s] === sender) st.assign(s, null);
       if (!sender.master) sender.unknownMaster = true;
       return;
     }

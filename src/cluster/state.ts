@@ -124,6 +124,13 @@ export class ClusterState {
   /** Changes whenever any slot changes owner. */
   get slotsVersion(): number { return this.version; }
   private readonly counts = new Map<ClusterNode, number>();
+  /**
+   * Per node, bumped when a slot moves to or from it. Its cached ranges key on this, not on
+   * the global version: each save lists every node's ranges (CLUSTER NODES), and a reshard on
+   * 20 nodes moving one slot at a time had every node walk all 16384 slots for each of them,
+   * on every save.
+   */
+  private readonly nodeVersions = new Map<ClusterNode, number>();
   private readonly rangesCache = new Map<ClusterNode, { version: number; ranges: [number, number][] }>();
 
   /** The only way a slot changes owner: keeps per-node counts and cached ranges right. */
@@ -134,8 +141,13 @@ export class ClusterState {
     if (node) this.counts.set(node, (this.counts.get(node) ?? 0) + 1);
     this.owner[slot] = node;
     this.version++;
+    if (old) this.nodeVersions.set(old, this.versionOf(old) + 1);
+    if (node) this.nodeVersions.set(node, this.versionOf(node) + 1);
     if (old && this.inMyShard(old) && !(node && this.inMyShard(node))) this.onSlotLeftShard(slot);
   }
+
+  /** Changes whenever a slot moves to or from node. */
+  versionOf(node: ClusterNode): number { return this.nodeVersions.get(node) ?? 0; }
 
   /** Called when a slot stops being served by this node's shard (shard-channels.ts). */
   onSlotLeftShard: (slot: number) => void = () => {};
@@ -155,8 +167,9 @@ export class ClusterState {
 
   /** Contiguous [start, end] ranges of the slots node owns (cached until a slot changes owner). */
   rangesOf(node: ClusterNode): [number, number][] {
+    const version = this.versionOf(node);
     const cached = this.rangesCache.get(node);
-    if (cached && cached.version === this.version) return cached.ranges;
+    if (cached && cached.version === version) return cached.ranges;
     const out: [number, number][] = [];
     let start = -1;
     for (let s = 0; s <= CLUSTER_SLOTS; s++) {
@@ -164,7 +177,7 @@ export class ClusterState {
       if (mine && start < 0) start = s;
       else if (!mine && start >= 0) { out.push([start, s - 1]); start = -1; }
     }
-    this.rangesCache.set(node, { version: this.version, ranges: out });
+    this.rangesCache.set(node, { version, ranges: out });
     return out;
   }
 
@@ -315,6 +328,7 @@ export class ClusterState {
     for (let s = 0; s < CLUSTER_SLOTS; s++) if (this.owner[s] === node) this.assign(s, null);
     this.counts.delete(node);
     this.rangesCache.delete(node);
+    this.nodeVersions.delete(node);
     for (const [s, n] of this.migrating) if (n === node) this.migrating.delete(s);
     for (const [s, n] of this.importing) if (n === node) this.importing.delete(s);
   }
