@@ -59,7 +59,10 @@ function runFromReplica(server: Server, client: Client, argv: Buffer[]): void {
   if (out[0] === 0x2d) {
     let end = out.indexOf("\r\n");
     if (end < 0) end = out.length;
-    logErrorToReplica(out.toString("latin1", 1, Math.min(end, 4097)), name);
+    // As Redis logs it: the message alone when the reply's "-ERR " was added by addReplyError,
+    // "-CODE message" when the command gave its own code.
+    const ownCode = out.toString("latin1", 0, 5) !== "-ERR ";
+    logErrorToReplica(out.toString("latin1", ownCode ? 0 : 5, Math.min(end, (ownCode ? 0 : 5) + 4096)), name);
   }
   rogue(server, client, name);
 }

@@ -285,6 +285,42 @@ export class Shard {
   }
 
   /**
+   * Runs the commands at [start, end) of this kernel's memory in one call, as a client's read
+   * is run, but with the checks a client's commands get (read-only replica, OOM and memory
+   * budget, routing, MULTI queueing, auth limits, CRDT hand-back) off and the caller's call
+   * results kept, as callRaw has them: for commands that passed those checks on another
+   * server, a replica's run of its master's stream (src/repl/replica-link.ts), one call for
+   * many commands instead of a callRaw each. Stops at a command the kernel does not own
+   * (STATUS_HOST). `ran` reads the kernel's run() results before afterCall.
+   */
+  runUnchecked(start: number, end: number, db: number, nowMs: number, ran: (st: number) => void): number {
+    const x = this.kernel.x;
+    this.useQueueing(false);
+    this.useAuthLimits(false);
+    x.setRouting(0);
+    if (this.readOnly) x.setReadOnly(0);
+    if (this.handBack) x.setHandBack(0);
+    if (this.oom) x.setOom(0);
+    if (this.memoryBudget) x.setMemoryBudget(0);
+    const saved = x.saveCallResults();
+    let st = STATUS_DONE;
+    try {
+      st = this.kernel.run(start, end, db, nowMs);
+      ran(st);
+    } finally {
+      x.setRouting(1);
+      if (this.readOnly) x.setReadOnly(1);
+      if (this.handBack) x.setHandBack(1);
+      if (this.oom) x.setOom(1);
+      if (this.memoryBudget) x.setMemoryBudget(this.memoryBudget);
+      x.restoreCallResults(saved);
+      this.afterCall(this.kernel.pending);
+      if (this.memoryBudget) this.afterRoutedCall(this);
+    }
+    return st;
+  }
+
+  /**
    * Takes a key's entry out of this shard (or copies it, remove=false) as an opaque blob
    * for migrateIn on another shard; null when the key does not exist.
    */

@@ -4,67 +4,14 @@
 // discards the cached master, so it reconnects with PSYNC ? -1 (a full sync) instead of
 // continuing from an offset it can no longer trust. Inline text from a master gets Redis's
 // "Receiving inline protocol from master" warning first. The "master" here is a socket
-// that answers the handshake, sends an empty RDB, then the bytes under test.
+// that answers the handshake, sends an empty RDB, then the bytes under test
+// (test/helpers/scripted-master.ts).
 import { describe, it, expect, afterAll } from "vitest";
-import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { serverGroup } from "../helpers/server.js";
 import { until } from "../helpers/wait.js";
-import { crc64 } from "../../src/persistence/crc64.js";
+import { scriptedMaster } from "../helpers/scripted-master.js";
 import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 import Redis from "ioredis";
-
-/** An RDB with no keys: header, EOF opcode, checksum. */
-function emptyRdb(): Buffer {
-  const body = Buffer.concat([Buffer.from("REDIS0009", "latin1"), Buffer.from([0xff])]);
-  return Buffer.concat([body, crc64(body).bytesLE()]);
-}
-
-/** A master whose stream, after the full sync, is `stream`; later connections get no answer to PSYNC. */
-function scriptedMaster(stream: Buffer): Promise<{ net: NetServer; port: number; psyncs: string[]; close: () => void }> {
-  const psyncs: string[] = [];
-  const socks: Socket[] = [];
-  let first = true;
-  const net = createServer((s) => {
-    socks.push(s);
-    const mine = first;
-    first = false;
-    let buf = "";
-    s.on("data", (d) => {
-      buf += d.toString("latin1");
-      for (;;) {
-        const m = /^\*(\d+)\r\n/.exec(buf);
-        if (!m) return;
-        let p = m[0].length;
-        const argv: string[] = [];
-        for (let i = 0; i < Number(m[1]); i++) {
-          const e = buf.indexOf("\r\n", p);
-          if (e < 0) return;
-          const len = Number(buf.slice(p + 1, e));
-          if (buf.length < e + 2 + len + 2) return;
-          argv.push(buf.slice(e + 2, e + 2 + len));
-          p = e + 2 + len + 2;
-        }
-        buf = buf.slice(p);
-        const cmd = argv[0].toUpperCase();
-        if (cmd === "PING") s.write("+PONG\r\n");
-        else if (cmd === "REPLCONF") { if (argv[1].toUpperCase() !== "ACK") s.write("+OK\r\n"); }
-        else if (cmd === "PSYNC") {
-          psyncs.push(`${argv[1]} ${argv[2]}`);
-          // Later connections only show what the replica asks for (the data stays to look at).
-          if (!mine) continue;
-          const rdb = emptyRdb();
-          s.write(Buffer.concat([Buffer.from(`+FULLRESYNC ${"a".repeat(40)} 0\r\n$${rdb.length}\r\n`), rdb]));
-          setTimeout(() => s.write(stream), 300);
-        }
-      }
-    });
-    s.on("error", () => {});
-  });
-  return new Promise((resolve) => net.listen(0, "127.0.0.1", () => resolve({
-    net, port: (net.address() as { port: number }).port, psyncs,
-    close: () => { for (const s of socks) s.destroy(); net.close(); },
-  })));
-}
 
 /**
  * What Redis 7.0.15 logs for the stream SET k v, then "*2\r\nX3\r\nfoo\r\n" (checked against
