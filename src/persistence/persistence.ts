@@ -404,6 +404,7 @@ export class Persistence {
   /** Applies a parsed RDB to the keyspace (keys already expired are skipped by a master). */
   applyRdb(rdb: ParsedRdb): void {
     for (const code of rdb.functions) this.loadFunction(code);
+    this.reserveParsed(rdb);
     let loaded = 0, expired = 0;
     const keepExpired = !replInfoHook.iAmMaster(this.server);
     for (const k of rdb.keys) {
@@ -423,6 +424,7 @@ export class Persistence {
   loadFromMaster(rdb: ParsedRdb, totalBytes: number, atOnce = false): Promise<void> {
     const steps = function* (this: Persistence): Generator<number, void> {
       for (const code of rdb.functions) this.loadFunction(code);
+      this.reserveParsed(rdb);
       const n = rdb.keys.length;
       for (let i = 0; i < n; i++) {
         const k = rdb.keys[i];
@@ -464,6 +466,17 @@ export class Persistence {
     const shards = this.server.shards;
     const n = Math.min(Math.ceil(size / shards.length), MAX_RESERVE);
     for (const s of shards) s.kernel.x.dbReserve(db, n, temp);
+  }
+
+  /**
+   * reserveKeys for a parsed file (DEBUG RELOAD, a replica's disk sync): parseRdb keeps no
+   * RESIZEDB records, so each db's table is sized by its key count here, instead of growing
+   * and rehashing all the way up while a million keys arrive.
+   */
+  private reserveParsed(rdb: ParsedRdb): void {
+    const counts = new Map<number, number>();
+    for (const k of rdb.keys) counts.set(k.db, (counts.get(k.db) ?? 0) + 1);
+    for (const [db, n] of counts) this.reserveKeys(db, n);
   }
 
   /** A master's key stored into a swapdb diskless load's temp set (src/repl/diskless-load.ts). */
