@@ -114,21 +114,21 @@ const INT64_MAX = 2n ** 63n - 1n;
  * double), else a bigint; null when it is not such an integer. Read from the bytes: a
  * latin1 string and a regex per key were a tenth of a big RDB load.
  */
-function asInt64(b: Uint8Array): number | bigint | null {
-  const n = b.length;
+function asInt64(b: Uint8Array, start = 0, end = b.length): number | bigint | null {
+  const n = end - start;
   if (n === 0 || n > 20) return null;
-  const neg = b[0] === 0x2d;
-  let i = neg ? 1 : 0;
-  if (i === n) return null;
+  const neg = b[start] === 0x2d;
+  let i = neg ? start + 1 : start;
+  if (i === end) return null;
   if (b[i] === 0x30) return n === 1 ? 0 : null;
   let v = 0;
-  for (; i < n; i++) {
+  for (; i < end; i++) {
     const c = b[i] - 0x30;
     if (c < 0 || c > 9) return null;
     v = v * 10 + c;
   }
   if (n - (neg ? 1 : 0) <= 15) return neg ? -v : v;
-  const big = BigInt(latin1(b));
+  const big = BigInt(Buffer.from(b.buffer, b.byteOffset + start, n).toString("latin1"));
   return big >= INT64_MIN && big <= INT64_MAX ? big : null;
 }
 
@@ -264,11 +264,7 @@ function writeEntry(mem: Uint8Array, p: number, key: Buffer, s: StoredValue, b: 
   const dv = viewOf(mem);
   mem.set(key, p);
   const q = p + key.length;
-  mem.fill(0, q, q + 4);
-  mem[q] = b.type;
-  dv.setUint32(q + 4, s.lru >>> 0, true);
-  setI64(dv, q + 8, s.expireAt);
-  dv.setInt32(q + 16, b.handle, true);
+  writeEntryHeader(mem, dv, q, b.type, s.lru, s.expireAt, b.handle);
   let at = q + ENTRY_HEADER;
   const { str, intVal, items, parts } = b;
   if (str !== null) {
@@ -329,6 +325,61 @@ export function storeKeyBatched(server: Server, db: number, key: Buffer, s: Stor
     return storeKey(server, db, key, s);
   }
   const shard = server.shards.length === 1 ? server.shards[0] : server.router.shardOf(key);
+  const b = batchFor(shard, db, record);
+  const at = b.ptr + b.used;
+  const mem = shard.kernel.mem;
+  const dv = viewOf(mem);
+  dv.setUint32(at, key.length, true);
+  dv.setUint32(at + 4, blobLen, true);
+  writeEntry(mem, at + 8, key, s, body);
+  b.used += record;
+  if (++b.count >= BATCH_KEYS) flushShard(shard, b);
+}
+
+/**
+ * storeKeyBatched for a string value read straight out of an RDB file's buffer (the load's fast
+ * path, rdb-file.ts readPlainStringRecord): the key is buf[keyOff, keyOff+keyLen), the value
+ * buf[valOff, valOff+valLen), or `intVal` when the file stored it as an integer (valOff < 0).
+ * The same record as storeKeyBatched writes, without a Buffer or value object per key.
+ */
+export function storeStringBatchedFrom(
+  server: Server, db: number, buf: Buffer, keyOff: number, keyLen: number,
+  valOff: number, valLen: number, intVal: number, expireAt: number, lru: number,
+): void {
+  const asInt = valOff < 0 ? intVal : asInt64(buf, valOff, valOff + valLen);
+  const blobLen = ENTRY_HEADER + (asInt !== null ? 8 : 4 + valLen);
+  const record = 8 + keyLen + blobLen;
+  if (record > BATCH_RECORD_MAX) {
+    const key = Buffer.from(buf.subarray(keyOff, keyOff + keyLen));
+    const value = valOff < 0 ? Buffer.from(String(intVal)) : Buffer.from(buf.subarray(valOff, valOff + valLen));
+    flushStoredKeys(server);
+    return storeKey(server, db, key, { value: { type: "string", value }, expireAt, lru });
+  }
+  const shard = server.shards.length === 1 ? server.shards[0] : server.router.shardOf(buf, keyOff, keyOff + keyLen);
+  const b = batchFor(shard, db, record);
+  const at = b.ptr + b.used;
+  const mem = shard.kernel.mem;
+  const dv = viewOf(mem);
+  dv.setUint32(at, keyLen, true);
+  dv.setUint32(at + 4, blobLen, true);
+  copyInto(mem, at + 8, buf, keyOff, keyLen);
+  const q = at + 8 + keyLen;
+  writeEntryHeader(mem, dv, q, OBJ_STRING, lru, expireAt, 0);
+  const v = q + ENTRY_HEADER;
+  if (asInt !== null) {
+    mem[q + 1] = 1;
+    if (typeof asInt === "number") setI64(dv, v, asInt);
+    else dv.setBigInt64(v, asInt, true);
+  } else {
+    dv.setUint32(v, valLen, true);
+    copyInto(mem, v + 4, buf, valOff, valLen);
+  }
+  b.used += record;
+  if (++b.count >= BATCH_KEYS) flushShard(shard, b);
+}
+
+/** The shard's open batch for db with room for `record` bytes (a full or other-db one is stored first). */
+function batchFor(shard: Shard, db: number, record: number): StoreBatch {
   let b = batches.get(shard);
   if (b !== undefined && (b.db !== db || b.used + record > BATCH_BYTES)) {
     flushShard(shard, b);
@@ -338,14 +389,23 @@ export function storeKeyBatched(server: Server, db: number, key: Buffer, s: Stor
     b = { ptr: shard.kernel.x.alloc(BATCH_BYTES), used: 0, count: 0, db };
     batches.set(shard, b);
   }
-  const at = b.ptr + b.used;
-  const mem = shard.kernel.mem;
-  const dv = viewOf(mem);
-  dv.setUint32(at, key.length, true);
-  dv.setUint32(at + 4, blobLen, true);
-  writeEntry(mem, at + 8, key, s, body);
-  b.used += record;
-  if (++b.count >= BATCH_KEYS) flushShard(shard, b);
+  return b;
+}
+
+/** The migrate-layout header of an entry at q (type, flags, access word, expiry, host handle). */
+function writeEntryHeader(mem: Uint8Array, dv: DataView, q: number, type: number, lru: number, expireAt: number, handle: number): void {
+  mem.fill(0, q, q + 4);
+  mem[q] = type;
+  dv.setUint32(q + 4, lru >>> 0, true);
+  setI64(dv, q + 8, expireAt);
+  dv.setInt32(q + 16, handle, true);
+}
+
+/** mem[at..] = buf[off, off+len): a loop for short keys and values, where a subarray view per
+ *  copy would cost more than the copy. */
+function copyInto(mem: Uint8Array, at: number, buf: Uint8Array, off: number, len: number): void {
+  if (len <= 64) for (let i = 0; i < len; i++) mem[at + i] = buf[off + i];
+  else mem.set(buf.subarray(off, off + len), at);
 }
 
 /** Stores every key storeKeyBatched holds. */

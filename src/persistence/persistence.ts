@@ -11,9 +11,13 @@ import { open, rename, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Server } from "../server/server.js";
 import { log } from "../server/log.js";
-import { snapshotRdb, parseRdb, readRdb, functionsHook, replInfoHook, type ParsedRdb, type RdbRecord } from "./rdb-file.js";
-import { storeKey, storeKeyBatched, flushStoredKeys, lfuPolicy, lfuWord, LFU_INIT_VAL } from "./keyspace-io.js";
-import { RdbFormatError } from "./rdb-format.js";
+import {
+  snapshotRdb, parseRdb, readRdbHeader, readRdbRecord, newRecordState, checkRdbChecksum, readPlainStringRecord,
+  functionsHook, replInfoHook, type ParsedRdb, type RdbRecord, type PlainStringSink,
+} from "./rdb-file.js";
+import { storeKey, storeKeyBatched, storeStringBatchedFrom, flushStoredKeys, freshLru, lfuPolicy, lfuWord, LFU_INIT_VAL } from "./keyspace-io.js";
+import { RdbFormatError, RdbReader } from "./rdb-format.js";
+import { Crc64 } from "./crc64.js";
 import { Aof, ManifestError, type LoadStep } from "./aof.js";
 import { EFFECT_COMMAND, type Subscription } from "../server/effects.js";
 import type { Client } from "../server/client.js";
@@ -33,6 +37,8 @@ export const MISCONF_RDB = "-MISCONF Redis is configured to save RDB snapshots, 
 
 /** How long one slice of loading at start-up may hold the event loop. */
 const LOAD_SLICE_MS = 5;
+/** Plain string records read in one load step (rdbLoadSteps fast path): a few KB of the file. */
+const FAST_LOAD_RUN = 256;
 /** The most keys a RESIZEDB hint reserves room for in one shard (2^22 buckets, 16 MB of kernel memory). */
 const MAX_RESERVE = 1 << 22;
 
@@ -589,21 +595,54 @@ export class Persistence {
    * process, so nothing half-loaded is ever served); yields the bytes read so far.
    */
   *rdbLoadSteps(buf: Buffer, boot = false, aofPreamble = false): Generator<number, number> {
+    const server = this.server;
     let loaded = 0, expired = 0, emptySkipped = 0;
     const progress = this.loadProgress = { keys: 0, expires: 0, alreadyExpired: 0 };
     // At start-up (not an AOF's preamble) replication restores its history from the aux fields.
     const aux = new Map<string, string>();
-    if (boot) replInfoHook.loadBegin(this.server);
-    const it = readRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
+    if (boot) replInfoHook.loadBegin(server);
+    const opts = { checksum: server.config.getBool("rdbchecksum"), databases: server.config.getNumber("databases") };
     // A replica (replicaof in the config, or a cluster replica) keeps keys whose TTL passed:
     // its master's DEL removes them (Redis's rdbLoad skips them only when iAmMaster()). A
     // cluster replica by nodes.conf counts at start-up, before its master link exists. An
     // AOF's preamble keeps every key (RDBFLAGS_AOF_PREAMBLE): the commands after it assume
     // the keyspace exactly as it was written.
-    const keepExpired = aofPreamble || !replInfoHook.iAmMaster(this.server) || (boot && this.server.cluster?.isReplica() === true);
-    let r = it.next();
-    for (; !r.done; r = it.next()) {
-      const rec = r.value;
+    const keepExpired = aofPreamble || !replInfoHook.iAmMaster(server) || (boot && server.cluster?.isReplica() === true);
+    // readRdb's loop, with a fast path: runs of plain string records go from the file's buffer
+    // into the kernel's batches (readPlainStringRecord, storeStringBatchedFrom), a step per run.
+    const version = readRdbHeader(buf);
+    const r = new RdbReader(buf);
+    r.pos = 9;
+    const st = newRecordState();
+    let now = 0, lru = 0;
+    const storeString: PlainStringSink = (keyOff, keyLen, valOff, valLen, intVal, expireAt) => {
+      progress.keys++;
+      if (expireAt >= 0) {
+        progress.expires++;
+        if (!keepExpired && expireAt <= now) {
+          expired++;
+          progress.alreadyExpired++;
+          if (boot) replInfoHook.expiredAtLoad(server, st.db, Buffer.from(buf.subarray(keyOff, keyOff + keyLen)));
+          return;
+        }
+      }
+      storeStringBatchedFrom(server, st.db, buf, keyOff, keyLen, valOff, valLen, intVal, expireAt, lru);
+      loaded++;
+    };
+    for (;;) {
+      // key-load-delay (tests) is per key, and whileLoading spends it per step: one key a step then.
+      if (server.config.getNumber("key-load-delay") === 0) {
+        now = server.now();
+        lru = freshLru(server, now);
+        let n = 0;
+        while (n < FAST_LOAD_RUN && readPlainStringRecord(r, storeString)) n++;
+        if (n > 0) {
+          yield r.pos;
+          continue;
+        }
+      }
+      const rec = readRdbRecord(r, st, opts);
+      if (rec === null) break;
       if (rec.kind === "function") this.loadFunction(rec.code);
       else if (rec.kind === "aux") aux.set(rec.name, rec.value);
       else if (rec.kind === "resize") this.reserveKeys(rec.db, rec.size);
@@ -614,7 +653,7 @@ export class Persistence {
         else {
           expired++;
           progress.alreadyExpired++;
-          if (boot) replInfoHook.expiredAtLoad(this.server, rec.key.db, rec.key.key);
+          if (boot) replInfoHook.expiredAtLoad(server, rec.key.db, rec.key.key);
         }
       } else if (rec.kind === "empty") {
         // An empty collection (a bug of older Redis versions could save one) is skipped, not fatal.
@@ -622,10 +661,14 @@ export class Persistence {
       }
       yield rec.pos;
     }
-    flushStoredKeys(this.server);
+    if (version >= 5) {
+      const stored = r.bytes(8);
+      if (opts.checksum) checkRdbChecksum(stored, new Crc64().update(buf, 0, r.pos - 8));
+    }
+    flushStoredKeys(server);
     this.loadDone(loaded, expired, emptySkipped);
-    if (boot) replInfoHook.loadEnd(this.server, aux);
-    return r.value.end;
+    if (boot) replInfoHook.loadEnd(server, aux);
+    return r.pos;
   }
 
   /**

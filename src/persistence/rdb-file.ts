@@ -14,7 +14,7 @@ import {
   RdbReader, RdbWriter, RdbFormatError, RdbShortRead, RDB_VERSION,
   RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ,
   RDB_OPCODE_FUNCTION, RDB_OPCODE_FUNCTION2, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB,
-  RDB_OPCODE_SELECTDB,
+  RDB_OPCODE_SELECTDB, RDB_TYPE_STRING,
 } from "./rdb-format.js";
 import { Crc64 } from "./crc64.js";
 import { EmptyKeyError, isObjectType, objectType, readObject, writeObjectBody, type RdbValue } from "./value-codec.js";
@@ -262,6 +262,74 @@ export function readRdbRecord(r: RdbReader, st: RdbRecordState, opts: { database
     st.expireAt = -1; st.idle = -1; st.freq = -1;
     return rec;
   }
+}
+
+/** Where readPlainStringRecord hands a record: offsets into the reader's buffer (see there). */
+export type PlainStringSink = (keyOff: number, keyLen: number, valOff: number, valLen: number, intVal: number, expireAt: number) => void;
+
+/**
+ * The RDB load's fast path for its commonest record, a string value under a key stored as
+ * plain bytes, with at most an EXPIRETIME_MS before it (what a cache or DEBUG POPULATE saves).
+ * When the record at r.pos is one, hands it to `sink` as offsets into r.buf (valOff -1 and
+ * intVal when the file stored the value as an integer), moves r.pos past it and returns true.
+ * Anything else (another type or prefix, an integer or LZF key, an LZF value, a record cut
+ * short) returns false with r.pos untouched, and readRdbRecord reads it with every check and
+ * Redis's errors. Nothing is allocated per record: the record objects, key and value Buffers of
+ * the general path were most of a million-key load's garbage.
+ */
+export function readPlainStringRecord(r: RdbReader, sink: PlainStringSink): boolean {
+  const buf = r.buf, end = r.end;
+  let p = r.pos;
+  let expireAt = -1;
+  if (p < end && buf[p] === RDB_OPCODE_EXPIRETIME_MS) {
+    if (p + 9 > end) return false;
+    // The int64 as hi * 2^32 + lo: exact below 2^53, and rounded as Number(bigint) rounds above.
+    expireAt = buf.readInt32LE(p + 5) * 4294967296 + buf.readUInt32LE(p + 1);
+    p += 9;
+  }
+  if (p >= end || buf[p] !== RDB_TYPE_STRING) return false;
+  p = plainLen(buf, p + 1, end);
+  if (p < 0) return false;
+  const keyOff = p, keyLen = lenRead;
+  p += keyLen;
+  if (p >= end) return false;
+  let valOff = -1, valLen = 0, intVal = 0;
+  const b = buf[p];
+  if (b >> 6 === 3) {
+    // RDB_ENCVAL: rdbLoadIntegerObject's three widths; LZF goes the general way.
+    const enc = b & 0x3f;
+    if (enc === 0 && p + 2 <= end) { intVal = buf.readInt8(p + 1); p += 2; }
+    else if (enc === 1 && p + 3 <= end) { intVal = buf.readInt16LE(p + 1); p += 3; }
+    else if (enc === 2 && p + 5 <= end) { intVal = buf.readInt32LE(p + 1); p += 5; }
+    else return false;
+  } else {
+    p = plainLen(buf, p, end);
+    if (p < 0) return false;
+    valOff = p;
+    valLen = lenRead;
+    p += valLen;
+    if (p > end) return false;
+  }
+  sink(keyOff, keyLen, valOff, valLen, intVal, expireAt);
+  r.pos = p;
+  return true;
+}
+
+/** The length plainLen read last (a module variable: no object per call). */
+let lenRead = 0;
+
+/**
+ * A plain rdbLoadLen at buf[p] (6-, 14- or 32-bit; not an encoded value, not the 64-bit form):
+ * sets lenRead and returns the position after it, or -1 (the general reader takes the record).
+ */
+function plainLen(buf: Buffer, p: number, end: number): number {
+  if (p >= end) return -1;
+  const b = buf[p];
+  const kind = b >> 6;
+  if (kind === 0) { lenRead = b & 0x3f; return p + 1; }
+  if (kind === 1) { if (p + 2 > end) return -1; lenRead = ((b & 0x3f) << 8) | buf[p + 1]; return p + 2; }
+  if (b === 0x80) { if (p + 5 > end) return -1; lenRead = buf.readUInt32BE(p + 1); return p + 5; }
+  return -1;
 }
 
 /** The stored CRC64 (8 bytes LE) against the computed one; all zeros means "not computed" (rdbchecksum no). */

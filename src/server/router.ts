@@ -82,7 +82,7 @@ export class Router {
 
   get sharded(): boolean { return this.shards.length > 1; }
 
-  shardOf(key: Uint8Array): Shard { return this.shards[this.shardOfSlot[keySlot(key)]]; }
+  shardOf(key: Uint8Array, start = 0, end = key.length): Shard { return this.shards[this.shardOfSlot[keySlot(key, start, end)]]; }
 
   /** The shard whose kernel parses this client's input. */
   homeShard(client: Client): Shard { return this.shards[client.id % this.shards.length]; }

@@ -10,6 +10,12 @@ export async function writeDataset(r: Redis): Promise<void> {
   await r.set("long", "x".repeat(5000) + "y".repeat(100));
   await r.set("bin", Buffer.from([0, 255, 13, 10, 128]));
   await r.set("ttl:str", "soon", "PX", 500_000);
+  // Strings an RDB load's fast path (plain bytes) must store as a SET would: digits that are not
+  // an int64's canonical text stay strings; bytes past 64 and keys with a hash tag.
+  await r.set("leading-zero", "007");
+  await r.set("minus-zero", "-0");
+  await r.set("over-int64", "12345678901234567890");
+  await r.set("{tag}:" + "k".repeat(80), Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 37 + 11) & 255)));
   await r.rpush("list:small", "a", "1", "-200", "70000", "9223372036854775807");
   const long: string[] = [];
   for (let i = 0; i < 1000; i++) long.push(`item-${i}-${"z".repeat(i % 70)}`);
@@ -43,7 +49,7 @@ export async function readDataset(r: Redis): Promise<Record<string, unknown>> {
     for (const k of keys) {
       const t = await r.type(k);
       let v: unknown;
-      if (t === "string") v = (await r.getBuffer(k))!.toString("hex");
+      if (t === "string") v = [(await r.getBuffer(k))!.toString("hex"), await r.object("ENCODING", k)];
       else if (t === "list") v = await r.lrange(k, 0, -1);
       else if (t === "set") v = (await r.smembers(k)).sort();
       else if (t === "zset") v = await r.zrange(k, 0, -1, "WITHSCORES");
