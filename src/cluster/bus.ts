@@ -768,13 +768,20 @@ export class ClusterBus {
     if (g.id === st.myself.id) return;
     let n = st.nodes.get(g.id);
     if (!n) {
-      // Introduced by a node we know: handshake with it (Redis's clusterStartHandshake),
-      // unless we were told to forget it lately.
+      // Introduced by a node we know: added under its own name, unless we were told to
+      // forget it lately. Our link PINGs it, not MEETs it (Redis 7.0's
+      // clusterProcessGossipSection adds it with the gossiped flags, no CLUSTER_NODE_MEET):
+      // a node that does not know us yet answers a PING with a PONG and takes nothing from
+      // it, so it learns of us only from gossip in turn. 27-endpoints' isolated node, whose
+      // PINGs are dropped by DEBUG DROP-CLUSTER-PACKET-FILTER 0, must not learn a shard's
+      // slots from a MEET that filter lets through.
       if ((this.forgotten.get(g.id) ?? 0) > now || (g.flags ?? 0) & NODE_NOADDR) return;
       for (const x of st.nodes.values()) if (x.ip === g.ip && x.port === g.port) return;
       n = st.addNode(g.id, g.ip, g.port, g.cport);
       n.pport = wirePort(g.pport);
-      n.meet = true;
+      // Its role is the gossiped one until its own header says more (createClusterNode with the
+      // gossiped flags): a replica is "slave -" and owns nothing, whatever its master's slots.
+      if ((g.flags ?? 0) & NODE_SLAVE) n.unknownMaster = true;
       this.connect(n);
       return;
     }
