@@ -547,6 +547,9 @@ export class ReplicaLink {
         if (errors !== null) proxied = this.errorsInRun(buf, first, ci, errors, proxied);
         if (reached > proxied) { this.repl.proxy(buf.subarray(proxied, reached)); proxied = reached; }
         this.pos = reached;
+        // A kernel that stopped without running anything (it reads the bytes otherwise than
+        // measureCommand did): the command goes alone, so the loop cannot spin.
+        if (ci === first && st !== STATUS_HOST) break;
         if (st === STATUS_DONE || st === STATUS_YIELD) continue;
         // A protocol error by the kernel's limits (not measureCommand's): the command goes alone.
         if (st !== STATUS_HOST || ci >= count || runStarts[ci] !== reached) break;
