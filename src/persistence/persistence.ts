@@ -422,34 +422,18 @@ export class Persistence {
   }
 
   /**
-   * A replica's full sync (src/repl/replica-link.ts): the master's RDB, parsed (and so
-   * checked) first, applied in slices with the LOADING gate up as Redis's replica loads it
-   * (INFO loading:1, -LOADING; key-load-delay slows it for tests). Keys whose TTL passed are
-   * kept, as Redis's replica keeps them: its master's DEL removes them.
+   * A replica's disk sync (src/repl/replica-link.ts): the master's RDB file, whose header and
+   * checksum the caller checked (checkRdbFile), applied as it is read, as a start-up load is
+   * (rdbLoadSteps: runs of plain strings take its fast path; parsing the whole file into
+   * records first held a million of them at once). Expired keys are kept: the master's DEL
+   * removes them. As Redis's rdbLoadProgressCallback, events are served only where the bytes read
+   * cross a multiple of loading-process-events-interval-bytes (a payload under 2 MB loads
+   * without a client seeing -LOADING: 04-resharding's CLUSTER INFO right after a replica's
+   * full sync). Rejects on a record the reader refuses.
    */
-  loadFromMaster(rdb: ParsedRdb, totalBytes: number, atOnce = false): Promise<void> {
-    const steps = function* (this: Persistence): Generator<number, void> {
-      for (const code of rdb.functions) this.loadFunction(code);
-      this.reserveParsed(rdb);
-      const n = rdb.keys.length;
-      for (let i = 0; i < n; i++) {
-        const k = rdb.keys[i];
-        this.applyKey(k, true, false, true);
-        yield Math.floor((totalBytes * (i + 1)) / n);
-      }
-      flushStoredKeys(this.server);
-      this.loadDone(n, 0);
-    }.call(this);
-    // Async loading swaps the new data in at once: the old data was served until now.
-    if (atOnce) {
-      for (let r = steps.next(); !r.done; r = steps.next());
-      return Promise.resolve();
-    }
-    // Redis's rdbLoad serves events only when the bytes read cross a multiple of
-    // loading-process-events-interval-bytes (rdbLoadProgressCallback), so a payload under
-    // 2 MB loads without a client ever seeing -LOADING (04-resharding's CLUSTER INFO right
-    // after a replica's full sync).
-    return this.whileLoading(totalBytes, steps, this.server.config.getNumber("loading-process-events-interval-bytes"));
+  async loadMasterFile(data: Buffer): Promise<void> {
+    const everyBytes = this.server.config.getNumber("loading-process-events-interval-bytes");
+    await this.whileLoading(data.length, this.rdbLoadSteps(data, false, false, true), everyBytes);
   }
 
   /**
@@ -594,7 +578,7 @@ export class Persistence {
    * Loading an RDB one record at a time, applied as read (start-up: a bad file ends the
    * process, so nothing half-loaded is ever served); yields the bytes read so far.
    */
-  *rdbLoadSteps(buf: Buffer, boot = false, aofPreamble = false): Generator<number, number> {
+  *rdbLoadSteps(buf: Buffer, boot = false, aofPreamble = false, checksumChecked = false): Generator<number, number> {
     const server = this.server;
     let loaded = 0, expired = 0, emptySkipped = 0;
     const progress = this.loadProgress = { keys: 0, expires: 0, alreadyExpired: 0 };
@@ -663,7 +647,7 @@ export class Persistence {
     }
     if (version >= 5) {
       const stored = r.bytes(8);
-      if (opts.checksum) checkRdbChecksum(stored, new Crc64().update(buf, 0, r.pos - 8));
+      if (opts.checksum && !checksumChecked) checkRdbChecksum(stored, new Crc64().update(buf, 0, r.pos - 8));
     }
     flushStoredKeys(server);
     this.loadDone(loaded, expired, emptySkipped);

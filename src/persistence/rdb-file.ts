@@ -332,6 +332,18 @@ function plainLen(buf: Buffer, p: number, end: number): number {
   return -1;
 }
 
+/**
+ * A whole RDB file's signature, version and checksum, checked without reading its records: a
+ * replica checks its master's payload so before it drops its data for it (a payload cut short
+ * or damaged on the way fails here and the old data stays).
+ */
+export function checkRdbFile(buf: Buffer): void {
+  const version = readRdbHeader(buf);
+  if (version < 5) return;
+  if (buf.length < 17) throw new RdbFormatError("unexpected end of data");
+  checkRdbChecksum(buf.subarray(buf.length - 8), new Crc64().update(buf, 0, buf.length - 8));
+}
+
 /** The stored CRC64 (8 bytes LE) against the computed one; all zeros means "not computed" (rdbchecksum no). */
 export function checkRdbChecksum(stored: Buffer, computed: Crc64): void {
   if (stored.every((b) => b === 0)) return;

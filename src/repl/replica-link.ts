@@ -12,7 +12,7 @@ import { Client } from "../server/client.js";
 import { log } from "../server/log.js";
 import { dialMaster, replicaAnnouncedPort } from "../server/tls.js";
 import { encodeCommand, replicationOf, type Replication } from "./replication.js";
-import { parseRdb } from "../persistence/rdb-file.js";
+import { checkRdbFile } from "../persistence/rdb-file.js";
 import { emptyData, persistenceOf } from "../persistence/persistence.js";
 import { enterMasterStream } from "./replica-expiry.js";
 import { failoverOf } from "./failover.js";
@@ -775,14 +775,15 @@ export class ReplicaLink {
   }
 
   /**
-   * A disk load: the RDB file read back from dbfilename, parsed (checked) first, so a bad
-   * payload leaves the old data; then applied in slices with the LOADING gate up, as Redis's
-   * replica loads it (key-load-delay makes that observable).
+   * A disk load: the RDB file read back from dbfilename, its header and checksum checked
+   * first, so a payload cut short or damaged on the way leaves the old data; then applied as
+   * it is read, in slices with the LOADING gate up, as Redis's replica loads it (key-load-delay
+   * makes that observable). A record the reader refuses past that point (a master's bug: Redis
+   * exits on it) empties the dataset rather than serve part of it, and the sync fails.
    */
   private async loadRdb(data: Buffer): Promise<boolean> {
-    let parsed;
     try {
-      parsed = parseRdb(data, { checksum: true, databases: this.server.config.getNumber("databases") });
+      checkRdbFile(data);
     } catch (e) {
       log("warning", `Failed trying to load the MASTER synchronization DB from disk: ${(e as Error).message}`);
       this.socket?.destroy();
@@ -799,7 +800,12 @@ export class ReplicaLink {
     const socket = this.socket;
     const alive = setInterval(() => { if (socket && !socket.destroyed) socket.write("\n"); }, 1000);
     try {
-      await persistenceOf(this.server).loadFromMaster(parsed, data.length);
+      await persistenceOf(this.server).loadMasterFile(data);
+    } catch (e) {
+      log("warning", `Failed trying to load the MASTER synchronization DB from disk: ${(e as Error).message}`);
+      emptyData(this.server);
+      this.socket?.destroy();
+      return false;
     } finally {
       clearInterval(alive);
     }
