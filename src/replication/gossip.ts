@@ -60,6 +60,13 @@ export interface GossipOptions {
   maxBacklog: number;
   /** Bytes kept per peer before its backlog is dropped. */
   maxBacklogBytes: number;
+  /**
+   * While a peer's link is down (the transport says so: PeerStream.connected), its backlog is
+   * kept up to this many batches / bytes; past that it is dropped and nothing more is queued
+   * for it until the link is back (anti-entropy's full copy then brings it all).
+   */
+  maxDownBacklog: number;
+  maxDownBacklogBytes: number;
   /** Anti-entropy round period (ms); each round compares with one peer. */
   antiEntropyMs: number;
   /** Batches sent but unacknowledged at once (window). */
@@ -84,7 +91,7 @@ export interface GossipOptions {
 }
 
 export const DEFAULT_GOSSIP: GossipOptions = {
-  retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512, fineRangesFrom: 8192,
+  retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, maxDownBacklog: 1024, maxDownBacklogBytes: 4 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512, fineRangesFrom: 8192,
   gcGraceMs: 10_000, peerGcTimeoutMs: 0,
 };
 
@@ -134,6 +141,9 @@ interface Held { origin: string; after: number; h: number; deps: [string, number
 
 /** Anti-entropy periods in a row a round with a peer may be left out while a stream between us moves (Gossip.streamMoved). */
 const MAX_SKIPPED_ROUNDS = 10;
+
+/** Changed keys waiting to be hashed from which warmDigests hashes them ahead of the next round. */
+const WARM_DIGESTS_FROM = 2048;
 
 /** MSG_RANGES roles: the answer to a DIGEST, and the digest sender's states sent back. */
 const ROLE_REPLY = 1, ROLE_BACK = 2;
@@ -192,6 +202,8 @@ export class PeerStream {
   roundFine = false;
   divergentRanges = 0;
   connected = true;
+  /** Its link went down with more than maxDownBacklog queued: nothing is queued for it until the link is back. */
+  parked = false;
   /** When anything last came from the node behind this link (peerGcTimeoutMs). */
   lastHeard = 0;
   /**
@@ -479,6 +491,7 @@ export class Gossip {
     const deps = this.depsOf(carried);
     for (const p of this.peers.values()) {
       if (p.duplicateOf || p.expired !== undefined) continue;
+      if (this.parked(p)) { p.lastH = h; continue; } // (the next batch's `after` still names this one: it waits for anti-entropy)
       const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0, h, after: p.lastH, deps };
       p.lastH = h;
       p.backlog.push(item);
@@ -489,6 +502,26 @@ export class Gossip {
       }
       if (p.backlog.length <= this.opts.window) this.sendDelta(p, item, now);
     }
+  }
+
+  /**
+   * Whether nothing is queued for p now: its link is down and its backlog reached the bound
+   * for a down link (then dropped, once). A node whose peer was down while it took 300k SETs
+   * held 4,688 batches for it and sent them all when the peer came up, alongside the full copy
+   * anti-entropy sends a new or returning peer anyway (measured 2026-11-27: see README).
+   */
+  private parked(p: PeerStream): boolean {
+    if (p.connected) { p.parked = false; return false; }
+    if (p.parked) return true;
+    if (p.backlog.length < this.opts.maxDownBacklog && p.backlogBytes < this.opts.maxDownBacklogBytes) return false;
+    p.backlog = [];
+    p.backlogBytes = 0;
+    p.epoch = ++this.epochCounter;
+    p.nextSeq = 1;
+    p.ackedSeq = 0;
+    p.droppedBacklogs++;
+    p.parked = true;
+    return true;
   }
 
   /** The peer is too far behind: forget its backlog, start a new stream epoch, repair by anti-entropy. */
@@ -550,13 +583,17 @@ export class Gossip {
         if (now - item.sentAt >= wait) this.sendDelta(p, item, now);
       }
     }
+    this.warmDigests();
     if (this.peers.size && now - this.lastAe >= this.opts.antiEntropyMs) {
       this.lastAe = now;
       this.collectGarbage(now);
       this.expireChunks(now);
       // Every peer expired: the quorum is this node alone, which holds all its writes.
       if (this.covered.size === 0 && [...this.peers.values()].some((q) => q.expired !== undefined)) this.quorumReached(this.rep.hlc.tick());
-      const list = [...this.peers.values()].filter((q) => !q.duplicateOf && q.expired === undefined);
+      // (a peer whose link is down gets no round: the digest would go nowhere, and hashing
+      // every key changed since the last round was most of a node's CPU while a peer was down
+      // and clients wrote; the link's return starts a round at once, peer-link.ts)
+      const list = [...this.peers.values()].filter((q) => !q.duplicateOf && q.expired === undefined && q.connected);
       if (list.length) {
         const q = list[this.aeNext++ % list.length];
         // One per-slot round at a time per peer: a digest sent while the answer to the previous
@@ -637,6 +674,25 @@ export class Gossip {
   /** The first resend's wait: retryMs, or twice the smoothed ack time when acks are slower (at most maxRetryMs). */
   resendTimeout(p: PeerStream): number {
     return Math.max(this.opts.retryMs, Math.min(this.opts.maxRetryMs, 2 * p.srtt));
+  }
+
+  /** A background digest slice chain is under way (warmDigests). */
+  private warming = false;
+
+  /**
+   * With pacing (a server): folds changed keys into the range digests a slice per event-loop
+   * turn, whenever many are waiting, so the next round's digest (Store.digestsAt) has little
+   * left to hash. Hashed all at once, a write flood's keys (or everything written while the
+   * peer was down, hashed when it came back) held the event loop for the whole batch.
+   */
+  private warmDigests(): void {
+    if (!this.pacing || this.warming || this.rep.store.dirtyCount < WARM_DIGESTS_FROM) return;
+    this.warming = true;
+    const step = () => {
+      if (this.rep.store.hashSome(this.pacing!.slice())) { this.warming = false; return; }
+      this.pacing!.later(step);
+    };
+    step();
   }
 
   /** Starts an anti-entropy round with p: send our digests. */
@@ -742,6 +798,13 @@ export class Gossip {
         // now would send the same states again, behind it (a new node's digests, a period
         // apart, each queued another full copy). Unanswered, like a lost DIGEST.
         if (this.answers.get(from)?.some((a) => a.role === ROLE_REPLY)) { this.stats.antiEntropySkipped++; return; }
+        // Likewise while we are sending that node our states on our other connection to it (the
+        // states it asked back after answering our DIGEST): a returning or new peer's first
+        // digest and ours cross, and answering both sends it two full copies at once (a peer's
+        // digest used to be held back by the delta backlog we kept for it while it was down;
+        // parked drops that backlog now). Measured effect on a 300k-key catch-up: unclear
+        // (42.6 s without, load 8-12; 24.0 / 39.6 s with, load 18-21).
+        if (this.answeringNode(held[0]?.[0], from)) { this.stats.antiEntropySkipped++; return; }
         // (what they held is learned once their states come back: they send their knowledge then)
         this.sendRanges(from, diff, ranges, true, reply, ROLE_REPLY, c0);
         return;
@@ -842,6 +905,17 @@ export class Gossip {
     if (queue) { queue.push(answer); return; }
     this.answers.set(from, [answer]);
     this.pump(from);
+  }
+
+  /** Whether an answer to node `id` is going out on a connection other than `from`. */
+  private answeringNode(id: string | undefined, from: string): boolean {
+    if (id === undefined) return false;
+    for (const [f, queue] of this.answers) {
+      if (f === from || !queue.length) continue;
+      const other = this.linkIds.get(f) ?? this.peerIds.get(f);
+      if (other === id) return true;
+    }
+    return false;
   }
 
   /**

@@ -157,16 +157,37 @@ export class CrdtStore {
 
   /** Per range of `ranges` (validRangeCount): [lo, hi] XOR of its keys' hashes, current; a copy. */
   digestsAt(ranges: number): Uint32Array {
-    for (const k of this.dirty) {
-      const slot = slotOf(k);
-      const old = this.hashes.get(k);
-      if (old) this.fold(slot, old);
-      const h = hashOf(k, this.keys.get(k)!);
-      this.fold(slot, h);
-      this.hashes.set(k, h);
-    }
+    for (const k of this.dirty) this.rehash(k);
     this.dirty.clear();
     return (ranges === SLOTS ? this.digestVec : this.coarseVec).slice();
+  }
+
+  /** Changed keys not yet folded into the digests. */
+  get dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  /**
+   * Folds changed keys into the digests until `enough()` (gossip.ts warmDigests: a slice of an
+   * event-loop turn); returns whether none are left.
+   */
+  hashSome(enough: () => boolean): boolean {
+    for (const k of this.dirty) {
+      this.rehash(k);
+      this.dirty.delete(k);
+      if (enough()) break;
+    }
+    return this.dirty.size === 0;
+  }
+
+  /** Replaces a changed key's hash in its range's digest. */
+  private rehash(k: string): void {
+    const slot = slotOf(k);
+    const old = this.hashes.get(k);
+    if (old) this.fold(slot, old);
+    const h = hashOf(k, this.keys.get(k)!);
+    this.fold(slot, h);
+    this.hashes.set(k, h);
   }
 
   /** Ranges whose digests differ from `other` (a peer's digest vector of `ranges` ranges). */
