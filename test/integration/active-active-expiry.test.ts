@@ -4,8 +4,9 @@
 // empty, it is a new incarnation and converges by a full copy. The frozen node runs without
 // the timeout itself: on waking it must not first expire its peers (then it would fall
 // silent and there would be nothing to refuse), which with the timeout set would depend on
-// whether its timer or its socket reads run first. The timeout (6 s) is well above how often
-// idle nodes hear from each other (each peer's anti-entropy round, 1 s per peer, both ways).
+// whether its timer or its socket reads run first. The timeout (15 s) is well above how often
+// idle nodes hear from each other (each peer's anti-entropy round, 1 s per peer, both ways),
+// with room for a loaded machine's event-loop stalls: A and B must not expire each other.
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
@@ -21,7 +22,7 @@ describe("active-active peer GC timeout (3 processes)", () => {
 
   const start = async (i: number) => {
     const peers = bus.filter((_, j) => j !== i).flatMap((p) => ["--peer", `127.0.0.1:${p}`]);
-    const timeout = i < 2 ? ["--crdt-peer-gc-timeout", "6"] : [];
+    const timeout = i < 2 ? ["--crdt-peer-gc-timeout", "15"] : [];
     servers[i] = await startServer(["--crdt-node-id", `x${i}`, "--crdt-bus-port", String(bus[i]), "--crdt-gc-grace-ms", "300", ...timeout, ...peers]);
     clients[i] = await connectClient(servers[i].port);
   };
@@ -35,8 +36,8 @@ describe("active-active peer GC timeout (3 processes)", () => {
     for (let i = 0; i < 3; i++) bus.push(await freePort());
     for (let i = 0; i < 3; i++) await start(i);
     const [a, b] = clients;
-    const everywhere = (what: string, check: (r: Redis) => Promise<boolean>, on = clients) =>
-      untilReplicated(what, on, async () => (await Promise.all(on.map(check))).every(Boolean));
+    const everywhere = (what: string, check: (r: Redis) => Promise<boolean>, on = clients, stallRounds = 20) =>
+      untilReplicated(what, on, async () => (await Promise.all(on.map(check))).every(Boolean), { stallRounds });
 
     // every link up and identified (a link still dialling when its peer freezes would expire
     // unidentified, and there would be no incarnation to refuse)
@@ -52,9 +53,10 @@ describe("active-active peer GC timeout (3 processes)", () => {
       await b.srem("s", "a");
       await b.del("doomed");
       // without the timeout the frozen node would hold these two tombstones forever
+      // (nothing changes until the timeout, ~15 rounds of each node: the stall bound is doubled)
       await everywhere("collected without the frozen node", async (r) =>
-        (await info(r, "crdt_peers_expired")) === 1 && (await info(r, "crdt_tombstones")) === 0, [a, b]);
-      expect(servers[0].output()).toContain(`(${staleId}) not heard from for 6 s`);
+        (await info(r, "crdt_peers_expired")) === 1 && (await info(r, "crdt_tombstones")) === 0, [a, b], 40);
+      expect(servers[0].output()).toContain(`(${staleId}) not heard from for 15 s`);
       await a.set("later", "1");
     } finally {
       process.kill(pid, "SIGCONT");
