@@ -12,6 +12,7 @@ import { log } from "../server/log.js";
 import { clientInfoString } from "../commands/client-cmd.js";
 import { mayReplicate } from "../commands/may-replicate.js";
 import { parseCommand } from "./replica-link.js";
+import { loggedErrorText } from "./error-log-text.js";
 
 /** Takes over client's input from now on; `alive` is called for every newline it sends. */
 export function tapReplicaInput(server: Server, client: Client, alive: () => void): void {
@@ -57,12 +58,7 @@ function runFromReplica(server: Server, client: Client, argv: Buffer[]): void {
   const out = client.reply.take();
   if (out.length === 0) return; // REPLCONF ACK: the only thing a replica should send
   if (out[0] === 0x2d) {
-    let end = out.indexOf("\r\n");
-    if (end < 0) end = out.length;
-    // As Redis logs it: the message alone when the reply's "-ERR " was added by addReplyError,
-    // "-CODE message" when the command gave its own code.
-    const ownCode = out.toString("latin1", 0, 5) !== "-ERR ";
-    logErrorToReplica(out.toString("latin1", ownCode ? 0 : 5, Math.min(end, (ownCode ? 0 : 5) + 4096)), name);
+    logErrorToReplica(loggedErrorText(out), name);
   }
   rogue(server, client, name);
 }

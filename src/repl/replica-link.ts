@@ -13,6 +13,7 @@ import { log } from "../server/log.js";
 import { dialMaster, replicaAnnouncedPort } from "../server/tls.js";
 import { encodeCommand, replicationOf, type Replication } from "./replication.js";
 import { checkRdbFile } from "../persistence/rdb-file.js";
+import { loggedErrorText } from "./error-log-text.js";
 import { emptyData, persistenceOf } from "../persistence/persistence.js";
 import { enterMasterStream } from "./replica-expiry.js";
 import { failoverOf } from "./failover.js";
@@ -835,14 +836,7 @@ export class ReplicaLink {
   private discardCachedMaster = false;
 
   private errorToMaster(reply: Buffer, name: string): void {
-    let end = reply.indexOf("\r\n");
-    if (end < 0) end = reply.length;
-    // Redis logs the text its command gave addReplyError: the message alone when the reply's
-    // "-ERR " was added for it (addReplyError's usual case), "-CODE message" when the command
-    // gave its own code (WRONGTYPE, NOSCRIPT...).
-    const err = reply.subarray(0, end);
-    const text = err.toString("latin1", 0, 5) === "-ERR " ? err.toString("latin1", 5, 5 + 4096) : err.toString("latin1", 0, 4096);
-    logErrorToMaster(this.server, text, name);
+    logErrorToMaster(this.server, loggedErrorText(reply), name);
   }
 
   /** Runs one command of the master's stream as the master's client (in enterMasterStream's state). */

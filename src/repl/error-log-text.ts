@@ -1,0 +1,26 @@
+// The error text Redis's afterErrorReply logs in its "== CRITICAL == ... sending an error to its
+// master/replica: '<text>'" line. afterErrorReply gets the string the command gave: addReplyError
+// ("message") adds "-ERR " to the reply but not to that string, so the log shows the message
+// alone; an error with its own code ("-WRONGTYPE ...") and Redis's shared error objects
+// (server.c createSharedObjects, sent with addReplyErrorObject) are logged whole, "-ERR" included.
+// From the reply bytes alone, the shared "-ERR" objects are told apart by their exact text.
+
+const SHARED_ERR_REPLIES = new Set([
+  "-ERR",
+  "-ERR no such key",
+  "-ERR syntax error",
+  "-ERR source and destination objects are the same",
+  "-ERR index out of range",
+]);
+
+/** Redis caps the logged error at 4096 bytes. */
+const MAX_LOGGED = 4096;
+
+/** The text afterErrorReply logs for an error reply (its first line, without the CRLF). */
+export function loggedErrorText(reply: Buffer): string {
+  let end = reply.indexOf("\r\n");
+  if (end < 0) end = reply.length;
+  const line = reply.toString("latin1", 0, end);
+  const plainErr = line.startsWith("-ERR ") && !SHARED_ERR_REPLIES.has(line);
+  return plainErr ? line.slice(5, 5 + MAX_LOGGED) : line.slice(0, MAX_LOGGED);
+}
