@@ -514,25 +514,25 @@ export class Gossip {
     if (p.connected) { p.parked = false; return false; }
     if (p.parked) return true;
     if (p.backlog.length < this.opts.maxDownBacklog && p.backlogBytes < this.opts.maxDownBacklogBytes) return false;
-    p.backlog = [];
-    p.backlogBytes = 0;
-    p.epoch = ++this.epochCounter;
-    p.nextSeq = 1;
-    p.ackedSeq = 0;
-    p.droppedBacklogs++;
+    this.restartStream(p);
     p.parked = true;
     return true;
   }
 
   /** The peer is too far behind: forget its backlog, start a new stream epoch, repair by anti-entropy. */
   private dropBacklog(p: PeerStream): void {
+    this.restartStream(p);
+    this.antiEntropyWith(p);
+  }
+
+  /** Forgets p's backlog and starts a new stream epoch (counted in droppedBacklogs). */
+  private restartStream(p: PeerStream): void {
     p.backlog = [];
     p.backlogBytes = 0;
     p.epoch = ++this.epochCounter;
     p.nextSeq = 1;
     p.ackedSeq = 0;
     p.droppedBacklogs++;
-    this.antiEntropyWith(p);
   }
 
   private sendDelta(p: PeerStream, item: Pending, now: number): void {

@@ -19,6 +19,7 @@ import { openStruct } from "./lib-struct.js";
 import { patchStringFormat } from "./lib-format.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 import type { Ldb } from "./ldb.js";
+import { putRespHeader } from "../server/resp-header.js";
 
 /**
  * The body of the Lua error handler Redis installs for EVAL (__redis__err__handler, eval.c)
@@ -678,12 +679,12 @@ export class LuaEngine {
     }
     // Pooled below 4 KiB: no ArrayBuffer of its own per call.
     const out = Buffer.allocUnsafe(size);
-    let o = putHeader(out, 0, 0x2a, argc);
+    let o = putRespHeader(out, 0, 0x2a, argc);
     const argv: Buffer[] = new Array(argc);
     for (let j = 0; j < argc; j++) {
       const part = parts[j];
       const n = part.length;
-      o = putHeader(out, o, 0x24, n);
+      o = putRespHeader(out, o, 0x24, n);
       if (typeof part === "string") for (let i = 0; i < n; i++) out[o + i] = part.charCodeAt(i);
       else if (n <= 64) for (let i = 0; i < n; i++) out[o + i] = part[i];
       else out.set(part, o);
@@ -989,18 +990,6 @@ export function parseShebang(body: Buffer): { flags: ScriptFlags; shebangLen: nu
   return { flags, shebangLen: nl };
 }
 
-/** Writes "<type><n>\r\n" at o (a RESP header); returns the position after it. */
-function putHeader(out: Buffer, o: number, type: number, n: number): number {
-  out[o++] = type;
-  if (n < 10) out[o++] = 48 + n;
-  else {
-    const d = String(n);
-    for (let i = 0; i < d.length; i++) out[o++] = d.charCodeAt(i);
-  }
-  out[o++] = 13;
-  out[o++] = 10;
-  return o;
-}
 
 /** C's "%.17g". */
 export function formatG17(n: number): string {

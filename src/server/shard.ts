@@ -5,6 +5,7 @@ import { Kernel, STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD } fr
 import { loadKernel } from "../kernel/load.js";
 import { perfConfig } from "../config/perf-config.js";
 import type { CommandTable, CommandSpec } from "../commands/table.js";
+import { putRespHeader } from "./resp-header.js";
 
 export { STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD };
 
@@ -250,10 +251,7 @@ export class Shard {
     // Routed here already (several shards, or cluster mode's slot checks done by the host).
     x.setRouting(0);
     // The caller (the master's stream, EXEC, a routed call) has passed the host's checks.
-    if (this.readOnly) x.setReadOnly(0);
-    if (this.handBack) x.setHandBack(0);
-    if (this.oom) x.setOom(0);
-    if (this.memoryBudget) x.setMemoryBudget(0);
+    this.clientChecks(false);
     // The caller may be between a client's process() and its reading of the results (an
     // effect consumer in afterCall, a handed-back command): keep them (assembly/index.ts).
     const saved = x.saveCallResults();
@@ -269,10 +267,7 @@ export class Shard {
     } finally {
       if (replyToClient) x.setNestedReplyCut(0);
       x.setRouting(1);
-      if (this.readOnly) x.setReadOnly(1);
-      if (this.handBack) x.setHandBack(1);
-      if (this.oom) x.setOom(1);
-      if (this.memoryBudget) x.setMemoryBudget(this.memoryBudget);
+      this.clientChecks(true);
       x.restoreCallResults(saved);
       // A big request's region is not kept.
       if (this.callCap > CALL_REGION_KEEP) {
@@ -282,6 +277,20 @@ export class Shard {
       this.afterCall();
       if (this.memoryBudget) this.afterRoutedCall(this);
     }
+  }
+
+  /**
+   * The kernel's per-client checks this server has on (read-only replica, CRDT hand-back, OOM,
+   * memory budget), off for a call whose caller has passed them already (callRaw,
+   * runUnchecked), then back on.
+   */
+  private clientChecks(on: boolean): void {
+    const x = this.kernel.x;
+    const v = on ? 1 : 0;
+    if (this.readOnly) x.setReadOnly(v);
+    if (this.handBack) x.setHandBack(v);
+    if (this.oom) x.setOom(v);
+    if (this.memoryBudget) x.setMemoryBudget(on ? this.memoryBudget : 0);
   }
 
   /**
@@ -298,10 +307,7 @@ export class Shard {
     this.useQueueing(false);
     this.useAuthLimits(false);
     x.setRouting(0);
-    if (this.readOnly) x.setReadOnly(0);
-    if (this.handBack) x.setHandBack(0);
-    if (this.oom) x.setOom(0);
-    if (this.memoryBudget) x.setMemoryBudget(0);
+    this.clientChecks(false);
     const saved = x.saveCallResults();
     let st = STATUS_DONE;
     try {
@@ -309,10 +315,7 @@ export class Shard {
       ran(st);
     } finally {
       x.setRouting(1);
-      if (this.readOnly) x.setReadOnly(1);
-      if (this.handBack) x.setHandBack(1);
-      if (this.oom) x.setOom(1);
-      if (this.memoryBudget) x.setMemoryBudget(this.memoryBudget);
+      this.clientChecks(true);
       x.restoreCallResults(saved);
       this.afterCall(this.kernel.pending);
       if (this.memoryBudget) this.afterRoutedCall(this);
@@ -393,9 +396,9 @@ export function encodeCommand(argv: Uint8Array[]): Uint8Array {
   let size = 16;
   for (const a of argv) size += a.length + 16;
   const out = Buffer.allocUnsafe(size);
-  let o = putHeader(out, 0, 0x2a, argv.length);
+  let o = putRespHeader(out, 0, 0x2a, argv.length);
   for (const a of argv) {
-    o = putHeader(out, o, 0x24, a.length);
+    o = putRespHeader(out, o, 0x24, a.length);
     const n = a.length;
     if (n <= 32) for (let j = 0; j < n; j++) out[o + j] = a[j];
     else out.set(a, o);
@@ -406,15 +409,3 @@ export function encodeCommand(argv: Uint8Array[]): Uint8Array {
   return out.subarray(0, o);
 }
 
-/** Writes "<type><n>\r\n" at o; returns the position after it. */
-function putHeader(out: Uint8Array, o: number, type: number, n: number): number {
-  out[o++] = type;
-  if (n < 10) out[o++] = 48 + n;
-  else {
-    const d = String(n);
-    for (let i = 0; i < d.length; i++) out[o++] = d.charCodeAt(i);
-  }
-  out[o++] = 13;
-  out[o++] = 10;
-  return o;
-}
