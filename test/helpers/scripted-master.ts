@@ -4,6 +4,7 @@
 // replica's REPLCONF ACK offsets are kept too.
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { crc64 } from "../../src/persistence/crc64.js";
+import { takeCommand } from "./resp-commands.js";
 
 /** An RDB with no keys: header, EOF opcode, checksum. */
 function emptyRdb(): Buffer {
@@ -24,20 +25,9 @@ export function scriptedMaster(stream: Buffer): Promise<{ net: NetServer; port: 
     let buf = "";
     s.on("data", (d) => {
       buf += d.toString("latin1");
-      for (;;) {
-        const m = /^\*(\d+)\r\n/.exec(buf);
-        if (!m) return;
-        let p = m[0].length;
-        const argv: string[] = [];
-        for (let i = 0; i < Number(m[1]); i++) {
-          const e = buf.indexOf("\r\n", p);
-          if (e < 0) return;
-          const len = Number(buf.slice(p + 1, e));
-          if (buf.length < e + 2 + len + 2) return;
-          argv.push(buf.slice(e + 2, e + 2 + len));
-          p = e + 2 + len + 2;
-        }
-        buf = buf.slice(p);
+      for (let c = takeCommand(buf); c !== null; c = takeCommand(buf)) {
+        buf = c.rest;
+        const argv = c.argv;
         const cmd = argv[0].toUpperCase();
         if (cmd === "PING") s.write("+PONG\r\n");
         else if (cmd === "REPLCONF") {

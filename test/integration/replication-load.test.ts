@@ -14,6 +14,18 @@ import { until as untilEvery, infoField as field } from "../helpers/wait.js";
 /** This file waits up to 30 s, polling every 20 ms. */
 const until = (what: string, cond: () => Promise<boolean>, ms = 30_000) => untilEvery(what, cond, ms, 20);
 
+/**
+ * Drops m's replica link and moves m's backlog past it in one transaction: the replica's PSYNC
+ * then fails, and it resyncs in full from a master with the same replid.
+ */
+async function fullSyncSameReplid(m: Redis): Promise<void> {
+  const tx = m.multi();
+  tx.call("client", "kill", "type", "replica");
+  tx.config("SET", "repl-backlog-size", "16384");
+  for (let i = 0; i < 10; i++) tx.set(`big${i}`, "A".repeat(16384));
+  await tx.exec();
+}
+
 describe("full sync: loading on the replica, dump.rdb on the master", { timeout: 90_000 }, () => {
   const servers = serverGroup(["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"]);
   afterAll(() => servers.stopAll());
@@ -156,12 +168,7 @@ describe("full sync: loading on the replica, dump.rdb on the master", { timeout:
     await s.config("SET", "key-load-delay", "200"); // 20,000 keys: about 4 s
     const before = Number(await field(s, "used_memory"));
     const poll = await DbsizePoller.start(ssrv.port);
-    // The replica's PSYNC fails (the backlog moved past it): a full sync with the same replid.
-    const tx = m.multi();
-    tx.call("client", "kill", "type", "replica");
-    tx.config("SET", "repl-backlog-size", "16384");
-    for (let i = 0; i < 10; i++) tx.set(`big${i}`, "A".repeat(16384));
-    await tx.exec();
+    await fullSyncSameReplid(m);
     await until("async loading", async () => (await field(s, "async_loading")) === "1");
     // A few MB of the new keys are stored while the old data is still what clients see (keys
     // held aside and stored at the swap would show only once async_loading is 0).
@@ -195,12 +202,7 @@ describe("full sync: loading on the replica, dump.rdb on the master", { timeout:
     await until("back to 200", async () => (await s.dbsize()) === 200);
     await s.set("mykey", "myvalue"); // only on the replica
     await m.config("SET", "rdb-key-save-delay", "20000");
-    // The replica's PSYNC fails (the backlog moved past it): a full sync with the same replid.
-    const tx = m.multi();
-    tx.call("client", "kill", "type", "replica");
-    tx.config("SET", "repl-backlog-size", "16384");
-    for (let i = 0; i < 10; i++) tx.set(`big${i}`, "A".repeat(16384));
-    await tx.exec();
+    await fullSyncSameReplid(m);
     await until("async loading", async () => (await field(s, "async_loading")) === "1");
     expect(await field(s, "loading")).toBe("0");
     expect(await s.get("mykey")).toBe("myvalue");

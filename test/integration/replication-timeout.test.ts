@@ -7,6 +7,7 @@ import type Redis from "ioredis";
 import { createServer, connect, type Server as NetServer, type Socket } from "node:net";
 import { serverGroup } from "../helpers/server.js";
 import { until, infoField as field } from "../helpers/wait.js";
+import { takeCommand } from "../helpers/resp-commands.js";
 
 /** A "master" that answers the handshake, says +FULLRESYNC and an EOF-marked payload header, then goes silent. */
 function silentMaster(): Promise<{ net: NetServer; port: number; connections: () => number; close: () => void }> {
@@ -18,21 +19,9 @@ function silentMaster(): Promise<{ net: NetServer; port: number; connections: ()
     let buf = "";
     s.on("data", (d) => {
       buf += d.toString("latin1");
-      for (;;) {
-        const m = /^\*(\d+)\r\n/.exec(buf);
-        if (!m) return;
-        // Count the bulk strings of one command; answer it.
-        let p = m[0].length;
-        const argv: string[] = [];
-        for (let i = 0; i < Number(m[1]); i++) {
-          const e = buf.indexOf("\r\n", p);
-          if (e < 0) return;
-          const len = Number(buf.slice(p + 1, e));
-          if (buf.length < e + 2 + len + 2) return;
-          argv.push(buf.slice(e + 2, e + 2 + len));
-          p = e + 2 + len + 2;
-        }
-        buf = buf.slice(p);
+      for (let c = takeCommand(buf); c !== null; c = takeCommand(buf)) {
+        buf = c.rest;
+        const argv = c.argv;
         const cmd = argv[0].toUpperCase();
         if (cmd === "PING") s.write("+PONG\r\n");
         else if (cmd === "REPLCONF") s.write("+OK\r\n");
