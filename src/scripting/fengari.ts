@@ -14,6 +14,7 @@
 // there checks a `readonly` mark we put on the Table object.
 import { createRequire } from "node:module";
 import { installLua51TableOrder } from "./table-order.js";
+import { rewriteSlotDeletes } from "./fengari-stack-slots.js";
 
 const require = createRequire(import.meta.url);
 
@@ -40,6 +41,8 @@ function load() {
   // char per byte is one-to-one and orders like the bytes (Lua 5.1 compares with strcoll,
   // byte order in Redis's C locale). Patched before fengari loads: ltable, llex and lvm copy
   // luaS_hashlongstr out of the module when they load.
+  // Every fengari file compiles with its stack slots emptied by a store (fengari-stack-slots.ts).
+  const loaded = rewriteSlotDeletes(base);
   const lstring = require(base + "lstring.js");
   lstring.luaS_hash = stringKey;
   lstring.luaS_hashlongstr = (ts: { hash: string | null; realstring: Uint8Array }) =>
@@ -51,7 +54,12 @@ function load() {
   const GOTO = [0x67, 0x6f, 0x74, 0x6f];
   lstring.luaS_hash = (bytes: Uint8Array) =>
     bytes.length === 4 && GOTO.every((b, i) => bytes[i] === b) ? "\0goto is not reserved in Lua 5.1" : stringKey(bytes);
-  const fengari = require("fengari");
+  let fengari;
+  try {
+    fengari = require("fengari");
+  } finally {
+    loaded();
+  }
   lstring.luaS_hash = stringKey;
   const lobject = require(base + "lobject.js");
   const ltable = require(base + "ltable.js");
