@@ -480,15 +480,14 @@ export class ReplicaLink {
 
   /**
    * Whether runs of the stream may go to the kernel in one call (applyRun) rather than a
-   * command at a time: one shard (a run is not split between shards), and nothing that must
-   * see each command as it runs — CLIENT PAUSE (which holds the master's writes), MONITOR
+   * command at a time: when nothing must see each command as it runs — CLIENT PAUSE (which holds the master's writes), MONITOR
    * (which shows each one), clients blocked on keys (served after each command, as Redis's
    * processCommand does), rename-command of a kernel command (the host looks names up), an
    * input gate (a load or a busy script).
    */
   private kernelRunsAllowed(): boolean {
     const s = this.server;
-    return s.shards.length === 1 && s.pause.type === PAUSE_OFF && s.monitors.size === 0 &&
+    return s.pause.type === PAUSE_OFF && s.monitors.size === 0 &&
       s.blocking.count === 0 && !s.kernelRenamed && s.inputGate === null;
   }
 
@@ -511,29 +510,37 @@ export class ReplicaLink {
     const count = scanRun(buf, from);
     if (count < 2) return 0;
     const runEnd = runStarts[count];
-    const shard = this.server.shards[0];
-    const k = shard.kernel;
-    const x = k.x;
+    const shards = this.server.shards;
     const size = runEnd - from;
-    // The run's own copy in kernel memory: the shared input region may be a client's whose
-    // read is under way (a pause lifted by CLIENT UNPAUSE resumes the stream inside it), and
-    // callRaw's region is reused by the handed-back commands.
-    const base = x.alloc(size);
-    k.mem.set(buf.subarray(from, runEnd), base);
+    // The run's own copy in each kernel's memory: the shared input region may be a client's
+    // whose read is under way (a pause lifted by CLIENT UNPAUSE resumes the stream inside it),
+    // and callRaw's region is reused by the handed-back commands. With several shards the run
+    // moves to the shard of each command's keys, as a client's read does.
+    const bases = shards.map((s) => {
+      const p = s.kernel.x.alloc(size);
+      s.kernel.mem.set(buf.subarray(from, runEnd), p);
+      return p;
+    });
+    let si = 0; // the shard running the run
     const client = this.masterClient;
     let proxied = from; // the stream is proxied up to here
     let ci = 0; // the run's next command
     let reached = from;
     try {
       while (ci < count) {
+        const shard = shards[si];
+        const k = shard.kernel;
+        const base = bases[si];
         const t0 = performance.now();
         const start = base + (runStarts[ci] - from);
         let errors = null as Buffer | null; // the replies, when one may be an error
+        let follow = -1;
         shard.useProtocol(client.resp);
         const st = shard.runUnchecked(start, base + size, client.db, this.server.now(), (st) => {
           const ms = performance.now() - t0;
           // Where the kernel stopped: before a handed-back command, else after what it ran.
           reached = from + ((st === STATUS_HOST ? k.handedStart : k.consumed) - base);
+          follow = st === STATUS_HOST ? k.handedShard : -1;
           if (k.ranCount > 0 || k.slowCount > 0) {
             const last = recordKernelRun(this.server, k, k.mem, ms);
             if (last !== undefined) client.lastCommand = last.name;
@@ -548,13 +555,20 @@ export class ReplicaLink {
         if (errors !== null) proxied = this.errorsInRun(buf, first, ci, errors, proxied);
         if (reached > proxied) { this.repl.proxy(buf.subarray(proxied, reached)); proxied = reached; }
         this.pos = reached;
+        if (follow >= 0 && follow !== si && ci < count && runStarts[ci] === reached) {
+          // Every key of the next command is in shard `follow`: the run goes on there, from it.
+          si = follow;
+          shards[si].kernel.trustCommandAt(bases[si] + (reached - from));
+          continue;
+        }
         // A kernel that stopped without running anything (it reads the bytes otherwise than
         // measureCommand did): the command goes alone, so the loop cannot spin.
         if (ci === first && st !== STATUS_HOST) break;
         if (st === STATUS_DONE || st === STATUS_YIELD) continue;
         // A protocol error by the kernel's limits (not measureCommand's): the command goes alone.
         if (st !== STATUS_HOST || ci >= count || runStarts[ci] !== reached) break;
-        // The command the kernel handed back runs as apply() runs any other.
+        // The command the kernel handed back (a host command, or one whose keys are in several
+        // shards, or a keyspace-wide one) runs as apply() runs any other.
         const cmdFrom = runStarts[ci];
         const cmdLen = runStarts[ci + 1] - cmdFrom;
         measureCommand(buf, cmdFrom);
@@ -566,7 +580,7 @@ export class ReplicaLink {
         if (!this.kernelRunsAllowed()) break;
       }
     } finally {
-      x.free(base);
+      for (let i = 0; i < shards.length; i++) shards[i].kernel.x.free(bases[i]);
     }
     return ci;
   }

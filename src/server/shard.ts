@@ -300,13 +300,15 @@ export class Shard {
    * results kept, as callRaw has them: for commands that passed those checks on another
    * server, a replica's run of its master's stream (src/repl/replica-link.ts), one call for
    * many commands instead of a callRaw each. Stops at a command the kernel does not own
-   * (STATUS_HOST). `ran` reads the kernel's run() results before afterCall.
+   * (STATUS_HOST). `ran` reads the kernel's run() results before afterCall. With several
+   * shards the kernel still routes: a command of another shard's keys is handed back for it.
    */
   runUnchecked(start: number, end: number, db: number, nowMs: number, ran: (st: number) => void): number {
     const x = this.kernel.x;
     this.useQueueing(false);
     this.useAuthLimits(false);
-    x.setRouting(0);
+    this.useDeferring(false);
+    if (!this.sharded) x.setRouting(0);
     this.clientChecks(false);
     const saved = x.saveCallResults();
     let st = STATUS_DONE;
