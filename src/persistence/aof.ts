@@ -28,7 +28,7 @@ import type { Server } from "../server/server.js";
 import { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type Subscription } from "../server/effects.js";
 import { log } from "../server/log.js";
-import { snapshotRdb, parseRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
+import { snapshotRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
 import { createDumpPayload } from "./dump.js";
 import type { Persistence } from "./persistence.js";
 import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult } from "./bgsave.js";
@@ -400,7 +400,7 @@ export class Aof {
       const buf = readAofFile(join(this.dir(), base.name));
       if (buf.toString("latin1", 0, 5) === "REDIS") {
         // An RDB preamble; an old-style AOF (upgraded into the dir) may go on with commands.
-        const it = this.p.rdbLoadSteps(buf, false, true);
+        const it = this.p.rdbLoadSteps(buf, { aofPreamble: true });
         let r = it.next();
         for (; !r.done; r = it.next()) yield done + r.value;
         if (r.value < buf.length) {

@@ -27,8 +27,9 @@ import type { HostValue } from "../types/value.js";
 import { RdbWriter, RDB_OPCODE_EOF, RDB_OPCODE_SELECTDB } from "./rdb-format.js";
 import { Crc64 } from "./crc64.js";
 import { objectType, writeObjectBody } from "./value-codec.js";
-import { parseEntry, hostToRdb } from "./keyspace-io.js";
-import { writeRdbHeader, writeKeyMeta, accessFields } from "./rdb-file.js";
+import { hostToRdb } from "./keyspace-io.js";
+import { writeRdbHeader, accessFields } from "./rdb-file.js";
+import { writeKeyMeta, writeEntryRecord, entryExpireAt } from "./rdb-entry.js";
 import { OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_SET, OBJ_ZSET } from "../types/value.js";
 
 /** How long one slice of snapshot work may hold the event loop. */
@@ -192,13 +193,11 @@ export class BackgroundSnapshot {
     while (off < buf.length) {
       const db = dv.getUint32(off, true);
       const kl = dv.getUint32(off + 4, true);
-      const key = buf.subarray(off + 8, off + 8 + kl);
-      off += 8 + kl;
+      const keyOff = off + 8;
+      off = keyOff + kl;
       const el = dv.getUint32(off, true);
       off += 4;
       const type = buf[off];
-      const access = dv.getUint32(off + 4, true);
-      const expireAt = Number(dv.getBigInt64(off + 8, true));
       const handle = dv.getInt32(off + 16, true);
       const at = off;
       off += el;
@@ -212,16 +211,12 @@ export class BackgroundSnapshot {
         const v = pre ? null : registry.peek(handle);
         if (!pre && !v) continue;
         this.selectDb(db);
-        writeKeyMeta(w, expireAt, access, this.access, this.startMs);
-        if (pre) { w.u8(pre.type); w.string(key); w.raw(pre.body); }
-        else { const rv = hostToRdb(v!); w.u8(objectType(rv)); w.string(key); writeObjectBody(w, rv); }
+        writeKeyMeta(w, entryExpireAt(dv, at), dv.getUint32(at + 4, true), this.access, this.startMs);
+        if (pre) { w.u8(pre.type); w.stringAt(buf, keyOff, kl); w.raw(pre.body); }
+        else { const rv = hostToRdb(v!); w.u8(objectType(rv)); w.stringAt(buf, keyOff, kl); writeObjectBody(w, rv); }
       } else {
-        const stored = parseEntry(buf, at, registry);
         this.selectDb(db);
-        writeKeyMeta(w, expireAt, access, this.access, this.startMs);
-        w.u8(objectType(stored.value));
-        w.string(key);
-        writeObjectBody(w, stored.value);
+        writeEntryRecord(w, buf, dv, keyOff, kl, at, this.access, this.startMs, registry);
       }
       this.keys++;
     }

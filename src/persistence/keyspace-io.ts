@@ -20,7 +20,8 @@ export interface StoredValue {
   lru: number;
 }
 
-const ENTRY_HEADER = 20;
+/** The migrate layout's fixed header: type, int flag, pad, access word, expire ms, handle. */
+export const ENTRY_HEADER = 20;
 
 /**
  * Parses one migrate-layout entry at blob[off..]; host values are read through the registry.

@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import type { Server } from "../server/server.js";
 import { log } from "../server/log.js";
 import {
-  snapshotRdb, parseRdb, readRdbHeader, readRdbRecord, newRecordState, checkRdbChecksum, readPlainStringRecord,
+  snapshotRdb, readRdbHeader, readRdbRecord, newRecordState, checkRdbChecksum, checkRdbFile, readPlainStringRecord,
   functionsHook, replInfoHook, type ParsedRdb, type RdbRecord, type PlainStringSink,
 } from "./rdb-file.js";
 import { storeKey, storeKeyBatched, storeStringBatchedFrom, flushStoredKeys, freshLru, lfuPolicy, lfuWord, LFU_INIT_VAL } from "./keyspace-io.js";
@@ -37,6 +37,21 @@ export const MISCONF_RDB = "-MISCONF Redis is configured to save RDB snapshots, 
 
 /** How long one slice of loading at start-up may hold the event loop. */
 const LOAD_SLICE_MS = 5;
+/** How rdbLoadSteps treats what it reads (each field defaults to false / "warn"). */
+export interface RdbLoadOptions {
+  /** Start-up: replication restores its history from the aux fields, expired keys feed DELs. */
+  boot?: boolean;
+  /** An AOF's preamble: every key is kept, expired or not (RDBFLAGS_AOF_PREAMBLE). */
+  aofPreamble?: boolean;
+  /** The caller checked the file's checksum already (checkRdbFile). */
+  checksumChecked?: boolean;
+  /**
+   * A function library that fails to load: "warn" logs it and goes on; "fail" fails the load
+   * (DEBUG RELOAD); "merge" replaces a library of that name (DEBUG RELOAD MERGE).
+   */
+  functions?: "warn" | "fail" | "merge";
+}
+
 /** Plain string records read in one load step (rdbLoadSteps fast path): a few KB of the file. */
 const FAST_LOAD_RUN = 256;
 /** The most keys a RESIZEDB hint reserves room for in one shard (2^22 buckets, 16 MB of kernel memory). */
@@ -395,32 +410,6 @@ export class Persistence {
     this.timer.unref();
   }
 
-  /** Reads and checks the RDB file; null when there is none. Throws on an unreadable or corrupt one. */
-  readRdbFile(path = this.rdbPath()): ParsedRdb | null {
-    let buf: Buffer;
-    try {
-      buf = readFileSync(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw e;
-    }
-    return parseRdb(buf, { checksum: this.server.config.getBool("rdbchecksum"), databases: this.server.config.getNumber("databases") });
-  }
-
-  /** Applies a parsed RDB to the keyspace (keys already expired are skipped by a master). */
-  applyRdb(rdb: ParsedRdb): void {
-    for (const code of rdb.functions) this.loadFunction(code);
-    this.reserveParsed(rdb);
-    let loaded = 0, expired = 0;
-    const keepExpired = !replInfoHook.iAmMaster(this.server);
-    for (const k of rdb.keys) {
-      if (this.applyKey(k, keepExpired, false, true)) loaded++;
-      else expired++;
-    }
-    flushStoredKeys(this.server);
-    this.loadDone(loaded, expired, rdb.emptyKeys);
-  }
-
   /**
    * A replica's disk sync (src/repl/replica-link.ts): the master's RDB file, whose header and
    * checksum the caller checked (checkRdbFile), applied as it is read, as a start-up load is
@@ -433,7 +422,7 @@ export class Persistence {
    */
   async loadMasterFile(data: Buffer): Promise<void> {
     const everyBytes = this.server.config.getNumber("loading-process-events-interval-bytes");
-    await this.whileLoading(data.length, this.rdbLoadSteps(data, false, false, true), everyBytes);
+    await this.whileLoading(data.length, this.rdbLoadSteps(data, { checksumChecked: true }), everyBytes);
   }
 
   /**
@@ -456,17 +445,6 @@ export class Persistence {
     const shards = this.server.shards;
     const n = Math.min(Math.ceil(size / shards.length), MAX_RESERVE);
     for (const s of shards) s.kernel.x.dbReserve(db, n, temp);
-  }
-
-  /**
-   * reserveKeys for a parsed file (DEBUG RELOAD, a replica's disk sync): parseRdb keeps no
-   * RESIZEDB records, so each db's table is sized by its key count here, instead of growing
-   * and rehashing all the way up while a million keys arrive.
-   */
-  private reserveParsed(rdb: ParsedRdb): void {
-    const counts = new Map<number, number>();
-    for (const k of rdb.keys) counts.set(k.db, (counts.get(k.db) ?? 0) + 1);
-    for (const [db, n] of counts) this.reserveKeys(db, n);
   }
 
   /** A master's key stored into a swapdb diskless load's temp set (src/repl/diskless-load.ts). */
@@ -543,9 +521,14 @@ export class Persistence {
     this.refreshWriteGate();
   }
 
-  private loadFunction(code: Buffer): void {
-    const err = functionsHook.load(this.server, code);
-    if (err) log("warning", `Failed loading a function library from the RDB: ${err}`);
+  private loadFunction(code: Buffer, mode: RdbLoadOptions["functions"] = "warn"): void {
+    const err = functionsHook.load(this.server, code, mode === "merge");
+    if (!err) return;
+    if (mode === "warn") { log("warning", `Failed loading a function library from the RDB: ${err}`); return; }
+    // rdbLoadRio's FUNCTION2 case: the library's error, then its eoferr line, and the load fails.
+    log("warning", `Failed loading library, ${err}`);
+    log("warning", "Short read or OOM loading DB. Unrecoverable error, aborting now.");
+    throw new RdbFormatError(`Failed loading library, ${err}`);
   }
 
   /** Stores one key read from an RDB; false when its TTL has passed (skipped, as a master does). */
@@ -578,8 +561,9 @@ export class Persistence {
    * Loading an RDB one record at a time, applied as read (start-up: a bad file ends the
    * process, so nothing half-loaded is ever served); yields the bytes read so far.
    */
-  *rdbLoadSteps(buf: Buffer, boot = false, aofPreamble = false, checksumChecked = false): Generator<number, number> {
+  *rdbLoadSteps(buf: Buffer, o: RdbLoadOptions = {}): Generator<number, number> {
     const server = this.server;
+    const { boot = false, aofPreamble = false, checksumChecked = false } = o;
     let loaded = 0, expired = 0, emptySkipped = 0;
     const progress = this.loadProgress = { keys: 0, expires: 0, alreadyExpired: 0 };
     // At start-up (not an AOF's preamble) replication restores its history from the aux fields.
@@ -627,7 +611,7 @@ export class Persistence {
       }
       const rec = readRdbRecord(r, st, opts);
       if (rec === null) break;
-      if (rec.kind === "function") this.loadFunction(rec.code);
+      if (rec.kind === "function") this.loadFunction(rec.code, o.functions);
       else if (rec.kind === "aux") aux.set(rec.name, rec.value);
       else if (rec.kind === "resize") this.reserveKeys(rec.db, rec.size);
       else if (rec.kind === "key") {
@@ -719,7 +703,7 @@ export class Persistence {
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
         }
-        if (buf) await this.whileLoading(buf.length, this.rdbLoadSteps(buf, true));
+        if (buf) await this.whileLoading(buf.length, this.rdbLoadSteps(buf, { boot: true }));
       } catch (e) {
         if (e instanceof RdbFormatError && e.at) {
           this.reportCorruptRdb(e, e.at);
@@ -904,35 +888,32 @@ export class Persistence {
 
   /**
    * DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset (functions included), load
-   * the file back. Without MERGE a library that already exists fails the load, as Redis's
-   * rdbLoad without RDBFLAGS_ALLOW_DUP (functions come first in the file: nothing is loaded).
+   * the file back, as Redis's debug.c: the flush comes first, so a missing or refused file
+   * leaves the dataset empty. Without MERGE a library that already exists fails the load, as
+   * rdbLoad without RDBFLAGS_ALLOW_DUP (functions come first in the file: no key is loaded).
+   * The file goes through rdbLoadSteps in one synchronous run (runs of plain strings take its
+   * fast path; parsing it whole into records first was most of a million-key reload's time);
+   * its checksum is checked before any record is applied.
    */
   debugReload(opts: { save: boolean; flush: boolean; merge?: boolean }): string | null {
-    const LOAD_ERR = "Error trying to load the RDB dump, check server logs.";
+    const LOAD_ERR = "Error trying to load the RDB dump";
     if (opts.save && !this.saveSync()) return "ERR";
-    let rdb: ParsedRdb | null;
-    try {
-      rdb = this.readRdbFile();
-    } catch (e) {
-      log("warning", `DEBUG RELOAD: ${(e as Error).message}`);
-      return LOAD_ERR;
+    if (opts.flush) {
+      emptyData(this.server);
+      functionsHook.clear(this.server);
     }
     this.reloading = true;
     try {
-      if (opts.flush) {
-        emptyData(this.server);
-        functionsHook.clear(this.server);
+      const buf = readFileSync(this.rdbPath());
+      checkRdbFile(buf);
+      const steps = this.rdbLoadSteps(buf, { checksumChecked: true, functions: opts.merge ? "merge" : "fail" });
+      while (!steps.next().done) { /* one synchronous run: DEBUG RELOAD serves nothing meanwhile */ }
+    } catch (e) {
+      flushStoredKeys(this.server);
+      if (!(e instanceof RdbFormatError && e.message.startsWith("Failed loading library"))) {
+        log("warning", `DEBUG RELOAD: ${errnoText(e)}`);
       }
-      if (rdb) {
-        for (const code of rdb.functions) {
-          const err = functionsHook.load(this.server, code, opts.merge ?? false);
-          if (err) {
-            log("warning", `Failed loading library, ${err}`);
-            return LOAD_ERR;
-          }
-        }
-        this.applyRdb({ ...rdb, functions: [] });
-      }
+      return LOAD_ERR;
     } finally {
       this.reloading = false;
     }

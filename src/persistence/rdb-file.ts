@@ -17,7 +17,8 @@ import {
   RDB_OPCODE_SELECTDB, RDB_TYPE_STRING,
 } from "./rdb-format.js";
 import { Crc64 } from "./crc64.js";
-import { EmptyKeyError, isObjectType, objectType, readObject, writeObjectBody, type RdbValue } from "./value-codec.js";
+import { EmptyKeyError, isObjectType, readObject, type RdbValue } from "./value-codec.js";
+import { writeEntryRecord, forEachSnapshotEntry, entryExpireAt, type AccessFields } from "./rdb-entry.js";
 import { parseEntry, lfuPolicy, type StoredValue } from "./keyspace-io.js";
 
 export const REDIS_VERSION = "7.0.15";
@@ -98,16 +99,9 @@ export function writeRdbHeader(w: RdbWriter, server: Server, now: number, functi
 }
 
 /** Which access field each key carries: IDLE under an LRU policy, FREQ under an LFU one. */
-export function accessFields(server: Server): { lru: boolean; lfu: boolean } {
+export function accessFields(server: Server): AccessFields {
   const lfu = lfuPolicy(server);
   return { lfu, lru: !lfu && server.config.getString("maxmemory-policy").includes("lru") };
-}
-
-/** A key's prefix: [EXPIRETIME_MS] [IDLE | FREQ]; the caller writes type, key and body. */
-export function writeKeyMeta(w: RdbWriter, expireAt: number, access: number, f: { lru: boolean; lfu: boolean }, now: number): void {
-  if (expireAt >= 0) { w.u8(RDB_OPCODE_EXPIRETIME_MS); w.i64le(expireAt); }
-  if (f.lru) { w.u8(RDB_OPCODE_IDLE); w.len(Math.max(0, Math.floor(now / 1000) - access)); }
-  if (f.lfu) { w.u8(RDB_OPCODE_FREQ); w.u8(access & 255); }
 }
 
 /** The RDB file of the server's whole dataset, now. */
@@ -116,23 +110,32 @@ export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
   const now = server.now();
   writeRdbHeader(w, server, now);
   const f = accessFields(server);
+  const registry = server.types.registry;
   let keys = 0;
   const databases = server.config.getNumber("databases");
   for (let db = 0; db < databases; db++) {
-    const entries = [...snapshotKeys(server, db, true)];
-    if (entries.length === 0) continue;
+    // Each shard's entries of db, expired ones included (an RDB holds those, as Redis's).
+    const blobs: { blob: Uint8Array; dv: DataView }[] = [];
+    let size = 0, expires = 0;
+    for (const shard of server.shards) {
+      const n = shard.kernel.x.snapshotDb(db, now);
+      if (n === 0) continue;
+      const p = shard.kernel.x.migrateBlobPtr();
+      const blob = shard.kernel.mem.slice(p, p + n);
+      const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+      blobs.push({ blob, dv });
+      forEachSnapshotEntry(blob, dv, (_ko, _kl, at) => { size++; if (entryExpireAt(dv, at) >= 0) expires++; });
+    }
+    if (size === 0) continue;
     w.u8(RDB_OPCODE_SELECTDB);
     w.len(db);
     w.u8(RDB_OPCODE_RESIZEDB);
-    w.len(entries.length);
-    w.len(entries.filter((e) => e.stored.expireAt >= 0).length);
-    for (const { key, stored } of entries) {
-      writeKeyMeta(w, stored.expireAt, stored.lru, f, now);
-      w.u8(objectType(stored.value));
-      w.string(key);
-      writeObjectBody(w, stored.value);
-      keys++;
+    w.len(size);
+    w.len(expires);
+    for (const { blob, dv } of blobs) {
+      forEachSnapshotEntry(blob, dv, (keyOff, keyLen, at) => writeEntryRecord(w, blob, dv, keyOff, keyLen, at, f, now, registry));
     }
+    keys += size;
   }
   w.u8(RDB_OPCODE_EOF);
   const body = w.take();

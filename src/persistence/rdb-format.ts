@@ -194,7 +194,7 @@ export class RdbWriter {
   len(n: number): void {
     if (n < 64) this.u8(n);
     else if (n < 16384) { this.u8(0x40 | (n >> 8)); this.u8(n & 0xff); }
-    else if (n <= 0xffffffff) { const b = Buffer.allocUnsafe(5); b[0] = 0x80; b.writeUInt32BE(n, 1); this.raw(b); }
+    else if (n <= 0xffffffff) { this.room(5); this.cur[this.at] = 0x80; this.cur.writeUInt32BE(n, this.at + 1); this.at += 5; this.size += 5; }
     else { const b = Buffer.allocUnsafe(9); b[0] = 0x81; b.writeBigUInt64BE(BigInt(n), 1); this.raw(b); }
   }
 
@@ -209,6 +209,23 @@ export class RdbWriter {
     this.raw(b);
   }
 
+  /**
+   * string() of buf[off, off+len) without a view of it: a save writes a million keys and
+   * values straight out of the kernel's snapshot blob (rdb-entry.ts).
+   */
+  stringAt(buf: Uint8Array, off: number, len: number): void {
+    if (len > 0 && len <= 11) {
+      const v = canonicalInt32(buf, off, off + len);
+      if (v !== null) { this.int(v); return; }
+    }
+    this.len(len);
+    if (len > 16 * 1024) { this.raw(buf.subarray(off, off + len)); return; }
+    this.room(len);
+    this.cur.set(buf.subarray(off, off + len), this.at);
+    this.at += len;
+    this.size += len;
+  }
+
   /** An integer value in the smallest RDB_ENC_INT* (caller checked it is int32). */
   int(v: number): void {
     if (v >= -128 && v <= 127) { this.u8(0xc0 | RDB_ENC_INT8); this.u8(v & 0xff); }
@@ -218,7 +235,20 @@ export class RdbWriter {
 
   binaryDouble(v: number): void { const b = Buffer.allocUnsafe(8); b.writeDoubleLE(v, 0); this.raw(b); }
 
-  i64le(v: number): void { const b = Buffer.allocUnsafe(8); b.writeBigInt64LE(BigInt(v), 0); this.raw(b); }
+  i64le(v: number): void {
+    this.room(8);
+    if (Number.isSafeInteger(v)) {
+      // lo and hi words: no BigInt per key (an expire time is always in this range).
+      const lo = v % 4294967296;
+      const hi = (v - lo) / 4294967296;
+      this.cur.writeUInt32LE(lo < 0 ? lo + 4294967296 : lo, this.at);
+      this.cur.writeInt32LE(lo < 0 ? hi - 1 : hi, this.at + 4);
+    } else {
+      this.cur.writeBigInt64LE(BigInt(v), this.at);
+    }
+    this.at += 8;
+    this.size += 8;
+  }
 
   /** Everything written so far, as one buffer. */
   take(): Buffer {
@@ -240,14 +270,14 @@ export class RdbWriter {
 }
 
 /** The value of a string that is exactly the decimal form of an int32 (string2l + range), else null. */
-function canonicalInt32(b: Uint8Array): number | null {
-  let i = 0;
-  const neg = b[0] === 0x2d;
-  if (neg) i = 1;
-  if (i >= b.length) return null;
-  if (b[i] === 0x30 && (b.length - i > 1 || neg)) return null;
+function canonicalInt32(b: Uint8Array, start = 0, end = b.length): number | null {
+  let i = start;
+  const neg = b[start] === 0x2d;
+  if (neg) i++;
+  if (i >= end) return null;
+  if (b[i] === 0x30 && (end - i > 1 || neg)) return null;
   let v = 0;
-  for (; i < b.length; i++) {
+  for (; i < end; i++) {
     const c = b[i] - 0x30;
     if (c < 0 || c > 9) return null;
     v = v * 10 + c;

@@ -94,6 +94,26 @@ describe("RDB persistence", { timeout: 60_000 }, () => {
     await expect(a.r.call("debug", "reload", "bogus")).rejects.toThrow("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
   });
 
+  it("DEBUG RELOAD NOSAVE flushes first: a missing or damaged file leaves the dataset empty with Redis's error", async () => {
+    // redis-server 7.0.15 replies exactly this (debug.c) after emptyData, file or no file.
+    const dir = scratchDir();
+    const a = await ours(dir);
+    await a.r.set("k", "v");
+    await expect(a.r.call("debug", "reload", "nosave")).rejects.toThrow(/^ERR Error trying to load the RDB dump$/);
+    expect(await a.r.dbsize()).toBe(0);
+    await a.r.set("k", "v");
+    await a.r.set("k2", "v2");
+    expect(await a.r.save()).toBe("OK");
+    // One byte of the body changed: the checksum refuses the file before any record is applied.
+    const file = join(dir, "dump.rdb");
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 12] ^= 0xff;
+    writeFileSync(file, bytes);
+    await expect(a.r.call("debug", "reload", "nosave")).rejects.toThrow(/^ERR Error trying to load the RDB dump$/);
+    expect(await a.r.dbsize()).toBe(0);
+    expect(await a.r.ping()).toBe("PONG");
+  });
+
   it("DEBUG DIGEST is all zeros when empty and the same after a reload", async () => {
     const dir = scratchDir();
     const a = await ours(dir);
