@@ -56,7 +56,7 @@ import { registerConnectionCommands } from "./commands/connection";
 import { registerHyperLogLogCommands } from "./commands/hyperloglog";
 export { setHllSparseMaxBytes } from "./commands/hyperloglog";
 import { stringmatchlen } from "./util/glob";
-import { routing, ownsCommand, handedShard } from "./cluster/ownership";
+import { routing, ownsCommand, handedShard, setRouting, restoreRouting } from "./cluster/ownership";
 import { canDefer, deferCommand, resetDeferred, deferCount, deferList, deferLog, LIST_ENTRY } from "./cluster/deferred";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed, handedShard } from "./cluster/ownership";
 export { migrateOut, migrateIn, migrateInTemp, migrateInBatch, dbReserve } from "./cluster/migrate";
@@ -420,6 +420,35 @@ export function restoreCallResults(saved: i32): void {
   handedToRoute = load<u8>(b + 12) != 0;
   parser.restoreParse(callDepth);
   setNestedCall(callDepth > 0);
+}
+
+/**
+ * A nested call in one kernel entry (Shard.callRaw: a script's redis.call, EXEC, the master's
+ * stream, a routed command): key ownership off (the host routed it), the interrupted call's
+ * results set aside, process(), then both put back. Its output and pendingWork are in the
+ * results block (publishCallResults) for the host to read with no further call; the globals
+ * are the interrupted call's again. Seven export calls from the host before, ~40 ns each.
+ * A trap in process() leaves the frame pushed: the host calls unwindNested() then.
+ */
+let nestedSaved: i32 = 0;
+let nestedRouting: bool = false;
+export function processNested(start: usize, end: usize, db: i32, nowMs: f64): i32 {
+  const wasRouting = routing;
+  setRouting(false);
+  const saved = saveCallResults();
+  nestedSaved = saved;
+  nestedRouting = wasRouting;
+  const st = process(start, end, db, nowMs);
+  nestedSaved = 0;
+  restoreCallResults(saved);
+  restoreRouting(wasRouting);
+  return st;
+}
+/** After a trap in processNested: its frame popped and key ownership as it was. */
+export function unwindNested(): void {
+  restoreCallResults(nestedSaved);
+  nestedSaved = 0;
+  restoreRouting(nestedRouting);
 }
 
 export function consumedPos(): usize { return consumed; }

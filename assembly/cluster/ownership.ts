@@ -36,6 +36,11 @@ export function setRouting(on: bool): void {
   routing = on && (shardCount > 1 || clusterMode);
 }
 
+/** Puts back a value of `routing` read before a setRouting(false) (a nested call's end). */
+export function restoreRouting(was: bool): void {
+  routing = was;
+}
+
 export function setClusterMode(on: bool): void {
   clusterMode = on;
   if (on) enableSlotIndex();

@@ -45,6 +45,10 @@ export interface KernelExports {
   /** Sets aside the last process() call's results around a nested call (Shard.callRaw); 1 if it did. */
   saveCallResults(): number;
   restoreCallResults(saved: number): void;
+  /** A nested call in one entry: routing off, results set aside, process(), both put back (Shard.callRaw). */
+  processNested(start: number, end: number, db: number, nowMs: number): number;
+  /** After a trap in processNested: its set-aside results and routing put back. */
+  unwindNested(): void;
   /** The client's protocol (2 or 3, from HELLO) for the replies of the next process() calls. */
   setProtocol(v: number): void;
   /** CONFIG SET hash-max-listpack-entries / hash-max-listpack-value. */
@@ -290,6 +294,25 @@ export class Kernel {
    */
   run(start: number, end: number, db: number, nowMs: number): number {
     return this.readResults(this.x.process(start, end, db, nowMs));
+  }
+
+  /**
+   * processNested() (Shard.callRaw): the nested call's output and pendingWork are read from
+   * the results block with nestedOutput()/nestedPending(); the fields above stay the
+   * interrupted call's.
+   */
+  runNested(start: number, end: number, db: number, nowMs: number): number {
+    return this.x.processNested(start, end, db, nowMs);
+  }
+  /** The last runNested()'s reply bytes (a view of kernel memory: copy before the next call). */
+  nestedOutput(): Uint8Array {
+    const r = this.resultsView();
+    const p = r[this.resultsAt + 8];
+    return this.mem.subarray(p, p + r[this.resultsAt + 9]);
+  }
+  /** The last runNested()'s pendingWork() (Shard.afterCall). */
+  nestedPending(): number {
+    return this.resultsView()[this.resultsAt + 10];
   }
 
   /**

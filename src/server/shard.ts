@@ -236,7 +236,8 @@ export class Shard {
   }
 
   private runRaw(req: Uint8Array, db: number, nowMs: number, replyToClient: boolean, declinable: boolean): Buffer | null {
-    const x = this.kernel.x;
+    const kernel = this.kernel;
+    const x = kernel.x;
     // The reply goes to a client's output as it is: a huge one may stop at its output limit (src/server/reply-limit.ts).
     if (replyToClient) x.setNestedReplyCut(1);
     // A nested call runs the command now, even while a client in MULTI is being processed.
@@ -248,36 +249,43 @@ export class Shard {
       this.callPtr = x.alloc(this.callCap);
     }
     const p = this.callPtr;
-    // Routed here already (several shards, or cluster mode's slot checks done by the host).
-    x.setRouting(0);
     // The caller (the master's stream, EXEC, a routed call) has passed the host's checks.
-    this.clientChecks(false);
-    // The caller may be between a client's process() and its reading of the results (an
-    // effect consumer in afterCall, a handed-back command): keep them (assembly/index.ts).
-    const saved = x.saveCallResults();
+    const checks = this.readOnly || this.handBack || this.oom || this.memoryBudget !== 0;
+    if (checks) this.clientChecks(false);
+    let st: number;
+    kernel.mem.set(req, p);
     try {
-      this.kernel.mem.set(req, p);
-      const st = x.process(p, p + req.length, db, nowMs);
-      if (st === STATUS_HOST) {
-        if (declinable) return null;
-        throw new Error("Shard.call used for a command the kernel does not own");
-      }
-      // A copy from Node's Buffer pool, not a new ArrayBuffer per call.
-      return Buffer.from(this.kernel.output());
-    } finally {
-      if (replyToClient) x.setNestedReplyCut(0);
-      x.setRouting(1);
-      this.clientChecks(true);
-      x.restoreCallResults(saved);
-      // A big request's region is not kept.
-      if (this.callCap > CALL_REGION_KEEP) {
-        x.free(this.callPtr);
-        this.callPtr = this.callCap = 0;
-      }
-      this.afterCall();
-      if (this.memoryBudget) this.afterRoutedCall(this);
+      // Routed here already (several shards, or cluster mode's slot checks done by the host),
+      // and the caller may be between a client's process() and its reading of the results
+      // (an effect consumer in afterCall, a handed-back command): the kernel turns routing
+      // off and keeps those results around the call (assembly/index.ts processNested).
+      st = kernel.runNested(p, p + req.length, db, nowMs);
+    } catch (e) {
+      x.unwindNested();
+      this.endNested(replyToClient, checks, 1);
+      throw e;
     }
+    let out: Buffer | null = null;
+    if (st !== STATUS_HOST) out = Buffer.from(kernel.nestedOutput()); // (from Node's Buffer pool, not an ArrayBuffer per call)
+    const pending = kernel.nestedPending();
+    this.endNested(replyToClient, checks, pending);
+    if (st === STATUS_HOST && !declinable) throw new Error("Shard.call used for a command the kernel does not own");
+    return out;
   }
+
+  /** runRaw's end: what it turned off on again, a big request region freed, the call's work collected. */
+  private endNested(replyToClient: boolean, checks: boolean, pending: number): void {
+    if (replyToClient) this.kernel.x.setNestedReplyCut(0);
+    if (checks) this.clientChecks(true);
+    // A big request's region is not kept.
+    if (this.callCap > CALL_REGION_KEEP) {
+      this.kernel.x.free(this.callPtr);
+      this.callPtr = this.callCap = 0;
+    }
+    this.afterCall(pending);
+    if (this.memoryBudget) this.afterRoutedCall(this);
+  }
+
 
   /**
    * The kernel's per-client checks this server has on (read-only replica, CRDT hand-back, OOM,
