@@ -77,9 +77,17 @@ export function scriptingStarted(server: Server): boolean {
   return states.has(server);
 }
 
+/** The last scriptingOf answer: an EVAL asks several times, and a WeakMap lookup is ~20 ns each. */
+let lastServer: Server | null = null;
+let lastState: Scripting | null = null;
+
 export function scriptingOf(server: Server): Scripting {
+  if (server === lastServer) return lastState!;
   let s = states.get(server);
-  if (!s) {
+  if (s) {
+    lastServer = server;
+    lastState = s;
+  } else {
     const state: Scripting = {
       engine: null as unknown as LuaEngine, functionEngine: null as unknown as LuaEngine,
       functions: { libraries: new Map(), functions: new Map() }, caller: null, run: null, runArgv: null,

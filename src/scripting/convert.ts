@@ -189,6 +189,22 @@ export function toBuffer(L: LuaState, idx: number): Buffer {
 }
 
 
+/**
+ * The Lua string at idx as one line of a status or big-number reply: latin1, with CR and LF
+ * as spaces (as Redis maps them). A short one ({ok="OK"}, the commonest script reply) is read
+ * from its bytes, without a Buffer and a regular expression.
+ */
+function lineText(L: LuaState, idx: number): string {
+  const s: Uint8Array = lua.lua_tolstring(L, idx);
+  if (s.length > 32) return toBuffer(L, idx).toString("latin1").replace(/[\r\n]/g, " ");
+  let t = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    t += String.fromCharCode(c === 13 || c === 10 ? 32 : c);
+  }
+  return t;
+}
+
 const MAX_REPLY_DEPTH = 1000;
 
 function rawField(L: LuaState, name: string): number {
@@ -231,7 +247,7 @@ export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number, d
       }
       lua.lua_pop(L, 1);
       if (rawField(L, "ok") === lua.LUA_TSTRING) {
-        w.status(toBuffer(L, -1).toString("latin1").replace(/[\r\n]/g, " "));
+        w.status(lineText(L, -1));
         lua.lua_pop(L, 2);
         return;
       }
@@ -243,7 +259,7 @@ export function writeLuaReply(L: LuaState, w: ReplyWriter, scriptResp: number, d
       }
       lua.lua_pop(L, 1);
       if (rawField(L, "big_number") === lua.LUA_TSTRING) {
-        w.bigNumber(toBuffer(L, -1).toString("latin1").replace(/[\r\n]/g, " "));
+        w.bigNumber(lineText(L, -1));
         lua.lua_pop(L, 2);
         return;
       }
