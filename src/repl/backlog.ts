@@ -11,11 +11,82 @@
 // produced; the buffer holds bytes [firstByteOffset, offset + 1) — Redis numbers the first
 // byte of the stream 1, and a replica asks PSYNC for "the offset of the next byte it needs".
 //
-// Storage is a list of blocks of at least BLOCK bytes (Redis's PROTO_REPLY_CHUNK_BYTES): small
-// writes are copied into the last block, and trimming drops whole blocks from the head.
+// Storage is a list of blocks (Redis 7.0.15's feedReplicationBuffer): bytes go into the last
+// block while it has room; the rest opens a new block sized for the piece of the stream Redis
+// was feeding at that point — at least PROTO_REPLY_CHUNK_BYTES, at most repl-backlog-size/16 —
+// rounded up as jemalloc rounds the allocation (Debian's redis-server uses jemalloc 5.3), so
+// the blocks, and with them what the trim keeps, are Redis's. Trimming drops whole blocks
+// from the head.
+//
+// Redis feeds a master's command piece by piece (replicationFeedSlaves: "*N\r\n", then each
+// argument's "$len\r\n", its bytes and "\r\n"), and a replica's proxied stream a whole
+// command at a time (replicationFeedStreamFromMasterStream after each command it applied).
+// Only a piece larger than PROTO_REPLY_CHUNK_BYTES changes a new block's size, so the callers
+// pass their bytes in one call and say which pieces they are made of (PIECES_*); the piece
+// is found only when a new block is opened.
 
 /** Redis's PROTO_REPLY_CHUNK_BYTES. */
 const BLOCK = 16 * 1024;
+/** sizeof(replBufBlock) and sizeof(listNode) on 64 bits: both are in mem_total_replication_buffers. */
+const BLOCK_HEADER = 40;
+const LIST_NODE = 24;
+
+/** Pieces of a master's own commands: the multibulk header, each argument's header, bytes, CRLF. */
+export const PIECES_ARGS = 0;
+/** Pieces of a replica's proxied stream: whole commands. */
+export const PIECES_COMMANDS = 1;
+
+/**
+ * jemalloc's size class for an n-byte allocation (what zmalloc_usable reports): 8, then steps of
+ * 16 up to 128, then four classes per doubling.
+ */
+export function jemallocSize(n: number): number {
+  if (n <= 8) return 8;
+  if (n <= 128) return Math.ceil(n / 16) * 16;
+  const step = 2 ** Math.floor(Math.log2(n - 1)) / 4;
+  return Math.ceil(n / step) * step;
+}
+
+/** Reads the decimal after a RESP type byte at i; [value, index after its CRLF] or null. */
+function respNumber(b: Buffer, i: number): [number, number] | null {
+  let n = 0;
+  let j = i + 1;
+  while (j < b.length && b[j] !== 13) {
+    const d = b[j] - 48;
+    if (d < 0 || d > 9) return null;
+    n = n * 10 + d;
+    j++;
+  }
+  return j + 1 < b.length ? [n, j + 2] : null;
+}
+
+/**
+ * The end of the piece (PIECES_ARGS or PIECES_COMMANDS) of multibulk commands `b` that holds
+ * byte `at`, read from `from` (a command's start at or before `at`); b.length when b cannot be
+ * read as such commands.
+ */
+export function pieceEnd(b: Buffer, at: number, pieces: number, from = 0): number {
+  let i = from;
+  while (i < b.length) {
+    if (b[i] !== 42) return b.length; // not '*'
+    const head = respNumber(b, i);
+    if (head === null) return b.length;
+    const cmdStart = i;
+    i = head[1];
+    if (pieces === PIECES_ARGS && at < i) return i;
+    for (let a = 0; a < head[0]; a++) {
+      if (b[i] !== 36) return b.length; // not '$'
+      const len = respNumber(b, i);
+      if (len === null) return b.length;
+      const payload = len[1];
+      const end = payload + len[0] + 2;
+      if (pieces === PIECES_ARGS && at < end) return at < payload ? payload : at < end - 2 ? end - 2 : end;
+      i = end;
+    }
+    if (at < i && at >= cmdStart) return Math.min(i, b.length);
+  }
+  return b.length;
+}
 
 interface Block { buf: Buffer; used: number }
 
@@ -46,25 +117,36 @@ export class Backlog {
   get firstByteOffset(): number { return this.offset - this.histlen + 1; }
 
   /**
-   * Appends stream bytes, then trims to repl-backlog-size without dropping bytes at or after
-   * `neededFrom` (the oldest byte a replica still needs).
+   * Appends stream bytes (made of `pieces`, PIECES_*), then trims to repl-backlog-size without
+   * dropping bytes at or after `neededFrom` (the oldest byte a replica still needs).
    */
-  append(data: Buffer, neededFrom = Infinity): void {
+  append(data: Buffer, neededFrom = Infinity, pieces = PIECES_ARGS): void {
     this.offset += data.length;
     this.histlen += data.length;
-    let src = data;
+    let pos = 0;
     const last = this.blocks.length > this.head ? this.blocks[this.blocks.length - 1] : null;
     if (last && last.used < last.buf.length) {
-      const n = Math.min(src.length, last.buf.length - last.used);
-      src.copy(last.buf, last.used, 0, n);
+      const n = Math.min(data.length, last.buf.length - last.used);
+      data.copy(last.buf, last.used, 0, n);
       last.used += n;
-      src = src.subarray(n);
+      pos = n;
     }
-    if (src.length) {
-      const buf = Buffer.allocUnsafe(Math.max(BLOCK, src.length));
-      src.copy(buf, 0);
-      this.blocks.push({ buf, used: src.length });
-      this.allocated += buf.length;
+    // New blocks as feedReplicationBuffer opens them: sized for the rest of the piece at pos,
+    // within [PROTO_REPLY_CHUNK_BYTES, repl-backlog-size/16], plus jemalloc's rounding.
+    const cap = Math.max(Math.floor(this.limit / 16), BLOCK);
+    let from = 0; // a command's start at or before pos, where pieceEnd reads from
+    while (pos < data.length) {
+      const end = pieceEnd(data, pos, pieces, from);
+      const rest = end - pos;
+      const usable = jemallocSize(Math.min(Math.max(rest, BLOCK), cap) + BLOCK_HEADER);
+      const buf = Buffer.allocUnsafe(usable - BLOCK_HEADER);
+      const n = Math.min(buf.length, data.length - pos);
+      data.copy(buf, 0, pos, pos + n);
+      this.blocks.push({ buf, used: n });
+      this.allocated += usable + LIST_NODE;
+      pos += n;
+      // A whole command's end is the next one's start (a run of proxied commands is read once).
+      if (pieces === PIECES_COMMANDS && end <= pos) from = end;
     }
     this.trim(neededFrom);
   }
@@ -77,10 +159,10 @@ export class Backlog {
     let first = this.firstByteOffset;
     while (this.blocks.length - this.head > 1) {
       const b = this.blocks[this.head];
-      if (this.histlen - b.used < this.limit) break;
+      if (this.histlen - b.used <= this.limit) break;
       if (first + b.used > neededFrom) break;
       this.histlen -= b.used;
-      this.allocated -= b.buf.length;
+      this.allocated -= b.buf.length + BLOCK_HEADER + LIST_NODE;
       first += b.used;
       this.blocks[this.head++] = undefined as unknown as Block;
     }

@@ -16,7 +16,7 @@ import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect } from "../server/effects.js";
-import { Backlog } from "./backlog.js";
+import { Backlog, PIECES_ARGS, PIECES_COMMANDS } from "./backlog.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { replInfoHook } from "../persistence/rdb-file.js";
 import { RdbTransfer, type TransferMember } from "./rdb-transfer.js";
@@ -274,10 +274,15 @@ export class Replication {
     // A one-command group needs no MULTI (Redis propagates a lone write as itself too).
     if (cmds.length === 1) return this.write(Buffer.concat(cmds[0]));
     // MULTI goes out in the first command's database: its SELECT comes before MULTI, later
-    // ones inside the transaction (as Redis propagates a transaction).
+    // ones inside the transaction (as Redis propagates a transaction). Each command is fed on
+    // its own, as propagatePendingCommands does: the backlog reads a new block's piece from the
+    // start of what it is given, which for a whole transaction would be a long read per block.
     const [first, ...rest] = cmds;
-    const head = first.length === 2 ? [first[0], encodeCommand(["MULTI"]), first[1]] : [encodeCommand(["MULTI"]), first[0]];
-    this.write(Buffer.concat([...head, ...rest.flat(), encodeCommand(["EXEC"])]));
+    if (first.length === 2) this.write(first[0]);
+    this.write(encodeCommand(["MULTI"]));
+    this.write(first[first.length - 1]);
+    for (const parts of rest) for (const p of parts) this.write(p);
+    this.write(encodeCommand(["EXEC"]));
   }
 
   /** Appends one command (run in db; -1: any db, e.g. PING) to the stream. */
@@ -292,7 +297,8 @@ export class Replication {
     else this.write(parts.length === 1 ? bytes : Buffer.concat(parts));
   }
 
-  private write(bytes: Buffer): void {
+  /** Feeds stream bytes (made of `pieces`, backlog.ts's PIECES_*) to the replicas and the backlog. */
+  private write(bytes: Buffer, pieces = PIECES_ARGS): void {
     // A master counts its stream only once it keeps a backlog; a replica always counts what
     // it applied of its master's.
     if (!this.backlog && !this.link) return;
@@ -303,7 +309,7 @@ export class Replication {
       if (r.syncState === "wait_start" || r.heldFrom !== null || r.rdbOnly) continue;
       this.sendStream(r.client, bytes);
     }
-    this.backlog?.append(bytes, this.neededFrom());
+    this.backlog?.append(bytes, this.neededFrom(), pieces);
     if (this.replicas.size) this.endTurnLater();
   }
 
@@ -416,7 +422,7 @@ export class Replication {
 
   /** Replica: stream bytes from the master, applied here, go on unchanged to our replicas. */
   proxy(bytes: Buffer): void {
-    this.write(bytes);
+    this.write(bytes, PIECES_COMMANDS);
   }
 
   /** Replica after a full resync: the master's history is ours from its offset on. */

@@ -99,6 +99,62 @@ describe("shared replication buffer", { timeout: 90_000 }, () => {
     }
   });
 
+  /**
+   * The backlog's figures after three kinds of stream, read once the replica has everything: a
+   * transaction of small commands with one 200 kB value, a pipeline of 20 kB values, and the
+   * swapdb test's transaction (repl-backlog-size 16384 set inside it, then ten 16 kB values).
+   * They follow from how the stream is cut into blocks (feedReplicationBuffer: a transaction
+   * fed a command at a time, a new block sized for the piece being fed, at most
+   * repl-backlog-size/16, jemalloc's rounding) and from the trim, so ours must give
+   * redis-server's exact numbers.
+   */
+  async function backlogFigures(port: number, m: Redis): Promise<number[][]> {
+    await m.config("SET", "repl-ping-replica-period", "3600"); // no PING in the stream
+    const { r: s } = await server();
+    await s.replicaof("127.0.0.1", String(port));
+    await until("link up", async () => /master_link_status:up/.test(await s.info("replication")));
+    const figures = async () => {
+      const offset = await num(m, "replication", "master_repl_offset");
+      await until("the replica acknowledged the stream", async () =>
+        new RegExp(`^slave0:.*,offset=${offset},`, "m").test(await m.info("replication")));
+      return [offset, await num(m, "replication", "repl_backlog_first_byte_offset"),
+        await num(m, "replication", "repl_backlog_histlen"), await num(m, "memory", "mem_total_replication_buffers")];
+    };
+    const seen: number[][] = [];
+    const tx = m.multi();
+    for (let i = 0; i < 200; i++) tx.set(`k${i}`, `v${i}`);
+    tx.set("big", "B".repeat(200_000));
+    for (let i = 0; i < 300; i++) tx.incr("n");
+    await tx.exec();
+    seen.push(await figures());
+    const p = m.pipeline();
+    for (let i = 0; i < 100; i++) p.set(`p${i}`, "P".repeat(20_000));
+    await p.exec();
+    seen.push(await figures());
+    const tx2 = m.multi();
+    tx2.config("SET", "repl-backlog-size", "16384");
+    for (let i = 0; i < 10; i++) tx2.set(`big${i}`, "A".repeat(16384));
+    await tx2.exec();
+    seen.push(await figures());
+    s.disconnect();
+    return seen;
+  }
+
+  it.skipIf(!hasRealRedis)("cuts the stream into redis-server's blocks: the same offsets, histlen and buffer memory after a transaction, a pipeline and a transaction that shrinks the backlog", async () => {
+    const real = await startRealRedis();
+    const rm = new IORedis(real.port, "127.0.0.1");
+    let expected: number[][];
+    try {
+      expected = await backlogFigures(real.port, rm);
+    } finally {
+      rm.disconnect();
+      await real.stop(true);
+    }
+    const { srv, r: m } = await server();
+    const ours = await backlogFigures(srv.port, m);
+    expect(ours).toEqual(expected);
+  });
+
   it("a value bigger than the replica's output limit goes out to a replica that reads it: the limit counts what its socket could not take", async () => {
     // replication-buffer.tcl's "limited to backlog_limit/16": Redis keeps the replica. With
     // the stream's writes gathered for a turn, checking the limit before they reached the
