@@ -4,6 +4,10 @@
 // alone; an error with its own code ("-WRONGTYPE ...") and Redis's shared error objects
 // (server.c createSharedObjects, sent with addReplyErrorObject) are logged whole, "-ERR" included.
 // From the reply bytes alone, the shared "-ERR" objects are told apart by their exact text.
+// The line ends with the command's name as lookupCommand found it (loggedCommandName).
+
+import type { CommandTable } from "../commands/table.js";
+import { lookupCommandBytes } from "../server/command-lookup.js";
 
 const SHARED_ERR_REPLIES = new Set([
   "-ERR",
@@ -23,4 +27,18 @@ export function loggedErrorText(reply: Buffer): string {
   const line = reply.toString("latin1", 0, end);
   const plainErr = line.startsWith("-ERR ") && !SHARED_ERR_REPLIES.has(line);
   return plainErr ? line.slice(5, 5 + MAX_LOGGED) : line.slice(0, MAX_LOGGED);
+}
+
+/**
+ * The command name afterErrorReply logs in that line (c->lastcmd->fullname): the row
+ * lookupCommand found — the subcommand's ("config|get") when the command has subcommands and
+ * was given an argument — even when the call then failed on its arity; '<unknown>' when the
+ * lookup found nothing (an unknown command or subcommand leaves c->lastcmd NULL).
+ */
+export function loggedCommandName(table: CommandTable, argv: Uint8Array[]): string {
+  const spec = lookupCommandBytes(table, argv[0]);
+  if (spec === undefined) return "<unknown>";
+  if (spec.subcommands.size === 0 || argv.length < 2) return spec.name;
+  const sub = spec.subcommands.get(Buffer.from(argv[1]).toString("latin1").toLowerCase());
+  return sub !== undefined ? sub.name : "<unknown>";
 }

@@ -12,7 +12,7 @@ import { log } from "../server/log.js";
 import { clientInfoString } from "../commands/client-cmd.js";
 import { mayReplicate } from "../commands/may-replicate.js";
 import { parseCommand } from "./replica-link.js";
-import { loggedErrorText } from "./error-log-text.js";
+import { loggedCommandName, loggedErrorText } from "./error-log-text.js";
 
 /** Takes over client's input from now on; `alive` is called for every newline it sends. */
 export function tapReplicaInput(server: Server, client: Client, alive: () => void): void {
@@ -48,7 +48,8 @@ export function tapReplicaInput(server: Server, client: Client, alive: () => voi
 function runFromReplica(server: Server, client: Client, argv: Buffer[]): void {
   const found = server.resolveCommand(argv);
   const spec = found.error === undefined ? found.spec : undefined;
-  const name = spec ? spec.name : "<unknown>";
+  // c->lastcmd's name, which the log lines give: set by the lookup even for an arity error.
+  const name = loggedCommandName(server.table, argv);
   if (spec && (spec.flags.has("write") || spec.flags.has("readonly") || mayReplicate(spec))) {
     // processCommand: a replica is exempt from CLIENT PAUSE, so it may not touch the keyspace.
     logErrorToReplica("Replica can't interact with the keyspace", name);

@@ -13,7 +13,7 @@ import { log } from "../server/log.js";
 import { dialMaster, replicaAnnouncedPort } from "../server/tls.js";
 import { encodeCommand, replicationOf, type Replication } from "./replication.js";
 import { checkRdbFile } from "../persistence/rdb-file.js";
-import { loggedErrorText } from "./error-log-text.js";
+import { loggedCommandName, loggedErrorText } from "./error-log-text.js";
 import { emptyData, persistenceOf } from "../persistence/persistence.js";
 import { enterMasterStream } from "./replica-expiry.js";
 import { failoverOf } from "./failover.js";
@@ -597,8 +597,8 @@ export class ReplicaLink {
       if (out[p] === 0x2d) {
         const at = runStarts[i];
         if (at > proxied) { this.repl.proxy(buf.subarray(proxied, at)); proxied = at; }
-        measureCommand(buf, at);
-        this.errorToMaster(out.subarray(p, end), buf.toString("latin1", argPos[0], argPos[0] + argPos[1]).toLowerCase());
+        const len = measureCommand(buf, at) as number;
+        this.errorToMaster(out.subarray(p, end), loggedCommandName(this.server.table, this.commandArgv(buf, at, len)));
       }
       p = end;
     }
@@ -866,7 +866,7 @@ export class ReplicaLink {
       // raw: the kernel runs the bytes as the master sent them, not argv encoded again.
       this.server.execCommand(this.masterClient, argv, true, raw);
       const out = this.masterClient.reply.take();
-      if (out.length && out[0] === 0x2d) this.errorToMaster(out, argv[0].toString("latin1").toLowerCase());
+      if (out.length && out[0] === 0x2d) this.errorToMaster(out, loggedCommandName(this.server.table, argv));
     }
     this.repl.proxy(raw);
   }

@@ -24,6 +24,12 @@ const BEFORE_GETACK = [
   cmd("SET", "b", "9", "XX", "NX"), // -ERR syntax error
   cmd("LSET", "nolist", "0", "x"), // -ERR no such key
   cmd("LPUSH", "s", "x"), // -WRONGTYPE ...
+  // The logged name is c->lastcmd's: none for an unknown command or subcommand, the
+  // subcommand's full name otherwise, even when its arity is wrong.
+  cmd("FAKE-CMD", "x"),
+  cmd("CONFIG", "NOSUCH"),
+  cmd("CONFIG", "GET"),
+  cmd("CONFIG", "SET", "nosuch", "1"),
   cmd("SELECT", "1"), // run by the host, the kernel goes on after it
   cmd("SET", "c", "3"),
 ].join("");
@@ -36,6 +42,10 @@ const ERRORS_LOG = new RegExp([
   String.raw`-ERR syntax error' after processing the command 'set'`,
   String.raw`-ERR no such key' after processing the command 'lset'`,
   String.raw`-WRONGTYPE Operation against a key holding the wrong kind of value' after processing the command 'lpush'`,
+  String.raw`unknown command 'FAKE-CMD', with args beginning with: 'x' ' after processing the command '<unknown>'`,
+  String.raw`unknown subcommand 'NOSUCH'. Try CONFIG HELP.' after processing the command '<unknown>'`,
+  String.raw`wrong number of arguments for 'config\|get' command' after processing the command 'config\|get'`,
+  String.raw`Unknown option or number of arguments for CONFIG SET - 'nosuch'' after processing the command 'config\|set'`,
 ].map((e) => String.raw`== CRITICAL == This replica is sending an error to its master: '` + e + String.raw`\n(.*Latest backlog is: .*\n)?`).join(".*"));
 
 async function check(r: Redis, acks: number[], output: () => string): Promise<void> {
