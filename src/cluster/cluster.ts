@@ -328,21 +328,14 @@ export class Cluster {
     // While paused for a manual failover every command comes to the host, which holds writes.
     const paused = this.failover?.paused ?? false;
     // The kernels are told again only when what they serve may have changed: most changes
-    // during a reshard are another node's slot or epoch, and the walk below is 16384 slots per
-    // shard on every node for every slot moved. Without a group, a slot is served directly
-    // when it is ours and neither migrating nor importing (servesDirectly).
+    // during a reshard are another node's slot or epoch, and rewriting every shard's table of
+    // 16384 slots on every node for every slot moved cost more than the move. Without a group,
+    // a slot is served directly when it is ours and neither migrating nor importing
+    // (servesDirectly).
     const servedKey = this.state.myself.group ? sig : `${paused}|${st.versionOf(st.myself)}|${[...st.migrating.keys()]}|${[...st.importing.keys()]}`;
     if (servedKey !== this.lastServedKey) {
       this.lastServedKey = servedKey;
-      const ranges: [number, number][] = [];
-      if (!paused) {
-        let start = -1;
-        for (let s = 0; s <= CLUSTER_SLOTS; s++) {
-          const on = s < CLUSTER_SLOTS && st.servesDirectly(s);
-          if (on && start < 0) start = s;
-          else if (!on && start >= 0) { ranges.push([start, s - 1]); start = -1; }
-        }
-      }
+      const ranges = paused ? [] : st.directRanges();
       for (const shard of this.server.shards) {
         const x = shard.kernel.x;
         x.setSlotsServed(0, CLUSTER_SLOTS - 1, 0);

@@ -41,7 +41,7 @@ export class ReplicationGroup {
   /** At start-up (after nodes.conf): mark ourselves and make sure CRDT replication runs. */
   async start(bindHost: string | undefined): Promise<void> {
     const me = this.state.myself;
-    me.group = this.name || undefined;
+    me.group = this.name;
     if (!this.active) return;
     if (!this.server.crdt) {
       const aa = new ActiveActive(this.server, ActiveActive.defaultNodeId(this.server, ActiveActive.directive(this.server, "crdt-node-id") ?? ""));
@@ -64,7 +64,7 @@ export class ReplicationGroup {
     const group = typeof msg.sender.group === "string" ? msg.sender.group : "";
     const port = Number(msg.sender.crdtPort) | 0;
     if ((sender.group ?? "") !== group) {
-      sender.group = group || undefined;
+      sender.group = group;
       this.state.groupsVersion++;
     }
     sender.crdtPort = port;

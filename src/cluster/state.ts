@@ -30,7 +30,7 @@ export interface ClusterNode {
    */
   pport: number;
   /** Its cluster-announce-hostname ("" when none), from its bus header (endpoints.ts). */
-  hostname?: string;
+  hostname: string;
   cport: number;
   configEpoch: number;
   myself: boolean;
@@ -50,7 +50,7 @@ export interface ClusterNode {
   /** Still in the handshake of CLUSTER MEET: its real id is not known yet. */
   handshake: boolean;
   /** Learnt from gossip and not yet answered: our link to it sends MEET, not PING (CLUSTER_NODE_MEET). */
-  meet?: boolean;
+  meet: boolean;
   /** The master this node replicates (Redis's slaveof); null for a master. */
   master: ClusterNode | null;
   /** Its replication offset, as last announced on the bus (failover ranks replicas by it). */
@@ -63,25 +63,25 @@ export interface ClusterNode {
    * A master that had a replica, or a replica promoted by a failover: a target for replica
    * migration once orphaned (Redis's CLUSTER_NODE_MIGRATE_TO).
    */
-  migrateTo?: boolean;
+  migrateTo: boolean;
   /**
    * A replica whose master we do not know (forgotten, or not learnt yet): Redis's
    * CLUSTER_NODE_SLAVE with slaveof NULL, shown "slave -" with no slots. `master` is null
    * then, so every role check goes through isReplica().
    */
-  unknownMaster?: boolean;
+  unknownMaster: boolean;
   /** cluster-replica-no-failover yes there (shown as "nofailover" in CLUSTER NODES). */
-  noFailover?: boolean;
+  noFailover: boolean;
   /** Since when it has been an orphaned master (replica-migration.ts), 0 if not. */
-  orphanedTime?: number;
+  orphanedTime: number;
   /**
    * Its active-active replication group (cluster-group; "" or absent: none). Every member of a
    * group serves the group's slots and accepts writes; the members replicate through the CRDT
    * layer (src/replication/), not PSYNC (group.ts).
    */
-  group?: string;
+  group: string;
   /** Its CRDT bus port, as announced on the cluster bus (0: none): group.ts links to it. */
-  crdtPort?: number;
+  crdtPort: number;
 }
 
 export class ClusterState {
@@ -188,6 +188,37 @@ export class ClusterState {
   servesDirectly(slot: number): boolean {
     const owner = this.owner[slot];
     return owner !== null && this.sameGroup(owner, this.myself) && !this.migrating.has(slot) && !this.importing.has(slot);
+  }
+
+  /**
+   * The slot ranges servesDirectly holds for, in order. Without a group these are our own
+   * cached ranges less the slots migrating or importing: a reshard changes them on every
+   * SETSLOT, and a walk of all 16384 slots there was most of the command's time.
+   */
+  directRanges(): [number, number][] {
+    const me = this.myself;
+    if (!me.group) {
+      const moving = [...this.migrating.keys(), ...this.importing.keys()].sort((a, b) => a - b);
+      const out: [number, number][] = [];
+      for (const [a, b] of this.rangesOf(me)) {
+        let start = a;
+        for (const s of moving) {
+          if (s < start || s > b) continue;
+          if (s > start) out.push([start, s - 1]);
+          start = s + 1;
+        }
+        if (start <= b) out.push([start, b]);
+      }
+      return out;
+    }
+    const out: [number, number][] = [];
+    let start = -1;
+    for (let s = 0; s <= CLUSTER_SLOTS; s++) {
+      const on = s < CLUSTER_SLOTS && this.servesDirectly(s);
+      if (on && start < 0) start = s;
+      else if (!on && start >= 0) { out.push([start, s - 1]); start = -1; }
+    }
+    return out;
   }
 
   // ---- active-active groups (group.ts) ------------------------------------------------------
@@ -454,5 +485,6 @@ export function isReplica(n: ClusterNode): boolean {
 
 function newNode(id: string, ip: string, port: number, cport: number): ClusterNode {
   return { id, ip, port, pport: 0, cport, configEpoch: 0, myself: false, pongReceived: 0, dataReceived: 0, pingSent: 0, pfail: false, fail: false, handshake: false,
-    master: null, replOffset: 0, failTime: 0, votedTime: 0 };
+    master: null, replOffset: 0, failTime: 0, votedTime: 0,
+    hostname: "", meet: false, migrateTo: false, unknownMaster: false, noFailover: false, orphanedTime: 0, group: "", crdtPort: 0 };
 }
