@@ -146,7 +146,9 @@ export class ClusterBus {
     for (const l of [...this.inbound.values()]) if (l.node === node) l.socket.destroy();
     this.links.get(node)?.socket.destroy();
     this.links.delete(node);
+    // Its reports about others go too (clusterDelNode).
     this.failReports.delete(node);
+    for (const reports of this.failReports.values()) reports.delete(node);
     this.lastConnect.delete(node);
   }
 
@@ -170,10 +172,21 @@ export class ClusterBus {
 
   /** CLUSTER COUNT-FAILURE-REPORTS: nodes that recently reported `node` as suspected. */
   failureReports(node: ClusterNode): number {
-    const now = Date.now();
-    let n = 0;
-    for (const at of this.failReports.get(node)?.values() ?? []) if (now - at <= this.nodeTimeout() * 2) n++;
-    return n;
+    return this.reportsAbout(node, Date.now())?.size ?? 0;
+  }
+
+  /**
+   * The reports about n still valid, the ones older than 2 x cluster-node-timeout dropped
+   * (clusterNodeCleanupFailureReports). A report otherwise goes only when its reporter's
+   * gossip says n is fine again, or the reporter is forgotten; a message from n itself
+   * removes none.
+   */
+  private reportsAbout(n: ClusterNode, now: number): Map<ClusterNode, number> | undefined {
+    const reports = this.failReports.get(n);
+    if (!reports) return undefined;
+    const validity = this.nodeTimeout() * 2;
+    for (const [reporter, at] of reports) if (now - at > validity) reports.delete(reporter);
+    return reports;
   }
 
   linkCount(): number { return this.links.size + this.inbound.size; }
@@ -335,10 +348,8 @@ export class ClusterBus {
    */
   private checkFailure(n: ClusterNode, now: number): void {
     if (!n.pfail || n.fail) return;
-    const reports = this.failReports.get(n);
-    let votes = this.state.myself.master ? 0 : 1;
-    const validity = this.nodeTimeout() * 2;
-    for (const [reporter, at] of reports ?? []) if (now - at <= validity && !isReplica(reporter)) votes++;
+    let votes = isReplica(this.state.myself) ? 0 : 1;
+    for (const reporter of this.reportsAbout(n, now)?.keys() ?? []) if (!isReplica(reporter)) votes++;
     const needed = Math.floor(this.state.size() / 2) + 1;
     if (votes >= needed) {
       n.fail = true;
@@ -576,7 +587,6 @@ export class ClusterBus {
       sender.pfail = false;
       if (sender.fail) this.clearFailureIfNeeded(sender, now);
     }
-    this.failReports.delete(sender);
     // The PONG that ends a handshake only names the node: Redis looks its sender up before the
     // rename, finds none, and takes no configuration (slots, role, epochs, gossip) from it; the
     // node's next message brings that.
@@ -798,8 +808,9 @@ export class ClusterBus {
       // it, so it learns of us only from gossip in turn. 27-endpoints' isolated node, whose
       // PINGs are dropped by DEBUG DROP-CLUSTER-PACKET-FILTER 0, must not learn a shard's
       // slots from a MEET that filter lets through.
+      // No check of the address: a handshake node may hold it (a CLUSTER MEET of that node
+      // not answered yet), and the node is added beside it, as Redis does.
       if ((this.forgotten.get(g.id) ?? 0) > now || (g.flags ?? 0) & NODE_NOADDR) return;
-      for (const x of st.nodes.values()) if (x.ip === g.ip && x.port === g.port) return;
       n = st.addNode(g.id, g.ip, g.port, g.cport);
       n.pport = wirePort(g.pport);
       // Its role is the gossiped one until its own header says more (createClusterNode with the

@@ -15,7 +15,7 @@
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import type { CommandSpec } from "../commands/table.js";
-import { ClusterState, CLUSTER_SLOTS } from "./state.js";
+import { ClusterState, CLUSTER_SLOTS, isReplica } from "./state.js";
 import { ClusterBus } from "./bus.js";
 import { Failover } from "./failover.js";
 import { clusterRedirect, type ClusterClientFlags } from "./redirect.js";
@@ -230,6 +230,7 @@ export class Cluster {
       st.importing.clear();
     }
     me.master = master;
+    me.unknownMaster = false;
     master.migrateTo = true;
     this.failover.roleChanged();
     this.replicate(master);
@@ -245,6 +246,7 @@ export class Cluster {
   /** A replica promoted by a failover (clusterSetNodeAsMaster + replicationUnsetMaster). */
   private becomeMaster(): void {
     this.state.myself.master = null;
+    this.state.myself.unknownMaster = false;
     setMaster(this.server, null);
     this.changed();
   }
@@ -283,8 +285,8 @@ export class Cluster {
   /** CLUSTER RESET: forget every other node and every slot; HARD also takes a new id and epoch 0. */
   reset(hard: boolean): void {
     const st = this.state;
-    if (st.myself.master) {
-      // A replica turns master with an empty dataset.
+    if (isReplica(st.myself)) {
+      // A replica (of a master we may not know) turns master with an empty dataset.
       this.becomeMaster();
       emptyData(this.server);
     }

@@ -11,7 +11,7 @@
 //   owner:      slot -> owning node (or null: unassigned)
 //   migrating:  slot -> target node (this node's slot moving out)
 //   importing:  slot -> source node (a slot moving in)
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { log } from "../server/log.js";
@@ -411,7 +411,7 @@ export class ClusterState {
    * writing the new file's blocks out on every rename (its auto_da_alloc), about 1 ms on an
    * idle disk and far more under load; a reshard saves on every node for every slot moved.
    */
-  save(): void {
+  save(forceSync = false): void {
     const text = Buffer.from(this.nodesText(false, true) + `vars currentEpoch ${this.currentEpoch} lastVoteEpoch ${this.lastVoteEpoch}\n`);
     const fd = openSync(this.file, constants.O_WRONLY | constants.O_CREAT, 0o644);
     try {
@@ -420,12 +420,42 @@ export class ClusterState {
       // truncate fails.
       const out = old > text.length ? Buffer.concat([text, Buffer.alloc(old - text.length, 0x0a)]) : text;
       if (writeSync(fd, out, 0, out.length, 0) !== out.length) throw new Error(`short write to ${this.file}`);
+      const durable = this.durableKey();
+      if (forceSync || durable !== this.syncedKey) {
+        this.syncFile(fd);
+        this.syncedKey = durable;
+      }
       if (out.length !== text.length) {
         try { ftruncateSync(fd, text.length); } catch { /* not critical: the padding is blank lines */ }
       }
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** What the last fsync of nodes.conf held of durableKey ("" before the first save). */
+  private syncedKey = "";
+
+  /**
+   * Redis fsyncs nodes.conf (CLUSTER_TODO_FSYNC_CONFIG) when what a restart must not lose
+   * changed: an epoch (its own bump or collision, a failover's election, a peer's greater
+   * configEpoch), a vote (lastVoteEpoch), slot owners taken from the bus, its own role
+   * (CLUSTER REPLICATE, a failover), a reset; plain saves (a ping time, a new node, ADDSLOTS)
+   * are not synced. We sync when one of those fields differs from the last synced save, and on
+   * CLUSTER SAVECONFIG and the first save (clusterInit). Slot changes by command sync too
+   * (Redis leaves those to the next synced save).
+   */
+  private durableKey(): string {
+    const me = this.myself;
+    let key = `${this.currentEpoch}|${this.lastVoteEpoch}|${this.version}|${me ? `${me.master?.id ?? ""}${me.unknownMaster ? "?" : ""}` : ""}`;
+    // A node added or learnt without an epoch yet changes nothing here.
+    for (const n of this.nodes.values()) if (n.configEpoch) key += `|${n.id}:${n.configEpoch}`;
+    return key;
+  }
+
+  /** fsync (a seam for test/cluster/config-fsync.test.ts). */
+  protected syncFile(fd: number): void {
+    fsyncSync(fd);
   }
 
   /** Loads nodes.conf; returns myself, or undefined when the file holds no node. */
@@ -453,14 +483,15 @@ export class ClusterState {
       n.configEpoch = Number(f[6]);
       if (n.myself) me = n;
       if (f[3] !== "-") masters.push([n, f[3]]);
-      // "slave -": a replica whose master was unknown when this file was saved.
-      else if (flags.includes("slave") && !n.myself) n.unknownMaster = true;
+      // "slave -": a replica whose master was unknown when this file was saved; myself too
+      // (clusterLoadConfig keeps the flag with slaveof NULL).
+      else if (flags.includes("slave")) n.unknownMaster = true;
       slotLines.push([n, f.slice(8)]);
     }
     for (const [n, id] of masters) {
       n.master = this.nodes.get(id) ?? null;
       if (n.master) n.master.migrateTo = true;
-      else if (!n.myself) n.unknownMaster = true;
+      else n.unknownMaster = true;
     }
     for (const [n, slots] of slotLines) {
       for (const s of slots) {

@@ -213,7 +213,7 @@ function links(ctx: CommandContext, cluster: Cluster): void {
 
 function setslot(ctx: CommandContext, cluster: Cluster): void {
   const st = cluster.state;
-  if (st.myself.master) return ctx.reply.error("Please use SETSLOT only with masters.");
+  if (isReplica(st.myself)) return ctx.reply.error("Please use SETSLOT only with masters.");
   const slot = slotOrReply(ctx, 2);
   if (slot === null) return;
   const action = argLower(ctx, 3);
@@ -381,7 +381,7 @@ export function registerClusterCommands(t: CommandTable): void {
     ctx.reply.status(`${bumped ? "BUMPED" : "STILL"} ${c.state.myself.configEpoch}`);
   }));
   t.define("cluster|saveconfig", clusterOnly((ctx, c) => {
-    try { c.state.save(); } catch (e) { return ctx.reply.error(`error saving the cluster node config: ${(e as Error).message}`); }
+    try { c.state.save(true); } catch (e) { return ctx.reply.error(`error saving the cluster node config: ${(e as Error).message}`); }
     ctx.reply.ok();
   }));
   t.define("cluster|count-failure-reports", clusterOnly((ctx, c) => {
