@@ -88,11 +88,17 @@ export interface GossipOptions {
    * FORGET does, and the incarnation it was is refused from then on (Gossip.expire).
    */
   peerGcTimeoutMs: number;
+  /**
+   * With pacing: from this many changed keys not yet hashed, they are hashed a slice per
+   * event-loop turn (warmDigests), and a digest that needs them (our round's, the comparison
+   * with a peer's) waits for that instead of hashing them all in one turn (withDigests).
+   */
+  digestsSlicedFrom: number;
 }
 
 export const DEFAULT_GOSSIP: GossipOptions = {
   retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, maxDownBacklog: 1024, maxDownBacklogBytes: 4 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512, fineRangesFrom: 8192,
-  gcGraceMs: 10_000, peerGcTimeoutMs: 0,
+  gcGraceMs: 10_000, peerGcTimeoutMs: 0, digestsSlicedFrom: 2048,
 };
 
 /**
@@ -142,8 +148,12 @@ interface Held { origin: string; after: number; h: number; deps: [string, number
 /** Anti-entropy periods in a row a round with a peer may be left out while a stream between us moves (Gossip.streamMoved). */
 const MAX_SKIPPED_ROUNDS = 10;
 
-/** Changed keys waiting to be hashed from which warmDigests hashes them ahead of the next round. */
-const WARM_DIGESTS_FROM = 2048;
+/**
+ * Most keys warmDigests hashes in one turn beyond its slice to keep up with the keys changed
+ * since its previous turn: a join of a whole anti-entropy answer changes them all in one turn,
+ * and hashing those in the next turn would stall it as long again.
+ */
+const WARM_SHARE_MAX = 8192;
 
 /** MSG_RANGES roles: the answer to a DIGEST, and the digest sender's states sent back. */
 const ROLE_REPLY = 1, ROLE_BACK = 2;
@@ -678,25 +688,60 @@ export class Gossip {
 
   /** A background digest slice chain is under way (warmDigests). */
   private warming = false;
+  /** Work waiting for warmDigests to hash every changed key (withDigests), in order. */
+  private readonly digestWaiters: (() => void)[] = [];
+  /** Peers whose round waits there (one each). */
+  private readonly roundsWaiting = new Set<PeerStream>();
 
   /**
    * With pacing (a server): folds changed keys into the range digests a slice per event-loop
-   * turn, whenever many are waiting, so the next round's digest (Store.digestsAt) has little
-   * left to hash. Hashed all at once, a write flood's keys (or everything written while the
-   * peer was down, hashed when it came back) held the event loop for the whole batch.
+   * turn, whenever many are waiting, so a digest (Store.digestsAt) has little left to hash.
+   * Each turn hashes at least as many keys as changed since its previous turn (up to
+   * WARM_SHARE_MAX), then for the rest of its slice: with only the slice, a write flood
+   * changed keys faster than it hashed them, and the first digest after it (a peer's return)
+   * hashed the rest in one turn — PINGs to the node then waited 2-5 s (2026-11-27). The share
+   * costs the writing turns what hashing their keys costs, a fraction of capturing them.
+   * When none are left, the work that waited for it runs (withDigests).
    */
   private warmDigests(): void {
-    if (!this.pacing || this.warming || this.rep.store.dirtyCount < WARM_DIGESTS_FROM) return;
+    if (!this.pacing || this.warming || this.rep.store.dirtyCount < this.opts.digestsSlicedFrom) return;
     this.warming = true;
+    const store = this.rep.store;
+    let seen = store.dirtied;
     const step = () => {
-      if (this.rep.store.hashSome(this.pacing!.slice())) { this.warming = false; return; }
-      this.pacing!.later(step);
+      const owed = Math.min(WARM_SHARE_MAX, store.dirtied - seen);
+      seen = store.dirtied;
+      if (!store.hashSome(this.pacing!.slice(), owed)) { this.pacing!.later(step); return; }
+      this.warming = false;
+      const due = this.digestWaiters.splice(0);
+      for (const fn of due) fn();
     };
     step();
   }
 
-  /** Starts an anti-entropy round with p: send our digests. */
+  /**
+   * Runs fn, which needs current digests, now — or, with pacing and many changed keys not yet
+   * hashed, once warmDigests has hashed them all (in order with what already waits). Waiting is
+   * what a slow network does to the message or round it serves: nothing relies on its timing.
+   */
+  private withDigests(fn: () => void): void {
+    const store = this.rep.store;
+    if (!this.pacing || (this.digestWaiters.length === 0 && store.dirtyCount < this.opts.digestsSlicedFrom)) { fn(); return; }
+    this.digestWaiters.push(fn);
+    this.warmDigests();
+  }
+
+  /** Starts an anti-entropy round with p: send our digests (once they are current: withDigests). */
   antiEntropyWith(p: PeerStream): void {
+    if (this.roundsWaiting.has(p)) return;
+    this.roundsWaiting.add(p);
+    this.withDigests(() => {
+      this.roundsWaiting.delete(p);
+      if (this.peers.get(p.id) === p) this.sendDigest(p); // (unless removed meanwhile)
+    });
+  }
+
+  private sendDigest(p: PeerStream): void {
     const w = new Writer();
     w.u8(MSG_DIGEST);
     const ranges = this.rep.store.keys.size >= this.opts.fineRangesFrom ? SLOTS : COARSE_RANGES;
@@ -781,32 +826,7 @@ export class Gossip {
         const held = readVector(r);
         if (this.refused(from, held[0]?.[0], reply)) return; // (knowledge() puts the sender's own id first)
         for (const [n, ts] of stable) this.learnStable(n, ts);
-        const diff = this.rep.store.differingRanges(theirs, ranges);
-        const p = this.peers.get(from);
-        if (p) p.divergentRanges = diff.length;
-        if (diff.length === 0) {
-          // our state equals theirs at c0: we hold all they held then
-          this.learn(held);
-          const w = new Writer();
-          w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
-          writeVector(w, this.knowledge());
-          this.out(reply, w.done());
-          return;
-        }
-        if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
-        // Our answer to this peer's previous DIGEST is still going out (pump): a second one
-        // now would send the same states again, behind it (a new node's digests, a period
-        // apart, each queued another full copy). Unanswered, like a lost DIGEST.
-        if (this.answers.get(from)?.some((a) => a.role === ROLE_REPLY)) { this.stats.antiEntropySkipped++; return; }
-        // Likewise while we are sending that node our states on our other connection to it (the
-        // states it asked back after answering our DIGEST): a returning or new peer's first
-        // digest and ours cross, and answering both sends it two full copies at once (a peer's
-        // digest used to be held back by the delta backlog we kept for it while it was down;
-        // parked drops that backlog now). Measured effect on a 300k-key catch-up: unclear
-        // (42.6 s without, load 8-12; 24.0 / 39.6 s with, load 18-21).
-        if (this.answeringNode(held[0]?.[0], from)) { this.stats.antiEntropySkipped++; return; }
-        // (what they held is learned once their states come back: they send their knowledge then)
-        this.sendRanges(from, diff, ranges, true, reply, ROLE_REPLY, c0);
+        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held));
         return;
       }
       case MSG_SAME: {
@@ -863,6 +883,36 @@ export class Gossip {
         return;
       }
     }
+  }
+
+  /** Compares a peer's DIGEST (of round c0) with our digests and answers it (handleMessage; once they are current). */
+  private answerDigest(from: string, reply: Send, ranges: number, theirs: Uint32Array, c0: number, held: [string, number][]): void {
+    const diff = this.rep.store.differingRanges(theirs, ranges);
+    const p = this.peers.get(from);
+    if (p) p.divergentRanges = diff.length;
+    if (diff.length === 0) {
+      // our state equals theirs at c0: we hold all they held then
+      this.learn(held);
+      const w = new Writer();
+      w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
+      writeVector(w, this.knowledge());
+      this.out(reply, w.done());
+      return;
+    }
+    if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
+    // Our answer to this peer's previous DIGEST is still going out (pump): a second one
+    // now would send the same states again, behind it (a new node's digests, a period
+    // apart, each queued another full copy). Unanswered, like a lost DIGEST.
+    if (this.answers.get(from)?.some((a) => a.role === ROLE_REPLY)) { this.stats.antiEntropySkipped++; return; }
+    // Likewise while we are sending that node our states on our other connection to it (the
+    // states it asked back after answering our DIGEST): a returning or new peer's first
+    // digest and ours cross, and answering both sends it two full copies at once (a peer's
+    // digest used to be held back by the delta backlog we kept for it while it was down;
+    // parked drops that backlog now). Measured effect on a 300k-key catch-up: unclear
+    // (42.6 s without, load 8-12; 24.0 / 39.6 s with, load 18-21).
+    if (this.answeringNode(held[0]?.[0], from)) { this.stats.antiEntropySkipped++; return; }
+    // (what they held is learned once their states come back: they send their knowledge then)
+    this.sendRanges(from, diff, ranges, true, reply, ROLE_REPLY, c0);
   }
 
   /**
@@ -951,10 +1001,9 @@ export class Gossip {
    */
   private sendBack(from: string, asked: number[], of: number, c0: number, reply: Send): void {
     const sent = this.sentDigests.get(c0);
-    const ranges = new Set(asked);
     if (sent && sent.ranges === of) {
-      const now = this.rep.store.digestsAt(of), then = sent.digests;
-      for (let r = 0; r < of; r++) if (now[2 * r] !== then[2 * r] || now[2 * r + 1] !== then[2 * r + 1]) ranges.add(r);
+      const ranges = this.rep.store.changedSince(sent.digests, of);
+      for (const r of asked) ranges.add(r);
       this.sendRanges(from, [...ranges].sort((a, b) => a - b), of, false, reply, ROLE_BACK, c0);
       return;
     }

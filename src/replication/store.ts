@@ -83,6 +83,14 @@ export class CrdtStore {
 
   /** Keys changed since their hash was last folded into the digests (hashed lazily). */
   private readonly dirty = new Set<string>();
+  /** Keys that became dirty so far (a count that only grows: gossip.ts warmDigests keeps up with it). */
+  dirtied = 0;
+
+  private markDirty(k: string): void {
+    const n = this.dirty.size;
+    this.dirty.add(k);
+    if (this.dirty.size > n) this.dirtied++;
+  }
 
   /** Joins d into the key's state; returns whether the state changed. */
   join(k: string, d: KeyState): boolean {
@@ -95,7 +103,7 @@ export class CrdtStore {
       (this.bySlot[slotOf(k)] ??= new Set()).add(k);
     }
     if (!joinInto(s, d)) return false;
-    this.dirty.add(k);
+    this.markDirty(k);
     this.gcCandidates.add(k);
     return true;
   }
@@ -120,7 +128,7 @@ export class CrdtStore {
       if (this.snapshots.size) this.preserve(k, slotOf(k));
       const r = gcKeyState(s, st);
       if (r === "drop") { this.drop(k); this.gcStats.keysDropped++; continue; }
-      if (r) { this.dirty.add(k); this.gcStats.keysCollected++; }
+      if (r) { this.markDirty(k); this.gcStats.keysCollected++; }
       if (!hasTombstoneMeta(s)) this.gcCandidates.delete(k);
       else if (holders) metaNodes(s, holders);
     }
@@ -168,16 +176,33 @@ export class CrdtStore {
   }
 
   /**
-   * Folds changed keys into the digests until `enough()` (gossip.ts warmDigests: a slice of an
-   * event-loop turn); returns whether none are left.
+   * Folds changed keys into the digests: at least `atLeast` of them, then until `enough()`
+   * (gossip.ts warmDigests: a slice of an event-loop turn); returns whether none are left.
    */
-  hashSome(enough: () => boolean): boolean {
+  hashSome(enough: () => boolean, atLeast = 0): boolean {
+    let n = 0;
     for (const k of this.dirty) {
       this.rehash(k);
       this.dirty.delete(k);
-      if (enough()) break;
+      if (++n >= atLeast && enough()) break;
     }
     return this.dirty.size === 0;
+  }
+
+  /**
+   * The ranges (of `ranges`) whose state may differ from when digest vector `then` was taken
+   * (every key was hashed then: digestsAt), without hashing what changed since: the ranges
+   * whose hashed digest moved, and those of keys changed but not yet hashed. A superset at
+   * most of the ranges that changed; it costs a slot computation per changed key instead of
+   * a hash (gossip.ts sendBack, which used to hash them all in one turn).
+   */
+  changedSince(then: Uint32Array, ranges: number): Set<number> {
+    const vec = ranges === SLOTS ? this.digestVec : this.coarseVec;
+    const out = new Set<number>();
+    for (let r = 0; r < ranges; r++) if (vec[2 * r] !== then[2 * r] || vec[2 * r + 1] !== then[2 * r + 1]) out.add(r);
+    const per = SLOTS / ranges;
+    for (const k of this.dirty) out.add(Math.floor(slotOf(k) / per));
+    return out;
   }
 
   /** Replaces a changed key's hash in its range's digest. */

@@ -38,4 +38,37 @@ describe("CrdtStore digests hashed in slices", () => {
     write(whole, 7, 5000);
     expect(sliced.digestsAt(SLOTS)).toEqual(whole.digestsAt(SLOTS));
   });
+
+  it("changedSince names every range whose digest moved since, hashed or not, and only those once all are hashed", () => {
+    const st = new CrdtStore(), twin = new CrdtStore();
+    for (const x of [st, twin]) for (let i = 0; i < 300; i++) write(x, i, i + 1);
+    for (const [round, ranges] of [SLOTS, COARSE_RANGES].entries()) {
+      const then = st.digestsAt(ranges);
+      twin.digestsAt(ranges);
+      for (let i = 0; i < 40; i++) for (const x of [st, twin]) write(x, i * 7, 3000 + 100 * round + i);
+      const k = `0:k${299 - round}`;
+      for (const x of [st, twin]) x.join(k, delDelta(x.get(k)!, "a", 4000 + round));
+      let n = 0;
+      st.hashSome(() => ++n >= 15); // (some hashed, the rest still waiting)
+      expect(st.dirtyCount).toBeGreaterThan(0);
+      const now = twin.digestsAt(ranges);
+      const moved = new Set<number>();
+      for (let r = 0; r < ranges; r++) if (now[2 * r] !== then[2 * r] || now[2 * r + 1] !== then[2 * r + 1]) moved.add(r);
+      expect(moved.size).toBeGreaterThan(10);
+      const named = st.changedSince(then, ranges);
+      for (const r of moved) expect(named.has(r), `range ${r} of ${ranges}`).toBe(true);
+      st.digestsAt(ranges);
+      expect([...st.changedSince(then, ranges)].sort((a, b) => a - b)).toEqual([...moved].sort((a, b) => a - b));
+    }
+  });
+
+  it("hashSome(enough, atLeast) hashes at least atLeast keys whatever the slice says", () => {
+    const st = new CrdtStore();
+    for (let i = 0; i < 100; i++) write(st, i, i + 1);
+    st.hashSome(() => true, 30);
+    expect(st.dirtyCount).toBe(70);
+    st.hashSome(() => true);
+    expect(st.dirtyCount).toBe(69);
+    expect(st.dirtied).toBe(100);
+  });
 });
