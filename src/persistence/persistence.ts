@@ -63,6 +63,14 @@ export function persistenceOf(server: Server): Persistence {
   return p;
 }
 
+/**
+ * Whether the server is loading its data with the LOADING gate up (start-up, DEBUG RELOAD...),
+ * without creating its persistence state (the replication simulator's servers have none).
+ */
+export function loadingData(server: Server): boolean {
+  return (states.get(server)?.loading ?? null) !== null;
+}
+
 export class Persistence {
   /** dirty() at the last successful save: rdb_changes_since_last_save is the difference. */
   private dirtyAtSave = 0;

@@ -18,6 +18,7 @@ import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { scriptPaused, afterScript } from "../commands/scripting.js";
+import { loadingData } from "../persistence/persistence.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
 import { alignLists, elemAlive, elemId, seqIndexOf, seqOrder, type ListElem } from "./seq.js";
@@ -116,15 +117,20 @@ export class Replicator {
   /**
    * A Lua script paused past busy-reply-threshold (it goes on in later ticks) still owns the
    * keyspace: nothing else may write it in between, as nothing else runs during a script in
-   * Redis (the AOF loader waits the same way).
+   * Redis (the AOF loader waits the same way). So does a load of the node's RDB/AOF, which
+   * also goes on between turns (replication starts when the server listens, before the load):
+   * a peer's state applied then was overwritten by the file's older value while the CRDT
+   * state kept the newer one, and the node showed the old value for good
+   * (test/integration/active-active-restart.test.ts).
    */
   keyspaceBusy(): boolean {
-    return scriptPaused(this.server);
+    return scriptPaused(this.server) || loadingData(this.server);
   }
 
-  /** Runs f now, or once the paused script has ended. */
+  /** Runs f now, or once the paused script or the load has ended. */
   whenKeyspaceFree(f: () => void): void {
     if (scriptPaused(this.server)) afterScript(this.server, f);
+    else if (loadingData(this.server)) setTimeout(() => this.whenKeyspaceFree(f), 10); // (the load has no end hook)
     else f();
   }
 
