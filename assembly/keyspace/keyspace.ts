@@ -11,11 +11,11 @@ import { setCount, setIsIntset, setMembersStart } from "./set-value";
 import { listOf } from "./list-value";
 import { hashBytes } from "./hash";
 import { effectsEnabled, recordKey, EFFECT_EXPIRED, newKeyLogEnabled, recordNewKey } from "../effects";
-import { noteWrite, noteLinked, noteUnlinked, noteAllUnlinked } from "./memory";
+import { noteWrite, noteLinked, noteUnlinked } from "./memory";
 import { keyHashSlot } from "../cluster/slot";
 import { noteSlotKey, clearSlotKeys } from "../cluster/slot-index";
 import { bgsaveTouch, bgsaveFinishWalk } from "../persistence/bgsave";
-import { forgetUnlinkedCandidates } from "./evict";
+import { forgetUnlinkedCandidates, clearEvictionPool } from "./evict";
 
 export class Db {
   dict: Dict<Entry> = new Dict<Entry>();
@@ -504,17 +504,25 @@ export function tempDbsDiscard(): f64 {
   return <f64>n;
 }
 
+/**
+ * Empties a db (FLUSHDB, FLUSHALL, DEBUG RELOAD's and a full sync's empty step, a discarded
+ * temp set) in one walk of its buckets, as Redis's dictEmpty does: each entry's value dropped
+ * and the entry freed on the spot. (It collected every entry into an array, then retired each
+ * into a second one for retireFree: three passes over a million scattered entries and two
+ * arrays of a million.) An entry still in memory.ts's pending list is retired instead (the
+ * call's settleMemory reads it). When entries were retired earlier in this call, one may be
+ * linked in this db again (MOVE): freeing it here would leave retireFree a freed block, so
+ * every entry is retired then, as before.
+ */
 export function emptyDb(db: Db): i64 {
   bgsaveFinishWalk();
   const removed = <i64>db.dict.size;
-  const all = new Array<Entry>();
-  db.dict.collect(all);
-  noteAllUnlinked(all);
-  for (let i = 0; i < all.length; i++) {
-    const e = unchecked(all[i]);
-    releaseValue(e);
-    retired.push(e);
-  }
+  const freeNow = retired.length == 0;
+  // The eviction pool may hold entries of this db (it is only a sample: sampled again later).
+  if (freeNow) clearEvictionPool();
+  emptyTable(db.dict.t0, freeNow);
+  const t1 = db.dict.t1;
+  if (t1 != null) emptyTable(t1, freeNow);
   db.dict.clear();
   const counts = db.slotCounts;
   if (counts != null) {
@@ -524,6 +532,25 @@ export function emptyDb(db: Db): i64 {
   db.expiring = new Array<Entry>();
   db.avgTtl = 0;
   return removed;
+}
+
+/** emptyDb's walk of one bucket table: every entry unlinked, its value dropped, then freed or retired. */
+function emptyTable(t: StaticArray<Entry | null>, freeNow: bool): void {
+  for (let i = 0; i < t.length; i++) {
+    let e = unchecked(t[i]);
+    while (e != null) {
+      const next = e.next;
+      noteUnlinked(e);
+      releaseValue(e);
+      if (freeNow && !e.pending) {
+        e.expireAt = -1; // its slot in expire-map.ts, keyed by this address
+        heap.free(changetype<usize>(e));
+      } else {
+        retired.push(e);
+      }
+      e = next;
+    }
+  }
 }
 
 // ---- expiry ---------------------------------------------------------------------------

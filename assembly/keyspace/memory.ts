@@ -112,11 +112,6 @@ export function noteUnlinked(e: Entry): void {
   e.linked = false;
 }
 
-/** A db was emptied in one go (FLUSHDB): its entries are no longer accounted. */
-export function noteAllUnlinked(all: Array<Entry>): void {
-  for (let i = 0; i < all.length; i++) noteUnlinked(unchecked(all[i]));
-}
-
 /** Re-measures every entry written since the last call, then frees the entries unlinked since. */
 export function settleMemory(): void {
   const n = pending.length;

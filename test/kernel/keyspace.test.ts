@@ -474,6 +474,63 @@ describe("MOVE / COPY / SWAPDB / FLUSH*", () => {
   });
 });
 
+describe("FLUSHALL frees entries in one walk (keyspace.ts emptyDb)", () => {
+  /** Runs a pipeline in one process() call (the entries it writes are still pending in it). */
+  const pipeline = (text: string): string => {
+    const req = Buffer.from(text);
+    const x = t.k.x;
+    const p = x.alloc(req.length);
+    t.k.mem.set(req, p);
+    x.process(p, p + req.length, t.db, t.now);
+    const out = Buffer.from(t.k.output()).toString();
+    x.free(p);
+    return out;
+  };
+
+  it("keys written, expired-to-be and moved in the same call as FLUSHALL", () => {
+    // SET and EXPIRE leave their entries pending in the call; MOVE retires and relinks one.
+    expect(pipeline("SET a 1\r\nSET b 2\r\nEXPIRE b 100\r\nFLUSHALL\r\nSET c 3\r\nDBSIZE\r\nGET c\r\n"))
+      .toBe("+OK\r\n+OK\r\n:1\r\n+OK\r\n+OK\r\n:1\r\n$1\r\n3\r\n");
+    expect(pipeline("SET m 1\r\nMOVE m 6\r\nSET n 2\r\nFLUSHALL\r\nDBSIZE\r\n")).toBe("+OK\r\n:1\r\n+OK\r\n+OK\r\n:0\r\n");
+    t.db = 6;
+    expect(t.r("dbsize")).toBe(0);
+    expect(t.r("exists", "m")).toBe(0);
+  });
+
+  it("thousands of keys of every kind, TTLs and host handles: all gone, memory and TTL index empty, space reused", () => {
+    const x = t.k.x;
+    const fill = () => {
+      for (let i = 0; i < 3000; i++) {
+        t.r("set", `s:${i}`, i % 7 === 0 ? "x".repeat(300) : String(i));
+        if (i % 3 === 0) t.r("pexpire", `s:${i}`, 100000 + i);
+        if (i % 10 === 0) t.r("hset", `h:${i}`, "f", "v", "g", "w".repeat(100));
+        if (i % 50 === 0) t.r("rpush", `l:${i}`, "a", "b");
+      }
+      t.setHandle("z", OBJ_ZSET, 77);
+      t.db = 2; t.r("set", "other", "v"); t.r("expire", "other", 100); t.db = 0;
+    };
+    fill();
+    expect(t.r("dbsize")).toBe(3000 + 300 + 60 + 1);
+    expect(x.dbExpires(0)).toBe(1000);
+    t.freed.length = 0;
+    expect(t.r("flushall")).toBe("OK");
+    expect(t.freed).toEqual([77]);
+    expect(t.r("dbsize")).toBe(0);
+    expect(x.dbExpires(0)).toBe(0);
+    expect(x.memoryUsed()).toBe(0);
+    for (let i = 0; i < 3000; i += 3) expect(t.r("pttl", `s:${i}`)).toBe(-2);
+    t.db = 2; expect(t.r("ttl", "other")).toBe(-2); t.db = 0;
+    // Written again over the freed blocks: values and TTLs read back right.
+    const before = x.memoryUsed();
+    fill();
+    expect(x.memoryUsed()).toBeGreaterThan(before);
+    expect(t.r("get", "s:14")).toBe("x".repeat(300));
+    expect(t.r("hget", "h:20", "g")).toBe("w".repeat(100));
+    expect(t.r("pttl", "s:3")).toBeGreaterThan(0);
+    expect(t.r("pttl", "s:4")).toBe(-1);
+  });
+});
+
 describe("KEYS / RANDOMKEY", () => {
   it("KEYS filters by glob", () => {
     for (const k of ["key_x", "key_y", "foo_a", "foo_b"]) t.r("set", k, "v");
