@@ -178,11 +178,15 @@ function mustObeyClient(ctx: CommandContext): boolean {
   return link !== null && link !== undefined && link.isMasterClient(ctx.client);
 }
 
-/** streamRewriteTrimArgument: "~ n" is propagated as "= <what the stream now is>". */
+/**
+ * streamRewriteTrimArgument: "~ n" is propagated as "= <what the stream now is>": its length,
+ * or its first entry's ID (deleted or not; the maximum ID once it is empty, so a replica's
+ * exact trim empties it too, where 0-0 trimmed nothing).
+ */
 function rewriteApproxTrim(argv: Buffer[], s: StreamValue, a: AddTrimArgs): void {
   argv[a.trimArgIdx - 1] = b("=");
   if (a.strategy === TRIM_MAXLEN) argv[a.trimArgIdx] = b(String(s.length));
-  else argv[a.trimArgIdx] = b(idString(s.firstValidId() ?? { ms: 0n, seq: 0n }));
+  else argv[a.trimArgIdx] = b(idString(s.firstEdgeId()));
 }
 
 function xadd(ctx: CommandContext): void {

@@ -468,10 +468,14 @@ export class Aof {
       }
       const realNow = this.server.now;
       this.server.now = () => 0;
+      // Nothing replayed is propagated (DEBUG LOADAOF on a master fed its replicas the whole
+      // file again: an INCR counted twice there). A script that pauses goes on unmarked.
+      this.server.effects.replaying = true;
       try {
         this.server.execCommand(client, argv);
       } finally {
         this.server.now = realNow;
+        this.server.effects.replaying = false;
       }
       client.reply.take();
       // A script that ran past busy-reply-threshold goes on in later ticks: the next command
@@ -607,6 +611,8 @@ export class Aof {
    */
   private onEffect(e: Effect): void {
     if (this.fd < 0 || this.p.reloading) return;
+    // A keyspace-wide command is written once, with its last shard's run.
+    if (e.fanOutPart) return;
     // redis.set_repl(redis.REPL_NONE / REPL_REPLICA) kept it out of the AOF.
     if (e.targets !== undefined && !(e.targets & PROPAGATE_AOF)) return;
     const bytes = this.encode(e);

@@ -259,6 +259,8 @@ export class Replication {
     // A replica's stream is its master's, proxied byte for byte (proxy()); its own writes,
     // if it is writable, stay local as in Redis 7.0.
     if (this.link) return;
+    // A keyspace-wide command goes out once, with its last shard's run.
+    if (e.fanOutPart) return;
     // redis.set_repl(redis.REPL_NONE / REPL_AOF) kept it from the replicas.
     if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) return;
     const argv = e.kind === EFFECT_COMMAND ? e.argv : [Buffer.from("DEL"), e.argv[0]];

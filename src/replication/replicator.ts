@@ -85,6 +85,9 @@ export class Replicator {
 
   private onEffect(e: Effect): void {
     if (this.applying) return;
+    // A keyspace-wide command is recorded once, after its last shard's run (SWAPDB's syncDb
+    // then reads both dbs whole, not half swapped).
+    if (e.fanOutPart) return;
     // A script's write that redis.set_repl kept from replicas (REPL_NONE, REPL_AOF) is not
     // sent to peers either: it stays this node's until a later write of the key replaces it.
     if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) { this.stats.localOnly++; return; }

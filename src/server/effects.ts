@@ -26,6 +26,13 @@ export interface Effect {
   argv: Buffer[];
   /** The shard whose kernel ran it (kernel effects only; keyspace-wide commands run once per shard). */
   shard?: Shard;
+  /**
+   * A keyspace-wide command (FLUSHDB, FLUSHALL, SWAPDB) runs once per shard (Router.onEveryShard):
+   * set on the effects of every run but the last. A consumer that acts once per command
+   * (replication, AOF, client tracking, active-active) skips these; WATCH touches the keys
+   * each shard's run reached. Four SWAPDBs in a replica's stream swapped nothing at all.
+   */
+  fanOutPart?: boolean;
   /** What the argv does not say (assembly/effects.ts HINT_*): EFFECT_HINT_FLOAT_INCR. */
   hint?: number;
   /** The integer the command left in its key (INCR/DECR/INCRBY/DECRBY; EFFECT_HINT_INT_RESULT). */
@@ -101,9 +108,21 @@ export class EffectBus {
    */
   muted = false;
 
+  /**
+   * Set while a command of the AOF is replayed (start-up, DEBUG LOADAOF): its writes go to no
+   * replica, peer or AOF, as Redis's alsoPropagate returns while server.loading. WATCH,
+   * tracking and keyspace events still see them.
+   */
+  replaying = false;
+
+  /** Set by Router.onEveryShard while a keyspace-wide command runs on a shard that is not the last. */
+  fanOutPart = false;
+
   publish(e: Effect): void {
     if (this.muted) return;
-    if (this.propagateTo !== PROPAGATE_ALL) e.targets = this.propagateTo;
+    if (this.replaying) e.targets = 0;
+    else if (this.propagateTo !== PROPAGATE_ALL) e.targets = this.propagateTo;
+    if (this.fanOutPart) e.fanOutPart = true;
     if (this.held) {
       // Copied: a kernel effect's argv views the shard's log, which the next call reuses.
       this.held.push({ ...e, argv: e.argv.map((a) => Buffer.from(a)) });

@@ -250,13 +250,24 @@ export class Router {
     return groups;
   }
 
-  /** Runs argv on every shard, shard 0 first; stops at the first error reply. */
+  /**
+   * Runs argv on every shard, shard 0 first; stops at the first error reply. Each run but the
+   * last publishes its effects as a part (Effect.fanOutPart): the command is one write, and
+   * the consumers that write it once (replication, AOF) wait for the last run, after which
+   * the whole keyspace is as the command left it.
+   */
   onEveryShard(client: Client, argv: Buffer[]): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (const s of this.shards) {
-      const r = this.callOn(s, client, argv);
-      out.push(r);
-      if (isError(r)) break;
+    const effects = this.server.effects;
+    try {
+      for (let i = 0; i < this.shards.length; i++) {
+        effects.fanOutPart = i < this.shards.length - 1;
+        const r = this.callOn(this.shards[i], client, argv);
+        out.push(r);
+        if (isError(r)) break;
+      }
+    } finally {
+      effects.fanOutPart = false;
     }
     return out;
   }

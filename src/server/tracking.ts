@@ -271,7 +271,7 @@ export class Tracking {
       case "flushall":
       case "flushdb":
         // A keyspace-wide command runs once per shard: invalidate once.
-        if (e.shard && this.server.router.sharded && e.shard !== this.server.shards[0]) return;
+        if (e.fanOutPart) return;
         return this.invalidateOnFlush();
       case "swapdb":
         return; // Redis 7.0 does not invalidate on SWAPDB.

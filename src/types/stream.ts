@@ -288,6 +288,14 @@ export class StreamValue implements HostValue {
     return { ms: 0n, seq: 0n };
   }
 
+  /**
+   * streamGetEdgeID(s, 1, 0): the first entry's ID, deleted entries included; the maximum ID
+   * when the stream has no node (what an approximate MINID trim propagates as its threshold).
+   */
+  firstEdgeId(): StreamID {
+    return this.nodes.length > 0 ? this.nodes[0].firstId() : MAX_ID;
+  }
+
   /** The first live ID, or null when empty. */
   firstValidId(): StreamID | null {
     for (const e of this.range(MIN_ID, MAX_ID)) return e.id;
