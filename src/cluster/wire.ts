@@ -222,14 +222,23 @@ function isNullName(buf: Buffer, off: number): boolean {
   return true;
 }
 
-function readSlots(buf: Buffer, off: number): [number, number][] {
+/**
+ * The bitmap's slot ranges. Every PING/PONG carries one, so whole bytes are skipped: 0x00
+ * outside a range, 0xff inside one (a bit-by-bit walk of 16384 slots was most of decode).
+ */
+export function readSlots(buf: Buffer, off: number): [number, number][] {
   const out: [number, number][] = [];
   let start = -1;
-  for (let s = 0; s <= CLUSTER_SLOTS; s++) {
-    const set = s < CLUSTER_SLOTS && (buf[off + (s >> 3)] & (1 << (s & 7))) !== 0;
-    if (set && start < 0) start = s;
-    else if (!set && start >= 0) { out.push([start, s - 1]); start = -1; }
+  for (let i = 0; i < CLUSTER_SLOTS >> 3; i++) {
+    const b = buf[off + i];
+    if (b === (start < 0 ? 0x00 : 0xff)) continue;
+    for (let k = 0; k < 8; k++) {
+      const set = (b & (1 << k)) !== 0;
+      if (set && start < 0) start = (i << 3) + k;
+      else if (!set && start >= 0) { out.push([start, (i << 3) + k - 1]); start = -1; }
+    }
   }
+  if (start >= 0) out.push([start, CLUSTER_SLOTS - 1]);
   return out;
 }
 

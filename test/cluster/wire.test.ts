@@ -1,7 +1,7 @@
 // Redis Cluster's bus format (src/cluster/wire.ts): field offsets as cluster.h's static_asserts,
 // lengths as clusterProcessPacket checks them, and the framing clusterReadHandler does.
 import { describe, it, expect } from "vitest";
-import { decode, encode, FrameReader, HEADER_LEN, WireError, NODE_MASTER, NODE_PFAIL, NODE_SLAVE, type Message } from "../../src/cluster/wire.js";
+import { decode, encode, readSlots, FrameReader, HEADER_LEN, WireError, NODE_MASTER, NODE_PFAIL, NODE_SLAVE, type Message } from "../../src/cluster/wire.js";
 
 const A = "a".repeat(40), B = "b".repeat(40), C = "c".repeat(40);
 
@@ -113,5 +113,34 @@ describe("cluster bus wire format", () => {
     r.push(Buffer.from("GET foo\r\n"));
     expect(fatal).toHaveLength(1);
     expect(fatal[0].fatal).toBe(true);
+  });
+});
+
+describe("readSlots (a header's slot bitmap as ranges)", () => {
+  it("equals a bit-by-bit walk for random bitmaps, runs over byte edges and the ends included", () => {
+    const walk = (bm: Buffer): [number, number][] => {
+      const out: [number, number][] = [];
+      let start = -1;
+      for (let s = 0; s <= 16384; s++) {
+        const set = s < 16384 && (bm[s >> 3] & (1 << (s & 7))) !== 0;
+        if (set && start < 0) start = s;
+        else if (!set && start >= 0) { out.push([start, s - 1]); start = -1; }
+      }
+      return out;
+    };
+    let seed = 7;
+    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const cases: Buffer[] = [Buffer.alloc(2048), Buffer.alloc(2048, 0xff)];
+    for (let c = 0; c < 200; c++) {
+      const bm = Buffer.alloc(2048);
+      for (let r = rand(20); r > 0; r--) {
+        const a = rand(16384), b = Math.min(16383, a + rand(c % 2 ? 5 : 3000));
+        for (let s = a; s <= b; s++) bm[s >> 3] |= 1 << (s & 7);
+      }
+      if (c % 7 === 0) bm[0] |= 1;
+      if (c % 5 === 0) bm[2047] |= 0x80;
+      cases.push(bm);
+    }
+    for (const bm of cases) expect(readSlots(Buffer.concat([Buffer.alloc(80), bm]), 80)).toEqual(walk(bm));
   });
 });
