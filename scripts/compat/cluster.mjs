@@ -11,7 +11,8 @@
 // (instances.tcl hard-codes 30000; bus ports are port+10000, kept below Linux's ephemeral
 // range: clusterBaseport) and, with `nodes`, fewer
 // instances than Redis's 20 where the files allow it (they use at most 2 × their
-// create_cluster size).
+// create_cluster size); the files that need more get 20 whatever `nodes` is
+// (TWENTY_INSTANCE_FILES, set per file by runClusterFile).
 import { spawn } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -38,6 +39,21 @@ export function clusterBaseport(baseport) {
   return base;
 }
 
+/**
+ * Files that create more than 10 nodes (create_cluster 5 10 and up, or 27's 20-node layout):
+ * they run with 20 instances, Redis's own count, even when the tree was laid out with fewer.
+ */
+export const TWENTY_INSTANCE_FILES = new Set(["05-slave-selection", "07-replica-migration", "12-replica-migration-2",
+  "12.1-replica-migration-3", "15-cluster-slots", "27-endpoints", "28-cluster-shards"]);
+
+/** The instance count each tree was laid out with (runClusterFile sets it per file). */
+const layoutNodes = new Map();
+
+/** The instances a file runs with in a tree laid out with `nodes`. */
+export function instancesFor(file, nodes) {
+  return TWENTY_INSTANCE_FILES.has(file) ? Math.max(nodes, 20) : nodes;
+}
+
 /** Lays out (fresh) the runtest-cluster tree under cacheDir for target; returns its root. */
 export function layoutCluster(suiteRoot, cacheDir, target, serverCommand, { baseport, nodes }) {
   const root = layoutHarness(suiteRoot, cacheDir, target, serverCommand, `cluster-${target}`);
@@ -47,6 +63,7 @@ export function layoutCluster(suiteRoot, cacheDir, target, serverCommand, { base
     [/set ::redis_port_count \d+/, `set ::redis_port_count ${PORT_COUNT}`],
   ]);
   patch(join(root, "tests", "cluster", "run.tcl"), [[/set ::instances_count \d+/, `set ::instances_count ${nodes}`]]);
+  layoutNodes.set(root, nodes);
   return root;
 }
 
@@ -99,6 +116,9 @@ export function parseClusterOutput(text) {
  * outlives the run (instances.tcl leaves one behind when a start-up times out).
  */
 export function runClusterFile(tree, file, { timeoutMs, tls = false }) {
+  if (layoutNodes.has(tree)) {
+    patch(join(tree, "tests", "cluster", "run.tcl"), [[/set ::instances_count \d+/, `set ::instances_count ${instancesFor(file, layoutNodes.get(tree))}`]]);
+  }
   return new Promise((resolve) => {
     const started = Date.now();
     const proc = spawn("./runtest-cluster", ["--single", file, ...(tls ? ["--tls"] : [])], {

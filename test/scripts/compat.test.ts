@@ -4,7 +4,7 @@ import { describe, it, expect } from "vitest";
 import { parseOutput } from "../../scripts/compat/runtest.mjs";
 import { debSrcTwin } from "../../scripts/compat/fetch.mjs";
 import { compare, ratchet, passes } from "../../scripts/compat/baseline.mjs";
-import { parseClusterOutput } from "../../scripts/compat/cluster.mjs";
+import { parseClusterOutput, instancesFor } from "../../scripts/compat/cluster.mjs";
 
 describe("runtest output parsing", () => {
   it("counts ok, err and exception lines, with or without colours", () => {
@@ -52,6 +52,13 @@ describe("runtest-cluster output parsing", () => {
 
   it("remembers the test a killed run was in", () => {
     expect(parseClusterOutput("01:28:24> Send CLUSTER FAILOVER to #5, during load: WWW").last).toBe("Send CLUSTER FAILOVER to #5, during load: WWW");
+  });
+
+  it("runs the files that create more than 10 nodes with 20 instances in a 10-instance tree", () => {
+    expect(instancesFor("12-replica-migration-2", 10)).toBe(20);
+    expect(instancesFor("27-endpoints", 10)).toBe(20);
+    expect(instancesFor("00-base", 10)).toBe(10);
+    expect(instancesFor("00-base", 20)).toBe(20);
   });
 });
 
