@@ -510,19 +510,25 @@ export function tempDbsDiscard(): f64 {
  * and the entry freed on the spot. (It collected every entry into an array, then retired each
  * into a second one for retireFree: three passes over a million scattered entries and two
  * arrays of a million.) An entry still in memory.ts's pending list is retired instead (the
- * call's settleMemory reads it). When entries were retired earlier in this call, one may be
- * linked in this db again (MOVE): freeing it here would leave retireFree a freed block, so
- * every entry is retired then, as before.
+ * call's settleMemory reads it). An entry retired earlier in this call may be linked in this db
+ * again (MOVE moves the entry itself): it is left to retireFree, which frees it once it sees it
+ * unlinked; retiring it a second time freed it twice (a crash later: MOVE then FLUSHALL in one
+ * pipeline).
  */
 export function emptyDb(db: Db): i64 {
   bgsaveFinishWalk();
   const removed = <i64>db.dict.size;
-  const freeNow = retired.length == 0;
+  let retiredNow: Set<usize> | null = null;
+  const n = retired.length;
+  if (n > 0) {
+    retiredNow = new Set<usize>();
+    for (let i = 0; i < n; i++) retiredNow.add(changetype<usize>(unchecked(retired[i])));
+  }
   // The eviction pool may hold entries of this db (it is only a sample: sampled again later).
-  if (freeNow) clearEvictionPool();
-  emptyTable(db.dict.t0, freeNow);
+  clearEvictionPool();
+  emptyTable(db.dict.t0, retiredNow);
   const t1 = db.dict.t1;
-  if (t1 != null) emptyTable(t1, freeNow);
+  if (t1 != null) emptyTable(t1, retiredNow);
   db.dict.clear();
   const counts = db.slotCounts;
   if (counts != null) {
@@ -534,19 +540,24 @@ export function emptyDb(db: Db): i64 {
   return removed;
 }
 
-/** emptyDb's walk of one bucket table: every entry unlinked, its value dropped, then freed or retired. */
-function emptyTable(t: StaticArray<Entry | null>, freeNow: bool): void {
+/**
+ * emptyDb's walk of one bucket table: every entry unlinked and its value dropped, then freed,
+ * or retired when still pending, or left alone when retired already (retiredNow).
+ */
+function emptyTable(t: StaticArray<Entry | null>, retiredNow: Set<usize> | null): void {
   for (let i = 0; i < t.length; i++) {
     let e = unchecked(t[i]);
     while (e != null) {
       const next = e.next;
       noteUnlinked(e);
       releaseValue(e);
-      if (freeNow && !e.pending) {
+      if (retiredNow != null && retiredNow.has(changetype<usize>(e))) {
+        // retireFree frees it (it is unlinked now)
+      } else if (e.pending) {
+        retired.push(e);
+      } else {
         e.expireAt = -1; // its slot in expire-map.ts, keyed by this address
         heap.free(changetype<usize>(e));
-      } else {
-        retired.push(e);
       }
       e = next;
     }

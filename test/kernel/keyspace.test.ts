@@ -497,6 +497,19 @@ describe("FLUSHALL frees entries in one walk (keyspace.ts emptyDb)", () => {
     expect(t.r("exists", "m")).toBe(0);
   });
 
+  it("MOVE then FLUSHALL in one call, again and again: the moved entry is freed once", () => {
+    // MOVE relinks the entry it retired; retiring it again freed it twice, and the kernel's
+    // allocator then handed out the same block twice (memory access out of bounds).
+    for (let round = 0; round < 50; round++) {
+      expect(pipeline(`SET m${round} ${"v".repeat(20)}\r\nMOVE m${round} 6\r\nFLUSHALL\r\n`)).toBe("+OK\r\n:1\r\n+OK\r\n");
+      for (let i = 0; i < 200; i++) t.r("set", `k${round}:${i}`, `val${i}`.repeat(3));
+      for (let i = 0; i < 200; i++) expect(t.r("get", `k${round}:${i}`)).toBe(`val${i}`.repeat(3));
+    }
+    expect(t.r("dbsize")).toBe(200); // (each FLUSHALL emptied the round before)
+    t.db = 6;
+    expect(t.r("dbsize")).toBe(0);
+  });
+
   it("thousands of keys of every kind, TTLs and host handles: all gone, memory and TTL index empty, space reused", () => {
     const x = t.k.x;
     const fill = () => {
