@@ -39,6 +39,24 @@ export const HINT_NO_PROPAGATE: u16 = 4;
  */
 export const HINT_SPOP: u16 = 8;
 
+/**
+ * Keyspace notifications' "del" after a pop, trim or remove, or a *STORE's empty result:
+ * whether argv[1] (KEY1) / argv[2] (KEY2) existed right after the command. Recorded only
+ * while the host asks (setKeyGoneHints): a pipeline runs in one kernel call and the host reads
+ * its effects after the whole run, when a later command may have removed or re-created the key.
+ */
+export const HINT_KEYS_CHECKED: u16 = 64;
+export const HINT_KEY1_GONE: u16 = 128;
+export const HINT_KEY2_GONE: u16 = 256;
+
+export let keyGoneHints = false;
+export function setKeyGoneHints(on: bool): void { keyGoneHints = on; }
+
+/** Adds the KEY1/KEY2 hints to the next command record. */
+export function hintKeysGone(gone1: bool, gone2: bool): void {
+  nextHint |= HINT_KEYS_CHECKED | (gone1 ? HINT_KEY1_GONE : 0) | (gone2 ? HINT_KEY2_GONE : 0);
+}
+
 /** The hint of the next command record (set by the handler, taken by recordCommand). */
 let nextHint: u16 = 0;
 let nextIntResult: i64 = 0;

@@ -36,7 +36,8 @@ import { setHashSeed, hashBytes } from "./keyspace/hash";
 import { selectDb, dbIndex, takeDeclined } from "./commands/context";
 import { KernelCommand, lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind, takeCountedAs, countedRejected } from "./commands/table";
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
-  setEffectsEnabled as setEffects } from "./effects";
+  setEffectsEnabled as setEffects, keyGoneHints, hintKeysGone } from "./effects";
+import { lookupKey } from "./keyspace/keyspace";
 import { keyHashSlot } from "./cluster/slot";
 import { newKeysPtr as newKeysPtrVar, newKeysLen as newKeysLenVar } from "./effects";
 import { registerStringCommands } from "./commands/strings";
@@ -336,10 +337,18 @@ function runParsed(cmd: KernelCommand, cmdStart: usize, pos: usize): bool {
   // A forced effect is recorded even for a non-write command (PFCOUNT's cache update).
   if (effectsEnabled && (forced || (dirty != dirtyBefore && (cmd.flags & CMD_WRITE) != 0))) {
     // parsedArgc, not argc: the handler may have rewritten the argv (EXPIRE -> DEL).
+    if (keyGoneHints) hintKeysGone(argAbsent(1), argAbsent(2));
     recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
   }
   if (internalCall) restoreDirty(dirtyBefore);
   return true;
+}
+
+/** Whether the command's argv[i] names no live key of its db now (false past the last argument). */
+function argAbsent(i: i32): bool {
+  if (i >= parsedArgc) return false;
+  const slot = parsedArgvPtr + (<usize>i << 3);
+  return lookupKey(dbs[dbIndex], <usize>load<u32>(slot), <usize>load<u32>(slot + 4), true) == null;
 }
 
 /** The request bytes of the last command a call ran (the slow log's single-command case). */
@@ -537,7 +546,7 @@ export function effectsLen(): usize { return effLen; }
 /** Empties the effect log once the host has drained it (host-only calls do not reset it). */
 export function clearEffects(): void { resetEffects(); }
 /** The keys dbAdd created since the last clear (the `new` keyspace event), when enabled. */
-export { setNewKeyLogEnabled, clearNewKeys } from "./effects";
+export { setNewKeyLogEnabled, clearNewKeys, setKeyGoneHints } from "./effects";
 export function newKeysPtr(): usize { return newKeysPtrVar; }
 export function newKeysLen(): usize { return newKeysLenVar; }
 

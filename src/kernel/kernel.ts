@@ -124,6 +124,8 @@ export interface KernelExports {
   replicaKeyExpire(db: number, ptr: number, len: number, nowMs: number): number;
   /** The `new` keyspace event: dbAdd logs the keys it creates (src/pubsub/notify.ts). */
   setNewKeyLogEnabled(on: number): void;
+  /** Command effects say whether argv[1]/argv[2] exist after the command (assembly/effects.ts HINT_KEY*_GONE). */
+  setKeyGoneHints(on: number): void;
   newKeysPtr(): number;
   newKeysLen(): number;
   clearNewKeys(): void;

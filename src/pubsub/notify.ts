@@ -13,6 +13,7 @@
 // path pays nothing by default; with no subscriber at all, nothing is built either.
 import type { Server } from "../server/server.js";
 import { EFFECT_COMMAND, EFFECT_EXPIRED, EFFECT_EVICTED, EFFECT_HINT_FLOAT_INCR, EFFECT_HINT_SPOP, EFFECT_HINT_SPOP_MORE, EFFECT_HINT_XADD_TRIMMED,
+  EFFECT_HINT_KEYS_CHECKED, EFFECT_HINT_KEY1_GONE, EFFECT_HINT_KEY2_GONE,
   type Effect, type Subscription } from "../server/effects.js";
 import { keyspaceEventsStringToFlags } from "../config/config.js";
 
@@ -55,7 +56,9 @@ export class KeyspaceNotifier {
     const update = () => {
       const f = keyspaceEventsStringToFlags(server.config.getString("notify-keyspace-events"));
       this.flags = f < 0 ? 0 : f;
-      this.subscription.setActive((this.flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) !== 0 && (this.flags & ~3) !== 0);
+      const active = (this.flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) !== 0 && (this.flags & ~3) !== 0;
+      this.subscription.setActive(active);
+      for (const sh of server.shards) sh.kernel.x.setKeyGoneHints(active ? 1 : 0);
       const newKeys = (this.flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) !== 0 && (this.flags & NOTIFY_NEW) !== 0;
       if (newKeys !== this.newKeys) {
         this.newKeys = newKeys;
@@ -101,13 +104,22 @@ export class KeyspaceNotifier {
     }
   }
 
-  /** Whether a key is gone after the write (a container the command emptied). */
-  private gone(db: number, key: Buffer): boolean {
-    return this.server.types.typeOf(db, key) < 0;
+  /**
+   * Whether the write left no key under argv[pos] (a container it emptied). A kernel effect
+   * says so itself (the kernel looked right after the command: in a pipelined run, the key
+   * read now may already be another command's doing); a host write is published as it runs.
+   */
+  private gone(e: Effect, pos: number): boolean {
+    const h = e.hint ?? 0;
+    if (h & EFFECT_HINT_KEYS_CHECKED) {
+      if (pos === 1) return (h & EFFECT_HINT_KEY1_GONE) !== 0;
+      if (pos === 2) return (h & EFFECT_HINT_KEY2_GONE) !== 0;
+    }
+    return this.server.types.typeOf(e.db, e.argv[pos]) < 0;
   }
 
-  private delIfGone(e: Effect, key: Buffer, emit: Emit): void {
-    if (this.gone(e.db, key)) emit(NOTIFY_GENERIC, "del", key);
+  private delIfGone(e: Effect, emit: Emit): void {
+    if (this.gone(e, 1)) emit(NOTIFY_GENERIC, "del", e.argv[1]);
   }
 
   /** The events of one write command, as the command's C implementation raises them. */
@@ -127,7 +139,7 @@ export class KeyspaceNotifier {
       if (e.hint & EFFECT_HINT_SPOP_MORE) return;
       emit(NOTIFY_SET, "spop", key);
       if (name === "del") emit(NOTIFY_GENERIC, "del", key);
-      else this.delIfGone(e, key, emit);
+      else this.delIfGone(e, emit);
       return;
     }
     // streamTrim removed entries in an XADD with MAXLEN/MINID (xaddCommand).
@@ -139,7 +151,7 @@ export class KeyspaceNotifier {
     const simple = SIMPLE[name];
     if (simple) {
       emit(simple[0], simple[1], key);
-      if (simple[2]) this.delIfGone(e, key, emit);
+      if (simple[2]) this.delIfGone(e, emit);
       return;
     }
     switch (name) {
@@ -180,7 +192,7 @@ export class KeyspaceNotifier {
       case "bitop": {
         const dst = a[2];
         if (!dst) return;
-        if (this.gone(e.db, dst)) emit(NOTIFY_GENERIC, "del", dst);
+        if (this.gone(e, 2)) emit(NOTIFY_GENERIC, "del", dst);
         else emit(NOTIFY_STRING, "set", dst);
         return;
       }
@@ -189,18 +201,18 @@ export class KeyspaceNotifier {
       case "rpoplpush": case "brpoplpush":
         if (a[2]) emit(NOTIFY_LIST, "lpush", a[2]);
         emit(NOTIFY_LIST, "rpop", key);
-        this.delIfGone(e, key, emit);
+        this.delIfGone(e, emit);
         return;
       case "lmove": case "blmove": {
         if (a[2]) emit(NOTIFY_LIST, lower(a[4]) === "right" ? "rpush" : "lpush", a[2]);
         emit(NOTIFY_LIST, lower(a[3]) === "right" ? "rpop" : "lpop", key);
-        this.delIfGone(e, key, emit);
+        this.delIfGone(e, emit);
         return;
       }
       // smoveCommand: "srem" and the source's "del" if it emptied, then "sadd".
       case "smove":
         emit(NOTIFY_SET, "srem", key);
-        this.delIfGone(e, key, emit);
+        this.delIfGone(e, emit);
         if (a[2]) emit(NOTIFY_SET, "sadd", a[2]);
         return;
       case "zadd": {
@@ -210,25 +222,25 @@ export class KeyspaceNotifier {
         return;
       }
       case "sinterstore": case "sunionstore": case "sdiffstore":
-        return this.storeEvent(e, NOTIFY_SET, name, key, emit);
+        return this.storeEvent(e, NOTIFY_SET, name, 1, emit);
       case "zunionstore": case "zinterstore": case "zdiffstore": case "zrangestore":
-        return this.storeEvent(e, NOTIFY_ZSET, name, key, emit);
+        return this.storeEvent(e, NOTIFY_ZSET, name, 1, emit);
       // georadiusGeneric: "geosearchstore" / "georadiusstore" on the destination, or "del"
       // when an empty result removed it.
       case "geosearchstore":
-        return this.storeEvent(e, NOTIFY_ZSET, name, key, emit);
+        return this.storeEvent(e, NOTIFY_ZSET, name, 1, emit);
       case "georadius": case "georadiusbymember": {
-        let dst: Buffer | undefined;
+        let dst = 0;
         for (let i = name === "georadius" ? 6 : 5; i + 1 < a.length; i++) {
           const o = lower(a[i]);
-          if (o === "store" || o === "storedist") dst = a[++i];
+          if (o === "store" || o === "storedist") dst = ++i;
         }
         if (dst) this.storeEvent(e, NOTIFY_ZSET, "georadiusstore", dst, emit);
         return;
       }
       case "sort": {
         for (let i = 2; i + 1 < a.length; i++) {
-          if (lower(a[i]) === "store") return this.storeEvent(e, NOTIFY_GENERIC, "sortstore", a[i + 1], emit);
+          if (lower(a[i]) === "store") return this.storeEvent(e, NOTIFY_GENERIC, "sortstore", i + 1, emit);
         }
         return;
       }
@@ -247,8 +259,9 @@ export class KeyspaceNotifier {
   }
 
   /** A *STORE: its event on the destination, or "del" when the empty result removed it. */
-  private storeEvent(e: Effect, cls: number, event: string, dst: Buffer, emit: Emit): void {
-    if (this.gone(e.db, dst)) emit(NOTIFY_GENERIC, "del", dst);
+  private storeEvent(e: Effect, cls: number, event: string, pos: number, emit: Emit): void {
+    const dst = e.argv[pos];
+    if (this.gone(e, pos)) emit(NOTIFY_GENERIC, "del", dst);
     else emit(cls, event, dst);
   }
 }

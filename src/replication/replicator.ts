@@ -185,7 +185,7 @@ export class Replicator {
     // INCRBYFLOAT / HINCRBYFLOAT are recorded as the SET / HSET of their result (as Redis
     // propagates them); the hint says so, and the increment is the result minus the value
     // the key held before (floatIncr).
-    if (e.hint === EFFECT_HINT_FLOAT_INCR) name = name === "hset" ? "hincrbyfloat" : "incrbyfloat";
+    if (e.hint !== undefined && (e.hint & EFFECT_HINT_FLOAT_INCR) !== 0) name = name === "hset" ? "hincrbyfloat" : "incrbyfloat";
     switch (name) {
       case "flushall": return this.deleteAll(() => true);
       case "flushdb": return this.deleteAll((db) => db === e.db);

@@ -61,6 +61,15 @@ export const EFFECT_HINT_SPOP = 8;
 export const EFFECT_HINT_SPOP_MORE = 16;
 /** The XADD also trimmed the stream (an "xtrim" event after "xadd"; host only, never from the kernel). */
 export const EFFECT_HINT_XADD_TRIMMED = 32;
+/**
+ * The kernel checked, right after the command, whether argv[1] and argv[2] name live keys
+ * (assembly/effects.ts HINT_KEYS_CHECKED, while keyspace notifications ask): KEY1_GONE /
+ * KEY2_GONE say they did not. Its effects are read after a whole pipelined run, when a later
+ * command may have changed the key.
+ */
+export const EFFECT_HINT_KEYS_CHECKED = 64;
+export const EFFECT_HINT_KEY1_GONE = 128;
+export const EFFECT_HINT_KEY2_GONE = 256;
 
 export interface EffectConsumer {
   onEffect(e: Effect): void;
@@ -185,9 +194,9 @@ export class EffectBus {
       }
       const hint = dv.getUint16(pos + 6, true);
       if (hint & EFFECT_HINT_INT_RESULT) {
-        this.publish({ kind, db, argv, shard, intResult: dv.getBigInt64(p, true) });
+        this.publish({ kind, db, argv, shard, hint, intResult: dv.getBigInt64(p, true) });
       } else if (hint & EFFECT_HINT_NO_PROPAGATE) {
-        this.publish({ kind, db, argv, shard, targets: 0 });
+        this.publish({ kind, db, argv, shard, hint, targets: 0 });
       } else this.publish(hint ? { kind, db, argv, shard, hint } : { kind, db, argv, shard });
       pos += len;
     }

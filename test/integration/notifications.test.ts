@@ -84,6 +84,24 @@ describe("keyspace notifications", () => {
     expect(ev).toEqual(["__keyevent@0__:rpush l", "__keyevent@0__:rpop l", "__keyevent@0__:del l"]);
   });
 
+  it("in a pipeline, a pop's del follows what the pop left, not what later commands did", async () => {
+    // One read, one kernel call: its effects are read after MOVE took the list away (an
+    // extra del), or after RPUSH made it again (a missing del), unless each says itself.
+    const ev = await eventsOf("Elg", async () => {
+      await r.rpush("l", "a", "b", "c");
+      await r.pipeline().rpop("l").move("l", 2).exec();
+      await r.rpush("m", "a");
+      await r.pipeline().rpop("m").rpush("m", "b").exec();
+      await r.rpush("h", "a");
+      await r.pipeline().lpop("h").set("h", "x").del("h").exec();
+    });
+    expect(ev).toEqual([
+      "__keyevent@0__:rpush l", "__keyevent@0__:rpop l", "__keyevent@0__:move_from l", "__keyevent@2__:move_to l",
+      "__keyevent@0__:rpush m", "__keyevent@0__:rpop m", "__keyevent@0__:del m", "__keyevent@0__:rpush m",
+      "__keyevent@0__:rpush h", "__keyevent@0__:lpop h", "__keyevent@0__:del h", "__keyevent@0__:del h",
+    ]);
+  });
+
   it("hash, set and zset events (HDEL of the last field adds del)", async () => {
     const ev = await eventsOf("Ehszg", async () => {
       await r.hset("h", "f", "1");
