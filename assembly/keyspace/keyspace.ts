@@ -293,6 +293,7 @@ export function dbAdd(db: Db, ptr: usize, len: usize, logNew: bool = true, value
 
 /** Adds an existing entry object (RENAME, MOVE, COPY keep the value object). */
 export function dbAddEntry(db: Db, e: Entry): void {
+  relinked = true;
   db.dict.add(e);
   countInSlot(db, e.keyPtr, <usize>e.keyLen, 1);
   if (newKeyLogEnabled) recordNewKey(indexOfDb(db), e.keyPtr, <usize>e.keyLen);
@@ -322,6 +323,8 @@ export function dbDelete(db: Db, ptr: usize, len: usize): bool {
  * eviction pool holds stays valid.
  */
 let retired = new Array<Entry>();
+/** dbAddEntry (MOVE) linked an entry again since the last retireFree: `retired` may hold it twice. */
+let relinked = false;
 /** After freeing more than this many entries at once (a big flush) the list's capacity is dropped too. */
 const RETIRED_KEEP: i32 = 4096;
 
@@ -330,8 +333,18 @@ export function retireFree(): void {
   const n = retired.length;
   if (n == 0) return;
   forgetUnlinkedCandidates();
+  // An entry MOVE relinked may be unlinked again in the same call (MOVE k 6, SWAPDB 0 6, DEL k):
+  // then it is in the list twice, and must be freed once (freed twice, its block was handed out
+  // twice: two keys' bytes in one place).
+  const seen: Set<usize> | null = relinked ? new Set<usize>() : null;
+  relinked = false;
   for (let i = 0; i < n; i++) {
     const e = unchecked(retired[i]);
+    if (seen != null) {
+      const at = changetype<usize>(e);
+      if (seen.has(at)) continue;
+      seen.add(at);
+    }
     if (e.linked) continue; // moved to another db (MOVE) or dict
     e.val = null; // unpins a value no one took (a key migrated out keeps its host handle)
     e.expireAt = -1; // its slot in expire-map.ts, keyed by this address

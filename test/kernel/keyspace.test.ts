@@ -510,6 +510,18 @@ describe("FLUSHALL frees entries in one walk (keyspace.ts emptyDb)", () => {
     expect(t.r("dbsize")).toBe(0);
   });
 
+  it("MOVE, SWAPDB and DEL of the moved key in one call: the entry is freed once", () => {
+    // MOVE relinks the entry it retired and DEL retires it again: freed twice, its block went
+    // to two later keys (a GET read another key's bytes).
+    for (let round = 0; round < 50; round++) {
+      expect(pipeline(`SET m${round} ${"v".repeat(20)}\r\nMOVE m${round} 6\r\nSWAPDB 0 6\r\nDEL m${round}\r\nSWAPDB 0 6\r\n`))
+        .toBe("+OK\r\n:1\r\n+OK\r\n:1\r\n+OK\r\n");
+      for (let i = 0; i < 200; i++) t.r("set", `k${round}:${i}`, `val${i}`.repeat(3));
+      for (let i = 0; i < 200; i++) expect(t.r("get", `k${round}:${i}`)).toBe(`val${i}`.repeat(3));
+    }
+    expect(t.r("dbsize")).toBe(50 * 200);
+  });
+
   it("thousands of keys of every kind, TTLs and host handles: all gone, memory and TTL index empty, space reused", () => {
     const x = t.k.x;
     const fill = () => {
