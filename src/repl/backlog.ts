@@ -118,9 +118,11 @@ export class Backlog {
 
   /**
    * Appends stream bytes (made of `pieces`, PIECES_*), then trims to repl-backlog-size without
-   * dropping bytes at or after `neededFrom` (the oldest byte a replica still needs).
+   * dropping bytes at or after `neededFrom()` (the oldest byte a replica still needs), which
+   * is asked only when the trim could drop a block: not for most appends, which only fill
+   * the last block while the first is needed for repl-backlog-size.
    */
-  append(data: Buffer, neededFrom = Infinity, pieces = PIECES_ARGS): void {
+  append(data: Buffer, neededFrom: () => number = () => Infinity, pieces = PIECES_ARGS): void {
     this.offset += data.length;
     this.histlen += data.length;
     let pos = 0;
@@ -148,7 +150,7 @@ export class Backlog {
       // A whole command's end is the next one's start (a run of proxied commands is read once).
       if (pieces === PIECES_COMMANDS && end <= pos) from = end;
     }
-    this.trim(neededFrom);
+    if (this.blocks.length - this.head > 1 && this.histlen - this.blocks[this.head].used > this.limit) this.trim(neededFrom());
   }
 
   /**
@@ -179,9 +181,17 @@ export class Backlog {
 
   /** The stream bytes from `from` to the end. */
   from(from: number): Buffer {
-    const n = this.offset + 1 - from;
-    if (n <= 0) return Buffer.alloc(0);
+    const parts = this.views(from);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /**
+   * The stream bytes from `from` to the end, as views of the blocks (what a replica is sent:
+   * the bytes of a block up to `used` never change, later ones are only appended after them).
+   */
+  views(from: number): Buffer[] {
     const parts: Buffer[] = [];
+    if (this.offset + 1 - from <= 0) return parts;
     let skip = from - this.firstByteOffset;
     for (let i = this.head; i < this.blocks.length; i++) {
       const b = this.blocks[i];
@@ -189,6 +199,6 @@ export class Backlog {
       parts.push(b.buf.subarray(skip, b.used));
       skip = 0;
     }
-    return Buffer.concat(parts);
+    return parts;
   }
 }

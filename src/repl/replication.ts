@@ -17,6 +17,7 @@ import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect } from "../server/effects.js";
 import { Backlog, PIECES_ARGS, PIECES_COMMANDS } from "./backlog.js";
+import { encodeCommand as encodeArgv } from "../server/shard.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { replInfoHook } from "../persistence/rdb-file.js";
 import { RdbTransfer, type TransferMember } from "./rdb-transfer.js";
@@ -66,6 +67,12 @@ export interface ReplicaState {
    * read): the stream from this offset on is held for it, in the shared replication buffer.
    */
   heldFrom: number | null;
+  /**
+   * The first byte of this turn's stream not yet handed to its socket (null: none). The turn's
+   * stream goes out once, from the shared buffer, when the turn ends (endTurn), as Redis
+   * writes a replica's share of repl_buffer_blocks once per event loop.
+   */
+  pendingFrom: number | null;
   /** Bytes of the RDB payload still in the socket's buffer (not counted against the limit). */
   rdbOutstanding: number;
   /** When the replica's buffer went over the soft limit (0: under it). */
@@ -102,13 +109,24 @@ export function replicaOutputLimit(cob: string): { hard: number; soft: number; s
   return lim;
 }
 
+/**
+ * RESP multibulk of argv, in one pooled allocation (shard.ts's encoder): every propagated
+ * write is encoded here, and a Buffer per header and per CRLF was a tenth of a master's CPU
+ * with a replica attached.
+ */
 export function encodeCommand(argv: (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
-  for (const a of argv) {
-    const b = typeof a === "string" ? Buffer.from(a) : a;
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from("\r\n"));
+  for (let i = 0; i < argv.length; i++) {
+    if (typeof argv[i] === "string") return encodeArgv(argv.map((a) => typeof a === "string" ? Buffer.from(a) : a)) as Buffer;
   }
-  return Buffer.concat(parts);
+  return encodeArgv(argv as Buffer[]) as Buffer;
+}
+
+const DEL = Buffer.from("DEL");
+
+/** SELECT <db> as the stream sends it, encoded once per db (Redis's shared.select). */
+const selectCommands: Buffer[] = [];
+function selectCommand(db: number): Buffer {
+  return selectCommands[db] ??= encodeCommand(["SELECT", String(db)]);
 }
 
 const NULL_ID = "0000000000000000000000000000000000000000";
@@ -263,8 +281,8 @@ export class Replication {
     if (e.fanOutPart) return;
     // redis.set_repl(redis.REPL_NONE / REPL_AOF) kept it from the replicas.
     if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) return;
-    const argv = e.kind === EFFECT_COMMAND ? e.argv : [Buffer.from("DEL"), e.argv[0]];
-    this.feed(argv, e.db);
+    const argv = e.kind === EFFECT_COMMAND ? e.argv : [DEL, e.argv[0]];
+    this.feedEncoded(encodeArgv(argv) as Buffer, e.db);
   }
 
   private onGroup(begin: boolean): void {
@@ -289,14 +307,18 @@ export class Replication {
 
   /** Appends one command (run in db; -1: any db, e.g. PING) to the stream. */
   feed(argv: (string | Buffer)[], db: number): void {
-    const bytes = encodeCommand(argv);
-    const parts = [bytes];
-    if (db >= 0 && db !== this.streamDb) {
-      parts.unshift(encodeCommand(["SELECT", String(db)]));
-      this.streamDb = db;
+    this.feedEncoded(encodeCommand(argv), db);
+  }
+
+  /** feed() of a command already encoded; SELECT goes first when db is not the stream's. */
+  private feedEncoded(bytes: Buffer, db: number): void {
+    const select = db >= 0 && db !== this.streamDb ? selectCommand(db) : null;
+    if (select !== null) this.streamDb = db;
+    if (this.group) this.group.push(select !== null ? [select, bytes] : [bytes]);
+    else {
+      if (select !== null) this.write(select);
+      this.write(bytes);
     }
-    if (this.group) this.group.push(parts);
-    else this.write(parts.length === 1 ? bytes : Buffer.concat(parts));
   }
 
   /** Feeds stream bytes (made of `pieces`, backlog.ts's PIECES_*) to the replicas and the backlog. */
@@ -304,14 +326,15 @@ export class Replication {
     // A master counts its stream only once it keeps a backlog; a replica always counts what
     // it applied of its master's.
     if (!this.backlog && !this.link) return;
+    const first = this.offset + 1;
     this.offset += bytes.length;
     for (const r of this.replicas.values()) {
       // A replica waiting for its snapshot to start gets the stream from the snapshot's offset;
       // one whose RDB is on the way has its stream held in the buffer (heldFrom).
-      if (r.syncState === "wait_start" || r.heldFrom !== null || r.rdbOnly) continue;
-      this.sendStream(r.client, bytes);
+      if (r.syncState === "wait_start" || r.heldFrom !== null || r.rdbOnly || r.client.closed) continue;
+      if (r.pendingFrom === null) r.pendingFrom = first;
     }
-    this.backlog?.append(bytes, this.neededFrom(), pieces);
+    this.backlog?.append(bytes, this.neededFromFn, pieces);
     if (this.replicas.size) this.endTurnLater();
   }
 
@@ -319,21 +342,33 @@ export class Replication {
   private corked: Socket[] = [];
   private turnEndPending = false;
 
-  /** endTurn once the current turn's writes are done (process.nextTick). */
+  /**
+   * endTurn once this event-loop iteration's reads are all run (setImmediate: after the poll
+   * phase), as Redis writes to its replicas in beforeSleep: the stream of every client served
+   * in the iteration goes to a replica in one write, not one write per client read.
+   */
   private endTurnLater(): void {
     if (this.turnEndPending) return;
     this.turnEndPending = true;
-    process.nextTick(this.endTurn);
+    setImmediate(this.endTurn);
   }
 
   /**
-   * The end of a turn that wrote stream: the replicas' sockets are uncorked (each gets what the
-   * turn wrote in one write) and then their output limits checked, on what the sockets could
+   * The end of a turn that wrote stream: the replicas get what the turn wrote, their sockets are
+   * uncorked (each gets it in one write) and then their output limits checked, on what the sockets could
    * not take, as each write was checked before the writes were gathered (a 256 kB value to a
    * replica with a 32 kB limit goes out; replication-buffer.tcl's "limited to
    * backlog_limit/16"). Redis too closes a replica over its limit asynchronously (CLOSE_ASAP).
    */
   private readonly endTurn = (): void => {
+    // The turn's stream, to each replica that takes it: views of the shared buffer's blocks
+    // (one or two for a pipeline's writes), not a copy and a socket write per command each.
+    for (const r of this.replicas.values()) {
+      const from = r.pendingFrom;
+      if (from === null) continue;
+      r.pendingFrom = null;
+      if (this.backlog !== null) for (const v of this.backlog.views(from)) this.sendStream(r.client, v);
+    }
     this.turnEndPending = false;
     const socks = this.corked;
     this.corked = [];
@@ -362,12 +397,16 @@ export class Replication {
     this.server.stats.netReplOutputBytes += bytes.length;
   }
 
-  /** Bytes of the stream a replica still needs: held for it, or written but not yet sent. */
+  /** Bytes of the stream a replica still needs: held for it, this turn's, or written but not yet sent. */
   private replicaUsed(r: ReplicaState): number {
     if (r.syncState === "wait_start" || r.rdbOnly) return 0;
     if (r.heldFrom !== null) return this.offset + 1 - r.heldFrom;
-    return Math.max(0, r.client.socket.writableLength - r.rdbOutstanding);
+    const pending = r.pendingFrom === null ? 0 : this.offset + 1 - r.pendingFrom;
+    return pending + Math.max(0, r.client.socket.writableLength - r.rdbOutstanding);
   }
+
+  /** neededFrom for Backlog.append, which asks only when its trim could drop a block. */
+  private readonly neededFromFn = (): number => this.neededFrom();
 
   /** The oldest stream byte some replica still needs (the buffer keeps it). */
   private neededFrom(): number {
@@ -448,7 +487,7 @@ export class Replication {
     const backlog = this.ensureBacklog();
     const state: ReplicaState = {
       client, ip: announcedIp ?? (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
-      ackOffset: 0, ackAt: Date.now(), capaPsync2, preSync: replid === null, rdbOnly: want.rdbOnly, req: reqBits(want.exclude), heldFrom: null, rdbOutstanding: 0, softSince: 0,
+      ackOffset: 0, ackAt: Date.now(), capaPsync2, preSync: replid === null, rdbOnly: want.rdbOnly, req: reqBits(want.exclude), heldFrom: null, pendingFrom: null, rdbOutstanding: 0, softSince: 0,
       syncState: "online", transfer: null, member: null, lastWritten: 0, stalledSince: Date.now(),
     };
     // As its socket drains, the stream it no longer needs leaves the shared buffer (Redis
