@@ -755,6 +755,7 @@ export class ClusterBus {
           migratedOurSlots++;
         }
         st.assign(s, sender);
+        st.slotsFromBus = true;
       }
     }
     // A slot the sender no longer claims keeps its owner here until a node with a greater

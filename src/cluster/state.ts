@@ -421,9 +421,10 @@ export class ClusterState {
       const out = old > text.length ? Buffer.concat([text, Buffer.alloc(old - text.length, 0x0a)]) : text;
       if (writeSync(fd, out, 0, out.length, 0) !== out.length) throw new Error(`short write to ${this.file}`);
       const durable = this.durableKey();
-      if (forceSync || durable !== this.syncedKey) {
+      if (forceSync || this.slotsFromBus || durable !== this.syncedKey) {
         this.syncFile(fd);
         this.syncedKey = durable;
+        this.slotsFromBus = false;
       }
       if (out.length !== text.length) {
         try { ftruncateSync(fd, text.length); } catch { /* not critical: the padding is blank lines */ }
@@ -437,17 +438,24 @@ export class ClusterState {
   private syncedKey = "";
 
   /**
+   * A peer's claim moved a slot here since the last save (clusterUpdateSlotsConfigWith, set by
+   * the bus): the next save fsyncs. A slot moved by a command (ADDSLOTS, SETSLOT) does not:
+   * Redis saves those without fsync, and a reshard sends SETSLOT NODE to every master for every
+   * slot, each waiting for its save before the reply (an fsync took ~8 ms on this loaded disk).
+   */
+  slotsFromBus = false;
+
+  /**
    * Redis fsyncs nodes.conf (CLUSTER_TODO_FSYNC_CONFIG) when what a restart must not lose
    * changed: an epoch (its own bump or collision, a failover's election, a peer's greater
-   * configEpoch), a vote (lastVoteEpoch), slot owners taken from the bus, its own role
-   * (CLUSTER REPLICATE, a failover), a reset; plain saves (a ping time, a new node, ADDSLOTS)
-   * are not synced. We sync when one of those fields differs from the last synced save, and on
-   * CLUSTER SAVECONFIG and the first save (clusterInit). Slot changes by command sync too
-   * (Redis leaves those to the next synced save).
+   * configEpoch), a vote (lastVoteEpoch), slot owners taken from the bus (slotsFromBus), its
+   * own role (CLUSTER REPLICATE, a failover), a reset; plain saves (a ping time, a new node,
+   * ADDSLOTS, SETSLOT) are not synced. We sync when one of those fields differs from the last
+   * synced save, and on CLUSTER SAVECONFIG and the first save (clusterInit).
    */
   private durableKey(): string {
     const me = this.myself;
-    let key = `${this.currentEpoch}|${this.lastVoteEpoch}|${this.version}|${me ? `${me.master?.id ?? ""}${me.unknownMaster ? "?" : ""}` : ""}`;
+    let key = `${this.currentEpoch}|${this.lastVoteEpoch}|${me ? `${me.master?.id ?? ""}${me.unknownMaster ? "?" : ""}` : ""}`;
     // A node added or learnt without an epoch yet changes nothing here.
     for (const n of this.nodes.values()) if (n.configEpoch) key += `|${n.id}:${n.configEpoch}`;
     return key;

@@ -1,6 +1,7 @@
 // nodes.conf is fsynced when Redis would (CLUSTER_TODO_FSYNC_CONFIG): after a change of an
-// epoch, a vote, a slot owner or our own role, on the first save and on CLUSTER SAVECONFIG;
-// a save for anything else (a ping time, a node's address) is only written. ClusterState's
+// epoch, a vote, our own role or a slot owner taken from the bus, on the first save and on
+// CLUSTER SAVECONFIG; a save for anything else (a ping time, a node's address, a slot moved by
+// SETSLOT) is only written. ClusterState's
 // syncFile is the seam: the subclass counts the fsyncs it is asked for (and still does them).
 import { describe, it, expect } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -31,7 +32,10 @@ describe("nodes.conf fsync", () => {
       expect(step(() => { st.currentEpoch++; })).toBe(1);
       expect(step(() => { st.lastVoteEpoch = st.currentEpoch; })).toBe(1);
       expect(step(() => { peer.configEpoch = 5; })).toBe(1);
-      expect(step(() => { st.assign(100, peer); })).toBe(1);
+      // A slot moved by a command (SETSLOT, ADDSLOTS) is saved unsynced; one a peer's claim moved
+      // (the bus sets slotsFromBus in updateSlotsConfigWith) is synced.
+      expect(step(() => { st.assign(100, peer); })).toBe(0);
+      expect(step(() => { st.assign(101, peer); st.slotsFromBus = true; })).toBe(1);
       expect(step(() => { st.myself.master = peer; })).toBe(1);
       expect(step(() => {})).toBe(0);
       const before = syncs;
