@@ -243,6 +243,8 @@ export class ActiveActive {
     s += `crdt_deltas_waiting:${g.waiting}\r\n`;
     // script writes redis.set_repl kept from replicas (REPL_NONE / REPL_AOF): not sent to peers
     s += `crdt_local_only_writes:${this.rep.stats.localOnly}\r\n`;
+    // large answers joined a slice per turn, clients answered -LOADING meanwhile (gossip.ts joinSliced)
+    s += `crdt_sliced_joins:${g.slicedJoins}\r\ncrdt_joining:${this.gossip.joining}\r\n`;
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +

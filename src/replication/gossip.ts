@@ -39,7 +39,8 @@
 // Merges are joins (idempotent, commutative), so resends, duplicates and the overlap
 // between deltas and anti-entropy are harmless.
 import { Reader, Writer } from "./codec.js";
-import { COARSE_RANGES, SLOTS, validRangeCount, type Snapshot } from "./store.js";
+import { COARSE_RANGES, SLOTS, validRangeCount, decodeBatch, type Snapshot } from "./store.js";
+import type { KeyState } from "./key-state.js";
 import type { Replicator } from "./replicator.js";
 import { faultySend, type Delayed } from "./faults.js";
 
@@ -94,11 +95,18 @@ export interface GossipOptions {
    * with a peer's) waits for that instead of hashing them all in one turn (withDigests).
    */
   digestsSlicedFrom: number;
+  /**
+   * With pacing: a complete anti-entropy answer of at least this many keys that brings more
+   * keys than this node holds (it is catching up: new, restarted, far behind) is joined a
+   * slice per event-loop turn, its clients answered -LOADING meanwhile (joinSliced); smaller
+   * answers are joined in one turn. 0: never sliced.
+   */
+  slicedJoinFrom: number;
 }
 
 export const DEFAULT_GOSSIP: GossipOptions = {
   retryMs: 200, maxRetryMs: 5000, maxBacklog: 10_000, maxBacklogBytes: 64 << 20, maxDownBacklog: 1024, maxDownBacklogBytes: 4 << 20, antiEntropyMs: 2000, window: 64, chunkKeys: 512, fineRangesFrom: 8192,
-  gcGraceMs: 10_000, peerGcTimeoutMs: 0, digestsSlicedFrom: 2048,
+  gcGraceMs: 10_000, peerGcTimeoutMs: 0, digestsSlicedFrom: 2048, slicedJoinFrom: 10_000,
 };
 
 /**
@@ -120,14 +128,14 @@ export type Send = ((m: Buffer) => void) & {
 export interface Pacing {
   /** Runs fn in a later turn. */
   later(fn: () => void): void;
-  /** Starts a slice of answer encoding; the function returned says when it has had its share of the turn. */
-  slice(): () => boolean;
+  /** Starts a slice of work; the function returned says when it has had its share of the turn (ms, by default 4). */
+  slice(ms?: number): () => boolean;
 }
 
 /** Answer encoding gets ~4 ms per event-loop turn; clients and acks are served between slices. */
 export const SERVER_PACING: Pacing = {
   later: (fn) => { setImmediate(fn); },
-  slice: () => { const t0 = performance.now(); return () => performance.now() - t0 >= 4; },
+  slice: (ms = 4) => { const t0 = performance.now(); return () => performance.now() - t0 >= ms; },
 };
 
 /**
@@ -154,6 +162,13 @@ const MAX_SKIPPED_ROUNDS = 10;
  * and hashing those in the next turn would stall it as long again.
  */
 const WARM_SHARE_MAX = 8192;
+
+/**
+ * A sliced join's share of an event-loop turn (ms): more than an answer's encoding gets (4),
+ * since clients only get -LOADING meanwhile; with 4 ms, the other work of each turn (timers,
+ * hashing, peers' digests) weighed more, and a 300k-key join took 341 s at load ~30.
+ */
+const JOIN_SLICE_MS = 20;
 
 /** MSG_RANGES roles: the answer to a DIGEST, and the digest sender's states sent back. */
 const ROLE_REPLY = 1, ROLE_BACK = 2;
@@ -252,7 +267,9 @@ export class Gossip {
   private lastAe = 0;
   private epochCounter: number;
   readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
-    peersExpired: 0, refused: 0 };
+    peersExpired: 0, refused: 0, slicedJoins: 0 };
+  /** Sliced joins under way (joinSliced): while any is, clients are answered -LOADING. */
+  joining = 0;
   /** Incarnation ids expired here (peerGcTimeoutMs): their messages are refused. */
   readonly expired = new Set<string>();
   /** Nodes that refused us as expired (MSG_REFUSED): node id -> our clock when told. */
@@ -613,6 +630,9 @@ export class Gossip {
         // ends. Small stores (256 ranges) do not wait: their answers are cheap, and a round
         // held back by a lost digest delayed tombstone collection (simulator seed 1176).
         if (q.roundC0 && q.roundFine && now - q.roundAt < this.roundTimeout(q)) this.stats.antiEntropySkipped++;
+        // (while a large answer is being joined, a digest would show its ranges not joined yet
+        // as differing, and the peer would send them again)
+        else if (this.joining > 0) this.stats.antiEntropySkipped++;
         else if (this.streamMoved(q)) this.stats.antiEntropySkipped++;
         else this.antiEntropyWith(q);
       }
@@ -826,6 +846,10 @@ export class Gossip {
         const held = readVector(r);
         if (this.refused(from, held[0]?.[0], reply)) return; // (knowledge() puts the sender's own id first)
         for (const [n, ts] of stable) this.learnStable(n, ts);
+        // A large answer is being joined here (joinSliced): our states are partly what it
+        // leaves behind, and comparing them costs a digest. Unanswered, like a lost DIGEST;
+        // the next one compares the whole.
+        if (this.joining > 0) { this.stats.antiEntropySkipped++; return; }
         this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held));
         return;
       }
@@ -900,6 +924,7 @@ export class Gossip {
       return;
     }
     if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
+    if (this.joining > 0) { this.stats.antiEntropySkipped++; return; } // (a join began while this waited: as above)
     // Our answer to this peer's previous DIGEST is still going out (pump): a second one
     // now would send the same states again, behind it (a new node's digests, a period
     // apart, each queued another full copy). Unanswered, like a lost DIGEST.
@@ -1031,12 +1056,62 @@ export class Gossip {
     got.batches.set(idx, batch);
     if (got.batches.size < count) return false;
     this.chunks.delete(key);
+    const batches: Buffer[] = [];
+    let keys = 0;
     for (let i = 0; i < count; i++) {
       const b = got.batches.get(i);
-      if (b) this.stats.rangesRepaired += this.rep.receive(b);
+      if (b) { batches.push(b); keys += b.readUInt32LE(0); } // (a batch starts with its key count)
     }
+    const from = this.opts.slicedJoinFrom;
+    if (this.pacing && from > 0 && keys >= from && keys > this.rep.store.keys.size) {
+      // A second large answer while one is being joined: dropped, as if a chunk were lost (the
+      // next round repairs what it held). A new node is sent two full copies at once — the
+      // answer to its digest and the states sent back after it answered the peer's — and
+      // joining both side by side did the work twice over the same turns.
+      if (this.joining > 0) { this.stats.antiEntropySkipped++; return true; }
+      this.joinSliced(batches, vector);
+      return true;
+    }
+    for (const b of batches) this.stats.rangesRepaired += this.rep.receive(b);
     this.learn(vector);
     return true;
+  }
+
+  /**
+   * Joins a complete answer's batches a slice per event-loop turn, with the node's clients
+   * answered -LOADING until the last key is in (loading-gate.ts), so none of them sees part of
+   * it; then takes over the sender's knowledge, as chunkArrived does at once. A new node's
+   * 300k-key full copy joined in one turn held its event loop for 13-60 s (2026-11-27, load
+   * 11-35). Peer messages go on being handled between slices (what they apply is hidden by
+   * the gate too, and joins commute); deltas that depend on what the answer brings wait for
+   * the knowledge taken over at the end, as before.
+   */
+  private joinSliced(batches: Buffer[], vector: [string, number][]): void {
+    const release = this.rep.holdClients();
+    this.joining++;
+    this.stats.slicedJoins++;
+    let next = 0, entries: [string, KeyState][] | undefined, at = 0;
+    const step = () => {
+      const enough = this.pacing!.slice(JOIN_SLICE_MS);
+      for (;;) {
+        if (!entries) {
+          if (next === batches.length) break;
+          entries = decodeBatch(batches[next++]);
+          at = 0;
+          this.rep.stats.remoteBatches++;
+        }
+        const to = Math.min(entries.length, at + 64);
+        this.stats.rangesRepaired += this.rep.receiveEntries(entries, at, to, false);
+        at = to;
+        if (at >= entries.length) entries = undefined;
+        if ((entries || next < batches.length) && enough()) { this.pacing!.later(step); return; }
+      }
+      this.joining--;
+      release();
+      this.learn(vector);
+      this.rep.serveBlocked();
+    };
+    step();
   }
 
   /** Drops anti-entropy answers that stopped arriving before they completed (a chunk was lost: the next round repairs). */

@@ -19,6 +19,7 @@ import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { scriptPaused, afterScript } from "../commands/scripting.js";
 import { loadingData } from "../persistence/persistence.js";
+import { raiseLoadingGate } from "./loading-gate.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
 import { alignLists, elemAlive, elemId, seqIndexOf, seqOrder, type ListElem } from "./seq.js";
@@ -773,10 +774,21 @@ export class Replicator {
 
   /** Merges a batch from a peer (deltas or anti-entropy states); returns keys whose state changed. */
   receive(batch: Buffer): number {
+    const entries = decodeBatch(batch);
     this.stats.remoteBatches++;
+    return this.receiveEntries(entries, 0, entries.length);
+  }
+
+  /**
+   * Merges entries [from, to) of a decoded batch; returns keys whose state changed.
+   * serveBlocked: serve clients blocked on the keys (off while a sliced join is under way:
+   * gossip.ts joinSliced serves them at its end, when the whole answer is in).
+   */
+  receiveEntries(entries: [string, KeyState][], from: number, to: number, serveBlocked = true): number {
     let changed = 0;
     const st = this.store.gcStable;
-    for (const [k, d] of decodeBatch(batch)) {
+    for (let i = from; i < to; i++) {
+      const [k, d] = entries[i];
       this.hlc.observe(maxStamp(d));
       // What we would collect anyway is not taken back in: otherwise replicas that collect at
       // different moments keep handing each other the same stable tombstones (gc.ts).
@@ -789,8 +801,18 @@ export class Replicator {
     this.stats.remoteKeysChanged += changed;
     // A merged push may serve clients blocked on the key (BLPOP...), as after a client's
     // command; with capture back on, their pops replicate as this node's writes.
-    if (changed) this.server.blocking.afterCommand();
+    if (changed && serveBlocked) this.server.blocking.afterCommand();
     return changed;
+  }
+
+  /** Clients blocked on keys a sliced join changed are served (see receiveEntries). */
+  serveBlocked(): void {
+    this.server.blocking.afterCommand();
+  }
+
+  /** Answers clients -LOADING until the function returned is called (loading-gate.ts). */
+  holdClients(): () => void {
+    return raiseLoadingGate(this.server);
   }
 
   /**

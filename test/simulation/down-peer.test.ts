@@ -77,4 +77,30 @@ describe("a peer whose link is down", () => {
     expect(b.run("dbsize")).toBe(1701);
     expect(c.check()).toEqual([]);
   });
+
+  it("a large answer to a node catching up is joined a slice per turn, its clients answered -LOADING until all of it is in", () => {
+    // (slicedJoinFrom 100 stands for the server's 10,000; one slice of 64 keys per 10 ms step)
+    const c = new SimCluster(44, 2, QUIET_NET, { ...OPTS, slicedJoinFrom: 100 }, true);
+    const [a, b] = c.nodes;
+    for (let i = 0; i < 400; i++) a.run("set", `k${i}`, `v${i}`);
+    c.settle();
+    b.restart(); // (empty: it gets a's 400 keys in one answer)
+    let loading = 0, partial = 0;
+    for (let i = 0; i < 1000 && b.gossip.stats.slicedJoins + b.gossip.joining === 0 || b.gossip.joining > 0; i++) {
+      c.advance(10);
+      if (b.gossip.joining === 0) continue;
+      const got = b.run("get", "k1") as { error?: string };
+      if (got?.error?.startsWith("LOADING")) loading++;
+      const held = b.rep.store.keys.size;
+      if (held > 0 && held < 400) partial++;
+      expect(b.run("config", "get", "maxmemory")).toHaveLength(2); // (a command allowed while loading runs)
+    }
+    expect(b.gossip.stats.slicedJoins).toBeGreaterThanOrEqual(1);
+    expect(partial).toBeGreaterThan(2); // (joined over several steps...)
+    expect(loading).toBeGreaterThan(2); // (...while clients were told to wait)
+    expect(b.run("get", "k399")).toEqual(Buffer.from("v399"));
+    c.settle();
+    expect(b.run("dbsize")).toBe(400);
+    expect(c.check()).toEqual([]);
+  });
 });

@@ -65,7 +65,7 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
     () => {
       const mine = tally.jobsPushed.get(n.nodeId) ?? [];
       const j = `${n.nodeId}-j${mine.length}`;
-      n.run("rpush", "jobs", j);
+      if (typeof n.run("rpush", "jobs", j) !== "number") return; // (refused: -LOADING during a sliced join)
       mine.push(j);
       tally.jobsPushed.set(n.nodeId, mine);
     },
@@ -95,7 +95,7 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
     },
     () => {
       const m2 = `${n.nodeId}-${tally.onceAdded.length}`;
-      n.run("sadd", "once", m2);
+      if (typeof n.run("sadd", "once", m2) !== "number") return;
       tally.onceAdded.push(m2);
     },
     () => {
@@ -114,7 +114,7 @@ function randomOp(c: SimCluster, n: SimNode, tally: Tally): void {
       if (n.run("del", g) === 1) tally.goneDeleted.set(g, n.nodeId);
     },
     () => {
-      n.run("sadd", "grow", `${n.nodeId}-${v}`);
+      if (typeof n.run("sadd", "grow", `${n.nodeId}-${v}`) !== "number") return;
       const s = tally.grow.get(n.nodeId) ?? new Set<string>();
       s.add(`${n.nodeId}-${v}`);
       tally.grow.set(n.nodeId, s);

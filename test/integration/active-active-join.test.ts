@@ -1,0 +1,41 @@
+// A node that starts empty next to a peer holding many keys gets them all in one anti-entropy
+// answer, which it joins a slice per event-loop turn, answering its clients -LOADING until
+// the last key is in (gossip.ts joinSliced, from 10,000 keys): the answer's keys become
+// visible together, and the node's event loop is not held for the whole join.
+import { describe, it, expect, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+
+describe("active-active: a large answer joined in slices (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+  });
+
+  it("a new node joins a 12,000-key full copy over several turns and then holds every key", async () => {
+    const bus = [await freePort(), await freePort()];
+    servers.push(await startServer(["--crdt-node-id", "j0", "--crdt-bus-port", String(bus[0])]));
+    const a = await connectClient(servers[0].port);
+    clients.push(a);
+    for (let i = 0; i < 12; i++) {
+      const p = a.pipeline();
+      for (let j = 0; j < 1000; j++) p.set(`key:${i * 1000 + j}`, `v${i * 1000 + j}`);
+      await p.exec();
+    }
+    servers.push(await startServer(["--crdt-node-id", "j1", "--crdt-bus-port", String(bus[1]), "--peer", `127.0.0.1:${bus[0]}`]));
+    const b = await connectClient(servers[1].port);
+    clients.push(b);
+    // (DBSIZE is answered -LOADING while the join is under way)
+    const count = async () => b.dbsize().catch((e: Error) => { if (/^LOADING/.test(e.message)) return -1; throw e; });
+    await untilReplicated("B holds every key", clients, async () => (await count()) === 12000);
+    const info = await b.info("crdt");
+    expect(infoNumber(info, "crdt_sliced_joins")).toBeGreaterThanOrEqual(1);
+    expect(infoNumber(info, "crdt_joining")).toBe(0);
+    expect(await b.get("key:0")).toBe("v0");
+    expect(await b.get("key:11999")).toBe("v11999");
+  }, 300_000);
+});
