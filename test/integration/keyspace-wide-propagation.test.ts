@@ -8,8 +8,8 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
-import { until } from "../helpers/wait.js";
+import type { RunningServer } from "../helpers/server.js";
+import { startReplicaPair, type ReplicaPair } from "../helpers/replica-pair.js";
 
 async function field(r: Redis, section: string, name: string): Promise<string> {
   const m = new RegExp(`^${name}:(.*)$`, "m").exec(await r.info(section));
@@ -29,27 +29,18 @@ async function layout(r: Redis): Promise<Record<number, string[]>> {
 }
 
 describe("keyspace-wide writes propagate once", () => {
-  let primary: RunningServer, replica: RunningServer;
+  let pair: ReplicaPair;
+  let primary: RunningServer;
   let m: Redis, s: Redis;
-  const synced = async () => {
-    const target = await field(m, "replication", "master_repl_offset");
-    await until("replica offset", async () => (await field(s, "replication", "slave_repl_offset")) === target);
-  };
+  const synced = () => pair.synced();
 
   beforeAll(async () => {
-    primary = await startServer(["--appendonly", "yes", "--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
-    replica = await startServer([]);
-    m = await connectClient(primary.port);
-    s = await connectClient(replica.port);
-    await s.replicaof("127.0.0.1", String(primary.port));
-    await until("link up", async () => /master_link_status:up/.test(await s.info("replication")));
+    pair = await startReplicaPair(["--appendonly", "yes", "--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
+    ({ primary, m, s } = pair);
   });
 
   afterAll(async () => {
-    m.disconnect();
-    s.disconnect();
-    await replica.stop();
-    await primary.stop();
+    await pair.stop();
   });
 
   it("SWAPDB, alone and in MULTI, leaves the replica's and the reloaded AOF's dbs as the master's", async () => {

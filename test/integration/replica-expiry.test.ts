@@ -6,6 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
+import { startReplicaPair, type ReplicaPair } from "../helpers/replica-pair.js";
 import { until } from "../helpers/wait.js";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -13,34 +14,20 @@ import { tmpdir } from "node:os";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function offset(r: Redis, field: string): Promise<number> {
-  const m = new RegExp(`${field}:(\\d+)`).exec(await r.info("replication"));
-  return m ? Number(m[1]) : -1;
-}
-
 describe("expiry on a replica", () => {
-  let primary: RunningServer, replica: RunningServer;
+  let pair: ReplicaPair;
+  let replica: RunningServer;
   let m: Redis, s: Redis;
   /** Waits until the replica has applied everything the primary produced so far. */
-  const synced = async () => {
-    const target = await offset(m, "master_repl_offset");
-    await until("replica offset", async () => (await offset(s, "slave_repl_offset")) >= target);
-  };
+  const synced = () => pair.synced();
 
   beforeAll(async () => {
-    primary = await startServer(["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]);
-    replica = await startServer(["--enable-debug-command", "yes"]);
-    m = await connectClient(primary.port);
-    s = await connectClient(replica.port);
-    await s.replicaof("127.0.0.1", String(primary.port));
-    await until("link up", async () => /master_link_status:up/.test(await s.info("replication")));
+    pair = await startReplicaPair(["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"], ["--enable-debug-command", "yes"]);
+    ({ replica, m, s } = pair);
   });
 
   afterAll(async () => {
-    m.disconnect();
-    s.disconnect();
-    await replica.stop();
-    await primary.stop();
+    await pair.stop();
   });
 
   it("a read-only replica hides a key whose TTL passed but keeps it until the master's DEL", async () => {
