@@ -37,6 +37,9 @@ export const MISCONF_RDB = "-MISCONF Redis is configured to save RDB snapshots, 
 
 /** How long one slice of loading at start-up may hold the event loop. */
 const LOAD_SLICE_MS = 5;
+/** A function library of the file failed to load under functions: "fail" (loadFunction logged why). */
+class FunctionLoadError extends RdbFormatError {}
+
 /** How rdbLoadSteps treats what it reads (each field defaults to false / "warn"). */
 export interface RdbLoadOptions {
   /** Start-up: replication restores its history from the aux fields, expired keys feed DELs. */
@@ -536,7 +539,7 @@ export class Persistence {
     // rdbLoadRio's FUNCTION2 case: the library's error, then its eoferr line, and the load fails.
     log("warning", `Failed loading library, ${err}`);
     log("warning", "Short read or OOM loading DB. Unrecoverable error, aborting now.");
-    throw new RdbFormatError(`Failed loading library, ${err}`);
+    throw new FunctionLoadError(`Failed loading library, ${err}`);
   }
 
   /** Stores one key read from an RDB; false when its TTL has passed (skipped, as a master does). */
@@ -918,9 +921,7 @@ export class Persistence {
       while (!steps.next().done) { /* one synchronous run: DEBUG RELOAD serves nothing meanwhile */ }
     } catch (e) {
       flushStoredKeys(this.server);
-      if (!(e instanceof RdbFormatError && e.message.startsWith("Failed loading library"))) {
-        log("warning", `DEBUG RELOAD: ${errnoText(e)}`);
-      }
+      if (!(e instanceof FunctionLoadError)) log("warning", `DEBUG RELOAD: ${errnoText(e)}`);
       return LOAD_ERR;
     } finally {
       this.reloading = false;

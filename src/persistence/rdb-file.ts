@@ -10,6 +10,7 @@
 // file (checksum included) before anything is applied, so a corrupt file is refused whole,
 // never half-loaded.
 import type { Server } from "../server/server.js";
+import type { Shard } from "../server/shard.js";
 import {
   RdbReader, RdbWriter, RdbFormatError, RdbShortRead, RDB_VERSION,
   RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ,
@@ -53,20 +54,31 @@ export const replInfoHook: {
 export interface RdbKey { db: number; key: Buffer; stored: StoredValue }
 
 /**
+ * A copy of one shard's entries of db at this instant (the kernel's snapshotDb blob: per key
+ * [u32 key length][key][u32 entry length][entry], walked by forEachSnapshotEntry), or null
+ * when the shard holds none. Copied: the next kernel call reuses that memory.
+ */
+export function snapshotBlob(shard: Shard, db: number, now: number): { blob: Uint8Array; dv: DataView } | null {
+  const x = shard.kernel.x;
+  const n = x.snapshotDb(db, now);
+  if (n === 0) return null;
+  const p = x.migrateBlobPtr();
+  const blob = shard.kernel.mem.slice(p, p + n);
+  return { blob, dv: new DataView(blob.buffer, blob.byteOffset, blob.byteLength) };
+}
+
+/**
  * Every live key of a db, read at one instant (synchronously); with `expired`, also keys
  * whose TTL has passed but that are not reclaimed yet (an RDB file holds those, as Redis's).
  */
 export function* snapshotKeys(server: Server, db: number, expired = false): Generator<{ key: Buffer; stored: StoredValue }> {
   const now = server.now();
   for (const shard of server.shards) {
-    const x = shard.kernel.x;
-    const n = x.snapshotDb(db, now);
-    if (n === 0) continue;
-    const p = x.migrateBlobPtr();
-    const blob = shard.kernel.mem.slice(p, p + n);
-    const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    const snap = snapshotBlob(shard, db, now);
+    if (!snap) continue;
+    const { blob, dv } = snap;
     let off = 0;
-    while (off < n) {
+    while (off < blob.length) {
       const kl = dv.getUint32(off, true);
       const key = Buffer.from(blob.buffer, blob.byteOffset + off + 4, kl);
       off += 4 + kl;
@@ -118,12 +130,10 @@ export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
     const blobs: { blob: Uint8Array; dv: DataView }[] = [];
     let size = 0, expires = 0;
     for (const shard of server.shards) {
-      const n = shard.kernel.x.snapshotDb(db, now);
-      if (n === 0) continue;
-      const p = shard.kernel.x.migrateBlobPtr();
-      const blob = shard.kernel.mem.slice(p, p + n);
-      const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-      blobs.push({ blob, dv });
+      const snap = snapshotBlob(shard, db, now);
+      if (!snap) continue;
+      blobs.push(snap);
+      const { blob, dv } = snap;
       forEachSnapshotEntry(blob, dv, (_ko, _kl, at) => { size++; if (entryExpireAt(dv, at) >= 0) expires++; });
     }
     if (size === 0) continue;
