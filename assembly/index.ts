@@ -497,6 +497,12 @@ export function bindCommand(namePtr: usize, nameLen: usize, arity: i32, flags: u
 }
 export function commandCalls(i: i32): f64 { return <f64>commands[i].calls; }
 export function commandFailedCalls(i: i32): f64 { return <f64>commands[i].failedCalls; }
+/** Calls of every kernel command: total_commands_processed's kernel part, read by the host's 100 ms ops sample. */
+export function commandCallsTotal(): f64 {
+  let n: u64 = 0;
+  for (let i = 0; i < commands.length; i++) n += commands[i].calls;
+  return <f64>n;
+}
 export function resetCommandStats(): void {
   for (let i = 0; i < commands.length; i++) { commands[i].calls = 0; commands[i].failedCalls = 0; commands[i].rejectedCalls = 0; }
 }

@@ -65,6 +65,7 @@ export interface KernelExports {
               firstKey: number, lastKey: number, keyStep: number): number;
   commandCalls(i: number): number;
   commandFailedCalls(i: number): number;
+  commandCallsTotal(): number;
   resetCommandStats(): void;
   commandRejectedCalls(i: number): number;
   ranCommands(): number;

@@ -69,6 +69,29 @@ describe("INFO", () => {
     await r.select(0);
   });
 
+  it("total_commands_processed is the sum of commandstats' calls, as in Redis", async () => {
+    // Kernel commands (SET, GET, DBSIZE), ones the host answers too (PING, ECHO), a
+    // subcommand (OBJECT ENCODING, CONFIG GET), host types (SADD, LPUSH) and one run on
+    // every shard (FLUSHDB) each count once.
+    await r.select(5);
+    await r.set("k", "1");
+    await r.get("k");
+    await r.ping();
+    await r.echo("x");
+    await r.object("ENCODING", "k");
+    await r.config("GET", "hz");
+    await r.sadd("s", "a");
+    await r.lpush("l", "a");
+    await r.dbsize();
+    await r.flushdb();
+    await r.select(0);
+    const info = await r.info("all");
+    const total = Number(/total_commands_processed:(\d+)/.exec(info)![1]);
+    const sum = [...info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(total).toBeGreaterThanOrEqual(12);
+    expect(total).toBe(sum);
+  });
+
   it("CONFIG RESETSTAT zeroes the command statistics and counters", async () => {
     await r.get("nokey");
     await r.config("RESETSTAT");
