@@ -12,9 +12,7 @@ import { EFFECT_HINT_SPOP, EFFECT_HINT_SPOP_MORE } from "../server/effects.js";
 import { stringMatch } from "../util/glob.js";
 import { arg, bytes, getPositiveLongOrReply, getRangeLongOrReply, LONG_MAX, parseCursorOrReply,
   parseScanOptionsOrReply, replyEmptyScan, randomReplyTooLargeOrReply } from "./type-args.js";
-
-/** SRANDMEMBER with count: when count*3 > size, copy the set and remove (t_set.c). */
-const SRANDMEMBER_SUB_STRATEGY_MUL = 3;
+import { distinctRandomSample } from "./random-sample.js";
 
 function maxIntset(ctx: CommandContext): number {
   return ctx.server.config.getNumber("set-max-intset-entries");
@@ -181,21 +179,7 @@ function srandmemberWithCount(ctx: CommandContext): void {
     ctx.reply.bulkBinariesEnd();
     return;
   }
-  let out: string[];
-  if (count * SRANDMEMBER_SUB_STRATEGY_MUL > size) {
-    // Copy and remove random members down to count.
-    const copy = set.values().slice();
-    let n = copy.length;
-    while (n > count) {
-      const i = Math.floor(Math.random() * n);
-      copy[i] = copy[--n];
-    }
-    out = copy.slice(0, count);
-  } else {
-    const picked = new Set<string>();
-    while (picked.size < count) picked.add(set.random());
-    out = [...picked];
-  }
+  const out = distinctRandomSample(count, size, () => set.values().slice(), () => set.random());
   ctx.reply.arrayLen(out.length);
   ctx.reply.bulkBinariesBegin();
   for (const m of out) ctx.reply.bulkBinariesAdd(m);

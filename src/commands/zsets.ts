@@ -17,6 +17,7 @@ import { parseTimeoutOrReply, type BlockedRequest } from "../types/blocking.js";
 import { stringMatch } from "../util/glob.js";
 import { arg, bytes, getLongOrReply, getPositiveLongOrReply, getRangeLongOrReply, LONG_MAX,
   parseCursorOrReply, parseScanOptionsOrReply, replyEmptyScan, randomReplyTooLargeOrReply } from "./type-args.js";
+import { distinctRandomSample } from "./random-sample.js";
 
 const NAN_ERR = "resulting score is not a number (NaN)";
 const NOT_FLOAT = "min or max is not a float";
@@ -647,8 +648,6 @@ function zmpop(ctx: CommandContext): void {
 
 // ---- ZRANDMEMBER -------------------------------------------------------------------------------
 
-const ZRANDMEMBER_SUB_STRATEGY_MUL = 3;
-
 function zrandmember(ctx: CommandContext): void {
   const argv = ctx.argv;
   if (argv.length >= 3) {
@@ -683,21 +682,7 @@ function zrandmemberWithCount(ctx: CommandContext, l: number, withscores: boolea
     return replyPairs(ctx, picks, withscores);
   }
   if (count >= size) return replyPairs(ctx, [...z], withscores);
-  let out: ZNode[];
-  if (count * ZRANDMEMBER_SUB_STRATEGY_MUL > size) {
-    const copy = [...z];
-    let n = copy.length;
-    while (n > count) {
-      const i = Math.floor(Math.random() * n);
-      copy[i] = copy[--n];
-    }
-    out = copy.slice(0, count);
-  } else {
-    const picked = new Set<ZNode>();
-    while (picked.size < count) picked.add(z.random());
-    out = [...picked];
-  }
-  replyPairs(ctx, out, withscores);
+  replyPairs(ctx, distinctRandomSample(count, size, () => [...z], () => z.random()), withscores);
 }
 
 // ---- blocking pops (BZPOPMIN, BZPOPMAX, BZMPOP) ------------------------------------------------
