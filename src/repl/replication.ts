@@ -377,6 +377,16 @@ export class Replication {
   };
 
   /**
+   * Shutdown (Redis's finishShutdown, flushSlavesOutputBuffers): the turn's stream goes to the
+   * replicas now, before the sockets are closed, rather than at the turn's end that never comes
+   * (writes in the same pipeline as SHUTDOWN NOW). Best effort, as Redis's: what a socket
+   * cannot take at once is lost with the process.
+   */
+  flushReplicas(): void {
+    if (this.turnEndPending) this.endTurn();
+  }
+
+  /**
    * Stream bytes to a replica, in order with its replies (a PSYNC's +CONTINUE), counted as
    * replication traffic (INFO total_net_repl_output_bytes) rather than replies.
    */

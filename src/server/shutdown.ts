@@ -210,6 +210,8 @@ export class Shutdown {
     this.exiting = true;
     // The blocked callers get no reply: their connections close as the process exits.
     for (const c of this.blocked) c.replyOff = true;
+    // The replicas get this turn's stream before their sockets close (flushSlavesOutputBuffers).
+    replicationOf(this.server).flushReplicas();
     void this.server.close().then(() => process.exit(0));
   }
 }
