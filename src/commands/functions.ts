@@ -101,7 +101,7 @@ function unlinkLibrary(server: Server, lib: Library, fs = scriptingOf(server).fu
 
 /** rdbSaveFunctions: each library as RDB_OPCODE_FUNCTION2 + its code. */
 function dumpFunctions(server: Server): Buffer {
-  const w = new RdbWriter();
+  const w = new RdbWriter(server.config.getBool("rdbcompression"));
   for (const lib of scriptingOf(server).functions.libraries.values()) {
     w.u8(RDB_OPCODE_FUNCTION2);
     w.string(lib.code);

@@ -60,7 +60,7 @@ function migrate({ server, client, argv, reply }: CommandContext): void {
     const stored = readKey(server, client.db, argv[i]);
     if (!stored) continue;
     const ttl = stored.expireAt >= 0 ? Math.max(1, stored.expireAt - now) : 0;
-    found.push({ key: argv[i], payload: createDumpPayload(stored.value), ttl });
+    found.push({ key: argv[i], payload: createDumpPayload(stored.value, server.config.getBool("rdbcompression")), ttl });
   }
   if (found.length === 0) return reply.status("NOKEY");
 

@@ -35,7 +35,7 @@ functionsHook.clear = (server) => flushFunctions(server);
 function dump({ server, client, argv, reply }: CommandContext): void {
   const stored = readKey(server, client.db, argv[1]);
   if (!stored) return reply.nullBulk();
-  reply.bulk(createDumpPayload(stored.value));
+  reply.bulk(createDumpPayload(stored.value, server.config.getBool("rdbcompression")));
 }
 
 function restore({ server, client, argv, reply }: CommandContext): void {

@@ -954,11 +954,12 @@ function snapshotAofCommands(server: Server): Buffer {
   if (server.config.getBool("aof-timestamp-enabled")) parts.push(Buffer.from(`#TS:${Math.floor(Date.now() / 1000)}\r\n`));
   for (const code of functionsHook.save(server)) parts.push(encodeCommand([Buffer.from("FUNCTION"), Buffer.from("LOAD"), code]));
   const databases = server.config.getNumber("databases");
+  const compress = server.config.getBool("rdbcompression");
   for (let db = 0; db < databases; db++) {
     let selected = false;
     for (const { key, stored } of snapshotKeys(server, db)) {
       if (!selected) { parts.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(db))])); selected = true; }
-      const argv = [Buffer.from("RESTORE"), key, Buffer.from(String(Math.max(0, stored.expireAt))), createDumpPayload(stored.value)];
+      const argv = [Buffer.from("RESTORE"), key, Buffer.from(String(Math.max(0, stored.expireAt))), createDumpPayload(stored.value, compress)];
       if (stored.expireAt >= 0) argv.push(Buffer.from("ABSTTL"));
       parts.push(encodeCommand(argv));
     }

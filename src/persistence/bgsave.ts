@@ -56,7 +56,7 @@ export class BackgroundSnapshot {
   private ended = false;
   private readonly written = new Set<number>();
   private readonly preimages = new Map<number, { type: number; body: Buffer }>();
-  private readonly w = new RdbWriter();
+  private readonly w: RdbWriter;
   private readonly crc = new Crc64();
   private readonly startMs: number;
   private readonly access: { lru: boolean; lfu: boolean };
@@ -83,13 +83,15 @@ export class BackgroundSnapshot {
   constructor(private readonly server: Server, private readonly opts: SnapshotOptions) {
     this.startMs = server.now();
     this.access = accessFields(server);
+    const compress = server.config.getBool("rdbcompression");
+    this.w = new RdbWriter(compress);
     writeRdbHeader(this.w, server, this.startMs, opts.parts?.functions ?? true);
     for (const s of server.shards) s.kernel.x.bgsaveBegin();
     server.types.registry.watcher = {
       before: (h, v) => {
         if (this.written.has(h)) return;
         this.written.add(h);
-        const pre = encodeHost(v);
+        const pre = encodeHost(v, compress);
         this.hostCowBytes += pre.body.length;
         this.preimages.set(h, pre);
       },
@@ -231,9 +233,9 @@ export class BackgroundSnapshot {
   }
 }
 
-function encodeHost(v: HostValue): { type: number; body: Buffer } {
+function encodeHost(v: HostValue, compress: boolean): { type: number; body: Buffer } {
   const rv = hostToRdb(v);
-  const w = new RdbWriter();
+  const w = new RdbWriter(compress);
   writeObjectBody(w, rv);
   return { type: objectType(rv), body: w.take() };
 }

@@ -5,8 +5,9 @@ import { RdbReader, RdbWriter, RDB_VERSION } from "./rdb-format.js";
 import { crc64 } from "./crc64.js";
 import { readObject, writeObject, type RdbValue } from "./value-codec.js";
 
-export function createDumpPayload(v: RdbValue): Buffer {
-  const w = new RdbWriter();
+/** `compress`: rdbcompression, which Redis's createDumpPayload applies as a file save does. */
+export function createDumpPayload(v: RdbValue, compress: boolean): Buffer {
+  const w = new RdbWriter(compress);
   writeObject(w, v);
   w.u8(RDB_VERSION & 0xff);
   w.u8((RDB_VERSION >> 8) & 0xff);

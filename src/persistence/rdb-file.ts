@@ -118,7 +118,7 @@ export function accessFields(server: Server): AccessFields {
 
 /** The RDB file of the server's whole dataset, now. */
 export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
-  const w = new RdbWriter();
+  const w = new RdbWriter(server.config.getBool("rdbcompression"));
   const now = server.now();
   writeRdbHeader(w, server, now);
   const f = accessFields(server);

@@ -8,7 +8,7 @@
 //          11xxxxxx                 a specially encoded string follows: xxxxxx = RDB_ENC_*
 // String:  length + bytes, or 11 + INT8/INT16/INT32 (little-endian, as decimal text),
 //          or 11 + LZF: compressed length, uncompressed length, compressed bytes.
-import { lzfDecompress } from "./lzf.js";
+import { lzfDecompress, lzfCompress } from "./lzf.js";
 
 export const RDB_VERSION = 10;
 
@@ -157,6 +157,9 @@ export class RdbReader {
 
 const RDB_ENCVAL = 3;
 
+/** rdbSaveLzfStringObject's output, reused: a save compresses every string over 20 bytes. */
+let lzfOut = Buffer.allocUnsafe(1024);
+
 /** Appends RDB-encoded items to a growing list of chunks. */
 export class RdbWriter {
   private chunks: Buffer[] = [];
@@ -164,6 +167,12 @@ export class RdbWriter {
   private at = 0;
   /** Bytes written so far (flushed chunks + current). */
   size = 0;
+
+  /**
+   * @param compress rdbcompression: strings over 20 bytes are stored LZF-compressed when that
+   *   saves at least 4 bytes, as rdbSaveRawString does (in files, DUMP payloads and FUNCTION DUMP).
+   */
+  constructor(private readonly compress = false) {}
 
   private room(n: number): void {
     if (this.at + n <= this.cur.length) return;
@@ -205,8 +214,24 @@ export class RdbWriter {
       const v = canonicalInt32(b);
       if (v !== null) { this.int(v); return; }
     }
+    if (this.compress && b.length > 20 && this.lzfString(b, 0, b.length)) return;
     this.len(b.length);
     this.raw(b);
+  }
+
+  /**
+   * rdbSaveLzfStringObject: buf[off, off+len) as RDB_ENC_LZF (compressed length, original
+   * length, data) when it compresses into len - 4 bytes or fewer; false (nothing written) if not.
+   */
+  private lzfString(buf: Uint8Array, off: number, len: number): boolean {
+    if (lzfOut.length < len - 3) lzfOut = Buffer.allocUnsafe(Math.max(len - 3, lzfOut.length * 2));
+    const n = lzfCompress(buf, off, off + len, lzfOut, len - 4);
+    if (n === 0) return false;
+    this.u8((RDB_ENCVAL << 6) | RDB_ENC_LZF);
+    this.len(n);
+    this.len(len);
+    this.raw(lzfOut.subarray(0, n));
+    return true;
   }
 
   /**
@@ -218,6 +243,7 @@ export class RdbWriter {
       const v = canonicalInt32(buf, off, off + len);
       if (v !== null) { this.int(v); return; }
     }
+    if (this.compress && len > 20 && this.lzfString(buf, off, len)) return;
     this.len(len);
     if (len > 16 * 1024) { this.raw(buf.subarray(off, off + len)); return; }
     this.room(len);

@@ -9,6 +9,7 @@ import type Redis from "ioredis";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { startServer, connectClient, freePort } from "../helpers/server.js";
 import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 import { until, infoField as field } from "../helpers/wait.js";
@@ -68,12 +69,13 @@ describe("a replica's AOF across a full sync", { timeout: 120_000 }, () => {
 
     it(`${kind}: a diskless load that fails leaves the AOF off until REPLICAOF NO ONE rewrites it`, async () => {
       // 40 keys at 100 ms each: the transfer lasts ~4 s, long enough to see it and cut it. Values
-      // of 2 kB, so a loading Redis answers INFO between keys (loading-process-events-interval-bytes).
+      // of 2 kB that LZF cannot shrink (rdbcompression yes), so a loading Redis answers INFO
+      // between keys (loading-process-events-interval-bytes).
       const master = await startServer(["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]);
       cleanup.push(() => master.stop());
       const m = await connectClient(master.port);
       cleanup.push(async () => m.disconnect());
-      for (let i = 0; i < 40; i++) await m.set(`k${i}`, "v".repeat(2000));
+      for (let i = 0; i < 40; i++) await m.set(`k${i}`, randomBytes(1500).toString("base64"));
       await m.config("SET", "rdb-key-save-delay", "100000");
       const dir = mkdtempSync(join(tmpdir(), "lkv-repl-aof-"));
       cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
