@@ -17,6 +17,8 @@ import { parseSafeInteger } from "./context.js";
 import { setDenyScriptsDisabled } from "./scripting.js";
 import { setPeakResetTime, setResizing } from "../server/reply-buffer.js";
 import { crashBySignal, panic, assertionFailed } from "../server/crash-report.js";
+import { readKey } from "../persistence/keyspace-io.js";
+import { rdbSavedObjectLen } from "../persistence/dump.js";
 
 export type DebugHandler = (ctx: CommandContext) => void;
 
@@ -69,7 +71,10 @@ function debugObject(ctx: CommandContext): void {
   // INCR's in-place update does in Redis.
   const h = createHash("sha1").update(String(client.db)).update(key).digest("hex").slice(0, 12);
   const lru = (Math.floor(Date.now() / 1000) - Number(idle)) & ((1 << 24) - 1);
-  reply.status(`Value at:0x${h} refcount:${refcount} encoding:${enc.value} serializedlength:${key.length + 1} lru:${lru} lru_seconds_idle:${idle}`);
+  // rdbSavedObjectLen: the bytes the value takes in an RDB file (LZF compression included).
+  const stored = ignoringExpiry(server, () => readKey(server, client.db, key));
+  const serialized = stored ? rdbSavedObjectLen(stored.value, server.config.getBool("rdbcompression")) : 0;
+  reply.status(`Value at:0x${h} refcount:${refcount} encoding:${enc.value} serializedlength:${serialized} lru:${lru} lru_seconds_idle:${idle}`);
 }
 
 /**

@@ -3,7 +3,7 @@
 //   the preceding bytes, 8 bytes little-endian.
 import { RdbReader, RdbWriter, RDB_VERSION } from "./rdb-format.js";
 import { crc64 } from "./crc64.js";
-import { readObject, writeObject, type RdbValue } from "./value-codec.js";
+import { readObject, writeObject, writeObjectBody, type RdbValue } from "./value-codec.js";
 
 /** `compress`: rdbcompression, which Redis's createDumpPayload applies as a file save does. */
 export function createDumpPayload(v: RdbValue, compress: boolean): Buffer {
@@ -30,4 +30,11 @@ export function loadDumpPayload(p: Buffer): RdbValue {
   const r = new RdbReader(p, p.length - 10);
   const v = readObject(r, r.u8());
   return v;
+}
+
+/** rdbSavedObjectLen (DEBUG OBJECT's serializedlength): the value's RDB body, type byte excluded. */
+export function rdbSavedObjectLen(v: RdbValue, compress: boolean): number {
+  const w = new RdbWriter(compress);
+  writeObjectBody(w, v);
+  return w.size;
 }

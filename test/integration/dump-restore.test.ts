@@ -134,7 +134,7 @@ describe("DUMP / RESTORE", () => {
     let real: RealRedis;
     let rr: Redis;
     beforeAll(async () => {
-      real = await startRealRedis();
+      real = await startRealRedis(["--enable-debug-command", "yes"]);
       rr = await connect(real.port);
     });
     afterAll(async () => {
@@ -187,6 +187,21 @@ describe("DUMP / RESTORE", () => {
         await r.config("SET", "rdbcompression", "yes");
         await rr.config("SET", "rdbcompression", "yes");
       }
+    });
+
+    it("DEBUG OBJECT's serializedlength is the value's RDB size, as real Redis's (strings, sets of strings, streams)", async () => {
+      const serialized = async (c: Redis, k: string) => Number(/serializedlength:(\d+)/.exec(String(await c.call("DEBUG", "OBJECT", k)))![1]);
+      for (const c of [r, rr]) {
+        await c.flushall();
+        await c.set("long", "a".repeat(200)); // LZF
+        await c.set("int", "12345");
+        await c.set("big", "12345678901");
+        await c.set("short", "hello");
+        await c.sadd("set", "alpha", "beta", "gamma");
+        await c.xadd("stream", "1-1", "f", "v");
+      }
+      for (const k of ["long", "int", "big", "short", "set", "stream"]) expect(await serialized(r, k), k).toBe(await serialized(rr, k));
+      expect(await serialized(r, "long")).toBeLessThan(20);
     });
 
     it("real Redis RESTOREs what we DUMP", async () => {
