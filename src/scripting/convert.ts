@@ -10,7 +10,7 @@
 // true -> 1 (RESP3: #t), false -> null, table -> {err=}, {ok=}, {double=}, {big_number=},
 // {verbatim_string=}, {map=}, {set=}, else an array of t[1], t[2]... up to the first nil;
 // anything else -> null.
-import { lua, pushLuaBytes, pushName, setNameField, getNameField, type LuaState } from "./fengari.js";
+import { lua, pushLuaSlice, pushName, setNameField, getNameField, type LuaState } from "./fengari.js";
 import { ReplyWriter } from "../server/reply-writer.js";
 import { doubleToInt64 } from "../util/c-cast.js";
 
@@ -27,19 +27,35 @@ function latin1(buf: Uint8Array, start: number, end: number): string {
 }
 
 function pushBytes(L: LuaState, buf: Uint8Array, start: number, end: number): void {
-  // The new Lua string gets a copy of the bytes: a view is enough.
-  pushLuaBytes(L, buf.subarray(start, end));
+  pushLuaSlice(L, buf, start, end);
+}
+
+/**
+ * The integer written at buf[start, end) (a RESP length or integer reply), as Number() of its
+ * text would read it. Up to 15 digits are summed from the bytes (exact in a double, so the
+ * same value), without a Buffer view and a string per reply; longer ones go through the text.
+ */
+function lineNumber(buf: Uint8Array, start: number, end: number): number {
+  const neg = buf[start] === 0x2d;
+  let i = neg ? start + 1 : start;
+  if (i === end || end - i > 15) return Number(latin1(buf, start, end));
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9) return Number(latin1(buf, start, end));
+    n = n * 10 + d;
+  }
+  return neg ? -n : n;
 }
 
 /** Pushes the RESP value at pos as a Lua value; returns where it ends. ctx false: skip it. */
 export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true): number {
   const type = buf[pos];
   const e = lineEnd(buf, pos + 1);
-  const line = () => latin1(buf, pos + 1, e);
   lua.lua_checkstack(L, 4);
   switch (type) {
     case 0x3a: // :
-      if (push) lua.lua_pushnumber(L, Number(line()));
+      if (push) lua.lua_pushnumber(L, lineNumber(buf, pos + 1, e));
       return e + 2;
     case 0x2b: // +
       if (push) {
@@ -53,7 +69,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       if (push) pushErrorTable(L, Buffer.from(buf.slice(pos + 1, e)).toString("latin1"), true);
       return e + 2;
     case 0x24: case 0x3d: { // $ and = (verbatim)
-      const n = Number(line());
+      const n = lineNumber(buf, pos + 1, e);
       if (n < 0) {
         if (push) lua.lua_pushboolean(L, false);
         return e + 2;
@@ -74,7 +90,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       return start + n + 2;
     }
     case 0x2a: case 0x3e: { // * and > (push)
-      const n = Number(line());
+      const n = lineNumber(buf, pos + 1, e);
       if (n < 0) {
         if (push) lua.lua_pushboolean(L, false);
         return e + 2;
@@ -88,7 +104,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       return p;
     }
     case 0x25: { // % map
-      const n = Number(line());
+      const n = lineNumber(buf, pos + 1, e);
       if (push) { lua.lua_createtable(L, 0, 1); lua.lua_createtable(L, 0, n); }
       let p = e + 2;
       for (let i = 0; i < n; i++) {
@@ -100,7 +116,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       return p;
     }
     case 0x7e: { // ~ set
-      const n = Number(line());
+      const n = lineNumber(buf, pos + 1, e);
       if (push) { lua.lua_createtable(L, 0, 1); lua.lua_createtable(L, 0, n); }
       let p = e + 2;
       for (let i = 0; i < n; i++) {
@@ -111,7 +127,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       return p;
     }
     case 0x7c: { // | attribute: skipped, then the value it annotates
-      const n = Number(line());
+      const n = lineNumber(buf, pos + 1, e);
       let p = e + 2;
       for (let i = 0; i < 2 * n; i++) p = pushReply(L, buf, p, false);
       return pushReply(L, buf, p, push);
@@ -124,7 +140,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       return e + 2;
     case 0x2c: { // , double
       if (push) {
-        const s = line();
+        const s = latin1(buf, pos + 1, e);
         lua.lua_createtable(L, 0, 1);
         lua.lua_pushnumber(L, s === "inf" ? Infinity : s === "-inf" ? -Infinity : s === "nan" ? NaN : Number(s));
         setNameField(L, -2, "double");
@@ -139,7 +155,7 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       }
       return e + 2;
     case 0x21: { // ! blob error
-      const n = Number(line());
+      const n = lineNumber(buf, pos + 1, e);
       if (push) pushErrorTable(L, latin1(buf, e + 2, e + 2 + n), true);
       return e + 2 + n + 2;
     }

@@ -157,6 +157,22 @@ export function pushLuaBytes(L: LuaState, bytes: Uint8Array): void {
 }
 
 /**
+ * pushLuaBytes of buf[start, end) (a redis.call reply's bulk string) without a Buffer view of
+ * it first: a view is a FastBuffer, whose construction costs about as much as the copy.
+ */
+export function pushLuaSlice(L: LuaState, buf: Uint8Array, start: number, end: number): void {
+  const n = end - start;
+  if (n === 0 || L.top >= L.ci.top) {
+    lua.lua_pushlstring(L, buf.subarray(start, end), n);
+    return;
+  }
+  const bytes = new Uint8Array(n);
+  if (n <= 64) for (let i = 0; i < n; i++) bytes[i] = buf[start + i];
+  else bytes.set(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
+  F.lobject.pushsvalue2s(L, F.lstring.luaS_bless(L, bytes));
+}
+
+/**
  * A name's Lua string (a fengari TString), made once: fengari's lua_setfield/lua_pushstring
  * make a new TString per call (luaS_new copies the bytes with Uint8Array.from) and hash it
  * again on every table access. A TString is immutable and belongs to no state, and its hash
