@@ -27,6 +27,7 @@ import { checkCommand, ACL_OK } from "../acl/check.js";
 import { PROPAGATE_ALL } from "../server/effects.js";
 import { staleReplica, MASTERDOWN_ERR } from "../server/stale-replica.js";
 import type { ScriptFlags } from "../scripting/engine.js";
+import type { ScriptCommand } from "../scripting/script-command.js";
 import { debugging, endSession, holdGate, ldbOf, scriptDebugCommand, startSession } from "../scripting/ldb-session.js";
 import { declaredSlot, scriptClusterError } from "../cluster/script-cluster.js";
 import { lookupCommandBytes } from "../server/command-lookup.js";
@@ -94,7 +95,7 @@ export function scriptingOf(server: Server): Scripting {
       paused: false, afterScript: [],
     };
     const host = {
-      call: (run: ScriptRun, argv: Buffer[], request: Uint8Array) => callFromScript(server, state, run, argv, request),
+      call: (run: ScriptRun, command: ScriptCommand) => callFromScript(server, state, run, command),
       log: (level: number, msg: string) => log(LOG_LEVELS[level] ?? "notice", msg),
       interrupt: (run: ScriptRun) => (shouldPause(server, run) ? "yield" as const : undefined),
       aclCheck: (argv: Buffer[]) => aclCheckFromScript(server, state, argv),
@@ -169,42 +170,33 @@ export function prepareForRun(server: Server, caller: Client, f: ScriptFlags, ro
 }
 
 /** scriptCall's checks, then the command run as the script's client; its RESP reply. */
-function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: Buffer[], request: Uint8Array): Buffer | { error: string } {
-  const spec = lookupCommandBytes(server.table, argv[0]);
+function callFromScript(server: Server, state: Scripting, run: ScriptRun, command: ScriptCommand): Buffer | { error: string } {
+  const spec = lookupCommandBytes(server.table, command.name());
+  const argc = command.argc;
   if (!spec) {
     // A Redis command LatticeKV lacks, but that scripts may not run anyway, answers as Redis does.
+    const argv = command.argv();
     let known = server.table.find(argv[0].toString("latin1").toLowerCase());
-    if (known && known.subcommands.size > 0 && argv.length >= 2) known = known.subcommands.get(argv[1].toString("latin1").toLowerCase()) ?? known;
+    if (known && known.subcommands.size > 0 && argc >= 2) known = known.subcommands.get(argv[1].toString("latin1").toLowerCase()) ?? known;
     if (known && known.flags.has("noscript")) return { error: "This Redis command is not allowed from script" };
     return { error: "Unknown Redis command called from script" };
   }
   // scriptCall's arity check counts a rejected call of the command (incrCommandStatsOnError).
-  const wrongArity = (c: CommandSpec) => {
-    c.rejectedCalls++;
-    return { error: "Wrong number of args calling Redis command from script" };
-  };
-  if (!arityOk(spec, argv.length)) return wrongArity(spec);
+  if (!arityOk(spec, argc)) return wrongArity(spec);
   let eff: CommandSpec = spec;
-  if (spec.subcommands.size > 0 && argv.length >= 2) {
-    const sub = spec.subcommands.get(argv[1].toString("latin1").toLowerCase());
+  if (spec.subcommands.size > 0 && argc >= 2) {
+    const sub = spec.subcommands.get(command.argv()[1].toString("latin1").toLowerCase());
     if (sub && (sub.handler || sub.kernelIndex >= 0)) {
-      if (!arityOk(sub, argv.length)) return wrongArity(sub);
+      if (!arityOk(sub, argc)) return wrongArity(sub);
       eff = sub;
     }
   }
   if (eff.flags.has("noscript") && !denyScriptsDisabled.has(server)) return { error: "This Redis command is not allowed from script" };
-  // scriptCall's state checks reject the command like Redis's rejectCommand: it counts in
-  // the command's rejected_calls and in errorstats (once: EVAL's error does not count again).
-  const reject = (code: string, message: string) => {
-    eff.rejectedCalls++;
-    server.countError(code, message);
-    return { error: `-${message}` };
-  };
   // scriptVerifyAllowStale: on a stale replica only commands flagged `stale` run.
-  if (!eff.flags.has("stale") && staleReplica(server)) return reject("ERR", "ERR Can not execute the command on a stale replica");
+  if (!eff.flags.has("stale") && staleReplica(server)) return reject(server, eff, "ERR", "ERR Can not execute the command on a stale replica");
   const write = eff.flags.has("write");
   if (run.readOnly && (write || mayReplicate(eff))) {
-    return reject("ERR", "ERR Write commands are not allowed from read-only scripts.");
+    return reject(server, eff, "ERR", "ERR Write commands are not allowed from read-only scripts.");
   }
   // scriptVerifyWriteCommandAllow: once the script wrote, its later writes are not refused
   // for the server's state (it cannot be undone half-way).
@@ -213,23 +205,45 @@ function callFromScript(server: Server, state: Scripting, run: ScriptRun, argv: 
     // master or the AOF being loaded (mustObeyClient): EVAL itself is not a write command,
     // so processCommand's -READONLY check let the script run.
     if (replicationOf(server).link && server.config.getBool("replica-read-only") && !obeyed(server, state.caller!)) {
-      return reject("READONLY", "READONLY You can't write against a read only replica.");
+      return reject(server, eff, "READONLY", "READONLY You can't write against a read only replica.");
     }
     // writeCommandsDeniedByDiskError: -MISCONF while a BGSAVE or AOF write failed.
     const disk = persistenceOf(server).diskError();
-    if (disk) return reject("MISCONF", disk.slice(1));
-    if (!goodReplicas(server)) return reject("NOREPLICAS", NOREPLICAS_ERR.slice(1));
+    if (disk) return reject(server, eff, "MISCONF", disk.slice(1));
+    if (!goodReplicas(server)) return reject(server, eff, "NOREPLICAS", NOREPLICAS_ERR.slice(1));
   }
   // scriptVerifyOOM: over maxmemory when the script started, its first write may not grow memory.
-  if (run.oomAtStart && !run.writeDirty && eff.flags.has("denyoom")) return reject("OOM", OOM_ERR);
+  if (run.oomAtStart && !run.writeDirty && eff.flags.has("denyoom")) return reject(server, eff, "OOM", OOM_ERR);
   if (write) run.writeDirty = true;
-  const clusterError = scriptClusterError(server, state.caller!, obeyed(server, state.caller!), run, eff, argv);
-  if (clusterError !== null) return reject("ERR", "ERR " + clusterError);
-  return runAsScriptClient(server, state.caller!, run, argv, request);
+  if (server.cluster) {
+    const clusterError = scriptClusterError(server, state.caller!, obeyed(server, state.caller!), run, eff, command.argv());
+    if (clusterError !== null) return reject(server, eff, "ERR", "ERR " + clusterError);
+  }
+  return runAsScriptClient(server, state.caller!, run, command, eff === spec && spec.subcommands.size === 0 ? spec : null);
 }
 
-/** Runs argv (request: the same as RESP) for a script on behalf of its caller and captures the reply. */
-function runAsScriptClient(server: Server, c: Client, run: ScriptRun, argv: Buffer[], request: Uint8Array): Buffer {
+/** scriptCall's arity error, counted as a rejected call of the command (incrCommandStatsOnError). */
+function wrongArity(spec: CommandSpec): { error: string } {
+  spec.rejectedCalls++;
+  return { error: "Wrong number of args calling Redis command from script" };
+}
+
+/**
+ * scriptCall's state checks reject the command like Redis's rejectCommand: it counts in the
+ * command's rejected_calls and in errorstats (once: EVAL's error does not count again).
+ */
+function reject(server: Server, spec: CommandSpec, code: string, message: string): { error: string } {
+  spec.rejectedCalls++;
+  server.countError(code, message);
+  return { error: `-${message}` };
+}
+
+/**
+ * Runs the command for a script on behalf of its caller and captures the reply. resolved: its
+ * table row when callFromScript found it whole (no subcommand), for Server.runScriptCall;
+ * otherwise it goes through execCommand like any nested command.
+ */
+function runAsScriptClient(server: Server, c: Client, run: ScriptRun, command: ScriptCommand, resolved: CommandSpec | null): Buffer {
   const mc = c as unknown as { reply: ReplyWriter; db: number; resp: number; lastCommand: string };
   const saved = { reply: mc.reply, db: mc.db, resp: mc.resp, lastCommand: mc.lastCommand };
   const cap = new ReplyWriter();
@@ -238,7 +252,8 @@ function runAsScriptClient(server: Server, c: Client, run: ScriptRun, argv: Buff
   mc.db = run.db;
   mc.resp = run.resp;
   try {
-    server.execCommand(c, argv, true, request);
+    if (resolved !== null) server.runScriptCall(c, resolved, command.request, command.argvOf);
+    else server.execCommand(c, command.argv(), true, command.request);
   } finally {
     run.db = mc.db;
     mc.reply = saved.reply;

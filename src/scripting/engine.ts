@@ -19,7 +19,7 @@ import { openStruct } from "./lib-struct.js";
 import { patchStringFormat } from "./lib-format.js";
 import type { ReplyWriter } from "../server/reply-writer.js";
 import type { Ldb } from "./ldb.js";
-import { putRespHeader } from "../server/resp-header.js";
+import { ScriptCommand } from "./script-command.js";
 
 /**
  * The body of the Lua error handler Redis installs for EVAL (__redis__err__handler, eval.c)
@@ -81,11 +81,11 @@ export interface ScriptRun {
 /** What the engine needs from the server. */
 export interface ScriptHost {
   /**
-   * Runs argv for the running script and returns its RESP reply, or a string error (without
-   * a code: the engine adds ERR) when the script may not run it. request is argv as a RESP
-   * multibulk (argv are views of it), for a kernel command to run as it is.
+   * Runs the command for the running script and returns its RESP reply, or a string error
+   * (without a code: the engine adds ERR) when the script may not run it. The command is
+   * valid until the call returns (the engine reuses it).
    */
-  call(run: ScriptRun, argv: Buffer[], request: Uint8Array): Buffer | { error: string };
+  call(run: ScriptRun, command: ScriptCommand): Buffer | { error: string };
   log(level: number, msg: string): void;
   /**
    * Called from the count hook while a script runs (Redis's scriptInterrupt): may set
@@ -114,6 +114,11 @@ export interface ScriptCall {
  * of a second between looks at the clock.
  */
 const HOOK_COUNT = 1000;
+/**
+ * redisCall asks the host whether to pause (the clock) after every CLOCK_EVERY-th call: a loop
+ * of slow commands still pauses within a few of them (Redis looks only in its count hook).
+ */
+const CLOCK_EVERY = 8;
 
 /** A function a library registered (FUNCTION LOAD): its callback is registry[ref]. */
 export interface LibraryFunction { name: string; desc: string | null; flags: ScriptFlags; ref: number }
@@ -632,9 +637,8 @@ export class LuaEngine {
     });
     fn("acl_check_cmd", (L) => {
       if (!this.current) return this.raise(L, "redis.acl_check_cmd can only be called inside a script invocation");
-      const argv = this.argsToArgv(L);
-      if (!argv) return lua.lua_error(L);
-      const allowed = this.host.aclCheck(argv);
+      if (!this.command.fromLuaArgs(L, formatG17)) return lua.lua_error(L);
+      const allowed = this.host.aclCheck(this.command.argv());
       if (allowed === null) return this.raise(L, "Invalid command passed to redis.acl_check_cmd()");
       lua.lua_pushboolean(L, allowed);
       return 1;
@@ -648,70 +652,19 @@ export class LuaEngine {
     return lua.lua_error(L);
   }
 
-  /**
-   * luaArgsToRedisArgv: numbers as "%.17g", strings as they are; null (error pushed)
-   * otherwise. The arguments are written once, as the RESP request a kernel command runs
-   * from (lastRequest), and argv are views of it. Not views of the Lua strings: a short
-   * string's bytes live in V8's heap, and its .buffer moves them out (a new ArrayBuffer
-   * each, ~40% of a redis.call's host-side time in a profile).
-   */
-  private argsToArgv(L: LuaState): Buffer[] | null {
-    const argc = lua.lua_gettop(L);
-    if (argc === 0) {
-      pushErrorTable(L, "Please specify at least one argument for this redis lib call", false);
-      return null;
-    }
-    const parts = this.argParts;
-    let size = 16;
-    for (let j = 1; j <= argc; j++) {
-      const t = lua.lua_type(L, j);
-      let part: Uint8Array | string;
-      if (t === lua.LUA_TNUMBER) part = formatG17(lua.lua_tonumber(L, j));
-      else if (t === lua.LUA_TSTRING) part = lua.lua_tolstring(L, j) as Uint8Array;
-      else {
-        parts.length = 0;
-        lua.lua_settop(L, 0);
-        pushErrorTable(L, "Lua redis lib command arguments must be strings or integers", false);
-        return null;
-      }
-      parts[j - 1] = part;
-      size += part.length + 16;
-    }
-    // Pooled below 4 KiB: no ArrayBuffer of its own per call.
-    const out = Buffer.allocUnsafe(size);
-    let o = putRespHeader(out, 0, 0x2a, argc);
-    const argv: Buffer[] = new Array(argc);
-    for (let j = 0; j < argc; j++) {
-      const part = parts[j];
-      const n = part.length;
-      o = putRespHeader(out, o, 0x24, n);
-      if (typeof part === "string") for (let i = 0; i < n; i++) out[o + i] = part.charCodeAt(i);
-      else if (n <= 64) for (let i = 0; i < n; i++) out[o + i] = part[i];
-      else out.set(part, o);
-      argv[j] = out.subarray(o, o + n);
-      o += n;
-      out[o++] = 13;
-      out[o++] = 10;
-    }
-    parts.length = 0;
-    this.lastRequest = out.subarray(0, o);
-    lua.lua_settop(L, 0);
-    return argv;
-  }
-
-  /** argsToArgv's scratch list of the arguments' bytes (numbers as their text). */
-  private readonly argParts: (Uint8Array | string)[] = [];
-  /** The RESP request of the last argsToArgv (its argv are views of it). */
-  private lastRequest: Buffer = Buffer.alloc(0);
+  /** The command redis.call/pcall and acl_check_cmd write their arguments into (one per engine: calls do not nest). */
+  private readonly command = new ScriptCommand();
+  /** redis.calls since the last look at the clock (redisCall). */
+  private callsSinceClock = 0;
 
   private redisCall(L: LuaState, raiseError: boolean): number {
     const run = this.current;
     if (!run) return this.raise(L, "redis.call/pcall can only be called inside a script invocation");
-    const argv = this.argsToArgv(L);
-    if (!argv) return raiseError ? lua.lua_error(L) : 1;
+    const command = this.command;
+    if (!command.fromLuaArgs(L, formatG17)) return raiseError ? lua.lua_error(L) : 1;
     const ldb = this.debugger;
-    if (ldb !== null && ldb.isEnabled()) ldb.logRedisCommand(argv);
-    const reply = this.host.call(run, argv, this.lastRequest);
+    if (ldb !== null && ldb.isEnabled()) ldb.logRedisCommand(command.argv());
+    const reply = this.host.call(run, command);
     if (!Buffer.isBuffer(reply)) {
       const e = (reply as { error: string }).error;
       pushErrorTable(L, e.startsWith("-") ? e.slice(1) : e, e.startsWith("-"), true);
@@ -723,7 +676,10 @@ export class LuaEngine {
     // A debugged script stops only where the debugger stops it.
     if (run.debug) return 1;
     // A loop of slow commands may run few instructions between two count hooks: look at
-    // the clock here too, and pause after the command if the host says so.
+    // the clock here too, every CLOCK_EVERY calls (a clock read costs ~100 ns here, a fast
+    // command's whole call ~1 us), and pause after the command if the host says so.
+    if (++this.callsSinceClock < CLOCK_EVERY) return 1;
+    this.callsSinceClock = 0;
     if (L === this.thread && lua.lua_isyieldable(L) && this.host.interrupt?.(run) === "yield") {
       return lua.lua_yieldk(L, 0, 1, resumeWithReply);
     }

@@ -59,6 +59,9 @@ export const LATTICEKV_VERSION = "0.1.0";
 /** Commands that run a script, whose error may be one a command inside already counted. */
 const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
 
+/** runScriptCall's argv when nothing will read it. */
+const NO_ARGV: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
 export class Server {
   readonly table = new CommandTable();
   readonly shards: Shard[] = [];
@@ -575,6 +578,68 @@ export class Server {
       if (!recounted && !kernelCounted) this.countError(reply.lastErrorCode, reply.lastErrorMessage);
     }
     this.stats.commandsProcessed++;
+  }
+
+  // ---- A script's command: run() for redis.call, resolved once (speed, issue #8) ------------
+
+  /**
+   * A command a script calls (src/commands/scripting.ts callFromScript), as
+   * execCommand(client, argv, true, request) runs it, for a row the caller has already found
+   * and arity-checked, without subcommands. A kernel-only command on a one-shard server goes
+   * straight to the kernel; anything else goes through run() as before.
+   *
+   * The kernel case keeps every effect run() has for such a call: ACL, MONITOR's feed and
+   * client tracking's frame (monitorBefore/After, commandBegin/End), commandstats and
+   * latencystats (finishCall), the kernel's own keyspace hits/misses, errorstats counted once,
+   * and notifications, WATCH and propagation (the kernel's effects, as for any call). What it
+   * leaves out cannot apply: the second lookup, run()'s branches for host handlers and
+   * renamed or shared commands, Router.execute's multi-shard placement, and the busy-script
+   * check (a script cannot call a script). finishCall's SLOWLOG/latency sample is skipped for
+   * a script's call by logCall itself (Redis logs the EVAL, not its calls).
+   *
+   * argvOf: the arguments as Buffers, made only when something reads them (most calls run
+   * from the request bytes alone: src/scripting/script-command.ts).
+   */
+  runScriptCall(client: Client, spec: CommandSpec, request: Uint8Array, argvOf: () => Buffer[]): void {
+    if (client.aclGuarded && aclOf(this).checkNested(client, spec, argvOf())) return;
+    if (spec.handler || spec.kernelIndex < 0 || this.shards.length !== 1 || this.kernelRenamed) {
+      this.run(client, spec, argvOf(), request);
+      return;
+    }
+    const reply = client.reply;
+    const errorsBefore = reply.errors;
+    const countedBefore = this.countedErrors;
+    const t0 = performance.now();
+    client.lastCommand = spec.name;
+    const tracking = trackingOf(this);
+    // Only MONITOR's feed and a tracking client's remembered keys read a call's arguments.
+    const argv = this.monitors.size > 0 || tracking.trackingClients > 0 ? argvOf() : NO_ARGV;
+    monitorBefore(this, client, spec, argv);
+    tracking.commandBegin(client, spec, argv);
+    const pendingBefore = reply.pending;
+    let kernelCounted = false;
+    try {
+      const shard = this.shards[0];
+      const x = shard.kernel.x;
+      const kernelErrors = x.errorRepliesEver();
+      shard.useProtocol(client.resp);
+      // (replyToClient false: a script's caller is never the reply's client: reply-limit.ts)
+      const out = shard.callRaw(request, client.db, this.now(), false);
+      reply.raw(out);
+      // As run() after Router.execute: the kernel counted its error reply; remembered so a
+      // script failing with it does not count it again.
+      if (x.errorRepliesEver() !== kernelErrors) {
+        kernelCounted = true;
+        this.countedErrors++;
+        if (out[0] === 0x2d) this.lastCountedError = out.toString("latin1", 1, out.indexOf("\r\n"));
+      }
+    } catch (e) {
+      commandFault(client, spec, pendingBefore, e);
+    } finally {
+      tracking.commandEnd(client, spec);
+    }
+    monitorAfter(this, client, spec, argv);
+    this.finishCall(client, reply, spec, argv, t0, errorsBefore, countedBefore, false, kernelCounted);
   }
 
   /** DEBUG PAUSE-CRON: serverCron skips its work (Redis's server.pause_cron). */
