@@ -171,7 +171,7 @@ export function prepareForRun(server: Server, caller: Client, f: ScriptFlags, ro
 
 /** scriptCall's checks, then the command run as the script's client; its RESP reply. */
 function callFromScript(server: Server, state: Scripting, run: ScriptRun, command: ScriptCommand): Buffer | { error: string } {
-  const spec = lookupCommandBytes(server.table, command.name());
+  const spec = lookupCommandBytes(server.table, command.bytes, command.nameStart, command.nameEnd);
   const argc = command.argc;
   if (!spec) {
     // A Redis command LatticeKV lacks, but that scripts may not run anyway, answers as Redis does.
@@ -238,6 +238,9 @@ function reject(server: Server, spec: CommandSpec, code: string, message: string
   return { error: `-${message}` };
 }
 
+/** runAsScriptClient's reply writer. */
+const captureWriter = new ReplyWriter();
+
 /**
  * Runs the command for a script on behalf of its caller and captures the reply. resolved: its
  * table row when callFromScript found it whole (no subcommand), for Server.runScriptCall;
@@ -246,13 +249,14 @@ function reject(server: Server, spec: CommandSpec, code: string, message: string
 function runAsScriptClient(server: Server, c: Client, run: ScriptRun, command: ScriptCommand, resolved: CommandSpec | null): Buffer {
   const mc = c as unknown as { reply: ReplyWriter; db: number; resp: number; lastCommand: string };
   const saved = { reply: mc.reply, db: mc.db, resp: mc.resp, lastCommand: mc.lastCommand };
-  const cap = new ReplyWriter();
+  // One writer for every call (calls do not nest, and take() below empties it).
+  const cap = captureWriter;
   cap.resp = run.resp;
   mc.reply = cap;
   mc.db = run.db;
   mc.resp = run.resp;
   try {
-    if (resolved !== null) server.runScriptCall(c, resolved, command.request, command.argvOf);
+    if (resolved !== null) server.runScriptCall(c, resolved, command);
     else server.execCommand(c, command.argv(), true, command.request);
   } finally {
     run.db = mc.db;

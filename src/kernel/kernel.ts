@@ -313,6 +313,20 @@ export class Kernel {
     const p = r[this.resultsAt + 8];
     return this.mem.subarray(p, p + r[this.resultsAt + 9]);
   }
+  /**
+   * A copy of nestedOutput() from Node's Buffer pool. A short reply (+OK, :1, a small bulk) is
+   * copied byte by byte, without the view of kernel memory and Buffer.from's copy of it.
+   */
+  nestedOutputCopy(): Buffer {
+    const r = this.resultsView();
+    const p = r[this.resultsAt + 8];
+    const n = r[this.resultsAt + 9];
+    if (n > 64) return Buffer.from(this.mem.subarray(p, p + n));
+    const out = Buffer.allocUnsafe(n);
+    const mem = this.mem;
+    for (let i = 0; i < n; i++) out[i] = mem[p + i];
+    return out;
+  }
   /** The last runNested()'s pendingWork() (Shard.afterCall). */
   nestedPending(): number {
     return this.resultsView()[this.resultsAt + 10];

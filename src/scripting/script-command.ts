@@ -13,22 +13,24 @@ import { pushErrorTable } from "./convert.js";
 import { putRespHeader } from "../server/resp-header.js";
 
 export class ScriptCommand {
-  /** argv as a RESP multibulk: what a kernel command runs from. Overwritten by the next command. */
-  request: Uint8Array = new Uint8Array(0);
+  /**
+   * argv as a RESP multibulk, what a kernel command runs from: bytes[0, length). Overwritten
+   * by the next command.
+   */
+  bytes: Uint8Array = new Uint8Array(0);
+  length = 0;
   /** Where requests are written, reused (one of up to SCRATCH_KEEP bytes is kept). */
   private scratch = new Uint8Array(1024);
+  /** bytes[0, length) as one array (made when asked: most calls need the bytes alone). */
+  private requestView: Uint8Array | null = null;
   /** Number of arguments (the name included). */
   argc = 0;
-  /** Where each argument's bytes start in request, and their length. */
+  /** Where each argument's bytes start in bytes, and their length. */
   private starts = new Int32Array(16);
   private lengths = new Int32Array(16);
   private made: Buffer[] | null = null;
-  private nameView: Uint8Array | null = null;
   /** The arguments' bytes while writing (numbers as their text). */
   private readonly parts: (Uint8Array | string)[] = [];
-
-  /** argv() as a function, made once (the server's fast path takes it). */
-  readonly argvOf = (): Buffer[] => this.argv();
 
   /**
    * Writes the Lua arguments 1..top of L as the request (numbers as "%.17g", strings as they
@@ -63,6 +65,7 @@ export class ScriptCommand {
     }
     let out = this.scratch;
     if (size > out.length) {
+      // A bigger array for this command; kept for the next ones up to SCRATCH_KEEP bytes.
       out = new Uint8Array(Math.max(size, 2 * out.length));
       if (out.length <= SCRATCH_KEEP) this.scratch = out;
     }
@@ -82,18 +85,23 @@ export class ScriptCommand {
     }
     // (emptied in place: setting the array's length is a runtime call)
     for (let j = 0; j < argc; j++) parts[j] = EMPTY;
-    this.request = out.subarray(0, o);
+    this.bytes = out;
+    this.length = o;
+    this.requestView = null;
     this.argc = argc;
     this.made = null;
-    this.nameView = null;
     lua.lua_settop(L, 0);
     return true;
   }
 
-  /** argv[0], the command's name (a view of request: valid for this command only). */
-  name(): Uint8Array {
-    return (this.nameView ??= this.request.subarray(this.starts[0], this.starts[0] + this.lengths[0]));
+  /** The request as one array (a view of bytes: valid for this command only). */
+  get request(): Uint8Array {
+    return (this.requestView ??= this.bytes.subarray(0, this.length));
   }
+
+  /** Where argv[0], the command's name, is in bytes: [nameStart, nameEnd). */
+  get nameStart(): number { return this.starts[0]; }
+  get nameEnd(): number { return this.starts[0] + this.lengths[0]; }
 
   /**
    * The arguments as Buffers, made on the first call: views of a copy of the request, so a

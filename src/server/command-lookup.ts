@@ -33,31 +33,33 @@ function cacheOf(table: CommandTable): Cache {
   return cache;
 }
 
-function slotOf(b: Uint8Array): number {
-  const n = b.length;
-  return (n * 7 + ((b[0] | 0x20) * 13) + ((b[n - 1] | 0x20) * 3) + (n > 2 ? (b[n >> 1] | 0x20) : 0)) & (SLOTS - 1);
+function slotOf(b: Uint8Array, s: number, n: number): number {
+  return (n * 7 + ((b[s] | 0x20) * 13) + ((b[s + n - 1] | 0x20) * 3) + (n > 2 ? (b[s + (n >> 1)] | 0x20) : 0)) & (SLOTS - 1);
 }
 
-/** Whether a (lowercase) equals b ignoring ASCII case. */
-function sameName(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
+/** Whether a (lowercase) equals b[s, s + n) ignoring ASCII case. */
+function sameName(a: Uint8Array, b: Uint8Array, s: number, n: number): boolean {
+  if (n !== a.length) return false;
   for (let i = 0; i < n; i++) {
-    let c = b[i];
+    let c = b[s + i];
     if (c >= 0x41 && c <= 0x5a) c += 32;
     if (a[i] !== c) return false;
   }
   return true;
 }
 
-/** table.lookup(name.toString("latin1")), mostly without making the string. */
-export function lookupCommandBytes(table: CommandTable, name: Uint8Array): CommandSpec | undefined {
-  if (name.length === 0 || name.length > MAX_NAME) return table.lookup(Buffer.from(name).toString("latin1"));
+/**
+ * table.lookup(name.toString("latin1")), mostly without making the string. [start, end): where
+ * the name is in `name` (a script's request: src/scripting/script-command.ts), without a view.
+ */
+export function lookupCommandBytes(table: CommandTable, name: Uint8Array, start = 0, end = name.length): CommandSpec | undefined {
+  const n = end - start;
+  if (n === 0 || n > MAX_NAME) return table.lookup(Buffer.from(name.subarray(start, end)).toString("latin1"));
   const cache = cacheOf(table);
-  const i = slotOf(name);
+  const i = slotOf(name, start, n);
   const hit = cache.slots[i];
-  if (hit !== undefined && sameName(hit.name, name)) return hit.spec;
-  const str = Buffer.from(name.buffer, name.byteOffset, name.length).toString("latin1");
+  if (hit !== undefined && sameName(hit.name, name, start, n)) return hit.spec;
+  const str = Buffer.from(name.buffer, name.byteOffset + start, n).toString("latin1");
   const spec = table.lookup(str);
   if (spec !== undefined) cache.slots[i] = { name: Buffer.from(str.toLowerCase(), "latin1"), spec };
   return spec;

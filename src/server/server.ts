@@ -53,6 +53,7 @@ import { postponesClientList } from "./client-list-turn.js";
 import { lookupCommandBytes } from "./command-lookup.js";
 import { watchdogOf } from "./watchdog.js";
 import { resizeReplyBuffers } from "./reply-buffer.js";
+import type { ScriptCommand } from "../scripting/script-command.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
 
@@ -597,13 +598,13 @@ export class Server {
    * check (a script cannot call a script). finishCall's SLOWLOG/latency sample is skipped for
    * a script's call by logCall itself (Redis logs the EVAL, not its calls).
    *
-   * argvOf: the arguments as Buffers, made only when something reads them (most calls run
-   * from the request bytes alone: src/scripting/script-command.ts).
+   * command: its request bytes, and its arguments as Buffers made only when something reads
+   * them (most calls run from the bytes alone: src/scripting/script-command.ts).
    */
-  runScriptCall(client: Client, spec: CommandSpec, request: Uint8Array, argvOf: () => Buffer[]): void {
-    if (client.aclGuarded && aclOf(this).checkNested(client, spec, argvOf())) return;
+  runScriptCall(client: Client, spec: CommandSpec, command: ScriptCommand): void {
+    if (client.aclGuarded && aclOf(this).checkNested(client, spec, command.argv())) return;
     if (spec.handler || spec.kernelIndex < 0 || this.shards.length !== 1 || this.kernelRenamed) {
-      this.run(client, spec, argvOf(), request);
+      this.run(client, spec, command.argv(), command.request);
       return;
     }
     const reply = client.reply;
@@ -613,7 +614,7 @@ export class Server {
     client.lastCommand = spec.name;
     const tracking = trackingOf(this);
     // Only MONITOR's feed and a tracking client's remembered keys read a call's arguments.
-    const argv = this.monitors.size > 0 || tracking.trackingClients > 0 ? argvOf() : NO_ARGV;
+    const argv = this.monitors.size > 0 || tracking.trackingClients > 0 ? command.argv() : NO_ARGV;
     monitorBefore(this, client, spec, argv);
     tracking.commandBegin(client, spec, argv);
     const pendingBefore = reply.pending;
@@ -624,7 +625,7 @@ export class Server {
       const kernelErrors = x.errorRepliesEver();
       shard.useProtocol(client.resp);
       // (replyToClient false: a script's caller is never the reply's client: reply-limit.ts)
-      const out = shard.callRaw(request, client.db, this.now(), false);
+      const out = shard.callRaw(command.bytes, client.db, this.now(), false, command.length);
       reply.raw(out);
       // As run() after Router.execute: the kernel counted its error reply; remembered so a
       // script failing with it does not count it again.
