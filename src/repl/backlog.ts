@@ -88,6 +88,52 @@ export function pieceEnd(b: Buffer, at: number, pieces: number, from = 0): numbe
   return b.length;
 }
 
+/** Bytes of a RESP header "<type><n>\r\n". */
+function headerSize(n: number): number {
+  return n < 10 ? 4 : n < 100 ? 5 : n < 1000 ? 6 : n < 10000 ? 7 : String(n).length + 3;
+}
+
+/** Bytes of argv as a RESP multibulk command (what encodeCommand makes of it). */
+export function commandSize(argv: Uint8Array[]): number {
+  let size = headerSize(argv.length);
+  for (let i = 0; i < argv.length; i++) size += headerSize(argv[i].length) + argv[i].length + 2;
+  return size;
+}
+
+/** Writes "<type><n>\r\n" at out[o]; returns the index after it. Digits by arithmetic: no string. */
+function putHeader(out: Buffer, o: number, type: number, n: number): number {
+  out[o++] = type;
+  if (n >= 10000) {
+    const d = String(n);
+    for (let i = 0; i < d.length; i++) out[o++] = d.charCodeAt(i);
+  } else {
+    if (n >= 1000) out[o++] = 48 + Math.floor(n / 1000);
+    if (n >= 100) out[o++] = 48 + Math.floor(n / 100) % 10;
+    if (n >= 10) out[o++] = 48 + Math.floor(n / 10) % 10;
+    out[o++] = 48 + n % 10;
+  }
+  out[o++] = 13;
+  out[o++] = 10;
+  return o;
+}
+
+/** argv as a RESP multibulk command, written at out[o]; returns the index after it. */
+function putCommand(out: Buffer, o: number, argv: Uint8Array[]): number {
+  o = putHeader(out, o, 0x2a, argv.length);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    o = putHeader(out, o, 0x24, a.length);
+    const n = a.length;
+    // A short argument byte by byte: set() on a few bytes costs more than the loop.
+    if (n <= 32) for (let j = 0; j < n; j++) out[o + j] = a[j];
+    else out.set(a, o);
+    o += n;
+    out[o++] = 13;
+    out[o++] = 10;
+  }
+  return o;
+}
+
 interface Block { buf: Buffer; used: number }
 
 export class Backlog {
@@ -150,6 +196,27 @@ export class Backlog {
       // A whole command's end is the next one's start (a run of proxied commands is read once).
       if (pieces === PIECES_COMMANDS && end <= pos) from = end;
     }
+    if (this.blocks.length - this.head > 1 && this.histlen - this.blocks[this.head].used > this.limit) this.trim(neededFrom());
+  }
+
+  /**
+   * append() of argv as a RESP multibulk command of `size` bytes (commandSize), a master's own
+   * write: encoded straight into the last block when it fits there, as Redis's
+   * feedReplicationBuffer copies each piece into the tail block, so a propagated write is
+   * neither encoded into a buffer of its own nor copied. One that does not fit opens blocks
+   * as append() does (the new block is sized by the piece at its start).
+   */
+  appendCommand(argv: Uint8Array[], size: number, neededFrom: () => number = () => Infinity): void {
+    const last = this.blocks.length > this.head ? this.blocks[this.blocks.length - 1] : null;
+    if (last === null || last.buf.length - last.used < size) {
+      const out = Buffer.allocUnsafe(size);
+      putCommand(out, 0, argv);
+      this.append(out, neededFrom, PIECES_ARGS);
+      return;
+    }
+    last.used = putCommand(last.buf, last.used, argv);
+    this.offset += size;
+    this.histlen += size;
     if (this.blocks.length - this.head > 1 && this.histlen - this.blocks[this.head].used > this.limit) this.trim(neededFrom());
   }
 

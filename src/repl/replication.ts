@@ -16,7 +16,7 @@ import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect } from "../server/effects.js";
-import { Backlog, PIECES_ARGS, PIECES_COMMANDS } from "./backlog.js";
+import { Backlog, PIECES_ARGS, PIECES_COMMANDS, commandSize } from "./backlog.js";
 import { encodeCommand as encodeArgv } from "../server/shard.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { replInfoHook } from "../persistence/rdb-file.js";
@@ -282,7 +282,15 @@ export class Replication {
     // redis.set_repl(redis.REPL_NONE / REPL_AOF) kept it from the replicas.
     if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) return;
     const argv = e.kind === EFFECT_COMMAND ? e.argv : [DEL, e.argv[0]];
-    this.feedEncoded(encodeArgv(argv) as Buffer, e.db);
+    if (this.group !== null || this.backlog === null) return this.feedEncoded(encodeArgv(argv) as Buffer, e.db);
+    // Not in a transaction: the command is encoded straight into the shared buffer.
+    if (e.db >= 0 && e.db !== this.streamDb) {
+      this.streamDb = e.db;
+      this.write(selectCommand(e.db));
+    }
+    const size = commandSize(argv);
+    this.streamAdded(size);
+    this.backlog.appendCommand(argv, size, this.neededFromFn);
   }
 
   private onGroup(begin: boolean): void {
@@ -326,16 +334,25 @@ export class Replication {
     // A master counts its stream only once it keeps a backlog; a replica always counts what
     // it applied of its master's.
     if (!this.backlog && !this.link) return;
+    this.streamAdded(bytes.length);
+    this.backlog?.append(bytes, this.neededFromFn, pieces);
+  }
+
+  /**
+   * n bytes join the stream (the caller appends them to the backlog next): the offset moves
+   * and the replicas that take the stream get them when the turn ends.
+   */
+  private streamAdded(n: number): void {
     const first = this.offset + 1;
-    this.offset += bytes.length;
+    this.offset += n;
+    if (this.replicas.size === 0) return;
     for (const r of this.replicas.values()) {
       // A replica waiting for its snapshot to start gets the stream from the snapshot's offset;
       // one whose RDB is on the way has its stream held in the buffer (heldFrom).
       if (r.syncState === "wait_start" || r.heldFrom !== null || r.rdbOnly || r.client.closed) continue;
       if (r.pendingFrom === null) r.pendingFrom = first;
     }
-    this.backlog?.append(bytes, this.neededFromFn, pieces);
-    if (this.replicas.size) this.endTurnLater();
+    this.endTurnLater();
   }
 
   /** Replica sockets corked this turn by sendStream. */

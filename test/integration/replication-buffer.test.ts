@@ -9,9 +9,65 @@ import { until } from "../helpers/wait.js";
 import { connect, type Socket } from "node:net";
 import IORedis from "ioredis";
 import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
+import { Backlog, commandSize } from "../../src/repl/backlog.js";
+import { encodeCommand } from "../../src/server/shard.js";
+import { mulberry32 } from "../../src/verify/prng.js";
 
 const num = async (r: Redis, section: string, name: string) =>
   Number((await r.info(section)).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]);
+
+describe("Backlog.appendCommand", () => {
+  it("holds what append() of the encoded command holds: the same bytes, blocks and memory, also for commands that do not fit the last block", () => {
+    // A master's writes are encoded straight into the last block; those that do not fit there
+    // go through append(). Arguments from empty to past a block (16 kB), with header lengths
+    // of every digit count, in both backlogs, compared after each command.
+    const rnd = mulberry32(16);
+    const viaEncode = new Backlog(64 * 1024, 100);
+    const direct = new Backlog(64 * 1024, 100);
+    const sizes = [0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 20000];
+    for (let i = 0; i < 3000; i++) {
+      const argc = 1 + Math.floor(rnd() * 4);
+      const argv: Buffer[] = [];
+      for (let a = 0; a < argc; a++) {
+        const big = rnd() < 0.02;
+        const n = big ? sizes[Math.floor(rnd() * sizes.length)] : Math.floor(rnd() * 40);
+        argv.push(Buffer.alloc(n, 97 + ((i + a) % 26)));
+      }
+      const encoded = Buffer.from(encodeCommand(argv));
+      expect(commandSize(argv)).toBe(encoded.length);
+      viaEncode.append(encoded);
+      direct.appendCommand(argv, encoded.length);
+      expect([direct.offset, direct.histlen, direct.allocated, direct.firstByteOffset])
+        .toEqual([viaEncode.offset, viaEncode.histlen, viaEncode.allocated, viaEncode.firstByteOffset]);
+      expect(direct.from(direct.offset + 1 - encoded.length).equals(encoded)).toBe(true);
+    }
+    expect(direct.from(direct.firstByteOffset).equals(viaEncode.from(viaEncode.firstByteOffset))).toBe(true);
+  });
+
+  it("fills the last block to its last byte and no further", () => {
+    // The last block's room is the command's size plus d: it fits for d >= 0, goes through
+    // append() (its rest in a new block) for d < 0.
+    const argv = [Buffer.from("SET"), Buffer.from("key:000000123456"), Buffer.from("xxx")];
+    const size = commandSize(argv);
+    for (const d of [-2, -1, 0, 1, 2]) {
+      const viaEncode = new Backlog(1024 * 1024, 0);
+      const direct = new Backlog(1024 * 1024, 0);
+      // The first block's bytes: what it allocated less the block header (40) and list node (24).
+      viaEncode.append(Buffer.from(encodeCommand([Buffer.from("x")])));
+      const block = viaEncode.allocated - 64;
+      const viaEncode2 = new Backlog(1024 * 1024, 0);
+      // A one-argument filler of L bytes encodes to L + 14 for a 5-digit L ("*1\r\n$L\r\n", CRLF).
+      const filler = Buffer.from(encodeCommand([Buffer.alloc(block - size - d - 14, 120)]));
+      expect(block - filler.length).toBe(size + d);
+      viaEncode2.append(filler);
+      direct.append(filler);
+      viaEncode2.append(Buffer.from(encodeCommand(argv)));
+      direct.appendCommand(argv, size);
+      expect([direct.offset, direct.histlen, direct.allocated]).toEqual([viaEncode2.offset, viaEncode2.histlen, viaEncode2.allocated]);
+      expect(direct.from(1).equals(viaEncode2.from(1))).toBe(true);
+    }
+  });
+});
 
 describe("shared replication buffer", { timeout: 90_000 }, () => {
   const servers = serverGroup(["--enable-debug-command", "yes"]);
