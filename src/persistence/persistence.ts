@@ -348,11 +348,16 @@ export class Persistence {
 
   /** The save rules (`save <seconds> <changes>`...), checked by the persistence cron. */
   private saveRules(): { secs: number; changes: number }[] {
-    const w = this.server.config.getString("save").trim().split(/\s+/).filter(Boolean).map(Number);
+    // Parsed again only when the setting changes: the cron asks every 100 ms.
+    const text = this.server.config.getString("save");
+    if (text === this.parsedSave.text) return this.parsedSave.rules;
+    const w = text.trim().split(/\s+/).filter(Boolean).map(Number);
     const rules: { secs: number; changes: number }[] = [];
     for (let i = 0; i + 1 < w.length; i += 2) rules.push({ secs: w[i], changes: w[i + 1] });
+    this.parsedSave = { text, rules };
     return rules;
   }
+  private parsedSave: { text: string; rules: { secs: number; changes: number }[] } = { text: "", rules: [] };
 
   /**
    * Redis's writeCommandsDeniedByDiskError: the error a write from a client gets while the

@@ -1,0 +1,54 @@
+// ClusterState.rangesOf: a node's slot ranges, updated per slot moved (bumpRanges) rather than
+// walked again, while the cached list is short. After any sequence of moves it must equal a walk
+// of the owners: single slots, slots at the ends and in the middle of ranges, 0 and 16383, a
+// node whose list grows past the kept length and shrinks back.
+import { describe, it, expect } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClusterState, CLUSTER_SLOTS, type ClusterNode } from "../../src/cluster/state.js";
+
+function walk(st: ClusterState, n: ClusterNode): [number, number][] {
+  const out: [number, number][] = [];
+  let start = -1;
+  for (let s = 0; s <= CLUSTER_SLOTS; s++) {
+    const on = s < CLUSTER_SLOTS && st.owner[s] === n;
+    if (on && start < 0) start = s;
+    else if (!on && start >= 0) { out.push([start, s - 1]); start = -1; }
+  }
+  return out;
+}
+
+describe("ClusterState.rangesOf", () => {
+  it("equals the walk of the slot owners after every move, with the cache read between moves", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lkv-ranges-"));
+    try {
+      const st = new ClusterState(join(dir, "nodes.conf"), "127.0.0.1", 7000, 17000);
+      const b = st.addNode("b".repeat(40), "127.0.0.1", 7001, 17001);
+      const c = st.addNode("c".repeat(40), "127.0.0.1", 7002, 17002);
+      const nodes = [st.myself, b, c];
+      let seed = 4242;
+      const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+      for (let s = 0; s < CLUSTER_SLOTS; s++) st.assign(s, nodes[Math.floor(s / 5462)]);
+      for (const n of nodes) expect(st.rangesOf(n)).toEqual(walk(st, n));
+      for (let round = 0; round < 3000; round++) {
+        // Mostly single slots (a reshard), near the ends of a range or anywhere, sometimes a run.
+        const r = st.rangesOf(nodes[rand(3)]);
+        const near = r.length ? r[rand(r.length)][rand(2)] + rand(3) - 1 : rand(CLUSTER_SLOTS);
+        const a = [0, CLUSTER_SLOTS - 1, near, rand(CLUSTER_SLOTS)][rand(4)];
+        const len = rand(10) === 0 ? rand(50) : 0;
+        const who = [st.myself, b, c, null][rand(4)];
+        for (let s = Math.max(0, a); s <= Math.min(CLUSTER_SLOTS - 1, a + len); s++) st.assign(s, who);
+        const n = nodes[rand(3)];
+        expect(st.rangesOf(n)).toEqual(walk(st, n));
+      }
+      // Every other slot to b: its list passes the kept length, then the walk takes over.
+      for (let s = 0; s < 2000; s += 2) st.assign(s, b);
+      for (const n of nodes) expect(st.rangesOf(n)).toEqual(walk(st, n));
+      for (let s = 0; s < 2000; s++) st.assign(s, c);
+      for (const n of nodes) expect(st.rangesOf(n)).toEqual(walk(st, n));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
