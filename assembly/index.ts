@@ -685,6 +685,34 @@ export function keyHandleOfType(db: i32, ptr: usize, len: usize, type: i32, read
 }
 
 /**
+ * keyHandleOfType(OBJ_SET, read) for a read that must not take a kernel-held set to the host
+ * (SSCAN of a hashtable-encoded one, which the kernel declines: its cursor walks the host's
+ * table layout). The same answers (handle > 0 of a host set, 0 absent, -1 another type) and
+ * hit/miss accounting, or -2 for a set the kernel holds, whose members the host then reads in
+ * place from keySetPeekPtr() (keyspace/set-value.ts layout, keySetPeekCount() of them,
+ * keySetPeekIntset()) and copies before the next kernel call.
+ */
+export function keySetPeek(db: i32, ptr: usize, len: usize, nowMs: f64): i32 {
+  setNow(<i64>nowMs);
+  const e = lookupKeyRead(dbs[db], ptr, len);
+  if (e == null) return 0;
+  if (<i32>e.type != OBJ_SET) return -1;
+  if (e.val == null) return e.handle;
+  peekPtr = setMembersStart(e);
+  peekCount = setCount(e);
+  peekIntset = setIsIntset(e);
+  return -2;
+}
+import { OBJ_SET } from "./keyspace/entry";
+import { setMembersStart, setCount, setIsIntset } from "./keyspace/set-value";
+let peekPtr: usize = 0;
+let peekCount: i32 = 0;
+let peekIntset: bool = false;
+export function keySetPeekPtr(): usize { return peekPtr; }
+export function keySetPeekCount(): i32 { return peekCount; }
+export function keySetPeekIntset(): bool { return peekIntset; }
+
+/**
  * Deletes a key (any type; a host handle is reported freed as usual) and says whether it
  * existed: the host's type layer removes a list/set/zset that became empty.
  */

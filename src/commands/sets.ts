@@ -282,7 +282,8 @@ function sintercard(ctx: CommandContext): void {
 function sscan(ctx: CommandContext): void {
   const cursor = parseCursorOrReply(ctx, 2);
   if (cursor === null) return;
-  const set = readSet(ctx, 1);
+  // A small set the kernel holds stays there (HostKeyspace.peekSet).
+  const set = ctx.server.types.peekSet(ctx.client.db, ctx.argv[1]);
   if (!set) return replyEmptyScan(ctx);
   const opts = parseScanOptionsOrReply(ctx, 3);
   if (!opts) return;
@@ -291,7 +292,10 @@ function sscan(ctx: CommandContext): void {
   ctx.reply.arrayLen(2);
   ctx.reply.bulk(String(r.cursor));
   ctx.reply.arrayLen(items.length);
-  for (const m of items) ctx.reply.bulk(bytes(m));
+  // Encoded as bytes in one go (replyMembers' way), not a Buffer per member.
+  ctx.reply.bulkBinariesBegin();
+  for (const m of items) ctx.reply.bulkBinariesAdd(m);
+  ctx.reply.bulkBinariesEnd();
 }
 
 export function registerSetCommands(t: CommandTable): void {

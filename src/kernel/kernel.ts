@@ -137,6 +137,11 @@ export interface KernelExports {
   keyType(db: number, ptr: number, len: number, read: number, nowMs: number): number;
   /** keyType + keyHandle in one call: the handle of a live key of `type`, 0 absent, -1 another type. */
   keyHandleOfType(db: number, ptr: number, len: number, type: number, read: number, nowMs: number): number;
+  /** keyHandleOfType(OBJ_SET, read) that leaves a kernel-held set there: -2, members at keySetPeekPtr(). */
+  keySetPeek(db: number, ptr: number, len: number, nowMs: number): number;
+  keySetPeekPtr(): number;
+  keySetPeekCount(): number;
+  keySetPeekIntset(): number;
   keyDelete(db: number, ptr: number, len: number, nowMs: number): number;
   /** MEMORY USAGE: bytes of a key and its kernel-held value, or -1 when absent. */
   keyMemoryUsage(db: number, ptr: number, len: number): number;
@@ -531,7 +536,7 @@ export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
   "argvPtr", "commandNamePtr", "ranCommandsPtr", "slowCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
   "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen", "bgsaveOutPtr", "bgsaveOutLen",
-  "callResultsPtr", "dictStatsPtr", "deferLogPtr", "deferListPtr",
+  "callResultsPtr", "dictStatsPtr", "deferLogPtr", "deferListPtr", "keySetPeekPtr",
 ] as const;
 
 export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {

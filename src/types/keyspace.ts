@@ -32,15 +32,17 @@ import { SetValue } from "./set.js";
  */
 export function setFromKernel(mem: Uint8Array, ptr: number, count: number, intset: boolean): SetValue {
   const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  const members: string[] = [];
+  // One Buffer over the memory, each member a latin1 slice of it (not a Buffer view each).
+  const bytes = Buffer.from(mem.buffer, mem.byteOffset, mem.byteLength);
+  const members: string[] = new Array(count);
   let p = ptr;
   for (let i = 0; i < count; i++) {
     if (intset) {
-      members.push(String(dv.getBigInt64(p, true)));
+      members[i] = String(dv.getBigInt64(p, true));
       p += 8;
     } else {
       const len = dv.getUint32(p, true);
-      members.push(Buffer.from(mem.buffer, mem.byteOffset + p + 4, len).toString("latin1"));
+      members[i] = bytes.toString("latin1", p + 4, p + 4 + len);
       p += 4 + len;
     }
   }
@@ -186,6 +188,29 @@ export class HostKeyspace {
       if (!v) throw new Error(`kernel key of type ${type} has no host value`);
       if (!read) this.registry.noteWrite(h);
       return v;
+    } finally {
+      s.afterCall();
+    }
+  }
+
+  /**
+   * lookupRead of a set that leaves a set the kernel holds there (SSCAN): such a set comes
+   * back as a copy of its members, a SetValue of its own that nothing keeps (its table is
+   * built as the one the set would have after moving here, so a cursor walks it the same
+   * way each call). Taking it to the host for a read would make every later SADD/SISMEMBER
+   * of the small set a host command.
+   */
+  peekSet(db: number, key: Uint8Array): SetValue | null {
+    const s = this.placeKey(key);
+    try {
+      const x = s.kernel.x;
+      const h = x.keySetPeek(db, this.scratch[s.index].ptr, key.length, this.now());
+      if (h === 0) return null;
+      if (h === -1) throw new WrongTypeError();
+      if (h === -2) return setFromKernel(s.kernel.mem, x.keySetPeekPtr(), x.keySetPeekCount(), x.keySetPeekIntset() !== 0);
+      const v = this.registry.get(h);
+      if (!v) throw new Error("kernel key of type set has no host value");
+      return v as SetValue;
     } finally {
       s.afterCall();
     }

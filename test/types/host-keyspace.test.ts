@@ -126,5 +126,23 @@ for (const n of [1, 4]) {
       t.run("RPUSH", "l", "a");
       expect(t.run("OBJECT", "ENCODING", "l")).toBe("$9\r\nquicklist\r\n");
     });
+
+    it("peekSet reads a set the kernel holds without taking it: SSCAN leaves a small set in the kernel", () => {
+      t.run("SADD", "s", "a", "b", "c");
+      t.run("SADD", "i", "1", "2");
+      const s = t.ks.peekSet(0, b("s"))!;
+      expect([...s.values()].sort()).toEqual(["a", "b", "c"]);
+      expect(s.scan(0, 10).members.sort()).toEqual(["a", "b", "c"]);
+      expect(t.ks.peekSet(0, b("i"))!.values()).toEqual(["1", "2"]);
+      expect(t.ks.peekSet(0, b("none"))).toBeNull();
+      t.run("SET", "str", "x");
+      expect(() => t.ks.peekSet(0, b("str"))).toThrow(WrongTypeError);
+      expect(t.ks.liveValues).toBe(0);
+      // Still the kernel's: it answers SISMEMBER itself (Shard.call throws on a command it hands back).
+      expect(t.run("SISMEMBER", "s", "b")).toBe(":1\r\n");
+      // A set the host holds comes back as itself.
+      t.ks.add(0, b("h"), setOf(["x"]));
+      expect(t.ks.peekSet(0, b("h"))).toBe(t.ks.lookupRead(0, b("h"), OBJ_SET));
+    });
   });
 }
