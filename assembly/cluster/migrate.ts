@@ -8,7 +8,7 @@
 //   u8  type        OBJ_* (entry.ts)
 //   u8  isInt       string stored as an i64
 //   u8  isRaw       string edited in place (OBJECT ENCODING raw)
-//   u8  reserved
+//   u8  packed      a hash in the listpack encoding (RDB and DUMP write it as one)
 //   u32 lruSecs
 //   i64 expireAt    ms, or -1
 //   i32 handle      host-side value, 0 if none
@@ -76,7 +76,7 @@ export function writeEntry(e: Entry): void {
   store<u8>(blobPtr + at, e.type);
   store<u8>(blobPtr + at + 1, e.isInt ? 1 : 0);
   store<u8>(blobPtr + at + 2, e.isRaw ? 1 : 0);
-  store<u8>(blobPtr + at + 3, 0);
+  store<u8>(blobPtr + at + 3, e.type == OBJ_HASH && !e.isHashTable ? 1 : 0);
   store<u32>(blobPtr + at + 4, e.lruSecs);
   store<i64>(blobPtr + at + 8, e.expireAt);
   store<i32>(blobPtr + at + 16, e.handle); // 0 for a string or a hash

@@ -49,7 +49,7 @@ export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegist
     p += 4;
     const pairs: Bytes[] = [];
     for (let i = 0; i < n; i++) { pairs.push(bytes()); pairs.push(bytes()); }
-    value = { type: "hash", pairs };
+    value = { type: "hash", pairs, packed: blob[off + 3] === 1 };
   } else if (type === OBJ_LIST) {
     const n = dv.getUint32(p, true);
     p += 4;
@@ -59,10 +59,11 @@ export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegist
   } else if (type === OBJ_SET && handle === 0) {
     // A set the kernel holds (assembly/cluster/migrate.ts): count, intset flag, members.
     const n = dv.getUint32(p, true);
+    const intset = blob[p + 4] === 1;
     p += 5;
     const members: Bytes[] = [];
     for (let i = 0; i < n; i++) members.push(bytes());
-    value = { type: "set", members };
+    value = { type: "set", members, packed: intset };
   } else if (type === OBJ_ZSET && handle === 0) {
     // A zset the kernel holds (assembly/cluster/migrate.ts): member, then its f64 score.
     const n = dv.getUint32(p, true);
@@ -73,7 +74,7 @@ export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegist
       entries.push({ member, score: dv.getFloat64(p, true) });
       p += 8;
     }
-    value = { type: "zset", entries };
+    value = { type: "zset", entries, packed: true }; // the kernel holds listpack zsets only
   } else {
     const v = registry.get(handle);
     if (!v) throw new Error(`key of type ${type} has no host value (handle ${handle})`);
@@ -85,11 +86,11 @@ export function parseEntry(blob: Uint8Array, off: number, registry: HandleRegist
 /** The neutral form of a host-held value (elements stay latin1 strings, no copies of bytes). */
 export function hostToRdb(v: HostValue): RdbValue {
   switch (v.type) {
-    case OBJ_SET: return { type: "set", members: (v as SetValue).values().slice() };
+    case OBJ_SET: return { type: "set", members: (v as SetValue).values().slice(), packed: (v as SetValue).enc === "intset" };
     case OBJ_ZSET: {
       const entries: { member: Bytes; score: number }[] = [];
       for (const n of v as ZSetValue) entries.push({ member: n.ele, score: n.score });
-      return { type: "zset", entries };
+      return { type: "zset", entries, packed: (v as ZSetValue).enc === "listpack" };
     }
     case OBJ_STREAM: return { type: "stream", value: v };
   }

@@ -7,7 +7,8 @@
 // A record cut by the end of the bytes so far is parsed again from its start when more have
 // arrived. The reader's short read says how far it wanted to go, so a big string is retried
 // only once all of it is here; a record made of many small parts (a big set) is retried
-// after the buffered bytes grew by half, so the re-parsing stays linear in the payload.
+// after the buffered bytes grew by half (past 16 KB), so the re-parsing stays linear in the
+// payload.
 import { RdbReader, RdbShortRead, RdbFormatError } from "./rdb-format.js";
 import { Crc64 } from "./crc64.js";
 import {
@@ -80,8 +81,10 @@ export class RdbStreamParser {
       } catch (e) {
         if (!(e instanceof RdbShortRead) || e.reader !== r) throw e;
         this.st = before;
-        // Many small parts: wait until the bytes grew by half, not for each next read.
-        return this.short(Math.max(e.needed, this.buf.length > 1 << 20 ? Math.floor(this.buf.length * 1.5) : 0));
+        // Many small parts: wait until the bytes grew by half, not for each next read. From
+        // 16 KB on: an LZF-compressed record (rdbcompression) costs a decompression of every
+        // part at each retry, so a 100 KB set re-parsed at each small read never caught up.
+        return this.short(Math.max(e.needed, this.buf.length > 16 << 10 ? Math.floor(this.buf.length * 1.5) : 0));
       }
       this.consume(r.pos);
       if (rec === null) {

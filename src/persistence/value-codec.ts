@@ -4,8 +4,9 @@
 // Loading accepts every encoding Redis 7.0 may write or still loads: plain string/list/set/
 // zset/zset2/hash, zipmap, ziplist lists/zsets/hashes, intset, quicklist (v1 of ziplists,
 // v2 of listpacks and plain nodes), listpack hashes and zsets. Streams go through a hook
-// (streamCodec) that the streams type fills in. Writing uses the plain encodings only
-// (RDB_TYPE_STRING, LIST, SET, ZSET_2, HASH), which every Redis since 4.0 loads.
+// (streamCodec) that the streams type fills in. Writing uses the encodings Redis 7.0 writes:
+// a list as a quicklist of listpacks, an intset, listpack hashes and sorted sets (values
+// marked packed), the plain forms otherwise.
 import {
   RdbReader, RdbWriter, RdbFormatError,
   RDB_TYPE_STRING, RDB_TYPE_LIST, RDB_TYPE_SET, RDB_TYPE_ZSET, RDB_TYPE_HASH, RDB_TYPE_ZSET_2,
@@ -14,20 +15,26 @@ import {
   RDB_TYPE_ZSET_LISTPACK, RDB_TYPE_LIST_QUICKLIST_2, RDB_TYPE_STREAM_LISTPACKS_2,
   RDB_TYPE_MODULE, RDB_TYPE_MODULE_2, QUICKLIST_NODE_CONTAINER_PLAIN, QUICKLIST_NODE_CONTAINER_PACKED,
 } from "./rdb-format.js";
-import { decodeListpack, decodeZiplist, decodeIntset, decodeZipmap } from "./packed.js";
+import { decodeListpack, decodeZiplist, decodeIntset, decodeZipmap, encodeListpack, encodeIntset, lpEntrySize } from "./packed.js";
+import { formatDouble } from "../kernel/format-double.js";
 import type { HostValue } from "../types/value.js";
 import { string2d } from "../util/strtod.js";
 
 /** Element bytes: a Buffer, or a latin1 string (one char per byte) as the host types hold them. */
 export type Bytes = Uint8Array | string;
 
+/**
+ * `packed`: the value is in its compact encoding (OBJECT ENCODING intset for a set, listpack
+ * for a hash or sorted set), which Redis writes as that blob; otherwise, and when absent, the
+ * plain form.
+ */
 export type RdbValue =
   | { type: "string"; value: Bytes }
   | { type: "list"; items: Bytes[] }
-  | { type: "set"; members: Bytes[] }
-  | { type: "zset"; entries: { member: Bytes; score: number }[] }
+  | { type: "set"; members: Bytes[]; packed?: boolean }
+  | { type: "zset"; entries: { member: Bytes; score: number }[]; packed?: boolean }
   /** field, value, field, value... */
-  | { type: "hash"; pairs: Bytes[] }
+  | { type: "hash"; pairs: Bytes[]; packed?: boolean }
   | { type: "stream"; value: HostValue };
 
 /** A key whose value is empty: Redis refuses it in RESTORE and skips it when loading a file. */
@@ -203,19 +210,19 @@ export function readObject(r: RdbReader, t: number): RdbValue {
   throw new RdbFormatError(`unknown object type ${t}`);
 }
 
-/** The type byte writeObject writes for a value (rdbSaveObjectType). */
+/** The type byte writeObject writes for a value (rdbSaveObjectType): the encoding Redis 7.0 writes. */
 export function objectType(v: RdbValue): number {
   switch (v.type) {
     case "string": return RDB_TYPE_STRING;
-    case "list": return RDB_TYPE_LIST;
-    case "set": return RDB_TYPE_SET;
-    case "zset": return RDB_TYPE_ZSET_2;
-    case "hash": return RDB_TYPE_HASH;
+    case "list": return RDB_TYPE_LIST_QUICKLIST_2;
+    case "set": return v.packed ? RDB_TYPE_SET_INTSET : RDB_TYPE_SET;
+    case "zset": return v.packed ? RDB_TYPE_ZSET_LISTPACK : RDB_TYPE_ZSET_2;
+    case "hash": return v.packed ? RDB_TYPE_HASH_LISTPACK : RDB_TYPE_HASH;
     case "stream": return streamCodec.rdbType;
   }
 }
 
-/** rdbSaveObjectType + rdbSaveObject, in the plain encodings (a DUMP payload's body). */
+/** rdbSaveObjectType + rdbSaveObject (a DUMP payload's body). */
 export function writeObject(w: RdbWriter, v: RdbValue): void {
   w.u8(objectType(v));
   writeObjectBody(w, v);
@@ -228,18 +235,27 @@ export function writeObjectBody(w: RdbWriter, v: RdbValue): void {
       w.string(v.value);
       return;
     case "list":
-      w.len(v.items.length);
-      for (const e of v.items) w.string(e);
+      writeQuicklist(w, v.items);
       return;
     case "set":
+      if (v.packed) { w.string(encodeIntset(v.members)); return; }
       w.len(v.members.length);
       for (const e of v.members) w.string(e);
       return;
     case "zset":
+      if (v.packed) {
+        const items: Bytes[] = [];
+        for (const e of v.entries) items.push(e.member, formatDouble(e.score));
+        w.string(encodeListpack(items));
+        return;
+      }
+      // A skiplist from the greatest to the smallest score, as Redis writes it (its loader
+      // then inserts each at the head).
       w.len(v.entries.length);
-      for (const e of v.entries) { w.string(e.member); w.binaryDouble(e.score); }
+      for (let i = v.entries.length - 1; i >= 0; i--) { w.string(v.entries[i].member); w.binaryDouble(v.entries[i].score); }
       return;
     case "hash":
+      if (v.packed) { w.string(encodeListpack(v.pairs)); return; }
       w.len(v.pairs.length / 2);
       for (const e of v.pairs) w.string(e);
       return;
@@ -247,5 +263,34 @@ export function writeObjectBody(w: RdbWriter, v: RdbValue): void {
       if (!streamCodec.encode) throw new Error("stream values cannot be serialized yet");
       streamCodec.encode(w, v.value);
       return;
+  }
+}
+
+/** list-max-listpack-size's default, -2: a quicklist node's listpack stays within 8 KB. */
+const QUICKLIST_NODE_MAX_BYTES = 8192;
+
+/**
+ * A list as RDB_TYPE_LIST_QUICKLIST_2: its node count, then each node's container
+ * (QUICKLIST_NODE_CONTAINER_PACKED) and listpack. The nodes are cut where a list pushed at its
+ * tail under the default list-max-listpack-size would have them (quicklist.c
+ * _quicklistNodeAllowInsert: a new node once the listpack's size, the element and 8 bytes of
+ * entry overhead pass 8 KB); a list built otherwise may have other nodes in Redis, and any
+ * cut loads the same list.
+ */
+function writeQuicklist(w: RdbWriter, items: Bytes[]): void {
+  const cuts: number[] = []; // where each node after the first starts
+  let size = 7; // the node's listpack: 6-byte header, its entries, the end byte
+  for (let i = 0; i < items.length; i++) {
+    // SIZE_ESTIMATE_OVERHEAD: 8 bytes for the entry's encoding and back length, at most.
+    if (i > 0 && size + items[i].length + 8 > QUICKLIST_NODE_MAX_BYTES) { cuts.push(i); size = 7; }
+    size += lpEntrySize(items[i]);
+  }
+  w.len(items.length === 0 ? 0 : cuts.length + 1);
+  let from = 0;
+  for (const to of [...cuts, items.length]) {
+    if (to === 0) break;
+    w.len(QUICKLIST_NODE_CONTAINER_PACKED);
+    w.string(encodeListpack(items, from, to));
+    from = to;
   }
 }

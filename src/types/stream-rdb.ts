@@ -12,65 +12,13 @@
 // A node's listpack: master entry [count, deleted, nfields, field..., 0], then per entry
 //   [flags, ms-delta, seq-delta, (nfields, field, value... | value... if SAMEFIELDS), lp-count].
 import { RdbReader, RdbWriter, RdbFormatError, RDB_TYPE_STREAM_LISTPACKS_2 } from "../persistence/rdb-format.js";
-import { decodeListpack } from "../persistence/packed.js";
+import { decodeListpack, canonicalInt64, lpInt, lpString, listpack } from "../persistence/packed.js";
 import { streamCodec } from "../persistence/value-codec.js";
 import type { HostValue } from "./value.js";
 import { StreamValue, StreamNode, ConsumerGroup, Consumer, cmpId, type StreamID, type Nack } from "./stream.js";
 
 const FLAG_DELETED = 1;
 const FLAG_SAMEFIELDS = 2;
-
-// ---- listpack writing (lpAppend: integers in the smallest int encoding, strings that are
-// canonical int64 text as integers too, as Redis's lpEncodeGetType does) ----------------------
-
-function canonicalInt64(b: Buffer): bigint | null {
-  if (b.length === 0 || b.length > 20) return null;
-  const s = b.toString("latin1");
-  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
-  const v = BigInt(s);
-  return v < -(2n ** 63n) || v >= 2n ** 63n ? null : v;
-}
-
-function backlen(n: number): Buffer {
-  if (n <= 127) return Buffer.from([n]);
-  if (n < 16383) return Buffer.from([n >> 7, (n & 127) | 128]);
-  if (n < 2097151) return Buffer.from([n >> 14, ((n >> 7) & 127) | 128, (n & 127) | 128]);
-  if (n < 268435455) return Buffer.from([n >> 21, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128]);
-  return Buffer.from([Math.floor(n / 2 ** 28), ((n >> 21) & 127) | 128, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128]);
-}
-
-function lpInt(v: bigint): Buffer {
-  let enc: Buffer;
-  if (v >= 0n && v <= 127n) enc = Buffer.from([Number(v)]);
-  else if (v >= -4096n && v <= 4095n) {
-    const u = Number(v < 0n ? (1n << 13n) + v : v);
-    enc = Buffer.from([0xc0 | (u >> 8), u & 0xff]);
-  } else if (v >= -32768n && v <= 32767n) { enc = Buffer.alloc(3); enc[0] = 0xf1; enc.writeInt16LE(Number(v), 1); }
-  else if (v >= -8388608n && v <= 8388607n) { enc = Buffer.alloc(4); enc[0] = 0xf2; enc.writeIntLE(Number(v), 1, 3); }
-  else if (v >= -2147483648n && v <= 2147483647n) { enc = Buffer.alloc(5); enc[0] = 0xf3; enc.writeInt32LE(Number(v), 1); }
-  else { enc = Buffer.alloc(9); enc[0] = 0xf4; enc.writeBigInt64LE(v, 1); }
-  return Buffer.concat([enc, backlen(enc.length)]);
-}
-
-function lpString(b: Buffer): Buffer {
-  const asInt = canonicalInt64(b);
-  if (asInt !== null) return lpInt(asInt);
-  let head: Buffer;
-  if (b.length < 64) head = Buffer.from([0x80 | b.length]);
-  else if (b.length < 4096) head = Buffer.from([0xe0 | (b.length >> 8), b.length & 0xff]);
-  else { head = Buffer.alloc(5); head[0] = 0xf0; head.writeUInt32LE(b.length, 1); }
-  return Buffer.concat([head, b, backlen(head.length + b.length)]);
-}
-
-function listpack(elems: Buffer[]): Buffer {
-  const body = Buffer.concat(elems);
-  const out = Buffer.alloc(6 + body.length + 1);
-  out.writeUInt32LE(out.length, 0);
-  out.writeUInt16LE(Math.min(elems.length, 65535), 4);
-  body.copy(out, 6);
-  out[out.length - 1] = 0xff;
-  return out;
-}
 
 // ---- u64 lengths, which exceed what the shared reader/writer take as JS numbers ---------------
 

@@ -189,7 +189,34 @@ describe("DUMP / RESTORE", () => {
       }
     });
 
-    it("DEBUG OBJECT's serializedlength is the value's RDB size, as real Redis's (strings, sets of strings, streams)", async () => {
+    it("lists, intsets and listpack hashes and sorted sets DUMP to real Redis's bytes (its 7.0 encodings); skiplist sorted sets too", async () => {
+      let seed = 5;
+      const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return Math.floor((seed / 0x80000000) * n); };
+      // Small and large integers (listpack int encodings), short and long strings.
+      const elem = () => [String(rnd(200) - 100), String(rnd(2 ** 31) - 2 ** 30), "x".repeat(rnd(100)), String(2 ** 40 + rnd(1000)), `e${rnd(1000)}`][rnd(5)];
+      const cmds: string[][] = [];
+      const spread = (i: number, big: number) => 1 + rnd(i % 5 === 0 ? big : 20);
+      for (let i = 0; i < 20; i++) cmds.push(["rpush", `l${i}`, ...Array.from({ length: spread(i, 2000) }, elem)]); // several quicklist nodes
+      for (let i = 0; i < 20; i++) cmds.push(["sadd", `s${i}`, ...Array.from({ length: spread(i, 300) }, () => String(rnd(100_000) - 50_000))]);
+      for (let i = 0; i < 20; i++) cmds.push(["hset", `h${i}`, ...Array.from({ length: 2 * (1 + rnd(20)) }, elem)]);
+      for (let i = 0; i < 20; i++) cmds.push(["zadd", `z${i}`, ...Array.from({ length: spread(i, 300) }, () => [rnd(3) ? String(rnd(100_000) / 7) : String(rnd(100)), elem()]).flat()]);
+      for (const c of [r, rr]) {
+        await c.flushall();
+        for (const cmd of cmds) await c.call(cmd[0], ...cmd.slice(1));
+      }
+      const encodings = new Set<string>();
+      for (const cmd of cmds) {
+        const k = cmd[1];
+        const enc = String(await rr.object("ENCODING", k));
+        expect(String(await r.object("ENCODING", k)), k).toBe(enc);
+        encodings.add(`${cmd[0]}:${enc}`);
+        // A hashtable hash (a value over 64 bytes) is written in its dict's order, Redis's own.
+        if (enc !== "hashtable") expect((await r.dumpBuffer(k)).equals(await rr.dumpBuffer(k)), k).toBe(true);
+      }
+      for (const e of ["hset:listpack", "rpush:quicklist", "sadd:intset", "zadd:listpack", "zadd:skiplist"]) expect(encodings).toContain(e);
+    });
+
+    it("DEBUG OBJECT's serializedlength is the value's RDB size, as real Redis's", async () => {
       const serialized = async (c: Redis, k: string) => Number(/serializedlength:(\d+)/.exec(String(await c.call("DEBUG", "OBJECT", k)))![1]);
       for (const c of [r, rr]) {
         await c.flushall();
@@ -198,9 +225,13 @@ describe("DUMP / RESTORE", () => {
         await c.set("big", "12345678901");
         await c.set("short", "hello");
         await c.sadd("set", "alpha", "beta", "gamma");
+        await c.sadd("intset", "1", "2", "300000");
+        await c.rpush("list", "a", "b", "12");
+        await c.hset("hash", "f", "v", "n", "7");
+        await c.zadd("zset", 1, "a", 2.5, "b");
         await c.xadd("stream", "1-1", "f", "v");
       }
-      for (const k of ["long", "int", "big", "short", "set", "stream"]) expect(await serialized(r, k), k).toBe(await serialized(rr, k));
+      for (const k of ["long", "int", "big", "short", "set", "intset", "list", "hash", "zset", "stream"]) expect(await serialized(r, k), k).toBe(await serialized(rr, k));
       expect(await serialized(r, "long")).toBeLessThan(20);
     });
 
