@@ -258,6 +258,9 @@ function runAsScriptClient(server: Server, c: Client, run: ScriptRun, command: S
   try {
     if (resolved !== null) server.runScriptCall(c, resolved, command);
     else server.execCommand(c, command.argv(), true, command.request);
+  } catch (e) {
+    cap.take(); // (the shared writer starts the next call empty)
+    throw e;
   } finally {
     run.db = mc.db;
     mc.reply = saved.reply;
