@@ -27,7 +27,7 @@ const { values: opts } = parseArgs({
   },
 });
 
-// KEYS: a string key, a counter, a hash, a list, a set.
+// KEYS: a string key, a counter, a hash, a list, a set, a sorted set.
 const BODIES = {
   empty: "for i=1,tonumber(ARGV[1]) do local x = i end",
   get: "for i=1,tonumber(ARGV[1]) do redis.call('GET',KEYS[1]) end",
@@ -37,6 +37,8 @@ const BODIES = {
   lpush: "for i=1,tonumber(ARGV[1]) do redis.call('LPUSH',KEYS[4],i) if i % 1000 == 0 then redis.call('DEL',KEYS[4]) end end",
   llen: "for i=1,tonumber(ARGV[1]) do redis.call('LLEN',KEYS[4]) end",
   sadd: "for i=1,tonumber(ARGV[1]) do redis.call('SADD',KEYS[5],'m') end",
+  zadd: "for i=1,tonumber(ARGV[1]) do redis.call('ZADD',KEYS[6],i % 100,'m') end",
+  zscore: "for i=1,tonumber(ARGV[1]) do redis.call('ZSCORE',KEYS[6],'m') end",
 };
 const bodies = opts.bodies ? opts.bodies.split(",") : Object.keys(BODIES);
 for (const b of bodies) if (!BODIES[b]) throw new Error(`unknown body ${b}; one of ${Object.keys(BODIES).join(", ")}`);
@@ -81,7 +83,7 @@ try {
   if (!opts["no-redis"]) await start("redis-server", ["redis-server"]);
   const calls = Number(opts.calls);
   const run = (s, body, n) => {
-    const out = spawnSync("redis-cli", ["-p", String(s.port), "eval", BODIES[body], "5", "sc:k", "sc:c", "sc:h", "sc:l", "sc:s", String(n)],
+    const out = spawnSync("redis-cli", ["-p", String(s.port), "eval", BODIES[body], "6", "sc:k", "sc:c", "sc:h", "sc:l", "sc:s", "sc:z", String(n)],
       { encoding: "utf8" });
     if (out.status !== 0 || /^(ERR|WRONGTYPE)/m.test(out.stdout)) throw new Error(`${s.name} ${body}: ${out.stdout}${out.stderr}`);
   };

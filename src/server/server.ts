@@ -586,24 +586,29 @@ export class Server {
   /**
    * A command a script calls (src/commands/scripting.ts callFromScript), as
    * execCommand(client, argv, true, request) runs it, for a row the caller has already found
-   * and arity-checked, without subcommands. A kernel-only command on a one-shard server goes
-   * straight to the kernel; anything else goes through run() as before.
+   * and arity-checked, without subcommands. On a one-shard server a kernel command goes
+   * straight to the kernel, and so does a set/zset command the kernel runs on a small value
+   * (run()'s Router.tryKernel case), its host handler running when the kernel declines;
+   * anything else goes through run() as before.
    *
    * The kernel case keeps every effect run() has for such a call: ACL, MONITOR's feed and
    * client tracking's frame (monitorBefore/After, commandBegin/End), commandstats and
    * latencystats (finishCall), the kernel's own keyspace hits/misses, errorstats counted once,
    * and notifications, WATCH and propagation (the kernel's effects, as for any call). What it
-   * leaves out cannot apply: the second lookup, run()'s branches for host handlers and
-   * renamed or shared commands, Router.execute's multi-shard placement, and the busy-script
-   * check (a script cannot call a script). finishCall's SLOWLOG/latency sample is skipped for
-   * a script's call by logCall itself (Redis logs the EVAL, not its calls).
+   * leaves out cannot apply: the second lookup, run()'s branches for host-only and renamed
+   * commands, Router.execute's multi-shard placement, and the busy-script check (a script
+   * cannot call a script). finishCall's SLOWLOG/latency sample is skipped for a script's call
+   * by logCall itself (ours logs the EVAL only; Redis 7.0 logs its calls too).
    *
    * command: its request bytes, and its arguments as Buffers made only when something reads
    * them (most calls run from the bytes alone: src/scripting/script-command.ts).
    */
   runScriptCall(client: Client, spec: CommandSpec, command: ScriptCommand): void {
     if (client.aclGuarded && aclOf(this).checkNested(client, spec, command.argv())) return;
-    if (spec.handler || spec.kernelIndex < 0 || this.shards.length !== 1 || this.kernelRenamed) {
+    // A row with a host handler too runs in the kernel only as run() lets it (one key, first).
+    const shared = spec.handler !== undefined;
+    if (spec.kernelIndex < 0 || this.shards.length !== 1 || this.kernelRenamed ||
+        (shared && !(spec.firstKey === 1 && spec.lastKey === 1 && command.argc > 1))) {
       this.run(client, spec, command.argv(), command.request);
       return;
     }
@@ -618,29 +623,51 @@ export class Server {
     monitorBefore(this, client, spec, argv);
     tracking.commandBegin(client, spec, argv);
     const pendingBefore = reply.pending;
+    let kernelRan = false;
     let kernelCounted = false;
     try {
       const shard = this.shards[0];
-      const x = shard.kernel.x;
-      const kernelErrors = x.errorRepliesEver();
       shard.useProtocol(client.resp);
       // (replyToClient false: a script's caller is never the reply's client: reply-limit.ts)
-      const out = shard.callRaw(command.bytes, client.db, this.now(), false, command.length);
-      reply.raw(out);
-      // As run() after Router.execute: the kernel counted its error reply; remembered so a
-      // script failing with it does not count it again.
-      if (x.errorRepliesEver() !== kernelErrors) {
-        kernelCounted = true;
-        this.countedErrors++;
-        if (out[0] === 0x2d) this.lastCountedError = out.toString("latin1", 1, out.indexOf("\r\n"));
+      if (shared) {
+        const out = shard.tryCallRaw(command.bytes, client.db, this.now(), false, command.length);
+        if (out !== null) {
+          // As run()'s Router.tryKernel case: the kernel counted the call and its error.
+          kernelRan = true;
+          reply.raw(out);
+          if (out[0] === 0x2d) {
+            this.countedErrors++;
+            this.lastCountedError = out.toString("latin1", 1, out.indexOf("\r\n"));
+          }
+        } else {
+          // Declined (a big or host-held value): the host handler, as run() runs it.
+          const full = command.argv();
+          let argvBytes = 0;
+          for (const a of full) argvBytes += a.length;
+          client.currentArgvBytes = argvBytes;
+          spec.handler!({ server: this, client, argv: full, reply, spec });
+        }
+      } else {
+        const x = shard.kernel.x;
+        const kernelErrors = x.errorRepliesEver();
+        const out = shard.callRaw(command.bytes, client.db, this.now(), false, command.length);
+        reply.raw(out);
+        // As run() after Router.execute: the kernel counted its error reply; remembered so a
+        // script failing with it does not count it again.
+        if (x.errorRepliesEver() !== kernelErrors) {
+          kernelCounted = true;
+          this.countedErrors++;
+          if (out[0] === 0x2d) this.lastCountedError = out.toString("latin1", 1, out.indexOf("\r\n"));
+        }
       }
     } catch (e) {
       commandFault(client, spec, pendingBefore, e);
     } finally {
+      client.currentArgvBytes = 0;
       tracking.commandEnd(client, spec);
     }
     monitorAfter(this, client, spec, argv);
-    this.finishCall(client, reply, spec, argv, t0, errorsBefore, countedBefore, false, kernelCounted);
+    this.finishCall(client, reply, spec, argv, t0, errorsBefore, countedBefore, kernelRan, kernelCounted);
   }
 
   /** DEBUG PAUSE-CRON: serverCron skips its work (Redis's server.pause_cron). */

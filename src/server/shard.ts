@@ -234,8 +234,8 @@ export class Shard {
    * callRaw for a command the host also runs (ZADD, SADD...: assembly/commands/context.ts
    * declineToHost): null, with nothing replied or changed, when the kernel declines it.
    */
-  tryCallRaw(req: Uint8Array, db: number, nowMs: number, replyToClient = false): Buffer | null {
-    return this.runRaw(req, db, nowMs, replyToClient, true, req.length);
+  tryCallRaw(req: Uint8Array, db: number, nowMs: number, replyToClient = false, len = req.length): Buffer | null {
+    return this.runRaw(req, db, nowMs, replyToClient, true, len);
   }
 
   private runRaw(req: Uint8Array, db: number, nowMs: number, replyToClient: boolean, declinable: boolean, len: number): Buffer | null {

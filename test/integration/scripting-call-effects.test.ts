@@ -14,9 +14,11 @@ import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 import { RawConn } from "../helpers/raw-conn.js";
 
 // GET of a key that exists (a hit) and of one that does not (a miss), SET, a failing INCR
-// under pcall (the script goes on and succeeds), DEL.
+// under pcall (the script goes on and succeeds), DEL; SADD of a small set (the kernel's) and
+// SRANDMEMBER with a count (a set command the kernel hands to the host's handler).
 const SCRIPT = "redis.call('GET', KEYS[1]) redis.call('GET', KEYS[2]) redis.call('SET', KEYS[1], ARGV[1]) " +
-  "local e = redis.pcall('INCR', KEYS[3]) redis.call('DEL', KEYS[2]) return e['err']";
+  "local e = redis.pcall('INCR', KEYS[3]) redis.call('DEL', KEYS[2]) " +
+  "redis.call('SADD', KEYS[4], 'a', 'b') redis.call('SRANDMEMBER', KEYS[4], 5) return e['err']";
 
 const until = async (cond: () => boolean) => {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((x) => setTimeout(x, 10));
@@ -59,16 +61,16 @@ async function observe(port: number) {
     await monitor.expect("+OK\r\n");
     await c.config("RESETSTAT");
     await c.slowlog("RESET");
-    const reply = await c.eval(SCRIPT, 3, "fx:k", "fx:none", "fx:text", "2");
+    const reply = await c.eval(SCRIPT, 4, "fx:k", "fx:none", "fx:text", "fx:set", "2");
     // A script failing with its call's error: that error counts once (errorstats), not twice.
     const failed = await c.eval("return redis.pcall('INCR', KEYS[1])", 1, "fx:text").catch((e: Error) => e.message);
     const slowlog = (await c.slowlog("GET", "10")) as [number, number, number, string[]][];
     await c.config("SET", "slowlog-log-slower-than", "10000");
-    await until(() => sub.text.includes("invalidate\r\n*1") && sub.text.includes(":fx:k\r\n$3\r\nset") && monitor.text.split("\r\n").length > 6);
+    await until(() => sub.text.includes("invalidate\r\n*1") && sub.text.includes(":fx:k\r\n$3\r\nset") && sub.text.includes("sadd") && monitor.text.split("\r\n").length > 8);
     const exec = await other.multi().get("fx:k").exec();
     const lines = monitor.text.split("\r\n").filter((l) => l.length > 0)
       .map((l) => l.replace(/^\+[\d.]+ \[0 [^\]]+\] /, (m) => (m.includes(" lua]") ? "lua: " : "client: ")));
-    const commandstats = await statLines(c, "commandstats", ["cmdstat_get:", "cmdstat_set:", "cmdstat_incr:", "cmdstat_del:", "cmdstat_eval:"]);
+    const commandstats = await statLines(c, "commandstats", ["cmdstat_get:", "cmdstat_set:", "cmdstat_incr:", "cmdstat_del:", "cmdstat_eval:", "cmdstat_sadd:", "cmdstat_srandmember:"]);
     const errorstats = await statLines(c, "errorstats", ["errorstat_"]);
     const keyspace = await statLines(c, "stats", ["keyspace_hits:", "keyspace_misses:", "total_error_replies:"]);
     return {
@@ -109,17 +111,21 @@ describe("a script's calls of kernel commands", () => {
       "cmdstat_eval:calls=2,rejected_calls=0,failed_calls=1",
       "cmdstat_get:calls=2,rejected_calls=0,failed_calls=0",
       "cmdstat_incr:calls=2,rejected_calls=0,failed_calls=2",
+      "cmdstat_sadd:calls=1,rejected_calls=0,failed_calls=0",
       "cmdstat_set:calls=1,rejected_calls=0,failed_calls=0",
+      "cmdstat_srandmember:calls=1,rejected_calls=0,failed_calls=0",
     ]);
     expect(ours.errorstats).toEqual(["errorstat_ERR:count=2"]);
-    expect(ours.keyspace).toEqual(["keyspace_hits:1", "keyspace_misses:1", "total_error_replies:2"]);
+    expect(ours.keyspace).toEqual(["keyspace_hits:2", "keyspace_misses:1", "total_error_replies:2"]);
     expect(ours.slowlog).toEqual(["eval", "eval"]);
-    expect(ours.monitor.slice(0, 6)).toEqual([
-      `client: "eval" "${SCRIPT}" "3" "fx:k" "fx:none" "fx:text" "2"`,
+    expect(ours.monitor.slice(0, 8)).toEqual([
+      `client: "eval" "${SCRIPT}" "4" "fx:k" "fx:none" "fx:text" "fx:set" "2"`,
       'lua: "GET" "fx:k"', 'lua: "GET" "fx:none"', 'lua: "SET" "fx:k" "2"', 'lua: "INCR" "fx:text"', 'lua: "DEL" "fx:none"',
+      'lua: "SADD" "fx:set" "a" "b"', 'lua: "SRANDMEMBER" "fx:set" "5"',
     ]);
     expect(ours.events).toEqual(["*4\r\n$8\r\npmessage\r\n$19\r\n__keyspace@0__:fx:*\r\n$19\r\n__keyspace@0__:fx:k\r\n$3\r\nset\r\n",
-      "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$4\r\nfx:k\r\n"]);
+      "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$4\r\nfx:k\r\n",
+      "*4\r\n$8\r\npmessage\r\n$19\r\n__keyspace@0__:fx:*\r\n$21\r\n__keyspace@0__:fx:set\r\n$4\r\nsadd\r\n"]);
     expect(ours.exec).toBeNull();
     if (!hasRealRedis) return;
     const real = await startRealRedis();
