@@ -374,6 +374,11 @@ export class Aof {
     log("notice", `Successfully migrated an old-style AOF file (${name}) into the AOF directory (${this.server.config.getString("appenddirname")}).`);
   }
 
+  /** When one of the AOF's files was last written (ms since the epoch; 0 if it cannot be read). */
+  fileTime(name: string): number {
+    try { return statSync(join(this.dir(), name)).mtimeMs; } catch { return 0; }
+  }
+
   /** The AOF's files in replay order (from the manifest in memory), and their total size. */
   manifestFiles(): { files: ManifestFile[]; bytes: number } | null {
     const m = this.manifest;

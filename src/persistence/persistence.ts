@@ -6,7 +6,7 @@
 // temp file (child-writer.ts); when the child exits cleanly the file is fsynced and renamed
 // over dbfilename. Killing the child fails the save as in Redis. SAVE is synchronous.
 import { slowDisk } from "../server/faults.js";
-import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, unlinkSync } from "node:fs";
+import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, unlinkSync, statSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Server } from "../server/server.js";
@@ -67,11 +67,22 @@ export function persistenceOf(server: Server): Persistence {
 }
 
 /**
- * Whether the server is loading its data with the LOADING gate up (start-up, DEBUG RELOAD...),
- * without creating its persistence state (the replication simulator's servers have none).
+ * Whether the server is loading its data with the LOADING gate up (start-up, DEBUG RELOAD...)
+ * or has yet to start its start-up load (listeners open first), without creating its
+ * persistence state (the replication simulator's servers have none).
  */
 export function loadingData(server: Server): boolean {
-  return (states.get(server)?.loading ?? null) !== null;
+  const p = states.get(server);
+  return !!p && (p.loading !== null || p.startupLoadPending);
+}
+
+/**
+ * When the file loaded at start-up was last written (ms since the epoch; the latest of an
+ * AOF's files; 0 when none was loaded). Active-active replication compares it with its peers'
+ * tombstone collection (src/replication/loaded-keys.ts).
+ */
+export function startupFileTime(server: Server): number {
+  return states.get(server)?.loadedFileTime ?? 0;
 }
 
 export class Persistence {
@@ -85,6 +96,8 @@ export class Persistence {
   saves = 0;
   lastLoadKeysLoaded = 0;
   lastLoadKeysExpired = 0;
+  /** startupFileTime. */
+  loadedFileTime = 0;
   private timer?: NodeJS.Timeout;
   /** Set while the dataset is replaced wholesale (DEBUG RELOAD, LOADAOF): the AOF does not record it. */
   reloading = false;
@@ -694,6 +707,7 @@ export class Persistence {
         this.aof.upgradeIfNeeded();
         this.aof.loadManifestFromDisk();
         const m = this.aof.manifestFiles();
+        if (m) this.loadedFileTime = Math.max(0, ...m.files.map((f) => this.aof.fileTime(f.name)));
         const loaded = m ? await this.whileLoading(m.bytes, this.aof.loadSteps()) : false;
         if (loaded) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
         this.aof.startOnBoot();
@@ -719,6 +733,7 @@ export class Persistence {
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
         }
+        if (buf) this.loadedFileTime = statSync(this.rdbPath()).mtimeMs;
         if (buf) await this.whileLoading(buf.length, this.rdbLoadSteps(buf, { boot: true }));
       } catch (e) {
         if (e instanceof RdbFormatError && e.at) {

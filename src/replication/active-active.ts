@@ -31,10 +31,13 @@ import { Replicator } from "./replicator.js";
 import { Gossip, DEFAULT_GOSSIP, SERVER_PACING } from "./gossip.js";
 import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./peer-link.js";
 import { physicalOf } from "./hlc.js";
+import { LoadedKeys } from "./loaded-keys.js";
+import { startupFileTime } from "../persistence/persistence.js";
 
 export class ActiveActive {
   readonly rep: Replicator;
   readonly gossip: Gossip;
+  readonly loaded: LoadedKeys;
   readonly links = new Map<string, PeerLink>();
   private bus?: net.Server;
   private timer?: NodeJS.Timeout;
@@ -73,6 +76,9 @@ export class ActiveActive {
     }, undefined, SERVER_PACING); // (long anti-entropy answers go out a slice per event-loop turn)
     this.gossip.warn = (msg) => log("warning", msg);
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
+    // A node started before its RDB/AOF is loaded: the keys only the file holds go to the peers
+    // once their states are in (loaded-keys.ts).
+    this.loaded = new LoadedKeys(this.rep, this.gossip, server.config.getNumber("databases"), () => startupFileTime(server), SERVER_PACING);
     this.timer = setInterval(() => this.gossip.tick(), 50);
     this.timer.unref();
   }
@@ -245,6 +251,11 @@ export class ActiveActive {
     s += `crdt_local_only_writes:${this.rep.stats.localOnly}\r\n`;
     // large answers joined a slice per turn, clients answered -LOADING meanwhile (gossip.ts joinSliced)
     s += `crdt_sliced_joins:${g.slicedJoins}\r\ncrdt_joining:${this.gossip.joining}\r\n`;
+    // keys loaded from disk with no CRDT state: waiting for every peer's state, then (those no
+    // peer held) sent as this node's writes, or kept on this node (a peer collected removals
+    // after the file was written: loaded-keys.ts)
+    const lk = this.loaded.stats;
+    s += `crdt_loaded_keys_pending:${lk.pending}\r\ncrdt_loaded_keys_sent:${lk.sent}\r\ncrdt_loaded_keys_kept_local:${lk.keptLocal}\r\n`;
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +

@@ -278,6 +278,14 @@ export class Gossip {
   private readonly linkIds = new Map<string, string>();
   /** Per refused incarnation: when we last told it so (MSG_REFUSED goes at most every 5 s; the log says it once). */
   private readonly toldRefused = new Map<string, number>();
+  /**
+   * A peer link's whole state is now joined here: a complete answer to our DIGEST (or its
+   * MSG_SAME: equal). horizon: what the peer says of its tombstone collection (removalHorizon).
+   * A node restarted from its file waits for this from every peer (loaded-keys.ts).
+   */
+  wholeView?: (link: string, horizon: number) => void;
+  /** When a GC sweep last dropped a key's whole state (our clock, ms; 0: never): removalHorizon. */
+  private lastKeyDropAt = 0;
   /** Where warnings go (the server's log; the simulator has none). */
   warn: (msg: string) => void = () => {};
   /** Per origin node: every write of it with a timestamp at or below this is in our state (causal delivery). */
@@ -870,6 +878,7 @@ export class Gossip {
           this.peerIds.set(from, id);
         }
         this.identify(from, id);
+        this.wholeView?.(from, r.f64());
         const name = nodeName(id);
         if (c0 > (this.covered.get(name) ?? 0)) { this.covered.set(name, c0); if (!p.duplicateOf) this.trimBacklog(p, c0); }
         let min = Infinity;
@@ -887,11 +896,14 @@ export class Gossip {
         const ranges: number[] = [];
         for (let i = 0; i < n; i++) ranges.push(r.u16());
         const batch = r.bytes();
+        const horizon = r.f64();
         if (this.refused(from, vector[0]?.[0], reply)) return;
         if (wantBack) this.sendBack(from, ranges, of, round, reply);
         const p = role === ROLE_REPLY ? this.peers.get(from) : undefined;
         if (p && round === p.roundC0) p.roundAt = this.now();
-        if (this.chunkArrived(`${from}|${role}|${round}|${send}`, idx, count, vector, batch) && p && round === p.roundC0) p.roundC0 = 0;
+        // (a complete answer to our DIGEST is the peer's whole state: wholeView, once joined)
+        const whole = role === ROLE_REPLY && this.wholeView ? () => this.wholeView!(from, horizon) : undefined;
+        if (this.chunkArrived(`${from}|${role}|${round}|${send}`, idx, count, vector, batch, whole) && p && round === p.roundC0) p.roundC0 = 0;
         return;
       }
       case MSG_REFUSED: {
@@ -920,6 +932,7 @@ export class Gossip {
       const w = new Writer();
       w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
       writeVector(w, this.knowledge());
+      w.f64(this.removalHorizon(held[0]?.[0]));
       this.out(reply, w.done());
       return;
     }
@@ -937,7 +950,21 @@ export class Gossip {
     // (42.6 s without, load 8-12; 24.0 / 39.6 s with, load 18-21).
     if (this.answeringNode(held[0]?.[0], from)) { this.stats.antiEntropySkipped++; return; }
     // (what they held is learned once their states come back: they send their knowledge then)
-    this.sendRanges(from, diff, ranges, true, reply, ROLE_REPLY, c0);
+    this.sendRanges(from, diff, ranges, true, reply, ROLE_REPLY, c0, true, this.removalHorizon(held[0]?.[0]));
+  }
+
+  /**
+   * What this node tells node `to` of its tombstone collection, with its whole state: every
+   * key state it has dropped was held by every node in the GC quorum — `to`'s earlier
+   * incarnations among them — before this moment (ms; 0: it dropped none). The drop comes
+   * gcGraceMs after the removal was known stable, and stable means every node had it. A file
+   * written after the horizon holds no key whose removal was collected here, so `to`, restarted
+   * from its file, may send the keys only the file holds (loaded-keys.ts). Infinite when this
+   * node expired an incarnation of `to` (peerGcTimeoutMs): it collected without waiting for it.
+   */
+  private removalHorizon(to: string | undefined): number {
+    if (to !== undefined) for (const id of this.expired) if (nodeName(id) === nodeName(to)) return Number.MAX_SAFE_INTEGER;
+    return this.lastKeyDropAt ? Math.max(1, this.lastKeyDropAt - this.opts.gcGraceMs) : 0;
   }
 
   /**
@@ -947,7 +974,7 @@ export class Gossip {
    * what our state holds now (the receiver learns it then). The chunks are our state of now
    * (a snapshot), encoded as pump gets to them.
    */
-  private sendRanges(from: string, ranges: number[], of: number, wantBack: boolean, reply: Send, role: number, round: number, withKnowledge = true): void {
+  private sendRanges(from: string, ranges: number[], of: number, wantBack: boolean, reply: Send, role: number, round: number, withKnowledge = true, horizon = 0): void {
     if (ranges.length === 0) return;
     const groups: number[][] = [];
     let chunk: number[] = [];
@@ -973,6 +1000,7 @@ export class Gossip {
       w.u16(listed.length);
       for (const x of listed) w.u16(x);
       w.bytes(this.rep.store.encodeSnapshot(snap, groups[i], of));
+      w.f64(horizon);
       return w.done();
     };
     const queue = this.answers.get(from);
@@ -1043,7 +1071,7 @@ export class Gossip {
    * chunk by chunk would let a client see a node's later write to one key before its earlier
    * write to another key that travels in a later chunk (causal order across keys).
    */
-  private chunkArrived(key: string, idx: number, count: number, vector: [string, number][], batch: Buffer): boolean {
+  private chunkArrived(key: string, idx: number, count: number, vector: [string, number][], batch: Buffer, whole?: () => void): boolean {
     let got = this.chunks.get(key);
     if (!got) {
       got = { at: 0, batches: new Map() };
@@ -1069,11 +1097,12 @@ export class Gossip {
       // answer to its digest and the states sent back after it answered the peer's — and
       // joining both side by side did the work twice over the same turns.
       if (this.joining > 0) { this.stats.antiEntropySkipped++; return true; }
-      this.joinSliced(batches, vector);
+      this.joinSliced(batches, vector, whole);
       return true;
     }
     for (const b of batches) this.stats.rangesRepaired += this.rep.receive(b);
     this.learn(vector);
+    whole?.();
     return true;
   }
 
@@ -1086,7 +1115,7 @@ export class Gossip {
    * the gate too, and joins commute); deltas that depend on what the answer brings wait for
    * the knowledge taken over at the end, as before.
    */
-  private joinSliced(batches: Buffer[], vector: [string, number][]): void {
+  private joinSliced(batches: Buffer[], vector: [string, number][], whole?: () => void): void {
     const release = this.rep.holdClients();
     this.joining++;
     this.stats.slicedJoins++;
@@ -1110,6 +1139,7 @@ export class Gossip {
       release();
       this.learn(vector);
       this.rep.serveBlocked();
+      whole?.();
     };
     step();
   }
@@ -1226,9 +1256,11 @@ export class Gossip {
     if (!this.gcStable.size) return;
     // (every id still named by metadata that stays is a candidate for findDeparted, not only
     // the first unstable one a check stopped at)
+    const dropped = this.rep.store.gcStats.keysDropped;
     this.rep.store.collectGarbage((n) => this.gcStable.get(n) ?? 0, (n) => {
       if ((this.gcStable.get(n) ?? 0) < Number.MAX_SAFE_INTEGER) this.unknownIds.add(n);
     });
+    if (this.rep.store.gcStats.keysDropped !== dropped) this.lastKeyDropAt = now;
   }
 
   /**

@@ -153,6 +153,17 @@ export class Replicator {
     this.flush();
   }
 
+  /**
+   * Records a key loaded from the node's file as this node's write, unless it has CRDT state
+   * by now (a client wrote it, or a peer's state for it arrived: that wins) or is gone
+   * (loaded-keys.ts). Returns whether it was recorded; the caller flushes.
+   */
+  recordLoaded(db: number, key: Buffer): boolean {
+    if (this.store.keys.has(dbKey(db, key))) return false;
+    this.sync(db, key);
+    return this.store.keys.has(dbKey(db, key));
+  }
+
   /** Sends what local writes produced since the last flush, as one batch. */
   flush(): void {
     if (this.outgoing.size === 0) return;

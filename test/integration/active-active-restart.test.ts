@@ -5,11 +5,11 @@
 // deleted meanwhile (the KeyDB failure mode issue #7 rules out).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
-import { untilReplicated } from "../helpers/crdt-wait.js";
+import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
 
 describe("active-active: a node restarted from its RDB (3 processes)", () => {
   const servers: RunningServer[] = [];
@@ -98,5 +98,124 @@ describe("active-active: a node restarted from its RDB (3 processes)", () => {
     await everywhere("C caught up", async (r) => (await r.get("after-restart")) === "1");
     const values = await clients[2].mget(...Array.from({ length: 100 }, (_, i) => `v:${i}`));
     expect(values.filter((v) => v !== "new")).toEqual([]);
+  }, 300_000);
+});
+
+// What only the restarted node's file holds: a write acknowledged and fsynced (appendfsync
+// always) that never left the node before it was killed. Once the node is back and has joined
+// its peers' states, the write reaches them (src/replication/loaded-keys.ts); keys the peers
+// have state for — one deleted while the node was down — are left to that state. A node whose
+// outgoing messages are all lost (the crdt-drop-message fault point at probability 1) stands for
+// a node killed before its delta left.
+describe("active-active: a write only the restarted node's file holds (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+  const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-fileonly-"));
+  const bus: number[] = [];
+  let portA = 0;
+  const args = (i: number) => ["--crdt-node-id", `f${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
+    ...(i === 0 ? ["--appendonly", "yes", "--appendfsync", "always"] : [])];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) bus.push(await freePort());
+    portA = await freePort();
+    servers.push(await startServer(args(0), { LATTICEKV_BUGGIFY: "1:crdt-drop-message=1" }, { port: portA, dir: dirA }));
+    servers.push(await startServer(args(1)));
+    for (const s of servers) clients.push(await connectClient(s.port));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+    rmSync(dirA, { recursive: true, force: true });
+  });
+
+  it("sends it to the peers once the node is back; what a peer deleted meanwhile stays deleted", async () => {
+    const [a, b] = clients;
+    await b.set("doomed", "1");
+    await b.set("kept", "1");
+    await b.sadd("s", "gone", "stays");
+    // B's writes reach A (only A's messages are lost); A's own writes stay on A.
+    await untilReplicated("B's writes on A", [a, b], async () =>
+      (await a.get("doomed")) === "1" && (await a.get("kept")) === "1" && (await a.scard("s")) === 2);
+    await a.set("mine", "1");
+    await a.sadd("mine-set", "x", "y");
+    expect(await b.exists("mine")).toBe(0);
+    servers[0].proc.kill("SIGKILL");
+    await new Promise((r) => servers[0].proc.once("exit", r));
+    clients[0].disconnect();
+    // (A's file holds B's keys too: applied peers' writes go to the AOF like any write)
+    const aof = join(dirA, "appendonlydir");
+    expect(readdirSync(aof).map((f) => readFileSync(join(aof, f), "latin1")).join("")).toContain("doomed");
+    await b.del("doomed");
+    await b.srem("s", "gone");
+    servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
+    clients[0] = await connectClient(portA);
+    const both = () => clients;
+    await untilReplicated("A's file-only writes on B", both(), async () =>
+      (await b.get("mine")) === "1" && (await b.scard("mine-set")) === 2 && (await clients[0].exists("doomed")) === 0);
+    expect(await clients[0].info("crdt")).toMatch(/crdt_loaded_keys_sent:2\r?\n/); // (mine and mine-set)
+    for (const r of both()) {
+      expect(await r.get("mine")).toBe("1");
+      expect((await r.smembers("mine-set")).sort()).toEqual(["x", "y"]);
+      expect(await r.get("kept")).toBe("1");
+      expect(await r.exists("doomed")).toBe(0);
+      expect((await r.smembers("s")).sort()).toEqual(["stays"]);
+    }
+  }, 300_000);
+});
+
+// The other side of the same rule: a key the peers deleted and then collected (no state left
+// anywhere) also looks like "a key only the file holds" when the file is older than the
+// collection — here an RDB saved before the DEL. Sending it would bring the deleted key back
+// everywhere (issue #7 rules that out); the peer's answer says when it last collected, and the
+// node keeps such keys to itself (loaded-keys.ts, gossip.ts removalHorizon).
+describe("active-active: a restarted node's stale file (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+  const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-stale-"));
+  const bus: number[] = [];
+  let portA = 0;
+  const args = (i: number) => ["--crdt-node-id", `g${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
+    "--crdt-gc-grace-ms", "200"];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) bus.push(await freePort());
+    portA = await freePort();
+    servers.push(await startServer(args(0), {}, { port: portA, dir: dirA }));
+    servers.push(await startServer(args(1)));
+    for (const s of servers) clients.push(await connectClient(s.port));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+    rmSync(dirA, { recursive: true, force: true });
+  });
+
+  it("does not send a key whose removal the peers collected after the file was written", async () => {
+    const [a, b] = clients;
+    await b.set("x", "1");
+    await untilReplicated("x on A", clients, async () => (await a.get("x")) === "1");
+    expect(await a.save()).toBe("OK");
+    await b.del("x");
+    await untilReplicated("x deleted and collected on B", clients, async () =>
+      (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
+    clients[0].disconnect();
+    await servers[0].stop();
+    servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
+    clients[0] = await connectClient(portA);
+    expect(await clients[0].info("persistence")).toMatch(/rdb_last_load_keys_loaded:1\r?\n/);
+    const decided = async () => {
+      const info = await clients[0].info("crdt");
+      return infoNumber(info, "crdt_loaded_keys_sent") + infoNumber(info, "crdt_loaded_keys_kept_local") > 0;
+    };
+    await untilReplicated("A to decide about x", clients, decided);
+    // A's writes from now on reach B in order: x would have arrived before this one.
+    await clients[0].set("after", "1");
+    await untilReplicated("A's next write on B", clients, async () => (await b.get("after")) === "1");
+    expect(await b.exists("x")).toBe(0);
+    expect(infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_kept_local")).toBe(1);
+    expect(await clients[0].get("x")).toBe("1"); // (it stays on A alone: README says so)
   }, 300_000);
 });

@@ -1,0 +1,95 @@
+// LoadedKeys: the keys a node restarted from its RDB or AOF holds that no peer knows of are
+// sent to the peers as this node's new writes.
+//
+// A restarted node comes back under a new incarnation id with an empty CRDT state, and its
+// file's keys are not in that state. What the peers hold wins over the file: the node joins
+// their states (a key they changed takes their value, a key they deleted while it was down is
+// deleted by their tombstone, which collection has kept since it waits for this node). But a
+// key its peers have no state for at all — a write acknowledged (and fsynced) just before the
+// node stopped, or made while it was cut off — is one only the file holds; without this it
+// stayed on that node alone (cluster-active-active's restarted member lost k:198/k:199 this
+// way: appendfsync always, SIGKILL before the delta left).
+//
+// So once the load is done and every peer's whole state has been joined here (gossip.ts
+// wholeView: a complete answer to our digest, or "equal"), each key the file loaded that still
+// has no CRDT state is recorded as this node's write (Replicator.recordLoaded), a slice per
+// event-loop turn. Keys the peers have state for are left to that state. One case must not be
+// sent: a key whose removal the peers collected after the file was written (an RDB saved long
+// before the node stopped, or a node expired by crdt-peer-gc-timeout while cut off) is also "a
+// key no peer has state for", and sending it would bring a deleted key back everywhere. Each
+// peer says how recent its collection is (gossip.ts removalHorizon); when the file is older
+// than any peer's horizon, the keys stay on this node alone, as before, with a warning.
+import type { Replicator } from "./replicator.js";
+import type { Gossip, Pacing } from "./gossip.js";
+import { dbKey } from "./store.js";
+
+/** A loaded key's share of a turn is that of a sliced join (gossip.ts JOIN_SLICE_MS). */
+const RECORD_SLICE_MS = 20;
+
+export class LoadedKeys {
+  /** The loaded keys with no CRDT state when the load ended; undefined until then. */
+  private candidates?: [number, Buffer][];
+  /** Per peer link: the removal horizon of its latest whole state joined here. */
+  private readonly seen = new Map<string, number>();
+  private done = false;
+  readonly stats = { pending: 0, sent: 0, keptLocal: 0 };
+
+  /** @param fileTime when the loaded file was last written (ms; persistence.ts startupFileTime) */
+  constructor(private readonly rep: Replicator, private readonly gossip: Gossip, private readonly databases: number,
+              private readonly fileTime: () => number, private readonly pacing?: Pacing) {
+    gossip.wholeView = (link, horizon) => {
+      if (this.done) return;
+      this.seen.set(link, horizon);
+      this.tryRecord();
+    };
+    // (peer messages wait for the load as well: Replicator.keyspaceBusy)
+    rep.whenKeyspaceFree(() => this.loadEnded());
+  }
+
+  private loadEnded(): void {
+    const found: [number, Buffer][] = [];
+    for (let db = 0; db < this.databases; db++) {
+      if (this.rep.io.run(db, "DBSIZE") === 0) continue;
+      for (const key of this.rep.io.keys(db)) if (!this.rep.store.keys.has(dbKey(db, key))) found.push([db, key]);
+    }
+    this.candidates = found;
+    this.stats.pending = found.length;
+    if (found.length === 0) { this.finish(); return; }
+    this.tryRecord();
+  }
+
+  /** Records the candidates once every peer link's whole state has been joined. */
+  private tryRecord(): void {
+    if (this.done || !this.candidates) return;
+    const links = [...this.gossip.peers].filter(([, p]) => !p.duplicateOf && p.expired === undefined).map(([l]) => l);
+    if (links.length === 0 || links.some((l) => !this.seen.has(l))) return;
+    const horizon = Math.max(...links.map((l) => this.seen.get(l)!));
+    const keys = this.candidates;
+    this.finish();
+    const written = this.fileTime();
+    if (horizon > written) {
+      this.stats.keptLocal = keys.length;
+      this.gossip.warn(`CRDT: ${keys.length} keys loaded from disk that no peer holds stay on this node alone: ` +
+        `a peer collected removals after the file was written (${new Date(written).toISOString()}), so they may be keys deleted since`);
+      return;
+    }
+    let i = 0;
+    const step = () => {
+      const enough = this.pacing ? this.pacing.slice(RECORD_SLICE_MS) : () => false;
+      for (; i < keys.length; i++) {
+        if (this.rep.recordLoaded(keys[i][0], keys[i][1])) this.stats.sent++;
+        if (i + 1 < keys.length && enough()) { i++; this.rep.flush(); this.pacing!.later(step); return; }
+      }
+      this.rep.flush();
+    };
+    step();
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.stats.pending = 0;
+    this.candidates = undefined;
+    this.seen.clear();
+    this.gossip.wholeView = undefined;
+  }
+}
