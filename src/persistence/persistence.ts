@@ -85,6 +85,17 @@ export function startupFileTime(server: Server): number {
   return states.get(server)?.loadedFileTime ?? 0;
 }
 
+/**
+ * A load this file does not run, shown by INFO as one (loading:1 and the loading_* fields) as
+ * Redis shows a replica loading its master's copy: active-active's join of a peer's large
+ * answer behind -LOADING (src/replication/loading-gate.ts); null when it ends. Only on a server
+ * with persistence state (the replication simulator's have none).
+ */
+export function showLoading(server: Server, l: { startedAt: number; totalBytes: number; loadedBytes: number } | null): void {
+  const p = states.get(server);
+  if (p) p.shownLoading = l;
+}
+
 export class Persistence {
   /** dirty() at the last successful save: rdb_changes_since_last_save is the difference. */
   private dirtyAtSave = 0;
@@ -952,6 +963,8 @@ export class Persistence {
 
   /** Loading state at start-up (the LOADING error, INFO loading fields); null when not loading. */
   loading: { startedAt: number; totalBytes: number; loadedBytes: number } | null = null;
+  /** showLoading's: INFO only. */
+  shownLoading: { startedAt: number; totalBytes: number; loadedBytes: number } | null = null;
 
   /** INFO persistence, in Redis 7.0's order. */
   infoFields(): [string, string | number][] {
@@ -959,7 +972,7 @@ export class Persistence {
     const snap = this.bgSnapshot;
     const total = snap ? this.keysAtStart : 0;
     const fields: [string, string | number][] = [
-      ["loading", this.loading ? 1 : 0],
+      ["loading", this.loading ?? this.shownLoading ? 1 : 0],
       ["async_loading", this.asyncLoading ? 1 : 0],
       ["current_cow_peak", this.cowPeak(snap)],
       ["current_cow_size", snap ? snap.cowBytes() : 0],
@@ -982,7 +995,7 @@ export class Persistence {
       ["module_fork_last_cow_size", 0],
       ...this.aof.sizeFields(),
     ];
-    const l = this.loading;
+    const l = this.loading ?? this.shownLoading;
     if (l) {
       const perc = l.totalBytes ? (l.loadedBytes / l.totalBytes) * 100 : 0;
       const elapsed = Math.floor((now - l.startedAt) / 1000);

@@ -1116,7 +1116,9 @@ export class Gossip {
    * the knowledge taken over at the end, as before.
    */
   private joinSliced(batches: Buffer[], vector: [string, number][], whole?: () => void): void {
-    const release = this.rep.holdClients();
+    // (INFO's loading_* fields: the answer's bytes, each batch counted as joined once all its keys are)
+    const progress = { startedAt: this.now(), totalBytes: batches.reduce((n, b) => n + b.length, 0), loadedBytes: 0 };
+    const release = this.rep.holdClients(progress);
     this.joining++;
     this.stats.slicedJoins++;
     let next = 0, entries: [string, KeyState][] | undefined, at = 0;
@@ -1132,7 +1134,7 @@ export class Gossip {
         const to = Math.min(entries.length, at + 64);
         this.stats.rangesRepaired += this.rep.receiveEntries(entries, at, to, false);
         at = to;
-        if (at >= entries.length) entries = undefined;
+        if (at >= entries.length) { entries = undefined; progress.loadedBytes += batches[next - 1].length; }
         if ((entries || next < batches.length) && enough()) { this.pacing!.later(step); return; }
       }
       this.joining--;

@@ -19,7 +19,7 @@ import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { scriptPaused, afterScript } from "../commands/scripting.js";
 import { loadingData } from "../persistence/persistence.js";
-import { raiseLoadingGate } from "./loading-gate.js";
+import { raiseLoadingGate, type LoadProgress } from "./loading-gate.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
 import { alignLists, elemAlive, elemId, seqIndexOf, seqOrder, type ListElem } from "./seq.js";
@@ -821,9 +821,9 @@ export class Replicator {
     this.server.blocking.afterCommand();
   }
 
-  /** Answers clients -LOADING until the function returned is called (loading-gate.ts). */
-  holdClients(): () => void {
-    return raiseLoadingGate(this.server);
+  /** Answers clients -LOADING until the function returned is called, INFO showing `progress` (loading-gate.ts). */
+  holdClients(progress: LoadProgress): () => void {
+    return raiseLoadingGate(this.server, progress);
   }
 
   /**

@@ -29,9 +29,29 @@ describe("active-active: a large answer joined in slices (2 processes)", () => {
     servers.push(await startServer(["--crdt-node-id", "j1", "--crdt-bus-port", String(bus[1]), "--peer", `127.0.0.1:${bus[0]}`]));
     const b = await connectClient(servers[1].port);
     clients.push(b);
-    // (DBSIZE is answered -LOADING while the join is under way)
+    // DBSIZE is answered -LOADING while the join is under way, and INFO says loading:1 then, as
+    // Redis's does while a replica loads its master's copy: asked in one pipeline (one turn),
+    // the two agree. (A second client polls as fast as it is answered, so a join spanning
+    // turns is seen.)
+    const pairs: [boolean, string][] = [];
+    let polling = true;
+    const probe = await connectClient(servers[1].port);
+    clients.push(probe);
+    const poller = (async () => {
+      while (polling) {
+        const [[dbErr], [, persistence]] = (await probe.pipeline().dbsize().info("persistence").exec())!;
+        pairs.push([/^LOADING/.test(String(dbErr?.message)), String(persistence)]);
+      }
+    })();
     const count = async () => b.dbsize().catch((e: Error) => { if (/^LOADING/.test(e.message)) return -1; throw e; });
     await untilReplicated("B holds every key", clients, async () => (await count()) === 12000);
+    polling = false;
+    await poller;
+    for (const [loading, persistence] of pairs) {
+      expect(persistence).toMatch(loading ? /\r\nloading:1\r\n/ : /\r\nloading:0\r\n/);
+      if (loading) expect(persistence).toMatch(/\r\nloading_total_bytes:[1-9]\d*\r\n[^]*loading_loaded_perc:\d+\.\d\d\r\n/);
+    }
+    console.log(`active-active-join: ${pairs.filter(([l]) => l).length} of ${pairs.length} polls during the join`);
     const info = await b.info("crdt");
     expect(infoNumber(info, "crdt_sliced_joins")).toBeGreaterThanOrEqual(1);
     expect(infoNumber(info, "crdt_joining")).toBe(0);
