@@ -245,6 +245,8 @@ export class ActiveActive {
     s += `crdt_hlc_ms:${physicalOf(this.rep.hlc.current)}\r\ncrdt_peers:${this.links.size}\r\n`;
     s += `crdt_deltas_sent:${g.sent}\r\ncrdt_deltas_resent:${g.resent}\r\ncrdt_deltas_received:${g.received}\r\n`;
     s += `crdt_duplicates:${g.duplicates}\r\ncrdt_anti_entropy_rounds:${g.antiEntropyRounds}\r\ncrdt_anti_entropy_skipped:${g.antiEntropySkipped}\r\ncrdt_keys_repaired:${g.rangesRepaired}\r\n`;
+    // keys sent in anti-entropy answers (a new node's full copy counts every key once)
+    s += `crdt_anti_entropy_keys_sent:${g.answerKeys}\r\n`;
     // batches received but not applied yet: waiting for an earlier one or for writes they depend on
     s += `crdt_deltas_waiting:${g.waiting}\r\n`;
     // script writes redis.set_repl kept from replicas (REPL_NONE / REPL_AOF): not sent to peers

@@ -267,7 +267,7 @@ export class Gossip {
   private lastAe = 0;
   private epochCounter: number;
   readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
-    peersExpired: 0, refused: 0, slicedJoins: 0 };
+    peersExpired: 0, refused: 0, slicedJoins: 0, answerKeys: 0 };
   /** Sliced joins under way (joinSliced): while any is, clients are answered -LOADING. */
   joining = 0;
   /** Incarnation ids expired here (peerGcTimeoutMs): their messages are refused. */
@@ -898,7 +898,12 @@ export class Gossip {
         const batch = r.bytes();
         const horizon = r.f64();
         if (this.refused(from, vector[0]?.[0], reply)) return;
-        if (wantBack) this.sendBack(from, ranges, of, round, reply);
+        // (the states asked back go unsent, like a lost message, while our answer to that node's
+        // own DIGEST is going out on our other connection to it: that answer holds them, and a
+        // new node was sent two full copies at once — the second one encoded for nothing, since
+        // a node joining a large answer drops the next, joinSliced)
+        if (wantBack && this.answeringNode(vector[0]?.[0], from)) this.stats.antiEntropySkipped++;
+        else if (wantBack) this.sendBack(from, ranges, of, round, reply);
         const p = role === ROLE_REPLY ? this.peers.get(from) : undefined;
         if (p && round === p.roundC0) p.roundAt = this.now();
         // (a complete answer to our DIGEST is the peer's whole state: wholeView, once joined)
@@ -981,7 +986,9 @@ export class Gossip {
     let keys = 0;
     for (const rg of ranges) {
       chunk.push(rg);
-      keys += this.rep.store.keysInRange(rg, of);
+      const n = this.rep.store.keysInRange(rg, of);
+      keys += n;
+      this.stats.answerKeys += n;
       if (keys >= this.opts.chunkKeys) { groups.push(chunk); chunk = []; keys = 0; }
     }
     if (chunk.length || groups.length === 0) groups.push(chunk);
