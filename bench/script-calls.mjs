@@ -5,7 +5,7 @@
 // it moves far less with the machine's load than a redis-benchmark run of EVAL does, and a
 // change of ~50 ns per call shows.
 //
-//   node bench/script-calls.mjs --builds /work/main,. --calls 200000 --rounds 5 [--bodies get,set]
+//   node bench/script-calls.mjs --builds /work/main,. --calls 200000 --rounds 5 [--bodies get,set] [--shards 4]
 //
 // Each build (a checkout with dist/ built) and redis-server (unless --no-redis) start on free
 // ports; every round runs each body once on each server. Prints the median us per call and the
@@ -23,6 +23,9 @@ const { values: opts } = parseArgs({
     calls: { type: "string", default: "200000" },
     rounds: { type: "string", default: "5" },
     bodies: { type: "string" },
+    // Shards of the LatticeKV builds (LATTICEKV_SHARDS): with several, a script's commands take
+    // the generic path (Server.run and the router).
+    shards: { type: "string", default: "1" },
     "no-redis": { type: "boolean", default: false },
   },
 });
@@ -65,7 +68,7 @@ async function start(name, argv) {
   const d = mkdtempSync(join(dir, "srv-"));
   // A long loop must not pause for the busy-script threshold (it would serve nobody, but slice).
   const child = spawn(argv[0], [...argv.slice(1), "--port", String(port), "--save", "", "--appendonly", "no", "--dir", d,
-    "--busy-reply-threshold", "600000"], { stdio: "ignore" });
+    "--busy-reply-threshold", "600000"], { stdio: "ignore", env: { ...process.env, LATTICEKV_SHARDS: opts.shards } });
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode})`);
     if (spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" }).stdout.trim() === "PONG") {

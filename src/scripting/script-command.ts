@@ -103,6 +103,10 @@ export class ScriptCommand {
   get nameStart(): number { return this.starts[0]; }
   get nameEnd(): number { return this.starts[0] + this.lengths[0]; }
 
+  /** Where argv[i] is in bytes: [argStart(i), argEnd(i)). */
+  argStart(i: number): number { return this.starts[i]; }
+  argEnd(i: number): number { return this.starts[i] + this.lengths[i]; }
+
   /**
    * The arguments as Buffers, made on the first call: views of a copy of the request, so a
    * command may keep them (a host type's value, a blocked client's SLOWLOG entry).

@@ -586,10 +586,11 @@ export class Server {
   /**
    * A command a script calls (src/commands/scripting.ts callFromScript), as
    * execCommand(client, argv, true, request) runs it, for a row the caller has already found
-   * and arity-checked, without subcommands. On a one-shard server a kernel command goes
-   * straight to the kernel, and so does a set/zset command the kernel runs on a small value
-   * (run()'s Router.tryKernel case), its host handler running when the kernel declines;
-   * anything else goes through run() as before.
+   * and arity-checked, without subcommands. A kernel command goes straight to the kernel of
+   * its shard (the only one, or with several the one owning its key when it has one key, at
+   * argv[1], as Router.execute places it), and so does a set/zset command the kernel runs on
+   * a small value (run()'s Router.tryKernel case), its host handler running when the kernel
+   * declines; anything else goes through run() as before.
    *
    * The kernel case keeps every effect run() has for such a call: ACL, MONITOR's feed and
    * client tracking's frame (monitorBefore/After, commandBegin/End), commandstats and
@@ -607,8 +608,8 @@ export class Server {
     if (client.aclGuarded && aclOf(this).checkNested(client, spec, command.argv())) return;
     // A row with a host handler too runs in the kernel only as run() lets it (one key, first).
     const shared = spec.handler !== undefined;
-    if (spec.kernelIndex < 0 || this.shards.length !== 1 || this.kernelRenamed ||
-        (shared && !(spec.firstKey === 1 && spec.lastKey === 1 && command.argc > 1))) {
+    const oneKey = spec.firstKey === 1 && spec.lastKey === 1 && command.argc > 1 && !spec.flags.has("movablekeys");
+    if (spec.kernelIndex < 0 || this.kernelRenamed || (shared && !oneKey) || (this.shards.length !== 1 && !oneKey)) {
       this.run(client, spec, command.argv(), command.request);
       return;
     }
@@ -626,10 +627,10 @@ export class Server {
     let kernelRan = false;
     let kernelCounted = false;
     try {
-      const shard = this.shards[0];
-      shard.useProtocol(client.resp);
+      const shard = this.shards.length === 1 ? this.shards[0] : this.router.shardOf(command.bytes, command.argStart(1), command.argEnd(1));
       // (replyToClient false: a script's caller is never the reply's client: reply-limit.ts)
       if (shared) {
+        shard.useProtocol(client.resp);
         const out = shard.tryCallRaw(command.bytes, client.db, this.now(), false, command.length);
         if (out !== null) {
           // As run()'s Router.tryKernel case: the kernel counted the call and its error.
@@ -648,6 +649,8 @@ export class Server {
           spec.handler!({ server: this, client, argv: full, reply, spec });
         }
       } else {
+        // (Router.execute sets every shard's protocol)
+        for (const s of this.shards) s.useProtocol(client.resp);
         const x = shard.kernel.x;
         const kernelErrors = x.errorRepliesEver();
         const out = shard.callRaw(command.bytes, client.db, this.now(), false, command.length);
