@@ -330,13 +330,18 @@ export class Failover {
  * greatest epoch (clusterBumpConfigEpochWithoutConsensus; Redis also keeps an epoch it
  * shares with another node and lets collision handling split them, which can leave a
  * just-imported slot unclaimable for a while). Whether it bumped.
+ * Our own replicas do not count: their headers carry our configEpoch (Redis's replicas advertise
+ * their master's), so counting them bumped the importing node again on nearly every SETSLOT NODE
+ * of a reshard once its replicas had pinged (24 bumps in 300 slots), and every bump made all
+ * nodes fsync nodes.conf; Redis bumps once, at the first slot.
  */
 export function bumpEpochWithoutConsensus(st: ClusterState): boolean {
-  let maxOthers = 0;
-  for (const n of st.nodes.values()) if (!n.myself) maxOthers = Math.max(maxOthers, n.configEpoch);
   const me = st.myself;
+  let maxOthers = 0;
+  for (const n of st.nodes.values()) if (!n.myself && n.master !== me) maxOthers = Math.max(maxOthers, n.configEpoch);
   if (me.configEpoch !== 0 && me.configEpoch > maxOthers && me.configEpoch === st.currentEpoch) return false;
   st.currentEpoch++;
   me.configEpoch = st.currentEpoch;
+  log("warning", `New configEpoch set to ${me.configEpoch}`);
   return true;
 }
