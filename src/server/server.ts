@@ -560,7 +560,7 @@ export class Server {
   }
 
   /** run()'s accounting once the command is over: calls, time, SLOWLOG, latency, errors. */
-  private finishCall(client: Client, reply: ReplyWriter, spec: CommandSpec, argv: Buffer[], t0: number,
+  private finishCall(client: Client, reply: ReplyWriter, spec: CommandSpec, argv: Buffer[] | (() => Buffer[]), t0: number,
                      errorsBefore: number, countedBefore: number, kernelRan: boolean, kernelCounted: boolean): void {
     if (!kernelRan) spec.calls++;
     const usec = (performance.now() - t0) * 1000;
@@ -598,8 +598,8 @@ export class Server {
    * and notifications, WATCH and propagation (the kernel's effects, as for any call). What it
    * leaves out cannot apply: the second lookup, run()'s branches for host-only and renamed
    * commands, Router.execute's multi-shard placement, and the busy-script check (a script
-   * cannot call a script). finishCall's SLOWLOG/latency sample is skipped for a script's call
-   * by logCall itself (ours logs the EVAL only; Redis 7.0 logs its calls too).
+   * cannot call a script). finishCall's SLOWLOG entry and latency
+   * sample are logCall's, which logs a script's call under the Lua client as Redis does.
    *
    * command: its request bytes, and its arguments as Buffers made only when something reads
    * them (most calls run from the bytes alone: src/scripting/script-command.ts).
@@ -670,7 +670,8 @@ export class Server {
       tracking.commandEnd(client, spec);
     }
     monitorAfter(this, client, spec, argv);
-    this.finishCall(client, reply, spec, argv, t0, errorsBefore, countedBefore, kernelRan, kernelCounted);
+    // The SLOWLOG reads the arguments only for a slow call.
+    this.finishCall(client, reply, spec, argv === NO_ARGV ? () => command.argv() : argv, t0, errorsBefore, countedBefore, kernelRan, kernelCounted);
   }
 
   /** DEBUG PAUSE-CRON: serverCron skips its work (Redis's server.pause_cron). */

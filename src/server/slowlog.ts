@@ -63,16 +63,19 @@ export class SlowLog {
     update();
   }
 
-  /** slowlogPushEntryIfNeeded. */
-  pushIfNeeded(client: Client, argv: Buffer[], usec: number): void {
+  /**
+   * slowlogPushEntryIfNeeded. `byScript`: a command a script called, which Redis runs as its
+   * Lua client: no peer ("?:0", getClientPeerId of a client without a connection) and no name.
+   */
+  pushIfNeeded(client: Client, argv: Buffer[], usec: number, byScript = false): void {
     if (this.slowerThan < 0 || usec < this.slowerThan) return;
     this.entries.unshift({
       id: this.nextId++,
       time: Math.floor(Date.now() / 1000),
       duration: Math.floor(usec),
       argv: entryArgv(redactArgv(argv)),
-      peer: client.addr,
-      name: client.name,
+      peer: byScript ? "?:0" : client.addr,
+      name: byScript ? "" : client.name,
     });
     this.trim();
   }
@@ -104,18 +107,24 @@ function entryArgv(argv: Buffer[]): Buffer[] {
 }
 
 /**
- * After Server.run timed a command: the slow log (unless the command is EXEC, runs inside a
- * script, or blocked: then when it is unblocked) and the latency monitor's "command" /
- * "fast-command" events (Redis's call()).
+ * After Server.run timed a command: the slow log (unless the command is EXEC, or blocked: then
+ * when it is unblocked) and the latency monitor's "command" / "fast-command" events (Redis's
+ * call()). A command a script calls counts too, as in Redis 7.0 (scriptCall passes
+ * CMD_CALL_SLOWLOG): its entry comes before the script's, under the Lua client.
  */
-export function logCall(server: Server, client: Client, spec: CommandSpec, argv: Buffer[], usec: number): void {
+export function logCall(server: Server, client: Client, spec: CommandSpec, argvOrMake: Buffer[] | (() => Buffer[]), usec: number): void {
   const slowlog = server.slowlog;
   const latency = server.latency;
   const slow = usec >= slowlog.slowerThanUs;
   if (!slow && usec / 1000 < latency.thresholdMs) return;
-  if (!SCRIPT_COMMANDS.has(spec.name) && inScriptCall(server, client)) return;
   latency.addSampleIfNeeded(spec.flags.has("fast") ? "fast-command" : "command", usec / 1000);
   if (!slow || spec.name === "exec") return;
+  // (a script's call makes its argv only when something reads it: Server.runScriptCall)
+  const argv = typeof argvOrMake === "function" ? argvOrMake() : argvOrMake;
+  if (!SCRIPT_COMMANDS.has(spec.name) && inScriptCall(server, client)) {
+    slowlog.pushIfNeeded(client, argv, usec, true);
+    return;
+  }
   if (server.blocking.isBlocked(client)) {
     // Kept past this call: arguments may be views of kernel memory (firstCommandArgv).
     slowlog.pendingUnblock.set(client, { argv: argv.map((a) => Buffer.from(a)), usec });
@@ -130,7 +139,7 @@ export function logCall(server: Server, client: Client, spec: CommandSpec, argv:
  */
 const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
 
-/** A command the script running for `client` called (Redis logs the script, not its calls). */
+/** Whether the script running for `client` is the caller (the command is one of its calls). */
 function inScriptCall(server: Server, client: Client): boolean {
   // (a peek: a slow command must not create the Lua state when no script ever ran)
   return scriptCaller(server) === client;
