@@ -91,9 +91,11 @@ export class EffectBus {
     for (const s of shards) s.onEffects = (shard, log) => this.publishKernelLog(shard, log);
   }
 
-  subscribe(consumer: EffectConsumer, active = true): Subscription {
+  /** `first`: the consumer sees each effect before the others (client tracking: see tracking.ts). */
+  subscribe(consumer: EffectConsumer, active = true, first = false): Subscription {
     const sub = { consumer, active };
-    this.subs.push(sub);
+    if (first) this.subs.unshift(sub);
+    else this.subs.push(sub);
     this.update();
     return {
       setActive: (on) => { if (sub.active !== on) { sub.active = on; this.update(); } },

@@ -86,7 +86,9 @@ export class Tracking {
   private cron?: NodeJS.Timeout;
 
   constructor(private readonly server: Server) {
-    this.subscription = server.effects.subscribe({ onEffect: (e) => this.onEffect(e) }, false);
+    // First: Redis invalidates a key (signalModifiedKey) before it raises the key's keyspace
+    // event (notifyKeyspaceEvent), so a client getting both sees the invalidation first.
+    this.subscription = server.effects.subscribe({ onEffect: (e) => this.onEffect(e) }, false, true);
   }
 
   stateOf(c: Client): ClientTracking | undefined { return this.states.get(c); }
