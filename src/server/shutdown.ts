@@ -211,8 +211,24 @@ export class Shutdown {
     // The blocked callers get no reply: their connections close as the process exits.
     for (const c of this.blocked) c.replyOff = true;
     // The replicas get this turn's stream before their sockets close (flushSlavesOutputBuffers).
-    replicationOf(this.server).flushReplicas();
-    void this.server.close().then(() => process.exit(0));
+    // Best effort: nothing may keep the process from exiting.
+    try {
+      replicationOf(this.server).flushReplicas();
+    } catch (e) {
+      log("warning", `Flushing the replicas' output at shutdown failed: ${(e as Error).message}`);
+    }
+    // Redis exits once finishShutdown is done; closing the listeners waits for connections to
+    // end, so one that somehow stays open must not hold the exit (a harness that SIGTERMs us
+    // and waits would kill us instead).
+    const hold = setTimeout(() => {
+      log("warning", "Connections still open 2 seconds into the exit: exiting anyway.");
+      process.exit(0);
+    }, 2000);
+    hold.unref();
+    void this.server.close().then(() => process.exit(0), (e) => {
+      log("warning", `Closing the server at shutdown failed: ${(e as Error).message}`);
+      process.exit(0);
+    });
   }
 }
 
