@@ -71,7 +71,7 @@ export const IMPLEMENTED = new Set<string>([
   // the process title (src/server/proc-title.ts)
   "proc-title-template", "set-proc-title",
   // persistence (src/persistence/)
-  "save", "dbfilename", "rdbchecksum", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
+  "save", "dbfilename", "rdbchecksum", "rdbcompression", "rdb-key-save-delay", "appendonly", "appendfsync", "appendfilename",
   "appenddirname", "aof-load-truncated", "aof-timestamp-enabled",
   "aof-use-rdb-preamble", "key-load-delay", "loading-process-events-interval-bytes", "stop-writes-on-bgsave-error",
   "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
