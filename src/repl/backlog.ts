@@ -25,6 +25,8 @@
 // pass their bytes in one call and say which pieces they are made of (PIECES_*); the piece
 // is found only when a new block is opened.
 
+import { putRespCommand } from "../server/resp-header.js";
+
 /** Redis's PROTO_REPLY_CHUNK_BYTES. */
 const BLOCK = 16 * 1024;
 /** sizeof(replBufBlock) and sizeof(listNode) on 64 bits: both are in mem_total_replication_buffers. */
@@ -98,40 +100,6 @@ export function commandSize(argv: Uint8Array[]): number {
   let size = headerSize(argv.length);
   for (let i = 0; i < argv.length; i++) size += headerSize(argv[i].length) + argv[i].length + 2;
   return size;
-}
-
-/** Writes "<type><n>\r\n" at out[o]; returns the index after it. Digits by arithmetic: no string. */
-function putHeader(out: Buffer, o: number, type: number, n: number): number {
-  out[o++] = type;
-  if (n >= 10000) {
-    const d = String(n);
-    for (let i = 0; i < d.length; i++) out[o++] = d.charCodeAt(i);
-  } else {
-    if (n >= 1000) out[o++] = 48 + Math.floor(n / 1000);
-    if (n >= 100) out[o++] = 48 + Math.floor(n / 100) % 10;
-    if (n >= 10) out[o++] = 48 + Math.floor(n / 10) % 10;
-    out[o++] = 48 + n % 10;
-  }
-  out[o++] = 13;
-  out[o++] = 10;
-  return o;
-}
-
-/** argv as a RESP multibulk command, written at out[o]; returns the index after it. */
-function putCommand(out: Buffer, o: number, argv: Uint8Array[]): number {
-  o = putHeader(out, o, 0x2a, argv.length);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    o = putHeader(out, o, 0x24, a.length);
-    const n = a.length;
-    // A short argument byte by byte: set() on a few bytes costs more than the loop.
-    if (n <= 32) for (let j = 0; j < n; j++) out[o + j] = a[j];
-    else out.set(a, o);
-    o += n;
-    out[o++] = 13;
-    out[o++] = 10;
-  }
-  return o;
 }
 
 interface Block { buf: Buffer; used: number }
@@ -210,11 +178,11 @@ export class Backlog {
     const last = this.blocks.length > this.head ? this.blocks[this.blocks.length - 1] : null;
     if (last === null || last.buf.length - last.used < size) {
       const out = Buffer.allocUnsafe(size);
-      putCommand(out, 0, argv);
+      putRespCommand(out, 0, argv);
       this.append(out, neededFrom, PIECES_ARGS);
       return;
     }
-    last.used = putCommand(last.buf, last.used, argv);
+    last.used = putRespCommand(last.buf, last.used, argv);
     this.offset += size;
     this.histlen += size;
     if (this.blocks.length - this.head > 1 && this.histlen - this.blocks[this.head].used > this.limit) this.trim(neededFrom());

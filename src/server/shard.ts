@@ -5,7 +5,7 @@ import { Kernel, STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD } fr
 import { loadKernel } from "../kernel/load.js";
 import { perfConfig } from "../config/perf-config.js";
 import type { CommandTable, CommandSpec } from "../commands/table.js";
-import { putRespHeader } from "./resp-header.js";
+import { putRespCommand } from "./resp-header.js";
 
 export { STATUS_DONE, STATUS_HOST, STATUS_PROTO_ERROR, STATUS_YIELD };
 
@@ -409,17 +409,7 @@ export function encodeCommand(argv: Uint8Array[]): Uint8Array {
   let size = 16;
   for (const a of argv) size += a.length + 16;
   const out = Buffer.allocUnsafe(size);
-  let o = putRespHeader(out, 0, 0x2a, argv.length);
-  for (const a of argv) {
-    o = putRespHeader(out, o, 0x24, a.length);
-    const n = a.length;
-    if (n <= 32) for (let j = 0; j < n; j++) out[o + j] = a[j];
-    else out.set(a, o);
-    o += n;
-    out[o++] = 13;
-    out[o++] = 10;
-  }
-  return out.subarray(0, o);
+  return out.subarray(0, putRespCommand(out, 0, argv));
 }
 
 /**
