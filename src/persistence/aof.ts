@@ -29,7 +29,7 @@ import { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type Subscription } from "../server/effects.js";
 import { log } from "../server/log.js";
 import { snapshotRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
-import { createDumpPayload } from "./dump.js";
+import { rewriteKeyCommands } from "./aof-rewrite.js";
 import type { Persistence } from "./persistence.js";
 import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
@@ -951,22 +951,20 @@ export class Aof {
 
 /**
  * A base file for aof-use-rdb-preamble no: the dataset as commands. The function libraries
- * come first, one FUNCTION LOAD each (Redis's rewriteFunctions); then each key is one
- * RESTORE of its DUMP payload (with ABSTTL), which replays exactly for every type.
+ * come first, one FUNCTION LOAD each (Redis's rewriteFunctions); then each db's keys as the
+ * commands that build them (aof-rewrite.ts), expired keys too, as Redis writes them (their
+ * PEXPIREAT is in the past, so they are gone again once loaded).
  */
 function snapshotAofCommands(server: Server): Buffer {
   const parts: Buffer[] = [];
   if (server.config.getBool("aof-timestamp-enabled")) parts.push(Buffer.from(`#TS:${Math.floor(Date.now() / 1000)}\r\n`));
   for (const code of functionsHook.save(server)) parts.push(encodeCommand([Buffer.from("FUNCTION"), Buffer.from("LOAD"), code]));
   const databases = server.config.getNumber("databases");
-  const compress = server.config.getBool("rdbcompression");
   for (let db = 0; db < databases; db++) {
     let selected = false;
-    for (const { key, stored } of snapshotKeys(server, db)) {
+    for (const { key, stored } of snapshotKeys(server, db, true)) {
       if (!selected) { parts.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(db))])); selected = true; }
-      const argv = [Buffer.from("RESTORE"), key, Buffer.from(String(Math.max(0, stored.expireAt))), createDumpPayload(stored.value, compress)];
-      if (stored.expireAt >= 0) argv.push(Buffer.from("ABSTTL"));
-      parts.push(encodeCommand(argv));
+      for (const argv of rewriteKeyCommands(key, stored)) parts.push(encodeCommand(argv));
     }
   }
   return Buffer.concat(parts);

@@ -142,7 +142,7 @@ describe("AOF persistence", { timeout: 90_000 }, () => {
     expect(await readDataset(b.r)).toEqual(before);
   });
 
-  it("with aof-use-rdb-preamble no the base is commands (RESTOREs); #TS annotations are skipped on load", async () => {
+  it("with aof-use-rdb-preamble no the base is commands; #TS annotations are skipped on load", async () => {
     const dir = scratchDir();
     const a = await ours(dir, ["--appendfsync", "always", "--aof-use-rdb-preamble", "no", "--aof-timestamp-enabled", "yes"]);
     await writeDataset(a.r);
