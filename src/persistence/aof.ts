@@ -30,6 +30,7 @@ import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type Subscription } from ".
 import { log } from "../server/log.js";
 import { snapshotRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
 import { rewriteKeyCommands } from "./aof-rewrite.js";
+import { encodeCommand as encodeArgv } from "../server/shard.js";
 import type { Persistence } from "./persistence.js";
 import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
@@ -148,13 +149,10 @@ function formatManifest(files: ManifestFile[]): string {
   return files.map((f) => `file ${reprName(f.name)} seq ${f.seq} type ${f.type}\n`).join("");
 }
 
-/** RESP encoding of one command. */
-export function encodeCommand(argv: Uint8Array[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
-  for (const a of argv) parts.push(Buffer.from(`$${a.length}\r\n`), Buffer.from(a.buffer, a.byteOffset, a.length), CRLF);
-  return Buffer.concat(parts);
+/** RESP encoding of one command (the shards' encoder: one pooled Buffer, no per-part Buffers). */
+function encodeCommand(argv: Uint8Array[]): Buffer {
+  return encodeArgv(argv) as Buffer;
 }
-const CRLF = Buffer.from("\r\n");
 
 export class AofFormatError extends Error {}
 
