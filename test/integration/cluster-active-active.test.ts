@@ -55,22 +55,26 @@ async function commandCalls(n: Node, cmd: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/** Whether every member of the key's group holds `want` (else notes the difference). */
-async function allHold(members: Node[], key: string, want: string): Promise<boolean> {
-  for (const m of members) {
-    // A restarted master answers -CLUSTERDOWN until its cluster state is ok again (at least
-    // 2 s after it starts, as Redis's clusterUpdateState): not yet.
-    let got: unknown;
-    try {
-      got = await call(m, "get", key);
-    } catch (e) {
-      if (!/^CLUSTERDOWN/.test((e as Error).message)) throw e;
-      mismatch = `(:${m.port} says ${(e as Error).message})`;
-      return false;
+/** GETs of `keys` on `n`, one connection and one pipeline; null if `n` answers -CLUSTERDOWN. */
+async function getAll(n: Node, keys: string[]): Promise<unknown[] | null> {
+  const r = await connectClient(n.port, { protocol: 2 } as never);
+  try {
+    const pipe = r.pipeline();
+    for (const k of keys) pipe.get(k);
+    const replies = (await pipe.exec())!;
+    const got: unknown[] = [];
+    for (const [err, value] of replies) {
+      if (!err) { got.push(value); continue; }
+      // A restarted master answers -CLUSTERDOWN until its cluster state is ok again (at least
+      // 2 s after it starts, as Redis's clusterUpdateState): not yet.
+      if (!/^CLUSTERDOWN/.test(err.message)) throw err;
+      mismatch = `(:${n.port} says ${err.message})`;
+      return null;
     }
-    if (got !== want) { mismatch = `(${key} on :${m.port} is ${String(got)}, want ${want})`; return false; }
+    return got;
+  } finally {
+    r.disconnect();
   }
-  return true;
 }
 
 /** Group g1 serves slots 0-8191, g2 8192-16383 (set up below). */
@@ -84,7 +88,38 @@ describe("cluster mode, active-active groups (2 groups × 2 members)", () => {
   let keyslot: Redis;
 
   const membersOf = (g: string) => nodes.filter((n) => n.group === g);
-  const slotOf = async (key: string) => Number(await keyslot.call("cluster", "keyslot", key));
+  // A key's slot, asked once (the convergence checks ask for the same keys every round).
+  const slots = new Map<string, number>();
+  const slotOf = async (key: string) => {
+    let slot = slots.get(key);
+    if (slot === undefined) slots.set(key, slot = Number(await keyslot.call("cluster", "keyslot", key)));
+    return slot;
+  };
+
+  /**
+   * Whether every member of each key's group holds the key's value in `want` (else notes the
+   * first difference in `mismatch`). Each member is read with one connection and one pipeline
+   * of GETs: a connection, a GET and a CLUSTER KEYSLOT per key and member made one round over
+   * 800 keys take 1.5-2 s of the machine at load 0.5, so at load 30 one round outlasted the
+   * whole wait and the test timed out on a cluster that had converged.
+   */
+  async function groupsHold(want: Map<string, string>): Promise<boolean> {
+    const byGroup = new Map<string, [string, string][]>();
+    for (const [k, v] of want) {
+      const g = groupOfSlot(await slotOf(k));
+      if (!byGroup.has(g)) byGroup.set(g, []);
+      byGroup.get(g)!.push([k, v]);
+    }
+    for (const [g, pairs] of byGroup) {
+      for (const m of membersOf(g)) {
+        const got = await getAll(m, pairs.map(([k]) => k));
+        if (!got) return false;
+        const i = pairs.findIndex(([, v], j) => got[j] !== v);
+        if (i >= 0) { mismatch = `(${pairs[i][0]} on :${m.port} is ${String(got[i])}, want ${pairs[i][1]})`; return false; }
+      }
+    }
+    return true;
+  }
 
   beforeAll(async () => {
     for (const g of ["g1", "g1", "g2", "g2"]) nodes.push(await startNode(g));
@@ -173,19 +208,10 @@ describe("cluster mode, active-active groups (2 groups × 2 members)", () => {
     // Each client wrote g1's keys to the member it was seeded at: both members took writes.
     expect(after[0] - before[0]).toBeGreaterThan(20);
     expect(after[1] - before[1]).toBeGreaterThan(20);
-    await waitFor("both members of each group to hold every key and counter", async () => {
-      for (const [k, v] of acked) {
-        if (!await allHold(membersOf(groupOfSlot(await slotOf(k))), k, v)) return false;
-      }
-      // Counters: both members hold every increment of both clients (20 + 20).
-      for (let j = 0; j < 10; j++) {
-        const [x, y] = membersOf(groupOfSlot(await slotOf(`cnt:${j}`)));
-        const vx = await call(x, "get", `cnt:${j}`);
-        if (vx !== "40") { mismatch = `(cnt:${j} is ${String(vx)})`; return false; }
-        if (!await allHold([y], `cnt:${j}`, "40")) return false;
-      }
-      return true;
-    });
+    // Counters: both members hold every increment of both clients (20 + 20).
+    const want = new Map(acked);
+    for (let j = 0; j < 10; j++) want.set(`cnt:${j}`, "40");
+    await waitFor("both members of each group to hold every key and counter", () => groupsHold(want));
   }, 60_000);
 
   it("a killed member: the client keeps writing through its group peer; after a restart every acknowledged write is readable on both", async () => {
@@ -213,16 +239,12 @@ describe("cluster mode, active-active groups (2 groups × 2 members)", () => {
 
     // a1 comes back from its AOF and nodes.conf, on a new CRDT port its peer learns from the bus.
     nodes[0] = a1 = await startNode("g1", a1);
-    await waitFor("a1 and b1 to hold every acknowledged write", async () => {
-      for (const [k, v] of acked) {
-        if (!await allHold(membersOf(groupOfSlot(await slotOf(k))), k, v)) return false;
-      }
-      return true;
-    }, 60_000);
+    await waitFor("a1 and b1 to hold every acknowledged write", () => groupsHold(acked), 60_000);
     await waitFor("a1's failure to clear", async () => !/fail/.test(String(await call(b2, "cluster", "nodes"))));
     // A new client sees every acknowledged write.
     const fresh = new Cluster([{ host: "127.0.0.1", port: b2.port }], { redisOptions: { protocol: 2 } as never });
     clients.push(fresh);
-    for (const [k, v] of acked) expect(await fresh.get(k)).toBe(v);
+    const keys = [...acked.keys()];
+    expect(await Promise.all(keys.map((k) => fresh.get(k)))).toEqual(keys.map((k) => acked.get(k)));
   }, 120_000);
 });
