@@ -180,52 +180,8 @@ export function canonicalInt64(b: Buffer): bigint | null {
   return v < -(2n ** 63n) || v >= 2n ** 63n ? null : v;
 }
 
-function backlen(n: number): Buffer {
-  if (n <= 127) return Buffer.from([n]);
-  if (n < 16383) return Buffer.from([n >> 7, (n & 127) | 128]);
-  if (n < 2097151) return Buffer.from([n >> 14, ((n >> 7) & 127) | 128, (n & 127) | 128]);
-  if (n < 268435455) return Buffer.from([n >> 21, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128]);
-  return Buffer.from([Math.floor(n / 2 ** 28), ((n >> 21) & 127) | 128, ((n >> 14) & 127) | 128, ((n >> 7) & 127) | 128, (n & 127) | 128]);
-}
-
-/** A listpack entry (encoding, data, back length) for an integer, in its smallest encoding. */
-export function lpInt(v: bigint): Buffer {
-  let enc: Buffer;
-  if (v >= 0n && v <= 127n) enc = Buffer.from([Number(v)]);
-  else if (v >= -4096n && v <= 4095n) {
-    const u = Number(v < 0n ? (1n << 13n) + v : v);
-    enc = Buffer.from([0xc0 | (u >> 8), u & 0xff]);
-  } else if (v >= -32768n && v <= 32767n) { enc = Buffer.alloc(3); enc[0] = 0xf1; enc.writeInt16LE(Number(v), 1); }
-  else if (v >= -8388608n && v <= 8388607n) { enc = Buffer.alloc(4); enc[0] = 0xf2; enc.writeIntLE(Number(v), 1, 3); }
-  else if (v >= -2147483648n && v <= 2147483647n) { enc = Buffer.alloc(5); enc[0] = 0xf3; enc.writeInt32LE(Number(v), 1); }
-  else { enc = Buffer.alloc(9); enc[0] = 0xf4; enc.writeBigInt64LE(v, 1); }
-  return Buffer.concat([enc, backlen(enc.length)]);
-}
-
-/** A listpack entry for bytes: an integer entry when they are a canonical int64's text. */
-export function lpString(b: Buffer): Buffer {
-  const asInt = canonicalInt64(b);
-  if (asInt !== null) return lpInt(asInt);
-  let head: Buffer;
-  if (b.length < 64) head = Buffer.from([0x80 | b.length]);
-  else if (b.length < 4096) head = Buffer.from([0xe0 | (b.length >> 8), b.length & 0xff]);
-  else { head = Buffer.alloc(5); head[0] = 0xf0; head.writeUInt32LE(b.length, 1); }
-  return Buffer.concat([head, b, backlen(head.length + b.length)]);
-}
-
-/** A listpack of encoded entries: u32 total bytes, u16 count (65535: more), entries, 0xFF. */
-export function listpack(elems: Buffer[]): Buffer {
-  const body = Buffer.concat(elems);
-  const out = Buffer.alloc(6 + body.length + 1);
-  out.writeUInt32LE(out.length, 0);
-  out.writeUInt16LE(Math.min(elems.length, 65535), 4);
-  body.copy(out, 6);
-  out[out.length - 1] = 0xff;
-  return out;
-}
-
-// A listpack of byte strings built in one scratch buffer: a save writes one per small hash and
-// sorted set, and an entry as its own Buffers (lpString, listpack above) made 100k small
+// Listpacks are built in one scratch buffer: a save writes one per small hash and sorted set
+// (and per stream node), and an entry as its own Buffers, concatenated, made 100k small
 // hashes' SAVE three times slower than writing them plain.
 let lpBuf = Buffer.allocUnsafe(8192);
 let lpAt = 0;
@@ -314,19 +270,41 @@ export function lpEntrySize(b: Uint8Array | string): number {
   return e + (e <= 127 ? 1 : e < 16383 ? 2 : e < 2097151 ? 3 : e < 268435455 ? 4 : 5);
 }
 
+/** Starts a listpack in the scratch buffer; lpAddInt/lpAddBytes append, lpEnd closes it. */
+export function lpBegin(): void {
+  lpAt = 6;
+}
+
+/** Appends an integer entry (a stream node's counts, flags and ID deltas). */
+export function lpAddInt(v: number | bigint): void {
+  // putLpInt picks the smallest encoding from a number's range; a bigint goes to 64 bits.
+  putLpInt(typeof v === "bigint" && v >= -(2n ** 53n) && v <= 2n ** 53n ? Number(v) : v);
+}
+
+/** Appends bytes as lpAppend does: an integer entry when they spell a canonical int64. */
+export const lpAddBytes = putLpBytes;
+
+/**
+ * Closes the listpack begun by lpBegin, of `count` entries: a view of the scratch buffer,
+ * valid until the next listpack is begun (write it out at once).
+ */
+export function lpEnd(count: number): Uint8Array {
+  lpRoom(1);
+  lpBuf[lpAt++] = 0xff;
+  lpBuf.writeUInt32LE(lpAt, 0);
+  lpBuf.writeUInt16LE(Math.min(count, 65535), 4);
+  return lpBuf.subarray(0, lpAt);
+}
+
 /**
  * A listpack of items[from, to) (a hash's field, value, ... or a sorted set's member, score,
  * ...; a quicklist node's elements), as lpAppend builds it. The result is a view of a scratch
  * buffer, valid until the next call: write it out at once.
  */
 export function encodeListpack(items: (Uint8Array | string)[], from = 0, to = items.length): Uint8Array {
-  lpAt = 6;
+  lpBegin();
   for (let i = from; i < to; i++) putLpBytes(items[i]);
-  lpRoom(1);
-  lpBuf[lpAt++] = 0xff;
-  lpBuf.writeUInt32LE(lpAt, 0);
-  lpBuf.writeUInt16LE(Math.min(to - from, 65535), 4);
-  return lpBuf.subarray(0, lpAt);
+  return lpEnd(to - from);
 }
 
 /**

@@ -12,7 +12,7 @@
 // A node's listpack: master entry [count, deleted, nfields, field..., 0], then per entry
 //   [flags, ms-delta, seq-delta, (nfields, field, value... | value... if SAMEFIELDS), lp-count].
 import { RdbReader, RdbWriter, RdbFormatError, RDB_TYPE_STREAM_LISTPACKS_2 } from "../persistence/rdb-format.js";
-import { decodeListpack, canonicalInt64, lpInt, lpString, listpack } from "../persistence/packed.js";
+import { decodeListpack, canonicalInt64, lpBegin, lpAddInt, lpAddBytes, lpEnd } from "../persistence/packed.js";
 import { streamCodec } from "../persistence/value-codec.js";
 import type { HostValue } from "./value.js";
 import { StreamValue, StreamNode, ConsumerGroup, Consumer, cmpId, type StreamID, type Nack } from "./stream.js";
@@ -56,31 +56,36 @@ function sameFields(entry: Buffer[], master: Buffer[]): boolean {
   return true;
 }
 
-function nodeListpack(node: StreamNode): Buffer {
+/** A node's listpack, in the scratch buffer of packed.ts: valid until the next is built. */
+function nodeListpack(node: StreamNode): Uint8Array {
   const master = node.firstId();
   const first = node.entry(0);
   const masterFields: Buffer[] = [];
   for (let i = 0; i < first.length; i += 2) masterFields.push(first[i]);
-  const els: Buffer[] = [lpInt(BigInt(node.live)), lpInt(BigInt(node.tombstones)), lpInt(BigInt(masterFields.length))];
-  for (const f of masterFields) els.push(lpString(f));
-  els.push(lpInt(0n));
+  let count = 0;
+  const int = (v: number | bigint) => { lpAddInt(v); count++; };
+  const bytes = (b: Buffer) => { lpAddBytes(b); count++; };
+  lpBegin();
+  int(node.live); int(node.tombstones); int(masterFields.length);
+  for (const f of masterFields) bytes(f);
+  int(0);
   for (let i = 0; i < node.slots; i++) {
     const id = node.idAt(i);
     const e = node.entry(i);
     const same = sameFields(e, masterFields);
     let flags = node.isDeleted(i) ? FLAG_DELETED : 0;
     if (same) flags |= FLAG_SAMEFIELDS;
-    els.push(lpInt(BigInt(flags)), lpInt(id.ms - master.ms), lpInt(id.seq - master.seq));
+    int(flags); int(id.ms - master.ms); int(id.seq - master.seq);
     const n = e.length / 2;
     if (same) {
-      for (let k = 1; k < e.length; k += 2) els.push(lpString(e[k]));
+      for (let k = 1; k < e.length; k += 2) bytes(e[k]);
     } else {
-      els.push(lpInt(BigInt(n)));
-      for (const x of e) els.push(lpString(x));
+      int(n);
+      for (const x of e) bytes(x);
     }
-    els.push(lpInt(BigInt(same ? 3 + n : 3 + 2 * n + 1)));
+    int(same ? 3 + n : 3 + 2 * n + 1);
   }
-  return listpack(els);
+  return lpEnd(count);
 }
 
 function encode(w: RdbWriter, v: HostValue): number {
