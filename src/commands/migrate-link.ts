@@ -10,7 +10,7 @@
 // With tls-cluster on, the connection is TLS (connCreateTLS with the client-side context).
 import net from "node:net";
 import tls from "node:tls";
-import { fileURLToPath } from "node:url";
+import { hostModuleFile } from "../util/package-files.js";
 import { MessageChannel, MessagePort, Worker, isMainThread, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { replyEnd } from "../cluster/exchange.js";
 
@@ -46,7 +46,7 @@ function ensureWorker(): void {
   const channel = new MessageChannel();
   port = channel.port1;
   port.unref();
-  worker = new Worker(fileURLToPath(import.meta.url), {
+  worker = new Worker(hostModuleFile("commands/migrate-link"), {
     workerData: { port: channel.port2, shared },
     transferList: [channel.port2],
   });

@@ -9,6 +9,7 @@
 // calling them answers "unknown command", like Redis for a command it does not have.
 
 import { readFileSync } from "node:fs";
+import { packageFile } from "../util/package-files.js";
 import type { CommandContext } from "./context.js";
 import type { Server } from "../server/server.js";
 
@@ -54,10 +55,7 @@ export interface CommandSpec {
 interface GeneratedFile { redisVersion: string; commands: { info: RespJson[]; docs: RespJson[] }[] }
 
 // tsc does not copy JSON into dist/, so the compiled file reads it from src/.
-const generatedPath = new URL(
-  import.meta.url.includes("/dist/") ? "../../../src/commands/redis-commands.json" : "./redis-commands.json",
-  import.meta.url,
-);
+const generatedPath = packageFile("src/commands/redis-commands.json");
 
 function simple(v: RespJson): string {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? v.s : String(v);

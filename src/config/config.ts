@@ -16,6 +16,7 @@
 import { announcedHostnameError } from "../cluster/endpoints.js";
 import { validProcTitleTemplate, INVALID_TEMPLATE } from "../server/proc-title.js";
 import { readFileSync } from "node:fs";
+import { packageFile } from "../util/package-files.js";
 import { catRepr } from "../util/repr.js";
 import { resolve } from "node:path";
 import { redisCommandNames } from "../commands/table.js";
@@ -47,10 +48,7 @@ export interface Directive {
 interface GeneratedFile { directives: Directive[] }
 
 // tsc does not copy JSON into dist/, so the compiled file reads it from src/.
-const generatedPath = new URL(
-  import.meta.url.includes("/dist/") ? "../../../src/config/redis-directives.json" : "./redis-directives.json",
-  import.meta.url,
-);
+const generatedPath = packageFile("src/config/redis-directives.json");
 
 export const DIRECTIVES: Directive[] = (JSON.parse(readFileSync(generatedPath, "utf8")) as GeneratedFile).directives;
 

@@ -17,7 +17,7 @@
 // redis.conf's `dir` moves it), then the package root. LATTICEKV_SHARDS overrides `shards`
 // (the test suite runs everything with 1 and with 4).
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { packageFile } from "../util/package-files.js";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { parseMemory } from "./config.js";
@@ -43,8 +43,7 @@ function candidates(): string[] {
   const out: string[] = [];
   if (process.env.LATTICEKV_PERF_CONFIG) out.push(process.env.LATTICEKV_PERF_CONFIG);
   out.push(join(startCwd, "perf_config.toml"));
-  const up = import.meta.url.includes("/dist/") ? "../../../perf_config.toml" : "../../perf_config.toml";
-  out.push(fileURLToPath(new URL(up, import.meta.url)));
+  out.push(packageFile("perf_config.toml"));
   return out;
 }
 

@@ -1,14 +1,12 @@
 // Node-side loading of the compiled kernel (build/kernel.wasm, produced by `npm run build:kernel`).
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { packageFile } from "../util/package-files.js";
 import { Kernel, type KernelOptions } from "./kernel.js";
 
 let compiled: WebAssembly.Module | undefined;
 
 export function kernelWasmPath(): string {
-  // dist/src/kernel/load.js -> build/kernel.wasm (also from src/ under vitest)
-  const up = import.meta.url.includes("/dist/") ? "../../../build/kernel.wasm" : "../../build/kernel.wasm";
-  return fileURLToPath(new URL(up, import.meta.url));
+  return packageFile("build/kernel.wasm");
 }
 
 export function loadKernel(opts: KernelOptions = {}): Kernel {

@@ -13,7 +13,7 @@
 // the one-shot itimer does. The worker takes the main thread's stack through the inspector
 // (Debugger.pause from a worker session interrupts even Atomics.wait or a WASM loop).
 import { Worker } from "node:worker_threads";
-import { fileURLToPath } from "node:url";
+import { hostModuleFile } from "../util/package-files.js";
 import type { Server } from "./server.js";
 
 /** Layout of the shared words: the generation (Int32) and the deadline in ms since the epoch (BigInt64, 0 = disarmed). */
@@ -69,8 +69,7 @@ export class Watchdog {
   private ensureWorker(): void {
     if (this.worker) return;
     const cfg = this.server.config;
-    const url = new URL("./watchdog-worker.js", import.meta.url);
-    const worker = new Worker(fileURLToPath(url), {
+    const worker = new Worker(hostModuleFile("server/watchdog-worker"), {
       // LatticeKV never daemonizes, so serverLogFromHandler's "no stdout when daemonized"
       // does not arise: the log file, or stdout.
       workerData: { sab: this.sab, logfile: cfg.get("logfile") },
