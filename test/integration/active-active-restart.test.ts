@@ -108,6 +108,7 @@ describe("active-active: a node restarted from its RDB (3 processes)", () => {
 // outgoing messages are all lost (the crdt-drop-message fault point at probability 1) stands for
 // a node killed before its delta left.
 describe("active-active: a write only the restarted node's file holds (2 processes)", () => {
+  const MANY = 3000;
   const servers: RunningServer[] = [];
   const clients: Redis[] = [];
   const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-fileonly-"));
@@ -140,6 +141,11 @@ describe("active-active: a write only the restarted node's file holds (2 process
       (await a.get("doomed")) === "1" && (await a.get("kept")) === "1" && (await a.scard("s")) === 2);
     await a.set("mine", "1");
     await a.sadd("mine-set", "x", "y");
+    // And keys enough, in another database, that listing them takes several SCAN calls and
+    // event-loop turns (loaded-keys.ts walks the keyspace a slice at a time).
+    const many = a.pipeline().select(1);
+    for (let i = 0; i < MANY; i++) many.set(`many:${i}`, String(i));
+    await many.select(0).exec();
     expect(await b.exists("mine")).toBe(0);
     servers[0].proc.kill("SIGKILL");
     await new Promise((r) => servers[0].proc.once("exit", r));
@@ -152,9 +158,13 @@ describe("active-active: a write only the restarted node's file holds (2 process
     servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
     clients[0] = await connectClient(portA);
     const both = () => clients;
+    const manyOnB = async () => (await b.pipeline().select(1).dbsize().select(0).exec())![1][1];
     await untilReplicated("A's file-only writes on B", both(), async () =>
-      (await b.get("mine")) === "1" && (await b.scard("mine-set")) === 2 && (await clients[0].exists("doomed")) === 0);
-    expect(await clients[0].info("crdt")).toMatch(/crdt_loaded_keys_sent:2\r?\n/); // (mine and mine-set)
+      (await b.get("mine")) === "1" && (await b.scard("mine-set")) === 2 && (await clients[0].exists("doomed")) === 0 &&
+      (await manyOnB()) === MANY);
+    // (mine, mine-set and the many keys, each once: SCAN may return a key twice)
+    expect(await clients[0].info("crdt")).toMatch(new RegExp(`crdt_loaded_keys_sent:${MANY + 2}\r?\n`));
+    expect((await b.pipeline().select(1).get(`many:${MANY - 1}`).select(0).exec())![1][1]).toBe(String(MANY - 1));
     for (const r of both()) {
       expect(await r.get("mine")).toBe("1");
       expect((await r.smembers("mine-set")).sort()).toEqual(["x", "y"]);
