@@ -37,7 +37,7 @@ import { unixSocketPath } from "./unix-socket.js";
 import { joinInput } from "./input-join.js";
 import { InputPlacement } from "./input-placement.js";
 import { plainState, runInLane } from "./host-lane.js";
-import { deferAllowed, flushDeferred } from "./deferred-runs.js";
+import { deferAllowed, flushDeferred, lastCommandShard } from "./deferred-runs.js";
 
 let nextClientId = 1;
 
@@ -444,7 +444,9 @@ export class Client {
           if (k.deferredCount > 0) logSlowKernelCommands(this.server, this, k, k.lastRanStart, k.lastRanEnd, ms);
           else logSlowKernelCommands(this.server, this, k, pos, st === STATUS_DONE || st === STATUS_YIELD ? consumed : handedStart, ms);
         }
+        let lastIn = -1;
         if (k.deferredCount > 0) {
+          lastIn = st === STATUS_DONE ? lastCommandShard(shard) : -1;
           // Commands left for other shards run now, their replies in place (deferred-runs.ts).
           placement ??= (this.placement ??= new InputPlacement()).reset(input!, shard, origin);
           t0 = flushDeferred(this, shard, placement, origin, this.db, now, t0);
@@ -455,6 +457,9 @@ export class Client {
         if (st === STATUS_DONE) {
           this.stopPos = pos;
           this.stopNeed = pos < end ? k.need : 0;
+          // The whole read ran and its last command was another shard's: the next read is
+          // parsed there (deferred-runs.ts lastCommandShard). Offsets stay home's: nothing is left.
+          if (lastIn >= 0 && pos === end && !this.closed) shard = this.server.router.shards[lastIn];
           if (this.overHighWater()) this.pauseUntilDrained();
           return;
         }

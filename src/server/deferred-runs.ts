@@ -61,6 +61,24 @@ export function deferAllowed(server: Server, plain: boolean): boolean {
   return plain && !server.effects.listening && server.blocking.count === 0;
 }
 
+/**
+ * The shard of the read's last command when `home`'s last kernel run left it to another shard
+ * (deferredCount > 0), else -1. A read whose commands all go to one other shard (every
+ * pipeline of a one-key benchmark, a client working on one hash tag) would otherwise be
+ * parsed by its home shard and copied to the owner on every read: the client moves there
+ * instead, as a read that follows its keys ends in the shard of its last command. Read it
+ * before flushDeferred, while home's results are the last run's.
+ */
+export function lastCommandShard(home: Shard): number {
+  const hk = home.kernel;
+  const n = hk.deferredCount;
+  if (n === 0) return -1;
+  const w = hk.words();
+  const r = hk.deferLogAt + (n - 1) * RECORD_WORDS;
+  // The count of commands home had run when the last record was met: none after it.
+  return hk.ranCount <= w[r + 4] ? w[r] : -1;
+}
+
 /** Per-call scratch, reused (a flush never runs inside another: see `busy`). */
 class Flush {
   busy = false;
