@@ -42,6 +42,9 @@ const BODIES = {
   sadd: "for i=1,tonumber(ARGV[1]) do redis.call('SADD',KEYS[5],'m') end",
   zadd: "for i=1,tonumber(ARGV[1]) do redis.call('ZADD',KEYS[6],i % 100,'m') end",
   zscore: "for i=1,tonumber(ARGV[1]) do redis.call('ZSCORE',KEYS[6],'m') end",
+  // An array reply: ten elements, each a new key of the Lua table it becomes.
+  lrange: "if redis.call('LLEN',KEYS[4]) < 10 then redis.call('RPUSH',KEYS[4],1,2,3,4,5,6,7,8,9,10) end " +
+    "for i=1,tonumber(ARGV[1]) do redis.call('LRANGE',KEYS[4],0,9) end",
 };
 const bodies = opts.bodies ? opts.bodies.split(",") : Object.keys(BODIES);
 for (const b of bodies) if (!BODIES[b]) throw new Error(`unknown body ${b}; one of ${Object.keys(BODIES).join(", ")}`);
