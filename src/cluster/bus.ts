@@ -9,7 +9,8 @@
 // Messages: MEET / PING are answered with a PONG on the same connection; every message's
 // header carries the sender (id, ports, flags, configEpoch, the slots it claims, its master),
 // the sender's currentEpoch; PING/PONG/MEET carry gossip: other nodes it knows and whether
-// it suspects them (PFAIL/FAIL flags).
+// it suspects them (PFAIL/FAIL flags). The epochs are taken from every message's header, the
+// sender's role and slots only from a PING/PONG/MEET's (Redis does the same).
 // Rules, as Redis's cluster.c:
 //   - a node unknown to us is accepted only through MEET, or through gossip from a node we
 //     already know (then we MEET it);
@@ -597,15 +598,24 @@ export class ClusterBus {
       this.hooks.changed();
       return;
     }
+    // Every message's header: the epochs and the replication offset.
     if (msg.currentEpoch > st.currentEpoch) st.currentEpoch = msg.currentEpoch;
     if (msg.sender.configEpoch > sender.configEpoch) sender.configEpoch = msg.sender.configEpoch;
     sender.replOffset = Number(msg.sender.offset) || 0;
-    sender.noFailover = msg.sender.noFailover === true;
-    this.updateRole(sender, msg.sender.master);
+    // The sender's role, the slots it claims, its no-failover flag and its gossip only from a
+    // PING, PONG or MEET, as Redis's clusterProcessPacket ("PING, PONG, MEET: process config
+    // information"). A FAIL, UPDATE, PUBLISH or failover message may have waited in a send
+    // buffer behind the sender's newer PINGs, or come from a node that changed since; its
+    // header would take a role or slots back.
+    const config = msg.type === "ping" || msg.type === "pong" || msg.type === "meet";
+    if (config) {
+      sender.noFailover = msg.sender.noFailover === true;
+      this.updateRole(sender, msg.sender.master);
+    }
     this.hooks.onHeader(sender, msg);
     // Only a master's header claims slots: a replica's advertises its master's, and one whose
     // master we do not know yet is still no master (Redis takes the role from the header).
-    if (!sender.master && msg.sender.master === null) {
+    if (config && !sender.master && msg.sender.master === null) {
       const claimed = clampRanges(msg.sender.slots);
       // Most messages claim what we already know: skip the per-slot work then.
       if (!sameRanges(claimed, st.claimRangesOf(sender))) {
@@ -614,7 +624,7 @@ export class ClusterBus {
       }
       this.handleEpochCollision(sender);
     }
-    for (const g of msg.gossip ?? []) this.gossipAbout(sender, g, now);
+    if (config) for (const g of msg.gossip ?? []) this.gossipAbout(sender, g, now);
     switch (msg.type) {
       case "fail": {
         const failing = msg.about ? st.nodes.get(msg.about) : undefined;
