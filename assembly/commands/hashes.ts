@@ -49,7 +49,7 @@ export function registerHashCommands(): void {
 
 // Number formatting scratch (an i64 is at most 20 chars).
 const numScratch: usize = heap.alloc(32);
-const HSET_NAME = String.UTF8.encode("hset");
+const HSET_NAME = String.UTF8.encode("HSET"); // shared.hset: HINCRBYFLOAT replays as HSET
 
 // ---- lookup helpers ---------------------------------------------------------------------
 

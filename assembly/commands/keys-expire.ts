@@ -8,7 +8,8 @@ import {
 import { ll2string } from "../util/number";
 import { defineCommand } from "./table";
 import {
-  lookupKeyWrite, lookupKeyReadNoTouch, unlinkEntry, releaseValue, setExpire, removeExpire,
+  lookupKeyWrite, lookupKeyReadNoTouch, unlinkEntry, releaseValueAs, setExpire, removeExpire,
+  lazyfreeConfig, LAZY_EXPIRE,
   addDirty, now,
   alreadyExpired,
 } from "../keyspace/keyspace";
@@ -86,9 +87,11 @@ function expireGeneric(basetime: i64, unitSeconds: bool, cmd: string): void {
   }
   if (alreadyExpired(when)) {
     // Already in the past (on a replica the key keeps the past TTL: reads hide it): the key is deleted, and recorded as a DEL.
+    // Freed and recorded as lazyfree-lazy-expire says (expireGenericCommand: UNLINK or DEL).
+    const lazy = (lazyfreeConfig & LAZY_EXPIRE) != 0;
     unlinkEntry(db, e);
-    releaseValue(e);
-    rewriteArgvTo2(DEL_NAME, 1);
+    releaseValueAs(e, lazy);
+    rewriteArgvTo2(lazy ? UNLINK_NAME : DEL_NAME, 1);
   } else {
     setExpire(db, e, when);
     // Recorded as PEXPIREAT <absolute ms> so that replaying it later gives the same instant.
@@ -100,6 +103,7 @@ function expireGeneric(basetime: i64, unitSeconds: bool, cmd: string): void {
 }
 
 const DEL_NAME = String.UTF8.encode("DEL");
+const UNLINK_NAME = String.UTF8.encode("UNLINK");
 const PEXPIREAT_NAME = String.UTF8.encode("PEXPIREAT");
 const whenScratch: usize = heap.alloc(24);
 

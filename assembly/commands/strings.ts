@@ -18,7 +18,7 @@ import { defineCommand } from "./table";
 import {
   lookupKeyRead, lookupKeyWrite, dbAdd, dbDelete, setStringValue, storeString, setExpire,
   removeExpire, now, addDirty,
-  alreadyExpired,
+  alreadyExpired, lazyfreeConfig, LAZY_EXPIRE, LAZY_USER_DEL,
 } from "../keyspace/keyspace";
 import { Entry, OBJ_STRING } from "../keyspace/entry";
 import {
@@ -164,10 +164,18 @@ export function checkStringLengthOrReply(size: i64, append: i64): bool {
 // EX, the INCRBYFLOAT result instead of the increment, DEL for GETDEL. Only done when someone
 // listens; the pointers must stay valid until the kernel records the effect (after return).
 
-const NAME_SET = String.UTF8.encode("set");
-const NAME_DEL = String.UTF8.encode("del");
-const NAME_PERSIST = String.UTF8.encode("persist");
-const NAME_PEXPIREAT = String.UTF8.encode("pexpireat");
+// Spelled as Redis's shared objects (shared.set, shared.del...): an AOF or a replica's stream
+// shows the rewritten commands in capitals, the others as the client sent them.
+const NAME_SET = String.UTF8.encode("SET");
+const NAME_DEL = String.UTF8.encode("DEL");
+const NAME_UNLINK = String.UTF8.encode("UNLINK");
+const NAME_PERSIST = String.UTF8.encode("PERSIST");
+const NAME_PEXPIREAT = String.UTF8.encode("PEXPIREAT");
+
+/** DEL, or UNLINK when the lazyfree-lazy-* switch `bit` (keyspace.ts LAZY_*) frees it lazily. */
+function delName(bit: i32): ArrayBuffer {
+  return (lazyfreeConfig & bit) != 0 ? NAME_UNLINK : NAME_DEL;
+}
 const WORD_PXAT = String.UTF8.encode("PXAT");
 const WORD_KEEPTTL = String.UTF8.encode("KEEPTTL");
 const rewriteDigits: usize = heap.alloc(32);
@@ -393,7 +401,7 @@ function getdelCommand(): void {
   if (!getGeneric()) return;
   if (dbDelete(db, argPtr(1), argLen(1))) {
     addDirty(1);
-    if (effectsEnabled) rewriteAsKeyCommand(NAME_DEL);
+    if (effectsEnabled) rewriteAsKeyCommand(delName(LAZY_USER_DEL));
   }
 }
 
@@ -411,7 +419,7 @@ function getexCommand(): void {
     // An absolute time already past deletes the key, as an expiry would.
     dbDelete(db, keyPtr, keyLen);
     addDirty(1);
-    if (effectsEnabled) rewriteAsKeyCommand(NAME_DEL);
+    if (effectsEnabled) rewriteAsKeyCommand(delName(LAZY_EXPIRE));
   } else if (expireArg != 0) {
     setExpire(db, e, parsedExpireAt);
     addDirty(1);

@@ -558,6 +558,8 @@ function zscan(ctx: CommandContext): void {
 // ---- popping --------------------------------------------------------------------------------
 
 export const ZSET_MIN = 0, ZSET_MAX = 1;
+const ZPOPMIN_NAME = Buffer.from("ZPOPMIN");
+const ZPOPMAX_NAME = Buffer.from("ZPOPMAX");
 
 /**
  * genericZpopCommand: pops from the first non-empty key of keys. emitKey adds the key name
@@ -582,6 +584,7 @@ export function genericZpop(ctx: CommandContext, keys: Buffer[], where: number, 
     ctx.reply.arrayLen(0);
     return null;
   }
+  const countGiven = count !== -1;
   if (count === -1) count = 1;
   const llen = z.size;
   const rangelen = Math.min(count, llen);
@@ -599,7 +602,11 @@ export function genericZpop(ctx: CommandContext, keys: Buffer[], where: number, 
     r.double(score);
   }
   types.deleteIfEmpty(db, key, z);
-  types.propagateBuilt(db, () => [Buffer.from(where === ZSET_MAX ? "ZPOPMAX" : "ZPOPMIN"), key, Buffer.from(String(rangelen))]);
+  // As Redis 7.0 replays them: ZPOPMIN/ZPOPMAX as sent; BZPOPMIN/BZPOPMAX as ZPOPMIN/ZPOPMAX
+  // key; ZMPOP/BZMPOP as ZPOPMIN/ZPOPMAX key <popped> (genericZpopCommand,
+  // blockingGenericZpopCommand; checked against redis-server's AOF).
+  types.propagateBuilt(db, () => !emitKey ? ctx.argv
+    : [where === ZSET_MAX ? ZPOPMAX_NAME : ZPOPMIN_NAME, key, ...(countGiven ? [Buffer.from(String(rangelen))] : [])]);
   return key;
 }
 

@@ -31,6 +31,7 @@ import { log } from "../server/log.js";
 import { snapshotRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
 import { rewriteKeyCommands } from "./aof-rewrite.js";
 import { encodeCommand as encodeArgv } from "../server/shard.js";
+import { deletionArgv } from "../server/propagate-deletion.js";
 import type { Persistence } from "./persistence.js";
 import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
@@ -604,7 +605,7 @@ export class Aof {
       out.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(e.db))]));
       this.lastDb = e.db;
     }
-    out.push(encodeCommand(e.kind === EFFECT_COMMAND ? e.argv : [Buffer.from("DEL"), e.argv[0]]));
+    out.push(encodeCommand(e.kind === EFFECT_COMMAND ? e.argv : deletionArgv(this.server.config, e)));
     return out;
   }
 
@@ -622,6 +623,7 @@ export class Aof {
     if (this.group) {
       if (this.group.length === 0) this.groupHead = bytes.length - 1;
       this.group.push(...bytes);
+      this.groupCommands++;
       return;
     }
     this.append(bytes);
@@ -629,13 +631,18 @@ export class Aof {
 
   /** How many buffers of the open group come before its first command (#TS, SELECT). */
   private groupHead = 0;
+  /** How many commands the open group holds. */
+  private groupCommands = 0;
 
   private onGroup(begin: boolean): void {
     if (this.fd < 0) { this.group = null; return; }
-    if (begin) { this.group = []; return; }
+    if (begin) { this.group = []; this.groupCommands = 0; return; }
     const g = this.group;
     this.group = null;
     if (!g || g.length === 0) return;
+    // One command needs no MULTI: Redis 7.0 wraps what one call propagates only when it is
+    // more than one command (propagatePendingCommands), an EXEC or a script's too.
+    if (this.groupCommands === 1) { this.append(g); return; }
     // MULTI is written in the first command's database, after its SELECT (as Redis writes a
     // transaction); later SELECTs stay inside.
     const head = g.slice(0, this.groupHead);

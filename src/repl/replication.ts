@@ -18,6 +18,7 @@ import type { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect } from "../server/effects.js";
 import { Backlog, PIECES_ARGS, PIECES_COMMANDS, commandSize } from "./backlog.js";
 import { encodeCommand as encodeArgv } from "../server/shard.js";
+import { deletionArgv } from "../server/propagate-deletion.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { replInfoHook } from "../persistence/rdb-file.js";
 import { RdbTransfer, type TransferMember } from "./rdb-transfer.js";
@@ -121,7 +122,6 @@ export function encodeCommand(argv: (string | Buffer)[]): Buffer {
   return encodeArgv(argv as Buffer[]) as Buffer;
 }
 
-const DEL = Buffer.from("DEL");
 
 /** SELECT <db> as the stream sends it, encoded once per db (Redis's shared.select). */
 const selectCommands: Buffer[] = [];
@@ -281,7 +281,7 @@ export class Replication {
     if (e.fanOutPart) return;
     // redis.set_repl(redis.REPL_NONE / REPL_AOF) kept it from the replicas.
     if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) return;
-    const argv = e.kind === EFFECT_COMMAND ? e.argv : [DEL, e.argv[0]];
+    const argv = e.kind === EFFECT_COMMAND ? e.argv : deletionArgv(this.server.config, e);
     if (this.group !== null || this.backlog === null) return this.feedEncoded(encodeArgv(argv) as Buffer, e.db);
     // Not in a transaction: the command is encoded straight into the shared buffer.
     if (e.db >= 0 && e.db !== this.streamDb) {

@@ -285,7 +285,7 @@ describe("HINCRBY / HINCRBYFLOAT", () => {
       args.push(mem.toString("utf8", off + 4, off + 4 + len));
       off += 4 + len;
     }
-    expect(args).toEqual(["hset", "h", "f", "2.5"]);
+    expect(args).toEqual(["HSET", "h", "f", "2.5"]);
   });
 });
 

@@ -329,13 +329,13 @@ describe("SET option parsing", () => {
 describe("effect log records what a command did", () => {
   const T = 1_700_000_000_000;
   it.each([
-    [["set", "k", "v", "ex", "10"], ["set", "k", "v", "PXAT", String(T + 10_000)]],
-    [["set", "k", "v", "get", "px", "5", "GET"], ["set", "k", "v", "PXAT", String(T + 5)]],
+    [["set", "k", "v", "ex", "10"], ["SET", "k", "v", "PXAT", String(T + 10_000)]],
+    [["set", "k", "v", "get", "px", "5", "GET"], ["SET", "k", "v", "PXAT", String(T + 5)]],
     [["set", "k", "v", "nx", "get"], ["set", "k", "v", "nx"]],
-    [["setex", "k", "10", "v"], ["set", "k", "v", "PXAT", String(T + 10_000)]],
-    [["psetex", "k", "10", "v"], ["set", "k", "v", "PXAT", String(T + 10)]],
-    [["getset", "k", "v"], ["set", "k", "v"]],
-    [["incrbyfloat", "f", "0.1"], ["set", "f", "0.1", "KEEPTTL"]],
+    [["setex", "k", "10", "v"], ["SET", "k", "v", "PXAT", String(T + 10_000)]],
+    [["psetex", "k", "10", "v"], ["SET", "k", "v", "PXAT", String(T + 10)]],
+    [["getset", "k", "v"], ["SET", "k", "v"]],
+    [["incrbyfloat", "f", "0.1"], ["SET", "f", "0.1", "KEEPTTL"]],
     [["set", "k", "v"], ["set", "k", "v"]],
   ])("%j is recorded as %j", (argv, want) => {
     kr.kernel.x.setEffectsEnabled(1);
@@ -349,16 +349,16 @@ describe("effect log records what a command did", () => {
     run("getex", "k");
     expect(kr.effects()).toEqual([]);
     run("getex", "k", "ex", "10");
-    expect(kr.effects()).toEqual([["pexpireat", "k", String(T + 10_000)]]);
+    expect(kr.effects()).toEqual([["PEXPIREAT", "k", String(T + 10_000)]]);
     run("getex", "k", "persist");
-    expect(kr.effects()).toEqual([["persist", "k"]]);
+    expect(kr.effects()).toEqual([["PERSIST", "k"]]);
     run("getex", "k", "persist");
     expect(kr.effects()).toEqual([]);
     run("getex", "k", "pxat", "1");
-    expect(kr.effects()).toEqual([["del", "k"]]);
+    expect(kr.effects()).toEqual([["DEL", "k"]]);
     run("set", "k", "v");
     run("getdel", "k");
-    expect(kr.effects()).toEqual([["del", "k"]]);
+    expect(kr.effects()).toEqual([["DEL", "k"]]);
     run("getdel", "k");
     expect(kr.effects()).toEqual([]);
   });
