@@ -28,6 +28,7 @@ import type { Server } from "./server.js";
 import { STATUS_HOST, STATUS_YIELD } from "./shard.js";
 import { recordKernelRun } from "../commands/stats.js";
 import { logSlowKernelCommands } from "./command-timing.js";
+import { handedBackArgv } from "./handed-argv.js";
 import type { CommandSpec } from "../commands/table.js";
 
 /** Words of a log record and of a list entry (assembly/cluster/deferred.ts DEFER_RECORD, LIST_ENTRY). */
@@ -276,7 +277,7 @@ function runList(f: Flush, client: DeferredClient, shard: Shard, first: number, 
   f.copied[s] = 0;
   f.words[s] = k.words();
   // Copied now: other kernels run before the host reaches it.
-  if (st === STATUS_HOST) f.argv[s] = k.argv().map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
+  if (st === STATUS_HOST) f.argv[s] = handedBackArgv(k);
   if (k.ranCount > 0 || k.slowCount > 0) {
     const t1 = performance.now();
     const ms = t1 - t0;

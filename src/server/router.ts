@@ -29,6 +29,7 @@
 
 import { encodeCommand, type Shard } from "./shard.js";
 import { replyGoesToClient } from "./reply-limit.js";
+import { handedBackArgv } from "./handed-argv.js";
 import type { Client } from "./client.js";
 import type { Server } from "./server.js";
 import { keyPositions, type CommandSpec } from "../commands/table.js";
@@ -159,8 +160,10 @@ export class Router {
         return;
       }
     }
-    const argv = k.argv().map((a) => Buffer.from(a.buffer, a.byteOffset, a.length));
-    this.execute(client, spec, argv, k.mem.slice(x.commandStart(), x.consumedPos()));
+    // Keys in several shards, or none (keyspace-wide): execute() splits argv and never sends
+    // the request as it is; a subcommand's keys were not looked at here, so it gets the bytes.
+    const raw = spec.subcommands.size === 0 ? undefined : k.mem.slice(x.commandStart(), x.consumedPos());
+    this.execute(client, spec, handedBackArgv(k), raw);
   }
 
   /**
