@@ -14,6 +14,7 @@
 // consumers that must apply them as one unit (AOF, replication) see the boundaries; groups
 // nest (a script inside EXEC is part of the outer group).
 import type { Shard } from "./shard.js";
+import { putRespHeader, respHeaderSize } from "./resp-header.js";
 
 export const EFFECT_COMMAND = 1;
 export const EFFECT_EXPIRED = 2;
@@ -75,6 +76,112 @@ export interface EffectConsumer {
   onEffect(e: Effect): void;
   /** Called when the outermost atomic group (EXEC, a script) begins and ends. */
   onGroup?(begin: boolean): void;
+  /**
+   * A kernel effect, read in place in the drained log rather than as an Effect (whose argv is a
+   * Buffer per argument: with a replica attached they and their garbage were half of what a
+   * propagated write cost the master). A consumer with it gets every kernel effect here, in
+   * the same order with the other consumers, except inside holding() (onEffect, as host
+   * effects). The record is reused for the next one: read it during the call.
+   */
+  onKernelRecord?(r: KernelRecord): void;
+}
+
+/** One record of a drained kernel log (assembly/effects.ts layout), read in place. */
+export class KernelRecord {
+  kind = 0;
+  db = 0;
+  hint = 0;
+  argc = 0;
+  shard!: Shard;
+  /** As Effect.targets and Effect.fanOutPart: what publish() would have stamped on its Effect. */
+  targets: number | undefined = undefined;
+  fanOutPart = false;
+  private log: Uint8Array = new Uint8Array(0);
+  private dv = new DataView(new ArrayBuffer(0));
+  /** Where the record starts, and where its first argument's length is. */
+  private pos = 0;
+  private argsAt = 0;
+  private effect: Effect | null = null;
+
+  constructor(private readonly bus: EffectBus) {}
+
+  /** Starts reading a drained log. */
+  reset(shard: Shard, log: Uint8Array): void {
+    this.shard = shard;
+    this.log = log;
+    this.dv = new DataView(log.buffer as ArrayBuffer, log.byteOffset, log.length);
+    this.pos = 0;
+    this.argsAt = 0;
+  }
+
+  /** Moves to the next record (the first, after reset); false at the log's end. */
+  next(): boolean {
+    if (this.argsAt !== 0) this.pos += this.dv.getUint32(this.pos, true);
+    const pos = this.pos;
+    if (pos + 12 > this.log.length) return false;
+    this.kind = this.log[pos + 4];
+    this.db = this.log[pos + 5];
+    this.hint = this.dv.getUint16(pos + 6, true);
+    this.argc = this.dv.getUint32(pos + 8, true);
+    this.argsAt = pos + 12;
+    this.effect = null;
+    return true;
+  }
+
+  /**
+   * The record as the Effect publish() hands the consumers (argv Buffers viewing the log,
+   * targets and fanOutPart stamped), made once for all of them.
+   */
+  toEffect(): Effect {
+    if (this.effect !== null) return this.effect;
+    const { kind, db, hint, shard, log, dv } = this;
+    const argv: Buffer[] = [];
+    let p = this.argsAt;
+    for (let i = 0; i < this.argc; i++) {
+      const n = dv.getUint32(p, true);
+      argv.push(Buffer.from(log.buffer, log.byteOffset + p + 4, n));
+      p += 4 + n;
+    }
+    let e: Effect;
+    if (hint & EFFECT_HINT_INT_RESULT) e = { kind, db, argv, shard, hint, intResult: dv.getBigInt64(p, true) };
+    else if (hint & EFFECT_HINT_NO_PROPAGATE) e = { kind, db, argv, shard, hint, targets: 0 };
+    else e = hint ? { kind, db, argv, shard, hint } : { kind, db, argv, shard };
+    this.bus.stamp(e);
+    return this.effect = e;
+  }
+
+  /** Bytes of the record's argv as a RESP multibulk command (what putResp writes). */
+  respSize(): number {
+    const dv = this.dv;
+    let size = respHeaderSize(this.argc);
+    let p = this.argsAt;
+    for (let i = 0; i < this.argc; i++) {
+      const n = dv.getUint32(p, true);
+      size += respHeaderSize(n) + n + 2;
+      p += 4 + n;
+    }
+    return size;
+  }
+
+  /** Writes the record's argv as a RESP multibulk command at out[o] (respSize() bytes); returns the index after it. */
+  putResp(out: Uint8Array, o: number): number {
+    const { log, dv } = this;
+    o = putRespHeader(out, o, 0x2a, this.argc);
+    let p = this.argsAt;
+    for (let i = 0; i < this.argc; i++) {
+      const n = dv.getUint32(p, true);
+      p += 4;
+      o = putRespHeader(out, o, 0x24, n);
+      // A short argument byte by byte: set() of a subarray costs more than the loop.
+      if (n <= 32) for (let j = 0; j < n; j++) out[o + j] = log[p + j];
+      else out.set(log.subarray(p, p + n), o);
+      o += n;
+      p += n;
+      out[o++] = 13;
+      out[o++] = 10;
+    }
+    return o;
+  }
 }
 
 export interface Subscription {
@@ -86,6 +193,7 @@ export class EffectBus {
   private readonly subs: { consumer: EffectConsumer; active: boolean }[] = [];
   private recording = false;
   private depth = 0;
+  private readonly record = new KernelRecord(this);
 
   constructor(private readonly shards: Shard[]) {
     for (const s of shards) s.onEffects = (shard, log) => this.publishKernelLog(shard, log);
@@ -131,15 +239,20 @@ export class EffectBus {
 
   publish(e: Effect): void {
     if (this.muted) return;
-    if (this.replaying) e.targets = 0;
-    else if (this.propagateTo !== PROPAGATE_ALL) e.targets = this.propagateTo;
-    if (this.fanOutPart) e.fanOutPart = true;
+    this.stamp(e);
     if (this.held) {
       // Copied: a kernel effect's argv views the shard's log, which the next call reuses.
       this.held.push({ ...e, argv: e.argv.map((a) => Buffer.from(a)) });
       return;
     }
     for (const s of this.subs) if (s.active) s.consumer.onEffect(e);
+  }
+
+  /** What the bus's state adds to an effect: where it propagates, whether it is a fan-out part. */
+  stamp(e: Effect): void {
+    if (this.replaying) e.targets = 0;
+    else if (this.propagateTo !== PROPAGATE_ALL) e.targets = this.propagateTo;
+    if (this.fanOutPart) e.fanOutPart = true;
   }
 
   private held: Effect[] | null = null;
@@ -178,29 +291,30 @@ export class EffectBus {
     if (--this.depth === 0) for (const s of this.subs) if (s.active) s.consumer.onGroup?.(false);
   }
 
-  /** Splits a drained kernel log (assembly/effects.ts record layout) into effects. */
+  /**
+   * Hands a drained kernel log's records to the consumers, each record to every consumer in
+   * turn: as an Effect (made once, when a consumer without onKernelRecord listens) or in place.
+   */
   private publishKernelLog(shard: Shard, log: Uint8Array): void {
-    const dv = new DataView(log.buffer, log.byteOffset, log.length);
-    let pos = 0;
-    while (pos + 12 <= log.length) {
-      const len = dv.getUint32(pos, true);
-      const kind = log[pos + 4];
-      const db = log[pos + 5];
-      const argc = dv.getUint32(pos + 8, true);
-      const argv: Buffer[] = [];
-      let p = pos + 12;
-      for (let i = 0; i < argc; i++) {
-        const n = dv.getUint32(p, true);
-        argv.push(Buffer.from(log.buffer, log.byteOffset + p + 4, n));
-        p += 4 + n;
+    if (this.muted) return;
+    const r = this.record;
+    r.reset(shard, log);
+    while (r.next()) {
+      if (this.held) {
+        // Held effects are delivered later as Effects (their argv copied by publish).
+        const e = r.toEffect();
+        this.held.push({ ...e, argv: e.argv.map((a) => Buffer.from(a)) });
+        continue;
       }
-      const hint = dv.getUint16(pos + 6, true);
-      if (hint & EFFECT_HINT_INT_RESULT) {
-        this.publish({ kind, db, argv, shard, hint, intResult: dv.getBigInt64(p, true) });
-      } else if (hint & EFFECT_HINT_NO_PROPAGATE) {
-        this.publish({ kind, db, argv, shard, hint, targets: 0 });
-      } else this.publish(hint ? { kind, db, argv, shard, hint } : { kind, db, argv, shard });
-      pos += len;
+      // publish()'s stamping, for the consumers that read the record itself.
+      r.targets = this.replaying ? 0 : this.propagateTo !== PROPAGATE_ALL ? this.propagateTo
+        : r.hint & EFFECT_HINT_NO_PROPAGATE ? 0 : undefined;
+      r.fanOutPart = this.fanOutPart;
+      for (const s of this.subs) {
+        if (!s.active) continue;
+        if (s.consumer.onKernelRecord) s.consumer.onKernelRecord(r);
+        else s.consumer.onEffect(r.toEffect());
+      }
     }
   }
 

@@ -2,6 +2,11 @@
 // buffer: the request encoders on hot paths (Shard's argv encoding, a script's redis.call, the
 // replication backlog's tail block) build their bytes in place rather than through strings.
 
+/** Bytes of a RESP header "<type><n>\r\n". */
+export function respHeaderSize(n: number): number {
+  return n < 10 ? 4 : n < 100 ? 5 : n < 1000 ? 6 : n < 10000 ? 7 : String(n).length + 3;
+}
+
 /** Writes "<type><n>\r\n" at o; returns the position after it. */
 export function putRespHeader(out: Uint8Array, o: number, type: number, n: number): number {
   out[o++] = type;

@@ -6,7 +6,8 @@ import type { Socket } from "node:net";
 import { Config } from "../../src/config/config.js";
 import { Server } from "../../src/server/server.js";
 import { Client } from "../../src/server/client.js";
-import { EFFECT_COMMAND, EFFECT_EXPIRED, type Effect } from "../../src/server/effects.js";
+import { EFFECT_COMMAND, EFFECT_EXPIRED, type Effect, type KernelRecord } from "../../src/server/effects.js";
+import { encodeCommand } from "../../src/server/shard.js";
 
 describe("EffectBus", () => {
   let server: Server;
@@ -62,5 +63,44 @@ describe("EffectBus", () => {
     server.effects.subscribe({ onEffect: (e) => seen.push(show(e)), onGroup: (begin) => seen.push(begin ? "BEGIN" : "END") });
     run("eval", "redis.call('set', 'a', '1'); return redis.call('incr', 'n')", "0");
     expect(seen).toEqual(["BEGIN", "set a 1", "incr n", "END"]);
+  });
+
+  it("hands a consumer with onKernelRecord each kernel write in place, in step with the other consumers, and the rest as Effects", () => {
+    // Replication encodes kernel writes from the record itself (src/repl/replication.ts): it must
+    // see what an Effect consumer sees, in the same order, and its RESP must be encodeCommand's.
+    const plain: string[] = [];
+    const both: string[] = [];
+    let raw = 0;
+    server.effects.subscribe({ onEffect: (e) => { plain.push(show(e)); both.push(`fx ${show(e)}`); } });
+    server.effects.subscribe({
+      onEffect: (e) => both.push(`raw ${show(e)}`),
+      onKernelRecord: (r: KernelRecord) => {
+        raw++;
+        const e = r.toEffect();
+        expect([r.kind, r.db, r.targets, r.fanOutPart]).toEqual([e.kind, e.db, e.targets, e.fanOutPart === true]);
+        const want = Buffer.from(encodeCommand(e.argv));
+        const out = Buffer.alloc(want.length + 4, 0x7e);
+        expect(r.respSize()).toBe(want.length);
+        expect(r.putResp(out, 2)).toBe(2 + want.length);
+        expect(out.subarray(2, 2 + want.length).equals(want)).toBe(true);
+        expect(out[1] === 0x7e && out[2 + want.length] === 0x7e).toBe(true);
+        both.push(`raw ${show(e)}`);
+      },
+    });
+    // Arguments around the byte-by-byte copy's limit (32) and past 4-digit lengths, an
+    // integer result (INCR's record carries it), a write that changes nothing, host writes.
+    for (const n of [0, 1, 32, 33, 999, 10000]) run("set", `k${n}`, "v".repeat(n));
+    run("mset", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5");
+    run("incr", "n");
+    run("set", "t", "1", "ex", "100");
+    run("rpush", "l", "a", "b");
+    run("ltrim", "l", "0", "-1");
+    run("sadd", "s", "x");
+    run("eval", "redis.call('set', 'a', '2'); return redis.call('incr', 'n')", "0");
+    run("del", "k0", "k1");
+    expect(raw).toBeGreaterThan(10);
+    expect(plain.length).toBeGreaterThan(raw - 1);
+    // Each write reached both consumers, first the one subscribed first.
+    expect(both).toEqual(plain.flatMap((p) => [`fx ${p}`, `raw ${p}`]));
   });
 });
