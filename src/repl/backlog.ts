@@ -25,7 +25,8 @@
 // pass their bytes in one call and say which pieces they are made of (PIECES_*); the piece
 // is found only when a new block is opened.
 
-import { putRespCommand } from "../server/resp-header.js";
+import { putRespCommand, respHeaderSize as headerSize } from "../server/resp-header.js";
+import type { KernelRecord } from "../server/effects.js";
 
 /** Redis's PROTO_REPLY_CHUNK_BYTES. */
 const BLOCK = 16 * 1024;
@@ -90,16 +91,16 @@ export function pieceEnd(b: Buffer, at: number, pieces: number, from = 0): numbe
   return b.length;
 }
 
-/** Bytes of a RESP header "<type><n>\r\n". */
-function headerSize(n: number): number {
-  return n < 10 ? 4 : n < 100 ? 5 : n < 1000 ? 6 : n < 10000 ? 7 : String(n).length + 3;
-}
-
 /** Bytes of argv as a RESP multibulk command (what encodeCommand makes of it). */
 export function commandSize(argv: Uint8Array[]): number {
   let size = headerSize(argv.length);
   for (let i = 0; i < argv.length; i++) size += headerSize(argv[i].length) + argv[i].length + 2;
   return size;
+}
+
+/** A command as argv, or as a kernel effect read in place in its log (EffectBus's onKernelRecord). */
+function putCommand(out: Uint8Array, o: number, cmd: Uint8Array[] | KernelRecord): number {
+  return Array.isArray(cmd) ? putRespCommand(out, o, cmd) : cmd.putResp(out, o);
 }
 
 interface Block { buf: Buffer; used: number }
@@ -168,21 +169,22 @@ export class Backlog {
   }
 
   /**
-   * append() of argv as a RESP multibulk command of `size` bytes (commandSize), a master's own
-   * write: encoded straight into the last block when it fits there, as Redis's
-   * feedReplicationBuffer copies each piece into the tail block, so a propagated write is
-   * neither encoded into a buffer of its own nor copied. One that does not fit opens blocks
-   * as append() does (the new block is sized by the piece at its start).
+   * append() of a command (argv, or a kernel effect read in place in its log) as a RESP
+   * multibulk of `size` bytes (commandSize, KernelRecord.respSize), a master's own write:
+   * encoded straight into the last block when it fits there, as Redis's feedReplicationBuffer
+   * copies each piece into the tail block, so a propagated write is neither encoded into a
+   * buffer of its own nor copied. One that does not fit opens blocks as append() does (the new
+   * block is sized by the piece at its start).
    */
-  appendCommand(argv: Uint8Array[], size: number, neededFrom: () => number = () => Infinity): void {
+  appendCommand(cmd: Uint8Array[] | KernelRecord, size: number, neededFrom: () => number = () => Infinity): void {
     const last = this.blocks.length > this.head ? this.blocks[this.blocks.length - 1] : null;
     if (last === null || last.buf.length - last.used < size) {
       const out = Buffer.allocUnsafe(size);
-      putRespCommand(out, 0, argv);
+      putCommand(out, 0, cmd);
       this.append(out, neededFrom, PIECES_ARGS);
       return;
     }
-    last.used = putRespCommand(last.buf, last.used, argv);
+    last.used = putCommand(last.buf, last.used, cmd);
     this.offset += size;
     this.histlen += size;
     if (this.blocks.length - this.head > 1 && this.histlen - this.blocks[this.head].used > this.limit) this.trim(neededFrom());

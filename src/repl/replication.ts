@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
-import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect } from "../server/effects.js";
+import { EFFECT_COMMAND, PROPAGATE_REPL, type Effect, type KernelRecord } from "../server/effects.js";
 import { Backlog, PIECES_ARGS, PIECES_COMMANDS, commandSize } from "./backlog.js";
 import { encodeCommand as encodeArgv } from "../server/shard.js";
 import { deletionArgv } from "../server/propagate-deletion.js";
@@ -254,7 +254,11 @@ export class Replication {
     this.startCron();
     if (!this.subscribed) {
       this.subscribed = true;
-      this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onGroup: (b) => this.onGroup(b) });
+      this.server.effects.subscribe({
+        onEffect: (e) => this.onEffect(e),
+        onGroup: (b) => this.onGroup(b),
+        onKernelRecord: (r) => this.onKernelRecord(r),
+      });
       this.startPingTimer();
       // CONFIG SET repl-ping-replica-period takes effect at once (Redis's cron reads it each second).
       this.server.config.onApply("repl-ping-replica-period", () => this.startPingTimer());
@@ -291,6 +295,23 @@ export class Replication {
     const size = commandSize(argv);
     this.streamAdded(size);
     this.backlog.appendCommand(argv, size, this.neededFromFn);
+  }
+
+  /**
+   * onEffect() of a kernel write, encoded from its record in the kernel's log straight into the
+   * shared buffer, with no Effect or argv Buffers made for it; anything else goes to onEffect.
+   */
+  private onKernelRecord(r: KernelRecord): void {
+    if (this.link || r.fanOutPart) return;
+    if (r.targets !== undefined && !(r.targets & PROPAGATE_REPL)) return;
+    if (r.kind !== EFFECT_COMMAND || this.group !== null || this.backlog === null) return this.onEffect(r.toEffect());
+    if (r.db !== this.streamDb) {
+      this.streamDb = r.db;
+      this.write(selectCommand(r.db));
+    }
+    const size = r.respSize();
+    this.streamAdded(size);
+    this.backlog.appendCommand(r, size, this.neededFromFn);
   }
 
   private onGroup(begin: boolean): void {
