@@ -379,6 +379,28 @@ export class Replication {
   /** Replica sockets corked this turn by sendStream. */
   private corked: Socket[] = [];
   private turnEndPending = false;
+  /** Client sockets corked this turn by holdReplies. */
+  private heldReplies: Socket[] = [];
+
+  /**
+   * While this turn has stream for the replicas, a client's replies wait for it: they go out
+   * at the turn's end right after the replicas' writes (endTurn), as Redis writes clients'
+   * replies and replicas' output in the same beforeSleep. Sent at once, a write's reply
+   * reached a client well before its stream reached the replica, and a client that then read
+   * the key on the replica found the old value: an INCR on the master and a GET on its replica
+   * right after saw the old value in 740 of 2000 rounds at load 14 (redis-server: 1), and
+   * psync2.tcl's checks after each INCR waited a second for it, so fewer of its 10-test
+   * cycles fit in its 40 seconds. Called by the client before it writes a read's replies
+   * (Client.flushBatch); true when the socket is corked until the turn's end.
+   */
+  holdReplies(sock: Socket): boolean {
+    if (!this.turnEndPending) return false;
+    if (sock.writableCorked === 0) {
+      sock.cork();
+      this.heldReplies.push(sock);
+    }
+    return true;
+  }
 
   /**
    * endTurn once this event-loop iteration's reads are all run (setImmediate: after the poll
@@ -411,6 +433,12 @@ export class Replication {
     const socks = this.corked;
     this.corked = [];
     for (const s of socks) s.uncork();
+    // Then the replies held for the stream (holdReplies).
+    if (this.heldReplies.length) {
+      const held = this.heldReplies;
+      this.heldReplies = [];
+      for (const s of held) s.uncork();
+    }
     if (this.replicas.size) for (const r of [...this.replicas.values()]) this.checkOutputLimit(r);
   };
 

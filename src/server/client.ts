@@ -39,6 +39,7 @@ import { joinInput } from "./input-join.js";
 import { InputPlacement } from "./input-placement.js";
 import { plainState, runInLane } from "./host-lane.js";
 import { deferAllowed, flushDeferred, lastCommandShard } from "./deferred-runs.js";
+import { replicationOf } from "../repl/replication.js";
 
 let nextClientId = 1;
 
@@ -682,6 +683,11 @@ export class Client {
     this.replyBuffer.noteWrite(bytes);
     if (this.checkOutputLimits(bytes)) return;
     const sock = this.socket;
+    // While the turn has stream for replicas, the replies follow it at the turn's end
+    // (src/repl/replication.ts holdReplies); the last piece may view the scratch area, which
+    // the next batch reuses, so a held one goes as a copy.
+    const held = replicationOf(this.server).holdReplies(sock);
+    if (held) pieces[pieces.length - 1] = Buffer.from(pieces[pieces.length - 1]);
     if (pieces.length === 1) {
       sock.write(pieces[0]);
     } else {
@@ -690,7 +696,7 @@ export class Client {
       sock.uncork();
     }
     // The last piece may be the batch's scratch bytes: reused only if the socket sent them.
-    scratchWritten(sock.writableLength > 0);
+    scratchWritten(!held && sock.writableLength > 0);
   }
 
   /**

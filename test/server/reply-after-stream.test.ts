@@ -1,0 +1,75 @@
+// A write's stream leaves for the replicas before the write's reply leaves for its client
+// (src/repl/replication.ts holdReplies), as Redis writes both in beforeSleep: a client that
+// read the reply and then asks a replica must not beat the stream there (psync2.tcl's
+// consistency checks). The master runs in this process so the order of its socket writes can
+// be read; its replica is a real server process.
+import { describe, it, expect, afterAll } from "vitest";
+import net from "node:net";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Config } from "../../src/config/config.js";
+import { Server } from "../../src/server/server.js";
+import { replicationOf } from "../../src/repl/replication.js";
+import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
+import { until } from "../helpers/wait.js";
+
+describe("reply after stream", { timeout: 60_000 }, () => {
+  let master: Server | null = null;
+  let replica: RunningServer | null = null;
+  afterAll(async () => {
+    await replica?.stop();
+    await master?.close();
+  });
+
+  it("a write's reply reaches the socket after the replicas' stream of it, and a read-only reply of the same turn too", async () => {
+    const config = new Config();
+    for (const [name, value] of [["port", "0"], ["bind", "127.0.0.1"], ["save", ""], ["repl-diskless-sync-delay", "0"], ["loglevel", "warning"],
+      ["dir", mkdtempSync(join(tmpdir(), "lkv-reply-order-"))]]) expect(config.set(name, [value], true)).toBeNull();
+    master = new Server(config);
+    const port = await master.listen();
+    replica = await startServer(["--replicaof", "127.0.0.1", String(port)]);
+    const s = await connectClient(replica.port);
+    await until("link up", async () => /master_link_status:up/.test(await s.info("replication")));
+    s.disconnect();
+
+    const c = await new Promise<net.Socket>((res) => { const k = net.connect(port, "127.0.0.1", () => res(k)); });
+    const replies: Buffer[] = [];
+    c.on("data", (d) => replies.push(d));
+    const ask = async (req: string, n: number) => {
+      const before = replies.length;
+      c.write(req);
+      await until("reply", async () => Buffer.concat(replies.slice(before)).toString().split("\r\n").length > n);
+    };
+    await ask("PING\r\n", 1);
+
+    // Every write of the master's sockets to the kernel, in order.
+    const writes: { who: string; data: string }[] = [];
+    const spy = (sock: net.Socket, who: string) => {
+      const s = sock as unknown as { _writeGeneric: (writev: boolean, data: unknown, enc: string, cb: unknown) => void };
+      const orig = s._writeGeneric;
+      s._writeGeneric = function (this: unknown, writev, data, enc, cb) {
+        const parts = writev ? (data as { chunk: Buffer | string }[]).map((d) => String(d.chunk)) : [String(data)];
+        writes.push({ who, data: parts.join("") });
+        return orig.call(this, writev, data, enc, cb);
+      };
+    };
+    const repl = replicationOf(master);
+    expect(repl.replicas.size).toBe(1);
+    for (const r of repl.replicas.keys()) spy(r.socket, "replica");
+    const mine = [...master.clients.values()].find((k) => !repl.replicas.has(k) && k.socket.remotePort === c.localPort);
+    expect(mine).toBeDefined();
+    spy(mine!.socket, "client");
+
+    // One read with a write and a read after it; then a read alone, in a turn with no stream.
+    await ask("INCR x\r\nGET x\r\n", 2);
+    await ask("GET x\r\n", 2);
+    const stream = writes.findIndex((w) => w.who === "replica" && /incr/i.test(w.data));
+    const reply = writes.findIndex((w) => w.who === "client" && w.data.startsWith(":1\r\n"));
+    expect(stream).toBeGreaterThanOrEqual(0);
+    expect(reply).toBeGreaterThan(stream);
+    expect(writes[reply].data).toBe(":1\r\n$1\r\n1\r\n");
+    expect(writes.filter((w) => w.who === "client").map((w) => w.data)).toEqual([":1\r\n$1\r\n1\r\n", "$1\r\n1\r\n"]);
+    c.destroy();
+  });
+});
