@@ -314,15 +314,41 @@ const SPLIT: Record<string, Joiner> = {
 
   mget(r, client, argv, spec) {
     const groups = r.groupByShard(argv, keyPositions(spec, argv.length));
-    const items = new Array<Uint8Array>(argv.length - 1);
+    // Each key's reply is a byte range of its shard's reply, copied once into the joined
+    // reply (a view and a reply part per key were a fifth of a 10-key MGET's server CPU).
+    const n = argv.length - 1;
+    const from = new Array<Uint8Array>(n);
+    const starts = new Int32Array(n);
+    const ends = new Int32Array(n);
+    let bytes = 0;
     for (const [shard, ps] of groups) {
-      const reply = r.callOn(shard, client, [argv[0], ...ps.map((p) => argv[p])]);
+      const sub = new Array<Buffer>(ps.length + 1);
+      sub[0] = argv[0];
+      for (let i = 0; i < ps.length; i++) sub[i + 1] = argv[ps[i]];
+      const reply = r.callOn(shard, client, sub);
       const spans = arrayItems(reply);
       if (!spans) return client.reply.raw(reply);
-      ps.forEach((p, i) => (items[p - 1] = reply.subarray(spans[i].start, spans[i].end)));
+      for (let i = 0; i < ps.length; i++) {
+        const k = ps[i] - 1;
+        from[k] = reply;
+        starts[k] = spans[i].start;
+        ends[k] = spans[i].end;
+        bytes += spans[i].end - spans[i].start;
+      }
     }
-    client.reply.arrayLen(items.length);
-    for (const it of items) client.reply.raw(it);
+    const head = `*${n}\r\n`;
+    const out = Buffer.allocUnsafe(head.length + bytes);
+    let o = out.write(head, 0, "latin1");
+    for (let k = 0; k < n; k++) {
+      const b = from[k];
+      const e = ends[k];
+      if (e - starts[k] <= 64) for (let j = starts[k]; j < e; j++) out[o++] = b[j];
+      else {
+        out.set(b.subarray(starts[k], e), o);
+        o += e - starts[k];
+      }
+    }
+    client.reply.raw(out);
   },
 
   mset(r, client, argv, spec) {

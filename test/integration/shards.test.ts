@@ -124,6 +124,18 @@ describe("multi-key commands across shards", () => {
     expect(await r.mget(...keys, "missing", keys[0])).toEqual([...keys.map((_, i) => `v${i}`), null, "v0"]);
   });
 
+  it("MGET joins empty, short, long and binary values of every shard byte for byte", async (ctx) => {
+    if (!(await has("mset", "mget"))) return ctx.skip();
+    const keys = spreadKeys("mb", 2);
+    // Lengths around the 64-byte copy switch of the join (router.ts mget), CR LF inside.
+    const values = [0, 1, 63, 64, 65, 1000, 70_000, 5].map((n, i) =>
+      Buffer.from(Array.from({ length: n }, (_, j) => (j % 7 === 3 ? 13 : j % 7 === 4 ? 10 : (i * 31 + j) % 256))));
+    await r.mset(...keys.flatMap((k, i) => [k, values[i]]));
+    const got = await r.mgetBuffer(keys[7], "missing:mb", ...keys);
+    expect(got.map((b) => (b === null ? null : b.toString("hex")))).toEqual(
+      [values[7], null, ...values].map((b) => (b === null ? null : b.toString("hex"))));
+  });
+
   it("MSET with a missing value is an arity error and writes nothing", async (ctx) => {
     if (!(await has("mset", "exists"))) return ctx.skip();
     const keys = spreadKeys("mo", 1);
