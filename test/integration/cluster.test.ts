@@ -29,7 +29,13 @@ async function startNode(at?: Node): Promise<Node> {
 }
 
 function cli(...args: string[]): string {
-  return execFileSync(redisCli!, args, { encoding: "utf8", timeout: 60_000 });
+  try {
+    return execFileSync(redisCli!, args, { encoding: "utf8", timeout: 60_000 });
+  } catch (e) {
+    // A failed reshard says why only in its output (one failed at a slot under load 21-25).
+    const err = e as Error & { stdout?: string; stderr?: string };
+    throw new Error(`${err.message}\n--- stdout (last 2000 chars):\n${String(err.stdout ?? "").slice(-2000)}\n--- stderr:\n${String(err.stderr ?? "")}`);
+  }
 }
 
 async function waitFor(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
