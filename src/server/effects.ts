@@ -81,7 +81,9 @@ export interface EffectConsumer {
    * Buffer per argument: with a replica attached they and their garbage were half of what a
    * propagated write cost the master). A consumer with it gets every kernel effect here, in
    * the same order with the other consumers, except inside holding() (onEffect, as host
-   * effects). The record is reused for the next one: read it during the call.
+   * effects). The record is reused for the next one: read it during the call, and call no
+   * kernel (nor let onEffect do so for a record's toEffect()): while every active consumer has
+   * onKernelRecord the log is read in kernel memory, which the next kernel call writes over.
    */
   onKernelRecord?(r: KernelRecord): void;
 }
@@ -194,9 +196,16 @@ export class EffectBus {
   private recording = false;
   private depth = 0;
   private readonly record = new KernelRecord(this);
+  /** Every active consumer reads kernel records in place (onKernelRecord): the log needs no copy. */
+  private inPlace = false;
 
   constructor(private readonly shards: Shard[]) {
-    for (const s of shards) s.onEffects = (shard, log) => this.publishKernelLog(shard, log);
+    // Read in place while every consumer takes records (they call no kernel in onKernelRecord);
+    // else a copy, which the Effects' argv view and a consumer's kernel calls cannot overwrite.
+    // A copy of more than 64 bytes is an ArrayBuffer outside V8's heap per drained log.
+    for (const s of shards) {
+      s.onEffects = (shard, mem, p, n) => this.publishKernelLog(shard, this.inPlace ? mem.subarray(p, p + n) : mem.slice(p, p + n));
+    }
   }
 
   /** `first`: the consumer sees each effect before the others (client tracking: see tracking.ts). */
@@ -319,6 +328,7 @@ export class EffectBus {
   }
 
   private update(): void {
+    this.inPlace = this.subs.every((s) => !s.active || s.consumer.onKernelRecord !== undefined);
     const want = this.subs.some((s) => s.active);
     if (want === this.recording) return;
     this.recording = want;

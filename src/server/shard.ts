@@ -36,10 +36,12 @@ export class Shard {
   private unauthenticated = false;
   private recording = false;
   /**
-   * Called with the kernel's effect log (assembly/effects.ts) after each call that wrote
-   * records; the log is emptied once drained. Records are written only while recording is on.
+   * Called with the kernel's effect log (assembly/effects.ts), mem[p, p + n), after each call
+   * that wrote records. The log is emptied first, so the next kernel call writes over it: a
+   * consumer that may call the kernel reads a copy. Records are written only while recording
+   * is on.
    */
-  onEffects: ((shard: Shard, log: Uint8Array) => void) | null = null;
+  onEffects: ((shard: Shard, mem: Uint8Array, p: number, n: number) => void) | null = null;
   /** Called with the handles of host-side values the kernel dropped. */
   onFreedHandles: (handles: number[]) => void = () => {};
   /** Called with the host values UNLINK dropped and the count of kernel values freed lazily. */
@@ -185,9 +187,8 @@ export class Shard {
     const n = x.effectsLen();
     if (n > 0) {
       const p = x.effectsPtr();
-      const log = this.kernel.mem.slice(p, p + n);
       x.clearEffects();
-      this.onEffects?.(this, log);
+      this.onEffects?.(this, this.kernel.mem, p, n);
     }
   }
 

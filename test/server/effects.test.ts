@@ -103,4 +103,32 @@ describe("EffectBus", () => {
     // Each write reached both consumers, first the one subscribed first.
     expect(both).toEqual(plain.flatMap((p) => [`fx ${p}`, `raw ${p}`]));
   });
+
+  it("gives a consumer alone with onKernelRecord the same records read in kernel memory as next to an Effect consumer (a copy)", () => {
+    // With only onKernelRecord consumers the drained log is not copied (EffectBus.inPlace).
+    const stream = (withPlain: boolean) => {
+      const s = new Server(new Config());
+      const k = new Client(s, {} as Socket);
+      const out: string[] = [];
+      if (withPlain) s.effects.subscribe({ onEffect: () => {} });
+      s.effects.subscribe({
+        onEffect: (e) => out.push(`fx ${show(e)}`),
+        onKernelRecord: (r: KernelRecord) => {
+          const b = Buffer.alloc(r.respSize());
+          r.putResp(b, 0);
+          out.push(b.toString("latin1"));
+        },
+      });
+      const exec = (...args: string[]) => { s.execCommand(k, args.map((a) => Buffer.from(a))); k.reply.take(); };
+      for (let i = 0; i < 50; i++) exec("set", `k${i}`, "v".repeat(i * 7), ...(i % 3 === 0 ? ["pxat", "4000000000000"] : []));
+      exec("multi"); exec("incr", "n"); exec("hset", "h", "f", "1"); exec("exec");
+      exec("eval", "redis.call('set', 'a', '2'); return redis.call('incr', 'n')", "0");
+      exec("rpush", "l", "a", "b");
+      exec("del", "k1", "k2", "l");
+      return out;
+    };
+    const alone = stream(false);
+    expect(alone.length).toBeGreaterThan(50);
+    expect(alone).toEqual(stream(true));
+  });
 });
