@@ -147,7 +147,7 @@ function string2ll(s: string): bigint | null {
 }
 
 /** Directives of LatticeKV's own (active-active replication, src/replication/active-active.ts). */
-const EXTRA_DIRECTIVES = new Set(["peer", "crdt-node-id", "crdt-bus-port", "crdt-gc-grace-ms", "crdt-peer-gc-timeout", "crdt-secret", "crdt-user", "crdt-password", "cluster-group"]);
+const EXTRA_DIRECTIVES = new Set(["peer", "crdt-node-id", "crdt-bus-port", "crdt-gc-grace-ms", "crdt-peer-gc-timeout", "crdt-clock-offset-ms", "crdt-secret", "crdt-user", "crdt-password", "cluster-group"]);
 
 export type ApplyFn = (config: Config) => void;
 
