@@ -39,6 +39,8 @@ export class ActiveActive {
   readonly gossip: Gossip;
   readonly loaded: LoadedKeys;
   readonly links = new Map<string, PeerLink>();
+  /** Replication's clock (ms): the server's, shifted by crdt-clock-offset-ms. */
+  private readonly clock: () => number;
   private bus?: net.Server;
   private timer?: NodeJS.Timeout;
   busPort = 0;
@@ -48,7 +50,11 @@ export class ActiveActive {
   readonly credentials: Credentials;
 
   constructor(private readonly server: Server, readonly nodeId: string) {
-    this.rep = new Replicator(server, nodeId);
+    // crdt-clock-offset-ms (for tests): this node's replication reads a clock that is off by
+    // that much (its HLC, gossip's timers, its file's time), as on a host whose clock is off.
+    const offset = Number(ActiveActive.directive(server, "crdt-clock-offset-ms") ?? 0) || 0;
+    const clock = this.clock = offset ? () => server.now() + offset : () => server.now();
+    this.rep = new Replicator(server, nodeId, clock);
     // The replicator reads some written keys back after their command: a pipeline run in one
     // kernel call would show it the value after the whole pipeline, and an INCR read back
     // after a later INCR of the same key looks like a SET, which resets the counter. So the
@@ -70,7 +76,7 @@ export class ActiveActive {
     };
     const grace = Number(ActiveActive.directive(server, "crdt-gc-grace-ms") ?? DEFAULT_GOSSIP.gcGraceMs);
     const timeout = Number(ActiveActive.directive(server, "crdt-peer-gc-timeout") ?? 0);
-    this.gossip = new Gossip(this.rep, () => server.now(), {
+    this.gossip = new Gossip(this.rep, clock, {
       ...DEFAULT_GOSSIP, antiEntropyMs: 1000, gcGraceMs: Number.isFinite(grace) && grace >= 0 ? grace : DEFAULT_GOSSIP.gcGraceMs,
       peerGcTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : 0,
     }, undefined, SERVER_PACING); // (long anti-entropy answers go out a slice per event-loop turn)
@@ -78,7 +84,7 @@ export class ActiveActive {
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     // A node started before its RDB/AOF is loaded: the keys only the file holds go to the peers
     // once their states are in (loaded-keys.ts).
-    this.loaded = new LoadedKeys(this.rep, this.gossip, server.config.getNumber("databases"), () => startupFileTime(server), SERVER_PACING);
+    this.loaded = new LoadedKeys(this.rep, this.gossip, server.config.getNumber("databases"), () => startupFileTime(server) + (startupFileTime(server) ? offset : 0), SERVER_PACING);
     this.timer = setInterval(() => this.gossip.tick(), 50);
     this.timer.unref();
   }
@@ -273,7 +279,7 @@ export class ActiveActive {
       const p = this.gossip.peers.get(l.key);
       if (!p) continue;
       const lag = this.gossip.peerLag(p);
-      const lastAe = p.lastAntiEntropy ? Math.max(0, Math.floor((this.server.now() - p.lastAntiEntropy) / 1000)) : -1;
+      const lastAe = p.lastAntiEntropy ? Math.max(0, Math.floor((this.clock() - p.lastAntiEntropy) / 1000)) : -1;
       s += `peer${i++}:addr=${l.key},id=${l.remoteId},link=${l.connected ? "up" : "down"},backlog=${lag.backlog},` +
         `lag_ms=${lag.lagMs},acked=${p.ackedSeq},dropped_backlogs=${p.droppedBacklogs},last_anti_entropy_s=${lastAe},` +
         `divergent_ranges=${p.divergentRanges},expired=${p.expired === undefined ? 0 : 1}\r\n`;

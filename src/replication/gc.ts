@@ -97,6 +97,21 @@ export function metaNodes(s: KeyState, out: (node: string) => void): void {
   for (const fc of s.zcnt.values()) for (const n of fc.base.keys()) out(n);
 }
 
+/**
+ * Every (node, stamp) the key's removal metadata carries (floors, bases, list removal stamps):
+ * the writes and removals a replica's state must hold for the key to be removed there. When
+ * the key's state is dropped, gossip.ts folds these into what it has collected (removalHorizon).
+ */
+export function removalStamps(s: KeyState, out: (node: string, ts: number) => void): void {
+  const vv = (v: VV) => { for (const [n, t] of v) out(n, t); };
+  vv(s.floor); vv(s.str.floor); vv(s.list.floor); vv(s.ttl.floor);
+  for (const [n, c] of s.cntBase) out(n, c.ts);
+  for (const e of s.list.elems.values()) if (e.rts !== 0) out(e.rnode, e.rts);
+  for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) vv(r.floor);
+  for (const fc of s.hcnt.values()) for (const [n, c] of fc.base) out(n, c.ts);
+  for (const fc of s.zcnt.values()) for (const [n, c] of fc.base) out(n, c.ts);
+}
+
 /** Whether every floor in the key (key, string, list, TTL, each member's) is stable. */
 function floorsStable(s: KeyState, st: Stable): boolean {
   if (!vvStable(s.floor, st) || !vvStable(s.str.floor, st) || !vvStable(s.list.floor, st) || !vvStable(s.ttl.floor, st)) return false;

@@ -41,6 +41,7 @@
 import { Reader, Writer } from "./codec.js";
 import { COARSE_RANGES, SLOTS, validRangeCount, decodeBatch, type Snapshot } from "./store.js";
 import type { KeyState } from "./key-state.js";
+import { removalStamps } from "./gc.js";
 import type { Replicator } from "./replicator.js";
 import { faultySend, type Delayed } from "./faults.js";
 
@@ -169,6 +170,8 @@ const WARM_SHARE_MAX = 8192;
  * hashing, peers' digests) weighed more, and a 300k-key join took 341 s at load ~30.
  */
 const JOIN_SLICE_MS = 20;
+/** DIGESTs found equal kept per peer node for removalHorizon (one per anti-entropy round). */
+const SAME_KEPT = 32;
 
 /** MSG_RANGES roles: the answer to a DIGEST, and the digest sender's states sent back. */
 const ROLE_REPLY = 1, ROLE_BACK = 2;
@@ -284,8 +287,14 @@ export class Gossip {
    * A node restarted from its file waits for this from every peer (loaded-keys.ts).
    */
   wholeView?: (link: string, horizon: number) => void;
-  /** When a GC sweep last dropped a key's whole state (our clock, ms; 0: never): removalHorizon. */
-  private lastKeyDropAt = 0;
+  /** Every (node, stamp) the key states GC sweeps dropped here carried, joined (removalHorizon). */
+  private readonly collected = new Map<string, number>();
+  /**
+   * Per node name, its latest DIGESTs found equal to our state (answerDigest), oldest first:
+   * the sender's clock when it took the digests (ms) and what our state held then
+   * (coverage). At most SAME_KEPT each (removalHorizon).
+   */
+  private readonly sameAt = new Map<string, { theirs: number; ours: Map<string, number> }[]>();
   /** Where warnings go (the server's log; the simulator has none). */
   warn: (msg: string) => void = () => {};
   /** Per origin node: every write of it with a timestamp at or below this is in our state (causal delivery). */
@@ -783,6 +792,7 @@ export class Gossip {
     w.u16(this.stable.size);
     for (const [n, ts] of this.stable) { w.node(n); w.f64(ts); }
     writeVector(w, this.knowledge()); // what our state holds now (the peer learns it: causal delivery)
+    w.f64(this.now()); // our clock as the digests were taken (the peer's removalHorizon for us)
     p.lastAntiEntropy = this.now();
     p.roundC0 = c0;
     p.roundAt = p.lastAntiEntropy;
@@ -852,13 +862,14 @@ export class Gossip {
         const c0 = r.f64();
         const stable = readVector(r);
         const held = readVector(r);
+        const at = r.remaining >= 8 ? r.f64() : 0; // (0: a sender that does not say)
         if (this.refused(from, held[0]?.[0], reply)) return; // (knowledge() puts the sender's own id first)
         for (const [n, ts] of stable) this.learnStable(n, ts);
         // A large answer is being joined here (joinSliced): our states are partly what it
         // leaves behind, and comparing them costs a digest. Unanswered, like a lost DIGEST;
         // the next one compares the whole.
         if (this.joining > 0) { this.stats.antiEntropySkipped++; return; }
-        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held));
+        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at));
         return;
       }
       case MSG_SAME: {
@@ -926,13 +937,17 @@ export class Gossip {
     }
   }
 
-  /** Compares a peer's DIGEST (of round c0) with our digests and answers it (handleMessage; once they are current). */
-  private answerDigest(from: string, reply: Send, ranges: number, theirs: Uint32Array, c0: number, held: [string, number][]): void {
+  /**
+   * Compares a peer's DIGEST (of round c0, taken at `at` on the peer's clock) with our digests
+   * and answers it (handleMessage; once they are current).
+   */
+  private answerDigest(from: string, reply: Send, ranges: number, theirs: Uint32Array, c0: number, held: [string, number][], at: number): void {
     const diff = this.rep.store.differingRanges(theirs, ranges);
     const p = this.peers.get(from);
     if (p) p.divergentRanges = diff.length;
     if (diff.length === 0) {
-      // our state equals theirs at c0: we hold all they held then
+      // our state equals theirs at c0: we hold all they held then, and they held all we hold
+      this.noteSame(held[0]?.[0], at);
       this.learn(held);
       const w = new Writer();
       w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
@@ -959,17 +974,55 @@ export class Gossip {
   }
 
   /**
-   * What this node tells node `to` of its tombstone collection, with its whole state: every
-   * key state it has dropped was held by every node in the GC quorum — `to`'s earlier
-   * incarnations among them — before this moment (ms; 0: it dropped none). The drop comes
-   * gcGraceMs after the removal was known stable, and stable means every node had it. A file
-   * written after the horizon holds no key whose removal was collected here, so `to`, restarted
-   * from its file, may send the keys only the file holds (loaded-keys.ts). Infinite when this
-   * node expired an incarnation of `to` (peerGcTimeoutMs): it collected without waiting for it.
+   * What this node tells node `to` (a restarted node asking for our whole state) of its
+   * tombstone collection: a moment of `to`'s own clock (ms, read by one of its earlier
+   * incarnations) by which that node's state held every removal whose key state we dropped;
+   * 0 when we dropped none, MAX_SAFE_INTEGER when we cannot say (it keeps its file's unknown
+   * keys local). loaded-keys.ts on `to` compares it with its file's time, a reading of the same
+   * clock, so no two nodes' clocks are compared: a node whose clock runs ahead of or behind
+   * ours gets the same answer (this was our drop time minus gcGraceMs, on our clock, and with
+   * our clock 1 h behind a restarted node sent back a key deleted and collected since its RDB).
+   *
+   * How it is known: when `to`'s DIGEST equals our state (answerDigest), its state when it took
+   * the digests (`at`, its clock) was ours of then; if ours then held every write and removal
+   * that a dropped key's metadata names (coverage covers `collected`), so did its state: each
+   * such key was removed there, or dropped. The earliest such DIGEST kept gives the tightest
+   * moment; a file `to` wrote after it holds none of those keys. Infinite when we expired an
+   * incarnation of `to` (peerGcTimeoutMs): we collected without waiting for it.
    */
   private removalHorizon(to: string | undefined): number {
     if (to !== undefined) for (const id of this.expired) if (nodeName(id) === nodeName(to)) return Number.MAX_SAFE_INTEGER;
-    return this.lastKeyDropAt ? Math.max(1, this.lastKeyDropAt - this.opts.gcGraceMs) : 0;
+    if (this.collected.size === 0) return 0;
+    for (const same of (to === undefined ? undefined : this.sameAt.get(nodeName(to))) ?? []) {
+      let holds = true;
+      for (const [n, t] of this.collected) if ((same.ours.get(n) ?? 0) < t) { holds = false; break; }
+      if (holds) return same.theirs;
+    }
+    return Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Node `id`'s DIGEST, taken at `at` on its clock, equals our state now (removalHorizon). */
+  private noteSame(id: string | undefined, at: number): void {
+    if (id === undefined || !(at > 0)) return;
+    const name = nodeName(id);
+    let list = this.sameAt.get(name);
+    if (!list) this.sameAt.set(name, list = []);
+    list.push({ theirs: at, ours: this.coverage() });
+    if (list.length > SAME_KEPT) list.shift();
+  }
+
+  /**
+   * Per node: every write of it with a stamp at or below this is in our state (applied, what
+   * stability says every replica holds, and our own writes up to our clock).
+   */
+  private coverage(): Map<string, number> {
+    const out = new Map(this.applied);
+    for (const [n, s] of this.stable) {
+      const below = s >= Number.MAX_SAFE_INTEGER ? s : s - 1;
+      if (below > (out.get(n) ?? 0)) out.set(n, below);
+    }
+    out.set(this.rep.nodeId, this.rep.hlc.current);
+    return out;
   }
 
   /**
@@ -1265,11 +1318,9 @@ export class Gossip {
     if (!this.gcStable.size) return;
     // (every id still named by metadata that stays is a candidate for findDeparted, not only
     // the first unstable one a check stopped at)
-    const dropped = this.rep.store.gcStats.keysDropped;
     this.rep.store.collectGarbage((n) => this.gcStable.get(n) ?? 0, (n) => {
       if ((this.gcStable.get(n) ?? 0) < Number.MAX_SAFE_INTEGER) this.unknownIds.add(n);
-    });
-    if (this.rep.store.gcStats.keysDropped !== dropped) this.lastKeyDropAt = now;
+    }, (dropped) => removalStamps(dropped, (n, t) => { if (t > (this.collected.get(n) ?? 0)) this.collected.set(n, t); }));
   }
 
   /**

@@ -17,8 +17,9 @@
 // sent: a key whose removal the peers collected after the file was written (an RDB saved long
 // before the node stopped, or a node expired by crdt-peer-gc-timeout while cut off) is also "a
 // key no peer has state for", and sending it would bring a deleted key back everywhere. Each
-// peer says how recent its collection is (gossip.ts removalHorizon); when the file is older
-// than any peer's horizon, the keys stay on this node alone, as before, with a warning.
+// peer says by which moment of this node's own clock this node's earlier state held every
+// removal it collected (gossip.ts removalHorizon: no two nodes' clocks are compared); when the
+// file is not newer than that for any peer, the keys stay on this node alone, with a warning.
 import type { Replicator } from "./replicator.js";
 import type { Gossip, Pacing } from "./gossip.js";
 import { dbKey } from "./store.js";
@@ -88,11 +89,14 @@ export class LoadedKeys {
     const horizon = Math.max(...links.map((l) => this.seen.get(l)!));
     const keys = this.candidates;
     this.finish();
+    // The horizon is a reading of this node's own clock by an earlier incarnation (gossip.ts
+    // removalHorizon), the file's time a reading of the same clock: a file written after it
+    // holds none of the keys the peers collected.
     const written = this.fileTime();
-    if (horizon > written) {
+    if (horizon !== 0 && written <= horizon) {
       this.stats.keptLocal = keys.length;
       this.gossip.warn(`CRDT: ${keys.length} keys loaded from disk that no peer holds stay on this node alone: ` +
-        `a peer collected removals after the file was written (${new Date(written).toISOString()}), so they may be keys deleted since`);
+        `a peer collected removals this node's file (${new Date(written).toISOString()}) may predate, so they may be keys deleted since`);
       return;
     }
     let i = 0;

@@ -75,8 +75,9 @@ export class Replicator {
   private readonly queue: Effect[] = [];
   private readonly outgoing = new Map<string, KeyState>();
 
-  constructor(private readonly server: Server, readonly nodeId: string) {
-    this.hlc = new Hlc(() => server.now());
+  /** @param clock the physical clock of the HLC (ms; the server's, unless crdt-clock-offset-ms) */
+  constructor(private readonly server: Server, readonly nodeId: string, clock: () => number = () => server.now()) {
+    this.hlc = new Hlc(clock);
     this.io = new LocalKeyspace(server);
     server.effects.subscribe({
       onEffect: (e) => this.onEffect(e),

@@ -117,9 +117,10 @@ export class CrdtStore {
   /**
    * One garbage-collection sweep over the candidate keys with stability `st`: collects what
    * is stable, forgets keys with nothing left. Invisible to clients (only dead metadata goes).
-   * `holders` hears every node id named by the metadata that stays.
+   * `holders` hears every node id named by the metadata that stays; `dropping` each key state
+   * about to be forgotten.
    */
-  collectGarbage(st: Stable, holders?: (node: string) => void): void {
+  collectGarbage(st: Stable, holders?: (node: string) => void, dropping?: (s: KeyState) => void): void {
     this.gcStats.sweeps++;
     this.gcStable = st;
     for (const k of this.gcCandidates) {
@@ -127,7 +128,7 @@ export class CrdtStore {
       if (!s) { this.gcCandidates.delete(k); continue; }
       if (this.snapshots.size) this.preserve(k, slotOf(k));
       const r = gcKeyState(s, st);
-      if (r === "drop") { this.drop(k); this.gcStats.keysDropped++; continue; }
+      if (r === "drop") { dropping?.(s); this.drop(k); this.gcStats.keysDropped++; continue; }
       if (r) { this.markDirty(k); this.gcStats.keysCollected++; }
       if (!hasTombstoneMeta(s)) this.gcCandidates.delete(k);
       else if (holders) metaNodes(s, holders);

@@ -178,16 +178,76 @@ describe("active-active: a write only the restarted node's file holds (2 process
 // The other side of the same rule: a key the peers deleted and then collected (no state left
 // anywhere) also looks like "a key only the file holds" when the file is older than the
 // collection — here an RDB saved before the DEL. Sending it would bring the deleted key back
-// everywhere (issue #7 rules that out); the peer's answer says when it last collected, and the
-// node keeps such keys to itself (loaded-keys.ts, gossip.ts removalHorizon).
-describe("active-active: a restarted node's stale file (2 processes)", () => {
+// everywhere (issue #7 rules that out); the peer says by which moment of the restarted node's
+// own clock that node held the removals it collected, and the node keeps such keys to itself
+// (loaded-keys.ts, gossip.ts removalHorizon). No two nodes' clocks are compared: the peer's
+// clock 1 h behind (crdt-clock-offset-ms) made the node send x back when the peer's horizon
+// was its own drop time.
+for (const skew of [0, -3_600_000]) {
+  describe(`active-active: a restarted node's stale file (2 processes, the peer's clock ${skew / 60_000} min off)`, () => {
+    const servers: RunningServer[] = [];
+    const clients: Redis[] = [];
+    const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-stale-"));
+    const bus: number[] = [];
+    let portA = 0;
+    const args = (i: number) => ["--crdt-node-id", `g${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
+      "--crdt-gc-grace-ms", "200", ...(i === 1 ? ["--crdt-clock-offset-ms", String(skew)] : [])];
+
+    beforeAll(async () => {
+      for (let i = 0; i < 2; i++) bus.push(await freePort());
+      portA = await freePort();
+      servers.push(await startServer(args(0), {}, { port: portA, dir: dirA }));
+      servers.push(await startServer(args(1)));
+      for (const s of servers) clients.push(await connectClient(s.port));
+    });
+
+    afterAll(async () => {
+      for (const c of clients) c.disconnect();
+      for (const s of servers) await s.stop();
+      rmSync(dirA, { recursive: true, force: true });
+    });
+
+    it("does not send a key whose removal the peers collected after the file was written", async () => {
+      const [a, b] = clients;
+      await b.set("x", "1");
+      await untilReplicated("x on A", clients, async () => (await a.get("x")) === "1");
+      expect(await a.save()).toBe("OK");
+      await b.del("x");
+      await untilReplicated("x deleted and collected on B", clients, async () =>
+        (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
+      clients[0].disconnect();
+      await servers[0].stop();
+      servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
+      clients[0] = await connectClient(portA);
+      expect(await clients[0].info("persistence")).toMatch(/rdb_last_load_keys_loaded:1\r?\n/);
+      const decided = async () => {
+        const info = await clients[0].info("crdt");
+        return infoNumber(info, "crdt_loaded_keys_sent") + infoNumber(info, "crdt_loaded_keys_kept_local") > 0;
+      };
+      await untilReplicated("A to decide about x", clients, decided);
+      // A's writes from now on reach B in order: x would have arrived before this one.
+      await clients[0].set("after", "1");
+      await untilReplicated("A's next write on B", clients, async () => (await b.get("after")) === "1");
+      expect(await b.exists("x")).toBe(0);
+      expect(infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_kept_local")).toBe(1);
+      expect(await clients[0].get("x")).toBe("1"); // (it stays on A alone: README says so)
+    }, 300_000);
+  });
+}
+
+// And the file written after the collection: its keys no peer holds are sent, whatever the
+// peer's clock says. Here the peer's clock runs 1 h ahead (its drop time minus the grace, the
+// horizon it used to send, was later than any file of A's: A kept the key to itself). The
+// file-only key is one a script kept from the peers (redis.set_repl): in A's file, in no
+// peer's state.
+describe("active-active: a file written after the peer's collection (2 processes, the peer's clock 1 h ahead)", () => {
   const servers: RunningServer[] = [];
   const clients: Redis[] = [];
-  const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-stale-"));
+  const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-fresh-"));
   const bus: number[] = [];
   let portA = 0;
-  const args = (i: number) => ["--crdt-node-id", `g${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
-    "--crdt-gc-grace-ms", "200"];
+  const args = (i: number) => ["--crdt-node-id", `h${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
+    "--crdt-gc-grace-ms", "200", ...(i === 1 ? ["--crdt-clock-offset-ms", "3600000"] : [])];
 
   beforeAll(async () => {
     for (let i = 0; i < 2; i++) bus.push(await freePort());
@@ -203,29 +263,28 @@ describe("active-active: a restarted node's stale file (2 processes)", () => {
     rmSync(dirA, { recursive: true, force: true });
   });
 
-  it("does not send a key whose removal the peers collected after the file was written", async () => {
+  it("sends the keys only its file holds", async () => {
     const [a, b] = clients;
     await b.set("x", "1");
     await untilReplicated("x on A", clients, async () => (await a.get("x")) === "1");
-    expect(await a.save()).toBe("OK");
     await b.del("x");
-    await untilReplicated("x deleted and collected on B", clients, async () =>
-      (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
+    await untilReplicated("x deleted and collected on both", clients, async () =>
+      infoNumber(await a.info("crdt"), "crdt_gc_keys_dropped") >= 1 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
+    // A's next anti-entropy rounds find both states equal (nothing else differs): B learns by
+    // which moment of A's clock A held the removal it collected.
+    const rounds = infoNumber(await a.info("crdt"), "crdt_anti_entropy_rounds");
+    await untilReplicated("two more rounds of A", clients, async () => infoNumber(await a.info("crdt"), "crdt_anti_entropy_rounds") >= rounds + 2);
+    expect(await a.eval("redis.set_repl(redis.REPL_NONE) return redis.call('set', KEYS[1], ARGV[1])", 1, "mine", "1")).toBe("OK");
+    expect(await a.save()).toBe("OK");
+    expect(await b.exists("mine")).toBe(0);
     clients[0].disconnect();
     await servers[0].stop();
     servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
     clients[0] = await connectClient(portA);
-    expect(await clients[0].info("persistence")).toMatch(/rdb_last_load_keys_loaded:1\r?\n/);
-    const decided = async () => {
-      const info = await clients[0].info("crdt");
-      return infoNumber(info, "crdt_loaded_keys_sent") + infoNumber(info, "crdt_loaded_keys_kept_local") > 0;
-    };
-    await untilReplicated("A to decide about x", clients, decided);
-    // A's writes from now on reach B in order: x would have arrived before this one.
-    await clients[0].set("after", "1");
-    await untilReplicated("A's next write on B", clients, async () => (await b.get("after")) === "1");
+    await untilReplicated("A's file-only key on B", clients, async () => (await b.get("mine")) === "1");
+    const info = await clients[0].info("crdt");
+    expect(infoNumber(info, "crdt_loaded_keys_sent")).toBe(1);
+    expect(infoNumber(info, "crdt_loaded_keys_kept_local")).toBe(0);
     expect(await b.exists("x")).toBe(0);
-    expect(infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_kept_local")).toBe(1);
-    expect(await clients[0].get("x")).toBe("1"); // (it stays on A alone: README says so)
   }, 300_000);
 });
