@@ -31,7 +31,6 @@ describe("reply after stream", { timeout: 60_000 }, () => {
     replica = await startServer(["--replicaof", "127.0.0.1", String(port)]);
     const s = await connectClient(replica.port);
     await until("link up", async () => /master_link_status:up/.test(await s.info("replication")));
-    s.disconnect();
 
     const c = await new Promise<net.Socket>((res) => { const k = net.connect(port, "127.0.0.1", () => res(k)); });
     const replies: Buffer[] = [];
@@ -41,7 +40,11 @@ describe("reply after stream", { timeout: 60_000 }, () => {
       c.write(req);
       await until("reply", async () => Buffer.concat(replies.slice(before)).toString().split("\r\n").length > n);
     };
-    await ask("PING\r\n", 1);
+    // The replica takes the stream (the master has had its first REPLCONF ACK, which ends the
+    // hold of a diskless sync's stream) before the writes are recorded.
+    await ask("SET warm 1\r\n", 1);
+    await until("the stream flowing", async () => (await s.get("warm")) === "1");
+    s.disconnect();
 
     // Every write of the master's sockets to the kernel, in order.
     const writes: { who: string; data: string }[] = [];
