@@ -49,6 +49,35 @@ export const HINT_KEYS_CHECKED: u16 = 64;
 export const HINT_KEY1_GONE: u16 = 128;
 export const HINT_KEY2_GONE: u16 = 256;
 
+/**
+ * The record belongs to the same command as the record before it in the log (a key the
+ * command found expired and deleted, then the command itself): consumers that replay writes
+ * wrap such a run in MULTI/EXEC, as Redis 7.0 wraps what one call propagates when it is more
+ * than one command (propagatePendingCommands).
+ */
+export const HINT_CONTINUES: u16 = 512;
+
+/** Marks every record from `start` (a log offset) on but the first as HINT_CONTINUES. */
+export function markContinuation(start: usize): void {
+  let p = effectsPtr + start;
+  const end = effectsPtr + effectsLen;
+  if (p >= end) return;
+  p += <usize>load<u32>(p);
+  while (p < end) {
+    store<u16>(p, load<u16>(p, 6) | HINT_CONTINUES, 6);
+    p += <usize>load<u32>(p);
+  }
+}
+
+/**
+ * Set by SCAN and RANDOMKEY, which Redis 7.0 exempts: the keys they find expired propagate
+ * one DEL each, never wrapped (expire.tcl "Lazy-expire should not be wrapped in MULTI/EXEC").
+ */
+let apart = false;
+export function propagateApart(): void { apart = true; }
+/** Whether the command that ran asked for propagateApart (and clears it). */
+export function takeApart(): bool { const a = apart; apart = false; return a; }
+
 export let keyGoneHints = false;
 export function setKeyGoneHints(on: bool): void { keyGoneHints = on; }
 

@@ -36,7 +36,7 @@ import { setHashSeed, hashBytes } from "./keyspace/hash";
 import { selectDb, dbIndex, takeDeclined } from "./commands/context";
 import { KernelCommand, lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM, bindCommand as bind, takeCountedAs, countedRejected } from "./commands/table";
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
-  setEffectsEnabled as setEffects, keyGoneHints, hintKeysGone } from "./effects";
+  setEffectsEnabled as setEffects, keyGoneHints, hintKeysGone, markContinuation, takeApart } from "./effects";
 import { lookupKey } from "./keyspace/keyspace";
 import { keyHashSlot } from "./cluster/slot";
 import { newKeysPtr as newKeysPtrVar, newKeysLen as newKeysLenVar } from "./effects";
@@ -310,6 +310,7 @@ function runParsed(cmd: KernelCommand, cmdStart: usize, pos: usize): bool {
   const errorsBefore = errorCount;
   const timed = timesCommand(cmd.flags);
   const t0 = timed ? commandClock() : 0;
+  const logStart = effLen;
   cmd.handler();
   // OBJECT ENCODING counts as object|encoding (commands/table.ts defineStatsRow).
   const counted = takeCountedAs(cmd);
@@ -340,6 +341,8 @@ function runParsed(cmd: KernelCommand, cmdStart: usize, pos: usize): bool {
     if (keyGoneHints) hintKeysGone(argAbsent(1), argAbsent(2));
     recordCommand(dbIndex, parsedArgc, parsedArgvPtr);
   }
+  // More than one record from this command (keys it found expired, then itself): one unit.
+  if (!takeApart() && effLen > logStart) markContinuation(logStart);
   if (internalCall) restoreDirty(dirtyBefore);
   return true;
 }

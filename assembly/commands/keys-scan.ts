@@ -6,6 +6,7 @@
 // (keyspace/dict.ts), which returns every key present for the whole scan at least once even
 // while the table grows or shrinks between calls.
 
+import { propagateApart } from "../effects";
 import { argc, argPtr, argLen, argIs, db, intArg, getIntOrReply, ERR_SYNTAX } from "./context";
 import { defineCommand } from "./table";
 import { keyIsExpired, expireIfNeeded, random32, replicaExpiry, expiryPaused } from "../keyspace/keyspace";
@@ -20,6 +21,7 @@ export function registerKeyScanCommands(): void {
 }
 
 function randomkeyCommand(): void {
+  propagateApart();
   // Redis's dbRandomKey: an expired pick is deleted and another one drawn. Where expired
   // keys stay (a replica, CLIENT PAUSE), after 100 expired picks one is returned anyway,
   // so a keyspace of only expired keys cannot loop forever.
@@ -86,6 +88,7 @@ export function parseScanCursorOrReply(i: i32): bool {
 }
 
 function scanCommand(): void {
+  propagateApart();
   if (!parseScanCursorOrReply(1)) return;
   let count: i64 = 10;
   let patPtr: usize = 0, patLen: usize = 0;

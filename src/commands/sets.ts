@@ -142,7 +142,9 @@ function spopWithCount(ctx: CommandContext): void {
   const popped: string[] = [];
   for (let i = 0; i < count; i++) popped.push(set.pop());
   replyMembers(ctx, popped, popped.length);
-  // One "spop" event for the command (spopWithCountCommand), however many SREMs it propagates.
+  // One "spop" event for the command (spopWithCountCommand), however many SREMs it propagates,
+  // and one MULTI/EXEC around them for the AOF and replicas.
+  if (popped.length > 1) ctx.server.effects.groupRestOfCommand();
   for (let i = 0; i < popped.length; i++) {
     types.propagate(db, [Buffer.from("SREM"), key, bytes(popped[i])], i === 0 ? EFFECT_HINT_SPOP : EFFECT_HINT_SPOP_MORE);
   }

@@ -1210,11 +1210,13 @@ export function registerStreamCommands(t: CommandTable): void {
   def("xdel", xdel);
   def("xsetid", xsetid);
   def("xread", (ctx) => xread(ctx, false));
-  def("xreadgroup", (ctx) => xread(ctx, true));
+  // What a consumer-group read or claim propagates (an XCLAIM per entry, XGROUP SETID, a
+  // consumer's creation) is one MULTI/EXEC for the AOF and replicas when it is several commands.
+  def("xreadgroup", (ctx) => { ctx.server.effects.groupRestOfCommand(); xread(ctx, true); });
   def("xack", xack);
   def("xpending", xpending);
-  def("xclaim", xclaim);
-  def("xautoclaim", xautoclaim);
+  def("xclaim", (ctx) => { ctx.server.effects.groupRestOfCommand(); xclaim(ctx); });
+  def("xautoclaim", (ctx) => { ctx.server.effects.groupRestOfCommand(); xautoclaim(ctx); });
   def("xgroup|create", xgroupCreate);
   def("xgroup|setid", xgroupSetid);
   def("xgroup|destroy", xgroupDestroy);

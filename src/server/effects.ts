@@ -71,6 +71,12 @@ export const EFFECT_HINT_XADD_TRIMMED = 32;
 export const EFFECT_HINT_KEYS_CHECKED = 64;
 export const EFFECT_HINT_KEY1_GONE = 128;
 export const EFFECT_HINT_KEY2_GONE = 256;
+/**
+ * The kernel record belongs to the same command as the one before it (assembly/effects.ts
+ * HINT_CONTINUES): the bus publishes such a run as an atomic group, so the AOF and replicas
+ * get it in MULTI/EXEC as Redis 7.0 propagates a call's several commands.
+ */
+export const EFFECT_HINT_CONTINUES = 512;
 
 export interface EffectConsumer {
   onEffect(e: Effect): void;
@@ -128,6 +134,12 @@ export class KernelRecord {
     this.argsAt = pos + 12;
     this.effect = null;
     return true;
+  }
+
+  /** Whether the record after this one carries EFFECT_HINT_CONTINUES (belongs to this one's command). */
+  nextContinues(): boolean {
+    const next = this.pos + this.dv.getUint32(this.pos, true);
+    return next + 12 <= this.log.length && (this.dv.getUint16(next + 6, true) & EFFECT_HINT_CONTINUES) !== 0;
   }
 
   /**
@@ -287,6 +299,33 @@ export class EffectBus {
     return out;
   }
 
+  /**
+   * Set by the server while a host handler runs (Server.run): a key the command finds expired
+   * opens a group for the rest of the command (its DEL, then the command's own writes).
+   */
+  hostCommand = false;
+  private commandGroup = false;
+
+  /**
+   * Opens an atomic group that lasts until the running host command ends, unless one is open:
+   * a command that propagates several commands (SPOP with a count, XREADGROUP, XCLAIM...) is
+   * one unit for the AOF and replicas, as Redis 7.0 wraps a call's propagated commands.
+   */
+  groupRestOfCommand(): void {
+    // Outside Server.run (a blocked client served later) nothing would close it.
+    if (this.commandGroup || !this.recording || !this.hostCommand) return;
+    this.commandGroup = true;
+    this.beginGroup();
+  }
+
+  /** The end of a host command (Server.run, the host lane): closes groupRestOfCommand's group. */
+  endHostCommand(): void {
+    this.hostCommand = false;
+    if (!this.commandGroup) return;
+    this.commandGroup = false;
+    this.endGroup();
+  }
+
   /** Inside EXEC or a script (BGSAVE and BGREWRITEAOF are scheduled rather than cut a group in two). */
   get inGroup(): boolean { return this.depth > 0; }
 
@@ -315,6 +354,11 @@ export class EffectBus {
         this.held.push({ ...e, argv: e.argv.map((a) => Buffer.from(a)) });
         continue;
       }
+      // A run of records from one command (EFFECT_HINT_CONTINUES on all but its first) is a group.
+      const continues = (r.hint & EFFECT_HINT_CONTINUES) !== 0;
+      const nextContinues = r.nextContinues();
+      if (nextContinues && !continues) this.beginGroup();
+      else if (r.kind === EFFECT_EXPIRED && this.hostCommand && !this.commandGroup) this.groupRestOfCommand();
       // publish()'s stamping, for the consumers that read the record itself.
       r.targets = this.replaying ? 0 : this.propagateTo !== PROPAGATE_ALL ? this.propagateTo
         : r.hint & EFFECT_HINT_NO_PROPAGATE ? 0 : undefined;
@@ -324,6 +368,7 @@ export class EffectBus {
         if (s.consumer.onKernelRecord) s.consumer.onKernelRecord(r);
         else s.consumer.onEffect(r.toEffect());
       }
+      if (continues && !nextContinues) this.endGroup();
     }
   }
 

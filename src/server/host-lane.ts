@@ -98,12 +98,15 @@ export function runInLane(server: Server, client: Client, argv: Buffer[], nowMs:
   const types = server.types;
   types.commandNow = nowMs;
   const pendingBefore = reply.pending;
+  const effects = server.effects;
+  effects.hostCommand = true;
   try {
     spec.handler!(ctx);
   } catch (e) {
     commandFault(client, spec, pendingBefore, e);
   } finally {
     types.commandNow = -1;
+    effects.endHostCommand();
   }
   client.currentArgvBytes = 0;
   spec.calls++;

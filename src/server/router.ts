@@ -129,7 +129,7 @@ export class Router {
       return;
     }
     const split = SPLIT[keySpec.name];
-    if (split) split(this, client, argv, keySpec);
+    if (split) this.splitAtomically(split, client, argv, keySpec);
     else this.gather(client, argv, positions);
   }
 
@@ -220,6 +220,22 @@ export class Router {
         const blob = target.migrateOut(db, key, true);
         if (blob) owner.migrateIn(db, key, blob);
       }
+    }
+  }
+
+  /**
+   * Runs a command split per shard as one atomic group for the AOF and replicas: a DEL or
+   * MSET of keys in two shards propagates as one command per shard, which a replica must apply
+   * together (MULTI/EXEC), as it would Redis's single command.
+   */
+  private splitAtomically(split: Joiner, client: Client, argv: Buffer[], spec: CommandSpec): void {
+    const effects = this.server.effects;
+    if (!effects.listening) return split(this, client, argv, spec);
+    effects.beginGroup();
+    try {
+      split(this, client, argv, spec);
+    } finally {
+      effects.endGroup();
     }
   }
 

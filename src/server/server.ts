@@ -519,7 +519,15 @@ export class Server {
         let argvBytes = 0;
         for (const a of argv) argvBytes += a.length;
         client.currentArgvBytes = argvBytes;
-        spec.handler(ctx);
+        // A command run inside another (EXEC's) leaves the outer one's group to it.
+        const outerHost = this.effects.hostCommand;
+        // SCAN and RANDOMKEY propagate the keys they find expired apart (Redis 7.0 exempts them).
+        this.effects.hostCommand = spec.name !== "scan" && spec.name !== "randomkey";
+        try {
+          spec.handler(ctx);
+        } finally {
+          if (!outerHost) this.effects.endHostCommand();
+        }
       } else {
         // A kernel command reached through dispatch (MULTI/EXEC, Lua): run it in the kernel
         // of the shard(s) its keys belong to, under the name the kernel knows it by.
