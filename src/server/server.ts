@@ -521,8 +521,7 @@ export class Server {
         client.currentArgvBytes = argvBytes;
         // A command run inside another (EXEC's) leaves the outer one's group to it.
         const outerHost = this.effects.hostCommand;
-        // SCAN and RANDOMKEY propagate the keys they find expired apart (Redis 7.0 exempts them).
-        this.effects.hostCommand = spec.name !== "scan" && spec.name !== "randomkey";
+        this.effects.hostCommand = true;
         try {
           spec.handler(ctx);
         } finally {
