@@ -25,7 +25,7 @@
 // pass their bytes in one call and say which pieces they are made of (PIECES_*); the piece
 // is found only when a new block is opened.
 
-import { putRespCommand, respHeaderSize as headerSize } from "../server/resp-header.js";
+import { putRespCommand, respBulkSize, respHeaderSize as headerSize } from "../server/resp-header.js";
 import type { KernelRecord } from "../server/effects.js";
 
 /** Redis's PROTO_REPLY_CHUNK_BYTES. */
@@ -94,7 +94,7 @@ export function pieceEnd(b: Buffer, at: number, pieces: number, from = 0): numbe
 /** Bytes of argv as a RESP multibulk command (what encodeCommand makes of it). */
 export function commandSize(argv: Uint8Array[]): number {
   let size = headerSize(argv.length);
-  for (let i = 0; i < argv.length; i++) size += headerSize(argv[i].length) + argv[i].length + 2;
+  for (let i = 0; i < argv.length; i++) size += respBulkSize(argv[i].length);
   return size;
 }
 

@@ -14,7 +14,7 @@
 // consumers that must apply them as one unit (AOF, replication) see the boundaries; groups
 // nest (a script inside EXEC is part of the outer group).
 import type { Shard } from "./shard.js";
-import { putRespHeader, respHeaderSize } from "./resp-header.js";
+import { putRespHeader, putRespBulk, respHeaderSize, respBulkSize } from "./resp-header.js";
 
 export const EFFECT_COMMAND = 1;
 export const EFFECT_EXPIRED = 2;
@@ -171,7 +171,7 @@ export class KernelRecord {
     let p = this.argsAt;
     for (let i = 0; i < this.argc; i++) {
       const n = dv.getUint32(p, true);
-      size += respHeaderSize(n) + n + 2;
+      size += respBulkSize(n);
       p += 4 + n;
     }
     return size;
@@ -184,15 +184,8 @@ export class KernelRecord {
     let p = this.argsAt;
     for (let i = 0; i < this.argc; i++) {
       const n = dv.getUint32(p, true);
-      p += 4;
-      o = putRespHeader(out, o, 0x24, n);
-      // A short argument byte by byte: set() of a subarray costs more than the loop.
-      if (n <= 32) for (let j = 0; j < n; j++) out[o + j] = log[p + j];
-      else out.set(log.subarray(p, p + n), o);
-      o += n;
-      p += n;
-      out[o++] = 13;
-      out[o++] = 10;
+      o = putRespBulk(out, o, log, p + 4, n);
+      p += 4 + n;
     }
     return o;
   }

@@ -26,22 +26,29 @@ export function putRespHeader(out: Uint8Array, o: number, type: number, n: numbe
   return o;
 }
 
+/** Bytes of a bulk string of n bytes: "$<n>\r\n", the bytes, "\r\n". */
+export function respBulkSize(n: number): number {
+  return respHeaderSize(n) + n + 2;
+}
+
+/** src[from, from + n) as a RESP bulk string written at out[o]; returns the index after it. */
+export function putRespBulk(out: Uint8Array, o: number, src: Uint8Array, from: number, n: number): number {
+  o = putRespHeader(out, o, 0x24, n);
+  // A short argument byte by byte: set() on a few bytes costs more than the loop.
+  if (n <= 32) for (let j = 0; j < n; j++) out[o + j] = src[from + j];
+  else out.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), o);
+  o += n;
+  out[o++] = 13;
+  out[o++] = 10;
+  return o;
+}
+
 /**
  * argv as a RESP multibulk command, written at out[o] (the caller made room: at most 16 bytes
  * of header per argument plus the arguments); returns the index after it.
  */
 export function putRespCommand(out: Uint8Array, o: number, argv: Uint8Array[]): number {
   o = putRespHeader(out, o, 0x2a, argv.length);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    o = putRespHeader(out, o, 0x24, a.length);
-    const n = a.length;
-    // A short argument byte by byte: set() on a few bytes costs more than the loop.
-    if (n <= 32) for (let j = 0; j < n; j++) out[o + j] = a[j];
-    else out.set(a, o);
-    o += n;
-    out[o++] = 13;
-    out[o++] = 10;
-  }
+  for (let i = 0; i < argv.length; i++) o = putRespBulk(out, o, argv[i], 0, argv[i].length);
   return o;
 }
