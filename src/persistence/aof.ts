@@ -378,6 +378,26 @@ export class Aof {
     try { return statSync(join(this.dir(), name)).mtimeMs; } catch { return 0; }
   }
 
+  /** The base's RDB preamble's snapshot time (its ctime, ms) when the base is that alone; else 0 (loadSteps). */
+  private baseSnapshotMs = 0;
+
+  /**
+   * The moment whose state the AOF's files (as loaded: manifestFiles) hold, in ms
+   * (persistence.ts startupFileTime). Every write is appended in order, so the files hold
+   * everything up to their last write: the newest incr file's mtime. The base is older than
+   * the incr files (a rewrite opens the new incr file in the turn its snapshot starts:
+   * rewrite), and written after its snapshot began, so its mtime is too late: with no incr
+   * file, an RDB preamble's ctime says when its state was current.
+   */
+  contentTime(files: ManifestFile[]): number {
+    const incrs = files.filter((f) => f.type === "i");
+    if (incrs.length > 0) return Math.max(0, ...incrs.map((f) => this.fileTime(f.name)));
+    const base = files.find((f) => f.type === "b");
+    if (!base) return 0;
+    const mtime = this.fileTime(base.name);
+    return this.baseSnapshotMs > 0 ? Math.min(this.baseSnapshotMs, mtime) : mtime;
+  }
+
   /** The AOF's files in replay order (from the manifest in memory), and their total size. */
   manifestFiles(): { files: ManifestFile[]; bytes: number } | null {
     const m = this.manifest;
@@ -400,6 +420,7 @@ export class Aof {
     const incrs = files.filter((f) => f.type === "i");
     let loaded = 0;
     let done = 0;
+    this.baseSnapshotMs = 0;
     if (base) {
       const buf = readAofFile(join(this.dir(), base.name));
       if (buf.toString("latin1", 0, 5) === "REDIS") {
@@ -407,6 +428,7 @@ export class Aof {
         const it = this.p.rdbLoadSteps(buf, { aofPreamble: true });
         let r = it.next();
         for (; !r.done; r = it.next()) yield done + r.value;
+        if (r.value >= buf.length) this.baseSnapshotMs = this.p.snapshotCtimeMs;
         if (r.value < buf.length) {
           for (const pos of this.replayFile(join(this.dir(), base.name), incrs.length === 0, buf, r.value)) {
             if (typeof pos !== "number") { yield pos; continue; }

@@ -77,9 +77,12 @@ export function loadingData(server: Server): boolean {
 }
 
 /**
- * When the file loaded at start-up was last written (ms since the epoch; the latest of an
- * AOF's files; 0 when none was loaded). Active-active replication compares it with its peers'
- * tombstone collection (src/replication/loaded-keys.ts).
+ * The moment whose state the file loaded at start-up holds (ms since the epoch; 0 when none was
+ * loaded): an RDB's snapshot start (its "ctime" aux field, in whole seconds: a BGSAVE's file is
+ * written after it, and its mtime would claim removals made during the save), an AOF's last
+ * write (aof.ts contentTime). Active-active replication compares it with its peers' tombstone
+ * collection (src/replication/loaded-keys.ts), where a time too early keeps keys local and
+ * one too late could bring back a deleted key: each reading errs early.
  */
 export function startupFileTime(server: Server): number {
   return states.get(server)?.loadedFileTime ?? 0;
@@ -109,6 +112,8 @@ export class Persistence {
   lastLoadKeysExpired = 0;
   /** startupFileTime. */
   loadedFileTime = 0;
+  /** The "ctime" aux field of the last RDB (or AOF preamble) read, in ms; 0 when it had none. */
+  snapshotCtimeMs = 0;
   private timer?: NodeJS.Timeout;
   /** Set while the dataset is replaced wholesale (DEBUG RELOAD, LOADAOF): the AOF does not record it. */
   reloading = false;
@@ -608,6 +613,7 @@ export class Persistence {
     const progress = this.loadProgress = { keys: 0, expires: 0, alreadyExpired: 0 };
     // At start-up (not an AOF's preamble) replication restores its history from the aux fields.
     const aux = new Map<string, string>();
+    this.snapshotCtimeMs = 0;
     if (boot) replInfoHook.loadBegin(server);
     const opts = { checksum: server.config.getBool("rdbchecksum"), databases: server.config.getNumber("databases") };
     // A replica (replicaof in the config, or a cluster replica) keeps keys whose TTL passed:
@@ -674,6 +680,8 @@ export class Persistence {
       if (opts.checksum && !checksumChecked) checkRdbChecksum(stored, new Crc64().update(buf, 0, r.pos - 8));
     }
     flushStoredKeys(server);
+    const ctime = Number(aux.get("ctime"));
+    this.snapshotCtimeMs = Number.isSafeInteger(ctime) && ctime > 0 ? ctime * 1000 : 0;
     this.loadDone(loaded, expired, emptySkipped);
     if (boot) replInfoHook.loadEnd(server, aux);
     return r.pos;
@@ -718,8 +726,8 @@ export class Persistence {
         this.aof.upgradeIfNeeded();
         this.aof.loadManifestFromDisk();
         const m = this.aof.manifestFiles();
-        if (m) this.loadedFileTime = Math.max(0, ...m.files.map((f) => this.aof.fileTime(f.name)));
         const loaded = m ? await this.whileLoading(m.bytes, this.aof.loadSteps()) : false;
+        if (m) this.loadedFileTime = this.aof.contentTime(m.files);
         if (loaded) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
         this.aof.startOnBoot();
         this.aof.delHistoryFiles();
@@ -744,8 +752,9 @@ export class Persistence {
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
         }
-        if (buf) this.loadedFileTime = statSync(this.rdbPath()).mtimeMs;
+        const mtime = buf ? statSync(this.rdbPath()).mtimeMs : 0;
         if (buf) await this.whileLoading(buf.length, this.rdbLoadSteps(buf, { boot: true }));
+        if (buf) this.loadedFileTime = this.snapshotCtimeMs > 0 ? Math.min(this.snapshotCtimeMs, mtime) : mtime;
       } catch (e) {
         if (e instanceof RdbFormatError && e.at) {
           this.reportCorruptRdb(e, e.at);
