@@ -4,7 +4,7 @@
 // channels from Redis's fixed table of pub/sub commands.
 import type { CommandSpec } from "../commands/table.js";
 import type { RespJson } from "../commands/table.js";
-import { keysFromSpecs, variableFlags as variableKeyFlags, sortKeys as sortKeyRefs } from "../commands/command.js";
+import { keysFromSpecs, variableFlags as variableKeyFlags, sortKeys as sortKeyRefs, migrateKeys } from "../commands/command.js";
 import { stringMatch } from "../util/glob.js";
 import { KEY_READ, KEY_WRITE, type Selector } from "./selector.js";
 import type { User } from "./user.js";
@@ -59,33 +59,13 @@ function hasKeys(spec: CommandSpec): boolean {
 /** getKeysFromCommandWithSpecs: positions and ACL flags of argv's keys. */
 export function commandKeys(spec: CommandSpec, argv: Buffer[]): KeyRef[] {
   const name = spec.name;
-  if (name === "migrate") return migrateKeys(argv);
-  if (name === "sort" || name === "sort_ro") {
-    const refs = keysFromSpecs(spec, argv) ?? sortKeyRefs(argv);
+  if (name === "migrate" || name === "sort" || name === "sort_ro") {
+    const refs = name === "migrate" ? migrateKeys(argv) : keysFromSpecs(spec, argv) ?? sortKeyRefs(argv);
     return refs.map((k) => ({ pos: k.pos, flags: aclKeyFlags(k.flags) }));
   }
   const refs = keysFromSpecs(spec, argv) ?? [];
   const varFlags = variableKeyFlags(name, argv);
   return refs.map((k) => ({ pos: k.pos, flags: aclKeyFlags(varFlags ?? k.flags) }));
-}
-
-/** migrateGetKeys: the key argument, or the keys after KEYS when the key argument is "". */
-function migrateKeys(argv: Buffer[]): KeyRef[] {
-  const flags = KEY_READ | KEY_WRITE;
-  if (argv.length > 6) {
-    for (let i = 6; i < argv.length; i++) {
-      const word = argv[i].toString("latin1").toLowerCase();
-      // AUTH's password and AUTH2's username and password are skipped (they may read "KEYS").
-      if (word === "auth") { i += 1; continue; }
-      if (word === "auth2") { i += 2; continue; }
-      if (word !== "keys") continue;
-      if (argv[3].length > 0) return [];
-      const out: KeyRef[] = [];
-      for (let k = i + 1; k < argv.length; k++) out.push({ pos: k, flags });
-      return out;
-    }
-  }
-  return argv.length > 3 ? [{ pos: 3, flags }] : [];
 }
 
 function checkKey(s: Selector, key: string, flags: number): boolean {

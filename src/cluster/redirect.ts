@@ -9,10 +9,12 @@
 //   - the slot is importing: served only after ASKING (-TRYAGAIN when some of several keys
 //     have not arrived)
 //   - a replica serves reads of its master's slots to a READONLY client
+//   - MIGRATE runs here while its slot is migrating or importing, key or no key (so that
+//     redis-cli --cluster reshard can move keys either way), but not while the cluster is down
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import type { CommandSpec } from "../commands/table.js";
-import { keysFromSpecs } from "../commands/command.js";
+import { keysFromSpecs, migrateKeys } from "../commands/command.js";
 import { keySlot } from "../server/router.js";
 import type { ClusterNode, ClusterState } from "./state.js";
 import { preferredEndpoint } from "./endpoints.js";
@@ -62,7 +64,8 @@ export function getNodeByQuery(server: Server, state: ClusterState, client: Clie
   // EXEC's commands were checked when queued; MULTI/EXEC/DISCARD themselves have no keys.
   // Shard channels route like keys (Redis's pubsubshard_included).
   const isShardChannel = spec.flags.has("pubsub");
-  const refs = keysFromSpecs(spec, argv, isShardChannel);
+  // MIGRATE's KEYS form has an incomplete key spec: Redis falls back to migrateGetKeys.
+  const refs = spec.name === "migrate" ? migrateKeys(argv) : keysFromSpecs(spec, argv, isShardChannel);
   if (!refs || refs.length === 0) return { error: null, slot: -1 };
   let slot = -1;
   let multipleKeys = false;
@@ -89,6 +92,10 @@ export function getNodeByQuery(server: Server, state: ClusterState, client: Clie
       return refuse("CLUSTERDOWN The cluster is down and only accepts read commands",
         "Script attempted to execute a write command while the cluster is down and readonly");
     }
+  }
+  // Redis's "MIGRATE always works in the context of the local node if the slot is open".
+  if (spec.name === "migrate" && ((owner === state.myself && state.migrating.has(slot)) || state.importing.has(slot))) {
+    return { error: null, slot };
   }
   const keyMissing = (r: { pos: number }) => server.types.typeOf(client.db, argv[r.pos]) < 0;
   if (owner === state.myself) {

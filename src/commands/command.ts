@@ -218,6 +218,27 @@ export function variableFlags(name: string, argv: Buffer[]): RespJson[] | null {
   return null;
 }
 
+/**
+ * MIGRATE's keys (Redis's migrateGetKeys; its KEYS spec is incomplete, so the specs cannot
+ * say): the key argument, or, when it is "", the keys after KEYS. AUTH's password and AUTH2's
+ * username and password are skipped, since they may read "KEYS". KEYS after a non-empty key
+ * argument: no keys (MIGRATE itself refuses that form).
+ */
+export function migrateKeys(argv: Buffer[]): KeyRef[] {
+  const flags: RespJson[] = [{ s: "RW" }, { s: "access" }, { s: "delete" }];
+  for (let i = 6; i < argv.length; i++) {
+    const word = argv[i].toString("latin1").toLowerCase();
+    if (word === "auth") { i += 1; continue; }
+    if (word === "auth2") { i += 2; continue; }
+    if (word !== "keys") continue;
+    if (argv[3].length > 0) return [];
+    const out: KeyRef[] = [];
+    for (let k = i + 1; k < argv.length; k++) out.push({ pos: k, flags });
+    return out;
+  }
+  return argv.length > 3 ? [{ pos: 3, flags }] : [];
+}
+
 /** SORT's keys when the specs cannot say (Redis's sortGetKeys): the key and STORE target. */
 export function sortKeys(argv: Buffer[]): KeyRef[] {
   const out: KeyRef[] = [{ pos: 1, flags: [{ s: "RO" }, { s: "access" }] }];
@@ -248,8 +269,9 @@ function getKeys(ctx: CommandContext, withFlags: boolean): void {
   if ((target.arity > 0 && target.arity !== args.length) || args.length < -target.arity) {
     return reply.error("Invalid number of arguments specified for command");
   }
-  let keys = keysFromSpecs(target, args);
+  let keys = name === "migrate" ? migrateKeys(args) : keysFromSpecs(target, args);
   if (keys === null && (name === "sort" || name === "sort_ro")) keys = sortKeys(args);
+  if (keys !== null && keys.length === 0 && name === "migrate") keys = null; // getKeysSubcommandImpl: none found
   if (keys === null) {
     if (target.flags.has("no_mandatory_keys")) return reply.arrayLen(0);
     return reply.error("Invalid arguments specified for command");

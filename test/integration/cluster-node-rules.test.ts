@@ -5,7 +5,9 @@
 //   - a client blocked on a key whose slot moves away is unblocked with -MOVED;
 //   - DEBUG CLUSTERLINK KILL frees a bus link, which the bus makes again;
 //   - a node's new announced port reaches the other node (nodeUpdateAddressIfNeeded);
-//   - a node that cannot reach a majority of the masters turns its cluster_state fail.
+//   - MIGRATE is routed by its keys and runs here while its slot is open;
+//   - a node that cannot reach a majority of the masters turns its cluster_state fail, and
+//     refuses MIGRATE too.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -123,18 +125,46 @@ describe("cluster node rules (2 nodes)", () => {
     expect(await pingsSent(b.r) - b0).toBeGreaterThanOrEqual(2);
   });
 
+  it("MIGRATE is routed by its keys (KEYS form too), and runs here while its slot is migrating or importing", async () => {
+    const mine = await keyIn(a.r, 0, 8191, "m");
+    const theirs = await keyIn(a.r, 8192, 16383, "m");
+    const migrate = (r: Redis, port: number, ...rest: string[]) => r.call("migrate", "127.0.0.1", String(port), ...rest);
+    await expect(migrate(a.r, b.srv.port, "", "0", "5000", "KEYS", theirs.key)).rejects.toThrow(`MOVED ${theirs.slot} 127.0.0.1:${b.srv.port}`);
+    await expect(migrate(a.r, b.srv.port, "", "0", "5000", "KEYS", mine.key, theirs.key))
+      .rejects.toThrow("CROSSSLOT Keys in request don't hash to the same slot");
+    // An open slot: a missing key gets NOKEY at either end (not -ASK from the source, nor
+    // -MOVED from the target), as redis-cli --cluster reshard expects.
+    await b.r.cluster("SETSLOT", String(mine.slot), "IMPORTING", aId);
+    await a.r.cluster("SETSLOT", String(mine.slot), "MIGRATING", bId);
+    try {
+      expect(await migrate(a.r, b.srv.port, mine.key, "0", "5000")).toBe("NOKEY");
+      expect(await migrate(b.r, a.srv.port, "", "0", "5000", "KEYS", mine.key)).toBe("NOKEY");
+      await expect(a.r.get(mine.key)).rejects.toThrow(`ASK ${mine.slot} 127.0.0.1:${b.srv.port}`);
+    } finally {
+      await a.r.cluster("SETSLOT", String(mine.slot), "STABLE");
+      await b.r.cluster("SETSLOT", String(mine.slot), "STABLE");
+    }
+  });
+
   // Last: it stops B for a while.
   it("a node that cannot reach a majority of the masters turns cluster_state fail, and ok once it can", async () => {
     // One of two masters can never mark the other failed alone (no majority of votes): only
     // the minority rule turns A's state fail.
+    const { key } = await keyIn(a.r, 0, 8191, "down");
+    await a.r.set(key, "v");
     b.srv.proc.kill("SIGSTOP");
     try {
       await until("A suspects B and turns fail", async () => String(await a.r.cluster("INFO")).includes("cluster_state:fail"), 30_000);
       expect(await nodesLine(a.r, bId)).toMatch(/ master,fail\? /);
+      // MIGRATE too is refused at the source while the cluster is down, in both forms.
+      for (const form of [[key, "0", "1000"], ["", "0", "1000", "KEYS", key]]) {
+        await expect(a.r.call("migrate", "127.0.0.1", String(b.srv.port), ...form)).rejects.toThrow(/^CLUSTERDOWN The cluster is down$/);
+      }
     } finally {
       b.srv.proc.kill("SIGCONT");
     }
     await until("A ok again", async () => String(await a.r.cluster("INFO")).includes("cluster_state:ok"), 30_000);
+    expect(await a.r.get(key)).toBe("v"); // MIGRATE left it here
   });
 });
 

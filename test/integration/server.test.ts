@@ -191,6 +191,10 @@ describe("COMMAND", () => {
     expect(await r.call("command", "getkeys", "mset", "a", "1", "b", "2")).toEqual(["a", "b"]);
     await expect(r.call("command", "getkeys", "ping", "x")).rejects.toThrow("ERR The command has no key arguments");
     await expect(r.call("command", "getkeys", "nosuch", "x")).rejects.toThrow("ERR Invalid command specified");
+    // MIGRATE's KEYS spec is incomplete: Redis's migrateGetKeys decides (AUTH's value may read "keys").
+    expect(await r.call("command", "getkeys", "migrate", "h", "1", "", "0", "5", "auth", "keys", "keys", "a", "b")).toEqual(["a", "b"]);
+    expect(await r.call("command", "getkeysandflags", "migrate", "h", "1", "k", "0", "5")).toEqual([["k", ["RW", "access", "delete"]]]);
+    await expect(r.call("command", "getkeys", "migrate", "h", "1", "k", "0", "5", "keys", "a")).rejects.toThrow("ERR Invalid arguments specified for command");
   });
 
   it("GETKEYSANDFLAGS resolves variable flags like Redis (SET with and without GET)", async () => {
