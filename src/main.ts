@@ -30,6 +30,9 @@ async function main(): Promise<void> {
   }
   logSettings.level = config.getString("loglevel") as LogLevel;
   if (config.getString("logfile") !== "") logToFile(config.getString("logfile"));
+  // Redis writes S while server.masterhost is set: replicaof is it (REPLICAOF and a cluster
+  // replica's master set it too, src/commands/replication.ts setMaster).
+  logSettings.role = () => (config.getString("replicaof") === "" ? "M" : "S");
   log("notice", "oO0OoO0OoO0Oo LatticeKV is starting oO0OoO0OoO0Oo");
   log("notice", `LatticeKV version=${LATTICEKV_VERSION}, redis_version=7.0.15, bits=64, pid=${process.pid}, just started`);
   if (config.configFile) log("notice", `Configuration loaded from ${config.configFile}`);

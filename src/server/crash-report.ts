@@ -58,7 +58,9 @@ export function assertionFailed(server: Server, expr: string, current?: Current)
 function bugReport(server: Server, headline: string[], stack: string, current?: Current): void {
   const raw = (text: string) => logSettings.write(text);
   const first = !reportStarted;
-  if (first) raw("\n\n=== LATTICEKV BUG REPORT START: Cut & paste starting from here ===\n");
+  // Redis's own header and footer: its Tcl harness (instances.tcl log_crashes, util.tcl
+  // crashlog_from_file) and users' log tooling look for "REDIS BUG REPORT START".
+  if (first) raw("\n\n=== REDIS BUG REPORT START: Cut & paste starting from here ===\n");
   reportStarted = true;
   for (const line of headline) log("warning", line);
   if (!first || !server.config.getBool("crash-log-enabled")) return end(raw);
@@ -84,7 +86,7 @@ function section(raw: (t: string) => void, title: string, body: () => string): v
 }
 
 function end(raw: (t: string) => void): void {
-  raw("\n=== LATTICEKV BUG REPORT END. Make sure to include from START to END. ===\n\n" +
+  raw("\n=== REDIS BUG REPORT END. Make sure to include from START to END. ===\n\n" +
     "       Please report the crash by opening an issue with LatticeKV,\n" +
     "       with the report above and the commands that led to it.\n\n");
 }

@@ -106,6 +106,10 @@ describe.skipIf(!redisCli)("cluster mode with replicas (3 primaries × 2)", () =
       expect(await r.call("wait", "1", "5000")).toBe(1);
       expect(await replica.dbsize()).toBe(await r.dbsize());
       expect(String(await replica.info("replication"))).toContain("role:slave");
+      // Their log lines carry Redis's role letter after the pid: S on the replica, M on its primary.
+      const portOf = (f: string[]) => Number(f[1].split(":")[1].split("@")[0]);
+      expect(byPort(portOf(mine[0])).srv.output()).toMatch(/^\d+:S .* MASTER <-> REPLICA sync started$/m);
+      expect(byPort(portOf(p)).srv.output()).toMatch(/^\d+:M .* Synchronization with replica \S+ succeeded$/m);
       r.disconnect();
       replica.disconnect();
     }

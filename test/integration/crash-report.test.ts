@@ -20,13 +20,13 @@ describe("crash report", () => {
       r.call("debug", "segfault").catch(() => {});
       expect((await exited).signal).toBe("SIGSEGV");
       const out = srv.output();
-      expect(out).toContain("=== LATTICEKV BUG REPORT START");
+      expect(out).toContain("=== REDIS BUG REPORT START");
       expect(out).toMatch(/crashed by signal: 11/);
       expect(out).toContain("------ STACK TRACE ------");
       expect(out).toMatch(/------ INFO OUTPUT ------\n# Server\nredis_version:7\.0\.15/);
       expect(out).toContain("db0:keys=1");
       expect(out).toContain(`argv[1]: '"segfault"'`);
-      expect(out).toContain("=== LATTICEKV BUG REPORT END");
+      expect(out).toContain("=== REDIS BUG REPORT END");
     } finally {
       r.disconnect();
       await srv.stop();
@@ -55,7 +55,7 @@ describe("crash report", () => {
       const out = srv.output();
       expect(out).toMatch(/Guru Meditation: DEBUG PANIC called at Unix time \d+/);
       expect(out).not.toContain("------ STACK TRACE ------");
-      expect(out).toContain("=== LATTICEKV BUG REPORT END");
+      expect(out).toContain("=== REDIS BUG REPORT END");
     } finally {
       r.disconnect();
       await srv.stop();
