@@ -393,6 +393,26 @@ export class ClusterState {
 
   // ---- CLUSTER NODES and nodes.conf ---------------------------------------------------------
 
+  private readonly slotsTextCache = new WeakMap<ClusterNode, { ranges: [number, number][]; text: string }>();
+
+  /**
+   * The slots part of n's CLUSTER NODES line (" 0-5460 5462"), kept while claimRangesOf(n)
+   * returns the same array (a new one whenever n's slots change). Every save writes every
+   * node's line, and after a few `--cluster-from all` reshards (04-resharding) each master
+   * owns hundreds of ranges: rebuilding all their text on every save was ~5% of the unit's
+   * CPU (Redis builds it in C, once per text: clusterGenNodesSlotsInfo).
+   */
+  private slotsText(n: ClusterNode): string {
+    const ranges = this.claimRangesOf(n);
+    const cached = this.slotsTextCache.get(n);
+    if (cached && cached.ranges === ranges) return cached.text;
+    const parts = [""];
+    for (const [a, b] of ranges) parts.push(a === b ? `${a}` : `${a}-${b}`);
+    const text = parts.length > 1 ? parts.join(" ") : "";
+    this.slotsTextCache.set(n, { ranges, text });
+    return text;
+  }
+
   /**
    * One CLUSTER NODES line (Redis's clusterGenNodeDescription); usePport shows a TLS
    * cluster's plain-text ports (to a client on a plain connection: src/cluster/ports.ts).
@@ -410,7 +430,7 @@ export class ClusterState {
     const host = n.hostname ? `,${n.hostname}` : "";
     let line = `${n.id} ${n.ip}:${usePport && n.pport ? n.pport : n.port}@${n.cport}${host} ${flags.join(",")} ${n.master ? n.master.id : "-"} ` +
       `${n.myself ? 0 : n.pingSent} ${n.myself ? 0 : n.pongReceived} ${this.epochOf(n)} ${link}`;
-    if (!isReplica(n)) for (const [a, b] of this.claimRangesOf(n)) line += a === b ? ` ${a}` : ` ${a}-${b}`;
+    if (!isReplica(n)) line += this.slotsText(n);
     if (n.myself && !n.master) {
       for (const [s, t] of [...this.migrating].sort((x, y) => x[0] - y[0])) line += ` [${s}->-${t.id}]`;
       for (const [s, f] of [...this.importing].sort((x, y) => x[0] - y[0])) line += ` [${s}-<-${f.id}]`;
@@ -537,8 +557,12 @@ export class ClusterState {
   }
 }
 
-/** Range lists longer than this are walked again rather than updated per slot (bumpRanges). */
-const RANGES_KEPT = 256;
+/**
+ * Range lists longer than this are walked again rather than updated per slot (bumpRanges):
+ * an update copies the list (a few us at this length), a walk reads all 16384 owners (~50 us).
+ * The bound keeps a bulk assignment of alternating slots from copying ever longer lists.
+ */
+const RANGES_KEPT = 2048;
 
 /** The index of the first range of r that ends at or after slot (r.length if none). */
 function rangeAt(r: [number, number][], slot: number): number {

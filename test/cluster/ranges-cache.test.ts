@@ -1,7 +1,8 @@
 // ClusterState.rangesOf: a node's slot ranges, updated per slot moved (bumpRanges) rather than
 // walked again, while the cached list is short. After any sequence of moves it must equal a walk
 // of the owners: single slots, slots at the ends and in the middle of ranges, 0 and 16383, a
-// node whose list grows past the kept length and shrinks back.
+// node whose list grows past the kept length and shrinks back. CLUSTER NODES' slots text
+// (describe, cached per ranges list) must list the same ranges.
 import { describe, it, expect } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,10 @@ function walk(st: ClusterState, n: ClusterNode): [number, number][] {
   }
   return out;
 }
+
+/** describe(n)'s slots: what follows the 8 fixed fields of a CLUSTER NODES line. */
+const slotsField = (st: ClusterState, n: ClusterNode) => st.describe(n).split(" ").slice(8).join(" ");
+const rangesText = (r: [number, number][]) => r.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(" ");
 
 describe("ClusterState.rangesOf", () => {
   it("equals the walk of the slot owners after every move, with the cache read between moves", () => {
@@ -41,12 +46,16 @@ describe("ClusterState.rangesOf", () => {
         for (let s = Math.max(0, a); s <= Math.min(CLUSTER_SLOTS - 1, a + len); s++) st.assign(s, who);
         const n = nodes[rand(3)];
         expect(st.rangesOf(n)).toEqual(walk(st, n));
+        const m = nodes[rand(3)];
+        expect(slotsField(st, m)).toBe(rangesText(walk(st, m)));
       }
-      // Every other slot to b: its list passes the kept length, then the walk takes over.
-      for (let s = 0; s < 2000; s += 2) st.assign(s, b);
+      // Every other slot to b: its list passes the kept length (2048), then the walk takes over.
+      for (let s = 0; s < 6000; s += 2) st.assign(s, b);
       for (const n of nodes) expect(st.rangesOf(n)).toEqual(walk(st, n));
-      for (let s = 0; s < 2000; s++) st.assign(s, c);
+      for (const n of nodes) expect(slotsField(st, n)).toBe(rangesText(walk(st, n)));
+      for (let s = 0; s < 6000; s++) st.assign(s, c);
       for (const n of nodes) expect(st.rangesOf(n)).toEqual(walk(st, n));
+      for (const n of nodes) expect(slotsField(st, n)).toBe(rangesText(walk(st, n)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
