@@ -40,6 +40,7 @@ import { InputPlacement } from "./input-placement.js";
 import { plainState, runInLane } from "./host-lane.js";
 import { deferAllowed, flushDeferred, lastCommandShard } from "./deferred-runs.js";
 import { replicationOf } from "../repl/replication.js";
+import { directHandle, writeDirect, type DirectWriter } from "./direct-write.js";
 
 let nextClientId = 1;
 
@@ -48,7 +49,7 @@ export const OUTPUT_HIGH_WATER = perfConfig().buffers.outputHighWater;
 /** An incomplete command at least this big waits in kernel memory rather than in chunks. */
 const REGION_MIN = 16 * 1024;
 
-export class Client {
+export class Client implements DirectWriter {
   readonly id = nextClientId++;
   name = "";
   db = 0;
@@ -110,6 +111,10 @@ export class Client {
    * EXEC runs the queue; scripts set it for their client too). src/types/blocking.ts reads it.
    */
   denyBlocking = false;
+  /** Bytes of direct socket writes still queued (src/server/direct-write.ts): unsent output the stream does not count. */
+  directPending = 0;
+  /** Called once directPending is back to 0 (pauseUntilDrained waiting on direct writes). */
+  private onDirectDrained: (() => void) | null = null;
   /** When the unsent output first went above the soft limit (0: it is not above). */
   private softLimitSince = 0;
   readonly reply = new ReplyWriter();
@@ -188,7 +193,7 @@ export class Client {
   get outputBufferLength(): number {
     const sock = this.socket as Socket & { encrypted?: boolean; _parent?: { _handle?: { writeQueueSize?: number } } | null };
     const n = sock.writableLength;
-    if (n === 0 || !sock.encrypted) return n;
+    if (n === 0 || !sock.encrypted) return n + this.directPending;
     const tcpQueued = sock._parent?._handle?.writeQueueSize;
     return tcpQueued === 0 ? 0 : n;
   }
@@ -587,14 +592,39 @@ export class Client {
   /** Whether unsent replies are above the high-water mark once what can be sent now is sent. */
   private overHighWater(): boolean {
     const batched = batchOpen(this) ? batchLength() : 0;
-    if (this.socket.writableLength + batched < OUTPUT_HIGH_WATER) return false;
+    if (this.unsent() + batched < OUTPUT_HIGH_WATER) return false;
     // Hand the gathered (or corked) bytes to the kernel's socket buffer; a client that reads keeps up.
     this.flushBatch();
     if (this.socket.writableCorked > 0) {
       this.socket.uncork();
       this.socket.cork();
     }
-    return this.socket.writableLength >= OUTPUT_HIGH_WATER;
+    return this.unsent() >= OUTPUT_HIGH_WATER;
+  }
+
+  /** Reply bytes handed to the socket and not sent yet: the stream's and direct writes'. */
+  private unsent(): number {
+    return this.socket.writableLength + this.directPending;
+  }
+
+  /** DirectWriter: the queued direct writes completed. */
+  directDrained(): void {
+    const fn = this.onDirectDrained;
+    this.onDirectDrained = null;
+    fn?.();
+  }
+
+  /**
+   * Calls fn once the socket has taken the unsent output: the direct writes' completion, and
+   * the stream's 'drain' when its own writes filled it (a 'drain' comes only then).
+   */
+  private whenDrained(fn: () => void): void {
+    if (this.directPending > 0) {
+      this.onDirectDrained = () => this.whenDrained(fn);
+      return;
+    }
+    if (this.socket.writableNeedDrain) this.socket.once("drain", fn);
+    else setImmediate(fn); // not inside the caller's input loop
   }
 
   private pauseUntilDrained(): void {
@@ -607,7 +637,7 @@ export class Client {
     const softTimer = this.softLimitSince && lim.soft > 0
       ? setTimeout(() => { if (this.paused) this.checkOutputLimits(); }, lim.softSeconds * 1000 + 10)
       : undefined;
-    this.socket.once("drain", () => {
+    this.whenDrained(() => {
       clearTimeout(softTimer);
       this.paused = false;
       if (this.closed) return;
@@ -659,7 +689,9 @@ export class Client {
     this.replyBuffer.noteWrite(b.length);
     // Redis checks the limit once the reply is in its buffer, before any of it is sent.
     if (this.checkOutputLimits(b.length)) return;
-    this.socket.write(owned ? b : Buffer.from(b));
+    const h = directHandle(this.socket);
+    if (h !== null) writeDirect(this.socket, h, owned ? b : Buffer.from(b), this);
+    else this.socket.write(owned ? b : Buffer.from(b));
   }
 
   /** write() of a kernel call's output, mem[ptr, ptr + len), without a view when it is batched. */
@@ -688,6 +720,12 @@ export class Client {
     // the next batch reuses, so a held one goes as a copy.
     const held = replicationOf(this.server).holdReplies(sock);
     if (held) pieces[pieces.length - 1] = Buffer.from(pieces[pieces.length - 1]);
+    const h = pieces.length === 1 && !held ? directHandle(sock) : null;
+    if (h !== null) {
+      // The usual case: one piece (the scratch bytes), handed to the socket's handle.
+      scratchWritten(writeDirect(sock, h, pieces[0], this));
+      return;
+    }
     if (pieces.length === 1) {
       sock.write(pieces[0]);
     } else {
@@ -713,7 +751,9 @@ export class Client {
     if (batchOpen(this)) return appendToBatch(b, true);
     this.server.stats.writesProcessed++;
     this.replyBuffer.noteWrite(b.length);
-    this.socket.write(b);
+    const h = directHandle(this.socket);
+    if (h !== null) writeDirect(this.socket, h, b, this);
+    else this.socket.write(b);
   }
 
   /**
@@ -724,7 +764,7 @@ export class Client {
   private checkOutputLimits(adding = 0): boolean {
     const lim = this.server.limits.normalOutput;
     if (lim.hard === 0 && lim.soft === 0) return false;
-    const used = this.socket.writableLength + adding;
+    const used = this.unsent() + adding;
     let over = lim.hard > 0 && used >= lim.hard;
     if (!over && lim.soft > 0 && used >= lim.soft) {
       const now = Date.now();
