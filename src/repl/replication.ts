@@ -981,10 +981,17 @@ export class Replication {
       f.push(["role", "master"]);
     }
     f.push(["connected_slaves", this.replicas.size]);
+    const cfg = this.server.config;
+    if (cfg.getNumber("min-replicas-to-write") > 0 && cfg.getNumber("min-replicas-max-lag") > 0) {
+      f.push(["min_slaves_good_slaves", this.server.minReplicas.goodReplicas()]);
+    }
+    // A line per replica in a listed state (an rdb-only one whose RDB is out has none), its
+    // lag only once online, as Redis's.
     let i = 0;
     for (const r of this.replicas.values()) {
-      const lag = Math.floor((Date.now() - r.ackAt) / 1000);
-      const st = r.syncState === "online" ? "online" : r.syncState === "rdb_transmitted" ? "" : "wait_bgsave";
+      if (r.syncState === "rdb_transmitted") continue;
+      const lag = r.syncState === "online" ? Math.floor((Date.now() - r.ackAt) / 1000) : 0;
+      const st = r.syncState === "online" ? "online" : "wait_bgsave";
       f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=${st},offset=${r.ackOffset},lag=${lag}`]);
     }
     f.push(["master_failover_state", failoverOf(this.server).state], ["master_replid", this.replid], ["master_replid2", this.replid2],

@@ -33,6 +33,7 @@ import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./
 import { physicalOf } from "./hlc.js";
 import { LoadedKeys } from "./loaded-keys.js";
 import { startupFileTime } from "../persistence/persistence.js";
+import { StartupError } from "../server/listeners.js";
 
 export class ActiveActive {
   readonly rep: Replicator;
@@ -296,10 +297,29 @@ export class ActiveActive {
   }
 }
 
+/**
+ * A node is in an active-active group or in a primary/replica chain, not both (README,
+ * "Primary/replica replication"): a replica applies its primary's stream, and with peers it
+ * would also send that stream's effects to its group as its own writes, while the group's
+ * writes would reach it beside its primary's. So REPLICAOF and FAILOVER are refused on a node
+ * with peers, CRDT.PEER ADD on a replica, and a configuration naming both at start-up. A
+ * replica *of* a group member is fine: it follows that member's stream, peers' writes
+ * included. Returns the error (without "ERR "), or null.
+ */
+export function groupOrChain(server: Server, doing: "REPLICAOF" | "FAILOVER" | "CRDT.PEER ADD", replica: boolean): string | null {
+  if (doing === "CRDT.PEER ADD") return replica ? "CRDT.PEER ADD is not allowed on a replica: a node is either in an active-active group or a replica (REPLICAOF NO ONE first)" : null;
+  return (server.crdt?.links.size ?? 0) > 0
+    ? `${doing} is not allowed on a node with active-active peers: a node is either in an active-active group or a replica (CRDT.PEER DEL its peers first)`
+    : null;
+}
+
 /** Start-up: replication from configuration, if any (called once the server listens). */
 export async function startActiveActive(server: Server): Promise<ActiveActive | undefined> {
   const conf = ActiveActive.fromConfig(server);
   if (!conf) return undefined;
+  if (conf.peers.length > 0 && server.config.getString("replicaof") !== "") {
+    throw new StartupError("Both replicaof and active-active peers (peer) are configured: a node is either in an active-active group or a replica");
+  }
   const aa = new ActiveActive(server, ActiveActive.defaultNodeId(server, conf.nodeId));
   const binds = server.config.getString("bind").split(/\s+/).filter(Boolean);
   const host = binds[0] === "*" ? undefined : binds[0];

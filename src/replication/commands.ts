@@ -4,7 +4,8 @@
 // These are LatticeKV's own commands (not Redis's), so their table rows are made here.
 import type { CommandTable, CommandSpec, HostHandler } from "../commands/table.js";
 import type { Server } from "../server/server.js";
-import { ActiveActive } from "./active-active.js";
+import { ActiveActive, groupOrChain } from "./active-active.js";
+import { replicationOf } from "../repl/replication.js";
 
 function row(name: string, arity: number, handler: HostHandler): CommandSpec {
   const flags = ["admin", "noscript", "loading", "stale"];
@@ -29,7 +30,12 @@ export function registerCrdtCommands(t: CommandTable): void {
       const host = argv[2].toString("latin1");
       const port = Number(argv[3].toString("latin1"));
       if (!Number.isInteger(port) || port <= 0 || port > 65535) return reply.error("Invalid port");
-      if (sub === "add") { ensure(server).addPeer(host, port); return reply.ok(); }
+      if (sub === "add") {
+        const chain = groupOrChain(server, "CRDT.PEER ADD", replicationOf(server).link !== null);
+        if (chain) return reply.error(`ERR ${chain}`);
+        ensure(server).addPeer(host, port);
+        return reply.ok();
+      }
       if (sub === "forget") return reply.integer(server.crdt?.forgetPeer(host, port) ? 1 : 0);
       return reply.integer(server.crdt?.removePeer(host, port) ? 1 : 0);
     }

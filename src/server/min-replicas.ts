@@ -35,12 +35,21 @@ export class MinReplicas {
 
   /** Redis's checkGoodReplicasStatus: enough replicas acked within the lag. */
   satisfied(): boolean {
-    const s = this.server;
-    const toWrite = s.config.getNumber("min-replicas-to-write");
-    const maxLag = s.config.getNumber("min-replicas-max-lag");
-    if (!this.active || toWrite === 0 || maxLag === 0) return true;
+    const toWrite = this.server.config.getNumber("min-replicas-to-write");
+    if (!this.active || toWrite === 0 || this.server.config.getNumber("min-replicas-max-lag") === 0) return true;
+    return this.goodReplicas() >= toWrite;
+  }
+
+  /**
+   * Redis's refreshGoodSlavesCount: the replicas online (past their sync) whose last ack is
+   * at most min-replicas-max-lag seconds old (INFO's min_slaves_good_slaves).
+   */
+  goodReplicas(): number {
+    const maxLag = this.server.config.getNumber("min-replicas-max-lag");
     let good = 0;
-    for (const r of replicationOf(s).replicas.values()) if (Math.floor((Date.now() - r.ackAt) / 1000) <= maxLag) good++;
-    return good >= toWrite;
+    for (const r of replicationOf(this.server).replicas.values()) {
+      if (r.syncState === "online" && Math.floor((Date.now() - r.ackAt) / 1000) <= maxLag) good++;
+    }
+    return good;
   }
 }

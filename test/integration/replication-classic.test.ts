@@ -90,6 +90,7 @@ describe.skipIf(!hasRealRedis)("primary/replica replication", () => {
     await expect(p.set("k", "1")).rejects.toThrow("NOREPLICAS Not enough good replicas to write.");
     await expect(p.rpush("l", "a")).rejects.toThrow("NOREPLICAS Not enough good replicas to write.");
     expect(await p.get("k")).toBeNull();
+    expect(await p.info("replication")).toMatch(/\r\nconnected_slaves:0\r\nmin_slaves_good_slaves:0\r\n/);
     // Queued while the rule was off, aborted at EXEC once it is on.
     await p.config("SET", "min-replicas-to-write", "0");
     await p.call("multi");
@@ -104,6 +105,10 @@ describe.skipIf(!hasRealRedis)("primary/replica replication", () => {
     cleanup.push(() => real.stop());
     await until("a write to be accepted once the replica acked", async () => (await p.set("k", "2").catch(() => null)) === "OK");
     expect(await p.incr("n")).toBe(1);
+    // INFO as Redis's: the good replicas after connected_slaves, only while the rule is set.
+    expect(await p.info("replication")).toMatch(/\r\nconnected_slaves:1\r\nmin_slaves_good_slaves:1\r\nslave0:ip=127\.0\.0\.1,port=\d+,state=online,offset=\d+,lag=\d\r\n/);
+    await p.config("SET", "min-replicas-max-lag", "0");
+    expect(await p.info("replication")).not.toMatch(/min_slaves_good_slaves/);
   }, 60_000);
 
   it("a LatticeKV replica of a real Redis primary loads its RDB, applies its stream, refuses writes, resyncs partially and can be promoted", async () => {
