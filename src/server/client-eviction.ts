@@ -87,10 +87,12 @@ export class ClientEviction {
 
   /** maxmemory-clients in bytes (a percentage is of maxmemory), 0 when off. */
   get limit(): number {
+    // Read after every socket read: getNumber's cached number (a percentage is negative, as
+    // Redis keeps it), not the text parsed again.
     const cfg = this.server.config;
-    const v = cfg.getString("maxmemory-clients");
-    if (v.endsWith("%")) return Math.floor((cfg.getNumber("maxmemory") * Number(v.slice(0, -1))) / 100);
-    return Number(v) || 0;
+    const v = cfg.getNumber("maxmemory-clients");
+    if (v < 0) return Math.floor((cfg.getNumber("maxmemory") * -v) / 100);
+    return v || 0;
   }
 
   /** Re-measures one client (after its input was read, or a host command ran) and evicts if over the limit. */

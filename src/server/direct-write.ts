@@ -64,9 +64,20 @@ export function directHandle(sock: Socket): StreamHandle | null {
     sock.destroyed || sock.write !== nodeWrite) return null;
   const h = (sock as unknown as { _handle?: StreamHandle | null })._handle;
   if (!h || typeof h.writeBuffer !== "function") return null;
-  const kind = h.constructor.name;
-  if ((kind !== "TCP" && kind !== "Pipe") || (sock as { encrypted?: boolean }).encrypted) return null;
+  const ctor = h.constructor;
+  if (ctor !== tcpHandle && ctor !== pipeHandle && !plainHandle(ctor)) return null;
+  if ((sock as { encrypted?: boolean }).encrypted) return null;
   return h;
+}
+
+/** The TCP and Pipe handle classes, once met (reading a function's name is a runtime call). */
+let tcpHandle: unknown = null;
+let pipeHandle: unknown = null;
+function plainHandle(ctor: { name: string }): boolean {
+  if (ctor.name === "TCP") tcpHandle = ctor;
+  else if (ctor.name === "Pipe") pipeHandle = ctor;
+  else return false;
+  return true;
 }
 
 /**
