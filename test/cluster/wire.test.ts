@@ -143,4 +143,14 @@ describe("readSlots (a header's slot bitmap as ranges)", () => {
     }
     for (const bm of cases) expect(readSlots(Buffer.concat([Buffer.alloc(80), bm]), 80)).toEqual(walk(bm));
   });
+
+  it("decode reads each header's slots, one sender's bitmap changing, repeating or coming back", () => {
+    const seq: [number, number][][] = [[[0, 5]], [[0, 5]], [[0, 6]], [], [[0, 5]], [[16383, 16383]], [[0, 5]]];
+    for (const slots of seq) {
+      for (const id of [A, B]) {
+        const m = decode(encode(ping({ sender: { ...ping().sender, id, slots } }), ""), "127.0.0.1");
+        expect(m.sender.slots).toEqual(slots);
+      }
+    }
+  });
 });
