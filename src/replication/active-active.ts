@@ -32,6 +32,7 @@ import { Gossip, DEFAULT_GOSSIP, SERVER_PACING } from "./gossip.js";
 import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./peer-link.js";
 import { physicalOf } from "./hlc.js";
 import { LoadedKeys } from "./loaded-keys.js";
+import { LOCAL_KEYS_FILE } from "./local-keys.js";
 import { startupFileTime } from "../persistence/persistence.js";
 import { StartupError } from "../server/listeners.js";
 
@@ -82,6 +83,8 @@ export class ActiveActive {
       peerGcTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : 0,
     }, undefined, SERVER_PACING); // (long anti-entropy answers go out a slice per event-loop turn)
     this.gossip.warn = (msg) => log("warning", msg);
+    // the keys this node keeps from its peers, remembered beside its RDB/AOF (local-keys.ts)
+    this.rep.localKeys.persistIn(LOCAL_KEYS_FILE);
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     // A node started before its RDB/AOF is loaded: the keys only the file holds go to the peers
     // once their states are in (loaded-keys.ts).
@@ -258,6 +261,8 @@ export class ActiveActive {
     s += `crdt_deltas_waiting:${g.waiting}\r\n`;
     // script writes redis.set_repl kept from replicas (REPL_NONE / REPL_AOF): not sent to peers
     s += `crdt_local_only_writes:${this.rep.stats.localOnly}\r\n`;
+    // keys whose content this node keeps from its peers (those writes, loaded keys kept local), across restarts
+    s += `crdt_local_only_keys:${this.rep.localKeys.keys.size}\r\n`;
     // large answers joined a slice per turn, clients answered -LOADING meanwhile (gossip.ts joinSliced)
     s += `crdt_sliced_joins:${g.slicedJoins}\r\ncrdt_joining:${this.gossip.joining}\r\n`;
     // keys loaded from disk with no CRDT state: waiting for every peer's state, then (those no

@@ -20,6 +20,8 @@
 // peer says by which moment of this node's own clock this node's earlier state held every
 // removal it collected (gossip.ts removalHorizon: no two nodes' clocks are compared); when the
 // file is not newer than that for any peer, the keys stay on this node alone, with a warning.
+// Keys kept local — those, and a script's redis.set_repl writes — stay local after the next
+// restart as well: the node remembers them in a file beside its RDB/AOF (local-keys.ts).
 import type { Replicator } from "./replicator.js";
 import type { Gossip, Pacing } from "./gossip.js";
 import { dbKey } from "./store.js";
@@ -68,12 +70,19 @@ export class LoadedKeys {
       while (db < this.databases) {
         if (cursor === "0" && this.rep.io.run(db, "DBSIZE") === 0) { db++; continue; }
         const [next, keys] = this.rep.io.run(db, "SCAN", cursor, "COUNT", String(SCAN_COUNT)) as [Buffer, Buffer[]];
-        for (const key of keys) if (!this.rep.store.keys.has(dbKey(db, key))) found.push([db, key]);
+        for (const key of keys) {
+          const k = dbKey(db, key);
+          if (this.rep.store.keys.has(k)) continue;
+          // a key an earlier incarnation kept from its peers stays local (local-keys.ts)
+          if (this.rep.localKeys.wasLocal(k)) { this.rep.localKeys.add(k); this.stats.keptLocal++; continue; }
+          found.push([db, key]);
+        }
         this.stats.pending = found.length;
         cursor = next.toString("latin1");
         if (cursor === "0") db++;
         if (db < this.databases && enough()) { this.pacing!.later(step); return; }
       }
+      this.rep.localKeys.loadWalked();
       this.candidates = found;
       if (found.length === 0) { this.finish(); return; }
       this.tryRecord();
@@ -94,7 +103,9 @@ export class LoadedKeys {
     // holds none of the keys the peers collected.
     const written = this.fileTime();
     if (horizon !== 0 && written <= horizon) {
-      this.stats.keptLocal = keys.length;
+      this.stats.keptLocal += keys.length;
+      // (and after the next restart too, when the file holding them is newer: local-keys.ts)
+      for (const [db, key] of keys) this.rep.localKeys.add(dbKey(db, key));
       this.gossip.warn(`CRDT: ${keys.length} keys loaded from disk that no peer holds stay on this node alone: ` +
         `a peer collected removals this node's file (${new Date(written).toISOString()}) may predate, so they may be keys deleted since`);
       return;

@@ -16,6 +16,7 @@ import type { Server } from "../server/server.js";
 import { EFFECT_COMMAND, EFFECT_HINT_FLOAT_INCR, PROPAGATE_REPL, type Effect } from "../server/effects.js";
 import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
+import { LocalKeys } from "./local-keys.js";
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { scriptPaused, afterScript } from "../commands/scripting.js";
 import { loadingData } from "../persistence/persistence.js";
@@ -69,6 +70,8 @@ export class Replicator {
    */
   onBatch: (batch: Buffer, carried: Map<string, number>) => void = () => {};
   readonly stats = { localDeltas: 0, remoteBatches: 0, remoteKeysChanged: 0, localOnly: 0 };
+  /** Keys whose content this node keeps from its peers (redis.set_repl writes, loaded keys kept local). */
+  readonly localKeys = new LocalKeys();
   private applying = false;
   private busy = false;
   private depth = 0;
@@ -91,8 +94,9 @@ export class Replicator {
     // then reads both dbs whole, not half swapped).
     if (e.fanOutPart) return;
     // A script's write that redis.set_repl kept from replicas (REPL_NONE, REPL_AOF) is not
-    // sent to peers either: it stays this node's until a later write of the key replaces it.
-    if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) { this.stats.localOnly++; return; }
+    // sent to peers either: it stays this node's until a later write of the key replaces it,
+    // across restarts too (local-keys.ts).
+    if (e.targets !== undefined && !(e.targets & PROPAGATE_REPL)) { this.stats.localOnly++; this.markLocal(e); return; }
     this.queue.push(e);
     if (this.busy) return;
     this.busy = true;
@@ -179,7 +183,24 @@ export class Replicator {
 
   // ---- capture ------------------------------------------------------------------------------
 
+  /** The keys a write kept from the peers wrote (MOVE and COPY: the one they wrote in the other db). */
+  private markLocal(e: Effect): void {
+    if (e.kind !== EFFECT_COMMAND) return;
+    const argv = e.argv;
+    const name = argv[0].toString("latin1").toLowerCase();
+    if (name === "move") { this.localKeys.add(dbKey(Number(argv[2]), argv[1])); return; }
+    if (name === "copy") {
+      let db = e.db;
+      for (let i = 3; i + 1 < argv.length; i++) if (argv[i].toString("latin1").toLowerCase() === "db") db = Number(argv[i + 1]);
+      this.localKeys.add(dbKey(db, argv[2]));
+      return;
+    }
+    for (const key of this.keysOf(name, argv)) this.localKeys.add(dbKey(e.db, key));
+  }
+
   private emit(k: string, d: KeyState): void {
+    // a replicated write of a key kept local: the key is the peers' business again
+    if (this.localKeys.keys.size !== 0) this.localKeys.delete(k);
     this.store.join(k, d);
     const acc = this.outgoing.get(k);
     if (acc) joinInto(acc, d);

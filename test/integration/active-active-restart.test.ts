@@ -238,8 +238,9 @@ for (const skew of [0, -3_600_000]) {
 // And the file written after the collection: its keys no peer holds are sent, whatever the
 // peer's clock says. Here the peer's clock runs 1 h ahead (its drop time minus the grace, the
 // horizon it used to send, was later than any file of A's: A kept the key to itself). The
-// file-only key is one a script kept from the peers (redis.set_repl): in A's file, in no
-// peer's state.
+// file-only key is one A wrote while neither node had the other as a peer (CRDT.PEER DEL on
+// both, so no connection carried it): in A's file, in no peer's state. (A script's
+// redis.set_repl write is not one: it stays local after a restart, test below.)
 describe("active-active: a file written after the peer's collection (2 processes, the peer's clock 1 h ahead)", () => {
   const servers: RunningServer[] = [];
   const clients: Redis[] = [];
@@ -274,11 +275,14 @@ describe("active-active: a file written after the peer's collection (2 processes
     // which moment of A's clock A held the removal it collected.
     const rounds = infoNumber(await a.info("crdt"), "crdt_anti_entropy_rounds");
     await untilReplicated("two more rounds of A", clients, async () => infoNumber(await a.info("crdt"), "crdt_anti_entropy_rounds") >= rounds + 2);
-    expect(await a.eval("redis.set_repl(redis.REPL_NONE) return redis.call('set', KEYS[1], ARGV[1])", 1, "mine", "1")).toBe("OK");
+    expect(await a.call("crdt.peer", "del", "127.0.0.1", String(bus[1]))).toBe(1);
+    expect(await b.call("crdt.peer", "del", "127.0.0.1", String(bus[0]))).toBe(1);
+    await a.set("mine", "1");
     expect(await a.save()).toBe("OK");
-    expect(await b.exists("mine")).toBe(0);
     clients[0].disconnect();
     await servers[0].stop();
+    expect(await b.exists("mine")).toBe(0);
+    expect(await b.call("crdt.peer", "add", "127.0.0.1", String(bus[0]))).toBe("OK");
     servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
     clients[0] = await connectClient(portA);
     await untilReplicated("A's file-only key on B", clients, async () => (await b.get("mine")) === "1");
@@ -286,5 +290,93 @@ describe("active-active: a file written after the peer's collection (2 processes
     expect(infoNumber(info, "crdt_loaded_keys_sent")).toBe(1);
     expect(infoNumber(info, "crdt_loaded_keys_kept_local")).toBe(0);
     expect(await b.exists("x")).toBe(0);
+  }, 300_000);
+});
+
+// What a node keeps from its peers stays on it after its next restart too: a script's write
+// after redis.set_repl(REPL_NONE), and a key an earlier restart kept local because the peers
+// may have deleted and collected it since the file was written. Neither has CRDT state, so
+// both used to look like "a key only the file holds" at the next restart: once the node had
+// written a newer file, both were sent — the deleted key x came back on the peer. The node now
+// remembers them beside its file (src/replication/local-keys.ts).
+describe("active-active: keys kept local stay local after the next restart (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+  const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-local-"));
+  const bus: number[] = [];
+  let portA = 0;
+  const args = (i: number) => ["--crdt-node-id", `l${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
+    "--crdt-gc-grace-ms", "200"];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) bus.push(await freePort());
+    portA = await freePort();
+    servers.push(await startServer(args(0), {}, { port: portA, dir: dirA }));
+    servers.push(await startServer(args(1)));
+    for (const s of servers) clients.push(await connectClient(s.port));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+    rmSync(dirA, { recursive: true, force: true });
+  });
+
+  /** A saves its RDB, stops and starts again from it; resolves once it has decided about its 2 file-only keys. */
+  async function restartA(): Promise<void> {
+    expect(await clients[0].save()).toBe("OK");
+    clients[0].disconnect();
+    await servers[0].stop();
+    servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
+    clients[0] = await connectClient(portA);
+    await untilReplicated("A to decide about its file-only keys", clients, async () => {
+      const info = await clients[0].info("crdt");
+      return infoNumber(info, "crdt_loaded_keys_sent") + infoNumber(info, "crdt_loaded_keys_kept_local") >= 2;
+    });
+    // A's writes from now on reach B in order: what A sent would have arrived before this one.
+    const mark = `after:${Date.now()}`;
+    await clients[0].set(mark, "1");
+    await untilReplicated("A's next write on B", clients, async () => (await clients[1].get(mark)) === "1");
+  }
+
+  it("a set_repl write and a key kept local by an earlier restart", async () => {
+    const [a, b] = clients;
+    await b.set("x", "1");
+    await untilReplicated("x on A", clients, async () => (await a.get("x")) === "1");
+    expect(await a.eval("redis.set_repl(redis.REPL_NONE) return redis.call('set', KEYS[1], ARGV[1])", 1, "mine", "1")).toBe("OK");
+    expect(infoNumber(await a.info("crdt"), "crdt_local_only_keys")).toBe(1);
+    // the file A restarts from holds x, which B then deletes and collects
+    expect(await a.save()).toBe("OK");
+    await b.del("x");
+    await untilReplicated("x deleted and collected on B", clients, async () =>
+      (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
+    clients[0].disconnect();
+    await servers[0].stop();
+    servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
+    clients[0] = await connectClient(portA);
+    await untilReplicated("A to decide about its file-only keys", clients, async () => {
+      const info = await clients[0].info("crdt");
+      return infoNumber(info, "crdt_loaded_keys_sent") + infoNumber(info, "crdt_loaded_keys_kept_local") >= 2;
+    });
+    await clients[0].set("after", "1");
+    await untilReplicated("A's next write on B", clients, async () => (await b.get("after")) === "1");
+    expect(infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_kept_local")).toBe(2);
+    expect(await b.exists("x", "mine")).toBe(0);
+    // B finds A's new incarnation equal a few times: A's next file is newer than B's horizon for it
+    const rounds = infoNumber(await clients[0].info("crdt"), "crdt_anti_entropy_rounds");
+    await untilReplicated("two more rounds of A", clients, async () => infoNumber(await clients[0].info("crdt"), "crdt_anti_entropy_rounds") >= rounds + 2);
+    for (let i = 0; i < 2; i++) {
+      await restartA();
+      const info = await clients[0].info("crdt");
+      expect(infoNumber(info, "crdt_loaded_keys_sent")).toBe(0);
+      expect(infoNumber(info, "crdt_loaded_keys_kept_local")).toBe(2);
+      expect(infoNumber(info, "crdt_local_only_keys")).toBe(2);
+      expect(await b.exists("x", "mine")).toBe(0);
+      expect(await clients[0].mget("x", "mine")).toEqual(["1", "1"]);
+    }
+    // a replicated write of a key kept local makes it the peers' business again
+    await clients[0].set("mine", "2");
+    await untilReplicated("mine on B", clients, async () => (await b.get("mine")) === "2");
+    expect(infoNumber(await clients[0].info("crdt"), "crdt_local_only_keys")).toBe(1);
   }, 300_000);
 });
