@@ -51,6 +51,8 @@ export class ReplicaLink {
   private readonly repl: Replication;
   /** Applies the stream held back by CLIENT PAUSE. */
   private readonly resumeStream = () => { if (this.phase === "stream") this.onData(Buffer.alloc(0)); };
+  /** The link is up and the master's stream is applied as it arrives. */
+  get streaming(): boolean { return this.phase === "stream"; }
   /** The db the master's stream is in (the master client's). */
   get streamDb(): number { return this.masterClient.db; }
 

@@ -24,6 +24,7 @@ import { replInfoHook } from "../persistence/rdb-file.js";
 import { RdbTransfer, type TransferMember } from "./rdb-transfer.js";
 import { log } from "../server/log.js";
 import type { ReplicaLink } from "./replica-link.js";
+import { ReadsAfterStream } from "./reads-after-stream.js";
 import { parseMemory } from "../config/config.js";
 import { failoverOf } from "./failover.js";
 
@@ -145,6 +146,8 @@ export class Replication {
   cachedMasterDb = 0;
   /** Set while this server is a replica (REPLICAOF host port). */
   link: ReplicaLink | null = null;
+  /** On a replica, clients' reads wait for the master stream read in the same iteration. */
+  readonly readsAfterStream = new ReadsAfterStream();
   /** The database the stream last SELECTed (-1: the next command must SELECT). */
   private streamDb = -1;
   /**

@@ -39,7 +39,7 @@ import { joinInput } from "./input-join.js";
 import { InputPlacement } from "./input-placement.js";
 import { plainState, runInLane } from "./host-lane.js";
 import { deferAllowed, flushDeferred, lastCommandShard } from "./deferred-runs.js";
-import { replicationOf } from "../repl/replication.js";
+import { replicationOf, type Replication } from "../repl/replication.js";
 import { directHandle, writeDirect, type DirectWriter } from "./direct-write.js";
 
 let nextClientId = 1;
@@ -223,6 +223,14 @@ export class Client implements DirectWriter {
       return;
     }
     if (!(this.paused || this.blocked || queued < this.need)) {
+      // On a replica whose master link streams, the read runs after the iteration's master
+      // stream is applied (src/repl/reads-after-stream.ts), so borrowed bytes are copied.
+      const repl = this.repl ??= replicationOf(this.server);
+      if (repl.link !== null && repl.link.streaming) {
+        repl.readsAfterStream.hold(this);
+        if (borrowed) this.ownChunks(chunk);
+        return;
+      }
       this.readClock = now;
       try {
         this.runQueued();
@@ -240,6 +248,25 @@ export class Client implements DirectWriter {
    * when the server's clock is Date.now: one clock reading per read instead of two.
    */
   private readClock = 0;
+
+  /** The server's replication state (looked up on the first read). */
+  private repl: Replication | undefined;
+  /** This client's read waits for the master stream of the iteration (src/repl/reads-after-stream.ts). */
+  readHeld = false;
+
+  /** Runs the input a read left waiting for the master stream (ReadsAfterStream). */
+  runHeldRead(): void {
+    if (this.closed || this.paused || this.blocked) return;
+    const queued = this.queryBufferLength;
+    if (queued === 0 || queued < this.need) return;
+    this.readClock = Date.now();
+    try {
+      this.runQueued();
+    } finally {
+      this.readClock = 0;
+    }
+    this.server.maxmemory.clientEviction.afterActivity(this);
+  }
 
   /** Copies the kept input that is still a view of a borrowed read buffer. */
   private ownChunks(borrowed: Buffer): void {
