@@ -46,15 +46,26 @@ describe("reply after stream", { timeout: 60_000 }, () => {
     await until("the stream flowing", async () => (await s.get("warm")) === "1");
     s.disconnect();
 
-    // Every write of the master's sockets to the kernel, in order.
+    // Every write of the master's sockets to the kernel, in order: spied on at the socket's
+    // handle, which both Node's stream and the direct reply path (src/server/direct-write.ts)
+    // write through.
     const writes: { who: string; data: string }[] = [];
     const spy = (sock: net.Socket, who: string) => {
-      const s = sock as unknown as { _writeGeneric: (writev: boolean, data: unknown, enc: string, cb: unknown) => void };
-      const orig = s._writeGeneric;
-      s._writeGeneric = function (this: unknown, writev, data, enc, cb) {
-        const parts = writev ? (data as { chunk: Buffer | string }[]).map((d) => String(d.chunk)) : [String(data)];
-        writes.push({ who, data: parts.join("") });
-        return orig.call(this, writev, data, enc, cb);
+      const h = (sock as unknown as { _handle: Record<string, (...a: unknown[]) => number> })._handle;
+      const text = (x: unknown) => Buffer.isBuffer(x) || x instanceof Uint8Array ? Buffer.from(x as Uint8Array).toString("latin1") : String(x);
+      for (const name of ["writeBuffer", "writeLatin1String", "writeUtf8String", "writeAsciiString"]) {
+        const orig = h[name];
+        if (typeof orig !== "function") continue;
+        h[name] = function (this: unknown, req: unknown, data: unknown, ...rest: unknown[]) {
+          writes.push({ who, data: text(data) });
+          return orig.call(this, req, data, ...rest);
+        };
+      }
+      const origv = h.writev;
+      h.writev = function (this: unknown, req: unknown, chunks: unknown[], allBuffers: boolean) {
+        const parts = allBuffers ? chunks : chunks.filter((_, i) => i % 2 === 0);
+        writes.push({ who, data: parts.map(text).join("") });
+        return origv.call(this, req, chunks, allBuffers);
       };
     };
     const repl = replicationOf(master);
