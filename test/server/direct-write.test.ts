@@ -6,8 +6,8 @@ import net from "node:net";
 import { once } from "node:events";
 import { directHandle, writeDirect, type DirectWriter } from "../../src/server/direct-write.js";
 
-/** A connected pair on loopback: `server` is the accepted socket (as a client's is). */
-async function pair(): Promise<{ server: net.Socket; peer: net.Socket; close: () => void }> {
+/** Runs fn with a connected pair on loopback: `server` is the accepted socket (as a client's is). */
+async function withPair(fn: (server: net.Socket, peer: net.Socket) => Promise<void>): Promise<void> {
   const srv = net.createServer();
   srv.listen(0, "127.0.0.1");
   await once(srv, "listening");
@@ -15,7 +15,13 @@ async function pair(): Promise<{ server: net.Socket; peer: net.Socket; close: ()
   const peer = net.connect((srv.address() as net.AddressInfo).port, "127.0.0.1");
   const [server] = (await accepted) as [net.Socket];
   await once(peer, "connect").catch(() => {});
-  return { server, peer, close: () => { peer.destroy(); server.destroy(); srv.close(); } };
+  try {
+    await fn(server, peer);
+  } finally {
+    peer.destroy();
+    server.destroy();
+    srv.close();
+  }
 }
 
 function writer(): DirectWriter & { drained: number } {
@@ -23,9 +29,8 @@ function writer(): DirectWriter & { drained: number } {
 }
 
 describe("direct-write", () => {
-  it("writes through the handle of an idle plain socket, and not while the stream holds bytes or is corked", async () => {
-    const { server, peer, close } = await pair();
-    try {
+  it("writes through the handle of an idle plain socket, and not while the stream holds bytes or is corked", () =>
+    withPair(async (server, peer) => {
       const got: Buffer[] = [];
       peer.on("data", (d) => got.push(d));
       const h = directHandle(server);
@@ -40,14 +45,10 @@ describe("direct-write", () => {
       expect(directHandle(server)).toBeNull();
       await once(peer, "end");
       expect(Buffer.concat(got).toString()).toBe("+OK\r\n");
-    } finally {
-      close();
-    }
-  });
+    }));
 
-  it("counts what a peer that does not read leaves queued, reports the drain, and keeps the order with stream writes", async () => {
-    const { server, peer, close } = await pair();
-    try {
+  it("counts what a peer that does not read leaves queued, reports the drain, and keeps the order with stream writes", () =>
+    withPair(async (server, peer) => {
       peer.pause();
       const w = writer();
       // Write 64 KiB pieces directly until one is queued (the socket buffers are full).
@@ -82,14 +83,10 @@ describe("direct-write", () => {
       await new Promise((r) => setImmediate(r));
       expect(w.directPending).toBe(0);
       expect(w.drained).toBe(1);
-    } finally {
-      close();
-    }
-  });
+    }));
 
-  it("a queued write to a peer that goes away completes: nothing stays counted", async () => {
-    const { server, peer, close } = await pair();
-    try {
+  it("a queued write to a peer that goes away completes: nothing stays counted", () =>
+    withPair(async (server, peer) => {
       peer.pause();
       const w = writer();
       let kept = false;
@@ -101,8 +98,5 @@ describe("direct-write", () => {
       for (let i = 0; i < 50 && w.directPending > 0; i++) await new Promise((r) => setTimeout(r, 10));
       expect(w.directPending).toBe(0);
       expect(w.drained).toBe(1);
-    } finally {
-      close();
-    }
-  });
+    }));
 });
