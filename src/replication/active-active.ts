@@ -2,9 +2,10 @@
 // deltas, remote deltas -> keyspace), Gossip (delta streams, anti-entropy) and the TCP bus
 // (peer-link.ts) — configured from redis.conf / flags:
 //
-//   crdt-node-id <id>       this node's name (default host:port); a random suffix is added
-//                           per process start, since a restarted node starts empty and
-//                           must not reuse its old counters' identity
+//   crdt-node-id <id>       this node's name (default: one made up at the first start and
+//                           kept in dir's crdt-node-id file); a random suffix is added per
+//                           process start, since a restarted node starts empty and must not
+//                           reuse its old counters' identity
 //   crdt-bus-port <port>    where peers connect (default: port + 10000 when peers are set)
 //   peer <host>:<busport>   a peer's bus address (repeatable)
 //   crdt-secret <secret>    a shared secret every peer must prove on connecting (peer-link.ts)
@@ -22,6 +23,7 @@
 import type net from "node:net";
 import type tls from "node:tls";
 import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { Server } from "../server/server.js";
 import { tlsOf, serverContextOptions } from "../server/tls.js";
 import { aclOf } from "../acl/acl.js";
@@ -117,13 +119,14 @@ export class ActiveActive {
   }
 
   /**
-   * `<name>~<incarnation>`: the incarnation is the start time (fixed-width base 36, so later
+   * `<name>~<incarnation>`: the name is crdt-node-id, or the one this node made up at its first
+   * start (persistedNodeName); the incarnation is the start time (fixed-width base 36, so later
    * starts sort later) plus random bits; gossip.ts tells a restarted node's old incarnation
    * from this order (olderIncarnation).
    */
   static defaultNodeId(server: Server, configured: string): string {
     const started = Date.now().toString(36).padStart(9, "0");
-    return `${configured || `node-${server.port}`}~${started}${randomBytes(3).toString("hex")}`;
+    return `${configured || persistedNodeName(server)}~${started}${randomBytes(3).toString("hex")}`;
   }
 
   /** tls-replication yes: the bus is TLS both ways (CONFIG SET moves the listener and the links: moveBus). */
@@ -300,6 +303,36 @@ export class ActiveActive {
     await this.moving;
     if (this.bus) await closeBus(this.bus);
   }
+}
+
+/** Where a node without crdt-node-id keeps the name it made up (in dir, the working directory). */
+export const NODE_NAME_FILE = "crdt-node-id";
+
+/**
+ * A node's name when crdt-node-id does not give one: 16 random hex digits made up at its first
+ * start and kept in dir's crdt-node-id file, so a restart is the same node to its peers (they
+ * wait for a node by its name to collect tombstones: gossip.ts identify) and two hosts never
+ * share one (the name was node-<port> before, so nodes on the same port of different hosts
+ * were one node to their peers and exchanged nothing). An operator may write the file (one
+ * line: the name, no whitespace or "~"). A dir it cannot write gets node-<port>, with a warning.
+ */
+function persistedNodeName(server: Server): string {
+  try {
+    const had = readFileSync(NODE_NAME_FILE, "latin1").trim();
+    if (/^[^\s~]{1,200}$/.test(had)) return had;
+    log("warning", `CRDT: ignoring ${NODE_NAME_FILE} (not a node name: one line without whitespace or '~'); making up a new name`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") log("warning", `CRDT: cannot read ${NODE_NAME_FILE}: ${(e as Error).message}`);
+  }
+  const name = randomBytes(8).toString("hex");
+  try {
+    writeFileSync(NODE_NAME_FILE, `${name}\n`);
+  } catch (e) {
+    log("warning", `CRDT: cannot write ${NODE_NAME_FILE} in ${process.cwd()} (${(e as Error).message}): this node is node-${server.port} to its peers until it can; set crdt-node-id`);
+    return `node-${server.port}`;
+  }
+  log("notice", `CRDT: this node's name is ${name} (made up now, kept in ${NODE_NAME_FILE})`);
+  return name;
 }
 
 /**
