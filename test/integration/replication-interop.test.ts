@@ -5,9 +5,10 @@
 // side); each cut must resync partially (the master's sync_partial_ok, not sync_full), and
 // the two servers must end at the same offset with the same data: DEBUG DIGEST (which
 // covers only whether a key has a TTL, and not a stream's groups), every key's PEXPIRETIME,
-// and every stream's groups, consumers and pending entries. Then a failover with real Redis
-// in the chain: REPLICAOF NO ONE on one replica (ours, then real Redis) and REPLICAOF of the
-// other replica and the old primary to it: both continue partially from its replid2.
+// and every stream's groups, consumers and pending entries. Then failovers with real Redis
+// in the chain: a primary (ours, or real Redis) with one replica of each kind; REPLICAOF NO
+// ONE on one replica (ours, or real Redis) and REPLICAOF of the other replica and the old
+// primary to it: both continue partially from its replid2.
 import { describe, it, expect, afterEach } from "vitest";
 import type Redis from "ioredis";
 import type { ChainableCommander } from "ioredis";
@@ -45,6 +46,7 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
     return { kind, port: srv.port, r, output: srv.output };
   }
 
+  const label = (k: Node["kind"]) => (k === "ours" ? "LatticeKV" : "real Redis");
   const num = async (r: Redis, name: string) => Number(await field(r, name) ?? NaN);
 
   async function replicate(replica: Node, master: Node): Promise<void> {
@@ -63,8 +65,7 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
   }
 
   for (const [masterKind, replicaKind] of [["real", "ours"], ["ours", "real"]] as const) {
-    const name = (k: Node["kind"]) => (k === "ours" ? "LatticeKV" : "real Redis");
-    it(`a ${name(replicaKind)} replica of a ${name(masterKind)} primary: every type, a write load, three link cuts resynced partially, the same data`, async () => {
+    it(`a ${label(replicaKind)} replica of a ${label(masterKind)} primary: every type, a write load, three link cuts resynced partially, the same data`, async () => {
       const master = await start(masterKind);
       const replica = await start(replicaKind);
       await writeDataset(master.r);
@@ -114,39 +115,43 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
     });
   }
 
-  for (const promoted of ["ours", "real"] as const) {
-    it(`failover: REPLICAOF NO ONE on the ${promoted === "ours" ? "LatticeKV" : "real Redis"} replica; the other replica and the old LatticeKV primary continue partially from it`, async () => {
-      // No PINGs from the old primary: one sent after the promotion would put the others'
-      // offsets past the promoted node's history and force full resyncs (psync2.tcl does
-      // the same), and no replica drops its silent master meanwhile.
-      const quiet = ["--repl-ping-replica-period", "3600", "--repl-timeout", "3600"];
-      const a = await start("ours", quiet);
-      const ours = await start("ours", quiet);
-      const real = await start("real", quiet);
-      await writeDataset(a.r);
-      await writeStreams(a.r);
-      await replicate(ours, a);
-      await replicate(real, a);
-      await writeSome(a.r); // through the stream as well as the RDB
-      await inSync(a, ours, real);
-      const oldId = await field(a.r, "master_replid");
-      const oldOffset = await num(a.r, "master_repl_offset");
+  for (const top of ["ours", "real"] as const) {
+    for (const promoted of ["ours", "real"] as const) {
+      it(`failover: a ${label(top)} primary with a LatticeKV and a real Redis replica; REPLICAOF NO ONE on the ${label(promoted)} one; the other replica and the old primary continue partially from it`, async () => {
+        // No PINGs from the old primary: one sent after the promotion would put the others'
+        // offsets past the promoted node's history and force full resyncs (psync2.tcl does
+        // the same), and no replica drops its silent master meanwhile.
+        const quiet = ["--repl-ping-replica-period", "3600", "--repl-timeout", "3600"];
+        const a = await start(top, quiet);
+        const ours = await start("ours", quiet);
+        const real = await start("real", quiet);
+        await writeDataset(a.r);
+        await writeStreams(a.r);
+        await replicate(ours, a);
+        await replicate(real, a);
+        await writeSome(a.r); // through the stream as well as the RDB
+        await inSync(a, ours, real);
+        // Two replicas of one master: ours holds what real Redis's holds, entries-read too.
+        await expectSameData(real.r, ours.r, "replicas");
+        const oldId = await field(a.r, "master_replid");
+        const oldOffset = await num(a.r, "master_repl_offset");
 
-      const [p, other] = promoted === "ours" ? [ours, real] : [real, ours];
-      expect(await p.r.replicaof("no", "one")).toBe("OK");
-      expect(await field(p.r, "master_replid2")).toBe(oldId);
-      expect(await num(p.r, "second_repl_offset")).toBe(oldOffset + 1);
-      await replicate(other, p);
-      await writeSome(p.r); // the new primary's own writes: the old primary gets them from the backlog
-      await replicate(a, p); // after the other replica: a master turned replica drops its replicas
-      await writeSome(p.r);
-      await inSync(p, other, a);
-      expect(await num(p.r, "sync_full"), `${promoted} new primary: no full resync`).toBe(0);
-      expect(await num(p.r, "sync_partial_ok"), `${promoted} new primary: both continued partially`).toBe(2);
-      expect(await field(other.r, "master_replid")).toBe(await field(p.r, "master_replid"));
-      await expectSameData(p.r, other.r);
-      await expectSameData(p.r, a.r);
-    });
+        const [p, other] = promoted === "ours" ? [ours, real] : [real, ours];
+        expect(await p.r.replicaof("no", "one")).toBe("OK");
+        expect(await field(p.r, "master_replid2")).toBe(oldId);
+        expect(await num(p.r, "second_repl_offset")).toBe(oldOffset + 1);
+        await replicate(other, p);
+        await writeSome(p.r); // the new primary's own writes: the old primary gets them from the backlog
+        await replicate(a, p); // after the other replica: a master turned replica drops its replicas
+        await writeSome(p.r);
+        await inSync(p, other, a);
+        expect(await num(p.r, "sync_full"), `${promoted} new primary: no full resync`).toBe(0);
+        expect(await num(p.r, "sync_partial_ok"), `${promoted} new primary: both continued partially`).toBe(2);
+        expect(await field(other.r, "master_replid")).toBe(await field(p.r, "master_replid"));
+        await expectSameData(p.r, other.r);
+        await expectSameData(p.r, a.r);
+      });
+    }
   }
 });
 
@@ -264,10 +269,10 @@ async function dbsWithKeys(r: Redis): Promise<number[]> {
 
 /**
  * Per database and key: the value's DEBUG DIGEST-VALUE, PEXPIRETIME, and for streams their
- * groups (last-delivered id), consumers with their pending counts, and pending
+ * groups (last-delivered id, entries-read if asked), consumers with their pending counts, and pending
  * entries with owner and delivery count (idle times differ between servers by nature).
  */
-async function snapshot(r: Redis): Promise<Record<string, unknown>> {
+async function snapshot(r: Redis, entriesRead: boolean): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const db of await dbsWithKeys(r)) {
     await r.select(db);
@@ -285,9 +290,7 @@ async function snapshot(r: Redis): Promise<Record<string, unknown>> {
             return [consumer.name, consumer.pending];
           });
           const pending = (await r.xpending(k, name, "-", "+", 100_000) as unknown[][]).map(([id, owner, , deliveries]) => [id, owner, deliveries]);
-          // Not entries-read: Redis 7.0 propagates XREADGROUP as XCLAIM ... LASTID without it,
-          // so a real Redis replica shows null where its master counts (checked by hand).
-          groups.push({ name, last: group["last-delivered-id"], consumers, pending });
+          groups.push({ name, last: group["last-delivered-id"], consumers, pending, ...(entriesRead ? { read: group["entries-read"] } : {}) });
         }
         entry.groups = groups;
       }
@@ -305,8 +308,12 @@ const pairs = (flat: unknown[]): Record<string, unknown> => {
 };
 
 /** Same dataset: DEBUG DIGEST on both, and key by key (values, TTLs, stream groups) for a readable failure. */
-async function expectSameData(a: Redis, b: Redis): Promise<void> {
-  const [sa, sb] = [await snapshot(a), await snapshot(b)];
+async function expectSameData(a: Redis, b: Redis, how: "master-replica" | "replicas" = "master-replica"): Promise<void> {
+  // entries-read only between two replicas of one master: Redis 7.0 propagates XREADGROUP as
+  // XCLAIM ... LASTID without the count, so a real Redis replica shows null where its master
+  // counts (checked by hand), and ours must show what the real one does.
+  const entriesRead = how === "replicas";
+  const [sa, sb] = [await snapshot(a, entriesRead), await snapshot(b, entriesRead)];
   expect(Object.keys(sa).length).toBeGreaterThan(100);
   const differ = [...new Set([...Object.keys(sa), ...Object.keys(sb)])]
     .filter((k) => JSON.stringify(sa[k]) !== JSON.stringify(sb[k]))
