@@ -884,6 +884,12 @@ export class Replication {
     this.replid = randomBytes(20).toString("hex");
     this.streamDb = -1;
     log("notice", `Setting secondary replication ID to ${this.replid2}, valid up to offset: ${this.secondReplOffset}. New replication ID is ${this.replid}`);
+    // From now on the backlog records this node's own writes, replicas attached or not (a
+    // Redis replica creates its backlog when it syncs, and a master feeds it whenever it has
+    // one). Made only when a first replica attached, it started at the offset of that moment:
+    // a replica that continued from this node then got +CONTINUE and missed the writes made
+    // before it came.
+    this.ensureBacklog();
   }
 
   // ---- the history in an RDB (aux fields), restored on restart -------------------------------

@@ -63,6 +63,24 @@ describe("FAILOVER", { timeout: 90_000 }, () => {
     expect(await err(a.r.set("x", "1"))).toMatch(/^READONLY/);
   });
 
+  it("REPLICAOF NO ONE: the promoted node's writes made before any replica attaches reach a replica that continues partially", async () => {
+    const { a, b, c } = await chain();
+    await a.r.set("before", "1");
+    await until("before on b and c", async () => (await b.r.get("before")) === "1" && (await c.r.get("before")) === "1");
+    expect(await c.r.replicaof("NO", "ONE")).toBe("OK");
+    const offset = Number(await field(c.r, "master_repl_offset"));
+    await c.r.set("k2", "v2");
+    await c.r.incr("n");
+    // Its backlog records them although no replica is attached (Redis's feedReplicationBuffer).
+    expect(Number(await field(c.r, "master_repl_offset"))).toBeGreaterThan(offset);
+    await b.r.replicaof("127.0.0.1", String(c.srv.port));
+    await until("b online at c", async () => (await c.r.info("replication")).includes("state=online"));
+    expect(await field(c.r, "sync_partial_ok")).toBe("1");
+    expect(await field(c.r, "sync_full")).toBe("0");
+    await until("c's writes on b", async () => (await b.r.get("k2")) === "v2" && (await b.r.get("n")) === "1");
+    expect(await b.r.call("debug", "digest")).toBe(await c.r.call("debug", "digest"));
+  });
+
   it("pauses writes while waiting (CLIENT UNPAUSE does not lift it), and FAILOVER ABORT resumes them on a master", async () => {
     const { a, b } = await chain();
     await b.r.call("client", "pause", "60000", "write"); // b holds its master's writes: never catches up
