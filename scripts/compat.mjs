@@ -24,7 +24,7 @@ import { startServer, ping, latticekvCommand } from "./compat/server.mjs";
 import { runUnit } from "./compat/runtest.mjs";
 import { REDIS_OK_COUNTS, FOUNDATION_UNITS, RUNTEST_FLAGS, HARNESS_OK_COUNTS, HARNESS_UNITS, HARNESS_PREFIX,
   HARNESS_TLS_OK_COUNTS, HARNESS_TLS_PREFIX, CLUSTER_PREFIX, CLUSTER_TLS_PREFIX, CLUSTER_OK_COUNTS, CLUSTER_UNITS,
-  CLUSTER_NODES } from "./compat/units.mjs";
+  CLUSTER_NODES, LONG_UNIT_TIMEOUTS } from "./compat/units.mjs";
 import { layoutCluster, runClusterFile } from "./compat/cluster.mjs";
 import { layoutHarness, ensureTestCerts, hasTclTls } from "./compat/harness.mjs";
 import { loadBaseline, saveBaseline, compare, ratchet, passes } from "./compat/baseline.mjs";
@@ -67,7 +67,8 @@ const baselineKeys = () => Object.keys(loadBaseline(baselinePath).units);
 const isHarnessKey = (k) => k.startsWith(HARNESS_PREFIX) || k.startsWith(HARNESS_TLS_PREFIX);
 const isClusterKey = (k) => k.startsWith(CLUSTER_PREFIX) || k.startsWith(CLUSTER_TLS_PREFIX);
 const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...baselineKeys().filter((k) => !isHarnessKey(k) && !isClusterKey(k))])];
-const ciHarnessRuns = () => baselineKeys().filter(isHarnessKey).map((k) => k.startsWith(HARNESS_TLS_PREFIX)
+const longFirst = (keys) => [...keys.filter((k) => k in LONG_UNIT_TIMEOUTS), ...keys.filter((k) => !(k in LONG_UNIT_TIMEOUTS))];
+const ciHarnessRuns = () => longFirst(baselineKeys().filter(isHarnessKey)).map((k) => k.startsWith(HARNESS_TLS_PREFIX)
   ? { name: k.slice(HARNESS_TLS_PREFIX.length), tls: true }
   : { name: k.slice(HARNESS_PREFIX.length), tls: false });
 const chosen = opts.unit?.length ? opts.unit : null;
@@ -95,6 +96,8 @@ if (!["latticekv", "redis"].includes(opts.target)) {
   process.exit(2);
 }
 const unitTimeoutMs = Number(opts.timeout) * 1000;
+/** A unit's timeout: --timeout, or its own when longer (LONG_UNIT_TIMEOUTS, by baseline key). */
+const timeoutOf = (key) => Math.max(unitTimeoutMs, (LONG_UNIT_TIMEOUTS[key] ?? 0) * 1000);
 const deadline = Date.now() + Number(opts.budget) * 1000;
 
 /** Outside CI a missing prerequisite is a skip with a clear message; in CI it is a failure. */
@@ -191,7 +194,7 @@ async function runExternal(command, suite) {
       continue;
     }
     process.stdout.write(`compat: unit/${unit} ... `);
-    const r = await runUnit(suite, unit, { port: server.port, baseport: Number(opts.baseport), timeoutMs: Math.min(unitTimeoutMs, left) });
+    const r = await runUnit(suite, unit, { port: server.port, baseport: Number(opts.baseport), timeoutMs: Math.min(timeoutOf(unit), left) });
     const notes = [];
     let restarted = "";
     if (r.timedOut) {
@@ -233,7 +236,7 @@ async function runHarness(tree) {
       continue;
     }
     process.stdout.write(`compat: unit/${name} (harness${tls ? ", tls" : ""}) ... `);
-    const r = await runUnit(tree, name, { harness: true, tls, baseport: Number(opts.baseport), timeoutMs: Math.min(unitTimeoutMs, left) });
+    const r = await runUnit(tree, name, { harness: true, tls, baseport: Number(opts.baseport), timeoutMs: Math.min(timeoutOf(unit), left) });
     const notes = [];
     if (r.timedOut) {
       r.exception++;
@@ -258,7 +261,7 @@ async function runCluster(tree) {
       continue;
     }
     process.stdout.write(`compat: tests/cluster/${file}${tls ? " (tls)" : ""} ... `);
-    const r = await runClusterFile(tree, file, { tls, timeoutMs: Math.min(unitTimeoutMs, left) });
+    const r = await runClusterFile(tree, file, { tls, timeoutMs: Math.min(timeoutOf(unit), left) });
     const notes = [];
     if (r.timedOut) {
       r.exception++;

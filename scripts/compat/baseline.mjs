@@ -16,7 +16,10 @@ export function passes(result, redisCount) {
 
 /**
  * Compares results with the baseline. Regressions (a passing unit that no longer passes)
- * fail CI; an ok count below the best is only a warning (timing-sensitive tests flake).
+ * fail CI; an ok count below the best is only a warning (timing-sensitive tests flake). A
+ * unit whose count depends on timing (psync2: how many 10-test cycles fit in its 40 s) is a
+ * best-ok entry (passes: false) with a `floor`: it fails CI when it did not run, had an err
+ * or an exception, or fell below the floor.
  */
 export function compare(baseline, results) {
   const regressions = [];
@@ -25,7 +28,9 @@ export function compare(baseline, results) {
     const b = baseline.units[r.unit];
     if (!b) continue;
     if (b.passes && !r.passes) regressions.push(`${r.unit}: passed before (${b.bestOk} ok), now ${describe(r)}`);
-    else if (r.ok < b.bestOk) warnings.push(`${r.unit}: ${r.ok} ok, best so far ${b.bestOk}`);
+    else if (b.floor !== undefined && (r.notRun || r.err > 0 || r.exception > 0 || r.ok < b.floor)) {
+      regressions.push(`${r.unit}: below its floor (${b.floor} ok, no err, no exception), now ${describe(r)}`);
+    } else if (r.ok < b.bestOk) warnings.push(`${r.unit}: ${r.ok} ok, best so far ${b.bestOk}`);
   }
   return { regressions, warnings };
 }
@@ -43,7 +48,7 @@ export function ratchet(baseline, results, date) {
     const b = baseline.units[r.unit] ?? { bestOk: 0, passes: false };
     const next = { bestOk: Math.max(b.bestOk, r.ok), passes: b.passes || r.passes };
     if (next.bestOk !== b.bestOk || next.passes !== b.passes || !baseline.units[r.unit]) {
-      baseline.units[r.unit] = { ...next, redis: r.redis, updated: date };
+      baseline.units[r.unit] = { ...next, ...(b.floor !== undefined ? { floor: b.floor } : {}), redis: r.redis, updated: date };
       changed.push(r.unit);
     }
   }

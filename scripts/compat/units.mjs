@@ -139,6 +139,16 @@ export const HARNESS_FLAGS = ["--durable", "--clients", "1"];
 export const HARNESS_PREFIX = "harness:";
 
 /**
+ * Units (by baseline key) that take longer than --timeout allows even when all is well, and
+ * their own timeout in seconds: integration/replication takes ~290 s in Redis itself (its
+ * BUSY-script and "Connect multiple replicas" tests), 565 s here at load 17-25 and 973 s at
+ * load 35-45.
+ * `--ci` runs them first among their kind, so the run's budget (which also caps each unit's
+ * time) cannot cut them short at its end.
+ */
+export const LONG_UNIT_TIMEOUTS = { "harness:integration/replication": 1200 };
+
+/**
  * Real Redis 7.0.15 in harness mode with --tls (every server on a tls-port only, clients
  * and redis-cli over TLS with the test certificates), measured with
  * `npm run compat -- --harness --tls --target redis`.

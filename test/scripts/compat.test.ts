@@ -110,6 +110,19 @@ describe("baseline ratchet", () => {
     expect(r.warnings).toHaveLength(1);
   });
 
+  it("fails a best-ok unit with a floor when it falls below it, has an err or an exception, or did not run", () => {
+    const baseline = { units: { "integration/psync2": { bestOk: 23, passes: false, floor: 20 } } };
+    const at = (ok: number, err = 0, exception = 0) => compare(baseline, [{ ...unit("type/incr", ok, err, exception), unit: "integration/psync2" }]);
+    expect(at(21).regressions).toHaveLength(0);
+    expect(at(21).warnings).toHaveLength(1);
+    expect(at(19).regressions).toHaveLength(1);
+    expect(at(22, 1).regressions).toHaveLength(1);
+    expect(at(22, 0, 1).regressions).toHaveLength(1);
+    expect(compare(baseline, [{ ...unit("integration/psync2", 0), notRun: true }]).regressions).toHaveLength(1);
+    ratchet(baseline, [{ ...unit("integration/psync2", 23) }], "2026-01-01");
+    expect(baseline.units["integration/psync2"]).toMatchObject({ bestOk: 23, passes: true, floor: 20 });
+  });
+
   it("only ever raises the baseline", () => {
     const baseline: { units: Record<string, { bestOk: number; passes: boolean }> } = { units: { "type/incr": { bestOk: 10, passes: false } } };
     ratchet(baseline, [unit("type/incr", 5)], "2026-01-01");
