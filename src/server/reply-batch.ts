@@ -135,15 +135,37 @@ function seal(): void {
  * a view of the scratch area: once it is handed to the socket, call scratchWritten().
  */
 export function takeBatch(): Buffer[] {
-  let out = pieces;
+  if (pieces.length === 0) {
+    // The usual read: its replies all in the scratch area. No array and, for a length seen
+    // last time, no view is made (three allocations a read at -P 1, where a read is one
+    // command: ~1% of SET -P 1's samples).
+    if (used === 0) return NONE;
+    single[0] = scratchView(used);
+    used = 0;
+    return single;
+  }
+  const out = pieces;
   if (used > 0) {
-    if (out.length === 0) out = [scratch.subarray(0, used)];
-    else out.push(scratch.subarray(0, used));
+    out.push(scratchView(used));
     used = 0;
   }
   pieces = [];
   piecesLen = 0;
   return out;
+}
+
+const NONE = Object.freeze([]) as unknown as Buffer[];
+/** takeBatch's answer for one piece: valid until the next takeBatch (the caller writes it at once). */
+const single: Buffer[] = [];
+/** The last view of the scratch area made, reused while the area and the length are the same. */
+let view: Buffer | null = null;
+let viewOf: Buffer | null = null;
+function scratchView(n: number): Buffer {
+  if (view === null || view.length !== n || viewOf !== scratch) {
+    view = scratch.subarray(0, n);
+    viewOf = scratch;
+  }
+  return view;
 }
 
 /**
