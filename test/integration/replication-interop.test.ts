@@ -64,6 +64,48 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
     }, WAIT_MS, 100);
   }
 
+  /**
+   * Two writers (db 0 and db 3, so the stream switches databases) write to the master all
+   * along while its link to the replica is cut once per entry of `cuts` (CLIENT KILL on that
+   * side); each cut must end in a partial resync (a full one fails at once). Then offsets equal.
+   */
+  async function loadWithCuts(master: Node, replica: Node, cuts: ("replica" | "master")[]): Promise<void> {
+    const full = await num(master.r, "sync_full");
+    const partial = await num(master.r, "sync_partial_ok");
+    const logged = master.output().split("Partial resynchronization request from").length - 1;
+    const load = startLoad(master.port);
+    try {
+      let mark = await num(master.r, "master_repl_offset");
+      const grown = async (what: string) => {
+        await until(what, async () => (await num(master.r, "master_repl_offset")) > mark + 20_000, WAIT_MS);
+        mark = await num(master.r, "master_repl_offset");
+      };
+      for (const [i, side] of cuts.entries()) {
+        await grown(`writes before cut ${i + 1}`);
+        const killed = side === "replica"
+          ? await replica.r.call("client", "kill", "type", "master")
+          : await master.r.call("client", "kill", "type", "replica");
+        expect(killed, `cut ${i + 1} (${side} side)`).toBe(1);
+        await until(`partial resync ${i + 1}`, async () => {
+          if ((await num(master.r, "sync_full")) !== full) throw new Error(`cut ${i + 1} (${side} side) ended in a full resync`);
+          return (await num(master.r, "sync_partial_ok")) === partial + i + 1;
+        }, WAIT_MS);
+        await until(`link up after cut ${i + 1}`, async () => (await field(replica.r, "master_link_status")) === "up", WAIT_MS);
+      }
+      await grown("writes after the last cut");
+    } finally {
+      await load.stop();
+    }
+    expect(load.errors).toEqual([]);
+    expect(load.commands()).toBeGreaterThan(500);
+    expect(await num(master.r, "sync_full"), `${master.kind} master: no full resync after a cut`).toBe(full);
+    expect(await num(master.r, "sync_partial_ok"), `${master.kind} master: each cut resynced partially`).toBe(partial + cuts.length);
+    // The master logged each partial resync, with the backlog written while the link was down.
+    const sent = [...master.output().matchAll(/Partial resynchronization request from .* accepted\. Sending (\d+) bytes of backlog/g)].slice(logged);
+    expect(sent.length).toBe(cuts.length);
+    expect(sent.reduce((n, m) => n + Number(m[1]), 0)).toBeGreaterThan(0);
+  }
+
   for (const [masterKind, replicaKind] of [["real", "ours"], ["ours", "real"]] as const) {
     it(`a ${label(replicaKind)} replica of a ${label(masterKind)} primary: every type, a write load, three link cuts resynced partially, the same data`, async () => {
       const master = await start(masterKind);
@@ -72,46 +114,30 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
       await writeStreams(master.r);
       await replicate(replica, master);
       await inSync(master, replica);
-      const full = await num(master.r, "sync_full");
-      const partial = await num(master.r, "sync_partial_ok");
-      expect([full, partial]).toEqual([1, 0]);
-
-      // Two writers (db 0 and db 3, so the stream switches databases) write all along; the
-      // link is cut from the replica's side, the master's, then the replica's again.
-      const load = startLoad(master.port);
-      try {
-        let mark = await num(master.r, "master_repl_offset");
-        const grown = async (what: string) => {
-          await until(what, async () => (await num(master.r, "master_repl_offset")) > mark + 20_000, WAIT_MS);
-          mark = await num(master.r, "master_repl_offset");
-        };
-        for (const [i, side] of (["replica", "master", "replica"] as const).entries()) {
-          await grown(`writes before cut ${i + 1}`);
-          const killed = side === "replica"
-            ? await replica.r.call("client", "kill", "type", "master")
-            : await master.r.call("client", "kill", "type", "replica");
-          expect(killed, `cut ${i + 1} (${side} side)`).toBe(1);
-          await until(`partial resync ${i + 1}`, async () => {
-            if ((await num(master.r, "sync_full")) !== full) throw new Error(`cut ${i + 1} (${side} side) ended in a full resync`);
-            return (await num(master.r, "sync_partial_ok")) === partial + i + 1;
-          }, WAIT_MS);
-          await until(`link up after cut ${i + 1}`, async () => (await field(replica.r, "master_link_status")) === "up", WAIT_MS);
-        }
-        await grown("writes after the last cut");
-      } finally {
-        await load.stop();
-      }
-      expect(load.errors).toEqual([]);
-      expect(load.commands()).toBeGreaterThan(500);
-
+      expect([await num(master.r, "sync_full"), await num(master.r, "sync_partial_ok")]).toEqual([1, 0]);
+      await loadWithCuts(master, replica, ["replica", "master", "replica"]);
       await inSync(master, replica);
-      expect(await num(master.r, "sync_full"), `${masterKind} master: no full resync after the first`).toBe(full);
-      expect(await num(master.r, "sync_partial_ok"), `${masterKind} master: each cut resynced partially`).toBe(partial + 3);
-      // The master logged each partial resync, with the backlog written while the link was down.
-      const sent = [...master.output().matchAll(/Partial resynchronization request from .* accepted\. Sending (\d+) bytes of backlog/g)];
-      expect(sent.length).toBe(3);
-      expect(sent.reduce((n, m) => n + Number(m[1]), 0)).toBeGreaterThan(0);
       await expectSameData(master.r, replica.r);
+    });
+  }
+
+  for (const [top, middle, bottom] of [["real", "ours", "real"], ["ours", "real", "ours"]] as const) {
+    it(`a chain ${label(top)} -> ${label(middle)} -> ${label(bottom)}: the middle one's link cut twice under load; its own replica stays connected and all three hold the same data`, async () => {
+      const a = await start(top);
+      const b = await start(middle);
+      const c = await start(bottom);
+      await writeDataset(a.r);
+      await writeStreams(a.r);
+      await replicate(b, a);
+      await replicate(c, b);
+      await inSync(a, b, c); // the middle one passes its master's stream on as is: one offset
+      await loadWithCuts(a, b, ["replica", "master"]);
+      await inSync(a, b, c);
+      // The middle one continued with the same replid, so (as Redis) it kept its replica.
+      expect([await num(b.r, "sync_full"), await num(b.r, "sync_partial_ok")], `${middle} middle: its replica never resynced`).toEqual([1, 0]);
+      expect(await field(c.r, "master_replid")).toBe(await field(a.r, "master_replid"));
+      await expectSameData(a.r, b.r);
+      await expectSameData(a.r, c.r);
     });
   }
 
