@@ -1,16 +1,19 @@
 // Cluster mode through real processes: three nodes joined by redis-cli --cluster create,
 // Redis's redirections (MOVED, CROSSSLOT), ioredis's Cluster client spreading keys over
 // all nodes, and failure detection: a killed node is marked failed and the cluster goes
-// down, then comes back when the node restarts from its nodes.conf.
+// down, then comes back when the node restarts from its nodes.conf. Last, issue #13's
+// workload: ioredis Cluster writers going on across an online reshard and a master's
+// SIGKILL and restart, then every acknowledged write read back.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import Redis, { Cluster } from "ioredis";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { redisCli, cli, cliAsync, clusterCheckPasses } from "../helpers/redis-cli.js";
+import { Writers } from "../helpers/cluster-write.js";
+import { keySlot } from "../../src/server/router.js";
 
-const redisCli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].find((p) => existsSync(p));
 const inCI = process.env.CI === "true" || process.env.CI === "1";
 if (!redisCli) {
   if (inCI) throw new Error("cluster test: redis-cli not found; CI installs redis-tools");
@@ -27,19 +30,11 @@ async function startNode(at?: Node): Promise<Node> {
   // goes down, and every node refuses MIGRATE (-CLUSTERDOWN, as Redis), so a reshard would stop
   // with its slot left open (seen once at load 21-25 with 1 s; a 2.5 s SIGSTOP of the third
   // node reproduces it). The kill test below waits up to 30 s for the FAIL.
-  const srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(cport), "--cluster-node-timeout", "5000"],
-    {}, { port, dir });
+  // appendfsync always: a write is on disk before it is acknowledged, so one a SIGKILLed
+  // master acknowledged must be there after its restart (the workload test).
+  const srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(cport), "--cluster-node-timeout", "5000",
+    "--appendonly", "yes", "--appendfsync", "always"], {}, { port, dir });
   return { srv, port, cport, dir };
-}
-
-function cli(...args: string[]): string {
-  try {
-    return execFileSync(redisCli!, args, { encoding: "utf8", timeout: 60_000 });
-  } catch (e) {
-    // A failed reshard says why only in its output (one failed at a slot under load 21-25).
-    const err = e as Error & { stdout?: string; stderr?: string };
-    throw new Error(`${err.message}\n--- stdout (last 2000 chars):\n${String(err.stdout ?? "").slice(-2000)}\n--- stderr:\n${String(err.stderr ?? "")}`);
-  }
 }
 
 async function waitFor(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
@@ -191,24 +186,69 @@ describe.skipIf(!redisCli)("cluster mode (3 nodes)", () => {
       cli("-p", String(watcher.port), "cluster", "info").includes("cluster_state:ok"));
     await clusterCheckPasses(watcher.port);
   }, 120_000);
-});
 
-/**
- * `redis-cli --cluster check` until it passes: the nodes agree and every slot is covered.
- * Gossip settles in a few pings; on a loaded machine a ping can be late.
- */
-async function clusterCheckPasses(port: number): Promise<void> {
-  let last = "";
-  await waitFor("redis-cli --cluster check to pass", async () => {
+  it("ioredis Cluster writers going on across an online reshard and a master's SIGKILL and restart: every acknowledged write holds its last acknowledged value", async () => {
+    const [source, , target] = nodes;
+    const idOf = (n: Node) => cli("-p", String(n.port), "cluster", "myid").trim();
+    // redis-cli's reshard from one source takes its first slots (clusterManagerComputeReshardTable):
+    // half the workload's keys are in those, two to a slot, so writes meet their slots mid-move
+    // (served by the source, or -ASK to the target for a key already moved).
+    const moving = slotsOf(source).slice(0, RESHARD_SLOTS);
+    const movingKeys = keysInSlots("mv", moving, 2);
+    const otherKeys = keysInSlots("sp", Array.from({ length: 16384 }, (_, s) => s).filter((s) => !moving.includes(s)), 0, movingKeys.length);
+    const keys = [...movingKeys, ...otherKeys];
+    const perWriter = keys.length / WRITERS;
+    const cluster = new Cluster(nodes.map((n) => ({ host: "127.0.0.1", port: n.port })), { redisOptions: { protocol: 2 } as never });
+    const fresh = new Cluster([{ host: "127.0.0.1", port: source.port }], { redisOptions: { protocol: 2 } as never });
+    // Writer w sets its own keys in turn, round after round (keys[w], keys[w + WRITERS], ...).
+    const writers = new Writers(cluster, WRITERS, (w, n) => keys[(n % perWriter) * WRITERS + w]);
     try {
-      last = cli("--cluster", "check", `127.0.0.1:${port}`);
-      return last.includes("[OK] All 16384 slots covered.");
-    } catch (e) {
-      last = String((e as { stdout?: string }).stdout ?? e);
-      return false;
+      await writers.progressed("a first round of writes (every key set)", [0, 0, 0, 0], perWriter);
+
+      // The reshard runs as a child process: the writers go on while it moves the slots.
+      const acksBefore = writers.acks;
+      const t0 = Date.now();
+      let out: string;
+      try {
+        out = await cliAsync(["--cluster", "reshard", `127.0.0.1:${source.port}`, "--cluster-from", idOf(source),
+          "--cluster-to", idOf(target), "--cluster-slots", String(RESHARD_SLOTS), "--cluster-yes"]);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\n${nodeViews()}`);
+      }
+      expect(out).toContain(`Moving slot ${moving[moving.length - 1]} from`);
+      const acksInReshard = writers.acks - acksBefore;
+      const reshardMs = Date.now() - t0;
+      expect(acksInReshard).toBeGreaterThan(0);
+      const askings = /cmdstat_asking:calls=(\d+)/.exec(cli("-p", String(target.port), "info", "commandstats"))?.[1] ?? "0";
+      await clusterCheckPasses(source.port);
+      expect(slotsOf(target)).toEqual(expect.arrayContaining(moving));
+
+      // SIGKILL the target, which now holds the moved keys (RESTORE-ASKING'd into its AOF) and
+      // the writes it acknowledged since, and restart it at once from its AOF and nodes.conf.
+      const tKill = Date.now();
+      target.srv.proc.kill("SIGKILL");
+      await new Promise((r) => target.srv.proc.once("exit", r));
+      nodes[2] = await startNode(target);
+      await waitFor("cluster_state:ok on every node after the restart", async () =>
+        nodes.every((n) => cli("-p", String(n.port), "cluster", "info").includes("cluster_state:ok")), 60_000);
+      // Every key written twice more once the cluster is whole again, so the restarted
+      // master's keys are written on its new process too.
+      await writers.progressed("two more rounds of writes after the restart", [...writers.started], 2 * perWriter);
+      await writers.stop();
+
+      console.log(`cluster workload: ${writers.acks} writes acknowledged (${writers.acked.size} keys), ${writers.failures} failed ` +
+        `(last: ${writers.lastFailure}); ${acksInReshard} acknowledged during the reshard (${reshardMs} ms), writes redirected by -ASK (ASKING on the target): ${askings}; ` +
+        `failures (ms from the reshard's start; the kill at ${tKill - t0}): ${writers.failureLog.map((f) => `${f.at - t0} ${f.key} ${f.error}`).join("; ")}`);
+      expect(writers.acked.size).toBe(keys.length);
+      expect(await writers.lost(fresh)).toEqual([]);
+      await clusterCheckPasses(source.port);
+    } finally {
+      await writers.stop();
+      cluster.disconnect();
+      fresh.disconnect();
     }
-  }).catch((e: Error) => { throw new Error(`${e.message}; its last output:\n${last}`); });
-}
+  }, 180_000);
+});
 
 /** Each node's CLUSTER NODES and its log's cluster lines (failure detection, epochs, slots). */
 function nodeViewsOf(nodes: Node[]): string {
@@ -225,4 +265,31 @@ function ownsSlot(line: string, slot: number): boolean {
     const [a, b] = r.split("-").map(Number);
     return slot >= a && slot <= (b ?? a);
   });
+}
+
+const WRITERS = 4;
+const RESHARD_SLOTS = 100;
+
+/** The slots a node serves, from its own CLUSTER NODES line, in order. */
+function slotsOf(n: Node): number[] {
+  const line = cli("-p", String(n.port), "cluster", "nodes").split("\n").find((l) => l.includes("myself"))!;
+  return line.trim().split(" ").slice(8).filter((r) => !r.startsWith("[")).flatMap((r) => {
+    const [a, b] = r.split("-").map(Number);
+    return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
+  });
+}
+
+/** `perSlot` keys named prefix:N in each of `slots` (or, with perSlot 0, `total` keys in any of them). */
+function keysInSlots(prefix: string, slots: number[], perSlot: number, total = perSlot * slots.length): string[] {
+  const wanted = new Set(slots);
+  const count = new Map<number, number>();
+  const out: string[] = [];
+  for (let i = 0; out.length < total; i++) {
+    const k = `${prefix}:${i}`;
+    const s = keySlot(Buffer.from(k));
+    if (!wanted.has(s) || (perSlot > 0 && (count.get(s) ?? 0) >= perSlot)) continue;
+    count.set(s, (count.get(s) ?? 0) + 1);
+    out.push(k);
+  }
+  return out;
 }
