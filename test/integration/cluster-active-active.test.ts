@@ -7,24 +7,12 @@
 // readable from both members of its group.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import Redis, { Cluster } from "ioredis";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { rmSync } from "node:fs";
+import { connectClient } from "../helpers/server.js";
 import { setAcked } from "../helpers/cluster-write.js";
+import { startGroupNode, call, formGroups, groupsHold as groupsHoldIn, type GroupNode as Node, type SlotRow } from "../helpers/cluster-groups.js";
 
 const NODE_TIMEOUT = 3000;
-
-interface Node { srv: RunningServer; port: number; cport: number; dir: string; group: string }
-
-async function startNode(group: string, at?: Node): Promise<Node> {
-  const port = at?.port ?? await freePort();
-  const cport = at?.cport ?? await freePort();
-  const dir = at?.dir ?? mkdtempSync(join(tmpdir(), "lkv-cluster-aa-"));
-  const srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(cport), "--cluster-group", group,
-    "--cluster-node-timeout", String(NODE_TIMEOUT), "--appendonly", "yes", "--appendfsync", "always"], {}, { port, dir });
-  return { srv, port, cport, dir, group };
-}
 
 /** The last difference a convergence check saw (in the timeout's message). */
 let mismatch = "";
@@ -38,43 +26,10 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
   }
 }
 
-type SlotRow = [number, number, ...[string, number, string][]];
-
-async function call(n: Node, ...args: string[]): Promise<unknown> {
-  const r = await connectClient(n.port, { protocol: 2 } as never);
-  try {
-    return await r.call(args[0], ...args.slice(1));
-  } finally {
-    r.disconnect();
-  }
-}
-
 async function commandCalls(n: Node, cmd: string): Promise<number> {
   const info = String(await call(n, "info", "commandstats"));
   const m = new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info);
   return m ? Number(m[1]) : 0;
-}
-
-/** GETs of `keys` on `n`, one connection and one pipeline; null if `n` answers -CLUSTERDOWN. */
-async function getAll(n: Node, keys: string[]): Promise<unknown[] | null> {
-  const r = await connectClient(n.port, { protocol: 2 } as never);
-  try {
-    const pipe = r.pipeline();
-    for (const k of keys) pipe.get(k);
-    const replies = (await pipe.exec())!;
-    const got: unknown[] = [];
-    for (const [err, value] of replies) {
-      if (!err) { got.push(value); continue; }
-      // A restarted master answers -CLUSTERDOWN until its cluster state is ok again (at least
-      // 2 s after it starts, as Redis's clusterUpdateState): not yet.
-      if (!/^CLUSTERDOWN/.test(err.message)) throw err;
-      mismatch = `(:${n.port} says ${err.message})`;
-      return null;
-    }
-    return got;
-  } finally {
-    r.disconnect();
-  }
 }
 
 /** Group g1 serves slots 0-8191, g2 8192-16383 (set up below). */
@@ -96,46 +51,17 @@ describe("cluster mode, active-active groups (2 groups × 2 members)", () => {
     return slot;
   };
 
-  /**
-   * Whether every member of each key's group holds the key's value in `want` (else notes the
-   * first difference in `mismatch`). Each member is read with one connection and one pipeline
-   * of GETs: a connection, a GET and a CLUSTER KEYSLOT per key and member made one round over
-   * 800 keys take 1.5-2 s of the machine at load 0.5, so at load 30 one round outlasted the
-   * whole wait and the test timed out on a cluster that had converged.
-   */
+  /** Whether every member of each key's group holds its value in `want` (else notes the first difference in `mismatch`). */
   async function groupsHold(want: Map<string, string>): Promise<boolean> {
-    const byGroup = new Map<string, [string, string][]>();
-    for (const [k, v] of want) {
-      const g = groupOfSlot(await slotOf(k));
-      if (!byGroup.has(g)) byGroup.set(g, []);
-      byGroup.get(g)!.push([k, v]);
-    }
-    for (const [g, pairs] of byGroup) {
-      for (const m of membersOf(g)) {
-        const got = await getAll(m, pairs.map(([k]) => k));
-        if (!got) return false;
-        const i = pairs.findIndex(([, v], j) => got[j] !== v);
-        if (i >= 0) { mismatch = `(${pairs[i][0]} on :${m.port} is ${String(got[i])}, want ${pairs[i][1]})`; return false; }
-      }
-    }
-    return true;
+    const held = await groupsHoldIn(want, nodes, groupOfSlot);
+    if (held !== true) mismatch = held;
+    return held === true;
   }
 
   beforeAll(async () => {
-    for (const g of ["g1", "g1", "g2", "g2"]) nodes.push(await startNode(g));
+    for (const g of ["g1", "g1", "g2", "g2"]) nodes.push(await startGroupNode(g, NODE_TIMEOUT));
     [a1, b1, a2, b2] = nodes;
-    for (const n of nodes.slice(1)) expect(await call(a1, "cluster", "meet", "127.0.0.1", String(n.port), String(n.cport))).toBe("OK");
-    expect(await call(a1, "cluster", "addslotsrange", "0", "8191")).toBe("OK");
-    expect(await call(a2, "cluster", "addslotsrange", "8192", "16383")).toBe("OK");
-    await waitFor("every node: cluster_state:ok, two ranges each served by both members of a group, CRDT links up", async () => {
-      for (const n of nodes) {
-        if (!String(await call(n, "cluster", "info")).includes("cluster_state:ok")) return false;
-        const slots = (await call(n, "cluster", "slots")) as SlotRow[];
-        if (slots.length !== 2 || slots.some((s) => s.length !== 4)) return false;
-        if (!/peer0:.*link=up/.test(String(await call(n, "info", "crdt")))) return false;
-      }
-      return true;
-    }, 60_000);
+    await formGroups(nodes, new Map([["g1", [0, 8191]], ["g2", [8192, 16383]]]));
     keyslot = await connectClient(a1.port, { protocol: 2 } as never);
   }, 120_000);
 
@@ -238,7 +164,7 @@ describe("cluster mode, active-active groups (2 groups × 2 members)", () => {
     for (const k of g1Keys.slice(100, 120)) expect(await ca.get(k)).toBe(`v-${k}`);
 
     // a1 comes back from its AOF and nodes.conf, on a new CRDT port its peer learns from the bus.
-    nodes[0] = a1 = await startNode("g1", a1);
+    nodes[0] = a1 = await startGroupNode("g1", NODE_TIMEOUT, a1);
     await waitFor("a1 and b1 to hold every acknowledged write", () => groupsHold(acked), 60_000);
     await waitFor("a1's failure to clear", async () => !/fail/.test(String(await call(b2, "cluster", "nodes"))));
     // A new client sees every acknowledged write.
