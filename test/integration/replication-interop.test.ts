@@ -166,8 +166,11 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
         expect(await p.r.replicaof("no", "one")).toBe("OK");
         expect(await field(p.r, "master_replid2")).toBe(oldId);
         expect(await num(p.r, "second_repl_offset")).toBe(oldOffset + 1);
+        // Its own writes before any replica is back (b777997: they were not in its backlog),
+        // then after one is: both others get them from the backlog.
+        await writeSome(p.r);
         await replicate(other, p);
-        await writeSome(p.r); // the new primary's own writes: the old primary gets them from the backlog
+        await writeSome(p.r);
         await replicate(a, p); // after the other replica: a master turned replica drops its replicas
         await writeSome(p.r);
         await inSync(p, other, a);
