@@ -35,7 +35,8 @@ const { values: opts } = parseArgs({
     keyspace: { type: "string", default: "1000" },
     // Shards of both LatticeKV builds (LATTICEKV_SHARDS), e.g. 4 for the sharded read path.
     shards: { type: "string", default: "1" },
-    // More redis-benchmark arguments for every run, e.g. "-r 100000" or "-d 1024".
+    // More redis-benchmark arguments for every run, e.g. "-r 100000" or "-d 1024". Written
+    // --args="-r 100000": node's parseArgs refuses a separate value that starts with "-".
     args: { type: "string", default: "" },
   },
 });
