@@ -87,6 +87,7 @@ export class ActiveActive {
     this.gossip.warn = (msg) => log("warning", msg);
     // the keys this node keeps from its peers, remembered beside its RDB/AOF (local-keys.ts)
     this.rep.localKeys.persistIn(LOCAL_KEYS_FILE);
+    this.rep.pacing = SERVER_PACING; // (keyspace walks: a slice per event-loop turn)
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     // A node started before its RDB/AOF is loaded: the keys only the file holds go to the peers
     // once their states are in (loaded-keys.ts).
@@ -264,6 +265,8 @@ export class ActiveActive {
     s += `crdt_deltas_waiting:${g.waiting}\r\n`;
     // script writes redis.set_repl kept from replicas (REPL_NONE / REPL_AOF): not sent to peers
     s += `crdt_local_only_writes:${this.rep.stats.localOnly}\r\n`;
+    // keyspace walks (CRDT.PEER ADD on a node holding data, SWAPDB): under way, keys synced so far
+    s += `crdt_walking:${this.rep.walking ? 1 : 0}\r\ncrdt_walked_keys:${this.rep.stats.walkedKeys}\r\n`;
     // keys whose content this node keeps from its peers (those writes, loaded keys kept local), across restarts
     s += `crdt_local_only_keys:${this.rep.localKeys.keys.size}\r\n`;
     // large answers joined a slice per turn, clients answered -LOADING meanwhile (gossip.ts joinSliced)

@@ -91,7 +91,7 @@ export class LocalKeyspace {
     if (v.expireAt > 0) this.run(db, "PEXPIREAT", key, String(v.expireAt));
   }
 
-  /** Every key of a database (SWAPDB, FLUSH* bookkeeping). */
+  /** Every key of a database (the simulator's checker). */
   keys(db: number): Buffer[] {
     return this.run(db, "KEYS", "*") as Buffer[];
   }

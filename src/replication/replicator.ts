@@ -17,6 +17,7 @@ import { EFFECT_COMMAND, EFFECT_HINT_FLOAT_INCR, PROPAGATE_REPL, type Effect } f
 import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
 import { LocalKeys } from "./local-keys.js";
+import type { Pacing } from "./gossip.js";
 import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-io.js";
 import { scriptPaused, afterScript } from "../commands/scripting.js";
 import { loadingData } from "../persistence/persistence.js";
@@ -48,6 +49,25 @@ const LIST_COMMANDS = new Set(["lpop", "rpop", "lmpop", "blpop", "brpop", "blmpo
 
 const ZADD_FLAGS = new Set(["nx", "xx", "gt", "lt", "ch", "incr"]);
 
+/** A keyspace walk's share of an event-loop turn (ms): that of a sliced join (gossip.ts JOIN_SLICE_MS). */
+const WALK_SLICE_MS = 20;
+/** Keys per SCAN call of a keyspace walk. */
+const WALK_SCAN_COUNT = 1000;
+
+/**
+ * A walk of one db recording every key's difference from its CRDT state (walkDbs): SCAN
+ * over the keyspace, then, with `removals`, the CRDT state's keys of that db SCAN did not
+ * return (gone from the keyspace: recorded as deleted).
+ */
+interface Walk {
+  db: number;
+  cursor: string;
+  /** The keys SCAN returned (removals only). */
+  seen?: Set<string>;
+  /** The CRDT state's keys, once SCAN is done (removals only; a live Map iterator). */
+  stored?: Iterator<string>;
+}
+
 export class Replicator {
   /**
    * Writes recorded from their effect record alone, never read back (fromRecord): they may
@@ -69,7 +89,7 @@ export class Replicator {
    * another node's element carries the element: gossip.ts makes receivers wait for it).
    */
   onBatch: (batch: Buffer, carried: Map<string, number>) => void = () => {};
-  readonly stats = { localDeltas: 0, remoteBatches: 0, remoteKeysChanged: 0, localOnly: 0 };
+  readonly stats = { localDeltas: 0, remoteBatches: 0, remoteKeysChanged: 0, localOnly: 0, walkedKeys: 0 };
   /** Keys whose content this node keeps from its peers (redis.set_repl writes, loaded keys kept local). */
   readonly localKeys = new LocalKeys();
   private applying = false;
@@ -90,7 +110,7 @@ export class Replicator {
 
   private onEffect(e: Effect): void {
     if (this.applying) return;
-    // A keyspace-wide command is recorded once, after its last shard's run (SWAPDB's syncDb
+    // A keyspace-wide command is recorded once, after its last shard's run (SWAPDB's walk
     // then reads both dbs whole, not half swapped).
     if (e.fanOutPart) return;
     // A script's write that redis.set_repl kept from replicas (REPL_NONE, REPL_AOF) is not
@@ -133,13 +153,19 @@ export class Replicator {
    * (test/integration/active-active-restart.test.ts).
    */
   keyspaceBusy(): boolean {
+    return this.hostBusy() || this.walks.length > 0;
+  }
+
+  /** A paused script or a load owns the keyspace (a walk waits for it too). */
+  private hostBusy(): boolean {
     return scriptPaused(this.server) || loadingData(this.server);
   }
 
-  /** Runs f now, or once the paused script or the load has ended. */
+  /** Runs f now, or once the paused script, the load, or a keyspace walk (walkDbs) has ended. */
   whenKeyspaceFree(f: () => void): void {
     if (scriptPaused(this.server)) afterScript(this.server, f);
     else if (loadingData(this.server)) setTimeout(() => this.whenKeyspaceFree(f), 10); // (the load has no end hook)
+    else if (this.walks.length > 0) this.walkWaiters.push(f);
     else f();
   }
 
@@ -151,11 +177,80 @@ export class Replicator {
 
   /** Records every key the keyspace already holds as this node's writes (replication starting late). */
   seedFromKeyspace(databases: number): void {
-    for (let db = 0; db < databases; db++) {
-      if (this.io.run(db, "DBSIZE") === 0) continue;
-      this.syncDb(db);
+    const dbs: number[] = [];
+    for (let db = 0; db < databases; db++) if (this.io.run(db, "DBSIZE") !== 0) dbs.push(db);
+    this.walkDbs(dbs, false); // (the CRDT state is empty: nothing in it to find gone)
+  }
+
+  /**
+   * How keyspace walks (walkDbs) share event-loop turns; unset (the simulator), a walk runs
+   * in the turn that asked for it.
+   */
+  pacing?: Pacing;
+  private readonly walks: Walk[] = [];
+  /** Whether a keyspace walk is under way (INFO crdt: crdt_walking). */
+  get walking(): boolean { return this.walks.length > 0; }
+  private walkWaiters: (() => void)[] = [];
+
+  /**
+   * Records how every key of the dbs differs from its CRDT state (CRDT.PEER ADD on a node
+   * holding data, SWAPDB), a slice of WALK_SLICE_MS per event-loop turn, flushing the
+   * deltas at the end of each: one KEYS * and a sync of every key in one turn held the loop as
+   * long as the keyspace is large. Meanwhile the keyspace counts as busy (keyspaceBusy):
+   * peers' messages wait, as during a load, so a peer's state cannot overwrite a key this
+   * node holds before the walk has recorded it as this node's write. A client's write
+   * meanwhile is recorded as usual, and the walk's sync of that key finds nothing more
+   * (sync records only what differs); a key SCAN returns twice is synced twice, harmlessly.
+   * A SWAPDB during a walk queues a new walk of both dbs (SCAN's cursor does not survive the
+   * swap; the walk under way goes on, and the new one records what it missed).
+   */
+  private walkDbs(dbs: number[], removals: boolean): void {
+    if (dbs.length === 0) return;
+    const idle = this.walks.length === 0;
+    for (const db of dbs) this.walks.push({ db, cursor: "0", seen: removals ? new Set() : undefined });
+    if (idle) this.walkStep();
+  }
+
+  private walkStep(): void {
+    // A script holding the keyspace between its calls (a busy script): not in the middle of it.
+    if (this.hostBusy()) { this.whenHostFree(() => this.walkStep()); return; }
+    const pacing = this.pacing;
+    const enough = pacing ? pacing.slice(WALK_SLICE_MS) : () => false;
+    while (this.walks.length > 0) {
+      const w = this.walks[0];
+      if (!w.stored) {
+        const [next, keys] = this.io.run(w.db, "SCAN", w.cursor, "COUNT", String(WALK_SCAN_COUNT)) as [Buffer, Buffer[]];
+        for (const key of keys) { w.seen?.add(dbKey(w.db, key)); this.sync(w.db, key); }
+        this.stats.walkedKeys += keys.length;
+        w.cursor = next.toString("latin1");
+        if (w.cursor === "0") {
+          if (w.seen) w.stored = this.store.keys.keys();
+          else this.walks.shift();
+        }
+      } else {
+        // (a live iterator: keys added meanwhile were written since, so their state is current)
+        const prefix = `${w.db}:`;
+        for (let n = 0; n < 256; n++) {
+          const it = w.stored.next();
+          if (it.done) { this.walks.shift(); break; }
+          const k = it.value;
+          if (k.startsWith(prefix) && !w.seen!.has(k)) this.sync(w.db, splitDbKey(k).key);
+        }
+      }
+      // (not in the middle of a MULTI/EXEC or script: its deltas leave as one batch at its end)
+      if (this.walks.length > 0 && enough()) { if (this.depth === 0) this.flush(); pacing!.later(() => this.walkStep()); return; }
     }
-    this.flush();
+    if (this.depth === 0) this.flush();
+    const waiters = this.walkWaiters;
+    this.walkWaiters = [];
+    for (const f of waiters) this.whenKeyspaceFree(f);
+  }
+
+  /** whenKeyspaceFree without waiting for a walk (the walk's own steps). */
+  private whenHostFree(f: () => void): void {
+    if (scriptPaused(this.server)) afterScript(this.server, f);
+    else if (loadingData(this.server)) setTimeout(() => this.whenHostFree(f), 10);
+    else f();
   }
 
   /**
@@ -225,8 +320,7 @@ export class Replicator {
       case "flushdb": return this.deleteAll((db) => db === e.db);
       case "swapdb": {
         const a = Number(argv[1]), b = Number(argv[2]);
-        for (const db of [a, b]) this.syncDb(db);
-        return;
+        return this.walkDbs(a === b ? [a] : [a, b], true);
       }
       case "move": this.sync(e.db, argv[1]); return this.sync(Number(argv[2]), argv[1]);
       case "copy": {
@@ -411,15 +505,6 @@ export class Replicator {
     for (const [k, s] of this.store.keys) {
       if (!inDb(splitDbKey(k).db) || !visible(s)) continue;
       this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
-    }
-  }
-
-  private syncDb(db: number): void {
-    const seen = new Set<string>();
-    for (const key of this.io.keys(db)) { seen.add(dbKey(db, key)); this.sync(db, key); }
-    for (const k of [...this.store.keys.keys()]) {
-      const p = splitDbKey(k);
-      if (p.db === db && !seen.has(k)) this.sync(db, p.key);
     }
   }
 

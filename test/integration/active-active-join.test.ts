@@ -68,3 +68,53 @@ describe("active-active: a large answer joined in slices (2 processes)", () => {
     expect(sentByA).toBeGreaterThanOrEqual(12000);
   }, 300_000);
 });
+
+// CRDT.PEER ADD on a node that already holds data records every key as its write, and SWAPDB
+// records both dbs' keys again (and the keys gone from each): a walk of the keyspace with
+// SCAN, a slice per event-loop turn (Replicator.walkDbs), so clients are served meanwhile. A
+// walk of every key in one turn (KEYS * and a sync of each) answered no command until it
+// ended: then no INFO could show a walk under way.
+describe("active-active: CRDT.PEER ADD on a node holding data, then SWAPDB (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+  });
+
+  it("sends every key, serving clients during the walk, and replicates a SWAPDB of the walked dbs", async () => {
+    const busB = await freePort();
+    servers.push(await startServer(["--enable-debug-command", "yes"]));
+    servers.push(await startServer(["--crdt-node-id", "w1", "--crdt-bus-port", String(busB)]));
+    const [a, b, probe] = [await connectClient(servers[0].port), await connectClient(servers[1].port), await connectClient(servers[0].port)];
+    clients.push(a, b, probe);
+    expect(await a.call("debug", "populate", "6000", "k")).toBe("OK");
+    expect(await a.pipeline().select(1).call("debug", "populate", "1000", "one").select(0).exec()).toBeTruthy();
+    await b.set("b-own", "1");
+    // INFO from a second client, as fast as A answers, from before the ADD until the walk is done
+    let polling = true;
+    const seen: number[] = [];
+    const poller = (async () => {
+      while (polling) seen.push(infoNumber(await probe.info("crdt").catch(() => ""), "crdt_walking"));
+    })();
+    expect(await a.call("crdt.peer", "add", "127.0.0.1", String(busB))).toBe("OK");
+    const dbsizes = async (r: Redis) => (await r.pipeline().dbsize().select(1).dbsize().select(0).exec())!.filter((_, i) => i !== 1 && i !== 3).map(([, n]) => n);
+    await untilReplicated("B holds A's keys", clients.slice(0, 2), async () => JSON.stringify(await dbsizes(b)) === "[6001,1000]");
+    polling = false;
+    await poller;
+    console.log(`active-active-join: ${seen.filter((w) => w === 1).length} of ${seen.length} INFOs during the walk`);
+    expect(seen.filter((w) => w === 1).length).toBeGreaterThan(0); // (a walk in one turn: never seen)
+    const info = await a.info("crdt");
+    expect(infoNumber(info, "crdt_walking")).toBe(0);
+    expect(infoNumber(info, "crdt_walked_keys")).toBeGreaterThanOrEqual(7000);
+    expect(await b.get("k:5999")).toBe("value:5999");
+    await untilReplicated("A holds B's key", clients.slice(0, 2), async () => (await a.get("b-own")) === "1");
+    // SWAPDB: db 0's keys (A's 6,000 and B's one) move to db 1 and db 1's to db 0, on B too
+    expect(await a.swapdb(0, 1)).toBe("OK");
+    await untilReplicated("the swap on B", clients.slice(0, 2), async () => JSON.stringify(await dbsizes(b)) === "[1000,6001]");
+    expect(await b.get("one:999")).toBe("value:999");
+    expect((await b.pipeline().select(1).get("k:0").get("b-own").select(0).exec())!.slice(1, 3).map(([, v]) => v)).toEqual(["value:0", "1"]);
+    expect(JSON.stringify(await dbsizes(a))).toBe("[1000,6001]");
+  }, 300_000);
+});
