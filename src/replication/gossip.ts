@@ -287,8 +287,16 @@ export class Gossip {
    * A node restarted from its file waits for this from every peer (loaded-keys.ts).
    */
   wholeView?: (link: string, horizon: number) => void;
-  /** Every (node, stamp) the key states GC sweeps dropped here carried, joined (removalHorizon). */
+  /**
+   * Every (node, stamp) the key states GC sweeps dropped here carried, joined (removalHorizon);
+   * a departed incarnation's component is pruned once it is final everywhere (pruneCollected).
+   */
   private readonly collected = new Map<string, number>();
+  /** Whether a GC sweep here ever dropped a key state (collected may be empty again after pruning). */
+  private droppedAny = false;
+
+  /** The nodes `collected` names (tests: it stays bounded as incarnations come and go). */
+  get collectedNodes(): number { return this.collected.size; }
   /**
    * Per node name, its latest DIGESTs found equal to our state (answerDigest), oldest first:
    * the sender's clock when it took the digests (ms) and what our state held then
@@ -992,7 +1000,7 @@ export class Gossip {
    */
   private removalHorizon(to: string | undefined): number {
     if (to !== undefined) for (const id of this.expired) if (nodeName(id) === nodeName(to)) return Number.MAX_SAFE_INTEGER;
-    if (this.collected.size === 0) return 0;
+    if (!this.droppedAny) return 0;
     for (const same of (to === undefined ? undefined : this.sameAt.get(nodeName(to))) ?? []) {
       let holds = true;
       for (const [n, t] of this.collected) if ((same.ours.get(n) ?? 0) < t) { holds = false; break; }
@@ -1320,7 +1328,32 @@ export class Gossip {
     // the first unstable one a check stopped at)
     this.rep.store.collectGarbage((n) => this.gcStable.get(n) ?? 0, (n) => {
       if ((this.gcStable.get(n) ?? 0) < Number.MAX_SAFE_INTEGER) this.unknownIds.add(n);
-    }, (dropped) => removalStamps(dropped, (n, t) => { if (t > (this.collected.get(n) ?? 0)) this.collected.set(n, t); }));
+    }, (dropped) => {
+      this.droppedAny = true;
+      removalStamps(dropped, (n, t) => { if (t > (this.collected.get(n) ?? 0)) this.collected.set(n, t); });
+    });
+    this.pruneCollected();
+  }
+
+  /**
+   * Drops the components of `collected` for incarnations that departed and are final
+   * everywhere (stable at MAX_SAFE_INTEGER): one per incarnation ever seen in a dropped key
+   * otherwise stays for good, and a node restarted every few minutes adds one each time.
+   * removalHorizon gives the same answers without them: a kept DIGEST whose coverage falls
+   * short of such a component can never pass again (collected only grows), so it is dropped
+   * with it; every other kept DIGEST covers it, and every later one too (coverage carries
+   * the stable point, MAX_SAFE_INTEGER). A dropped key naming the incarnation later adds it
+   * again, to be pruned again.
+   */
+  private pruneCollected(): void {
+    for (const [n, t] of this.collected) {
+      if ((this.stable.get(n) ?? 0) < Number.MAX_SAFE_INTEGER) continue;
+      for (const [name, list] of this.sameAt) {
+        const kept = list.filter((same) => (same.ours.get(n) ?? 0) >= t);
+        if (kept.length !== list.length) this.sameAt.set(name, kept);
+      }
+      this.collected.delete(n);
+    }
   }
 
   /**

@@ -49,6 +49,32 @@ describe("tombstone garbage collection", () => {
     expect(c.check()).toEqual([]);
   });
 
+  // Each dropped key state's removal metadata is joined into the node's `collected` record
+  // (gossip.ts removalHorizon), one component per node incarnation it names: a node restarted
+  // again and again added one per incarnation, for good. Departed incarnations final
+  // everywhere are pruned (pruneCollected), so the record stays at about the live nodes.
+  it("the record of collected removals stays bounded however often a node restarts", () => {
+    const c = new SimCluster(25, 3, QUIET_NET, OPTS);
+    const ROUNDS = 12;
+    const sizes: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      c.node("n2").run("set", `k${r}`, "v");
+      c.node("n2").run("sadd", "s", `m${r}`, `keep${r}`);
+      c.settle();
+      c.node("n0").run("del", `k${r}`);
+      c.node("n1").run("srem", "s", `m${r}`);
+      c.settle(); // (collected: k's and m's metadata name n2's incarnation of this round)
+      c.node("n2").restart();
+      c.settle();
+      sizes.push(c.node("n0").gossip.collectedNodes);
+    }
+    for (const n of c.nodes) expect(n.gossip.collectedNodes).toBeLessThanOrEqual(4);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    for (const n of c.nodes) expect(n.run("scard", "s")).toBe(ROUNDS);
+    expect(c.check()).toEqual([]);
+  });
+
   it("a partitioned replica holds GC back, and coming back does not resurrect what was deleted", () => {
     const c = new SimCluster(22, 3, QUIET_NET, OPTS);
     c.node("n0").run("sadd", "s", "a", "b");
