@@ -77,6 +77,8 @@ export interface ReplicaState {
   pendingFrom: number | null;
   /** Bytes of the RDB payload still in the socket's buffer (not counted against the limit). */
   rdbOutstanding: number;
+  /** A disk-target sync's payload is still on its way to the socket: INFO says send_bulk. */
+  sendingBulk: boolean;
   /** When the replica's buffer went over the soft limit (0: under it). */
   softSince: number;
   /**
@@ -566,7 +568,7 @@ export class Replication {
     const backlog = this.ensureBacklog();
     const state: ReplicaState = {
       client, ip: announcedIp ?? (client.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), port,
-      ackOffset: 0, ackAt: Date.now(), capaPsync2, preSync: replid === null, rdbOnly: want.rdbOnly, req: reqBits(want.exclude), heldFrom: null, pendingFrom: null, rdbOutstanding: 0, softSince: 0,
+      ackOffset: 0, ackAt: Date.now(), capaPsync2, preSync: replid === null, rdbOnly: want.rdbOnly, req: reqBits(want.exclude), heldFrom: null, pendingFrom: null, rdbOutstanding: 0, sendingBulk: false, softSince: 0,
       syncState: "online", transfer: null, member: null, lastWritten: 0, stalledSince: Date.now(),
     };
     // As its socket drains, the stream it no longer needs leaves the shared buffer (Redis
@@ -706,7 +708,8 @@ export class Replication {
         // Its stream stays held until the replica's first REPLCONF ACK (ack()).
         log("notice", `Streamed RDB transfer with replica ${state.ip}:${state.port} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming`);
       } else {
-        this.sendDiskPayload(tr, client);
+        state.sendingBulk = true;
+        this.sendDiskPayload(tr, client, () => { state.sendingBulk = false; });
         this.releaseHeld(state);
         log("notice", `Synchronization with replica ${state.ip}:${state.port} succeeded`);
       }
@@ -723,12 +726,12 @@ export class Replication {
    * "$<len>\r\n" preamble, then the RDB's bytes, both counted in total_net_repl_output_bytes.
    * Two writes, so the payload every replica of the transfer shares is not copied for each.
    */
-  private sendDiskPayload(tr: RdbTransfer, client: Client): void {
+  private sendDiskPayload(tr: RdbTransfer, client: Client, sent?: () => void): void {
     const data = tr.payload!;
     const preamble = Buffer.from(`$${data.length}\r\n`);
     this.server.stats.netReplOutputBytes += preamble.length + data.length;
     client.socket.write(preamble);
-    client.socket.write(data);
+    client.socket.write(data, sent); // (sent: the socket has handed it all to the kernel, or failed)
   }
 
   /**
@@ -995,12 +998,13 @@ export class Replication {
       f.push(["min_slaves_good_slaves", this.server.minReplicas.goodReplicas()]);
     }
     // A line per replica in a listed state (an rdb-only one whose RDB is out has none), its
-    // lag only once online, as Redis's.
+    // lag only once online, as Redis's; send_bulk while a disk-target payload is still on its
+    // way to the socket (Redis's SLAVE_STATE_SEND_BULK).
     let i = 0;
     for (const r of this.replicas.values()) {
       if (r.syncState === "rdb_transmitted") continue;
-      const lag = r.syncState === "online" ? Math.floor((Date.now() - r.ackAt) / 1000) : 0;
-      const st = r.syncState === "online" ? "online" : "wait_bgsave";
+      const st = r.syncState !== "online" ? "wait_bgsave" : r.sendingBulk ? "send_bulk" : "online";
+      const lag = st === "online" ? Math.floor((Date.now() - r.ackAt) / 1000) : 0;
       f.push([`slave${i++}`, `ip=${r.ip},port=${r.port},state=${st},offset=${r.ackOffset},lag=${lag}`]);
     }
     f.push(["master_failover_state", failoverOf(this.server).state], ["master_replid", this.replid], ["master_replid2", this.replid2],

@@ -7,6 +7,7 @@ import type Redis from "ioredis";
 import { serverGroup, freePort } from "../helpers/server.js";
 import { until } from "../helpers/wait.js";
 import { connect, type Socket } from "node:net";
+import { randomBytes } from "node:crypto";
 import IORedis from "ioredis";
 import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
 import { Backlog, commandSize } from "../../src/repl/backlog.js";
@@ -138,6 +139,50 @@ describe("shared replication buffer", { timeout: 90_000 }, () => {
       sock.destroy();
     }
   }
+
+  /**
+   * INFO replication's state for a replica whose disk-target payload (repl-diskless-sync no)
+   * is still going out: send_bulk (Redis's SLAVE_STATE_SEND_BULK), then online once it has
+   * read it all. The payload is ~8 MB of incompressible values, more than loopback's socket
+   * buffers take from a replica that does not read.
+   */
+  async function sendBulkThenOnline(port: number, m: Redis): Promise<void> {
+    const p = m.pipeline();
+    for (let i = 0; i < 400; i++) p.set(`bulk${i}`, randomBytes(20_000));
+    await p.exec();
+    const sock: Socket = connect(port, "127.0.0.1");
+    let got = 0;
+    sock.on("error", () => {});
+    await new Promise((r) => sock.once("connect", r));
+    try {
+      sock.pause();
+      sock.on("data", (d) => { got += d.length; });
+      sock.pause();
+      sock.write("*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+      await until("send_bulk", async () => /slave0:.*state=send_bulk,.*lag=0/.test(await m.info("replication")), 20_000);
+      sock.resume();
+      await until("the replica read the payload", () => got >= 400 * 20_000);
+      await until("online", async () => /slave0:.*state=online/.test(await m.info("replication")), 20_000);
+    } finally {
+      sock.destroy();
+    }
+  }
+
+  it("shows a replica taking a disk-target payload as send_bulk, then online", async () => {
+    const { srv, r: m } = await server(["--repl-diskless-sync", "no"]);
+    await sendBulkThenOnline(srv.port, m);
+  });
+
+  it.skipIf(!hasRealRedis)("real Redis 7.0 shows send_bulk the same way (the yardstick)", async () => {
+    const real = await startRealRedis(["--repl-diskless-sync", "no"]);
+    const m = new IORedis(real.port, "127.0.0.1");
+    try {
+      await sendBulkThenOnline(real.port, m);
+    } finally {
+      m.disconnect();
+      await real.stop(true);
+    }
+  });
 
   it("trims back to repl-backlog-size once a lagging replica's socket has drained, with no further write or ACK", async () => {
     const { srv, r: m } = await server(["--repl-diskless-sync", "no", "--repl-backlog-size", "16384"]);
