@@ -407,6 +407,30 @@ export class Replication {
     return true;
   }
 
+  /** Client sockets corked this turn by holdPush: uncorked after the held replies. */
+  private heldPushes: Socket[] = [];
+
+  /**
+   * A push to a client outside that client's own read (a keyspace notification, a PUBLISH
+   * message, a tracking invalidation, a MONITOR line) while this master has replicas: it goes
+   * out at the turn's end, after the replicas' stream and the turn's replies. Redis writes
+   * its pending clients newest first in beforeSleep, and the subscriber got its output before
+   * the writer's reply and the replica's stream: strace of redis-server 7.0.15 for a SET with
+   * a keyspace subscriber, and for a PUBLISH, shows the replica, the writer, the subscriber.
+   * Sent at once, ours reached the subscriber before the stream reached the replica, so a
+   * subscriber that then read the key on the replica could find the old value. Called by
+   * Client.writePush; true when the socket is corked until the turn's end.
+   */
+  holdPush(sock: Socket): boolean {
+    if (this.replicas.size === 0) return false;
+    if (sock.writableCorked === 0) {
+      sock.cork();
+      this.heldPushes.push(sock);
+    }
+    this.endTurnLater();
+    return true;
+  }
+
   /**
    * endTurn once this event-loop iteration's reads are all run (setImmediate: after the poll
    * phase), as Redis writes to its replicas in beforeSleep: the stream of every client served
@@ -442,6 +466,12 @@ export class Replication {
     if (this.heldReplies.length) {
       const held = this.heldReplies;
       this.heldReplies = [];
+      for (const s of held) s.uncork();
+    }
+    // Then the pushes to other clients (holdPush).
+    if (this.heldPushes.length) {
+      const held = this.heldPushes;
+      this.heldPushes = [];
       for (const s of held) s.uncork();
     }
     if (this.replicas.size) for (const r of [...this.replicas.values()]) this.checkOutputLimit(r);

@@ -778,7 +778,9 @@ export class Client implements DirectWriter {
     if (batchOpen(this)) return appendToBatch(b, true);
     this.server.stats.writesProcessed++;
     this.replyBuffer.noteWrite(b.length);
-    const h = directHandle(this.socket);
+    // On a master with replicas, after the turn's stream and replies (Replication.holdPush).
+    const repl = this.repl ??= replicationOf(this.server);
+    const h = repl.holdPush(this.socket) ? null : directHandle(this.socket);
     if (h !== null) writeDirect(this.socket, h, b, this);
     else this.socket.write(b);
   }

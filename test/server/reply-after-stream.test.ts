@@ -22,9 +22,9 @@ describe("reply after stream", { timeout: 60_000 }, () => {
     await master?.close();
   });
 
-  it("a write's reply reaches the socket after the replicas' stream of it, and a read-only reply of the same turn too", async () => {
+  it("a write's reply reaches the socket after the replicas' stream of it, a read-only reply of the same turn too, and pushes to other clients after both", async () => {
     const config = new Config();
-    for (const [name, value] of [["port", "0"], ["bind", "127.0.0.1"], ["save", ""], ["repl-diskless-sync-delay", "0"], ["loglevel", "warning"],
+    for (const [name, value] of [["port", "0"], ["bind", "127.0.0.1"], ["save", ""], ["repl-diskless-sync-delay", "0"], ["loglevel", "warning"], ["notify-keyspace-events", "KA"],
       ["dir", mkdtempSync(join(tmpdir(), "lkv-reply-order-"))]]) expect(config.set(name, [value], true)).toBeNull();
     master = new Server(config);
     const port = await master.listen();
@@ -84,6 +84,28 @@ describe("reply after stream", { timeout: 60_000 }, () => {
     expect(reply).toBeGreaterThan(stream);
     expect(writes[reply].data).toBe(":1\r\n$1\r\n1\r\n");
     expect(writes.filter((w) => w.who === "client").map((w) => w.data)).toEqual([":1\r\n$1\r\n1\r\n", "$1\r\n1\r\n"]);
+
+    // Pushes to another client (a keyspace notification of the SET, the PUBLISH's message) go
+    // after the stream and after the writer's reply, as redis-server 7.0.15 writes them.
+    const sub = await new Promise<net.Socket>((res) => { const k = net.connect(port, "127.0.0.1", () => res(k)); });
+    const pushed: Buffer[] = [];
+    sub.on("data", (d) => pushed.push(d));
+    sub.write("SUBSCRIBE ch __keyspace@0__:k\r\n");
+    await until("subscribed", () => Buffer.concat(pushed).toString().split("subscribe").length > 2);
+    const theirs = [...master.clients.values()].find((k) => k.socket.remotePort === sub.localPort);
+    expect(theirs).toBeDefined();
+    spy(theirs!.socket, "subscriber");
+    writes.length = 0;
+    await ask("SET k v\r\nPUBLISH ch hi\r\n", 2);
+    await until("both pushes", () => /hi/.test(Buffer.concat(pushed).toString()));
+    const at = (who: string, re: RegExp) => writes.findIndex((w) => w.who === who && re.test(w.data));
+    const streamed = at("replica", /publish/i);
+    expect(at("replica", /\bk\b/)).toBeGreaterThanOrEqual(0);
+    expect(streamed).toBeGreaterThanOrEqual(0);
+    expect(at("client", /^\+OK/)).toBeGreaterThan(streamed);
+    expect(at("subscriber", /__keyspace@0__:k/)).toBeGreaterThan(at("client", /^\+OK/));
+    expect(at("subscriber", /hi/)).toBeGreaterThan(at("client", /^\+OK/));
+    sub.destroy();
     c.destroy();
   });
 });
