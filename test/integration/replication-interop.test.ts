@@ -46,6 +46,14 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
     return { kind, port: srv.port, r, output: srv.output };
   }
 
+  /** A node holding the dataset: helpers/dataset.ts's types plus streams with groups. */
+  async function startWithData(kind: Node["kind"], args: string[] = []): Promise<Node> {
+    const n = await start(kind, args);
+    await writeDataset(n.r);
+    await writeStreams(n.r);
+    return n;
+  }
+
   const label = (k: Node["kind"]) => (k === "ours" ? "LatticeKV" : "real Redis");
   const num = async (r: Redis, name: string) => Number(await field(r, name) ?? NaN);
 
@@ -77,7 +85,10 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
     try {
       let mark = await num(master.r, "master_repl_offset");
       const grown = async (what: string) => {
-        await until(what, async () => (await num(master.r, "master_repl_offset")) > mark + 20_000, WAIT_MS);
+        await until(what, async () => {
+          if (load.errors.length) throw new Error(load.errors.join("; "));
+          return (await num(master.r, "master_repl_offset")) > mark + 20_000;
+        }, WAIT_MS);
         mark = await num(master.r, "master_repl_offset");
       };
       for (const [i, side] of cuts.entries()) {
@@ -108,10 +119,8 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
 
   for (const [masterKind, replicaKind] of [["real", "ours"], ["ours", "real"]] as const) {
     it(`a ${label(replicaKind)} replica of a ${label(masterKind)} primary: every type, a write load, three link cuts resynced partially, the same data`, async () => {
-      const master = await start(masterKind);
+      const master = await startWithData(masterKind);
       const replica = await start(replicaKind);
-      await writeDataset(master.r);
-      await writeStreams(master.r);
       await replicate(replica, master);
       await inSync(master, replica);
       expect([await num(master.r, "sync_full"), await num(master.r, "sync_partial_ok")]).toEqual([1, 0]);
@@ -123,11 +132,9 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
 
   for (const [top, middle, bottom] of [["real", "ours", "real"], ["ours", "real", "ours"]] as const) {
     it(`a chain ${label(top)} -> ${label(middle)} -> ${label(bottom)}: the middle one's link cut twice under load; its own replica stays connected and all three hold the same data`, async () => {
-      const a = await start(top);
+      const a = await startWithData(top);
       const b = await start(middle);
       const c = await start(bottom);
-      await writeDataset(a.r);
-      await writeStreams(a.r);
       await replicate(b, a);
       await replicate(c, b);
       await inSync(a, b, c); // the middle one passes its master's stream on as is: one offset
@@ -148,11 +155,9 @@ describe.skipIf(!hasRealRedis)("classic replication with real Redis 7.0 in the c
         // offsets past the promoted node's history and force full resyncs (psync2.tcl does
         // the same), and no replica drops its silent master meanwhile.
         const quiet = ["--repl-ping-replica-period", "3600", "--repl-timeout", "3600"];
-        const a = await start(top, quiet);
+        const a = await startWithData(top, quiet);
         const ours = await start("ours", quiet);
         const real = await start("real", quiet);
-        await writeDataset(a.r);
-        await writeStreams(a.r);
         await replicate(ours, a);
         await replicate(real, a);
         await writeSome(a.r); // through the stream as well as the RDB
@@ -223,7 +228,7 @@ async function ensureLoadGroups(r: Redis): Promise<void> {
 }
 
 /**
- * One random write: every type, TTLs set relatively (replicated as absolute times), commands
+ * One random write: every type (HyperLogLog, bitmap and geo too), TTLs set relatively (replicated as absolute times), commands
  * Redis rewrites for its stream (INCRBYFLOAT, SPOP, XREADGROUP, GETEX, scripts), multi-key
  * commands. Each key family keeps its type; TTLs are long, so nothing expires during a test.
  */
@@ -231,7 +236,7 @@ function randomWrite(p: ChainableCommander): void {
   const k = pick(KEYS);
   const k2 = pick(KEYS);
   const v = `v${pick(1e6)}`;
-  switch (pick(24)) {
+  switch (pick(30)) {
     case 0: p.set(`str:${k}`, v, "EX", 1000 + pick(1000)); break;
     case 1: p.set(`str:${k}`, v); break;
     case 2: p.mset(`str:${k}`, v, `str:${k2}`, v); break;
@@ -256,6 +261,12 @@ function randomWrite(p: ChainableCommander): void {
     case 21: p.expire(`${["str", "cnt", "list", "set", "hash", "zset"][pick(6)]}:${k}`, 600 + pick(600)); break;
     case 22: p.del(`str:${k}`, `cnt:${k2}`); break;
     case 23: p.eval("redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[1])", 1, `cnt:${k}`, String(700_000 + pick(1000))); break;
+    case 24: p.pfadd(`hll:${k}`, v, `${v}x`); break;
+    case 25: p.setbit(`bits:${k}`, pick(5000), 1); break;
+    case 26: p.geoadd(`geo:${k}`, pick(3600) / 10 - 180, pick(1700) / 10 - 85, `m${pick(30)}`); break;
+    case 27: p.zunionstore(`zset:${k}`, 2, `zset:${k}`, `zset:${k2}`); break;
+    case 28: p.sinterstore(`set:${k}`, `set:${k}`, `set:${k2}`); break;
+    case 29: p.copy(`str:${k}`, `str:${(k + 1) % KEYS}`, "REPLACE"); break;
   }
 }
 
