@@ -43,10 +43,10 @@ describe("replica: reads after the master's stream", { timeout: 60_000 }, () => 
   }
 
   it("a GET after an INCR's reply sees the INCR, with a LatticeKV master", async () => {
-    await check(await startServer());
+    await check(await startServer(["--repl-diskless-sync-delay", "0"]));
   });
 
   it.skipIf(!hasRealRedis)("a GET after an INCR's reply sees the INCR, with a real Redis master", async () => {
-    await check(await startRealRedis());
+    await check(await startRealRedis(["--repl-diskless-sync-delay", "0"]));
   });
 });
