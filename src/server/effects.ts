@@ -200,7 +200,14 @@ export class EffectBus {
   private readonly subs: { consumer: EffectConsumer; active: boolean }[] = [];
   private recording = false;
   private depth = 0;
-  private readonly record = new KernelRecord(this);
+  /**
+   * One record reader per publishKernelLog in progress: a consumer's own kernel call (the CRDT
+   * replicator reads keys back as it takes an effect, and a read can expire a key) drains and
+   * publishes its log in the middle of another's. One shared reader was reset by it, and the
+   * outer log's later records were lost or read at the inner log's offsets.
+   */
+  private readonly records: KernelRecord[] = [];
+  private publishing = 0;
   /** Every active consumer reads kernel records in place (onKernelRecord): the log needs no copy. */
   private inPlace = false;
 
@@ -338,7 +345,16 @@ export class EffectBus {
    */
   private publishKernelLog(shard: Shard, log: Uint8Array): void {
     if (this.muted) return;
-    const r = this.record;
+    const r = (this.records[this.publishing] ??= new KernelRecord(this));
+    this.publishing++;
+    try {
+      this.publishRecords(r, shard, log);
+    } finally {
+      this.publishing--;
+    }
+  }
+
+  private publishRecords(r: KernelRecord, shard: Shard, log: Uint8Array): void {
     r.reset(shard, log);
     while (r.next()) {
       if (this.held) {

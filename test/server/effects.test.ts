@@ -48,6 +48,33 @@ describe("EffectBus", () => {
     expect(seen).toContain("expired:k");
   });
 
+  it("a consumer's own kernel call in the middle of a log leaves the rest of that log delivered", () => {
+    // The CRDT replicator reads keys back while it takes an effect; a read that finds a key
+    // expired drains and publishes a log of its own in the middle of the outer one. One shared
+    // record reader was reset by it, so the outer log's later records were lost, or read at
+    // the inner log's offsets ("Offset is outside the bounds of the DataView").
+    const other = new Client(server, {} as Socket);
+    let nested = false;
+    server.effects.subscribe({
+      onEffect: (e) => {
+        seen.push(show(e));
+        if (!nested && show(e) === "expired:k") {
+          nested = true;
+          server.execCommand(other, [Buffer.from("set"), Buffer.from("inner"), Buffer.from("1")]);
+          other.reply.take();
+        }
+      },
+    });
+    run("set", "k", "5", "px", "1");
+    const until = Date.now() + 20;
+    while (Date.now() < until) { /* let the key's TTL pass */ }
+    expect(run("incr", "k")).toBe(":1\r\n"); // the expired key's record, then INCR's own
+    expect(seen[0].toLowerCase()).toMatch(/^set k 5 px/);
+    expect(seen.slice(1, 3)).toEqual(["expired:k", "set inner 1"]);
+    expect(seen).toHaveLength(4);
+    expect(seen[3].toLowerCase()).toMatch(/^(incr k|set k 1)/);
+  });
+
   it("records nothing while no subscription is active, and resumes when one is", () => {
     const sub = server.effects.subscribe({ onEffect: (e) => seen.push(show(e)) }, false);
     run("set", "a", "1");
