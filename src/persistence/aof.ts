@@ -33,7 +33,7 @@ import { rewriteKeyCommands } from "./aof-rewrite.js";
 import { encodeCommand as encodeArgv } from "../server/shard.js";
 import { deletionArgv } from "../server/propagate-deletion.js";
 import type { Persistence } from "./persistence.js";
-import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult } from "./bgsave.js";
+import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult, type KeyPieces } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
 import { scriptPaused, afterScript } from "../commands/scripting.js";
 
@@ -980,26 +980,33 @@ export class Aof {
  * A base file for aof-use-rdb-preamble no: the dataset as commands. The function libraries
  * come first, one FUNCTION LOAD each (Redis's rewriteFunctions); then each db's keys as the
  * commands that build them (aof-rewrite.ts), expired keys too, as Redis writes them (their
- * PEXPIREAT is in the past, so they are gone again once loaded).
+ * PEXPIREAT is in the past, so they are gone again once loaded). As pieces: what comes before
+ * the keys, then each key's commands (bgsave.ts startBackgroundWrite paces them by
+ * rdb-key-save-delay, as Redis's rewriteAppendOnlyFileRio waits per key).
  */
-function snapshotAofCommands(server: Server): Buffer {
-  const parts: Buffer[] = [];
-  if (server.config.getBool("aof-timestamp-enabled")) parts.push(Buffer.from(`#TS:${Math.floor(Date.now() / 1000)}\r\n`));
-  for (const code of functionsHook.save(server)) parts.push(encodeCommand([Buffer.from("FUNCTION"), Buffer.from("LOAD"), code]));
+function snapshotAofCommands(server: Server): KeyPieces {
+  const prelude: Buffer[] = [];
+  if (server.config.getBool("aof-timestamp-enabled")) prelude.push(Buffer.from(`#TS:${Math.floor(Date.now() / 1000)}\r\n`));
+  for (const code of functionsHook.save(server)) prelude.push(encodeCommand([Buffer.from("FUNCTION"), Buffer.from("LOAD"), code]));
+  const keys: Buffer[] = [];
   const databases = server.config.getNumber("databases");
   for (let db = 0; db < databases; db++) {
     let selected = false;
     for (const { key, stored } of snapshotKeys(server, db, true)) {
-      if (!selected) { parts.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(db))])); selected = true; }
-      for (const argv of rewriteKeyCommands(key, stored)) parts.push(encodeCommand(argv));
+      const cmds: Buffer[] = [];
+      if (!selected) { cmds.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(db))])); selected = true; }
+      for (const argv of rewriteKeyCommands(key, stored)) cmds.push(encodeCommand(argv));
+      keys.push(Buffer.concat(cmds));
     }
   }
-  return Buffer.concat(parts);
+  return { prelude: Buffer.concat(prelude), keys };
 }
 
 /** The base of a new AOF: an RDB (aof-use-rdb-preamble yes, the default) or commands. */
 function snapshotBase(server: Server): { data: Buffer; ext: string } {
-  return server.config.getBool("aof-use-rdb-preamble") ? { data: snapshotRdb(server).data, ext: "rdb" } : { data: snapshotAofCommands(server), ext: "aof" };
+  if (server.config.getBool("aof-use-rdb-preamble")) return { data: snapshotRdb(server).data, ext: "rdb" };
+  const { prelude, keys } = snapshotAofCommands(server);
+  return { data: Buffer.concat([prelude, ...keys]), ext: "aof" };
 }
 
 function writeFileDurable(path: string, data: Buffer): void {

@@ -240,6 +240,34 @@ function encodeHost(v: HostValue, compress: boolean): { type: number; body: Buff
   return { type: objectType(rv), body: w.take() };
 }
 
+/** Bytes to write made of what comes first, then one piece per key (an AOF rewrite's commands). */
+export interface KeyPieces { prelude: Buffer; keys: Buffer[] }
+
+/**
+ * Writes pieces to the child, waiting rdb-key-save-delay microseconds after each key's (tests
+ * make a rewrite slow with it: Redis's rewriteAppendOnlyFileRio calls debugDelay per key), or
+ * all at once without a delay. False when the child exited meanwhile (killed: the wait ends).
+ */
+async function writePaced(child: ChildWriter, pieces: KeyPieces, delayUs: number): Promise<boolean> {
+  if (delayUs <= 0) {
+    await child.write(Buffer.concat([pieces.prelude, ...pieces.keys]));
+    return true;
+  }
+  let gone = false;
+  let wake: (() => void) | null = null;
+  void child.exited.then(() => { gone = true; wake?.(); });
+  await child.write(pieces.prelude);
+  for (const k of pieces.keys) {
+    if (gone) return false;
+    await child.write(k);
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => { wake = null; r(); }, Math.max(1, delayUs / 1000));
+      wake = () => { clearTimeout(t); wake = null; r(); };
+    });
+  }
+  return !gone;
+}
+
 /** How a background job ended. `signal`: the child was killed (SIGUSR1 is no error). */
 export type JobResult = { ok: true; keys: number } | { ok: false; signal: number | null; error: string };
 
@@ -261,7 +289,7 @@ export interface BackgroundJob {
  * Redis's tests do to its fork child) fails the job at once.
  */
 export function startBackgroundWrite(server: Server, tmp: string, dest: string | null,
-                                     source: "snapshot" | Buffer, nameByChild?: (pid: number) => string): BackgroundJob {
+                                     source: "snapshot" | Buffer | KeyPieces, nameByChild?: (pid: number) => string): BackgroundJob {
   let child: ChildWriter;
   try {
     child = new ChildWriter(tmp, nameByChild);
@@ -286,8 +314,10 @@ export function startBackgroundWrite(server: Server, tmp: string, dest: string |
       if (snap) {
         keys = await snap.done;
         if (keys >= 0) log("verbose", `Background snapshot: ${keys} keys in ${snap.slices} slices, the longest ${snap.longestSliceMs.toFixed(1)} ms`);
-      } else {
-        await child.write(source as Buffer);
+      } else if (Buffer.isBuffer(source)) {
+        await child.write(source);
+      } else if (!(await writePaced(child, source as KeyPieces, server.config.getNumber("rdb-key-save-delay")))) {
+        return failed(await child.exited, "the background writer was stopped");
       }
       if (keys < 0 || !(await child.finish())) {
         child.kill();

@@ -107,3 +107,25 @@ describe("AOF rewrite without the RDB preamble", { timeout: 90_000 }, () => {
     }
   });
 });
+
+describe("aof-use-rdb-preamble no: rdb-key-save-delay paces the rewrite", () => {
+  it("waits per key as Redis's rewriteAppendOnlyFileRio does, so turning the AOF off kills the running child", async () => {
+    // aofrw.tcl's "Turning off AOF kills the background writing child if any": without the
+    // pacing the child had written everything before CONFIG SET appendonly no arrived.
+    const srv: RunningServer = await startServer(["--appendonly", "yes", "--aof-use-rdb-preamble", "no"]);
+    cleanups.push(() => srv.stop());
+    const r = client(srv.port);
+    await r.connect();
+    await r.set("k", "v");
+    await r.set("k2", "v");
+    await r.config("SET", "rdb-key-save-delay", "10000000"); // 10 s per key
+    expect(await r.bgrewriteaof()).toMatch(/rewriting started/);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(await r.info("persistence")).toMatch(/aof_rewrite_in_progress:1/);
+    await r.config("SET", "appendonly", "no");
+    const until = Date.now() + 10_000;
+    while (!/Killing running AOF rewrite child/.test(srv.output()) && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+    expect(srv.output()).toMatch(/Killing running AOF rewrite child: \d+/);
+    await r.config("SET", "rdb-key-save-delay", "0");
+  });
+});
