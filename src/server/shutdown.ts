@@ -36,6 +36,10 @@ export class Shutdown {
   /** A signal asked for a shutdown that serverCron has not started yet (server.shutdown_asap). */
   private asap = false;
   private lastSignal: NodeJS.Signals | null = null;
+  /** finish() refused because the initial AOF is being written (cron keeps a signal for later). */
+  private refusedForInitialAof = false;
+  /** A signal refused for the initial AOF, acted on once the rewrite is done (cron). */
+  private signalAfterInitialAof: NodeJS.Signals | null = null;
   private flags = 0;
   /** When the wait for lagging replicas ends (server.shutdown_mstime); 0: no shutdown initiated. */
   private deadline = 0;
@@ -74,13 +78,28 @@ export class Shutdown {
   /** From serverCron: starts a signalled shutdown, or ends the wait for replicas. */
   cron(now: number): void {
     if (this.exiting || this.finalSaving) return;
+    if (this.signalAfterInitialAof !== null) {
+      // A signal refused while the initial AOF was being written: again once it is.
+      if (persistenceOf(this.server).aof.rewriteInProgress) return;
+      this.asap = true;
+      this.lastSignal = this.signalAfterInitialAof;
+      this.signalAfterInitialAof = null;
+    }
     if (this.asap && !this.initiated) {
-      const cfg = this.lastSignal === "SIGINT" ? "shutdown-on-sigint" : "shutdown-on-sigterm";
+      const sig = this.lastSignal;
+      const cfg = sig === "SIGINT" ? "shutdown-on-sigint" : "shutdown-on-sigterm";
+      this.refusedForInitialAof = false;
       if (this.prepare(parseShutdownFlags(this.server.config.getString(cfg)))) this.exit();
       else if (!this.initiated && !this.finalSaving) {
-        // The save failed: Redis keeps running and forgets the signal (cancelShutdown).
+        // The save failed: Redis keeps running and forgets the signal (cancelShutdown). Not
+        // when only the initial AOF was in the way: Redis forgets that signal too, but its
+        // initial rewrite takes milliseconds and ours (a child process) long enough that a
+        // supervisor's SIGTERM right after a replica's sync lands in it, and the supervisor
+        // waits for an exit that never comes (Redis's cluster tests kill such a node after
+        // 10 s). The shutdown goes on once the AOF is written.
         this.asap = false;
         this.lastSignal = null;
+        if (this.refusedForInitialAof) this.signalAfterInitialAof = sig;
       }
     } else if (this.initiated && (now >= this.deadline || this.readyToShutdown())) {
       if (this.finish()) this.exit();
@@ -107,7 +126,7 @@ export class Shutdown {
   /** SHUTDOWN ABORT (abortShutdown): false when no shutdown is in progress. */
   abort(): boolean {
     if (this.initiated) this.cancel();
-    else if (this.asap) this.asap = false;
+    else if (this.asap || this.signalAfterInitialAof !== null) { this.asap = false; this.signalAfterInitialAof = null; }
     else return false;
     log("notice", "Shutdown manually aborted.");
     return true;
@@ -175,6 +194,7 @@ export class Shutdown {
     if (p.aof.state === "wait_rewrite" && !force && p.aof.rewriteInProgress) {
       // The dataset is not in the AOF yet: exiting now would lose it.
       log("warning", "Writing initial AOF, can't exit.");
+      this.refusedForInitialAof = true;
       return this.failed();
     }
     if (p.aof.rewriteInProgress) {

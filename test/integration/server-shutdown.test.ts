@@ -126,6 +126,30 @@ describe("SHUTDOWN", () => {
     }
   });
 
+  it("a signal during the initial AOF rewrite is refused, then carried out once the AOF is written", async () => {
+    // Redis logs "Writing initial AOF, can't exit" and forgets the signal; ours keeps it until
+    // the rewrite is done (shutdown.ts: a supervisor's SIGTERM right after a replica's sync
+    // otherwise waits for an exit that never comes).
+    const srv = await startServer();
+    const r = await connectClient(srv.port);
+    try {
+      for (let i = 0; i < 10; i++) await r.set(String(i), String(i));
+      await r.config("SET", "rdb-key-save-delay", "200000"); // 10 keys x 200 ms: a 2 s rewrite
+      await r.config("SET", "appendonly", "yes");
+      const exited = new Promise<number | null>((res) => srv.proc.once("exit", (code) => res(code)));
+      srv.proc.kill("SIGTERM");
+      await until("refused", () => srv.output().includes("Writing initial AOF, can't exit."));
+      expect(await r.ping()).toBe("PONG"); // still serving while the AOF is written
+      expect(await exited).toBe(0);
+      const out = srv.output();
+      expect(out.indexOf("Background AOF rewrite finished successfully")).toBeGreaterThan(out.indexOf("Writing initial AOF, can't exit."));
+      expect(out).toMatch(/ready to exit, bye bye/);
+    } finally {
+      r.disconnect();
+      await srv.stop();
+    }
+  });
+
   it("a final save slowed by rdb-key-save-delay completes: dump.rdb written, exit 0", async () => {
     const srv = await startServer(["--save", "900 1"]);
     const r = await connectClient(srv.port);
