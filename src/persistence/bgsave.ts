@@ -260,6 +260,7 @@ async function writePaced(child: ChildWriter, pieces: KeyPieces, delayUs: number
   for (const k of pieces.keys) {
     if (gone) return false;
     await child.write(k);
+    if (gone) return false; // (exited during the write: no wait)
     await new Promise<void>((r) => {
       const t = setTimeout(() => { wake = null; r(); }, Math.max(1, delayUs / 1000));
       wake = () => { clearTimeout(t); wake = null; r(); };
