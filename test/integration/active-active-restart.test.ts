@@ -11,6 +11,40 @@ import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
 
+/**
+ * Two peers for a describe, node ids `${tag}0` and `${tag}1`: node 0 runs from its own dir on
+ * a fixed port, so restartA() starts it again from its files. Started before the describe's
+ * tests, stopped (and node 0's dir removed) after them.
+ */
+function restartablePair(tag: string, dirName: string, extra: (i: number) => string[], envA: Record<string, string> = {}) {
+  const pair = {
+    servers: [] as RunningServer[],
+    clients: [] as Redis[],
+    bus: [] as number[],
+    portA: 0,
+    dirA: mkdtempSync(join(tmpdir(), `lkv-aa-${dirName}-`)),
+    args: (i: number) => ["--crdt-node-id", `${tag}${i}`, "--crdt-bus-port", String(pair.bus[i]), "--peer", `127.0.0.1:${pair.bus[1 - i]}`, ...extra(i)],
+    /** Starts node 0 again from its dir and port (once stopped), with a new client. */
+    restartA: async () => {
+      pair.servers[0] = await startServer(pair.args(0), {}, { port: pair.portA, dir: pair.dirA });
+      pair.clients[0] = await connectClient(pair.portA);
+    },
+  };
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) pair.bus.push(await freePort());
+    pair.portA = await freePort();
+    pair.servers.push(await startServer(pair.args(0), envA, { port: pair.portA, dir: pair.dirA }));
+    pair.servers.push(await startServer(pair.args(1)));
+    for (const s of pair.servers) pair.clients.push(await connectClient(s.port));
+  });
+  afterAll(async () => {
+    for (const c of pair.clients) c.disconnect();
+    for (const s of pair.servers) await s.stop();
+    rmSync(pair.dirA, { recursive: true, force: true });
+  });
+  return pair;
+}
+
 describe("active-active: a node restarted from its RDB (3 processes)", () => {
   const servers: RunningServer[] = [];
   const clients: Redis[] = [];
@@ -109,27 +143,8 @@ describe("active-active: a node restarted from its RDB (3 processes)", () => {
 // a node killed before its delta left.
 describe("active-active: a write only the restarted node's file holds (2 processes)", () => {
   const MANY = 3000;
-  const servers: RunningServer[] = [];
-  const clients: Redis[] = [];
-  const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-fileonly-"));
-  const bus: number[] = [];
-  let portA = 0;
-  const args = (i: number) => ["--crdt-node-id", `f${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
-    ...(i === 0 ? ["--appendonly", "yes", "--appendfsync", "always"] : [])];
-
-  beforeAll(async () => {
-    for (let i = 0; i < 2; i++) bus.push(await freePort());
-    portA = await freePort();
-    servers.push(await startServer(args(0), { LATTICEKV_BUGGIFY: "1:crdt-drop-message=1" }, { port: portA, dir: dirA }));
-    servers.push(await startServer(args(1)));
-    for (const s of servers) clients.push(await connectClient(s.port));
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    for (const s of servers) await s.stop();
-    rmSync(dirA, { recursive: true, force: true });
-  });
+  const { servers, clients, dirA, restartA } = restartablePair("f", "fileonly",
+    (i) => (i === 0 ? ["--appendonly", "yes", "--appendfsync", "always"] : []), { LATTICEKV_BUGGIFY: "1:crdt-drop-message=1" });
 
   it("sends it to the peers once the node is back; what a peer deleted meanwhile stays deleted", async () => {
     const [a, b] = clients;
@@ -155,8 +170,7 @@ describe("active-active: a write only the restarted node's file holds (2 process
     expect(readdirSync(aof).map((f) => readFileSync(join(aof, f), "latin1")).join("")).toContain("doomed");
     await b.del("doomed");
     await b.srem("s", "gone");
-    servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
-    clients[0] = await connectClient(portA);
+    await restartA();
     const both = () => clients;
     const manyOnB = async () => (await b.pipeline().select(1).dbsize().select(0).exec())![1][1];
     await untilReplicated("A's file-only writes on B", both(), async () =>
@@ -185,27 +199,8 @@ describe("active-active: a write only the restarted node's file holds (2 process
 // was its own drop time.
 for (const skew of [0, -3_600_000]) {
   describe(`active-active: a restarted node's stale file (2 processes, the peer's clock ${skew / 60_000} min off)`, () => {
-    const servers: RunningServer[] = [];
-    const clients: Redis[] = [];
-    const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-stale-"));
-    const bus: number[] = [];
-    let portA = 0;
-    const args = (i: number) => ["--crdt-node-id", `g${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
-      "--crdt-gc-grace-ms", "200", ...(i === 1 ? ["--crdt-clock-offset-ms", String(skew)] : [])];
-
-    beforeAll(async () => {
-      for (let i = 0; i < 2; i++) bus.push(await freePort());
-      portA = await freePort();
-      servers.push(await startServer(args(0), {}, { port: portA, dir: dirA }));
-      servers.push(await startServer(args(1)));
-      for (const s of servers) clients.push(await connectClient(s.port));
-    });
-
-    afterAll(async () => {
-      for (const c of clients) c.disconnect();
-      for (const s of servers) await s.stop();
-      rmSync(dirA, { recursive: true, force: true });
-    });
+    const { servers, clients, restartA } = restartablePair("g", "stale",
+      (i) => ["--crdt-gc-grace-ms", "200", ...(i === 1 ? ["--crdt-clock-offset-ms", String(skew)] : [])]);
 
     it("does not send a key whose removal the peers collected after the file was written", async () => {
       const [a, b] = clients;
@@ -217,8 +212,7 @@ for (const skew of [0, -3_600_000]) {
         (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
       clients[0].disconnect();
       await servers[0].stop();
-      servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
-      clients[0] = await connectClient(portA);
+      await restartA();
       expect(await clients[0].info("persistence")).toMatch(/rdb_last_load_keys_loaded:1\r?\n/);
       const decided = async () => {
         const info = await clients[0].info("crdt");
@@ -242,27 +236,8 @@ for (const skew of [0, -3_600_000]) {
 // both, so no connection carried it): in A's file, in no peer's state. (A script's
 // redis.set_repl write is not one: it stays local after a restart, test below.)
 describe("active-active: a file written after the peer's collection (2 processes, the peer's clock 1 h ahead)", () => {
-  const servers: RunningServer[] = [];
-  const clients: Redis[] = [];
-  const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-fresh-"));
-  const bus: number[] = [];
-  let portA = 0;
-  const args = (i: number) => ["--crdt-node-id", `h${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
-    "--crdt-gc-grace-ms", "200", ...(i === 1 ? ["--crdt-clock-offset-ms", "3600000"] : [])];
-
-  beforeAll(async () => {
-    for (let i = 0; i < 2; i++) bus.push(await freePort());
-    portA = await freePort();
-    servers.push(await startServer(args(0), {}, { port: portA, dir: dirA }));
-    servers.push(await startServer(args(1)));
-    for (const s of servers) clients.push(await connectClient(s.port));
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    for (const s of servers) await s.stop();
-    rmSync(dirA, { recursive: true, force: true });
-  });
+  const { servers, clients, bus, restartA } = restartablePair("h", "fresh",
+    (i) => ["--crdt-gc-grace-ms", "200", ...(i === 1 ? ["--crdt-clock-offset-ms", "3600000"] : [])]);
 
   it("sends the keys only its file holds", async () => {
     const [a, b] = clients;
@@ -283,8 +258,7 @@ describe("active-active: a file written after the peer's collection (2 processes
     await servers[0].stop();
     expect(await b.exists("mine")).toBe(0);
     expect(await b.call("crdt.peer", "add", "127.0.0.1", String(bus[0]))).toBe("OK");
-    servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
-    clients[0] = await connectClient(portA);
+    await restartA();
     await untilReplicated("A's file-only key on B", clients, async () => (await b.get("mine")) === "1");
     const info = await clients[0].info("crdt");
     expect(infoNumber(info, "crdt_loaded_keys_sent")).toBe(1);
@@ -300,35 +274,14 @@ describe("active-active: a file written after the peer's collection (2 processes
 // written a newer file, both were sent — the deleted key x came back on the peer. The node now
 // remembers them beside its file (src/replication/local-keys.ts).
 describe("active-active: keys kept local stay local after the next restart (2 processes)", () => {
-  const servers: RunningServer[] = [];
-  const clients: Redis[] = [];
-  const dirA = mkdtempSync(join(tmpdir(), "lkv-aa-local-"));
-  const bus: number[] = [];
-  let portA = 0;
-  const args = (i: number) => ["--crdt-node-id", `l${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
-    "--crdt-gc-grace-ms", "200"];
-
-  beforeAll(async () => {
-    for (let i = 0; i < 2; i++) bus.push(await freePort());
-    portA = await freePort();
-    servers.push(await startServer(args(0), {}, { port: portA, dir: dirA }));
-    servers.push(await startServer(args(1)));
-    for (const s of servers) clients.push(await connectClient(s.port));
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    for (const s of servers) await s.stop();
-    rmSync(dirA, { recursive: true, force: true });
-  });
+  const { servers, clients, restartA } = restartablePair("l", "local", () => ["--crdt-gc-grace-ms", "200"]);
 
   /** A saves its RDB, stops and starts again from it; resolves once it has decided about its 2 file-only keys. */
-  async function restartA(): Promise<void> {
+  async function saveAndRestartA(): Promise<void> {
     expect(await clients[0].save()).toBe("OK");
     clients[0].disconnect();
     await servers[0].stop();
-    servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
-    clients[0] = await connectClient(portA);
+    await restartA();
     await untilReplicated("A to decide about its file-only keys", clients, async () => {
       const info = await clients[0].info("crdt");
       return infoNumber(info, "crdt_loaded_keys_sent") + infoNumber(info, "crdt_loaded_keys_kept_local") >= 2;
@@ -352,8 +305,7 @@ describe("active-active: keys kept local stay local after the next restart (2 pr
       (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
     clients[0].disconnect();
     await servers[0].stop();
-    servers[0] = await startServer(args(0), {}, { port: portA, dir: dirA });
-    clients[0] = await connectClient(portA);
+    await restartA();
     await untilReplicated("A to decide about its file-only keys", clients, async () => {
       const info = await clients[0].info("crdt");
       return infoNumber(info, "crdt_loaded_keys_sent") + infoNumber(info, "crdt_loaded_keys_kept_local") >= 2;
@@ -366,7 +318,7 @@ describe("active-active: keys kept local stay local after the next restart (2 pr
     const rounds = infoNumber(await clients[0].info("crdt"), "crdt_anti_entropy_rounds");
     await untilReplicated("two more rounds of A", clients, async () => infoNumber(await clients[0].info("crdt"), "crdt_anti_entropy_rounds") >= rounds + 2);
     for (let i = 0; i < 2; i++) {
-      await restartA();
+      await saveAndRestartA();
       const info = await clients[0].info("crdt");
       expect(infoNumber(info, "crdt_loaded_keys_sent")).toBe(0);
       expect(infoNumber(info, "crdt_loaded_keys_kept_local")).toBe(2);
