@@ -106,11 +106,11 @@ export class BackgroundSnapshot {
   abort(): void {
     this.aborted = true;
     this.end();
-    this.wake?.();
+    this.keyDelay.end();
   }
 
-  /** Ends the current key-delay sleep early (abort). */
-  private wake: (() => void) | null = null;
+  /** rdb-key-save-delay's sleeps between slices (abort ends the current one early). */
+  private readonly keyDelay = new KeyDelay();
 
   private end(): void {
     if (this.ended) return;
@@ -152,11 +152,7 @@ export class BackgroundSnapshot {
         await this.flush();
         if (this.aborted) break;
         if (delayUs > 0) {
-          const ms = ((this.keys - keysBefore) * delayUs) / 1000;
-          await new Promise<void>((r) => {
-            const t = setTimeout(() => { this.wake = null; r(); }, Math.max(1, ms));
-            this.wake = () => { clearTimeout(t); this.wake = null; r(); };
-          });
+          await this.keyDelay.sleep(((this.keys - keysBefore) * delayUs) / 1000);
         } else {
           await nextTurn();
         }
@@ -240,6 +236,23 @@ function encodeHost(v: HostValue, compress: boolean): { type: number; body: Buff
   return { type: objectType(rv), body: w.take() };
 }
 
+/** rdb-key-save-delay's sleeps in a background write (at least 1 ms each), which end() cuts short. */
+class KeyDelay {
+  private wake: (() => void) | null = null;
+
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const t = setTimeout(() => { this.wake = null; r(); }, Math.max(1, ms));
+      this.wake = () => { clearTimeout(t); this.wake = null; r(); };
+    });
+  }
+
+  /** Ends the current sleep, if any. */
+  end(): void {
+    this.wake?.();
+  }
+}
+
 /** Bytes to write made of what comes first, then one piece per key (an AOF rewrite's commands). */
 export interface KeyPieces { prelude: Buffer; keys: Buffer[] }
 
@@ -254,17 +267,14 @@ async function writePaced(child: ChildWriter, pieces: KeyPieces, delayUs: number
     return true;
   }
   let gone = false;
-  let wake: (() => void) | null = null;
-  void child.exited.then(() => { gone = true; wake?.(); });
+  const delay = new KeyDelay();
+  void child.exited.then(() => { gone = true; delay.end(); });
   await child.write(pieces.prelude);
   for (const k of pieces.keys) {
     if (gone) return false;
     await child.write(k);
     if (gone) return false; // (exited during the write: no wait)
-    await new Promise<void>((r) => {
-      const t = setTimeout(() => { wake = null; r(); }, Math.max(1, delayUs / 1000));
-      wake = () => { clearTimeout(t); wake = null; r(); };
-    });
+    await delay.sleep(delayUs / 1000);
   }
   return !gone;
 }
