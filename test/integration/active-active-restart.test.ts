@@ -12,6 +12,20 @@ import { startServer, freePort, connectClient, type RunningServer } from "../hel
 import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
 
 /**
+ * Gives node A (clients[0]) a stale file and stops it: A saves a file holding x, then B deletes
+ * x and collects its tombstone, so B's removal is one A's file predates.
+ */
+async function saveThenPeerCollectsX(servers: RunningServer[], clients: Redis[]): Promise<void> {
+  const [a, b] = clients;
+  expect(await a.save()).toBe("OK");
+  await b.del("x");
+  await untilReplicated("x deleted and collected on B", clients, async () =>
+    (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
+  a.disconnect();
+  await servers[0].stop();
+}
+
+/**
  * Two peers for a describe, node ids `${tag}0` and `${tag}1`: node 0 runs from its own dir on
  * a fixed port, so restartA() starts it again from its files. Started before the describe's
  * tests, stopped (and node 0's dir removed) after them.
@@ -206,12 +220,7 @@ for (const skew of [0, -3_600_000]) {
       const [a, b] = clients;
       await b.set("x", "1");
       await untilReplicated("x on A", clients, async () => (await a.get("x")) === "1");
-      expect(await a.save()).toBe("OK");
-      await b.del("x");
-      await untilReplicated("x deleted and collected on B", clients, async () =>
-        (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
-      clients[0].disconnect();
-      await servers[0].stop();
+      await saveThenPeerCollectsX(servers, clients);
       await restartA();
       expect(await clients[0].info("persistence")).toMatch(/rdb_last_load_keys_loaded:1\r?\n/);
       const decided = async () => {
@@ -299,12 +308,7 @@ describe("active-active: keys kept local stay local after the next restart (2 pr
     expect(await a.eval("redis.set_repl(redis.REPL_NONE) return redis.call('set', KEYS[1], ARGV[1])", 1, "mine", "1")).toBe("OK");
     expect(infoNumber(await a.info("crdt"), "crdt_local_only_keys")).toBe(1);
     // the file A restarts from holds x, which B then deletes and collects
-    expect(await a.save()).toBe("OK");
-    await b.del("x");
-    await untilReplicated("x deleted and collected on B", clients, async () =>
-      (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
-    clients[0].disconnect();
-    await servers[0].stop();
+    await saveThenPeerCollectsX(servers, clients);
     await restartA();
     await untilReplicated("A to decide about its file-only keys", clients, async () => {
       const info = await clients[0].info("crdt");

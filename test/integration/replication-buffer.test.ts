@@ -17,6 +17,18 @@ import { mulberry32 } from "../../src/verify/prng.js";
 const num = async (r: Redis, section: string, name: string) =>
   Number((await r.info(section)).match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]);
 
+/** Runs f against a real redis-server started with args (the yardstick), stopped after it. */
+async function onRealRedis<T>(args: string[], f: (port: number, r: Redis) => Promise<T>): Promise<T> {
+  const real = await startRealRedis(args);
+  const r = new IORedis(real.port, "127.0.0.1");
+  try {
+    return await f(real.port, r);
+  } finally {
+    r.disconnect();
+    await real.stop(true);
+  }
+}
+
 describe("Backlog.appendCommand", () => {
   it("holds what append() of the encoded command holds: the same bytes, blocks and memory, also for commands that do not fit the last block", () => {
     // A master's writes are encoded straight into the last block; those that do not fit there
@@ -174,14 +186,7 @@ describe("shared replication buffer", { timeout: 90_000 }, () => {
   });
 
   it.skipIf(!hasRealRedis)("real Redis 7.0 shows send_bulk the same way (the yardstick)", async () => {
-    const real = await startRealRedis(["--repl-diskless-sync", "no"]);
-    const m = new IORedis(real.port, "127.0.0.1");
-    try {
-      await sendBulkThenOnline(real.port, m);
-    } finally {
-      m.disconnect();
-      await real.stop(true);
-    }
+    await onRealRedis(["--repl-diskless-sync", "no"], sendBulkThenOnline);
   });
 
   it("trims back to repl-backlog-size once a lagging replica's socket has drained, with no further write or ACK", async () => {
@@ -190,14 +195,7 @@ describe("shared replication buffer", { timeout: 90_000 }, () => {
   });
 
   it.skipIf(!hasRealRedis)("real Redis 7.0 trims the same way (the yardstick)", async () => {
-    const real = await startRealRedis(["--repl-diskless-sync", "no", "--repl-backlog-size", "16384"]);
-    const m = new IORedis(real.port, "127.0.0.1");
-    try {
-      await drainedReplicaTrims(real.port, m);
-    } finally {
-      m.disconnect();
-      await real.stop(true);
-    }
+    await onRealRedis(["--repl-diskless-sync", "no", "--repl-backlog-size", "16384"], drainedReplicaTrims);
   });
 
   /**
@@ -242,15 +240,7 @@ describe("shared replication buffer", { timeout: 90_000 }, () => {
   }
 
   it.skipIf(!hasRealRedis)("cuts the stream into redis-server's blocks: the same offsets, histlen and buffer memory after a transaction, a pipeline and a transaction that shrinks the backlog", async () => {
-    const real = await startRealRedis();
-    const rm = new IORedis(real.port, "127.0.0.1");
-    let expected: number[][];
-    try {
-      expected = await backlogFigures(real.port, rm);
-    } finally {
-      rm.disconnect();
-      await real.stop(true);
-    }
+    const expected = await onRealRedis([], backlogFigures);
     const { srv, r: m } = await server();
     const ours = await backlogFigures(srv.port, m);
     expect(ours).toEqual(expected);
