@@ -12,7 +12,7 @@ import { ReplicaLink } from "../repl/replica-link.js";
 import { log } from "../server/log.js";
 import { clientInfoProviders, clientInfoString } from "./client-cmd.js";
 import { failoverOf } from "../repl/failover.js";
-import { groupOrChain } from "../replication/active-active.js";
+import { peersRefuse } from "../replication/active-active.js";
 import { setWriteGate } from "../repl/write-gate.js";
 import { persistenceOf } from "../persistence/persistence.js";
 import { setReplicaExpiry } from "../repl/replica-expiry.js";
@@ -84,8 +84,8 @@ function replicaof({ server, argv, reply }: CommandContext): void {
   }
   const port = parseInteger(argv[2]);
   if (port === null || port < 0n || port > 65535n) return reply.error("Invalid master port");
-  const inGroup = groupOrChain(server, "REPLICAOF", false);
-  if (inGroup) return reply.error(`ERR ${inGroup}`);
+  const inGroup = peersRefuse(server, "REPLICAOF");
+  if (inGroup) return reply.error(inGroup);
   if (repl.link && repl.link.host.toLowerCase() === host.toLowerCase() && repl.link.port === Number(port)) {
     log("notice", "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
     return reply.status("OK Already connected to specified master");

@@ -17,7 +17,7 @@ import { PAUSE_WRITE } from "../server/pause.js";
 import { log } from "../server/log.js";
 import { replicationOf, type ReplicaState } from "./replication.js";
 import { setMaster } from "../commands/replication.js";
-import { groupOrChain } from "../replication/active-active.js";
+import { peersRefuse } from "../replication/active-active.js";
 
 export type FailoverState = "no-failover" | "waiting-for-sync" | "failover-in-progress";
 
@@ -71,8 +71,8 @@ export class Failover {
     const repl = replicationOf(server);
     if (this.state !== "no-failover") return reply.error("FAILOVER already in progress.");
     if (repl.link) return reply.error("FAILOVER is not valid when server is a replica.");
-    const inGroup = groupOrChain(server, "FAILOVER", false);
-    if (inGroup) return reply.error(`ERR ${inGroup}`);
+    const inGroup = peersRefuse(server, "FAILOVER");
+    if (inGroup) return reply.error(inGroup);
     if (repl.replicas.size === 0) return reply.error("FAILOVER requires connected replicas.");
     if (force && (timeout === 0 || host === null)) return reply.error("FAILOVER with force option requires both a timeout and target HOST and IP.");
     if (host !== null) {

@@ -345,14 +345,18 @@ function persistedNodeName(server: Server): string {
  * writes would reach it beside its primary's. So REPLICAOF and FAILOVER are refused on a node
  * with peers, CRDT.PEER ADD on a replica, and a configuration naming both at start-up. A
  * replica *of* a group member is fine: it follows that member's stream, peers' writes
- * included. Returns the error (without "ERR "), or null.
+ * included. This is REPLICAOF's and FAILOVER's refusal on a node with peers (the error, or
+ * null); REPLICA_REFUSES_PEERS is CRDT.PEER ADD's on a replica.
  */
-export function groupOrChain(server: Server, doing: "REPLICAOF" | "FAILOVER" | "CRDT.PEER ADD", replica: boolean): string | null {
-  if (doing === "CRDT.PEER ADD") return replica ? "CRDT.PEER ADD is not allowed on a replica: a node is either in an active-active group or a replica (REPLICAOF NO ONE first)" : null;
+export function peersRefuse(server: Server, doing: "REPLICAOF" | "FAILOVER"): string | null {
   return (server.crdt?.links.size ?? 0) > 0
-    ? `${doing} is not allowed on a node with active-active peers: a node is either in an active-active group or a replica (CRDT.PEER DEL its peers first)`
+    ? `ERR ${doing} is not allowed on a node with active-active peers: a node is either in an active-active group or a replica (CRDT.PEER DEL its peers first)`
     : null;
 }
+
+/** CRDT.PEER ADD on a replica (peersRefuse says why). */
+export const REPLICA_REFUSES_PEERS =
+  "ERR CRDT.PEER ADD is not allowed on a replica: a node is either in an active-active group or a replica (REPLICAOF NO ONE first)";
 
 /** Start-up: replication from configuration, if any (called once the server listens). */
 export async function startActiveActive(server: Server): Promise<ActiveActive | undefined> {

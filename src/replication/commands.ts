@@ -4,7 +4,7 @@
 // These are LatticeKV's own commands (not Redis's), so their table rows are made here.
 import type { CommandTable, CommandSpec, HostHandler } from "../commands/table.js";
 import type { Server } from "../server/server.js";
-import { ActiveActive, groupOrChain } from "./active-active.js";
+import { ActiveActive, REPLICA_REFUSES_PEERS } from "./active-active.js";
 import { replicationOf } from "../repl/replication.js";
 
 function row(name: string, arity: number, handler: HostHandler): CommandSpec {
@@ -31,8 +31,7 @@ export function registerCrdtCommands(t: CommandTable): void {
       const port = Number(argv[3].toString("latin1"));
       if (!Number.isInteger(port) || port <= 0 || port > 65535) return reply.error("Invalid port");
       if (sub === "add") {
-        const chain = groupOrChain(server, "CRDT.PEER ADD", replicationOf(server).link !== null);
-        if (chain) return reply.error(`ERR ${chain}`);
+        if (replicationOf(server).link !== null) return reply.error(REPLICA_REFUSES_PEERS);
         ensure(server).addPeer(host, port);
         return reply.ok();
       }

@@ -1,5 +1,5 @@
-// A node is in an active-active group or in a primary/replica chain, not both
-// (src/replication/active-active.ts groupOrChain; README "Primary/replica replication"). With
+// A node is in an active-active group or in a primary/replica chain, not both (README
+// "Primary/replica replication"; src/replication/active-active.ts peersRefuse). With
 // both, a replica would send its primary's stream to its group as its own writes and take the
 // group's writes beside its primary's. A replica *of* a group member is supported: it follows
 // that member's stream, the peers' writes included.
