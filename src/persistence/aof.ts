@@ -672,13 +672,18 @@ export class Aof {
   }
 
   /**
-   * Writes at once (Redis writes the AOF buffer before any reply of the event-loop turn
-   * leaves), fsyncing too under appendfsync always; everysec fsyncs from a timer.
+   * Writes before any reply of the read that made it leaves (Redis writes the AOF buffer
+   * once per event-loop turn, before any reply: src/server/reply-fence.ts), or at once
+   * outside a read; fsyncing too under appendfsync always; everysec fsyncs from a timer.
    */
   private append(bytes: Buffer[]): void {
     this.pending.push(...bytes);
-    this.flush(this.server.config.getString("appendfsync") === "always");
+    if (!this.server.replyFence.defer(this.writePending)) this.writePending();
   }
+
+  private readonly writePending = (): void => {
+    this.flush(this.server.config.getString("appendfsync") === "always");
+  };
 
   /** Writes what is pending (and fsyncs with sync). */
   flush(sync: boolean): void {

@@ -434,6 +434,9 @@ export class ReplicaLink {
   private applyStream(sliceEnd: number): void {
     const buf = this.buf;
     let leave = enterMasterStream(this.server);
+    // The AOF writes the slice's commands once, at its end (src/server/reply-fence.ts).
+    const fence = this.server.replyFence;
+    fence.enter();
     try {
       for (let n = 1; ; n++) {
         const from = this.pos;
@@ -475,6 +478,7 @@ export class ReplicaLink {
       }
     } finally {
       leave();
+      fence.leave();
       if (this.buf === buf && this.pos > 0) this.buf = buf.subarray(this.pos);
       this.pos = 0;
     }

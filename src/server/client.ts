@@ -430,6 +430,9 @@ export class Client implements DirectWriter {
     // to the socket): corking a single write costs a buffered request and a second pass.
     const batched = beginBatch(this);
     if (!batched) this.socket.cork();
+    // The AOF writes this read's commands once, before its first reply leaves.
+    const fence = this.server.replyFence;
+    fence.enter();
     // Clocks: a read's kernel commands share one "now", also when they run in several shards
     // (read again after a host command or a yield), and one kernel run's time ends where the
     // next one's begins, so a read that moves between shards reads each clock once per move.
@@ -552,6 +555,7 @@ export class Client implements DirectWriter {
       this.shard = shard;
       this.stopOffset = this.stopPos - origin;
       placement?.clear();
+      fence.leave();
       if (batched) {
         this.flushBatch();
         endBatch(this);
@@ -716,6 +720,7 @@ export class Client implements DirectWriter {
     this.replyBuffer.noteWrite(b.length);
     // Redis checks the limit once the reply is in its buffer, before any of it is sent.
     if (this.checkOutputLimits(b.length)) return;
+    this.server.replyFence.settle();
     const h = directHandle(this.socket);
     if (h !== null) writeDirect(this.socket, h, owned ? b : Buffer.from(b), this);
     else this.socket.write(owned ? b : Buffer.from(b));
@@ -741,6 +746,7 @@ export class Client implements DirectWriter {
     for (const p of pieces) bytes += p.length;
     this.replyBuffer.noteWrite(bytes);
     if (this.checkOutputLimits(bytes)) return;
+    this.server.replyFence.settle();
     const sock = this.socket;
     // While the turn has stream for replicas, the replies follow it at the turn's end
     // (src/repl/replication.ts holdReplies); the last piece may view the scratch area, which
@@ -778,6 +784,7 @@ export class Client implements DirectWriter {
     if (batchOpen(this)) return appendToBatch(b, true);
     this.server.stats.writesProcessed++;
     this.replyBuffer.noteWrite(b.length);
+    this.server.replyFence.settle();
     // On a master with replicas, after the turn's stream and replies (Replication.holdPush).
     const repl = this.repl ??= replicationOf(this.server);
     const h = repl.holdPush(this.socket) ? null : directHandle(this.socket);

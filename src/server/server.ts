@@ -1,6 +1,7 @@
 // Server: the listening socket, the clients, the shards, the command table, and
 // dispatch of the commands the kernel hands back.
 // The global `performance` is a getter (node's lazy bootstrap): a module binding is a plain load.
+import { ReplyFence } from "./reply-fence.js";
 import { commandFault } from "./command-fault.js";
 import { performance } from "node:perf_hooks";
 import net from "node:net";
@@ -98,6 +99,8 @@ export class Server {
   readonly pubsub: PubSub;
   /** Clients in MONITOR mode: src/commands/monitor.ts. */
   readonly monitors = new Set<Client>();
+  /** The AOF's writes of a read wait for its first reply or its end (src/server/reply-fence.ts). */
+  readonly replyFence = new ReplyFence();
   /** CLIENT PAUSE: src/server/pause.ts. */
   readonly pause = new ClientPause(this);
   /** SLOWLOG: src/server/slowlog.ts. */
