@@ -1,8 +1,8 @@
-#!/usr/bin/env node
 // latticekv [/path/to/redis.conf] [--port 7000] [--bind 127.0.0.1] [--save ""] ...
 // The same command-line form as redis-server: any --name value pair is a config directive.
-// Run as dist/src/cli.js: this module and every module it imports bundled into one file
-// (scripts/bundle.mjs), because loading ~220 modules one by one was most of a start's CPU.
+// Run from dist/src/bundle.cjs: this module and every module it imports in one file
+// (scripts/bundle.mjs), run by the entry dist/src/cli.js (src/cli.ts) with V8's code cache,
+// because loading ~220 modules one by one, then compiling them, was most of a start's CPU.
 import { readFileSync } from "node:fs";
 import { Config, applyArgv } from "./config/config.js";
 import { Server, LATTICEKV_VERSION } from "./server/server.js";

@@ -39,9 +39,9 @@ describe("watchdog-period", { timeout: 60_000 }, () => {
     expect(out).toMatch(new RegExp(`\\d+:signal-handler \\(\\d+\\) \\n${EXPIRED}`));
     // The stack was taken while DEBUG SLEEP held the main thread.
     expect(out).toContain("------ STACK TRACE ------");
-    // Frames name the file run: the start-up bundle (dist/src/cli.js, scripts/bundle.mjs).
-    expect(out).toMatch(/debugCommand \(.*\.js:\d+:\d+\)/);
-    expect(out).toMatch(/sleepSync \(.*\.js:\d+:\d+\)/);
+    // Frames name the file run: the start-up bundle (dist/src/bundle.cjs, scripts/bundle.mjs).
+    expect(out).toMatch(/debugCommand \(.*\.c?js:\d+:\d+\)/);
+    expect(out).toMatch(/sleepSync \(.*\.c?js:\d+:\d+\)/);
     // One-shot: one expiry for the one stall, none once the cron runs again.
     await new Promise((res) => setTimeout(res, 600));
     expect(count(srv.output(), EXPIRED)).toBe(1);
