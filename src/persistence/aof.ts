@@ -26,7 +26,7 @@ import { join, resolve } from "node:path";
 import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
 import { Client } from "../server/client.js";
-import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type Subscription } from "../server/effects.js";
+import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type KernelRecord, type Subscription } from "../server/effects.js";
 import { log } from "../server/log.js";
 import { snapshotRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
 import { rewriteKeyCommands } from "./aof-rewrite.js";
@@ -539,7 +539,7 @@ export class Aof {
   }
 
   private subscribe(): void {
-    if (!this.sub) this.sub = this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onGroup: (b) => this.onGroup(b) });
+    if (!this.sub) this.sub = this.server.effects.subscribe({ onEffect: (e) => this.onEffect(e), onKernelRecord: (r) => this.onKernelRecord(r), onGroup: (b) => this.onGroup(b) });
     this.startFsyncTimer();
   }
 
@@ -617,17 +617,17 @@ export class Aof {
   /** Second of the last "#TS:" annotation written to the current incr file (-1: none yet). */
   private lastTs = -1;
 
-  private encode(e: Effect): Buffer[] {
+  /** What goes before a command of database db: a "#TS:" annotation when due, a SELECT when db changes. */
+  private head(db: number): Buffer[] {
     const out: Buffer[] = [];
     if (this.server.config.getBool("aof-timestamp-enabled")) {
       const ts = Math.floor(Date.now() / 1000);
       if (ts !== this.lastTs) { out.push(Buffer.from(`#TS:${ts}\r\n`)); this.lastTs = ts; }
     }
-    if (e.db !== this.lastDb) {
-      out.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(e.db))]));
-      this.lastDb = e.db;
+    if (db !== this.lastDb) {
+      out.push(encodeCommand([Buffer.from("SELECT"), Buffer.from(String(db))]));
+      this.lastDb = db;
     }
-    out.push(encodeCommand(e.kind === EFFECT_COMMAND ? e.argv : deletionArgv(this.server.config, e)));
     return out;
   }
 
@@ -641,7 +641,29 @@ export class Aof {
     if (e.fanOutPart) return;
     // redis.set_repl(redis.REPL_NONE / REPL_REPLICA) kept it out of the AOF.
     if (e.targets !== undefined && !(e.targets & PROPAGATE_AOF)) return;
-    const bytes = this.encode(e);
+    const bytes = this.head(e.db);
+    bytes.push(encodeCommand(e.kind === EFFECT_COMMAND ? e.argv : deletionArgv(this.server.config, e)));
+    this.feed(bytes);
+  }
+
+  /**
+   * onEffect() of a kernel write, encoded from its record in the kernel's log with no Effect
+   * or argv Buffers made for it; while every consumer reads records so, the bus reads the log
+   * in place rather than copying it after each kernel call. Anything else goes to onEffect.
+   */
+  private onKernelRecord(r: KernelRecord): void {
+    if (r.kind !== EFFECT_COMMAND) return this.onEffect(r.toEffect());
+    if (this.fd < 0 || this.p.reloading || r.fanOutPart) return;
+    if (r.targets !== undefined && !(r.targets & PROPAGATE_AOF)) return;
+    const bytes = this.head(r.db);
+    const cmd = Buffer.allocUnsafe(r.respSize());
+    r.putResp(cmd, 0);
+    bytes.push(cmd);
+    this.feed(bytes);
+  }
+
+  /** A command's bytes (after its head) into the open group, or to be written. */
+  private feed(bytes: Buffer[]): void {
     if (this.group) {
       if (this.group.length === 0) this.groupHead = bytes.length - 1;
       this.group.push(...bytes);
