@@ -38,6 +38,8 @@ const { values: opts } = parseArgs({
     // More redis-benchmark arguments for every run, e.g. "-r 100000" or "-d 1024". Written
     // --args="-r 100000": node's parseArgs refuses a separate value that starts with "-".
     args: { type: "string", default: "" },
+    // Ports from this one up (a, b, redis) instead of free ones the system picks.
+    baseport: { type: "string" },
   },
 });
 
@@ -49,7 +51,9 @@ function cpuTicks(pid) {
   return Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14 and 15)
 }
 
+let nextPort = opts.baseport ? Number(opts.baseport) : 0;
 function freePort() {
+  if (nextPort > 0) return Promise.resolve(nextPort++);
   return new Promise((res) => {
     const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); });
   });
