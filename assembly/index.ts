@@ -261,8 +261,11 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       return STATUS_HOST;
     } else if (routing && cmdStart != trusted && !ownsCommand(cmd, argc)) {
       const owner = handedShard();
-      if (owner >= 0 && canDefer()) {
-        // All its keys are in one other shard: that shard runs it later (cluster/deferred.ts).
+      // All its keys are in one other shard: that shard runs it later (cluster/deferred.ts),
+      // unless it is the call's first command. Then nothing ran here yet, and the host carries
+      // on parsing in that shard (one more call, no list and no reply join: a read of one
+      // command, as at redis-benchmark -P 1, costs two plain process() calls).
+      if (owner >= 0 && canDefer() && cmdStart != start) {
         deferCommand(owner, cmdStart, pos, outLen, ranCount);
       } else {
         consumed = pos;

@@ -2,7 +2,9 @@
 // commands of other shards to them (src/server/deferred-runs.ts). A client whose commands all
 // go to one other shard (a one-key pipeline: redis-benchmark's SET/INCR/RPUSH rows) moved
 // its whole read there on every read; now the next read is parsed where the last one's last
-// command ran (deferred-runs.ts lastCommandShard), as a read that follows its keys does.
+// command ran (deferred-runs.ts lastCommandShard), as a read that follows its keys does. A
+// read whose first command is another shard's is not left to it: parsing moves there at once
+// (assembly/index.ts processCommands), as nothing ran in the parsing shard yet.
 // In-process with 4 shards whatever the vitest project: which shard parses is not visible to
 // a client, only to Client.shard.
 import { describe, it, expect, beforeAll } from "vitest";
@@ -63,16 +65,29 @@ describe("the shard that parses a client's reads", () => {
     expect(c.shard.index).toBe(owner.index);
   });
 
-  it("stays when the read ends with an incomplete command, and runs it once complete", () => {
+  it("parses in the shard of the read's first command, also when the read ends with an incomplete command", () => {
     const out: Buffer[] = [];
-    const { c } = clientAway("ctr2", out);
-    const home = c.shard;
+    const { c, owner } = clientAway("ctr2", out);
     const whole = cmd("INCR", "ctr2").repeat(3) + cmd("INCR", "ctr2");
     c.onData(Buffer.from(whole.slice(0, -5)));
     expect(Buffer.concat(out).toString()).toBe(":1\r\n:2\r\n:3\r\n");
-    expect(c.shard.index).toBe(home.index);
+    // Nothing ran in the home shard before the first command: the read went on in the owner.
+    expect(c.shard.index).toBe(owner.index);
     c.onData(Buffer.from(whole.slice(-5)));
     expect(Buffer.concat(out).toString()).toBe(":1\r\n:2\r\n:3\r\n:4\r\n");
+    expect(c.shard.index).toBe(owner.index);
+  });
+
+  it("leaves a later command of another shard to it, and goes on there when the read ends with it", () => {
+    const out: Buffer[] = [];
+    const { c, owner } = clientAway("ctr4", out);
+    const home = c.shard;
+    let mine = "";
+    for (let i = 0; server.router.shardOf(Buffer.from(mine)) !== home; i++) mine = `mine4:${i}`;
+    // Home's command first: it runs there, the owner's two are left to the owner.
+    c.onData(Buffer.from(cmd("INCR", mine) + cmd("INCR", "ctr4") + cmd("INCR", "ctr4")));
+    expect(Buffer.concat(out).toString()).toBe(":1\r\n:1\r\n:2\r\n");
+    expect(c.shard.index).toBe(owner.index);
   });
 
   it("stays when its own shard ran the read's last command", () => {
