@@ -44,21 +44,6 @@ import { directHandle, writeDirect, type DirectWriter } from "./direct-write.js"
 
 let nextClientId = 1;
 
-// The wall clock of reads, from their performance.now(). Each clock reading costs ~50-200 ns
-// on this VM (a vDSO call and its wrappers): at redis-benchmark -P 16 the three a read made were
-// ~6% of the server's samples. Date.now() is read again once the monotonic clock says 1 ms
-// has passed since the last reading; in between that reading is the time, at most 1 ms old,
-// as a read's kernel runs already share one "now" for up to 1 ms (processRange).
-let wallAt = -Infinity;
-let wallMs = 0;
-function wallClock(perfNow: number): number {
-  if (perfNow - wallAt >= 1 || perfNow < wallAt) {
-    wallMs = Date.now();
-    wallAt = perfNow;
-  }
-  return wallMs;
-}
-
 /** Unsent reply bytes above which the client's input is not processed until they drain. */
 export const OUTPUT_HIGH_WATER = perfConfig().buffers.outputHighWater;
 /** An incomplete command at least this big waits in kernel memory rather than in chunks. */
@@ -219,8 +204,7 @@ export class Client implements DirectWriter {
    */
   onData(chunk: Buffer, borrowed = false): void {
     if (this.closed) return;
-    const perfNow = performance.now();
-    const now = wallClock(perfNow);
+    const now = Date.now();
     this.lastInteraction = now;
     this.server.stats.netInputBytes += chunk.length;
     this.server.stats.readsProcessed++;
@@ -248,11 +232,10 @@ export class Client implements DirectWriter {
         return;
       }
       this.readClock = now;
-      this.readPerf = perfNow;
       try {
         this.runQueued();
       } finally {
-        this.readClock = this.readPerf = 0;
+        this.readClock = 0;
       }
     }
     if (borrowed) this.ownChunks(chunk);
@@ -261,13 +244,10 @@ export class Client implements DirectWriter {
   }
 
   /**
-   * The wall clock of the read being run (0: none; wallClock()), the kernel's "now" for that
-   * read's first run when the server's clock is Date.now, and the performance.now() it was
-   * derived from, where the timing of the read's first kernel run starts: one clock reading
-   * per read, where there were three (Date.now, and performance.now before and after the run).
+   * Date.now() of the read being run (0: none), the kernel's "now" for that read's first run
+   * when the server's clock is Date.now: one clock reading per read instead of two.
    */
   private readClock = 0;
-  private readPerf = 0;
 
   /** The server's replication state (looked up on the first read). */
   private repl: Replication | undefined;
@@ -279,12 +259,11 @@ export class Client implements DirectWriter {
     if (this.closed || this.paused || this.blocked) return;
     const queued = this.queryBufferLength;
     if (queued === 0 || queued < this.need) return;
-    this.readPerf = performance.now();
-    this.readClock = wallClock(this.readPerf);
+    this.readClock = Date.now();
     try {
       this.runQueued();
     } finally {
-      this.readClock = this.readPerf = 0;
+      this.readClock = 0;
     }
     this.server.maxmemory.clientEviction.afterActivity(this);
   }
@@ -484,11 +463,7 @@ export class Client implements DirectWriter {
           this.readClock = 0;
           nowRead = true;
         }
-        if (t0 < 0) {
-          // The read's own reading, once: its first run is timed from the read's arrival.
-          t0 = this.readPerf > 0 ? this.readPerf : performance.now();
-          this.readPerf = 0;
-        }
+        if (t0 < 0) t0 = performance.now();
         if (nowRead) nowAt = t0;
         // The call's results are k's fields until the next run() (nested calls leave them).
         const st = k.run(pos, end, this.db, now);
