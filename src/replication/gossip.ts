@@ -309,6 +309,8 @@ export class Gossip {
   readonly applied = new Map<string, number>();
   /** The cut time of our latest batch (a peer added later gets our writes up to it by anti-entropy). */
   private lastCut = 0;
+  /** Every write of ours is in a batch cut at or before this (src/cluster/group-migration.ts waits for it). */
+  get latestCut(): number { return this.lastCut; }
   /** Our digests as sent in our latest DIGESTs, by round (c0): what changed since is sent back too. */
   private readonly sentDigests = new Map<number, { ranges: number; digests: Uint32Array }>();
   /**
