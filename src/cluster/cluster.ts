@@ -6,6 +6,7 @@
 //   failover.ts  replica elections, CLUSTER FAILOVER
 //   redirect.ts  MOVED / ASK / CROSSSLOT / CLUSTERDOWN for each command
 //   group.ts     active-active groups (cluster-group): members share slots, CRDT replication
+//   group-migration.ts  a slot migrating out of a group while every member takes writes
 // A replica (CLUSTER REPLICATE) replicates its master with Redis's primary/replica protocol
 // (src/repl/, through setMaster), as Redis Cluster does.
 //   ../commands/cluster.ts  CLUSTER ..., ASKING, READONLY, READWRITE
@@ -32,6 +33,7 @@ import { busListenPort, deriveAnnouncedPorts } from "./ports.js";
 import { tlsOf } from "../server/tls.js";
 import { StartupError } from "../server/listeners.js";
 import { ReplicationGroup } from "./group.js";
+import { GroupMigration } from "./group-migration.js";
 import { ShardChannelEviction } from "./shard-channels.js";
 import { redirectBlockedClients } from "./blocked.js";
 import { setReplicaExpiry } from "../repl/replica-expiry.js";
@@ -41,6 +43,8 @@ export class Cluster {
   bus!: ClusterBus;
   failover!: Failover;
   group!: ReplicationGroup;
+  /** A slot migrating out of our active-active group while its members take writes (group-migration.ts). */
+  migration!: GroupMigration;
   /** Slot ownership as last pushed to the kernels and saved: only changes are written. */
   private lastSignature = "";
   /** Writes held while this master is paused for a replica's manual failover. */
@@ -86,6 +90,8 @@ export class Cluster {
     const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
     const bindHost = binds[0] === "*" ? undefined : binds[0];
     this.group = new ReplicationGroup(this.server, this.state, () => this.bus);
+    this.migration = new GroupMigration(this.server, this.state, () => this.bus, () => this.changed());
+    this.state.onSlotJoinedGroup = (slot, peer) => this.migration.slotJoinedGroup(slot, peer);
     const eviction = new ShardChannelEviction(this.server);
     this.state.onSlotLeftShard = (slot) => eviction.slotLost(slot);
     await this.group.start(bindHost);
@@ -134,13 +140,14 @@ export class Cluster {
         if (m.carriesExtensions) {
           n.hostname = m.sender.hostname ?? "";
           this.group.onHeader(n, m);
+          this.migration.onHeader(n, m);
         }
         this.failover.onHeader(n, m);
       },
       onAuthRequest: (n, m, ack) => this.failover.onAuthRequest(n, m, ack),
       onAuthAck: (n, m) => this.failover.onAuthAck(n, m),
       onMfStart: (n) => this.failover.onMfStart(n),
-      headerFlags: () => ({ ...this.failover.headerFlags(), ...this.group.headerFields(),
+      headerFlags: () => ({ ...this.failover.headerFlags(), ...this.group.headerFields(), ...this.migration.headerFields(),
         ...(this.state.myself.hostname ? { hostname: this.state.myself.hostname } : {}) }),
       cron: (now) => this.cron(now),
       announcedIp: () => cfg.getString("cluster-announce-ip"),
@@ -207,6 +214,7 @@ export class Cluster {
     if (me.master && !replicationOf(this.server).link) this.replicate(me.master);
     if (this.wasPaused !== this.failover.paused) this.pauseChanged();
     if (me.master) handleReplicaMigration(this.state, this.migrationHost, now);
+    this.migration.cron();
     redirectBlockedClients(this.server, this.state, this.state.stateOk(this.server.config.getBool("cluster-require-full-coverage")));
   }
 
@@ -415,6 +423,7 @@ export class Cluster {
     sig += `|v${st.slotsVersion}|`;
     for (const [s, n] of st.migrating) sig += `m${s}${n.id}`;
     for (const [s, n] of st.importing) sig += `i${s}${n.id}`;
+    for (const [s, n] of st.groupMoving) sig += `g${s}${n.id}`;
     return sig;
   }
 }

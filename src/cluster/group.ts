@@ -16,6 +16,8 @@
 //     CLUSTER SLOTS name a member we can reach (our bus link and, for our own group, the
 //     CRDT link to it are up) ahead of one we cannot, so a client leaves a dead member at
 //     once, without an election.
+//   - Migration: a slot moving to another group is announced to the group by the member
+//     running it, whose peers send the slot's commands there meanwhile (group-migration.ts).
 //   - Topology: CLUSTER SLOTS lists each group's ranges once, the member a client should use
 //     first (this node for its own group) then the other members; CLUSTER NODES shows every
 //     member as a master with the group's slots; CLUSTER SHARDS one shard per group.

@@ -4,7 +4,8 @@
 //   - keys in several slots                         -> -CROSSSLOT
 //   - the slot is unassigned, or the cluster is down -> -CLUSTERDOWN
 //   - the slot is another node's                     -> -MOVED slot ip:port (with an
-//     active-active group: a member we can reach; a member of our own group serves it here)
+//     active-active group: a member we can reach; a member of our own group serves it here,
+//     unless a group peer is migrating it out of the group: -MOVED to that peer)
 //   - the slot is migrating out and a key is missing -> -ASK slot ip:port (the target has it)
 //   - the slot is importing: served only after ASKING (-TRYAGAIN when some of several keys
 //     have not arrived)
@@ -93,25 +94,35 @@ export function getNodeByQuery(server: Server, state: ClusterState, client: Clie
         "Script attempted to execute a write command while the cluster is down and readonly");
     }
   }
+  // A member of the owner's active-active group serves the slot as its own (group.ts).
+  const ours = state.sameGroup(owner, state.myself);
   // Redis's "MIGRATE always works in the context of the local node if the slot is open".
-  if (spec.name === "migrate" && ((owner === state.myself && state.migrating.has(slot)) || state.importing.has(slot))) {
+  if (spec.name === "migrate" && ((ours && state.migrating.has(slot)) || state.importing.has(slot))) {
     return { error: null, slot };
   }
   const keyMissing = (r: { pos: number }) => server.types.typeOf(client.db, argv[r.pos]) < 0;
-  if (owner === state.myself) {
+  // A node's address for this client (a plain-text client in a TLS cluster gets the plain port: use_pport).
+  const at = (n: ClusterNode) => `${preferredEndpoint(server.config, n)}:${clientPort(n, usePport(server.config, client))}`;
+  if (ours) {
     // A shard channel is served here until the slot's migration ends (SETSLOT NODE): its
     // name is no key, so it is never "missing" (Redis's is_pubsubshard).
+    if (!isShardChannel) {
+      // A group peer is migrating the slot out of the group: its writes serialize there
+      // (group-migration.ts).
+      const runner = state.groupMoving.get(slot);
+      if (runner) {
+        return { error: `MOVED ${slot} ${at(runner)}`, slot, scriptError: NON_LOCAL };
+      }
+    }
     const to = isShardChannel ? undefined : state.migrating.get(slot);
     if (to && refs.some(keyMissing)) {
       // Some keys already left for the target: the client asks it (or retries there).
       return refs.length > 1 && refs.some((r) => !keyMissing(r))
         ? { error: "TRYAGAIN Multiple keys request during rehashing of slot", slot, scriptError: NON_LOCAL }
-        : { error: `ASK ${slot} ${preferredEndpoint(server.config, to)}:${clientPort(to, usePport(server.config, client))}`, slot, scriptError: NON_LOCAL };
+        : { error: `ASK ${slot} ${at(to)}`, slot, scriptError: NON_LOCAL };
     }
     return { error: null, slot };
   }
-  // A member of the owner's active-active group serves the slot as its own (group.ts).
-  if (state.sameGroup(owner, state.myself)) return { error: null, slot };
   if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) {
     // Several keys of which some have not arrived yet: the client retries later.
     if (multipleKeys && !isShardChannel && refs.some(keyMissing)) {
@@ -122,7 +133,5 @@ export function getNodeByQuery(server: Server, state: ClusterState, client: Clie
   // A READONLY client reads its master's slots from this replica; shard channels
   // (SSUBSCRIBE, SPUBLISH...) are served by the shard's replicas for every client.
   if ((flags?.readonly || isShardChannel) && state.myself.master === owner && !isWrite()) return { error: null, slot };
-  // A plain-text client in a TLS cluster is sent to the owner's plain-text port (use_pport).
-  const to = target(owner);
-  return { error: `MOVED ${slot} ${preferredEndpoint(server.config, to)}:${clientPort(to, usePport(server.config, client))}`, slot, scriptError: NON_LOCAL };
+  return { error: `MOVED ${slot} ${at(target(owner))}`, slot, scriptError: NON_LOCAL };
 }

@@ -11,6 +11,8 @@
 //   owner:      slot -> owning node (or null: unassigned)
 //   migrating:  slot -> target node (this node's slot moving out)
 //   importing:  slot -> source node (a slot moving in)
+//   groupMoving: slot -> the member of our active-active group migrating it out of the group
+//               (group-migration.ts: we redirect the slot's commands to it meanwhile)
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -89,6 +91,7 @@ export class ClusterState {
   readonly owner: (ClusterNode | null)[] = new Array(CLUSTER_SLOTS).fill(null);
   readonly migrating = new Map<number, ClusterNode>();
   readonly importing = new Map<number, ClusterNode>();
+  readonly groupMoving = new Map<number, ClusterNode>();
   currentEpoch = 0;
   lastVoteEpoch = 0;
   readonly myself: ClusterNode;
@@ -144,6 +147,9 @@ export class ClusterState {
     if (old) this.bumpRanges(old, slot, false);
     if (node) this.bumpRanges(node, slot, true);
     if (old && this.inMyShard(old) && !(node && this.inMyShard(node))) this.onSlotLeftShard(slot);
+    // Another group's slot, now a peer's of our active-active group: it imported it.
+    if (old && node && this.myself !== undefined && node !== this.myself && !this.sameGroup(old, this.myself) &&
+        this.sameGroup(node, this.myself)) this.onSlotJoinedGroup(slot, node);
   }
 
   /** Changes whenever a slot moves to or from node. */
@@ -171,6 +177,8 @@ export class ClusterState {
 
   /** Called when a slot stops being served by this node's shard (shard-channels.ts). */
   onSlotLeftShard: (slot: number) => void = () => {};
+  /** Called when a slot passes from another group to a peer of our group (group-migration.ts). */
+  onSlotJoinedGroup: (slot: number, peer: ClusterNode) => void = () => {};
 
   /** n serves the slots this node serves: myself, our master, or a member of our group. */
   private inMyShard(n: ClusterNode): boolean {
@@ -207,7 +215,8 @@ export class ClusterState {
    */
   servesDirectly(slot: number): boolean {
     const owner = this.owner[slot];
-    return owner !== null && this.sameGroup(owner, this.myself) && !this.migrating.has(slot) && !this.importing.has(slot);
+    return owner !== null && this.sameGroup(owner, this.myself) && !this.migrating.has(slot) && !this.importing.has(slot) &&
+      !this.groupMoving.has(slot);
   }
 
   /**
@@ -382,6 +391,7 @@ export class ClusterState {
     this.nodeVersions.delete(node);
     for (const [s, n] of this.migrating) if (n === node) this.migrating.delete(s);
     for (const [s, n] of this.importing) if (n === node) this.importing.delete(s);
+    for (const [s, n] of this.groupMoving) if (n === node) this.groupMoving.delete(s);
   }
 
   renameNode(node: ClusterNode, id: string): void {

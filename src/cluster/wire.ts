@@ -20,7 +20,9 @@
 //   AUTH_REQUEST / AUTH_ACK / MFSTART: the header alone
 // Ping extensions: type 0 is Redis's hostname (cluster-announce-hostname). Type LATTICE_GROUP
 // (ours) carries an active-active node's cluster-group and CRDT bus port (src/cluster/group.ts);
-// it is only sent by a node in a group, and a redis-server ignores it (logging the unknown type).
+// LATTICE_MOVES (ours) the slots a group member is migrating out of its group and its answers
+// to its group peers' migrations (src/cluster/group-migration.ts). Both are only sent by a node
+// in a group, and a redis-server ignores them (logging the unknown type).
 import { CLUSTER_SLOTS } from "./state.js";
 
 export const HEADER_LEN = 2256;
@@ -46,6 +48,25 @@ const FLAG0_PAUSED = 1, FLAG0_FORCEACK = 2, FLAG0_EXT_DATA = 4;
 const EXT_HOSTNAME = 0;
 /** Our own extension type: far from Redis's small numbers (7.2 uses 1..3). */
 export const EXT_LATTICE_GROUP = 0x4c4b;
+export const EXT_LATTICE_MOVES = 0x4c4d;
+
+/**
+ * A group member's migration announcement and answers (group-migration.ts), in extension
+ * LATTICE_MOVES: seq f64 | cut f64 | crdtId (u16 length, bytes) | slots (u16 count, u16 each)
+ * | acks (u16 count, then per ack: the peer's name[40], seq f64).
+ */
+export interface WireMoves {
+  /** The sender's migration sequence: raised each time a slot starts migrating out. */
+  seq: number;
+  /** The cut time of the sender's latest CRDT batch (every write it made is at or below it). */
+  cut: number;
+  /** The sender's CRDT node id (the origin its writes carry). */
+  crdtId: string;
+  /** Slots the sender is migrating out of its group (SETSLOT MIGRATING). */
+  slots: number[];
+  /** Per group peer, the latest of that peer's migration sequences the sender has acted on. */
+  acks: { peer: string; seq: number }[];
+}
 
 export interface WireNode {
   id: string; ip: string; port: number; cport: number;
@@ -78,6 +99,8 @@ export interface WireSender extends WireNode {
   /** Its active-active group (cluster-group) and CRDT bus port: group.ts (PING/PONG/MEET only). */
   group?: string;
   crdtPort?: number;
+  /** Its group migrations and answers (group-migration.ts; PING/PONG/MEET only). */
+  moves?: WireMoves;
   /** Its cluster-announce-hostname (Redis's hostname ping extension; PING/PONG/MEET only). */
   hostname?: string;
   /** The cluster state byte (0 ok, 1 fail) as the sender sees it. */
@@ -136,7 +159,53 @@ function extensionsOf(s: WireSender): Extension[] {
     d.write(s.group, 2);
     out.push({ type: EXT_LATTICE_GROUP, data: d });
   }
+  if (s.moves) out.push({ type: EXT_LATTICE_MOVES, data: encodeMoves(s.moves) });
   return out;
+}
+
+function encodeMoves(m: WireMoves): Buffer {
+  const id = Buffer.from(m.crdtId, "latin1");
+  const d = Buffer.alloc(16 + 2 + id.length + 2 + 2 * m.slots.length + 2 + (NAMELEN + 8) * m.acks.length);
+  let off = d.writeDoubleBE(m.seq, 0);
+  off = d.writeDoubleBE(m.cut, off);
+  off = d.writeUInt16BE(id.length, off);
+  off += id.copy(d, off);
+  off = d.writeUInt16BE(m.slots.length, off);
+  for (const s of m.slots) off = d.writeUInt16BE(s, off);
+  off = d.writeUInt16BE(m.acks.length, off);
+  for (const a of m.acks) {
+    writeName(d, off, a.peer, NAMELEN);
+    off = d.writeDoubleBE(a.seq, off + NAMELEN);
+  }
+  return d;
+}
+
+/** LATTICE_MOVES's data (from `off`, `len` bytes, padding included); undefined if malformed. */
+function decodeMoves(buf: Buffer, off: number, len: number): WireMoves | undefined {
+  const end = off + len;
+  const need = (n: number) => { if (off + n > end) throw new RangeError("short"); };
+  try {
+    need(18);
+    const seq = buf.readDoubleBE(off), cut = buf.readDoubleBE(off + 8);
+    const idLen = buf.readUInt16BE(off + 16);
+    off += 18;
+    need(idLen + 2);
+    const crdtId = buf.toString("latin1", off, off + idLen);
+    off += idLen;
+    const nSlots = buf.readUInt16BE(off);
+    off += 2;
+    need(2 * nSlots + 2);
+    const slots: number[] = [];
+    for (let i = 0; i < nSlots; i++, off += 2) slots.push(buf.readUInt16BE(off) % CLUSTER_SLOTS);
+    const nAcks = buf.readUInt16BE(off);
+    off += 2;
+    need((NAMELEN + 8) * nAcks);
+    const acks: { peer: string; seq: number }[] = [];
+    for (let i = 0; i < nAcks; i++, off += NAMELEN + 8) acks.push({ peer: readName(buf, off), seq: buf.readDoubleBE(off + NAMELEN) });
+    return { seq, cut, crdtId, slots, acks };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The bytes of a message (clusterBuildMessageHdr + the per-type body). */
@@ -348,7 +417,7 @@ export function decode(buf: Buffer, fromIp: string): Message {
         else if (extType === EXT_LATTICE_GROUP && len >= 16) {
           sender.crdtPort = buf.readUInt16BE(off + 8);
           sender.group = readCString(buf, off + 10, len - 10);
-        }
+        } else if (extType === EXT_LATTICE_MOVES) sender.moves = decodeMoves(buf, off + 8, len - 8);
         off += len;
       }
     }

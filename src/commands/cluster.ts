@@ -219,11 +219,17 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
   const action = argLower(ctx, 3);
   const argc = ctx.argv.length;
   if (action === "migrating" && argc === 5) {
-    if (st.owner[slot] !== st.myself) return ctx.reply.error(`I'm not the owner of hash slot ${slot}`);
+    // (A member of an active-active group owns its group's slots.)
+    const owner = st.owner[slot];
+    if (!owner || !st.sameGroup(owner, st.myself)) return ctx.reply.error(`I'm not the owner of hash slot ${slot}`);
     const n = nodeArg(cluster, ctx, 4);
     if (!n) return ctx.reply.error(`I don't know about node ${ctx.argv[4].toString("latin1")}`);
     if (isReplica(n)) return ctx.reply.error("Target node is not a master");
     st.migrating.set(slot, n);
+    cluster.changed();
+    // In an active-active group, OK only once the group's writes of the slot are all here.
+    if (!cluster.migration.migrating(ctx.client, slot)) ctx.reply.ok();
+    return;
   } else if (action === "importing" && argc === 5) {
     if (st.owner[slot] === st.myself) return ctx.reply.error(`I'm already the owner of hash slot ${slot}`);
     const n = nodeArg(cluster, ctx, 4);
@@ -238,7 +244,9 @@ function setslot(ctx: CommandContext, cluster: Cluster): void {
     if (!n) return ctx.reply.error(`Unknown node ${ctx.argv[4].toString("latin1")}`);
     if (isReplica(n)) return ctx.reply.error("Target node is not a master");
     const keys = cluster.countKeysInSlot(slot);
-    if (st.owner[slot] === st.myself && n !== st.myself && keys !== 0) {
+    // (A group member whose peer runs the slot's migration holds keys the peer's MIGRATE DELs
+    // have not reached yet: it is not the one handing the slot off.)
+    if (st.owner[slot] === st.myself && n !== st.myself && keys !== 0 && !st.groupMoving.has(slot)) {
       return ctx.reply.error(`Can't assign hashslot ${slot} to a different node while I still hold keys for this hash slot.`);
     }
     if (keys === 0) st.migrating.delete(slot);

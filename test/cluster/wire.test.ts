@@ -83,6 +83,28 @@ describe("cluster bus wire format", () => {
     expect(d.sender.hostname).toBe("h");
   });
 
+  it("carries a group member's migrations and answers in our LATTICE_MOVES extension; a short one is ignored", () => {
+    const m = ping();
+    m.sender.group = "g1";
+    m.sender.crdtPort = 4242;
+    const moves = { seq: 1764294000123, cut: 1764294000456.5, crdtId: "node-7f", slots: [0, 100, 16383], acks: [{ peer: B, seq: 42 }, { peer: C, seq: 7 }] };
+    m.sender.moves = moves;
+    const bytes = encode(m, "");
+    expect(decode(bytes, "x").sender.moves).toEqual(moves);
+    expect(decode(bytes, "x").sender.group).toBe("g1");
+    // Nothing migrating, no answers: still sent (a peer reads "nothing listed").
+    m.sender.moves = { seq: 0, cut: 0, crdtId: "", slots: [], acks: [] };
+    expect(decode(encode(m, ""), "x").sender.moves).toEqual(m.sender.moves);
+    // An ack count past the extension's end: the extension is dropped, the message kept.
+    m.sender.moves = moves;
+    const bad = encode(m, "");
+    const ext = bad.indexOf(Buffer.from("node-7f", "latin1"));
+    bad.writeUInt16BE(60000, ext + 7 + 2 + 2 * 3);
+    const d = decode(bad, "x");
+    expect(d.sender.moves).toBeUndefined();
+    expect(d.sender.group).toBe("g1");
+  });
+
   it("ignores a message whose length does not match its type, or of another version (non-fatal)", () => {
     const buf = encode(ping({ type: "fail", about: C }), "");
     const short = Buffer.concat([buf.subarray(0, 2256 + 10)]);

@@ -1,6 +1,63 @@
-// Writes through an ioredis Cluster client while the cluster changes under it.
+// Writes through an ioredis Cluster client (or a MemberFirstClient) while the cluster changes under it.
 import { expect } from "vitest";
-import type { Cluster } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
+
+/** What Writers writes through: an ioredis Cluster, or a MemberFirstClient. */
+export interface SetClient { set(key: string, value: string): Promise<unknown> }
+
+/**
+ * Sends every write first to the node `home(key)` names, then follows that command's -MOVED
+ * and -ASK like `redis-cli -c`, keeping no slot table: so each write starts at the member a
+ * test picks (an active-active group's member that is not running a migration), where an
+ * ioredis Cluster client would go wherever its last CLUSTER SLOTS pointed.
+ */
+export class MemberFirstClient implements SetClient {
+  private readonly conns = new Map<string, Redis>();
+  redirects = 0;
+
+  constructor(private readonly home: (key: string) => number) {}
+
+  private conn(addr: string): Redis {
+    let r = this.conns.get(addr);
+    if (!r) {
+      const [host, port] = [addr.slice(0, addr.lastIndexOf(":")), Number(addr.slice(addr.lastIndexOf(":") + 1))];
+      r = new Redis({ host, port, maxRetriesPerRequest: 2, protocol: 2 } as never);
+      r.on("error", () => {}); // (a node killed by the test: the command fails, the writer counts it)
+      this.conns.set(addr, r);
+    }
+    return r;
+  }
+
+  async set(key: string, value: string): Promise<unknown> {
+    let addr = `127.0.0.1:${this.home(key)}`;
+    let asking = false;
+    for (let hop = 0; hop < 16; hop++) {
+      const r = this.conn(addr);
+      try {
+        if (!asking) return await r.set(key, value);
+        const replies = (await r.pipeline().asking().set(key, value).exec())!;
+        if (replies[1][0]) throw replies[1][0];
+        return replies[1][1];
+      } catch (e) {
+        const m = /^(MOVED|ASK) \d+ (\S+)/.exec((e as Error).message);
+        if (m) {
+          this.redirects++;
+          addr = m[2];
+          asking = m[1] === "ASK";
+          continue;
+        }
+        if (!/^(TRYAGAIN|CLUSTERDOWN|LOADING)/.test((e as Error).message)) throw e;
+        asking = false;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    throw new Error(`too many redirections for ${key}`);
+  }
+
+  disconnect(): void {
+    for (const r of this.conns.values()) r.disconnect();
+  }
+}
 
 /** Retries a cluster write until it is acknowledged (a slot's node may be failing over or restarting). */
 export async function setAcked(cluster: Cluster, key: string, value: string, ms = 30_000): Promise<void> {
@@ -39,12 +96,12 @@ export class Writers {
   private stopping = false;
   private readonly done: Promise<void[]>;
 
-  constructor(cluster: Cluster, writers: number, keyOf: (w: number, n: number) => string) {
+  constructor(cluster: SetClient, writers: number, keyOf: (w: number, n: number) => string) {
     this.started = new Array(writers).fill(0);
     this.done = Promise.all(this.started.map((_, w) => this.run(cluster, w, keyOf)));
   }
 
-  private async run(cluster: Cluster, w: number, keyOf: (w: number, n: number) => string): Promise<void> {
+  private async run(cluster: SetClient, w: number, keyOf: (w: number, n: number) => string): Promise<void> {
     while (!this.stopping) {
       const n = this.started[w]++;
       const key = keyOf(w, n);

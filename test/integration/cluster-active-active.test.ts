@@ -10,6 +10,7 @@ import Redis, { Cluster } from "ioredis";
 import { rmSync } from "node:fs";
 import { connectClient } from "../helpers/server.js";
 import { setAcked } from "../helpers/cluster-write.js";
+import { keySlot } from "../../src/server/router.js";
 import { startGroupNode, call, formGroups, groupsHold as groupsHoldIn, type GroupNode as Node, type SlotRow } from "../helpers/cluster-groups.js";
 
 const NODE_TIMEOUT = 3000;
@@ -173,4 +174,87 @@ describe("cluster mode, active-active groups (2 groups × 2 members)", () => {
     const keys = [...acked.keys()];
     expect(await Promise.all(keys.map((k) => fresh.get(k)))).toEqual(keys.map((k) => acked.get(k)));
   }, 120_000);
+});
+
+// A slot migrating out of a group while its other member takes writes, and into a group whose
+// other member takes the moved keys by replication (src/cluster/group-migration.ts): g1 = a
+// (runs the migration) and b, g2 = c (imports) and d. The CRDT messages of b and of c are each
+// held back 10-300 ms (LATTICEKV_BUGGIFY crdt-delay-message), so a write b took just before
+// reaches a late, and the keys c imported reach d late.
+describe("cluster mode, active-active groups: a slot migrating from one group to another", () => {
+  const nodes: Node[] = [];
+  const delayed = { LATTICEKV_BUGGIFY: "1:crdt-delay-message=1" };
+  const keysOf = (slot: number, n: number) => {
+    const out: string[] = [];
+    for (let i = 0; out.length < n; i++) if (keySlot(Buffer.from(`k${i}`)) === slot) out.push(`k${i}`);
+    return out;
+  };
+  const idOf = async (n: Node) => String(await call(n, "cluster", "myid"));
+
+  beforeAll(async () => {
+    nodes.push(await startGroupNode("g1", NODE_TIMEOUT));
+    nodes.push(await startGroupNode("g1", NODE_TIMEOUT, undefined, delayed));
+    nodes.push(await startGroupNode("g2", NODE_TIMEOUT, undefined, delayed));
+    nodes.push(await startGroupNode("g2", NODE_TIMEOUT));
+    await formGroups(nodes, new Map<string, [number, number]>([["g1", [0, 8191]], ["g2", [8192, 16383]]]));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const n of nodes) {
+      await n.srv.stop();
+      rmSync(n.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("SETSLOT MIGRATING answers once the other member's writes of the slot have arrived; meanwhile that member sends the slot's commands to the migrating one (-MOVED), until SETSLOT STABLE", async () => {
+    const [a, b, c] = nodes;
+    const SLOT = 100;
+    const keys = keysOf(SLOT, 2);
+    expect(await call(b, "set", keys[0], "from-b")).toBe("OK");
+    expect(await call(c, "cluster", "setslot", String(SLOT), "importing", await idOf(a))).toBe("OK");
+    expect(await call(a, "cluster", "setslot", String(SLOT), "migrating", await idOf(c))).toBe("OK");
+    // b's write was held back on its way to a: MIGRATING answered only after it arrived, so
+    // GETKEYSINSLOT (what redis-cli migrates) lists it.
+    expect(await call(a, "cluster", "getkeysinslot", String(SLOT), "10")).toEqual([keys[0]]);
+    // b knows the slot is migrating: its writes and reads of the slot go to a.
+    await expect(call(b, "set", keys[1], "v")).rejects.toThrow(`MOVED ${SLOT} 127.0.0.1:${a.port}`);
+    await expect(call(b, "get", keys[0])).rejects.toThrow(`MOVED ${SLOT} 127.0.0.1:${a.port}`);
+    // Other slots of the group are still served by b.
+    expect(keySlot(Buffer.from("other:{b}"))).toBeLessThan(8192);
+    expect(await call(b, "set", "other:{b}", "v")).toBe("OK");
+    // Cancelled (a still claims the slot, no longer migrating): b serves it again.
+    expect(await call(a, "cluster", "setslot", String(SLOT), "stable")).toBe("OK");
+    expect(await call(c, "cluster", "setslot", String(SLOT), "stable")).toBe("OK");
+    await waitFor("b to serve the slot again", async () => {
+      try { return await call(b, "set", keys[1], "v") === "OK"; } catch { return false; }
+    });
+  });
+
+  it("the importing member's peer sends the moved slot to it (-MOVED) until the moved keys have reached it, never answering without them", async () => {
+    const [a, b, c, d] = nodes;
+    const SLOT = 200;
+    const [key] = keysOf(SLOT, 1);
+    expect(await call(a, "set", key, "moved")).toBe("OK");
+    expect(await call(c, "cluster", "setslot", String(SLOT), "importing", await idOf(a))).toBe("OK");
+    expect(await call(a, "cluster", "setslot", String(SLOT), "migrating", await idOf(c))).toBe("OK");
+    expect(await call(a, "migrate", "127.0.0.1", String(c.port), key, "0", "5000")).toBe("OK");
+    // As redis-cli: the target first, then the source, then the other masters.
+    for (const n of [c, a, b, d]) expect(await call(n, "cluster", "setslot", String(SLOT), "node", await idOf(c))).toBe("OK");
+    // c's replication of the key to d is held back: d redirects the slot to c until it holds it.
+    const seen: string[] = [];
+    await waitFor("d to serve the moved key", async () => {
+      try {
+        const v = await call(d, "get", key);
+        seen.push(String(v));
+        return v === "moved";
+      } catch (e) {
+        expect((e as Error).message).toBe(`MOVED ${SLOT} 127.0.0.1:${c.port}`);
+        if (seen.at(-1) !== "MOVED") seen.push("MOVED");
+        return false;
+      }
+    });
+    // (null here: d answered for the slot before the key had reached it)
+    expect(seen.filter((v) => v !== "MOVED" && v !== "moved")).toEqual([]);
+    expect(await call(c, "get", key)).toBe("moved");
+  });
 });
