@@ -419,7 +419,11 @@ export class Server {
     if (error === true) return true; // held (a manual failover's pause): src/cluster/cluster.ts
     client.lastCommand = found.spec!.name;
     this.rejectCommand(client, error, found.spec);
-    if (client.multi !== null) client.dirtyExec = true; // Redis's flagTransaction
+    // Redis: an EXEC redirected discards the transaction, another command flags it (flagTransaction).
+    if (client.multi !== null) {
+      if (found.spec!.name === "exec") discardTransaction(this, client);
+      else client.dirtyExec = true;
+    }
     return true;
   }
 
