@@ -5,7 +5,8 @@
 //                                          cluster-allow-reads-when-down: a write is needed)
 //   -CLUSTERDOWN Hash slot not served     when its key's slot has no owner
 //   -MOVED slot ip:port                   when another node serves the slot, unless it is
-//                                          being imported here
+//                                          being imported here (or a peer of our
+//                                          active-active group migrates it: group-migration.ts)
 // A READONLY client reading its master's slot on this replica stays blocked.
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
@@ -25,7 +26,7 @@ export function redirectBlockedClients(server: Server, state: ClusterState, clus
     const slot = keySlot(req.keys[0]);
     let node = state.owner[slot];
     const c = req.client as Client & { cluster?: ClusterClientFlags };
-    if (node !== null && node !== me && state.sameGroup(node, me)) node = me;
+    if (node !== null && state.sameGroup(node, me)) node = state.groupMoving.get(slot) ?? me;
     if (c.cluster?.readonly && me.master !== null && me.master === node &&
         !server.table.lookup(c.lastCommand)?.flags.has("write")) {
       node = me;

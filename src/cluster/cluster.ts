@@ -90,7 +90,12 @@ export class Cluster {
     const binds = cfg.getString("bind").split(/\s+/).filter(Boolean);
     const bindHost = binds[0] === "*" ? undefined : binds[0];
     this.group = new ReplicationGroup(this.server, this.state, () => this.bus);
-    this.migration = new GroupMigration(this.server, this.state, () => this.bus, () => this.changed());
+    this.migration = new GroupMigration(this.server, this.state, () => this.bus, () => {
+      this.changed();
+      // A client blocked on a key of a slot we no longer serve is sent away now, not at the
+      // next cron: a write replicated to us meanwhile would wake it to write here.
+      redirectBlockedClients(this.server, this.state, this.state.stateOk(cfg.getBool("cluster-require-full-coverage")));
+    });
     this.state.onSlotJoinedGroup = (slot, peer) => this.migration.slotJoinedGroup(slot, peer);
     const eviction = new ShardChannelEviction(this.server);
     this.state.onSlotLeftShard = (slot) => eviction.slotLost(slot);
@@ -369,8 +374,10 @@ export class Cluster {
       this.held.push({ client, argv });
       return true;
     }
-    return clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv,
-      (owner) => this.group.target(owner));
+    const target = (owner: ClusterNode) => this.group.target(owner);
+    const error = clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv, target);
+    if (error !== null || spec.name !== "exec") return error;
+    return this.migration.execRedirect(client as Client & { cluster?: ClusterClientFlags }, target);
   }
 
   /**

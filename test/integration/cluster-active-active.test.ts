@@ -209,10 +209,27 @@ describe("cluster mode, active-active groups: a slot migrating from one group to
   it("SETSLOT MIGRATING answers once the other member's writes of the slot have arrived; meanwhile that member sends the slot's commands to the migrating one (-MOVED), until SETSLOT STABLE", async () => {
     const [a, b, c] = nodes;
     const SLOT = 100;
-    const keys = keysOf(SLOT, 2);
+    const keys = keysOf(SLOT, 3);
     expect(await call(b, "set", keys[0], "from-b")).toBe("OK");
-    expect(await call(c, "cluster", "setslot", String(SLOT), "importing", await idOf(a))).toBe("OK");
-    expect(await call(a, "cluster", "setslot", String(SLOT), "migrating", await idOf(c))).toBe("OK");
+    // On b, before the migration: a transaction queues a write of the slot, a client blocks on a list of it.
+    const tx = await connectClient(b.port, { protocol: 2 } as never);
+    const blocked = await connectClient(b.port, { protocol: 2 } as never);
+    try {
+      expect(await tx.call("multi")).toBe("OK");
+      expect(await tx.call("set", keys[1], "in-tx")).toBe("QUEUED");
+      const blpop = blocked.call("blpop", keys[2], "0").then(() => "served", (e: Error) => e.message);
+      await waitFor("the BLPOP to block", async () => /blocked_clients:1/.test(String(await call(b, "info", "clients"))));
+      expect(await call(c, "cluster", "setslot", String(SLOT), "importing", await idOf(a))).toBe("OK");
+      expect(await call(a, "cluster", "setslot", String(SLOT), "migrating", await idOf(c))).toBe("OK");
+      // Neither may write the slot on b any more: EXEC is redirected and the transaction
+      // discarded, as Redis does; the blocked client is sent to a.
+      await expect(tx.call("exec")).rejects.toThrow(`MOVED ${SLOT} 127.0.0.1:${a.port}`);
+      expect(await tx.call("ping")).toBe("PONG");
+      expect(await blpop).toBe(`MOVED ${SLOT} 127.0.0.1:${a.port}`);
+    } finally {
+      tx.disconnect();
+      blocked.disconnect();
+    }
     // b's write was held back on its way to a: MIGRATING answered only after it arrived, so
     // GETKEYSINSLOT (what redis-cli migrates) lists it.
     expect(await call(a, "cluster", "getkeysinslot", String(SLOT), "10")).toEqual([keys[0]]);
