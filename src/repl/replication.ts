@@ -1057,7 +1057,14 @@ replInfoHook.loadEnd = (server, aux) => replicationOf(server).loadEnd(aux);
 replInfoHook.iAmMaster = (server) => replicationOf(server).link === null;
 
 export function replicationOf(server: Server): Replication {
+  // Asked a few times on every socket read (stale-replica.ts, Client.flushBatch): the last
+  // answer first, then the WeakMap.
+  if (server === lastServer) return lastReplication!;
   let r = states.get(server);
   if (!r) states.set(server, (r = new Replication(server)));
+  lastServer = server;
+  lastReplication = r;
   return r;
 }
+let lastServer: Server | null = null;
+let lastReplication: Replication | null = null;

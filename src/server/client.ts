@@ -308,9 +308,13 @@ export class Client implements DirectWriter {
 
   /** Runs the input held in chunks (copied once into the home shard's shared input region). */
   private runPending(): void {
-    const joined = this.chunks.length === 1 ? null : joinInput(this.chunks, this.pendingLen);
-    const buf = joined ? joined.buf : this.chunks[0];
-    this.chunks = [];
+    const chunks = this.chunks;
+    const joined = chunks.length === 1 ? null : joinInput(chunks, this.pendingLen);
+    const buf = joined ? joined.buf : chunks[0];
+    // The usual read is one chunk: the array is emptied and kept, its backing store with it
+    // (a new array per read, grown again by the next read's push, was two allocations a read).
+    if (joined) this.chunks = [];
+    else chunks.pop();
     this.pendingLen = 0;
     this.need = 0;
     const base = this.shard.load(buf);

@@ -453,10 +453,16 @@ const trackers = new WeakMap<Server, Tracking>();
 
 /** The server's tracking state (created on first use). */
 export function trackingOf(server: Server): Tracking {
+  // Asked on every socket read (host-lane.ts plainState): the last answer first, then the WeakMap.
+  if (server === lastServer) return lastTracking!;
   let t = trackers.get(server);
   if (!t) trackers.set(server, (t = new Tracking(server)));
+  lastServer = server;
+  lastTracking = t;
   return t;
 }
+let lastServer: Server | null = null;
+let lastTracking: Tracking | null = null;
 
 // CLIENT LIST: flags t (tracking), R (broken redirect), B (broadcast), and redir=.
 clientInfoProviders.flags.push((c) => {
