@@ -50,6 +50,11 @@ describe("the shard that parses a client's reads", () => {
     }
   }
 
+  /** A key that `shard` owns, named prefix:N. */
+  function keyIn(shard: unknown, prefix: string): string {
+    for (let i = 0; ; i++) if (server.router.shardOf(Buffer.from(`${prefix}:${i}`)) === shard) return `${prefix}:${i}`;
+  }
+
   it("moves to the shard of the read's last command when the read was left to it", () => {
     const out: Buffer[] = [];
     const { c, owner } = clientAway("ctr", out);
@@ -81,9 +86,7 @@ describe("the shard that parses a client's reads", () => {
   it("leaves a later command of another shard to it, and goes on there when the read ends with it", () => {
     const out: Buffer[] = [];
     const { c, owner } = clientAway("ctr4", out);
-    const home = c.shard;
-    let mine = "";
-    for (let i = 0; server.router.shardOf(Buffer.from(mine)) !== home; i++) mine = `mine4:${i}`;
+    const mine = keyIn(c.shard, "mine4");
     // Home's command first: it runs there, the owner's two are left to the owner.
     c.onData(Buffer.from(cmd("INCR", mine) + cmd("INCR", "ctr4") + cmd("INCR", "ctr4")));
     expect(Buffer.concat(out).toString()).toBe(":1\r\n:1\r\n:2\r\n");
@@ -94,8 +97,7 @@ describe("the shard that parses a client's reads", () => {
     const out: Buffer[] = [];
     const { c, owner } = clientAway("ctr3", out);
     const home = c.shard;
-    let mine = "";
-    for (let i = 0; server.router.shardOf(Buffer.from(mine)) !== home; i++) mine = `mine:${i}`;
+    const mine = keyIn(home, "mine");
     c.onData(Buffer.from(cmd("INCR", "ctr3") + cmd("INCR", "ctr3") + cmd("INCR", mine)));
     expect(Buffer.concat(out).toString()).toBe(":1\r\n:2\r\n:1\r\n");
     expect(c.shard.index).toBe(home.index);
