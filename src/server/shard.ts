@@ -96,6 +96,8 @@ export class Shard {
    * pipeline's one call.
    */
   private handBack = false;
+  /** Whether the kernel hands back the writes CRDT replication captures (useHandBack). */
+  get handsBack(): boolean { return this.handBack; }
   useHandBack(commandIndexes: number[]): void {
     const x = this.kernel.x;
     for (const i of commandIndexes) x.setCommandHandBack(i, 1);
