@@ -23,9 +23,7 @@ import { slowDisk } from "../server/faults.js";
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, fdatasync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Socket } from "node:net";
 import type { Server } from "../server/server.js";
-import { Client } from "../server/client.js";
 import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type KernelRecord, type Subscription } from "../server/effects.js";
 import { log } from "../server/log.js";
 import { snapshotRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
@@ -35,7 +33,7 @@ import { deletionArgv } from "../server/propagate-deletion.js";
 import type { Persistence } from "./persistence.js";
 import { startBackgroundWrite, type BackgroundJob, type BackgroundSnapshot, type JobResult, type KeyPieces } from "./bgsave.js";
 import { SIGUSR1 } from "./child-writer.js";
-import { scriptPaused, afterScript } from "../commands/scripting.js";
+import { AofFormatError, AofReplay, scanAof } from "./aof-replay.js";
 
 interface ManifestFile { name: string; seq: number; type: "b" | "i" | "h" }
 
@@ -155,66 +153,7 @@ function encodeCommand(argv: Uint8Array[]): Buffer {
   return encodeArgv(argv) as Buffer;
 }
 
-export class AofFormatError extends Error {}
-
-/**
- * Splits an AOF (incr file, or a base written as commands) into commands. Stops at a
- * truncated tail: `validLen` is where the last complete command ends (before an unclosed
- * MULTI, whose commands must not be half-applied).
- */
-export function parseAofCommands(buf: Buffer, start = 0): { commands: Buffer[][]; validLen: number; truncated: boolean } {
-  const commands: Buffer[][] = [];
-  let pos = start;
-  let validLen = start;
-  let multiStart = -1;
-  let multiCount = 0;
-  const line = (): string | null => {
-    const nl = buf.indexOf(13, pos);
-    if (nl < 0 || nl + 1 >= buf.length) return null;
-    if (buf[nl + 1] !== 10) throw new AofFormatError("Bad file format reading the append only file");
-    const s = buf.toString("latin1", pos, nl);
-    pos = nl + 2;
-    return s;
-  };
-  while (pos < buf.length) {
-    const cmdStart = pos;
-    if (buf[pos] === 0x23) {
-      // An annotation ("#TS:<unix time>", aof-timestamp-enabled): skipped, as Redis does.
-      if (line() === null) { pos = cmdStart; break; }
-      if (multiStart < 0) validLen = pos;
-      continue;
-    }
-    if (buf[pos] !== 0x2a) throw new AofFormatError(`Bad file format reading the append only file at offset ${pos}`);
-    pos++;
-    const head = line();
-    if (head === null) break;
-    const argc = Number(head);
-    if (!Number.isInteger(argc) || argc < 1) throw new AofFormatError("Bad file format reading the append only file");
-    const argv: Buffer[] = [];
-    let complete = true;
-    for (let i = 0; i < argc; i++) {
-      if (pos >= buf.length) { complete = false; break; }
-      if (buf[pos] !== 0x24) throw new AofFormatError("Bad file format reading the append only file");
-      pos++;
-      const l = line();
-      if (l === null) { complete = false; break; }
-      const n = Number(l);
-      if (!Number.isInteger(n) || n < 0) throw new AofFormatError("Bad file format reading the append only file");
-      if (pos + n + 2 > buf.length) { complete = false; break; }
-      argv.push(buf.subarray(pos, pos + n));
-      pos += n + 2;
-    }
-    if (!complete) { pos = cmdStart; break; }
-    const name = argv[0].toString("latin1").toLowerCase();
-    if (name === "multi") { multiStart = cmdStart; multiCount = commands.length; }
-    else if (name === "exec") multiStart = -1;
-    commands.push(argv);
-    if (multiStart < 0) validLen = pos;
-  }
-  const truncated = pos < buf.length || multiStart >= 0;
-  if (multiStart >= 0) commands.length = multiCount;
-  return { commands, validLen, truncated };
-}
+export { AofFormatError };
 
 /** Redis's aof_state: on, off, or waiting for the first rewrite after CONFIG SET appendonly yes. */
 export type AofState = "off" | "on" | "wait_rewrite";
@@ -418,7 +357,7 @@ export class Aof {
     const files = m.files;
     const base = files.find((f) => f.type === "b");
     const incrs = files.filter((f) => f.type === "i");
-    let loaded = 0;
+    this.replayed = 0;
     let done = 0;
     this.baseSnapshotMs = 0;
     if (base) {
@@ -431,14 +370,12 @@ export class Aof {
         if (r.value >= buf.length) this.baseSnapshotMs = this.p.snapshotCtimeMs;
         if (r.value < buf.length) {
           for (const pos of this.replayFile(join(this.dir(), base.name), incrs.length === 0, buf, r.value)) {
-            if (typeof pos !== "number") { yield pos; continue; }
-            loaded++; yield done + pos;
+            yield typeof pos === "number" ? done + pos : pos;
           }
         }
       } else {
-        for (const pos of this.replayFile(join(this.dir(), base.name), false)) {
-          if (typeof pos !== "number") { yield pos; continue; }
-          loaded++; yield done + pos;
+        for (const pos of this.replayFile(join(this.dir(), base.name), false, buf)) {
+          yield typeof pos === "number" ? done + pos : pos;
         }
       }
       done += buf.length;
@@ -447,23 +384,21 @@ export class Aof {
       let size = 0;
       for (const pos of this.replayFile(join(this.dir(), incrs[i].name), i === incrs.length - 1)) {
         if (typeof pos !== "number") { yield pos; continue; }
-        loaded++; size = pos; yield done + pos;
+        size = pos; yield done + pos;
       }
       done += size;
     }
-    log("notice", `DB loaded from append only file: ${loaded} commands`);
+    log("notice", `DB loaded from append only file: ${this.replayed} commands`);
     return true;
   }
 
   /**
-   * Replays one file's commands, yielding the offset after each; a truncated tail is cut
-   * off (last file, aof-load-truncated) or fatal.
+   * Replays one file's commands (aof-replay.ts), yielding the offset reached as it goes; a
+   * truncated tail is cut off (last file, aof-load-truncated) or fatal.
    */
   private *replayFile(path: string, last: boolean, file?: Buffer, from = 0): Generator<LoadStep, void> {
     const buf = file ?? readAofFile(path);
-    const parsed = parseAofCommands(from > 0 ? buf.subarray(from) : buf);
-    const { commands, truncated } = parsed;
-    const validLen = from + parsed.validLen;
+    const { validLen, truncated } = scanAof(buf, from);
     if (truncated) {
       if (!last || !this.server.config.getBool("aof-load-truncated")) {
         throw new AofFormatError(`Unexpected end of file reading the append only file ${path}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.`);
@@ -474,42 +409,16 @@ export class Aof {
       try { ftruncateSync(fd, validLen); fsyncSync(fd); } finally { closeSync(fd); }
       log("warning", "AOF loaded anyway because aof-load-truncated is enabled");
     }
-    // Replies go nowhere; a script that pauses (busy-reply-threshold) writes its reply and
-    // resumes this client later, so the socket must take writes.
-    const sink = { remoteAddress: "", remotePort: 0, writableLength: 0, write: () => true, destroy: () => {} } as unknown as Socket;
-    const client = new Client(this.server, sink);
-    client.name = "aof-loader";
-    client.replaysAof = true;
-    // While loading, no key counts as expired (Redis's expireIfNeeded during loading): the
-    // replay runs at time 0, so a PEXPIREAT in the past still leaves the key for the
-    // commands after it, and it expires once the server runs at the real time. Only around
-    // each command: between steps, the rest of the server has the real clock.
-    for (let i = 0; i < commands.length; i++) {
-      const argv = commands[i];
-      const name = argv[0].toString("latin1").toLowerCase();
-      if (name === "multi" || name === "exec") continue;
-      if (name === "select") { client.db = Number(argv[1].toString("latin1")); continue; }
-      if (!this.server.table.lookup(name)) {
-        throw new AofFormatError(`Unknown command '${argv[0].toString("latin1")}' reading the append only file ${path.split("/").pop()}`);
-      }
-      const realNow = this.server.now;
-      this.server.now = () => 0;
-      // Nothing replayed is propagated (DEBUG LOADAOF on a master fed its replicas the whole
-      // file again: an INCR counted twice there). A script that pauses goes on unmarked.
-      this.server.effects.replaying = true;
-      try {
-        this.server.execCommand(client, argv);
-      } finally {
-        this.server.now = realNow;
-        this.server.effects.replaying = false;
-      }
-      client.reply.take();
-      // A script that ran past busy-reply-threshold goes on in later ticks: the next command
-      // waits for it (the load's driver awaits this, serving -LOADING meanwhile).
-      if (scriptPaused(this.server)) yield new Promise<void>((res) => afterScript(this.server, res));
-      yield Math.floor((validLen * (i + 1)) / commands.length);
+    const replay = new AofReplay(this.server, path.split("/").pop()!);
+    try {
+      yield* replay.run(buf, from, validLen);
+    } finally {
+      this.replayed += replay.commands;
     }
   }
+
+  /** Commands replayed by this load so far (loadSteps' log line). */
+  private replayed = 0;
 
   /**
    * Start-up with appendonly yes (aofOpenIfNeededOnServerStart), after loading: an empty

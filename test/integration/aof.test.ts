@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, runExpectingExit, type RunningServer } from "../helpers/server.js";
 import { writeDataset, readDataset } from "../helpers/dataset.js";
+import { hasRealRedis, startRealRedis } from "../helpers/real-redis.js";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -175,6 +177,63 @@ describe("AOF persistence", { timeout: 90_000 }, () => {
     await a.r.call("function", "flush");
     expect(await a.r.call("debug", "loadaof")).toBe("OK");
     expect(await a.r.call("fcall", "f", "0")).toBe(1);
+  });
+
+  it("a hand-written AOF (runs of kernel commands around host ones, SELECT, MULTI, a script, a past PEXPIREAT) loads as real Redis loads it", async () => {
+    // src/persistence/aof-replay.ts runs the file's bytes in the kernel a run at a time
+    // (1024 commands) and hands SELECT, MULTI/EXEC, lists and scripts to execCommand.
+    const resp = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join("")}`;
+    let counted = 0; // what the load's log line counts: not SELECT, MULTI or EXEC
+    const cmd = (...a: string[]) => { if (!["SELECT", "MULTI", "EXEC"].includes(a[0])) counted++; return resp(...a); };
+    let base = cmd("SELECT", "0");
+    for (let i = 0; i < 1500; i++) {
+      base += cmd("SET", `k:${i}`, `v:${i}`) + cmd("HSET", "h", `f:${i}`, String(i));
+      if (i % 7 === 0) base += cmd("RPUSH", "list", String(i));
+    }
+    let incr = "#TS:1700000000\r\n";
+    for (let i = 0; i < 1500; i++) {
+      incr += cmd("INCR", `c:${i % 50}`);
+      if (i % 100 === 0) incr += cmd("SELECT", "1") + cmd("SET", `d1:${i}`, "x") + cmd("SELECT", "0");
+    }
+    incr += cmd("MULTI") + cmd("SET", "m1", "a") + cmd("INCR", "m2") + cmd("RPUSH", "ml", "x") + cmd("EXEC");
+    // No key counts as expired while loading: INCRBY finds 1 (so 2), PERSIST keeps it.
+    incr += cmd("SET", "a", "1") + cmd("PEXPIREAT", "a", "1") + cmd("INCRBY", "a", "1") + cmd("PERSIST", "a");
+    incr += cmd("EVAL", "redis.call('set', KEYS[1], ARGV[1]) return redis.call('incr', 'c:0')", "1", "ev", "val");
+    for (let i = 0; i < 1200; i++) incr += cmd("SET", `k:${i}`, `w:${i}`);
+    const dir = scratchDir();
+    mkdirSync(aofDir(dir));
+    writeFileSync(join(aofDir(dir), "appendonly.aof.1.base.aof"), base);
+    writeFileSync(join(aofDir(dir), "appendonly.aof.1.incr.aof"), incr);
+    writeFileSync(join(aofDir(dir), "appendonly.aof.manifest"),
+      "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    const redisDir = scratchDir();
+    cpSync(dir, redisDir, { recursive: true });
+    const a = await ours(dir);
+    expect(a.srv.output()).toContain(`DB loaded from append only file: ${counted} commands`);
+    expect(await a.r.get("a")).toBe("2");
+    expect(await a.r.ttl("a")).toBe(-1);
+    expect(await a.r.get("k:5")).toBe("w:5");
+    expect(await a.r.get("k:1300")).toBe("v:1300");
+    expect(await a.r.hlen("h")).toBe(1500);
+    expect(await a.r.llen("list")).toBe(215);
+    expect(await a.r.get("c:0")).toBe("31");
+    expect(await a.r.get("ev")).toBe("val");
+    expect([await a.r.get("m1"), await a.r.get("m2"), await a.r.lrange("ml", 0, -1)]).toEqual(["a", "1", ["x"]]);
+    expect(await a.r.dbsize()).toBe(1500 + 50 + 7);
+    await a.r.select(1);
+    expect(await a.r.dbsize()).toBe(15);
+    if (!hasRealRedis) return;
+    const redis = await startRealRedis(["--appendonly", "yes", "--enable-debug-command", "yes"], redisDir);
+    try {
+      const r = new Redis({ port: redis.port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+      try {
+        expect(await a.r.call("debug", "digest")).toBe(await r.call("debug", "digest"));
+      } finally {
+        r.disconnect();
+      }
+    } finally {
+      await redis.stop();
+    }
   });
 
   it("an unknown command in the AOF stops the server with Redis's log line", async () => {
