@@ -61,7 +61,10 @@ export function pushReply(L: LuaState, buf: Uint8Array, pos: number, push = true
       if (push) {
         lua.lua_createtable(L, 0, 1);
         pushName(L, "ok");
-        pushBytes(L, buf, pos + 1, e);
+        // +OK, the status of SET, HMSET, LSET...: one Lua string for every such reply (a
+        // TString is immutable: pushName's), not a new one per call.
+        if (e === pos + 3 && buf[pos + 1] === 0x4f && buf[pos + 2] === 0x4b) pushName(L, "OK");
+        else pushBytes(L, buf, pos + 1, e);
         lua.lua_rawset(L, -3);
       }
       return e + 2;
