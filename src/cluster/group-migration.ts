@@ -137,6 +137,7 @@ export class GroupMigration {
         // Not left migrating: the peers that did hear of it stop redirecting once we list it no more.
         this.state.migrating.delete(w.slot);
         this.changed();
+        for (const p of this.peers()) this.bus()?.sendTo(p, "pong");
         log("warning", `Slot ${w.slot}: group peers ${waiting.join(", ") || "(their writes)"} did not confirm the migration in time`);
         this.finish(w, `ERR Slot ${w.slot} not migrating: not every member of group ${this.state.myself.group} confirmed ` +
           "that its writes of the slot reached this node (its link is down?)");

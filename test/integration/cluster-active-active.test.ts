@@ -8,7 +8,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import Redis, { Cluster } from "ioredis";
 import { rmSync } from "node:fs";
-import { connectClient } from "../helpers/server.js";
+import { connectClient, SHARDS } from "../helpers/server.js";
 import { setAcked } from "../helpers/cluster-write.js";
 import { keySlot } from "../../src/server/router.js";
 import { startGroupNode, call, formGroups, groupsHold as groupsHoldIn, type GroupNode as Node, type SlotRow } from "../helpers/cluster-groups.js";
@@ -273,5 +273,45 @@ describe("cluster mode, active-active groups: a slot migrating from one group to
     // (null here: d answered for the slot before the key had reached it)
     expect(seen.filter((v) => v !== "MOVED" && v !== "moved")).toEqual([]);
     expect(await call(c, "get", key)).toBe("moved");
+  });
+});
+
+// A group member whose replication never reaches the migrating member (every CRDT message of b
+// dropped: LATTICEKV_BUGGIFY crdt-drop-message), while its cluster bus is fine, so it is not
+// marked FAIL: SETSLOT MIGRATING cannot know b's writes have arrived and fails after twice
+// cluster-node-timeout, the slot not left migrating. (Cluster logic alone: one shard mode.)
+describe.skipIf(SHARDS !== 1)("cluster mode, active-active groups: a migration the group cannot confirm", () => {
+  const nodes: Node[] = [];
+
+  beforeAll(async () => {
+    nodes.push(await startGroupNode("g1", NODE_TIMEOUT));
+    nodes.push(await startGroupNode("g1", NODE_TIMEOUT, undefined, { LATTICEKV_BUGGIFY: "1:crdt-drop-message=1" }));
+    nodes.push(await startGroupNode("g2", NODE_TIMEOUT));
+    await formGroups(nodes, new Map<string, [number, number]>([["g1", [0, 8191]], ["g2", [8192, 16383]]]));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const n of nodes) {
+      await n.srv.stop();
+      rmSync(n.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("SETSLOT MIGRATING fails after twice cluster-node-timeout; the slot is not left migrating and b serves it again", async () => {
+    const [a, b, c] = nodes;
+    const SLOT = 300;
+    let key = "";
+    for (let i = 0; !key; i++) if (keySlot(Buffer.from(`k${i}`)) === SLOT) key = `k${i}`;
+    expect(await call(b, "set", key, "from-b")).toBe("OK");
+    expect(await call(c, "cluster", "setslot", String(SLOT), "importing", String(await call(a, "cluster", "myid")))).toBe("OK");
+    const t0 = Date.now();
+    await expect(call(a, "cluster", "setslot", String(SLOT), "migrating", String(await call(c, "cluster", "myid"))))
+      .rejects.toThrow(`ERR Slot ${SLOT} not migrating: not every member of group g1 confirmed that its writes of the slot reached this node`);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2 * NODE_TIMEOUT - 100);
+    const mine = String(await call(a, "cluster", "nodes")).split("\n").find((l) => l.includes("myself"))!;
+    expect(mine).not.toContain(`[${SLOT}->-`);
+    await waitFor("b to serve the slot again", async () => {
+      try { return await call(b, "set", key, "v") === "OK"; } catch { return false; }
+    });
   });
 });
