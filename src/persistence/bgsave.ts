@@ -28,7 +28,7 @@ import { RdbWriter, RDB_OPCODE_EOF, RDB_OPCODE_SELECTDB } from "./rdb-format.js"
 import { Crc64 } from "./crc64.js";
 import { objectType, writeObjectBody } from "./value-codec.js";
 import { hostToRdb } from "./keyspace-io.js";
-import { writeRdbHeader, accessFields } from "./rdb-file.js";
+import { writeRdbHeader, accessFields, crdtStateHook, writeCrdtAux } from "./rdb-file.js";
 import { writeKeyMeta, writeEntryRecord, entryExpireAt } from "./rdb-entry.js";
 import { OBJ_STRING, OBJ_HASH, OBJ_LIST, OBJ_SET, OBJ_ZSET } from "../types/value.js";
 
@@ -44,6 +44,8 @@ export interface SnapshotOptions {
   write: (chunk: Buffer) => Promise<void>;
   /** What the image holds (a replica's REPLCONF rdb-filter-only); default everything. */
   parts?: SnapshotParts;
+  /** The node's own RDB file: active-active's state of the same moment goes in too (rdb-file.ts crdtStateHook). */
+  crdt?: boolean;
 }
 
 /** The parts of an RDB image: the keyspace, and the functions' libraries. */
@@ -62,6 +64,8 @@ export class BackgroundSnapshot {
   private readonly access: { lru: boolean; lfu: boolean };
   private lastDb = -1;
   keys = 0;
+  /** Active-active's state as of the start, encoded after the keys (opts.crdt). */
+  private crdt: { next(): Buffer | null; release(): void } | null = null;
   private hostCowBytes = 0;
 
   /**
@@ -87,6 +91,8 @@ export class BackgroundSnapshot {
     this.w = new RdbWriter(compress);
     writeRdbHeader(this.w, server, this.startMs, opts.parts?.functions ?? true);
     for (const s of server.shards) s.kernel.x.bgsaveBegin();
+    // (taken in the same turn as the keyspace's: copy-on-write in the CRDT store until encoded)
+    if (opts.crdt) this.crdt = crdtStateHook.begin(server);
     server.types.registry.watcher = {
       before: (h, v) => {
         if (this.written.has(h)) return;
@@ -106,6 +112,8 @@ export class BackgroundSnapshot {
   abort(): void {
     this.aborted = true;
     this.end();
+    this.crdt?.release(); // (the CRDT store stops keeping copies for it)
+    this.crdt = null;
     this.keyDelay.end();
   }
 
@@ -140,8 +148,9 @@ export class BackgroundSnapshot {
         this.slices++;
         if (shard >= shards.length) {
           // Every shard walked and drained in this same turn: no entry is left to change.
-          this.w.u8(RDB_OPCODE_EOF);
           this.end();
+          if (this.crdt && !(await this.writeCrdt())) break;
+          this.w.u8(RDB_OPCODE_EOF);
           await this.flush();
           if (this.aborted) return -1;
           const sum = this.crc.bytesLE();
@@ -160,7 +169,34 @@ export class BackgroundSnapshot {
       return -1;
     } finally {
       this.end();
+      this.crdt?.release();
+      this.crdt = null;
     }
+  }
+
+  /**
+   * Active-active's state of the snapshot's moment, after the keys: a piece (a slot range's
+   * keys) at a time, SLICE_MS of encoding per event-loop turn. The keyspace is walked and
+   * drained by now, and the CRDT store keeps what changes meanwhile as it was (copy on write).
+   * Returns false when aborted.
+   */
+  private async writeCrdt(): Promise<boolean> {
+    for (;;) {
+      const sliceStart = performance.now();
+      const until = sliceStart + SLICE_MS;
+      let piece: Buffer | null = null;
+      while (performance.now() < until && (piece = this.crdt!.next()) !== null) writeCrdtAux(this.w, piece);
+      this.longestSliceMs = Math.max(this.longestSliceMs, performance.now() - sliceStart);
+      this.slices++;
+      await this.flush();
+      if (this.aborted) return false;
+      if (piece === null && performance.now() < until) break;
+      await nextTurn();
+      if (this.aborted) return false;
+    }
+    this.crdt!.release();
+    this.crdt = null;
+    return true;
   }
 
   private async flush(): Promise<void> {
@@ -300,7 +336,7 @@ export interface BackgroundJob {
  * Redis's tests do to its fork child) fails the job at once.
  */
 export function startBackgroundWrite(server: Server, tmp: string, dest: string | null,
-                                     source: "snapshot" | Buffer | KeyPieces, nameByChild?: (pid: number) => string): BackgroundJob {
+                                     source: "snapshot" | Buffer | KeyPieces, nameByChild?: (pid: number) => string, crdt = false): BackgroundJob {
   let child: ChildWriter;
   try {
     child = new ChildWriter(tmp, nameByChild);
@@ -314,6 +350,7 @@ export function startBackgroundWrite(server: Server, tmp: string, dest: string |
     snap = new BackgroundSnapshot(server, {
       keyDelayUs: server.config.getNumber("rdb-key-save-delay"),
       write: (chunk) => child.write(chunk),
+      crdt,
     });
     // A child killed part-way stops the walk at once (it may be sleeping on a key delay).
     void child.exited.then(() => snap!.abort());

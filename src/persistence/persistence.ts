@@ -13,7 +13,7 @@ import type { Server } from "../server/server.js";
 import { log } from "../server/log.js";
 import {
   snapshotRdb, readRdbHeader, readRdbRecord, newRecordState, checkRdbChecksum, checkRdbFile, readPlainStringRecord,
-  functionsHook, replInfoHook, type ParsedRdb, type RdbRecord, type PlainStringSink,
+  functionsHook, replInfoHook, crdtStateHook, CRDT_AUX, type ParsedRdb, type RdbRecord, type PlainStringSink,
 } from "./rdb-file.js";
 import { storeKey, storeKeyBatched, storeStringBatchedFrom, flushStoredKeys, freshLru, lfuPolicy, lfuWord, LFU_INIT_VAL } from "./keyspace-io.js";
 import { RdbFormatError, RdbReader } from "./rdb-format.js";
@@ -144,7 +144,7 @@ export class Persistence {
   /** SAVE (and the final save on shutdown): synchronous; false when the file could not be written. */
   saveSync(): boolean {
     const dirtyAt = this.dirty();
-    const { data } = snapshotRdb(this.server);
+    const { data } = snapshotRdb(this.server, true);
     const tmp = tempRdbPath();
     try {
       const fd = writeTemp(tmp, data, slowDisk);
@@ -343,7 +343,7 @@ export class Persistence {
     this.peakCow = 0;
     const t0 = performance.now();
     // The child's file is temp-<child pid>.rdb, as Redis's rdbSave in the fork child names it.
-    const job = startBackgroundWrite(this.server, tmp, dest, "snapshot", (pid) => resolve(`temp-${pid}.rdb`));
+    const job = startBackgroundWrite(this.server, tmp, dest, "snapshot", (pid) => resolve(`temp-${pid}.rdb`), true);
     this.forked(t0);
     this.bgJob = job;
     this.bgsaveInProgress = true;
@@ -658,7 +658,11 @@ export class Persistence {
       const rec = readRdbRecord(r, st, opts);
       if (rec === null) break;
       if (rec.kind === "function") this.loadFunction(rec.code, o.functions);
-      else if (rec.kind === "aux") aux.set(rec.name, rec.value);
+      else if (rec.kind === "aux") {
+        // active-active's state, at start-up only (an AOF preamble's is not its file's: the commands after it changed the keys)
+        if (rec.name === CRDT_AUX) { if (boot) crdtStateHook.load(server, Buffer.from(rec.value, "latin1")); }
+        else aux.set(rec.name, rec.value);
+      }
       else if (rec.kind === "resize") this.reserveKeys(rec.db, rec.size);
       else if (rec.kind === "key") {
         progress.keys++;
@@ -917,7 +921,7 @@ export class Persistence {
    */
   private async saveSlow(delayUs: number): Promise<boolean> {
     const dirtyAt = this.dirty();
-    const { data, keys } = snapshotRdb(this.server);
+    const { data, keys } = snapshotRdb(this.server, true);
     const tmp = tempRdbPath();
     this.slowSaveTemp = tmp;
     try {

@@ -51,6 +51,30 @@ export const replInfoHook: {
   iAmMaster: (server: Server) => boolean;
 } = { save: () => null, loadBegin: () => {}, expiredAtLoad: () => {}, loadEnd: () => {}, iAmMaster: () => true };
 
+/**
+ * Active-active replication's part of an RDB (wired by src/replication/active-active.ts,
+ * described in src/replication/saved-state.ts): the CRDT state of every key, tombstones
+ * included, as aux fields named CRDT_AUX after the keys, read back at start-up. A file without
+ * them (real Redis's, an older LatticeKV's, a node without peers) loads as before; Redis
+ * ignores aux fields it does not know.
+ */
+export const CRDT_AUX = "lkv-crdt";
+export const crdtStateHook: {
+  /** SAVE: the state now, one aux value per piece (none when the node does not replicate). */
+  save: (server: Server) => Buffer[];
+  /** BGSAVE: the state as of now, encoded a piece per next() call over later turns; release() when done. */
+  begin: (server: Server) => { next(): Buffer | null; release(): void } | null;
+  /** Start-up load: one CRDT_AUX value. */
+  load: (server: Server, value: Buffer) => void;
+} = { save: () => [], begin: () => null, load: () => {} };
+
+/** One CRDT_AUX field (after the keys: Redis's loader and ours take aux fields anywhere). */
+export function writeCrdtAux(w: RdbWriter, piece: Buffer): void {
+  w.u8(RDB_OPCODE_AUX);
+  w.string(CRDT_AUX);
+  w.string(piece);
+}
+
 export interface RdbKey { db: number; key: Buffer; stored: StoredValue }
 
 /**
@@ -116,8 +140,11 @@ export function accessFields(server: Server): AccessFields {
   return { lfu, lru: !lfu && server.config.getString("maxmemory-policy").includes("lru") };
 }
 
-/** The RDB file of the server's whole dataset, now. */
-export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
+/**
+ * The RDB file of the server's whole dataset, now; with `crdt` (the node's own dbfilename:
+ * SAVE, SHUTDOWN's save) active-active's state of this same moment too (crdtStateHook).
+ */
+export function snapshotRdb(server: Server, crdt = false): { data: Buffer; keys: number } {
   const w = new RdbWriter(server.config.getBool("rdbcompression"));
   const now = server.now();
   writeRdbHeader(w, server, now);
@@ -147,6 +174,7 @@ export function snapshotRdb(server: Server): { data: Buffer; keys: number } {
     }
     keys += size;
   }
+  if (crdt) for (const piece of crdtStateHook.save(server)) writeCrdtAux(w, piece);
   w.u8(RDB_OPCODE_EOF);
   const body = w.take();
   return { data: Buffer.concat([body, new Crc64().update(body).bytesLE()]), keys };

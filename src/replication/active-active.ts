@@ -35,6 +35,8 @@ import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./
 import { physicalOf } from "./hlc.js";
 import { LoadedKeys } from "./loaded-keys.js";
 import { LOCAL_KEYS_FILE } from "./local-keys.js";
+import { SavedStateCursor, keepLoadedState, savedStateNow, takeLoadedStates } from "./saved-state.js";
+import { crdtStateHook } from "../persistence/rdb-file.js";
 import { startupFileTime } from "../persistence/persistence.js";
 import { StartupError } from "../server/listeners.js";
 
@@ -91,7 +93,8 @@ export class ActiveActive {
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     // A node started before its RDB/AOF is loaded: the keys only the file holds go to the peers
     // once their states are in (loaded-keys.ts).
-    this.loaded = new LoadedKeys(this.rep, this.gossip, server.config.getNumber("databases"), () => startupFileTime(server) + (startupFileTime(server) ? offset : 0), SERVER_PACING);
+    this.loaded = new LoadedKeys(this.rep, this.gossip, server.config.getNumber("databases"), () => startupFileTime(server) + (startupFileTime(server) ? offset : 0), SERVER_PACING,
+      () => takeLoadedStates(server));
     this.timer = setInterval(() => this.gossip.tick(), 50);
     this.timer.unref();
   }
@@ -276,6 +279,8 @@ export class ActiveActive {
     // after the file was written: loaded-keys.ts)
     const lk = this.loaded.stats;
     s += `crdt_loaded_keys_pending:${lk.pending}\r\ncrdt_loaded_keys_sent:${lk.sent}\r\ncrdt_loaded_keys_kept_local:${lk.keptLocal}\r\n`;
+    // key states (tombstones included) the RDB file carried (saved-state.ts), and those joined
+    s += `crdt_loaded_states:${lk.states}\r\ncrdt_loaded_states_joined:${lk.statesJoined}\r\n`;
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +
@@ -357,6 +362,14 @@ export function peersRefuse(server: Server, doing: "REPLICAOF" | "FAILOVER"): st
 /** CRDT.PEER ADD on a replica (peersRefuse says why). */
 export const REPLICA_REFUSES_PEERS =
   "ERR CRDT.PEER ADD is not allowed on a replica: a node is either in an active-active group or a replica (REPLICAOF NO ONE first)";
+
+// The CRDT state goes into the node's RDB with its keys and comes back from it (saved-state.ts):
+// saved while the node replicates, kept at load when it is configured to.
+crdtStateHook.save = (server) => server.crdt ? savedStateNow(server.crdt.rep.store, server.crdt.loaded.pendingForSave()) : [];
+crdtStateHook.begin = (server) => server.crdt ? new SavedStateCursor(server.crdt.rep.store, server.crdt.loaded.pendingForSave()) : null;
+crdtStateHook.load = (server, value) => {
+  if (server.crdt || ActiveActive.fromConfig(server) || ActiveActive.directive(server, "cluster-group")) keepLoadedState(server, value);
+};
 
 /** Start-up: replication from configuration, if any (called once the server listens). */
 export async function startActiveActive(server: Server): Promise<ActiveActive | undefined> {

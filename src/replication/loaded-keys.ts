@@ -22,9 +22,23 @@
 // file is not newer than that for any peer, the keys stay on this node alone, with a warning.
 // Keys kept local — those, and a script's redis.set_repl writes — stay local after the next
 // restart as well: the node remembers them in a file beside its RDB/AOF (local-keys.ts).
+//
+// An RDB this node saved also carries its keys' CRDT state of the file's moment (saved-state.ts):
+// their writes' stamps, what removals removed (tombstones of deleted keys too), counters' per-node
+// totals. A tombstone is joined as soon as the load ends (a removal can only remove what it
+// saw). The other states wait with the keys for the same decision: when the file is not older
+// than a removal a peer collected, each joins the key's state as a peer's would (a write the
+// peers lack is kept, one they removed stays removed, concurrent counts add up) and
+// anti-entropy takes it to them; otherwise they are dropped and the keys go the way of keys
+// without state. When every node restarts from its file at once, nobody has collected anything
+// yet, so every file's states join: a deletion one node's file holds removes the key another's
+// file still had.
 import type { Replicator } from "./replicator.js";
 import type { Gossip, Pacing } from "./gossip.js";
 import { dbKey } from "./store.js";
+import { maxStamp, type KeyState } from "./key-state.js";
+import { isDead } from "./gc.js";
+import type { LoadedStates, PendingStates } from "./saved-state.js";
 
 /** A loaded key's share of a turn is that of a sliced join (gossip.ts JOIN_SLICE_MS). */
 const RECORD_SLICE_MS = 20;
@@ -37,11 +51,23 @@ export class LoadedKeys {
   /** Per peer link: the removal horizon of its latest whole state joined here. */
   private readonly seen = new Map<string, number>();
   private done = false;
-  readonly stats = { pending: 0, sent: 0, keptLocal: 0 };
+  /** The live key states the file carried, until the decision (see above); a client's write of the key drops its entry. */
+  private saved = new Map<string, KeyState>();
+  /**
+   * The oldest file time whose states the loaded file still carried undecided (a save made
+   * while they waited: pendingForSave); 0 when none. The file counts as that old.
+   */
+  private since = 0;
+  /** states: key states the file carried; statesJoined: those joined into the CRDT state. */
+  readonly stats = { pending: 0, sent: 0, keptLocal: 0, states: 0, statesJoined: 0 };
 
-  /** @param fileTime when the loaded file was last written (ms; persistence.ts startupFileTime) */
+  /**
+   * @param fileTime when the loaded file was last written (ms; persistence.ts startupFileTime)
+   * @param savedStates the key states the file carried (saved-state.ts takeLoadedStates)
+   */
   constructor(private readonly rep: Replicator, private readonly gossip: Gossip, private readonly databases: number,
-              private readonly fileTime: () => number, private readonly pacing?: Pacing) {
+              private readonly fileTime: () => number, private readonly pacing?: Pacing,
+              private readonly savedStates?: () => LoadedStates) {
     gossip.wholeView = (link, horizon) => {
       if (this.done) return;
       this.seen.set(link, horizon);
@@ -60,6 +86,7 @@ export class LoadedKeys {
    * returns twice is recorded once (recordLoaded skips a key with state).
    */
   private loadEnded(): void {
+    this.takeSaved();
     const found: [number, Buffer][] = [];
     let db = 0;
     let cursor = "0";
@@ -74,7 +101,7 @@ export class LoadedKeys {
           const k = dbKey(db, key);
           if (this.rep.store.keys.has(k)) continue;
           // a key an earlier incarnation kept from its peers stays local (local-keys.ts)
-          if (this.rep.localKeys.wasLocal(k)) { this.rep.localKeys.add(k); this.stats.keptLocal++; continue; }
+          if (this.rep.localKeys.wasLocal(k)) { this.rep.localKeys.add(k); this.stats.keptLocal++; this.saved.delete(k); continue; }
           found.push([db, key]);
         }
         this.stats.pending = found.length;
@@ -84,7 +111,7 @@ export class LoadedKeys {
       }
       this.rep.localKeys.loadWalked();
       this.candidates = found;
-      if (found.length === 0) { this.finish(); return; }
+      if (found.length === 0 && this.saved.size === 0) { this.finish(); return; }
       this.tryRecord();
     };
     step();
@@ -97,29 +124,96 @@ export class LoadedKeys {
     if (links.length === 0 || links.some((l) => !this.seen.has(l))) return;
     const horizon = Math.max(...links.map((l) => this.seen.get(l)!));
     const keys = this.candidates;
+    const saved = this.saved;
     this.finish();
     // The horizon is a reading of this node's own clock by an earlier incarnation (gossip.ts
     // removalHorizon), the file's time a reading of the same clock: a file written after it
     // holds none of the keys the peers collected.
-    const written = this.fileTime();
+    const written = this.written();
     if (horizon !== 0 && written <= horizon) {
+      // (the states go too: a member or write in them may be one the peers removed and collected)
+      this.saved = new Map();
+      this.rep.pendingSaved = undefined;
       this.stats.keptLocal += keys.length;
       // (and after the next restart too, when the file holding them is newer: local-keys.ts)
       for (const [db, key] of keys) this.rep.localKeys.add(dbKey(db, key));
-      this.gossip.warn(`CRDT: ${keys.length} keys loaded from disk that no peer holds stay on this node alone: ` +
+      if (keys.length) this.gossip.warn(`CRDT: ${keys.length} keys loaded from disk that no peer holds stay on this node alone: ` +
         `a peer collected removals this node's file (${new Date(written).toISOString()}) may predate, so they may be keys deleted since`);
       return;
     }
-    let i = 0;
+    // The file's states first: each is joined into the key's state (a candidate's reaches the
+    // peers by anti-entropy, and counts as sent while no peer's state for the key arrived);
+    // then a candidate without one is recorded as this node's write. A state whose key is
+    // neither a candidate nor held here (no longer in the keyspace: expired at the load) is left out.
+    const candidate = new Set(keys.map(([db, key]) => dbKey(db, key)));
+    const joins: [string, KeyState][] = [];
+    for (const [k, st] of saved) {
+      const held = this.rep.store.keys.has(k); // (a peer's state for it arrived, or a client wrote it)
+      if (!held && !candidate.has(k)) continue;
+      if (!held) this.stats.sent++; // (a key no peer knows: it goes to them)
+      joins.push([k, st]);
+    }
+    const rest = keys.filter(([db, key]) => !saved.has(dbKey(db, key)));
+    // (until joined, a client's write of the key still drops its state: takeSaved)
+    this.rep.pendingSaved = saved;
+    let i = 0, j = 0;
     const step = () => {
       const enough = this.pacing ? this.pacing.slice(RECORD_SLICE_MS) : () => false;
-      for (; i < keys.length; i++) {
-        if (this.rep.recordLoaded(keys[i][0], keys[i][1])) this.stats.sent++;
-        if (i + 1 < keys.length && enough()) { i++; this.rep.flush(); this.pacing!.later(step); return; }
+      for (; j < joins.length; j++) {
+        if (saved.has(joins[j][0])) {
+          this.stats.statesJoined++;
+          this.rep.receiveEntries(joins, j, j + 1);
+        }
+        if (j + 1 < joins.length && enough()) { j++; this.pacing!.later(step); return; }
+      }
+      this.rep.pendingSaved = undefined;
+      this.saved = new Map();
+      for (; i < rest.length; i++) {
+        if (this.rep.recordLoaded(rest[i][0], rest[i][1])) this.stats.sent++;
+        if (i + 1 < rest.length && enough()) { i++; this.rep.flush(); this.pacing!.later(step); return; }
       }
       this.rep.flush();
     };
     step();
+  }
+
+  /**
+   * The file's key states: tombstones (a deleted key's, nothing alive in it) are joined now, as
+   * a peer's would be — a removal removes only what its node saw, whatever the peers collected;
+   * the live ones wait for tryRecord. A client's write of a key meanwhile drops the key's
+   * entry (Replicator.pendingSaved): the write is recorded against what this node's state holds
+   * then, and the key is left to that, as a key without state is.
+   */
+  private takeSaved(): void {
+    const { states: all, since } = this.savedStates?.() ?? { states: new Map<string, KeyState>(), since: 0 };
+    this.since = since;
+    this.stats.states = all.size;
+    const dead: [string, KeyState][] = [];
+    for (const [k, st] of all) {
+      // (a key a script's set_repl write made local keeps that value: local-keys.ts)
+      if (this.rep.localKeys.wasLocal(k)) continue;
+      if (isDead(st)) { dead.push([k, st]); continue; }
+      this.saved.set(k, st);
+      this.rep.hlc.observe(maxStamp(st)); // (this node's next writes of the key come after them)
+    }
+    this.stats.statesJoined += dead.length;
+    if (dead.length) this.rep.receiveEntries(dead, 0, dead.length);
+    if (this.saved.size) this.rep.pendingSaved = this.saved;
+  }
+
+  /** The loaded file's time, or the older one of the states it carried undecided (since). */
+  private written(): number {
+    const t = this.fileTime();
+    return this.since > 0 && this.since < t ? this.since : t;
+  }
+
+  /**
+   * The file's live states not decided yet, for a save made meanwhile (saved-state.ts): with
+   * them the next file still carries them, as of this file's time (a node that restarts again
+   * before its peers answered, or that has none, keeps what it knew).
+   */
+  pendingForSave(): PendingStates | undefined {
+    return this.saved.size ? { since: this.written(), states: this.saved } : undefined;
   }
 
   private finish(): void {

@@ -293,9 +293,16 @@ export class Replicator {
     for (const key of this.keysOf(name, argv)) this.localKeys.add(dbKey(e.db, key));
   }
 
+  /**
+   * The live key states this node's RDB carried, while loaded-keys.ts has not joined them yet:
+   * a local write of such a key drops its entry (it is recorded against the state held now).
+   */
+  pendingSaved?: Map<string, KeyState>;
+
   private emit(k: string, d: KeyState): void {
     // a replicated write of a key kept local: the key is the peers' business again
     if (this.localKeys.keys.size !== 0) this.localKeys.delete(k);
+    if (this.pendingSaved !== undefined) this.pendingSaved.delete(k);
     this.store.join(k, d);
     const acc = this.outgoing.get(k);
     if (acc) joinInto(acc, d);

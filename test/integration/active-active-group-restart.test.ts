@@ -1,0 +1,159 @@
+// Every node of a group restarted from its RDB at once (issue #7: "never the KeyDB failure mode
+// where a deleted key comes back"). No node keeps any state in memory across that, so what a
+// node's file holds must say, by itself, what the node knew: its keys' CRDT state (writes'
+// stamps, removals' tombstones, counters' per-node totals) is saved with the keys
+// (src/replication/saved-state.ts). Before, each restarted node sent the others the keys they
+// lacked (src/replication/loaded-keys.ts: no peer had collected anything, so nothing looked
+// stale): a key one node deleted came back from the file of a node that had not seen the
+// delete, and a counter incremented on both nodes came back as one node's value.
+//
+// Two real processes, each with its own dir. The nodes stop exchanging (CRDT.PEER DEL both
+// ways: a cut-off link, which also keeps tombstones from being collected), write concurrently,
+// save (A by SAVE, B by BGSAVE, the fork-less snapshot), and both stop. Both start again from
+// their files with their peer configured; then the whole group restarts once more, saving by
+// SHUTDOWN SAVE (the state joined at the first restart is in those files).
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+
+describe("active-active: the whole group restarted from its RDB files (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+  const dirs = [0, 1].map((i) => mkdtempSync(join(tmpdir(), `lkv-aa-group${i}-`)));
+  const ports: number[] = [];
+  const bus: number[] = [];
+  const args = (i: number) => ["--crdt-node-id", `gr${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
+    "--crdt-gc-grace-ms", "200"];
+  const start = async (i: number) => {
+    servers[i] = await startServer(args(i), {}, { port: ports[i], dir: dirs[i] });
+    clients[i] = await connectClient(ports[i]);
+  };
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) { ports.push(await freePort()); bus.push(await freePort()); }
+    for (let i = 0; i < 2; i++) await start(i);
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** What a node shows of the test's keys. */
+  const view = async (r: Redis) => JSON.stringify([
+    await r.exists("x"), await r.get("w"), await r.get("c"), (await r.smembers("s")).sort(), await r.get("y"),
+  ]);
+  const expected = JSON.stringify([0, "new", "7", ["a-only", "b-only", "m"], "from-a"]);
+
+  /** Both nodes show the expected keys, and still do after two more anti-entropy rounds of each. */
+  async function bothShowExpected(what: string): Promise<void> {
+    await untilReplicated(what, clients, async () => (await view(clients[0])) === expected && (await view(clients[1])) === expected,
+      { snapshot: async () => (await view(clients[0])) + (await view(clients[1])) });
+    // (a key sent back late, by a restarted node's decision about its file, would show by now)
+    const rounds = await Promise.all(clients.map(async (r) => infoNumber(await r.info("crdt"), "crdt_anti_entropy_rounds")));
+    await untilReplicated("two more rounds of each node", clients, async () =>
+      (await Promise.all(clients.map(async (r, i) => infoNumber(await r.info("crdt"), "crdt_anti_entropy_rounds") >= rounds[i] + 2))).every(Boolean));
+    for (const r of clients) {
+      expect(await view(r)).toBe(expected);
+      expect(infoNumber(await r.info("crdt"), "crdt_loaded_keys_pending")).toBe(0);
+    }
+  }
+
+  it("a key deleted on one node stays deleted, a concurrent write survives, counts from both nodes add up", async () => {
+    const [a, b] = clients;
+    await a.set("x", "1");
+    await a.set("w", "old");
+    await a.sadd("s", "m");
+    for (let i = 0; i < 3; i++) await a.incr("c");
+    for (let i = 0; i < 2; i++) await b.incr("c");
+    await untilReplicated("written on both", clients, async () =>
+      (await Promise.all(clients.map(async (r) => (await r.get("c")) === "5" && (await r.get("x")) === "1" && (await r.get("w")) === "old" && (await r.sismember("s", "m")) === 1))).every(Boolean));
+
+    // cut off: neither node has the other as a peer any more
+    expect(await a.call("crdt.peer", "del", "127.0.0.1", String(bus[1]))).toBe(1);
+    expect(await b.call("crdt.peer", "del", "127.0.0.1", String(bus[0]))).toBe(1);
+    // B deletes x (A still holds it) and w; A writes w concurrently; both count and add members
+    await b.del("x", "w");
+    await a.set("w", "new");
+    await a.incr("c");
+    await b.incr("c");
+    await a.sadd("s", "a-only");
+    await b.sadd("s", "b-only");
+    await a.set("y", "from-a");
+    expect(await a.get("x")).toBe("1");
+    expect(await b.exists("x")).toBe(0);
+
+    expect(await a.save()).toBe("OK");
+    expect(await b.bgsave()).toBe("Background saving started");
+    await untilReplicated("B's BGSAVE done", [b], async () => /rdb_bgsave_in_progress:0/.test(await b.info("persistence")));
+    expect(await b.info("persistence")).toMatch(/rdb_last_bgsave_status:ok/);
+    for (let i = 0; i < 2; i++) { clients[i].disconnect(); await servers[i].stop(); }
+
+    // both back from their files, each with the other as its peer
+    for (let i = 0; i < 2; i++) await start(i);
+    for (const r of clients) expect(infoNumber(await r.info("crdt"), "crdt_loaded_states")).toBeGreaterThan(0);
+    await bothShowExpected("the group to converge after its restart");
+
+    // and once more, every node saving on SHUTDOWN: what the first restart joined is in these files
+    for (let i = 0; i < 2; i++) {
+      clients[i].disconnect();
+      const c = await connectClient(ports[i], { retryStrategy: () => null });
+      await c.call("shutdown", "save").catch(() => {}); // (the connection closes)
+      c.disconnect();
+      await servers[i].stop();
+    }
+    for (let i = 0; i < 2; i++) await start(i);
+    await bothShowExpected("the group to converge after its second restart");
+    // x's tombstone came back from B's files and is collected again (the incarnations it names departed)
+    await untilReplicated("the tombstones collected", clients, async () =>
+      (await Promise.all(clients.map(async (r) => infoNumber(await r.info("crdt"), "crdt_tombstones") === 0))).every(Boolean));
+    for (const r of clients) expect(await view(r)).toBe(expected);
+  }, 300_000);
+});
+
+// The state in a BGSAVE's file is the one of the moment the BGSAVE started, as its keys are
+// (the store keeps a copy of what changes until it is encoded, after the keys), and states a
+// restarted node has not joined yet (it waits for its peers' states: here it has none) are
+// carried into its next file.
+describe("active-active: the CRDT state in an RDB (1 process, no peers)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lkv-aa-solo-"));
+  let port = 0;
+  let server: RunningServer;
+  let r: Redis;
+  const start = async () => {
+    server = await startServer(["--crdt-node-id", "solo"], {}, { port, dir });
+    r = await connectClient(port);
+  };
+  beforeAll(async () => { port = await freePort(); await start(); });
+  afterAll(async () => {
+    r.disconnect();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const restart = async () => { r.disconnect(); await server.stop(); await start(); };
+
+  it("a BGSAVE holds the states of its start; states not yet joined go into the next file", async () => {
+    for (let i = 0; i < 10; i++) await r.set(`k${i}`, "v");
+    // 0.2 s per key: the writes below land while the keys are being written
+    await r.config("SET", "rdb-key-save-delay", "200000");
+    expect(await r.bgsave()).toBe("Background saving started");
+    await r.del("k0");
+    await r.set("k10", "v");
+    expect(await r.info("persistence")).toMatch(/rdb_bgsave_in_progress:1/);
+    await untilReplicated("the BGSAVE done", [r], async () => /rdb_bgsave_in_progress:0/.test(await r.info("persistence")));
+    expect(await r.info("persistence")).toMatch(/rdb_last_bgsave_status:ok/);
+    await restart();
+    expect(await r.dbsize()).toBe(10);
+    expect(await r.exists("k0", "k10")).toBe(1);
+    expect(infoNumber(await r.info("crdt"), "crdt_loaded_states")).toBe(10);
+    // no peer has answered (there is none): the states wait, and a SAVE keeps them
+    expect(await r.save()).toBe("OK");
+    await restart();
+    expect(infoNumber(await r.info("crdt"), "crdt_loaded_states")).toBe(10);
+  }, 120_000);
+});
