@@ -133,7 +133,7 @@ export class LoadedKeys {
     if (horizon !== 0 && written <= horizon) {
       // (the states go too: a member or write in them may be one the peers removed and collected)
       this.saved = new Map();
-      this.rep.pendingSaved = undefined;
+      this.rep.holdSaved(undefined);
       this.stats.keptLocal += keys.length;
       // (and after the next restart too, when the file holding them is newer: local-keys.ts)
       for (const [db, key] of keys) this.rep.localKeys.add(dbKey(db, key));
@@ -155,7 +155,7 @@ export class LoadedKeys {
     }
     const rest = keys.filter(([db, key]) => !saved.has(dbKey(db, key)));
     // (until joined, a client's write of the key still drops its state: takeSaved)
-    this.rep.pendingSaved = saved;
+    this.rep.holdSaved(saved);
     let i = 0, j = 0;
     const step = () => {
       const enough = this.pacing ? this.pacing.slice(RECORD_SLICE_MS) : () => false;
@@ -166,7 +166,7 @@ export class LoadedKeys {
         }
         if (j + 1 < joins.length && enough()) { j++; this.pacing!.later(step); return; }
       }
-      this.rep.pendingSaved = undefined;
+      this.rep.holdSaved(undefined);
       this.saved = new Map();
       for (; i < rest.length; i++) {
         if (this.rep.recordLoaded(rest[i][0], rest[i][1])) this.stats.sent++;
@@ -181,7 +181,7 @@ export class LoadedKeys {
    * The file's key states: tombstones (a deleted key's, nothing alive in it) are joined now, as
    * a peer's would be — a removal removes only what its node saw, whatever the peers collected;
    * the live ones wait for tryRecord. A client's write of a key meanwhile drops the key's
-   * entry (Replicator.pendingSaved): the write is recorded against what this node's state holds
+   * entry (Replicator.holdSaved): the write is recorded against what this node's state holds
    * then, and the key is left to that, as a key without state is.
    */
   private takeSaved(): void {
@@ -198,7 +198,7 @@ export class LoadedKeys {
     }
     this.stats.statesJoined += dead.length;
     if (dead.length) this.rep.receiveEntries(dead, 0, dead.length);
-    if (this.saved.size) this.rep.pendingSaved = this.saved;
+    if (this.saved.size) this.rep.holdSaved(this.saved);
   }
 
   /** The loaded file's time, or the older one of the states it carried undecided (since). */

@@ -295,9 +295,16 @@ export class Replicator {
 
   /**
    * The live key states this node's RDB carried, while loaded-keys.ts has not joined them yet:
-   * a local write of such a key drops its entry (it is recorded against the state held now).
+   * a local write of such a key drops its entry (it is recorded against the state held now),
+   * and the key's tombstones are not collected meanwhile (CrdtStore.gcHold).
    */
-  pendingSaved?: Map<string, KeyState>;
+  private pendingSaved?: Map<string, KeyState>;
+
+  /** Sets (or, undefined, clears) the file states waiting to be joined (see pendingSaved). */
+  holdSaved(states: Map<string, KeyState> | undefined): void {
+    this.pendingSaved = states;
+    this.store.gcHold = states;
+  }
 
   private emit(k: string, d: KeyState): void {
     // a replicated write of a key kept local: the key is the peers' business again

@@ -111,6 +111,13 @@ export class CrdtStore {
   /** Keys that may hold tombstones garbage collection has not yet collected (gc.ts). */
   readonly gcCandidates = new Set<string>();
   readonly gcStats = { keysDropped: 0, keysCollected: 0, sweeps: 0 };
+  /**
+   * Keys whose collection waits (a later sweep takes them): a restarted node's file states not
+   * joined yet (Replicator.holdSaved). Stability says every replica holds the writes of the
+   * node's earlier incarnation, which is not so for the ones only its file's states hold: a
+   * tombstone collected here before they are joined could no longer remove them.
+   */
+  gcHold?: { has(k: string): boolean };
   /** The stability the last sweep used; incoming states are filtered by it (Replicator.receive). */
   gcStable?: Stable;
 
@@ -126,6 +133,7 @@ export class CrdtStore {
     for (const k of this.gcCandidates) {
       const s = this.keys.get(k);
       if (!s) { this.gcCandidates.delete(k); continue; }
+      if (this.gcHold?.has(k)) continue;
       if (this.snapshots.size) this.preserve(k, slotOf(k));
       const r = gcKeyState(s, st);
       if (r === "drop") { dropping?.(s); this.drop(k); this.gcStats.keysDropped++; continue; }
