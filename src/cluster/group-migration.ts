@@ -163,9 +163,12 @@ export class GroupMigration {
   onHeader(sender: ClusterNode, msg: Message): void {
     const st = this.state;
     if (!this.active || sender.myself || !st.sameGroup(sender, st.myself)) return;
+    // (A header without LATTICE_MOVES, or with one we could not read, says nothing about the
+    // sender's migrations: its runs are left as they are, and a slot it imported is not
+    // waited for, as there is no cut to wait for.)
     const moves = msg.sender.moves;
     const listed = new Set(moves?.slots ?? []);
-    this.peerMoves.set(sender.id, { slots: listed, crdtId: moves?.crdtId ?? "" });
+    if (moves) this.peerMoves.set(sender.id, { slots: listed, crdtId: moves.crdtId });
     let servedChanged = false;
     for (const [slot, runner] of st.groupMoving) {
       if (runner !== sender) continue;
@@ -177,7 +180,7 @@ export class GroupMigration {
       }
       // No longer listed: cancelled if the runner still claims the slot, else handed off
       // (kept until the slot leaves our group here: cron).
-      if (!listed.has(slot) && claims(msg.sender.slots, slot)) {
+      if (moves && !listed.has(slot) && claims(msg.sender.slots, slot)) {
         st.groupMoving.delete(slot);
         servedChanged = true;
       }
