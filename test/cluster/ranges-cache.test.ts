@@ -60,4 +60,29 @@ describe("ClusterState.rangesOf", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("a bulk claim with no read between its slots (more or fewer than the cache keeps) gives the walk's ranges", () => {
+    // As a node absorbing a master's ADDSLOTS of every fifth slot (15-cluster-slots): past 32
+    // unread updates the cached list is dropped and the next read walks.
+    const dir = mkdtempSync(join(tmpdir(), "lkv-ranges-"));
+    try {
+      const st = new ClusterState(join(dir, "nodes.conf"), "127.0.0.1", 7000, 17000);
+      const masters = [1, 2, 3, 4, 5].map((i) => st.addNode(String(i).repeat(40), "127.0.0.1", 7000 + i, 17000 + i));
+      let s = 16383;
+      for (const count of [1, 31, 32, 33, 100, 3100]) {
+        for (const m of masters) {
+          st.rangesOf(m); // cached before the claim
+          for (let k = 0; k < count && s >= 0; k++, s--) st.assign(s, masters[s % 5]);
+        }
+        for (const m of [...masters, st.myself]) {
+          expect(st.rangesOf(m)).toEqual(walk(st, m));
+          expect(slotsField(st, m)).toBe(rangesText(walk(st, m)));
+        }
+      }
+      expect(s).toBeLessThan(0);
+      expect(st.rangesOf(masters[0]).length).toBe(3277);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
