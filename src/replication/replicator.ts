@@ -334,6 +334,9 @@ export class Replicator {
       case "flushdb": return this.deleteAll((db) => db === e.db);
       case "swapdb": {
         const a = Number(argv[1]), b = Number(argv[2]);
+        // (file states not joined yet name their keys' db before the swap: dropped, their keys
+        // are recorded by the walk as this node's writes)
+        this.pendingSaved?.clear();
         return this.walkDbs(a === b ? [a] : [a, b], true);
       }
       case "move": this.sync(e.db, argv[1]); return this.sync(Number(argv[2]), argv[1]);
@@ -519,6 +522,11 @@ export class Replicator {
     for (const [k, s] of this.store.keys) {
       if (!inDb(splitDbKey(k).db) || !visible(s)) continue;
       this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
+    }
+    // A restarted node's file states not joined yet (loaded-keys.ts) are what it had seen of
+    // those keys: the flush removes that too (else joining them later would bring the keys back).
+    if (this.pendingSaved?.size) {
+      for (const [k, s] of [...this.pendingSaved]) if (inDb(splitDbKey(k).db)) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
     }
   }
 

@@ -119,7 +119,7 @@ describe("active-active: the whole group restarted from its RDB files (2 process
 // The state in a BGSAVE's file is the one of the moment the BGSAVE started, as its keys are
 // (the store keeps a copy of what changes until it is encoded, after the keys), and states a
 // restarted node has not joined yet (it waits for its peers' states: here it has none) are
-// carried into its next file.
+// carried into its next file, and removed by a FLUSHALL.
 describe("active-active: the CRDT state in an RDB (1 process, no peers)", () => {
   const dir = mkdtempSync(join(tmpdir(), "lkv-aa-solo-"));
   let port = 0;
@@ -155,5 +155,10 @@ describe("active-active: the CRDT state in an RDB (1 process, no peers)", () => 
     expect(await r.save()).toBe("OK");
     await restart();
     expect(infoNumber(await r.info("crdt"), "crdt_loaded_states")).toBe(10);
+    // a FLUSHALL meanwhile removes what the file's states hold too (joined later, they would
+    // bring the keys back): a tombstone per key
+    await r.flushall();
+    const info = await r.info("crdt");
+    expect([infoNumber(info, "crdt_keys"), infoNumber(info, "crdt_tombstones")]).toEqual([10, 10]);
   }, 120_000);
 });
