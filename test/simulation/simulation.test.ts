@@ -83,6 +83,20 @@ describe("cluster simulation", () => {
     }
   }, 300_000);
 
+  it("a seed with a command that failed with an exception (-ERR internal error) fails, even when the cluster converges", () => {
+    // (the effect-record reader's RangeError in ZINCRBY, 0df910c, hid in converging runs)
+    const { problems } = simulate(1, { steps: 20, beforeSettle: (c) => {
+      const n = c.node("n0");
+      const sub = n.server.effects.subscribe({ onEffect: (e) => { if (String(e.argv[1]) === "boom") throw new RangeError("injected fault"); } });
+      try {
+        expect(n.run("sadd", "boom", "m")).toEqual({ error: "ERR internal error in 'sadd': injected fault" });
+      } finally {
+        sub.unsubscribe();
+      }
+    } });
+    expect(problems[0]).toMatch(/^Internal error in the 'sadd' command .*RangeError: injected fault/);
+  });
+
   it("INCR on both sides of a partition counts both after it heals", () => {
     const c = new SimCluster(7, 3, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 }, { ...DEFAULT_GOSSIP, antiEntropyMs: 300, gcGraceMs: 1000 });
     c.partition([["n0"], ["n1", "n2"]]);

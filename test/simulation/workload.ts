@@ -137,7 +137,7 @@ export interface SimOptions {
   cutRate?: number;
   /** Virtual ms between client operations: 0..maxGap. */
   maxGap?: number;
-  beforeSettle?: () => void;
+  beforeSettle?: (c: SimCluster) => void;
   /** Gossip options over the CI seeds' (e.g. fineRangesFrom: 0, per-slot anti-entropy rounds). */
   gossip?: Partial<GossipOptions>;
   /** Anti-entropy answers sent a chunk per 10 ms step (SimCluster.slicedAnswers), as a server sends them. */
@@ -150,6 +150,26 @@ export interface SimOptions {
  * what the checker found wrong (nothing, when replication is correct).
  */
 export function simulate(seed: number, opts: SimOptions = {}): { cluster: SimCluster; problems: string[] } {
+  // A command that failed with a JavaScript exception answers "-ERR internal error" and logs
+  // "Internal error in the '...' command" (command-fault.ts): the cluster may still converge,
+  // so the checker would not see it. Any such line, from a client's command or from the
+  // replicator's own reads and writes, fails the seed.
+  const faults: string[] = [];
+  const write = logSettings.write;
+  logSettings.write = (line) => {
+    if (line.includes("Internal error")) faults.push(line.slice(line.indexOf("Internal error")).split("\n    at ").slice(0, 3).join(" at "));
+    return write(line);
+  };
+  try {
+    const out = simulateLogged(seed, opts);
+    out.problems.unshift(...faults);
+    return out;
+  } finally {
+    logSettings.write = write;
+  }
+}
+
+function simulateLogged(seed: number, opts: SimOptions): { cluster: SimCluster; problems: string[] } {
   const steps = opts.steps ?? 300;
   const rand0 = (seed * 2654435761) >>> 0;
   const nodes = opts.nodes ?? 3 + (rand0 % 3);
@@ -173,7 +193,7 @@ export function simulate(seed: number, opts: SimOptions = {}): { cluster: SimClu
     }
     c.advance(c.int(0, opts.maxGap ?? 30));
   }
-  opts.beforeSettle?.();
+  opts.beforeSettle?.(c);
   c.settle();
   const problems = c.check();
   // A counter is the sum of the increments clients saw succeed, except that increments
@@ -296,7 +316,7 @@ export function runSeed(seed: number): { case: SeedCase; cluster: SimCluster; pr
   };
   if (k.buggify) {
     enableBuggify(seed, { points: FAULT_POINTS, probabilities: k.buggify });
-    opts.beforeSettle = disableBuggify;
+    opts.beforeSettle = () => disableBuggify();
   }
   // (every node boot would log "buggify enabled"; a failure names its seed instead)
   const write = logSettings.write;
