@@ -57,7 +57,8 @@ const WALK_SCAN_COUNT = 1000;
 /**
  * A walk of one db recording every key's difference from its CRDT state (walkDbs): SCAN
  * over the keyspace, then, with `removals`, the CRDT state's keys of that db SCAN did not
- * return (gone from the keyspace: recorded as deleted).
+ * return (gone from the keyspace: recorded as deleted). A flush's walk (deleteAll) has no
+ * SCAN: only the CRDT state's keys of the dbs it emptied.
  */
 interface Walk {
   db: number;
@@ -66,6 +67,8 @@ interface Walk {
   seen?: Set<string>;
   /** The CRDT state's keys, once SCAN is done (removals only; a live Map iterator). */
   stored?: Iterator<string>;
+  /** A flush's walk: the dbs FLUSHALL / FLUSHDB emptied (db is then unused). */
+  flushed?: (db: number) => boolean;
 }
 
 export class Replicator {
@@ -205,9 +208,13 @@ export class Replicator {
    * swap; the walk under way goes on, and the new one records what it missed).
    */
   private walkDbs(dbs: number[], removals: boolean): void {
-    if (dbs.length === 0) return;
+    this.startWalks(dbs.map((db) => ({ db, cursor: "0", seen: removals ? new Set() : undefined })));
+  }
+
+  private startWalks(ws: Walk[]): void {
+    if (ws.length === 0) return;
     const idle = this.walks.length === 0;
-    for (const db of dbs) this.walks.push({ db, cursor: "0", seen: removals ? new Set() : undefined });
+    this.walks.push(...ws);
     if (idle) this.walkStep();
   }
 
@@ -234,7 +241,10 @@ export class Replicator {
           const it = w.stored.next();
           if (it.done) { this.walks.shift(); break; }
           const k = it.value;
-          if (k.startsWith(prefix) && !w.seen!.has(k)) this.sync(w.db, splitDbKey(k).key);
+          if (w.flushed) {
+            const { db, key } = splitDbKey(k);
+            if (w.flushed(db)) this.sync(db, key);
+          } else if (k.startsWith(prefix) && !w.seen!.has(k)) this.sync(w.db, splitDbKey(k).key);
         }
       }
       // (not in the middle of a MULTI/EXEC or script: its deltas leave as one batch at its end)
@@ -518,16 +528,23 @@ export class Replicator {
     return out;
   }
 
+  /**
+   * FLUSHALL / FLUSHDB: every CRDT key of the emptied dbs is recorded as deleted, a slice per
+   * event-loop turn as walkDbs records keys (one turn for all of them held the loop as long
+   * as the store is large). Each key is synced with the keyspace rather than deleted
+   * outright, so a key a client writes after the flush, before the walk reaches it, keeps
+   * that write (the keyspace holds it, and its CRDT state already does), as in Redis. Peers'
+   * messages wait for the walk's end (keyspaceBusy): one applied meanwhile would write a
+   * flushed key's old CRDT value back into the keyspace.
+   */
   private deleteAll(inDb: (db: number) => boolean): void {
-    for (const [k, s] of this.store.keys) {
-      if (!inDb(splitDbKey(k).db) || !visible(s)) continue;
-      this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
-    }
     // A restarted node's file states not joined yet (loaded-keys.ts) are what it had seen of
     // those keys: the flush removes that too (else joining them later would bring the keys back).
+    // (at once: they are not in the store the walk goes over)
     if (this.pendingSaved?.size) {
       for (const [k, s] of [...this.pendingSaved]) if (inDb(splitDbKey(k).db)) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
     }
+    this.startWalks([{ db: -1, cursor: "0", stored: this.store.keys.keys(), flushed: inDb }]);
   }
 
   /** Records, as local CRDT writes, how the key now differs from its CRDT state. */

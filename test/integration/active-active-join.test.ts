@@ -74,7 +74,7 @@ describe("active-active: a large answer joined in slices (2 processes)", () => {
 // SCAN, a slice per event-loop turn (Replicator.walkDbs), so clients are served meanwhile. A
 // walk of every key in one turn (KEYS * and a sync of each) answered no command until it
 // ended: then no INFO could show a walk under way.
-describe("active-active: CRDT.PEER ADD on a node holding data, then SWAPDB (2 processes)", () => {
+describe("active-active: CRDT.PEER ADD on a node holding data, then SWAPDB and FLUSHDB (2 processes)", () => {
   const servers: RunningServer[] = [];
   const clients: Redis[] = [];
 
@@ -83,7 +83,7 @@ describe("active-active: CRDT.PEER ADD on a node holding data, then SWAPDB (2 pr
     for (const s of servers) await s.stop();
   });
 
-  it("sends every key, serving clients during the walk, and replicates a SWAPDB of the walked dbs", async () => {
+  it("sends every key, serving clients during the walk, and replicates a SWAPDB of the walked dbs and a FLUSHDB", async () => {
     const busB = await freePort();
     servers.push(await startServer(["--enable-debug-command", "yes"]));
     servers.push(await startServer(["--crdt-node-id", "w1", "--crdt-bus-port", String(busB)]));
@@ -116,5 +116,13 @@ describe("active-active: CRDT.PEER ADD on a node holding data, then SWAPDB (2 pr
     expect(await b.get("one:999")).toBe("value:999");
     expect((await b.pipeline().select(1).get("k:0").get("b-own").select(0).exec())!.slice(1, 3).map(([, v]) => v)).toEqual(["value:0", "1"]);
     expect(JSON.stringify(await dbsizes(a))).toBe("[1000,6001]");
+    // FLUSHDB of db 1 (those 6,001 keys), and k:0 written again right behind it in the same
+    // pipeline: the flush's deletes are recorded a slice at a time, and the write survives them
+    const flushed = await a.pipeline().select(1).flushdb().set("k:0", "after").select(0).exec();
+    expect(flushed!.map(([e]) => e)).toEqual([null, null, null, null]);
+    const db1 = async (r: Redis) => (await r.pipeline().select(1).dbsize().get("k:0").select(0).exec())!.slice(1, 3).map(([, v]) => v);
+    await untilReplicated("the flush on B", clients.slice(0, 2), async () => JSON.stringify(await db1(b)) === '[1,"after"]');
+    expect(JSON.stringify(await db1(a))).toBe('[1,"after"]');
+    expect(JSON.stringify(await dbsizes(b))).toBe("[1000,1]");
   }, 300_000);
 });

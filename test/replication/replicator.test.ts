@@ -122,6 +122,37 @@ describe("Replicator", () => {
     expect(b.run("dbsize")).toBe(0);
   });
 
+  it("FLUSHALL records its deletes a slice per turn, and a key written before the slices reach it keeps that write", () => {
+    const turns: (() => void)[] = [];
+    a.rep.pacing = { later: (fn) => { turns.push(fn); }, slice: () => () => true }; // (a slice: 256 keys)
+    for (let i = 0; i < 1000; i++) a.run("set", `k${i}`, "old");
+    a.run("sadd", "s", "m");
+    a.run("select", "1");
+    a.run("set", "other-db", "1");
+    sync();
+    expect(b.run("dbsize")).toBe(1001);
+    a.run("select", "0");
+    expect(a.run("flushdb")).toEqual({ status: "OK" });
+    expect(a.rep.walking).toBe(true); // (the first slice ran in FLUSHDB's turn: k0..k255)
+    a.run("set", "k999", "new");
+    a.run("sadd", "s", "m2"); // (records m2 only: the walk's sync of s removes m)
+    a.run("set", "after", "1");
+    expect(turns.length).toBe(1);
+    while (turns.length) turns.shift()!();
+    expect(a.rep.walking).toBe(false);
+    sync();
+    for (const n of [a, b]) {
+      expect(n.run("dbsize")).toBe(3);
+      expect(n.str("get", "k999")).toBe("new");
+      expect(n.str("get", "k998")).toBe(null);
+      expect(n.str("smembers", "s")).toEqual(["m2"]);
+      expect(n.str("get", "after")).toBe("1");
+      n.run("select", "1");
+      expect(n.str("get", "other-db")).toBe("1");
+      n.run("select", "0");
+    }
+  });
+
   it("SADD/HSET on a big collection read back only the members they name, and apply member by member", () => {
     const members = Array.from({ length: 500 }, (_, i) => `m${i}`);
     a.run("sadd", "big", ...members);
