@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { emptyKeyState, joinInto, isBlank, type KeyState } from "./key-state.js";
+import { shrink, unshareFor } from "./compact-state.js";
 import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, type Stable } from "./gc.js";
 
 /** Slots, the finest anti-entropy ranges. */
@@ -68,6 +69,10 @@ export class Snapshot {
 }
 
 export class CrdtStore {
+  /**
+   * The states, kept small (compact-state.ts): their empty maps are one shared map, so only
+   * join and collectGarbage here may write into them (unshareFor first).
+   */
   readonly keys = new Map<string, KeyState>();
   private readonly hashes = new Map<string, [number, number]>();
   /** Per slot: [lo, hi] XOR of its keys' hashes. */
@@ -102,7 +107,10 @@ export class CrdtStore {
       this.keys.set(k, s);
       (this.bySlot[slotOf(k)] ??= new Set()).add(k);
     }
-    if (!joinInto(s, d)) return false;
+    unshareFor(s, d);
+    const changed = joinInto(s, d);
+    shrink(s);
+    if (!changed) return false;
     this.markDirty(k);
     this.gcCandidates.add(k);
     return true;
@@ -137,7 +145,7 @@ export class CrdtStore {
       if (this.snapshots.size) this.preserve(k, slotOf(k));
       const r = gcKeyState(s, st);
       if (r === "drop") { dropping?.(s); this.drop(k); this.gcStats.keysDropped++; continue; }
-      if (r) { this.markDirty(k); this.gcStats.keysCollected++; }
+      if (r) { shrink(s); this.markDirty(k); this.gcStats.keysCollected++; }
       if (!hasTombstoneMeta(s)) this.gcCandidates.delete(k);
       else if (holders) metaNodes(s, holders);
     }

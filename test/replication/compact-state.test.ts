@@ -1,0 +1,58 @@
+// The store keeps its key states small (compact-state.ts): the maps a key does not use are one
+// shared empty map, given back to the key as its own when a join writes there. The states
+// must stay equal to ordinary ones (same encoding, same joins), and the shared map must never
+// be written.
+import { describe, it, expect } from "vitest";
+import { CrdtStore } from "../../src/replication/store.js";
+import { EMPTY } from "../../src/replication/compact-state.js";
+import { encodeKeyState } from "../../src/replication/codec.js";
+import {
+  emptyKeyState, joinInto, setStringDelta, elemWriteDelta, incrDelta, ttlDelta, delDelta, elemRemoveDelta, visible,
+  type KeyState,
+} from "../../src/replication/key-state.js";
+
+describe("stored key states share their empty maps", () => {
+  it("a SET key's state uses its own maps for its floor and string entry only, and encodes as an ordinary state", () => {
+    const st = new CrdtStore();
+    const d = setStringDelta(emptyKeyState(), "a", 10, Buffer.from("v"));
+    st.join("0:k", d);
+    const s = st.get("0:k")!;
+    const plain = emptyKeyState();
+    joinInto(plain, d);
+    expect(encodeKeyState(s).equals(encodeKeyState(plain))).toBe(true);
+    expect(s.str.entries).not.toBe(EMPTY);
+    expect(s.floor).not.toBe(EMPTY);
+    for (const m of [s.cnt, s.cntBase, s.set, s.hash, s.hcnt, s.zset, s.zcnt, s.str.floor, s.ttl.entries, s.ttl.floor, s.list.elems, s.list.floor]) {
+      expect(m).toBe(EMPTY);
+    }
+    expect(EMPTY.size).toBe(0);
+    expect(() => (s.cnt as Map<string, unknown>).set("x", 1)).toThrow(/shared empty map/);
+  });
+
+  it("joins into shared parts and removals back to empty give the states an ordinary store holds", () => {
+    const st = new CrdtStore();
+    const plain = new Map<string, KeyState>();
+    const apply = (k: string, d: KeyState) => {
+      st.join(k, d);
+      const p = plain.get(k) ?? emptyKeyState();
+      joinInto(p, d);
+      plain.set(k, p);
+    };
+    const cur = (k: string) => st.get(k) ?? emptyKeyState();
+    let ts = 1;
+    apply("0:s", elemWriteDelta(cur("0:s"), "set", "m1", "a", ts++, true));
+    apply("0:s", elemWriteDelta(cur("0:s"), "set", "m2", "b", ts++, true));
+    apply("0:s", elemRemoveDelta(cur("0:s"), "set", "m1", "a", ts++));
+    apply("0:s", ttlDelta(cur("0:s"), "a", ts++, 123456));
+    apply("0:n", incrDelta(cur("0:n"), "a", ts++, 5n));
+    apply("0:n", incrDelta(cur("0:n"), "b", ts++, 2n));
+    apply("0:n", setStringDelta(cur("0:n"), "a", ts++, Buffer.from("x"))); // (a reset: counter bases)
+    apply("0:n", delDelta(cur("0:n"), "b", ts++));
+    apply("0:n", elemWriteDelta(cur("0:n"), "zset", "z", "a", ts++, 1.5)); // (a new type over a deleted key)
+    for (const [k, p] of plain) {
+      expect(encodeKeyState(st.get(k)!).toString("hex"), k).toBe(encodeKeyState(p).toString("hex"));
+      expect(visible(st.get(k)!), k).toEqual(visible(p));
+    }
+    expect(EMPTY.size).toBe(0);
+  });
+});
