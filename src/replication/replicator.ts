@@ -950,10 +950,14 @@ export class Replicator {
       // What we would collect anyway is not taken back in: otherwise replicas that collect at
       // different moments keep handing each other the same stable tombstones (gc.ts).
       if (st && gcKeyState(d, st) === "drop") continue;
-      const plan = this.listPlan(k, d);
+      // A key with no state here yet may still be in the keyspace without one (loaded from a file
+      // that carried none): the first state joined sets its whole value. Applied member by member,
+      // a member only the file held stayed in the keyspace while the states agreed, for good.
+      const fresh = !this.store.keys.has(k);
+      const plan = fresh ? undefined : this.listPlan(k, d);
       if (!this.store.join(k, d)) continue;
       changed++;
-      this.materialize(k, d, plan);
+      this.materialize(k, fresh ? undefined : d, plan);
     }
     this.stats.remoteKeysChanged += changed;
     // A merged push may serve clients blocked on the key (BLPOP...), as after a client's

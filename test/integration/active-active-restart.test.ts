@@ -336,3 +336,30 @@ describe("active-active: keys kept local stay local after the next restart (2 pr
     expect(infoNumber(await clients[0].info("crdt"), "crdt_local_only_keys")).toBe(1);
   }, 300_000);
 });
+
+// A key a node loads from a file without CRDT state (an AOF) takes its peers' value when their
+// state for it arrives — the whole value. The state used to be applied member by member, so a
+// member only the file held (added while the nodes were cut off) stayed in the node's set
+// while both nodes' states agreed without it: anti-entropy found nothing to repair, for good.
+describe("active-active: a set loaded without state takes the peer's whole value (2 processes)", () => {
+  const { servers, clients, bus, restartA } = restartablePair("v", "setview",
+    (i) => (i === 0 ? ["--appendonly", "yes", "--appendfsync", "always"] : []));
+
+  it("drops the member only its file held, as the peers' value wins", async () => {
+    const [a, b] = clients;
+    await b.sadd("s", "m");
+    await untilReplicated("s on A", clients, async () => (await a.sismember("s", "m")) === 1);
+    expect(await a.call("crdt.peer", "del", "127.0.0.1", String(bus[1]))).toBe(1);
+    expect(await b.call("crdt.peer", "del", "127.0.0.1", String(bus[0]))).toBe(1);
+    await a.sadd("s", "a-only");
+    await b.sadd("s", "b-only");
+    clients[0].disconnect();
+    await servers[0].stop();
+    expect(await b.call("crdt.peer", "add", "127.0.0.1", String(bus[0]))).toBe("OK");
+    await restartA();
+    const members = async (r: Redis) => JSON.stringify((await r.smembers("s")).sort());
+    await untilReplicated("A's set equal to B's", clients, async () => (await members(clients[0])) === (await members(b)),
+      { snapshot: async () => (await members(clients[0])) + (await members(b)) });
+    expect(await members(b)).toBe(JSON.stringify(["b-only", "m"]));
+  }, 300_000);
+});
