@@ -69,8 +69,8 @@ describe.skipIf(!redisCli)("cluster mode, active-active groups (3 groups × 2 me
   it("writers on every member going on across a reshard from g1 to g2 and a g2 member's SIGKILL and restart: every acknowledged write is readable, on both members of its group", async () => {
     const [a1, b1, a2, b2, , b3] = nodes;
     const id = async (n: GroupNode) => String(await call(n, "cluster", "myid"));
-    // Each write a new key (a member restarted from its AOF re-announces the keys it loaded, so
-    // a key rewritten on its peer meanwhile would go back: README, not this test's subject).
+    // Each write a new key, so that every acknowledged write has one value to read back
+    // (overwrites and their conflict rules are the active-active replication tests' subject).
     // Every fourth key is in the moving slots, so writes meet their slots mid-move.
     const next = Array.from({ length: 2 * WRITERS }, () => 0);
     const keyOf = (w: number, n: number): string => {
