@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run sim -- --seed N       replays one simulation seed (test/simulation/)
-// npm run sim -- --seeds 2000   runs seeds 1..2000 (a soak run); --first F starts at F
+// npm run sim -- --seeds 3000   runs seeds 1..3000 (CI's; more is a soak run); --first F starts at F
 // npm run sim -- --buggify-seed N / --buggify-seeds COUNT   the same for the simulation with
 //                                the replication fault points firing (seeds 101..)
 // npm run sim -- --case '<json>'  replays one case the fast-check convergence property printed
