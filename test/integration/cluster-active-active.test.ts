@@ -181,6 +181,24 @@ describe("cluster mode, active-active groups (2 groups × 2 members)", () => {
 // (runs the migration) and b, g2 = c (imports) and d. The CRDT messages of b and of c are each
 // held back 10-300 ms (LATTICEKV_BUGGIFY crdt-delay-message), so a write b took just before
 // reaches a late, and the keys c imported reach d late.
+/**
+ * The migration describes' set-up: members started in order (group, extra environment) as g1
+ * (slots 0-8191) and g2 (8192-16383) before the tests, stopped and their dirs removed after.
+ */
+function useGroups(nodes: Node[], members: [group: string, env?: Record<string, string>][]): void {
+  beforeAll(async () => {
+    for (const [g, env] of members) nodes.push(await startGroupNode(g, NODE_TIMEOUT, undefined, env));
+    await formGroups(nodes, new Map<string, [number, number]>([["g1", [0, 8191]], ["g2", [8192, 16383]]]));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const n of nodes) {
+      await n.srv.stop();
+      rmSync(n.dir, { recursive: true, force: true });
+    }
+  });
+}
+
 describe("cluster mode, active-active groups: a slot migrating from one group to another", () => {
   const nodes: Node[] = [];
   const delayed = { LATTICEKV_BUGGIFY: "1:crdt-delay-message=1" };
@@ -191,20 +209,7 @@ describe("cluster mode, active-active groups: a slot migrating from one group to
   };
   const idOf = async (n: Node) => String(await call(n, "cluster", "myid"));
 
-  beforeAll(async () => {
-    nodes.push(await startGroupNode("g1", NODE_TIMEOUT));
-    nodes.push(await startGroupNode("g1", NODE_TIMEOUT, undefined, delayed));
-    nodes.push(await startGroupNode("g2", NODE_TIMEOUT, undefined, delayed));
-    nodes.push(await startGroupNode("g2", NODE_TIMEOUT));
-    await formGroups(nodes, new Map<string, [number, number]>([["g1", [0, 8191]], ["g2", [8192, 16383]]]));
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const n of nodes) {
-      await n.srv.stop();
-      rmSync(n.dir, { recursive: true, force: true });
-    }
-  });
+  useGroups(nodes, [["g1"], ["g1", delayed], ["g2", delayed], ["g2"]]);
 
   it("SETSLOT MIGRATING answers once the other member's writes of the slot have arrived; meanwhile that member sends the slot's commands to the migrating one (-MOVED), until SETSLOT STABLE", async () => {
     const [a, b, c] = nodes;
@@ -283,19 +288,7 @@ describe("cluster mode, active-active groups: a slot migrating from one group to
 describe.skipIf(SHARDS !== 1)("cluster mode, active-active groups: a migration the group cannot confirm", () => {
   const nodes: Node[] = [];
 
-  beforeAll(async () => {
-    nodes.push(await startGroupNode("g1", NODE_TIMEOUT));
-    nodes.push(await startGroupNode("g1", NODE_TIMEOUT, undefined, { LATTICEKV_BUGGIFY: "1:crdt-drop-message=1" }));
-    nodes.push(await startGroupNode("g2", NODE_TIMEOUT));
-    await formGroups(nodes, new Map<string, [number, number]>([["g1", [0, 8191]], ["g2", [8192, 16383]]]));
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const n of nodes) {
-      await n.srv.stop();
-      rmSync(n.dir, { recursive: true, force: true });
-    }
-  });
+  useGroups(nodes, [["g1"], ["g1", { LATTICEKV_BUGGIFY: "1:crdt-drop-message=1" }], ["g2"]]);
 
   it("SETSLOT MIGRATING fails after twice cluster-node-timeout; the slot is not left migrating and b serves it again", async () => {
     const [a, b, c] = nodes;
