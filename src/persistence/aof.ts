@@ -545,11 +545,7 @@ export class Aof {
    * rewrite and that rewrite runs (into the temp incr file); otherwise dropped.
    */
   private onEffect(e: Effect): void {
-    if (this.fd < 0 || this.p.reloading) return;
-    // A keyspace-wide command is written once, with its last shard's run.
-    if (e.fanOutPart) return;
-    // redis.set_repl(redis.REPL_NONE / REPL_REPLICA) kept it out of the AOF.
-    if (e.targets !== undefined && !(e.targets & PROPAGATE_AOF)) return;
+    if (!this.takes(e)) return;
     const bytes = this.head(e.db);
     bytes.push(encodeCommand(e.kind === EFFECT_COMMAND ? e.argv : deletionArgv(this.server.config, e)));
     this.feed(bytes);
@@ -562,13 +558,21 @@ export class Aof {
    */
   private onKernelRecord(r: KernelRecord): void {
     if (r.kind !== EFFECT_COMMAND) return this.onEffect(r.toEffect());
-    if (this.fd < 0 || this.p.reloading || r.fanOutPart) return;
-    if (r.targets !== undefined && !(r.targets & PROPAGATE_AOF)) return;
+    if (!this.takes(r)) return;
     const bytes = this.head(r.db);
     const cmd = Buffer.allocUnsafe(r.respSize());
     r.putResp(cmd, 0);
     bytes.push(cmd);
     this.feed(bytes);
+  }
+
+  /** Whether a write (an Effect, or a kernel record as one) goes into the AOF now. */
+  private takes(w: { fanOutPart?: boolean; targets?: number }): boolean {
+    if (this.fd < 0 || this.p.reloading) return false;
+    // A keyspace-wide command is written once, with its last shard's run.
+    if (w.fanOutPart) return false;
+    // redis.set_repl(redis.REPL_NONE / REPL_REPLICA) kept it out of the AOF.
+    return w.targets === undefined || (w.targets & PROPAGATE_AOF) !== 0;
   }
 
   /** A command's bytes (after its head) into the open group, or to be written. */

@@ -1,11 +1,11 @@
 // Server: the listening socket, the clients, the shards, the command table, and
 // dispatch of the commands the kernel hands back.
 // The global `performance` is a getter (node's lazy bootstrap): a module binding is a plain load.
-import { ReplyFence } from "./reply-fence.js";
 import { commandFault } from "./command-fault.js";
 import { performance } from "node:perf_hooks";
 import net from "node:net";
 import { Client } from "./client.js";
+import { ReplyFence } from "./reply-fence.js";
 import type { ReplyWriter } from "./reply-writer.js";
 import { Shard } from "./shard.js";
 import { Router, slotRange } from "./router.js";
