@@ -894,7 +894,9 @@ export class Aof {
       ["aof_current_size", this.currentSize],
       ["aof_base_size", this.baseSize],
       ["aof_pending_rewrite", this.rewriteScheduled ? 1 : 0],
-      ["aof_buffer_length", 0],
+      // Redis's aof_buf: what this turn's commands appended and flushAppendOnlyFile has not
+      // written yet. Here, what a read's commands wait to write before its first reply.
+      ["aof_buffer_length", this.pending.reduce((n, b) => n + b.length, 0)],
       ["aof_pending_bio_fsync", 0],
       ["aof_delayed_fsync", 0],
     ];
