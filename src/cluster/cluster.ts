@@ -375,9 +375,9 @@ export class Cluster {
       return true;
     }
     const target = (owner: ClusterNode) => this.group.target(owner);
-    const error = clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv, target);
-    if (error !== null || spec.name !== "exec") return error;
-    return this.migration.execRedirect(client as Client & { cluster?: ClusterClientFlags }, target);
+    // EXEC is checked over its queued commands' keys (a slot a group peer started migrating
+    // since they were queued included: redirect.ts).
+    return clusterRedirect(this.server, this.state, client as Client & { cluster?: ClusterClientFlags }, spec, argv, target);
   }
 
   /**

@@ -42,7 +42,6 @@ import type { Client } from "../server/client.js";
 import type { ClusterNode, ClusterState } from "./state.js";
 import type { ClusterBus, Message } from "./bus.js";
 import type { WireMoves } from "./wire.js";
-import { getNodeByQuery, type ClusterClientFlags } from "./redirect.js";
 import { log } from "../server/log.js";
 
 interface Waiter { client: Client; slot: number; seq: number; deadline: number }
@@ -204,22 +203,6 @@ export class GroupMigration {
       this.bus()?.sendTo(sender, "pong");
     }
     if (this.waiters.size > 0) this.check();
-  }
-
-  /**
-   * EXEC of a transaction that queued a command of a slot a group peer has since started
-   * migrating (it was checked when queued): the -MOVED to that peer, as Redis checks EXEC's
-   * queued commands again; null otherwise. Run here, it would write after our answer's cut.
-   */
-  execRedirect(client: Client & { cluster?: ClusterClientFlags }, target: (owner: ClusterNode) => ClusterNode): string | null {
-    if (this.state.groupMoving.size === 0 || !client.multi) return null;
-    for (const argv of client.multi) {
-      const f = this.server.resolveCommand(argv);
-      if (f.spec === undefined || f.error !== undefined) continue;
-      const q = getNodeByQuery(this.server, this.state, client, f.spec, argv, false, target);
-      if (q.error !== null && q.slot >= 0 && this.state.groupMoving.has(q.slot)) return q.error;
-    }
-    return null;
   }
 
   /** A slot passed from another group to `peer`, of ours (ClusterState.assign): step 5. */

@@ -12,6 +12,10 @@
 //   - a replica serves reads of its master's slots to a READONLY client
 //   - MIGRATE runs here while its slot is migrating or importing, key or no key (so that
 //     redis-cli --cluster reshard can move keys either way), but not while the cluster is down
+// EXEC is checked over every queued command's keys together (Redis's getNodeByQuery reads the
+// client's mstate): a transaction whose commands are each fine alone but whose keys span slots
+// gets -CROSSSLOT at EXEC, and one whose slot moved since queueing gets -MOVED/-ASK; the
+// caller then discards it.
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
 import type { CommandSpec } from "../commands/table.js";
@@ -48,39 +52,61 @@ export function clusterRedirect(server: Server, state: ClusterState, client: Cli
                                 spec: CommandSpec, argv: Buffer[],
                                 target: (owner: ClusterNode) => ClusterNode = (owner) => owner): string | null {
   const flags = client.cluster;
-  // ASKING lasts one command. (A command the kernel runs by itself, in a slot served here,
-  // does not reach this point, so it does not clear the flag: the next one checked does.)
+  // ASKING lasts one command (while it is set the kernel hands every command back, so even a
+  // PING comes here and ends it: Client.processRange).
   // The command checked now keeps it (askingNow), so that a script it runs sees it too.
   const asking = flags?.asking ?? false;
-  if (flags && spec.name !== "asking") flags.asking = false;
+  // Redis's resetClient keeps ASKING while the client is in MULTI (MULTI itself included), so
+  // ASKING, MULTI, its commands and EXEC all reach an importing slot; EXEC ends it.
+  const staysInMulti = spec.name === "multi" || (client.multi !== null && spec.name !== "exec" && spec.name !== "discard");
+  if (flags && spec.name !== "asking" && !staysInMulti) flags.asking = false;
   if (flags) flags.askingNow = asking;
   return getNodeByQuery(server, state, client, spec, argv, asking, target).error;
 }
 
-/** Redis's getNodeByQuery for one command (EXEC's commands were checked when queued). */
+/** A command getNodeByQuery looks at: the one checked, or each command an EXEC would run. */
+interface Queried { spec: CommandSpec; argv: Buffer[] }
+
+/** EXEC's queued commands (Redis's mstate), or the command itself. */
+function queriedCommands(server: Server, client: Client, spec: CommandSpec, argv: Buffer[]): Queried[] {
+  if (spec.name !== "exec") return [{ spec, argv }];
+  const out: Queried[] = [];
+  for (const queued of client.multi ?? []) {
+    const found = server.resolveCommand(queued);
+    if (found.spec !== undefined && found.error === undefined) out.push({ spec: found.spec, argv: queued });
+  }
+  return out;
+}
+
+/** Redis's getNodeByQuery for one command, or for EXEC over its queued commands' keys together. */
 export function getNodeByQuery(server: Server, state: ClusterState, client: Client & { cluster?: ClusterClientFlags },
                                spec: CommandSpec, argv: Buffer[], asking: boolean,
                                target: (owner: ClusterNode) => ClusterNode = (owner) => owner): NodeQuery {
   const flags = client.cluster;
-  // EXEC's commands were checked when queued; MULTI/EXEC/DISCARD themselves have no keys.
+  const commands = queriedCommands(server, client, spec, argv);
   // Shard channels route like keys (Redis's pubsubshard_included).
-  const isShardChannel = spec.flags.has("pubsub");
-  // MIGRATE's KEYS form has an incomplete key spec: Redis falls back to migrateGetKeys.
-  const refs = spec.name === "migrate" ? migrateKeys(argv) : keysFromSpecs(spec, argv, isShardChannel);
-  if (!refs || refs.length === 0) return { error: null, slot: -1 };
+  const isShardChannel = commands.some((c) => c.spec.flags.has("pubsub"));
+  const keys: Buffer[] = [];
+  for (const c of commands) {
+    // MIGRATE's KEYS form has an incomplete key spec: Redis falls back to migrateGetKeys.
+    const refs = c.spec.name === "migrate" ? migrateKeys(c.argv) : keysFromSpecs(c.spec, c.argv, c.spec.flags.has("pubsub"));
+    for (const r of refs ?? []) keys.push(c.argv[r.pos]);
+  }
+  if (keys.length === 0) return { error: null, slot: -1 };
   let slot = -1;
   let multipleKeys = false;
-  for (const r of refs) {
-    const s = keySlot(argv[r.pos]);
+  for (const key of keys) {
+    const s = keySlot(key);
     if (slot < 0) slot = s;
     else if (s !== slot) return refuse(CROSSSLOT);
-    else if (!multipleKeys && !argv[r.pos].equals(argv[refs[0].pos])) multipleKeys = true;
+    else if (!multipleKeys && !key.equals(keys[0])) multipleKeys = true;
   }
   const owner = state.owner[slot];
   const requireFull = server.config.getBool("cluster-require-full-coverage");
   if (!owner) return refuse("CLUSTERDOWN Hash slot not served");
-  // A script's declared flags decide whether EVAL/FCALL writes (Redis's getCommandFlags).
-  const isWrite = () => scriptAwareFlags(server, spec, argv).write;
+  // A script's declared flags decide whether EVAL/FCALL writes (Redis's getCommandFlags); EXEC
+  // writes when a queued command does (Redis's mstate.cmd_flags).
+  const isWrite = () => commands.some((c) => scriptAwareFlags(server, c.spec, c.argv).write);
   if (!state.stateOk(requireFull)) {
     // Shard channels have their own setting (cluster-allow-pubsubshard-when-down, default yes).
     if (isShardChannel) {
@@ -100,7 +126,7 @@ export function getNodeByQuery(server: Server, state: ClusterState, client: Clie
   if (spec.name === "migrate" && ((ours && state.migrating.has(slot)) || state.importing.has(slot))) {
     return { error: null, slot };
   }
-  const keyMissing = (r: { pos: number }) => server.types.typeOf(client.db, argv[r.pos]) < 0;
+  const keyMissing = (key: Buffer) => server.types.typeOf(client.db, key) < 0;
   // A node's address for this client (a plain-text client in a TLS cluster gets the plain port: use_pport).
   const at = (n: ClusterNode) => `${preferredEndpoint(server.config, n)}:${clientPort(n, usePport(server.config, client))}`;
   if (ours) {
@@ -115,9 +141,9 @@ export function getNodeByQuery(server: Server, state: ClusterState, client: Clie
       }
     }
     const to = isShardChannel ? undefined : state.migrating.get(slot);
-    if (to && refs.some(keyMissing)) {
+    if (to && keys.some(keyMissing)) {
       // Some keys already left for the target: the client asks it (or retries there).
-      return refs.length > 1 && refs.some((r) => !keyMissing(r))
+      return keys.length > 1 && keys.some((k) => !keyMissing(k))
         ? { error: "TRYAGAIN Multiple keys request during rehashing of slot", slot, scriptError: NON_LOCAL }
         : { error: `ASK ${slot} ${at(to)}`, slot, scriptError: NON_LOCAL };
     }
@@ -125,7 +151,7 @@ export function getNodeByQuery(server: Server, state: ClusterState, client: Clie
   }
   if (state.importing.has(slot) && (asking || spec.flags.has("asking"))) {
     // Several keys of which some have not arrived yet: the client retries later.
-    if (multipleKeys && !isShardChannel && refs.some(keyMissing)) {
+    if (multipleKeys && !isShardChannel && keys.some(keyMissing)) {
       return { error: "TRYAGAIN Multiple keys request during rehashing of slot", slot, scriptError: NON_LOCAL };
     }
     return { error: null, slot };

@@ -453,11 +453,13 @@ export class Client implements DirectWriter {
         // with ACL limits, to be checked; with CLIENT TRACKING on, to see the keys it reads;
         // on a stale replica, to be refused (stale-replica.ts); after rename-command of a
         // kernel command, to be looked up by its new name; under CLIENT PAUSE, to be
-        // postponed or run. (With CRDT replication the kernel hands back only the writes
-        // replication reads back: Shard.useHandBack.)
+        // postponed or run; after ASKING, so that the next command, whatever it is, ends it
+        // (src/cluster/redirect.ts). (With CRDT replication the kernel hands back only the
+        // writes replication reads back: Shard.useHandBack.)
         shard.useQueueing(!this.plain && (this.multi !== null || this.server.inputGate !== null ||
           (this.subscriptions > 0 && this.resp === 2) || this.server.monitors.size > 0 || this.aclGuarded || this.tracked ||
-          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0));
+          staleReplica(this.server) || this.server.kernelRenamed || this.server.pause.type !== 0 ||
+          (this as { cluster?: { asking: boolean } }).cluster?.asking === true));
         shard.useAuthLimits(this.aclGuarded && !this.authenticated);
         // Only with the read's bytes at hand (not a big command assembled in a region).
         if (sharded) shard.useDeferring(input !== undefined && deferAllowed(this.server, this.plain));

@@ -96,6 +96,54 @@ describe.skipIf(!redisCli)("cluster mode (3 nodes)", () => {
     expect(cli("-c", "-p", String(other.port), "get", "foo").trim()).toBe("bar");
   });
 
+  it("checks EXEC over all its queued commands' keys (CROSSSLOT), and keeps ASKING through MULTI until EXEC, as Redis's getNodeByQuery and resetClient", async () => {
+    const slot = Number(await r.call("cluster", "keyslot", "foo"));
+    const ownerOf = (s: number) => nodes.find((n) =>
+      cli("-p", String(n.port), "cluster", "nodes").split("\n").some((l) => l.includes("myself") && ownsSlot(l, s)))!;
+    const owner = ownerOf(slot);
+    // A second key of the same node in another slot.
+    let other = "";
+    for (let i = 0; !other; i++) if (keySlot(Buffer.from(`x${i}`)) !== slot && ownerOf(keySlot(Buffer.from(`x${i}`))) === owner) other = `x${i}`;
+    const c = await connectClient(owner.port, { protocol: 2 } as never);
+    const b = await connectClient(nodes.find((n) => n !== owner)!.port, { protocol: 2 } as never);
+    try {
+      await c.del("foo");
+      await c.del(other);
+      // Each SET alone is served here, so both are queued; EXEC sees keys in two slots.
+      expect(await c.call("multi")).toBe("OK");
+      expect(await c.call("set", "foo", "1")).toBe("QUEUED");
+      expect(await c.call("set", other, "2")).toBe("QUEUED");
+      await expect(c.call("exec")).rejects.toThrow("CROSSSLOT Keys in request don't hash to the same slot");
+      // The transaction was discarded: nothing written, no longer in MULTI.
+      expect(await c.exists("foo")).toBe(0);
+      await expect(c.call("exec")).rejects.toThrow("EXEC without MULTI");
+
+      // b imports foo's slot: ASKING holds for MULTI, the queued commands and EXEC (a PING too).
+      const ownerId = String(await c.call("cluster", "myid"));
+      expect(await b.call("cluster", "setslot", slot, "importing", ownerId)).toBe("OK");
+      try {
+        expect(await b.call("asking")).toBe("OK");
+        expect(await b.call("multi")).toBe("OK");
+        expect(await b.call("set", "foo", "imported")).toBe("QUEUED");
+        expect(await b.call("ping")).toBe("QUEUED");
+        expect(await b.call("exec")).toEqual(["OK", "PONG"]);
+        // EXEC ended it.
+        await expect(b.get("foo")).rejects.toThrow(`MOVED ${slot}`);
+        // Outside MULTI it lasts one command, whichever: a PING the kernel could answer too.
+        expect(await b.call("asking")).toBe("OK");
+        expect(await b.call("ping")).toBe("PONG");
+        await expect(b.get("foo")).rejects.toThrow(`MOVED ${slot}`);
+        expect(await b.call("asking")).toBe("OK");
+        expect(await b.call("del", "foo")).toBe(1);
+      } finally {
+        await b.call("cluster", "setslot", slot, "stable");
+      }
+    } finally {
+      c.disconnect();
+      b.disconnect();
+    }
+  });
+
   it("cluster-announce-hostname reaches the other nodes (SLOTS metadata, SHARDS, NODES); preferred-endpoint-type picks MOVED's address", async () => {
     const slot = Number(await r.call("cluster", "keyslot", "foo"));
     const owner = nodes.find((n) =>
