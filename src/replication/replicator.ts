@@ -113,6 +113,11 @@ export class Replicator {
 
   private onEffect(e: Effect): void {
     if (this.applying) return;
+    // The node's AOF being replayed (its writes carry no targets): that is the file's content,
+    // which loaded-keys.ts decides about once it is loaded, not this node's new writes. Taken
+    // for set_repl writes, every key it replayed was marked local, and a later restart kept
+    // them from the peers, with their file states.
+    if (this.server.effects.replaying) return;
     // A keyspace-wide command is recorded once, after its last shard's run (SWAPDB's walk
     // then reads both dbs whole, not half swapped).
     if (e.fanOutPart) return;
