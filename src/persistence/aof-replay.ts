@@ -19,6 +19,7 @@ import { Client } from "../server/client.js";
 import { STATUS_DONE, STATUS_HOST, STATUS_YIELD } from "../server/shard.js";
 import { scriptPaused, afterScript } from "../commands/scripting.js";
 import type { LoadStep } from "./aof.js";
+import type { CrdtLineReader } from "./aof-crdt.js";
 
 export class AofFormatError extends Error {}
 
@@ -141,7 +142,8 @@ export class AofReplay {
   commands = 0;
   private readonly client: Client;
 
-  constructor(private readonly server: Server, private readonly file: string) {
+  /** @param crdt reads active-active's annotation lines (aof-crdt.ts; the start-up load of a replicating node) */
+  constructor(private readonly server: Server, private readonly file: string, private readonly crdt?: CrdtLineReader) {
     // Replies go nowhere; a script that pauses (busy-reply-threshold) writes its reply and
     // resumes this client later, so the socket must take writes.
     const sink = { remoteAddress: "", remotePort: 0, writableLength: 0, write: () => true, destroy: () => {} } as unknown as Socket;
@@ -154,7 +156,12 @@ export class AofReplay {
   *run(buf: Buffer, from: number, end: number): Generator<LoadStep, void> {
     let pos = from;
     while (pos < end) {
-      if (buf[pos] === 0x23) { pos = lineEnd(buf, pos) + 2; continue; } // an annotation
+      if (buf[pos] === 0x23) { // an annotation
+        const e = lineEnd(buf, pos);
+        this.crdt?.line(buf, pos, e);
+        pos = e + 2;
+        continue;
+      }
       const count = this.oneAtATime() ? 0 : runFrom(buf, pos, end);
       const ran = count < 2 ? 0 : this.replaying(() => this.kernelRun(buf, count));
       pos = ran > 0 ? (ran < count ? runStarts[ran] : runStarts[count]) : this.one(buf, pos);

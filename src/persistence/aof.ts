@@ -18,6 +18,9 @@
 // written by a child process (bgsave.ts, child-writer.ts) and, when it succeeds, becomes
 // the new base; the old base and the incr files it covers become history, removed unless
 // aof-disable-auto-gc. A failed rewrite leaves its incr file listed.
+//
+// An active-active node's AOF also carries its CRDT state: in the base, and as `#CRDT`
+// annotation lines after the commands of each write (aof-crdt.ts).
 import { catRepr } from "../util/repr.js";
 import { slowDisk } from "../server/faults.js";
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, fdatasync } from "node:fs";
@@ -26,7 +29,8 @@ import { join, resolve } from "node:path";
 import type { Server } from "../server/server.js";
 import { EFFECT_COMMAND, PROPAGATE_AOF, type Effect, type KernelRecord, type Subscription } from "../server/effects.js";
 import { log } from "../server/log.js";
-import { snapshotRdb, snapshotKeys, functionsHook } from "./rdb-file.js";
+import { snapshotRdb, snapshotKeys, functionsHook, crdtStateHook } from "./rdb-file.js";
+import { aofCrdtHook, crdtLines, CrdtLineReader } from "./aof-crdt.js";
 import { rewriteKeyCommands } from "./aof-rewrite.js";
 import { encodeCommand as encodeArgv } from "../server/shard.js";
 import { deletionArgv } from "../server/propagate-deletion.js";
@@ -350,8 +354,9 @@ export class Aof {
   /**
    * Loading the AOF one key or command at a time (start-up loads between event-loop turns,
    * serving -LOADING meanwhile); yields the bytes read so far. False when there is no AOF.
+   * `boot`: the start-up load, which also reads active-active's state (aof-crdt.ts).
    */
-  *loadSteps(): Generator<LoadStep, boolean> {
+  *loadSteps(boot = false): Generator<LoadStep, boolean> {
     const m = this.manifestFiles();
     if (!m) return false;
     const files = m.files;
@@ -364,17 +369,17 @@ export class Aof {
       const buf = readAofFile(join(this.dir(), base.name));
       if (buf.toString("latin1", 0, 5) === "REDIS") {
         // An RDB preamble; an old-style AOF (upgraded into the dir) may go on with commands.
-        const it = this.p.rdbLoadSteps(buf, { aofPreamble: true });
+        const it = this.p.rdbLoadSteps(buf, { aofPreamble: true, crdtState: boot });
         let r = it.next();
         for (; !r.done; r = it.next()) yield done + r.value;
         if (r.value >= buf.length) this.baseSnapshotMs = this.p.snapshotCtimeMs;
         if (r.value < buf.length) {
-          for (const pos of this.replayFile(join(this.dir(), base.name), incrs.length === 0, buf, r.value)) {
+          for (const pos of this.replayFile(join(this.dir(), base.name), incrs.length === 0, boot, buf, r.value)) {
             yield typeof pos === "number" ? done + pos : pos;
           }
         }
       } else {
-        for (const pos of this.replayFile(join(this.dir(), base.name), false, buf)) {
+        for (const pos of this.replayFile(join(this.dir(), base.name), false, boot, buf)) {
           yield typeof pos === "number" ? done + pos : pos;
         }
       }
@@ -382,7 +387,7 @@ export class Aof {
     }
     for (let i = 0; i < incrs.length; i++) {
       let size = 0;
-      for (const pos of this.replayFile(join(this.dir(), incrs[i].name), i === incrs.length - 1)) {
+      for (const pos of this.replayFile(join(this.dir(), incrs[i].name), i === incrs.length - 1, boot)) {
         if (typeof pos !== "number") { yield pos; continue; }
         size = pos; yield done + pos;
       }
@@ -396,7 +401,7 @@ export class Aof {
    * Replays one file's commands (aof-replay.ts), yielding the offset reached as it goes; a
    * truncated tail is cut off (last file, aof-load-truncated) or fatal.
    */
-  private *replayFile(path: string, last: boolean, file?: Buffer, from = 0): Generator<LoadStep, void> {
+  private *replayFile(path: string, last: boolean, boot: boolean, file?: Buffer, from = 0): Generator<LoadStep, void> {
     const buf = file ?? readAofFile(path);
     const { validLen, truncated } = scanAof(buf, from);
     if (truncated) {
@@ -409,7 +414,7 @@ export class Aof {
       try { ftruncateSync(fd, validLen); fsyncSync(fd); } finally { closeSync(fd); }
       log("warning", "AOF loaded anyway because aof-load-truncated is enabled");
     }
-    const replay = new AofReplay(this.server, path.split("/").pop()!);
+    const replay = new AofReplay(this.server, path.split("/").pop()!, boot ? new CrdtLineReader(this.server) : undefined);
     try {
       yield* replay.run(buf, from, validLen);
     } finally {
@@ -566,6 +571,22 @@ export class Aof {
     this.feed(bytes);
   }
 
+  /** Whether the AOF takes writes now (active-active keeps its CRDT writes for it only then: aof-crdt.ts). */
+  get takesWrites(): boolean { return this.fd >= 0 && !this.p.reloading; }
+
+  /** Active-active has CRDT writes for the file (aof-crdt.ts): the next write takes them. */
+  private crdtDue = false;
+
+  /**
+   * Active-active recorded CRDT writes: they are written after the commands pending, as
+   * those are (before the read's first reply, or now outside a read).
+   */
+  crdtChanged(): void {
+    if (!this.takesWrites) return;
+    this.crdtDue = true;
+    if (!this.server.replyFence.defer(this.writePending)) this.writePending();
+  }
+
   /** Whether a write (an Effect, or a kernel record as one) goes into the AOF now. */
   private takes(w: { fanOutPart?: boolean; targets?: number }): boolean {
     if (this.fd < 0 || this.p.reloading) return false;
@@ -623,6 +644,10 @@ export class Aof {
   /** Writes what is pending (and fsyncs with sync). */
   flush(sync: boolean): void {
     if (this.fd < 0) { this.pending = []; return; }
+    if (this.crdtDue) {
+      this.crdtDue = false;
+      for (const piece of aofCrdtHook.take(this.server)) this.pending.push(crdtLines(piece));
+    }
     if (this.pending.length) {
       const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
       this.pending = [];
@@ -729,7 +754,8 @@ export class Aof {
     const tmp = resolve(`temp-rewriteaof-bg-${process.pid}.aof`);
     const preamble = this.server.config.getBool("aof-use-rdb-preamble");
     const t0 = performance.now();
-    const job = startBackgroundWrite(this.server, tmp, null, preamble ? "snapshot" : snapshotAofCommands(this.server));
+    // (with active-active's state of the same instant: aof-crdt.ts)
+    const job = startBackgroundWrite(this.server, tmp, null, preamble ? "snapshot" : snapshotAofCommands(this.server), undefined, true);
     this.p.forked(t0);
     this.job = job;
     this.rewriteScheduled = false;
@@ -924,7 +950,8 @@ export class Aof {
  * commands that build them (aof-rewrite.ts), expired keys too, as Redis writes them (their
  * PEXPIREAT is in the past, so they are gone again once loaded). As pieces: what comes before
  * the keys, then each key's commands (bgsave.ts startBackgroundWrite paces them by
- * rdb-key-save-delay, as Redis's rewriteAppendOnlyFileRio waits per key).
+ * rdb-key-save-delay, as Redis's rewriteAppendOnlyFileRio waits per key); on a replicating
+ * node, its CRDT state of the same moment after them (aof-crdt.ts).
  */
 function snapshotAofCommands(server: Server): KeyPieces {
   const prelude: Buffer[] = [];
@@ -941,12 +968,13 @@ function snapshotAofCommands(server: Server): KeyPieces {
       keys.push(Buffer.concat(cmds));
     }
   }
+  for (const piece of crdtStateHook.save(server)) keys.push(crdtLines(piece));
   return { prelude: Buffer.concat(prelude), keys };
 }
 
 /** The base of a new AOF: an RDB (aof-use-rdb-preamble yes, the default) or commands. */
 function snapshotBase(server: Server): { data: Buffer; ext: string } {
-  if (server.config.getBool("aof-use-rdb-preamble")) return { data: snapshotRdb(server).data, ext: "rdb" };
+  if (server.config.getBool("aof-use-rdb-preamble")) return { data: snapshotRdb(server, true).data, ext: "rdb" };
   const { prelude, keys } = snapshotAofCommands(server);
   return { data: Buffer.concat([prelude, ...keys]), ext: "aof" };
 }

@@ -46,6 +46,8 @@ export interface RdbLoadOptions {
   boot?: boolean;
   /** An AOF's preamble: every key is kept, expired or not (RDBFLAGS_AOF_PREAMBLE). */
   aofPreamble?: boolean;
+  /** The start-up load of an AOF's preamble: active-active's state is read too (aof-crdt.ts). */
+  crdtState?: boolean;
   /** The caller checked the file's checksum already (checkRdbFile). */
   checksumChecked?: boolean;
   /**
@@ -608,7 +610,7 @@ export class Persistence {
    */
   *rdbLoadSteps(buf: Buffer, o: RdbLoadOptions = {}): Generator<number, number> {
     const server = this.server;
-    const { boot = false, aofPreamble = false, checksumChecked = false } = o;
+    const { boot = false, aofPreamble = false, checksumChecked = false, crdtState = boot } = o;
     let loaded = 0, expired = 0, emptySkipped = 0;
     const progress = this.loadProgress = { keys: 0, expires: 0, alreadyExpired: 0 };
     // At start-up (not an AOF's preamble) replication restores its history from the aux fields.
@@ -659,8 +661,8 @@ export class Persistence {
       if (rec === null) break;
       if (rec.kind === "function") this.loadFunction(rec.code, o.functions);
       else if (rec.kind === "aux") {
-        // active-active's state, at start-up only (an AOF preamble's is not its file's: the commands after it changed the keys)
-        if (rec.name === CRDT_AUX) { if (boot) crdtStateHook.load(server, Buffer.from(rec.value, "latin1")); }
+        // active-active's state, at start-up only (an AOF preamble's is joined with the records after it: aof-crdt.ts)
+        if (rec.name === CRDT_AUX) { if (crdtState) crdtStateHook.load(server, Buffer.from(rec.value, "latin1")); }
         else aux.set(rec.name, rec.value);
       }
       else if (rec.kind === "resize") this.reserveKeys(rec.db, rec.size);
@@ -730,7 +732,7 @@ export class Persistence {
         this.aof.upgradeIfNeeded();
         this.aof.loadManifestFromDisk();
         const m = this.aof.manifestFiles();
-        const loaded = m ? await this.whileLoading(m.bytes, this.aof.loadSteps()) : false;
+        const loaded = m ? await this.whileLoading(m.bytes, this.aof.loadSteps(true)) : false;
         if (m) this.loadedFileTime = this.aof.contentTime(m.files);
         if (loaded) log("notice", `DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
         this.aof.startOnBoot();

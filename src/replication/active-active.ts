@@ -35,9 +35,10 @@ import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./
 import { physicalOf } from "./hlc.js";
 import { LoadedKeys } from "./loaded-keys.js";
 import { LOCAL_KEYS_FILE } from "./local-keys.js";
-import { SavedStateCursor, keepLoadedState, savedStateNow, takeLoadedStates } from "./saved-state.js";
+import { SavedStateCursor, keepLoadedState, savedStateNow, takeLoadedStates, filePieces } from "./saved-state.js";
 import { crdtStateHook } from "../persistence/rdb-file.js";
-import { startupFileTime } from "../persistence/persistence.js";
+import { aofCrdtHook } from "../persistence/aof-crdt.js";
+import { startupFileTime, persistenceOf } from "../persistence/persistence.js";
 import { StartupError } from "../server/listeners.js";
 
 export class ActiveActive {
@@ -90,6 +91,9 @@ export class ActiveActive {
     // the keys this node keeps from its peers, remembered beside its RDB/AOF (local-keys.ts)
     this.rep.localKeys.persistIn(LOCAL_KEYS_FILE);
     this.rep.pacing = SERVER_PACING; // (keyspace walks: a slice per event-loop turn)
+    // The AOF carries the CRDT writes after the commands they go with (aof-crdt.ts).
+    const aof = persistenceOf(server).aof;
+    this.rep.file = { wants: () => aof.takesWrites, changed: () => aof.crdtChanged() };
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     // A node started before its RDB/AOF is loaded: the keys only the file holds go to the peers
     // once their states are in (loaded-keys.ts).
@@ -370,6 +374,9 @@ crdtStateHook.begin = (server) => server.crdt ? new SavedStateCursor(server.crdt
 crdtStateHook.load = (server, value) => {
   if (server.crdt || ActiveActive.fromConfig(server) || ActiveActive.directive(server, "cluster-group")) keepLoadedState(server, value);
 };
+// In the AOF too: its preamble as aux fields, then a piece per batch of writes (aof-crdt.ts).
+aofCrdtHook.take = (server) => server.crdt ? filePieces(server.crdt.rep.takeFile()) : [];
+aofCrdtHook.load = (server, piece) => crdtStateHook.load(server, piece);
 
 /** Start-up: replication from configuration, if any (called once the server listens). */
 export async function startActiveActive(server: Server): Promise<ActiveActive | undefined> {

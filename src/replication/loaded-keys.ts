@@ -157,6 +157,8 @@ export class LoadedKeys {
     // (until joined, a client's write of the key still drops its state: takeSaved)
     this.rep.holdSaved(saved);
     let i = 0, j = 0;
+    let joined = false;
+    const marked = saved.size > 0; // (takeSaved marked the AOF as old)
     const step = () => {
       const enough = this.pacing ? this.pacing.slice(RECORD_SLICE_MS) : () => false;
       for (; j < joins.length; j++) {
@@ -166,8 +168,13 @@ export class LoadedKeys {
         }
         if (j + 1 < joins.length && enough()) { j++; this.pacing!.later(step); return; }
       }
-      this.rep.holdSaved(undefined);
-      this.saved = new Map();
+      if (!joined) {
+        joined = true;
+        this.rep.holdSaved(undefined);
+        this.saved = new Map();
+        // (an AOF holding them is as new as it looks again: saved-state.ts filePieces)
+        if (marked) this.rep.fileMark(-1);
+      }
       for (; i < rest.length; i++) {
         if (this.rep.recordLoaded(rest[i][0], rest[i][1])) this.stats.sent++;
         if (i + 1 < rest.length && enough()) { i++; this.rep.flush(); this.pacing!.later(step); return; }
@@ -198,7 +205,12 @@ export class LoadedKeys {
     }
     this.stats.statesJoined += dead.length;
     if (dead.length) this.rep.receiveEntries(dead, 0, dead.length);
-    if (this.saved.size) this.rep.holdSaved(this.saved);
+    if (this.saved.size) {
+      this.rep.holdSaved(this.saved);
+      // An AOF goes on growing from here, so it would look newer than these states are: it
+      // says how old they are until they are joined (saved-state.ts filePieces).
+      this.rep.fileMark(this.written());
+    }
   }
 
   /** The loaded file's time, or the older one of the states it carried undecided (since). */

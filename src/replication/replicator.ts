@@ -101,6 +101,17 @@ export class Replicator {
   private readonly queue: Effect[] = [];
   private readonly outgoing = new Map<string, KeyState>();
 
+  /**
+   * The AOF's share (active-active.ts wires it; src/persistence/aof-crdt.ts): while it takes
+   * writes, every delta this node records and every peer state that changed a key are kept
+   * until the AOF takes them (takeFile), with the commands they go with; changed() says there
+   * are some, once no MULTI/EXEC or script is open.
+   */
+  file?: { wants(): boolean; changed(): void };
+  private toFile: [string, KeyState][] = [];
+  /** Times the file's state is as old as (loaded-keys.ts; -1: as new as the file), for the AOF. */
+  private fileMarks: number[] = [];
+
   /** @param clock the physical clock of the HLC (ms; the server's, unless crdt-clock-offset-ms) */
   constructor(private readonly server: Server, readonly nodeId: string, clock: () => number = () => server.now()) {
     this.hlc = new Hlc(clock);
@@ -145,6 +156,7 @@ export class Replicator {
   private flushQueued = false;
 
   private flushSoon(): void {
+    this.fileChanged();
     if (!this.deferFlush) return this.flush();
     if (this.flushQueued) return;
     this.flushQueued = true;
@@ -281,6 +293,7 @@ export class Replicator {
 
   /** Sends what local writes produced since the last flush, as one batch. */
   flush(): void {
+    this.fileChanged();
     if (this.outgoing.size === 0) return;
     const batch = encodeBatch(this.outgoing);
     const carried = new Map<string, number>();
@@ -289,6 +302,31 @@ export class Replicator {
     }
     this.outgoing.clear();
     this.onBatch(batch, carried);
+  }
+
+  /** Tells the AOF it has CRDT writes to take, unless a MULTI/EXEC or script is still open. */
+  private fileChanged(): void {
+    if (this.depth === 0 && (this.toFile.length !== 0 || this.fileMarks.length !== 0)) this.file?.changed();
+  }
+
+  /**
+   * The CRDT writes kept for the AOF since its last call, as one batch (null: none), and the
+   * marks (fileMark); nothing while a MULTI/EXEC or script is open (its commands go into the
+   * AOF at its end, and its writes with them).
+   */
+  takeFile(): { batch: Buffer | null; marks: number[] } | null {
+    if (this.depth > 0 || (this.toFile.length === 0 && this.fileMarks.length === 0)) return null;
+    const batch = this.toFile.length ? encodeBatch(this.toFile) : null;
+    const marks = this.fileMarks;
+    this.toFile = [];
+    this.fileMarks = [];
+    return { batch, marks };
+  }
+
+  /** A mark for the AOF (loaded-keys.ts): what it holds so far is as old as `since` (-1: as new as the file). */
+  fileMark(since: number): void {
+    this.fileMarks.push(since);
+    this.fileChanged();
   }
 
   // ---- capture ------------------------------------------------------------------------------
@@ -326,6 +364,7 @@ export class Replicator {
     if (this.localKeys.keys.size !== 0) this.localKeys.delete(k);
     if (this.pendingSaved !== undefined) this.pendingSaved.delete(k);
     this.store.join(k, d);
+    if (this.file?.wants()) this.toFile.push([k, d]);
     const acc = this.outgoing.get(k);
     if (acc) joinInto(acc, d);
     else this.outgoing.set(k, d);
@@ -949,6 +988,7 @@ export class Replicator {
   receiveEntries(entries: [string, KeyState][], from: number, to: number, serveBlocked = true): number {
     let changed = 0;
     const st = this.store.gcStable;
+    const file = this.file?.wants() === true;
     for (let i = from; i < to; i++) {
       const [k, d] = entries[i];
       this.hlc.observe(maxStamp(d));
@@ -962,9 +1002,11 @@ export class Replicator {
       const plan = fresh ? undefined : this.listPlan(k, d);
       if (!this.store.join(k, d)) continue;
       changed++;
+      if (file) this.toFile.push([k, d]);
       this.materialize(k, fresh ? undefined : d, plan);
     }
     this.stats.remoteKeysChanged += changed;
+    if (file && changed) this.fileChanged();
     // A merged push may serve clients blocked on the key (BLPOP...), as after a client's
     // command; with capture back on, their pops replicate as this node's writes.
     if (changed && serveBlocked) this.server.blocking.afterCommand();

@@ -17,6 +17,13 @@
 // (store.ts Snapshot, as an anti-entropy answer does) and encodes it after the keys, a range at
 // a time. Loading at start-up keeps the states aside (takeLoadedStates); loaded-keys.ts joins
 // them once the node knows its file does not predate a removal its peers collected.
+//
+// An AOF carries the same pieces (src/persistence/aof-crdt.ts): its RDB preamble as these aux
+// fields, its incr files one piece per batch of CRDT writes after their commands (filePieces),
+// read back in file order and joined per key as the RDB's are. Two marks go there too, as
+// pieces with no key: a restarted node whose file's states wait for its peers marks the file
+// as old as it was when loaded (its later writes append to it, which makes it look newer),
+// and once those states are joined, a mark that the file is as new as it looks again.
 import type { Server } from "../server/server.js";
 import { SLOTS, type CrdtStore, type Snapshot, decodeBatch, encodeBatch } from "./store.js";
 import type { KeyState } from "./key-state.js";
@@ -105,6 +112,18 @@ export class SavedStateCursor {
   }
 }
 
+/**
+ * The AOF's pieces for what Replicator.takeFile gave: the batch, then each mark (an empty
+ * batch with the mark as its time; -1: the states before it were joined, the file is as new
+ * as it looks).
+ */
+export function filePieces(taken: { batch: Buffer | null; marks: number[] } | null): Buffer[] {
+  if (!taken) return [];
+  const out = taken.batch ? [piece(taken.batch)] : [];
+  for (const since of taken.marks) out.push(piece(encodeBatch([]), since));
+  return out;
+}
+
 /** States read from the file at start-up, per server, until loaded-keys.ts takes them. */
 const loaded = new WeakMap<Server, LoadedStates>();
 
@@ -123,6 +142,7 @@ export function keepLoadedState(server: Server, value: Buffer): void {
   let l = loaded.get(server);
   if (!l) loaded.set(server, (l = { since: 0, states: new Map() }));
   if (since > 0 && (l.since === 0 || since < l.since)) l.since = since;
+  else if (since < 0) l.since = 0; // (an AOF's mark: what came before was joined, see filePieces)
   const m = l.states;
   for (const [k, s] of entries) {
     const cur = m.get(k);
