@@ -58,7 +58,7 @@ import { registerHyperLogLogCommands } from "./commands/hyperloglog";
 export { setHllSparseMaxBytes } from "./commands/hyperloglog";
 import { stringmatchlen } from "./util/glob";
 import { routing, ownsCommand, handedShard, setRouting, restoreRouting } from "./cluster/ownership";
-import { canDefer, deferCommand, resetDeferred, deferCount, deferList, deferLog, LIST_ENTRY } from "./cluster/deferred";
+import { canDefer, deferCommand, resetDeferred, deferCount, deferList, deferLog, LIST_ENTRY, ENTRY_HEAD, handoffTable } from "./cluster/deferred";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed, handedShard } from "./cluster/ownership";
 export { migrateOut, migrateIn, migrateInTemp, migrateInBatch, dbReserve } from "./cluster/migrate";
 export { tempDbsCreate, tempDbsSwap } from "./keyspace/keyspace";
@@ -265,9 +265,8 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
       // unless it is the call's first command. Then nothing ran here yet, and the host carries
       // on parsing in that shard (one more call, no list and no reply join: a read of one
       // command, as at redis-benchmark -P 1, costs two plain process() calls).
-      if (owner >= 0 && canDefer() && cmdStart != start) {
-        deferCommand(owner, cmdStart, pos, outLen, ranCount);
-      } else {
+      // It goes in a hand-off block for that shard, parsed (cluster/deferred.ts).
+      if (owner < 0 || !canDefer() || cmdStart == start || !deferCommand(owner, cmdStart, pos, outLen, ranCount, cmd.index)) {
         consumed = pos;
         handedStart = cmdStart;
         handedToRoute = true;
@@ -362,24 +361,39 @@ let lastRanStart: usize = 0;
 let lastRanEnd: usize = 0;
 
 /**
- * Runs `count` commands another shard deferred to this one (cluster/deferred.ts), listed
- * at deferListPtr() as [start, end) of request bytes the host copied here, in order. Each
- * command's output end goes to its entry's third word. Stops as process() does: STATUS_HOST
- * for a command to hand back (declined, or a check the host makes first; its argv is
- * parsed), STATUS_YIELD once the output is large; consumedPos() is then the index of the
- * first entry not run (the handed-back one for STATUS_HOST).
+ * Runs entries [first, count) of a hand-off block another shard made of the commands it
+ * deferred to this one (cluster/deferred.ts), which the host copied here to `block`: each
+ * entry is parsed already (command index, argument offsets), so nothing is parsed or looked
+ * up again. Entry i's request start, the next entry's position and the output length after
+ * it go to list entry i (deferListPtr()). Stops as process() does: STATUS_HOST for a command
+ * to hand back (declined, or a check the host makes first; its argv is set), STATUS_YIELD
+ * once the output is large; consumedPos() is then the index of the first entry not run (the
+ * handed-back one for STATUS_HOST). A call from `first` > 0 goes on from where entry
+ * first - 1 ended.
  */
-export function processList(first: i32, count: i32, db: i32, nowMs: f64): i32 {
+export function processList(block: usize, first: i32, count: i32, db: i32, nowMs: f64): i32 {
   beginCall(db, nowMs);
   let st = STATUS_DONE;
   let i = first;
+  let pos = first == 0 ? block : <usize>load<u32>(deferList + <usize>(first - 1) * LIST_ENTRY, 4);
   for (; i < count; i++) {
+    const len = <usize>load<u32>(pos);
+    const cmd = unchecked(commands[load<u32>(pos, 4)]);
+    const argc = <i32>load<u32>(pos, 8);
+    const cmdStart = pos + ENTRY_HEAD + (<usize>argc << 3);
+    const cmdEnd = cmdStart + len;
+    let tail = cmdEnd;
+    parser.resetArgv();
+    for (let a = 0; a < argc; a++) {
+      const at = pos + ENTRY_HEAD + (<usize>a << 3);
+      const argEnd = cmdStart + <usize>load<u32>(at) + <usize>load<u32>(at, 4);
+      if (argEnd > tail) tail = argEnd;
+      parser.appendArg(cmdStart + <usize>load<u32>(at), <usize>load<u32>(at, 4));
+    }
     const e = deferList + <usize>i * LIST_ENTRY;
-    const cmdStart = <usize>load<u32>(e);
-    const cmdEnd = <usize>load<u32>(e, 4);
-    // The parsing shard parsed exactly these bytes as one command of a known name with a valid arity.
-    if (parseCommand(cmdStart, cmdEnd) != PARSE_OK || nextPos != cmdEnd) unreachable();
-    const cmd = lookupCommand(parser.argPtr(0), parser.argLen(0))!;
+    pos = (tail + 3) & ~(<usize>3);
+    store<u32>(e, <u32>cmdStart);
+    store<u32>(e, <u32>pos, 4);
     if (handedBeforeRun(cmd) || !runParsed(cmd, cmdStart, cmdEnd)) {
       handedStart = cmdStart;
       st = STATUS_HOST;
@@ -401,6 +415,8 @@ export function processList(first: i32, count: i32, db: i32, nowMs: f64): i32 {
 }
 export function deferListPtr(): usize { return deferList; }
 export function deferLogPtr(): usize { return deferLog; }
+/** The hand-off block table (cluster/deferred.ts): per shard, u32 block address, capacity, bytes used. */
+export function handoffTablePtr(): usize { return handoffTable; }
 export { setDeferring } from "./cluster/deferred";
 
 // A process() call's results (where it stopped, what it handed back) stay in the globals

@@ -33,6 +33,9 @@ export let protoError: string = "";
 /** Shortens the argv (a handler rewriting what the effect log records, e.g. EXPIRE -> DEL). */
 export function truncateArgv(n: i32): void { if (n < argc) argc = n; }
 
+/** Empties the argv, for a command whose arguments come already parsed (appendArg each; cluster/deferred.ts). */
+export function resetArgv(): void { argc = 0; }
+
 /** Lengthens the argv (a handler rewriting what the effect log records, e.g. SET ... PXAT ms). */
 export function appendArg(ptr: usize, len: usize): void { pushArg(ptr, len); }
 

@@ -17,12 +17,14 @@ export interface KernelExports {
   free(ptr: number): void;
   process(start: number, end: number, db: number, nowMs: number): number;
   /** Runs entries [first, count) of the deferred-command list (assembly/cluster/deferred.ts). */
-  processList(first: number, count: number, db: number, nowMs: number): number;
+  processList(block: number, first: number, count: number, db: number, nowMs: number): number;
   /** process() may record commands whose keys are all in one other shard instead of stopping there. */
   setDeferring(on: number): void;
   /** The deferred-command log process() writes, and the list processList() reads. */
   deferLogPtr(): number;
   deferListPtr(): number;
+  /** Per shard, where the hand-off block of the commands deferred to it is (assembly/cluster/deferred.ts). */
+  handoffTablePtr(): number;
   consumedPos(): number;
   commandStart(): number;
   handedForRouting(): number;
@@ -339,10 +341,10 @@ export class Kernel {
 
   /**
    * processList() for deferred commands, its results read as run()'s: `consumed` is the index
-   * of the first entry not run.
+   * of the first entry not run. `block`: where the hand-off block was copied in this memory.
    */
-  runList(first: number, count: number, db: number, nowMs: number): number {
-    return this.readResults(this.x.processList(first, count, db, nowMs));
+  runList(block: number, first: number, count: number, db: number, nowMs: number): number {
+    return this.readResults(this.x.processList(block, first, count, db, nowMs));
   }
 
   /** The kernel's memory as u32 words (re-made after memory.grow), for the deferred log and lists. */
@@ -356,8 +358,14 @@ export class Kernel {
     if (this.listAt < 0) this.listAt = this.x.deferListPtr() >>> 2;
     return this.listAt;
   }
+  /** Word index of the hand-off block table (HANDOFF_WORDS words per shard: address, capacity, bytes used). */
+  get handoffAt(): number {
+    if (this.handoffIdx < 0) this.handoffIdx = this.x.handoffTablePtr() >>> 2;
+    return this.handoffIdx;
+  }
   private logAt = -1;
   private listAt = -1;
+  private handoffIdx = -1;
 
   private readResults(st: number): number {
     const r = this.resultsView();
@@ -538,7 +546,7 @@ export const UNSIGNED_EXPORTS = [
   "alloc", "realloc", "consumedPos", "commandStart", "needBytes", "outputPtr", "outputLen",
   "argvPtr", "commandNamePtr", "ranCommandsPtr", "slowCommandsPtr", "errorCodeNamePtr", "effectsPtr", "effectsLen",
   "migrateBlobPtr", "migrateBlobLen", "savePartial", "newKeysPtr", "newKeysLen", "slotKeysPtr", "slotKeysLen", "bgsaveOutPtr", "bgsaveOutLen",
-  "callResultsPtr", "dictStatsPtr", "deferLogPtr", "deferListPtr", "keySetPeekPtr",
+  "callResultsPtr", "dictStatsPtr", "deferLogPtr", "deferListPtr", "handoffTablePtr", "keySetPeekPtr",
 ] as const;
 
 export function withUnsignedResults(exports: WebAssembly.Exports): WebAssembly.Exports {

@@ -491,8 +491,7 @@ export class Client implements DirectWriter {
         if (k.deferredCount > 0) {
           lastIn = st === STATUS_DONE ? lastCommandShard(shard) : -1;
           // Commands left for other shards run now, their replies in place (deferred-runs.ts).
-          placement ??= (this.placement ??= new InputPlacement()).reset(input!, shard, origin);
-          t0 = flushDeferred(this, shard, placement, origin, this.db, now, t0);
+          t0 = flushDeferred(this, shard, this.db, now, t0);
         } else if (k.outLen > 0) this.writeKernelOutput(k.mem, k.outPtr, k.outLen);
         shard.afterCall(k.pending);
         this.server.blocking.afterCommand();

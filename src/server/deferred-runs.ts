@@ -3,13 +3,37 @@
 //
 // With several shards the parsing shard's kernel may leave a command whose keys all live in
 // one other shard for that shard to run (assembly/cluster/deferred.ts): it records the
-// command and where its reply belongs in the output, and goes on with the read. Before
-// anything else is sent or run (the kernel call's end, a host command, a yield),
-// Client.processRange calls flushDeferred: every other shard with recorded commands gets
-// the read (src/server/input-placement.ts) and runs its list in one processList() call, and
-// the replies go into the client's output in the order the commands came: the parsing
-// shard's up to the first record, that record's reply from its shard, and so on. A read of
-// 16 commands on random keys costs one call per shard instead of one per switch of shard.
+// command and where its reply belongs in the output, copies the command, already parsed,
+// into a hand-off block for that shard, and goes on with the read. Before anything else is
+// sent or run (the kernel call's end, a host command, a yield), Client.processRange calls
+// flushDeferred: every other shard with recorded commands gets its block (one copy) and runs
+// it in one processList() call, and the replies go into the client's output in the order the
+// commands came: the parsing shard's up to the first record, that record's reply from its
+// shard, and so on. A read of 16 commands on random keys costs one call per shard instead of
+// one per switch of shard.
+//
+// The read of 16 GETs on random keys with 4 shards, step by step (perf record -F 2000 of
+// bench/read-loop.mjs --shards 4 --test get, samples under Client.onData by the JS frame
+// that made them; 2026-11-28, load 1-3; that read cost 0.43 µs of CPU per command in-process,
+// 1 shard 0.21):
+//   1. onData: the read copied into the parsing shard's input region            6%
+//   2. processRange: client state, clocks, the parsing call's statistics        8%
+//   3. process() in the parsing shard: parse and look up all 16 commands,      26%
+//      hash every key to its slot (crc16, ~9% of the read), run its own ~4,
+//      record the ~12 others
+//   4. flush (this file): before the hand-off blocks, the read was copied      21%
+//      into each other shard from its first command on and a list of request
+//      addresses written there; then the replies joined in order (~8% of the
+//      read: the join's copies alone, measured by leaving them out)
+//   5. runList, once per other shard: clock, statistics, afterCall             10%
+//   6. processList() in each other shard: before the hand-off blocks, every    27%
+//      command parsed and looked up again (~5%), then run (their dict lookups
+//      cost more per key than the parsing shard's: four memories in the cache)
+// The same read with 1 shard spent ~38% as many samples (process() alone ~28%). With the
+// hand-off blocks, step 6 fell by ~10-30% and step 4 by ~15-20% (step 3 pays ~2% for the
+// copies into the blocks); in-process CPU per command SET -4%, GET -0 to -5% (load 5-12).
+// No step above is more than about a quarter: what is left is the cost of four instances
+// (four calls, four memories, a join) rather than of any one piece of code.
 //
 // Running another shard's commands after the parsing shard's own is invisible while nothing
 // watches the order in which keys change (the caller allows deferring only then: no effect
@@ -23,7 +47,6 @@ import { performance } from "node:perf_hooks";
 import { Buffer } from "node:buffer";
 import type { Client } from "./client.js";
 import type { Shard } from "./shard.js";
-import type { InputPlacement } from "./input-placement.js";
 import type { Server } from "./server.js";
 import { STATUS_HOST, STATUS_YIELD } from "./shard.js";
 import { recordKernelRun } from "../commands/stats.js";
@@ -34,6 +57,8 @@ import type { CommandSpec } from "../commands/table.js";
 /** Words of a log record and of a list entry (assembly/cluster/deferred.ts DEFER_RECORD, LIST_ENTRY). */
 const RECORD_WORDS = 5;
 const ENTRY_WORDS = 3;
+/** Words per shard of the hand-off block table (assembly/cluster/deferred.ts HANDOFF_WORDS). */
+const HANDOFF_WORDS = 4;
 /** The kernel's DEFER_CAP. */
 const CAP = 1024;
 
@@ -87,9 +112,8 @@ class Flush {
   readonly entryOf = new Int32Array(CAP);
   /** Per shard index. */
   count: Int32Array = new Int32Array(0);
-  firstOffset: Int32Array = new Int32Array(0);
-  /** Where byte 0 of the read is in the shard's memory, minus where it is in the parsing shard's. */
-  origin: Float64Array = new Float64Array(0);
+  /** Where the shard's hand-off block was copied in its memory. */
+  block: Float64Array = new Float64Array(0);
   /** The shard's memory as words, and its list's first word. */
   words: Uint32Array[] = [];
   listAt: Float64Array = new Float64Array(0);
@@ -108,8 +132,7 @@ class Flush {
   size(n: number): void {
     if (this.count.length === n) return;
     this.count = new Int32Array(n);
-    this.firstOffset = new Int32Array(n);
-    this.origin = new Float64Array(n);
+    this.block = new Float64Array(n);
     this.words = new Array(n).fill(EMPTY_WORDS);
     this.listAt = new Float64Array(n);
     this.done = new Int32Array(n);
@@ -130,17 +153,16 @@ let shared = new Flush();
 
 /**
  * Sends the output of `home`'s last kernel run (Kernel.run, with deferredCount > 0) with
- * the deferred commands run and their replies in place. `origin`: where byte 0 of the read
- * is in home's memory; `placement` holds the read. Returns the performance.now() that the
- * next kernel run's time starts from (t0 in, as Client.processRange keeps it).
+ * the deferred commands run and their replies in place (each other shard runs the hand-off
+ * block home made for it). Returns the performance.now() that the next kernel run's time
+ * starts from (t0 in, as Client.processRange keeps it).
  */
-export function flushDeferred(client: DeferredClient, home: Shard, placement: InputPlacement, origin: number,
-  db: number, now: number, t0: number): number {
+export function flushDeferred(client: DeferredClient, home: Shard, db: number, now: number, t0: number): number {
   let f = shared;
   if (f.busy) f = new Flush(); // not expected: a host command does not run another client's input
   f.busy = true;
   try {
-    return flush(f, client, home, placement, origin, db, now, t0);
+    return flush(f, client, home, db, now, t0);
   } finally {
     f.busy = false;
     // No kernel memory view or argv kept past the read (loops: fill() is a runtime call).
@@ -154,8 +176,7 @@ export function flushDeferred(client: DeferredClient, home: Shard, placement: In
   }
 }
 
-function flush(f: Flush, client: DeferredClient, home: Shard, placement: InputPlacement, origin: number,
-  db: number, now: number, t0: number): number {
+function flush(f: Flush, client: DeferredClient, home: Shard, db: number, now: number, t0: number): number {
   const server = client.server;
   const shards = server.router.shards;
   const hk = home.kernel;
@@ -165,38 +186,24 @@ function flush(f: Flush, client: DeferredClient, home: Shard, placement: InputPl
   const count = f.count;
   for (let s = 0; s < count.length; s++) count[s] = 0;
 
-  // Each record's place in its shard's list, and the first byte of the read each shard needs.
+  // Each record's place in its shard's list.
   let w = hk.words();
   const logAt = hk.deferLogAt;
-  for (let i = 0, r = logAt; i < n; i++, r += RECORD_WORDS) {
-    const s = w[r];
-    if (count[s] === 0) f.firstOffset[s] = w[r + 1] - origin;
-    f.entryOf[i] = count[s]++;
-  }
-  // The read into every shard that runs part of it (a copy per shard at most, as moves made).
+  for (let i = 0, r = logAt; i < n; i++, r += RECORD_WORDS) f.entryOf[i] = count[w[r]]++;
+  // Each shard's hand-off block (its commands, parsed) into that shard, in one copy.
+  const homeMem = hk.mem;
+  const table = hk.handoffAt;
   for (let s = 0; s < shards.length; s++) {
     if (count[s] === 0) continue;
-    f.origin[s] = placement.originIn(shards[s], f.firstOffset[s]) - origin;
-    // words() after the copy, which may have grown that memory.
-    f.words[s] = shards[s].kernel.words();
+    const t = table + s * HANDOFF_WORDS;
+    f.block[s] = shards[s].loadHandoff(homeMem, w[t], w[t] + w[t + 2]);
     f.listAt[s] = shards[s].kernel.deferListAt;
-  }
-  // Their lists: the same request bytes, at their address in each shard's memory.
-  w = hk.words();
-  for (let i = 0, r = logAt; i < n; i++, r += RECORD_WORDS) {
-    const s = w[r];
-    const sw = f.words[s];
-    const e = f.listAt[s] + f.entryOf[i] * ENTRY_WORDS;
-    const shift = f.origin[s];
-    sw[e] = w[r + 1] + shift;
-    sw[e + 1] = w[r + 2] + shift;
   }
   for (let s = 0; s < shards.length; s++) {
     if (count[s] > 0) t0 = runList(f, client, shards[s], 0, db, now, t0);
   }
 
   // The replies in order.
-  const homeMem = hk.mem;
   const homeBase = hk.outPtr;
   const homeEnd = hk.outLen;
   let homeSrc = homeMem;
@@ -267,7 +274,7 @@ function runList(f: Flush, client: DeferredClient, shard: Shard, first: number, 
   shard.useProtocol(client.resp);
   shard.useQueueing(false);
   shard.useAuthLimits(false);
-  const st = k.runList(first, f.count[s], db, now);
+  const st = k.runList(f.block[s], first, f.count[s], db, now);
   f.done[s] = k.consumed;
   f.status[s] = st;
   f.mem[s] = k.mem;

@@ -157,6 +157,25 @@ export class Shard {
     return this.inputPtr;
   }
 
+  /**
+   * Copies mem[start, end) of another shard's kernel (the hand-off block of the commands it
+   * deferred to this one: src/server/deferred-runs.ts) into this kernel's hand-off region,
+   * kept apart from the input region (which may hold the read being followed); returns its
+   * address here.
+   */
+  loadHandoff(mem: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (n > this.handoffCap) {
+      if (this.handoffPtr) this.kernel.x.free(this.handoffPtr);
+      this.handoffCap = Math.max(n, 16 * 1024);
+      this.handoffPtr = this.kernel.x.alloc(this.handoffCap);
+    }
+    this.kernel.mem.set(mem.subarray(start, end), this.handoffPtr);
+    return this.handoffPtr;
+  }
+  private handoffPtr = 0;
+  private handoffCap = 0;
+
   /** Releases host values the last kernel call dropped. */
   /** Keys the kernel created (the `new` keyspace event), while src/pubsub/notify.ts listens. */
   onNewKeys?: (shard: Shard, log: Uint8Array) => void;

@@ -81,6 +81,44 @@ describe("deferred commands of other shards", () => {
     for (const [k, v] of n) expect(await r.get(k)).toBe(String(v));
   });
 
+  it("inline commands and a command over 64 kB among other shards' commands keep their arguments and order", async () => {
+    // An inline command's arguments are unescaped outside its bytes: the hand-off block carries
+    // them (assembly/cluster/deferred.ts). A command over 64 kB is not handed off: the parsing
+    // moves to its shard there, and commands after it are deferred again.
+    const keys = spreadKeys("inl", 2);
+    const big = "b".repeat(70_000);
+    let req = "";
+    let want = "";
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      req += `SET ${k} "v ${i}"\r\n` + cmd("GET", k) + `APPEND ${k} "\\x41"\r\n`;
+      want += "+OK\r\n" + bulk(`v ${i}`) + int(`v ${i}`.length + 1);
+      if (i === 3) {
+        req += cmd("SET", `${k}:big`, big) + cmd("STRLEN", `${k}:big`);
+        want += "+OK\r\n" + int(big.length);
+      }
+    }
+    req += keys.map((k) => `GET ${k}\r\n`).join("");
+    want += keys.map((k, i) => bulk(`v ${i}A`)).join("");
+    const { text } = await rawExchange(srv.port, req, { until: (t) => t.length >= want.length, timeoutMs: 10_000 });
+    expect(text).toBe(want);
+  });
+
+  it("the slow log names a deferred command's arguments", async () => {
+    const keys = spreadKeys("slow", 1);
+    await r.config("SET", "slowlog-log-slower-than", "0");
+    try {
+      await r.slowlog("RESET");
+      const req = keys.map((k, i) => cmd("SET", k, `val${i}`)).join("");
+      await rawExchange(srv.port, req, { until: (t) => t.length >= keys.length * 5 });
+      const entries = (await r.slowlog("GET", "128")) as unknown[][];
+      const argv = entries.map((e) => (e[3] as string[]).join(" "));
+      for (let i = 0; i < keys.length; i++) expect(argv).toContain(`SET ${keys[i]} val${i}`);
+    } finally {
+      await r.config("SET", "slowlog-log-slower-than", "10000");
+    }
+  });
+
   it("CLIENT LIST cmd= names the read's last command when another shard ran it", async () => {
     const keys = spreadKeys("last", 1);
     const sock = await connectSocket(srv.port);

@@ -174,24 +174,57 @@ describe("deferred commands (assembly/cluster/deferred.ts)", () => {
     expect(r.out).toBe("+OK\r\n");
   });
 
-  it("processList runs the listed commands in order and marks where each reply ends", () => {
+  it("processList runs another shard's hand-off block in order, parsed there, and marks where each reply ends", () => {
+    // Shard 0 of 2 parses the read and defers foo's commands (shard 1's) into its block for shard 1.
+    const home = shardKernel(0, 2);
+    home.x.setDeferring(1);
+    const cmds = ["GET foo\r\n", "*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$1\r\nx\r\n", "GET foo\r\n"];
+    const r = feed(home, "GET bar\r\n" + cmds.join(""));
+    expect(r.st).toBe(STATUS_DONE);
+    expect(r.out).toBe("$-1\r\n");
+    const hw = home.words();
+    expect(hw[(home.x.callResultsPtr() >>> 2) + 12]).toBe(3);
+    // The block table: shard 1's block address and bytes used; shard 0 has none.
+    const t = home.handoffAt + 4;
+    expect(hw[home.handoffAt + 2]).toBe(0);
+    const block = home.mem.slice(hw[t], hw[t] + hw[t + 2]);
+    // Entries: request length, command index, argc, argument offsets and lengths (from the
+    // request's first byte), the request bytes, then the arguments not in them: an inline
+    // command's are copied (the parser unescapes them elsewhere), a multibulk's point in.
+    const head = (argc: number, at: number) => Array.from(new Uint32Array(block.buffer, at, 3 + 2 * argc));
+    expect(head(2, 0)).toEqual([cmds[0].length, expect.any(Number), 2, 9, 3, 12, 3]);
+    expect(new TextDecoder().decode(block.subarray(12 + 16 + 9, 12 + 16 + 15))).toBe("GETfoo");
+    const second = (12 + 16 + 15 + 3) & ~3;
+    expect(head(3, second)).toEqual([cmds[1].length, expect.any(Number), 3, 8, 3, 17, 3, 26, 1]);
     const k = shardKernel(1, 2);
-    const cmds = ["GET foo\r\n", "SET foo x\r\n", "GET foo\r\n"];
-    const bytes = te.encode(cmds.join(""));
-    const p = k.x.alloc(bytes.length);
-    k.mem.set(bytes, p);
-    const w = k.words();
-    const at = k.deferListAt;
-    let off = 0;
-    cmds.forEach((c, i) => { w[at + i * 3] = p + off; w[at + i * 3 + 1] = p + off + c.length; off += c.length; });
-    expect(k.runList(0, 3, 0, 1_000_000)).toBe(STATUS_DONE);
+    const p = k.x.alloc(block.length);
+    k.mem.set(block, p);
+    expect(k.runList(p, 0, 3, 0, 1_000_000)).toBe(STATUS_DONE);
     expect(k.consumed).toBe(3);
     const out = new TextDecoder().decode(k.output());
     expect(out).toBe("$-1\r\n+OK\r\n$1\r\nx\r\n");
+    const w = k.words();
+    const at = k.deferListAt;
     expect([w[at + 2], w[at + 5], w[at + 8]]).toEqual([5, 10, 17]);
-    // From an index: the run's output starts again at 0.
-    expect(k.runList(2, 3, 0, 1_000_000)).toBe(STATUS_DONE);
+    // Each list entry names its request bytes (the slow log reads them back).
+    expect(new TextDecoder().decode(k.mem.subarray(w[at + 3], w[at + 3] + cmds[1].length))).toBe(cmds[1]);
+    expect(k.x.commandCalls(head(2, 0)[1])).toBe(2);
+    // From an index: the run goes on where the previous entry ended; its output starts again at 0.
+    expect(k.runList(p, 2, 3, 0, 1_000_000)).toBe(STATUS_DONE);
     expect(new TextDecoder().decode(k.output())).toBe("$1\r\nx\r\n");
     expect(w[at + 8]).toBe(7);
+    // The next call of the parsing shard starts with empty blocks.
+    feed(home, "GET bar\r\n");
+    expect(home.words()[t + 2]).toBe(0);
+  });
+
+  it("a command too long for a hand-off block is not deferred: the read stops there, naming its shard", () => {
+    const home = shardKernel(0, 2);
+    home.x.setDeferring(1);
+    const big = "x".repeat(70 * 1024);
+    const r = feed(home, `GET bar\r\n*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$${big.length}\r\n${big}\r\nGET foo\r\n`);
+    expect(r.st).toBe(STATUS_HOST);
+    expect(home.x.handedShard()).toBe(1);
+    expect(home.words()[(home.x.callResultsPtr() >>> 2) + 12]).toBe(0);
   });
 });
