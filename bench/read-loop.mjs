@@ -25,6 +25,8 @@ const { values: opts } = parseArgs({
     reads: { type: "string", default: "60000" },
     pipeline: { type: "string", default: "16" },
     keyspace: { type: "string", default: "100000" },
+    // Bytes of each SET value (redis-benchmark's -d): 1024 for the -d 1024 rows of bench:compare.
+    "value-size": { type: "string", default: "3" },
     rounds: { type: "string", default: "5" },
     // Internal: run one measurement in this process (the parent passes the build).
     child: { type: "string" },
@@ -57,13 +59,14 @@ if (opts.child) {
   const pipeline = Number(opts.pipeline);
   const reads = [];
   const sets = [];
+  const value = "x".repeat(Number(opts["value-size"]));
   for (let i = 0; i < 1000; i++) {
     let get = "";
     let set = "";
     for (let j = 0; j < pipeline; j++) {
       const key = `key:${String(next() % Number(opts.keyspace)).padStart(12, "0")}`;
       get += cmd("GET", key);
-      set += cmd("SET", key, "xxx");
+      set += cmd("SET", key, value);
     }
     reads.push(Buffer.from(opts.test === "get" ? get : set));
     sets.push(Buffer.from(set));
@@ -87,7 +90,8 @@ for (let r = 0; r < rounds; r++) {
   for (let i = 0; i < builds.length; i++) {
     const b = (i + r) % builds.length;
     const run = spawnSync(process.execPath, [new URL(import.meta.url).pathname, "--child", builds[b], "--shards", opts.shards,
-      "--test", opts.test, "--reads", opts.reads, "--pipeline", opts.pipeline, "--keyspace", opts.keyspace], { encoding: "utf8" });
+      "--test", opts.test, "--reads", opts.reads, "--pipeline", opts.pipeline, "--keyspace", opts.keyspace, "--value-size", opts["value-size"]],
+      { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`${builds[b]}: ${run.stderr.slice(-2000)}`);
     const m = /READ_LOOP_RESULT (\S+)/.exec(run.stdout);
     if (!m) throw new Error(`${builds[b]}: no result in ${run.stdout.slice(-500)}`);
@@ -96,7 +100,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = (await import("node:fs")).readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-console.log(`CPU µs per command in-process, ${opts.test.toUpperCase()} of ${opts.keyspace} random keys, ${opts.pipeline} a read, ` +
+console.log(`CPU µs per command in-process, ${opts.test.toUpperCase()} of ${opts.keyspace} random keys, ${opts["value-size"]}-byte values, ${opts.pipeline} a read, ` +
   `${opts.shards} shard(s), ${opts.reads} reads, median of ${rounds} rounds [range]; load ${load}`);
 for (let i = 0; i < builds.length; i++) {
   const xs = results[i];
