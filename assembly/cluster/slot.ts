@@ -53,7 +53,14 @@ export function crc16(ptr: usize, len: usize): u32 {
 }
 
 export function keyHashSlot(ptr: usize, len: usize): i32 {
+  // The first '{', four bytes at a time: a word holding none (the usual key) costs a few
+  // operations instead of four byte compares and branches (in profiles of 4 shards this scan
+  // and crc16 were ~9% of a pipelined GET of random keys).
   let s: usize = 0;
+  for (; s + 4 <= len; s += 4) {
+    const x = load<u32>(ptr + s) ^ 0x7b7b7b7b;
+    if (((x - 0x01010101) & ~x & 0x80808080) != 0) break;
+  }
   for (; s < len; s++) if (load<u8>(ptr + s) == 0x7b /* { */) break;
   if (s < len) {
     let e = s + 1;

@@ -21,10 +21,13 @@ describe("slots", () => {
 
   it("the host's keySlot agrees with the kernel's for random keys", () => {
     const k = loadKernel();
-    // Lengths 1..40: the kernel hashes four bytes at a time (assembly/cluster/slot.ts), then the rest.
+    // Lengths 1..40: the kernel scans for '{' and hashes four bytes at a time (assembly/cluster/slot.ts), then the rest.
     for (let i = 0; i < 800; i++) {
       const key = new Uint8Array(1 + (i % 40)).map(() => Math.floor(Math.random() * 256));
       if (i % 5 === 0 && key.length >= 3) key.set(te.encode("{x}"), 0);
+      // A '{' at every position of the kernel's four-byte scan for it, with a '}' after it or not.
+      if (i % 5 === 1) key[(i >> 3) % key.length] = 0x7b;
+      if (i % 10 === 1 && key.length > 2) key[key.length - 1] = 0x7d;
       const p = k.x.alloc(key.length);
       k.mem.set(key, p);
       expect(keySlot(key)).toBe(k.x.keySlot(p, key.length));
