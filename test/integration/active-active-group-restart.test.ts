@@ -19,74 +19,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+import { groupOfTwo, bothShowExpected, untilTombstonesCollected, writeThenCutOff, concurrentWrites, view, EXPECTED } from "../helpers/group-restart.js";
 
 describe("active-active: the whole group restarted from its RDB files (2 processes)", () => {
-  const servers: RunningServer[] = [];
-  const clients: Redis[] = [];
-  const dirs = [0, 1].map((i) => mkdtempSync(join(tmpdir(), `lkv-aa-group${i}-`)));
-  const ports: number[] = [];
-  const bus: number[] = [];
-  const args = (i: number) => ["--crdt-node-id", `gr${i}`, "--crdt-bus-port", String(bus[i]), "--peer", `127.0.0.1:${bus[1 - i]}`,
-    "--crdt-gc-grace-ms", "200"];
-  const start = async (i: number) => {
-    servers[i] = await startServer(args(i), {}, { port: ports[i], dir: dirs[i] });
-    clients[i] = await connectClient(ports[i]);
-  };
-
-  beforeAll(async () => {
-    for (let i = 0; i < 2; i++) { ports.push(await freePort()); bus.push(await freePort()); }
-    for (let i = 0; i < 2; i++) await start(i);
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    for (const s of servers) await s.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
-
-  /** What a node shows of the test's keys. */
-  const view = async (r: Redis) => JSON.stringify([
-    await r.exists("x"), await r.get("w"), await r.get("c"), (await r.smembers("s")).sort(), await r.get("y"),
-  ]);
-  const expected = JSON.stringify([0, "new", "7", ["a-only", "b-only", "m"], "from-a"]);
-
-  /** Both nodes show the expected keys, and still do after two more anti-entropy rounds of each. */
-  async function bothShowExpected(what: string): Promise<void> {
-    await untilReplicated(what, clients, async () => (await view(clients[0])) === expected && (await view(clients[1])) === expected,
-      { snapshot: async () => (await view(clients[0])) + (await view(clients[1])) });
-    // (a key sent back late, by a restarted node's decision about its file, would show by now)
-    const rounds = await Promise.all(clients.map(async (r) => infoNumber(await r.info("crdt"), "crdt_anti_entropy_rounds")));
-    await untilReplicated("two more rounds of each node", clients, async () =>
-      (await Promise.all(clients.map(async (r, i) => infoNumber(await r.info("crdt"), "crdt_anti_entropy_rounds") >= rounds[i] + 2))).every(Boolean));
-    for (const r of clients) {
-      expect(await view(r)).toBe(expected);
-      expect(infoNumber(await r.info("crdt"), "crdt_loaded_keys_pending")).toBe(0);
-    }
-  }
+  const { servers, clients, ports, bus, start } = groupOfTwo("gr");
 
   it("a key deleted on one node stays deleted, a concurrent write survives, counts from both nodes add up", async () => {
     const [a, b] = clients;
-    await a.set("x", "1");
-    await a.set("w", "old");
-    await a.sadd("s", "m");
-    for (let i = 0; i < 3; i++) await a.incr("c");
-    for (let i = 0; i < 2; i++) await b.incr("c");
-    await untilReplicated("written on both", clients, async () =>
-      (await Promise.all(clients.map(async (r) => (await r.get("c")) === "5" && (await r.get("x")) === "1" && (await r.get("w")) === "old" && (await r.sismember("s", "m")) === 1))).every(Boolean));
-
-    // cut off: neither node has the other as a peer any more
-    expect(await a.call("crdt.peer", "del", "127.0.0.1", String(bus[1]))).toBe(1);
-    expect(await b.call("crdt.peer", "del", "127.0.0.1", String(bus[0]))).toBe(1);
+    await writeThenCutOff(clients, bus);
     // B deletes x (A still holds it) and w; A writes w concurrently; both count and add members
     await b.del("x", "w");
     await a.set("w", "new");
-    await a.incr("c");
-    await b.incr("c");
-    await a.sadd("s", "a-only");
-    await b.sadd("s", "b-only");
-    await a.set("y", "from-a");
-    expect(await a.get("x")).toBe("1");
-    expect(await b.exists("x")).toBe(0);
+    await concurrentWrites(clients);
 
     expect(await a.save()).toBe("OK");
     expect(await b.bgsave()).toBe("Background saving started");
@@ -97,7 +41,7 @@ describe("active-active: the whole group restarted from its RDB files (2 process
     // both back from their files, each with the other as its peer
     for (let i = 0; i < 2; i++) await start(i);
     for (const r of clients) expect(infoNumber(await r.info("crdt"), "crdt_loaded_states")).toBeGreaterThan(0);
-    await bothShowExpected("the group to converge after its restart");
+    await bothShowExpected(clients, "the group to converge after its restart");
 
     // and once more, every node saving on SHUTDOWN: what the first restart joined is in these files
     for (let i = 0; i < 2; i++) {
@@ -108,11 +52,10 @@ describe("active-active: the whole group restarted from its RDB files (2 process
       await servers[i].stop();
     }
     for (let i = 0; i < 2; i++) await start(i);
-    await bothShowExpected("the group to converge after its second restart");
+    await bothShowExpected(clients, "the group to converge after its second restart");
     // x's tombstone came back from B's files and is collected again (the incarnations it names departed)
-    await untilReplicated("the tombstones collected", clients, async () =>
-      (await Promise.all(clients.map(async (r) => infoNumber(await r.info("crdt"), "crdt_tombstones") === 0))).every(Boolean));
-    for (const r of clients) expect(await view(r)).toBe(expected);
+    await untilTombstonesCollected(clients);
+    for (const r of clients) expect(await view(r)).toBe(EXPECTED);
   }, 300_000);
 });
 
