@@ -11,6 +11,12 @@
 // EMPTY refuses writes, so a write that skips unshareFor fails loudly rather than filling the
 // one map every key shares. Deltas and states outside the store are ordinary: only the store's
 // join and garbage collection write into stored states.
+//
+// A map of one entry is kept as a OneEntry (two fields, ~40 bytes) rather than a Map (~180
+// bytes with its hash table): a key one node wrote has a one-entry key floor and string entry,
+// so these were most of the ~0.6 KB of a SET key's state and of the heap a 1M-key CRDT.PEER
+// ADD walk grows. A OneEntry reads like a Map; it takes removals (garbage collection clears
+// floors) but refuses additions, which unshareFor prepares for as for EMPTY.
 import type { KeyState } from "./key-state.js";
 
 class SharedEmptyMap<K, V> extends Map<K, V> {
@@ -22,12 +28,61 @@ class SharedEmptyMap<K, V> extends Map<K, V> {
 /** The empty map the stored states' unused parts point at. */
 export const EMPTY: Map<never, never> = new SharedEmptyMap();
 
+/** A stored state's map of one entry (or none, after a removal), read like a Map. */
+class OneEntry<K, V> {
+  private full = true;
+  constructor(private k: K, private v: V) {}
+  get size(): number { return this.full ? 1 : 0; }
+  get(k: K): V | undefined { return this.full && k === this.k ? this.v : undefined; }
+  has(k: K): boolean { return this.full && k === this.k; }
+  set(): this {
+    throw new Error("write into a stored CRDT state's one-entry map (CrdtStore must unshare it first)");
+  }
+  delete(k: K): boolean {
+    if (!this.has(k)) return false;
+    this.clear();
+    return true;
+  }
+  clear(): void { this.full = false; this.k = undefined as K; this.v = undefined as V; }
+  // (iterators over a copy: a loop may delete the entry it is at, as Map allows)
+  entries(): IterableIterator<[K, V]> { return (this.full ? [[this.k, this.v] as [K, V]] : [])[Symbol.iterator](); }
+  [Symbol.iterator](): IterableIterator<[K, V]> { return this.entries(); }
+  keys(): IterableIterator<K> { return (this.full ? [this.k] : [])[Symbol.iterator](); }
+  values(): IterableIterator<V> { return (this.full ? [this.v] : [])[Symbol.iterator](); }
+  forEach(f: (v: V, k: K, m: Map<K, V>) => void): void { if (this.full) f(this.v, this.k, this as unknown as Map<K, V>); }
+  get [Symbol.toStringTag](): string { return "Map"; }
+}
+
+function isOneEntry(m: unknown): boolean {
+  return m instanceof OneEntry;
+}
+
 function shared<M extends Map<unknown, unknown>>(m: M): M {
-  return m.size === 0 ? (EMPTY as unknown as M) : m;
+  if (m.size === 0) return EMPTY as unknown as M;
+  if (m.size === 1 && !isOneEntry(m)) { const [[k, v]] = m; return new OneEntry(k, v) as unknown as M; }
+  return m;
 }
 
 function own<M extends Map<unknown, unknown>>(m: M, written: boolean): M {
-  return written && m === (EMPTY as unknown) ? (new Map() as M) : m;
+  if (!written) return m;
+  if (m === (EMPTY as unknown)) return new Map() as M;
+  return isOneEntry(m) ? (new Map(m) as M) : m;
+}
+
+/**
+ * The TTL register and the list sequence of a key that has neither (most keys): one shared,
+ * frozen object each, so a write that skips unshareFor fails there too.
+ */
+const NO_TTL: KeyState["ttl"] = Object.freeze({ entries: EMPTY, floor: EMPTY });
+const NO_LIST: KeyState["list"] = Object.freeze({ elems: EMPTY, floor: EMPTY });
+
+/** A state for a key the store is about to join its first delta into: every part shared, nothing allocated but the state's own objects. */
+export function emptyStored(): KeyState {
+  const e = EMPTY as Map<never, never>;
+  return {
+    floor: e, str: { entries: e, floor: e }, cnt: e, cntBase: e, list: NO_LIST,
+    set: e, hash: e, hcnt: e, zset: e, zcnt: e, ttl: NO_TTL,
+  };
 }
 
 /** Points s's empty maps at EMPTY (a state the store keeps, after a join or a sweep). */
@@ -42,10 +97,16 @@ export function shrink(s: KeyState): void {
   s.zcnt = shared(s.zcnt);
   s.str.entries = shared(s.str.entries);
   s.str.floor = shared(s.str.floor);
-  s.ttl.entries = shared(s.ttl.entries);
-  s.ttl.floor = shared(s.ttl.floor);
-  s.list.elems = shared(s.list.elems);
-  s.list.floor = shared(s.list.floor);
+  if (s.ttl !== NO_TTL) {
+    s.ttl.entries = shared(s.ttl.entries);
+    s.ttl.floor = shared(s.ttl.floor);
+    if (s.ttl.entries === EMPTY && s.ttl.floor === EMPTY) s.ttl = NO_TTL;
+  }
+  if (s.list !== NO_LIST) {
+    s.list.elems = shared(s.list.elems);
+    s.list.floor = shared(s.list.floor);
+    if (s.list.elems === EMPTY && s.list.floor === EMPTY) s.list = NO_LIST;
+  }
 }
 
 /**
@@ -64,8 +125,16 @@ export function unshareFor(s: KeyState, d: KeyState): void {
   s.zcnt = own(s.zcnt, d.zcnt.size > 0);
   s.str.entries = own(s.str.entries, d.str.entries.size > 0);
   s.str.floor = own(s.str.floor, d.str.floor.size > 0);
-  s.ttl.entries = own(s.ttl.entries, d.ttl.entries.size > 0);
-  s.ttl.floor = own(s.ttl.floor, d.ttl.floor.size > 0);
-  s.list.elems = own(s.list.elems, d.list.elems.size > 0);
-  s.list.floor = own(s.list.floor, d.list.floor.size > 0);
+  const ttl = d.ttl.entries.size > 0 || d.ttl.floor.size > 0;
+  if (ttl && s.ttl === NO_TTL) s.ttl = { entries: EMPTY, floor: EMPTY };
+  if (ttl) {
+    s.ttl.entries = own(s.ttl.entries, d.ttl.entries.size > 0);
+    s.ttl.floor = own(s.ttl.floor, d.ttl.floor.size > 0);
+  }
+  const list = d.list.elems.size > 0 || d.list.floor.size > 0;
+  if (list && s.list === NO_LIST) s.list = { elems: EMPTY, floor: EMPTY };
+  if (list) {
+    s.list.elems = own(s.list.elems, d.list.elems.size > 0);
+    s.list.floor = own(s.list.floor, d.list.floor.size > 0);
+  }
 }

@@ -339,13 +339,15 @@ export function delDelta(s: KeyState, node?: string, ts?: number): KeyState {
   observeReg(d.floor, s.str);
   seqObserve(d.floor, s.list);
   observeReg(d.floor, s.ttl);
-  for (const m of [s.set, s.hash, s.zset] as Map<string, OrRegister<unknown>>[]) {
-    for (const r of m.values()) observeReg(d.floor, r);
-  }
-  d.cntBase = observedCounters(s);
-  for (const f of s.hcnt.keys()) d.hcnt.set(f, { cnt: new Map(), base: observedFieldCounters(s, f) });
-  for (const m of s.zcnt.keys()) d.zcnt.set(m, { cnt: new Map(), base: observedOf(s.zcnt.get(m)) });
-  return canon(d);
+  if (s.set.size) for (const r of s.set.values()) observeReg(d.floor, r);
+  if (s.hash.size) for (const r of s.hash.values()) observeReg(d.floor, r);
+  if (s.zset.size) for (const r of s.zset.values()) observeReg(d.floor, r);
+  if (s.cnt.size || s.cntBase.size) d.cntBase = observedCounters(s);
+  for (const [f, fc] of s.hcnt) { const base = observedOf(fc); if (base.size) d.hcnt.set(f, { cnt: new Map(), base }); }
+  for (const [m, fc] of s.zcnt) { const base = observedOf(fc); if (base.size) d.zcnt.set(m, { cnt: new Map(), base }); }
+  // Canonical as built (no canon copy: a CRDT.PEER ADD walk makes one per key): a floor,
+  // counter bases, and field counters with a base only, which is what canon would keep.
+  return d;
 }
 
 function observedFieldCounters(s: KeyState, f: string): Map<string, Counter> {
@@ -389,7 +391,9 @@ export function hincrUnitsDelta(s: KeyState, field: string, node: string, ts: nu
 export function setStringDelta(s: KeyState, node: string, ts: number, value: Buffer): KeyState {
   const d = delDelta(s, node, ts - 1); // (ts - 1: the floor must not kill the new value itself)
   d.str.entries.set(node, { ts, v: value });
-  return canon(d);
+  // delDelta's state is canonical and the new entry is above every floor (this node's own
+  // stamps are below ts), so d is too; canon only if a stamp says otherwise
+  return ts > vvGet(d.floor, node) ? d : canon(d);
 }
 
 /** INCRBY by on this node: the node's running total grows; other types hidden here are removed. */

@@ -17,8 +17,8 @@
 import { createHash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
-import { emptyKeyState, joinInto, isBlank, type KeyState } from "./key-state.js";
-import { shrink, unshareFor } from "./compact-state.js";
+import { joinInto, isBlank, type KeyState } from "./key-state.js";
+import { emptyStored, shrink, unshareFor } from "./compact-state.js";
 import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, type Stable } from "./gc.js";
 
 /** Slots, the finest anti-entropy ranges. */
@@ -103,7 +103,7 @@ export class CrdtStore {
     let s = this.keys.get(k);
     if (!s) {
       if (isBlank(d)) return false;
-      s = emptyKeyState();
+      s = emptyStored();
       this.keys.set(k, s);
       (this.bySlot[slotOf(k)] ??= new Set()).add(k);
     }

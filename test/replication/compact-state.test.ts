@@ -27,6 +27,31 @@ describe("stored key states share their empty maps", () => {
     }
     expect(EMPTY.size).toBe(0);
     expect(() => (s.cnt as Map<string, unknown>).set("x", 1)).toThrow(/shared empty map/);
+    // its one-entry maps are no Maps (no hash table each), read as Maps, and refuse additions
+    expect(s.floor).not.toBeInstanceOf(Map);
+    expect(s.str.entries).not.toBeInstanceOf(Map);
+    expect([...s.floor]).toEqual([["a", 9]]);
+    expect(s.str.entries.get("a")?.v.toString()).toBe("v");
+    expect(new Map(s.str.entries).size).toBe(1);
+    expect(() => s.floor.set("b", 1)).toThrow(/one-entry map/);
+    expect(() => (s.ttl as { entries: unknown }).entries = new Map()).toThrow(); // (the shared TTL register is frozen)
+    // a second writer: the key gets Maps again, and both states stay equal
+    const d2 = setStringDelta(s, "b", 11, Buffer.from("w"));
+    st.join("0:k", d2);
+    joinInto(plain, d2);
+    expect(encodeKeyState(st.get("0:k")!).equals(encodeKeyState(plain))).toBe(true);
+    expect(st.get("0:k")!.floor).toBeInstanceOf(Map);
+    expect(st.get("0:k")!.floor.size).toBe(2);
+  });
+
+  it("garbage collection clears a one-entry floor, and the key keeps its value", () => {
+    const st = new CrdtStore();
+    st.join("0:k", setStringDelta(emptyKeyState(), "a", 10, Buffer.from("v")));
+    expect(st.get("0:k")!.floor.size).toBe(1);
+    st.collectGarbage(() => Infinity); // (everything stable)
+    const s = st.get("0:k")!;
+    expect(s.floor).toBe(EMPTY);
+    expect(visible(s)).toEqual({ type: "string", value: Buffer.from("v"), expireAt: 0 });
   });
 
   it("joins into shared parts and removals back to empty give the states an ordinary store holds", () => {
