@@ -31,8 +31,9 @@ const nodeBytes = new Map<string, Buffer>();
 const NODE_BYTES_KEPT = 4096;
 
 export class Writer {
-  private buf = Buffer.allocUnsafe(256);
+  private buf: Buffer;
   private pos = 0;
+  constructor(capacity = 256) { this.buf = Buffer.allocUnsafe(capacity); }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -44,8 +45,26 @@ export class Writer {
   }
 
   u8(v: number): void { this.ensure(1); this.buf[this.pos++] = v; }
-  u16(v: number): void { this.ensure(2); this.buf.writeUInt16LE(v, this.pos); this.pos += 2; }
-  u32(v: number): void { this.ensure(4); this.buf.writeUInt32LE(v, this.pos); this.pos += 4; }
+  // (byte stores rather than Buffer's checked writeUInt16LE/writeUInt32LE: a SAVE writes a
+  // dozen counts per key)
+  u16(v: number): void {
+    if ((v & 0xffff) !== v) throw new RangeError(`${v} does not fit a u16`);
+    this.ensure(2);
+    const b = this.buf, p = this.pos;
+    b[p] = v; b[p + 1] = v >>> 8;
+    this.pos = p + 2;
+  }
+  u32(v: number): void {
+    if (v >>> 0 !== v) throw new RangeError(`${v} does not fit a u32`);
+    this.ensure(4);
+    const b = this.buf, p = this.pos;
+    b[p] = v; b[p + 1] = v >>> 8; b[p + 2] = v >>> 16; b[p + 3] = v >>> 24;
+    this.pos = p + 4;
+  }
+  /** n zero bytes (the counts of a key state's empty parts). */
+  zeros(n: number): void { this.ensure(n); this.buf.fill(0, this.pos, this.pos + n); this.pos += n; }
+  /** Starts over, keeping the buffer (a scratch Writer; what done() returned before is overwritten). */
+  reset(): void { this.pos = 0; }
   f64(v: number): void { this.ensure(8); this.buf.writeDoubleLE(v, this.pos); this.pos += 8; }
   /** A vector of u32 (little-endian), in one copy where the platform is little-endian (anti-entropy digests). */
   u32s(v: Uint32Array): void {
@@ -66,7 +85,12 @@ export class Writer {
     this.raw(b);
   }
   /** A latin1 string (db:key, members), written in place. */
-  str(s: string): void { this.u32(s.length); this.ensure(s.length); this.pos += this.buf.write(s, this.pos, s.length, "latin1"); }
+  str(s: string): void { this.u32(s.length); this.latin1(s); }
+  /** A latin1 string's bytes alone, without a length. */
+  latin1(s: string): void { this.ensure(s.length); this.pos += this.buf.write(s, this.pos, s.length, "latin1"); }
+  /** Overwrites the u32 at `at` (a count written before the items it counts). */
+  patchU32(at: number, v: number): void { this.buf.writeUInt32LE(v, at); }
+  get length(): number { return this.pos; }
   done(): Buffer { return this.buf.subarray(0, this.pos); }
 }
 
@@ -104,6 +128,7 @@ const byKey = <T>(m: Map<string, T>): Iterable<[string, T]> =>
 
 export function writeVV(w: Writer, v: VV): void {
   w.u16(v.size);
+  if (v.size === 0) return;
   for (const [n, ts] of byKey(v)) { w.node(n); w.f64(ts); }
 }
 
@@ -115,7 +140,7 @@ export function readVV(r: Reader): VV {
 
 function writeReg<T>(w: Writer, reg: OrRegister<T>, val: (v: T) => void): void {
   w.u32(reg.entries.size);
-  for (const [n, e] of byKey(reg.entries)) { w.node(n); w.f64(e.ts); val(e.v); }
+  if (reg.entries.size) for (const [n, e] of byKey(reg.entries)) { w.node(n); w.f64(e.ts); val(e.v); }
   writeVV(w, reg.floor);
 }
 
@@ -127,6 +152,7 @@ function readReg<T>(r: Reader, val: () => T): OrRegister<T> {
 
 function writeCounters(w: Writer, m: Map<string, Counter>): void {
   w.u16(m.size);
+  if (m.size === 0) return;
   for (const [n, c] of byKey(m)) { w.node(n); w.f64(c.ts); w.str(c.total.toString()); w.f64(c.run); }
 }
 
@@ -138,6 +164,7 @@ function readCounters(r: Reader): Map<string, Counter> {
 
 function writeElems<T>(w: Writer, m: Map<string, OrRegister<T>>, val: (v: T) => void): void {
   w.u32(m.size);
+  if (m.size === 0) return;
   for (const [k, reg] of byKey(m)) { w.str(k); writeReg(w, reg, val); }
 }
 
@@ -147,9 +174,20 @@ function readElems<T>(r: Reader, val: () => T): Map<string, OrRegister<T>> {
   return m;
 }
 
+/** The bytes of the parts between str and ttl when all are empty: cnt, cntBase, list, set, hash, hcnt, zset. */
+const EMPTY_MIDDLE = 2 + 2 + (4 + 2) + 4 + 4 + 4 + 4;
+
 export function writeKeyState(w: Writer, s: KeyState): void {
   writeVV(w, s.floor);
   writeReg(w, s.str, (v) => w.bytes(v));
+  if (s.cnt.size === 0 && s.cntBase.size === 0 && s.list.elems.size === 0 && s.list.floor.size === 0 && s.set.size === 0 &&
+    s.hash.size === 0 && s.hcnt.size === 0 && s.zset.size === 0 && s.zcnt.size === 0) {
+    // a string key (most keys): the empty parts' counts at once, with no closure or loop each
+    w.zeros(EMPTY_MIDDLE);
+    writeReg(w, s.ttl, (v) => w.f64(v));
+    w.u32(0);
+    return;
+  }
   writeCounters(w, s.cnt);
   writeCounters(w, s.cntBase);
   writeSeq(w, s.list);

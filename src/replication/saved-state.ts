@@ -28,6 +28,7 @@ import type { Server } from "../server/server.js";
 import { SLOTS, type CrdtStore, type Snapshot, decodeBatch, encodeBatch } from "./store.js";
 import type { KeyState } from "./key-state.js";
 import { joinInto } from "./key-state.js";
+import { Writer, writeKeyState } from "./codec.js";
 import { log } from "../server/log.js";
 
 /** The first byte of every aux value: the layout of what follows. */
@@ -53,13 +54,17 @@ function piece(batch: Buffer, since = 0): Buffer {
   return Buffer.concat([head, batch]);
 }
 
+/** piece(encodeBatch(...)) of SAVE_PIECE_KEYS entries at a time, each written once into its piece. */
 function pieces(entries: Iterable<[string, KeyState]>, since: number, out: Buffer[]): Buffer[] {
-  let run: [string, KeyState][] = [];
-  for (const e of entries) {
-    run.push(e);
-    if (run.length === SAVE_PIECE_KEYS) { out.push(piece(encodeBatch(run), since)); run = []; }
+  let w: Writer | undefined;
+  let n = 0;
+  for (const [k, s] of entries) {
+    if (!w) { w = new Writer(SAVE_PIECE_KEYS * 160); w.u8(FORMAT); w.f64(since); w.u32(0); n = 0; }
+    w.str(k);
+    writeKeyState(w, s);
+    if (++n === SAVE_PIECE_KEYS) { w.patchU32(9, n); out.push(w.done()); w = undefined; }
   }
-  if (run.length) out.push(piece(encodeBatch(run), since));
+  if (w) { w.patchU32(9, n); out.push(w.done()); }
   return out;
 }
 

@@ -14,7 +14,7 @@
 // slot at 180k keys), but its digest vector is 128 KiB, which small stores (and the
 // simulator's thousands of rounds) need not pay. Both vectors are kept current (a coarse
 // range's digest is the XOR of its slots').
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { joinInto, isBlank, type KeyState } from "./key-state.js";
@@ -46,8 +46,16 @@ export function slotOf(k: string): number {
   return keySlot(splitDbKey(k).key);
 }
 
+/** What hashOf hashes (the key's name, then its state's encoding), in one reused buffer. */
+const scratch = new Writer();
+
 function hashOf(k: string, s: KeyState): [number, number] {
-  const h = createHash("sha1").update(k, "latin1").update(encodeKeyState(s)).digest();
+  // (one-shot crypto.hash over one buffer: a Hash object and a 256-byte buffer per key were
+  // most of a key's hashing, and a walk or a full copy hashes every key)
+  scratch.reset();
+  scratch.latin1(k);
+  writeKeyState(scratch, s);
+  const h = hash("sha1", scratch.done(), "buffer");
   return [h.readUInt32LE(0), h.readUInt32LE(4)];
 }
 

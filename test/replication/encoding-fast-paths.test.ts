@@ -1,0 +1,69 @@
+// The encoder's fast paths (codec.ts: a string key's empty parts written at once, counts as byte
+// stores; store.ts: a key hashed from one reused buffer; saved-state.ts: a SAVE's pieces written
+// in one pass) must give the bytes the plain construction gives: peers compare digests of these
+// encodings, and an RDB written by one version is read by another.
+import { createHash } from "node:crypto";
+import { describe, it, expect } from "vitest";
+import { CrdtStore, SLOTS, encodeBatch, slotOf } from "../../src/replication/store.js";
+import { Writer, encodeKeyState } from "../../src/replication/codec.js";
+import { savedStateNow } from "../../src/replication/saved-state.js";
+import {
+  emptyKeyState, setStringDelta, incrDelta, elemWriteDelta, ttlDelta, delDelta, listEditDelta, type KeyState,
+} from "../../src/replication/key-state.js";
+
+/** A store of every type, written by three nodes, with deletes and TTLs. */
+function mixedStore(n: number): CrdtStore {
+  const st = new CrdtStore();
+  let ts = 1000;
+  for (let i = 0; i < n; i++) {
+    const k = `0:k${i % Math.ceil(n / 2)}`;
+    const s = st.get(k) ?? emptyKeyState();
+    const node = ["a", "node-b", "c~1700000000000x"][i % 3];
+    const d: KeyState = i % 7 === 0 ? incrDelta(s, node, ++ts, 3n)
+      : i % 7 === 1 ? elemWriteDelta(s, "set", `m${i % 4}`, node, ++ts, true)
+      : i % 7 === 2 ? ttlDelta(s, node, ++ts, 5000)
+      : i % 7 === 3 ? delDelta(s, node, ++ts)
+      : i % 7 === 4 ? elemWriteDelta(s, "zset", `z${i % 3}`, node, ++ts, i / 3)
+      : i % 7 === 5 ? listEditDelta(s, node, () => ++ts, { removed: [], set: [], inserted: [{ after: "", before: "", values: [Buffer.from(`l${i}`)] }] })
+      : setStringDelta(s, node, ++ts, Buffer.from(`v${i}`));
+    st.join(k, d);
+  }
+  return st;
+}
+
+describe("encoding fast paths give the plain construction's bytes", () => {
+  it("a SAVE's pieces are FORMAT, a time, then encodeBatch of 4,096 keys", () => {
+    const st = mixedStore(12000);
+    const got = savedStateNow(st);
+    const entries = [...st.keys];
+    expect(entries.length).toBeGreaterThan(4096);
+    const want: Buffer[] = [];
+    for (let i = 0; i < entries.length; i += 4096) {
+      const head = Buffer.alloc(9);
+      head[0] = 1;
+      want.push(Buffer.concat([head, encodeBatch(entries.slice(i, i + 4096))]));
+    }
+    expect(got.length).toBe(want.length);
+    got.forEach((p, i) => expect(p.equals(want[i]), `piece ${i}`).toBe(true));
+  });
+
+  it("the range digests are the XOR of SHA-1(name, encoding) per key", () => {
+    const st = mixedStore(3000);
+    const want = new Uint32Array(SLOTS * 2);
+    for (const [k, s] of st.keys) {
+      const h = createHash("sha1").update(k, "latin1").update(encodeKeyState(s)).digest();
+      const slot = slotOf(k);
+      want[2 * slot] ^= h.readUInt32LE(0);
+      want[2 * slot + 1] ^= h.readUInt32LE(4);
+    }
+    expect(Buffer.from(st.digestsAt(SLOTS).buffer).equals(Buffer.from(want.buffer))).toBe(true);
+  });
+
+  it("counts that do not fit their field throw, as Buffer's writers did", () => {
+    const w = new Writer();
+    expect(() => w.u16(65536)).toThrow(RangeError);
+    expect(() => w.u32(-1)).toThrow(RangeError);
+    w.u16(65535); w.u32(2 ** 32 - 1);
+    expect(w.done().toString("hex")).toBe("ffffffffffff");
+  });
+});
