@@ -15,8 +15,9 @@
 // A map of one entry is kept as a OneEntry (two fields, ~40 bytes) rather than a Map (~180
 // bytes with its hash table): a key one node wrote has a one-entry key floor and string entry,
 // so these were most of the ~0.6 KB of a SET key's state and of the heap a 1M-key CRDT.PEER
-// ADD walk grows. A OneEntry reads like a Map; it takes removals (garbage collection clears
-// floors) but refuses additions, which unshareFor prepares for as for EMPTY.
+// ADD walk grows. A OneEntry reads like a Map and takes a new value of its key and removals
+// (garbage collection clears floors), but refuses a second key: unshareFor gives the state a
+// Map where a join may add one, as for EMPTY.
 import type { KeyState } from "./key-state.js";
 
 class SharedEmptyMap<K, V> extends Map<K, V> {
@@ -30,14 +31,18 @@ export const EMPTY: Map<never, never> = new SharedEmptyMap();
 
 /** A stored state's map of one entry (or none, after a removal), read like a Map. */
 class OneEntry<K, V> {
-  private full = true;
-  constructor(private k: K, private v: V) {}
+  constructor(private k: K, private v: V, private full = true) {}
   get size(): number { return this.full ? 1 : 0; }
   get(k: K): V | undefined { return this.full && k === this.k ? this.v : undefined; }
   has(k: K): boolean { return this.full && k === this.k; }
-  set(): this {
-    throw new Error("write into a stored CRDT state's one-entry map (CrdtStore must unshare it first)");
+  /** Its one key's value; a second key is refused (unshareFor gives a Map where a join may add one). */
+  set(k: K, v: V): this {
+    if (this.full && k !== this.k) throw new Error("write of a second key into a stored CRDT state's one-entry map (CrdtStore must unshare it first)");
+    this.k = k; this.v = v; this.full = true;
+    return this;
   }
+  /** The key it holds (or would: undefined when empty). */
+  get key(): K | undefined { return this.full ? this.k : undefined; }
   delete(k: K): boolean {
     if (!this.has(k)) return false;
     this.clear();
@@ -53,20 +58,28 @@ class OneEntry<K, V> {
   get [Symbol.toStringTag](): string { return "Map"; }
 }
 
-function isOneEntry(m: unknown): boolean {
-  return m instanceof OneEntry;
+function asOneEntry(m: unknown): OneEntry<unknown, unknown> | undefined {
+  return m instanceof OneEntry ? m : undefined;
 }
 
 function shared<M extends Map<unknown, unknown>>(m: M): M {
   if (m.size === 0) return EMPTY as unknown as M;
-  if (m.size === 1 && !isOneEntry(m)) { const [[k, v]] = m; return new OneEntry(k, v) as unknown as M; }
+  if (m.size === 1 && !asOneEntry(m)) { const [[k, v]] = m; return new OneEntry(k, v) as unknown as M; }
   return m;
 }
 
-function own<M extends Map<unknown, unknown>>(m: M, written: boolean): M {
-  if (!written) return m;
-  if (m === (EMPTY as unknown)) return new Map() as M;
-  return isOneEntry(m) ? (new Map(m) as M) : m;
+/**
+ * A map of s that joinInto may add d's keys to: unchanged while it can take them (a Map, or a
+ * OneEntry when d names its one key only), else a OneEntry (d names one key) or a Map. So a key
+ * one node keeps writing is joined in place, with no Map made and dropped at each join.
+ */
+function own<M extends Map<unknown, unknown>>(m: M, d: Map<unknown, unknown>): M {
+  if (d.size === 0) return m;
+  if (m === (EMPTY as unknown)) return (d.size === 1 ? new OneEntry(undefined, undefined, false) : new Map()) as unknown as M;
+  const one = asOneEntry(m);
+  if (!one) return m;
+  if (d.size === 1 && (one.size === 0 || d.has(one.key))) return m;
+  return new Map(m as Map<unknown, unknown>) as M;
 }
 
 /**
@@ -115,26 +128,26 @@ export function shrink(s: KeyState): void {
  * removes), so a part of s that d leaves empty can stay shared.
  */
 export function unshareFor(s: KeyState, d: KeyState): void {
-  s.floor = own(s.floor, d.floor.size > 0);
-  s.cnt = own(s.cnt, d.cnt.size > 0);
-  s.cntBase = own(s.cntBase, d.cntBase.size > 0);
-  s.set = own(s.set, d.set.size > 0);
-  s.hash = own(s.hash, d.hash.size > 0);
-  s.hcnt = own(s.hcnt, d.hcnt.size > 0);
-  s.zset = own(s.zset, d.zset.size > 0);
-  s.zcnt = own(s.zcnt, d.zcnt.size > 0);
-  s.str.entries = own(s.str.entries, d.str.entries.size > 0);
-  s.str.floor = own(s.str.floor, d.str.floor.size > 0);
+  s.floor = own(s.floor, d.floor);
+  s.cnt = own(s.cnt, d.cnt);
+  s.cntBase = own(s.cntBase, d.cntBase);
+  s.set = own(s.set, d.set);
+  s.hash = own(s.hash, d.hash);
+  s.hcnt = own(s.hcnt, d.hcnt);
+  s.zset = own(s.zset, d.zset);
+  s.zcnt = own(s.zcnt, d.zcnt);
+  s.str.entries = own(s.str.entries, d.str.entries);
+  s.str.floor = own(s.str.floor, d.str.floor);
   const ttl = d.ttl.entries.size > 0 || d.ttl.floor.size > 0;
   if (ttl && s.ttl === NO_TTL) s.ttl = { entries: EMPTY, floor: EMPTY };
   if (ttl) {
-    s.ttl.entries = own(s.ttl.entries, d.ttl.entries.size > 0);
-    s.ttl.floor = own(s.ttl.floor, d.ttl.floor.size > 0);
+    s.ttl.entries = own(s.ttl.entries, d.ttl.entries);
+    s.ttl.floor = own(s.ttl.floor, d.ttl.floor);
   }
   const list = d.list.elems.size > 0 || d.list.floor.size > 0;
   if (list && s.list === NO_LIST) s.list = { elems: EMPTY, floor: EMPTY };
   if (list) {
-    s.list.elems = own(s.list.elems, d.list.elems.size > 0);
-    s.list.floor = own(s.list.floor, d.list.floor.size > 0);
+    s.list.elems = own(s.list.elems, d.list.elems);
+    s.list.floor = own(s.list.floor, d.list.floor);
   }
 }
