@@ -19,11 +19,11 @@
 // by pid; every port is on loopback, from --base-port up.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { connect, started } from "./resp-client.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -52,13 +52,7 @@ async function startNode(port, extra) {
     "--dir", dir, "--save", "", "--appendonly", "no", ...extra], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const keep = (d) => { log = (log + d).slice(-50_000); };
-  proc.stdout.on("data", keep);
-  proc.stderr.on("data", keep);
-  const exited = new Promise((r) => proc.once("exit", r));
-  for (let i = 0; !log.includes("Ready to accept connections"); i++) {
-    if (proc.exitCode !== null || i > 800) { proc.kill("SIGKILL"); throw new Error(`node on ${port} did not start:\n${log}`); }
-    await sleep(25);
-  }
+  const { exited } = await started(proc, port, keep, () => log);
   return {
     port, pid: proc.pid, log: () => log,
     cpuTicks() { const f = readFileSync(`/proc/${proc.pid}/stat`, "latin1").split(") ")[1].split(" "); return Number(f[11]) + Number(f[12]); },
@@ -66,56 +60,6 @@ async function startNode(port, extra) {
   };
 }
 
-/** A minimal RESP client: one command at a time (enough for INFO and the comparison). */
-function connect(port) {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, "127.0.0.1");
-    let buf = Buffer.alloc(0);
-    const waiting = [];
-    sock.on("data", (d) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const r = parse(buf, 0);
-        if (!r) break;
-        buf = buf.subarray(r.end);
-        waiting.shift()(r.value);
-      }
-    });
-    sock.once("error", reject);
-    sock.once("connect", () => resolve({
-      call: (...args) => new Promise((res) => {
-        waiting.push(res);
-        sock.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join(""));
-      }),
-      close: () => sock.destroy(),
-    }));
-  });
-}
-
-function parse(b, i) {
-  const nl = b.indexOf("\r\n", i);
-  if (nl < 0) return null;
-  const line = b.toString("latin1", i + 1, nl);
-  switch (String.fromCharCode(b[i])) {
-    case "+": return { value: line, end: nl + 2 };
-    case "-": return { value: new Error(line), end: nl + 2 };
-    case ":": return { value: Number(line), end: nl + 2 };
-    case "$": {
-      const n = Number(line);
-      if (n < 0) return { value: null, end: nl + 2 };
-      if (b.length < nl + 2 + n + 2) return null;
-      return { value: b.toString("latin1", nl + 2, nl + 2 + n), end: nl + 2 + n + 2 };
-    }
-    case "*": {
-      const n = Number(line);
-      const out = [];
-      let at = nl + 2;
-      for (let k = 0; k < n; k++) { const r = parse(b, at); if (!r) return null; out.push(r.value); at = r.end; }
-      return { value: n < 0 ? null : out, end: at };
-    }
-  }
-  throw new Error(`bad reply byte ${b[i]}`);
-}
 
 /** Every key's type and value, for comparing two nodes (keys in sorted order). */
 async function snapshot(c) {

@@ -17,7 +17,8 @@
 //     CPU during that same PING (/proc/PID/task/PID/schedstat), the part that is A's own;
 //     under load the wall figure is mostly waiting for a core;
 //   - heapA / heapB: V8 heap after the last full GC (MB, from --trace-gc's Mark-Compact
-//     lines), gcMaxA / gcMaxB: the longest GC pause they report (ms), rssA / rssB (MB).
+//     lines), gcMaxA / gcMaxB: the longest GC pause they report (ms), rssA / rssB (MB);
+//   - aeKeysSentA: key states A sent in anti-entropy answers (INFO crdt), deltasSentA.
 // --saves K: then K SAVEs and K BGSAVEs on A (its RDB holds the CRDT state) and on a node
 // without replication holding the same keys: CPU of each (utime+stime over the command, and
 // for BGSAVE until rdb_bgsave_in_progress is 0), and the file's size.
@@ -26,11 +27,11 @@
 // and are killed by pid; ports from --base-port up, on loopback.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { connect, started } from "./resp-client.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -66,13 +67,7 @@ async function startNode(port, extra) {
     }
     log = (log + text.replace(/^\[\d+:0x[0-9a-f]+\].*\n/gm, "")).slice(-20_000);
   };
-  proc.stdout.on("data", keep);
-  proc.stderr.on("data", keep);
-  const exited = new Promise((r) => proc.once("exit", r));
-  for (let i = 0; !log.includes("Ready to accept connections"); i++) {
-    if (proc.exitCode !== null || i > 800) { proc.kill("SIGKILL"); throw new Error(`node on ${port} did not start:\n${log}`); }
-    await sleep(25);
-  }
+  const { exited } = await started(proc, port, keep, () => log);
   return {
     port, pid: proc.pid, gc, log: () => log,
     cpuS() { const f = readFileSync(`/proc/${proc.pid}/stat`, "latin1").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / CLK_TCK; },
@@ -80,57 +75,6 @@ async function startNode(port, extra) {
     rssMB() { const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, "latin1")); return m ? Number(m[1]) / 1024 : 0; },
     async stop() { if (proc.exitCode === null) { proc.kill(opts.prof ? "SIGINT" : "SIGKILL"); await exited; } rmSync(dir, { recursive: true, force: true }); },
   };
-}
-
-/** A minimal RESP client, one command at a time. */
-function connect(port) {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, "127.0.0.1");
-    let buf = Buffer.alloc(0);
-    const waiting = [];
-    sock.on("data", (d) => {
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      for (;;) {
-        const r = parse(buf, 0);
-        if (!r) break;
-        buf = buf.subarray(r.end);
-        waiting.shift()(r.value);
-      }
-    });
-    sock.once("error", reject);
-    sock.once("connect", () => resolve({
-      call: (...args) => new Promise((res) => {
-        waiting.push(res);
-        sock.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join(""));
-      }),
-      close: () => sock.destroy(),
-    }));
-  });
-}
-
-function parse(b, i) {
-  const nl = b.indexOf("\r\n", i);
-  if (nl < 0) return null;
-  const line = b.toString("latin1", i + 1, nl);
-  switch (String.fromCharCode(b[i])) {
-    case "+": return { value: line, end: nl + 2 };
-    case "-": return { value: new Error(line), end: nl + 2 };
-    case ":": return { value: Number(line), end: nl + 2 };
-    case "$": {
-      const n = Number(line);
-      if (n < 0) return { value: null, end: nl + 2 };
-      if (b.length < nl + 2 + n + 2) return null;
-      return { value: b.toString("latin1", nl + 2, nl + 2 + n), end: nl + 2 + n + 2 };
-    }
-    case "*": {
-      const n = Number(line);
-      const out = [];
-      let at = nl + 2;
-      for (let k = 0; k < n; k++) { const r = parse(b, at); if (!r) return null; out.push(r.value); at = r.end; }
-      return { value: n < 0 ? null : out, end: at };
-    }
-  }
-  throw new Error(`bad reply byte ${b[i]}`);
 }
 
 const field = (info, name) => Number(new RegExp(`^${name}:(\\S+)`, "m").exec(info)?.[1] ?? NaN);
@@ -177,6 +121,11 @@ try {
     heapA: a.gc.lastHeapMB, gcMaxA: a.gc.maxPauseMs, rssA: Math.round(a.rssMB()),
     heapB: b?.gc.lastHeapMB ?? null, gcMaxB: b?.gc.maxPauseMs ?? null, rssB: b ? Math.round(b.rssMB()) : null,
   };
+  // what went by anti-entropy on top of the delta stream (each a key state sent again)
+  const infoA = await ca.call("INFO", "crdt");
+  row.aeKeysSentA = field(infoA, "crdt_anti_entropy_keys_sent");
+  row.deltasSentA = field(infoA, "crdt_deltas_sent");
+  if (cb) row.duplicatesB = field(await cb.call("INFO", "crdt"), "crdt_duplicates");
   const saves = Number(opts.saves);
   if (saves > 0) {
     const c = await startNode(base + 3, ["--enable-debug-command", "yes"]);
