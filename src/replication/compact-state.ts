@@ -89,12 +89,24 @@ function own<M extends Map<unknown, unknown>>(m: M, d: Map<unknown, unknown>): M
 const NO_TTL: KeyState["ttl"] = Object.freeze({ entries: EMPTY, floor: EMPTY });
 const NO_LIST: KeyState["list"] = Object.freeze({ elems: EMPTY, floor: EMPTY });
 
+/**
+ * A state the store keeps, with the hash it last folded into its range's digest (store.ts
+ * rehash): in the state's own object rather than a map of key -> [lo, hi] beside it, which
+ * cost ~100 bytes a key (a map entry and a two-number array).
+ */
+export interface StoredState extends KeyState {
+  /** Whether hlo/hhi are folded into the digests. */
+  hashed: boolean;
+  hlo: number;
+  hhi: number;
+}
+
 /** A state for a key the store is about to join its first delta into: every part shared, nothing allocated but the state's own objects. */
-export function emptyStored(): KeyState {
+export function emptyStored(): StoredState {
   const e = EMPTY as Map<never, never>;
   return {
     floor: e, str: { entries: e, floor: e }, cnt: e, cntBase: e, list: NO_LIST,
-    set: e, hash: e, hcnt: e, zset: e, zcnt: e, ttl: NO_TTL,
+    set: e, hash: e, hcnt: e, zset: e, zcnt: e, ttl: NO_TTL, hashed: false, hlo: 0, hhi: 0,
   };
 }
 

@@ -18,7 +18,7 @@ import { hash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { joinInto, isBlank, type KeyState } from "./key-state.js";
-import { emptyStored, shrink, unshareFor } from "./compact-state.js";
+import { emptyStored, shrink, unshareFor, type StoredState } from "./compact-state.js";
 import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, type Stable } from "./gc.js";
 
 /** Slots, the finest anti-entropy ranges. */
@@ -46,17 +46,19 @@ export function slotOf(k: string): number {
   return keySlot(splitDbKey(k).key);
 }
 
-/** What hashOf hashes (the key's name, then its state's encoding), in one reused buffer. */
+/** What hashInto hashes (the key's name, then its state's encoding), in one reused buffer. */
 const scratch = new Writer();
 
-function hashOf(k: string, s: KeyState): [number, number] {
+/** Sets s.hlo/s.hhi to the key's hash (the first 8 bytes of SHA-1 of its name and state). */
+function hashInto(k: string, s: StoredState): void {
   // (one-shot crypto.hash over one buffer: a Hash object and a 256-byte buffer per key were
   // most of a key's hashing, and a walk or a full copy hashes every key)
   scratch.reset();
   scratch.latin1(k);
   writeKeyState(scratch, s);
   const h = hash("sha1", scratch.done(), "buffer");
-  return [h.readUInt32LE(0), h.readUInt32LE(4)];
+  s.hlo = h.readInt32LE(0); // (int32: small integers inline in the object; XOR folds the same bits)
+  s.hhi = h.readInt32LE(4);
 }
 
 /**
@@ -81,8 +83,7 @@ export class CrdtStore {
    * The states, kept small (compact-state.ts): their empty maps are one shared map, so only
    * join and collectGarbage here may write into them (unshareFor first).
    */
-  readonly keys = new Map<string, KeyState>();
-  private readonly hashes = new Map<string, [number, number]>();
+  readonly keys = new Map<string, StoredState>();
   /** Per slot: [lo, hi] XOR of its keys' hashes. */
   private readonly digestVec = new Uint32Array(SLOTS * 2);
   /** Per coarse range: the same, over its 64 slots. */
@@ -90,7 +91,7 @@ export class CrdtStore {
   /** Keys per slot (a slot's set is made when its first key comes: most are empty in small stores). */
   private readonly bySlot: (Set<string> | undefined)[] = new Array(SLOTS);
 
-  get(k: string): KeyState | undefined {
+  get(k: string): StoredState | undefined {
     return this.keys.get(k);
   }
 
@@ -210,11 +211,8 @@ export class CrdtStore {
 
   /** Forgets a key: its hash leaves its range's digest. */
   private drop(k: string): void {
-    const old = this.hashes.get(k);
-    if (old) {
-      this.fold(slotOf(k), old);
-      this.hashes.delete(k);
-    }
+    const s = this.keys.get(k);
+    if (s?.hashed) this.fold(slotOf(k), s.hlo, s.hhi);
     this.dirty.delete(k);
     this.gcCandidates.delete(k);
     this.tombsChanged(k);
@@ -223,12 +221,12 @@ export class CrdtStore {
   }
 
   /** XORs a key hash into its slot's digest and its coarse range's. */
-  private fold(slot: number, h: [number, number]): void {
+  private fold(slot: number, lo: number, hi: number): void {
     const c = Math.floor(slot / SLOTS_PER_COARSE);
-    this.digestVec[2 * slot] ^= h[0];
-    this.digestVec[2 * slot + 1] ^= h[1];
-    this.coarseVec[2 * c] ^= h[0];
-    this.coarseVec[2 * c + 1] ^= h[1];
+    this.digestVec[2 * slot] ^= lo;
+    this.digestVec[2 * slot + 1] ^= hi;
+    this.coarseVec[2 * c] ^= lo;
+    this.coarseVec[2 * c + 1] ^= hi;
   }
 
   /** Per range of `ranges` (validRangeCount): [lo, hi] XOR of its keys' hashes, current; a copy. */
@@ -276,11 +274,11 @@ export class CrdtStore {
   /** Replaces a changed key's hash in its range's digest. */
   private rehash(k: string): void {
     const slot = slotOf(k);
-    const old = this.hashes.get(k);
-    if (old) this.fold(slot, old);
-    const h = hashOf(k, this.keys.get(k)!);
-    this.fold(slot, h);
-    this.hashes.set(k, h);
+    const s = this.keys.get(k)!;
+    if (s.hashed) this.fold(slot, s.hlo, s.hhi);
+    hashInto(k, s);
+    s.hashed = true;
+    this.fold(slot, s.hlo, s.hhi);
   }
 
   /** Ranges whose digests differ from `other` (a peer's digest vector of `ranges` ranges). */

@@ -44,6 +44,19 @@ describe("stored key states share their empty maps", () => {
     expect(st.get("0:k")!.floor.size).toBe(2);
   });
 
+  it("a key's digest hash lives in its stored state, and leaves the digests with the key", () => {
+    const st = new CrdtStore();
+    st.join("0:k", setStringDelta(emptyKeyState(), "a", 10, Buffer.from("v")));
+    expect(st.get("0:k")!.hashed).toBe(false);
+    const one = st.digestsAt(256);
+    expect(st.get("0:k")!.hashed).toBe(true);
+    expect(one.some((x) => x !== 0)).toBe(true);
+    st.join("0:k", delDelta(st.get("0:k")!, "a", 11));
+    st.collectGarbage(() => Infinity); // (the deleted key is forgotten)
+    expect(st.get("0:k")).toBeUndefined();
+    expect(st.digestsAt(256).every((x) => x === 0)).toBe(true);
+  });
+
   it("garbage collection clears a one-entry floor, and the key keeps its value", () => {
     const st = new CrdtStore();
     st.join("0:k", setStringDelta(emptyKeyState(), "a", 10, Buffer.from("v")));
