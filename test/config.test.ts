@@ -28,6 +28,23 @@ describe("config directives (Redis 7.0 table)", () => {
     expect(c.get("appendonly")).toBe("yes");
   });
 
+  it("every value change moves generation, which hot readers cache by (maxmemory, maxmemory-clients)", () => {
+    const c = new Config();
+    const g0 = c.generation;
+    expect(c.getNumber("maxmemory")).toBe(0);
+    expect(c.setMany([["maxmemory", "1mb"]])).toBeNull();
+    const g1 = c.generation;
+    expect(g1).toBeGreaterThan(g0);
+    expect(c.getNumber("maxmemory")).toBe(1048576);
+    expect(c.setMany([["maxmemory-clients", "10%"]])).toBeNull();
+    expect(c.generation).toBeGreaterThan(g1);
+    expect(c.getNumber("maxmemory-clients")).toBe(-10);
+    const g2 = c.generation;
+    c.get("maxmemory");
+    c.getNumber("maxmemory-clients");
+    expect(c.generation).toBe(g2); // reads do not move it
+  });
+
   it("CONFIG SET errors use Redis's wording", () => {
     const c = new Config();
     expect(c.setMany([["hz", "abc"]])).toBe("CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer");

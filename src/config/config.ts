@@ -161,6 +161,12 @@ export class Config {
    */
   private readCache = new Map<string, string>();
   private numberCache = new Map<string, number>();
+  /**
+   * Counts value changes (setValue): a reader of the hot path (a socket read's host-lane
+   * and client-eviction checks) keeps what it derived from a few directives and derives it
+   * again only when this moved, instead of a Map lookup per directive per read.
+   */
+  generation = 0;
   /** Directives read from a file or flags that LatticeKV does not act on (start-up warning). */
   readonly unknown: string[] = [];
   /** LatticeKV's own directives (no Redis equivalent) with their arguments, in file order: src/replication/. */
@@ -179,6 +185,7 @@ export class Config {
 
   private setValue(name: string, value: string): void {
     this.values.set(name, value);
+    this.generation++;
     this.readCache.clear();
     this.numberCache.clear();
   }
