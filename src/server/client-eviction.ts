@@ -87,13 +87,20 @@ export class ClientEviction {
 
   /** maxmemory-clients in bytes (a percentage is of maxmemory), 0 when off. */
   get limit(): number {
-    // Read after every socket read: getNumber's cached number (a percentage is negative, as
-    // Redis keeps it), not the text parsed again.
+    // Read after every socket read: derived again only when a config value changed (a
+    // percentage is negative in getNumber, as Redis keeps it).
     const cfg = this.server.config;
+    if (cfg.generation === this.limitGeneration && cfg === this.limitConfig) return this.limitBytes;
     const v = cfg.getNumber("maxmemory-clients");
-    if (v < 0) return Math.floor((cfg.getNumber("maxmemory") * -v) / 100);
-    return v || 0;
+    this.limitBytes = v < 0 ? Math.floor((cfg.getNumber("maxmemory") * -v) / 100) : v || 0;
+    this.limitGeneration = cfg.generation;
+    this.limitConfig = cfg;
+    return this.limitBytes;
   }
+  private limitBytes = 0;
+  /** The config generation limitBytes was derived at (-1: never). */
+  private limitGeneration = -1;
+  private limitConfig: Server["config"] | null = null;
 
   /** Re-measures one client (after its input was read, or a host command ran) and evicts if over the limit. */
   afterActivity(c: Client): void {

@@ -150,6 +150,8 @@ export class Client implements DirectWriter {
   tracked = false;
   /** Bytes of the input being run now (CLIENT LIST qbuf= counts them, as Redis's querybuf does). */
   inputInFlight = 0;
+  /** The modelled query buffer allocation (src/server/querybuf.ts), from the first read on. */
+  queryBuf: { alloc: number; peak: number } | null = null;
   /** Sum of the running command's argument lengths (CLIENT LIST argv-mem=). */
   currentArgvBytes = 0;
   /**

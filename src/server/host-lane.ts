@@ -20,6 +20,7 @@ import { commandFault } from "./command-fault.js";
 import { performance } from "node:perf_hooks";
 import type { Client } from "./client.js";
 import type { Server } from "./server.js";
+import type { Config } from "../config/config.js";
 import type { CommandSpec } from "../commands/table.js";
 import type { CommandContext } from "../commands/context.js";
 import { arityOk } from "../commands/table.js";
@@ -37,6 +38,21 @@ import { buggifyEnabled } from "../util/buggify.js";
  * Whether dispatch's checks would all pass any lane command of `client` now: every
  * condition under which Server.dispatch or Server.run does more than run the handler.
  */
+/** The last config asked about and its answer, at the config's generation (every read asks). */
+let limitsConfig: Config | null = null;
+let limitsGeneration = -1;
+let limitsMemory = false;
+
+/** maxmemory or maxmemory-clients is set. */
+function configLimitsMemory(config: Config): boolean {
+  if (config !== limitsConfig || config.generation !== limitsGeneration) {
+    limitsConfig = config;
+    limitsGeneration = config.generation;
+    limitsMemory = config.getNumber("maxmemory") > 0 || config.getString("maxmemory-clients") !== "0";
+  }
+  return limitsMemory;
+}
+
 export function plainState(server: Server, client: Client): boolean {
   if (client.multi !== null || client.aclGuarded || client.tracked || client.subscriptions > 0) return false;
   if (server.cluster !== null || server.inputGate !== null || server.monitors.size > 0 || server.kernelRenamed ||
@@ -44,9 +60,8 @@ export function plainState(server: Server, client: Client): boolean {
   if (writeGateUp(server) || staleReplica(server)) return false;
   // maxmemory's check() does nothing without a limit (keys or clients), a kernel memory cap,
   // an OOM state left over, or fault injection.
-  const config = server.config;
-  if (config.getNumber("maxmemory") > 0 || config.getString("maxmemory-clients") !== "0" ||
-      perfConfig().kernel.maxMemory > 0 || server.maxmemory.oom || buggifyEnabled()) return false;
+  if (configLimitsMemory(server.config) || perfConfig().kernel.maxMemory > 0 || server.maxmemory.oom ||
+      buggifyEnabled()) return false;
   // Tracking keeps per-command state while any client tracks or any key is remembered.
   const t = trackingOf(server);
   return t.trackingClients === 0 && t.totalKeys === 0 && t.totalPrefixes === 0;

@@ -21,9 +21,6 @@ const SDS_MAX_PREALLOC = 1024 * 1024;
 /** An sds's header and terminator (sdshdr32 + '\0'), which the allocation also holds. */
 const SDS_OVERHEAD = 6;
 
-interface QueryBuf { alloc: number; peak: number }
-const state = new WeakMap<Client, QueryBuf>();
-
 /** jemalloc's size class for n bytes (4 classes per doubling). */
 export function jemallocUsable(n: number): number {
   if (n <= 8) return 8;
@@ -38,8 +35,9 @@ function queryBufLen(c: Client): number {
 
 /** Client.onData, before the bytes join the pending input (Redis's readQueryFromClient). */
 export function noteQueryRead(c: Client, bytes: number): void {
-  let q = state.get(c);
-  if (!q) state.set(c, (q = { alloc: 0, peak: 0 }));
+  // A field of the client, not a WeakMap entry: this runs on every socket read.
+  let q = c.queryBuf;
+  if (q === null) c.queryBuf = q = { alloc: 0, peak: 0 };
   const qblen = queryBufLen(c);
   const remaining = c.queryBufferNeed;
   const bigArg = remaining >= PROTO_MBULK_BIG_ARG;
@@ -102,22 +100,22 @@ function incompleteCommand(c: Client, peek: number): { len: number; used: number
 
 /** CLIENT LIST qbuf-free: the modelled allocation less what is in use. */
 export function queryBufferFree(c: Client): number {
-  const q = state.get(c);
-  return q ? Math.max(0, q.alloc - queryBufferUsed(c)) : 0;
+  const q = c.queryBuf;
+  return q !== null ? Math.max(0, q.alloc - queryBufferUsed(c)) : 0;
 }
 
 /** The modelled allocation (qbuf + qbuf-free). */
 export function queryBufferAlloc(c: Client): number {
-  const q = state.get(c);
-  return q ? Math.max(q.alloc, queryBufLen(c)) : queryBufLen(c);
+  const q = c.queryBuf;
+  return q !== null ? Math.max(q.alloc, queryBufLen(c)) : queryBufLen(c);
 }
 
 /** serverCron: Redis's clientsCronResizeQueryBuffer for every client. */
 export function resizeQueryBuffers(server: Server): void {
   const now = Date.now();
   for (const c of server.clients.values()) {
-    const q = state.get(c);
-    if (!q) continue;
+    const q = c.queryBuf;
+    if (q === null) continue;
     const len = queryBufLen(c);
     const bulk = len > 0 ? len + c.queryBufferNeed : 0;
     if (q.alloc - len > 4 * 1024) {
