@@ -14,6 +14,19 @@ import { installProcTitle } from "./server/proc-title.js";
 import { shutdownOf } from "./server/shutdown.js";
 import { installCrashHandlers } from "./server/crash-report.js";
 
+const USAGE = `Usage: latticekv [/path/to/redis.conf] [options]
+       latticekv -v or --version
+       latticekv -h or --help
+
+Examples:
+       latticekv (run the server with default conf)
+       latticekv /etc/redis/6379.conf
+       latticekv --port 7777
+       latticekv --port 7777 --replicaof 127.0.0.1 8888
+       latticekv /etc/myredis.conf --loglevel verbose
+
+`;
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   // bin/latticekv-server's room for the process title (src/server/proc-title.ts): not a directive.
@@ -21,6 +34,11 @@ async function main(): Promise<void> {
   if (args[0] === "-v" || args[0] === "--version") {
     console.log(`LatticeKV server v=${LATTICEKV_VERSION} (Redis 7.0.15 compatible) bits=64`);
     return;
+  }
+  // redis-server's usage(): to stderr, exit status 1, and no server started.
+  if (args[0] === "-h" || args[0] === "--help") {
+    process.stderr.write(USAGE);
+    process.exit(1);
   }
   const config = new Config();
   const errors = applyArgv(config, args, (p) => readFileSync(p, "utf8"));
