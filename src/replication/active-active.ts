@@ -34,7 +34,7 @@ import { Gossip, DEFAULT_GOSSIP, SERVER_PACING } from "./gossip.js";
 import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./peer-link.js";
 import { physicalOf } from "./hlc.js";
 import { LoadedKeys } from "./loaded-keys.js";
-import { LOCAL_KEYS_FILE } from "./local-keys.js";
+import { LOCAL_KEYS_FILE, type FsyncPolicy } from "./local-keys.js";
 import { SavedStateCursor, keepLoadedState, savedStateNow, takeLoadedStates, filePieces } from "./saved-state.js";
 import { crdtStateHook } from "../persistence/rdb-file.js";
 import { aofCrdtHook } from "../persistence/aof-crdt.js";
@@ -89,7 +89,7 @@ export class ActiveActive {
     }, undefined, SERVER_PACING); // (long anti-entropy answers go out a slice per event-loop turn)
     this.gossip.warn = (msg) => log("warning", msg);
     // the keys this node keeps from its peers, remembered beside its RDB/AOF (local-keys.ts)
-    this.rep.localKeys.persistIn(LOCAL_KEYS_FILE);
+    this.rep.localKeys.persistIn(LOCAL_KEYS_FILE, () => marksFsync(server));
     this.rep.pacing = SERVER_PACING; // (keyspace walks: a slice per event-loop turn)
     // The AOF carries the CRDT writes after the commands they go with (aof-crdt.ts).
     const aof = persistenceOf(server).aof;
@@ -392,4 +392,14 @@ export async function startActiveActive(server: Server): Promise<ActiveActive | 
   await aa.listen(host, conf.busPort || (server.config.getBool("cluster-enabled") ? 0 : server.port + 10000));
   for (const [h, p] of conf.peers) aa.addPeer(h, p);
   return aa;
+}
+
+/**
+ * The local-keys marks are fsynced as the data files are (local-keys.ts FsyncPolicy): by
+ * appendfsync when the AOF is on; within a second without one (its RDB is fsynced at each save).
+ */
+function marksFsync(server: Server): FsyncPolicy {
+  if (!server.config.getBool("appendonly")) return "everysec";
+  const p = server.config.getString("appendfsync");
+  return p === "always" || p === "no" ? p : "everysec";
 }

@@ -14,12 +14,25 @@
 // start-up the file is read back (the marks of earlier incarnations), the keys it marks that
 // are loaded without CRDT state stay local again (loaded-keys.ts), and the file is rewritten
 // with the keys still marked. The lines are written at the end of the event-loop turn of the
-// write (appended, not fsynced: a killed process keeps them, a crashed host may not).
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// write, and fsynced under the data files' policy (FsyncPolicy, from appendonly/appendfsync):
+// a mark that a crashed host loses sends its key to the peers after the restart, as a key
+// the node's file holds and nobody else does. The start-up rewrite is fsynced before its rename.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dbKey, splitDbKey } from "./store.js";
 
 /** The file's name, in the server's `dir` (the working directory, as the RDB's). */
 export const LOCAL_KEYS_FILE = "crdt-local-keys";
+
+/**
+ * When the appended marks are fsynced: "always" in the turn they are written (appendonly yes
+ * with appendfsync always), "everysec" within a second (appendfsync everysec, and a node
+ * without an AOF: its RDB is fsynced at each save, and a mark outliving a save by up to a
+ * second is the window of an AOF's everysec), "no" never by us (appendfsync no).
+ */
+export type FsyncPolicy = "always" | "everysec" | "no";
+
+/** How often the marks written under "everysec" are fsynced. */
+const FSYNC_EVERY_MS = 1000;
 
 export class LocalKeys {
   /** dbKey(db, key) of every key marked local. */
@@ -32,10 +45,15 @@ export class LocalKeys {
   private file?: string;
   /** The file was there at start-up (loadWalked rewrites it; without it and marks, none is made). */
   private existed = false;
+  private fsyncPolicy: () => FsyncPolicy = () => "no";
+  /** Marks appended and not fsynced yet ("everysec"), and the timer that will. */
+  private unsynced = false;
+  private fsyncTimer?: NodeJS.Timeout;
 
-  /** Keeps the marks in `file` from now on, after reading the ones already there. */
-  persistIn(file: string): void {
+  /** Keeps the marks in `file` from now on, after reading the ones already there; fsynced under `policy` (read at each write). */
+  persistIn(file: string, policy?: () => FsyncPolicy): void {
     this.file = file;
+    if (policy) this.fsyncPolicy = policy;
     let text = "";
     try { text = readFileSync(file, "latin1"); } catch { return; } // (none yet)
     this.existed = true;
@@ -62,7 +80,7 @@ export class LocalKeys {
     this.lines = [];
     const tmp = `${this.file}.tmp`;
     try {
-      writeFileSync(tmp, [...this.keys].map((k) => line("+", k)).join(""), "latin1");
+      writeMarks(tmp, "w", [...this.keys].map((k) => line("+", k)).join(""), true);
       renameSync(tmp, this.file);
     } catch { /* an unwritable dir: the marks are lost with this process, as an RDB that cannot be saved */ }
   }
@@ -86,9 +104,33 @@ export class LocalKeys {
       this.writeQueued = false;
       const text = this.lines.join("");
       this.lines = [];
-      try { appendFileSync(this.file!, text, "latin1"); } catch { /* as in loadWalked */ }
+      const policy = this.fsyncPolicy();
+      try { writeMarks(this.file!, "a", text, policy === "always"); } catch { /* as in loadWalked */ return; }
+      if (policy === "everysec") this.syncSoon();
     });
   }
+
+  /** "everysec": the marks appended since the last fsync are fsynced within FSYNC_EVERY_MS. */
+  private syncSoon(): void {
+    this.unsynced = true;
+    if (this.fsyncTimer) return;
+    this.fsyncTimer = setTimeout(() => {
+      this.fsyncTimer = undefined;
+      if (!this.unsynced) return;
+      this.unsynced = false;
+      try { writeMarks(this.file!, "a", "", true); } catch { /* as in loadWalked */ }
+    }, FSYNC_EVERY_MS);
+    this.fsyncTimer.unref();
+  }
+}
+
+/** Writes (flag "w") or appends ("a") text to the file, fsynced with sync. */
+function writeMarks(file: string, flag: "w" | "a", text: string, sync: boolean): void {
+  const fd = openSync(file, flag);
+  try {
+    if (text) writeSync(fd, text, null, "latin1");
+    if (sync) fsyncSync(fd);
+  } finally { closeSync(fd); }
 }
 
 function line(op: string, k: string): string {
