@@ -160,6 +160,9 @@ export class LoadedKeys {
     let joined = false;
     const marked = saved.size > 0; // (takeSaved marked the AOF as old)
     const step = () => {
+      // (a FLUSHALL's walk deletes waiting states a slice at a time: a state joined before the
+      // walk reached it would bring its key back; Replicator.deleteAll)
+      if (this.rep.keyspaceBusy()) { this.rep.whenKeyspaceFree(step); return; }
       const enough = this.pacing ? this.pacing.slice(RECORD_SLICE_MS) : () => false;
       for (; j < joins.length; j++) {
         if (saved.has(joins[j][0])) {

@@ -69,6 +69,8 @@ interface Walk {
   stored?: Iterator<string>;
   /** A flush's walk: the dbs FLUSHALL / FLUSHDB emptied (db is then unused). */
   flushed?: (db: number) => boolean;
+  /** A flush's walk, first: the keys of the file states waiting to be joined (pendingSaved; a live Map iterator). */
+  waiting?: Iterator<string>;
 }
 
 export class Replicator {
@@ -255,6 +257,14 @@ export class Replicator {
         // (a live iterator: keys added meanwhile were written since, so their state is current)
         const prefix = `${w.db}:`;
         for (let n = 0; n < 256; n++) {
+          if (w.waiting) {
+            const it = w.waiting.next();
+            if (it.done) { w.waiting = undefined; continue; }
+            // (a key written since the flush has no waiting state any more: emit dropped it)
+            const s = this.pendingSaved?.get(it.value);
+            if (s && w.flushed!(splitDbKey(it.value).db)) this.emit(it.value, delDelta(s, this.nodeId, this.hlc.tick()));
+            continue;
+          }
           const it = w.stored.next();
           if (it.done) { this.walks.shift(); break; }
           const k = it.value;
@@ -583,12 +593,11 @@ export class Replicator {
    */
   private deleteAll(inDb: (db: number) => boolean): void {
     // A restarted node's file states not joined yet (loaded-keys.ts) are what it had seen of
-    // those keys: the flush removes that too (else joining them later would bring the keys back).
-    // (at once: they are not in the store the walk goes over)
-    if (this.pendingSaved?.size) {
-      for (const [k, s] of [...this.pendingSaved]) if (inDb(splitDbKey(k).db)) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
-    }
-    this.startWalks([{ db: -1, cursor: "0", stored: this.store.keys.keys(), flushed: inDb }]);
+    // those keys: the flush removes that too (else joining them later would bring the keys
+    // back), in the walk's first slices (they are not in the store it goes over next). Their
+    // join waits for the walk's end (loaded-keys.ts tryRecord), as peers' messages do.
+    const waiting = this.pendingSaved?.size ? this.pendingSaved.keys() : undefined;
+    this.startWalks([{ db: -1, cursor: "0", stored: this.store.keys.keys(), flushed: inDb, waiting }]);
   }
 
   /** Records, as local CRDT writes, how the key now differs from its CRDT state. */

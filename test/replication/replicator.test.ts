@@ -7,6 +7,8 @@ import { Server } from "../../src/server/server.js";
 import { Client } from "../../src/server/client.js";
 import { Replicator } from "../../src/replication/replicator.js";
 import { parseReply } from "../../src/replication/resp-value.js";
+import { dbKey } from "../../src/replication/store.js";
+import type { KeyState } from "../../src/replication/key-state.js";
 
 class Node {
   server = new Server(new Config());
@@ -151,6 +153,28 @@ describe("Replicator", () => {
       expect(n.str("get", "other-db")).toBe("1");
       n.run("select", "0");
     }
+  });
+
+  it("FLUSHALL deletes a restarted node's waiting file states a slice per turn, and their join waits for the walk", () => {
+    // C stands for A restarted from its RDB: A's states wait to be joined (loaded-keys.ts)
+    for (let i = 0; i < 1000; i++) a.run("set", `k${i}`, "old");
+    sync();
+    const c = new Node("A~2");
+    const waiting = new Map<string, KeyState>();
+    for (let i = 0; i < 1000; i++) { const k = dbKey(0, Buffer.from(`k${i}`)); waiting.set(k, a.rep.store.get(k)!); }
+    c.rep.holdSaved(waiting);
+    const turns: (() => void)[] = [];
+    c.rep.pacing = { later: (fn) => { turns.push(fn); }, slice: () => () => true }; // (a slice: 256 keys)
+    c.run("flushall");
+    expect(waiting.size).toBe(1000 - 256); // (the first slice ran in FLUSHALL's turn)
+    expect(c.rep.keyspaceBusy()).toBe(true); // (so a join of the rest waits: loaded-keys.ts tryRecord)
+    c.run("set", "k999", "new"); // (written after the flush: its waiting state goes, the write stays)
+    while (turns.length) turns.shift()!();
+    expect(waiting.size).toBe(0);
+    expect(c.rep.keyspaceBusy()).toBe(false);
+    c.deliverTo(b);
+    expect(b.run("dbsize")).toBe(1);
+    expect(b.str("get", "k999")).toBe("new");
   });
 
   it("SADD/HSET on a big collection read back only the members they name, and apply member by member", () => {
