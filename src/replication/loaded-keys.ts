@@ -51,7 +51,7 @@ export class LoadedKeys {
   /** Per peer link: the removal horizon of its latest whole state joined here. */
   private readonly seen = new Map<string, number>();
   private done = false;
-  /** The live key states the file carried, until the decision (see above); a client's write of the key drops its entry. */
+  /** The live key states the file carried, until the decision (see above); a client's write of the key takes its entry (Replicator.adoptWaiting). */
   private saved = new Map<string, KeyState>();
   /**
    * The oldest file time whose states the loaded file still carried undecided (a save made
@@ -154,7 +154,7 @@ export class LoadedKeys {
       joins.push([k, st]);
     }
     const rest = keys.filter(([db, key]) => !saved.has(dbKey(db, key)));
-    // (until joined, a client's write of the key still drops its state: takeSaved)
+    // (until joined, a client's write of the key still takes its state: Replicator.adoptWaiting)
     this.rep.holdSaved(saved);
     let i = 0, j = 0;
     let joined = false;
@@ -190,9 +190,10 @@ export class LoadedKeys {
   /**
    * The file's key states: tombstones (a deleted key's, nothing alive in it) are joined now, as
    * a peer's would be — a removal removes only what its node saw, whatever the peers collected;
-   * the live ones wait for tryRecord. A client's write of a key meanwhile drops the key's
-   * entry (Replicator.holdSaved): the write is recorded against what this node's state holds
-   * then, and the key is left to that, as a key without state is.
+   * the live ones wait for tryRecord. A client's write of a key meanwhile takes the key's
+   * entry (Replicator.adoptWaiting): joined first when the key holds no other state, so the
+   * write (a DEL too) is recorded against what the file had seen; dropped when a peer's state
+   * for the key arrived meanwhile (the keyspace shows that state, and the write is recorded against it).
    */
   private takeSaved(): void {
     const { states: all, since } = this.savedStates?.() ?? { states: new Map<string, KeyState>(), since: 0 };

@@ -358,8 +358,8 @@ export class Replicator {
 
   /**
    * The live key states this node's RDB carried, while loaded-keys.ts has not joined them yet:
-   * a local write of such a key drops its entry (it is recorded against the state held now),
-   * and the key's tombstones are not collected meanwhile (CrdtStore.gcHold).
+   * a local write of such a key joins its entry first when the key holds no other state, else
+   * drops it (adoptWaiting), and the key's tombstones are not collected meanwhile (CrdtStore.gcHold).
    */
   private pendingSaved?: Map<string, KeyState>;
 
@@ -367,6 +367,23 @@ export class Replicator {
   holdSaved(states: Map<string, KeyState> | undefined): void {
     this.pendingSaved = states;
     this.store.gcHold = states;
+  }
+
+  /**
+   * A local write of a key whose file state is waiting (pendingSaved) and which holds no other
+   * state: the file state is joined first, so the write is recorded against what the node had
+   * seen of the key. Without it a DEL found no state and recorded nothing (the state, joined
+   * later, brought the key back), and any write was recorded against an empty state, so the
+   * key's older writes a peer still holds were not removed by it. The keyspace holds the
+   * file's value then (loaded from the same file), so the join changes nothing a client sees.
+   * A key holding a peer's state by now shows that state, not the file's: its file state is
+   * dropped (emit), as before.
+   */
+  private adoptWaiting(k: string): void {
+    const st = this.pendingSaved!.get(k);
+    if (st === undefined) return;
+    this.pendingSaved!.delete(k);
+    if (!this.store.keys.has(k)) this.store.join(k, st);
   }
 
   private emit(k: string, d: KeyState): void {
@@ -386,7 +403,10 @@ export class Replicator {
   }
 
   private capture(e: Effect): void {
-    if (e.kind !== EFFECT_COMMAND) return this.recordGone(e.db, e.argv[0]); // expired or evicted: the key is gone
+    if (e.kind !== EFFECT_COMMAND) { // expired or evicted: the key is gone
+      if (this.pendingSaved?.size) this.adoptWaiting(dbKey(e.db, e.argv[0]));
+      return this.recordGone(e.db, e.argv[0]);
+    }
     const argv = e.argv;
     let name = argv[0].toString("latin1").toLowerCase();
     // INCRBYFLOAT / HINCRBYFLOAT are recorded as the SET / HSET of their result (as Redis
@@ -403,13 +423,17 @@ export class Replicator {
         this.pendingSaved?.clear();
         return this.walkDbs(a === b ? [a] : [a, b], true);
       }
-      case "move": this.sync(e.db, argv[1]); return this.sync(Number(argv[2]), argv[1]);
+      case "move":
+        if (this.pendingSaved?.size) { this.adoptWaiting(dbKey(e.db, argv[1])); this.adoptWaiting(dbKey(Number(argv[2]), argv[1])); }
+        this.sync(e.db, argv[1]); return this.sync(Number(argv[2]), argv[1]);
       case "copy": {
         let db = e.db;
         for (let i = 3; i + 1 < argv.length; i++) if (argv[i].toString("latin1").toLowerCase() === "db") db = Number(argv[i + 1]);
+        if (this.pendingSaved?.size) this.adoptWaiting(dbKey(db, argv[2]));
         return this.sync(db, argv[2]);
       }
     }
+    if (this.pendingSaved?.size) for (const key of this.keysOf(name, argv)) this.adoptWaiting(dbKey(e.db, key));
     if (this.fromRecord(e.db, name, argv, e.intResult)) return;
     const keys = this.keysOf(name, argv);
     const rewrite = STRING_WRITES.has(name);

@@ -59,6 +59,42 @@ describe("active-active: the whole group restarted from its RDB files (2 process
   }, 300_000);
 });
 
+// A client's write of a key on a restarted node before the node has decided about its file (it
+// waits for every peer's state: here B is stopped by SIGSTOP) is recorded against the key's
+// file state (Replicator.adoptWaiting). Before, a DEL found no state and recorded nothing:
+// the file state, joined once B answered, brought x back on A, and B's copy of A's old write
+// was never removed.
+describe("active-active: a DEL on a restarted node before its peers answered (2 processes)", () => {
+  const { servers, clients, start } = groupOfTwo("dw");
+
+  it("removes the key everywhere, the writes its file had seen included", async () => {
+    const [a, b] = clients;
+    await a.set("x", "old");
+    await a.sadd("s", "m");
+    await untilReplicated("B to hold x and s", clients, async () => (await b.get("x")) === "old" && (await b.sismember("s", "m")) === 1);
+    expect(await a.save()).toBe("OK");
+    a.disconnect();
+    await servers[0].stop();
+    const bPid = servers[1].proc.pid!;
+    process.kill(bPid, "SIGSTOP");
+    try {
+      await start(0);
+      const a2 = clients[0];
+      expect(infoNumber(await a2.info("crdt"), "crdt_loaded_states")).toBe(2);
+      expect(await a2.del("x")).toBe(1);
+      expect(await a2.srem("s", "m")).toBe(1);
+    } finally { process.kill(bPid, "SIGCONT"); }
+    const gone = async () => (await Promise.all(clients.flatMap((r) => [r.exists("x", "s")]))).every((n) => n === 0);
+    await untilReplicated("x and s gone from both nodes", clients, gone);
+    // and still after A's decision (its file states joined) and two more rounds of each
+    await untilReplicated("A's decision", clients, async () => infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_pending") === 0);
+    const rounds = await Promise.all(clients.map(async (r) => infoNumber(await r.info("crdt"), "crdt_anti_entropy_rounds")));
+    await untilReplicated("two more rounds of each node", clients, async () =>
+      (await Promise.all(clients.map(async (r, i) => infoNumber(await r.info("crdt"), "crdt_anti_entropy_rounds") >= rounds[i] + 2))).every(Boolean));
+    for (const r of clients) expect(await r.exists("x", "s")).toBe(0);
+  }, 120_000);
+});
+
 // The state in a BGSAVE's file is the one of the moment the BGSAVE started, as its keys are
 // (the store keeps a copy of what changes until it is encoded, after the keys), and states a
 // restarted node has not joined yet (it waits for its peers' states: here it has none) are
