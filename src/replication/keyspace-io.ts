@@ -53,6 +53,12 @@ export class LocalKeyspace {
 
   /** The key's type, value and expiry as the keyspace holds them now, or undefined. */
   read(db: number, key: Buffer): Actual | undefined {
+    // GET first: a string (most keys) or a missing key is read in one command instead of a
+    // TYPE before it (a CRDT.PEER ADD walk reads every key; every local write reads its key
+    // back); any other type answers WRONGTYPE and is read by its type as before.
+    const got = this.run(db, "GET", key);
+    if (got === null) return undefined;
+    if (Buffer.isBuffer(got)) return { type: "string", value: got, expireAt: this.expireAt(db, key) };
     const type = this.typeOf(db, key);
     if (type === "none") return undefined;
     const expireAt = this.expireAt(db, key);
