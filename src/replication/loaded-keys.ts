@@ -51,6 +51,8 @@ export class LoadedKeys {
   /** Per peer link: the removal horizon of its latest whole state joined here. */
   private readonly seen = new Map<string, number>();
   private done = false;
+  /** Whether the decision about the file's keys and states is still to come (the simulator's clients wait for it). */
+  get deciding(): boolean { return !this.done; }
   /** The live key states the file carried, until the decision (see above); a client's write of the key takes its entry (Replicator.adoptWaiting). */
   private saved = new Map<string, KeyState>();
   /**

@@ -1,8 +1,10 @@
 // A deterministic cluster simulator: several LatticeKV nodes (real kernel + host code, real
 // Replicator and Gossip) in one process, with virtual time, a seeded PRNG, and a network
 // that delays (so reorders), drops, duplicates and partitions messages. Nodes crash and
-// restart with empty memory. Everything that varies comes from the seed, so a failing run
-// replays exactly from it.
+// restart with empty memory, or restart from a file they saved (SimNode.save: the keys and
+// the CRDT state in the RDB's encoding, saved-state.ts, kept in memory), which the restarted
+// node loads and decides about as a server does (loaded-keys.ts). Everything that varies
+// comes from the seed, so a failing run replays exactly from it.
 import type { Socket } from "node:net";
 import { Config } from "../../src/config/config.js";
 import { Server } from "../../src/server/server.js";
@@ -13,9 +15,22 @@ import { visible } from "../../src/replication/key-state.js";
 import { encodeKeyState } from "../../src/replication/codec.js";
 import { splitDbKey } from "../../src/replication/store.js";
 import { parseReply, type RespValue } from "../../src/replication/resp-value.js";
+import { LocalKeyspace } from "../../src/replication/keyspace-io.js";
+import { LoadedKeys } from "../../src/replication/loaded-keys.js";
+import { keepLoadedState, savedStateNow, takeLoadedStates } from "../../src/replication/saved-state.js";
 import { mulberry32 } from "../types/prng.js";
 
 export interface NetworkOptions { dropRate: number; dupRate: number; minDelay: number; maxDelay: number }
+
+/**
+ * What a node's file holds (SimNode.save), in memory: db 0's keys as the keyspace showed them,
+ * the CRDT state as an RDB's `lkv-crdt` fields carry it, and when it was written.
+ */
+export interface SavedFile {
+  time: number;
+  keys: [Buffer, NonNullable<ReturnType<LocalKeyspace["read"]>>][];
+  states: Buffer[];
+}
 
 /** toInc/fromInc: the incarnations at each end when sent (a crash resets connections, so a
  * message to an incarnation that crashed is lost, as on TCP). */
@@ -35,6 +50,12 @@ export class SimNode {
   incarnation = 0;
   /** Incarnations that crashed (their unreplicated writes may be lost). */
   readonly crashed = new Set<string>();
+  /** The decision about the keys and states of the file this incarnation started from, if it did. */
+  loaded?: LoadedKeys;
+  /** The file the node saved last (save()), which restartFrom() starts it from. */
+  file?: SavedFile;
+  /** Restarts from a file (restartFrom), for the checker's stats. */
+  fileRestarts = 0;
 
   constructor(readonly name: string, private readonly cluster: SimCluster) {
     this.boot();
@@ -42,15 +63,23 @@ export class SimNode {
 
   get nodeId(): string { return `${this.name}~${this.incarnation}`; }
 
-  private boot(): void {
+  private boot(file?: SavedFile): void {
     this.incarnation++;
     this.server = new Server(new Config());
     this.server.now = () => this.cluster.now;
     this.client = new Client(this.server, {} as Socket);
+    if (file) {
+      // The load, before replication captures anything (as a server's load: its writes are not the node's new writes).
+      const io = new LocalKeyspace(this.server);
+      for (const [key, v] of file.keys) if (v.type !== "other") io.write(0, key, v);
+      for (const piece of file.states) keepLoadedState(this.server, piece);
+    }
     this.rep = new Replicator(this.server, this.nodeId);
     // (a restarted sender's stream epochs must exceed its old ones, as they do from the wall clock)
     const opts = { ...this.cluster.gossipOptions, ...this.cluster.nodeOptions.get(this.name) };
     this.gossip = new Gossip(this.rep, () => this.cluster.now, opts, this.incarnation * 1_000_000, this.pacing());
+    const server = this.server;
+    this.loaded = file ? new LoadedKeys(this.rep, this.gossip, 1, () => file.time, this.pacing(), () => takeLoadedStates(server)) : undefined;
     for (const other of this.cluster.names) if (other !== this.name) this.connect(other);
   }
 
@@ -75,7 +104,28 @@ export class SimNode {
   /** Crash: memory is lost; the node comes back empty under a new incarnation id. */
   restart(): void {
     this.crashed.add(this.nodeId);
+    this.file = undefined; // (its disk is lost with it)
     this.boot();
+  }
+
+  /** SAVE: the node's file now holds its keys and CRDT state of this moment (and its file states not joined yet). */
+  save(): SavedFile {
+    const io = this.rep.io;
+    const keys: SavedFile["keys"] = [];
+    for (const key of io.keys(0)) { const v = io.read(0, key); if (v) keys.push([key, v]); }
+    return (this.file = { time: this.cluster.now, keys, states: savedStateNow(this.rep.store, this.loaded?.pendingForSave()) });
+  }
+
+  /**
+   * Stops the node (what it wrote since its last save() is lost with it, as after a crash) and
+   * starts it from its file under a new incarnation id; without a file, from one saved now (a
+   * SHUTDOWN SAVE).
+   */
+  restartFrom(): void {
+    const file = this.file ?? this.save();
+    this.crashed.add(this.nodeId);
+    this.fileRestarts++;
+    this.boot(file);
   }
 
   /** Runs a command as a client of this node would (MULTI queues, EXEC runs). */
@@ -235,7 +285,9 @@ export class SimCluster {
         if (!sameValue(visible(s), n.rep.io.read(db, key))) problems.push(`${n.name} keyspace at ${k} differs from its CRDT state`);
       }
       for (const key of n.rep.io.keys(0)) {
-        if (!n.rep.store.get(`0:${key.toString("latin1")}`)) problems.push(`${n.name} has key ${key} unknown to replication`);
+        const k = `0:${key.toString("latin1")}`;
+        // (a key a restarted node's file held and it keeps to itself: loaded-keys.ts, README)
+        if (!n.rep.store.get(k) && !n.rep.localKeys.keys.has(k)) problems.push(`${n.name} has key ${key} unknown to replication`);
       }
     }
     return problems;

@@ -135,6 +135,12 @@ export interface SimOptions {
   crashRate?: number;
   /** Per step: chance of cutting one link (both directions; cuts need not be transitive; healing ends them). */
   cutRate?: number;
+  /**
+   * Per step: chance that a node saves its file (SimNode.save), and, drawn again, that a node
+   * restarts from its file (SimNode.restartFrom; losing what it wrote since). 0: no draws, so a
+   * seed without them replays as before they existed.
+   */
+  fileRate?: number;
   /** Virtual ms between client operations: 0..maxGap. */
   maxGap?: number;
   beforeSettle?: (c: SimCluster) => void;
@@ -180,7 +186,11 @@ function simulateLogged(seed: number, opts: SimOptions): { cluster: SimCluster; 
   const tombMismatch: string[] = [];
   for (let i = 0; i < steps; i++) {
     const n = c.nodes[c.int(0, c.nodes.length - 1)];
-    randomOp(c, n, tally);
+    // A node restarted from its file takes no client writes until it has decided about the
+    // file's keys and states (loaded-keys.ts): a write before then drops the key's file state
+    // and is recorded against what the node holds then (README), which the checker's sums
+    // and removal rules do not model.
+    if (!n.loaded?.deciding) randomOp(c, n, tally);
     const r = c.rand();
     if (r < pPart) {
       const cut = c.int(1, c.names.length - 1);
@@ -188,6 +198,10 @@ function simulateLogged(seed: number, opts: SimOptions): { cluster: SimCluster; 
       c.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
     } else if (r < pHeal) c.heal();
     else if (r < pCrash) c.nodes[c.int(0, c.nodes.length - 1)].restart();
+    if (opts.fileRate) {
+      if (c.rand() < opts.fileRate) c.nodes[c.int(0, c.nodes.length - 1)].save();
+      if (c.rand() < opts.fileRate) c.nodes[c.int(0, c.nodes.length - 1)].restartFrom();
+    }
     if (opts.cutRate && c.rand() < opts.cutRate) {
       const a = c.int(0, c.names.length - 1), b = (a + c.int(1, c.names.length - 1)) % c.names.length;
       c.cut(c.names[a], c.names[b]);
@@ -218,33 +232,36 @@ function simulateLogged(seed: number, opts: SimOptions): { cluster: SimCluster; 
   const [zlo, zhi] = bounds(tally.zcounter);
   const [flo, fhi] = bounds(tally.fcounter);
   for (const n of c.nodes) {
-    const got = n.run("get", "counter");
+    // A key a restarted node's file held and the node keeps to itself (its file may predate a
+    // removal its peers collected: loaded-keys.ts) is that node's alone, as README says.
+    const own = (key: string) => n.rep.localKeys.keys.has(`0:${key}`);
+    const got = own("counter") ? null : n.run("get", "counter");
     const value = got === null ? 0n : BigInt((got as Buffer).toString());
     if (value < lo || value > hi) problems.push(`${n.name} counter ${value} outside [${lo}, ${hi}]`);
-    const hgot = n.run("hget", "hcounter", "f");
+    const hgot = own("hcounter") ? null : n.run("hget", "hcounter", "f");
     const hvalue = hgot === null ? 0n : BigInt((hgot as Buffer).toString());
     if (hvalue < hlo || hvalue > hhi) problems.push(`${n.name} hcounter ${hvalue} outside [${hlo}, ${hhi}]`);
-    const fgot = n.run("get", "fcounter");
+    const fgot = own("fcounter") ? null : n.run("get", "fcounter");
     const ftext = fgot === null ? "0" : (fgot as Buffer).toString();
     // (each INCRBYFLOAT counts its result minus the value before, exactly; the kernel's
     // long-double results can carry a last-digit error, e.g. 71.19999999999999999)
     const fvalue = BigInt(Math.round(Number(ftext) * 10));
     if (Math.abs(Number(ftext) * 10 - Number(fvalue)) > 1e-6 || fvalue < flo || fvalue > fhi) problems.push(`${n.name} fcounter ${ftext} outside [${flo}, ${fhi}] tenths`);
-    const zgot = n.run("zscore", "zcounter", "m");
+    const zgot = own("zcounter") ? null : n.run("zscore", "zcounter", "m");
     const zvalue = zgot === null ? 0n : BigInt((zgot as Buffer).toString());
     if (zvalue < zlo || zvalue > zhi) problems.push(`${n.name} zcounter ${zvalue} outside [${zlo}, ${zhi}]`);
-    for (const m of ((n.run("smembers", "once") as Buffer[]) ?? []).map(String)) {
+    for (const m of own("once") ? [] : ((n.run("smembers", "once") as Buffer[]) ?? []).map(String)) {
       // (a removal made on an incarnation that crashed may have been lost with it)
       const by = tally.onceRemoved.get(m);
       if (by && !crashed.has(by)) problems.push(`${n.name}: removed member ${m} of "once" came back`);
     }
     for (const [g, by] of tally.goneDeleted) {
-      if (!crashed.has(by) && n.run("exists", g) === 1) problems.push(`${n.name}: deleted key ${g} came back`);
+      if (!crashed.has(by) && !own(g) && n.run("exists", g) === 1) problems.push(`${n.name}: deleted key ${g} came back`);
     }
     // The "jobs" list: pushes and pops on every node. A pushed element is there unless a
     // client popped it (or its incarnation crashed); a popped one never comes back; no
     // element is there twice; one node's pushes keep their order.
-    const jobs = ((n.run("lrange", "jobs", "0", "-1") as Buffer[]) ?? []).map(String);
+    const jobs = own("jobs") ? [] : ((n.run("lrange", "jobs", "0", "-1") as Buffer[]) ?? []).map(String);
     if (new Set(jobs).size !== jobs.length) problems.push(`${n.name}: an element of "jobs" is there twice: ${jobs.join(",")}`);
     const at = new Map(jobs.map((j, i) => [j, i]));
     for (const [j, by] of tally.jobsPopped) if (!crashed.has(by) && at.has(j)) problems.push(`${n.name}: popped ${j} came back`);
@@ -252,7 +269,7 @@ function simulateLogged(seed: number, opts: SimOptions): { cluster: SimCluster; 
       let last = -1;
       for (const j of pushed) {
         const i = at.get(j);
-        if (i === undefined) { if (!tally.jobsPopped.has(j) && !crashed.has(id)) problems.push(`${n.name}: lost pushed ${j}`); continue; }
+        if (i === undefined) { if (!tally.jobsPopped.has(j) && !crashed.has(id) && !own("jobs")) problems.push(`${n.name}: lost pushed ${j}`); continue; }
         if (i < last) problems.push(`${n.name}: ${id}'s pushes out of order in "jobs"`);
         last = i;
       }
@@ -261,7 +278,7 @@ function simulateLogged(seed: number, opts: SimOptions): { cluster: SimCluster; 
     if (n.rep.store.tombstoneCount() !== 0) problems.push(`${n.name} holds ${n.rep.store.tombstoneCount()} tombstones after settling`);
     const members = new Set(((n.run("smembers", "grow") as Buffer[]) ?? []).map(String));
     for (const [id, added] of tally.grow) {
-      if (crashed.has(id)) continue;
+      if (crashed.has(id) || own("grow")) continue;
       for (const m of added) if (!members.has(m)) problems.push(`${n.name} lost grow-only member ${m}`);
     }
   }
@@ -283,6 +300,8 @@ export interface SeedCase {
   crashRate: number;
   cutRate: number;
   maxGap: number;
+  /** SimOptions.fileRate: saves and restarts from a saved file (drawn last: the earlier draws are those of before). */
+  fileRate: number;
   /** The fault points' probabilities while the workload runs, or none. */
   buggify: Record<string, number> | null;
 }
@@ -291,7 +310,8 @@ export interface SeedCase {
  * The case a seed stands for: cluster size 3-7 (small ones more often: they are cheaper and
  * reach corner cases as well), 10-150 client operations, a network from calm to hostile
  * (loss up to 30%, duplication, delays up to 200 ms so reordering), partitions, single-link
- * cuts, crashes with empty restarts, and on a third of the seeds the replication fault
+ * cuts, crashes with empty restarts, on half of the seeds restarts from a saved file (the
+ * file's draws come last), and on a third of the seeds the replication fault
  * points (lost, duplicated, held-back messages, link resets, HLC jumps). From its own PRNG,
  * so the workload's draws stay those of simulate(seed).
  */
@@ -313,6 +333,7 @@ export function seedCase(seed: number): SeedCase {
     cutRate: pick([0, 0, 0.02, 0.1] as const),
     maxGap: pick([5, 30, 100] as const),
     buggify,
+    fileRate: pick([0, 0, 0.01, 0.04] as const),
   };
 }
 
@@ -321,7 +342,7 @@ export function runSeed(seed: number): { case: SeedCase; cluster: SimCluster; pr
   const k = seedCase(seed);
   const opts: SimOptions = {
     nodes: k.nodes, steps: k.steps, net: k.net, partitionRate: k.partitionRate, healRate: k.healRate,
-    crashRate: k.crashRate, cutRate: k.cutRate, maxGap: k.maxGap,
+    crashRate: k.crashRate, cutRate: k.cutRate, maxGap: k.maxGap, fileRate: k.fileRate,
   };
   if (k.buggify) {
     enableBuggify(seed, { points: FAULT_POINTS, probabilities: k.buggify });
