@@ -584,12 +584,12 @@ export class Aof {
   crdtChanged(): void {
     if (!this.takesWrites) return;
     this.crdtDue = true;
-    if (!this.server.replyFence.defer(this.writePending)) this.writePending();
+    this.writeSoon();
   }
 
   /** Whether a write (an Effect, or a kernel record as one) goes into the AOF now. */
   private takes(w: { fanOutPart?: boolean; targets?: number }): boolean {
-    if (this.fd < 0 || this.p.reloading) return false;
+    if (!this.takesWrites) return false;
     // A keyspace-wide command is written once, with its last shard's run.
     if (w.fanOutPart) return false;
     // redis.set_repl(redis.REPL_NONE / REPL_REPLICA) kept it out of the AOF.
@@ -634,6 +634,11 @@ export class Aof {
    */
   private append(bytes: Buffer[]): void {
     this.pending.push(...bytes);
+    this.writeSoon();
+  }
+
+  /** What is pending goes out before the read's first reply, or now outside a read. */
+  private writeSoon(): void {
     if (!this.server.replyFence.defer(this.writePending)) this.writePending();
   }
 
