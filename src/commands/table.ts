@@ -61,8 +61,34 @@ function simple(v: RespJson): string {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? v.s : String(v);
 }
 
-function toSpec(info: RespJson[], docs: RespJson[], parent?: CommandSpec): CommandSpec {
-  const spec: CommandSpec = {
+/**
+ * What a row says, derived once per process and shared by every Server's spec of it (nothing
+ * changes these after): each Server builds its own specs, for their per-server counters and
+ * handlers, and the simulator boots many servers per run (deriving them per Server was ~4% of
+ * a seed's CPU).
+ */
+interface RowFacts {
+  name: string;
+  arity: number;
+  flags: Set<string>;
+  firstKey: number;
+  lastKey: number;
+  keyStep: number;
+  aclCategories: string[];
+  /** The subcommands' rows, each with its docs. */
+  subs: { info: RespJson[]; docs: RespJson[] }[];
+}
+const rowFacts = new WeakMap<RespJson[], RowFacts>();
+
+function factsOf(info: RespJson[], docs: RespJson[]): RowFacts {
+  let f = rowFacts.get(info);
+  if (f !== undefined) return f;
+  const subDocs = new Map<string, RespJson[]>();
+  const subDocsFlat = docFieldOf(docs, "subcommands");
+  if (Array.isArray(subDocsFlat)) {
+    for (let i = 0; i + 1 < subDocsFlat.length; i += 2) subDocs.set(String(subDocsFlat[i]), subDocsFlat[i + 1] as RespJson[]);
+  }
+  f = {
     name: String(info[0]),
     arity: Number(info[1]),
     flags: new Set((info[2] as RespJson[]).map(simple)),
@@ -70,6 +96,25 @@ function toSpec(info: RespJson[], docs: RespJson[], parent?: CommandSpec): Comma
     lastKey: Number(info[4]),
     keyStep: Number(info[5]),
     aclCategories: (info[6] as RespJson[]).map(simple),
+    subs: ((info[9] as RespJson[] | undefined) ?? []).map((sub) => {
+      const row = sub as RespJson[];
+      return { info: row, docs: subDocs.get(String(row[0])) ?? [] };
+    }),
+  };
+  rowFacts.set(info, f);
+  return f;
+}
+
+function toSpec(info: RespJson[], docs: RespJson[], parent?: CommandSpec): CommandSpec {
+  const f = factsOf(info, docs);
+  const spec: CommandSpec = {
+    name: f.name,
+    arity: f.arity,
+    flags: f.flags,
+    firstKey: f.firstKey,
+    lastKey: f.lastKey,
+    keyStep: f.keyStep,
+    aclCategories: f.aclCategories,
     info,
     docs,
     subcommands: new Map(),
@@ -80,14 +125,8 @@ function toSpec(info: RespJson[], docs: RespJson[], parent?: CommandSpec): Comma
     rejectedCalls: 0,
     usec: 0,
   };
-  const subDocs = new Map<string, RespJson[]>();
-  const subDocsFlat = docFieldOf(docs, "subcommands");
-  if (Array.isArray(subDocsFlat)) {
-    for (let i = 0; i + 1 < subDocsFlat.length; i += 2) subDocs.set(String(subDocsFlat[i]), subDocsFlat[i + 1] as RespJson[]);
-  }
-  for (const sub of (info[9] as RespJson[] | undefined) ?? []) {
-    const row = sub as RespJson[];
-    const s = toSpec(row, subDocs.get(String(row[0])) ?? [], spec);
+  for (const sub of f.subs) {
+    const s = toSpec(sub.info, sub.docs, spec);
     spec.subcommands.set(s.name.split("|")[1], s);
   }
   return spec;
