@@ -56,6 +56,13 @@ async function main(): Promise<void> {
   if (config.configFile) log("notice", `Configuration loaded from ${config.configFile}`);
   else log("warning", "Warning: no config file specified, using the default config. In order to specify a config file use latticekv /path/to/redis.conf");
   if (config.unknown.length) log("warning", `Ignoring config directives LatticeKV does not implement: ${config.unknown.join(", ")}`);
+  // Redis's moduleLoadFromQueue: a module that does not load aborts the start. None loads here.
+  if (config.modules.length) {
+    const path = config.modules[0];
+    log("warning", `Module ${path} failed to load: LatticeKV does not load Redis modules`);
+    log("warning", `Can't load module from ${path}: server aborting`);
+    process.exit(1);
+  }
   const server = new Server(config);
   installCrashHandlers(server); // a crash writes Redis's bug report to the log
   // `user` lines or the aclfile (Redis's ACLLoadUsersAtStartup): an error stops the start.

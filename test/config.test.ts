@@ -116,6 +116,19 @@ describe("config directives (Redis 7.0 table)", () => {
     expect(c.unknown).toEqual(["activerehashing"]);
   });
 
+  it("a name that is no Redis 7.0 directive (nor one of ours) is refused as redis-server refuses it", () => {
+    // redis-server 7.0.15 on a file holding `foo bar`: FATAL CONFIG FILE ERROR, at line 1,
+    // ">>> 'foo bar'", "Bad directive or wrong number of arguments", exit status 1.
+    const c = new Config();
+    const errs = c.loadText("hz 20\nfoo bar\n");
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toContain("line 2");
+    expect(errs[0]).toContain(">>> 'foo bar'");
+    expect(errs[0]).toContain("Bad directive or wrong number of arguments");
+    expect(applyArgv(new Config(), ["--maxmemroy", "1mb"], () => "")[0]).toContain("Bad directive or wrong number of arguments");
+    expect(c.unknown).toEqual([]);
+  });
+
   it("invalid values in a config file are fatal errors, with the line", () => {
     const c = new Config();
     const errs = c.loadText("hz notanumber\n");

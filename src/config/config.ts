@@ -20,6 +20,7 @@ import { packageFile } from "../util/package-files.js";
 import { catRepr } from "../util/repr.js";
 import { resolve } from "node:path";
 import { redisCommandNames } from "../commands/table.js";
+import { includedFiles } from "./include.js";
 
 export type DirectiveType = "bool" | "string" | "enum" | "numeric" | "special";
 
@@ -169,6 +170,8 @@ export class Config {
   generation = 0;
   /** Directives read from a file or flags that LatticeKV does not act on (start-up warning). */
   readonly unknown: string[] = [];
+  /** `loadmodule` paths: Redis loads them after the config; LatticeKV cannot, and main() aborts as Redis does on a failed load. */
+  readonly modules: string[] = [];
   /** LatticeKV's own directives (no Redis equivalent) with their arguments, in file order: src/replication/. */
   readonly extra: [string, string[]][] = [];
   /** Directives set at start-up (file or flags), for CONFIG REWRITE's "what the user chose". */
@@ -250,10 +253,17 @@ export class Config {
     }
     if (name.toLowerCase() === "user") return this.addUserLine(args);
     if (name.toLowerCase() === "rename-command") return this.addRename(args);
+    if (name.toLowerCase() === "sentinel") return "sentinel directive while not in sentinel mode";
+    if (name.toLowerCase() === "loadmodule" && args.length >= 1) {
+      this.modules.push(args[0]);
+      return null;
+    }
     const d = findDirective(name);
     if (!d) {
-      if (EXTRA_DIRECTIVES.has(name.toLowerCase())) this.extra.push([name.toLowerCase(), args]);
-      else this.unknown.push(name);
+      // redis-server refuses a name that is none of its directives (a typo must not pass
+      // unseen); ours (peers, CRDT settings) are the only additions.
+      if (!EXTRA_DIRECTIVES.has(name.toLowerCase())) return "Bad directive or wrong number of arguments";
+      this.extra.push([name.toLowerCase(), args]);
       return null;
     }
     if (!IMPLEMENTED.has(d.name) && !this.unknown.includes(d.name)) this.unknown.push(d.name);
@@ -474,6 +484,7 @@ export class Config {
   /** Applies redis.conf text (one directive per line, # comments, "quoted args"). */
   loadText(text: string): string[] {
     const errors: string[] = [];
+    const outer = this.loadingFile;
     this.loadingFile = true;
     try {
       text.split(/\r?\n/).forEach((line, i) => {
@@ -482,11 +493,40 @@ export class Config {
         const words = splitConfigLine(t);
         if (!words) { errors.push(formatLoadError(i + 1, t, "Unbalanced quotes in configuration line")); return; }
         if (words.length === 0) return;
+        if (words[0].toLowerCase() === "include" && words.length === 2) { errors.push(...this.include(words[1])); return; }
         const err = this.set(words[0], words.slice(1), true);
         if (err) errors.push(formatLoadError(i + 1, t, err));
       });
     } finally {
-      this.loadingFile = false;
+      this.loadingFile = outer;
+    }
+    return errors;
+  }
+
+  /** How `include` reads a file (applyArgv's reader; node's by default). */
+  readFile: (path: string) => string = (p) => readFileSync(p, "utf8");
+  private includeDepth = 0;
+
+  /** `include PATH` (src/config/include.ts): each file's lines at this point, as Redis loads them. */
+  private include(path: string): string[] {
+    // Redis has no guard: a file including itself recurses until the stack ends. Stop first.
+    if (this.includeDepth >= 32) return [`Fatal error, can't open config file '${path}': too many levels of include`];
+    const errors: string[] = [];
+    this.includeDepth++;
+    try {
+      for (const file of includedFiles(path)) {
+        let text: string;
+        try {
+          text = this.readFile(file);
+        } catch (e) {
+          errors.push(`Fatal error, can't open config file '${file}': ${openErrorText(e)}`);
+          return errors;
+        }
+        errors.push(...this.loadText(text));
+        if (errors.length) return errors;
+      }
+    } finally {
+      this.includeDepth--;
     }
     return errors;
   }
@@ -495,6 +535,15 @@ export class Config {
 /** enable-protected-configs / enable-debug-command: "yes", or "local" for loopback clients. */
 export function protectedActionAllowed(setting: string, localClient: boolean): boolean {
   return setting === "yes" || (setting === "local" && localClient);
+}
+
+/** strerror's words for a failed open ("No such file or directory"), as Redis prints them. */
+function openErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "No such file or directory";
+  if (code === "EACCES") return "Permission denied";
+  if (code === "EISDIR") return "Is a directory";
+  return (e as Error).message;
 }
 
 function formatLoadError(lineNo: number, line: string, msg: string): string {
@@ -691,6 +740,7 @@ export function splitConfigLine(line: string): string[] | null {
  * Returns the errors, if any.
  */
 export function applyArgv(config: Config, argv: string[], readFile: (p: string) => string): string[] {
+  config.readFile = readFile;
   let j = 0;
   const errors: string[] = [];
   if (argv[0] !== undefined && !argv[0].startsWith("-")) {
