@@ -9,7 +9,7 @@
 // how long it ran. The clock only measures: no command's result depends on it, so the kernel's
 // replies stay a function of the host's inputs (nowMs, the seed).
 
-import { CMD_FAST } from "./commands/table";
+import { KernelCommand, CMD_FAST, CMD_BARE_BOUNDED } from "./commands/table";
 
 @external("env", "monotonicMs")
 declare function hostMonotonicMs(): f64;
@@ -26,9 +26,25 @@ export function setSlowCommandThreshold(ms: f64): void {
   timeFast = ms >= 0 && ms < 1;
 }
 
-/** Whether a command with these flags is timed on its own. */
-export function timesCommand(flags: u32): bool {
-  return timingOn && (timeFast || (flags & CMD_FAST) == 0);
+/**
+ * Requests up to this many bytes of a CMD_BARE_BOUNDED command with no optional argument
+ * count as fast: copying them takes microseconds, far below the 1 ms from which fast
+ * commands go untimed.
+ */
+const BOUNDED_REQUEST_BYTES: usize = 16 * 1024;
+
+/**
+ * Whether a command is timed on its own: every command under a threshold below 1 ms; from
+ * 1 ms up, neither a fast one nor a short bare SET (CMD_BARE_BOUNDED), whose clock readings
+ * cost ~20% of a pipelined SET's CPU. Such a command that runs as a call's only command is
+ * still logged when the whole call was slow (src/server/command-timing.ts).
+ */
+export function timesCommand(cmd: KernelCommand, argc: i32, requestBytes: usize): bool {
+  if (!timingOn) return false;
+  if (timeFast) return true;
+  const flags = cmd.flags;
+  if ((flags & CMD_FAST) != 0) return false;
+  return (flags & CMD_BARE_BOUNDED) == 0 || argc != -cmd.arity || requestBytes > BOUNDED_REQUEST_BYTES;
 }
 
 // Records of SLOW_RECORD bytes: request start u32, request end u32, command index u32,

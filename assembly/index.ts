@@ -310,7 +310,7 @@ function beginCall(db: i32, nowMs: f64): void {
 function runParsed(cmd: KernelCommand, cmdStart: usize, pos: usize): bool {
   const dirtyBefore = dirty;
   const errorsBefore = errorCount;
-  const timed = timesCommand(cmd.flags);
+  const timed = timesCommand(cmd, parsedArgc, pos - cmdStart);
   const t0 = timed ? commandClock() : 0;
   const logStart = effLen;
   cmd.handler();

@@ -14,7 +14,7 @@ import {
   argc, argPtr, argLen, argIs, db, getIntOrReply, intArg, rewriteArg,
   ERR_SYNTAX, ERR_WRONGTYPE, ERR_NOT_INTEGER, ERR_NOT_FLOAT, ERR_OVERFLOW,
 } from "./context";
-import { defineCommand } from "./table";
+import { defineCommand, CMD_BARE_BOUNDED } from "./table";
 import {
   lookupKeyRead, lookupKeyWrite, dbAdd, dbDelete, setStringValue, storeString, setExpire,
   removeExpire, now, addDirty,
@@ -35,7 +35,7 @@ import { registerBitCommands } from "./bitops";
 
 export function registerStringCommands(): void {
   defineCommand("get", getCommand);
-  defineCommand("set", setCommand);
+  defineCommand("set", setCommand, CMD_BARE_BOUNDED);
   defineCommand("setnx", setnxCommand);
   defineCommand("setex", setexCommand);
   defineCommand("psetex", psetexCommand);

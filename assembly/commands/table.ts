@@ -22,6 +22,11 @@ export const CMD_FAST: u32 = 8;
 /** Kernel-side, given at defineCommand: the command touches no key or keyspace (PING, ECHO),
  *  so whichever shard parsed it runs it, never handed back for routing. */
 export const CMD_ANY_SHARD: u32 = 16;
+/** Kernel-side, given at defineCommand: sent with no optional argument (argc equal to its
+ *  minimum arity), the command's work grows only with its own request's bytes, never with
+ *  what the keyspace holds (plain SET: the old value is left to the collector). With a short
+ *  request it is then as cheap as a fast command and timed as one (assembly/command-timing.ts). */
+export const CMD_BARE_BOUNDED: u32 = 32;
 
 export class KernelCommand {
   next: KernelCommand | null = null;

@@ -4,10 +4,11 @@
 // The kernel runs every complete command of a read in one call. While
 // slowlog-log-slower-than is not negative or latency-monitor-threshold is set, it reads the
 // host's monotonic clock around each command and records those at least as long as the lower
-// of the two thresholds (assembly/command-timing.ts); after the call, each recorded command is
-// logged on its own, its arguments read back from its request bytes. So a slow command inside
-// a pipeline is logged with its own time and arguments, as Redis's call() logs it. With both
-// off the kernel reads no clock.
+// of the two thresholds (assembly/command-timing.ts; from 1 ms up, not around a fast command nor
+// a short SET with no option, which take that long only on a descheduled machine); after the
+// call, each recorded command is logged on its own, its arguments read back from its request
+// bytes. So a slow command inside a pipeline is logged with its own time and arguments, as
+// Redis's call() logs it. With both off the kernel reads no clock.
 //
 // Host commands, and kernel commands the host runs through Server.run (MULTI/EXEC, Lua,
 // handed back), are timed there one by one (src/server/slowlog.ts logCall).
@@ -36,7 +37,7 @@ export function applyCommandTiming(server: Server): void {
 /**
  * After a client's process() call over request bytes [start, end) that took callMs: logs each
  * command the kernel recorded as slow. A command the kernel did not time on its own (flagged
- * fast, threshold 1 ms or more) is still logged when it was the call's only command and the
+ * fast or a short bare SET, threshold 1 ms or more) is still logged when it was the call's only command and the
  * call was slow; a slow call with no slow command recorded is the latency monitor's sample.
  */
 export function logSlowKernelCommands(server: Server, client: Client, k: Kernel, start: number, end: number, callMs: number): void {
