@@ -187,8 +187,9 @@ export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
 // handedForRouting, handedShard (i32), ranCommands, slowCommands, outputPtr, outputLen,
 // pendingWork(); then one the host writes before a call: the start of a command it knows
 // this shard owns (TRUSTED_AT, 0: none), read and cleared when process() begins; then
-// deferredCount (cluster/deferred.ts), and the request bytes [start, end) of the last
-// command run.
+// deferredCount (cluster/deferred.ts), the request bytes [start, end) of the last
+// command run, and the error replies the call counted (Shard.callRaw's caller reads it
+// instead of calling errorRepliesEver() before and after).
 const callResults: usize = heap.alloc(64);
 const TRUSTED_AT: usize = 44;
 store<u32>(callResults, 0, TRUSTED_AT);
@@ -208,7 +209,10 @@ function publishCallResults(st: i32): void {
   store<u32>(callResults, <u32>deferCount, 48);
   store<u32>(callResults, <u32>lastRanStart, 52);
   store<u32>(callResults, <u32>lastRanEnd, 56);
+  store<u32>(callResults, <u32>(errorCount - errorsAtBegin), 60);
 }
+/** errorCount when the call began: the results block says how many error replies the call counted. */
+let errorsAtBegin: i64 = 0;
 
 /**
  * Whether Shard.afterCall has anything to collect (one call instead of one per kind): bit 1
@@ -288,6 +292,7 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
 
 /** A call's common start: empty output and per-call logs, the host's time and db. */
 function beginCall(db: i32, nowMs: f64): void {
+  errorsAtBegin = errorCount;
   resetOutput();
   ranCount = 0;
   resetSlowCommands();
@@ -310,7 +315,9 @@ function beginCall(db: i32, nowMs: f64): void {
 function runParsed(cmd: KernelCommand, cmdStart: usize, pos: usize): bool {
   const dirtyBefore = dirty;
   const errorsBefore = errorCount;
-  const timed = timesCommand(cmd, parsedArgc, pos - cmdStart);
+  // A nested call (processNested) is timed by its host caller, which never reads the
+  // kernel's records of it: no clock reading per command there.
+  const timed = !untimedCall && timesCommand(cmd, parsedArgc, pos - cmdStart);
   const t0 = timed ? commandClock() : 0;
   const logStart = effLen;
   cmd.handler();
@@ -463,13 +470,18 @@ export function restoreCallResults(saved: i32): void {
  */
 let nestedSaved: i32 = 0;
 let nestedRouting: bool = false;
+/** Inside processNested: its commands are not timed one by one (runParsed). */
+let untimedCall = false;
 export function processNested(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   const wasRouting = routing;
   setRouting(false);
   const saved = saveCallResults();
   nestedSaved = saved;
   nestedRouting = wasRouting;
+  const wasUntimed = untimedCall;
+  untimedCall = true;
   const st = process(start, end, db, nowMs);
+  untimedCall = wasUntimed;
   nestedSaved = 0;
   restoreCallResults(saved);
   restoreRouting(wasRouting);
@@ -477,6 +489,7 @@ export function processNested(start: usize, end: usize, db: i32, nowMs: f64): i3
 }
 /** After a trap in processNested: its frame popped and key ownership as it was. */
 export function unwindNested(): void {
+  untimedCall = false;
   restoreCallResults(nestedSaved);
   nestedSaved = 0;
   restoreRouting(nestedRouting);

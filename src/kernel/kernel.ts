@@ -334,6 +334,10 @@ export class Kernel {
     for (let i = 0; i < n; i++) out[i] = mem[p + i];
     return out;
   }
+  /** Error replies the last runNested() counted (in errorRepliesEver()). */
+  nestedErrors(): number {
+    return this.resultsView()[this.resultsAt + 15];
+  }
   /** The last runNested()'s pendingWork() (Shard.afterCall). */
   nestedPending(): number {
     return this.resultsView()[this.resultsAt + 10];

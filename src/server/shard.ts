@@ -244,6 +244,9 @@ export class Shard {
   private callPtr = 0;
   private callCap = 0;
 
+  /** Error replies the last callRaw/tryCallRaw counted (the kernel's errorstats), 0 for none. */
+  nestedErrors = 0;
+
   /**
    * call() for a request already in RESP (a command forwarded as the client sent it): req's
    * first `len` bytes (a script's reused request array is longer than its request).
@@ -290,6 +293,8 @@ export class Shard {
       this.endNested(replyToClient, checks, 1);
       throw e;
     }
+    // Read before endNested: an effect consumer there may make a nested call of its own.
+    this.nestedErrors = kernel.nestedErrors();
     let out: Buffer | null = null;
     if (st !== STATUS_HOST) out = kernel.nestedOutputCopy();
     const pending = kernel.nestedPending();

@@ -84,4 +84,25 @@ describe("a nested call between a client's process() and the host reading its re
     x.free(region);
     expect(td.decode(s.callRaw(cmd("GET", "big"), 0, 1000))).toBe(`$100\r\n${"x".repeat(100)}\r\n`);
   });
+
+  it("counts its own error replies for the host, and times none of its commands", () => {
+    const s = shard();
+    const x = s.kernel.x;
+    // Every command timed (slowlog-log-slower-than 0): a client's process() records its SET...
+    x.setSlowCommandThreshold(0);
+    const input = cmd("SET", "a", "1");
+    const base = s.load(input);
+    expect(x.process(base, base + input.length, 0, 1000)).toBe(STATUS_DONE);
+    expect(x.slowCommands()).toBe(1);
+    // ...a nested call does not: its host caller times it (Server.runScriptCall, run()).
+    expect(td.decode(s.callRaw(cmd("SET", "b", "2"), 0, 1000))).toBe("+OK\r\n");
+    expect(x.slowCommands()).toBe(0);
+    expect(s.nestedErrors).toBe(0);
+    const ever = x.errorRepliesEver();
+    expect(td.decode(s.callRaw(cmd("APPEND", "a"), 0, 1000))).toMatch(/^-ERR wrong number of arguments/);
+    expect(s.nestedErrors).toBe(1);
+    expect(x.errorRepliesEver()).toBe(ever + 1);
+    expect(td.decode(s.callRaw(cmd("GET", "a"), 0, 1000))).toBe("$1\r\n1\r\n");
+    expect(s.nestedErrors).toBe(0);
+  });
 });
