@@ -50,6 +50,8 @@ export interface CommandSpec {
    * FLUSHALL's synchronous save when save points are set (src/commands/persistence.ts).
    */
   afterCall?: (server: Server) => void;
+  /** The flags a script's call of this row checks, as bits (src/commands/scripting.ts scriptFlagsOf), set at its first such call. */
+  scriptFlags?: number;
 }
 
 interface GeneratedFile { redisVersion: string; commands: { info: RespJson[]; docs: RespJson[] }[] }

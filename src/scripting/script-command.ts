@@ -94,6 +94,9 @@ export class ScriptCommand {
     return true;
   }
 
+  /** argv() as a function, made once: what the SLOWLOG calls for a slow call's arguments (Server.finishCall). */
+  readonly argvLater = (): Buffer[] => this.argv();
+
   /** The request as one array (a view of bytes: valid for this command only). */
   get request(): Uint8Array {
     return (this.requestView ??= this.bytes.subarray(0, this.length));

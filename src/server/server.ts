@@ -633,10 +633,14 @@ export class Server {
     const t0 = performance.now();
     client.lastCommand = spec.name;
     const tracking = trackingOf(this);
+    // Only a tracking client's remembered keys read the call's tracking frame (the script's
+    // own frame is the outermost: no invalidation is sent at this call's end), and no
+    // command a script may call turns tracking on: without tracking clients, no frame.
+    const tracked = tracking.trackingClients > 0;
     // Only MONITOR's feed and a tracking client's remembered keys read a call's arguments.
-    const argv = this.monitors.size > 0 || tracking.trackingClients > 0 ? command.argv() : NO_ARGV;
+    const argv = this.monitors.size > 0 || tracked ? command.argv() : NO_ARGV;
     monitorBefore(this, client, spec, argv);
-    tracking.commandBegin(client, spec, argv);
+    if (tracked) tracking.commandBegin(client, spec, argv);
     const pendingBefore = reply.pending;
     let kernelRan = false;
     let kernelCounted = false;
@@ -665,13 +669,11 @@ export class Server {
       } else {
         // (Router.execute sets every shard's protocol)
         for (const s of this.shards) s.useProtocol(client.resp);
-        const x = shard.kernel.x;
-        const kernelErrors = x.errorRepliesEver();
         const out = shard.callRaw(command.bytes, client.db, this.now(), false, command.length);
         reply.raw(out);
         // As run() after Router.execute: the kernel counted its error reply; remembered so a
         // script failing with it does not count it again.
-        if (x.errorRepliesEver() !== kernelErrors) {
+        if (shard.nestedErrors !== 0) {
           kernelCounted = true;
           this.countedErrors++;
           if (out[0] === 0x2d) this.lastCountedError = out.toString("latin1", 1, out.indexOf("\r\n"));
@@ -681,11 +683,11 @@ export class Server {
       commandFault(client, spec, pendingBefore, e);
     } finally {
       client.currentArgvBytes = 0;
-      tracking.commandEnd(client, spec);
+      if (tracked) tracking.commandEnd(client, spec);
     }
     monitorAfter(this, client, spec, argv);
     // The SLOWLOG reads the arguments only for a slow call.
-    this.finishCall(client, reply, spec, argv === NO_ARGV ? () => command.argv() : argv, t0, errorsBefore, countedBefore, kernelRan, kernelCounted);
+    this.finishCall(client, reply, spec, argv === NO_ARGV ? command.argvLater : argv, t0, errorsBefore, countedBefore, kernelRan, kernelCounted);
   }
 
   /** DEBUG PAUSE-CRON: serverCron skips its work (Redis's server.pause_cron). */
