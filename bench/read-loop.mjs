@@ -53,6 +53,11 @@ if (opts.child) {
   };
   const client = new Client(server, socket);
   const cmd = (...argv) => `*${argv.length}\r\n${argv.map((a) => `$${a.length}\r\n${a}\r\n`).join("")}`;
+  // redis-benchmark's list rows, one command repeated (its key and 3-byte value).
+  const LIST_TESTS = {
+    lpush: cmd("LPUSH", "mylist", "xxx"), rpush: cmd("RPUSH", "mylist", "xxx"),
+    lrange_100: cmd("LRANGE", "mylist", "0", "99"), lrange_600: cmd("LRANGE", "mylist", "0", "599"),
+  };
   // 1000 reads, made once from a fixed seed (so every build gets the same keys), used in turn.
   let seed = 1;
   const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff);
@@ -68,9 +73,11 @@ if (opts.child) {
       get += cmd("GET", key);
       set += cmd("SET", key, value);
     }
-    reads.push(Buffer.from(opts.test === "get" ? get : set));
+    reads.push(Buffer.from(opts.test === "get" ? get : opts.test in LIST_TESTS ? LIST_TESTS[opts.test].repeat(pipeline) : set));
     sets.push(Buffer.from(set));
   }
+  // redis-benchmark's LRANGE_N rows read a list of 600 "xxx" that one LPUSH run filled.
+  if (opts.test.startsWith("lrange")) sets.push(Buffer.from(cmd("LPUSH", "mylist", ...Array(600).fill("xxx"))));
   const n = Number(opts.reads);
   for (const s of sets) client.onData(s); // the keys the reads use exist
   for (let i = 0; i < Math.min(n, 20000); i++) client.onData(reads[i % 1000]); // warm-up

@@ -18,7 +18,7 @@ import { lookupKeyRead, lookupKeyWrite, dbAdd, unlinkEntry, releaseValue, addDir
 import { Entry, OBJ_LIST } from "../keyspace/entry";
 import {
   QuickList, listInitIn, listOf, listPush, listPeek, listDropEnd, listLocate, listNext, listPrev,
-  listDeleteCurrent, listInsertAtCursor, listReplaceCurrent, listDeleteRange, elemPtr, elemLen,
+  listNextLoaded, listDeleteCurrent, listInsertAtCursor, listReplaceCurrent, listDeleteRange, elemPtr, elemLen,
 } from "../keyspace/list-value";
 import {
   addBulk, addInt, addNullBulk, addNullArray, addOk, addError, addErrorErr, addArrayLen, addEmptyArray,
@@ -188,7 +188,7 @@ function addListRange(ql: QuickList, start: i64, end: i64, reverse: bool): void 
   while (true) {
     addBulk(elemPtr, elemLen);
     if (--n == 0) break;
-    if (reverse) listPrev(ql); else listNext(ql);
+    if (reverse) listPrev(ql); else listNextLoaded(ql);
   }
 }
 

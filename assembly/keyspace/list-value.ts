@@ -44,6 +44,8 @@ const BYTE_LIMITS: StaticArray<i32> = [4096, 8192, 16384, 32768, 65536];
 
 export let elemPtr: usize = 0;
 export let elemLen: usize = 0;
+/** The loaded element's entry size in its node (listNextLoaded steps over it without reading it again). */
+let elemSize: i32 = 0;
 
 export class QuickList {
   nodes: Array<ArrayBuffer> = new Array<ArrayBuffer>();
@@ -123,7 +125,7 @@ function readAt(base: usize, off: i32): i32 {
   elemPtr = p + h;
   elemLen = len;
   const inner = <i32>(h + len);
-  return inner + varintSize(<usize>inner);
+  return (elemSize = inner + varintSize(<usize>inner));
 }
 
 /** The offset of the entry that ends at `end` (end > 0). */
@@ -362,6 +364,8 @@ export function listLocate(ql: QuickList, i: i64): void {
   }
   curNode = k;
   curOff = off;
+  curBase = base;
+  curUsed = nodeUsed(n);
   readAt(base, off);
 }
 
@@ -380,6 +384,29 @@ export function listNext(ql: QuickList): bool {
   curNode++;
   curOff = 0;
   readAt(nodeBase(unchecked(ql.nodes[curNode])), 0);
+  return true;
+}
+
+/** The cursor node's base and bytes in use, as listLocate left them (for listNextLoaded). */
+let curBase: usize = 0;
+let curUsed: i32 = 0;
+
+/**
+ * listNext for a walk that listLocate started and only listNextLoaded continues, with no other
+ * element read and no change to the list since (LRANGE's reply): it steps over the element it
+ * loaded last without reading it again, and keeps the node's address, so each element costs
+ * one read. LRANGE of 600 spent ~40% of its time in two reads and a node lookup an element.
+ */
+export function listNextLoaded(ql: QuickList): bool {
+  const next = curOff + elemSize;
+  if (next < curUsed) { curOff = next; readAt(curBase, next); return true; }
+  if (curNode + 1 >= ql.nodes.length) return false;
+  curNode++;
+  curOff = 0;
+  const n = unchecked(ql.nodes[curNode]);
+  curBase = nodeBase(n);
+  curUsed = nodeUsed(n);
+  readAt(curBase, 0);
   return true;
 }
 

@@ -108,6 +108,19 @@ describe("INCRBYFLOAT prints like Redis's long double %.17Lf", () => {
   });
 });
 
+describe("bulk replies", () => {
+  it("GET and LRANGE reply values of every short length byte for byte (the header and the short copy's cases)", () => {
+    const values: string[] = [];
+    for (let n = 0; n <= 40; n++) values.push(Array.from({ length: n }, (_, i) => String.fromCharCode(0x41 + ((n + i) % 26))).join(""));
+    for (const v of values) {
+      run("set", "s", v);
+      expect(run("get", "s")).toBe(bulk(v));
+    }
+    run("rpush", "l", ...values);
+    expect(run("lrange", "l", "0", "-1")).toBe(`*${values.length}\r\n` + values.map(bulk).join(""));
+  });
+});
+
 describe("SET variants", () => {
   it("SETNX replies 1 then 0 and leaves the first value", () => {
     expect(run("setnx", "k", "a")).toBe(int(1));
