@@ -69,14 +69,7 @@ function simple(v: RespJson): string {
  * handlers, and the simulator boots many servers per run (deriving them per Server was ~4% of
  * a seed's CPU).
  */
-interface RowFacts {
-  name: string;
-  arity: number;
-  flags: Set<string>;
-  firstKey: number;
-  lastKey: number;
-  keyStep: number;
-  aclCategories: string[];
+interface RowFacts extends Pick<CommandSpec, "name" | "arity" | "flags" | "firstKey" | "lastKey" | "keyStep" | "aclCategories"> {
   /** The subcommands' rows, each with its docs. */
   subs: { info: RespJson[]; docs: RespJson[] }[];
 }
