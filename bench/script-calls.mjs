@@ -45,6 +45,15 @@ const BODIES = {
   // An array reply: ten elements, each a new key of the Lua table it becomes.
   lrange: "if redis.call('LLEN',KEYS[4]) < 10 then redis.call('RPUSH',KEYS[4],1,2,3,4,5,6,7,8,9,10) end " +
     "for i=1,tonumber(ARGV[1]) do redis.call('LRANGE',KEYS[4],0,9) end",
+  publish: "for i=1,tonumber(ARGV[1]) do redis.call('PUBLISH','sc:ch',i) end",
+  // A queue's add-and-take in the style of BullMQ's Lua scripts, eight calls an iteration (so
+  // ARGV[1]/8 iterations: the figure is still per call): a job id, its hash, the wait list, a
+  // priority set, an event, then the worker's move to active, its lock and a read back.
+  bullmq: "for i=1,tonumber(ARGV[1])/8 do local id = redis.call('INCR',KEYS[2]) " +
+    "redis.call('HSET',KEYS[3],'name','job','data','{\"x\":1}','ts',i,'attempts',0) " +
+    "redis.call('LPUSH',KEYS[4],id) redis.call('ZADD',KEYS[6],i % 100,id) " +
+    "redis.call('PUBLISH','sc:events',id) local j = redis.call('RPOP',KEYS[4]) " +
+    "redis.call('SET',KEYS[1],j,'PX',30000) redis.call('ZREM',KEYS[6],j) end",
 };
 const bodies = opts.bodies ? opts.bodies.split(",") : Object.keys(BODIES);
 for (const b of bodies) if (!BODIES[b]) throw new Error(`unknown body ${b}; one of ${Object.keys(BODIES).join(", ")}`);
