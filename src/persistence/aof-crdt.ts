@@ -11,8 +11,9 @@
 // - after the commands of each write (a read's worth of commands, or one MULTI/EXEC or
 //   script, or one peer message applied) comes the CRDT batch they made: the deltas this
 //   node recorded and the peers' states that changed its keys, the bytes the bus sends, as
-//   annotation lines. Written with the commands, in the same write(2) when they come from a
-//   client's read, so appendfsync covers them alike.
+//   annotation lines. Written with the commands, in the same write(2) (the read's or the
+//   task's: src/server/reply-fence.ts), so appendfsync covers them alike and a kill cannot
+//   leave the commands without their record.
 //
 // Annotations, because Redis's AOF loader skips every line starting with '#' (redis-server
 // loads a replicating node's AOF as a plain one). It reads a line into a 1,024-byte buffer

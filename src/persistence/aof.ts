@@ -629,17 +629,17 @@ export class Aof {
 
   /**
    * Writes before any reply of the read that made it leaves (Redis writes the AOF buffer
-   * once per event-loop turn, before any reply: src/server/reply-fence.ts), or at once
-   * outside a read; fsyncing too under appendfsync always; everysec fsyncs from a timer.
+   * once per event-loop turn, before any reply: src/server/reply-fence.ts), or at the end
+   * of the task outside a read; fsyncing too under appendfsync always; everysec fsyncs from a timer.
    */
   private append(bytes: Buffer[]): void {
     this.pending.push(...bytes);
     this.writeSoon();
   }
 
-  /** What is pending goes out before the read's first reply, or now outside a read. */
+  /** What is pending goes out before the read's first reply, or at the end of the task outside a read. */
   private writeSoon(): void {
-    if (!this.server.replyFence.defer(this.writePending)) this.writePending();
+    this.server.replyFence.defer(this.writePending);
   }
 
   private readonly writePending = (): void => {

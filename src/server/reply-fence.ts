@@ -9,8 +9,13 @@
 //
 // So while a read runs (a client's input, a slice of the master's stream), the AOF keeps
 // what it is given and asks to be written before the next reply leaves: the client's socket
-// writes call settle() first, and the read's end does. Writes outside any read (timers,
-// active expiry, a woken client's command) are written at once, as before.
+// writes call settle() first, and the read's end does. Writes outside any read (a peer's
+// batch applied, timers, active expiry, a woken client's command) wait the same way for the
+// end of the current task (a microtask), or for a reply leaving before it: so what one such
+// task writes is one write(2) too. Active-active's `#CRDT` record of those writes comes after
+// their commands in the same task: written at once, the commands went out first and the
+// record in a second write, and a kill between the two left the commands without their
+// state (src/persistence/aof-crdt.ts; test/integration/active-active-aof-writes.test.ts).
 
 export class ReplyFence {
   /** Reads under way (they nest: a read can resume another client's held input). */
@@ -29,14 +34,19 @@ export class ReplyFence {
   }
 
   /**
-   * Asks for write to run before the next reply leaves, or at the read's end. False when no
-   * read is under way: the caller writes now.
+   * Asks for write to run before the next reply leaves, or at the read's end; outside any
+   * read, at the end of the current task.
    */
-  defer(write: () => void): boolean {
-    if (this.depth === 0) return false;
+  defer(write: () => void): void {
+    if (this.depth === 0) {
+      this.depth = 1;
+      queueMicrotask(this.taskEnd);
+    }
     this.waiting = write;
-    return true;
   }
+
+  /** The end of a task that wrote outside any read: as a read's end. */
+  private readonly taskEnd = (): void => this.leave();
 
   /** Before a reply leaves: runs what waits. */
   settle(): void {
