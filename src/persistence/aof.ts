@@ -770,6 +770,15 @@ export class Aof {
     return null;
   }
 
+  /**
+   * A rewrite now, or once the running child ends (as BGREWRITEAOF schedules one); none with
+   * the AOF off. Active-active asks for one when its file's states were dropped (aof-crdt.ts).
+   */
+  rewriteSoon(): void {
+    if (this.state === "off") return;
+    if (this.rewriteInProgress || this.p.bgsaveInProgress || this.server.effects.inGroup || this.rewrite() !== null) this.rewriteScheduled = true;
+  }
+
   /** backgroundRewriteDoneHandler. */
   private rewriteDone(job: BackgroundJob, tmp: string, res: JobResult): void {
     this.job = null;

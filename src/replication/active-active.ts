@@ -93,7 +93,7 @@ export class ActiveActive {
     this.rep.pacing = SERVER_PACING; // (keyspace walks: a slice per event-loop turn)
     // The AOF carries the CRDT writes after the commands they go with (aof-crdt.ts).
     const aof = persistenceOf(server).aof;
-    this.rep.file = { wants: () => aof.takesWrites, changed: () => aof.crdtChanged() };
+    this.rep.file = { wants: () => aof.takesWrites, changed: () => aof.crdtChanged(), rewrite: () => aof.rewriteSoon() };
     this.rep.seedFromKeyspace(server.config.getNumber("databases"));
     // A node started before its RDB/AOF is loaded: the keys only the file holds go to the peers
     // once their states are in (loaded-keys.ts).

@@ -60,6 +60,8 @@ export class LoadedKeys {
    * while they waited: pendingForSave); 0 when none. The file counts as that old.
    */
   private since = 0;
+  /** takeSaved marked the AOF as old as the file (its states waited): the decision says how it ends. */
+  private markedOld = false;
   /** states: key states the file carried; statesJoined: those joined into the CRDT state. */
   readonly stats = { pending: 0, sent: 0, keptLocal: 0, states: 0, statesJoined: 0 };
 
@@ -136,6 +138,8 @@ export class LoadedKeys {
       // (the states go too: a member or write in them may be one the peers removed and collected)
       this.saved = new Map();
       this.rep.holdSaved(undefined);
+      // (an AOF marked as old as loaded still holds them: rewritten, Replicator.fileDropped)
+      if (this.markedOld) this.rep.fileDropped();
       this.stats.keptLocal += keys.length;
       // (and after the next restart too, when the file holding them is newer: local-keys.ts)
       for (const [db, key] of keys) this.rep.localKeys.add(dbKey(db, key));
@@ -160,7 +164,6 @@ export class LoadedKeys {
     this.rep.holdSaved(saved);
     let i = 0, j = 0;
     let joined = false;
-    const marked = saved.size > 0; // (takeSaved marked the AOF as old)
     const step = () => {
       // (a FLUSHALL's walk deletes waiting states a slice at a time: a state joined before the
       // walk reached it would bring its key back; Replicator.deleteAll)
@@ -178,7 +181,8 @@ export class LoadedKeys {
         this.rep.holdSaved(undefined);
         this.saved = new Map();
         // (an AOF holding them is as new as it looks again: saved-state.ts filePieces)
-        if (marked) this.rep.fileMark(-1);
+        // (also when clients' writes took every state meanwhile: Replicator.adoptWaiting)
+        if (this.markedOld) this.rep.fileMark(-1);
       }
       for (; i < rest.length; i++) {
         if (this.rep.recordLoaded(rest[i][0], rest[i][1])) this.stats.sent++;
@@ -216,6 +220,7 @@ export class LoadedKeys {
       // An AOF goes on growing from here, so it would look newer than these states are: it
       // says how old they are until they are joined (saved-state.ts filePieces).
       this.rep.fileMark(this.written());
+      this.markedOld = true;
     }
   }
 

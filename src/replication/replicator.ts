@@ -109,7 +109,7 @@ export class Replicator {
    * until the AOF takes them (takeFile), with the commands they go with; changed() says there
    * are some, once no MULTI/EXEC or script is open.
    */
-  file?: { wants(): boolean; changed(): void };
+  file?: { wants(): boolean; changed(): void; rewrite(): void };
   private toFile: [string, KeyState][] = [];
   /** Times the file's state is as old as (loaded-keys.ts; -1: as new as the file), for the AOF. */
   private fileMarks: number[] = [];
@@ -337,6 +337,16 @@ export class Replicator {
   fileMark(since: number): void {
     this.fileMarks.push(since);
     this.fileChanged();
+  }
+
+  /**
+   * The states the AOF held when it was loaded were dropped (loaded-keys.ts: a file older than
+   * a removal the peers collected): it is rewritten, so that it holds what this node holds.
+   * No mark can say so: "as new as it looks" would make those states count as new at the next
+   * start, and without one the "as old as loaded" mark makes every later write count as that old.
+   */
+  fileDropped(): void {
+    this.file?.rewrite();
   }
 
   // ---- capture ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // deleted meanwhile (the KeyDB failure mode issue #7 rules out).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
-import { mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
@@ -376,5 +376,61 @@ describe("active-active: a set loaded without state takes the peer's whole value
     await untilReplicated("A's set equal to B's", clients, async () => (await members(clients[0])) === (await members(b)),
       { snapshot: async () => (await members(clients[0])) + (await members(b)) });
     expect(await members(b)).toBe(JSON.stringify(["b-only", "m"]));
+  }, 300_000);
+});
+
+// The AOF's marks across two restarts (src/replication/saved-state.ts filePieces). A node whose
+// file's states wait for its peers marks its AOF "as old as when loaded" (its later writes make
+// it look newer). When the decision then finds the file older than a removal the peers
+// collected, the states are dropped; the mark used to stay until the next rewrite, so the next
+// restart counted the whole file as that old again and dropped the states of every write made
+// since: here z, written on A while cut off from B (a key only A's file holds), stayed on A
+// alone instead of reaching B. The node now rewrites its AOF after such a decision
+// (Replicator.fileDropped). The stale file is a copy of A's AOF taken before B's DEL of x.
+describe("active-active: the AOF of a node restarted from a stale file, restarted again (2 processes)", () => {
+  const { servers, clients, bus, dirA, restartA } = restartablePair("m", "aofmarks",
+    (i) => ["--crdt-gc-grace-ms", "200", ...(i === 0 ? ["--appendonly", "yes", "--appendfsync", "always"] : [])]);
+  const aofDir = () => join(dirA, "appendonlydir");
+  const aside = join(dirA, "stale-copy");
+  const decided = async (n: number) => {
+    const info = await clients[0].info("crdt");
+    return infoNumber(info, "crdt_loaded_keys_sent") + infoNumber(info, "crdt_loaded_keys_kept_local") >= n;
+  };
+  const stopA = async () => { clients[0].disconnect(); await servers[0].stop(); };
+
+  it("keeps the stale key on A alone and sends the key written after the first restart", async () => {
+    const [a, b] = clients;
+    await b.set("x", "1");
+    await untilReplicated("x on A", clients, async () => (await a.get("x")) === "1");
+    cpSync(aofDir(), aside, { recursive: true, preserveTimestamps: true });
+    await b.del("x");
+    await untilReplicated("x deleted and collected on B", clients, async () =>
+      (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
+    await stopA();
+    rmSync(aofDir(), { recursive: true });
+    cpSync(aside, aofDir(), { recursive: true, preserveTimestamps: true });
+
+    // first restart, from the stale copy: x's state is dropped and x stays on A alone
+    await restartA();
+    await untilReplicated("A to decide about x", clients, () => decided(1));
+    expect(infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_kept_local")).toBe(1);
+    // (the rewrite that replaces the stale content, done before A stops)
+    await untilReplicated("A's AOF rewrite done", clients, async () =>
+      /aof_rewrite_in_progress:0\r?\n[\s\S]*aof_rewrite_scheduled:0\r?\n/.test(await clients[0].info("persistence")));
+    // z: a key only A's file holds (written while neither node has the other as a peer)
+    expect(await clients[0].call("crdt.peer", "del", "127.0.0.1", String(bus[1]))).toBe(1);
+    expect(await b.call("crdt.peer", "del", "127.0.0.1", String(bus[0]))).toBe(1);
+    await clients[0].set("z", "1");
+    await stopA();
+    expect(await b.call("crdt.peer", "add", "127.0.0.1", String(bus[0]))).toBe("OK");
+
+    // second restart: the file is as new as its last write, so z goes to B; x stays local
+    await restartA();
+    await untilReplicated("z on B", clients, async () => (await b.get("z")) === "1");
+    const info = await clients[0].info("crdt");
+    expect(infoNumber(info, "crdt_loaded_keys_kept_local")).toBe(1);
+    expect(infoNumber(info, "crdt_local_only_keys")).toBe(1);
+    expect(await b.exists("x")).toBe(0);
+    expect(await clients[0].get("x")).toBe("1");
   }, 300_000);
 });
