@@ -140,10 +140,13 @@ export class LoadedKeys {
       this.rep.holdSaved(undefined);
       // (an AOF marked as old as loaded still holds them: rewritten, Replicator.fileDropped)
       if (this.markedOld) this.rep.fileDropped();
-      this.stats.keptLocal += keys.length;
+      // Not a candidate that has CRDT state by now: a client wrote it after the walk listed it
+      // (recorded against its file state, and sent to the peers), or a peer's state for it came.
+      const local = keys.filter(([db, key]) => !this.rep.store.keys.has(dbKey(db, key)));
+      this.stats.keptLocal += local.length;
       // (and after the next restart too, when the file holding them is newer: local-keys.ts)
-      for (const [db, key] of keys) this.rep.localKeys.add(dbKey(db, key));
-      if (keys.length) this.gossip.warn(`CRDT: ${keys.length} keys loaded from disk that no peer holds stay on this node alone: ` +
+      for (const [db, key] of local) this.rep.localKeys.add(dbKey(db, key));
+      if (local.length) this.gossip.warn(`CRDT: ${local.length} keys loaded from disk that no peer holds stay on this node alone: ` +
         `a peer collected removals this node's file (${new Date(written).toISOString()}) may predate, so they may be keys deleted since`);
       return;
     }

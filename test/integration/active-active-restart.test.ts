@@ -434,3 +434,38 @@ describe("active-active: the AOF of a node restarted from a stale file, restarte
     expect(await clients[0].get("x")).toBe("1");
   }, 300_000);
 });
+
+// A stale file's decision keeps the keys no peer holds on the node alone, but only those that
+// still have no CRDT state: a key the node's client wrote after the load walk listed it (while
+// the peers had not answered yet) has state by then, recorded against the file's (Replicator.
+// adoptWaiting) and sent to the peers. It used to be marked local too (local-keys.ts), so it
+// counted among crdt_local_only_keys, and after the next restart its state was set aside and
+// the key kept from the peers. Here B is stopped (SIGSTOP) while A restarts, so A's decision
+// waits for it, and A's client writes w meanwhile.
+describe("active-active: a key written on a restarted node before its stale file's decision (2 processes)", () => {
+  const { servers, clients, restartA } = restartablePair("k", "stalewrite", () => ["--crdt-gc-grace-ms", "200"]);
+
+  it("is not kept local with the keys only the file holds", async () => {
+    const [a, b] = clients;
+    await b.set("x", "1");
+    await b.set("w", "1");
+    await untilReplicated("x and w on A", clients, async () => (await a.get("x")) === "1" && (await a.get("w")) === "1");
+    await saveThenPeerCollectsX(servers, clients);
+    process.kill(servers[1].proc.pid!, "SIGSTOP");
+    try {
+      await restartA();
+      // the load walk listed x and w (no CRDT state), the decision waits for B
+      while (infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_pending") !== 2) await new Promise((r) => setTimeout(r, 50));
+      await clients[0].set("w", "2");
+    } finally {
+      process.kill(servers[1].proc.pid!, "SIGCONT");
+    }
+    await untilReplicated("A to decide and w on B", clients, async () =>
+      infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_kept_local") >= 1 && (await b.get("w")) === "2");
+    const info = await clients[0].info("crdt");
+    expect(infoNumber(info, "crdt_loaded_keys_kept_local")).toBe(1);
+    expect(infoNumber(info, "crdt_local_only_keys")).toBe(1); // (x alone)
+    expect(await b.exists("x")).toBe(0);
+    expect(await clients[0].get("x")).toBe("1");
+  }, 300_000);
+});
