@@ -85,18 +85,38 @@ describe("Replicator", () => {
     expect(b.outbox).toHaveLength(0);
   });
 
-  it("EXEC's writes leave as one batch", () => {
-    a.run("multi");
-    a.client.reply.take();
+  /** Runs a command as a client's input does (Server.dispatch: queued under MULTI). */
+  const dispatch = (n: Node, ...args: string[]) => {
+    n.server.dispatch(n.client, args.map((x) => Buffer.from(x)));
+    return n.client.reply.take().toString("latin1");
+  };
+
+  it("MULTI/EXEC's writes leave as one batch, at EXEC", () => {
     a.outbox.length = 0;
-    a.server.effects.beginGroup();
-    a.run("set", "x", "1");
-    a.run("sadd", "s", "m");
-    a.server.effects.endGroup();
+    expect(dispatch(a, "multi")).toBe("+OK\r\n");
+    dispatch(a, "set", "x", "1");
+    dispatch(a, "sadd", "s", "m");
+    dispatch(a, "incr", "n");
+    expect(a.outbox).toHaveLength(0); // (queued: nothing ran yet)
+    expect(dispatch(a, "exec")).toBe("*3\r\n+OK\r\n:1\r\n:1\r\n");
     expect(a.outbox).toHaveLength(1);
     a.deliverTo(b);
-    expect(b.str("get", "x")).toBe("1");
-    expect(b.str("smembers", "s")).toEqual(["m"]);
+    expect([b.str("get", "x"), b.str("smembers", "s"), b.str("get", "n")]).toEqual(["1", ["m"], "1"]);
+  });
+
+  it("a script's writes leave as one batch", () => {
+    a.outbox.length = 0;
+    dispatch(a, "eval", "redis.call('set', KEYS[1], '1'); redis.call('sadd', KEYS[2], 'm'); return redis.call('hincrby', KEYS[3], 'f', 2)", "3", "x", "s", "h");
+    expect(a.outbox).toHaveLength(1);
+    a.deliverTo(b);
+    expect([b.str("get", "x"), b.str("smembers", "s"), b.str("hget", "h", "f")]).toEqual(["1", ["m"], "2"]);
+  });
+
+  it("writes outside MULTI/EXEC or a script leave one batch each", () => {
+    a.outbox.length = 0;
+    dispatch(a, "set", "x", "1");
+    dispatch(a, "sadd", "s", "m");
+    expect(a.outbox).toHaveLength(2);
   });
 
   it("zsets, lists and expiry replicate", () => {
