@@ -3,10 +3,14 @@
 //
 //   QuickList  nodes: Array<ArrayBuffer> (head first) and count (elements in all nodes).
 //              No node is ever empty; an empty list is no list (its key is deleted).
-//   node       one block: an 8-byte header (bytes of entries in use: u32, entries: u32, as
-//              Redis's listpack header holds its total bytes and count), then the entries
-//              back to back, then slack for growth:
+//   node       one block: an 8-byte header (bytes of entries in use: u32, entries: u16, as
+//              Redis's listpack header holds its total bytes and count; then the gap: u16),
+//              then `gap` bytes of slack, the entries back to back, then slack for growth:
 //                  [varint len][len bytes][backlen]
+//              The gap lets LPUSH write a node's new first entry in place (Redis's listpack
+//              moves the whole listpack, up to 8 KiB, for each): a head insert takes room from
+//              the gap, and when the node must move or grow for one, the gap gets the slack.
+//              A node holds at most ~32K entries (64 KiB of 2-byte ones), so u16 counts fit.
 //              len is unsigned LEB128 (7 bits a byte, low bits first); backlen is the entry's
 //              bytes before it (varint + data) written backwards from the entry's end (the
 //              byte just before the next entry holds the low 7 bits, bit 7 set when more
@@ -68,10 +72,14 @@ export function listInitIn(e: Entry): QuickList {
 // ---- node blocks --------------------------------------------------------------------------
 
 @inline function nodeUsed(n: ArrayBuffer): i32 { return load<i32>(changetype<usize>(n)); }
-@inline function nodeCount(n: ArrayBuffer): i32 { return load<i32>(changetype<usize>(n), 4); }
+@inline function nodeCount(n: ArrayBuffer): i32 { return <i32>load<u16>(changetype<usize>(n), 4); }
+@inline function nodeGap(n: ArrayBuffer): i32 { return <i32>load<u16>(changetype<usize>(n), 6); }
+@inline function setNodeGap(n: ArrayBuffer, v: i32): void { store<u16>(changetype<usize>(n), <u16>v, 6); }
 @inline function setNodeUsed(n: ArrayBuffer, v: i32): void { store<i32>(changetype<usize>(n), v); }
-@inline function setNodeCount(n: ArrayBuffer, v: i32): void { store<i32>(changetype<usize>(n), v, 4); }
-@inline function nodeBase(n: ArrayBuffer): usize { return changetype<usize>(n) + <usize>NODE_HEADER; }
+@inline function setNodeCount(n: ArrayBuffer, v: i32): void { store<u16>(changetype<usize>(n), <u16>v, 4); }
+@inline function nodeBase(n: ArrayBuffer): usize { return changetype<usize>(n) + <usize>(NODE_HEADER + nodeGap(n)); }
+/** A node's bytes past its header: gap, entries and the slack after them. */
+@inline function nodeSpace(n: ArrayBuffer): i32 { return n.byteLength - NODE_HEADER; }
 
 @inline function varintSize(n: usize): i32 {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
@@ -161,18 +169,43 @@ function newNode(cap: i32): ArrayBuffer {
   return n;
 }
 
-/** The node with room for `need` bytes of entries (a grown copy when it has not). */
-function reserve(ql: QuickList, i: i32, need: i32): ArrayBuffer {
+/**
+ * The node with room for `need` bytes of entries (moved within its block, or a grown copy, when
+ * it has not). front: the room is wanted before the first entry (a head insert), in the gap;
+ * otherwise after the last. When the entries move, the slack is shared out: all of it on the
+ * side asked for, or half when the node also takes inserts at its other end (a one-node list,
+ * or a head node with a gap asked for room at its back), so that alternating ends do not move
+ * the entries every time.
+ */
+function reserve(ql: QuickList, i: i32, need: i32, front: bool): ArrayBuffer {
   const n = unchecked(ql.nodes[i]);
-  const cap = n.byteLength - NODE_HEADER;
-  if (need <= cap) return n;
-  let c = cap + (cap >> 1);
-  if (c < need) c = need;
-  c = (c + 15) & ~15;
-  if (<i64>c + NODE_HEADER > <i64>OBJECT_MAXSIZE) c = need;
-  const g = new ArrayBuffer(NODE_HEADER + c);
-  memory.copy(changetype<usize>(g), changetype<usize>(n), <usize>(NODE_HEADER + nodeUsed(n)));
-  unchecked(ql.nodes[i] = g);
+  const space = nodeSpace(n);
+  const gap = nodeGap(n);
+  const used = nodeUsed(n);
+  const size = need - used;
+  if (front ? gap >= size : need <= space - gap) return n;
+  let g = n;
+  let c = space;
+  if (need > space) {
+    c = space + (space >> 1);
+    if (c < need) c = need;
+    c = (c + 15) & ~15;
+    if (<i64>c + NODE_HEADER > <i64>OBJECT_MAXSIZE) c = need;
+    g = new ArrayBuffer(NODE_HEADER + c);
+    store<u64>(changetype<usize>(g), load<u64>(changetype<usize>(n)));
+  }
+  const slack = c - used;
+  let newGap: i32;
+  if (front) {
+    newGap = i == ql.nodes.length - 1 ? max(size, slack >> 1) : slack;
+    if (newGap > 0xffff) newGap = size <= 0xffff ? 0xffff : 0;
+  } else {
+    newGap = i == 0 && gap > 0 ? min(slack - size, slack >> 1) : 0;
+    if (newGap > 0xffff) newGap = 0xffff;
+  }
+  memory.copy(changetype<usize>(g) + <usize>(NODE_HEADER + newGap), changetype<usize>(n) + <usize>(NODE_HEADER + gap), <usize>used);
+  setNodeGap(g, newGap);
+  if (g != n) unchecked(ql.nodes[i] = g);
   return g;
 }
 
@@ -203,10 +236,18 @@ function nodeInsert(ql: QuickList, i: i32, off: i32, ptr: usize, len: usize): vo
   const size = entrySize(len);
   const used = nodeUsed(unchecked(ql.nodes[i]));
   // ptr may point into this node (never: arguments are in the request buffer), so grow first.
-  const n = reserve(ql, i, used + size);
-  const base = nodeBase(n);
-  if (off < used) memory.copy(base + <usize>(off + size), base + <usize>off, <usize>(used - off));
-  writeEntry(base + <usize>off, ptr, len);
+  const head = off == 0;
+  const n = reserve(ql, i, used + size, head);
+  if (head && nodeGap(n) >= size) {
+    // In the gap: nothing moves.
+    const gap = nodeGap(n) - size;
+    setNodeGap(n, gap);
+    writeEntry(changetype<usize>(n) + <usize>(NODE_HEADER + gap), ptr, len);
+  } else {
+    const base = nodeBase(n);
+    if (off < used) memory.copy(base + <usize>(off + size), base + <usize>off, <usize>(used - off));
+    writeEntry(base + <usize>off, ptr, len);
+  }
   setNodeUsed(n, used + size);
   setNodeCount(n, nodeCount(n) + 1);
   ql.count++;
@@ -218,7 +259,9 @@ function nodeDelete(ql: QuickList, i: i32, off: i32): bool {
   const base = nodeBase(n);
   const size = readAt(base, off);
   const used = nodeUsed(n);
-  memory.copy(base + <usize>off, base + <usize>(off + size), <usize>(used - off - size));
+  // The first entry joins the gap (LPOP): nothing moves.
+  if (off == 0 && nodeGap(n) + size <= 0xffff) setNodeGap(n, nodeGap(n) + size);
+  else memory.copy(base + <usize>off, base + <usize>(off + size), <usize>(used - off - size));
   setNodeUsed(n, used - size);
   setNodeCount(n, nodeCount(n) - 1);
   ql.count--;
@@ -233,12 +276,14 @@ function nodeDelete(ql: QuickList, i: i32, off: i32): bool {
 /** Gives memory back when a big node has mostly emptied. */
 function shrinkIfSparse(ql: QuickList, i: i32): void {
   const n = unchecked(ql.nodes[i]);
-  const cap = n.byteLength - NODE_HEADER;
+  const cap = nodeSpace(n);
   const used = nodeUsed(n);
   if (cap > 1024 && used < (cap >> 2)) {
     const c = (used + (used >> 2) + 15) & ~15;
     const s = new ArrayBuffer(NODE_HEADER + c);
-    memory.copy(changetype<usize>(s), changetype<usize>(n), <usize>(NODE_HEADER + used));
+    store<u64>(changetype<usize>(s), load<u64>(changetype<usize>(n)));
+    setNodeGap(s, 0);
+    memory.copy(changetype<usize>(s) + <usize>NODE_HEADER, nodeBase(n), <usize>used);
     unchecked(ql.nodes[i] = s);
   }
 }
@@ -505,7 +550,7 @@ export function listReplaceCurrent(ql: QuickList, ptr: usize, len: usize): void 
   const size = entrySize(len);
   const used = nodeUsed(n);
   const delta = size - oldSize;
-  if (delta > 0) n = reserve(ql, k, used + delta);
+  if (delta > 0) n = reserve(ql, k, used + delta, false);
   const base = nodeBase(n);
   const tail = off + oldSize;
   if (delta != 0) memory.copy(base + <usize>(tail + delta), base + <usize>tail, <usize>(used - tail));
@@ -534,7 +579,10 @@ export function listDeleteRange(ql: QuickList, fromHead: bool, n: i64): void {
     if (fromHead) {
       let off = 0;
       for (let j: i64 = 0; j < n; j++) off += readAt(base, off);
-      memory.copy(base, base + <usize>off, <usize>(used - off));
+      const gap = nodeGap(node) + off;
+      // The cut entries join the gap (as long as it fits its u16), instead of moving the rest.
+      if (gap <= 0xffff) setNodeGap(node, gap);
+      else memory.copy(base, base + <usize>off, <usize>(used - off));
       setNodeUsed(node, used - off);
     } else {
       let off = used;
@@ -558,7 +606,9 @@ export function listCloneInto(src: QuickList, dst: Entry): void {
     const n = unchecked(nodes[i]);
     const used = nodeUsed(n);
     const c = newNode((used + 15) & ~15);
-    memory.copy(changetype<usize>(c), changetype<usize>(n), <usize>(NODE_HEADER + used));
+    store<u64>(changetype<usize>(c), load<u64>(changetype<usize>(n)));
+    setNodeGap(c, 0);
+    memory.copy(changetype<usize>(c) + <usize>NODE_HEADER, nodeBase(n), <usize>used);
     ql.nodes.push(c);
   }
   ql.count = src.count;

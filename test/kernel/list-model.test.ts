@@ -131,6 +131,33 @@ function run(seed: number, fill: number, steps: number): void {
   expect(elements(r("LRANGE", "l", 0, -1)) ?? []).toEqual(m);
 }
 
+describe("a node's gap (LPUSH writes a node's first entry in place)", () => {
+  it("keeps every element through 64 KiB nodes, gaps at their u16 limit and elements bigger than a gap", () => {
+    const k: KernelRun = newKernelRun();
+    k.kernel.x.setListLimits(-5, 0); // 64 KiB nodes: gaps can reach their 65535 limit
+    const r = (...a: (string | number)[]) => k.run(...a.map(String));
+    const m: string[] = [];
+    const push = (head: boolean, v: string) => {
+      r(head ? "LPUSH" : "RPUSH", "l", v);
+      if (head) m.unshift(v); else m.push(v);
+    };
+    for (let i = 0; i < 30000; i++) push(true, `h${i}`);
+    for (let i = 0; i < 3000; i++) push(i % 2 === 0, `a${i}`); // both ends of the same nodes
+    expect(elements(r("LPOP", "l", 5000))).toEqual(m.splice(0, 5000)); // cut off into the gap
+    for (let i = 0; i < 2000; i++) expect(bulk(r("LPOP", "l"))).toBe(m.shift());
+    push(true, "y".repeat(70000)); // a node of its own, bigger than any gap
+    push(true, "z");
+    r("LINSERT", "l", "BEFORE", "z", "w".repeat(66000));
+    m.splice(0, 0, "w".repeat(66000));
+    r("LSET", "l", 3, "s".repeat(20000));
+    m[3] = "s".repeat(20000);
+    for (let i = 0; i < 500; i++) push(true, `t${i}`);
+    expect(int(r("LLEN", "l"))).toBe(m.length);
+    expect(elements(r("LRANGE", "l", 0, -1))).toEqual(m);
+    expect(elements(r("LRANGE", "l", -7, -1))).toEqual(m.slice(-7));
+  });
+});
+
 describe("the kernel's list agrees with an array under random commands", () => {
   for (const fill of [1, 4, -1, -2]) {
     for (const seed of [1, 2, 42, 1234]) {
