@@ -228,6 +228,16 @@ export class PeerStream {
   roundC0 = 0;
   roundAt = 0;
   roundFine = false;
+  /** The collection stability (gcStable) our latest DIGEST to this peer carried (Gossip.staleDigest). */
+  roundGc: [string, number][] = [];
+  /** This peer's DIGESTs left unanswered in a row by staleDigest (at most one). */
+  staleSkips = 0;
+  /** When we last answered a DIGEST of this peer's with states (tick: no round of ours right after). */
+  answeredAt = 0;
+  /**
+   * Ranges found to differ with this peer: by the last DIGEST of theirs we compared, or by
+   * the last answer to a round of ours (the ranges it lists); 0 once a round finds us equal.
+   */
   divergentRanges = 0;
   connected = true;
   /** Its link went down with more than maxDownBacklog queued: nothing is queued for it until the link is back. */
@@ -340,6 +350,8 @@ export class Gossip {
   private readonly departed = new Map<string, number>();
   /** Stability past the grace period: what garbage collection uses. */
   readonly gcStable = new Map<string, number>();
+  /** Per gcStable entry: when (our clock) its fact was first learned, here or by the peer we took it from. */
+  private readonly gcSince = new Map<string, number>();
 
   /** Peer messages that arrived while a Lua script was paused, in arrival order (onMessage). */
   private readonly deferred: [string, Buffer, Send][] = [];
@@ -660,6 +672,12 @@ export class Gossip {
         // (while a large answer is being joined, a digest would show its ranges not joined yet
         // as differing, and the peer would send them again)
         else if (this.joining > 0) this.stats.antiEntropySkipped++;
+        // (a round started out of turn a moment ago, by a link coming up or a peer added: its
+        // answer is on its way, and a second digest now would be answered with the same states)
+        else if (q.roundC0 && now - q.lastAntiEntropy < this.opts.antiEntropyMs / 2) this.stats.antiEntropySkipped++;
+        // (nor right after we answered its DIGEST: that exchange, both ways, is still landing,
+        // and a digest taken before it lands differs by what it carries)
+        else if (now - q.answeredAt < this.opts.antiEntropyMs / 2) this.stats.antiEntropySkipped++;
         else if (this.streamMoved(q)) this.stats.antiEntropySkipped++;
         else this.antiEntropyWith(q);
       }
@@ -803,6 +821,13 @@ export class Gossip {
     for (const [n, ts] of this.stable) { w.node(n); w.f64(ts); }
     writeVector(w, this.knowledge()); // what our state holds now (the peer learns it: causal delivery)
     w.f64(this.now()); // our clock as the digests were taken (the peer's removalHorizon for us)
+    // the stability our collection used for the digests: the peer collects alike before comparing
+    // (with each fact's age: a peer whose grace period is longer waits for the rest of it)
+    const gc = [...this.gcStable];
+    const now = this.now();
+    w.u16(gc.length);
+    for (const [n, ts] of gc) { w.node(n); w.f64(ts); w.f64(Math.max(0, now - (this.gcSince.get(n) ?? now))); }
+    p.roundGc = gc;
     p.lastAntiEntropy = this.now();
     p.roundC0 = c0;
     p.roundAt = p.lastAntiEntropy;
@@ -873,13 +898,16 @@ export class Gossip {
         const stable = readVector(r);
         const held = readVector(r);
         const at = r.remaining >= 8 ? r.f64() : 0; // (0: a sender that does not say)
+        let gc: [string, number, number][] | undefined; // (a sender that does not say: undefined)
+        if (r.remaining > 0) { gc = []; for (let n = r.u16(); n > 0; n--) gc.push([r.node(), r.f64(), r.f64()]); }
         if (this.refused(from, held[0]?.[0], reply)) return; // (knowledge() puts the sender's own id first)
         for (const [n, ts] of stable) this.learnStable(n, ts);
+        if (gc) this.learnGcStable(gc);
         // A large answer is being joined here (joinSliced): our states are partly what it
         // leaves behind, and comparing them costs a digest. Unanswered, like a lost DIGEST;
         // the next one compares the whole.
         if (this.joining > 0) { this.stats.antiEntropySkipped++; return; }
-        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at));
+        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc));
         return;
       }
       case MSG_SAME: {
@@ -927,6 +955,7 @@ export class Gossip {
         else if (wantBack) this.sendBack(from, ranges, of, round, reply);
         const p = role === ROLE_REPLY ? this.peers.get(from) : undefined;
         if (p && round === p.roundC0) p.roundAt = this.now();
+        if (p && idx === 0) p.divergentRanges = ranges.length; // (the first chunk lists the ranges that differed)
         // (a complete answer to our DIGEST is the peer's whole state: wholeView, once joined)
         const whole = role === ROLE_REPLY && this.wholeView ? () => this.wholeView!(from, horizon) : undefined;
         if (this.chunkArrived(`${from}|${role}|${round}|${send}`, idx, count, vector, batch, whole) && p && round === p.roundC0) p.roundC0 = 0;
@@ -951,11 +980,19 @@ export class Gossip {
    * Compares a peer's DIGEST (of round c0, taken at `at` on the peer's clock) with our digests
    * and answers it (handleMessage; once they are current).
    */
-  private answerDigest(from: string, reply: Send, ranges: number, theirs: Uint32Array, c0: number, held: [string, number][], at: number): void {
+  private answerDigest(from: string, reply: Send, ranges: number, theirs: Uint32Array, c0: number, held: [string, number][], at: number,
+                       gc?: [string, number, number][]): void {
     const diff = this.rep.store.differingRanges(theirs, ranges);
+    if (diff.length && this.sweepDue) {
+      // (the peer collected with stability we only now took over: collect alike, then compare
+      // again, once the keys the sweep changed are hashed)
+      this.collectGarbage(this.now());
+      this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc));
+      return;
+    }
     const p = this.peers.get(from);
-    if (p) p.divergentRanges = diff.length;
     if (diff.length === 0) {
+      if (p) { p.divergentRanges = 0; p.staleSkips = 0; }
       // our state equals theirs at c0: we hold all they held then, and they held all we hold
       this.noteSame(held[0]?.[0], at);
       this.learn(held);
@@ -966,8 +1003,12 @@ export class Gossip {
       this.out(reply, w.done());
       return;
     }
+    // (a stale digest's differences are not ours: divergent_ranges keeps the last real comparison)
+    if (p && this.staleDigest(p, held[0]?.[0], gc)) { this.stats.antiEntropySkipped++; return; }
+    if (p) p.divergentRanges = diff.length;
     if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
     if (this.joining > 0) { this.stats.antiEntropySkipped++; return; } // (a join began while this waited: as above)
+    if (p) p.answeredAt = this.now();
     // Our answer to this peer's previous DIGEST is still going out (pump): a second one
     // now would send the same states again, behind it (a new node's digests, a period
     // apart, each queued another full copy). Unanswered, like a lost DIGEST.
@@ -1317,14 +1358,76 @@ export class Gossip {
     this.stableLog.push([this.now(), node, ts]);
   }
 
+  /**
+   * Collection stability a peer's DIGEST carried: its gcStable, each fact with the time since
+   * it was learned there (or by whoever it was taken from). A fact was true from then on, so
+   * its grace period counts from then: one already past our gcGraceMs is taken over at once,
+   * a younger one waits for the rest of it. So nodes collect alike (with equal grace periods,
+   * at once), and a digest that differs from our state is compared again after a sweep
+   * (answerDigest): the difference may be only metadata the peer collected and we had not yet.
+   * Before, each node counted the grace from when it heard of the fact itself — a node
+   * partitioned for a while heard seconds after the other — and every round between
+   * them meanwhile sent every range that metadata touched both ways.
+   */
+  private learnGcStable(gc: [string, number, number][]): void {
+    const now = this.now();
+    for (const [n, ts, age] of gc) {
+      if (!(ts > (this.gcStable.get(n) ?? 0)) || !(age >= 0)) continue;
+      this.learnStable(n, ts);
+      const since = now - age;
+      if (age >= this.opts.gcGraceMs) {
+        this.gcStable.set(n, ts);
+        this.gcSince.set(n, since);
+        this.sweepDue = true;
+        continue;
+      }
+      // (the log stays in order of learning: collectGarbage promotes a prefix of it)
+      let i = this.stableLog.length;
+      while (i > 0 && this.stableLog[i - 1][0] > since) i--;
+      this.stableLog.splice(i, 0, [since, n, ts]);
+    }
+  }
+
+  /** gcStable rose since the last sweep (learnGcStable): answerDigest sweeps before it answers. */
+  private sweepDue = false;
+
+  /**
+   * Whether a peer's DIGEST that differs from our state is left unanswered, as stale or
+   * redundant (a lost DIGEST does the same; the next period's round repeats it):
+   *   - its collection stability lags what our latest DIGEST to that peer carried: it was
+   *     taken before the peer took ours over (learnGcStable), so it still holds metadata we
+   *     collected and the peer collects now, and answering sent every range that metadata
+   *     touches both ways (after a heal, most of the store). The peer's next DIGEST, or its
+   *     answer to ours, compares alike. At most one in a row is left out this way: when both
+   *     nodes collect something new every period (a write load) each lags the other at every
+   *     crossing, and rounds must still complete;
+   *   - our own round with the peer is open (our DIGEST crossed theirs): one answer already
+   *     exchanges the differing ranges both ways (answer, then the states asked back), so
+   *     answering both sent every differing key four times; the greater node id yields. The
+   *     simulator's nodes start their rounds in the same step, so there every round crossed.
+   */
+  private staleDigest(p: PeerStream, sender: string | undefined, gc: [string, number, number][] | undefined): boolean {
+    if (sender === undefined || gc === undefined) return false;
+    if (p.staleSkips === 0) {
+      const theirs = new Map(gc.map(([n, ts]) => [n, ts]));
+      for (const [n, t] of p.roundGc) {
+        if (t > (theirs.get(n) ?? 0)) { p.staleSkips++; return true; }
+      }
+    }
+    p.staleSkips = 0;
+    const open = p.roundC0 !== 0 && this.now() - p.roundAt < this.roundTimeout(p);
+    return open && this.rep.nodeId > sender;
+  }
+
   /** Promotes stability past its grace period, then runs a GC sweep (gc.ts). */
   private collectGarbage(now: number): void {
     let i = 0;
     for (; i < this.stableLog.length && now - this.stableLog[i][0] >= this.opts.gcGraceMs; i++) {
-      const [, n, ts] = this.stableLog[i];
-      if (ts > (this.gcStable.get(n) ?? 0)) this.gcStable.set(n, ts);
+      const [since, n, ts] = this.stableLog[i];
+      if (ts > (this.gcStable.get(n) ?? 0)) { this.gcStable.set(n, ts); this.gcSince.set(n, since); }
     }
     if (i) this.stableLog = this.stableLog.slice(i);
+    this.sweepDue = false;
     if (!this.gcStable.size) return;
     // (every id still named by metadata that stays is a candidate for findDeparted, not only
     // the first unstable one a check stopped at)

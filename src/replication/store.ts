@@ -14,6 +14,19 @@
 // slot at 180k keys), but its digest vector is 128 KiB, which small stores (and the
 // simulator's thousands of rounds) need not pay. Both vectors are kept current (a coarse
 // range's digest is the XOR of its slots').
+//
+// What a digest compares: a key's whole state, its removal metadata (floors, counter reset
+// points, list tombstones) included. That metadata is not visible to clients, but it is what
+// convergence needs: a floor is what makes a replica drop a removed write arriving late, and a
+// round that finds two states equal is how a node learns that the peer holds all its writes
+// and removals — the stability that tombstone collection rests on (gc.ts). So equal digests
+// must mean equal states, and the one thing nodes change in their states on their own schedule,
+// garbage collection, must be done alike on both sides of a comparison: a DIGEST carries the
+// collection stability its sender collected with, and the peer takes it over and collects
+// with it before it answers a digest that differs (gossip.ts learnGcStable, answerDigest).
+// Before, a node collected whenever its own grace period for a fact ran out, counted from
+// when it heard of it; the other side of a heal (or a node that lists no peer and never
+// collected) kept the metadata, and every round sent every range it touched both ways.
 import { hash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";

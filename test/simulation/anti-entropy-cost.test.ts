@@ -1,0 +1,90 @@
+// What anti-entropy sends (issue #7: "no full copy when little differs"). A heal after a
+// partition exchanges the keys of the ranges that really differ, once each way, and then
+// nothing: rounds between equal stores send no key. Two things used to break that:
+//   - digests compared states that differed only in metadata one side had collected and the
+//     other not yet (floors every replica holds, collected on each node's own schedule, and a
+//     node partitioned for a while learned the stability to collect them seconds after the
+//     other): after a heal most of the store went both ways, round after round, and a node
+//     that never collects (a one-sided CRDT.PEER ADD: it lists no peer) made it last for good;
+//   - two rounds crossing (both nodes start one in the same period), each answered: every
+//     differing key went four times.
+// The per-peer divergent_ranges INFO shows (PeerStream.divergentRanges) is read here too.
+import { describe, it, expect } from "vitest";
+import { SimCluster } from "./cluster.js";
+import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
+import { COARSE_RANGES, slotOf } from "../../src/replication/store.js";
+
+// (a server's period; the default grace: a heal soon after the writes lands in it)
+const OPTS = { ...DEFAULT_GOSSIP, antiEntropyMs: 1000, maxDownBacklog: 2 };
+const QUIET_NET = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 20 };
+
+function keysSent(c: SimCluster): number {
+  return c.nodes.reduce((n, x) => n + x.gossip.stats.answerKeys, 0);
+}
+
+describe("anti-entropy sends what differs", () => {
+  it("a heal after 60 writes in a 3,000-key store sends the differing ranges' keys once each way, then nothing", () => {
+    const c = new SimCluster(7, 2, QUIET_NET, OPTS);
+    const [a, b] = c.nodes;
+    for (let i = 0; i < 3000; i++) (i % 2 ? a : b).run("set", `k${i}`, "v");
+    c.advance(3000); // delivered and stable, not yet collected (the grace period runs)
+    // a partition long enough for the backlog to be dropped: anti-entropy does the repair
+    const ab = a.gossip.peers.get("n1")!, ba = b.gossip.peers.get("n0")!;
+    c.partition([["n0"], ["n1"]]);
+    ab.connected = false;
+    ba.connected = false;
+    c.advance(2000);
+    const differing = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      const k = `k${(i * 37) % 3000}`;
+      a.run("set", k, "w");
+      differing.add(Math.floor(slotOf(`0:${k}`) / (16384 / COARSE_RANGES)));
+    }
+    c.advance(5000);
+    expect(ab.droppedBacklogs).toBe(1);
+    let held = 0;
+    for (const r of differing) held += a.rep.store.keysInRange(r, COARSE_RANGES);
+    const before = keysSent(c);
+    c.heal();
+    ab.connected = true;
+    ba.connected = true;
+    a.gossip.antiEntropyWith(ab); // (as peer-link.ts does when the link comes back)
+    let seen = 0;
+    for (let t = 0; t < 20; t++) {
+      c.advance(50);
+      seen = Math.max(seen, ab.divergentRanges, ba.divergentRanges);
+    }
+    // INFO's divergent_ranges shows the divergence while it is being repaired...
+    expect(seen).toBe(differing.size);
+    // ...then the whole grace period passes (both nodes collect the floors of all 3,060 writes)
+    c.advance(15_000);
+    expect(b.run("get", "k0")).toEqual(Buffer.from("w"));
+    const sent = keysSent(c) - before;
+    // each side sends the differing ranges once: the answer, and the states asked back (~650 each)
+    expect(sent).toBeLessThanOrEqual(2 * held);
+    expect(sent).toBeGreaterThanOrEqual(120); // (the 60 keys, both ways: the repair went through anti-entropy)
+    expect([ab.divergentRanges, ba.divergentRanges]).toEqual([0, 0]);
+    expect(c.check()).toEqual([]);
+    // equal stores: ten more rounds each way send nothing
+    const idle = keysSent(c);
+    c.advance(10_000);
+    expect(keysSent(c)).toBe(idle);
+  });
+
+  it("after a one-sided CRDT.PEER ADD (the new node lists no peer), idle rounds send nothing", () => {
+    const c = new SimCluster(8, 2, QUIET_NET, OPTS);
+    const [a, b] = c.nodes;
+    b.gossip.removePeer("n0"); // (b was started with a as its peer: it now has none, as a node added by a only)
+    for (let i = 0; i < 2000; i++) a.run("set", `k${i}`, "v");
+    c.advance(20_000); // b gets the copy; a's rounds find it equal; a collects the floors
+    expect(b.run("dbsize")).toBe(2000);
+    expect(a.rep.store.gcStats.keysCollected).toBeGreaterThanOrEqual(2000);
+    const idle = keysSent(c), rounds = a.gossip.stats.antiEntropyRounds;
+    c.advance(10_000);
+    expect(a.gossip.stats.antiEntropyRounds - rounds).toBeGreaterThanOrEqual(9);
+    // (b, which never starts a round and answers a's, collects as a does: a's DIGEST says what a collected)
+    expect(keysSent(c)).toBe(idle);
+    expect(a.gossip.peers.get("n1")!.divergentRanges).toBe(0);
+    expect(c.check()).toEqual([]);
+  });
+});
