@@ -1,0 +1,73 @@
+// INFO crdt's per-peer line shows what anti-entropy is doing (README "Active-active
+// replication"): divergent_ranges while a heal is repaired by anti-entropy and 0 once the
+// nodes are equal, last_anti_entropy_s, and crdt_anti_entropy_keys_sent bounded by what
+// differs (no resend of the store). (backlog and lag_ms during a freeze: active-active-conf-info.test.ts)
+import { describe, it, expect, afterAll } from "vitest";
+import type Redis from "ioredis";
+import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
+import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+
+/** The fields of INFO crdt's peerN line for the peer at bus port `bus`. */
+function peerLine(info: string, bus: number): Record<string, string> {
+  const line = info.split("\r\n").find((l) => /^peer\d+:/.test(l) && l.includes(`addr=127.0.0.1:${bus},`));
+  if (!line) return {};
+  return Object.fromEntries(line.slice(line.indexOf(":") + 1).split(",").map((f) => f.split("=") as [string, string]));
+}
+
+describe("active-active: INFO crdt's peer lines during a heal (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+  });
+
+  it("shows divergent ranges while anti-entropy repairs a heal, then 0", async () => {
+    const bus = [await freePort(), await freePort()];
+    servers.push(await startServer(["--crdt-node-id", "i0", "--crdt-bus-port", String(bus[0]), "--peer", `127.0.0.1:${bus[1]}`]));
+    servers.push(await startServer(["--crdt-node-id", "i1", "--crdt-bus-port", String(bus[1]), "--peer", `127.0.0.1:${bus[0]}`]));
+    const [a, b] = await Promise.all(servers.map((s) => connectClient(s.port)));
+    clients.push(a, b);
+    const p = a.pipeline();
+    for (let i = 0; i < 2000; i++) p.set(`k${i}`, "v");
+    await p.exec();
+    await untilReplicated("B holds A's keys", clients, async () => (await b.dbsize()) === 2000);
+    await untilReplicated("A's link shows no backlog", clients, async () => peerLine(await a.info("crdt"), bus[1]).backlog === "0");
+    let line = peerLine(await a.info("crdt"), bus[1]);
+    expect(line.link).toBe("up");
+
+    // A partition without a backlog (both links removed): the heal is anti-entropy's to repair
+    await a.call("crdt.peer", "del", "127.0.0.1", String(bus[1]));
+    await b.call("crdt.peer", "del", "127.0.0.1", String(bus[0]));
+    for (let i = 0; i < 40; i++) await a.set(`k${i * 37}`, "w");
+    const sentBefore = infoNumber(await a.info("crdt"), "crdt_anti_entropy_keys_sent") + infoNumber(await b.info("crdt"), "crdt_anti_entropy_keys_sent");
+    let seen = 0;
+    let polling = true;
+    // (each node's line keeps the count until its next round finds the two equal: about a second)
+    const poller = (async () => {
+      while (polling) {
+        const [ia, ib] = await Promise.all([a.info("crdt"), b.info("crdt")]);
+        seen = Math.max(seen, Number(peerLine(ia, bus[1]).divergent_ranges ?? 0), Number(peerLine(ib, bus[0]).divergent_ranges ?? 0));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    await a.call("crdt.peer", "add", "127.0.0.1", String(bus[1]));
+    await b.call("crdt.peer", "add", "127.0.0.1", String(bus[0]));
+    await untilReplicated("B holds A's writes of the partition", clients, async () => (await b.get("k37")) === "w" && (await b.get("k1443")) === "w");
+    await untilReplicated("both lines show the nodes equal again", clients, async () =>
+      peerLine(await a.info("crdt"), bus[1]).divergent_ranges === "0" && peerLine(await b.info("crdt"), bus[0]).divergent_ranges === "0");
+    polling = false;
+    await poller;
+    // 40 keys touch at most 40 of the 256 ranges
+    expect(seen).toBeGreaterThanOrEqual(1);
+    expect(seen).toBeLessThanOrEqual(40);
+    // what went both ways: the differing ranges (~8 keys each), not the 2,000-key store
+    const sent = infoNumber(await a.info("crdt"), "crdt_anti_entropy_keys_sent") + infoNumber(await b.info("crdt"), "crdt_anti_entropy_keys_sent") - sentBefore;
+    console.log(`active-active-info: divergent_ranges up to ${seen}; ${sent} keys sent in anti-entropy answers`);
+    expect(sent).toBeLessThan(2000);
+    line = peerLine(await a.info("crdt"), bus[1]);
+    expect(line.link).toBe("up");
+    expect(Number(line.last_anti_entropy_s)).toBeLessThanOrEqual(5);
+  }, 300_000);
+});
