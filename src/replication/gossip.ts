@@ -1004,7 +1004,7 @@ export class Gossip {
       return;
     }
     // (a stale digest's differences are not ours: divergent_ranges keeps the last real comparison)
-    if (p && this.staleDigest(p, held[0]?.[0], gc)) { this.stats.antiEntropySkipped++; return; }
+    if (p && this.staleDigest(from, p, held[0]?.[0], gc)) { this.stats.antiEntropySkipped++; return; }
     if (p) p.divergentRanges = diff.length;
     if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
     if (this.joining > 0) { this.stats.antiEntropySkipped++; return; } // (a join began while this waited: as above)
@@ -1398,7 +1398,8 @@ export class Gossip {
    *     taken before the peer took ours over (learnGcStable), so it still holds metadata we
    *     collected and the peer collects now, and answering sent every range that metadata
    *     touches both ways (after a heal, most of the store). The peer's next DIGEST, or its
-   *     answer to ours, compares alike. At most one in a row is left out this way: when both
+   *     answer to ours, compares alike. Only the incarnation those DIGESTs reached (a restarted
+   *     or new node gets its copy at once). At most one in a row is left out this way: when both
    *     nodes collect something new every period (a write load) each lags the other at every
    *     crossing, and rounds must still complete;
    *   - our own round with the peer is open (our DIGEST crossed theirs): one answer already
@@ -1406,9 +1407,11 @@ export class Gossip {
    *     answering both sent every differing key four times; the greater node id yields. The
    *     simulator's nodes start their rounds in the same step, so there every round crossed.
    */
-  private staleDigest(p: PeerStream, sender: string | undefined, gc: [string, number, number][] | undefined): boolean {
+  private staleDigest(from: string, p: PeerStream, sender: string | undefined, gc: [string, number, number][] | undefined): boolean {
     if (sender === undefined || gc === undefined) return false;
-    if (p.staleSkips === 0) {
+    // (only for the incarnation our DIGESTs went to: a node restarted empty, or new, has taken
+    // nothing over from them, and leaving its first digest out delayed its full copy a period)
+    if (p.staleSkips === 0 && this.peerIds.get(from) === sender) {
       const theirs = new Map(gc.map(([n, ts]) => [n, ts]));
       for (const [n, t] of p.roundGc) {
         if (t > (theirs.get(n) ?? 0)) { p.staleSkips++; return true; }
