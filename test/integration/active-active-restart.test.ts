@@ -1,8 +1,11 @@
-// A node restarted from its own RDB file (not empty). Replication starts when the server
-// listens, before the file is loaded; the loaded keys are not recorded as the node's writes
-// (README: "A node restarted from its RDB or AOF"), so what its peers hold wins: a key they
-// deleted while it was down is deleted on it too — it must not bring back what the others
-// deleted meanwhile (the KeyDB failure mode issue #7 rules out).
+// A node restarted from its own RDB or AOF (not empty). Replication starts when the server
+// listens, before the file is loaded; the loaded keys are not recorded as the node's new writes:
+// the file's CRDT states (saved-state.ts) wait for the peers' states, and keys without state
+// are left to what the peers hold (README: "A node restarted from its RDB or AOF",
+// src/replication/loaded-keys.ts). So a key the peers deleted while it was down is deleted on
+// it too — it must not bring back what the others deleted meanwhile (the KeyDB failure mode
+// issue #7 rules out); keys only its file holds are sent, unless the file is older than a
+// removal a peer collected (then they stay on the node, across its later restarts too).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { cpSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
