@@ -71,3 +71,42 @@ describe("active-active: INFO crdt's peer lines during a heal (2 processes)", ()
     expect(Number(line.last_anti_entropy_s)).toBeLessThanOrEqual(5);
   }, 300_000);
 });
+
+// repl2's session-19 finding: after a one-sided CRDT.PEER ADD (B lists no peer), A collected the
+// floors of its walk's writes and B never did (it sweeps only with peers), so the two states
+// differed for good and every round sent the whole store both ways (100k keys idle: 1.3M states
+// in 30 s). B now collects as A did before it compares A's digest (gossip.ts learnGcStable).
+describe("active-active: a one-sided CRDT.PEER ADD settles (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+  });
+
+  it("once B holds A's keys and A collected, idle rounds send no keys either way", async () => {
+    const busB = await freePort();
+    servers.push(await startServer(["--crdt-gc-grace-ms", "1000"]));
+    servers.push(await startServer(["--crdt-node-id", "o1", "--crdt-bus-port", String(busB), "--crdt-gc-grace-ms", "1000"]));
+    const [a, b] = await Promise.all(servers.map((s) => connectClient(s.port)));
+    clients.push(a, b);
+    const p = a.pipeline();
+    for (let i = 0; i < 2000; i++) p.set(`k${i}`, "v");
+    await p.exec();
+    await a.call("crdt.peer", "add", "127.0.0.1", String(busB)); // (B does not add A)
+    await untilReplicated("B holds A's keys", clients, async () => (await b.dbsize()) === 2000);
+    await untilReplicated("A collected its walk's floors", clients, async () =>
+      infoNumber(await a.info("crdt"), "crdt_gc_keys_compacted") >= 2000);
+    const sent = async () => infoNumber(await a.info("crdt"), "crdt_anti_entropy_keys_sent") + infoNumber(await b.info("crdt"), "crdt_anti_entropy_keys_sent");
+    // (let the rounds under way when A collected end: B takes A's stability over at A's next digest)
+    const rounds = async () => infoNumber(await a.info("crdt"), "crdt_anti_entropy_rounds");
+    const r0 = await rounds();
+    while ((await rounds()) < r0 + 2) await new Promise((r) => setTimeout(r, 100));
+    const before = await sent();
+    const r1 = await rounds();
+    while ((await rounds()) < r1 + 5) await new Promise((r) => setTimeout(r, 100));
+    expect(await sent()).toBe(before);
+    expect(await b.dbsize()).toBe(2000);
+  }, 300_000);
+});
