@@ -294,7 +294,13 @@ export class ActiveActive {
     // and the peers that refuse this node (it was expired: restart it empty)
     s += `crdt_peers_expired:${this.gossip.expired.size}\r\ncrdt_refused_messages:${g.refused}\r\n` +
       `crdt_refused_by:${[...this.gossip.refusedBy.keys()].join(",")}\r\n`;
-    s += `crdt_gc_stable:${[...this.gossip.gcStable].map(([n, ts]) => `${n}=${ts >= Number.MAX_SAFE_INTEGER ? "departed" : Math.max(0, physicalOf(this.rep.hlc.current - ts))}`).join(",")}\r\n`;
+    // entries kept per node incarnation (stability, applied) or name (final watermarks): they
+    // stay about three per live node and one per restarted name, however often nodes restart
+    const ie = this.gossip.incarnationEntries;
+    s += `crdt_incarnation_entries:${ie.stable + ie.gcStable + ie.applied + ie.final + ie.gcFinal}\r\n`;
+    // (departed: that incarnation and every older one of its name are final — one per name)
+    s += `crdt_gc_stable:${[...[...this.gossip.gcStable].map(([n, ts]) => `${n}=${Math.max(0, physicalOf(this.rep.hlc.current - ts))}`),
+      ...[...this.gossip.gcFinal.ids()].map((n) => `${n}=departed`)].join(",")}\r\n`;
     let i = 0;
     for (const l of this.links.values()) {
       const p = this.gossip.peers.get(l.key);

@@ -38,12 +38,36 @@
 //
 // Merges are joins (idempotent, commutative), so resends, duplicates and the overlap
 // between deltas and anti-entropy are harmless.
+//
+// Final incarnations (final-incarnations.ts). A departed incarnation whose writes are stable
+// without bound is final. Finality is kept as one watermark per node name ("every
+// incarnation of N up to X is final": `final`, and `gcFinal` once past the grace period), not
+// as an entry per incarnation, so that the stability vectors, `applied`, a DIGEST and the
+// removalHorizon coverage copies hold the live incarnations plus one entry per name, however
+// often nodes restart. The rules:
+// - refuses(id): messages from an incarnation at or below its name's watermark are refused
+//   (as an expired one's are): it may still hold writes that removals collected since killed.
+// - When a watermark may advance: to X once X is learned final — here by quorumReached (X
+//   departed, and every live peer in the GC quorum has since found its state equal to ours:
+//   each acknowledged all of X that survives), or from a peer's DIGEST that carries X as
+//   final (it learned it so). Never on a mere restart: a departed incarnation is final only
+//   through that quorum rule, as before.
+// - A peer's DIGEST carries our non-final stability entries plus one (id, MAX) entry per
+//   watermark (the wire format is unchanged). Merging it: each final entry raises that name's
+//   watermark (max per name); an entry for an incarnation our watermark covers — a peer that
+//   still teaches an old incarnation, final or not in its view — changes nothing. So do such
+//   ids in a peer's knowledge vectors (learn) and in a batch's deps (ready): a final
+//   incarnation's writes are held everywhere, nothing waits for them.
+// - When a watermark rises, every entry it now covers leaves `stable`, `applied` (and,
+//   after the grace period, `gcStable`), and the per-connection records of those
+//   incarnations (inbound streams, link ids): dropFinal.
 import { Reader, Writer } from "./codec.js";
 import { COARSE_RANGES, SLOTS, validRangeCount, decodeBatch, type Snapshot } from "./store.js";
 import type { KeyState } from "./key-state.js";
 import { removalStamps } from "./gc.js";
 import type { Replicator } from "./replicator.js";
 import { faultySend, type Delayed } from "./faults.js";
+import { FinalIncarnations, nodeName } from "./final-incarnations.js";
 
 const MSG_DELTA = 1;
 const MSG_ACK = 2;
@@ -173,6 +197,17 @@ const JOIN_SLICE_MS = 20;
 /** DIGESTs found equal kept per peer node for removalHorizon (one per anti-entropy round). */
 const SAME_KEPT = 32;
 
+/**
+ * What our state held when a peer's DIGEST was found equal to it (Gossip.coverage): per
+ * node, every write at or below vv's stamp; every write of a final incarnation (the
+ * watermarks of that moment).
+ */
+interface Coverage { vv: Map<string, number>; final: ReadonlyMap<string, string> }
+
+function coveredAt(c: Coverage, n: string): number {
+  return FinalIncarnations.coveredBy(c.final, n) ? Number.MAX_SAFE_INTEGER : c.vv.get(n) ?? 0;
+}
+
 /** MSG_RANGES roles: the answer to a DIGEST, and the digest sender's states sent back. */
 const ROLE_REPLY = 1, ROLE_BACK = 2;
 
@@ -188,11 +223,7 @@ function readVector(r: Reader): [string, number][] {
   return out;
 }
 
-/** A node id's name: the id without its incarnation (`<name>~<incarnation>`; an id without one is its own name). */
-export function nodeName(id: string): string {
-  const i = id.lastIndexOf("~");
-  return i < 0 ? id : id.slice(0, i);
-}
+export { nodeName };
 
 /**
  * Whether node id a is an older incarnation of the same node as b: ids are
@@ -308,11 +339,22 @@ export class Gossip {
   /** The nodes `collected` names (tests: it stays bounded as incarnations come and go). */
   get collectedNodes(): number { return this.collected.size; }
   /**
+   * Entries kept per node incarnation or name, by structure (tests and INFO crdt's
+   * crdt_incarnation_entries: they stay bounded as incarnations come and go). coverage: the
+   * largest removalHorizon coverage copy (sameAt).
+   */
+  get incarnationEntries(): { stable: number; gcStable: number; applied: number; final: number; gcFinal: number; coverage: number; links: number } {
+    let coverage = 0;
+    for (const list of this.sameAt.values()) for (const same of list) coverage = Math.max(coverage, same.ours.vv.size + same.ours.final.size);
+    return { stable: this.stable.size, gcStable: this.gcStable.size, applied: this.applied.size, final: this.final.size, gcFinal: this.gcFinal.size,
+      coverage, links: Math.max(this.inbound.size, this.linkIds.size) };
+  }
+  /**
    * Per node name, its latest DIGESTs found equal to our state (answerDigest), oldest first:
    * the sender's clock when it took the digests (ms) and what our state held then
    * (coverage). At most SAME_KEPT each (removalHorizon).
    */
-  private readonly sameAt = new Map<string, { theirs: number; ours: Map<string, number> }[]>();
+  private readonly sameAt = new Map<string, { theirs: number; ours: Coverage }[]>();
   /** Where warnings go (the server's log; the simulator has none). */
   warn: (msg: string) => void = () => {};
   /** Per origin node: every write of it with a timestamp at or below this is in our state (causal delivery). */
@@ -350,8 +392,12 @@ export class Gossip {
   private readonly departed = new Map<string, number>();
   /** Stability past the grace period: what garbage collection uses. */
   readonly gcStable = new Map<string, number>();
-  /** Per gcStable entry: when (our clock) its fact was first learned, here or by the peer we took it from. */
+  /** Per gcStable entry (and gcFinal watermark, by its id): when (our clock) its fact was first learned, here or by the peer we took it from. */
   private readonly gcSince = new Map<string, number>();
+  /** Incarnations final everywhere (stable without bound), per node name (see the header). */
+  readonly final = new FinalIncarnations();
+  /** `final` past the grace period: what garbage collection uses. */
+  readonly gcFinal = new FinalIncarnations();
 
   /** Peer messages that arrived while a Lua script was paused, in arrival order (onMessage). */
   private readonly deferred: [string, Buffer, Send][] = [];
@@ -472,7 +518,12 @@ export class Gossip {
    * asymmetric partition thus has every other node refuse it too, once they learn it.
    */
   private refuses(id: string): boolean {
-    return this.expired.has(id) || (this.stable.get(id) ?? 0) >= Number.MAX_SAFE_INTEGER;
+    return this.expired.has(id) || this.final.covers(id);
+  }
+
+  /** Every replica holds node's writes below this (MAX_SAFE_INTEGER: all of them, it is final). */
+  stableOf(node: string): number {
+    return this.final.covers(node) ? Number.MAX_SAFE_INTEGER : this.stable.get(node) ?? 0;
   }
 
   /** The transport proved who is on the other end of `from` (peer-link.ts HELLO). */
@@ -546,7 +597,7 @@ export class Gossip {
     const deps = new Map(this.applied);
     for (const [n, ts] of carried) if (ts > (deps.get(n) ?? 0)) deps.set(n, ts);
     const w = new Writer();
-    writeVector(w, [...deps].filter(([n, ts]) => n !== this.rep.nodeId && ts > 0 && ts >= (this.stable.get(n) ?? 0)));
+    writeVector(w, [...deps].filter(([n, ts]) => n !== this.rep.nodeId && ts > 0 && ts >= this.stableOf(n)));
     return w.done();
   }
 
@@ -817,13 +868,14 @@ export class Gossip {
     this.sentDigests.set(c0, { ranges, digests });
     if (this.sentDigests.size > 16) this.sentDigests.delete(this.sentDigests.keys().next().value!);
     w.f64(c0);
-    w.u16(this.stable.size);
-    for (const [n, ts] of this.stable) { w.node(n); w.f64(ts); }
+    // (stability: the non-final entries, and each name's watermark as its incarnation stable without bound)
+    writeVector(w, [...this.stable, ...[...this.final.ids()].map((n): [string, number] => [n, Number.MAX_SAFE_INTEGER])]);
     writeVector(w, this.knowledge()); // what our state holds now (the peer learns it: causal delivery)
     w.f64(this.now()); // our clock as the digests were taken (the peer's removalHorizon for us)
     // the stability our collection used for the digests: the peer collects alike before comparing
     // (with each fact's age: a peer whose grace period is longer waits for the rest of it)
-    const gc = [...this.gcStable];
+    // (the final incarnations as one (id, MAX_SAFE_INTEGER) entry per name's watermark)
+    const gc: [string, number][] = [...this.gcStable, ...[...this.gcFinal.ids()].map((n): [string, number] => [n, Number.MAX_SAFE_INTEGER])];
     const now = this.now();
     w.u16(gc.length);
     for (const [n, ts] of gc) { w.node(n); w.f64(ts); w.f64(Math.max(0, now - (this.gcSince.get(n) ?? now))); }
@@ -1046,7 +1098,7 @@ export class Gossip {
     if (!this.droppedAny) return 0;
     for (const same of (to === undefined ? undefined : this.sameAt.get(nodeName(to))) ?? []) {
       let holds = true;
-      for (const [n, t] of this.collected) if ((same.ours.get(n) ?? 0) < t) { holds = false; break; }
+      for (const [n, t] of this.collected) if (coveredAt(same.ours, n) < t) { holds = false; break; }
       if (holds) return same.theirs;
     }
     return Number.MAX_SAFE_INTEGER;
@@ -1064,16 +1116,14 @@ export class Gossip {
 
   /**
    * Per node: every write of it with a stamp at or below this is in our state (applied, what
-   * stability says every replica holds, and our own writes up to our clock).
+   * stability says every replica holds, and our own writes up to our clock); final
+   * incarnations by the watermarks (coveredAt).
    */
-  private coverage(): Map<string, number> {
-    const out = new Map(this.applied);
-    for (const [n, s] of this.stable) {
-      const below = s >= Number.MAX_SAFE_INTEGER ? s : s - 1;
-      if (below > (out.get(n) ?? 0)) out.set(n, below);
-    }
-    out.set(this.rep.nodeId, this.rep.hlc.current);
-    return out;
+  private coverage(): Coverage {
+    const vv = new Map(this.applied);
+    for (const [n, s] of this.stable) if (s - 1 > (vv.get(n) ?? 0)) vv.set(n, s - 1);
+    vv.set(this.rep.nodeId, this.rep.hlc.current);
+    return { vv, final: this.final.snapshot() };
   }
 
   /**
@@ -1271,7 +1321,7 @@ export class Gossip {
    */
   private knowledge(): [string, number][] {
     const out: [string, number][] = [[this.rep.nodeId, this.lastCut]];
-    for (const [n, ts] of this.applied) if (n !== this.rep.nodeId && ts >= (this.stable.get(n) ?? 0)) out.push([n, ts]);
+    for (const [n, ts] of this.applied) if (n !== this.rep.nodeId && ts >= this.stableOf(n)) out.push([n, ts]);
     return out;
   }
 
@@ -1279,7 +1329,7 @@ export class Gossip {
   private learn(v: [string, number][]): void {
     let rose = false;
     for (const [n, ts] of v) {
-      if (n === this.rep.nodeId || ts <= (this.applied.get(n) ?? 0)) continue;
+      if (n === this.rep.nodeId || ts <= (this.applied.get(n) ?? 0) || this.final.covers(n)) continue;
       this.applied.set(n, ts);
       rose = true;
     }
@@ -1291,10 +1341,12 @@ export class Gossip {
   /** Whether we hold everything a batch depends on. */
   private ready(b: Held): boolean {
     const me = this.rep.nodeId;
-    if (b.after > (this.applied.get(b.origin) ?? 0) && b.origin !== me) return false;
+    // (a final origin's batch never is: its writes are everywhere already, and one held
+    // since may carry a write that a collected removal killed — refuses says why)
+    if (b.origin !== me && (b.after > (this.applied.get(b.origin) ?? 0) || this.final.covers(b.origin))) return false;
     for (const [n, ts] of b.deps) {
       if (n === me || n === b.origin) continue;
-      if (ts > (this.applied.get(n) ?? 0) && ts >= (this.stable.get(n) ?? 0)) return false;
+      if (ts > (this.applied.get(n) ?? 0) && ts >= this.stableOf(n)) return false;
     }
     return true;
   }
@@ -1353,8 +1405,11 @@ export class Gossip {
 
   /** Records that every replica holds node's writes below ts (facts only grow: max). */
   learnStable(node: string, ts: number): void {
-    if (ts <= (this.stable.get(node) ?? 0)) return;
-    this.stable.set(node, ts);
+    if (ts <= this.stableOf(node)) return;
+    if (ts >= Number.MAX_SAFE_INTEGER) {
+      this.final.raise(node);
+      this.dropFinal();
+    } else this.stable.set(node, ts);
     this.stableLog.push([this.now(), node, ts]);
   }
 
@@ -1372,12 +1427,11 @@ export class Gossip {
   private learnGcStable(gc: [string, number, number][]): void {
     const now = this.now();
     for (const [n, ts, age] of gc) {
-      if (!(ts > (this.gcStable.get(n) ?? 0)) || !(age >= 0)) continue;
+      if (!(ts > this.gcStableOf(n)) || !(age >= 0)) continue;
       this.learnStable(n, ts);
       const since = now - age;
       if (age >= this.opts.gcGraceMs) {
-        this.gcStable.set(n, ts);
-        this.gcSince.set(n, since);
+        this.promoteGc(n, ts, since);
         this.sweepDue = true;
         continue;
       }
@@ -1386,6 +1440,21 @@ export class Gossip {
       while (i > 0 && this.stableLog[i - 1][0] > since) i--;
       this.stableLog.splice(i, 0, [since, n, ts]);
     }
+  }
+
+  /** What garbage collection takes as stable for node n (gcStable, or unbounded when gcFinal covers it). */
+  private gcStableOf(n: string): number {
+    return this.gcFinal.covers(n) ? Number.MAX_SAFE_INTEGER : this.gcStable.get(n) ?? 0;
+  }
+
+  /** Collection may use the fact "n is stable below ts", learned at `since`: gcStable, or gcFinal's watermark. */
+  private promoteGc(n: string, ts: number, since: number): void {
+    if (!(ts > this.gcStableOf(n))) return;
+    if (ts < Number.MAX_SAFE_INTEGER) { this.gcStable.set(n, ts); this.gcSince.set(n, since); return; }
+    this.gcFinal.raise(n);
+    this.gcSince.set(n, since);
+    for (const m of this.gcStable.keys()) if (this.gcFinal.covers(m)) { this.gcStable.delete(m); this.gcSince.delete(m); }
+    for (const m of this.gcSince.keys()) if (m !== n && this.gcFinal.covers(m)) this.gcSince.delete(m);
   }
 
   /** gcStable rose since the last sweep (learnGcStable): answerDigest sweeps before it answers. */
@@ -1413,8 +1482,10 @@ export class Gossip {
     // nothing over from them, and leaving its first digest out delayed its full copy a period)
     if (p.staleSkips === 0 && this.peerIds.get(from) === sender) {
       const theirs = new Map(gc.map(([n, ts]) => [n, ts]));
+      const theirFinal = new FinalIncarnations();
+      for (const [n, ts] of gc) if (ts >= Number.MAX_SAFE_INTEGER) theirFinal.raise(n);
       for (const [n, t] of p.roundGc) {
-        if (t > (theirs.get(n) ?? 0)) { p.staleSkips++; return true; }
+        if (t > (theirFinal.covers(n) ? Number.MAX_SAFE_INTEGER : theirs.get(n) ?? 0)) { p.staleSkips++; return true; }
       }
     }
     p.staleSkips = 0;
@@ -1422,20 +1493,37 @@ export class Gossip {
     return open && this.rep.nodeId > sender;
   }
 
+  /**
+   * Forgets what is kept per incarnation for those the watermarks now cover: their
+   * stability and applied entries (the watermark answers for them), and the records of their
+   * connections to us (an inbound stream, the link id its HELLO proved, unanswered digests).
+   */
+  private dropFinal(): void {
+    for (const n of this.stable.keys()) if (this.final.covers(n)) this.stable.delete(n);
+    for (const n of this.applied.keys()) if (n !== this.rep.nodeId && this.final.covers(n)) this.applied.delete(n);
+    for (const [link, id] of this.linkIds) {
+      if (!this.final.covers(id) || this.peers.has(link)) continue;
+      this.linkIds.delete(link);
+      this.inbound.delete(link);
+      this.answerSkips.delete(link);
+    }
+  }
+
   /** Promotes stability past its grace period, then runs a GC sweep (gc.ts). */
   private collectGarbage(now: number): void {
     let i = 0;
     for (; i < this.stableLog.length && now - this.stableLog[i][0] >= this.opts.gcGraceMs; i++) {
       const [since, n, ts] = this.stableLog[i];
-      if (ts > (this.gcStable.get(n) ?? 0)) { this.gcStable.set(n, ts); this.gcSince.set(n, since); }
+      this.promoteGc(n, ts, since);
     }
     if (i) this.stableLog = this.stableLog.slice(i);
     this.sweepDue = false;
-    if (!this.gcStable.size) return;
+    if (!this.gcStable.size && !this.gcFinal.size) return;
+    const gcStableOf = (n: string) => this.gcStableOf(n);
     // (every id still named by metadata that stays is a candidate for findDeparted, not only
     // the first unstable one a check stopped at)
-    this.rep.store.collectGarbage((n) => this.gcStable.get(n) ?? 0, (n) => {
-      if ((this.gcStable.get(n) ?? 0) < Number.MAX_SAFE_INTEGER) this.unknownIds.add(n);
+    this.rep.store.collectGarbage(gcStableOf, (n) => {
+      if (!this.gcFinal.covers(n)) this.unknownIds.add(n);
     }, (dropped) => {
       this.droppedAny = true;
       removalStamps(dropped, (n, t) => { if (t > (this.collected.get(n) ?? 0)) this.collected.set(n, t); });
@@ -1455,9 +1543,9 @@ export class Gossip {
    */
   private pruneCollected(): void {
     for (const [n, t] of this.collected) {
-      if ((this.stable.get(n) ?? 0) < Number.MAX_SAFE_INTEGER) continue;
+      if (!this.final.covers(n)) continue;
       for (const [name, list] of this.sameAt) {
-        const kept = list.filter((same) => (same.ours.get(n) ?? 0) >= t);
+        const kept = list.filter((same) => coveredAt(same.ours, n) >= t);
         if (kept.length !== list.length) this.sameAt.set(name, kept);
       }
       this.collected.delete(n);
@@ -1472,7 +1560,7 @@ export class Gossip {
   private findDeparted(): void {
     const current = [this.rep.nodeId, ...this.peerIds.values()];
     for (const id of this.unknownIds) {
-      if ((this.stable.get(id) ?? 0) >= Number.MAX_SAFE_INTEGER || current.includes(id)) { this.unknownIds.delete(id); continue; }
+      if (this.final.covers(id) || current.includes(id)) { this.unknownIds.delete(id); continue; }
       if (current.some((c) => olderIncarnation(id, c))) {
         if (!this.departed.has(id)) this.departed.set(id, this.rep.hlc.tick());
         this.unknownIds.delete(id);

@@ -5,7 +5,10 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
-import { untilReplicated } from "../helpers/crdt-wait.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
 
 async function infoField(r: Redis, name: string): Promise<number> {
   const m = new RegExp(`^${name}:(-?\\d+)`, "m").exec(await r.info("crdt"));
@@ -93,5 +96,62 @@ describe("active-active tombstone GC (3 processes)", () => {
     for (const r of clients) expect(await r.call("crdt.peer", "forget", "127.0.0.1", String(bus[2]))).toBe(1);
     await everywhere("collected without the forgotten peer", async (r) => (await infoField(r, "crdt_tombstones")) === 0);
     expect(await clients[1].call("crdt.peer", "forget", "127.0.0.1", String(bus[2]))).toBe(0);
+  }, 300_000);
+});
+
+// Each restart of a node gives it a new incarnation id; the old one, once final everywhere,
+// was kept for good as an entry of its own in every node's stability vectors (INFO crdt's
+// crdt_gc_stable listed one `=departed` per restart) and in `applied`. One watermark per node
+// name stands for them now (src/replication/final-incarnations.ts).
+describe("active-active: a node restarted three times leaves one departed entry per name (3 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+  const bus: number[] = [];
+  const dirC = mkdtempSync(join(tmpdir(), "lkv-aa-gc-restarts-"));
+  let portC = 0;
+  const args = (i: number) => ["--crdt-node-id", `w${i}`, "--crdt-bus-port", String(bus[i]), "--crdt-gc-grace-ms", "300",
+    ...bus.filter((_, j) => j !== i).flatMap((p) => ["--peer", `127.0.0.1:${p}`])];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) bus.push(await freePort());
+    portC = await freePort();
+    for (let i = 0; i < 3; i++) servers.push(await startServer(args(i), {}, i === 2 ? { port: portC, dir: dirC } : undefined));
+    for (const s of servers) clients.push(await connectClient(s.port));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+    rmSync(dirC, { recursive: true, force: true });
+  });
+
+  const everywhere = (what: string, check: (r: Redis) => Promise<boolean>) =>
+    untilReplicated(what, clients, async () => (await Promise.all(clients.map(check))).every(Boolean));
+  const departedOf = async (r: Redis, name: string) =>
+    (/^crdt_gc_stable:(.*)$/m.exec(await r.info("crdt"))?.[1] ?? "").split(",").filter((e) => e.startsWith(`${name}~`) && e.endsWith("=departed")).length;
+
+  it("INFO crdt: one departed entry for the restarted node, and a bounded count of per-incarnation entries", async () => {
+    for (let round = 0; round < 3; round++) {
+      await clients[2].set(`c${round}`, "v");
+      await clients[2].sadd("s", `m${round}`, `keep${round}`);
+      await everywhere(`round ${round} written`, async (r) => (await r.scard("s")) === round + 2);
+      await clients[0].srem("s", `m${round}`);
+      await everywhere(`round ${round} removed`, async (r) => (await r.scard("s")) === round + 1);
+      clients[2].disconnect();
+      await servers[2].stop();
+      servers[2] = await startServer(args(2), {}, { port: portC, dir: dirC }); // (empty: --save "", no AOF)
+      clients[2] = await connectClient(portC);
+      await everywhere(`restart ${round + 1} caught up`, async (r) => (await r.scard("s")) === round + 1 && (await r.exists(`c${round}`)) === 1);
+    }
+    // every node: the old incarnations of w2 final (one watermark), nothing else left per restart
+    await everywhere("old incarnations final", async (r) => {
+      const info = await r.info("crdt");
+      return (await departedOf(r, "w2")) === 1 && infoNumber(info, "crdt_tombstones") === 0 && infoNumber(info, "crdt_incarnation_entries") <= 10;
+    });
+    for (const r of clients) {
+      expect(await departedOf(r, "w2")).toBe(1);
+      expect(infoNumber(await r.info("crdt"), "crdt_incarnation_entries")).toBeLessThanOrEqual(10);
+      expect((await r.smembers("s")).sort()).toEqual(["keep0", "keep1", "keep2"]);
+    }
   }, 300_000);
 });

@@ -8,6 +8,15 @@ import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
 const OPTS = { ...DEFAULT_GOSSIP, antiEntropyMs: 300, gcGraceMs: 1000 };
 const QUIET_NET = { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 20 };
 
+/** The size of each node's first DIGEST looked at (firstDigest's later calls compare with it). */
+const firstDigests = new WeakMap<SimCluster, Map<string, number>>();
+function firstDigest(c: SimCluster, from: string, bytes: number): number {
+  let m = firstDigests.get(c);
+  if (!m) firstDigests.set(c, m = new Map());
+  if (!m.has(from)) m.set(from, bytes);
+  return m.get(from)!;
+}
+
 function tombstones(c: SimCluster): number[] {
   return c.nodes.map((n) => n.rep.store.tombstoneCount());
 }
@@ -73,6 +82,53 @@ describe("tombstone garbage collection", () => {
     expect(tombstones(c)).toEqual([0, 0, 0]);
     for (const n of c.nodes) expect(n.run("scard", "s")).toBe(ROUNDS);
     expect(c.check()).toEqual([]);
+  });
+
+  // A departed incarnation, once final everywhere, was kept as an entry of its own in the
+  // stability vectors (stable, gcStable), in `applied`, in every DIGEST and in each
+  // removalHorizon coverage copy: one more per restart of any node, for good. One watermark
+  // per node name ("every incarnation up to X is final") stands for them now
+  // (final-incarnations.ts), so all of those stay at about the live nodes.
+  it("departed incarnations leave one watermark per node name: stability, applied, DIGESTs and coverage copies stay bounded however often a node restarts", () => {
+    const c = new SimCluster(26, 3, QUIET_NET, OPTS);
+    const digestBytes = new Map<string, number>(); // (largest DIGEST each node sent since the last look)
+    const send = c.send.bind(c);
+    c.send = (from, to, msg, ...rest) => {
+      if (msg[0] === 3) digestBytes.set(from, Math.max(digestBytes.get(from) ?? 0, msg.length));
+      send(from, to, msg, ...rest);
+    };
+    const ROUNDS = 14;
+    const sizes: number[][] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      c.node("n2").run("incrby", "cnt", "1");
+      c.node("n2").run("sadd", "s", `m${r}`, `keep${r}`);
+      c.node("n2").run("set", `k${r}`, "v");
+      c.settle();
+      c.node("n0").run("srem", "s", `m${r}`);
+      c.node("n1").run("del", `k${r}`);
+      // (every other round from the node's file, so its earlier incarnations' states come back with it)
+      if (r % 2) c.node("n2").restartFrom(); else c.node("n2").restart();
+      c.settle();
+      digestBytes.clear();
+      c.advance(3000); // (a few rounds each, all equal)
+      for (const n of c.nodes) {
+        const e = n.gossip.incarnationEntries;
+        sizes.push([e.stable, e.gcStable, e.applied, e.final, e.gcFinal, e.coverage, e.links]);
+        // live incarnations (3) + at most one watermark per name
+        expect(e.stable + e.final, `${n.name} round ${r}: ${JSON.stringify(e)}`).toBeLessThanOrEqual(4);
+        expect(e.gcStable + e.gcFinal).toBeLessThanOrEqual(4);
+        expect(e.applied).toBeLessThanOrEqual(3);
+        expect(e.coverage).toBeLessThanOrEqual(5);
+        expect(e.links).toBeLessThanOrEqual(3);
+      }
+      // (the DIGEST: its digests, then the stability and knowledge vectors; node ids are short here)
+      for (const [from, bytes] of digestBytes) expect(bytes, `${from}'s DIGEST in round ${r}`).toBeLessThanOrEqual(firstDigest(c, from, bytes) + 8);
+    }
+    // the restarted node's old incarnations are final on every node, and refused
+    for (const n of c.nodes) expect([...n.gossip.final.ids()]).toContain(`n2~${ROUNDS}`);
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+    for (const n of c.nodes) expect(n.run("scard", "s")).toBe(ROUNDS);
   });
 
   it("a partitioned replica holds GC back, and coming back does not resurrect what was deleted", () => {
