@@ -5,10 +5,8 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+import { restartableTrio } from "../helpers/crdt-trio.js";
 
 async function infoField(r: Redis, name: string): Promise<number> {
   const m = new RegExp(`^${name}:(-?\\d+)`, "m").exec(await r.info("crdt"));
@@ -104,29 +102,8 @@ describe("active-active tombstone GC (3 processes)", () => {
 // crdt_gc_stable listed one `=departed` per restart) and in `applied`. One watermark per node
 // name stands for them now (src/replication/final-incarnations.ts).
 describe("active-active: a node restarted three times leaves one departed entry per name (3 processes)", () => {
-  const servers: RunningServer[] = [];
-  const clients: Redis[] = [];
-  const bus: number[] = [];
-  const dirC = mkdtempSync(join(tmpdir(), "lkv-aa-gc-restarts-"));
-  let portC = 0;
-  const args = (i: number) => ["--crdt-node-id", `w${i}`, "--crdt-bus-port", String(bus[i]), "--crdt-gc-grace-ms", "300",
-    ...bus.filter((_, j) => j !== i).flatMap((p) => ["--peer", `127.0.0.1:${p}`])];
-
-  beforeAll(async () => {
-    for (let i = 0; i < 3; i++) bus.push(await freePort());
-    portC = await freePort();
-    for (let i = 0; i < 3; i++) servers.push(await startServer(args(i), {}, i === 2 ? { port: portC, dir: dirC } : undefined));
-    for (const s of servers) clients.push(await connectClient(s.port));
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    for (const s of servers) await s.stop();
-    rmSync(dirC, { recursive: true, force: true });
-  });
-
-  const everywhere = (what: string, check: (r: Redis) => Promise<boolean>) =>
-    untilReplicated(what, clients, async () => (await Promise.all(clients.map(check))).every(Boolean));
+  const trio = restartableTrio("w", "gc-restarts", ["--crdt-gc-grace-ms", "300"]);
+  const { clients, everywhere } = trio;
   const departedOf = async (r: Redis, name: string) =>
     (/^crdt_gc_stable:(.*)$/m.exec(await r.info("crdt"))?.[1] ?? "").split(",").filter((e) => e.startsWith(`${name}~`) && e.endsWith("=departed")).length;
 
@@ -137,10 +114,7 @@ describe("active-active: a node restarted three times leaves one departed entry 
       await everywhere(`round ${round} written`, async (r) => (await r.scard("s")) === round + 2);
       await clients[0].srem("s", `m${round}`);
       await everywhere(`round ${round} removed`, async (r) => (await r.scard("s")) === round + 1);
-      clients[2].disconnect();
-      await servers[2].stop();
-      servers[2] = await startServer(args(2), {}, { port: portC, dir: dirC }); // (empty: --save "", no AOF)
-      clients[2] = await connectClient(portC);
+      await trio.restartC(); // (empty: --save "", no AOF)
       await everywhere(`restart ${round + 1} caught up`, async (r) => (await r.scard("s")) === round + 1 && (await r.exists(`c${round}`)) === 1);
     }
     // every node: the old incarnations of w2 final (one watermark), nothing else left per restart

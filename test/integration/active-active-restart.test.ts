@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+import { restartableTrio } from "../helpers/crdt-trio.js";
 
 /**
  * Gives node A (clients[0]) a stale file and stops it: A saves a file holding x, then B deletes
@@ -63,39 +64,13 @@ function restartablePair(tag: string, dirName: string, extra: (i: number) => str
 }
 
 describe("active-active: a node restarted from its RDB (3 processes)", () => {
-  const servers: RunningServer[] = [];
-  const clients: Redis[] = [];
-  const dirC = mkdtempSync(join(tmpdir(), "lkv-aa-restart-"));
-  const bus: number[] = [];
-  let portC = 0;
-  const args = (i: number) => ["--crdt-node-id", `r${i}`, "--crdt-bus-port", String(bus[i]),
-    ...bus.filter((_, j) => j !== i).flatMap((p) => ["--peer", `127.0.0.1:${p}`])];
-
-  beforeAll(async () => {
-    for (let i = 0; i < 3; i++) bus.push(await freePort());
-    portC = await freePort();
-    for (let i = 0; i < 2; i++) servers.push(await startServer(args(i)));
-    servers.push(await startServer(args(2), {}, { port: portC, dir: dirC }));
-    for (const s of servers) clients.push(await connectClient(s.port));
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    for (const s of servers) await s.stop();
-    rmSync(dirC, { recursive: true, force: true });
-  });
-
-  const everywhere = (what: string, check: (r: Redis) => Promise<boolean>) =>
-    untilReplicated(what, clients, async () => (await Promise.all(clients.map(check))).every(Boolean));
+  const trio = restartableTrio("r", "restart");
+  const { clients, everywhere } = trio;
 
   /** C saves its RDB and stops; `meanwhile` runs; C starts again from the file (extra: more flags). */
   async function restartC(meanwhile: () => Promise<void>, extra: string[] = []): Promise<void> {
     expect(await clients[2].save()).toBe("OK");
-    clients[2].disconnect();
-    await servers[2].stop();
-    await meanwhile();
-    servers[2] = await startServer([...args(2), ...extra], {}, { port: portC, dir: dirC });
-    clients[2] = await connectClient(portC);
+    await trio.restartC(meanwhile, extra);
   }
 
   it("keeps what was deleted while it was down deleted", async () => {
