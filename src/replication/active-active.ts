@@ -23,7 +23,7 @@
 import type net from "node:net";
 import type tls from "node:tls";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import type { Server } from "../server/server.js";
 import { tlsOf, serverContextOptions } from "../server/tls.js";
 import { aclOf } from "../acl/acl.js";
@@ -133,7 +133,7 @@ export class ActiveActive {
    * from this order (olderIncarnation).
    */
   static defaultNodeId(server: Server, configured: string): string {
-    const started = Date.now().toString(36).padStart(9, "0");
+    const started = incarnationStart().toString(36).padStart(9, "0");
     return `${configured || persistedNodeName(server)}~${started}${randomBytes(3).toString("hex")}`;
   }
 
@@ -334,6 +334,38 @@ export const NODE_NAME_FILE = "crdt-node-id";
  * were one node to their peers and exchanged nothing). An operator may write the file (one
  * line: the name, no whitespace or "~"). A dir it cannot write gets node-<port>, with a warning.
  */
+/** The file in `dir` holding the start time (ms, base 36) of this node's latest incarnation. */
+export const INCARNATION_FILE = "crdt-incarnation";
+
+/**
+ * This start's time for its incarnation id: the clock, but never at or before the last start's
+ * (INCARNATION_FILE). Peers refuse every incarnation of a name at or below one they know is
+ * final (gossip.ts refuses(), final-incarnations.ts), so a start made while the host's clock
+ * stood before the previous start's (set back by hand or by NTP after a reboot) would
+ * otherwise sort as older and be refused by every peer for good. The file is written and
+ * fsynced before the node speaks to anyone; a dir that cannot be written leaves the clock alone.
+ */
+function incarnationStart(): number {
+  let last = 0;
+  try {
+    const had = readFileSync(INCARNATION_FILE, "latin1").trim();
+    if (/^[0-9a-z]{1,11}$/.test(had)) last = parseInt(had, 36);
+  } catch { /* no earlier start here */ }
+  const started = Math.max(Date.now(), last + 1);
+  try {
+    const fd = openSync(INCARNATION_FILE, "w");
+    try {
+      writeSync(fd, `${started.toString(36)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    log("warning", `CRDT: cannot write ${INCARNATION_FILE} in ${process.cwd()} (${(e as Error).message}): a restart after the clock was set back would be refused by the peers`);
+  }
+  return started;
+}
+
 function persistedNodeName(server: Server): string {
   try {
     const had = readFileSync(NODE_NAME_FILE, "latin1").trim();
