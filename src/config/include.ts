@@ -4,6 +4,7 @@
 // a plain PATH that cannot be read is fatal ("Fatal error, can't open config file ...").
 import { readdirSync } from "node:fs";
 import { isAbsolute, join, sep } from "node:path";
+import { stringMatch } from "../util/glob.js";
 
 const GLOB_CHARS = /[*?[]/;
 
@@ -16,34 +17,17 @@ export function includedFiles(path: string): string[] {
     const part = parts[i];
     if (part === "") continue;
     if (!GLOB_CHARS.test(part)) { bases = bases.map((b) => join(b, part)); continue; }
-    const re = globPart(part);
+    // Redis's own matcher (util/glob.ts) reads the pattern as glob(3) does, but for glob(3)'s
+    // "[!set]" negation, which it spells "[^set]".
+    const pattern = part.replace(/\[!/g, "[^");
     const next: string[] = [];
     for (const b of bases) {
       let names: string[];
       try { names = readdirSync(b); } catch { continue; }
       // glob(3) leaves out dot files unless the pattern starts with a dot.
-      for (const n of names.sort()) if (re.test(n) && (n[0] !== "." || part[0] === ".")) next.push(join(b, n));
+      for (const n of names.sort()) if (stringMatch(pattern, n) && (n[0] !== "." || part[0] === ".")) next.push(join(b, n));
     }
     bases = next;
   }
   return bases;
-}
-
-/** One path component's glob pattern (fnmatch: * ? [set] [!set]) as a regular expression. */
-function globPart(p: string): RegExp {
-  let re = "";
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i];
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = p.indexOf("]", i + 2);
-      if (end < 0) { re += "\\["; continue; }
-      let set = p.slice(i + 1, end);
-      if (set[0] === "!") set = "^" + set.slice(1);
-      re += "[" + set.replace(/\\/g, "\\\\") + "]";
-      i = end;
-    } else re += c.replace(/[.+^${}()|\\\]]/g, "\\$&");
-  }
-  return new RegExp("^" + re + "$");
 }

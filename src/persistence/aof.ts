@@ -24,6 +24,7 @@
 import { catRepr } from "../util/repr.js";
 import { slowDisk } from "../server/faults.js";
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, fdatasync } from "node:fs";
+import { writeFileDurable } from "../util/write-durable.js";
 import { open } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Server } from "../server/server.js";
@@ -236,8 +237,7 @@ export class Aof {
   private persistManifest(m: Manifest): void {
     mkdirSync(this.dir(), { recursive: true });
     const tmp = join(this.dir(), `temp-${this.baseFileName()}.manifest`);
-    const fd = openSync(tmp, "w");
-    try { writeSync(fd, formatManifest(manifestLines(m))); fsyncSync(fd); } finally { closeSync(fd); }
+    writeFileDurable(tmp, formatManifest(manifestLines(m)));
     renameSync(tmp, this.manifestPath());
     this.manifest = m;
   }
@@ -993,10 +993,6 @@ function snapshotBase(server: Server): { data: Buffer; ext: string } {
   return { data: Buffer.concat([prelude, ...keys]), ext: "aof" };
 }
 
-function writeFileDurable(path: string, data: Buffer): void {
-  const fd = openSync(path, "w");
-  try { writeSync(fd, data); fsyncSync(fd); } finally { closeSync(fd); }
-}
 
 /** C's strerror() text for a Node fs error (Redis's messages quote it). */
 function strerror(e: unknown): string {

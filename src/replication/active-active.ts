@@ -23,7 +23,8 @@
 import type net from "node:net";
 import type tls from "node:tls";
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileDurable } from "../util/write-durable.js";
 import type { Server } from "../server/server.js";
 import { tlsOf, serverContextOptions } from "../server/tls.js";
 import { aclOf } from "../acl/acl.js";
@@ -353,13 +354,7 @@ function incarnationStart(): number {
   } catch { /* no earlier start here */ }
   const started = Math.max(Date.now(), last + 1);
   try {
-    const fd = openSync(INCARNATION_FILE, "w");
-    try {
-      writeSync(fd, `${started.toString(36)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFileDurable(INCARNATION_FILE, `${started.toString(36)}\n`);
   } catch (e) {
     log("warning", `CRDT: cannot write ${INCARNATION_FILE} in ${process.cwd()} (${(e as Error).message}): a restart after the clock was set back would be refused by the peers`);
   }
