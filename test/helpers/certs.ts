@@ -2,9 +2,9 @@
 // a CA, a server-only, a client-only and a generic certificate it signed, plus a client
 // certificate from another CA (which a server trusting only the first must refuse).
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./scratch.js";
 
 export const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
 
@@ -13,7 +13,7 @@ export interface Certs { dir: string; ca: string; server: string; serverKey: str
 
 /** Redis's gen-test-certs.sh: a CA, server-only, client-only and generic certs; plus a client cert from another CA. */
 export function makeCerts(): Certs {
-  const dir = mkdtempSync(join(tmpdir(), "lkv-tls-"));
+  const dir = scratchDir("tls");
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   writeFileSync(join(dir, "openssl.cnf"),
     "[ server_cert ]\nkeyUsage = digitalSignature, keyEncipherment\nnsCertType = server\n" +

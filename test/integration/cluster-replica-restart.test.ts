@@ -9,11 +9,9 @@
 // counts, before its master link exists), so it continues partially with its master.
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { until, infoField as field } from "../helpers/wait.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 interface Node { srv: RunningServer; r: Redis; port: number; cport: number; dir: string }
 
@@ -22,7 +20,7 @@ const running: Node[] = [];
 async function startNode(extra: string[], at?: Node): Promise<Node> {
   const port = at?.port ?? await freePort();
   const cport = at?.cport ?? await freePort();
-  const dir = at?.dir ?? mkdtempSync(join(tmpdir(), "lkv-cluster-aof-"));
+  const dir = at?.dir ?? scratchDir("cluster-aof");
   const srv = await startServer(["--cluster-enabled", "yes", "--cluster-port", String(cport),
     "--cluster-node-timeout", "3000", "--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes", ...extra], {}, { port, dir });
   const r = await connectClient(port);

@@ -1,16 +1,16 @@
 // unixsocket / unixsocketperm (src/server/unix-socket.ts): clients over the unix socket, how
 // CLIENT LIST shows them, the socket file's mode, and its removal at shutdown.
 import { describe, it, expect } from "vitest";
-import { existsSync, mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
 import Redis from "ioredis";
 import { startServer } from "../helpers/server.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 describe("unixsocket", () => {
   it("serves clients on the unix socket, shown as addr=<path>:0 with flag U (in Redis's letter order), with unixsocketperm's mode; the file goes at shutdown", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), "lkv-unix-")), "redis.sock");
+    const path = join(scratchDir("unix"), "redis.sock");
     const srv = await startServer(["--unixsocket", path, "--unixsocketperm", "700"]);
     const r = new Redis({ path, lazyConnect: true, enableReadyCheck: false });
     try {
@@ -34,7 +34,7 @@ describe("unixsocket", () => {
   });
 
   it("with an empty bind only the unix socket serves, and CONFIG SET bind over it opens TCP again", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), "lkv-unix-")), "only.sock");
+    const path = join(scratchDir("unix"), "only.sock");
     const srv = await startServer(["--unixsocket", path]);
     const r = new Redis({ path, lazyConnect: true, enableReadyCheck: false });
     try {

@@ -9,9 +9,7 @@
 // a client, only to Client.shard.
 import { describe, it, expect, beforeAll } from "vitest";
 import type { Socket } from "node:net";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { scratchDir } from "../helpers/scratch.js";
 
 process.env.LATTICEKV_SHARDS = "4";
 const { Config } = await import("../../src/config/config.js");
@@ -36,7 +34,7 @@ describe("the shard that parses a client's reads", () => {
   let server: ServerT;
   beforeAll(() => {
     const config = new Config();
-    config.set("dir", [mkdtempSync(join(tmpdir(), "lkv-deferred-home-"))], true);
+    config.set("dir", [scratchDir("deferred-home")], true);
     server = new Server(config);
     expect(server.router.shards.length).toBe(4);
   });

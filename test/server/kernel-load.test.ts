@@ -5,9 +5,7 @@
 // (assembly/cluster/migrate.ts: 0 for a kernel value); nothing a client sees may differ.
 import { describe, it, expect, beforeAll } from "vitest";
 import type { Socket } from "node:net";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { scratchDir } from "../helpers/scratch.js";
 
 const { Config } = await import("../../src/config/config.js");
 const { Server } = await import("../../src/server/server.js");
@@ -52,7 +50,7 @@ describe("sets and zsets loaded from an RDB payload", () => {
 
   beforeAll(() => {
     const config = new Config();
-    config.set("dir", [mkdtempSync(join(tmpdir(), "lkv-kernel-load-"))], true);
+    config.set("dir", [scratchDir("kernel-load")], true);
     config.set("enable-debug-command", ["yes"], true);
     server = new Server(config);
     c = new Client(server, {} as Socket);

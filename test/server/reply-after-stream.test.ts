@@ -5,14 +5,12 @@
 // be read; its replica is a real server process.
 import { describe, it, expect, afterAll } from "vitest";
 import net from "node:net";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Config } from "../../src/config/config.js";
 import { Server } from "../../src/server/server.js";
 import { replicationOf } from "../../src/repl/replication.js";
 import { startServer, connectClient, type RunningServer } from "../helpers/server.js";
 import { until } from "../helpers/wait.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 describe("reply after stream", { timeout: 60_000 }, () => {
   let master: Server | null = null;
@@ -25,7 +23,7 @@ describe("reply after stream", { timeout: 60_000 }, () => {
   it("a write's reply reaches the socket after the replicas' stream of it, a read-only reply of the same turn too, and pushes to other clients after both", async () => {
     const config = new Config();
     for (const [name, value] of [["port", "0"], ["bind", "127.0.0.1"], ["save", ""], ["repl-diskless-sync-delay", "0"], ["loglevel", "warning"], ["notify-keyspace-events", "KA"],
-      ["dir", mkdtempSync(join(tmpdir(), "lkv-reply-order-"))]]) expect(config.set(name, [value], true)).toBeNull();
+      ["dir", scratchDir("reply-order")]]) expect(config.set(name, [value], true)).toBeNull();
     master = new Server(config);
     const port = await master.listen();
     replica = await startServer(["--replicaof", "127.0.0.1", String(port)]);
