@@ -12,8 +12,9 @@
 //
 // In the file: aux fields CRDT_AUX after the keys (rdb-file.ts crdtStateHook), each one
 // FORMAT, a time (f64; see PendingStates, else 0), then a batch of (db:key, state) as the bus
-// sends them (store.ts encodeBatch), a slot range's keys per field; a SAVE's fields are COMPACT
-// (below), 4,096 keys each. SAVE encodes the store in the same synchronous pass as the keys; a
+// sends them (store.ts encodeBatch), or COMPACT (below). SAVE and BGSAVE (and so an AOF's
+// base) write COMPACT fields, SAVE 4,096 keys each, BGSAVE a range of slots each; an AOF's
+// incr files write FORMAT. SAVE encodes the store in the same synchronous pass as the keys; a
 // BGSAVE takes a copy-on-write snapshot of the store in the turn the keyspace's snapshot starts
 // (store.ts Snapshot, as an anti-entropy answer does) and encodes it after the keys, a range at
 // a time. Loading at start-up keeps the states aside (takeLoadedStates); loaded-keys.ts joins
@@ -36,7 +37,7 @@ import { log } from "../server/log.js";
 
 /** The first byte of every aux value: the layout of what follows (FORMAT, or COMPACT: a SAVE's). */
 const FORMAT = 1;
-/** Keys per aux value of a SAVE (and of the pending states of a BGSAVE). */
+/** Keys per aux value of a SAVE (at most, of a BGSAVE). */
 const SAVE_PIECE_KEYS = 4096;
 
 /**
@@ -108,8 +109,12 @@ function readRegC<T>(r: Reader, node: () => string, val: () => T): OrRegister<T>
   return { entries, floor: readVVC(r, node) };
 }
 
-/** COMPACT pieces of SAVE_PIECE_KEYS entries at a time, each written once into its piece. */
-function pieces(entries: Iterable<[string, KeyState]>, since: number, out: Buffer[]): Buffer[] {
+/**
+ * COMPACT pieces of SAVE_PIECE_KEYS entries at a time, each written once into its piece. A
+ * state may come already encoded (a BGSAVE's snapshot keeps a changed key's state of before
+ * as writeKeyState's bytes): it goes in as it is, tagged OTHER.
+ */
+function pieces(entries: Iterable<[string, KeyState | Buffer]>, since: number, out: Buffer[]): Buffer[] {
   let w: Writer | undefined;
   let n = 0;
   let nodes = new NodeNumbers();
@@ -121,10 +126,16 @@ function pieces(entries: Iterable<[string, KeyState]>, since: number, out: Buffe
     out.push(w!.done());
     w = undefined;
   };
+  // (a BGSAVE's slot range holds a few hundred keys at most: a writer sized for a SAVE's 4,096
+  // would be a fresh 256 KiB buffer per range)
+  const size = (Array.isArray(entries) ? Math.min(entries.length, SAVE_PIECE_KEYS) : SAVE_PIECE_KEYS) * 64;
   for (const [k, s] of entries) {
-    if (!w) { w = new Writer(SAVE_PIECE_KEYS * 64); w.u8(COMPACT); w.f64(since); w.u32(0); w.u32(0); n = 0; nodes = new NodeNumbers(); }
+    if (!w) { w = new Writer(size); w.u8(COMPACT); w.f64(since); w.u32(0); w.u32(0); n = 0; nodes = new NodeNumbers(); }
     w.str(k);
-    if (stringOnly(s)) {
+    if (Buffer.isBuffer(s)) {
+      w.u8(OTHER);
+      w.raw(s);
+    } else if (stringOnly(s)) {
       w.u8(STRING);
       writeVVC(w, s.floor, nodes);
       writeRegC(w, s.str, nodes, (v) => w!.bytes(v));
@@ -187,11 +198,13 @@ const CURSOR_PENDING_KEYS = 1024;
 
 /**
  * BGSAVE: the store's state when made, SLOTS_PER_PIECE slots per next(), then the pending
- * states of that moment (null at the end).
+ * states of that moment (null at the end); COMPACT pieces, as SAVE's.
  */
 export class SavedStateCursor {
   private slot = 0;
   private snap: Snapshot | null;
+  /** Pieces made and not yet returned (a next() with more than SAVE_PIECE_KEYS keys makes several). */
+  private readonly ready: Buffer[] = [];
   /** (a copy of the map: loaded-keys.ts drops entries as it joins or a client writes) */
   private readonly pending?: { since: number; entries: [string, KeyState][] };
 
@@ -201,14 +214,15 @@ export class SavedStateCursor {
   }
 
   next(): Buffer | null {
-    while (this.snap && this.slot < SLOTS) {
+    while (!this.ready.length && this.snap && this.slot < SLOTS) {
       const slots = Array.from({ length: SLOTS_PER_PIECE }, (_, i) => this.slot + i);
       this.slot += SLOTS_PER_PIECE;
-      const batch = this.store.encodeSnapshot(this.snap, slots, SLOTS);
-      if (batch.readUInt32LE(0) > 0) return piece(batch);
+      const entries = this.store.takeSnapshot(this.snap, slots, SLOTS);
+      if (entries.length) pieces(entries, 0, this.ready);
     }
+    if (this.ready.length) return this.ready.shift()!;
     const p = this.pending;
-    if (p && p.entries.length) return piece(encodeBatch(p.entries.splice(0, CURSOR_PENDING_KEYS)), p.since);
+    if (p && p.entries.length) return pieces(p.entries.splice(0, CURSOR_PENDING_KEYS), p.since, [])[0];
     this.release();
     return null;
   }

@@ -338,6 +338,19 @@ export class CrdtStore {
    * batch; each slot once (it then leaves the snapshot).
    */
   encodeSnapshot(snap: Snapshot, list: number[], ranges: number): Buffer {
+    const out = this.takeSnapshot(snap, list, ranges);
+    const w = new Writer();
+    w.u32(out.length);
+    for (const [k, v] of out) { w.str(k); if (Buffer.isBuffer(v)) w.raw(v); else writeKeyState(w, v); }
+    return w.done();
+  }
+
+  /**
+   * The same states, not encoded: a key's live state, or the bytes (writeKeyState's) of the
+   * state it had when `snap` was taken, kept when it changed since. The caller encodes them
+   * before the next command can change a live one.
+   */
+  takeSnapshot(snap: Snapshot, list: number[], ranges: number): [string, KeyState | Buffer][] {
     const out: [string, KeyState | Buffer][] = [];
     for (const r of list) {
       const [from, to] = this.slotsOf(r, ranges);
@@ -350,10 +363,7 @@ export class CrdtStore {
         if (then) for (const [k, b] of then) if (b) out.push([k, b]);
       }
     }
-    const w = new Writer();
-    w.u32(out.length);
-    for (const [k, v] of out) { w.str(k); if (Buffer.isBuffer(v)) w.raw(v); else writeKeyState(w, v); }
-    return w.done();
+    return out;
   }
 
   /** Key k (of `slot`) is about to change: every snapshot still to encode its slot keeps its state of before. */

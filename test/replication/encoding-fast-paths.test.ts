@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { describe, it, expect } from "vitest";
 import { CrdtStore, SLOTS, encodeBatch, slotOf } from "../../src/replication/store.js";
 import { Writer, encodeKeyState } from "../../src/replication/codec.js";
-import { savedStateNow, keepLoadedState, takeLoadedStates } from "../../src/replication/saved-state.js";
+import { SavedStateCursor, savedStateNow, keepLoadedState, takeLoadedStates } from "../../src/replication/saved-state.js";
 import type { Server } from "../../src/server/server.js";
 import {
   emptyKeyState, joinInto, setStringDelta, incrDelta, elemWriteDelta, ttlDelta, delDelta, listEditDelta, type KeyState,
@@ -54,6 +54,25 @@ describe("encoding fast paths give the plain construction's bytes", () => {
     const plain = [...st.keys].filter(([k]) => k.startsWith("0:plain:"));
     const compact = savedStateNow({ keys: new Map(plain) } as unknown as CrdtStore).reduce((n, p) => n + p.length, 0);
     expect(compact * 1.8).toBeLessThan(encodeBatch(plain).length); // (198,889 against 409,784 bytes)
+  });
+
+  it("a BGSAVE's pieces (COMPACT) load back as the store's states when it began, keys changed since included", () => {
+    const st = mixedStore(12000);
+    const before = new Map([...st.keys].map(([k, s]) => [k, encodeKeyState(s)]));
+    const cursor = new SavedStateCursor(st, { since: 99, states: new Map([["0:pending", setStringDelta(emptyKeyState(), "p", 7, Buffer.from("w"))]]) });
+    const pieces: Buffer[] = [];
+    // a few pieces out, then every key changes (those not yet written keep their state of before)
+    for (let i = 0; i < 20; i++) pieces.push(cursor.next()!);
+    for (const k of before.keys()) st.join(k, setStringDelta(st.get(k)!, "late", 1e9, Buffer.from("after")));
+    st.join("0:born-later", setStringDelta(emptyKeyState(), "late", 1e9, Buffer.from("x")));
+    for (let p = cursor.next(); p; p = cursor.next()) pieces.push(p);
+    expect(pieces.every((p) => p[0] === 2)).toBe(true); // COMPACT
+    const server = {} as Server;
+    for (const p of pieces) keepLoadedState(server, p);
+    const loaded = takeLoadedStates(server);
+    expect(loaded.since).toBe(99);
+    expect(loaded.states.size).toBe(before.size + 1);
+    for (const [k, b] of before) expect(encodeKeyState(loaded.states.get(k)!).equals(b), k).toBe(true);
   });
 
   it("the range digests are the XOR of SHA-1(name, encoding) per key", () => {
