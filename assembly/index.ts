@@ -266,11 +266,14 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
     } else if (routing && cmdStart != trusted && !ownsCommand(cmd, argc)) {
       const owner = handedShard();
       // All its keys are in one other shard: that shard runs it later (cluster/deferred.ts),
-      // unless it is the call's first command. Then nothing ran here yet, and the host carries
-      // on parsing in that shard (one more call, no list and no reply join: a read of one
-      // command, as at redis-benchmark -P 1, costs two plain process() calls).
+      // unless it is the call's only command. Then the host carries on parsing in that shard
+      // (one more call, no list and no reply join: a read of one command, as at
+      // redis-benchmark -P 1, costs two plain process() calls). A first command with more
+      // input after it is deferred like the others: following it copied the rest of the read
+      // into its shard and parsed there again, for three reads in four of a pipeline of random
+      // keys with 4 shards (~13 KB a read of SET -d 1024 -P 16).
       // It goes in a hand-off block for that shard, parsed (cluster/deferred.ts).
-      if (owner < 0 || !canDefer() || cmdStart == start || !deferCommand(owner, cmdStart, pos, outLen, ranCount, cmd.index)) {
+      if (owner < 0 || !canDefer() || (cmdStart == start && pos >= end) || !deferCommand(owner, cmdStart, pos, outLen, ranCount, cmd.index)) {
         consumed = pos;
         handedStart = cmdStart;
         handedToRoute = true;

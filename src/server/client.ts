@@ -327,14 +327,26 @@ export class Client implements DirectWriter {
     } finally {
       this.inputInFlight = 0;
     }
+    const next = this.nextShard;
+    this.nextShard = null;
     if (this.closed) return;
     // processRange may have carried on in another shard (this.shard now): offsets, not addresses.
     const rest = buf.length - this.stopOffset;
     if (rest === 0) return;
     if (this.inputTap !== null && this.tapTakesRest) return this.inputTap(Buffer.from(buf.subarray(this.stopOffset)));
     if (this.stopNeed > 0 && rest >= REGION_MIN) this.moveToRegion(this.stopPos, rest);
-    else this.keep(joined?.transient ? Buffer.from(buf.subarray(this.stopOffset)) : buf.subarray(this.stopOffset), this.stopNeed);
+    else {
+      this.keep(joined?.transient ? Buffer.from(buf.subarray(this.stopOffset)) : buf.subarray(this.stopOffset), this.stopNeed);
+      if (next !== null) this.shard = next;
+    }
   }
+
+  /**
+   * Set by processRange when a read that ended with an incomplete command had its last
+   * complete command run by another shard: the shard to parse the next read in, once the
+   * incomplete bytes are kept (runPending).
+   */
+  private nextShard: Shard | null = null;
 
   /** Keeps the unrun part of the input for later. */
   private keep(rest: Buffer, need: number): void {
@@ -427,6 +439,7 @@ export class Client implements DirectWriter {
     let origin = base;
     let placement: InputPlacement | null = null;
     this.stopNeed = 0;
+    this.nextShard = null;
     this.plain = plainState(this.server, this);
     // Several shards: commands of other shards may be left for them and their replies put
     // back in order (src/server/deferred-runs.ts).
@@ -501,9 +514,14 @@ export class Client implements DirectWriter {
         if (st === STATUS_DONE) {
           this.stopPos = pos;
           this.stopNeed = pos < end ? k.need : 0;
-          // The whole read ran and its last command was another shard's: the next read is
-          // parsed there (deferred-runs.ts lastCommandShard). Offsets stay home's: nothing is left.
-          if (lastIn >= 0 && pos === end && !this.closed) shard = this.server.router.shards[lastIn];
+          // The read's last command was another shard's: the next read is parsed there
+          // (deferred-runs.ts lastCommandShard). When the whole read ran, offsets stay home's:
+          // nothing is left. When an incomplete command is left, runPending moves once it has
+          // kept those bytes as chunks (not in this shard's memory).
+          if (lastIn >= 0 && !this.closed) {
+            if (pos === end) shard = this.server.router.shards[lastIn];
+            else this.nextShard = this.server.router.shards[lastIn];
+          }
           if (this.overHighWater()) this.pauseUntilDrained();
           return;
         }

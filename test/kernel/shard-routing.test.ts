@@ -169,6 +169,27 @@ describe("deferred commands (assembly/cluster/deferred.ts)", () => {
     expect(k.x.ranCommands()).toBe(3);
   });
 
+  it("defers a call's first command when more input follows it, and hands back a call's only command", () => {
+    const k = shardKernel(0, 2);
+    k.x.setDeferring(1);
+    // foo is shard 1's: first, with a command of ours after it, it is recorded like any other.
+    const r = feed(k, "GET foo\r\nSET bar 1\r\n");
+    expect(r.st).toBe(STATUS_DONE);
+    expect(r.out).toBe("+OK\r\n");
+    const w = k.words();
+    expect(w[(k.x.callResultsPtr() >>> 2) + 12]).toBe(1);
+    expect([w[k.deferLogAt], w[k.deferLogAt + 3], w[k.deferLogAt + 4]]).toEqual([1, 0, 0]);
+    // Also with only an incomplete command after it.
+    const partial = feed(k, "GET foo\r\nGET ba");
+    expect(partial.st).toBe(STATUS_DONE);
+    expect(k.words()[(k.x.callResultsPtr() >>> 2) + 12]).toBe(1);
+    // Alone in the call (a read at -P 1), it is handed back for the host to follow into shard 1.
+    const alone = feed(k, "GET foo\r\n");
+    expect(alone.st).toBe(STATUS_HOST);
+    expect(k.x.handedShard()).toBe(1);
+    expect(k.words()[(k.x.callResultsPtr() >>> 2) + 12]).toBe(0);
+  });
+
   it("without deferring (the default), the same read stops at the other shard's command, naming it", () => {
     const k = shardKernel(0, 2);
     const r = feed(k, "SET bar 1\r\nGET foo\r\nGET bar\r\n");

@@ -2,9 +2,11 @@
 // commands of other shards to them (src/server/deferred-runs.ts). A client whose commands all
 // go to one other shard (a one-key pipeline: redis-benchmark's SET/INCR/RPUSH rows) moved
 // its whole read there on every read; now the next read is parsed where the last one's last
-// command ran (deferred-runs.ts lastCommandShard), as a read that follows its keys does. A
-// read whose first command is another shard's is not left to it: parsing moves there at once
-// (assembly/index.ts processCommands), as nothing ran in the parsing shard yet.
+// command ran (deferred-runs.ts lastCommandShard), as a read that follows its keys does, also
+// when the read ends with an incomplete command (whose bytes then wait as chunks). A read of a
+// single command of another shard is not left to it: parsing moves there at once
+// (assembly/index.ts processCommands); a first command with more input after it is left to
+// its shard like the others (following it copied the rest of the read there).
 // In-process with 4 shards whatever the vitest project: which shard parses is not visible to
 // a client, only to Client.shard.
 import { describe, it, expect, beforeAll } from "vitest";
@@ -68,13 +70,13 @@ describe("the shard that parses a client's reads", () => {
     expect(c.shard.index).toBe(owner.index);
   });
 
-  it("parses in the shard of the read's first command, also when the read ends with an incomplete command", () => {
+  it("moves to the shard of the read's last command also when the read ends with an incomplete command", () => {
     const out: Buffer[] = [];
     const { c, owner } = clientAway("ctr2", out);
     const whole = cmd("INCR", "ctr2").repeat(3) + cmd("INCR", "ctr2");
     c.onData(Buffer.from(whole.slice(0, -5)));
     expect(Buffer.concat(out).toString()).toBe(":1\r\n:2\r\n:3\r\n");
-    // Nothing ran in the home shard before the first command: the read went on in the owner.
+    // The three were left to the owner; the incomplete fourth waits as chunks, parsed there next.
     expect(c.shard.index).toBe(owner.index);
     c.onData(Buffer.from(whole.slice(-5)));
     expect(Buffer.concat(out).toString()).toBe(":1\r\n:2\r\n:3\r\n:4\r\n");
@@ -88,6 +90,26 @@ describe("the shard that parses a client's reads", () => {
     // Home's command first: it runs there, the owner's two are left to the owner.
     c.onData(Buffer.from(cmd("INCR", mine) + cmd("INCR", "ctr4") + cmd("INCR", "ctr4")));
     expect(Buffer.concat(out).toString()).toBe(":1\r\n:1\r\n:2\r\n");
+    expect(c.shard.index).toBe(owner.index);
+  });
+
+  it("leaves the read's first command to its shard when more input follows it", () => {
+    const out: Buffer[] = [];
+    const { c, owner } = clientAway("ctr5", out);
+    const home = c.shard;
+    const mine = keyIn(home, "mine5");
+    // The owner's INCR first, then home's, then home's next command, incomplete: the first is
+    // left to the owner and home parses on (following it would have left the client in the
+    // owner, where the rest of the read was copied and parsed).
+    const last = cmd("INCR", mine);
+    c.onData(Buffer.from(cmd("INCR", "ctr5") + cmd("INCR", mine) + last.slice(0, -3)));
+    expect(Buffer.concat(out).toString()).toBe(":1\r\n:1\r\n");
+    expect(c.shard.index).toBe(home.index);
+    c.onData(Buffer.from(last.slice(-3)));
+    expect(Buffer.concat(out).toString()).toBe(":1\r\n:1\r\n:2\r\n");
+    // A read of the owner's command alone moves there.
+    c.onData(Buffer.from(cmd("INCR", "ctr5")));
+    expect(Buffer.concat(out).toString()).toBe(":1\r\n:1\r\n:2\r\n:2\r\n");
     expect(c.shard.index).toBe(owner.index);
   });
 
