@@ -751,6 +751,15 @@ export class Client implements DirectWriter {
     else this.socket.write(owned ? b : Buffer.from(b));
   }
 
+  /**
+   * Whether write() would append reply bytes as they are to this client's open batch (no
+   * CLIENT REPLY OFF/SKIP, not closed): deferred-runs.ts then joins a split read's replies
+   * straight into it (reply-batch.ts batchRoom).
+   */
+  get batchesReplies(): boolean {
+    return !(this.replyOff || this.skipNextReply || this.closed) && batchOpen(this);
+  }
+
   /** write() of a kernel call's output, mem[ptr, ptr + len), without a view when it is batched. */
   writeKernelOutput(mem: Uint8Array, ptr: number, len: number): void {
     if (this.replyOff || this.skipNextReply || this.closed || !batchOpen(this)) {

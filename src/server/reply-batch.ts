@@ -87,6 +87,28 @@ export function appendMemToBatch(mem: Uint8Array, ptr: number, len: number): voi
 }
 
 /**
+ * The scratch area with room for n more bytes from batchUsed() on (what it held is sealed
+ * first when it has too little room left), or null when n is more than the whole area: for a
+ * caller that copies many short ranges itself (deferred-runs.ts joins the replies of a read
+ * split between shards), then calls batchCommit. Nothing else may append in between.
+ */
+export function batchRoom(n: number): Buffer | null {
+  if (used + n <= scratch.length) return scratch;
+  seal();
+  return n <= scratch.length ? scratch : null;
+}
+
+/** Where the next byte goes in the scratch area. */
+export function batchUsed(): number {
+  return used;
+}
+
+/** After writing the scratch area from batchUsed() up to u (batchRoom). */
+export function batchCommit(u: number): void {
+  used = u;
+}
+
+/**
  * Longest output appendMemToBatch copies by hand. The loop costs ~2-4 ns a byte, a view and
  * set() ~150-250 ns whatever the length (node 20, this VM): the loop wins for a random-key
  * read's one-reply calls (10-20 bytes), set() for a whole -P 16 read's replies in one call

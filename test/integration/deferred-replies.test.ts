@@ -64,6 +64,37 @@ describe("deferred commands of other shards", () => {
     expect(text === want).toBe(true);
   });
 
+  it("short and long replies of every shard, a reply skipped among them, come back in command order", async () => {
+    // The join copies a range of up to 64 bytes by hand and a longer one with set(): values
+    // of 1 to 300 bytes, read in an order that switches shard at almost every command.
+    const keys = spreadKeys("mixed", 6);
+    const value = (i: number) => String.fromCharCode(97 + (i % 26)).repeat(1 + ((i * 37) % 300));
+    for (let i = 0; i < keys.length; i++) await r.set(keys[i], value(i));
+    let req = "";
+    let want = "";
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < keys.length; i++) {
+        const j = (i * 5 + round) % keys.length;
+        req += cmd("GET", keys[j]);
+        want += bulk(value(j));
+      }
+    }
+    // CLIENT REPLY SKIP in the middle of such a read drops exactly the next command's reply.
+    const split = keys.length * 2;
+    let skipped = "";
+    let skippedWant = "";
+    for (let i = 0; i < split; i++) {
+      const j = (i * 7) % keys.length;
+      skipped += cmd("GET", keys[j]);
+      if (i !== split / 2) skippedWant += bulk(value(j));
+      if (i === split / 2 - 1) skipped += cmd("CLIENT", "REPLY", "SKIP");
+    }
+    const { text } = await rawExchange(srv.port, req, { until: (t) => t.length >= want.length, timeoutMs: 10_000 });
+    expect(text === want).toBe(true);
+    const second = await rawExchange(srv.port, skipped, { until: (t) => t.length >= skippedWant.length, timeoutMs: 10_000 });
+    expect(second.text === skippedWant).toBe(true);
+  });
+
   it("a read with more commands for other shards than the kernel records runs them all in order", async () => {
     // 3000 INCRs over 40 keys: past the kernel's 1024 records the parsing moves, then defers again.
     const keys = spreadKeys("many", 10);
