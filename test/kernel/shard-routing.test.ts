@@ -39,6 +39,33 @@ describe("slots", () => {
     expect(k.x.keySlot(p, vector.length)).toBe(0x31c3 & 0x3fff);
   });
 
+  it("the kernel's slot of the last key it hashed is reused only for the same key", () => {
+    // Keys of 8 to 16 bytes are remembered by length and their first and last eight bytes
+    // (assembly/cluster/slot.ts): a key one byte away from the last one, at every position and
+    // length, or the same bytes one byte longer or shorter, gets its own slot.
+    const k = loadKernel();
+    const p = k.x.alloc(32);
+    const slotOf = (key: Uint8Array) => { k.mem.set(key, p); return k.x.keySlot(p, key.length); };
+    for (let len = 7; len <= 17; len++) {
+      const base = te.encode("key:0123456789abcdef").subarray(0, len);
+      for (let at = 0; at < len; at++) {
+        const other = base.slice();
+        other[at] ^= 0x01;
+        expect(slotOf(base)).toBe(keySlot(base));
+        expect(slotOf(base)).toBe(keySlot(base));
+        expect(slotOf(other)).toBe(keySlot(other));
+      }
+      const longer = te.encode("key:0123456789abcdef").subarray(0, len + 1);
+      expect(slotOf(base)).toBe(keySlot(base));
+      expect(slotOf(longer)).toBe(keySlot(longer));
+      expect(slotOf(longer.subarray(0, len - 1))).toBe(keySlot(longer.subarray(0, len - 1)));
+    }
+    // A hash tag inside a remembered key still decides its slot.
+    expect(slotOf(te.encode("{user1}:abcdef"))).toBe(keySlot(te.encode("user1")));
+    expect(slotOf(te.encode("{user2}:abcdef"))).toBe(keySlot(te.encode("user2")));
+    k.x.free(p);
+  });
+
   it("keySlot of a range looks only inside it for a hash tag", () => {
     const mem = te.encode("xx{a}foo{bar}zz");
     expect(keySlot(mem, 5, 8)).toBe(keySlot(te.encode("foo")));
