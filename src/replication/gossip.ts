@@ -14,7 +14,8 @@
 // Anti-entropy. Periodically a node sends a peer the digests of its slot ranges
 // (store.ts). The peer answers with its states for the ranges that differ and asks for
 // ours; both join, so the two replicas agree on those ranges. A new, empty node gets a
-// streamed full copy this way (every non-empty range differs), sent in chunks.
+// streamed full copy this way (every non-empty range differs), sent in chunks, from one peer
+// at a time (catchingUp).
 //
 // Causal delivery. Every node tracks `applied`: per origin node, a timestamp below which it
 // holds all of that node's writes. A batch carries its origin's id, its cut time h (every
@@ -259,12 +260,16 @@ export class PeerStream {
   roundC0 = 0;
   roundAt = 0;
   roundFine = false;
+  /** Whether our open round with this peer was started with an empty store: it asks for a full copy (Gossip.catchingUp). */
+  roundCatchUp = false;
   /** The collection stability (gcStable) our latest DIGEST to this peer carried (Gossip.staleDigest). */
   roundGc: [string, number][] = [];
   /** This peer's DIGESTs left unanswered in a row by staleDigest (at most one). */
   staleSkips = 0;
   /** When we last answered a DIGEST of this peer's with states (tick: no round of ours right after). */
   answeredAt = 0;
+  /** Whether our latest round with this peer was left out for that (tick: at most one in a row). */
+  skippedForAnswer = false;
   /**
    * Ranges found to differ with this peer: by the last DIGEST of theirs we compared, or by
    * the last answer to a round of ours (the ranges it lists); 0 once a round finds us equal.
@@ -311,7 +316,7 @@ export class Gossip {
   private lastAe = 0;
   private epochCounter: number;
   readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
-    peersExpired: 0, refused: 0, slicedJoins: 0, answerKeys: 0 };
+    peersExpired: 0, refused: 0, slicedJoins: 0, answerKeys: 0, keysReceived: 0 };
   /** Sliced joins under way (joinSliced): while any is, clients are answered -LOADING. */
   joining = 0;
   /** Incarnation ids expired here (peerGcTimeoutMs): their messages are refused. */
@@ -401,6 +406,9 @@ export class Gossip {
 
   /** Peer messages that arrived while a Lua script was paused, in arrival order (onMessage). */
   private readonly deferred: [string, Buffer, Send][] = [];
+
+  /** Peers whose round was held back while a full copy came from another (catchingUp): their rounds start once it has landed. */
+  private readonly heldBack = new Set<PeerStream>();
 
   /** Per peer link: the anti-entropy answers being sent to it, in order (pump). */
   private readonly answers = new Map<string, Answer[]>();
@@ -701,6 +709,13 @@ export class Gossip {
       }
     }
     this.warmDigests();
+    // (the full copy landed, or its round ended without it: the rounds held back meanwhile start;
+    // while we are still empty, the first becomes the next catch-up round and the rest wait again)
+    if (this.heldBack.size && this.joining === 0 && !this.catchingUp()) {
+      const held = [...this.heldBack];
+      this.heldBack.clear();
+      for (const q of held) if (this.peers.get(q.id) === q && !q.duplicateOf && q.expired === undefined && q.connected) this.antiEntropyWith(q);
+    }
     if (this.peers.size && now - this.lastAe >= this.opts.antiEntropyMs) {
       this.lastAe = now;
       this.collectGarbage(now);
@@ -727,10 +742,13 @@ export class Gossip {
         // answer is on its way, and a second digest now would be answered with the same states)
         else if (q.roundC0 && now - q.lastAntiEntropy < this.opts.antiEntropyMs / 2) this.stats.antiEntropySkipped++;
         // (nor right after we answered its DIGEST: that exchange, both ways, is still landing,
-        // and a digest taken before it lands differs by what it carries)
-        else if (now - q.answeredAt < this.opts.antiEntropyMs / 2) this.stats.antiEntropySkipped++;
+        // and a digest taken before it lands differs by what it carries. At most once in a row:
+        // with equal periods the peer's digest can come just before our turn with it every
+        // time, and only our own round tells us we hold its whole state — a node restarted
+        // from its file waited for that from that peer for good, simulator seed 222)
+        else if (now - q.answeredAt < this.opts.antiEntropyMs / 2 && !q.skippedForAnswer) { q.skippedForAnswer = true; this.stats.antiEntropySkipped++; }
         else if (this.streamMoved(q)) this.stats.antiEntropySkipped++;
-        else this.antiEntropyWith(q);
+        else { q.skippedForAnswer = false; this.antiEntropyWith(q); }
       }
     }
   }
@@ -857,7 +875,35 @@ export class Gossip {
     });
   }
 
+  /**
+   * Our open round that asks a peer for a full copy, if one is: a round we started with an
+   * empty store (a new node, or one restarted empty or from its file), still showing life
+   * (roundTimeout). While it is open no other peer sends us its states:
+   *   - our digests to the others are probes (sendDigest): a peer whose state equals ours
+   *     answers MSG_SAME as to any digest (an empty cluster's nodes, booting together, find
+   *     each other equal at once: GC's quorum and loaded-keys.ts wait for that), any other
+   *     peer leaves it unanswered; their rounds proper (heldBack) start once the copy has
+   *     landed, and compare a nearly equal state then;
+   *   - we leave every peer's DIGEST that differs from our state unanswered, the copying
+   *     peer's too (answering one asks that peer's states back: a second copy), except an
+   *     empty node's (nothing comes back from it, and two empty nodes each catching up from
+   *     the other would wait for each other's round to time out).
+   * Before, every peer that answered an empty node sent it a whole copy (3 nodes, 3,000 keys:
+   * 5,936 keys sent), and with N peers it joined N copies. A copying peer that dies mid-copy
+   * shows no life: the round ends after roundTimeout, and the next peer held back is asked
+   * for the copy.
+   */
+  private catchingUp(): PeerStream | undefined {
+    const now = this.now();
+    for (const q of this.peers.values()) if (q.roundCatchUp && q.roundC0 !== 0 && now - q.roundAt < this.roundTimeout(q)) return q;
+    return undefined;
+  }
+
   private sendDigest(p: PeerStream): void {
+    const copying = this.catchingUp();
+    if (copying === p) { this.stats.antiEntropySkipped++; return; } // (its copy is on its way)
+    const probe = copying !== undefined;
+    if (probe) this.heldBack.add(p);
     const w = new Writer();
     w.u8(MSG_DIGEST);
     const ranges = this.rep.store.keys.size >= this.opts.fineRangesFrom ? SLOTS : COARSE_RANGES;
@@ -879,11 +925,13 @@ export class Gossip {
     const now = this.now();
     w.u16(gc.length);
     for (const [n, ts] of gc) { w.node(n); w.f64(ts); w.f64(Math.max(0, now - (this.gcSince.get(n) ?? now))); }
+    w.u8(probe ? 1 : 0); // (a probe: answered only if equal, catchingUp)
     p.roundGc = gc;
     p.lastAntiEntropy = this.now();
     p.roundC0 = c0;
     p.roundAt = p.lastAntiEntropy;
     p.roundFine = ranges === SLOTS;
+    p.roundCatchUp = !probe && this.rep.store.keys.size === 0;
     this.stats.antiEntropyRounds++;
     this.out(p.send, w.done(), p.reset);
   }
@@ -952,6 +1000,7 @@ export class Gossip {
         const at = r.remaining >= 8 ? r.f64() : 0; // (0: a sender that does not say)
         let gc: [string, number, number][] | undefined; // (a sender that does not say: undefined)
         if (r.remaining > 0) { gc = []; for (let n = r.u16(); n > 0; n--) gc.push([r.node(), r.f64(), r.f64()]); }
+        const probe = r.remaining > 0 && r.u8() === 1; // (its sender is getting a full copy from another node: catchingUp)
         if (this.refused(from, held[0]?.[0], reply)) return; // (knowledge() puts the sender's own id first)
         for (const [n, ts] of stable) this.learnStable(n, ts);
         if (gc) this.learnGcStable(gc);
@@ -959,7 +1008,7 @@ export class Gossip {
         // leaves behind, and comparing them costs a digest. Unanswered, like a lost DIGEST;
         // the next one compares the whole.
         if (this.joining > 0) { this.stats.antiEntropySkipped++; return; }
-        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc));
+        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc, probe));
         return;
       }
       case MSG_SAME: {
@@ -970,6 +1019,7 @@ export class Gossip {
         const p = this.peers.get(from);
         if (!p) return;
         p.divergentRanges = 0;
+        this.heldBack.delete(p); // (a probe found us equal: no round proper is needed)
         if (c0 === p.roundC0) p.roundC0 = 0;
         const was = this.peerIds.get(from);
         if (was !== id) {
@@ -999,6 +1049,7 @@ export class Gossip {
         const batch = r.bytes();
         const horizon = r.f64();
         if (this.refused(from, vector[0]?.[0], reply)) return;
+        if (batch.length >= 4) this.stats.keysReceived += batch.readUInt32LE(0); // (a batch starts with its key count)
         // (the states asked back go unsent, like a lost message, while our answer to that node's
         // own DIGEST is going out on our other connection to it: that answer holds them, and a
         // new node was sent two full copies at once — the second one encoded for nothing, since
@@ -1033,13 +1084,13 @@ export class Gossip {
    * and answers it (handleMessage; once they are current).
    */
   private answerDigest(from: string, reply: Send, ranges: number, theirs: Uint32Array, c0: number, held: [string, number][], at: number,
-                       gc?: [string, number, number][]): void {
+                       gc?: [string, number, number][], probe = false): void {
     const diff = this.rep.store.differingRanges(theirs, ranges);
     if (diff.length && this.sweepDue) {
       // (the peer collected with stability we only now took over: collect alike, then compare
       // again, once the keys the sweep changed are hashed)
       this.collectGarbage(this.now());
-      this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc));
+      this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc, probe));
       return;
     }
     const p = this.peers.get(from);
@@ -1055,8 +1106,11 @@ export class Gossip {
       this.out(reply, w.done());
       return;
     }
+    // (a probe, or a full copy on its way to us from one peer, answering would bring a second: catchingUp)
+    const empty = theirs.every((x) => x === 0);
+    if (probe || (this.catchingUp() && !empty)) { this.stats.antiEntropySkipped++; return; }
     // (a stale digest's differences are not ours: divergent_ranges keeps the last real comparison)
-    if (p && this.staleDigest(from, p, held[0]?.[0], gc)) { this.stats.antiEntropySkipped++; return; }
+    if (p && this.staleDigest(from, p, held[0]?.[0], gc, empty)) { this.stats.antiEntropySkipped++; return; }
     if (p) p.divergentRanges = diff.length;
     if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
     if (this.joining > 0) { this.stats.antiEntropySkipped++; return; } // (a join began while this waited: as above)
@@ -1475,8 +1529,10 @@ export class Gossip {
    *     exchanges the differing ranges both ways (answer, then the states asked back), so
    *     answering both sent every differing key four times; the greater node id yields. The
    *     simulator's nodes start their rounds in the same step, so there every round crossed.
+   *     Not when the peer's store is empty (every digest 0): it is catching up, and answers no
+   *     digest that differs while its copy is coming (catchingUp), ours neither.
    */
-  private staleDigest(from: string, p: PeerStream, sender: string | undefined, gc: [string, number, number][] | undefined): boolean {
+  private staleDigest(from: string, p: PeerStream, sender: string | undefined, gc: [string, number, number][] | undefined, empty: boolean): boolean {
     if (sender === undefined || gc === undefined) return false;
     // (only for the incarnation our DIGESTs went to: a node restarted empty, or new, has taken
     // nothing over from them, and leaving its first digest out delayed its full copy a period)
@@ -1490,7 +1546,7 @@ export class Gossip {
     }
     p.staleSkips = 0;
     const open = p.roundC0 !== 0 && this.now() - p.roundAt < this.roundTimeout(p);
-    return open && this.rep.nodeId > sender;
+    return open && this.rep.nodeId > sender && !empty;
   }
 
   /**

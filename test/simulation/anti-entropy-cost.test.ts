@@ -7,7 +7,8 @@
 //     other): after a heal most of the store went both ways, round after round, and a node
 //     that never collects (a one-sided CRDT.PEER ADD: it lists no peer) made it last for good;
 //   - two rounds crossing (both nodes start one in the same period), each answered: every
-//     differing key went four times.
+//     differing key went four times;
+//   - a node restarted empty was answered by every peer: one full copy from each.
 // The per-peer divergent_ranges INFO shows (PeerStream.divergentRanges) is read here too.
 import { describe, it, expect } from "vitest";
 import { SimCluster } from "./cluster.js";
@@ -88,6 +89,57 @@ describe("anti-entropy sends what differs", () => {
     c.advance(10_000);
     expect(keysSent(c) - before).toBeLessThanOrEqual(3000);
     expect(c.check()).toEqual([]);
+  });
+
+  // With several peers, a node restarted empty used to get a full copy from each one that
+  // answered it (3 nodes, 3,000 keys: 5,936 keys sent). One copy is what it needs; the second
+  // case is why "one" must not mean "that peer's or none": the peer copying dies mid-copy.
+  it("with two peers, a node restarted empty receives one full copy", () => {
+    const c = new SimCluster(11, 3, QUIET_NET, OPTS);
+    const [a, b] = c.nodes;
+    for (let i = 0; i < 3000; i++) a.run("set", `k${i}`, "v");
+    c.settle();
+    const before = keysSent(c);
+    b.restart();
+    let ms = 0;
+    while (b.run("dbsize") !== 3000 && ms < 10_000) { c.advance(100); ms += 100; }
+    expect(ms).toBeLessThan(OPTS.antiEntropyMs);
+    c.advance(10_000);
+    expect(b.gossip.stats.keysReceived).toBeLessThanOrEqual(3000 * 1.2);
+    expect(keysSent(c) - before).toBeLessThanOrEqual(3000 * 1.2);
+    expect(c.check()).toEqual([]);
+  });
+
+  it("a node restarted empty whose first copy stops mid-way gets the whole copy from the other peer", () => {
+    const c = new SimCluster(12, 3, QUIET_NET, OPTS);
+    const [a, b, d] = c.nodes;
+    for (let i = 0; i < 3000; i++) a.run("set", `k${i}`, "v");
+    c.settle();
+    b.restart();
+    // the first peer whose copy reaches b is cut off from everyone as its first chunk lands
+    // (the copy's other chunks, in flight, are lost)
+    let dead: string | undefined, chunks = 0;
+    const onMessage = b.gossip.onMessage.bind(b.gossip);
+    b.gossip.onMessage = (from, msg, reply) => {
+      if (msg[0] === 4 && dead === undefined) { // (MSG_RANGES)
+        dead = from;
+        c.partition([[from], c.names.filter((n) => n !== from)]);
+      }
+      if (from === dead) chunks++;
+      onMessage(from, msg, reply);
+    };
+    let ms = 0;
+    while (b.run("dbsize") !== 3000 && ms < 20_000) { c.advance(100); ms += 100; }
+    expect(dead).toBeDefined();
+    expect(chunks).toBe(1); // (mid-way: the copy is ~6 chunks of 512 keys)
+    expect(b.run("dbsize")).toBe(3000);
+    expect(ms).toBeLessThan(4 * OPTS.antiEntropyMs); // (the copy's round times out, then the other peer copies)
+    // the dead peer's chunk, then one whole copy from the other
+    expect(b.gossip.stats.keysReceived).toBeLessThanOrEqual(3000 * 1.2 + OPTS.chunkKeys);
+    c.heal();
+    c.advance(10_000);
+    expect(c.check()).toEqual([]);
+    expect([a.run("dbsize"), d.run("dbsize")]).toEqual([3000, 3000]);
   });
 
   it("after a one-sided CRDT.PEER ADD (the new node lists no peer), idle rounds send nothing", () => {
