@@ -1158,6 +1158,17 @@ export class Gossip {
     return Number.MAX_SAFE_INTEGER;
   }
 
+  /**
+   * INFO crdt's per-peer `removal_horizon_ms`: what removalHorizon tells the node behind `link`
+   * now, should it restart from its file (-1: cannot say, so it would keep its file's unknown
+   * keys local; 0: nothing collected). Tests wait on it before they restart a node whose file
+   * must count as newer than the peers' collection.
+   */
+  removalHorizonOf(link: string): number {
+    const h = this.removalHorizon(this.peerIds.get(link) ?? this.linkIds.get(link));
+    return h === Number.MAX_SAFE_INTEGER ? -1 : Math.floor(h);
+  }
+
   /** Node `id`'s DIGEST, taken at `at` on its clock, equals our state now (removalHorizon). */
   private noteSame(id: string | undefined, at: number): void {
     if (id === undefined || !(at > 0)) return;

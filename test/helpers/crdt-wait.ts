@@ -14,6 +14,13 @@ const PROGRESS_FIELDS = [
   "crdt_gc_keys_dropped", "crdt_gc_keys_compacted", "crdt_keys",
 ];
 
+/** The fields of INFO crdt's peerN line for the peer at bus port `bus` on loopback ({} when none). */
+export function peerLine(info: string, bus: number): Record<string, string> {
+  const line = info.split("\r\n").find((l) => /^peer\d+:/.test(l) && l.includes(`addr=127.0.0.1:${bus},`));
+  if (!line) return {};
+  return Object.fromEntries(line.slice(line.indexOf(":") + 1).split(",").map((f) => f.split("=") as [string, string]));
+}
+
 export function infoNumber(info: string, name: string): number {
   const m = new RegExp(`^${name}:(-?\\d+)`, "m").exec(info);
   return m ? Number(m[1]) : NaN;

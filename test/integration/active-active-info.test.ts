@@ -5,14 +5,7 @@
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
-import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
-
-/** The fields of INFO crdt's peerN line for the peer at bus port `bus`. */
-function peerLine(info: string, bus: number): Record<string, string> {
-  const line = info.split("\r\n").find((l) => /^peer\d+:/.test(l) && l.includes(`addr=127.0.0.1:${bus},`));
-  if (!line) return {};
-  return Object.fromEntries(line.slice(line.indexOf(":") + 1).split(",").map((f) => f.split("=") as [string, string]));
-}
+import { untilReplicated, infoNumber, peerLine } from "../helpers/crdt-wait.js";
 
 describe("active-active: INFO crdt's peer lines during a heal (2 processes)", () => {
   const servers: RunningServer[] = [];

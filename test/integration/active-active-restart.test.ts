@@ -12,7 +12,7 @@ import { cpSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
-import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+import { untilReplicated, infoNumber, peerLine } from "../helpers/crdt-wait.js";
 import { restartableTrio } from "../helpers/crdt-trio.js";
 
 /**
@@ -27,6 +27,21 @@ async function saveThenPeerCollectsX(servers: RunningServer[], clients: Redis[])
     (await a.exists("x")) === 0 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
   a.disconnect();
   await servers[0].stop();
+}
+
+/**
+ * Waits until B (clients[1]) can tell A (its peer at bus port `busA`) by which moment of A's
+ * clock A's state held every removal B collected (INFO crdt's removal_horizon_ms, B's
+ * gossip.ts removalHorizon): once one of A's digests was found equal to B's state after the
+ * collection. A file A writes from then on counts as newer than that collection; one A writes
+ * before (a node stopped before any such digest) keeps its unknown keys local (README), so
+ * a test whose restarted node must send them waits for this, not for a number of rounds.
+ */
+async function untilPeerCanSay(clients: Redis[], busA: number): Promise<number> {
+  let horizon = -1;
+  await untilReplicated("B to know A's removal horizon", clients, async () =>
+    (horizon = Number(peerLine(await clients[1].info("crdt"), busA).removal_horizon_ms ?? -1)) > 0);
+  return horizon;
 }
 
 /**
@@ -237,10 +252,12 @@ describe("active-active: a file written after the peer's collection (2 processes
     await b.del("x");
     await untilReplicated("x deleted and collected on both", clients, async () =>
       infoNumber(await a.info("crdt"), "crdt_gc_keys_dropped") >= 1 && infoNumber(await b.info("crdt"), "crdt_gc_keys_dropped") >= 1);
-    // A's next anti-entropy rounds find both states equal (nothing else differs): B learns by
-    // which moment of A's clock A held the removal it collected.
-    const rounds = infoNumber(await a.info("crdt"), "crdt_anti_entropy_rounds");
-    await untilReplicated("two more rounds of A", clients, async () => infoNumber(await a.info("crdt"), "crdt_anti_entropy_rounds") >= rounds + 2);
+    // A's next anti-entropy round finds both states equal (nothing else differs): B learns by
+    // which moment of A's clock A held the removal it collected. An RDB's time is its ctime,
+    // whole seconds: the save must come in a later second than that moment (A's clock is
+    // this host's), or the file counts as not newer than it.
+    const horizon = await untilPeerCanSay(clients, bus[0]);
+    while (Date.now() < Math.floor(horizon / 1000) * 1000 + 1000) await new Promise((r) => setTimeout(r, 50));
     expect(await a.call("crdt.peer", "del", "127.0.0.1", String(bus[1]))).toBe(1);
     expect(await b.call("crdt.peer", "del", "127.0.0.1", String(bus[0]))).toBe(1);
     await a.set("mine", "1");
@@ -265,7 +282,7 @@ describe("active-active: a file written after the peer's collection (2 processes
 // written a newer file, both were sent — the deleted key x came back on the peer. The node now
 // remembers them beside its file (src/replication/local-keys.ts).
 describe("active-active: keys kept local stay local after the next restart (2 processes)", () => {
-  const { servers, clients, restartA } = restartablePair("l", "local", () => ["--crdt-gc-grace-ms", "200"]);
+  const { servers, clients, bus, restartA } = restartablePair("l", "local", () => ["--crdt-gc-grace-ms", "200"]);
 
   /** A saves its RDB, stops and starts again from it; resolves once it has decided about its 2 file-only keys. */
   async function saveAndRestartA(): Promise<void> {
@@ -300,9 +317,8 @@ describe("active-active: keys kept local stay local after the next restart (2 pr
     await untilReplicated("A's next write on B", clients, async () => (await b.get("after")) === "1");
     expect(infoNumber(await clients[0].info("crdt"), "crdt_loaded_keys_kept_local")).toBe(2);
     expect(await b.exists("x", "mine")).toBe(0);
-    // B finds A's new incarnation equal a few times: A's next file is newer than B's horizon for it
-    const rounds = infoNumber(await clients[0].info("crdt"), "crdt_anti_entropy_rounds");
-    await untilReplicated("two more rounds of A", clients, async () => infoNumber(await clients[0].info("crdt"), "crdt_anti_entropy_rounds") >= rounds + 2);
+    // B can say by when A held its collection: A's next file is newer than B's horizon for it
+    await untilPeerCanSay(clients, bus[0]);
     for (let i = 0; i < 2; i++) {
       await saveAndRestartA();
       const info = await clients[0].info("crdt");
@@ -395,6 +411,9 @@ describe("active-active: the AOF of a node restarted from a stale file, restarte
     // (the rewrite that replaces the stale content, done before A stops)
     await untilReplicated("A's AOF rewrite done", clients, async () =>
       /aof_rewrite_in_progress:0\r?\n[\s\S]*aof_rewrite_scheduled:0\r?\n/.test(await clients[0].info("persistence")));
+    // (and B can say by when A held the removal it collected: else z, in a file A writes before
+    // any of its digests was found equal, stays local at the next restart, as README says)
+    await untilPeerCanSay(clients, bus[0]);
     // z: a key only A's file holds (written while neither node has the other as a peer)
     expect(await clients[0].call("crdt.peer", "del", "127.0.0.1", String(bus[1]))).toBe(1);
     expect(await b.call("crdt.peer", "del", "127.0.0.1", String(bus[0]))).toBe(1);
