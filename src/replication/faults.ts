@@ -5,7 +5,11 @@
 //   crdt-dup-message    sent twice
 //   crdt-delay-message  held back 10-300 ms, so later messages overtake it
 //   crdt-link-reset     sent, then the peer link is reset (the transport reconnects)
-// Each is something the network can do anyway; gossip.ts must converge regardless (resends,
+// and, only when given a probability (its default is 0: a test's LATTICEKV_BUGGIFY=<seed>:crdt-walk-stall=1),
+//   crdt-walk-stall     a keyspace walk's next slice (replicator.ts walkStep) is held back 5 s,
+//                       as by an event loop busy elsewhere: a FLUSHALL's recorded deletes stop
+//                       after its first slice, so a test can kill the node mid-walk
+// Each is something the network (or a loaded host) can do anyway; gossip.ts must converge regardless (resends,
 // duplicate suppression, anti-entropy). Delays are kept well below the tombstone-GC grace
 // period (gossip.ts gcGraceMs), whose safety assumes no message is older than that.
 import { buggify, buggifyEnabled, buggifyInt, definePoint } from "../util/buggify.js";
@@ -14,6 +18,9 @@ definePoint("crdt-drop-message", "a replication message is lost", 0.05);
 definePoint("crdt-dup-message", "a replication message is sent twice", 0.03);
 definePoint("crdt-delay-message", "a replication message is held back 10-300 ms (later ones overtake it)", 0.05);
 definePoint("crdt-link-reset", "a peer link is reset after a message (it reconnects)", 0.005);
+definePoint("crdt-walk-stall", "a keyspace walk's next slice is held back 5 s", 0);
+/** How long crdt-walk-stall holds a walk's next slice (ms). */
+export const WALK_STALL_MS = 5000;
 
 export interface Delayed { due: number; send: (m: Buffer) => void; msg: Buffer }
 

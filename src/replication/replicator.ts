@@ -22,6 +22,8 @@ import { LocalKeyspace, parseScore, formatScore, type Actual } from "./keyspace-
 import { scriptPaused, afterScript } from "../commands/scripting.js";
 import { loadingData } from "../persistence/persistence.js";
 import { raiseLoadingGate, type LoadProgress } from "./loading-gate.js";
+import { buggify } from "../util/buggify.js";
+import { WALK_STALL_MS } from "./faults.js";
 import { orWinner, type OrRegister } from "./or-register.js";
 import { gcKeyState } from "./gc.js";
 import { alignLists, elemAlive, elemId, seqIndexOf, seqOrder, type ListElem } from "./seq.js";
@@ -275,7 +277,14 @@ export class Replicator {
         }
       }
       // (not in the middle of a MULTI/EXEC or script: its deltas leave as one batch at its end)
-      if (this.walks.length > 0 && enough()) { if (this.depth === 0) this.flush(); pacing!.later(() => this.walkStep()); return; }
+      if (this.walks.length === 0) break;
+      const stall = !!pacing && buggify("crdt-walk-stall"); // (a test's fault point: faults.ts)
+      if (stall || enough()) {
+        if (this.depth === 0) this.flush();
+        if (stall) setTimeout(() => this.walkStep(), WALK_STALL_MS);
+        else pacing!.later(() => this.walkStep());
+        return;
+      }
     }
     if (this.depth === 0) this.flush();
     const waiters = this.walkWaiters;
