@@ -284,8 +284,9 @@ export class ActiveActive {
     // after the file was written: loaded-keys.ts)
     const lk = this.loaded.stats;
     s += `crdt_loaded_keys_pending:${lk.pending}\r\ncrdt_loaded_keys_sent:${lk.sent}\r\ncrdt_loaded_keys_kept_local:${lk.keptLocal}\r\n`;
-    // key states (tombstones included) the RDB file carried (saved-state.ts), and those joined
-    s += `crdt_loaded_states:${lk.states}\r\ncrdt_loaded_states_joined:${lk.statesJoined}\r\n`;
+    // key states (tombstones included) the RDB file carried (saved-state.ts), those joined, and
+    // the live ones whose key the load left absent, recorded as deleted (loaded-keys.ts takeSaved)
+    s += `crdt_loaded_states:${lk.states}\r\ncrdt_loaded_states_joined:${lk.statesJoined}\r\ncrdt_loaded_states_deleted:${lk.statesDeleted}\r\n`;
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +

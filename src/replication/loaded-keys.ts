@@ -35,13 +35,15 @@
 // file still had.
 import type { Replicator } from "./replicator.js";
 import type { Gossip, Pacing } from "./gossip.js";
-import { dbKey } from "./store.js";
+import { dbKey, splitDbKey } from "./store.js";
 import { maxStamp, type KeyState } from "./key-state.js";
 import { isDead } from "./gc.js";
 import type { LoadedStates, PendingStates } from "./saved-state.js";
 
 /** A loaded key's share of a turn is that of a sliced join (gossip.ts JOIN_SLICE_MS). */
 const RECORD_SLICE_MS = 20;
+/** Keys per EXISTS call of the look for file states whose key the load left absent (LoadedKeys.absent). */
+const ABSENT_BATCH = 1000;
 /** Keys per SCAN call of the walk that lists the loaded keys. */
 const SCAN_COUNT = 1000;
 
@@ -63,7 +65,7 @@ export class LoadedKeys {
   /** takeSaved marked the AOF as old as the file (its states waited): the decision says how it ends. */
   private markedOld = false;
   /** states: key states the file carried; statesJoined: those joined into the CRDT state. */
-  readonly stats = { pending: 0, sent: 0, keptLocal: 0, states: 0, statesJoined: 0 };
+  readonly stats = { pending: 0, sent: 0, keptLocal: 0, states: 0, statesJoined: 0, statesDeleted: 0 };
 
   /**
    * @param fileTime when the loaded file was last written (ms; persistence.ts startupFileTime)
@@ -77,8 +79,8 @@ export class LoadedKeys {
       this.seen.set(link, horizon);
       this.tryRecord();
     };
-    // (peer messages wait for the load as well: Replicator.keyspaceBusy)
-    rep.whenKeyspaceFree(() => this.loadEnded());
+    // (peer messages wait for the load as well: Replicator.keyspaceBusy; this runs before them)
+    rep.atLoadEnd(() => this.loadEnded());
   }
 
   /**
@@ -153,7 +155,8 @@ export class LoadedKeys {
     // The file's states first: each is joined into the key's state (a candidate's reaches the
     // peers by anti-entropy, and counts as sent while no peer's state for the key arrived);
     // then a candidate without one is recorded as this node's write. A state whose key is
-    // neither a candidate nor held here (no longer in the keyspace: expired at the load) is left out.
+    // neither a candidate nor held here is left out (a key the load left absent was recorded as
+    // deleted then, takeSaved; a client's DEL or an expiry since took its state, adoptWaiting).
     const candidate = new Set(keys.map(([db, key]) => dbKey(db, key)));
     const joins: [string, KeyState][] = [];
     for (const [k, st] of saved) {
@@ -218,6 +221,22 @@ export class LoadedKeys {
     }
     this.stats.statesJoined += dead.length;
     if (dead.length) this.rep.receiveEntries(dead, 0, dead.length);
+    // A live state whose key the load left absent: the file holds the command that removed the
+    // key but not its CRDT record, which a node records after the command (a FLUSHALL's or
+    // FLUSHDB's per-key deletes, SWAPDB's moves: a walk, a slice per turn, Replicator.deleteAll)
+    // or, for a key expired while the node was down, never. Killed before that record, the
+    // node used to leave the state out (or join it as a write when a peer's state came first),
+    // so the peers' live states brought the key back everywhere although the flush had been
+    // acknowledged. Now it is recorded as this node's delete of what the state saw, as the walk
+    // or the expiry would have recorded it: a write the file did not see (a peer's concurrent
+    // one) survives it. Taken here, at the load's end, before any peer's state is applied
+    // (Replicator.atLoadEnd): one could write the key back first.
+    for (const k of this.absent()) {
+      this.rep.recordLoadedGone(k, this.saved.get(k)!);
+      this.saved.delete(k);
+      this.stats.statesDeleted++;
+    }
+    if (this.stats.statesDeleted) this.rep.flush();
     if (this.saved.size) {
       this.rep.holdSaved(this.saved);
       // An AOF goes on growing from here, so it would look newer than these states are: it
@@ -225,6 +244,30 @@ export class LoadedKeys {
       this.rep.fileMark(this.written());
       this.markedOld = true;
     }
+  }
+
+  /**
+   * The keys of the live file states (saved) that the keyspace does not hold: EXISTS over
+   * ABSENT_BATCH keys of a db at a time, and key by key only in a batch that misses some (a
+   * file without such keys costs one call per batch: 1M keys, ~1,000 calls).
+   */
+  private absent(): string[] {
+    const byDb = new Map<number, [string, Buffer][]>();
+    for (const k of this.saved.keys()) {
+      const { db, key } = splitDbKey(k);
+      let l = byDb.get(db);
+      if (!l) byDb.set(db, (l = []));
+      l.push([k, key]);
+    }
+    const out: string[] = [];
+    for (const [db, l] of byDb) {
+      for (let i = 0; i < l.length; i += ABSENT_BATCH) {
+        const batch = l.slice(i, i + ABSENT_BATCH);
+        if (this.rep.io.run(db, "EXISTS", ...batch.map(([, key]) => key)) === batch.length) continue;
+        for (const [k, key] of batch) if (this.rep.io.run(db, "EXISTS", key) === 0) out.push(k);
+      }
+    }
+    return out;
   }
 
   /** The loaded file's time, or the older one of the states it carried undecided (since). */

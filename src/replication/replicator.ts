@@ -73,6 +73,8 @@ interface Walk {
   flushed?: (db: number) => boolean;
   /** A flush's walk, first: the keys of the file states waiting to be joined (pendingSaved; a live Map iterator). */
   waiting?: Iterator<string>;
+  /** A flush's walk: a stamp of this node's clock taken at the flush (every state of before it is older; flushedFirst). */
+  flushStamp?: number;
 }
 
 export class Replicator {
@@ -177,7 +179,9 @@ export class Replicator {
    * (test/integration/active-active-restart.test.ts).
    */
   keyspaceBusy(): boolean {
-    return this.hostBusy() || this.walks.length > 0;
+    if (this.hostBusy() || this.walks.length > 0) return true;
+    this.loadEndNow();
+    return false;
   }
 
   /** A paused script or a load owns the keyspace (a walk waits for it too). */
@@ -190,7 +194,25 @@ export class Replicator {
     if (scriptPaused(this.server)) afterScript(this.server, f);
     else if (loadingData(this.server)) setTimeout(() => this.whenKeyspaceFree(f), 10); // (the load has no end hook)
     else if (this.walks.length > 0) this.walkWaiters.push(f);
-    else f();
+    else { this.loadEndNow(); f(); }
+  }
+
+  /**
+   * What runs once the load has ended, before anything else that waited for the keyspace
+   * (loaded-keys.ts: its look at which keys the load left absent must come before any peer's
+   * state writes them back; a peer's message polls for the load's end as it does).
+   */
+  private loadEndFirst?: () => void;
+
+  /** Runs f at the load's end, first (see loadEndFirst): at once when the keyspace is free. */
+  atLoadEnd(f: () => void): void {
+    this.loadEndFirst = f;
+    this.whenKeyspaceFree(() => {});
+  }
+
+  private loadEndNow(): void {
+    const f = this.loadEndFirst;
+    if (f) { this.loadEndFirst = undefined; f(); }
   }
 
   private onGroup(begin: boolean): void {
@@ -297,6 +319,16 @@ export class Replicator {
     if (scriptPaused(this.server)) afterScript(this.server, f);
     else if (loadingData(this.server)) setTimeout(() => this.whenHostFree(f), 10);
     else f();
+  }
+
+  /**
+   * A live file state whose key the load left absent (loaded-keys.ts takeSaved): recorded as
+   * this node's delete of exactly what the state saw, as the command that removed the key
+   * would have been recorded had the node not stopped first (a flush's walk, a SWAPDB's);
+   * the caller flushes.
+   */
+  recordLoadedGone(k: string, s: KeyState): void {
+    this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
   }
 
   /**
@@ -444,15 +476,19 @@ export class Replicator {
       }
       case "move":
         if (this.pendingSaved?.size) { this.adoptWaiting(dbKey(e.db, argv[1])); this.adoptWaiting(dbKey(Number(argv[2]), argv[1])); }
+        if (this.walks.length) { this.flushedFirst(e.db, argv[1]); this.flushedFirst(Number(argv[2]), argv[1]); }
         this.sync(e.db, argv[1]); return this.sync(Number(argv[2]), argv[1]);
       case "copy": {
         let db = e.db;
         for (let i = 3; i + 1 < argv.length; i++) if (argv[i].toString("latin1").toLowerCase() === "db") db = Number(argv[i + 1]);
         if (this.pendingSaved?.size) this.adoptWaiting(dbKey(db, argv[2]));
+        if (this.walks.length) this.flushedFirst(db, argv[2]);
         return this.sync(db, argv[2]);
       }
     }
     if (this.pendingSaved?.size) for (const key of this.keysOf(name, argv)) this.adoptWaiting(dbKey(e.db, key));
+    // (after adoptWaiting: a waiting file state adopted now is of before the flush too)
+    if (this.walks.length) for (const key of this.keysOf(name, argv)) this.flushedFirst(e.db, key);
     if (this.fromRecord(e.db, name, argv, e.intResult)) return;
     const keys = this.keysOf(name, argv);
     const rewrite = STRING_WRITES.has(name);
@@ -640,7 +676,25 @@ export class Replicator {
     // back), in the walk's first slices (they are not in the store it goes over next). Their
     // join waits for the walk's end (loaded-keys.ts tryRecord), as peers' messages do.
     const waiting = this.pendingSaved?.size ? this.pendingSaved.keys() : undefined;
-    this.startWalks([{ db: -1, cursor: "0", stored: this.store.keys.keys(), flushed: inDb, waiting }]);
+    this.startWalks([{ db: -1, cursor: "0", stored: this.store.keys.keys(), flushed: inDb, waiting, flushStamp: this.hlc.tick() }]);
+  }
+
+  /**
+   * Before a client's write of key `key` of `db` is recorded: when a flush's walk has not reached
+   * the key yet and nothing wrote it since the flush (its state is all older than the flush's
+   * stamp), the flush's delete of it is recorded first, so the write is recorded against an
+   * empty key, as the keyspace had it. Without it a write recorded from the command alone
+   * (HSET's fields, SADD's members) left the flushed fields alive in the state until the walk got
+   * there, and a node that saved its file or was stopped meanwhile kept them in its file, from
+   * which they came back (loaded-keys.ts joins a present key's file state).
+   */
+  private flushedFirst(db: number, key: Buffer): void {
+    for (const w of this.walks) {
+      if (w.flushStamp === undefined || !w.flushed!(db)) continue;
+      const k = dbKey(db, key);
+      const s = this.store.get(k);
+      if (s && typeStamps(s).size && maxStamp(s) < w.flushStamp) this.emit(k, delDelta(s, this.nodeId, this.hlc.tick()));
+    }
   }
 
   /** Records, as local CRDT writes, how the key now differs from its CRDT state. */
