@@ -295,7 +295,7 @@ export class ActiveActive {
     // peers expired by crdt-peer-gc-timeout (their incarnations are refused), messages refused,
     // and the peers that refuse this node (it was expired: restart it empty)
     s += `crdt_peers_expired:${this.gossip.expired.size}\r\ncrdt_refused_messages:${g.refused}\r\n` +
-      `crdt_refused_by:${[...this.gossip.refusedBy.keys()].join(",")}\r\n`;
+      `crdt_refused_by:${[...this.gossip.refusedBy.values()].map((r) => r.id).join(",")}\r\n`;
     // entries kept per node incarnation (stability, applied) or name (final watermarks): they
     // stay about three per live node and one per restarted name, however often nodes restart
     const ie = this.gossip.incarnationEntries;

@@ -49,6 +49,9 @@ export class FinalIncarnations {
     return true;
   }
 
+  /** Whether node name `name` has a watermark. */
+  named(name: string): boolean { return this.marks.has(name); }
+
   /** Node names with a watermark. */
   get size(): number { return this.marks.size; }
 

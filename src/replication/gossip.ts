@@ -319,14 +319,25 @@ export class Gossip {
     peersExpired: 0, refused: 0, slicedJoins: 0, answerKeys: 0, keysReceived: 0 };
   /** Sliced joins under way (joinSliced): while any is, clients are answered -LOADING. */
   joining = 0;
-  /** Incarnation ids expired here (peerGcTimeoutMs): their messages are refused. */
-  readonly expired = new Set<string>();
-  /** Nodes that refused us as expired (MSG_REFUSED): node id -> our clock when told. */
-  readonly refusedBy = new Map<string, number>();
+  /**
+   * Incarnations expired here (peerGcTimeoutMs): their messages are refused. One watermark per
+   * node name, as `final` (final-incarnations.ts): expiring X refuses X and every older
+   * incarnation of its name (each had departed before X started), so a node expired again
+   * after each of its restarts leaves one entry, not one per expiry.
+   */
+  readonly expired = new FinalIncarnations();
+  /**
+   * Nodes that refused us as expired (MSG_REFUSED), per node name: the newest incarnation of it
+   * that did, and our clock when told (a peer restarted while it refuses us is one entry).
+   */
+  readonly refusedBy = new Map<string, { id: string; at: number }>();
   /** Per message source (a link, an inbound connection): the node id its transport proved (HELLO). */
   private readonly linkIds = new Map<string, string>();
-  /** Per refused incarnation: when we last told it so (MSG_REFUSED goes at most every 5 s; the log says it once). */
-  private readonly toldRefused = new Map<string, number>();
+  /**
+   * Per node name: the newest of its incarnations we refused, and when we last told one so
+   * (MSG_REFUSED goes at most every 5 s per name; the log says it once per newer incarnation).
+   */
+  private readonly toldRefused = new Map<string, { id: string; at: number }>();
   /**
    * A peer link's whole state is now joined here: a complete answer to our DIGEST (or its
    * MSG_SAME: equal). horizon: what the peer says of its tombstone collection (removalHorizon).
@@ -348,6 +359,11 @@ export class Gossip {
    * crdt_incarnation_entries: they stay bounded as incarnations come and go). coverage: the
    * largest removalHorizon coverage copy (sameAt).
    */
+  /** Entries kept about expired incarnations (tests: one per node name, however often nodes expire). */
+  get refusalEntries(): { expired: number; toldRefused: number; refusedBy: number } {
+    return { expired: this.expired.size, toldRefused: this.toldRefused.size, refusedBy: this.refusedBy.size };
+  }
+
   get incarnationEntries(): { stable: number; gcStable: number; applied: number; final: number; gcFinal: number; coverage: number; links: number } {
     let coverage = 0;
     for (const list of this.sameAt.values()) for (const same of list) coverage = Math.max(coverage, same.ours.vv.size + same.ours.final.size);
@@ -502,7 +518,7 @@ export class Gossip {
     this.covered.delete(link);
     if (id !== undefined) {
       this.covered.delete(nodeName(id));
-      this.expired.add(id);
+      this.expired.raise(id);
       if (!this.departed.has(id)) this.departed.set(id, this.rep.hlc.tick());
     }
     // (nothing more goes to it: a new incarnation gets everything by anti-entropy)
@@ -526,7 +542,7 @@ export class Gossip {
    * asymmetric partition thus has every other node refuse it too, once they learn it.
    */
   private refuses(id: string): boolean {
-    return this.expired.has(id) || this.final.covers(id);
+    return this.expired.covers(id) || this.final.covers(id);
   }
 
   /** Every replica holds node's writes below this (MAX_SAFE_INTEGER: all of them, it is final). */
@@ -549,10 +565,11 @@ export class Gossip {
     if (!who || !this.refuses(who)) { this.heard(from, id); return false; }
     this.stats.refused++;
     const now = this.now();
-    const told = this.toldRefused.get(who);
-    if (told === undefined || now - told >= 5000) {
-      this.toldRefused.set(who, now);
-      if (told === undefined) this.warn(`CRDT: refused messages from ${who} on ${from}: that incarnation expired (crdt-peer-gc-timeout); restart it empty to bring it back`);
+    const told = this.toldRefused.get(nodeName(who));
+    const newer = told === undefined || olderIncarnation(told.id, who);
+    if (newer || now - told.at >= 5000) {
+      this.toldRefused.set(nodeName(who), { id: newer ? who : told.id, at: now });
+      if (newer) this.warn(`CRDT: refused messages from ${who} on ${from}: that incarnation expired (crdt-peer-gc-timeout); restart it empty to bring it back`);
       const w = new Writer();
       w.u8(MSG_REFUSED); w.node(this.rep.nodeId); w.node(who);
       this.out(reply, w.done());
@@ -1069,11 +1086,13 @@ export class Gossip {
         // restart empty (a new incarnation id) brings this node back into the group.
         const by = r.node(), who = r.node();
         if (who !== this.rep.nodeId) return;
-        if (!this.refusedBy.has(by)) {
+        const known = this.refusedBy.get(nodeName(by));
+        const newer = known === undefined || olderIncarnation(known.id, by);
+        if (newer) {
           this.warn(`CRDT: peer ${by} refuses this node (${who}): it expired us after crdt-peer-gc-timeout without contact. ` +
             `Restart this node empty to rejoin; writes made here since then will not reach it`);
         }
-        this.refusedBy.set(by, this.now());
+        if (newer || known.id === by) this.refusedBy.set(nodeName(by), { id: by, at: this.now() });
         return;
       }
     }
@@ -1148,7 +1167,7 @@ export class Gossip {
    * incarnation of `to` (peerGcTimeoutMs): we collected without waiting for it.
    */
   private removalHorizon(to: string | undefined): number {
-    if (to !== undefined) for (const id of this.expired) if (nodeName(id) === nodeName(to)) return Number.MAX_SAFE_INTEGER;
+    if (to !== undefined && this.expired.named(nodeName(to))) return Number.MAX_SAFE_INTEGER;
     if (!this.droppedAny) return 0;
     for (const same of (to === undefined ? undefined : this.sameAt.get(nodeName(to))) ?? []) {
       let holds = true;

@@ -251,7 +251,7 @@ describe("tombstone garbage collection", () => {
     c.node("n0").run("hdel", "h", "f");
     c.advance(10_000); // past the timeout, then stability and the grace period without n2
     expect(tombstones(c)).toEqual([0, 0, 0]); // (n2 never saw the removals)
-    for (const n of ["n0", "n1"]) expect([...c.node(n).gossip.expired]).toEqual([stale]);
+    for (const n of ["n0", "n1"]) expect([...c.node(n).gossip.expired.ids()]).toEqual([stale]);
     expect(c.node("n2").gossip.expired.size).toBe(0);
     c.node("n0").run("set", "later", "1"); // (not sent to an expired incarnation)
     // the partition heals: the stale incarnation still holds a, k and f, and is refused
@@ -265,7 +265,7 @@ describe("tombstone garbage collection", () => {
       expect(n.run("hkeys", "h")).toEqual([Buffer.from("g")]);
       expect(n.gossip.stats.refused).toBeGreaterThan(0);
     }
-    expect([...c.node("n2").gossip.refusedBy.keys()].sort()).toEqual([c.node("n0").nodeId, c.node("n1").nodeId]);
+    expect([...c.node("n2").gossip.refusedBy.values()].map((r) => r.id).sort()).toEqual([c.node("n0").nodeId, c.node("n1").nodeId]);
     expect(c.node("n2").run("exists", "later")).toBe(0); // and gets nothing
     // restarted empty, it is a new incarnation: accepted, and it converges by a full copy
     c.node("n2").restart();
@@ -288,6 +288,43 @@ describe("tombstone garbage collection", () => {
     expect(c.check()).toEqual([]);
   });
 
+  // Expired incarnations are kept as one watermark per node name (gossip.ts `expired`, like
+  // the final ones), and so are the refusals told and heard: they used to grow by one entry
+  // per expiry (expired, toldRefused) and per restart of a refusing peer (refusedBy), for good.
+  it("a node expired again after each of its restarts leaves one entry per name in expired, toldRefused and refusedBy", () => {
+    const c = new SimCluster(32, 3, QUIET_NET, { ...OPTS, peerGcTimeoutMs: 3000 });
+    c.nodeOptions.set("n2", { peerGcTimeoutMs: 0 });
+    c.node("n2").restart();
+    c.node("n0").run("sadd", "s", "a", "b");
+    c.settle();
+    const expiredIds: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      expiredIds.push(c.node("n2").nodeId);
+      c.partition([["n0", "n1"], ["n2"]]);
+      c.node("n0").run("sadd", "s", `r${round}`);
+      c.advance(10_000); // (past the timeout: n0 and n1 expire this incarnation of n2)
+      c.heal();
+      c.advance(10_000);
+      // n0 restarts twice while n2's incarnation is refused (each new one learns from n1 that it is final)
+      for (let i = 0; i < 2; i++) { c.node("n0").restart(); c.advance(10_000); }
+      expect(c.node("n1").gossip.stats.refused).toBeGreaterThan(0);
+      expect(c.node("n2").gossip.refusedBy.get("n0")?.id).toBe(c.node("n0").nodeId);
+      expect(c.node("n2").gossip.refusalEntries.refusedBy).toBe(2); // (n0 and n1: was one per n0 incarnation that refused)
+      c.node("n2").restart(); // empty: a new incarnation, accepted
+      c.settle();
+      expect(c.node("n2").run("sismember", "s", `r${round}`)).toBe(1);
+    }
+    // n1 expired five incarnations of n2 and refused each: one entry each, all five still refused
+    const g = c.node("n1").gossip;
+    expect([...g.expired.ids()]).toEqual([expiredIds[4]]);
+    expect(g.refusalEntries).toEqual({ expired: 1, toldRefused: 1, refusedBy: 0 });
+    for (const id of expiredIds) expect(g.expired.covers(id)).toBe(true);
+    expect(g.expired.covers(c.node("n2").nodeId)).toBe(false);
+    const g0 = c.node("n0").gossip.refusalEntries;
+    expect(g0.expired + g0.toldRefused).toBeLessThanOrEqual(2);
+    expect(c.check()).toEqual([]);
+  });
+
   // A partition longer than the timeout: each side expires the other (the cut-off node also
   // collects its own removals alone), and neither takes anything from the other afterwards.
   it("a partition past the GC timeout: both sides expire each other and stay apart until the cut-off node restarts empty", () => {
@@ -301,7 +338,7 @@ describe("tombstone garbage collection", () => {
     c.node("n2").run("set", "alone", "1");
     c.advance(10_000);
     expect(tombstones(c)).toEqual([0, 0, 0]);
-    expect([...c.node("n2").gossip.expired].sort()).toEqual([ids[0], ids[1]]);
+    expect([...c.node("n2").gossip.expired.ids()].sort()).toEqual([ids[0], ids[1]]);
     c.heal();
     c.advance(10_000);
     for (const n of ["n0", "n1"]) expect(c.node(n).run("smembers", "s")).toEqual([Buffer.from("b")]);
