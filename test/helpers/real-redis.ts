@@ -41,7 +41,10 @@ export async function startRealRedis(args: string[] = [], dir?: string): Promise
     const check = () => {
       if (out.includes("Ready to accept connections")) return resolve();
       if (proc.exitCode !== null) return reject(new Error(`redis-server exited: ${out}`));
-      if (Date.now() > deadline) return reject(new Error(`redis-server did not start: ${out}`));
+      if (Date.now() > deadline) {
+        try { process.kill(proc.pid!, "SIGKILL"); } catch { /* gone meanwhile */ }
+        return reject(new Error(`redis-server did not start: ${out}`));
+      }
       setTimeout(check, 20);
     };
     check();

@@ -68,7 +68,12 @@ async function startServerOnce(extraArgs: string[], env: Record<string, string>,
         const taken = out.includes(`Failed listening on port ${port} (TCP)`);
         return reject(taken ? new PortTakenError(`server exited: ${out}`) : new Error(`server exited: ${out}`));
       }
-      if (Date.now() > deadline) return reject(new Error(`server did not start: ${out}`));
+      if (Date.now() > deadline) {
+        // (a server that never said it was ready is not left running: nothing would stop it)
+        try { process.kill(proc.pid!, "SIGKILL"); } catch { /* gone meanwhile */ }
+        if (!at) rmSync(dir, { recursive: true, force: true });
+        return reject(new Error(`server did not start: ${out}`));
+      }
       setTimeout(check, 20);
     };
     check();
