@@ -1570,8 +1570,17 @@ export class Gossip {
       const theirs = new Map(gc.map(([n, ts]) => [n, ts]));
       const theirFinal = new FinalIncarnations();
       for (const [n, ts] of gc) if (ts >= Number.MAX_SAFE_INTEGER) theirFinal.raise(n);
-      for (const [n, t] of p.roundGc) {
-        if (t > (theirFinal.covers(n) ? Number.MAX_SAFE_INTEGER : theirs.get(n) ?? 0)) { p.staleSkips++; return true; }
+      const lags = (n: string, t: number) => t > (theirFinal.covers(n) ? Number.MAX_SAFE_INTEGER : theirs.get(n) ?? 0);
+      for (const [n, t] of p.roundGc) if (lags(n, t)) { p.staleSkips++; return true; }
+      // (nor when we collected with stability the peer has not heard of yet: our DIGEST goes to
+      // it instead, with those facts, and it collects alike before it answers — learnGcStable.
+      // Under a steady write load rounds are rare, a node's collection runs ahead of what its
+      // peers learned of it, and answering sent every range it had just collected in: measured,
+      // 3 nodes, 3,000 keys, a write every 10 ms, 5,277 keys sent in 60 s, 5,014 of them in
+      // three answers of 1,554-1,726 keys; not an empty node's: it is catching up, catchingUp)
+      if (!empty) {
+        const ours: [string, number][] = [...this.gcStable, ...[...this.gcFinal.ids()].map((n): [string, number] => [n, Number.MAX_SAFE_INTEGER])];
+        for (const [n, t] of ours) if (lags(n, t)) { p.staleSkips++; this.antiEntropyWith(p); return true; }
       }
     }
     p.staleSkips = 0;
