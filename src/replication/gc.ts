@@ -118,17 +118,12 @@ export function metaNodes(s: KeyState, out: (node: string) => void): void {
  */
 export function removalStamps(s: KeyState, out: (node: string, ts: number) => void): void {
   const vv = (v: VV) => { for (const [n, t] of v) out(n, t); };
-  // (an acknowledged reset point's stamp is a mark, not a write a replica must hold: no batch
-  // carries it, so a peer's coverage of its node may never reach it, and removalHorizon would
-  // answer "cannot say" to every restart from then on; the removal that made the key dead
-  // carries its own node's stamp in a floor, which says the same)
-  const bases = (m: Map<string, Counter<unknown>>) => { for (const [n, c] of m) if (c.run !== ACKED) out(n, c.ts); };
   vv(s.floor); vv(s.str.floor); vv(s.list.floor); vv(s.ttl.floor);
-  bases(s.cntBase);
+  for (const [n, c] of s.cntBase) out(n, c.ts);
   for (const e of s.list.elems.values()) if (e.rts !== 0) out(e.rnode, e.rts);
   for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) vv(r.floor);
-  for (const fc of s.hcnt.values()) bases(fc.base);
-  for (const fc of s.zcnt.values()) bases(fc.base);
+  for (const fc of s.hcnt.values()) for (const [n, c] of fc.base) out(n, c.ts);
+  for (const fc of s.zcnt.values()) for (const [n, c] of fc.base) out(n, c.ts);
 }
 
 /** Whether every floor in the key (key, string, list, TTL, each member's) is stable. */
