@@ -35,7 +35,7 @@ import type { OrRegister } from "./or-register.js";
 import type { VV } from "./vv.js";
 import { log } from "../server/log.js";
 
-/** The first byte of every aux value: the layout of what follows (FORMAT, or COMPACT: a SAVE's). */
+/** The first byte of every aux value: the layout of what follows (FORMAT, or COMPACT: a SAVE's or BGSAVE's). */
 const FORMAT = 1;
 /** Keys per aux value of a SAVE (at most, of a BGSAVE). */
 const SAVE_PIECE_KEYS = 4096;
