@@ -50,15 +50,21 @@ function killGroup(pid) {
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-/** Counts [ok], [err] and [exception] lines; keeps the names of failures. */
+/**
+ * Counts [ok], [err] and [exception] lines; keeps the names of failures, each [err] with the
+ * line after it (the test suite's reason: "Expected ... (context: ...)"), so a CI log that
+ * shows only compat's summary still says what failed and how.
+ */
 export function parseOutput(text) {
   const r = { ok: 0, err: 0, exception: 0, skipped: 0, ignored: 0, errors: [], exceptions: [] };
-  for (const raw of text.replace(ANSI, "").split("\n")) {
-    const line = raw.trimEnd();
+  const lines = text.replace(ANSI, "").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trimEnd();
     if (line.startsWith("[ok]: ")) r.ok++;
     else if (line.startsWith("[err]: ")) {
       r.err++;
-      r.errors.push(line.slice(7));
+      const reason = (lines[i + 1] ?? "").trim();
+      r.errors.push(reason && !reason.startsWith("[") ? `${line.slice(7)}: ${reason.slice(0, 400)}` : line.slice(7));
     } else if (line.startsWith("[exception]: ")) {
       r.exception++;
       r.exceptions.push(line.slice(13));

@@ -21,7 +21,7 @@ describe("runtest output parsing", () => {
     ].join("\n");
     const r = parseOutput(out);
     expect(r).toMatchObject({ ok: 2, err: 1, exception: 1, ignored: 1 });
-    expect(r.errors).toEqual(["INCRBYFLOAT over 32bit value in tests/unit/type/incr.tcl"]);
+    expect(r.errors).toEqual(["INCRBYFLOAT over 32bit value in tests/unit/type/incr.tcl: Expected '17179869184' to equal or match '17179869185'"]);
   });
 
   it("counts runtest's own no-progress timeout as an exception", () => {
