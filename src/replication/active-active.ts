@@ -269,6 +269,9 @@ export class ActiveActive {
     s += `crdt_duplicates:${g.duplicates}\r\ncrdt_anti_entropy_rounds:${g.antiEntropyRounds}\r\ncrdt_anti_entropy_skipped:${g.antiEntropySkipped}\r\ncrdt_keys_repaired:${g.rangesRepaired}\r\n`;
     // keys sent in anti-entropy answers (a new node's full copy counts every key once)
     s += `crdt_anti_entropy_keys_sent:${g.answerKeys}\r\n`;
+    // keys in anti-entropy answers received, and rounds started asking one peer for a full copy
+    // (an empty store: gossip.ts catchingUp; a second one means the first copier showed no life)
+    s += `crdt_anti_entropy_keys_received:${g.keysReceived}\r\ncrdt_catch_up_rounds:${g.catchUpRounds}\r\n`;
     // batches received but not applied yet: waiting for an earlier one or for writes they depend on
     s += `crdt_deltas_waiting:${g.waiting}\r\n`;
     // script writes redis.set_repl kept from replicas (REPL_NONE / REPL_AOF): not sent to peers

@@ -316,7 +316,7 @@ export class Gossip {
   private lastAe = 0;
   private epochCounter: number;
   readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
-    peersExpired: 0, refused: 0, slicedJoins: 0, answerKeys: 0, keysReceived: 0 };
+    peersExpired: 0, refused: 0, slicedJoins: 0, answerKeys: 0, keysReceived: 0, catchUpRounds: 0 };
   /** Sliced joins under way (joinSliced): while any is, clients are answered -LOADING. */
   joining = 0;
   /**
@@ -954,6 +954,7 @@ export class Gossip {
     // instead of 0.4 s with 3 real servers)
     p.roundCatchUp = !probe && this.rep.store.keys.size === 0 && !(p.send as Send).closed?.();
     this.stats.antiEntropyRounds++;
+    if (p.roundCatchUp) this.stats.catchUpRounds++;
     this.out(p.send, w.done(), p.reset);
   }
 
