@@ -41,7 +41,6 @@ import { plainState, runInLane } from "./host-lane.js";
 import { deferAllowed, flushDeferred, lastCommandShard } from "./deferred-runs.js";
 import { replicationOf, type Replication } from "../repl/replication.js";
 import { directHandle, writeDirect, type DirectWriter } from "./direct-write.js";
-import { flushTurnWrites, holdTurnWrite, type TurnWriter } from "./turn-writes.js";
 
 let nextClientId = 1;
 
@@ -50,7 +49,7 @@ export const OUTPUT_HIGH_WATER = perfConfig().buffers.outputHighWater;
 /** An incomplete command at least this big waits in kernel memory rather than in chunks. */
 const REGION_MIN = 16 * 1024;
 
-export class Client implements DirectWriter, TurnWriter {
+export class Client implements DirectWriter {
   readonly id = nextClientId++;
   name = "";
   db = 0;
@@ -114,8 +113,6 @@ export class Client implements DirectWriter, TurnWriter {
   denyBlocking = false;
   /** Bytes of direct socket writes still queued (src/server/direct-write.ts): unsent output the stream does not count. */
   directPending = 0;
-  /** Replies held for the end of the event-loop turn (turn-writes.ts): sent before any other write. */
-  turnHeld = false;
   /** Called once directPending is back to 0 (pauseUntilDrained waiting on direct writes). */
   private onDirectDrained: (() => void) | null = null;
   /** When the unsent output first went above the soft limit (0: it is not above). */
@@ -435,8 +432,6 @@ export class Client implements DirectWriter, TurnWriter {
    * becomes the shard it stopped in.
    */
   private processRange(base: number, end: number, input?: Uint8Array): void {
-    // Replies of an earlier read in this turn leave before anything this read writes.
-    if (this.turnHeld) flushTurnWrites();
     let shard = this.shard;
     let k = shard.kernel;
     let pos = base;
@@ -719,7 +714,6 @@ export class Client implements DirectWriter, TurnWriter {
     }
     if (this.closeAfterReply && !this.closed) {
       this.flushBatch();
-      if (this.turnHeld) flushTurnWrites();
       this.closed = true;
       // Like Redis freeing the client once its last reply is written: the peer may keep its
       // end open (a QUIT it never reads past), but the connection is gone for CLIENT LIST,
@@ -752,7 +746,6 @@ export class Client implements DirectWriter, TurnWriter {
     // Redis checks the limit once the reply is in its buffer, before any of it is sent.
     if (this.checkOutputLimits(b.length)) return;
     this.server.replyFence.settle();
-    if (this.turnHeld) flushTurnWrites();
     const h = directHandle(this.socket);
     if (h !== null) writeDirect(this.socket, h, owned ? b : Buffer.from(b), this);
     else this.socket.write(owned ? b : Buffer.from(b));
@@ -796,14 +789,10 @@ export class Client implements DirectWriter, TurnWriter {
     if (held) pieces[pieces.length - 1] = Buffer.from(pieces[pieces.length - 1]);
     const h = pieces.length === 1 && !held ? directHandle(sock) : null;
     if (h !== null) {
-      // The usual case: one piece (the scratch bytes), handed to the socket's handle at the
-      // turn's end (turn-writes.ts: copied, so the scratch area is free again).
-      // Not while earlier writes wait in the socket (a client that does not read its replies).
-      if (this.directPending === 0 && holdTurnWrite(this, sock, h, pieces[0])) return;
+      // The usual case: one piece (the scratch bytes), handed to the socket's handle.
       scratchWritten(writeDirect(sock, h, pieces[0], this));
       return;
     }
-    if (this.turnHeld) flushTurnWrites();
     if (pieces.length === 1) {
       sock.write(pieces[0]);
     } else {
@@ -832,7 +821,6 @@ export class Client implements DirectWriter, TurnWriter {
     this.server.replyFence.settle();
     // On a master with replicas, after the turn's stream and replies (Replication.holdPush).
     const repl = this.repl ??= replicationOf(this.server);
-    if (this.turnHeld) flushTurnWrites();
     const h = repl.holdPush(this.socket) ? null : directHandle(this.socket);
     if (h !== null) writeDirect(this.socket, h, b, this);
     else this.socket.write(b);

@@ -23,7 +23,7 @@
 import { Socket } from "node:net";
 
 interface WriteReq { oncomplete?: (status: number) => void; buffer?: Uint8Array | null }
-export interface StreamHandle { writeBuffer(req: WriteReq, data: Uint8Array): number; constructor: { name: string } }
+interface StreamHandle { writeBuffer(req: WriteReq, data: Uint8Array): number; constructor: { name: string } }
 interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
   streamBaseState: Int32Array;
