@@ -39,6 +39,7 @@ import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effe
   setEffectsEnabled as setEffects, keyGoneHints, hintKeysGone, markContinuation, takeApart } from "./effects";
 import { lookupKey } from "./keyspace/keyspace";
 import { keyHashSlot } from "./cluster/slot";
+import { prefetchWorth, prefetchKeys, prefetchListWorth, prefetchListKeys } from "./keyspace/prefetch";
 import { newKeysPtr as newKeysPtrVar, newKeysLen as newKeysLenVar } from "./effects";
 import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
@@ -231,6 +232,7 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   // that refused it, so they are not computed again here.
   const trusted = <usize>load<u32>(callResults, TRUSTED_AT);
   if (trusted != 0) store<u32>(callResults, 0, TRUSTED_AT);
+  if (!routing && prefetchWorth(start, end)) prefetchKeys(start, end);
   let pos = start;
   while (true) {
     const cmdStart = pos;
@@ -383,6 +385,7 @@ let lastRanEnd: usize = 0;
  */
 export function processList(block: usize, first: i32, count: i32, db: i32, nowMs: f64): i32 {
   beginCall(db, nowMs);
+  if (first == 0 && prefetchListWorth(count)) prefetchListKeys(block, count, ENTRY_HEAD);
   let st = STATUS_DONE;
   let i = first;
   let pos = first == 0 ? block : <usize>load<u32>(deferList + <usize>(first - 1) * LIST_ENTRY, 4);

@@ -28,6 +28,9 @@ const { values: opts } = parseArgs({
     // Bytes of each SET value (redis-benchmark's -d): 1024 for the -d 1024 rows of bench:compare.
     "value-size": { type: "string", default: "3" },
     rounds: { type: "string", default: "5" },
+    // Different reads made (and used in turn): 1000 reads of 16 commands touch ~16,000 keys;
+    // 6250 cover most of a 100,000-key keyspace, as a redis-benchmark -r 100000 run does.
+    distinct: { type: "string", default: "1000" },
     // Internal: run one measurement in this process (the parent passes the build).
     child: { type: "string" },
   },
@@ -58,14 +61,15 @@ if (opts.child) {
     lpush: cmd("LPUSH", "mylist", "xxx"), rpush: cmd("RPUSH", "mylist", "xxx"),
     lrange_100: cmd("LRANGE", "mylist", "0", "99"), lrange_600: cmd("LRANGE", "mylist", "0", "599"),
   };
-  // 1000 reads, made once from a fixed seed (so every build gets the same keys), used in turn.
+  // --distinct reads (1000), made once from a fixed seed (so every build gets the same keys), used in turn.
   let seed = 1;
   const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff);
   const pipeline = Number(opts.pipeline);
   const reads = [];
   const sets = [];
   const value = "x".repeat(Number(opts["value-size"]));
-  for (let i = 0; i < 1000; i++) {
+  const distinct = Number(opts.distinct);
+  for (let i = 0; i < distinct; i++) {
     let get = "";
     let set = "";
     for (let j = 0; j < pipeline; j++) {
@@ -80,9 +84,9 @@ if (opts.child) {
   if (opts.test.startsWith("lrange")) sets.push(Buffer.from(cmd("LPUSH", "mylist", ...Array(600).fill("xxx"))));
   const n = Number(opts.reads);
   for (const s of sets) client.onData(s); // the keys the reads use exist
-  for (let i = 0; i < Math.min(n, 20000); i++) client.onData(reads[i % 1000]); // warm-up
+  for (let i = 0; i < Math.min(n, 20000); i++) client.onData(reads[i % distinct]); // warm-up
   const before = process.cpuUsage();
-  for (let i = 0; i < n; i++) client.onData(reads[i % 1000]);
+  for (let i = 0; i < n; i++) client.onData(reads[i % distinct]);
   const used = process.cpuUsage(before);
   if (replyBytes === 0) throw new Error("no replies");
   rmSync(dir, { recursive: true, force: true });
@@ -97,7 +101,7 @@ for (let r = 0; r < rounds; r++) {
   for (let i = 0; i < builds.length; i++) {
     const b = (i + r) % builds.length;
     const run = spawnSync(process.execPath, [new URL(import.meta.url).pathname, "--child", builds[b], "--shards", opts.shards,
-      "--test", opts.test, "--reads", opts.reads, "--pipeline", opts.pipeline, "--keyspace", opts.keyspace, "--value-size", opts["value-size"]],
+      "--test", opts.test, "--reads", opts.reads, "--pipeline", opts.pipeline, "--keyspace", opts.keyspace, "--value-size", opts["value-size"], "--distinct", opts.distinct],
       { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`${builds[b]}: ${run.stderr.slice(-2000)}`);
     const m = /READ_LOOP_RESULT (\S+)/.exec(run.stdout);

@@ -1,0 +1,169 @@
+// Key prefetch: before a pipelined read's commands run, touch each command's dict bucket and
+// entry (and a string value's first bytes), so the cache misses of its keys overlap instead of
+// coming one after another.
+//
+// With a keyspace much bigger than the caches (redis-benchmark's `-r 100000` rows, and its
+// `-d 1024` rows, whose 1 KB values spread the entries over ~100 MB), each command's lookup
+// waits on a miss for its entry, often a TLB miss too on this VM: `perf record` of SET `-r
+// 100000 -d 1024 -P 16` (1 shard, 2026-11-28) had 29% of the server's samples in Dict#find,
+// and the store right after the previous command's value copy (parser pushArg) another 8%.
+// Those misses are independent of each other, but a command's lookup runs only after the one
+// before it finished. WebAssembly has no prefetch instruction; plain loads whose values only
+// feed a sink do the same job: the CPU issues the next command's loads while earlier ones are
+// still waiting. Redis 8 does this for a batch of commands (memory_prefetch.c).
+//
+// Only a hint: the scan reads the usual RESP multibulk form and stops at anything else (an
+// inline command, an incomplete command); a key is looked up in the current db's main table
+// only, whatever the command is; nothing is written but the sink. With several shards a read
+// parsed by a client's home shard holds other shards' keys, whose lookups here would be
+// wasted misses: process() prefetches only with one shard, and each owner prefetches the
+// list of commands handed to it (cluster/deferred.ts), all of whose keys it owns. A small
+// dataset (MIN_BYTES) is likely in cache already, and the scan would be pure cost
+// (redis-benchmark's default rows use one key; its `-r 100000` rows with 3-byte values ~6 MB).
+
+import { db } from "../commands/context";
+import { hashBytes } from "./hash";
+import { Entry } from "./entry";
+import { datasetBytes } from "./memory";
+
+/**
+ * Dataset bytes (memory.ts) below which nothing is prefetched: the entries are then few pages
+ * and mostly in cache, and the scan is pure cost. In-process (bench/read-loop.mjs, ~63,000 keys)
+ * 3-byte values (~4 MB) gained nothing, GET even lost ~8%; 1 KB values (~65 MB) gained 20-25%.
+ */
+const MIN_BYTES: i64 = 16 << 20;
+/** Keys in the db below which nothing is prefetched. */
+const MIN_KEYS: i32 = 1024;
+/** Commands of one read prefetched at most (redis-benchmark -P 16 sends 16). */
+const MAX_COMMANDS: i32 = 32;
+
+/** Where the loads' values go, so the optimizer keeps them. */
+let sink: u32 = 0;
+/** Per key found by the scan: its bucket's first entry, then the entry whose tag matched (or 0). */
+const found = new StaticArray<usize>(MAX_COMMANDS);
+/** Per key: its hash. */
+const hashes = new StaticArray<u32>(MAX_COMMANDS);
+let nFound: i32 = 0;
+/** hashes[i] once found[i] is the entry whose tag matched (a real hash of all ones only costs a useless load). */
+const MATCHED: u32 = 0xffffffff;
+/** The value of the last length line lenLine read. */
+let lineValue: usize = 0;
+
+/** Reads "<digits>\r\n" from p; the position after it, or 0 when it is not that. */
+@inline function lenLine(p: usize, end: usize): usize {
+  let v: usize = 0;
+  let q = p;
+  const limit = min(end, p + 9);
+  while (q < limit) {
+    const d = <u32>load<u8>(q) - 0x30;
+    if (d > 9) break;
+    v = v * 10 + <usize>d;
+    q++;
+  }
+  if (q == p || q + 1 >= end || load<u8>(q) != 0x0d) return 0;
+  lineValue = v;
+  return q + 2;
+}
+
+/** Whether a read of [start, end) is worth prefetching: at least two commands' worth of bytes and a big db. */
+@inline export function prefetchWorth(start: usize, end: usize): bool {
+  return end - start >= 40 && datasetBytes >= MIN_BYTES && db.dict.size >= MIN_KEYS;
+}
+
+/** Whether a hand-off list of count commands is worth prefetching. */
+@inline export function prefetchListWorth(count: i32): bool {
+  return count >= 2 && datasetBytes >= MIN_BYTES && db.dict.size >= MIN_KEYS;
+}
+
+/** Touches the keys (argument 1) of the complete commands in [start, end), at most MAX_COMMANDS. */
+export function prefetchKeys(start: usize, end: usize): void {
+  const t0 = db.dict.t0;
+  const mask = <u32>(t0.length - 1);
+  nFound = 0;
+  let p = start;
+  for (let n = 0; n < MAX_COMMANDS && p < end && load<u8>(p) == 0x2a; n++) {
+    p = lenLine(p + 1, end);
+    if (p == 0) break;
+    const argc = lineValue;
+    let keyPtr: usize = 0, keyLen: usize = 0;
+    for (let a: usize = 0; a < argc; a++) {
+      if (p >= end || load<u8>(p) != 0x24) { p = 0; break; }
+      p = lenLine(p + 1, end);
+      if (p == 0) break;
+      if (lineValue + 2 > end - p) { p = 0; break; } // incomplete (and no wrap-around)
+      if (a == 1) { keyPtr = p; keyLen = lineValue; }
+      p += lineValue + 2;
+    }
+    if (p == 0) break;
+    if (argc >= 2) noteKey(t0, mask, keyPtr, keyLen);
+  }
+  touchFound();
+}
+
+/**
+ * Touches the keys (argument 1) of a hand-off list's commands (cluster/deferred.ts: per
+ * command a u32 length, command index and argc, then argc (offset, length) pairs from the
+ * command's bytes, then the bytes; the next command at the 4-byte boundary after them).
+ */
+export function prefetchListKeys(block: usize, count: i32, entryHead: usize): void {
+  const t0 = db.dict.t0;
+  const mask = <u32>(t0.length - 1);
+  nFound = 0;
+  let pos = block;
+  for (let i = 0; i < count && i < MAX_COMMANDS; i++) {
+    const argc = <usize>load<u32>(pos, 8);
+    const cmdStart = pos + entryHead + (argc << 3);
+    let tail = cmdStart + <usize>load<u32>(pos);
+    for (let a: usize = 0; a < argc; a++) {
+      const at = pos + entryHead + (a << 3);
+      const argEnd = cmdStart + <usize>load<u32>(at) + <usize>load<u32>(at, 4);
+      if (argEnd > tail) tail = argEnd;
+    }
+    if (argc >= 2) {
+      const at = pos + entryHead + 8;
+      noteKey(t0, mask, cmdStart + <usize>load<u32>(at), <usize>load<u32>(at, 4));
+    }
+    pos = (tail + 3) & ~(<usize>3);
+  }
+  touchFound();
+}
+
+/** Notes a key's hash and its bucket's first entry (the bucket table itself is mostly in cache). */
+@inline function noteKey(t0: StaticArray<Entry | null>, mask: u32, keyPtr: usize, keyLen: usize): void {
+  const h = hashBytes(keyPtr, keyLen);
+  unchecked(hashes[nFound] = h);
+  unchecked(found[nFound] = changetype<usize>(unchecked(t0[<i32>(h & mask)])));
+  nFound++;
+}
+
+/**
+ * Loads the noted entries in tight loops, so that their misses are in flight together (a
+ * loop per command, with the parse and hash in between, let barely two overlap: the misses
+ * only moved from Dict#find to the scan): the bucket's first entries, the next ones where the
+ * hash tag did not match, then the first byte of each matching string's value.
+ */
+function touchFound(): void {
+  const n = nFound;
+  let acc: u32 = 0;
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < n; i++) {
+      const p = unchecked(found[i]);
+      if (p != 0) acc += <u32>changetype<Entry>(p).typeTag;
+    }
+    for (let i = 0; i < n; i++) {
+      const p = unchecked(found[i]);
+      const h = unchecked(hashes[i]);
+      if (p == 0 || h == MATCHED) continue;
+      const e = changetype<Entry>(p);
+      if (e.tagMatches(h)) unchecked(hashes[i] = MATCHED);
+      else unchecked(found[i] = changetype<usize>(e.next));
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const p = unchecked(found[i]);
+    if (p == 0 || unchecked(hashes[i]) != MATCHED) continue;
+    const v = changetype<Entry>(p).val;
+    if (v != null) acc += <u32>load<u8>(changetype<usize>(v));
+  }
+  sink ^= acc;
+}
