@@ -46,6 +46,8 @@ const hashes = new StaticArray<u32>(MAX_COMMANDS);
 let nFound: i32 = 0;
 /** hashes[i] once found[i] is the entry whose tag matched (a real hash of all ones only costs a useless load). */
 const MATCHED: u32 = 0xffffffff;
+/** Bytes of a value whose cache lines are loaded (a longer value: its first ones). */
+const VALUE_LINES_BYTES: usize = 2048;
 /** The value of the last length line lenLine read. */
 let lineValue: usize = 0;
 
@@ -163,7 +165,12 @@ function touchFound(): void {
     const p = unchecked(found[i]);
     if (p == 0 || unchecked(hashes[i]) != MATCHED) continue;
     const v = changetype<Entry>(p).val;
-    if (v != null) acc += <u32>load<u8>(changetype<usize>(v));
+    if (v == null) continue;
+    // Every cache line of a value up to VALUE_LINES_BYTES: SET rewrites it in place and GET
+    // copies it out, and line by line in a copy the misses come one after another.
+    const vp = changetype<usize>(v);
+    const vEnd = vp + min(<usize>v.byteLength, VALUE_LINES_BYTES);
+    for (let q = vp; q < vEnd; q += 64) acc += <u32>load<u8>(q);
   }
   sink ^= acc;
 }
