@@ -42,8 +42,13 @@ import type { LoadedStates, PendingStates } from "./saved-state.js";
 
 /** A loaded key's share of a turn is that of a sliced join (gossip.ts JOIN_SLICE_MS). */
 const RECORD_SLICE_MS = 20;
-/** Keys per EXISTS call of the look for file states whose key the load left absent (LoadedKeys.absent). */
-const ABSENT_BATCH = 1000;
+/**
+ * File states per chunk of the load-end check (takeSaved), and keys per EXISTS call of its look
+ * for states whose key the load left absent (LoadedKeys.checkAbsent); a slice ends between chunks.
+ */
+const CHECK_CHUNK = 256;
+/** The load-end check's share of a turn (takeSaved): a keyspace walk's (replicator.ts WALK_SLICE_MS). */
+const CHECK_SLICE_MS = 20;
 /** Keys per SCAN call of the walk that lists the loaded keys. */
 const SCAN_COUNT = 1000;
 
@@ -55,6 +60,9 @@ export class LoadedKeys {
   private done = false;
   /** Whether the decision about the file's keys and states is still to come (the simulator's clients wait for it). */
   get deciding(): boolean { return !this.done; }
+  /** Whether the load-end check (takeSaved) is under way: from the load's end until its last slice. */
+  get checking(): boolean { return this.checkUnderway; }
+  private checkUnderway = false;
   /** The live key states the file carried, until the decision (see above); a client's write of the key takes its entry (Replicator.adoptWaiting). */
   private saved = new Map<string, KeyState>();
   /**
@@ -66,6 +74,10 @@ export class LoadedKeys {
   private markedOld = false;
   /** states: key states the file carried; statesJoined: those joined into the CRDT state. */
   readonly stats = { pending: 0, sent: 0, keptLocal: 0, states: 0, statesJoined: 0, statesDeleted: 0 };
+  /** Ends the look at clients' commands during the load-end check (constructor). */
+  private releaseClients?: () => void;
+  /** While the load-end check is under way: finishes it now, in one go (takeSaved). */
+  private rush?: () => void;
 
   /**
    * @param fileTime when the loaded file was last written (ms; persistence.ts startupFileTime)
@@ -79,8 +91,21 @@ export class LoadedKeys {
       this.seen.set(link, horizon);
       this.tryRecord();
     };
-    // (peer messages wait for the load as well: Replicator.keyspaceBusy; this runs before them)
-    rep.atLoadEnd(() => this.loadEnded());
+    // No client may write a key before the load-end check (takeSaved) has looked at it. From
+    // before the load (whose own gate answers -LOADING) until the check is done, each client
+    // command first starts the check if the poll for the load's end (Replicator.whenKeyspaceFree)
+    // has not yet, and a command that may write finishes the check in one go before it runs;
+    // reads are served between the check's slices. (Not for CRDT.PEER ADD on a running node:
+    // nothing is loaded then.)
+    if (pacing && rep.loadPending()) {
+      this.releaseClients = rep.beforeCommands((readOnly) => {
+        rep.keyspaceBusy();
+        if (!readOnly) this.rush?.();
+      });
+    }
+    // (peer messages wait for the load as well: Replicator.keyspaceBusy; this runs before them,
+    // and they wait until it calls done)
+    rep.atLoadEnd((done) => this.loadEnded(done));
   }
 
   /**
@@ -91,8 +116,19 @@ export class LoadedKeys {
    * state and is not a candidate, a key deleted meanwhile is not one either, and a key SCAN
    * returns twice is recorded once (recordLoaded skips a key with state).
    */
-  private loadEnded(): void {
-    this.takeSaved();
+  private loadEnded(done: () => void): void {
+    this.checkUnderway = true;
+    this.takeSaved(() => {
+      this.checkUnderway = false;
+      this.releaseClients?.();
+      this.releaseClients = undefined;
+      // (its first step waits for done, and comes first: a peer's message waited longer)
+      this.walkLoaded();
+      done();
+    });
+  }
+
+  private walkLoaded(): void {
     const found: [number, Buffer][] = [];
     let db = 0;
     let cursor = "0";
@@ -206,68 +242,114 @@ export class LoadedKeys {
    * entry (Replicator.adoptWaiting): joined first when the key holds no other state, so the
    * write (a DEL too) is recorded against what the file had seen; dropped when a peer's state
    * for the key arrived meanwhile (the keyspace shows that state, and the write is recorded against it).
+   *
+   * A live state whose key the load left absent: the file holds the command that removed the
+   * key but not its CRDT record, which a node records after the command (a FLUSHALL's or
+   * FLUSHDB's per-key deletes, SWAPDB's moves: a walk, a slice per turn, Replicator.deleteAll)
+   * or, for a key expired while the node was down, never. Killed before that record, the
+   * node used to leave the state out (or join it as a write when a peer's state came first),
+   * so the peers' live states brought the key back everywhere although the flush had been
+   * acknowledged. Now it is recorded as this node's delete of what the state saw, as the walk
+   * or the expiry would have recorded it: a write the file did not see (a peer's concurrent
+   * one) survives it.
+   *
+   * The check goes over the states a slice of CHECK_SLICE_MS per event-loop turn (`then` runs
+   * at its end): in one go it held the loop 5.3 s for 1M states (load ~3), the server answering
+   * nothing. Nothing may write a key before the check has looked at it, or a flushed key comes
+   * back: a key the load left absent, written meanwhile, would look present and its file state
+   * would be kept as live. So, until `then`:
+   *  - peers' messages wait (Replicator.atLoadEnd: the keyspace counts as busy until done);
+   *  - a client's command that may write finishes the check first, in one go (rush; the hook
+   *    is set in the constructor, before the load), and reads are served between slices;
+   *  - the only other writer is expiry (a key loaded with a TTL that passes meanwhile): a
+   *    present key, so its file state is live and is adopted by the expiry's delete
+   *    (Replicator.adoptWaiting, holdSaved is set from the start), and the check then skips it
+   *    (the states are one live Map: an entry taken meanwhile is not reached).
+   * Each state is observed by the HLC as the check reaches it (this node's next writes of the
+   * key come after them; adoptWaiting observes one it adopts first), and the AOF is marked as
+   * old as the file before the check's first delete is written to it (see fileMark below).
    */
-  private takeSaved(): void {
+  private takeSaved(then: () => void): void {
     const { states: all, since } = this.savedStates?.() ?? { states: new Map<string, KeyState>(), since: 0 };
     this.since = since;
     this.stats.states = all.size;
+    // (the file's states are this.saved: the dead, local and absent ones leave it as reached)
+    this.saved = all;
+    if (all.size === 0) { then(); return; }
+    this.rep.holdSaved(all);
+    // An AOF goes on growing from here, so it would look newer than these states are: it
+    // says how old they are until they are joined (saved-state.ts filePieces). Before the
+    // check's deletes reach it (an AOF cut between two slices must not look newer).
+    this.rep.fileMark(this.written());
+    this.markedOld = true;
+    const it = all.entries();
     const dead: [string, KeyState][] = [];
-    for (const [k, st] of all) {
-      // (a key a script's set_repl write made local keeps that value: local-keys.ts)
-      if (this.rep.localKeys.wasLocal(k)) continue;
-      if (isDead(st)) { dead.push([k, st]); continue; }
-      this.saved.set(k, st);
-      this.rep.hlc.observe(maxStamp(st)); // (this node's next writes of the key come after them)
-    }
-    this.stats.statesJoined += dead.length;
-    if (dead.length) this.rep.receiveEntries(dead, 0, dead.length);
-    // A live state whose key the load left absent: the file holds the command that removed the
-    // key but not its CRDT record, which a node records after the command (a FLUSHALL's or
-    // FLUSHDB's per-key deletes, SWAPDB's moves: a walk, a slice per turn, Replicator.deleteAll)
-    // or, for a key expired while the node was down, never. Killed before that record, the
-    // node used to leave the state out (or join it as a write when a peer's state came first),
-    // so the peers' live states brought the key back everywhere although the flush had been
-    // acknowledged. Now it is recorded as this node's delete of what the state saw, as the walk
-    // or the expiry would have recorded it: a write the file did not see (a peer's concurrent
-    // one) survives it. Taken here, at the load's end, before any peer's state is applied
-    // (Replicator.atLoadEnd): one could write the key back first.
-    for (const k of this.absent()) {
-      this.rep.recordLoadedGone(k, this.saved.get(k)!);
-      this.saved.delete(k);
-      this.stats.statesDeleted++;
-    }
-    if (this.stats.statesDeleted) this.rep.flush();
-    if (this.saved.size) {
-      this.rep.holdSaved(this.saved);
-      // An AOF goes on growing from here, so it would look newer than these states are: it
-      // says how old they are until they are joined (saved-state.ts filePieces).
-      this.rep.fileMark(this.written());
-      this.markedOld = true;
-    }
+    let live: string[] = [];
+    let reached = 0;
+    let rushed = false, ended = false;
+    const step = () => {
+      if (ended) return; // (a slice put off to a later turn, after a rush ended the check)
+      const enough = this.pacing && !rushed ? this.pacing.slice(CHECK_SLICE_MS) : () => false;
+      for (;;) {
+        const r = it.next();
+        if (!r.done) {
+          const [k, st] = r.value;
+          reached++;
+          // (a key a script's set_repl write made local keeps that value: local-keys.ts)
+          if (this.rep.localKeys.wasLocal(k)) { all.delete(k); continue; }
+          if (isDead(st)) { all.delete(k); dead.push([k, st]); }
+          else { this.rep.hlc.observe(maxStamp(st)); live.push(k); }
+          if (reached % CHECK_CHUNK !== 0) continue;
+        }
+        if (dead.length) {
+          this.stats.statesJoined += dead.length;
+          this.rep.receiveEntries(dead, 0, dead.length);
+          dead.length = 0;
+        }
+        if (live.length) { this.checkAbsent(live); live = []; }
+        if (r.done) break;
+        if (enough()) { this.rep.flush(); this.pacing!.later(step); return; }
+      }
+      ended = true;
+      this.rush = undefined;
+      this.rep.flush();
+      if (this.saved.size === 0) {
+        // (none waits: the AOF is as new as it looks again)
+        this.rep.holdSaved(undefined);
+        this.rep.fileMark(-1);
+        this.markedOld = false;
+      }
+      then();
+    };
+    this.rush = () => { rushed = true; step(); };
+    step();
   }
 
   /**
-   * The keys of the live file states (saved) that the keyspace does not hold: EXISTS over
-   * ABSENT_BATCH keys of a db at a time, and key by key only in a batch that misses some (a
-   * file without such keys costs one call per batch: 1M keys, ~1,000 calls).
+   * Records the file states of `keys` whose key the keyspace does not hold as this node's
+   * deletes (takeSaved): EXISTS over the chunk's keys of a db at once, and key by key only in
+   * a chunk that misses some (a file without such keys costs one call per chunk). A key whose
+   * state left this.saved meanwhile (adopted by an expiry's delete) is skipped.
    */
-  private absent(): string[] {
+  private checkAbsent(keys: string[]): void {
     const byDb = new Map<number, [string, Buffer][]>();
-    for (const k of this.saved.keys()) {
+    for (const k of keys) {
       const { db, key } = splitDbKey(k);
       let l = byDb.get(db);
       if (!l) byDb.set(db, (l = []));
       l.push([k, key]);
     }
-    const out: string[] = [];
     for (const [db, l] of byDb) {
-      for (let i = 0; i < l.length; i += ABSENT_BATCH) {
-        const batch = l.slice(i, i + ABSENT_BATCH);
-        if (this.rep.io.run(db, "EXISTS", ...batch.map(([, key]) => key)) === batch.length) continue;
-        for (const [k, key] of batch) if (this.rep.io.run(db, "EXISTS", key) === 0) out.push(k);
+      if (this.rep.io.run(db, "EXISTS", ...l.map(([, key]) => key)) === l.length) continue;
+      for (const [k, key] of l) {
+        if (this.rep.io.run(db, "EXISTS", key) !== 0) continue;
+        const st = this.saved.get(k);
+        if (st === undefined) continue;
+        this.saved.delete(k);
+        this.rep.recordLoadedGone(k, st);
+        this.stats.statesDeleted++;
       }
     }
-    return out;
   }
 
   /** The loaded file's time, or the older one of the states it carried undecided (since). */

@@ -13,6 +13,7 @@
 // rewritten in the keyspace with its merged visible value, with capture suspended so it is
 // not sent back out as a local write.
 import type { Server } from "../server/server.js";
+import type { Client } from "../server/client.js";
 import { EFFECT_COMMAND, EFFECT_HINT_FLOAT_INCR, PROPAGATE_REPL, type Effect } from "../server/effects.js";
 import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
@@ -181,7 +182,7 @@ export class Replicator {
   keyspaceBusy(): boolean {
     if (this.hostBusy() || this.walks.length > 0) return true;
     this.loadEndNow();
-    return false;
+    return this.loadEnding;
   }
 
   /** A paused script or a load owns the keyspace (a walk waits for it too). */
@@ -194,25 +195,70 @@ export class Replicator {
     if (scriptPaused(this.server)) afterScript(this.server, f);
     else if (loadingData(this.server)) setTimeout(() => this.whenKeyspaceFree(f), 10); // (the load has no end hook)
     else if (this.walks.length > 0) this.walkWaiters.push(f);
-    else { this.loadEndNow(); f(); }
+    else {
+      this.loadEndNow();
+      if (this.loadEnding) this.loadEndWaiters.push(f);
+      else f();
+    }
   }
 
   /**
    * What runs once the load has ended, before anything else that waited for the keyspace
    * (loaded-keys.ts: its look at which keys the load left absent must come before any peer's
-   * state writes them back; a peer's message polls for the load's end as it does).
+   * state writes them back; a peer's message polls for the load's end as it does). It may go
+   * on over several event-loop turns: until it calls `done`, the keyspace counts as busy
+   * (keyspaceBusy), so peers' messages and anything else that waits for it wait for it too.
    */
-  private loadEndFirst?: () => void;
+  private loadEndFirst?: (done: () => void) => void;
+  /** Set from the start of the load-end step until it calls `done` (see loadEndFirst). */
+  private loadEnding = false;
+  private loadEndWaiters: (() => void)[] = [];
 
   /** Runs f at the load's end, first (see loadEndFirst): at once when the keyspace is free. */
-  atLoadEnd(f: () => void): void {
+  atLoadEnd(f: (done: () => void) => void): void {
     this.loadEndFirst = f;
     this.whenKeyspaceFree(() => {});
   }
 
   private loadEndNow(): void {
     const f = this.loadEndFirst;
-    if (f) { this.loadEndFirst = undefined; f(); }
+    if (!f) return;
+    this.loadEndFirst = undefined;
+    this.loadEnding = true;
+    f(() => {
+      this.loadEnding = false;
+      const waiters = this.loadEndWaiters;
+      this.loadEndWaiters = [];
+      for (const w of waiters) this.whenKeyspaceFree(w);
+    });
+  }
+
+  /** Whether the node's start-up load is still to come or under way (persistence.ts loadingData). */
+  loadPending(): boolean {
+    return loadingData(this.server);
+  }
+
+  /**
+   * Calls `before` ahead of each client command until the function returned is called, with
+   * whether the command only reads (Redis's `readonly` or `loading` flag: it writes no key).
+   * During a load, the load's gate answers the others -LOADING before this runs.
+   */
+  beforeCommands(before: (readOnly: boolean) => void): () => void {
+    const server = this.server;
+    const previous = server.inputGate;
+    let on = true;
+    const gate = (client: Client, argv: Buffer[]): boolean => {
+      if (on) {
+        const found = server.resolveCommand(argv);
+        before(found.error === undefined && (found.spec!.flags.has("readonly") || found.spec!.flags.has("loading")));
+      }
+      return previous ? previous(client, argv) : false;
+    };
+    server.inputGate = gate;
+    return () => {
+      on = false;
+      if (server.inputGate === gate) server.inputGate = previous;
+    };
   }
 
   private onGroup(begin: boolean): void {
@@ -434,6 +480,8 @@ export class Replicator {
     const st = this.pendingSaved!.get(k);
     if (st === undefined) return;
     this.pendingSaved!.delete(k);
+    // (loaded-keys.ts observes each file state as it goes over them: this one may come first)
+    this.hlc.observe(maxStamp(st));
     if (!this.store.keys.has(k)) this.store.join(k, st);
   }
 

@@ -58,3 +58,51 @@ describe("simulation: FLUSHALL, the file saved before its walk ends, a restart f
     }
   });
 });
+
+// The same file, with the load-end check going a chunk of states per step (SimCluster's
+// slicedAnswers: a server's pacing, a slice per event-loop turn). B's live states for the flushed
+// keys (its answers to the restarted node's digests) arrive while the check is under way; applied
+// then, they wrote keys the check had not looked at yet back into the keyspace, their file states
+// looked live, and the flushed keys came back on both nodes. They wait for the check's end
+// (Replicator.atLoadEnd), as they wait for the load. (B writes nothing meanwhile: a stream with
+// news for A would hold B's answers back until A took it, gossip.ts streamCarries.)
+describe("simulation: the load-end check in slices, peers' states arriving meanwhile", () => {
+  it("the flushed keys stay deleted on both nodes", () => {
+    const M = 5000;
+    const c = new SimCluster(2, 2, { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 5 },
+      { ...DEFAULT_GOSSIP, retryMs: 50, maxRetryMs: 400, antiEntropyMs: 300, gcGraceMs: 200 }, true);
+    const [a, b] = c.nodes;
+    for (let i = 0; i < M; i++) a.run("set", `k:${i}`, "v");
+    c.advance(2_000);
+    expect(b.run("dbsize")).toBe(M);
+
+    c.partition([[a.name], [b.name]]);
+    const inc = a.incarnation;
+    a.rep.pacing = { later: (fn) => c.later(() => { if (a.incarnation === inc) fn(); }), slice: () => () => true };
+    a.run("config", "set", "save", "");
+    a.run("flushall");
+    expect(a.rep.walking).toBe(true);
+    a.save();
+    c.heal();
+    // (A's first digest goes at once: B's answers come while the check is under way)
+    c.nodeOptions.set(a.name, { antiEntropyMs: 10 });
+    a.restartFrom();
+
+    // (256 states per step: the check spans several steps, and B's answers come in between)
+    expect(a.loaded!.checking).toBe(true);
+    let steps = 0, answers = 0;
+    while (a.loaded!.checking) {
+      c.advance(10);
+      steps++;
+      const waiting = (a.gossip as unknown as { deferred: [string, Buffer][] }).deferred;
+      answers = Math.max(answers, waiting.filter(([, m]) => m[0] === 4).length); // (MSG_RANGES: states)
+    }
+    expect(steps).toBeGreaterThan(2);
+    expect(answers).toBeGreaterThan(0);
+    expect(a.loaded!.stats.statesDeleted).toBe(M - 256);
+
+    c.settle();
+    expect(c.check()).toEqual([]);
+    for (const n of c.nodes) expect(n.run("dbsize")).toBe(0);
+  });
+});
