@@ -57,10 +57,10 @@ function pushArg(ptr: usize, len: usize): void {
 // and at least one more byte. Anything else (no CR yet, a sign, a leading zero, 19 digits or
 // more, any other byte) takes the general path (findCR + string2ll), which gives Redis's
 // exact answer; on the usual line both agree, since digits hold no CR.
-let scannedLength: i64 = 0;
+export let scannedLength: i64 = 0;
 
 /** Where the CR after the digits from p is (their value in scannedLength), or 0: not the usual line. */
-@inline function scanLength(p: usize, end: usize): usize {
+@inline export function scanLength(p: usize, end: usize): usize {
   let q = p;
   let v: i64 = 0;
   const limit = min(end, p + 18);
