@@ -407,17 +407,17 @@ export class Replicator {
   }
 
   /**
-   * The CRDT writes kept for the AOF since its last call, as one batch (null: none), and the
-   * marks (fileMark); nothing while a MULTI/EXEC or script is open (its commands go into the
-   * AOF at its end, and its writes with them).
+   * The CRDT writes kept for the AOF since its last call (saved-state.ts filePieces encodes
+   * them), and the marks (fileMark); nothing while a MULTI/EXEC or script is open (its
+   * commands go into the AOF at its end, and its writes with them).
    */
-  takeFile(): { batch: Buffer | null; marks: number[] } | null {
+  takeFile(): { entries: [string, KeyState][]; marks: number[] } | null {
     if (this.depth > 0 || (this.toFile.length === 0 && this.fileMarks.length === 0)) return null;
-    const batch = this.toFile.length ? encodeBatch(this.toFile) : null;
+    const entries = this.toFile;
     const marks = this.fileMarks;
     this.toFile = [];
     this.fileMarks = [];
-    return { batch, marks };
+    return { entries, marks };
   }
 
   /** A mark for the AOF (loaded-keys.ts): what it holds so far is as old as `since` (-1: as new as the file). */
