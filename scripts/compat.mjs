@@ -68,9 +68,15 @@ const isHarnessKey = (k) => k.startsWith(HARNESS_PREFIX) || k.startsWith(HARNESS
 const isClusterKey = (k) => k.startsWith(CLUSTER_PREFIX) || k.startsWith(CLUSTER_TLS_PREFIX);
 const ciUnits = () => [...new Set([...FOUNDATION_UNITS, ...baselineKeys().filter((k) => !isHarnessKey(k) && !isClusterKey(k))])];
 const longFirst = (keys) => [...keys.filter((k) => k in LONG_UNIT_TIMEOUTS), ...keys.filter((k) => !(k in LONG_UNIT_TIMEOUTS))];
-const ciHarnessRuns = () => longFirst(baselineKeys().filter(isHarnessKey)).map((k) => k.startsWith(HARNESS_TLS_PREFIX)
+/** A harness key's run: { name, tls }. */
+const harnessRunOf = (k) => k.startsWith(HARNESS_TLS_PREFIX)
   ? { name: k.slice(HARNESS_TLS_PREFIX.length), tls: true }
-  : { name: k.slice(HARNESS_PREFIX.length), tls: false });
+  : { name: k.slice(HARNESS_PREFIX.length), tls: false };
+/** A cluster key's run: { file, tls }. */
+const clusterFileOf = (k) => k.startsWith(CLUSTER_TLS_PREFIX)
+  ? { file: k.slice(CLUSTER_TLS_PREFIX.length), tls: true }
+  : { file: k.slice(CLUSTER_PREFIX.length), tls: false };
+const ciHarnessRuns = () => longFirst(baselineKeys().filter(isHarnessKey)).map(harnessRunOf);
 const chosen = opts.unit?.length ? opts.unit : null;
 const units = opts.harness || opts.cluster ? [] : chosen ?? (opts.all ? Object.keys(REDIS_OK_COUNTS) : opts.ci ? ciUnits() : FOUNDATION_UNITS);
 /** Harness-mode runs: { name, tls }. */
@@ -80,9 +86,7 @@ const harnessRuns = opts.harness
 /** runtest-cluster runs: { file ("00-base"), tls }. */
 const clusterFiles = opts.cluster
   ? (chosen ?? (opts.all ? Object.keys(CLUSTER_OK_COUNTS) : CLUSTER_UNITS)).map((f) => ({ file: f.replace(/\.tcl$/, ""), tls: !!opts.tls }))
-  : opts.ci && !chosen ? baselineKeys().filter(isClusterKey).map((k) => k.startsWith(CLUSTER_TLS_PREFIX)
-    ? { file: k.slice(CLUSTER_TLS_PREFIX.length), tls: true }
-    : { file: k.slice(CLUSTER_PREFIX.length), tls: false }) : [];
+  : opts.ci && !chosen ? baselineKeys().filter(isClusterKey).map(clusterFileOf) : [];
 if (opts.cluster && opts.harness) {
   console.error("compat: --cluster runs runtest-cluster; it does not combine with --harness");
   process.exit(2);
@@ -188,16 +192,9 @@ async function retryRegressions(results, { command, suite, harnessTree, clusterT
     console.log(`compat: ${first.unit} regressed (${first.ok} ok, ${first.err} err, ${first.exception} exception); its failures:`);
     printFailures(first);
     console.log(`compat: running ${first.unit} once more`);
-    let again;
-    if (first.unit.startsWith(HARNESS_PREFIX) || first.unit.startsWith(HARNESS_TLS_PREFIX)) {
-      const tls = first.unit.startsWith(HARNESS_TLS_PREFIX);
-      again = (await runHarness(harnessTree, [{ name: first.unit.slice((tls ? HARNESS_TLS_PREFIX : HARNESS_PREFIX).length), tls }]))[0];
-    } else if (first.unit.startsWith(CLUSTER_PREFIX) || first.unit.startsWith(CLUSTER_TLS_PREFIX)) {
-      const tls = first.unit.startsWith(CLUSTER_TLS_PREFIX);
-      again = (await runCluster(clusterTree, [{ file: first.unit.slice((tls ? CLUSTER_TLS_PREFIX : CLUSTER_PREFIX).length), tls }]))[0];
-    } else {
-      again = (await runExternal(command, suite, [first.unit]))[0];
-    }
+    const [again] = isHarnessKey(first.unit) ? await runHarness(harnessTree, [harnessRunOf(first.unit)])
+      : isClusterKey(first.unit) ? await runCluster(clusterTree, [clusterFileOf(first.unit)])
+      : await runExternal(command, suite, [first.unit]);
     const firstRun = `first run ${first.ok} ok, ${first.err} err, ${first.exception} exception`;
     again.note = [again.note, again.passes ? `passed on a second run (${firstRun})` : firstRun].filter(Boolean).join("; ");
     again.firstRun = { ok: first.ok, err: first.err, exception: first.exception, errors: first.errors, exceptions: first.exceptions };
