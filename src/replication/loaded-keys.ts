@@ -61,8 +61,7 @@ export class LoadedKeys {
   /** Whether the decision about the file's keys and states is still to come (the simulator's clients wait for it). */
   get deciding(): boolean { return !this.done; }
   /** Whether the load-end check (takeSaved) is under way: from the load's end until its last slice. */
-  get checking(): boolean { return this.checkUnderway; }
-  private checkUnderway = false;
+  get checking(): boolean { return this.rush !== undefined; }
   /** The live key states the file carried, until the decision (see above); a client's write of the key takes its entry (Replicator.adoptWaiting). */
   private saved = new Map<string, KeyState>();
   /**
@@ -76,7 +75,7 @@ export class LoadedKeys {
   readonly stats = { pending: 0, sent: 0, keptLocal: 0, states: 0, statesJoined: 0, statesDeleted: 0 };
   /** Ends the look at clients' commands during the load-end check (constructor). */
   private releaseClients?: () => void;
-  /** While the load-end check is under way: finishes it now, in one go (takeSaved). */
+  /** While the load-end check is under way (and only then): finishes it now, in one go (takeSaved). */
   private rush?: () => void;
 
   /**
@@ -117,9 +116,7 @@ export class LoadedKeys {
    * returns twice is recorded once (recordLoaded skips a key with state).
    */
   private loadEnded(done: () => void): void {
-    this.checkUnderway = true;
     this.takeSaved(() => {
-      this.checkUnderway = false;
       this.releaseClients?.();
       this.releaseClients = undefined;
       // (its first step waits for done, and comes first: a peer's message waited longer)
