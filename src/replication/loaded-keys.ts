@@ -39,6 +39,8 @@ import { dbKey, splitDbKey } from "./store.js";
 import { maxStamp, type KeyState } from "./key-state.js";
 import { isDead } from "./gc.js";
 import type { LoadedStates, PendingStates } from "./saved-state.js";
+import type { CommandSpec } from "../commands/table.js";
+import { keysFromSpecs, sortKeys } from "../commands/command.js";
 
 /** A loaded key's share of a turn is that of a sliced join (gossip.ts JOIN_SLICE_MS). */
 const RECORD_SLICE_MS = 20;
@@ -77,6 +79,8 @@ export class LoadedKeys {
   private releaseClients?: () => void;
   /** While the load-end check is under way (and only then): finishes it now, in one go (takeSaved). */
   private rush?: () => void;
+  /** While the load-end check is under way: checks these keys of a db now, ahead of the rest (takeSaved). */
+  private checkFirst?: (db: number, keys: Buffer[]) => void;
 
   /**
    * @param fileTime when the loaded file was last written (ms; persistence.ts startupFileTime)
@@ -93,13 +97,18 @@ export class LoadedKeys {
     // No client may write a key before the load-end check (takeSaved) has looked at it. From
     // before the load (whose own gate answers -LOADING) until the check is done, each client
     // command first starts the check if the poll for the load's end (Replicator.whenKeyspaceFree)
-    // has not yet, and a command that may write finishes the check in one go before it runs;
-    // reads are served between the check's slices. (Not for CRDT.PEER ADD on a running node:
-    // nothing is loaded then.)
-    if (pacing && rep.loadPending()) {
-      this.releaseClients = rep.beforeCommands((readOnly) => {
+    // has not yet, and a command that may write has the check look at its keys first
+    // (checkFirst) or, when which keys it writes is not known from its arguments, finishes the
+    // check in one go (rush) before it runs; reads are served between the check's slices. (On
+    // CRDT.PEER ADD on a running node nothing is loaded: the check ends at once, and with it
+    // this look.)
+    if (pacing) {
+      this.releaseClients = rep.beforeCommands((write, client, argv) => {
         rep.keyspaceBusy();
-        if (!readOnly) this.rush?.();
+        if (write === undefined || this.rush === undefined) return;
+        const keys = client.multi === null ? writtenKeys(write, argv) : undefined;
+        if (keys === undefined) this.rush();
+        else this.checkFirst!(client.db, keys);
       });
     }
     // (peer messages wait for the load as well: Replicator.keyspaceBusy; this runs before them,
@@ -284,6 +293,8 @@ export class LoadedKeys {
     let live: string[] = [];
     let reached = 0;
     let rushed = false, ended = false;
+    // (keys a client's write had checked ahead of the rest: checkFirst below; the check skips them)
+    const early = new Set<string>();
     const step = () => {
       if (ended) return; // (a slice put off to a later turn, after a rush ended the check)
       const enough = this.pacing && !rushed ? this.pacing.slice(CHECK_SLICE_MS) : () => false;
@@ -292,6 +303,7 @@ export class LoadedKeys {
         if (!r.done) {
           const [k, st] = r.value;
           reached++;
+          if (early.size !== 0 && early.has(k)) continue;
           // (a key a script's set_repl write made local keeps that value: local-keys.ts)
           if (this.rep.localKeys.wasLocal(k)) { all.delete(k); continue; }
           if (isDead(st)) { all.delete(k); dead.push([k, st]); }
@@ -309,6 +321,7 @@ export class LoadedKeys {
       }
       ended = true;
       this.rush = undefined;
+      this.checkFirst = undefined;
       this.rep.flush();
       if (this.saved.size === 0) {
         // (none waits: the AOF is as new as it looks again)
@@ -319,6 +332,29 @@ export class LoadedKeys {
       then();
     };
     this.rush = () => { rushed = true; step(); };
+    // A client's write of keys the check may not have reached yet: each one's file state is
+    // looked at now as the check would (a tombstone joined, a live state whose key the load
+    // left absent recorded as deleted), so the write comes after it, and the rest of the check
+    // goes on in its slices. (Finishing the whole check for the first write held every client
+    // for 7.9 s at 1M states.) A key reached already is looked at again, which changes nothing:
+    // its state left the file states, or its key is present.
+    this.checkFirst = (db, keys) => {
+      for (const key of keys) {
+        const k = dbKey(db, key);
+        const st = all.get(k);
+        if (st === undefined || early.has(k)) continue;
+        early.add(k);
+        if (this.rep.localKeys.wasLocal(k)) { all.delete(k); continue; }
+        if (isDead(st)) {
+          all.delete(k);
+          this.stats.statesJoined++;
+          this.rep.receiveEntries([[k, st]], 0, 1);
+        } else {
+          this.rep.hlc.observe(maxStamp(st));
+          this.checkAbsent([k]);
+        }
+      }
+    };
     step();
   }
 
@@ -371,4 +407,23 @@ export class LoadedKeys {
     this.seen.clear();
     this.gossip.wholeView = undefined;
   }
+}
+
+/**
+ * Commands whose writes reach keys their arguments do not name, or keys of another db than
+ * the client's: a script (undeclared keys, SELECT), a flush, SWAPDB, MOVE, COPY ... DB, and
+ * MIGRATE (its KEYS form: keysFromSpecs does not read it). During the load-end check they
+ * finish it first (LoadedKeys.rush).
+ */
+const WRITES_UNNAMED_KEYS = new Set(["eval", "evalsha", "fcall", "flushall", "flushdb", "swapdb", "move", "copy", "migrate"]);
+
+/**
+ * The keys a write command names (its key specs, as Redis's getKeysFromCommand reads them), all
+ * in the client's db; undefined when that is not what it writes (WRITES_UNNAMED_KEYS, or
+ * specs that cannot be resolved from these arguments).
+ */
+function writtenKeys(spec: CommandSpec, argv: Buffer[]): Buffer[] | undefined {
+  if (WRITES_UNNAMED_KEYS.has(spec.parent?.name ?? spec.name)) return undefined;
+  const refs = keysFromSpecs(spec, argv) ?? (spec.name === "sort" ? sortKeys(argv) : null);
+  return refs === null ? undefined : refs.map((r) => argv[r.pos]);
 }

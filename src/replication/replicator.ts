@@ -14,6 +14,7 @@
 // not sent back out as a local write.
 import type { Server } from "../server/server.js";
 import type { Client } from "../server/client.js";
+import type { CommandSpec } from "../commands/table.js";
 import { EFFECT_COMMAND, EFFECT_HINT_FLOAT_INCR, PROPAGATE_REPL, type Effect } from "../server/effects.js";
 import { Hlc } from "./hlc.js";
 import { CrdtStore, dbKey, splitDbKey, encodeBatch, decodeBatch } from "./store.js";
@@ -240,20 +241,25 @@ export class Replicator {
 
   /**
    * Calls `before` ahead of each client command until the function returned is called, with
-   * whether the command only reads (Redis's `readonly` or `loading` flag: it writes no key).
-   * During a load, the load's gate answers the others -LOADING before this runs.
+   * the command's spec, or undefined when the command only reads (Redis's `readonly` or
+   * `loading` flag: it writes no key) or is unknown (refused later). During a load, the load's
+   * gate answers the others -LOADING before this runs. The gate holds no cron back
+   * (Server.watchOnlyGates): the server's housekeeping goes on while it looks.
    */
-  beforeCommands(before: (readOnly: boolean) => void): () => void {
+  beforeCommands(before: (write: CommandSpec | undefined, client: Client, argv: Buffer[]) => void): () => void {
     const server = this.server;
     const previous = server.inputGate;
     let on = true;
     const gate = (client: Client, argv: Buffer[]): boolean => {
       if (on) {
-        const found = server.resolveCommand(argv);
-        before(found.error === undefined && (found.spec!.flags.has("readonly") || found.spec!.flags.has("loading")));
+        const spec = server.resolveCommand(argv).spec;
+        const write = spec !== undefined && !spec.flags.has("readonly") && !spec.flags.has("loading") ? spec : undefined;
+        before(write, client, argv);
       }
       return previous ? previous(client, argv) : false;
     };
+    // (over a load's or a busy script's gate it stands for that gate: the cron waits)
+    if (previous === null || server.watchOnlyGates.has(previous)) server.watchOnlyGates.add(gate);
     server.inputGate = gate;
     return () => {
       on = false;

@@ -152,6 +152,13 @@ export class Server {
    * returns true for those it answered instead (-BUSY). No cron runs meanwhile, as in Redis.
    */
   inputGate: ((client: Client, argv: Buffer[]) => boolean) | null = null;
+  /**
+   * Input gates that never refuse a command and stand for no load or busy script: while one of
+   * them is the gate, serverCron runs (CRDT's load-end check, Replicator.beforeCommands, goes
+   * on for seconds to minutes after a large load, and expiry, eviction, client timeouts and
+   * the watchdog must not stop for it).
+   */
+  readonly watchOnlyGates = new WeakSet<(client: Client, argv: Buffer[]) => boolean>();
 
   constructor(readonly config: Config) {
     const databases = config.getNumber("databases");
@@ -698,8 +705,9 @@ export class Server {
     const now = this.now();
     shutdownOf(this).cron(now);
     // Redis runs no serverCron while loading or in a busy script (whileBlockedCron only): the
-    // gate is up then, and the watchdog is not re-armed.
-    if (this.inputGate !== null) return;
+    // gate is up then, and the watchdog is not re-armed. A gate that only looks at commands
+    // (watchOnlyGates) holds nothing back.
+    if (this.inputGate !== null && !this.watchOnlyGates.has(this.inputGate)) return;
     watchdogOf(this).rearm();
     clientsCron(this);
     resizeReplyBuffers(this, Date.now());

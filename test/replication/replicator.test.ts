@@ -216,4 +216,32 @@ describe("Replicator", () => {
     expect(b.str("hget", "bigh", "m5")).toBe("2");
     expect(b.run("pexpiretime", "big")).toBe(a.run("pexpiretime", "big"));
   });
+
+  // The load-end check (loaded-keys.ts) looks at every client command for as long as it goes
+  // on, minutes after a large load, through an input gate; a load's or a busy script's gate
+  // stops serverCron (as Redis runs only whileBlockedCron then), this one must not: keys whose
+  // TTL passed meanwhile were never actively expired, nor clients timed out, until it ended.
+  it("the gate that looks at client commands during the load-end check holds no server cron back", async () => {
+    const cron = () => (a.server as unknown as { serverCron(): void }).serverCron();
+    a.run("set", "k", "v", "px", "1");
+    await new Promise((r) => setTimeout(r, 5));
+    const blocking = () => false; // (a load's or a busy script's gate: the cron waits)
+    a.server.inputGate = blocking;
+    cron();
+    expect(a.run("dbsize")).toBe(1);
+    a.server.inputGate = null;
+    const release = a.rep.beforeCommands(() => {});
+    expect(a.server.inputGate).not.toBe(null);
+    cron();
+    expect(a.run("dbsize")).toBe(0);
+    release();
+    // over a blocking gate it stands for that gate
+    a.run("set", "k2", "v", "px", "1");
+    await new Promise((r) => setTimeout(r, 5));
+    a.server.inputGate = blocking;
+    const release2 = a.rep.beforeCommands(() => {});
+    cron();
+    expect(a.run("dbsize")).toBe(1);
+    release2();
+  });
 });
