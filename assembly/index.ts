@@ -39,7 +39,7 @@ import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effe
   setEffectsEnabled as setEffects, keyGoneHints, hintKeysGone, markContinuation, takeApart } from "./effects";
 import { lookupKey } from "./keyspace/keyspace";
 import { keyHashSlot } from "./cluster/slot";
-import { prefetchWorth, prefetchKeys, prefetchListWorth, prefetchListKeys } from "./keyspace/prefetch";
+import { prefetchWorth, prefetchKeys, prefetchListWorth, prefetchListKeys, prefetchedReads, oneKeyReads } from "./keyspace/prefetch";
 import { newKeysPtr as newKeysPtrVar, newKeysLen as newKeysLenVar } from "./effects";
 import { registerStringCommands } from "./commands/strings";
 import { registerHashCommands } from "./commands/hashes";
@@ -676,6 +676,9 @@ export function statDirty(): f64 { return <f64>dirty; }
 export function statKeyspaceHits(): f64 { return <f64>keyspaceHits; }
 export function statKeyspaceMisses(): f64 { return <f64>keyspaceMisses; }
 export function statExpiredKeys(): f64 { return <f64>expiredKeys; }
+/** keyspace/prefetch.ts: reads (and hand-off lists) whose keys were prefetched, reads skipped as one-key pipelines (INFO kernel). */
+export function statPrefetchedReads(): f64 { return <f64>prefetchedReads; }
+export function statOneKeyReads(): f64 { return <f64>oneKeyReads; }
 export function migrateBlobPtr(): usize { return blobPtr; }
 export function migrateBlobLen(): usize { return blobLen; }
 export function keySlot(ptr: usize, len: usize): i32 { return keyHashSlot(ptr, len); }

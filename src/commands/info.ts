@@ -286,6 +286,18 @@ export function genInfo(server: Server, args: string[]): string {
   if (want("latencystats")) parts.push("# Latencystats\r\n" + latencyStatsLines(server));
 
   if (want("crdt") && server.crdt) parts.push(server.crdt.info());
+  if (want("kernel")) {
+    // Not a Redis section: the shard kernels' key prefetch (assembly/keyspace/prefetch.ts), summed over shards.
+    let prefetched = 0, oneKey = 0;
+    for (const sh of server.shards) {
+      prefetched += sh.kernel.x.statPrefetchedReads();
+      oneKey += sh.kernel.x.statOneKeyReads();
+    }
+    parts.push(fields("Kernel", [
+      ["kernel_prefetched_reads", prefetched],
+      ["kernel_prefetch_one_key_reads", oneKey],
+    ]));
+  }
 
   if (want("cluster")) parts.push(fields("Cluster", [["cluster_enabled", server.cluster ? 1 : 0]]));
 

@@ -162,6 +162,8 @@ export interface KernelExports {
   setDictResizePolicy(policy: number): void;
   statDirty(): number;
   statKeyspaceHits(): number;
+  statPrefetchedReads(): number;
+  statOneKeyReads(): number;
   statKeyspaceMisses(): number;
   statExpiredKeys(): number;
   keySlot(ptr: number, len: number): number;

@@ -6,7 +6,7 @@
 // more than 16 MiB, and the commands handed to another shard are prefetched there.
 import { describe, it, expect, beforeAll } from "vitest";
 import Redis from "ioredis";
-import { useServer, rawExchange, connectSocket, type RunningServer } from "../helpers/server.js";
+import { useServer, rawExchange, connectSocket, SHARDS, type RunningServer } from "../helpers/server.js";
 import { spreadKeys } from "../helpers/spread-keys.js";
 
 let srv: RunningServer;
@@ -81,6 +81,37 @@ describe("key prefetch over a big dataset", () => {
     expect(text.length).toBe(want.length);
     expect(text === want).toBe(true);
     for (const k of ["pf:3", "pf:4", "pf:5"]) expect(await r.get(k)).toBe(model.get(k));
+  });
+
+  it("a read whose first two keys are one is not prefetched; a read of several keys is", async () => {
+    const counts = async () => {
+      const info = await r.info("kernel");
+      return [Number(/kernel_prefetched_reads:(\d+)/.exec(info)![1]), Number(/kernel_prefetch_one_key_reads:(\d+)/.exec(info)![1])];
+    };
+    const exchange = async (req: string, want: string) => {
+      const { text } = await rawExchange(srv.port, req, { until: (t) => t.length >= want.length, timeoutMs: 10_000 });
+      expect(text === want).toBe(true);
+    };
+    const [p0, o0] = await counts();
+    // redis-benchmark's SET and GET without -r: every command names "key:__rand_int__".
+    let oneKey = cmd("PING");
+    for (let i = 0; i < 16; i++) oneKey += cmd("GET", "pf:3");
+    await exchange(oneKey, "+PONG\r\n" + bulk(valueOf(3)).repeat(16));
+    let sets = "";
+    for (let i = 0; i < 16; i++) sets += cmd("SET", "pf:one", `v${i}`);
+    await exchange(sets, "+OK\r\n".repeat(16));
+    const [p1, o1] = await counts();
+    expect(p1).toBe(p0);
+    // With 4 shards a client keeping to one key runs in the key's shard, where nothing is
+    // prefetched (only hand-off lists are); a list of one key is skipped there too.
+    if (SHARDS === 1) expect(o1).toBe(o0 + 2);
+    // With 4 shards each owner's list holds its share of the keys: all distinct, so that none is one-key.
+    let several = "";
+    for (let i = 0; i < 16; i++) several += cmd("GET", `pf:${i}`);
+    await exchange(several, Array.from({ length: 16 }, (_, i) => bulk(valueOf(i))).join(""));
+    const [p2, o2] = await counts();
+    expect(p2).toBeGreaterThan(p1);
+    expect(o2).toBe(o1);
   });
 
   it("a read that ends inside a command runs it whole once the rest arrives", async () => {
