@@ -1043,21 +1043,9 @@ export class Gossip {
         p.divergentRanges = 0;
         this.heldBack.delete(p); // (a probe found us equal: no round proper is needed)
         if (c0 === p.roundC0) p.roundC0 = 0;
-        const was = this.peerIds.get(from);
-        if (was !== id) {
-          // The peer restarted (a new incarnation id): the old one's writes are final — those
-          // that reached anybody are in some replica's state, the rest are lost.
-          if (was) this.departed.set(was, this.rep.hlc.tick());
-          this.peerIds.set(from, id);
-        }
-        this.identify(from, id);
+        if (!this.answeredBy(from, id)) return;
         this.wholeView?.(from, r.f64());
-        const name = nodeName(id);
-        if (c0 > (this.covered.get(name) ?? 0)) { this.covered.set(name, c0); if (!p.duplicateOf) this.trimBacklog(p, c0); }
-        let min = Infinity;
-        for (const c of this.covered.values()) min = Math.min(min, c);
-        if (!(min > 0 && min < Infinity)) return;
-        this.quorumReached(min);
+        this.holdsOurWrites(p, nodeName(id), c0);
         return;
       }
       case MSG_RANGES: {
@@ -1123,6 +1111,7 @@ export class Gossip {
       // our state equals theirs at c0: we hold all they held then, and they held all we hold
       this.noteSame(held[0]?.[0], at);
       this.learn(held);
+      this.answeredSame(from, held[0]?.[0]);
       const w = new Writer();
       w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
       writeVector(w, this.knowledge());
@@ -1152,6 +1141,63 @@ export class Gossip {
     if (this.answeringNode(held[0]?.[0], from)) { this.stats.antiEntropySkipped++; return; }
     // (what they held is learned once their states come back: they send their knowledge then)
     this.sendRanges(from, diff, ranges, true, reply, ROLE_REPLY, c0, true, this.removalHorizon(held[0]?.[0]));
+  }
+
+  /**
+   * Incarnation `id` answers on our link `link` (MSG_SAME, answeredSame). False, and nothing
+   * learned, when the link already knows a newer incarnation of that node: a delayed message
+   * of one since restarted says nothing of the node's state now (taken as news, it marked the
+   * live incarnation departed — final everywhere — once answeredSame learned the restart
+   * before the old incarnation's last MSG_SAME arrived: simulation seeds 476, 1286, 1894).
+   */
+  private answeredBy(link: string, id: string): boolean {
+    const was = this.peerIds.get(link);
+    if (was !== undefined && olderIncarnation(id, was)) return false;
+    if (was !== id) {
+      // The peer restarted (a new incarnation id): the old one's writes are final — those
+      // that reached anybody are in some replica's state, the rest are lost.
+      if (was) this.departed.set(was, this.rep.hlc.tick());
+      this.peerIds.set(link, id);
+    }
+    this.identify(link, id);
+    return true;
+  }
+
+  /**
+   * Node `name` (on our link p) holds every write of ours below c0: our stable point rises to
+   * the minimum over the GC quorum.
+   */
+  private holdsOurWrites(p: PeerStream, name: string, c0: number): void {
+    if (c0 > (this.covered.get(name) ?? 0)) { this.covered.set(name, c0); if (!p.duplicateOf) this.trimBacklog(p, c0); }
+    let min = Infinity;
+    for (const c of this.covered.values()) min = Math.min(min, c);
+    if (!(min > 0 && min < Infinity)) return;
+    this.quorumReached(min);
+  }
+
+  /**
+   * Node `id`'s DIGEST equals our state now (answerDigest): its state when it took the digests
+   * held every write of ours our state holds, as much as a MSG_SAME to a round of ours would
+   * say. Learning it only from MSG_SAME left a node's stability stalled for good when its
+   * peer never answered its DIGESTs "same": the simulator's adjacent nodes start their rounds
+   * in the same step each period, the larger id leaves the smaller one's DIGEST unanswered
+   * as stale or crossing (staleDigest), and the rounds it does answer carry states (seeds 2378,
+   * 2673 with counter reset points collected, 17a: tombstones never went). Only from our link
+   * to that node (the DIGEST came back on it, or its HELLO or a MSG_SAME named the incarnation
+   * on it), and never from an incarnation older than the one our link knows (a delayed
+   * DIGEST of a node since restarted says nothing of its state now).
+   */
+  private answeredSame(from: string, id: string | undefined): void {
+    if (id === undefined) return;
+    let link = this.peers.has(from) ? from : undefined;
+    if (link === undefined) {
+      for (const [l, q] of this.peers) {
+        if (!q.duplicateOf && (this.linkIds.get(l) ?? this.peerIds.get(l)) === id) { link = l; break; }
+      }
+    }
+    if (link === undefined) return;
+    if (!this.answeredBy(link, id)) return;
+    this.holdsOurWrites(this.peers.get(link)!, nodeName(id), this.rep.hlc.tick());
   }
 
   /**
