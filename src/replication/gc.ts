@@ -28,8 +28,22 @@ import type { OrRegister } from "./or-register.js";
 import { seqHasEntries } from "./seq.js";
 import type { Counter, FieldCounters, KeyState } from "./key-state.js";
 
-/** stable(n): every replica holds all of node n's writes with a timestamp below this. */
-export type Stable = (node: string) => number;
+/**
+ * stable(n): every replica holds all of node n's writes with a timestamp below this.
+ * successor(n), for a final incarnation n (stable(n) unbounded): the live incarnation of the
+ * same node name, as far as this node knows (dropBases).
+ */
+export type Stable = ((node: string) => number) & { successor?: (node: string) => string | undefined };
+
+/**
+ * The node running a sweep acknowledges reset points (dropBases) of the counters of the nodes
+ * it `acks` (itself, and its own earlier incarnations once final), stamped with a fresh
+ * reading of its clock (taken only when one is needed).
+ */
+export interface Acker { acks(node: string): boolean; stamp(): number }
+
+/** A reset point's `run` once its own node acknowledged it (dropBases; a total's run is a timestamp, never 0). */
+export const ACKED = 0;
 
 export function vvStable(v: VV, st: Stable): boolean {
   for (const [n, t] of v) if (t >= st(n)) return false;
@@ -104,12 +118,17 @@ export function metaNodes(s: KeyState, out: (node: string) => void): void {
  */
 export function removalStamps(s: KeyState, out: (node: string, ts: number) => void): void {
   const vv = (v: VV) => { for (const [n, t] of v) out(n, t); };
+  // (an acknowledged reset point's stamp is a mark, not a write a replica must hold: no batch
+  // carries it, so a peer's coverage of its node may never reach it, and removalHorizon would
+  // answer "cannot say" to every restart from then on; the removal that made the key dead
+  // carries its own node's stamp in a floor, which says the same)
+  const bases = (m: Map<string, Counter<unknown>>) => { for (const [n, c] of m) if (c.run !== ACKED) out(n, c.ts); };
   vv(s.floor); vv(s.str.floor); vv(s.list.floor); vv(s.ttl.floor);
-  for (const [n, c] of s.cntBase) out(n, c.ts);
+  bases(s.cntBase);
   for (const e of s.list.elems.values()) if (e.rts !== 0) out(e.rnode, e.rts);
   for (const kind of ELEM_KINDS) for (const r of (s[kind] as Map<string, OrRegister<unknown>>).values()) vv(r.floor);
-  for (const fc of s.hcnt.values()) for (const [n, c] of fc.base) out(n, c.ts);
-  for (const fc of s.zcnt.values()) for (const [n, c] of fc.base) out(n, c.ts);
+  for (const fc of s.hcnt.values()) bases(fc.base);
+  for (const fc of s.zcnt.values()) bases(fc.base);
 }
 
 /** Whether every floor in the key (key, string, list, TTL, each member's) is stable. */
@@ -120,21 +139,48 @@ function floorsStable(s: KeyState, st: Stable): boolean {
 }
 
 /**
- * Counter reset points (bases) on a live key. A base for node n cancels n's totals of the
- * run it was observed in; once n's total here is a later run (n counted again after it saw
- * the reset: key-state.ts nextTotal), every total the base could cancel is older than that
- * one and loses to it in any join, so the base does nothing more and goes — once it is
- * stable (every replica holds n's writes up to it) and every floor of the key is (every
- * reset carries its node's own stamp in a floor: the reset has reached every replica, so no
- * replica still shows what it cancelled). A base for a node whose total is still the
- * cancelled run, or gone, stays (dropping it could let an increment of that run made
- * concurrently with the reset count in full when it arrives).
+ * Counter reset points (bases) on a live key; called once every floor of the key is stable
+ * (every reset carries its node's own stamp in a floor: the reset has reached every
+ * replica, so no replica still shows what it cancelled). A base for node n cancels n's
+ * totals of the run it was observed in. It does nothing more, and goes once stable, when
+ * every total of that run n will ever make is one the base cancels in full, everywhere —
+ * nothing can arrive later whose total counts in full without it (an increment of that run
+ * made concurrently with the reset):
+ * - n's total here is a later run (n counted again after it saw the reset: key-state.ts
+ *   nextTotal): every total the base could cancel loses to it in any join; stable: b.ts < st(n);
+ * - n holds no total, and n acknowledged the base: n itself found, in its own state — which
+ *   holds every increment n ever made — no total beside the base, so the reset saw every
+ *   increment of its run and none can follow (n's next one starts a new run), and it raised
+ *   the base's stamp to its clock then (run = ACKED; the value is unchanged: no total of that
+ *   run is above either stamp, and a later run's is never cancelled). Once that stamp is
+ *   stable (b.ts < st(n)), every replica holds all of n's increments of the run, each
+ *   cancelled by the reset it also holds, and the acknowledged base itself (n's state when
+ *   its peers were found equal to it held it); a replica that gets the unacknowledged base
+ *   back takes the acknowledged one over it in a join (the later stamp).
+ *   A departed incarnation acknowledges nothing: its successor (the same node name, a newer
+ *   incarnation, on the same files) does it for it once it is final (every write of it that
+ *   survives is on every replica) — so no total of it can come from elsewhere — and after
+ *   the key's states from the file it restarted from, which may hold what the old incarnation
+ *   never sent, are joined (a sweep leaves those keys alone until then: Store.gcHold). Its
+ *   stamp is the successor's clock, and the base goes once the successor's stability passes
+ *   it (st.successor): every replica has then held the acknowledged base. (Dropped as soon
+ *   as the acknowledgement arrives — st(n) of a final n is unbounded — a replica dropped it,
+ *   incoming states included, before it could spread: the successor kept it, waiting for
+ *   peers that never took it, and its stability and all collection stalled.)
+ * This is how a node that never counts again on the key lets its reset point go. A base for
+ * a node whose total is still the cancelled run stays (dropping it could let an increment of
+ * that run made concurrently with the reset count in full when it arrives), and so does one
+ * for a node gone for good with no successor (CRDT.PEER FORGET).
  */
-function dropBases<T>(cnt: Map<string, Counter<T>>, base: Map<string, Counter<T>>, st: Stable): boolean {
+function dropBases<T>(cnt: Map<string, Counter<T>>, base: Map<string, Counter<T>>, st: Stable, ack?: Acker): boolean {
   let changed = false;
   for (const [n, b] of base) {
     const c = cnt.get(n);
-    if (c && c.run > b.ts && b.ts < st(n)) { base.delete(n); changed = true; }
+    const holder = b.run !== ACKED || st(n) < Number.MAX_SAFE_INTEGER ? n : st.successor?.(n);
+    const stable = holder !== undefined && b.ts < st(holder);
+    const closed = c ? c.run > b.ts : b.run === ACKED;
+    if (closed && stable) { base.delete(n); changed = true; continue; }
+    if (!c && b.run !== ACKED && ack?.acks(n)) { base.set(n, { ts: ack.stamp(), total: b.total, run: ACKED }); changed = true; }
   }
   return changed;
 }
@@ -143,7 +189,7 @@ function dropBases<T>(cnt: Map<string, Counter<T>>, base: Map<string, Counter<T>
  * Collects what is stable in s, in place. Returns "drop" when the whole key can be
  * forgotten, else whether s changed.
  */
-export function gcKeyState(s: KeyState, st: Stable): "drop" | boolean {
+export function gcKeyState(s: KeyState, st: Stable, ack?: Acker): "drop" | boolean {
   const keyFloorStable = vvStable(s.floor, st);
   if (isDead(s)) {
     if (!keyFloorStable || !countersStable(s.cntBase, st)) return false;
@@ -157,10 +203,13 @@ export function gcKeyState(s: KeyState, st: Stable): "drop" | boolean {
   if (!keyFloorStable) return false; // member floors may rely on components the key floor covers
   let changed = false;
   if (floorsStable(s, st)) {
-    if (dropBases(s.cnt, s.cntBase, st)) changed = true;
-    for (const fcs of [s.hcnt, s.zcnt] as Map<string, FieldCounters<unknown>>[]) {
+    if (dropBases(s.cnt, s.cntBase, st, ack)) changed = true;
+    for (const kind of ["hash", "zset"] as const) {
+      const fcs = (kind === "hash" ? s.hcnt : s.zcnt) as Map<string, FieldCounters<unknown>>;
       for (const [f, fc] of fcs) {
-        if (dropBases(fc.cnt, fc.base, st)) changed = true;
+        // (a removed field's / member's bases go with it, below: acknowledging them would only
+        // move their stamps later and hold that back)
+        if (dropBases(fc.cnt, fc.base, st, s[kind].get(f)?.entries.size || fc.cnt.size ? ack : undefined)) changed = true;
         if (!fc.cnt.size && !fc.base.size) fcs.delete(f);
       }
     }

@@ -65,7 +65,7 @@
 import { Reader, Writer } from "./codec.js";
 import { COARSE_RANGES, SLOTS, validRangeCount, decodeBatch, type Snapshot } from "./store.js";
 import type { KeyState } from "./key-state.js";
-import { removalStamps } from "./gc.js";
+import { removalStamps, type Acker, type Stable } from "./gc.js";
 import type { Replicator } from "./replicator.js";
 import { faultySend, type Delayed } from "./faults.js";
 import { FinalIncarnations, nodeName } from "./final-incarnations.js";
@@ -1665,7 +1665,8 @@ export class Gossip {
     if (i) this.stableLog = this.stableLog.slice(i);
     this.sweepDue = false;
     if (!this.gcStable.size && !this.gcFinal.size) return;
-    const gcStableOf = (n: string) => this.gcStableOf(n);
+    const gcStableOf: Stable = (n: string) => this.gcStableOf(n);
+    gcStableOf.successor = (n) => [this.rep.nodeId, ...this.peerIds.values()].find((id) => olderIncarnation(n, id));
     // (every id still named by metadata that stays is a candidate for findDeparted, not only
     // the first unstable one a check stopped at)
     this.rep.store.collectGarbage(gcStableOf, (n) => {
@@ -1673,8 +1674,19 @@ export class Gossip {
     }, (dropped) => {
       this.droppedAny = true;
       removalStamps(dropped, (n, t) => { if (t > (this.collected.get(n) ?? 0)) this.collected.set(n, t); });
-    });
+    }, this.acker);
     this.pruneCollected();
+  }
+
+  /**
+   * Whose counters' reset points this node acknowledges (gc.ts dropBases): its own, and those
+   * of its earlier incarnations once final (past the grace period too) — the keys whose
+   * states from the file it restarted from are not joined yet are left out by the sweep
+   * (Store.gcHold).
+   */
+  private get acker(): Acker {
+    const node = this.rep.nodeId;
+    return { acks: (n) => n === node || (olderIncarnation(n, node) && this.gcFinal.covers(n)), stamp: () => this.rep.hlc.tick() };
   }
 
   /**

@@ -32,7 +32,7 @@ import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { joinInto, isBlank, type KeyState } from "./key-state.js";
 import { emptyStored, shrink, unshareFor, type StoredState } from "./compact-state.js";
-import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, type Stable } from "./gc.js";
+import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, type Acker, type Stable } from "./gc.js";
 
 /** Slots, the finest anti-entropy ranges. */
 export const SLOTS = 16384;
@@ -156,9 +156,10 @@ export class CrdtStore {
    * One garbage-collection sweep over the candidate keys with stability `st`: collects what
    * is stable, forgets keys with nothing left. Invisible to clients (only dead metadata goes).
    * `holders` hears every node id named by the metadata that stays; `dropping` each key state
-   * about to be forgotten.
+   * about to be forgotten; `ack` says whose counter reset points this node acknowledges (gc.ts
+   * dropBases).
    */
-  collectGarbage(st: Stable, holders?: (node: string) => void, dropping?: (s: KeyState) => void): void {
+  collectGarbage(st: Stable, holders?: (node: string) => void, dropping?: (s: KeyState) => void, ack?: Acker): void {
     this.gcStats.sweeps++;
     this.gcStable = st;
     for (const k of this.gcCandidates) {
@@ -166,7 +167,7 @@ export class CrdtStore {
       if (!s) { this.gcCandidates.delete(k); continue; }
       if (this.gcHold?.has(k)) continue;
       if (this.snapshots.size) this.preserve(k, slotOf(k));
-      const r = gcKeyState(s, st);
+      const r = gcKeyState(s, st, ack);
       if (r === "drop") { dropping?.(s); this.drop(k); this.gcStats.keysDropped++; continue; }
       if (r) { shrink(s); this.markDirty(k); this.gcStats.keysCollected++; this.tombsChanged(k); }
       if (!hasTombstoneMeta(s)) { this.gcCandidates.delete(k); this.tombsChanged(k); }

@@ -7,6 +7,8 @@ import {
   elemRemoveDelta, ttlDelta, hincrDelta, zincrDelta, type KeyState,
 } from "../../src/replication/key-state.js";
 import { encodeKeyState } from "../../src/replication/codec.js";
+import { gcKeyState, removalStamps, ACKED } from "../../src/replication/gc.js";
+import { SCALE } from "../../src/replication/decimal.js";
 
 const enc = (s: KeyState) => encodeKeyState(s).toString("hex");
 const b = (s: string) => Buffer.from(s);
@@ -172,5 +174,45 @@ describe("KeyState semantics", () => {
     expect(visible(a.s)).toBeUndefined();
     expect(a.s.set.size).toBe(0);
     expect(a.s.floor.size).toBe(1);
+  });
+});
+
+// gc.ts dropBases: a reset point of a node that never counts again is acknowledged by that
+// node (its stamp raised to the node's clock, run = ACKED), then dropped once the mark is
+// stable; the mark is no write a replica must hold, so removalStamps (removalHorizon's record
+// of collected removals) leaves it out.
+describe("acknowledged counter reset points", () => {
+  it("the node whose total a SET cut acknowledges it; the value stays; it goes once stable; removalStamps skips the mark", () => {
+    const clock = { now: 100 };
+    const a = new Replica("A", clock), bb = new Replica("B", clock);
+    a.apply(incrDelta(a.s, "A", a.ts(), 5n));
+    bb.receive(a.s);
+    bb.apply(setStringDelta(bb.s, "B", bb.ts(), b("9")));
+    a.receive(bb.s);
+    expect(a.s.cntBase.get("A")?.total).toBe(5n * SCALE);
+    const before = visible(a.s);
+    const unbounded = () => Number.MAX_SAFE_INTEGER;
+    // on B (not A's node) nothing is acknowledged, and A's total could still be of the cut run: the base stays
+    expect(gcKeyState(bb.s, unbounded, { acks: (n) => n === "B", stamp: () => 999 })).toBe(true); // (floors cleared)
+    expect(bb.s.cntBase.get("A")?.run).not.toBe(ACKED);
+    // on A: acknowledged with A's clock, nothing visible changes
+    const st = (n: string) => (n === "A" ? 500 : Number.MAX_SAFE_INTEGER);
+    expect(gcKeyState(a.s, st, { acks: (n) => n === "A", stamp: () => 600 })).toBe(true);
+    expect(a.s.cntBase.get("A")).toEqual({ ts: 600, total: 5n * SCALE, run: ACKED });
+    expect(visible(a.s)).toEqual(before);
+    const stamps: [string, number][] = [];
+    removalStamps(a.s, (n, t) => stamps.push([n, t]));
+    expect(stamps.filter(([n]) => n === "A")).toEqual([]);
+    // B takes the acknowledged base over its own (the later stamp); it goes once A's stability passes 600
+    bb.receive(a.s);
+    expect(bb.s.cntBase.get("A")?.run).toBe(ACKED);
+    expect(gcKeyState(bb.s, st)).toBe(false);
+    expect(gcKeyState(bb.s, (n) => (n === "A" ? 601 : Number.MAX_SAFE_INTEGER))).toBe(true);
+    expect(bb.s.cntBase.size).toBe(0);
+    expect(visible(bb.s)).toEqual(before);
+    // A counts again: a new run, counted on top of the SET's value
+    a.receive(bb.s);
+    a.apply(incrDelta(a.s, "A", 700, 2n));
+    expect(String(visible(a.s)?.value ?? "")).toBe("11");
   });
 });

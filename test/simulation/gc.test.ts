@@ -202,6 +202,81 @@ describe("tombstone garbage collection", () => {
     for (const n of c.nodes) expect(n.run("smembers", "s").map(String).sort()).toEqual(["b", "c"]);
   });
 
+  // A counter's reset point (base) for a node that never counts again on the key stayed for
+  // good: only a later run of that node's total let it go. Now the node acknowledges it (its
+  // own state shows no total beyond the base: the reset saw its whole run), and once that
+  // acknowledgement is stable every replica drops it; a departed incarnation's successor
+  // acknowledges for it once it is final (gc.ts dropBases).
+  it("a counter's reset points go once their nodes acknowledged them, and concurrent increments still sum", () => {
+    const c = new SimCluster(27, 3, QUIET_NET, OPTS);
+    const bases = (key: string) => c.nodes.map((n) => {
+      const s = n.rep.store.keys.get(`0:${key}`);
+      return s ? s.cntBase.size + [...s.hcnt.values()].reduce((k, fc) => k + fc.base.size, 0) : -1;
+    });
+    const values = (key: string) => c.nodes.map((n) => String(n.run("get", key)));
+    // 1. n0 and n1 count, n2 resets with SET: neither counts again
+    c.node("n0").run("incrby", "a", "5");
+    c.node("n1").run("incrby", "a", "7");
+    c.node("n0").run("hincrby", "h", "f", "3");
+    c.settle();
+    c.node("n2").run("set", "a", "100");
+    c.node("n2").run("hset", "h", "f", "9");
+    c.advance(100);
+    expect(bases("a")).toEqual([2, 2, 2]);
+    expect(bases("h")).toEqual([1, 1, 1]);
+    c.settle();
+    expect(bases("a")).toEqual([0, 0, 0]);
+    expect(bases("h")).toEqual([0, 0, 0]);
+    expect(values("a")).toEqual(["100", "100", "100"]);
+    expect(c.nodes.map((n) => String(n.run("hget", "h", "f")))).toEqual(["9", "9", "9"]);
+    // 2. an increment concurrent with a reset still counts, once, everywhere; the base waits for it
+    c.node("n0").run("incrby", "b", "5");
+    c.settle();
+    c.partition([["n0"], ["n1", "n2"]]);
+    c.node("n1").run("set", "b", "100");
+    c.node("n0").run("incrby", "b", "2"); // (n0 has not seen the SET: its total 7 is of the run the SET cancels 5 of)
+    c.node("n2").run("incrby", "b", "1");
+    c.advance(2000);
+    c.heal();
+    c.settle();
+    expect(values("b")).toEqual(["103", "103", "103"]);
+    expect(bases("b")).toEqual([1, 1, 1]); // (n0's total is still of the cancelled run)
+    c.node("n0").run("incrby", "b", "1"); // a new run: the base goes
+    c.settle();
+    expect(values("b")).toEqual(["104", "104", "104"]);
+    expect(bases("b")).toEqual([0, 0, 0]);
+    // 3. a node that counted restarts (never to count as that incarnation again)
+    c.node("n1").run("incrby", "d", "4");
+    c.node("n2").run("incrby", "d", "6");
+    c.settle();
+    c.node("n0").run("set", "d", "1");
+    c.node("n1").restart();
+    c.settle();
+    // (n1's successor acknowledges for n1~1 once that one is final past the grace period: more rounds)
+    c.advance(3 * OPTS.gcGraceMs);
+    c.settle();
+    expect(values("d")).toEqual(["1", "1", "1"]);
+    expect(bases("d")).toEqual([0, 0, 0]);
+    // 4. INCR on both sides of a partition, then a reset, then INCR again on both: all count
+    c.partition([["n0"], ["n1", "n2"]]);
+    c.node("n0").run("incr", "e");
+    c.node("n1").run("incr", "e");
+    c.heal();
+    c.settle();
+    expect(values("e")).toEqual(["2", "2", "2"]);
+    c.node("n2").run("set", "e", "10");
+    c.settle();
+    c.partition([["n0"], ["n1", "n2"]]);
+    c.node("n0").run("incr", "e");
+    c.node("n1").run("incr", "e");
+    c.heal();
+    c.settle();
+    expect(values("e")).toEqual(["12", "12", "12"]);
+    expect(bases("e")).toEqual([0, 0, 0]);
+    expect(tombstones(c)).toEqual([0, 0, 0]);
+    expect(c.check()).toEqual([]);
+  });
+
   it("a partitioned replica holds GC back, and coming back does not resurrect what was deleted", () => {
     const c = new SimCluster(22, 3, QUIET_NET, OPTS);
     c.node("n0").run("sadd", "s", "a", "b");
