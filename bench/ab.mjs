@@ -7,6 +7,15 @@
 // server's utime+stime from /proc/PID/stat around the run. On a loaded machine requests/s
 // moves with the neighbours, CPU per request much less: that is the figure printed (median
 // of the rounds, and their range). Servers are killed by pid at the end.
+//
+// A second table has each server's median requests/s, its ratio to the first server's in the
+// same round (median of the rounds) and the benchmark's own CPU per request (the cutime+cstime
+// this process gains when redis-benchmark is reaped): at -P 1 with big replies the benchmark is
+// the busy process, and requests/s is the figure that moves (alternate many rounds: one round
+// under load says little). redis-benchmark's LRANGE_N tests (-t lrange_600) first run an LPUSH
+// fill that would be counted in; for those rows give the list and the command instead:
+//   node bench/ab.mjs --pipeline 1 --n 100000 --prepare bench/lrange-600.txt \
+//     --command "LRANGE mylist 0 599" --rounds 9
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,6 +58,13 @@ function cpuTicks(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8");
   const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
   return Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14 and 15)
+}
+
+/** CPU ticks of this process's reaped children (cutime + cstime, fields 16 and 17). */
+function childTicks() {
+  const f = readFileSync("/proc/self/stat", "utf8");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return Number(rest[13]) + Number(rest[14]);
 }
 
 let nextPort = opts.baseport ? Number(opts.baseport) : 0;
@@ -96,17 +112,25 @@ const benchArgs = (t) => [...extraArgs, ...(argvTests ? ["-r", opts.keyspace, ..
   : opts.command ? ["-r", opts.keyspace, ...t.split(" ")] : ["-t", t])];
 const rounds = Number(opts.rounds);
 const samples = {};
+const rpsSamples = {};
+const benchSamples = {};
 try {
   for (let r = 0; r < rounds; r++) {
     const order = servers.map((_, i) => servers[(i + r) % servers.length]);
     for (const t of tests) {
       for (const s of order) {
         const before = cpuTicks(s.pid);
+        const childBefore = childTicks();
         const out = spawnSync("redis-benchmark", ["-p", String(s.port), "-c", "50", "-P", opts.pipeline, "-n", opts.n, "-q", ...benchArgs(t)],
           { encoding: "utf8" });
         const us = ((cpuTicks(s.pid) - before) * TICK_US) / Number(opts.n);
-        const rps = Number((out.stdout.match(/([\d.]+) requests per second/) ?? [])[1] ?? NaN);
+        const benchUs = ((childTicks() - childBefore) * TICK_US) / Number(opts.n);
+        // The last figure: an LRANGE_N test's own, not its LPUSH fill's (-q prints one line per test).
+        const all = [...out.stdout.matchAll(/([\d.]+) requests per second/g)];
+        const rps = Number(all.length ? all[all.length - 1][1] : NaN);
         ((samples[t] ??= {})[s.name] ??= []).push(us);
+        ((rpsSamples[t] ??= {})[s.name] ??= []).push(rps);
+        ((benchSamples[t] ??= {})[s.name] ??= []).push(benchUs);
         process.stdout.write(`round ${r + 1} ${t} ${s.name}: ${us.toFixed(2)} µs CPU/req, ${Math.round(rps)} rps\n`);
       }
     }
@@ -123,5 +147,18 @@ console.log(`| test | ${servers.map((s) => s.name).join(" | ")} |`);
 console.log(`|---|${servers.map(() => "---:").join("|")}|`);
 for (const t of tests) {
   const row = servers.map((s) => { const xs = samples[t][s.name]; return `${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`; });
+  console.log(`| ${argvTests || opts.command ? t : t.toUpperCase()} | ${row.join(" | ")} |`);
+}
+console.log(`\nrequests/s, median of ${rounds} rounds; (ratio to ${servers[0].name} in the same round: median [range]); benchmark CPU µs per request`);
+console.log(`| test | ${servers.map((s) => s.name).join(" | ")} |`);
+console.log(`|---|${servers.map(() => "---:").join("|")}|`);
+for (const t of tests) {
+  const base = rpsSamples[t][servers[0].name];
+  const row = servers.map((s) => {
+    const xs = rpsSamples[t][s.name];
+    const ratios = xs.map((x, i) => x / base[i]);
+    const ratio = s === servers[0] ? "" : ` (${median(ratios).toFixed(2)} [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}])`;
+    return `${Math.round(median(xs))}${ratio}, ${median(benchSamples[t][s.name]).toFixed(2)}`;
+  });
   console.log(`| ${argvTests || opts.command ? t : t.toUpperCase()} | ${row.join(" | ")} |`);
 }

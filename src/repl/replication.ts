@@ -492,6 +492,9 @@ export class Replication {
     if (this.turnEndPending) this.endTurn();
   }
 
+  /** flushReplicas as a bound function: before replies held to the turn's end go (src/server/turn-end-replies.ts). */
+  readonly flushReplicasNow = (): void => this.flushReplicas();
+
   /**
    * Stream bytes to a replica, in order with its replies (a PSYNC's +CONTINUE), counted as
    * replication traffic (INFO total_net_repl_output_bytes) rather than replies.

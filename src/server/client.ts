@@ -41,6 +41,7 @@ import { plainState, runInLane } from "./host-lane.js";
 import { deferAllowed, flushDeferred, lastCommandShard } from "./deferred-runs.js";
 import { replicationOf, type Replication } from "../repl/replication.js";
 import { directHandle, writeDirect, type DirectWriter } from "./direct-write.js";
+import { holdUntilTurnEnd, TURN_END_REPLY_BYTES } from "./turn-end-replies.js";
 
 let nextClientId = 1;
 
@@ -459,6 +460,8 @@ export class Client implements DirectWriter {
     let t0 = -1;
     /** performance.now() when `now` was read: list/set/zset commands of the lane share it for a while. */
     let nowAt = 0;
+    // Commands this read ran (or placed): a one-command read's big reply waits for the turn's end.
+    let commands = 0;
     try {
       while (!this.closed) {
         shard.useProtocol(this.resp);
@@ -488,6 +491,7 @@ export class Client implements DirectWriter {
         if (nowRead) nowAt = t0;
         // The call's results are k's fields until the next run() (nested calls leave them).
         const st = k.run(pos, end, this.db, now);
+        commands += k.ranCount + k.deferredCount;
         const consumed = k.consumed;
         const handedStart = k.handedStart;
         const follow = input ? k.handedShard : -1;
@@ -551,6 +555,7 @@ export class Client implements DirectWriter {
           // starts from; the read's "now" is read again once it is 1 ms old (a kernel
           // run shares one "now" however long it takes; this keeps host commands to the
           // same), and after any other host command.
+          commands++;
           const laneEnd = this.runHandedBack(shard, now, t0);
           if (laneEnd < 0) now = t0 = -1;
           else {
@@ -582,7 +587,7 @@ export class Client implements DirectWriter {
       placement?.clear();
       fence.leave();
       if (batched) {
-        this.flushBatch();
+        this.flushBatch(commands === 1);
         endBatch(this);
       } else {
         this.socket.uncork();
@@ -770,8 +775,11 @@ export class Client implements DirectWriter {
     appendMemToBatch(mem, ptr, len);
   }
 
-  /** Writes what the open batch gathered for this client. */
-  private flushBatch(): void {
+  /**
+   * Writes what the open batch gathered for this client. `oneCommand`: the batch is the reply
+   * of a read that ran one command; a big one waits for the turn's end (turn-end-replies.ts).
+   */
+  private flushBatch(oneCommand = false): void {
     if (!batchOpen(this)) return;
     const pieces = takeBatch();
     if (pieces.length === 0 || this.closed) return;
@@ -783,9 +791,12 @@ export class Client implements DirectWriter {
     this.server.replyFence.settle();
     const sock = this.socket;
     // While the turn has stream for replicas, the replies follow it at the turn's end
-    // (src/repl/replication.ts holdReplies); the last piece may view the scratch area, which
-    // the next batch reuses, so a held one goes as a copy.
-    const held = replicationOf(this.server).holdReplies(sock);
+    // (src/repl/replication.ts holdReplies), and so does a one-command read's big reply
+    // (src/server/turn-end-replies.ts); the last piece may view the scratch area, which the
+    // next batch reuses, so a held one goes as a copy.
+    const repl = replicationOf(this.server);
+    const held = repl.holdReplies(sock) ||
+      (oneCommand && bytes >= TURN_END_REPLY_BYTES && holdUntilTurnEnd(sock, repl.flushReplicasNow));
     if (held) pieces[pieces.length - 1] = Buffer.from(pieces[pieces.length - 1]);
     const h = pieces.length === 1 && !held ? directHandle(sock) : null;
     if (h !== null) {
