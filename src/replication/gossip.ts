@@ -1092,6 +1092,28 @@ export class Gossip {
   }
 
   /**
+   * Our link to the node a message came from: `from` itself when it is one of our links (an
+   * answer to what we sent on it), else — a message the node sent on its own connection to us,
+   * which the transport names apart (peer-link.ts: `in:<id>`) — our link identified as that
+   * node incarnation, `sender` (by its HELLO, linkIds, or a round's MSG_SAME, peerIds). What a
+   * peer's DIGEST tells about the peer (divergent ranges, our crossing round, its collection
+   * lag, answeredAt) lives on that link. A link standing aside (duplicateOf) is not it. None
+   * when we have no link to that incarnation (it is not our configured peer, or our link to it
+   * is not identified yet, or still names an earlier incarnation): the DIGEST is answered as
+   * one from an unconfigured node, with no round of ours with it to cross.
+   */
+  private linkOf(from: string, sender: string | undefined): PeerStream | undefined {
+    const own = this.peers.get(from);
+    if (own) return own;
+    if (sender === undefined) return undefined;
+    for (const [link, q] of this.peers) {
+      if (q.duplicateOf) continue;
+      if ((this.linkIds.get(link) ?? this.peerIds.get(link)) === sender) return q;
+    }
+    return undefined;
+  }
+
+  /**
    * Compares a peer's DIGEST (of round c0, taken at `at` on the peer's clock) with our digests
    * and answers it (handleMessage; once they are current).
    */
@@ -1105,7 +1127,7 @@ export class Gossip {
       this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc, probe));
       return;
     }
-    const p = this.peers.get(from);
+    const p = this.linkOf(from, held[0]?.[0]);
     if (diff.length === 0) {
       if (p) { p.divergentRanges = 0; p.staleSkips = 0; }
       // our state equals theirs at c0: we hold all they held then, and they held all we hold
@@ -1123,7 +1145,7 @@ export class Gossip {
     const empty = theirs.every((x) => x === 0);
     if (probe || (this.catchingUp() && !empty)) { this.stats.antiEntropySkipped++; return; }
     // (a stale digest's differences are not ours: divergent_ranges keeps the last real comparison)
-    if (p && this.staleDigest(from, p, held[0]?.[0], gc, empty)) { this.stats.antiEntropySkipped++; return; }
+    if (p && this.staleDigest(p, held[0]?.[0], gc, empty)) { this.stats.antiEntropySkipped++; return; }
     if (p) p.divergentRanges = diff.length;
     if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
     if (this.joining > 0) { this.stats.antiEntropySkipped++; return; } // (a join began while this waited: as above)
@@ -1613,11 +1635,11 @@ export class Gossip {
    *     Not when the peer's store is empty (every digest 0): it is catching up, and answers no
    *     digest that differs while its copy is coming (catchingUp), ours neither.
    */
-  private staleDigest(from: string, p: PeerStream, sender: string | undefined, gc: [string, number, number][] | undefined, empty: boolean): boolean {
+  private staleDigest(p: PeerStream, sender: string | undefined, gc: [string, number, number][] | undefined, empty: boolean): boolean {
     if (sender === undefined || gc === undefined) return false;
     // (only for the incarnation our DIGESTs went to: a node restarted empty, or new, has taken
     // nothing over from them, and leaving its first digest out delayed its full copy a period)
-    if (p.staleSkips === 0 && this.peerIds.get(from) === sender) {
+    if (p.staleSkips === 0 && this.peerIds.get(p.id) === sender) {
       const theirs = new Map(gc.map(([n, ts]) => [n, ts]));
       const theirFinal = new FinalIncarnations();
       for (const [n, ts] of gc) if (ts >= Number.MAX_SAFE_INTEGER) theirFinal.raise(n);

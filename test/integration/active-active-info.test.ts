@@ -103,3 +103,39 @@ describe("active-active: a one-sided CRDT.PEER ADD settles (2 processes)", () =>
     expect(await b.dbsize()).toBe(2000);
   }, 300_000);
 });
+
+// A peer's DIGEST arrives on the connection the peer opened (peer-link.ts keys it `in:<id>`),
+// not on our link to it, where divergent_ranges, our open round (the crossing rule), the
+// collection-lag rule and answeredAt live. Before gossip.ts linkOf, answerDigest looked the
+// link up by the inbound key, found none, and none of that applied on servers (the simulator,
+// one path per pair of nodes, did not show it). Here only the peer's digests can tell A about
+// the difference: every message A sends is lost (crdt-drop-message at probability 1), so A's
+// own rounds get no answer, and B's rounds get none either (B's line stays 0).
+describe("active-active: a peer's DIGEST counts for our link to it (2 processes)", () => {
+  const servers: RunningServer[] = [];
+  const clients: Redis[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await s.stop();
+  });
+
+  it("A's line for B shows the ranges B's digests found differing", async () => {
+    const bus = [await freePort(), await freePort()];
+    // (A's id is the smaller: the crossing rule, which A's open rounds with B would meet, has the greater id yield)
+    servers.push(await startServer(["--crdt-node-id", "j0", "--crdt-bus-port", String(bus[0]), "--peer", `127.0.0.1:${bus[1]}`],
+      { LATTICEKV_BUGGIFY: "1:crdt-drop-message=1" }));
+    servers.push(await startServer(["--crdt-node-id", "j1", "--crdt-bus-port", String(bus[1]), "--peer", `127.0.0.1:${bus[0]}`]));
+    const [a, b] = await Promise.all(servers.map((s) => connectClient(s.port)));
+    clients.push(a, b);
+    for (let i = 0; i < 40; i++) await a.set(`k${i * 37}`, "w");
+    await untilReplicated("A's line for B shows divergent ranges", clients, async () =>
+      Number(peerLine(await a.info("crdt"), bus[1]).divergent_ranges ?? 0) >= 1);
+    const seen = Number(peerLine(await a.info("crdt"), bus[1]).divergent_ranges);
+    // 40 keys touch at most 40 of the 256 ranges; nothing reached B, and no answer reached either node
+    expect(seen).toBeLessThanOrEqual(40);
+    expect(await b.dbsize()).toBe(0);
+    expect(peerLine(await b.info("crdt"), bus[0]).divergent_ranges).toBe("0");
+    expect(infoNumber(await b.info("crdt"), "crdt_anti_entropy_rounds")).toBeGreaterThanOrEqual(1);
+  }, 300_000);
+});

@@ -97,8 +97,15 @@ export class SimNode {
     };
   }
 
+  /**
+   * Our link to `other`, keyed by its name. What we send on it reaches `other` as a server's
+   * bus listener names an inbound connection (peer-link.ts: `in:<our id>`), and its answers
+   * come back on the link: two paths per pair of nodes, keyed apart, as between servers (one
+   * shared key hid gossip.ts's lookups of a link by an inbound key, linkOf).
+   */
   connect(other: string): void {
-    this.gossip.addPeer(other, (m) => this.cluster.send(this.name, other, m)).reset = () => this.cluster.resetLink(this.name, other);
+    this.gossip.addPeer(other, (m) => this.cluster.send(this.name, other, m, undefined, { as: `in:${this.nodeId}` }))
+      .reset = () => this.cluster.resetLink(this.name, other);
   }
 
   /** Crash: memory is lost; the node comes back empty under a new incarnation id. */
@@ -179,7 +186,7 @@ export class SimCluster {
    * answers come back to `from` on that link, as on a TCP connection.
    */
   linkSend(from: string, to: string, link: string): (m: Buffer) => void {
-    return (m) => this.send(from, to, m, undefined, { replyAs: link });
+    return (m) => this.send(from, to, m, undefined, { as: `in:${this.node(from).nodeId}`, replyAs: link });
   }
 
   /** A connection reset between a and b: what was in flight between them is lost. */
@@ -237,8 +244,25 @@ export class SimCluster {
       const target = this.node(m.to);
       if (!this.linked(m.from, m.to) || target.incarnation !== m.toInc) { this.netStats.dropped++; continue; }
       this.netStats.delivered++;
+      this.hello(target, m);
       target.gossip.onMessage(m.as ?? m.from, m.msg, (reply) => this.send(m.to, m.from, reply, m.fromInc, { as: m.replyAs }));
     }
+  }
+
+  /** Connections whose HELLO the receiver has seen: receiver incarnation, path, sender incarnation. */
+  private readonly hellos = new Set<string>();
+
+  /**
+   * A server's transport proves who is at the other end of a connection before any message
+   * (peer-link.ts HELLO: Gossip.linkIdentified, on the listener's inbound key and on the
+   * link). Here: before the first message on each path from each incarnation of its sender.
+   */
+  private hello(target: SimNode, m: InFlight): void {
+    const path = m.as ?? m.from;
+    const key = `${m.to}~${target.incarnation}|${path}|${m.fromInc}`;
+    if (this.hellos.has(key)) return;
+    this.hellos.add(key);
+    target.gossip.linkIdentified(path, `${m.from}~${m.fromInc}`);
   }
 
   get quiet(): boolean {
