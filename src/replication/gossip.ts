@@ -752,6 +752,11 @@ export class Gossip {
         // ends. Small stores (256 ranges) do not wait: their answers are cheap, and a round
         // held back by a lost digest delayed tombstone collection (simulator seed 1176).
         if (q.roundC0 && q.roundFine && now - q.roundAt < this.roundTimeout(q)) this.stats.antiEntropySkipped++;
+        // (while our keyspace is busy — a load, the load-end check, a keyspace walk, a paused
+        // script — a peer's answer would wait for its end with the other messages, and each
+        // round started meanwhile brings one more: after a 100k-state check, two full answers
+        // were joined back to back, each in one turn)
+        else if (this.rep.keyspaceBusy()) this.stats.antiEntropySkipped++;
         // (while a large answer is being joined, a digest would show its ranges not joined yet
         // as differing, and the peer would send them again)
         else if (this.joining > 0) this.stats.antiEntropySkipped++;
