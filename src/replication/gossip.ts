@@ -372,10 +372,10 @@ export class Gossip {
   }
   /**
    * Per node name, its latest DIGESTs found equal to our state (answerDigest), oldest first:
-   * the sender's clock when it took the digests (ms) and what our state held then
-   * (coverage). At most SAME_KEPT each (removalHorizon).
+   * the sender's incarnation, its clock when it took the digests (ms) and what our state held
+   * then (coverage). At most SAME_KEPT each (removalHorizon).
    */
-  private readonly sameAt = new Map<string, { theirs: number; ours: Coverage }[]>();
+  private readonly sameAt = new Map<string, { id: string; theirs: number; ours: Coverage }[]>();
   /** Where warnings go (the server's log; the simulator has none). */
   warn: (msg: string) => void = () => {};
   /** Per origin node: every write of it with a timestamp at or below this is in our state (causal delivery). */
@@ -1241,13 +1241,18 @@ export class Gossip {
    * the digests (`at`, its clock) was ours of then; if ours then held every write and removal
    * that a dropped key's metadata names (coverage covers `collected`), so did its state: each
    * such key was removed there, or dropped. The earliest such DIGEST kept gives the tightest
-   * moment; a file `to` wrote after it holds none of those keys. Infinite when we expired an
-   * incarnation of `to` (peerGcTimeoutMs): we collected without waiting for it.
+   * moment; a file `to` wrote after it holds none of those keys. A DIGEST of an incarnation we
+   * expired (peerGcTimeoutMs) does not count: we collected without waiting for it, and its
+   * writes are refused — so infinite for `to` itself if expired. A later incarnation's DIGESTs
+   * do count (a file the expired one wrote is older than them, so its unknown keys stay local):
+   * this was infinite for every incarnation of a name once one had expired, so a node that
+   * rejoined empty after an expiry kept every later file's unknown keys local for good.
    */
   private removalHorizon(to: string | undefined): number {
-    if (to !== undefined && this.expired.named(nodeName(to))) return Number.MAX_SAFE_INTEGER;
+    if (to !== undefined && this.expired.covers(to)) return Number.MAX_SAFE_INTEGER;
     if (!this.droppedAny) return 0;
     for (const same of (to === undefined ? undefined : this.sameAt.get(nodeName(to))) ?? []) {
+      if (this.expired.covers(same.id)) continue;
       let holds = true;
       for (const [n, t] of this.collected) if (coveredAt(same.ours, n) < t) { holds = false; break; }
       if (holds) return same.theirs;
@@ -1272,7 +1277,7 @@ export class Gossip {
     const name = nodeName(id);
     let list = this.sameAt.get(name);
     if (!list) this.sameAt.set(name, list = []);
-    list.push({ theirs: at, ours: this.coverage() });
+    list.push({ id, theirs: at, ours: this.coverage() });
     if (list.length > SAME_KEPT) list.shift();
   }
 

@@ -407,6 +407,10 @@ describe("tombstone garbage collection", () => {
     c.settle();
     expect(tombstones(c)).toEqual([0, 0, 0]);
     expect(c.check()).toEqual([]);
+    // what n0 and n1 would tell the new incarnation of their collection, should it restart from
+    // its file: a moment of its clock (its DIGESTs found equal since), not "cannot say" (-1)
+    // because an earlier incarnation of its name expired
+    for (const n of ["n0", "n1"]) expect(c.node(n).gossip.removalHorizonOf("n2"), n).toBeGreaterThan(0);
   });
 
   // Expired incarnations are kept as one watermark per node name (gossip.ts `expired`, like
