@@ -59,6 +59,7 @@
 import { HashValue } from "./hash-value";
 import { noteWrite } from "./memory";
 import { expireMapInsert, expireMapWhen, expireMapSetWhen, expireMapIdx, expireMapSetIdx, expireMapRemove } from "./expire-map";
+import { copySmall } from "../util/copy";
 
 export const OBJ_STRING: u8 = 0;
 export const OBJ_LIST: u8 = 1;
@@ -265,7 +266,7 @@ export function valueAreaFor(len: usize): usize {
   setStringBytes(ptr: usize, len: usize): void {
     if (len <= <usize>this.valCap) {
       this.dropRef();
-      memory.copy(this.areaPtr, ptr, len);
+      copySmall(this.areaPtr, ptr, len);
       this.valLen = <u8>len;
       this.bits |= BIT_INLINE;
     } else {

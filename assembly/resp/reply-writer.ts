@@ -6,6 +6,7 @@
 // Redis's networking.c (addReplyBulk, addReplyLongLong, addReplyError...).
 
 import { ll2string, d2string } from "../util/number";
+import { copySmall } from "../util/copy";
 
 let cap: usize = 64 * 1024;
 export let outPtr: usize = heap.alloc(cap);
@@ -47,7 +48,8 @@ export function resetOutput(): void {
 
 export function addRaw(ptr: usize, len: usize): void {
   ensure(len);
-  memory.copy(outPtr + outLen, ptr, len);
+  // Mostly a short shared reply ("+OK\r\n", ":1\r\n"): util/copy.ts.
+  copySmall(outPtr + outLen, ptr, len);
   outLen += len;
 }
 
@@ -85,29 +87,9 @@ export function addBulk(ptr: usize, len: usize): void {
     outLen += ll2string(o + 1, <i64>len);
     putCRLF();
   }
-  copyBytes(outPtr + outLen, ptr, len);
+  copySmall(outPtr + outLen, ptr, len);
   outLen += len;
   putCRLF();
-}
-
-/**
- * memory.copy for the short values most replies carry: V8 runs a wasm memory.copy as a call
- * out of the module (~10 ns), which was a large share of LRANGE's per-element cost; up to 16
- * bytes are moved with loads and stores instead (src and dst never overlap here).
- */
-@inline function copyBytes(dst: usize, src: usize, len: usize): void {
-  if (len > 16) memory.copy(dst, src, len);
-  else if (len >= 8) {
-    store<u64>(dst, load<u64>(src));
-    store<u64>(dst + len - 8, load<u64>(src + len - 8));
-  } else if (len >= 4) {
-    store<u32>(dst, load<u32>(src));
-    store<u32>(dst + len - 4, load<u32>(src + len - 4));
-  } else if (len > 0) {
-    store<u8>(dst, load<u8>(src));
-    store<u8>(dst + len - 1, load<u8>(src + len - 1));
-    if (len == 3) store<u8>(dst + 1, load<u8>(src + 1));
-  }
 }
 
 export function addBulkBuf(buf: ArrayBuffer): void {

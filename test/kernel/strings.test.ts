@@ -477,3 +477,21 @@ describe("a raised proto-max-bulk-len", () => {
     expect(run("set", "k", "v")).toBe(OK);
   });
 });
+
+describe("short values (copied without memory.copy, assembly/util/copy.ts)", () => {
+  it("every length from 0 to 40 is stored and replied byte for byte, in place and over a longer value", () => {
+    const value = (n: number, salt: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(97 + ((i * 7 + salt) % 26))).join("");
+    for (let n = 0; n <= 40; n++) {
+      expect(run("set", `k${n}`, value(n, 0))).toBe(OK);
+      expect(run("get", `k${n}`)).toBe(bulk(value(n, 0)));
+      // Over the value stored before: the same entry's value area rewritten.
+      expect(run("set", `k${n}`, value(n, 3))).toBe(OK);
+      expect(run("get", `k${n}`)).toBe(bulk(value(n, 3)));
+      expect(run("set", "shrink", value(40 - n, 5))).toBe(OK);
+      expect(run("get", "shrink")).toBe(bulk(value(40 - n, 5)));
+      expect(run("append", `a${n}`, value(n, 1))).toBe(int(n));
+      expect(run("append", `a${n}`, value(n, 2))).toBe(int(2 * n));
+      expect(run("get", `a${n}`)).toBe(bulk(value(n, 1) + value(n, 2)));
+    }
+  });
+});
