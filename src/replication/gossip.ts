@@ -1138,7 +1138,7 @@ export class Gossip {
       // our state equals theirs at c0: we hold all they held then, and they held all we hold
       this.noteSame(held[0]?.[0], at);
       this.learn(held);
-      this.answeredSame(from, held[0]?.[0]);
+      this.answeredSame(p, held[0]?.[0]);
       const w = new Writer();
       w.u8(MSG_SAME); w.f64(c0); w.node(this.rep.nodeId);
       writeVector(w, this.knowledge());
@@ -1210,21 +1210,14 @@ export class Gossip {
    * in the same step each period, the larger id leaves the smaller one's DIGEST unanswered
    * as stale or crossing (staleDigest), and the rounds it does answer carry states (seeds 2378,
    * 2673 with counter reset points collected, 17a: tombstones never went). Only from our link
-   * to that node (the DIGEST came back on it, or its HELLO or a MSG_SAME named the incarnation
-   * on it), and never from an incarnation older than the one our link knows (a delayed
-   * DIGEST of a node since restarted says nothing of its state now).
+   * to that node, `p` (linkOf: the DIGEST came back on it, or its HELLO or a MSG_SAME named
+   * the incarnation on it), and never from an incarnation older than the one our link knows
+   * (a delayed DIGEST of a node since restarted says nothing of its state now).
    */
-  private answeredSame(from: string, id: string | undefined): void {
-    if (id === undefined) return;
-    let link = this.peers.has(from) ? from : undefined;
-    if (link === undefined) {
-      for (const [l, q] of this.peers) {
-        if (!q.duplicateOf && (this.linkIds.get(l) ?? this.peerIds.get(l)) === id) { link = l; break; }
-      }
-    }
-    if (link === undefined) return;
-    if (!this.answeredBy(link, id)) return;
-    this.holdsOurWrites(this.peers.get(link)!, nodeName(id), this.rep.hlc.tick());
+  private answeredSame(p: PeerStream | undefined, id: string | undefined): void {
+    if (p === undefined || id === undefined) return;
+    if (!this.answeredBy(p.id, id)) return;
+    this.holdsOurWrites(p, nodeName(id), this.rep.hlc.tick());
   }
 
   /**
