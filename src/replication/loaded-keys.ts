@@ -295,6 +295,22 @@ export class LoadedKeys {
     let rushed = false, ended = false;
     // (keys a client's write had checked ahead of the rest: checkFirst below; the check skips them)
     const early = new Set<string>();
+    // One file state as the check reaches it: kept as it is if a script's set_repl write made
+    // its key local (local-keys.ts), else a tombstone to join or a live state to look at.
+    const take = (k: string, st: KeyState) => {
+      if (this.rep.localKeys.wasLocal(k)) { all.delete(k); return; }
+      if (isDead(st)) { all.delete(k); dead.push([k, st]); }
+      else { this.rep.hlc.observe(maxStamp(st)); live.push(k); }
+    };
+    // What take gathered: the tombstones joined, the live states whose key is absent deleted.
+    const settle = () => {
+      if (dead.length) {
+        this.stats.statesJoined += dead.length;
+        this.rep.receiveEntries(dead, 0, dead.length);
+        dead.length = 0;
+      }
+      if (live.length) { this.checkAbsent(live); live = []; }
+    };
     const step = () => {
       if (ended) return; // (a slice put off to a later turn, after a rush ended the check)
       const enough = this.pacing && !rushed ? this.pacing.slice(CHECK_SLICE_MS) : () => false;
@@ -304,18 +320,10 @@ export class LoadedKeys {
           const [k, st] = r.value;
           reached++;
           if (early.size !== 0 && early.has(k)) continue;
-          // (a key a script's set_repl write made local keeps that value: local-keys.ts)
-          if (this.rep.localKeys.wasLocal(k)) { all.delete(k); continue; }
-          if (isDead(st)) { all.delete(k); dead.push([k, st]); }
-          else { this.rep.hlc.observe(maxStamp(st)); live.push(k); }
+          take(k, st);
           if (reached % CHECK_CHUNK !== 0) continue;
         }
-        if (dead.length) {
-          this.stats.statesJoined += dead.length;
-          this.rep.receiveEntries(dead, 0, dead.length);
-          dead.length = 0;
-        }
-        if (live.length) { this.checkAbsent(live); live = []; }
+        settle();
         if (r.done) break;
         if (enough()) { this.rep.flush(); this.pacing!.later(step); return; }
       }
@@ -338,22 +346,16 @@ export class LoadedKeys {
     // goes on in its slices. (Finishing the whole check for the first write held every client
     // for 7.9 s at 1M states.) A key reached already is looked at again, which changes nothing:
     // its state left the file states, or its key is present.
+    // (between slices take has nothing gathered: settle here handles these keys alone)
     this.checkFirst = (db, keys) => {
       for (const key of keys) {
         const k = dbKey(db, key);
         const st = all.get(k);
         if (st === undefined || early.has(k)) continue;
         early.add(k);
-        if (this.rep.localKeys.wasLocal(k)) { all.delete(k); continue; }
-        if (isDead(st)) {
-          all.delete(k);
-          this.stats.statesJoined++;
-          this.rep.receiveEntries([[k, st]], 0, 1);
-        } else {
-          this.rep.hlc.observe(maxStamp(st));
-          this.checkAbsent([k]);
-        }
+        take(k, st);
       }
+      settle();
     };
     step();
   }

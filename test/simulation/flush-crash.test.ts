@@ -16,10 +16,25 @@
 //   is recorded before the write: Replicator.flushedFirst).
 // A write the flush did not see (B's, concurrent, cut off) survives both (add-wins).
 import { describe, it, expect } from "vitest";
-import { SimCluster } from "./cluster.js";
+import { SimCluster, type SimNode } from "./cluster.js";
 import { DEFAULT_GOSSIP } from "../../src/replication/gossip.js";
 
 const N = 600;
+
+/**
+ * A runs FLUSHALL (then `afterFlush`), and its file is saved while the flush's walk is under
+ * way. The walk goes a slice of 256 keys per step, as a server's goes a slice per event-loop
+ * turn (a crashed incarnation's slices never run, as SimNode's own pacing has it).
+ */
+function flushSavedMidWalk(c: SimCluster, a: SimNode, afterFlush = () => {}): void {
+  const inc = a.incarnation;
+  a.rep.pacing = { later: (fn) => c.later(() => { if (a.incarnation === inc) fn(); }), slice: () => () => true };
+  a.run("config", "set", "save", ""); // (FLUSHALL would write an RDB into the working directory)
+  a.run("flushall");
+  afterFlush();
+  expect(a.rep.walking).toBe(true);
+  a.save();
+}
 
 describe("simulation: FLUSHALL, the file saved before its walk ends, a restart from it", () => {
   it("flushed keys and fields stay deleted on both nodes; B's concurrent writes and A's write after the flush survive", () => {
@@ -34,15 +49,7 @@ describe("simulation: FLUSHALL, the file saved before its walk ends, a restart f
     c.partition([[a.name], [b.name]]);
     b.run("set", "k:7", "from-b");
     b.run("hset", "h", "fb", "b");
-    // A's walk goes a slice of 256 keys per step, as a server's goes a slice per event-loop turn
-    // (a crashed incarnation's slices never run, as SimNode's own pacing has it)
-    const inc = a.incarnation;
-    a.rep.pacing = { later: (fn) => c.later(() => { if (a.incarnation === inc) fn(); }), slice: () => () => true };
-    a.run("config", "set", "save", ""); // (FLUSHALL would write an RDB into the working directory)
-    a.run("flushall");
-    a.run("hset", "h", "f3", "3");
-    expect(a.rep.walking).toBe(true);
-    a.save();
+    flushSavedMidWalk(c, a, () => a.run("hset", "h", "f3", "3"));
     a.restartFrom();
     expect(a.loaded!.stats.statesDeleted).toBe(N - 256);
 
@@ -77,12 +84,7 @@ describe("simulation: the load-end check in slices, peers' states arriving meanw
     expect(b.run("dbsize")).toBe(M);
 
     c.partition([[a.name], [b.name]]);
-    const inc = a.incarnation;
-    a.rep.pacing = { later: (fn) => c.later(() => { if (a.incarnation === inc) fn(); }), slice: () => () => true };
-    a.run("config", "set", "save", "");
-    a.run("flushall");
-    expect(a.rep.walking).toBe(true);
-    a.save();
+    flushSavedMidWalk(c, a);
     c.heal();
     // (A's first digest goes at once: B's answers come while the check is under way)
     c.nodeOptions.set(a.name, { antiEntropyMs: 10 });
@@ -130,12 +132,7 @@ describe("simulation: a client's write during the load-end check", () => {
     expect(b.run("dbsize")).toBe(M + 1);
 
     c.partition([[a.name], [b.name]]);
-    const inc = a.incarnation;
-    a.rep.pacing = { later: (fn) => c.later(() => { if (a.incarnation === inc) fn(); }), slice: () => () => true };
-    a.run("config", "set", "save", "");
-    a.run("flushall");
-    expect(a.rep.walking).toBe(true);
-    a.save();
+    flushSavedMidWalk(c, a);
     a.restartFrom();
 
     expect(a.loaded!.checking).toBe(true);
