@@ -52,6 +52,10 @@ describe("eviction and AOF latency events", () => {
     }
     try {
       await r.config("SET", "maxmemory-policy", "allkeys-random");
+      // Tenacity 100 lifts the cycle's time limit (Redis's evictionTimeLimitUs): with the
+      // default 10 a cycle stops after 500 us and leaves the rest to the eviction timer, so
+      // on a fast machine no single cycle reaches the 1 ms threshold (in Redis as here).
+      await r.config("SET", "maxmemory-eviction-tenacity", "100");
       // One eviction cycle (before the next command) evicts tens of thousands of keys.
       await r.config("SET", "maxmemory", "2mb");
       await waitFor(async () => (await r.dbsize()) < 50_000);
@@ -60,6 +64,7 @@ describe("eviction and AOF latency events", () => {
     } finally {
       await r.config("SET", "maxmemory", "0");
       await r.config("SET", "maxmemory-policy", "noeviction");
+      await r.config("SET", "maxmemory-eviction-tenacity", "10");
       await r.config("SET", "latency-monitor-threshold", "0");
     }
   });
