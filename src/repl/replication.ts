@@ -27,6 +27,7 @@ import type { ReplicaLink } from "./replica-link.js";
 import { ReadsAfterStream } from "./reads-after-stream.js";
 import { parseMemory } from "../config/config.js";
 import { failoverOf } from "./failover.js";
+import { atTurnEnd, endTurnNow, type TurnEndHook } from "../server/turn-end-replies.js";
 
 /** REPLCONF rdb-filter-only: the parts of the RDB left out (Redis's SLAVE_REQ_RDB_EXCLUDE_*). */
 export interface RdbExclude { data: boolean; functions: boolean }
@@ -389,31 +390,21 @@ export class Replication {
   /** Replica sockets corked this turn by sendStream. */
   private corked: Socket[] = [];
   private turnEndPending = false;
-  /** Client sockets corked this turn by holdReplies. */
-  private heldReplies: Socket[] = [];
 
   /**
    * While this turn has stream for the replicas, a client's replies wait for it: they go out
-   * at the turn's end right after the replicas' writes (endTurn), as Redis writes clients'
-   * replies and replicas' output in the same beforeSleep. Sent at once, a write's reply
-   * reached a client well before its stream reached the replica, and a client that then read
-   * the key on the replica found the old value: an INCR on the master and a GET on its replica
-   * right after saw the old value in 740 of 2000 rounds at load 14 (redis-server: 1), and
-   * psync2.tcl's checks after each INCR waited a second for it, so fewer of its 10-test
-   * cycles fit in its 40 seconds. Called by the client before it writes a read's replies
-   * (Client.flushBatch); true when the socket is corked until the turn's end.
+   * at the turn's end right after the replicas' writes (src/server/turn-end-replies.ts), as
+   * Redis writes clients' replies and replicas' output in the same beforeSleep. Sent at once,
+   * a write's reply reached a client well before its stream reached the replica, and a client
+   * that then read the key on the replica found the old value: an INCR on the master and a GET
+   * on its replica right after saw the old value in 740 of 2000 rounds at load 14
+   * (redis-server: 1), and psync2.tcl's checks after each INCR waited a second for it, so fewer
+   * of its 10-test cycles fit in its 40 seconds. Asked by the client before it writes a read's
+   * replies (Client.flushBatch).
    */
-  holdReplies(sock: Socket): boolean {
-    if (!this.turnEndPending) return false;
-    if (sock.writableCorked === 0) {
-      sock.cork();
-      this.heldReplies.push(sock);
-    }
-    return true;
+  get repliesWaitForStream(): boolean {
+    return this.turnEndPending;
   }
-
-  /** Client sockets corked this turn by holdPush: uncorked after the held replies. */
-  private heldPushes: Socket[] = [];
 
   /**
    * A push to a client outside that client's own read (a keyspace notification, a PUBLISH
@@ -423,38 +414,43 @@ export class Replication {
    * the writer's reply and the replica's stream: strace of redis-server 7.0.15 for a SET with
    * a keyspace subscriber, and for a PUBLISH, shows the replica, the writer, the subscriber.
    * Sent at once, ours reached the subscriber before the stream reached the replica, so a
-   * subscriber that then read the key on the replica could find the old value. Called by
-   * Client.writePush; true when the socket is corked until the turn's end.
+   * subscriber that then read the key on the replica could find the old value. Asked by
+   * Client.writePush; true when the push waits for the turn's end.
    */
-  holdPush(sock: Socket): boolean {
+  pushesWait(): boolean {
     if (this.replicas.size === 0) return false;
-    if (sock.writableCorked === 0) {
-      sock.cork();
-      this.heldPushes.push(sock);
-    }
     this.endTurnLater();
     return true;
   }
 
   /**
-   * endTurn once this event-loop iteration's reads are all run (setImmediate: after the poll
-   * phase), as Redis writes to its replicas in beforeSleep: the stream of every client served
-   * in the iteration goes to a replica in one write, not one write per client read.
+   * endTurn once this event-loop iteration's reads are all run (the turn-end hold's
+   * setImmediate: after the poll phase), as Redis writes to its replicas in beforeSleep: the
+   * stream of every client served in the iteration goes to a replica in one write, not one
+   * write per client read.
    */
   private endTurnLater(): void {
     if (this.turnEndPending) return;
     this.turnEndPending = true;
-    setImmediate(this.endTurn);
+    atTurnEnd(this.turnEnd);
   }
 
+  /** This master's part of the turn's end: the stream before the held output, the limits after. */
+  private readonly turnEnd: TurnEndHook = {
+    beforeHeld: () => this.endTurn(),
+    afterHeld: () => { if (this.replicas.size) for (const r of [...this.replicas.values()]) this.checkOutputLimit(r); },
+  };
+
   /**
-   * The end of a turn that wrote stream: the replicas get what the turn wrote, their sockets are
-   * uncorked (each gets it in one write) and then their output limits checked, on what the sockets could
-   * not take, as each write was checked before the writes were gathered (a 256 kB value to a
-   * replica with a 32 kB limit goes out; replication-buffer.tcl's "limited to
-   * backlog_limit/16"). Redis too closes a replica over its limit asynchronously (CLOSE_ASAP).
+   * The end of a turn that wrote stream: the replicas get what the turn wrote and their sockets
+   * are uncorked (each gets it in one write); then the clients' held replies and pushes go
+   * (turn-end-replies.ts), and then the replicas' output limits are checked (turnEnd.afterHeld),
+   * on what the sockets could not take, as each write was checked before the writes were
+   * gathered (a 256 kB value to a replica with a 32 kB limit goes out; replication-buffer.tcl's
+   * "limited to backlog_limit/16"). Redis too closes a replica over its limit asynchronously
+   * (CLOSE_ASAP).
    */
-  private readonly endTurn = (): void => {
+  private endTurn(): void {
     // The turn's stream, to each replica that takes it: views of the shared buffer's blocks
     // (one or two for a pipeline's writes), not a copy and a socket write per command each.
     for (const r of this.replicas.values()) {
@@ -467,20 +463,7 @@ export class Replication {
     const socks = this.corked;
     this.corked = [];
     for (const s of socks) s.uncork();
-    // Then the replies held for the stream (holdReplies).
-    if (this.heldReplies.length) {
-      const held = this.heldReplies;
-      this.heldReplies = [];
-      for (const s of held) s.uncork();
-    }
-    // Then the pushes to other clients (holdPush).
-    if (this.heldPushes.length) {
-      const held = this.heldPushes;
-      this.heldPushes = [];
-      for (const s of held) s.uncork();
-    }
-    if (this.replicas.size) for (const r of [...this.replicas.values()]) this.checkOutputLimit(r);
-  };
+  }
 
   /**
    * Shutdown (Redis's finishShutdown, flushSlavesOutputBuffers): the turn's stream goes to the
@@ -489,11 +472,8 @@ export class Replication {
    * cannot take at once is lost with the process.
    */
   flushReplicas(): void {
-    if (this.turnEndPending) this.endTurn();
+    if (this.turnEndPending) endTurnNow();
   }
-
-  /** flushReplicas as a bound function: before replies held to the turn's end go (src/server/turn-end-replies.ts). */
-  readonly flushReplicasNow = (): void => this.flushReplicas();
 
   /**
    * Stream bytes to a replica, in order with its replies (a PSYNC's +CONTINUE), counted as
@@ -705,7 +685,7 @@ export class Replication {
     state.heldFrom = state.rdbOnly ? null : tr.startOffset + 1;
     const m: TransferMember = {
       id: client.id,
-      write: (b) => { this.server.stats.netReplOutputBytes += b.length; return sock.write(b); },
+      write: (b) => { this.server.stats.netReplOutputBytes += b.length; client.flushTurnHold(); return sock.write(b); },
       onceDrain: (fn) => { sock.once("drain", fn); sock.once("close", fn); },
       get unsent() { return sock.writableLength; },
       get closed() { return client.closed || sock.destroyed; },
@@ -768,6 +748,7 @@ export class Replication {
     const data = tr.payload!;
     const preamble = Buffer.from(`$${data.length}\r\n`);
     this.server.stats.netReplOutputBytes += preamble.length + data.length;
+    client.flushTurnHold(); // (+FULLRESYNC may be held to the turn's end: it goes first)
     client.socket.write(preamble);
     client.socket.write(data, sent); // (sent: the socket has handed it all to the kernel, or failed)
   }
@@ -804,7 +785,10 @@ export class Replication {
       if (Date.now() - this.lastNewline >= 1000) {
         this.lastNewline = Date.now();
         for (const r of this.replicas.values()) {
-          if (r.syncState === "wait_start" || (r.syncState === "wait_end" && disk)) r.client.socket.write("\n");
+          if (r.syncState === "wait_start" || (r.syncState === "wait_end" && disk)) {
+            r.client.flushTurnHold();
+            r.client.socket.write("\n");
+          }
         }
       }
       this.maybeStartSync();

@@ -86,7 +86,11 @@ export function startSession(server: Server, client: Client, source: Buffer): Ld
   session.client = client;
   session.fork = forked ? forkDataset(server) : null;
   ldb.start({
-    write: (data) => { if (!client.closed) client.socket.write(data); },
+    write: (data) => {
+      if (client.closed) return;
+      client.flushTurnHold();
+      client.socket.write(data);
+    },
     busyReplyThreshold: () => server.config.getNumber("busy-reply-threshold"),
   }, source, forked);
   setErrorLog((err) => ldb.logError(err));

@@ -41,7 +41,7 @@ import { plainState, runInLane } from "./host-lane.js";
 import { deferAllowed, flushDeferred, lastCommandShard } from "./deferred-runs.js";
 import { replicationOf, type Replication } from "../repl/replication.js";
 import { directHandle, writeDirect, type DirectWriter } from "./direct-write.js";
-import { holdUntilTurnEnd, TURN_END_REPLY_BYTES } from "./turn-end-replies.js";
+import { flushHeld, hold, HELD_PUSH, HELD_REPLY, keep, TURN_END_REPLY_BYTES, type HeldWriter } from "./turn-end-replies.js";
 
 let nextClientId = 1;
 
@@ -50,7 +50,7 @@ export const OUTPUT_HIGH_WATER = perfConfig().buffers.outputHighWater;
 /** An incomplete command at least this big waits in kernel memory rather than in chunks. */
 const REGION_MIN = 16 * 1024;
 
-export class Client implements DirectWriter {
+export class Client implements DirectWriter, HeldWriter {
   readonly id = nextClientId++;
   name = "";
   db = 0;
@@ -114,6 +114,9 @@ export class Client implements DirectWriter {
   denyBlocking = false;
   /** Bytes of direct socket writes still queued (src/server/direct-write.ts): unsent output the stream does not count. */
   directPending = 0;
+  /** Output held to the event-loop turn's end (src/server/turn-end-replies.ts), or null. */
+  turnHeld: Uint8Array[] | null = null;
+  turnHeldBytes = 0;
   /** Called once directPending is back to 0 (pauseUntilDrained waiting on direct writes). */
   private onDirectDrained: (() => void) | null = null;
   /** When the unsent output first went above the soft limit (0: it is not above). */
@@ -196,7 +199,7 @@ export class Client implements DirectWriter {
   get outputBufferLength(): number {
     const sock = this.socket as Socket & { encrypted?: boolean; _parent?: { _handle?: { writeQueueSize?: number } } | null };
     const n = sock.writableLength;
-    if (n === 0 || !sock.encrypted) return n + this.directPending;
+    if (n === 0 || !sock.encrypted) return n + this.directPending + this.turnHeldBytes;
     const tcpQueued = sock._parent?._handle?.writeQueueSize;
     return tcpQueued === 0 ? 0 : n;
   }
@@ -654,8 +657,9 @@ export class Client implements DirectWriter {
   private overHighWater(): boolean {
     const batched = batchOpen(this) ? batchLength() : 0;
     if (this.unsent() + batched < OUTPUT_HIGH_WATER) return false;
-    // Hand the gathered (or corked) bytes to the kernel's socket buffer; a client that reads keeps up.
+    // Hand the gathered (or corked, or held) bytes to the kernel's socket buffer; a client that reads keeps up.
     this.flushBatch();
+    this.flushTurnHold();
     if (this.socket.writableCorked > 0) {
       this.socket.uncork();
       this.socket.cork();
@@ -665,7 +669,16 @@ export class Client implements DirectWriter {
 
   /** Reply bytes handed to the socket and not sent yet: the stream's and direct writes'. */
   private unsent(): number {
-    return this.socket.writableLength + this.directPending;
+    return this.socket.writableLength + this.directPending + this.turnHeldBytes;
+  }
+
+  /**
+   * Writes the output held to the turn's end now: before anything writes this client's socket
+   * other than through write()/writePush() (an RDB to a replica, LDB's output), which would
+   * otherwise overtake it. The client stays held for the rest of the turn.
+   */
+  flushTurnHold(): void {
+    if (this.turnHeld !== null) flushHeld(this);
   }
 
   /** DirectWriter: the queued direct writes completed. */
@@ -719,6 +732,8 @@ export class Client implements DirectWriter {
     }
     if (this.closeAfterReply && !this.closed) {
       this.flushBatch();
+      // Held output goes before the connection ends (as end() would uncork a corked socket).
+      this.flushTurnHold();
       this.closed = true;
       // Like Redis freeing the client once its last reply is written: the peer may keep its
       // end open (a QUIT it never reads past), but the connection is gone for CLIENT LIST,
@@ -751,6 +766,8 @@ export class Client implements DirectWriter {
     // Redis checks the limit once the reply is in its buffer, before any of it is sent.
     if (this.checkOutputLimits(b.length)) return;
     this.server.replyFence.settle();
+    // Behind this client's output held to the turn's end (turn-end-replies.ts).
+    if (this.turnHeld !== null) return keep(this, owned ? b : Buffer.from(b));
     const h = directHandle(this.socket);
     if (h !== null) writeDirect(this.socket, h, owned ? b : Buffer.from(b), this);
     else this.socket.write(owned ? b : Buffer.from(b));
@@ -781,24 +798,31 @@ export class Client implements DirectWriter {
    */
   private flushBatch(oneCommand = false): void {
     if (!batchOpen(this)) return;
-    const pieces = takeBatch();
-    if (pieces.length === 0 || this.closed) return;
+    const bytes = batchLength();
+    if (bytes === 0) return;
+    if (this.closed) {
+      takeBatch();
+      return;
+    }
     this.server.stats.writesProcessed++;
-    let bytes = 0;
-    for (const p of pieces) bytes += p.length;
     this.replyBuffer.noteWrite(bytes);
-    if (this.checkOutputLimits(bytes)) return;
+    if (this.checkOutputLimits(bytes)) {
+      takeBatch();
+      return;
+    }
     this.server.replyFence.settle();
+    // The replies wait for the turn's end (src/server/turn-end-replies.ts): behind output
+    // already held, after the replicas' stream of a turn that has some, and a one-command
+    // read's big reply. They stay where they were gathered until then (takeBatch(true)).
+    if (this.turnHeld !== null || (this.repl ??= replicationOf(this.server)).repliesWaitForStream ||
+      (oneCommand && bytes >= TURN_END_REPLY_BYTES)) {
+      hold(this, HELD_REPLY);
+      for (const p of takeBatch(true)) keep(this, p);
+      return;
+    }
+    const pieces = takeBatch();
     const sock = this.socket;
-    // While the turn has stream for replicas, the replies follow it at the turn's end
-    // (src/repl/replication.ts holdReplies), and so does a one-command read's big reply
-    // (src/server/turn-end-replies.ts); the last piece may view the scratch area, which the
-    // next batch reuses, so a held one goes as a copy.
-    const repl = replicationOf(this.server);
-    const held = repl.holdReplies(sock) ||
-      (oneCommand && bytes >= TURN_END_REPLY_BYTES && holdUntilTurnEnd(sock, repl.flushReplicasNow));
-    if (held) pieces[pieces.length - 1] = Buffer.from(pieces[pieces.length - 1]);
-    const h = pieces.length === 1 && !held ? directHandle(sock) : null;
+    const h = pieces.length === 1 ? directHandle(sock) : null;
     if (h !== null) {
       // The usual case: one piece (the scratch bytes), handed to the socket's handle.
       scratchWritten(writeDirect(sock, h, pieces[0], this));
@@ -812,7 +836,7 @@ export class Client implements DirectWriter {
       sock.uncork();
     }
     // The last piece may be the batch's scratch bytes: reused only if the socket sent them.
-    scratchWritten(!held && sock.writableLength > 0);
+    scratchWritten(sock.writableLength > 0);
   }
 
   /**
@@ -830,9 +854,13 @@ export class Client implements DirectWriter {
     this.server.stats.writesProcessed++;
     this.replyBuffer.noteWrite(b.length);
     this.server.replyFence.settle();
-    // On a master with replicas, after the turn's stream and replies (Replication.holdPush).
-    const repl = this.repl ??= replicationOf(this.server);
-    const h = repl.holdPush(this.socket) ? null : directHandle(this.socket);
+    // Behind this client's held output; on a master with replicas, after the turn's stream and
+    // replies (Replication.pushesWait).
+    if (this.turnHeld !== null || (this.repl ??= replicationOf(this.server)).pushesWait()) {
+      hold(this, HELD_PUSH);
+      return keep(this, b);
+    }
+    const h = directHandle(this.socket);
     if (h !== null) writeDirect(this.socket, h, b, this);
     else this.socket.write(b);
   }

@@ -14,6 +14,12 @@
 // once when the socket can take it); when it does not, the socket keeps the scratch bytes
 // until it can send them, so the writer says so (scratchWritten(true)) and the next batch
 // gathers into a new scratch area.
+//
+// A batch held to the event-loop turn's end (src/server/turn-end-replies.ts) stays where it
+// was gathered: its bytes in the scratch area are kept (held below `base`) and the next batch
+// is gathered after them, so holding a reply copies nothing. A scratch area the held bytes
+// fill is set aside for the turn and the batch moves to a spare one; at the turn's end, once
+// the held bytes went out, the areas are reused (turnEndScratch).
 
 // The global `Buffer` is a getter (node's lazy bootstrap): a module binding is a plain load.
 import { Buffer } from "node:buffer";
@@ -22,8 +28,16 @@ import { Buffer } from "node:buffer";
 const BIG = 16 * 1024;
 const SCRATCH_BYTES = 64 * 1024;
 
-let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+let scratch: Buffer = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+/** Bytes [0, base) of the scratch area are held to the turn's end; the batch starts at base. */
+let base = 0;
 let used = 0;
+/** Scratch areas full of held bytes, set aside until the turn's end. */
+let setAside: Buffer[] = [];
+/** Scratch areas to reuse (set aside in an earlier turn whose held bytes all went out). */
+const spare: Buffer[] = [];
+/** Spare areas kept at most (the rest are left to the garbage collector). */
+const MAX_SPARE = 16;
 /** Pieces sealed before the scratch area filled up (or big replies), in order. */
 let pieces: Buffer[] = [];
 let piecesLen = 0;
@@ -43,7 +57,7 @@ export function batchOpen(who: object): boolean {
 
 /** Bytes gathered and not yet taken. */
 export function batchLength(): number {
-  return piecesLen + used;
+  return piecesLen + used - base;
 }
 
 /**
@@ -58,16 +72,13 @@ export function appendToBatch(b: Uint8Array, owned: boolean): void {
     piecesLen += n;
     return;
   }
-  if (used + n > scratch.length) {
-    seal();
-    if (n > scratch.length) {
-      // set() is a plain memory copy; Buffer.from(view) took the array-like path (GET of 64 MB).
-      const out = Buffer.allocUnsafeSlow(n);
-      out.set(b);
-      pieces.push(out);
-      piecesLen += n;
-      return;
-    }
+  if (used + n > scratch.length && !makeRoom(n)) {
+    // set() is a plain memory copy; Buffer.from(view) took the array-like path (GET of 64 MB).
+    const out = Buffer.allocUnsafeSlow(n);
+    out.set(b);
+    pieces.push(out);
+    piecesLen += n;
+    return;
   }
   scratch.set(b, used);
   used += n;
@@ -94,8 +105,27 @@ export function appendMemToBatch(mem: Uint8Array, ptr: number, len: number): voi
  */
 export function batchRoom(n: number): Buffer | null {
   if (used + n <= scratch.length) return scratch;
+  return makeRoom(n) ? scratch : null;
+}
+
+/**
+ * The scratch area has no room for n more bytes: what the batch gathered there moves to a
+ * piece of its own, and when held bytes leave too little room, the batch moves to a spare
+ * area. False when n is more than a whole area.
+ */
+function makeRoom(n: number): boolean {
   seal();
-  return n <= scratch.length ? scratch : null;
+  if (used + n <= scratch.length) return true;
+  if (base === 0 || n > SCRATCH_BYTES) return false;
+  setAsideScratch();
+  return true;
+}
+
+/** The scratch area keeps held bytes until the turn's end; the batch goes on in a spare one. */
+function setAsideScratch(): void {
+  setAside.push(scratch);
+  scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  base = used = 0;
 }
 
 /** Where the next byte goes in the scratch area. */
@@ -126,7 +156,7 @@ export function appendPartToBatch(part: Buffer | string): void {
     piecesLen += n;
     return;
   }
-  if (used + n > scratch.length) seal();
+  if (used + n > scratch.length) makeRoom(n);
   if (n < SHORT) {
     // A short reply (":1\r\n", "+OK\r\n") is copied char by char: scratch.write is a call
     // into C++ (StringBytes::Write) costing more than the copy (~2% of SADD -P 16). Below
@@ -143,49 +173,60 @@ const SHORT = 13;
 
 /** The scratch area filled up mid-batch: its bytes move to a piece of their own. */
 function seal(): void {
-  if (used === 0) return;
+  const n = used - base;
+  if (n === 0) return;
   // allocUnsafe takes small sizes from Node's shared pool: no new ArrayBuffer per read.
-  const out = Buffer.allocUnsafe(used);
-  scratch.copy(out, 0, 0, used);
+  const out = Buffer.allocUnsafe(n);
+  scratch.copy(out, 0, base, used);
   pieces.push(out);
-  piecesLen += used;
-  used = 0;
+  piecesLen += n;
+  used = base;
 }
 
 /**
  * Takes the gathered bytes (empty when none), leaving the batch open. The last piece may be
- * a view of the scratch area: once it is handed to the socket, call scratchWritten().
+ * a view of the scratch area: once it is handed to the socket, call scratchWritten(). `hold`:
+ * the bytes wait for the turn's end (turn-end-replies.ts), so the view's bytes are kept until
+ * then (turnEndScratch) and the next batch is gathered after them.
  */
-export function takeBatch(): Buffer[] {
+export function takeBatch(hold = false): Buffer[] {
+  let out: Buffer[];
   if (pieces.length === 0) {
     // The usual read: its replies all in the scratch area. No array and, for a length seen
     // last time, no view is made (three allocations a read at -P 1, where a read is one
     // command: ~1% of SET -P 1's samples).
-    if (used === 0) return NONE;
-    single[0] = scratchView(used);
-    used = 0;
-    return single;
+    if (used === base) return NONE;
+    out = single;
+    out[0] = scratchView();
+  } else {
+    out = pieces;
+    if (used > base) out.push(scratchView());
+    pieces = [];
+    piecesLen = 0;
   }
-  const out = pieces;
-  if (used > 0) {
-    out.push(scratchView(used));
-    used = 0;
+  if (!hold) used = base;
+  else {
+    base = used;
+    // Little room left for the next batches: they go on in a spare area.
+    if (scratch.length - base < SCRATCH_BYTES / 4) setAsideScratch();
   }
-  pieces = [];
-  piecesLen = 0;
   return out;
 }
 
 const NONE = Object.freeze([]) as unknown as Buffer[];
 /** takeBatch's answer for one piece: valid until the next takeBatch (the caller writes it at once). */
 const single: Buffer[] = [];
-/** The last view of the scratch area made, reused while the area and the length are the same. */
+/** The last view of the scratch area made, reused while the area, start and length are the same. */
 let view: Buffer | null = null;
 let viewOf: Buffer | null = null;
-function scratchView(n: number): Buffer {
-  if (view === null || view.length !== n || viewOf !== scratch) {
-    view = scratch.subarray(0, n);
+let viewFrom = 0;
+/** The batch's bytes in the scratch area, [base, used). */
+function scratchView(): Buffer {
+  const n = used - base;
+  if (view === null || view.length !== n || viewOf !== scratch || viewFrom !== base) {
+    view = scratch.subarray(base, used);
     viewOf = scratch;
+    viewFrom = base;
   }
   return view;
 }
@@ -196,14 +237,37 @@ function scratchView(n: number): Buffer {
  * batch elsewhere.
  */
 export function scratchWritten(held: boolean): void {
-  if (held) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  if (!held) return;
+  // Held bytes below base still view the old area: it stays theirs (never reused).
+  scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  base = used = 0;
+}
+
+/**
+ * The turn's end: the held bytes were handed to their sockets. `queued`: some socket did not
+ * send all at once and still refers to its bytes, so the areas that held them are not reused.
+ * Nothing is recycled while a batch is open (a SHUTDOWN's reply gathering): the next turn's
+ * end does it (false).
+ */
+export function turnEndScratch(queued: boolean): boolean {
+  if (owner !== null) return false;
+  if (base === 0 && setAside.length === 0) return true;
+  if (queued) {
+    setAside = [];
+    if (base > 0) scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  } else {
+    for (const s of setAside) if (spare.length < MAX_SPARE) spare.push(s);
+    setAside.length = 0;
+  }
+  base = used = 0;
+  return true;
 }
 
 /** Closes who's batch, dropping anything not taken. */
 export function endBatch(who: object): void {
   if (owner !== who) return;
   owner = null;
-  used = 0;
+  used = base;
   pieces = [];
   piecesLen = 0;
 }

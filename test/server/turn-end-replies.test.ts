@@ -1,8 +1,8 @@
 // A read of one command whose reply is big (LRANGE of 600 elements) has its reply held until the
-// end of the event-loop turn, as Redis writes every client's replies in beforeSleep: the socket
-// is corked, and uncorked by a setImmediate (src/server/turn-end-replies.ts). Small replies and
-// pipelined reads are written at once. In-process, with a socket that keeps what it is sent
-// while corked, as Node's does.
+// end of the event-loop turn, as Redis writes every client's replies in beforeSleep: kept where
+// the read's batch gathered it and written by a setImmediate (src/server/turn-end-replies.ts).
+// Small replies and pipelined reads are written at once. In-process, with a socket that keeps
+// what it is sent while corked, as Node's does.
 import { describe, it, expect, beforeAll } from "vitest";
 import type { Socket } from "node:net";
 import { scratchDir } from "../helpers/scratch.js";
@@ -75,5 +75,26 @@ describe("replies held to the turn's end", () => {
     expect(sent).toEqual([]);
     await turnEnd();
     expect(Buffer.concat(sent).toString()).toBe(`${LIST_600}:600\r\n`);
+  });
+
+  it("many held replies in one turn, more than a scratch area holds, each leave intact, with the small replies gathered after them", async () => {
+    // 30 held replies of 5.4 KB (more than reply-batch.ts's 64 KB area) and, between them,
+    // small replies written at once from the same area: the held bytes must not be reused.
+    for (let round = 0; round < 2; round++) {
+      const big: Buffer[][] = [];
+      const small: Buffer[][] = [];
+      for (let i = 0; i < 30; i++) {
+        const b: Buffer[] = [];
+        new Client(server, corkingSocket(b)).onData(cmd("LRANGE", "mylist", "0", "599"));
+        big.push(b);
+        const s: Buffer[] = [];
+        new Client(server, corkingSocket(s)).onData(cmd("LRANGE", "mylist", "0", String(i % 5)));
+        small.push(s);
+      }
+      for (const b of big) expect(b).toEqual([]);
+      await turnEnd();
+      for (const b of big) expect(Buffer.concat(b).toString()).toBe(LIST_600);
+      small.forEach((s, i) => expect(Buffer.concat(s).toString()).toBe(`*${i % 5 + 1}\r\n${"$3\r\nxxx\r\n".repeat(i % 5 + 1)}`));
+    }
   });
 });
