@@ -2,9 +2,9 @@
 // clients' reads of that iteration are run.
 //
 // A master writes a write's stream to its replicas before the write's reply to its client
-// (holdReplies in src/repl/replication.ts; Redis's beforeSleep does the same), so by the time
-// that client, having read the reply, sends a read to the replica, the stream is already in
-// the replica's socket. Yet epoll may hand the replica both in either order: a level-triggered
+// (the turn-end hold, src/server/turn-end-replies.ts; Redis's beforeSleep does the same), so
+// by the time that client, having read the reply, sends a read to the replica, the stream is
+// already in the replica's socket. Yet epoll may hand the replica both in either order: a level-triggered
 // fd that was reported stays on epoll's ready list, so the client's connection, reported for
 // its previous command, can sit ahead of the master link. Redis's replica takes them in that
 // order too and loses only when the client's next command arrives between its reply being

@@ -1,8 +1,8 @@
 // A write's stream leaves for the replicas before the write's reply leaves for its client
-// (src/repl/replication.ts holdReplies), as Redis writes both in beforeSleep: a client that
-// read the reply and then asks a replica must not beat the stream there (psync2.tcl's
-// consistency checks). The master runs in this process so the order of its socket writes can
-// be read; its replica is a real server process.
+// (src/server/turn-end-replies.ts, Replication.repliesWaitForStream), as Redis writes both in
+// beforeSleep: a client that read the reply and then asks a replica must not beat the stream
+// there (psync2.tcl's consistency checks). The master runs in this process so the order of its
+// socket writes can be read; its replica is a real server process.
 import { describe, it, expect, afterAll } from "vitest";
 import net from "node:net";
 import { Config } from "../../src/config/config.js";
