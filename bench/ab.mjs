@@ -83,6 +83,10 @@ async function waitPing(port) {
   throw new Error(`server on ${port} did not answer`);
 }
 
+// Every child, registered as soon as it is spawned: the finally below kills them all, also when
+// a later server fails to start or --prepare fails (which used to leave the earlier ones running).
+const spawned = [];
+
 async function start(name, argv, parent) {
   const port = await freePort();
   // A dir each: DEBUG RELOAD in --prepare writes dump.rdb there.
@@ -90,6 +94,7 @@ async function start(name, argv, parent) {
   const child = spawn(argv[0], [...argv.slice(1), "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir,
     ...(opts.prepare ? ["--enable-debug-command", "yes"] : [])],
     { stdio: "ignore", env: { ...process.env, LATTICEKV_SHARDS: opts.shards } });
+  spawned.push(child);
   await waitPing(port);
   if (opts.prepare) {
     const r = spawnSync("redis-cli", ["-p", String(port)], { input: readFileSync(opts.prepare), encoding: "utf8", maxBuffer: 1 << 28 });
@@ -99,12 +104,7 @@ async function start(name, argv, parent) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "lkv-ab-"));
-const servers = [
-  await start("a", ["node", resolve(opts.a, "dist/src/cli.js")], dir),
-  await start("b", ["node", resolve(opts.b, "dist/src/cli.js")], dir),
-];
-if (!opts["no-redis"]) servers.push(await start("redis", ["redis-server"], dir));
-
+const servers = [];
 const argvTests = opts.argv ? JSON.parse(opts.argv) : null;
 const tests = argvTests ? argvTests.map((a) => a.join(" ")) : opts.command ? opts.command.split(";") : opts.test.split(",");
 const extraArgs = opts.args.split(" ").filter(Boolean);
@@ -115,6 +115,9 @@ const samples = {};
 const rpsSamples = {};
 const benchSamples = {};
 try {
+  servers.push(await start("a", ["node", resolve(opts.a, "dist/src/cli.js")], dir));
+  servers.push(await start("b", ["node", resolve(opts.b, "dist/src/cli.js")], dir));
+  if (!opts["no-redis"]) servers.push(await start("redis", ["redis-server"], dir));
   for (let r = 0; r < rounds; r++) {
     const order = servers.map((_, i) => servers[(i + r) % servers.length]);
     for (const t of tests) {
@@ -136,7 +139,7 @@ try {
     }
   }
 } finally {
-  for (const s of servers) s.child.kill("SIGKILL");
+  for (const child of spawned) child.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 }
 
