@@ -293,7 +293,7 @@ export class ActiveActive {
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +
-      `crdt_gc_keys_compacted:${gc.keysCollected}\r\ncrdt_stable_lag_ms:${own ? Math.max(0, physicalOf(this.rep.hlc.current - own)) : -1}\r\n`;
+      `crdt_gc_keys_compacted:${gc.keysCollected}\r\ncrdt_gc_keys_visited:${gc.keysVisited}\r\ncrdt_stable_lag_ms:${own ? Math.max(0, physicalOf(this.rep.hlc.current - own)) : -1}\r\n`;
     // per node: how far behind our clock the stability GC acts on is (ms; departed = all final)
     // peers expired by crdt-peer-gc-timeout (their incarnations are refused), messages refused,
     // and the peers that refuse this node (it was expired: restart it empty)

@@ -50,6 +50,15 @@ export function vvStable(v: VV, st: Stable): boolean {
   return true;
 }
 
+/**
+ * A node whose component of v is not stable yet (undefined: v is stable). While a key's floor
+ * has one, gcKeyState collects nothing in it: only that node's stability rising can change that.
+ */
+export function unstableNode(v: VV, st: Stable): string | undefined {
+  for (const [n, t] of v) if (t >= st(n)) return n;
+  return undefined;
+}
+
 /** A hash field's HINCRBY / a zset member's ZINCRBY counters. */
 function counted(s: KeyState, kind: string, m: string): FieldCounters<unknown> | undefined {
   return kind === "hash" ? s.hcnt.get(m) : kind === "zset" ? s.zcnt.get(m) : undefined;

@@ -1680,6 +1680,9 @@ export class Gossip {
     }
   }
 
+  /** The node ids the last sweep was run with (collectGarbage). */
+  private sweptWho = "";
+
   /** Promotes stability past its grace period, then runs a GC sweep (gc.ts). */
   private collectGarbage(now: number): void {
     let i = 0;
@@ -1694,12 +1697,19 @@ export class Gossip {
     gcStableOf.successor = (n) => [this.rep.nodeId, ...this.peerIds.values()].find((id) => olderIncarnation(n, id));
     // (every id still named by metadata that stays is a candidate for findDeparted, not only
     // the first unstable one a check stopped at)
+    // A sweep passes over keys parked on a node whose stability has not risen (store.ts
+    // gcParked), unless who is who changed since the last: the ids a parked key names are
+    // heard again then (findDeparted: a peer that restarted makes its old id departed), and
+    // the acker and successors (gcFinal, peer ids) are part of what a sweep decides.
+    const who = `${this.rep.nodeId}|${[...this.peerIds.values()].join(",")}|${[...this.gcFinal.ids()].join(",")}`;
+    const full = who !== this.sweptWho;
+    this.sweptWho = who;
     this.rep.store.collectGarbage(gcStableOf, (n) => {
       if (!this.gcFinal.covers(n)) this.unknownIds.add(n);
     }, (dropped) => {
       this.droppedAny = true;
       removalStamps(dropped, (n, t) => { if (t > (this.collected.get(n) ?? 0)) this.collected.set(n, t); });
-    }, this.acker);
+    }, this.acker, full);
     this.pruneCollected();
   }
 
