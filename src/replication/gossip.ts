@@ -174,7 +174,29 @@ interface Answer { role: number; reply: Send; count: number; next: number; chunk
  * h: our clock when the batch was cut (every write of ours in it is at or below h); after:
  * the h of the batch before it for this peer; deps: what it depends on (encoded vector).
  */
-interface Pending { seq: number; batch: Buffer; sentAt: number; tries: number; h: number; after: number; deps: Buffer }
+/** One local batch as cut (broadcast): its writes, cut time h, the h before it, what it depends on. */
+interface Part { batch: Buffer; h: number; after: number; deps: Buffer }
+
+/**
+ * A message of a delta stream: one batch, or consecutive batches merged while they waited
+ * for the window (broadcast), sent as one (sendDelta joins them). Its h is its last part's,
+ * its `after` its first part's. `bytes`: what it holds counted against the backlog bound.
+ */
+interface Pending { seq: number; parts: Part[]; bytes: number; sentAt: number; tries: number; h: number; after: number }
+
+/**
+ * Batches that have not left yet (the window is full) are merged into one message up to this
+ * size: a burst of pipelined writes cuts a batch per client read (16 SETs, ~0.8 KB), and one
+ * message, ack and backlog entry per such batch was most of a stream's cost per write on
+ * both sides. A receiver applies a message in one turn: 64 KiB is ~1,000 SETs.
+ */
+const MERGE_BYTES = 64 << 10;
+
+/**
+ * What a backlog entry costs beyond its batches' bytes (the entry, its part, the buffers'
+ * objects), counted against maxBacklogBytes so the bound is one of memory, not of payload.
+ */
+const PENDING_OVERHEAD = 256;
 
 /** A received batch not yet applied (waiting for an earlier one, or for what it depends on). */
 interface Held { origin: string; after: number; h: number; deps: [string, number][]; batch: Buffer }
@@ -221,6 +243,32 @@ function writeVector(w: Writer, v: Iterable<[string, number]>): void {
 function readVector(r: Reader): [string, number][] {
   const out: [string, number][] = [];
   for (let i = r.u16(); i > 0; i--) { const n = r.node(); out.push([n, r.f64()]); }
+  return out;
+}
+
+/** What merged batches depend on: per node, the greatest of their deps (encoded as writeVector). */
+function depsOfParts(parts: Part[]): Buffer {
+  if (parts.length === 1) return parts[0].deps;
+  const max = new Map<string, number>();
+  let prev: Buffer | undefined;
+  for (const p of parts) {
+    if (p.deps === prev) continue; // (consecutive batches often depend on the same)
+    prev = p.deps;
+    for (const [n, ts] of readVector(new Reader(p.deps))) if (ts > (max.get(n) ?? 0)) max.set(n, ts);
+  }
+  const w = new Writer();
+  writeVector(w, max);
+  return w.done();
+}
+
+/** Batches (store.ts encodeBatch: u32 count, entries) joined into one: their entries in order. */
+function joinBatches(parts: Part[]): Buffer {
+  let n = 0, len = 4;
+  for (const p of parts) { n += p.batch.readUInt32LE(0); len += p.batch.length - 4; }
+  const out = Buffer.allocUnsafe(len);
+  out.writeUInt32LE(n, 0);
+  let at = 4;
+  for (const p of parts) at += p.batch.copy(out, at, 4);
   return out;
 }
 
@@ -634,15 +682,25 @@ export class Gossip {
     for (const p of this.peers.values()) {
       if (p.duplicateOf || p.expired !== undefined) continue;
       if (this.parked(p)) { p.lastH = h; continue; } // (the next batch's `after` still names this one: it waits for anti-entropy)
-      const item: Pending = { seq: p.nextSeq++, batch, sentAt: 0, tries: 0, h, after: p.lastH, deps };
+      const part: Part = { batch, h, after: p.lastH, deps };
       p.lastH = h;
-      p.backlog.push(item);
-      p.backlogBytes += batch.length;
+      const last = p.backlog[p.backlog.length - 1];
+      if (p.backlog.length > this.opts.window && last.tries === 0 && last.bytes + batch.length <= MERGE_BYTES) {
+        // (the window is full and the last message has not left: this batch goes with it)
+        last.parts.push(part);
+        last.h = h;
+        last.bytes += batch.length;
+        p.backlogBytes += batch.length;
+      } else {
+        const item: Pending = { seq: p.nextSeq++, parts: [part], bytes: batch.length + PENDING_OVERHEAD, sentAt: 0, tries: 0, h, after: part.after };
+        p.backlog.push(item);
+        p.backlogBytes += item.bytes;
+      }
       if (p.backlog.length > this.opts.maxBacklog || p.backlogBytes > this.opts.maxBacklogBytes) {
         this.dropBacklog(p);
         continue;
       }
-      if (p.backlog.length <= this.opts.window) this.sendDelta(p, item, now);
+      if (p.backlog.length <= this.opts.window && p.backlog[p.backlog.length - 1].tries === 0) this.sendDelta(p, p.backlog[p.backlog.length - 1], now);
     }
   }
 
@@ -684,8 +742,8 @@ export class Gossip {
     // so a lost first batch is waited for, not skipped: one node's deltas apply in order.
     const base = p.backlog.length ? p.backlog[0].seq : item.seq;
     w.u8(MSG_DELTA); w.f64(p.epoch); w.f64(item.seq); w.f64(base);
-    w.node(this.rep.nodeId); w.f64(item.after); w.f64(item.h); w.raw(item.deps);
-    w.bytes(item.batch);
+    w.node(this.rep.nodeId); w.f64(item.after); w.f64(item.h); w.raw(depsOfParts(item.parts));
+    w.bytes(item.parts.length === 1 ? item.parts[0].batch : joinBatches(item.parts));
     if (item.tries > 0) this.stats.resent++; else this.stats.sent++;
     item.sentAt = now;
     item.tries++;
@@ -1004,7 +1062,7 @@ export class Gossip {
         p.lastAckAt = this.now();
         while (p.backlog.length && p.backlog[0].seq <= seq) {
           const done = p.backlog.shift()!;
-          p.backlogBytes -= done.batch.length;
+          p.backlogBytes -= done.bytes;
           // ack time of a batch sent once (a resent one's ack could answer either send)
           if (done.seq === seq && done.tries === 1) {
             const sample = Math.max(0, p.lastAckAt - done.sentAt);
@@ -1778,13 +1836,14 @@ export class Gossip {
    * (bench/active-active.mjs), where the stream's acks empty the backlog first.
    */
   private trimBacklog(p: PeerStream, c0: number): void {
-    if (!p.backlog.length || p.backlog[0].h > c0) return;
-    const rest = p.backlog.filter((b) => b.h > c0);
+    if (!p.backlog.length || p.backlog[0].parts[0].h > c0) return;
+    // (part by part: a merged message's earlier batches may be at or before c0, its later ones not)
+    const rest = p.backlog.flatMap((b) => b.parts).filter((b) => b.h > c0);
     p.epoch = ++this.epochCounter;
     p.nextSeq = 1;
     p.ackedSeq = 0;
-    p.backlog = rest.map((b) => ({ ...b, seq: p.nextSeq++, sentAt: 0, tries: 0 }));
-    p.backlogBytes = p.backlog.reduce((n, b) => n + b.batch.length, 0);
+    p.backlog = rest.map((b) => ({ seq: p.nextSeq++, parts: [b], bytes: b.batch.length + PENDING_OVERHEAD, sentAt: 0, tries: 0, h: b.h, after: b.after }));
+    p.backlogBytes = p.backlog.reduce((n, b) => n + b.bytes, 0);
     const now = this.now();
     for (let i = 0; i < Math.min(p.backlog.length, this.opts.window); i++) this.sendDelta(p, p.backlog[i], now);
   }
