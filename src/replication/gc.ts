@@ -51,11 +51,12 @@ export function vvStable(v: VV, st: Stable): boolean {
 }
 
 /**
- * A node whose component of v is not stable yet (undefined: v is stable). While a key's floor
- * has one, gcKeyState collects nothing in it: only that node's stability rising can change that.
+ * A component of v that is not stable yet, [node, stamp] (undefined: v is stable). While a
+ * key's floor has one, gcKeyState collects nothing in it: only that node's stability rising
+ * past the stamp can change that.
  */
-export function unstableNode(v: VV, st: Stable): string | undefined {
-  for (const [n, t] of v) if (t >= st(n)) return n;
+export function unstableIn(v: VV, st: Stable): [string, number] | undefined {
+  for (const [n, t] of v) if (t >= st(n)) return [n, t];
   return undefined;
 }
 

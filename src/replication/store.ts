@@ -32,7 +32,7 @@ import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { joinInto, isBlank, type KeyState } from "./key-state.js";
 import { emptyStored, shrink, unshareFor, type StoredState } from "./compact-state.js";
-import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, unstableNode, type Acker, type Stable } from "./gc.js";
+import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, unstableIn, type Acker, type Stable } from "./gc.js";
 
 /** Slots, the finest anti-entropy ranges. */
 export const SLOTS = 16384;
@@ -91,6 +91,9 @@ export class Snapshot {
   readonly before = new Map<number, Map<string, Buffer | null>>();
 }
 
+/** Parked GC candidates are grouped by their blocking stamp in slices of this many ticks (~1 s: hlc.ts). */
+const PARK_SLICE = 1 << 20;
+
 export class CrdtStore {
   /**
    * The states, kept small (compact-state.ts): their empty maps are one shared map, so only
@@ -134,7 +137,6 @@ export class CrdtStore {
     shrink(s);
     if (!changed) return false;
     this.markDirty(k);
-    if (this.gcParked.size) this.unpark(k);
     this.gcCandidates.add(k);
     this.tombsChanged(k);
     return true;
@@ -142,38 +144,29 @@ export class CrdtStore {
 
   /**
    * Keys that may hold tombstones garbage collection has not yet collected (gc.ts), for the
-   * next sweep to look at; with the parked ones below, every such key (isGcCandidate), each in
-   * one of the two.
+   * next sweep to look at; with the parked ones below, every such key.
    */
   readonly gcCandidates = new Set<string>();
   /**
-   * Candidate keys a sweep found with a key floor not stable, per node whose component of it
-   * is not (unstableNode), with that node's stability then (`at`). gcKeyState collects nothing
-   * in such a key until that node's stability rises, so a sweep looks at them again only then
-   * (or when told `full`). Before, every sweep looked at every candidate: while a peer fell
-   * behind a burst of 1M SETs, the writer's stability stalled, and every sweep (one per
-   * anti-entropy period) went over every key written so far, and copied each into the
-   * snapshot of the anti-entropy answer under way (preserve): 62-70% of both nodes' CPU.
+   * Candidate keys a sweep found with a key floor not stable, by the node whose component of
+   * it is not (unstableIn) and that component's stamp, in slices of PARK_SLICE; `at`: that
+   * node's stability when its slices were last looked at. gcKeyState collects nothing in
+   * such a key until that node's stability passes the stamp, so a sweep looks at a slice
+   * again only once the node's stability has risen past its start (or when told `full`).
+   * Before, every sweep looked at every candidate: while a peer fell behind a burst of 1M
+   * SETs, the writer's stability stalled, and every sweep (one per anti-entropy period) went
+   * over every key written so far, and copied each into the snapshot of the anti-entropy
+   * answer under way (preserve): 62-70% of both nodes' CPU. A key written again, or dropped,
+   * while parked stays in its slice (looked at again, or skipped, when the slice is).
    */
-  private readonly gcParked = new Map<string, { at: number; keys: Set<string> }>();
+  private readonly gcParked = new Map<string, { at: number; slices: Map<number, Set<string>> }>();
   /** keysVisited: keys a sweep looked at (the parked ones it passed over are not counted). */
   readonly gcStats = { keysDropped: 0, keysCollected: 0, sweeps: 0, keysVisited: 0 };
 
-  /** Whether k may hold tombstones a sweep has not collected (fresh or parked candidate). */
-  isGcCandidate(k: string): boolean {
-    if (this.gcCandidates.has(k)) return true;
-    for (const b of this.gcParked.values()) if (b.keys.has(k)) return true;
-    return false;
-  }
-
-  /** Every candidate key, fresh then parked. */
+  /** Every candidate key, fresh then parked (a key may come more than once). */
   private *allGcCandidates(): Generator<string> {
     yield* this.gcCandidates;
-    for (const b of this.gcParked.values()) yield* b.keys;
-  }
-
-  private unpark(k: string): void {
-    for (const b of this.gcParked.values()) b.keys.delete(k);
+    for (const b of this.gcParked.values()) for (const keys of b.slices.values()) yield* keys;
   }
   /**
    * Keys whose collection waits (a later sweep takes them): a restarted node's file states not
@@ -195,26 +188,36 @@ export class CrdtStore {
   collectGarbage(st: Stable, holders?: (node: string) => void, dropping?: (s: KeyState) => void, ack?: Acker, full = true): void {
     this.gcStats.sweeps++;
     this.gcStable = st;
-    // parked keys whose node's stability rose since (all of them when full) are looked at again
+    // parked keys whose node's stability rose past their slice (all of them when full) are looked at again
     for (const [n, b] of this.gcParked) {
-      if (!full && !(st(n) > b.at)) continue;
-      this.gcParked.delete(n);
-      for (const k of b.keys) this.gcCandidates.add(k);
+      const at = st(n);
+      if (!full && !(at > b.at)) continue;
+      b.at = at;
+      for (const [slice, keys] of b.slices) {
+        if (!full && !(slice * PARK_SLICE < at)) continue;
+        b.slices.delete(slice);
+        for (const k of keys) this.gcCandidates.add(k);
+      }
+      if (b.slices.size === 0) this.gcParked.delete(n);
     }
     for (const k of this.gcCandidates) {
       const s = this.keys.get(k);
       if (!s) { this.gcCandidates.delete(k); continue; }
       if (this.gcHold?.has(k)) continue;
       this.gcStats.keysVisited++;
-      const blocker = unstableNode(s.floor, st);
+      const blocker = unstableIn(s.floor, st);
       if (blocker !== undefined) {
-        // (nothing to collect: parked until that node's stability rises; its ids are heard now)
+        // (nothing to collect: parked until that node's stability passes the stamp; the ids
+        // the key names are heard now)
         if (holders) metaNodes(s, holders);
         this.gcCandidates.delete(k);
-        const at = st(blocker);
-        let b = this.gcParked.get(blocker);
-        if (!b) this.gcParked.set(blocker, (b = { at, keys: new Set() }));
-        b.keys.add(k);
+        const [n, t] = blocker;
+        let b = this.gcParked.get(n);
+        if (!b) this.gcParked.set(n, (b = { at: st(n), slices: new Map() }));
+        const slice = Math.floor(t / PARK_SLICE);
+        let keys = b.slices.get(slice);
+        if (!keys) b.slices.set(slice, (keys = new Set()));
+        keys.add(k);
         continue;
       }
       if (this.snapshots.size) this.preserve(k, slotOf(k));
@@ -261,7 +264,7 @@ export class CrdtStore {
 
   /** Counts k's tombstones again (a key that is no candidate holds none). */
   private countTombs(k: string): void {
-    const s = this.isGcCandidate(k) ? this.keys.get(k) : undefined;
+    const s = this.keys.get(k); // (a key that is no candidate holds none: tombstones says 0)
     const n = s ? tombstones(s) : 0;
     this.tombTotal += n - (this.tombs.get(k) ?? 0);
     if (n) this.tombs.set(k, n); else this.tombs.delete(k);
@@ -270,7 +273,7 @@ export class CrdtStore {
   /** tombstoneCount, counted from scratch (tests: the running count agrees with it). */
   tombstoneRecount(): number {
     let n = 0;
-    for (const k of this.allGcCandidates()) { const s = this.keys.get(k); if (s) n += tombstones(s); }
+    for (const k of new Set(this.allGcCandidates())) { const s = this.keys.get(k); if (s) n += tombstones(s); }
     return n;
   }
 
@@ -280,7 +283,6 @@ export class CrdtStore {
     if (s?.hashed) this.fold(slotOf(k), s.hlo, s.hhi);
     this.dirty.delete(k);
     this.gcCandidates.delete(k);
-    if (this.gcParked.size) this.unpark(k);
     this.tombsChanged(k);
     this.keys.delete(k);
     this.bySlot[slotOf(k)]?.delete(k);
