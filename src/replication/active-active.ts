@@ -290,6 +290,9 @@ export class ActiveActive {
     // key states (tombstones included) the RDB file carried (saved-state.ts), those joined, and
     // the live ones whose key the load left absent, recorded as deleted (loaded-keys.ts takeSaved)
     s += `crdt_loaded_states:${lk.states}\r\ncrdt_loaded_states_joined:${lk.statesJoined}\r\ncrdt_loaded_states_deleted:${lk.statesDeleted}\r\n`;
+    // the load-end check (loaded-keys.ts takeSaved) under way: 1 from the load's end until it has
+    // looked at every file state
+    s += `crdt_loaded_checking:${this.loaded.checking ? 1 : 0}\r\n`;
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +

@@ -58,6 +58,11 @@ class OneEntry<K, V> {
   get [Symbol.toStringTag](): string { return "Map"; }
 }
 
+/** A map of one entry as a stored state keeps it (a OneEntry: see above). */
+export function oneEntry<K, V>(k: K, v: V): Map<K, V> {
+  return new OneEntry(k, v) as unknown as Map<K, V>;
+}
+
 function asOneEntry(m: unknown): OneEntry<unknown, unknown> | undefined {
   return m instanceof OneEntry ? m : undefined;
 }
@@ -107,6 +112,19 @@ export function emptyStored(): StoredState {
   return {
     floor: e, str: { entries: e, floor: e }, cnt: e, cntBase: e, list: NO_LIST,
     set: e, hash: e, hcnt: e, zset: e, zcnt: e, ttl: NO_TTL, hashed: false, hlo: 0, hhi: 0,
+  };
+}
+
+/**
+ * A string key's state as a stored state keeps it (every other part shared): the form a file's
+ * loaded states are read into (saved-state.ts readCompact), made without the fourteen maps of
+ * an emptyKeyState. Its maps should be EMPTY or oneEntry where they hold fewer than two entries.
+ */
+export function stringState(floor: KeyState["floor"], str: KeyState["str"], ttl: KeyState["ttl"]): KeyState {
+  const e = EMPTY as Map<never, never>;
+  return {
+    floor, str, cnt: e, cntBase: e, list: NO_LIST, set: e, hash: e, hcnt: e, zset: e, zcnt: e,
+    ttl: ttl.entries === EMPTY && ttl.floor === EMPTY ? NO_TTL : ttl,
   };
 }
 

@@ -29,7 +29,8 @@
 import type { Server } from "../server/server.js";
 import { SLOTS, type CrdtStore, type Snapshot, decodeBatch, encodeBatch } from "./store.js";
 import type { KeyState } from "./key-state.js";
-import { emptyKeyState, joinInto } from "./key-state.js";
+import { joinInto } from "./key-state.js";
+import { EMPTY, oneEntry, shrink, stringState, unshareFor } from "./compact-state.js";
 import { Reader, Writer, writeKeyState, readKeyState } from "./codec.js";
 import type { OrRegister } from "./or-register.js";
 import type { VV } from "./vv.js";
@@ -97,15 +98,25 @@ function writeRegC<T>(w: Writer, reg: OrRegister<T>, nodes: NodeNumbers, val: (v
   writeVVC(w, reg.floor, nodes);
 }
 
+// (read as the store keeps a state, compact-state.ts: no map for an empty part, a OneEntry for
+// a part of one entry; a loaded state waits in memory until it is joined, see keepLoadedState)
 function readVVC(r: Reader, node: () => string): VV {
+  const count = r.u16();
+  if (count === 0) return EMPTY;
+  if (count === 1) { const n = node(); return oneEntry(n, r.f64()); }
   const v: VV = new Map();
-  for (let i = r.u16(); i > 0; i--) { const n = node(); v.set(n, r.f64()); }
+  for (let i = count; i > 0; i--) { const n = node(); v.set(n, r.f64()); }
   return v;
 }
 
 function readRegC<T>(r: Reader, node: () => string, val: () => T): OrRegister<T> {
-  const entries = new Map<string, { ts: number; v: T }>();
-  for (let i = r.u16(); i > 0; i--) { const n = node(); const ts = r.f64(); entries.set(n, { ts, v: val() }); }
+  const count = r.u16();
+  let entries: Map<string, { ts: number; v: T }> = EMPTY;
+  if (count === 1) { const n = node(); const ts = r.f64(); entries = oneEntry(n, { ts, v: val() }); }
+  else if (count > 1) {
+    entries = new Map();
+    for (let i = count; i > 0; i--) { const n = node(); const ts = r.f64(); entries.set(n, { ts, v: val() }); }
+  }
   return { entries, floor: readVVC(r, node) };
 }
 
@@ -172,11 +183,9 @@ function readCompact(value: Buffer): [string, KeyState][] {
     const tag = r.u8();
     if (tag === OTHER) { out.push([k, readKeyState(r)]); continue; }
     if (tag !== STRING) throw new Error(`tag ${tag}`);
-    const s = emptyKeyState();
-    s.floor = readVVC(r, node);
-    s.str = readRegC(r, node, () => r.bytes());
-    s.ttl = readRegC(r, node, () => r.f64());
-    out.push([k, s]);
+    const floor = readVVC(r, node);
+    const str = readRegC(r, node, () => r.bytes());
+    out.push([k, stringState(floor, str, readRegC(r, node, () => r.f64()))]);
   }
   if (r.pos !== tableAt) throw new Error("entries and node table disagree");
   return out;
@@ -266,11 +275,16 @@ export function keepLoadedState(server: Server, value: Buffer): void {
   if (!l) loaded.set(server, (l = { since: 0, states: new Map() }));
   if (since > 0 && (l.since === 0 || since < l.since)) l.since = since;
   else if (since < 0) l.since = 0; // (an AOF's mark: what came before was joined, see filePieces)
+  // Kept as the store keeps states (compact-state.ts: shared empty maps, one-entry maps): they
+  // wait in memory until the load-end check and the decision about the file (loaded-keys.ts),
+  // and as read (fourteen maps each) 200k of them held ~1 GB, whose garbage collection was most
+  // of the load-end check's time. So a later record of the same key (an AOF's) is joined as the
+  // store joins (unshareFor first), and only this map and the store write into them.
   const m = l.states;
   for (const [k, s] of entries) {
     const cur = m.get(k);
-    if (cur) joinInto(cur, s);
-    else m.set(k, s);
+    if (cur) { unshareFor(cur, s); joinInto(cur, s); shrink(cur); }
+    else { shrink(s); m.set(k, s); }
   }
 }
 

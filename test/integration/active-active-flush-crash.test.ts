@@ -79,5 +79,7 @@ describe("active-active: FLUSHALL, then the node killed before its walk ends (2 
     expect(infoNumber(info, "crdt_loaded_keys_pending")).toBe(0);
     // (the keys the walk had not reached: their file states, recorded as deleted at the load's end)
     expect(infoNumber(info, "crdt_loaded_states_deleted")).toBeGreaterThanOrEqual(N - 1000);
+    // (and the check is over: INFO says so, crdt_loaded_checking)
+    expect(infoNumber(info, "crdt_loaded_checking")).toBe(0);
   }, 120_000);
 });
