@@ -30,7 +30,7 @@ import type { Server } from "../server/server.js";
 import { SLOTS, type CrdtStore, type Snapshot, decodeBatch, encodeBatch } from "./store.js";
 import type { KeyState } from "./key-state.js";
 import { joinInto } from "./key-state.js";
-import { EMPTY, oneEntry, shrink, stringState, unshareFor } from "./compact-state.js";
+import { EMPTY, oneEntry, shrinkDeep, stringState, unshareDeepFor } from "./compact-state.js";
 import { Reader, Writer, writeKeyState, readKeyState } from "./codec.js";
 import type { OrRegister } from "./or-register.js";
 import type { VV } from "./vv.js";
@@ -275,16 +275,18 @@ export function keepLoadedState(server: Server, value: Buffer): void {
   if (!l) loaded.set(server, (l = { since: 0, states: new Map() }));
   if (since > 0 && (l.since === 0 || since < l.since)) l.since = since;
   else if (since < 0) l.since = 0; // (an AOF's mark: what came before was joined, see filePieces)
-  // Kept as the store keeps states (compact-state.ts: shared empty maps, one-entry maps): they
-  // wait in memory until the load-end check and the decision about the file (loaded-keys.ts),
-  // and as read (fourteen maps each) 200k of them held ~1 GB, whose garbage collection was most
-  // of the load-end check's time. So a later record of the same key (an AOF's) is joined as the
-  // store joins (unshareFor first), and only this map and the store write into them.
+  // Kept as the store keeps states (compact-state.ts: shared empty maps, one-entry maps), and
+  // their members' and fields' registers too (shrinkDeep): they wait in memory until the
+  // load-end check and the decision about the file (loaded-keys.ts), and as read (fourteen
+  // maps each, two per field) 1M string keys' took the heap to 2.7 GB and 100k hashes' of 10
+  // fields to 0.9 GB, and the load went to garbage collection. So a later record of the same
+  // key (an AOF's) is joined as the store joins (unshareDeepFor first), and only this map and
+  // the store write into them.
   const m = l.states;
   for (const [k, s] of entries) {
     const cur = m.get(k);
-    if (cur) { unshareFor(cur, s); joinInto(cur, s); shrink(cur); }
-    else { shrink(s); m.set(k, s); }
+    if (cur) { unshareDeepFor(cur, s); joinInto(cur, s); shrinkDeep(cur, s); }
+    else { shrinkDeep(s); m.set(k, s); }
   }
 }
 

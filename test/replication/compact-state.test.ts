@@ -9,7 +9,7 @@ import { encodeKeyState } from "../../src/replication/codec.js";
 import { filePieces, keepLoadedState, takeLoadedStates } from "../../src/replication/saved-state.js";
 import type { Server } from "../../src/server/server.js";
 import {
-  emptyKeyState, joinInto, setStringDelta, elemWriteDelta, incrDelta, ttlDelta, delDelta, elemRemoveDelta, visible,
+  emptyKeyState, joinInto, setStringDelta, elemWriteDelta, incrDelta, ttlDelta, delDelta, elemRemoveDelta, visible, hincrDelta,
   type KeyState,
 } from "../../src/replication/key-state.js";
 
@@ -118,6 +118,9 @@ describe("stored key states share their empty maps", () => {
     expect(encodeKeyState(hs).equals(encodeKeyState(h))).toBe(true);
     expect(hs.str.entries).toBe(EMPTY);
     expect(hs.cnt).toBe(EMPTY);
+    // (its field's register too: one entry, no floor)
+    expect(hs.hash.get("f")!.entries).not.toBeInstanceOf(Map);
+    expect(hs.hash.get("f")!.floor).toBe(EMPTY);
 
     // an AOF: the same key's records in file order, a second writer's, then a TTL; joined per key
     const b = setStringDelta(a, "b", 12, Buffer.from("w"));
@@ -130,6 +133,43 @@ describe("stored key states share their empty maps", () => {
     expect(encodeKeyState(j).toString("hex")).toBe(encodeKeyState(want).toString("hex"));
     expect(visible(j)).toEqual(visible(want));
     expect(j.cnt).toBe(EMPTY);
+    expect(EMPTY.size).toBe(0);
+  });
+
+  it("a loaded hash's, set's and counters' registers are compact, and an AOF's later records of them join as ordinary states", () => {
+    const server = {} as Server;
+    const v = (x: string) => Buffer.from(x);
+    let h = emptyKeyState();
+    const ds: KeyState[] = [];
+    const step = (d: KeyState) => { ds.push(d); joinInto(h, d); };
+    for (let i = 0; i < 10; i++) step(elemWriteDelta(h, "hash", `f${i}`, "a", 10 + i, v(`v${i}`)));
+    step(hincrDelta(h, "n", "a", 30, 5n));
+    const first = [...ds];
+    // then: a field overwritten by another node, one removed, a count from another node, a TTL
+    step(elemWriteDelta(h, "hash", "f1", "b", 40, v("w")));
+    step(elemRemoveDelta(h, "hash", "f2", "a", 41));
+    step(hincrDelta(h, "n", "b", 42, 2n));
+    step(ttlDelta(h, "b", 43, 999999));
+    let set = emptyKeyState();
+    const sd = [elemWriteDelta(set, "set", "m", "a", 50, true)];
+    joinInto(set, sd[0]);
+    sd.push(elemWriteDelta(set, "set", "m", "b", 51, true));
+    joinInto(set, sd[1]);
+    for (const d of first) for (const p of filePieces({ entries: [["0:h", d]], marks: [] })) keepLoadedState(server, p);
+    for (const p of filePieces({ entries: [["0:s", sd[0]]], marks: [] })) keepLoadedState(server, p);
+    const loaded = takeLoadedStates(server).states.get("0:h")!;
+    for (const r of loaded.hash.values()) { expect(r.entries).not.toBeInstanceOf(Map); expect(r.floor).toBe(EMPTY); }
+    expect(loaded.hcnt.get("n")!.cnt).not.toBeInstanceOf(Map);
+    expect(loaded.hcnt.get("n")!.base).toBe(EMPTY);
+
+    for (const d of ds) for (const p of filePieces({ entries: [["0:h", d]], marks: [] })) keepLoadedState(server, p);
+    for (const d of sd) for (const p of filePieces({ entries: [["0:s", d]], marks: [] })) keepLoadedState(server, p);
+    const { states } = takeLoadedStates(server);
+    for (const [k, want] of [["0:h", h], ["0:s", set]] as const) {
+      expect(encodeKeyState(states.get(k)!).toString("hex"), k).toBe(encodeKeyState(want).toString("hex"));
+      expect(visible(states.get(k)!), k).toEqual(visible(want));
+    }
+    expect([...states.get("0:s")!.set.get("m")!.entries.keys()]).toEqual(["b"]);
     expect(EMPTY.size).toBe(0);
   });
 });
