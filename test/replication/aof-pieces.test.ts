@@ -6,8 +6,11 @@
 import { describe, it, expect } from "vitest";
 import type { Server } from "../../src/server/server.js";
 import { filePieces, keepLoadedState, takeLoadedStates } from "../../src/replication/saved-state.js";
-import { encodeKeyState } from "../../src/replication/codec.js";
-import { emptyKeyState, joinInto, setStringDelta, incrDelta, ttlDelta, delDelta, type KeyState } from "../../src/replication/key-state.js";
+import { encodeKeyState, Writer, writeKeyState } from "../../src/replication/codec.js";
+import {
+  emptyKeyState, joinInto, setStringDelta, incrDelta, ttlDelta, delDelta, elemWriteDelta, elemRemoveDelta, hincrDelta, visible,
+  type KeyState,
+} from "../../src/replication/key-state.js";
 
 describe("AOF incr pieces (filePieces)", () => {
   it("are COMPACT, and read back as the states written, joined per key, with the marks' times", () => {
@@ -37,5 +40,60 @@ describe("AOF incr pieces (filePieces)", () => {
   it("nothing taken: no pieces", () => {
     expect(filePieces(null)).toEqual([]);
     expect(filePieces({ entries: [], marks: [] })).toEqual([]);
+  });
+
+  // A set's, hash's or sorted set's state goes in as ELEMS (node numbers into the piece's
+  // table): as OTHER (the bus's encoding, each member's register naming its node in full) 100k
+  // HSETs of 10 fields made a 243 MB incr file against 22.7 MB without replication.
+  it("a set's, hash's and sorted set's states are written with node numbers (ELEMS), smaller, and read back as written", () => {
+    const node = "node-a~1764380000000abcdef0123456789"; // (an incarnation id's length)
+    const other = "node-b~1764380000000fedcba9876543210";
+    const v = (x: string) => Buffer.from(x);
+    let h = emptyKeyState();
+    for (let i = 0; i < 10; i++) joinInto(h, elemWriteDelta(h, "hash", `field:${i}`, node, 10 + i, v(`value:${i}`)));
+    joinInto(h, elemWriteDelta(h, "hash", "field:1", other, 30, v("w"))); // (a field another node overwrote)
+    joinInto(h, elemRemoveDelta(h, "hash", "field:2", other, 31));
+    joinInto(h, ttlDelta(h, node, 32, 987654321));
+    const set = emptyKeyState();
+    joinInto(set, elemWriteDelta(set, "set", "m1", node, 40, true));
+    joinInto(set, elemWriteDelta(set, "set", "m2", other, 41, true));
+    const z = emptyKeyState();
+    joinInto(z, elemWriteDelta(z, "zset", "a", node, 50, 1.5));
+    joinInto(z, elemWriteDelta(z, "zset", "b", node, 51, -2));
+    const counted = hincrDelta(emptyKeyState(), "n", node, 60, 3n); // (field counters: still OTHER)
+    const entries: [string, KeyState][] = [["0:h", h], ["0:s", set], ["0:z", z], ["0:n", counted]];
+    const [piece] = filePieces({ entries, marks: [] });
+    const server = {} as Server;
+    keepLoadedState(server, piece);
+    const { states } = takeLoadedStates(server);
+    for (const [k, want] of entries) {
+      expect(encodeKeyState(states.get(k)!).toString("hex"), k).toBe(encodeKeyState(want).toString("hex"));
+      expect(visible(states.get(k)!), k).toEqual(visible(want));
+    }
+    // the hash's piece against the same state as OTHER
+    const [alone] = filePieces({ entries: [["0:h", h]], marks: [] });
+    const asOther = encodeKeyState(h).length;
+    expect(alone.length).toBeLessThan(asOther * 0.6);
+  });
+
+  // What an older LatticeKV wrote for such a key (COMPACT, tag OTHER: the bus's encoding) loads as it did.
+  it("an older file's set, hash and sorted set states (tag OTHER) still load", () => {
+    const v = (x: string) => Buffer.from(x);
+    const h = emptyKeyState();
+    for (let i = 0; i < 3; i++) joinInto(h, elemWriteDelta(h, "hash", `f${i}`, "a~1", 10 + i, v(`v${i}`)));
+    const set = emptyKeyState();
+    joinInto(set, elemWriteDelta(set, "set", "m", "a~1", 20, true));
+    const entries: [string, KeyState][] = [["0:h", h], ["0:s", set]];
+    // (the previous build's COMPACT piece: format 2, time, count, table offset; per key its name,
+    // tag 0 and the bus's encoding; then an empty node table)
+    const w = new Writer();
+    w.u8(2); w.f64(0); w.u32(entries.length); w.u32(0);
+    for (const [k, st] of entries) { w.str(k); w.u8(0); writeKeyState(w, st); }
+    w.patchU32(13, w.length);
+    w.u16(0);
+    const server = {} as Server;
+    keepLoadedState(server, Buffer.from(w.done()));
+    const { states } = takeLoadedStates(server);
+    for (const [k, want] of entries) expect(encodeKeyState(states.get(k)!).toString("hex"), k).toBe(encodeKeyState(want).toString("hex"));
   });
 });
