@@ -117,6 +117,13 @@ export class Replicator {
    */
   file?: { wants(): boolean; changed(): void; rewrite(): void };
   private toFile: [string, KeyState][] = [];
+  /**
+   * Keys whose delta in toFile is their outgoing one (emit), which later local deltas of the key
+   * are joined into until a flush or takeFile: they need no entry of their own. (Each went in as
+   * well before, so an HSET of 10 fields wrote its key's record ~twice: the first delta, grown
+   * to all ten fields by the outgoing joins, then nine deltas of one field.)
+   */
+  private readonly fileHasOutgoing = new Set<string>();
   /** Times the file's state is as old as (loaded-keys.ts; -1: as new as the file), for the AOF. */
   private fileMarks: number[] = [];
 
@@ -404,6 +411,7 @@ export class Replicator {
       for (const e of d.list.elems.values()) if (e.node !== this.nodeId && e.ts > (carried.get(e.node) ?? 0)) carried.set(e.node, e.ts);
     }
     this.outgoing.clear();
+    this.fileHasOutgoing.clear();
     this.onBatch(batch, carried);
   }
 
@@ -421,6 +429,7 @@ export class Replicator {
     if (this.depth > 0 || (this.toFile.length === 0 && this.fileMarks.length === 0)) return null;
     const entries = this.toFile;
     const marks = this.fileMarks;
+    this.fileHasOutgoing.clear();
     this.toFile = [];
     this.fileMarks = [];
     return { entries, marks };
@@ -496,10 +505,14 @@ export class Replicator {
     if (this.localKeys.keys.size !== 0) this.localKeys.delete(k);
     if (this.pendingSaved !== undefined) this.pendingSaved.delete(k);
     this.store.join(k, d);
-    if (this.file?.wants()) this.toFile.push([k, d]);
     const acc = this.outgoing.get(k);
     if (acc) joinInto(acc, d);
     else this.outgoing.set(k, d);
+    if (this.file?.wants()) {
+      // (acc, in toFile since the key's first delta of this batch, just took d)
+      if (acc === undefined) { this.toFile.push([k, d]); this.fileHasOutgoing.add(k); }
+      else if (!this.fileHasOutgoing.has(k)) this.toFile.push([k, d]);
+    }
     this.stats.localDeltas++;
   }
 

@@ -93,4 +93,25 @@ describe.skipIf(!existsSync("/proc/self/io") || SHARDS !== 1)("active-active: a 
     const lastDeletion = Math.max(...Array.from({ length: N }, (_, i) => text.lastIndexOf(`\r\ne:${i}\r\n`)));
     expect(text.slice(lastDeletion).split("\r\n").some((l) => l.startsWith("#CRDT"))).toBe(true);
   });
+
+  // A write's record holds each key once: the key's first delta of the write is also the one its
+  // later deltas are joined into for the peers (Replicator.emit), and went into the record beside
+  // them, so an HSET of 10 fields wrote that key's entry and then nine one-field entries again.
+  it("an HSET of 10 fields: its record holds the key once", async () => {
+    const a = clients[0];
+    await a.hset("h:ten", ...Array.from({ length: 10 }, (_, i) => [`f${i}`, `v${i}`]).flat());
+    const text = incrText(servers[0].dir);
+    const lines = text.slice(text.lastIndexOf("h:ten\r\n")).split("\r\n");
+    const first = lines.findIndex((l) => l.startsWith("#CRDT"));
+    expect(first).toBeGreaterThan(0);
+    let b64 = "";
+    for (let i = first; ; i++) {
+      b64 += lines[i].slice(6);
+      if (lines[i].startsWith("#CRDT:") || lines[i].startsWith("#CRDT>")) break;
+    }
+    const piece = Buffer.from(b64, "base64");
+    expect(piece[0]).toBe(2); // (COMPACT: format, time, entry count, ...)
+    expect(piece.readUInt32LE(9)).toBe(1);
+    expect(await a.hlen("h:ten")).toBe(10);
+  });
 });
