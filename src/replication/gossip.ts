@@ -205,6 +205,13 @@ interface Held { origin: string; after: number; h: number; deps: [string, number
 const MAX_SKIPPED_ROUNDS = 10;
 
 /**
+ * DIGESTs in a row from one peer left unanswered because the delta streams between us explain
+ * every difference (Gossip.streamsExplain): a bound on how long a difference the streams do
+ * not explain after all (tombstone metadata collected on one side only) can wait.
+ */
+const MAX_EXPLAINED_SKIPS = 120;
+
+/**
  * Most keys warmDigests hashes in one turn beyond its slice to keep up with the keys changed
  * since its previous turn: a join of a whole anti-entropy answer changes them all in one turn,
  * and hashing those in the next turn would stall it as long again.
@@ -326,6 +333,13 @@ export class PeerStream {
   connected = true;
   /** Its link went down with more than maxDownBacklog queued: nothing is queued for it until the link is back. */
   parked = false;
+  /**
+   * The peer may lack writes of ours that no batch in this stream carries: a new stream to it,
+   * a backlog dropped (restartStream), a new incarnation behind the link (linkIdentified). Its
+   * next acknowledgement ends that: it applies a batch only once it holds everything before
+   * it (streamsExplain).
+   */
+  gapped = true;
   /** When anything last came from the node behind this link (peerGcTimeoutMs). */
   lastHeard = 0;
   /**
@@ -350,8 +364,11 @@ export class PeerStream {
   }
 }
 
-/** A peer's stream as received: `held` by sequence number, applied from `expected` on. */
-interface Inbound { epoch: number; expected: number; held: Map<number, Held>; reply: (m: Buffer) => void }
+/**
+ * A peer's stream as received: `held` by sequence number, applied from `expected` on; movedAt:
+ * when we last applied one of its batches (kept across its epochs: streamsExplain).
+ */
+interface Inbound { epoch: number; expected: number; held: Map<number, Held>; reply: (m: Buffer) => void; movedAt: number }
 
 export class Gossip {
   readonly peers = new Map<string, PeerStream>();
@@ -600,6 +617,9 @@ export class Gossip {
 
   /** The transport proved who is on the other end of `from` (peer-link.ts HELLO). */
   linkIdentified(from: string, id: string): void {
+    const was = this.linkIds.get(from);
+    const p = this.peers.get(from);
+    if (p && was !== undefined && was !== id) p.gapped = true; // (a new incarnation holds none of our writes yet)
     this.linkIds.set(from, id);
     if (!this.refuses(id)) this.heard(from, id);
   }
@@ -727,6 +747,7 @@ export class Gossip {
 
   /** Forgets p's backlog and starts a new stream epoch (counted in droppedBacklogs). */
   private restartStream(p: PeerStream): void {
+    p.gapped = true;
     p.backlog = [];
     p.backlogBytes = 0;
     p.epoch = ++this.epochCounter;
@@ -834,6 +855,58 @@ export class Gossip {
   }
 
   /**
+   * Whether everything that may differ between our state and that of a DIGEST's sender (its
+   * knowledge: `held`) is writes on their way in the delta streams between us, at least one of
+   * which is moving: then an answer would send, both ways, the keys those streams are
+   * bringing. Our writes they lack: our stream to them has no gap (they acknowledged a batch of
+   * it since it began, since a backlog was dropped or since the node behind the link
+   * restarted: PeerStream.gapped; not parked) and was acknowledged lately (or its
+   * oldest unacknowledged batch left lately). Theirs we lack: their stream to us applied a
+   * batch lately and its next one, if here, is applicable; or it brought us more of theirs
+   * than the digest knew (the digest is older than our state: on a flood, the answer waited
+   * for the keys it had just applied to be hashed). Any other node's: both sides hold the same
+   * of it (no stream between us carries those). A write flood to one node made every range
+   * differ the whole time (the keys in flight), and the round forced after MAX_SKIPPED_ROUNDS,
+   * or a digest answered late, sent the whole store both ways: with 1M SETs, 509k keys each
+   * way, while the stream delivered all of them anyway.
+   */
+  private streamsExplain(from: string, held: [string, number][]): boolean {
+    const sender = held[0]?.[0];
+    if (sender === undefined) return false;
+    const me = this.rep.nodeId, now = this.now();
+    const theirs = new Map(held);
+    let moving = false;
+    const mine = theirs.get(me) ?? 0;
+    if (mine < this.lastCut) {
+      const p = this.linkOf(from, sender);
+      if (!p || p.duplicateOf || p.parked || p.gapped || p.expired !== undefined) return false;
+      // (acknowledged lately, or its oldest batch left lately: a flood's first batches are not
+      // acknowledged yet when the peer's next digest comes)
+      const last = Math.max(p.lastAckAt, p.backlog[0]?.sentAt ?? 0);
+      if (!(now - last < Math.max(this.opts.antiEntropyMs, this.resendTimeout(p)))) return false;
+      moving = true;
+    }
+    const theirOwn = theirs.get(sender) ?? 0, appliedOwn = this.applied.get(sender) ?? 0;
+    // (their stream brought us more of theirs since the digest: what differs came with it)
+    if (theirOwn < appliedOwn) moving = true;
+    else if (theirOwn > appliedOwn) {
+      // (their stream's next batch here but not applicable: it waits for what no stream brings;
+      // a new epoch's first batch still on its way is not known to: the movement counts on)
+      const inb = this.inbound.get(from);
+      const head = inb?.held.get(inb.expected);
+      if (!inb || (head && !this.ready(head)) || !(now - inb.movedAt < this.opts.antiEntropyMs)) return false;
+      moving = true;
+    }
+    // (knowledge() leaves out what is stable on its sender: every replica holds that)
+    for (const n of new Set([...theirs.keys(), ...this.applied.keys()])) {
+      if (n === me || n === sender) continue;
+      const ours = this.applied.get(n) ?? 0, th = theirs.get(n) ?? 0, st = this.stableOf(n);
+      if (th > Math.max(ours, st) || ours > Math.max(th, st)) return false;
+    }
+    return moving;
+  }
+
+  /**
    * Whether a DIGEST from `from` that differs from our state is left unanswered: the sender
    * has not applied all our batches yet (its knowledge, `held`, is below our latest cut) and
    * our stream to it is moving (acknowledged within a period or resend timeout, more to
@@ -846,6 +919,10 @@ export class Gossip {
   private streamCarries(from: string, held: [string, number][]): boolean {
     const skips = this.answerSkips.get(from) ?? 0;
     this.answerSkips.delete(from);
+    if (skips < MAX_EXPLAINED_SKIPS && this.streamsExplain(from, held)) {
+      this.answerSkips.set(from, skips + 1);
+      return true;
+    }
     const sender = held[0]?.[0]; // (knowledge() puts the sender's own id first)
     const theirs = held.find(([n]) => n === this.rep.nodeId)?.[1] ?? 0;
     if (theirs >= this.lastCut || skips >= MAX_SKIPPED_ROUNDS) return false;
@@ -1059,6 +1136,7 @@ export class Gossip {
         if (!p || p.epoch !== epoch || seq <= p.ackedSeq) return;
         p.acked += seq - p.ackedSeq;
         p.ackedSeq = seq;
+        p.gapped = false;
         p.lastAckAt = this.now();
         while (p.backlog.length && p.backlog[0].seq <= seq) {
           const done = p.backlog.shift()!;
@@ -1583,6 +1661,7 @@ export class Gossip {
     for (const i of this.inbound.values()) waiting += i.held.size;
     this.stats.waiting = waiting;
     if (inb.expected !== start) {
+      inb.movedAt = this.now();
       const w = new Writer();
       w.u8(MSG_ACK); w.f64(inb.epoch); w.f64(inb.expected - 1);
       this.out(inb.reply, w.done());
@@ -1600,7 +1679,7 @@ export class Gossip {
       // A new stream (a restarted or reset sender, or we restarted): accept from the oldest
       // batch the sender still holds for us (base) — earlier ones we acknowledged, or (a
       // restarted receiver) get by anti-entropy, which the first batch's `after` waits for.
-      inb = { epoch, expected: Math.min(base, seq), held: new Map(), reply };
+      inb = { epoch, expected: Math.min(base, seq), held: new Map(), reply, movedAt: inb?.movedAt ?? 0 };
       this.inbound.set(from, inb);
     } else if (base > inb.expected) {
       // (the sender dropped what we still wait for: nothing older will come)
