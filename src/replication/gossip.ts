@@ -860,9 +860,9 @@ export class Gossip {
    * which is moving: then an answer would send, both ways, the keys those streams are
    * bringing. Our writes they lack: our stream to them has no gap (they acknowledged a batch of
    * it since it began, since a backlog was dropped or since the node behind the link
-   * restarted: PeerStream.gapped; not parked) and was acknowledged lately (or its
-   * oldest unacknowledged batch left lately). Theirs we lack: their stream to us applied a
-   * batch lately and its next one, if here, is applicable; or it brought us more of theirs
+   * restarted: PeerStream.gapped; not parked) and was acknowledged lately (or its oldest
+   * unacknowledged batch left lately and was not resent). Theirs we lack: their stream to us
+   * applied a batch lately and its next one, if here, is applicable; or it brought us more of theirs
    * than the digest knew (the digest is older than our state: on a flood, the answer waited
    * for the keys it had just applied to be hashed). Any other node's: both sides hold the same
    * of it (no stream between us carries those). A write flood to one node made every range
@@ -880,9 +880,11 @@ export class Gossip {
     if (mine < this.lastCut) {
       const p = this.linkOf(from, sender);
       if (!p || p.duplicateOf || p.parked || p.gapped || p.expired !== undefined) return false;
-      // (acknowledged lately, or its oldest batch left lately: a flood's first batches are not
-      // acknowledged yet when the peer's next digest comes)
-      const last = Math.max(p.lastAckAt, p.backlog[0]?.sentAt ?? 0);
+      // (acknowledged lately, or its oldest batch left lately, once: a flood's first batches are
+      // not acknowledged yet when the peer's next digest comes; a batch resent to a peer that
+      // stopped acknowledging — frozen, far behind — says nothing of its stream moving)
+      const first = p.backlog[0];
+      const last = Math.max(p.lastAckAt, first && first.tries === 1 ? first.sentAt : 0);
       if (!(now - last < Math.max(this.opts.antiEntropyMs, this.resendTimeout(p)))) return false;
       moving = true;
     }
