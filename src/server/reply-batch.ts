@@ -124,8 +124,13 @@ function makeRoom(n: number): boolean {
 /** The scratch area keeps held bytes until the turn's end; the batch goes on in a spare one. */
 function setAsideScratch(): void {
   setAside.push(scratch);
-  scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  scratch = freshScratch();
   base = used = 0;
+}
+
+/** A scratch area no socket refers to: a spare one, or a new one. */
+function freshScratch(): Buffer {
+  return spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 }
 
 /** Where the next byte goes in the scratch area. */
@@ -239,7 +244,7 @@ function scratchView(): Buffer {
 export function scratchWritten(held: boolean): void {
   if (!held) return;
   // Held bytes below base still view the old area: it stays theirs (never reused).
-  scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  scratch = freshScratch();
   base = used = 0;
 }
 
@@ -254,7 +259,7 @@ export function turnEndScratch(queued: boolean): boolean {
   if (base === 0 && setAside.length === 0) return true;
   if (queued) {
     setAside = [];
-    if (base > 0) scratch = spare.pop() ?? Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    if (base > 0) scratch = freshScratch();
   } else {
     for (const s of setAside) if (spare.length < MAX_SPARE) spare.push(s);
     setAside.length = 0;

@@ -17,6 +17,14 @@ function firstDigest(c: SimCluster, from: string, bytes: number): number {
   return m.get(from)!;
 }
 
+/** Per node, the counter reset points (bases) key holds, its hash fields' too; -1: no state. */
+function resetPoints(c: SimCluster, key: string): number[] {
+  return c.nodes.map((n) => {
+    const s = n.rep.store.keys.get(`0:${key}`);
+    return s ? s.cntBase.size + [...s.hcnt.values()].reduce((k, fc) => k + fc.base.size, 0) : -1;
+  });
+}
+
 function tombstones(c: SimCluster): number[] {
   return c.nodes.map((n) => n.rep.store.tombstoneCount());
 }
@@ -211,10 +219,7 @@ describe("tombstone garbage collection", () => {
   // acknowledges for it once it is final (gc.ts dropBases).
   it("a counter's reset points go once their nodes acknowledged them, and concurrent increments still sum", () => {
     const c = new SimCluster(27, 3, QUIET_NET, OPTS);
-    const bases = (key: string) => c.nodes.map((n) => {
-      const s = n.rep.store.keys.get(`0:${key}`);
-      return s ? s.cntBase.size + [...s.hcnt.values()].reduce((k, fc) => k + fc.base.size, 0) : -1;
-    });
+    const bases = (key: string) => resetPoints(c, key);
     const values = (key: string) => c.nodes.map((n) => String(n.run("get", key)));
     // 1. n0 and n1 count, n2 resets with SET: neither counts again
     c.node("n0").run("incrby", "a", "5");
@@ -285,10 +290,7 @@ describe("tombstone garbage collection", () => {
   // joined (gc.ts dropBases), so the points go again, and no cancelled increment counts.
   it("counter reset points come back with a node restarted from an older file and are collected again; the values stay", () => {
     const c = new SimCluster(29, 3, QUIET_NET, OPTS);
-    const bases = (key: string) => c.nodes.map((n) => {
-      const s = n.rep.store.keys.get(`0:${key}`);
-      return s ? s.cntBase.size + [...s.hcnt.values()].reduce((k, fc) => k + fc.base.size, 0) : -1;
-    });
+    const bases = (key: string) => resetPoints(c, key);
     const values = (key: string) => c.nodes.map((n) => String(n.run("get", key)));
     c.node("n1").run("incrby", "a", "7");
     c.node("n1").run("incrby", "b", "3");
