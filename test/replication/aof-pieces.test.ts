@@ -8,7 +8,7 @@ import type { Server } from "../../src/server/server.js";
 import { filePieces, keepLoadedState, takeLoadedStates } from "../../src/replication/saved-state.js";
 import { encodeKeyState, Writer, writeKeyState } from "../../src/replication/codec.js";
 import {
-  emptyKeyState, joinInto, setStringDelta, incrDelta, ttlDelta, delDelta, elemWriteDelta, elemRemoveDelta, hincrDelta, visible,
+  emptyKeyState, joinInto, setStringDelta, incrDelta, incrUnitsDelta, ttlDelta, delDelta, elemWriteDelta, elemRemoveDelta, hincrDelta, visible,
   type KeyState,
 } from "../../src/replication/key-state.js";
 
@@ -74,6 +74,41 @@ describe("AOF incr pieces (filePieces)", () => {
     const [alone] = filePieces({ entries: [["0:h", h]], marks: [] });
     const asOther = encodeKeyState(h).length;
     expect(alone.length).toBeLessThan(asOther * 0.6);
+  });
+
+  // A string's state with counters goes in as COUNTER (node numbers, totals in a few bytes): as
+  // OTHER (the bus's encoding: each node in full, each total as decimal text of units of
+  // 10^-17) 100k INCRs made a 19.1 MB incr file against 2.7 MB without replication.
+  it("a string's state with counters is written with node numbers and short totals (COUNTER), smaller, and read back as written", () => {
+    const node = "node-a~1764380000000abcdef0123456789";
+    const other = "node-b~1764380000000fedcba9876543210";
+    let c = emptyKeyState();
+    joinInto(c, incrDelta(c, node, 10, 1n));
+    joinInto(c, incrDelta(c, other, 11, -123456789012345678901234567890n)); // (beyond 64 bits, negative)
+    joinInto(c, incrUnitsDelta(c, node, 12, 15n)); // (INCRBYFLOAT 0.00000000000000015: no trailing zeros)
+    joinInto(c, ttlDelta(c, node, 13, 987654321));
+    const reset = emptyKeyState(); // (a SET over a counter: reset points, and a value)
+    joinInto(reset, incrDelta(reset, node, 20, 7n));
+    joinInto(reset, incrDelta(reset, other, 21, 3n));
+    joinInto(reset, setStringDelta(reset, node, 22, Buffer.from("5")));
+    joinInto(reset, incrDelta(reset, other, 23, 2n));
+    const zero = emptyKeyState();
+    joinInto(zero, incrDelta(zero, node, 30, 0n));
+    const entries: [string, KeyState][] = [["0:c", c], ["0:r", reset], ["0:z", zero]];
+    expect(reset.cntBase.size).toBeGreaterThan(0);
+    const [piece] = filePieces({ entries, marks: [] });
+    const server = {} as Server;
+    keepLoadedState(server, piece);
+    const { states } = takeLoadedStates(server);
+    for (const [k, want] of entries) {
+      expect(encodeKeyState(states.get(k)!).toString("hex"), k).toBe(encodeKeyState(want).toString("hex"));
+      expect(visible(states.get(k)!), k).toEqual(visible(want));
+    }
+    // one INCR's record, header and node table included, against the bus's encoding of the
+    // state alone (as OTHER the record was 146 bytes, here 99)
+    const one = incrDelta(emptyKeyState(), node, 40, 1n);
+    const [alone] = filePieces({ entries: [["0:k", one]], marks: [] });
+    expect(alone.length).toBeLessThan(encodeKeyState(one).length);
   });
 
   // What an older LatticeKV wrote for such a key (COMPACT, tag OTHER: the bus's encoding) loads as it did.
