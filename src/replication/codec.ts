@@ -88,6 +88,12 @@ export class Writer {
   str(s: string): void { this.u32(s.length); this.latin1(s); }
   /** A latin1 string's bytes alone, without a length. */
   latin1(s: string): void { this.ensure(s.length); this.pos += this.buf.write(s, this.pos, s.length, "latin1"); }
+  /** A u32 in 7-bit groups, least significant first (1 byte below 128): lengths in AOF records. */
+  uvar(v: number): void {
+    if (v >>> 0 !== v) throw new RangeError(`${v} does not fit a u32`);
+    for (; v >= 0x80; v >>>= 7) this.u8((v & 0x7f) | 0x80);
+    this.u8(v);
+  }
   /** Overwrites the u32 at `at` (a count written before the items it counts). */
   patchU32(at: number, v: number): void { this.buf.writeUInt32LE(v, at); }
   get length(): number { return this.pos; }
@@ -116,6 +122,20 @@ export class Reader {
   bytes(): Buffer { const n = this.u32(); this.need(n); const b = Buffer.from(this.buf.subarray(this.pos, this.pos + n)); this.pos += n; return b; }
   node(): string { const n = this.u8(); this.need(n); const s = this.buf.toString("utf8", this.pos, this.pos + n); this.pos += n; return s; }
   str(): string { return this.bytes().toString("latin1"); }
+  /** Writer.uvar's u32. */
+  uvar(): number {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (shift > 28) throw new Error("bad length in replication message");
+      const b = this.u8();
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  }
+  /** n bytes as a latin1 string (Writer.latin1's). */
+  latin1(n: number): string { this.need(n); const s = this.buf.toString("latin1", this.pos, this.pos + n); this.pos += n; return s; }
+  /** Whether every byte was read. */
+  get atEnd(): boolean { return this.pos === this.buf.length; }
 }
 
 /**

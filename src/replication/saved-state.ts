@@ -13,8 +13,9 @@
 // In the file: aux fields CRDT_AUX after the keys (rdb-file.ts crdtStateHook), each one
 // FORMAT, a time (f64; see PendingStates, else 0), then a batch of (db:key, state) as the bus
 // sends them (store.ts encodeBatch), or COMPACT (below). SAVE and BGSAVE (and so an AOF's
-// base) write COMPACT fields, SAVE 4,096 keys each, BGSAVE a range of slots each, and so do
-// an AOF's incr files (filePieces; they wrote FORMAT before, which a load still reads). SAVE encodes the store in the same synchronous pass as the keys; a
+// base) write COMPACT fields, SAVE 4,096 keys each, BGSAVE a range of slots each; an AOF's incr
+// files write RECORDs, COMPACT's entries with a shorter header (filePieces; they wrote FORMAT,
+// then COMPACT before, which a load still reads). SAVE encodes the store in the same synchronous pass as the keys; a
 // BGSAVE takes a copy-on-write snapshot of the store in the turn the keyspace's snapshot starts
 // (store.ts Snapshot, as an anti-entropy answer does) and encodes it after the keys, a range at
 // a time. Loading at start-up keeps the states aside (takeLoadedStates); loaded-keys.ts joins
@@ -88,12 +89,25 @@ const OTHER = 0, STRING = 1, ELEMS = 2;
  * with its warning (keepLoadedState), as for ELEMS.
  */
 const COUNTER = 3;
+/**
+ * SET (2026-11-29): the state a SET leaves when its node's own floor is all it observed (the
+ * writer at ts - 1, setStringDelta; no TTL): the node and stamp once, and the value. As STRING
+ * it named the node twice, the stamp twice, and counted five empty parts.
+ */
+const SET = 4;
 const ELEM_KINDS = ["set", "hash", "zset"] as const;
 
 /** A state with nothing but a value and a TTL (see COMPACT). */
 function stringOnly(s: KeyState): boolean {
   return s.cnt.size === 0 && s.cntBase.size === 0 && s.list.elems.size === 0 && s.list.floor.size === 0 && s.set.size === 0 &&
     s.hash.size === 0 && s.hcnt.size === 0 && s.zset.size === 0 && s.zcnt.size === 0;
+}
+
+/** The one entry of a state SET can write (see SET), or null. */
+function setOnly(s: KeyState): [string, { ts: number; v: Buffer }] | null {
+  if (s.str.entries.size !== 1 || s.str.floor.size !== 0 || s.ttl.entries.size !== 0 || s.ttl.floor.size !== 0 || s.floor.size !== 1) return null;
+  for (const [n, e] of s.str.entries) return s.floor.get(n) === e.ts - 1 ? [n, e] : null;
+  return null;
 }
 
 /** A state with nothing but a value, counters and a TTL, with counters (COUNTER). */
@@ -193,6 +207,83 @@ function readRegC<T>(r: Reader, node: () => string, val: () => T): OrRegister<T>
   return { entries, floor: readVVC(r, node) };
 }
 
+/** One entry's tag and state (COMPACT's and RECORD's), its key written before it. */
+function writeEntry(w: Writer, s: KeyState | Buffer, nodes: NodeNumbers): void {
+  let kind: number;
+  if (Buffer.isBuffer(s)) {
+    w.u8(OTHER);
+    w.raw(s);
+  } else if (stringOnly(s)) {
+    const set = setOnly(s);
+    if (set) {
+      w.u8(SET);
+      w.u16(nodes.of(set[0]));
+      w.f64(set[1].ts);
+      w.bytes(set[1].v);
+      return;
+    }
+    w.u8(STRING);
+    writeVVC(w, s.floor, nodes);
+    writeRegC(w, s.str, nodes, (v) => w.bytes(v));
+    writeRegC(w, s.ttl, nodes, (v) => w.f64(v));
+  } else if (countersOnly(s)) {
+    w.u8(COUNTER);
+    writeVVC(w, s.floor, nodes);
+    writeRegC(w, s.str, nodes, (v) => w.bytes(v));
+    writeCountersC(w, s.cnt, nodes);
+    writeCountersC(w, s.cntBase, nodes);
+    writeRegC(w, s.ttl, nodes, (v) => w.f64(v));
+  } else if ((kind = elemsOnly(s)) >= 0) {
+    w.u8(ELEMS);
+    writeVVC(w, s.floor, nodes);
+    w.u8(kind);
+    const m = s[ELEM_KINDS[kind]] as Map<string, OrRegister<unknown>>;
+    w.u32(m.size);
+    const val = kind === 0 ? () => {} : kind === 1 ? (v: unknown) => w.bytes(v as Buffer) : (v: unknown) => w.f64(v as number);
+    for (const [f, r] of m) { w.str(f); writeRegC(w, r, nodes, val); }
+    writeRegC(w, s.ttl, nodes, (v) => w.f64(v));
+  } else {
+    w.u8(OTHER);
+    writeKeyState(w, s);
+  }
+}
+
+/** One entry's state as writeEntry wrote it (its key read before it), in the store's form. */
+function readEntry(r: Reader, node: () => string): KeyState {
+  const tag = r.u8();
+  if (tag === OTHER) return readKeyState(r);
+  if (tag === SET) {
+    const n = node();
+    const ts = r.f64();
+    return stringState(oneEntry(n, ts - 1), { entries: oneEntry(n, { ts, v: r.bytes() }), floor: EMPTY }, { entries: EMPTY, floor: EMPTY });
+  }
+  if (tag === ELEMS) {
+    const floor = readVVC(r, node);
+    const kind = r.u8();
+    if (kind >= ELEM_KINDS.length) throw new Error(`members of kind ${kind}`);
+    const val: () => unknown = kind === 0 ? () => true : kind === 1 ? () => r.bytes() : () => r.f64();
+    const m = new Map<string, OrRegister<unknown>>();
+    for (let n = r.u32(); n > 0; n--) { const f = r.str(); m.set(f, readRegC(r, node, val)); }
+    const s = stringState(floor, { entries: EMPTY, floor: EMPTY }, readRegC(r, node, () => r.f64()));
+    (s as unknown as Record<string, Map<string, OrRegister<unknown>>>)[ELEM_KINDS[kind]] = m;
+    return s;
+  }
+  if (tag === COUNTER) {
+    const floor = readVVC(r, node);
+    const str = readRegC(r, node, () => r.bytes());
+    const cnt = readCountersC(r, node);
+    const cntBase = readCountersC(r, node);
+    const s = stringState(floor, str, readRegC(r, node, () => r.f64()));
+    s.cnt = cnt;
+    s.cntBase = cntBase;
+    return s;
+  }
+  if (tag !== STRING) throw new Error(`tag ${tag}`);
+  const floor = readVVC(r, node);
+  const str = readRegC(r, node, () => r.bytes());
+  return stringState(floor, str, readRegC(r, node, () => r.f64()));
+}
+
 /**
  * COMPACT pieces of SAVE_PIECE_KEYS entries at a time, each written once into its piece. A
  * state may come already encoded (a BGSAVE's snapshot keeps a changed key's state of before
@@ -213,42 +304,67 @@ function pieces(entries: Iterable<[string, KeyState | Buffer]>, since: number, o
   // (a BGSAVE's slot range holds a few hundred keys at most: a writer sized for a SAVE's 4,096
   // would be a fresh 256 KiB buffer per range)
   const size = (Array.isArray(entries) ? Math.min(entries.length, SAVE_PIECE_KEYS) : SAVE_PIECE_KEYS) * 64;
-  let kind: number;
   for (const [k, s] of entries) {
     if (!w) { w = new Writer(size); w.u8(COMPACT); w.f64(since); w.u32(0); w.u32(0); n = 0; nodes = new NodeNumbers(); }
     w.str(k);
-    if (Buffer.isBuffer(s)) {
-      w.u8(OTHER);
-      w.raw(s);
-    } else if (stringOnly(s)) {
-      w.u8(STRING);
-      writeVVC(w, s.floor, nodes);
-      writeRegC(w, s.str, nodes, (v) => w!.bytes(v));
-      writeRegC(w, s.ttl, nodes, (v) => w!.f64(v));
-    } else if (countersOnly(s)) {
-      w.u8(COUNTER);
-      writeVVC(w, s.floor, nodes);
-      writeRegC(w, s.str, nodes, (v) => w!.bytes(v));
-      writeCountersC(w, s.cnt, nodes);
-      writeCountersC(w, s.cntBase, nodes);
-      writeRegC(w, s.ttl, nodes, (v) => w!.f64(v));
-    } else if ((kind = elemsOnly(s)) >= 0) {
-      w.u8(ELEMS);
-      writeVVC(w, s.floor, nodes);
-      w.u8(kind);
-      const m = s[ELEM_KINDS[kind]] as Map<string, OrRegister<unknown>>;
-      w.u32(m.size);
-      const val = kind === 0 ? () => {} : kind === 1 ? (v: unknown) => w!.bytes(v as Buffer) : (v: unknown) => w!.f64(v as number);
-      for (const [f, r] of m) { w.str(f); writeRegC(w, r, nodes, val); }
-      writeRegC(w, s.ttl, nodes, (v) => w!.f64(v));
-    } else {
-      w.u8(OTHER);
-      writeKeyState(w, s);
-    }
+    writeEntry(w, s, nodes);
     // (a piece's node numbers are u16; a key names a few nodes)
     if (++n === SAVE_PIECE_KEYS || nodes.ids.size > 0xff00) end();
   }
   if (w) end();
+  return out;
+}
+
+/**
+ * An AOF incr file's record of one write (RECORD, 2026-11-29): the format byte, the node table
+ * (u16 count, ids), then per key its name (uvar length, bytes) and writeEntry's tag and state,
+ * to the end. A record holds one write's keys, usually one: COMPACT's header (a time that is 0
+ * here, a count, the table's offset: 17 bytes) and u32 lengths were a third of a SET's record.
+ * An older LatticeKV leaves a RECORD out, with its warning, as a COMPACT piece holding ELEMS.
+ */
+const RECORD = 3;
+const recordBody = new Writer(4096);
+
+function records(entries: [string, KeyState][], out: Buffer[]): Buffer[] {
+  for (let from = 0; from < entries.length;) {
+    const nodes = new NodeNumbers();
+    const body = recordBody;
+    body.reset();
+    let i = from;
+    // (node numbers are u16; a key names a few nodes)
+    for (; i < entries.length && i - from < SAVE_PIECE_KEYS && nodes.ids.size <= 0xff00; i++) {
+      const [k, s] = entries[i];
+      body.uvar(k.length);
+      body.latin1(k);
+      writeEntry(body, s, nodes);
+    }
+    from = i;
+    const w = new Writer(3 + nodes.ids.size * 40 + body.length);
+    w.u8(RECORD);
+    w.u16(nodes.ids.size);
+    for (const id of nodes.ids.keys()) w.node(id);
+    w.raw(body.done());
+    out.push(Buffer.from(w.done()));
+  }
+  return out;
+}
+
+/** The entries of a RECORD. */
+function readRecord(value: Buffer): [string, KeyState][] {
+  const r = new Reader(value);
+  r.pos = 1;
+  const nodes: string[] = [];
+  for (let i = r.u16(); i > 0; i--) nodes.push(r.node());
+  const node = () => {
+    const id = nodes[r.u16()];
+    if (id === undefined) throw new Error("bad node number");
+    return id;
+  };
+  const out: [string, KeyState][] = [];
+  while (!r.atEnd) {
+    const k = r.latin1(r.uvar());
+    out.push([k, readEntry(r, node)]);
+  }
   return out;
 }
 
@@ -270,35 +386,7 @@ function readCompact(value: Buffer): [string, KeyState][] {
   const out: [string, KeyState][] = [];
   for (let i = 0; i < count; i++) {
     const k = r.str();
-    const tag = r.u8();
-    if (tag === OTHER) { out.push([k, readKeyState(r)]); continue; }
-    if (tag === ELEMS) {
-      const floor = readVVC(r, node);
-      const kind = r.u8();
-      if (kind >= ELEM_KINDS.length) throw new Error(`members of kind ${kind}`);
-      const val: () => unknown = kind === 0 ? () => true : kind === 1 ? () => r.bytes() : () => r.f64();
-      const m = new Map<string, OrRegister<unknown>>();
-      for (let n = r.u32(); n > 0; n--) { const f = r.str(); m.set(f, readRegC(r, node, val)); }
-      const s = stringState(floor, { entries: EMPTY, floor: EMPTY }, readRegC(r, node, () => r.f64()));
-      (s as unknown as Record<string, Map<string, OrRegister<unknown>>>)[ELEM_KINDS[kind]] = m;
-      out.push([k, s]);
-      continue;
-    }
-    if (tag === COUNTER) {
-      const floor = readVVC(r, node);
-      const str = readRegC(r, node, () => r.bytes());
-      const cnt = readCountersC(r, node);
-      const cntBase = readCountersC(r, node);
-      const s = stringState(floor, str, readRegC(r, node, () => r.f64()));
-      s.cnt = cnt;
-      s.cntBase = cntBase;
-      out.push([k, s]);
-      continue;
-    }
-    if (tag !== STRING) throw new Error(`tag ${tag}`);
-    const floor = readVVC(r, node);
-    const str = readRegC(r, node, () => r.bytes());
-    out.push([k, stringState(floor, str, readRegC(r, node, () => r.f64()))]);
+    out.push([k, readEntry(r, node)]);
   }
   if (r.pos !== tableAt) throw new Error("entries and node table disagree");
   return out;
@@ -357,14 +445,14 @@ export class SavedStateCursor {
 }
 
 /**
- * The AOF's pieces for what Replicator.takeFile gave: the writes as COMPACT pieces (as a
- * SAVE's: 100k SETs made a 18.9 MB incr file in the bus's encoding, 3.3 MB without replication),
+ * The AOF's pieces for what Replicator.takeFile gave: the writes as RECORDs (COMPACT's entries:
+ * 100k SETs made a 18.9 MB incr file in the bus's encoding, 3.3 MB without replication),
  * then each mark (an empty batch with the mark as its time; -1: the states before it were
  * joined, the file is as new as it looks).
  */
 export function filePieces(taken: { entries: [string, KeyState][]; marks: number[] } | null): Buffer[] {
   if (!taken) return [];
-  const out = taken.entries.length ? pieces(taken.entries, 0, []) : [];
+  const out = taken.entries.length ? records(taken.entries, []) : [];
   for (const since of taken.marks) out.push(piece(encodeBatch([]), since));
   return out;
 }
@@ -377,9 +465,12 @@ export function keepLoadedState(server: Server, value: Buffer): void {
   let entries: [string, KeyState][];
   let since: number;
   try {
-    if (value[0] !== FORMAT && value[0] !== COMPACT) throw new Error(`format ${value[0]}`);
-    since = value.readDoubleLE(1);
-    entries = value[0] === COMPACT ? readCompact(value) : decodeBatch(value.subarray(9));
+    if (value[0] === RECORD) { since = 0; entries = readRecord(value); }
+    else {
+      if (value[0] !== FORMAT && value[0] !== COMPACT) throw new Error(`format ${value[0]}`);
+      since = value.readDoubleLE(1);
+      entries = value[0] === COMPACT ? readCompact(value) : decodeBatch(value.subarray(9));
+    }
   } catch (e) {
     log("warning", `CRDT: left out a part of the replication state in the RDB file that this version cannot read (${(e as Error).message})`);
     return;
