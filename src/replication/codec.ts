@@ -132,6 +132,8 @@ export class Reader {
       if (b < 0x80) return v;
     }
   }
+  /** n bytes, copied. */
+  take(n: number): Buffer { this.need(n); const b = Buffer.from(this.buf.subarray(this.pos, this.pos + n)); this.pos += n; return b; }
   /** n bytes as a latin1 string (Writer.latin1's). */
   latin1(n: number): string { this.need(n); const s = this.buf.toString("latin1", this.pos, this.pos + n); this.pos += n; return s; }
   /** Whether every byte was read. */

@@ -95,6 +95,18 @@ const COUNTER = 3;
  * it named the node twice, the stamp twice, and counted five empty parts.
  */
 const SET = 4;
+/**
+ * MEMBERS (2026-11-29), replacing ELEMS for the writer: the key's floor, the kind, the count,
+ * then per member its name (uvar length, bytes), a byte saying how its register goes, and its
+ * value (a field's: uvar length, bytes; a score: f64; a set member's: none). The byte is
+ * NEXT_TICK for a register of one entry and no floor whose node is the previous member's and
+ * whose stamp is the previous one's plus 1 (an HSET, SADD or ZADD of several members ticks the
+ * clock once per member), ONE for one entry and no floor (node number and stamp follow), else
+ * FULL (writeRegC, the value inside). ELEMS named node and stamp for each member and counted
+ * empty floors: 100k HSETs of 10 fields made a 65.8 MB incr file, 22.7 MB without replication.
+ */
+const MEMBERS = 5;
+const NEXT_TICK = 0, ONE = 1, FULL = 2;
 const ELEM_KINDS = ["set", "hash", "zset"] as const;
 
 /** A state with nothing but a value and a TTL (see COMPACT). */
@@ -234,13 +246,26 @@ function writeEntry(w: Writer, s: KeyState | Buffer, nodes: NodeNumbers): void {
     writeCountersC(w, s.cntBase, nodes);
     writeRegC(w, s.ttl, nodes, (v) => w.f64(v));
   } else if ((kind = elemsOnly(s)) >= 0) {
-    w.u8(ELEMS);
+    w.u8(MEMBERS);
     writeVVC(w, s.floor, nodes);
     w.u8(kind);
     const m = s[ELEM_KINDS[kind]] as Map<string, OrRegister<unknown>>;
-    w.u32(m.size);
-    const val = kind === 0 ? () => {} : kind === 1 ? (v: unknown) => w.bytes(v as Buffer) : (v: unknown) => w.f64(v as number);
-    for (const [f, r] of m) { w.str(f); writeRegC(w, r, nodes, val); }
+    w.uvar(m.size);
+    const val = kind === 0 ? () => {} : kind === 1 ? (v: unknown) => { w.uvar((v as Buffer).length); w.raw(v as Buffer); } : (v: unknown) => w.f64(v as number);
+    let prevNode = "", prevTs = NaN;
+    for (const [f, r] of m) {
+      w.uvar(f.length);
+      w.latin1(f);
+      let one: [string, { ts: number; v: unknown }] | undefined;
+      if (r.entries.size === 1 && r.floor.size === 0) for (const e of r.entries) one = e;
+      if (!one) { w.u8(FULL); writeRegC(w, r, nodes, val); continue; }
+      const [n, e] = one;
+      if (n === prevNode && e.ts === prevTs + 1) w.u8(NEXT_TICK);
+      else { w.u8(ONE); w.u16(nodes.of(n)); w.f64(e.ts); }
+      val(e.v);
+      prevNode = n;
+      prevTs = e.ts;
+    }
     writeRegC(w, s.ttl, nodes, (v) => w.f64(v));
   } else {
     w.u8(OTHER);
@@ -264,6 +289,26 @@ function readEntry(r: Reader, node: () => string): KeyState {
     const val: () => unknown = kind === 0 ? () => true : kind === 1 ? () => r.bytes() : () => r.f64();
     const m = new Map<string, OrRegister<unknown>>();
     for (let n = r.u32(); n > 0; n--) { const f = r.str(); m.set(f, readRegC(r, node, val)); }
+    const s = stringState(floor, { entries: EMPTY, floor: EMPTY }, readRegC(r, node, () => r.f64()));
+    (s as unknown as Record<string, Map<string, OrRegister<unknown>>>)[ELEM_KINDS[kind]] = m;
+    return s;
+  }
+  if (tag === MEMBERS) {
+    const floor = readVVC(r, node);
+    const kind = r.u8();
+    if (kind >= ELEM_KINDS.length) throw new Error(`members of kind ${kind}`);
+    const val: () => unknown = kind === 0 ? () => true : kind === 1 ? () => r.take(r.uvar()) : () => r.f64();
+    const m = new Map<string, OrRegister<unknown>>();
+    let prevNode = "", prevTs = NaN;
+    for (let n = r.uvar(); n > 0; n--) {
+      const f = r.latin1(r.uvar());
+      const how = r.u8();
+      if (how === FULL) { m.set(f, readRegC(r, node, val)); continue; }
+      if (how === ONE) { prevNode = node(); prevTs = r.f64(); }
+      else if (how === NEXT_TICK && prevNode !== "") prevTs++;
+      else throw new Error(`member register ${how}`);
+      m.set(f, { entries: oneEntry(prevNode, { ts: prevTs, v: val() }), floor: EMPTY });
+    }
     const s = stringState(floor, { entries: EMPTY, floor: EMPTY }, readRegC(r, node, () => r.f64()));
     (s as unknown as Record<string, Map<string, OrRegister<unknown>>>)[ELEM_KINDS[kind]] = m;
     return s;
