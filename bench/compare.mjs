@@ -45,7 +45,11 @@ const { values: opts } = parseArgs({
 
 // redis-benchmark's default test list (in its order), then keyspace and value-size variants.
 // name: the row; args: redis-benchmark arguments after the common ones; needs: commands our
-// server must have; scale: fraction of the request count (LRANGE replies are big).
+// server must have; scale: fraction of the request count at each pipeline depth (LRANGE
+// replies are big). A row's runs must still last about a second: a 2,500-request LRANGE_600
+// run (the old 0.05 of --requests 50000 at -P 1) took ~70 ms, so the CPU figures moved in
+// 4 µs steps of the 10 ms tick and the per-run fixed costs (the benchmark's 50 connections,
+// which cost our server ~145 µs of CPU each against redis-server's ~40) were ~5-10% of it.
 const R = ["-r", opts.keyspace];
 const TESTS = [
   { name: "PING_INLINE", args: ["-t", "ping_inline"], needs: [["PING"]] },
@@ -64,11 +68,11 @@ const TESTS = [
   { name: "ZPOPMIN", args: ["-t", "zpopmin"], needs: [["ZPOPMIN", "__probe_zset__"]] },
   // redis-benchmark's LRANGE tests first fill `mylist` with an LPUSH run of their own; here
   // that list is filled once (the same LPUSH run as theirs), so each row times LRANGE alone.
-  { name: "LPUSH (fills mylist for LRANGE)", args: ["-t", "lpush"], needs: [["LPUSH", "__probe_list__", "v"]], scale: 0.1, pipelines: [16] },
-  { name: "LRANGE_100", args: ["LRANGE", "mylist", "0", "99"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: 0.25 },
-  { name: "LRANGE_300", args: ["LRANGE", "mylist", "0", "299"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: 0.1 },
-  { name: "LRANGE_500", args: ["LRANGE", "mylist", "0", "499"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: 0.05 },
-  { name: "LRANGE_600", args: ["LRANGE", "mylist", "0", "599"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: 0.05 },
+  { name: "LPUSH (fills mylist for LRANGE)", args: ["-t", "lpush"], needs: [["LPUSH", "__probe_list__", "v"]], scale: { 16: 0.1 }, pipelines: [16] },
+  { name: "LRANGE_100", args: ["LRANGE", "mylist", "0", "99"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: { 16: 0.5 } },
+  { name: "LRANGE_300", args: ["LRANGE", "mylist", "0", "299"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: { 16: 0.25 } },
+  { name: "LRANGE_500", args: ["LRANGE", "mylist", "0", "499"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: { 16: 0.2 } },
+  { name: "LRANGE_600", args: ["LRANGE", "mylist", "0", "599"], needs: [["LRANGE", "__probe_list__", "0", "1"]], scale: { 16: 0.2 } },
   { name: "MSET", args: ["-t", "mset"], needs: [["MSET", "__probe__", "1", "__probe2__", "2"]] },
   // Beyond the default list: many keys instead of one, and 1 KiB values.
   { name: "SET -r 100k", args: ["-t", "set", ...R], needs: [["SET", "__probe__", "1"]] },
@@ -147,7 +151,7 @@ function reapedChildrenCpuUs() {
  */
 async function runBenchmark(server, test, pipeline) {
   const full = pipeline > 1 ? Number(opts["pipelined-requests"]) : Number(opts.requests);
-  const n = Math.max(1000, Math.round(full * (test.scale ?? 1)));
+  const n = Math.max(1000, Math.round(full * (test.scale?.[pipeline] ?? 1)));
   const args = ["-h", "127.0.0.1", "-p", String(server.port), "-n", String(n), "-c", opts.clients, "-P", String(pipeline), "--csv", ...test.args];
   const what = `redis-benchmark ${args.join(" ")}`;
   const cpu0 = cpuUs(server.pid);
@@ -183,7 +187,7 @@ async function runBenchmark(server, test, pipeline) {
   const rps = Number(JSON.parse(`[${last}]`)[1]);
   const measuredUs = (n / rps) * 1e6;
   return {
-    rps, cpuUsPerReq: (cpu1 - cpu0) / n, wallUs,
+    rps, cpuUsPerReq: (cpu1 - cpu0) / n, wallUs, timedUs: measuredUs,
     clientCpuUsPerReq: clientUs / n, serverUtil: (cpu1 - cpu0) / measuredUs, clientUtil: clientUs / measuredUs,
   };
 }
@@ -296,9 +300,14 @@ async function throughput(lines) {
       lines.push(`| ${[r.test, cell(r.redisUsage), ...ours.map((o) => cell(r[o].usage))].join(" | ")} |`);
     }
     const setup = `redis-benchmark -c ${opts.clients}, -n ${opts.requests} at -P 1 and ${opts["pipelined-requests"]} at -P 16 ` +
-      `(LRANGE rows fewer), median of ${rounds} rotating rounds, 127.0.0.1, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ` +
+      `(LRANGE rows at -P 16 fewer), median of ${rounds} rotating rounds, 127.0.0.1, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ` +
       `node ${process.version}, load average at start ${loadStart}, at the end ${loadavg()}`;
     lines.push("", setup);
+    // A run of a fraction of a second says little: its CPU figure moves in steps of one tick over n
+    // requests, and fixed costs (connecting the clients) weigh in its requests/s.
+    const short = Object.entries(samples).filter(([test]) => !test.startsWith("LPUSH (")).flatMap(([test, s]) =>
+      Object.entries(s).filter(([, xs]) => median(xs.map((x) => x.timedUs)) < 300_000).map(([who, xs]) => `${test} ${who} ${Math.round(median(xs.map((x) => x.timedUs)) / 1000)} ms`));
+    if (short.length > 0) lines.push(`runs shorter than 0.3 s (median; more --requests / --pipelined-requests to lengthen them): ${short.join(", ")}`);
     for (const s of skipped) lines.push(`skipped: ${s}`);
     lines.push(`RSS MiB idle: ${Object.entries(idleRss).map(([k, v]) => `${k} ${v}`).join(", ")}; after the run: ${Object.entries(rss).map(([k, v]) => `${k} ${v}`).join(", ")}`);
     return { setup, rows, samples, rssMiB: { idle: idleRss, end: rss }, skipped };
