@@ -34,7 +34,8 @@ import { Replicator } from "./replicator.js";
 import { Gossip, DEFAULT_GOSSIP, SERVER_PACING } from "./gossip.js";
 import { PeerLink, listenBus, closeBus, type Credentials, type Dialer } from "./peer-link.js";
 import { physicalOf } from "./hlc.js";
-import { LoadedKeys } from "./loaded-keys.js";
+import { LoadedKeys, writtenKeys } from "./loaded-keys.js";
+import { dbKey } from "./store.js";
 import { LOCAL_KEYS_FILE, type FsyncPolicy } from "./local-keys.js";
 import { SavedStateCursor, keepLoadedState, savedStateNow, takeLoadedStates, filePieces } from "./saved-state.js";
 import { crdtStateHook } from "../persistence/rdb-file.js";
@@ -89,6 +90,17 @@ export class ActiveActive {
       peerGcTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : 0,
     }, undefined, SERVER_PACING); // (long anti-entropy answers go out a slice per event-loop turn)
     this.gossip.warn = (msg) => log("warning", msg);
+    // A large answer to a node holding more keys is joined in slices while clients are served
+    // (gossip.ts joinOpen): each client write first has the keys it names joined, and one that
+    // may write keys it does not name (a script, a flush, anything in MULTI/EXEC) the whole answer.
+    this.gossip.openJoins = {
+      beforeWrites: (write) => this.rep.beforeCommands((spec, client, argv) => {
+        if (client.multi !== null) { if (spec !== undefined || isExec(argv)) write(undefined); return; }
+        if (spec === undefined) return;
+        const keys = writtenKeys(spec, argv);
+        write(keys === undefined ? undefined : keys.map((k) => dbKey(client.db, k)));
+      }),
+    };
     // the keys this node keeps from its peers, remembered beside its RDB/AOF (local-keys.ts)
     this.rep.localKeys.persistIn(LOCAL_KEYS_FILE, () => marksFsync(server));
     this.rep.pacing = SERVER_PACING; // (keyspace walks: a slice per event-loop turn)
@@ -280,8 +292,11 @@ export class ActiveActive {
     s += `crdt_walking:${this.rep.walking ? 1 : 0}\r\ncrdt_walked_keys:${this.rep.stats.walkedKeys}\r\n`;
     // keys whose content this node keeps from its peers (those writes, loaded keys kept local), across restarts
     s += `crdt_local_only_keys:${this.rep.localKeys.keys.size}\r\n`;
-    // large answers joined a slice per turn, clients answered -LOADING meanwhile (gossip.ts joinSliced)
-    s += `crdt_sliced_joins:${g.slicedJoins}\r\ncrdt_joining:${this.gossip.joining}\r\n`;
+    // large answers joined a slice per turn: all of them, those to a node holding more keys than
+    // they bring (clients served meanwhile: joinOpen; the others answer -LOADING: joinSliced),
+    // and the slices they took
+    s += `crdt_sliced_joins:${g.slicedJoins}\r\ncrdt_open_joins:${g.openJoins}\r\ncrdt_join_slices:${g.joinSlices}\r\n`;
+    s += `crdt_joining:${this.gossip.joining}\r\n`;
     // keys loaded from disk with no CRDT state: waiting for every peer's state, then (those no
     // peer held) sent as this node's writes, or kept on this node (a peer collected removals
     // after the file was written: loaded-keys.ts)
@@ -442,4 +457,9 @@ function marksFsync(server: Server): FsyncPolicy {
   if (!server.config.getBool("appendonly")) return "everysec";
   const p = server.config.getString("appendfsync");
   return p === "always" || p === "no" ? p : "everysec";
+}
+
+/** Whether a command is EXEC (a client in MULTI: its queued writes run now). */
+function isExec(argv: Buffer[]): boolean {
+  return argv[0].length === 4 && argv[0].toString("latin1").toLowerCase() === "exec";
 }

@@ -9,6 +9,9 @@
 //   crdt-walk-stall     a keyspace walk's next slice (replicator.ts walkStep) is held back 5 s,
 //                       as by an event loop busy elsewhere: a FLUSHALL's recorded deletes stop
 //                       after its first slice, so a test can kill the node mid-walk
+//   crdt-join-stall     a large answer's join on a node holding more keys (gossip.ts joinOpen)
+//                       holds its second slice back 5 s, so a test acts mid-join whatever
+//                       the machine's speed
 // Each is something the network (or a loaded host) can do anyway; gossip.ts must converge regardless (resends,
 // duplicate suppression, anti-entropy). Delays are kept well below the tombstone-GC grace
 // period (gossip.ts gcGraceMs), whose safety assumes no message is older than that.
@@ -21,6 +24,9 @@ definePoint("crdt-link-reset", "a peer link is reset after a message (it reconne
 definePoint("crdt-walk-stall", "a keyspace walk's next slice is held back 5 s", 0);
 /** How long crdt-walk-stall holds a walk's next slice (ms). */
 export const WALK_STALL_MS = 5000;
+definePoint("crdt-join-stall", "a large answer's open join holds its second slice back 5 s", 0);
+/** How long crdt-join-stall holds a join's second slice (ms). */
+export const JOIN_STALL_MS = 5000;
 
 export interface Delayed { due: number; send: (m: Buffer) => void; msg: Buffer }
 

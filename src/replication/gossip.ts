@@ -63,11 +63,12 @@
 //   after the grace period, `gcStable`), and the per-connection records of those
 //   incarnations (inbound streams, link ids): dropFinal.
 import { Reader, Writer } from "./codec.js";
-import { COARSE_RANGES, SLOTS, validRangeCount, decodeBatch, type Snapshot } from "./store.js";
+import { COARSE_RANGES, SLOTS, validRangeCount, decodeBatch, slotOf, type Snapshot } from "./store.js";
 import type { KeyState } from "./key-state.js";
 import { removalStamps, type Acker, type Stable } from "./gc.js";
 import type { Replicator } from "./replicator.js";
-import { faultySend, type Delayed } from "./faults.js";
+import { faultySend, JOIN_STALL_MS, type Delayed } from "./faults.js";
+import { buggify } from "../util/buggify.js";
 import { FinalIncarnations, nodeName } from "./final-incarnations.js";
 
 const MSG_DELTA = 1;
@@ -151,6 +152,16 @@ export type Send = ((m: Buffer) => void) & {
  * How a node spreads a long anti-entropy answer over event-loop turns (Gossip.pump). Without
  * one (the simulator's default) an answer is encoded and sent at once.
  */
+/**
+ * A server's look at its clients' commands during joinOpen: beforeWrites calls `write` before
+ * each client command that may write, with the keys it names (db-qualified, store.ts dbKey),
+ * or undefined when which keys it writes is not known from its arguments; the function it
+ * returns ends the look.
+ */
+export interface OpenJoinHooks {
+  beforeWrites(write: (keys: string[] | undefined) => void): () => void;
+}
+
 export interface Pacing {
   /** Runs fn in a later turn. */
   later(fn: () => void): void;
@@ -381,9 +392,16 @@ export class Gossip {
   private lastAe = 0;
   private epochCounter: number;
   readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
-    peersExpired: 0, refused: 0, slicedJoins: 0, answerKeys: 0, keysReceived: 0, catchUpRounds: 0 };
-  /** Sliced joins under way (joinSliced): while any is, clients are answered -LOADING. */
+    peersExpired: 0, refused: 0, slicedJoins: 0, openJoins: 0, joinSlices: 0, answerKeys: 0, keysReceived: 0, catchUpRounds: 0 };
+  /** Sliced joins under way (joinSliced, joinOpen): while any is, clients are answered -LOADING (joinSliced). */
   joining = 0;
+  /** The knowledge of the answers joinOpen is joining: batches cut meanwhile depend on it (depsOf). */
+  private readonly joiningVectors = new Set<[string, number][]>();
+  /**
+   * How joinOpen looks at clients' writes (active-active.ts, for a server): unset, a large
+   * answer to a node holding more keys than it brings is joined in one turn.
+   */
+  openJoins?: OpenJoinHooks;
   /**
    * Incarnations expired here (peerGcTimeoutMs): their messages are refused. One watermark per
    * node name, as `final` (final-incarnations.ts): expiring X refuses X and every older
@@ -689,6 +707,7 @@ export class Gossip {
   private depsOf(carried: Map<string, number>): Buffer {
     const deps = new Map(this.applied);
     for (const [n, ts] of carried) if (ts > (deps.get(n) ?? 0)) deps.set(n, ts);
+    for (const v of this.joiningVectors) for (const [n, ts] of v) if (ts > (deps.get(n) ?? 0)) deps.set(n, ts);
     const w = new Writer();
     writeVector(w, [...deps].filter(([n, ts]) => n !== this.rep.nodeId && ts > 0 && ts >= this.stableOf(n)));
     return w.done();
@@ -1559,6 +1578,12 @@ export class Gossip {
       this.joinSliced(batches, vector, whole);
       return true;
     }
+    if (this.pacing && from > 0 && keys >= from && this.openJoins) {
+      // (the same for a large answer to a node holding more keys than it brings: joinOpen)
+      if (this.joining > 0) { this.stats.antiEntropySkipped++; return true; }
+      this.joinOpen(batches, vector, this.openJoins, whole);
+      return true;
+    }
     for (const b of batches) this.stats.rangesRepaired += this.rep.receive(b);
     this.learn(vector);
     whole?.();
@@ -1582,6 +1607,7 @@ export class Gossip {
     this.stats.slicedJoins++;
     let next = 0, entries: [string, KeyState][] | undefined, at = 0;
     const step = () => {
+      this.stats.joinSlices++;
       const enough = this.pacing!.slice(JOIN_SLICE_MS);
       for (;;) {
         if (!entries) {
@@ -1602,6 +1628,109 @@ export class Gossip {
       this.rep.serveBlocked();
       whole?.();
     };
+    step();
+  }
+
+  /**
+   * Joins a large answer to a node that holds more keys than it brings (a node back from a
+   * partition, a restart from its file) a slice per event-loop turn, its clients served
+   * between slices: joined in one turn, 100k states held the node's event loop 4.5 s (the
+   * restart after a FLUSHALL, test/integration/active-active-flush-crash.test.ts), its clients
+   * answered nothing. Unlike joinSliced the node keeps answering (it is not a node whose data
+   * is still to come), so what a client observes is each key either before or after its join:
+   *  - a key is joined in one receiveEntries call, so a WATCH, a keyspace event, the node's
+   *    replicas and its AOF see its change as one write, between two commands;
+   *  - a client's command that may write has the keys it names joined first (`ahead`): its
+   *    write comes after what the answer brings for them (a DEL removes it, a SET is stamped
+   *    later); a command whose keys are not known from its arguments (a script, a flush,
+   *    MULTI/EXEC...) finishes the join first, in one go (`rush`); reads go on between slices;
+   *  - this node's batches cut meanwhile depend on the answer's knowledge as well (depsOf:
+   *    joiningVectors), since a write made here may follow a read of a key already joined.
+   * Peers' messages are handled between slices as during joinSliced (joins commute; a batch
+   * depending on what the answer brings waits for the knowledge taken over at the end); no
+   * round starts, digests go unanswered and a second large answer is dropped while it runs.
+   */
+  private joinOpen(batches: Buffer[], vector: [string, number][], hooks: OpenJoinHooks, whole?: () => void): void {
+    this.joining++;
+    this.stats.slicedJoins++;
+    this.stats.openJoins++;
+    this.joiningVectors.add(vector);
+    // Each batch's first key's slot: the answer's chunks hold whole slot ranges in ascending
+    // order, so a key of slot s is in the last batch starting at or before s, or the next one.
+    const firstSlot = batches.map((b) => { const r = new Reader(b); return r.u32() === 0 ? -1 : slotOf(r.str()); });
+    const decoded = new Map<number, [string, KeyState][]>(); // (batches decoded ahead of the slices)
+    const taken = new Set<string>(); // (keys `ahead` joined: the slices skip them)
+    let next = 0, entries: [string, KeyState][] | undefined, at = 0, rushed = false, ended = false, slices = 0;
+    const entriesOf = (i: number): [string, KeyState][] => {
+      let e = decoded.get(i);
+      if (!e) { e = decodeBatch(batches[i]); decoded.set(i, e); }
+      return e;
+    };
+    const joinOne = (e: [string, KeyState][], i: number) => {
+      taken.add(e[i][0]);
+      this.stats.rangesRepaired += this.rep.receiveEntries(e, i, i + 1, false);
+    };
+    const ahead = (keys: string[]) => {
+      for (const k of keys) {
+        if (taken.has(k)) continue;
+        const s = slotOf(k);
+        let last = -1, after = -1;
+        for (let i = 0; i < batches.length; i++) {
+          if (firstSlot[i] === -1) continue;
+          if (firstSlot[i] > s) { after = i; break; }
+          last = i;
+        }
+        for (const i of [last, after]) {
+          // (batches before the one the slices are in are joined whole; in it, the entries before `at`)
+          if (i < 0 || i < next - 1) continue;
+          const e = i === next - 1 ? entries : entriesOf(i);
+          const j = e ? e.findIndex(([key]) => key === k) : -1;
+          if (j >= 0 && !(e === entries && j < at)) { joinOne(e!, j); break; }
+        }
+      }
+    };
+    const step = () => {
+      if (ended) return; // (a slice put off to a later turn, after a rush ended the join)
+      // A script holding the keyspace between its calls (a busy script): not in the middle of it.
+      if (!rushed && this.rep.keyspaceBusy()) { this.rep.whenKeyspaceFree(step); return; }
+      this.stats.joinSlices++;
+      // (a test's fault point, faults.ts: the first slice ends after one group, the next comes 5 s later)
+      const stall = !rushed && slices++ === 0 && buggify("crdt-join-stall");
+      const enough = rushed ? () => false : stall ? () => true : this.pacing!.slice(JOIN_SLICE_MS);
+      for (;;) {
+        if (!entries) {
+          if (next === batches.length) break;
+          entries = decoded.get(next) ?? decodeBatch(batches[next]);
+          decoded.delete(next);
+          next++;
+          at = 0;
+          this.rep.stats.remoteBatches++;
+        }
+        const to = Math.min(entries.length, at + 64);
+        if (taken.size === 0) this.stats.rangesRepaired += this.rep.receiveEntries(entries, at, to, false);
+        else for (let i = at; i < to; i++) if (!taken.has(entries[i][0])) this.stats.rangesRepaired += this.rep.receiveEntries(entries, i, i + 1, false);
+        at = to;
+        if (at >= entries.length) entries = undefined;
+        if ((entries || next < batches.length) && enough()) {
+          if (stall) setTimeout(step, JOIN_STALL_MS);
+          else this.pacing!.later(step);
+          return;
+        }
+      }
+      ended = true;
+      release();
+      this.joining--;
+      this.joiningVectors.delete(vector);
+      this.learn(vector);
+      this.rep.serveBlocked();
+      whole?.();
+    };
+    const release = hooks.beforeWrites((keys) => {
+      // (a busy script's or a keyspace walk's turn: the join waits for it too, see step)
+      if (ended || this.rep.keyspaceBusy()) return;
+      if (keys === undefined) { rushed = true; step(); }
+      else ahead(keys);
+    });
     step();
   }
 

@@ -415,7 +415,7 @@ export class LoadedKeys {
  * Commands whose writes reach keys their arguments do not name, or keys of another db than
  * the client's: a script (undeclared keys, SELECT), a flush, SWAPDB, MOVE, COPY ... DB, and
  * MIGRATE (its KEYS form: keysFromSpecs does not read it). During the load-end check they
- * finish it first (LoadedKeys.rush).
+ * finish it first (LoadedKeys.rush), and during a large answer's join the join (gossip.ts joinOpen).
  */
 const WRITES_UNNAMED_KEYS = new Set(["eval", "evalsha", "fcall", "flushall", "flushdb", "swapdb", "move", "copy", "migrate"]);
 
@@ -424,7 +424,7 @@ const WRITES_UNNAMED_KEYS = new Set(["eval", "evalsha", "fcall", "flushall", "fl
  * in the client's db; undefined when that is not what it writes (WRITES_UNNAMED_KEYS, or
  * specs that cannot be resolved from these arguments).
  */
-function writtenKeys(spec: CommandSpec, argv: Buffer[]): Buffer[] | undefined {
+export function writtenKeys(spec: CommandSpec, argv: Buffer[]): Buffer[] | undefined {
   if (WRITES_UNNAMED_KEYS.has(spec.parent?.name ?? spec.name)) return undefined;
   const refs = keysFromSpecs(spec, argv) ?? (spec.name === "sort" ? sortKeys(argv) : null);
   return refs === null ? undefined : refs.map((r) => argv[r.pos]);
