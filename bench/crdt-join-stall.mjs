@@ -5,14 +5,15 @@
 // How long a NON-EMPTY node's clients wait while it joins a large anti-entropy answer (issue
 // #7). Nodes A and B start with replication on (--crdt-node-id, --crdt-bus-port) and no peer;
 // B gets --keys string keys "key:N" -> "b:N" and --extra x --keys keys of its own "bkey:N", then
-// A gets the same "key:N" -> "a:N" (later, so A's writes win: every one of them must reach B),
-// both with MSET in 1,000-key commands. Then CRDT.PEER ADD on each names the other: every range
-// differs, and B receives A's --keys states in one answer (or in the states A sends back) while
-// it holds more keys than that, so it is not answered -LOADING (gossip.ts joinOpen since the
-// change; joined in one event-loop turn before it). A third client PINGs B every --ping-every
-// ms (one at a time) from the ADD until B holds A's value of every key. Prints one JSON line:
-//   - convergeS: wall seconds from the ADD until B holds "a:N" for key:0 and key:N-1 and its
-//     DBSIZE is keys + extra (checked every 200 ms), and A and B report crdt_joining:0;
+// A gets the same "key:N" -> "a:N" (later, so A's writes win: every one of them must reach B)
+// and as many of its own "akey:N", all with MSET in 1,000-key commands. Then CRDT.PEER ADD on
+// each names the other: every range differs, and each node receives the other's whole state in
+// one answer (or in the states sent back) while it holds as many keys, so neither is answered
+// -LOADING (gossip.ts joinOpen since the change; joined in one event-loop turn before it). A
+// third client PINGs B every --ping-every ms (one at a time) from the ADD until both converged.
+// Prints one JSON line:
+//   - convergeS: wall seconds from the ADD until B holds "a:N" for key:0 and key:N-1, both
+//     DBSIZEs are keys + 2 x extra (checked every 200 ms), and both report crdt_joining:0;
 //   - pingMaxMs / pingP99Ms: the longest / 99th percentile PING round trip to B (wall); pings;
 //   - cpuA / cpuB: utime+stime over that time (/proc), rssB (MB);
 //   - B's INFO crdt counters: sliced (crdt_sliced_joins), open (crdt_open_joins, when it has it),
@@ -78,6 +79,7 @@ try {
   await fill(cb, "key", "b", N);
   await fill(cb, "bkey", "b", EXTRA);
   await fill(ca, "key", "a", N);
+  await fill(ca, "akey", "a", EXTRA);
   const load0 = readFileSync("/proc/loadavg", "latin1").split(" ")[0];
   const a0 = a.cpuS(), b0 = b.cpuS();
   const waits = [], at = [];
@@ -101,10 +103,10 @@ try {
   const limit = t0 + Number(opts.timeout) * 1000;
   while (Date.now() < limit) {
     await sleep(200);
-    const [first, last, size] = [await cb.call("GET", "key:0"), await cb.call("GET", `key:${N - 1}`), await cb.call("DBSIZE")];
+    const [first, last, size, sizeA] = [await cb.call("GET", "key:0"), await cb.call("GET", `key:${N - 1}`), await cb.call("DBSIZE"), await ca.call("DBSIZE")];
     const joiningB = field(await cb.call("INFO", "crdt"), "crdt_joining");
     if (joiningB > 0) joinSeen.push((Date.now() - t0) / 1000);
-    if (first !== "a:0" || last !== `a:${N - 1}` || size !== N + EXTRA) continue;
+    if (first !== "a:0" || last !== `a:${N - 1}` || size !== N + 2 * EXTRA || sizeA !== size) continue;
     if (joiningB !== 0 || field(await ca.call("INFO", "crdt"), "crdt_joining") !== 0) continue;
     convergeS = (Date.now() - t0) / 1000;
     break;
@@ -123,6 +125,7 @@ try {
     longest: waits.map((w, i) => [r2((at[i] - p0) / 1000), Math.round(w)]).sort((x, y) => y[1] - x[1]).slice(0, 5),
     joiningSeenS: joinSeen.length ? [joinSeen[0], joinSeen.at(-1)] : null,
     keysReceivedB: field(infoB, "crdt_anti_entropy_keys_received"), keysSentA: field(await ca.call("INFO", "crdt"), "crdt_anti_entropy_keys_sent"),
+    keysSentB: field(infoB, "crdt_anti_entropy_keys_sent"),
   };
   console.log(JSON.stringify(row));
   if (convergeS < 0) { console.error("not converged before --timeout"); process.exitCode = 1; }
