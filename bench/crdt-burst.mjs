@@ -12,7 +12,7 @@
 //  - peak RSS (VmHWM from /proc/PID/status) and CPU seconds (utime+stime, /proc/PID/stat);
 //  - bytes each process wrote to sockets (wchar from /proc/PID/io: replies to the benchmark
 //    included, which the plain node's figure shows);
-//  - INFO crdt counters at the end: deltas sent/resent/received, anti-entropy rounds and keys
+//  - INFO crdt counters at the end: deltas sent/resent/received (messages; sent/resent also in bytes), anti-entropy rounds and keys
 //    sent/received, dropped backlogs.
 // Every --poll-ms it logs one line to stderr (B's DBSIZE, A's backlog/lag, RSS of both).
 // --prof DIR runs A and B under node --cpu-prof (profiles written to DIR when they exit: the
@@ -132,7 +132,7 @@ try {
   }
   await bench;
   const [ia, ib] = [await ca.call("INFO", "crdt"), await cb.call("INFO", "crdt")];
-  const counters = (i) => Object.fromEntries(["crdt_deltas_sent", "crdt_deltas_resent", "crdt_deltas_received", "crdt_duplicates",
+  const counters = (i) => Object.fromEntries(["crdt_deltas_sent", "crdt_deltas_resent", "crdt_deltas_sent_bytes", "crdt_deltas_resent_bytes", "crdt_deltas_received", "crdt_duplicates",
     "crdt_anti_entropy_rounds", "crdt_anti_entropy_skipped", "crdt_anti_entropy_keys_sent", "crdt_anti_entropy_keys_received"].map((k) => [k.slice(5), field(i, k)]));
   result.burstMs = burst.ms; result.bench = burst.out;
   result.convergedAfterBurstMs = converged < 0 ? -1 : converged - burst.endAt;

@@ -278,6 +278,8 @@ export class ActiveActive {
     s += `crdt_node_id:${this.nodeId}\r\ncrdt_bus_port:${this.busPort}\r\ncrdt_keys:${this.rep.store.keys.size}\r\n`;
     s += `crdt_hlc_ms:${physicalOf(this.rep.hlc.current)}\r\ncrdt_peers:${this.links.size}\r\n`;
     s += `crdt_deltas_sent:${g.sent}\r\ncrdt_deltas_resent:${g.resent}\r\ncrdt_deltas_received:${g.received}\r\n`;
+    // the same in bytes (delta messages as sent: first sends, resends)
+    s += `crdt_deltas_sent_bytes:${g.sentBytes}\r\ncrdt_deltas_resent_bytes:${g.resentBytes}\r\n`;
     s += `crdt_duplicates:${g.duplicates}\r\ncrdt_anti_entropy_rounds:${g.antiEntropyRounds}\r\ncrdt_anti_entropy_skipped:${g.antiEntropySkipped}\r\ncrdt_keys_repaired:${g.rangesRepaired}\r\n`;
     // keys sent in anti-entropy answers (a new node's full copy counts every key once)
     s += `crdt_anti_entropy_keys_sent:${g.answerKeys}\r\n`;

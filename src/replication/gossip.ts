@@ -391,7 +391,7 @@ export class Gossip {
   private appliedBatches = 0;
   private lastAe = 0;
   private epochCounter: number;
-  readonly stats = { sent: 0, resent: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
+  readonly stats = { sent: 0, resent: 0, sentBytes: 0, resentBytes: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
     peersExpired: 0, refused: 0, slicedJoins: 0, openJoins: 0, joinSlices: 0, answerKeys: 0, keysReceived: 0, catchUpRounds: 0 };
   /** Sliced joins under way (joinSliced, joinOpen): while any is, clients are answered -LOADING (joinSliced). */
   joining = 0;
@@ -784,10 +784,11 @@ export class Gossip {
     w.u8(MSG_DELTA); w.f64(p.epoch); w.f64(item.seq); w.f64(base);
     w.node(this.rep.nodeId); w.f64(item.after); w.f64(item.h); w.raw(depsOfParts(item.parts));
     w.bytes(item.parts.length === 1 ? item.parts[0].batch : joinBatches(item.parts));
-    if (item.tries > 0) this.stats.resent++; else this.stats.sent++;
+    const msg = w.done();
+    if (item.tries > 0) { this.stats.resent++; this.stats.resentBytes += msg.length; } else { this.stats.sent++; this.stats.sentBytes += msg.length; }
     item.sentAt = now;
     item.tries++;
-    this.out(p.send, w.done(), p.reset);
+    this.out(p.send, msg, p.reset);
   }
 
   /** Messages held back by the crdt-delay-message fault point, in due order. */
