@@ -312,6 +312,9 @@ export class ActiveActive {
     s += `crdt_loaded_checking:${this.loaded.checking ? 1 : 0}\r\n`;
     const gc = this.rep.store.gcStats;
     const own = this.gossip.stable.get(this.nodeId);
+    // keys whose state is kept packed (stable: store.ts PackedState), and packs/unpacks so far
+    const pk = this.rep.store.packStats;
+    s += `crdt_packed_keys:${pk.now}\r\ncrdt_keys_packed:${pk.packed}\r\ncrdt_keys_unpacked:${pk.unpacked}\r\n`;
     s += `crdt_tombstones:${this.rep.store.tombstoneCount()}\r\ncrdt_gc_keys_dropped:${gc.keysDropped}\r\n` +
       `crdt_gc_keys_compacted:${gc.keysCollected}\r\ncrdt_gc_keys_visited:${gc.keysVisited}\r\ncrdt_stable_lag_ms:${own ? Math.max(0, physicalOf(this.rep.hlc.current - own)) : -1}\r\n`;
     // per node: how far behind our clock the stability GC acts on is (ms; departed = all final)

@@ -332,7 +332,7 @@ function readEntry(r: Reader, node: () => string): KeyState {
 /**
  * COMPACT pieces of SAVE_PIECE_KEYS entries at a time, each written once into its piece. A
  * state may come already encoded (a BGSAVE's snapshot keeps a changed key's state of before
- * as writeKeyState's bytes): it goes in as it is, tagged OTHER.
+ * as writeKeyState's bytes, and a packed key's: store.ts PackedState): it is decoded first.
  */
 function pieces(entries: Iterable<[string, KeyState | Buffer]>, since: number, out: Buffer[]): Buffer[] {
   let w: Writer | undefined;
@@ -349,7 +349,10 @@ function pieces(entries: Iterable<[string, KeyState | Buffer]>, since: number, o
   // (a BGSAVE's slot range holds a few hundred keys at most: a writer sized for a SAVE's 4,096
   // would be a fresh 256 KiB buffer per range)
   const size = (Array.isArray(entries) ? Math.min(entries.length, SAVE_PIECE_KEYS) : SAVE_PIECE_KEYS) * 64;
-  for (const [k, s] of entries) {
+  for (const [k, v] of entries) {
+    // (a Buffer: a state's encoding, which a snapshot keeps for a key changed since or packed
+    // (store.ts PackedState); decoded so it goes in the compact form too)
+    const s = Buffer.isBuffer(v) ? readKeyState(new Reader(v)) : v;
     if (!w) { w = new Writer(size); w.u8(COMPACT); w.f64(since); w.u32(0); w.u32(0); n = 0; nodes = new NodeNumbers(); }
     w.str(k);
     writeEntry(w, s, nodes);
@@ -439,7 +442,7 @@ function readCompact(value: Buffer): [string, KeyState][] {
 
 /** SAVE: every key's state now, and the pending ones, SAVE_PIECE_KEYS per piece. */
 export function savedStateNow(store: CrdtStore, pending?: PendingStates): Buffer[] {
-  const out = pieces(store.keys, 0, []);
+  const out = pieces(store.states(), 0, []);
   return pending ? pieces(pending.states, pending.since, out) : out;
 }
 

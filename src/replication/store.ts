@@ -62,6 +62,35 @@ export function slotOf(k: string): number {
 /** What hashInto hashes (the key's name, then its state's encoding), in one reused buffer. */
 const scratch = new Writer();
 
+/**
+ * A stable key's state as the store keeps it (CrdtStore.pack): its hash (hlo, hhi: 8 bytes,
+ * little-endian int32) then its encoding (writeKeyState), as one latin1 string. A state object
+ * with its registers, OneEntry maps, timestamps and value Buffers was ~500 bytes of heap for a
+ * string key and ~680 per hash field; the string is the encoding's length plus ~16.
+ */
+export type PackedState = string;
+
+/** The state a PackedState holds, in the store's form (compact-state.ts shrink), hashed. */
+export function unpackState(p: PackedState): StoredState {
+  const b = Buffer.from(p, "latin1");
+  const r = new Reader(b);
+  r.pos = 8;
+  const d = readKeyState(r);
+  const s = emptyStored();
+  s.floor = d.floor; s.str = d.str; s.cnt = d.cnt; s.cntBase = d.cntBase; s.list = d.list; s.set = d.set;
+  s.hash = d.hash; s.hcnt = d.hcnt; s.zset = d.zset; s.zcnt = d.zcnt; s.ttl = d.ttl;
+  shrink(s);
+  s.hashed = true;
+  s.hlo = b.readInt32LE(0);
+  s.hhi = b.readInt32LE(4);
+  return s;
+}
+
+/** The encoding (writeKeyState's bytes) a PackedState holds. */
+function packedBytes(p: PackedState): Buffer {
+  return Buffer.from(p.slice(8), "latin1");
+}
+
 /** Sets s.hlo/s.hhi to the key's hash (the first 8 bytes of SHA-1 of its name and state). */
 function hashInto(k: string, s: StoredState): void {
   // (one-shot crypto.hash over one buffer: a Hash object and a 256-byte buffer per key were
@@ -99,7 +128,7 @@ export class CrdtStore {
    * The states, kept small (compact-state.ts): their empty maps are one shared map, so only
    * join and collectGarbage here may write into them (unshareFor first).
    */
-  readonly keys = new Map<string, StoredState>();
+  readonly keys = new Map<string, StoredState | PackedState>();
   /** Per slot: [lo, hi] XOR of its keys' hashes. */
   private readonly digestVec = new Uint32Array(SLOTS * 2);
   /** Per coarse range: the same, over its 64 slots. */
@@ -107,8 +136,57 @@ export class CrdtStore {
   /** Keys per slot (a slot's set is made when its first key comes: most are empty in small stores). */
   private readonly bySlot: (Set<string> | undefined)[] = new Array(SLOTS);
 
+  /** The key's state (a packed one is unpacked: the caller is about to write the key, or has just). */
   get(k: string): StoredState | undefined {
-    return this.keys.get(k);
+    const v = this.keys.get(k);
+    return typeof v === "string" ? this.unpack(k, v) : v;
+  }
+
+  /** The key's state without unpacking it in the store (tests, checks: a packed one is decoded for the caller alone). */
+  peek(k: string): KeyState | undefined {
+    const v = this.keys.get(k);
+    return typeof v === "string" ? unpackState(v) : v;
+  }
+
+  /**
+   * Every key's state; a packed one decoded for the caller alone (it stays packed): SAVE, the
+   * simulator's checker. Nothing may write into them.
+   */
+  *states(): Generator<[string, KeyState]> {
+    for (const [k, v] of this.keys) yield [k, typeof v === "string" ? unpackState(v) : v];
+  }
+
+  /** Keys packed and unpacked so far (INFO crdt_packed_keys: those packed now). */
+  readonly packStats = { packed: 0, unpacked: 0, now: 0 };
+
+  /**
+   * Keeps a stable key's state packed (PackedState): the sweep that finds it holds nothing left
+   * to collect (every replica holds its writes and removals) calls this, so a key nobody writes
+   * any more costs its encoding's bytes. Its hash goes with it (the digests are made current
+   * first: a packed key is never dirty).
+   */
+  private pack(k: string, s: StoredState): void {
+    if (this.dirty.has(k)) { this.rehash(k); this.dirty.delete(k); }
+    scratch.reset();
+    scratch.u32(s.hlo >>> 0);
+    scratch.u32(s.hhi >>> 0);
+    writeKeyState(scratch, s);
+    this.keys.set(k, scratch.done().toString("latin1"));
+    this.packStats.packed++;
+    this.packStats.now++;
+  }
+
+  /**
+   * Unpacks a key's state in place (a write or a merge is about to change it); it is a garbage
+   * collection candidate again, so the next sweep packs it once it is stable.
+   */
+  private unpack(k: string, p: PackedState): StoredState {
+    const s = unpackState(p);
+    this.keys.set(k, s);
+    this.gcCandidates.add(k);
+    this.packStats.unpacked++;
+    this.packStats.now--;
+    return s;
   }
 
   /** Keys changed since their hash was last folded into the digests (hashed lazily). */
@@ -125,7 +203,7 @@ export class CrdtStore {
   /** Joins d into the key's state; returns whether the state changed. */
   join(k: string, d: KeyState): boolean {
     if (this.snapshots.size) this.preserve(k, slotOf(k));
-    let s = this.keys.get(k);
+    let s = this.get(k);
     if (!s) {
       if (isBlank(d)) return false;
       s = emptyStored();
@@ -201,7 +279,7 @@ export class CrdtStore {
       if (b.slices.size === 0) this.gcParked.delete(n);
     }
     for (const k of this.gcCandidates) {
-      const s = this.keys.get(k);
+      const s = this.get(k);
       if (!s) { this.gcCandidates.delete(k); continue; }
       if (this.gcHold?.has(k)) continue;
       this.gcStats.keysVisited++;
@@ -224,7 +302,7 @@ export class CrdtStore {
       const r = gcKeyState(s, st, ack);
       if (r === "drop") { dropping?.(s); this.drop(k); this.gcStats.keysDropped++; continue; }
       if (r) { shrink(s); this.markDirty(k); this.gcStats.keysCollected++; this.tombsChanged(k); }
-      if (!hasTombstoneMeta(s)) { this.gcCandidates.delete(k); this.tombsChanged(k); }
+      if (!hasTombstoneMeta(s)) { this.gcCandidates.delete(k); this.tombsChanged(k); this.pack(k, s); }
       else if (holders) metaNodes(s, holders);
     }
   }
@@ -264,8 +342,8 @@ export class CrdtStore {
 
   /** Counts k's tombstones again (a key that is no candidate holds none). */
   private countTombs(k: string): void {
-    const s = this.keys.get(k); // (a key that is no candidate holds none: tombstones says 0)
-    const n = s ? tombstones(s) : 0;
+    const s = this.keys.get(k); // (a key that is no candidate holds none: tombstones says 0; a packed one neither)
+    const n = s && typeof s !== "string" ? tombstones(s) : 0;
     this.tombTotal += n - (this.tombs.get(k) ?? 0);
     if (n) this.tombs.set(k, n); else this.tombs.delete(k);
   }
@@ -273,14 +351,15 @@ export class CrdtStore {
   /** tombstoneCount, counted from scratch (tests: the running count agrees with it). */
   tombstoneRecount(): number {
     let n = 0;
-    for (const k of new Set(this.allGcCandidates())) { const s = this.keys.get(k); if (s) n += tombstones(s); }
+    for (const k of new Set(this.allGcCandidates())) { const s = this.keys.get(k); if (s && typeof s !== "string") n += tombstones(s); }
     return n;
   }
 
   /** Forgets a key: its hash leaves its range's digest. */
   private drop(k: string): void {
     const s = this.keys.get(k);
-    if (s?.hashed) this.fold(slotOf(k), s.hlo, s.hhi);
+    if (typeof s === "string") { const h = Buffer.from(s.slice(0, 8), "latin1"); this.fold(slotOf(k), h.readInt32LE(0), h.readInt32LE(4)); this.packStats.now--; }
+    else if (s?.hashed) this.fold(slotOf(k), s.hlo, s.hhi);
     this.dirty.delete(k);
     this.gcCandidates.delete(k);
     this.tombsChanged(k);
@@ -342,7 +421,7 @@ export class CrdtStore {
   /** Replaces a changed key's hash in its range's digest. */
   private rehash(k: string): void {
     const slot = slotOf(k);
-    const s = this.keys.get(k)!;
+    const s = this.get(k)!; // (a packed key is never dirty: pack hashes it first)
     if (s.hashed) this.fold(slot, s.hlo, s.hhi);
     hashInto(k, s);
     s.hashed = true;
@@ -414,7 +493,11 @@ export class CrdtStore {
         snap.waiting[slot] = 0;
         const then = snap.before.get(slot);
         snap.before.delete(slot);
-        for (const k of this.bySlot[slot] ?? []) if (!then?.has(k)) out.push([k, this.keys.get(k)!]);
+        for (const k of this.bySlot[slot] ?? []) {
+          if (then?.has(k)) continue;
+          const s = this.keys.get(k)!;
+          out.push([k, typeof s === "string" ? packedBytes(s) : s]);
+        }
         if (then) for (const [k, b] of then) if (b) out.push([k, b]);
       }
     }
@@ -429,7 +512,7 @@ export class CrdtStore {
       if (!then) snap.before.set(slot, (then = new Map()));
       if (then.has(k)) continue;
       const s = this.keys.get(k);
-      then.set(k, s ? encodeKeyState(s) : null);
+      then.set(k, typeof s === "string" ? packedBytes(s) : s ? encodeKeyState(s) : null);
     }
   }
 }

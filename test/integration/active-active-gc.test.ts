@@ -53,6 +53,14 @@ describe("active-active tombstone GC (3 processes)", () => {
     await everywhere("tombstones collected", async (r) =>
       (await infoField(r, "crdt_tombstones")) === 0 && (await infoField(r, "crdt_keys")) === 1);
     for (const r of clients) expect(await infoField(r, "crdt_gc_keys_dropped")).toBeGreaterThan(0);
+    // the key left holds nothing to collect: kept packed (store.ts PackedState) on every node; a
+    // write unpacks it where it lands and where it is merged, and it is packed again once stable
+    await everywhere("the stable key packed", async (r) => (await infoField(r, "crdt_packed_keys")) === 1);
+    const unpacked = await Promise.all(clients.map((r) => infoField(r, "crdt_keys_unpacked")));
+    await clients[1].sadd("members", "late");
+    await everywhere("the write replicated and packed again", async (r) =>
+      (await r.sismember("members", "late")) === 1 && (await infoField(r, "crdt_packed_keys")) === 1);
+    for (const [i, r] of clients.entries()) expect(await infoField(r, "crdt_keys_unpacked")).toBeGreaterThan(unpacked[i]);
   }, 300_000);
 
   it("a node frozen by SIGSTOP holds GC back, and after SIGCONT what was deleted stays deleted", async () => {

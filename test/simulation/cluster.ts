@@ -288,7 +288,7 @@ export class SimCluster {
 
   /** Whether every replica's CRDT state encodes identically. */
   statesEqual(): boolean {
-    const enc = (n: SimNode) => [...n.rep.store.keys].map(([k, s]) => `${k}=${encodeKeyState(s).toString("hex")}`).sort().join(",");
+    const enc = (n: SimNode) => [...n.rep.store.states()].map(([k, s]) => `${k}=${encodeKeyState(s).toString("hex")}`).sort().join(",");
     const want = enc(this.nodes[0]);
     return this.nodes.every((n) => enc(n) === want);
   }
@@ -297,21 +297,21 @@ export class SimCluster {
   check(): string[] {
     const problems: string[] = [];
     const ref = this.nodes[0];
-    const encode = (n: SimNode) => new Map([...n.rep.store.keys].map(([k, s]) => [k, encodeKeyState(s).toString("hex")]));
+    const encode = (n: SimNode) => new Map([...n.rep.store.states()].map(([k, s]) => [k, encodeKeyState(s).toString("hex")]));
     const want = encode(ref);
     for (const n of this.nodes) {
       const got = encode(n);
       for (const k of new Set([...want.keys(), ...got.keys()])) {
         if (want.get(k) !== got.get(k)) problems.push(`${n.name} state of ${k} differs from ${ref.name}`);
       }
-      for (const [k, s] of n.rep.store.keys) {
+      for (const [k, s] of n.rep.store.states()) {
         const { db, key } = splitDbKey(k);
         if (!sameValue(visible(s), n.rep.io.read(db, key))) problems.push(`${n.name} keyspace at ${k} differs from its CRDT state`);
       }
       for (const key of n.rep.io.keys(0)) {
         const k = `0:${key.toString("latin1")}`;
         // (a key a restarted node's file held and it keeps to itself: loaded-keys.ts, README)
-        if (!n.rep.store.get(k) && !n.rep.localKeys.keys.has(k)) problems.push(`${n.name} has key ${key} unknown to replication`);
+        if (!n.rep.store.keys.has(k) && !n.rep.localKeys.keys.has(k)) problems.push(`${n.name} has key ${key} unknown to replication`);
       }
     }
     return problems;

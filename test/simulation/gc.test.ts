@@ -20,7 +20,7 @@ function firstDigest(c: SimCluster, from: string, bytes: number): number {
 /** Per node, the counter reset points (bases) key holds, its hash fields' too; -1: no state. */
 function resetPoints(c: SimCluster, key: string): number[] {
   return c.nodes.map((n) => {
-    const s = n.rep.store.keys.get(`0:${key}`);
+    const s = n.rep.store.peek(`0:${key}`);
     return s ? s.cntBase.size + [...s.hcnt.values()].reduce((k, fc) => k + fc.base.size, 0) : -1;
   });
 }
