@@ -193,7 +193,11 @@ interface Part { batch: Buffer; h: number; after: number; deps: Buffer }
  * for the window (broadcast), sent as one (sendDelta joins them). Its h is its last part's,
  * its `after` its first part's. `bytes`: what it holds counted against the backlog bound.
  */
-interface Pending { seq: number; parts: Part[]; bytes: number; sentAt: number; tries: number; h: number; after: number }
+interface Pending { seq: number; parts: Part[]; bytes: number; sentAt: number; tries: number; h: number; after: number;
+  /** PeerStream.connects when last sent: a connection since lost took it with it (tick resends it on the new one). */
+  conn?: number;
+  /** At its first send: its bytes and those of the batches in flight before it (the peer's work before its ack). */
+  ahead?: number }
 
 /**
  * Batches that have not left yet (the window is full) are merged into one message up to this
@@ -235,6 +239,14 @@ const WARM_SHARE_MAX = 8192;
  * hashing, peers' digests) weighed more, and a 300k-key join took 341 s at load ~30.
  */
 const JOIN_SLICE_MS = 20;
+/** The longest a peer's pace may stretch the resend timeout (Gossip.drainTime, ms). */
+const MAX_DRAIN_MS = 30_000;
+/**
+ * A batch acknowledged after the peer had at least this many bytes to work through (its own
+ * and those in flight before it) samples the peer's pace (PeerStream.msPerByte): below, the
+ * link's latency makes most of its ack time.
+ */
+const PACE_SAMPLE_BYTES = 16 << 10;
 /** DIGESTs found equal kept per peer node for removalHorizon (one per anti-entropy round). */
 const SAME_KEPT = 32;
 
@@ -313,6 +325,15 @@ export class PeerStream {
   lastAckAt = 0;
   /** Smoothed time from a batch's first send to its ack (ms; 0 = no sample yet): sets the resend timeout. */
   srtt = 0;
+  /**
+   * Smoothed ms per byte the peer acknowledges while our window to it stays full (0 = no
+   * sample yet): how fast it works through what we send (Gossip.drainTime).
+   */
+  msPerByte = 0;
+  /** When an ack left our window full (more waiting than it admits): the next ack samples msPerByte from there; 0 = not full. */
+  fullSince = 0;
+  /** Connections made so far on this link (the transport counts them: peer-link.ts). */
+  connects = 0;
   droppedBacklogs = 0;
   lastAntiEntropy = 0;
   /** Batches this peer acknowledged (all epochs): Gossip.streamMoved compares it between periods. */
@@ -786,8 +807,14 @@ export class Gossip {
     w.bytes(item.parts.length === 1 ? item.parts[0].batch : joinBatches(item.parts));
     const msg = w.done();
     if (item.tries > 0) { this.stats.resent++; this.stats.resentBytes += msg.length; } else { this.stats.sent++; this.stats.sentBytes += msg.length; }
+    if (item.tries === 0) {
+      let ahead = item.bytes;
+      for (const q of p.backlog) { if (q === item) break; if (q.tries > 0) ahead += q.bytes; }
+      item.ahead = ahead;
+    }
     item.sentAt = now;
     item.tries++;
+    item.conn = p.connects;
     this.out(p.send, msg, p.reset);
   }
 
@@ -814,13 +841,21 @@ export class Gossip {
       // A peer whose acks still advance is slow, not losing batches: resending to it would only
       // add duplicates to what it is working through (a flood then never drains). Resends wait
       // for a timeout without progress, which follows the measured ack time.
+      // That timeout also covers the time the peer needs to work through what is in flight to
+      // it (drainTime): with the window full of 64 KiB messages, a peer busy for a moment
+      // elsewhere (a join, a sweep, a GC pause) stopped acking for longer than twice the ack
+      // time of one message, and all of them were sent again (312-1,555 resent in a 1M-SET
+      // burst). While the link is down, resends back off from the plain timeout, as before; a
+      // batch sent on a connection since lost goes again on the new one at once.
       const rto = this.resendTimeout(p);
-      const progressing = now - p.lastAckAt < rto;
+      const quiet = p.connected ? Math.max(rto, this.drainTime(p, n)) : rto;
+      const progressing = now - p.lastAckAt < quiet;
       for (let i = 0; i < n; i++) {
         const item = p.backlog[i];
         if (item.tries === 0) { this.sendDelta(p, item, now); continue; }
+        if (p.connected && item.conn !== undefined && item.conn !== p.connects) { this.sendDelta(p, item, now); continue; }
         if (progressing) continue;
-        const wait = Math.min(this.opts.maxRetryMs, rto * 2 ** Math.max(0, item.tries - 1));
+        const wait = Math.min(Math.max(this.opts.maxRetryMs, quiet), quiet * 2 ** Math.max(0, item.tries - 1));
         if (now - item.sentAt >= wait) this.sendDelta(p, item, now);
       }
     }
@@ -994,6 +1029,22 @@ export class Gossip {
     return Math.max(2 * this.opts.antiEntropyMs, 4 * this.resendTimeout(p));
   }
 
+  private samplePace(p: PeerStream, msPerByte: number): void {
+    p.msPerByte = p.msPerByte ? 0.875 * p.msPerByte + 0.125 * msPerByte : msPerByte;
+  }
+
+  /**
+   * Twice the time the peer needs to acknowledge the bytes in flight to it (the first n of its
+   * backlog that went out), at the pace it acknowledged while our window to it was full; at
+   * most MAX_DRAIN_MS. 0 before any such pace was seen (a peer we never filled the window of).
+   */
+  drainTime(p: PeerStream, n: number): number {
+    if (p.msPerByte === 0) return 0;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) if (p.backlog[i].tries > 0) bytes += p.backlog[i].bytes;
+    return Math.min(MAX_DRAIN_MS, 2 * bytes * p.msPerByte);
+  }
+
   /** The first resend's wait: retryMs, or twice the smoothed ack time when acks are slower (at most maxRetryMs). */
   resendTimeout(p: PeerStream): number {
     return Math.max(this.opts.retryMs, Math.min(this.opts.maxRetryMs, 2 * p.srtt));
@@ -1160,15 +1211,25 @@ export class Gossip {
         p.ackedSeq = seq;
         p.gapped = false;
         p.lastAckAt = this.now();
+        let ackedBytes = 0;
         while (p.backlog.length && p.backlog[0].seq <= seq) {
           const done = p.backlog.shift()!;
           p.backlogBytes -= done.bytes;
+          ackedBytes += done.bytes;
           // ack time of a batch sent once (a resent one's ack could answer either send)
           if (done.seq === seq && done.tries === 1) {
             const sample = Math.max(0, p.lastAckAt - done.sentAt);
             p.srtt = p.srtt ? 0.875 * p.srtt + 0.125 * sample : sample;
+            // (and the pace, when the peer had enough bytes to work through that they, not the
+            // link's latency, made most of the wait)
+            if ((done.ahead ?? 0) >= PACE_SAMPLE_BYTES) this.samplePace(p, sample / done.ahead!);
           }
         }
+        // The pace at which the peer works through a full window (drainTime): bytes acknowledged
+        // since the previous ack left it full (the time between two acks of a link with more
+        // to send than the window admits is the peer's, not the sender's).
+        if (p.fullSince > 0 && ackedBytes > 0) this.samplePace(p, (p.lastAckAt - p.fullSince) / ackedBytes);
+        p.fullSince = p.backlog.length > this.opts.window ? p.lastAckAt : 0;
         // the window moved: send what it now admits
         const now = this.now();
         const n = Math.min(p.backlog.length, this.opts.window);

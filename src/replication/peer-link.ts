@@ -154,7 +154,7 @@ export class PeerLink {
       this.connected = true;
       this.retryMs = 100;
       const p = this.gossip.peers.get(this.key);
-      if (p) { p.connected = true; if (p.expired === undefined) this.gossip.antiEntropyWith(p); } // (an expired incarnation gets nothing)
+      if (p) { p.connected = true; p.connects++; if (p.expired === undefined) this.gossip.antiEntropyWith(p); } // (an expired incarnation gets nothing)
     };
     const reader = new FrameReader((f) => {
       if (f[0] === MSG_HELLO) {

@@ -20,7 +20,12 @@ import { LoadedKeys } from "../../src/replication/loaded-keys.js";
 import { keepLoadedState, savedStateNow, takeLoadedStates } from "../../src/replication/saved-state.js";
 import { mulberry32 } from "../types/prng.js";
 
-export interface NetworkOptions { dropRate: number; dupRate: number; minDelay: number; maxDelay: number }
+/**
+ * msPerKiB (optional): a receiver that takes that long per KiB of what it is sent, in the order
+ * sent (a slow peer working through a queue: each message is delivered once the ones before
+ * it to that node are through).
+ */
+export interface NetworkOptions { dropRate: number; dupRate: number; minDelay: number; maxDelay: number; msPerKiB?: number }
 
 /**
  * What a node's file holds (SimNode.save), in memory: db 0's keys as the keyspace showed them,
@@ -177,9 +182,24 @@ export class SimCluster {
     const copies = this.rand() < this.net.dupRate ? 2 : 1;
     if (copies === 2) this.netStats.duplicated++;
     for (let i = 0; i < copies; i++) {
-      this.inFlight.push({ at: this.now + this.int(this.net.minDelay, this.net.maxDelay), from, to, msg, order: this.order++, toInc, fromInc, ...link });
+      let at = this.now + this.int(this.net.minDelay, this.net.maxDelay);
+      if (this.net.msPerKiB) {
+        at = Math.max(at, this.paceUntil.get(to) ?? 0) + (msg.length / 1024) * this.net.msPerKiB;
+        this.paceUntil.set(to, at);
+      }
+      this.inFlight.push({ at, from, to, msg, order: this.order++, toInc, fromInc, ...link });
     }
   }
+
+  /** NetworkOptions.msPerKiB: when each node is through what it was sent so far. */
+  private readonly paceUntil = new Map<string, number>();
+  /** freeze: until when a node is stopped (as by SIGSTOP). */
+  private readonly frozenUntil = new Map<string, number>();
+
+  /** Stops a node for ms (as SIGSTOP, then SIGCONT): it neither ticks nor takes messages meanwhile; they wait. */
+  freeze(name: string, ms: number): void { this.frozenUntil.set(name, this.now + ms); }
+
+  private frozen(name: string): boolean { return (this.frozenUntil.get(name) ?? 0) > this.now; }
 
   /**
    * How `from` sends on a second link to `to` (the same node added under another address):
@@ -223,7 +243,7 @@ export class SimCluster {
     while (this.now < end) {
       this.now = Math.min(end, this.now + 10);
       this.deliverDue();
-      for (const n of this.nodes) n.gossip.tick();
+      for (const n of this.nodes) if (!this.frozen(n.name)) n.gossip.tick();
       const due = this.laterQueue;
       this.laterQueue = [];
       for (const fn of due) fn();
@@ -236,7 +256,7 @@ export class SimCluster {
       let best = -1;
       for (let i = 0; i < this.inFlight.length; i++) {
         const m = this.inFlight[i];
-        if (m.at > this.now) continue;
+        if (m.at > this.now || this.frozen(m.to)) continue;
         if (best < 0 || m.at < this.inFlight[best].at || (m.at === this.inFlight[best].at && m.order < this.inFlight[best].order)) best = i;
       }
       if (best < 0) return;
