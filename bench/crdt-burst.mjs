@@ -125,6 +125,7 @@ try {
     maxRssA = Math.max(maxRssA, rssA); maxRssB = Math.max(maxRssB, rssB);
     console.error(`${((Date.now() - t0) / 1000).toFixed(0)}s A=${na} B=${nb} backlog=${backlog} lag_ms=${peerField(ia, "lag_ms")} ` +
       `dropped=${peerField(ia, "dropped_backlogs")} sent=${field(ia, "crdt_deltas_sent")} resent=${field(ia, "crdt_deltas_resent")} ` +
+      `ack_ms=${peerField(ia, "ack_ms")} pace=${peerField(ia, "ack_ms_per_kib")} resend_after=${peerField(ia, "resend_after_ms")} ` +
       `recvB=${field(ib, "crdt_deltas_received")} waitB=${field(ib, "crdt_deltas_waiting")} aeA=${field(ia, "crdt_anti_entropy_rounds")}/${field(ia, "crdt_anti_entropy_keys_sent")} ` +
       `aeRecvB=${field(ib, "crdt_anti_entropy_keys_received")} rssA=${mb(rssA)} rssB=${mb(rssB)} cpuA=${(a.cpu() - a0.cpu).toFixed(1)} cpuB=${(b.cpu() - b0.cpu).toFixed(1)} load=${load()}`);
     if (burst && na === nb && backlog === 0) { converged = Date.now(); break; }

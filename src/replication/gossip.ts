@@ -847,8 +847,7 @@ export class Gossip {
       // time of one message, and all of them were sent again (312-1,555 resent in a 1M-SET
       // burst). While the link is down, resends back off from the plain timeout, as before; a
       // batch sent on a connection since lost goes again on the new one at once.
-      const rto = this.resendTimeout(p);
-      const quiet = p.connected ? Math.max(rto, this.drainTime(p, n)) : rto;
+      const quiet = this.resendWait(p);
       const progressing = now - p.lastAckAt < quiet;
       for (let i = 0; i < n; i++) {
         const item = p.backlog[i];
@@ -1029,6 +1028,16 @@ export class Gossip {
     return Math.max(2 * this.opts.antiEntropyMs, 4 * this.resendTimeout(p));
   }
 
+  /**
+   * How long acknowledgements from p may stop before its batches in flight are resent (tick):
+   * the resend timeout, or the time p needs for the bytes in flight (drainTime) when longer and
+   * its link is up. INFO crdt's peer line shows it (resend_after_ms).
+   */
+  resendWait(p: PeerStream): number {
+    const rto = this.resendTimeout(p);
+    return p.connected ? Math.max(rto, this.drainTime(p, Math.min(p.backlog.length, this.opts.window))) : rto;
+  }
+
   private samplePace(p: PeerStream, msPerByte: number): void {
     p.msPerByte = p.msPerByte ? 0.875 * p.msPerByte + 0.125 * msPerByte : msPerByte;
   }
@@ -1121,11 +1130,12 @@ export class Gossip {
    * Before, every peer that answered an empty node sent it a whole copy (3 nodes, 3,000 keys:
    * 5,936 keys sent), and with N peers it joined N copies. A copying peer that dies mid-copy
    * shows no life: the round ends after roundTimeout, and the next peer held back is asked
-   * for the copy.
+   * for the copy; at once when our link to it goes down (its process died: the connection
+   * closed, and the copy went with it), not after that timeout.
    */
   private catchingUp(): PeerStream | undefined {
     const now = this.now();
-    for (const q of this.peers.values()) if (q.roundCatchUp && q.roundC0 !== 0 && now - q.roundAt < this.roundTimeout(q)) return q;
+    for (const q of this.peers.values()) if (q.roundCatchUp && q.roundC0 !== 0 && q.connected && now - q.roundAt < this.roundTimeout(q)) return q;
     return undefined;
   }
 

@@ -142,6 +142,43 @@ describe("anti-entropy sends what differs", () => {
     expect([a.run("dbsize"), d.run("dbsize")]).toEqual([3000, 3000]);
   });
 
+  // A copier whose process dies closes its connections: the transport marks the link down
+  // (peer-link.ts close: PeerStream.connected), and the copy can no longer come. The next peer
+  // is asked at once (catchingUp counts only a copier whose link is up), not after the round's
+  // timeout (two periods): a real node restarted empty whose copier was killed waited that long.
+  it("a node restarted empty whose copier's link goes down mid-copy asks the other peer at once", () => {
+    const c = new SimCluster(12, 3, QUIET_NET, OPTS);
+    const [a, b, d] = c.nodes;
+    for (let i = 0; i < 3000; i++) a.run("set", `k${i}`, "v");
+    c.settle();
+    b.restart();
+    // as above, and b's link to it goes down then (as peer-link.ts marks it when the connection closes)
+    let dead: string | undefined, at = 0, otherAt = 0;
+    const onMessage = b.gossip.onMessage.bind(b.gossip);
+    b.gossip.onMessage = (from, msg, reply) => {
+      if (msg[0] === 4 && dead === undefined) { // (MSG_RANGES)
+        dead = from;
+        at = c.now;
+        c.partition([[from], c.names.filter((n) => n !== from)]);
+        b.gossip.peers.get(from)!.connected = false;
+      } else if (msg[0] === 4 && from !== dead && otherAt === 0) otherAt = c.now; // (the other peer's copy begins)
+      onMessage(from, msg, reply);
+    };
+    let ms = 0;
+    while (b.run("dbsize") !== 3000 && ms < 20_000) { c.advance(100); ms += 100; }
+    expect(dead).toBeDefined();
+    expect(b.run("dbsize")).toBe(3000);
+    // the other peer's copy came within the period, not after the round's two-period timeout
+    expect(otherAt).toBeGreaterThan(0);
+    expect(otherAt - at).toBeLessThan(OPTS.antiEntropyMs);
+    expect(b.gossip.stats.catchUpRounds).toBe(2);
+    c.heal();
+    b.gossip.peers.get(dead!)!.connected = true;
+    c.advance(10_000);
+    expect(c.check()).toEqual([]);
+    expect([a.run("dbsize"), d.run("dbsize")]).toEqual([3000, 3000]);
+  });
+
   // Under a steady write load rounds are rare (a moving delta stream holds them back), so a
   // node's collection runs ahead of what its peers have learned of it; a peer's digest then
   // differs in every range the node collected in, and answering it sent those ranges' keys
