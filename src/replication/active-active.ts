@@ -337,9 +337,10 @@ export class ActiveActive {
       const lastAe = p.lastAntiEntropy ? Math.max(0, Math.floor((this.clock() - p.lastAntiEntropy) / 1000)) : -1;
       s += `peer${i++}:addr=${l.key},id=${l.remoteId},link=${l.connected ? "up" : "down"},backlog=${lag.backlog},` +
         `lag_ms=${lag.lagMs},acked=${p.ackedSeq},dropped_backlogs=${p.droppedBacklogs},last_anti_entropy_s=${lastAe},` +
-        `divergent_ranges=${p.divergentRanges},removal_horizon_ms=${this.gossip.removalHorizonOf(l.key)},expired=${p.expired === undefined ? 0 : 1},` +
+        `divergent_ranges=${p.divergentRanges},removal_horizon_ms=${this.gossip.removalHorizonOf(l.key)},` +
         // (the delta stream's timing: smoothed ack time, the peer's pace per KiB, the wait before a resend)
-        `ack_ms=${Math.round(p.srtt)},ack_ms_per_kib=${(p.msPerByte * 1024).toFixed(3)},resend_after_ms=${Math.round(this.gossip.resendWait(p))}\r\n`;
+        `ack_ms=${Math.round(p.srtt)},ack_ms_per_kib=${(p.msPerByte * 1024).toFixed(3)},resend_after_ms=${Math.round(this.gossip.resendWait(p))},` +
+        `expired=${p.expired === undefined ? 0 : 1}\r\n`;
     }
     return s;
   }
