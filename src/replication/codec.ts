@@ -63,6 +63,8 @@ export class Writer {
   }
   /** n zero bytes (the counts of a key state's empty parts). */
   zeros(n: number): void { this.ensure(n); this.buf.fill(0, this.pos, this.pos + n); this.pos += n; }
+  /** Drops what was written after `at` (a length read before). */
+  truncate(at: number): void { if (at < this.pos) this.pos = at; }
   /** Starts over, keeping the buffer (a scratch Writer; what done() returned before is overwritten). */
   reset(): void { this.pos = 0; }
   f64(v: number): void { this.ensure(8); this.buf.writeDoubleLE(v, this.pos); this.pos += 8; }

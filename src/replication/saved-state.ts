@@ -176,8 +176,8 @@ function elemsOnly(s: KeyState): number {
   return s.set.size !== 0 ? 0 : s.hash.size !== 0 ? 1 : 2;
 }
 
-/** Node ids as numbers into a piece's table (COMPACT). */
-class NodeNumbers {
+/** Node ids as numbers into a piece's table (COMPACT; the store's packed states too, store.ts PackNodes). */
+export class NodeNumbers {
   readonly ids = new Map<string, number>();
   of(id: string): number {
     let i = this.ids.get(id);
@@ -219,8 +219,8 @@ function readRegC<T>(r: Reader, node: () => string, val: () => T): OrRegister<T>
   return { entries, floor: readVVC(r, node) };
 }
 
-/** One entry's tag and state (COMPACT's and RECORD's), its key written before it. */
-function writeEntry(w: Writer, s: KeyState | Buffer, nodes: NodeNumbers): void {
+/** One entry's tag and state (COMPACT's and RECORD's, and a packed state's: store.ts), its key written before it. */
+export function writeEntry(w: Writer, s: KeyState | Buffer, nodes: NodeNumbers): void {
   let kind: number;
   if (Buffer.isBuffer(s)) {
     w.u8(OTHER);
@@ -274,7 +274,7 @@ function writeEntry(w: Writer, s: KeyState | Buffer, nodes: NodeNumbers): void {
 }
 
 /** One entry's state as writeEntry wrote it (its key read before it), in the store's form. */
-function readEntry(r: Reader, node: () => string): KeyState {
+export function readEntry(r: Reader, node: () => string): KeyState {
   const tag = r.u8();
   if (tag === OTHER) return readKeyState(r);
   if (tag === SET) {

@@ -31,7 +31,10 @@ import { hash } from "node:crypto";
 import { keySlot } from "../server/router.js";
 import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./codec.js";
 import { joinInto, isBlank, type KeyState } from "./key-state.js";
-import { emptyStored, shrink, unshareFor, type StoredState } from "./compact-state.js";
+import { EMPTY, emptyStored, shrink, unshareFor, type StoredState } from "./compact-state.js";
+// (saved-state.ts imports this module too: only functions called later cross the cycle)
+import { readEntry, writeEntry, type NodeNumbers } from "./saved-state.js";
+import type { OrRegister } from "./or-register.js";
 import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, unstableIn, type Acker, type Stable } from "./gc.js";
 
 /** Slots, the finest anti-entropy ranges. */
@@ -64,31 +67,71 @@ const scratch = new Writer();
 
 /**
  * A stable key's state as the store keeps it (CrdtStore.pack): its hash (hlo, hhi: 8 bytes,
- * little-endian int32) then its encoding (writeKeyState), as one latin1 string. A state object
- * with its registers, OneEntry maps, timestamps and value Buffers was ~500 bytes of heap for a
- * string key and ~680 per hash field; the string is the encoding's length plus ~16.
+ * little-endian int32), then the state as a SAVE's pieces write an entry (saved-state.ts
+ * writeEntry: a tag, node ids as numbers, here into the store's table, PackNodes, and a string's,
+ * counter's or members' parts alone), as one latin1 string. A state object with its registers,
+ * OneEntry maps, timestamps and value Buffers was ~500 bytes of heap for a string key and ~680
+ * per hash field; the bus's encoding names each node in full (17+ bytes: name~incarnation) per
+ * register, and counts every empty part.
  */
 export type PackedState = string;
 
-/** The state a PackedState holds, in the store's form (compact-state.ts shrink), hashed. */
-export function unpackState(p: PackedState): StoredState {
+/**
+ * The node ids a store's packed states name, numbered in the order first packed and never
+ * removed (a node names a few incarnations); the numbers are u16: past 65,536 ids writeEntry
+ * fails and the state goes in the bus's encoding (writePacked).
+ */
+class PackNodes implements NodeNumbers {
+  readonly ids = new Map<string, number>();
+  readonly list: string[] = [];
+  of(id: string): number {
+    let i = this.ids.get(id);
+    if (i === undefined) { this.ids.set(id, (i = this.list.length)); this.list.push(id); }
+    return i;
+  }
+}
+
+/** Writes a packed state's entry (after its hash) into w. */
+function writePacked(w: Writer, s: KeyState, nodes: PackNodes): void {
+  const at = w.length;
+  try {
+    writeEntry(w, s, nodes);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    w.truncate(at); // (a node number past u16: the bus's encoding, tag OTHER)
+    w.u8(0);
+    writeKeyState(w, s);
+  }
+}
+
+/**
+ * The state a PackedState holds, in the store's form (compact-state.ts shrink; members'
+ * registers with maps of their own, as the store's joins make them: unshareFor gives only the
+ * state's own parts theirs), hashed.
+ */
+function unpackState(p: PackedState, nodes: PackNodes): StoredState {
   const b = Buffer.from(p, "latin1");
   const r = new Reader(b);
   r.pos = 8;
-  const d = readKeyState(r);
+  const d = readEntry(r, () => {
+    const id = nodes.list[r.u16()];
+    if (id === undefined) throw new Error("bad node number in a packed state");
+    return id;
+  });
   const s = emptyStored();
   s.floor = d.floor; s.str = d.str; s.cnt = d.cnt; s.cntBase = d.cntBase; s.list = d.list; s.set = d.set;
   s.hash = d.hash; s.hcnt = d.hcnt; s.zset = d.zset; s.zcnt = d.zcnt; s.ttl = d.ttl;
+  for (const kind of ["set", "hash", "zset"] as const) {
+    for (const reg of (s[kind] as Map<string, OrRegister<unknown>>).values()) {
+      if (!(reg.entries instanceof Map) || reg.entries === EMPTY) reg.entries = new Map(reg.entries);
+      if (!(reg.floor instanceof Map) || reg.floor === EMPTY) reg.floor = new Map(reg.floor);
+    }
+  }
   shrink(s);
   s.hashed = true;
   s.hlo = b.readInt32LE(0);
   s.hhi = b.readInt32LE(4);
   return s;
-}
-
-/** The encoding (writeKeyState's bytes) a PackedState holds. */
-function packedBytes(p: PackedState): Buffer {
-  return Buffer.from(p.slice(8), "latin1");
 }
 
 /** Sets s.hlo/s.hhi to the key's hash (the first 8 bytes of SHA-1 of its name and state). */
@@ -145,7 +188,7 @@ export class CrdtStore {
   /** The key's state without unpacking it in the store (tests, checks: a packed one is decoded for the caller alone). */
   peek(k: string): KeyState | undefined {
     const v = this.keys.get(k);
-    return typeof v === "string" ? unpackState(v) : v;
+    return typeof v === "string" ? unpackState(v, this.packNodes) : v;
   }
 
   /**
@@ -153,8 +196,11 @@ export class CrdtStore {
    * simulator's checker. Nothing may write into them.
    */
   *states(): Generator<[string, KeyState]> {
-    for (const [k, v] of this.keys) yield [k, typeof v === "string" ? unpackState(v) : v];
+    for (const [k, v] of this.keys) yield [k, typeof v === "string" ? unpackState(v, this.packNodes) : v];
   }
+
+  /** The node ids packed states name (PackNodes). */
+  private readonly packNodes = new PackNodes();
 
   /** Keys packed and unpacked so far (INFO crdt_packed_keys: those packed now). */
   readonly packStats = { packed: 0, unpacked: 0, now: 0 };
@@ -170,7 +216,7 @@ export class CrdtStore {
     scratch.reset();
     scratch.u32(s.hlo >>> 0);
     scratch.u32(s.hhi >>> 0);
-    writeKeyState(scratch, s);
+    writePacked(scratch, s, this.packNodes);
     this.keys.set(k, scratch.done().toString("latin1"));
     this.packStats.packed++;
     this.packStats.now++;
@@ -181,7 +227,7 @@ export class CrdtStore {
    * collection candidate again, so the next sweep packs it once it is stable.
    */
   private unpack(k: string, p: PackedState): StoredState {
-    const s = unpackState(p);
+    const s = unpackState(p, this.packNodes);
     this.keys.set(k, s);
     this.gcCandidates.add(k);
     this.packStats.unpacked++;
@@ -496,7 +542,7 @@ export class CrdtStore {
         for (const k of this.bySlot[slot] ?? []) {
           if (then?.has(k)) continue;
           const s = this.keys.get(k)!;
-          out.push([k, typeof s === "string" ? packedBytes(s) : s]);
+          out.push([k, typeof s === "string" ? unpackState(s, this.packNodes) : s]);
         }
         if (then) for (const [k, b] of then) if (b) out.push([k, b]);
       }
@@ -512,7 +558,7 @@ export class CrdtStore {
       if (!then) snap.before.set(slot, (then = new Map()));
       if (then.has(k)) continue;
       const s = this.keys.get(k);
-      then.set(k, typeof s === "string" ? packedBytes(s) : s ? encodeKeyState(s) : null);
+      then.set(k, s === undefined ? null : encodeKeyState(typeof s === "string" ? unpackState(s, this.packNodes) : s));
     }
   }
 }
