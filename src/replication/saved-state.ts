@@ -273,6 +273,22 @@ export function writeEntry(w: Writer, s: KeyState | Buffer, nodes: NodeNumbers):
   }
 }
 
+/** A piece's reader of node numbers (u16) into its table `nodes`. */
+function numberedNode(r: Reader, nodes: string[]): () => string {
+  return () => {
+    const id = nodes[r.u16()];
+    if (id === undefined) throw new Error("bad node number");
+    return id;
+  };
+}
+
+/** A set's, hash's or sorted set's state (ELEMS, MEMBERS): its floor, members of kind `kind`, TTL. */
+function membersState(floor: KeyState["floor"], kind: number, m: Map<string, OrRegister<unknown>>, ttl: KeyState["ttl"]): KeyState {
+  const s = stringState(floor, { entries: EMPTY, floor: EMPTY }, ttl);
+  (s as unknown as Record<string, Map<string, OrRegister<unknown>>>)[ELEM_KINDS[kind]] = m;
+  return s;
+}
+
 /** One entry's state as writeEntry wrote it (its key read before it), in the store's form. */
 export function readEntry(r: Reader, node: () => string): KeyState {
   const tag = r.u8();
@@ -289,9 +305,7 @@ export function readEntry(r: Reader, node: () => string): KeyState {
     const val: () => unknown = kind === 0 ? () => true : kind === 1 ? () => r.bytes() : () => r.f64();
     const m = new Map<string, OrRegister<unknown>>();
     for (let n = r.u32(); n > 0; n--) { const f = r.str(); m.set(f, readRegC(r, node, val)); }
-    const s = stringState(floor, { entries: EMPTY, floor: EMPTY }, readRegC(r, node, () => r.f64()));
-    (s as unknown as Record<string, Map<string, OrRegister<unknown>>>)[ELEM_KINDS[kind]] = m;
-    return s;
+    return membersState(floor, kind, m, readRegC(r, node, () => r.f64()));
   }
   if (tag === MEMBERS) {
     const floor = readVVC(r, node);
@@ -309,9 +323,7 @@ export function readEntry(r: Reader, node: () => string): KeyState {
       else throw new Error(`member register ${how}`);
       m.set(f, { entries: oneEntry(prevNode, { ts: prevTs, v: val() }), floor: EMPTY });
     }
-    const s = stringState(floor, { entries: EMPTY, floor: EMPTY }, readRegC(r, node, () => r.f64()));
-    (s as unknown as Record<string, Map<string, OrRegister<unknown>>>)[ELEM_KINDS[kind]] = m;
-    return s;
+    return membersState(floor, kind, m, readRegC(r, node, () => r.f64()));
   }
   if (tag === COUNTER) {
     const floor = readVVC(r, node);
@@ -392,7 +404,7 @@ function records(entries: [string, KeyState][], out: Buffer[]): Buffer[] {
     w.u16(nodes.ids.size);
     for (const id of nodes.ids.keys()) w.node(id);
     w.raw(body.done());
-    out.push(Buffer.from(w.done()));
+    out.push(w.done()); // (w is this record's own, sized for it)
   }
   return out;
 }
@@ -403,11 +415,7 @@ function readRecord(value: Buffer): [string, KeyState][] {
   r.pos = 1;
   const nodes: string[] = [];
   for (let i = r.u16(); i > 0; i--) nodes.push(r.node());
-  const node = () => {
-    const id = nodes[r.u16()];
-    if (id === undefined) throw new Error("bad node number");
-    return id;
-  };
+  const node = numberedNode(r, nodes);
   const out: [string, KeyState][] = [];
   while (!r.atEnd) {
     const k = r.latin1(r.uvar());
@@ -426,11 +434,7 @@ function readCompact(value: Buffer): [string, KeyState][] {
   t.pos = tableAt;
   const nodes: string[] = [];
   for (let i = t.u16(); i > 0; i--) nodes.push(t.node());
-  const node = () => {
-    const id = nodes[r.u16()];
-    if (id === undefined) throw new Error("bad node number");
-    return id;
-  };
+  const node = numberedNode(r, nodes);
   const out: [string, KeyState][] = [];
   for (let i = 0; i < count; i++) {
     const k = r.str();

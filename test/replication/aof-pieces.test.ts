@@ -12,6 +12,13 @@ import {
   type KeyState,
 } from "../../src/replication/key-state.js";
 
+/** What a start-up load keeps of one piece (keepLoadedState, then takeLoadedStates). */
+function readBack(piece: Buffer): Map<string, KeyState> {
+  const server = {} as Server;
+  keepLoadedState(server, piece);
+  return takeLoadedStates(server).states;
+}
+
 describe("AOF incr pieces (filePieces)", () => {
   it("are RECORDs, and read back as the states written, joined per key, with the marks' times", () => {
     const v = (s: string) => Buffer.from(s);
@@ -24,9 +31,7 @@ describe("AOF incr pieces (filePieces)", () => {
     expect(pieces.map((p) => p[0])).toEqual([3, 1, 1]); // (RECORD, then the marks: empty FORMAT batches)
     expect(pieces.slice(1).map((p) => p.readDoubleLE(1))).toEqual([1234, -1]);
 
-    const server = {} as Server;
-    keepLoadedState(server, pieces[0]);
-    const { states } = takeLoadedStates(server);
+    const states = readBack(pieces[0]);
     const want = new Map<string, KeyState>();
     for (const [k, d] of entries) {
       const cur = want.get(k) ?? emptyKeyState();
@@ -51,9 +56,7 @@ describe("AOF incr pieces (filePieces)", () => {
     joinInto(over, second);
     const entries: [string, KeyState][] = [["0:key:1", plain], ["0:o", second], ["0:o", delDelta(over, node, 12)]];
     const [rec] = filePieces({ entries, marks: [] });
-    const server = {} as Server;
-    keepLoadedState(server, rec);
-    const { states } = takeLoadedStates(server);
+    const states = readBack(rec);
     const want = new Map<string, KeyState>();
     for (const [k, d] of entries) { const cur = want.get(k) ?? emptyKeyState(); joinInto(cur, d); want.set(k, cur); }
     for (const [k, w] of want) expect(encodeKeyState(states.get(k)!).toString("hex"), k).toBe(encodeKeyState(w).toString("hex"));
@@ -78,9 +81,7 @@ describe("AOF incr pieces (filePieces)", () => {
     w.str("0:c"); w.u8(0); writeKeyState(w, c1);
     w.patchU32(13, w.length);
     w.u16(1); w.node("a~1");
-    const server = {} as Server;
-    keepLoadedState(server, Buffer.from(w.done()));
-    const { states } = takeLoadedStates(server);
+    const states = readBack(Buffer.from(w.done()));
     expect(encodeKeyState(states.get("0:s")!).toString("hex")).toBe(encodeKeyState(s1).toString("hex"));
     expect(encodeKeyState(states.get("0:c")!).toString("hex")).toBe(encodeKeyState(c1).toString("hex"));
   });
@@ -111,9 +112,7 @@ describe("AOF incr pieces (filePieces)", () => {
     const counted = hincrDelta(emptyKeyState(), "n", node, 60, 3n); // (field counters: still OTHER)
     const entries: [string, KeyState][] = [["0:h", h], ["0:s", set], ["0:z", z], ["0:n", counted]];
     const [piece] = filePieces({ entries, marks: [] });
-    const server = {} as Server;
-    keepLoadedState(server, piece);
-    const { states } = takeLoadedStates(server);
+    const states = readBack(piece);
     for (const [k, want] of entries) {
       expect(encodeKeyState(states.get(k)!).toString("hex"), k).toBe(encodeKeyState(want).toString("hex"));
       expect(visible(states.get(k)!), k).toEqual(visible(want));
@@ -145,9 +144,7 @@ describe("AOF incr pieces (filePieces)", () => {
     const entries: [string, KeyState][] = [["0:c", c], ["0:r", reset], ["0:z", zero]];
     expect(reset.cntBase.size).toBeGreaterThan(0);
     const [piece] = filePieces({ entries, marks: [] });
-    const server = {} as Server;
-    keepLoadedState(server, piece);
-    const { states } = takeLoadedStates(server);
+    const states = readBack(piece);
     for (const [k, want] of entries) {
       expect(encodeKeyState(states.get(k)!).toString("hex"), k).toBe(encodeKeyState(want).toString("hex"));
       expect(visible(states.get(k)!), k).toEqual(visible(want));
@@ -171,9 +168,8 @@ describe("AOF incr pieces (filePieces)", () => {
     // format; table; key; tag, empty floor, kind, count; the first field (name, byte, node
     // number, stamp, value), nine more (name, byte, value); the TTL register
     expect(rec.length).toBe(1 + (2 + 1 + node.length) + (1 + 5) + (1 + 2 + 1 + 1) + (1 + 2 + 1 + 2 + 8 + 1 + 2) + 9 * (1 + 2 + 1 + 1 + 2) + 4);
-    const server = {} as Server;
-    keepLoadedState(server, rec);
-    expect(encodeKeyState(takeLoadedStates(server).states.get("0:h:1")!).toString("hex")).toBe(encodeKeyState(h).toString("hex"));
+    const states = readBack(rec);
+    expect(encodeKeyState(states.get("0:h:1")!).toString("hex")).toBe(encodeKeyState(h).toString("hex"));
   });
 
   // The previous build's ELEMS entries (a COMPACT piece: per member its name and register with
@@ -191,9 +187,8 @@ describe("AOF incr pieces (filePieces)", () => {
     w.u16(0); w.u16(0);
     w.patchU32(13, w.length);
     w.u16(1); w.node("a~1");
-    const server = {} as Server;
-    keepLoadedState(server, Buffer.from(w.done()));
-    expect(encodeKeyState(takeLoadedStates(server).states.get("0:h")!).toString("hex")).toBe(encodeKeyState(h).toString("hex"));
+    const states = readBack(Buffer.from(w.done()));
+    expect(encodeKeyState(states.get("0:h")!).toString("hex")).toBe(encodeKeyState(h).toString("hex"));
   });
 
   // What an older LatticeKV wrote for such a key (COMPACT, tag OTHER: the bus's encoding) loads as it did.
@@ -211,9 +206,7 @@ describe("AOF incr pieces (filePieces)", () => {
     for (const [k, st] of entries) { w.str(k); w.u8(0); writeKeyState(w, st); }
     w.patchU32(13, w.length);
     w.u16(0);
-    const server = {} as Server;
-    keepLoadedState(server, Buffer.from(w.done()));
-    const { states } = takeLoadedStates(server);
+    const states = readBack(Buffer.from(w.done()));
     for (const [k, want] of entries) expect(encodeKeyState(states.get(k)!).toString("hex"), k).toBe(encodeKeyState(want).toString("hex"));
   });
 });
