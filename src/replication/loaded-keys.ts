@@ -36,8 +36,8 @@
 import type { Replicator } from "./replicator.js";
 import type { Gossip, Pacing } from "./gossip.js";
 import { dbKey, splitDbKey } from "./store.js";
-import { maxStamp, type KeyState } from "./key-state.js";
-import { isDead } from "./gc.js";
+import type { KeyState } from "./key-state.js";
+import { FileStates, type FileState } from "./file-states.js";
 import type { LoadedStates, PendingStates } from "./saved-state.js";
 import type { CommandSpec } from "../commands/table.js";
 import { keysFromSpecs, sortKeys } from "../commands/command.js";
@@ -65,7 +65,7 @@ export class LoadedKeys {
   /** Whether the load-end check (takeSaved) is under way: from the load's end until its last slice. */
   get checking(): boolean { return this.rush !== undefined; }
   /** The live key states the file carried, until the decision (see above); a client's write of the key takes its entry (Replicator.adoptWaiting). */
-  private saved = new Map<string, KeyState>();
+  private saved = new FileStates();
   /**
    * The oldest file time whose states the loaded file still carried undecided (a save made
    * while they waited: pendingForSave); 0 when none. The file counts as that old.
@@ -180,7 +180,7 @@ export class LoadedKeys {
     const written = this.written();
     if (horizon !== 0 && written <= horizon) {
       // (the states go too: a member or write in them may be one the peers removed and collected)
-      this.saved = new Map();
+      this.saved = new FileStates();
       this.rep.holdSaved(undefined);
       // (an AOF marked as old as loaded still holds them: rewritten, Replicator.fileDropped)
       if (this.markedOld) this.rep.fileDropped();
@@ -200,12 +200,13 @@ export class LoadedKeys {
     // neither a candidate nor held here is left out (a key the load left absent was recorded as
     // deleted then, takeSaved; a client's DEL or an expiry since took its state, adoptWaiting).
     const candidate = new Set(keys.map(([db, key]) => dbKey(db, key)));
-    const joins: [string, KeyState][] = [];
-    for (const [k, st] of saved) {
+    // (keys: each state is decoded when joined, file-states.ts)
+    const joins: string[] = [];
+    for (const k of saved.keys()) {
       const held = this.rep.store.keys.has(k); // (a peer's state for it arrived, or a client wrote it)
       if (!held && !candidate.has(k)) continue;
       if (!held) this.stats.sent++; // (a key no peer knows: it goes to them)
-      joins.push([k, st]);
+      joins.push(k);
     }
     const rest = keys.filter(([db, key]) => !saved.has(dbKey(db, key)));
     // (until joined, a client's write of the key still takes its state: Replicator.adoptWaiting)
@@ -218,16 +219,17 @@ export class LoadedKeys {
       if (this.rep.keyspaceBusy()) { this.rep.whenKeyspaceFree(step); return; }
       const enough = this.pacing ? this.pacing.slice(RECORD_SLICE_MS) : () => false;
       for (; j < joins.length; j++) {
-        if (saved.has(joins[j][0])) {
+        const st = saved.get(joins[j]);
+        if (st !== undefined) {
           this.stats.statesJoined++;
-          this.rep.receiveEntries(joins, j, j + 1);
+          this.rep.receiveEntries([[joins[j], st]], 0, 1);
         }
         if (j + 1 < joins.length && enough()) { j++; this.pacing!.later(step); return; }
       }
       if (!joined) {
         joined = true;
         this.rep.holdSaved(undefined);
-        this.saved = new Map();
+        this.saved = new FileStates();
         // (an AOF holding them is as new as it looks again: saved-state.ts filePieces)
         // (also when clients' writes took every state meanwhile: Replicator.adoptWaiting)
         if (this.markedOld) this.rep.fileMark(-1);
@@ -271,24 +273,26 @@ export class LoadedKeys {
    *    present key, so its file state is live and is adopted by the expiry's delete
    *    (Replicator.adoptWaiting, holdSaved is set from the start), and the check then skips it
    *    (the states are one live Map: an entry taken meanwhile is not reached).
-   * Each state is observed by the HLC as the check reaches it (this node's next writes of the
-   * key come after them; adoptWaiting observes one it adopts first), and the AOF is marked as
-   * old as the file before the check's first delete is written to it (see fileMark below).
+   * The HLC observes the greatest stamp of the file's states before the check begins (this
+   * node's next writes of any of their keys come after them; it used to observe each state as
+   * the check reached it, which needs every state decoded: file-states.ts), and the AOF is
+   * marked as old as the file before the check's first delete is written to it (see fileMark below).
    */
   private takeSaved(then: () => void): void {
-    const { states: all, since } = this.savedStates?.() ?? { states: new Map<string, KeyState>(), since: 0 };
+    const { states: all, since } = this.savedStates?.() ?? { states: new FileStates(), since: 0 };
     this.since = since;
     this.stats.states = all.size;
     // (the file's states are this.saved: the dead, local and absent ones leave it as reached)
     this.saved = all;
     if (all.size === 0) { then(); return; }
     this.rep.holdSaved(all);
+    this.rep.hlc.observe(all.maxStamp);
     // An AOF goes on growing from here, so it would look newer than these states are: it
     // says how old they are until they are joined (saved-state.ts filePieces). Before the
     // check's deletes reach it (an AOF cut between two slices must not look newer).
     this.rep.fileMark(this.written());
     this.markedOld = true;
-    const it = all.entries();
+    const it = all.keptEntries();
     const dead: [string, KeyState][] = [];
     let live: string[] = [];
     let reached = 0;
@@ -297,10 +301,10 @@ export class LoadedKeys {
     const early = new Set<string>();
     // One file state as the check reaches it: kept as it is if a script's set_repl write made
     // its key local (local-keys.ts), else a tombstone to join or a live state to look at.
-    const take = (k: string, st: KeyState) => {
+    const take = (k: string, v: FileState) => {
       if (this.rep.localKeys.wasLocal(k)) { all.delete(k); return; }
-      if (isDead(st)) { all.delete(k); dead.push([k, st]); }
-      else { this.rep.hlc.observe(maxStamp(st)); live.push(k); }
+      if (FileStates.live(v)) live.push(k);
+      else { all.delete(k); dead.push([k, all.state(v)]); }
     };
     // What take gathered: the tombstones joined, the live states whose key is absent deleted.
     const settle = () => {
@@ -350,7 +354,7 @@ export class LoadedKeys {
     this.checkFirst = (db, keys) => {
       for (const key of keys) {
         const k = dbKey(db, key);
-        const st = all.get(k);
+        const st = all.kept(k);
         if (st === undefined || early.has(k)) continue;
         early.add(k);
         take(k, st);

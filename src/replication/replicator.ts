@@ -38,6 +38,7 @@ import {
   type KeyState, type Visible, type ElemKind, type ListEdit,
 } from "./key-state.js";
 import { shrink, unshareFor } from "./compact-state.js";
+import type { FileStates } from "./file-states.js";
 
 const INCR_BY: Record<string, (argv: Buffer[]) => bigint> = {
   incr: () => 1n,
@@ -479,10 +480,10 @@ export class Replicator {
    * a local write of such a key joins its entry first when the key holds no other state, else
    * drops it (adoptWaiting), and the key's tombstones are not collected meanwhile (CrdtStore.gcHold).
    */
-  private pendingSaved?: Map<string, KeyState>;
+  private pendingSaved?: FileStates;
 
   /** Sets (or, undefined, clears) the file states waiting to be joined (see pendingSaved). */
-  holdSaved(states: Map<string, KeyState> | undefined): void {
+  holdSaved(states: FileStates | undefined): void {
     this.pendingSaved = states;
     this.store.gcHold = states;
   }

@@ -30,8 +30,8 @@
 import type { Server } from "../server/server.js";
 import { SLOTS, type CrdtStore, type Snapshot, decodeBatch, encodeBatch } from "./store.js";
 import type { Counter, KeyState } from "./key-state.js";
-import { joinInto } from "./key-state.js";
-import { EMPTY, oneEntry, shrinkDeep, stringState, unshareDeepFor } from "./compact-state.js";
+import { EMPTY, oneEntry, stringState } from "./compact-state.js";
+import { FileStates, type FileState } from "./file-states.js";
 import { Reader, Writer, writeKeyState, readKeyState } from "./codec.js";
 import type { OrRegister } from "./or-register.js";
 import type { VV } from "./vv.js";
@@ -48,10 +48,10 @@ const SAVE_PIECE_KEYS = 4096;
  * are, with `since`: the next start treats its file as that old (what these states say is of
  * then), and a node restarted again before its peers answered still has them.
  */
-export interface PendingStates { since: number; states: Map<string, KeyState> }
+export interface PendingStates { since: number; states: FileStates }
 
 /** What a start-up load read: the states (joined per key) and the oldest `since` among them (0: none). */
-export interface LoadedStates { since: number; states: Map<string, KeyState> }
+export interface LoadedStates { since: number; states: FileStates }
 
 function piece(batch: Buffer, since = 0): Buffer {
   const head = Buffer.alloc(9);
@@ -274,7 +274,7 @@ export function writeEntry(w: Writer, s: KeyState | Buffer, nodes: NodeNumbers):
 }
 
 /** A piece's reader of node numbers (u16) into its table `nodes`. */
-function numberedNode(r: Reader, nodes: string[]): () => string {
+export function numberedNode(r: Reader, nodes: string[]): () => string {
   return () => {
     const id = nodes[r.u16()];
     if (id === undefined) throw new Error("bad node number");
@@ -409,23 +409,27 @@ function records(entries: [string, KeyState][], out: Buffer[]): Buffer[] {
   return out;
 }
 
-/** The entries of a RECORD. */
-function readRecord(value: Buffer): [string, KeyState][] {
+/** A piece's entry as read: its key, its state, where its bytes start and end in the piece. */
+type PieceEntry = [k: string, s: KeyState, start: number, end: number];
+
+/** The entries of a RECORD, and its node table. */
+function readRecord(value: Buffer): { nodes: string[]; entries: PieceEntry[] } {
   const r = new Reader(value);
   r.pos = 1;
   const nodes: string[] = [];
   for (let i = r.u16(); i > 0; i--) nodes.push(r.node());
   const node = numberedNode(r, nodes);
-  const out: [string, KeyState][] = [];
+  const entries: PieceEntry[] = [];
   while (!r.atEnd) {
     const k = r.latin1(r.uvar());
-    out.push([k, readEntry(r, node)]);
+    const start = r.pos;
+    entries.push([k, readEntry(r, node), start, r.pos]);
   }
-  return out;
+  return { nodes, entries };
 }
 
-/** The entries of a COMPACT piece. */
-function readCompact(value: Buffer): [string, KeyState][] {
+/** The entries of a COMPACT piece, and its node table. */
+function readCompact(value: Buffer): { nodes: string[]; entries: PieceEntry[] } {
   const r = new Reader(value);
   r.pos = 9;
   const count = r.u32();
@@ -435,13 +439,14 @@ function readCompact(value: Buffer): [string, KeyState][] {
   const nodes: string[] = [];
   for (let i = t.u16(); i > 0; i--) nodes.push(t.node());
   const node = numberedNode(r, nodes);
-  const out: [string, KeyState][] = [];
+  const entries: PieceEntry[] = [];
   for (let i = 0; i < count; i++) {
     const k = r.str();
-    out.push([k, readEntry(r, node)]);
+    const start = r.pos;
+    entries.push([k, readEntry(r, node), start, r.pos]);
   }
   if (r.pos !== tableAt) throw new Error("entries and node table disagree");
-  return out;
+  return { nodes, entries };
 }
 
 /** SAVE: every key's state now, and the pending ones, SAVE_PIECE_KEYS per piece. */
@@ -467,12 +472,12 @@ export class SavedStateCursor {
   private snap: Snapshot | null;
   /** Pieces made and not yet returned (a next() with more than SAVE_PIECE_KEYS keys makes several). */
   private readonly ready: Buffer[] = [];
-  /** (a copy of the map: loaded-keys.ts drops entries as it joins or a client writes) */
-  private readonly pending?: { since: number; entries: [string, KeyState][] };
+  /** (a copy of the map, its states as kept: loaded-keys.ts drops entries as it joins or a client writes) */
+  private readonly pending?: { since: number; entries: [string, FileState][]; states: FileStates };
 
   constructor(private readonly store: CrdtStore, pending?: PendingStates) {
     this.snap = store.snapshot([0], 1); // (one range: every slot)
-    if (pending) this.pending = { since: pending.since, entries: [...pending.states] };
+    if (pending) this.pending = { since: pending.since, entries: [...pending.states.keptEntries()], states: pending.states };
   }
 
   next(): Buffer | null {
@@ -484,7 +489,10 @@ export class SavedStateCursor {
     }
     if (this.ready.length) return this.ready.shift()!;
     const p = this.pending;
-    if (p && p.entries.length) return pieces(p.entries.splice(0, CURSOR_PENDING_KEYS), p.since, [])[0];
+    if (p && p.entries.length) {
+      const some = p.entries.splice(0, CURSOR_PENDING_KEYS).map(([k, v]): [string, KeyState] => [k, p.states.state(v)]);
+      return pieces(some, p.since, [])[0];
+    }
     this.release();
     return null;
   }
@@ -514,41 +522,39 @@ const loaded = new WeakMap<Server, LoadedStates>();
 
 /** One CRDT_AUX value of the file being loaded; a value it cannot read is left out, with a warning (those keys load as from a file without state). */
 export function keepLoadedState(server: Server, value: Buffer): void {
-  let entries: [string, KeyState][];
+  let read: { nodes: string[]; entries: PieceEntry[] } | undefined;
+  let entries: [string, KeyState][] = [];
   let since: number;
   try {
-    if (value[0] === RECORD) { since = 0; entries = readRecord(value); }
+    if (value[0] === RECORD) { since = 0; read = readRecord(value); }
     else {
       if (value[0] !== FORMAT && value[0] !== COMPACT) throw new Error(`format ${value[0]}`);
       since = value.readDoubleLE(1);
-      entries = value[0] === COMPACT ? readCompact(value) : decodeBatch(value.subarray(9));
+      if (value[0] === COMPACT) read = readCompact(value);
+      else entries = decodeBatch(value.subarray(9));
     }
   } catch (e) {
     log("warning", `CRDT: left out a part of the replication state in the RDB file that this version cannot read (${(e as Error).message})`);
     return;
   }
   let l = loaded.get(server);
-  if (!l) loaded.set(server, (l = { since: 0, states: new Map() }));
+  if (!l) loaded.set(server, (l = { since: 0, states: new FileStates() }));
   if (since > 0 && (l.since === 0 || since < l.since)) l.since = since;
   else if (since < 0) l.since = 0; // (an AOF's mark: what came before was joined, see filePieces)
-  // Kept as the store keeps states (compact-state.ts: shared empty maps, one-entry maps), and
-  // their members' and fields' registers too (shrinkDeep): they wait in memory until the
-  // load-end check and the decision about the file (loaded-keys.ts), and as read (fourteen
-  // maps each, two per field) 1M string keys' took the heap to 2.7 GB and 100k hashes' of 10
-  // fields to 0.9 GB, and the load went to garbage collection. So a later record of the same
-  // key (an AOF's) is joined as the store joins (unshareDeepFor first), and only this map and
-  // the store write into them.
+  // Kept packed, as the file holds them (file-states.ts), until the load-end check and the
+  // decision about the file (loaded-keys.ts); a later record of the same key (an AOF's) is
+  // joined into the key's state.
   const m = l.states;
-  for (const [k, s] of entries) {
-    const cur = m.get(k);
-    if (cur) { unshareDeepFor(cur, s); joinInto(cur, s); shrinkDeep(cur, s); }
-    else { shrinkDeep(s); m.set(k, s); }
+  if (read) {
+    const t = m.table(read.nodes);
+    for (const [k, s, start, end] of read.entries) m.addEntry(k, s, value, start, end, t);
   }
+  for (const [k, s] of entries) m.add(k, s);
 }
 
 /** The states the start-up load read (and forgets them here). */
 export function takeLoadedStates(server: Server): LoadedStates {
-  const l = loaded.get(server) ?? { since: 0, states: new Map<string, KeyState>() };
+  const l = loaded.get(server) ?? { since: 0, states: new FileStates() };
   loaded.delete(server);
   return l;
 }

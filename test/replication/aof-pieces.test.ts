@@ -6,6 +6,7 @@
 import { describe, it, expect } from "vitest";
 import type { Server } from "../../src/server/server.js";
 import { filePieces, keepLoadedState, takeLoadedStates } from "../../src/replication/saved-state.js";
+import type { FileStates } from "../../src/replication/file-states.js";
 import { encodeKeyState, Writer, writeKeyState } from "../../src/replication/codec.js";
 import {
   emptyKeyState, joinInto, setStringDelta, incrDelta, incrUnitsDelta, ttlDelta, delDelta, elemWriteDelta, elemRemoveDelta, hincrDelta, visible,
@@ -13,7 +14,7 @@ import {
 } from "../../src/replication/key-state.js";
 
 /** What a start-up load keeps of one piece (keepLoadedState, then takeLoadedStates). */
-function readBack(piece: Buffer): Map<string, KeyState> {
+function readBack(piece: Buffer): FileStates {
   const server = {} as Server;
   keepLoadedState(server, piece);
   return takeLoadedStates(server).states;

@@ -7,6 +7,7 @@ import { describe, it, expect } from "vitest";
 import { CrdtStore, SLOTS, encodeBatch, slotOf } from "../../src/replication/store.js";
 import { Writer, encodeKeyState } from "../../src/replication/codec.js";
 import { SavedStateCursor, savedStateNow, keepLoadedState, takeLoadedStates } from "../../src/replication/saved-state.js";
+import { FileStates } from "../../src/replication/file-states.js";
 import type { Server } from "../../src/server/server.js";
 import {
   emptyKeyState, joinInto, setStringDelta, incrDelta, elemWriteDelta, ttlDelta, delDelta, listEditDelta, type KeyState,
@@ -43,7 +44,9 @@ describe("encoding fast paths give the plain construction's bytes", () => {
       st.join(`0:plain:${i}`, s);
     }
     const server = {} as Server;
-    const pieces = savedStateNow(st, { since: 1234, states: new Map([["0:pending", setStringDelta(emptyKeyState(), "p", 7, Buffer.from("w"))]]) });
+    const pending = new FileStates();
+    pending.add("0:pending", setStringDelta(emptyKeyState(), "p", 7, Buffer.from("w")));
+    const pieces = savedStateNow(st, { since: 1234, states: pending });
     expect(pieces.length).toBe(Math.ceil(st.keys.size / 4096) + 1);
     for (const p of pieces) keepLoadedState(server, p);
     const loaded = takeLoadedStates(server);
@@ -59,7 +62,9 @@ describe("encoding fast paths give the plain construction's bytes", () => {
   it("a BGSAVE's pieces (COMPACT) load back as the store's states when it began, keys changed since included", () => {
     const st = mixedStore(12000);
     const before = new Map([...st.keys].map(([k, s]) => [k, encodeKeyState(s)]));
-    const cursor = new SavedStateCursor(st, { since: 99, states: new Map([["0:pending", setStringDelta(emptyKeyState(), "p", 7, Buffer.from("w"))]]) });
+    const pending = new FileStates();
+    pending.add("0:pending", setStringDelta(emptyKeyState(), "p", 7, Buffer.from("w")));
+    const cursor = new SavedStateCursor(st, { since: 99, states: pending });
     const pieces: Buffer[] = [];
     // a few pieces out, then every key changes (those not yet written keep their state of before)
     for (let i = 0; i < 20; i++) pieces.push(cursor.next()!);

@@ -6,9 +6,9 @@ import { Config } from "../../src/config/config.js";
 import { Server } from "../../src/server/server.js";
 import { Client } from "../../src/server/client.js";
 import { Replicator } from "../../src/replication/replicator.js";
+import { FileStates } from "../../src/replication/file-states.js";
 import { parseReply } from "../../src/replication/resp-value.js";
 import { dbKey } from "../../src/replication/store.js";
-import type { KeyState } from "../../src/replication/key-state.js";
 
 class Node {
   server = new Server(new Config());
@@ -180,8 +180,8 @@ describe("Replicator", () => {
     for (let i = 0; i < 1000; i++) a.run("set", `k${i}`, "old");
     sync();
     const c = new Node("A~2");
-    const waiting = new Map<string, KeyState>();
-    for (let i = 0; i < 1000; i++) { const k = dbKey(0, Buffer.from(`k${i}`)); waiting.set(k, a.rep.store.get(k)!); }
+    const waiting = new FileStates();
+    for (let i = 0; i < 1000; i++) { const k = dbKey(0, Buffer.from(`k${i}`)); waiting.add(k, a.rep.store.get(k)!); }
     c.rep.holdSaved(waiting);
     const turns: (() => void)[] = [];
     c.rep.pacing = { later: (fn) => { turns.push(fn); }, slice: () => () => true }; // (a slice: 256 keys)

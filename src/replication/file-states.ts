@@ -1,0 +1,127 @@
+// FileStates: the key states a start-up load read from its file, from the load until
+// loaded-keys.ts has joined them (or dropped them: loaded-keys.ts tryRecord), kept as the file
+// holds them.
+//
+// They wait for the load-end check and then for every peer's whole state; with a peer down that
+// is as long as the peer stays down. Kept as state objects, even in the store's compact form
+// (compact-state.ts), 1M string keys' states were 459 MB of heap after a restart (1M SETs,
+// peer never started: bench/crdt-persist.mjs --cases rdb-strings), against 9 MB for a node
+// without replication, and their promotion to the old generation was a fifth of the restart's
+// CPU. A live state is now kept as its entry's bytes in the file (saved-state.ts writeEntry:
+// node ids as numbers into its piece's node table, which is kept once per distinct table),
+// as one latin1 string, and decoded when looked at: the load-end check needs only which
+// states are live (a tombstone is kept decoded: the check joins it) and the greatest stamp
+// among them (observed once, at the check's start), and each state is decoded again when it is
+// joined, adopted by a client's write, or written into a save made meanwhile.
+import type { KeyState } from "./key-state.js";
+import { joinInto, maxStamp } from "./key-state.js";
+import { isDead } from "./gc.js";
+import { shrinkDeep, unshareDeepFor } from "./compact-state.js";
+import { Reader, Writer } from "./codec.js";
+import { NodeNumbers, numberedNode, readEntry, writeEntry } from "./saved-state.js";
+
+/** A waiting state as kept: a live one packed (u32 node table number, then its entry's bytes), or the state. */
+export type FileState = string | KeyState;
+
+/** What packs a state (one reused buffer). */
+const scratch = new Writer(1024);
+
+export class FileStates {
+  private readonly m = new Map<string, FileState>();
+  /** The node tables packed states number into, each kept once (a file's pieces mostly name the same few nodes). */
+  private readonly tables: string[][] = [];
+  private readonly tableOf = new Map<string, number>();
+  /** The table of states joined here (an AOF's later records of a key), and its numbering. */
+  private own?: { t: number; nodes: NodeNumbers };
+  /** The greatest stamp of any state added (loaded-keys.ts: the check's clock observes it). */
+  maxStamp = 0;
+
+  get size(): number { return this.m.size; }
+  has(k: string): boolean { return this.m.has(k); }
+  delete(k: string): boolean { return this.m.delete(k); }
+  clear(): void { this.m.clear(); }
+  keys(): IterableIterator<string> { return this.m.keys(); }
+
+  /** The key's state (decoded for the caller alone: nothing writes into what is kept). */
+  get(k: string): KeyState | undefined {
+    const v = this.m.get(k);
+    return v === undefined ? undefined : this.state(v);
+  }
+
+  /** Every state, each decoded as it is reached. */
+  *entries(): Generator<[string, KeyState]> {
+    for (const [k, v] of this.m) yield [k, this.state(v)];
+  }
+  [Symbol.iterator](): Generator<[string, KeyState]> { return this.entries(); }
+
+  /** The key's state as kept (decode it with state()). */
+  kept(k: string): FileState | undefined { return this.m.get(k); }
+  /** The states as kept (the Map's own iterator: an entry deleted meanwhile is not reached). */
+  keptEntries(): IterableIterator<[string, FileState]> { return this.m.entries(); }
+
+  /** Whether a kept state is live, without decoding it (a packed one is). */
+  static live(v: FileState): boolean { return typeof v === "string" || !isDead(v); }
+
+  state(v: FileState): KeyState {
+    if (typeof v !== "string") return v;
+    const r = new Reader(Buffer.from(v, "latin1"));
+    const t = r.u32();
+    return readEntry(r, numberedNode(r, this.tables[t]));
+  }
+
+  /** The number of a piece's node table (the same list of ids: the same number). */
+  table(nodes: string[]): number {
+    const name = nodes.join("\n");
+    let t = this.tableOf.get(name);
+    if (t === undefined) { this.tableOf.set(name, (t = this.tables.length)); this.tables.push(nodes); }
+    return t;
+  }
+
+  /**
+   * A state a piece holds for key k: `s` as read, its entry's bytes value[start, end) numbering
+   * nodes into table t. A later state of the same key (an AOF's next record) is joined into it.
+   */
+  addEntry(k: string, s: KeyState, value: Buffer, start: number, end: number, t: number): void {
+    if (this.m.has(k) || isDead(s)) { this.add(k, s); return; }
+    this.see(s);
+    scratch.reset();
+    scratch.u32(t);
+    scratch.raw(value.subarray(start, end));
+    this.m.set(k, scratch.done().toString("latin1"));
+  }
+
+  /** A state for key k (joined into the key's state if one is kept). */
+  add(k: string, s: KeyState): void {
+    this.see(s);
+    const cur = this.m.get(k);
+    if (cur === undefined) { this.keep(k, s); return; }
+    // (a decoded state shares the empty maps of the compact form: unshared where s writes)
+    const c = this.state(cur);
+    unshareDeepFor(c, s);
+    joinInto(c, s);
+    this.keep(k, c);
+  }
+
+  private see(s: KeyState): void {
+    const t = maxStamp(s);
+    if (t > this.maxStamp) this.maxStamp = t;
+  }
+
+  /** Keeps a state: a live one packed into this object's own table, a tombstone as it is (compact). */
+  private keep(k: string, s: KeyState): void {
+    if (isDead(s)) { shrinkDeep(s); this.m.set(k, s); return; }
+    const own = (this.own ??= { t: this.tables.push([]) - 1, nodes: new NodeNumbers() });
+    scratch.reset();
+    scratch.u32(own.t);
+    try {
+      writeEntry(scratch, s, own.nodes);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      shrinkDeep(s); // (a node number past u16: kept as the state)
+      this.m.set(k, s);
+      return;
+    }
+    if (own.nodes.ids.size !== this.tables[own.t].length) this.tables[own.t] = [...own.nodes.ids.keys()];
+    this.m.set(k, scratch.done().toString("latin1"));
+  }
+}
