@@ -1,7 +1,7 @@
 // INFO crdt's per-peer line shows what anti-entropy is doing (README "Active-active
-// replication"): divergent_ranges while a heal is repaired by anti-entropy and 0 once the
-// nodes are equal, last_anti_entropy_s, and crdt_anti_entropy_keys_sent bounded by what
-// differs (no resend of the store). (backlog and lag_ms during a freeze: active-active-conf-info.test.ts)
+// replication"): divergent_ranges at most the ranges a heal touches and 0 once the nodes are
+// equal, last_anti_entropy_s, and crdt_anti_entropy_keys_sent bounded by what differs (no
+// resend of the store). (backlog and lag_ms during a freeze: active-active-conf-info.test.ts)
 import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
@@ -16,7 +16,7 @@ describe("active-active: INFO crdt's peer lines during a heal (2 processes)", ()
     for (const s of servers) await s.stop();
   });
 
-  it("shows divergent ranges while anti-entropy repairs a heal, then 0", async () => {
+  it("shows at most the ranges a heal touches while anti-entropy repairs it, then 0", async () => {
     const bus = [await freePort(), await freePort()];
     servers.push(await startServer(["--crdt-node-id", "i0", "--crdt-bus-port", String(bus[0]), "--peer", `127.0.0.1:${bus[1]}`]));
     servers.push(await startServer(["--crdt-node-id", "i1", "--crdt-bus-port", String(bus[1]), "--peer", `127.0.0.1:${bus[0]}`]));
@@ -52,12 +52,18 @@ describe("active-active: INFO crdt's peer lines during a heal (2 processes)", ()
       peerLine(await a.info("crdt"), bus[1]).divergent_ranges === "0" && peerLine(await b.info("crdt"), bus[0]).divergent_ranges === "0");
     polling = false;
     await poller;
-    // 40 keys touch at most 40 of the 256 ranges
-    expect(seen).toBeGreaterThanOrEqual(1);
+    // 40 keys touch at most 40 of the 256 ranges. How many the poll saw is only logged: the
+    // count lasts until the next comparison finds the two equal, and when A's link comes up
+    // a few ms after B's, A's link-up round is that comparison, 5-11 ms after the first
+    // exchange set both lines (traced on this test's failing runs, 2 of 15 on an idle machine:
+    // the DIGEST was matched to the link; a poll every 10 ms or more missed the count). That
+    // ordering, message by message: anti-entropy-cost.test.ts "a heal's second link-up
+    // round"; a server's line showing what a peer's digests found: the last test below.
     expect(seen).toBeLessThanOrEqual(40);
     // what went both ways: the differing ranges (~8 keys each), not the 2,000-key store
     const sent = infoNumber(await a.info("crdt"), "crdt_anti_entropy_keys_sent") + infoNumber(await b.info("crdt"), "crdt_anti_entropy_keys_sent") - sentBefore;
     console.log(`active-active-info: divergent_ranges up to ${seen}; ${sent} keys sent in anti-entropy answers`);
+    expect(sent).toBeGreaterThan(0); // (the repair went through anti-entropy: the links were removed, no backlog carried it)
     expect(sent).toBeLessThan(2000);
     line = peerLine(await a.info("crdt"), bus[1]);
     expect(line.link).toBe("up");
