@@ -2,7 +2,7 @@
 // node bench/crdt-memory.mjs [--cases strings,hashes,sets,counters] [--strings 1000000]
 //                            [--hashes 100000] [--sets 100000] [--counters 100000] [--elems 10]
 //                            [--base-port 22400] [--server-root DIR] [--snapshot DIR] [--timeout 900]
-//                            [--settle-min 30]
+//                            [--settle-min 30] [--peer-down]
 //
 // What a running node spends per key on CRDT state (issue #7). For each case the same data goes
 // into a node with no peer ("plain"), then into node A peered both ways with node B (persistence
@@ -18,6 +18,9 @@
 // bench/heap-probe.mjs, --expose-gc; SIGUSR2 asks it), and per key: (node - plain) / keys, i.e.
 // what the CRDT state costs beyond the same data without replication; load time (the pipe's wall
 // time into the node) and CPU (utime+stime) of A and B until settled.
+// --peer-down: B is configured on A but never started (a peer that is down: nothing A writes is
+// stable, so nothing is collected); A is measured once its GC counters stop moving as above, and
+// the B columns repeat A's.
 // --snapshot DIR: also writes a heap snapshot of the peered node A and B at the settled point
 // (DIR/heap-PID-N.heapsnapshot: large, ~1 GB per 1M keys; count objects with bench/heap-count.mjs).
 // Scratch dirs under /tmp/crdt-mem-*, servers stopped by pid.
@@ -43,6 +46,7 @@ const { values: opts } = parseArgs({
     snapshot: { type: "string" },
     timeout: { type: "string", default: "900" },
     "settle-min": { type: "string", default: "30" },
+    "peer-down": { type: "boolean", default: false },
   },
 });
 const root = opts["server-root"] ?? fileURLToPath(new URL("..", import.meta.url));
@@ -142,9 +146,10 @@ async function runCase(name) {
 
   const [busA, busB] = [nextPort++, nextPort++];
   const a = await start(["--crdt-node-id", "a", "--crdt-bus-port", String(busA), "--peer", `127.0.0.1:${busB}`], opts.snapshot);
-  const b = await start(["--crdt-node-id", "b", "--crdt-bus-port", String(busB), "--peer", `127.0.0.1:${busA}`], opts.snapshot);
+  const down = opts["peer-down"];
+  const b = down ? a : await start(["--crdt-node-id", "b", "--crdt-bus-port", String(busB), "--peer", `127.0.0.1:${busA}`], opts.snapshot);
   try {
-    for (let i = 0; !/link=up/.test(await a.c.call("INFO", "crdt")) || !/link=up/.test(await b.c.call("INFO", "crdt")); i++) {
+    for (let i = 0; !down && (!/link=up/.test(await a.c.call("INFO", "crdt")) || !/link=up/.test(await b.c.call("INFO", "crdt"))); i++) {
       if (i > 400) throw new Error("peer links did not come up");
       await sleep(50);
     }
@@ -160,7 +165,7 @@ async function runCase(name) {
       const now = `${gcFigures(ia)} ${gcFigures(ib)}`;
       console.error(`${name} ${((Date.now() - t0) / 1000).toFixed(0)}s A=${na} B=${nb} backlog=${peerField(ia, "backlog")} gc A/B=${now} rssA=${MB(a.rss())} rssB=${MB(b.rss())} load=${load()}`);
       if (!converged) {
-        if (na === n && nb === n && peerField(ia, "backlog") === 0) { converged = Date.now(); row.convergedMs = converged - t0; }
+        if (na === n && nb === n && (down || peerField(ia, "backlog") === 0)) { converged = Date.now(); row.convergedMs = converged - t0; }
         continue;
       }
       same = now === last ? same + 1 : 0;
@@ -170,8 +175,8 @@ async function runCase(name) {
     row.settledMs = Date.now() - t0;
     row.cpuA = a.cpuS() - a0; row.cpuB = b.cpuS() - b0;
     row.a = await a.memory();
-    row.b = await b.memory();
-  } finally { await a.stop(); await b.stop(); }
+    row.b = down ? row.a : await b.memory();
+  } finally { await a.stop(); if (!down) await b.stop(); }
   row.loadEnd = load();
   const per = (x) => ({ heap: Math.round((x.heap - row.plain.heap) / n), rss: Math.round((x.rss - row.plain.rss) / n) });
   row.perKeyA = per(row.a); row.perKeyB = per(row.b);

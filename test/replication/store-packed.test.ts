@@ -6,7 +6,7 @@
 import { describe, it, expect } from "vitest";
 import { CrdtStore, COARSE_RANGES, SLOTS } from "../../src/replication/store.js";
 import {
-  emptyKeyState, setStringDelta, elemWriteDelta, joinInto, copyKeyState, visible, incrDelta, ttlDelta, type KeyState,
+  emptyKeyState, setStringDelta, elemWriteDelta, joinInto, copyKeyState, visible, incrDelta, ttlDelta, delDelta, type KeyState,
 } from "../../src/replication/key-state.js";
 import { encodeKeyState } from "../../src/replication/codec.js";
 import type { Stable } from "../../src/replication/gc.js";
@@ -50,9 +50,16 @@ describe("stable keys kept packed", () => {
     const st = storeOf();
     const before = encodings(st);
     const digests = [st.digestsAt(SLOTS), st.digestsAt(COARSE_RANGES)];
-    // the string key's floor carries a's stamp (ts 9): not stable below 9, so it stays a state
+    // the string key's floor carries a's stamp (ts 9): not stable below 9, so nothing is
+    // collected; it waits for a's stability (parked) packed, as it was
+    st.join("0:dead", delDelta(setStringDelta(emptyKeyState(), A, 8, Buffer.from("x")), A, 9));
     sweep(st, stableBelow(5));
-    expect(typeof st.keys.get("0:s")).toBe("object");
+    expect(typeof st.keys.get("0:s")).toBe("string");
+    expect(encodings(st).get("0:s")).toBe(before.get("0:s"));
+    // (a dead key waiting stays a state: a tombstone INFO counts)
+    expect(typeof st.keys.get("0:dead")).toBe("object");
+    expect(st.tombstoneCount()).toBe(1);
+    expect(st.tombstoneRecount()).toBe(1);
     // the hash and the counter hold no removal metadata: packed at the first sweep
     expect(typeof st.keys.get("0:h")).toBe("string");
     expect(typeof st.keys.get("0:c")).toBe("string");
