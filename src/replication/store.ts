@@ -33,7 +33,7 @@ import { encodeKeyState, Reader, Writer, readKeyState, writeKeyState } from "./c
 import { joinInto, isBlank, type KeyState } from "./key-state.js";
 import { EMPTY, emptyStored, shrink, unshareFor, type StoredState } from "./compact-state.js";
 // (saved-state.ts imports this module too: only functions called later cross the cycle)
-import { readEntry, writeEntry, type NodeNumbers } from "./saved-state.js";
+import { numberedNode, readEntry, writeEntry, type NodeNumbers } from "./saved-state.js";
 import type { OrRegister } from "./or-register.js";
 import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, unstableIn, type Acker, type Stable } from "./gc.js";
 
@@ -113,11 +113,7 @@ function unpackState(p: PackedState, nodes: PackNodes): StoredState {
   const b = Buffer.from(p, "latin1");
   const r = new Reader(b);
   r.pos = 8;
-  const d = readEntry(r, () => {
-    const id = nodes.list[r.u16()];
-    if (id === undefined) throw new Error("bad node number in a packed state");
-    return id;
-  });
+  const d = readEntry(r, numberedNode(r, nodes.list));
   const s = emptyStored();
   s.floor = d.floor; s.str = d.str; s.cnt = d.cnt; s.cntBase = d.cntBase; s.list = d.list; s.set = d.set;
   s.hash = d.hash; s.hcnt = d.hcnt; s.zset = d.zset; s.zcnt = d.zcnt; s.ttl = d.ttl;
