@@ -891,6 +891,21 @@ export class Client implements DirectWriter, HeldWriter {
     return over;
   }
 
+  /**
+   * The peer closed its side (a read returned 0). Redis frees the client then, with whatever
+   * replies the socket did not take: so does this, where net's default would end our side
+   * once every queued byte went out, which a peer that stopped reading never lets happen (the
+   * client stayed listed), and which cost every closing connection a shutdown system call,
+   * its completion callback and the stream's finish steps. Output held to the turn's end is
+   * written first: Redis wrote it in beforeSleep, before it read the end. A read waiting for
+   * the master stream (readHeld) is left to net's default, as before.
+   */
+  peerEnded(): void {
+    if (this.closed || this.readHeld) return;
+    this.flushTurnHold();
+    this.kill();
+  }
+
   /** Closes the connection now, dropping unsent replies (CLIENT KILL, limits). */
   kill(): void {
     if (this.closed) return;

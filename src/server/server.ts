@@ -64,6 +64,9 @@ const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fc
 /** runScriptCall's argv when nothing will read it. */
 const NO_ARGV: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 
+/** A client socket's 'error' listener: the 'close' that follows does the cleanup. */
+function ignoreError(): void {}
+
 export class Server {
   readonly table = new CommandTable();
   readonly shards: Shard[] = [];
@@ -337,7 +340,8 @@ export class Server {
     this.clients.set(c.id, c);
     this.stats.connectionsReceived++;
     readSocketInput(sock, (d, borrowed) => c.onData(d, borrowed));
-    sock.on("error", () => {});
+    sock.on("error", ignoreError);
+    sock.on("end", () => c.peerEnded());
     sock.on("close", () => {
       c.onClose();
       this.watches.unwatchAll(c);

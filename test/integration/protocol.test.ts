@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import net from "node:net";
 import { readFileSync } from "node:fs";
 import { startServer, rawExchange, type RunningServer } from "../helpers/server.js";
+import { until } from "../helpers/wait.js";
 
 let srv: RunningServer;
 
@@ -134,6 +135,38 @@ describe("bad clients", () => {
     expect(await ask("EXISTS cut\r\n")).toBe(":0\r\n");
     expect(await ask("PING\r\n")).toBe("+PONG\r\n");
     expect(srv.proc.exitCode).toBeNull();
+  });
+
+  it("a client that half-closes is freed at once, with the replies it did not read (Redis frees a client whose read returns 0)", async () => {
+    // ~15 MB owed: more than loopback's socket buffers take from a peer that does not read,
+    // less than the output high-water mark (16 MB), so the server keeps reading and sees the end.
+    expect(await ask("SETRANGE halfbig 15000000 x\r\n")).toBe(":15000001\r\n");
+    const wholeBulk = (t: string) => { const m = /^\$(\d+)\r\n/.exec(t); return !!m && t.length >= m[0].length + Number(m[1]) + 2; };
+    const listed = async () => (await rawExchange(srv.port, "CLIENT LIST\r\n", { until: wholeBulk })).text.includes("name=halfclosed");
+    const s = await connect();
+    s.pause(); // reads nothing
+    s.on("error", () => {});
+    s.write("CLIENT SETNAME halfclosed\r\nGET halfbig\r\n");
+    await until("the reader to be listed", listed, 5000);
+    s.end(); // FIN: the server's read returns 0
+    // Ending our side after the unsent 15 MB instead (net's default) kept it listed for good.
+    await until("the half-closed client to be gone", async () => !(await listed()), 5000);
+    s.destroy();
+    expect(await ask("DEL halfbig\r\n")).toBe(":1\r\n");
+  });
+
+  it("a client that writes its commands and half-closes still gets every reply", async () => {
+    const value = "h".repeat(3000); // a one-command read's big reply waits for the turn's end
+    expect(await ask(`SET halfreply ${value}\r\n`)).toBe("+OK\r\n");
+    for (const req of ["GET halfreply\r\n", "PING\r\nGET halfreply\r\n"]) {
+      const s = await connect();
+      let text = "";
+      s.on("data", (d: Buffer) => { text += d.toString("latin1"); });
+      const closed = new Promise<void>((r) => s.on("close", () => r()));
+      s.end(req); // the commands and the FIN together
+      await closed;
+      expect(text).toBe((req.startsWith("PING") ? "+PONG\r\n" : "") + `$3000\r\n${value}\r\n`);
+    }
   });
 
   it("a huge declared bulk length allocates nothing up front", async () => {
