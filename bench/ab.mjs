@@ -16,6 +16,8 @@
 // fill that would be counted in; for those rows give the list and the command instead:
 //   node bench/ab.mjs --pipeline 1 --n 100000 --prepare bench/lrange-600.txt \
 //     --command "LRANGE mylist 0 599" --rounds 9
+// A new connection per request (redis-benchmark -k 0: what a client that connects per request
+// costs, connect + one command + close): --pipeline 1 --n 50000 --args="-k 0".
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
