@@ -54,6 +54,7 @@ import { postponesClientList } from "./client-list-turn.js";
 import { lookupCommandBytes } from "./command-lookup.js";
 import { watchdogOf } from "./watchdog.js";
 import { resizeReplyBuffers } from "./reply-buffer.js";
+import { setClientSocketOptions } from "./socket-options.js";
 import type { ScriptCommand } from "../scripting/script-command.js";
 
 export const LATTICEKV_VERSION = "0.1.0";
@@ -324,7 +325,7 @@ export class Server {
 
   /** A new client connection (plain, or TLS once its handshake is done: src/server/tls.ts). */
   accept(sock: net.Socket): void {
-    sock.setNoDelay(true);
+    setClientSocketOptions(sock, this.config.getNumber("tcp-keepalive"));
     injectSocketFaults(sock);
     if (this.clients.size >= this.config.getNumber("maxclients")) {
       // Redis answers before closing, so the client sees why.
@@ -333,8 +334,6 @@ export class Server {
       this.stats.rejectedConnections++;
       return;
     }
-    const keepalive = this.config.getNumber("tcp-keepalive");
-    if (keepalive > 0) sock.setKeepAlive(true, keepalive * 1000);
     const c = new Client(this, sock);
     if (!aclAccept(this, c)) return;
     this.clients.set(c.id, c);
