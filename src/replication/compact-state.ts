@@ -9,8 +9,11 @@
 // 20 minutes. The store (store.ts) points the empty maps of the states it keeps at EMPTY
 // (shrink) and gives a state its own map again where a join is about to write (unshareFor).
 // EMPTY refuses writes, so a write that skips unshareFor fails loudly rather than filling the
-// one map every key shares. Deltas and states outside the store are ordinary: only the store's
-// join and garbage collection write into stored states.
+// one map every key shares. Only the store's join and garbage collection write into stored
+// states. A DEL's or SET's delta (key-state.ts delDelta, setStringDelta) is lean the same way
+// (leanDelta: its floor and value its own, the rest shared): a join into one unshares first, as
+// the outgoing batch's does (Replicator.emit), or goes into a copy (copyKeyState). States
+// outside the store are otherwise ordinary.
 //
 // A map of one entry is kept as a OneEntry (two fields, ~40 bytes) rather than a Map (~180
 // bytes with its hash table): a key one node wrote has a one-entry key floor and string entry,
@@ -112,6 +115,31 @@ export function emptyStored(): StoredState {
   return {
     floor: e, str: { entries: e, floor: e }, cnt: e, cntBase: e, list: NO_LIST,
     set: e, hash: e, hcnt: e, zset: e, zcnt: e, ttl: NO_TTL, hashed: false, hlo: 0, hhi: 0,
+  };
+}
+
+/**
+ * The state of a key that has none, for the capture to read (Replicator.state): one shared,
+ * frozen object whose parts are all shared, so a write into it fails loudly. A fresh
+ * emptyKeyState (fourteen maps, ~2.3 KB) per SET of a new key was a sixth of what a node with a
+ * peer allocated per SET.
+ */
+export const BLANK: KeyState = Object.freeze({
+  floor: EMPTY, str: Object.freeze({ entries: EMPTY, floor: EMPTY }), cnt: EMPTY, cntBase: EMPTY, list: NO_LIST,
+  set: EMPTY, hash: EMPTY, hcnt: EMPTY, zset: EMPTY, zcnt: EMPTY, ttl: NO_TTL,
+}) as KeyState;
+
+/**
+ * A delta to build in: its key floor and string register its own (a DEL's and a SET's parts),
+ * every other part shared (EMPTY, or the frozen TTL and list): a builder that writes elsewhere
+ * gives that part a map of its own first. Its joins into the store and into the outgoing batch
+ * unshare what they write (unshareFor), as for the store's states.
+ */
+export function leanDelta(): KeyState {
+  const e = EMPTY as Map<never, never>;
+  return {
+    floor: new Map(), str: { entries: e, floor: e }, cnt: e, cntBase: e, list: NO_LIST,
+    set: e, hash: e, hcnt: e, zset: e, zcnt: e, ttl: NO_TTL,
   };
 }
 

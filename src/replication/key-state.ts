@@ -33,6 +33,8 @@
 import { compareStamp } from "./hlc.js";
 import { SCALE, formatUnits, parseDecimal, toUnits } from "./decimal.js";
 import { vvGet, vvRaise, type VV } from "./vv.js";
+// (compact-state.ts imports only types from here: no cycle at load)
+import { leanDelta } from "./compact-state.js";
 import {
   between, elemId, fullKey, seqEmpty, seqJoinInto, seqLatest, seqNew, seqObserve, seqOrder,
   seqRemoveAllDelta, type ListElem, type Seq,
@@ -206,6 +208,19 @@ export function typeStamps(s: KeyState): Map<KeyType, Stamp> {
   return out;
 }
 
+/**
+ * Whether the state holds alive content of a type other than `keep` (typeStamps has a type
+ * other than it): a local write of `keep` then clears it first (clearTypesDelta). A state whose
+ * other types' parts are all empty (every string key) answers without typeStamps' map and stamps.
+ */
+export function holdsOtherType(s: KeyState, keep: KeyType): boolean {
+  if (s.list.elems.size === 0 && s.set.size === 0 && s.hash.size === 0 && s.hcnt.size === 0 && s.zset.size === 0 && s.zcnt.size === 0) {
+    if (keep === "string" || (s.str.entries.size === 0 && s.cnt.size === 0)) return false;
+  }
+  for (const t of typeStamps(s).keys()) if (t !== keep) return true;
+  return false;
+}
+
 /** The visible type: the one whose latest alive write is the greatest (type-conflict rule). */
 export function visibleType(s: KeyState): KeyType | undefined {
   let best: [KeyType, Stamp] | undefined;
@@ -334,17 +349,25 @@ function observedCounters(s: KeyState): Map<string, Counter> {
  * lets garbage collection tell when the delete itself has reached every replica (gc.ts).
  */
 export function delDelta(s: KeyState, node?: string, ts?: number): KeyState {
-  const d = emptyKeyState();
+  // (a lean delta: its parts other than the floor are shared empties until written here; a
+  // SET of a new key made two fourteen-map states, this and the capture's empty state)
+  const d = leanDelta();
   if (node !== undefined && ts !== undefined) vvRaise(d.floor, node, ts);
-  observeReg(d.floor, s.str);
-  seqObserve(d.floor, s.list);
-  observeReg(d.floor, s.ttl);
+  if (s.str.entries.size) observeReg(d.floor, s.str);
+  if (s.list.elems.size) seqObserve(d.floor, s.list);
+  if (s.ttl.entries.size) observeReg(d.floor, s.ttl);
   if (s.set.size) for (const r of s.set.values()) observeReg(d.floor, r);
   if (s.hash.size) for (const r of s.hash.values()) observeReg(d.floor, r);
   if (s.zset.size) for (const r of s.zset.values()) observeReg(d.floor, r);
   if (s.cnt.size || s.cntBase.size) d.cntBase = observedCounters(s);
-  for (const [f, fc] of s.hcnt) { const base = observedOf(fc); if (base.size) d.hcnt.set(f, { cnt: new Map(), base }); }
-  for (const [m, fc] of s.zcnt) { const base = observedOf(fc); if (base.size) d.zcnt.set(m, { cnt: new Map(), base }); }
+  if (s.hcnt.size) {
+    d.hcnt = new Map();
+    for (const [f, fc] of s.hcnt) { const base = observedOf(fc); if (base.size) d.hcnt.set(f, { cnt: new Map(), base }); }
+  }
+  if (s.zcnt.size) {
+    d.zcnt = new Map();
+    for (const [m, fc] of s.zcnt) { const base = observedOf(fc); if (base.size) d.zcnt.set(m, { cnt: new Map(), base }); }
+  }
   // Canonical as built (no canon copy: a CRDT.PEER ADD walk makes one per key): a floor,
   // counter bases, and field counters with a base only, which is what canon would keep.
   return d;
@@ -390,7 +413,7 @@ export function hincrUnitsDelta(s: KeyState, field: string, node: string, ts: nu
 /** A string write that replaces the key (SET, APPEND, SETRANGE...: last writer wins on the whole value). */
 export function setStringDelta(s: KeyState, node: string, ts: number, value: Buffer): KeyState {
   const d = delDelta(s, node, ts - 1); // (ts - 1: the floor must not kill the new value itself)
-  d.str.entries.set(node, { ts, v: value });
+  d.str = { entries: new Map([[node, { ts, v: value }]]), floor: d.str.floor };
   // delDelta's state is canonical and the new entry is above every floor (this node's own
   // stamps are below ts), so d is too; canon only if a stamp says otherwise
   return ts > vvGet(d.floor, node) ? d : canon(d);

@@ -70,22 +70,24 @@ export function orWriteDelta<T>(r: OrRegister<T> | undefined, node: string, ts: 
 /** r := r ⊔ d (in place), then canonical under keyFloor; whether r changed. */
 export function orJoinInto<T>(r: OrRegister<T>, d: OrRegister<T>, keyFloor: VV): boolean {
   let changed = false;
-  for (const [n, ts] of d.floor) if (ts > vvGet(r.floor, n)) { r.floor.set(n, ts); changed = true; }
-  const added: Entry<T>[] = [];
-  for (const [n, e] of d.entries) {
-    const cur = r.entries.get(n);
-    if (!cur || e.ts > cur.ts) { r.entries.set(n, e); added.push(e); }
+  if (d.floor.size) for (const [n, ts] of d.floor) if (ts > vvGet(r.floor, n)) { r.floor.set(n, ts); changed = true; }
+  // (the floors are final here, the register's above and the key floor before the call: an
+  // entry alive when it is added stays, and one that arrived dead, at or below a floor,
+  // changes nothing; asked after orCanonical, that took two arrays per join)
+  if (d.entries.size) {
+    for (const [n, e] of d.entries) {
+      const cur = r.entries.get(n);
+      if (!cur || e.ts > cur.ts) { r.entries.set(n, e); if (orAliveAt(r, n, e.ts, keyFloor)) changed = true; }
+    }
   }
-  orCanonical(r, keyFloor);
-  // an entry that arrived dead (at or below a floor) changes nothing
-  for (const e of added) if ([...r.entries.values()].includes(e)) changed = true;
+  if (r.entries.size || r.floor.size) orCanonical(r, keyFloor);
   return changed;
 }
 
 /** Drops dead entries and floor components the key floor already covers. */
 export function orCanonical(r: OrRegister<unknown>, keyFloor: VV): void {
-  for (const [n, e] of r.entries) if (!orAliveAt(r, n, e.ts, keyFloor)) r.entries.delete(n);
-  for (const [n, ts] of r.floor) if (ts <= vvGet(keyFloor, n)) r.floor.delete(n);
+  if (r.entries.size) for (const [n, e] of r.entries) if (!orAliveAt(r, n, e.ts, keyFloor)) r.entries.delete(n);
+  if (r.floor.size) for (const [n, ts] of r.floor) if (ts <= vvGet(keyFloor, n)) r.floor.delete(n);
 }
 
 /** Whether the register carries nothing (no entry, no floor): it can be dropped. */

@@ -34,10 +34,10 @@ import { parseDecimal, toUnits } from "./decimal.js";
 import {
   visible, delDelta, setStringDelta, incrDelta, listEditDelta, elemWriteDelta, elemRemoveDelta, ttlDelta,
   clearTypesDelta, emptyKeyState, joinInto, maxStamp, visibleExpireAt, hincrDelta, visibleField, zincrDelta, visibleScore,
-  incrUnitsDelta, hincrUnitsDelta, visibleString, typeStamps, ttlRemoveDelta,
+  incrUnitsDelta, hincrUnitsDelta, visibleString, typeStamps, ttlRemoveDelta, holdsOtherType,
   type KeyState, type Visible, type ElemKind, type ListEdit,
 } from "./key-state.js";
-import { shrink, unshareFor } from "./compact-state.js";
+import { BLANK, shrink, unshareFor } from "./compact-state.js";
 import type { FileStates } from "./file-states.js";
 
 const INCR_BY: Record<string, (argv: Buffer[]) => bigint> = {
@@ -524,8 +524,9 @@ export class Replicator {
     this.stats.localDeltas++;
   }
 
+  /** The key's state, to read (a key with none: the shared BLANK, which refuses writes). */
   private state(k: string): KeyState {
-    return this.store.get(k) ?? emptyKeyState();
+    return this.store.get(k) ?? BLANK;
   }
 
   private capture(e: Effect): void {
@@ -630,7 +631,7 @@ export class Replicator {
   private recordString(db: number, key: Buffer, value: Buffer, expireAt: number): void {
     const k = dbKey(db, key);
     let s = this.state(k);
-    if ([...typeStamps(s).keys()].some((t) => t !== "string")) { this.emit(k, clearTypesDelta(s, "string", this.nodeId, this.hlc.tick())); s = this.state(k); }
+    if (holdsOtherType(s, "string")) { this.emit(k, clearTypesDelta(s, "string", this.nodeId, this.hlc.tick())); s = this.state(k); }
     this.emit(k, setStringDelta(s, this.nodeId, this.hlc.tick(), value));
     s = this.state(k);
     if (visibleExpireAt(s) !== expireAt) this.emit(k, ttlDelta(s, this.nodeId, this.hlc.tick(), expireAt));
@@ -691,7 +692,7 @@ export class Replicator {
     const hadTtl = !!s0 && s0.ttl.entries.size > 0;
     const existed = hadTtl ? typeStamps(s0!).size > 0 : true;
     if (name === "hset" || name === "hmset") {
-      if (s0 && soleKind(s0) !== "hash" && [...typeStamps(s0).keys()].some((t) => t !== "hash")) this.emit(k, clearTypesDelta(s0, "hash", node, this.hlc.tick()));
+      if (s0 && soleKind(s0) !== "hash" && holdsOtherType(s0, "hash")) this.emit(k, clearTypesDelta(s0, "hash", node, this.hlc.tick()));
     } else if (!s0 ? !adds : soleKind(s0) !== kind) return false;
     if (name === "zadd") {
       if (argv.length < 4 || argv.length % 2 !== 0 || !isScore(argv[2])) return false; // flags (NX, GT, INCR...): read back
@@ -801,7 +802,7 @@ export class Replicator {
     // A local write fixes the key's type: content of other types (the visible one when the
     // type changed, or a hidden loser of a type conflict, which would otherwise show again
     // once this type's newer writes are removed) is removed as observed.
-    if ([...typeStamps(s).keys()].some((t) => t !== actual!.type)) { this.emit(k, clearTypesDelta(s, actual.type, this.nodeId, this.hlc.tick())); s = this.state(k); }
+    if (holdsOtherType(s, actual!.type)) { this.emit(k, clearTypesDelta(s, actual.type, this.nodeId, this.hlc.tick())); s = this.state(k); }
 
     // Hints: what the command says beyond the resulting value.
     const incr = INCR_BY[cmd];

@@ -53,6 +53,23 @@ export function crc16(buf: Uint8Array, start = 0, end = buf.length): number {
   return crc;
 }
 
+/** crc16 over a latin1 string's char codes (a key kept as a latin1 string: CRDT store keys). */
+export function crc16Latin1(s: string, start = 0, end = s.length): number {
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) ^ CRC16_TABLE[((crc >> 8) ^ s.charCodeAt(i)) & 0xff]) & 0xffff;
+  return crc;
+}
+
+/** keySlot of a key held as a latin1 string, its chars [start, end). */
+export function keySlotLatin1(key: string, start = 0, end = key.length): number {
+  const s = key.indexOf("{", start);
+  if (s >= 0 && s < end) {
+    const e = key.indexOf("}", s + 1);
+    if (e >= 0 && e < end && e > s + 1) return crc16Latin1(key, s + 1, e) & 0x3fff;
+  }
+  return crc16Latin1(key, start, end) & 0x3fff;
+}
+
 /** Redis Cluster's keyHashSlot: hash the first non-empty {tag} if there is one. */
 export function keySlot(key: Uint8Array, start = 0, end = key.length): number {
   let s = start;

@@ -21,7 +21,8 @@ function states(): [string, KeyState][] {
   let h = elemWriteDelta(emptyKeyState(), "hash", "f", "a~1", 20, v("x"));
   h = (joinInto(h, elemWriteDelta(h, "hash", "g", "a~1", 21, v("y"))), h);
   const other = hincrDelta(emptyKeyState(), "n", "b~1", 30, 3n); // (a hash counter: tag OTHER)
-  const s = setStringDelta(emptyKeyState(), "a~1", 10, v("v"));
+  const s = emptyKeyState(); // (a delta's unwritten parts are shared: joined into a state of its own)
+  joinInto(s, setStringDelta(s, "a~1", 10, v("v")));
   joinInto(s, ttlDelta(s, "b~1", 40, 9_000_000));
   return [
     ["0:str", setStringDelta(emptyKeyState(), "a~1", 11, v("value"))],
