@@ -413,7 +413,9 @@ export function hincrUnitsDelta(s: KeyState, field: string, node: string, ts: nu
 /** A string write that replaces the key (SET, APPEND, SETRANGE...: last writer wins on the whole value). */
 export function setStringDelta(s: KeyState, node: string, ts: number, value: Buffer): KeyState {
   const d = delDelta(s, node, ts - 1); // (ts - 1: the floor must not kill the new value itself)
-  d.str = { entries: new Map([[node, { ts, v: value }]]), floor: d.str.floor };
+  const entries = new Map<string, { ts: number; v: Buffer }>();
+  entries.set(node, { ts, v: value });
+  d.str = { entries, floor: d.str.floor };
   // delDelta's state is canonical and the new entry is above every floor (this node's own
   // stamps are below ts), so d is too; canon only if a stamp says otherwise
   return ts > vvGet(d.floor, node) ? d : canon(d);

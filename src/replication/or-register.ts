@@ -86,9 +86,23 @@ export function orJoinInto<T>(r: OrRegister<T>, d: OrRegister<T>, keyFloor: VV):
 
 /** Drops dead entries and floor components the key floor already covers. */
 export function orCanonical(r: OrRegister<unknown>, keyFloor: VV): void {
-  if (r.entries.size) for (const [n, e] of r.entries) if (!orAliveAt(r, n, e.ts, keyFloor)) r.entries.delete(n);
-  if (r.floor.size) for (const [n, ts] of r.floor) if (ts <= vvGet(keyFloor, n)) r.floor.delete(n);
+  // (forEach with functions made once: for-of over a Map allocated an iterator and an entry
+  // array per entry, on every join; a Map's forEach may delete the entry it is at)
+  const wasR = canonR, wasFloor = canonFloor;
+  canonR = r; canonFloor = keyFloor;
+  try {
+    if (r.entries.size) r.entries.forEach(canonEntry);
+    if (r.floor.size) r.floor.forEach(canonFloorEntry);
+  } finally {
+    canonR = wasR; canonFloor = wasFloor;
+  }
 }
+
+/** orCanonical's register and key floor while it runs (its forEach callbacks below are made once). */
+let canonR: OrRegister<unknown> = { entries: new Map(), floor: new Map() };
+let canonFloor: VV = new Map();
+function canonEntry(e: Entry<unknown>, n: string): void { if (!orAliveAt(canonR, n, e.ts, canonFloor)) canonR.entries.delete(n); }
+function canonFloorEntry(ts: number, n: string): void { if (ts <= vvGet(canonFloor, n)) canonR.floor.delete(n); }
 
 /** Whether the register carries nothing (no entry, no floor): it can be dropped. */
 export function orEmpty(r: OrRegister<unknown>): boolean {
