@@ -2,6 +2,7 @@
 // node bench/crdt-write-cost.mjs [--cases nopeer,up,down] [--keyspaces 1000000,1000] [--pipelines 16,1]
 //                                [--n 300000] [--n-p1 50000] [--clients 50] [--base-port 22600]
 //                                [--server-root DIR] [--prof DIR] [--alloc-prof DIR] [--drain-timeout 300]
+//                                [--builds DIR,DIR --rounds 2]
 //
 // What a node pays per write when it has a peer (issue #7): server CPU per SET, requests/s and
 // RSS for `redis-benchmark -t set -r KEYSPACE -P PIPELINE` against node A, for every combination
@@ -20,6 +21,8 @@
 // --prof DIR: A (and B) under node --cpu-prof (written to DIR when stopped with SIGTERM).
 // --alloc-prof DIR: A under bench/alloc-sampler.mjs, sampling every allocation during the
 // benchmark's run (DIR/alloc-PID.heapprofile; sum it by function with bench/alloc-top.mjs).
+// --builds A,B: each row runs on every build in turn (their dist/src/cli.js), --rounds times,
+// the order rotating per round, for a before/after at the same load; a column names the build.
 // Scratch dirs under /tmp/crdt-wc-*, servers stopped by pid.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -42,6 +45,8 @@ const { values: opts } = parseArgs({
     prof: { type: "string" },
     "alloc-prof": { type: "string" },
     "drain-timeout": { type: "string", default: "300" },
+    builds: { type: "string" },
+    rounds: { type: "string", default: "1" },
   },
 });
 const root = opts["server-root"] ?? fileURLToPath(new URL("..", import.meta.url));
@@ -53,7 +58,7 @@ const field = (info, name) => { const m = new RegExp(`^${name}:(\\S+)`, "m").exe
 const peerField = (info, name) => { const m = new RegExp(`[:,]${name}=([^,\\r]+)`).exec(info); return m ? m[1] : "?"; };
 let port = Number(opts["base-port"]);
 
-async function startNode(extra, { prof, alloc } = {}) {
+async function startNode(extra, { prof, alloc, root } = {}) {
   const p = port++;
   const dir = mkdtempSync(join(tmpdir(), "crdt-wc-"));
   const nodeArgs = ["--trace-gc-nvp"];
@@ -105,17 +110,17 @@ function benchmark(p, n, keyspace, pipeline) {
   });
 }
 
-async function row(kind, keyspace, pipeline) {
+async function row(kind, keyspace, pipeline, root) {
   const n = pipeline > 1 ? Number(opts.n) : Number(opts["n-p1"]);
   const bus = port + 10;
   const a = await startNode(kind === "nopeer" ? [] : ["--crdt-node-id", "a", "--crdt-bus-port", String(bus), "--peer", `127.0.0.1:${bus + 1}`],
-    { prof: opts.prof, alloc: opts["alloc-prof"] });
+    { prof: opts.prof, alloc: opts["alloc-prof"], root });
   let b;
   const ca = await connect(a.port);
   let cb;
   try {
     if (kind === "up") {
-      b = await startNode(["--crdt-node-id", "b", "--crdt-bus-port", String(bus + 1), "--peer", `127.0.0.1:${bus}`], { prof: opts.prof });
+      b = await startNode(["--crdt-node-id", "b", "--crdt-bus-port", String(bus + 1), "--peer", `127.0.0.1:${bus}`], { prof: opts.prof, root });
       cb = await connect(b.port);
       for (let i = 0; !/link=up/.test(await ca.call("INFO", "crdt")) || !/link=up/.test(await cb.call("INFO", "crdt")); i++) {
         if (i > 400) throw new Error("peer links did not come up");
@@ -166,15 +171,19 @@ async function row(kind, keyspace, pipeline) {
 
 const MB = (b) => (b / 1048576).toFixed(0);
 const rows = [];
-console.log("| case | -r | -P | SETs | req/s | A CPU µs/SET (run) | A / B µs/SET drained | alloc B/SET | GCs s/mc, pause ms | A RSS peak / end MB | INFO crdt ms | backlog, dropped | load |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+const builds = opts.builds ? opts.builds.split(",") : [root];
+const name = (b) => b.replace(/\/+$/, "").split("/").pop();
+console.log("| build | case | -r | -P | SETs | req/s | A CPU µs/SET (run) | A / B µs/SET drained | alloc B/SET | GCs s/mc, pause ms | A RSS peak / end MB | INFO crdt ms | backlog, dropped | load |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const pipeline of opts.pipelines.split(",").map(Number)) {
   for (const keyspace of opts.keyspaces.split(",").map(Number)) {
-    for (const kind of opts.cases.split(",")) {
-      const r = await row(kind, keyspace, pipeline);
+    for (const kind of opts.cases.split(",")) for (let round = 0; round < Number(opts.rounds); round++) for (let i = 0; i < builds.length; i++) {
+      const build = builds[(i + round) % builds.length];
+      const r = await row(kind, keyspace, pipeline, build);
+      r.build = name(build);
       rows.push(r);
       console.error(JSON.stringify(r));
-      console.log(`| ${kind} | ${keyspace} | ${pipeline} | ${r.n} | ${Math.round(r.rps)} | ${r.cpuUsPerSet.toFixed(1)} | ` +
+      console.log(`| ${r.build} | ${kind} | ${keyspace} | ${pipeline} | ${r.n} | ${Math.round(r.rps)} | ${r.cpuUsPerSet.toFixed(1)} | ` +
         `${r.drainedCpuUsPerSetA === undefined ? "" : `${r.drainedCpuUsPerSetA.toFixed(1)} / ${r.drainedCpuUsPerSetB.toFixed(1)}${r.drained === false ? " (not drained)" : ""}`} | ` +
         `${r.allocBPerSet.toFixed(0)} | ${r.scavenges}/${r.markCompacts}, ${r.gcPauseMs} | ${MB(r.peakRss)} / ${MB(r.rss)} | ${r.infoCrdtMs} | ` +
         `${kind === "nopeer" ? "" : `${r.backlog}, ${r.dropped}`} | ${r.load} |`);
