@@ -239,6 +239,9 @@ const WARM_SHARE_MAX = 8192;
  * hashing, peers' digests) weighed more, and a 300k-key join took 341 s at load ~30.
  */
 const JOIN_SLICE_MS = 20;
+
+/** A periodic GC sweep's share of an event-loop turn (Gossip.collectGarbage). */
+const GC_SLICE_MS = 10;
 /** The longest a peer's pace may stretch the resend timeout (Gossip.drainTime, ms). */
 const MAX_DRAIN_MS = 30_000;
 /**
@@ -868,7 +871,7 @@ export class Gossip {
     }
     if (this.peers.size && now - this.lastAe >= this.opts.antiEntropyMs) {
       this.lastAe = now;
-      this.collectGarbage(now);
+      this.collectGarbage(now, true);
       this.expireChunks(now);
       // Every peer expired: the quorum is this node alone, which holds all its writes.
       if (this.covered.size === 0 && [...this.peers.values()].some((q) => q.expired !== undefined)) this.quorumReached(this.rep.hlc.tick());
@@ -2023,8 +2026,16 @@ export class Gossip {
   /** The node ids the last sweep was run with (collectGarbage). */
   private sweptWho = "";
 
-  /** Promotes stability past its grace period, then runs a GC sweep (gc.ts). */
-  private collectGarbage(now: number): void {
+  /** The sweep under way in slices (collectGarbage `sliced`), if any. */
+  private sweeping?: object;
+
+  /**
+   * Promotes stability past its grace period, then runs a GC sweep (gc.ts): `sliced` (the
+   * periodic one) over event-loop turns, a slice of GC_SLICE_MS each, while one started
+   * earlier goes on (it reads stability as it goes); otherwise in this turn (answerDigest's,
+   * which compares digests right after it), ending a sliced one first.
+   */
+  private collectGarbage(now: number, sliced = false): void {
     let i = 0;
     for (; i < this.stableLog.length && now - this.stableLog[i][0] >= this.opts.gcGraceMs; i++) {
       const [since, n, ts] = this.stableLog[i];
@@ -2033,6 +2044,10 @@ export class Gossip {
     if (i) this.stableLog = this.stableLog.slice(i);
     this.sweepDue = false;
     if (!this.gcStable.size && !this.gcFinal.size) return;
+    if (this.sweeping !== undefined) {
+      if (sliced) return;
+      this.sweeping = undefined; // (its next slice does nothing: this sweep goes over its keys)
+    }
     const gcStableOf: Stable = (n: string) => this.gcStableOf(n);
     gcStableOf.successor = (n) => [this.rep.nodeId, ...this.peerIds.values()].find((id) => olderIncarnation(n, id));
     // (every id still named by metadata that stays is a candidate for findDeparted, not only
@@ -2044,13 +2059,29 @@ export class Gossip {
     const who = `${this.rep.nodeId}|${[...this.peerIds.values()].join(",")}|${[...this.gcFinal.ids()].join(",")}`;
     const full = who !== this.sweptWho;
     this.sweptWho = who;
-    this.rep.store.collectGarbage(gcStableOf, (n) => {
-      if (!this.gcFinal.covers(n)) this.unknownIds.add(n);
-    }, (dropped) => {
+    const store = this.rep.store;
+    const holders = (n: string) => { if (!this.gcFinal.covers(n)) this.unknownIds.add(n); };
+    const dropping = (dropped: KeyState) => {
       this.droppedAny = true;
       removalStamps(dropped, (n, t) => { if (t > (this.collected.get(n) ?? 0)) this.collected.set(n, t); });
-    }, this.acker, full);
-    this.pruneCollected();
+    };
+    const acker = this.acker;
+    store.beginSweep(gcStableOf, full);
+    const pacing = this.pacing;
+    if (!sliced || pacing === undefined) {
+      store.sweepSome(gcStableOf, holders, dropping, acker);
+      this.pruneCollected();
+      return;
+    }
+    const sweep = {};
+    this.sweeping = sweep;
+    const step = () => {
+      if (this.sweeping !== sweep) return;
+      if (!store.sweepSome(gcStableOf, holders, dropping, acker, pacing.slice(GC_SLICE_MS))) { pacing.later(step); return; }
+      this.sweeping = undefined;
+      this.pruneCollected();
+    };
+    step();
   }
 
   /**

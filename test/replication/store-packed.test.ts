@@ -139,3 +139,32 @@ describe("stable keys kept packed", () => {
     }
   });
 });
+
+describe("a GC sweep in slices (CrdtStore.beginSweep / sweepSome)", () => {
+  it("goes over the candidates of its start a chunk per slice, ends as one whole sweep would, and leaves later writes to the next sweep", () => {
+    const fill = (st: CrdtStore) => { for (let i = 0; i < 1000; i++) st.join(`0:k${i}`, setStringDelta(emptyKeyState(), A, 10 + i, Buffer.from(`v${i}`))); };
+    const whole = new CrdtStore();
+    fill(whole);
+    sweep(whole, ALL);
+    const sliced = new CrdtStore();
+    fill(sliced);
+    sliced.beginSweep(ALL);
+    let slices = 1;
+    let later = 0;
+    while (!sliced.sweepSome(ALL, undefined, undefined, undefined, () => true)) {
+      slices++;
+      // a write between slices: a candidate for the next sweep, not this one
+      sliced.join(`0:late${later++}`, setStringDelta(emptyKeyState(), A, 5000 + later, Buffer.from("x")));
+      expect(sliced.gcStats.keysVisited).toBe(63 * (slices - 1)); // (asked every 64 keys: 63 visited per slice)
+    }
+    expect(slices).toBe(Math.ceil(1000 / 63));
+    expect(sliced.gcStats.keysVisited).toBe(1000);
+    expect(sliced.gcStats.sweeps).toBe(1);
+    for (let i = 0; i < 1000; i++) expect(typeof sliced.keys.get(`0:k${i}`)).toBe("string");
+    for (let i = 0; i < later; i++) expect(typeof sliced.keys.get(`0:late${i}`)).toBe("object");
+    expect(encodings(sliced).get("0:k999")).toBe(encodings(whole).get("0:k999"));
+    expect(sliced.digestsAt(SLOTS)).not.toEqual(whole.digestsAt(SLOTS)); // (the late keys)
+    sweep(sliced, ALL);
+    for (let i = 0; i < later; i++) expect(typeof sliced.keys.get(`0:late${i}`)).toBe("string");
+  });
+});
