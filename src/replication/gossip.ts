@@ -403,7 +403,9 @@ export class PeerStream {
  * A peer's stream as received: `held` by sequence number, applied from `expected` on; movedAt:
  * when we last applied one of its batches (kept across its epochs: streamsExplain).
  */
-interface Inbound { epoch: number; expected: number; held: Map<number, Held>; reply: (m: Buffer) => void; movedAt: number }
+interface Inbound { epoch: number; expected: number; held: Map<number, Held>; reply: (m: Buffer) => void; movedAt: number;
+  /** The node whose batches this stream brings (its latest batch's origin). */
+  origin?: string }
 
 export class Gossip {
   readonly peers = new Map<string, PeerStream>();
@@ -922,12 +924,14 @@ export class Gossip {
    * applied a batch lately and its next one, if here, is applicable; or it brought us more of theirs
    * than the digest knew (the digest is older than our state: on a flood, the answer waited
    * for the keys it had just applied to be hashed). Any other node's: both sides hold the same
-   * of it (no stream between us carries those). A write flood to one node made every range
+   * of it, or the side that lacks some gets them from that node, by its delta stream (moving:
+   * the sender's DIGEST lists its moving streams, `streaming`) or, on our side, by the answer
+   * to our open round with it. A write flood to one node made every range
    * differ the whole time (the keys in flight), and the round forced after MAX_SKIPPED_ROUNDS,
    * or a digest answered late, sent the whole store both ways: with 1M SETs, 509k keys each
    * way, while the stream delivered all of them anyway.
    */
-  private streamsExplain(from: string, held: [string, number][]): boolean {
+  private streamsExplain(from: string, held: [string, number][], streaming: ReadonlySet<string> = new Set()): boolean {
     const sender = held[0]?.[0];
     if (sender === undefined) return false;
     const me = this.rep.nodeId, now = this.now();
@@ -956,13 +960,49 @@ export class Gossip {
       if (!inb || (head && !this.ready(head)) || !(now - inb.movedAt < this.opts.antiEntropyMs)) return false;
       moving = true;
     }
-    // (knowledge() leaves out what is stable on its sender: every replica holds that)
+    // A third node's writes that one side holds and the other not: explained when that node's
+    // own delta stream into the side that lacks them is moving (the sender says which of its
+    // streams are, streamingOrigins; ours we know), or, when we lack them, when our own round
+    // with that node is open (its answer brings them). A node catching up on a write burst by
+    // the origin's stream sent its digest to the other peers, and each one answered it with
+    // the burst's keys both ways (3 servers, 3,000 pipelined SETs: 3,000 keys sent each way by
+    // the third node, on top of the stream); a node back from a freeze answered one peer's
+    // digest while its round with the writer was under way, and received the writer's 3,000
+    // rewrites twice (active-active-catch-up.test.ts). (knowledge() leaves out what is stable
+    // on its sender: every replica holds that)
+    const ourStreams = this.streamingOrigins();
     for (const n of new Set([...theirs.keys(), ...this.applied.keys()])) {
       if (n === me || n === sender) continue;
       const ours = this.applied.get(n) ?? 0, th = theirs.get(n) ?? 0, st = this.stableOf(n);
-      if (th > Math.max(ours, st) || ours > Math.max(th, st)) return false;
+      if (th > Math.max(ours, st)) { if (!ourStreams.has(n) && !this.roundOpenWith(n)) return false; moving = true; }
+      else if (ours > Math.max(th, st)) { if (!streaming.has(n)) return false; moving = true; }
     }
     return moving;
+  }
+
+  /** Whether our round with node incarnation `id` is open and showing life (roundTimeout): its answer is on its way. */
+  private roundOpenWith(id: string): boolean {
+    const now = this.now();
+    for (const [link, q] of this.peers) {
+      if (q.duplicateOf || q.roundC0 === 0 || !(now - q.roundAt < this.roundTimeout(q))) continue;
+      if ((this.linkIds.get(link) ?? this.peerIds.get(link)) === id) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The nodes whose delta streams into this node are moving: a batch of theirs applied within
+   * the anti-entropy period, and the next one, if here already, applicable (it waits for
+   * nothing only anti-entropy brings). Our DIGESTs carry them (streamsExplain on the peer).
+   */
+  private streamingOrigins(): Set<string> {
+    const now = this.now(), out = new Set<string>();
+    for (const inb of this.inbound.values()) {
+      if (inb.origin === undefined || !(now - inb.movedAt < this.opts.antiEntropyMs)) continue;
+      const head = inb.held.get(inb.expected);
+      if (!head || this.ready(head)) out.add(inb.origin);
+    }
+    return out;
   }
 
   /**
@@ -975,10 +1015,10 @@ export class Gossip {
    * is the same test on the side that starts rounds). At most MAX_SKIPPED_ROUNDS in a row
    * per sender; unanswered is what a lost DIGEST is.
    */
-  private streamCarries(from: string, held: [string, number][]): boolean {
+  private streamCarries(from: string, held: [string, number][], streaming: ReadonlySet<string>): boolean {
     const skips = this.answerSkips.get(from) ?? 0;
     this.answerSkips.delete(from);
-    if (skips < MAX_EXPLAINED_SKIPS && this.streamsExplain(from, held)) {
+    if (skips < MAX_EXPLAINED_SKIPS && this.streamsExplain(from, held, streaming)) {
       this.answerSkips.set(from, skips + 1);
       return true;
     }
@@ -1180,6 +1220,9 @@ export class Gossip {
     w.u16(gc.length);
     for (const [n, ts] of gc) { w.node(n); w.f64(ts); w.f64(Math.max(0, now - (this.gcSince.get(n) ?? now))); }
     w.u8(probe ? 1 : 0); // (a probe: answered only if equal, catchingUp)
+    const streaming = this.streamingOrigins();
+    w.u16(streaming.size); // (the peer leaves out what these streams are bringing us: streamsExplain)
+    for (const n of streaming) w.node(n);
     p.roundGc = gc;
     p.lastAntiEntropy = this.now();
     p.roundC0 = c0;
@@ -1271,6 +1314,9 @@ export class Gossip {
         let gc: [string, number, number][] | undefined; // (a sender that does not say: undefined)
         if (r.remaining > 0) { gc = []; for (let n = r.u16(); n > 0; n--) gc.push([r.node(), r.f64(), r.f64()]); }
         const probe = r.remaining > 0 && r.u8() === 1; // (its sender is getting a full copy from another node: catchingUp)
+        // (the nodes whose delta streams into the sender are moving: streamsExplain)
+        const streaming = new Set<string>();
+        if (r.remaining > 0) for (let n = r.u16(); n > 0; n--) streaming.add(r.node());
         if (this.refused(from, held[0]?.[0], reply)) return; // (knowledge() puts the sender's own id first)
         for (const [n, ts] of stable) this.learnStable(n, ts);
         if (gc) this.learnGcStable(gc);
@@ -1278,7 +1324,7 @@ export class Gossip {
         // leaves behind, and comparing them costs a digest. Unanswered, like a lost DIGEST;
         // the next one compares the whole.
         if (this.joining > 0) { this.stats.antiEntropySkipped++; return; }
-        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc, probe));
+        this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc, probe, streaming));
         return;
       }
       case MSG_SAME: {
@@ -1366,13 +1412,13 @@ export class Gossip {
    * and answers it (handleMessage; once they are current).
    */
   private answerDigest(from: string, reply: Send, ranges: number, theirs: Uint32Array, c0: number, held: [string, number][], at: number,
-                       gc?: [string, number, number][], probe = false): void {
+                       gc?: [string, number, number][], probe = false, streaming: ReadonlySet<string> = new Set()): void {
     const diff = this.rep.store.differingRanges(theirs, ranges);
     if (diff.length && this.sweepDue) {
       // (the peer collected with stability we only now took over: collect alike, then compare
       // again, once the keys the sweep changed are hashed)
       this.collectGarbage(this.now());
-      this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc, probe));
+      this.withDigests(() => this.answerDigest(from, reply, ranges, theirs, c0, held, at, gc, probe, streaming));
       return;
     }
     const p = this.linkOf(from, held[0]?.[0]);
@@ -1395,7 +1441,7 @@ export class Gossip {
     // (a stale digest's differences are not ours: divergent_ranges keeps the last real comparison)
     if (p && this.staleDigest(p, held[0]?.[0], gc, empty)) { this.stats.antiEntropySkipped++; return; }
     if (p) p.divergentRanges = diff.length;
-    if (this.streamCarries(from, held)) { this.stats.antiEntropySkipped++; return; }
+    if (this.streamCarries(from, held, streaming)) { this.stats.antiEntropySkipped++; return; }
     if (this.joining > 0) { this.stats.antiEntropySkipped++; return; } // (a join began while this waited: as above)
     if (p) p.answeredAt = this.now();
     // Our answer to this peer's previous DIGEST is still going out (pump): a second one
@@ -1869,6 +1915,7 @@ export class Gossip {
     const start = inb.expected;
     for (let b = inb.held.get(inb.expected); b && this.ready(b); b = inb.held.get(inb.expected)) {
       inb.held.delete(inb.expected);
+      inb.origin = b.origin;
       this.rep.receive(b.batch);
       this.appliedBatches++;
       if (b.h > (this.applied.get(b.origin) ?? 0)) this.applied.set(b.origin, b.h);

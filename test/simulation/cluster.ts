@@ -25,7 +25,9 @@ import { mulberry32 } from "../types/prng.js";
  * sent (a slow peer working through a queue: each message is delivered once the ones before
  * it to that node are through).
  */
-export interface NetworkOptions { dropRate: number; dupRate: number; minDelay: number; maxDelay: number; msPerKiB?: number }
+export interface NetworkOptions { dropRate: number; dupRate: number; minDelay: number; maxDelay: number; msPerKiB?: number;
+  /** msPerKiB for the messages to one node (a node slower than the others), by name. */
+  msPerKiBTo?: Record<string, number> }
 
 /**
  * What a node's file holds (SimNode.save), in memory: db 0's keys as the keyspace showed them,
@@ -183,8 +185,9 @@ export class SimCluster {
     if (copies === 2) this.netStats.duplicated++;
     for (let i = 0; i < copies; i++) {
       let at = this.now + this.int(this.net.minDelay, this.net.maxDelay);
-      if (this.net.msPerKiB) {
-        at = Math.max(at, this.paceUntil.get(to) ?? 0) + (msg.length / 1024) * this.net.msPerKiB;
+      const pace = this.net.msPerKiBTo?.[to] ?? this.net.msPerKiB;
+      if (pace) {
+        at = Math.max(at, this.paceUntil.get(to) ?? 0) + (msg.length / 1024) * pace;
         this.paceUntil.set(to, at);
       }
       this.inFlight.push({ at, from, to, msg, order: this.order++, toInc, fromInc, ...link });
