@@ -151,15 +151,21 @@ const byKey = <T>(m: Map<string, T>): Iterable<[string, T]> =>
   m.size < 2 ? m : [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
 /**
- * The Writer a one-entry map's forEach writes into (writeVV, writeReg): forEach with a function
- * made once allocates nothing, where for-of over a Map made an iterator and an [k, v] array per
- * entry; a map of one entry is in key order as it is. Hashing and sending every SET's state
- * went through here ~5 times per SET (~0.6 KB of the ~4 KB a SET allocated with a peer).
+ * The Writer a one-entry map's forEach writes into (writeVV, writeReg), and the register's value
+ * writer: forEach with a function made once allocates nothing, where for-of over a Map made an
+ * iterator and an [k, v] array per entry; a map of one entry is in key order as it is. Hashing
+ * and sending every SET's state went through here ~5 times per SET (~0.6 KB of the ~4 KB a SET
+ * allocated with a peer).
  */
 let oneW: Writer;
+let oneVal: (w: Writer, v: unknown) => void;
 function vvOne(ts: number, n: string): void { oneW.node(n); oneW.f64(ts); }
-function bytesOne(e: { ts: number; v: Buffer }, n: string): void { oneW.node(n); oneW.f64(e.ts); oneW.bytes(e.v); }
-function f64One(e: { ts: number; v: number }, n: string): void { oneW.node(n); oneW.f64(e.ts); oneW.f64(e.v); }
+function regOne(e: { ts: number; v: unknown }, n: string): void { oneW.node(n); oneW.f64(e.ts); oneVal(oneW, e.v); }
+
+/** Registers' value writers, made once (no closure per call). */
+const noVal = (): void => {};
+const bytesVal = (w: Writer, v: Buffer): void => w.bytes(v);
+const f64Val = (w: Writer, v: number): void => w.f64(v);
 
 export function writeVV(w: Writer, v: VV): void {
   w.u16(v.size);
@@ -168,33 +174,18 @@ export function writeVV(w: Writer, v: VV): void {
   for (const [n, ts] of byKey(v)) { w.node(n); w.f64(ts); }
 }
 
-/** A register of bytes (a string's, a hash field's): writeReg's, with no closure made per call. */
-function writeBytesReg(w: Writer, reg: OrRegister<Buffer>): void {
-  const n = reg.entries.size;
-  w.u32(n);
-  if (n === 1) { oneW = w; reg.entries.forEach(bytesOne); }
-  else if (n > 1) for (const [node, e] of byKey(reg.entries)) { w.node(node); w.f64(e.ts); w.bytes(e.v); }
-  writeVV(w, reg.floor);
-}
-
-/** A register of f64 (a TTL's, a score's): writeReg's, with no closure made per call. */
-function writeF64Reg(w: Writer, reg: OrRegister<number>): void {
-  const n = reg.entries.size;
-  w.u32(n);
-  if (n === 1) { oneW = w; reg.entries.forEach(f64One); }
-  else if (n > 1) for (const [node, e] of byKey(reg.entries)) { w.node(node); w.f64(e.ts); w.f64(e.v); }
-  writeVV(w, reg.floor);
-}
-
 export function readVV(r: Reader): VV {
   const v: VV = new Map();
   for (let i = r.u16(); i > 0; i--) { const n = r.node(); v.set(n, r.f64()); }
   return v;
 }
 
-function writeReg<T>(w: Writer, reg: OrRegister<T>, val: (v: T) => void): void {
-  w.u32(reg.entries.size);
-  if (reg.entries.size) for (const [n, e] of byKey(reg.entries)) { w.node(n); w.f64(e.ts); val(e.v); }
+/** A register, its values written by `val` (noVal, bytesVal, f64Val: made once). */
+function writeReg<T>(w: Writer, reg: OrRegister<T>, val: (w: Writer, v: T) => void): void {
+  const n = reg.entries.size;
+  w.u32(n);
+  if (n === 1) { oneW = w; oneVal = val as (w: Writer, v: unknown) => void; reg.entries.forEach(regOne); }
+  else if (n > 1) for (const [node, e] of byKey(reg.entries)) { w.node(node); w.f64(e.ts); val(w, e.v); }
   writeVV(w, reg.floor);
 }
 
@@ -216,7 +207,7 @@ function readCounters(r: Reader): Map<string, Counter> {
   return m;
 }
 
-function writeElems<T>(w: Writer, m: Map<string, OrRegister<T>>, val: (v: T) => void): void {
+function writeElems<T>(w: Writer, m: Map<string, OrRegister<T>>, val: (w: Writer, v: T) => void): void {
   w.u32(m.size);
   if (m.size === 0) return;
   for (const [k, reg] of byKey(m)) { w.str(k); writeReg(w, reg, val); }
@@ -233,24 +224,24 @@ const EMPTY_MIDDLE = 2 + 2 + (4 + 2) + 4 + 4 + 4 + 4;
 
 export function writeKeyState(w: Writer, s: KeyState): void {
   writeVV(w, s.floor);
-  writeBytesReg(w, s.str);
+  writeReg(w, s.str, bytesVal);
   if (s.cnt.size === 0 && s.cntBase.size === 0 && s.list.elems.size === 0 && s.list.floor.size === 0 && s.set.size === 0 &&
     s.hash.size === 0 && s.hcnt.size === 0 && s.zset.size === 0 && s.zcnt.size === 0) {
     // a string key (most keys): the empty parts' counts at once, with no closure or loop each
     w.zeros(EMPTY_MIDDLE);
-    writeF64Reg(w, s.ttl);
+    writeReg(w, s.ttl, f64Val);
     w.u32(0);
     return;
   }
   writeCounters(w, s.cnt);
   writeCounters(w, s.cntBase);
   writeSeq(w, s.list);
-  writeElems(w, s.set, () => {});
-  writeElems(w, s.hash, (v) => w.bytes(v));
+  writeElems(w, s.set, noVal);
+  writeElems(w, s.hash, bytesVal);
   w.u32(s.hcnt.size);
   for (const [f, fc] of byKey(s.hcnt)) { w.str(f); writeCounters(w, fc.cnt); writeCounters(w, fc.base); }
-  writeElems(w, s.zset, (v) => w.f64(v));
-  writeF64Reg(w, s.ttl);
+  writeElems(w, s.zset, f64Val);
+  writeReg(w, s.ttl, f64Val);
   w.u32(s.zcnt.size);
   for (const [m, fc] of byKey(s.zcnt)) { w.str(m); writeFloatCounters(w, fc.cnt); writeFloatCounters(w, fc.base); }
 }
