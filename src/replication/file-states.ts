@@ -18,7 +18,9 @@ import { joinInto, maxStamp } from "./key-state.js";
 import { isDead } from "./gc.js";
 import { shrinkDeep, unshareDeepFor } from "./compact-state.js";
 import { Reader, Writer } from "./codec.js";
-import { NodeNumbers, numberedNode, readEntry, writeEntry } from "./saved-state.js";
+import { numberedNode, readEntry } from "./saved-state.js";
+// (store.ts imports saved-state.ts, which imports this module: only functions and classes used later cross the cycle)
+import { PackNodes, writePacked } from "./store.js";
 
 /** A waiting state as kept: a live one packed (u32 node table number, then its entry's bytes), or the state. */
 export type FileState = string | KeyState;
@@ -31,8 +33,8 @@ export class FileStates {
   /** The node tables packed states number into, each kept once (a file's pieces mostly name the same few nodes). */
   private readonly tables: string[][] = [];
   private readonly tableOf = new Map<string, number>();
-  /** The table of states joined here (an AOF's later records of a key), and its numbering. */
-  private own?: { t: number; nodes: NodeNumbers };
+  /** The table of states joined here (an AOF's later records of a key): its number, and its numbering (whose list is the table). */
+  private own?: { t: number; nodes: PackNodes };
   /** The greatest stamp of any state added (loaded-keys.ts: the check's clock observes it). */
   maxStamp = 0;
 
@@ -107,21 +109,18 @@ export class FileStates {
     if (t > this.maxStamp) this.maxStamp = t;
   }
 
-  /** Keeps a state: a live one packed into this object's own table, a tombstone as it is (compact). */
+  /**
+   * Keeps a state: a live one packed into this object's own table (as the store packs one,
+   * store.ts writePacked: past u16 node numbers in the bus's encoding), a tombstone as it is
+   * (compact).
+   */
   private keep(k: string, s: KeyState): void {
     if (isDead(s)) { shrinkDeep(s); this.m.set(k, s); return; }
-    const own = (this.own ??= { t: this.tables.push([]) - 1, nodes: new NodeNumbers() });
+    let own = this.own;
+    if (!own) { const nodes = new PackNodes(); own = this.own = { t: this.tables.push(nodes.list) - 1, nodes }; }
     scratch.reset();
     scratch.u32(own.t);
-    try {
-      writeEntry(scratch, s, own.nodes);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      shrinkDeep(s); // (a node number past u16: kept as the state)
-      this.m.set(k, s);
-      return;
-    }
-    if (own.nodes.ids.size !== this.tables[own.t].length) this.tables[own.t] = [...own.nodes.ids.keys()];
+    writePacked(scratch, s, own.nodes);
     this.m.set(k, scratch.done().toString("latin1"));
   }
 }

@@ -87,7 +87,7 @@ export type PackedState = string;
  * removed (a node names a few incarnations); the numbers are u16: past 65,536 ids writeEntry
  * fails and the state goes in the bus's encoding (writePacked).
  */
-class PackNodes implements NodeNumbers {
+export class PackNodes implements NodeNumbers {
   readonly ids = new Map<string, number>();
   readonly list: string[] = [];
   of(id: string): number {
@@ -97,8 +97,8 @@ class PackNodes implements NodeNumbers {
   }
 }
 
-/** Writes a packed state's entry (after its hash) into w. */
-function writePacked(w: Writer, s: KeyState, nodes: PackNodes): void {
+/** Writes a packed state's entry (after its hash; file-states.ts: after its table's number) into w. */
+export function writePacked(w: Writer, s: KeyState, nodes: PackNodes): void {
   const at = w.length;
   try {
     writeEntry(w, s, nodes);
