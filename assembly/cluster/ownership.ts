@@ -19,7 +19,8 @@ export let slotLow: i32 = 0;
 export let slotHigh: i32 = CLUSTER_SLOTS - 1;
 /** Whether process() checks key ownership (several shards, and not a call the host routed). */
 export let routing = false;
-let shardCount: i32 = 1;
+/** Kernel instances (shards) of this process, each owning an equal slot range. */
+export let shardCount: i32 = 1;
 let clusterMode = false;
 /** Cluster mode: one bit per slot, set where the kernel may run the slot's commands itself. */
 const servedSlots = new StaticArray<u8>(CLUSTER_SLOTS >> 3);

@@ -20,8 +20,10 @@
 // list of commands handed to it (cluster/deferred.ts), all of whose keys it owns. (Reading
 // ahead only the keys of the parsing shard's own slots, the crc16 each key costs took what
 // it saved: in-process 4 shards SET 0.976 / 0.977 us, GET 0.824 / 0.840, 2026-11-28.) A small
-// dataset (MIN_BYTES) is likely in cache already, and the scan would be pure cost
-// (redis-benchmark's default rows use one key; its `-r 100000` rows with 3-byte values ~6 MB).
+// dataset (MIN_BYTES, for the whole process) is likely in cache already, and the scan would be
+// pure cost; redis-benchmark's `-r 100000` rows with 3-byte values (~8 MB) are over it (they
+// were under the 16 MiB a shard of 2026-11-28: prefetched since, 1 shard SET / GET 1.02 / 0.92
+// -> 0.78 / 0.72 us of server CPU a request, 4 shards 1.12 / 1.10 -> 1.02 / 0.99, load ~15-18).
 // So is a read whose first two keys are one (takeKey): a pipeline of one key, whose key is hot.
 // INFO kernel counts both kinds of read.
 
@@ -30,13 +32,20 @@ import { hashBytes } from "./hash";
 import { Entry } from "./entry";
 import { datasetBytes } from "./memory";
 import { scanLength, scannedLength } from "../resp/parser";
+import { shardCount } from "../cluster/ownership";
 
 /**
- * Dataset bytes (memory.ts) below which nothing is prefetched: the entries are then few pages
- * and mostly in cache, and the scan is pure cost. In-process (bench/read-loop.mjs, ~63,000 keys)
- * 3-byte values (~4 MB) gained nothing, GET even lost ~8%; 1 KB values (~65 MB) gained 20-25%.
+ * Dataset bytes (memory.ts) of the whole process below which nothing is prefetched: the
+ * entries are then few pages and mostly in cache, and the scan is pure cost. Each shard
+ * estimates the process's dataset as its own times the shard count (equal slot ranges, keys
+ * spread evenly over the slots): four shards' memories share the caches, and their lookups
+ * missed more than one shard's of the same keys (in-process, 100,000 keys, no read split
+ * between shards: Dict#find 2584 samples against 1933, 2026-11-29). In-process
+ * (bench/read-loop.mjs SET / GET of random keys, 3-byte values, ~80 bytes a key, 2026-11-29)
+ * prefetching cost 1 shard 23% at 2,000 keys and ~8% at 10,000 (~0.8 MB), and saved 6% / 20%
+ * at 30,000 (~2.4 MB) and 10% / 17% at 100,000; 4 shards -7% / -8% at 100,000 and 30,000.
  */
-const MIN_BYTES: i64 = 16 << 20;
+const MIN_BYTES: i64 = 2 << 20;
 /** Keys in the db below which nothing is prefetched. */
 const MIN_KEYS: i32 = 1024;
 /** Commands of one read prefetched at most (redis-benchmark -P 16 sends 16). */
@@ -55,12 +64,17 @@ const MATCHED: u32 = 0xffffffff;
 const VALUE_LINES_BYTES: usize = 2048;
 /** Whether a read of [start, end) is worth prefetching: at least two commands' worth of bytes and a big db. */
 @inline export function prefetchWorth(start: usize, end: usize): bool {
-  return end - start >= 40 && datasetBytes >= MIN_BYTES && db.dict.size >= MIN_KEYS;
+  return end - start >= 40 && bigDataset();
 }
 
 /** Whether a hand-off list of count commands is worth prefetching. */
 @inline export function prefetchListWorth(count: i32): bool {
-  return count >= 2 && datasetBytes >= MIN_BYTES && db.dict.size >= MIN_KEYS;
+  return count >= 2 && bigDataset();
+}
+
+/** Whether the process's dataset (this shard's times the shard count) and this db are big enough to prefetch. */
+@inline function bigDataset(): bool {
+  return datasetBytes * <i64>shardCount >= MIN_BYTES && db.dict.size >= MIN_KEYS;
 }
 
 /** Reads and hand-off lists whose keys were prefetched (INFO kernel: kernel_prefetched_reads). */

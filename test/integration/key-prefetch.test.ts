@@ -1,5 +1,5 @@
 // Pipelined reads over a dataset big enough for the kernel to prefetch their keys
-// (assembly/keyspace/prefetch.ts: 16 MiB and 1024 keys in a shard). The prefetch only loads
+// (assembly/keyspace/prefetch.ts: 2 MiB in the process and 1024 keys in a shard). The prefetch only loads
 // memory, so every reply must be what it is without it: reads mixing every kind of value,
 // missing keys, keyless and inline commands, writes to the keys read, and a read that ends
 // in the middle of a command. Runs in both vitest projects: with 4 shards each shard holds
