@@ -1193,6 +1193,25 @@ export class Gossip {
     return undefined;
   }
 
+  /**
+   * Whether a link of ours is still on its first dial (connected, as a new link starts, and no
+   * node known behind it yet: no HELLO, no answer): its coming up starts a round (peer-link.ts
+   * up), which asks one peer for a full copy while we hold nothing (sendDigest: a catch-up
+   * round, catchingUp). An empty node leaves a non-empty peer's DIGEST unanswered meanwhile
+   * (answerDigest): answering asks that peer for its whole state, and the round asks one more.
+   * A restarted server listens before its links dial (active-active.ts), and a peer whose own
+   * link to it came up first (its reconnect) sent its DIGEST then: 6,000 keys received for
+   * 3,000 (active-active-catch-up.test.ts, once in a full test run; simulation/anti-entropy-cost).
+   * Once the links are up, catchingUp covers the copy; a DIGEST from a node none of them
+   * reaches (a one-sided CRDT.PEER ADD) is answered then as before.
+   */
+  private linkDialling(): boolean {
+    for (const [link, q] of this.peers) {
+      if (q.connected && !q.duplicateOf && q.expired === undefined && !this.linkIds.has(link) && !this.peerIds.has(link)) return true;
+    }
+    return false;
+  }
+
   private sendDigest(p: PeerStream): void {
     const copying = this.catchingUp();
     if (copying === p) { this.stats.antiEntropySkipped++; return; } // (its copy is on its way)
@@ -1438,6 +1457,8 @@ export class Gossip {
     // (a probe, or a full copy on its way to us from one peer, answering would bring a second: catchingUp)
     const empty = theirs.every((x) => x === 0);
     if (probe || (this.catchingUp() && !empty)) { this.stats.antiEntropySkipped++; return; }
+    // (we hold nothing, and a link of ours still dialling will ask one peer for the copy: answering asks this one too)
+    if (!empty && this.rep.store.keys.size === 0 && this.linkDialling()) { this.stats.antiEntropySkipped++; return; }
     // (a stale digest's differences are not ours: divergent_ranges keeps the last real comparison)
     if (p && this.staleDigest(p, held[0]?.[0], gc, empty)) { this.stats.antiEntropySkipped++; return; }
     if (p) p.divergentRanges = diff.length;

@@ -70,8 +70,17 @@ export class SimNode {
 
   get nodeId(): string { return `${this.name}~${this.incarnation}`; }
 
-  private boot(file?: SavedFile): void {
+  /**
+   * Our links still on their first dial (restart({ dialing: true })): what gossip sends on them
+   * goes nowhere and their transport says closed (a server's PeerLink before the listener's
+   * HELLO), until linkUp. Answers to peers' messages go back on the peers' own connections.
+   */
+  private readonly dialing = new Set<string>();
+
+  private boot(file?: SavedFile, dialing = false): void {
     this.incarnation++;
+    this.dialing.clear();
+    if (dialing) for (const other of this.cluster.names) if (other !== this.name) this.dialing.add(other);
     this.server = new Server(new Config());
     this.server.now = () => this.cluster.now;
     this.client = new Client(this.server, {} as Socket);
@@ -111,15 +120,32 @@ export class SimNode {
    * shared key hid gossip.ts's lookups of a link by an inbound key, linkOf).
    */
   connect(other: string): void {
-    this.gossip.addPeer(other, (m) => this.cluster.send(this.name, other, m, undefined, { as: `in:${this.nodeId}` }))
-      .reset = () => this.cluster.resetLink(this.name, other);
+    const send = Object.assign((m: Buffer) => { if (!this.dialing.has(other)) this.cluster.send(this.name, other, m, undefined, { as: `in:${this.nodeId}` }); },
+      { closed: () => this.dialing.has(other) });
+    this.gossip.addPeer(other, send).reset = () => this.cluster.resetLink(this.name, other);
   }
 
-  /** Crash: memory is lost; the node comes back empty under a new incarnation id. */
-  restart(): void {
+  /**
+   * Our link to `other`, on its first dial (restart({ dialing: true })), comes up as a server's
+   * does (peer-link.ts up): the listener's HELLO names the node, and a round starts at once.
+   */
+  linkUp(other: string): void {
+    if (!this.dialing.delete(other)) return;
+    this.gossip.linkIdentified(other, this.cluster.node(other).nodeId);
+    const p = this.gossip.peers.get(other)!;
+    p.connected = true;
+    p.connects++;
+    if (p.expired === undefined) this.gossip.antiEntropyWith(p);
+  }
+
+  /**
+   * Crash: memory is lost; the node comes back empty under a new incarnation id. dialing: its
+   * links start on their first dial (linkUp brings each up), as a server's do after it listens.
+   */
+  restart(opts: { dialing?: boolean } = {}): void {
     this.crashed.add(this.nodeId);
     this.file = undefined; // (its disk is lost with it)
-    this.boot();
+    this.boot(undefined, opts.dialing);
   }
 
   /** SAVE: the node's file now holds its keys and CRDT state of this moment (and its file states not joined yet). */
