@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // node bench/crdt-join-stall.mjs [--keys 100000] [--extra 0.1] [--base-port 24600]
-//                                [--server-root DIR] [--ping-every 10] [--timeout 1800]
+//                                [--server-root DIR] [--ping-every 10] [--timeout 1800] [--prof DIR]
 //
 // How long a NON-EMPTY node's clients wait while it joins a large anti-entropy answer (issue
 // #7). Nodes A and B start with replication on (--crdt-node-id, --crdt-bus-port) and no peer;
@@ -20,7 +20,8 @@
 //     slices (crdt_join_slices), keysReceivedB (crdt_anti_entropy_keys_received);
 //   - longest: the five longest PING waits, [seconds after the ADD it was sent, ms]; joiningSeenS:
 //     the first and last time (s after the ADD) the 200 ms poll saw B's crdt_joining:1.
-// Machine load moves wall times 2x: the load average is printed. Servers get scratch dirs under
+// --prof DIR: A and B run under node --cpu-prof, profiles written to DIR when they stop (SIGTERM,
+// after the JSON line). Machine load moves wall times 2x: the load average is printed. Servers get scratch dirs under
 // /tmp/repl-join-stall-*, loopback ports from --base-port up, and are killed by pid.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -37,6 +38,7 @@ const { values: opts } = parseArgs({
     "server-root": { type: "string" },
     "ping-every": { type: "string", default: "10" },
     timeout: { type: "string", default: "1800" },
+    prof: { type: "string" },
   },
 });
 const root = opts["server-root"] ?? fileURLToPath(new URL("..", import.meta.url));
@@ -50,7 +52,8 @@ const field = (info, name) => Number(new RegExp(`^${name}:(\\S+)`, "m").exec(inf
 
 async function startNode(port, id, bus) {
   const dir = mkdtempSync("/tmp/repl-join-stall-");
-  const proc = spawn(process.execPath, [join(root, "dist/src/cli.js"), "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
+  const prof = opts.prof ? ["--cpu-prof", "--cpu-prof-dir", opts.prof] : [];
+  const proc = spawn(process.execPath, [...prof, join(root, "dist/src/cli.js"), "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
     "--save", "", "--appendonly", "no", "--crdt-node-id", id, "--crdt-bus-port", String(bus)], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const { exited } = await started(proc, port, (d) => { log = (log + d.toString("latin1")).slice(-20_000); }, () => log);
@@ -58,7 +61,14 @@ async function startNode(port, id, bus) {
     pid: proc.pid, log: () => log,
     cpuS() { const f = readFileSync(`/proc/${proc.pid}/stat`, "latin1").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / CLK_TCK; },
     rssMB() { const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, "latin1")); return m ? Number(m[1]) / 1024 : 0; },
-    async stop() { if (proc.exitCode === null) { proc.kill("SIGKILL"); await exited; } rmSync(dir, { recursive: true, force: true }); },
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill(prof.length ? "SIGTERM" : "SIGKILL"); // (SIGTERM: the profile is written on the way out)
+        const t = setTimeout(() => proc.kill("SIGKILL"), 60_000);
+        await exited; clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
