@@ -38,7 +38,7 @@ import { KernelCommand, lookupCommand, arityOk, commands, CMD_WRITE, CMD_DENYOOM
 import { effectsEnabled, recordCommand, resetEffects, effectsPtr as effPtr, effectsLen as effLen,
   setEffectsEnabled as setEffects, keyGoneHints, hintKeysGone, markContinuation, takeApart } from "./effects";
 import { lookupKey } from "./keyspace/keyspace";
-import { keyHashSlot } from "./cluster/slot";
+import { keyHashSlot, clearSlotMemo } from "./cluster/slot";
 import { prefetchWorth, prefetchKeys, prefetchListWorth, prefetchListKeys, prefetchedReads, oneKeyReads } from "./keyspace/prefetch";
 import { newKeysPtr as newKeysPtrVar, newKeysLen as newKeysLenVar } from "./effects";
 import { registerStringCommands } from "./commands/strings";
@@ -58,7 +58,7 @@ import { registerConnectionCommands } from "./commands/connection";
 import { registerHyperLogLogCommands } from "./commands/hyperloglog";
 export { setHllSparseMaxBytes } from "./commands/hyperloglog";
 import { stringmatchlen } from "./util/glob";
-import { routing, ownsCommand, handedShard, setRouting, restoreRouting } from "./cluster/ownership";
+import { routing, ownsCommand, handedShard, setRouting, restoreRouting, shardCount, inClusterMode } from "./cluster/ownership";
 import { canDefer, deferCommand, resetDeferred, deferCount, deferList, deferLog, LIST_ENTRY, ENTRY_HEAD, handoffTable } from "./cluster/deferred";
 export { setSlotRange, setRouting, setClusterMode, setSlotsServed, handedShard } from "./cluster/ownership";
 export { migrateOut, migrateIn, migrateInTemp, migrateInBatch, dbReserve } from "./cluster/migrate";
@@ -175,6 +175,7 @@ export function free(ptr: usize): void { heap.free(ptr); }
 
 export function process(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   const st = processCommands(start, end, db, nowMs);
+  clearSlotMemo();
   settleMemory();
   publishCallResults(st);
   return st;
@@ -232,7 +233,12 @@ function processCommands(start: usize, end: usize, db: i32, nowMs: f64): i32 {
   // that refused it, so they are not computed again here.
   const trusted = <usize>load<u32>(callResults, TRUSTED_AT);
   if (trusted != 0) store<u32>(callResults, 0, TRUSTED_AT);
-  if (!routing && prefetchWorth(start, end)) prefetchKeys(start, end);
+  // Several shards: the keys of this shard's slots, when the others' commands go to hand-off
+  // lists (canDefer) rather than move the read to their shard.
+  if (prefetchWorth(start, end)) {
+    if (!routing) prefetchKeys(start, end, false);
+    else if (shardCount > 1 && !inClusterMode() && canDefer()) prefetchKeys(start, end, true);
+  }
   let pos = start;
   while (true) {
     const cmdStart = pos;

@@ -62,7 +62,46 @@ let lastHead: u64 = 0;
 let lastTail: u64 = 0;
 let lastSlot: i32 = 0;
 
+// The slots the key prefetch's scan (keyspace/prefetch.ts) computed for a read's keys with
+// several shards, in the read's order, so that routing the same commands (ownership.ts) does
+// not hash them again: the scan needs them to prefetch only the keys this shard owns. Valid
+// for one process() call only (index.ts clears it as the call ends): an address stands for
+// the read's bytes there only while the read is being run.
+const MEMO_CAP: i32 = 32;
+const memoPtrs = new StaticArray<usize>(MEMO_CAP);
+const memoLens = new StaticArray<usize>(MEMO_CAP);
+const memoSlots = new StaticArray<i32>(MEMO_CAP);
+let memoCount: i32 = 0;
+let memoNext: i32 = 0;
+
+/** Notes the slot of the key at [ptr, ptr + len) for keyHashSlot, until clearSlotMemo(). */
+export function memoSlot(ptr: usize, len: usize, slot: i32): void {
+  if (memoCount >= MEMO_CAP) return;
+  unchecked(memoPtrs[memoCount] = ptr);
+  unchecked(memoLens[memoCount] = len);
+  unchecked(memoSlots[memoCount] = slot);
+  memoCount++;
+}
+
+export function clearSlotMemo(): void {
+  memoCount = 0;
+  memoNext = 0;
+}
+
 export function keyHashSlot(ptr: usize, len: usize): i32 {
+  // Routing asks for the keys in the scan's order; a keyless command's argument noted by the
+  // scan is passed over.
+  for (let i = memoNext; i < memoCount; i++) {
+    if (unchecked(memoPtrs[i]) == ptr && unchecked(memoLens[i]) == len) {
+      memoNext = i + 1;
+      return unchecked(memoSlots[i]);
+    }
+  }
+  return slotOfKey(ptr, len);
+}
+
+/** keyHashSlot without the memo. */
+export function slotOfKey(ptr: usize, len: usize): i32 {
   if (len < 8 || len > 16) return computeSlot(ptr, len);
   const head = load<u64>(ptr);
   const tail = load<u64>(ptr + len - 8);

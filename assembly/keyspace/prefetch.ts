@@ -16,10 +16,13 @@
 // inline command, an incomplete command); a key is looked up in the current db's main table
 // only, whatever the command is; nothing is written but the sink. With several shards a read
 // parsed by a client's home shard holds other shards' keys, whose lookups here would be
-// wasted misses: process() prefetches only with one shard, and each owner prefetches the
-// list of commands handed to it (cluster/deferred.ts), all of whose keys it owns. (Reading
-// ahead only the keys of the parsing shard's own slots, the crc16 each key costs took what
-// it saved: in-process 4 shards SET 0.976 / 0.977 us, GET 0.824 / 0.840, 2026-11-28.) A small
+// wasted misses: process() prefetches only the keys of its own slots (while the others'
+// commands go to hand-off lists), and each owner prefetches the list of commands handed to
+// it (cluster/deferred.ts), all of whose keys it owns. The scan's slot of each key is kept
+// for the routing of its command (cluster/slot.ts memoSlot): computed twice, the crc16 took
+// what the prefetch saved (in-process 4 shards SET 0.976 / 0.977 us, GET 0.824 / 0.840,
+// 2026-11-28); kept, bench/ab.mjs -r 100000 4 shards SET 1.10 -> 0.97 us of server CPU a
+// request, GET 1.02 -> 0.98 (2026-11-29, load ~21). A small
 // dataset (MIN_BYTES, for the whole process) is likely in cache already, and the scan would be
 // pure cost; redis-benchmark's `-r 100000` rows with 3-byte values (~8 MB) are over it (they
 // were under the 16 MiB a shard of 2026-11-28: prefetched since, 1 shard SET / GET 1.02 / 0.92
@@ -32,7 +35,8 @@ import { hashBytes } from "./hash";
 import { Entry } from "./entry";
 import { datasetBytes } from "./memory";
 import { scanLength, scannedLength } from "../resp/parser";
-import { shardCount } from "../cluster/ownership";
+import { shardCount, slotLow, slotHigh } from "../cluster/ownership";
+import { slotOfKey, memoSlot } from "../cluster/slot";
 
 /**
  * Dataset bytes (memory.ts) of the whole process below which nothing is prefetched: the
@@ -85,8 +89,13 @@ export let oneKeyReads: i64 = 0;
 let firstPtr: usize = 0;
 let firstLen: usize = 0;
 
-/** Touches the keys (argument 1) of the complete commands in [start, end), at most MAX_COMMANDS. */
-export function prefetchKeys(start: usize, end: usize): void {
+/**
+ * Touches the keys (argument 1) of the complete commands in [start, end), at most MAX_COMMANDS.
+ * `owned`: with several shards, only the keys of this shard's slots, the others' going to
+ * their owners' hand-off lists (prefetched there); each key's slot is kept for the routing of
+ * its command (cluster/slot.ts memoSlot), which would compute it otherwise.
+ */
+export function prefetchKeys(start: usize, end: usize, owned: bool): void {
   const t0 = db.dict.t0;
   const mask = <u32>(t0.length - 1);
   nFound = 0;
@@ -108,7 +117,13 @@ export function prefetchKeys(start: usize, end: usize): void {
       p += <usize>scannedLength + 2;
     }
     if (p == 0) break;
-    if (argc >= 2 && !takeKey(t0, mask, keyPtr, keyLen)) return;
+    if (argc < 2) continue;
+    if (owned) {
+      const slot = slotOfKey(keyPtr, keyLen);
+      memoSlot(keyPtr, keyLen, slot);
+      if (slot < slotLow || slot > slotHigh) continue;
+    }
+    if (!takeKey(t0, mask, keyPtr, keyLen)) return;
   }
   touchFound(t0, mask);
 }
