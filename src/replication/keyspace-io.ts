@@ -82,9 +82,12 @@ export class LocalKeyspace {
     }
   }
 
-  /** Replaces whatever the key holds with v (or deletes it when v is undefined). */
-  write(db: number, key: Buffer, v: Visible | undefined): void {
-    this.run(db, "DEL", key);
+  /**
+   * Replaces whatever the key holds with v (or deletes it when v is undefined); `there`
+   * false when the caller has just read the key as missing (read: no DEL first).
+   */
+  write(db: number, key: Buffer, v: Visible | undefined, there = true): void {
+    if (there) this.run(db, "DEL", key);
     if (!v) return;
     const chunks = <T>(xs: T[], n: number): T[][] => { const out: T[][] = []; for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n)); return out; };
     switch (v.type) {

@@ -1185,7 +1185,7 @@ export class Replicator {
       if (!this.store.join(k, d)) continue;
       changed++;
       if (file) this.toFile.push([k, d]);
-      this.materialize(k, fresh ? undefined : d, plan);
+      this.materialize(k, fresh ? undefined : d, plan, fresh);
     }
     this.stats.remoteKeysChanged += changed;
     if (file && changed) this.fileChanged();
@@ -1277,7 +1277,12 @@ export class Replicator {
    * differs — instead of reading the key's type, TTL and value and rewriting it with DEL and
    * SET. False when the key holds another type (GET answers WRONGTYPE: the caller rewrites).
    */
-  private materializeString(db: number, key: Buffer, value: Buffer, expireAt: number): boolean {
+  private materializeString(db: number, key: Buffer, value: Buffer, expireAt: number, fresh: boolean): boolean {
+    // A key with no state here is nearly always missing from the keyspace too (a peer's new
+    // key, every key of a catch-up copy into an empty node): SET NX writes it in one command
+    // instead of GET and SET, and leaves a key that is there after all (a file's key without
+    // state, a type we do not replicate) untouched for the comparison below.
+    if (fresh && this.io.run(db, "SET", key, value, "NX", ...(expireAt ? ["PXAT", String(expireAt)] : [])) !== null) return true;
     const got = this.io.run(db, "GET", key);
     if (got !== null && !Buffer.isBuffer(got)) return false;
     if (got && got.equals(value) && this.io.expireAt(db, key) === expireAt) return true;
@@ -1287,7 +1292,7 @@ export class Replicator {
   }
 
   /** Makes the keyspace hold the key's merged visible value (after joining delta d; plan: listPlan's, made before the join). */
-  materialize(k: string, d?: KeyState, plan?: ListPlan): void {
+  materialize(k: string, d?: KeyState, plan?: ListPlan, fresh = false): void {
     const { db, key } = splitDbKey(k);
     this.applying = true;
     try {
@@ -1300,7 +1305,7 @@ export class Replicator {
         if (t !== "none" && t !== "other") this.io.run(db, "DEL", key);
         return;
       }
-      if (want.type === "string" && this.materializeString(db, key, want.value, want.expireAt)) return;
+      if (want.type === "string" && this.materializeString(db, key, want.value, want.expireAt, fresh)) return;
       const actual = this.io.read(db, key);
       if (actual?.type === "other") return; // a type we do not replicate stays as it is
       if (sameValue(want, actual)) return;
@@ -1311,7 +1316,7 @@ export class Replicator {
         }
         return;
       }
-      this.io.write(db, key, want);
+      this.io.write(db, key, want, actual !== undefined);
     } finally {
       this.applying = false;
     }
