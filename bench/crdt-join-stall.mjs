@@ -15,7 +15,9 @@
 //   - convergeS: wall seconds from the ADD until B holds "a:N" for key:0 and key:N-1, both
 //     DBSIZEs are keys + 2 x extra (checked every 200 ms), and both report crdt_joining:0;
 //   - pingMaxMs / pingP99Ms: the longest / 99th percentile PING round trip to B (wall); pings;
-//   - cpuA / cpuB: utime+stime over that time (/proc), rssB (MB);
+//   - cpuA / cpuB: utime+stime over that time (/proc), rssB (MB); settleS, cpuASettled /
+//     cpuBSettled: until a round each node started since found the two equal (the joined keys
+//     hashed into the digests on both: a sliced join hashes them as it goes, one turn later);
 //   - B's INFO crdt counters: sliced (crdt_sliced_joins), open (crdt_open_joins, when it has it),
 //     slices (crdt_join_slices), keysReceivedB (crdt_anti_entropy_keys_received);
 //   - longest: the five longest PING waits, [seconds after the ADD it was sent, ms]; joiningSeenS:
@@ -123,13 +125,29 @@ try {
   }
   pinging = false;
   await pinger;
+  // Settled: a round each node started since has found the two equal (crdt_anti_entropy_rounds up
+  // by 2, its peer line's divergent_ranges 0). A round hashes every key changed since the last
+  // digest (the joined ones), which a join in one turn leaves for then and a sliced join does
+  // as it goes (gossip.ts warmDigests): the CPU to here counts that work for both.
+  const cpuConv = [a.cpuS() - a0, b.cpuS() - b0];
+  let settleS = -1;
+  if (convergeS >= 0) {
+    const rounds = async (c) => field(await c.call("INFO", "crdt"), "crdt_anti_entropy_rounds");
+    const r0 = [await rounds(ca), await rounds(cb)];
+    while (Date.now() < limit) {
+      await sleep(200);
+      const infos = [await ca.call("INFO", "crdt"), await cb.call("INFO", "crdt")];
+      const done = infos.every((info, i) => field(info, "crdt_anti_entropy_rounds") >= r0[i] + 2 && /divergent_ranges=0[,\r]/.test(info));
+      if (done) { settleS = (Date.now() - t0) / 1000; break; }
+    }
+  }
   const load1 = readFileSync("/proc/loadavg", "latin1").split(" ")[0];
   const sorted = [...waits].sort((x, y) => x - y);
   const infoB = await cb.call("INFO", "crdt");
   const row = {
     keys: N, extra: EXTRA, load: `${load0}-${load1}`, convergeS, pingMaxMs: Math.round(sorted.at(-1) ?? -1),
     pingP99Ms: Math.round(sorted[Math.floor(sorted.length * 0.99)] ?? -1), pings: waits.length,
-    cpuA: r2(a.cpuS() - a0), cpuB: r2(b.cpuS() - b0), rssB: Math.round(b.rssMB()),
+    cpuA: r2(cpuConv[0]), cpuB: r2(cpuConv[1]), settleS, cpuASettled: r2(a.cpuS() - a0), cpuBSettled: r2(b.cpuS() - b0), rssB: Math.round(b.rssMB()),
     sliced: field(infoB, "crdt_sliced_joins"), open: field(infoB, "crdt_open_joins"), slices: field(infoB, "crdt_join_slices"),
     // the five longest waits: [seconds after the ADD they began, ms], and when B was seen joining
     longest: waits.map((w, i) => [r2((at[i] - p0) / 1000), Math.round(w)]).sort((x, y) => y[1] - x[1]).slice(0, 5),
