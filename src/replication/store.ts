@@ -35,7 +35,7 @@ import { EMPTY, emptyStored, shrink, unshareFor, type StoredState } from "./comp
 // (saved-state.ts imports this module too: only functions called later cross the cycle)
 import { numberedNode, readEntry, writeEntry, type NodeNumbers } from "./saved-state.js";
 import type { OrRegister } from "./or-register.js";
-import { gcKeyState, hasTombstoneMeta, metaNodes, tombstones, unstableIn, type Acker, type Stable } from "./gc.js";
+import { gcKeyState, hasTombstoneMeta, isDead, metaNodes, removalStamps, tombstones, unstableIn, type Acker, type Stable } from "./gc.js";
 
 /** Whether gc.ts tombstones(s) is 0 without counting: a value (not dead), no list elements, members or fields. */
 function holdsNoTombstone(s: KeyState): boolean {
@@ -212,13 +212,20 @@ export class CrdtStore {
 
   /**
    * Keeps a key's state packed (PackedState): the sweep that finds it holds nothing left to
-   * collect (every replica holds its writes and removals), or live and waiting for a node's
-   * stability (parked), calls this, so a key nobody writes any more costs its encoding's
-   * bytes. Its hash goes with it (the digests are made current first: a packed key is never
-   * dirty).
+   * collect (every replica holds its writes and removals), or waiting for a node's stability
+   * (parked), calls this, so a key nobody writes any more costs its encoding's bytes. Its hash
+   * goes with it: a key changed since it was hashed (dirty) is hashed first, or with `lazy`
+   * (parkSome: while nothing is stable, most often while no peer's link is up, when gossip.ts
+   * warmDigests hashes nothing) packed unhashed: its old hash leaves the digests now, and
+   * rehash folds the new one in once a digest needs it (a packed dirty key's hash bytes mean
+   * nothing). Hashing it here cost ~2.6 us of CPU per key for digests nobody asked for. Its
+   * tombstones (a dead key's 1, removed members) are counted in packedTombs meanwhile.
    */
-  private pack(k: string, s: StoredState): void {
-    if (this.dirty.has(k)) { this.rehash(k); this.dirty.delete(k); }
+  private pack(k: string, s: StoredState, lazy = false): void {
+    if (this.dirty.has(k)) {
+      if (!lazy) { this.rehash(k); this.dirty.delete(k); }
+      else if (s.hashed) { this.fold(slotOf(k), s.hlo, s.hhi); s.hashed = false; }
+    }
     scratch.reset();
     scratch.u32(s.hlo >>> 0);
     scratch.u32(s.hhi >>> 0);
@@ -226,6 +233,9 @@ export class CrdtStore {
     this.keys.set(k, scratch.done().toString("latin1"));
     this.packStats.packed++;
     this.packStats.now++;
+    const n = tombstones(s);
+    this.packedTombs += n;
+    this.tombsChanged(k, null); // (not counted among the unpacked any more)
   }
 
   /**
@@ -234,10 +244,13 @@ export class CrdtStore {
    */
   private unpack(k: string, p: PackedState): StoredState {
     const s = unpackState(p, this.packNodes);
+    if (this.dirty.has(k)) s.hashed = false; // (packed unhashed: pack)
     this.keys.set(k, s);
     this.gcCandidates.add(k);
     this.packStats.unpacked++;
     this.packStats.now--;
+    const n = tombstones(s);
+    if (n) { this.packedTombs -= n; this.tombsChanged(k, s); }
     return s;
   }
 
@@ -291,13 +304,8 @@ export class CrdtStore {
    */
   private readonly gcParked = new Map<string, { at: number; slices: Map<number, Set<string>> }>();
   /** keysVisited: keys a sweep looked at (the parked ones it passed over are not counted). */
-  readonly gcStats = { keysDropped: 0, keysCollected: 0, sweeps: 0, keysVisited: 0 };
+  readonly gcStats = { keysDropped: 0, keysCollected: 0, sweeps: 0, keysVisited: 0, parkSweeps: 0 };
 
-  /** Every candidate key, fresh then parked (a key may come more than once). */
-  private *allGcCandidates(): Generator<string> {
-    yield* this.gcCandidates;
-    for (const b of this.gcParked.values()) for (const keys of b.slices.values()) yield* keys;
-  }
   /**
    * Keys whose collection waits (a later sweep takes them): a restarted node's file states not
    * joined yet (Replicator.holdSaved). Stability says every replica holds the writes of the
@@ -336,6 +344,7 @@ export class CrdtStore {
   beginSweep(st: Stable, full = true): void {
     this.gcStats.sweeps++;
     this.gcStable = st;
+    if (this.parkedUnstable) { full = true; this.parkedUnstable = false; }
     // parked keys whose node's stability rose past their slice (all of them when full) are looked at again
     for (const [n, b] of this.gcParked) {
       const at = st(n);
@@ -376,17 +385,10 @@ export class CrdtStore {
         // the key names are heard now)
         if (holders) metaNodes(s, holders);
         this.gcCandidates.delete(k);
-        const [n, t] = blocker;
-        let b = this.gcParked.get(n);
-        if (!b) this.gcParked.set(n, (b = { at: st(n), slices: new Map() }));
-        const slice = Math.floor(t / PARK_SLICE);
-        let keys = b.slices.get(slice);
-        if (!keys) b.slices.set(slice, (keys = new Set()));
-        keys.add(k);
-        // A live key waits packed too (a dead one stays a state: crdt_tombstones counts it):
-        // while a peer lags behind a burst, or is down after having been up, every key written
-        // waits here, and unpacked its state was ~500 bytes of heap per string key.
-        if (tombstones(s) === 0) this.pack(k, s);
+        // (it waits packed: while a peer lags behind a burst, or is down after having been up,
+        // every key written waits here, and unpacked its state was ~500 bytes of heap per string
+        // key; a dead key too, its tombstone counted in packedTombs)
+        this.park(k, s, blocker[0], blocker[1], st(blocker[0]));
         continue;
       }
       if (this.snapshots.size) this.preserve(k, slotOf(k));
@@ -395,6 +397,78 @@ export class CrdtStore {
       if (r) { shrink(s); this.markDirty(k); this.gcStats.keysCollected++; this.tombsChanged(k, s); }
       if (!hasTombstoneMeta(s)) { this.gcCandidates.delete(k); this.tombsChanged(k, null); this.pack(k, s); }
       else if (holders) metaNodes(s, holders);
+    }
+    this.sweepIt = undefined;
+    return true;
+  }
+
+  /** Parks candidate k (state s) on node n's stamp t (gcParked; `at`: n's stability now), packed (`lazy`: pack). */
+  private park(k: string, s: StoredState, n: string, t: number, at: number, lazy = false): void {
+    let b = this.gcParked.get(n);
+    if (!b) this.gcParked.set(n, (b = { at, slices: new Map() }));
+    const slice = Math.floor(t / PARK_SLICE);
+    let keys = b.slices.get(slice);
+    if (!keys) b.slices.set(slice, (keys = new Set()));
+    keys.add(k);
+    this.pack(k, s, lazy);
+  }
+
+  /**
+   * Keys parked by parkSome, while nothing was stable: the next sweep (beginSweep) looks at
+   * every parked key (as when told `full`), so each is parked again, or collected, by what a
+   * sweep with stability decides.
+   */
+  private parkedUnstable = false;
+
+  /**
+   * Starts a sweep that only parks and packs (parkSome), for when nothing is known stable
+   * (gossip.ts: no peer has ever been found to hold our writes: a peer configured and never
+   * up, or every peer down since this node started). No sweep with stability runs then, and
+   * every key written stayed a state object: 1M SETs, 535 MB of heap against 8 with no peer.
+   */
+  beginParking(): void {
+    this.gcStats.parkSweeps++;
+    this.sweepIt = this.gcCandidates.values();
+    this.sweepLeft = this.gcCandidates.size;
+  }
+
+  /**
+   * Goes over the candidates of beginParking as sweepSome does, but with nothing stable:
+   * nothing is collected, dropped or acknowledged (gcKeyState does not run), and no node id is
+   * reported (no departed-incarnation detection); the store's gcStable is left as it is. A key
+   * with removal metadata (a SET's key floor carries the writer's stamp until it is stable) is
+   * parked packed on its key floor's first component, which is where a sweep with no stability
+   * known (every node's 0) parks it, or else on its first removal stamp; a key with none is
+   * packed and let go, as a sweep lets go a key with nothing to collect. `lazy`: changed keys
+   * are packed unhashed (pack: while no peer's link is up no digest is coming; with one up,
+   * hashing the state as it is packed costs less than from a decoded copy later). Returns as
+   * sweepSome.
+   */
+  parkSome(enough?: () => boolean, lazy = true): boolean {
+    const it = this.sweepIt;
+    if (it === undefined) return true;
+    for (let seen = 1; ; seen++) {
+      if (enough !== undefined && seen % GC_CHUNK === 0 && enough()) return false;
+      const next = this.sweepLeft-- > 0 ? it.next() : undefined;
+      if (next === undefined || next.done) break;
+      const k = next.value;
+      const s = this.keys.get(k);
+      if (s === undefined) { this.gcCandidates.delete(k); continue; }
+      if (typeof s === "string" || this.gcHold?.has(k)) continue; // (a candidate is unpacked: unpack, pack)
+      this.gcStats.keysVisited++;
+      let at: [string, number] | undefined;
+      for (const c of s.floor) { at = c; break; }
+      if (at === undefined) removalStamps(s, (n, t) => { at ??= [n, t]; });
+      if (at !== undefined) {
+        this.gcCandidates.delete(k);
+        this.parkedUnstable = true;
+        this.park(k, s, at[0], at[1], 0, lazy);
+      } else if (!hasTombstoneMeta(s) && !isDead(s)) {
+        this.gcCandidates.delete(k);
+        this.tombsChanged(k, null);
+        this.pack(k, s, lazy);
+      }
+      // (else, metadata with no stamp to wait on, or dead with none: left to a sweep with stability)
     }
     this.sweepIt = undefined;
     return true;
@@ -414,53 +488,81 @@ export class CrdtStore {
   private tombsAllStale = false;
 
   /**
-   * Key k's tombstones may have changed; `s`: its state now (null: none, or packed: it holds
-   * none). A key counted 0 (no entry in tombs) that holds none now needs no count: most
-   * changes are those (a key that holds a value and no members or list elements holds no
-   * tombstone, gc.ts tombstones), and each made the next INFO count its key again: every key
-   * after a burst of SETs, or after the sweep packed them (~0.1-2 s at 300k keys).
+   * Key k's tombstones may have changed; `s`: its state now (null: none counted here: gone, or
+   * packed, packedTombs counting it). A key counted 0 (no entry in tombs) that holds none now
+   * needs no count: most changes are those (a key that holds a value and no members or list
+   * elements holds no tombstone, gc.ts tombstones), and each made the next INFO count its key
+   * again: every key after a burst of SETs, or after the sweep packed them (~0.1-2 s at 300k
+   * keys). A key with no members, fields or list elements holds one (dead) or none, told at
+   * once: counted now, not marked stale (a FLUSHALL's deletes of a million string keys, or the
+   * load-end check's, made every INFO meanwhile count the store's candidates again).
    */
   private tombsChanged(k: string, s?: KeyState | null): void {
     if (this.tombsAllStale) return;
-    if ((s === null || (s !== undefined && holdsNoTombstone(s))) && !this.tombs.has(k)) return;
+    if (s === null) { const was = this.tombs.get(k); if (was !== undefined) { this.tombTotal -= was; this.tombs.delete(k); } return; }
+    if (s !== undefined && holdsNoTombstone(s) && !this.tombs.has(k)) return;
+    if (s && s.list.elems.size === 0 && s.set.size === 0 && s.hash.size === 0 && s.zset.size === 0) {
+      const n = isDead(s) ? 1 : 0;
+      this.tombTotal += n - (this.tombs.get(k) ?? 0);
+      if (n) this.tombs.set(k, n); else this.tombs.delete(k);
+      return;
+    }
     this.tombsStale.add(k);
     if (this.tombsStale.size > 1024 && this.tombsStale.size > this.keys.size / 4) { this.tombsAllStale = true; this.tombsStale.clear(); }
   }
+
+  /**
+   * The tombstones packed keys hold (a dead key parked packed, or one with removed members),
+   * a running sum: added as a key is packed, taken off as it is unpacked or dropped, so INFO
+   * neither decodes nor remembers them one by one. tombs and tombTotal count the unpacked keys.
+   */
+  private packedTombs = 0;
+  /** Counts from scratch tombstoneCount made (every key changed was marked stale). */
+  tombRecounts = 0;
 
   /** Dead keys and removed members still held (INFO crdt_tombstones). */
   tombstoneCount(): number {
     if (this.tombsAllStale) {
       this.tombsAllStale = false;
+      this.tombRecounts++;
       this.tombs.clear();
       this.tombTotal = 0;
-      for (const k of this.allGcCandidates()) this.countTombs(k);
-      return this.tombTotal;
+      for (const k of this.gcCandidates) this.countTombs(k);
+      return this.tombTotal + this.packedTombs;
     }
     for (const k of this.tombsStale) this.countTombs(k);
     this.tombsStale.clear();
-    return this.tombTotal;
+    return this.tombTotal + this.packedTombs;
   }
 
-  /** Counts k's tombstones again (a key that is no candidate holds none). */
+  /**
+   * Counts k's tombstones again, if it is unpacked (a packed one's are in packedTombs). An
+   * unpacked key that holds tombstones is a candidate (join and unpack make it one; a sweep
+   * lets a key go only packed), so a count from scratch goes over the candidates alone.
+   */
   private countTombs(k: string): void {
-    const s = this.keys.get(k); // (a key that is no candidate holds none: tombstones says 0; a packed one neither)
+    const s = this.keys.get(k);
     const n = s && typeof s !== "string" ? tombstones(s) : 0;
     this.tombTotal += n - (this.tombs.get(k) ?? 0);
     if (n) this.tombs.set(k, n); else this.tombs.delete(k);
   }
 
-  /** tombstoneCount, counted from scratch (tests: the running count agrees with it). */
+  /** tombstoneCount, counted from scratch over every key, packed ones decoded (tests: the running counts agree with it). */
   tombstoneRecount(): number {
     let n = 0;
-    for (const k of new Set(this.allGcCandidates())) { const s = this.keys.get(k); if (s && typeof s !== "string") n += tombstones(s); }
+    for (const [, s] of this.states()) n += tombstones(s);
     return n;
   }
 
   /** Forgets a key: its hash leaves its range's digest. */
   private drop(k: string): void {
     const s = this.keys.get(k);
-    if (typeof s === "string") { const h = Buffer.from(s.slice(0, 8), "latin1"); this.fold(slotOf(k), h.readInt32LE(0), h.readInt32LE(4)); this.packStats.now--; }
-    else if (s?.hashed) this.fold(slotOf(k), s.hlo, s.hhi);
+    if (typeof s === "string") {
+      // (a packed dirty key's hash is not in the digests: pack)
+      if (!this.dirty.has(k)) { const h = Buffer.from(s.slice(0, 8), "latin1"); this.fold(slotOf(k), h.readInt32LE(0), h.readInt32LE(4)); }
+      this.packStats.now--;
+      this.packedTombs -= tombstones(unpackState(s, this.packNodes));
+    } else if (s?.hashed) this.fold(slotOf(k), s.hlo, s.hhi);
     this.dirty.delete(k);
     this.gcCandidates.delete(k);
     this.tombsChanged(k, null);
@@ -522,11 +624,23 @@ export class CrdtStore {
   /** Replaces a changed key's hash in its range's digest. */
   private rehash(k: string): void {
     const slot = slotOf(k);
-    const s = this.get(k)!; // (a packed key is never dirty: pack hashes it first)
-    if (s.hashed) this.fold(slot, s.hlo, s.hhi);
-    hashInto(k, s);
-    s.hashed = true;
-    this.fold(slot, s.hlo, s.hhi);
+    const v = this.keys.get(k)!;
+    if (typeof v === "string") {
+      // (packed while dirty, its hash not in the digests: pack; hashed from a decoded copy, and
+      // kept packed with its hash: unpacking it would wait for the next sweep to pack it again)
+      const s = unpackState(v, this.packNodes);
+      hashInto(k, s);
+      this.fold(slot, s.hlo, s.hhi);
+      const b = Buffer.from(v, "latin1");
+      b.writeInt32LE(s.hlo, 0);
+      b.writeInt32LE(s.hhi, 4);
+      this.keys.set(k, b.toString("latin1"));
+      return;
+    }
+    if (v.hashed) this.fold(slot, v.hlo, v.hhi);
+    hashInto(k, v);
+    v.hashed = true;
+    this.fold(slot, v.hlo, v.hhi);
   }
 
   /** Ranges whose digests differ from `other` (a peer's digest vector of `ranges` ranges). */

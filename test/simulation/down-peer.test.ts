@@ -86,6 +86,48 @@ describe("a peer whose link is down", () => {
     expect(c.check()).toEqual([]);
   });
 
+  it("with a peer never up, keys are parked and packed while nothing is stable, nothing is collected, and all converges once it is up", () => {
+    // (with pacing: the parking runs a slice per step, as the periodic sweep)
+    const c = new SimCluster(45, 2, QUIET_NET, OPTS, true);
+    const [a, b] = c.nodes;
+    c.partition([["n0"], ["n1"]]);
+    const link = a.gossip.peers.get("n1")!;
+    link.connected = false;
+    for (let i = 0; i < 300; i++) {
+      a.run("set", `k${i}`, "v");
+      if (i % 3 === 0) a.run("del", `k${i}`);
+      if (i % 20 === 0) c.advance(50);
+    }
+    a.run("sadd", "s", "m1", "m2");
+    a.run("srem", "s", "m1");
+    c.advance(2000);
+    const st = a.rep.store;
+    expect(a.gossip.gcStable.size + a.gossip.gcFinal.size).toBe(0);
+    expect(st.gcStable).toBeUndefined();
+    expect(st.gcStats).toMatchObject({ sweeps: 0, keysDropped: 0, keysCollected: 0 });
+    expect(st.gcStats.parkSweeps).toBeGreaterThan(0);
+    // every key packed (the deleted ones too), its tombstones still counted, none hashed
+    expect(st.keys.size).toBe(301);
+    expect(st.packStats.now).toBe(301);
+    expect(st.tombstoneCount()).toBe(101);
+    expect(st.tombstoneRecount()).toBe(101);
+    expect(st.dirtyCount).toBe(301);
+    // the link comes up: the round repairs everything, stability follows, the tombstones go
+    c.heal();
+    link.connected = true;
+    a.gossip.antiEntropyWith(link);
+    c.settle();
+    expect(b.run("dbsize")).toBe(201);
+    expect(b.run("smembers", "s")).toEqual([Buffer.from("m2")]);
+    c.advance(5000);
+    c.settle();
+    expect(st.gcStats.sweeps).toBeGreaterThan(0);
+    expect(st.gcStats.keysDropped).toBe(100);
+    expect(st.tombstoneCount()).toBe(0);
+    expect(b.rep.store.tombstoneCount()).toBe(0);
+    expect(c.check()).toEqual([]);
+  });
+
   it("a large answer to a node catching up is joined a slice per turn, its clients answered -LOADING until all of it is in", () => {
     // (slicedJoinFrom 100 stands for the server's 10,000; one slice of 64 keys per 10 ms step)
     const c = new SimCluster(44, 2, QUIET_NET, { ...OPTS, slicedJoinFrom: 100 }, true);
