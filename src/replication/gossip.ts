@@ -250,6 +250,12 @@ const MAX_DRAIN_MS = 30_000;
  * link's latency makes most of its ack time.
  */
 const PACE_SAMPLE_BYTES = 16 << 10;
+/**
+ * A gap between two ticks this long means the node was stopped or stalled (SIGSTOP, a paused
+ * VM, a turn that held the event loop): its peers' input is queued behind it (Gossip.backFromStall).
+ * The server ticks every 50 ms, the simulator every 10.
+ */
+const STALL_MS = 1000;
 /** DIGESTs found equal kept per peer node for removalHorizon (one per anti-entropy round). */
 const SAME_KEPT = 32;
 
@@ -416,6 +422,9 @@ export class Gossip {
   /** Peers' batches applied so far (streamMoved). */
   private appliedBatches = 0;
   private lastAe = 0;
+  /** When tick last ran (undefined before the first), and when it found the node back from a stall (backFromStall). */
+  private lastTickAt?: number;
+  private resumedAt = -Infinity;
   private epochCounter: number;
   readonly stats = { sent: 0, resent: 0, sentBytes: 0, resentBytes: 0, received: 0, duplicates: 0, antiEntropyRounds: 0, antiEntropySkipped: 0, rangesRepaired: 0, waiting: 0, learned: 0,
     peersExpired: 0, refused: 0, slicedJoins: 0, openJoins: 0, joinSlices: 0, answerKeys: 0, keysReceived: 0, catchUpRounds: 0 };
@@ -834,6 +843,8 @@ export class Gossip {
   /** Resends overdue batches and runs anti-entropy rounds; call periodically. */
   tick(): void {
     const now = this.now();
+    if (this.lastTickAt !== undefined && now - this.lastTickAt > STALL_MS) this.resumedAt = now;
+    this.lastTickAt = now;
     while (this.held.length && this.held[0].due <= now) { const d = this.held.shift()!; d.send(d.msg); }
     if (this.opts.peerGcTimeoutMs > 0) {
       for (const [link, p] of this.peers) {
@@ -890,6 +901,8 @@ export class Gossip {
         // ends. Small stores (256 ranges) do not wait: their answers are cheap, and a round
         // held back by a lost digest delayed tombstone collection (simulator seed 1176).
         if (q.roundC0 && q.roundFine && now - q.roundAt < this.roundTimeout(q)) this.stats.antiEntropySkipped++;
+        // (back from a stall, our state lacks what the queued input brings: backFromStall)
+        else if (this.backFromStall(now)) this.stats.antiEntropySkipped++;
         // (while our keyspace is busy — a load, the load-end check, a keyspace walk, a paused
         // script — a peer's answer would wait for its end with the other messages, and each
         // round started meanwhile brings one more: after a 100k-state check, two full answers
@@ -978,6 +991,21 @@ export class Gossip {
       else if (ours > Math.max(th, st)) { if (!streaming.has(n)) return false; moving = true; }
     }
     return moving;
+  }
+
+  /**
+   * Whether the node is back from a stop or stall (a tick overdue by more than STALL_MS: SIGSTOP,
+   * a paused VM, a turn that held the event loop) and within one anti-entropy period of it. Its
+   * peers' delta batches and DIGESTs queued up meanwhile, and Node's event loop may run the
+   * overdue timer, or read one peer's connection, before another peer's batches: a comparison
+   * made then differs by what those batches bring. So for that period it starts no round and
+   * leaves differing DIGESTs unanswered (like lost ones); the next ones compare a state with the
+   * queued input in. A node stopped 6 s while a peer rewrote 3,000 keys received them from both
+   * peers as well as from the writer's stream (active-active-catch-up.test.ts, "frozen C";
+   * test/simulation/frozen-node.test.ts).
+   */
+  private backFromStall(now: number): boolean {
+    return (this.lastTickAt !== undefined && now - this.lastTickAt > STALL_MS) || now - this.resumedAt < this.opts.antiEntropyMs;
   }
 
   /** Whether our round with node incarnation `id` is open and showing life (roundTimeout): its answer is on its way. */
@@ -1459,6 +1487,8 @@ export class Gossip {
     if (probe || (this.catchingUp() && !empty)) { this.stats.antiEntropySkipped++; return; }
     // (we hold nothing, and a link of ours still dialling will ask one peer for the copy: answering asks this one too)
     if (!empty && this.rep.store.keys.size === 0 && this.linkDialling()) { this.stats.antiEntropySkipped++; return; }
+    // (back from a stall: what the input queued meanwhile brings is not in our state yet)
+    if (this.backFromStall(this.now())) { this.stats.antiEntropySkipped++; return; }
     // (a stale digest's differences are not ours: divergent_ranges keeps the last real comparison)
     if (p && this.staleDigest(p, held[0]?.[0], gc, empty)) { this.stats.antiEntropySkipped++; return; }
     if (p) p.divergentRanges = diff.length;
