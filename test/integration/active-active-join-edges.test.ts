@@ -174,6 +174,7 @@ describe("active-active: client commands while a node joins a large answer and s
 
   it("the peer killed mid-join: the node finishes the join it holds and serves writes", async () => {
     const p = await openJoin(servers, clients);
+    p.a.disconnect(); // (no client left reconnecting to the killed node)
     servers[0].proc.kill("SIGKILL");
     const k = lateKey("key");
     await untilReplicated("B's join done", [p.b], async () => infoNumber(await p.b.info("crdt"), "crdt_joining") === 0);
