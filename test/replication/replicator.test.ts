@@ -79,6 +79,32 @@ describe("Replicator", () => {
     expect(b.run("hgetall", "h")).toEqual([Buffer.from("f2"), Buffer.from("2")]);
   });
 
+  // README "TTLs": a SET without KEEPTTL removes the TTL its node saw (an observed remove, as
+  // DEL's), and writes none; an EXPIRE another node made concurrently was not seen, so it
+  // applies to the SET's value on both nodes (src/verify/merge-check.ts ttlSpec: "a SET drops
+  // the TTLs it saw"). A PERSIST made concurrently does win over it.
+  it("SET without KEEPTTL concurrent with a PEXPIRE on another node: the PEXPIRE applies to the SET's value; PERSIST wins over it", () => {
+    a.run("set", "had", "v", "px", "100000");
+    a.run("set", "none", "v");
+    a.run("set", "kept", "v", "px", "100000");
+    sync();
+    b.run("pexpire", "had", "500000");
+    b.run("pexpire", "none", "500000");
+    b.run("pexpire", "kept", "500000");
+    a.run("set", "had", "a");
+    a.run("set", "none", "a");
+    a.run("persist", "kept");
+    sync();
+    for (const n of [a, b]) {
+      for (const k of ["had", "none"]) {
+        expect(n.str("get", k)).toBe("a");
+        expect(n.run("pexpiretime", k)).toBe(b.run("pexpiretime", k));
+        expect(n.run("pttl", k)).toBeGreaterThan(100000);
+      }
+      expect([n.str("get", "kept"), n.run("pttl", "kept")]).toEqual(["v", -1]);
+    }
+  });
+
   it("a remote write is not sent back out", () => {
     a.run("set", "k", "v");
     a.deliverTo(b);
