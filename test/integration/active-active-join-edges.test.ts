@@ -92,16 +92,24 @@ describe("active-active: client commands while a node joins a large answer and s
 
   it("blocked pops on keys the answer brings are served once with the joined value, and the pops replicate", async () => {
     const blocked: Promise<unknown>[] = [];
+    const late = lateKey("blk-late");
     const p = await openJoin(servers, clients, async ({ a, b }) => {
       // only A holds these: B's clients block on them before the peering
       await a.rpush("blk:list", "x1", "x2");
       await a.rpush("blk:src", "s1");
       await a.zadd("blk:z", 1, "m1", 2, "m2");
+      await a.rpush(late, "y1", "y2");
       const [c1, c2, c3] = [await connectClient(servers[1].port), await connectClient(servers[1].port), await connectClient(servers[1].port)];
       clients.push(c1, c2, c3);
       blocked.push(c1.blpop("blk:list", 0), c2.blmove("blk:src", "blk:dst", "LEFT", "RIGHT", 0), c3.bzpopmin("blk:z", 0));
       await untilReplicated("3 clients blocked on B", [a, b], async () => ((await b.client("LIST")) as string).split("\n").filter((l) => / flags=b /.test(l)).length === 3);
     });
+    // a BLPOP mid-join on a key only the answer brings (not joined yet) has it joined first and
+    // pops at once: the INFO after it in the pipeline still says joining (blocked until a slice
+    // brought the key, it would be answered after the join's end)
+    const res = await p.probe.pipeline().blpop(late, 0).info("crdt").exec();
+    expect(res![0]).toEqual([null, [late, "y1"]]);
+    stillJoining(res);
     // (served when the join has the keys in: waited for while the nodes make progress)
     let served: unknown[] | undefined;
     void Promise.all(blocked).then((r) => { served = r; });
@@ -111,7 +119,7 @@ describe("active-active: client commands while a node joins a large answer and s
     expect(p2).toBe("s1");
     expect(p3).toEqual(["blk:z", "m1", "1"]);
     await converge(p, "the pops on both nodes", async (r) => values(await r.pipeline().lrange("blk:list", 0, -1).exists("blk:src")
-      .lrange("blk:dst", 0, -1).zrange("blk:z", 0, -1, "WITHSCORES").exec()), [["x2"], 0, ["s1"], ["m2", "2"]]);
+      .lrange("blk:dst", 0, -1).zrange("blk:z", 0, -1, "WITHSCORES").lrange(late, 0, -1).exec()), [["x2"], 0, ["s1"], ["m2", "2"], ["y2"]]);
   }, 300_000);
 
   it("keys expiring mid-join end as the CRDT rules say on both nodes; RENAME and WATCH/MULTI/EXEC of keys not yet joined", async () => {
@@ -161,6 +169,17 @@ describe("active-active: client commands while a node joins a large answer and s
     expect(res![1]).toEqual([null, "OK"]);
     await converge(p, "the flush", async (r) => values(await r.pipeline().dbsize().select(1).dbsize().get("one:b").select(0).exec()),
       [0, "OK", 2, "2", "OK"]);
+  }, 300_000);
+
+  it("FLUSHALL mid-join removes every key of every db on both nodes; a write after it survives", async () => {
+    const p = await openJoin(servers, clients, async ({ a }) => {
+      await a.pipeline().select(2).set("two:a", "1").select(0).exec();
+    });
+    const res = await p.probe.pipeline().info("crdt").flushall().set("after", "1").exec();
+    expect(infoNumber(String(res![0][1]), "crdt_joining")).toBe(1);
+    expect(values(res).slice(1)).toEqual(["OK", "OK"]);
+    await converge(p, "the flush", async (r) => values(await r.pipeline().dbsize().select(2).dbsize().select(0).get("after").exec()),
+      [1, "OK", 0, "OK", "1"]);
   }, 300_000);
 
   it("CRDT.PEER DEL and ADD again mid-join: the join ends and the two converge", async () => {
