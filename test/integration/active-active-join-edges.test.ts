@@ -184,11 +184,20 @@ describe("active-active: client commands while a node joins a large answer and s
 
   it("CRDT.PEER DEL and ADD again mid-join: the join ends and the two converge", async () => {
     const p = await openJoin(servers, clients);
+    // a WATCH of a key the answer changes, made before a slice reaches it: the slice's join
+    // aborts the EXEC as any write would (no command of this client finishes the join here)
+    const watched = lateKey("key", 100), w = await connectClient(servers[1].port);
+    clients.push(w);
+    const seen = await w.pipeline().watch(watched).get(watched).info("crdt").exec();
+    expect(seen![1]).toEqual([null, `b:${watched.split(":")[1]}`]); // (not joined yet)
+    stillJoining(seen);
     stillJoining(await p.probe.pipeline().call("crdt.peer", "del", "127.0.0.1", String(p.busA)).info("crdt").exec());
     stillJoining(await p.probe.pipeline().call("crdt.peer", "add", "127.0.0.1", String(p.busA)).info("crdt").exec());
     const k = lateKey("key");
     await converge(p, "the pair after DEL and ADD", async (r) => values(await r.pipeline().dbsize().get(k).get(`bkey:${OWN - 1}`).get(`akey:${OWN - 1}`).exec()),
       [N + OWN + BOWN, `a:${k.split(":")[1]}`, `b:${OWN - 1}`, `a:${OWN - 1}`]);
+    expect(await w.multi().set(watched, "mine").exec()).toBeNull();
+    expect(await w.get(watched)).toBe(`a:${watched.split(":")[1]}`);
   }, 300_000);
 
   it("the peer killed mid-join: the node finishes the join it holds and serves writes", async () => {
