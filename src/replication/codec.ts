@@ -100,6 +100,8 @@ export class Writer {
   patchU32(at: number, v: number): void { this.buf.writeUInt32LE(v, at); }
   get length(): number { return this.pos; }
   done(): Buffer { return this.buf.subarray(0, this.pos); }
+  /** What was written, as a latin1 string (no Buffer view made for it). */
+  latin1String(): string { return this.buf.toString("latin1", 0, this.pos); }
 }
 
 export class Reader {
@@ -123,7 +125,8 @@ export class Reader {
   i64(): bigint { this.need(8); const v = this.buf.readBigInt64LE(this.pos); this.pos += 8; return v; }
   bytes(): Buffer { const n = this.u32(); this.need(n); const b = Buffer.from(this.buf.subarray(this.pos, this.pos + n)); this.pos += n; return b; }
   node(): string { const n = this.u8(); this.need(n); const s = this.buf.toString("utf8", this.pos, this.pos + n); this.pos += n; return s; }
-  str(): string { return this.bytes().toString("latin1"); }
+  // (read in place: through bytes() each key of a loaded file's CRDT state was copied into a Buffer first)
+  str(): string { return this.latin1(this.u32()); }
   /** Writer.uvar's u32. */
   uvar(): number {
     let v = 0;

@@ -157,11 +157,11 @@ describe("stored key states share their empty maps", () => {
     joinInto(set, sd[1]);
     for (const d of first) for (const p of filePieces({ entries: [["0:h", d]], marks: [] })) keepLoadedState(server, p);
     for (const p of filePieces({ entries: [["0:s", sd[0]]], marks: [] })) keepLoadedState(server, p);
-    // (kept packed, as the file holds them: file-states.ts)
+    // (kept packed, as the file holds them, its place in an arena: file-states.ts)
     const first1 = emptyKeyState();
     for (const d of first) joinInto(first1, d);
     const loaded = takeLoadedStates(server).states;
-    expect(typeof loaded.kept("0:h")).toBe("string");
+    expect(typeof loaded.kept("0:h")).toBe("number");
     expect(encodeKeyState(loaded.get("0:h")!).toString("hex")).toBe(encodeKeyState(first1).toString("hex"));
 
     for (const d of ds) for (const p of filePieces({ entries: [["0:h", d]], marks: [] })) keepLoadedState(server, p);
