@@ -122,6 +122,21 @@ describe("active-active: client commands while a node joins a large answer and s
       .lrange("blk:dst", 0, -1).zrange("blk:z", 0, -1, "WITHSCORES").lrange(late, 0, -1).exec()), [["x2"], 0, ["s1"], ["m2", "2"], ["y2"]]);
   }, 300_000);
 
+  it("a client blocked on a key a slice brings is served at the join's end when no other command reaches the node", async () => {
+    let served: unknown;
+    const p = await openJoin(servers, clients, async ({ a, b }) => {
+      await a.rpush("blk:quiet", "q1");
+      const c = await connectClient(servers[1].port);
+      clients.push(c);
+      void c.blpop("blk:quiet", 0).then((r) => { served = r; });
+      await untilReplicated("a client blocked on B", [a, b], async () => ((await b.client("LIST")) as string).includes(" flags=b "));
+    });
+    // (only A is asked while waiting: a command on B would serve the client after it anyway)
+    await untilReplicated("the blocked client served", [p.a], async () => served !== undefined);
+    expect(served).toEqual(["blk:quiet", "q1"]);
+    await converge(p, "the pop on both nodes", async (r) => values(await r.pipeline().exists("blk:quiet").exec()), [0]);
+  }, 300_000);
+
   it("keys expiring mid-join end as the CRDT rules say on both nodes; RENAME and WATCH/MULTI/EXEC of keys not yet joined", async () => {
     const ren = lateKey("key"), watched = lateKey("key", Number(ren.split(":")[1]) + 1);
     const [local, remote] = [lateKey("ttl-local"), lateKey("ttl-remote")];
