@@ -18,8 +18,12 @@ describe("active-active: a large answer joined in slices (2 processes)", () => {
 
   it("a new node joins a 12,000-key full copy over several turns and then holds every key", async () => {
     const bus = [await freePort(), await freePort()];
-    // (A has B as a peer too, down until B starts: then each starts a round with the other)
-    servers.push(await startServer(["--crdt-node-id", "j0", "--crdt-bus-port", String(bus[0]), "--peer", `127.0.0.1:${bus[1]}`]));
+    // (B names A as its peer, A does not name B: configured with B from the start, A kept its
+    // writes as delta batches for B, which now and then reached B ahead of the answer, so that
+    // the answer's differing ranges held too few keys to be sliced: crdt_sliced_joins 0, twice
+    // at load ~17. B, empty, asks A for its whole state in its catch-up round; A answers a
+    // node it does not name as it answers any.)
+    servers.push(await startServer(["--crdt-node-id", "j0", "--crdt-bus-port", String(bus[0])]));
     const a = await connectClient(servers[0].port);
     clients.push(a);
     for (let i = 0; i < 12; i++) {
@@ -60,11 +64,7 @@ describe("active-active: a large answer joined in slices (2 processes)", () => {
     expect(infoNumber(info, "crdt_sliced_joins")).toBeGreaterThanOrEqual(1);
     expect(await b.get("key:0")).toBe("v0");
     expect(await b.get("key:11999")).toBe("v11999");
-    // The states B asks back after answering A's own digest are not sent while A's answer to
-    // B's digest is still going out on their other connection (gossip.ts answeringNode), so A
-    // usually sends its store once. Usually, not always: when that answer has gone out before
-    // B's request arrives, A sends a second copy (24,000 keys in shards-4 in the lead's full
-    // run at load ~2), so how many copies is logged, not asserted.
+    // (how many keys A sent is logged: 12,000 in each of 6 runs since A stopped naming B)
     const sentByA = infoNumber(await a.info("crdt"), "crdt_anti_entropy_keys_sent");
     console.log(`active-active-join: A sent ${sentByA} keys in anti-entropy answers`);
     expect(sentByA).toBeGreaterThanOrEqual(12000);
