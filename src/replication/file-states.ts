@@ -125,7 +125,7 @@ export class FileStates {
   /**
    * A state a piece holds for key k: `s` as read, its entry's bytes value[start, end) numbering
    * nodes into table t. A later state of the same key (an AOF's next record) is joined into it.
-   * `s` undefined: a SET entry not decoded (saved-state.ts skimSet), live, its greatest stamp
+   * `s` undefined: a live entry not decoded (saved-state.ts skimEntry), its greatest stamp
    * `stamp`; decoded here only to be joined.
    */
   addEntry(k: string, s: KeyState | undefined, stamp: number, value: Buffer, start: number, end: number, t: number): void {

@@ -9,7 +9,7 @@ import { FileStates } from "../../src/replication/file-states.js";
 import { CrdtStore } from "../../src/replication/store.js";
 import { encodeKeyState } from "../../src/replication/codec.js";
 import {
-  emptyKeyState, joinInto, maxStamp, setStringDelta, incrDelta, ttlDelta, delDelta, elemWriteDelta, hincrDelta,
+  emptyKeyState, joinInto, maxStamp, setStringDelta, incrDelta, ttlDelta, delDelta, elemWriteDelta, elemRemoveDelta, hincrDelta,
   type KeyState,
 } from "../../src/replication/key-state.js";
 
@@ -113,5 +113,33 @@ describe("FileStates: a load's waiting states", () => {
       expect(hex(loaded.get(k)!) === hex(s), k).toBe(true);
     }
     expect(loaded.maxStamp).toBe(5001);
+  });
+
+  it("a set's, hash's or sorted set's entry (MEMBERS, kept undecoded as loaded) gives its greatest stamp and reads back; one with nothing alive is kept as a state", () => {
+    const hash = elemWriteDelta(emptyKeyState(), "hash", "f", "a~1", 20, v("x"));
+    joinInto(hash, elemWriteDelta(hash, "hash", "g", "a~1", 21, v("y")));
+    joinInto(hash, ttlDelta(hash, "b~1", 23, 9_000_000)); // (the TTL's stamp the greatest)
+    const zset = elemWriteDelta(emptyKeyState(), "zset", "m", "a~1", 30, 1.5);
+    joinInto(zset, elemWriteDelta(emptyKeyState(), "zset", "m", "b~1", 31, 2.5)); // (concurrent: a register of two entries, FULL)
+    joinInto(zset, elemWriteDelta(zset, "zset", "n", "c~1", 29, 3));
+    const set = elemWriteDelta(emptyKeyState(), "set", "m", "c~1", 40, true);
+    const gone = emptyKeyState();
+    joinInto(gone, set);
+    joinInto(gone, elemRemoveDelta(gone, "set", "m", "d~1", 45));
+    const cases: [string, KeyState, boolean][] = [["0:hash", hash, true], ["0:zset", zset, true], ["0:set", set, true], ["0:gone", gone, false]];
+    for (const [k, s, live] of cases) {
+      const server = {} as Server;
+      for (const p of filePieces({ entries: [[k, s]], marks: [] })) keepLoadedState(server, p);
+      const st = new CrdtStore();
+      st.join(k, s);
+      for (const p of savedStateNow(st)) keepLoadedState(server, p); // (and a SAVE's piece of it: joined into the same)
+      const { states: loaded } = takeLoadedStates(server);
+      expect(typeof loaded.kept(k), k).toBe(live ? "number" : "object");
+      expect(FileStates.live(loaded.kept(k)!), k).toBe(live);
+      expect(hex(loaded.get(k)!), k).toBe(hex(s));
+      expect(loaded.maxStamp, k).toBe(maxStamp(s));
+    }
+    expect(maxStamp(hash)).toBe(23);
+    expect(maxStamp(zset)).toBe(31);
   });
 });
