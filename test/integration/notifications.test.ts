@@ -30,16 +30,22 @@ beforeEach(async () => {
 });
 
 /** Runs the writes, then a PUBLISH as a marker, and returns the events that came before it. */
+let markers = 0;
+
 async function eventsOf(flags: string, writes: () => Promise<unknown>): Promise<string[]> {
   await r.config("SET", "notify-keyspace-events", flags);
   await writes();
   await r.config("SET", "notify-keyspace-events", "KEA");
-  await r.set("__marker__", "1");
-  // (the subscriber's messages come on another connection: wait for the marker with a
-  // deadline, since on a loaded machine they took over the second this waited before)
-  await until("the marker's event reached the subscriber", async () => got.some((g) => g.includes("__marker__")), 20_000, 10);
-  const i = got.findIndex((g) => g.includes("__marker__"));
-  return got.slice(0, i);
+  // A marker of this call's own, raising two events (keyspace and keyevent channel): the
+  // events before its first are the writes'. The second may come after a caller's `got = []`,
+  // so a marker's event is never one of the writes' (with one marker name for every call, an
+  // earlier call's second event became this call's marker, and this call saw no events).
+  const marker = `__marker__:${++markers}`;
+  await r.set(marker, "1");
+  // (the subscriber's messages come on another connection: wait with a deadline)
+  await until("the marker's event reached the subscriber", async () => got.some((g) => g.includes(marker)), 20_000, 10);
+  const i = got.findIndex((g) => g.includes(marker));
+  return got.slice(0, i).filter((g) => !g.includes("__marker__"));
 }
 
 describe("keyspace notifications", () => {
