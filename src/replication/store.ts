@@ -368,8 +368,24 @@ export class CrdtStore {
       }
       if (b.slices.size === 0) this.gcParked.delete(n);
     }
+    this.startCandidates();
+  }
+
+  /** The sweep under way goes over the candidates there are now (sweepIt, sweepLeft). */
+  private startCandidates(): void {
     this.sweepIt = this.gcCandidates.values();
     this.sweepLeft = this.gcCandidates.size;
+  }
+
+  /**
+   * The sweep's next candidate key (sweepSome, parkSome); undefined when the candidates of its
+   * start are done, null when `enough` says the slice has had its share (asked every GC_CHUNK
+   * keys: `seen` counts the keys this call has gone over).
+   */
+  private nextCandidate(seen: number, enough?: () => boolean): string | null | undefined {
+    if (enough !== undefined && seen % GC_CHUNK === 0 && enough()) return null;
+    const next = this.sweepLeft-- > 0 ? this.sweepIt!.next() : undefined;
+    return next === undefined || next.done ? undefined : next.value;
   }
 
   /**
@@ -379,13 +395,11 @@ export class CrdtStore {
    * 1.8 s with no client answered after 1M SETs with a peer (gossip.ts sweeps in slices).
    */
   sweepSome(st: Stable, holders?: (node: string) => void, dropping?: (s: KeyState) => void, ack?: Acker, enough?: () => boolean): boolean {
-    const it = this.sweepIt;
-    if (it === undefined) return true;
+    if (this.sweepIt === undefined) return true;
     for (let seen = 1; ; seen++) {
-      if (enough !== undefined && seen % GC_CHUNK === 0 && enough()) return false;
-      const next = this.sweepLeft-- > 0 ? it.next() : undefined;
-      if (next === undefined || next.done) break;
-      const k = next.value;
+      const k = this.nextCandidate(seen, enough);
+      if (k === null) return false;
+      if (k === undefined) break;
       const s = this.get(k);
       if (!s) { this.gcCandidates.delete(k); continue; }
       if (this.gcHold?.has(k)) continue;
@@ -439,8 +453,7 @@ export class CrdtStore {
    */
   beginParking(): void {
     this.gcStats.parkSweeps++;
-    this.sweepIt = this.gcCandidates.values();
-    this.sweepLeft = this.gcCandidates.size;
+    this.startCandidates();
   }
 
   /**
@@ -456,13 +469,11 @@ export class CrdtStore {
    * sweepSome.
    */
   parkSome(enough?: () => boolean, lazy = true): boolean {
-    const it = this.sweepIt;
-    if (it === undefined) return true;
+    if (this.sweepIt === undefined) return true;
     for (let seen = 1; ; seen++) {
-      if (enough !== undefined && seen % GC_CHUNK === 0 && enough()) return false;
-      const next = this.sweepLeft-- > 0 ? it.next() : undefined;
-      if (next === undefined || next.done) break;
-      const k = next.value;
+      const k = this.nextCandidate(seen, enough);
+      if (k === null) return false;
+      if (k === undefined) break;
       const s = this.keys.get(k);
       if (s === undefined) { this.gcCandidates.delete(k); continue; }
       if (typeof s === "string" || this.gcHold?.has(k)) continue; // (a candidate is unpacked: unpack, pack)
