@@ -26,6 +26,11 @@ export function infoNumber(info: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** Calls of a command in INFO commandstats (0 when it has none). */
+export function commandCalls(info: string, cmd: string): number {
+  return Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+),`, "m").exec(info)?.[1] ?? 0);
+}
+
 /**
  * Polls until `done()` holds. `snapshot()` (optional) reads what the test compares; its
  * change counts as progress too. Throws once every node completed `stallRounds` anti-entropy

@@ -61,3 +61,12 @@ export async function readDataset(r: Redis): Promise<Record<string, unknown>> {
   await r.select(0);
   return out;
 }
+
+/** MSETs `${prefix}:i` -> `${value}:i` for i below n, 1,000 keys a command. */
+export async function msetKeys(r: Redis, prefix: string, value: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 1000) {
+    const args: string[] = [];
+    for (let j = i; j < Math.min(n, i + 1000); j++) args.push(`${prefix}:${j}`, `${value}:${j}`);
+    await r.mset(...args);
+  }
+}

@@ -7,11 +7,7 @@ import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { until } from "../helpers/wait.js";
-
-/** Calls of a command in INFO commandstats (0 when it has none). */
-function calls(info: string, cmd: string): number {
-  return Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+),`, "m").exec(info)?.[1] ?? 0);
-}
+import { commandCalls } from "../helpers/crdt-wait.js";
 
 describe("active-active: applying a peer's strings (2 processes)", () => {
   const servers: RunningServer[] = [];
@@ -40,14 +36,14 @@ describe("active-active: applying a peer's strings (2 processes)", () => {
     await p.exec();
     await until("B applied A's strings and hash", async () => {
       const st = await b.info("commandstats");
-      return calls(st, "set") === 121 && calls(st, "hset") === 1;
+      return commandCalls(st, "set") === 121 && commandCalls(st, "hset") === 1;
     });
     let stats = await b.info("commandstats");
     // 121 SET NX, the stream's among them (answered nil: that key alone is then read, with
     // GET twice, WRONGTYPE both times, and left as it is); the hash read as missing with one
     // GET, then written with no DEL before its HSET.
-    expect(calls(stats, "get")).toBe(3);
-    expect(calls(stats, "del")).toBe(0);
+    expect(commandCalls(stats, "get")).toBe(3);
+    expect(commandCalls(stats, "del")).toBe(0);
     expect(await b.type("shared")).toBe("stream");
     expect(await b.get("new:7")).toBe("v7");
     expect(await b.pttl("ttl:3")).toBeGreaterThan(500_000);
@@ -58,9 +54,9 @@ describe("active-active: applying a peer's strings (2 processes)", () => {
     for (let i = 0; i < 10; i++) q.set(`new:${i}`, `w${i}`);
     await b.config("RESETSTAT");
     await q.exec();
-    await until("B applied all ten", async () => calls(await b.info("commandstats"), "set") === 10);
+    await until("B applied all ten", async () => commandCalls(await b.info("commandstats"), "set") === 10);
     stats = await b.info("commandstats");
-    expect(calls(stats, "get")).toBe(10);
+    expect(commandCalls(stats, "get")).toBe(10);
     expect(await b.mget("new:0", "new:5", "new:50")).toEqual(["w0", "w5", "v50"]);
   });
 });

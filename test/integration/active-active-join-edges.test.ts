@@ -13,6 +13,7 @@ import type Redis from "ioredis";
 import calculateSlot from "cluster-key-slot";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+import { msetKeys } from "../helpers/dataset.js";
 
 // (B holds a few more keys than A, so A's answer, with the keys a case adds on A, never brings
 // more than B holds: that one is the -LOADING join, gossip.ts joinSliced)
@@ -39,17 +40,10 @@ async function openJoin(servers: RunningServer[], clients: Redis[], before?: (p:
   servers.push(await startServer(["--crdt-node-id", "eb", "--crdt-bus-port", String(busB)], { LATTICEKV_BUGGIFY: "1:crdt-join-stall=1" }));
   const [a, b, probe] = [await connectClient(servers[0].port), await connectClient(servers[1].port), await connectClient(servers[1].port)];
   clients.push(a, b, probe);
-  const fill = async (r: Redis, prefix: string, value: string, n: number) => {
-    for (let i = 0; i < n; i += 1000) {
-      const args: string[] = [];
-      for (let j = i; j < Math.min(n, i + 1000); j++) args.push(`${prefix}:${j}`, `${value}:${j}`);
-      await r.mset(...args);
-    }
-  };
-  await fill(b, "key", "b", N);
-  await fill(b, "bkey", "b", BOWN);
-  await fill(a, "key", "a", N);
-  await fill(a, "akey", "a", OWN);
+  await msetKeys(b, "key", "b", N);
+  await msetKeys(b, "bkey", "b", BOWN);
+  await msetKeys(a, "key", "a", N);
+  await msetKeys(a, "akey", "a", OWN);
   const pair = { a, b, probe, busA, busB, servers, clients };
   if (before) await before(pair);
   expect(await b.call("crdt.peer", "add", "127.0.0.1", String(busA))).toBe("OK");

@@ -6,6 +6,7 @@ import { describe, it, expect, afterAll } from "vitest";
 import type Redis from "ioredis";
 import { startServer, freePort, connectClient, type RunningServer } from "../helpers/server.js";
 import { untilReplicated, infoNumber } from "../helpers/crdt-wait.js";
+import { msetKeys } from "../helpers/dataset.js";
 
 describe("active-active: a large answer joined in slices (2 processes)", () => {
   const servers: RunningServer[] = [];
@@ -152,19 +153,12 @@ describe("active-active: a large answer to a node holding data, joined while it 
     servers.push(await startServer(["--crdt-node-id", "ob", "--crdt-bus-port", String(busB)], { LATTICEKV_BUGGIFY: "1:crdt-join-stall=1" }));
     const [a, b, probe] = [await connectClient(servers[0].port), await connectClient(servers[1].port), await connectClient(servers[1].port)];
     clients.push(a, b, probe);
-    const fill = async (r: Redis, prefix: string, value: string, n: number) => {
-      for (let i = 0; i < n; i += 1000) {
-        const args: string[] = [];
-        for (let j = i; j < Math.min(n, i + 1000); j++) args.push(`${prefix}:${j}`, `${value}:${j}`);
-        await r.mset(...args);
-      }
-    };
     // Each holds N + OWN keys, so neither answer brings more keys than its receiver holds (not
     // the -LOADING join); the N names are A's and B's, A's written later (its values win)
-    await fill(b, "key", "b", N);
-    await fill(b, "bkey", "b", OWN);
-    await fill(a, "key", "a", N);
-    await fill(a, "akey", "a", OWN);
+    await msetKeys(b, "key", "b", N);
+    await msetKeys(b, "bkey", "b", OWN);
+    await msetKeys(a, "key", "a", N);
+    await msetKeys(a, "akey", "a", OWN);
     expect(await b.call("crdt.peer", "add", "127.0.0.1", String(busA))).toBe("OK");
     expect(await a.call("crdt.peer", "add", "127.0.0.1", String(busB))).toBe("OK");
     // A reply that says crdt_joining:1 was given mid-join (the join in one turn: never seen)

@@ -10,6 +10,7 @@ import Redis, { Cluster } from "ioredis";
 import { rmSync } from "node:fs";
 import { connectClient, SHARDS } from "../helpers/server.js";
 import { setAcked } from "../helpers/cluster-write.js";
+import { commandCalls as callsIn } from "../helpers/crdt-wait.js";
 import { keySlot } from "../../src/server/router.js";
 import { startGroupNode, call, formGroups, groupsHold as groupsHoldIn, type GroupNode as Node, type SlotRow } from "../helpers/cluster-groups.js";
 
@@ -28,9 +29,7 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
 }
 
 async function commandCalls(n: Node, cmd: string): Promise<number> {
-  const info = String(await call(n, "info", "commandstats"));
-  const m = new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info);
-  return m ? Number(m[1]) : 0;
+  return callsIn(String(await call(n, "info", "commandstats")), cmd);
 }
 
 /** Group g1 serves slots 0-8191, g2 8192-16383 (set up below). */

@@ -35,14 +35,19 @@ function states(): [string, KeyState][] {
   ];
 }
 
+/** The states a SAVE of a store holding `want` makes, kept by a load of it (FileStates). */
+function savedAndLoaded(want: [string, KeyState][]): FileStates {
+  const st = new CrdtStore();
+  for (const [k, s] of want) st.join(k, s);
+  const server = {} as Server;
+  for (const piece of savedStateNow(st)) keepLoadedState(server, piece);
+  return takeLoadedStates(server).states;
+}
+
 describe("FileStates: a load's waiting states", () => {
   it("a SAVE's states load back packed (a tombstone as a state), each read back as saved, with the greatest stamp", () => {
-    const st = new CrdtStore();
     const want = states();
-    for (const [k, s] of want) st.join(k, s);
-    const server = {} as Server;
-    for (const piece of savedStateNow(st)) keepLoadedState(server, piece);
-    const { states: loaded } = takeLoadedStates(server);
+    const loaded = savedAndLoaded(want);
     expect(loaded.size).toBe(want.length);
     for (const [k, s] of want) {
       const kept = loaded.kept(k)!;
@@ -98,15 +103,11 @@ describe("FileStates: a load's waiting states", () => {
   });
 
   it("packed states over several arena chunks, and one larger than a chunk, read back as saved", () => {
-    const st = new CrdtStore();
     const want: [string, KeyState][] = [];
     for (let i = 0; i < 3000; i++) want.push([`0:k${i}`, setStringDelta(emptyKeyState(), `n~${i % 7}`, 100 + i, v(`value:${i}`))]);
     want.push(["0:big", setStringDelta(emptyKeyState(), "a~1", 5000, Buffer.alloc(3 << 20, 120))]);
     want.push(["0:after", setStringDelta(emptyKeyState(), "a~1", 5001, v("after"))]);
-    for (const [k, s] of want) st.join(k, s);
-    const server = {} as Server;
-    for (const piece of savedStateNow(st)) keepLoadedState(server, piece);
-    const { states: loaded } = takeLoadedStates(server);
+    const loaded = savedAndLoaded(want);
     expect(loaded.size).toBe(want.length);
     for (const [k, s] of want) {
       expect(typeof loaded.kept(k), k).toBe("number");
